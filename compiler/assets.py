@@ -1,0 +1,140 @@
+"""The ``@teal.asset`` decorator: it only records metadata on the function.
+
+>>> @asset(tags=["demo"])
+... def numbers(context):
+...     return None
+>>> numbers.name, numbers.upstream_params, numbers.wants_context
+('numbers', (), True)
+>>> numbers.__name__
+'numbers'
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+CONTEXT_PARAM = "context"
+
+
+@dataclass(frozen=True)
+class AssetDef:
+    """A Python asset: a function plus the metadata its decorator recorded."""
+
+    fn: Callable[..., Any]
+    name: str
+    upstream_params: tuple[str, ...]
+    annotations: dict[str, Any]
+    wants_context: bool
+    deps: tuple[str, ...] = ()
+    config: dict[str, Any] = field(default_factory=dict)
+    source_file: str | None = None
+    source_line: int | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+    @property
+    def __name__(self) -> str:  # so that tools and doctests see a function-like object
+        return self.fn.__name__
+
+
+def asset(
+    fn: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    deps: Sequence[str | AssetDef] = (),
+    schema: str | None = None,
+    materialized: str | None = None,
+    tags: Sequence[str] = (),
+    description: str | None = None,
+    group: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Any:
+    """Declare a Python asset. Parameters name upstream models or sources.
+
+    ``context`` is special: it receives an :class:`runtime.context.AssetContext`.
+    Each upstream is passed as the type its annotation asks for (``pyarrow.Table`` by
+    default). ``deps`` lists order-only upstreams that are not passed in.
+    """
+
+    def wrap(func: Callable[..., Any]) -> AssetDef:
+        sig = inspect.signature(func)
+        try:
+            hints = inspect.get_annotations(func, eval_str=True)
+        except Exception:  # unresolvable string annotations: fall back to raw ones
+            hints = dict(getattr(func, "__annotations__", {}))
+        params = [p for p in sig.parameters.values()
+                  if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        upstream = tuple(p.name for p in params if p.name != CONTEXT_PARAM)
+        config: dict[str, Any] = {}
+        if schema is not None:
+            config["schema"] = schema
+        if materialized is not None:
+            config["materialized"] = materialized
+        if tags:
+            config["tags"] = list(tags)
+        doc = description or inspect.getdoc(func)
+        if doc:
+            config["description"] = doc
+        if group is not None:
+            config["group"] = group
+        if meta:
+            config["meta"] = dict(meta)
+        try:
+            src_file = inspect.getsourcefile(func)
+            src_line = inspect.getsourcelines(func)[1]
+        except (OSError, TypeError):
+            src_file, src_line = None, None
+        definition = AssetDef(
+            fn=func,
+            name=name or func.__name__,
+            upstream_params=upstream,
+            annotations={k: v for k, v in hints.items() if k != "return"},
+            wants_context=CONTEXT_PARAM in sig.parameters,
+            deps=tuple(d.name if isinstance(d, AssetDef) else str(d) for d in deps),
+            config=config,
+            source_file=src_file,
+            source_line=src_line,
+        )
+        return definition
+
+    if fn is not None:
+        return wrap(fn)
+    return wrap
+
+
+# Input kinds a parameter annotation can ask for, keyed by the type's module root and name.
+INPUT_KINDS = {
+    ("pyarrow", "Table"): "arrow",
+    ("pyarrow", "RecordBatchReader"): "arrow_reader",
+    ("polars", "DataFrame"): "polars",
+    ("polars", "LazyFrame"): "polars_lazy",
+    ("pandas", "DataFrame"): "pandas",
+    ("duckdb", "DuckDBPyRelation"): "duckdb",
+}
+SUPPORTED_INPUTS = ("pyarrow.Table, pyarrow.RecordBatchReader, polars.DataFrame, "
+                    "polars.LazyFrame, pandas.DataFrame or duckdb.DuckDBPyRelation")
+
+
+def input_kind(annotation: Any) -> str | None:
+    """How to pass an upstream to a parameter with this annotation (None: unsupported).
+
+    No annotation means a ``pyarrow.Table``.
+
+    >>> input_kind(inspect.Parameter.empty), input_kind(int)
+    ('arrow', None)
+    """
+    if annotation in (inspect.Parameter.empty, None, Any):
+        return "arrow"
+    if isinstance(annotation, str):
+        tail = annotation.replace(" ", "").split(".")
+        alias = {"pa": "pyarrow", "pl": "polars", "pd": "pandas"}
+        root = alias.get(tail[0], tail[0]) if len(tail) > 1 else ""
+        key = (root, tail[-1])
+        return INPUT_KINDS.get(key)
+    module = getattr(annotation, "__module__", "") or ""
+    name = getattr(annotation, "__qualname__", "") or ""
+    return INPUT_KINDS.get((module.split(".")[0].lstrip("_"), name))

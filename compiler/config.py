@@ -1,0 +1,266 @@
+"""Project discovery and configuration.
+
+A teal project is a folder with ``teal.toml`` or a ``pyproject.toml`` holding
+``[tool.teal]``. Keys (all optional)::
+
+    name = "shop"
+    models = "models"                  # where models live
+    warehouse = "warehouse.duckdb"     # the DuckDB file, relative to the project
+    threads = 4                        # default: number of cores
+    [vars]                             # values for {{ var('...') }}
+    [defaults]                         # model config for every model
+    [folders."marts/finance"]          # model config for models under a folder
+    [targets.prod]                     # named warehouses: --target prod
+    warehouse = "prod.duckdb"
+    [sources.<name>]                   # see compiler.sources
+
+Model config precedence, lowest first: defaults, folders (outer to inner), YAML properties,
+the model's own ``config(...)`` / decorator arguments.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compiler.errors import ProjectError, did_you_mean
+
+MATERIALIZATIONS = ("view", "table", "ephemeral")
+
+# key -> (python types accepted, description used in error messages)
+MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "materialized": ((str,), "one of " + ", ".join(MATERIALIZATIONS)),
+    "schema": ((str,), "a schema name"),
+    "alias": ((str,), "a relation name"),
+    "tags": ((list, tuple, str), "a list of tags"),
+    "description": ((str,), "text"),
+    "enabled": ((bool,), "true or false"),
+    "meta": ((dict,), "a mapping"),
+    "group": ((str,), "a group name"),
+}
+
+PROJECT_KEYS = {
+    "name", "models", "warehouse", "threads", "vars", "defaults", "folders", "targets",
+    "sources",
+}
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """Everything read from the project file. Paths are absolute."""
+
+    root: Path
+    config_path: Path
+    name: str
+    models_dir: Path
+    warehouse_path: Path
+    threads: int
+    vars: dict[str, Any] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
+    folders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def folder_config(self, rel_folder: str) -> dict[str, Any]:
+        """Merged folder defaults for a model in ``rel_folder`` (posix, relative to models/).
+
+        >>> cfg = ProjectConfig(Path("/p"), Path("/p/teal.toml"), "p", Path("/p/models"),
+        ...     Path("/p/w.duckdb"), 1, defaults={"materialized": "view", "tags": ["a"]},
+        ...     folders={"marts": {"materialized": "table"}, "marts/fin": {"tags": ["b"]}})
+        >>> cfg.folder_config("marts/fin")
+        {'materialized': 'table', 'tags': ['a', 'b']}
+        """
+        merged: dict[str, Any] = {}
+        merge_config(merged, self.defaults)
+        parts = [p for p in rel_folder.split("/") if p and p != "."]
+        for i in range(1, len(parts) + 1):
+            key = "/".join(parts[:i])
+            if key in self.folders:
+                merge_config(merged, self.folders[key])
+        return merged
+
+
+def merge_config(into: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Merge model config ``new`` into ``into``: tags accumulate, meta merges, rest override."""
+    for key, value in new.items():
+        if key == "tags":
+            tags = [value] if isinstance(value, str) else list(value)
+            into["tags"] = list(dict.fromkeys([*into.get("tags", []), *tags]))
+        elif key == "meta" and isinstance(value, dict):
+            into["meta"] = {**into.get("meta", {}), **value}
+        else:
+            into[key] = value
+    return into
+
+
+def validate_model_config(
+    config: dict[str, Any], *, path: str | Path, line: int | None = None, col: int | None = None,
+    source_line: str | None = None,
+) -> dict[str, Any]:
+    """Check keys and value types of a model config; raise a pointed ProjectError."""
+    for key, value in config.items():
+        if key not in MODEL_CONFIG_KEYS:
+            hint = did_you_mean(key, MODEL_CONFIG_KEYS) or (
+                "known keys: " + ", ".join(sorted(MODEL_CONFIG_KEYS))
+            )
+            raise ProjectError(f"unknown config key '{key}'", path=path, line=line, col=col,
+                               hint=hint, source_line=source_line)
+        types, expected = MODEL_CONFIG_KEYS[key]
+        if not isinstance(value, types):
+            raise ProjectError(
+                f"config key '{key}' must be {expected}, got {value!r}",
+                path=path, line=line, col=col, source_line=source_line,
+            )
+        if key == "materialized" and value not in MATERIALIZATIONS:
+            raise ProjectError(
+                f"materialized={value!r} is not a materialization",
+                path=path, line=line, col=col, source_line=source_line,
+                hint=did_you_mean(value, MATERIALIZATIONS)
+                or "use one of " + ", ".join(MATERIALIZATIONS),
+            )
+        if key in ("schema", "alias") and not _IDENT.match(value):
+            raise ProjectError(
+                f"config key '{key}' must be a plain identifier, got {value!r}",
+                path=path, line=line, col=col, source_line=source_line,
+                hint="use letters, digits and underscores",
+            )
+    return config
+
+
+def find_project(start: str | Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` holding teal.toml or [tool.teal]."""
+    here = Path(start or os.getcwd()).resolve()
+    if not here.exists():
+        raise ProjectError(f"project directory {here} does not exist",
+                           hint="pass --project-dir pointing at a folder with teal.toml")
+    if here.is_file():
+        here = here.parent
+    for folder in (here, *here.parents):
+        if (folder / "teal.toml").is_file():
+            return folder
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and "[tool.teal" in pyproject.read_text(encoding="utf-8"):
+            return folder
+    raise ProjectError(
+        f"no teal project found in {here} or any parent folder",
+        path=here,
+        hint="create teal.toml (or [tool.teal] in pyproject.toml) in the project root, "
+        "or pass --project-dir",
+    )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line, col = (int(m.group(1)), int(m.group(2))) if m else (None, None)
+        lines = text.splitlines()
+        src = lines[line - 1] if line and line <= len(lines) else None
+        raise ProjectError(f"invalid TOML: {str(exc).split(' (at line')[0]}",
+                           path=path, line=line, col=col, source_line=src) from None
+
+
+def _key_line(path: Path, key: str) -> int | None:
+    """Best-effort line number of ``key`` in a TOML file, for error messages."""
+    try:
+        for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.match(rf"\s*\[?[\w.\"/]*{re.escape(key)}\b", text):
+                return i
+    except OSError:
+        pass
+    return None
+
+
+def load_config(
+    project_dir: str | Path | None = None,
+    *,
+    target: str | None = None,
+    warehouse: str | Path | None = None,
+    vars: dict[str, Any] | None = None,
+    threads: int | None = None,
+) -> ProjectConfig:
+    """Find and read the project configuration; CLI overrides win over the file."""
+    root = find_project(project_dir)
+    config_path = root / "teal.toml"
+    if config_path.is_file():
+        data = _read_toml(config_path)
+        data = data.get("tool", {}).get("teal", data) if "tool" in data else data
+    else:
+        config_path = root / "pyproject.toml"
+        data = _read_toml(config_path).get("tool", {}).get("teal", {})
+
+    for key in data:
+        if key not in PROJECT_KEYS:
+            raise ProjectError(
+                f"unknown project setting '{key}'", path=config_path,
+                line=_key_line(config_path, key),
+                hint=did_you_mean(key, PROJECT_KEYS) or "known: " + ", ".join(sorted(PROJECT_KEYS)),
+            )
+
+    def expect(key: str, kind: type | tuple[type, ...], what: str) -> Any:
+        value = data.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise ProjectError(f"project setting '{key}' must be {what}, got {value!r}",
+                               path=config_path, line=_key_line(config_path, key))
+        return value
+
+    name = expect("name", str, "a string") or root.name
+    models_dir = root / (expect("models", str, "a path") or "models")
+    if not models_dir.is_dir():
+        raise ProjectError(f"models folder {models_dir} does not exist", path=config_path,
+                           line=_key_line(config_path, "models"),
+                           hint="create it or set `models = \"...\"` in the project config")
+    wh = expect("warehouse", str, "a path") or "warehouse.duckdb"
+    targets = expect("targets", dict, "a table of named targets") or {}
+    if target is not None:
+        if target not in targets:
+            raise ProjectError(
+                f"unknown target '{target}'", path=config_path,
+                hint=did_you_mean(target, targets)
+                or ("known targets: " + ", ".join(sorted(targets)) if targets
+                    else "declare [targets.<name>] with warehouse = \"...\""),
+            )
+        wh = targets[target].get("warehouse", wh)
+    if warehouse is not None:
+        wh = str(warehouse)
+    warehouse_path = Path(wh) if wh == ":memory:" else (root / wh).resolve()
+
+    cfg_threads = expect("threads", int, "an integer")
+    n_threads = threads or cfg_threads or os.cpu_count() or 1
+    if n_threads < 1:
+        raise ProjectError(f"threads must be at least 1, got {n_threads}", path=config_path)
+
+    merged_vars = dict(expect("vars", dict, "a table") or {})
+    merged_vars.update(vars or {})
+
+    defaults = dict(expect("defaults", dict, "a table of model config") or {})
+    validate_model_config(defaults, path=config_path, line=_key_line(config_path, "defaults"))
+    folders_raw = expect("folders", dict, "a table of folder configs") or {}
+    folders: dict[str, dict[str, Any]] = {}
+    for folder, conf in folders_raw.items():
+        if not isinstance(conf, dict):
+            raise ProjectError(f"folders.{folder} must be a table of model config",
+                               path=config_path, line=_key_line(config_path, folder))
+        validate_model_config(conf, path=config_path, line=_key_line(config_path, folder))
+        folders[folder.strip("/")] = conf
+
+    sources = expect("sources", dict, "a table of sources") or {}
+    return ProjectConfig(
+        root=root,
+        config_path=config_path,
+        name=name,
+        models_dir=models_dir.resolve(),
+        warehouse_path=warehouse_path,
+        threads=n_threads,
+        vars=merged_vars,
+        defaults=defaults,
+        folders=folders,
+        sources=sources,
+    )

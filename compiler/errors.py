@@ -1,0 +1,133 @@
+"""Errors meant for people.
+
+Every error teal raises for a user mistake is a :class:`TealError`. It carries the file,
+line and column where the problem is (when they exist), a one-line description, an
+optional hint saying what to do, and optionally the offending source line with a caret.
+The CLI turns a ``TealError`` into ``path:line:col: message`` plus the hint and an exit
+code; nothing else in teal decides exit codes.
+
+>>> str(ProjectError("unknown key 'materialised'", path="models/a.sql", line=1, col=11,
+...                  hint="did you mean 'materialized'?"))
+"models/a.sql:1:11: unknown key 'materialised'\\n  hint: did you mean 'materialized'?"
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from pathlib import Path
+
+
+class TealError(Exception):
+    """Root of all user-facing errors. ``exit_code`` is 2 for project/usage errors."""
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        line: int | None = None,
+        col: int | None = None,
+        hint: str | None = None,
+        source_line: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.col = col
+        self.hint = hint
+        self.source_line = source_line
+
+    @property
+    def location(self) -> str:
+        """``path:line:col`` with the parts that are known."""
+        parts = [self.path or "<project>"]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.col is not None:
+                parts.append(str(self.col))
+        return ":".join(parts)
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.message}"
+        if self.source_line is not None and self.line is not None:
+            text += f"\n    {self.source_line.rstrip()}"
+            if self.col is not None:
+                text += "\n    " + " " * max(self.col - 1, 0) + "^"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class ProjectError(TealError):
+    """The project or its configuration is wrong (missing project, bad config, duplicates)."""
+
+
+class TemplateError(TealError):
+    """A Jinja template could not be rendered."""
+
+
+class ParseError(TealError):
+    """SQL that sqlglot cannot parse, or a Python model file that cannot be imported."""
+
+
+class LineageError(TealError):
+    """A reference that resolves to nothing, or a cycle between models."""
+
+
+class SelectionError(TealError):
+    """A ``--select`` / ``--exclude`` expression that is malformed or matches nothing."""
+
+
+class WarehouseError(TealError):
+    """The warehouse cannot be opened or written (for example, locked by another process)."""
+
+
+class ExecutionError(TealError):
+    """A model failed while running. Builds with failures exit 1."""
+
+    exit_code = 1
+
+
+class ErrorGroup(TealError):
+    """Several independent problems found in one pass (``teal compile`` reports them all)."""
+
+    MAX_SHOWN = 20
+
+    def __init__(self, errors: list[TealError]) -> None:
+        self.errors = errors
+        super().__init__(f"{len(errors)} problems found")
+
+    def __str__(self) -> str:
+        shown = [str(e) for e in self.errors[: self.MAX_SHOWN]]
+        extra = len(self.errors) - self.MAX_SHOWN
+        if extra > 0:
+            shown.append(f"... and {extra} more")
+        return "\n".join(shown)
+
+
+def raise_all(errors: list[TealError]) -> None:
+    """Raise nothing, the single error, or an :class:`ErrorGroup` of them all."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ErrorGroup(errors)
+
+
+def did_you_mean(name: str, candidates: Iterable[str], n: int = 3) -> str | None:
+    """A hint naming the closest candidates, or None.
+
+    >>> did_you_mean("stg_ordrs", ["stg_orders", "stg_customers", "marts"])
+    "did you mean 'stg_orders'?"
+    """
+    pool = sorted(set(candidates))
+    close = difflib.get_close_matches(name, pool, n=n, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in pool}
+        close = [lowered[c] for c in difflib.get_close_matches(name.lower(), list(lowered), n=n)]
+    if not close:
+        return None
+    return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"

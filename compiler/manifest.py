@@ -1,0 +1,60 @@
+"""``teal compile`` output: compiled SQL per model and ``target/manifest.json``."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from compiler.project import Model, Project
+
+
+def model_entry(project: Project, model: Model) -> dict[str, Any]:
+    """The manifest record of one model (also what ``teal ls --json`` prints)."""
+    config = {k: v for k, v in model.config.items()}
+    return {
+        "name": model.name,
+        "kind": model.kind,
+        "path": model.display_path,
+        "relation": model.relation if model.materialized != "ephemeral" else None,
+        "schema": model.schema,
+        "materialized": model.materialized,
+        "tags": list(model.tags),
+        "description": model.description,
+        "upstreams": list(model.upstreams),
+        "downstreams": list(project.dag.downstreams.get(model.name, ())),
+        "sources": list(model.source_tables),
+        "config": config,
+        "sql_hash": model.sql_hash,
+    }
+
+
+def write_target(project: Project, names: set[str] | None = None) -> Path:
+    """Write ``target/compiled/<path>.sql`` for SQL models and ``target/manifest.json``."""
+    target = project.root / "target"
+    compiled_dir = target / "compiled"
+    compiled_dir.mkdir(parents=True, exist_ok=True)
+    chosen = [n for n in project.dag.order() if names is None or n in names]
+    for name in chosen:
+        model = project.models[name]
+        if model.kind != "sql" or model.compiled_sql is None:
+            continue
+        out = compiled_dir / model.display_path
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pretty = model.ast.sql(dialect="duckdb", pretty=True) if model.ast is not None else model.compiled_sql
+        out.write_text(f"-- {model.name}: {model.materialized} {model.relation}\n{pretty}\n",
+                       encoding="utf-8")
+    manifest = {
+        "project": project.config.name,
+        "warehouse": str(project.config.warehouse_path),
+        "models": {n: model_entry(project, project.models[n]) for n in chosen},
+        "sources": {
+            t.key: {"source": t.source, "table": t.name, "type": t.kind, "location": t.location}
+            for s in project.sources.values() for t in s.tables.values()
+        },
+    }
+    tmp = target / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, target / "manifest.json")
+    return target

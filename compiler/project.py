@@ -1,0 +1,603 @@
+"""Load a project: discover model files, render, parse, resolve lineage, build the DAG.
+
+``load_project`` is pure with respect to the warehouse: it reads files (and imports the
+project's Python model files, which only records metadata) and returns a frozen
+:class:`Project`. Independent problems are collected and raised together.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compiler.assets import AssetDef
+from compiler.config import ProjectConfig, load_config, merge_config, validate_model_config
+from compiler.errors import (
+    LineageError,
+    ParseError,
+    ProjectError,
+    TealError,
+    did_you_mean,
+    raise_all,
+)
+from compiler.graph import Dag
+from compiler.sources import Source, SourceTable, parse_source
+from compiler.templating import REF_MARKER, SOURCE_MARKER_PREFIX, render_sql
+from compiler.yamlfile import MODEL_PROPERTY_KEYS, LineDict, read_yaml
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """One model: a SQL file or a Python asset, resolved and compiled."""
+
+    name: str
+    kind: str  # "sql" | "python"
+    path: Path
+    display_path: str  # relative to the project root, for messages
+    folder: str  # posix folder relative to the models dir ("" at top level)
+    schema: str
+    alias: str
+    materialized: str
+    config: dict[str, Any]
+    tags: tuple[str, ...]
+    description: str
+    upstreams: tuple[str, ...]  # model names this model reads (or depends on, for deps=)
+    source_tables: tuple[str, ...]  # "source.table" keys
+    raw_sql: str | None = None
+    rendered_sql: str | None = None
+    compiled_sql: str | None = None
+    sql_hash: str = ""
+    asset: AssetDef | None = None
+    line: int | None = None
+    ast: Any = field(default=None, repr=False)
+    # Python assets: (parameter, SQL selecting the upstream, input kind) per upstream parameter
+    inputs: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def relation(self) -> str:
+        return f"{self.schema}.{self.alias}"
+
+    @property
+    def selector_path(self) -> str:
+        """``marts/finance/x`` — the path selectors match against."""
+        return f"{self.folder}/{self.name}" if self.folder else self.name
+
+
+@dataclass(frozen=True)
+class Project:
+    config: ProjectConfig
+    models: dict[str, Model]
+    sources: dict[str, Source]
+    dag: Dag
+
+    @property
+    def root(self) -> Path:
+        return self.config.root
+
+    def model(self, name: str) -> Model:
+        try:
+            return self.models[name]
+        except KeyError:
+            raise LineageError(f"no model named '{name}'",
+                               hint=did_you_mean(name, self.models) or "run `teal ls` to list models") from None
+
+    def source_table(self, key: str) -> SourceTable:
+        src, _, table = key.partition(".")
+        return self.sources[src].tables[table.lower()]
+
+
+def project_from_assets(config: ProjectConfig, assets: list[AssetDef]) -> Project:
+    """A project made of the given Python assets only (for ``teal.materialize``)."""
+    return _Loader(config).load(assets=list(assets))
+
+
+def load_project(
+    project_dir: str | Path | None = None,
+    *,
+    config: ProjectConfig | None = None,
+    **overrides: Any,
+) -> Project:
+    """Read the project at ``project_dir`` (or ``config``) into a compiled Project."""
+    cfg = config or load_config(project_dir, **overrides)
+    return _Loader(cfg).load()
+
+
+class _Loader:
+    def __init__(self, cfg: ProjectConfig) -> None:
+        self.cfg = cfg
+        self.errors: list[TealError] = []
+        self.sources: dict[str, Source] = {}
+        self.properties: dict[str, tuple[dict[str, Any], str]] = {}  # model -> (props, file)
+        self.files: dict[str, tuple[str, int | None]] = {}  # model name -> (display path, line)
+
+    def display(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.cfg.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    # -- discovery -------------------------------------------------------------------
+    def load(self, assets: list[AssetDef] | None = None) -> Project:
+        if assets is not None:
+            sql_files, py_files, yml_files = [], [], []
+        else:
+            sql_files, py_files, yml_files = self._discover()
+        for name, spec in self.cfg.sources.items():
+            if not isinstance(spec, dict):
+                raise ProjectError(f"sources.{name} must be a table", path=self.display(self.cfg.config_path))
+            self._add_source(parse_source(name, spec, root=self.cfg.root,
+                                          declared_in=self.display(self.cfg.config_path)))
+        for yml in yml_files:
+            self._read_properties(yml)
+
+        pending: list[tuple[str, Any]] = []
+        for definition in assets or []:
+            path = Path(definition.source_file or "<asset>")
+            self._claim(definition.name, self.display(path), definition.source_line)
+            pending.append(("python", (path, definition)))
+        for path in py_files:
+            for definition in self._import_assets(path):
+                self._claim(definition.name, self.display(path), definition.source_line)
+                pending.append(("python", (path, definition)))
+        for path in sql_files:
+            self._claim(path.stem, self.display(path), None)
+            pending.append(("sql", path))
+        raise_all(self.errors)
+
+        model_names = {name.lower(): name for name in self.files}
+        staged: dict[str, dict[str, Any]] = {}
+        for kind, item in pending:
+            try:
+                if kind == "sql":
+                    staged_model = self._stage_sql(item)
+                else:
+                    staged_model = self._stage_python(*item)
+                staged[staged_model["name"]] = staged_model
+            except TealError as exc:
+                self.errors.append(exc)
+        raise_all(self.errors)
+
+        by_relation: dict[str, str] = {}
+        for m in staged.values():
+            rel = f"{m['schema']}.{m['alias']}".lower()
+            if rel in by_relation and m["materialized"] != "ephemeral":
+                other = staged[by_relation[rel]]
+                self.errors.append(ProjectError(
+                    f"models '{other['name']}' ({other['display_path']}) and '{m['name']}' both "
+                    f"build relation {rel}", path=m["display_path"],
+                    hint="give one of them another schema or alias"))
+            by_relation[rel] = m["name"]
+        raise_all(self.errors)
+
+        for m in staged.values():
+            try:
+                self._resolve(m, staged, model_names, by_relation)
+            except TealError as exc:
+                self.errors.append(exc)
+        raise_all(self.errors)
+
+        dag = Dag({name: m["upstreams"] for name, m in staged.items()})
+        cycle = dag.find_cycle()
+        if cycle:
+            chain = " -> ".join(f"{n} ({staged[n]['display_path']})" for n in cycle)
+            first = staged[cycle[0]]
+            raise LineageError(f"models form a cycle: {chain}", path=first["display_path"],
+                               line=first.get("line"),
+                               hint="each arrow means 'reads'; break the cycle by removing one of "
+                               "these references")
+
+        models: dict[str, Model] = {}
+        for name in dag.order():
+            models[name] = self._compile(staged[name], staged, models)
+        return Project(config=self.cfg, models=models, sources=self.sources, dag=dag)
+
+    def _discover(self) -> tuple[list[Path], list[Path], list[Path]]:
+        sql, py, yml = [], [], []
+        for path in sorted(self.cfg.models_dir.rglob("*")):
+            rel_parts = path.relative_to(self.cfg.models_dir).parts
+            if any(p.startswith((".", "_")) for p in rel_parts[:-1]) or path.name.startswith("."):
+                continue
+            if not path.is_file():
+                continue
+            if path.suffix == ".sql":
+                sql.append(path)
+            elif path.suffix == ".py" and not path.name.startswith("_"):
+                py.append(path)
+            elif path.suffix in (".yml", ".yaml"):
+                yml.append(path)
+        return sql, py, yml
+
+    def _claim(self, name: str, display: str, line: int | None) -> None:
+        key = name.lower()
+        for existing, (other, _) in self.files.items():
+            if existing.lower() == key:
+                self.errors.append(ProjectError(
+                    f"model name '{name}' is defined twice: in {other} and in {display}",
+                    path=display, line=line,
+                    hint="model names are unique across the project; rename one of them"))
+                return
+        self.files[name] = (display, line)
+
+    def _add_source(self, source: Source) -> None:
+        if source.name in self.sources:
+            other = self.sources[source.name]
+            raise ProjectError(
+                f"source '{source.name}' is declared twice: in {other.declared_in} and in "
+                f"{source.declared_in}", path=source.declared_in, line=source.line,
+                hint="declare each source once")
+        self.sources[source.name] = source
+
+    def _read_properties(self, path: Path) -> None:
+        display = self.display(path)
+        data = read_yaml(path, display)
+        for spec in data.get("sources") or []:
+            if not isinstance(spec, dict) or "name" not in spec:
+                raise ProjectError("every source needs a name", path=display,
+                                   line=getattr(spec, "line", None))
+            spec = dict(spec)
+            name = spec.pop("name")
+            self._add_source(parse_source(name, spec, root=path.parent, declared_in=display,
+                                          line=getattr(spec, "line", None) or None))
+        for spec in data.get("models") or []:
+            line = getattr(spec, "line", None)
+            if not isinstance(spec, dict) or "name" not in spec:
+                raise ProjectError("every entry under models: needs a name", path=display, line=line)
+            for key in spec:
+                if key not in MODEL_PROPERTY_KEYS:
+                    raise ProjectError(f"unknown key '{key}' for model '{spec['name']}'",
+                                       path=display, line=line,
+                                       hint=did_you_mean(key, MODEL_PROPERTY_KEYS))
+            conf = spec.get("config") or {}
+            if not isinstance(conf, dict):
+                raise ProjectError(f"config of model '{spec['name']}' must be a mapping",
+                                   path=display, line=line)
+            validate_model_config(dict(conf), path=display, line=getattr(conf, "line", line))
+            self.properties[str(spec["name"])] = (spec, display)
+
+    # -- Python models ----------------------------------------------------------------
+    def _import_assets(self, path: Path) -> list[AssetDef]:
+        display = self.display(path)
+        rel = path.relative_to(self.cfg.models_dir).with_suffix("")
+        module_name = "teal_project_models." + ".".join(rel.parts)
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise ProjectError("cannot import Python model file", path=display)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except SyntaxError as exc:
+            sys.modules.pop(module_name, None)
+            raise ParseError(f"Python syntax error: {exc.msg}", path=display, line=exc.lineno,
+                             col=exc.offset, source_line=exc.text) from None
+        except Exception as exc:
+            sys.modules.pop(module_name, None)
+            line = _user_frame_line(exc, str(path))
+            raise ParseError(f"importing the model file raised {type(exc).__name__}: {exc}",
+                             path=display, line=line,
+                             hint="fix the error at module level in this file") from None
+        found = []
+        for value in vars(module).values():
+            if isinstance(value, AssetDef) and value.source_file and Path(value.source_file) == path:
+                found.append(value)
+        return sorted(found, key=lambda d: d.source_line or 0)
+
+    def _stage_python(self, path: Path, definition: AssetDef) -> dict[str, Any]:
+        display = self.display(path)
+        try:
+            folder = path.parent.relative_to(self.cfg.models_dir).as_posix()
+        except ValueError:  # teal.materialize() of assets defined anywhere
+            folder = "."
+        folder = "" if folder == "." else folder
+        conf = self.cfg.folder_config(folder)
+        conf.setdefault("materialized", "table")
+        if conf["materialized"] != "table":
+            conf["materialized"] = "table"  # Python assets are always stored as tables
+        self._merge_properties(definition.name, conf)
+        validate_model_config(dict(definition.config), path=display, line=definition.source_line)
+        merge_config(conf, definition.config)
+        if conf.get("materialized") != "table":
+            raise ProjectError(f"Python asset '{definition.name}' must be materialized as a table",
+                               path=display, line=definition.source_line)
+        from compiler.assets import SUPPORTED_INPUTS, input_kind
+
+        for param in definition.upstream_params:
+            annotation = definition.annotations.get(param, inspect.Parameter.empty)
+            if input_kind(annotation) is None:
+                shown = getattr(annotation, "__qualname__", None) or repr(annotation)
+                raise ProjectError(
+                    f"parameter '{param}' of asset '{definition.name}' is annotated {shown}, "
+                    "which teal cannot pass", path=display, line=definition.source_line,
+                    hint=f"annotate it as {SUPPORTED_INPUTS} (no annotation means pyarrow.Table)")
+        try:
+            source_text = inspect.getsource(definition.fn)
+        except (OSError, TypeError):
+            source_text = definition.name
+        from compiler.sql import text_hash
+
+        return self._staged(
+            name=definition.name, kind="python", path=path, display_path=display, folder=folder,
+            conf=conf, line=definition.source_line, asset=definition,
+            sql_hash=text_hash(source_text + repr(sorted(conf.items(), key=str))),
+        )
+
+    # -- SQL models ---------------------------------------------------------------------
+    def _stage_sql(self, path: Path) -> dict[str, Any]:
+        from compiler.sql import parse_sql
+
+        display = self.display(path)
+        name = path.stem
+        folder = path.parent.relative_to(self.cfg.models_dir).as_posix()
+        folder = "" if folder == "." else folder
+        text = path.read_text(encoding="utf-8")
+        conf = self.cfg.folder_config(folder)
+        self._merge_properties(name, conf)
+        rendered = render_sql(text, path=display, this_name=name, vars=self.cfg.vars,
+                              make_this=lambda inline: _ThisRelation(name, [conf, inline], folder))
+        if rendered.config:
+            line = rendered.config_line
+            src = text.splitlines()[line - 1] if line else None
+            validate_model_config(dict(rendered.config), path=display, line=line, source_line=src)
+            merge_config(conf, rendered.config)
+        ast = parse_sql(rendered.sql, path=display, line_of=rendered.line_of, source=text)
+        staged = self._staged(name=name, kind="sql", path=path, display_path=display,
+                              folder=folder, conf=conf, line=None, asset=None, sql_hash="")
+        staged.update(raw_sql=text, rendered=rendered, ast=ast)
+        return staged
+
+    def _merge_properties(self, name: str, conf: dict[str, Any]) -> None:
+        props = self.properties.get(name)
+        if props is None:
+            return
+        spec, _ = props
+        merge_config(conf, dict(spec.get("config") or {}))
+        if spec.get("description"):
+            conf.setdefault("description", str(spec["description"]))
+        if spec.get("tags"):
+            merge_config(conf, {"tags": spec["tags"]})
+
+    def _staged(self, *, name: str, kind: str, path: Path, display_path: str, folder: str,
+                conf: dict[str, Any], line: int | None, asset: AssetDef | None,
+                sql_hash: str) -> dict[str, Any]:
+        default_schema = folder.split("/")[0] if folder else "main"
+        return {
+            "name": name, "kind": kind, "path": path, "display_path": display_path,
+            "folder": folder, "config": conf,
+            "schema": conf.get("schema") or default_schema,
+            "alias": conf.get("alias") or name,
+            "materialized": conf.get("materialized", "view"),
+            "line": line, "asset": asset, "sql_hash": sql_hash,
+            "upstreams": [], "source_tables": [], "resolved": [],
+        }
+
+    # -- lineage --------------------------------------------------------------------------
+    def _resolve(self, m: dict[str, Any], staged: dict[str, dict[str, Any]],
+                 model_names: dict[str, str], by_relation: dict[str, str]) -> None:
+        if m["kind"] == "python":
+            self._resolve_python(m, model_names)
+            return
+        from compiler.sql import table_references
+
+        rendered = m["rendered"]
+        text_lines = m["raw_sql"].splitlines()
+        for ref in table_references(m["ast"]):
+            target = self._resolve_ref(ref, model_names, by_relation)
+            if target is None:
+                src_line = rendered.line_of(ref.line) if ref.line else None
+                col = ref.col
+                source_line = text_lines[src_line - 1] if src_line and src_line <= len(text_lines) else None
+                if source_line is not None and ref.name and rendered.sql != rendered.source:
+                    found = source_line.find(ref.name)
+                    col = found + 1 if found >= 0 else col
+                raise LineageError(
+                    f"'{self._display_ref(ref)}' is not a model or a declared source",
+                    path=m["display_path"], line=src_line, col=col, source_line=source_line,
+                    hint=self._ref_hint(ref, model_names))
+            kind, key = target
+            if kind == "model":
+                if key != m["name"]:
+                    m["upstreams"].append(key)
+            else:
+                m["source_tables"].append(key)
+            m["resolved"].append((ref, kind, key))
+
+    @staticmethod
+    def _display_ref(ref: Any) -> str:
+        if ref.db == REF_MARKER:
+            return f"ref('{ref.name}')"
+        if ref.db.startswith(SOURCE_MARKER_PREFIX):
+            return f"source('{ref.db[len(SOURCE_MARKER_PREFIX):]}', '{ref.name}')"
+        return str(ref)
+
+    def _ref_hint(self, ref: Any, model_names: dict[str, str]) -> str:
+        candidates = list(model_names.values())
+        for src in self.sources.values():
+            candidates += [t.key for t in src.tables.values()]
+        name = ref.name if ref.db in ("", REF_MARKER) else f"{ref.db}.{ref.name}"
+        if ref.db.startswith(SOURCE_MARKER_PREFIX):
+            name = f"{ref.db[len(SOURCE_MARKER_PREFIX):]}.{ref.name}"
+        return did_you_mean(name, candidates) or did_you_mean(ref.name, candidates) or (
+            "declare it as a source (sources: in a YAML file beside the models) "
+            "or add a model with that name")
+
+    def _resolve_ref(self, ref: Any, model_names: dict[str, str],
+                     by_relation: dict[str, str]) -> tuple[str, str] | None:
+        name, db, catalog = ref.name, ref.db, ref.catalog
+        lname = name.lower()
+        if db == REF_MARKER:
+            model = model_names.get(lname)
+            return ("model", model) if model else None
+        if db.startswith(SOURCE_MARKER_PREFIX):
+            return self._source_key(db[len(SOURCE_MARKER_PREFIX):], lname)
+        if catalog:
+            src = self.sources.get(catalog)
+            if src is not None and src.kind == "duckdb":
+                return self._source_key(catalog, lname)
+            return None
+        if db:
+            hit = self._source_key(db, lname)
+            if hit:
+                return hit
+            model = by_relation.get(f"{db}.{name}".lower())
+            return ("model", model) if model else None
+        model = model_names.get(lname)
+        if model:
+            return ("model", model)
+        matches = [t.key for s in self.sources.values() for t in s.tables.values()
+                   if t.name.lower() == lname]
+        if len(matches) == 1:
+            return ("source", matches[0])
+        return None
+
+    def _source_key(self, source: str, table: str) -> tuple[str, str] | None:
+        src = self.sources.get(source)
+        if src is None or table not in src.tables:
+            return None
+        return ("source", src.tables[table].key)
+
+    def _resolve_python(self, m: dict[str, Any], model_names: dict[str, str]) -> None:
+        definition: AssetDef = m["asset"]
+        source_by_name: dict[str, list[str]] = {}
+        for src in self.sources.values():
+            for t in src.tables.values():
+                source_by_name.setdefault(t.name.lower(), []).append(t.key)
+                source_by_name.setdefault(f"{src.name}__{t.name}".lower(), []).append(t.key)
+        m["params"] = []
+        for param in (*definition.upstream_params, *definition.deps):
+            key = param.lower()
+            is_param = param in definition.upstream_params
+            if key in model_names and model_names[key] != m["name"]:
+                m["upstreams"].append(model_names[key])
+                if is_param:
+                    m["params"].append((param, "model", model_names[key]))
+            elif len(source_by_name.get(key, [])) == 1:
+                m["source_tables"].append(source_by_name[key][0])
+                if is_param:
+                    m["params"].append((param, "source", source_by_name[key][0]))
+            else:
+                what = "parameter" if param in definition.upstream_params else "deps entry"
+                raise LineageError(
+                    f"{what} '{param}' of asset '{definition.name}' is not a model or a "
+                    f"declared source", path=m["display_path"], line=m["line"],
+                    hint=did_you_mean(param, list(model_names.values()))
+                    or "parameters name upstream models (or `context`); rename it or add the model")
+
+    # -- compile -------------------------------------------------------------------------
+    def _compile(self, m: dict[str, Any], staged: dict[str, dict[str, Any]],
+                 done: dict[str, Model]) -> Model:
+        compiled_sql = None
+        ast = None
+        sql_hash = m["sql_hash"]
+        if m["kind"] == "sql":
+            from compiler.rewrite import (
+                ephemeral_cte_name,
+                existing_cte_names,
+                inline_ephemerals,
+                point_at_cte,
+                point_at_relation,
+                point_at_source,
+            )
+            from compiler.sql import DIALECT, text_hash
+
+            ast = m["ast"]
+            taken = existing_cte_names(ast)
+            ctes: dict[str, str] = {}
+            for ref, kind, key in m["resolved"]:
+                if kind == "source":
+                    point_at_source(ref.node, self.source_table(key))
+                    continue
+                up = done.get(key) if key != m["name"] else None
+                target = up if up is not None else None
+                if target is None:  # self reference (`this`)
+                    point_at_relation(ref.node, m["schema"], m["alias"])
+                elif target.materialized == "ephemeral":
+                    if key not in ctes:
+                        ctes[key] = ephemeral_cte_name(key, taken)
+                        taken.add(ctes[key].lower())
+                    point_at_cte(ref.node, ctes[key])
+                else:
+                    point_at_relation(ref.node, target.schema, target.alias)
+            if ctes:
+                inline_ephemerals(ast, [(cte, done[k].ast) for k, cte in ctes.items()])
+            compiled_sql = ast.sql(dialect=DIALECT, comments=False)
+            sql_hash = text_hash(compiled_sql + "|" + m["materialized"])
+        inputs: list[tuple[str, str, str]] = []
+        if m["kind"] == "python":
+            from compiler.assets import input_kind
+
+            for param, kind, key in m["params"]:
+                inputs.append((param, self._select_sql(kind, key, done),
+                               input_kind(m["asset"].annotations.get(param, inspect.Parameter.empty))
+                               or "arrow"))
+        conf = m["config"]
+        tags = conf.get("tags") or []
+        return Model(
+            name=m["name"], kind=m["kind"], path=m["path"], display_path=m["display_path"],
+            folder=m["folder"], schema=m["schema"], alias=m["alias"],
+            materialized=m["materialized"], config=conf,
+            tags=tuple([tags] if isinstance(tags, str) else tags),
+            description=str(conf.get("description") or ""),
+            upstreams=tuple(sorted(set(m["upstreams"]))),
+            source_tables=tuple(sorted(set(m["source_tables"]))),
+            raw_sql=m.get("raw_sql"),
+            rendered_sql=m["rendered"].sql if m.get("rendered") else None,
+            compiled_sql=compiled_sql, sql_hash=sql_hash, asset=m["asset"], line=m["line"],
+            ast=ast, inputs=tuple(inputs),
+        )
+
+    def _select_sql(self, kind: str, key: str, done: dict[str, Model]) -> str:
+        """``SELECT *`` over an upstream, as a Python asset reads it."""
+        from sqlglot import exp
+
+        from compiler.rewrite import point_at_relation, point_at_source
+        from compiler.sql import DIALECT
+
+        if kind == "model":
+            up = done[key]
+            if up.materialized == "ephemeral":
+                return up.compiled_sql or ""
+            table = point_at_relation(exp.to_table(up.alias), up.schema, up.alias)
+        else:
+            table = point_at_source(exp.to_table(key.split(".")[1]), self.source_table(key))
+        return exp.select("*").from_(table).sql(dialect=DIALECT)
+
+    def source_table(self, key: str) -> SourceTable:
+        src, _, table = key.partition(".")
+        return self.sources[src].tables[table.lower()]
+
+
+class _ThisRelation:
+    """``{{ this }}``: the model's own relation, as configured so far."""
+
+    def __init__(self, name: str, confs: list[dict[str, Any]], folder: str) -> None:
+        self._name, self._confs, self._folder = name, confs, folder
+
+    def _get(self, key: str) -> Any:
+        value = None
+        for conf in self._confs:
+            value = conf.get(key) or value
+        return value
+
+    @property
+    def schema(self) -> str:
+        return self._get("schema") or (self._folder.split("/")[0] if self._folder else "main")
+
+    @property
+    def identifier(self) -> str:
+        return self._get("alias") or self._name
+
+    def __str__(self) -> str:
+        return f'"{self.schema}"."{self.identifier}"'
+
+
+def _user_frame_line(exc: BaseException, filename: str) -> int | None:
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == filename:
+            line = frame.lineno
+    return line

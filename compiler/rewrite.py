@@ -1,0 +1,98 @@
+"""AST rewrites that turn a model's SQL into the SQL the warehouse runs.
+
+``qualify_relations`` points every resolved table reference at its physical relation (or
+at a source's file reader); ``inline_ephemerals`` adds each ephemeral upstream as a CTE.
+Both keep the name the author used as the table alias, so ``orders.id`` still binds.
+
+>>> import sqlglot
+>>> e = sqlglot.parse_one("select orders.id from orders", dialect="duckdb")
+>>> t = e.find(sqlglot.exp.Table)
+>>> point_at_relation(t, "staging", "stg_orders").sql("duckdb")
+'"staging"."stg_orders" AS orders'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlglot import exp
+
+from compiler.sources import READERS, SourceTable
+
+EPHEMERAL_PREFIX = "__teal_eph_"
+
+
+def _keep_alias(table: exp.Table, original_name: str, new_name: str) -> None:
+    if not table.alias and original_name.lower() != new_name.lower():
+        table.set("alias", exp.TableAlias(this=exp.to_identifier(original_name)))
+
+
+def point_at_relation(table: exp.Table, schema: str, name: str, catalog: str | None = None) -> exp.Table:
+    """Make ``table`` read ``catalog.schema.name`` (quoted), keeping the author's name as alias."""
+    original = table.name
+    table.set("this", exp.to_identifier(name, quoted=True))
+    table.set("db", exp.to_identifier(schema, quoted=True))
+    table.set("catalog", exp.to_identifier(catalog, quoted=True) if catalog else None)
+    _keep_alias(table, original, name)
+    return table
+
+
+def point_at_cte(table: exp.Table, cte_name: str) -> exp.Table:
+    original = table.name
+    table.set("this", exp.to_identifier(cte_name, quoted=True))
+    table.set("db", None)
+    table.set("catalog", None)
+    _keep_alias(table, original, cte_name)
+    return table
+
+
+def point_at_source(table: exp.Table, source: SourceTable) -> exp.Table:
+    """Rewrite a reference to a source table into what reads it."""
+    if source.kind in READERS:
+        original = table.name
+        reader = exp.Anonymous(this=READERS[source.kind],
+                               expressions=[exp.Literal.string(source.location)])
+        table.set("this", reader)
+        table.set("db", None)
+        table.set("catalog", None)
+        if not table.alias:
+            table.set("alias", exp.TableAlias(this=exp.to_identifier(original)))
+        return table
+    parts = source.location.split(".")
+    if len(parts) == 3:
+        return point_at_relation(table, parts[1], parts[2], catalog=parts[0])
+    return point_at_relation(table, parts[0], parts[1])
+
+
+def inline_ephemerals(query: exp.Query, ctes: list[tuple[str, exp.Query]]) -> exp.Query:
+    """Prepend ``WITH name AS (query)`` for each ephemeral, before the query's own CTEs.
+
+    >>> import sqlglot
+    >>> q = sqlglot.parse_one("with a as (select * from __teal_eph_e) select * from a")
+    >>> inline_ephemerals(q, [("__teal_eph_e", sqlglot.parse_one("select 1 as x"))]).sql()
+    'WITH __teal_eph_e AS (SELECT 1 AS x), a AS (SELECT * FROM __teal_eph_e) SELECT * FROM a'
+    """
+    if not ctes:
+        return query
+    new = [exp.CTE(this=body.copy(), alias=exp.TableAlias(this=exp.to_identifier(name)))
+           for name, body in ctes]
+    with_ = query.args.get("with_")
+    if with_ is None:
+        query.set("with_", exp.With(expressions=new))
+    else:
+        with_.set("expressions", new + list(with_.expressions))
+    return query
+
+
+def ephemeral_cte_name(model_name: str, taken: set[str]) -> str:
+    """A CTE name for an inlined ephemeral that collides with nothing in ``taken``."""
+    base = f"{EPHEMERAL_PREFIX}{model_name}"
+    name, i = base, 1
+    while name.lower() in taken:
+        i += 1
+        name = f"{base}_{i}"
+    return name
+
+
+def existing_cte_names(query: Any) -> set[str]:
+    return {cte.alias.lower() for cte in query.find_all(exp.CTE)}

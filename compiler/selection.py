@@ -1,0 +1,243 @@
+"""The selection grammar shared by every command (dbt semantics, stricter errors).
+
+An expression is space-separated terms (union); a term is comma-separated criteria
+(intersection); ``exclude`` is subtracted. A criterion is::
+
+    [@][N]+?  [method:]value  +?[N]
+
+Methods: ``name`` (default), ``path``, ``tag``, ``kind`` (sql/python), ``schema``,
+``group``, ``materialized``, ``source``, ``config.<key>``. A bare value is a model name, a
+glob over names (``stg_*``), a folder path (``marts`` or ``marts/finance``), a relation
+(``staging.stg_orders``) or a file path. A value that matches nothing is an error that names
+the closest matches.
+
+Fixture graph for the examples::
+
+    a -> b -> c
+         b -> d
+
+>>> from compiler.graph import Dag
+>>> g = Dag({"a": (), "b": ("a",), "c": ("b",), "d": ("b",)})
+>>> idx = {n: {"name": n, "folder": "x", "tags": ()} for n in g.upstreams}
+>>> sorted(select(g, ["b+"], models=idx))
+['b', 'c', 'd']
+>>> sorted(select(g, ["+c"], models=idx)), sorted(select(g, ["@c"], models=idx))
+(['a', 'b', 'c'], ['a', 'b', 'c'])
+>>> sorted(select(g, ["a+"], ["d"], models=idx))
+['a', 'b', 'c']
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from compiler.errors import SelectionError, did_you_mean
+from compiler.graph import Dag
+
+METHODS = ("name", "path", "tag", "kind", "schema", "group", "materialized", "source", "config",
+           "fqn", "file")
+
+_CRITERION = re.compile(
+    r"^(?P<childrens_parents>@)?"
+    r"(?:(?P<up_depth>\d*)(?P<up>\+))?"
+    r"(?:(?P<method>[a-z_]+(?:\.[A-Za-z0-9_]+)*):)?"
+    r"(?P<value>[^+@:][^+@]*?|[^+@:]*?)"
+    r"(?:(?P<down>\+)(?P<down_depth>\d*))?$"
+)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One parsed selection criterion."""
+
+    method: str
+    value: str
+    up: bool = False
+    up_depth: int | None = None
+    down: bool = False
+    down_depth: int | None = None
+    childrens_parents: bool = False
+    raw: str = ""
+    offset: int = 0  # position in the full expression, for errors
+
+
+def parse_criterion(raw: str, offset: int = 0, expression: str | None = None) -> Criterion:
+    """Parse one criterion like ``2+tag:finance+``.
+
+    >>> c = parse_criterion("2+tag:finance+")
+    >>> (c.method, c.value, c.up, c.up_depth, c.down, c.down_depth)
+    ('tag', 'finance', True, 2, True, None)
+    """
+    m = _CRITERION.match(raw)
+    expr = expression if expression is not None else raw
+    if not m or not m.group("value"):
+        raise _error(f"cannot parse selector '{raw}'", expr, offset,
+                     "use name, +name, name+, n+name, name+n, @name, method:value")
+    method = m.group("method") or "name"
+    base = method.split(".")[0]
+    if base not in METHODS:
+        raise _error(f"unknown selector method '{method}'", expr, offset,
+                     did_you_mean(base, METHODS) or "methods: " + ", ".join(METHODS))
+    if base == "config" and "." not in method:
+        raise _error("config selector needs a key: config.<key>:<value>", expr, offset, None)
+    if m.group("childrens_parents") and (m.group("up") or m.group("down")):
+        raise _error("'@' cannot be combined with '+'", expr, offset, "use @name or +name+")
+    return Criterion(
+        method=method,
+        value=m.group("value"),
+        up=bool(m.group("up")),
+        up_depth=int(m.group("up_depth")) if m.group("up_depth") else None,
+        down=bool(m.group("down")),
+        down_depth=int(m.group("down_depth")) if m.group("down_depth") else None,
+        childrens_parents=bool(m.group("childrens_parents")),
+        raw=raw,
+        offset=offset,
+    )
+
+
+def _error(message: str, expression: str, offset: int, hint: str | None) -> SelectionError:
+    return SelectionError(f"{message} (at position {offset + 1})", path="--select",
+                          col=offset + 1, hint=hint, source_line=expression)
+
+
+def _terms(expressions: Iterable[str]) -> list[tuple[str, list[tuple[str, int]]]]:
+    out = []
+    for expression in expressions:
+        for m in re.finditer(r"\S+", expression):
+            parts, pos = [], m.start()
+            for piece in m.group().split(","):
+                parts.append((piece, pos))
+                pos += len(piece) + 1
+            out.append((expression, parts))
+    return out
+
+
+def _base_matches(c: Criterion, models: Mapping[str, Mapping[str, Any]], expression: str) -> set[str]:
+    value = c.value
+    method = c.method
+    lower = value.lower()
+    is_glob = any(ch in value for ch in "*?[")
+
+    def match(text: str) -> bool:
+        return fnmatch.fnmatchcase(text.lower(), lower) if is_glob else text.lower() == lower
+
+    hits: set[str] = set()
+    if method == "name":
+        hits = {n for n in models if match(n)}
+        if not hits and not is_glob:
+            folder = lower.strip("/")
+            if folder.startswith("models/"):
+                folder = folder[len("models/"):]
+            hits = {n for n, m in models.items()
+                    if m["folder"].lower() == folder or m["folder"].lower().startswith(folder + "/")}
+            if not hits:
+                hits = {n for n, m in models.items() if m.get("relation", "").lower() == lower}
+            if not hits:
+                hits = {n for n, m in models.items()
+                        if m.get("display_path", "").lower() in (lower, "models/" + lower)}
+    elif method in ("path", "file", "fqn"):
+        target = lower.strip("/")
+        for n, m in models.items():
+            display = m.get("display_path", "").lower()
+            sel_path = f"{m['folder']}/{n}".lower().strip("/")
+            if is_glob:
+                if fnmatch.fnmatchcase(display, lower) or fnmatch.fnmatchcase(sel_path, lower):
+                    hits.add(n)
+            elif (display == target or display.startswith(target + "/") or sel_path == target
+                  or sel_path.startswith(target + "/") or display.endswith("/" + target)
+                  or display.startswith("models/" + target + "/")):
+                hits.add(n)
+    elif method == "tag":
+        hits = {n for n, m in models.items() if any(match(t) for t in m.get("tags", ()))}
+    elif method in ("kind", "schema", "group", "materialized"):
+        hits = {n for n, m in models.items() if m.get(method) is not None and match(str(m[method]))}
+    elif method == "source":
+        hits = {n for n, m in models.items()
+                if any(match(s) or match(s.split(".")[0]) for s in m.get("source_tables", ()))}
+    elif method.startswith("config."):
+        key = method.split(".", 1)[1]
+        hits = set()
+        for n, m in models.items():
+            got = m.get("config", {}).get(key)
+            values = got if isinstance(got, (list, tuple)) else [got]
+            if any(v is not None and match(str(v).lower() if isinstance(v, bool) else str(v))
+                   for v in values):
+                hits.add(n)
+    if not hits and method in ("name", "path", "file", "fqn"):
+        pool = list(models) + sorted({m["folder"] for m in models.values() if m["folder"]})
+        raise _error(f"'{value}' matches no model, folder or path", expression, c.offset,
+                     did_you_mean(value, pool) or "run `teal ls` to see what exists")
+    if not hits and method == "tag":
+        tags = sorted({t for m in models.values() for t in m.get("tags", ())})
+        raise _error(f"no model has tag '{value}'", expression, c.offset,
+                     did_you_mean(value, tags) or ("tags in use: " + ", ".join(tags) if tags else None))
+    return hits
+
+
+def _expand(c: Criterion, base: set[str], dag: Dag) -> set[str]:
+    out = set(base)
+    for node in base:
+        if c.childrens_parents:
+            down = dag.descendants(node)
+            out |= down
+            for d in {node, *down}:
+                out |= dag.ancestors(d)
+            continue
+        if c.up:
+            out |= dag.ancestors(node, c.up_depth)
+        if c.down:
+            out |= dag.descendants(node, c.down_depth)
+    return out
+
+
+def select(
+    dag: Dag,
+    select: Iterable[str] | None = None,
+    exclude: Iterable[str] | None = None,
+    *,
+    models: Mapping[str, Mapping[str, Any]],
+) -> set[str]:
+    """The set of model names an expression selects. No ``select`` means everything."""
+    chosen: set[str] = set()
+    select = [s for s in (select or []) if s.strip()]
+    if not select:
+        chosen = set(dag.upstreams)
+    for expression, parts in _terms(select):
+        term: set[str] | None = None
+        for raw, offset in parts:
+            c = parse_criterion(raw, offset, expression)
+            got = _expand(c, _base_matches(c, models, expression), dag)
+            term = got if term is None else term & got
+        chosen |= term or set()
+    for expression, parts in _terms([e for e in (exclude or []) if e.strip()]):
+        term = None
+        for raw, offset in parts:
+            c = parse_criterion(raw, offset, expression)
+            got = _expand(c, _base_matches(c, models, expression), dag)
+            term = got if term is None else term & got
+        chosen -= term or set()
+    return chosen
+
+
+def model_index(project: Any) -> dict[str, dict[str, Any]]:
+    """The attributes selectors match on, per model name."""
+    return {
+        name: {
+            "name": name,
+            "folder": m.folder,
+            "tags": m.tags,
+            "kind": m.kind,
+            "schema": m.schema,
+            "group": m.config.get("group"),
+            "materialized": m.materialized,
+            "source_tables": m.source_tables,
+            "config": m.config,
+            "relation": m.relation,
+            "display_path": m.display_path,
+        }
+        for name, m in project.models.items()
+    }

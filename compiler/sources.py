@@ -1,0 +1,124 @@
+"""Sources: tables teal reads but does not build.
+
+Declared in project config (``[sources.<name>]``) or in YAML beside the models (the dbt
+shape ``sources: [{name, tables: [...]}]``). Kinds:
+
+- ``warehouse`` (default without a path): tables already in the warehouse, in schema
+  ``schema`` (default: the source name), as dbt-duckdb sources are.
+- ``duckdb``: another DuckDB file, attached read-only under the source name.
+- ``parquet`` / ``csv`` / ``json``: files; ``path`` may contain ``{table}``; a table may
+  give its own ``path``. Globs are allowed.
+
+Models refer to a source table as ``<source>.<table>`` or ``{{ source('<source>', '<table>') }}``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compiler.errors import ProjectError, did_you_mean
+
+SOURCE_KINDS = ("warehouse", "duckdb", "parquet", "csv", "json")
+SOURCE_KEYS = {"name", "type", "path", "schema", "tables", "description", "meta", "database",
+               "loader", "freshness", "tags", "config"}
+TABLE_KEYS = {"name", "path", "identifier", "description", "columns", "meta", "tags",
+              "tests", "checks", "config", "freshness", "loaded_at_field"}
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    source: str
+    name: str
+    kind: str
+    location: str  # schema.table, catalog.schema.table, or an absolute file path/glob
+    description: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    kind: str
+    path: str | None
+    tables: dict[str, SourceTable] = field(default_factory=dict)
+    declared_in: str = ""
+    line: int | None = None
+
+
+def parse_source(
+    name: str, spec: dict[str, Any], *, root: Path, declared_in: str, line: int | None = None
+) -> Source:
+    """Validate one source declaration and resolve its table locations."""
+
+    def fail(message: str, hint: str | None = None) -> ProjectError:
+        return ProjectError(message, path=declared_in, line=line, hint=hint)
+
+    if not _IDENT.match(name or ""):
+        raise fail(f"source name {name!r} must be a plain identifier")
+    for key in spec:
+        if key not in SOURCE_KEYS:
+            raise fail(f"unknown key '{key}' in source '{name}'",
+                       did_you_mean(key, SOURCE_KEYS) or "known: " + ", ".join(sorted(SOURCE_KEYS)))
+    path = spec.get("path")
+    kind = spec.get("type") or ("warehouse" if path is None else _guess_kind(str(path)))
+    if kind not in SOURCE_KINDS:
+        raise fail(f"source '{name}' has unknown type {kind!r}",
+                   did_you_mean(kind, SOURCE_KINDS) or "use one of " + ", ".join(SOURCE_KINDS))
+    if kind != "warehouse" and not path:
+        raise fail(f"source '{name}' of type {kind} needs a path")
+    raw_tables = spec.get("tables") or []
+    if not isinstance(raw_tables, list) or not raw_tables:
+        raise fail(f"source '{name}' must list its tables", "tables: [orders, customers] "
+                   "or tables: [{name: orders, path: ...}]")
+    schema = spec.get("schema") or (name if kind == "warehouse" else "main")
+    tables: dict[str, SourceTable] = {}
+    for item in raw_tables:
+        tspec = {"name": item} if isinstance(item, str) else item
+        if not isinstance(tspec, dict) or not tspec.get("name"):
+            raise fail(f"every table of source '{name}' needs a name")
+        for key in tspec:
+            if key not in TABLE_KEYS:
+                raise fail(f"unknown key '{key}' in table '{tspec['name']}' of source '{name}'",
+                           did_you_mean(key, TABLE_KEYS))
+        tname = str(tspec["name"])
+        ident = str(tspec.get("identifier") or tname)
+        if kind == "warehouse":
+            location = f"{schema}.{ident}"
+        elif kind == "duckdb":
+            location = f"{name}.{schema}.{ident}"
+        else:
+            tpath = str(tspec.get("path") or path)
+            tpath = tpath.replace("{table}", ident).replace("{name}", ident)
+            location = str((root / tpath).resolve()) if not _is_url(tpath) else tpath
+        tables[tname.lower()] = SourceTable(source=name, name=tname, kind=kind,
+                                            location=location,
+                                            description=str(tspec.get("description") or ""))
+    resolved_path = None
+    if path is not None:
+        resolved_path = str(path) if _is_url(str(path)) else str((root / str(path)).resolve())
+    return Source(name=name, kind=kind, path=resolved_path, tables=tables,
+                  declared_in=declared_in, line=line)
+
+
+def _is_url(path: str) -> bool:
+    return "://" in path
+
+
+def _guess_kind(path: str) -> str:
+    lower = path.lower()
+    for ext, kind in ((".duckdb", "duckdb"), (".db", "duckdb"), (".parquet", "parquet"),
+                      (".csv", "csv"), (".tsv", "csv"), (".json", "json"), (".jsonl", "json"),
+                      (".ndjson", "json")):
+        if ext in lower:
+            return kind
+    return "parquet"
+
+
+READERS = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json_auto"}

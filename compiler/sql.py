@@ -1,0 +1,139 @@
+"""Parse model SQL with sqlglot and find the tables it reads.
+
+A table reference is every ``Table`` node whose ``this`` is a plain identifier, that is not
+a CTE visible in its scope, not a table function (``read_parquet(...)``, ``range(10)``),
+not a file path (``FROM 'data/x.csv'``) and not a system catalog.
+
+>>> [str(r) for r in table_references(parse_sql(
+...     "with a as (select * from orders) select * from a join shop.payments p using (id)"
+...     " join read_parquet('x.parquet') using (id)", path="m.sql"))]
+['orders', 'shop.payments']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from compiler.errors import ParseError
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+DIALECT = "duckdb"
+SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog", "system", "temp"})
+_FILE_LIKE = re.compile(r"[/\\]|\.(csv|tsv|parquet|json|jsonl|ndjson|gz|zst|txt|xlsx)$", re.I)
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """One table read by a query, with its position in the rendered SQL."""
+
+    name: str
+    db: str
+    catalog: str
+    line: int | None
+    col: int | None
+    node: Any  # the sqlglot Table node (identity matters for rewriting)
+
+    def __str__(self) -> str:
+        return ".".join(p for p in (self.catalog, self.db, self.name) if p)
+
+
+def parse_sql(sql: str, *, path: str, line_of: Any = None, source: str | None = None) -> "exp.Expression":
+    """Parse one SELECT statement (a model body). Errors point at the source line."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import ParseError as SqlglotParseError
+    from sqlglot.errors import TokenError
+
+    def where(line: int | None) -> tuple[int | None, str | None]:
+        if line is None:
+            return None, None
+        src_line = line_of(line) if line_of else line
+        lines = (source if source is not None else sql).splitlines()
+        text = lines[src_line - 1] if 0 < src_line <= len(lines) else None
+        return src_line, text
+
+    try:
+        statements = [s for s in sqlglot.parse(sql, dialect=DIALECT) if s is not None]
+    except SqlglotParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        line, text = where(first.get("line"))
+        col = first.get("col")
+        highlight = first.get("highlight") or ""
+        if col is not None and highlight:
+            col = max(col - len(highlight) + 1, 1)  # sqlglot reports the end of the token
+        desc = first.get("description", str(exc)).split(". Line ")[0]
+        desc = re.sub(r"<Token token_type: TokenType\.\w+, text: (.*?), line.*?>", r"'\1'", desc)
+        raise ParseError(f"SQL syntax error: {desc}", path=path, line=line, col=col,
+                         source_line=text, hint="fix the SQL near the marked position") from None
+    except TokenError as exc:
+        m = re.search(r"line (\d+), col:? (\d+)", str(exc))
+        line, text = where(int(m.group(1)) if m else None)
+        raise ParseError(f"SQL syntax error: {exc}", path=path, line=line,
+                         col=int(m.group(2)) if m else None, source_line=text,
+                         hint="check for an unclosed quote or comment") from None
+    if not statements:
+        raise ParseError("the model is empty", path=path, line=1,
+                         hint="a SQL model is one SELECT statement")
+    if len(statements) > 1:
+        second = statements[1]
+        first_table = second.find(exp.Identifier)
+        line = (first_table.meta.get("line") if first_table is not None else None)
+        line, text = where(line)
+        raise ParseError("a SQL model must be a single statement", path=path, line=line,
+                         source_line=text, hint="remove the extra statement (and the ';' before it)")
+    statement = statements[0]
+    if not isinstance(statement, exp.Query):
+        raise ParseError(
+            f"a SQL model must be a SELECT query, found {statement.key.upper()}",
+            path=path, line=1, source_line=where(1)[1],
+            hint="write the SELECT only: teal creates the table or view for you",
+        )
+    return statement
+
+
+def table_references(expression: "exp.Expression") -> list[TableRef]:
+    """Every physical table read by ``expression``, in order of appearance."""
+    from sqlglot import exp
+    from sqlglot.optimizer.scope import traverse_scope
+
+    refs: list[TableRef] = []
+    seen: set[int] = set()
+    for scope in traverse_scope(expression):
+        for table in scope.tables:
+            if id(table) in seen or not isinstance(table.this, exp.Identifier):
+                continue
+            seen.add(id(table))
+            name, db, catalog = table.name, table.db, table.catalog
+            if not db and not catalog and name in scope.cte_sources:
+                continue
+            if table.this.quoted and not db and _FILE_LIKE.search(name):
+                continue  # FROM 'data/orders.csv'
+            if (db or "").lower() in SYSTEM_SCHEMAS:
+                continue
+            meta = table.this.meta
+            line = meta.get("line")
+            col = meta.get("col")
+            if col is not None:
+                first = table.args.get("catalog") or table.args.get("db") or table.this
+                first_meta = first.meta if hasattr(first, "meta") else {}
+                start_col = first_meta.get("col", col)
+                width = len(first.name) + (2 if getattr(first, "quoted", False) else 0)
+                col = max(start_col - width + 1, 1)
+                line = first_meta.get("line", line)
+            refs.append(TableRef(name=name, db=db, catalog=catalog, line=line, col=col, node=table))
+    return refs
+
+
+def normalized_hash(expression: "exp.Expression") -> str:
+    """A hash of the SQL that ignores formatting and comments."""
+    text = expression.sql(dialect=DIALECT, comments=False, normalize=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,0 +1,214 @@
+"""Render SQL models with Jinja: ``config``, ``ref``, ``source``, ``var``, ``env_var``, ``this``.
+
+``ref('x')`` renders as ``__teal_ref."x"`` and ``source('s', 't')`` as
+``__teal_source__s."t"``: markers that the lineage step resolves without ambiguity and then
+rewrites to the physical relation. A template without any Jinja syntax is not rendered at
+all (most models), which keeps compiling large projects cheap.
+
+>>> r = render_sql("{{ config(materialized='table') }}\\nselect * from {{ ref('a') }}",
+...                path="m.sql", this_name="m", vars={})
+>>> r.sql.splitlines()[-1], r.config, r.line_of(2)
+('select * from __teal_ref."a"', {'materialized': 'table'}, 2)
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from compiler.errors import TemplateError
+
+REF_MARKER = "__teal_ref"
+SOURCE_MARKER_PREFIX = "__teal_source__"
+
+_JINJA_SYNTAX = re.compile(r"\{[{%#]")
+_env = None
+
+
+def _environment() -> Any:
+    global _env  # one immutable-after-creation Environment per process
+    if _env is None:
+        import jinja2
+
+        _env = jinja2.Environment(
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+    return _env
+
+
+class _Missing:
+    pass
+
+
+_MISSING = _Missing()
+
+
+@dataclass
+class Rendered:
+    """The result of rendering one SQL model."""
+
+    sql: str
+    source: str
+    config: dict[str, Any] = field(default_factory=dict)
+    config_line: int | None = None
+    refs: list[str] = field(default_factory=list)
+    sources: list[tuple[str, str]] = field(default_factory=list)
+    _line_map: list[int] | None = None
+
+    def line_of(self, rendered_line: int) -> int:
+        """The source line that produced ``rendered_line`` (both 1-based)."""
+        if self.sql is self.source or self.sql == self.source:
+            return rendered_line
+        if self._line_map is None:
+            self._line_map = _line_map(self.source, self.sql)
+        if 1 <= rendered_line <= len(self._line_map):
+            return self._line_map[rendered_line - 1]
+        return rendered_line
+
+
+def _line_map(source: str, rendered: str) -> list[int]:
+    """Map each rendered line to a source line, by aligning the two texts line by line."""
+    src_lines, out_lines = source.splitlines(), rendered.splitlines()
+    mapping = [1] * len(out_lines)
+    matcher = difflib.SequenceMatcher(a=src_lines, b=out_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        for j in range(j1, j2):
+            if tag == "equal":
+                mapping[j] = i1 + (j - j1) + 1
+            else:
+                # inside a changed block: map proportionally onto the source block
+                span = max(i2 - i1, 1)
+                mapping[j] = min(i1 + (j - j1) * span // max(j2 - j1, 1), max(i2 - 1, i1)) + 1
+    return mapping
+
+
+def _call_line(source: str, pattern: str) -> tuple[int | None, int | None]:
+    m = re.search(pattern, source)
+    if not m:
+        return None, None
+    line = source.count("\n", 0, m.start()) + 1
+    col = m.start() - (source.rfind("\n", 0, m.start()) + 1) + 1
+    return line, col
+
+
+def _source_line(source: str, line: int | None) -> str | None:
+    if line is None:
+        return None
+    lines = source.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else None
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def render_sql(
+    source: str,
+    *,
+    path: str,
+    this_name: str,
+    vars: dict[str, Any],
+    make_this: Any = None,
+    extra_context: dict[str, Any] | None = None,
+) -> Rendered:
+    """Render one SQL model. Raises TemplateError pointing at the template line."""
+    result = Rendered(sql=source, source=source)
+    if not _JINJA_SYNTAX.search(source):
+        return result
+
+    def config(*args: Any, **kwargs: Any) -> str:
+        if args:
+            line, col = _call_line(source, r"config\s*\(")
+            raise TemplateError("config() takes keyword arguments only", path=path, line=line,
+                                col=col, source_line=_source_line(source, line),
+                                hint="write config(materialized='table')")
+        result.config.update(kwargs)
+        if result.config_line is None:
+            result.config_line, _ = _call_line(source, r"config\s*\(")
+        return ""
+
+    def ref(*args: str, **kwargs: Any) -> str:
+        # dbt allows ref('package', 'model') and ref('model', version=1); the last name wins
+        names = [a for a in args if isinstance(a, str)]
+        if not names:
+            line, col = _call_line(source, r"ref\s*\(")
+            raise TemplateError("ref() needs a model name", path=path, line=line, col=col,
+                                source_line=_source_line(source, line))
+        result.refs.append(names[-1])
+        return f"{REF_MARKER}.{quote_ident(names[-1])}"
+
+    def source_fn(source_name: str, table_name: str) -> str:
+        result.sources.append((source_name, table_name))
+        return f"{SOURCE_MARKER_PREFIX}{source_name}.{quote_ident(table_name)}"
+
+    def var(name: str, default: Any = _MISSING) -> Any:
+        if name in vars:
+            return vars[name]
+        if default is not _MISSING:
+            return default
+        line, col = _call_line(source, r"var\s*\(\s*['\"]" + re.escape(name))
+        raise TemplateError(f"var('{name}') is not defined", path=path, line=line, col=col,
+                            source_line=_source_line(source, line),
+                            hint=f"set it under [vars] in the project config, pass "
+                            f"--vars '{{{name}: ...}}', or give a default: var('{name}', ...)")
+
+    def env_var(name: str, default: Any = _MISSING) -> Any:
+        if name in os.environ:
+            return os.environ[name]
+        if default is not _MISSING:
+            return default
+        line, col = _call_line(source, r"env_var\s*\(\s*['\"]" + re.escape(name))
+        raise TemplateError(f"environment variable {name} is not set", path=path, line=line,
+                            col=col, source_line=_source_line(source, line),
+                            hint=f"export {name}=... or give a default: env_var('{name}', ...)")
+
+    context = {
+        "config": config,
+        "ref": ref,
+        "source": source_fn,
+        "var": var,
+        "env_var": env_var,
+        "this": make_this(result.config) if make_this is not None else this_name,
+        "model": {"name": this_name},
+        "target": {"name": "default", "type": "duckdb"},
+        **(extra_context or {}),
+    }
+    import jinja2
+
+    env = _environment()
+    try:
+        code = env.compile(source, name=path, filename=path)
+        template = env.template_class.from_code(env, code, env.make_globals(None), None)
+        result.sql = template.render(context)
+    except TemplateError:
+        raise
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"Jinja syntax error: {exc.message}", path=path, line=exc.lineno,
+                            source_line=_source_line(source, exc.lineno),
+                            hint="check the {{ }} and {% %} tags on this line") from None
+    except Exception as exc:  # undefined names, errors raised inside the template
+        line = _template_line(exc, path)
+        message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
+        hint = None
+        if isinstance(exc, jinja2.UndefinedError):
+            hint = "available in templates: config, ref, source, var, env_var, this"
+        raise TemplateError(f"Jinja error: {message}", path=path, line=line,
+                            source_line=_source_line(source, line), hint=hint) from None
+    return result
+
+
+def _template_line(exc: BaseException, path: str) -> int | None:
+    """The template line of the innermost traceback frame that belongs to ``path``."""
+    line = getattr(exc, "lineno", None)
+    tb = exc.__traceback__ or sys.exc_info()[2]
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == path:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line

@@ -1,0 +1,78 @@
+"""YAML files beside models: ``sources:`` and ``models:`` (dbt's properties shape).
+
+Mappings remember the line they start on (``LineDict.line``) so that errors can point.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from compiler.errors import ProjectError
+
+KNOWN_TOP_KEYS = {"version", "sources", "models", "seeds", "snapshots", "macros", "exposures",
+                  "metrics", "semantic_models", "unit_tests", "groups", "data_tests", "analyses",
+                  "saved_queries"}
+MODEL_PROPERTY_KEYS = {"name", "description", "config", "columns", "tests", "data_tests",
+                       "checks", "meta", "docs", "tags", "access", "group", "latest_version",
+                       "versions", "constraints"}
+
+
+class LineDict(dict):
+    """A dict that knows the 1-based line where its mapping started."""
+
+    line: int | None = None
+
+
+def _loader() -> type:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader: Any, node: Any, deep: bool = False) -> LineDict:
+        loader.flatten_mapping(node)
+        data = LineDict(loader.construct_pairs(node, deep=True))
+        data.line = node.start_mark.line + 1
+        return data
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return Loader
+
+
+def read_yaml(path: Path, display: str) -> dict[str, Any]:
+    """Parse one YAML properties file; errors carry file:line:col."""
+    import yaml
+
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.load(text, Loader=_loader())  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark else None
+        col = mark.column + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        lines = text.splitlines()
+        src = lines[line - 1] if line and line <= len(lines) else None
+        raise ProjectError(f"invalid YAML: {problem}", path=display, line=line, col=col,
+                           source_line=src, hint="check indentation and ':' after keys") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ProjectError("a YAML properties file must be a mapping (sources:, models:)",
+                           path=display, line=1)
+    for key in data:
+        if key not in KNOWN_TOP_KEYS:
+            from compiler.errors import did_you_mean
+
+            raise ProjectError(f"unknown top-level key '{key}'", path=display,
+                               line=_line_of_key(text, key),
+                               hint=did_you_mean(key, KNOWN_TOP_KEYS) or "use sources: or models:")
+    return data
+
+
+def _line_of_key(text: str, key: str) -> int | None:
+    for i, line in enumerate(text.splitlines(), 1):
+        if line.startswith(f"{key}:"):
+            return i
+    return None

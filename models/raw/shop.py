@@ -1,0 +1,119 @@
+"""Raw shop data, generated deterministically (the same rows on every machine).
+
+These Python assets stand in for an extract-load tool. Each returns a Polars frame that
+teal writes into the warehouse through Arrow. Sizes follow the `order_count` var.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+import teal
+
+START = pl.datetime(2025, 1, 1)
+DAYS = 365
+CITIES = ["Berlin", "Paris", "Madrid", "Rome", "Vienna", "Lisbon", "Prague", "Oslo"]
+COUNTRIES = ["DE", "FR", "ES", "IT", "AT", "PT", "CZ", "NO"]
+CATEGORIES = ["books", "games", "garden", "kitchen", "music", "outdoor", "sports", "toys"]
+METHODS = ["card", "card", "card", "paypal", "paypal", "bank_transfer", "gift_card"]
+PAGES = ["/", "/search", "/product", "/product", "/product", "/cart", "/checkout", "/account"]
+
+
+def _rand(col: str, salt: int, modulo: int) -> pl.Expr:
+    """A deterministic pseudo-random integer in [0, modulo) from an integer column."""
+    mixed = (pl.col(col) * 2654435761 + salt * 97531) % 4294967291
+    mixed = (mixed * 48271 + salt) % 2147483647
+    return (mixed % modulo).cast(pl.Int64)
+
+
+def _pick(options: list[str], col: str, salt: int) -> pl.Expr:
+    return pl.lit(pl.Series(options)).get(_rand(col, salt, len(options)))
+
+
+def _counts(context: teal.AssetContext) -> tuple[int, int, int]:
+    orders = int(context.vars.get("order_count", 100_000))
+    return orders, max(orders // 10, 10), 500
+
+
+@teal.asset
+def customers(context: teal.AssetContext) -> pl.DataFrame:
+    """One row per registered customer."""
+    _, n_customers, _ = _counts(context)
+    frame = pl.DataFrame({"customer_id": pl.int_range(1, n_customers + 1, eager=True)})
+    return frame.with_columns(
+        first_name=pl.format("Customer{}", pl.col("customer_id")),
+        email=pl.format("customer{}@example.com", pl.col("customer_id")),
+        city=_pick(CITIES, "customer_id", 1),
+        country_code=_pick(COUNTRIES, "customer_id", 1),
+        signed_up_at=START + pl.duration(hours=_rand("customer_id", 2, DAYS * 24)),
+    )
+
+
+@teal.asset
+def products() -> pl.DataFrame:
+    """The catalogue: 500 products in 8 categories."""
+    frame = pl.DataFrame({"product_id": pl.int_range(1, 501, eager=True)})
+    return frame.with_columns(
+        product_name=pl.format("Product {}", pl.col("product_id")),
+        category=_pick(CATEGORIES, "product_id", 3),
+        unit_price=((_rand("product_id", 4, 19_000) + 500) / 100).round(2),
+        unit_cost=((_rand("product_id", 4, 19_000) + 500) / 100 * 0.6).round(2),
+    )
+
+
+@teal.asset
+def orders(context: teal.AssetContext, customers: pl.DataFrame) -> pl.DataFrame:
+    """Orders over one year; a few are cancelled or returned."""
+    n_orders, _, _ = _counts(context)
+    context.log.info("generating %s orders for %s customers", f"{n_orders:,}", f"{customers.height:,}")
+    frame = pl.DataFrame({"order_id": pl.int_range(1, n_orders + 1, eager=True)})
+    status = (pl.when(_rand("order_id", 5, 100) < 3).then(pl.lit("cancelled"))
+              .when(_rand("order_id", 5, 100) < 7).then(pl.lit("returned"))
+              .otherwise(pl.lit("completed")))
+    return frame.with_columns(
+        customer_id=_rand("order_id", 6, customers.height) + 1,
+        ordered_at=START + pl.duration(seconds=_rand("order_id", 7, DAYS * 86_400)),
+        status=status,
+    )
+
+
+@teal.asset
+def order_items(orders: pl.DataFrame, products: pl.DataFrame) -> pl.DataFrame:
+    """One to four lines per order."""
+    lines = orders.select("order_id").with_columns(n_lines=_rand("order_id", 8, 4) + 1)
+    lines = lines.with_columns(line_number=pl.int_ranges(1, pl.col("n_lines") + 1)).explode("line_number")
+    lines = lines.with_columns(key=pl.col("order_id") * 10 + pl.col("line_number"))
+    return lines.select(
+        order_item_id=pl.col("key"),
+        order_id=pl.col("order_id"),
+        product_id=_rand("key", 9, products.height) + 1,
+        quantity=_rand("key", 10, 3) + 1,
+    )
+
+
+@teal.asset
+def payments(orders: pl.LazyFrame) -> pl.LazyFrame:
+    """One payment per order that was not cancelled (amounts are filled in by staging)."""
+    return (
+        orders.filter(pl.col("status") != "cancelled")
+        .select(
+            payment_id=pl.col("order_id") + 1_000_000,
+            order_id=pl.col("order_id"),
+            method=_pick(METHODS, "order_id", 11),
+            paid_at=pl.col("ordered_at") + pl.duration(minutes=_rand("order_id", 12, 90)),
+        )
+    )
+
+
+@teal.asset
+def web_events(orders: pl.DataFrame) -> pl.DataFrame:
+    """Page views: three per order, from the buyer, before the order."""
+    frame = orders.select("order_id", "customer_id", "ordered_at").with_columns(
+        step=pl.int_ranges(0, 3)).explode("step")
+    frame = frame.with_columns(key=pl.col("order_id") * 3 + pl.col("step"))
+    return frame.select(
+        event_id=pl.col("key"),
+        customer_id=pl.col("customer_id"),
+        page=_pick(PAGES, "key", 13),
+        occurred_at=pl.col("ordered_at") - pl.duration(minutes=_rand("key", 14, 240) + 1),
+    )

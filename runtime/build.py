@@ -1,0 +1,169 @@
+"""Entry points that run things: ``build`` a project, ``materialize`` assets in tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from compiler.assets import AssetDef
+from compiler.config import ProjectConfig, load_config
+from compiler.errors import ExecutionError
+from compiler.plan import Plan, build_plan
+from compiler.project import Project, load_project, project_from_assets
+from runtime.executor import Executor, Reporter
+from runtime.results import BuildResult
+from warehouse import state
+from warehouse.connection import Warehouse, qualified, quote
+
+
+def new_run_id() -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return f"{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def execute_plan(project: Project, plan: Plan, *, command: str = "build", threads: int | None = None,
+                 fail_fast: bool = False, reporter: Reporter | None = None, debug: bool = False,
+                 run_id: str | None = None, warehouse: Warehouse | None = None) -> BuildResult:
+    """Run ``plan`` against the project's warehouse and record the run."""
+    run_id = run_id or new_run_id()
+    started = _now()
+    own = warehouse is None
+    wh = warehouse or Warehouse(project.config.warehouse_path, sources=project.sources)
+    try:
+        if not own:
+            wh.attach_sources(project.sources)
+        executor = Executor(project, plan, wh, run_id=run_id,
+                            threads=threads or project.config.threads, fail_fast=fail_fast,
+                            reporter=reporter, debug=debug)
+        result = executor.run()
+        state.record_run(wh.conn, run_id=run_id, command=command, started_at=started,
+                         finished_at=_now(), status="success" if result.success else "error",
+                         selected=len(plan.steps), succeeded=len(result.built),
+                         failed=len(result.failed), skipped=len(result.skipped))
+    finally:
+        if own:
+            wh.close()
+    _write_run_results(project.config, result, command)
+    return result
+
+
+def _write_run_results(cfg: ProjectConfig, result: BuildResult, command: str) -> None:
+    if str(cfg.warehouse_path) == ":memory:" or cfg.config_path.name.startswith("<"):
+        return
+    target = cfg.root / "target"
+    try:
+        target.mkdir(exist_ok=True)
+        payload = {"command": command, **result.to_dict()}
+        tmp = target / "run_results.json.tmp"
+        tmp.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+        os.replace(tmp, target / "run_results.json")
+    except OSError:
+        pass  # the build result stands even if target/ is not writable
+
+
+def build(
+    project_dir: str | Path | None = None,
+    *,
+    select: list[str] | str | None = None,
+    exclude: list[str] | str | None = None,
+    threads: int | None = None,
+    vars: dict[str, Any] | None = None,
+    target: str | None = None,
+    warehouse: str | Path | None = None,
+    fail_fast: bool = False,
+    reporter: Reporter | None = None,
+    debug: bool = False,
+    command: str = "build",
+) -> BuildResult:
+    """Build the selected models of the project at ``project_dir``.
+
+    >>> result = teal.build("path/to/project", select="marts+")   # doctest: +SKIP
+    >>> result.success, result["daily_revenue"].rows                # doctest: +SKIP
+    """
+    cfg = load_config(project_dir, target=target, warehouse=warehouse, vars=vars, threads=threads)
+    project = load_project(config=cfg)
+    plan = build_plan(project, _as_list(select), _as_list(exclude))
+    return execute_plan(project, plan, command=command, threads=threads, fail_fast=fail_fast,
+                        reporter=reporter, debug=debug)
+
+
+def _as_list(value: list[str] | str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [value] if isinstance(value, str) else list(value)
+
+
+@dataclass(frozen=True)
+class MaterializeResult:
+    """What ``teal.materialize`` returns: the build result plus every output as Arrow."""
+
+    result: BuildResult
+    outputs: dict[str, Any]
+
+    @property
+    def success(self) -> bool:
+        return self.result.success
+
+    def output_for(self, asset: str | AssetDef) -> Any:
+        """The rows the asset wrote, as a ``pyarrow.Table``."""
+        name = asset.name if isinstance(asset, AssetDef) else asset
+        return self.outputs[name]
+
+    def __getitem__(self, model: str) -> Any:
+        return self.result[model]
+
+
+def materialize(
+    assets: list[AssetDef],
+    *,
+    inputs: dict[str, Any] | None = None,
+    warehouse: str | Path = ":memory:",
+    vars: dict[str, Any] | None = None,
+    raise_on_error: bool = True,
+) -> MaterializeResult:
+    """Run Python assets in dependency order, as Dagster's ``materialize`` does in tests.
+
+    ``inputs`` gives data (Arrow, Polars, pandas) for upstream names that are not among
+    ``assets``. Outputs come back as Arrow tables: ``result.output_for("name")``.
+    """
+    from warehouse import io
+
+    inputs = dict(inputs or {})
+    root = Path.cwd()
+    cfg = ProjectConfig(
+        root=root, config_path=root / "<materialize>", name="materialize", models_dir=root,
+        warehouse_path=Path(warehouse) if str(warehouse) == ":memory:" else Path(warehouse).resolve(),
+        threads=1, vars=dict(vars or {}),
+        sources={"inputs": {"tables": sorted(inputs)}} if inputs else {},
+    )
+    project = project_from_assets(cfg, list(assets))
+    plan = build_plan(project)
+    with Warehouse(cfg.warehouse_path) as wh:
+        if inputs:
+            wh.ensure_schemas({"inputs"})
+            for name, data in inputs.items():
+                view = f"__teal_materialize_input_{name}"
+                wh.conn.register(view, io.scannable(data))
+                wh.conn.execute(f"CREATE OR REPLACE TABLE {qualified('inputs', name)} AS "
+                                f"SELECT * FROM {quote(view)}")
+                wh.conn.unregister(view)
+        result = execute_plan(project, plan, command="materialize", threads=1, warehouse=wh)
+        outputs = {}
+        for r in result.built:
+            model = project.models[r.model]
+            outputs[r.model] = wh.conn.sql(
+                f"SELECT * FROM {qualified(model.schema, model.alias)}").to_arrow_table()
+    if raise_on_error and not result.success:
+        failed = result.failed[0] if result.failed else result.skipped[0]
+        raise ExecutionError(f"asset '{failed.model}' failed: {failed.message}",
+                             path=failed.path, line=failed.line)
+    return MaterializeResult(result=result, outputs=outputs)

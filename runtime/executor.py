@@ -1,0 +1,240 @@
+"""Carry out a Plan: dependency-aware parallel execution over DuckDB cursors.
+
+Concurrency rules (the Executor's whole contract):
+
+- Scheduling state (what is pending, done, failed, skipped) lives in the calling thread
+  only. Workers never touch it: each worker runs exactly one step and returns a
+  :class:`ModelResult`.
+- Each worker thread uses its own cursor (``Warehouse.cursor()``); every step is one
+  transaction on that cursor, so steps never see each other's half-done work.
+- A failed step marks every step downstream of it skipped; with ``fail_fast`` no new step
+  starts after the first failure and the not-started ones are skipped.
+- The executor decides nothing the planner could have decided: it runs ``plan.steps``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from compiler.plan import Plan, Step
+from compiler.project import Model, Project
+from runtime.context import AssetContext, asset_logger
+from runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
+from warehouse import io, materialize
+from warehouse.connection import Warehouse
+
+
+class Reporter(Protocol):
+    def start(self, plan: Plan, threads: int, warehouse: str) -> None: ...
+    def model_started(self, step: Step) -> None: ...
+    def model_finished(self, result: ModelResult, done: int, total: int) -> None: ...
+    def finish(self, result: BuildResult) -> None: ...
+
+
+class SilentReporter:
+    def start(self, plan: Plan, threads: int, warehouse: str) -> None:
+        pass
+
+    def model_started(self, step: Step) -> None:
+        pass
+
+    def model_finished(self, result: ModelResult, done: int, total: int) -> None:
+        pass
+
+    def finish(self, result: BuildResult) -> None:
+        pass
+
+
+class Executor:
+    """Runs the steps of one plan against one open warehouse."""
+
+    def __init__(self, project: Project, plan: Plan, warehouse: Warehouse, *, run_id: str,
+                 threads: int = 1, fail_fast: bool = False, reporter: Reporter | None = None,
+                 debug: bool = False) -> None:
+        self.project = project
+        self.plan = plan
+        self.warehouse = warehouse
+        self.run_id = run_id
+        self.threads = max(1, threads)
+        self.fail_fast = fail_fast
+        self.reporter = reporter or SilentReporter()
+        self.debug = debug
+
+    def run(self) -> BuildResult:
+        started = time.perf_counter()
+        steps = {s.model: s for s in self.plan.steps}
+        downstream: dict[str, list[str]] = {name: [] for name in steps}
+        waiting: dict[str, int] = {}
+        for s in self.plan.steps:
+            waiting[s.model] = len(s.depends_on)
+            for dep in s.depends_on:
+                downstream[dep].append(s.model)
+        order = {s.model: i for i, s in enumerate(self.plan.steps)}
+        results: dict[str, ModelResult] = {}
+        ready = [s.model for s in self.plan.steps if waiting[s.model] == 0]
+        total = len(steps)
+        self.reporter.start(self.plan, self.threads, self.warehouse.path)
+        self.warehouse.ensure_schemas({s.relation.split(".")[0] for s in self.plan.steps})
+
+        def skip_downstream(name: str, why: str) -> None:
+            stack = list(downstream[name])
+            while stack:
+                nxt = stack.pop()
+                if nxt in results:
+                    continue
+                results[nxt] = ModelResult(model=nxt, status=SKIPPED, relation=steps[nxt].relation,
+                                           materialization=steps[nxt].action, message=why,
+                                           path=steps[nxt].path)
+                self.reporter.model_finished(results[nxt], len(results), total)
+                stack.extend(downstream[nxt])
+
+        stop = False
+        with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="teal") as pool:
+            running: dict[Future[ModelResult], str] = {}
+            try:
+                while ready or running:
+                    ready.sort(key=order.__getitem__, reverse=True)
+                    while ready and len(running) < self.threads and not stop:
+                        name = ready.pop()
+                        if name in results:
+                            continue
+                        self.reporter.model_started(steps[name])
+                        running[pool.submit(self._run_step, steps[name])] = name
+                    if stop:
+                        ready.clear()
+                    if not running:
+                        break
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        name = running.pop(future)
+                        result = future.result()
+                        results[name] = result
+                        self.reporter.model_finished(result, len(results), total)
+                        if result.status == SUCCESS:
+                            for nxt in downstream[name]:
+                                waiting[nxt] -= 1
+                                if waiting[nxt] == 0 and nxt not in results:
+                                    ready.append(nxt)
+                        else:
+                            skip_downstream(name, f"upstream {name} failed")
+                            if self.fail_fast:
+                                stop = True
+            except KeyboardInterrupt:
+                stop = True
+                for future in running:
+                    future.cancel()
+                raise
+        for name, step in steps.items():
+            if name not in results:
+                why = "not started: --fail-fast stopped the build" if stop else "not run"
+                results[name] = ModelResult(model=name, status=SKIPPED, relation=step.relation,
+                                            materialization=step.action, message=why, path=step.path)
+        ordered = tuple(results[s.model] for s in self.plan.steps)
+        result = BuildResult(run_id=self.run_id, results=ordered,
+                             duration_s=time.perf_counter() - started,
+                             warehouse=self.warehouse.path, not_run=dict(self.plan.skipped))
+        self.reporter.finish(result)
+        return result
+
+    # -- one step, on a worker thread ---------------------------------------------------
+    def _run_step(self, step: Step) -> ModelResult:
+        model = self.project.models[step.model]
+        cur = self.warehouse.cursor()
+        target = materialize.BuildTarget(model=model.name, schema=model.schema, name=model.alias,
+                                         materialization=step.action, sql_hash=model.sql_hash,
+                                         run_id=self.run_id)
+        started = datetime.now(timezone.utc).replace(tzinfo=None)
+        t0 = time.perf_counter()
+        try:
+            if step.action == "view":
+                built = materialize.create_view(cur, target, model.compiled_sql or "")
+            elif step.action == "table":
+                built = materialize.build_table(cur, target, model.compiled_sql or "")
+            else:
+                built = self._run_python(cur, model, target)
+        except _UserCodeError as exc:
+            return self._failed(cur, target, model, started, t0, exc.message, exc.line)
+        except Exception as exc:  # noqa: BLE001 - engine errors become a failed model
+            message, line, col = _engine_message(exc, model)
+            if self.debug:
+                message += "\n" + traceback.format_exc()
+            return self._failed(cur, target, model, started, t0, message, line, col)
+        return ModelResult(model=model.name, status=SUCCESS, relation=model.relation,
+                           materialization=step.action, rows=built.rows,
+                           duration_s=time.perf_counter() - t0, path=model.display_path)
+
+    def _failed(self, cur: Any, target: Any, model: Model, started: datetime, t0: float,
+                message: str, line: int | None = None, col: int | None = None) -> ModelResult:
+        try:
+            materialize.record_failure(cur, target, started, message)
+        except Exception:  # noqa: BLE001 - recording is best effort; the failure stands
+            pass
+        return ModelResult(model=model.name, status=ERROR, relation=model.relation,
+                           materialization=target.materialization,
+                           duration_s=time.perf_counter() - t0, message=message,
+                           path=model.display_path, line=line, col=col)
+
+    def _run_python(self, cur: Any, model: Model, target: Any) -> Any:
+        definition = model.asset
+        assert definition is not None
+        kwargs: dict[str, Any] = {}
+        for param, select_sql, kind in model.inputs:
+            kwargs[param] = io.load(cur, select_sql, kind)
+        if definition.wants_context:
+            kwargs["context"] = AssetContext(asset_name=model.name, relation=model.relation,
+                                             run_id=self.run_id, log=asset_logger(model.name),
+                                             cursor=cur, vars=dict(self.project.config.vars))
+        try:
+            value = definition.fn(**kwargs)
+        except Exception as exc:  # the user's code raised
+            line = _user_line(exc, model)
+            detail = traceback.format_exc() if self.debug else ""
+            raise _UserCodeError(f"{type(exc).__name__}: {exc}" + (f"\n{detail}" if detail else ""),
+                                 line) from exc
+        try:
+            data = io.scannable(value)
+        except io.UnsupportedOutput as exc:
+            raise _UserCodeError(f"asset '{model.name}' {exc}; return a {io.SUPPORTED_OUTPUTS}",
+                                 model.line) from None
+        return materialize.write_table(cur, target, data)
+
+
+class _UserCodeError(Exception):
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+def _user_line(exc: BaseException, model: Model) -> int | None:
+    line = model.line
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == str(model.path):
+            line = frame.lineno
+    return line
+
+
+_QUOTED = re.compile(r'"([^"]+)"')
+
+
+def _engine_message(exc: Exception, model: Model) -> tuple[str, int | None, int | None]:
+    """The engine's message without its compiled-SQL excerpt, plus a best-guess source line."""
+    text = str(exc).strip()
+    text = text.split("\n\nLINE ")[0].split("\nLINE ")[0].strip()
+    line = col = None
+    if model.raw_sql:
+        for name in _QUOTED.findall(text):
+            pattern = re.compile(rf"\b{re.escape(name)}\b", re.IGNORECASE)
+            for i, src in enumerate(model.raw_sql.splitlines(), 1):
+                hit = pattern.search(src)
+                if hit:
+                    line, col = i, hit.start() + 1
+                    break
+            if line:
+                break
+    return text, line, col

@@ -1,0 +1,112 @@
+"""Console output for builds: a line per finished model, then a summary.
+
+Works the same on a terminal and in a pipe (CI logs, tests), like dbt's run log.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import IO
+
+from compiler.plan import Plan, Step
+from runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
+
+_LABEL = {SUCCESS: "OK", ERROR: "ERROR", SKIPPED: "SKIP"}
+_COLOR = {SUCCESS: "32", ERROR: "31", SKIPPED: "33"}
+
+
+def fmt_rows(rows: int | None) -> str:
+    return "" if rows is None else f"{rows:,} rows"
+
+
+def fmt_seconds(seconds: float) -> str:
+    return f"{seconds:.2f}s" if seconds < 60 else f"{int(seconds // 60)}m{seconds % 60:04.1f}s"
+
+
+class ConsoleReporter:
+    """Prints progress lines like ``[ 3/14] OK    table  marts.daily_revenue  1,234 rows  0.12s``."""
+
+    def __init__(self, out: IO[str] | None = None, color: bool | None = None) -> None:
+        self.out = out or sys.stdout
+        self.color = color if color is not None else self.out.isatty()
+        self._lock = threading.Lock()
+        self._t0 = time.perf_counter()
+        self._width = 30
+        self._total = 0
+
+    def _c(self, status: str, text: str) -> str:
+        return f"\033[{_COLOR[status]}m{text}\033[0m" if self.color else text
+
+    def write(self, text: str) -> None:
+        with self._lock:
+            self.out.write(text + "\n")
+            self.out.flush()
+
+    def start(self, plan: Plan, threads: int, warehouse: str) -> None:
+        self._t0 = time.perf_counter()
+        self._total = len(plan.steps)
+        self._width = max([len(s.relation) for s in plan.steps] + [20])
+        noun = "model" if self._total == 1 else "models"
+        self.write(f"Building {self._total} {noun} with {threads} thread"
+                   f"{'s' if threads != 1 else ''} into {warehouse}")
+
+    def model_started(self, step: Step) -> None:
+        pass
+
+    def model_finished(self, result: ModelResult, done: int, total: int) -> None:
+        digits = len(str(total))
+        label = self._c(result.status, f"{_LABEL[result.status]:<5}")
+        kind = (result.materialization or "")[:6]
+        head = f"[{done:>{digits}}/{total}] {label} {kind:<6} {result.relation or result.model:<{self._width}}"
+        if result.status == SUCCESS:
+            self.write(f"{head}  {fmt_rows(result.rows):>14}  {fmt_seconds(result.duration_s)}")
+        elif result.status == ERROR:
+            first = (result.message or "").splitlines()[0] if result.message else ""
+            self.write(f"{head}  {fmt_seconds(result.duration_s)}  {first}")
+        else:
+            self.write(f"{head}  {result.message or ''}")
+
+    def finish(self, result: BuildResult) -> None:
+        self.write(summary(result))
+
+
+def summary(result: BuildResult) -> str:
+    """The end-of-build summary: counts, then a table of every failure and skip."""
+    built, failed, skipped = result.built, result.failed, result.skipped
+    rows = sum(r.rows or 0 for r in built)
+    lines = [
+        "",
+        f"Finished in {fmt_seconds(result.duration_s)}: {len(built)} built, {len(failed)} failed, "
+        f"{len(skipped)} skipped ({rows:,} rows written)",
+    ]
+    if failed:
+        lines.append("")
+        lines.append("Failures:")
+        for r in failed:
+            message = r.message or ""
+            lines.append(f"  {r.location}: {message.splitlines()[0] if message else ''}")
+            for extra in message.splitlines()[1:]:
+                lines.append(f"    {extra}")
+    if skipped:
+        lines.append("")
+        lines.append("Skipped:")
+        width = max(len(r.model) for r in skipped)
+        for r in skipped:
+            lines.append(f"  {r.model:<{width}}  {r.message or ''}")
+    return "\n".join(lines)
+
+
+def results_table(result: BuildResult) -> str:
+    """Every model's status, rows and time as an aligned table."""
+    header = ("model", "status", "materialized", "rows", "time")
+    rows = [(r.model, r.status, r.materialization or "", fmt_rows(r.rows).replace(" rows", ""),
+             fmt_seconds(r.duration_s) if r.status != SKIPPED else "") for r in result.results]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths))]
+    out.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        out.append("  ".join(str(v).ljust(w) if i != 3 else str(v).rjust(w)
+                             for i, (v, w) in enumerate(zip(row, widths))))
+    return "\n".join(out)

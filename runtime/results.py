@@ -1,0 +1,84 @@
+"""Results of a build: per-model status, rows and timings."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SUCCESS, ERROR, SKIPPED = "success", "error", "skipped"
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    model: str
+    status: str  # success | error | skipped
+    relation: str | None = None
+    materialization: str | None = None
+    rows: int | None = None
+    duration_s: float = 0.0
+    message: str | None = None  # error text, or why it was skipped
+    path: str | None = None
+    line: int | None = None
+    col: int | None = None
+
+    @property
+    def location(self) -> str:
+        parts = [self.path or self.model]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.col is not None:
+                parts.append(str(self.col))
+        return ":".join(parts)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What ``teal.build`` returns. Index it by model name."""
+
+    run_id: str
+    results: tuple[ModelResult, ...]
+    duration_s: float
+    warehouse: str
+    not_run: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def success(self) -> bool:
+        return all(r.status == SUCCESS for r in self.results)
+
+    def __getitem__(self, model: str) -> ModelResult:
+        for r in self.results:
+            if r.model == model:
+                return r
+        raise KeyError(model)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def by_status(self, status: str) -> list[ModelResult]:
+        return [r for r in self.results if r.status == status]
+
+    @property
+    def built(self) -> list[ModelResult]:
+        return self.by_status(SUCCESS)
+
+    @property
+    def failed(self) -> list[ModelResult]:
+        return self.by_status(ERROR)
+
+    @property
+    def skipped(self) -> list[ModelResult]:
+        return self.by_status(SKIPPED)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "success": self.success,
+            "duration_s": round(self.duration_s, 4),
+            "warehouse": self.warehouse,
+            "counts": {"success": len(self.built), "error": len(self.failed),
+                       "skipped": len(self.skipped)},
+            "results": [asdict(r) for r in self.results],
+        }

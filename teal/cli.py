@@ -1,0 +1,250 @@
+"""The ``teal`` command line. Thin: parse options, call the API, print, choose the exit code.
+
+Exit codes: 0 ok, 1 a build ran and something failed, 2 a project or usage error.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from compiler.errors import ProjectError, TealError
+
+
+def _parse_vars(value: str | None) -> dict[str, Any] | None:
+    if not value:
+        return None
+    import yaml
+
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        raise ProjectError(f"--vars is not valid YAML/JSON: {exc}", path="--vars",
+                           hint="write --vars '{key: value, other: 2}'") from None
+    if not isinstance(parsed, dict):
+        raise ProjectError("--vars must be a mapping", path="--vars",
+                           hint="write --vars '{key: value}'")
+    return parsed
+
+
+def _common(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path),
+                     default=None, help="Project folder (default: nearest with teal.toml / [tool.teal])."),
+        click.option("--target", "-t", default=None, help="Named target from [targets.<name>]."),
+        click.option("--warehouse", default=None, help="DuckDB file to use instead of the configured one."),
+        click.option("--vars", "vars_", default=None, help="YAML mapping of vars, e.g. '{day: 2026-01-01}'."),
+        click.option("--debug", is_flag=True, help="Show tracebacks."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _selection(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--exclude", multiple=True, help="Models to leave out (same grammar).")(func)
+    func = click.option("--select", "-s", multiple=True,
+                        help="Models to include: name, +name, name+, folder, tag:x, ...")(func)
+    return func
+
+
+def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = kwargs.get("debug", False)
+        try:
+            return func(*args, **kwargs)
+        except TealError as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"error: {exc}" if exc.path is None and exc.line is None else str(exc), err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted: nothing half-written was committed", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def _config(project_dir: Path | None, target: str | None, warehouse: str | None,
+            vars_: str | None, threads: int | None = None) -> Any:
+    from compiler.config import load_config
+
+    return load_config(project_dir, target=target, warehouse=warehouse, vars=_parse_vars(vars_),
+                       threads=threads)
+
+
+def _setup_logging() -> None:
+    class _AssetFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return f"    [{record.name.rsplit('.', 1)[-1]}] {record.getMessage()}"
+
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(_AssetFormatter())
+    logger = logging.getLogger("teal.asset")
+    if not logger.handlers:
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="teal")
+def main() -> None:
+    """teal: build a DuckDB warehouse from a folder of SQL and Python models."""
+
+
+def _run(command: str, project_dir: Path | None, target: str | None, warehouse: str | None,
+         vars_: str | None, debug: bool, select: tuple[str, ...], exclude: tuple[str, ...],
+         threads: int | None, fail_fast: bool, as_json: bool) -> None:
+    from compiler.plan import build_plan
+    from compiler.project import load_project
+    from runtime.build import execute_plan
+    from runtime.executor import SilentReporter
+    from runtime.report import ConsoleReporter
+
+    cfg = _config(project_dir, target, warehouse, vars_, threads)
+    project = load_project(config=cfg)
+    plan = build_plan(project, list(select), list(exclude))
+    if not plan.steps:
+        click.echo("Nothing to build: the selection contains no buildable models.")
+        return
+    _setup_logging()
+    reporter = SilentReporter() if as_json else ConsoleReporter()
+    result = execute_plan(project, plan, command=command, threads=cfg.threads, fail_fast=fail_fast,
+                          reporter=reporter, debug=debug)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    if not result.success:
+        sys.exit(1)
+
+
+def _build_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
+    func = click.option("--fail-fast", "-x", is_flag=True, help="Stop at the first failure.")(func)
+    func = click.option("--threads", type=click.IntRange(min=1), default=None,
+                        help="Models to build at once (default: config or cores).")(func)
+    return _selection(_common(func))
+
+
+@main.command()
+@_build_options
+@_handle_errors
+def build(project_dir: Path | None, target: str | None, warehouse: str | None, vars_: str | None,
+          debug: bool, select: tuple[str, ...], exclude: tuple[str, ...], threads: int | None,
+          fail_fast: bool, as_json: bool) -> None:
+    """Build the selected models (and, once declared, run their checks)."""
+    _run("build", project_dir, target, warehouse, vars_, debug, select, exclude, threads,
+         fail_fast, as_json)
+
+
+@main.command()
+@_build_options
+@_handle_errors
+def run(project_dir: Path | None, target: str | None, warehouse: str | None, vars_: str | None,
+        debug: bool, select: tuple[str, ...], exclude: tuple[str, ...], threads: int | None,
+        fail_fast: bool, as_json: bool) -> None:
+    """Build the selected models only (no checks)."""
+    _run("run", project_dir, target, warehouse, vars_, debug, select, exclude, threads,
+         fail_fast, as_json)
+
+
+@main.command()
+@_selection
+@_common
+@_handle_errors
+def compile(project_dir: Path | None, target: str | None, warehouse: str | None,
+            vars_: str | None, debug: bool, select: tuple[str, ...],
+            exclude: tuple[str, ...]) -> None:
+    """Render and compile models into target/ (compiled SQL and manifest.json)."""
+    from compiler.manifest import write_target
+    from compiler.project import load_project
+    from compiler.selection import model_index
+    from compiler.selection import select as select_models
+
+    cfg = _config(project_dir, target, warehouse, vars_)
+    project = load_project(config=cfg)
+    chosen = select_models(project.dag, list(select), list(exclude), models=model_index(project))
+    out = write_target(project, chosen)
+    click.echo(f"Compiled {len(chosen)} of {len(project.models)} models into {out}")
+
+
+@main.command(name="ls")
+@_selection
+@_common
+@click.option("--json", "as_json", is_flag=True, help="Print models as JSON.")
+@click.option("--output", "-o", type=click.Choice(["table", "name", "path", "relation"]),
+              default="table", help="What to print per model.")
+@_handle_errors
+def ls(project_dir: Path | None, target: str | None, warehouse: str | None, vars_: str | None,
+       debug: bool, select: tuple[str, ...], exclude: tuple[str, ...], as_json: bool,
+       output: str) -> None:
+    """List models (in build order)."""
+    from compiler.manifest import model_entry
+    from compiler.project import load_project
+    from compiler.selection import model_index
+    from compiler.selection import select as select_models
+
+    cfg = _config(project_dir, target, warehouse, vars_)
+    project = load_project(config=cfg)
+    chosen = select_models(project.dag, list(select), list(exclude), models=model_index(project))
+    names = [n for n in project.dag.order() if n in chosen]
+    if as_json:
+        click.echo(json.dumps([model_entry(project, project.models[n]) for n in names], indent=2))
+        return
+    if output != "table":
+        for n in names:
+            m = project.models[n]
+            click.echo({"name": n, "path": m.display_path, "relation": m.relation}[output])
+        return
+    rows = [(n, m.kind, m.materialized, m.relation if m.materialized != "ephemeral" else "-",
+             ",".join(m.tags), m.display_path)
+            for n in names for m in [project.models[n]]]
+    header = ("name", "kind", "materialized", "relation", "tags", "path")
+    click.echo(_table(header, rows))
+    click.echo(f"\n{len(names)} of {len(project.models)} models")
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)] if rows else [len(h) for h in header]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(header, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    for row in rows:
+        lines.append("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("model")
+@_common
+@click.option("--depth", type=click.IntRange(min=1), default=None, help="Levels to show each way.")
+@click.option("--upstream/--no-upstream", default=True, help="Show what MODEL reads.")
+@click.option("--downstream/--no-downstream", default=True, help="Show what reads MODEL.")
+@click.option("--json", "as_json", is_flag=True, help="Print ancestors and descendants as JSON.")
+@_handle_errors
+def lineage(model: str, project_dir: Path | None, target: str | None, warehouse: str | None,
+            vars_: str | None, debug: bool, depth: int | None, upstream: bool, downstream: bool,
+            as_json: bool) -> None:
+    """Show the upstream and downstream tree of MODEL."""
+    from compiler.lineage_view import lineage_json, lineage_tree
+    from compiler.project import load_project
+
+    cfg = _config(project_dir, target, warehouse, vars_)
+    project = load_project(config=cfg)
+    project.model(model)  # raises with a suggestion if unknown
+    if as_json:
+        click.echo(json.dumps(lineage_json(project, model, depth), indent=2))
+    else:
+        click.echo(lineage_tree(project, model, depth=depth, upstream=upstream,
+                                downstream=downstream))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
