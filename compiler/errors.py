@@ -53,7 +53,7 @@ class TealError(Exception):
 
     def __str__(self) -> str:
         text = f"{self.location}: {self.message}"
-        if self.source_line is not None and self.line is not None:
+        if self.source_line is not None and (self.line is not None or self.col is not None):
             text += f"\n    {self.source_line.rstrip()}"
             if self.col is not None:
                 text += "\n    " + " " * max(self.col - 1, 0) + "^"

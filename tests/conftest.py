@@ -1,0 +1,70 @@
+"""Shared helpers: write small projects into tmp folders and run the real CLI on them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@dataclass
+class Completed:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_teal(*args: str, cwd: Path | str, env: dict[str, str] | None = None,
+             timeout: float = 300) -> Completed:
+    """Run ``python -m teal.cli <args>`` in a subprocess (the installed console script's code)."""
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("PYTHONPATH", None)
+    proc = subprocess.run([sys.executable, "-m", "teal.cli", *args], cwd=str(cwd),
+                          capture_output=True, text=True, env=full_env, timeout=timeout)
+    return Completed(proc.returncode, proc.stdout, proc.stderr)
+
+
+def write_project(root: Path, files: dict[str, str], config: str | None = None) -> Path:
+    """Create a project: ``teal.toml`` (``config`` or a default) plus ``files`` (dedented)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "teal.toml").write_text(textwrap.dedent(config) if config is not None
+                                    else 'name = "fixture"\nthreads = 2\n', encoding="utf-8")
+    (root / "models").mkdir(exist_ok=True)
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+def query(db: Path | str, sql: str) -> list[tuple]:
+    """Read from a warehouse file (read-only) after a build has finished."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    """``project(files, config=None)`` -> project root in a fresh tmp folder."""
+
+    def make(files: dict[str, str], config: str | None = None, name: str = "proj") -> Path:
+        return write_project(tmp_path / name, files, config)
+
+    return make
