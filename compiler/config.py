@@ -100,10 +100,19 @@ def merge_config(into: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 def validate_model_config(
     config: dict[str, Any], *, path: str | Path, line: int | None = None, col: int | None = None,
-    source_line: str | None = None,
+    source_line: str | None = None, source_text: str | None = None,
 ) -> dict[str, Any]:
-    """Check keys and value types of a model config; raise a pointed ProjectError."""
+    """Check keys and value types of a model config; raise a pointed ProjectError.
+
+    With ``source_text`` (the file the config came from), errors point at the key itself.
+    """
     for key, value in config.items():
+        if source_text is not None:
+            m = re.search(rf"\b{re.escape(key)}\s*[=:]", source_text)
+            if m:
+                line = source_text.count("\n", 0, m.start()) + 1
+                col = m.start() - (source_text.rfind("\n", 0, m.start()) + 1) + 1
+                source_line = source_text.splitlines()[line - 1]
         if key not in MODEL_CONFIG_KEYS:
             hint = did_you_mean(key, MODEL_CONFIG_KEYS) or (
                 "known keys: " + ", ".join(sorted(MODEL_CONFIG_KEYS))

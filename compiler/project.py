@@ -342,7 +342,8 @@ class _Loader:
         if rendered.config:
             line = rendered.config_line
             src = text.splitlines()[line - 1] if line else None
-            validate_model_config(dict(rendered.config), path=display, line=line, source_line=src)
+            validate_model_config(dict(rendered.config), path=display, line=line, source_line=src,
+                                  source_text=text)
             merge_config(conf, rendered.config)
         ast = parse_sql(rendered.sql, path=display, line_of=rendered.line_of, source=text)
         staged = self._staged(name=name, kind="sql", path=path, display_path=display,

@@ -58,4 +58,4 @@ def scannable(obj: Any) -> Any:
     )
 
 
-SUPPORTED_OUTPUTS = SUPPORTED_INPUTS + " or pyarrow.RecordBatchReader"
+SUPPORTED_OUTPUTS = SUPPORTED_INPUTS
