@@ -114,6 +114,7 @@ class _Loader:
         self.sources: dict[str, Source] = {}
         self.properties: dict[str, tuple[dict[str, Any], str]] = {}  # model -> (props, file)
         self.files: dict[str, tuple[str, int | None]] = {}  # model name -> (display path, line)
+        self.disabled: set[str] = set()
 
     def display(self, path: Path) -> str:
         try:
@@ -161,6 +162,10 @@ class _Loader:
             except TealError as exc:
                 self.errors.append(exc)
         raise_all(self.errors)
+        self.disabled = {n for n, m in staged.items() if m["config"].get("enabled") is False}
+        for name in self.disabled:
+            del staged[name]
+            model_names.pop(name.lower(), None)
 
         by_relation: dict[str, str] = {}
         for m in staged.values():
@@ -416,6 +421,8 @@ class _Loader:
         return str(ref)
 
     def _ref_hint(self, ref: Any, model_names: dict[str, str]) -> str:
+        if ref.name in self.disabled:
+            return f"model '{ref.name}' is disabled (enabled=false); enable it or stop reading it"
         candidates = list(model_names.values())
         for src in self.sources.values():
             candidates += [t.key for t in src.tables.values()]
