@@ -45,7 +45,7 @@ MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
 
 PROJECT_KEYS = {
     "name", "models", "warehouse", "threads", "vars", "defaults", "folders", "targets",
-    "sources",
+    "sources", "changed_only",
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -65,6 +65,7 @@ class ProjectConfig:
     defaults: dict[str, Any] = field(default_factory=dict)
     folders: dict[str, dict[str, Any]] = field(default_factory=dict)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    changed_only: bool = False  # default for --changed-only
 
     def folder_config(self, rel_folder: str) -> dict[str, Any]:
         """Merged folder defaults for a model in ``rel_folder`` (posix, relative to models/).
@@ -261,6 +262,7 @@ def load_config(
         folders[folder.strip("/")] = conf
 
     sources = expect("sources", dict, "a table of sources") or {}
+    changed_only = bool(expect("changed_only", bool, "true or false"))
     return ProjectConfig(
         root=root,
         config_path=config_path,
@@ -272,4 +274,5 @@ def load_config(
         defaults=defaults,
         folders=folders,
         sources=sources,
+        changed_only=changed_only,
     )

@@ -1,20 +1,55 @@
 """The Plan: what a build will do, as data. The executor only carries it out.
 
-Each :class:`Step` builds one model (create a view, build a table, run a Python asset) and
-names the steps it waits for and why it runs. Ephemeral models get no step: they are inlined
-into their consumers' SQL by the compiler.
+``build_plan`` selects models, makes one :class:`Step` per model that produces a relation,
+then runs the planner passes in ``PASSES`` over it. Each pass is a small pure function
+``(Plan, PlanContext) -> Plan`` in :mod:`compiler.passes`. Ephemeral models get no step:
+they are inlined into their consumers' SQL by the compiler; the plan says so.
+
+``Plan.explain()`` prints the plan the way ``EXPLAIN`` would; ``teal plan`` shows it and
+``teal build`` executes exactly it.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from compiler.project import Project
-from compiler.selection import model_index, select
+from compiler.selection import model_index, select_models
 
 ACTIONS = {"view": "create view", "table": "build table", "python": "run python asset"}
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """Planner choices, in one place (not one flag per pass)."""
+
+    changed_only: bool = False
+    inline_views: bool = False
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """What the warehouse recorded about a model's last successful build."""
+
+    sql_hash: str
+    finished_at: datetime
+    duration_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class PlanState:
+    """Everything the planner may know from earlier runs (empty for a new warehouse)."""
+
+    models: dict[str, ModelState] = field(default_factory=dict)
+    last_results: dict[str, str] = field(default_factory=dict)  # model -> success|error|skipped
+    relations: frozenset[str] = frozenset()  # "schema.name", lower case, that exist now
+
+    @property
+    def known(self) -> bool:
+        return bool(self.models or self.last_results)
 
 
 @dataclass(frozen=True)
@@ -26,58 +61,118 @@ class Step:
     reason: str
     sql_hash: str
     path: str
+    sql: str | None = None  # what the warehouse runs (SQL models)
+    inlined: tuple[str, ...] = ()  # views inlined into this step (--inline-views)
+    priority: float = 0.0  # critical-path length from this step to the end of the plan
 
 
 @dataclass(frozen=True)
 class Plan:
     steps: tuple[Step, ...]
-    skipped: dict[str, str] = field(default_factory=dict)  # model -> reason it has no step
+    not_run: dict[str, str] = field(default_factory=dict)  # model -> why it has no step
+    options: PlanOptions = PlanOptions()
 
     def __len__(self) -> int:
         return len(self.steps)
 
+    def step(self, model: str) -> Step:
+        for s in self.steps:
+            if s.model == model:
+                return s
+        raise KeyError(model)
+
+    def with_steps(self, steps: list[Step] | tuple[Step, ...], not_run: dict[str, str] | None = None) -> "Plan":
+        return replace(self, steps=tuple(steps), not_run=dict(not_run if not_run is not None else self.not_run))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "options": asdict(self.options),
+            "steps": [{k: v for k, v in asdict(s).items() if k != "sql"} for s in self.steps],
+            "not_run": dict(sorted(self.not_run.items())),
+        }
+
     def explain(self, format: str = "text") -> str:
-        """Render the plan like EXPLAIN: ``text`` (a table) or ``json``."""
+        """Render the plan: ``text`` (an EXPLAIN-like table) or ``json``."""
         if format == "json":
-            return json.dumps({"steps": [asdict(s) for s in self.steps],
-                               "not_run": self.skipped}, indent=2)
-        width = max([len(s.model) for s in self.steps] + [5])
-        lines = [f"{'#':>3}  {'model':<{width}}  {'action':<16}  {'after':<24}  reason"]
+            return json.dumps(self.to_dict(), indent=2)
+        if format != "text":
+            raise ValueError(f"unknown format {format!r}")
         index = {s.model: i for i, s in enumerate(self.steps, 1)}
+        rows = [("#", "model", "action", "after", "reason")]
         for i, s in enumerate(self.steps, 1):
-            after = ",".join(str(index[d]) for d in s.depends_on) or "-"
-            lines.append(f"{i:>3}  {s.model:<{width}}  {ACTIONS[s.action]:<16}  {after:<24}  {s.reason}")
-        for name, why in sorted(self.skipped.items()):
-            lines.append(f"  -  {name:<{width}}  {'(none)':<16}  {'-':<24}  {why}")
+            after = ",".join(str(i) for i in sorted(index[d] for d in s.depends_on if d in index)) or "-"
+            rows.append((str(i), s.model, ACTIONS[s.action], after, s.reason))
+        for name, why in sorted(self.not_run.items()):
+            rows.append(("-", name, "(no step)", "-", why))
+        widths = [max(len(r[c]) for r in rows) for c in range(4)]
+        lines = []
+        for r in rows:
+            lines.append("  ".join([r[0].rjust(widths[0])] + [r[c].ljust(widths[c]) for c in (1, 2, 3)]
+                                   + [r[4]]).rstrip())
+        steps = len(self.steps)
+        lines.append("")
+        lines.append(f"{steps} step{'s' if steps != 1 else ''}, {len(self.not_run)} without a step")
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class PlanContext:
+    """What passes may read: the project, earlier state, options and the selection."""
+
+    project: Project
+    state: PlanState
+    options: PlanOptions
+    explicit: frozenset[str]  # models named by a selector itself, not only by +/@ expansion
+
+
 def build_plan(project: Project, select_: list[str] | None = None,
-               exclude: list[str] | None = None) -> Plan:
-    """Plan a build of the selected models in dependency order."""
-    chosen = select(project.dag, select_, exclude, models=model_index(project))
-    explicit = bool([s for s in (select_ or []) if s.strip()])
+               exclude: list[str] | None = None, *, state: PlanState | None = None,
+               options: PlanOptions | None = None) -> Plan:
+    """Plan a build of the selected models: initial steps, then every pass in PASSES."""
+    from compiler.passes import PASSES
+
+    state = state or PlanState()
+    options = options or PlanOptions()
+    chosen, explicit = select_models(project.dag, select_, exclude,
+                                     models=model_index(project, state))
+    has_selector = bool([s for s in (select_ or []) if s.strip()])
     steps: list[Step] = []
-    skipped: dict[str, str] = {}
+    not_run: dict[str, str] = {}
     for name in project.dag.order():
         if name not in chosen:
             continue
         model = project.models[name]
         if model.materialized == "ephemeral":
-            skipped[name] = "ephemeral: inlined as a CTE into its consumers"
+            consumers = [d for d in project.dag.downstreams.get(name, ()) if d in chosen]
+            not_run[name] = ("ephemeral: inlined as a CTE into " + ", ".join(consumers)
+                             if consumers else "ephemeral: inlined into its consumers, none selected")
             continue
-        deps = sorted(_step_upstreams(project, name, chosen))
-        action = "python" if model.kind == "python" else model.materialized
+        if not has_selector:
+            reason = "selected (all models)"
+        elif name in explicit:
+            reason = "selected"
+        else:
+            reason = "selected by a graph operator (+/@)"
         steps.append(Step(
-            model=name, action=action, relation=model.relation, depends_on=tuple(deps),
-            reason="selected" if explicit else "all models",
-            sql_hash=model.sql_hash, path=model.display_path,
+            model=name,
+            action="python" if model.kind == "python" else model.materialized,
+            relation=model.relation,
+            depends_on=tuple(sorted(step_upstreams(project, name, chosen))),
+            reason=reason,
+            sql_hash=model.sql_hash,
+            path=model.display_path,
+            sql=model.compiled_sql,
         ))
-    return Plan(steps=tuple(steps), skipped=skipped)
+    plan = Plan(steps=tuple(steps), not_run=not_run, options=options)
+    context = PlanContext(project=project, state=state, options=options,
+                          explicit=frozenset(explicit))
+    for planner_pass in PASSES:
+        plan = planner_pass(plan, context)
+    return plan
 
 
-def _step_upstreams(project: Project, name: str, chosen: set[str]) -> set[str]:
-    """Upstream models with steps in this plan, looking through ephemerals."""
+def step_upstreams(project: Project, name: str, among: set[str] | frozenset[str]) -> set[str]:
+    """Upstream models of ``name`` that are in ``among``, looking through ephemerals."""
     out: set[str] = set()
     stack = list(project.models[name].upstreams)
     seen: set[str] = set()
@@ -89,10 +184,6 @@ def _step_upstreams(project: Project, name: str, chosen: set[str]) -> set[str]:
         model = project.models[up]
         if model.materialized == "ephemeral":
             stack.extend(model.upstreams)
-        elif up in chosen:
+        elif up in among:
             out.add(up)
     return out
-
-
-def plan_dict(plan: Plan) -> dict[str, Any]:
-    return json.loads(plan.explain("json"))

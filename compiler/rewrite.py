@@ -84,9 +84,9 @@ def inline_ephemerals(query: exp.Query, ctes: list[tuple[str, exp.Query]]) -> ex
     return query
 
 
-def ephemeral_cte_name(model_name: str, taken: set[str]) -> str:
-    """A CTE name for an inlined ephemeral that collides with nothing in ``taken``."""
-    base = f"{EPHEMERAL_PREFIX}{model_name}"
+def ephemeral_cte_name(model_name: str, taken: set[str], prefix: str = EPHEMERAL_PREFIX) -> str:
+    """A CTE name for an inlined model that collides with nothing in ``taken``."""
+    base = f"{prefix}{model_name}"
     name, i = base, 1
     while name.lower() in taken:
         i += 1

@@ -39,7 +39,9 @@ from compiler.errors import SelectionError, did_you_mean
 from compiler.graph import Dag
 
 METHODS = ("name", "path", "tag", "kind", "schema", "group", "materialized", "source", "config",
-           "fqn", "file")
+           "fqn", "file", "state", "result", "check", "partitioned")
+STATE_VALUES = ("modified", "new", "unmodified", "old")
+RESULT_VALUES = ("error", "fail", "skipped", "success")
 
 _CRITERION = re.compile(
     r"^(?P<childrens_parents>@)?"
@@ -155,6 +157,30 @@ def _base_matches(c: Criterion, models: Mapping[str, Mapping[str, Any]], express
         hits = {n for n, m in models.items() if any(match(t) for t in m.get("tags", ()))}
     elif method in ("kind", "schema", "group", "materialized"):
         hits = {n for n, m in models.items() if m.get(method) is not None and match(str(m[method]))}
+    elif method == "state":
+        if lower not in STATE_VALUES:
+            raise _error(f"unknown state '{value}'", expression, c.offset,
+                         did_you_mean(lower, STATE_VALUES) or "use state:modified or state:new")
+        if lower == "old":
+            hits = {n for n, m in models.items() if m.get("state") != "new"}
+        elif lower == "modified":  # dbt: state:modified includes new models
+            hits = {n for n, m in models.items() if m.get("state") in ("modified", "new")}
+        else:
+            hits = {n for n, m in models.items() if m.get("state") == lower}
+    elif method == "result":
+        if lower not in RESULT_VALUES:
+            raise _error(f"unknown result '{value}'", expression, c.offset,
+                         did_you_mean(lower, RESULT_VALUES) or "use result:error or result:skipped")
+        wanted = {"error": {"error"}, "fail": {"error"}, "skipped": {"skipped"},
+                  "success": {"success"}}[lower]
+        hits = {n for n, m in models.items() if m.get("result") in wanted}
+    elif method == "check":
+        hits = {n for n, m in models.items() if any(match(ch) for ch in m.get("checks", ()))}
+    elif method == "partitioned":
+        if lower not in ("true", "false"):
+            raise _error(f"partitioned: takes true or false, got '{value}'", expression, c.offset,
+                         "write partitioned:true")
+        hits = {n for n, m in models.items() if bool(m.get("partitioned")) == (lower == "true")}
     elif method == "source":
         hits = {n for n, m in models.items()
                 if any(match(s) or match(s.split(".")[0]) for s in m.get("source_tables", ()))}
@@ -202,17 +228,34 @@ def select(
     models: Mapping[str, Mapping[str, Any]],
 ) -> set[str]:
     """The set of model names an expression selects. No ``select`` means everything."""
+    return select_models(dag, select, exclude, models=models)[0]
+
+
+def select_models(
+    dag: Dag,
+    select: Iterable[str] | None = None,
+    exclude: Iterable[str] | None = None,
+    *,
+    models: Mapping[str, Mapping[str, Any]],
+) -> tuple[set[str], set[str]]:
+    """``(chosen, explicit)``: the selection, and the models a criterion matched itself
+    (before ``+``/``@`` expansion) that survived ``exclude``."""
     chosen: set[str] = set()
+    explicit: set[str] = set()
     select = [s for s in (select or []) if s.strip()]
     if not select:
         chosen = set(dag.upstreams)
     for expression, parts in _terms(select):
         term: set[str] | None = None
+        base_term: set[str] | None = None
         for raw, offset in parts:
             c = parse_criterion(raw, offset, expression)
-            got = _expand(c, _base_matches(c, models, expression), dag)
+            base = _base_matches(c, models, expression)
+            got = _expand(c, base, dag)
             term = got if term is None else term & got
+            base_term = base if base_term is None else base_term & got
         chosen |= term or set()
+        explicit |= base_term or set()
     for expression, parts in _terms([e for e in (exclude or []) if e.strip()]):
         term = None
         for raw, offset in parts:
@@ -220,11 +263,19 @@ def select(
             got = _expand(c, _base_matches(c, models, expression), dag)
             term = got if term is None else term & got
         chosen -= term or set()
-    return chosen
+    return chosen, explicit & chosen
 
 
-def model_index(project: Any) -> dict[str, dict[str, Any]]:
-    """The attributes selectors match on, per model name."""
+def model_index(project: Any, state: Any = None) -> dict[str, dict[str, Any]]:
+    """The attributes selectors match on, per model name (``state``: a PlanState)."""
+    recorded = getattr(state, "models", {}) or {}
+    results = getattr(state, "last_results", {}) or {}
+
+    def state_of(name: str, sql_hash: str) -> str:
+        if name not in recorded:
+            return "new"
+        return "modified" if recorded[name].sql_hash != sql_hash else "unmodified"
+
     return {
         name: {
             "name": name,
@@ -238,6 +289,10 @@ def model_index(project: Any) -> dict[str, dict[str, Any]]:
             "config": m.config,
             "relation": m.relation,
             "display_path": m.display_path,
+            "state": state_of(name, m.sql_hash),
+            "result": results.get(name),
+            "checks": tuple(getattr(m, "checks", ()) or ()),
+            "partitioned": bool(m.config.get("partitioned_by")),
         }
         for name, m in project.models.items()
     }

@@ -13,7 +13,7 @@ from typing import Any
 from compiler.assets import AssetDef
 from compiler.config import ProjectConfig, load_config
 from compiler.errors import ExecutionError
-from compiler.plan import Plan, build_plan
+from compiler.plan import Plan, PlanOptions, PlanState, build_plan
 from compiler.project import Project, load_project, project_from_assets
 from runtime.executor import Executor, Reporter
 from runtime.results import BuildResult
@@ -48,7 +48,7 @@ def execute_plan(project: Project, plan: Plan, *, command: str = "build", thread
         state.record_run(wh.conn, run_id=run_id, command=command, started_at=started,
                          finished_at=_now(), status="success" if result.success else "error",
                          selected=len(plan.steps), succeeded=len(result.built),
-                         failed=len(result.failed), skipped=len(result.skipped))
+                         failed=len(result.failed), skipped=[r.model for r in result.skipped])
     finally:
         if own:
             wh.close()
@@ -83,6 +83,8 @@ def build(
     reporter: Reporter | None = None,
     debug: bool = False,
     command: str = "build",
+    changed_only: bool | None = None,
+    inline_views: bool = False,
 ) -> BuildResult:
     """Build the selected models of the project at ``project_dir``.
 
@@ -91,9 +93,30 @@ def build(
     """
     cfg = load_config(project_dir, target=target, warehouse=warehouse, vars=vars, threads=threads)
     project = load_project(config=cfg)
-    plan = build_plan(project, _as_list(select), _as_list(exclude))
-    return execute_plan(project, plan, command=command, threads=threads, fail_fast=fail_fast,
-                        reporter=reporter, debug=debug)
+    options = plan_options(cfg, changed_only=changed_only, inline_views=inline_views)
+    with Warehouse(cfg.warehouse_path, sources=project.sources) as wh:
+        plan = build_plan(project, _as_list(select), _as_list(exclude),
+                          state=state.plan_state(wh.conn), options=options)
+        return execute_plan(project, plan, command=command, threads=threads, fail_fast=fail_fast,
+                            reporter=reporter, debug=debug, warehouse=wh)
+
+
+def plan_options(cfg: ProjectConfig, *, changed_only: bool | None = None,
+                 inline_views: bool = False) -> PlanOptions:
+    """Planner options from flags, falling back to the project's defaults."""
+    return PlanOptions(
+        changed_only=cfg.changed_only if changed_only is None else changed_only,
+        inline_views=inline_views,
+    )
+
+
+def read_state(cfg: ProjectConfig) -> PlanState:
+    """Earlier runs' state for planning without building (``teal plan``, ``teal ls``)."""
+    path = cfg.warehouse_path
+    if str(path) == ":memory:" or not Path(path).exists():
+        return PlanState()
+    with Warehouse(path, read_only=True) as wh:
+        return state.plan_state(wh.conn)
 
 
 def _as_list(value: list[str] | str | None) -> list[str] | None:

@@ -137,7 +137,7 @@ class Executor:
         ordered = tuple(results[s.model] for s in self.plan.steps)
         result = BuildResult(run_id=self.run_id, results=ordered,
                              duration_s=time.perf_counter() - started,
-                             warehouse=self.warehouse.path, not_run=dict(self.plan.skipped))
+                             warehouse=self.warehouse.path, not_run=dict(self.plan.not_run))
         self.reporter.finish(result)
         return result
 
@@ -146,15 +146,15 @@ class Executor:
         model = self.project.models[step.model]
         cur = self.warehouse.cursor()
         target = materialize.BuildTarget(model=model.name, schema=model.schema, name=model.alias,
-                                         materialization=step.action, sql_hash=model.sql_hash,
+                                         materialization=step.action, sql_hash=step.sql_hash,
                                          run_id=self.run_id)
         started = datetime.now(timezone.utc).replace(tzinfo=None)
         t0 = time.perf_counter()
         try:
             if step.action == "view":
-                built = materialize.create_view(cur, target, model.compiled_sql or "")
+                built = materialize.create_view(cur, target, step.sql or "")
             elif step.action == "table":
-                built = materialize.build_table(cur, target, model.compiled_sql or "")
+                built = materialize.build_table(cur, target, step.sql or "")
             else:
                 built = self._run_python(cur, model, target)
         except _UserCodeError as exc:

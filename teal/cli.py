@@ -101,32 +101,57 @@ def main() -> None:
     """teal: build a DuckDB warehouse from a folder of SQL and Python models."""
 
 
+def _needs_state(*expressions: tuple[str, ...]) -> bool:
+    return any("state:" in e or "result:" in e for exprs in expressions for e in exprs)
+
+
 def _run(command: str, project_dir: Path | None, target: str | None, warehouse: str | None,
          vars_: str | None, debug: bool, select: tuple[str, ...], exclude: tuple[str, ...],
-         threads: int | None, fail_fast: bool, as_json: bool) -> None:
+         threads: int | None, fail_fast: bool, as_json: bool, changed_only: bool | None,
+         inline_views: bool) -> None:
     from compiler.plan import build_plan
     from compiler.project import load_project
-    from runtime.build import execute_plan
+    from runtime.build import execute_plan, plan_options
     from runtime.executor import SilentReporter
     from runtime.report import ConsoleReporter
+    from warehouse.connection import Warehouse
+    from warehouse.state import plan_state
 
     cfg = _config(project_dir, target, warehouse, vars_, threads)
     project = load_project(config=cfg)
-    plan = build_plan(project, list(select), list(exclude))
-    if not plan.steps:
-        click.echo("Nothing to build: the selection contains no buildable models.")
-        return
-    _setup_logging()
-    reporter = SilentReporter() if as_json else ConsoleReporter()
-    result = execute_plan(project, plan, command=command, threads=cfg.threads, fail_fast=fail_fast,
-                          reporter=reporter, debug=debug)
+    options = plan_options(cfg, changed_only=changed_only, inline_views=inline_views)
+    with Warehouse(cfg.warehouse_path, sources=project.sources) as wh:
+        plan = build_plan(project, list(select), list(exclude), state=plan_state(wh.conn),
+                          options=options)
+        if not plan.steps:
+            if as_json:
+                click.echo(json.dumps({"success": True, "results": [], "not_run": plan.not_run}))
+            elif plan.not_run:
+                click.echo(f"Nothing to build: {len(plan.not_run)} selected models need no step "
+                           "(see `teal plan` for why).")
+            else:
+                click.echo("Nothing to build: the selection contains no buildable models.")
+            return
+        _setup_logging()
+        reporter = SilentReporter() if as_json else ConsoleReporter()
+        result = execute_plan(project, plan, command=command, threads=cfg.threads,
+                              fail_fast=fail_fast, reporter=reporter, debug=debug, warehouse=wh)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, default=str))
     if not result.success:
         sys.exit(1)
 
 
+def _plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--inline-views", is_flag=True,
+                        help="Inline views read by one model of this build instead of creating them.")(func)
+    func = click.option("--changed-only/--all", "changed_only", default=None,
+                        help="Skip models unchanged since their last successful build.")(func)
+    return func
+
+
 def _build_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = _plan_options(func)
     func = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
     func = click.option("--fail-fast", "-x", is_flag=True, help="Stop at the first failure.")(func)
     func = click.option("--threads", type=click.IntRange(min=1), default=None,
@@ -139,10 +164,10 @@ def _build_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @_handle_errors
 def build(project_dir: Path | None, target: str | None, warehouse: str | None, vars_: str | None,
           debug: bool, select: tuple[str, ...], exclude: tuple[str, ...], threads: int | None,
-          fail_fast: bool, as_json: bool) -> None:
+          fail_fast: bool, as_json: bool, changed_only: bool | None, inline_views: bool) -> None:
     """Build the selected models (and, once declared, run their checks)."""
     _run("build", project_dir, target, warehouse, vars_, debug, select, exclude, threads,
-         fail_fast, as_json)
+         fail_fast, as_json, changed_only, inline_views)
 
 
 @main.command()
@@ -150,10 +175,34 @@ def build(project_dir: Path | None, target: str | None, warehouse: str | None, v
 @_handle_errors
 def run(project_dir: Path | None, target: str | None, warehouse: str | None, vars_: str | None,
         debug: bool, select: tuple[str, ...], exclude: tuple[str, ...], threads: int | None,
-        fail_fast: bool, as_json: bool) -> None:
+          fail_fast: bool, as_json: bool, changed_only: bool | None, inline_views: bool) -> None:
     """Build the selected models only (no checks)."""
     _run("run", project_dir, target, warehouse, vars_, debug, select, exclude, threads,
-         fail_fast, as_json)
+         fail_fast, as_json, changed_only, inline_views)
+
+
+@main.command()
+@_selection
+@_common
+@_plan_options
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="Output format (text is an EXPLAIN-like table).")
+@_handle_errors
+def plan(project_dir: Path | None, target: str | None, warehouse: str | None, vars_: str | None,
+         debug: bool, select: tuple[str, ...], exclude: tuple[str, ...],
+         changed_only: bool | None, inline_views: bool, as_json: bool, fmt: str) -> None:
+    """Show what `teal build` would do with the same arguments, without touching data."""
+    from compiler.plan import build_plan
+    from compiler.project import load_project
+    from runtime.build import plan_options, read_state
+
+    cfg = _config(project_dir, target, warehouse, vars_)
+    project = load_project(config=cfg)
+    options = plan_options(cfg, changed_only=changed_only, inline_views=inline_views)
+    the_plan = build_plan(project, list(select), list(exclude), state=read_state(cfg),
+                          options=options)
+    click.echo(the_plan.explain("json" if as_json else fmt))
 
 
 @main.command()
@@ -171,7 +220,8 @@ def compile(project_dir: Path | None, target: str | None, warehouse: str | None,
 
     cfg = _config(project_dir, target, warehouse, vars_)
     project = load_project(config=cfg)
-    chosen = select_models(project.dag, list(select), list(exclude), models=model_index(project))
+    chosen = select_models(project.dag, list(select), list(exclude),
+                           models=model_index(project, _state_if_needed(cfg, select, exclude)))
     out = write_target(project, chosen)
     click.echo(f"Compiled {len(chosen)} of {len(project.models)} models into {out}")
 
@@ -194,7 +244,8 @@ def ls(project_dir: Path | None, target: str | None, warehouse: str | None, vars
 
     cfg = _config(project_dir, target, warehouse, vars_)
     project = load_project(config=cfg)
-    chosen = select_models(project.dag, list(select), list(exclude), models=model_index(project))
+    chosen = select_models(project.dag, list(select), list(exclude),
+                           models=model_index(project, _state_if_needed(cfg, select, exclude)))
     names = [n for n in project.dag.order() if n in chosen]
     if as_json:
         click.echo(json.dumps([model_entry(project, project.models[n]) for n in names], indent=2))
@@ -210,6 +261,14 @@ def ls(project_dir: Path | None, target: str | None, warehouse: str | None, vars
     header = ("name", "kind", "materialized", "relation", "tags", "path")
     click.echo(_table(header, rows))
     click.echo(f"\n{len(names)} of {len(project.models)} models")
+
+
+def _state_if_needed(cfg: Any, select: tuple[str, ...], exclude: tuple[str, ...]) -> Any:
+    if not _needs_state(select, exclude):
+        return None
+    from runtime.build import read_state
+
+    return read_state(cfg)
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:

@@ -37,7 +37,8 @@ _DDL = [
         selected INTEGER,
         succeeded INTEGER,
         failed INTEGER,
-        skipped INTEGER
+        skipped INTEGER,
+        skipped_models VARCHAR[]
     )""",
     f"""CREATE OR REPLACE VIEW {SCHEMA}.model_state AS
         SELECT * EXCLUDE (rn) FROM (
@@ -74,10 +75,12 @@ def record_build(cur: Any, *, run_id: str, model: str, relation: str | None,
 
 def record_run(conn: Any, *, run_id: str, command: str, started_at: datetime,
                finished_at: datetime, status: str, selected: int, succeeded: int, failed: int,
-               skipped: int) -> None:
+               skipped: list[str]) -> None:
     conn.execute(
-        f"INSERT OR REPLACE INTO {SCHEMA}.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [run_id, command, started_at, finished_at, status, selected, succeeded, failed, skipped],
+        f"INSERT OR REPLACE INTO {SCHEMA}.runs (run_id, command, started_at, finished_at, status, "
+        "selected, succeeded, failed, skipped, skipped_models) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [run_id, command, started_at, finished_at, status, selected, succeeded, failed,
+         len(skipped), skipped],
     )
 
 
@@ -86,3 +89,42 @@ def model_state(conn: Any) -> dict[str, dict[str, Any]]:
     cur = conn.execute(f"SELECT * FROM {SCHEMA}.model_state")
     cols = [d[0] for d in cur.description]
     return {row[1]: dict(zip(cols, row)) for row in cur.fetchall()}
+
+
+def plan_state(conn: Any) -> Any:
+    """What the planner needs from earlier runs, as a ``compiler.plan.PlanState``."""
+    from compiler.plan import ModelState, PlanState
+
+    has_state = conn.execute(
+        "select count(*) from information_schema.tables where table_catalog = current_database() "
+        f"and table_schema = '{SCHEMA}' and table_name = 'builds'").fetchone()[0]
+    relations = frozenset(
+        f"{schema}.{name}".lower() for schema, name in conn.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = current_database()").fetchall())
+    if not has_state:
+        return PlanState(relations=relations)
+    models = {
+        model: ModelState(sql_hash=sql_hash or "", finished_at=finished_at,
+                          duration_ms=float(duration_ms or 0.0))
+        for model, sql_hash, finished_at, duration_ms in conn.execute(
+            f"SELECT model, sql_hash, finished_at, duration_ms FROM {SCHEMA}.model_state").fetchall()
+    }
+    last_results = dict(conn.execute(
+        f"""SELECT model, status FROM (
+                SELECT model, status, row_number() OVER (
+                    PARTITION BY model ORDER BY finished_at DESC) AS rn
+                FROM {SCHEMA}.builds) WHERE rn = 1""").fetchall())
+    skipped_last = conn.execute(
+        f"SELECT skipped_models FROM {SCHEMA}.runs ORDER BY finished_at DESC LIMIT 1"
+    ).fetchone() if _has_column(conn, "runs", "skipped_models") else None
+    for name in (skipped_last[0] or []) if skipped_last else []:
+        last_results[name] = "skipped"
+    return PlanState(models=models, last_results=last_results, relations=relations)
+
+
+def _has_column(conn: Any, table: str, column: str) -> bool:
+    return bool(conn.execute(
+        "select count(*) from information_schema.columns where table_catalog = current_database() "
+        "and table_schema = ? and table_name = ? and column_name = ?",
+        [SCHEMA, table, column]).fetchone()[0])

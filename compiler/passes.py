@@ -1,0 +1,152 @@
+"""Planner passes: small pure functions ``(Plan, PlanContext) -> Plan``, run in ``PASSES`` order.
+
+- ``inline_views``: with ``--inline-views``, a view that only one model reads, built in the
+  same plan, and not selected on its own, becomes a CTE of that model instead of a relation.
+- ``skip_unchanged``: with ``--changed-only``, a model whose SQL and config hash, upstream
+  data versions and relation are unchanged since its last successful build gets no step.
+- ``order_by_critical_path``: steps ordered so the longest remaining chains (by last
+  durations when known, else by step count) start first; the executor starts ready steps in
+  plan order.
+
+Ephemeral models are inlined by the compiler itself (see ``compiler.rewrite``), so every
+step's SQL already contains them; the plan lists them under "no step" with the reason.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import replace
+
+from compiler.plan import Plan, PlanContext, Step
+from compiler.sql import text_hash
+
+
+def inline_views(plan: Plan, ctx: PlanContext) -> Plan:
+    """Inline single-consumer views (``--inline-views``) into their consumer's SQL."""
+    if not ctx.options.inline_views:
+        return plan
+    from sqlglot import exp
+
+    from compiler.rewrite import ephemeral_cte_name, existing_cte_names, inline_ephemerals, point_at_cte
+    from compiler.sql import DIALECT, parse_sql
+
+    project = ctx.project
+    steps = {s.model: s for s in plan.steps}
+    order = [s.model for s in plan.steps]
+    not_run = dict(plan.not_run)
+    for name in order:
+        step = steps.get(name)
+        if step is None or step.action != "view" or name in ctx.explicit:
+            continue
+        readers = project.dag.downstreams.get(name, ())
+        consumers = [r for r in readers if project.models[r].materialized != "ephemeral"]
+        if len(readers) != 1 or len(consumers) != 1:
+            continue
+        consumer = steps.get(consumers[0])
+        if consumer is None or consumer.action == "python" or consumer.sql is None:
+            continue
+        model = project.models[name]
+        query = parse_sql(consumer.sql, path=consumer.path)
+        cte = ephemeral_cte_name(name, existing_cte_names(query), prefix="__teal_view_")
+        hits = 0
+        for table in list(query.find_all(exp.Table)):
+            if (table.name.lower() == model.alias.lower() and table.db.lower() == model.schema.lower()
+                    and not table.catalog):
+                point_at_cte(table, cte)
+                hits += 1
+        if not hits:
+            continue
+        inline_ephemerals(query, [(cte, parse_sql(step.sql or "", path=step.path))])
+        sql = query.sql(dialect=DIALECT, comments=False)
+        deps = (set(consumer.depends_on) - {name}) | set(step.depends_on)
+        steps[consumer.model] = replace(
+            consumer, sql=sql, depends_on=tuple(sorted(deps)), inlined=consumer.inlined + step.inlined + (name,),
+            sql_hash=text_hash(sql + "|" + consumer.action),
+            reason=f"{consumer.reason}; inlines view {name}",
+        )
+        del steps[name]
+        not_run[name] = f"view inlined as a CTE into {consumer.model} (--inline-views)"
+    return plan.with_steps([steps[n] for n in order if n in steps], not_run)
+
+
+def skip_unchanged(plan: Plan, ctx: PlanContext) -> Plan:
+    """Drop steps whose model, upstream data and relation are unchanged (``--changed-only``)."""
+    if not ctx.options.changed_only:
+        return plan
+    kept: list[Step] = []
+    rebuilt: set[str] = set()
+    not_run = dict(plan.not_run)
+    planned = {s.model for s in plan.steps}
+    for step in plan.steps:
+        why = _why_rebuild(step, ctx, rebuilt, planned)
+        if why is None:
+            not_run[step.model] = "unchanged since last build: skipped"
+            continue
+        rebuilt.add(step.model)
+        kept.append(replace(step, reason=why, depends_on=tuple(d for d in step.depends_on
+                                                               if d in planned)))
+    kept = [replace(s, depends_on=tuple(d for d in s.depends_on if d in rebuilt)) for s in kept]
+    return plan.with_steps(kept, not_run)
+
+
+def _why_rebuild(step: Step, ctx: PlanContext, rebuilt: set[str], planned: set[str]) -> str | None:
+    from compiler.plan import step_upstreams
+
+    recorded = ctx.state.models.get(step.model)
+    if recorded is None:
+        return "new: never built"
+    if ctx.state.last_results.get(step.model) == "error":
+        return "failed last run"
+    if recorded.sql_hash != step.sql_hash:
+        return "modified: SQL or config changed since last build"
+    if step.relation.lower() not in ctx.state.relations:
+        return f"missing: {step.relation} does not exist"
+    ups = step_upstreams(ctx.project, step.model, frozenset(ctx.project.models))
+    for up in sorted(ups):
+        if up in rebuilt:
+            return f"upstream {up} rebuilds"
+        up_state = ctx.state.models.get(up)
+        if up_state is not None and up_state.finished_at > recorded.finished_at:
+            return f"upstream {up} was rebuilt after it"
+    return None
+
+
+def order_by_critical_path(plan: Plan, ctx: PlanContext) -> Plan:
+    """Topological order that starts the longest remaining chains first.
+
+    A step's priority is its own expected duration plus the longest priority among the steps
+    that wait for it; durations are last successful build times when known, else the median
+    known duration (1 s when nothing is known, which makes it the longest chain by count).
+    """
+    steps = {s.model: s for s in plan.steps}
+    waiters: dict[str, list[str]] = {n: [] for n in steps}
+    for s in plan.steps:
+        for d in s.depends_on:
+            if d in waiters:
+                waiters[d].append(s.model)
+    known = ctx.state.models
+    durations = sorted(r.duration_ms / 1000.0 for r in known.values() if r.duration_ms)
+    default = durations[len(durations) // 2] if durations else 1.0  # unknown: a typical step
+
+    def cost(name: str) -> float:
+        recorded = known.get(name)
+        return max(recorded.duration_ms / 1000.0, 0.001) if recorded and recorded.duration_ms else default
+
+    priority: dict[str, float] = {}
+    for s in reversed(plan.steps):  # plan.steps is topological: waiters come later
+        priority[s.model] = cost(s.model) + max((priority[w] for w in waiters[s.model]), default=0.0)
+    indegree = {n: sum(1 for d in s.depends_on if d in steps) for n, s in steps.items()}
+    heap = [(-priority[n], n) for n, deg in indegree.items() if deg == 0]
+    heapq.heapify(heap)
+    ordered: list[Step] = []
+    while heap:
+        _, name = heapq.heappop(heap)
+        ordered.append(replace(steps[name], priority=round(priority[name], 3)))
+        for w in waiters[name]:
+            indegree[w] -= 1
+            if indegree[w] == 0:
+                heapq.heappush(heap, (-priority[w], w))
+    return plan.with_steps(ordered)
+
+
+PASSES = (inline_views, skip_unchanged, order_by_critical_path)

@@ -1,0 +1,1 @@
+select * from fast_root

@@ -1,0 +1,1 @@
+select * from slow_root

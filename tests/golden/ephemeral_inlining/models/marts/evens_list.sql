@@ -1,0 +1,1 @@
+select evens.id from evens order by evens.id

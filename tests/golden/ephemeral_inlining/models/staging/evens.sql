@@ -1,0 +1,2 @@
+{{ config(materialized='ephemeral') }}
+select id, grp from base where id % 2 = 0

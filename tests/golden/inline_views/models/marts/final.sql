@@ -1,0 +1,2 @@
+{{ config(materialized='table') }}
+select v2.x, (select count(*) from shared) as n from v2

@@ -1,0 +1,1 @@
+select range as y from range(3)

@@ -1,0 +1,1 @@
+select id * 10 as x from v1
