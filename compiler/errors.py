@@ -52,7 +52,8 @@ class TealError(Exception):
         return ":".join(parts)
 
     def __str__(self) -> str:
-        text = f"{self.location}: {self.message}"
+        known = self.path is not None or self.line is not None
+        text = f"{self.location}: {self.message}" if known else self.message
         if self.source_line is not None and (self.line is not None or self.col is not None):
             text += f"\n    {self.source_line.rstrip()}"
             if self.col is not None:
@@ -130,4 +131,10 @@ def did_you_mean(name: str, candidates: Iterable[str], n: int = 3) -> str | None
         close = [lowered[c] for c in difflib.get_close_matches(name.lower(), list(lowered), n=n)]
     if not close:
         return None
+
+    def score(candidate: str) -> float:
+        return difflib.SequenceMatcher(None, name.lower(), candidate.lower()).ratio()
+
+    best = max(score(c) for c in close)  # name only the candidates about as close as the best
+    close = [c for c in close if score(c) >= best - 0.1]
     return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"

@@ -58,7 +58,7 @@ class Dag:
                     state = color.get(nxt, 0)
                     if state == 1:
                         cycle = path[path.index(nxt):] + [nxt]
-                        return list(reversed(cycle))
+                        return cycle  # each node reads the next, as edges point upstream
                     if state == 0:
                         stack.append((nxt, 0))
                 else:
