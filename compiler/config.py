@@ -158,7 +158,6 @@ def find_project(start: str | Path | None = None) -> Path:
             return folder
     raise ProjectError(
         f"no teal project found in {here} or any parent folder",
-        path=here,
         hint="create teal.toml (or [tool.teal] in pyproject.toml) in the project root, "
         "or pass --project-dir",
     )
@@ -174,7 +173,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         lines = text.splitlines()
         src = lines[line - 1] if line and line <= len(lines) else None
         raise ProjectError(f"invalid TOML: {str(exc).split(' (at line')[0]}",
-                           path=path, line=line, col=col, source_line=src) from None
+                           path=path.name, line=line, col=col, source_line=src) from None
 
 
 def _key_line(path: Path, key: str) -> int | None:
@@ -209,7 +208,7 @@ def load_config(
     for key in data:
         if key not in PROJECT_KEYS:
             raise ProjectError(
-                f"unknown project setting '{key}'", path=config_path,
+                f"unknown project setting '{key}'", path=config_path.name,
                 line=_key_line(config_path, key),
                 hint=did_you_mean(key, PROJECT_KEYS) or "known: " + ", ".join(sorted(PROJECT_KEYS)),
             )
@@ -218,13 +217,13 @@ def load_config(
         value = data.get(key)
         if value is not None and not isinstance(value, kind):
             raise ProjectError(f"project setting '{key}' must be {what}, got {value!r}",
-                               path=config_path, line=_key_line(config_path, key))
+                               path=config_path.name, line=_key_line(config_path, key))
         return value
 
     name = expect("name", str, "a string") or root.name
     models_dir = root / (expect("models", str, "a path") or "models")
     if not models_dir.is_dir():
-        raise ProjectError(f"models folder {models_dir} does not exist", path=config_path,
+        raise ProjectError(f"models folder {models_dir} does not exist", path=config_path.name,
                            line=_key_line(config_path, "models"),
                            hint="create it or set `models = \"...\"` in the project config")
     wh = expect("warehouse", str, "a path") or "warehouse.duckdb"
@@ -232,7 +231,7 @@ def load_config(
     if target is not None:
         if target not in targets:
             raise ProjectError(
-                f"unknown target '{target}'", path=config_path,
+                f"unknown target '{target}'", path=config_path.name,
                 hint=did_you_mean(target, targets)
                 or ("known targets: " + ", ".join(sorted(targets)) if targets
                     else "declare [targets.<name>] with warehouse = \"...\""),
@@ -245,20 +244,20 @@ def load_config(
     cfg_threads = expect("threads", int, "an integer")
     n_threads = threads or cfg_threads or os.cpu_count() or 1
     if n_threads < 1:
-        raise ProjectError(f"threads must be at least 1, got {n_threads}", path=config_path)
+        raise ProjectError(f"threads must be at least 1, got {n_threads}", path=config_path.name)
 
     merged_vars = dict(expect("vars", dict, "a table") or {})
     merged_vars.update(vars or {})
 
     defaults = dict(expect("defaults", dict, "a table of model config") or {})
-    validate_model_config(defaults, path=config_path, line=_key_line(config_path, "defaults"))
+    validate_model_config(defaults, path=config_path.name, line=_key_line(config_path, "defaults"))
     folders_raw = expect("folders", dict, "a table of folder configs") or {}
     folders: dict[str, dict[str, Any]] = {}
     for folder, conf in folders_raw.items():
         if not isinstance(conf, dict):
             raise ProjectError(f"folders.{folder} must be a table of model config",
-                               path=config_path, line=_key_line(config_path, folder))
-        validate_model_config(conf, path=config_path, line=_key_line(config_path, folder))
+                               path=config_path.name, line=_key_line(config_path, folder))
+        validate_model_config(conf, path=config_path.name, line=_key_line(config_path, folder))
         folders[folder.strip("/")] = conf
 
     sources = expect("sources", dict, "a table of sources") or {}

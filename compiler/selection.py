@@ -194,7 +194,8 @@ def _base_matches(c: Criterion, models: Mapping[str, Mapping[str, Any]], express
                    for v in values):
                 hits.add(n)
     if not hits and method in ("name", "path", "file", "fqn"):
-        pool = list(models) + sorted({m["folder"] for m in models.values() if m["folder"]})
+        parts = [m["folder"].split("/") for m in models.values() if m["folder"]]
+        pool = list(models) + sorted({"/".join(p[:i]) for p in parts for i in range(1, len(p) + 1)})
         raise _error(f"'{value}' matches no model, folder or path", expression, c.offset,
                      did_you_mean(value, pool) or "run `teal ls` to see what exists")
     if not hits and method == "tag":

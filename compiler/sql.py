@@ -57,6 +57,18 @@ def parse_sql(sql: str, *, path: str, line_of: Any = None, source: str | None = 
         text = lines[src_line - 1] if 0 < src_line <= len(lines) else None
         return src_line, text
 
+    def source_col(line: int | None, col: int | None, text: str | None, token: str = "") -> int | None:
+        """Move a column of rendered ``line`` onto the same spot of the source line ``text``."""
+        rendered = sql.splitlines()[line - 1] if line and 0 < line <= len(sql.splitlines()) else None
+        if col is None or text is None or rendered is None or rendered[:col - 1] == text[:col - 1]:
+            return col
+        tail = rendered[col - 1:]
+        if tail and text.endswith(tail):  # Jinja earlier on the line changed its length
+            return len(text) - len(tail) + 1
+        if token and text.count(token) == 1:
+            return text.index(token) + 1
+        return col
+
     try:
         statements = [s for s in sqlglot.parse(sql, dialect=DIALECT) if s is not None]
     except SqlglotParseError as exc:
@@ -68,9 +80,23 @@ def parse_sql(sql: str, *, path: str, line_of: Any = None, source: str | None = 
             col = max(col - len(highlight) + 1, 1)  # sqlglot reports the end of the token
         desc = first.get("description", str(exc)).split(". Line ")[0]
         desc = re.sub(r"<Token token_type: TokenType\.\w+, text: (.*?), line.*?>", r"'\1'", desc)
+        desc = _plain_description(desc)
+        col = source_col(first.get("line"), col, text, highlight)
         raise ParseError(f"SQL syntax error: {desc}", path=path, line=line, col=col,
                          source_line=text, hint="fix the SQL near the marked position") from None
     except TokenError as exc:
+        unclosed = re.search(r"Missing (.+) from \d+:(\d+)$", str(exc.__cause__ or ""))
+        opened = sql.rfind("/*")
+        if unclosed or opened > sql.rfind("*/"):
+            what, offset = (unclosed.group(1), int(unclosed.group(2))) if unclosed else ("/*", opened)
+            rline = sql.count("\n", 0, offset) + 1
+            line, text = where(rline)
+            col = source_col(rline, offset - (sql.rfind("\n", 0, offset) + 1) + 1, text)
+            kind, closer = ("comment", "*/") if what == "/*" else ("quoted text", what)
+            raise ParseError(f"SQL syntax error: the {kind} starting here is never closed",
+                             path=path, line=line, col=col, source_line=text,
+                             hint=f"check for an unclosed quote or comment: add the closing "
+                             f"{closer}") from None
         m = re.search(r"line (\d+), col:? (\d+)", str(exc))
         line, text = where(int(m.group(1)) if m else None)
         raise ParseError(f"SQL syntax error: {exc}", path=path, line=line,
@@ -94,6 +120,26 @@ def parse_sql(sql: str, *, path: str, line_of: Any = None, source: str | None = 
             hint="write the SELECT only: teal creates the table or view for you",
         )
     return statement
+
+
+_OPERATORS = {"EQ": "=", "NEQ": "<>", "GT": ">", "GTE": ">=", "LT": "<", "LTE": "<=", "Add": "+",
+              "Sub": "-", "Mul": "*", "Div": "/", "Mod": "%", "And": "AND", "Or": "OR", "DPipe": "||",
+              "Like": "LIKE", "ILike": "ILIKE", "Is": "IS"}
+
+
+def _plain_description(desc: str) -> str:
+    """sqlglot's "Required keyword: 'expression' missing for <class '...GT'>" in words.
+
+    >>> _plain_description("Required keyword: 'expression' missing for <class 'sqlglot.expressions.core.GT'>")
+    "'>' needs a value on its right"
+    """
+    m = re.match(r"Required keyword: '(\w+)' missing for <class '[\w.]*?(\w+)'>", desc)
+    if not m:
+        return desc
+    arg, node = m.groups()
+    if node in _OPERATORS and arg == "expression":
+        return f"'{_OPERATORS[node]}' needs a value on its right"
+    return f"incomplete {_OPERATORS.get(node, node.upper())}: something is missing here"
 
 
 def table_references(expression: "exp.Expression") -> list[TableRef]:

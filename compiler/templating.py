@@ -152,7 +152,7 @@ def render_sql(
             return vars[name]
         if default is not _MISSING:
             return default
-        line, col = _call_line(source, r"var\s*\(\s*['\"]" + re.escape(name))
+        line, col = _call_line(source, r"(?<![\w.])var\s*\(\s*['\"]" + re.escape(name))
         raise TemplateError(f"var('{name}') is not defined", path=path, line=line, col=col,
                             source_line=_source_line(source, line),
                             hint=f"set it under [vars] in the project config, pass "
@@ -195,10 +195,23 @@ def render_sql(
     except Exception as exc:  # undefined names, errors raised inside the template
         line = _template_line(exc, path)
         message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
-        hint = None
+        hint = col = None
         if isinstance(exc, jinja2.UndefinedError):
             hint = "available in templates: config, ref, source, var, env_var, this"
-        raise TemplateError(f"Jinja error: {message}", path=path, line=line,
+            undefined = re.match(r"'(\w+)' is undefined", message)
+            text = _source_line(source, line) or ""
+            name_at = None
+            for tag in re.finditer(r"\{[{%].*?[}%]\}", text) if undefined else ():
+                name_at = re.compile(rf"(?<![\w.'\"]){re.escape(undefined.group(1))}\b").search(
+                    text, tag.start(), tag.end())
+                if name_at:
+                    break
+            if name_at:
+                col = name_at.start() + 1
+            if name_at and not text[name_at.end():].lstrip().startswith("("):
+                hint = (f"for a project variable write {{{{ var('{undefined.group(1)}') }}}}; "
+                        + hint)
+        raise TemplateError(f"Jinja error: {message}", path=path, line=line, col=col,
                             source_line=_source_line(source, line), hint=hint) from None
     return result
 

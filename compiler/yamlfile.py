@@ -19,9 +19,10 @@ MODEL_PROPERTY_KEYS = {"name", "description", "config", "columns", "tests", "dat
 
 
 class LineDict(dict):
-    """A dict that knows the 1-based line where its mapping started."""
+    """A dict that knows the 1-based line where its mapping started, and where each key is."""
 
     line: int | None = None
+    keys_at: dict[str, tuple[int, int]] = {}  # key -> (line, col), both 1-based
 
 
 def _loader() -> type:
@@ -34,6 +35,8 @@ def _loader() -> type:
         loader.flatten_mapping(node)
         data = LineDict(loader.construct_pairs(node, deep=True))
         data.line = node.start_mark.line + 1
+        data.keys_at = {str(k.value): (k.start_mark.line + 1, k.start_mark.column + 1)
+                        for k, _ in node.value}
         return data
 
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)

@@ -134,6 +134,7 @@ class Executor:
                 why = "not started: --fail-fast stopped the build" if stop else "not run"
                 results[name] = ModelResult(model=name, status=SKIPPED, relation=step.relation,
                                             materialization=step.action, message=why, path=step.path)
+                self.reporter.model_finished(results[name], len(results), total)
         ordered = tuple(results[s.model] for s in self.plan.steps)
         result = BuildResult(run_id=self.run_id, results=ordered,
                              duration_s=time.perf_counter() - started,

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import click
 
-from compiler.errors import ProjectError, TealError
+from compiler.errors import ErrorGroup, ProjectError, TealError
 
 
 def _parse_vars(value: str | None) -> dict[str, Any] | None:
@@ -26,10 +26,16 @@ def _parse_vars(value: str | None) -> dict[str, Any] | None:
     try:
         parsed = yaml.safe_load(value)
     except yaml.YAMLError as exc:
-        raise ProjectError(f"--vars is not valid YAML/JSON: {exc}", path="--vars",
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        lines = value.splitlines() or [value]
+        row = min(mark.line, len(lines) - 1) if mark else 0
+        raise ProjectError(f"not valid YAML/JSON: {problem}", path="--vars",
+                           col=mark.column + 1 if mark else None, source_line=lines[row],
                            hint="write --vars '{key: value, other: 2}'") from None
     if not isinstance(parsed, dict):
-        raise ProjectError("--vars must be a mapping", path="--vars",
+        raise ProjectError(f"must be a mapping of names to values, got {type(parsed).__name__}",
+                           path="--vars", source_line=value, col=1,
                            hint="write --vars '{key: value}'")
     return parsed
 
@@ -64,7 +70,11 @@ def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except TealError as exc:
             if debug:
                 traceback.print_exc()
-            click.echo(f"error: {exc}" if exc.path is None and exc.line is None else str(exc), err=True)
+            if isinstance(exc, ErrorGroup):  # each error starts its own `path:line:col:` line
+                click.echo(f"{exc}\n\n{exc.message}", err=True)
+            else:
+                click.echo(f"error: {exc}" if exc.path is None and exc.line is None else str(exc),
+                           err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted: nothing half-written was committed", err=True)

@@ -52,10 +52,11 @@ def scannable(obj: Any) -> Any:
         return obj
     if module == "duckdb" and name == "DuckDBPyRelation":
         return obj.to_arrow_table()
-    raise UnsupportedOutput(
-        f"returned {type(obj).__module__}.{type(obj).__qualname__}"
-        if obj is not None else "returned None"
-    )
+    if obj is None:
+        raise UnsupportedOutput("returned None (is a `return` missing?)")
+    owner = type(obj).__module__
+    shown = type(obj).__qualname__ if owner == "builtins" else f"{owner}.{type(obj).__qualname__}"
+    raise UnsupportedOutput(f"returned {shown}")
 
 
 SUPPORTED_OUTPUTS = SUPPORTED_INPUTS
