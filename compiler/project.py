@@ -7,8 +7,10 @@ project's Python model files, which only records metadata) and returns a frozen
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import inspect
+import re
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -146,7 +148,7 @@ class _Loader:
                 self._claim(definition.name, self.display(path), definition.source_line)
                 pending.append(("python", (path, definition)))
         for path in sql_files:
-            self._claim(path.stem, self.display(path), None)
+            self._claim(path.stem, self.display(path), 1)  # a SQL file is named by its file
             pending.append(("sql", path))
         raise_all(self.errors)
 
@@ -191,8 +193,9 @@ class _Loader:
         if cycle:
             chain = " -> ".join(f"{n} ({staged[n]['display_path']})" for n in cycle)
             first = staged[cycle[0]]
+            line, col, text = self._reference_position(first, cycle[1])
             raise LineageError(f"models form a cycle: {chain}", path=first["display_path"],
-                               line=first.get("line"),
+                               line=line, col=col, source_line=text,
                                hint="each arrow means 'reads'; break the cycle by removing one of "
                                "these references")
 
@@ -217,12 +220,28 @@ class _Loader:
                 yml.append(path)
         return sql, py, yml
 
+    def _reference_position(self, m: dict[str, Any], upstream: str
+                            ) -> tuple[int | None, int | None, str | None]:
+        """Where model ``m`` reads ``upstream``: (line, col, source line) in its own file."""
+        for ref, kind, key in m.get("resolved", ()):
+            if kind == "model" and key == upstream and ref.line:
+                rendered, lines = m["rendered"], m["raw_sql"].splitlines()
+                line = rendered.line_of(ref.line)
+                text = lines[line - 1] if 0 < line <= len(lines) else None
+                col = ref.col
+                if text is not None and rendered.sql != rendered.source:
+                    found = text.find(ref.name)
+                    col = found + 1 if found >= 0 else col
+                return line, col, text
+        return m.get("line"), None, None
+
     def _claim(self, name: str, display: str, line: int | None) -> None:
         key = name.lower()
-        for existing, (other, _) in self.files.items():
+        for existing, (other, other_line) in self.files.items():
             if existing.lower() == key:
+                where = f"{other}:{other_line}" if other_line else other
                 self.errors.append(ProjectError(
-                    f"model name '{name}' is defined twice: in {other} and in {display}",
+                    f"model name '{name}' is defined twice: in {where} and in {display}",
                     path=display, line=line,
                     hint="model names are unique across the project; rename one of them"))
                 return
@@ -254,14 +273,18 @@ class _Loader:
                 raise ProjectError("every entry under models: needs a name", path=display, line=line)
             for key in spec:
                 if key not in MODEL_PROPERTY_KEYS:
+                    key_line, key_col = getattr(spec, "keys_at", {}).get(str(key), (line, None))
                     raise ProjectError(f"unknown key '{key}' for model '{spec['name']}'",
-                                       path=display, line=line,
+                                       path=display, line=key_line, col=key_col,
                                        hint=did_you_mean(key, MODEL_PROPERTY_KEYS))
             conf = spec.get("config") or {}
             if not isinstance(conf, dict):
                 raise ProjectError(f"config of model '{spec['name']}' must be a mapping",
                                    path=display, line=line)
-            validate_model_config(dict(conf), path=display, line=getattr(conf, "line", line))
+            for key, value in conf.items():  # one by one, so that errors point at the key
+                key_line, key_col = getattr(conf, "keys_at", {}).get(
+                    str(key), (getattr(conf, "line", line), None))
+                validate_model_config({key: value}, path=display, line=key_line, col=key_col)
             self.properties[str(spec["name"])] = (spec, display)
 
     # -- Python models ----------------------------------------------------------------
@@ -328,7 +351,9 @@ class _Loader:
         return self._staged(
             name=definition.name, kind="python", path=path, display_path=display, folder=folder,
             conf=conf, line=definition.source_line, asset=definition,
-            sql_hash=text_hash(source_text + repr(sorted(conf.items(), key=str))),
+            # vars reach Python assets through context.vars, so they are part of the version
+            sql_hash=text_hash(source_text + repr(sorted(conf.items(), key=str))
+                               + repr(sorted(self.cfg.vars.items(), key=str))),
         )
 
     # -- SQL models ---------------------------------------------------------------------
@@ -398,8 +423,9 @@ class _Loader:
                 col = ref.col
                 source_line = text_lines[src_line - 1] if src_line and src_line <= len(text_lines) else None
                 if source_line is not None and ref.name and rendered.sql != rendered.source:
-                    found = source_line.find(ref.name)
-                    col = found + 1 if found >= 0 else col
+                    out_lines = rendered.sql.splitlines()
+                    out_line = out_lines[ref.line - 1] if ref.line <= len(out_lines) else None
+                    col = _source_col(source_line, out_line, col, ref.name)
                 raise LineageError(
                     f"'{self._display_ref(ref)}' is not a model or a declared source",
                     path=m["display_path"], line=src_line, col=col, source_line=source_line,
@@ -601,6 +627,20 @@ class _ThisRelation:
 
     def __str__(self) -> str:
         return f'"{self.schema}"."{self.identifier}"'
+
+
+def _source_col(source_line: str, rendered_line: str | None, col: int | None,
+                name: str) -> int | None:
+    """The column in the file of a table name found at ``col`` of a line Jinja rendered."""
+    if col is None or rendered_line is None or rendered_line == source_line:
+        return col
+    start = col - 1
+    matcher = difflib.SequenceMatcher(None, rendered_line, source_line, autojunk=False)
+    for a, b, size in matcher.get_matching_blocks():
+        if a <= start and start + len(name) <= a + size:  # the name is text Jinja left alone
+            return b + start - a + 1
+    found = re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", source_line, re.IGNORECASE)
+    return found.start() + 1 if found else col
 
 
 def _user_frame_line(exc: BaseException, filename: str) -> int | None:

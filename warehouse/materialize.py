@@ -43,7 +43,9 @@ def _now() -> datetime:
 def _existing_kind(cur: Any, schema: str, name: str) -> str | None:
     row = cur.execute(
         "select table_type from information_schema.tables where table_catalog = current_database() "
-        "and table_schema = ? and table_name = ?", [schema, name]).fetchone()
+        # DuckDB identifiers are case-insensitive: "Report" replaces an existing "report"
+        "and lower(table_schema) = lower(?) and lower(table_name) = lower(?)",
+        [schema, name]).fetchone()
     if row is None:
         return None
     return "view" if row[0] == "VIEW" else "table"

@@ -1,0 +1,71 @@
+"""The repository's example shop project builds out of the box, and `marts+` selects right."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from tests.conftest import REPO, query, run_teal
+
+EXPECTED_ROWS = {
+    "raw.customers": 10_000,
+    "raw.products": 500,
+    "raw.orders": 100_000,
+    "intermediate.int_orders": 100_000,
+    "marts.daily_revenue": 365,
+    "marts.product_performance": 500,
+}
+VIEWS = ["staging.stg_customers", "staging.stg_order_items", "staging.stg_orders",
+         "staging.stg_payments", "staging.stg_products", "staging.stg_web_events"]
+TABLES = ["raw.customers", "raw.products", "raw.orders", "raw.order_items", "raw.payments",
+          "raw.web_events", "intermediate.int_orders", "marts.customer_lifetime_value",
+          "marts.daily_revenue", "marts.product_performance", "analytics.customer_segments"]
+MARTS_PLUS = ["customer_lifetime_value", "daily_revenue", "product_performance",
+              "customer_segments"]
+
+
+def test_example_project_builds_and_marts_plus_selects_marts_and_descendants(tmp_path):
+    root = tmp_path / "shop"
+    root.mkdir()
+    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+    shutil.copytree(REPO / "models", root / "models")
+    shutil.copytree(REPO / "data", root / "data")
+
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 0, done.output
+    db = root / "warehouse.duckdb"
+    relations = {f"{s}.{n}": t for s, n, t in query(
+        db, "select table_schema, table_name, table_type from information_schema.tables "
+            "where table_catalog = current_database() and table_schema <> 'teal'")}
+    assert relations == {**{v: "VIEW" for v in VIEWS}, **{t: "BASE TABLE" for t in TABLES}}
+    # the ephemeral model is inlined, never created
+    assert not [r for r in relations if r.endswith("int_order_lines")]
+    for relation, rows in EXPECTED_ROWS.items():
+        assert query(db, f"select count(*) from {relation}") == [(rows,)], relation
+    clv = query(db, "select count(*) from marts.customer_lifetime_value")[0][0]
+    assert 0 < clv <= 10_000
+    assert query(db, "select count(*) from analytics.customer_segments") == [(clv,)]
+    assert query(db, "select count(distinct order_date) from marts.daily_revenue") == [(365,)]
+    assert query(db, "select distinct currency from marts.daily_revenue") == [("EUR",)]
+    assert {s for (s,) in query(db, "select distinct segment from analytics.customer_segments")} <= {
+        "champion", "at_risk", "occasional", "regular"}
+    # the CSV source joined in
+    assert query(db, "select count(*) from staging.stg_customers where country_name is null") == [(0,)]
+    first_run = query(db, "select run_id from teal.runs")[0][0]
+
+    done = run_teal("build", "--select", "marts+", "--json", cwd=root)
+    assert done.returncode == 0, done.output
+    result = json.loads(done.stdout)
+    assert result["success"] is True
+    assert sorted(r["model"] for r in result["results"]) == sorted(MARTS_PLUS)
+    assert {r["status"] for r in result["results"]} == {"success"}
+    rows = {r["model"]: r["rows"] for r in result["results"]}
+    assert rows["daily_revenue"] == 365
+    assert rows["product_performance"] == 500
+    assert rows["customer_segments"] == rows["customer_lifetime_value"] == clv
+    # the second run rebuilt exactly those four models and nothing upstream of them
+    second = query(db, f"select model from teal.builds where run_id = '{result['run_id']}' "
+                       "order by model")
+    assert [m for (m,) in second] == sorted(MARTS_PLUS)
+    assert query(db, f"select count(*) from teal.builds where run_id = '{first_run}'") == [(17,)]
+    assert query(db, "select count(*) from analytics.customer_segments") == [(clv,)]
