@@ -42,7 +42,9 @@ def write_target(project: Project, names: set[str] | None = None) -> Path:
             continue
         out = compiled_dir / model.display_path
         out.parent.mkdir(parents=True, exist_ok=True)
-        pretty = model.ast.sql(dialect="duckdb", pretty=True) if model.ast is not None else model.compiled_sql
+        import sqlglot
+
+        pretty = sqlglot.transpile(model.compiled_sql, read="duckdb", write="duckdb", pretty=True)[0]
         out.write_text(f"-- {model.name}: {model.materialized} {model.relation}\n{pretty}\n",
                        encoding="utf-8")
     manifest = {

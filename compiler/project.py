@@ -76,6 +76,7 @@ class Project:
     models: dict[str, Model]
     sources: dict[str, Source]
     dag: Dag
+    stats: dict[str, int] = field(default_factory=dict)  # parses done, cache hits and misses
 
     @property
     def root(self) -> Path:
@@ -117,6 +118,11 @@ class _Loader:
         self.properties: dict[str, tuple[dict[str, Any], str]] = {}  # model -> (props, file)
         self.files: dict[str, tuple[str, int | None]] = {}  # model name -> (display path, line)
         self.disabled: set[str] = set()
+        from compiler.cache import CompileCache
+
+        synthetic = cfg.config_path.name.startswith("<")
+        self.cache = CompileCache(None if synthetic else cfg.root / ".teal" / "cache" / "compile.pickle")
+        self.parsed = 0  # SQL parses done by this load (0 on a warm, unchanged project)
 
     def display(self, path: Path) -> str:
         try:
@@ -202,7 +208,10 @@ class _Loader:
         models: dict[str, Model] = {}
         for name in dag.order():
             models[name] = self._compile(staged[name], staged, models)
-        return Project(config=self.cfg, models=models, sources=self.sources, dag=dag)
+        self.cache.save()
+        return Project(config=self.cfg, models=models, sources=self.sources, dag=dag,
+                       stats={"parsed": self.parsed, "cache_hits": self.cache.hits,
+                              "cache_misses": self.cache.misses})
 
     def _discover(self) -> tuple[list[Path], list[Path], list[Path]]:
         sql, py, yml = [], [], []
@@ -358,7 +367,9 @@ class _Loader:
 
     # -- SQL models ---------------------------------------------------------------------
     def _stage_sql(self, path: Path) -> dict[str, Any]:
-        from compiler.sql import parse_sql
+        from compiler.cache import content_key
+        from compiler.sql import TableRef, parse_sql, table_references
+        from compiler.templating import Rendered, is_template
 
         display = self.display(path)
         name = path.stem
@@ -367,18 +378,42 @@ class _Loader:
         text = path.read_text(encoding="utf-8")
         conf = self.cfg.folder_config(folder)
         self._merge_properties(name, conf)
-        rendered = render_sql(text, path=display, this_name=name, vars=self.cfg.vars,
-                              make_this=lambda inline: _ThisRelation(name, [conf, inline], folder))
+        template = is_template(text)
+        key = content_key(
+            text,
+            repr(sorted(self.cfg.vars.items(), key=str)) if template else "",
+            repr(sorted(conf.items(), key=str)) if template else "",  # {{ this }}
+            _environment_digest() if template and "env_var" in text else "",
+        )
+        cached = self.cache.get("parse", key)
+        ast = None
+        if cached is not None:
+            rendered = Rendered(sql=cached["sql"] if cached["sql"] is not None else text,
+                                source=text, config=dict(cached["config"]),
+                                config_line=cached["config_line"])
+            refs = [TableRef(name=n, db=d, catalog=c, line=ln, col=cl, node=None)
+                    for n, d, c, ln, cl in cached["refs"]]
+        else:
+            rendered = render_sql(text, path=display, this_name=name, vars=self.cfg.vars,
+                                  make_this=lambda inline: _ThisRelation(name, [conf, inline], folder))
+            ast = parse_sql(rendered.sql, path=display, line_of=rendered.line_of, source=text)
+            refs = table_references(ast)
+            self.parsed += 1
         if rendered.config:
             line = rendered.config_line
             src = text.splitlines()[line - 1] if line else None
             validate_model_config(dict(rendered.config), path=display, line=line, source_line=src,
                                   source_text=text)
             merge_config(conf, rendered.config)
-        ast = parse_sql(rendered.sql, path=display, line_of=rendered.line_of, source=text)
+        if cached is None:
+            self.cache.put("parse", key, {
+                "sql": rendered.sql if rendered.sql != text else None,
+                "config": dict(rendered.config), "config_line": rendered.config_line,
+                "refs": [(r.name, r.db, r.catalog, r.line, r.col) for r in refs],
+            })
         staged = self._staged(name=name, kind="sql", path=path, display_path=display,
                               folder=folder, conf=conf, line=None, asset=None, sql_hash="")
-        staged.update(raw_sql=text, rendered=rendered, ast=ast)
+        staged.update(raw_sql=text, rendered=rendered, ast=ast, refs=refs, parse_key=key)
         return staged
 
     def _merge_properties(self, name: str, conf: dict[str, Any]) -> None:
@@ -412,11 +447,9 @@ class _Loader:
         if m["kind"] == "python":
             self._resolve_python(m, model_names)
             return
-        from compiler.sql import table_references
-
         rendered = m["rendered"]
         text_lines = m["raw_sql"].splitlines()
-        for ref in table_references(m["ast"]):
+        for ref in m["refs"]:
             target = self._resolve_ref(ref, model_names, by_relation)
             if target is None:
                 src_line = rendered.line_of(ref.line) if ref.line else None
@@ -528,38 +561,11 @@ class _Loader:
         ast = None
         sql_hash = m["sql_hash"]
         if m["kind"] == "sql":
-            from compiler.rewrite import (
-                ephemeral_cte_name,
-                existing_cte_names,
-                inline_ephemerals,
-                point_at_cte,
-                point_at_relation,
-                point_at_source,
-            )
-            from compiler.sql import DIALECT, text_hash
+            compiled_sql, ast = self._compile_sql(m, done)
+            from compiler.sql import text_hash
 
-            ast = m["ast"]
-            taken = existing_cte_names(ast)
-            ctes: dict[str, str] = {}
-            for ref, kind, key in m["resolved"]:
-                if kind == "source":
-                    point_at_source(ref.node, self.source_table(key))
-                    continue
-                up = done.get(key) if key != m["name"] else None
-                target = up if up is not None else None
-                if target is None:  # self reference (`this`)
-                    point_at_relation(ref.node, m["schema"], m["alias"])
-                elif target.materialized == "ephemeral":
-                    if key not in ctes:
-                        ctes[key] = ephemeral_cte_name(key, taken)
-                        taken.add(ctes[key].lower())
-                    point_at_cte(ref.node, ctes[key])
-                else:
-                    point_at_relation(ref.node, target.schema, target.alias)
-            if ctes:
-                inline_ephemerals(ast, [(cte, done[k].ast) for k, cte in ctes.items()])
-            compiled_sql = ast.sql(dialect=DIALECT, comments=False)
-            sql_hash = text_hash(compiled_sql + "|" + m["materialized"])
+            versioned = {k: v for k, v in m["config"].items() if k != "description"}
+            sql_hash = text_hash(compiled_sql + "|" + repr(sorted(versioned.items(), key=str)))
         inputs: list[tuple[str, str, str]] = []
         if m["kind"] == "python":
             from compiler.assets import input_kind
@@ -583,6 +589,68 @@ class _Loader:
             compiled_sql=compiled_sql, sql_hash=sql_hash, asset=m["asset"], line=m["line"],
             ast=ast, inputs=tuple(inputs),
         )
+
+    def _compile_sql(self, m: dict[str, Any], done: dict[str, Model]) -> tuple[str, Any]:
+        """The SQL the warehouse runs for model ``m``: every reference pointed at its physical
+        relation, source reader or inlined ephemeral CTE. Cached by content."""
+        from compiler.cache import content_key
+        from compiler.rewrite import (
+            ephemeral_cte_name,
+            existing_cte_names,
+            inline_ephemerals,
+            point_at_cte,
+            point_at_relation,
+            point_at_source,
+        )
+        from compiler.sql import DIALECT, parse_sql, table_references
+
+        targets = []
+        for _, kind, key in m["resolved"]:
+            if kind == "source":
+                table = self.source_table(key)
+                targets.append(f"source:{table.kind}:{table.location}")
+            elif key == m["name"] or key not in done:
+                targets.append(f"self:{m['schema']}.{m['alias']}")
+            elif done[key].materialized == "ephemeral":
+                targets.append(f"ephemeral:{key}:{done[key].sql_hash}")
+            else:
+                targets.append(f"relation:{done[key].schema}.{done[key].alias}")
+        key = content_key(m["parse_key"], *targets)
+        cached = self.cache.get("compile", key)
+        if cached is not None:
+            return cached, m["ast"]
+
+        ast = m["ast"]
+        resolved = m["resolved"]
+        if ast is None:  # parse result came from the cache; the rewrite needs the tree
+            rendered = m["rendered"]
+            ast = parse_sql(rendered.sql, path=m["display_path"], line_of=rendered.line_of,
+                            source=m["raw_sql"])
+            self.parsed += 1
+            nodes = table_references(ast)
+            resolved = [(node, kind, k) for node, (_, kind, k) in zip(nodes, resolved)]
+        taken = existing_cte_names(ast)
+        ctes: dict[str, str] = {}
+        for ref, kind, up_key in resolved:
+            if kind == "source":
+                point_at_source(ref.node, self.source_table(up_key))
+                continue
+            target = done.get(up_key) if up_key != m["name"] else None
+            if target is None:  # self reference (`this`)
+                point_at_relation(ref.node, m["schema"], m["alias"])
+            elif target.materialized == "ephemeral":
+                if up_key not in ctes:
+                    ctes[up_key] = ephemeral_cte_name(up_key, taken)
+                    taken.add(ctes[up_key].lower())
+                point_at_cte(ref.node, ctes[up_key])
+            else:
+                point_at_relation(ref.node, target.schema, target.alias)
+        if ctes:
+            inline_ephemerals(ast, [(cte, parse_sql(done[k].compiled_sql or "", path=done[k].display_path))
+                                    for k, cte in ctes.items()])
+        compiled_sql = ast.sql(dialect=DIALECT, comments=False)
+        self.cache.put("compile", key, compiled_sql)
+        return compiled_sql, ast
 
     def _select_sql(self, kind: str, key: str, done: dict[str, Model]) -> str:
         """``SELECT *`` over an upstream, as a Python asset reads it."""
@@ -641,6 +709,14 @@ def _source_col(source_line: str, rendered_line: str | None, col: int | None,
             return b + start - a + 1
     found = re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", source_line, re.IGNORECASE)
     return found.start() + 1 if found else col
+
+
+def _environment_digest() -> str:
+    """A digest of the environment, for templates that call env_var()."""
+    import hashlib
+    import os
+
+    return hashlib.sha256(repr(sorted(os.environ.items())).encode()).hexdigest()
 
 
 def _user_frame_line(exc: BaseException, filename: str) -> int | None:

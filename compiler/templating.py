@@ -29,6 +29,11 @@ _JINJA_SYNTAX = re.compile(r"\{[{%#]")
 _env = None
 
 
+def is_template(text: str) -> bool:
+    """Whether ``text`` contains Jinja syntax (otherwise it is used as it is)."""
+    return _JINJA_SYNTAX.search(text) is not None
+
+
 def _environment() -> Any:
     global _env  # one immutable-after-creation Environment per process
     if _env is None:

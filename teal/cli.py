@@ -233,7 +233,9 @@ def compile(project_dir: Path | None, target: str | None, warehouse: str | None,
     chosen = select_models(project.dag, list(select), list(exclude),
                            models=model_index(project, _state_if_needed(cfg, select, exclude)))
     out = write_target(project, chosen)
-    click.echo(f"Compiled {len(chosen)} of {len(project.models)} models into {out}")
+    stats = project.stats
+    click.echo(f"Compiled {len(chosen)} of {len(project.models)} models into {out} "
+               f"({stats.get('parsed', 0)} SQL parses, {stats.get('cache_hits', 0)} cache hits)")
 
 
 @main.command(name="ls")

@@ -1,0 +1,89 @@
+"""Compile cache keyed by content hash (never by mtime), stored in ``.teal/cache/``.
+
+Two kinds of entries, both plain data:
+
+- ``parse:<hash of file text, plus vars/env when the file is a template>`` → what rendering
+  and parsing found: inline config, the table references (name, db, catalog, line, col) and
+  the rendered SQL;
+- ``compile:<hash of the parse key and of every resolved reference's target>`` → the
+  compiled SQL.
+
+On a warm run with no edits nothing is rendered or parsed. The file is rewritten only when
+something new was computed, atomically, keeping just the entries this load used.
+
+>>> cache = CompileCache(None)
+>>> cache.get("parse", "k") is None
+True
+>>> cache.put("parse", "k", {"refs": []}); cache.get("parse", "k")
+{'refs': []}
+>>> cache.hits, cache.misses
+(1, 1)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+VERSION = "1"
+
+
+def content_key(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in (VERSION, *parts):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:32]
+
+
+class CompileCache:
+    """A dict persisted as one pickle; not shared between threads."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._old: dict[str, Any] = {}
+        self._used: dict[str, Any] = {}
+        self._dirty = False
+        self.hits = 0
+        self.misses = 0
+        if path is not None and path.is_file():
+            try:
+                with path.open("rb") as fh:
+                    data = pickle.load(fh)
+                if isinstance(data, dict) and data.get("version") == VERSION:
+                    self._old = data.get("entries", {})
+            except Exception:  # noqa: BLE001 - a corrupt cache is just a cold cache
+                self._old = {}
+
+    def get(self, kind: str, key: str) -> Any:
+        full = f"{kind}:{key}"
+        if full in self._used:
+            self.hits += 1
+            return self._used[full]
+        if full in self._old:
+            self.hits += 1
+            self._used[full] = self._old[full]
+            return self._old[full]
+        self.misses += 1
+        return None
+
+    def put(self, kind: str, key: str, value: Any) -> None:
+        self._used[f"{kind}:{key}"] = value
+        self._dirty = True
+
+    def save(self) -> None:
+        """Write the entries used by this load, if anything new was computed."""
+        if self.path is None or not (self._dirty or len(self._used) != len(self._old)):
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".tmp{os.getpid()}")
+            with tmp.open("wb") as fh:
+                pickle.dump({"version": VERSION, "entries": self._used}, fh,
+                            protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a read-only project still compiles; it just stays cold
