@@ -97,17 +97,6 @@ class Warehouse:
         for schema in sorted(schemas - existing):
             self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
 
-    def relation_kind(self, schema: str, name: str, cursor: Any = None) -> str | None:
-        """'table', 'view' or None for the relation in the warehouse's own catalog."""
-        cur = cursor or self.conn
-        row = cur.execute(
-            "select table_type from information_schema.tables where table_catalog = "
-            "current_database() and lower(table_schema) = lower(?) and lower(table_name) = lower(?)",
-            [schema, name]).fetchone()
-        if row is None:
-            return None
-        return "view" if row[0] == "VIEW" else "table"
-
     def close(self) -> None:
         with self._lock:
             for cur in self._cursors:
