@@ -45,7 +45,7 @@ MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
 
 PROJECT_KEYS = {
     "name", "models", "warehouse", "threads", "vars", "defaults", "folders", "targets",
-    "sources", "changed_only",
+    "sources", "changed_only", "selectors",
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -66,6 +66,7 @@ class ProjectConfig:
     folders: dict[str, dict[str, Any]] = field(default_factory=dict)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     changed_only: bool = False  # default for --changed-only
+    selectors: dict[str, Any] = field(default_factory=dict)  # named selectors: selector:<name>
 
     def folder_config(self, rel_folder: str) -> dict[str, Any]:
         """Merged folder defaults for a model in ``rel_folder`` (posix, relative to models/).
@@ -262,6 +263,14 @@ def load_config(
 
     sources = expect("sources", dict, "a table of sources") or {}
     changed_only = bool(expect("changed_only", bool, "true or false"))
+    selectors = expect("selectors", dict, "a table of named selectors") or {}
+    for sel_name, spec in selectors.items():
+        if not isinstance(spec, (str, list, dict)) or (
+                isinstance(spec, dict) and set(spec) - {"select", "exclude", "description"}):
+            raise ProjectError(
+                f"selector '{sel_name}' must be an expression, a list of them, or a table with "
+                "select/exclude", path=config_path.name, line=_key_line(config_path, sel_name),
+                hint=f'{sel_name} = "marts+ tag:finance"')
     return ProjectConfig(
         root=root,
         config_path=config_path,
@@ -274,4 +283,5 @@ def load_config(
         folders=folders,
         sources=sources,
         changed_only=changed_only,
+        selectors=selectors,
     )

@@ -39,7 +39,7 @@ from compiler.errors import SelectionError, did_you_mean
 from compiler.graph import Dag
 
 METHODS = ("name", "path", "tag", "kind", "schema", "group", "materialized", "source", "config",
-           "fqn", "file", "state", "result", "check", "partitioned")
+           "fqn", "file", "state", "result", "check", "partitioned", "selector")
 STATE_VALUES = ("modified", "new", "unmodified", "old")
 RESULT_VALUES = ("error", "fail", "skipped", "success")
 
@@ -227,9 +227,10 @@ def select(
     exclude: Iterable[str] | None = None,
     *,
     models: Mapping[str, Mapping[str, Any]],
+    selectors: Mapping[str, Any] | None = None,
 ) -> set[str]:
     """The set of model names an expression selects. No ``select`` means everything."""
-    return select_models(dag, select, exclude, models=models)[0]
+    return select_models(dag, select, exclude, models=models, selectors=selectors)[0]
 
 
 def select_models(
@@ -238,6 +239,8 @@ def select_models(
     exclude: Iterable[str] | None = None,
     *,
     models: Mapping[str, Mapping[str, Any]],
+    selectors: Mapping[str, Any] | None = None,
+    _seen: tuple[str, ...] = (),
 ) -> tuple[set[str], set[str]]:
     """``(chosen, explicit)``: the selection, and the models a criterion matched itself
     (before ``+``/``@`` expansion) that survived ``exclude``."""
@@ -251,7 +254,7 @@ def select_models(
         base_term: set[str] | None = None
         for raw, offset in parts:
             c = parse_criterion(raw, offset, expression)
-            base = _base_matches(c, models, expression)
+            base = _base_or_selector(c, dag, models, expression, selectors, _seen)
             got = _expand(c, base, dag)
             term = got if term is None else term & got
             base_term = base if base_term is None else base_term & got
@@ -261,10 +264,33 @@ def select_models(
         term = None
         for raw, offset in parts:
             c = parse_criterion(raw, offset, expression)
-            got = _expand(c, _base_matches(c, models, expression), dag)
+            got = _expand(c, _base_or_selector(c, dag, models, expression, selectors, _seen), dag)
             term = got if term is None else term & got
         chosen -= term or set()
     return chosen, explicit & chosen
+
+
+def _base_or_selector(c: Criterion, dag: Dag, models: Mapping[str, Mapping[str, Any]],
+                      expression: str, selectors: Mapping[str, Any] | None,
+                      seen: tuple[str, ...]) -> set[str]:
+    """``selector:<name>`` expands a named selector from the project config."""
+    if c.method != "selector":
+        return _base_matches(c, models, expression)
+    named = dict(selectors or {})
+    if c.value not in named:
+        raise _error(f"no selector named '{c.value}'", expression, c.offset,
+                     did_you_mean(c.value, named) or "declare it under [selectors] in the project config")
+    if c.value in seen:
+        raise _error(f"selector '{c.value}' refers to itself: {' -> '.join(seen + (c.value,))}",
+                     expression, c.offset, "break the loop between these selectors")
+    spec = named[c.value]
+    if isinstance(spec, dict):
+        sel, exc = spec.get("select", ""), spec.get("exclude", "")
+    else:
+        sel, exc = spec, ""
+    as_list = lambda v: [v] if isinstance(v, str) else list(v or [])  # noqa: E731
+    return select_models(dag, as_list(sel) or ["*"], as_list(exc), models=models,
+                         selectors=selectors, _seen=seen + (c.value,))[0]
 
 
 def model_index(project: Any, state: Any = None) -> dict[str, dict[str, Any]]:

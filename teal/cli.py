@@ -231,7 +231,8 @@ def compile(project_dir: Path | None, target: str | None, warehouse: str | None,
     cfg = _config(project_dir, target, warehouse, vars_)
     project = load_project(config=cfg)
     chosen = select_models(project.dag, list(select), list(exclude),
-                           models=model_index(project, _state_if_needed(cfg, select, exclude)))
+                           models=model_index(project, _state_if_needed(cfg, select, exclude)),
+                           selectors=cfg.selectors)
     out = write_target(project, chosen)
     stats = project.stats
     click.echo(f"Compiled {len(chosen)} of {len(project.models)} models into {out} "
@@ -257,7 +258,8 @@ def ls(project_dir: Path | None, target: str | None, warehouse: str | None, vars
     cfg = _config(project_dir, target, warehouse, vars_)
     project = load_project(config=cfg)
     chosen = select_models(project.dag, list(select), list(exclude),
-                           models=model_index(project, _state_if_needed(cfg, select, exclude)))
+                           models=model_index(project, _state_if_needed(cfg, select, exclude)),
+                           selectors=cfg.selectors)
     names = [n for n in project.dag.order() if n in chosen]
     if as_json:
         click.echo(json.dumps([model_entry(project, project.models[n]) for n in names], indent=2))
