@@ -28,7 +28,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-VERSION = "1"
+VERSION = "2"
 
 
 def content_key(*parts: str) -> str:

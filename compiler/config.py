@@ -29,7 +29,8 @@ from typing import Any
 
 from compiler.errors import ProjectError, did_you_mean
 
-MATERIALIZATIONS = ("view", "table", "ephemeral")
+MATERIALIZATIONS = ("view", "table", "ephemeral", "incremental")
+INCREMENTAL_STRATEGIES = ("append", "merge", "delete+insert")
 
 # key -> (python types accepted, description used in error messages)
 MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -41,6 +42,12 @@ MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "enabled": ((bool,), "true or false"),
     "meta": ((dict,), "a mapping"),
     "group": ((str,), "a group name"),
+    "incremental_strategy": ((str,), "one of " + ", ".join(INCREMENTAL_STRATEGIES)),
+    "unique_key": ((str, list, tuple), "a column name or a list of them"),
+    "partitioned_by": ((str, list, tuple, dict), "a partition definition"),
+    "partition_column": ((str, dict), "a column name (or {dimension: column})"),
+    "partition_mapping": ((dict,), "a mapping {upstream: 'identity' | 'all' | 'lookback N'}"),
+    "full_refresh": ((bool,), "true or false"),
 }
 
 PROJECT_KEYS = {
@@ -133,6 +140,13 @@ def validate_model_config(
                 path=path, line=line, col=col, source_line=source_line,
                 hint=did_you_mean(value, MATERIALIZATIONS)
                 or "use one of " + ", ".join(MATERIALIZATIONS),
+            )
+        if key == "incremental_strategy" and value not in INCREMENTAL_STRATEGIES:
+            raise ProjectError(
+                f"incremental_strategy={value!r} is not a strategy",
+                path=path, line=line, col=col, source_line=source_line,
+                hint=did_you_mean(value, INCREMENTAL_STRATEGIES)
+                or "use one of " + ", ".join(INCREMENTAL_STRATEGIES),
             )
         if key in ("schema", "alias") and not _IDENT.match(value):
             raise ProjectError(

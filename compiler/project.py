@@ -29,7 +29,13 @@ from compiler.errors import (
 )
 from compiler.graph import Dag
 from compiler.sources import Source, SourceTable, parse_source
-from compiler.templating import REF_MARKER, SOURCE_MARKER_PREFIX, render_sql
+from compiler.templating import (
+    REF_MARKER,
+    SOURCE_MARKER_PREFIX,
+    render_sql,
+    uses_is_incremental,
+    uses_partition_vars,
+)
 from compiler.yamlfile import MODEL_PROPERTY_KEYS, LineDict, read_yaml
 
 
@@ -59,6 +65,14 @@ class Model:
     ast: Any = field(default=None, repr=False)
     # Python assets: (parameter, SQL selecting the upstream, input kind) per upstream parameter
     inputs: tuple[tuple[str, str, str], ...] = ()
+    # incremental models: the is_incremental() variant of compiled_sql (None: same SQL)
+    incremental_sql: str | None = None
+    strategy: str | None = None  # append | merge | delete+insert (incremental models)
+    unique_key: tuple[str, ...] = ()
+    partitions: Any = None  # compiler.partitions definition, for partitioned models
+    partition_column: Any = None  # str, or {dimension: column}
+    pushdowns: tuple[Any, ...] = ()  # compiler.partitioning.Pushdown per filtered upstream
+    partition_filter: str | None = None  # predicate selecting one partition (placeholders)
 
     @property
     def relation(self) -> str:
@@ -338,7 +352,10 @@ class _Loader:
         self._merge_properties(definition.name, conf)
         validate_model_config(dict(definition.config), path=display, line=definition.source_line)
         merge_config(conf, definition.config)
-        if conf.get("materialized") != "table":
+        if conf.get("partitioned_by") is not None and conf.get("materialized") == "table":
+            conf["materialized"] = "incremental"
+        if conf.get("materialized") not in ("table", "incremental") or (
+                conf.get("materialized") == "incremental" and conf.get("partitioned_by") is None):
             raise ProjectError(f"Python asset '{definition.name}' must be materialized as a table",
                                path=display, line=definition.source_line)
         from compiler.assets import SUPPORTED_INPUTS, input_kind
@@ -412,9 +429,42 @@ class _Loader:
                 "refs": [(r.name, r.db, r.catalog, r.line, r.col) for r in refs],
             })
         staged = self._staged(name=name, kind="sql", path=path, display_path=display,
-                              folder=folder, conf=conf, line=None, asset=None, sql_hash="")
+                              folder=folder, conf=conf, line=rendered.config_line, asset=None,
+                              sql_hash="")
         staged.update(raw_sql=text, rendered=rendered, ast=ast, refs=refs, parse_key=key)
+        if staged["materialized"] == "incremental" and template and uses_is_incremental(text):
+            staged["inc"] = self._stage_variant(text, display, name, folder, conf, key)
         return staged
+
+    def _stage_variant(self, text: str, display: str, name: str, folder: str,
+                       conf: dict[str, Any], full_key: str) -> dict[str, Any]:
+        """The ``is_incremental()`` rendering of an incremental model."""
+        from compiler.cache import content_key
+        from compiler.sql import TableRef, parse_sql, table_references
+        from compiler.templating import Rendered
+
+        key = content_key(full_key, "incremental")
+        cached = self.cache.get("parse", key)
+        ast = None
+        if cached is not None:
+            rendered = Rendered(sql=cached["sql"] if cached["sql"] is not None else text,
+                                source=text, config=dict(cached["config"]),
+                                config_line=cached["config_line"])
+            refs = [TableRef(name=n, db=d, catalog=c, line=ln, col=cl, node=None)
+                    for n, d, c, ln, cl in cached["refs"]]
+        else:
+            rendered = render_sql(text, path=display, this_name=name, vars=self.cfg.vars,
+                                  make_this=lambda inline: _ThisRelation(name, [conf, inline], folder),
+                                  incremental=True)
+            ast = parse_sql(rendered.sql, path=display, line_of=rendered.line_of, source=text)
+            refs = table_references(ast)
+            self.parsed += 1
+            self.cache.put("parse", key, {
+                "sql": rendered.sql if rendered.sql != text else None,
+                "config": dict(rendered.config), "config_line": rendered.config_line,
+                "refs": [(r.name, r.db, r.catalog, r.line, r.col) for r in refs]})
+        return {"rendered": rendered, "ast": ast, "refs": refs, "parse_key": key,
+                "raw_sql": text, "resolved": []}
 
     def _merge_properties(self, name: str, conf: dict[str, Any]) -> None:
         props = self.properties.get(name)
@@ -431,14 +481,40 @@ class _Loader:
                 conf: dict[str, Any], line: int | None, asset: AssetDef | None,
                 sql_hash: str) -> dict[str, Any]:
         default_schema = folder.split("/")[0] if folder else "main"
+        partitions = None
+        if conf.get("partitioned_by") is not None:
+            from compiler.partitioning import check_partition_column, parse_partitions
+
+            partitions = parse_partitions(conf["partitioned_by"], path=display_path, line=line)
+            check_partition_column(partitions, conf.get("partition_column"), path=display_path,
+                                   line=line)
+            if conf.get("materialized", "table") not in ("table", "incremental"):
+                raise ProjectError(
+                    f"a partitioned model is built partition by partition, so it cannot be "
+                    f"materialized={conf['materialized']!r}", path=display_path, line=line,
+                    hint="use materialized='incremental' (or 'table')")
+            conf["materialized"] = "incremental"
+        materialized = conf.get("materialized", "view")
+        unique_key = conf.get("unique_key") or ()
+        unique_key = (unique_key,) if isinstance(unique_key, str) else tuple(unique_key)
+        strategy = None
+        if materialized == "incremental":
+            strategy = conf.get("incremental_strategy") or (
+                "delete+insert" if partitions is not None else ("merge" if unique_key else "append"))
+            if partitions is None and strategy in ("merge", "delete+insert") and not unique_key:
+                raise ProjectError(
+                    f"incremental_strategy='{strategy}' needs a unique_key", path=display_path,
+                    line=line, hint="add unique_key='id' (or a list of columns), or use 'append'")
         return {
             "name": name, "kind": kind, "path": path, "display_path": display_path,
             "folder": folder, "config": conf,
             "schema": conf.get("schema") or default_schema,
             "alias": conf.get("alias") or name,
-            "materialized": conf.get("materialized", "view"),
+            "materialized": materialized,
             "line": line, "asset": asset, "sql_hash": sql_hash,
             "upstreams": [], "source_tables": [], "resolved": [],
+            "partitions": partitions, "strategy": strategy, "unique_key": unique_key,
+            "partition_column": conf.get("partition_column"),
         }
 
     # -- lineage --------------------------------------------------------------------------
@@ -447,6 +523,14 @@ class _Loader:
         if m["kind"] == "python":
             self._resolve_python(m, model_names)
             return
+        if "inc" in m:  # the is_incremental() variant may read other tables (often `this`)
+            variant = {**m, **m["inc"], "upstreams": m["upstreams"],
+                       "source_tables": m["source_tables"], "resolved": m["inc"]["resolved"]}
+            self._resolve_refs(variant, model_names, by_relation)
+        self._resolve_refs(m, model_names, by_relation)
+
+    def _resolve_refs(self, m: dict[str, Any], model_names: dict[str, str],
+                      by_relation: dict[str, str]) -> None:
         rendered = m["rendered"]
         text_lines = m["raw_sql"].splitlines()
         for ref in m["refs"]:
@@ -560,20 +644,40 @@ class _Loader:
         compiled_sql = None
         ast = None
         sql_hash = m["sql_hash"]
+        incremental_sql = None
+        pushdowns: tuple[Any, ...] = ()
         if m["kind"] == "sql":
-            compiled_sql, ast = self._compile_sql(m, done)
+            compiled_sql, ast, pushdowns = self._compile_sql(m, done)
+            if "inc" in m:
+                incremental_sql, _, inc_pushdowns = self._compile_sql({**m, **m["inc"]}, done)
+                incremental_sql = incremental_sql if incremental_sql != compiled_sql else None
+                if incremental_sql is not None and inc_pushdowns:
+                    raise ProjectError("is_incremental() is not supported in partitioned models",
+                                       path=m["display_path"], line=m["line"],
+                                       hint="a partitioned model already rebuilds one partition at a time")
             from compiler.sql import text_hash
 
             versioned = {k: v for k, v in m["config"].items() if k != "description"}
-            sql_hash = text_hash(compiled_sql + "|" + repr(sorted(versioned.items(), key=str)))
+            sql_hash = text_hash(compiled_sql + "|" + (incremental_sql or "") + "|"
+                                 + repr(sorted(versioned.items(), key=str)))
         inputs: list[tuple[str, str, str]] = []
         if m["kind"] == "python":
             from compiler.assets import input_kind
 
-            for param, kind, key in m["params"]:
-                inputs.append((param, self._select_sql(kind, key, done),
+            found = []
+            for index, (param, kind, key) in enumerate(m["params"]):
+                select_sql, pushdown = self._select_sql(kind, key, done, m, index)
+                if pushdown is not None:
+                    found.append(pushdown)
+                inputs.append((param, select_sql,
                                input_kind(m["asset"].annotations.get(param, inspect.Parameter.empty))
                                or "arrow"))
+            pushdowns = tuple(found)
+        partition_filter = None
+        if m.get("partitions") is not None:
+            from compiler.partitioning import own_filter
+
+            partition_filter = own_filter(m["partitions"], m["partition_column"])
         conf = m["config"]
         tags = conf.get("tags") or []
         return Model(
@@ -587,13 +691,49 @@ class _Loader:
             raw_sql=m.get("raw_sql"),
             rendered_sql=m["rendered"].sql if m.get("rendered") else None,
             compiled_sql=compiled_sql, sql_hash=sql_hash, asset=m["asset"], line=m["line"],
-            ast=ast, inputs=tuple(inputs),
+            ast=ast, inputs=tuple(inputs), incremental_sql=incremental_sql,
+            strategy=m.get("strategy"), unique_key=tuple(m.get("unique_key") or ()),
+            partitions=m.get("partitions"), partition_column=m.get("partition_column"),
+            pushdowns=pushdowns, partition_filter=partition_filter,
         )
 
-    def _compile_sql(self, m: dict[str, Any], done: dict[str, Model]) -> tuple[str, Any]:
+    def _upstream_partitions(self, kind: str, key: str, done: dict[str, Model]) -> tuple[Any, Any]:
+        """(definition, partition column) of an upstream model or source table, or (None, None)."""
+        if kind == "source":
+            table = self.source_table(key)
+            return table.partitions, table.partition_column
+        up = done.get(key)
+        if up is None or up.partitions is None:
+            return None, None
+        return up.partitions, up.partition_column
+
+    def _pushdown(self, m: dict[str, Any], kind: str, key: str, done: dict[str, Model],
+                  index: int) -> tuple[str | None, Any]:
+        """The partition filter for one upstream scan of a partitioned model, if any."""
+        from compiler.partitioning import Pushdown, pushdown_filter, resolve_mapping
+
+        if m.get("partitions") is None or uses_partition_vars(m.get("raw_sql") or ""):
+            return None, None
+        up_def, up_cols = self._upstream_partitions(kind, key, done)
+        if up_def is None:
+            return None, None
+        name = key if kind == "model" else key
+        spec = (m["config"].get("partition_mapping") or {}).get(name)
+        if spec is None and kind == "source":
+            spec = (m["config"].get("partition_mapping") or {}).get(key.split(".")[1])
+        mapping = resolve_mapping(spec, m["partitions"], up_def, path=m["display_path"],
+                                  line=m["line"])
+        predicate = pushdown_filter(index, up_def, up_cols, mapping)
+        if predicate is None:
+            return None, None
+        return predicate, Pushdown(index=index, upstream=key, mapping=str(mapping))
+
+    def _compile_sql(self, m: dict[str, Any], done: dict[str, Model]) -> tuple[str, Any, tuple[Any, ...]]:
         """The SQL the warehouse runs for model ``m``: every reference pointed at its physical
-        relation, source reader or inlined ephemeral CTE. Cached by content."""
+        relation, source reader or inlined ephemeral CTE, and partition filters pushed into
+        partitioned upstreams. Cached by content."""
         from compiler.cache import content_key
+        from compiler.partitioning import Pushdown
         from compiler.rewrite import (
             ephemeral_cte_name,
             existing_cte_names,
@@ -601,11 +741,12 @@ class _Loader:
             point_at_cte,
             point_at_relation,
             point_at_source,
+            wrap_with_filter,
         )
         from compiler.sql import DIALECT, parse_sql, table_references
 
         targets = []
-        for _, kind, key in m["resolved"]:
+        for index, (_, kind, key) in enumerate(m["resolved"]):
             if kind == "source":
                 table = self.source_table(key)
                 targets.append(f"source:{table.kind}:{table.location}")
@@ -615,10 +756,15 @@ class _Loader:
                 targets.append(f"ephemeral:{key}:{done[key].sql_hash}")
             else:
                 targets.append(f"relation:{done[key].schema}.{done[key].alias}")
+            if m.get("partitions") is not None and key != m["name"]:
+                predicate, _ = self._pushdown(m, kind, key, done, index)
+                targets.append(f"pushdown:{predicate}")
+        if m.get("partitions") is not None:
+            targets.append(f"partitions:{m['partitions'].describe()}")
         key = content_key(m["parse_key"], *targets)
         cached = self.cache.get("compile", key)
         if cached is not None:
-            return cached, m["ast"]
+            return cached["sql"], m["ast"], tuple(Pushdown(*p) for p in cached["pushdowns"])
 
         ast = m["ast"]
         resolved = m["resolved"]
@@ -631,29 +777,39 @@ class _Loader:
             resolved = [(node, kind, k) for node, (_, kind, k) in zip(nodes, resolved)]
         taken = existing_cte_names(ast)
         ctes: dict[str, str] = {}
-        for ref, kind, up_key in resolved:
+        pushdowns = []
+        for index, (ref, kind, up_key) in enumerate(resolved):
             if kind == "source":
                 point_at_source(ref.node, self.source_table(up_key))
-                continue
-            target = done.get(up_key) if up_key != m["name"] else None
-            if target is None:  # self reference (`this`)
-                point_at_relation(ref.node, m["schema"], m["alias"])
-            elif target.materialized == "ephemeral":
-                if up_key not in ctes:
-                    ctes[up_key] = ephemeral_cte_name(up_key, taken)
-                    taken.add(ctes[up_key].lower())
-                point_at_cte(ref.node, ctes[up_key])
             else:
+                target = done.get(up_key) if up_key != m["name"] else None
+                if target is None:  # self reference (`this`)
+                    point_at_relation(ref.node, m["schema"], m["alias"])
+                    continue
+                if target.materialized == "ephemeral":
+                    if up_key not in ctes:
+                        ctes[up_key] = ephemeral_cte_name(up_key, taken)
+                        taken.add(ctes[up_key].lower())
+                    point_at_cte(ref.node, ctes[up_key])
+                    continue
                 point_at_relation(ref.node, target.schema, target.alias)
+            predicate, pushdown = self._pushdown(m, kind, up_key, done, index)
+            if predicate is not None:
+                wrap_with_filter(ref.node, predicate)
+                pushdowns.append(pushdown)
         if ctes:
             inline_ephemerals(ast, [(cte, parse_sql(done[k].compiled_sql or "", path=done[k].display_path))
                                     for k, cte in ctes.items()])
         compiled_sql = ast.sql(dialect=DIALECT, comments=False)
-        self.cache.put("compile", key, compiled_sql)
-        return compiled_sql, ast
+        self.cache.put("compile", key, {
+            "sql": compiled_sql,
+            "pushdowns": [(p.index, p.upstream, p.mapping) for p in pushdowns]})
+        return compiled_sql, ast, tuple(pushdowns)
 
-    def _select_sql(self, kind: str, key: str, done: dict[str, Model]) -> str:
-        """``SELECT *`` over an upstream, as a Python asset reads it."""
+    def _select_sql(self, kind: str, key: str, done: dict[str, Model],
+                    m: dict[str, Any] | None = None, index: int = 0) -> tuple[str, Any]:
+        """``SELECT *`` over an upstream, as a Python asset reads it (partition-filtered when
+        the asset and the upstream are partitioned)."""
         from sqlglot import exp
 
         from compiler.rewrite import point_at_relation, point_at_source
@@ -662,11 +818,17 @@ class _Loader:
         if kind == "model":
             up = done[key]
             if up.materialized == "ephemeral":
-                return up.compiled_sql or ""
+                return up.compiled_sql or "", None
             table = point_at_relation(exp.to_table(up.alias), up.schema, up.alias)
         else:
             table = point_at_source(exp.to_table(key.split(".")[1]), self.source_table(key))
-        return exp.select("*").from_(table).sql(dialect=DIALECT)
+        query = exp.select("*").from_(table)
+        pushdown = None
+        if m is not None:
+            predicate, pushdown = self._pushdown(m, kind, key, done, index)
+            if predicate is not None:
+                query = query.where(predicate, dialect=DIALECT)
+        return query.sql(dialect=DIALECT), pushdown
 
     def source_table(self, key: str) -> SourceTable:
         src, _, table = key.partition(".")

@@ -96,3 +96,20 @@ def ephemeral_cte_name(model_name: str, taken: set[str], prefix: str = EPHEMERAL
 
 def existing_cte_names(query: Any) -> set[str]:
     return {cte.alias.lower() for cte in query.find_all(exp.CTE)}
+
+
+def wrap_with_filter(table: exp.Table, predicate: str) -> exp.Expression:
+    """Replace a table scan by ``(SELECT * FROM table WHERE predicate) AS <same name>``.
+
+    >>> import sqlglot
+    >>> q = sqlglot.parse_one("select o.id from orders as o", dialect="duckdb")
+    >>> _ = wrap_with_filter(q.find(exp.Table), "day = 1")
+    >>> q.sql("duckdb")
+    'SELECT o.id FROM (SELECT * FROM orders WHERE day = 1) AS o'
+    """
+    alias = table.alias_or_name
+    inner = table.copy()
+    inner.set("alias", None)
+    sub = exp.select("*").from_(inner).where(predicate, dialect="duckdb").subquery(alias)
+    table.replace(sub)
+    return sub

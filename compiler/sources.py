@@ -23,9 +23,10 @@ from compiler.errors import ProjectError, did_you_mean
 
 SOURCE_KINDS = ("warehouse", "duckdb", "parquet", "csv", "json")
 SOURCE_KEYS = {"name", "type", "path", "schema", "tables", "description", "meta", "database",
-               "loader", "freshness", "tags", "config"}
+               "loader", "freshness", "tags", "config", "partitioned_by", "partition_column"}
 TABLE_KEYS = {"name", "path", "identifier", "description", "columns", "meta", "tags",
-              "tests", "checks", "config", "freshness", "loaded_at_field"}
+              "tests", "checks", "config", "freshness", "loaded_at_field", "partitioned_by",
+              "partition_column"}
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -36,6 +37,8 @@ class SourceTable:
     kind: str
     location: str  # schema.table, catalog.schema.table, or an absolute file path/glob
     description: str = ""
+    partitions: Any = None  # compiler.partitions definition, when the table is partitioned
+    partition_column: Any = None
 
     @property
     def key(self) -> str:
@@ -97,9 +100,18 @@ def parse_source(
             tpath = str(tspec.get("path") or path)
             tpath = tpath.replace("{table}", ident).replace("{name}", ident)
             location = str((root / tpath).resolve()) if not _is_url(tpath) else tpath
+        partitions = None
+        spec_parts = tspec.get("partitioned_by", spec.get("partitioned_by"))
+        column = tspec.get("partition_column", spec.get("partition_column"))
+        if spec_parts is not None:
+            from compiler.partitioning import check_partition_column, parse_partitions
+
+            partitions = parse_partitions(spec_parts, path=declared_in, line=line)
+            check_partition_column(partitions, column, path=declared_in, line=line)
         tables[tname.lower()] = SourceTable(source=name, name=tname, kind=kind,
                                             location=location,
-                                            description=str(tspec.get("description") or ""))
+                                            description=str(tspec.get("description") or ""),
+                                            partitions=partitions, partition_column=column)
     resolved_path = None
     if path is not None:
         resolved_path = str(path) if _is_url(str(path)) else str((root / str(path)).resolve())

@@ -29,6 +29,38 @@ _JINJA_SYNTAX = re.compile(r"\{[{%#]")
 _env = None
 
 
+class _PartitionPlaceholders:
+    """``{{ partition.start }}`` etc. render as placeholders the runtime fills per partition.
+
+    Quoted (``'{{ partition.start }}'``) they become string literals; bare, an identifier
+    that the runtime turns into a typed literal (``TIMESTAMP '...'``).
+    """
+
+    key = "__teal_partition_key__"
+    start = "__teal_partition_start__"
+    end = "__teal_partition_end__"
+
+    def __getattr__(self, dimension: str) -> str:  # partition.region for 2-D partitions
+        if dimension.startswith("_"):
+            raise AttributeError(dimension)
+        return f"__teal_partition_dim_{dimension}__"
+
+    def __str__(self) -> str:
+        return self.key
+
+
+PARTITION_PLACEHOLDERS = _PartitionPlaceholders()
+
+
+def uses_partition_vars(text: str) -> bool:
+    """Whether a template reads ``partition`` (then it filters its upstreams itself)."""
+    return re.search(r"\bpartition\b\s*(\.|}})", text) is not None
+
+
+def uses_is_incremental(text: str) -> bool:
+    return "is_incremental" in text
+
+
 def is_template(text: str) -> bool:
     """Whether ``text`` contains Jinja syntax (otherwise it is used as it is)."""
     return _JINJA_SYNTAX.search(text) is not None
@@ -121,8 +153,16 @@ def render_sql(
     vars: dict[str, Any],
     make_this: Any = None,
     extra_context: dict[str, Any] | None = None,
+    incremental: bool = False,
 ) -> Rendered:
-    """Render one SQL model. Raises TemplateError pointing at the template line."""
+    """Render one SQL model. Raises TemplateError pointing at the template line.
+
+    ``incremental`` is what ``is_incremental()`` returns: incremental models are rendered
+    twice (a full build and an incremental run); the runtime picks the variant.
+    ``partition`` renders placeholders (``partition.start`` → ``__teal_partition_start__``)
+    that the runtime replaces per partition, so a model is rendered and parsed once, not
+    once per partition.
+    """
     result = Rendered(sql=source, source=source)
     if not _JINJA_SYNTAX.search(source):
         return result
@@ -181,6 +221,8 @@ def render_sql(
         "env_var": env_var,
         "this": make_this(result.config) if make_this is not None else this_name,
         "model": {"name": this_name},
+        "is_incremental": lambda: incremental,
+        "partition": PARTITION_PLACEHOLDERS,
         "target": {"name": "default", "type": "duckdb"},
         **(extra_context or {}),
     }
