@@ -52,10 +52,15 @@ def asset(
     description: str | None = None,
     group: str | None = None,
     meta: dict[str, Any] | None = None,
+    partitioned_by: Any = None,
+    partition_column: str | dict[str, str] | None = None,
+    partition_mapping: dict[str, str] | None = None,
 ) -> Any:
     """Declare a Python asset. Parameters name upstream models or sources.
 
     ``context`` is special: it receives an :class:`runtime.context.AssetContext`.
+    ``partitioned_by`` (with ``partition_column``) makes it a partitioned asset: it runs once
+    per partition, receives only that partition's upstream rows and returns its rows.
     Each upstream is passed as the type its annotation asks for (``pyarrow.Table`` by
     default). ``deps`` lists order-only upstreams that are not passed in.
     """
@@ -83,6 +88,11 @@ def asset(
             config["group"] = group
         if meta:
             config["meta"] = dict(meta)
+        if partitioned_by is not None:
+            config["partitioned_by"] = partitioned_by
+            config["partition_column"] = partition_column
+        if partition_mapping:
+            config["partition_mapping"] = dict(partition_mapping)
         try:
             src_file = inspect.getsourcefile(func)
             src_line = inspect.getsourcelines(func)[1]

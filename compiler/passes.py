@@ -78,6 +78,10 @@ def skip_unchanged(plan: Plan, ctx: PlanContext) -> Plan:
     not_run = dict(plan.not_run)
     planned = {s.model for s in plan.steps}
     for step in plan.steps:
+        if step.partitions:  # assign_partitions already chose only what needs building
+            rebuilt.add(step.model)
+            kept.append(step)
+            continue
         why = _why_rebuild(step, ctx, rebuilt, planned)
         if why is None:
             not_run[step.model] = "unchanged since last build: skipped"
@@ -149,4 +153,121 @@ def order_by_critical_path(plan: Plan, ctx: PlanContext) -> Plan:
     return plan.with_steps(ordered)
 
 
-PASSES = (inline_views, skip_unchanged, order_by_critical_path)
+def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
+    """Choose the partition keys each partitioned step builds.
+
+    - ``--partition``/``--partition-range`` name keys: they are validated against each
+      selected partitioned model; a partitioned step downstream of another gets the keys
+      that read the upstream's chosen keys (same keys for the same definition).
+    - Without them: the partitions missing (never built, or failed) up to now, plus those
+      whose upstream partitions rebuild in this plan; ``--full-refresh``: all of them.
+    - ``--missing-only`` keeps only keys not yet built successfully.
+    A partitioned step left with no keys gets no step ("all partitions up to date").
+    """
+    from compiler.partitions import PartitionKeyError, parse_mapping, upstream_keys
+
+    opts = ctx.options
+    project = ctx.project
+    requested = bool(opts.partition_keys or opts.partition_range)
+    partitioned = [s for s in plan.steps if project.models[s.model].partitions is not None]
+    if requested and not partitioned:
+        raise PartitionKeyError(
+            "partition keys were given, but no selected model is partitioned",
+            path="--partition", hint="select a partitioned model, e.g. -s daily_revenue "
+            "(teal ls -s partitioned:true lists them)")
+    chosen: dict[str, tuple[str, ...]] = {}
+    steps: list[Step] = []
+    not_run = dict(plan.not_run)
+    for step in plan.steps:
+        model = project.models[step.model]
+        definition = model.partitions
+        if definition is None:
+            steps.append(step)
+            continue
+        built = {k for k, rec in ctx.state.partitions.get(step.model, {}).items()
+                 if rec.get("status") == "success"}
+        mapped = _keys_from_upstream_steps(step, ctx, chosen, upstream_keys, parse_mapping)
+        if requested and (mapped is None or step.model in ctx.explicit):
+            keys = _requested_keys(step.model, definition, opts, PartitionKeyError)
+        elif requested:
+            keys = mapped or []
+        elif opts.full_refresh:
+            keys = definition.keys(opts.now)
+        else:
+            wanted = set(mapped or [])
+            keys = [k for k in definition.keys(opts.now) if k not in built or k in wanted]
+        if opts.missing_only:
+            keys = [k for k in keys if k not in built]
+        if not keys:
+            not_run[step.model] = ("all partitions up to date" if not requested
+                                   else "no partition of the requested range needs building")
+            continue
+        chosen[step.model] = tuple(keys)
+        steps.append(replace(step, partitions=tuple(keys),
+                             reason=f"{step.reason}; partitions {describe_keys(keys)}"))
+    kept = {s.model for s in steps}
+    steps = [replace(s, depends_on=tuple(d for d in s.depends_on if d in kept)) for s in steps]
+    return plan.with_steps(steps, not_run)
+
+
+def _requested_keys(model: str, definition, opts, error_class) -> list[str]:  # type: ignore[no-untyped-def]
+    keys: list[str] = []
+    try:
+        for key in opts.partition_keys:
+            keys.append(definition.validate(key, now=opts.now))
+        if opts.partition_range:
+            first, last = opts.partition_range
+            if not first or not last:
+                everything = definition.keys(opts.now)
+                if not everything:
+                    raise error_class("the partition definition has no keys yet",
+                                      path="--partition", hint=definition.describe())
+                first, last = first or everything[0], last or everything[-1]
+            keys.extend(definition.range(first, last))
+    except error_class as exc:
+        raise error_class(f"{exc.message} (model {model}: {definition.describe()})",
+                          path="--partition", hint=exc.hint) from None
+    return list(dict.fromkeys(keys))
+
+
+def _keys_from_upstream_steps(step: Step, ctx: PlanContext, chosen: dict[str, tuple[str, ...]],
+                              upstream_keys, parse_mapping) -> list[str] | None:  # type: ignore[no-untyped-def]
+    """Keys of ``step`` that read partitions its partitioned upstream steps rebuild, or None
+    when no upstream step is partitioned."""
+    from compiler.partitioning import resolve_mapping
+
+    project = ctx.project
+    model = project.models[step.model]
+    found: list[str] | None = None
+    for up in step.depends_on:
+        if up not in chosen:
+            continue
+        up_def = project.models[up].partitions
+        wanted = set(chosen[up])
+        found = found or []
+        if up_def == model.partitions:
+            found.extend(k for k in chosen[up] if k not in found)
+            continue
+        spec = (model.config.get("partition_mapping") or {}).get(up)
+        mapping = resolve_mapping(spec, model.partitions, up_def)
+        for key in model.partitions.keys(ctx.options.now):
+            if key not in found and wanted.intersection(
+                    upstream_keys(mapping, model.partitions, up_def, key, now=ctx.options.now)):
+                found.append(key)
+    return found
+
+
+def describe_keys(keys: list[str] | tuple[str, ...]) -> str:
+    """``2026-01-01..2026-01-31 (31)`` or a short list.
+
+    >>> describe_keys(["a"]), describe_keys(["a", "b", "c", "d", "e"])
+    ('a', 'a..e (5)')
+    """
+    if len(keys) == 1:
+        return keys[0]
+    if len(keys) <= 3:
+        return ", ".join(keys)
+    return f"{keys[0]}..{keys[-1]} ({len(keys)})"
+
+
+PASSES = (assign_partitions, inline_views, skip_unchanged, order_by_critical_path)

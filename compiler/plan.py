@@ -19,7 +19,8 @@ from typing import Any
 from compiler.project import Project
 from compiler.selection import model_index, select_models
 
-ACTIONS = {"view": "create view", "table": "build table", "python": "run python asset"}
+ACTIONS = {"view": "create view", "table": "build table", "python": "run python asset",
+           "incremental": "incremental"}
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,11 @@ class PlanOptions:
 
     changed_only: bool = False
     inline_views: bool = False
+    full_refresh: bool = False  # rebuild incremental models (and all partitions) from scratch
+    partition_keys: tuple[str, ...] = ()  # --partition K (repeatable)
+    partition_range: tuple[str, str] | None = None  # --partition-range A..B / --from A --to B
+    missing_only: bool = False  # with a range: only partitions not built successfully yet
+    now: datetime | None = None  # the clock for "partitions up to now" (tests inject it)
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,8 @@ class PlanState:
     models: dict[str, ModelState] = field(default_factory=dict)
     last_results: dict[str, str] = field(default_factory=dict)  # model -> success|error|skipped
     relations: frozenset[str] = frozenset()  # "schema.name", lower case, that exist now
+    # model -> partition key -> latest record ({"status", "finished_at", "rows", ...})
+    partitions: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def known(self) -> bool:
@@ -64,6 +72,8 @@ class Step:
     sql: str | None = None  # what the warehouse runs (SQL models)
     inlined: tuple[str, ...] = ()  # views inlined into this step (--inline-views)
     priority: float = 0.0  # critical-path length from this step to the end of the plan
+    partitions: tuple[str, ...] = ()  # partition keys this step builds (partitioned models)
+    full_refresh: bool = False  # incremental models: rebuild from scratch
 
 
 @dataclass(frozen=True)
@@ -101,7 +111,11 @@ class Plan:
         rows = [("#", "model", "action", "after", "reason")]
         for i, s in enumerate(self.steps, 1):
             after = ",".join(str(i) for i in sorted(index[d] for d in s.depends_on if d in index)) or "-"
-            rows.append((str(i), s.model, ACTIONS[s.action], after, s.reason))
+            action = ACTIONS[s.action]
+            if s.partitions:
+                n = len(s.partitions)
+                action += f" {n} partition{'s' if n != 1 else ''}"
+            rows.append((str(i), s.model, action, after, s.reason))
         for name, why in sorted(self.not_run.items()):
             rows.append(("-", name, "(no step)", "-", why))
         widths = [max(len(r[c]) for r in rows) for c in range(4)]
@@ -154,15 +168,17 @@ def build_plan(project: Project, select_: list[str] | None = None,
             reason = "selected"
         else:
             reason = "selected by a graph operator (+/@)"
+        action = "python" if model.kind == "python" else model.materialized
         steps.append(Step(
             model=name,
-            action="python" if model.kind == "python" else model.materialized,
+            action=action,
             relation=model.relation,
             depends_on=tuple(sorted(step_upstreams(project, name, chosen))),
             reason=reason,
             sql_hash=model.sql_hash,
             path=model.display_path,
             sql=model.compiled_sql,
+            full_refresh=options.full_refresh and model.materialized == "incremental",
         ))
     plan = Plan(steps=tuple(steps), not_run=not_run, options=options)
     context = PlanContext(project=project, state=state, options=options,

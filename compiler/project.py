@@ -108,6 +108,26 @@ class Project:
         return self.sources[src].tables[table.lower()]
 
 
+    def upstream_partitions(self, key: str) -> Any:
+        """The partition definition of an upstream model or "source.table"."""
+        if key in self.models:
+            return self.models[key].partitions
+        return self.source_table(key).partitions
+
+    def sql_for_partition(self, model: Model, sql: str, key: str) -> str:
+        """``sql`` (the model's SQL, or an input's SELECT) with the placeholders of partition
+        ``key`` filled in: its own bounds and every pushed-down upstream filter."""
+        from compiler.partitioning import fill, own_values, pushdown_values
+        from compiler.partitions import parse_mapping
+
+        values = own_values(model.partitions, key)
+        for pushdown in model.pushdowns:
+            values.update(pushdown_values(pushdown.index, parse_mapping(pushdown.mapping),
+                                          model.partitions,
+                                          self.upstream_partitions(pushdown.upstream), key))
+        return fill(sql, values)
+
+
 def project_from_assets(config: ProjectConfig, assets: list[AssetDef]) -> Project:
     """A project made of the given Python assets only (for ``teal.materialize``)."""
     return _Loader(config).load(assets=list(assets))

@@ -102,11 +102,44 @@ def build(
 
 
 def plan_options(cfg: ProjectConfig, *, changed_only: bool | None = None,
-                 inline_views: bool = False) -> PlanOptions:
-    """Planner options from flags, falling back to the project's defaults."""
+                 inline_views: bool = False, full_refresh: bool = False,
+                 partitions: tuple[str, ...] | list[str] = (),
+                 partition_range: str | None = None, date_from: str | None = None,
+                 date_to: str | None = None, missing_only: bool = False) -> PlanOptions:
+    """Planner options from flags, falling back to the project's defaults.
+
+    ``partition_range`` is ``FIRST..LAST``; ``date_from``/``date_to`` are the same range in
+    two options (either may be omitted: the definition's first key / the last key up to
+    now). ``TEAL_NOW`` (ISO time) fixes the clock, for reproducible runs and tests.
+    """
+    from compiler.errors import SelectionError
+
+    now = None
+    if os.environ.get("TEAL_NOW"):
+        now = datetime.fromisoformat(os.environ["TEAL_NOW"])
+    keys: list[str] = []
+    for item in partitions:
+        keys.extend(k.strip() for k in item.split(",") if k.strip())
+    rng = None
+    if partition_range:
+        if ".." not in partition_range:
+            raise SelectionError(f"--partition-range {partition_range!r} is not FIRST..LAST",
+                                 path="--partition-range", hint="write 2026-01-01..2026-01-31")
+        first, last = partition_range.split("..", 1)
+        rng = (first.strip(), last.strip())
+    if date_from or date_to:
+        if rng:
+            raise SelectionError("use --partition-range or --from/--to, not both",
+                                 path="--partition-range")
+        rng = (date_from or "", date_to or "")
     return PlanOptions(
         changed_only=cfg.changed_only if changed_only is None else changed_only,
         inline_views=inline_views,
+        full_refresh=full_refresh,
+        partition_keys=tuple(keys),
+        partition_range=rng,
+        missing_only=missing_only,
+        now=now,
     )
 
 

@@ -21,10 +21,16 @@ class AssetContext:
     log: logging.Logger
     cursor: Any = field(default=None, repr=False)
     vars: dict[str, Any] = field(default_factory=dict)
+    partition_key: str | None = None  # the partition being built (partitioned assets)
+    partition_window: tuple[Any, Any] | None = None  # [start, end) of a time partition
 
     @property
     def name(self) -> str:
         return self.asset_name
+
+    @property
+    def has_partition_key(self) -> bool:
+        return self.partition_key is not None
 
 
 def asset_logger(name: str) -> logging.Logger:

@@ -152,10 +152,14 @@ class Executor:
         started = datetime.now(timezone.utc).replace(tzinfo=None)
         t0 = time.perf_counter()
         try:
+            if model.partitions is not None:
+                return self._run_partitions(cur, step, model, target, started, t0)
             if step.action == "view":
                 built = materialize.create_view(cur, target, step.sql or "")
             elif step.action == "table":
                 built = materialize.build_table(cur, target, step.sql or "")
+            elif step.action == "incremental":
+                built = self._run_incremental(cur, step, model, target)
             else:
                 built = self._run_python(cur, model, target)
         except _UserCodeError as exc:
@@ -180,16 +184,106 @@ class Executor:
                            duration_s=time.perf_counter() - t0, message=message,
                            path=model.display_path, line=line, col=col)
 
+    def _run_incremental(self, cur: Any, step: Step, model: Model, target: Any) -> Any:
+        """An unpartitioned incremental model: full build the first time (or with
+        --full-refresh), then append or upsert the is_incremental() variant's rows."""
+        if step.full_refresh or not materialize.relation_exists(cur, model.schema, model.alias):
+            return materialize.build_table(cur, target, step.sql or "")
+        sql = model.incremental_sql or step.sql or ""
+        if model.strategy == "append":
+            return materialize.incremental_append(cur, target, sql)
+        return materialize.incremental_upsert(cur, target, sql, model.unique_key)
+
+    def _run_partitions(self, cur: Any, step: Step, model: Model, target: Any,
+                        started: datetime, t0: float) -> ModelResult:
+        """Each partition in its own transaction (or all in one with --full-refresh)."""
+        fill = self.project.sql_for_partition
+        total_rows = 0
+        failures: list[tuple[str, str, int | None]] = []
+        keys = list(step.partitions)
+        if step.full_refresh and model.kind == "sql":
+            parts = [(k, fill(model, step.sql or "", k), fill(model, model.partition_filter or "", k))
+                     for k in keys]
+            built = materialize.rebuild_partitions(cur, target, parts)
+            for i, key in enumerate(keys, 1):
+                self.reporter_partition(step, key, SUCCESS, None, i, len(keys), None)
+            return ModelResult(model=model.name, status=SUCCESS, relation=model.relation,
+                               materialization=step.action, rows=built.rows,
+                               duration_s=time.perf_counter() - t0, path=model.display_path,
+                               partitions=len(keys))
+        for i, key in enumerate(keys, 1):
+            p_started = datetime.now(timezone.utc).replace(tzinfo=None)
+            p0 = time.perf_counter()
+            try:
+                if model.kind == "sql":
+                    source: Any = fill(model, step.sql or "", key)
+                else:
+                    source = self._python_output(cur, model, key)
+                built = materialize.replace_partition(
+                    cur, target, key, source, fill(model, model.partition_filter or "", key))
+                total_rows += built.rows or 0
+                self.reporter_partition(step, key, SUCCESS, built.rows, i, len(keys),
+                                        time.perf_counter() - p0)
+            except Exception as exc:  # noqa: BLE001 - one failed partition; the others go on
+                if isinstance(exc, _UserCodeError):
+                    message, line = exc.message, exc.line
+                else:
+                    message, line, _ = _engine_message(exc, model)
+                failures.append((key, message, line))
+                try:
+                    materialize.record_partition_failure(cur, target, key, p_started, message)
+                except Exception:  # noqa: BLE001
+                    pass
+                self.reporter_partition(step, key, ERROR, None, i, len(keys),
+                                        time.perf_counter() - p0, message)
+                if self.fail_fast:
+                    break
+        if failures:
+            key, message, line = failures[0]
+            more = f" (and {len(failures) - 1} more partitions)" if len(failures) > 1 else ""
+            return self._failed(cur, target, model, started, t0,
+                                f"partition {key}: {message}{more}", line)
+        materialize.record_step(cur, target, started, total_rows)
+        return ModelResult(model=model.name, status=SUCCESS, relation=model.relation,
+                           materialization=step.action, rows=total_rows,
+                           duration_s=time.perf_counter() - t0, path=model.display_path,
+                           partitions=len(keys))
+
+    def reporter_partition(self, step: Step, key: str, status: str, rows: int | None,
+                           done: int, total: int, seconds: float | None,
+                           message: str | None = None) -> None:
+        report = getattr(self.reporter, "partition_finished", None)
+        if report is not None:
+            report(step, key, status, rows, done, total, seconds, message)
+
+    def _python_output(self, cur: Any, model: Model, key: str) -> Any:
+        """Run a partitioned Python asset for one partition; its rows, scannable."""
+        return self._call_python(cur, model, key)
+
     def _run_python(self, cur: Any, model: Model, target: Any) -> Any:
+        return materialize.write_table(cur, target, self._call_python(cur, model, None))
+
+    def _call_python(self, cur: Any, model: Model, key: str | None) -> Any:
         definition = model.asset
         assert definition is not None
         kwargs: dict[str, Any] = {}
         for param, select_sql, kind in model.inputs:
+            if key is not None:
+                select_sql = self.project.sql_for_partition(model, select_sql, key)
             kwargs[param] = io.load(cur, select_sql, kind)
         if definition.wants_context:
+            window = None
+            if key is not None and hasattr(model.partitions, "window"):
+                try:
+                    start, end = model.partitions.window(key)
+                    window = (start.replace(tzinfo=None), end.replace(tzinfo=None))
+                except Exception:  # noqa: BLE001 - static partitions have no time window
+                    window = None
             kwargs["context"] = AssetContext(asset_name=model.name, relation=model.relation,
                                              run_id=self.run_id, log=asset_logger(model.name),
-                                             cursor=cur, vars=dict(self.project.config.vars))
+                                             cursor=cur, vars=dict(self.project.config.vars),
+                                             partition_key=key,
+                                             partition_window=window)
         try:
             value = definition.fn(**kwargs)
         except Exception as exc:  # the user's code raised
@@ -198,11 +292,10 @@ class Executor:
             raise _UserCodeError(f"{type(exc).__name__}: {exc}" + (f"\n{detail}" if detail else ""),
                                  line) from exc
         try:
-            data = io.scannable(value)
+            return io.scannable(value)
         except io.UnsupportedOutput as exc:
             raise _UserCodeError(f"asset '{model.name}' {exc}; return a {io.SUPPORTED_OUTPUTS}",
                                  model.line) from None
-        return materialize.write_table(cur, target, data)
 
 
 class _UserCodeError(Exception):

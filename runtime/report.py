@@ -53,7 +53,21 @@ class ConsoleReporter:
                    f"{'s' if threads != 1 else ''} into {warehouse}")
 
     def model_started(self, step: Step) -> None:
-        pass
+        if step.partitions and len(step.partitions) > 1:
+            self.write(f"        {step.relation}: {len(step.partitions)} partitions to build")
+
+    def partition_finished(self, step: Step, key: str, status: str, rows: int | None,
+                           done: int, total: int, seconds: float | None,
+                           message: str | None = None) -> None:
+        """One line per partition: ``[  3/365] OK    2026-01-03  1,234 rows  0.02s``."""
+        digits = len(str(total))
+        label = self._c(status, f"{_LABEL[status]:<5}")
+        tail = fmt_rows(rows) if rows is not None else ""
+        if seconds is not None:
+            tail += f"  {fmt_seconds(seconds)}"
+        if message:
+            tail += f"  {message.splitlines()[0]}"
+        self.write(f"        {step.model} [{done:>{digits}}/{total}] {label} {key}  {tail}".rstrip())
 
     def model_finished(self, result: ModelResult, done: int, total: int) -> None:
         digits = len(str(total))

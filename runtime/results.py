@@ -20,6 +20,7 @@ class ModelResult:
     path: str | None = None
     line: int | None = None
     col: int | None = None
+    partitions: int | None = None  # partitions built (partitioned models)
 
     @property
     def location(self) -> str:

@@ -115,10 +115,14 @@ def _needs_state(*expressions: tuple[str, ...]) -> bool:
     return any("state:" in e or "result:" in e for exprs in expressions for e in exprs)
 
 
+PARTITION_OPTIONS = ("full_refresh", "partitions", "partition_range", "date_from", "date_to",
+                     "missing_only")
+
+
 def _run(command: str, project_dir: Path | None, target: str | None, warehouse: str | None,
          vars_: str | None, debug: bool, select: tuple[str, ...], exclude: tuple[str, ...],
          threads: int | None, fail_fast: bool, as_json: bool, changed_only: bool | None,
-         inline_views: bool) -> None:
+         inline_views: bool, **partition_opts: Any) -> None:
     from compiler.plan import build_plan
     from compiler.project import load_project
     from runtime.build import execute_plan, plan_options
@@ -129,7 +133,8 @@ def _run(command: str, project_dir: Path | None, target: str | None, warehouse: 
 
     cfg = _config(project_dir, target, warehouse, vars_, threads)
     project = load_project(config=cfg)
-    options = plan_options(cfg, changed_only=changed_only, inline_views=inline_views)
+    options = plan_options(cfg, changed_only=changed_only, inline_views=inline_views,
+                           **{k: v for k, v in partition_opts.items() if k in PARTITION_OPTIONS})
     with Warehouse(cfg.warehouse_path, sources=project.sources) as wh:
         plan = build_plan(project, list(select), list(exclude), state=plan_state(wh.conn),
                           options=options)
@@ -152,7 +157,22 @@ def _run(command: str, project_dir: Path | None, target: str | None, warehouse: 
         sys.exit(1)
 
 
+def _partition_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--to", "date_to", default=None, metavar="KEY",
+                        help="Last partition of a range (with --from).")(func)
+    func = click.option("--from", "date_from", default=None, metavar="KEY",
+                        help="First partition of a range (with --to; either may be left out).")(func)
+    func = click.option("--partition-range", default=None, metavar="FIRST..LAST",
+                        help="Build the partitions from FIRST to LAST (inclusive).")(func)
+    func = click.option("--partition", "partitions", multiple=True, metavar="KEY",
+                        help="Build this partition (repeat, or separate keys with commas).")(func)
+    func = click.option("--full-refresh", is_flag=True,
+                        help="Rebuild incremental models from scratch (all partitions).")(func)
+    return func
+
+
 def _plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = _partition_options(func)
     func = click.option("--inline-views", is_flag=True,
                         help="Inline views read by one model of this build instead of creating them.")(func)
     func = click.option("--changed-only/--all", "changed_only", default=None,
@@ -174,10 +194,11 @@ def _build_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @_handle_errors
 def build(project_dir: Path | None, target: str | None, warehouse: str | None, vars_: str | None,
           debug: bool, select: tuple[str, ...], exclude: tuple[str, ...], threads: int | None,
-          fail_fast: bool, as_json: bool, changed_only: bool | None, inline_views: bool) -> None:
+          fail_fast: bool, as_json: bool, changed_only: bool | None, inline_views: bool,
+          **partition_opts: Any) -> None:
     """Build the selected models (and, once declared, run their checks)."""
     _run("build", project_dir, target, warehouse, vars_, debug, select, exclude, threads,
-         fail_fast, as_json, changed_only, inline_views)
+         fail_fast, as_json, changed_only, inline_views, **partition_opts)
 
 
 @main.command()
@@ -185,10 +206,60 @@ def build(project_dir: Path | None, target: str | None, warehouse: str | None, v
 @_handle_errors
 def run(project_dir: Path | None, target: str | None, warehouse: str | None, vars_: str | None,
         debug: bool, select: tuple[str, ...], exclude: tuple[str, ...], threads: int | None,
-          fail_fast: bool, as_json: bool, changed_only: bool | None, inline_views: bool) -> None:
+          fail_fast: bool, as_json: bool, changed_only: bool | None, inline_views: bool,
+          **partition_opts: Any) -> None:
     """Build the selected models only (no checks)."""
     _run("run", project_dir, target, warehouse, vars_, debug, select, exclude, threads,
-         fail_fast, as_json, changed_only, inline_views)
+         fail_fast, as_json, changed_only, inline_views, **partition_opts)
+
+
+@main.command()
+@click.argument("selection")
+@_common
+@click.option("--from", "date_from", default=None, metavar="KEY", help="First partition (default: the first).")
+@click.option("--to", "date_to", default=None, metavar="KEY", help="Last partition (default: the last up to now).")
+@click.option("--missing-only", is_flag=True, help="Only partitions not built successfully yet.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="Models to build at once.")
+@click.option("--fail-fast", "-x", is_flag=True, help="Stop at the first failed partition.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_handle_errors
+def backfill(selection: str, project_dir: Path | None, target: str | None, warehouse: str | None,
+             vars_: str | None, debug: bool, date_from: str | None, date_to: str | None,
+             missing_only: bool, threads: int | None, fail_fast: bool, as_json: bool) -> None:
+    """Build a range of partitions of the selected models (SELECTION: same grammar as -s)."""
+    _run("backfill", project_dir, target, warehouse, vars_, debug, (selection,), (), threads,
+         fail_fast, as_json, False, False, date_from=date_from or "", date_to=date_to or "",
+         missing_only=missing_only, partitions=(), partition_range=None, full_refresh=False)
+
+
+@main.command()
+@click.argument("model")
+@_common
+@click.option("--json", "as_json", is_flag=True, help="Print the partitions as JSON.")
+@click.option("--status", "only", type=click.Choice(["materialized", "missing", "failed", "stale"]),
+              multiple=True, help="Show only partitions with this status (repeatable).")
+@_handle_errors
+def partitions(model: str, project_dir: Path | None, target: str | None, warehouse: str | None,
+               vars_: str | None, debug: bool, as_json: bool, only: tuple[str, ...]) -> None:
+    """Show each partition of MODEL: materialized, missing, failed or stale."""
+    from compiler.project import load_project
+    from runtime.partition_status import partition_report
+
+    cfg = _config(project_dir, target, warehouse, vars_)
+    project = load_project(config=cfg)
+    rows = partition_report(project, cfg, model)
+    if only:
+        rows = [r for r in rows if r["status"] in only]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    table = [(r["key"], r["status"], "" if r["rows"] is None else f"{r['rows']:,}",
+              str(r["built_at"] or "")[:19], r["note"] or "") for r in rows]
+    click.echo(_table(("partition", "status", "rows", "built at", "note"), table))
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    click.echo("\n" + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
 
 
 @main.command()
@@ -201,7 +272,8 @@ def run(project_dir: Path | None, target: str | None, warehouse: str | None, var
 @_handle_errors
 def plan(project_dir: Path | None, target: str | None, warehouse: str | None, vars_: str | None,
          debug: bool, select: tuple[str, ...], exclude: tuple[str, ...],
-         changed_only: bool | None, inline_views: bool, as_json: bool, fmt: str) -> None:
+         changed_only: bool | None, inline_views: bool, as_json: bool, fmt: str,
+         **partition_opts: Any) -> None:
     """Show what `teal build` would do with the same arguments, without touching data."""
     from compiler.plan import build_plan
     from compiler.project import load_project
@@ -209,7 +281,8 @@ def plan(project_dir: Path | None, target: str | None, warehouse: str | None, va
 
     cfg = _config(project_dir, target, warehouse, vars_)
     project = load_project(config=cfg)
-    options = plan_options(cfg, changed_only=changed_only, inline_views=inline_views)
+    options = plan_options(cfg, changed_only=changed_only, inline_views=inline_views,
+                           **partition_opts)
     the_plan = build_plan(project, list(select), list(exclude), state=read_state(cfg),
                           options=options)
     click.echo(the_plan.explain("json" if as_json else fmt))

@@ -490,9 +490,8 @@ def test_cli_vars_warehouse_and_target_overrides(shop):
         (2, 20, "from_cli")]
     assert query(other, "select scaled_sum, label from raw.py_reads_sql") == [(550, "from_cli")]
     # only the selection was built there
-    assert sorted(relation_kinds(other)) == sorted(
-        ["raw.numbers", "raw.py_reads_sql", "staging.stg_numbers", "teal.builds", "teal.runs",
-         "teal.model_state"])
+    assert sorted(r for r in relation_kinds(other) if not r.startswith("teal.")) == sorted(
+        ["raw.numbers", "raw.py_reads_sql", "staging.stg_numbers"])
     # the configured warehouse is untouched
     assert query(root / "wh.duckdb", "select label from staging.stg_numbers limit 1") == [
         ("from_config",)]

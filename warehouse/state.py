@@ -40,6 +40,24 @@ _DDL = [
         skipped INTEGER,
         skipped_models VARCHAR[]
     )""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.partitions (
+        run_id VARCHAR NOT NULL,
+        model VARCHAR NOT NULL,
+        partition_key VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        rows BIGINT,
+        sql_hash VARCHAR,
+        started_at TIMESTAMP,
+        finished_at TIMESTAMP,
+        duration_ms DOUBLE,
+        message VARCHAR
+    )""",
+    f"""CREATE OR REPLACE VIEW {SCHEMA}.partition_state AS
+        SELECT * EXCLUDE (rn) FROM (
+            SELECT *, row_number() OVER (
+                PARTITION BY model, partition_key ORDER BY finished_at DESC) AS rn
+            FROM {SCHEMA}.partitions
+        ) WHERE rn = 1""",
     f"""CREATE OR REPLACE VIEW {SCHEMA}.model_state AS
         SELECT * EXCLUDE (rn) FROM (
             SELECT *, row_number() OVER (PARTITION BY model ORDER BY finished_at DESC) AS rn
@@ -57,9 +75,10 @@ def ensure(conn: Any) -> None:
     """Create the state schema and tables if they are missing."""
     exists = conn.execute(
         "select count(*) from information_schema.tables where table_catalog = current_database() "
-        f"and table_schema = '{SCHEMA}' and table_name in ('builds', 'runs', 'model_state')"
+        f"and table_schema = '{SCHEMA}' and table_name in ('builds', 'runs', 'model_state', "
+        "'partitions', 'partition_state')"
     ).fetchone()[0]
-    if exists == 3:
+    if exists == 5:
         return
     for ddl in _DDL:
         conn.execute(ddl)
@@ -71,6 +90,41 @@ def record_build(cur: Any, *, run_id: str, model: str, relation: str | None,
     duration_ms = (finished_at - started_at).total_seconds() * 1000.0
     cur.execute(INSERT_BUILD, [run_id, model, relation, materialization, sql_hash, status, rows,
                                started_at, finished_at, duration_ms, message])
+
+
+INSERT_PARTITION = (
+    f"INSERT INTO {SCHEMA}.partitions (run_id, model, partition_key, status, rows, sql_hash, "
+    "started_at, finished_at, duration_ms, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def record_partition(cur: Any, *, run_id: str, model: str, key: str, status: str,
+                     rows: int | None, sql_hash: str, started_at: datetime,
+                     finished_at: datetime, message: str | None = None) -> None:
+    duration_ms = (finished_at - started_at).total_seconds() * 1000.0
+    cur.execute(INSERT_PARTITION, [run_id, model, key, status, rows, sql_hash, started_at,
+                                   finished_at, duration_ms, message])
+
+
+def partition_state(conn: Any, model: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+    """model -> key -> latest record (status, rows, finished_at, ...) of each partition."""
+    has = conn.execute(
+        "select count(*) from information_schema.tables where table_catalog = current_database() "
+        f"and table_schema = '{SCHEMA}' and table_name = 'partition_state'").fetchone()[0]
+    if not has:
+        return {}
+    sql = (f"SELECT model, partition_key, status, rows, sql_hash, finished_at, duration_ms, "
+           f"message, run_id FROM {SCHEMA}.partition_state")
+    params: list[Any] = []
+    if model is not None:
+        sql += " WHERE model = ?"
+        params.append(model)
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in conn.execute(sql, params).fetchall():
+        out.setdefault(row[0], {})[row[1]] = {
+            "status": row[2], "rows": row[3], "sql_hash": row[4], "finished_at": row[5],
+            "duration_ms": row[6], "message": row[7], "run_id": row[8]}
+    return out
 
 
 def record_run(conn: Any, *, run_id: str, command: str, started_at: datetime,
@@ -120,7 +174,8 @@ def plan_state(conn: Any) -> Any:
     ).fetchone() if _has_column(conn, "runs", "skipped_models") else None
     for name in (skipped_last[0] or []) if skipped_last else []:
         last_results[name] = "skipped"
-    return PlanState(models=models, last_results=last_results, relations=relations)
+    return PlanState(models=models, last_results=last_results, relations=relations,
+                     partitions=partition_state(conn))
 
 
 def _has_column(conn: Any, table: str, column: str) -> bool:
