@@ -61,7 +61,7 @@ def _time_part(definition: Partitions) -> tuple[str | None, TimePartitions | Non
     if isinstance(definition, TimePartitions):
         return None, definition
     if isinstance(definition, MultiPartitions):
-        found = definition.time_dimension()
+        found = definition.time_dimension
         if found:
             return found
     return None, None

@@ -104,7 +104,7 @@ class Plan:
     def explain(self, format: str = "text") -> str:
         """Render the plan: ``text`` (an EXPLAIN-like table) or ``json``."""
         if format == "json":
-            return json.dumps(self.to_dict(), indent=2)
+            return json.dumps(self.to_dict(), indent=2, default=str)
         if format != "text":
             raise ValueError(f"unknown format {format!r}")
         index = {s.model: i for i, s in enumerate(self.steps, 1)}

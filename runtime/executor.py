@@ -211,6 +211,7 @@ class Executor:
                                materialization=step.action, rows=built.rows,
                                duration_s=time.perf_counter() - t0, path=model.display_path,
                                partitions=len(keys))
+        exists = materialize.relation_exists(cur, model.schema, model.alias)
         for i, key in enumerate(keys, 1):
             p_started = datetime.now(timezone.utc).replace(tzinfo=None)
             p0 = time.perf_counter()
@@ -220,7 +221,9 @@ class Executor:
                 else:
                     source = self._python_output(cur, model, key)
                 built = materialize.replace_partition(
-                    cur, target, key, source, fill(model, model.partition_filter or "", key))
+                    cur, target, key, source, fill(model, model.partition_filter or "", key),
+                    exists=exists)
+                exists = True
                 total_rows += built.rows or 0
                 self.reporter_partition(step, key, SUCCESS, built.rows, i, len(keys),
                                         time.perf_counter() - p0)

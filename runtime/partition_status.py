@@ -14,7 +14,7 @@ from typing import Any
 from compiler.config import ProjectConfig
 from compiler.errors import ProjectError
 from compiler.project import Project
-from runtime.build import read_state
+from runtime.build import plan_options, read_state
 
 
 def partition_report(project: Project, cfg: ProjectConfig, name: str) -> list[dict[str, Any]]:
@@ -34,7 +34,9 @@ def partition_report(project: Project, cfg: ProjectConfig, name: str) -> list[di
                                   model.partitions, up_model.partitions)
         ups.append((up, up_model.partitions, mapping))
     rows = []
-    for key in model.partitions.keys():
+    # the clock `teal build` plans with (TEAL_NOW fixes it), so both list the same keys
+    now = plan_options(cfg).now
+    for key in model.partitions.keys(now):
         rec = own.get(key)
         status, note = "missing", None
         if rec is not None and rec["status"] != "success":
@@ -49,7 +51,7 @@ def partition_report(project: Project, cfg: ProjectConfig, name: str) -> list[di
                         break
                     continue
                 up_state = state.partitions.get(up, {})
-                newer = [k for k in upstream_keys(mapping, model.partitions, up_def, key)
+                newer = [k for k in upstream_keys(mapping, model.partitions, up_def, key, now=now)
                          if k in up_state and up_state[k]["status"] == "success"
                          and up_state[k]["finished_at"] > rec["finished_at"]]
                 if newer:

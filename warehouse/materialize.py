@@ -179,45 +179,45 @@ def incremental_upsert(cur: Any, target: BuildTarget, sql: str, unique_key: tupl
 
 
 def replace_partition(cur: Any, target: BuildTarget, key: str, source: Any,
-                      partition_filter: str) -> Built:
-    """Replace one partition in one transaction: stage its rows, check they all belong to
-    the partition, delete the partition's old rows, insert the new ones, record it.
+                      partition_filter: str, *, exists: bool | None = None) -> Built:
+    """Replace one partition in one transaction: delete the partition's old rows, insert the
+    new ones (checking that every one of them belongs to the partition), record it.
 
     ``source`` is SQL, or an Arrow-compatible object (Python assets). A kill at any point
-    leaves the old partition or the new one, never both and never neither.
+    leaves the old partition or the new one, never both and never neither. ``exists`` says
+    whether the table exists (None: look it up), saving a catalog query per partition.
+    Statements are kept few: each costs a fixed overhead, paid once per partition.
     """
-    stage = _stage_name(target.model)
     relation = qualified(target.schema, target.name)
     started = _now()
     view_name = f"__teal_input_{abs(hash((target.model, key)))}"
+    where = f" WHERE {partition_filter}" if partition_filter else ""
+    registered = False
     cur.execute("BEGIN TRANSACTION")
     try:
         if isinstance(source, str):
-            cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS\n{source}")
+            stage = _stage_name(target.model)
+            expected = cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS\n{source}").fetchone()[0]
         else:
             cur.register(view_name, source)
-            try:
-                cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM {quote(view_name)}")
-            finally:
-                cur.unregister(view_name)
-        if partition_filter:
-            outside = cur.execute(
-                f"SELECT count(*) FROM {stage} WHERE NOT coalesce(({partition_filter}), false)"
-            ).fetchone()[0]
-            if outside:
-                raise PartitionRowsError(
-                    f"{outside:,} rows do not belong to partition {key} "
-                    f"(they fail {partition_filter})")
-        if _existing_kind(cur, target.schema, target.name) is None:
-            cur.execute(f"CREATE TABLE {relation} AS SELECT * FROM {stage}")
-            rows = cur.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]
+            registered = True
+            stage = quote(view_name)
+            expected = _row_count(source)
+            if expected is None:  # a stream: count what arrives
+                stage = _stage_name(target.model)
+                expected = cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM "
+                                       f"{quote(view_name)}").fetchone()[0]
+        if exists is None:
+            exists = _existing_kind(cur, target.schema, target.name) is not None
+        if not exists:
+            rows = cur.execute(f"CREATE TABLE {relation} AS SELECT * FROM {stage}{where}").fetchone()[0]
         else:
-            if partition_filter:
-                cur.execute(f"DELETE FROM {relation} WHERE {partition_filter}")
-            else:
-                cur.execute(f"DELETE FROM {relation}")
-            rows = _insert_by_name(cur, target, stage)
-        cur.execute(f"DROP TABLE {stage}")
+            cur.execute(f"DELETE FROM {relation}{where}")
+            rows = _insert_by_name(cur, target, f"{stage}{where}")
+        if rows != expected:
+            raise PartitionRowsError(
+                f"{expected - rows:,} of {expected:,} rows do not belong to partition {key} "
+                f"(they fail {partition_filter})")
         finished = _now()
         state.record_partition(cur, run_id=target.run_id, model=target.model, key=key,
                                status="success", rows=rows, sql_hash=target.sql_hash,
@@ -229,7 +229,17 @@ def replace_partition(cur: Any, target: BuildTarget, key: str, source: Any,
         except Exception:  # noqa: BLE001 - the transaction may already be aborted
             pass
         raise
+    finally:
+        if registered:
+            cur.unregister(view_name)
     return Built(rows=int(rows), started_at=started, finished_at=finished)
+
+
+def _row_count(data: Any) -> int | None:
+    rows = getattr(data, "num_rows", None)
+    if rows is None and hasattr(data, "shape"):  # pandas
+        rows = data.shape[0]
+    return int(rows) if rows is not None else None
 
 
 def rebuild_partitions(cur: Any, target: BuildTarget, parts: list[tuple[str, str, str]]) -> Built:

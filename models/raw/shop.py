@@ -6,6 +6,8 @@ teal writes into the warehouse through Arrow. Sizes follow the `order_count` var
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import polars as pl
 
 import teal
@@ -61,18 +63,34 @@ def products() -> pl.DataFrame:
     )
 
 
-@teal.asset
-def orders(context: teal.AssetContext, customers: pl.DataFrame) -> pl.DataFrame:
-    """Orders over one year; a few are cancelled or returned."""
-    n_orders, _, _ = _counts(context)
-    context.log.info("generating %s orders for %s customers", f"{n_orders:,}", f"{customers.height:,}")
-    frame = pl.DataFrame({"order_id": pl.int_range(1, n_orders + 1, eager=True)})
+# Orders, payments and web events arrive day by day: they are daily-partitioned assets over
+# 2025 (365 partitions). `teal build` builds the missing days; `teal build -s orders
+# --partition 2025-03-01` regenerates one day; `teal backfill orders --from .. --to ..` a range.
+DAILY_2025 = {"daily": {"start": "2025-01-01", "end": "2026-01-01"}}
+
+
+def _day_number(context: teal.AssetContext) -> int:
+    start, _ = context.partition_window
+    return (start - datetime(2025, 1, 1)).days
+
+
+@teal.asset(partitioned_by=DAILY_2025, partition_column="ordered_at", deps=["customers"])
+def orders(context: teal.AssetContext) -> pl.DataFrame:
+    """The day's orders; a few are cancelled or returned."""
+    n_orders, n_customers, _ = _counts(context)
+    day = _day_number(context)
+    # spread n_orders over the year: day d gets its share, deterministic per day
+    first, last = n_orders * day // DAYS, n_orders * (day + 1) // DAYS
+    frame = pl.DataFrame({"n": pl.int_range(first, last, eager=True)})
+    frame = frame.with_columns(order_id=pl.col("n") + 1)
     status = (pl.when(_rand("order_id", 5, 100) < 3).then(pl.lit("cancelled"))
               .when(_rand("order_id", 5, 100) < 7).then(pl.lit("returned"))
               .otherwise(pl.lit("completed")))
-    return frame.with_columns(
-        customer_id=_rand("order_id", 6, customers.height) + 1,
-        ordered_at=START + pl.duration(seconds=_rand("order_id", 7, DAYS * 86_400)),
+    day_start = context.partition_window[0]
+    return frame.select(
+        "order_id",
+        customer_id=_rand("order_id", 6, n_customers) + 1,
+        ordered_at=pl.lit(day_start) + pl.duration(seconds=_rand("order_id", 7, 86_400)),
         status=status,
     )
 
@@ -91,9 +109,12 @@ def order_items(orders: pl.DataFrame, products: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-@teal.asset
-def payments(orders: pl.LazyFrame) -> pl.LazyFrame:
-    """One payment per order that was not cancelled (amounts are filled in by staging)."""
+@teal.asset(partitioned_by=DAILY_2025, partition_column="paid_at",
+            partition_mapping={"orders": "lookback(2)"})
+def payments(context: teal.AssetContext, orders: pl.LazyFrame) -> pl.LazyFrame:
+    """One payment per order that was not cancelled, up to 90 minutes after it: a day's
+    payments come from that day's and the previous day's orders (a lookback of 2)."""
+    start, end = context.partition_window
     return (
         orders.filter(pl.col("status") != "cancelled")
         .select(
@@ -102,18 +123,21 @@ def payments(orders: pl.LazyFrame) -> pl.LazyFrame:
             method=_pick(METHODS, "order_id", 11),
             paid_at=pl.col("ordered_at") + pl.duration(minutes=_rand("order_id", 12, 90)),
         )
+        .filter((pl.col("paid_at") >= start) & (pl.col("paid_at") < end))
     )
 
 
-@teal.asset
-def web_events(orders: pl.DataFrame) -> pl.DataFrame:
-    """Page views: three per order, from the buyer, before the order."""
+@teal.asset(partitioned_by=DAILY_2025, partition_column="occurred_at")
+def web_events(context: teal.AssetContext, orders: pl.DataFrame) -> pl.DataFrame:
+    """Page views: three per order, from the buyer, earlier the same day."""
+    start, _ = context.partition_window
     frame = orders.select("order_id", "customer_id", "ordered_at").with_columns(
         step=pl.int_ranges(0, 3)).explode("step")
     frame = frame.with_columns(key=pl.col("order_id") * 3 + pl.col("step"))
+    before = pl.col("ordered_at") - pl.duration(minutes=_rand("key", 14, 240) + 1)
     return frame.select(
         event_id=pl.col("key"),
         customer_id=pl.col("customer_id"),
         page=_pick(PAGES, "key", 13),
-        occurred_at=pl.col("ordered_at") - pl.duration(minutes=_rand("key", 14, 240) + 1),
+        occurred_at=pl.max_horizontal(before, pl.lit(start)),
     )
