@@ -55,6 +55,7 @@ def asset(
     partitioned_by: Any = None,
     partition_column: str | dict[str, str] | None = None,
     partition_mapping: dict[str, str] | None = None,
+    backfill_policy: str | None = None,
 ) -> Any:
     """Declare a Python asset. Parameters name upstream models or sources.
 
@@ -93,6 +94,8 @@ def asset(
             config["partition_column"] = partition_column
         if partition_mapping:
             config["partition_mapping"] = dict(partition_mapping)
+        if backfill_policy is not None:
+            config["backfill_policy"] = backfill_policy
         try:
             src_file = inspect.getsourcefile(func)
             src_line = inspect.getsourcelines(func)[1]

@@ -48,6 +48,7 @@ MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "partition_column": ((str, dict), "a column name (or {dimension: column})"),
     "partition_mapping": ((dict,), "a mapping {upstream: 'identity' | 'all' | 'lookback N'}"),
     "full_refresh": ((bool,), "true or false"),
+    "backfill_policy": ((str,), "'multi_run' (a transaction per partition) or 'single_run'"),
 }
 
 PROJECT_KEYS = {
@@ -148,6 +149,11 @@ def validate_model_config(
                 hint=did_you_mean(value, INCREMENTAL_STRATEGIES)
                 or "use one of " + ", ".join(INCREMENTAL_STRATEGIES),
             )
+        if key == "backfill_policy" and value not in ("single_run", "multi_run"):
+            raise ProjectError(
+                f"backfill_policy={value!r} is not a policy", path=path, line=line, col=col,
+                source_line=source_line,
+                hint=did_you_mean(value, ("single_run", "multi_run")) or "use single_run or multi_run")
         if key in ("schema", "alias") and not _IDENT.match(value):
             raise ProjectError(
                 f"config key '{key}' must be a plain identifier, got {value!r}",

@@ -45,6 +45,8 @@ def inline_views(plan: Plan, ctx: PlanContext) -> Plan:
         consumer = steps.get(consumers[0])
         if consumer is None or consumer.action == "python" or consumer.sql is None:
             continue
+        if project.models[consumer.model].incremental_sql is not None:
+            continue  # its is_incremental() variant reads the view's relation: keep the view
         model = project.models[name]
         query = parse_sql(consumer.sql, path=consumer.path)
         cte = ephemeral_cte_name(name, existing_cte_names(query), prefix="__teal_view_")
@@ -178,6 +180,7 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
     chosen: dict[str, tuple[str, ...]] = {}
     steps: list[Step] = []
     not_run = dict(plan.not_run)
+    windows: list[tuple] = []  # time windows of the explicitly requested partitions
     for step in plan.steps:
         model = project.models[step.model]
         definition = model.partitions
@@ -187,11 +190,16 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
         built = {k for k, rec in ctx.state.partitions.get(step.model, {}).items()
                  if rec.get("status") == "success"}
         mapped = _keys_from_upstream_steps(step, ctx, chosen, upstream_keys, parse_mapping)
-        if requested and (mapped is None or step.model in ctx.explicit):
+        if requested and step.model not in ctx.explicit and mapped is None and windows:
+            # downstream of the requested partitions, partitioned differently: rebuild the
+            # partitions whose time window overlaps them
+            keys = _overlapping_keys(definition, windows, opts.now)
+        elif requested and (mapped is None or step.model in ctx.explicit):
             keys = _requested_keys(step.model, definition, opts, PartitionKeyError)
+            windows.extend(_windows(definition, keys))
         elif requested:
             keys = mapped or []
-        elif opts.full_refresh:
+        elif step.full_refresh:  # --full-refresh, unless the model's full_refresh config says no
             keys = definition.keys(opts.now)
         else:
             wanted = set(mapped or [])
@@ -203,11 +211,38 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
                                    else "no partition of the requested range needs building")
             continue
         chosen[step.model] = tuple(keys)
+        # a full refresh swaps in a table of the chosen keys only: with requested keys,
+        # replace just those partitions instead (the others stay)
         steps.append(replace(step, partitions=tuple(keys),
+                             full_refresh=step.full_refresh and not requested,
                              reason=f"{step.reason}; partitions {describe_keys(keys)}"))
     kept = {s.model for s in steps}
     steps = [replace(s, depends_on=tuple(d for d in s.depends_on if d in kept)) for s in steps]
     return plan.with_steps(steps, not_run)
+
+
+def _windows(definition, keys: list[str]) -> list[tuple]:  # type: ignore[no-untyped-def]
+    out = []
+    for key in keys:
+        try:
+            out.append(definition.window(key))
+        except Exception:  # noqa: BLE001 - static keys have no time window
+            pass
+    return out
+
+
+def _overlapping_keys(definition, windows: list[tuple], now) -> list[str]:  # type: ignore[no-untyped-def]
+    """Keys of ``definition`` whose window overlaps one of ``windows`` (all keys if it has no
+    time dimension)."""
+    keys = []
+    for key in definition.keys(now):
+        try:
+            start, end = definition.window(key)
+        except Exception:  # noqa: BLE001 - no time dimension: every key may be affected
+            return definition.keys(now)
+        if any(start < w_end and w_start < end for w_start, w_end in windows):
+            keys.append(key)
+    return keys
 
 
 def _requested_keys(model: str, definition, opts, error_class) -> list[str]:  # type: ignore[no-untyped-def]
@@ -245,10 +280,10 @@ def _keys_from_upstream_steps(step: Step, ctx: PlanContext, chosen: dict[str, tu
         up_def = project.models[up].partitions
         wanted = set(chosen[up])
         found = found or []
-        if up_def == model.partitions:
+        spec = (model.config.get("partition_mapping") or {}).get(up)
+        if up_def == model.partitions and spec is None:
             found.extend(k for k in chosen[up] if k not in found)
             continue
-        spec = (model.config.get("partition_mapping") or {}).get(up)
         mapping = resolve_mapping(spec, model.partitions, up_def)
         for key in model.partitions.keys(ctx.options.now):
             if key not in found and wanted.intersection(

@@ -178,7 +178,10 @@ def build_plan(project: Project, select_: list[str] | None = None,
             sql_hash=model.sql_hash,
             path=model.display_path,
             sql=model.compiled_sql,
-            full_refresh=options.full_refresh and model.materialized == "incremental",
+            # config(full_refresh=...) wins over --full-refresh, as in dbt
+            full_refresh=model.materialized == "incremental" and bool(
+                options.full_refresh if model.config.get("full_refresh") is None
+                else model.config["full_refresh"]),
         ))
     plan = Plan(steps=tuple(steps), not_run=not_run, options=options)
     context = PlanContext(project=project, state=state, options=options,

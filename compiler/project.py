@@ -127,6 +127,26 @@ class Project:
                                           self.upstream_partitions(pushdown.upstream), key))
         return fill(sql, values)
 
+    def sql_for_range(self, model: Model, sql: str, keys: list[str] | tuple[str, ...]) -> str:
+        """``sql`` filled for several time partitions at once (``backfill_policy='single_run'``):
+        the bounds span from the first key's start to the last key's end."""
+        from compiler.partitioning import fill, own_values, pushdown_values
+        from compiler.partitions import parse_mapping
+
+        first, last = own_values(model.partitions, keys[0]), own_values(model.partitions, keys[-1])
+        values = dict(first)
+        values["__teal_partition_end__"] = last["__teal_partition_end__"]
+        for pushdown in model.pushdowns:
+            mapping = parse_mapping(pushdown.mapping)
+            up = self.upstream_partitions(pushdown.upstream)
+            lo = pushdown_values(pushdown.index, mapping, model.partitions, up, keys[0])
+            hi = pushdown_values(pushdown.index, mapping, model.partitions, up, keys[-1])
+            values.update(lo)
+            end = f"__teal_pw{pushdown.index}_end__"
+            if end in hi:
+                values[end] = hi[end]
+        return fill(sql, values)
+
 
 def project_from_assets(config: ProjectConfig, assets: list[AssetDef]) -> Project:
     """A project made of the given Python assets only (for ``teal.materialize``)."""
@@ -224,6 +244,7 @@ class _Loader:
         for m in staged.values():
             try:
                 self._resolve(m, staged, model_names, by_relation)
+                self._check_partition_mapping(m)
             except TealError as exc:
                 self.errors.append(exc)
         raise_all(self.errors)
@@ -538,6 +559,21 @@ class _Loader:
         }
 
     # -- lineage --------------------------------------------------------------------------
+    def _check_partition_mapping(self, m: dict[str, Any]) -> None:
+        """Every partition_mapping entry names something the model reads, with a known mapping
+        (checked even where it has no effect yet, so that a typo does not go unnoticed)."""
+        from compiler.partitions import parse_mapping
+
+        reads = {*m["upstreams"], *m["source_tables"], *(k.split(".", 1)[1] for k in m["source_tables"])}
+        for name, spec in (m["config"].get("partition_mapping") or {}).items():
+            parse_mapping(spec, path=m["display_path"], line=m["line"])
+            if name not in reads:
+                raise ProjectError(
+                    f"partition_mapping names '{name}', which model '{m['name']}' does not read",
+                    path=m["display_path"], line=m["line"],
+                    hint=did_you_mean(str(name), reads) or "its keys are the upstream models or "
+                    "sources the model reads: " + (", ".join(sorted(reads)) or "none"))
+
     def _resolve(self, m: dict[str, Any], staged: dict[str, dict[str, Any]],
                  model_names: dict[str, str], by_relation: dict[str, str]) -> None:
         if m["kind"] == "python":
@@ -696,8 +732,20 @@ class _Loader:
         partition_filter = None
         if m.get("partitions") is not None:
             from compiler.partitioning import own_filter
+            from compiler.partitions import TimePartitions
 
             partition_filter = own_filter(m["partitions"], m["partition_column"])
+            if m["config"].get("backfill_policy") == "single_run":
+                if not isinstance(m["partitions"], TimePartitions):
+                    raise ProjectError("backfill_policy='single_run' needs time partitions",
+                                       path=m["display_path"], line=m["line"],
+                                       hint="static and two-dimensional partitions build one "
+                                       "partition per run")
+                if compiled_sql and "__teal_partition_key__" in compiled_sql:
+                    raise ProjectError(
+                        "backfill_policy='single_run' builds a range of partitions in one query, "
+                        "so the model cannot use partition.key", path=m["display_path"],
+                        line=m["line"], hint="filter on partition.start / partition.end instead")
         conf = m["config"]
         tags = conf.get("tags") or []
         return Model(

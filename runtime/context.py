@@ -23,6 +23,8 @@ class AssetContext:
     vars: dict[str, Any] = field(default_factory=dict)
     partition_key: str | None = None  # the partition being built (partitioned assets)
     partition_window: tuple[Any, Any] | None = None  # [start, end) of a time partition
+    # every key of this run: one, or several with backfill_policy='single_run'
+    partition_keys: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:

@@ -187,7 +187,8 @@ class Executor:
     def _run_incremental(self, cur: Any, step: Step, model: Model, target: Any) -> Any:
         """An unpartitioned incremental model: full build the first time (or with
         --full-refresh), then append or upsert the is_incremental() variant's rows."""
-        if step.full_refresh or not materialize.relation_exists(cur, model.schema, model.alias):
+        # no table yet (never built, or it was a view before): build it whole
+        if step.full_refresh or not materialize.table_exists(cur, model.schema, model.alias):
             return materialize.build_table(cur, target, step.sql or "")
         sql = model.incremental_sql or step.sql or ""
         if model.strategy == "append":
@@ -211,6 +212,9 @@ class Executor:
                                materialization=step.action, rows=built.rows,
                                duration_s=time.perf_counter() - t0, path=model.display_path,
                                partitions=len(keys))
+        if (model.config.get("backfill_policy") == "single_run" and len(keys) > 1
+                and not step.full_refresh):
+            return self._run_single(cur, step, model, target, keys, t0)
         exists = materialize.relation_exists(cur, model.schema, model.alias)
         for i, key in enumerate(keys, 1):
             p_started = datetime.now(timezone.utc).replace(tzinfo=None)
@@ -252,6 +256,25 @@ class Executor:
                            duration_s=time.perf_counter() - t0, path=model.display_path,
                            partitions=len(keys))
 
+    def _run_single(self, cur: Any, step: Step, model: Model, target: Any, keys: list[str],
+                    t0: float) -> ModelResult:
+        """All of a step's time partitions from one query / one call (single_run policy)."""
+        windows = [(k, *model.partitions.window(k)) for k in keys]
+        if model.kind == "sql":
+            source: Any = self.project.sql_for_range(model, step.sql or "", keys)
+        else:
+            source = self._call_python(cur, model, None, keys=keys)
+        started = datetime.now(timezone.utc).replace(tzinfo=None)
+        built = materialize.replace_partitions_single_run(cur, target, windows, source,
+                                                          str(model.partition_column))
+        materialize.record_step(cur, target, started, built.rows or 0)
+        self.reporter_partition(step, f"{keys[0]}..{keys[-1]}", SUCCESS, built.rows,
+                                len(keys), len(keys), time.perf_counter() - t0)
+        return ModelResult(model=model.name, status=SUCCESS, relation=model.relation,
+                           materialization=step.action, rows=built.rows,
+                           duration_s=time.perf_counter() - t0, path=model.display_path,
+                           partitions=len(keys))
+
     def reporter_partition(self, step: Step, key: str, status: str, rows: int | None,
                            done: int, total: int, seconds: float | None,
                            message: str | None = None) -> None:
@@ -266,17 +289,23 @@ class Executor:
     def _run_python(self, cur: Any, model: Model, target: Any) -> Any:
         return materialize.write_table(cur, target, self._call_python(cur, model, None))
 
-    def _call_python(self, cur: Any, model: Model, key: str | None) -> Any:
+    def _call_python(self, cur: Any, model: Model, key: str | None,
+                     keys: list[str] | None = None) -> Any:
         definition = model.asset
         assert definition is not None
         kwargs: dict[str, Any] = {}
         for param, select_sql, kind in model.inputs:
-            if key is not None:
+            if keys:
+                select_sql = self.project.sql_for_range(model, select_sql, keys)
+            elif key is not None:
                 select_sql = self.project.sql_for_partition(model, select_sql, key)
             kwargs[param] = io.load(cur, select_sql, kind)
         if definition.wants_context:
             window = None
-            if key is not None and hasattr(model.partitions, "window"):
+            if keys:  # single_run: the window spans every partition being built
+                window = (model.partitions.window(keys[0])[0].replace(tzinfo=None),
+                          model.partitions.window(keys[-1])[1].replace(tzinfo=None))
+            elif key is not None and hasattr(model.partitions, "window"):
                 try:
                     start, end = model.partitions.window(key)
                     window = (start.replace(tzinfo=None), end.replace(tzinfo=None))
@@ -286,6 +315,7 @@ class Executor:
                                              run_id=self.run_id, log=asset_logger(model.name),
                                              cursor=cur, vars=dict(self.project.config.vars),
                                              partition_key=key,
+                                             partition_keys=tuple(keys or ([key] if key else [])),
                                              partition_window=window)
         try:
             value = definition.fn(**kwargs)

@@ -16,12 +16,17 @@ EXPECTED_ROWS = {
     "marts.product_performance": 500,
 }
 VIEWS = ["staging.stg_customers", "staging.stg_order_items", "staging.stg_orders",
-         "staging.stg_payments", "staging.stg_products", "staging.stg_web_events"]
+         "staging.stg_payments", "staging.stg_products", "staging.stg_web_events",
+         "marts.revenue_trend"]
 TABLES = ["raw.customers", "raw.products", "raw.orders", "raw.order_items", "raw.payments",
           "raw.web_events", "intermediate.int_orders", "marts.customer_lifetime_value",
-          "marts.daily_revenue", "marts.product_performance", "analytics.customer_segments"]
-MARTS_PLUS = ["customer_lifetime_value", "daily_revenue", "product_performance",
+          "marts.daily_revenue", "marts.product_performance", "analytics.customer_segments",
+          "marts.daily_traffic", "marts.monthly_region_revenue"]
+# marts+ rebuilds the unpartitioned marts and what reads them; the partitioned marts are
+# complete already ("all partitions up to date")
+MARTS_PLUS = ["customer_lifetime_value", "product_performance", "revenue_trend",
               "customer_segments"]
+PARTITIONED_MARTS = ["daily_revenue", "daily_traffic", "monthly_region_revenue"]
 
 
 def test_example_project_builds_and_marts_plus_selects_marts_and_descendants(tmp_path):
@@ -60,12 +65,23 @@ def test_example_project_builds_and_marts_plus_selects_marts_and_descendants(tmp
     assert sorted(r["model"] for r in result["results"]) == sorted(MARTS_PLUS)
     assert {r["status"] for r in result["results"]} == {"success"}
     rows = {r["model"]: r["rows"] for r in result["results"]}
-    assert rows["daily_revenue"] == 365
     assert rows["product_performance"] == 500
+    assert sorted(m for m in PARTITIONED_MARTS if m not in rows) == PARTITIONED_MARTS
     assert rows["customer_segments"] == rows["customer_lifetime_value"] == clv
     # the second run rebuilt exactly those four models and nothing upstream of them
     second = query(db, f"select model from teal.builds where run_id = '{result['run_id']}' "
                        "order by model")
     assert [m for (m,) in second] == sorted(MARTS_PLUS)
-    assert query(db, f"select count(*) from teal.builds where run_id = '{first_run}'") == [(17,)]
+    assert query(db, f"select count(*) from teal.builds where run_id = '{first_run}'") == [(20,)]
     assert query(db, "select count(*) from analytics.customer_segments") == [(clv,)]
+
+    # the partitions: every day of 2025 built; one day refreshed alone; the 2-D model's keys
+    assert query(db, "select count(*) from teal.partition_state where model = 'orders' "
+                     "and status = 'success'") == [(365,)]
+    assert query(db, "select count(*) from marts.monthly_region_revenue") == [(48,)]
+    before = query(db, "select * from marts.daily_revenue order by order_date")
+    done = run_teal("build", "-s", "daily_revenue", "--partition", "2025-03-01", "--json", cwd=root)
+    assert done.returncode == 0, done.output
+    only = json.loads(done.stdout)["results"]
+    assert [(r["model"], r["partitions"], r["rows"]) for r in only] == [("daily_revenue", 1, 1)]
+    assert query(db, "select * from marts.daily_revenue order by order_date") == before

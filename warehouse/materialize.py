@@ -41,13 +41,14 @@ def _now() -> datetime:
 
 
 def _existing_kind(cur: Any, schema: str, name: str) -> str | None:
-    row = cur.execute(
+    rows = cur.execute(
         "select table_type from information_schema.tables where table_catalog = current_database() "
         # DuckDB identifiers are case-insensitive: "Report" replaces an existing "report"
         "and lower(table_schema) = lower(?) and lower(table_name) = lower(?)",
-        [schema, name]).fetchone()
-    if row is None:
+        [schema, name]).fetchall()  # fetchall: a half-read result blocks the cursor's next query
+    if not rows:
         return None
+    row = rows[0]
     return "view" if row[0] == "VIEW" else "table"
 
 
@@ -153,10 +154,33 @@ def _insert_by_name(cur: Any, target: BuildTarget, source: str) -> int:
     return int(row[0]) if row else 0
 
 
+class SchemaChangeError(Exception):
+    """An incremental run's query has other columns than the table it adds rows to."""
+
+
+def _check_columns(cur: Any, target: BuildTarget, source: str) -> None:
+    """Refuse an incremental run whose columns differ from the existing table's, by name."""
+    have = [d[0] for d in cur.execute(
+        f"SELECT * FROM {qualified(target.schema, target.name)} LIMIT 0").description]
+    got = [d[0] for d in cur.execute(f"SELECT * FROM {source} LIMIT 0").description]
+    added = [c for c in got if c.lower() not in {h.lower() for h in have}]
+    removed = [c for c in have if c.lower() not in {g.lower() for g in got}]
+    if not added and not removed:
+        return
+    changes = [f"{what} column{'s' if len(cols) > 1 else ''} " + ", ".join(f'"{c}"' for c in cols)
+               for what, cols in (("new", added), ("missing", removed)) if cols]
+    raise SchemaChangeError(
+        f"the model's columns changed since {target.schema}.{target.name} was built: "
+        f"{' and '.join(changes)} (the table has {', '.join(have)})\n"
+        f"hint: an incremental run only adds rows and cannot change the table's columns; "
+        f"rebuild it with `teal build -s {target.model} --full-refresh`")
+
+
 def incremental_append(cur: Any, target: BuildTarget, sql: str) -> Built:
     """Append the query's rows to the existing table (``incremental_strategy='append'``)."""
 
     def body() -> int:
+        _check_columns(cur, target, f"(\n{sql}\n)")
         return _insert_by_name(cur, target, f"(\n{sql}\n)")
 
     return _in_transaction(cur, target, body)
@@ -169,6 +193,7 @@ def incremental_upsert(cur: Any, target: BuildTarget, sql: str, unique_key: tupl
 
     def body() -> int:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS\n{sql}")
+        _check_columns(cur, target, stage)
         cur.execute(f"DELETE FROM {qualified(target.schema, target.name)} WHERE ({keys}) IN "
                     f"(SELECT {keys} FROM {stage})")
         rows = _insert_by_name(cur, target, stage)
@@ -294,3 +319,75 @@ def record_step(cur: Any, target: BuildTarget, started: datetime, rows: int) -> 
 
 def relation_exists(cur: Any, schema: str, name: str) -> bool:
     return _existing_kind(cur, schema, name) is not None
+
+
+def table_exists(cur: Any, schema: str, name: str) -> bool:
+    """Whether ``schema.name`` is a table (not missing, not a view)."""
+    return _existing_kind(cur, schema, name) == "table"
+
+
+def replace_partitions_single_run(cur: Any, target: BuildTarget,
+                                  windows: list[tuple[str, datetime, datetime]], source: Any,
+                                  column: str) -> Built:
+    """Replace many time partitions from one query or frame (``backfill_policy='single_run'``).
+
+    One transaction: stage the rows, check each falls in one of the ``windows`` (key, start,
+    end), delete those windows' old rows, insert, and record every partition with its row
+    count. A kill leaves all of them old or all of them new.
+    """
+    relation = qualified(target.schema, target.name)
+    stage = _stage_name(target.model)
+    col = quote(column)
+    started = _now()
+    view_name = f"__teal_input_{abs(hash((target.model, 'range')))}"
+    values = ", ".join(
+        f"({_literal(k)}, TIMESTAMP {_literal(s.replace(tzinfo=None).isoformat(sep=' '))}, "
+        f"TIMESTAMP {_literal(e.replace(tzinfo=None).isoformat(sep=' '))})"
+        for k, s, e in windows)
+    keys_cte = f"(VALUES {values}) AS k(partition_key, lo, hi)"
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        if isinstance(source, str):
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS\n{source}")
+        else:
+            cur.register(view_name, source)
+            try:
+                cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM {quote(view_name)}")
+            finally:
+                cur.unregister(view_name)
+        outside = cur.execute(
+            f"SELECT count(*) FROM {stage} AS t WHERE NOT EXISTS (SELECT 1 FROM {keys_cte} "
+            f"WHERE t.{col} >= k.lo AND t.{col} < k.hi)").fetchone()[0]
+        if outside:
+            raise PartitionRowsError(
+                f"{outside:,} rows fall outside the {len(windows)} partitions being built "
+                f"({windows[0][0]}..{windows[-1][0]})")
+        if _existing_kind(cur, target.schema, target.name) is None:
+            cur.execute(f"CREATE TABLE {relation} AS SELECT * FROM {stage}")
+        else:
+            cur.execute(f"DELETE FROM {relation} AS t WHERE EXISTS (SELECT 1 FROM {keys_cte} "
+                        f"WHERE t.{col} >= k.lo AND t.{col} < k.hi)")
+            _insert_by_name(cur, target, stage)
+        finished = _now()
+        duration_ms = (finished - started).total_seconds() * 1000.0 / max(len(windows), 1)
+        cur.execute(
+            f"INSERT INTO {state.SCHEMA}.partitions (run_id, model, partition_key, status, rows, "
+            "sql_hash, started_at, finished_at, duration_ms) "
+            f"SELECT ?, ?, k.partition_key, 'success', count(t.{col}), ?, ?, ?, ? "
+            f"FROM {keys_cte} LEFT JOIN {stage} AS t ON t.{col} >= k.lo AND t.{col} < k.hi "
+            "GROUP BY k.partition_key",
+            [target.run_id, target.model, target.sql_hash, started, finished, duration_ms])
+        rows = cur.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]
+        cur.execute(f"DROP TABLE {stage}")
+        cur.execute("COMMIT")
+    except BaseException:
+        try:
+            cur.execute("ROLLBACK")
+        except Exception:  # noqa: BLE001 - the transaction may already be aborted
+            pass
+        raise
+    return Built(rows=int(rows), started_at=started, finished_at=finished)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -2,6 +2,7 @@
     materialized='incremental',
     partitioned_by={'daily': {'start': '2025-01-01', 'end': '2026-01-01'}},
     partition_column='order_date',
+    backfill_policy='single_run',
 ) }}
 -- Revenue per day from completed orders. Each day is a partition: a late correction to one
 -- day rebuilds that day only (teal build -s daily_revenue --partition 2025-03-01).

@@ -2,6 +2,7 @@
     materialized='incremental',
     partitioned_by={'daily': {'start': '2025-01-01', 'end': '2026-01-01'}},
     partition_column='event_date',
+    backfill_policy='single_run',
 ) }}
 -- Page views per day and page. raw.web_events is partitioned by day too, so teal pushes the
 -- day's filter into the scan itself: see target/compiled/models/marts/daily_traffic.sql.

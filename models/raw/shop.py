@@ -65,32 +65,36 @@ def products() -> pl.DataFrame:
 
 # Orders, payments and web events arrive day by day: they are daily-partitioned assets over
 # 2025 (365 partitions). `teal build` builds the missing days; `teal build -s orders
-# --partition 2025-03-01` regenerates one day; `teal backfill orders --from .. --to ..` a range.
+# --partition 2025-03-01` regenerates one day; `teal backfill orders --from .. --to ..` a
+# range. backfill_policy='single_run' lets one call build many days at once (Dagster's
+# BackfillPolicy.single_run): the context's partition_window then spans all of them.
 DAILY_2025 = {"daily": {"start": "2025-01-01", "end": "2026-01-01"}}
 
 
-def _day_number(context: teal.AssetContext) -> int:
-    start, _ = context.partition_window
-    return (start - datetime(2025, 1, 1)).days
+def _days(context: teal.AssetContext) -> range:
+    start, end = context.partition_window
+    first = (start - datetime(2025, 1, 1)).days
+    return range(first, first + (end - start).days)
 
 
-@teal.asset(partitioned_by=DAILY_2025, partition_column="ordered_at", deps=["customers"])
+@teal.asset(partitioned_by=DAILY_2025, partition_column="ordered_at", deps=["customers"],
+            backfill_policy="single_run")
 def orders(context: teal.AssetContext) -> pl.DataFrame:
-    """The day's orders; a few are cancelled or returned."""
+    """Each day's share of the year's orders; a few are cancelled or returned."""
     n_orders, n_customers, _ = _counts(context)
-    day = _day_number(context)
-    # spread n_orders over the year: day d gets its share, deterministic per day
-    first, last = n_orders * day // DAYS, n_orders * (day + 1) // DAYS
-    frame = pl.DataFrame({"n": pl.int_range(first, last, eager=True)})
+    days = _days(context)
+    frame = pl.DataFrame({"day": pl.int_range(days.start, days.stop, eager=True)})
+    frame = frame.with_columns(
+        n=pl.int_ranges(n_orders * pl.col("day") // DAYS, n_orders * (pl.col("day") + 1) // DAYS)
+    ).explode("n").drop_nulls("n")
     frame = frame.with_columns(order_id=pl.col("n") + 1)
     status = (pl.when(_rand("order_id", 5, 100) < 3).then(pl.lit("cancelled"))
               .when(_rand("order_id", 5, 100) < 7).then(pl.lit("returned"))
               .otherwise(pl.lit("completed")))
-    day_start = context.partition_window[0]
     return frame.select(
         "order_id",
         customer_id=_rand("order_id", 6, n_customers) + 1,
-        ordered_at=pl.lit(day_start) + pl.duration(seconds=_rand("order_id", 7, 86_400)),
+        ordered_at=START + pl.duration(days=pl.col("day"), seconds=_rand("order_id", 7, 86_400)),
         status=status,
     )
 
@@ -110,7 +114,7 @@ def order_items(orders: pl.DataFrame, products: pl.DataFrame) -> pl.DataFrame:
 
 
 @teal.asset(partitioned_by=DAILY_2025, partition_column="paid_at",
-            partition_mapping={"orders": "lookback(2)"})
+            partition_mapping={"orders": "lookback(2)"}, backfill_policy="single_run")
 def payments(context: teal.AssetContext, orders: pl.LazyFrame) -> pl.LazyFrame:
     """One payment per order that was not cancelled, up to 90 minutes after it: a day's
     payments come from that day's and the previous day's orders (a lookback of 2)."""
@@ -127,10 +131,10 @@ def payments(context: teal.AssetContext, orders: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-@teal.asset(partitioned_by=DAILY_2025, partition_column="occurred_at")
-def web_events(context: teal.AssetContext, orders: pl.DataFrame) -> pl.DataFrame:
+@teal.asset(partitioned_by=DAILY_2025, partition_column="occurred_at",
+            backfill_policy="single_run")
+def web_events(orders: pl.DataFrame) -> pl.DataFrame:
     """Page views: three per order, from the buyer, earlier the same day."""
-    start, _ = context.partition_window
     frame = orders.select("order_id", "customer_id", "ordered_at").with_columns(
         step=pl.int_ranges(0, 3)).explode("step")
     frame = frame.with_columns(key=pl.col("order_id") * 3 + pl.col("step"))
@@ -139,5 +143,5 @@ def web_events(context: teal.AssetContext, orders: pl.DataFrame) -> pl.DataFrame
         event_id=pl.col("key"),
         customer_id=pl.col("customer_id"),
         page=_pick(PAGES, "key", 13),
-        occurred_at=pl.max_horizontal(before, pl.lit(start)),
+        occurred_at=pl.max_horizontal(before, pl.col("ordered_at").dt.truncate("1d")),
     )
