@@ -331,54 +331,67 @@ def replace_partitions_single_run(cur: Any, target: BuildTarget,
                                   column: str) -> Built:
     """Replace many time partitions from one query or frame (``backfill_policy='single_run'``).
 
-    One transaction: stage the rows, check each falls in one of the ``windows`` (key, start,
-    end), delete those windows' old rows, insert, and record every partition with its row
-    count. A kill leaves all of them old or all of them new.
+    One transaction: stage the rows, place each in its partition's window (an ASOF join on
+    the window starts, so the cost is a sort, not rows x windows), fail if any falls outside
+    every window, delete those windows' old rows, insert, and record every partition with
+    its row count. A kill leaves all of them old or all of them new.
     """
     relation = qualified(target.schema, target.name)
     stage = _stage_name(target.model)
     col = quote(column)
     started = _now()
     view_name = f"__teal_input_{abs(hash((target.model, 'range')))}"
-    values = ", ".join(
-        f"({_literal(k)}, TIMESTAMP {_literal(s.replace(tzinfo=None).isoformat(sep=' '))}, "
-        f"TIMESTAMP {_literal(e.replace(tzinfo=None).isoformat(sep=' '))})"
-        for k, s, e in windows)
-    keys_cte = f"(VALUES {values}) AS k(partition_key, lo, hi)"
+    keys_name = quote(f"__teal_keys_{target.model}")
+
+    def ts(value: datetime) -> str:
+        return f"TIMESTAMP {_literal(value.replace(tzinfo=None).isoformat(sep=' '))}"
+
+    values = ", ".join(f"({_literal(k)}, {ts(lo)}, {ts(hi)})" for k, lo, hi in windows)
+    # contiguous runs of windows: the delete predicate
+    runs: list[list[datetime]] = []
+    for _, lo, hi in windows:
+        if runs and runs[-1][1] == lo:
+            runs[-1][1] = hi
+        else:
+            runs.append([lo, hi])
+    in_windows = " OR ".join(f"({col} >= {ts(lo)} AND {col} < {ts(hi)})" for lo, hi in runs)
     cur.execute("BEGIN TRANSACTION")
     try:
+        # a new table is written directly (one copy of the rows); an existing one via a stage
+        exists = _existing_kind(cur, target.schema, target.name) is not None
+        into = stage if exists else relation
+        kind = "TEMP TABLE" if exists else "TABLE"
         if isinstance(source, str):
-            cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS\n{source}")
+            cur.execute(f"CREATE OR REPLACE {kind} {into} AS\n{source}")
         else:
             cur.register(view_name, source)
             try:
-                cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM {quote(view_name)}")
+                cur.execute(f"CREATE OR REPLACE {kind} {into} AS SELECT * FROM {quote(view_name)}")
             finally:
                 cur.unregister(view_name)
-        outside = cur.execute(
-            f"SELECT count(*) FROM {stage} AS t WHERE NOT EXISTS (SELECT 1 FROM {keys_cte} "
-            f"WHERE t.{col} >= k.lo AND t.{col} < k.hi)").fetchone()[0]
+        stage = into
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {keys_name} AS SELECT * FROM (VALUES {values}) "
+                    "AS k(partition_key, lo, hi)")
+        counts = dict(cur.execute(
+            f"SELECT CASE WHEN t.{col} < k.hi THEN k.partition_key END AS key, count(*) "
+            f"FROM {stage} AS t ASOF LEFT JOIN {keys_name} AS k ON t.{col} >= k.lo "
+            "GROUP BY ALL").fetchall())
+        outside = counts.pop(None, 0)
         if outside:
             raise PartitionRowsError(
                 f"{outside:,} rows fall outside the {len(windows)} partitions being built "
                 f"({windows[0][0]}..{windows[-1][0]})")
-        if _existing_kind(cur, target.schema, target.name) is None:
-            cur.execute(f"CREATE TABLE {relation} AS SELECT * FROM {stage}")
-        else:
-            cur.execute(f"DELETE FROM {relation} AS t WHERE EXISTS (SELECT 1 FROM {keys_cte} "
-                        f"WHERE t.{col} >= k.lo AND t.{col} < k.hi)")
+        if exists:
+            cur.execute(f"DELETE FROM {relation} WHERE {in_windows}")
             _insert_by_name(cur, target, stage)
+            cur.execute(f"DROP TABLE {stage}")
         finished = _now()
         duration_ms = (finished - started).total_seconds() * 1000.0 / max(len(windows), 1)
-        cur.execute(
-            f"INSERT INTO {state.SCHEMA}.partitions (run_id, model, partition_key, status, rows, "
-            "sql_hash, started_at, finished_at, duration_ms) "
-            f"SELECT ?, ?, k.partition_key, 'success', count(t.{col}), ?, ?, ?, ? "
-            f"FROM {keys_cte} LEFT JOIN {stage} AS t ON t.{col} >= k.lo AND t.{col} < k.hi "
-            "GROUP BY k.partition_key",
-            [target.run_id, target.model, target.sql_hash, started, finished, duration_ms])
-        rows = cur.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]
-        cur.execute(f"DROP TABLE {stage}")
+        cur.executemany(state.INSERT_PARTITION, [
+            [target.run_id, target.model, key, "success", int(counts.get(key, 0)),
+             target.sql_hash, started, finished, duration_ms, None] for key, _, _ in windows])
+        rows = sum(counts.values())
+        cur.execute(f"DROP TABLE {keys_name}")
         cur.execute("COMMIT")
     except BaseException:
         try:

@@ -1,0 +1,155 @@
+"""Benchmark: refresh 1 of 365 daily partitions vs building all of them.
+
+A generated project has one partitioned model `raw.events` (10,000 rows a day, 3.65M rows
+over 2025) and a partitioned daily aggregate reading it (the day's filter is pushed into
+its scan). Timed, as whole processes, with repetitions (median):
+
+- floor: the same SQL run as two plain CREATE TABLE ... AS statements over the whole year
+  by one DuckDB connection in a subprocess;
+- full build, one transaction per partition (the default, multi_run);
+- full build, backfill_policy='single_run' (one query for the whole range);
+- refresh of one partition (`teal build -s events+ --partition 2025-06-15`), and the time
+  teal itself reports for those two steps (without interpreter start).
+
+Prints a table with ratios and writes bench/results/partition_refresh-<date>.json.
+Run: python bench/partition_refresh.py [--repeat 3] [--rows-per-day 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from datetime import date
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+EVENTS = """\
+{{{{ config(materialized='incremental', partition_column='ts', {policy}
+    partitioned_by={{'daily': {{'start': '2025-01-01', 'end': '2026-01-01'}}}}) }}}}
+select
+    ts,
+    hash(ts) % 1000            as user_id,
+    (hash(ts) % 10000) / 100.0 as amount
+from range({{{{ partition.start }}}}, {{{{ partition.end }}}}, interval {step_ms} millisecond) as t(ts)
+"""
+
+TOTALS = """\
+{{{{ config(materialized='incremental', partition_column='day', {policy}
+    partitioned_by={{'daily': {{'start': '2025-01-01', 'end': '2026-01-01'}}}}) }}}}
+select cast(ts as date) as day, count(*) as events, count(distinct user_id) as users,
+       sum(amount) as amount
+from events
+group by 1
+"""
+
+FLOOR = """\
+import duckdb, sys
+con = duckdb.connect(sys.argv[1])
+con.execute("create schema raw; create schema marts")
+con.execute(\"\"\"create table raw.events as
+    select ts, hash(ts) % 1000 as user_id, (hash(ts) % 10000) / 100.0 as amount
+    from range(TIMESTAMP '2025-01-01', TIMESTAMP '2026-01-01', interval {step_ms} millisecond) as t(ts)\"\"\")
+con.execute(\"\"\"create table marts.daily_totals as
+    select cast(ts as date) as day, count(*) as events, count(distinct user_id) as users,
+           sum(amount) as amount from raw.events group by 1\"\"\")
+con.close()
+"""
+
+
+def make_project(root: Path, step_ms: int, policy: str) -> Path:
+    if root.exists():
+        shutil.rmtree(root)
+    (root / "models" / "raw").mkdir(parents=True)
+    (root / "models" / "marts").mkdir(parents=True)
+    (root / "teal.toml").write_text('name = "bench"\nthreads = 2\n')
+    extra = f"backfill_policy='{policy}'," if policy else ""
+    (root / "models/raw/events.sql").write_text(EVENTS.format(step_ms=step_ms, policy=extra))
+    (root / "models/marts/daily_totals.sql").write_text(TOTALS.format(policy=extra))
+    return root
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"command failed: {' '.join(cmd)}\n{done.stdout}\n{done.stderr}")
+    return elapsed, done.stdout
+
+
+def teal(*args: str) -> list[str]:
+    return [sys.executable, "-m", "teal.cli", *args]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rows-per-day", type=int, default=10_000)
+    args = parser.parse_args()
+    step_ms = 86_400_000 // args.rows_per_day
+    rows = 365 * (86_400_000 // step_ms)
+    work = Path(tempfile.mkdtemp(prefix="teal-bench-"))
+    results: dict[str, list[float]] = {k: [] for k in (
+        "floor", "full_multi_run", "full_single_run", "refresh_process", "refresh_steps")}
+    try:
+        for _ in range(args.repeat):
+            floor_db = work / "floor.duckdb"
+            floor_db.unlink(missing_ok=True)
+            script = work / "floor.py"
+            script.write_text(FLOOR.format(step_ms=step_ms))
+            results["floor"].append(timed([sys.executable, str(script), str(floor_db)], work)[0])
+
+            multi = make_project(work / "multi", step_ms, "")
+            results["full_multi_run"].append(timed(teal("build"), multi)[0])
+
+            single = make_project(work / "single", step_ms, "single_run")
+            results["full_single_run"].append(timed(teal("build"), single)[0])
+
+            elapsed, out = timed(teal("build", "-s", "events+", "--partition", "2025-06-15",
+                                      "--json"), multi)
+            results["refresh_process"].append(elapsed)
+            report = json.loads(out)
+            results["refresh_steps"].append(sum(r["duration_s"] for r in report["results"]))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    med = {k: statistics.median(v) for k, v in results.items()}
+    floor, full = med["floor"], med["full_multi_run"]
+    lines = [
+        f"teal partition benchmark: 365 daily partitions, {rows:,} rows in raw.events, "
+        f"median of {args.repeat}",
+        "",
+        f"{'measurement':<44} {'median s':>9} {'min':>7} {'max':>7} {'ratio':>22}",
+    ]
+
+    def row(label: str, key: str, ratio: str) -> None:
+        v = results[key]
+        lines.append(f"{label:<44} {med[key]:>9.3f} {min(v):>7.3f} {max(v):>7.3f} {ratio:>22}")
+
+    row("floor: 2 plain CTAS over the year", "floor", "1.00x floor")
+    row("teal build, 365 transactions (multi_run)", "full_multi_run", f"{full / floor:.2f}x floor")
+    row("teal build, single_run backfill", "full_single_run",
+        f"{med['full_single_run'] / floor:.2f}x floor")
+    row("refresh 1 partition: whole process", "refresh_process",
+        f"1/{full / med['refresh_process']:.0f} of full build")
+    row("refresh 1 partition: teal's two steps", "refresh_steps",
+        f"1/{full / med['refresh_steps']:.0f} of full build")
+    lines.append("")
+    lines.append("target: one-partition refresh <= 1/50 of the full build")
+    print("\n".join(lines))
+    out_dir = HERE / "results"
+    out_dir.mkdir(exist_ok=True)
+    (out_dir / f"partition_refresh-{date.today().isoformat()}.json").write_text(json.dumps(
+        {"rows": rows, "repeat": args.repeat, "seconds": results, "median": med}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
