@@ -68,3 +68,11 @@ def project(tmp_path: Path):
         return write_project(tmp_path / name, files, config)
 
     return make
+
+
+# Property tests assert behaviour, never speed: no per-example deadline (a loaded CI machine
+# must not turn a slow example into a failure).
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("teal", deadline=None)
+_hypothesis_settings.load_profile("teal")
