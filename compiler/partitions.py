@@ -1,7 +1,7 @@
 """Partitions: the named slices a model is built and rebuilt by, one at a time (Dagster style).
 
-Three definitions, all frozen and pure (the only clock is ``now``, which every method takes
-as an argument and tests inject):
+Three definitions, all frozen and pure. The only clock is ``now``, an argument of
+``keys`` and ``validate`` that tests inject (left out, it is the current time):
 
 - :class:`TimePartitions` -- hourly, daily, weekly or monthly windows in one timezone;
 - :class:`StaticPartitions` -- a fixed list of keys such as regions;
@@ -40,12 +40,14 @@ monthly    ``%Y-%m``             ``2025-01``
 
 Daylight saving time. Windows are wall-clock periods in the definition's timezone: a daily
 partition is a calendar day there, 23 or 25 hours long on change days; an hourly partition
-is one real hour, so the hour that clocks skip in spring has no key and the hour that
-repeats in autumn has two. Those two keys -- and only those -- carry their UTC offset,
-appended to the key as ``+HH:MM``/``-HH:MM``: in Europe/Berlin the keys of 26 October 2025
-run ``...-01:00``, ``2025-10-26-02:00+02:00``, ``2025-10-26-02:00+01:00``, ``...-03:00``.
-Every key names exactly one window and formats back to itself; the bare
-``2025-10-26-02:00`` is refused as ambiguous, with both spellings in the hint.
+runs from one wall-clock hour to the next, which is one real hour (except in
+Australia/Lord_Howe, whose clocks move by 30 minutes). So the hour that clocks skip in
+spring has no key and the hour that repeats in autumn has two. Those two keys, and only
+those, carry their UTC offset, appended as ``+HH:MM``/``-HH:MM``: in Europe/Berlin the keys
+of 26 October 2025 run ``...-01:00``, ``2025-10-26-02:00+02:00``,
+``2025-10-26-02:00+01:00``, ``...-03:00``. Every key names exactly one window and formats
+back to itself; the bare ``2025-10-26-02:00`` is refused as ambiguous, with both spellings
+in the hint.
 
 >>> berlin = TimePartitions("hourly", "2025-10-26", timezone="Europe/Berlin")
 >>> berlin.range("2025-10-26-01:00", "2025-10-26-03:00")
@@ -53,8 +55,7 @@ Every key names exactly one window and formats back to itself; the bare
 
 Naive datetimes (in ``start``, ``end``, ``now`` or :meth:`TimePartitions.key_for`) are
 wall-clock times in the definition's timezone, the way users write them in config; pass
-aware datetimes to mean an instant. Hourly partitions assume the zone moves its clocks by
-whole hours (true of every zone except Australia/Lord_Howe's 30-minute DST).
+aware datetimes to mean an instant.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ _OFFSET_SUFFIX = re.compile(r"([+-])(\d{2}):(\d{2})$")
 _DATE_PREFIX = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})")
 _DIMENSION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _EXAMPLE_SPEC = '{"daily": {"start": "2025-01-01"}}'
+_TICK = timedelta(microseconds=1)
 
 
 class PartitionDefinitionError(TealError):
@@ -287,8 +289,13 @@ class TimePartitions:
         """The start of the partition containing ``instant``."""
         local = instant.astimezone(self.tz)
         if self.grain == "hourly":
-            return instant - timedelta(minutes=local.minute, seconds=local.second,
-                                       microseconds=local.microsecond)
+            # back to the last wall-clock :00; a second round if that crossed a clock change
+            # that was not a whole hour (Australia/Lord_Howe)
+            while local.minute or local.second or local.microsecond:
+                instant -= timedelta(minutes=local.minute, seconds=local.second,
+                                     microseconds=local.microsecond)
+                local = instant.astimezone(self.tz)
+            return instant
         bound = self._day_start(self._first_day(local.date()))
         # Where clocks fall back across midnight (America/St_Johns until 2011: 00:01 -> 23:01),
         # the next day has begun although the wall clock shows the previous date again.
@@ -305,16 +312,23 @@ class TimePartitions:
 
     def _shift(self, bound: datetime, n: int) -> datetime:
         """The boundary ``n`` partitions after (or before) ``bound``."""
-        if self.grain == "hourly":
-            return bound + timedelta(hours=n)
         step = 1 if n > 0 else -1
         for _ in range(abs(n)):
             bound = self._step(bound, step)
         return bound
 
     def _step(self, bound: datetime, step: int) -> datetime:
-        """The next (+1) or previous (-1) boundary. A calendar day that the zone skipped
-        entirely (Pacific/Apia, 2011-12-30) starts where the next one does: step over it."""
+        """The next (+1) or previous (-1) boundary.
+
+        A calendar day that the zone skipped entirely (Pacific/Apia, 2011-12-30) starts where
+        the next one does: step over it. Hours run from one wall-clock :00 to the next, one
+        real hour everywhere except Australia/Lord_Howe (30-minute DST: 30 or 90 minutes).
+        """
+        if self.grain == "hourly":  # the next wall-clock :00: one real hour away, at most two
+            if step < 0:
+                return self._floor(bound - _TICK)
+            return next(c for c in (self._floor(bound + timedelta(hours=h)) for h in (1, 2, 3))
+                        if c > bound)
         day = self._first_day(bound.astimezone(self.tz).date())
         for units in itertools.count(step, step):
             if self.grain == "monthly":

@@ -39,9 +39,10 @@ from compiler.partitions import (
 UTC = timezone.utc
 # DST in both hemispheres, midnight DST changes (Sao Paulo until 2019), clocks falling back
 # across midnight (St. John's until 2011: 00:01 -> 23:01), half-hour and 45-minute offsets,
-# and a skipped calendar day (Apia, 2011-12-30).
+# a skipped calendar day (Apia, 2011-12-30) and 30-minute DST (Lord Howe Island).
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "America/Sao_Paulo", "America/St_Johns",
-         "Australia/Sydney", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Apia")
+         "Australia/Sydney", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Apia",
+         "Australia/Lord_Howe")
 PROPERTY = settings(max_examples=150, deadline=None)
 
 
@@ -131,7 +132,7 @@ def test_window_lengths_follow_the_calendar(case):
             and abs(utc(start) - samoa_skip) < timedelta(days=32)):
         return  # a week or month a day short: test_a_calendar_day_that_a_zone_skipped_has_no_key
     if parts.grain == "hourly":
-        assert length == 1
+        assert length == 1 or (parts.timezone == "Australia/Lord_Howe" and length == 1.5)
     elif parts.grain == "daily":
         assert 23 <= length <= 25
         # one calendar day there (in UTC arithmetic: a shared tzinfo would ignore offsets)
@@ -183,7 +184,7 @@ def test_a_day_reads_the_hours_that_tile_it(case):
     day = daily.key_for(instant)
     hours_of_day = upstream_keys(TimeWindowMapping(), daily, hourly, day)
     start, end = daily.window(day)
-    assert len(hours_of_day) == hours(start, end)
+    assert len(hours_of_day) == int(hours(start, end))  # Lord Howe's days: 23.5 or 24.5 hours
     assert utc(hourly.window(hours_of_day[0])[0]) == utc(start)
     assert utc(hourly.window(hours_of_day[-1])[1]) == utc(end)
     assert all(daily.key_for(hourly.window(h)[0]) == day for h in hours_of_day)
@@ -331,6 +332,13 @@ def test_a_calendar_day_that_a_zone_skipped_has_no_key():
     assert hours(*apia.window("2011-12-29")) == 24
     with pytest.raises(PartitionKeyError, match="did you mean '2011-12-31'"):
         apia.validate("2011-12-30")
+
+
+def test_hours_run_from_one_wall_clock_hour_to_the_next_where_dst_moves_30_minutes():
+    lord_howe = TimePartitions("hourly", "2025-01-01", timezone="Australia/Lord_Howe")
+    spring = lord_howe.range("2025-10-05-01:00", "2025-10-05-03:00")
+    assert spring == ["2025-10-05-01:00", "2025-10-05-03:00"]  # 01:00 runs to 03:00 (02:30)
+    assert hours(*lord_howe.window("2025-10-05-01:00")) == 1.5
 
 
 # --------------------------------------------------------------------------- calendar
