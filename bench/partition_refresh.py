@@ -93,6 +93,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--rows-per-day", type=int, default=10_000)
+    parser.add_argument("--out", type=Path, default=HERE / "results",
+                        help="Folder for the JSON results.")
     args = parser.parse_args()
     step_ms = 86_400_000 // args.rows_per_day
     rows = 365 * (86_400_000 // step_ms)
@@ -145,8 +147,8 @@ def main() -> None:
     lines.append("")
     lines.append("target: one-partition refresh <= 1/50 of the full build")
     print("\n".join(lines))
-    out_dir = HERE / "results"
-    out_dir.mkdir(exist_ok=True)
+    out_dir = args.out
+    out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"partition_refresh-{date.today().isoformat()}.json").write_text(json.dumps(
         {"rows": rows, "repeat": args.repeat, "seconds": results, "median": med}, indent=2))
 
