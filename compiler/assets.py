@@ -151,3 +151,77 @@ def input_kind(annotation: Any) -> str | None:
     module = getattr(annotation, "__module__", "") or ""
     name = getattr(annotation, "__qualname__", "") or ""
     return INPUT_KINDS.get((module.split(".")[0].lstrip("_"), name))
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What a Python check returns (Dagster's shape)."""
+
+    passed: bool
+    metadata: dict[str, Any] = field(default_factory=dict)
+    severity: str = "error"  # "error" blocks what is downstream when it fails; "warn" reports
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class AssetCheckDef:
+    """A Python check: a function of upstream data that returns a CheckResult (or a bool)."""
+
+    fn: Callable[..., Any]
+    name: str
+    asset: str
+    upstream_params: tuple[str, ...]
+    annotations: dict[str, Any]
+    wants_context: bool
+    severity: str = "error"
+    description: str = ""
+    source_file: str | None = None
+    source_line: int | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+
+def asset_check(
+    fn: Callable[..., Any] | None = None,
+    *,
+    asset: str | AssetDef,
+    name: str | None = None,
+    severity: str = "error",
+    description: str | None = None,
+) -> Any:
+    """Declare a Python check of ``asset``. Parameters name upstream models (the checked asset
+    among them) and receive their data like an asset's parameters do.
+
+    >>> @asset_check(asset="orders")
+    ... def orders_not_empty(orders):
+    ...     return CheckResult(passed=orders.num_rows > 0)
+    >>> orders_not_empty.asset, orders_not_empty.upstream_params
+    ('orders', ('orders',))
+    """
+
+    def wrap(func: Callable[..., Any]) -> AssetCheckDef:
+        sig = inspect.signature(func)
+        try:
+            hints = inspect.get_annotations(func, eval_str=True)
+        except Exception:
+            hints = dict(getattr(func, "__annotations__", {}))
+        params = [p.name for p in sig.parameters.values()
+                  if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != CONTEXT_PARAM]
+        try:
+            src_file = inspect.getsourcefile(func)
+            src_line = inspect.getsourcelines(func)[1]
+        except (OSError, TypeError):
+            src_file, src_line = None, None
+        return AssetCheckDef(
+            fn=func, name=name or func.__name__,
+            asset=asset.name if isinstance(asset, AssetDef) else str(asset),
+            upstream_params=tuple(params),
+            annotations={k: v for k, v in hints.items() if k != "return"},
+            wants_context=CONTEXT_PARAM in sig.parameters, severity=severity,
+            description=description or inspect.getdoc(func) or "",
+            source_file=src_file, source_line=src_line)
+
+    if fn is not None:
+        return wrap(fn)
+    return wrap

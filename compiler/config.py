@@ -53,7 +53,7 @@ MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
 
 PROJECT_KEYS = {
     "name", "models", "warehouse", "threads", "vars", "defaults", "folders", "targets",
-    "sources", "changed_only", "selectors",
+    "sources", "changed_only", "selectors", "check_paths",
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -75,6 +75,7 @@ class ProjectConfig:
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     changed_only: bool = False  # default for --changed-only
     selectors: dict[str, Any] = field(default_factory=dict)  # named selectors: selector:<name>
+    check_paths: tuple[str, ...] = ("checks",)  # folders of singular and generic checks
 
     def folder_config(self, rel_folder: str) -> dict[str, Any]:
         """Merged folder defaults for a model in ``rel_folder`` (posix, relative to models/).
@@ -284,6 +285,7 @@ def load_config(
     sources = expect("sources", dict, "a table of sources") or {}
     changed_only = bool(expect("changed_only", bool, "true or false"))
     selectors = expect("selectors", dict, "a table of named selectors") or {}
+    check_paths = tuple(expect("check_paths", list, "a list of folders") or ["checks"])
     for sel_name, spec in selectors.items():
         if not isinstance(spec, (str, list, dict)) or (
                 isinstance(spec, dict) and set(spec) - {"select", "exclude", "description"}):
@@ -304,4 +306,5 @@ def load_config(
         sources=sources,
         changed_only=changed_only,
         selectors=selectors,
+        check_paths=check_paths,
     )

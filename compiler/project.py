@@ -73,6 +73,7 @@ class Model:
     partition_column: Any = None  # str, or {dimension: column}
     pushdowns: tuple[Any, ...] = ()  # compiler.partitioning.Pushdown per filtered upstream
     partition_filter: str | None = None  # predicate selecting one partition (placeholders)
+    checks: tuple[str, ...] = ()  # names of this model's checks (Project.checks)
 
     @property
     def relation(self) -> str:
@@ -91,6 +92,10 @@ class Project:
     sources: dict[str, Source]
     dag: Dag
     stats: dict[str, int] = field(default_factory=dict)  # parses done, cache hits and misses
+    checks: dict[str, Any] = field(default_factory=dict)  # check name -> compiler.checks.CheckDef
+
+    def checks_of(self, model: str) -> list[Any]:
+        return [self.checks[c] for c in self.models[model].checks]
 
     @property
     def root(self) -> Path:
@@ -172,6 +177,7 @@ class _Loader:
         self.properties: dict[str, tuple[dict[str, Any], str]] = {}  # model -> (props, file)
         self.files: dict[str, tuple[str, int | None]] = {}  # model name -> (display path, line)
         self.disabled: set[str] = set()
+        self.python_checks: list[tuple[Any, str]] = []  # (AssetCheckDef, display path)
         from compiler.cache import CompileCache
 
         synthetic = cfg.config_path.name.startswith("<")
@@ -263,10 +269,29 @@ class _Loader:
         models: dict[str, Model] = {}
         for name in dag.order():
             models[name] = self._compile(staged[name], staged, models)
+        models, checks = self._checks(models)
         self.cache.save()
-        return Project(config=self.cfg, models=models, sources=self.sources, dag=dag,
+        return Project(config=self.cfg, models=models, sources=self.sources, dag=dag, checks=checks,
                        stats={"parsed": self.parsed, "cache_hits": self.cache.hits,
                               "cache_misses": self.cache.misses})
+
+    def _checks(self, models: dict[str, Model]) -> tuple[dict[str, Model], dict[str, Any]]:
+        """Collect checks and attach their names to the models they check."""
+        import dataclasses
+
+        from compiler.check_loader import collect_checks
+
+        checks = collect_checks(
+            root=self.cfg.root, models=models, properties=self.properties,
+            python_checks=self.python_checks,
+            check_dirs=[self.cfg.root / p for p in self.cfg.check_paths],
+            vars=self.cfg.vars, display=lambda p: self.display(Path(p)))
+        by_asset: dict[str, list[str]] = {}
+        for name, check in checks.items():
+            by_asset.setdefault(check.asset, []).append(name)
+        for asset, names in by_asset.items():
+            models[asset] = dataclasses.replace(models[asset], checks=tuple(sorted(names)))
+        return models, checks
 
     def _discover(self) -> tuple[list[Path], list[Path], list[Path]]:
         sql, py, yml = [], [], []
@@ -373,10 +398,15 @@ class _Loader:
             raise ParseError(f"importing the model file raised {type(exc).__name__}: {exc}",
                              path=display, line=line,
                              hint="fix the error at module level in this file") from None
+        from compiler.assets import AssetCheckDef
+
         found = []
         for value in vars(module).values():
-            if isinstance(value, AssetDef) and value.source_file and Path(value.source_file) == path:
+            mine = getattr(value, "source_file", None) and Path(value.source_file) == path
+            if isinstance(value, AssetDef) and mine:
                 found.append(value)
+            elif isinstance(value, AssetCheckDef) and mine:
+                self.python_checks.append((value, display))
         return sorted(found, key=lambda d: d.source_line or 0)
 
     def _stage_python(self, path: Path, definition: AssetDef) -> dict[str, Any]:

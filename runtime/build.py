@@ -32,8 +32,14 @@ def _now() -> datetime:
 
 def execute_plan(project: Project, plan: Plan, *, command: str = "build", threads: int | None = None,
                  fail_fast: bool = False, reporter: Reporter | None = None, debug: bool = False,
-                 run_id: str | None = None, warehouse: Warehouse | None = None) -> BuildResult:
-    """Run ``plan`` against the project's warehouse and record the run."""
+                 run_id: str | None = None, warehouse: Warehouse | None = None,
+                 checks: bool | None = None, store_failures: bool = False) -> BuildResult:
+    """Run ``plan`` against the project's warehouse and record the run.
+
+    ``checks`` (default: every command but ``run``) audits each model before it is published.
+    """
+    from runtime.checking import Auditor
+
     run_id = run_id or new_run_id()
     started = _now()
     own = warehouse is None
@@ -41,9 +47,11 @@ def execute_plan(project: Project, plan: Plan, *, command: str = "build", thread
     try:
         if not own:
             wh.attach_sources(project.sources)
+        run_checks = command != "run" if checks is None else checks
+        auditor = Auditor(project, run_id, store_failures) if run_checks and project.checks else None
         executor = Executor(project, plan, wh, run_id=run_id,
                             threads=threads or project.config.threads, fail_fast=fail_fast,
-                            reporter=reporter, debug=debug)
+                            reporter=reporter, debug=debug, auditor=auditor)
         result = executor.run()
         state.record_run(wh.conn, run_id=run_id, command=command, started_at=started,
                          finished_at=_now(), status="success" if result.success else "error",
@@ -85,6 +93,9 @@ def build(
     command: str = "build",
     changed_only: bool | None = None,
     inline_views: bool = False,
+    full_refresh: bool = False,
+    partitions: list[str] | tuple[str, ...] = (),
+    store_failures: bool = False,
 ) -> BuildResult:
     """Build the selected models of the project at ``project_dir``.
 
@@ -93,12 +104,14 @@ def build(
     """
     cfg = load_config(project_dir, target=target, warehouse=warehouse, vars=vars, threads=threads)
     project = load_project(config=cfg)
-    options = plan_options(cfg, changed_only=changed_only, inline_views=inline_views)
+    options = plan_options(cfg, changed_only=changed_only, inline_views=inline_views,
+                           full_refresh=full_refresh, partitions=tuple(partitions))
     with Warehouse(cfg.warehouse_path, sources=project.sources) as wh:
         plan = build_plan(project, _as_list(select), _as_list(exclude),
                           state=state.plan_state(wh.conn), options=options)
         return execute_plan(project, plan, command=command, threads=threads, fail_fast=fail_fast,
-                            reporter=reporter, debug=debug, warehouse=wh)
+                            reporter=reporter, debug=debug, warehouse=wh,
+                            store_failures=store_failures)
 
 
 def plan_options(cfg: ProjectConfig, *, changed_only: bool | None = None,
@@ -223,3 +236,60 @@ def materialize(
         raise ExecutionError(f"asset '{failed.model}' failed: {failed.message}",
                              path=failed.path, line=failed.line)
     return MaterializeResult(result=result, outputs=outputs)
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """What ``teal check`` returns."""
+
+    run_id: str
+    outcomes: tuple[Any, ...]
+    missing: tuple[str, ...]  # selected models with checks whose relation does not exist
+
+    @property
+    def success(self) -> bool:
+        return not any(o.blocks for o in self.outcomes)
+
+
+def run_checks(project: Project, names: list[str], *, store_failures: bool = False,
+               run_id: str | None = None) -> CheckRun:
+    """Run the checks of ``names`` against what is published now (no build)."""
+    from runtime.checking import AuditFailed, Auditor
+    from warehouse import io
+    from warehouse.materialize import relation_exists
+
+    run_id = run_id or new_run_id()
+    auditor = Auditor(project, run_id, store_failures)
+    outcomes: list[Any] = []
+    missing: list[str] = []
+    started = _now()
+    with Warehouse(project.config.warehouse_path, sources=project.sources) as wh:
+        cur = wh.cursor()
+        for name in names:
+            model = project.models[name]
+            if not model.checks:
+                continue
+            if model.materialized == "ephemeral":
+                relation = f"({model.compiled_sql})"
+            elif relation_exists(cur, model.schema, model.alias):
+                relation = qualified(model.schema, model.alias)
+            else:
+                missing.append(name)
+                continue
+            try:
+                outcomes += auditor.audit(cur, name, relation)
+            except AuditFailed as failed:
+                outcomes += failed.outcomes
+                auditor.store(cur, failed)
+
+            def load(param: str, kind: str) -> Any:
+                up = project.models[param]
+                return io.load(cur, f"SELECT * FROM {qualified(up.schema, up.alias)}", kind)
+
+            outcomes += auditor.run_python(cur, name, load)
+        state.record_run(wh.conn, run_id=run_id, command="check", started_at=started,
+                         finished_at=_now(),
+                         status="success" if not any(o.blocks for o in outcomes) else "error",
+                         selected=len(names), succeeded=sum(o.status == "pass" for o in outcomes),
+                         failed=sum(o.blocks for o in outcomes), skipped=missing)
+    return CheckRun(run_id=run_id, outcomes=tuple(outcomes), missing=tuple(missing))

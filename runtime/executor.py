@@ -15,6 +15,7 @@ Concurrency rules (the Executor's whole contract):
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -23,6 +24,7 @@ from typing import Any, Protocol
 
 from compiler.plan import Plan, Step
 from compiler.project import Model, Project
+from runtime.checking import AuditFailed
 from runtime.context import AssetContext, asset_logger
 from runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
 from warehouse import io, materialize
@@ -55,7 +57,7 @@ class Executor:
 
     def __init__(self, project: Project, plan: Plan, warehouse: Warehouse, *, run_id: str,
                  threads: int = 1, fail_fast: bool = False, reporter: Reporter | None = None,
-                 debug: bool = False) -> None:
+                 debug: bool = False, auditor: Any = None) -> None:
         self.project = project
         self.plan = plan
         self.warehouse = warehouse
@@ -64,6 +66,7 @@ class Executor:
         self.fail_fast = fail_fast
         self.reporter = reporter or SilentReporter()
         self.debug = debug
+        self.auditor = auditor  # runtime.checking.Auditor: checks run (build), or None (run)
 
     def run(self) -> BuildResult:
         started = time.perf_counter()
@@ -121,7 +124,11 @@ class Executor:
                                 if waiting[nxt] == 0 and nxt not in results:
                                     ready.append(nxt)
                         else:
-                            skip_downstream(name, f"upstream {name} failed")
+                            why = f"upstream {name} failed"
+                            check = re.match(r"check (\S+) failed", result.message or "")
+                            if check:
+                                why = f"upstream {name} failed check {check.group(1)}"
+                            skip_downstream(name, why)
                             if self.fail_fast:
                                 stop = True
             except KeyboardInterrupt:
@@ -151,17 +158,21 @@ class Executor:
                                          run_id=self.run_id)
         started = datetime.now(timezone.utc).replace(tzinfo=None)
         t0 = time.perf_counter()
+        outcomes: list[Any] = []
+        audit = self._audit_for(model, outcomes)
         try:
             if model.partitions is not None:
                 return self._run_partitions(cur, step, model, target, started, t0)
             if step.action == "view":
-                built = materialize.create_view(cur, target, step.sql or "")
+                built = materialize.create_view(cur, target, step.sql or "", audit=audit)
             elif step.action == "table":
-                built = materialize.build_table(cur, target, step.sql or "")
+                built = materialize.build_table(cur, target, step.sql or "", audit=audit)
             elif step.action == "incremental":
-                built = self._run_incremental(cur, step, model, target)
+                built = self._run_incremental(cur, step, model, target, audit)
             else:
-                built = self._run_python(cur, model, target)
+                built = self._run_python(cur, model, target, audit)
+        except AuditFailed as exc:
+            return self._audit_failed(cur, target, model, started, t0, exc)
         except _UserCodeError as exc:
             return self._failed(cur, target, model, started, t0, exc.message, exc.line)
         except Exception as exc:  # noqa: BLE001 - engine errors become a failed model
@@ -169,9 +180,59 @@ class Executor:
             if self.debug:
                 message += "\n" + traceback.format_exc()
             return self._failed(cur, target, model, started, t0, message, line, col)
-        return ModelResult(model=model.name, status=SUCCESS, relation=model.relation,
-                           materialization=step.action, rows=built.rows,
-                           duration_s=time.perf_counter() - t0, path=model.display_path)
+        return self._after_publish(cur, model, target, started, t0, ModelResult(
+            model=model.name, status=SUCCESS, relation=model.relation,
+            materialization=step.action, rows=built.rows,
+            duration_s=time.perf_counter() - t0, path=model.display_path,
+            checks=tuple(outcomes)))
+
+    # -- checks -------------------------------------------------------------------------
+    def _audit_for(self, model: Model, outcomes: list[Any], partition: str | None = None) -> Any:
+        """The write-audit-publish callback for the model's SQL checks (None: nothing to run)."""
+        if self.auditor is None or not self.auditor.sql_checks(model.name):
+            return None
+
+        def audit(cur: Any, relation_sql: str) -> None:
+            outcomes.extend(self.auditor.audit(cur, model.name, relation_sql, partition))
+
+        return audit
+
+    def _audit_failed(self, cur: Any, target: Any, model: Model, started: datetime, t0: float,
+                      exc: AuditFailed) -> ModelResult:
+        """A blocking check failed: the data was rolled back; record why."""
+        try:
+            self.auditor.record_after_rollback(cur, exc)
+            self.auditor.store(cur, exc)
+        except Exception:  # noqa: BLE001 - recording is best effort; the failure stands
+            pass
+        result = self._failed(cur, target, model, started, t0, str(exc), None)
+        return replace(result, checks=tuple(exc.outcomes))
+
+    def _after_publish(self, cur: Any, model: Model, target: Any, started: datetime, t0: float,
+                       result: ModelResult) -> ModelResult:
+        """Store failing rows of warnings, then run Python checks on the published data."""
+        if self.auditor is None:
+            return result
+        try:
+            self.auditor.store(cur, [])
+        except Exception:  # noqa: BLE001
+            pass
+        if not self.auditor.python_checks(model.name):
+            return result
+
+        def load(param: str, kind: str) -> Any:
+            up = self.project.models[param]
+            return io.load(cur, f'SELECT * FROM "{up.schema}"."{up.alias}"', kind)
+
+        outcomes = self.auditor.run_python(cur, model.name, load)
+        result = replace(result, checks=result.checks + tuple(outcomes))
+        blocking = [o for o in outcomes if o.blocks]
+        if blocking:
+            from runtime.checking import describe_failure
+
+            message = describe_failure(blocking) + " (checked after publishing)"
+            return replace(result, status=ERROR, message=message, line=None)
+        return result
 
     def _failed(self, cur: Any, target: Any, model: Model, started: datetime, t0: float,
                 message: str, line: int | None = None, col: int | None = None) -> ModelResult:
@@ -184,16 +245,17 @@ class Executor:
                            duration_s=time.perf_counter() - t0, message=message,
                            path=model.display_path, line=line, col=col)
 
-    def _run_incremental(self, cur: Any, step: Step, model: Model, target: Any) -> Any:
+    def _run_incremental(self, cur: Any, step: Step, model: Model, target: Any,
+                         audit: Any = None) -> Any:
         """An unpartitioned incremental model: full build the first time (or with
         --full-refresh), then append or upsert the is_incremental() variant's rows."""
         # no table yet (never built, or it was a view before): build it whole
         if step.full_refresh or not materialize.table_exists(cur, model.schema, model.alias):
-            return materialize.build_table(cur, target, step.sql or "")
+            return materialize.build_table(cur, target, step.sql or "", audit=audit)
         sql = model.incremental_sql or step.sql or ""
         if model.strategy == "append":
-            return materialize.incremental_append(cur, target, sql)
-        return materialize.incremental_upsert(cur, target, sql, model.unique_key)
+            return materialize.incremental_append(cur, target, sql, audit=audit)
+        return materialize.incremental_upsert(cur, target, sql, model.unique_key, audit=audit)
 
     def _run_partitions(self, cur: Any, step: Step, model: Model, target: Any,
                         started: datetime, t0: float) -> ModelResult:
@@ -202,19 +264,30 @@ class Executor:
         total_rows = 0
         failures: list[tuple[str, str, int | None]] = []
         keys = list(step.partitions)
-        if step.full_refresh and model.kind == "sql":
-            parts = [(k, fill(model, step.sql or "", k), fill(model, model.partition_filter or "", k))
-                     for k in keys]
-            built = materialize.rebuild_partitions(cur, target, parts)
+        outcomes: list[Any] = []
+        if step.full_refresh:
+            # Python assets: called per partition inside the one transaction
+            parts = [(k, fill(model, step.sql or "", k) if model.kind == "sql" else
+                      (lambda k=k: self._python_output(cur, model, k)),
+                      fill(model, model.partition_filter or "", k)) for k in keys]
+            try:
+                built = materialize.rebuild_partitions(cur, target, parts,
+                                                       audit=self._audit_for(model, outcomes))
+            except AuditFailed as exc:
+                return self._audit_failed(cur, target, model, started, t0, exc)
             for i, key in enumerate(keys, 1):
                 self.reporter_partition(step, key, SUCCESS, None, i, len(keys), None)
-            return ModelResult(model=model.name, status=SUCCESS, relation=model.relation,
-                               materialization=step.action, rows=built.rows,
-                               duration_s=time.perf_counter() - t0, path=model.display_path,
-                               partitions=len(keys))
+            return self._after_publish(cur, model, target, started, t0, ModelResult(
+                model=model.name, status=SUCCESS, relation=model.relation,
+                materialization=step.action, rows=built.rows,
+                duration_s=time.perf_counter() - t0, path=model.display_path,
+                partitions=len(keys), checks=tuple(outcomes)))
         if (model.config.get("backfill_policy") == "single_run" and len(keys) > 1
                 and not step.full_refresh):
-            return self._run_single(cur, step, model, target, keys, t0)
+            try:
+                return self._run_single(cur, step, model, target, keys, t0, started)
+            except AuditFailed as exc:
+                return self._audit_failed(cur, target, model, started, t0, exc)
         exists = materialize.relation_exists(cur, model.schema, model.alias)
         for i, key in enumerate(keys, 1):
             p_started = datetime.now(timezone.utc).replace(tzinfo=None)
@@ -226,13 +299,21 @@ class Executor:
                     source = self._python_output(cur, model, key)
                 built = materialize.replace_partition(
                     cur, target, key, source, fill(model, model.partition_filter or "", key),
-                    exists=exists)
+                    exists=exists, audit=self._audit_for(model, outcomes, key))
                 exists = True
                 total_rows += built.rows or 0
                 self.reporter_partition(step, key, SUCCESS, built.rows, i, len(keys),
                                         time.perf_counter() - p0)
             except Exception as exc:  # noqa: BLE001 - one failed partition; the others go on
-                if isinstance(exc, _UserCodeError):
+                if isinstance(exc, AuditFailed):
+                    outcomes.extend(exc.outcomes)
+                    try:
+                        self.auditor.record_after_rollback(cur, exc)
+                        self.auditor.store(cur, exc)
+                    except Exception:  # noqa: BLE001
+                        pass
+                    message, line = str(exc), None
+                elif isinstance(exc, _UserCodeError):
                     message, line = exc.message, exc.line
                 else:
                     message, line, _ = _engine_message(exc, model)
@@ -248,16 +329,22 @@ class Executor:
         if failures:
             key, message, line = failures[0]
             more = f" (and {len(failures) - 1} more partitions)" if len(failures) > 1 else ""
-            return self._failed(cur, target, model, started, t0,
-                                f"partition {key}: {message}{more}", line)
+            if message.startswith("check "):  # keep "check ..." first: it names the reason
+                failed = self._failed(cur, target, model, started, t0,
+                                      f"{message} in partition {key}{more}", line)
+            else:
+                failed = self._failed(cur, target, model, started, t0,
+                                      f"partition {key}: {message}{more}", line)
+            return replace(failed, checks=tuple(outcomes))
         materialize.record_step(cur, target, started, total_rows)
-        return ModelResult(model=model.name, status=SUCCESS, relation=model.relation,
-                           materialization=step.action, rows=total_rows,
-                           duration_s=time.perf_counter() - t0, path=model.display_path,
-                           partitions=len(keys))
+        return self._after_publish(cur, model, target, started, t0, ModelResult(
+            model=model.name, status=SUCCESS, relation=model.relation,
+            materialization=step.action, rows=total_rows,
+            duration_s=time.perf_counter() - t0, path=model.display_path,
+            partitions=len(keys), checks=tuple(outcomes)))
 
     def _run_single(self, cur: Any, step: Step, model: Model, target: Any, keys: list[str],
-                    t0: float) -> ModelResult:
+                    t0: float, step_started: datetime) -> ModelResult:
         """All of a step's time partitions from one query / one call (single_run policy)."""
         windows = [(k, *model.partitions.window(k)) for k in keys]
         if model.kind == "sql":
@@ -265,15 +352,18 @@ class Executor:
         else:
             source = self._call_python(cur, model, None, keys=keys)
         started = datetime.now(timezone.utc).replace(tzinfo=None)
+        outcomes: list[Any] = []
         built = materialize.replace_partitions_single_run(cur, target, windows, source,
-                                                          str(model.partition_column))
+                                                          str(model.partition_column),
+                                                          audit=self._audit_for(model, outcomes))
         materialize.record_step(cur, target, started, built.rows or 0)
         self.reporter_partition(step, f"{keys[0]}..{keys[-1]}", SUCCESS, built.rows,
                                 len(keys), len(keys), time.perf_counter() - t0)
-        return ModelResult(model=model.name, status=SUCCESS, relation=model.relation,
-                           materialization=step.action, rows=built.rows,
-                           duration_s=time.perf_counter() - t0, path=model.display_path,
-                           partitions=len(keys))
+        return self._after_publish(cur, model, target, step_started, t0, ModelResult(
+            model=model.name, status=SUCCESS, relation=model.relation,
+            materialization=step.action, rows=built.rows,
+            duration_s=time.perf_counter() - t0, path=model.display_path,
+            partitions=len(keys), checks=tuple(outcomes)))
 
     def reporter_partition(self, step: Step, key: str, status: str, rows: int | None,
                            done: int, total: int, seconds: float | None,
@@ -286,8 +376,9 @@ class Executor:
         """Run a partitioned Python asset for one partition; its rows, scannable."""
         return self._call_python(cur, model, key)
 
-    def _run_python(self, cur: Any, model: Model, target: Any) -> Any:
-        return materialize.write_table(cur, target, self._call_python(cur, model, None))
+    def _run_python(self, cur: Any, model: Model, target: Any, audit: Any = None) -> Any:
+        return materialize.write_table(cur, target, self._call_python(cur, model, None),
+                                       audit=audit)
 
     def _call_python(self, cur: Any, model: Model, key: str | None,
                      keys: list[str] | None = None) -> Any:

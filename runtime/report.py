@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import IO
+from typing import IO, Any
 
 from compiler.plan import Plan, Step
 from runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
@@ -75,15 +75,46 @@ class ConsoleReporter:
         kind = (result.materialization or "")[:6]
         head = f"[{done:>{digits}}/{total}] {label} {kind:<6} {result.relation or result.model:<{self._width}}"
         if result.status == SUCCESS:
-            self.write(f"{head}  {fmt_rows(result.rows):>14}  {fmt_seconds(result.duration_s)}")
+            self.write(f"{head}  {fmt_rows(result.rows):>14}  {fmt_seconds(result.duration_s)}"
+                       f"{check_counts(result.checks)}")
         elif result.status == ERROR:
             first = (result.message or "").splitlines()[0] if result.message else ""
             self.write(f"{head}  {fmt_seconds(result.duration_s)}  {first}")
         else:
             self.write(f"{head}  {result.message or ''}")
+        for outcome in result.checks:
+            if outcome.status != "pass":
+                self.write("        " + check_line(outcome, self._c))
 
     def finish(self, result: BuildResult) -> None:
         self.write(summary(result))
+
+
+_CHECK_COLOR = {"pass": SUCCESS, "warn": SKIPPED, "fail": ERROR, "error": ERROR}
+
+
+def check_counts(checks: Any) -> str:
+    """``  checks: 5 pass, 1 warn`` (empty without checks)."""
+    if not checks:
+        return ""
+    counts: dict[str, int] = {}
+    for c in checks:
+        counts[c.status] = counts.get(c.status, 0) + 1
+    order = ("pass", "warn", "fail", "error")
+    return "  checks: " + ", ".join(f"{counts[k]} {k}" for k in order if k in counts)
+
+
+def check_line(outcome: Any, color: Any = None) -> str:
+    """``WARN  not_null_orders_email  12 failing rows  (partition 2025-01-05)``."""
+    label = outcome.status.upper()
+    if color is not None:
+        label = color(_CHECK_COLOR[outcome.status], f"{label:<5}")
+    else:
+        label = f"{label:<5}"
+    what = f"{outcome.failing:,} failing rows" if outcome.failing is not None else ""
+    extra = f"  (partition {outcome.partition})" if outcome.partition else ""
+    note = f"  {outcome.message}" if outcome.message else ""
+    return f"{label} check {outcome.check}  {what}{extra}{note}".rstrip()
 
 
 def summary(result: BuildResult) -> str:
@@ -103,6 +134,16 @@ def summary(result: BuildResult) -> str:
             lines.append(f"  {r.location}: {message.splitlines()[0] if message else ''}")
             for extra in message.splitlines()[1:]:
                 lines.append(f"    {extra}")
+    flagged = [c for c in result.check_outcomes if c.status != "pass"]
+    total_checks = len(result.check_outcomes)
+    if total_checks:
+        lines.append("")
+        lines.append(f"Checks: {total_checks} run, {total_checks - len(flagged)} passed"
+                     + (":" if flagged else ""))
+        for outcome in flagged:
+            lines.append("  " + check_line(outcome) + f"  [{outcome.asset}]")
+            if outcome.sample:
+                lines.append(f"      e.g. {outcome.sample[0]}")
     if skipped:
         lines.append("")
         lines.append("Skipped:")

@@ -21,6 +21,7 @@ class ModelResult:
     line: int | None = None
     col: int | None = None
     partitions: int | None = None  # partitions built (partitioned models)
+    checks: tuple[Any, ...] = ()  # runtime.checking.CheckOutcome of this model's checks
 
     @property
     def location(self) -> str:
@@ -72,6 +73,10 @@ class BuildResult:
     @property
     def skipped(self) -> list[ModelResult]:
         return self.by_status(SKIPPED)
+
+    @property
+    def check_outcomes(self) -> list[Any]:
+        return [c for r in self.results for c in r.checks]
 
     def to_dict(self) -> dict[str, Any]:
         return {

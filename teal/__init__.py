@@ -4,7 +4,7 @@ The public Python API. Everything here is a re-export; the implementation lives 
 compiler/, warehouse/ and runtime/ layers.
 """
 
-from compiler.assets import AssetDef, asset
+from compiler.assets import AssetCheckDef, AssetDef, CheckResult, asset, asset_check
 from compiler.config import ProjectConfig, load_config
 from compiler.errors import (
     ExecutionError,
@@ -25,7 +25,10 @@ from runtime.results import BuildResult, ModelResult
 __version__ = "0.1.0"
 
 __all__ = [
+    "AssetCheckDef",
     "AssetContext",
+    "CheckResult",
+    "asset_check",
     "AssetDef",
     "BuildResult",
     "ExecutionError",

@@ -117,6 +117,7 @@ def _needs_state(*expressions: tuple[str, ...]) -> bool:
 
 PARTITION_OPTIONS = ("full_refresh", "partitions", "partition_range", "date_from", "date_to",
                      "missing_only")
+RUN_OPTIONS = ("store_failures",)
 
 
 def _run(command: str, project_dir: Path | None, target: str | None, warehouse: str | None,
@@ -150,7 +151,8 @@ def _run(command: str, project_dir: Path | None, target: str | None, warehouse: 
         _setup_logging()
         reporter = SilentReporter() if as_json else ConsoleReporter()
         result = execute_plan(project, plan, command=command, threads=cfg.threads,
-                              fail_fast=fail_fast, reporter=reporter, debug=debug, warehouse=wh)
+                              fail_fast=fail_fast, reporter=reporter, debug=debug, warehouse=wh,
+                              store_failures=bool(partition_opts.get("store_failures")))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, default=str))
     if not result.success:
@@ -182,6 +184,8 @@ def _plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _build_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = _plan_options(func)
+    func = click.option("--store-failures", is_flag=True,
+                        help="Keep failing rows of checks in teal_failures.<check>.")(func)
     func = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
     func = click.option("--fail-fast", "-x", is_flag=True, help="Stop at the first failure.")(func)
     func = click.option("--threads", type=click.IntRange(min=1), default=None,
@@ -211,6 +215,54 @@ def run(project_dir: Path | None, target: str | None, warehouse: str | None, var
     """Build the selected models only (no checks)."""
     _run("run", project_dir, target, warehouse, vars_, debug, select, exclude, threads,
          fail_fast, as_json, changed_only, inline_views, **partition_opts)
+
+
+@main.command()
+@_selection
+@_common
+@click.option("--store-failures", is_flag=True, help="Keep failing rows in teal_failures.<check>.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@_handle_errors
+def check(project_dir: Path | None, target: str | None, warehouse: str | None, vars_: str | None,
+          debug: bool, select: tuple[str, ...], exclude: tuple[str, ...], store_failures: bool,
+          as_json: bool) -> None:
+    """Run the checks of the selected models on what is built now (nothing is rebuilt)."""
+    from dataclasses import asdict
+
+    from compiler.project import load_project
+    from compiler.selection import model_index
+    from compiler.selection import select as select_models
+    from runtime.build import run_checks
+    from runtime.report import check_line
+
+    cfg = _config(project_dir, target, warehouse, vars_)
+    project = load_project(config=cfg)
+    chosen = select_models(project.dag, list(select), list(exclude),
+                           models=model_index(project, _state_if_needed(cfg, select, exclude)),
+                           selectors=cfg.selectors)
+    names = [n for n in project.dag.order() if n in chosen]
+    result = run_checks(project, names, store_failures=store_failures)
+    if as_json:
+        click.echo(json.dumps({"run_id": result.run_id, "success": result.success,
+                               "missing": list(result.missing),
+                               "checks": [asdict(o) for o in result.outcomes]},
+                              indent=2, default=str))
+    else:
+        rows = [(o.asset, o.check, o.status.upper(),
+                 "" if o.failing is None else f"{o.failing:,}", o.message or "")
+                for o in result.outcomes]
+        if rows:
+            click.echo(_table(("model", "check", "status", "failing", "note"), rows))
+        for name in result.missing:
+            click.echo(f"{name}: not built yet, its checks were not run")
+        flagged = [o for o in result.outcomes if o.status != "pass"]
+        click.echo(f"\n{len(result.outcomes)} checks, {len(result.outcomes) - len(flagged)} passed"
+                   + (f", {len(flagged)} flagged" if flagged else ""))
+        for o in flagged:
+            if o.sample:
+                click.echo(f"  {check_line(o)}\n      e.g. {o.sample[0]}")
+    if not result.success:
+        sys.exit(1)
 
 
 @main.command()

@@ -80,13 +80,19 @@ def _in_transaction(cur: Any, target: BuildTarget, body: Any) -> Built:
     return Built(rows=rows, started_at=started, finished_at=finished)
 
 
-def create_view(cur: Any, target: BuildTarget, sql: str) -> Built:
-    """``CREATE OR REPLACE VIEW`` (replacing a table of the same name if there was one)."""
+def create_view(cur: Any, target: BuildTarget, sql: str, audit: Any = None) -> Built:
+    """``CREATE OR REPLACE VIEW`` (replacing a table of the same name if there was one).
+
+    ``audit(cur, relation_sql)``, when given, checks the new relation before the commit and
+    raises to keep the old one (write-audit-publish); every materialization takes it.
+    """
 
     def body() -> None:
         if _existing_kind(cur, target.schema, target.name) == "table":
             cur.execute(f"DROP TABLE {qualified(target.schema, target.name)}")
         cur.execute(f"CREATE OR REPLACE VIEW {qualified(target.schema, target.name)} AS\n{sql}")
+        if audit is not None:
+            audit(cur, qualified(target.schema, target.name))
         return None
 
     return _in_transaction(cur, target, body)
@@ -98,21 +104,23 @@ def _swap_in(cur: Any, target: BuildTarget) -> None:
                 f"RENAME TO {quote(target.name)}")
 
 
-def build_table(cur: Any, target: BuildTarget, sql: str) -> Built:
-    """Build ``sql`` into a new table and swap it in atomically."""
+def build_table(cur: Any, target: BuildTarget, sql: str, audit: Any = None) -> Built:
+    """Build ``sql`` into a new table, audit it, and swap it in atomically."""
 
     def body() -> int:
         staged = qualified(target.schema, target.name + NEW_SUFFIX)
         cur.execute(f"DROP TABLE IF EXISTS {staged}")
         row = cur.execute(f"CREATE TABLE {staged} AS\n{sql}").fetchone()
         rows = int(row[0]) if row else 0
+        if audit is not None:
+            audit(cur, staged)
         _swap_in(cur, target)
         return rows
 
     return _in_transaction(cur, target, body)
 
 
-def write_table(cur: Any, target: BuildTarget, data: Any) -> Built:
+def write_table(cur: Any, target: BuildTarget, data: Any, audit: Any = None) -> Built:
     """Write an Arrow-compatible object (see warehouse.io.scannable) as the table, atomically."""
     view_name = f"__teal_input_{abs(hash((target.model, target.run_id)))}"
 
@@ -125,6 +133,8 @@ def write_table(cur: Any, target: BuildTarget, data: Any) -> Built:
         finally:
             cur.unregister(view_name)
         rows = int(row[0]) if row else 0
+        if audit is not None:
+            audit(cur, staged)
         _swap_in(cur, target)
         return rows
 
@@ -176,17 +186,21 @@ def _check_columns(cur: Any, target: BuildTarget, source: str) -> None:
         f"rebuild it with `teal build -s {target.model} --full-refresh`")
 
 
-def incremental_append(cur: Any, target: BuildTarget, sql: str) -> Built:
+def incremental_append(cur: Any, target: BuildTarget, sql: str, audit: Any = None) -> Built:
     """Append the query's rows to the existing table (``incremental_strategy='append'``)."""
 
     def body() -> int:
         _check_columns(cur, target, f"(\n{sql}\n)")
-        return _insert_by_name(cur, target, f"(\n{sql}\n)")
+        rows = _insert_by_name(cur, target, f"(\n{sql}\n)")
+        if audit is not None:
+            audit(cur, qualified(target.schema, target.name))
+        return rows
 
     return _in_transaction(cur, target, body)
 
 
-def incremental_upsert(cur: Any, target: BuildTarget, sql: str, unique_key: tuple[str, ...]) -> Built:
+def incremental_upsert(cur: Any, target: BuildTarget, sql: str, unique_key: tuple[str, ...],
+                       audit: Any = None) -> Built:
     """Replace rows whose ``unique_key`` matches, insert the rest (merge / delete+insert)."""
     stage = _stage_name(target.model)
     keys = ", ".join(quote(k) for k in unique_key)
@@ -198,13 +212,16 @@ def incremental_upsert(cur: Any, target: BuildTarget, sql: str, unique_key: tupl
                     f"(SELECT {keys} FROM {stage})")
         rows = _insert_by_name(cur, target, stage)
         cur.execute(f"DROP TABLE {stage}")
+        if audit is not None:
+            audit(cur, qualified(target.schema, target.name))
         return rows
 
     return _in_transaction(cur, target, body)
 
 
 def replace_partition(cur: Any, target: BuildTarget, key: str, source: Any,
-                      partition_filter: str, *, exists: bool | None = None) -> Built:
+                      partition_filter: str, *, exists: bool | None = None,
+                      audit: Any = None) -> Built:
     """Replace one partition in one transaction: delete the partition's old rows, insert the
     new ones (checking that every one of them belongs to the partition), record it.
 
@@ -232,6 +249,8 @@ def replace_partition(cur: Any, target: BuildTarget, key: str, source: Any,
                 stage = _stage_name(target.model)
                 expected = cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM "
                                        f"{quote(view_name)}").fetchone()[0]
+        if audit is not None:  # the partition's new rows, before they are published
+            audit(cur, f"(SELECT * FROM {stage}{where})")
         if exists is None:
             exists = _existing_kind(cur, target.schema, target.name) is not None
         if not exists:
@@ -267,9 +286,11 @@ def _row_count(data: Any) -> int | None:
     return int(rows) if rows is not None else None
 
 
-def rebuild_partitions(cur: Any, target: BuildTarget, parts: list[tuple[str, str, str]]) -> Built:
+def rebuild_partitions(cur: Any, target: BuildTarget, parts: list[tuple[str, Any, str]],
+                       audit: Any = None) -> Built:
     """``--full-refresh`` of a partitioned model: every partition built into a new table,
-    swapped in atomically with all the partition records (one transaction)."""
+    swapped in atomically with all the partition records (one transaction). Each part is
+    (key, SQL or a callable returning an Arrow-compatible object, partition filter)."""
     staged = qualified(target.schema, target.name + NEW_SUFFIX)
     started = _now()
 
@@ -279,7 +300,17 @@ def rebuild_partitions(cur: Any, target: BuildTarget, parts: list[tuple[str, str
         stage = _stage_name(target.model)
         for i, (key, sql, partition_filter) in enumerate(parts):
             t0 = _now()
-            cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS\n{sql}")
+            source = sql() if callable(sql) else sql  # a callable: a Python asset's rows
+            if isinstance(source, str):
+                cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS\n{source}")
+            else:
+                view_name = f"__teal_input_{abs(hash((target.model, key)))}"
+                cur.register(view_name, source)
+                try:
+                    cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM "
+                                f"{quote(view_name)}")
+                finally:
+                    cur.unregister(view_name)
             if partition_filter:
                 outside = cur.execute(
                     f"SELECT count(*) FROM {stage} WHERE NOT coalesce(({partition_filter}), false)"
@@ -295,6 +326,8 @@ def rebuild_partitions(cur: Any, target: BuildTarget, parts: list[tuple[str, str
                                    status="success", rows=int(rows), sql_hash=target.sql_hash,
                                    started_at=t0, finished_at=_now())
             total += int(rows)
+        if audit is not None:
+            audit(cur, staged)
         _swap_in(cur, target)
         return total
 
@@ -328,7 +361,7 @@ def table_exists(cur: Any, schema: str, name: str) -> bool:
 
 def replace_partitions_single_run(cur: Any, target: BuildTarget,
                                   windows: list[tuple[str, datetime, datetime]], source: Any,
-                                  column: str) -> Built:
+                                  column: str, audit: Any = None) -> Built:
     """Replace many time partitions from one query or frame (``backfill_policy='single_run'``).
 
     One transaction: stage the rows, place each in its partition's window (an ASOF join on
@@ -381,6 +414,8 @@ def replace_partitions_single_run(cur: Any, target: BuildTarget,
             raise PartitionRowsError(
                 f"{outside:,} rows fall outside the {len(windows)} partitions being built "
                 f"({windows[0][0]}..{windows[-1][0]})")
+        if audit is not None:
+            audit(cur, stage)
         if exists:
             cur.execute(f"DELETE FROM {relation} WHERE {in_windows}")
             _insert_by_name(cur, target, stage)

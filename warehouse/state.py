@@ -52,6 +52,21 @@ _DDL = [
         duration_ms DOUBLE,
         message VARCHAR
     )""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.check_results (
+        run_id VARCHAR NOT NULL,
+        check_name VARCHAR NOT NULL,
+        asset VARCHAR NOT NULL,
+        partition_key VARCHAR,
+        kind VARCHAR,
+        severity VARCHAR,
+        status VARCHAR NOT NULL,
+        failing_rows BIGINT,
+        sample VARCHAR,
+        sql VARCHAR,
+        duration_ms DOUBLE,
+        checked_at TIMESTAMP,
+        message VARCHAR
+    )""",
     f"""CREATE OR REPLACE VIEW {SCHEMA}.partition_state AS
         SELECT * EXCLUDE (rn) FROM (
             SELECT *, row_number() OVER (
@@ -76,9 +91,9 @@ def ensure(conn: Any) -> None:
     exists = conn.execute(
         "select count(*) from information_schema.tables where table_catalog = current_database() "
         f"and table_schema = '{SCHEMA}' and table_name in ('builds', 'runs', 'model_state', "
-        "'partitions', 'partition_state')"
+        "'partitions', 'partition_state', 'check_results')"
     ).fetchone()[0]
-    if exists == 5:
+    if exists == 6:
         return
     for ddl in _DDL:
         conn.execute(ddl)

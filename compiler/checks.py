@@ -1,0 +1,282 @@
+"""Data-quality checks: what they are, and the SQL that runs them.
+
+Checks come from four places: YAML beside the models (dbt's ``schema.yml`` shape: ``tests:``,
+``data_tests:`` or ``checks:`` under a model or its columns), singular ``.sql`` files under
+``checks/`` whose rows are the failures, ``@teal.asset_check`` Python functions, and
+user-defined generic checks written as dbt ``{% test name(model, column_name) %}`` macros.
+
+Every SQL check reads the placeholder relation ``__teal_check_target__``; the runtime puts
+the relation being audited in its place (the staged table before a swap, the staged rows of
+a partition, or the published relation for ``teal check``). Checks that can share a scan
+are fused: each becomes one aggregate expression counting its failures, and all of an
+asset's fusable checks run as one query.
+
+>>> c = builtin_check("not_null", asset="orders", column="id", params={}, options={})
+>>> c.fused_expr
+'count(*) FILTER (WHERE "id" IS NULL)'
+>>> fused_query([c, builtin_check("accepted_range", asset="orders", column="amount",
+...     params={"min_value": 0}, options={"where": "status = 'done'"})])
+'SELECT count(*) FILTER (WHERE "id" IS NULL) AS "c0", count(*) FILTER (WHERE (status = \\'done\\') AND NOT ("amount" >= 0)) AS "c1" FROM __teal_check_target__'
+>>> evaluate(3, "error", ">0", ">10")
+'warn'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from compiler.errors import ProjectError, did_you_mean
+
+TARGET = "__teal_check_target__"
+BUILTINS = ("not_null", "unique", "accepted_values", "relationships", "accepted_range",
+            "row_count", "expression_is_true", "unique_combination", "freshness")
+# dbt / dbt_utils spellings users already write
+ALIASES = {
+    "dbt_utils.unique_combination_of_columns": "unique_combination",
+    "unique_combination_of_columns": "unique_combination",
+    "dbt_utils.accepted_range": "accepted_range",
+    "dbt_utils.expression_is_true": "expression_is_true",
+    "dbt_expectations.expect_table_row_count_to_be_between": "row_count",
+    "dbt_utils.recency": "freshness",
+}
+OPTION_KEYS = {"severity", "where", "warn_if", "error_if", "name", "store_failures", "config",
+               "limit", "tags", "description", "meta", "enabled"}
+_THRESHOLD = re.compile(r"^\s*(>=|<=|!=|==|=|>|<)\s*(\d+)\s*$")
+SAMPLE_ROWS = 5
+
+
+@dataclass(frozen=True)
+class CheckDef:
+    """One check of one asset."""
+
+    name: str  # unique across the project
+    asset: str
+    kind: str  # a builtin, "singular", "python", or a custom generic check's name
+    column: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    severity: str = "error"
+    where: str | None = None
+    warn_if: str = ">0"
+    error_if: str = ">0"
+    sql: str | None = None  # failing-rows query over __teal_check_target__ (None: python)
+    fused_expr: str | None = None  # failure-count aggregate, when it can share a scan
+    store_failures: bool = False
+    path: str | None = None
+    line: int | None = None
+    python: Any = None  # AssetCheckDef for Python checks
+    reads: tuple[str, ...] = ()  # other models a check reads (relationships, singular)
+    description: str = ""
+
+    @property
+    def fusable(self) -> bool:
+        return self.fused_expr is not None
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _failures(condition: str, where: str | None) -> tuple[str, str]:
+    """(failing-rows SQL, fused count expression) for a row-level condition."""
+    scope = f"({where}) AND " if where else ""
+    rows = f"SELECT * FROM {TARGET} WHERE {scope}{condition}"
+    return rows, f"count(*) FILTER (WHERE {scope}{condition})"
+
+
+def builtin_check(kind: str, *, asset: str, column: str | None, params: dict[str, Any],
+                  options: dict[str, Any], path: str | None = None, line: int | None = None,
+                  relation_of: Any = None) -> CheckDef:
+    """Build one built-in check. ``relation_of(name)`` gives another model's relation SQL."""
+
+    def fail(message: str, hint: str | None = None) -> ProjectError:
+        return ProjectError(f"check {kind}{' on ' + column if column else ''} of {asset}: {message}",
+                            path=path, line=line, hint=hint)
+
+    where = options.get("where")
+    col = _q(column) if column else None
+    reads: tuple[str, ...] = ()
+    if kind in ("not_null", "unique", "accepted_values", "relationships", "accepted_range") and not col:
+        raise fail("needs a column", "declare it under the column: columns: [{name: x, tests: [...]}]")
+    if kind == "not_null":
+        sql, fused = _failures(f"{col} IS NULL", where)
+    elif kind == "unique":
+        scope = f" AND ({where})" if where else ""
+        sql = (f"SELECT {col} AS value, count(*) AS n FROM {TARGET} WHERE {col} IS NOT NULL{scope} "
+               f"GROUP BY {col} HAVING count(*) > 1")
+        fused = (f"count({col}) FILTER (WHERE {where}) - count(DISTINCT {col}) FILTER (WHERE {where})"
+                 if where else f"count({col}) - count(DISTINCT {col})")
+    elif kind == "accepted_values":
+        values = params.get("values")
+        if not isinstance(values, list) or not values:
+            raise fail("needs values: [...]", "accepted_values: {values: ['a', 'b']}")
+        quote = params.get("quote", True)
+        listed = ", ".join(_lit(v) if quote else str(v) for v in values)
+        sql, fused = _failures(f"{col} IS NOT NULL AND {col} NOT IN ({listed})", where)
+    elif kind == "accepted_range":
+        inclusive = params.get("inclusive", True)
+        parts = []
+        if params.get("min_value") is not None:
+            parts.append(f"{col} {'>=' if inclusive else '>'} {_lit(params['min_value'])}")
+        if params.get("max_value") is not None:
+            parts.append(f"{col} {'<=' if inclusive else '<'} {_lit(params['max_value'])}")
+        if not parts:
+            raise fail("needs min_value and/or max_value")
+        sql, fused = _failures(f"NOT ({' AND '.join(parts)})", where)
+    elif kind == "expression_is_true":
+        expression = params.get("expression") or params.get("arg")
+        if not expression:
+            raise fail("needs expression: '...'")
+        if col:
+            expression = f"{col} {expression}"
+        sql, fused = _failures(f"NOT coalesce(({expression}), false)", where)
+    elif kind == "row_count":
+        lo = params.get("min", params.get("min_value"))
+        hi = params.get("max", params.get("max_value"))
+        if lo is None and hi is None:
+            raise fail("needs min and/or max")
+        cond = " OR ".join(p for p in (f"n < {int(lo)}" if lo is not None else "",
+                                       f"n > {int(hi)}" if hi is not None else "") if p)
+        scope = f" WHERE {where}" if where else ""
+        sql = f"SELECT n FROM (SELECT count(*) AS n FROM {TARGET}{scope}) WHERE {cond}"
+        count = f"count(*) FILTER (WHERE {where})" if where else "count(*)"
+        fused = "CASE WHEN " + cond.replace("n ", f"{count} ") + " THEN 1 ELSE 0 END"
+    elif kind == "unique_combination":
+        columns = params.get("columns") or params.get("combination_of_columns")
+        if not isinstance(columns, list) or len(columns) < 2:
+            raise fail("needs columns: [a, b]")
+        cols = ", ".join(_q(c) for c in columns)
+        scope = f" WHERE {where}" if where else ""
+        sql = (f"SELECT {cols}, count(*) AS n FROM {TARGET}{scope} GROUP BY {cols} "
+               "HAVING count(*) > 1")
+        packed = "row(" + cols + ")"
+        fused = (f"count(*) FILTER (WHERE {where}) - count(DISTINCT {packed}) FILTER (WHERE {where})"
+                 if where else f"count(*) - count(DISTINCT {packed})")
+    elif kind == "freshness":
+        column_name = column or params.get("column") or params.get("field")
+        max_age = params.get("max_age") or params.get("interval")
+        if not column_name or not max_age:
+            raise fail("needs a column and max_age: '2 days'")
+        col = _q(str(column_name))
+        scope = f" WHERE {where}" if where else ""
+        stale = f"max({col}) IS NULL OR max({col}) < now()::TIMESTAMP - INTERVAL {_lit(str(max_age))}"
+        sql = f"SELECT max({col}) AS latest FROM {TARGET}{scope} HAVING {stale}"
+        fused = None if where else f"CASE WHEN {stale} THEN 1 ELSE 0 END"
+    elif kind == "relationships":
+        to = params.get("to")
+        parent_field = params.get("field")
+        if not to or not parent_field:
+            raise fail("needs to: <model> and field: <column>", "relationships: {to: ref('customers'), field: id}")
+        to_name = _ref_name(str(to))
+        if relation_of is None:
+            raise fail("cannot resolve the related model")
+        parent = relation_of(to_name)
+        scope = f" AND ({where})" if where else ""
+        sql = (f"SELECT child.{col} AS value FROM {TARGET} AS child LEFT JOIN {parent} AS parent "
+               f"ON child.{col} = parent.{_q(str(parent_field))} WHERE child.{col} IS NOT NULL "
+               f"AND parent.{_q(str(parent_field))} IS NULL{scope}")
+        fused = None
+        reads = (to_name,)
+    else:  # pragma: no cover - callers check the kind first
+        raise fail("unknown check")
+    return CheckDef(
+        name=str(options.get("name") or check_name(kind, asset, column, params)),
+        asset=asset, kind=kind, column=column, params=dict(params),
+        severity=_severity(options.get("severity", "error"), fail),
+        where=where, warn_if=_threshold(options.get("warn_if", ">0"), fail),
+        error_if=_threshold(options.get("error_if", ">0"), fail), sql=sql, fused_expr=fused,
+        store_failures=bool(options.get("store_failures", False)), path=path, line=line,
+        reads=reads, description=str(options.get("description") or ""))
+
+
+def check_name(kind: str, asset: str, column: str | None, params: dict[str, Any]) -> str:
+    """dbt-style names: ``not_null_orders_id``, ``accepted_values_orders_status``."""
+    parts = [kind.split(".")[-1], asset]
+    if column:
+        parts.append(column)
+    if kind == "unique_combination":
+        parts += [str(c) for c in params.get("columns") or params.get("combination_of_columns") or []]
+    if kind == "relationships":
+        parts.append(_ref_name(str(params.get("to", ""))))
+    return re.sub(r"[^A-Za-z0-9_]+", "_", "_".join(parts)).strip("_")
+
+
+def _ref_name(text: str) -> str:
+    """``ref('customers')`` or ``customers`` -> ``customers``."""
+    m = re.match(r"""^\s*ref\(\s*['"]([^'"]+)['"]\s*\)\s*$""", text)
+    return m.group(1) if m else text.strip()
+
+
+def _severity(value: Any, fail: Any) -> str:
+    text = str(value).lower()
+    if text not in ("error", "warn"):
+        raise fail(f"severity must be error or warn, got {value!r}",
+                   did_you_mean(text, ("error", "warn")))
+    return text
+
+
+def _threshold(value: Any, fail: Any) -> str:
+    text = str(value)
+    if not _THRESHOLD.match(text):
+        raise fail(f"threshold {value!r} is not a comparison", "write '>0', '>=10' or '!=0'")
+    return text
+
+
+def _holds(count: int, threshold: str) -> bool:
+    op, number = _THRESHOLD.match(threshold).groups()  # type: ignore[union-attr]
+    n = int(number)
+    return {">": count > n, ">=": count >= n, "<": count < n, "<=": count <= n,
+            "=": count == n, "==": count == n, "!=": count != n}[op]
+
+
+def evaluate(failing: int, severity: str, warn_if: str, error_if: str) -> str:
+    """``pass``, ``warn`` or ``fail`` for a failing-row count (dbt's rules)."""
+    if severity == "error" and _holds(failing, error_if):
+        return "fail"
+    if _holds(failing, warn_if):
+        return "warn"
+    return "pass"
+
+
+def fused_query(checks: list[CheckDef]) -> str:
+    """One scan computing every fusable check's failure count (columns c0, c1, ...)."""
+    exprs = ", ".join(f"{c.fused_expr} AS {_q(f'c{i}')}" for i, c in enumerate(checks))
+    return f"SELECT {exprs} FROM {TARGET}"
+
+
+def count_query(check: CheckDef) -> str:
+    return f"SELECT count(*) FROM ({check.sql})"
+
+
+def sample_query(check: CheckDef, limit: int = SAMPLE_ROWS) -> str:
+    return f"SELECT * FROM ({check.sql}) LIMIT {int(limit)}"
+
+
+def normalize_test_entry(entry: Any) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """A YAML test entry -> (kind, params, options).
+
+    ``not_null`` / ``{unique: {severity: warn}}`` / ``{accepted_values: {values: [...],
+    config: {where: ...}}}`` (dbt puts options at the top level or under ``config``).
+    """
+    if isinstance(entry, str):
+        return ALIASES.get(entry, entry), {}, {}
+    if isinstance(entry, dict) and len(entry) == 1:
+        kind, body = next(iter(entry.items()))
+        kind = ALIASES.get(str(kind), str(kind))
+        body = dict(body or {}) if isinstance(body, dict) else {"arg": body}
+        options = {k: body.pop(k) for k in list(body) if k in OPTION_KEYS and k != "config"}
+        options.update(dict(body.pop("config", None) or {}))
+        body.pop("arguments", None) if False else None
+        if isinstance(body.get("arguments"), dict):  # dbt 1.10+: arguments: {...}
+            body.update(body.pop("arguments"))
+        return kind, body, options
+    raise ValueError("a check is a name or a mapping of one name to its arguments")

@@ -1,0 +1,151 @@
+"""Running checks during a build (write-audit-publish) and on their own (`teal check`).
+
+The :class:`Auditor` is handed to the warehouse's materializations as an ``audit`` callback:
+they call it inside their transaction, after the new rows are staged and before they are
+published. A failing error-severity check raises :class:`AuditFailed`; the materialization
+rolls back, so the published relation stays as it was, and the executor records the
+results afterwards. Passing and warning results are committed with the data.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from compiler.checks import CheckDef, evaluate
+from warehouse import checks as wh_checks
+
+BLOCKING = ("fail", "error")
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    check: str
+    asset: str
+    status: str  # pass | warn | fail | error (the check itself could not run)
+    severity: str
+    failing: int | None
+    partition: str | None = None
+    message: str | None = None
+    sample: tuple[dict[str, Any], ...] = ()
+    duration_ms: float = 0.0
+    stored: str | None = None  # teal_failures relation, with --store-failures
+
+    @property
+    def blocks(self) -> bool:
+        return self.status in BLOCKING and self.severity == "error"
+
+
+class AuditFailed(Exception):
+    """An error-severity check failed: the new data must not be published."""
+
+    def __init__(self, outcomes: list[CheckOutcome], measured: list[Any]) -> None:
+        self.outcomes = outcomes
+        self.measured = measured
+        failed = [o for o in outcomes if o.blocks]
+        super().__init__(describe_failure(failed))
+
+
+def describe_failure(failed: list[CheckOutcome]) -> str:
+    first = failed[0]
+    what = (f"{first.failing:,} failing rows" if first.failing is not None
+            else first.message or "could not run")
+    more = f" (and {len(failed) - 1} more checks)" if len(failed) > 1 else ""
+    return f"check {first.check} failed: {what}{more}"
+
+
+@dataclass
+class Auditor:
+    """Runs a project's checks for one run. Thread-safe: it keeps no per-call state."""
+
+    project: Any
+    run_id: str
+    store_failures: bool = False
+
+    def sql_checks(self, model: str) -> list[CheckDef]:
+        return [c for c in self.project.checks_of(model) if c.kind != "python"]
+
+    def python_checks(self, model: str) -> list[CheckDef]:
+        return [c for c in self.project.checks_of(model) if c.kind == "python"]
+
+    def audit(self, cur: Any, model: str, relation_sql: str,
+              partition: str | None = None) -> list[CheckOutcome]:
+        """Run the model's SQL checks on ``relation_sql``; raise AuditFailed if one blocks."""
+        checks = self.sql_checks(model)
+        if not checks:
+            return []
+        measured = wh_checks.measure(cur, relation_sql, checks)
+        outcomes = []
+        for m in measured:
+            outcome = self._judge(cur, m, relation_sql, partition)
+            outcomes.append(outcome)
+            wh_checks.record(cur, run_id=self.run_id, check=m.check, partition=partition,
+                             status=outcome.status, failing=m.failing,
+                             sample_rows=list(outcome.sample), sql=m.sql,
+                             duration_ms=m.duration_ms, message=outcome.message)
+        if any(o.blocks for o in outcomes):
+            raise AuditFailed(outcomes, measured)
+        return outcomes
+
+    def _judge(self, cur: Any, m: Any, relation_sql: str, partition: str | None) -> CheckOutcome:
+        check: CheckDef = m.check
+        if m.failing is None:
+            status, message = "error", f"the check could not run: {m.error}"
+        else:
+            status = evaluate(m.failing, check.severity, check.warn_if, check.error_if)
+            message = None
+            if status != "pass":
+                try:
+                    wh_checks.sample(cur, m, relation_sql,
+                                     keep_failures=self.store_failures or check.store_failures)
+                except Exception as exc:  # noqa: BLE001 - samples are a courtesy
+                    message = f"could not sample failing rows: {exc}"
+        return CheckOutcome(check=check.name, asset=check.asset, status=status,
+                            severity=check.severity, failing=m.failing, partition=partition,
+                            message=message, sample=tuple(m.sample), duration_ms=m.duration_ms)
+
+    def record_after_rollback(self, cur: Any, failed: AuditFailed) -> None:
+        """The audit's results were rolled back with the data: record them again."""
+        for outcome, m in zip(failed.outcomes, failed.measured):
+            wh_checks.record(cur, run_id=self.run_id, check=m.check, partition=outcome.partition,
+                             status=outcome.status, failing=m.failing,
+                             sample_rows=list(outcome.sample), sql=m.sql,
+                             duration_ms=m.duration_ms, message=outcome.message)
+
+    def store(self, cur: Any, failed_or_outcomes: Any) -> None:
+        """Write failing rows of non-passing checks to teal_failures (after commit/rollback)."""
+        measured = getattr(failed_or_outcomes, "measured", failed_or_outcomes)
+        for m in measured:
+            if getattr(m, "failures", None) is not None:
+                wh_checks.store_failures(cur, m.check.name, m.failures)
+
+    def run_python(self, cur: Any, model: str, load: Any) -> list[CheckOutcome]:
+        """Python checks of ``model`` on published data; ``load(param, kind)`` reads inputs."""
+        from compiler.assets import CheckResult, input_kind
+
+        outcomes = []
+        for check in self.python_checks(model):
+            definition = check.python
+            t0 = time.perf_counter()
+            kwargs = {p: load(p, input_kind(definition.annotations.get(p)) or "arrow")
+                      for p in definition.upstream_params}
+            severity = check.severity
+            try:
+                value = definition.fn(**kwargs)
+                if isinstance(value, CheckResult):
+                    passed, severity = value.passed, value.severity or severity
+                    message = value.description or (str(value.metadata) if value.metadata else None)
+                else:
+                    passed, message = bool(value), None
+                status = "pass" if passed else ("fail" if severity == "error" else "warn")
+            except Exception as exc:  # noqa: BLE001 - the user's check raised
+                status, message = "error", f"{type(exc).__name__}: {exc}"
+            outcome = CheckOutcome(check=check.name, asset=model, status=status,
+                                   severity=severity, failing=None, message=message,
+                                   duration_ms=(time.perf_counter() - t0) * 1000.0)
+            wh_checks.record(cur, run_id=self.run_id, check=check, partition=None,
+                             status=status, failing=None, sample_rows=[], sql="",
+                             duration_ms=outcome.duration_ms, message=message)
+            outcomes.append(outcome)
+        return outcomes

@@ -1,0 +1,110 @@
+"""Run SQL checks against one relation: fused checks in one scan, the rest one query each.
+
+``relation_sql`` is what replaces the check's placeholder: a quoted relation, a staged
+table, or a parenthesized query. Returns raw counts and samples; judging them (pass / warn /
+fail) is the runtime's job.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from compiler.checks import TARGET, CheckDef, count_query, fused_query, sample_query
+from warehouse import state
+from warehouse.connection import quote
+
+FAILURE_ROWS_LIMIT = 100_000
+
+
+@dataclass
+class Measured:
+    check: CheckDef
+    failing: int | None  # None: the check's query itself failed
+    sql: str
+    duration_ms: float
+    sample: list[dict[str, Any]]
+    error: str | None = None
+    failures: Any = None  # Arrow table of failing rows, when they are to be stored
+
+
+def _on(sql: str, relation_sql: str) -> str:
+    return sql.replace(TARGET, relation_sql)
+
+
+def measure(cur: Any, relation_sql: str, checks: list[CheckDef]) -> list[Measured]:
+    """Failing-row counts of every SQL check of one relation."""
+    out: list[Measured] = []
+    fused = [c for c in checks if c.fusable]
+    if fused:
+        sql = _on(fused_query(fused), relation_sql)
+        t0 = time.perf_counter()
+        try:
+            row = cur.execute(sql).fetchall()[0]
+            ms = (time.perf_counter() - t0) * 1000.0 / len(fused)
+            out += [Measured(c, int(row[i] or 0), _on(c.sql or "", relation_sql), ms, [])
+                    for i, c in enumerate(fused)]
+        except Exception as exc:  # noqa: BLE001 - fall back to one query per check below
+            fused_error = str(exc).split("\n")[0]
+            out += [Measured(c, None, sql, 0.0, [], fused_error) for c in fused]
+    for check in checks:
+        if check.fusable or check.sql is None:
+            continue
+        sql = _on(count_query(check), relation_sql)
+        t0 = time.perf_counter()
+        try:
+            failing = int(cur.execute(sql).fetchall()[0][0])
+            out.append(Measured(check, failing, _on(check.sql, relation_sql),
+                                (time.perf_counter() - t0) * 1000.0, []))
+        except Exception as exc:  # noqa: BLE001 - a broken check is reported, not raised
+            out.append(Measured(check, None, sql, (time.perf_counter() - t0) * 1000.0, [],
+                                str(exc).split("\n")[0]))
+    return out
+
+
+def sample(cur: Any, measured: Measured, relation_sql: str, keep_failures: bool) -> None:
+    """Fill in a few failing rows (and all of them, up to a limit, to store)."""
+    if not measured.failing or measured.check.sql is None:
+        return
+    rel = cur.sql(_on(sample_query(measured.check), relation_sql))
+    cols = rel.columns
+    measured.sample = [dict(zip(cols, (_plain(v) for v in row))) for row in rel.fetchall()]
+    if keep_failures:
+        measured.failures = cur.sql(
+            f"SELECT * FROM ({_on(measured.check.sql, relation_sql)}) LIMIT {FAILURE_ROWS_LIMIT}"
+        ).to_arrow_table()
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def record(cur: Any, *, run_id: str, check: CheckDef, partition: str | None, status: str,
+           failing: int | None, sample_rows: list[dict[str, Any]], sql: str, duration_ms: float,
+           message: str | None) -> None:
+    from datetime import datetime, timezone
+
+    cur.execute(
+        f"INSERT INTO {state.SCHEMA}.check_results (run_id, check_name, asset, partition_key, "
+        "kind, severity, status, failing_rows, sample, sql, duration_ms, checked_at, message) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [run_id, check.name, check.asset, partition, check.kind, check.severity, status, failing,
+         json.dumps(sample_rows, default=str) if sample_rows else None, sql[:20000], duration_ms,
+         datetime.now(timezone.utc).replace(tzinfo=None), message])
+
+
+def store_failures(cur: Any, check_name: str, rows: Any) -> str:
+    """Write failing rows to ``teal_failures.<check>`` (replacing the last ones)."""
+    cur.execute("CREATE SCHEMA IF NOT EXISTS teal_failures")
+    view = f"__teal_failures_{abs(hash(check_name))}"
+    cur.register(view, rows)
+    try:
+        cur.execute(f"CREATE OR REPLACE TABLE teal_failures.{quote(check_name)} AS "
+                    f"SELECT * FROM {quote(view)}")
+    finally:
+        cur.unregister(view)
+    return f"teal_failures.{check_name}"
