@@ -74,6 +74,7 @@ class Step:
     priority: float = 0.0  # critical-path length from this step to the end of the plan
     partitions: tuple[str, ...] = ()  # partition keys this step builds (partitioned models)
     full_refresh: bool = False  # incremental models: rebuild from scratch
+    checks: tuple[str, ...] = ()  # checks audited before publishing (and Python ones after)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ class Plan:
     steps: tuple[Step, ...]
     not_run: dict[str, str] = field(default_factory=dict)  # model -> why it has no step
     options: PlanOptions = PlanOptions()
+    # model -> [(how, check names)]: "1 fused scan", "alone", "after publish (python)"
+    check_plan: dict[str, list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -96,9 +99,12 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "options": asdict(self.options),
+            "options": {k: (str(v) if k == "now" and v is not None else v)
+                        for k, v in asdict(self.options).items()},
             "steps": [{k: v for k, v in asdict(s).items() if k != "sql"} for s in self.steps],
             "not_run": dict(sorted(self.not_run.items())),
+            "checks": {m: [{"how": how, "checks": list(names)} for how, names in groups]
+                       for m, groups in self.check_plan.items()},
         }
 
     def explain(self, format: str = "text") -> str:
@@ -126,6 +132,13 @@ class Plan:
         steps = len(self.steps)
         lines.append("")
         lines.append(f"{steps} step{'s' if steps != 1 else ''}, {len(self.not_run)} without a step")
+        if self.check_plan:
+            lines.append("")
+            lines.append("Checks (run by `teal build` on each model's new data before it is published):")
+            for model, groups in self.check_plan.items():
+                lines.append(f"  {model}:")
+                for label, names in groups:
+                    lines.append(f"    {label}: {', '.join(names)}")
         return "\n".join(lines)
 
 
@@ -182,13 +195,35 @@ def build_plan(project: Project, select_: list[str] | None = None,
             full_refresh=model.materialized == "incremental" and bool(
                 options.full_refresh if model.config.get("full_refresh") is None
                 else model.config["full_refresh"]),
+            checks=model.checks,
         ))
     plan = Plan(steps=tuple(steps), not_run=not_run, options=options)
     context = PlanContext(project=project, state=state, options=options,
                           explicit=frozenset(explicit))
     for planner_pass in PASSES:
         plan = planner_pass(plan, context)
-    return plan
+    return replace(plan, check_plan=_check_plan(project, plan))
+
+
+def _check_plan(project: Project, plan: Plan) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+    """How each step's checks run: one fused scan for those that can share it, the rest alone."""
+    out: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for step in plan.steps:
+        checks = [project.checks[c] for c in step.checks if c in project.checks]
+        if not checks:
+            continue
+        fused = tuple(c.name for c in checks if c.fusable)
+        alone = tuple(c.name for c in checks if not c.fusable and c.kind != "python")
+        python = tuple(c.name for c in checks if c.kind == "python")
+        groups = []
+        if fused:
+            groups.append((f"{len(fused)} in 1 fused scan", fused))
+        if alone:
+            groups.append((f"{len(alone)} in a query each", alone))
+        if python:
+            groups.append(("python, after publishing", python))
+        out[step.model] = groups
+    return out
 
 
 def step_upstreams(project: Project, name: str, among: set[str] | frozenset[str]) -> set[str]:

@@ -318,7 +318,8 @@ def model_index(project: Any, state: Any = None) -> dict[str, dict[str, Any]]:
             "display_path": m.display_path,
             "state": state_of(name, m.sql_hash),
             "result": results.get(name),
-            "checks": tuple(getattr(m, "checks", ()) or ()),
+            "checks": tuple(m.checks) + tuple(
+                {project.checks[c].kind for c in m.checks if c in getattr(project, "checks", {})}),
             "partitioned": bool(m.config.get("partitioned_by")),
         }
         for name, m in project.models.items()
