@@ -374,6 +374,11 @@ class _Loader:
                 key_line, key_col = getattr(conf, "keys_at", {}).get(
                     str(key), (getattr(conf, "line", line), None))
                 validate_model_config({key: value}, path=display, line=key_line, col=key_col)
+            if str(spec["name"]) in self.properties:
+                other = self.properties[str(spec["name"])][1]
+                raise ProjectError(
+                    f"model '{spec['name']}' is described twice: in {other} and in {display}",
+                    path=display, line=line, hint="keep one entry per model across YAML files")
             self.properties[str(spec["name"])] = (spec, display)
 
     # -- Python models ----------------------------------------------------------------

@@ -28,3 +28,14 @@ def customer_segments(customer_lifetime_value: pl.DataFrame) -> pl.DataFrame:
         days_since_last_order=days_since,
         segment=segment,
     )
+
+
+@teal.asset_check(asset="customer_segments")
+def segments_are_plausible(customer_segments: pl.DataFrame) -> teal.CheckResult:
+    """A Python check: every customer has a segment, and champions are about a quarter."""
+    champions = customer_segments.filter(pl.col("segment") == "champion").height
+    share = champions / max(customer_segments.height, 1)
+    unsegmented = customer_segments["segment"].null_count()
+    return teal.CheckResult(passed=unsegmented == 0 and 0.15 < share < 0.35,
+                            metadata={"champion_share": round(share, 3),
+                                      "unsegmented": unsegmented})

@@ -44,7 +44,10 @@ def customers(context: teal.AssetContext) -> pl.DataFrame:
     frame = pl.DataFrame({"customer_id": pl.int_range(1, n_customers + 1, eager=True)})
     return frame.with_columns(
         first_name=pl.format("Customer{}", pl.col("customer_id")),
-        email=pl.format("customer{}@example.com", pl.col("customer_id")),
+        # realistic dirt: about 1 in 200 sign-ups typed their address without the "@"
+        email=pl.when(_rand("customer_id", 15, 200) == 0)
+        .then(pl.format("customer{}.example.com", pl.col("customer_id")))
+        .otherwise(pl.format("customer{}@example.com", pl.col("customer_id"))),
         city=_pick(CITIES, "customer_id", 1),
         country_code=_pick(COUNTRIES, "customer_id", 1),
         signed_up_at=START + pl.duration(hours=_rand("customer_id", 2, DAYS * 24)),
