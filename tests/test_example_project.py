@@ -35,6 +35,7 @@ def test_example_project_builds_and_marts_plus_selects_marts_and_descendants(tmp
     shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
     shutil.copytree(REPO / "models", root / "models")
     shutil.copytree(REPO / "data", root / "data")
+    shutil.copytree(REPO / "checks", root / "checks")
 
     done = run_teal("build", cwd=root)
     assert done.returncode == 0, done.output
