@@ -9,14 +9,15 @@ Every SQL check reads the placeholder relation ``__teal_check_target__``; the ru
 the relation being audited in its place (the staged table before a swap, the staged rows of
 a partition, or the published relation for ``teal check``). Checks that can share a scan
 are fused: each becomes one aggregate expression counting its failures, and all of an
-asset's fusable checks run as one query.
+asset's fusable checks run as one query. Uniqueness checks and relationships run alone
+(a GROUP BY or an anti-join each): sharing a scan would make them slower, not faster.
 
 >>> c = builtin_check("not_null", asset="orders", column="id", params={}, options={})
->>> c.fused_expr
-'count(*) FILTER (WHERE "id" IS NULL)'
+>>> c.condition
+'"id" IS NULL'
 >>> fused_query([c, builtin_check("accepted_range", asset="orders", column="amount",
 ...     params={"min_value": 0}, options={"where": "status = 'done'"})])
-'SELECT count(*) FILTER (WHERE "id" IS NULL) AS "c0", count(*) FILTER (WHERE (status = \\'done\\') AND NOT ("amount" >= 0)) AS "c1" FROM __teal_check_target__'
+'SELECT "c0", "c1" FROM (SELECT count_if("id" IS NULL) AS "c0", count_if((status = \\'done\\') AND NOT ("amount" >= 0)) AS "c1" FROM __teal_check_target__ WHERE ("id" IS NULL) OR ((status = \\'done\\') AND NOT ("amount" >= 0))) AS "q0"'
 >>> evaluate(3, "error", ">0", ">10")
 'warn'
 """
@@ -62,6 +63,7 @@ class CheckDef:
     error_if: str = ">0"
     sql: str | None = None  # failing-rows query over __teal_check_target__ (None: python)
     fused_expr: str | None = None  # failure-count aggregate, when it can share a scan
+    condition: str | None = None  # row-level checks: the predicate a failing row matches
     store_failures: bool = False
     path: str | None = None
     line: int | None = None
@@ -71,7 +73,7 @@ class CheckDef:
 
     @property
     def fusable(self) -> bool:
-        return self.fused_expr is not None
+        return self.fused_expr is not None or self.condition is not None
 
 
 def _q(name: str) -> str:
@@ -87,10 +89,10 @@ def _lit(value: Any) -> str:
 
 
 def _failures(condition: str, where: str | None) -> tuple[str, str]:
-    """(failing-rows SQL, fused count expression) for a row-level condition."""
+    """(failing-rows SQL, failing-row predicate) for a row-level condition."""
     scope = f"({where}) AND " if where else ""
     rows = f"SELECT * FROM {TARGET} WHERE {scope}{condition}"
-    return rows, f"count(*) FILTER (WHERE {scope}{condition})"
+    return rows, f"{scope}{condition}"
 
 
 def builtin_check(kind: str, *, asset: str, column: str | None, params: dict[str, Any],
@@ -113,8 +115,8 @@ def builtin_check(kind: str, *, asset: str, column: str | None, params: dict[str
         scope = f" AND ({where})" if where else ""
         sql = (f"SELECT {col} AS value, count(*) AS n FROM {TARGET} WHERE {col} IS NOT NULL{scope} "
                f"GROUP BY {col} HAVING count(*) > 1")
-        fused = (f"count({col}) FILTER (WHERE {where}) - count(DISTINCT {col}) FILTER (WHERE {where})"
-                 if where else f"count({col}) - count(DISTINCT {col})")
+        # not fused: a GROUP BY finds duplicates faster than count(DISTINCT) in a shared scan
+        fused = None
     elif kind == "accepted_values":
         values = params.get("values")
         if not isinstance(values, list) or not values:
@@ -148,7 +150,7 @@ def builtin_check(kind: str, *, asset: str, column: str | None, params: dict[str
                                        f"n > {int(hi)}" if hi is not None else "") if p)
         scope = f" WHERE {where}" if where else ""
         sql = f"SELECT n FROM (SELECT count(*) AS n FROM {TARGET}{scope}) WHERE {cond}"
-        count = f"count(*) FILTER (WHERE {where})" if where else "count(*)"
+        count = f"count_if({where})" if where else "count(*)"
         fused = "CASE WHEN " + cond.replace("n ", f"{count} ") + " THEN 1 ELSE 0 END"
     elif kind == "unique_combination":
         columns = params.get("columns") or params.get("combination_of_columns")
@@ -158,9 +160,7 @@ def builtin_check(kind: str, *, asset: str, column: str | None, params: dict[str
         scope = f" WHERE {where}" if where else ""
         sql = (f"SELECT {cols}, count(*) AS n FROM {TARGET}{scope} GROUP BY {cols} "
                "HAVING count(*) > 1")
-        packed = "row(" + cols + ")"
-        fused = (f"count(*) FILTER (WHERE {where}) - count(DISTINCT {packed}) FILTER (WHERE {where})"
-                 if where else f"count(*) - count(DISTINCT {packed})")
+        fused = None  # a GROUP BY, like unique
     elif kind == "freshness":
         column_name = column or params.get("column") or params.get("field")
         max_age = params.get("max_age") or params.get("interval")
@@ -188,9 +188,11 @@ def builtin_check(kind: str, *, asset: str, column: str | None, params: dict[str
         reads = (to_name,)
     else:  # pragma: no cover - callers check the kind first
         raise fail("unknown check")
+    row_level = kind in ("not_null", "accepted_values", "accepted_range", "expression_is_true")
+    condition, fused = (fused, None) if row_level else (None, fused)
     return CheckDef(
         name=str(options.get("name") or check_name(kind, asset, column, params)),
-        asset=asset, kind=kind, column=column, params=dict(params),
+        asset=asset, kind=kind, column=column, params=dict(params), condition=condition,
         severity=_severity(options.get("severity", "error"), fail),
         where=where, warn_if=_threshold(options.get("warn_if", ">0"), fail),
         error_if=_threshold(options.get("error_if", ">0"), fail), sql=sql, fused_expr=fused,
@@ -220,7 +222,8 @@ def _severity(value: Any, fail: Any) -> str:
     text = str(value).lower()
     if text not in ("error", "warn"):
         raise fail(f"severity must be error or warn, got {value!r}",
-                   did_you_mean(text, ("error", "warn")))
+                   did_you_mean(text, ("error", "warn"))
+                   or "severity: warn reports failures without blocking what is downstream")
     return text
 
 
@@ -248,9 +251,25 @@ def evaluate(failing: int, severity: str, warn_if: str, error_if: str) -> str:
 
 
 def fused_query(checks: list[CheckDef]) -> str:
-    """One scan computing every fusable check's failure count (columns c0, c1, ...)."""
-    exprs = ", ".join(f"{c.fused_expr} AS {_q(f'c{i}')}" for i, c in enumerate(checks))
-    return f"SELECT {exprs} FROM {TARGET}"
+    """One scan computing every fusable check's failure count (columns c0, c1, ...).
+
+    Row-level checks are counted over only the rows that fail at least one of them: the
+    scan filters on ``cond0 OR cond1 OR ...`` (pushed into the scan, often settled by column
+    statistics), so a table that passes costs one filtered scan. Aggregate-level checks
+    (row_count, freshness) need every row and run as one aggregate over the table.
+    """
+    rows = [(i, c) for i, c in enumerate(checks) if c.condition is not None]
+    aggs = [(i, c) for i, c in enumerate(checks) if c.condition is None]
+    parts = []
+    if rows:
+        exprs = ", ".join(f"count_if({c.condition}) AS {_q(f'c{i}')}" for i, c in rows)
+        where = " OR ".join(f"({c.condition})" for _, c in rows)
+        parts.append(f"(SELECT {exprs} FROM {TARGET} WHERE {where})")
+    if aggs:
+        exprs = ", ".join(f"{c.fused_expr} AS {_q(f'c{i}')}" for i, c in aggs)
+        parts.append(f"(SELECT {exprs} FROM {TARGET})")
+    cols = ", ".join(_q(f"c{i}") for i in range(len(checks)))
+    return f"SELECT {cols} FROM " + ", ".join(f"{p} AS {_q(f'q{n}')}" for n, p in enumerate(parts))
 
 
 def count_query(check: CheckDef) -> str:
