@@ -49,6 +49,9 @@ def execute_plan(project: Project, plan: Plan, *, command: str = "build", thread
             wh.attach_sources(project.sources)
         run_checks = command != "run" if checks is None else checks
         auditor = Auditor(project, run_id, store_failures) if run_checks and project.checks else None
+        if auditor is not None and (store_failures or any(
+                c.store_failures for c in project.checks.values())):
+            wh.ensure_schemas({"teal_failures"})  # before steps store failing rows in parallel
         executor = Executor(project, plan, wh, run_id=run_id,
                             threads=threads or project.config.threads, fail_fast=fail_fast,
                             reporter=reporter, debug=debug, auditor=auditor)
@@ -213,6 +216,7 @@ def materialize(
         warehouse_path=Path(warehouse) if str(warehouse) == ":memory:" else Path(warehouse).resolve(),
         threads=1, vars=dict(vars or {}),
         sources={"inputs": {"tables": sorted(inputs)}} if inputs else {},
+        check_paths=(),  # only the assets given; no project folders
     )
     project = project_from_assets(cfg, list(assets))
     plan = build_plan(project)
