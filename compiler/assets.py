@@ -159,7 +159,9 @@ class CheckResult:
 
     passed: bool
     metadata: dict[str, Any] = field(default_factory=dict)
-    severity: str = "error"  # "error" blocks what is downstream when it fails; "warn" reports
+    # "error" blocks what is downstream when it fails; "warn" reports. None: the severity
+    # given to @asset_check (default "error")
+    severity: str | None = None
     description: str | None = None
 
 

@@ -55,8 +55,9 @@ def collect_checks(*, root: Path, models: dict[str, Any], properties: dict[str, 
         known = output_columns(model)
         entries: list[tuple[Any, str | None, int | None]] = []
         for key in TEST_KEYS:
-            for entry in spec.get(key) or []:
-                entries.append((entry, None, getattr(entry, "line", None) or getattr(spec, "line", None)))
+            for i, entry in enumerate(spec.get(key) or []):
+                entries.append((entry, None, _item_line(spec.get(key), i)
+                                or getattr(spec, "line", None)))
         for column in spec.get("columns") or []:
             if not isinstance(column, dict) or not column.get("name"):
                 errors.append(ProjectError("every column needs a name", path=path,
@@ -72,8 +73,8 @@ def collect_checks(*, root: Path, models: dict[str, Any], properties: dict[str, 
                     or f"its columns: {', '.join(sorted(known))}"))
                 continue
             for key in TEST_KEYS:
-                for entry in column.get(key) or []:
-                    entries.append((entry, col_name, getattr(entry, "line", None) or col_line))
+                for i, entry in enumerate(column.get(key) or []):
+                    entries.append((entry, col_name, _item_line(column.get(key), i) or col_line))
         for entry, col_name, line in entries:
             try:
                 kind, params, options = normalize_test_entry(entry)
@@ -121,13 +122,26 @@ def collect_checks(*, root: Path, models: dict[str, Any], properties: dict[str, 
                 errors.append(ProjectError(
                     f"parameter '{param}' of check '{definition.name}' is not a model",
                     path=path, line=definition.source_line, hint=did_you_mean(param, models)))
+        if str(definition.severity).lower() not in ("error", "warn"):
+            errors.append(ProjectError(
+                f"check '{definition.name}': severity must be error or warn, got "
+                f"{definition.severity!r}", path=path, line=definition.source_line,
+                hint=did_you_mean(str(definition.severity).lower(), ("error", "warn"))
+                or "severity='warn' reports a failure without blocking what is downstream"))
+            continue
         add(CheckDef(name=definition.name, asset=definition.asset, kind="python",
-                     severity=definition.severity, path=path, line=definition.source_line,
+                     severity=str(definition.severity).lower(), path=path, line=definition.source_line,
                      python=definition, reads=tuple(p for p in definition.upstream_params
                                                     if p != definition.asset),
                      description=definition.description))
     raise_all(errors)
     return checks
+
+
+def _item_line(items: Any, i: int) -> int | None:
+    """The YAML line of ``items[i]`` (a check entry), when the loader recorded it."""
+    lines = getattr(items, "lines", None) or []
+    return lines[i] if i < len(lines) else getattr(items[i], "line", None)
 
 
 def output_columns(model: Any) -> set[str] | None:

@@ -4,6 +4,7 @@
   same plan, and not selected on its own, becomes a CTE of that model instead of a relation.
 - ``skip_unchanged``: with ``--changed-only``, a model whose SQL and config hash, upstream
   data versions and relation are unchanged since its last successful build gets no step.
+- ``wait_for_check_reads``: a step whose checks read other models waits for their steps.
 - ``order_by_critical_path``: steps ordered so the longest remaining chains (by last
   durations when known, else by step count) start first; the executor starts ready steps in
   plan order.
@@ -305,4 +306,53 @@ def describe_keys(keys: list[str] | tuple[str, ...]) -> str:
     return f"{keys[0]}..{keys[-1]} ({len(keys)})"
 
 
-PASSES = (assign_partitions, inline_views, skip_unchanged, order_by_critical_path)
+def wait_for_check_reads(plan: Plan, ctx: PlanContext) -> Plan:
+    """A step whose checks read other models (relationships, singular and Python checks)
+    waits for those models' steps in this plan, so that its audit sees them built. An edge
+    that would close a cycle (the model read is downstream of the checked one) is left out:
+    that check reads the relation as it was."""
+    deps = {s.model: set(s.depends_on) for s in plan.steps}
+
+    def waits_for(start: str, goal: str) -> bool:
+        stack, seen = [start], set()
+        while stack:
+            node = stack.pop()
+            if node == goal:
+                return True
+            if node not in seen:
+                seen.add(node)
+                stack.extend(deps.get(node, ()))
+        return False
+
+    changed = False
+    for step in plan.steps:
+        reads = {r for c in ctx.project.checks_of(step.model) for r in c.reads}
+        for read in sorted(reads):
+            if read in deps and read not in deps[step.model] and not waits_for(read, step.model):
+                deps[step.model].add(read)
+                changed = True
+    if not changed:
+        return plan
+    # keep the steps topological (later passes rely on it), otherwise in their order
+    index = {s.model: i for i, s in enumerate(plan.steps)}
+    waiters: dict[str, list[str]] = {n: [] for n in deps}
+    indegree = dict.fromkeys(deps, 0)
+    for name, ups in deps.items():
+        for up in ups & deps.keys():
+            waiters[up].append(name)
+            indegree[name] += 1
+    heap = [index[n] for n, k in indegree.items() if k == 0]
+    heapq.heapify(heap)
+    ordered: list[Step] = []
+    while heap:
+        step = plan.steps[heapq.heappop(heap)]
+        ordered.append(replace(step, depends_on=tuple(sorted(deps[step.model]))))
+        for waiter in waiters[step.model]:
+            indegree[waiter] -= 1
+            if indegree[waiter] == 0:
+                heapq.heappush(heap, index[waiter])
+    return plan.with_steps(ordered)
+
+
+PASSES = (assign_partitions, inline_views, skip_unchanged, wait_for_check_reads,
+          order_by_critical_path)

@@ -25,6 +25,13 @@ class LineDict(dict):
     keys_at: dict[str, tuple[int, int]] = {}  # key -> (line, col), both 1-based
 
 
+class LineList(list):
+    """A list that knows the 1-based line of each item (``lines[i]``), for scalar items that
+    cannot carry a line themselves (``tests: [not_null]``)."""
+
+    lines: list[int] = []
+
+
 def _loader() -> type:
     import yaml
 
@@ -39,7 +46,13 @@ def _loader() -> type:
                         for k, _ in node.value}
         return data
 
+    def construct_sequence(loader: Any, node: Any, deep: bool = False) -> LineList:
+        data = LineList(loader.construct_sequence(node, deep=True))
+        data.lines = [item.start_mark.line + 1 for item in node.value]
+        return data
+
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
     return Loader
 
 

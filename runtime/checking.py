@@ -10,7 +10,7 @@ results afterwards. Passing and warning results are committed with the data.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from compiler.checks import CheckDef, evaluate
@@ -86,6 +86,9 @@ class Auditor:
                              duration_ms=m.duration_ms, message=outcome.message)
         if any(o.blocks for o in outcomes):
             raise AuditFailed(outcomes, measured)
+        # failing rows of warnings (with --store-failures), committed with the data; the
+        # teal_failures schema exists already (execute_plan), so concurrent steps do not conflict
+        self.store(cur, measured)
         return outcomes
 
     def _judge(self, cur: Any, m: Any, relation_sql: str, partition: str | None) -> CheckOutcome:
@@ -128,10 +131,10 @@ class Auditor:
         for check in self.python_checks(model):
             definition = check.python
             t0 = time.perf_counter()
-            kwargs = {p: load(p, input_kind(definition.annotations.get(p)) or "arrow")
-                      for p in definition.upstream_params}
             severity = check.severity
-            try:
+            try:  # loading an input can fail too (an upstream that was never built)
+                kwargs = {p: load(p, input_kind(definition.annotations.get(p)) or "arrow")
+                          for p in definition.upstream_params}
                 value = definition.fn(**kwargs)
                 if isinstance(value, CheckResult):
                     passed, severity = value.passed, value.severity or severity
@@ -144,8 +147,8 @@ class Auditor:
             outcome = CheckOutcome(check=check.name, asset=model, status=status,
                                    severity=severity, failing=None, message=message,
                                    duration_ms=(time.perf_counter() - t0) * 1000.0)
-            wh_checks.record(cur, run_id=self.run_id, check=check, partition=None,
-                             status=status, failing=None, sample_rows=[], sql="",
+            wh_checks.record(cur, run_id=self.run_id, check=replace(check, severity=severity),
+                             partition=None, status=status, failing=None, sample_rows=[], sql="",
                              duration_ms=outcome.duration_ms, message=message)
             outcomes.append(outcome)
         return outcomes

@@ -281,7 +281,9 @@ def backfill(selection: str, project_dir: Path | None, target: str | None, wareh
     """Build a range of partitions of the selected models (SELECTION: same grammar as -s)."""
     _run("backfill", project_dir, target, warehouse, vars_, debug, (selection,), (), threads,
          fail_fast, as_json, False, False, date_from=date_from or "", date_to=date_to or "",
-         missing_only=missing_only, partitions=(), partition_range=None, full_refresh=False)
+         missing_only=missing_only, partitions=(),
+         # no --from/--to: every partition, first to last (an open range)
+         partition_range=None if date_from or date_to else "..", full_refresh=False)
 
 
 @main.command()

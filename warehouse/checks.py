@@ -38,30 +38,47 @@ def measure(cur: Any, relation_sql: str, checks: list[CheckDef]) -> list[Measure
     """Failing-row counts of every SQL check of one relation."""
     out: list[Measured] = []
     fused = [c for c in checks if c.fusable]
+    alone: set[str] = set()  # fusable checks run one by one after the fused query failed
     if fused:
         sql = _on(fused_query(fused), relation_sql)
         t0 = time.perf_counter()
         try:
-            row = cur.execute(sql).fetchall()[0]
+            row = _fetch(cur, sql)[0]
             ms = (time.perf_counter() - t0) * 1000.0 / len(fused)
-            out += [Measured(c, int(row[i] or 0), _on(c.sql or "", relation_sql), ms, [])
-                    for i, c in enumerate(fused)]
+            out += [Measured(c, int(row[i] or 0), sql, ms, []) for i, c in enumerate(fused)]
         except Exception as exc:  # noqa: BLE001 - fall back to one query per check below
-            fused_error = str(exc).split("\n")[0]
-            out += [Measured(c, None, sql, 0.0, [], fused_error) for c in fused]
+            _still_usable(cur, [c.name for c in fused], exc)
+            alone = {c.name for c in fused}
     for check in checks:
-        if check.fusable or check.sql is None:
+        if (check.fusable and check.name not in alone) or check.sql is None:
             continue
         sql = _on(count_query(check), relation_sql)
         t0 = time.perf_counter()
         try:
-            failing = int(cur.execute(sql).fetchall()[0][0])
+            failing = int(_fetch(cur, sql)[0][0])
             out.append(Measured(check, failing, _on(check.sql, relation_sql),
                                 (time.perf_counter() - t0) * 1000.0, []))
         except Exception as exc:  # noqa: BLE001 - a broken check is reported, not raised
+            _still_usable(cur, [check.name], exc)
             out.append(Measured(check, None, sql, (time.perf_counter() - t0) * 1000.0, [],
                                 str(exc).split("\n")[0]))
     return out
+
+
+def _fetch(cur: Any, sql: str) -> list[Any]:
+    """Bind, then run. ``cur.sql`` raises binder errors (a check naming a missing column)
+    without aborting an open transaction; ``cur.execute`` would abort the audit's build."""
+    return cur.sql(sql).fetchall()
+
+
+def _still_usable(cur: Any, names: list[str], exc: Exception) -> None:
+    """After a failed check query: raise a clear error if it aborted the open transaction
+    (an error while running, not binding), instead of letting the next statement fail."""
+    try:
+        cur.execute("SELECT 1").fetchall()
+    except Exception:  # noqa: BLE001
+        raise RuntimeError(f"check {', '.join(names)} could not run: "
+                           f"{str(exc).splitlines()[0]}") from exc
 
 
 def sample(cur: Any, measured: Measured, relation_sql: str, keep_failures: bool) -> None:
