@@ -2,7 +2,7 @@
 
 Builds a table of 10M rows and 10 columns in a DuckDB file, then times (median of N):
 
-- floor: one full scan reading every column once (one predicate over all ten columns);
+- floor: one full scan reading every value of every column once (``max`` of each column);
 - fused: teal's fused check query (all 20 checks as aggregates of one scan);
 - separate: the 20 checks as 20 ``count(*)`` queries, as most tools run them.
 
@@ -74,9 +74,9 @@ def main() -> None:
         all_checks = checks()
         cols = ["id", "customer_id", "status", "amount", "quantity", "created_at", "channel",
                 "discount", "country", "score"]
-        # one scan that reads every column once (count(c) alone is answered from statistics)
-        floor_sql = ("SELECT count(*) FILTER (WHERE " + " OR ".join(f"{c} IS NULL" for c in cols)
-                     + ") FROM facts")
+        # one full scan: every value of every column read once (a bare count(c) would be
+        # answered from statistics or validity masks without reading the values)
+        floor_sql = "SELECT " + ", ".join(f"max({c})" for c in cols) + " FROM facts"
         separate = [c.__class__(**{**c.__dict__, "fused_expr": None, "condition": None}) for c in all_checks]
         times: dict[str, list[float]] = {"floor": [], "fused": [], "separate": []}
         for _ in range(args.repeat):

@@ -9,7 +9,7 @@ Every SQL check reads the placeholder relation ``__teal_check_target__``; the ru
 the relation being audited in its place (the staged table before a swap, the staged rows of
 a partition, or the published relation for ``teal check``). Checks that can share a scan
 are fused: each becomes one aggregate expression counting its failures, and all of an
-asset's fusable checks run as one query. Uniqueness checks and relationships run alone
+asset's fusable checks run as one query (see :func:`fused_query` for the cheap forms). Uniqueness checks and relationships run alone
 (a GROUP BY or an anti-join each): sharing a scan would make them slower, not faster.
 
 >>> c = builtin_check("not_null", asset="orders", column="id", params={}, options={})
@@ -17,7 +17,7 @@ asset's fusable checks run as one query. Uniqueness checks and relationships run
 '"id" IS NULL'
 >>> fused_query([c, builtin_check("accepted_range", asset="orders", column="amount",
 ...     params={"min_value": 0}, options={"where": "status = 'done'"})])
-'SELECT "c0", "c1" FROM (SELECT count_if("id" IS NULL) AS "c0", count_if((status = \\'done\\') AND NOT ("amount" >= 0)) AS "c1" FROM __teal_check_target__ WHERE ("id" IS NULL) OR ((status = \\'done\\') AND NOT ("amount" >= 0))) AS "q0"'
+'SELECT count(*) - count("id") AS "c0", count_if((status = \\'done\\') AND NOT ("amount" >= 0)) AS "c1" FROM __teal_check_target__'
 >>> evaluate(3, "error", ">0", ">10")
 'warn'
 """
@@ -250,26 +250,43 @@ def evaluate(failing: int, severity: str, warn_if: str, error_if: str) -> str:
     return "pass"
 
 
+def _fused_expr(check: CheckDef) -> str:
+    """The expression giving ``check``'s failure count in the shared scan (NULL: unknown yet).
+
+    Cheap answers first: a ``not_null`` count is ``count(*) - count(col)`` (read from the
+    validity masks, not the values), and an ``accepted_range`` is settled by ``min``/``max``
+    when they are inside the range (the usual case); only a range that is violated needs
+    its rows counted, in a second query. Other row-level checks count their predicate.
+    """
+    if check.condition is None:
+        return str(check.fused_expr)
+    col = _q(check.column) if check.column else None
+    if check.kind == "not_null" and not check.where and col:
+        return f"count(*) - count({col})"
+    if check.kind == "accepted_range" and not check.where and col:
+        inclusive = check.params.get("inclusive", True)
+        bounds = []
+        if check.params.get("min_value") is not None:
+            bounds.append(f"min({col}) {'>=' if inclusive else '>'} {_lit(check.params['min_value'])}")
+        if check.params.get("max_value") is not None:
+            bounds.append(f"max({col}) {'<=' if inclusive else '<'} {_lit(check.params['max_value'])}")
+        return f"CASE WHEN count({col}) = 0 OR ({' AND '.join(bounds)}) THEN 0 END"
+    return f"count_if({check.condition})"
+
+
 def fused_query(checks: list[CheckDef]) -> str:
     """One scan computing every fusable check's failure count (columns c0, c1, ...).
 
-    Row-level checks are counted over only the rows that fail at least one of them: the
-    scan filters on ``cond0 OR cond1 OR ...`` (pushed into the scan, often settled by column
-    statistics), so a table that passes costs one filtered scan. Aggregate-level checks
-    (row_count, freshness) need every row and run as one aggregate over the table.
+    A NULL count means "not settled by the cheap form": :func:`exact_query` counts those.
     """
-    rows = [(i, c) for i, c in enumerate(checks) if c.condition is not None]
-    aggs = [(i, c) for i, c in enumerate(checks) if c.condition is None]
-    parts = []
-    if rows:
-        exprs = ", ".join(f"count_if({c.condition}) AS {_q(f'c{i}')}" for i, c in rows)
-        where = " OR ".join(f"({c.condition})" for _, c in rows)
-        parts.append(f"(SELECT {exprs} FROM {TARGET} WHERE {where})")
-    if aggs:
-        exprs = ", ".join(f"{c.fused_expr} AS {_q(f'c{i}')}" for i, c in aggs)
-        parts.append(f"(SELECT {exprs} FROM {TARGET})")
-    cols = ", ".join(_q(f"c{i}") for i in range(len(checks)))
-    return f"SELECT {cols} FROM " + ", ".join(f"{p} AS {_q(f'q{n}')}" for n, p in enumerate(parts))
+    exprs = ", ".join(f"{_fused_expr(c)} AS {_q(f'c{i}')}" for i, c in enumerate(checks))
+    return f"SELECT {exprs} FROM {TARGET}"
+
+
+def exact_query(checks: list[CheckDef]) -> str:
+    """Failing-row counts of row-level checks by their predicates, in one scan."""
+    exprs = ", ".join(f"count_if({c.condition}) AS {_q(f'c{i}')}" for i, c in enumerate(checks))
+    return f"SELECT {exprs} FROM {TARGET}"
 
 
 def count_query(check: CheckDef) -> str:

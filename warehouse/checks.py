@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.checks import TARGET, CheckDef, count_query, fused_query, sample_query
+from compiler.checks import TARGET, CheckDef, count_query, exact_query, fused_query, sample_query
 from warehouse import state
 from warehouse.connection import quote
 
@@ -43,7 +43,12 @@ def measure(cur: Any, relation_sql: str, checks: list[CheckDef]) -> list[Measure
         sql = _on(fused_query(fused), relation_sql)
         t0 = time.perf_counter()
         try:
-            row = _fetch(cur, sql)[0]
+            row = list(_fetch(cur, sql)[0])
+            unsettled = [i for i, v in enumerate(row) if v is None]
+            if unsettled:  # e.g. a range whose min/max fall outside it: count its rows
+                exact = _fetch(cur, _on(exact_query([fused[i] for i in unsettled]), relation_sql))[0]
+                for i, value in zip(unsettled, exact):
+                    row[i] = value
             ms = (time.perf_counter() - t0) * 1000.0 / len(fused)
             out += [Measured(c, int(row[i] or 0), sql, ms, []) for i, c in enumerate(fused)]
         except Exception as exc:  # noqa: BLE001 - fall back to one query per check below
