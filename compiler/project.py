@@ -837,16 +837,6 @@ class _Loader:
         partitioned upstreams. Cached by content."""
         from compiler.cache import content_key
         from compiler.partitioning import Pushdown
-        from compiler.rewrite import (
-            ephemeral_cte_name,
-            existing_cte_names,
-            inline_ephemerals,
-            point_at_cte,
-            point_at_relation,
-            point_at_source,
-            wrap_with_filter,
-        )
-        from compiler.sql import DIALECT, parse_sql, table_references
 
         targets = []
         for index, (_, kind, key) in enumerate(m["resolved"]):
@@ -868,6 +858,18 @@ class _Loader:
         cached = self.cache.get("compile", key)
         if cached is not None:
             return cached["sql"], m["ast"], tuple(Pushdown(*p) for p in cached["pushdowns"])
+
+        # only a cache miss needs sqlglot (importing it alone costs a warm start ~60 ms)
+        from compiler.rewrite import (
+            ephemeral_cte_name,
+            existing_cte_names,
+            inline_ephemerals,
+            point_at_cte,
+            point_at_relation,
+            point_at_source,
+            wrap_with_filter,
+        )
+        from compiler.sql import DIALECT, parse_sql, table_references
 
         ast = m["ast"]
         resolved = m["resolved"]
