@@ -461,8 +461,7 @@ class _Loader:
     # -- SQL models ---------------------------------------------------------------------
     def _stage_sql(self, path: Path) -> dict[str, Any]:
         from compiler.cache import content_key
-        from compiler.sql import TableRef, parse_sql, table_references
-        from compiler.templating import Rendered, is_template
+        from compiler.templating import is_template
 
         display = self.display(path)
         name = path.stem
@@ -478,32 +477,13 @@ class _Loader:
             repr(sorted(conf.items(), key=str)) if template else "",  # {{ this }}
             _environment_digest() if template and "env_var" in text else "",
         )
-        cached = self.cache.get("parse", key)
-        ast = None
-        if cached is not None:
-            rendered = Rendered(sql=cached["sql"] if cached["sql"] is not None else text,
-                                source=text, config=dict(cached["config"]),
-                                config_line=cached["config_line"])
-            refs = [TableRef(name=n, db=d, catalog=c, line=ln, col=cl, node=None)
-                    for n, d, c, ln, cl in cached["refs"]]
-        else:
-            rendered = render_sql(text, path=display, this_name=name, vars=self.cfg.vars,
-                                  make_this=lambda inline: _ThisRelation(name, [conf, inline], folder))
-            ast = parse_sql(rendered.sql, path=display, line_of=rendered.line_of, source=text)
-            refs = table_references(ast)
-            self.parsed += 1
+        rendered, ast, refs = self._render_and_parse(text, display, name, folder, conf, key)
         if rendered.config:
             line = rendered.config_line
             src = text.splitlines()[line - 1] if line else None
             validate_model_config(dict(rendered.config), path=display, line=line, source_line=src,
                                   source_text=text)
             merge_config(conf, rendered.config)
-        if cached is None:
-            self.cache.put("parse", key, {
-                "sql": rendered.sql if rendered.sql != text else None,
-                "config": dict(rendered.config), "config_line": rendered.config_line,
-                "refs": [(r.name, r.db, r.catalog, r.line, r.col) for r in refs],
-            })
         staged = self._staged(name=name, kind="sql", path=path, display_path=display,
                               folder=folder, conf=conf, line=rendered.config_line, asset=None,
                               sql_hash="")
@@ -516,31 +496,41 @@ class _Loader:
                        conf: dict[str, Any], full_key: str) -> dict[str, Any]:
         """The ``is_incremental()`` rendering of an incremental model."""
         from compiler.cache import content_key
+
+        key = content_key(full_key, "incremental")
+        rendered, ast, refs = self._render_and_parse(text, display, name, folder, conf, key,
+                                                     incremental=True)
+        return {"rendered": rendered, "ast": ast, "refs": refs, "parse_key": key,
+                "raw_sql": text, "resolved": []}
+
+    def _render_and_parse(self, text: str, display: str, name: str, folder: str,
+                          conf: dict[str, Any], key: str, incremental: bool = False
+                          ) -> tuple[Any, Any, list[Any]]:
+        """Render and parse one SQL file, or take what it gave last time from the cache.
+
+        Returns (rendered, ast or None when cached, table references)."""
         from compiler.sql import TableRef, parse_sql, table_references
         from compiler.templating import Rendered
 
-        key = content_key(full_key, "incremental")
         cached = self.cache.get("parse", key)
-        ast = None
         if cached is not None:
             rendered = Rendered(sql=cached["sql"] if cached["sql"] is not None else text,
                                 source=text, config=dict(cached["config"]),
                                 config_line=cached["config_line"])
             refs = [TableRef(name=n, db=d, catalog=c, line=ln, col=cl, node=None)
                     for n, d, c, ln, cl in cached["refs"]]
-        else:
-            rendered = render_sql(text, path=display, this_name=name, vars=self.cfg.vars,
-                                  make_this=lambda inline: _ThisRelation(name, [conf, inline], folder),
-                                  incremental=True)
-            ast = parse_sql(rendered.sql, path=display, line_of=rendered.line_of, source=text)
-            refs = table_references(ast)
-            self.parsed += 1
-            self.cache.put("parse", key, {
-                "sql": rendered.sql if rendered.sql != text else None,
-                "config": dict(rendered.config), "config_line": rendered.config_line,
-                "refs": [(r.name, r.db, r.catalog, r.line, r.col) for r in refs]})
-        return {"rendered": rendered, "ast": ast, "refs": refs, "parse_key": key,
-                "raw_sql": text, "resolved": []}
+            return rendered, None, refs
+        rendered = render_sql(text, path=display, this_name=name, vars=self.cfg.vars,
+                              make_this=lambda inline: _ThisRelation(name, [conf, inline], folder),
+                              incremental=incremental)
+        ast = parse_sql(rendered.sql, path=display, line_of=rendered.line_of, source=text)
+        refs = table_references(ast)
+        self.parsed += 1
+        self.cache.put("parse", key, {
+            "sql": rendered.sql if rendered.sql != text else None,
+            "config": dict(rendered.config), "config_line": rendered.config_line,
+            "refs": [(r.name, r.db, r.catalog, r.line, r.col) for r in refs]})
+        return rendered, ast, refs
 
     def _merge_properties(self, name: str, conf: dict[str, Any]) -> None:
         props = self.properties.get(name)

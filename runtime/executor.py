@@ -302,8 +302,6 @@ class Executor:
                     exists=exists, audit=self._audit_for(model, outcomes, key))
                 exists = True
                 total_rows += built.rows or 0
-                self.reporter_partition(step, key, SUCCESS, built.rows, i, len(keys),
-                                        time.perf_counter() - p0)
             except Exception as exc:  # noqa: BLE001 - one failed partition; the others go on
                 if isinstance(exc, AuditFailed):
                     outcomes.extend(exc.outcomes)
@@ -326,6 +324,9 @@ class Executor:
                                         time.perf_counter() - p0, message)
                 if self.fail_fast:
                     break
+            else:  # committed: reporting it (which may fail, e.g. a closed pipe) cannot undo it
+                self.reporter_partition(step, key, SUCCESS, built.rows, i, len(keys),
+                                        time.perf_counter() - p0)
         if failures:
             key, message, line = failures[0]
             more = f" (and {len(failures) - 1} more partitions)" if len(failures) > 1 else ""
