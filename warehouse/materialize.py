@@ -7,6 +7,8 @@ at any point before the commit leaves the previous relation exactly as it was.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -60,23 +62,30 @@ def _drop(cur: Any, schema: str, name: str) -> None:
         cur.execute(f"DROP TABLE {qualified(schema, name)}")
 
 
-def _in_transaction(cur: Any, target: BuildTarget, body: Any) -> Built:
-    started = _now()
+@contextmanager
+def _transaction(cur: Any) -> Iterator[None]:
+    """BEGIN ... COMMIT, or ROLLBACK on any error (or kill: nothing is committed then)."""
     cur.execute("BEGIN TRANSACTION")
     try:
-        rows = body()
-        finished = _now()
-        state.record_build(cur, run_id=target.run_id, model=target.model,
-                           relation=f"{target.schema}.{target.name}",
-                           materialization=target.materialization, sql_hash=target.sql_hash,
-                           status="success", rows=rows, started_at=started, finished_at=finished)
-        cur.execute("COMMIT")
+        yield
     except BaseException:
         try:
             cur.execute("ROLLBACK")
         except Exception:  # noqa: BLE001 - the transaction may already be aborted
             pass
         raise
+    cur.execute("COMMIT")
+
+
+def _in_transaction(cur: Any, target: BuildTarget, body: Any) -> Built:
+    started = _now()
+    with _transaction(cur):
+        rows = body()
+        finished = _now()
+        state.record_build(cur, run_id=target.run_id, model=target.model,
+                           relation=f"{target.schema}.{target.name}",
+                           materialization=target.materialization, sql_hash=target.sql_hash,
+                           status="success", rows=rows, started_at=started, finished_at=finished)
     return Built(rows=rows, started_at=started, finished_at=finished)
 
 
@@ -235,44 +244,37 @@ def replace_partition(cur: Any, target: BuildTarget, key: str, source: Any,
     view_name = f"__teal_input_{abs(hash((target.model, key)))}"
     where = f" WHERE {partition_filter}" if partition_filter else ""
     registered = False
-    cur.execute("BEGIN TRANSACTION")
     try:
-        if isinstance(source, str):
-            stage = _stage_name(target.model)
-            expected = cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS\n{source}").fetchone()[0]
-        else:
-            cur.register(view_name, source)
-            registered = True
-            stage = quote(view_name)
-            expected = _row_count(source)
-            if expected is None:  # a stream: count what arrives
+        with _transaction(cur):
+            if isinstance(source, str):
                 stage = _stage_name(target.model)
-                expected = cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM "
-                                       f"{quote(view_name)}").fetchone()[0]
-        if audit is not None:  # the partition's new rows, before they are published
-            audit(cur, f"(SELECT * FROM {stage}{where})")
-        if exists is None:
-            exists = _existing_kind(cur, target.schema, target.name) is not None
-        if not exists:
-            rows = cur.execute(f"CREATE TABLE {relation} AS SELECT * FROM {stage}{where}").fetchone()[0]
-        else:
-            cur.execute(f"DELETE FROM {relation}{where}")
-            rows = _insert_by_name(cur, target, f"{stage}{where}")
-        if rows != expected:
-            raise PartitionRowsError(
-                f"{expected - rows:,} of {expected:,} rows do not belong to partition {key} "
-                f"(they fail {partition_filter})")
-        finished = _now()
-        state.record_partition(cur, run_id=target.run_id, model=target.model, key=key,
-                               status="success", rows=rows, sql_hash=target.sql_hash,
-                               started_at=started, finished_at=finished)
-        cur.execute("COMMIT")
-    except BaseException:
-        try:
-            cur.execute("ROLLBACK")
-        except Exception:  # noqa: BLE001 - the transaction may already be aborted
-            pass
-        raise
+                expected = cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS\n{source}").fetchone()[0]
+            else:
+                cur.register(view_name, source)
+                registered = True
+                stage = quote(view_name)
+                expected = _row_count(source)
+                if expected is None:  # a stream: count what arrives
+                    stage = _stage_name(target.model)
+                    expected = cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM "
+                                           f"{quote(view_name)}").fetchone()[0]
+            if audit is not None:  # the partition's new rows, before they are published
+                audit(cur, f"(SELECT * FROM {stage}{where})")
+            if exists is None:
+                exists = _existing_kind(cur, target.schema, target.name) is not None
+            if not exists:
+                rows = cur.execute(f"CREATE TABLE {relation} AS SELECT * FROM {stage}{where}").fetchone()[0]
+            else:
+                cur.execute(f"DELETE FROM {relation}{where}")
+                rows = _insert_by_name(cur, target, f"{stage}{where}")
+            if rows != expected:
+                raise PartitionRowsError(
+                    f"{expected - rows:,} of {expected:,} rows do not belong to partition {key} "
+                    f"(they fail {partition_filter})")
+            finished = _now()
+            state.record_partition(cur, run_id=target.run_id, model=target.model, key=key,
+                                   status="success", rows=rows, sql_hash=target.sql_hash,
+                                   started_at=started, finished_at=finished)
     finally:
         if registered:
             cur.unregister(view_name)
@@ -388,8 +390,7 @@ def replace_partitions_single_run(cur: Any, target: BuildTarget,
         else:
             runs.append([lo, hi])
     in_windows = " OR ".join(f"({col} >= {ts(lo)} AND {col} < {ts(hi)})" for lo, hi in runs)
-    cur.execute("BEGIN TRANSACTION")
-    try:
+    with _transaction(cur):
         # a new table is written directly (one copy of the rows); an existing one via a stage
         exists = _existing_kind(cur, target.schema, target.name) is not None
         into = stage if exists else relation
@@ -427,13 +428,6 @@ def replace_partitions_single_run(cur: Any, target: BuildTarget,
              target.sql_hash, started, finished, duration_ms, None] for key, _, _ in windows])
         rows = sum(counts.values())
         cur.execute(f"DROP TABLE {keys_name}")
-        cur.execute("COMMIT")
-    except BaseException:
-        try:
-            cur.execute("ROLLBACK")
-        except Exception:  # noqa: BLE001 - the transaction may already be aborted
-            pass
-        raise
     return Built(rows=int(rows), started_at=started, finished_at=finished)
 
 
