@@ -40,9 +40,11 @@ class CheckOutcome:
 class AuditFailed(Exception):
     """An error-severity check failed: the new data must not be published."""
 
-    def __init__(self, outcomes: list[CheckOutcome], measured: list[Any]) -> None:
+    def __init__(self, outcomes: list[CheckOutcome], measured: list[Any],
+                 relation_sql: str = "") -> None:
         self.outcomes = outcomes
         self.measured = measured
+        self.relation_sql = relation_sql  # what the checks ran on (a stage, rolled back now)
         failed = [o for o in outcomes if o.blocks]
         super().__init__(describe_failure(failed))
 
@@ -82,14 +84,23 @@ class Auditor:
             outcomes.append(outcome)
             wh_checks.record(cur, run_id=self.run_id, check=m.check, partition=partition,
                              status=outcome.status, failing=m.failing,
-                             sample_rows=list(outcome.sample), sql=m.sql,
+                             sample_rows=list(outcome.sample),
+                             sql=self._published_sql(m.sql, m.check.asset, relation_sql),
                              duration_ms=m.duration_ms, message=outcome.message)
         if any(o.blocks for o in outcomes):
-            raise AuditFailed(outcomes, measured)
+            raise AuditFailed(outcomes, measured, relation_sql)
         # failing rows of warnings (with --store-failures), committed with the data; the
         # teal_failures schema exists already (execute_plan), so concurrent steps do not conflict
         self.store(cur, measured)
         return outcomes
+
+    def _published_sql(self, sql: str, model: str, relation_sql: str) -> str:
+        """The check's SQL as a user can rerun it: on the published relation, not the stage
+        it ran on before publishing."""
+        m = self.project.models.get(model)
+        if m is None or m.materialized == "ephemeral":
+            return sql
+        return sql.replace(relation_sql, f'"{m.schema}"."{m.alias}"')
 
     def _judge(self, cur: Any, m: Any, relation_sql: str, partition: str | None) -> CheckOutcome:
         check: CheckDef = m.check
@@ -113,7 +124,8 @@ class Auditor:
         for outcome, m in zip(failed.outcomes, failed.measured):
             wh_checks.record(cur, run_id=self.run_id, check=m.check, partition=outcome.partition,
                              status=outcome.status, failing=m.failing,
-                             sample_rows=list(outcome.sample), sql=m.sql,
+                             sample_rows=list(outcome.sample),
+                             sql=self._published_sql(m.sql, m.check.asset, failed.relation_sql),
                              duration_ms=m.duration_ms, message=outcome.message)
 
     def store(self, cur: Any, failed_or_outcomes: Any) -> None:

@@ -111,10 +111,14 @@ def check_line(outcome: Any, color: Any = None) -> str:
         label = color(_CHECK_COLOR[outcome.status], f"{label:<5}")
     else:
         label = f"{label:<5}"
-    what = f"{outcome.failing:,} failing rows" if outcome.failing is not None else ""
-    extra = f"  (partition {outcome.partition})" if outcome.partition else ""
-    note = f"  {outcome.message}" if outcome.message else ""
-    return f"{label} check {outcome.check}  {what}{extra}{note}".rstrip()
+    parts = [f"{label} check {outcome.check}"]
+    if outcome.failing is not None:
+        parts.append(f"{outcome.failing:,} failing rows")
+    if outcome.partition:
+        parts.append(f"(partition {outcome.partition})")
+    if outcome.message:
+        parts.append(outcome.message)
+    return "  ".join(parts).rstrip()
 
 
 def summary(result: BuildResult) -> str:
