@@ -200,7 +200,7 @@ def build(project_dir: Path | None, target: str | None, warehouse: str | None, v
           debug: bool, select: tuple[str, ...], exclude: tuple[str, ...], threads: int | None,
           fail_fast: bool, as_json: bool, changed_only: bool | None, inline_views: bool,
           **partition_opts: Any) -> None:
-    """Build the selected models (and, once declared, run their checks)."""
+    """Build the selected models, auditing each with its checks before publishing it."""
     _run("build", project_dir, target, warehouse, vars_, debug, select, exclude, threads,
          fail_fast, as_json, changed_only, inline_views, **partition_opts)
 
@@ -212,7 +212,7 @@ def run(project_dir: Path | None, target: str | None, warehouse: str | None, var
         debug: bool, select: tuple[str, ...], exclude: tuple[str, ...], threads: int | None,
           fail_fast: bool, as_json: bool, changed_only: bool | None, inline_views: bool,
           **partition_opts: Any) -> None:
-    """Build the selected models only (no checks)."""
+    """Build the selected models without running their checks."""
     _run("run", project_dir, target, warehouse, vars_, debug, select, exclude, threads,
          fail_fast, as_json, changed_only, inline_views, **partition_opts)
 
