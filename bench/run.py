@@ -1,0 +1,359 @@
+"""Benchmark suite (issue 9): teal against the raw-DuckDB floor at 50, 1,000 and 10,000 models.
+
+For each project size, bench/generate.py writes a synthetic project (3 Parquet sources;
+staging, intermediate joins/unions, marts; ~5 % Python models; ~2 checks per model), then
+this script times whole processes (``python -m teal.cli ...`` as subprocesses, from the
+outside, interpreter start included), ``--repeat`` times each, and reports median, min and
+max:
+
+- floor: the same SQL as plain ``CREATE TABLE ... AS`` statements in topological order,
+  run by one DuckDB connection in a subprocess (``generate.floor_sql``; Python models are
+  replaced by their SQL equivalent);
+- ``teal compile`` cold (``.teal/`` and ``target/`` removed) and warm (cache present);
+- ``teal plan`` cold and warm;
+- ``teal run`` (no checks) and ``teal build`` (with checks) into a fresh warehouse, with
+  the default threads (all cores); ``teal build --threads 1`` likewise;
+- start to the first model finished: the time from starting the ``teal build`` process to
+  its first progress line ``[ 1/N] OK ...`` on stdout (measured on the default build);
+- no-op rebuild: ``teal build --changed-only`` right after a full build;
+- ``teal build -s <one intermediate model>`` and ``teal build -s +<mart>`` (a mart with
+  its upstreams) on the built warehouse.
+
+Prints a table (median, min, max, ratio to the floor measured in the same run, the
+issue's target and whether it is met) and writes ``bench/results/suite-<date>.json``.
+
+Run: python bench/run.py [--models 50,1000] [--repeat 3] [--with-10k] [--data light|heavy]
+                         [--out DIR]
+The default run (50 and 1,000 light models, repeat 3) takes about 6-7 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import generate  # noqa: E402  (bench/ is not a package)
+
+FLOOR_SCRIPT = """\
+import json, sys
+import duckdb
+con = duckdb.connect(sys.argv[1])
+for stmt in json.load(open(sys.argv[2])):
+    con.execute(stmt)
+con.close()
+"""
+
+FIRST_LINE = re.compile(r"^\[\s*1/\d+\]\s+(OK|ERROR|SKIP)\b")
+
+# (label, key) in print order
+MEASUREMENTS = [
+    ("floor: plain CTAS in order, 1 connection", "floor"),
+    ("teal compile, cold (no .teal cache)", "compile_cold"),
+    ("teal compile, warm", "compile_warm"),
+    ("teal plan, cold", "plan_cold"),
+    ("teal plan, warm", "plan_warm"),
+    ("teal run (no checks), default threads", "run"),
+    ("teal build, --threads 1", "build_threads1"),
+    ("teal build, default threads", "build"),
+    ("teal build: start -> first model done", "first_model"),
+    ("no-op rebuild (build --changed-only)", "noop"),
+    ("teal build -s <one model>", "select_one"),
+    ("teal build -s +<mart>", "select_mart"),
+]
+
+
+def target_for(key: str, n: int, data: str) -> tuple[str, str, float, str | None] | None:
+    """The issue's target as (text, kind, limit, reference): kind 'ratio' (to the floor),
+    's' (seconds) or 'share' (of the median of measurement `reference`)."""
+    if key == "build":
+        if data == "light" and n == 1000:
+            return ("<= 1.0x floor", "ratio", 1.0, None)
+        if data == "light" and n == 50:
+            return ("<= 1.3x floor", "ratio", 1.3, None)
+        if data == "heavy" and n == 50:
+            return ("<= 1.02x floor", "ratio", 1.02, None)
+    if key in ("compile_cold", "plan_cold"):
+        if n == 1000:
+            return ("<= 0.5 s", "s", 0.5, None)
+        if n == 10_000:
+            return ("<= 4 s", "s", 4.0, None)
+    if key in ("compile_warm", "plan_warm") and n <= 1000:
+        return ("<= 0.2 s", "s", 0.2, None)
+    if key == "noop" and n <= 1000:
+        return ("<= 0.5 s", "s", 0.5, None)
+    if key == "first_model":
+        return ("<= 0.3 s", "s", 0.3, None)
+    if key == "select_one" and n >= 1000:  # the issue states it for 10,000 models
+        return ("< 10% of compile cold", "share", 0.10, "compile_cold")
+    return None
+
+
+def teal(*args: str) -> list[str]:
+    return [sys.executable, "-m", "teal.cli", *args]
+
+
+def env() -> dict[str, str]:
+    e = dict(os.environ)
+    e.pop("PYTHONPATH", None)
+    return e
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env())
+    elapsed = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"command failed (exit {done.returncode}) in {cwd}: {' '.join(cmd)}\n"
+                         f"{done.stdout[-5000:]}\n{done.stderr[-5000:]}")
+    return elapsed, done.stdout
+
+
+def timed_build_first_line(cmd: list[str], cwd: Path) -> tuple[float, float | None, str]:
+    """Whole-process time and the time to the first ``[ 1/N] ...`` progress line."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, bufsize=1, env=env())
+    first = None
+    lines = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if first is None and FIRST_LINE.match(line):
+            first = time.perf_counter() - t0
+        lines.append(line)
+    err = proc.stderr.read() if proc.stderr else ""
+    rc = proc.wait()
+    elapsed = time.perf_counter() - t0
+    out = "".join(lines)
+    if rc != 0:
+        raise SystemExit(f"command failed (exit {rc}) in {cwd}: {' '.join(cmd)}\n"
+                         f"{out[-5000:]}\n{err[-5000:]}")
+    return elapsed, first, out
+
+
+def fresh_warehouse(project: Path) -> None:
+    for name in ("warehouse.duckdb", "warehouse.duckdb.wal"):
+        (project / name).unlink(missing_ok=True)
+
+
+def clear_cache(project: Path) -> None:
+    shutil.rmtree(project / ".teal", ignore_errors=True)
+    shutil.rmtree(project / "target", ignore_errors=True)
+
+
+def ancestors(info: dict) -> dict[str, set[str]]:
+    ups = {m["model"]: m["upstreams"] for m in info["models"]}
+    memo: dict[str, set[str]] = {}
+    for m in info["models"]:  # topological order
+        s: set[str] = set()
+        for u in ups[m["model"]]:
+            s.add(u)
+            s |= memo[u]
+        memo[m["model"]] = s
+    return memo
+
+
+def pick_selections(info: dict) -> tuple[str, str, int]:
+    """A middle intermediate SQL model, and the mart with the median number of ancestors."""
+    inter = [m["model"] for m in info["models"] if m["relation"].startswith("intermediate.")
+             and m["kind"] == "sql"]
+    one = inter[len(inter) // 2]
+    anc = ancestors(info)
+    marts = sorted((len(anc[m["model"]]), m["model"]) for m in info["models"]
+                   if m["relation"].startswith("marts."))
+    size, mart = marts[len(marts) // 2]
+    return one, mart, size + 1
+
+
+def bench_size(n: int, args: argparse.Namespace, work: Path) -> dict:
+    project = work / f"project-{n}"
+    t0 = time.perf_counter()
+    generate.generate(project, n, data=args.data, seed=args.seed, rows=args.rows,
+                      staging=args.staging)
+    gen_s = time.perf_counter() - t0
+    info = generate.project_info(project)
+    stmts = work / f"floor-{n}.json"
+    stmts.write_text(json.dumps(generate.floor_sql(project)))
+    floor_py = work / "floor.py"
+    floor_py.write_text(FLOOR_SCRIPT)
+    floor_db = work / f"floor-{n}.duckdb"
+    one, mart, mart_size = pick_selections(info)
+    print(f"\n== {n:,} models ({info['layers']}, {info['checks']} checks, "
+          f"{info['rows']:,} rows per source; generated in {gen_s:.1f}s)", flush=True)
+
+    secs: dict[str, list[float]] = {key: [] for _, key in MEASUREMENTS}
+    rows_check: dict | None = None
+    for rep in range(args.repeat):
+        t_rep = time.perf_counter()
+        for p in (floor_db, floor_db.with_name(floor_db.name + ".wal")):
+            p.unlink(missing_ok=True)
+        secs["floor"].append(timed([sys.executable, str(floor_py), str(floor_db), str(stmts)],
+                                   work)[0])
+
+        clear_cache(project)
+        secs["compile_cold"].append(timed(teal("compile"), project)[0])
+        secs["compile_warm"].append(timed(teal("compile"), project)[0])
+        clear_cache(project)
+        secs["plan_cold"].append(timed(teal("plan"), project)[0])
+        secs["plan_warm"].append(timed(teal("plan"), project)[0])
+
+        fresh_warehouse(project)
+        secs["run"].append(timed(teal("run"), project)[0])
+        fresh_warehouse(project)
+        secs["build_threads1"].append(timed(teal("build", "--threads", "1"), project)[0])
+        fresh_warehouse(project)
+        elapsed, first, out = timed_build_first_line(teal("build"), project)
+        secs["build"].append(elapsed)
+        if first is not None:
+            secs["first_model"].append(first)
+        if rows_check is None:
+            rows_check = verify(project, floor_db, info, out)
+
+        _, out = timed(teal("build", "--changed-only"), project)
+        secs["noop"].append(_)
+        secs["select_one"].append(timed(teal("build", "-s", one), project)[0])
+        secs["select_mart"].append(timed(teal("build", "-s", f"+{mart}"), project)[0])
+        print(f"   repeat {rep + 1}/{args.repeat} done in {time.perf_counter() - t_rep:.1f}s",
+              flush=True)
+    if not args.keep:
+        shutil.rmtree(project, ignore_errors=True)
+        floor_db.unlink(missing_ok=True)
+    return {"info": {k: v for k, v in info.items() if k != "models"},
+            "selections": {"select_one": one, "select_mart": f"+{mart}",
+                           "select_mart_models": mart_size},
+            "generate_s": gen_s, "verify": rows_check, "seconds": secs}
+
+
+def verify(project: Path, floor_db: Path, info: dict, build_out: str) -> dict:
+    """After the first full build: every model built, and the same row counts as the floor."""
+    import duckdb
+
+    expected = len(info["models"])
+    m = re.search(r"(\d+) built, (\d+) failed, (\d+) skipped", build_out)
+    if not m or int(m.group(1)) != expected:
+        raise SystemExit(f"teal build did not build all {expected} models:\n{build_out[-3000:]}")
+    rels = [x["relation"] for x in info["models"]]
+    counts = {}
+    for db in (project / "warehouse.duckdb", floor_db):
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            counts[db.name] = {r: con.execute(f"select count(*) from {r}").fetchone()[0]
+                               for r in rels}
+        finally:
+            con.close()
+    teal_rows, floor_rows = counts["warehouse.duckdb"], counts[floor_db.name]
+    diff = [r for r in rels if teal_rows[r] != floor_rows[r]]
+    if diff:
+        raise SystemExit(f"row counts differ between teal and the floor: {diff[:10]}")
+    return {"models": expected, "rows": sum(teal_rows.values()), "same_as_floor": True}
+
+
+def summarize(sizes: dict[int, dict], data: str) -> list[dict]:
+    rows = []
+    for n, res in sizes.items():
+        secs = res["seconds"]
+        med = {k: statistics.median(v) for k, v in secs.items() if v}
+        floor = med["floor"]
+        for label, key in MEASUREMENTS:
+            v = secs[key]
+            if not v:
+                continue
+            if key == "select_mart":
+                label = f"teal build -s +<mart> ({res['selections']['select_mart_models']} models)"
+            t = target_for(key, n, data)
+            met = None
+            if t:
+                text, kind, limit, ref = t
+                value = {"ratio": med[key] / floor, "s": med[key],
+                         "share": med[key] / med[ref] if ref in med else None}[kind]
+                met = None if value is None else value <= limit
+            rows.append({"n": n, "key": key, "label": label, "median": med[key], "min": min(v),
+                         "max": max(v), "ratio": med[key] / floor,
+                         "target": t[0] if t else "", "met": met})
+    return rows
+
+
+def table(rows: list[dict], repeat: int, data: str) -> str:
+    out = [f"teal benchmark suite: {data} data, whole processes, median of {repeat} "
+           f"({os.cpu_count()} cores, Python {platform.python_version()})", ""]
+    head = (f"{'models':>6}  {'measurement':<46} {'median s':>9} {'min':>8} {'max':>8} "
+            f"{'x floor':>8}  {'target':<22} met")
+    out.append(head)
+    out.append("-" * len(head))
+    for r in rows:
+        met = "" if r["met"] is None else ("yes" if r["met"] else "NO")
+        out.append(f"{r['n']:>6,}  {r['label']:<46} {r['median']:>9.3f} {r['min']:>8.3f} "
+                   f"{r['max']:>8.3f} {r['ratio']:>7.2f}x  {r['target']:<22} {met}")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="50,1000",
+                        help="Comma-separated project sizes (default 50,1000).")
+    parser.add_argument("--with-10k", action="store_true", help="Also run 10,000 models.")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--data", choices=sorted(generate.ROWS), default="light")
+    parser.add_argument("--rows", type=int, default=None,
+                        help="Rows per source (overrides --data; for tests).")
+    parser.add_argument("--staging", choices=["table", "view"], default="table",
+                        help="Materialize staging models as tables (default) or views.")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", action="store_true", help="Keep the generated projects.")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="Folder for generated projects (default: a temporary one).")
+    parser.add_argument("--out", type=Path, default=HERE / "results",
+                        help="Folder for the JSON results.")
+    args = parser.parse_args(argv)
+    sizes = [int(x) for x in args.models.split(",") if x.strip()]
+    if args.with_10k and 10_000 not in sizes:
+        sizes.append(10_000)
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="teal-suite-"))
+    work.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    results: dict[int, dict] = {}
+    try:
+        for n in sizes:
+            results[n] = bench_size(n, args, work)
+    finally:
+        if args.work is None and not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    rows = summarize(results, args.data)
+    print()
+    print(table(rows, args.repeat, args.data))
+    total = time.perf_counter() - started
+    print(f"\nsuite finished in {total:.0f}s")
+
+    import duckdb
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
+                            capture_output=True).stdout.strip()
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"suite-{date.today().isoformat()}.json"
+    path.write_text(json.dumps({
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
+                    "duckdb": duckdb.__version__, "platform": platform.platform()},
+        "commit": commit, "repeat": args.repeat, "data": args.data, "staging": args.staging,
+        "total_s": total,
+        "sizes": {str(n): r for n, r in results.items()},
+        "table": rows,
+    }, indent=2))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
