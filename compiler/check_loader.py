@@ -27,7 +27,7 @@ _TEST_MACRO = re.compile(r"\{%-?\s*test\s+(\w+)\s*\(", re.S)
 
 def collect_checks(*, root: Path, models: dict[str, Any], properties: dict[str, Any],
                    python_checks: list[tuple[Any, str]], check_dirs: list[Path],
-                   vars: dict[str, Any], display: Any) -> dict[str, CheckDef]:
+                   vars: dict[str, Any], display: Any, cache: Any = None) -> dict[str, CheckDef]:
     """Every check of the project by name; problems are reported together."""
     errors: list[TealError] = []
     checks: dict[str, CheckDef] = {}
@@ -52,7 +52,9 @@ def collect_checks(*, root: Path, models: dict[str, Any], properties: dict[str, 
         if model_name not in models:
             continue
         model = models[model_name]
-        known = output_columns(model)
+        columns_tested = any(isinstance(c, dict) and any(c.get(k) for k in TEST_KEYS)
+                             for c in spec.get("columns") or [])
+        known = _cached_columns(model, cache) if columns_tested else None
         entries: list[tuple[Any, str | None, int | None]] = []
         for key in TEST_KEYS:
             for i, entry in enumerate(spec.get(key) or []):
@@ -142,6 +144,21 @@ def _item_line(items: Any, i: int) -> int | None:
     """The YAML line of ``items[i]`` (a check entry), when the loader recorded it."""
     lines = getattr(items, "lines", None) or []
     return lines[i] if i < len(lines) else getattr(items[i], "line", None)
+
+
+def _cached_columns(model: Any, cache: Any) -> set[str] | None:
+    """output_columns, remembered by the compiled SQL's content (parsing is the cost)."""
+    if cache is None or not model.compiled_sql:
+        return output_columns(model)
+    from compiler.cache import content_key
+
+    key = content_key("columns", model.compiled_sql)
+    hit = cache.get("columns", key)
+    if hit is not None:
+        return None if hit == "unknown" else set(hit)
+    found = output_columns(model)
+    cache.put("columns", key, "unknown" if found is None else sorted(found))
+    return found
 
 
 def output_columns(model: Any) -> set[str] | None:

@@ -177,6 +177,7 @@ class _Loader:
         self.properties: dict[str, tuple[dict[str, Any], str]] = {}  # model -> (props, file)
         self.files: dict[str, tuple[str, int | None]] = {}  # model name -> (display path, line)
         self.disabled: set[str] = set()
+        self._claimed: dict[str, str] = {}  # lower-case name -> name, to find duplicates
         self.python_checks: list[tuple[Any, str]] = []  # (AssetCheckDef, display path)
         from compiler.cache import CompileCache
 
@@ -285,7 +286,7 @@ class _Loader:
             root=self.cfg.root, models=models, properties=self.properties,
             python_checks=self.python_checks,
             check_dirs=[self.cfg.root / p for p in self.cfg.check_paths],
-            vars=self.cfg.vars, display=lambda p: self.display(Path(p)))
+            vars=self.cfg.vars, display=lambda p: self.display(Path(p)), cache=self.cache)
         by_asset: dict[str, list[str]] = {}
         for name, check in checks.items():
             by_asset.setdefault(check.asset, []).append(name)
@@ -325,15 +326,16 @@ class _Loader:
         return m.get("line"), None, None
 
     def _claim(self, name: str, display: str, line: int | None) -> None:
-        key = name.lower()
-        for existing, (other, other_line) in self.files.items():
-            if existing.lower() == key:
-                where = f"{other}:{other_line}" if other_line else other
-                self.errors.append(ProjectError(
-                    f"model name '{name}' is defined twice: in {where} and in {display}",
-                    path=display, line=line,
-                    hint="model names are unique across the project; rename one of them"))
-                return
+        existing = self._claimed.get(name.lower())
+        if existing is not None:
+            other, other_line = self.files[existing]
+            where = f"{other}:{other_line}" if other_line else other
+            self.errors.append(ProjectError(
+                f"model name '{name}' is defined twice: in {where} and in {display}",
+                path=display, line=line,
+                hint="model names are unique across the project; rename one of them"))
+            return
+        self._claimed[name.lower()] = name
         self.files[name] = (display, line)
 
     def _add_source(self, source: Source) -> None:

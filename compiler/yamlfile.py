@@ -35,7 +35,10 @@ class LineList(list):
 def _loader() -> type:
     import yaml
 
-    class Loader(yaml.SafeLoader):
+    # libyaml's parser when it is there (several times faster); the constructors stay Python
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[valid-type,misc]
         pass
 
     def construct_mapping(loader: Any, node: Any, deep: bool = False) -> LineDict:
