@@ -87,8 +87,14 @@ def parse_sql(sql: str, *, path: str, line_of: Any = None, source: str | None = 
     except TokenError as exc:
         unclosed = re.search(r"Missing (.+) from \d+:(\d+)$", str(exc.__cause__ or ""))
         opened = sql.rfind("/*")
-        if unclosed or opened > sql.rfind("*/"):
-            what, offset = (unclosed.group(1), int(unclosed.group(2))) if unclosed else ("/*", opened)
+        quote_at = _unclosed_quote(sql)
+        if unclosed or opened > sql.rfind("*/") or quote_at is not None:
+            if unclosed:
+                what, offset = unclosed.group(1), int(unclosed.group(2))
+            elif quote_at is not None:  # sqlglot's compiled tokenizer does not say where
+                what, offset = quote_at
+            else:
+                what, offset = "/*", opened
             rline = sql.count("\n", 0, offset) + 1
             line, text = where(rline)
             col = source_col(rline, offset - (sql.rfind("\n", 0, offset) + 1) + 1, text)
@@ -140,6 +146,41 @@ def _plain_description(desc: str) -> str:
     if node in _OPERATORS and arg == "expression":
         return f"'{_OPERATORS[node]}' needs a value on its right"
     return f"incomplete {_OPERATORS.get(node, node.upper())}: something is missing here"
+
+
+def _unclosed_quote(sql: str) -> tuple[str, int] | None:
+    """(quote character, offset) of a string or quoted identifier that is never closed.
+
+    >>> _unclosed_quote("select 'a', 'it''s' from t"), _unclosed_quote("select 'oops from t")
+    (None, ("'", 7))
+    """
+    i, n = 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch == "-" and sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end + 1
+            continue
+        if ch == "/" and sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            if end < 0:
+                return None  # an unclosed comment is reported on its own
+            i = end + 2
+            continue
+        if ch in ("'", '"'):
+            j = i + 1
+            while True:
+                j = sql.find(ch, j)
+                if j < 0:
+                    return ch, i
+                if sql.startswith(ch * 2, j):  # doubled quote: an escaped one
+                    j += 2
+                    continue
+                break
+            i = j + 1
+            continue
+        i += 1
+    return None
 
 
 def table_references(expression: "exp.Expression") -> list[TableRef]:
