@@ -311,7 +311,6 @@ def normalize_test_entry(entry: Any) -> tuple[str, dict[str, Any], dict[str, Any
         body = dict(body or {}) if isinstance(body, dict) else {"arg": body}
         options = {k: body.pop(k) for k in list(body) if k in OPTION_KEYS and k != "config"}
         options.update(dict(body.pop("config", None) or {}))
-        body.pop("arguments", None) if False else None
         if isinstance(body.get("arguments"), dict):  # dbt 1.10+: arguments: {...}
             body.update(body.pop("arguments"))
         return kind, body, options
