@@ -24,7 +24,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from datetime import date
 from pathlib import Path

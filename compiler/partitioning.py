@@ -35,7 +35,7 @@ from compiler.partitions import (
 )
 
 __all__ = ["Pushdown", "fill", "own_filter", "own_values", "parse_partitions", "pushdown_values",
-           "resolve_mapping", "wrap_with_filter"]
+           "resolve_mapping"]
 
 _PLACEHOLDER = re.compile(r"'?(__teal_(?:partition|pw\d+)_[a-z0-9_]*?__)'?")
 

@@ -36,7 +36,7 @@ from compiler.templating import (
     uses_is_incremental,
     uses_partition_vars,
 )
-from compiler.yamlfile import MODEL_PROPERTY_KEYS, LineDict, read_yaml
+from compiler.yamlfile import MODEL_PROPERTY_KEYS, read_yaml
 
 
 @dataclass(frozen=True, eq=False)

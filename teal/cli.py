@@ -229,18 +229,10 @@ def check(project_dir: Path | None, target: str | None, warehouse: str | None, v
     """Run the checks of the selected models on what is built now (nothing is rebuilt)."""
     from dataclasses import asdict
 
-    from compiler.project import load_project
-    from compiler.selection import model_index
-    from compiler.selection import select as select_models
     from runtime.build import run_checks
     from runtime.report import check_line
 
-    cfg = _config(project_dir, target, warehouse, vars_)
-    project = load_project(config=cfg)
-    chosen = select_models(project.dag, list(select), list(exclude),
-                           models=model_index(project, _state_if_needed(cfg, select, exclude)),
-                           selectors=cfg.selectors)
-    names = [n for n in project.dag.order() if n in chosen]
+    cfg, project, names = _selected(project_dir, target, warehouse, vars_, select, exclude)
     result = run_checks(project, names, store_failures=store_failures)
     if as_json:
         click.echo(json.dumps({"run_id": result.run_id, "success": result.success,
@@ -351,18 +343,11 @@ def compile(project_dir: Path | None, target: str | None, warehouse: str | None,
             exclude: tuple[str, ...]) -> None:
     """Render and compile models into target/ (compiled SQL and manifest.json)."""
     from compiler.manifest import write_target
-    from compiler.project import load_project
-    from compiler.selection import model_index
-    from compiler.selection import select as select_models
 
-    cfg = _config(project_dir, target, warehouse, vars_)
-    project = load_project(config=cfg)
-    chosen = select_models(project.dag, list(select), list(exclude),
-                           models=model_index(project, _state_if_needed(cfg, select, exclude)),
-                           selectors=cfg.selectors)
-    out = write_target(project, chosen)
+    _, project, names = _selected(project_dir, target, warehouse, vars_, select, exclude)
+    out = write_target(project, set(names))
     stats = project.stats
-    click.echo(f"Compiled {len(chosen)} of {len(project.models)} models into {out} "
+    click.echo(f"Compiled {len(names)} of {len(project.models)} models into {out} "
                f"({stats.get('parsed', 0)} SQL parses, {stats.get('cache_hits', 0)} cache hits)")
 
 
@@ -378,16 +363,8 @@ def ls(project_dir: Path | None, target: str | None, warehouse: str | None, vars
        output: str) -> None:
     """List models (in build order)."""
     from compiler.manifest import model_entry
-    from compiler.project import load_project
-    from compiler.selection import model_index
-    from compiler.selection import select as select_models
 
-    cfg = _config(project_dir, target, warehouse, vars_)
-    project = load_project(config=cfg)
-    chosen = select_models(project.dag, list(select), list(exclude),
-                           models=model_index(project, _state_if_needed(cfg, select, exclude)),
-                           selectors=cfg.selectors)
-    names = [n for n in project.dag.order() if n in chosen]
+    cfg, project, names = _selected(project_dir, target, warehouse, vars_, select, exclude)
     if as_json:
         click.echo(json.dumps([model_entry(project, project.models[n]) for n in names], indent=2))
         return
@@ -402,6 +379,21 @@ def ls(project_dir: Path | None, target: str | None, warehouse: str | None, vars
     header = ("name", "kind", "materialized", "relation", "tags", "path")
     click.echo(_table(header, rows))
     click.echo(f"\n{len(names)} of {len(project.models)} models")
+
+
+def _selected(project_dir: Path | None, target: str | None, warehouse: str | None,
+              vars_: str | None, select: tuple[str, ...], exclude: tuple[str, ...]) -> Any:
+    """(config, project, selected model names in build order) for read-only commands."""
+    from compiler.project import load_project
+    from compiler.selection import model_index
+    from compiler.selection import select as select_models
+
+    cfg = _config(project_dir, target, warehouse, vars_)
+    project = load_project(config=cfg)
+    chosen = select_models(project.dag, list(select), list(exclude),
+                           models=model_index(project, _state_if_needed(cfg, select, exclude)),
+                           selectors=cfg.selectors)
+    return cfg, project, [n for n in project.dag.order() if n in chosen]
 
 
 def _state_if_needed(cfg: Any, select: tuple[str, ...], exclude: tuple[str, ...]) -> Any:
