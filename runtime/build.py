@@ -18,7 +18,7 @@ from compiler.project import Project, load_project, project_from_assets
 from runtime.executor import Executor, Reporter
 from runtime.results import BuildResult
 from warehouse import state
-from warehouse.connection import Warehouse, qualified, quote
+from warehouse.connection import Warehouse, qualified, registered
 
 
 def new_run_id() -> str:
@@ -224,11 +224,9 @@ def materialize(
         if inputs:
             wh.ensure_schemas({"inputs"})
             for name, data in inputs.items():
-                view = f"__teal_materialize_input_{name}"
-                wh.conn.register(view, io.scannable(data))
-                wh.conn.execute(f"CREATE OR REPLACE TABLE {qualified('inputs', name)} AS "
-                                f"SELECT * FROM {quote(view)}")
-                wh.conn.unregister(view)
+                with registered(wh.conn, io.scannable(data), name) as view:
+                    wh.conn.execute(f"CREATE OR REPLACE TABLE {qualified('inputs', name)} AS "
+                                    f"SELECT * FROM {view}")
         result = execute_plan(project, plan, command="materialize", threads=1, warehouse=wh)
         outputs = {}
         for r in result.built:

@@ -14,7 +14,7 @@ from typing import Any
 
 from compiler.checks import TARGET, CheckDef, count_query, exact_query, fused_query, sample_query
 from warehouse import state
-from warehouse.connection import quote
+from warehouse.connection import quote, registered
 
 FAILURE_ROWS_LIMIT = 100_000
 
@@ -122,11 +122,7 @@ def record(cur: Any, *, run_id: str, check: CheckDef, partition: str | None, sta
 def store_failures(cur: Any, check_name: str, rows: Any) -> str:
     """Write failing rows to ``teal_failures.<check>`` (replacing the last ones)."""
     cur.execute("CREATE SCHEMA IF NOT EXISTS teal_failures")
-    view = f"__teal_failures_{abs(hash(check_name))}"
-    cur.register(view, rows)
-    try:
+    with registered(cur, rows, check_name) as view:
         cur.execute(f"CREATE OR REPLACE TABLE teal_failures.{quote(check_name)} AS "
-                    f"SELECT * FROM {quote(view)}")
-    finally:
-        cur.unregister(view)
+                    f"SELECT * FROM {view}")
     return f"teal_failures.{check_name}"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,18 @@ def quote(name: str) -> str:
 
 def qualified(schema: str, name: str) -> str:
     return f"{quote(schema)}.{quote(name)}"
+
+
+@contextmanager
+def registered(cur: Any, data: Any, hint: Any = "") -> Iterator[str]:
+    """Expose an Arrow-compatible object to SQL on ``cur`` for the block; yields its quoted
+    name (DuckDB scans it in place, no copy)."""
+    name = f"__teal_input_{abs(hash((id(data), hint)))}"
+    cur.register(name, data)
+    try:
+        yield quote(name)
+    finally:
+        cur.unregister(name)
 
 
 class Warehouse:

@@ -8,13 +8,13 @@ at any point before the commit leaves the previous relation exactly as it was.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from warehouse import state
-from warehouse.connection import qualified, quote
+from warehouse.connection import qualified, quote, registered
 
 NEW_SUFFIX = "__teal_new"
 
@@ -131,16 +131,12 @@ def build_table(cur: Any, target: BuildTarget, sql: str, audit: Any = None) -> B
 
 def write_table(cur: Any, target: BuildTarget, data: Any, audit: Any = None) -> Built:
     """Write an Arrow-compatible object (see warehouse.io.scannable) as the table, atomically."""
-    view_name = f"__teal_input_{abs(hash((target.model, target.run_id)))}"
 
     def body() -> int:
         staged = qualified(target.schema, target.name + NEW_SUFFIX)
-        cur.register(view_name, data)
-        try:
+        with registered(cur, data, target.model) as view:
             cur.execute(f"DROP TABLE IF EXISTS {staged}")
-            row = cur.execute(f"CREATE TABLE {staged} AS SELECT * FROM {quote(view_name)}").fetchone()
-        finally:
-            cur.unregister(view_name)
+            row = cur.execute(f"CREATE TABLE {staged} AS SELECT * FROM {view}").fetchone()
         rows = int(row[0]) if row else 0
         if audit is not None:
             audit(cur, staged)
@@ -241,43 +237,35 @@ def replace_partition(cur: Any, target: BuildTarget, key: str, source: Any,
     """
     relation = qualified(target.schema, target.name)
     started = _now()
-    view_name = f"__teal_input_{abs(hash((target.model, key)))}"
     where = f" WHERE {partition_filter}" if partition_filter else ""
-    registered = False
-    try:
-        with _transaction(cur):
-            if isinstance(source, str):
-                stage = _stage_name(target.model)
-                expected = cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS\n{source}").fetchone()[0]
-            else:
-                cur.register(view_name, source)
-                registered = True
-                stage = quote(view_name)
-                expected = _row_count(source)
-                if expected is None:  # a stream: count what arrives
-                    stage = _stage_name(target.model)
-                    expected = cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM "
-                                           f"{quote(view_name)}").fetchone()[0]
-            if audit is not None:  # the partition's new rows, before they are published
-                audit(cur, f"(SELECT * FROM {stage}{where})")
-            if exists is None:
-                exists = _existing_kind(cur, target.schema, target.name) is not None
-            if not exists:
-                rows = cur.execute(f"CREATE TABLE {relation} AS SELECT * FROM {stage}{where}").fetchone()[0]
-            else:
-                cur.execute(f"DELETE FROM {relation}{where}")
-                rows = _insert_by_name(cur, target, f"{stage}{where}")
-            if rows != expected:
-                raise PartitionRowsError(
-                    f"{expected - rows:,} of {expected:,} rows do not belong to partition {key} "
-                    f"(they fail {partition_filter})")
-            finished = _now()
-            state.record_partition(cur, run_id=target.run_id, model=target.model, key=key,
-                                   status="success", rows=rows, sql_hash=target.sql_hash,
-                                   started_at=started, finished_at=finished)
-    finally:
-        if registered:
-            cur.unregister(view_name)
+    with ExitStack() as scope, _transaction(cur):
+        if isinstance(source, str):
+            stage = _stage_name(target.model)
+            expected = cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS\n{source}").fetchone()[0]
+        else:
+            stage = scope.enter_context(registered(cur, source, (target.model, key)))
+            expected = _row_count(source)
+            if expected is None:  # a stream: count what arrives
+                streamed, stage = stage, _stage_name(target.model)
+                expected = cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM "
+                                       f"{streamed}").fetchone()[0]
+        if audit is not None:  # the partition's new rows, before they are published
+            audit(cur, f"(SELECT * FROM {stage}{where})")
+        if exists is None:
+            exists = _existing_kind(cur, target.schema, target.name) is not None
+        if not exists:
+            rows = cur.execute(f"CREATE TABLE {relation} AS SELECT * FROM {stage}{where}").fetchone()[0]
+        else:
+            cur.execute(f"DELETE FROM {relation}{where}")
+            rows = _insert_by_name(cur, target, f"{stage}{where}")
+        if rows != expected:
+            raise PartitionRowsError(
+                f"{expected - rows:,} of {expected:,} rows do not belong to partition {key} "
+                f"(they fail {partition_filter})")
+        finished = _now()
+        state.record_partition(cur, run_id=target.run_id, model=target.model, key=key,
+                               status="success", rows=rows, sql_hash=target.sql_hash,
+                               started_at=started, finished_at=finished)
     return Built(rows=int(rows), started_at=started, finished_at=finished)
 
 
@@ -306,13 +294,8 @@ def rebuild_partitions(cur: Any, target: BuildTarget, parts: list[tuple[str, Any
             if isinstance(source, str):
                 cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS\n{source}")
             else:
-                view_name = f"__teal_input_{abs(hash((target.model, key)))}"
-                cur.register(view_name, source)
-                try:
-                    cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM "
-                                f"{quote(view_name)}")
-                finally:
-                    cur.unregister(view_name)
+                with registered(cur, source, (target.model, key)) as view:
+                    cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM {view}")
             if partition_filter:
                 outside = cur.execute(
                     f"SELECT count(*) FROM {stage} WHERE NOT coalesce(({partition_filter}), false)"
@@ -375,7 +358,6 @@ def replace_partitions_single_run(cur: Any, target: BuildTarget,
     stage = _stage_name(target.model)
     col = quote(column)
     started = _now()
-    view_name = f"__teal_input_{abs(hash((target.model, 'range')))}"
     keys_name = quote(f"__teal_keys_{target.model}")
 
     def ts(value: datetime) -> str:
@@ -398,11 +380,8 @@ def replace_partitions_single_run(cur: Any, target: BuildTarget,
         if isinstance(source, str):
             cur.execute(f"CREATE OR REPLACE {kind} {into} AS\n{source}")
         else:
-            cur.register(view_name, source)
-            try:
-                cur.execute(f"CREATE OR REPLACE {kind} {into} AS SELECT * FROM {quote(view_name)}")
-            finally:
-                cur.unregister(view_name)
+            with registered(cur, source, target.model) as view:
+                cur.execute(f"CREATE OR REPLACE {kind} {into} AS SELECT * FROM {view}")
         stage = into
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {keys_name} AS SELECT * FROM (VALUES {values}) "
                     "AS k(partition_key, lo, hi)")
