@@ -51,6 +51,13 @@ MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "backfill_policy": ((str,), "'multi_run' (a transaction per partition) or 'single_run'"),
 }
 
+# config keys whose value is one of a few words: key -> (the words, what one is called)
+CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
+    "materialized": (MATERIALIZATIONS, "materialization"),
+    "incremental_strategy": (INCREMENTAL_STRATEGIES, "strategy"),
+    "backfill_policy": (("single_run", "multi_run"), "policy"),
+}
+
 PROJECT_KEYS = {
     "name", "models", "warehouse", "threads", "vars", "defaults", "folders", "targets",
     "sources", "changed_only", "selectors", "check_paths",
@@ -136,25 +143,12 @@ def validate_model_config(
                 f"config key '{key}' must be {expected}, got {value!r}",
                 path=path, line=line, col=col, source_line=source_line,
             )
-        if key == "materialized" and value not in MATERIALIZATIONS:
+        if key in CHOICES and value not in CHOICES[key][0]:
+            allowed, noun = CHOICES[key]
             raise ProjectError(
-                f"materialized={value!r} is not a materialization",
-                path=path, line=line, col=col, source_line=source_line,
-                hint=did_you_mean(value, MATERIALIZATIONS)
-                or "use one of " + ", ".join(MATERIALIZATIONS),
-            )
-        if key == "incremental_strategy" and value not in INCREMENTAL_STRATEGIES:
-            raise ProjectError(
-                f"incremental_strategy={value!r} is not a strategy",
-                path=path, line=line, col=col, source_line=source_line,
-                hint=did_you_mean(value, INCREMENTAL_STRATEGIES)
-                or "use one of " + ", ".join(INCREMENTAL_STRATEGIES),
-            )
-        if key == "backfill_policy" and value not in ("single_run", "multi_run"):
-            raise ProjectError(
-                f"backfill_policy={value!r} is not a policy", path=path, line=line, col=col,
+                f"{key}={value!r} is not a {noun}", path=path, line=line, col=col,
                 source_line=source_line,
-                hint=did_you_mean(value, ("single_run", "multi_run")) or "use single_run or multi_run")
+                hint=did_you_mean(value, allowed) or "use one of " + ", ".join(allowed))
         if key in ("schema", "alias") and not _IDENT.match(value):
             raise ProjectError(
                 f"config key '{key}' must be a plain identifier, got {value!r}",
