@@ -109,8 +109,7 @@ class Project:
                                hint=did_you_mean(name, self.models) or "run `teal ls` to list models") from None
 
     def source_table(self, key: str) -> SourceTable:
-        src, _, table = key.partition(".")
-        return self.sources[src].tables[table.lower()]
+        return find_source_table(self.sources, key)
 
 
     def upstream_partitions(self, key: str) -> Any:
@@ -151,6 +150,12 @@ class Project:
             if end in hi:
                 values[end] = hi[end]
         return fill(sql, values)
+
+
+def find_source_table(sources: dict[str, Source], key: str) -> SourceTable:
+    """The source table named ``"source.table"``."""
+    src, _, table = key.partition(".")
+    return sources[src].tables[table.lower()]
 
 
 def project_from_assets(config: ProjectConfig, assets: list[AssetDef]) -> Project:
@@ -928,8 +933,7 @@ class _Loader:
         return query.sql(dialect=DIALECT), pushdown
 
     def source_table(self, key: str) -> SourceTable:
-        src, _, table = key.partition(".")
-        return self.sources[src].tables[table.lower()]
+        return find_source_table(self.sources, key)
 
 
 class _ThisRelation:
