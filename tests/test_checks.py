@@ -116,12 +116,16 @@ BUILTINS_PROJECT = {
                 tests:
                   - accepted_values: {values: [paid, open], name: status_known, severity: warn}
                   - accepted_values: {values: [paid, open, weird], name: status_known_all}
+                  - accepted_values: {values: [weird, paid, open, paid], name: status_values_repeated}
+                  - accepted_values: {values: [PAID, open, weird], name: status_case_matters, severity: warn}
               - name: b
                 tests:
                   - accepted_values: {values: ["'x'", "'y'"], quote: false, name: b_unquoted}
               - name: num
                 tests:
                   - accepted_values: {values: [1, 2, 3, 4], name: num_small, severity: warn}
+                  - accepted_values: {values: ['1', '2', '3', '4', '7'], name: num_as_text}
+                  - accepted_values: {values: ['01', '2', '3', '4'], name: num_as_padded_text, severity: warn}
               - name: amount
                 checks:
                   - accepted_range: {min_value: 0, name: amount_min, severity: warn}
@@ -168,8 +172,12 @@ BUILTIN_EXPECTED = {
     "dup_unique_in_us": ("pass", 0),  # us rows: a, b, c
     "status_known": ("warn", 1),  # 'weird'; NULL is accepted
     "status_known_all": ("pass", 0),
+    "status_values_repeated": ("pass", 0),
+    "status_case_matters": ("warn", 3),  # 'paid' is not 'PAID'
     "b_unquoted": ("pass", 0),
     "num_small": ("warn", 1),  # 7
+    "num_as_text": ("pass", 0),  # quoted values compare as numbers with a number column
+    "num_as_padded_text": ("warn", 1),  # '01' is 1 as a number; 7 is not listed
     "amount_min": ("warn", 1),  # -5
     "amount_between": ("warn", 2),  # -5, 500
     "amount_exclusive": ("warn", 4),  # 10 and 100 (bounds excluded), -5, 500
