@@ -169,10 +169,12 @@ def output_columns(model: Any) -> set[str] | None:
     import sqlglot
     from sqlglot import exp
 
-    try:
-        query = sqlglot.parse_one(model.compiled_sql, dialect="duckdb")
-    except Exception:  # noqa: BLE001 - validation is best effort
-        return None
+    query = model.ast  # the tree the model was compiled from, when this load parsed it
+    if query is None:
+        try:
+            query = sqlglot.parse_one(model.compiled_sql, dialect="duckdb")
+        except Exception:  # noqa: BLE001 - validation is best effort
+            return None
     if not isinstance(query, exp.Query):
         return None
     selects = query.selects

@@ -30,26 +30,8 @@ def model_entry(project: Project, model: Model) -> dict[str, Any]:
     }
 
 
-def _pretty(sql: str, cache: Any) -> str:
-    """Pretty-printed SQL, remembered by content (printing means parsing again)."""
-    from compiler.cache import content_key
-
-    key = content_key("pretty", sql)
-    hit = cache.get("pretty", key) if cache is not None else None
-    if hit is None:
-        import sqlglot
-
-        hit = sqlglot.transpile(sql, read="duckdb", write="duckdb", pretty=True)[0]
-        if cache is not None:
-            cache.put("pretty", key, hit)
-    return hit
-
-
 def write_target(project: Project, names: set[str] | None = None) -> Path:
     """Write ``target/compiled/<path>.sql`` for SQL models and ``target/manifest.json``."""
-    from compiler.cache import CompileCache
-
-    cache = CompileCache(project.root / ".teal" / "cache" / "pretty.pickle")
     target = project.root / "target"
     compiled_dir = target / "compiled"
     compiled_dir.mkdir(parents=True, exist_ok=True)
@@ -60,9 +42,9 @@ def write_target(project: Project, names: set[str] | None = None) -> Path:
             continue
         out = compiled_dir / model.display_path
         out.parent.mkdir(parents=True, exist_ok=True)
-        pretty = _pretty(model.compiled_sql, cache)
-        out.write_text(f"-- {model.name}: {model.materialized} {model.relation}\n{pretty}\n",
-                       encoding="utf-8")
+        text = f"-- {model.name}: {model.materialized} {model.relation}\n{model.compiled_sql}\n"
+        if not out.exists() or out.read_text(encoding="utf-8") != text:
+            out.write_text(text, encoding="utf-8")
     manifest = {
         "project": project.config.name,
         "warehouse": str(project.config.warehouse_path),
@@ -72,7 +54,6 @@ def write_target(project: Project, names: set[str] | None = None) -> Path:
             for s in project.sources.values() for t in s.tables.values()
         },
     }
-    cache.save()
     tmp = target / "manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
     os.replace(tmp, target / "manifest.json")

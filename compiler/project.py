@@ -902,7 +902,9 @@ class _Loader:
         if ctes:
             inline_ephemerals(ast, [(cte, parse_sql(done[k].compiled_sql or "", path=done[k].display_path))
                                     for k, cte in ctes.items()])
-        compiled_sql = ast.sql(dialect=DIALECT, comments=False)
+        # Printed once, pretty, for both the warehouse and target/compiled. copy=False: the
+        # tree is this model's own, and sqlglot's defensive deep copy cost more than parsing.
+        compiled_sql = ast.sql(dialect=DIALECT, comments=False, copy=False, pretty=True)
         self.cache.put("compile", key, {
             "sql": compiled_sql,
             "pushdowns": [(p.index, p.upstream, p.mapping) for p in pushdowns]})

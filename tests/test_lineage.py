@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import pytest
 
 from compiler.errors import ErrorGroup, LineageError
 from compiler.project import load_project
 from compiler.sql import parse_sql, table_references
+
+
+def one_line(sql: str) -> str:
+    """Compiled SQL is pretty-printed; compare it as one line."""
+    flat = " ".join(sql.split())
+    return re.sub(r"\( ", "(", re.sub(r" \)", ")", flat))
 
 
 def refs(sql: str) -> list[str]:
@@ -103,7 +111,7 @@ def test_unqualified_qualified_and_quoted_names_resolve_to_the_same_model(projec
         m = p.models[name]
         assert m.upstreams == ("stg_orders",), name
         assert m.source_tables == ()
-        assert '"staging"."stg_orders"' in m.compiled_sql, m.compiled_sql
+        assert '"staging"."stg_orders"' in one_line(m.compiled_sql), one_line(m.compiled_sql)
     con = run_models(p)
     for name in "abcd":
         assert con.execute(f"select sum(amount) from marts.{name}").fetchone() == (60,)
@@ -126,7 +134,7 @@ def test_compiled_sql_keeps_the_authors_name_for_qualified_columns(project):
                               "from stg_orders join staging.stg_orders o2 using (id)",
     })
     p = load_project(root)
-    assert p.models["a"].compiled_sql == (
+    assert one_line(p.models["a"].compiled_sql) == (
         'SELECT stg_orders.id, o2.amount FROM "staging"."stg_orders" '
         'JOIN "staging"."stg_orders" AS o2 USING (id)')
     assert run_models(p).execute("select count(*) from marts.a").fetchone() == (3,)
@@ -139,7 +147,7 @@ def test_model_with_schema_and_alias_config_is_read_at_its_relation(project):
         "models/marts/b.sql": "select * from core.orders",
     })
     p = load_project(root)
-    assert p.models["a"].compiled_sql == (
+    assert one_line(p.models["a"].compiled_sql) == (
         'SELECT stg_orders.amount FROM "core"."orders" AS stg_orders')
     assert p.models["b"].upstreams == ("stg_orders",)
     con = run_models(p)
@@ -166,7 +174,7 @@ def test_cte_named_like_a_model_reads_the_model_inside_its_own_body(project):
     p = load_project(root)
     m = p.models["big_orders"]
     assert m.upstreams == ("orders",)
-    assert m.compiled_sql == ('WITH orders AS (SELECT * FROM "staging"."orders" WHERE amount > 15) '
+    assert one_line(m.compiled_sql) == ('WITH orders AS (SELECT * FROM "staging"."orders" WHERE amount > 15) '
                               "SELECT COUNT(*) AS n FROM orders")
     assert run_models(p).execute("select n from marts.big_orders").fetchone() == (2,)
 
@@ -238,7 +246,7 @@ def test_self_reference_through_this_is_not_an_upstream(project):
     })
     m = load_project(root).models["events"]
     assert m.upstreams == ()
-    assert '"marts"."events"' in m.compiled_sql
+    assert '"marts"."events"' in one_line(m.compiled_sql)
 
 
 # -- Jinja ref / source --------------------------------------------------------------------------
@@ -259,7 +267,7 @@ def test_ref_and_source_make_lineage(project):
     m = load_project(root).models["m"]
     assert m.upstreams == ("stg_orders",)
     assert m.source_tables == ("shop.payments",)
-    assert m.compiled_sql == ('SELECT * FROM "staging"."stg_orders" AS o '
+    assert one_line(m.compiled_sql) == ('SELECT * FROM "staging"."stg_orders" AS o '
                               'JOIN "shop"."payments" AS p USING (id)')
 
 
@@ -322,8 +330,8 @@ def test_yaml_file_sources_compile_to_readers_relative_to_the_yaml(project):
     assert people.source_tables == ("files.people",) and people.upstreams == ()
     assert joined.source_tables == ("files.people", "lake.events")
     csv_path = str((data / "people.csv").resolve())
-    assert f"READ_CSV('{csv_path}') AS people" in people.compiled_sql
-    assert "READ_PARQUET(" in joined.compiled_sql
+    assert f"READ_CSV('{csv_path}') AS people" in one_line(people.compiled_sql)
+    assert "READ_PARQUET(" in one_line(joined.compiled_sql)
     con = run_models(p)
     assert sorted(con.execute("select * from staging.people").fetchall()) == [(1, "ann"), (2, "bob")]
     assert sorted(con.execute("select * from staging.joined").fetchall()) == [("ann", 2), ("bob", 1)]
@@ -339,7 +347,7 @@ def test_project_config_sources_are_warehouse_tables(project):
                    """)
     m = load_project(root).models["m"]
     assert m.source_tables == ("erp.invoices", "erp.lines")
-    assert m.compiled_sql == ('SELECT * FROM "erp_raw"."invoices" '
+    assert one_line(m.compiled_sql) == ('SELECT * FROM "erp_raw"."invoices" '
                               'JOIN "erp_raw"."lines" USING (id)')
 
 
@@ -358,7 +366,7 @@ def test_project_config_file_source_paths_are_relative_to_the_project(project):
     p = load_project(root)
     m = p.models["m"]
     assert m.source_tables == ("lake.points",)
-    assert f"READ_PARQUET('{(root / 'data' / 'points.parquet').resolve()}') AS points" in m.compiled_sql
+    assert f"READ_PARQUET('{(root / 'data' / 'points.parquet').resolve()}') AS points" in one_line(m.compiled_sql)
     assert run_models(p).execute("select s from staging.m").fetchone() == (10,)
 
 
@@ -618,7 +626,7 @@ def test_ephemeral_is_inlined_as_a_prefixed_cte(project):
     p = load_project(project(files))
     m = p.models["m"]
     assert m.upstreams == ("eph_big",)
-    assert m.compiled_sql == (
+    assert one_line(m.compiled_sql) == (
         'WITH __teal_eph_eph_big AS (SELECT id, amount, customer FROM "staging"."stg_orders" '
         'WHERE amount > 15) SELECT eph_big.customer, SUM(amount) AS total '
         'FROM "__teal_eph_eph_big" AS eph_big GROUP BY 1')
@@ -634,7 +642,7 @@ def test_ephemeral_cte_goes_before_the_consumers_own_ctes(project):
                  select (select count(*) from big) as n_big, (select count(*) from eph_big) as n_a
              """}
     p = load_project(project(files))
-    sql = p.models["m"].compiled_sql
+    sql = one_line(p.models["m"].compiled_sql)
     assert sql.startswith("WITH __teal_eph_eph_big AS (")
     assert sql.count("__teal_eph_eph_big AS (") == 1  # inlined once, however often it is read
     assert run_models(p).execute("select * from marts.m").fetchone() == (2, 1)
@@ -647,7 +655,7 @@ def test_ephemeral_of_ephemeral_is_inlined_recursively(project):
     m = p.models["m"]
     assert m.upstreams == ("eph_double",)
     assert p.dag.ancestors("m") == {"eph_double", "eph_big", "stg_orders"}
-    assert "__teal_eph_eph_double AS (WITH __teal_eph_eph_big AS (" in m.compiled_sql
+    assert "__teal_eph_eph_double AS (WITH __teal_eph_eph_big AS (" in one_line(m.compiled_sql)
     assert run_models(p).execute("select s from marts.m").fetchone() == (100,)
 
 
@@ -668,7 +676,7 @@ def test_ephemeral_cte_name_does_not_collide_with_a_user_cte(project):
                         (select sum(amount) from __teal_eph_eph_big) as user_total
              """}
     p = load_project(project(files))
-    assert "__teal_eph_eph_big_2" in p.models["m"].compiled_sql
+    assert "__teal_eph_eph_big_2" in one_line(p.models["m"].compiled_sql)
     assert run_models(p).execute("select * from marts.m").fetchone() == (50, 1000)
 
 
