@@ -59,11 +59,29 @@ def _loader() -> type:
     return Loader
 
 
-def read_yaml(path: Path, display: str) -> dict[str, Any]:
-    """Parse one YAML properties file; errors carry file:line:col."""
+def read_yaml(path: Path, display: str, cache: Any = None) -> dict[str, Any]:
+    """Parse one YAML properties file; errors carry file:line:col.
+
+    With a compile cache, a file parsed before is taken from it by its text (2,000 checks
+    in YAML took 0.2 s to parse, even with libyaml)."""
+    text = path.read_text(encoding="utf-8")
+    key = None
+    if cache is not None:
+        from compiler.cache import content_key
+
+        key = content_key("yaml", text)
+        hit = cache.get("yaml", key)
+        if hit is not None:
+            return hit
+    data = _parse(text, display)
+    if key is not None:
+        cache.put("yaml", key, data)
+    return data
+
+
+def _parse(text: str, display: str) -> dict[str, Any]:
     import yaml
 
-    text = path.read_text(encoding="utf-8")
     try:
         data = yaml.load(text, Loader=_loader())  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
