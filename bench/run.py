@@ -109,6 +109,9 @@ def teal(*args: str) -> list[str]:
 def env() -> dict[str, str]:
     e = dict(os.environ)
     e.pop("PYTHONPATH", None)
+    # as on a user's machine: Python keeps compiled bytecode of teal's modules (the
+    # development machine sets this variable, which made every start compile them again)
+    e.pop("PYTHONDONTWRITEBYTECODE", None)
     return e
 
 

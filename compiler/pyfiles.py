@@ -9,8 +9,8 @@ project-local module they imported (a helper beside the models) changed. The fun
 imported when a build calls them (:class:`Deferred`).
 
 What the cache cannot see: a model file that declares different assets depending on an
-environment variable or on a data file it reads at import. ``teal compile --no-cache``
-(or deleting ``.teal/``) imports everything again.
+environment variable or on a data file it reads at import. Deleting ``.teal/`` imports
+everything again.
 """
 
 from __future__ import annotations
@@ -20,12 +20,15 @@ import importlib.util
 import inspect
 import pickle
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from compiler.assets import INPUT_KINDS, AssetCheckDef, AssetDef, input_kind
 from compiler.errors import ParseError, ProjectError
+
+_COMPLETE = "__teal_imported__"  # set on a model file's module once it ran to the end
 
 # an input kind back to an annotation string that input_kind() reads as that kind
 _ANNOTATION_OF_KIND = {kind: f"{module}.{name}" for (module, name), kind in INPUT_KINDS.items()}
@@ -58,7 +61,15 @@ def import_file(path: Path, name: str, display: str) -> Any:
         raise ParseError(f"importing the model file raised {type(exc).__name__}: {exc}",
                          path=display, line=line,
                          hint="fix the error at module level in this file") from None
+    setattr(module, _COMPLETE, True)
     return module
+
+
+def import_functions(definitions: Any) -> None:
+    """Import the files whose functions ``definitions`` (assets or checks) still defer."""
+    for definition in definitions:
+        if isinstance(definition.fn, Deferred):
+            definition.fn.resolve()
 
 
 def declared(module: Any, path: Path) -> tuple[list[tuple[str, AssetDef]], list[tuple[str, AssetCheckDef]]]:
@@ -75,17 +86,25 @@ def declared(module: Any, path: Path) -> tuple[list[tuple[str, AssetDef]], list[
     return assets, checks
 
 
+_IMPORTING = threading.RLock()  # one import of a file at a time, not two half-run copies
+
+
 class Deferred:
-    """Stands for a model file's function until it is called: then the file is imported."""
+    """Stands for a model file's function until it is needed: then the file is imported.
+
+    A build imports every file it needs before it starts (:func:`import_functions`), so
+    that an error at import is reported like one met by the load, before anything is built.
+    """
 
     def __init__(self, path: str, module: str, attr: str, display: str, func_name: str) -> None:
         self.path, self.module, self.attr = path, module, attr
         self.display, self.__name__ = display, func_name
 
     def resolve(self) -> Any:
-        module = sys.modules.get(self.module)
-        if getattr(module, "__file__", None) != self.path:
-            module = import_file(Path(self.path), self.module, self.display)
+        with _IMPORTING:
+            module = sys.modules.get(self.module)
+            if getattr(module, "__file__", None) != self.path or not getattr(module, _COMPLETE, False):
+                module = import_file(Path(self.path), self.module, self.display)
         return getattr(module, self.attr).fn
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -40,6 +40,7 @@ def execute_plan(project: Project, plan: Plan, *, command: str = "build", thread
     """
     from runtime.checking import Auditor
 
+    import_python(project, {s.model for s in plan.steps})
     run_id = run_id or new_run_id()
     started = _now()
     own = warehouse is None
@@ -65,6 +66,18 @@ def execute_plan(project: Project, plan: Plan, *, command: str = "build", thread
             wh.close()
     _write_run_results(project.config, result, command)
     return result
+
+
+def import_python(project: Project, models: set[str], assets: bool = True) -> None:
+    """Import the Python files behind ``models`` (unless ``assets`` is false) and their
+    Python checks, before anything runs: a warm load read what they declare from the cache
+    without importing them."""
+    from compiler.pyfiles import import_functions
+
+    import_functions([project.models[m].asset for m in sorted(models)
+                      if assets and project.models[m].asset is not None])
+    import_functions([c.python for c in project.checks.values()
+                      if c.python is not None and c.asset in models])
 
 
 def _write_run_results(cfg: ProjectConfig, result: BuildResult, command: str) -> None:
@@ -260,6 +273,7 @@ def run_checks(project: Project, names: list[str], *, store_failures: bool = Fal
     from warehouse import io
     from warehouse.materialize import relation_exists
 
+    import_python(project, set(names), assets=False)
     run_id = run_id or new_run_id()
     auditor = Auditor(project, run_id, store_failures)
     outcomes: list[Any] = []

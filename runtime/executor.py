@@ -67,6 +67,7 @@ class Executor:
         self.reporter = reporter or SilentReporter()
         self.debug = debug
         self.auditor = auditor  # runtime.checking.Auditor: checks run (build), or None (run)
+        self.catalog: materialize.Catalog | None = None
 
     def run(self) -> BuildResult:
         started = time.perf_counter()
@@ -83,6 +84,9 @@ class Executor:
         total = len(steps)
         self.reporter.start(self.plan, self.threads, self.warehouse.path)
         self.warehouse.ensure_schemas({s.relation.split(".")[0] for s in self.plan.steps})
+        cur = self.warehouse.cursor()
+        self.catalog = materialize.Catalog(cur)  # relation kinds, read once for the run
+        cur.close()
 
         def skip_downstream(name: str, why: str) -> None:
             stack = list(downstream[name])
@@ -155,7 +159,7 @@ class Executor:
         cur = self.warehouse.cursor()
         target = materialize.BuildTarget(model=model.name, schema=model.schema, name=model.alias,
                                          materialization=step.action, sql_hash=step.sql_hash,
-                                         run_id=self.run_id)
+                                         run_id=self.run_id, catalog=self.catalog)
         started = datetime.now(timezone.utc).replace(tzinfo=None)
         t0 = time.perf_counter()
         outcomes: list[Any] = []
@@ -250,7 +254,7 @@ class Executor:
         """An unpartitioned incremental model: full build the first time (or with
         --full-refresh), then append or upsert the is_incremental() variant's rows."""
         # no table yet (never built, or it was a view before): build it whole
-        if step.full_refresh or not materialize.table_exists(cur, model.schema, model.alias):
+        if step.full_refresh or target.existing(cur) != "table":
             return materialize.build_table(cur, target, step.sql or "", audit=audit)
         sql = model.incremental_sql or step.sql or ""
         if model.strategy == "append":
@@ -288,7 +292,7 @@ class Executor:
                 return self._run_single(cur, step, model, target, keys, t0, started)
             except AuditFailed as exc:
                 return self._audit_failed(cur, target, model, started, t0, exc)
-        exists = materialize.relation_exists(cur, model.schema, model.alias)
+        exists = target.existing(cur) is not None
         for i, key in enumerate(keys, 1):
             p_started = datetime.now(timezone.utc).replace(tzinfo=None)
             p0 = time.perf_counter()
