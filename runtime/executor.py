@@ -293,6 +293,7 @@ class Executor:
             except AuditFailed as exc:
                 return self._audit_failed(cur, target, model, started, t0, exc)
         exists = target.existing(cur) is not None
+        created_here = not exists  # then no partition has rows before this step writes it
         for i, key in enumerate(keys, 1):
             p_started = datetime.now(timezone.utc).replace(tzinfo=None)
             p0 = time.perf_counter()
@@ -303,7 +304,8 @@ class Executor:
                     source = self._python_output(cur, model, key)
                 built = materialize.replace_partition(
                     cur, target, key, source, fill(model, model.partition_filter or "", key),
-                    exists=exists, audit=self._audit_for(model, outcomes, key))
+                    exists=exists, has_rows=not created_here,
+                    audit=self._audit_for(model, outcomes, key))
                 exists = True
                 total_rows += built.rows or 0
             except Exception as exc:  # noqa: BLE001 - one failed partition; the others go on

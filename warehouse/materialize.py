@@ -266,50 +266,82 @@ def incremental_upsert(cur: Any, target: BuildTarget, sql: str, unique_key: tupl
     return _in_transaction(cur, target, body)
 
 
+OUTSIDE = "__teal_row_outside_partition"  # the error a guarded insert raises
+
+
 def replace_partition(cur: Any, target: BuildTarget, key: str, source: Any,
                       partition_filter: str, *, exists: bool | None = None,
-                      audit: Any = None) -> Built:
+                      has_rows: bool = True, audit: Any = None) -> Built:
     """Replace one partition in one transaction: delete the partition's old rows, insert the
     new ones (checking that every one of them belongs to the partition), record it.
+    ``has_rows=False`` (the table was created by this step, before this partition) skips
+    the delete.
 
     ``source`` is SQL, or an Arrow-compatible object (Python assets). A kill at any point
     leaves the old partition or the new one, never both and never neither. ``exists`` says
     whether the table exists (None: look it up), saving a catalog query per partition.
-    Statements are kept few: each costs a fixed overhead, paid once per partition.
+    Statements are kept few, since each costs a fixed overhead paid once per partition: the
+    rows go straight from the query into the table, guarded by ``error()`` on any row
+    outside the partition (which aborts the transaction; they are counted afterwards, for
+    the message). A stream from Python is staged first, since it can be read only once.
     """
     relation = qualified(target.schema, target.name)
     started = _now()
     where = f" WHERE {partition_filter}" if partition_filter else ""
-    with ExitStack() as scope, _transaction(cur):
-        if isinstance(source, str):
-            stage = _stage_name(target.model)
-            expected = cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS\n{source}").fetchone()[0]
-        else:
-            stage = scope.enter_context(registered(cur, source, (target.model, key)))
-            expected = _row_count(source)
-            if expected is None:  # a stream: count what arrives
-                streamed, stage = stage, _stage_name(target.model)
-                expected = cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM "
-                                       f"{streamed}").fetchone()[0]
-        if audit is not None:  # the partition's new rows, before they are published
-            audit(cur, f"(SELECT * FROM {stage}{where})")
-        if exists is None:
-            exists = target.existing(cur) is not None
-        if not exists:
-            rows = cur.execute(f"CREATE TABLE {relation} AS SELECT * FROM {stage}{where}").fetchone()[0]
-        else:
-            cur.execute(f"DELETE FROM {relation}{where}")
-            rows = _insert_by_name(cur, target, f"{stage}{where}")
-        if rows != expected:
-            raise PartitionRowsError(
-                f"{expected - rows:,} of {expected:,} rows do not belong to partition {key} "
-                f"(they fail {partition_filter})")
-        finished = _now()
-        state.record_partition(cur, run_id=target.run_id, model=target.model, key=key,
-                               status="success", rows=rows, sql_hash=target.sql_hash,
-                               started_at=started, finished_at=finished)
+    if exists is None:
+        exists = target.existing(cur) is not None
+    try:
+        with ExitStack() as scope, _transaction(cur):
+            if isinstance(source, str):
+                rows_sql = f"SELECT * FROM (\n{source}\n)"
+            else:
+                view = scope.enter_context(registered(cur, source, (target.model, key)))
+                if _row_count(source) is None:  # a stream: stage what arrives
+                    view, stream = _stage_name(target.model), view
+                    cur.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT * FROM {stream}")
+                rows_sql = f"SELECT * FROM {view}"
+            guarded = rows_sql
+            if partition_filter:
+                guarded = (f"{rows_sql} AS __teal_rows WHERE CASE WHEN coalesce(({partition_filter}), "
+                           f"false) THEN true ELSE error('{OUTSIDE}') END")
+            if not exists:
+                rows = cur.execute(f"CREATE TABLE {relation} AS {guarded}").fetchone()[0]
+            else:
+                if has_rows:
+                    cur.execute(f"DELETE FROM {relation}{where}")
+                rows = _insert_by_name(cur, target, f"({guarded})")
+            if audit is not None:  # the partition's new rows, before they are published
+                audit(cur, f"(SELECT * FROM {relation}{where})")
+            finished = _now()
+            state.record_partition(cur, run_id=target.run_id, model=target.model, key=key,
+                                   status="success", rows=rows, sql_hash=target.sql_hash,
+                                   started_at=started, finished_at=finished)
+    except Exception as exc:
+        if OUTSIDE not in str(exc):
+            raise
+        raise _outside_partition(cur, target, key, source, partition_filter) from None
     target.committed("table")
     return Built(rows=int(rows), started_at=started, finished_at=finished)
+
+
+def _outside_partition(cur: Any, target: BuildTarget, key: str, source: Any,
+                       partition_filter: str) -> PartitionRowsError:
+    """The error for rows outside their partition, with how many (read again to count)."""
+    try:
+        with ExitStack() as scope:
+            # a cursor of its own: the failed one may still hold a Python asset's input stream
+            own = cur.cursor()
+            scope.callback(own.close)
+            rows_sql = (f"({source})" if isinstance(source, str) else
+                        scope.enter_context(registered(own, source, (target.model, key, "count"))))
+            total, outside = own.execute(
+                f"SELECT count(*), count_if(NOT coalesce(({partition_filter}), false)) "
+                f"FROM {rows_sql} AS __teal_rows").fetchall()[0]
+        return PartitionRowsError(f"{outside:,} of {total:,} rows do not belong to partition {key} "
+                                  f"(they fail {partition_filter})")
+    except Exception:  # noqa: BLE001 - a stream cannot be read twice
+        return PartitionRowsError(f"rows do not belong to partition {key} "
+                                  f"(they fail {partition_filter})")
 
 
 def _row_count(data: Any) -> int | None:
