@@ -17,7 +17,9 @@ max:
   its first progress line ``[ 1/N] OK ...`` on stdout (measured on the default build);
 - no-op rebuild: ``teal build --changed-only`` right after a full build;
 - ``teal build -s <one intermediate model>`` and ``teal build -s +<mart>`` (a mart with
-  its upstreams) on the built warehouse.
+  its upstreams) on the built warehouse;
+- partitions (bench/partition_refresh.py): a 365-partition backfill (multi_run and
+  single_run) against the same rows built unpartitioned, and a one-partition refresh.
 
 Prints a table (median, min, max, ratio to the floor measured in the same run, the
 issue's target and whether it is met) and writes ``bench/results/suite-<date>.json``.
@@ -47,6 +49,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import generate  # noqa: E402  (bench/ is not a package)
+import partition_refresh  # noqa: E402
 
 FLOOR_SCRIPT = """\
 import json, sys
@@ -320,6 +323,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="Folder for generated projects (default: a temporary one).")
     parser.add_argument("--out", type=Path, default=HERE / "results",
                         help="Folder for the JSON results.")
+    parser.add_argument("--partitions", type=int, default=10_000, metavar="ROWS_PER_DAY",
+                        help="Rows per day of the 365-partition model (partition_refresh.py; "
+                             "0 skips it).")
     args = parser.parse_args(argv)
     sizes = [int(x) for x in args.models.split(",") if x.strip()]
     if args.with_10k and 10_000 not in sizes:
@@ -335,9 +341,16 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if args.work is None and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+    partitions = None
+    if args.partitions:
+        print(f"\n== partitions: 365 daily partitions, {args.partitions:,} rows a day", flush=True)
+        partitions = partition_refresh.measure(args.repeat, args.partitions)
     rows = summarize(results, args.data)
     print()
     print(table(rows, args.repeat, args.data))
+    if partitions is not None:
+        print()
+        print(partition_refresh.table(partitions))
     total = time.perf_counter() - started
     print(f"\nsuite finished in {total:.0f}s")
 
@@ -354,6 +367,7 @@ def main(argv: list[str] | None = None) -> None:
         "total_s": total,
         "sizes": {str(n): r for n, r in results.items()},
         "table": rows,
+        "partitions": partitions,
     }, indent=2))
     print(f"wrote {path}")
 

@@ -67,7 +67,8 @@ def test_generated_project_builds_and_matches_the_floor(tmp_path):
 def test_runner_prints_its_table_and_writes_json(tmp_path):
     done = subprocess.run(
         [sys.executable, str(REPO / "bench" / "run.py"), "--models", "10", "--repeat", "1",
-         "--rows", "100", "--out", str(tmp_path / "results"), "--work", str(tmp_path / "work")],
+         "--rows", "100", "--partitions", "24", "--out", str(tmp_path / "results"),
+         "--work", str(tmp_path / "work")],
         capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
@@ -80,3 +81,7 @@ def test_runner_prints_its_table_and_writes_json(tmp_path):
                 "build_threads1", "build", "first_model", "noop", "select_one", "select_mart"):
         assert len(secs[key]) == 1, key
     assert data["sizes"]["10"]["verify"]["same_as_floor"] is True
+    # the partition measurements: 365 daily partitions of 24 rows
+    assert "backfill of 365 partitions, multi_run" in out and "x unpartitioned" in out
+    assert data["partitions"]["rows"] == 365 * 24
+    assert all(len(v) == 1 for v in data["partitions"]["seconds"].values())
