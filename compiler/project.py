@@ -878,7 +878,7 @@ class _Loader:
             self.parsed += 1
             nodes = table_references(ast)
             resolved = [(node, kind, k) for node, (_, kind, k) in zip(nodes, resolved)]
-        taken = existing_cte_names(ast)
+        taken: set[str] | None = None  # CTE names in the query: walked for ephemerals only
         ctes: dict[str, str] = {}
         pushdowns = []
         for index, (ref, kind, up_key) in enumerate(resolved):
@@ -891,6 +891,7 @@ class _Loader:
                     continue
                 if target.materialized == "ephemeral":
                     if up_key not in ctes:
+                        taken = existing_cte_names(ast) if taken is None else taken
                         ctes[up_key] = ephemeral_cte_name(up_key, taken)
                         taken.add(ctes[up_key].lower())
                     point_at_cte(ref.node, ctes[up_key])

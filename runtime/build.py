@@ -40,7 +40,7 @@ def execute_plan(project: Project, plan: Plan, *, command: str = "build", thread
     """
     from runtime.checking import Auditor
 
-    import_python(project, {s.model for s in plan.steps})
+    importer = _Importer(project, {s.model for s in plan.steps})
     run_id = run_id or new_run_id()
     started = _now()
     own = warehouse is None
@@ -56,16 +56,46 @@ def execute_plan(project: Project, plan: Plan, *, command: str = "build", thread
         executor = Executor(project, plan, wh, run_id=run_id,
                             threads=threads or project.config.threads, fail_fast=fail_fast,
                             reporter=reporter, debug=debug, auditor=auditor)
+        executor.before_python = importer.wait
         result = executor.run()
         state.record_run(wh.conn, run_id=run_id, command=command, started_at=started,
-                         finished_at=_now(), status="success" if result.success else "error",
+                         finished_at=_now(),
+                         status="success" if result.success and executor.fatal is None else "error",
                          selected=len(plan.steps), succeeded=len(result.built),
                          failed=len(result.failed), skipped=[r.model for r in result.skipped])
     finally:
         if own:
             wh.close()
     _write_run_results(project.config, result, command)
+    if executor.fatal is not None:  # what was built before it stays built
+        raise executor.fatal
     return result
+
+
+class _Importer:
+    """Imports the model files a build needs on a background thread, so that SQL models
+    start at once (importing polars or pandas takes a few tenths of a second); a step that
+    runs Python waits for it first (:meth:`wait`), and an import error stops the build
+    before any Python runs, with the error the load would have given."""
+
+    def __init__(self, project: Project, models: set[str]) -> None:
+        import threading
+
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(project, models),
+                                       name="teal-import", daemon=True)
+        self.thread.start()
+
+    def _run(self, project: Project, models: set[str]) -> None:
+        try:
+            import_python(project, models)
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the scheduler's thread
+            self.error = exc
+
+    def wait(self) -> None:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 def import_python(project: Project, models: set[str], assets: bool = True) -> None:

@@ -68,6 +68,10 @@ class Executor:
         self.debug = debug
         self.auditor = auditor  # runtime.checking.Auditor: checks run (build), or None (run)
         self.catalog: materialize.Catalog | None = None
+        # called before a step that runs Python (an asset, or a Python check) is started:
+        # the build imports model files in the background and this waits for them
+        self.before_python: Any = None
+        self.fatal: BaseException | None = None  # an import error that stopped the build
 
     def run(self) -> BuildResult:
         started = time.perf_counter()
@@ -110,6 +114,12 @@ class Executor:
                         name = ready.pop()
                         if name in results:
                             continue
+                        if self.before_python is not None and self._runs_python(name):
+                            try:
+                                self.before_python()
+                            except Exception as exc:  # noqa: BLE001 - reported by the caller
+                                self.fatal, stop = exc, True
+                                break
                         self.reporter.model_started(steps[name])
                         running[pool.submit(self._run_step, steps[name])] = name
                     if stop:
@@ -142,7 +152,8 @@ class Executor:
                 raise
         for name, step in steps.items():
             if name not in results:
-                why = "not started: --fail-fast stopped the build" if stop else "not run"
+                why = ("not started: a model file failed to import" if self.fatal else
+                       "not started: --fail-fast stopped the build" if stop else "not run")
                 results[name] = ModelResult(model=name, status=SKIPPED, relation=step.relation,
                                             materialization=step.action, message=why, path=step.path)
                 self.reporter.model_finished(results[name], len(results), total)
@@ -152,6 +163,12 @@ class Executor:
                              warehouse=self.warehouse.path, not_run=dict(self.plan.not_run))
         self.reporter.finish(result)
         return result
+
+    def _runs_python(self, name: str) -> bool:
+        if self.project.models[name].kind == "python":
+            return True
+        return any(self.project.checks[c].python is not None
+                   for c in self.project.models[name].checks)
 
     # -- one step, on a worker thread ---------------------------------------------------
     def _run_step(self, step: Step) -> ModelResult:
