@@ -169,9 +169,17 @@ def load_project(
     **overrides: Any,
 ) -> Project:
     """Read the project at ``project_dir`` (or ``config``) into a compiled Project."""
+    from compiler import snapshot
+
     cfg = config or load_config(project_dir, **overrides)
+    snapshot_key = snapshot.key(cfg)
     with _collector_paused():
-        return _Loader(cfg).load()
+        project = snapshot.load(cfg, snapshot_key)
+        if project is None:  # something the load reads changed since the last one
+            loader = _Loader(cfg)
+            project = loader.load()
+            snapshot.save(cfg, snapshot_key, project, loader.helpers)
+    return project
 
 
 # Set by the command line, whose process loads one project and exits: the objects of a
@@ -216,6 +224,7 @@ class _Loader:
         synthetic = cfg.config_path.name.startswith("<")
         self.cache = CompileCache(None if synthetic else cfg.root / ".teal" / "cache" / "compile.pickle")
         self.parsed = 0  # SQL parses done by this load (0 on a warm, unchanged project)
+        self.helpers: dict[str, str | None] = {}  # project-local modules model files imported
 
     def display(self, path: Path) -> str:
         try:
@@ -246,7 +255,9 @@ class _Loader:
 
         python_files = PythonFiles([(p, module_name(self.cfg.models_dir, p), self.display(p))
                                     for p in py_files], self.cache, self.cfg.root)
-        for declared in python_files.load():
+        declarations = python_files.load()
+        self.helpers = python_files.helpers
+        for declared in declarations:
             for definition, source_text in declared.assets:
                 self._claim(definition.name, declared.display, definition.source_line)
                 pending.append(("python", (declared.path, definition, source_text)))

@@ -92,8 +92,9 @@ _IMPORTING = threading.RLock()  # one import of a file at a time, not two half-r
 class Deferred:
     """Stands for a model file's function until it is needed: then the file is imported.
 
-    A build imports every file it needs before it starts (:func:`import_functions`), so
-    that an error at import is reported like one met by the load, before anything is built.
+    A build imports the files it needs on a background thread as it starts, and waits for
+    them before any of their Python runs (runtime.build), so an error at import is reported
+    like one met by the load, before a Python step starts.
     """
 
     def __init__(self, path: str, module: str, attr: str, display: str, func_name: str) -> None:
@@ -148,7 +149,7 @@ def _source(definition: AssetDef) -> str | None:
         return None
 
 
-def _file_digest(path: Path) -> str | None:
+def file_digest(path: Path) -> str | None:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
@@ -171,6 +172,7 @@ class PythonFiles:
         self.files = files  # (path, module name, display path)
         self.cache = cache
         self.root = root
+        self.helpers: dict[str, str | None] = {}  # project-local modules imported -> digest
 
     def load(self) -> list[Declared]:
         """What each file declares, in file order."""
@@ -183,7 +185,8 @@ class PythonFiles:
             texts += [str(path), path.read_text(encoding="utf-8")]
         key = content_key("python-files", *texts)
         hit = self.cache.get("python", key) if self.cache is not None else None
-        if hit is not None and all(_file_digest(Path(p)) == d for p, d in hit["helpers"].items()):
+        if hit is not None and all(file_digest(Path(p)) == d for p, d in hit["helpers"].items()):
+            self.helpers = dict(hit["helpers"])
             return [self._from_records(path, name, display, hit["files"][i])
                     for i, (path, name, display) in enumerate(self.files)]
         return self._import_all(key)
@@ -208,13 +211,20 @@ class PythonFiles:
                 if not file or file in own or "site-packages" in file:
                     continue
                 if Path(file).resolve().is_relative_to(self.root.resolve()):
-                    helpers[file] = _file_digest(Path(file))
+                    helpers[file] = file_digest(Path(file))
             entry = {"files": records, "helpers": helpers}
             try:
                 pickle.dumps(entry)
             except Exception:  # noqa: BLE001 - config holding something unpicklable: no cache
                 return out
             self.cache.put("python", key, entry)
+            self.helpers = helpers
+        if cacheable:
+            # the same definitions a warm load makes (functions deferred, input kinds as
+            # text), so that the loaded project can be stored whole (compiler.snapshot);
+            # the modules just ran, so resolving a function imports nothing again
+            return [self._from_records(path, name, display, records[i])
+                    for i, (path, name, display) in enumerate(self.files)]
         return out
 
     def _from_records(self, path: Path, name: str, display: str, records: dict[str, Any]

@@ -61,10 +61,81 @@ def test_a_corrupt_cache_is_a_cold_cache(project) -> None:
     root = project(_many_models())
     assert run_teal("compile", cwd=root).returncode == 0
     cache = root / ".teal/cache/compile.pickle"
-    assert cache.is_file()
-    cache.write_bytes(b"not a pickle")
+    assert cache.is_file() and (root / ".teal/cache/project.pickle").is_file()
+    for stored in (root / ".teal/cache").iterdir():
+        stored.write_bytes(b"not a pickle")
     again = run_teal("compile", cwd=root)
     assert again.returncode == 0, again.output
     assert _parses(again.stdout) >= N
     built = run_teal("build", "-s", "+uses_eph", cwd=root)
     assert built.returncode == 0, built.output
+
+
+# -- the whole loaded project is reused while nothing it was made from changes ---------------
+
+SNAPSHOT_FILES = {
+    "models/base.sql": "select range as id, '{{ var('tag', 'v1') }}' as tag from range(3)\n",
+    "models/envy.sql": "select '{{ env_var('TEAL_TEST_FLAVOUR', 'plain') }}' as flavour\n",
+    "models/top.sql": "select id, tag from base\n",
+    "models/schema.yml": """
+        models:
+          - name: top
+            columns:
+              - name: id
+                tests: [not_null]
+        """,
+}
+
+
+def _compiled(root, name: str) -> str:
+    return (root / "target" / "compiled" / "models" / f"{name}.sql").read_text()
+
+
+def test_the_loaded_project_is_reused_until_something_it_reads_changes(project) -> None:
+    root = project(SNAPSHOT_FILES)
+    first = run_teal("compile", cwd=root)
+    assert first.returncode == 0, first.output
+    assert (root / ".teal/cache/project.pickle").is_file()
+    manifest = json.loads((root / "target/manifest.json").read_text())
+    again = run_teal("compile", cwd=root)
+    assert _parses(again.stdout) == 0
+    assert json.loads((root / "target/manifest.json").read_text()) == manifest
+
+    # a model's text
+    (root / "models/top.sql").write_text("select id, tag, id * 2 as twice from base\n")
+    run_teal("compile", cwd=root)
+    assert "twice" in _compiled(root, "top")
+
+    # --vars
+    run_teal("compile", "--vars", "{tag: v2}", cwd=root)
+    assert "'v2'" in _compiled(root, "base")
+    run_teal("compile", cwd=root)
+    assert "'v1'" in _compiled(root, "base")
+
+    # the environment, for a project that calls env_var
+    run_teal("compile", cwd=root, env={"TEAL_TEST_FLAVOUR": "spicy"})
+    assert "'spicy'" in _compiled(root, "envy")
+
+    # YAML: a new check is planned
+    plan = run_teal("plan", cwd=root)
+    assert "not_null_top_id" in plan.stdout and "accepted_values" not in plan.stdout
+    (root / "models/schema.yml").write_text(
+        "models:\n  - name: top\n    columns:\n      - name: id\n"
+        "        tests: [not_null, {accepted_values: {values: [0, 1, 2]}}]\n")
+    assert "accepted_values_top_id" in run_teal("plan", cwd=root).stdout
+
+    # a singular check added to checks/
+    (root / "checks").mkdir()
+    (root / "checks" / "no_negative_ids.sql").write_text("select * from top where id < 0\n")
+    assert "no_negative_ids" in run_teal("plan", cwd=root).stdout
+
+    # teal.toml
+    (root / "teal.toml").write_text('name = "fixture"\nthreads = 2\n[defaults]\n'
+                                    'materialized = "table"\n')
+    run_teal("compile", cwd=root)
+    manifest = json.loads((root / "target/manifest.json").read_text())
+    assert manifest["models"]["top"]["materialized"] == "table"
+
+    built = run_teal("build", cwd=root)
+    assert built.returncode == 0, built.output
+    assert "Checks: 3 run, 3 passed" in built.stdout
