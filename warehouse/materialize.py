@@ -453,13 +453,26 @@ def replace_partitions_single_run(cur: Any, target: BuildTarget,
             with registered(cur, source, target.model) as view:
                 cur.execute(f"CREATE OR REPLACE {kind} {into} AS SELECT * FROM {view}")
         stage = into
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE {keys_name} AS SELECT * FROM (VALUES {values}) "
-                    "AS k(partition_key, lo, hi)")
-        counts = dict(cur.execute(
-            f"SELECT CASE WHEN t.{col} < k.hi THEN k.partition_key END AS key, count(*) "
-            f"FROM {stage} AS t ASOF LEFT JOIN {keys_name} AS k ON t.{col} >= k.lo "
-            "GROUP BY ALL").fetchall())
-        outside = counts.pop(None, 0)
+        unit = _calendar_unit(windows)
+        if unit is not None:  # whole hours, days or months: truncate instead of joining
+            key_of = {lo.replace(tzinfo=None): key for key, lo, _ in windows}
+            counts, outside = {}, 0
+            for lo, n in cur.execute(f"SELECT CAST(date_trunc('{unit}', {col}) AS TIMESTAMP), "
+                                     f"count(*) FROM {stage} GROUP BY ALL").fetchall():
+                key = key_of.get(lo)
+                if key is None:
+                    outside += n
+                else:
+                    counts[key] = n
+        else:
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE {keys_name} AS SELECT * FROM "
+                        f"(VALUES {values}) AS k(partition_key, lo, hi)")
+            counts = dict(cur.execute(
+                f"SELECT CASE WHEN t.{col} < k.hi THEN k.partition_key END AS key, count(*) "
+                f"FROM {stage} AS t ASOF LEFT JOIN {keys_name} AS k ON t.{col} >= k.lo "
+                "GROUP BY ALL").fetchall())
+            cur.execute(f"DROP TABLE {keys_name}")
+            outside = counts.pop(None, 0)
         if outside:
             raise PartitionRowsError(
                 f"{outside:,} rows fall outside the {len(windows)} partitions being built "
@@ -472,13 +485,41 @@ def replace_partitions_single_run(cur: Any, target: BuildTarget,
             cur.execute(f"DROP TABLE {stage}")
         finished = _now()
         duration_ms = (finished - started).total_seconds() * 1000.0 / max(len(windows), 1)
-        cur.executemany(state.INSERT_PARTITION, [
-            [target.run_id, target.model, key, "success", int(counts.get(key, 0)),
-             target.sql_hash, started, finished, duration_ms, None] for key, _, _ in windows])
+        state.record_partitions(cur, run_id=target.run_id, model=target.model,
+                                counts=[(key, counts.get(key, 0)) for key, _, _ in windows],
+                                sql_hash=target.sql_hash, started_at=started,
+                                finished_at=finished, duration_ms=duration_ms)
         rows = sum(counts.values())
-        cur.execute(f"DROP TABLE {keys_name}")
     target.committed("table")
     return Built(rows=int(rows), started_at=started, finished_at=finished)
+
+
+def _calendar_unit(windows: list[tuple[str, datetime, datetime]]) -> str | None:
+    """"hour", "day" or "month" when every window is exactly one such calendar unit (so a
+    row's window is found by truncating its time), else None.
+
+    >>> from datetime import datetime as dt
+    >>> _calendar_unit([("a", dt(2025, 1, 1), dt(2025, 1, 2)), ("b", dt(2025, 1, 2), dt(2025, 1, 3))])
+    'day'
+    >>> _calendar_unit([("a", dt(2025, 1, 1, 6), dt(2025, 1, 2, 6))]) is None
+    True
+    """
+    from datetime import timedelta
+
+    def unit_of(lo: datetime, hi: datetime) -> str | None:
+        if lo.minute or lo.second or lo.microsecond or lo.tzinfo not in (None, timezone.utc):
+            return None
+        if hi - lo == timedelta(hours=1):
+            return "hour"
+        if lo.hour:
+            return None
+        if hi - lo == timedelta(days=1):
+            return "day"
+        next_month = lo.replace(year=lo.year + lo.month // 12, month=lo.month % 12 + 1)
+        return "month" if lo.day == 1 and hi == next_month else None
+
+    units = {unit_of(lo, hi) for _, lo, hi in windows}
+    return units.pop() if len(units) == 1 else None
 
 
 def _literal(text: str) -> str:

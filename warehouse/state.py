@@ -121,6 +121,19 @@ def record_partition(cur: Any, *, run_id: str, model: str, key: str, status: str
                                    finished_at, duration_ms, message])
 
 
+def record_partitions(cur: Any, *, run_id: str, model: str, counts: list[tuple[str, int]],
+                      sql_hash: str, started_at: datetime, finished_at: datetime,
+                      duration_ms: float) -> None:
+    """One successful row per (key, rows) of ``counts``, in one statement (``executemany``
+    runs one statement per row: 0.16 s for 365 partitions, against 1 ms for this)."""
+    cur.execute(
+        f"INSERT INTO {SCHEMA}.partitions (run_id, model, partition_key, status, rows, sql_hash, "
+        "started_at, finished_at, duration_ms, message) "
+        "SELECT ?, ?, k, 'success', n, ?, ?, ?, ?, NULL FROM (SELECT unnest(?) AS k, unnest(?) AS n)",
+        [run_id, model, sql_hash, started_at, finished_at, duration_ms,
+         [k for k, _ in counts], [int(n) for _, n in counts]])
+
+
 def partition_state(conn: Any, model: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """model -> key -> latest record (status, rows, finished_at, ...) of each partition."""
     has = conn.execute(
