@@ -28,7 +28,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-VERSION = "2"
+VERSION = "3"  # 3: compiled SQL is pretty-printed
 
 
 def content_key(*parts: str) -> str:

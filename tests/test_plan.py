@@ -9,6 +9,7 @@ SQL). After an intended, reviewed change, rewrite them with
 from __future__ import annotations
 
 import json
+import shutil
 import os
 import re
 from datetime import datetime
@@ -28,6 +29,8 @@ CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "args.json").is_file())
 
 def _plan_for(case_dir: Path):
     args = json.loads((case_dir / "args.json").read_text())
+    # cold every time: a cache left in the source tree by an older teal would hide changes
+    shutil.rmtree(case_dir / ".teal", ignore_errors=True)
     project = load_project(case_dir)
     models = {}
     for name, rec in args.get("state", {}).items():
