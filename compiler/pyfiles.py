@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 from compiler.assets import INPUT_KINDS, AssetCheckDef, AssetDef, input_kind
 from compiler.errors import ParseError, ProjectError
 
+TEAL_PACKAGES = {"compiler", "warehouse", "runtime", "teal"}  # teal's own code, not helpers
 _COMPLETE = "__teal_imported__"  # set on a model file's module once it ran to the end
 
 # an input kind back to an annotation string that input_kind() reads as that kind
@@ -192,7 +193,6 @@ class PythonFiles:
         return self._import_all(key)
 
     def _import_all(self, key: str) -> list[Declared]:
-        before = set(sys.modules)
         out, records, cacheable = [], [], True
         for path, name, display in self.files:
             assets, checks = declared(import_file(path, name, display), path)
@@ -204,13 +204,18 @@ class PythonFiles:
                 cacheable = False
             records.append(file_records)
         if cacheable and self.cache is not None:
+            # every project-local module loaded now, not only those these imports loaded
+            # first: a helper imported by an earlier load in this process counts too
             helpers = {}
             own = {str(path) for path, _, _ in self.files}
-            for mod_name in set(sys.modules) - before:
-                file = getattr(sys.modules.get(mod_name), "__file__", None)
-                if not file or file in own or "site-packages" in file:
+            root = self.root.resolve()
+            for mod_name, module in list(sys.modules.items()):
+                file = getattr(module, "__file__", None)
+                if (not file or file in own or "site-packages" in file
+                        or mod_name.split(".")[0] in TEAL_PACKAGES
+                        or mod_name.startswith("teal_project_models.")):
                     continue
-                if Path(file).resolve().is_relative_to(self.root.resolve()):
+                if Path(file).resolve().is_relative_to(root):
                     helpers[file] = file_digest(Path(file))
             entry = {"files": records, "helpers": helpers}
             try:

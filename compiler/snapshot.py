@@ -6,8 +6,8 @@ input of the load changed, the previous result is the answer, so it is stored on
 succeeds and taken back when the key matches. The key is made of everything a load reads:
 
 - the project configuration as resolved (teal.toml, target, ``--vars``, paths);
-- the path and text of every file under the models folder and the check folders (but
-  hidden ones and ``__pycache__``);
+- the path and text of every SQL, Python and YAML file under the models folder and the
+  check folders;
 - the environment, when any of those files calls ``env_var``;
 - the project-local modules Python model files imported, by content (checked on a hit);
 - teal's own compiler code (its files' sizes and modification times).
@@ -27,6 +27,7 @@ from typing import Any
 
 FILE = "project.pickle"
 VERSION = "1"
+READ_SUFFIXES = {".sql", ".py", ".yml", ".yaml"}
 
 
 def _compiler_fingerprint() -> str:
@@ -49,8 +50,9 @@ def key(cfg: Any) -> str | None:
         if not folder.is_dir():
             continue
         for path in sorted(folder.rglob("*")):
-            parts = path.relative_to(folder).parts
-            if any(p.startswith(".") or p == "__pycache__" for p in parts) or not path.is_file():
+            # every file a load may read (hidden folders included: the check loader reads
+            # them), but not data files kept beside the models, which a load never opens
+            if path.suffix not in READ_SUFFIXES or "__pycache__" in path.parts or not path.is_file():
                 continue
             data = path.read_bytes()
             digest.update(str(path).encode())
@@ -95,8 +97,11 @@ def load(cfg: Any, snapshot_key: str | None) -> Any:
 
 
 def save(cfg: Any, snapshot_key: str | None, project: Any, helpers: dict[str, str | None]) -> None:
-    """Store ``project`` (its parse trees left out) for the next load; atomically."""
-    if snapshot_key is None:
+    """Store ``project`` (its parse trees left out) for the next load; atomically.
+
+    ``snapshot_key`` is the key taken before the load: if a file changed while the load
+    read it (a checkout, a generator), the key now differs and nothing is stored."""
+    if snapshot_key is None or key(cfg) != snapshot_key:
         return
     import dataclasses
 

@@ -14,6 +14,7 @@ Models refer to a source table as ``<source>.<table>`` or ``{{ source('<source>'
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,7 +100,7 @@ def parse_source(
         else:
             tpath = str(tspec.get("path") or path)
             tpath = tpath.replace("{table}", ident).replace("{name}", ident)
-            location = str((root / tpath).resolve()) if not _is_url(tpath) else tpath
+            location = _absolute(root, tpath) if not _is_url(tpath) else tpath
         partitions = None
         spec_parts = tspec.get("partitioned_by", spec.get("partitioned_by"))
         column = tspec.get("partition_column", spec.get("partition_column"))
@@ -114,7 +115,7 @@ def parse_source(
                                             partitions=partitions, partition_column=column)
     resolved_path = None
     if path is not None:
-        resolved_path = str(path) if _is_url(str(path)) else str((root / str(path)).resolve())
+        resolved_path = str(path) if _is_url(str(path)) else _absolute(root, str(path))
     return Source(name=name, kind=kind, path=resolved_path, tables=tables,
                   declared_in=declared_in, line=line)
 
@@ -134,3 +135,9 @@ def _guess_kind(path: str) -> str:
 
 
 READERS = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json_auto"}
+
+
+def _absolute(root: Path, path: str) -> str:
+    """An absolute path that keeps symbolic links: a source pointing at ``data/current``
+    reads whatever that link points to when the build runs, not when it was compiled."""
+    return os.path.abspath(root / path)

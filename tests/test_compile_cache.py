@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
-from tests.conftest import run_teal
+from tests.conftest import query, run_teal
 
 N = 120
 
@@ -139,3 +141,73 @@ def test_the_loaded_project_is_reused_until_something_it_reads_changes(project) 
     built = run_teal("build", cwd=root)
     assert built.returncode == 0, built.output
     assert "Checks: 3 run, 3 passed" in built.stdout
+
+
+def test_a_source_behind_a_symbolic_link_is_read_where_the_link_points_now(project) -> None:
+    root = project({
+        "models/sources.yml": """
+            sources:
+              - name: raw
+                path: ../data/current/{table}.csv
+                tables: [orders]
+            """,
+        "models/o.sql": "{{ config(materialized='table') }}\nselect * from {{ source('raw', 'orders') }}\n",
+    })
+    for version, ids in (("v1", [1]), ("v2", [2, 3])):
+        (root / "data" / version).mkdir(parents=True)
+        (root / "data" / version / "orders.csv").write_text("id\n" + "".join(f"{i}\n" for i in ids))
+    (root / "data" / "current").symlink_to("v1")
+    assert run_teal("build", cwd=root).returncode == 0
+    assert query(root / "warehouse.duckdb", "select id from o order by id") == [(1,)]
+
+    (root / "data" / "current").unlink()
+    (root / "data" / "current").symlink_to("v2")
+    assert run_teal("build", cwd=root).returncode == 0
+    assert query(root / "warehouse.duckdb", "select id from o order by id") == [(2,), (3,)]
+
+
+def test_a_check_in_a_hidden_folder_is_seen_when_it_changes(project) -> None:
+    root = project({"models/m.sql": "{{ config(materialized='table') }}\nselect 1 as id\n",
+                    "checks/.wip/no_big_ids.sql": "select * from m where id > 5\n"})
+    ok = run_teal("build", cwd=root)
+    assert ok.returncode == 0 and "1 passed" in ok.stdout, ok.output
+    (root / "checks/.wip/no_big_ids.sql").write_text("select * from m where id > 0\n")
+    failed = run_teal("build", cwd=root)
+    assert failed.returncode == 1, failed.output
+    assert "no_big_ids" in failed.stdout
+
+
+def test_a_helper_changed_after_two_loads_in_one_process_is_seen(project) -> None:
+    """A helper imported by an earlier load of the same process still counts as an input."""
+    root = project({
+        "lib/settings.py": 'SCHEMA = "raw"\n',
+        "models/things.py": """
+            import sys
+            from pathlib import Path
+
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+            import settings  # noqa: E402
+
+            import pyarrow as pa  # noqa: E402
+
+            import teal  # noqa: E402
+
+
+            @teal.asset(schema=settings.SCHEMA)
+            def things() -> pa.Table:
+                return pa.table({"n": [1]})
+            """,
+    })
+    script = (
+        "import pathlib, teal\n"
+        f"root = pathlib.Path({str(root)!r})\n"
+        "assert teal.build(root).success\n"
+        "p = root / 'models/things.py'\n"
+        "p.write_text(p.read_text() + '\\n# edited\\n')\n"
+        "assert teal.build(root).success\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (root / "lib/settings.py").write_text('SCHEMA = "staging"\n')
+    listed = run_teal("ls", "-o", "relation", cwd=root)
+    assert listed.returncode == 0, listed.output
+    assert "staging.things" in listed.stdout and "raw.things" not in listed.stdout

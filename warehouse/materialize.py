@@ -454,6 +454,10 @@ def replace_partitions_single_run(cur: Any, target: BuildTarget,
                 cur.execute(f"CREATE OR REPLACE {kind} {into} AS SELECT * FROM {view}")
         stage = into
         unit = _calendar_unit(windows)
+        if unit is not None and cur.execute(
+                f"SELECT typeof({col}) FROM {stage} LIMIT 1").fetchall() not in (
+                [("DATE",)], [("TIMESTAMP",)]):
+            unit = None  # date_trunc needs a date or a plain timestamp column
         if unit is not None:  # whole hours, days or months: truncate instead of joining
             key_of = {lo.replace(tzinfo=None): key for key, lo, _ in windows}
             counts, outside = {}, 0
@@ -495,19 +499,25 @@ def replace_partitions_single_run(cur: Any, target: BuildTarget,
 
 
 def _calendar_unit(windows: list[tuple[str, datetime, datetime]]) -> str | None:
-    """"hour", "day" or "month" when every window is exactly one such calendar unit (so a
-    row's window is found by truncating its time), else None.
+    """"hour", "day" or "month" when every window is exactly one such calendar unit of wall
+    clock time (so a row's window is found by truncating its time), else None.
+
+    Windows are compared as the ASOF join compares them: without their time zone.
 
     >>> from datetime import datetime as dt
     >>> _calendar_unit([("a", dt(2025, 1, 1), dt(2025, 1, 2)), ("b", dt(2025, 1, 2), dt(2025, 1, 3))])
     'day'
     >>> _calendar_unit([("a", dt(2025, 1, 1, 6), dt(2025, 1, 2, 6))]) is None
     True
+    >>> _calendar_unit([("w", dt(2023, 1, 30), dt(2023, 2, 6))]) is None
+    True
+    >>> _calendar_unit([("m", dt(2025, 12, 1), dt(2026, 1, 1))])
+    'month'
     """
     from datetime import timedelta
 
     def unit_of(lo: datetime, hi: datetime) -> str | None:
-        if lo.minute or lo.second or lo.microsecond or lo.tzinfo not in (None, timezone.utc):
+        if lo.minute or lo.second or lo.microsecond:
             return None
         if hi - lo == timedelta(hours=1):
             return "hour"
@@ -515,10 +525,15 @@ def _calendar_unit(windows: list[tuple[str, datetime, datetime]]) -> str | None:
             return None
         if hi - lo == timedelta(days=1):
             return "day"
+        if lo.day != 1:
+            return None
         next_month = lo.replace(year=lo.year + lo.month // 12, month=lo.month % 12 + 1)
-        return "month" if lo.day == 1 and hi == next_month else None
+        return "month" if hi == next_month else None
 
-    units = {unit_of(lo, hi) for _, lo, hi in windows}
+    naive = [(lo.replace(tzinfo=None), hi.replace(tzinfo=None)) for _, lo, hi in windows]
+    if len({lo for lo, _ in naive}) != len(naive):  # a repeated wall-clock hour (DST)
+        return None
+    units = {unit_of(lo, hi) for lo, hi in naive}
     return units.pop() if len(units) == 1 else None
 
 
