@@ -80,12 +80,13 @@ def skip_unchanged(plan: Plan, ctx: PlanContext) -> Plan:
     rebuilt: set[str] = set()
     not_run = dict(plan.not_run)
     planned = {s.model for s in plan.steps}
+    models = frozenset(ctx.project.models)  # once: per step it made the pass O(models^2)
     for step in plan.steps:
         if step.partitions:  # assign_partitions already chose only what needs building
             rebuilt.add(step.model)
             kept.append(step)
             continue
-        why = _why_rebuild(step, ctx, rebuilt, planned)
+        why = _why_rebuild(step, ctx, rebuilt, models)
         if why is None:
             not_run[step.model] = "unchanged since last build: skipped"
             continue
@@ -96,7 +97,7 @@ def skip_unchanged(plan: Plan, ctx: PlanContext) -> Plan:
     return plan.with_steps(kept, not_run)
 
 
-def _why_rebuild(step: Step, ctx: PlanContext, rebuilt: set[str], planned: set[str]) -> str | None:
+def _why_rebuild(step: Step, ctx: PlanContext, rebuilt: set[str], models: frozenset[str]) -> str | None:
     from compiler.plan import step_upstreams
 
     recorded = ctx.state.models.get(step.model)
@@ -108,7 +109,7 @@ def _why_rebuild(step: Step, ctx: PlanContext, rebuilt: set[str], planned: set[s
         return "modified: SQL or config changed since last build"
     if step.relation.lower() not in ctx.state.relations:
         return f"missing: {step.relation} does not exist"
-    ups = step_upstreams(ctx.project, step.model, frozenset(ctx.project.models))
+    ups = step_upstreams(ctx.project, step.model, models)
     for up in sorted(ups):
         if up in rebuilt:
             return f"upstream {up} rebuilds"
