@@ -88,9 +88,9 @@ class Executor:
         total = len(steps)
         self.reporter.start(self.plan, self.threads, self.warehouse.path)
         self.warehouse.ensure_schemas({s.relation.split(".")[0] for s in self.plan.steps})
-        cur = self.warehouse.cursor()
-        self.catalog = materialize.Catalog(cur)  # relation kinds, read once for the run
-        cur.close()
+        # relation kinds, read once for the run (on this thread's cursor, which the
+        # warehouse closes with itself)
+        self.catalog = materialize.Catalog(self.warehouse.cursor())
 
         def skip_downstream(name: str, why: str) -> None:
             stack = list(downstream[name])
