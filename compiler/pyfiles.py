@@ -157,6 +157,11 @@ def file_digest(path: Path) -> str | None:
         return None
 
 
+def helpers_unchanged(helpers: dict[str, str | None]) -> bool:
+    """Whether every recorded project-local module still has the recorded content."""
+    return all(file_digest(Path(path)) == digest for path, digest in helpers.items())
+
+
 class Declared(NamedTuple):
     """What one model file declares: assets (with their function's source) and checks."""
 
@@ -186,23 +191,20 @@ class PythonFiles:
             texts += [str(path), path.read_text(encoding="utf-8")]
         key = content_key("python-files", *texts)
         hit = self.cache.get("python", key) if self.cache is not None else None
-        if hit is not None and all(file_digest(Path(p)) == d for p, d in hit["helpers"].items()):
+        if hit is not None and helpers_unchanged(hit["helpers"]):
             self.helpers = dict(hit["helpers"])
             return [self._from_records(path, name, display, hit["files"][i])
                     for i, (path, name, display) in enumerate(self.files)]
         return self._import_all(key)
 
     def _import_all(self, key: str) -> list[Declared]:
-        out, records, cacheable = [], [], True
+        found, records = [], []
         for path, name, display in self.files:
             assets, checks = declared(import_file(path, name, display), path)
-            out.append(Declared(path, display, [(d, _source(d)) for _, d in assets],
-                                [c for _, c in checks]))
-            file_records = {"assets": [_record(a, d) for a, d in assets],
-                            "checks": [_record(a, c) for a, c in checks]}
-            if any(r is None for r in (*file_records["assets"], *file_records["checks"])):
-                cacheable = False
-            records.append(file_records)
+            found.append((path, display, assets, checks))
+            records.append({"assets": [_record(a, d) for a, d in assets],
+                            "checks": [_record(a, c) for a, c in checks]})
+        cacheable = all(r is not None for f in records for r in (*f["assets"], *f["checks"]))
         if cacheable and self.cache is not None:
             # every project-local module loaded now, not only those these imports loaded
             # first: a helper imported by an earlier load in this process counts too
@@ -221,16 +223,20 @@ class PythonFiles:
             try:
                 pickle.dumps(entry)
             except Exception:  # noqa: BLE001 - config holding something unpicklable: no cache
-                return out
-            self.cache.put("python", key, entry)
-            self.helpers = helpers
+                cacheable = False
+            else:
+                self.cache.put("python", key, entry)
+                self.helpers = helpers
         if cacheable:
             # the same definitions a warm load makes (functions deferred, input kinds as
             # text), so that the loaded project can be stored whole (compiler.snapshot);
             # the modules just ran, so resolving a function imports nothing again
             return [self._from_records(path, name, display, records[i])
                     for i, (path, name, display) in enumerate(self.files)]
-        return out
+        # something a record cannot hold (an annotation teal cannot pass, which the load
+        # then reports; a config value that does not pickle): the imported definitions
+        return [Declared(path, display, [(d, _source(d)) for _, d in assets], [c for _, c in checks])
+                for path, display, assets, checks in found]
 
     def _from_records(self, path: Path, name: str, display: str, records: dict[str, Any]
                       ) -> Declared:

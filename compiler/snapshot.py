@@ -75,12 +75,6 @@ def _path(cfg: Any) -> Path:
     return cfg.root / ".teal" / "cache" / FILE
 
 
-def _helpers_unchanged(helpers: dict[str, str | None]) -> bool:
-    from compiler.pyfiles import file_digest
-
-    return all(file_digest(Path(path)) == digest for path, digest in helpers.items())
-
-
 def load(cfg: Any, snapshot_key: str | None) -> Any:
     """The project stored under ``snapshot_key``, or None."""
     if snapshot_key is None:
@@ -93,7 +87,9 @@ def load(cfg: Any, snapshot_key: str | None) -> Any:
         return None
     if not isinstance(data, dict) or data.get("key") != snapshot_key:
         return None
-    if not _helpers_unchanged(data.get("helpers") or {}):
+    from compiler.pyfiles import helpers_unchanged
+
+    if not helpers_unchanged(data.get("helpers") or {}):
         return None
     import dataclasses
 

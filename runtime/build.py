@@ -301,7 +301,7 @@ def run_checks(project: Project, names: list[str], *, store_failures: bool = Fal
     """Run the checks of ``names`` against what is published now (no build)."""
     from runtime.checking import AuditFailed, Auditor
     from warehouse import io
-    from warehouse.materialize import relation_exists
+    from warehouse.materialize import Catalog
 
     import_python(project, set(names), assets=False)
     run_id = run_id or new_run_id()
@@ -311,13 +311,14 @@ def run_checks(project: Project, names: list[str], *, store_failures: bool = Fal
     started = _now()
     with Warehouse(project.config.warehouse_path, sources=project.sources) as wh:
         cur = wh.cursor()
+        catalog = Catalog(cur)  # one catalog scan, not one per checked model
         for name in names:
             model = project.models[name]
             if not model.checks:
                 continue
             if model.materialized == "ephemeral":
                 relation = f"({model.compiled_sql})"
-            elif relation_exists(cur, model.schema, model.alias):
+            elif catalog.kind(model.schema, model.alias) is not None:
                 relation = qualified(model.schema, model.alias)
             else:
                 missing.append(name)

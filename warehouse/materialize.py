@@ -410,10 +410,6 @@ def record_step(cur: Any, target: BuildTarget, started: datetime, rows: int) -> 
                        status="success", rows=rows, started_at=started, finished_at=_now())
 
 
-def relation_exists(cur: Any, schema: str, name: str) -> bool:
-    return _existing_kind(cur, schema, name) is not None
-
-
 def replace_partitions_single_run(cur: Any, target: BuildTarget,
                                   windows: list[tuple[str, datetime, datetime]], source: Any,
                                   column: str, audit: Any = None) -> Built:

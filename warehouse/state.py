@@ -107,10 +107,9 @@ def record_build(cur: Any, *, run_id: str, model: str, relation: str | None,
                                started_at, finished_at, duration_ms, message])
 
 
-INSERT_PARTITION = (
-    f"INSERT INTO {SCHEMA}.partitions (run_id, model, partition_key, status, rows, sql_hash, "
-    "started_at, finished_at, duration_ms, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+_PARTITION_ROW = (f"INSERT INTO {SCHEMA}.partitions (run_id, model, partition_key, status, rows, "
+                  "sql_hash, started_at, finished_at, duration_ms, message)")
+INSERT_PARTITION = f"{_PARTITION_ROW} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def record_partition(cur: Any, *, run_id: str, model: str, key: str, status: str,
@@ -127,9 +126,8 @@ def record_partitions(cur: Any, *, run_id: str, model: str, counts: list[tuple[s
     """One successful row per (key, rows) of ``counts``, in one statement (``executemany``
     runs one statement per row: 0.16 s for 365 partitions, against 1 ms for this)."""
     cur.execute(
-        f"INSERT INTO {SCHEMA}.partitions (run_id, model, partition_key, status, rows, sql_hash, "
-        "started_at, finished_at, duration_ms, message) "
-        "SELECT ?, ?, k, 'success', n, ?, ?, ?, ?, NULL FROM (SELECT unnest(?) AS k, unnest(?) AS n)",
+        f"{_PARTITION_ROW} SELECT ?, ?, k, 'success', n, ?, ?, ?, ?, NULL "
+        "FROM (SELECT unnest(?) AS k, unnest(?) AS n)",
         [run_id, model, sql_hash, started_at, finished_at, duration_ms,
          [k for k, _ in counts], [int(n) for _, n in counts]])
 
