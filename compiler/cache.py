@@ -28,7 +28,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-VERSION = "3"  # 3: compiled SQL is pretty-printed
+VERSION = "4"  # 4: compiled SQL keeps the author's text; references carry their offsets
 
 
 def content_key(*parts: str) -> str:

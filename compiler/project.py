@@ -496,7 +496,8 @@ class _Loader:
             repr(sorted(conf.items(), key=str)) if template else "",  # {{ this }}
             _environment_digest() if template and "env_var" in text else "",
         )
-        rendered, ast, refs = self._render_and_parse(text, display, name, folder, conf, key)
+        rendered, ast, refs, (span, digest) = self._render_and_parse(text, display, name, folder,
+                                                                     conf, key)
         if rendered.config:
             line = rendered.config_line
             src = text.splitlines()[line - 1] if line else None
@@ -506,7 +507,8 @@ class _Loader:
         staged = self._staged(name=name, kind="sql", path=path, display_path=display,
                               folder=folder, conf=conf, line=rendered.config_line, asset=None,
                               sql_hash="")
-        staged.update(raw_sql=text, rendered=rendered, ast=ast, refs=refs, parse_key=key)
+        staged.update(raw_sql=text, rendered=rendered, ast=ast, refs=refs, parse_key=key, span=span,
+                      digest=digest)
         if staged["materialized"] == "incremental" and template and uses_is_incremental(text):
             staged["inc"] = self._stage_variant(text, display, name, folder, conf, key)
         return staged
@@ -517,17 +519,19 @@ class _Loader:
         from compiler.cache import content_key
 
         key = content_key(full_key, "incremental")
-        rendered, ast, refs = self._render_and_parse(text, display, name, folder, conf, key,
-                                                     incremental=True)
-        return {"rendered": rendered, "ast": ast, "refs": refs, "parse_key": key,
+        rendered, ast, refs, (span, digest) = self._render_and_parse(
+            text, display, name, folder, conf, key, incremental=True)
+        return {"rendered": rendered, "ast": ast, "refs": refs, "parse_key": key, "span": span,
+                "digest": digest,
                 "raw_sql": text, "resolved": []}
 
     def _render_and_parse(self, text: str, display: str, name: str, folder: str,
                           conf: dict[str, Any], key: str, incremental: bool = False
-                          ) -> tuple[Any, Any, list[Any]]:
+                          ) -> tuple[Any, Any, list[Any], tuple[tuple[int, int], str]]:
         """Render and parse one SQL file, or take what it gave last time from the cache.
 
-        Returns (rendered, ast or None when cached, table references)."""
+        Returns (rendered, ast or None when cached, table references, (the statement's
+        [start, end) in the rendered SQL, its token digest))."""
         from compiler.sql import TableRef, parse_sql, table_references
         from compiler.templating import Rendered
 
@@ -536,9 +540,10 @@ class _Loader:
             rendered = Rendered(sql=cached["sql"] if cached["sql"] is not None else text,
                                 source=text, config=dict(cached["config"]),
                                 config_line=cached["config_line"])
-            refs = [TableRef(name=n, db=d, catalog=c, line=ln, col=cl, node=None)
-                    for n, d, c, ln, cl in cached["refs"]]
-            return rendered, None, refs
+            refs = [TableRef(name=n, db=d, catalog=c, line=ln, col=cl, node=None, start=st,
+                             end=en, aliased=al, plain=pl)
+                    for n, d, c, ln, cl, st, en, al, pl in cached["refs"]]
+            return rendered, None, refs, (cached["span"], cached["digest"])
         rendered = render_sql(text, path=display, this_name=name, vars=self.cfg.vars,
                               make_this=lambda inline: _ThisRelation(name, [conf, inline], folder),
                               incremental=incremental)
@@ -548,8 +553,10 @@ class _Loader:
         self.cache.put("parse", key, {
             "sql": rendered.sql if rendered.sql != text else None,
             "config": dict(rendered.config), "config_line": rendered.config_line,
-            "refs": [(r.name, r.db, r.catalog, r.line, r.col) for r in refs]})
-        return rendered, ast, refs
+            "span": ast.meta["span"], "digest": ast.meta["digest"],
+            "refs": [(r.name, r.db, r.catalog, r.line, r.col, r.start, r.end, r.aliased, r.plain)
+                     for r in refs]})
+        return rendered, ast, refs, (ast.meta["span"], ast.meta["digest"])
 
     def _merge_properties(self, name: str, conf: dict[str, Any]) -> None:
         props = self.properties.get(name)
@@ -747,18 +754,22 @@ class _Loader:
         incremental_sql = None
         pushdowns: tuple[Any, ...] = ()
         if m["kind"] == "sql":
-            compiled_sql, ast, pushdowns = self._compile_sql(m, done)
+            compiled_sql, ast, pushdowns, shape = self._compile_sql(m, done)
+            inc_shape = ""
             if "inc" in m:
-                incremental_sql, _, inc_pushdowns = self._compile_sql({**m, **m["inc"]}, done)
+                incremental_sql, _, inc_pushdowns, inc_shape = self._compile_sql({**m, **m["inc"]}, done)
                 incremental_sql = incremental_sql if incremental_sql != compiled_sql else None
+                inc_shape = inc_shape if incremental_sql is not None else ""
                 if incremental_sql is not None and inc_pushdowns:
                     raise ProjectError("is_incremental() is not supported in partitioned models",
                                        path=m["display_path"], line=m["line"],
                                        hint="a partitioned model already rebuilds one partition at a time")
             from compiler.sql import text_hash
 
+            # The version of the model: what it reads and its tokens, not its formatting or
+            # comments (a reformatted model is not a changed one).
             versioned = {k: v for k, v in m["config"].items() if k != "description"}
-            sql_hash = text_hash(compiled_sql + "|" + (incremental_sql or "") + "|"
+            sql_hash = text_hash(shape + "|" + inc_shape + "|"
                                  + repr(sorted(versioned.items(), key=str)))
         inputs: list[tuple[str, str, str]] = []
         if m["kind"] == "python":
@@ -840,10 +851,14 @@ class _Loader:
             return None, None
         return predicate, Pushdown(index=index, upstream=key, mapping=str(mapping))
 
-    def _compile_sql(self, m: dict[str, Any], done: dict[str, Model]) -> tuple[str, Any, tuple[Any, ...]]:
+    def _compile_sql(self, m: dict[str, Any], done: dict[str, Model]
+                     ) -> tuple[str, Any, tuple[Any, ...], str]:
         """The SQL the warehouse runs for model ``m``: every reference pointed at its physical
         relation, source reader or inlined ephemeral CTE, and partition filters pushed into
-        partitioned upstreams. Cached by content."""
+        partitioned upstreams. Cached by content.
+
+        Returns (compiled SQL, the tree or None, pushdowns, a digest of its tokens and of
+        what each reference points at)."""
         from compiler.cache import content_key
         from compiler.partitioning import Pushdown
 
@@ -864,9 +879,15 @@ class _Loader:
         if m.get("partitions") is not None:
             targets.append(f"partitions:{m['partitions'].describe()}")
         key = content_key(m["parse_key"], *targets)
+        shape = content_key(m["digest"], *targets)
         cached = self.cache.get("compile", key)
         if cached is not None:
-            return cached["sql"], m["ast"], tuple(Pushdown(*p) for p in cached["pushdowns"])
+            return cached["sql"], m["ast"], tuple(Pushdown(*p) for p in cached["pushdowns"]), shape
+
+        compiled_sql = self._rewrite_text(m, done)
+        if compiled_sql is not None:
+            self.cache.put("compile", key, {"sql": compiled_sql, "pushdowns": []})
+            return compiled_sql, m["ast"], (), shape
 
         # only a cache miss needs sqlglot (importing it alone costs a warm start ~60 ms)
         from compiler.rewrite import (
@@ -921,7 +942,45 @@ class _Loader:
         self.cache.put("compile", key, {
             "sql": compiled_sql,
             "pushdowns": [(p.index, p.upstream, p.mapping) for p in pushdowns]})
-        return compiled_sql, ast, tuple(pushdowns)
+        return compiled_sql, ast, tuple(pushdowns), shape
+
+    def _rewrite_text(self, m: dict[str, Any], done: dict[str, Model]) -> str | None:
+        """The compiled SQL made by replacing the text of each reference in the rendered SQL,
+        which keeps the author's formatting and needs no tree. None when a rewrite needs the
+        tree: an inlined ephemeral, a pushed-down partition filter, or a reference written
+        with more than a name and an alias (a sample, a pivot, ...).
+
+        Like the tree rewrite, the name the author used stays as the alias, so that
+        ``orders.id`` still binds."""
+        from compiler.sources import READERS
+        from compiler.sql import quote_identifier, splice, string_literal
+
+        if m.get("span") is None:
+            return None
+        edits = []
+        for index, (ref, kind, up_key) in enumerate(m["resolved"]):
+            if not ref.plain or ref.start is None or ref.end is None:
+                return None
+            target = None
+            if kind == "source":
+                table = self.source_table(up_key)
+                if table.kind in READERS:
+                    text, new_name = f"{READERS[table.kind]}({string_literal(table.location)})", ""
+                else:
+                    parts = table.location.split(".")
+                    text, new_name = ".".join(quote_identifier(p) for p in parts), parts[-1]
+            else:
+                target = done.get(up_key) if up_key != m["name"] else None
+                if target is not None and target.materialized == "ephemeral":
+                    return None
+                schema, alias = (m["schema"], m["alias"]) if target is None else (target.schema, target.alias)
+                text, new_name = f"{quote_identifier(schema)}.{quote_identifier(alias)}", alias
+            if (kind == "source" or target is not None) and self._pushdown(m, kind, up_key, done, index)[0]:
+                return None
+            if not ref.aliased and ref.name.lower() != new_name.lower():
+                text += f" AS {quote_identifier(ref.name)}"
+            edits.append((ref.start, ref.end, text))
+        return splice(m["rendered"].sql, m["span"], edits)
 
     def _select_sql(self, kind: str, key: str, done: dict[str, Model],
                     m: dict[str, Any] | None = None, index: int = 0) -> tuple[str, Any]:

@@ -37,6 +37,13 @@ class TableRef:
     line: int | None
     col: int | None
     node: Any  # the sqlglot Table node (identity matters for rewriting)
+    # Where the written name (``shop.orders``, quotes included) is in the rendered SQL, as
+    # [start, end) offsets; None when the tree does not say. ``plain`` references (a name and
+    # maybe an alias, nothing else) can be rewritten by replacing that text.
+    start: int | None = None
+    end: int | None = None
+    aliased: bool = False
+    plain: bool = False
 
     def __str__(self) -> str:
         return ".".join(p for p in (self.catalog, self.db, self.name) if p)
@@ -44,8 +51,8 @@ class TableRef:
 
 def parse_sql(sql: str, *, path: str, line_of: Any = None, source: str | None = None) -> "exp.Expression":
     """Parse one SELECT statement (a model body). Errors point at the source line."""
-    import sqlglot
     from sqlglot import exp
+    from sqlglot.dialects.dialect import Dialect
     from sqlglot.errors import ParseError as SqlglotParseError
     from sqlglot.errors import TokenError
 
@@ -70,7 +77,11 @@ def parse_sql(sql: str, *, path: str, line_of: Any = None, source: str | None = 
         return col
 
     try:
-        statements = [s for s in sqlglot.parse(sql, dialect=DIALECT) if s is not None]
+        dialect = Dialect.get_or_raise(DIALECT)
+        tokens = dialect.tokenize(sql)
+        # a comment after the closing ';' parses as an empty statement of its own
+        statements = [s for s in dialect.parser().parse(tokens, sql)
+                      if s is not None and not isinstance(s, exp.Semicolon)]
     except SqlglotParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         line, text = where(first.get("line"))
@@ -125,7 +136,32 @@ def parse_sql(sql: str, *, path: str, line_of: Any = None, source: str | None = 
             path=path, line=1, source_line=where(1)[1],
             hint="write the SELECT only: teal creates the table or view for you",
         )
+    # The statement's own text, without comments around it or a closing ';': what a
+    # rewrite by text keeps (see TableRef.start).
+    body = [t for t in tokens if t.token_type.name != "SEMICOLON"]
+    statement.meta["span"] = (body[0].start, body[-1].end + 1)
+    statement.meta["digest"] = token_digest(body)
     return statement
+
+
+def token_digest(tokens: list[Any]) -> str:
+    """A hash of a statement's tokens: blind to comments, whitespace and the case of keywords,
+    so that reformatting a model is not a change to it.
+
+    >>> from sqlglot.dialects.dialect import Dialect
+    >>> tok = Dialect.get_or_raise(DIALECT).tokenize
+    >>> token_digest(tok("select a -- why\\n from t")) == token_digest(tok("SELECT a FROM t"))
+    True
+    >>> token_digest(tok("select 'a' from t")) == token_digest(tok('select "a" from t'))
+    False
+    """
+    from sqlglot.tokens import TokenType
+
+    marks = {TokenType.STRING: "'", TokenType.IDENTIFIER: '"', TokenType.VAR: "",
+             TokenType.NUMBER: ""}
+    return text_hash("\x1f".join(
+        t.text.upper() if (mark := marks.get(t.token_type)) is None else mark + t.text
+        for t in tokens))
 
 
 _OPERATORS = {"EQ": "=", "NEQ": "<>", "GT": ">", "GTE": ">=", "LT": "<", "LTE": "<=", "Add": "+",
@@ -212,8 +248,18 @@ def table_references(expression: "exp.Expression") -> list[TableRef]:
                 width = len(first.name) + (2 if getattr(first, "quoted", False) else 0)
                 col = max(start_col - width + 1, 1)
                 line = first_meta.get("line", line)
-            refs.append(TableRef(name=name, db=db, catalog=catalog, line=line, col=col, node=table))
+            first_part = table.args.get("catalog") or table.args.get("db") or table.this
+            start, end = first_part.meta.get("start"), meta.get("end")
+            refs.append(TableRef(
+                name=name, db=db, catalog=catalog, line=line, col=col, node=table,
+                start=start, end=None if end is None or start is None else end + 1,
+                aliased=bool(table.alias),
+                plain=all(k in _PLAIN_TABLE_ARGS for k, v in table.args.items() if v)))
     return refs
+
+
+# A Table node with only these set is written as ``[[catalog.]db.]name [[AS] alias]``.
+_PLAIN_TABLE_ARGS = frozenset({"this", "db", "catalog", "alias"})
 
 
 def normalized_hash(expression: "exp.Expression") -> str:
@@ -224,3 +270,27 @@ def normalized_hash(expression: "exp.Expression") -> str:
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a quoted DuckDB identifier (quoted names still match case-insensitively)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def string_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def splice(sql: str, span: tuple[int, int], edits: list[tuple[int, int, str]]) -> str:
+    """``sql[span]`` with each ``(start, end, text)`` edit applied (offsets into ``sql``).
+
+    >>> splice("-- c\\nselect * from a join b using (id);", (5, 38), [(19, 20, "x.a"), (26, 27, "y")])
+    'select * from x.a join y using (id)'
+    """
+    start, end = span
+    pieces, at = [], start
+    for edit_start, edit_end, text in sorted(edits):
+        pieces += [sql[at:edit_start], text]
+        at = edit_end
+    pieces.append(sql[at:end])
+    return "".join(pieces)

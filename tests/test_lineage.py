@@ -135,9 +135,50 @@ def test_compiled_sql_keeps_the_authors_name_for_qualified_columns(project):
     })
     p = load_project(root)
     assert one_line(p.models["a"].compiled_sql) == (
-        'SELECT stg_orders.id, o2.amount FROM "staging"."stg_orders" '
-        'JOIN "staging"."stg_orders" AS o2 USING (id)')
+        'select stg_orders.id, o2.amount from "staging"."stg_orders" '
+        'join "staging"."stg_orders" o2 using (id)')
     assert run_models(p).execute("select count(*) from marts.a").fetchone() == (3,)
+
+
+def test_compiled_sql_is_the_authors_text_with_only_the_references_replaced(project):
+    root = project({
+        "models/staging/stg_orders.sql": ORDERS,
+        "models/marts/a.sql": "-- revenue per customer\n"
+                              "SELECT customer,\n"
+                              "       sum(amount) AS revenue  -- 'é' before the reference\n"
+                              "FROM   Stg_Orders\n"
+                              "GROUP BY customer;  -- a comment after the ';'",
+        # a reference with more than a name and an alias is rewritten on the tree
+        "models/marts/half.sql": "select count(*) > 0 as some from stg_orders tablesample 100%",
+        "models/marts/j.sql": "select {{ 1 + 1 }} as two, o.id from {{ ref('stg_orders') }} as o",
+    })
+    p = load_project(root)
+    assert p.models["a"].compiled_sql == (
+        "SELECT customer,\n"
+        "       sum(amount) AS revenue  -- 'é' before the reference\n"
+        'FROM   "staging"."stg_orders"\n'
+        "GROUP BY customer")
+    assert p.models["j"].compiled_sql == 'select 2 as two, o.id from "staging"."stg_orders" as o'
+    assert '"staging"."stg_orders"' in p.models["half"].compiled_sql
+    con = run_models(p)
+    assert sorted(con.execute("select * from marts.a").fetchall()) == [("a", 40), ("b", 20)]
+    assert con.execute("select * from marts.half").fetchone() == (True,)
+    assert con.execute("select count(*) from marts.j").fetchone() == (3,)
+
+
+def test_reformatting_a_model_keeps_its_version_and_a_real_edit_changes_it(project):
+    root = project({"models/staging/stg_orders.sql": ORDERS,
+                    "models/marts/a.sql": "select id from stg_orders where amount > 10"})
+    before = load_project(root).models["a"].sql_hash
+    (root / "models/marts/a.sql").write_text(
+        "-- big orders\nSELECT id\n  FROM stg_orders\n WHERE amount > 10;\n")
+    assert load_project(root).models["a"].sql_hash == before
+    (root / "models/marts/a.sql").write_text("select id from stg_orders where amount > 20")
+    assert load_project(root).models["a"].sql_hash != before
+    (root / "models/marts/a.sql").write_text("select id from stg_orders where amount > 10")
+    (root / "models/staging/stg_orders.sql").write_text(
+        "{{ config(alias='orders_v2') }}\n" + ORDERS)
+    assert load_project(root).models["a"].sql_hash != before  # it reads another relation now
 
 
 def test_model_with_schema_and_alias_config_is_read_at_its_relation(project):
@@ -148,7 +189,7 @@ def test_model_with_schema_and_alias_config_is_read_at_its_relation(project):
     })
     p = load_project(root)
     assert one_line(p.models["a"].compiled_sql) == (
-        'SELECT stg_orders.amount FROM "core"."orders" AS stg_orders')
+        'select stg_orders.amount from "core"."orders" AS "stg_orders"')
     assert p.models["b"].upstreams == ("stg_orders",)
     con = run_models(p)
     assert con.execute("select sum(amount) from marts.a").fetchone() == (60,)
@@ -174,8 +215,8 @@ def test_cte_named_like_a_model_reads_the_model_inside_its_own_body(project):
     p = load_project(root)
     m = p.models["big_orders"]
     assert m.upstreams == ("orders",)
-    assert one_line(m.compiled_sql) == ('WITH orders AS (SELECT * FROM "staging"."orders" WHERE amount > 15) '
-                              "SELECT COUNT(*) AS n FROM orders")
+    assert one_line(m.compiled_sql) == ('with orders as (select * from "staging"."orders" where amount > 15) '
+                                        "select count(*) as n from orders")
     assert run_models(p).execute("select n from marts.big_orders").fetchone() == (2,)
 
 
@@ -267,8 +308,8 @@ def test_ref_and_source_make_lineage(project):
     m = load_project(root).models["m"]
     assert m.upstreams == ("stg_orders",)
     assert m.source_tables == ("shop.payments",)
-    assert one_line(m.compiled_sql) == ('SELECT * FROM "staging"."stg_orders" AS o '
-                              'JOIN "shop"."payments" AS p USING (id)')
+    assert one_line(m.compiled_sql) == ('select * from "staging"."stg_orders" o '
+                                        'join "shop"."payments" p using (id)')
 
 
 def test_ref_is_case_insensitive_like_plain_names(project):
@@ -330,8 +371,8 @@ def test_yaml_file_sources_compile_to_readers_relative_to_the_yaml(project):
     assert people.source_tables == ("files.people",) and people.upstreams == ()
     assert joined.source_tables == ("files.people", "lake.events")
     csv_path = str((data / "people.csv").resolve())
-    assert f"READ_CSV('{csv_path}') AS people" in one_line(people.compiled_sql)
-    assert "READ_PARQUET(" in one_line(joined.compiled_sql)
+    assert f"read_csv('{csv_path}') AS \"people\"" in one_line(people.compiled_sql)
+    assert "read_parquet(" in one_line(joined.compiled_sql)
     con = run_models(p)
     assert sorted(con.execute("select * from staging.people").fetchall()) == [(1, "ann"), (2, "bob")]
     assert sorted(con.execute("select * from staging.joined").fetchall()) == [("ann", 2), ("bob", 1)]
@@ -347,8 +388,8 @@ def test_project_config_sources_are_warehouse_tables(project):
                    """)
     m = load_project(root).models["m"]
     assert m.source_tables == ("erp.invoices", "erp.lines")
-    assert one_line(m.compiled_sql) == ('SELECT * FROM "erp_raw"."invoices" '
-                              'JOIN "erp_raw"."lines" USING (id)')
+    assert one_line(m.compiled_sql) == ('select * from "erp_raw"."invoices" '
+                                        'join "erp_raw"."lines" using (id)')
 
 
 def test_project_config_file_source_paths_are_relative_to_the_project(project):
@@ -366,7 +407,8 @@ def test_project_config_file_source_paths_are_relative_to_the_project(project):
     p = load_project(root)
     m = p.models["m"]
     assert m.source_tables == ("lake.points",)
-    assert f"READ_PARQUET('{(root / 'data' / 'points.parquet').resolve()}') AS points" in one_line(m.compiled_sql)
+    points = (root / "data" / "points.parquet").resolve()
+    assert f"read_parquet('{points}') AS \"points\"" in one_line(m.compiled_sql)
     assert run_models(p).execute("select s from staging.m").fetchone() == (10,)
 
 
