@@ -1,0 +1,249 @@
+"""Read what a Python model file declares without running it, when its text says it all.
+
+Importing a model file runs it, and model files import polars or pyarrow (0.15 s together)
+before they declare anything. Most files are imports, functions under ``@teal.asset`` or
+``@teal.asset_check`` with literal arguments, and constants: for those, the declarations
+(names, parameters, the input kind each annotation asks for, config, source lines) are
+read from the syntax tree, as dbt reads its Python models. The functions themselves are
+imported when a build runs them (``compiler.pyfiles.Deferred``).
+
+Anything whose effect only running the file can tell (a call at module level, a decorator
+other than teal's, a non-literal argument, an annotation that is not a known import, a
+conditional or a loop) makes :func:`read_declarations` return None, and the file is
+imported as before. So the two ways agree: ``tests/test_pystatic.py`` checks that a file
+read here gives the same records as the same file imported.
+
+>>> records = read_declarations(Path("m.py"), '''
+... import polars as pl
+... import teal
+...
+... @teal.asset(tags=["daily"])
+... def orders(raw_orders: pl.DataFrame, context) -> pl.DataFrame:
+...     return raw_orders
+... ''')
+>>> a = records["assets"][0]
+>>> a["attr"], a["annotations"], a["fields"]["upstream_params"], a["fields"]["config"]
+('orders', {'raw_orders': 'polars.DataFrame'}, ('raw_orders',), {'tags': ['daily']})
+>>> read_declarations(Path("m.py"), "import teal\\nprint('hello')\\n") is None
+True
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+from compiler.assets import CONTEXT_PARAM, INPUT_KINDS
+
+# keyword arguments of teal.asset / teal.asset_check, in the order asset() builds its config
+_ASSET_CONFIG = ("schema", "materialized", "tags", "description", "group", "meta",
+                 "partitioned_by", "partition_column", "partition_mapping", "backfill_policy")
+_ASSET_ARGS = frozenset({"name", "deps", *_ASSET_CONFIG})
+_CHECK_ARGS = frozenset({"asset", "name", "severity", "description"})
+_DECORATORS = {"teal.asset": "asset", "compiler.assets.asset": "asset",
+               "teal.asset_check": "check", "compiler.assets.asset_check": "check"}
+_ANY = {"typing.Any", "typing_extensions.Any"}
+# nodes a module-level constant may be built of (no calls: a call could do anything)
+_PLAIN = (ast.Constant, ast.Name, ast.Load, ast.Attribute, ast.Tuple, ast.List, ast.Dict,
+          ast.Set, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Subscript, ast.Slice,
+          ast.operator, ast.unaryop, ast.boolop, ast.cmpop, ast.JoinedStr, ast.FormattedValue)
+
+
+class _Unsure(Exception):
+    """Only running the file can tell."""
+
+
+def read_declarations(path: Path, text: str) -> dict[str, list[dict[str, Any]]] | None:
+    """The records ``compiler.pyfiles`` would make by importing the file, or None when the
+    file has to be imported to know them."""
+    try:
+        tree = ast.parse(text, filename=str(path))
+    except (SyntaxError, ValueError):
+        return None  # the import reports it, at the right line
+    try:
+        return _Reader(path, text).read(tree)
+    except _Unsure:
+        return None
+
+
+class _Reader:
+    def __init__(self, path: Path, text: str) -> None:
+        self.path, self.lines = path, text.splitlines(keepends=True)
+        self.names: dict[str, str | None] = {}  # module-level name -> what it was imported as
+        self.assets: list[dict[str, Any]] = []
+        self.checks: list[dict[str, Any]] = []
+        self.asset_names: dict[str, str] = {}  # function name -> asset name (for deps=[fn])
+
+    def read(self, tree: ast.Module) -> dict[str, list[dict[str, Any]]]:
+        body = tree.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:]  # the docstring
+        defined: set[str] = set()
+        for node in body:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    self._bind(alias.asname or alias.name.split(".")[0],
+                               alias.name if alias.asname else alias.name.split(".")[0], defined)
+            elif isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    if alias.name == "*":
+                        raise _Unsure
+                    target = f"{node.module}.{alias.name}" if node.module and not node.level else None
+                    self._bind(alias.asname or alias.name, target, defined)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                self._definition(node, defined)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if node.value is not None and not all(isinstance(n, _PLAIN) for n in ast.walk(node.value)):
+                    raise _Unsure
+                for target in targets:
+                    if not isinstance(target, ast.Name):
+                        raise _Unsure
+                    self._bind(target.id, None, defined)
+                # a constant naming an asset function would make it declared twice
+                if node.value is not None and any(isinstance(n, ast.Name) and n.id in self.asset_names
+                                                  for n in ast.walk(node.value)):
+                    raise _Unsure
+            elif not _is_main_guard(node):
+                raise _Unsure
+        self.assets.sort(key=lambda r: r["fields"]["source_line"] or 0)
+        return {"assets": self.assets, "checks": self.checks}
+
+    def _bind(self, name: str, target: str | None, defined: set[str]) -> None:
+        if name in defined and (name in self.asset_names or self.names.get(name) in _DECORATORS):
+            raise _Unsure  # rebinding a declaration (or teal's decorator) after its use
+        defined.add(name)
+        self.names[name] = target
+
+    def _resolve(self, node: ast.expr) -> str | None:
+        """The dotted name an expression refers to through the file's imports."""
+        if isinstance(node, ast.Name):
+            return self.names.get(node.id)
+        if isinstance(node, ast.Attribute):
+            base = self._resolve(node.value)
+            return f"{base}.{node.attr}" if base else None
+        return None
+
+    def _definition(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
+                    defined: set[str]) -> None:
+        if not node.decorator_list:
+            if isinstance(node, ast.ClassDef) and node.keywords:
+                raise _Unsure  # a metaclass runs code
+            self._bind(node.name, None, defined)
+            return
+        if len(node.decorator_list) > 1 or not isinstance(node, ast.FunctionDef):
+            raise _Unsure
+        decorator = node.decorator_list[0]
+        call = decorator if isinstance(decorator, ast.Call) else None
+        kind = _DECORATORS.get(self._resolve(call.func if call else decorator) or "")
+        if kind is None or (call is not None and call.args):
+            raise _Unsure
+        allowed = _ASSET_ARGS if kind == "asset" else _CHECK_ARGS
+        args: dict[str, Any] = {}
+        for keyword in call.keywords if call else []:
+            if keyword.arg not in allowed:
+                raise _Unsure  # (**kwargs, or a mistake the import reports)
+            args[keyword.arg] = self._literal(keyword.value, keyword.arg)
+        self._bind(node.name, None, defined)
+        if kind == "asset":
+            self._asset(node, args)
+        else:
+            self._check(node, args)
+
+    def _literal(self, node: ast.expr, arg: str) -> Any:
+        if arg in ("deps", "asset"):  # may name asset functions defined above
+            items = node.elts if arg == "deps" and isinstance(node, (ast.List, ast.Tuple)) else None
+            if items is not None:
+                return [self._literal(item, "asset") for item in items]
+            if isinstance(node, ast.Name):
+                if node.id not in self.asset_names:
+                    raise _Unsure
+                return self.asset_names[node.id]
+        try:
+            return ast.literal_eval(node)
+        except ValueError:
+            raise _Unsure from None
+
+    def _signature(self, node: ast.FunctionDef) -> tuple[tuple[str, ...], bool, dict[str, str]]:
+        a = node.args
+        params = [*a.args, *a.kwonlyargs]  # positional-only ones are never passed upstreams
+        upstream = tuple(p.arg for p in params if p.arg != CONTEXT_PARAM)
+        every = [*a.posonlyargs, *params, *(x for x in (a.vararg, a.kwarg) if x)]
+        kinds = {}
+        for p in params:
+            if p.arg != CONTEXT_PARAM and p.annotation is not None:
+                kinds[p.arg] = self._annotation(p.annotation)
+        return upstream, any(p.arg == CONTEXT_PARAM for p in every), kinds
+
+    def _annotation(self, node: ast.expr) -> str:
+        """The annotation as the string ``compiler.pyfiles`` records for its input kind."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            try:
+                node = ast.parse(node.value, mode="eval").body
+            except SyntaxError:
+                raise _Unsure from None
+        if isinstance(node, ast.Constant) and node.value is None:
+            kind = "arrow"
+        else:
+            dotted = self._resolve(node)
+            if dotted is None:
+                raise _Unsure
+            parts = dotted.split(".")
+            kind = "arrow" if dotted in _ANY else INPUT_KINDS.get((parts[0], parts[-1]))
+            if kind is None:
+                raise _Unsure  # the import reports an annotation teal cannot pass
+        return next(f"{m}.{n}" for (m, n), k in INPUT_KINDS.items() if k == kind)
+
+    def _where(self, node: ast.FunctionDef) -> tuple[int, str]:
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        return first, "".join(self.lines[first - 1:node.end_lineno])
+
+    def _asset(self, node: ast.FunctionDef, args: dict[str, Any]) -> None:
+        upstream, wants_context, kinds = self._signature(node)
+        config: dict[str, Any] = {}
+        for key in _ASSET_CONFIG:  # what asset() keeps of each argument, in its order
+            value = args.get(key)
+            if key == "description":
+                value = value or ast.get_docstring(node, clean=True)
+            if key == "partition_column":
+                if args.get("partitioned_by") is not None:
+                    config[key] = value
+                continue
+            if key in ("tags", "meta", "partition_mapping"):
+                if value:
+                    config[key] = list(value) if key == "tags" else dict(value)
+                continue
+            if value is not None and (value or key not in ("description",)):
+                config[key] = value
+        line, source = self._where(node)
+        name = args.get("name") or node.name
+        self.asset_names[node.name] = name
+        self.assets.append({
+            "attr": node.name, "func_name": node.name, "annotations": kinds, "source_text": source,
+            "fields": {"name": name, "upstream_params": upstream, "wants_context": wants_context,
+                       "deps": tuple(str(d) for d in args.get("deps") or ()), "config": config,
+                       "source_file": str(self.path), "source_line": line}})
+
+    def _check(self, node: ast.FunctionDef, args: dict[str, Any]) -> None:
+        if "asset" not in args:
+            raise _Unsure  # the import reports the missing argument
+        upstream, wants_context, kinds = self._signature(node)
+        line, _ = self._where(node)
+        self.checks.append({
+            "attr": node.name, "func_name": node.name, "annotations": kinds,
+            "fields": {"name": args.get("name") or node.name, "asset": str(args["asset"]),
+                       "upstream_params": upstream, "wants_context": wants_context,
+                       "severity": args.get("severity", "error"),
+                       "description": args.get("description") or ast.get_docstring(node, clean=True) or "",
+                       "source_file": str(self.path), "source_line": line}})
+
+
+def _is_main_guard(node: ast.stmt) -> bool:
+    """``if __name__ == "__main__":``, which never runs when teal imports the file."""
+    test = getattr(node, "test", None)
+    return (isinstance(node, ast.If) and isinstance(test, ast.Compare)
+            and isinstance(test.left, ast.Name) and test.left.id == "__name__"
+            and len(test.comparators) == 1 and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value == "__main__" and not node.orelse)
+
