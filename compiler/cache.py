@@ -28,7 +28,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-VERSION = "4"  # 4: compiled SQL keeps the author's text; references carry their offsets
+VERSION = "5"  # 5: parse entries carry output columns; 4: compiled SQL keeps the author's text
 
 
 def content_key(*parts: str) -> str:
@@ -46,6 +46,7 @@ class CompileCache:
         self.path = path
         self._old: dict[str, Any] = {}
         self._used: dict[str, Any] = {}
+        self._fresh: dict[str, Any] = {}  # computed by another process of this load
         self._dirty = False
         self.hits = 0
         self.misses = 0
@@ -63,12 +64,32 @@ class CompileCache:
         if full in self._used:
             self.hits += 1
             return self._used[full]
+        if full in self._fresh:  # computed for this load, so not a hit
+            self.misses += 1
+            self._used[full] = self._fresh.pop(full)
+            self._dirty = True
+            return self._used[full]
         if full in self._old:
             self.hits += 1
             self._used[full] = self._old[full]
             return self._old[full]
         self.misses += 1
         return None
+
+    def has(self, kind: str, key: str) -> bool:
+        full = f"{kind}:{key}"
+        return full in self._used or full in self._old
+
+    def keys(self) -> set[str]:
+        return set(self._used)
+
+    def entries_since(self, keys: set[str]) -> dict[str, Any]:
+        """The entries put or used since :meth:`keys` returned ``keys``."""
+        return {k: v for k, v in self._used.items() if k not in keys}
+
+    def adopt(self, entries: dict[str, Any]) -> None:
+        """Entries another process computed for this load (compiler.parseahead)."""
+        self._fresh.update(entries)
 
     def put(self, kind: str, key: str, value: Any) -> None:
         self._used[f"{kind}:{key}"] = value

@@ -27,7 +27,7 @@ _TEST_MACRO = re.compile(r"\{%-?\s*test\s+(\w+)\s*\(", re.S)
 
 def collect_checks(*, root: Path, models: dict[str, Any], properties: dict[str, Any],
                    python_checks: list[tuple[Any, str]], check_dirs: list[Path],
-                   vars: dict[str, Any], display: Any, cache: Any = None) -> dict[str, CheckDef]:
+                   vars: dict[str, Any], display: Any) -> dict[str, CheckDef]:
     """Every check of the project by name; problems are reported together."""
     errors: list[TealError] = []
     checks: dict[str, CheckDef] = {}
@@ -54,7 +54,7 @@ def collect_checks(*, root: Path, models: dict[str, Any], properties: dict[str, 
         model = models[model_name]
         columns_tested = any(isinstance(c, dict) and any(c.get(k) for k in TEST_KEYS)
                              for c in spec.get("columns") or [])
-        known = _cached_columns(model, cache) if columns_tested else None
+        known = set(model.columns) if columns_tested and model.columns is not None else None
         entries: list[tuple[Any, str | None, int | None]] = []
         for key in TEST_KEYS:
             for i, entry in enumerate(spec.get(key) or []):
@@ -144,47 +144,6 @@ def _item_line(items: Any, i: int) -> int | None:
     """The YAML line of ``items[i]`` (a check entry), when the loader recorded it."""
     lines = getattr(items, "lines", None) or []
     return lines[i] if i < len(lines) else getattr(items[i], "line", None)
-
-
-def _cached_columns(model: Any, cache: Any) -> set[str] | None:
-    """output_columns, remembered by the compiled SQL's content (parsing is the cost)."""
-    if cache is None or not model.compiled_sql:
-        return output_columns(model)
-    from compiler.cache import content_key
-
-    key = content_key("columns", model.compiled_sql)
-    hit = cache.get("columns", key)
-    if hit is not None:
-        return None if hit == "unknown" else set(hit)
-    found = output_columns(model)
-    cache.put("columns", key, "unknown" if found is None else sorted(found))
-    return found
-
-
-def output_columns(model: Any) -> set[str] | None:
-    """Lower-case output column names of a SQL model, or None when they cannot be known
-    without running it (``SELECT *``, Python models)."""
-    if model.kind != "sql" or not model.compiled_sql:
-        return None
-    import sqlglot
-    from sqlglot import exp
-
-    query = model.ast  # the tree the model was compiled from, when this load parsed it
-    if query is None:
-        try:
-            query = sqlglot.parse_one(model.compiled_sql, dialect="duckdb")
-        except Exception:  # noqa: BLE001 - validation is best effort
-            return None
-    if not isinstance(query, exp.Query):
-        return None
-    selects = query.selects
-    if any(isinstance(s, exp.Star) or (isinstance(s, exp.Column) and isinstance(s.this, exp.Star))
-           for s in selects):
-        return None
-    names = [s.alias_or_name for s in selects]
-    if any(not n for n in names):
-        return None
-    return {n.lower() for n in names}
 
 
 def _generic_macros(check_dirs: list[Path], display: Any) -> dict[str, tuple[str, str]]:

@@ -73,6 +73,9 @@ class Model:
     pushdowns: tuple[Any, ...] = ()  # compiler.partitioning.Pushdown per filtered upstream
     partition_filter: str | None = None  # predicate selecting one partition (placeholders)
     checks: tuple[str, ...] = ()  # names of this model's checks (Project.checks)
+    # SQL models: lower-case output column names, None when unknown without running the
+    # query (``SELECT *``) and for Python models
+    columns: tuple[str, ...] | None = None
 
     @property
     def relation(self) -> str:
@@ -225,6 +228,8 @@ class _Loader:
         self.cache = CompileCache(None if synthetic else cfg.root / ".teal" / "cache" / "compile.pickle")
         self.parsed = 0  # SQL parses done by this load (0 on a warm, unchanged project)
         self.helpers: dict[str, str | None] = {}  # project-local modules model files imported
+        self._texts: dict[Path, str] = {}  # SQL files read ahead of staging
+        self._ahead: Any = None  # compiler.parseahead.ParseAhead parsing some files, or None
 
     def display(self, path: Path) -> str:
         try:
@@ -238,6 +243,7 @@ class _Loader:
             sql_files, py_files, yml_files = [], [], []
         else:
             sql_files, py_files, yml_files = self._discover()
+            self._ahead = self._parse_ahead(sql_files)  # meanwhile, on another core
         for name, spec in self.cfg.sources.items():
             if not isinstance(spec, dict):
                 raise ProjectError(f"sources.{name} must be a table", path=self.display(self.cfg.config_path))
@@ -269,15 +275,25 @@ class _Loader:
 
         model_names = {name.lower(): name for name in self.files}
         staged: dict[str, dict[str, Any]] = {}
-        for kind, item in pending:
+        ahead = self._ahead
+        results: list[Any] = [None] * len(pending)
+
+        def theirs(i: int) -> bool:  # parsed by the forked child: staged last, once it is done
+            return ahead is not None and pending[i][0] == "sql" and pending[i][1] in ahead.paths
+
+        for i in sorted(range(len(pending)), key=theirs):
+            kind, item = pending[i]
+            if theirs(i):
+                self.parsed += ahead.collect(self.cache)
             try:
-                if kind == "sql":
-                    staged_model = self._stage_sql(item)
-                else:
-                    staged_model = self._stage_python(*item)
-                staged[staged_model["name"]] = staged_model
+                results[i] = self._stage_sql(item) if kind == "sql" else self._stage_python(*item)
             except TealError as exc:
-                self.errors.append(exc)
+                results[i] = exc
+        for result in results:  # in file order, as a load without the child would have them
+            if isinstance(result, TealError):
+                self.errors.append(result)
+            else:
+                staged[result["name"]] = result
         raise_all(self.errors)
         self.disabled = {n for n, m in staged.items() if m["config"].get("enabled") is False}
         for name in self.disabled:
@@ -334,7 +350,7 @@ class _Loader:
             root=self.cfg.root, models=models, properties=self.properties,
             python_checks=self.python_checks,
             check_dirs=[self.cfg.root / p for p in self.cfg.check_paths],
-            vars=self.cfg.vars, display=lambda p: self.display(Path(p)), cache=self.cache)
+            vars=self.cfg.vars, display=lambda p: self.display(Path(p)))
         by_asset: dict[str, list[str]] = {}
         for name, check in checks.items():
             by_asset.setdefault(check.asset, []).append(name)
@@ -478,6 +494,37 @@ class _Loader:
         )
 
     # -- SQL models ---------------------------------------------------------------------
+    def _parse_ahead(self, paths: list[Path]) -> Any:
+        """Start parsing half of the SQL files the cache does not know on another core
+        (compiler.parseahead), or None. Only plain SQL files are counted: a template's
+        cache key needs its config, and a project of templates is staged here alone."""
+        from compiler.parseahead import MIN_FILES, ParseAhead
+
+        if len(paths) < MIN_FILES:
+            return None
+        from compiler.cache import content_key
+        from compiler.templating import is_template
+
+        unknown = []
+        for path in paths:
+            try:
+                text = self._texts[path] = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeError):
+                continue  # staging reports it
+            if not is_template(text) and not self.cache.has("parse", content_key(text, "", "", "")):
+                unknown.append(path)
+        return ParseAhead.start(unknown, self.cache, self._parse_plain, lambda: self.parsed)
+
+    def _parse_plain(self, path: Path) -> None:
+        """Parse a SQL file that is not a template into the cache, as staging it would: its
+        cache entry depends on nothing but its text (so not on YAML read later)."""
+        from compiler.cache import content_key
+
+        text = self._texts[path]
+        folder = path.parent.relative_to(self.cfg.models_dir).as_posix()
+        self._render_and_parse(text, self.display(path), path.stem, "" if folder == "." else folder,
+                               {}, content_key(text, "", "", ""))
+
     def _stage_sql(self, path: Path) -> dict[str, Any]:
         from compiler.cache import content_key
         from compiler.templating import is_template
@@ -486,7 +533,9 @@ class _Loader:
         name = path.stem
         folder = path.parent.relative_to(self.cfg.models_dir).as_posix()
         folder = "" if folder == "." else folder
-        text = path.read_text(encoding="utf-8")
+        text = self._texts.pop(path, None)
+        if text is None:
+            text = path.read_text(encoding="utf-8")
         conf = self.cfg.folder_config(folder)
         self._merge_properties(name, conf)
         template = is_template(text)
@@ -496,8 +545,8 @@ class _Loader:
             repr(sorted(conf.items(), key=str)) if template else "",  # {{ this }}
             _environment_digest() if template and "env_var" in text else "",
         )
-        rendered, ast, refs, (span, digest) = self._render_and_parse(text, display, name, folder,
-                                                                     conf, key)
+        rendered, ast, refs, (span, digest, columns) = self._render_and_parse(
+            text, display, name, folder, conf, key)
         if rendered.config:
             line = rendered.config_line
             src = text.splitlines()[line - 1] if line else None
@@ -508,7 +557,7 @@ class _Loader:
                               folder=folder, conf=conf, line=rendered.config_line, asset=None,
                               sql_hash="")
         staged.update(raw_sql=text, rendered=rendered, ast=ast, refs=refs, parse_key=key, span=span,
-                      digest=digest)
+                      digest=digest, columns=columns)
         if staged["materialized"] == "incremental" and template and uses_is_incremental(text):
             staged["inc"] = self._stage_variant(text, display, name, folder, conf, key)
         return staged
@@ -519,7 +568,7 @@ class _Loader:
         from compiler.cache import content_key
 
         key = content_key(full_key, "incremental")
-        rendered, ast, refs, (span, digest) = self._render_and_parse(
+        rendered, ast, refs, (span, digest, _) = self._render_and_parse(
             text, display, name, folder, conf, key, incremental=True)
         return {"rendered": rendered, "ast": ast, "refs": refs, "parse_key": key, "span": span,
                 "digest": digest,
@@ -527,12 +576,12 @@ class _Loader:
 
     def _render_and_parse(self, text: str, display: str, name: str, folder: str,
                           conf: dict[str, Any], key: str, incremental: bool = False
-                          ) -> tuple[Any, Any, list[Any], tuple[tuple[int, int], str]]:
+                          ) -> tuple[Any, Any, list[Any], tuple[tuple[int, int], str, Any]]:
         """Render and parse one SQL file, or take what it gave last time from the cache.
 
         Returns (rendered, ast or None when cached, table references, (the statement's
-        [start, end) in the rendered SQL, its token digest))."""
-        from compiler.sql import TableRef, parse_sql, table_references
+        [start, end) in the rendered SQL, its token digest, its output columns))."""
+        from compiler.sql import TableRef, output_columns, parse_sql, table_references
         from compiler.templating import Rendered
 
         cached = self.cache.get("parse", key)
@@ -543,20 +592,21 @@ class _Loader:
             refs = [TableRef(name=n, db=d, catalog=c, line=ln, col=cl, node=None, start=st,
                              end=en, aliased=al, plain=pl)
                     for n, d, c, ln, cl, st, en, al, pl in cached["refs"]]
-            return rendered, None, refs, (cached["span"], cached["digest"])
+            return rendered, None, refs, (cached["span"], cached["digest"], cached["columns"])
         rendered = render_sql(text, path=display, this_name=name, vars=self.cfg.vars,
                               make_this=lambda inline: _ThisRelation(name, [conf, inline], folder),
                               incremental=incremental)
         ast = parse_sql(rendered.sql, path=display, line_of=rendered.line_of, source=text)
         refs = table_references(ast)
+        columns = output_columns(ast)
         self.parsed += 1
         self.cache.put("parse", key, {
             "sql": rendered.sql if rendered.sql != text else None,
             "config": dict(rendered.config), "config_line": rendered.config_line,
-            "span": ast.meta["span"], "digest": ast.meta["digest"],
+            "span": ast.meta["span"], "digest": ast.meta["digest"], "columns": columns,
             "refs": [(r.name, r.db, r.catalog, r.line, r.col, r.start, r.end, r.aliased, r.plain)
                      for r in refs]})
-        return rendered, ast, refs, (ast.meta["span"], ast.meta["digest"])
+        return rendered, ast, refs, (ast.meta["span"], ast.meta["digest"], columns)
 
     def _merge_properties(self, name: str, conf: dict[str, Any]) -> None:
         props = self.properties.get(name)
@@ -818,6 +868,7 @@ class _Loader:
             strategy=m.get("strategy"), unique_key=tuple(m.get("unique_key") or ()),
             partitions=m.get("partitions"), partition_column=m.get("partition_column"),
             pushdowns=pushdowns, partition_filter=partition_filter,
+            columns=None if m.get("columns") is None else tuple(m["columns"]),
         )
 
     def _upstream_partitions(self, kind: str, key: str, done: dict[str, Model]) -> tuple[Any, Any]:
@@ -879,7 +930,10 @@ class _Loader:
         if m.get("partitions") is not None:
             targets.append(f"partitions:{m['partitions'].describe()}")
         key = content_key(m["parse_key"], *targets)
-        shape = content_key(m["digest"], *targets)
+        from compiler.sql import text_hash
+
+        # not content_key: a model's version must not change with the cache's format
+        shape = text_hash("\x1f".join([m["digest"], *targets]))
         cached = self.cache.get("compile", key)
         if cached is not None:
             return cached["sql"], m["ast"], tuple(Pushdown(*p) for p in cached["pushdowns"]), shape

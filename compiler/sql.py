@@ -262,6 +262,29 @@ def table_references(expression: "exp.Expression") -> list[TableRef]:
 _PLAIN_TABLE_ARGS = frozenset({"this", "db", "catalog", "alias"})
 
 
+def output_columns(query: "exp.Expression") -> list[str] | None:
+    """Lower-case output column names of a query, or None when they cannot be known without
+    running it (``SELECT *``, an unnamed expression).
+
+    >>> output_columns(parse_sql("select a, b + 1 as c, t.D from t", path="m.sql"))
+    ['a', 'c', 'd']
+    >>> output_columns(parse_sql("select t.*, a from t", path="m.sql")) is None
+    True
+    """
+    from sqlglot import exp
+
+    if not isinstance(query, exp.Query):
+        return None
+    selects = query.selects
+    if any(isinstance(s, exp.Star) or (isinstance(s, exp.Column) and isinstance(s.this, exp.Star))
+           for s in selects):
+        return None
+    names = [s.alias_or_name for s in selects]
+    if any(not n for n in names):
+        return None
+    return [n.lower() for n in names]
+
+
 def normalized_hash(expression: "exp.Expression") -> str:
     """A hash of the SQL that ignores formatting and comments."""
     text = expression.sql(dialect=DIALECT, comments=False, normalize=True)

@@ -211,3 +211,18 @@ def test_a_helper_changed_after_two_loads_in_one_process_is_seen(project) -> Non
     listed = run_teal("ls", "-o", "relation", cwd=root)
     assert listed.returncode == 0, listed.output
     assert "staging.things" in listed.stdout and "raw.things" not in listed.stdout
+
+
+def test_a_new_cache_format_does_not_make_every_model_look_changed(project, monkeypatch) -> None:
+    """Model versions (what --changed-only and state:modified compare) come from the SQL and
+    what it reads, never from the cache's format: an upgrade of teal does not rebuild all."""
+    import shutil
+
+    from compiler import cache
+    from compiler.project import load_project
+
+    root = project({"models/a.sql": "select 1 as x", "models/b.sql": "select x + 1 as y from a"})
+    before = {n: m.sql_hash for n, m in load_project(root).models.items()}
+    shutil.rmtree(root / ".teal")
+    monkeypatch.setattr(cache, "VERSION", cache.VERSION + "-next")
+    assert {n: m.sql_hash for n, m in load_project(root).models.items()} == before

@@ -1,0 +1,92 @@
+"""A cold load parses part of the SQL on a forked child (compiler.parseahead).
+
+What a user must not notice: the loaded project is the same as one loaded by one process,
+errors in any file are reported the same way, and a child that dies costs time, not results.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from compiler import parseahead
+from compiler.errors import ErrorGroup, ParseError
+from compiler.project import _Loader, load_project
+from tests.conftest import query, run_teal
+
+N = parseahead.MIN_FILES + 50
+
+
+def _files(n: int = N) -> dict[str, str]:
+    files = {"models/base/m0.sql": "select range as id, range % 7 as grp from range(100)"}
+    for i in range(1, n):
+        up = f"m{(i - 1) // 2}"
+        files[f"models/{'base' if i < n // 2 else 'top'}/m{i}.sql"] = (
+            f"-- model {i}\n"
+            f"with src as (select id, grp from {up})\n"
+            f"select id, grp, {i} as level\nfrom src\nwhere id % 2 = {i % 2};\n")
+    return files
+
+
+def _summary(project) -> dict:
+    return {name: (m.compiled_sql, m.sql_hash, m.upstreams, m.columns, m.line)
+            for name, m in project.models.items()}
+
+
+@pytest.fixture
+def serial_load(monkeypatch):
+    """Load with the child turned off, for comparison."""
+    def load(root):
+        with monkeypatch.context() as m:
+            m.setattr(parseahead, "MIN_FILES", 10**9)
+            return load_project(root)
+    return load
+
+
+def test_a_cold_load_with_the_child_equals_one_without(project, serial_load, monkeypatch) -> None:
+    root = project(_files())
+    forks = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
+    parallel = load_project(root)
+    assert forks == [1]  # the child did run
+    assert parallel.stats["parsed"] == N  # its parses are counted too
+    shutil.rmtree(root / ".teal")
+    assert _summary(parallel) == _summary(serial_load(root))
+
+
+def test_a_child_that_dies_costs_time_not_results(project, serial_load, monkeypatch) -> None:
+    root = project(_files())
+    expected = _summary(serial_load(root))
+    shutil.rmtree(root / ".teal")
+    # the child exits at its first file: the parent parses the child's share itself
+    monkeypatch.setattr(_Loader, "_parse_plain", lambda self, path: os._exit(3))
+    assert _summary(load_project(root)) == expected
+
+
+def test_a_syntax_error_in_the_childs_share_is_reported_like_any_other(project) -> None:
+    files = _files()
+    last = f"models/top/m{N - 1}.sql"  # the child takes the last files
+    files[last] = "select id,\nfrom m0 where\n"
+    root = project(files)
+    with pytest.raises((ParseError, ErrorGroup)) as info:
+        load_project(root)
+    assert f"{last}:2" in str(info.value)
+
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 2, done.output
+    assert f"{last}:2" in done.stderr and "Traceback" not in done.output
+
+
+def test_the_command_line_builds_a_project_loaded_by_two_processes(project) -> None:
+    root = project(_files())
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 0, done.output
+    # m1 and m2 keep the odd and even ids of m0; m3 and m4 the odd and even ids of m1
+    counts = query(root / "warehouse.duckdb", "select (select count(*) from base.m1), "
+                   "(select count(*) from base.m2), (select count(*) from base.m3), "
+                   "(select count(*) from base.m4)")
+    assert counts == [(50, 50, 50, 0)]
+    assert f"{N} built" in done.stdout or f"{N} of {N}" in done.stdout, done.stdout
