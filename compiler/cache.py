@@ -88,7 +88,7 @@ class CompileCache:
         return {k: v for k, v in self._used.items() if k not in keys}
 
     def adopt(self, entries: dict[str, Any]) -> None:
-        """Entries another process computed for this load (compiler.parseahead)."""
+        """Entries another process computed for this load (compiler.offload)."""
         self._fresh.update(entries)
 
     def put(self, kind: str, key: str, value: Any) -> None:

@@ -173,15 +173,23 @@ def load_project(
 ) -> Project:
     """Read the project at ``project_dir`` (or ``config``) into a compiled Project."""
     from compiler import snapshot
+    from compiler.offload import wait_for_writers, write_behind
 
     cfg = config or load_config(project_dir, **overrides)
+    wait_for_writers()  # a previous load of this process may still be storing its results
     snapshot_key = snapshot.key(cfg)
+    loader = None
     with _collector_paused():
         project = snapshot.load(cfg, snapshot_key)
         if project is None:  # something the load reads changed since the last one
             loader = _Loader(cfg)
             project = loader.load()
+    if loader is not None:
+        def store() -> None:
+            loader.cache.save()
             snapshot.save(cfg, snapshot_key, project, loader.helpers)
+
+        write_behind(store)
     return project
 
 
@@ -229,7 +237,7 @@ class _Loader:
         self.parsed = 0  # SQL parses done by this load (0 on a warm, unchanged project)
         self.helpers: dict[str, str | None] = {}  # project-local modules model files imported
         self._texts: dict[Path, str] = {}  # SQL files read ahead of staging
-        self._ahead: Any = None  # compiler.parseahead.ParseAhead parsing some files, or None
+        self._ahead: Any = None  # compiler.offload.ParseAhead parsing some files, or None
 
     def display(self, path: Path) -> str:
         try:
@@ -335,7 +343,6 @@ class _Loader:
         for name in dag.order():
             models[name] = self._compile(staged[name], staged, models)
         models, checks = self._checks(models)
-        self.cache.save()
         return Project(config=self.cfg, models=models, sources=self.sources, dag=dag, checks=checks,
                        stats={"parsed": self.parsed, "cache_hits": self.cache.hits,
                               "cache_misses": self.cache.misses})
@@ -496,9 +503,9 @@ class _Loader:
     # -- SQL models ---------------------------------------------------------------------
     def _parse_ahead(self, paths: list[Path]) -> Any:
         """Start parsing half of the SQL files the cache does not know on another core
-        (compiler.parseahead), or None. Only plain SQL files are counted: a template's
+        (compiler.offload), or None. Only plain SQL files are counted: a template's
         cache key needs its config, and a project of templates is staged here alone."""
-        from compiler.parseahead import MIN_FILES, ParseAhead
+        from compiler.offload import MIN_FILES, ParseAhead
 
         if len(paths) < MIN_FILES:
             return None

@@ -109,9 +109,11 @@ def _setup_logging() -> None:
 @click.version_option(package_name="teal")
 def main() -> None:
     """teal: build a DuckDB warehouse from a folder of SQL and Python models."""
+    import compiler.offload
     import compiler.project
 
     compiler.project.FREEZE_AFTER_LOAD = True  # one project per process: see there
+    compiler.offload.ENABLED = True  # a process of its own: it may fork helpers (see there)
 
 
 def _needs_state(*expressions: tuple[str, ...]) -> bool:

@@ -1,4 +1,4 @@
-"""A cold load parses part of the SQL on a forked child (compiler.parseahead).
+"""A cold load parses part of the SQL on a forked child (compiler.offload).
 
 What a user must not notice: the loaded project is the same as one loaded by one process,
 errors in any file are reported the same way, and a child that dies costs time, not results.
@@ -11,12 +11,12 @@ import shutil
 
 import pytest
 
-from compiler import parseahead
+from compiler import offload
 from compiler.errors import ErrorGroup, ParseError
 from compiler.project import _Loader, load_project
 from tests.conftest import query, run_teal
 
-N = parseahead.MIN_FILES + 50
+N = offload.MIN_FILES + 50
 
 
 def _files(n: int = N) -> dict[str, str]:
@@ -35,24 +35,34 @@ def _summary(project) -> dict:
             for name, m in project.models.items()}
 
 
+@pytest.fixture(autouse=True)
+def enabled(monkeypatch):
+    """As the command line has it (the Python API does all in line)."""
+    monkeypatch.setattr(offload, "ENABLED", True)
+    yield
+    offload.wait_for_writers()
+
+
 @pytest.fixture
 def serial_load(monkeypatch):
     """Load with the child turned off, for comparison."""
     def load(root):
         with monkeypatch.context() as m:
-            m.setattr(parseahead, "MIN_FILES", 10**9)
+            m.setattr(offload, "MIN_FILES", 10**9)
             return load_project(root)
     return load
 
 
 def test_a_cold_load_with_the_child_equals_one_without(project, serial_load, monkeypatch) -> None:
     root = project(_files())
-    forks = []
-    real_fork = os.fork
-    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
+    started = []
+    real_start = offload.ParseAhead.start
+    monkeypatch.setattr(offload.ParseAhead, "start",
+                        lambda *a: started.append(real_start(*a)) or started[-1])
     parallel = load_project(root)
-    assert forks == [1]  # the child did run
+    assert started and started[0] is not None  # the child did run
     assert parallel.stats["parsed"] == N  # its parses are counted too
+    offload.wait_for_writers()
     shutil.rmtree(root / ".teal")
     assert _summary(parallel) == _summary(serial_load(root))
 
@@ -60,6 +70,7 @@ def test_a_cold_load_with_the_child_equals_one_without(project, serial_load, mon
 def test_a_child_that_dies_costs_time_not_results(project, serial_load, monkeypatch) -> None:
     root = project(_files())
     expected = _summary(serial_load(root))
+    offload.wait_for_writers()
     shutil.rmtree(root / ".teal")
     # the child exits at its first file: the parent parses the child's share itself
     monkeypatch.setattr(_Loader, "_parse_plain", lambda self, path: os._exit(3))
@@ -90,3 +101,14 @@ def test_the_command_line_builds_a_project_loaded_by_two_processes(project) -> N
                    "(select count(*) from base.m4)")
     assert counts == [(50, 50, 50, 0)]
     assert f"{N} built" in done.stdout or f"{N} of {N}" in done.stdout, done.stdout
+
+
+def test_what_a_load_stores_behind_it_is_there_for_the_next_load(project) -> None:
+    root = project(_files(20))
+    first = load_project(root)
+    assert "snapshot" not in first.stats and first.stats["parsed"] == 20
+    again = load_project(root)  # waits for the writer of the first load, then reads its files
+    assert again.stats.get("snapshot") == 1
+    assert _summary(again) == _summary(first)
+    done = run_teal("compile", cwd=root)  # another process finds them too
+    assert done.returncode == 0 and "0 SQL parses" in done.stdout, done.output
