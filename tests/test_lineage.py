@@ -60,6 +60,14 @@ ORDERS = "select * from (values (1, 10, 'a'), (2, 20, 'b'), (3, 30, 'a')) t(id, 
     ("with a as (select * from b), b as (select 1 as x) select * from a", ["b"]),
     ("with recursive r as (select 1 as n union all select n + 1 from r where n < 3) "
      "select * from r", []),
+    # CTE names ignore case, as DuckDB's do; a WITH over a union covers both sides; a CTE
+    # sees those declared before it, and a nested WITH is seen only inside its query
+    ("with Orders as (select 1 as id) select * from orders", []),
+    ("with a as (select 1 as x) select * from a union all select * from a", []),
+    ("with a as (select 1 as x), b as (select * from a) select * from b", []),
+    ("with a as (with inner_one as (select 1 as x) select * from inner_one) "
+     "select * from a join inner_one using (x)", ["inner_one"]),
+    ("select * from (with a as (select 1 as x) select * from a) s, a", ["a"]),
     # subqueries anywhere
     ("select (select max(x) from b) as m from a", ["a", "b"]),
     ("select * from a where id in (select id from b) "
@@ -88,6 +96,13 @@ def test_table_reference_positions_point_at_the_first_name_part():
                                        '  join "Stg_Customers" c using (id)', path="m.sql"))
     assert [(r.db, r.name, r.line, r.col) for r in found] == [
         ("staging", "stg_orders", 3, 5), ("", "Stg_Customers", 4, 8)]
+
+
+def test_references_come_in_the_order_of_the_text():
+    found = table_references(parse_sql(
+        "with x as (select * from c) select * from b join x using (id) "
+        "where id in (select id from a)", path="m.sql"))
+    assert [r.name for r in found] == ["c", "b", "a"]
 
 
 def test_every_occurrence_is_a_reference_so_each_can_be_rewritten():
