@@ -5,7 +5,8 @@ resolves every reference: 0.2 s for 1,000 models, most of a warm ``teal plan``. 
 input of the load changed, the previous result is the answer, so it is stored once the load
 succeeds and taken back when the key matches. The key is made of everything a load reads:
 
-- the project configuration as resolved (teal.toml, target, ``--vars``, paths);
+- the project configuration as resolved (teal.toml, target, ``--vars``, paths), except
+  what only running reads (threads, the warehouse file, selectors, run defaults);
 - the path and text of every SQL, Python and YAML file under the models folder and the
   check folders;
 - the environment, when any of those files calls ``env_var``;
@@ -40,8 +41,14 @@ def key(cfg: Any) -> str | None:
     """The snapshot key of a load of ``cfg`` (None: this load is not snapshotted)."""
     if cfg.config_path.name.startswith("<"):
         return None
+    import dataclasses
+
+    # what only running uses (threads, the warehouse file, defaults of run options) is left
+    # out: `teal build --threads 1` after `teal plan` loads the same project
+    loaded_from = dataclasses.replace(cfg, threads=0, warehouse_path=Path(), changed_only=False,
+                                      selectors={})
     digest = hashlib.sha256()
-    for part in (VERSION, repr(cfg), _compiler_fingerprint()):
+    for part in (VERSION, repr(loaded_from), _compiler_fingerprint()):
         digest.update(part.encode())
         digest.update(b"\0")
     uses_env = False

@@ -226,3 +226,19 @@ def test_a_new_cache_format_does_not_make_every_model_look_changed(project, monk
     shutil.rmtree(root / ".teal")
     monkeypatch.setattr(cache, "VERSION", cache.VERSION + "-next")
     assert {n: m.sql_hash for n, m in load_project(root).models.items()} == before
+
+
+def test_run_options_do_not_invalidate_the_loaded_project(project) -> None:
+    """--threads and the warehouse file only matter to running: a build with other ones
+    reuses the stored project (and still runs with the options it was given)."""
+    root = project({"models/a.sql": "select 1 as x", "models/b.sql": "select x + 1 as y from a"})
+    assert run_teal("compile", cwd=root).returncode == 0
+    stored = (root / ".teal/cache/project.pickle").read_bytes()
+
+    one = run_teal("build", "--threads", "1", cwd=root)
+    assert one.returncode == 0 and "with 1 thread" in one.stdout, one.output
+    other = run_teal("build", "--threads", "3", "--warehouse", "other.duckdb", cwd=root)
+    assert other.returncode == 0 and "with 3 threads" in other.stdout, other.output
+    assert "other.duckdb" in other.stdout
+    assert query(root / "other.duckdb", "select y from main.b") == [(2,)]
+    assert (root / ".teal/cache/project.pickle").read_bytes() == stored  # not loaded again

@@ -12,6 +12,8 @@ import json
 import shutil
 import os
 import re
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -185,3 +187,30 @@ def test_plan_json_matches_what_build_runs(project) -> None:
     assert built.returncode == 1  # a is not built yet, so b's view cannot be created
     ran = [r["model"] for r in json.loads(built.stdout)["results"]]
     assert ran == steps == ["b", "c"]
+
+
+def test_plan_keeps_the_state_it_read_until_anything_writes_the_warehouse(project) -> None:
+    """`teal plan` reads earlier runs' state from the warehouse once and keeps it while the
+    file is unchanged: a second plan works even while another process holds the file. Any
+    write, by teal or by anything else, makes the next plan read the warehouse again."""
+    root = project({"models/a.sql": "select 1 as x", "models/b.sql": "select x + 1 as y from a"})
+    assert run_teal("build", cwd=root).returncode == 0
+    first = run_teal("plan", "--changed-only", cwd=root)
+    assert "0 steps, 2 without a step" in first.stdout, first.output
+
+    holder = subprocess.Popen(  # another process holds the warehouse open for writing
+        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+         "print('open', flush=True); sys.stdin.read()", str(root / "warehouse.duckdb")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        held = run_teal("plan", "--changed-only", cwd=root)
+        assert held.returncode == 0 and held.stdout == first.stdout, held.output
+    finally:
+        holder.communicate("")
+
+    con = duckdb.connect(str(root / "warehouse.duckdb"))  # someone drops a view by hand
+    con.execute("drop view main.b")
+    con.close()
+    after = run_teal("plan", "--changed-only", cwd=root)
+    assert "missing: main.b does not exist" in after.stdout, after.output
