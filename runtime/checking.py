@@ -78,15 +78,8 @@ class Auditor:
         if not checks:
             return []
         measured = wh_checks.measure(cur, relation_sql, checks)
-        outcomes = []
-        for m in measured:
-            outcome = self._judge(cur, m, relation_sql, partition)
-            outcomes.append(outcome)
-            wh_checks.record(cur, run_id=self.run_id, check=m.check, partition=partition,
-                             status=outcome.status, failing=m.failing,
-                             sample_rows=list(outcome.sample),
-                             sql=self._published_sql(m.sql, m.check.asset, relation_sql),
-                             duration_ms=m.duration_ms, message=outcome.message)
+        outcomes = [self._judge(cur, m, relation_sql, partition) for m in measured]
+        self._record(cur, outcomes, measured, relation_sql)
         if any(o.blocks for o in outcomes):
             raise AuditFailed(outcomes, measured, relation_sql)
         # failing rows of warnings (with --store-failures), committed with the data; the
@@ -119,14 +112,18 @@ class Auditor:
                             severity=check.severity, failing=m.failing, partition=partition,
                             message=message, sample=tuple(m.sample), duration_ms=m.duration_ms)
 
+    def _record(self, cur: Any, outcomes: list[CheckOutcome], measured: list[Any],
+                relation_sql: str) -> None:
+        wh_checks.record(cur, [wh_checks.result_row(
+            run_id=self.run_id, check=m.check, partition=outcome.partition, status=outcome.status,
+            failing=m.failing, sample_rows=list(outcome.sample),
+            sql=self._published_sql(m.sql, m.check.asset, relation_sql),
+            duration_ms=m.duration_ms, message=outcome.message)
+            for outcome, m in zip(outcomes, measured)])
+
     def record_after_rollback(self, cur: Any, failed: AuditFailed) -> None:
         """The audit's results were rolled back with the data: record them again."""
-        for outcome, m in zip(failed.outcomes, failed.measured):
-            wh_checks.record(cur, run_id=self.run_id, check=m.check, partition=outcome.partition,
-                             status=outcome.status, failing=m.failing,
-                             sample_rows=list(outcome.sample),
-                             sql=self._published_sql(m.sql, m.check.asset, failed.relation_sql),
-                             duration_ms=m.duration_ms, message=outcome.message)
+        self._record(cur, failed.outcomes, failed.measured, failed.relation_sql)
 
     def store(self, cur: Any, failed_or_outcomes: Any) -> None:
         """Write failing rows of non-passing checks to teal_failures (after commit/rollback)."""
@@ -139,7 +136,7 @@ class Auditor:
         """Python checks of ``model`` on published data; ``load(param, kind)`` reads inputs."""
         from compiler.assets import CheckResult, input_kind
 
-        outcomes = []
+        outcomes, rows = [], []
         for check in self.python_checks(model):
             definition = check.python
             t0 = time.perf_counter()
@@ -159,8 +156,10 @@ class Auditor:
             outcome = CheckOutcome(check=check.name, asset=model, status=status,
                                    severity=severity, failing=None, message=message,
                                    duration_ms=(time.perf_counter() - t0) * 1000.0)
-            wh_checks.record(cur, run_id=self.run_id, check=replace(check, severity=severity),
-                             partition=None, status=status, failing=None, sample_rows=[], sql="",
-                             duration_ms=outcome.duration_ms, message=message)
+            rows.append(wh_checks.result_row(
+                run_id=self.run_id, check=replace(check, severity=severity), partition=None,
+                status=status, failing=None, sample_rows=[], sql="",
+                duration_ms=outcome.duration_ms, message=message))
             outcomes.append(outcome)
+        wh_checks.record(cur, rows)
         return outcomes

@@ -105,18 +105,29 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def record(cur: Any, *, run_id: str, check: CheckDef, partition: str | None, status: str,
-           failing: int | None, sample_rows: list[dict[str, Any]], sql: str, duration_ms: float,
-           message: str | None) -> None:
+_RESULT_COLUMNS = ("run_id, check_name, asset, partition_key, kind, severity, status, "
+                   "failing_rows, sample, sql, duration_ms, checked_at, message")
+
+
+def result_row(*, run_id: str, check: CheckDef, partition: str | None, status: str,
+               failing: int | None, sample_rows: list[dict[str, Any]], sql: str,
+               duration_ms: float, message: str | None) -> list[Any]:
+    """One row of ``teal.check_results``, for :func:`record`."""
     from datetime import datetime, timezone
 
-    cur.execute(
-        f"INSERT INTO {state.SCHEMA}.check_results (run_id, check_name, asset, partition_key, "
-        "kind, severity, status, failing_rows, sample, sql, duration_ms, checked_at, message) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [run_id, check.name, check.asset, partition, check.kind, check.severity, status, failing,
-         json.dumps(sample_rows, default=str) if sample_rows else None, sql[:20000], duration_ms,
-         datetime.now(timezone.utc).replace(tzinfo=None), message])
+    return [run_id, check.name, check.asset, partition, check.kind, check.severity, status,
+            failing, json.dumps(sample_rows, default=str) if sample_rows else None,
+            sql[:20000], duration_ms, datetime.now(timezone.utc).replace(tzinfo=None), message]
+
+
+def record(cur: Any, rows: list[list[Any]]) -> None:
+    """Insert check results, all in one statement (a statement costs ~0.5 ms however many
+    rows it carries; a model's checks are recorded together)."""
+    if not rows:
+        return
+    group = "(" + ", ".join("?" * len(rows[0])) + ")"
+    cur.execute(f"INSERT INTO {state.SCHEMA}.check_results ({_RESULT_COLUMNS}) VALUES "
+                + ", ".join([group] * len(rows)), [v for row in rows for v in row])
 
 
 def store_failures(cur: Any, check_name: str, rows: Any) -> str:
