@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import gc
 import inspect
+import os
 import re
 import sys
 from contextlib import contextmanager
@@ -177,12 +178,13 @@ def load_project(
 
     cfg = config or load_config(project_dir, **overrides)
     wait_for_writers()  # a previous load of this process may still be storing its results
-    snapshot_key = snapshot.key(cfg)
+    contents: dict[str, bytes] = {}
+    snapshot_key = snapshot.key(cfg, contents)
     loader = None
     with _collector_paused():
         project = snapshot.load(cfg, snapshot_key)
         if project is None:  # something the load reads changed since the last one
-            loader = _Loader(cfg)
+            loader = _Loader(cfg, contents)
             project = loader.load()
     if loader is not None:
         def store() -> None:
@@ -221,8 +223,9 @@ def _collector_paused() -> Iterator[None]:
 
 
 class _Loader:
-    def __init__(self, cfg: ProjectConfig) -> None:
+    def __init__(self, cfg: ProjectConfig, contents: dict[str, bytes] | None = None) -> None:
         self.cfg = cfg
+        self.contents = contents or {}  # path -> bytes of the files the snapshot key read
         self.errors: list[TealError] = []
         self.sources: dict[str, Source] = {}
         self.properties: dict[str, tuple[dict[str, Any], str]] = {}  # model -> (props, file)
@@ -366,6 +369,8 @@ class _Loader:
         return models, checks
 
     def _discover(self) -> tuple[list[Path], list[Path], list[Path]]:
+        if self.contents:
+            return self._discover_read()
         sql, py, yml = [], [], []
         for path in sorted(self.cfg.models_dir.rglob("*")):
             rel_parts = path.relative_to(self.cfg.models_dir).parts
@@ -380,6 +385,40 @@ class _Loader:
             elif path.suffix in (".yml", ".yaml"):
                 yml.append(path)
         return sql, py, yml
+
+    def _discover_read(self) -> tuple[list[Path], list[Path], list[Path]]:
+        """What _discover finds, from the files the snapshot key read (the same walk's
+        files: regular files and links to them, no linked folders, no __pycache__)."""
+        top = str(self.cfg.models_dir) + os.sep
+        found: list[tuple[list[str], str]] = []
+        for path in self.contents:
+            if not path.startswith(top):
+                continue
+            parts = path[len(top):].split(os.sep)
+            if any(p.startswith((".", "_")) for p in parts[:-1]) or parts[-1].startswith("."):
+                continue
+            found.append((parts, path))
+        sql, py, yml = [], [], []
+        for parts, path in sorted(found):  # part by part, as Paths sort
+            suffix = os.path.splitext(parts[-1])[1]
+            if suffix == ".sql":
+                sql.append(Path(path))
+            elif suffix == ".py" and not parts[-1].startswith("_"):
+                py.append(Path(path))
+            elif suffix in (".yml", ".yaml"):
+                yml.append(Path(path))
+        return sql, py, yml
+
+    def _text(self, path: Path) -> str:
+        """A SQL file's text, as ``read_text`` gives it (UTF-8, universal newlines)."""
+        data = self.contents.get(str(path))
+        if data is None:
+            return path.read_text(encoding="utf-8")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return path.read_text(encoding="utf-8")  # raises the error a read would
+        return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
     def _reference_position(self, m: dict[str, Any], upstream: str
                             ) -> tuple[int | None, int | None, str | None]:
@@ -515,7 +554,7 @@ class _Loader:
         unknown = []
         for path in paths:
             try:
-                text = self._texts[path] = path.read_text(encoding="utf-8")
+                text = self._texts[path] = self._text(path)
             except (OSError, UnicodeError):
                 continue  # staging reports it
             if not is_template(text) and not self.cache.has("parse", content_key(text, "", "", "")):
@@ -542,7 +581,7 @@ class _Loader:
         folder = "" if folder == "." else folder
         text = self._texts.pop(path, None)
         if text is None:
-            text = path.read_text(encoding="utf-8")
+            text = self._text(path)
         conf = self.cfg.folder_config(folder)
         self._merge_properties(name, conf)
         template = is_template(text)

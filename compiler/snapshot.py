@@ -37,8 +37,11 @@ def _compiler_fingerprint() -> str:
     return repr(stats)
 
 
-def key(cfg: Any) -> str | None:
-    """The snapshot key of a load of ``cfg`` (None: this load is not snapshotted)."""
+def key(cfg: Any, contents: dict[str, bytes] | None = None) -> str | None:
+    """The snapshot key of a load of ``cfg`` (None: this load is not snapshotted).
+
+    ``contents`` receives every file read, by path, for the load to use: reading 10,000
+    model files twice cost 0.1 s."""
     if cfg.config_path.name.startswith("<"):
         return None
     import dataclasses
@@ -72,6 +75,8 @@ def key(cfg: Any) -> str | None:
                 digest.update(b"\0")
                 digest.update(data)
                 digest.update(b"\0")
+                if contents is not None:
+                    contents[path] = data
                 uses_env = uses_env or b"env_var" in data
     if uses_env:
         digest.update(repr(sorted(os.environ.items())).encode())

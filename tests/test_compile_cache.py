@@ -242,3 +242,33 @@ def test_run_options_do_not_invalidate_the_loaded_project(project) -> None:
     assert "other.duckdb" in other.stdout
     assert query(root / "other.duckdb", "select y from main.b") == [(2,)]
     assert (root / ".teal/cache/project.pickle").read_bytes() == stored  # not loaded again
+
+
+def test_the_files_read_for_the_snapshot_key_are_the_files_a_load_finds(project) -> None:
+    """A load reuses the bytes the snapshot key read instead of reading every file again:
+    it must find the same files, in the same order, with the same text."""
+    from compiler import snapshot
+    from compiler.config import load_config
+    from compiler.project import _Loader
+
+    root = project({
+        "models/a.sql": "select 1 as x",
+        "models/a-b/c.sql": "select 2 as x",
+        "models/a/b.sql": "select 3 as x",
+        "models/_private/skip.sql": "select 4 as x",
+        "models/.hidden/skip2.sql": "select 5 as x",
+        "models/.dotfile.sql": "select 6 as x",
+        "models/py/_helper.py": "X = 1\n",
+        "models/py/thing.py": "import teal\n",
+        "models/props.yaml": "models: []\n",
+        "checks/no_rows.sql": "select * from a where x < 0",
+    })
+    (root / "models/crlf.sql").write_bytes(b"select 1 as x,\r\n  2 as y\r\n")
+    cfg = load_config(root)
+    contents: dict[str, bytes] = {}
+    snapshot.key(cfg, contents)
+    walked, read = _Loader(cfg), _Loader(cfg, contents)
+    assert read._discover() == walked._discover()
+    assert [p.name for p in read._discover()[0]] == ["b.sql", "c.sql", "a.sql", "crlf.sql"]
+    crlf = root / "models/crlf.sql"
+    assert read._text(crlf) == crlf.read_text(encoding="utf-8") == "select 1 as x,\n  2 as y\n"
