@@ -2,7 +2,7 @@
 
 **Parsing ahead.** Parsing is most of a cold load: sqlglot takes about 0.35 ms per model
 of the benchmark project. When the compile cache does not know many of the SQL files, the
-loader forks once: the child renders and parses the last ~60 % of those files and sends
+loader forks once: the child renders and parses the last ~57 % of those files and sends
 back the compile-cache entries it made, while the parent reads the YAML and Python files
 and parses the rest. The parent then stages the child's files as cache hits. If the child
 fails or dies, the parent finds those files missing from its cache and parses them itself,
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 MIN_FILES = 100  # below this, forking (about 5 ms) wins less than it costs
-CHILD_SHARE = 0.6
+CHILD_SHARE = 0.57
 
 
 ENABLED = False  # set by the command line
@@ -105,7 +105,9 @@ class ParseAhead:
         return int(parsed)
 
 
-_writers: list[int] = []  # forked writers not waited for yet
+# forked writers not waited for yet, with what they write: kept alive here until the child
+# is done, since freeing it in the parent meanwhile would copy every page it touches
+_writers: list[tuple[int, Callable[[], None]]] = []
 
 
 def write_behind(write: Callable[[], None]) -> None:
@@ -124,13 +126,13 @@ def write_behind(write: Callable[[], None]) -> None:
             os._exit(status)
     if not _writers:
         atexit.register(wait_for_writers)
-    _writers.append(pid)
+    _writers.append((pid, write))
 
 
 def wait_for_writers() -> None:
     """Wait until what :func:`write_behind` started is on disk."""
     while _writers:
-        pid = _writers.pop()
+        pid, _ = _writers.pop()
         try:
             os.waitpid(pid, 0)
         except ChildProcessError:

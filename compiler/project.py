@@ -187,9 +187,13 @@ def load_project(
             loader = _Loader(cfg, contents)
             project = loader.load()
     if loader is not None:
+        cache, helpers = loader.cache, loader.helpers
+        # freed before the fork: freeing it after would copy every page it touches
+        del loader, contents
+
         def store() -> None:
-            loader.cache.save()
-            snapshot.save(cfg, snapshot_key, project, loader.helpers)
+            cache.save()
+            snapshot.save(cfg, snapshot_key, project, helpers)
 
         write_behind(store)
     return project
