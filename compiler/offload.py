@@ -25,6 +25,7 @@ from __future__ import annotations
 import atexit
 import os
 import pickle
+import signal
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -94,7 +95,10 @@ class ParseAhead:
         self.collected = True
         with os.fdopen(self.fd, "rb") as fh:
             data = fh.read()
-        _, status = os.waitpid(self.pid, 0)
+        try:
+            _, status = os.waitpid(self.pid, 0)
+        except ChildProcessError:  # reaped already (SIGCHLD ignored): judge by what it sent
+            status = 0
         if status != 0 or not data:
             return 0
         try:
@@ -103,6 +107,18 @@ class ParseAhead:
             return 0
         cache.adopt(entries)
         return int(parsed)
+
+    def abandon(self) -> None:
+        """Stop and reap the child if its work is no longer wanted (the load failed first)."""
+        if self.collected:
+            return
+        self.collected = True
+        os.close(self.fd)
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
 
 
 # forked writers not waited for yet, with what they write: kept alive here until the child

@@ -254,6 +254,13 @@ class _Loader:
 
     # -- discovery -------------------------------------------------------------------
     def load(self, assets: list[AssetDef] | None = None) -> Project:
+        try:
+            return self._load(assets)
+        finally:
+            if self._ahead is not None:  # a load that failed before taking its results
+                self._ahead.abandon()
+
+    def _load(self, assets: list[AssetDef] | None) -> Project:
         if assets is not None:
             sql_files, py_files, yml_files = [], [], []
         else:

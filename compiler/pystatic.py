@@ -31,6 +31,7 @@ True
 from __future__ import annotations
 
 import ast
+import builtins
 from pathlib import Path
 from typing import Any
 
@@ -69,11 +70,15 @@ def read_declarations(path: Path, text: str) -> dict[str, list[dict[str, Any]]] 
 
 class _Reader:
     def __init__(self, path: Path, text: str) -> None:
-        self.path, self.lines = path, text.splitlines(keepends=True)
+        # lines as Python numbers them: split at newlines only (str.splitlines also splits at
+        # form feeds and other separators; the text has universal newlines already)
+        ends = text.split("\n")
+        self.path, self.lines = path, [line + "\n" for line in ends[:-1]] + [ends[-1]]
         self.names: dict[str, str | None] = {}  # module-level name -> what it was imported as
         self.assets: list[dict[str, Any]] = []
         self.checks: list[dict[str, Any]] = []
         self.asset_names: dict[str, str] = {}  # function name -> asset name (for deps=[fn])
+        self.declared: set[str] = set()  # names of decorated functions (assets and checks)
 
     def read(self, tree: ast.Module) -> dict[str, list[dict[str, Any]]]:
         body = tree.body
@@ -91,30 +96,40 @@ class _Reader:
                         raise _Unsure
                     target = f"{node.module}.{alias.name}" if node.module and not node.level else None
                     self._bind(alias.asname or alias.name, target, defined)
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self._definition(node, defined)
             elif isinstance(node, (ast.Assign, ast.AnnAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                if node.value is not None and not all(isinstance(n, _PLAIN) for n in ast.walk(node.value)):
+                for value in (node.value, getattr(node, "annotation", None)):
+                    if value is not None:
+                        self._plain(value)
+                # a constant naming a declared function would make it declared twice
+                if node.value is not None and any(isinstance(n, ast.Name) and n.id in self.declared
+                                                  for n in ast.walk(node.value)):
                     raise _Unsure
                 for target in targets:
                     if not isinstance(target, ast.Name):
                         raise _Unsure
                     self._bind(target.id, None, defined)
-                # a constant naming an asset function would make it declared twice
-                if node.value is not None and any(isinstance(n, ast.Name) and n.id in self.asset_names
-                                                  for n in ast.walk(node.value)):
-                    raise _Unsure
             elif not _is_main_guard(node):
                 raise _Unsure
         self.assets.sort(key=lambda r: r["fields"]["source_line"] or 0)
         return {"assets": self.assets, "checks": self.checks}
 
     def _bind(self, name: str, target: str | None, defined: set[str]) -> None:
-        if name in defined and (name in self.asset_names or self.names.get(name) in _DECORATORS):
+        if name in defined and (name in self.declared or self.names.get(name) in _DECORATORS):
             raise _Unsure  # rebinding a declaration (or teal's decorator) after its use
         defined.add(name)
         self.names[name] = target
+
+    def _plain(self, node: ast.expr) -> None:
+        """Raise unless evaluating ``node`` at import runs no code of the user's and every
+        name in it is bound by then (else the import would fail, and must say so)."""
+        for sub in ast.walk(node):
+            if not isinstance(sub, _PLAIN):
+                raise _Unsure
+            if isinstance(sub, ast.Name) and sub.id not in self.names and not hasattr(builtins, sub.id):
+                raise _Unsure
 
     def _resolve(self, node: ast.expr) -> str | None:
         """The dotted name an expression refers to through the file's imports."""
@@ -125,16 +140,26 @@ class _Reader:
             return f"{base}.{node.attr}" if base else None
         return None
 
-    def _definition(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
-                    defined: set[str]) -> None:
+    def _definition(self, node: ast.FunctionDef | ast.AsyncFunctionDef, defined: set[str]) -> None:
+        # what a def evaluates at import: default values and (unless postponed, in which
+        # case teal evaluates them) annotations
+        a = node.args
+        for value in (*a.defaults, *(d for d in a.kw_defaults if d is not None)):
+            self._plain(value)
+        for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs, *(x for x in (a.vararg, a.kwarg) if x)):
+            if arg.annotation is not None:
+                self._plain(_unquoted(arg.annotation))
+        if node.returns is not None:
+            self._plain(_unquoted(node.returns))
         if not node.decorator_list:
-            if isinstance(node, ast.ClassDef) and node.keywords:
-                raise _Unsure  # a metaclass runs code
             self._bind(node.name, None, defined)
             return
         if len(node.decorator_list) > 1 or not isinstance(node, ast.FunctionDef):
             raise _Unsure
         decorator = node.decorator_list[0]
+        line = self.lines[decorator.lineno - 1]
+        if not line[:decorator.col_offset].rstrip().endswith("@"):
+            raise _Unsure  # "@(" and a line break: inspect counts lines from the "@"
         call = decorator if isinstance(decorator, ast.Call) else None
         kind = _DECORATORS.get(self._resolve(call.func if call else decorator) or "")
         if kind is None or (call is not None and call.args):
@@ -146,6 +171,7 @@ class _Reader:
                 raise _Unsure  # (**kwargs, or a mistake the import reports)
             args[keyword.arg] = self._literal(keyword.value, keyword.arg)
         self._bind(node.name, None, defined)
+        self.declared.add(node.name)
         if kind == "asset":
             self._asset(node, args)
         else:
@@ -196,8 +222,19 @@ class _Reader:
         return next(f"{m}.{n}" for (m, n), k in INPUT_KINDS.items() if k == kind)
 
     def _where(self, node: ast.FunctionDef) -> tuple[int, str]:
+        """(first line, source) as ``inspect`` gives them: from the decorator's line to the
+        end of the body, with the comments after it that are indented like the body."""
         first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-        return first, "".join(self.lines[first - 1:node.end_lineno])
+        last = node.end_lineno or node.lineno
+        body_col = node.body[0].col_offset
+        for number in range(last + 1, len(self.lines) + 1):
+            stripped = self.lines[number - 1].strip()
+            if stripped.startswith("#"):
+                if len(self.lines[number - 1]) - len(self.lines[number - 1].lstrip()) >= body_col:
+                    last = number
+            elif stripped:
+                break
+        return first, "".join(self.lines[first - 1:last])
 
     def _asset(self, node: ast.FunctionDef, args: dict[str, Any]) -> None:
         upstream, wants_context, kinds = self._signature(node)
@@ -237,6 +274,16 @@ class _Reader:
                        "severity": args.get("severity", "error"),
                        "description": args.get("description") or ast.get_docstring(node, clean=True) or "",
                        "source_file": str(self.path), "source_line": line}})
+
+
+def _unquoted(node: ast.expr) -> ast.expr:
+    """A string annotation as the expression it holds."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        try:
+            return ast.parse(node.value, mode="eval").body
+        except SyntaxError:
+            raise _Unsure from None
+    return node
 
 
 def _is_main_guard(node: ast.stmt) -> bool:

@@ -144,24 +144,41 @@ def parse_sql(sql: str, *, path: str, line_of: Any = None, source: str | None = 
     return statement
 
 
+# DuckDB's reserved words (duckdb_keywords()): never a name unless quoted or written right
+# after AS or a dot, so their case cannot change what a query outputs
+_RESERVED = frozenset("""
+    all analyse analyze and any array as asc asymmetric both case cast check collate column
+    constraint create default deferrable desc describe distinct do else end except false fetch
+    for foreign from group having in initially intersect into lambda lateral leading limit not
+    null offset on only or order pivot pivot_longer pivot_wider placing primary qualify
+    references returning select show some summarize symmetric table then to trailing true
+    union unique unpivot using variadic when where window with""".split())
+
+
 def token_digest(tokens: list[Any]) -> str:
-    """A hash of a statement's tokens: blind to comments, whitespace and the case of keywords
-    and unquoted names (DuckDB ignores it), so that reformatting a model is not a change.
+    """A hash of a statement's tokens (each one's kind and text): blind to whitespace, line
+    breaks, comments and the case of reserved words, so that reformatting a model is not a
+    change to it. Other case is kept: it matters in names DuckDB prints (``select 1 as
+    Amount``, even ``as From``) and in strings of any kind.
 
     >>> from sqlglot.dialects.dialect import Dialect
     >>> tok = Dialect.get_or_raise(DIALECT).tokenize
-    >>> token_digest(tok("select a -- why\\n from t")) == token_digest(tok("SELECT a FROM t"))
+    >>> token_digest(tok("SELECT a -- why\\n  FROM t")) == token_digest(tok("select a from t"))
     True
-    >>> token_digest(tok("select 'a' from t")) == token_digest(tok('select "a" from t'))
-    False
+    >>> [token_digest(tok(q)) == token_digest(tok("select 'a' as x from t")) for q in (
+    ...  'select "a" as x from t', "select $$a$$ as x from t", "select 'A' as x from t",
+    ...  "select 'a' as X from t")]
+    [False, False, False, False]
     """
-    from sqlglot.tokens import TokenType
-
-    # identity tests: hashing an Enum member runs Python code, 40 % of the digest's time
-    text, ident = TokenType.STRING, TokenType.IDENTIFIER
-    return text_hash("\x1f".join([
-        ("'" + t.text) if (kind := t.token_type) is text else ('"' + t.text) if kind is ident
-        else t.text.upper() for t in tokens]))
+    parts, label = [], False
+    for t in tokens:
+        # _name_, not .name: Enum's name property runs Python code
+        kind, text = t.token_type._name_, t.text
+        if not label and text.lower() in _RESERVED and kind not in ("STRING", "IDENTIFIER"):
+            text = text.lower()
+        parts.append(kind + ":" + text)
+        label = kind in ("ALIAS", "DOT")
+    return text_hash("\x1f".join(parts))
 
 
 def _without_semicolons(tokens: list[Any]) -> list[Any]:
@@ -264,16 +281,22 @@ def table_references(expression: "exp.Expression") -> list[TableRef]:
 
 
 def _names_a_cte(table: "exp.Table", name: str) -> bool:
-    """Whether an unqualified table name is a CTE visible where it is read: one of an
-    enclosing query's WITH, declared before the CTE the table is in (or any of them, in
-    the query's body or a WITH RECURSIVE). Names compare as DuckDB does, ignoring case."""
+    """Whether an unqualified table name is a CTE visible where it is read, as DuckDB sees
+    it: any CTE of an enclosing query's WITH from the query's body; from inside a CTE, the
+    CTEs declared before it, and itself when the WITH is RECURSIVE and its body a UNION.
+    Names compare ignoring case."""
+    from sqlglot import exp
+
     below, child, node = None, table, table.parent
     while node is not None:
         with_ = node.args.get("with_")
         if with_ is not None:
             ctes = with_.expressions
-            if child is with_ and not with_.args.get("recursive"):
-                ctes = ctes[:next(i for i, cte in enumerate(ctes) if cte is below)]
+            if child is with_:  # the table is inside one of the CTEs
+                at = next(i for i, cte in enumerate(ctes) if cte is below)
+                own = ctes[at]
+                recursive = with_.args.get("recursive") and isinstance(own.this, exp.SetOperation)
+                ctes = ctes[:at + 1] if recursive else ctes[:at]
             if any(cte.alias.lower() == name for cte in ctes):
                 return True
         below, child, node = child, node, node.parent

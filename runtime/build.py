@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -217,25 +218,40 @@ def read_state(cfg: ProjectConfig) -> PlanState:
         return PlanState()
     identity = _file_identity(Path(path))
     kept = cfg.root / ".teal" / "cache" / "state.pickle"
+    shape = _state_shape()
     try:
         with kept.open("rb") as fh:
             stored = pickle.load(fh)
-        if stored["warehouse"] == str(path) and stored["identity"] == identity:
+        if (stored["warehouse"], stored["identity"], stored["shape"]) == (str(path), identity, shape):
             return stored["state"]
     except Exception:  # noqa: BLE001 - none yet, or unreadable: read the warehouse
         pass
     with Warehouse(path, read_only=True) as wh:
         found = state.plan_state(wh.conn)
-    if _file_identity(Path(path)) == identity:  # nothing wrote to it while it was read
+    # kept only if nothing wrote to the file while it was read, and not if it was written in
+    # the last two seconds: a file system that keeps times to the second could then see a
+    # later write in the same second as no change (git's "racy clean" rule)
+    newest = max((part[3] for part in identity if part is not None), default=0)
+    if _file_identity(Path(path)) == identity and time.time_ns() - newest > 2_000_000_000:
         try:
             kept.parent.mkdir(parents=True, exist_ok=True)
             tmp = kept.with_name(f"state.{os.getpid()}.tmp")
             tmp.write_bytes(pickle.dumps({"warehouse": str(path), "identity": identity,
-                                          "state": found}, protocol=pickle.HIGHEST_PROTOCOL))
+                                          "shape": shape, "state": found},
+                                         protocol=pickle.HIGHEST_PROTOCOL))
             os.replace(tmp, kept)
         except OSError:
             pass  # a read-only project: it reads the warehouse each time
     return found
+
+
+def _state_shape() -> tuple[Any, ...]:
+    """The fields of what is kept: a teal whose PlanState differs does not read it."""
+    import dataclasses
+
+    from compiler.plan import ModelState
+
+    return tuple(tuple(f.name for f in dataclasses.fields(cls)) for cls in (PlanState, ModelState))
 
 
 def _file_identity(path: Path) -> tuple[Any, ...]:

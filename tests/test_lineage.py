@@ -64,6 +64,11 @@ ORDERS = "select * from (values (1, 10, 'a'), (2, 20, 'b'), (3, 30, 'a')) t(id, 
     # sees those declared before it, and a nested WITH is seen only inside its query
     ("with Orders as (select 1 as id) select * from orders", []),
     ("with a as (select 1 as x) select * from a union all select * from a", []),
+    # WITH RECURSIVE: a CTE sees itself only when its body is a UNION, never a later CTE
+    ("with recursive orders as (select * from orders where id > 0), walk as ("
+     "select id from orders union all select o.id from walk join orders o on o.id = walk.id) "
+     "select * from walk", ["orders"]),
+    ("with recursive a as (select * from b), b as (select 1 as x) select * from a", ["b"]),
     ("with a as (select 1 as x), b as (select * from a) select * from b", []),
     ("with a as (with inner_one as (select 1 as x) select * from inner_one) "
      "select * from a join inner_one using (x)", ["inner_one"]),
@@ -186,8 +191,14 @@ def test_reformatting_a_model_keeps_its_version_and_a_real_edit_changes_it(proje
                     "models/marts/a.sql": "select id from stg_orders where amount > 10"})
     before = load_project(root).models["a"].sql_hash
     (root / "models/marts/a.sql").write_text(
-        "-- big orders\nSELECT id\n  FROM stg_orders\n WHERE amount > 10;\n")
+        "-- big orders\nSELECT id\n  FROM stg_orders /* only big */\n WHERE amount > 10;\n")
     assert load_project(root).models["a"].sql_hash == before
+    # other case is part of what DuckDB keeps: a name it prints, any kind of string
+    for edit in ("select id as ID from stg_orders where amount > 10",
+                 "select id as Id from stg_orders where amount > 10",
+                 "select id from stg_orders where amount > 10 and $$a$$ = $$A$$"):
+        (root / "models/marts/a.sql").write_text(edit)
+        assert load_project(root).models["a"].sql_hash != before, edit
     (root / "models/marts/a.sql").write_text("select id from stg_orders where amount > 20")
     assert load_project(root).models["a"].sql_hash != before
     (root / "models/marts/a.sql").write_text("select id from stg_orders where amount > 10")

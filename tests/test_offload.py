@@ -112,3 +112,33 @@ def test_what_a_load_stores_behind_it_is_there_for_the_next_load(project) -> Non
     assert _summary(again) == _summary(first)
     done = run_teal("compile", cwd=root)  # another process finds them too
     assert done.returncode == 0 and "0 SQL parses" in done.stdout, done.output
+
+
+def test_a_load_that_fails_first_stops_and_reaps_the_child(project, monkeypatch) -> None:
+    files = _files()
+    files["models/schema.yml"] = "models:\n  - name: m1\n   description: bad indent\n"
+    root = project(files)
+    started = []
+    real_start = offload.ParseAhead.start
+    monkeypatch.setattr(offload.ParseAhead, "start",
+                        lambda *a: started.append(real_start(*a)) or started[-1])
+    with pytest.raises(Exception) as info:
+        load_project(root)
+    assert "invalid YAML" in str(info.value)
+    assert started and started[0] is not None
+    with pytest.raises(ProcessLookupError):  # gone, not a zombie
+        os.kill(started[0].pid, 0)
+
+
+def test_a_command_run_with_sigchld_ignored_still_loads(project) -> None:
+    """With SIGCHLD ignored children are reaped by the system, and waiting for one fails."""
+    import subprocess
+    import sys
+
+    root = project(_files())
+    done = subprocess.run(
+        [sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN); "
+         "os.execvp(sys.executable, [sys.executable, '-m', 'teal.cli', 'compile'])"],
+        cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"Compiled {N} of {N} models" in done.stdout and "Traceback" not in done.stderr

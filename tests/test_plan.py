@@ -195,8 +195,14 @@ def test_plan_keeps_the_state_it_read_until_anything_writes_the_warehouse(projec
     write, by teal or by anything else, makes the next plan read the warehouse again."""
     root = project({"models/a.sql": "select 1 as x", "models/b.sql": "select x + 1 as y from a"})
     assert run_teal("build", cwd=root).returncode == 0
+    kept = root / ".teal/cache/state.pickle"
     first = run_teal("plan", "--changed-only", cwd=root)
     assert "0 steps, 2 without a step" in first.stdout, first.output
+    assert not kept.exists()  # written in the last two seconds: not trusted to stay unchanged
+    written = (root / "warehouse.duckdb").stat().st_mtime - 10
+    os.utime(root / "warehouse.duckdb", (written, written))  # as if the build were older
+    assert run_teal("plan", "--changed-only", cwd=root).stdout == first.stdout
+    assert kept.exists()
 
     holder = subprocess.Popen(  # another process holds the warehouse open for writing
         [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "

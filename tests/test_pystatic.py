@@ -66,10 +66,6 @@ READABLE = {
             return frame.head(LIMIT)
 
 
-        class Shape:
-            size = 3
-
-
         async def later():
             return None
 
@@ -87,6 +83,20 @@ READABLE = {
 
         if __name__ == "__main__":
             print(original)
+    ''',
+    "trailing_comments_and_form_feed": '''
+        """A form feed \x0c and a line separator \u2028 in a comment, before the function."""
+        # \u2028 here
+        import teal
+
+
+        @teal.asset
+        def a():
+            return 1
+            # still part of the function, for inspect
+        # not part of it
+
+        # not part of it either
     ''',
     "no_assets": '''
         import os
@@ -113,7 +123,17 @@ NEEDS_IMPORT = {
     "check_without_asset": "import teal\n\n@teal.asset_check\ndef c(up):\n    pass\n",
     "dep_defined_later": "import teal\n\n@teal.asset(deps=[b])\ndef a():\n    pass\n\n@teal.asset\ndef b():\n    pass\n",
     "syntax_error": "import teal\n\ndef a(:\n    pass\n",
-    "metaclass": "class A(metaclass=type):\n    pass\n",
+    "class": "import teal\n\nclass Shape:\n    size = 3\n",  # its body runs at import
+    "redefined_check": "import teal\n\n@teal.asset_check(asset='a', name='one')\ndef check(a):\n"
+                       "    return True\n\n@teal.asset_check(asset='a', name='two')\n"
+                       "def check(a):\n    return False\n",
+    "rebound_check": "import teal\n\n@teal.asset_check(asset='a')\ndef c(a):\n    return True\n\nc = 1\n",
+    "default_calls": "import teal\n\ndef helper(x=print('hi')):\n    pass\n",
+    "annotation_defined_later": "import teal\n\n@teal.asset\ndef a() -> Later:\n    pass\n\n"
+                                "Later = int\n",
+    "postponed_annotation_defined_later": "from __future__ import annotations\nimport teal\n\n"
+                                          "@teal.asset\ndef a() -> 'Later':\n    pass\n",
+    "parenthesised_decorator": "import teal\n\n@(\n    teal.asset\n)\ndef a():\n    pass\n",
 }
 
 
