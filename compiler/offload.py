@@ -33,8 +33,6 @@ from typing import Any
 
 MIN_FILES = 100  # below this, forking (about 5 ms) wins less than it costs
 CHILD_SHARE = 0.57
-
-
 ENABLED = False  # set by the command line
 
 
@@ -44,7 +42,7 @@ def can_fork() -> bool:
 
 
 class ParseAhead:
-    """A forked child staging ``paths``; :meth:`collect` takes what it parsed."""
+    """A forked child parsing ``paths``; :meth:`collect` takes what it parsed."""
 
     def __init__(self, pid: int, fd: int, paths: set[Path]) -> None:
         self.pid, self.fd, self.paths = pid, fd, paths
