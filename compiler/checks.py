@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.errors import ProjectError, did_you_mean
+from compiler.sql import quote_identifier as _q
 
 TARGET = "__teal_check_target__"
 BUILTINS = ("not_null", "unique", "accepted_values", "relationships", "accepted_range",
@@ -76,8 +77,6 @@ class CheckDef:
         return self.fused_expr is not None or self.condition is not None
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _lit(value: Any) -> str:

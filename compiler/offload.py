@@ -57,11 +57,10 @@ class ParseAhead:
         if len(unknown) < MIN_FILES or not can_fork():
             return None
         from sqlglot.dialects.dialect import Dialect
-        from sqlglot.optimizer import scope  # noqa: F401 - imported once, before the fork
 
         from compiler.sql import DIALECT
 
-        Dialect.get_or_raise(DIALECT)
+        Dialect.get_or_raise(DIALECT)  # sqlglot imported once, before the fork
         theirs = list(unknown[int(len(unknown) * (1 - CHILD_SHARE)):])
         read_fd, write_fd = os.pipe()
         pid = os.fork()

@@ -33,6 +33,8 @@ from compiler.partitions import (
     upstream_keys,
     upstream_window,
 )
+from compiler.sql import quote_identifier as _quote
+from compiler.sql import string_literal as _literal_string
 
 __all__ = ["Pushdown", "fill", "own_filter", "own_values", "parse_partitions", "pushdown_values",
            "resolve_mapping"]
@@ -49,8 +51,6 @@ class Pushdown:
     mapping: str  # "identity", "lookback(3)", "time_window", ...
 
 
-def _literal_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _timestamp(value: datetime) -> str:
@@ -121,8 +121,6 @@ def own_filter(definition: Partitions, columns: str | dict[str, str] | None) -> 
     return " AND ".join(parts)
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def resolve_mapping(spec: Any, downstream: Partitions, upstream: Partitions | None, *,

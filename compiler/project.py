@@ -380,29 +380,13 @@ class _Loader:
         return models, checks
 
     def _discover(self) -> tuple[list[Path], list[Path], list[Path]]:
-        if self.contents:
-            return self._discover_read()
-        sql, py, yml = [], [], []
-        for path in sorted(self.cfg.models_dir.rglob("*")):
-            rel_parts = path.relative_to(self.cfg.models_dir).parts
-            if any(p.startswith((".", "_")) for p in rel_parts[:-1]) or path.name.startswith("."):
-                continue
-            if not path.is_file():
-                continue
-            if path.suffix == ".sql":
-                sql.append(path)
-            elif path.suffix == ".py" and not path.name.startswith("_"):
-                py.append(path)
-            elif path.suffix in (".yml", ".yaml"):
-                yml.append(path)
-        return sql, py, yml
-
-    def _discover_read(self) -> tuple[list[Path], list[Path], list[Path]]:
-        """What _discover finds, from the files the snapshot key read (the same walk's
-        files: regular files and links to them, no linked folders, no __pycache__)."""
+        """SQL, Python and YAML files under the models folder, outside hidden and ``_``
+        folders, in path order. Taken from the files the snapshot key read when it read
+        them (the same walk: regular files and links to them, no linked folders)."""
         top = str(self.cfg.models_dir) + os.sep
+        paths = self.contents or (str(p) for p in self.cfg.models_dir.rglob("*") if p.is_file())
         found: list[tuple[list[str], str]] = []
-        for path in self.contents:
+        for path in paths:
             if not path.startswith(top):
                 continue
             parts = path[len(top):].split(os.sep)
@@ -559,7 +543,6 @@ class _Loader:
 
         if len(paths) < MIN_FILES:
             return None
-        from compiler.cache import content_key
         from compiler.templating import is_template
 
         unknown = []
@@ -568,22 +551,31 @@ class _Loader:
                 text = self._texts[path] = self._text(path)
             except (OSError, UnicodeError):
                 continue  # staging reports it
-            if not is_template(text) and not self.cache.has("parse", content_key(text, "", "", "")):
+            if not is_template(text) and not self.cache.has("parse", self._parse_key(text, None)):
                 unknown.append(path)
         return ParseAhead.start(unknown, self.cache, self._parse_plain, lambda: self.parsed)
+
+    def _parse_key(self, text: str, template_conf: dict[str, Any] | None) -> str:
+        """The compile-cache key of a SQL file's render and parse: its text, plus for a
+        template (``template_conf`` given) the vars, its config ({{ this }}) and the
+        environment when it reads it."""
+        from compiler.cache import content_key
+
+        if template_conf is None:
+            return content_key(text, "", "", "")
+        return content_key(text, repr(sorted(self.cfg.vars.items(), key=str)),
+                           repr(sorted(template_conf.items(), key=str)),
+                           _environment_digest() if "env_var" in text else "")
 
     def _parse_plain(self, path: Path) -> None:
         """Parse a SQL file that is not a template into the cache, as staging it would: its
         cache entry depends on nothing but its text (so not on YAML read later)."""
-        from compiler.cache import content_key
-
         text = self._texts[path]
         folder = path.parent.relative_to(self.cfg.models_dir).as_posix()
         self._render_and_parse(text, self.display(path), path.stem, "" if folder == "." else folder,
-                               {}, content_key(text, "", "", ""))
+                               {}, self._parse_key(text, None))
 
     def _stage_sql(self, path: Path) -> dict[str, Any]:
-        from compiler.cache import content_key
         from compiler.templating import is_template
 
         display = self.display(path)
@@ -596,12 +588,7 @@ class _Loader:
         conf = self.cfg.folder_config(folder)
         self._merge_properties(name, conf)
         template = is_template(text)
-        key = content_key(
-            text,
-            repr(sorted(self.cfg.vars.items(), key=str)) if template else "",
-            repr(sorted(conf.items(), key=str)) if template else "",  # {{ this }}
-            _environment_digest() if template and "env_var" in text else "",
-        )
+        key = self._parse_key(text, conf if template else None)
         rendered, ast, refs, (span, digest, columns) = self._render_and_parse(
             text, display, name, folder, conf, key)
         if rendered.config:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler.errors import TemplateError
+from compiler.sql import quote_identifier as quote_ident
 
 REF_MARKER = "__teal_ref"
 SOURCE_MARKER_PREFIX = "__teal_source__"
@@ -141,8 +142,6 @@ def _source_line(source: str, line: int | None) -> str | None:
     return lines[line - 1] if 0 < line <= len(lines) else None
 
 
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def render_sql(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from compiler.sql import string_literal as _literal
 from warehouse import state
 from warehouse.connection import qualified, quote, registered
 
@@ -533,5 +534,3 @@ def _calendar_unit(windows: list[tuple[str, datetime, datetime]]) -> str | None:
     return units.pop() if len(units) == 1 else None
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
