@@ -23,28 +23,39 @@ from pathlib import Path
 
 import duckdb
 
-from compiler.checks import builtin_check
-from warehouse.checks import measure
+from teal.compiler.checks import builtin_check
+from teal.warehouse.checks import measure
 
 HERE = Path(__file__).resolve().parent
 
 
 def checks() -> list:
     spec = [
-        ("not_null", "id", {}), ("accepted_range", "id", {"min_value": 0}), ("not_null", "customer_id", {}),
+        ("not_null", "id", {}),
+        ("accepted_range", "id", {"min_value": 0}),
+        ("not_null", "customer_id", {}),
         ("accepted_range", "customer_id", {"min_value": 1}),
         ("accepted_values", "status", {"values": ["new", "paid", "shipped", "returned"]}),
-        ("not_null", "status", {}), ("accepted_range", "amount", {"min_value": 0, "max_value": 10_000}),
-        ("not_null", "amount", {}), ("accepted_range", "quantity", {"min_value": 1, "max_value": 100}),
-        ("not_null", "quantity", {}), ("not_null", "created_at", {}),
+        ("not_null", "status", {}),
+        ("accepted_range", "amount", {"min_value": 0, "max_value": 10_000}),
+        ("not_null", "amount", {}),
+        ("accepted_range", "quantity", {"min_value": 1, "max_value": 100}),
+        ("not_null", "quantity", {}),
+        ("not_null", "created_at", {}),
         ("accepted_values", "channel", {"values": ["web", "app", "store"]}),
-        ("not_null", "channel", {}), ("accepted_range", "discount", {"min_value": 0, "max_value": 1}),
-        ("not_null", "country", {}), ("accepted_values", "country", {"values": ["de", "fr", "es", "it"]}),
-        ("not_null", "flag", {}), ("accepted_range", "score", {"min_value": 0, "max_value": 100}),
-        ("not_null", "score", {}), ("expression_is_true", None, {"expression": "amount >= 0"}),
+        ("not_null", "channel", {}),
+        ("accepted_range", "discount", {"min_value": 0, "max_value": 1}),
+        ("not_null", "country", {}),
+        ("accepted_values", "country", {"values": ["de", "fr", "es", "it"]}),
+        ("not_null", "flag", {}),
+        ("accepted_range", "score", {"min_value": 0, "max_value": 100}),
+        ("not_null", "score", {}),
+        ("expression_is_true", None, {"expression": "amount >= 0"}),
     ]
-    return [builtin_check(kind, asset="facts", column=col, params=params, options={})
-            for kind, col, params in spec]
+    return [
+        builtin_check(kind, asset="facts", column=col, params=params, options={})
+        for kind, col, params in spec
+    ]
 
 
 def main() -> None:
@@ -72,12 +83,24 @@ def main() -> None:
             CASE WHEN range % 1010 = 7 THEN NULL ELSE range % 101 END AS score
             FROM range({args.rows})""")
         all_checks = checks()
-        cols = ["id", "customer_id", "status", "amount", "quantity", "created_at", "channel",
-                "discount", "country", "score"]
+        cols = [
+            "id",
+            "customer_id",
+            "status",
+            "amount",
+            "quantity",
+            "created_at",
+            "channel",
+            "discount",
+            "country",
+            "score",
+        ]
         # one full scan: every value of every column read once (a bare count(c) would be
         # answered from statistics or validity masks without reading the values)
         floor_sql = "SELECT " + ", ".join(f"max({c})" for c in cols) + " FROM facts"
-        separate = [c.__class__(**{**c.__dict__, "fused_expr": None, "condition": None}) for c in all_checks]
+        separate = [
+            c.__class__(**{**c.__dict__, "fused_expr": None, "condition": None}) for c in all_checks
+        ]
         times: dict[str, list[float]] = {"floor": [], "fused": [], "separate": []}
         for _ in range(args.repeat):
             t0 = time.perf_counter()
@@ -94,13 +117,19 @@ def main() -> None:
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"20 column checks on {args.rows:,} rows, median of {args.repeat}")
     print(f"{'query':<36} {'median s':>9} {'ratio to one scan':>18}")
-    for key, label in (("floor", "one full scan (floor)"), ("fused", "teal: 20 checks fused, 1 query"),
-                       ("separate", "20 checks, 1 query each")):
+    for key, label in (
+        ("floor", "one full scan (floor)"),
+        ("fused", "teal: 20 checks fused, 1 query"),
+        ("separate", "20 checks, 1 query each"),
+    ):
         print(f"{label:<36} {med[key]:>9.3f} {med[key] / med['floor']:>17.2f}x")
     print("target: fused <= 1.5x one full scan")
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"checks_fusion-{date.today().isoformat()}.json").write_text(json.dumps(
-        {"rows": args.rows, "repeat": args.repeat, "seconds": times, "median": med}, indent=2))
+    (args.out / f"checks_fusion-{date.today().isoformat()}.json").write_text(
+        json.dumps(
+            {"rows": args.rows, "repeat": args.repeat, "seconds": times, "median": med}, indent=2
+        )
+    )
 
 
 if __name__ == "__main__":

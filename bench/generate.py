@@ -52,8 +52,18 @@ from pathlib import Path
 
 ROWS = {"light": 10_000, "heavy": 5_000_000}
 SOURCES = ("orders", "customers", "products")
-STD = ["id", "customer_id", "region", "category", "status", "amount", "quantity",
-       "event_ts", "score", "tier"]
+STD = [
+    "id",
+    "customer_id",
+    "region",
+    "category",
+    "status",
+    "amount",
+    "quantity",
+    "event_ts",
+    "score",
+    "tier",
+]
 STD_COLS = ", ".join(STD)
 REGIONS = ["north", "south", "east", "west", "unknown"]
 CATEGORIES = ["books", "games", "garden", "tools", "toys", "food", "other"]
@@ -67,12 +77,12 @@ SRC_TOKEN = "@@SRC:{}@@"
 @dataclass
 class Model:
     name: str
-    folder: str                      # staging | intermediate | marts (= schema)
-    kind: str                        # sql | python
+    folder: str  # staging | intermediate | marts (= schema)
+    kind: str  # sql | python
     upstreams: list[str] = field(default_factory=list)
-    sql: str = ""                    # SQL with @@SRC:table@@ tokens for sources
-    python: str = ""                 # Python source (python models)
-    floor: str = ""                  # SELECT for the floor (python models)
+    sql: str = ""  # SQL with @@SRC:table@@ tokens for sources
+    python: str = ""  # Python source (python models)
+    floor: str = ""  # SELECT for the floor (python models)
     columns: list[str] = field(default_factory=list)
     checks: list[tuple[str, str, dict]] = field(default_factory=list)
 
@@ -137,6 +147,7 @@ def src(table: str) -> str:
 
 # --------------------------------------------------------------------------- staging
 
+
 def staging_orders(rng: random.Random, name: str) -> str:
     m = rng.randint(5, 13)
     r = rng.randrange(m)
@@ -154,16 +165,16 @@ with orders as (
         coalesce(unit_price, 0) as unit_price,
         lower(status) as status,
         coalesce(channel, 'unknown') as channel
-    from {src('orders')}
+    from {src("orders")}
     where order_id % {m} <> {r}
 ),
 customers as (
     select customer_id, region, credit_score
-    from {src('customers')}
+    from {src("customers")}
 ),
 products as (
     select product_id, category, list_price
-    from {src('products')}
+    from {src("products")}
 ),
 enriched as (
     select
@@ -203,7 +214,7 @@ def staging_customers(rng: random.Random, name: str) -> str:
 -- {name}: customers with their order totals
 with customers as (
     select customer_id, region, segment, signup_at, credit_score
-    from {src('customers')}
+    from {src("customers")}
     where customer_id % {m} <> {r}
 ),
 order_totals as (
@@ -214,8 +225,8 @@ order_totals as (
         sum(o.quantity * o.unit_price) as revenue,
         arg_max(p.category, o.unit_price) as top_category,
         sum(case when o.status in ('returned', 'cancelled') then 1 else 0 end) as lost
-    from {src('orders')} as o
-    left join {src('products')} as p on o.product_id = p.product_id
+    from {src("orders")} as o
+    left join {src("products")} as p on o.product_id = p.product_id
     group by o.customer_id
 ),
 ranked as (
@@ -252,7 +263,7 @@ def staging_products(rng: random.Random, name: str) -> str:
 -- {name}: products with their sales
 with products as (
     select product_id, category, list_price, weight_kg, supplier_id, launched_at
-    from {src('products')}
+    from {src("products")}
     where product_id % {m} <> {r}
 ),
 sales as (
@@ -261,7 +272,7 @@ sales as (
         count(*) as order_count,
         sum(quantity) as units,
         sum(quantity * unit_price) as revenue
-    from {src('orders')}
+    from {src("orders")}
     where status <> 'cancelled'
     group by product_id
 ),
@@ -297,15 +308,18 @@ from joined
 
 # --------------------------------------------------------------------------- intermediate
 
+
 def intermediate_join(rng: random.Random, name: str, ups: list[Model]) -> str:
     a, rest = ups[0], ups[1:]
     aliases = ["b", "c"][: len(rest)]
-    ctes = [f"""\
+    ctes = [
+        f"""\
 a as (
     select {STD_COLS}
     from {a.relation}
     where amount is not null
-)"""]
+)"""
+    ]
     for alias, up in zip(aliases, rest):
         ctes.append(f"""\
 {alias} as (
@@ -320,8 +334,8 @@ a as (
     top_n = rng.choice([5, 10, 20])
     high = rng.choice([200, 500, 1000])
     return f"""\
--- {name}: {a.name} joined with {', '.join(u.name for u in rest)}
-with {(',' + chr(10)).join(ctes)},
+-- {name}: {a.name} joined with {", ".join(u.name for u in rest)}
+with {("," + chr(10)).join(ctes)},
 joined as (
     select a.*, {picked}
     from a
@@ -359,10 +373,11 @@ from ranked
 
 def intermediate_union(rng: random.Random, name: str, ups: list[Model]) -> str:
     parts = "\n    union all\n".join(
-        f"    select {STD_COLS}, {i} as src_rank\n    from {u.relation}" for i, u in enumerate(ups))
+        f"    select {STD_COLS}, {i} as src_rank\n    from {u.relation}" for i, u in enumerate(ups)
+    )
     cutoff = rng.choice(["2024-06-01", "2025-01-01", "2025-03-01"])
     return f"""\
--- {name}: union of {', '.join(u.name for u in ups)}, one row per id
+-- {name}: union of {", ".join(u.name for u in ups)}, one row per id
 with unioned as (
 {parts}
 ),
@@ -429,13 +444,16 @@ def {name}({up.name}: pa.Table) -> pa.Table:
 
 # --------------------------------------------------------------------------- marts
 
+
 def mart(rng: random.Random, name: str, ups: list[Model]) -> str:
     base = "\n    union all\n".join(
         f"    select region, category, tier, status, amount, quantity, score, event_ts\n"
-        f"    from {u.relation}" for u in ups)
+        f"    from {u.relation}"
+        for u in ups
+    )
     share = rng.choice([0.1, 0.15, 0.2])
     return f"""\
--- {name}: revenue by region, category and tier from {', '.join(u.name for u in ups)}
+-- {name}: revenue by region, category and tier from {", ".join(u.name for u in ups)}
 with base as (
 {base}
 ),
@@ -501,8 +519,20 @@ MART_CHECKS = [
     ("orders", "accepted_range", {"min_value": 1}),
     ("tier", "accepted_values", {"values": TIERS}),
 ]
-MART_COLUMNS = ["region", "category", "tier", "orders", "revenue", "units", "avg_score",
-                "lost", "last_event_at", "revenue_rank", "region_share", "position"]
+MART_COLUMNS = [
+    "region",
+    "category",
+    "tier",
+    "orders",
+    "revenue",
+    "units",
+    "avg_score",
+    "lost",
+    "last_event_at",
+    "revenue_rank",
+    "region_share",
+    "position",
+]
 
 
 def pick_checks(rng: random.Random, pool: list, k: int) -> list:
@@ -510,6 +540,7 @@ def pick_checks(rng: random.Random, pool: list, k: int) -> list:
 
 
 # --------------------------------------------------------------------------- the plan
+
 
 def layer_sizes(n: int, python_share: float) -> tuple[int, int, int, int]:
     """(staging, intermediate SQL, python, marts) adding up to n."""
@@ -524,8 +555,9 @@ def layer_sizes(n: int, python_share: float) -> tuple[int, int, int, int]:
     return n_stg, n_int, n_py, n_mart
 
 
-def plan_models(n_models: int, python_share: float, checks_per_model: int,
-                seed: int) -> list[Model]:
+def plan_models(
+    n_models: int, python_share: float, checks_per_model: int, seed: int
+) -> list[Model]:
     rng = random.Random(seed)
     n_stg, n_int, n_py, n_mart = layer_sizes(n_models, python_share)
     models: list[Model] = []
@@ -539,10 +571,22 @@ def plan_models(n_models: int, python_share: float, checks_per_model: int,
     for i in range(n_stg):
         table = SOURCES[i % 3]
         name = next_name(f"stg_{table}")
-        body = {"orders": staging_orders, "customers": staging_customers,
-                "products": staging_products}[table](rng, name)
-        models.append(Model(name, "staging", "sql", [], body, columns=list(STD),
-                            checks=pick_checks(rng, STD_CHECKS, checks_per_model)))
+        body = {
+            "orders": staging_orders,
+            "customers": staging_customers,
+            "products": staging_products,
+        }[table](rng, name)
+        models.append(
+            Model(
+                name,
+                "staging",
+                "sql",
+                [],
+                body,
+                columns=list(STD),
+                checks=pick_checks(rng, STD_CHECKS, checks_per_model),
+            )
+        )
 
     # intermediate: SQL joins/unions and Python models, interleaved
     kinds = ["sql"] * n_int + ["python"] * n_py
@@ -551,7 +595,7 @@ def plan_models(n_models: int, python_share: float, checks_per_model: int,
     for kind in kinds:
         pool = [m for m in models if m.folder in ("staging", "intermediate")]
 
-        def pick(k: int) -> list[Model]:
+        def pick(k: int, pool: list[Model] = pool) -> list[Model]:
             chosen: list[Model] = []
             while len(chosen) < k:
                 # half from the 20 most recent models (depth), half from anywhere (width)
@@ -564,22 +608,41 @@ def plan_models(n_models: int, python_share: float, checks_per_model: int,
             (up,) = pick(1)
             name = next_name("py")
             code, floor = python_model(rng, name, up)
-            models.append(Model(name, "intermediate", "python", [up.name], python=code,
-                                floor=floor, columns=list(STD) + ["py_value"],
-                                checks=pick_checks(rng, STD_CHECKS, checks_per_model)))
+            models.append(
+                Model(
+                    name,
+                    "intermediate",
+                    "python",
+                    [up.name],
+                    python=code,
+                    floor=floor,
+                    columns=list(STD) + ["py_value"],
+                    checks=pick_checks(rng, STD_CHECKS, checks_per_model),
+                )
+            )
             consumed.add(up.name)
             continue
         k = min(len(pool), rng.choice([2, 2, 3]))
         ups = pick(k)
         name = next_name("int")
         if rng.random() < 0.7 or k < 2:
-            body = intermediate_join(rng, name, ups) if k >= 2 else intermediate_union(rng, name, ups)
+            body = (
+                intermediate_join(rng, name, ups) if k >= 2 else intermediate_union(rng, name, ups)
+            )
         else:
             body = intermediate_union(rng, name, ups)
         consumed.update(u.name for u in ups)
-        models.append(Model(name, "intermediate", "sql", [u.name for u in ups], body,
-                            columns=list(STD),
-                            checks=pick_checks(rng, STD_CHECKS, checks_per_model)))
+        models.append(
+            Model(
+                name,
+                "intermediate",
+                "sql",
+                [u.name for u in ups],
+                body,
+                columns=list(STD),
+                checks=pick_checks(rng, STD_CHECKS, checks_per_model),
+            )
+        )
 
     inter = [m for m in models if m.folder == "intermediate"]
     for _ in range(n_mart):
@@ -597,13 +660,22 @@ def plan_models(n_models: int, python_share: float, checks_per_model: int,
                 break
         consumed.update(u.name for u in ups)
         name = next_name("mart")
-        models.append(Model(name, "marts", "sql", [u.name for u in ups], mart(rng, name, ups),
-                            columns=list(MART_COLUMNS),
-                            checks=pick_checks(rng, MART_CHECKS, checks_per_model)))
+        models.append(
+            Model(
+                name,
+                "marts",
+                "sql",
+                [u.name for u in ups],
+                mart(rng, name, ups),
+                columns=list(MART_COLUMNS),
+                checks=pick_checks(rng, MART_CHECKS, checks_per_model),
+            )
+        )
     return models
 
 
 # --------------------------------------------------------------------------- writing
+
 
 def teal_sql(sql: str) -> str:
     for table in SOURCES:
@@ -619,16 +691,25 @@ def schema_yaml(models: list[Model]) -> str:
         by_col: dict[str, list] = {}
         for col, kind, params in m.checks:
             # copies, so that yaml writes every list out instead of anchors and aliases
-            by_col.setdefault(col, []).append({kind: json.loads(json.dumps(params))}
-                                              if params else kind)
-        entries.append({"name": m.name,
-                        "columns": [{"name": c, "tests": t} for c, t in by_col.items()]})
+            by_col.setdefault(col, []).append(
+                {kind: json.loads(json.dumps(params))} if params else kind
+            )
+        entries.append(
+            {"name": m.name, "columns": [{"name": c, "tests": t} for c, t in by_col.items()]}
+        )
     return yaml.safe_dump({"version": 2, "models": entries}, sort_keys=False)
 
 
-def generate(root: str | Path, n_models: int, data: str = "light", python_share: float = 0.05,
-             checks_per_model: int = 2, seed: int = 0, rows: int | None = None,
-             staging: str = "table") -> Path:
+def generate(
+    root: str | Path,
+    n_models: int,
+    data: str = "light",
+    python_share: float = 0.05,
+    checks_per_model: int = 2,
+    seed: int = 0,
+    rows: int | None = None,
+    staging: str = "table",
+) -> Path:
     """Write a synthetic teal project of ``n_models`` models into ``root`` (replaced)."""
     if data not in ROWS:
         raise ValueError(f"data must be one of {sorted(ROWS)}")
@@ -641,7 +722,8 @@ def generate(root: str | Path, n_models: int, data: str = "light", python_share:
     n_rows = rows if rows is not None else ROWS[data]
     models = plan_models(n_models, python_share, checks_per_model, seed)
 
-    (root / "teal.toml").write_text(textwrap.dedent(f"""\
+    (root / "teal.toml").write_text(
+        textwrap.dedent(f"""\
         # generated by bench/generate.py: {n_models} models, data={data} ({n_rows:,} rows per source), seed={seed}
         name = "bench"
         models = "models"
@@ -658,11 +740,14 @@ def generate(root: str | Path, n_models: int, data: str = "light", python_share:
 
         [folders.marts]
         materialized = "table"
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     write_sources(root, n_rows, seed)
     for folder in ("staging", "intermediate", "marts"):
         (root / "models" / folder).mkdir()
-    (root / "models" / "staging" / "sources.yml").write_text(textwrap.dedent("""\
+    (root / "models" / "staging" / "sources.yml").write_text(
+        textwrap.dedent("""\
         sources:
           - name: src
             type: parquet
@@ -671,7 +756,9 @@ def generate(root: str | Path, n_models: int, data: str = "light", python_share:
               - name: orders
               - name: customers
               - name: products
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     for m in models:
         folder = root / "models" / m.folder
         if m.kind == "python":
@@ -681,22 +768,41 @@ def generate(root: str | Path, n_models: int, data: str = "light", python_share:
     if checks_per_model > 0:
         for folder in ("staging", "intermediate", "marts"):
             chosen = [m for m in models if m.folder == folder]
-            (root / "models" / folder / "schema.yml").write_text(schema_yaml(chosen),
-                                                                 encoding="utf-8")
+            (root / "models" / folder / "schema.yml").write_text(
+                schema_yaml(chosen), encoding="utf-8"
+            )
 
     floor = []
     for m in models:  # already in topological order: upstreams are always earlier
         create = "view" if (m.folder == "staging" and staging == "view") else "table"
         body = m.floor if m.kind == "python" else m.sql
-        floor.append({"model": m.name, "relation": m.relation, "kind": m.kind,
-                      "create": create, "upstreams": m.upstreams, "sql": body.strip()})
-    meta = {"n_models": n_models, "data": data, "rows": n_rows, "seed": seed,
-            "python_share": python_share, "checks_per_model": checks_per_model,
-            "staging": staging,
-            "checks": sum(len(m.checks) for m in models),
-            "layers": dict(zip(("staging", "intermediate_sql", "python", "marts"),
-                               layer_sizes(n_models, python_share))),
-            "models": floor}
+        floor.append(
+            {
+                "model": m.name,
+                "relation": m.relation,
+                "kind": m.kind,
+                "create": create,
+                "upstreams": m.upstreams,
+                "sql": body.strip(),
+            }
+        )
+    meta = {
+        "n_models": n_models,
+        "data": data,
+        "rows": n_rows,
+        "seed": seed,
+        "python_share": python_share,
+        "checks_per_model": checks_per_model,
+        "staging": staging,
+        "checks": sum(len(m.checks) for m in models),
+        "layers": dict(
+            zip(
+                ("staging", "intermediate_sql", "python", "marts"),
+                layer_sizes(n_models, python_share),
+            )
+        ),
+        "models": floor,
+    }
     (root / FLOOR_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
     return root
 
@@ -730,18 +836,29 @@ def main() -> None:
     parser.add_argument("root", type=Path)
     parser.add_argument("--models", type=int, default=50)
     parser.add_argument("--data", choices=sorted(ROWS), default="light")
-    parser.add_argument("--rows", type=int, default=None, help="Rows per source (overrides --data).")
+    parser.add_argument(
+        "--rows", type=int, default=None, help="Rows per source (overrides --data)."
+    )
     parser.add_argument("--python-share", type=float, default=0.05)
     parser.add_argument("--checks-per-model", type=int, default=2)
     parser.add_argument("--staging", choices=["table", "view"], default="table")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    root = generate(args.root, args.models, data=args.data, python_share=args.python_share,
-                    checks_per_model=args.checks_per_model, seed=args.seed, rows=args.rows,
-                    staging=args.staging)
+    root = generate(
+        args.root,
+        args.models,
+        data=args.data,
+        python_share=args.python_share,
+        checks_per_model=args.checks_per_model,
+        seed=args.seed,
+        rows=args.rows,
+        staging=args.staging,
+    )
     info = project_info(root)
-    print(f"wrote {root}: {info['n_models']} models {info['layers']}, {info['checks']} checks, "
-          f"{info['rows']:,} rows per source")
+    print(
+        f"wrote {root}: {info['n_models']} models {info['layers']}, {info['checks']} checks, "
+        f"{info['rows']:,} rows per source"
+    )
 
 
 if __name__ == "__main__":

@@ -116,8 +116,14 @@ def teal(*args: str) -> list[str]:
     return [sys.executable, "-m", "teal.cli", *args]
 
 
-KEYS = ("floor", "unpartitioned", "full_multi_run", "full_single_run", "refresh_process",
-        "refresh_steps")
+KEYS = (
+    "floor",
+    "unpartitioned",
+    "full_multi_run",
+    "full_single_run",
+    "refresh_process",
+    "refresh_steps",
+)
 
 
 def measure(repeat: int, rows_per_day: int) -> dict:
@@ -143,8 +149,9 @@ def measure(repeat: int, rows_per_day: int) -> dict:
             single = make_project(work / "single", step_ms, "single_run")
             results["full_single_run"].append(timed(teal("build"), single)[0])
 
-            elapsed, out = timed(teal("build", "-s", "events+", "--partition", "2025-06-15",
-                                      "--json"), multi)
+            elapsed, out = timed(
+                teal("build", "-s", "events+", "--partition", "2025-06-15", "--json"), multi
+            )
             results["refresh_process"].append(elapsed)
             report = json.loads(out)
             results["refresh_steps"].append(sum(r["duration_s"] for r in report["results"]))
@@ -170,17 +177,31 @@ def table(measured: dict) -> str:
 
     row("floor: 2 plain CTAS over the year", "floor", "1.00x floor")
     row("teal build, unpartitioned (2 tables)", "unpartitioned", f"{plain / floor:.2f}x floor")
-    row("backfill of 365 partitions, multi_run", "full_multi_run",
-        f"{full / plain:.2f}x unpartitioned")
-    row("backfill of 365 partitions, single_run", "full_single_run",
-        f"{med['full_single_run'] / plain:.2f}x unpartitioned")
-    row("refresh 1 partition: whole process", "refresh_process",
-        f"1/{full / med['refresh_process']:.0f} of full build")
-    row("refresh 1 partition: teal's two steps", "refresh_steps",
-        f"1/{full / med['refresh_steps']:.0f} of full build")
+    row(
+        "backfill of 365 partitions, multi_run",
+        "full_multi_run",
+        f"{full / plain:.2f}x unpartitioned",
+    )
+    row(
+        "backfill of 365 partitions, single_run",
+        "full_single_run",
+        f"{med['full_single_run'] / plain:.2f}x unpartitioned",
+    )
+    row(
+        "refresh 1 partition: whole process",
+        "refresh_process",
+        f"1/{full / med['refresh_process']:.0f} of full build",
+    )
+    row(
+        "refresh 1 partition: teal's two steps",
+        "refresh_steps",
+        f"1/{full / med['refresh_steps']:.0f} of full build",
+    )
     lines.append("")
-    lines.append("targets: one-partition refresh <= 1/50 of the full build; "
-                 "backfill <= 1.5x the same rows built unpartitioned")
+    lines.append(
+        "targets: one-partition refresh <= 1/50 of the full build; "
+        "backfill <= 1.5x the same rows built unpartitioned"
+    )
     return "\n".join(lines)
 
 
@@ -188,14 +209,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--rows-per-day", type=int, default=10_000)
-    parser.add_argument("--out", type=Path, default=HERE / "results",
-                        help="Folder for the JSON results.")
+    parser.add_argument(
+        "--out", type=Path, default=HERE / "results", help="Folder for the JSON results."
+    )
     args = parser.parse_args()
     measured = measure(args.repeat, args.rows_per_day)
     print(table(measured))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"partition_refresh-{date.today().isoformat()}.json").write_text(
-        json.dumps(measured, indent=2))
+        json.dumps(measured, indent=2)
+    )
 
 
 if __name__ == "__main__":

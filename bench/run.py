@@ -42,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -124,16 +124,25 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
     done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env())
     elapsed = time.perf_counter() - t0
     if done.returncode != 0:
-        raise SystemExit(f"command failed (exit {done.returncode}) in {cwd}: {' '.join(cmd)}\n"
-                         f"{done.stdout[-5000:]}\n{done.stderr[-5000:]}")
+        raise SystemExit(
+            f"command failed (exit {done.returncode}) in {cwd}: {' '.join(cmd)}\n"
+            f"{done.stdout[-5000:]}\n{done.stderr[-5000:]}"
+        )
     return elapsed, done.stdout
 
 
 def timed_build_first_line(cmd: list[str], cwd: Path) -> tuple[float, float | None, str]:
     """Whole-process time and the time to the first ``[ 1/N] ...`` progress line."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, bufsize=1, env=env())
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+        env=env(),
+    )
     first = None
     lines = []
     assert proc.stdout is not None
@@ -146,8 +155,9 @@ def timed_build_first_line(cmd: list[str], cwd: Path) -> tuple[float, float | No
     elapsed = time.perf_counter() - t0
     out = "".join(lines)
     if rc != 0:
-        raise SystemExit(f"command failed (exit {rc}) in {cwd}: {' '.join(cmd)}\n"
-                         f"{out[-5000:]}\n{err[-5000:]}")
+        raise SystemExit(
+            f"command failed (exit {rc}) in {cwd}: {' '.join(cmd)}\n{out[-5000:]}\n{err[-5000:]}"
+        )
     return elapsed, first, out
 
 
@@ -175,12 +185,18 @@ def ancestors(info: dict) -> dict[str, set[str]]:
 
 def pick_selections(info: dict) -> tuple[str, str, int]:
     """A middle intermediate SQL model, and the mart with the median number of ancestors."""
-    inter = [m["model"] for m in info["models"] if m["relation"].startswith("intermediate.")
-             and m["kind"] == "sql"]
+    inter = [
+        m["model"]
+        for m in info["models"]
+        if m["relation"].startswith("intermediate.") and m["kind"] == "sql"
+    ]
     one = inter[len(inter) // 2]
     anc = ancestors(info)
-    marts = sorted((len(anc[m["model"]]), m["model"]) for m in info["models"]
-                   if m["relation"].startswith("marts."))
+    marts = sorted(
+        (len(anc[m["model"]]), m["model"])
+        for m in info["models"]
+        if m["relation"].startswith("marts.")
+    )
     size, mart = marts[len(marts) // 2]
     return one, mart, size + 1
 
@@ -188,8 +204,9 @@ def pick_selections(info: dict) -> tuple[str, str, int]:
 def bench_size(n: int, args: argparse.Namespace, work: Path) -> dict:
     project = work / f"project-{n}"
     t0 = time.perf_counter()
-    generate.generate(project, n, data=args.data, seed=args.seed, rows=args.rows,
-                      staging=args.staging)
+    generate.generate(
+        project, n, data=args.data, seed=args.seed, rows=args.rows, staging=args.staging
+    )
     gen_s = time.perf_counter() - t0
     info = generate.project_info(project)
     stmts = work / f"floor-{n}.json"
@@ -198,8 +215,11 @@ def bench_size(n: int, args: argparse.Namespace, work: Path) -> dict:
     floor_py.write_text(FLOOR_SCRIPT)
     floor_db = work / f"floor-{n}.duckdb"
     one, mart, mart_size = pick_selections(info)
-    print(f"\n== {n:,} models ({info['layers']}, {info['checks']} checks, "
-          f"{info['rows']:,} rows per source; generated in {gen_s:.1f}s)", flush=True)
+    print(
+        f"\n== {n:,} models ({info['layers']}, {info['checks']} checks, "
+        f"{info['rows']:,} rows per source; generated in {gen_s:.1f}s)",
+        flush=True,
+    )
 
     secs: dict[str, list[float]] = {key: [] for _, key in MEASUREMENTS}
     rows_check: dict | None = None
@@ -207,8 +227,9 @@ def bench_size(n: int, args: argparse.Namespace, work: Path) -> dict:
         t_rep = time.perf_counter()
         for p in (floor_db, floor_db.with_name(floor_db.name + ".wal")):
             p.unlink(missing_ok=True)
-        secs["floor"].append(timed([sys.executable, str(floor_py), str(floor_db), str(stmts)],
-                                   work)[0])
+        secs["floor"].append(
+            timed([sys.executable, str(floor_py), str(floor_db), str(stmts)], work)[0]
+        )
 
         clear_cache(project)
         secs["compile_cold"].append(timed(teal("compile"), project)[0])
@@ -234,15 +255,24 @@ def bench_size(n: int, args: argparse.Namespace, work: Path) -> dict:
         secs["select_one_compile"].append(timed(teal("compile", "-s", one), project)[0])
         secs["select_one"].append(timed(teal("build", "-s", one), project)[0])
         secs["select_mart"].append(timed(teal("build", "-s", f"+{mart}"), project)[0])
-        print(f"   repeat {rep + 1}/{args.repeat} done in {time.perf_counter() - t_rep:.1f}s",
-              flush=True)
+        print(
+            f"   repeat {rep + 1}/{args.repeat} done in {time.perf_counter() - t_rep:.1f}s",
+            flush=True,
+        )
     if not args.keep:
         shutil.rmtree(project, ignore_errors=True)
         floor_db.unlink(missing_ok=True)
-    return {"info": {k: v for k, v in info.items() if k != "models"},
-            "selections": {"select_one": one, "select_mart": f"+{mart}",
-                           "select_mart_models": mart_size},
-            "generate_s": gen_s, "verify": rows_check, "seconds": secs}
+    return {
+        "info": {k: v for k, v in info.items() if k != "models"},
+        "selections": {
+            "select_one": one,
+            "select_mart": f"+{mart}",
+            "select_mart_models": mart_size,
+        },
+        "generate_s": gen_s,
+        "verify": rows_check,
+        "seconds": secs,
+    }
 
 
 def verify(project: Path, floor_db: Path, info: dict, build_out: str) -> dict:
@@ -258,8 +288,9 @@ def verify(project: Path, floor_db: Path, info: dict, build_out: str) -> dict:
     for db in (project / "warehouse.duckdb", floor_db):
         con = duckdb.connect(str(db), read_only=True)
         try:
-            counts[db.name] = {r: con.execute(f"select count(*) from {r}").fetchone()[0]
-                               for r in rels}
+            counts[db.name] = {
+                r: con.execute(f"select count(*) from {r}").fetchone()[0] for r in rels
+            }
         finally:
             con.close()
     teal_rows, floor_rows = counts["warehouse.duckdb"], counts[floor_db.name]
@@ -285,49 +316,84 @@ def summarize(sizes: dict[int, dict], data: str) -> list[dict]:
             met = None
             if t:
                 text, kind, limit, ref = t
-                value = {"ratio": med[key] / floor, "s": med[key],
-                         "share": med[key] / med[ref] if ref in med else None}[kind]
+                value = {
+                    "ratio": med[key] / floor,
+                    "s": med[key],
+                    "share": med[key] / med[ref] if ref in med else None,
+                }[kind]
                 met = None if value is None else value <= limit
-            rows.append({"n": n, "key": key, "label": label, "median": med[key], "min": min(v),
-                         "max": max(v), "ratio": med[key] / floor,
-                         "target": t[0] if t else "", "met": met})
+            rows.append(
+                {
+                    "n": n,
+                    "key": key,
+                    "label": label,
+                    "median": med[key],
+                    "min": min(v),
+                    "max": max(v),
+                    "ratio": med[key] / floor,
+                    "target": t[0] if t else "",
+                    "met": met,
+                }
+            )
     return rows
 
 
 def table(rows: list[dict], repeat: int, data: str) -> str:
-    out = [f"teal benchmark suite: {data} data, whole processes, median of {repeat} "
-           f"({os.cpu_count()} cores, Python {platform.python_version()})", ""]
-    head = (f"{'models':>6}  {'measurement':<46} {'median s':>9} {'min':>8} {'max':>8} "
-            f"{'x floor':>8}  {'target':<22} met")
+    out = [
+        f"teal benchmark suite: {data} data, whole processes, median of {repeat} "
+        f"({os.cpu_count()} cores, Python {platform.python_version()})",
+        "",
+    ]
+    head = (
+        f"{'models':>6}  {'measurement':<46} {'median s':>9} {'min':>8} {'max':>8} "
+        f"{'x floor':>8}  {'target':<22} met"
+    )
     out.append(head)
     out.append("-" * len(head))
     for r in rows:
         met = "" if r["met"] is None else ("yes" if r["met"] else "NO")
-        out.append(f"{r['n']:>6,}  {r['label']:<46} {r['median']:>9.3f} {r['min']:>8.3f} "
-                   f"{r['max']:>8.3f} {r['ratio']:>7.2f}x  {r['target']:<22} {met}")
+        out.append(
+            f"{r['n']:>6,}  {r['label']:<46} {r['median']:>9.3f} {r['min']:>8.3f} "
+            f"{r['max']:>8.3f} {r['ratio']:>7.2f}x  {r['target']:<22} {met}"
+        )
     return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="50,1000",
-                        help="Comma-separated project sizes (default 50,1000).")
+    parser.add_argument(
+        "--models", default="50,1000", help="Comma-separated project sizes (default 50,1000)."
+    )
     parser.add_argument("--with-10k", action="store_true", help="Also run 10,000 models.")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--data", choices=sorted(generate.ROWS), default="light")
-    parser.add_argument("--rows", type=int, default=None,
-                        help="Rows per source (overrides --data; for tests).")
-    parser.add_argument("--staging", choices=["table", "view"], default="table",
-                        help="Materialize staging models as tables (default) or views.")
+    parser.add_argument(
+        "--rows", type=int, default=None, help="Rows per source (overrides --data; for tests)."
+    )
+    parser.add_argument(
+        "--staging",
+        choices=["table", "view"],
+        default="table",
+        help="Materialize staging models as tables (default) or views.",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", action="store_true", help="Keep the generated projects.")
-    parser.add_argument("--work", type=Path, default=None,
-                        help="Folder for generated projects (default: a temporary one).")
-    parser.add_argument("--out", type=Path, default=HERE / "results",
-                        help="Folder for the JSON results.")
-    parser.add_argument("--partitions", type=int, default=10_000, metavar="ROWS_PER_DAY",
-                        help="Rows per day of the 365-partition model (partition_refresh.py; "
-                             "0 skips it).")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="Folder for generated projects (default: a temporary one).",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=HERE / "results", help="Folder for the JSON results."
+    )
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=10_000,
+        metavar="ROWS_PER_DAY",
+        help="Rows per day of the 365-partition model (partition_refresh.py; 0 skips it).",
+    )
     args = parser.parse_args(argv)
     sizes = [int(x) for x in args.models.split(",") if x.strip()]
     if args.with_10k and 10_000 not in sizes:
@@ -357,20 +423,34 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nsuite finished in {total:.0f}s")
 
     import duckdb
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
-                            capture_output=True).stdout.strip()
+
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True, capture_output=True
+    ).stdout.strip()
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"suite-{date.today().isoformat()}.json"
-    path.write_text(json.dumps({
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                    "duckdb": duckdb.__version__, "platform": platform.platform()},
-        "commit": commit, "repeat": args.repeat, "data": args.data, "staging": args.staging,
-        "total_s": total,
-        "sizes": {str(n): r for n, r in results.items()},
-        "table": rows,
-        "partitions": partitions,
-    }, indent=2))
+    path.write_text(
+        json.dumps(
+            {
+                "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                "machine": {
+                    "cores": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "duckdb": duckdb.__version__,
+                    "platform": platform.platform(),
+                },
+                "commit": commit,
+                "repeat": args.repeat,
+                "data": args.data,
+                "staging": args.staging,
+                "total_s": total,
+                "sizes": {str(n): r for n, r in results.items()},
+                "table": rows,
+                "partitions": partitions,
+            },
+            indent=2,
+        )
+    )
     print(f"wrote {path}")
 
 

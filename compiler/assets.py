@@ -70,10 +70,13 @@ def asset(
         sig = inspect.signature(func)
         try:
             hints = inspect.get_annotations(func, eval_str=True)
-        except Exception:  # unresolvable string annotations: fall back to raw ones
+        except Exception:  # noqa: BLE001 - unresolvable string annotations: use the raw ones
             hints = dict(getattr(func, "__annotations__", {}))
-        params = [p for p in sig.parameters.values()
-                  if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        params = [
+            p
+            for p in sig.parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
         upstream = tuple(p.name for p in params if p.name != CONTEXT_PARAM)
         config: dict[str, Any] = {}
         if schema is not None:
@@ -128,8 +131,10 @@ INPUT_KINDS = {
     ("pandas", "DataFrame"): "pandas",
     ("duckdb", "DuckDBPyRelation"): "duckdb",
 }
-SUPPORTED_INPUTS = ("pyarrow.Table, pyarrow.RecordBatchReader, polars.DataFrame, "
-                    "polars.LazyFrame, pandas.DataFrame or duckdb.DuckDBPyRelation")
+SUPPORTED_INPUTS = (
+    "pyarrow.Table, pyarrow.RecordBatchReader, polars.DataFrame, "
+    "polars.LazyFrame, pandas.DataFrame or duckdb.DuckDBPyRelation"
+)
 
 
 def input_kind(annotation: Any) -> str | None:
@@ -206,23 +211,30 @@ def asset_check(
         sig = inspect.signature(func)
         try:
             hints = inspect.get_annotations(func, eval_str=True)
-        except Exception:
+        except Exception:  # noqa: BLE001 - unresolvable string annotations: use the raw ones
             hints = dict(getattr(func, "__annotations__", {}))
-        params = [p.name for p in sig.parameters.values()
-                  if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != CONTEXT_PARAM]
+        params = [
+            p.name
+            for p in sig.parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != CONTEXT_PARAM
+        ]
         try:
             src_file = inspect.getsourcefile(func)
             src_line = inspect.getsourcelines(func)[1]
         except (OSError, TypeError):
             src_file, src_line = None, None
         return AssetCheckDef(
-            fn=func, name=name or func.__name__,
+            fn=func,
+            name=name or func.__name__,
             asset=asset.name if isinstance(asset, AssetDef) else str(asset),
             upstream_params=tuple(params),
             annotations={k: v for k, v in hints.items() if k != "return"},
-            wants_context=CONTEXT_PARAM in sig.parameters, severity=severity,
+            wants_context=CONTEXT_PARAM in sig.parameters,
+            severity=severity,
             description=description or inspect.getdoc(func) or "",
-            source_file=src_file, source_line=src_line)
+            source_file=src_file,
+            source_line=src_line,
+        )
 
     if fn is not None:
         return wrap(fn)

@@ -103,8 +103,11 @@ class CompileCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(f".tmp{os.getpid()}")
             with tmp.open("wb") as fh:
-                pickle.dump({"version": VERSION, "entries": self._used}, fh,
-                            protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(
+                    {"version": VERSION, "entries": self._used},
+                    fh,
+                    protocol=pickle.HIGHEST_PROTOCOL,
+                )
             os.replace(tmp, self.path)
         except OSError:
             pass  # a read-only project still compiles; it just stays cold

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from compiler.checks import (
+from teal.compiler.checks import (
     BUILTINS,
     TARGET,
     CheckDef,
@@ -19,15 +19,22 @@ from compiler.checks import (
     check_name,
     normalize_test_entry,
 )
-from compiler.errors import ParseError, ProjectError, TealError, did_you_mean, raise_all
+from teal.compiler.errors import ParseError, ProjectError, TealError, did_you_mean, raise_all
 
 TEST_KEYS = ("tests", "data_tests", "checks")
 _TEST_MACRO = re.compile(r"\{%-?\s*test\s+(\w+)\s*\(", re.S)
 
 
-def collect_checks(*, root: Path, models: dict[str, Any], properties: dict[str, Any],
-                   python_checks: list[tuple[Any, str]], check_dirs: list[Path],
-                   vars: dict[str, Any], display: Any) -> dict[str, CheckDef]:
+def collect_checks(
+    *,
+    root: Path,
+    models: dict[str, Any],
+    properties: dict[str, Any],
+    python_checks: list[tuple[Any, str]],
+    check_dirs: list[Path],
+    vars: dict[str, Any],
+    display: Any,
+) -> dict[str, CheckDef]:
     """Every check of the project by name; problems are reported together."""
     errors: list[TealError] = []
     checks: dict[str, CheckDef] = {}
@@ -36,9 +43,14 @@ def collect_checks(*, root: Path, models: dict[str, Any], properties: dict[str, 
     def add(check: CheckDef) -> None:
         if check.name in checks:
             other = checks[check.name]
-            errors.append(ProjectError(
-                f"two checks are named '{check.name}' ({other.path}:{other.line} and here)",
-                path=check.path, line=check.line, hint="give one of them a name: {name: ...}"))
+            errors.append(
+                ProjectError(
+                    f"two checks are named '{check.name}' ({other.path}:{other.line} and here)",
+                    path=check.path,
+                    line=check.line,
+                    hint="give one of them a name: {name: ...}",
+                )
+            )
             return
         checks[check.name] = check
 
@@ -52,27 +64,38 @@ def collect_checks(*, root: Path, models: dict[str, Any], properties: dict[str, 
         if model_name not in models:
             continue
         model = models[model_name]
-        columns_tested = any(isinstance(c, dict) and any(c.get(k) for k in TEST_KEYS)
-                             for c in spec.get("columns") or [])
+        columns_tested = any(
+            isinstance(c, dict) and any(c.get(k) for k in TEST_KEYS)
+            for c in spec.get("columns") or []
+        )
         known = set(model.columns) if columns_tested and model.columns is not None else None
         entries: list[tuple[Any, str | None, int | None]] = []
         for key in TEST_KEYS:
             for i, entry in enumerate(spec.get(key) or []):
-                entries.append((entry, None, _item_line(spec.get(key), i)
-                                or getattr(spec, "line", None)))
+                entries.append(
+                    (entry, None, _item_line(spec.get(key), i) or getattr(spec, "line", None))
+                )
         for column in spec.get("columns") or []:
             if not isinstance(column, dict) or not column.get("name"):
-                errors.append(ProjectError("every column needs a name", path=path,
-                                           line=getattr(column, "line", None)))
+                errors.append(
+                    ProjectError(
+                        "every column needs a name", path=path, line=getattr(column, "line", None)
+                    )
+                )
                 continue
             col_name = str(column["name"])
             col_line = getattr(column, "line", None)
             has_tests = any(column.get(k) for k in TEST_KEYS)
             if known is not None and has_tests and col_name.lower() not in known:
-                errors.append(ProjectError(
-                    f"model '{model_name}' has no column '{col_name}'", path=path, line=col_line,
-                    hint=did_you_mean(col_name, sorted(known))
-                    or f"its columns: {', '.join(sorted(known))}"))
+                errors.append(
+                    ProjectError(
+                        f"model '{model_name}' has no column '{col_name}'",
+                        path=path,
+                        line=col_line,
+                        hint=did_you_mean(col_name, sorted(known))
+                        or f"its columns: {', '.join(sorted(known))}",
+                    )
+                )
                 continue
             for key in TEST_KEYS:
                 for i, entry in enumerate(column.get(key) or []):
@@ -87,17 +110,43 @@ def collect_checks(*, root: Path, models: dict[str, Any], properties: dict[str, 
                 continue
             try:
                 if kind in BUILTINS:
-                    add(builtin_check(kind, asset=model_name, column=col_name, params=params,
-                                      options=options, path=path, line=line,
-                                      relation_of=relation_of))
+                    add(
+                        builtin_check(
+                            kind,
+                            asset=model_name,
+                            column=col_name,
+                            params=params,
+                            options=options,
+                            path=path,
+                            line=line,
+                            relation_of=relation_of,
+                        )
+                    )
                 elif kind in generics:
-                    add(_generic_check(kind, generics[kind], model_name, col_name, params, options,
-                                       path, line, vars, models))
+                    add(
+                        _generic_check(
+                            kind,
+                            generics[kind],
+                            model_name,
+                            col_name,
+                            params,
+                            options,
+                            path,
+                            line,
+                            vars,
+                            models,
+                        )
+                    )
                 else:
-                    errors.append(ProjectError(
-                        f"unknown check '{kind}'", path=path, line=line,
-                        hint=did_you_mean(kind, [*BUILTINS, *generics])
-                        or "built-in checks: " + ", ".join(BUILTINS)))
+                    errors.append(
+                        ProjectError(
+                            f"unknown check '{kind}'",
+                            path=path,
+                            line=line,
+                            hint=did_you_mean(kind, [*BUILTINS, *generics])
+                            or "built-in checks: " + ", ".join(BUILTINS),
+                        )
+                    )
             except TealError as exc:
                 errors.append(exc)
 
@@ -106,7 +155,8 @@ def collect_checks(*, root: Path, models: dict[str, Any], properties: dict[str, 
             continue
         for sql_file in sorted(folder.rglob("*.sql")):
             if "generic" in sql_file.relative_to(folder).parts or _TEST_MACRO.search(
-                    sql_file.read_text(encoding="utf-8")):
+                sql_file.read_text(encoding="utf-8")
+            ):
                 continue
             try:
                 add(_singular_check(sql_file, display(sql_file), models, vars))
@@ -115,27 +165,50 @@ def collect_checks(*, root: Path, models: dict[str, Any], properties: dict[str, 
 
     for definition, path in python_checks:
         if definition.asset not in models:
-            errors.append(ProjectError(
-                f"check '{definition.name}' is of asset '{definition.asset}', which is not a model",
-                path=path, line=definition.source_line, hint=did_you_mean(definition.asset, models)))
+            errors.append(
+                ProjectError(
+                    f"check '{definition.name}' is of asset '{definition.asset}', which is not a model",
+                    path=path,
+                    line=definition.source_line,
+                    hint=did_you_mean(definition.asset, models),
+                )
+            )
             continue
         for param in definition.upstream_params:
             if param not in models:
-                errors.append(ProjectError(
-                    f"parameter '{param}' of check '{definition.name}' is not a model",
-                    path=path, line=definition.source_line, hint=did_you_mean(param, models)))
+                errors.append(
+                    ProjectError(
+                        f"parameter '{param}' of check '{definition.name}' is not a model",
+                        path=path,
+                        line=definition.source_line,
+                        hint=did_you_mean(param, models),
+                    )
+                )
         if str(definition.severity).lower() not in ("error", "warn"):
-            errors.append(ProjectError(
-                f"check '{definition.name}': severity must be error or warn, got "
-                f"{definition.severity!r}", path=path, line=definition.source_line,
-                hint=did_you_mean(str(definition.severity).lower(), ("error", "warn"))
-                or "severity='warn' reports a failure without blocking what is downstream"))
+            errors.append(
+                ProjectError(
+                    f"check '{definition.name}': severity must be error or warn, got "
+                    f"{definition.severity!r}",
+                    path=path,
+                    line=definition.source_line,
+                    hint=did_you_mean(str(definition.severity).lower(), ("error", "warn"))
+                    or "severity='warn' reports a failure without blocking what is downstream",
+                )
+            )
             continue
-        add(CheckDef(name=definition.name, asset=definition.asset, kind="python",
-                     severity=str(definition.severity).lower(), path=path, line=definition.source_line,
-                     python=definition, reads=tuple(p for p in definition.upstream_params
-                                                    if p != definition.asset),
-                     description=definition.description))
+        add(
+            CheckDef(
+                name=definition.name,
+                asset=definition.asset,
+                kind="python",
+                severity=str(definition.severity).lower(),
+                path=path,
+                line=definition.source_line,
+                python=definition,
+                reads=tuple(p for p in definition.upstream_params if p != definition.asset),
+                description=definition.description,
+            )
+        )
     raise_all(errors)
     return checks
 
@@ -160,14 +233,23 @@ def _generic_macros(check_dirs: list[Path], display: Any) -> dict[str, tuple[str
 
 
 def _render(source: str, path: str, vars: dict[str, Any], extra: dict[str, Any]) -> Any:
-    from compiler.templating import render_sql
+    from teal.compiler.templating import render_sql
 
     return render_sql(source, path=path, this_name="check", vars=vars, extra_context=extra)
 
 
-def _generic_check(kind: str, macro: tuple[str, str], asset: str, column: str | None,
-                   params: dict[str, Any], options: dict[str, Any], path: str,
-                   line: int | None, vars: dict[str, Any], models: dict[str, Any]) -> CheckDef:
+def _generic_check(
+    kind: str,
+    macro: tuple[str, str],
+    asset: str,
+    column: str | None,
+    params: dict[str, Any],
+    options: dict[str, Any],
+    path: str,
+    line: int | None,
+    vars: dict[str, Any],
+    models: dict[str, Any],
+) -> CheckDef:
     source, macro_path = macro
     as_macros = re.sub(r"\{%(-?)\s*test\s+(\w+)\s*\(", r"{%\1 macro test_\2(", source)
     as_macros = re.sub(r"\{%(-?)\s*endtest\s*(-?)%\}", r"{%\1 endmacro \2%}", as_macros)
@@ -175,19 +257,26 @@ def _generic_check(kind: str, macro: tuple[str, str], asset: str, column: str | 
     call = "{{ test_" + kind + "(" + ", ".join(f"{k}=__args[{k!r}]" for k in args) + ") }}"
     rendered = _render(as_macros + "\n" + call, macro_path, vars, {"__args": args})
     sql = _resolve_sql(rendered.sql.strip(), macro_path, models, keep=None)
-    from compiler.checks import _severity, _threshold
+    from teal.compiler.checks import _severity, _threshold
 
     def fail(message: str, hint: str | None = None) -> ProjectError:
         return ProjectError(f"check {kind} of {asset}: {message}", path=path, line=line, hint=hint)
 
     return CheckDef(
-        name=str(options.get("name") or check_name(kind, asset, column, {})), asset=asset,
-        kind=kind, column=column, params=dict(params),
+        name=str(options.get("name") or check_name(kind, asset, column, {})),
+        asset=asset,
+        kind=kind,
+        column=column,
+        params=dict(params),
         severity=_severity(options.get("severity", "error"), fail),
-        where=options.get("where"), warn_if=_threshold(options.get("warn_if", ">0"), fail),
+        where=options.get("where"),
+        warn_if=_threshold(options.get("warn_if", ">0"), fail),
         error_if=_threshold(options.get("error_if", ">0"), fail),
-        sql=_scoped(sql, options.get("where")), store_failures=bool(options.get("store_failures")),
-        path=path, line=line)
+        sql=_scoped(sql, options.get("where")),
+        store_failures=bool(options.get("store_failures")),
+        path=path,
+        line=line,
+    )
 
 
 def _scoped(sql: str, where: str | None) -> str:
@@ -196,8 +285,10 @@ def _scoped(sql: str, where: str | None) -> str:
     return sql.replace(TARGET, f"(SELECT * FROM {TARGET} WHERE {where})")
 
 
-def _singular_check(path: Path, display: str, models: dict[str, Any], vars: dict[str, Any]) -> CheckDef:
-    from compiler.checks import _severity, _threshold
+def _singular_check(
+    path: Path, display: str, models: dict[str, Any], vars: dict[str, Any]
+) -> CheckDef:
+    from teal.compiler.checks import _severity, _threshold
 
     text = path.read_text(encoding="utf-8")
     rendered = _render(text, display, vars, {})
@@ -206,35 +297,60 @@ def _singular_check(path: Path, display: str, models: dict[str, Any], vars: dict
     asset = conf.pop("asset", None)
     if asset is None:
         if not refs:
-            raise ProjectError("a singular check must read a model", path=display, line=1,
-                               hint="select the failing rows from the model it checks")
+            raise ProjectError(
+                "a singular check must read a model",
+                path=display,
+                line=1,
+                hint="select the failing rows from the model it checks",
+            )
         asset = refs[0]
     if asset not in models:
-        raise ProjectError(f"check asset '{asset}' is not a model", path=display, line=1,
-                           hint=did_you_mean(str(asset), models))
+        raise ProjectError(
+            f"check asset '{asset}' is not a model",
+            path=display,
+            line=1,
+            hint=did_you_mean(str(asset), models),
+        )
     sql = _resolve_sql(rendered.sql, display, models, keep=asset)
 
     def fail(message: str, hint: str | None = None) -> ProjectError:
         return ProjectError(message, path=display, line=rendered.config_line or 1, hint=hint)
 
-    unknown = set(conf) - {"severity", "warn_if", "error_if", "store_failures", "tags",
-                           "description", "name", "enabled"}
+    unknown = set(conf) - {
+        "severity",
+        "warn_if",
+        "error_if",
+        "store_failures",
+        "tags",
+        "description",
+        "name",
+        "enabled",
+    }
     if unknown:
-        raise fail(f"unknown config key '{sorted(unknown)[0]}' in a check",
-                   did_you_mean(sorted(unknown)[0], ["asset", "severity", "warn_if", "error_if"]))
-    return CheckDef(name=str(conf.get("name") or path.stem), asset=asset, kind="singular",
-                    severity=_severity(conf.get("severity", "error"), fail),
-                    warn_if=_threshold(conf.get("warn_if", ">0"), fail),
-                    error_if=_threshold(conf.get("error_if", ">0"), fail), sql=sql,
-                    store_failures=bool(conf.get("store_failures")), path=display, line=1,
-                    reads=tuple(r for r in refs if r != asset),
-                    description=str(conf.get("description") or ""))
+        raise fail(
+            f"unknown config key '{sorted(unknown)[0]}' in a check",
+            did_you_mean(sorted(unknown)[0], ["asset", "severity", "warn_if", "error_if"]),
+        )
+    return CheckDef(
+        name=str(conf.get("name") or path.stem),
+        asset=asset,
+        kind="singular",
+        severity=_severity(conf.get("severity", "error"), fail),
+        warn_if=_threshold(conf.get("warn_if", ">0"), fail),
+        error_if=_threshold(conf.get("error_if", ">0"), fail),
+        sql=sql,
+        store_failures=bool(conf.get("store_failures")),
+        path=display,
+        line=1,
+        reads=tuple(r for r in refs if r != asset),
+        description=str(conf.get("description") or ""),
+    )
 
 
 def _model_refs(sql: str, path: str, models: dict[str, Any]) -> list[str]:
     """Models a check's SQL reads, in order (unknown tables are errors)."""
-    from compiler.sql import parse_sql, table_references
-    from compiler.templating import REF_MARKER
+    from teal.compiler.sql import parse_sql, table_references
+    from teal.compiler.templating import REF_MARKER
 
     by_relation = {f"{m.schema}.{m.alias}".lower(): n for n, m in models.items()}
     lowered = {n.lower(): n for n in models}
@@ -243,11 +359,19 @@ def _model_refs(sql: str, path: str, models: dict[str, Any]) -> list[str]:
         name = ref.name.lower()
         if ref.name == TARGET:
             continue
-        hit = (lowered.get(name) if ref.db in ("", REF_MARKER)
-               else by_relation.get(f"{ref.db}.{ref.name}".lower()))
+        hit = (
+            lowered.get(name)
+            if ref.db in ("", REF_MARKER)
+            else by_relation.get(f"{ref.db}.{ref.name}".lower())
+        )
         if hit is None:
-            raise ParseError(f"'{ref}' is not a model", path=path, line=ref.line, col=ref.col,
-                             hint=did_you_mean(ref.name, models))
+            raise ParseError(
+                f"'{ref}' is not a model",
+                path=path,
+                line=ref.line,
+                col=ref.col,
+                hint=did_you_mean(ref.name, models),
+            )
         if hit not in out:
             out.append(hit)
     return out
@@ -257,9 +381,9 @@ def _resolve_sql(sql: str, path: str, models: dict[str, Any], keep: str | None) 
     """Point model references at relations; the checked asset (``keep``) at TARGET."""
     from sqlglot import exp
 
-    from compiler.rewrite import point_at_relation
-    from compiler.sql import parse_sql
-    from compiler.templating import REF_MARKER
+    from teal.compiler.rewrite import point_at_relation
+    from teal.compiler.sql import parse_sql
+    from teal.compiler.templating import REF_MARKER
 
     query = parse_sql(sql, path=path)
     by_relation = {f"{m.schema}.{m.alias}".lower(): n for n, m in models.items()}
@@ -267,8 +391,11 @@ def _resolve_sql(sql: str, path: str, models: dict[str, Any], keep: str | None) 
     for table in list(query.find_all(exp.Table)):
         if not isinstance(table.this, exp.Identifier) or table.name == TARGET:
             continue
-        name = (lowered.get(table.name.lower()) if table.db in ("", REF_MARKER)
-                else by_relation.get(f"{table.db}.{table.name}".lower()))
+        name = (
+            lowered.get(table.name.lower())
+            if table.db in ("", REF_MARKER)
+            else by_relation.get(f"{table.db}.{table.name}".lower())
+        )
         if name is None:
             continue
         if name == keep:

@@ -28,12 +28,21 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from compiler.errors import ProjectError, did_you_mean
-from compiler.sql import quote_identifier as _q
+from teal.compiler.errors import ProjectError, did_you_mean
+from teal.compiler.sql import quote_identifier as _q
 
 TARGET = "__teal_check_target__"
-BUILTINS = ("not_null", "unique", "accepted_values", "relationships", "accepted_range",
-            "row_count", "expression_is_true", "unique_combination", "freshness")
+BUILTINS = (
+    "not_null",
+    "unique",
+    "accepted_values",
+    "relationships",
+    "accepted_range",
+    "row_count",
+    "expression_is_true",
+    "unique_combination",
+    "freshness",
+)
 # dbt / dbt_utils spellings users already write
 ALIASES = {
     "dbt_utils.unique_combination_of_columns": "unique_combination",
@@ -43,8 +52,20 @@ ALIASES = {
     "dbt_expectations.expect_table_row_count_to_be_between": "row_count",
     "dbt_utils.recency": "freshness",
 }
-OPTION_KEYS = {"severity", "where", "warn_if", "error_if", "name", "store_failures", "config",
-               "limit", "tags", "description", "meta", "enabled"}
+OPTION_KEYS = {
+    "severity",
+    "where",
+    "warn_if",
+    "error_if",
+    "name",
+    "store_failures",
+    "config",
+    "limit",
+    "tags",
+    "description",
+    "meta",
+    "enabled",
+}
 _THRESHOLD = re.compile(r"^\s*(>=|<=|!=|==|=|>|<)\s*(\d+)\s*$")
 SAMPLE_ROWS = 5
 
@@ -77,8 +98,6 @@ class CheckDef:
         return self.fused_expr is not None or self.condition is not None
 
 
-
-
 def _lit(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -94,26 +113,45 @@ def _failures(condition: str, where: str | None) -> tuple[str, str]:
     return rows, f"{scope}{condition}"
 
 
-def builtin_check(kind: str, *, asset: str, column: str | None, params: dict[str, Any],
-                  options: dict[str, Any], path: str | None = None, line: int | None = None,
-                  relation_of: Any = None) -> CheckDef:
+def builtin_check(
+    kind: str,
+    *,
+    asset: str,
+    column: str | None,
+    params: dict[str, Any],
+    options: dict[str, Any],
+    path: str | None = None,
+    line: int | None = None,
+    relation_of: Any = None,
+) -> CheckDef:
     """Build one built-in check. ``relation_of(name)`` gives another model's relation SQL."""
 
     def fail(message: str, hint: str | None = None) -> ProjectError:
-        return ProjectError(f"check {kind}{' on ' + column if column else ''} of {asset}: {message}",
-                            path=path, line=line, hint=hint)
+        return ProjectError(
+            f"check {kind}{' on ' + column if column else ''} of {asset}: {message}",
+            path=path,
+            line=line,
+            hint=hint,
+        )
 
     where = options.get("where")
     col = _q(column) if column else None
     reads: tuple[str, ...] = ()
-    if kind in ("not_null", "unique", "accepted_values", "relationships", "accepted_range") and not col:
-        raise fail("needs a column", "declare it under the column: columns: [{name: x, tests: [...]}]")
+    if (
+        kind in ("not_null", "unique", "accepted_values", "relationships", "accepted_range")
+        and not col
+    ):
+        raise fail(
+            "needs a column", "declare it under the column: columns: [{name: x, tests: [...]}]"
+        )
     if kind == "not_null":
         sql, fused = _failures(f"{col} IS NULL", where)
     elif kind == "unique":
         scope = f" AND ({where})" if where else ""
-        sql = (f"SELECT {col} AS value, count(*) AS n FROM {TARGET} WHERE {col} IS NOT NULL{scope} "
-               f"GROUP BY {col} HAVING count(*) > 1")
+        sql = (
+            f"SELECT {col} AS value, count(*) AS n FROM {TARGET} WHERE {col} IS NOT NULL{scope} "
+            f"GROUP BY {col} HAVING count(*) > 1"
+        )
         # not fused: a GROUP BY finds duplicates faster than count(DISTINCT) in a shared scan
         fused = None
     elif kind == "accepted_values":
@@ -145,8 +183,14 @@ def builtin_check(kind: str, *, asset: str, column: str | None, params: dict[str
         hi = params.get("max", params.get("max_value"))
         if lo is None and hi is None:
             raise fail("needs min and/or max")
-        cond = " OR ".join(p for p in (f"n < {int(lo)}" if lo is not None else "",
-                                       f"n > {int(hi)}" if hi is not None else "") if p)
+        cond = " OR ".join(
+            p
+            for p in (
+                f"n < {int(lo)}" if lo is not None else "",
+                f"n > {int(hi)}" if hi is not None else "",
+            )
+            if p
+        )
         scope = f" WHERE {where}" if where else ""
         sql = f"SELECT n FROM (SELECT count(*) AS n FROM {TARGET}{scope}) WHERE {cond}"
         count = f"count_if({where})" if where else "count(*)"
@@ -157,8 +201,9 @@ def builtin_check(kind: str, *, asset: str, column: str | None, params: dict[str
             raise fail("needs columns: [a, b]")
         cols = ", ".join(_q(c) for c in columns)
         scope = f" WHERE {where}" if where else ""
-        sql = (f"SELECT {cols}, count(*) AS n FROM {TARGET}{scope} GROUP BY {cols} "
-               "HAVING count(*) > 1")
+        sql = (
+            f"SELECT {cols}, count(*) AS n FROM {TARGET}{scope} GROUP BY {cols} HAVING count(*) > 1"
+        )
         fused = None  # a GROUP BY, like unique
     elif kind == "freshness":
         column_name = column or params.get("column") or params.get("field")
@@ -167,22 +212,29 @@ def builtin_check(kind: str, *, asset: str, column: str | None, params: dict[str
             raise fail("needs a column and max_age: '2 days'")
         col = _q(str(column_name))
         scope = f" WHERE {where}" if where else ""
-        stale = f"max({col}) IS NULL OR max({col}) < now()::TIMESTAMP - INTERVAL {_lit(str(max_age))}"
+        stale = (
+            f"max({col}) IS NULL OR max({col}) < now()::TIMESTAMP - INTERVAL {_lit(str(max_age))}"
+        )
         sql = f"SELECT max({col}) AS latest FROM {TARGET}{scope} HAVING {stale}"
         fused = None if where else f"CASE WHEN {stale} THEN 1 ELSE 0 END"
     elif kind == "relationships":
         to = params.get("to")
         parent_field = params.get("field")
         if not to or not parent_field:
-            raise fail("needs to: <model> and field: <column>", "relationships: {to: ref('customers'), field: id}")
+            raise fail(
+                "needs to: <model> and field: <column>",
+                "relationships: {to: ref('customers'), field: id}",
+            )
         to_name = _ref_name(str(to))
         if relation_of is None:
             raise fail("cannot resolve the related model")
         parent = relation_of(to_name)
         scope = f" AND ({where})" if where else ""
-        sql = (f"SELECT child.{col} AS value FROM {TARGET} AS child LEFT JOIN {parent} AS parent "
-               f"ON child.{col} = parent.{_q(str(parent_field))} WHERE child.{col} IS NOT NULL "
-               f"AND parent.{_q(str(parent_field))} IS NULL{scope}")
+        sql = (
+            f"SELECT child.{col} AS value FROM {TARGET} AS child LEFT JOIN {parent} AS parent "
+            f"ON child.{col} = parent.{_q(str(parent_field))} WHERE child.{col} IS NOT NULL "
+            f"AND parent.{_q(str(parent_field))} IS NULL{scope}"
+        )
         fused = None
         reads = (to_name,)
     else:  # pragma: no cover - callers check the kind first
@@ -191,12 +243,23 @@ def builtin_check(kind: str, *, asset: str, column: str | None, params: dict[str
     condition, fused = (fused, None) if row_level else (None, fused)
     return CheckDef(
         name=str(options.get("name") or check_name(kind, asset, column, params)),
-        asset=asset, kind=kind, column=column, params=dict(params), condition=condition,
+        asset=asset,
+        kind=kind,
+        column=column,
+        params=dict(params),
+        condition=condition,
         severity=_severity(options.get("severity", "error"), fail),
-        where=where, warn_if=_threshold(options.get("warn_if", ">0"), fail),
-        error_if=_threshold(options.get("error_if", ">0"), fail), sql=sql, fused_expr=fused,
-        store_failures=bool(options.get("store_failures", False)), path=path, line=line,
-        reads=reads, description=str(options.get("description") or ""))
+        where=where,
+        warn_if=_threshold(options.get("warn_if", ">0"), fail),
+        error_if=_threshold(options.get("error_if", ">0"), fail),
+        sql=sql,
+        fused_expr=fused,
+        store_failures=bool(options.get("store_failures", False)),
+        path=path,
+        line=line,
+        reads=reads,
+        description=str(options.get("description") or ""),
+    )
 
 
 def check_name(kind: str, asset: str, column: str | None, params: dict[str, Any]) -> str:
@@ -205,7 +268,9 @@ def check_name(kind: str, asset: str, column: str | None, params: dict[str, Any]
     if column:
         parts.append(column)
     if kind == "unique_combination":
-        parts += [str(c) for c in params.get("columns") or params.get("combination_of_columns") or []]
+        parts += [
+            str(c) for c in params.get("columns") or params.get("combination_of_columns") or []
+        ]
     if kind == "relationships":
         parts.append(_ref_name(str(params.get("to", ""))))
     return re.sub(r"[^A-Za-z0-9_]+", "_", "_".join(parts)).strip("_")
@@ -220,9 +285,11 @@ def _ref_name(text: str) -> str:
 def _severity(value: Any, fail: Any) -> str:
     text = str(value).lower()
     if text not in ("error", "warn"):
-        raise fail(f"severity must be error or warn, got {value!r}",
-                   did_you_mean(text, ("error", "warn"))
-                   or "severity: warn reports failures without blocking what is downstream")
+        raise fail(
+            f"severity must be error or warn, got {value!r}",
+            did_you_mean(text, ("error", "warn"))
+            or "severity: warn reports failures without blocking what is downstream",
+        )
     return text
 
 
@@ -236,8 +303,15 @@ def _threshold(value: Any, fail: Any) -> str:
 def _holds(count: int, threshold: str) -> bool:
     op, number = _THRESHOLD.match(threshold).groups()  # type: ignore[union-attr]
     n = int(number)
-    return {">": count > n, ">=": count >= n, "<": count < n, "<=": count <= n,
-            "=": count == n, "==": count == n, "!=": count != n}[op]
+    return {
+        ">": count > n,
+        ">=": count >= n,
+        "<": count < n,
+        "<=": count <= n,
+        "=": count == n,
+        "==": count == n,
+        "!=": count != n,
+    }[op]
 
 
 def evaluate(failing: int, severity: str, warn_if: str, error_if: str) -> str:
@@ -267,13 +341,22 @@ def _fused_expr(check: CheckDef) -> str:
         inclusive = check.params.get("inclusive", True)
         bounds = []
         if check.params.get("min_value") is not None:
-            bounds.append(f"min({col}) {'>=' if inclusive else '>'} {_lit(check.params['min_value'])}")
+            bounds.append(
+                f"min({col}) {'>=' if inclusive else '>'} {_lit(check.params['min_value'])}"
+            )
         if check.params.get("max_value") is not None:
-            bounds.append(f"max({col}) {'<=' if inclusive else '<'} {_lit(check.params['max_value'])}")
+            bounds.append(
+                f"max({col}) {'<=' if inclusive else '<'} {_lit(check.params['max_value'])}"
+            )
         return f"CASE WHEN count({col}) = 0 OR ({' AND '.join(bounds)}) THEN 0 END"
     values = check.params.get("values")
-    if (check.kind == "accepted_values" and not check.where and col and check.params.get("quote", True)
-            and all(isinstance(v, str) for v in values)):
+    if (
+        check.kind == "accepted_values"
+        and not check.where
+        and col
+        and check.params.get("quote", True)
+        and all(isinstance(v, str) for v in values)
+    ):
         # DuckDB evaluates a cast once per dictionary entry of a compressed string column,
         # but IN once per row: on strings this form is about 4x cheaper. It counts values
         # whose text is not one of the accepted ones, which for a VARCHAR column is exactly

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compiler.errors import ProjectError, did_you_mean
+from teal.compiler.errors import ProjectError, did_you_mean
 
 MATERIALIZATIONS = ("view", "table", "ephemeral", "incremental")
 INCREMENTAL_STRATEGIES = ("append", "merge", "delete+insert")
@@ -59,8 +59,18 @@ CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 PROJECT_KEYS = {
-    "name", "models", "warehouse", "threads", "vars", "defaults", "folders", "targets",
-    "sources", "changed_only", "selectors", "check_paths",
+    "name",
+    "models",
+    "warehouse",
+    "threads",
+    "vars",
+    "defaults",
+    "folders",
+    "targets",
+    "sources",
+    "changed_only",
+    "selectors",
+    "check_paths",
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -117,8 +127,13 @@ def merge_config(into: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 
 def validate_model_config(
-    config: dict[str, Any], *, path: str | Path, line: int | None = None, col: int | None = None,
-    source_line: str | None = None, source_text: str | None = None,
+    config: dict[str, Any],
+    *,
+    path: str | Path,
+    line: int | None = None,
+    col: int | None = None,
+    source_line: str | None = None,
+    source_text: str | None = None,
 ) -> dict[str, Any]:
     """Check keys and value types of a model config; raise a pointed ProjectError.
 
@@ -135,24 +150,40 @@ def validate_model_config(
             hint = did_you_mean(key, MODEL_CONFIG_KEYS) or (
                 "known keys: " + ", ".join(sorted(MODEL_CONFIG_KEYS))
             )
-            raise ProjectError(f"unknown config key '{key}'", path=path, line=line, col=col,
-                               hint=hint, source_line=source_line)
+            raise ProjectError(
+                f"unknown config key '{key}'",
+                path=path,
+                line=line,
+                col=col,
+                hint=hint,
+                source_line=source_line,
+            )
         types, expected = MODEL_CONFIG_KEYS[key]
         if not isinstance(value, types):
             raise ProjectError(
                 f"config key '{key}' must be {expected}, got {value!r}",
-                path=path, line=line, col=col, source_line=source_line,
+                path=path,
+                line=line,
+                col=col,
+                source_line=source_line,
             )
         if key in CHOICES and value not in CHOICES[key][0]:
             allowed, noun = CHOICES[key]
             raise ProjectError(
-                f"{key}={value!r} is not a {noun}", path=path, line=line, col=col,
+                f"{key}={value!r} is not a {noun}",
+                path=path,
+                line=line,
+                col=col,
                 source_line=source_line,
-                hint=did_you_mean(value, allowed) or "use one of " + ", ".join(allowed))
+                hint=did_you_mean(value, allowed) or "use one of " + ", ".join(allowed),
+            )
         if key in ("schema", "alias") and not _IDENT.match(value):
             raise ProjectError(
                 f"config key '{key}' must be a plain identifier, got {value!r}",
-                path=path, line=line, col=col, source_line=source_line,
+                path=path,
+                line=line,
+                col=col,
+                source_line=source_line,
                 hint="use letters, digits and underscores",
             )
     return config
@@ -162,8 +193,10 @@ def find_project(start: str | Path | None = None) -> Path:
     """The nearest folder at or above ``start`` holding teal.toml or [tool.teal]."""
     here = Path(start or os.getcwd()).resolve()
     if not here.exists():
-        raise ProjectError(f"project directory {here} does not exist",
-                           hint="pass --project-dir pointing at a folder with teal.toml")
+        raise ProjectError(
+            f"project directory {here} does not exist",
+            hint="pass --project-dir pointing at a folder with teal.toml",
+        )
     if here.is_file():
         here = here.parent
     for folder in (here, *here.parents):
@@ -188,8 +221,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
         line, col = (int(m.group(1)), int(m.group(2))) if m else (None, None)
         lines = text.splitlines()
         src = lines[line - 1] if line and line <= len(lines) else None
-        raise ProjectError(f"invalid TOML: {str(exc).split(' (at line')[0]}",
-                           path=path.name, line=line, col=col, source_line=src) from None
+        raise ProjectError(
+            f"invalid TOML: {str(exc).split(' (at line')[0]}",
+            path=path.name,
+            line=line,
+            col=col,
+            source_line=src,
+        ) from None
 
 
 def _key_line(path: Path, key: str) -> int | None:
@@ -224,7 +262,8 @@ def load_config(
     for key in data:
         if key not in PROJECT_KEYS:
             raise ProjectError(
-                f"unknown project setting '{key}'", path=config_path.name,
+                f"unknown project setting '{key}'",
+                path=config_path.name,
                 line=_key_line(config_path, key),
                 hint=did_you_mean(key, PROJECT_KEYS) or "known: " + ", ".join(sorted(PROJECT_KEYS)),
             )
@@ -232,25 +271,35 @@ def load_config(
     def expect(key: str, kind: type | tuple[type, ...], what: str) -> Any:
         value = data.get(key)
         if value is not None and not isinstance(value, kind):
-            raise ProjectError(f"project setting '{key}' must be {what}, got {value!r}",
-                               path=config_path.name, line=_key_line(config_path, key))
+            raise ProjectError(
+                f"project setting '{key}' must be {what}, got {value!r}",
+                path=config_path.name,
+                line=_key_line(config_path, key),
+            )
         return value
 
     name = expect("name", str, "a string") or root.name
     models_dir = root / (expect("models", str, "a path") or "models")
     if not models_dir.is_dir():
-        raise ProjectError(f"models folder {models_dir} does not exist", path=config_path.name,
-                           line=_key_line(config_path, "models"),
-                           hint="create it or set `models = \"...\"` in the project config")
+        raise ProjectError(
+            f"models folder {models_dir} does not exist",
+            path=config_path.name,
+            line=_key_line(config_path, "models"),
+            hint='create it or set `models = "..."` in the project config',
+        )
     wh = expect("warehouse", str, "a path") or "warehouse.duckdb"
     targets = expect("targets", dict, "a table of named targets") or {}
     if target is not None:
         if target not in targets:
             raise ProjectError(
-                f"unknown target '{target}'", path=config_path.name,
+                f"unknown target '{target}'",
+                path=config_path.name,
                 hint=did_you_mean(target, targets)
-                or ("known targets: " + ", ".join(sorted(targets)) if targets
-                    else "declare [targets.<name>] with warehouse = \"...\""),
+                or (
+                    "known targets: " + ", ".join(sorted(targets))
+                    if targets
+                    else 'declare [targets.<name>] with warehouse = "..."'
+                ),
             )
         wh = targets[target].get("warehouse", wh)
     if warehouse is not None:
@@ -271,8 +320,11 @@ def load_config(
     folders: dict[str, dict[str, Any]] = {}
     for folder, conf in folders_raw.items():
         if not isinstance(conf, dict):
-            raise ProjectError(f"folders.{folder} must be a table of model config",
-                               path=config_path.name, line=_key_line(config_path, folder))
+            raise ProjectError(
+                f"folders.{folder} must be a table of model config",
+                path=config_path.name,
+                line=_key_line(config_path, folder),
+            )
         validate_model_config(conf, path=config_path.name, line=_key_line(config_path, folder))
         folders[folder.strip("/")] = conf
 
@@ -282,11 +334,15 @@ def load_config(
     check_paths = tuple(expect("check_paths", list, "a list of folders") or ["checks"])
     for sel_name, spec in selectors.items():
         if not isinstance(spec, (str, list, dict)) or (
-                isinstance(spec, dict) and set(spec) - {"select", "exclude", "description"}):
+            isinstance(spec, dict) and set(spec) - {"select", "exclude", "description"}
+        ):
             raise ProjectError(
                 f"selector '{sel_name}' must be an expression, a list of them, or a table with "
-                "select/exclude", path=config_path.name, line=_key_line(config_path, sel_name),
-                hint=f'{sel_name} = "marts+ tag:finance"')
+                "select/exclude",
+                path=config_path.name,
+                line=_key_line(config_path, sel_name),
+                hint=f'{sel_name} = "marts+ tag:finance"',
+            )
     return ProjectConfig(
         root=root,
         config_path=config_path,

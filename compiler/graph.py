@@ -29,7 +29,9 @@ class Dag:
         for node, ups in self.upstreams.items():
             for up in ups:
                 down.setdefault(up, []).append(node)
-        self.downstreams: dict[str, tuple[str, ...]] = {n: tuple(sorted(d)) for n, d in down.items()}
+        self.downstreams: dict[str, tuple[str, ...]] = {
+            n: tuple(sorted(d)) for n, d in down.items()
+        }
         self._order: list[str] | None = None
 
     def __contains__(self, node: str) -> bool:
@@ -57,7 +59,7 @@ class Dag:
                     nxt = ups[i]
                     state = color.get(nxt, 0)
                     if state == 1:
-                        cycle = path[path.index(nxt):] + [nxt]
+                        cycle = path[path.index(nxt) :] + [nxt]
                         return cycle  # each node reads the next, as edges point upstream
                     if state == 0:
                         stack.append((nxt, 0))
@@ -79,8 +81,9 @@ class Dag:
             self._order = out
         return list(self._order)
 
-    def _walk(self, starts: Iterable[str], edges: dict[str, tuple[str, ...]],
-              depth: int | None) -> set[str]:
+    def _walk(
+        self, starts: Iterable[str], edges: dict[str, tuple[str, ...]], depth: int | None
+    ) -> set[str]:
         seen: set[str] = set()
         frontier = list(starts)
         level = 0
@@ -101,6 +104,8 @@ class Dag:
     def descendants(self, node: str, depth: int | None = None) -> set[str]:
         return self._walk([node], self.downstreams, depth)
 
-    def subgraph(self, nodes: Iterable[str]) -> "Dag":
+    def subgraph(self, nodes: Iterable[str]) -> Dag:
         keep = set(nodes)
-        return Dag({n: [u for u in self.upstreams[n] if u in keep] for n in keep if n in self.upstreams})
+        return Dag(
+            {n: [u for u in self.upstreams[n] if u in keep] for n in keep if n in self.upstreams}
+        )

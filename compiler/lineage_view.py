@@ -10,13 +10,15 @@ a
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from compiler.project import Project
+from teal.compiler.project import Project
 
 
-def _tree(edges: dict[str, tuple[str, ...]], root: str, label: Callable[[str], str],
-          depth: int | None) -> list[str]:
+def _tree(
+    edges: dict[str, tuple[str, ...]], root: str, label: Callable[[str], str], depth: int | None
+) -> list[str]:
     lines = [label(root)]
 
     def walk(node: str, prefix: str, level: int, path: tuple[str, ...]) -> None:
@@ -34,8 +36,14 @@ def _tree(edges: dict[str, tuple[str, ...]], root: str, label: Callable[[str], s
     return lines
 
 
-def lineage_tree(project: Project, name: str, *, depth: int | None = None, upstream: bool = True,
-                 downstream: bool = True) -> str:
+def lineage_tree(
+    project: Project,
+    name: str,
+    *,
+    depth: int | None = None,
+    upstream: bool = True,
+    downstream: bool = True,
+) -> str:
     def label(node: str) -> str:
         m = project.models.get(node)
         if m is None:

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from compiler.project import Model, Project
+from teal.compiler.project import Model, Project
 
 
 def model_entry(project: Project, model: Model) -> dict[str, Any]:
@@ -51,7 +51,8 @@ def write_target(project: Project, names: set[str] | None = None) -> Path:
         "models": {n: model_entry(project, project.models[n]) for n in chosen},
         "sources": {
             t.key: {"source": t.source, "table": t.name, "type": t.kind, "location": t.location}
-            for s in project.sources.values() for t in s.tables.values()
+            for s in project.sources.values()
+            for t in s.tables.values()
         },
     }
     tmp = target / "manifest.json.tmp"

@@ -37,8 +37,12 @@ ENABLED = False  # set by the command line
 
 
 def can_fork() -> bool:
-    return (ENABLED and hasattr(os, "fork") and (os.cpu_count() or 1) > 1
-            and threading.active_count() == 1)
+    return (
+        ENABLED
+        and hasattr(os, "fork")
+        and (os.cpu_count() or 1) > 1
+        and threading.active_count() == 1
+    )
 
 
 class ParseAhead:
@@ -49,8 +53,13 @@ class ParseAhead:
         self.collected = False
 
     @classmethod
-    def start(cls, unknown: Sequence[Path], cache: Any, parse: Callable[[Path], Any],
-              parsed: Callable[[], int]) -> ParseAhead | None:
+    def start(
+        cls,
+        unknown: Sequence[Path],
+        cache: Any,
+        parse: Callable[[Path], Any],
+        parsed: Callable[[], int],
+    ) -> ParseAhead | None:
         """Fork a child to ``parse`` the last part of ``unknown`` (the SQL files the cache
         does not know), or None where that is unsafe or not worth it. The child takes a
         little more than half: the parent reads the YAML and Python files meanwhile."""
@@ -58,10 +67,10 @@ class ParseAhead:
             return None
         from sqlglot.dialects.dialect import Dialect
 
-        from compiler.sql import DIALECT
+        from teal.compiler.sql import DIALECT
 
         Dialect.get_or_raise(DIALECT)  # sqlglot imported once, before the fork
-        theirs = list(unknown[int(len(unknown) * (1 - CHILD_SHARE)):])
+        theirs = list(unknown[int(len(unknown) * (1 - CHILD_SHARE)) :])
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: parse, send the new cache entries, exit without cleanup
@@ -74,8 +83,9 @@ class ParseAhead:
                         parse(path)
                     except Exception:  # noqa: BLE001 - the parent parses it and reports
                         pass
-                payload = pickle.dumps((parsed(), cache.entries_since(before)),
-                                       protocol=pickle.HIGHEST_PROTOCOL)
+                payload = pickle.dumps(
+                    (parsed(), cache.entries_since(before)), protocol=pickle.HIGHEST_PROTOCOL
+                )
                 with os.fdopen(write_fd, "wb") as fh:
                     fh.write(payload)
                 status = 0

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from compiler.errors import ProjectError
-from compiler.partitions import (
+from teal.compiler.errors import ProjectError
+from teal.compiler.partitions import (
     AllPartitionsMapping,
     MultiPartitions,
     Partitions,
@@ -33,11 +33,18 @@ from compiler.partitions import (
     upstream_keys,
     upstream_window,
 )
-from compiler.sql import quote_identifier as _quote
-from compiler.sql import string_literal as _literal_string
+from teal.compiler.sql import quote_identifier as _quote
+from teal.compiler.sql import string_literal as _literal_string
 
-__all__ = ["Pushdown", "fill", "own_filter", "own_values", "parse_partitions", "pushdown_values",
-           "resolve_mapping"]
+__all__ = [
+    "Pushdown",
+    "fill",
+    "own_filter",
+    "own_values",
+    "parse_partitions",
+    "pushdown_values",
+    "resolve_mapping",
+]
 
 _PLACEHOLDER = re.compile(r"'?(__teal_(?:partition|pw\d+)_[a-z0-9_]*?__)'?")
 
@@ -49,8 +56,6 @@ class Pushdown:
     index: int
     upstream: str  # model name or "source.table"
     mapping: str  # "identity", "lookback(3)", "time_window", ...
-
-
 
 
 def _timestamp(value: datetime) -> str:
@@ -86,17 +91,23 @@ def column_for(columns: str | dict[str, str] | None, dimension: str | None) -> s
 def own_values(definition: Partitions, key: str) -> dict[str, tuple[str, str]]:
     """Placeholder -> (bare literal, quoted literal) for the model's own partition ``key``."""
     values: dict[str, tuple[str, str]] = {
-        "__teal_partition_key__": (_literal_string(key), _literal_string(key))}
+        "__teal_partition_key__": (_literal_string(key), _literal_string(key))
+    }
     if isinstance(definition, MultiPartitions):
         for name, part in definition.parse_key(key).items():
-            values[f"__teal_partition_dim_{name}__"] = (_literal_string(part), _literal_string(part))
+            values[f"__teal_partition_dim_{name}__"] = (
+                _literal_string(part),
+                _literal_string(part),
+            )
     _, time_def = _time_part(definition)
     if time_def is not None:
         start, end = definition.window(key)  # type: ignore[union-attr]
         for name, bound in (("start", start), ("end", end)):
             naive = bound.replace(tzinfo=None)
             values[f"__teal_partition_{name}__"] = (
-                _timestamp(naive), _literal_string(naive.isoformat(sep=" ")))
+                _timestamp(naive),
+                _literal_string(naive.isoformat(sep=" ")),
+            )
     return values
 
 
@@ -121,17 +132,22 @@ def own_filter(definition: Partitions, columns: str | dict[str, str] | None) -> 
     return " AND ".join(parts)
 
 
-
-
-def resolve_mapping(spec: Any, downstream: Partitions, upstream: Partitions | None, *,
-                    path: str | None = None, line: int | None = None) -> Any:
+def resolve_mapping(
+    spec: Any,
+    downstream: Partitions,
+    upstream: Partitions | None,
+    *,
+    path: str | None = None,
+    line: int | None = None,
+) -> Any:
     if spec is None:
         return default_mapping(downstream, upstream)
     return parse_mapping(spec, path=path, line=line)
 
 
-def pushdown_filter(index: int, upstream_def: Partitions, columns: str | dict[str, str] | None,
-                    mapping: Any) -> str | None:
+def pushdown_filter(
+    index: int, upstream_def: Partitions, columns: str | dict[str, str] | None, mapping: Any
+) -> str | None:
     """The predicate (with ``__teal_pw<index>_*`` placeholders) for an upstream scan, or None."""
     if isinstance(mapping, AllPartitionsMapping) or columns is None:
         return None
@@ -149,8 +165,9 @@ def pushdown_filter(index: int, upstream_def: Partitions, columns: str | dict[st
     return " AND ".join(parts) or None
 
 
-def pushdown_values(index: int, mapping: Any, downstream: Partitions, upstream: Partitions,
-                    key: str) -> dict[str, tuple[str, str]]:
+def pushdown_values(
+    index: int, mapping: Any, downstream: Partitions, upstream: Partitions, key: str
+) -> dict[str, tuple[str, str]]:
     """Values for one pushdown's placeholders when the model builds partition ``key``."""
     values: dict[str, tuple[str, str]] = {}
     window = upstream_window(mapping, downstream, upstream, key)
@@ -193,16 +210,25 @@ def has_placeholders(sql: str | None) -> bool:
     return bool(sql) and "__teal_p" in sql  # type: ignore[operator]
 
 
-def check_partition_column(definition: Partitions, columns: Any, *, path: str,
-                           line: int | None) -> None:
+def check_partition_column(
+    definition: Partitions, columns: Any, *, path: str, line: int | None
+) -> None:
     """A partitioned model names the column(s) holding its partition."""
     if columns is None:
-        raise ProjectError("a partitioned model needs partition_column", path=path, line=line,
-                           hint="add partition_column='order_date' (the column whose value "
-                           "places a row in a partition)")
+        raise ProjectError(
+            "a partitioned model needs partition_column",
+            path=path,
+            line=line,
+            hint="add partition_column='order_date' (the column whose value "
+            "places a row in a partition)",
+        )
     if isinstance(definition, MultiPartitions):
         if not isinstance(columns, dict) or set(columns) != set(definition.names):
             raise ProjectError(
                 "a two-dimensional partitioned model needs one partition column per dimension",
-                path=path, line=line,
-                hint="partition_column={" + ", ".join(f"'{n}': '...'" for n in definition.names) + "}")
+                path=path,
+                line=line,
+                hint="partition_column={"
+                + ", ".join(f"'{n}': '...'" for n in definition.names)
+                + "}",
+            )

@@ -65,16 +65,20 @@ import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Union
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from compiler.errors import TealError, did_you_mean
+from teal.compiler.errors import TealError, did_you_mean
 
-UTC = timezone.utc
+UTC = UTC
 GRAINS = ("hourly", "daily", "weekly", "monthly")
-DEFAULT_FORMATS = {"hourly": "%Y-%m-%d-%H:%M", "daily": "%Y-%m-%d", "weekly": "%Y-%m-%d",
-                   "monthly": "%Y-%m"}
+DEFAULT_FORMATS = {
+    "hourly": "%Y-%m-%d-%H:%M",
+    "daily": "%Y-%m-%d",
+    "weekly": "%Y-%m-%d",
+    "monthly": "%Y-%m",
+}
 MULTI_SEPARATOR = "|"
 # ',' separates keys on the command line, '|' joins dimensions, slashes would break paths.
 FORBIDDEN_IN_KEYS = (",", MULTI_SEPARATOR, "/", "\\")
@@ -134,21 +138,28 @@ class TimePartitions:
         if self.grain not in GRAINS:
             raise PartitionDefinitionError(
                 f"unknown partition grain {self.grain!r}",
-                hint=_hint_or(did_you_mean(str(self.grain), GRAINS), f"use one of {', '.join(GRAINS)}"))
+                hint=_hint_or(
+                    did_you_mean(str(self.grain), GRAINS), f"use one of {', '.join(GRAINS)}"
+                ),
+            )
         tz = _zone(self.timezone)
         week_start = _weekday(self.week_start)
         if week_start and self.grain != "weekly":
             raise PartitionDefinitionError(
                 f"week_start applies to weekly partitions, not {self.grain} ones",
-                hint="remove week_start or use the weekly grain")
+                hint="remove week_start or use the weekly grain",
+            )
         if not isinstance(self.end_offset, int) or isinstance(self.end_offset, bool):
             raise PartitionDefinitionError(
                 f"end_offset must be a whole number, got {self.end_offset!r}",
-                hint="0 = only complete partitions, 1 = also the one still open")
+                hint="0 = only complete partitions, 1 = also the one still open",
+            )
         fmt = DEFAULT_FORMATS[self.grain] if self.fmt is None else self.fmt
         if not isinstance(fmt, str) or not fmt:
-            raise PartitionDefinitionError(f"fmt must be a strftime format, got {fmt!r}",
-                                           hint=f"for example {DEFAULT_FORMATS[self.grain]!r}")
+            raise PartitionDefinitionError(
+                f"fmt must be a strftime format, got {fmt!r}",
+                hint=f"for example {DEFAULT_FORMATS[self.grain]!r}",
+            )
         object.__setattr__(self, "fmt", fmt)
         object.__setattr__(self, "week_start", week_start)
         start = self._bound(self.start, "start")
@@ -156,7 +167,9 @@ class TimePartitions:
         if end is not None and end <= start:
             raise PartitionDefinitionError(
                 f"{self.grain} partitions end ({_wall(end, tz)}) must be after their start "
-                f"({_wall(start, tz)})", hint="end is exclusive: the first instant not partitioned")
+                f"({_wall(start, tz)})",
+                hint="end is exclusive: the first instant not partitioned",
+            )
         object.__setattr__(self, "_start_utc", start)
         object.__setattr__(self, "_end_utc", end)
         object.__setattr__(self, "start", start.astimezone(tz))
@@ -198,8 +211,10 @@ class TimePartitions:
             last = self.keys(now)
             raise PartitionKeyError(
                 f"'{key}' is not available yet at {_wall(self._instant(now), self.tz)}",
-                hint=f"the latest {self.grain} partition then is '{last[-1]}'" if last
-                else f"no {self.grain} partition is complete yet")
+                hint=f"the latest {self.grain} partition then is '{last[-1]}'"
+                if last
+                else f"no {self.grain} partition is complete yet",
+            )
         return key
 
     def window(self, key: str) -> tuple[datetime, datetime]:
@@ -234,8 +249,10 @@ class TimePartitions:
         """
         low, high = self._parse(first), self._parse(last)
         if low > high:
-            raise PartitionKeyError(f"partition range '{first}'...'{last}' runs backwards",
-                                    hint=f"write the earlier key first: '{last}'...'{first}'")
+            raise PartitionKeyError(
+                f"partition range '{first}'...'{last}' runs backwards",
+                hint=f"write the earlier key first: '{last}'...'{first}'",
+            )
         out = []
         while low <= high:
             out.append(self._format(low))
@@ -292,8 +309,9 @@ class TimePartitions:
             # back to the last wall-clock :00; a second round if that crossed a clock change
             # that was not a whole hour (Australia/Lord_Howe)
             while local.minute or local.second or local.microsecond:
-                instant -= timedelta(minutes=local.minute, seconds=local.second,
-                                     microseconds=local.microsecond)
+                instant -= timedelta(
+                    minutes=local.minute, seconds=local.second, microseconds=local.microsecond
+                )
                 local = instant.astimezone(self.tz)
             return instant
         bound = self._day_start(self._first_day(local.date()))
@@ -327,8 +345,9 @@ class TimePartitions:
         if self.grain == "hourly":  # the next wall-clock :00: one real hour away, at most two
             if step < 0:
                 return self._floor(bound - _TICK)
-            return next(c for c in (self._floor(bound + timedelta(hours=h)) for h in (1, 2, 3))
-                        if c > bound)
+            return next(
+                c for c in (self._floor(bound + timedelta(hours=h)) for h in (1, 2, 3)) if c > bound
+            )
         day = self._first_day(bound.astimezone(self.tz).date())
         for units in itertools.count(step, step):
             if self.grain == "monthly":
@@ -349,7 +368,11 @@ class TimePartitions:
 
     def _instant(self, value: datetime | date) -> datetime:
         if isinstance(value, datetime):
-            return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=self.tz).astimezone(UTC)
+            return (
+                value.astimezone(UTC)
+                if value.tzinfo
+                else value.replace(tzinfo=self.tz).astimezone(UTC)
+            )
         if isinstance(value, date):
             return self._day_start(value)
         raise TypeError(f"expected a datetime or date, got {value!r}")
@@ -357,12 +380,16 @@ class TimePartitions:
     def _check_bounds(self, bound: datetime, shown: str) -> None:
         if bound < self._start_utc:
             first = self._format(self._start_utc)
-            raise PartitionKeyError(f"'{shown}' is before the first {self.grain} partition '{first}'",
-                                    hint=f"these partitions start at '{first}'")
+            raise PartitionKeyError(
+                f"'{shown}' is before the first {self.grain} partition '{first}'",
+                hint=f"these partitions start at '{first}'",
+            )
         if self._end_utc is not None and bound >= self._end_utc:
             last = self._format(self._shift(self._end_utc, -1))
-            raise PartitionKeyError(f"'{shown}' is after the last {self.grain} partition '{last}'",
-                                    hint=f"end is exclusive: '{self._format(self._end_utc)}' is not included")
+            raise PartitionKeyError(
+                f"'{shown}' is after the last {self.grain} partition '{last}'",
+                hint=f"end is exclusive: '{self._format(self._end_utc)}' is not included",
+            )
 
     # -- keys
 
@@ -376,8 +403,10 @@ class TimePartitions:
     def _parse(self, key: str) -> datetime:
         """The UTC start of the partition named ``key``; anything else is a PartitionKeyError."""
         if not isinstance(key, str):
-            raise PartitionKeyError(f"a partition key is a string, got {key!r}",
-                                    hint=f"for example '{self._format(self._start_utc)}'")
+            raise PartitionKeyError(
+                f"a partition key is a string, got {key!r}",
+                hint=f"for example '{self._format(self._start_utc)}'",
+            )
         wall, offset = self._read(key)
         if wall.tzinfo is not None:
             instant = wall.astimezone(UTC)
@@ -387,7 +416,8 @@ class TimePartitions:
                 near = self._format(self._floor(self._resolve(key, wall, strict=False)))
                 raise PartitionKeyError(
                     f"'{key}': {self.timezone} is not at UTC{_offset_text(offset)} then",
-                    hint=f"did you mean '{near}'?")
+                    hint=f"did you mean '{near}'?",
+                )
         else:
             instant = self._resolve(key, wall, strict=self.grain == "hourly")
         bound = self._floor(instant)
@@ -417,8 +447,9 @@ class TimePartitions:
                 offset = timedelta(hours=int(hours), minutes=int(minutes))
                 return wall, -offset if sign == "-" else offset
         reason = str(error) if "out of range" in str(error) else f"expected the format '{self.fmt}'"
-        raise PartitionKeyError(f"'{key}' is not {_a(self.grain)} partition key: {reason}",
-                                hint=self._suggest(key))
+        raise PartitionKeyError(
+            f"'{key}' is not {_a(self.grain)} partition key: {reason}", hint=self._suggest(key)
+        )
 
     def _suggest(self, key: str) -> str:
         """A hint for an unreadable key: a short month, a close ISO spelling, or an example."""
@@ -444,11 +475,13 @@ class TimePartitions:
             a, b = self._format(self._floor(first)), self._format(self._floor(second))
             raise PartitionKeyError(
                 f"'{key}' is ambiguous in {self.timezone}: clocks fall back and that hour happens twice",
-                hint=f"write '{a}' for the first one or '{b}' for the second")
+                hint=f"write '{a}' for the first one or '{b}' for the second",
+            )
         before, after = self._format(self._floor(first)), self._format(self._floor(second))
         raise PartitionKeyError(
             f"'{key}' does not exist in {self.timezone}: clocks spring forward over that hour",
-            hint=f"the hour before is '{before}' and the hour after is '{after}'")
+            hint=f"the hour before is '{before}' and the hour after is '{after}'",
+        )
 
     # -- construction helpers
 
@@ -463,29 +496,39 @@ class TimePartitions:
                 if early.astimezone(tz).replace(tzinfo=None) != value:
                     raise PartitionDefinitionError(
                         f"{what} {value.isoformat(' ', 'minutes')} does not exist in {self.timezone} "
-                        "(clocks skip it)", hint="pick a time outside the daylight saving jump")
+                        "(clocks skip it)",
+                        hint="pick a time outside the daylight saving jump",
+                    )
             instant = self._instant(value)
         elif isinstance(value, date):
             instant = self._day_start(value)
         else:
             raise PartitionDefinitionError(
                 f"{self.grain} partitions: {what} must be a date or time, got {value!r}",
-                hint="write it as '2025-01-01' or '2025-01-01 10:00'")
+                hint="write it as '2025-01-01' or '2025-01-01 10:00'",
+            )
         bound = self._floor(instant)
         if bound != instant:
             after = self._shift(bound, 1)
-            what_grain = (f"weeks starting on {WEEKDAYS[self.week_start].title()}"
-                          if self.grain == "weekly" else f"{self.grain} partitions")
+            what_grain = (
+                f"weeks starting on {WEEKDAYS[self.week_start].title()}"
+                if self.grain == "weekly"
+                else f"{self.grain} partitions"
+            )
             raise PartitionDefinitionError(
                 f"{what} {_wall(instant, tz)} is not a boundary of {what_grain}",
                 hint=f"use {_wall(bound, tz)} or {_wall(after, tz)}"
-                + (", or change week_start" if self.grain == "weekly" else ""))
+                + (", or change week_start" if self.grain == "weekly" else ""),
+            )
         return bound
 
     def _read_bound(self, text: str, what: str) -> date | datetime:
         errors = []
-        for read in (date.fromisoformat, datetime.fromisoformat,
-                     lambda s: datetime.strptime(s, self.fmt)):
+        for read in (
+            date.fromisoformat,
+            datetime.fromisoformat,
+            lambda s: datetime.strptime(s, self.fmt),
+        ):
             try:
                 return read(text.strip())
             except ValueError as exc:
@@ -494,7 +537,8 @@ class TimePartitions:
         raise PartitionDefinitionError(
             f"{self.grain} partitions: {what} {text!r} is not a date or time"
             + (f" ({reason})" if reason else ""),
-            hint="write dates as YYYY-MM-DD ('2025-01-01') and times as '2025-01-01 10:00'")
+            hint="write dates as YYYY-MM-DD ('2025-01-01') and times as '2025-01-01 10:00'",
+        )
 
     def _check_format(self) -> None:
         """The format must name partitions uniquely, read back, and avoid reserved characters."""
@@ -506,7 +550,8 @@ class TimePartitions:
                 f"fmt {self.fmt!r} makes keys like {key!r}, which "
                 + (f"contain {bad[0]!r}" if bad else "are blank or padded with spaces"),
                 hint=f"keys may not contain {' '.join(FORBIDDEN_IN_KEYS)}; "
-                     f"the default is {DEFAULT_FORMATS[self.grain]!r}")
+                f"the default is {DEFAULT_FORMATS[self.grain]!r}",
+            )
         try:
             readable = self._parse(key) == first
         except PartitionKeyError:
@@ -515,7 +560,8 @@ class TimePartitions:
             raise PartitionDefinitionError(
                 f"fmt {self.fmt!r} does not name {self.grain} partitions uniquely "
                 f"(the first key would be {key!r})",
-                hint=f"include every field of the default format {DEFAULT_FORMATS[self.grain]!r}")
+                hint=f"include every field of the default format {DEFAULT_FORMATS[self.grain]!r}",
+            )
 
     def _spec_bound(self, bound: datetime) -> str:
         local = bound.astimezone(self.tz)
@@ -544,19 +590,23 @@ class StaticPartitions:
     def __post_init__(self) -> None:
         keys = self.partition_keys
         if isinstance(keys, str) or not isinstance(keys, (list, tuple)):
-            raise PartitionDefinitionError(f"static partitions need a list of keys, got {keys!r}",
-                                           hint='for example ["eu", "us"]')
+            raise PartitionDefinitionError(
+                f"static partitions need a list of keys, got {keys!r}",
+                hint='for example ["eu", "us"]',
+            )
         keys = tuple(keys)
         if not keys:
-            raise PartitionDefinitionError("static partitions need at least one key",
-                                           hint='for example ["eu", "us"]')
+            raise PartitionDefinitionError(
+                "static partitions need at least one key", hint='for example ["eu", "us"]'
+            )
         for key in keys:
             _check_static_key(key)
         seen: set[str] = set()
         duplicates = [k for k in keys if k in seen or seen.add(k)]
         if duplicates:
-            raise PartitionDefinitionError(f"static partition key '{duplicates[0]}' is listed twice",
-                                           hint="list each key once")
+            raise PartitionDefinitionError(
+                f"static partition key '{duplicates[0]}' is listed twice", hint="list each key once"
+            )
         object.__setattr__(self, "partition_keys", keys)
 
     def keys(self, now: datetime | None = None) -> list[str]:
@@ -567,11 +617,15 @@ class StaticPartitions:
         """``key`` if it is listed, else :class:`PartitionKeyError` naming the closest keys."""
         if key in self.partition_keys:
             return key
-        shown = ", ".join(self.partition_keys[:10]) + (", ..." if len(self.partition_keys) > 10 else "")
+        shown = ", ".join(self.partition_keys[:10]) + (
+            ", ..." if len(self.partition_keys) > 10 else ""
+        )
         raise PartitionKeyError(
             f"'{key}' is not one of the static partitions {shown}",
-            hint=_hint_or(did_you_mean(str(key), self.partition_keys),
-                          f"add '{key}' to the list if it is new"))
+            hint=_hint_or(
+                did_you_mean(str(key), self.partition_keys), f"add '{key}' to the list if it is new"
+            ),
+        )
 
     def window(self, key: str) -> tuple[datetime, datetime]:
         """Static partitions have no time window: always :class:`PartitionDefinitionError`."""
@@ -588,9 +642,11 @@ class StaticPartitions:
         low = self.partition_keys.index(self.validate(first))
         high = self.partition_keys.index(self.validate(last))
         if low > high:
-            raise PartitionKeyError(f"partition range '{first}'...'{last}' runs backwards",
-                                    hint=f"keys are ordered {', '.join(self.partition_keys)}")
-        return list(self.partition_keys[low: high + 1])
+            raise PartitionKeyError(
+                f"partition range '{first}'...'{last}' runs backwards",
+                hint=f"keys are ordered {', '.join(self.partition_keys)}",
+            )
+        return list(self.partition_keys[low : high + 1])
 
     def next_key(self, key: str) -> str | None:
         """The key listed after ``key``, or None."""
@@ -643,21 +699,30 @@ class MultiPartitions:
             raise PartitionDefinitionError(
                 f"multi-dimensional partitions need exactly two dimensions, got {len(dims)}"
                 + (f" ({names})" if names else ""),
-                hint='for example {"date": {"type": "daily", "start": "2025-01-01"}, "region": ["eu", "us"]}')
+                hint='for example {"date": {"type": "daily", "start": "2025-01-01"}, "region": ["eu", "us"]}',
+            )
         for name, definition in dims:
             if not isinstance(name, str) or not _DIMENSION_NAME.match(name):
-                raise PartitionDefinitionError(f"partition dimension name {name!r} is not an identifier",
-                                               hint="use letters, digits and underscores, e.g. 'date'")
+                raise PartitionDefinitionError(
+                    f"partition dimension name {name!r} is not an identifier",
+                    hint="use letters, digits and underscores, e.g. 'date'",
+                )
             if not isinstance(definition, (TimePartitions, StaticPartitions)):
                 raise PartitionDefinitionError(
                     f"partition dimension '{name}' must be time or static partitions, "
-                    f"got {type(definition).__name__}", hint="dimensions cannot be nested")
+                    f"got {type(definition).__name__}",
+                    hint="dimensions cannot be nested",
+                )
         if dims[0][0] == dims[1][0]:
-            raise PartitionDefinitionError(f"partition dimension '{dims[0][0]}' is named twice",
-                                           hint="give each dimension its own name")
+            raise PartitionDefinitionError(
+                f"partition dimension '{dims[0][0]}' is named twice",
+                hint="give each dimension its own name",
+            )
         if all(isinstance(d, TimePartitions) for _, d in dims):
-            raise PartitionDefinitionError("at most one partition dimension may be time-based",
-                                           hint="make the other dimension static")
+            raise PartitionDefinitionError(
+                "at most one partition dimension may be time-based",
+                hint="make the other dimension static",
+            )
         object.__setattr__(self, "dimensions", dims)
 
     @property
@@ -680,15 +745,17 @@ class MultiPartitions:
         if not isinstance(key, str) or key.count(MULTI_SEPARATOR) != 1:
             raise PartitionKeyError(
                 f"{key!r} is not a {' x '.join(self.names)} partition key",
-                hint=f"write '{MULTI_SEPARATOR.join(self.names)}', e.g. '{self._example()}'")
+                hint=f"write '{MULTI_SEPARATOR.join(self.names)}', e.g. '{self._example()}'",
+            )
         parts = key.split(MULTI_SEPARATOR)
         out = {}
         for (name, definition), part in zip(self.dimensions, parts):
             try:
                 out[name] = definition.validate(part)
             except PartitionKeyError as exc:
-                raise PartitionKeyError(f"in '{key}', dimension '{name}': {exc.message}",
-                                        hint=exc.hint) from None
+                raise PartitionKeyError(
+                    f"in '{key}', dimension '{name}': {exc.message}", hint=exc.hint
+                ) from None
         return out
 
     def make_key(self, keys: Mapping[str, str]) -> str:
@@ -700,8 +767,11 @@ class MultiPartitions:
                 f"a partition key needs the dimensions {', '.join(self.names)}"
                 + (f"; missing {', '.join(missing)}" if missing else "")
                 + (f"; unknown {', '.join(extra)}" if extra else ""),
-                hint=_hint_or(did_you_mean(extra[0], self.names) if extra else None,
-                              f"for example {dict(zip(self.names, self._example().split(MULTI_SEPARATOR)))}"))
+                hint=_hint_or(
+                    did_you_mean(extra[0], self.names) if extra else None,
+                    f"for example {dict(zip(self.names, self._example().split(MULTI_SEPARATOR)))}",
+                ),
+            )
         key = MULTI_SEPARATOR.join(keys[n] for n in self.names)
         self.parse_key(key)
         return key
@@ -728,7 +798,8 @@ class MultiPartitions:
         """An instant does not pick the static dimension: always an error."""
         raise PartitionDefinitionError(
             "an instant alone does not name a multi-dimensional partition",
-            hint="use the time dimension's key_for and make_key with the other dimension")
+            hint="use the time dimension's key_for and make_key with the other dimension",
+        )
 
     def range(self, first: str, last: str) -> list[str]:
         """Every key in the box between ``first`` and ``last`` (each dimension inclusive)."""
@@ -738,8 +809,10 @@ class MultiPartitions:
             try:
                 ranges.append(definition.range(low[name], high[name]))
             except PartitionKeyError as exc:
-                raise PartitionKeyError(f"partition range '{first}'...'{last}', dimension '{name}': "
-                                        f"{exc.message}", hint=exc.hint) from None
+                raise PartitionKeyError(
+                    f"partition range '{first}'...'{last}', dimension '{name}': {exc.message}",
+                    hint=exc.hint,
+                ) from None
         return [self._join(o, i) for o, i in itertools.product(*ranges)]
 
     def next_key(self, key: str) -> str | None:
@@ -760,7 +833,9 @@ class MultiPartitions:
         if preceding is not None:
             return self._join(parts[outer_name], preceding)
         outer_previous = outer.previous_key(parts[outer_name])
-        return None if outer_previous is None else self._join(outer_previous, inner.partition_keys[-1])
+        return (
+            None if outer_previous is None else self._join(outer_previous, inner.partition_keys[-1])
+        )
 
     def describe(self) -> str:
         """One line for ``teal plan``."""
@@ -789,17 +864,21 @@ class MultiPartitions:
     def _example(self) -> str:
         parts = []
         for _, d in self.dimensions:
-            parts.append(d.partition_keys[0] if isinstance(d, StaticPartitions) else d._format(d._start_utc))
+            parts.append(
+                d.partition_keys[0] if isinstance(d, StaticPartitions) else d._format(d._start_utc)
+            )
         return MULTI_SEPARATOR.join(parts)
 
 
-Partitions = Union[TimePartitions, StaticPartitions, MultiPartitions]
+Partitions = TimePartitions | StaticPartitions | MultiPartitions
 
 
 # --------------------------------------------------------------------------- parsing config
 
 
-def parse_partitions(spec: Any, *, path: str | None = None, line: int | None = None) -> Partitions | None:
+def parse_partitions(
+    spec: Any, *, path: str | None = None, line: int | None = None
+) -> Partitions | None:
     """The definition a user wrote in ``partitioned_by=...`` (None stays None: unpartitioned).
 
     Accepted shapes: ``{"daily": {"start": ..., "end": ..., "timezone": ...}}``,
@@ -822,36 +901,44 @@ def parse_partitions(spec: Any, *, path: str | None = None, line: int | None = N
     except PartitionDefinitionError as exc:
         if path is None and line is None:
             raise
-        raise PartitionDefinitionError(exc.message, path=path, line=line, col=exc.col,
-                                       hint=exc.hint) from None
+        raise PartitionDefinitionError(
+            exc.message, path=path, line=line, col=exc.col, hint=exc.hint
+        ) from None
 
 
 def _parse_spec(spec: Any, *, nested: bool) -> Partitions | None:
     if spec is None or isinstance(spec, (TimePartitions, StaticPartitions, MultiPartitions)):
         if nested and isinstance(spec, MultiPartitions):
-            raise PartitionDefinitionError("partition dimensions cannot be nested",
-                                           hint="a dimension is time or static partitions")
+            raise PartitionDefinitionError(
+                "partition dimensions cannot be nested",
+                hint="a dimension is time or static partitions",
+            )
         return spec
     if isinstance(spec, str):
         if spec in GRAINS:
-            raise PartitionDefinitionError(f"{spec} partitions need a start",
-                                           hint=f'write {{"{spec}": {{"start": "2025-01-01"}}}}')
+            raise PartitionDefinitionError(
+                f"{spec} partitions need a start",
+                hint=f'write {{"{spec}": {{"start": "2025-01-01"}}}}',
+            )
         if spec == "static":
-            raise PartitionDefinitionError("static partitions need their keys",
-                                           hint='write ["eu", "us"] or {"static": ["eu", "us"]}')
+            raise PartitionDefinitionError(
+                "static partitions need their keys",
+                hint='write ["eu", "us"] or {"static": ["eu", "us"]}',
+            )
         raise _unknown_type(spec)
     if isinstance(spec, (list, tuple)):
         return StaticPartitions(tuple(_static_key(k) for k in spec))
     if not isinstance(spec, Mapping):
         raise PartitionDefinitionError(
             f"partitioned_by must be a grain with a start, a list of keys or two dimensions, got {spec!r}",
-            hint=f"for example {_EXAMPLE_SPEC}")
+            hint=f"for example {_EXAMPLE_SPEC}",
+        )
     for kind_key in ("type", "grain"):
         if kind_key in spec:
             options = {k: v for k, v in spec.items() if k != kind_key}
             return _single(spec[kind_key], options)
     if len(spec) == 1:
-        (kind, value), = spec.items()
+        ((kind, value),) = spec.items()
         if kind in GRAINS or kind == "static":
             if isinstance(value, Mapping):
                 return _single(kind, dict(value))
@@ -868,15 +955,18 @@ def _parse_spec(spec: Any, *, nested: bool) -> Partitions | None:
     if options:
         raise _missing_type(spec)
     if nested:
-        raise PartitionDefinitionError("partition dimensions cannot be nested",
-                                       hint="a dimension is a time grain with a start or a list of keys")
+        raise PartitionDefinitionError(
+            "partition dimensions cannot be nested",
+            hint="a dimension is a time grain with a start or a list of keys",
+        )
     dims = []
     for name, value in spec.items():
         try:
             dims.append((name, _parse_spec(value, nested=True)))
         except PartitionDefinitionError as exc:
-            raise PartitionDefinitionError(f"partition dimension '{name}': {exc.message}",
-                                           hint=exc.hint) from None
+            raise PartitionDefinitionError(
+                f"partition dimension '{name}': {exc.message}", hint=exc.hint
+            ) from None
     return MultiPartitions(tuple(dims))
 
 
@@ -885,13 +975,20 @@ def _single(kind: Any, options: dict[str, Any]) -> TimePartitions | StaticPartit
         unknown = [k for k in options if k != "keys"]
         if unknown or "keys" not in options:
             raise PartitionDefinitionError(
-                "static partitions take only 'keys'" if unknown else "static partitions need 'keys'",
-                hint=_hint_or(did_you_mean(str(unknown[0]), ["keys"]) if unknown else None,
-                              'write {"static": ["eu", "us"]}'))
+                "static partitions take only 'keys'"
+                if unknown
+                else "static partitions need 'keys'",
+                hint=_hint_or(
+                    did_you_mean(str(unknown[0]), ["keys"]) if unknown else None,
+                    'write {"static": ["eu", "us"]}',
+                ),
+            )
         keys = options["keys"]
         if not isinstance(keys, (list, tuple)):
-            raise PartitionDefinitionError(f"static partition keys must be a list, got {keys!r}",
-                                           hint='write {"static": ["eu", "us"]}')
+            raise PartitionDefinitionError(
+                f"static partition keys must be a list, got {keys!r}",
+                hint='write {"static": ["eu", "us"]}',
+            )
         return StaticPartitions(tuple(_static_key(k) for k in keys))
     if kind not in GRAINS:
         raise _unknown_type(kind)
@@ -900,11 +997,15 @@ def _single(kind: Any, options: dict[str, Any]) -> TimePartitions | StaticPartit
         if option not in TIME_OPTIONS:
             raise PartitionDefinitionError(
                 f"unknown option '{option}' for {kind} partitions",
-                hint=_hint_or(did_you_mean(str(option), TIME_OPTIONS),
-                              f"options are {', '.join(TIME_OPTIONS)}"))
+                hint=_hint_or(
+                    did_you_mean(str(option), TIME_OPTIONS),
+                    f"options are {', '.join(TIME_OPTIONS)}",
+                ),
+            )
     if "start" not in options:
-        raise PartitionDefinitionError(f"{kind} partitions need a start",
-                                       hint=f'write {{"{kind}": {{"start": "2025-01-01"}}}}')
+        raise PartitionDefinitionError(
+            f"{kind} partitions need a start", hint=f'write {{"{kind}": {{"start": "2025-01-01"}}}}'
+        )
     return TimePartitions(kind, **options)
 
 
@@ -912,20 +1013,23 @@ def _static_key(key: Any) -> str:
     if isinstance(key, int) and not isinstance(key, bool):
         return str(key)  # YAML reads [2024, 2025] as numbers
     if not isinstance(key, str):
-        raise PartitionDefinitionError(f"static partition keys are strings, got {key!r}",
-                                       hint=f"quote it: '{key}'")
+        raise PartitionDefinitionError(
+            f"static partition keys are strings, got {key!r}", hint=f"quote it: '{key}'"
+        )
     return key
 
 
 def _unknown_type(kind: Any) -> PartitionDefinitionError:
-    return PartitionDefinitionError(f"unknown partition type {str(kind)!r}",
-                                    hint=did_you_mean(str(kind), GRAINS + ("static",)))
+    return PartitionDefinitionError(
+        f"unknown partition type {str(kind)!r}", hint=did_you_mean(str(kind), GRAINS + ("static",))
+    )
 
 
 def _missing_type(spec: Mapping) -> PartitionDefinitionError:
     return PartitionDefinitionError(
         f"partitioned_by has options ({', '.join(map(str, spec))}) but no grain",
-        hint=f'add "type": "daily" (or hourly, weekly, monthly), or write {_EXAMPLE_SPEC}')
+        hint=f'add "type": "daily" (or hourly, weekly, monthly), or write {_EXAMPLE_SPEC}',
+    )
 
 
 # --------------------------------------------------------------------------- mappings
@@ -949,7 +1053,8 @@ class LookbackMapping:
         if not isinstance(self.n, int) or isinstance(self.n, bool) or self.n < 1:
             raise PartitionDefinitionError(
                 f"lookback needs a whole number of partitions >= 1, got {self.n!r}",
-                hint="lookback(1) reads just the partition itself")
+                hint="lookback(1) reads just the partition itself",
+            )
 
     def __str__(self) -> str:
         return f"lookback({self.n})"
@@ -975,13 +1080,18 @@ class TimeWindowMapping:
         return "time_window"
 
 
-PartitionMapping = Union[IdentityMapping, LookbackMapping, AllPartitionsMapping, TimeWindowMapping]
-_MAPPINGS = {"identity": IdentityMapping(), "all": AllPartitionsMapping(),
-             "time_window": TimeWindowMapping()}
+PartitionMapping = IdentityMapping | LookbackMapping | AllPartitionsMapping | TimeWindowMapping
+_MAPPINGS = {
+    "identity": IdentityMapping(),
+    "all": AllPartitionsMapping(),
+    "time_window": TimeWindowMapping(),
+}
 _LOOKBACK = re.compile(r"^lookback\s*\(\s*(\d+)\s*\)$")
 
 
-def parse_mapping(spec: Any, *, path: str | None = None, line: int | None = None) -> PartitionMapping:
+def parse_mapping(
+    spec: Any, *, path: str | None = None, line: int | None = None
+) -> PartitionMapping:
     """A mapping as written in config: ``"identity"``, ``"all"``, ``"time_window"``,
     ``"lookback(3)"`` or ``{"lookback": 3}``.
 
@@ -989,7 +1099,9 @@ def parse_mapping(spec: Any, *, path: str | None = None, line: int | None = None
     (LookbackMapping(n=3), LookbackMapping(n=7), IdentityMapping())
     """
     try:
-        if isinstance(spec, (IdentityMapping, LookbackMapping, AllPartitionsMapping, TimeWindowMapping)):
+        if isinstance(
+            spec, (IdentityMapping, LookbackMapping, AllPartitionsMapping, TimeWindowMapping)
+        ):
             return spec
         if isinstance(spec, Mapping) and len(spec) == 1 and "lookback" in spec:
             return LookbackMapping(spec["lookback"])
@@ -1002,10 +1114,15 @@ def parse_mapping(spec: Any, *, path: str | None = None, line: int | None = None
                 return LookbackMapping(int(match.group(1)))
             raise PartitionDefinitionError(
                 f"unknown partition mapping {spec!r}",
-                hint=_hint_or(did_you_mean(text, [*_MAPPINGS, "lookback(N)"]),
-                              "use identity, all, time_window or lookback(N)"))
-        raise PartitionDefinitionError(f"a partition mapping is a name such as 'lookback(3)', got {spec!r}",
-                                       hint="use identity, all, time_window or lookback(N)")
+                hint=_hint_or(
+                    did_you_mean(text, [*_MAPPINGS, "lookback(N)"]),
+                    "use identity, all, time_window or lookback(N)",
+                ),
+            )
+        raise PartitionDefinitionError(
+            f"a partition mapping is a name such as 'lookback(3)', got {spec!r}",
+            hint="use identity, all, time_window or lookback(N)",
+        )
     except PartitionDefinitionError as exc:
         if path is None and line is None:
             raise
@@ -1033,8 +1150,14 @@ def default_mapping(downstream: Partitions | None, upstream: Partitions | None) 
     return AllPartitionsMapping()
 
 
-def upstream_keys(mapping: PartitionMapping, downstream: Partitions, upstream: Partitions | None,
-                  key: str, *, now: datetime | None = None) -> list[str]:
+def upstream_keys(
+    mapping: PartitionMapping,
+    downstream: Partitions,
+    upstream: Partitions | None,
+    key: str,
+    *,
+    now: datetime | None = None,
+) -> list[str]:
     """The upstream keys that downstream partition ``key`` reads, in upstream order.
 
     Multi-dimensional definitions map dimension by dimension: the time dimension through
@@ -1060,13 +1183,21 @@ def upstream_keys(mapping: PartitionMapping, downstream: Partitions, upstream: P
     if not isinstance(upstream, MultiPartitions):
         strict = not isinstance(downstream, MultiPartitions)
         return _map_dimension(mapping, parts, None, upstream, now, downstream, strict=strict)
-    choices = [_map_dimension(mapping, parts, name, definition, now, downstream, strict=False)
-               for name, definition in upstream.dimensions]
+    choices = [
+        _map_dimension(mapping, parts, name, definition, now, downstream, strict=False)
+        for name, definition in upstream.dimensions
+    ]
     return [MULTI_SEPARATOR.join(pair) for pair in itertools.product(*choices)]
 
 
-def upstream_window(mapping: PartitionMapping, downstream: Partitions, upstream: Partitions | None,
-                    key: str, *, utc: bool = False) -> tuple[datetime, datetime] | None:
+def upstream_window(
+    mapping: PartitionMapping,
+    downstream: Partitions,
+    upstream: Partitions | None,
+    key: str,
+    *,
+    utc: bool = False,
+) -> tuple[datetime, datetime] | None:
     """The time range ``[start, end)`` to filter the upstream on, aligned to its partitions.
 
     Aware datetimes in the upstream's timezone, or naive UTC with ``utc=True``. None means
@@ -1115,8 +1246,16 @@ def _time_index(definition: Partitions) -> int:
     return 0
 
 
-def _map_dimension(mapping: PartitionMapping, parts: list, name: str | None, upstream: Partitions,
-                   now: datetime | None, downstream: Partitions, *, strict: bool) -> list[str]:
+def _map_dimension(
+    mapping: PartitionMapping,
+    parts: list,
+    name: str | None,
+    upstream: Partitions,
+    now: datetime | None,
+    downstream: Partitions,
+    *,
+    strict: bool,
+) -> list[str]:
     """Upstream keys of one upstream dimension.
 
     ``strict`` (both sides single definitions): a mapping that cannot apply is an error
@@ -1141,9 +1280,11 @@ def _map_dimension(mapping: PartitionMapping, parts: list, name: str | None, ups
             bound = upstream._shift(bound, 1)
         return out
     statics = [p for p in parts if isinstance(p[1], StaticPartitions)]
-    source = (next((p for p in statics if name is not None and p[0] == name), None)
-              or next((p for p in statics if p[1] == upstream), None)
-              or (statics[0] if strict and statics else None))
+    source = (
+        next((p for p in statics if name is not None and p[0] == name), None)
+        or next((p for p in statics if p[1] == upstream), None)
+        or (statics[0] if strict and statics else None)
+    )
     if source is None or (strict and isinstance(mapping, LookbackMapping)):
         if strict:
             raise _mismatch(mapping, downstream, upstream)
@@ -1151,8 +1292,9 @@ def _map_dimension(mapping: PartitionMapping, parts: list, name: str | None, ups
     return [_upstream_validate(upstream, source[2])]
 
 
-def _mapped_window(mapping: PartitionMapping, down: TimePartitions, up: TimePartitions,
-                   key: str) -> tuple[datetime, datetime]:
+def _mapped_window(
+    mapping: PartitionMapping, down: TimePartitions, up: TimePartitions, key: str
+) -> tuple[datetime, datetime]:
     """UTC ``[start, end)`` on the upstream that ``key`` reads, aligned to upstream partitions."""
     start = down._parse(key)
     end = down._shift(start, 1)
@@ -1173,22 +1315,29 @@ def _identity_check(down: TimePartitions, up: TimePartitions) -> None:
     if down.grain != up.grain:
         raise PartitionDefinitionError(
             f"identity maps {down.grain} partitions onto {up.grain} ones",
-            hint="use time_window to read every upstream partition inside the downstream window")
+            hint="use time_window to read every upstream partition inside the downstream window",
+        )
 
 
 def _upstream_validate(upstream: Partitions, key: str) -> str:
     try:
         return upstream.validate(key)
     except PartitionKeyError as exc:
-        raise PartitionKeyError(f"upstream has no partition for it: {exc.message}", hint=exc.hint) from None
+        raise PartitionKeyError(
+            f"upstream has no partition for it: {exc.message}", hint=exc.hint
+        ) from None
 
 
-def _mismatch(mapping: PartitionMapping, downstream: Partitions,
-              upstream: Partitions) -> PartitionDefinitionError:
+def _mismatch(
+    mapping: PartitionMapping, downstream: Partitions, upstream: Partitions
+) -> PartitionDefinitionError:
     return PartitionDefinitionError(
         f"{mapping} cannot map partitions '{downstream.describe()}' onto '{upstream.describe()}'",
         hint="use all to read every upstream partition"
-        + ("" if isinstance(mapping, TimeWindowMapping) else ", or time_window for time partitions"))
+        + (
+            "" if isinstance(mapping, TimeWindowMapping) else ", or time_window for time partitions"
+        ),
+    )
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -1196,14 +1345,19 @@ def _mismatch(mapping: PartitionMapping, downstream: Partitions,
 
 def _zone(name: Any) -> ZoneInfo:
     if not isinstance(name, str) or not name.strip():
-        raise PartitionDefinitionError(f"timezone must be a name like 'Europe/Berlin', got {name!r}")
+        raise PartitionDefinitionError(
+            f"timezone must be a name like 'Europe/Berlin', got {name!r}"
+        )
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # ValueError: names like '../etc'
         raise PartitionDefinitionError(
             f"unknown timezone '{name}'",
-            hint=_hint_or(did_you_mean(name, available_timezones()),
-                          "use an IANA name such as 'Europe/Berlin', 'America/New_York' or 'UTC'")) from None
+            hint=_hint_or(
+                did_you_mean(name, available_timezones()),
+                "use an IANA name such as 'Europe/Berlin', 'America/New_York' or 'UTC'",
+            ),
+        ) from None
 
 
 def _weekday(value: Any) -> int:
@@ -1215,26 +1369,36 @@ def _weekday(value: Any) -> int:
         return value
     raise PartitionDefinitionError(
         f"week_start must be 0-6 or a day name, got {value!r}",
-        hint=_hint_or(did_you_mean(value, WEEKDAYS) if isinstance(value, str) else None,
-                      "0 = Monday, 1 = Tuesday, ... 6 = Sunday"))
+        hint=_hint_or(
+            did_you_mean(value, WEEKDAYS) if isinstance(value, str) else None,
+            "0 = Monday, 1 = Tuesday, ... 6 = Sunday",
+        ),
+    )
 
 
 def _check_static_key(key: Any) -> None:
     if not isinstance(key, str):
-        raise PartitionDefinitionError(f"static partition keys are strings, got {key!r}",
-                                       hint=f"quote it: '{key}'")
+        raise PartitionDefinitionError(
+            f"static partition keys are strings, got {key!r}", hint=f"quote it: '{key}'"
+        )
     bad = [c for c in FORBIDDEN_IN_KEYS if c in key]
     if bad:
-        raise PartitionDefinitionError(f"static partition key {key!r} contains {bad[0]!r}",
-                                       hint=f"keys may not contain {' '.join(FORBIDDEN_IN_KEYS)}")
+        raise PartitionDefinitionError(
+            f"static partition key {key!r} contains {bad[0]!r}",
+            hint=f"keys may not contain {' '.join(FORBIDDEN_IN_KEYS)}",
+        )
     if not key.strip() or key != key.strip() or any(not c.isprintable() for c in key):
-        raise PartitionDefinitionError(f"static partition key {key!r} is blank, padded or unprintable",
-                                       hint="use plain names such as 'eu'")
+        raise PartitionDefinitionError(
+            f"static partition key {key!r} is blank, padded or unprintable",
+            hint="use plain names such as 'eu'",
+        )
 
 
 def _no_time(definition: Partitions) -> PartitionDefinitionError:
-    return PartitionDefinitionError(f"partitions '{definition.describe()}' have no time window",
-                                    hint="only time partitions (hourly, daily, ...) filter by time")
+    return PartitionDefinitionError(
+        f"partitions '{definition.describe()}' have no time window",
+        hint="only time partitions (hourly, daily, ...) filter by time",
+    )
 
 
 def _repeated(local: datetime) -> bool:
@@ -1252,7 +1416,9 @@ def _offset_text(offset: timedelta | None) -> str:
 
 def _wall(instant: datetime, tz: ZoneInfo) -> str:
     local = instant.astimezone(tz)
-    return local.strftime("%Y-%m-%d") if local.time() == time(0) else local.strftime("%Y-%m-%d %H:%M")
+    return (
+        local.strftime("%Y-%m-%d") if local.time() == time(0) else local.strftime("%Y-%m-%d %H:%M")
+    )
 
 
 def _naive_utc(instant: datetime) -> datetime:

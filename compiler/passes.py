@@ -18,8 +18,8 @@ from __future__ import annotations
 import heapq
 from dataclasses import replace
 
-from compiler.plan import Plan, PlanContext, Step
-from compiler.sql import text_hash
+from teal.compiler.plan import Plan, PlanContext, Step
+from teal.compiler.sql import text_hash
 
 
 def inline_views(plan: Plan, ctx: PlanContext) -> Plan:
@@ -28,8 +28,13 @@ def inline_views(plan: Plan, ctx: PlanContext) -> Plan:
         return plan
     from sqlglot import exp
 
-    from compiler.rewrite import ephemeral_cte_name, existing_cte_names, inline_ephemerals, point_at_cte
-    from compiler.sql import DIALECT, parse_sql
+    from teal.compiler.rewrite import (
+        ephemeral_cte_name,
+        existing_cte_names,
+        inline_ephemerals,
+        point_at_cte,
+    )
+    from teal.compiler.sql import DIALECT, parse_sql
 
     project = ctx.project
     steps = {s.model: s for s in plan.steps}
@@ -53,8 +58,11 @@ def inline_views(plan: Plan, ctx: PlanContext) -> Plan:
         cte = ephemeral_cte_name(name, existing_cte_names(query), prefix="__teal_view_")
         hits = 0
         for table in list(query.find_all(exp.Table)):
-            if (table.name.lower() == model.alias.lower() and table.db.lower() == model.schema.lower()
-                    and not table.catalog):
+            if (
+                table.name.lower() == model.alias.lower()
+                and table.db.lower() == model.schema.lower()
+                and not table.catalog
+            ):
                 point_at_cte(table, cte)
                 hits += 1
         if not hits:
@@ -63,7 +71,10 @@ def inline_views(plan: Plan, ctx: PlanContext) -> Plan:
         sql = query.sql(dialect=DIALECT, comments=False)
         deps = (set(consumer.depends_on) - {name}) | set(step.depends_on)
         steps[consumer.model] = replace(
-            consumer, sql=sql, depends_on=tuple(sorted(deps)), inlined=consumer.inlined + step.inlined + (name,),
+            consumer,
+            sql=sql,
+            depends_on=tuple(sorted(deps)),
+            inlined=consumer.inlined + step.inlined + (name,),
             sql_hash=text_hash(sql + "|" + consumer.action),
             reason=f"{consumer.reason}; inlines view {name}",
         )
@@ -91,14 +102,17 @@ def skip_unchanged(plan: Plan, ctx: PlanContext) -> Plan:
             not_run[step.model] = "unchanged since last build: skipped"
             continue
         rebuilt.add(step.model)
-        kept.append(replace(step, reason=why, depends_on=tuple(d for d in step.depends_on
-                                                               if d in planned)))
+        kept.append(
+            replace(step, reason=why, depends_on=tuple(d for d in step.depends_on if d in planned))
+        )
     kept = [replace(s, depends_on=tuple(d for d in s.depends_on if d in rebuilt)) for s in kept]
     return plan.with_steps(kept, not_run)
 
 
-def _why_rebuild(step: Step, ctx: PlanContext, rebuilt: set[str], models: frozenset[str]) -> str | None:
-    from compiler.plan import step_upstreams
+def _why_rebuild(
+    step: Step, ctx: PlanContext, rebuilt: set[str], models: frozenset[str]
+) -> str | None:
+    from teal.compiler.plan import step_upstreams
 
     recorded = ctx.state.models.get(step.model)
     if recorded is None:
@@ -138,11 +152,17 @@ def order_by_critical_path(plan: Plan, ctx: PlanContext) -> Plan:
 
     def cost(name: str) -> float:
         recorded = known.get(name)
-        return max(recorded.duration_ms / 1000.0, 0.001) if recorded and recorded.duration_ms else default
+        return (
+            max(recorded.duration_ms / 1000.0, 0.001)
+            if recorded and recorded.duration_ms
+            else default
+        )
 
     priority: dict[str, float] = {}
     for s in reversed(plan.steps):  # plan.steps is topological: waiters come later
-        priority[s.model] = cost(s.model) + max((priority[w] for w in waiters[s.model]), default=0.0)
+        priority[s.model] = cost(s.model) + max(
+            (priority[w] for w in waiters[s.model]), default=0.0
+        )
     indegree = {n: sum(1 for d in s.depends_on if d in steps) for n, s in steps.items()}
     heap = [(-priority[n], n) for n, deg in indegree.items() if deg == 0]
     heapq.heapify(heap)
@@ -168,7 +188,7 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
     - ``--missing-only`` keeps only keys not yet built successfully.
     A partitioned step left with no keys gets no step ("all partitions up to date").
     """
-    from compiler.partitions import PartitionKeyError, parse_mapping, upstream_keys
+    from teal.compiler.partitions import PartitionKeyError, parse_mapping, upstream_keys
 
     opts = ctx.options
     project = ctx.project
@@ -177,8 +197,10 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
     if requested and not partitioned:
         raise PartitionKeyError(
             "partition keys were given, but no selected model is partitioned",
-            path="--partition", hint="select a partitioned model, e.g. -s daily_revenue "
-            "(teal ls -s partitioned:true lists them)")
+            path="--partition",
+            hint="select a partitioned model, e.g. -s daily_revenue "
+            "(teal ls -s partitioned:true lists them)",
+        )
     chosen: dict[str, tuple[str, ...]] = {}
     steps: list[Step] = []
     not_run = dict(plan.not_run)
@@ -189,8 +211,11 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
         if definition is None:
             steps.append(step)
             continue
-        built = {k for k, rec in ctx.state.partitions.get(step.model, {}).items()
-                 if rec.get("status") == "success"}
+        built = {
+            k
+            for k, rec in ctx.state.partitions.get(step.model, {}).items()
+            if rec.get("status") == "success"
+        }
         mapped = _keys_from_upstream_steps(step, ctx, chosen, upstream_keys, parse_mapping)
         if requested and step.model not in ctx.explicit and mapped is None and windows:
             # downstream of the requested partitions, partitioned differently: rebuild the
@@ -209,15 +234,23 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
         if opts.missing_only:
             keys = [k for k in keys if k not in built]
         if not keys:
-            not_run[step.model] = ("all partitions up to date" if not requested
-                                   else "no partition of the requested range needs building")
+            not_run[step.model] = (
+                "all partitions up to date"
+                if not requested
+                else "no partition of the requested range needs building"
+            )
             continue
         chosen[step.model] = tuple(keys)
         # a full refresh swaps in a table of the chosen keys only: with requested keys,
         # replace just those partitions instead (the others stay)
-        steps.append(replace(step, partitions=tuple(keys),
-                             full_refresh=step.full_refresh and not requested,
-                             reason=f"{step.reason}; partitions {describe_keys(keys)}"))
+        steps.append(
+            replace(
+                step,
+                partitions=tuple(keys),
+                full_refresh=step.full_refresh and not requested,
+                reason=f"{step.reason}; partitions {describe_keys(keys)}",
+            )
+        )
     kept = {s.model for s in steps}
     steps = [replace(s, depends_on=tuple(d for d in s.depends_on if d in kept)) for s in steps]
     return plan.with_steps(steps, not_run)
@@ -257,21 +290,28 @@ def _requested_keys(model: str, definition, opts, error_class) -> list[str]:  # 
             if not first or not last:
                 everything = definition.keys(opts.now)
                 if not everything:
-                    raise error_class("the partition definition has no keys yet",
-                                      path="--partition", hint=definition.describe())
+                    raise error_class(
+                        "the partition definition has no keys yet",
+                        path="--partition",
+                        hint=definition.describe(),
+                    )
                 first, last = first or everything[0], last or everything[-1]
             keys.extend(definition.range(first, last))
     except error_class as exc:
-        raise error_class(f"{exc.message} (model {model}: {definition.describe()})",
-                          path="--partition", hint=exc.hint) from None
+        raise error_class(
+            f"{exc.message} (model {model}: {definition.describe()})",
+            path="--partition",
+            hint=exc.hint,
+        ) from None
     return list(dict.fromkeys(keys))
 
 
-def _keys_from_upstream_steps(step: Step, ctx: PlanContext, chosen: dict[str, tuple[str, ...]],
-                              upstream_keys, parse_mapping) -> list[str] | None:  # type: ignore[no-untyped-def]
+def _keys_from_upstream_steps(
+    step: Step, ctx: PlanContext, chosen: dict[str, tuple[str, ...]], upstream_keys, parse_mapping
+) -> list[str] | None:  # type: ignore[no-untyped-def]
     """Keys of ``step`` that read partitions its partitioned upstream steps rebuild, or None
     when no upstream step is partitioned."""
-    from compiler.partitioning import resolve_mapping
+    from teal.compiler.partitioning import resolve_mapping
 
     project = ctx.project
     model = project.models[step.model]
@@ -289,7 +329,8 @@ def _keys_from_upstream_steps(step: Step, ctx: PlanContext, chosen: dict[str, tu
         mapping = resolve_mapping(spec, model.partitions, up_def)
         for key in model.partitions.keys(ctx.options.now):
             if key not in found and wanted.intersection(
-                    upstream_keys(mapping, model.partitions, up_def, key, now=ctx.options.now)):
+                upstream_keys(mapping, model.partitions, up_def, key, now=ctx.options.now)
+            ):
                 found.append(key)
     return found
 
@@ -355,5 +396,10 @@ def wait_for_check_reads(plan: Plan, ctx: PlanContext) -> Plan:
     return plan.with_steps(ordered)
 
 
-PASSES = (assign_partitions, inline_views, skip_unchanged, wait_for_check_reads,
-          order_by_critical_path)
+PASSES = (
+    assign_partitions,
+    inline_views,
+    skip_unchanged,
+    wait_for_check_reads,
+    order_by_critical_path,
+)

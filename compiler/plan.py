@@ -16,11 +16,15 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from compiler.project import Project
-from compiler.selection import model_index, select_models
+from teal.compiler.project import Project
+from teal.compiler.selection import model_index, select_models
 
-ACTIONS = {"view": "create view", "table": "build table", "python": "run python asset",
-           "incremental": "incremental"}
+ACTIONS = {
+    "view": "create view",
+    "table": "build table",
+    "python": "run python asset",
+    "incremental": "incremental",
+}
 
 
 @dataclass(frozen=True)
@@ -94,17 +98,25 @@ class Plan:
                 return s
         raise KeyError(model)
 
-    def with_steps(self, steps: list[Step] | tuple[Step, ...], not_run: dict[str, str] | None = None) -> "Plan":
-        return replace(self, steps=tuple(steps), not_run=dict(not_run if not_run is not None else self.not_run))
+    def with_steps(
+        self, steps: list[Step] | tuple[Step, ...], not_run: dict[str, str] | None = None
+    ) -> Plan:
+        return replace(
+            self, steps=tuple(steps), not_run=dict(not_run if not_run is not None else self.not_run)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "options": {k: (str(v) if k == "now" and v is not None else v)
-                        for k, v in asdict(self.options).items()},
+            "options": {
+                k: (str(v) if k == "now" and v is not None else v)
+                for k, v in asdict(self.options).items()
+            },
             "steps": [{k: v for k, v in asdict(s).items() if k != "sql"} for s in self.steps],
             "not_run": dict(sorted(self.not_run.items())),
-            "checks": {m: [{"how": how, "checks": list(names)} for how, names in groups]
-                       for m, groups in self.check_plan.items()},
+            "checks": {
+                m: [{"how": how, "checks": list(names)} for how, names in groups]
+                for m, groups in self.check_plan.items()
+            },
         }
 
     def explain(self, format: str = "text") -> str:
@@ -116,7 +128,10 @@ class Plan:
         index = {s.model: i for i, s in enumerate(self.steps, 1)}
         rows = [("#", "model", "action", "after", "reason")]
         for i, s in enumerate(self.steps, 1):
-            after = ",".join(str(i) for i in sorted(index[d] for d in s.depends_on if d in index)) or "-"
+            after = (
+                ",".join(str(i) for i in sorted(index[d] for d in s.depends_on if d in index))
+                or "-"
+            )
             action = ACTIONS[s.action]
             if s.partitions:
                 n = len(s.partitions)
@@ -127,14 +142,19 @@ class Plan:
         widths = [max(len(r[c]) for r in rows) for c in range(4)]
         lines = []
         for r in rows:
-            lines.append("  ".join([r[0].rjust(widths[0])] + [r[c].ljust(widths[c]) for c in (1, 2, 3)]
-                                   + [r[4]]).rstrip())
+            lines.append(
+                "  ".join(
+                    [r[0].rjust(widths[0])] + [r[c].ljust(widths[c]) for c in (1, 2, 3)] + [r[4]]
+                ).rstrip()
+            )
         steps = len(self.steps)
         lines.append("")
         lines.append(f"{steps} step{'s' if steps != 1 else ''}, {len(self.not_run)} without a step")
         if self.check_plan:
             lines.append("")
-            lines.append("Checks (run by `teal build` on each model's new data before it is published):")
+            lines.append(
+                "Checks (run by `teal build` on each model's new data before it is published):"
+            )
             for model, groups in self.check_plan.items():
                 lines.append(f"  {model}:")
                 for label, names in groups:
@@ -152,17 +172,26 @@ class PlanContext:
     explicit: frozenset[str]  # models named by a selector itself, not only by +/@ expansion
 
 
-def build_plan(project: Project, select_: list[str] | None = None,
-               exclude: list[str] | None = None, *, state: PlanState | None = None,
-               options: PlanOptions | None = None) -> Plan:
+def build_plan(
+    project: Project,
+    select_: list[str] | None = None,
+    exclude: list[str] | None = None,
+    *,
+    state: PlanState | None = None,
+    options: PlanOptions | None = None,
+) -> Plan:
     """Plan a build of the selected models: initial steps, then every pass in PASSES."""
-    from compiler.passes import PASSES
+    from teal.compiler.passes import PASSES
 
     state = state or PlanState()
     options = options or PlanOptions()
-    chosen, explicit = select_models(project.dag, select_, exclude,
-                                     models=model_index(project, state),
-                                     selectors=project.config.selectors)
+    chosen, explicit = select_models(
+        project.dag,
+        select_,
+        exclude,
+        models=model_index(project, state),
+        selectors=project.config.selectors,
+    )
     has_selector = bool([s for s in (select_ or []) if s.strip()])
     steps: list[Step] = []
     not_run: dict[str, str] = {}
@@ -172,8 +201,11 @@ def build_plan(project: Project, select_: list[str] | None = None,
         model = project.models[name]
         if model.materialized == "ephemeral":
             consumers = [d for d in project.dag.downstreams.get(name, ()) if d in chosen]
-            not_run[name] = ("ephemeral: inlined as a CTE into " + ", ".join(consumers)
-                             if consumers else "ephemeral: inlined into its consumers, none selected")
+            not_run[name] = (
+                "ephemeral: inlined as a CTE into " + ", ".join(consumers)
+                if consumers
+                else "ephemeral: inlined into its consumers, none selected"
+            )
             continue
         if not has_selector:
             reason = "selected (all models)"
@@ -182,24 +214,30 @@ def build_plan(project: Project, select_: list[str] | None = None,
         else:
             reason = "selected by a graph operator (+/@)"
         action = "python" if model.kind == "python" else model.materialized
-        steps.append(Step(
-            model=name,
-            action=action,
-            relation=model.relation,
-            depends_on=tuple(sorted(step_upstreams(project, name, chosen))),
-            reason=reason,
-            sql_hash=model.sql_hash,
-            path=model.display_path,
-            sql=model.compiled_sql,
-            # config(full_refresh=...) wins over --full-refresh, as in dbt
-            full_refresh=model.materialized == "incremental" and bool(
-                options.full_refresh if model.config.get("full_refresh") is None
-                else model.config["full_refresh"]),
-            checks=model.checks,
-        ))
+        steps.append(
+            Step(
+                model=name,
+                action=action,
+                relation=model.relation,
+                depends_on=tuple(sorted(step_upstreams(project, name, chosen))),
+                reason=reason,
+                sql_hash=model.sql_hash,
+                path=model.display_path,
+                sql=model.compiled_sql,
+                # config(full_refresh=...) wins over --full-refresh, as in dbt
+                full_refresh=model.materialized == "incremental"
+                and bool(
+                    options.full_refresh
+                    if model.config.get("full_refresh") is None
+                    else model.config["full_refresh"]
+                ),
+                checks=model.checks,
+            )
+        )
     plan = Plan(steps=tuple(steps), not_run=not_run, options=options)
-    context = PlanContext(project=project, state=state, options=options,
-                          explicit=frozenset(explicit))
+    context = PlanContext(
+        project=project, state=state, options=options, explicit=frozenset(explicit)
+    )
     for planner_pass in PASSES:
         plan = planner_pass(plan, context)
     return replace(plan, check_plan=_check_plan(project, plan))

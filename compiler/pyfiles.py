@@ -28,8 +28,8 @@ import traceback
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from compiler.assets import INPUT_KINDS, AssetCheckDef, AssetDef, input_kind
-from compiler.errors import ParseError, ProjectError
+from teal.compiler.assets import INPUT_KINDS, AssetCheckDef, AssetDef, input_kind
+from teal.compiler.errors import ParseError, ProjectError
 
 TEAL_PACKAGES = {"compiler", "warehouse", "runtime", "teal"}  # teal's own code, not helpers
 _COMPLETE = "__teal_imported__"  # set on a model file's module once it ran to the end
@@ -54,17 +54,25 @@ def import_file(path: Path, name: str, display: str) -> Any:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         sys.modules.pop(name, None)
-        raise ParseError(f"Python syntax error: {exc.msg}", path=display, line=exc.lineno,
-                         col=exc.offset, source_line=exc.text) from None
-    except Exception as exc:
+        raise ParseError(
+            f"Python syntax error: {exc.msg}",
+            path=display,
+            line=exc.lineno,
+            col=exc.offset,
+            source_line=exc.text,
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - the user's module raised: reported with its line
         sys.modules.pop(name, None)
         line = None
         for frame in traceback.extract_tb(exc.__traceback__):
             if frame.filename == str(path):
                 line = frame.lineno
-        raise ParseError(f"importing the model file raised {type(exc).__name__}: {exc}",
-                         path=display, line=line,
-                         hint="fix the error at module level in this file") from None
+        raise ParseError(
+            f"importing the model file raised {type(exc).__name__}: {exc}",
+            path=display,
+            line=line,
+            hint="fix the error at module level in this file",
+        ) from None
     setattr(module, _COMPLETE, True)
     return module
 
@@ -76,7 +84,9 @@ def import_functions(definitions: Any) -> None:
             definition.fn.resolve()
 
 
-def declared(module: Any, path: Path) -> tuple[list[tuple[str, AssetDef]], list[tuple[str, AssetCheckDef]]]:
+def declared(
+    module: Any, path: Path
+) -> tuple[list[tuple[str, AssetDef]], list[tuple[str, AssetCheckDef]]]:
     """(variable, definition) of the assets and checks defined in ``path`` itself."""
     assets, checks = [], []
     for attr, value in vars(module).items():
@@ -108,7 +118,9 @@ class Deferred:
     def resolve(self) -> Any:
         with _IMPORTING:
             module = sys.modules.get(self.module)
-            if getattr(module, "__file__", None) != self.path or not getattr(module, _COMPLETE, False):
+            if getattr(module, "__file__", None) != self.path or not getattr(
+                module, _COMPLETE, False
+            ):
                 module = import_file(Path(self.path), self.module, self.display)
         return getattr(module, self.attr).fn
 
@@ -138,8 +150,12 @@ def _record(attr: str, definition: Any) -> dict[str, Any] | None:
     if kinds is None:
         return None
     fields = {k: v for k, v in vars(definition).items() if k not in ("fn", "annotations")}
-    record = {"attr": attr, "func_name": getattr(definition.fn, "__name__", attr),
-              "annotations": kinds, "fields": fields}
+    record = {
+        "attr": attr,
+        "func_name": getattr(definition.fn, "__name__", attr),
+        "annotations": kinds,
+        "fields": fields,
+    }
     if isinstance(definition, AssetDef):
         record["source_text"] = _source(definition)
     return record
@@ -187,22 +203,26 @@ class PythonFiles:
         """What each file declares, in file order."""
         if not self.files:
             return []
-        from compiler.cache import content_key
+        from teal.compiler.cache import content_key
 
         texts = [path.read_text(encoding="utf-8") for path, _, _ in self.files]
-        key = content_key("python-files", *(part for (path, _, _), text in zip(self.files, texts)
-                                            for part in (str(path), text)))
+        key = content_key(
+            "python-files",
+            *(part for (path, _, _), text in zip(self.files, texts) for part in (str(path), text)),
+        )
         hit = self.cache.get("python", key) if self.cache is not None else None
         if hit is not None and helpers_unchanged(hit["helpers"]):
             self.helpers = dict(hit["helpers"])
-            return [self._from_records(path, name, display, hit["files"][i])
-                    for i, (path, name, display) in enumerate(self.files)]
+            return [
+                self._from_records(path, name, display, hit["files"][i])
+                for i, (path, name, display) in enumerate(self.files)
+            ]
         return self._read_all(key, texts)
 
     def _read_all(self, key: str, texts: list[str]) -> list[Declared]:
         """Each file's declarations: read from its text when that says it all
         (compiler.pystatic), else by importing it."""
-        from compiler.pystatic import read_declarations
+        from teal.compiler.pystatic import read_declarations
 
         found, records = [], []
         imported = False
@@ -215,8 +235,12 @@ class PythonFiles:
             imported = True
             assets, checks = declared(import_file(path, name, display), path)
             found.append((path, display, assets, checks))
-            records.append({"assets": [_record(a, d) for a, d in assets],
-                            "checks": [_record(a, c) for a, c in checks]})
+            records.append(
+                {
+                    "assets": [_record(a, d) for a, d in assets],
+                    "checks": [_record(a, c) for a, c in checks],
+                }
+            )
         cacheable = all(r is not None for f in records for r in (*f["assets"], *f["checks"]))
         if cacheable and self.cache is not None and not imported:
             self.cache.put("python", key, {"files": records, "helpers": {}})
@@ -228,9 +252,13 @@ class PythonFiles:
             root = self.root.resolve()
             for mod_name, module in list(sys.modules.items()):
                 file = getattr(module, "__file__", None)
-                if (not file or file in own or "site-packages" in file
-                        or mod_name.split(".")[0] in TEAL_PACKAGES
-                        or mod_name.startswith("teal_project_models.")):
+                if (
+                    not file
+                    or file in own
+                    or "site-packages" in file
+                    or mod_name.split(".")[0] in TEAL_PACKAGES
+                    or mod_name.startswith("teal_project_models.")
+                ):
                     continue
                 if Path(file).resolve().is_relative_to(root):
                     helpers[file] = file_digest(Path(file))
@@ -246,23 +274,34 @@ class PythonFiles:
             # the same definitions a warm load makes (functions deferred, input kinds as
             # text), so that the loaded project can be stored whole (compiler.snapshot);
             # the modules just ran, so resolving a function imports nothing again
-            return [self._from_records(path, name, display, records[i])
-                    for i, (path, name, display) in enumerate(self.files)]
+            return [
+                self._from_records(path, name, display, records[i])
+                for i, (path, name, display) in enumerate(self.files)
+            ]
         # something a record cannot hold (an annotation teal cannot pass, which the load
         # then reports; a config value that does not pickle): the imported definitions
-        return [self._from_records(path, name, display, records[i]) if found[i] is None
-                else Declared(path, display, [(d, _source(d)) for _, d in found[i][2]],
-                              list(c for _, c in found[i][3]))
-                for i, (path, name, display) in enumerate(self.files)]
+        return [
+            self._from_records(path, name, display, records[i])
+            if found[i] is None
+            else Declared(
+                path,
+                display,
+                [(d, _source(d)) for _, d in found[i][2]],
+                list(c for _, c in found[i][3]),
+            )
+            for i, (path, name, display) in enumerate(self.files)
+        ]
 
-    def _from_records(self, path: Path, name: str, display: str, records: dict[str, Any]
-                      ) -> Declared:
+    def _from_records(
+        self, path: Path, name: str, display: str, records: dict[str, Any]
+    ) -> Declared:
         def build(cls: type, record: dict[str, Any]) -> Any:
             fn = Deferred(str(path), name, record["attr"], display, record["func_name"])
             return cls(fn=fn, annotations=dict(record["annotations"]), **record["fields"])
 
-        return Declared(path, display,
-                        [(build(AssetDef, r), r["source_text"]) for r in records["assets"]],
-                        [build(AssetCheckDef, r) for r in records["checks"]])
-
-
+        return Declared(
+            path,
+            display,
+            [(build(AssetDef, r), r["source_text"]) for r in records["assets"]],
+            [build(AssetCheckDef, r) for r in records["checks"]],
+        )

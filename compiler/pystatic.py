@@ -35,20 +35,53 @@ import builtins
 from pathlib import Path
 from typing import Any
 
-from compiler.assets import CONTEXT_PARAM, INPUT_KINDS
+from teal.compiler.assets import CONTEXT_PARAM, INPUT_KINDS
 
 # keyword arguments of teal.asset / teal.asset_check, in the order asset() builds its config
-_ASSET_CONFIG = ("schema", "materialized", "tags", "description", "group", "meta",
-                 "partitioned_by", "partition_column", "partition_mapping", "backfill_policy")
+_ASSET_CONFIG = (
+    "schema",
+    "materialized",
+    "tags",
+    "description",
+    "group",
+    "meta",
+    "partitioned_by",
+    "partition_column",
+    "partition_mapping",
+    "backfill_policy",
+)
 _ASSET_ARGS = frozenset({"name", "deps", *_ASSET_CONFIG})
 _CHECK_ARGS = frozenset({"asset", "name", "severity", "description"})
-_DECORATORS = {"teal.asset": "asset", "compiler.assets.asset": "asset",
-               "teal.asset_check": "check", "compiler.assets.asset_check": "check"}
+_DECORATORS = {
+    "teal.asset": "asset",
+    "compiler.assets.asset": "asset",
+    "teal.asset_check": "check",
+    "compiler.assets.asset_check": "check",
+}
 _ANY = {"typing.Any", "typing_extensions.Any"}
 # nodes a module-level constant may be built of (no calls: a call could do anything)
-_PLAIN = (ast.Constant, ast.Name, ast.Load, ast.Attribute, ast.Tuple, ast.List, ast.Dict,
-          ast.Set, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Subscript, ast.Slice,
-          ast.operator, ast.unaryop, ast.boolop, ast.cmpop, ast.JoinedStr, ast.FormattedValue)
+_PLAIN = (
+    ast.Constant,
+    ast.Name,
+    ast.Load,
+    ast.Attribute,
+    ast.Tuple,
+    ast.List,
+    ast.Dict,
+    ast.Set,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+    ast.Subscript,
+    ast.Slice,
+    ast.operator,
+    ast.unaryop,
+    ast.boolop,
+    ast.cmpop,
+    ast.JoinedStr,
+    ast.FormattedValue,
+)
 
 
 class _Unsure(Exception):
@@ -88,13 +121,18 @@ class _Reader:
         for node in body:
             if isinstance(node, ast.Import):
                 for alias in node.names:
-                    self._bind(alias.asname or alias.name.split(".")[0],
-                               alias.name if alias.asname else alias.name.split(".")[0], defined)
+                    self._bind(
+                        alias.asname or alias.name.split(".")[0],
+                        alias.name if alias.asname else alias.name.split(".")[0],
+                        defined,
+                    )
             elif isinstance(node, ast.ImportFrom):
                 for alias in node.names:
                     if alias.name == "*":
                         raise _Unsure
-                    target = f"{node.module}.{alias.name}" if node.module and not node.level else None
+                    target = (
+                        f"{node.module}.{alias.name}" if node.module and not node.level else None
+                    )
                     self._bind(alias.asname or alias.name, target, defined)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self._definition(node, defined)
@@ -104,8 +142,9 @@ class _Reader:
                     if value is not None:
                         self._plain(value)
                 # a constant naming a declared function would make it declared twice
-                if node.value is not None and any(isinstance(n, ast.Name) and n.id in self.declared
-                                                  for n in ast.walk(node.value)):
+                if node.value is not None and any(
+                    isinstance(n, ast.Name) and n.id in self.declared for n in ast.walk(node.value)
+                ):
                     raise _Unsure
                 for target in targets:
                     if not isinstance(target, ast.Name):
@@ -128,7 +167,11 @@ class _Reader:
         for sub in ast.walk(node):
             if not isinstance(sub, _PLAIN):
                 raise _Unsure
-            if isinstance(sub, ast.Name) and sub.id not in self.names and not hasattr(builtins, sub.id):
+            if (
+                isinstance(sub, ast.Name)
+                and sub.id not in self.names
+                and not hasattr(builtins, sub.id)
+            ):
                 raise _Unsure
 
     def _resolve(self, node: ast.expr) -> str | None:
@@ -158,7 +201,7 @@ class _Reader:
             raise _Unsure
         decorator = node.decorator_list[0]
         line = self.lines[decorator.lineno - 1]
-        if not line[:decorator.col_offset].rstrip().endswith("@"):
+        if not line[: decorator.col_offset].rstrip().endswith("@"):
             raise _Unsure  # "@(" and a line break: inspect counts lines from the "@"
         call = decorator if isinstance(decorator, ast.Call) else None
         kind = _DECORATORS.get(self._resolve(call.func if call else decorator) or "")
@@ -234,7 +277,7 @@ class _Reader:
                     last = number
             elif stripped:
                 break
-        return first, "".join(self.lines[first - 1:last])
+        return first, "".join(self.lines[first - 1 : last])
 
     def _asset(self, node: ast.FunctionDef, args: dict[str, Any]) -> None:
         upstream, wants_context, kinds = self._signature(node)
@@ -256,24 +299,48 @@ class _Reader:
         line, source = self._where(node)
         name = args.get("name") or node.name
         self.asset_names[node.name] = name
-        self.assets.append({
-            "attr": node.name, "func_name": node.name, "annotations": kinds, "source_text": source,
-            "fields": {"name": name, "upstream_params": upstream, "wants_context": wants_context,
-                       "deps": tuple(str(d) for d in args.get("deps") or ()), "config": config,
-                       "source_file": str(self.path), "source_line": line}})
+        self.assets.append(
+            {
+                "attr": node.name,
+                "func_name": node.name,
+                "annotations": kinds,
+                "source_text": source,
+                "fields": {
+                    "name": name,
+                    "upstream_params": upstream,
+                    "wants_context": wants_context,
+                    "deps": tuple(str(d) for d in args.get("deps") or ()),
+                    "config": config,
+                    "source_file": str(self.path),
+                    "source_line": line,
+                },
+            }
+        )
 
     def _check(self, node: ast.FunctionDef, args: dict[str, Any]) -> None:
         if "asset" not in args:
             raise _Unsure  # the import reports the missing argument
         upstream, wants_context, kinds = self._signature(node)
         line, _ = self._where(node)
-        self.checks.append({
-            "attr": node.name, "func_name": node.name, "annotations": kinds,
-            "fields": {"name": args.get("name") or node.name, "asset": str(args["asset"]),
-                       "upstream_params": upstream, "wants_context": wants_context,
-                       "severity": args.get("severity", "error"),
-                       "description": args.get("description") or ast.get_docstring(node, clean=True) or "",
-                       "source_file": str(self.path), "source_line": line}})
+        self.checks.append(
+            {
+                "attr": node.name,
+                "func_name": node.name,
+                "annotations": kinds,
+                "fields": {
+                    "name": args.get("name") or node.name,
+                    "asset": str(args["asset"]),
+                    "upstream_params": upstream,
+                    "wants_context": wants_context,
+                    "severity": args.get("severity", "error"),
+                    "description": args.get("description")
+                    or ast.get_docstring(node, clean=True)
+                    or "",
+                    "source_file": str(self.path),
+                    "source_line": line,
+                },
+            }
+        )
 
 
 def _unquoted(node: ast.expr) -> ast.expr:
@@ -289,8 +356,13 @@ def _unquoted(node: ast.expr) -> ast.expr:
 def _is_main_guard(node: ast.stmt) -> bool:
     """``if __name__ == "__main__":``, which never runs when teal imports the file."""
     test = getattr(node, "test", None)
-    return (isinstance(node, ast.If) and isinstance(test, ast.Compare)
-            and isinstance(test.left, ast.Name) and test.left.id == "__name__"
-            and len(test.comparators) == 1 and isinstance(test.comparators[0], ast.Constant)
-            and test.comparators[0].value == "__main__" and not node.orelse)
-
+    return (
+        isinstance(node, ast.If)
+        and isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.comparators) == 1
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+        and not node.orelse
+    )

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from compiler.sources import READERS, SourceTable
+from teal.compiler.sources import READERS, SourceTable
 
 EPHEMERAL_PREFIX = "__teal_eph_"
 
@@ -27,7 +27,9 @@ def _keep_alias(table: exp.Table, original_name: str, new_name: str) -> None:
         table.set("alias", exp.TableAlias(this=exp.to_identifier(original_name)))
 
 
-def point_at_relation(table: exp.Table, schema: str, name: str, catalog: str | None = None) -> exp.Table:
+def point_at_relation(
+    table: exp.Table, schema: str, name: str, catalog: str | None = None
+) -> exp.Table:
     """Make ``table`` read ``catalog.schema.name`` (quoted), keeping the author's name as alias."""
     original = table.name
     table.set("this", exp.to_identifier(name, quoted=True))
@@ -50,8 +52,9 @@ def point_at_source(table: exp.Table, source: SourceTable) -> exp.Table:
     """Rewrite a reference to a source table into what reads it."""
     if source.kind in READERS:
         original = table.name
-        reader = exp.Anonymous(this=READERS[source.kind],
-                               expressions=[exp.Literal.string(source.location)])
+        reader = exp.Anonymous(
+            this=READERS[source.kind], expressions=[exp.Literal.string(source.location)]
+        )
         table.set("this", reader)
         table.set("db", None)
         table.set("catalog", None)
@@ -74,8 +77,10 @@ def inline_ephemerals(query: exp.Query, ctes: list[tuple[str, exp.Query]]) -> ex
     """
     if not ctes:
         return query
-    new = [exp.CTE(this=body.copy(), alias=exp.TableAlias(this=exp.to_identifier(name)))
-           for name, body in ctes]
+    new = [
+        exp.CTE(this=body.copy(), alias=exp.TableAlias(this=exp.to_identifier(name)))
+        for name, body in ctes
+    ]
     with_ = query.args.get("with_")
     if with_ is None:
         query.set("with_", exp.With(expressions=new))

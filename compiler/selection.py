@@ -35,11 +35,27 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.errors import SelectionError, did_you_mean
-from compiler.graph import Dag
+from teal.compiler.errors import SelectionError, did_you_mean
+from teal.compiler.graph import Dag
 
-METHODS = ("name", "path", "tag", "kind", "schema", "group", "materialized", "source", "config",
-           "fqn", "file", "state", "result", "check", "partitioned", "selector")
+METHODS = (
+    "name",
+    "path",
+    "tag",
+    "kind",
+    "schema",
+    "group",
+    "materialized",
+    "source",
+    "config",
+    "fqn",
+    "file",
+    "state",
+    "result",
+    "check",
+    "partitioned",
+    "selector",
+)
 STATE_VALUES = ("modified", "new", "unmodified", "old")
 RESULT_VALUES = ("error", "fail", "skipped", "success")
 
@@ -77,13 +93,21 @@ def parse_criterion(raw: str, offset: int = 0, expression: str | None = None) ->
     m = _CRITERION.match(raw)
     expr = expression if expression is not None else raw
     if not m or not m.group("value"):
-        raise _error(f"cannot parse selector '{raw}'", expr, offset,
-                     "use name, +name, name+, n+name, name+n, @name, method:value")
+        raise _error(
+            f"cannot parse selector '{raw}'",
+            expr,
+            offset,
+            "use name, +name, name+, n+name, name+n, @name, method:value",
+        )
     method = m.group("method") or "name"
     base = method.split(".")[0]
     if base not in METHODS:
-        raise _error(f"unknown selector method '{method}'", expr, offset,
-                     did_you_mean(base, METHODS) or "methods: " + ", ".join(METHODS))
+        raise _error(
+            f"unknown selector method '{method}'",
+            expr,
+            offset,
+            did_you_mean(base, METHODS) or "methods: " + ", ".join(METHODS),
+        )
     if base == "config" and "." not in method:
         raise _error("config selector needs a key: config.<key>:<value>", expr, offset, None)
     if m.group("childrens_parents") and (m.group("up") or m.group("down")):
@@ -102,8 +126,13 @@ def parse_criterion(raw: str, offset: int = 0, expression: str | None = None) ->
 
 
 def _error(message: str, expression: str, offset: int, hint: str | None) -> SelectionError:
-    return SelectionError(f"{message} (at position {offset + 1})", path="--select",
-                          col=offset + 1, hint=hint, source_line=expression)
+    return SelectionError(
+        f"{message} (at position {offset + 1})",
+        path="--select",
+        col=offset + 1,
+        hint=hint,
+        source_line=expression,
+    )
 
 
 def _terms(expressions: Iterable[str]) -> list[tuple[str, list[tuple[str, int]]]]:
@@ -118,7 +147,9 @@ def _terms(expressions: Iterable[str]) -> list[tuple[str, list[tuple[str, int]]]
     return out
 
 
-def _base_matches(c: Criterion, models: Mapping[str, Mapping[str, Any]], expression: str) -> set[str]:
+def _base_matches(
+    c: Criterion, models: Mapping[str, Mapping[str, Any]], expression: str
+) -> set[str]:
     value = c.value
     method = c.method
     lower = value.lower()
@@ -133,14 +164,20 @@ def _base_matches(c: Criterion, models: Mapping[str, Mapping[str, Any]], express
         if not hits and not is_glob:
             folder = lower.strip("/")
             if folder.startswith("models/"):
-                folder = folder[len("models/"):]
-            hits = {n for n, m in models.items()
-                    if m["folder"].lower() == folder or m["folder"].lower().startswith(folder + "/")}
+                folder = folder[len("models/") :]
+            hits = {
+                n
+                for n, m in models.items()
+                if m["folder"].lower() == folder or m["folder"].lower().startswith(folder + "/")
+            }
             if not hits:
                 hits = {n for n, m in models.items() if m.get("relation", "").lower() == lower}
             if not hits:
-                hits = {n for n, m in models.items()
-                        if m.get("display_path", "").lower() in (lower, "models/" + lower)}
+                hits = {
+                    n
+                    for n, m in models.items()
+                    if m.get("display_path", "").lower() in (lower, "models/" + lower)
+                }
     elif method in ("path", "file", "fqn"):
         target = lower.strip("/")
         for n, m in models.items():
@@ -149,9 +186,14 @@ def _base_matches(c: Criterion, models: Mapping[str, Mapping[str, Any]], express
             if is_glob:
                 if fnmatch.fnmatchcase(display, lower) or fnmatch.fnmatchcase(sel_path, lower):
                     hits.add(n)
-            elif (display == target or display.startswith(target + "/") or sel_path == target
-                  or sel_path.startswith(target + "/") or display.endswith("/" + target)
-                  or display.startswith("models/" + target + "/")):
+            elif (
+                display == target
+                or display.startswith(target + "/")
+                or sel_path == target
+                or sel_path.startswith(target + "/")
+                or display.endswith("/" + target)
+                or display.startswith("models/" + target + "/")
+            ):
                 hits.add(n)
     elif method == "tag":
         hits = {n for n, m in models.items() if any(match(t) for t in m.get("tags", ()))}
@@ -159,8 +201,12 @@ def _base_matches(c: Criterion, models: Mapping[str, Mapping[str, Any]], express
         hits = {n for n, m in models.items() if m.get(method) is not None and match(str(m[method]))}
     elif method == "state":
         if lower not in STATE_VALUES:
-            raise _error(f"unknown state '{value}'", expression, c.offset,
-                         did_you_mean(lower, STATE_VALUES) or "use state:modified or state:new")
+            raise _error(
+                f"unknown state '{value}'",
+                expression,
+                c.offset,
+                did_you_mean(lower, STATE_VALUES) or "use state:modified or state:new",
+            )
         if lower == "old":
             hits = {n for n, m in models.items() if m.get("state") != "new"}
         elif lower == "modified":  # dbt: state:modified includes new models
@@ -169,39 +215,64 @@ def _base_matches(c: Criterion, models: Mapping[str, Mapping[str, Any]], express
             hits = {n for n, m in models.items() if m.get("state") == lower}
     elif method == "result":
         if lower not in RESULT_VALUES:
-            raise _error(f"unknown result '{value}'", expression, c.offset,
-                         did_you_mean(lower, RESULT_VALUES) or "use result:error or result:skipped")
-        wanted = {"error": {"error"}, "fail": {"error"}, "skipped": {"skipped"},
-                  "success": {"success"}}[lower]
+            raise _error(
+                f"unknown result '{value}'",
+                expression,
+                c.offset,
+                did_you_mean(lower, RESULT_VALUES) or "use result:error or result:skipped",
+            )
+        wanted = {
+            "error": {"error"},
+            "fail": {"error"},
+            "skipped": {"skipped"},
+            "success": {"success"},
+        }[lower]
         hits = {n for n, m in models.items() if m.get("result") in wanted}
     elif method == "check":
         hits = {n for n, m in models.items() if any(match(ch) for ch in m.get("checks", ()))}
     elif method == "partitioned":
         if lower not in ("true", "false"):
-            raise _error(f"partitioned: takes true or false, got '{value}'", expression, c.offset,
-                         "write partitioned:true")
+            raise _error(
+                f"partitioned: takes true or false, got '{value}'",
+                expression,
+                c.offset,
+                "write partitioned:true",
+            )
         hits = {n for n, m in models.items() if bool(m.get("partitioned")) == (lower == "true")}
     elif method == "source":
-        hits = {n for n, m in models.items()
-                if any(match(s) or match(s.split(".")[0]) for s in m.get("source_tables", ()))}
+        hits = {
+            n
+            for n, m in models.items()
+            if any(match(s) or match(s.split(".")[0]) for s in m.get("source_tables", ()))
+        }
     elif method.startswith("config."):
         key = method.split(".", 1)[1]
         hits = set()
         for n, m in models.items():
             got = m.get("config", {}).get(key)
             values = got if isinstance(got, (list, tuple)) else [got]
-            if any(v is not None and match(str(v).lower() if isinstance(v, bool) else str(v))
-                   for v in values):
+            if any(
+                v is not None and match(str(v).lower() if isinstance(v, bool) else str(v))
+                for v in values
+            ):
                 hits.add(n)
     if not hits and method in ("name", "path", "file", "fqn"):
         parts = [m["folder"].split("/") for m in models.values() if m["folder"]]
         pool = list(models) + sorted({"/".join(p[:i]) for p in parts for i in range(1, len(p) + 1)})
-        raise _error(f"'{value}' matches no model, folder or path", expression, c.offset,
-                     did_you_mean(value, pool) or "run `teal ls` to see what exists")
+        raise _error(
+            f"'{value}' matches no model, folder or path",
+            expression,
+            c.offset,
+            did_you_mean(value, pool) or "run `teal ls` to see what exists",
+        )
     if not hits and method == "tag":
         tags = sorted({t for m in models.values() for t in m.get("tags", ())})
-        raise _error(f"no model has tag '{value}'", expression, c.offset,
-                     did_you_mean(value, tags) or ("tags in use: " + ", ".join(tags) if tags else None))
+        raise _error(
+            f"no model has tag '{value}'",
+            expression,
+            c.offset,
+            did_you_mean(value, tags) or ("tags in use: " + ", ".join(tags) if tags else None),
+        )
     return hits
 
 
@@ -270,27 +341,46 @@ def select_models(
     return chosen, explicit & chosen
 
 
-def _base_or_selector(c: Criterion, dag: Dag, models: Mapping[str, Mapping[str, Any]],
-                      expression: str, selectors: Mapping[str, Any] | None,
-                      seen: tuple[str, ...]) -> set[str]:
+def _base_or_selector(
+    c: Criterion,
+    dag: Dag,
+    models: Mapping[str, Mapping[str, Any]],
+    expression: str,
+    selectors: Mapping[str, Any] | None,
+    seen: tuple[str, ...],
+) -> set[str]:
     """``selector:<name>`` expands a named selector from the project config."""
     if c.method != "selector":
         return _base_matches(c, models, expression)
     named = dict(selectors or {})
     if c.value not in named:
-        raise _error(f"no selector named '{c.value}'", expression, c.offset,
-                     did_you_mean(c.value, named) or "declare it under [selectors] in the project config")
+        raise _error(
+            f"no selector named '{c.value}'",
+            expression,
+            c.offset,
+            did_you_mean(c.value, named) or "declare it under [selectors] in the project config",
+        )
     if c.value in seen:
-        raise _error(f"selector '{c.value}' refers to itself: {' -> '.join(seen + (c.value,))}",
-                     expression, c.offset, "break the loop between these selectors")
+        raise _error(
+            f"selector '{c.value}' refers to itself: {' -> '.join(seen + (c.value,))}",
+            expression,
+            c.offset,
+            "break the loop between these selectors",
+        )
     spec = named[c.value]
     if isinstance(spec, dict):
         sel, exc = spec.get("select", ""), spec.get("exclude", "")
     else:
         sel, exc = spec, ""
     as_list = lambda v: [v] if isinstance(v, str) else list(v or [])  # noqa: E731
-    return select_models(dag, as_list(sel) or ["*"], as_list(exc), models=models,
-                         selectors=selectors, _seen=seen + (c.value,))[0]
+    return select_models(
+        dag,
+        as_list(sel) or ["*"],
+        as_list(exc),
+        models=models,
+        selectors=selectors,
+        _seen=seen + (c.value,),
+    )[0]
 
 
 def model_index(project: Any, state: Any = None) -> dict[str, dict[str, Any]]:
@@ -318,8 +408,10 @@ def model_index(project: Any, state: Any = None) -> dict[str, dict[str, Any]]:
             "display_path": m.display_path,
             "state": state_of(name, m.sql_hash),
             "result": results.get(name),
-            "checks": tuple(m.checks) + tuple(
-                {project.checks[c].kind for c in m.checks if c in getattr(project, "checks", {})}),
+            "checks": tuple(m.checks)
+            + tuple(
+                {project.checks[c].kind for c in m.checks if c in getattr(project, "checks", {})}
+            ),
             "partitioned": bool(m.config.get("partitioned_by")),
         }
         for name, m in project.models.items()

@@ -48,8 +48,9 @@ def key(cfg: Any, contents: dict[str, bytes] | None = None) -> str | None:
 
     # what only running uses (threads, the warehouse file, defaults of run options) is left
     # out: `teal build --threads 1` after `teal plan` loads the same project
-    loaded_from = dataclasses.replace(cfg, threads=0, warehouse_path=Path(), changed_only=False,
-                                      selectors={})
+    loaded_from = dataclasses.replace(
+        cfg, threads=0, warehouse_path=Path(), changed_only=False, selectors={}
+    )
     digest = hashlib.sha256()
     for part in (VERSION, repr(loaded_from), _compiler_fingerprint()):
         digest.update(part.encode())
@@ -99,15 +100,22 @@ def load(cfg: Any, snapshot_key: str | None) -> Any:
         return None
     if not isinstance(data, dict) or data.get("key") != snapshot_key:
         return None
-    from compiler.pyfiles import helpers_unchanged
+    from teal.compiler.pyfiles import helpers_unchanged
 
     if not helpers_unchanged(data.get("helpers") or {}):
         return None
     import dataclasses
 
-    return dataclasses.replace(data["project"], config=cfg, stats={
-        "parsed": 0, "cache_hits": len(data["project"].models), "cache_misses": 0,
-        "snapshot": 1})
+    return dataclasses.replace(
+        data["project"],
+        config=cfg,
+        stats={
+            "parsed": 0,
+            "cache_hits": len(data["project"].models),
+            "cache_misses": 0,
+            "snapshot": 1,
+        },
+    )
 
 
 def save(cfg: Any, snapshot_key: str | None, project: Any, helpers: dict[str, str | None]) -> None:
@@ -119,13 +127,19 @@ def save(cfg: Any, snapshot_key: str | None, project: Any, helpers: dict[str, st
         return
     import dataclasses
 
-    stored = dataclasses.replace(project, models={
-        name: dataclasses.replace(model, ast=None) if model.ast is not None else model
-        for name, model in project.models.items()})
+    stored = dataclasses.replace(
+        project,
+        models={
+            name: dataclasses.replace(model, ast=None) if model.ast is not None else model
+            for name, model in project.models.items()
+        },
+    )
     path = _path(cfg)
     try:
-        blob = pickle.dumps({"key": snapshot_key, "helpers": helpers, "project": stored},
-                            protocol=pickle.HIGHEST_PROTOCOL)
+        blob = pickle.dumps(
+            {"key": snapshot_key, "helpers": helpers, "project": stored},
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{FILE}.{os.getpid()}.tmp")
         tmp.write_bytes(blob)

@@ -20,14 +20,41 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compiler.errors import ProjectError, did_you_mean
+from teal.compiler.errors import ProjectError, did_you_mean
 
 SOURCE_KINDS = ("warehouse", "duckdb", "parquet", "csv", "json")
-SOURCE_KEYS = {"name", "type", "path", "schema", "tables", "description", "meta", "database",
-               "loader", "freshness", "tags", "config", "partitioned_by", "partition_column"}
-TABLE_KEYS = {"name", "path", "identifier", "description", "columns", "meta", "tags",
-              "tests", "checks", "config", "freshness", "loaded_at_field", "partitioned_by",
-              "partition_column"}
+SOURCE_KEYS = {
+    "name",
+    "type",
+    "path",
+    "schema",
+    "tables",
+    "description",
+    "meta",
+    "database",
+    "loader",
+    "freshness",
+    "tags",
+    "config",
+    "partitioned_by",
+    "partition_column",
+}
+TABLE_KEYS = {
+    "name",
+    "path",
+    "identifier",
+    "description",
+    "columns",
+    "meta",
+    "tags",
+    "tests",
+    "checks",
+    "config",
+    "freshness",
+    "loaded_at_field",
+    "partitioned_by",
+    "partition_column",
+}
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -68,19 +95,25 @@ def parse_source(
         raise fail(f"source name {name!r} must be a plain identifier")
     for key in spec:
         if key not in SOURCE_KEYS:
-            raise fail(f"unknown key '{key}' in source '{name}'",
-                       did_you_mean(key, SOURCE_KEYS) or "known: " + ", ".join(sorted(SOURCE_KEYS)))
+            raise fail(
+                f"unknown key '{key}' in source '{name}'",
+                did_you_mean(key, SOURCE_KEYS) or "known: " + ", ".join(sorted(SOURCE_KEYS)),
+            )
     path = spec.get("path")
     kind = spec.get("type") or ("warehouse" if path is None else _guess_kind(str(path)))
     if kind not in SOURCE_KINDS:
-        raise fail(f"source '{name}' has unknown type {kind!r}",
-                   did_you_mean(kind, SOURCE_KINDS) or "use one of " + ", ".join(SOURCE_KINDS))
+        raise fail(
+            f"source '{name}' has unknown type {kind!r}",
+            did_you_mean(kind, SOURCE_KINDS) or "use one of " + ", ".join(SOURCE_KINDS),
+        )
     if kind != "warehouse" and not path:
         raise fail(f"source '{name}' of type {kind} needs a path")
     raw_tables = spec.get("tables") or []
     if not isinstance(raw_tables, list) or not raw_tables:
-        raise fail(f"source '{name}' must list its tables", "tables: [orders, customers] "
-                   "or tables: [{name: orders, path: ...}]")
+        raise fail(
+            f"source '{name}' must list its tables",
+            "tables: [orders, customers] or tables: [{name: orders, path: ...}]",
+        )
     schema = spec.get("schema") or (name if kind == "warehouse" else "main")
     tables: dict[str, SourceTable] = {}
     for item in raw_tables:
@@ -89,8 +122,10 @@ def parse_source(
             raise fail(f"every table of source '{name}' needs a name")
         for key in tspec:
             if key not in TABLE_KEYS:
-                raise fail(f"unknown key '{key}' in table '{tspec['name']}' of source '{name}'",
-                           did_you_mean(key, TABLE_KEYS))
+                raise fail(
+                    f"unknown key '{key}' in table '{tspec['name']}' of source '{name}'",
+                    did_you_mean(key, TABLE_KEYS),
+                )
         tname = str(tspec["name"])
         ident = str(tspec.get("identifier") or tname)
         if kind == "warehouse":
@@ -105,19 +140,25 @@ def parse_source(
         spec_parts = tspec.get("partitioned_by", spec.get("partitioned_by"))
         column = tspec.get("partition_column", spec.get("partition_column"))
         if spec_parts is not None:
-            from compiler.partitioning import check_partition_column, parse_partitions
+            from teal.compiler.partitioning import check_partition_column, parse_partitions
 
             partitions = parse_partitions(spec_parts, path=declared_in, line=line)
             check_partition_column(partitions, column, path=declared_in, line=line)
-        tables[tname.lower()] = SourceTable(source=name, name=tname, kind=kind,
-                                            location=location,
-                                            description=str(tspec.get("description") or ""),
-                                            partitions=partitions, partition_column=column)
+        tables[tname.lower()] = SourceTable(
+            source=name,
+            name=tname,
+            kind=kind,
+            location=location,
+            description=str(tspec.get("description") or ""),
+            partitions=partitions,
+            partition_column=column,
+        )
     resolved_path = None
     if path is not None:
         resolved_path = str(path) if _is_url(str(path)) else _absolute(root, str(path))
-    return Source(name=name, kind=kind, path=resolved_path, tables=tables,
-                  declared_in=declared_in, line=line)
+    return Source(
+        name=name, kind=kind, path=resolved_path, tables=tables, declared_in=declared_in, line=line
+    )
 
 
 def _is_url(path: str) -> bool:
@@ -126,9 +167,16 @@ def _is_url(path: str) -> bool:
 
 def _guess_kind(path: str) -> str:
     lower = path.lower()
-    for ext, kind in ((".duckdb", "duckdb"), (".db", "duckdb"), (".parquet", "parquet"),
-                      (".csv", "csv"), (".tsv", "csv"), (".json", "json"), (".jsonl", "json"),
-                      (".ndjson", "json")):
+    for ext, kind in (
+        (".duckdb", "duckdb"),
+        (".db", "duckdb"),
+        (".parquet", "parquet"),
+        (".csv", "csv"),
+        (".tsv", "csv"),
+        (".json", "json"),
+        (".jsonl", "json"),
+        (".ndjson", "json"),
+    ):
         if ext in lower:
             return kind
     return "parquet"

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from compiler.errors import ParseError
+from teal.compiler.errors import ParseError
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -49,7 +49,9 @@ class TableRef:
         return ".".join(p for p in (self.catalog, self.db, self.name) if p)
 
 
-def parse_sql(sql: str, *, path: str, line_of: Any = None, source: str | None = None) -> "exp.Expression":
+def parse_sql(
+    sql: str, *, path: str, line_of: Any = None, source: str | None = None
+) -> exp.Expression:
     """Parse one SELECT statement (a model body). Errors point at the source line."""
     from sqlglot import exp
     from sqlglot.dialects.dialect import Dialect
@@ -64,12 +66,21 @@ def parse_sql(sql: str, *, path: str, line_of: Any = None, source: str | None = 
         text = lines[src_line - 1] if 0 < src_line <= len(lines) else None
         return src_line, text
 
-    def source_col(line: int | None, col: int | None, text: str | None, token: str = "") -> int | None:
+    def source_col(
+        line: int | None, col: int | None, text: str | None, token: str = ""
+    ) -> int | None:
         """Move a column of rendered ``line`` onto the same spot of the source line ``text``."""
-        rendered = sql.splitlines()[line - 1] if line and 0 < line <= len(sql.splitlines()) else None
-        if col is None or text is None or rendered is None or rendered[:col - 1] == text[:col - 1]:
+        rendered = (
+            sql.splitlines()[line - 1] if line and 0 < line <= len(sql.splitlines()) else None
+        )
+        if (
+            col is None
+            or text is None
+            or rendered is None
+            or rendered[: col - 1] == text[: col - 1]
+        ):
             return col
-        tail = rendered[col - 1:]
+        tail = rendered[col - 1 :]
         if tail and text.endswith(tail):  # Jinja earlier on the line changed its length
             return len(text) - len(tail) + 1
         if token and text.count(token) == 1:
@@ -80,8 +91,11 @@ def parse_sql(sql: str, *, path: str, line_of: Any = None, source: str | None = 
         dialect = Dialect.get_or_raise(DIALECT)
         tokens = dialect.tokenize(sql)
         # a comment after the closing ';' parses as an empty statement of its own
-        statements = [s for s in dialect.parser().parse(tokens, sql)
-                      if s is not None and not isinstance(s, exp.Semicolon)]
+        statements = [
+            s
+            for s in dialect.parser().parse(tokens, sql)
+            if s is not None and not isinstance(s, exp.Semicolon)
+        ]
     except SqlglotParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         line, text = where(first.get("line"))
@@ -93,8 +107,14 @@ def parse_sql(sql: str, *, path: str, line_of: Any = None, source: str | None = 
         desc = re.sub(r"<Token token_type: TokenType\.\w+, text: (.*?), line.*?>", r"'\1'", desc)
         desc = _plain_description(desc)
         col = source_col(first.get("line"), col, text, highlight)
-        raise ParseError(f"SQL syntax error: {desc}", path=path, line=line, col=col,
-                         source_line=text, hint="fix the SQL near the marked position") from None
+        raise ParseError(
+            f"SQL syntax error: {desc}",
+            path=path,
+            line=line,
+            col=col,
+            source_line=text,
+            hint="fix the SQL near the marked position",
+        ) from None
     except TokenError as exc:
         unclosed = re.search(r"Missing (.+) from \d+:(\d+)$", str(exc.__cause__ or ""))
         opened = sql.rfind("/*")
@@ -110,30 +130,47 @@ def parse_sql(sql: str, *, path: str, line_of: Any = None, source: str | None = 
             line, text = where(rline)
             col = source_col(rline, offset - (sql.rfind("\n", 0, offset) + 1) + 1, text)
             kind, closer = ("comment", "*/") if what == "/*" else ("quoted text", what)
-            raise ParseError(f"SQL syntax error: the {kind} starting here is never closed",
-                             path=path, line=line, col=col, source_line=text,
-                             hint=f"check for an unclosed quote or comment: add the closing "
-                             f"{closer}") from None
+            raise ParseError(
+                f"SQL syntax error: the {kind} starting here is never closed",
+                path=path,
+                line=line,
+                col=col,
+                source_line=text,
+                hint=f"check for an unclosed quote or comment: add the closing {closer}",
+            ) from None
         m = re.search(r"line (\d+), col:? (\d+)", str(exc))
         line, text = where(int(m.group(1)) if m else None)
-        raise ParseError(f"SQL syntax error: {exc}", path=path, line=line,
-                         col=int(m.group(2)) if m else None, source_line=text,
-                         hint="check for an unclosed quote or comment") from None
+        raise ParseError(
+            f"SQL syntax error: {exc}",
+            path=path,
+            line=line,
+            col=int(m.group(2)) if m else None,
+            source_line=text,
+            hint="check for an unclosed quote or comment",
+        ) from None
     if not statements:
-        raise ParseError("the model is empty", path=path, line=1,
-                         hint="a SQL model is one SELECT statement")
+        raise ParseError(
+            "the model is empty", path=path, line=1, hint="a SQL model is one SELECT statement"
+        )
     if len(statements) > 1:
         second = statements[1]
         first_table = second.find(exp.Identifier)
-        line = (first_table.meta.get("line") if first_table is not None else None)
+        line = first_table.meta.get("line") if first_table is not None else None
         line, text = where(line)
-        raise ParseError("a SQL model must be a single statement", path=path, line=line,
-                         source_line=text, hint="remove the extra statement (and the ';' before it)")
+        raise ParseError(
+            "a SQL model must be a single statement",
+            path=path,
+            line=line,
+            source_line=text,
+            hint="remove the extra statement (and the ';' before it)",
+        )
     statement = statements[0]
     if not isinstance(statement, exp.Query):
         raise ParseError(
             f"a SQL model must be a SELECT query, found {statement.key.upper()}",
-            path=path, line=1, source_line=where(1)[1],
+            path=path,
+            line=1,
+            source_line=where(1)[1],
             hint="write the SELECT only: teal creates the table or view for you",
         )
     # The statement's own text, without comments around it or a closing ';': what a
@@ -146,13 +183,15 @@ def parse_sql(sql: str, *, path: str, line_of: Any = None, source: str | None = 
 
 # DuckDB's reserved words (duckdb_keywords()): never a name unless quoted or written right
 # after AS or a dot, so their case cannot change what a query outputs
-_RESERVED = frozenset("""
+_RESERVED = frozenset(
+    """
     all analyse analyze and any array as asc asymmetric both case cast check collate column
     constraint create default deferrable desc describe distinct do else end except false fetch
     for foreign from group having in initially intersect into lambda lateral leading limit not
     null offset on only or order pivot pivot_longer pivot_wider placing primary qualify
     references returning select show some summarize symmetric table then to trailing true
-    union unique unpivot using variadic when where window with""".split())
+    union unique unpivot using variadic when where window with""".split()
+)
 
 
 def token_digest(tokens: list[Any]) -> str:
@@ -194,9 +233,25 @@ def _without_semicolons(tokens: list[Any]) -> list[Any]:
     return tokens[start:end]
 
 
-_OPERATORS = {"EQ": "=", "NEQ": "<>", "GT": ">", "GTE": ">=", "LT": "<", "LTE": "<=", "Add": "+",
-              "Sub": "-", "Mul": "*", "Div": "/", "Mod": "%", "And": "AND", "Or": "OR", "DPipe": "||",
-              "Like": "LIKE", "ILike": "ILIKE", "Is": "IS"}
+_OPERATORS = {
+    "EQ": "=",
+    "NEQ": "<>",
+    "GT": ">",
+    "GTE": ">=",
+    "LT": "<",
+    "LTE": "<=",
+    "Add": "+",
+    "Sub": "-",
+    "Mul": "*",
+    "Div": "/",
+    "Mod": "%",
+    "And": "AND",
+    "Or": "OR",
+    "DPipe": "||",
+    "Like": "LIKE",
+    "ILike": "ILIKE",
+    "Is": "IS",
+}
 
 
 def _plain_description(desc: str) -> str:
@@ -249,7 +304,7 @@ def _unclosed_quote(sql: str) -> tuple[str, int] | None:
     return None
 
 
-def table_references(expression: "exp.Expression") -> list[TableRef]:
+def table_references(expression: exp.Expression) -> list[TableRef]:
     """Every physical table read by ``expression``, in order of appearance."""
     from sqlglot import exp
 
@@ -271,16 +326,25 @@ def table_references(expression: "exp.Expression") -> list[TableRef]:
         if col is not None:  # sqlglot marks where a name ends; a reference starts at its first part
             width = len(first.name) + (2 if first.quoted else 0)
             col = max(first_meta.get("col", col) - width + 1, 1)
-        refs.append(TableRef(
-            name=name, db=db, catalog=catalog, line=first_meta.get("line", meta.get("line")),
-            col=col, node=table, start=start,
-            end=None if end is None or start is None else end + 1, aliased=bool(table.alias),
-            plain=all(k in _PLAIN_TABLE_ARGS for k, v in table.args.items() if v)))
+        refs.append(
+            TableRef(
+                name=name,
+                db=db,
+                catalog=catalog,
+                line=first_meta.get("line", meta.get("line")),
+                col=col,
+                node=table,
+                start=start,
+                end=None if end is None or start is None else end + 1,
+                aliased=bool(table.alias),
+                plain=all(k in _PLAIN_TABLE_ARGS for k, v in table.args.items() if v),
+            )
+        )
     refs.sort(key=lambda r: -1 if r.start is None else r.start)  # in the order of the text
     return refs
 
 
-def _names_a_cte(table: "exp.Table", name: str) -> bool:
+def _names_a_cte(table: exp.Table, name: str) -> bool:
     """Whether an unqualified table name is a CTE visible where it is read, as DuckDB sees
     it: any CTE of an enclosing query's WITH from the query's body; from inside a CTE, the
     CTEs declared before it, and itself when the WITH is RECURSIVE and its body a UNION.
@@ -296,7 +360,7 @@ def _names_a_cte(table: "exp.Table", name: str) -> bool:
                 at = next(i for i, cte in enumerate(ctes) if cte is below)
                 own = ctes[at]
                 recursive = with_.args.get("recursive") and isinstance(own.this, exp.SetOperation)
-                ctes = ctes[:at + 1] if recursive else ctes[:at]
+                ctes = ctes[: at + 1] if recursive else ctes[:at]
             if any(cte.alias.lower() == name for cte in ctes):
                 return True
         below, child, node = child, node, node.parent
@@ -307,7 +371,7 @@ def _names_a_cte(table: "exp.Table", name: str) -> bool:
 _PLAIN_TABLE_ARGS = frozenset({"this", "db", "catalog", "alias"})
 
 
-def output_columns(query: "exp.Expression") -> list[str] | None:
+def output_columns(query: exp.Expression) -> list[str] | None:
     """Lower-case output column names of a query, or None when they cannot be known without
     running it (``SELECT *``, an unnamed expression).
 
@@ -321,8 +385,10 @@ def output_columns(query: "exp.Expression") -> list[str] | None:
     if not isinstance(query, exp.Query):
         return None
     selects = query.selects
-    if any(isinstance(s, exp.Star) or (isinstance(s, exp.Column) and isinstance(s.this, exp.Star))
-           for s in selects):
+    if any(
+        isinstance(s, exp.Star) or (isinstance(s, exp.Column) and isinstance(s.this, exp.Star))
+        for s in selects
+    ):
         return None
     names = [s.alias_or_name for s in selects]
     if any(not n for n in names):
@@ -330,7 +396,7 @@ def output_columns(query: "exp.Expression") -> list[str] | None:
     return [n.lower() for n in names]
 
 
-def normalized_hash(expression: "exp.Expression") -> str:
+def normalized_hash(expression: exp.Expression) -> str:
     """A hash of the SQL that ignores formatting and comments."""
     text = expression.sql(dialect=DIALECT, comments=False, normalize=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

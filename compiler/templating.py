@@ -20,8 +20,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from compiler.errors import TemplateError
-from compiler.sql import quote_identifier as quote_ident
+from teal.compiler.errors import TemplateError
+from teal.compiler.sql import quote_identifier as quote_ident
 
 REF_MARKER = "__teal_ref"
 SOURCE_MARKER_PREFIX = "__teal_source__"
@@ -142,8 +142,6 @@ def _source_line(source: str, line: int | None) -> str | None:
     return lines[line - 1] if 0 < line <= len(lines) else None
 
 
-
-
 def render_sql(
     source: str,
     *,
@@ -169,9 +167,14 @@ def render_sql(
     def config(*args: Any, **kwargs: Any) -> str:
         if args:
             line, col = _call_line(source, r"config\s*\(")
-            raise TemplateError("config() takes keyword arguments only", path=path, line=line,
-                                col=col, source_line=_source_line(source, line),
-                                hint="write config(materialized='table')")
+            raise TemplateError(
+                "config() takes keyword arguments only",
+                path=path,
+                line=line,
+                col=col,
+                source_line=_source_line(source, line),
+                hint="write config(materialized='table')",
+            )
         result.config.update(kwargs)
         if result.config_line is None:
             result.config_line, _ = _call_line(source, r"config\s*\(")
@@ -182,8 +185,13 @@ def render_sql(
         names = [a for a in args if isinstance(a, str)]
         if not names:
             line, col = _call_line(source, r"ref\s*\(")
-            raise TemplateError("ref() needs a model name", path=path, line=line, col=col,
-                                source_line=_source_line(source, line))
+            raise TemplateError(
+                "ref() needs a model name",
+                path=path,
+                line=line,
+                col=col,
+                source_line=_source_line(source, line),
+            )
         result.refs.append(names[-1])
         return f"{REF_MARKER}.{quote_ident(names[-1])}"
 
@@ -197,10 +205,15 @@ def render_sql(
         if default is not _MISSING:
             return default
         line, col = _call_line(source, r"(?<![\w.])var\s*\(\s*['\"]" + re.escape(name))
-        raise TemplateError(f"var('{name}') is not defined", path=path, line=line, col=col,
-                            source_line=_source_line(source, line),
-                            hint=f"set it under [vars] in the project config, pass "
-                            f"--vars '{{{name}: ...}}', or give a default: var('{name}', ...)")
+        raise TemplateError(
+            f"var('{name}') is not defined",
+            path=path,
+            line=line,
+            col=col,
+            source_line=_source_line(source, line),
+            hint=f"set it under [vars] in the project config, pass "
+            f"--vars '{{{name}: ...}}', or give a default: var('{name}', ...)",
+        )
 
     def env_var(name: str, default: Any = _MISSING) -> Any:
         if name in os.environ:
@@ -208,9 +221,14 @@ def render_sql(
         if default is not _MISSING:
             return default
         line, col = _call_line(source, r"env_var\s*\(\s*['\"]" + re.escape(name))
-        raise TemplateError(f"environment variable {name} is not set", path=path, line=line,
-                            col=col, source_line=_source_line(source, line),
-                            hint=f"export {name}=... or give a default: env_var('{name}', ...)")
+        raise TemplateError(
+            f"environment variable {name} is not set",
+            path=path,
+            line=line,
+            col=col,
+            source_line=_source_line(source, line),
+            hint=f"export {name}=... or give a default: env_var('{name}', ...)",
+        )
 
     context = {
         "config": config,
@@ -235,10 +253,14 @@ def render_sql(
     except TemplateError:
         raise
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"Jinja syntax error: {exc.message}", path=path, line=exc.lineno,
-                            source_line=_source_line(source, exc.lineno),
-                            hint="check the {{ }} and {% %} tags on this line") from None
-    except Exception as exc:  # undefined names, errors raised inside the template
+        raise TemplateError(
+            f"Jinja syntax error: {exc.message}",
+            path=path,
+            line=exc.lineno,
+            source_line=_source_line(source, exc.lineno),
+            hint="check the {{ }} and {% %} tags on this line",
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - undefined names, errors raised inside the template
         line = _template_line(exc, path)
         message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
         hint = col = None
@@ -249,16 +271,24 @@ def render_sql(
             name_at = None
             for tag in re.finditer(r"\{[{%].*?[}%]\}", text) if undefined else ():
                 name_at = re.compile(rf"(?<![\w.'\"]){re.escape(undefined.group(1))}\b").search(
-                    text, tag.start(), tag.end())
+                    text, tag.start(), tag.end()
+                )
                 if name_at:
                     break
             if name_at:
                 col = name_at.start() + 1
-            if name_at and not text[name_at.end():].lstrip().startswith("("):
-                hint = (f"for a project variable write {{{{ var('{undefined.group(1)}') }}}}; "
-                        + hint)
-        raise TemplateError(f"Jinja error: {message}", path=path, line=line, col=col,
-                            source_line=_source_line(source, line), hint=hint) from None
+            if name_at and not text[name_at.end() :].lstrip().startswith("("):
+                hint = (
+                    f"for a project variable write {{{{ var('{undefined.group(1)}') }}}}; " + hint
+                )
+        raise TemplateError(
+            f"Jinja error: {message}",
+            path=path,
+            line=line,
+            col=col,
+            source_line=_source_line(source, line),
+            hint=hint,
+        ) from None
     return result
 
 

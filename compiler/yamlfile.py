@@ -8,14 +8,41 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from compiler.errors import ProjectError
+from teal.compiler.errors import ProjectError
 
-KNOWN_TOP_KEYS = {"version", "sources", "models", "seeds", "snapshots", "macros", "exposures",
-                  "metrics", "semantic_models", "unit_tests", "groups", "data_tests", "analyses",
-                  "saved_queries"}
-MODEL_PROPERTY_KEYS = {"name", "description", "config", "columns", "tests", "data_tests",
-                       "checks", "meta", "docs", "tags", "access", "group", "latest_version",
-                       "versions", "constraints"}
+KNOWN_TOP_KEYS = {
+    "version",
+    "sources",
+    "models",
+    "seeds",
+    "snapshots",
+    "macros",
+    "exposures",
+    "metrics",
+    "semantic_models",
+    "unit_tests",
+    "groups",
+    "data_tests",
+    "analyses",
+    "saved_queries",
+}
+MODEL_PROPERTY_KEYS = {
+    "name",
+    "description",
+    "config",
+    "columns",
+    "tests",
+    "data_tests",
+    "checks",
+    "meta",
+    "docs",
+    "tags",
+    "access",
+    "group",
+    "latest_version",
+    "versions",
+    "constraints",
+}
 
 
 class LineDict(dict):
@@ -45,8 +72,9 @@ def _loader() -> type:
         loader.flatten_mapping(node)
         data = LineDict(loader.construct_pairs(node, deep=True))
         data.line = node.start_mark.line + 1
-        data.keys_at = {str(k.value): (k.start_mark.line + 1, k.start_mark.column + 1)
-                        for k, _ in node.value}
+        data.keys_at = {
+            str(k.value): (k.start_mark.line + 1, k.start_mark.column + 1) for k, _ in node.value
+        }
         return data
 
     def construct_sequence(loader: Any, node: Any, deep: bool = False) -> LineList:
@@ -67,7 +95,7 @@ def read_yaml(path: Path, display: str, cache: Any = None) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     key = None
     if cache is not None:
-        from compiler.cache import content_key
+        from teal.compiler.cache import content_key
 
         key = content_key("yaml", text)
         hit = cache.get("yaml", key)
@@ -83,7 +111,7 @@ def _parse(text: str, display: str) -> dict[str, Any]:
     import yaml
 
     try:
-        data = yaml.load(text, Loader=_loader())  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(text, Loader=_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else None
@@ -91,20 +119,30 @@ def _parse(text: str, display: str) -> dict[str, Any]:
         problem = getattr(exc, "problem", None) or str(exc)
         lines = text.splitlines()
         src = lines[line - 1] if line and line <= len(lines) else None
-        raise ProjectError(f"invalid YAML: {problem}", path=display, line=line, col=col,
-                           source_line=src, hint="check indentation and ':' after keys") from None
+        raise ProjectError(
+            f"invalid YAML: {problem}",
+            path=display,
+            line=line,
+            col=col,
+            source_line=src,
+            hint="check indentation and ':' after keys",
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ProjectError("a YAML properties file must be a mapping (sources:, models:)",
-                           path=display, line=1)
+        raise ProjectError(
+            "a YAML properties file must be a mapping (sources:, models:)", path=display, line=1
+        )
     for key in data:
         if key not in KNOWN_TOP_KEYS:
-            from compiler.errors import did_you_mean
+            from teal.compiler.errors import did_you_mean
 
-            raise ProjectError(f"unknown top-level key '{key}'", path=display,
-                               line=_line_of_key(text, key),
-                               hint=did_you_mean(key, KNOWN_TOP_KEYS) or "use sources: or models:")
+            raise ProjectError(
+                f"unknown top-level key '{key}'",
+                path=display,
+                line=_line_of_key(text, key),
+                hint=did_you_mean(key, KNOWN_TOP_KEYS) or "use sources: or models:",
+            )
     return data
 
 

@@ -7,39 +7,49 @@ import os
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from compiler.assets import AssetDef
-from compiler.config import ProjectConfig, load_config
-from compiler.errors import ExecutionError
-from compiler.plan import Plan, PlanOptions, PlanState, build_plan
-from compiler.project import Project, load_project, project_from_assets
-from runtime.executor import Executor, Reporter
-from runtime.results import BuildResult
-from warehouse import state
-from warehouse.connection import Warehouse, qualified, registered
+from teal.compiler.assets import AssetDef
+from teal.compiler.config import ProjectConfig, load_config
+from teal.compiler.errors import ExecutionError
+from teal.compiler.plan import Plan, PlanOptions, PlanState, build_plan
+from teal.compiler.project import Project, load_project, project_from_assets
+from teal.runtime.executor import Executor, Reporter
+from teal.runtime.results import BuildResult
+from teal.warehouse import state
+from teal.warehouse.connection import Warehouse, qualified, registered
 
 
 def new_run_id() -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     return f"{stamp}-{uuid.uuid4().hex[:6]}"
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
-def execute_plan(project: Project, plan: Plan, *, command: str = "build", threads: int | None = None,
-                 fail_fast: bool = False, reporter: Reporter | None = None, debug: bool = False,
-                 run_id: str | None = None, warehouse: Warehouse | None = None,
-                 checks: bool | None = None, store_failures: bool = False) -> BuildResult:
+def execute_plan(
+    project: Project,
+    plan: Plan,
+    *,
+    command: str = "build",
+    threads: int | None = None,
+    fail_fast: bool = False,
+    reporter: Reporter | None = None,
+    debug: bool = False,
+    run_id: str | None = None,
+    warehouse: Warehouse | None = None,
+    checks: bool | None = None,
+    store_failures: bool = False,
+) -> BuildResult:
     """Run ``plan`` against the project's warehouse and record the run.
 
     ``checks`` (default: every command but ``run``) audits each model before it is published.
     """
-    from runtime.checking import Auditor
+    from teal.runtime.checking import Auditor
 
     importer = _Importer(project, {s.model for s in plan.steps})
     run_id = run_id or new_run_id()
@@ -50,20 +60,38 @@ def execute_plan(project: Project, plan: Plan, *, command: str = "build", thread
         if not own:
             wh.attach_sources(project.sources)
         run_checks = command != "run" if checks is None else checks
-        auditor = Auditor(project, run_id, store_failures) if run_checks and project.checks else None
-        if auditor is not None and (store_failures or any(
-                c.store_failures for c in project.checks.values())):
+        auditor = (
+            Auditor(project, run_id, store_failures) if run_checks and project.checks else None
+        )
+        if auditor is not None and (
+            store_failures or any(c.store_failures for c in project.checks.values())
+        ):
             wh.ensure_schemas({"teal_failures"})  # before steps store failing rows in parallel
-        executor = Executor(project, plan, wh, run_id=run_id,
-                            threads=threads or project.config.threads, fail_fast=fail_fast,
-                            reporter=reporter, debug=debug, auditor=auditor)
+        executor = Executor(
+            project,
+            plan,
+            wh,
+            run_id=run_id,
+            threads=threads or project.config.threads,
+            fail_fast=fail_fast,
+            reporter=reporter,
+            debug=debug,
+            auditor=auditor,
+        )
         executor.before_python = importer.wait
         result = executor.run()
-        state.record_run(wh.conn, run_id=run_id, command=command, started_at=started,
-                         finished_at=_now(),
-                         status="success" if result.success and executor.fatal is None else "error",
-                         selected=len(plan.steps), succeeded=len(result.built),
-                         failed=len(result.failed), skipped=[r.model for r in result.skipped])
+        state.record_run(
+            wh.conn,
+            run_id=run_id,
+            command=command,
+            started_at=started,
+            finished_at=_now(),
+            status="success" if result.success and executor.fatal is None else "error",
+            selected=len(plan.steps),
+            succeeded=len(result.built),
+            failed=len(result.failed),
+            skipped=[r.model for r in result.skipped],
+        )
     finally:
         if own:
             wh.close()
@@ -83,8 +111,9 @@ class _Importer:
         import threading
 
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, args=(project, models),
-                                       name="teal-import", daemon=True)
+        self.thread = threading.Thread(
+            target=self._run, args=(project, models), name="teal-import", daemon=True
+        )
         self.thread.start()
 
     def _run(self, project: Project, models: set[str]) -> None:
@@ -103,12 +132,18 @@ def import_python(project: Project, models: set[str], assets: bool = True) -> No
     """Import the Python files behind ``models`` (unless ``assets`` is false) and their
     Python checks, before anything runs: a warm load read what they declare from the cache
     without importing them."""
-    from compiler.pyfiles import import_functions
+    from teal.compiler.pyfiles import import_functions
 
-    import_functions([project.models[m].asset for m in sorted(models)
-                      if assets and project.models[m].asset is not None])
-    import_functions([c.python for c in project.checks.values()
-                      if c.python is not None and c.asset in models])
+    import_functions(
+        [
+            project.models[m].asset
+            for m in sorted(models)
+            if assets and project.models[m].asset is not None
+        ]
+    )
+    import_functions(
+        [c.python for c in project.checks.values() if c.python is not None and c.asset in models]
+    )
 
 
 def _write_run_results(cfg: ProjectConfig, result: BuildResult, command: str) -> None:
@@ -151,28 +186,53 @@ def build(
     """
     cfg = load_config(project_dir, target=target, warehouse=warehouse, vars=vars, threads=threads)
     project = load_project(config=cfg)
-    options = plan_options(cfg, changed_only=changed_only, inline_views=inline_views,
-                           full_refresh=full_refresh, partitions=tuple(partitions))
+    options = plan_options(
+        cfg,
+        changed_only=changed_only,
+        inline_views=inline_views,
+        full_refresh=full_refresh,
+        partitions=tuple(partitions),
+    )
     with Warehouse(cfg.warehouse_path, sources=project.sources) as wh:
-        plan = build_plan(project, _as_list(select), _as_list(exclude),
-                          state=state.plan_state(wh.conn), options=options)
-        return execute_plan(project, plan, command=command, threads=threads, fail_fast=fail_fast,
-                            reporter=reporter, debug=debug, warehouse=wh,
-                            store_failures=store_failures)
+        plan = build_plan(
+            project,
+            _as_list(select),
+            _as_list(exclude),
+            state=state.plan_state(wh.conn),
+            options=options,
+        )
+        return execute_plan(
+            project,
+            plan,
+            command=command,
+            threads=threads,
+            fail_fast=fail_fast,
+            reporter=reporter,
+            debug=debug,
+            warehouse=wh,
+            store_failures=store_failures,
+        )
 
 
-def plan_options(cfg: ProjectConfig, *, changed_only: bool | None = None,
-                 inline_views: bool = False, full_refresh: bool = False,
-                 partitions: tuple[str, ...] | list[str] = (),
-                 partition_range: str | None = None, date_from: str | None = None,
-                 date_to: str | None = None, missing_only: bool = False) -> PlanOptions:
+def plan_options(
+    cfg: ProjectConfig,
+    *,
+    changed_only: bool | None = None,
+    inline_views: bool = False,
+    full_refresh: bool = False,
+    partitions: tuple[str, ...] | list[str] = (),
+    partition_range: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    missing_only: bool = False,
+) -> PlanOptions:
     """Planner options from flags, falling back to the project's defaults.
 
     ``partition_range`` is ``FIRST..LAST``; ``date_from``/``date_to`` are the same range in
     two options (either may be omitted: the definition's first key / the last key up to
     now). ``TEAL_NOW`` (ISO time) fixes the clock, for reproducible runs and tests.
     """
-    from compiler.errors import SelectionError
+    from teal.compiler.errors import SelectionError
 
     now = None
     if os.environ.get("TEAL_NOW"):
@@ -183,14 +243,18 @@ def plan_options(cfg: ProjectConfig, *, changed_only: bool | None = None,
     rng = None
     if partition_range:
         if ".." not in partition_range:
-            raise SelectionError(f"--partition-range {partition_range!r} is not FIRST..LAST",
-                                 path="--partition-range", hint="write 2026-01-01..2026-01-31")
+            raise SelectionError(
+                f"--partition-range {partition_range!r} is not FIRST..LAST",
+                path="--partition-range",
+                hint="write 2026-01-01..2026-01-31",
+            )
         first, last = partition_range.split("..", 1)
         rng = (first.strip(), last.strip())
     if date_from or date_to:
         if rng:
-            raise SelectionError("use --partition-range or --from/--to, not both",
-                                 path="--partition-range")
+            raise SelectionError(
+                "use --partition-range or --from/--to, not both", path="--partition-range"
+            )
         rng = (date_from or "", date_to or "")
     return PlanOptions(
         changed_only=cfg.changed_only if changed_only is None else changed_only,
@@ -222,7 +286,11 @@ def read_state(cfg: ProjectConfig) -> PlanState:
     try:
         with kept.open("rb") as fh:
             stored = pickle.load(fh)
-        if (stored["warehouse"], stored["identity"], stored["shape"]) == (str(path), identity, shape):
+        if (stored["warehouse"], stored["identity"], stored["shape"]) == (
+            str(path),
+            identity,
+            shape,
+        ):
             return stored["state"]
     except Exception:  # noqa: BLE001 - none yet, or unreadable: read the warehouse
         pass
@@ -236,9 +304,12 @@ def read_state(cfg: ProjectConfig) -> PlanState:
         try:
             kept.parent.mkdir(parents=True, exist_ok=True)
             tmp = kept.with_name(f"state.{os.getpid()}.tmp")
-            tmp.write_bytes(pickle.dumps({"warehouse": str(path), "identity": identity,
-                                          "shape": shape, "state": found},
-                                         protocol=pickle.HIGHEST_PROTOCOL))
+            tmp.write_bytes(
+                pickle.dumps(
+                    {"warehouse": str(path), "identity": identity, "shape": shape, "state": found},
+                    protocol=pickle.HIGHEST_PROTOCOL,
+                )
+            )
             os.replace(tmp, kept)
         except OSError:
             pass  # a read-only project: it reads the warehouse each time
@@ -249,7 +320,7 @@ def _state_shape() -> tuple[Any, ...]:
     """The fields of what is kept: a teal whose PlanState differs does not read it."""
     import dataclasses
 
-    from compiler.plan import ModelState
+    from teal.compiler.plan import ModelState
 
     return tuple(tuple(f.name for f in dataclasses.fields(cls)) for cls in (PlanState, ModelState))
 
@@ -306,14 +377,20 @@ def materialize(
     ``inputs`` gives data (Arrow, Polars, pandas) for upstream names that are not among
     ``assets``. Outputs come back as Arrow tables: ``result.output_for("name")``.
     """
-    from warehouse import io
+    from teal.warehouse import io
 
     inputs = dict(inputs or {})
     root = Path.cwd()
     cfg = ProjectConfig(
-        root=root, config_path=root / "<materialize>", name="materialize", models_dir=root,
-        warehouse_path=Path(warehouse) if str(warehouse) == ":memory:" else Path(warehouse).resolve(),
-        threads=1, vars=dict(vars or {}),
+        root=root,
+        config_path=root / "<materialize>",
+        name="materialize",
+        models_dir=root,
+        warehouse_path=Path(warehouse)
+        if str(warehouse) == ":memory:"
+        else Path(warehouse).resolve(),
+        threads=1,
+        vars=dict(vars or {}),
         sources={"inputs": {"tables": sorted(inputs)}} if inputs else {},
         check_paths=(),  # only the assets given; no project folders
     )
@@ -324,18 +401,22 @@ def materialize(
             wh.ensure_schemas({"inputs"})
             for name, data in inputs.items():
                 with registered(wh.conn, io.scannable(data), name) as view:
-                    wh.conn.execute(f"CREATE OR REPLACE TABLE {qualified('inputs', name)} AS "
-                                    f"SELECT * FROM {view}")
+                    wh.conn.execute(
+                        f"CREATE OR REPLACE TABLE {qualified('inputs', name)} AS "
+                        f"SELECT * FROM {view}"
+                    )
         result = execute_plan(project, plan, command="materialize", threads=1, warehouse=wh)
         outputs = {}
         for r in result.built:
             model = project.models[r.model]
             outputs[r.model] = wh.conn.sql(
-                f"SELECT * FROM {qualified(model.schema, model.alias)}").to_arrow_table()
+                f"SELECT * FROM {qualified(model.schema, model.alias)}"
+            ).to_arrow_table()
     if raise_on_error and not result.success:
         failed = result.failed[0] if result.failed else result.skipped[0]
-        raise ExecutionError(f"asset '{failed.model}' failed: {failed.message}",
-                             path=failed.path, line=failed.line)
+        raise ExecutionError(
+            f"asset '{failed.model}' failed: {failed.message}", path=failed.path, line=failed.line
+        )
     return MaterializeResult(result=result, outputs=outputs)
 
 
@@ -352,12 +433,13 @@ class CheckRun:
         return not any(o.blocks for o in self.outcomes)
 
 
-def run_checks(project: Project, names: list[str], *, store_failures: bool = False,
-               run_id: str | None = None) -> CheckRun:
+def run_checks(
+    project: Project, names: list[str], *, store_failures: bool = False, run_id: str | None = None
+) -> CheckRun:
     """Run the checks of ``names`` against what is published now (no build)."""
-    from runtime.checking import AuditFailed, Auditor
-    from warehouse import io
-    from warehouse.materialize import Catalog
+    from teal.runtime.checking import AuditFailed, Auditor
+    from teal.warehouse import io
+    from teal.warehouse.materialize import Catalog
 
     import_python(project, set(names), assets=False)
     run_id = run_id or new_run_id()
@@ -390,9 +472,16 @@ def run_checks(project: Project, names: list[str], *, store_failures: bool = Fal
                 return io.load(cur, f"SELECT * FROM {qualified(up.schema, up.alias)}", kind)
 
             outcomes += auditor.run_python(cur, name, load)
-        state.record_run(wh.conn, run_id=run_id, command="check", started_at=started,
-                         finished_at=_now(),
-                         status="success" if not any(o.blocks for o in outcomes) else "error",
-                         selected=len(names), succeeded=sum(o.status == "pass" for o in outcomes),
-                         failed=sum(o.blocks for o in outcomes), skipped=missing)
+        state.record_run(
+            wh.conn,
+            run_id=run_id,
+            command="check",
+            started_at=started,
+            finished_at=_now(),
+            status="success" if not any(o.blocks for o in outcomes) else "error",
+            selected=len(names),
+            succeeded=sum(o.status == "pass" for o in outcomes),
+            failed=sum(o.blocks for o in outcomes),
+            skipped=missing,
+        )
     return CheckRun(run_id=run_id, outcomes=tuple(outcomes), missing=tuple(missing))

@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from compiler.checks import CheckDef, evaluate
-from warehouse import checks as wh_checks
+from teal.compiler.checks import CheckDef, evaluate
+from teal.warehouse import checks as wh_checks
 
 BLOCKING = ("fail", "error")
 
@@ -40,8 +40,9 @@ class CheckOutcome:
 class AuditFailed(Exception):
     """An error-severity check failed: the new data must not be published."""
 
-    def __init__(self, outcomes: list[CheckOutcome], measured: list[Any],
-                 relation_sql: str = "") -> None:
+    def __init__(
+        self, outcomes: list[CheckOutcome], measured: list[Any], relation_sql: str = ""
+    ) -> None:
         self.outcomes = outcomes
         self.measured = measured
         self.relation_sql = relation_sql  # what the checks ran on (a stage, rolled back now)
@@ -51,8 +52,11 @@ class AuditFailed(Exception):
 
 def describe_failure(failed: list[CheckOutcome]) -> str:
     first = failed[0]
-    what = (f"{first.failing:,} failing rows" if first.failing is not None
-            else first.message or "could not run")
+    what = (
+        f"{first.failing:,} failing rows"
+        if first.failing is not None
+        else first.message or "could not run"
+    )
     more = f" (and {len(failed) - 1} more checks)" if len(failed) > 1 else ""
     return f"check {first.check} failed: {what}{more}"
 
@@ -71,8 +75,9 @@ class Auditor:
     def python_checks(self, model: str) -> list[CheckDef]:
         return [c for c in self.project.checks_of(model) if c.kind == "python"]
 
-    def audit(self, cur: Any, model: str, relation_sql: str,
-              partition: str | None = None) -> list[CheckOutcome]:
+    def audit(
+        self, cur: Any, model: str, relation_sql: str, partition: str | None = None
+    ) -> list[CheckOutcome]:
         """Run the model's SQL checks on ``relation_sql``; raise AuditFailed if one blocks."""
         checks = self.sql_checks(model)
         if not checks:
@@ -104,22 +109,46 @@ class Auditor:
             message = None
             if status != "pass":
                 try:
-                    wh_checks.sample(cur, m, relation_sql,
-                                     keep_failures=self.store_failures or check.store_failures)
+                    wh_checks.sample(
+                        cur,
+                        m,
+                        relation_sql,
+                        keep_failures=self.store_failures or check.store_failures,
+                    )
                 except Exception as exc:  # noqa: BLE001 - samples are a courtesy
                     message = f"could not sample failing rows: {exc}"
-        return CheckOutcome(check=check.name, asset=check.asset, status=status,
-                            severity=check.severity, failing=m.failing, partition=partition,
-                            message=message, sample=tuple(m.sample), duration_ms=m.duration_ms)
+        return CheckOutcome(
+            check=check.name,
+            asset=check.asset,
+            status=status,
+            severity=check.severity,
+            failing=m.failing,
+            partition=partition,
+            message=message,
+            sample=tuple(m.sample),
+            duration_ms=m.duration_ms,
+        )
 
-    def _record(self, cur: Any, outcomes: list[CheckOutcome], measured: list[Any],
-                relation_sql: str) -> None:
-        wh_checks.record(cur, [wh_checks.result_row(
-            run_id=self.run_id, check=m.check, partition=outcome.partition, status=outcome.status,
-            failing=m.failing, sample_rows=list(outcome.sample),
-            sql=self._published_sql(m.sql, m.check.asset, relation_sql),
-            duration_ms=m.duration_ms, message=outcome.message)
-            for outcome, m in zip(outcomes, measured)])
+    def _record(
+        self, cur: Any, outcomes: list[CheckOutcome], measured: list[Any], relation_sql: str
+    ) -> None:
+        wh_checks.record(
+            cur,
+            [
+                wh_checks.result_row(
+                    run_id=self.run_id,
+                    check=m.check,
+                    partition=outcome.partition,
+                    status=outcome.status,
+                    failing=m.failing,
+                    sample_rows=list(outcome.sample),
+                    sql=self._published_sql(m.sql, m.check.asset, relation_sql),
+                    duration_ms=m.duration_ms,
+                    message=outcome.message,
+                )
+                for outcome, m in zip(outcomes, measured)
+            ],
+        )
 
     def record_after_rollback(self, cur: Any, failed: AuditFailed) -> None:
         """The audit's results were rolled back with the data: record them again."""
@@ -134,7 +163,7 @@ class Auditor:
 
     def run_python(self, cur: Any, model: str, load: Any) -> list[CheckOutcome]:
         """Python checks of ``model`` on published data; ``load(param, kind)`` reads inputs."""
-        from compiler.assets import CheckResult, input_kind
+        from teal.compiler.assets import CheckResult, input_kind
 
         outcomes, rows = [], []
         for check in self.python_checks(model):
@@ -142,8 +171,10 @@ class Auditor:
             t0 = time.perf_counter()
             severity = check.severity
             try:  # loading an input can fail too (an upstream that was never built)
-                kwargs = {p: load(p, input_kind(definition.annotations.get(p)) or "arrow")
-                          for p in definition.upstream_params}
+                kwargs = {
+                    p: load(p, input_kind(definition.annotations.get(p)) or "arrow")
+                    for p in definition.upstream_params
+                }
                 value = definition.fn(**kwargs)
                 if isinstance(value, CheckResult):
                     passed, severity = value.passed, value.severity or severity
@@ -153,13 +184,28 @@ class Auditor:
                 status = "pass" if passed else ("fail" if severity == "error" else "warn")
             except Exception as exc:  # noqa: BLE001 - the user's check raised
                 status, message = "error", f"{type(exc).__name__}: {exc}"
-            outcome = CheckOutcome(check=check.name, asset=model, status=status,
-                                   severity=severity, failing=None, message=message,
-                                   duration_ms=(time.perf_counter() - t0) * 1000.0)
-            rows.append(wh_checks.result_row(
-                run_id=self.run_id, check=replace(check, severity=severity), partition=None,
-                status=status, failing=None, sample_rows=[], sql="",
-                duration_ms=outcome.duration_ms, message=message))
+            outcome = CheckOutcome(
+                check=check.name,
+                asset=model,
+                status=status,
+                severity=severity,
+                failing=None,
+                message=message,
+                duration_ms=(time.perf_counter() - t0) * 1000.0,
+            )
+            rows.append(
+                wh_checks.result_row(
+                    run_id=self.run_id,
+                    check=replace(check, severity=severity),
+                    partition=None,
+                    status=status,
+                    failing=None,
+                    sample_rows=[],
+                    sql="",
+                    duration_ms=outcome.duration_ms,
+                    message=message,
+                )
+            )
             outcomes.append(outcome)
         wh_checks.record(cur, rows)
         return outcomes

@@ -15,20 +15,20 @@ Concurrency rules (the Executor's whole contract):
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import datetime, timezone
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from compiler.plan import Plan, Step
-from compiler.project import Model, Project
-from runtime.checking import AuditFailed
-from runtime.context import AssetContext, asset_logger
-from runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
-from warehouse import io, materialize
-from warehouse.connection import Warehouse
+from teal.compiler.plan import Plan, Step
+from teal.compiler.project import Model, Project
+from teal.runtime.checking import AuditFailed
+from teal.runtime.context import AssetContext, asset_logger
+from teal.runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
+from teal.warehouse import io, materialize
+from teal.warehouse.connection import Warehouse
 
 
 class Reporter(Protocol):
@@ -55,9 +55,19 @@ class SilentReporter:
 class Executor:
     """Runs the steps of one plan against one open warehouse."""
 
-    def __init__(self, project: Project, plan: Plan, warehouse: Warehouse, *, run_id: str,
-                 threads: int = 1, fail_fast: bool = False, reporter: Reporter | None = None,
-                 debug: bool = False, auditor: Any = None) -> None:
+    def __init__(
+        self,
+        project: Project,
+        plan: Plan,
+        warehouse: Warehouse,
+        *,
+        run_id: str,
+        threads: int = 1,
+        fail_fast: bool = False,
+        reporter: Reporter | None = None,
+        debug: bool = False,
+        auditor: Any = None,
+    ) -> None:
         self.project = project
         self.plan = plan
         self.warehouse = warehouse
@@ -98,9 +108,14 @@ class Executor:
                 nxt = stack.pop()
                 if nxt in results:
                     continue
-                results[nxt] = ModelResult(model=nxt, status=SKIPPED, relation=steps[nxt].relation,
-                                           materialization=steps[nxt].action, message=why,
-                                           path=steps[nxt].path)
+                results[nxt] = ModelResult(
+                    model=nxt,
+                    status=SKIPPED,
+                    relation=steps[nxt].relation,
+                    materialization=steps[nxt].action,
+                    message=why,
+                    path=steps[nxt].path,
+                )
                 self.reporter.model_finished(results[nxt], len(results), total)
                 stack.extend(downstream[nxt])
 
@@ -152,32 +167,54 @@ class Executor:
                 raise
         for name, step in steps.items():
             if name not in results:
-                why = ("not started: a model file failed to import" if self.fatal else
-                       "not started: --fail-fast stopped the build" if stop else "not run")
-                results[name] = ModelResult(model=name, status=SKIPPED, relation=step.relation,
-                                            materialization=step.action, message=why, path=step.path)
+                why = (
+                    "not started: a model file failed to import"
+                    if self.fatal
+                    else "not started: --fail-fast stopped the build"
+                    if stop
+                    else "not run"
+                )
+                results[name] = ModelResult(
+                    model=name,
+                    status=SKIPPED,
+                    relation=step.relation,
+                    materialization=step.action,
+                    message=why,
+                    path=step.path,
+                )
                 self.reporter.model_finished(results[name], len(results), total)
         ordered = tuple(results[s.model] for s in self.plan.steps)
-        result = BuildResult(run_id=self.run_id, results=ordered,
-                             duration_s=time.perf_counter() - started,
-                             warehouse=self.warehouse.path, not_run=dict(self.plan.not_run))
+        result = BuildResult(
+            run_id=self.run_id,
+            results=ordered,
+            duration_s=time.perf_counter() - started,
+            warehouse=self.warehouse.path,
+            not_run=dict(self.plan.not_run),
+        )
         self.reporter.finish(result)
         return result
 
     def _runs_python(self, name: str) -> bool:
         if self.project.models[name].kind == "python":
             return True
-        return any(self.project.checks[c].python is not None
-                   for c in self.project.models[name].checks)
+        return any(
+            self.project.checks[c].python is not None for c in self.project.models[name].checks
+        )
 
     # -- one step, on a worker thread ---------------------------------------------------
     def _run_step(self, step: Step) -> ModelResult:
         model = self.project.models[step.model]
         cur = self.warehouse.cursor()
-        target = materialize.BuildTarget(model=model.name, schema=model.schema, name=model.alias,
-                                         materialization=step.action, sql_hash=step.sql_hash,
-                                         run_id=self.run_id, catalog=self.catalog)
-        started = datetime.now(timezone.utc).replace(tzinfo=None)
+        target = materialize.BuildTarget(
+            model=model.name,
+            schema=model.schema,
+            name=model.alias,
+            materialization=step.action,
+            sql_hash=step.sql_hash,
+            run_id=self.run_id,
+            catalog=self.catalog,
+        )
+        started = datetime.now(UTC).replace(tzinfo=None)
         t0 = time.perf_counter()
         outcomes: list[Any] = []
         audit = self._audit_for(model, outcomes)
@@ -201,11 +238,23 @@ class Executor:
             if self.debug:
                 message += "\n" + traceback.format_exc()
             return self._failed(cur, target, model, started, t0, message, line, col)
-        return self._after_publish(cur, model, target, started, t0, ModelResult(
-            model=model.name, status=SUCCESS, relation=model.relation,
-            materialization=step.action, rows=built.rows,
-            duration_s=time.perf_counter() - t0, path=model.display_path,
-            checks=tuple(outcomes)))
+        return self._after_publish(
+            cur,
+            model,
+            target,
+            started,
+            t0,
+            ModelResult(
+                model=model.name,
+                status=SUCCESS,
+                relation=model.relation,
+                materialization=step.action,
+                rows=built.rows,
+                duration_s=time.perf_counter() - t0,
+                path=model.display_path,
+                checks=tuple(outcomes),
+            ),
+        )
 
     # -- checks -------------------------------------------------------------------------
     def _audit_for(self, model: Model, outcomes: list[Any], partition: str | None = None) -> Any:
@@ -218,8 +267,9 @@ class Executor:
 
         return audit
 
-    def _audit_failed(self, cur: Any, target: Any, model: Model, started: datetime, t0: float,
-                      exc: AuditFailed) -> ModelResult:
+    def _audit_failed(
+        self, cur: Any, target: Any, model: Model, started: datetime, t0: float, exc: AuditFailed
+    ) -> ModelResult:
         """A blocking check failed: the data was rolled back; record why."""
         try:
             self.auditor.record_after_rollback(cur, exc)
@@ -229,8 +279,9 @@ class Executor:
         result = self._failed(cur, target, model, started, t0, str(exc), None)
         return replace(result, checks=tuple(exc.outcomes))
 
-    def _after_publish(self, cur: Any, model: Model, target: Any, started: datetime, t0: float,
-                       result: ModelResult) -> ModelResult:
+    def _after_publish(
+        self, cur: Any, model: Model, target: Any, started: datetime, t0: float, result: ModelResult
+    ) -> ModelResult:
         """Store failing rows of warnings, then run Python checks on the published data."""
         if self.auditor is None:
             return result
@@ -249,25 +300,42 @@ class Executor:
         result = replace(result, checks=result.checks + tuple(outcomes))
         blocking = [o for o in outcomes if o.blocks]
         if blocking:
-            from runtime.checking import describe_failure
+            from teal.runtime.checking import describe_failure
 
             message = describe_failure(blocking) + " (checked after publishing)"
             return replace(result, status=ERROR, message=message, line=None)
         return result
 
-    def _failed(self, cur: Any, target: Any, model: Model, started: datetime, t0: float,
-                message: str, line: int | None = None, col: int | None = None) -> ModelResult:
+    def _failed(
+        self,
+        cur: Any,
+        target: Any,
+        model: Model,
+        started: datetime,
+        t0: float,
+        message: str,
+        line: int | None = None,
+        col: int | None = None,
+    ) -> ModelResult:
         try:
             materialize.record_failure(cur, target, started, message)
         except Exception:  # noqa: BLE001 - recording is best effort; the failure stands
             pass
-        return ModelResult(model=model.name, status=ERROR, relation=model.relation,
-                           materialization=target.materialization,
-                           duration_s=time.perf_counter() - t0, message=message,
-                           path=model.display_path, line=line, col=col)
+        return ModelResult(
+            model=model.name,
+            status=ERROR,
+            relation=model.relation,
+            materialization=target.materialization,
+            duration_s=time.perf_counter() - t0,
+            message=message,
+            path=model.display_path,
+            line=line,
+            col=col,
+        )
 
-    def _run_incremental(self, cur: Any, step: Step, model: Model, target: Any,
-                         audit: Any = None) -> Any:
+    def _run_incremental(
+        self, cur: Any, step: Step, model: Model, target: Any, audit: Any = None
+    ) -> Any:
         """An unpartitioned incremental model: full build the first time (or with
         --full-refresh), then append or upsert the is_incremental() variant's rows."""
         # no table yet (never built, or it was a view before): build it whole
@@ -278,8 +346,9 @@ class Executor:
             return materialize.incremental_append(cur, target, sql, audit=audit)
         return materialize.incremental_upsert(cur, target, sql, model.unique_key, audit=audit)
 
-    def _run_partitions(self, cur: Any, step: Step, model: Model, target: Any,
-                        started: datetime, t0: float) -> ModelResult:
+    def _run_partitions(
+        self, cur: Any, step: Step, model: Model, target: Any, started: datetime, t0: float
+    ) -> ModelResult:
         """Each partition in its own transaction (or all in one with --full-refresh)."""
         fill = self.project.sql_for_partition
         total_rows = 0
@@ -288,23 +357,47 @@ class Executor:
         outcomes: list[Any] = []
         if step.full_refresh:
             # Python assets: called per partition inside the one transaction
-            parts = [(k, fill(model, step.sql or "", k) if model.kind == "sql" else
-                      (lambda k=k: self._python_output(cur, model, k)),
-                      fill(model, model.partition_filter or "", k)) for k in keys]
+            parts = [
+                (
+                    k,
+                    fill(model, step.sql or "", k)
+                    if model.kind == "sql"
+                    else (lambda k=k: self._python_output(cur, model, k)),
+                    fill(model, model.partition_filter or "", k),
+                )
+                for k in keys
+            ]
             try:
-                built = materialize.rebuild_partitions(cur, target, parts,
-                                                       audit=self._audit_for(model, outcomes))
+                built = materialize.rebuild_partitions(
+                    cur, target, parts, audit=self._audit_for(model, outcomes)
+                )
             except AuditFailed as exc:
                 return self._audit_failed(cur, target, model, started, t0, exc)
             for i, key in enumerate(keys, 1):
                 self.reporter_partition(step, key, SUCCESS, None, i, len(keys), None)
-            return self._after_publish(cur, model, target, started, t0, ModelResult(
-                model=model.name, status=SUCCESS, relation=model.relation,
-                materialization=step.action, rows=built.rows,
-                duration_s=time.perf_counter() - t0, path=model.display_path,
-                partitions=len(keys), checks=tuple(outcomes)))
-        if (model.config.get("backfill_policy") == "single_run" and len(keys) > 1
-                and not step.full_refresh):
+            return self._after_publish(
+                cur,
+                model,
+                target,
+                started,
+                t0,
+                ModelResult(
+                    model=model.name,
+                    status=SUCCESS,
+                    relation=model.relation,
+                    materialization=step.action,
+                    rows=built.rows,
+                    duration_s=time.perf_counter() - t0,
+                    path=model.display_path,
+                    partitions=len(keys),
+                    checks=tuple(outcomes),
+                ),
+            )
+        if (
+            model.config.get("backfill_policy") == "single_run"
+            and len(keys) > 1
+            and not step.full_refresh
+        ):
             try:
                 return self._run_single(cur, step, model, target, keys, t0, started)
             except AuditFailed as exc:
@@ -312,7 +405,7 @@ class Executor:
         exists = target.existing(cur) is not None
         created_here = not exists  # then no partition has rows before this step writes it
         for i, key in enumerate(keys, 1):
-            p_started = datetime.now(timezone.utc).replace(tzinfo=None)
+            p_started = datetime.now(UTC).replace(tzinfo=None)
             p0 = time.perf_counter()
             try:
                 if model.kind == "sql":
@@ -320,9 +413,15 @@ class Executor:
                 else:
                     source = self._python_output(cur, model, key)
                 built = materialize.replace_partition(
-                    cur, target, key, source, fill(model, model.partition_filter or "", key),
-                    exists=exists, has_rows=not created_here,
-                    audit=self._audit_for(model, outcomes, key))
+                    cur,
+                    target,
+                    key,
+                    source,
+                    fill(model, model.partition_filter or "", key),
+                    exists=exists,
+                    has_rows=not created_here,
+                    audit=self._audit_for(model, outcomes, key),
+                )
                 exists = True
                 total_rows += built.rows or 0
             except Exception as exc:  # noqa: BLE001 - one failed partition; the others go on
@@ -343,55 +442,113 @@ class Executor:
                     materialize.record_partition_failure(cur, target, key, p_started, message)
                 except Exception:  # noqa: BLE001
                     pass
-                self.reporter_partition(step, key, ERROR, None, i, len(keys),
-                                        time.perf_counter() - p0, message)
+                self.reporter_partition(
+                    step, key, ERROR, None, i, len(keys), time.perf_counter() - p0, message
+                )
                 if self.fail_fast:
                     break
             else:  # committed: reporting it (which may fail, e.g. a closed pipe) cannot undo it
-                self.reporter_partition(step, key, SUCCESS, built.rows, i, len(keys),
-                                        time.perf_counter() - p0)
+                self.reporter_partition(
+                    step, key, SUCCESS, built.rows, i, len(keys), time.perf_counter() - p0
+                )
         if failures:
             key, message, line = failures[0]
             more = f" (and {len(failures) - 1} more partitions)" if len(failures) > 1 else ""
             if message.startswith("check "):  # keep "check ..." first: it names the reason
-                failed = self._failed(cur, target, model, started, t0,
-                                      f"{message} in partition {key}{more}", line)
+                failed = self._failed(
+                    cur, target, model, started, t0, f"{message} in partition {key}{more}", line
+                )
             else:
-                failed = self._failed(cur, target, model, started, t0,
-                                      f"partition {key}: {message}{more}", line)
+                failed = self._failed(
+                    cur, target, model, started, t0, f"partition {key}: {message}{more}", line
+                )
             return replace(failed, checks=tuple(outcomes))
         materialize.record_step(cur, target, started, total_rows)
-        return self._after_publish(cur, model, target, started, t0, ModelResult(
-            model=model.name, status=SUCCESS, relation=model.relation,
-            materialization=step.action, rows=total_rows,
-            duration_s=time.perf_counter() - t0, path=model.display_path,
-            partitions=len(keys), checks=tuple(outcomes)))
+        return self._after_publish(
+            cur,
+            model,
+            target,
+            started,
+            t0,
+            ModelResult(
+                model=model.name,
+                status=SUCCESS,
+                relation=model.relation,
+                materialization=step.action,
+                rows=total_rows,
+                duration_s=time.perf_counter() - t0,
+                path=model.display_path,
+                partitions=len(keys),
+                checks=tuple(outcomes),
+            ),
+        )
 
-    def _run_single(self, cur: Any, step: Step, model: Model, target: Any, keys: list[str],
-                    t0: float, step_started: datetime) -> ModelResult:
+    def _run_single(
+        self,
+        cur: Any,
+        step: Step,
+        model: Model,
+        target: Any,
+        keys: list[str],
+        t0: float,
+        step_started: datetime,
+    ) -> ModelResult:
         """All of a step's time partitions from one query / one call (single_run policy)."""
         windows = [(k, *model.partitions.window(k)) for k in keys]
         if model.kind == "sql":
             source: Any = self.project.sql_for_range(model, step.sql or "", keys)
         else:
             source = self._call_python(cur, model, None, keys=keys)
-        started = datetime.now(timezone.utc).replace(tzinfo=None)
+        started = datetime.now(UTC).replace(tzinfo=None)
         outcomes: list[Any] = []
-        built = materialize.replace_partitions_single_run(cur, target, windows, source,
-                                                          str(model.partition_column),
-                                                          audit=self._audit_for(model, outcomes))
+        built = materialize.replace_partitions_single_run(
+            cur,
+            target,
+            windows,
+            source,
+            str(model.partition_column),
+            audit=self._audit_for(model, outcomes),
+        )
         materialize.record_step(cur, target, started, built.rows or 0)
-        self.reporter_partition(step, f"{keys[0]}..{keys[-1]}", SUCCESS, built.rows,
-                                len(keys), len(keys), time.perf_counter() - t0)
-        return self._after_publish(cur, model, target, step_started, t0, ModelResult(
-            model=model.name, status=SUCCESS, relation=model.relation,
-            materialization=step.action, rows=built.rows,
-            duration_s=time.perf_counter() - t0, path=model.display_path,
-            partitions=len(keys), checks=tuple(outcomes)))
+        self.reporter_partition(
+            step,
+            f"{keys[0]}..{keys[-1]}",
+            SUCCESS,
+            built.rows,
+            len(keys),
+            len(keys),
+            time.perf_counter() - t0,
+        )
+        return self._after_publish(
+            cur,
+            model,
+            target,
+            step_started,
+            t0,
+            ModelResult(
+                model=model.name,
+                status=SUCCESS,
+                relation=model.relation,
+                materialization=step.action,
+                rows=built.rows,
+                duration_s=time.perf_counter() - t0,
+                path=model.display_path,
+                partitions=len(keys),
+                checks=tuple(outcomes),
+            ),
+        )
 
-    def reporter_partition(self, step: Step, key: str, status: str, rows: int | None,
-                           done: int, total: int, seconds: float | None,
-                           message: str | None = None) -> None:
+    def reporter_partition(
+        self,
+        step: Step,
+        key: str,
+        status: str,
+        rows: int | None,
+        done: int,
+        total: int,
+        seconds: float | None,
+        message: str | None = None,
+    ) -> None:
         report = getattr(self.reporter, "partition_finished", None)
         if report is not None:
             report(step, key, status, rows, done, total, seconds, message)
@@ -401,11 +558,13 @@ class Executor:
         return self._call_python(cur, model, key)
 
     def _run_python(self, cur: Any, model: Model, target: Any, audit: Any = None) -> Any:
-        return materialize.write_table(cur, target, self._call_python(cur, model, None),
-                                       audit=audit)
+        return materialize.write_table(
+            cur, target, self._call_python(cur, model, None), audit=audit
+        )
 
-    def _call_python(self, cur: Any, model: Model, key: str | None,
-                     keys: list[str] | None = None) -> Any:
+    def _call_python(
+        self, cur: Any, model: Model, key: str | None, keys: list[str] | None = None
+    ) -> Any:
         definition = model.asset
         assert definition is not None
         kwargs: dict[str, Any] = {}
@@ -418,32 +577,41 @@ class Executor:
         if definition.wants_context:
             window = None
             if keys:  # single_run: the window spans every partition being built
-                window = (model.partitions.window(keys[0])[0].replace(tzinfo=None),
-                          model.partitions.window(keys[-1])[1].replace(tzinfo=None))
+                window = (
+                    model.partitions.window(keys[0])[0].replace(tzinfo=None),
+                    model.partitions.window(keys[-1])[1].replace(tzinfo=None),
+                )
             elif key is not None and hasattr(model.partitions, "window"):
                 try:
                     start, end = model.partitions.window(key)
                     window = (start.replace(tzinfo=None), end.replace(tzinfo=None))
                 except Exception:  # noqa: BLE001 - static partitions have no time window
                     window = None
-            kwargs["context"] = AssetContext(asset_name=model.name, relation=model.relation,
-                                             run_id=self.run_id, log=asset_logger(model.name),
-                                             cursor=cur, vars=dict(self.project.config.vars),
-                                             partition_key=key,
-                                             partition_keys=tuple(keys or ([key] if key else [])),
-                                             partition_window=window)
+            kwargs["context"] = AssetContext(
+                asset_name=model.name,
+                relation=model.relation,
+                run_id=self.run_id,
+                log=asset_logger(model.name),
+                cursor=cur,
+                vars=dict(self.project.config.vars),
+                partition_key=key,
+                partition_keys=tuple(keys or ([key] if key else [])),
+                partition_window=window,
+            )
         try:
             value = definition.fn(**kwargs)
         except Exception as exc:  # the user's code raised
             line = _user_line(exc, model)
             detail = traceback.format_exc() if self.debug else ""
-            raise _UserCodeError(f"{type(exc).__name__}: {exc}" + (f"\n{detail}" if detail else ""),
-                                 line) from exc
+            raise _UserCodeError(
+                f"{type(exc).__name__}: {exc}" + (f"\n{detail}" if detail else ""), line
+            ) from exc
         try:
             return io.scannable(value)
         except io.UnsupportedOutput as exc:
-            raise _UserCodeError(f"asset '{model.name}' {exc}; return a {io.SUPPORTED_OUTPUTS}",
-                                 model.line) from None
+            raise _UserCodeError(
+                f"asset '{model.name}' {exc}; return a {io.SUPPORTED_OUTPUTS}", model.line
+            ) from None
 
 
 class _UserCodeError(Exception):

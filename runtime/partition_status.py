@@ -11,27 +11,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.config import ProjectConfig
-from compiler.errors import ProjectError
-from compiler.project import Project
-from runtime.build import plan_options, read_state
+from teal.compiler.config import ProjectConfig
+from teal.compiler.errors import ProjectError
+from teal.compiler.project import Project
+from teal.runtime.build import plan_options, read_state
 
 
 def partition_report(project: Project, cfg: ProjectConfig, name: str) -> list[dict[str, Any]]:
-    from compiler.partitioning import resolve_mapping
-    from compiler.partitions import upstream_keys
+    from teal.compiler.partitioning import resolve_mapping
+    from teal.compiler.partitions import upstream_keys
 
     model = project.model(name)
     if model.partitions is None:
-        raise ProjectError(f"model '{name}' is not partitioned", path=model.display_path,
-                           hint="teal ls -s partitioned:true lists the partitioned models")
+        raise ProjectError(
+            f"model '{name}' is not partitioned",
+            path=model.display_path,
+            hint="teal ls -s partitioned:true lists the partitioned models",
+        )
     state = read_state(cfg)
     own = state.partitions.get(name, {})
     ups = []
     for up in model.upstreams:
         up_model = project.models[up]
-        mapping = resolve_mapping((model.config.get("partition_mapping") or {}).get(up),
-                                  model.partitions, up_model.partitions)
+        mapping = resolve_mapping(
+            (model.config.get("partition_mapping") or {}).get(up),
+            model.partitions,
+            up_model.partitions,
+        )
         ups.append((up, up_model.partitions, mapping))
     rows = []
     # the clock `teal build` plans with (TEAL_NOW fixes it), so both list the same keys
@@ -51,14 +57,24 @@ def partition_report(project: Project, cfg: ProjectConfig, name: str) -> list[di
                         break
                     continue
                 up_state = state.partitions.get(up, {})
-                newer = [k for k in upstream_keys(mapping, model.partitions, up_def, key, now=now)
-                         if k in up_state and up_state[k]["status"] == "success"
-                         and up_state[k]["finished_at"] > rec["finished_at"]]
+                newer = [
+                    k
+                    for k in upstream_keys(mapping, model.partitions, up_def, key, now=now)
+                    if k in up_state
+                    and up_state[k]["status"] == "success"
+                    and up_state[k]["finished_at"] > rec["finished_at"]
+                ]
                 if newer:
                     status, note = "stale", f"{up} partition {newer[0]} rebuilt after it"
                     break
-        rows.append({"key": key, "status": status,
-                     "rows": rec.get("rows") if rec else None,
-                     "built_at": rec.get("finished_at") if rec else None,
-                     "run_id": rec.get("run_id") if rec else None, "note": note})
+        rows.append(
+            {
+                "key": key,
+                "status": status,
+                "rows": rec.get("rows") if rec else None,
+                "built_at": rec.get("finished_at") if rec else None,
+                "run_id": rec.get("run_id") if rec else None,
+                "note": note,
+            }
+        )
     return rows

@@ -10,8 +10,8 @@ import threading
 import time
 from typing import IO, Any
 
-from compiler.plan import Plan, Step
-from runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
+from teal.compiler.plan import Plan, Step
+from teal.runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
 
 _LABEL = {SUCCESS: "OK", ERROR: "ERROR", SKIPPED: "SKIP"}
 _COLOR = {SUCCESS: "32", ERROR: "31", SKIPPED: "33"}
@@ -49,16 +49,26 @@ class ConsoleReporter:
         self._total = len(plan.steps)
         self._width = max([len(s.relation) for s in plan.steps] + [20])
         noun = "model" if self._total == 1 else "models"
-        self.write(f"Building {self._total} {noun} with {threads} thread"
-                   f"{'s' if threads != 1 else ''} into {warehouse}")
+        self.write(
+            f"Building {self._total} {noun} with {threads} thread"
+            f"{'s' if threads != 1 else ''} into {warehouse}"
+        )
 
     def model_started(self, step: Step) -> None:
         if step.partitions and len(step.partitions) > 1:
             self.write(f"        {step.relation}: {len(step.partitions)} partitions to build")
 
-    def partition_finished(self, step: Step, key: str, status: str, rows: int | None,
-                           done: int, total: int, seconds: float | None,
-                           message: str | None = None) -> None:
+    def partition_finished(
+        self,
+        step: Step,
+        key: str,
+        status: str,
+        rows: int | None,
+        done: int,
+        total: int,
+        seconds: float | None,
+        message: str | None = None,
+    ) -> None:
         """One line per partition: ``[  3/365] OK    2026-01-03  1,234 rows  0.02s``."""
         digits = len(str(total))
         label = self._c(status, f"{_LABEL[status]:<5}")
@@ -67,7 +77,9 @@ class ConsoleReporter:
             tail += f"  {fmt_seconds(seconds)}"
         if message:
             tail += f"  {message.splitlines()[0]}"
-        self.write(f"        {step.model} [{done:>{digits}}/{total}] {label} {key}  {tail}".rstrip())
+        self.write(
+            f"        {step.model} [{done:>{digits}}/{total}] {label} {key}  {tail}".rstrip()
+        )
 
     def model_finished(self, result: ModelResult, done: int, total: int) -> None:
         digits = len(str(total))
@@ -75,8 +87,10 @@ class ConsoleReporter:
         kind = (result.materialization or "")[:6]
         head = f"[{done:>{digits}}/{total}] {label} {kind:<6} {result.relation or result.model:<{self._width}}"
         if result.status == SUCCESS:
-            self.write(f"{head}  {fmt_rows(result.rows):>14}  {fmt_seconds(result.duration_s)}"
-                       f"{check_counts(result.checks)}")
+            self.write(
+                f"{head}  {fmt_rows(result.rows):>14}  {fmt_seconds(result.duration_s)}"
+                f"{check_counts(result.checks)}"
+            )
         elif result.status == ERROR:
             first = (result.message or "").splitlines()[0] if result.message else ""
             self.write(f"{head}  {fmt_seconds(result.duration_s)}  {first}")
@@ -142,8 +156,10 @@ def summary(result: BuildResult) -> str:
     total_checks = len(result.check_outcomes)
     if total_checks:
         lines.append("")
-        lines.append(f"Checks: {total_checks} run, {total_checks - len(flagged)} passed"
-                     + (":" if flagged else ""))
+        lines.append(
+            f"Checks: {total_checks} run, {total_checks - len(flagged)} passed"
+            + (":" if flagged else "")
+        )
         for outcome in flagged:
             lines.append("  " + check_line(outcome) + f"  [{outcome.asset}]")
             if outcome.sample:
@@ -160,12 +176,24 @@ def summary(result: BuildResult) -> str:
 def results_table(result: BuildResult) -> str:
     """Every model's status, rows and time as an aligned table."""
     header = ("model", "status", "materialized", "rows", "time")
-    rows = [(r.model, r.status, r.materialization or "", fmt_rows(r.rows).replace(" rows", ""),
-             fmt_seconds(r.duration_s) if r.status != SKIPPED else "") for r in result.results]
+    rows = [
+        (
+            r.model,
+            r.status,
+            r.materialization or "",
+            fmt_rows(r.rows).replace(" rows", ""),
+            fmt_seconds(r.duration_s) if r.status != SKIPPED else "",
+        )
+        for r in result.results
+    ]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     out = ["  ".join(h.ljust(w) for h, w in zip(header, widths))]
     out.append("  ".join("-" * w for w in widths))
     for row in rows:
-        out.append("  ".join(str(v).ljust(w) if i != 3 else str(v).rjust(w)
-                             for i, (v, w) in enumerate(zip(row, widths))))
+        out.append(
+            "  ".join(
+                str(v).ljust(w) if i != 3 else str(v).rjust(w)
+                for i, (v, w) in enumerate(zip(row, widths))
+            )
+        )
     return "\n".join(out)

@@ -84,7 +84,10 @@ class BuildResult:
             "success": self.success,
             "duration_s": round(self.duration_s, 4),
             "warehouse": self.warehouse,
-            "counts": {"success": len(self.built), "error": len(self.failed),
-                       "skipped": len(self.skipped)},
+            "counts": {
+                "success": len(self.built),
+                "error": len(self.failed),
+                "skipped": len(self.skipped),
+            },
             "results": [asdict(r) for r in self.results],
         }

@@ -4,9 +4,9 @@ The public Python API. Everything here is a re-export; the implementation lives 
 compiler/, warehouse/ and runtime/ layers.
 """
 
-from compiler.assets import AssetCheckDef, AssetDef, CheckResult, asset, asset_check
-from compiler.config import ProjectConfig, load_config
-from compiler.errors import (
+from teal.compiler.assets import AssetCheckDef, AssetDef, CheckResult, asset, asset_check
+from teal.compiler.config import ProjectConfig, load_config
+from teal.compiler.errors import (
     ExecutionError,
     LineageError,
     ParseError,
@@ -16,11 +16,11 @@ from compiler.errors import (
     TemplateError,
     WarehouseError,
 )
-from compiler.plan import Plan, build_plan
-from compiler.project import Model, Project, load_project
-from runtime.build import MaterializeResult, build, materialize
-from runtime.context import AssetContext
-from runtime.results import BuildResult, ModelResult
+from teal.compiler.plan import Plan, build_plan
+from teal.compiler.project import Model, Project, load_project
+from teal.runtime.build import MaterializeResult, build, materialize
+from teal.runtime.context import AssetContext
+from teal.runtime.results import BuildResult, ModelResult
 
 __version__ = "0.1.0"
 

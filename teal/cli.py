@@ -10,12 +10,13 @@ import json
 import logging
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
-from compiler.errors import ErrorGroup, ProjectError, TealError
+from teal.compiler.errors import ErrorGroup, ProjectError, TealError
 
 
 def _parse_vars(value: str | None) -> dict[str, Any] | None:
@@ -30,23 +31,39 @@ def _parse_vars(value: str | None) -> dict[str, Any] | None:
         problem = getattr(exc, "problem", None) or str(exc)
         lines = value.splitlines() or [value]
         row = min(mark.line, len(lines) - 1) if mark else 0
-        raise ProjectError(f"not valid YAML/JSON: {problem}", path="--vars",
-                           col=mark.column + 1 if mark else None, source_line=lines[row],
-                           hint="write --vars '{key: value, other: 2}'") from None
+        raise ProjectError(
+            f"not valid YAML/JSON: {problem}",
+            path="--vars",
+            col=mark.column + 1 if mark else None,
+            source_line=lines[row],
+            hint="write --vars '{key: value, other: 2}'",
+        ) from None
     if not isinstance(parsed, dict):
-        raise ProjectError(f"must be a mapping of names to values, got {type(parsed).__name__}",
-                           path="--vars", source_line=value, col=1,
-                           hint="write --vars '{key: value}'")
+        raise ProjectError(
+            f"must be a mapping of names to values, got {type(parsed).__name__}",
+            path="--vars",
+            source_line=value,
+            col=1,
+            hint="write --vars '{key: value}'",
+        )
     return parsed
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path),
-                     default=None, help="Project folder (default: nearest with teal.toml / [tool.teal])."),
+        click.option(
+            "--project-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Project folder (default: nearest with teal.toml / [tool.teal]).",
+        ),
         click.option("--target", "-t", default=None, help="Named target from [targets.<name>]."),
-        click.option("--warehouse", default=None, help="DuckDB file to use instead of the configured one."),
-        click.option("--vars", "vars_", default=None, help="YAML mapping of vars, e.g. '{day: 2026-01-01}'."),
+        click.option(
+            "--warehouse", default=None, help="DuckDB file to use instead of the configured one."
+        ),
+        click.option(
+            "--vars", "vars_", default=None, help="YAML mapping of vars, e.g. '{day: 2026-01-01}'."
+        ),
         click.option("--debug", is_flag=True, help="Show tracebacks."),
     ]
     for option in reversed(options):
@@ -55,9 +72,15 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _selection(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option("--exclude", multiple=True, help="Models to leave out (same grammar).")(func)
-    func = click.option("--select", "-s", multiple=True,
-                        help="Models to include: name, +name, name+, folder, tag:x, ...")(func)
+    func = click.option("--exclude", multiple=True, help="Models to leave out (same grammar).")(
+        func
+    )
+    func = click.option(
+        "--select",
+        "-s",
+        multiple=True,
+        help="Models to include: name, +name, name+, folder, tag:x, ...",
+    )(func)
     return func
 
 
@@ -73,8 +96,9 @@ def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             if isinstance(exc, ErrorGroup):  # each error starts its own `path:line:col:` line
                 click.echo(f"{exc}\n\n{exc.message}", err=True)
             else:
-                click.echo(f"error: {exc}" if exc.path is None and exc.line is None else str(exc),
-                           err=True)
+                click.echo(
+                    f"error: {exc}" if exc.path is None and exc.line is None else str(exc), err=True
+                )
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted: nothing half-written was committed", err=True)
@@ -83,12 +107,18 @@ def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _config(project_dir: Path | None, target: str | None, warehouse: str | None,
-            vars_: str | None, threads: int | None = None) -> Any:
-    from compiler.config import load_config
+def _config(
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    threads: int | None = None,
+) -> Any:
+    from teal.compiler.config import load_config
 
-    return load_config(project_dir, target=target, warehouse=warehouse, vars=_parse_vars(vars_),
-                       threads=threads)
+    return load_config(
+        project_dir, target=target, warehouse=warehouse, vars=_parse_vars(vars_), threads=threads
+    )
 
 
 def _setup_logging() -> None:
@@ -109,55 +139,88 @@ def _setup_logging() -> None:
 @click.version_option(package_name="teal")
 def main() -> None:
     """teal: build a DuckDB warehouse from a folder of SQL and Python models."""
-    import compiler.offload
-    import compiler.project
+    import teal.compiler.offload
+    import teal.compiler.project
 
-    compiler.project.FREEZE_AFTER_LOAD = True  # one project per process: see there
-    compiler.offload.ENABLED = True  # a process of its own: it may fork helpers (see there)
+    teal.compiler.project.FREEZE_AFTER_LOAD = True  # one project per process: see there
+    teal.compiler.offload.ENABLED = True  # a process of its own: it may fork helpers (see there)
 
 
 def _needs_state(*expressions: tuple[str, ...]) -> bool:
     return any("state:" in e or "result:" in e for exprs in expressions for e in exprs)
 
 
-PARTITION_OPTIONS = ("full_refresh", "partitions", "partition_range", "date_from", "date_to",
-                     "missing_only")
+PARTITION_OPTIONS = (
+    "full_refresh",
+    "partitions",
+    "partition_range",
+    "date_from",
+    "date_to",
+    "missing_only",
+)
 RUN_OPTIONS = ("store_failures",)
 
 
-def _run(command: str, project_dir: Path | None, target: str | None, warehouse: str | None,
-         vars_: str | None, debug: bool, select: tuple[str, ...], exclude: tuple[str, ...],
-         threads: int | None, fail_fast: bool, as_json: bool, changed_only: bool | None,
-         inline_views: bool, **partition_opts: Any) -> None:
-    from compiler.plan import build_plan
-    from compiler.project import load_project
-    from runtime.build import execute_plan, plan_options
-    from runtime.executor import SilentReporter
-    from runtime.report import ConsoleReporter
-    from warehouse.connection import Warehouse
-    from warehouse.state import plan_state
+def _run(
+    command: str,
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    threads: int | None,
+    fail_fast: bool,
+    as_json: bool,
+    changed_only: bool | None,
+    inline_views: bool,
+    **partition_opts: Any,
+) -> None:
+    from teal.compiler.plan import build_plan
+    from teal.compiler.project import load_project
+    from teal.runtime.build import execute_plan, plan_options
+    from teal.runtime.executor import SilentReporter
+    from teal.runtime.report import ConsoleReporter
+    from teal.warehouse.connection import Warehouse
+    from teal.warehouse.state import plan_state
 
     cfg = _config(project_dir, target, warehouse, vars_, threads)
     project = load_project(config=cfg)
-    options = plan_options(cfg, changed_only=changed_only, inline_views=inline_views,
-                           **{k: v for k, v in partition_opts.items() if k in PARTITION_OPTIONS})
+    options = plan_options(
+        cfg,
+        changed_only=changed_only,
+        inline_views=inline_views,
+        **{k: v for k, v in partition_opts.items() if k in PARTITION_OPTIONS},
+    )
     with Warehouse(cfg.warehouse_path, sources=project.sources) as wh:
-        plan = build_plan(project, list(select), list(exclude), state=plan_state(wh.conn),
-                          options=options)
+        plan = build_plan(
+            project, list(select), list(exclude), state=plan_state(wh.conn), options=options
+        )
         if not plan.steps:
             if as_json:
                 click.echo(json.dumps({"success": True, "results": [], "not_run": plan.not_run}))
             elif plan.not_run:
-                click.echo(f"Nothing to build: {len(plan.not_run)} selected models need no step "
-                           "(see `teal plan` for why).")
+                click.echo(
+                    f"Nothing to build: {len(plan.not_run)} selected models need no step "
+                    "(see `teal plan` for why)."
+                )
             else:
                 click.echo("Nothing to build: the selection contains no buildable models.")
             return
         _setup_logging()
         reporter = SilentReporter() if as_json else ConsoleReporter()
-        result = execute_plan(project, plan, command=command, threads=cfg.threads,
-                              fail_fast=fail_fast, reporter=reporter, debug=debug, warehouse=wh,
-                              store_failures=bool(partition_opts.get("store_failures")))
+        result = execute_plan(
+            project,
+            plan,
+            command=command,
+            threads=cfg.threads,
+            fail_fast=fail_fast,
+            reporter=reporter,
+            debug=debug,
+            warehouse=wh,
+            store_failures=bool(partition_opts.get("store_failures")),
+        )
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, default=str))
     if not result.success:
@@ -165,61 +228,147 @@ def _run(command: str, project_dir: Path | None, target: str | None, warehouse: 
 
 
 def _partition_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option("--to", "date_to", default=None, metavar="KEY",
-                        help="Last partition of a range (with --from).")(func)
-    func = click.option("--from", "date_from", default=None, metavar="KEY",
-                        help="First partition of a range (with --to; either may be left out).")(func)
-    func = click.option("--partition-range", default=None, metavar="FIRST..LAST",
-                        help="Build the partitions from FIRST to LAST (inclusive).")(func)
-    func = click.option("--partition", "partitions", multiple=True, metavar="KEY",
-                        help="Build this partition (repeat, or separate keys with commas).")(func)
-    func = click.option("--full-refresh", is_flag=True,
-                        help="Rebuild incremental models from scratch (all partitions).")(func)
+    func = click.option(
+        "--to",
+        "date_to",
+        default=None,
+        metavar="KEY",
+        help="Last partition of a range (with --from).",
+    )(func)
+    func = click.option(
+        "--from",
+        "date_from",
+        default=None,
+        metavar="KEY",
+        help="First partition of a range (with --to; either may be left out).",
+    )(func)
+    func = click.option(
+        "--partition-range",
+        default=None,
+        metavar="FIRST..LAST",
+        help="Build the partitions from FIRST to LAST (inclusive).",
+    )(func)
+    func = click.option(
+        "--partition",
+        "partitions",
+        multiple=True,
+        metavar="KEY",
+        help="Build this partition (repeat, or separate keys with commas).",
+    )(func)
+    func = click.option(
+        "--full-refresh",
+        is_flag=True,
+        help="Rebuild incremental models from scratch (all partitions).",
+    )(func)
     return func
 
 
 def _plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = _partition_options(func)
-    func = click.option("--inline-views", is_flag=True,
-                        help="Inline views read by one model of this build instead of creating them.")(func)
-    func = click.option("--changed-only/--all", "changed_only", default=None,
-                        help="Skip models unchanged since their last successful build.")(func)
+    func = click.option(
+        "--inline-views",
+        is_flag=True,
+        help="Inline views read by one model of this build instead of creating them.",
+    )(func)
+    func = click.option(
+        "--changed-only/--all",
+        "changed_only",
+        default=None,
+        help="Skip models unchanged since their last successful build.",
+    )(func)
     return func
 
 
 def _build_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = _plan_options(func)
-    func = click.option("--store-failures", is_flag=True,
-                        help="Keep failing rows of checks in teal_failures.<check>.")(func)
+    func = click.option(
+        "--store-failures",
+        is_flag=True,
+        help="Keep failing rows of checks in teal_failures.<check>.",
+    )(func)
     func = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
     func = click.option("--fail-fast", "-x", is_flag=True, help="Stop at the first failure.")(func)
-    func = click.option("--threads", type=click.IntRange(min=1), default=None,
-                        help="Models to build at once (default: config or cores).")(func)
+    func = click.option(
+        "--threads",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Models to build at once (default: config or cores).",
+    )(func)
     return _selection(_common(func))
 
 
 @main.command()
 @_build_options
 @_handle_errors
-def build(project_dir: Path | None, target: str | None, warehouse: str | None, vars_: str | None,
-          debug: bool, select: tuple[str, ...], exclude: tuple[str, ...], threads: int | None,
-          fail_fast: bool, as_json: bool, changed_only: bool | None, inline_views: bool,
-          **partition_opts: Any) -> None:
+def build(
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    threads: int | None,
+    fail_fast: bool,
+    as_json: bool,
+    changed_only: bool | None,
+    inline_views: bool,
+    **partition_opts: Any,
+) -> None:
     """Build the selected models, auditing each with its checks before publishing it."""
-    _run("build", project_dir, target, warehouse, vars_, debug, select, exclude, threads,
-         fail_fast, as_json, changed_only, inline_views, **partition_opts)
+    _run(
+        "build",
+        project_dir,
+        target,
+        warehouse,
+        vars_,
+        debug,
+        select,
+        exclude,
+        threads,
+        fail_fast,
+        as_json,
+        changed_only,
+        inline_views,
+        **partition_opts,
+    )
 
 
 @main.command()
 @_build_options
 @_handle_errors
-def run(project_dir: Path | None, target: str | None, warehouse: str | None, vars_: str | None,
-        debug: bool, select: tuple[str, ...], exclude: tuple[str, ...], threads: int | None,
-          fail_fast: bool, as_json: bool, changed_only: bool | None, inline_views: bool,
-          **partition_opts: Any) -> None:
+def run(
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    threads: int | None,
+    fail_fast: bool,
+    as_json: bool,
+    changed_only: bool | None,
+    inline_views: bool,
+    **partition_opts: Any,
+) -> None:
     """Build the selected models without running their checks."""
-    _run("run", project_dir, target, warehouse, vars_, debug, select, exclude, threads,
-         fail_fast, as_json, changed_only, inline_views, **partition_opts)
+    _run(
+        "run",
+        project_dir,
+        target,
+        warehouse,
+        vars_,
+        debug,
+        select,
+        exclude,
+        threads,
+        fail_fast,
+        as_json,
+        changed_only,
+        inline_views,
+        **partition_opts,
+    )
 
 
 @main.command()
@@ -228,33 +377,58 @@ def run(project_dir: Path | None, target: str | None, warehouse: str | None, var
 @click.option("--store-failures", is_flag=True, help="Keep failing rows in teal_failures.<check>.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @_handle_errors
-def check(project_dir: Path | None, target: str | None, warehouse: str | None, vars_: str | None,
-          debug: bool, select: tuple[str, ...], exclude: tuple[str, ...], store_failures: bool,
-          as_json: bool) -> None:
+def check(
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    store_failures: bool,
+    as_json: bool,
+) -> None:
     """Run the checks of the selected models on what is built now (nothing is rebuilt)."""
     from dataclasses import asdict
 
-    from runtime.build import run_checks
-    from runtime.report import check_line
+    from teal.runtime.build import run_checks
+    from teal.runtime.report import check_line
 
     cfg, project, names = _selected(project_dir, target, warehouse, vars_, select, exclude)
     result = run_checks(project, names, store_failures=store_failures)
     if as_json:
-        click.echo(json.dumps({"run_id": result.run_id, "success": result.success,
-                               "missing": list(result.missing),
-                               "checks": [asdict(o) for o in result.outcomes]},
-                              indent=2, default=str))
+        click.echo(
+            json.dumps(
+                {
+                    "run_id": result.run_id,
+                    "success": result.success,
+                    "missing": list(result.missing),
+                    "checks": [asdict(o) for o in result.outcomes],
+                },
+                indent=2,
+                default=str,
+            )
+        )
     else:
-        rows = [(o.asset, o.check, o.status.upper(),
-                 "" if o.failing is None else f"{o.failing:,}", o.message or "")
-                for o in result.outcomes]
+        rows = [
+            (
+                o.asset,
+                o.check,
+                o.status.upper(),
+                "" if o.failing is None else f"{o.failing:,}",
+                o.message or "",
+            )
+            for o in result.outcomes
+        ]
         if rows:
             click.echo(_table(("model", "check", "status", "failing", "note"), rows))
         for name in result.missing:
             click.echo(f"{name}: not built yet, its checks were not run")
         flagged = [o for o in result.outcomes if o.status != "pass"]
-        click.echo(f"\n{len(result.outcomes)} checks, {len(result.outcomes) - len(flagged)} passed"
-                   + (f", {len(flagged)} flagged" if flagged else ""))
+        click.echo(
+            f"\n{len(result.outcomes)} checks, {len(result.outcomes) - len(flagged)} passed"
+            + (f", {len(flagged)} flagged" if flagged else "")
+        )
         for o in flagged:
             if o.sample:
                 click.echo(f"  {check_line(o)}\n      e.g. {o.sample[0]}")
@@ -265,36 +439,87 @@ def check(project_dir: Path | None, target: str | None, warehouse: str | None, v
 @main.command()
 @click.argument("selection")
 @_common
-@click.option("--from", "date_from", default=None, metavar="KEY", help="First partition (default: the first).")
-@click.option("--to", "date_to", default=None, metavar="KEY", help="Last partition (default: the last up to now).")
+@click.option(
+    "--from", "date_from", default=None, metavar="KEY", help="First partition (default: the first)."
+)
+@click.option(
+    "--to",
+    "date_to",
+    default=None,
+    metavar="KEY",
+    help="Last partition (default: the last up to now).",
+)
 @click.option("--missing-only", is_flag=True, help="Only partitions not built successfully yet.")
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="Models to build at once.")
+@click.option(
+    "--threads", type=click.IntRange(min=1), default=None, help="Models to build at once."
+)
 @click.option("--fail-fast", "-x", is_flag=True, help="Stop at the first failed partition.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @_handle_errors
-def backfill(selection: str, project_dir: Path | None, target: str | None, warehouse: str | None,
-             vars_: str | None, debug: bool, date_from: str | None, date_to: str | None,
-             missing_only: bool, threads: int | None, fail_fast: bool, as_json: bool) -> None:
+def backfill(
+    selection: str,
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    date_from: str | None,
+    date_to: str | None,
+    missing_only: bool,
+    threads: int | None,
+    fail_fast: bool,
+    as_json: bool,
+) -> None:
     """Build a range of partitions of the selected models (SELECTION: same grammar as -s)."""
-    _run("backfill", project_dir, target, warehouse, vars_, debug, (selection,), (), threads,
-         fail_fast, as_json, False, False, date_from=date_from or "", date_to=date_to or "",
-         missing_only=missing_only, partitions=(),
-         # no --from/--to: every partition, first to last (an open range)
-         partition_range=None if date_from or date_to else "..", full_refresh=False)
+    _run(
+        "backfill",
+        project_dir,
+        target,
+        warehouse,
+        vars_,
+        debug,
+        (selection,),
+        (),
+        threads,
+        fail_fast,
+        as_json,
+        False,
+        False,
+        date_from=date_from or "",
+        date_to=date_to or "",
+        missing_only=missing_only,
+        partitions=(),
+        # no --from/--to: every partition, first to last (an open range)
+        partition_range=None if date_from or date_to else "..",
+        full_refresh=False,
+    )
 
 
 @main.command()
 @click.argument("model")
 @_common
 @click.option("--json", "as_json", is_flag=True, help="Print the partitions as JSON.")
-@click.option("--status", "only", type=click.Choice(["materialized", "missing", "failed", "stale"]),
-              multiple=True, help="Show only partitions with this status (repeatable).")
+@click.option(
+    "--status",
+    "only",
+    type=click.Choice(["materialized", "missing", "failed", "stale"]),
+    multiple=True,
+    help="Show only partitions with this status (repeatable).",
+)
 @_handle_errors
-def partitions(model: str, project_dir: Path | None, target: str | None, warehouse: str | None,
-               vars_: str | None, debug: bool, as_json: bool, only: tuple[str, ...]) -> None:
+def partitions(
+    model: str,
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    as_json: bool,
+    only: tuple[str, ...],
+) -> None:
     """Show each partition of MODEL: materialized, missing, failed or stale."""
-    from compiler.project import load_project
-    from runtime.partition_status import partition_report
+    from teal.compiler.project import load_project
+    from teal.runtime.partition_status import partition_report
 
     cfg = _config(project_dir, target, warehouse, vars_)
     project = load_project(config=cfg)
@@ -304,8 +529,16 @@ def partitions(model: str, project_dir: Path | None, target: str | None, warehou
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
-    table = [(r["key"], r["status"], "" if r["rows"] is None else f"{r['rows']:,}",
-              str(r["built_at"] or "")[:19], r["note"] or "") for r in rows]
+    table = [
+        (
+            r["key"],
+            r["status"],
+            "" if r["rows"] is None else f"{r['rows']:,}",
+            str(r["built_at"] or "")[:19],
+            r["note"] or "",
+        )
+        for r in rows
+    ]
     click.echo(_table(("partition", "status", "rows", "built at", "note"), table))
     counts: dict[str, int] = {}
     for r in rows:
@@ -318,24 +551,41 @@ def partitions(model: str, project_dir: Path | None, target: str | None, warehou
 @_common
 @_plan_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              help="Output format (text is an EXPLAIN-like table).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    help="Output format (text is an EXPLAIN-like table).",
+)
 @_handle_errors
-def plan(project_dir: Path | None, target: str | None, warehouse: str | None, vars_: str | None,
-         debug: bool, select: tuple[str, ...], exclude: tuple[str, ...],
-         changed_only: bool | None, inline_views: bool, as_json: bool, fmt: str,
-         **partition_opts: Any) -> None:
+def plan(
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    changed_only: bool | None,
+    inline_views: bool,
+    as_json: bool,
+    fmt: str,
+    **partition_opts: Any,
+) -> None:
     """Show what `teal build` would do with the same arguments, without touching data."""
-    from compiler.plan import build_plan
-    from compiler.project import load_project
-    from runtime.build import plan_options, read_state
+    from teal.compiler.plan import build_plan
+    from teal.compiler.project import load_project
+    from teal.runtime.build import plan_options, read_state
 
     cfg = _config(project_dir, target, warehouse, vars_)
     project = load_project(config=cfg)
-    options = plan_options(cfg, changed_only=changed_only, inline_views=inline_views,
-                           **partition_opts)
-    the_plan = build_plan(project, list(select), list(exclude), state=read_state(cfg),
-                          options=options)
+    options = plan_options(
+        cfg, changed_only=changed_only, inline_views=inline_views, **partition_opts
+    )
+    the_plan = build_plan(
+        project, list(select), list(exclude), state=read_state(cfg), options=options
+    )
     click.echo(the_plan.explain("json" if as_json else fmt))
 
 
@@ -343,31 +593,52 @@ def plan(project_dir: Path | None, target: str | None, warehouse: str | None, va
 @_selection
 @_common
 @_handle_errors
-def compile(project_dir: Path | None, target: str | None, warehouse: str | None,
-            vars_: str | None, debug: bool, select: tuple[str, ...],
-            exclude: tuple[str, ...]) -> None:
+def compile(
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+) -> None:
     """Render and compile models into target/ (compiled SQL and manifest.json)."""
-    from compiler.manifest import write_target
+    from teal.compiler.manifest import write_target
 
     _, project, names = _selected(project_dir, target, warehouse, vars_, select, exclude)
     out = write_target(project, set(names))
     stats = project.stats
-    click.echo(f"Compiled {len(names)} of {len(project.models)} models into {out} "
-               f"({stats.get('parsed', 0)} SQL parses, {stats.get('cache_hits', 0)} cache hits)")
+    click.echo(
+        f"Compiled {len(names)} of {len(project.models)} models into {out} "
+        f"({stats.get('parsed', 0)} SQL parses, {stats.get('cache_hits', 0)} cache hits)"
+    )
 
 
 @main.command(name="ls")
 @_selection
 @_common
 @click.option("--json", "as_json", is_flag=True, help="Print models as JSON.")
-@click.option("--output", "-o", type=click.Choice(["table", "name", "path", "relation"]),
-              default="table", help="What to print per model.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(["table", "name", "path", "relation"]),
+    default="table",
+    help="What to print per model.",
+)
 @_handle_errors
-def ls(project_dir: Path | None, target: str | None, warehouse: str | None, vars_: str | None,
-       debug: bool, select: tuple[str, ...], exclude: tuple[str, ...], as_json: bool,
-       output: str) -> None:
+def ls(
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    as_json: bool,
+    output: str,
+) -> None:
     """List models (in build order)."""
-    from compiler.manifest import model_entry
+    from teal.compiler.manifest import model_entry
 
     cfg, project, names = _selected(project_dir, target, warehouse, vars_, select, exclude)
     if as_json:
@@ -378,41 +649,66 @@ def ls(project_dir: Path | None, target: str | None, warehouse: str | None, vars
             m = project.models[n]
             click.echo({"name": n, "path": m.display_path, "relation": m.relation}[output])
         return
-    rows = [(n, m.kind, m.materialized, m.relation if m.materialized != "ephemeral" else "-",
-             ",".join(m.tags), m.display_path)
-            for n in names for m in [project.models[n]]]
+    rows = [
+        (
+            n,
+            m.kind,
+            m.materialized,
+            m.relation if m.materialized != "ephemeral" else "-",
+            ",".join(m.tags),
+            m.display_path,
+        )
+        for n in names
+        for m in [project.models[n]]
+    ]
     header = ("name", "kind", "materialized", "relation", "tags", "path")
     click.echo(_table(header, rows))
     click.echo(f"\n{len(names)} of {len(project.models)} models")
 
 
-def _selected(project_dir: Path | None, target: str | None, warehouse: str | None,
-              vars_: str | None, select: tuple[str, ...], exclude: tuple[str, ...]) -> Any:
+def _selected(
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+) -> Any:
     """(config, project, selected model names in build order) for read-only commands."""
-    from compiler.project import load_project
-    from compiler.selection import model_index
-    from compiler.selection import select as select_models
+    from teal.compiler.project import load_project
+    from teal.compiler.selection import model_index
+    from teal.compiler.selection import select as select_models
 
     cfg = _config(project_dir, target, warehouse, vars_)
     project = load_project(config=cfg)
-    chosen = select_models(project.dag, list(select), list(exclude),
-                           models=model_index(project, _state_if_needed(cfg, select, exclude)),
-                           selectors=cfg.selectors)
+    chosen = select_models(
+        project.dag,
+        list(select),
+        list(exclude),
+        models=model_index(project, _state_if_needed(cfg, select, exclude)),
+        selectors=cfg.selectors,
+    )
     return cfg, project, [n for n in project.dag.order() if n in chosen]
 
 
 def _state_if_needed(cfg: Any, select: tuple[str, ...], exclude: tuple[str, ...]) -> Any:
     if not _needs_state(select, exclude):
         return None
-    from runtime.build import read_state
+    from teal.runtime.build import read_state
 
     return read_state(cfg)
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)] if rows else [len(h) for h in header]
-    lines = ["  ".join(str(h).ljust(w) for h, w in zip(header, widths)).rstrip(),
-             "  ".join("-" * w for w in widths)]
+    widths = (
+        [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+        if rows
+        else [len(h) for h in header]
+    )
+    lines = [
+        "  ".join(str(h).ljust(w) for h, w in zip(header, widths)).rstrip(),
+        "  ".join("-" * w for w in widths),
+    ]
     for row in rows:
         lines.append("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
     return "\n".join(lines)
@@ -426,12 +722,21 @@ def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
 @click.option("--downstream/--no-downstream", default=True, help="Show what reads MODEL.")
 @click.option("--json", "as_json", is_flag=True, help="Print ancestors and descendants as JSON.")
 @_handle_errors
-def lineage(model: str, project_dir: Path | None, target: str | None, warehouse: str | None,
-            vars_: str | None, debug: bool, depth: int | None, upstream: bool, downstream: bool,
-            as_json: bool) -> None:
+def lineage(
+    model: str,
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    depth: int | None,
+    upstream: bool,
+    downstream: bool,
+    as_json: bool,
+) -> None:
     """Show the upstream and downstream tree of MODEL."""
-    from compiler.lineage_view import lineage_json, lineage_tree
-    from compiler.project import load_project
+    from teal.compiler.lineage_view import lineage_json, lineage_tree
+    from teal.compiler.project import load_project
 
     cfg = _config(project_dir, target, warehouse, vars_)
     project = load_project(config=cfg)
@@ -439,8 +744,9 @@ def lineage(model: str, project_dir: Path | None, target: str | None, warehouse:
     if as_json:
         click.echo(json.dumps(lineage_json(project, model, depth), indent=2))
     else:
-        click.echo(lineage_tree(project, model, depth=depth, upstream=upstream,
-                                downstream=downstream))
+        click.echo(
+            lineage_tree(project, model, depth=depth, upstream=upstream, downstream=downstream)
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,21 +26,30 @@ class Completed:
         return self.stdout + self.stderr
 
 
-def run_teal(*args: str, cwd: Path | str, env: dict[str, str] | None = None,
-             timeout: float = 300) -> Completed:
+def run_teal(
+    *args: str, cwd: Path | str, env: dict[str, str] | None = None, timeout: float = 300
+) -> Completed:
     """Run ``python -m teal.cli <args>`` in a subprocess (the installed console script's code)."""
     full_env = {**os.environ, **(env or {})}
     full_env.pop("PYTHONPATH", None)
-    proc = subprocess.run([sys.executable, "-m", "teal.cli", *args], cwd=str(cwd),
-                          capture_output=True, text=True, env=full_env, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "teal.cli", *args],
+        cwd=str(cwd),
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+    )
     return Completed(proc.returncode, proc.stdout, proc.stderr)
 
 
 def write_project(root: Path, files: dict[str, str], config: str | None = None) -> Path:
     """Create a project: ``teal.toml`` (``config`` or a default) plus ``files`` (dedented)."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "teal.toml").write_text(textwrap.dedent(config) if config is not None
-                                    else 'name = "fixture"\nthreads = 2\n', encoding="utf-8")
+    (root / "teal.toml").write_text(
+        textwrap.dedent(config) if config is not None else 'name = "fixture"\nthreads = 2\n',
+        encoding="utf-8",
+    )
     (root / "models").mkdir(exist_ok=True)
     for rel, text in files.items():
         path = root / rel

@@ -14,8 +14,9 @@ from tests.conftest import query
 
 
 def test_build_returns_per_model_results(project):
-    root = project({
-        "models/raw/numbers.py": """
+    root = project(
+        {
+            "models/raw/numbers.py": """
             import pyarrow as pa
             import teal
 
@@ -23,11 +24,12 @@ def test_build_returns_per_model_results(project):
             def numbers():
                 return pa.table({"n": list(range(1, 8))})
         """,
-        "models/staging/stg_numbers.sql": "select n from numbers",
-        "models/marts/odds.sql": "{{ config(materialized='table') }}\n"
-                                 "select n from stg_numbers where n % 2 = 1",
-        "models/marts/unrelated.sql": "select 1 as one",
-    })
+            "models/staging/stg_numbers.sql": "select n from numbers",
+            "models/marts/odds.sql": "{{ config(materialized='table') }}\n"
+            "select n from stg_numbers where n % 2 = 1",
+            "models/marts/unrelated.sql": "select 1 as one",
+        }
+    )
     result = teal.build(root, select="+odds", threads=1)
     assert isinstance(result, teal.BuildResult)
     assert result.success
@@ -50,8 +52,9 @@ def test_build_returns_per_model_results(project):
         result["unrelated"]
     db = root / "warehouse.duckdb"
     assert query(db, "select count(*) from marts.odds") == [(4,)]
-    assert query(db, "select count(*) from information_schema.tables "
-                     "where table_name = 'unrelated'") == [(0,)]
+    assert query(
+        db, "select count(*) from information_schema.tables where table_name = 'unrelated'"
+    ) == [(0,)]
     as_dict = result.to_dict()
     assert as_dict["counts"] == {"success": 3, "error": 0, "skipped": 0}
     assert as_dict["run_id"] == result.run_id
@@ -59,17 +62,19 @@ def test_build_returns_per_model_results(project):
 
 
 def test_build_reports_failures_without_raising(project):
-    root = project({
-        "models/raw/boom.py": """
+    root = project(
+        {
+            "models/raw/boom.py": """
             import teal
 
             @teal.asset
             def boom():
                 raise RuntimeError("kaboom")
         """,
-        "models/marts/after.sql": "select * from boom",
-        "models/marts/fine.sql": "select 42 as answer",
-    })
+            "models/marts/after.sql": "select * from boom",
+            "models/marts/fine.sql": "select 42 as answer",
+        }
+    )
     result = teal.build(root, vars={"unused": 1})
     assert not result.success
     assert result["boom"].status == "error"
@@ -98,8 +103,9 @@ def big_orders(raw_orders: pl.DataFrame) -> pl.DataFrame:
 @teal.asset
 def order_total(big_orders: pd.DataFrame, context: teal.AssetContext) -> pd.DataFrame:
     factor = context.vars.get("factor", 1)
-    return pd.DataFrame({"total": [float(big_orders["amount"].sum()) * factor],
-                         "asset": [context.asset_name]})
+    return pd.DataFrame(
+        {"total": [float(big_orders["amount"].sum()) * factor], "asset": [context.asset_name]}
+    )
 
 
 @teal.asset
@@ -142,8 +148,9 @@ def test_materialize_with_inputs():
     assert out.num_rows == 4
     assert set(out.column("customer").to_pylist()) == {"Ada"}
     # an upstream asset can also come in as data instead of being run
-    result = teal.materialize([big_orders], inputs={"raw_orders": pa.table({
-        "order_id": [9, 10], "amount": [1.0, 99.0]})})
+    result = teal.materialize(
+        [big_orders], inputs={"raw_orders": pa.table({"order_id": [9, 10], "amount": [1.0, 99.0]})}
+    )
     assert result.output_for("big_orders").to_pylist() == [{"order_id": 10, "amount": 99.0}]
     assert [r.model for r in result.result] == ["big_orders"]
 

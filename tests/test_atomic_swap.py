@@ -36,8 +36,10 @@ select range as v, 'B' as tag
 from range({B_ROWS})
 where md5(md5(md5(range::varchar))) <> '' and range >= (select min(g) from gate)
 """
-EXPECTED = {"A": [("A", A_ROWS, 0, A_ROWS - 1, A_ROWS)],
-            "B": [("B", B_ROWS, 0, B_ROWS - 1, B_ROWS)]}
+EXPECTED = {
+    "A": [("A", A_ROWS, 0, A_ROWS - 1, A_ROWS)],
+    "B": [("B", B_ROWS, 0, B_ROWS - 1, B_ROWS)],
+}
 CONFIG = 'name = "swap"\nthreads = 1\n[folders.marts]\nmaterialized = "table"\n'
 
 GATE_LINE = "marts.gate"
@@ -50,9 +52,14 @@ class Build:
     def __init__(self, root: Path, *args: str) -> None:
         env = {**os.environ}
         env.pop("PYTHONPATH", None)
-        self.proc = subprocess.Popen([sys.executable, "-m", "teal.cli", "build", *args],
-                                     cwd=str(root), stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, env=env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "teal.cli", "build", *args],
+            cwd=str(root),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -105,8 +112,9 @@ class Build:
 
 def target_version(db: Path) -> str:
     """'A' or 'B' after checking the table holds exactly one version, completely."""
-    rows = query(db, "select tag, count(*), min(v), max(v), count(distinct v) "
-                     "from marts.target group by tag")
+    rows = query(
+        db, "select tag, count(*), min(v), max(v), count(distinct v) from marts.target group by tag"
+    )
     for version, expected in EXPECTED.items():
         if rows == expected:
             return version
@@ -114,9 +122,14 @@ def target_version(db: Path) -> str:
 
 
 def leftovers(db: Path) -> list[str]:
-    return [name for (name,) in query(
-        db, "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_name like '%teal_new%'")]
+    return [
+        name
+        for (name,) in query(
+            db,
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_name like '%teal_new%'",
+        )
+    ]
 
 
 def build_ok(root: Path, *args: str) -> None:
@@ -125,8 +138,9 @@ def build_ok(root: Path, *args: str) -> None:
 
 
 def test_sigkill_during_table_swap_leaves_old_or_new_table(project):
-    root = project({"models/marts/gate.sql": GATE, "models/marts/target.sql": TARGET_A},
-                   config=CONFIG)
+    root = project(
+        {"models/marts/gate.sql": GATE, "models/marts/target.sql": TARGET_A}, config=CONFIG
+    )
     db = root / "warehouse.duckdb"
     target_sql = root / "models" / "marts" / "target.sql"
     build_ok(root)
@@ -143,15 +157,21 @@ def test_sigkill_during_table_swap_leaves_old_or_new_table(project):
     assert calibration.proc.wait(timeout=120) == 0, calibration.output
     calibration.kill()
     assert target_version(root / "scratch.duckdb") == "B"
-    hash_b = query(root / "scratch.duckdb",
-                   "select sql_hash from teal.model_state where model = 'target'")[0][0]
+    hash_b = query(
+        root / "scratch.duckdb", "select sql_hash from teal.model_state where model = 'target'"
+    )[0][0]
     assert hash_a != hash_b
 
     seed = random.randrange(1_000_000)
     rng = random.Random(seed)
     # fractions of the calibrated time after the signal; None = right after target's OK line
-    kill_points: list[float | None] = [0.0, rng.uniform(0.05, 0.4), rng.uniform(0.4, 0.8),
-                                       rng.uniform(0.8, 1.0), None]
+    kill_points: list[float | None] = [
+        0.0,
+        rng.uniform(0.05, 0.4),
+        rng.uniform(0.4, 0.8),
+        rng.uniform(0.8, 1.0),
+        None,
+    ]
     outcomes = []
     for point in kill_points:
         where = f"kill point {point} (seed {seed}, calibrated {duration:.2f}s)"

@@ -85,17 +85,23 @@ def checksums(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> dic
     return {k: (n, s) for k, n, s in rows}
 
 
-def run_and_kill(root: Path, args: list[str], model: str, rng: random.Random,
-                 duration: float, todo: int) -> tuple[str, bool]:
+def run_and_kill(
+    root: Path, args: list[str], model: str, rng: random.Random, duration: float, todo: int
+) -> tuple[str, bool]:
     """Start ``teal <args>``, SIGKILL it at a random point: (how, whether it was still running).
 
     ``duration``: how long a whole build took here, to spread delay-kills over it; ``todo``:
     how many partitions of ``model`` the command builds."""
     full_env = {**os.environ, **ENV}
     full_env.pop("PYTHONPATH", None)
-    proc = subprocess.Popen([sys.executable, "-m", "teal.cli", *args], cwd=root,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=full_env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "teal.cli", *args],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=full_env,
+    )
     try:
         if rng.random() < 0.6:
             after = rng.randrange(0, max(todo - 1, 1))
@@ -130,42 +136,64 @@ def built_keys(db: Path, model: str) -> set[str]:
         return set()
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return {k for (k,) in con.execute(
-            "select partition_key from teal.partition_state where model = ? and status = 'success'",
-            [model]).fetchall()}
+        return {
+            k
+            for (k,) in con.execute(
+                "select partition_key from teal.partition_state where model = ? and status = 'success'",
+                [model],
+            ).fetchall()
+        }
     except duckdb.CatalogException:  # killed before the state tables were created
         return set()
     finally:
         con.close()
 
 
-def check_partitions(db: Path, clean: dict[str, dict[str, tuple]], columns: dict[str, str],
-                     context: str, *, complete: bool) -> None:
+def check_partitions(
+    db: Path,
+    clean: dict[str, dict[str, tuple]],
+    columns: dict[str, str],
+    context: str,
+    *,
+    complete: bool,
+) -> None:
     """Every partition is all old or all new: rows iff recorded as built, and then exactly
     the clean build's rows. ``complete``: every key must be built."""
     con = duckdb.connect(str(db), read_only=True)
     try:
         for model, column in columns.items():
-            exists = con.execute("select count(*) from information_schema.tables "
-                                 "where table_name = ?", [model]).fetchone()[0]
-            state = dict(con.execute(
-                "select partition_key, status from teal.partition_state where model = ?",
-                [model]).fetchall()) if con.execute(
-                "select count(*) from information_schema.tables where table_schema = 'teal' "
-                "and table_name = 'partition_state'").fetchone()[0] else {}
+            exists = con.execute(
+                "select count(*) from information_schema.tables where table_name = ?", [model]
+            ).fetchone()[0]
+            state = (
+                dict(
+                    con.execute(
+                        "select partition_key, status from teal.partition_state where model = ?",
+                        [model],
+                    ).fetchall()
+                )
+                if con.execute(
+                    "select count(*) from information_schema.tables where table_schema = 'teal' "
+                    "and table_name = 'partition_state'"
+                ).fetchone()[0]
+                else {}
+            )
             have = checksums(con, model, column) if exists else {}
             built = {k for k, s in state.items() if s == "success"}
             assert set(have) == built, (
                 f"{context}: {model} has rows for {sorted(set(have) - built)} without a "
-                f"success record, and records {sorted(built - set(have))} without rows")
+                f"success record, and records {sorted(built - set(have))} without rows"
+            )
             wrong = {k: (have[k], clean[model][k]) for k in have if have[k] != clean[model][k]}
             assert not wrong, f"{context}: {model} partitions differ from a clean build: {wrong}"
             if complete:
                 assert built == set(KEYS), f"{context}: {model} lacks {sorted(set(KEYS) - built)}"
                 assert state == {k: "success" for k in KEYS}, context
-            leftovers = con.execute("select table_name from information_schema.tables "
-                                    "where table_name like '%teal_new%' or table_name like "
-                                    "'__teal_stage%'").fetchall()
+            leftovers = con.execute(
+                "select table_name from information_schema.tables "
+                "where table_name like '%teal_new%' or table_name like "
+                "'__teal_stage%'"
+            ).fetchall()
             assert not leftovers, f"{context}: leftover tables {leftovers}"
     finally:
         con.close()
@@ -177,18 +205,21 @@ def assert_equals_clean(db: Path, clean_db: Path, columns: dict[str, str], conte
         con.execute(f"attach '{clean_db}' as clean (read_only)")
         for model, column in columns.items():
             total, distinct = con.execute(
-                f"select count(*), count(distinct ({column}, n)) from {model}").fetchone()
+                f"select count(*), count(distinct ({column}, n)) from {model}"
+            ).fetchone()
             assert total == distinct, f"{context}: {model} has {total - distinct} duplicates"
             for a, b in ((model, f"clean.{model}"), (f"clean.{model}", model)):
-                extra = con.execute(f"select count(*) from (select * from {a} except all "
-                                    f"select * from {b})").fetchone()[0]
+                extra = con.execute(
+                    f"select count(*) from (select * from {a} except all select * from {b})"
+                ).fetchone()[0]
                 assert extra == 0, f"{context}: {extra} rows of {a} are not in {b}"
     finally:
         con.close()
 
 
-def clean_build(root: Path,
-                columns: dict[str, str]) -> tuple[Path, dict[str, dict[str, tuple]], float]:
+def clean_build(
+    root: Path, columns: dict[str, str]
+) -> tuple[Path, dict[str, dict[str, tuple]], float]:
     started = time.perf_counter()
     result = run_teal("build", "--warehouse", "clean.duckdb", cwd=root, env=ENV)
     duration = time.perf_counter() - started
@@ -204,10 +235,13 @@ def clean_build(root: Path,
     return clean_db, sums, duration
 
 
-@pytest.mark.parametrize("variant, files, columns, kills", [
-    ("sql", SQL_PROJECT, {"big": "ts", "big_daily": "day"}, (3, 3)),
-    ("python", PY_PROJECT, {"big_py": "ts"}, (2, 2)),
-])
+@pytest.mark.parametrize(
+    "variant, files, columns, kills",
+    [
+        ("sql", SQL_PROJECT, {"big": "ts", "big_daily": "day"}, (3, 3)),
+        ("python", PY_PROJECT, {"big_py": "ts"}, (2, 2)),
+    ],
+)
 def test_killed_backfills_rerun_to_exactly_a_clean_build(tmp_path, variant, files, columns, kills):
     root = write_project(tmp_path / variant, files)
     model = next(iter(columns))
@@ -224,8 +258,9 @@ def test_killed_backfills_rerun_to_exactly_a_clean_build(tmp_path, variant, file
             for path in (db, db.with_name(db.name + ".wal")):
                 path.unlink(missing_ok=True)
             built = set()
-        how, was_running = run_and_kill(root, ["build"], model, rng, duration,
-                                        len(KEYS) - len(built))
+        how, was_running = run_and_kill(
+            root, ["build"], model, rng, duration, len(KEYS) - len(built)
+        )
         killed += was_running
         context = f"seed {SEED}, {variant}, build kill {i + 1} {how}"
         print(context)
@@ -252,6 +287,7 @@ def test_killed_backfills_rerun_to_exactly_a_clean_build(tmp_path, variant, file
     done = run_teal(*backfill, cwd=root, env=ENV)
     assert done.returncode == 0, done.output
     assert len(re.findall(rf"^\s+{model} \[\s*\d+/30\] OK", done.stdout, re.M)) == 30
-    check_partitions(db, clean, columns, f"seed {SEED}, {variant}, after the backfill",
-                     complete=True)
+    check_partitions(
+        db, clean, columns, f"seed {SEED}, {variant}, after the backfill", complete=True
+    )
     assert_equals_clean(db, clean_db, columns, f"seed {SEED}, {variant}, after the backfill")

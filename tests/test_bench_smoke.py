@@ -11,14 +11,31 @@ from tests.conftest import REPO
 
 def test_partition_refresh_benchmark_runs_at_a_tiny_size(tmp_path):
     done = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "partition_refresh.py"), "--repeat", "1",
-         "--rows-per-day", "24", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            str(REPO / "bench" / "partition_refresh.py"),
+            "--repeat",
+            "1",
+            "--rows-per-day",
+            "24",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "refresh 1 partition" in done.stdout and "x floor" in done.stdout
     assert "x unpartitioned" in done.stdout
     (result,) = tmp_path.glob("partition_refresh-*.json")
     data = json.loads(result.read_text())
     assert data["rows"] == 365 * 24
-    assert set(data["median"]) == {"floor", "unpartitioned", "full_multi_run", "full_single_run",
-                                   "refresh_process", "refresh_steps"}
+    assert set(data["median"]) == {
+        "floor",
+        "unpartitioned",
+        "full_multi_run",
+        "full_single_run",
+        "refresh_process",
+        "refresh_steps",
+    }

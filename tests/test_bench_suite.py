@@ -66,10 +66,26 @@ def test_generated_project_builds_and_matches_the_floor(tmp_path):
 
 def test_runner_prints_its_table_and_writes_json(tmp_path):
     done = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "run.py"), "--models", "10", "--repeat", "1",
-         "--rows", "100", "--partitions", "24", "--out", str(tmp_path / "results"),
-         "--work", str(tmp_path / "work")],
-        capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            str(REPO / "bench" / "run.py"),
+            "--models",
+            "10",
+            "--repeat",
+            "1",
+            "--rows",
+            "100",
+            "--partitions",
+            "24",
+            "--out",
+            str(tmp_path / "results"),
+            "--work",
+            str(tmp_path / "work"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "floor: plain CTAS in order" in out and "x floor" in out
@@ -77,8 +93,20 @@ def test_runner_prints_its_table_and_writes_json(tmp_path):
     (result,) = (tmp_path / "results").glob("suite-*.json")
     data = json.loads(result.read_text())
     secs = data["sizes"]["10"]["seconds"]
-    for key in ("floor", "compile_cold", "compile_warm", "plan_cold", "plan_warm", "run",
-                "build_threads1", "build", "first_model", "noop", "select_one", "select_mart"):
+    for key in (
+        "floor",
+        "compile_cold",
+        "compile_warm",
+        "plan_cold",
+        "plan_warm",
+        "run",
+        "build_threads1",
+        "build",
+        "first_model",
+        "noop",
+        "select_one",
+        "select_mart",
+    ):
         assert len(secs[key]) == 1, key
     assert data["sizes"]["10"]["verify"]["same_as_floor"] is True
     # the partition measurements: 365 daily partitions of 24 rows

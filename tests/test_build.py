@@ -205,14 +205,44 @@ FILES = {
     "models/src/src_events.sql": "select * from landing.events",
 }
 
-PYTHON_MODELS = ["numbers", "in_default", "in_arrow", "in_reader", "in_polars", "in_lazy",
-                 "in_pandas", "in_duckdb", "py_reads_sql", "py_reads_ephemeral",
-                 "py_reads_source", "after_summary", "py_reads_duckdb_source"]
-SQL_MODELS = ["stg_numbers", "big_numbers", "summary", "renamed", "sql_reads_python",
-              "src_people", "src_prices", "src_tags", "src_items", "src_events",
-              "deep_table", "yaml_configured"]
-DOWNSTREAM_OF_STG = ("big_numbers", "summary", "renamed", "py_reads_sql", "after_summary",
-                     "py_reads_ephemeral", "deep_table")
+PYTHON_MODELS = [
+    "numbers",
+    "in_default",
+    "in_arrow",
+    "in_reader",
+    "in_polars",
+    "in_lazy",
+    "in_pandas",
+    "in_duckdb",
+    "py_reads_sql",
+    "py_reads_ephemeral",
+    "py_reads_source",
+    "after_summary",
+    "py_reads_duckdb_source",
+]
+SQL_MODELS = [
+    "stg_numbers",
+    "big_numbers",
+    "summary",
+    "renamed",
+    "sql_reads_python",
+    "src_people",
+    "src_prices",
+    "src_tags",
+    "src_items",
+    "src_events",
+    "deep_table",
+    "yaml_configured",
+]
+DOWNSTREAM_OF_STG = (
+    "big_numbers",
+    "summary",
+    "renamed",
+    "py_reads_sql",
+    "after_summary",
+    "py_reads_ephemeral",
+    "deep_table",
+)
 BUILT_MODELS = sorted(set(PYTHON_MODELS + SQL_MODELS) - {"big_numbers"})
 
 
@@ -223,14 +253,23 @@ def make_shop(root: Path) -> Path:
     data = root / "data"
     data.mkdir()
     (data / "people.csv").write_text("person_id,name\n1,Ann\n2,Bob\n3,Cy\n", encoding="utf-8")
-    (data / "tags.json").write_text('[{"person_id": 1, "tag": "vip"}, {"person_id": 3, "tag": "new"}]',
-                                    encoding="utf-8")
-    pq.write_table(pa.table({"person_id": pa.array([1, 2, 3], pa.int16()),
-                             "price": pa.array([1.5, 2.5, 3.5], pa.float32())}),
-                   data / "prices.parquet")
+    (data / "tags.json").write_text(
+        '[{"person_id": 1, "tag": "vip"}, {"person_id": 3, "tag": "new"}]', encoding="utf-8"
+    )
+    pq.write_table(
+        pa.table(
+            {
+                "person_id": pa.array([1, 2, 3], pa.int16()),
+                "price": pa.array([1.5, 2.5, 3.5], pa.float32()),
+            }
+        ),
+        data / "prices.parquet",
+    )
     con = duckdb.connect(str(root / "ext.duckdb"))
     con.execute("create table items (person_id integer, item varchar, day date)")
-    con.execute("insert into items values (1, 'pen', date '2025-01-02'), (2, 'cup', date '2025-02-03')")
+    con.execute(
+        "insert into items values (1, 'pen', date '2025-01-02'), (2, 'cup', date '2025-02-03')"
+    )
     con.close()
     seed_warehouse(root / "wh.duckdb")
     return root
@@ -257,15 +296,25 @@ def shop(tmp_path_factory):
 
 def columns(db: Path, relation: str) -> list[tuple[str, str]]:
     schema, name = relation.split(".")
-    return [(c, t) for c, t in query(
-        db, "select column_name, data_type from information_schema.columns "
-            f"where table_schema = '{schema}' and table_name = '{name}' order by ordinal_position")]
+    return [
+        (c, t)
+        for c, t in query(
+            db,
+            "select column_name, data_type from information_schema.columns "
+            f"where table_schema = '{schema}' and table_name = '{name}' order by ordinal_position",
+        )
+    ]
 
 
 def relation_kinds(db: Path) -> dict[str, str]:
-    return {f"{s}.{n}": t for s, n, t in query(
-        db, "select table_schema, table_name, table_type from information_schema.tables "
-            "where table_catalog = current_database()")}
+    return {
+        f"{s}.{n}": t
+        for s, n, t in query(
+            db,
+            "select table_schema, table_name, table_type from information_schema.tables "
+            "where table_catalog = current_database()",
+        )
+    }
 
 
 # -- one build of the fixture project -----------------------------------------------------
@@ -307,10 +356,14 @@ def test_vars_from_config_reach_sql_and_python(shop):
     root, _ = shop
     db = root / "wh.duckdb"
     assert query(db, "select n, scaled, label from staging.stg_numbers where n = 2") == [
-        (2, 6, "from_config")]
+        (2, 6, "from_config")
+    ]
     assert query(db, "select scaled_sum, label from raw.py_reads_sql") == [(165, "from_config")]
     assert columns(db, "staging.stg_numbers") == [
-        ("n", "BIGINT"), ("scaled", "BIGINT"), ("label", "VARCHAR")]
+        ("n", "BIGINT"),
+        ("scaled", "BIGINT"),
+        ("label", "VARCHAR"),
+    ]
 
 
 def test_every_python_input_and_return_kind(shop):
@@ -330,26 +383,48 @@ def test_every_python_input_and_return_kind(shop):
     # polars.DataFrame in, LazyFrame out
     assert columns(db, "raw.in_polars") == [("n", "BIGINT"), ("flag", "BOOLEAN")]
     assert query(db, "select n, flag from raw.in_polars order by n") == [
-        (1, True), (2, True), (3, True), (4, True)]
+        (1, True),
+        (2, True),
+        (3, True),
+        (4, True),
+    ]
     # LazyFrame in, pandas out
     assert columns(db, "raw.in_lazy") == [("n", "BIGINT"), ("ratio", "DOUBLE")]
     assert query(db, "select n, ratio from raw.in_lazy order by n") == [
-        (8, 0.8), (9, 0.9), (10, 1.0)]
+        (8, 0.8),
+        (9, 0.9),
+        (10, 1.0),
+    ]
     # pandas in
     assert query(db, "select rows from raw.pandas_rows") == [(10,)]
     # DuckDB relation in and out
     assert columns(db, "raw.in_duckdb") == [("n", "BIGINT"), ("sq", "BIGINT")]
     assert query(db, "select n, sq from raw.in_duckdb order by n") == [
-        (2, 4), (4, 16), (6, 36), (8, 64), (10, 100)]
+        (2, 4),
+        (4, 16),
+        (6, 36),
+        (8, 64),
+        (10, 100),
+    ]
 
 
 def test_sql_reads_python_and_python_reads_sql_and_ephemeral(shop):
     root, _ = shop
     db = root / "wh.duckdb"
     assert query(db, "select n, sq, name from marts.sql_reads_python") == [
-        (2, 4, "n2"), (4, 16, "n4"), (6, 36, "n6"), (8, 64, "n8"), (10, 100, "n10")]
+        (2, 4, "n2"),
+        (4, 16, "n4"),
+        (6, 36, "n6"),
+        (8, 64, "n8"),
+        (10, 100, "n10"),
+    ]
     assert query(db, "select n from raw.py_reads_ephemeral order by n") == [
-        (6,), (7,), (8,), (9,), (10,)]
+        (6,),
+        (7,),
+        (8,),
+        (9,),
+        (10,),
+    ]
     assert query(db, "select ok from raw.after_summary") == [(True,)]
 
 
@@ -358,35 +433,66 @@ def test_sources_csv_parquet_json_duckdb_and_warehouse(shop):
     db = root / "wh.duckdb"
     assert columns(db, "src.src_people") == [("person_id", "BIGINT"), ("name", "VARCHAR")]
     assert query(db, "select * from src.src_people order by person_id") == [
-        (1, "Ann"), (2, "Bob"), (3, "Cy")]
+        (1, "Ann"),
+        (2, "Bob"),
+        (3, "Cy"),
+    ]
     assert columns(db, "src.src_prices") == [("person_id", "SMALLINT"), ("price", "FLOAT")]
     assert query(db, "select * from src.src_prices order by person_id") == [
-        (1, 1.5), (2, 2.5), (3, 3.5)]
+        (1, 1.5),
+        (2, 2.5),
+        (3, 3.5),
+    ]
     assert query(db, "select person_id, tag from src.src_tags order by person_id") == [
-        (1, "vip"), (3, "new")]
+        (1, "vip"),
+        (3, "new"),
+    ]
     assert columns(db, "src.src_items") == [
-        ("person_id", "INTEGER"), ("item", "VARCHAR"), ("day", "DATE")]
-    assert query(db, "select person_id, item, cast(day as varchar) from src.src_items "
-                     "order by person_id") == [(1, "pen", "2025-01-02"), (2, "cup", "2025-02-03")]
+        ("person_id", "INTEGER"),
+        ("item", "VARCHAR"),
+        ("day", "DATE"),
+    ]
+    assert query(
+        db, "select person_id, item, cast(day as varchar) from src.src_items order by person_id"
+    ) == [(1, "pen", "2025-01-02"), (2, "cup", "2025-02-03")]
     assert query(db, "select count(*) from src.src_events") == [(3,)]
     assert query(db, "select upper_name from raw.py_reads_source order by 1") == [
-        ("ANN",), ("BOB",), ("CY",)]
-    assert columns(db, "reporting.py_reads_duckdb_source") == [("item", "VARCHAR"), ("price", "FLOAT")]
+        ("ANN",),
+        ("BOB",),
+        ("CY",),
+    ]
+    assert columns(db, "reporting.py_reads_duckdb_source") == [
+        ("item", "VARCHAR"),
+        ("price", "FLOAT"),
+    ]
     assert query(db, "select * from reporting.py_reads_duckdb_source order by item") == [
-        ("cup", 2.5), ("pen", 1.5)]
+        ("cup", 2.5),
+        ("pen", 1.5),
+    ]
 
 
 def test_state_tables_record_the_build(shop):
     root, done = shop
     db = root / "wh.duckdb"
-    runs = query(db, "select run_id, command, status, selected, succeeded, failed, skipped "
-                     "from teal.runs")
+    runs = query(
+        db, "select run_id, command, status, selected, succeeded, failed, skipped from teal.runs"
+    )
     assert len(runs) == 1
     run_id, command, status, selected, succeeded, failed, skipped = runs[0]
     n = len(BUILT_MODELS)
-    assert (command, status, selected, succeeded, failed, skipped) == ("build", "success", n, n, 0, 0)
-    builds = query(db, "select model, relation, materialization, sql_hash, status, rows, run_id "
-                       "from teal.builds order by model")
+    assert (command, status, selected, succeeded, failed, skipped) == (
+        "build",
+        "success",
+        n,
+        n,
+        0,
+        0,
+    )
+    builds = query(
+        db,
+        "select model, relation, materialization, sql_hash, status, rows, run_id "
+        "from teal.builds order by model",
+    )
     assert [b[0] for b in builds] == BUILT_MODELS
     by_model = {b[0]: b for b in builds}
     for model, _rel, _mat, sql_hash, st, _rows, rid in builds:
@@ -399,7 +505,8 @@ def test_state_tables_record_the_build(shop):
     assert by_model["stg_numbers"][2] == "view"
     state = query(db, "select model, run_id, rows, sql_hash from teal.model_state order by model")
     assert [(m, rid, rows, h) for m, rid, rows, h in state] == [
-        (b[0], run_id, b[5], b[3]) for b in builds]
+        (b[0], run_id, b[5], b[3]) for b in builds
+    ]
     results = done.run_results
     assert results["command"] == "build" and results["run_id"] == run_id
     assert results["success"] is True
@@ -482,23 +589,36 @@ def test_lineage_shows_upstream_and_downstream(shop):
 
 def test_cli_vars_warehouse_and_target_overrides(shop):
     root, _ = shop
-    done = run_teal("build", "--select", "+stg_numbers +py_reads_sql", "--warehouse", "other.duckdb",
-                    "--vars", "{label: from_cli, multiplier: 10}", cwd=root)
+    done = run_teal(
+        "build",
+        "--select",
+        "+stg_numbers +py_reads_sql",
+        "--warehouse",
+        "other.duckdb",
+        "--vars",
+        "{label: from_cli, multiplier: 10}",
+        cwd=root,
+    )
     assert done.returncode == 0, done.output
     other = root / "other.duckdb"
     assert query(other, "select n, scaled, label from staging.stg_numbers where n = 2") == [
-        (2, 20, "from_cli")]
+        (2, 20, "from_cli")
+    ]
     assert query(other, "select scaled_sum, label from raw.py_reads_sql") == [(550, "from_cli")]
     # only the selection was built there
     assert sorted(r for r in relation_kinds(other) if not r.startswith("teal.")) == sorted(
-        ["raw.numbers", "raw.py_reads_sql", "staging.stg_numbers"])
+        ["raw.numbers", "raw.py_reads_sql", "staging.stg_numbers"]
+    )
     # the configured warehouse is untouched
     assert query(root / "wh.duckdb", "select label from staging.stg_numbers limit 1") == [
-        ("from_config",)]
+        ("from_config",)
+    ]
     done = run_teal("run", "--select", "+stg_numbers", "--target", "prod", cwd=root)
     assert done.returncode == 0, done.output
     prod = root / "prod.duckdb"
-    assert query(prod, "select count(*), max(label) from staging.stg_numbers") == [(10, "from_config")]
+    assert query(prod, "select count(*), max(label) from staging.stg_numbers") == [
+        (10, "from_config")
+    ]
     assert query(prod, "select command, status, selected from teal.runs") == [("run", "success", 2)]
     results = json.loads((root / "target" / "run_results.json").read_text())
     assert results["command"] == "run"
@@ -516,10 +636,14 @@ def test_threads_do_not_change_the_result(shop):
     con_a = duckdb.connect(str(root / "wh.duckdb"), read_only=True)
     try:
         con_a.execute(f"attach '{root / 'single.duckdb'}' as single (read_only)")
-        built = {r for r in relation_kinds(root / "single.duckdb")
-                 if not r.startswith(("teal.", "landing."))}
-        assert built == {r for r in relation_kinds(root / "wh.duckdb")
-                         if not r.startswith(("teal.", "landing."))}
+        built = {
+            r
+            for r in relation_kinds(root / "single.duckdb")
+            if not r.startswith(("teal.", "landing."))
+        }
+        assert built == {
+            r for r in relation_kinds(root / "wh.duckdb") if not r.startswith(("teal.", "landing."))
+        }
         assert len(built) == len(BUILT_MODELS)
         for rel in sorted(built):
             schema, name = rel.split(".")
@@ -534,15 +658,16 @@ def test_threads_do_not_change_the_result(shop):
 
 
 def test_failure_skips_descendants_and_independent_models_build(project):
-    root = project({
-        "models/raw/bad.py": """
+    root = project(
+        {
+            "models/raw/bad.py": """
             import teal
 
             @teal.asset
             def bad():
                 raise ValueError("the source system is down")
         """,
-        "models/raw/good.py": """
+            "models/raw/good.py": """
             import pyarrow as pa
             import teal
 
@@ -550,13 +675,15 @@ def test_failure_skips_descendants_and_independent_models_build(project):
             def good():
                 return pa.table({"x": [1, 2, 3]})
         """,
-        "models/marts/after_bad.sql": "select * from bad",
-        "models/marts/after_after_bad.sql": "select * from after_bad",
-        "models/marts/mixed.sql": "select * from good cross join after_bad",
-        "models/marts/after_good.sql": "select sum(x) as s from good",
-        "models/marts/broken_cast.sql": "select cast('not a number' as integer) as v",
-        "models/marts/after_broken.sql": "select v from broken_cast",
-    }, config='name = "f"\nthreads = 2\n[folders.marts]\nmaterialized = "table"\n')
+            "models/marts/after_bad.sql": "select * from bad",
+            "models/marts/after_after_bad.sql": "select * from after_bad",
+            "models/marts/mixed.sql": "select * from good cross join after_bad",
+            "models/marts/after_good.sql": "select sum(x) as s from good",
+            "models/marts/broken_cast.sql": "select cast('not a number' as integer) as v",
+            "models/marts/after_broken.sql": "select v from broken_cast",
+        },
+        config='name = "f"\nthreads = 2\n[folders.marts]\nmaterialized = "table"\n',
+    )
     done = run_teal("build", cwd=root)
     assert done.returncode == 1, done.output
     assert "the source system is down" in done.output
@@ -564,31 +691,53 @@ def test_failure_skips_descendants_and_independent_models_build(project):
     assert query(db, "select s from marts.after_good") == [(6,)]
     assert query(db, "select count(*) from raw.good") == [(3,)]
     kinds = relation_kinds(db)
-    for missing in ("raw.bad", "marts.after_bad", "marts.after_after_bad", "marts.mixed",
-                    "marts.broken_cast", "marts.after_broken"):
+    for missing in (
+        "raw.bad",
+        "marts.after_bad",
+        "marts.after_after_bad",
+        "marts.mixed",
+        "marts.broken_cast",
+        "marts.after_broken",
+    ):
         assert missing not in kinds, missing
     results = json.loads((root / "target" / "run_results.json").read_text())
     status = {r["model"]: r["status"] for r in results["results"]}
-    assert status == {"bad": "error", "good": "success", "after_bad": "skipped",
-                      "after_after_bad": "skipped", "mixed": "skipped", "after_good": "success",
-                      "broken_cast": "error", "after_broken": "skipped"}
+    assert status == {
+        "bad": "error",
+        "good": "success",
+        "after_bad": "skipped",
+        "after_after_bad": "skipped",
+        "mixed": "skipped",
+        "after_good": "success",
+        "broken_cast": "error",
+        "after_broken": "skipped",
+    }
     assert results["success"] is False
     messages = {r["model"]: r["message"] for r in results["results"]}
     assert "bad" in messages["after_bad"]
-    errors = query(db, "select model, message from teal.builds where status = 'error' order by model")
+    errors = query(
+        db, "select model, message from teal.builds where status = 'error' order by model"
+    )
     assert [e[0] for e in errors] == ["bad", "broken_cast"]
     assert "the source system is down" in errors[0][1]
     assert query(db, "select status, succeeded, failed, skipped from teal.runs") == [
-        ("error", 2, 2, 4)]
+        ("error", 2, 2, 4)
+    ]
     assert sorted(m for (m,) in query(db, "select model from teal.model_state")) == [
-        "after_good", "good"]
+        "after_good",
+        "good",
+    ]
 
 
 def test_materialization_changes_and_rebuild_replaces_rows(project):
-    root = project({"models/marts/flip.sql": "{{ config(materialized='table') }}\n"
-                                             "select range as v from range(3)",
-                    "models/marts/reader.sql": "{{ config(materialized='view') }}\n"
-                                               "select count(*) as c from flip"})
+    root = project(
+        {
+            "models/marts/flip.sql": "{{ config(materialized='table') }}\n"
+            "select range as v from range(3)",
+            "models/marts/reader.sql": "{{ config(materialized='view') }}\n"
+            "select count(*) as c from flip",
+        }
+    )
     db = root / "warehouse.duckdb"
     flip = root / "models" / "marts" / "flip.sql"
 
@@ -612,18 +761,24 @@ def test_materialization_changes_and_rebuild_replaces_rows(project):
     assert query(db, "select v from marts.flip order by v") == [(100,), (101,)]
     assert query(db, "select c from marts.reader") == [(2,)]
     assert not [r for r in kinds if "__teal_new" in r]
-    history = query(db, "select materialization, rows from teal.builds where model = 'flip' "
-                        "order by finished_at")
+    history = query(
+        db,
+        "select materialization, rows from teal.builds where model = 'flip' order by finished_at",
+    )
     assert history == [("table", 3), ("table", 3), ("view", None), ("table", 2)]
     assert query(db, "select count(*) from teal.runs") == [(4,)]
     assert query(db, "select materialization, rows from teal.model_state where model = 'flip'") == [
-        ("table", 2)]
+        ("table", 2)
+    ]
     # DuckDB names are case-insensitive: a relation whose name only changes case is replaced
     flip.write_text("{{ config(materialized='table', alias='FLIP') }}\nselect 7 as v")
     build_and_kinds()
     flip.write_text("{{ config(materialized='view', alias='Flip') }}\nselect 8 as v")
     kinds = build_and_kinds()
-    assert [(r, k) for r, k in kinds.items() if r.lower() == "marts.flip"] == [("marts.Flip", "VIEW")]
+    assert [(r, k) for r, k in kinds.items() if r.lower() == "marts.flip"] == [
+        ("marts.Flip", "VIEW")
+    ]
     assert query(db, "select v from marts.flip") == [(8,)]
-    assert query(db, "select materialization, rows, relation from teal.model_state "
-                     "where model = 'flip'") == [("view", None, "marts.Flip")]
+    assert query(
+        db, "select materialization, rows, relation from teal.model_state where model = 'flip'"
+    ) == [("view", None, "marts.Flip")]

@@ -27,24 +27,34 @@ DIRTY = ("--vars", "{dirty: true}")
 
 
 def last_run_id(root: Path) -> str:
-    return query(root / "warehouse.duckdb",
-                 "select run_id from teal.runs order by started_at desc limit 1")[0][0]
+    return query(
+        root / "warehouse.duckdb", "select run_id from teal.runs order by started_at desc limit 1"
+    )[0][0]
 
 
 def check_rows(root: Path, run_id: str | None = None) -> dict[str, dict]:
     """``teal.check_results`` of one run (default: the last), by check name (and partition)."""
     run_id = run_id or last_run_id(root)
-    rows = query(root / "warehouse.duckdb",
-                 "select check_name, partition_key, asset, kind, severity, status, failing_rows, "
-                 "sample, sql, message from teal.check_results "
-                 f"where run_id = '{run_id}' order by check_name, partition_key")
+    rows = query(
+        root / "warehouse.duckdb",
+        "select check_name, partition_key, asset, kind, severity, status, failing_rows, "
+        "sample, sql, message from teal.check_results "
+        f"where run_id = '{run_id}' order by check_name, partition_key",
+    )
     out: dict[str, dict] = {}
     for name, part, asset, kind, severity, status, failing, sample, sql, message in rows:
         key = name if part is None else f"{name}@{part}"
         assert key not in out, f"{key} recorded twice in run {run_id}"
-        out[key] = {"asset": asset, "kind": kind, "severity": severity, "status": status,
-                    "failing": failing, "sample": json.loads(sample) if sample else None,
-                    "sql": sql, "message": message}
+        out[key] = {
+            "asset": asset,
+            "kind": kind,
+            "severity": severity,
+            "status": status,
+            "failing": failing,
+            "sample": json.loads(sample) if sample else None,
+            "sql": sql,
+            "message": message,
+        }
     return out
 
 
@@ -210,7 +220,9 @@ def test_builtins_pass_and_fail_with_exact_counts(project):
 
     # samples: a few failing rows as JSON (whole rows, or the check's own columns)
     assert sorted(rows["dup_unique"]["sample"], key=lambda r: r["value"]) == [
-        {"value": "a", "n": 3}, {"value": "b", "n": 2}]
+        {"value": "a", "n": 3},
+        {"value": "b", "n": 2},
+    ]
     assert rows["cust_is_customer"]["sample"] == [{"value": 9}]
     assert rows["rows_too_few"]["sample"] == [{"n": 6}]
     assert [r["k"] for r in rows["amount_positive"]["sample"]] == [3]
@@ -220,7 +232,9 @@ def test_builtins_pass_and_fail_with_exact_counts(project):
 
     # what the build printed
     n_orders = sum(1 for n in BUILTIN_EXPECTED if not n.startswith("x_"))
-    orders_pass = sum(1 for n, (s, _) in BUILTIN_EXPECTED.items() if s == "pass" and not n.startswith("x_"))
+    orders_pass = sum(
+        1 for n, (s, _) in BUILTIN_EXPECTED.items() if s == "pass" and not n.startswith("x_")
+    )
     assert f"checks: {orders_pass} pass, {n_orders - orders_pass} warn" in out.stdout
     assert "WARN  check dup_unique  2 failing rows" in out.stdout
     assert "FAIL  check x_fails_at_error_threshold  5 failing rows" in out.stdout
@@ -230,18 +244,22 @@ def test_builtins_pass_and_fail_with_exact_counts(project):
 
     # orders is published with its warnings; scored was never published
     assert len(table(root, "orders", "k")) == 6
-    assert query(root / "warehouse.duckdb",
-                 "select count(*) from information_schema.tables where table_name = 'scored'"
-                 ) == [(0,)]
+    assert query(
+        root / "warehouse.duckdb",
+        "select count(*) from information_schema.tables where table_name = 'scored'",
+    ) == [(0,)]
 
     # the run and run_results.json agree
     results = json.loads((root / "target" / "run_results.json").read_text())
     by_model = {r["model"]: r for r in results["results"]}
     assert by_model["orders"]["status"] == "success"
     assert by_model["scored"]["status"] == "error"
-    assert by_model["scored"]["message"] == "check x_fails_at_error_threshold failed: 5 failing rows"
+    assert (
+        by_model["scored"]["message"] == "check x_fails_at_error_threshold failed: 5 failing rows"
+    )
     assert {c["check"]: c["status"] for c in by_model["scored"]["checks"]} == {
-        n: s for n, (s, _) in BUILTIN_EXPECTED.items() if n.startswith("x_")}
+        n: s for n, (s, _) in BUILTIN_EXPECTED.items() if n.startswith("x_")
+    }
 
 
 def test_fusable_checks_of_a_model_share_one_query(project):
@@ -251,8 +269,15 @@ def test_fusable_checks_of_a_model_share_one_query(project):
     groups = json.loads(plan.stdout)["checks"]["orders"]
     fused = next(g["checks"] for g in groups if "fused" in g["how"])
     alone = next(g["checks"] for g in groups if "alone" in g["how"] or "each" in g["how"])
-    assert {"not_null_orders_k", "qty_not_null", "status_known", "amount_min", "rows_ok",
-            "amount_positive", "fresh_is_fresh"} <= set(fused)
+    assert {
+        "not_null_orders_k",
+        "qty_not_null",
+        "status_known",
+        "amount_min",
+        "rows_ok",
+        "amount_positive",
+        "fresh_is_fresh",
+    } <= set(fused)
     # joins and GROUP BYs run on their own
     assert {"cust_is_customer", "relationships_orders_a_customers"} <= set(alone)
 
@@ -262,8 +287,16 @@ def test_fusable_checks_of_a_model_share_one_query(project):
     fused_sql = {rows[n]["sql"] for n in fused}
     assert len(fused_sql) == 1, fused_sql  # one scan ran all of them
     (sql,) = fused_sql
-    for fragment in ('"k"', '"qty"', "'paid', 'open'", '"amount"', "amount > 0", "count(*)",
-                     '"fresh_at"', "'2 days'"):
+    for fragment in (
+        '"k"',
+        '"qty"',
+        "'paid', 'open'",
+        '"amount"',
+        "amount > 0",
+        "count(*)",
+        '"fresh_at"',
+        "'2 days'",
+    ):
         assert fragment in sql, fragment
     # it ran on the staged table before the swap; it is stored as a user can rerun it
     assert '"main"."orders"' in sql and "__teal_new" not in sql
@@ -317,12 +350,24 @@ def test_error_check_blocks_descendants_and_keeps_old_rows(project):
     assert out.returncode == 1, out.output
     assert "Traceback" not in out.output
     lines = out.stdout.splitlines()
-    assert any("ERROR table  main.orders" in l
-               and "check not_null_orders_id failed: 1 failing rows" in l for l in lines)
-    assert any(l.startswith("[") and "SKIP" in l and "main.orders_summary" in l
-               and l.endswith("upstream orders failed check not_null_orders_id") for l in lines)
-    assert any(l.startswith("[") and "SKIP" in l and "main.orders_report" in l
-               and l.endswith("upstream orders failed check not_null_orders_id") for l in lines)
+    assert any(
+        "ERROR table  main.orders" in l and "check not_null_orders_id failed: 1 failing rows" in l
+        for l in lines
+    )
+    assert any(
+        l.startswith("[")
+        and "SKIP" in l
+        and "main.orders_summary" in l
+        and l.endswith("upstream orders failed check not_null_orders_id")
+        for l in lines
+    )
+    assert any(
+        l.startswith("[")
+        and "SKIP" in l
+        and "main.orders_report" in l
+        and l.endswith("upstream orders failed check not_null_orders_id")
+        for l in lines
+    )
     # a warning lets its descendants build
     assert any("OK" in l and "main.labels " in l and "checks: 1 warn" in l for l in lines)
     assert any("OK" in l and "main.labels_child" in l for l in lines)
@@ -338,16 +383,22 @@ def test_error_check_blocks_descendants_and_keeps_old_rows(project):
     assert table(root, "orders_report") == [(2,)]  # from the first build
 
     rows = check_rows(root)
-    assert summary(rows) == {"not_null_orders_id": ("fail", 1),
-                             "not_null_labels_label": ("warn", 1)}
+    assert summary(rows) == {
+        "not_null_orders_id": ("fail", 1),
+        "not_null_labels_label": ("warn", 1),
+    }
     assert rows["not_null_orders_id"]["sample"] == [{"id": None, "name": "z"}]
 
     db = root / "warehouse.duckdb"
     run_id = last_run_id(root)
-    assert query(db, "select model, status, message from teal.builds "
-                     f"where run_id = '{run_id}' order by model") == [
-        ("labels", "success", None), ("labels_child", "success", None),
-        ("orders", "error", "check not_null_orders_id failed: 1 failing rows")]
+    assert query(
+        db,
+        f"select model, status, message from teal.builds where run_id = '{run_id}' order by model",
+    ) == [
+        ("labels", "success", None),
+        ("labels_child", "success", None),
+        ("orders", "error", "check not_null_orders_id failed: 1 failing rows"),
+    ]
 
     # --store-failures: failing rows of failures and warnings, in teal_failures.<check>
     assert table(root, "teal_failures.not_null_orders_id") == [(None, "z")]
@@ -356,7 +407,9 @@ def test_error_check_blocks_descendants_and_keeps_old_rows(project):
     results = json.loads((root / "target" / "run_results.json").read_text())
     by_model = {r["model"]: r for r in results["results"]}
     assert by_model["orders_summary"]["status"] == "skipped"
-    assert by_model["orders_summary"]["message"] == "upstream orders failed check not_null_orders_id"
+    assert (
+        by_model["orders_summary"]["message"] == "upstream orders failed check not_null_orders_id"
+    )
     assert by_model["labels_child"]["status"] == "success"
 
     # a clean rebuild goes through again
@@ -403,27 +456,44 @@ def test_partition_failing_check_keeps_that_partition_and_updates_the_others(pro
     rows = check_rows(root)
     assert summary(rows) == {f"not_null_events_v@2025-01-0{d}": ("pass", 0) for d in (1, 2, 3)}
 
-    out = run_teal("build", "--vars", "{bad_day: '2025-01-02', bump: 100}",
-                   "--partition", "2025-01-01,2025-01-02,2025-01-03", cwd=root)
+    out = run_teal(
+        "build",
+        "--vars",
+        "{bad_day: '2025-01-02', bump: 100}",
+        "--partition",
+        "2025-01-01,2025-01-02,2025-01-03",
+        cwd=root,
+    )
     assert out.returncode == 1, out.output
     assert "ERROR 2025-01-02" in out.stdout
     assert "check not_null_events_v failed: 2 failing rows in partition 2025-01-02" in out.stdout
     assert "FAIL  check not_null_events_v  2 failing rows  (partition 2025-01-02)" in out.stdout
 
     rows = check_rows(root)
-    assert summary(rows) == {"not_null_events_v@2025-01-01": ("pass", 0),
-                             "not_null_events_v@2025-01-02": ("fail", 2),
-                             "not_null_events_v@2025-01-03": ("pass", 0)}
+    assert summary(rows) == {
+        "not_null_events_v@2025-01-01": ("pass", 0),
+        "not_null_events_v@2025-01-02": ("fail", 2),
+        "not_null_events_v@2025-01-03": ("pass", 0),
+    }
     assert [r["k"] for r in rows["not_null_events_v@2025-01-02"]["sample"]] == [1, 2]
 
     # 01 and 03 have the new values; 02 keeps its old rows (never NULL)
-    data = query(root / "warehouse.duckdb",
-                 "select strftime(day, '%d'), k, v from events order by all")
-    assert data == [("01", 1, 110), ("01", 2, 120), ("02", 1, 10), ("02", 2, 20),
-                    ("03", 1, 110), ("03", 2, 120)]
-    state = query(root / "warehouse.duckdb",
-                  "select partition_key, status from teal.partition_state "
-                  "where model = 'events' order by partition_key")
+    data = query(
+        root / "warehouse.duckdb", "select strftime(day, '%d'), k, v from events order by all"
+    )
+    assert data == [
+        ("01", 1, 110),
+        ("01", 2, 120),
+        ("02", 1, 10),
+        ("02", 2, 20),
+        ("03", 1, 110),
+        ("03", 2, 120),
+    ]
+    state = query(
+        root / "warehouse.duckdb",
+        "select partition_key, status from teal.partition_state "
+        "where model = 'events' order by partition_key",
+    )
     assert state == [("2025-01-01", "success"), ("2025-01-02", "error"), ("2025-01-03", "success")]
 
 
@@ -470,21 +540,27 @@ def test_views_python_assets_and_incremental_models_are_audited(project):
     root = project(AUDITED_PROJECT, CONFIG)
     out = build_ok(root)
     assert out.count("checks: 1 pass") == 3
-    assert summary(check_rows(root)) == {"not_null_v_orders_id": ("pass", 0),
-                                         "not_null_py_orders_id": ("pass", 0),
-                                         "not_null_inc_orders_name": ("pass", 0)}
+    assert summary(check_rows(root)) == {
+        "not_null_v_orders_id": ("pass", 0),
+        "not_null_py_orders_id": ("pass", 0),
+        "not_null_inc_orders_name": ("pass", 0),
+    }
 
     out = run_teal("build", *DIRTY, cwd=root)
     assert out.returncode == 1, out.output
-    for model, check in (("v_orders", "not_null_v_orders_id"),
-                         ("py_orders", "not_null_py_orders_id"),
-                         ("inc_orders", "not_null_inc_orders_name")):
+    for model, check in (
+        ("v_orders", "not_null_v_orders_id"),
+        ("py_orders", "not_null_py_orders_id"),
+        ("inc_orders", "not_null_inc_orders_name"),
+    ):
         assert f"main.{model}" in out.stdout
         assert f"check {check} failed: 1 failing rows" in out.stdout
     assert "upstream py_orders failed check not_null_py_orders_id" in out.stdout
-    assert summary(check_rows(root)) == {"not_null_v_orders_id": ("fail", 1),
-                                         "not_null_py_orders_id": ("fail", 1),
-                                         "not_null_inc_orders_name": ("fail", 1)}
+    assert summary(check_rows(root)) == {
+        "not_null_v_orders_id": ("fail", 1),
+        "not_null_py_orders_id": ("fail", 1),
+        "not_null_inc_orders_name": ("fail", 1),
+    }
     # nothing was published: the old view, the old Arrow-written table, the old increment
     assert table(root, "v_orders") == [(1,), (2,)]
     assert table(root, "py_orders") == [(1,), (2,)]
@@ -524,21 +600,27 @@ def test_a_check_that_cannot_run_is_reported_without_breaking_the_others(project
     assert "Traceback" not in out.output
     # a binder error (unknown column) is that check's error; its fused neighbours still run
     rows = check_rows(root)
-    assert summary(rows) == {"typo_in_expression": ("error", None),
-                             "row_count_orders": ("pass", 0),
-                             "not_null_orders_id": ("pass", 0),
-                             "unique_orders_id": ("pass", 0)}
+    assert summary(rows) == {
+        "typo_in_expression": ("error", None),
+        "row_count_orders": ("pass", 0),
+        "not_null_orders_id": ("pass", 0),
+        "unique_orders_id": ("pass", 0),
+    }
     assert rows["typo_in_expression"]["message"].startswith(
-        'the check could not run: Binder Error: Referenced column "idd" not found')
+        'the check could not run: Binder Error: Referenced column "idd" not found'
+    )
     assert "checks: 3 pass, 1 error" in out.stdout
     assert table(root, "orders") == [(1, "a"), (2, "b")]  # a warn check: published
     # an error while running (not binding) names the check instead of an aborted transaction
-    assert ("check status_is_a_number could not run: Conversion Error: Could not convert "
-            "string 'a' to INT32") in out.stdout
+    assert (
+        "check status_is_a_number could not run: Conversion Error: Could not convert "
+        "string 'a' to INT32"
+    ) in out.stdout
     assert "transaction is aborted" not in out.output
-    assert query(root / "warehouse.duckdb",
-                 "select count(*) from information_schema.tables where table_name = 'casts'"
-                 ) == [(0,)]
+    assert query(
+        root / "warehouse.duckdb",
+        "select count(*) from information_schema.tables where table_name = 'casts'",
+    ) == [(0,)]
 
 
 # -- singular, Python and custom generic checks -----------------------------------------------
@@ -649,7 +731,11 @@ def test_singular_python_and_generic_checks(project):
     kinds = {n: (r["asset"], r["kind"], r["severity"]) for n, r in rows.items()}
     assert kinds["big_amounts"] == ("orders", "singular", "warn")  # asset inferred
     assert kinds["no_huge_amounts"] == ("orders", "singular", "error")
-    assert kinds["orders_without_customer"] == ("zz_customers", "singular", "warn")  # config(asset=)
+    assert kinds["orders_without_customer"] == (
+        "zz_customers",
+        "singular",
+        "warn",
+    )  # config(asset=)
     assert kinds["amount_multiple_of_10"] == ("orders", "is_multiple_of", "warn")
     assert kinds["orders_over_100_rows"] == ("orders", "python", "warn")
     assert kinds["orders_result_says_warn"] == ("orders", "python", "warn")
@@ -666,10 +752,16 @@ def test_singular_python_and_generic_checks(project):
     assert any("OK" in l and "main.orders " in l for l in lines)
     assert any("OK" in l and "main.zz_customers" in l for l in lines)
     # an error-severity Python check that raises fails its asset after publishing
-    assert ("check enriched_divides failed: ZeroDivisionError: division by zero "
-            "(checked after publishing)") in out.stdout
-    assert any("SKIP" in l and "main.enriched_child" in l
-               and l.endswith("upstream enriched failed check enriched_divides") for l in lines)
+    assert (
+        "check enriched_divides failed: ZeroDivisionError: division by zero "
+        "(checked after publishing)"
+    ) in out.stdout
+    assert any(
+        "SKIP" in l
+        and "main.enriched_child" in l
+        and l.endswith("upstream enriched failed check enriched_divides")
+        for l in lines
+    )
     assert table(root, "enriched", "id") == [(1, 20), (2, 120), (3, 140), (4, 10)]
 
 
@@ -737,10 +829,13 @@ def test_teal_run_runs_no_checks_and_teal_check_audits_what_is_built(project):
     assert ["orders", "accepted_values_orders_name", "PASS", "0"] in lines
     assert "2 checks, 1 passed, 1 flagged" in out.stdout
     assert "FAIL  check not_null_orders_id  1 failing rows" in out.stdout
-    assert summary(check_rows(root)) == {"not_null_orders_id": ("fail", 1),
-                                         "accepted_values_orders_name": ("pass", 0)}
-    assert query(db, f"select command, status from teal.runs where run_id = '{last_run_id(root)}'"
-                 ) == [("check", "error")]
+    assert summary(check_rows(root)) == {
+        "not_null_orders_id": ("fail", 1),
+        "accepted_values_orders_name": ("pass", 0),
+    }
+    assert query(
+        db, f"select command, status from teal.runs where run_id = '{last_run_id(root)}'"
+    ) == [("check", "error")]
     assert table(root, "teal_failures.not_null_orders_id") == [(None, "z")]
     # teal check rebuilds nothing
     assert table(root, "orders", "id nulls last") == [(1, "a"), (2, "b"), (None, "z")]
@@ -750,7 +845,9 @@ def test_teal_run_runs_no_checks_and_teal_check_audits_what_is_built(project):
     out = run_teal("check", "-s", "labels", "--store-failures", cwd=root)
     assert out.returncode == 0, out.output
     assert "Traceback" not in out.output
-    assert ["labels", "not_null_labels_label", "WARN", "1"] in [l.split() for l in out.stdout.splitlines()]
+    assert ["labels", "not_null_labels_label", "WARN", "1"] in [
+        l.split() for l in out.stdout.splitlines()
+    ]
     assert "2 checks, 0 passed, 2 flagged" in out.stdout
     assert table(root, "teal_failures.not_null_labels_label") == [(None,)]
     python_check = check_rows(root)["labels_not_more_than_never_built"]
@@ -763,8 +860,10 @@ def test_teal_run_runs_no_checks_and_teal_check_audits_what_is_built(project):
     payload = json.loads(out.stdout)
     assert payload["success"] is False
     assert payload["missing"] == ["never_built"]
-    assert {c["check"]: (c["asset"], c["status"], c["severity"], c["failing"])
-            for c in payload["checks"]} == {
+    assert {
+        c["check"]: (c["asset"], c["status"], c["severity"], c["failing"])
+        for c in payload["checks"]
+    } == {
         "not_null_orders_id": ("orders", "fail", "error", 1),
         "accepted_values_orders_name": ("orders", "pass", "error", 0),
         "not_null_labels_label": ("labels", "warn", "warn", 1),
@@ -773,8 +872,11 @@ def test_teal_run_runs_no_checks_and_teal_check_audits_what_is_built(project):
     failing = next(c for c in payload["checks"] if c["check"] == "not_null_orders_id")
     assert failing["sample"] == [{"id": None, "name": "z"}]
     assert summary(check_rows(root, payload["run_id"])) == {
-        "not_null_orders_id": ("fail", 1), "accepted_values_orders_name": ("pass", 0),
-        "not_null_labels_label": ("warn", 1), "labels_not_more_than_never_built": ("error", None)}
+        "not_null_orders_id": ("fail", 1),
+        "accepted_values_orders_name": ("pass", 0),
+        "not_null_labels_label": ("warn", 1),
+        "labels_not_more_than_never_built": ("error", None),
+    }
 
     out = run_teal("check", "-s", "never_built", cwd=root)
     assert out.returncode == 0, out.output
@@ -789,7 +891,8 @@ ERROR_BASE = {
 
 ERROR_CASES = {
     "unknown column": (
-        {"models/schema.yml": """
+        {
+            "models/schema.yml": """
             models:
               - name: orders
                 columns:
@@ -797,11 +900,14 @@ ERROR_CASES = {
                     tests: [not_null]
                   - name: stauts
                     tests: [not_null]
-            """},
+            """
+        },
         "models/schema.yml:6: model 'orders' has no column 'stauts'",
-        "hint: did you mean 'status'?"),
+        "hint: did you mean 'status'?",
+    ),
     "unknown check": (
-        {"models/schema.yml": """
+        {
+            "models/schema.yml": """
             models:
               - name: orders
                 columns:
@@ -809,64 +915,83 @@ ERROR_CASES = {
                     tests:
                       - unique
                       - not_nul
-            """},
+            """
+        },
         "models/schema.yml:7: unknown check 'not_nul'",
-        "hint: did you mean 'not_null'?"),
+        "hint: did you mean 'not_null'?",
+    ),
     "accepted_values without values": (
-        {"models/schema.yml": """
+        {
+            "models/schema.yml": """
             models:
               - name: orders
                 columns:
                   - name: status
                     tests:
                       - accepted_values: {quote: true}
-            """},
+            """
+        },
         "models/schema.yml:6: check accepted_values on status of orders: needs values: [...]",
-        "hint: accepted_values: {values: ['a', 'b']}"),
+        "hint: accepted_values: {values: ['a', 'b']}",
+    ),
     "bad severity": (
-        {"models/schema.yml": """
+        {
+            "models/schema.yml": """
             models:
               - name: orders
                 columns:
                   - name: id
                     tests:
                       - not_null: {severity: fatal}
-            """},
+            """
+        },
         "models/schema.yml:6: check not_null on id of orders: severity must be error or warn, "
         "got 'fatal'",
-        "hint: severity: warn reports failures without blocking"),
+        "hint: severity: warn reports failures without blocking",
+    ),
     "misspelled severity": (
-        {"models/schema.yml": """
+        {
+            "models/schema.yml": """
             models:
               - name: orders
                 tests:
                   - row_count: {min: 1, config: {severity: warning}}
-            """},
+            """
+        },
         "models/schema.yml:4: check row_count of orders: severity must be error or warn, "
         "got 'warning'",
-        "hint: did you mean 'warn'?"),
+        "hint: did you mean 'warn'?",
+    ),
     "bad threshold": (
-        {"models/schema.yml": """
+        {
+            "models/schema.yml": """
             models:
               - name: orders
                 columns:
                   - name: id
                     tests:
                       - not_null: {warn_if: lots}
-            """},
+            """
+        },
         "models/schema.yml:6: check not_null on id of orders: threshold 'lots' is not a comparison",
-        "hint: write '>0', '>=10' or '!=0'"),
+        "hint: write '>0', '>=10' or '!=0'",
+    ),
     "singular check reads an unknown table": (
         {"checks/no_nulls.sql": "select * from ordrs where id is null\n"},
         "checks/no_nulls.sql:1:15: 'ordrs' is not a model",
-        "hint: did you mean 'orders'?"),
+        "hint: did you mean 'orders'?",
+    ),
     "singular check of an unknown asset": (
-        {"checks/no_nulls.sql": "{{ config(asset='order') }}\nselect * from orders where id is null\n"},
+        {
+            "checks/no_nulls.sql": "{{ config(asset='order') }}\nselect * from orders where id is null\n"
+        },
         "checks/no_nulls.sql:1: check asset 'order' is not a model",
-        "hint: did you mean 'orders'?"),
+        "hint: did you mean 'orders'?",
+    ),
     "two checks with one name": (
-        {"models/customers.sql": "select 1 as id\n",
-         "models/schema.yml": """
+        {
+            "models/customers.sql": "select 1 as id\n",
+            "models/schema.yml": """
             models:
               - name: orders
                 columns:
@@ -875,31 +1000,39 @@ ERROR_CASES = {
               - name: customers
                 tests:
                   - row_count: {min: 1, name: not_null_orders_id}
-            """},
+            """,
+        },
         "models/schema.yml:8: two checks are named 'not_null_orders_id' (models/schema.yml:5 and here)",
-        "hint: give one of them a name: {name: ...}"),
+        "hint: give one of them a name: {name: ...}",
+    ),
     "python check of an unknown asset": (
-        {"models/quality.py": """
+        {
+            "models/quality.py": """
             import teal
 
 
             @teal.asset_check(asset="ordres")
             def has_rows(ordres):
                 return True
-            """},
+            """
+        },
         "models/quality.py:4: check 'has_rows' is of asset 'ordres', which is not a model",
-        "hint: did you mean 'orders'?"),
+        "hint: did you mean 'orders'?",
+    ),
     "python check with a bad severity": (
-        {"models/quality.py": """
+        {
+            "models/quality.py": """
             import teal
 
 
             @teal.asset_check(asset="orders", severity="fatal")
             def has_rows(orders):
                 return True
-            """},
+            """
+        },
         "models/quality.py:4: check 'has_rows': severity must be error or warn, got 'fatal'",
-        "hint: severity='warn' reports a failure without blocking"),
+        "hint: severity='warn' reports a failure without blocking",
+    ),
 }
 
 
@@ -914,4 +1047,5 @@ def test_compile_time_errors_point_at_the_check(project, case):
     assert hint in out.stderr, out.stderr
     assert not (root / "warehouse.duckdb").exists() or query(
         root / "warehouse.duckdb",
-        "select count(*) from information_schema.tables where table_name = 'orders'") == [(0,)]
+        "select count(*) from information_schema.tables where table_name = 'orders'",
+    ) == [(0,)]

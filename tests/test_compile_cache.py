@@ -18,7 +18,8 @@ def _many_models() -> dict[str, str]:
         up = f"s{i - 1}" if i % 10 else "s0"
         files[f"models/staging/s{i}.sql"] = (
             f"with base as (select id, k from {up})\n"
-            f"select id, k, k * {i} as v{i} from base where id >= 0\n")
+            f"select id, k, k * {i} as v{i} from base where id >= 0\n"
+        )
     files["models/marts/eph.sql"] = "{{ config(materialized='ephemeral') }}\nselect id from s5\n"
     files["models/marts/uses_eph.sql"] = "select * from eph join s3 using (id)\n"
     return files
@@ -43,7 +44,8 @@ def test_second_compile_parses_nothing_and_edits_reparse_only_the_edited(project
 
     # a formatting-only edit is a new text: parsed once, same SQL hash
     (root / "models/staging/s7.sql").write_text(
-        "with base as (select id, k from s6)\nSELECT id, k, k * 7 AS v7\nFROM base WHERE id >= 0\n")
+        "with base as (select id, k from s6)\nSELECT id, k, k * 7 AS v7\nFROM base WHERE id >= 0\n"
+    )
     edited = run_teal("compile", cwd=root)
     assert _parses(edited.stdout) == 1
     manifest = json.loads((root / "target/manifest.json").read_text())
@@ -51,11 +53,15 @@ def test_second_compile_parses_nothing_and_edits_reparse_only_the_edited(project
 
     # editing the ephemeral re-parses it and recompiles its consumer (its SQL embeds it)
     (root / "models/marts/eph.sql").write_text(
-        "{{ config(materialized='ephemeral') }}\nselect id from s5 where id > 10\n")
+        "{{ config(materialized='ephemeral') }}\nselect id from s5 where id > 10\n"
+    )
     again = run_teal("compile", cwd=root)
     assert _parses(again.stdout) == 2
     manifest = json.loads((root / "target/manifest.json").read_text())
-    assert manifest["models"]["uses_eph"]["sql_hash"] != manifest_cold["models"]["uses_eph"]["sql_hash"]
+    assert (
+        manifest["models"]["uses_eph"]["sql_hash"]
+        != manifest_cold["models"]["uses_eph"]["sql_hash"]
+    )
     assert "id > 10" in (root / "target/compiled/models/marts/uses_eph.sql").read_text()
 
 
@@ -123,7 +129,8 @@ def test_the_loaded_project_is_reused_until_something_it_reads_changes(project) 
     assert "not_null_top_id" in plan.stdout and "accepted_values" not in plan.stdout
     (root / "models/schema.yml").write_text(
         "models:\n  - name: top\n    columns:\n      - name: id\n"
-        "        tests: [not_null, {accepted_values: {values: [0, 1, 2]}}]\n")
+        "        tests: [not_null, {accepted_values: {values: [0, 1, 2]}}]\n"
+    )
     assert "accepted_values_top_id" in run_teal("plan", cwd=root).stdout
 
     # a singular check added to checks/
@@ -132,8 +139,9 @@ def test_the_loaded_project_is_reused_until_something_it_reads_changes(project) 
     assert "no_negative_ids" in run_teal("plan", cwd=root).stdout
 
     # teal.toml
-    (root / "teal.toml").write_text('name = "fixture"\nthreads = 2\n[defaults]\n'
-                                    'materialized = "table"\n')
+    (root / "teal.toml").write_text(
+        'name = "fixture"\nthreads = 2\n[defaults]\nmaterialized = "table"\n'
+    )
     run_teal("compile", cwd=root)
     manifest = json.loads((root / "target/manifest.json").read_text())
     assert manifest["models"]["top"]["materialized"] == "table"
@@ -144,15 +152,17 @@ def test_the_loaded_project_is_reused_until_something_it_reads_changes(project) 
 
 
 def test_a_source_behind_a_symbolic_link_is_read_where_the_link_points_now(project) -> None:
-    root = project({
-        "models/sources.yml": """
+    root = project(
+        {
+            "models/sources.yml": """
             sources:
               - name: raw
                 path: ../data/current/{table}.csv
                 tables: [orders]
             """,
-        "models/o.sql": "{{ config(materialized='table') }}\nselect * from {{ source('raw', 'orders') }}\n",
-    })
+            "models/o.sql": "{{ config(materialized='table') }}\nselect * from {{ source('raw', 'orders') }}\n",
+        }
+    )
     for version, ids in (("v1", [1]), ("v2", [2, 3])):
         (root / "data" / version).mkdir(parents=True)
         (root / "data" / version / "orders.csv").write_text("id\n" + "".join(f"{i}\n" for i in ids))
@@ -167,8 +177,12 @@ def test_a_source_behind_a_symbolic_link_is_read_where_the_link_points_now(proje
 
 
 def test_a_check_in_a_hidden_folder_is_seen_when_it_changes(project) -> None:
-    root = project({"models/m.sql": "{{ config(materialized='table') }}\nselect 1 as id\n",
-                    "checks/.wip/no_big_ids.sql": "select * from m where id > 5\n"})
+    root = project(
+        {
+            "models/m.sql": "{{ config(materialized='table') }}\nselect 1 as id\n",
+            "checks/.wip/no_big_ids.sql": "select * from m where id > 5\n",
+        }
+    )
     ok = run_teal("build", cwd=root)
     assert ok.returncode == 0 and "1 passed" in ok.stdout, ok.output
     (root / "checks/.wip/no_big_ids.sql").write_text("select * from m where id > 0\n")
@@ -179,9 +193,10 @@ def test_a_check_in_a_hidden_folder_is_seen_when_it_changes(project) -> None:
 
 def test_a_helper_changed_after_two_loads_in_one_process_is_seen(project) -> None:
     """A helper imported by an earlier load of the same process still counts as an input."""
-    root = project({
-        "lib/settings.py": 'SCHEMA = "raw"\n',
-        "models/things.py": """
+    root = project(
+        {
+            "lib/settings.py": 'SCHEMA = "raw"\n',
+            "models/things.py": """
             import sys
             from pathlib import Path
 
@@ -197,14 +212,16 @@ def test_a_helper_changed_after_two_loads_in_one_process_is_seen(project) -> Non
             def things() -> pa.Table:
                 return pa.table({"n": [1]})
             """,
-    })
+        }
+    )
     script = (
         "import pathlib, teal\n"
         f"root = pathlib.Path({str(root)!r})\n"
         "assert teal.build(root).success\n"
         "p = root / 'models/things.py'\n"
         "p.write_text(p.read_text() + '\\n# edited\\n')\n"
-        "assert teal.build(root).success\n")
+        "assert teal.build(root).success\n"
+    )
     done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     (root / "lib/settings.py").write_text('SCHEMA = "staging"\n')
@@ -218,8 +235,8 @@ def test_a_new_cache_format_does_not_make_every_model_look_changed(project, monk
     what it reads, never from the cache's format: an upgrade of teal does not rebuild all."""
     import shutil
 
-    from compiler import cache
-    from compiler.project import load_project
+    from teal.compiler import cache
+    from teal.compiler.project import load_project
 
     root = project({"models/a.sql": "select 1 as x", "models/b.sql": "select x + 1 as y from a"})
     before = {n: m.sql_hash for n, m in load_project(root).models.items()}
@@ -247,22 +264,24 @@ def test_run_options_do_not_invalidate_the_loaded_project(project) -> None:
 def test_the_files_read_for_the_snapshot_key_are_the_files_a_load_finds(project) -> None:
     """A load reuses the bytes the snapshot key read instead of reading every file again:
     it must find the same files, in the same order, with the same text."""
-    from compiler import snapshot
-    from compiler.config import load_config
-    from compiler.project import _Loader
+    from teal.compiler import snapshot
+    from teal.compiler.config import load_config
+    from teal.compiler.project import _Loader
 
-    root = project({
-        "models/a.sql": "select 1 as x",
-        "models/a-b/c.sql": "select 2 as x",
-        "models/a/b.sql": "select 3 as x",
-        "models/_private/skip.sql": "select 4 as x",
-        "models/.hidden/skip2.sql": "select 5 as x",
-        "models/.dotfile.sql": "select 6 as x",
-        "models/py/_helper.py": "X = 1\n",
-        "models/py/thing.py": "import teal\n",
-        "models/props.yaml": "models: []\n",
-        "checks/no_rows.sql": "select * from a where x < 0",
-    })
+    root = project(
+        {
+            "models/a.sql": "select 1 as x",
+            "models/a-b/c.sql": "select 2 as x",
+            "models/a/b.sql": "select 3 as x",
+            "models/_private/skip.sql": "select 4 as x",
+            "models/.hidden/skip2.sql": "select 5 as x",
+            "models/.dotfile.sql": "select 6 as x",
+            "models/py/_helper.py": "X = 1\n",
+            "models/py/thing.py": "import teal\n",
+            "models/props.yaml": "models: []\n",
+            "checks/no_rows.sql": "select * from a where x < 0",
+        }
+    )
     (root / "models/crlf.sql").write_bytes(b"select 1 as x,\r\n  2 as y\r\n")
     cfg = load_config(root)
     contents: dict[str, bytes] = {}

@@ -41,10 +41,19 @@ def test_docstring_examples_pass(module_name):
 
 def test_the_core_modules_have_examples_to_run():
     # guard against the parametrized test silently checking nothing (e.g. a broken finder)
-    attempted = {name: _run_examples(importlib.import_module(name))[1]
-                 for name in ("compiler.graph", "compiler.selection", "compiler.sql",
-                              "compiler.templating", "compiler.rewrite", "compiler.errors",
-                              "compiler.config", "warehouse.connection")}
+    attempted = {
+        name: _run_examples(importlib.import_module(name))[1]
+        for name in (
+            "teal.compiler.graph",
+            "teal.compiler.selection",
+            "teal.compiler.sql",
+            "teal.compiler.templating",
+            "teal.compiler.rewrite",
+            "teal.compiler.errors",
+            "teal.compiler.config",
+            "teal.warehouse.connection",
+        )
+    }
     assert all(count > 0 for count in attempted.values()), attempted
 
 

@@ -76,10 +76,15 @@ BASELINE = {
 def snapshot(root: Path) -> dict[str, tuple[str, list[tuple]]]:
     """Every relation outside teal's own state schema, with its type and sorted rows."""
     db = root / "warehouse.duckdb"
-    relations = query(db, "select table_schema, table_name, table_type from information_schema.tables "
-                          "where table_schema <> 'teal' order by 1, 2")
-    return {f"{schema}.{name}": (kind, query(db, f'select * from "{schema}"."{name}" order by all'))
-            for schema, name, kind in relations}
+    relations = query(
+        db,
+        "select table_schema, table_name, table_type from information_schema.tables "
+        "where table_schema <> 'teal' order by 1, 2",
+    )
+    return {
+        f"{schema}.{name}": (kind, query(db, f'select * from "{schema}"."{name}" order by all'))
+        for schema, name, kind in relations
+    }
 
 
 def assert_nothing_lost(root: Path, **changed: tuple[str, list[tuple]]) -> None:
@@ -119,29 +124,39 @@ def write(root: Path, files: dict[str, str]) -> None:
 
 def py_model(name: str, body: str, imports: str = "import pyarrow as pa\nimport teal\n") -> str:
     """A Python model file: imports on lines 1-2, ``@teal.asset`` on line 5, def on 6."""
-    return f"{imports}\n\n@teal.asset\ndef {name}():\n{textwrap.indent(textwrap.dedent(body), '    ')}"
+    return (
+        f"{imports}\n\n@teal.asset\ndef {name}():\n{textwrap.indent(textwrap.dedent(body), '    ')}"
+    )
 
 
 # -- project errors: exit 2, nothing runs, nothing is lost -------------------------------------
 
 COMPILE_ERRORS = {
     "sql_syntax": dict(
-        files={"models/staging/doubled.sql": "select n,\n       n * 2 as d\nfrom numbers\nwhere n = = 2\n"},
+        files={
+            "models/staging/doubled.sql": "select n,\n       n * 2 as d\nfrom numbers\nwhere n = = 2\n"
+        },
         where="models/staging/doubled.sql:4:11:",
         says=["SQL syntax error", "where n = = 2"],
         hint="hint: fix the SQL",
     ),
     "sql_syntax_after_multiline_config": dict(
-        files={"models/staging/doubled.sql": (
-            "{{ config(\n    materialized='table',\n    tags=['nightly'],\n) }}\n"
-            "select n,\n       n * 2 as d\nfrom numbers\nwhere n = = 2\n")},
+        files={
+            "models/staging/doubled.sql": (
+                "{{ config(\n    materialized='table',\n    tags=['nightly'],\n) }}\n"
+                "select n,\n       n * 2 as d\nfrom numbers\nwhere n = = 2\n"
+            )
+        },
         where="models/staging/doubled.sql:8:11:",
         says=["SQL syntax error", "where n = = 2"],
         hint="hint: fix the SQL",
     ),
     "sql_syntax_after_jinja_on_the_same_line": dict(
-        files={"models/staging/doubled.sql": (
-            "select n, n * 2 as d\nfrom numbers\nwhere n > {{ var('low', 0) }} and and n < 5\n")},
+        files={
+            "models/staging/doubled.sql": (
+                "select n, n * 2 as d\nfrom numbers\nwhere n > {{ var('low', 0) }} and and n < 5\n"
+            )
+        },
         where="models/staging/doubled.sql:3:35:",
         says=["SQL syntax error: 'AND' needs a value on its right"],
         hint="hint: fix the SQL",
@@ -159,19 +174,25 @@ COMPILE_ERRORS = {
         hint="hint: check for an unclosed quote",
     ),
     "jinja_syntax": dict(
-        files={"models/staging/doubled.sql": "select n, n * 2 as d\nfrom numbers\nwhere n > {{ 1 + }}\n"},
+        files={
+            "models/staging/doubled.sql": "select n, n * 2 as d\nfrom numbers\nwhere n > {{ 1 + }}\n"
+        },
         where="models/staging/doubled.sql:3:",
         says=["Jinja syntax error", "where n > {{ 1 + }}"],
         hint="hint: check the {{ }} and {% %} tags",
     ),
     "jinja_undefined_variable": dict(
-        files={"models/staging/doubled.sql": "select n, n * 2 as d\nfrom numbers\nwhere n > {{ threshold }}\n"},
+        files={
+            "models/staging/doubled.sql": "select n, n * 2 as d\nfrom numbers\nwhere n > {{ threshold }}\n"
+        },
         where="models/staging/doubled.sql:3:14:",
         says=["'threshold' is undefined"],
         hint="var('threshold')",
     ),
     "var_missing": dict(
-        files={"models/staging/doubled.sql": "select n, n * 2 as d\nfrom numbers\nwhere n > {{ var('min_n') }}\n"},
+        files={
+            "models/staging/doubled.sql": "select n, n * 2 as d\nfrom numbers\nwhere n > {{ var('min_n') }}\n"
+        },
         where="models/staging/doubled.sql:3:14:",
         says=["var('min_n') is not defined"],
         hint="--vars '{min_n: ...}'",
@@ -183,35 +204,48 @@ COMPILE_ERRORS = {
         hint="hint: did you mean 'numbers'?",
     ),
     "bad_config_key": dict(
-        files={"models/marts/letter_count.sql": "{{ config(materialised='table') }}\nselect count(*) as c\nfrom letters\n"},
+        files={
+            "models/marts/letter_count.sql": "{{ config(materialised='table') }}\nselect count(*) as c\nfrom letters\n"
+        },
         where="models/marts/letter_count.sql:1:11:",
         says=["unknown config key 'materialised'"],
         hint="hint: did you mean 'materialized'?",
     ),
     "bad_config_value": dict(
-        files={"models/marts/letter_count.sql": (
-            "{{ config(\n    tags=['nightly'],\n    materialized='tabel',\n) }}\n"
-            "select count(*) as c\nfrom letters\n")},
+        files={
+            "models/marts/letter_count.sql": (
+                "{{ config(\n    tags=['nightly'],\n    materialized='tabel',\n) }}\n"
+                "select count(*) as c\nfrom letters\n"
+            )
+        },
         where="models/marts/letter_count.sql:3:5:",
         says=["materialized='tabel' is not a materialization"],
         hint="hint: did you mean 'table'?",
     ),
     "cycle": dict(
         # doubled reads letter_count, which reads total, which reads doubled
-        files={"models/staging/doubled.sql": (
-            "select n, n * 2 as d\nfrom numbers\nwhere n <= (select max(c) from letter_count)\n"),
-               "models/marts/letter_count.sql": "select count(*) as c\nfrom letters, total\n"},
+        files={
+            "models/staging/doubled.sql": (
+                "select n, n * 2 as d\nfrom numbers\nwhere n <= (select max(c) from letter_count)\n"
+            ),
+            "models/marts/letter_count.sql": "select count(*) as c\nfrom letters, total\n",
+        },
         where="models/staging/doubled.sql:3:32:",
-        says=["models form a cycle: doubled (models/staging/doubled.sql) -> letter_count "
-              "(models/marts/letter_count.sql) -> total (models/marts/total.sql) -> doubled "
-              "(models/staging/doubled.sql)"],
+        says=[
+            "models form a cycle: doubled (models/staging/doubled.sql) -> letter_count "
+            "(models/marts/letter_count.sql) -> total (models/marts/total.sql) -> doubled "
+            "(models/staging/doubled.sql)"
+        ],
         hint="hint: each arrow means 'reads'",
     ),
     "duplicate_model_name": dict(
         files={"models/marts/numbers.sql": "select 1 as n\n"},
         where="models/marts/numbers.sql:1:",
-        says=["model name 'numbers' is defined twice", "models/raw/numbers.py:5",
-              "models/marts/numbers.sql"],
+        says=[
+            "model name 'numbers' is defined twice",
+            "models/raw/numbers.py:5",
+            "models/marts/numbers.sql",
+        ],
         hint="hint: model names are unique",
     ),
     "python_syntax_error": dict(
@@ -221,8 +255,10 @@ COMPILE_ERRORS = {
         hint=None,
     ),
     "python_raises_at_import": dict(
-        files={"models/raw/numbers.py": "import pyarrow as pa\nimport teal\n\nSCALE = int('ten')\n"
-                                        + NUMBERS_PY.split("import teal\n", 1)[1]},
+        files={
+            "models/raw/numbers.py": "import pyarrow as pa\nimport teal\n\nSCALE = int('ten')\n"
+            + NUMBERS_PY.split("import teal\n", 1)[1]
+        },
         where="models/raw/numbers.py:4:",
         says=["ValueError", "invalid literal for int()"],
         hint="hint: fix the error at module level",
@@ -240,7 +276,9 @@ COMPILE_ERRORS = {
         hint="hint: did you mean 'description'?",
     ),
     "yaml_bad_config_value": dict(
-        files={"models/staging/schema.yml": SCHEMA_YML + "    config:\n      materialized: tabel\n"},
+        files={
+            "models/staging/schema.yml": SCHEMA_YML + "    config:\n      materialized: tabel\n"
+        },
         where="models/staging/schema.yml:5:7:",
         says=["materialized='tabel' is not a materialization"],
         hint="hint: did you mean 'table'?",
@@ -253,7 +291,9 @@ COMPILE_ERRORS = {
     ),
     "toml_unknown_key": dict(
         # a misspelt key must not silently build into the default warehouse
-        files={"teal.toml": CONFIG.replace("threads = 2", 'threads = 2\nwarehose = "other.duckdb"')},
+        files={
+            "teal.toml": CONFIG.replace("threads = 2", 'threads = 2\nwarehose = "other.duckdb"')
+        },
         where="teal.toml:3:",
         says=["unknown project setting 'warehose'"],
         hint="hint: did you mean 'warehouse'?",
@@ -287,14 +327,19 @@ def test_the_location_line_comes_first(proj: Path) -> None:
 
 
 def test_independent_mistakes_are_reported_together(proj: Path) -> None:
-    write(proj, {
-        "models/staging/doubled.sql": "select n, n * 2 as d\nfrom numbers\nwhere n = = 2\n",
-        "models/marts/letter_count.sql": "{{ config(materialised='table') }}\nselect 1 as c\n",
-    })
+    write(
+        proj,
+        {
+            "models/staging/doubled.sql": "select n, n * 2 as d\nfrom numbers\nwhere n = = 2\n",
+            "models/marts/letter_count.sql": "{{ config(materialised='table') }}\nselect 1 as c\n",
+        },
+    )
     done = run_teal("build", cwd=proj)
     assert_clean(done, 2)
     lines = done.stderr.splitlines()
-    assert "models/staging/doubled.sql:3:11: SQL syntax error: '=' needs a value on its right" in lines
+    assert (
+        "models/staging/doubled.sql:3:11: SQL syntax error: '=' needs a value on its right" in lines
+    )
     assert "models/marts/letter_count.sql:1:11: unknown config key 'materialised'" in lines
     assert lines[-1] == "2 problems found"
     assert_nothing_lost(proj)
@@ -311,61 +356,93 @@ def test_debug_shows_the_traceback(proj: Path) -> None:
 
 # -- models that fail while building: exit 1, the rest of the build carries on ----------------
 
+
 def test_python_model_that_raises(proj: Path) -> None:
-    write(proj, {
-        "models/raw/numbers.py": py_model("numbers", """\
+    write(
+        proj,
+        {
+            "models/raw/numbers.py": py_model(
+                "numbers",
+                """\
             rows = [1, 2, 3]
             raise ValueError(f"bad batch of {len(rows)} rows")
-        """),
-        # unrelated to numbers: must still build (with its new rows)
-        "models/raw/letters.py": LETTERS_PY.replace('["a", "b"]', '["a", "b", "c"]'),
-    })
+        """,
+            ),
+            # unrelated to numbers: must still build (with its new rows)
+            "models/raw/letters.py": LETTERS_PY.replace('["a", "b"]', '["a", "b", "c"]'),
+        },
+    )
     done = run_teal("build", cwd=proj)
     assert_clean(done, 1)
     assert "models/raw/numbers.py:8: ValueError: bad batch of 3 rows" in done.stdout
     lines = done.stdout.splitlines()
-    assert any("SKIP" in ln and "staging.doubled" in ln and "upstream numbers failed" in ln
-               for ln in lines), done.stdout
+    assert any(
+        "SKIP" in ln and "staging.doubled" in ln and "upstream numbers failed" in ln for ln in lines
+    ), done.stdout
     assert any("SKIP" in ln and "marts.total" in ln for ln in lines), done.stdout
     assert "2 built, 1 failed, 2 skipped" in done.stdout
     # numbers keeps its old table; its descendants are untouched; letters moved on
-    assert_nothing_lost(proj, raw__letters=("BASE TABLE", [("a",), ("b",), ("c",)]),
-                        marts__letter_count=("BASE TABLE", [(3,)]))
+    assert_nothing_lost(
+        proj,
+        raw__letters=("BASE TABLE", [("a",), ("b",), ("c",)]),
+        marts__letter_count=("BASE TABLE", [(3,)]),
+    )
 
 
 def test_python_model_returning_an_unsupported_type(proj: Path) -> None:
-    write(proj, {
-        "models/raw/numbers.py": py_model("numbers", "return 42\n"),
-        "models/raw/letters.py": py_model("letters", "return None\n"),
-    })
+    write(
+        proj,
+        {
+            "models/raw/numbers.py": py_model("numbers", "return 42\n"),
+            "models/raw/letters.py": py_model("letters", "return None\n"),
+        },
+    )
     done = run_teal("build", cwd=proj)
     assert_clean(done, 1)
     out = done.stdout
     assert "models/raw/numbers.py:5: asset 'numbers' returned int" in out, out
     assert "models/raw/letters.py:5: asset 'letters' returned None" in out, out
-    for supported in ("pyarrow.Table", "polars.DataFrame", "pandas.DataFrame", "duckdb.DuckDBPyRelation"):
+    for supported in (
+        "pyarrow.Table",
+        "polars.DataFrame",
+        "pandas.DataFrame",
+        "duckdb.DuckDBPyRelation",
+    ):
         assert supported in out
     assert "0 built, 2 failed, 3 skipped" in out
     assert_nothing_lost(proj)
 
 
 def test_sql_model_failing_in_duckdb(proj: Path) -> None:
-    write(proj, {"models/staging/doubled.sql": "select n,\n       n * 2 as d,\n       nope + 1 as e\nfrom numbers\n"})
+    write(
+        proj,
+        {
+            "models/staging/doubled.sql": "select n,\n       n * 2 as d,\n       nope + 1 as e\nfrom numbers\n"
+        },
+    )
     done = run_teal("build", cwd=proj)
     assert_clean(done, 1)
-    assert 'models/staging/doubled.sql:3:8: Binder Error: Referenced column "nope" not found' in done.stdout
-    assert any("SKIP" in ln and "marts.total" in ln and "upstream doubled failed" in ln
-               for ln in done.stdout.splitlines()), done.stdout
+    assert (
+        'models/staging/doubled.sql:3:8: Binder Error: Referenced column "nope" not found'
+        in done.stdout
+    )
+    assert any(
+        "SKIP" in ln and "marts.total" in ln and "upstream doubled failed" in ln
+        for ln in done.stdout.splitlines()
+    ), done.stdout
     assert "3 built, 1 failed, 1 skipped" in done.stdout
     assert_nothing_lost(proj)  # the old staging.doubled table still has its rows
 
 
 def test_fail_fast_stops_the_build(proj: Path) -> None:
     """Two independent roots fail; with --fail-fast only the first runs, the other is skipped."""
-    write(proj, {
-        "models/raw/numbers.py": py_model("numbers", "raise RuntimeError('numbers broke')\n"),
-        "models/raw/letters.py": py_model("letters", "raise RuntimeError('letters broke')\n"),
-    })
+    write(
+        proj,
+        {
+            "models/raw/numbers.py": py_model("numbers", "raise RuntimeError('numbers broke')\n"),
+            "models/raw/letters.py": py_model("letters", "raise RuntimeError('letters broke')\n"),
+        },
+    )
     done = run_teal("build", "--threads", "1", "--fail-fast", cwd=proj)
     assert_clean(done, 1)
     lines = done.stdout.splitlines()
@@ -373,7 +450,9 @@ def test_fail_fast_stops_the_build(proj: Path) -> None:
     assert len(errors) == 1, done.stdout
     failed_first = "numbers" if "raw.numbers" in errors[0] else "letters"
     other = "letters" if failed_first == "numbers" else "numbers"
-    assert any("SKIP" in ln and f"raw.{other}" in ln and "--fail-fast" in ln for ln in lines), done.stdout
+    assert any("SKIP" in ln and f"raw.{other}" in ln and "--fail-fast" in ln for ln in lines), (
+        done.stdout
+    )
     assert "0 built, 1 failed, 4 skipped" in done.stdout
     assert_nothing_lost(proj)
 
@@ -387,10 +466,13 @@ def test_fail_fast_stops_the_build(proj: Path) -> None:
 
 # -- usage errors ------------------------------------------------------------------------------
 
+
 def test_missing_project(tmp_path: Path) -> None:
     done = run_teal("build", cwd=tmp_path)
     assert_clean(done, 2)
-    assert done.stderr.startswith(f"error: no teal project found in {tmp_path.resolve()}"), done.stderr
+    assert done.stderr.startswith(f"error: no teal project found in {tmp_path.resolve()}"), (
+        done.stderr
+    )
     assert "hint: create teal.toml" in done.stderr
 
 
@@ -402,10 +484,13 @@ def test_unknown_select_name(proj: Path) -> None:
     assert_nothing_lost(proj)
 
 
-@pytest.mark.parametrize("value, says", [
-    ("{low: 1", "not valid YAML"),
-    ("[1, 2]", "must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "value, says",
+    [
+        ("{low: 1", "not valid YAML"),
+        ("[1, 2]", "must be a mapping"),
+    ],
+)
 def test_bad_vars(proj: Path, value: str, says: str) -> None:
     done = run_teal("build", "--vars", value, cwd=proj)
     assert_clean(done, 2)

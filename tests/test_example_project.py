@@ -15,17 +15,38 @@ EXPECTED_ROWS = {
     "marts.daily_revenue": 365,
     "marts.product_performance": 500,
 }
-VIEWS = ["staging.stg_customers", "staging.stg_order_items", "staging.stg_orders",
-         "staging.stg_payments", "staging.stg_products", "staging.stg_web_events",
-         "marts.revenue_trend"]
-TABLES = ["raw.customers", "raw.products", "raw.orders", "raw.order_items", "raw.payments",
-          "raw.web_events", "intermediate.int_orders", "marts.customer_lifetime_value",
-          "marts.daily_revenue", "marts.product_performance", "analytics.customer_segments",
-          "marts.daily_traffic", "marts.monthly_region_revenue"]
+VIEWS = [
+    "staging.stg_customers",
+    "staging.stg_order_items",
+    "staging.stg_orders",
+    "staging.stg_payments",
+    "staging.stg_products",
+    "staging.stg_web_events",
+    "marts.revenue_trend",
+]
+TABLES = [
+    "raw.customers",
+    "raw.products",
+    "raw.orders",
+    "raw.order_items",
+    "raw.payments",
+    "raw.web_events",
+    "intermediate.int_orders",
+    "marts.customer_lifetime_value",
+    "marts.daily_revenue",
+    "marts.product_performance",
+    "analytics.customer_segments",
+    "marts.daily_traffic",
+    "marts.monthly_region_revenue",
+]
 # marts+ rebuilds the unpartitioned marts and what reads them; the partitioned marts are
 # complete already ("all partitions up to date")
-MARTS_PLUS = ["customer_lifetime_value", "product_performance", "revenue_trend",
-              "customer_segments"]
+MARTS_PLUS = [
+    "customer_lifetime_value",
+    "product_performance",
+    "revenue_trend",
+    "customer_segments",
+]
 PARTITIONED_MARTS = ["daily_revenue", "daily_traffic", "monthly_region_revenue"]
 
 
@@ -40,9 +61,14 @@ def test_example_project_builds_and_marts_plus_selects_marts_and_descendants(tmp
     done = run_teal("build", cwd=root)
     assert done.returncode == 0, done.output
     db = root / "warehouse.duckdb"
-    relations = {f"{s}.{n}": t for s, n, t in query(
-        db, "select table_schema, table_name, table_type from information_schema.tables "
-            "where table_catalog = current_database() and table_schema <> 'teal'")}
+    relations = {
+        f"{s}.{n}": t
+        for s, n, t in query(
+            db,
+            "select table_schema, table_name, table_type from information_schema.tables "
+            "where table_catalog = current_database() and table_schema <> 'teal'",
+        )
+    }
     assert relations == {**{v: "VIEW" for v in VIEWS}, **{t: "BASE TABLE" for t in TABLES}}
     # the ephemeral model is inlined, never created
     assert not [r for r in relations if r.endswith("int_order_lines")]
@@ -53,10 +79,13 @@ def test_example_project_builds_and_marts_plus_selects_marts_and_descendants(tmp
     assert query(db, "select count(*) from analytics.customer_segments") == [(clv,)]
     assert query(db, "select count(distinct order_date) from marts.daily_revenue") == [(365,)]
     assert query(db, "select distinct currency from marts.daily_revenue") == [("EUR",)]
-    assert {s for (s,) in query(db, "select distinct segment from analytics.customer_segments")} <= {
-        "champion", "at_risk", "occasional", "regular"}
+    assert {
+        s for (s,) in query(db, "select distinct segment from analytics.customer_segments")
+    } <= {"champion", "at_risk", "occasional", "regular"}
     # the CSV source joined in
-    assert query(db, "select count(*) from staging.stg_customers where country_name is null") == [(0,)]
+    assert query(db, "select count(*) from staging.stg_customers where country_name is null") == [
+        (0,)
+    ]
     first_run = query(db, "select run_id from teal.runs")[0][0]
 
     done = run_teal("build", "--select", "marts+", "--json", cwd=root)
@@ -70,15 +99,18 @@ def test_example_project_builds_and_marts_plus_selects_marts_and_descendants(tmp
     assert sorted(m for m in PARTITIONED_MARTS if m not in rows) == PARTITIONED_MARTS
     assert rows["customer_segments"] == rows["customer_lifetime_value"] == clv
     # the second run rebuilt exactly those four models and nothing upstream of them
-    second = query(db, f"select model from teal.builds where run_id = '{result['run_id']}' "
-                       "order by model")
+    second = query(
+        db, f"select model from teal.builds where run_id = '{result['run_id']}' order by model"
+    )
     assert [m for (m,) in second] == sorted(MARTS_PLUS)
     assert query(db, f"select count(*) from teal.builds where run_id = '{first_run}'") == [(20,)]
     assert query(db, "select count(*) from analytics.customer_segments") == [(clv,)]
 
     # the partitions: every day of 2025 built; one day refreshed alone; the 2-D model's keys
-    assert query(db, "select count(*) from teal.partition_state where model = 'orders' "
-                     "and status = 'success'") == [(365,)]
+    assert query(
+        db,
+        "select count(*) from teal.partition_state where model = 'orders' and status = 'success'",
+    ) == [(365,)]
     assert query(db, "select count(*) from marts.monthly_region_revenue") == [(48,)]
     before = query(db, "select * from marts.daily_revenue order by order_date")
     done = run_teal("build", "-s", "daily_revenue", "--partition", "2025-03-01", "--json", cwd=root)

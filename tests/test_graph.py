@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.graph import Dag
+from teal.compiler.graph import Dag
 
 # a -> b -> c -> e        (x -> y: y reads x)
 #      b -> d -> e
@@ -53,22 +53,28 @@ def test_ancestors_and_descendants_without_depth_are_transitive_and_exclude_the_
     assert dag.descendants("f") == set() and dag.ancestors("f") == set()
 
 
-@pytest.mark.parametrize("depth, expected", [
-    (0, set()),
-    (1, {"c", "d"}),
-    (2, {"b", "c", "d"}),
-    (3, {"a", "b", "c", "d"}),
-    (10, {"a", "b", "c", "d"}),
-])
+@pytest.mark.parametrize(
+    "depth, expected",
+    [
+        (0, set()),
+        (1, {"c", "d"}),
+        (2, {"b", "c", "d"}),
+        (3, {"a", "b", "c", "d"}),
+        (10, {"a", "b", "c", "d"}),
+    ],
+)
 def test_ancestors_with_depth_stop_after_that_many_levels(depth, expected):
     assert Dag(DIAMOND).ancestors("e", depth) == expected
 
 
-@pytest.mark.parametrize("depth, expected", [
-    (1, {"b"}),
-    (2, {"b", "c", "d"}),
-    (3, {"b", "c", "d", "e"}),
-])
+@pytest.mark.parametrize(
+    "depth, expected",
+    [
+        (1, {"b"}),
+        (2, {"b", "c", "d"}),
+        (3, {"b", "c", "d", "e"}),
+    ],
+)
 def test_descendants_with_depth_stop_after_that_many_levels(depth, expected):
     assert Dag(DIAMOND).descendants("a", depth) == expected
 
@@ -82,8 +88,14 @@ def test_depth_counts_the_shortest_path():
 
 def test_downstreams_are_the_reverse_of_upstreams():
     dag = Dag(DIAMOND)
-    assert dag.downstreams == {"a": ("b",), "b": ("c", "d"), "c": ("e",), "d": ("e",),
-                               "e": (), "f": ()}
+    assert dag.downstreams == {
+        "a": ("b",),
+        "b": ("c", "d"),
+        "c": ("e",),
+        "d": ("e",),
+        "e": (),
+        "f": (),
+    }
 
 
 def test_subgraph_keeps_only_edges_between_kept_nodes():
@@ -98,12 +110,15 @@ def test_acyclic_graph_has_no_cycle():
     assert Dag({}).find_cycle() is None
 
 
-@pytest.mark.parametrize("graph", [
-    {"x": ("y",), "y": ("x",)},
-    {"a": ("c",), "b": ("a",), "c": ("b",)},
-    {"a": ("a",)},
-    {"ok": (), "p": ("ok", "q"), "q": ("r",), "r": ("p",), "z": ("p",)},
-])
+@pytest.mark.parametrize(
+    "graph",
+    [
+        {"x": ("y",), "y": ("x",)},
+        {"a": ("c",), "b": ("a",), "c": ("b",)},
+        {"a": ("a",)},
+        {"ok": (), "p": ("ok", "q"), "q": ("r",), "r": ("p",), "z": ("p",)},
+    ],
+)
 def test_find_cycle_returns_a_closed_path_of_real_edges(graph):
     dag = Dag(graph)
     cycle = dag.find_cycle()
@@ -133,12 +148,14 @@ def test_order_of_a_cyclic_graph_raises():
 
 # -- properties --------------------------------------------------------------------------
 
+
 @st.composite
 def dags(draw, max_nodes: int = 12):
     """A random DAG: names shuffled, node i may read any node before it in a hidden order."""
     n = draw(st.integers(min_value=0, max_value=max_nodes))
-    names = draw(st.lists(st.text("abcdefgh_", min_size=1, max_size=4), min_size=n, max_size=n,
-                          unique=True))
+    names = draw(
+        st.lists(st.text("abcdefgh_", min_size=1, max_size=4), min_size=n, max_size=n, unique=True)
+    )
     graph: dict[str, tuple[str, ...]] = {}
     for i, name in enumerate(names):
         ups = draw(st.lists(st.sampled_from(names[:i]), max_size=4)) if i else []

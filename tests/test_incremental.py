@@ -97,17 +97,24 @@ def rows(root: Path, relation: str, order: str = "all") -> list[tuple]:
 
 def columns(root: Path, relation: str) -> list[str]:
     schema, name = relation.split(".")
-    return [r[0] for r in query(root / "warehouse.duckdb",
-                                "select column_name from information_schema.columns where "
-                                f"table_schema = '{schema}' and table_name = '{name}' "
-                                "order by ordinal_position")]
+    return [
+        r[0]
+        for r in query(
+            root / "warehouse.duckdb",
+            "select column_name from information_schema.columns where "
+            f"table_schema = '{schema}' and table_name = '{name}' "
+            "order by ordinal_position",
+        )
+    ]
 
 
 def builds(root: Path, model: str) -> list[tuple]:
     """(materialization, status, rows, message) of each build of ``model``, oldest first."""
-    return query(root / "warehouse.duckdb",
-                 "select materialization, status, rows, message from teal.builds "
-                 f"where model = '{model}' order by started_at")
+    return query(
+        root / "warehouse.duckdb",
+        "select materialization, status, rows, message from teal.builds "
+        f"where model = '{model}' order by started_at",
+    )
 
 
 def src_rows(n: int, tag: str, ids: range | None = None) -> list[tuple]:
@@ -136,12 +143,15 @@ def test_append_builds_everything_first_then_appends_only_new_rows(shop):
     build(shop, "-s", "+appended", n=8, tag="c")
     assert len(rows(shop, "marts.appended")) == 8
 
-    assert builds(shop, "appended") == [("incremental", "success", 5, None),
-                                        ("incremental", "success", 3, None),
-                                        ("incremental", "success", 0, None)]
-    state = query(shop / "warehouse.duckdb",
-                  "select relation, materialization, rows from teal.model_state "
-                  "where model = 'appended'")
+    assert builds(shop, "appended") == [
+        ("incremental", "success", 5, None),
+        ("incremental", "success", 3, None),
+        ("incremental", "success", 0, None),
+    ]
+    state = query(
+        shop / "warehouse.duckdb",
+        "select relation, materialization, rows from teal.model_state where model = 'appended'",
+    )
     assert state == [("marts.appended", "incremental", 0)]
 
 
@@ -153,8 +163,10 @@ def test_merge_replaces_matching_rows_inserts_new_ones_and_leaves_the_rest(shop)
     result = build(shop, "-s", "+merged", n=7, tag="b", since=4)
     assert re.search(r"OK .*marts\.merged +4 rows", result.stdout), result.stdout
     assert rows(shop, "marts.merged") == src_rows(3, "a") + src_rows(7, "b", range(4, 8))
-    assert [b[:3] for b in builds(shop, "merged")] == [("incremental", "success", 5),
-                                                       ("incremental", "success", 4)]
+    assert [b[:3] for b in builds(shop, "merged")] == [
+        ("incremental", "success", 5),
+        ("incremental", "success", 4),
+    ]
 
 
 def test_merge_on_a_composite_unique_key_matches_on_every_column(shop):
@@ -164,23 +176,30 @@ def test_merge_on_a_composite_unique_key_matches_on_every_column(shop):
     build(shop, "-s", "+merged_composite", n=4, tag="b", since=2)
     # (2..4, 'x') replaced or inserted; every 'y' row and (1, 'x') kept from the first run
     assert rows(shop, "marts.merged_composite", "id, k") == [
-        (1, "x", "v1-a"), (1, "y", "v1-a"),
-        (2, "x", "v2-b"), (2, "y", "v2-a"),
-        (3, "x", "v3-b"), (3, "y", "v3-a"),
+        (1, "x", "v1-a"),
+        (1, "y", "v1-a"),
+        (2, "x", "v2-b"),
+        (2, "y", "v2-a"),
+        (3, "x", "v3-b"),
+        (3, "y", "v3-a"),
         (4, "x", "v4-b"),
     ]
 
 
 def test_delete_insert_replaces_all_rows_of_each_key(shop):
     build(shop, "-s", "+by_group", n=5, tag="a")
-    assert rows(shop, "marts.by_group", "id") == [
-        (i % 3, i, f"v{i}-a") for i in range(1, 6)]
+    assert rows(shop, "marts.by_group", "id") == [(i % 3, i, f"v{i}-a") for i in range(1, 6)]
 
     # group 0 had one row (id 3); now it has two (3, 6) and both come from this run
     build(shop, "-s", "+by_group", n=7, tag="b")
     assert rows(shop, "marts.by_group", "id") == [
-        (1, 1, "v1-a"), (2, 2, "v2-a"), (0, 3, "v3-b"), (1, 4, "v4-a"), (2, 5, "v5-a"),
-        (0, 6, "v6-b")]
+        (1, 1, "v1-a"),
+        (2, 2, "v2-a"),
+        (0, 3, "v3-b"),
+        (1, 4, "v4-a"),
+        (2, 5, "v5-a"),
+        (0, 6, "v6-b"),
+    ]
 
 
 def test_full_refresh_rebuilds_from_scratch_and_plan_shows_incremental(shop):
@@ -193,7 +212,8 @@ def test_full_refresh_rebuilds_from_scratch_and_plan_shows_incremental(shop):
     for flag, full in (("--full-refresh", True), ("--all", False)):
         as_json = json.loads(teal_cli(shop, "plan", "-s", "appended", flag, "--json").stdout)
         assert [(s["model"], s["action"], s["full_refresh"]) for s in as_json["steps"]] == [
-            ("appended", "incremental", full)]
+            ("appended", "incremental", full)
+        ]
 
     build(shop, "--full-refresh", n=7, tag="c")
     full = src_rows(7, "c")
@@ -223,9 +243,10 @@ def test_a_failing_incremental_run_leaves_the_previous_rows(shop):
 
 
 def test_a_changed_column_list_fails_clearly_and_keeps_the_table(project):
-    root = project({
-        "models/raw/src.sql": SRC,
-        "models/marts/inc.sql": """
+    root = project(
+        {
+            "models/raw/src.sql": SRC,
+            "models/marts/inc.sql": """
             {{ config(materialized='incremental', incremental_strategy=var('strategy', 'append'),
                       unique_key='id') }}
             select id{% if not var('drop_val', false) %}, val{% endif %}
@@ -235,7 +256,8 @@ def test_a_changed_column_list_fails_clearly_and_keeps_the_table(project):
             where id > (select max(id) from {{ this }})
             {% endif %}
         """,
-    })
+        }
+    )
     build(root, n=3)
     before = rows(root, "marts.inc")
     # a new column (append: INSERT BY NAME would fail with a confusing binder error)
@@ -256,38 +278,46 @@ def test_a_changed_column_list_fails_clearly_and_keeps_the_table(project):
 
 
 def test_a_view_turned_incremental_is_built_as_a_table(project):
-    root = project({
-        "models/raw/src.sql": SRC,
-        "models/marts/inc.sql": """
+    root = project(
+        {
+            "models/raw/src.sql": SRC,
+            "models/marts/inc.sql": """
             {{ config(materialized=var('mat', 'view')) }}
             select id from src
             {% if is_incremental() %}
             where id > (select max(id) from {{ this }})
             {% endif %}
         """,
-    })
+        }
+    )
     build(root, n=3)
-    assert query(root / "warehouse.duckdb", "select table_type from information_schema.tables "
-                 "where table_name = 'inc'") == [("VIEW",)]
+    assert query(
+        root / "warehouse.duckdb",
+        "select table_type from information_schema.tables where table_name = 'inc'",
+    ) == [("VIEW",)]
     build(root, n=4, mat="incremental")
-    assert query(root / "warehouse.duckdb", "select table_type from information_schema.tables "
-                 "where table_name = 'inc'") == [("BASE TABLE",)]
+    assert query(
+        root / "warehouse.duckdb",
+        "select table_type from information_schema.tables where table_name = 'inc'",
+    ) == [("BASE TABLE",)]
     build(root, n=6, mat="incremental")
     assert rows(root, "marts.inc") == [(i,) for i in range(1, 7)]
     assert [b[2] for b in builds(root, "inc")] == [None, 4, 2]
 
 
 def test_inline_views_keeps_a_view_that_the_incremental_variant_reads(project):
-    root = project({
-        "models/staging/recent.sql": "select i as id from range(1, {{ var('n', 3) }} + 1) t(i)",
-        "models/marts/inc.sql": """
+    root = project(
+        {
+            "models/staging/recent.sql": "select i as id from range(1, {{ var('n', 3) }} + 1) t(i)",
+            "models/marts/inc.sql": """
             {{ config(materialized='incremental') }}
             select id from recent
             {% if is_incremental() %}
             where id > (select max(id) from {{ this }})
             {% endif %}
         """,
-    })
+        }
+    )
     plan = teal_cli(root, "plan", "--inline-views", "-s", "+inc", "--vars", "{n: 3}").stdout
     assert re.search(r"^\s*\d+\s+recent\s+create view", plan, re.M), plan
     build(root, "--inline-views", "-s", "+inc", n=3)
@@ -296,13 +326,17 @@ def test_inline_views_keeps_a_view_that_the_incremental_variant_reads(project):
 
 
 def test_full_refresh_config_overrides_the_flag(project):
-    root = project({
-        "models/raw/src.sql": SRC,
-        "models/marts/protected.sql": APPENDED.replace(
-            "incremental_strategy='append'", "incremental_strategy='append', full_refresh=false"),
-        "models/marts/always.sql": APPENDED.replace(
-            "incremental_strategy='append'", "incremental_strategy='append', full_refresh=true"),
-    })
+    root = project(
+        {
+            "models/raw/src.sql": SRC,
+            "models/marts/protected.sql": APPENDED.replace(
+                "incremental_strategy='append'", "incremental_strategy='append', full_refresh=false"
+            ),
+            "models/marts/always.sql": APPENDED.replace(
+                "incremental_strategy='append'", "incremental_strategy='append', full_refresh=true"
+            ),
+        }
+    )
     build(root, n=3, tag="a")
     build(root, "--full-refresh", n=4, tag="b")
     # full_refresh=false: --full-refresh still only appends
@@ -319,8 +353,9 @@ def test_python_api_builds_incremental_models(shop):
     assert (first["appended"].rows, first["merged"].rows) == (4, 4)
     assert first["appended"].materialization == "incremental"
 
-    second = teal.build(shop, select="appended merged",
-                        vars={"n": 6, "tag": "b", "since": 3}, threads=2)
+    second = teal.build(
+        shop, select="appended merged", vars={"n": 6, "tag": "b", "since": 3}, threads=2
+    )
     assert second.success
     # src is not selected, so it still has 4 rows: appended finds nothing new, merged
     # re-reads ids 3..4
@@ -343,56 +378,98 @@ PARTITIONED_SRC = f"""
 CONFIG_ERRORS = [
     pytest.param(
         "{{ config(materialized='incremental', incremental_strategy='merge') }}\nselect * from src",
-        1, "incremental_strategy='merge' needs a unique_key", "add unique_key=", id="merge-no-key"),
+        1,
+        "incremental_strategy='merge' needs a unique_key",
+        "add unique_key=",
+        id="merge-no-key",
+    ),
     pytest.param(
         "select id,\n{{ config(materialized='incremental', incremental_strategy='delete+insert') }}\n"
         "n from src",
-        2, "incremental_strategy='delete+insert' needs a unique_key", "add unique_key=",
-        id="delete-insert-no-key"),
+        2,
+        "incremental_strategy='delete+insert' needs a unique_key",
+        "add unique_key=",
+        id="delete-insert-no-key",
+    ),
     pytest.param(
         "{{ config(materialized='incremental', incremental_strategy='merg', unique_key='id') }}\n"
         "select * from src",
-        1, "incremental_strategy='merg' is not a strategy", "did you mean 'merge'?",
-        id="bad-strategy"),
+        1,
+        "incremental_strategy='merg' is not a strategy",
+        "did you mean 'merge'?",
+        id="bad-strategy",
+    ),
     pytest.param(
         "{{ config(partitioned_by={'dayly': {'start': '2025-01-01'}}, partition_column='d') }}\n"
         "select * from src",
-        1, "unknown partition type 'dayly'", "did you mean 'daily'?", id="misspelled-grain"),
+        1,
+        "unknown partition type 'dayly'",
+        "did you mean 'daily'?",
+        id="misspelled-grain",
+    ),
     pytest.param(
         "{{ config(materialized='incremental', partitioned_by={'type': 'dayly', 'start': '2025-01-01'},"
         " partition_column='d') }}\nselect * from src",
-        1, "unknown partition type 'dayly'", "did you mean 'daily'?", id="misspelled-grain-type"),
+        1,
+        "unknown partition type 'dayly'",
+        "did you mean 'daily'?",
+        id="misspelled-grain-type",
+    ),
     pytest.param(
         f"{{{{ config(materialized='incremental', partitioned_by={DAILY}) }}}}\nselect * from src",
-        1, "a partitioned model needs partition_column", "partition_column=",
-        id="no-partition-column"),
+        1,
+        "a partitioned model needs partition_column",
+        "partition_column=",
+        id="no-partition-column",
+    ),
     pytest.param(
         "{{ config(materialized='incremental', partition_column='d', partitioned_by={'daily': "
         "{'start': '2025-01-01', 'timezone': 'Europe/Berlinn'}}) }}\nselect * from src",
-        1, "unknown timezone 'Europe/Berlinn'", "did you mean 'Europe/Berlin'?", id="bad-timezone"),
+        1,
+        "unknown timezone 'Europe/Berlinn'",
+        "did you mean 'Europe/Berlin'?",
+        id="bad-timezone",
+    ),
     pytest.param(
         "{{ config(materialized='incremental', partition_column={'date': 'd'}, partitioned_by={"
         "'date': {'daily': {'start': '2025-01-01'}}, 'region': ['eu', 'us']}) }}\nselect * from src",
-        1, "needs one partition column per dimension", "'region'", id="2d-missing-dimension"),
+        1,
+        "needs one partition column per dimension",
+        "'region'",
+        id="2d-missing-dimension",
+    ),
     pytest.param(
         f"-- a view\n{{{{ config(materialized='view', partitioned_by={DAILY}, partition_column='d') }}}}\n"
         "select * from src",
-        2, "cannot be materialized='view'", "materialized='incremental'", id="partitioned-view"),
+        2,
+        "cannot be materialized='view'",
+        "materialized='incremental'",
+        id="partitioned-view",
+    ),
     pytest.param(
         f"{{{{ config(partitioned_by={DAILY}, partition_column='d', "
         "partition_mapping={'src': 'lookbak(3)'}) }}\nselect * from src",
-        1, "unknown partition mapping 'lookbak(3)'", "did you mean 'lookback(N)'?",
-        id="bad-mapping"),
+        1,
+        "unknown partition mapping 'lookbak(3)'",
+        "did you mean 'lookback(N)'?",
+        id="bad-mapping",
+    ),
     pytest.param(
         "{{ config(materialized='table', partition_mapping={'plain': 'lookbak(3)'}) }}\n"
         "select * from plain",
-        1, "unknown partition mapping 'lookbak(3)'", "did you mean 'lookback(N)'?",
-        id="bad-mapping-unpartitioned-upstream"),
+        1,
+        "unknown partition mapping 'lookbak(3)'",
+        "did you mean 'lookback(N)'?",
+        id="bad-mapping-unpartitioned-upstream",
+    ),
     pytest.param(
         f"{{{{ config(partitioned_by={DAILY}, partition_column='d', "
         "partition_mapping={'scr': 'lookback(3)'}) }}\nselect * from src",
-        1, "partition_mapping names 'scr', which model 'mapping_of_something_not_read' does not read",
-        "did you mean 'src'?", id="mapping-of-something-not-read"),
+        1,
+        "partition_mapping names 'scr', which model 'mapping_of_something_not_read' does not read",
+        "did you mean 'src'?",
+        id="mapping-of-something-not-read",
+    ),
 ]
 
 
@@ -407,7 +484,10 @@ def config_errors(tmp_path_factory) -> dict[str, str]:
 
     outputs = {}
     for phase, late in enumerate((False, True)):
-        files = {"models/m/src.sql": PARTITIONED_SRC, "models/m/plain.sql": "select 1 as id, 2 as n"}
+        files = {
+            "models/m/src.sql": PARTITIONED_SRC,
+            "models/m/plain.sql": "select 1 as id, 2 as n",
+        }
         names = []
         for case in CONFIG_ERRORS:
             if ("mapping" in case.id) == late:
@@ -422,8 +502,7 @@ def config_errors(tmp_path_factory) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(("sql", "line", "message", "hint"), CONFIG_ERRORS)
-def test_incremental_and_partition_config_errors(config_errors, request, sql, line, message,
-                                                 hint):
+def test_incremental_and_partition_config_errors(config_errors, request, sql, line, message, hint):
     name = request.node.callspec.id.replace("-", "_")
     stderr = config_errors[name]
     lines = stderr.splitlines()
@@ -433,7 +512,7 @@ def test_incremental_and_partition_config_errors(config_errors, request, sql, li
     assert re.match(rf"models/m/{name}\.sql:{line}(:\d+)?: ", first), stderr
     assert message in first, stderr
     block = []
-    for ln in lines[at[0] + 1:]:
+    for ln in lines[at[0] + 1 :]:
         if re.match(r"models/", ln) or not ln.strip():
             break
         block.append(ln)
@@ -461,35 +540,66 @@ PARTITION_FILES = {
 }
 
 PARTITION_ERRORS = [
-    pytest.param(["--partition", "2026-13-01", "-s", "daily"],
-                 ["--partition: '2026-13-01' is not a daily partition key", "model daily"],
-                 "'2025-01-01'", id="month-13"),
-    pytest.param(["--partition", "2025-02-29", "-s", "daily"],
-                 ["'2025-02-29' is not a daily partition key: day is out of range for month"],
-                 "February 2025 has 28 days", id="not-a-leap-year"),
-    pytest.param(["--partition", "2024-12-31", "-s", "daily"],
-                 ["'2024-12-31' is before the first daily partition '2025-01-01'"],
-                 "start at '2025-01-01'", id="before-start"),
-    pytest.param(["--partition", "2025-01-06", "-s", "daily"],
-                 ["'2025-01-06' is after the last daily partition '2025-01-05'"],
-                 "end is exclusive", id="after-end"),
-    pytest.param(["--partition-range", "2025-01-04..2025-01-02", "-s", "daily"],
-                 ["'2025-01-04'", "'2025-01-02'", "runs backwards"],
-                 "earlier key first", id="range-reversed"),
-    pytest.param(["--from", "2025-01-04", "--to", "2025-01-02", "-s", "daily"],
-                 ["runs backwards"], "earlier key first", id="from-to-reversed"),
-    pytest.param(["--partition-range", "2025-01-04", "-s", "daily"],
-                 ["--partition-range: --partition-range '2025-01-04' is not FIRST..LAST"],
-                 "..", id="range-without-dots"),
-    pytest.param(["--partition", "2025-01-02", "-s", "plain inc"],
-                 ["partition keys were given, but no selected model is partitioned"],
-                 "select a partitioned model", id="nothing-partitioned-selected"),
-    pytest.param(["--partition-range", "2025-01-01..2025-01-02", "--from", "2025-01-01",
-                  "-s", "daily"],
-                 ["use --partition-range or --from/--to, not both"], None, id="range-and-from"),
-    pytest.param(["--partition", "euu", "-s", "regional"],
-                 ["'euu' is not one of the static partitions eu, us, apac", "model regional"],
-                 "did you mean 'eu'?", id="unknown-static-key"),
+    pytest.param(
+        ["--partition", "2026-13-01", "-s", "daily"],
+        ["--partition: '2026-13-01' is not a daily partition key", "model daily"],
+        "'2025-01-01'",
+        id="month-13",
+    ),
+    pytest.param(
+        ["--partition", "2025-02-29", "-s", "daily"],
+        ["'2025-02-29' is not a daily partition key: day is out of range for month"],
+        "February 2025 has 28 days",
+        id="not-a-leap-year",
+    ),
+    pytest.param(
+        ["--partition", "2024-12-31", "-s", "daily"],
+        ["'2024-12-31' is before the first daily partition '2025-01-01'"],
+        "start at '2025-01-01'",
+        id="before-start",
+    ),
+    pytest.param(
+        ["--partition", "2025-01-06", "-s", "daily"],
+        ["'2025-01-06' is after the last daily partition '2025-01-05'"],
+        "end is exclusive",
+        id="after-end",
+    ),
+    pytest.param(
+        ["--partition-range", "2025-01-04..2025-01-02", "-s", "daily"],
+        ["'2025-01-04'", "'2025-01-02'", "runs backwards"],
+        "earlier key first",
+        id="range-reversed",
+    ),
+    pytest.param(
+        ["--from", "2025-01-04", "--to", "2025-01-02", "-s", "daily"],
+        ["runs backwards"],
+        "earlier key first",
+        id="from-to-reversed",
+    ),
+    pytest.param(
+        ["--partition-range", "2025-01-04", "-s", "daily"],
+        ["--partition-range: --partition-range '2025-01-04' is not FIRST..LAST"],
+        "..",
+        id="range-without-dots",
+    ),
+    pytest.param(
+        ["--partition", "2025-01-02", "-s", "plain inc"],
+        ["partition keys were given, but no selected model is partitioned"],
+        "select a partitioned model",
+        id="nothing-partitioned-selected",
+    ),
+    pytest.param(
+        ["--partition-range", "2025-01-01..2025-01-02", "--from", "2025-01-01", "-s", "daily"],
+        ["use --partition-range or --from/--to, not both"],
+        None,
+        id="range-and-from",
+    ),
+    pytest.param(
+        ["--partition", "euu", "-s", "regional"],
+        ["'euu' is not one of the static partitions eu, us, apac", "model regional"],
+        "did you mean 'eu'?",
+        id="unknown-static-key",
+    ),
 ]
 
 
@@ -512,8 +622,9 @@ def snapshot(root: Path) -> dict[str, list[tuple]]:
 
 
 @pytest.mark.parametrize(("args", "messages", "hint"), PARTITION_ERRORS)
-def test_bad_partition_arguments_are_usage_errors_that_change_nothing(partitioned, args,
-                                                                       messages, hint):
+def test_bad_partition_arguments_are_usage_errors_that_change_nothing(
+    partitioned, args, messages, hint
+):
     before = snapshot(partitioned)
     assert len(before["m.daily"]) == 5 and before["m.plain"] == [(1,)]
     # v=2 would change every model that builds: nothing may build
@@ -534,7 +645,8 @@ def test_a_valid_partition_argument_builds_just_that_partition(partitioned):
     after = snapshot(partitioned)
     assert after["m.regional"] == [("apac", 1), ("eu", 1), ("us", 2)]
     assert {k: v for k, v in after.items() if k.startswith("m.") and k != "m.regional"} == {
-        k: v for k, v in before.items() if k.startswith("m.") and k != "m.regional"}
+        k: v for k, v in before.items() if k.startswith("m.") and k != "m.regional"
+    }
 
 
 def test_full_refresh_with_one_partition_keeps_the_other_partitions(project):

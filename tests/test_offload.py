@@ -11,9 +11,9 @@ import shutil
 
 import pytest
 
-from compiler import offload
-from compiler.errors import ErrorGroup, ParseError
-from compiler.project import _Loader, load_project
+from teal.compiler import offload
+from teal.compiler.errors import ErrorGroup, ParseError
+from teal.compiler.project import _Loader, load_project
 from tests.conftest import query, run_teal
 
 N = offload.MIN_FILES + 50
@@ -26,13 +26,16 @@ def _files(n: int = N) -> dict[str, str]:
         files[f"models/{'base' if i < n // 2 else 'top'}/m{i}.sql"] = (
             f"-- model {i}\n"
             f"with src as (select id, grp from {up})\n"
-            f"select id, grp, {i} as level\nfrom src\nwhere id % 2 = {i % 2};\n")
+            f"select id, grp, {i} as level\nfrom src\nwhere id % 2 = {i % 2};\n"
+        )
     return files
 
 
 def _summary(project) -> dict:
-    return {name: (m.compiled_sql, m.sql_hash, m.upstreams, m.columns, m.line)
-            for name, m in project.models.items()}
+    return {
+        name: (m.compiled_sql, m.sql_hash, m.upstreams, m.columns, m.line)
+        for name, m in project.models.items()
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -46,10 +49,12 @@ def enabled(monkeypatch):
 @pytest.fixture
 def serial_load(monkeypatch):
     """Load with the child turned off, for comparison."""
+
     def load(root):
         with monkeypatch.context() as m:
             m.setattr(offload, "MIN_FILES", 10**9)
             return load_project(root)
+
     return load
 
 
@@ -57,8 +62,9 @@ def test_a_cold_load_with_the_child_equals_one_without(project, serial_load, mon
     root = project(_files())
     started = []
     real_start = offload.ParseAhead.start
-    monkeypatch.setattr(offload.ParseAhead, "start",
-                        lambda *a: started.append(real_start(*a)) or started[-1])
+    monkeypatch.setattr(
+        offload.ParseAhead, "start", lambda *a: started.append(real_start(*a)) or started[-1]
+    )
     parallel = load_project(root)
     assert started and started[0] is not None  # the child did run
     assert parallel.stats["parsed"] == N  # its parses are counted too
@@ -96,9 +102,12 @@ def test_the_command_line_builds_a_project_loaded_by_two_processes(project) -> N
     done = run_teal("build", cwd=root)
     assert done.returncode == 0, done.output
     # m1 and m2 keep the odd and even ids of m0; m3 and m4 the odd and even ids of m1
-    counts = query(root / "warehouse.duckdb", "select (select count(*) from base.m1), "
-                   "(select count(*) from base.m2), (select count(*) from base.m3), "
-                   "(select count(*) from base.m4)")
+    counts = query(
+        root / "warehouse.duckdb",
+        "select (select count(*) from base.m1), "
+        "(select count(*) from base.m2), (select count(*) from base.m3), "
+        "(select count(*) from base.m4)",
+    )
     assert counts == [(50, 50, 50, 0)]
     assert f"{N} built" in done.stdout or f"{N} of {N}" in done.stdout, done.stdout
 
@@ -120,8 +129,9 @@ def test_a_load_that_fails_first_stops_and_reaps_the_child(project, monkeypatch)
     root = project(files)
     started = []
     real_start = offload.ParseAhead.start
-    monkeypatch.setattr(offload.ParseAhead, "start",
-                        lambda *a: started.append(real_start(*a)) or started[-1])
+    monkeypatch.setattr(
+        offload.ParseAhead, "start", lambda *a: started.append(real_start(*a)) or started[-1]
+    )
     with pytest.raises(Exception) as info:
         load_project(root)
     assert "invalid YAML" in str(info.value)
@@ -137,8 +147,15 @@ def test_a_command_run_with_sigchld_ignored_still_loads(project) -> None:
 
     root = project(_files())
     done = subprocess.run(
-        [sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN); "
-         "os.execvp(sys.executable, [sys.executable, '-m', 'teal.cli', 'compile'])"],
-        cwd=root, capture_output=True, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN); "
+            "os.execvp(sys.executable, [sys.executable, '-m', 'teal.cli', 'compile'])",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"Compiled {N} of {N} models" in done.stdout and "Traceback" not in done.stderr

@@ -50,20 +50,27 @@ def db(root: Path) -> Path:
     return root / "warehouse.duckdb"
 
 
-def per_day(root: Path, relation: str = "events", column: str = "ts",
-            value: str = "v") -> dict[str, tuple]:
+def per_day(
+    root: Path, relation: str = "events", column: str = "ts", value: str = "v"
+) -> dict[str, tuple]:
     """day -> (rows, sum of ``value``, checksum of the whole rows)."""
-    rows = query(db(root), f"""
+    rows = query(
+        db(root),
+        f"""
         select strftime({column}::date, '%Y-%m-%d'), count(*), sum({value}),
                sum(hash(t))
-        from {relation} t group by 1 order by 1""")
+        from {relation} t group by 1 order by 1""",
+    )
     return {r[0]: tuple(r[1:]) for r in rows}
 
 
 def partition_state(root: Path, model: str) -> dict[str, tuple[str, str]]:
     """key -> (status, run_id) from teal.partition_state."""
-    rows = query(db(root), "select partition_key, status, run_id from teal.partition_state "
-                           f"where model = '{model}' order by 1")
+    rows = query(
+        db(root),
+        "select partition_key, status, run_id from teal.partition_state "
+        f"where model = '{model}' order by 1",
+    )
     return {k: (s, r) for k, s, r in rows}
 
 
@@ -76,15 +83,17 @@ def failed_keys(output: str, model: str) -> list[str]:
     return re.findall(rf"^\s+{re.escape(model)} \[\s*\d+/\d+\] ERROR\s+(\S+)", output, re.M)
 
 
-def partitions_json(root: Path, model: str, *extra: str,
-                    env: dict[str, str] | None = None) -> dict[str, dict]:
+def partitions_json(
+    root: Path, model: str, *extra: str, env: dict[str, str] | None = None
+) -> dict[str, dict]:
     out = teal(root, "partitions", model, "--json", *extra, env=env).stdout
     return {r["key"]: r for r in json.loads(out)}
 
 
 def assert_no_duplicates(root: Path, relation: str, columns: str) -> None:
-    total, distinct = query(db(root), f"select count(*), count(distinct ({columns})) "
-                                      f"from {relation}")[0]
+    total, distinct = query(
+        db(root), f"select count(*), count(distinct ({columns})) from {relation}"
+    )[0]
     assert total == distinct, f"{relation}: {total - distinct} duplicate rows"
 
 
@@ -103,7 +112,9 @@ def test_first_build_builds_every_partition_up_to_the_end_and_plan_shows_them(pr
     assert list(days) == DAYS  # the end is exclusive: nothing for 2026-01-11
     assert all(n == 24 for n, *_ in days.values())
     assert query(db(root), "select min(ts)::varchar, max(ts)::varchar from events")[0] == (
-        "2026-01-01 00:00:00", "2026-01-10 23:00:00")
+        "2026-01-01 00:00:00",
+        "2026-01-10 23:00:00",
+    )
     state = partition_state(root, "events")
     assert sorted(state) == DAYS and {s for s, _ in state.values()} == {"success"}
 
@@ -115,14 +126,17 @@ def test_first_build_builds_every_partition_up_to_the_end_and_plan_shows_them(pr
 def test_an_open_ended_definition_builds_up_to_now_and_end_offset_moves_the_last_key(project):
     spec = "{'daily': {'start': '2026-01-01'}}"
     spec_open = "{'daily': {'start': '2026-01-01', 'end_offset': 1}}"
-    body = ("select ts, 1 as v from range({{ partition.start }}, {{ partition.end }}, "
-            "INTERVAL 6 HOUR) t(ts)")
-    root = project({
-        "models/closed.sql": "{{ config(partitioned_by=%s, partition_column='ts') }}\n%s"
-                             % (spec, body),
-        "models/current.sql": "{{ config(partitioned_by=%s, partition_column='ts') }}\n%s"
-                              % (spec_open, body),
-    })
+    body = (
+        "select ts, 1 as v from range({{ partition.start }}, {{ partition.end }}, "
+        "INTERVAL 6 HOUR) t(ts)"
+    )
+    config = "{{{{ config(partitioned_by={spec}, partition_column='ts') }}}}\n"
+    root = project(
+        {
+            "models/closed.sql": config.format(spec=spec) + body,
+            "models/current.sql": config.format(spec=spec_open) + body,
+        }
+    )
     at_noon = {"TEAL_NOW": "2026-01-05T12:00:00"}
     planned = teal(root, "plan", "--json", env=at_noon).stdout
     steps = {s["model"]: s["partitions"] for s in json.loads(planned)["steps"]}
@@ -161,17 +175,20 @@ def test_one_partition_changes_only_its_rows_and_rebuilding_it_is_idempotent(pro
     before = per_day(root)
     runs = partition_state(root, "events")
 
-    out = teal(root, "build", "-s", "events", "--partition", "2026-01-03",
-               "--vars", "{bump: 1000}").stdout
+    out = teal(
+        root, "build", "-s", "events", "--partition", "2026-01-03", "--vars", "{bump: 1000}"
+    ).stdout
     assert built_keys(out, "events") == ["2026-01-03"]
     after = per_day(root)
-    assert {d: v for d, v in after.items() if d != "2026-01-03"} == \
-        {d: v for d, v in before.items() if d != "2026-01-03"}
+    assert {d: v for d, v in after.items() if d != "2026-01-03"} == {
+        d: v for d, v in before.items() if d != "2026-01-03"
+    }
     assert after["2026-01-03"][0] == 24  # replaced, not appended
     assert after["2026-01-03"][1] == before["2026-01-03"][1] + 24 * 1000
     state = partition_state(root, "events")
-    assert {k: v for k, v in state.items() if k != "2026-01-03"} == \
-        {k: v for k, v in runs.items() if k != "2026-01-03"}
+    assert {k: v for k, v in state.items() if k != "2026-01-03"} == {
+        k: v for k, v in runs.items() if k != "2026-01-03"
+    }
     assert state["2026-01-03"][1] != runs["2026-01-03"][1]
 
     # the same partition again: same rows, no duplicates
@@ -181,8 +198,18 @@ def test_one_partition_changes_only_its_rows_and_rebuilding_it_is_idempotent(pro
     assert_no_duplicates(root, "events", "ts")
 
     # several keys: repeated --partition and commas; the rest is untouched
-    out = teal(root, "run", "-s", "events", "--partition", "2026-01-05,2026-01-07",
-               "--partition", "2026-01-09", "--vars", "{bump: 7}").stdout
+    out = teal(
+        root,
+        "run",
+        "-s",
+        "events",
+        "--partition",
+        "2026-01-05,2026-01-07",
+        "--partition",
+        "2026-01-09",
+        "--vars",
+        "{bump: 7}",
+    ).stdout
     assert built_keys(out, "events") == ["2026-01-05", "2026-01-07", "2026-01-09"]
     final = per_day(root)
     for day in DAYS:
@@ -197,14 +224,19 @@ def test_unknown_keys_are_refused_before_anything_is_built(project):
     root = project({"models/events.sql": EVENTS_SQL})
     teal(root, "build")
     before = per_day(root)
-    for args in (["--partition", "2026-01-11"], ["--partition", "2026-1-3"],
-                 ["--partition-range", "2026-01-05..2026-01-02"],
-                 ["--partition-range", "2026-01-05"]):
+    for args in (
+        ["--partition", "2026-01-11"],
+        ["--partition", "2026-1-3"],
+        ["--partition-range", "2026-01-05..2026-01-02"],
+        ["--partition-range", "2026-01-05"],
+    ):
         bad = teal(root, "build", "-s", "events", *args, "--vars", "{bump: 5}", ok=False)
         assert bad.returncode == 2, bad.output
         assert "--partition" in bad.stderr
-    assert "after the last daily partition '2026-01-10'" in teal(
-        root, "build", "--partition", "2026-01-11", ok=False).stderr
+    assert (
+        "after the last daily partition '2026-01-10'"
+        in teal(root, "build", "--partition", "2026-01-11", ok=False).stderr
+    )
     assert per_day(root) == before
 
 
@@ -215,12 +247,14 @@ def test_partition_range_and_from_to_build_exactly_those_keys(project):
 
     planned = teal(root, "plan", "--partition-range", "2026-01-02..2026-01-04").stdout
     assert "incremental 3 partitions" in planned and "2026-01-02, 2026-01-03, 2026-01-04" in planned
-    out = teal(root, "build", "--partition-range", "2026-01-02..2026-01-04",
-               "--vars", "{bump: 1}").stdout
+    out = teal(
+        root, "build", "--partition-range", "2026-01-02..2026-01-04", "--vars", "{bump: 1}"
+    ).stdout
     assert built_keys(out, "events") == DAYS[1:4]
 
-    out = teal(root, "build", "--from", "2026-01-08", "--to", "2026-01-09",
-               "--vars", "{bump: 2}").stdout
+    out = teal(
+        root, "build", "--from", "2026-01-08", "--to", "2026-01-09", "--vars", "{bump: 2}"
+    ).stdout
     assert built_keys(out, "events") == DAYS[7:9]
     out = teal(root, "build", "--from", "2026-01-10", "--vars", "{bump: 3}").stdout
     assert built_keys(out, "events") == DAYS[9:]  # up to the last key
@@ -232,8 +266,15 @@ def test_partition_range_and_from_to_build_exactly_those_keys(project):
     for i, day in enumerate(DAYS):
         assert after[day][0] == 24
         assert after[day][1] == before[day][1] + 24 * bumps[i], day
-    both = teal(root, "build", "--partition-range", "2026-01-01..2026-01-02", "--from",
-                "2026-01-01", ok=False)
+    both = teal(
+        root,
+        "build",
+        "--partition-range",
+        "2026-01-01..2026-01-02",
+        "--from",
+        "2026-01-01",
+        ok=False,
+    )
     assert both.returncode == 2 and "not both" in both.stderr
 
 
@@ -242,15 +283,25 @@ def test_backfill_a_range_and_missing_only_after_lost_or_failed_partitions(proje
     teal(root, "build")
     clean = per_day(root)
 
-    out = teal(root, "backfill", "events", "--from", "2026-01-03", "--to", "2026-01-06",
-               "--vars", "{bump: 100}").stdout
+    out = teal(
+        root,
+        "backfill",
+        "events",
+        "--from",
+        "2026-01-03",
+        "--to",
+        "2026-01-06",
+        "--vars",
+        "{bump: 100}",
+    ).stdout
     assert built_keys(out, "events") == DAYS[2:6]
     bumped = per_day(root)
     assert [d for d in DAYS if bumped[d] != clean[d]] == DAYS[2:6]
 
     # everything is built: --missing-only has nothing to do
-    out = teal(root, "backfill", "events", "--from", "2026-01-01", "--to", "2026-01-10",
-               "--missing-only").stdout
+    out = teal(
+        root, "backfill", "events", "--from", "2026-01-01", "--to", "2026-01-10", "--missing-only"
+    ).stdout
     assert "Nothing to build" in out
 
     # lose a partition (its rows and its state), make another one fail
@@ -260,8 +311,18 @@ def test_backfill_a_range_and_missing_only_after_lost_or_failed_partitions(proje
     con.execute("delete from events where ts::date = DATE '2026-01-02'")
     con.execute("delete from teal.partitions where partition_key = '2026-01-02'")
     con.close()
-    failed = teal(root, "backfill", "events", "--from", "2026-01-08", "--to", "2026-01-09",
-                  "--vars", "{bad_day: 2026-01-09, bump: 100}", ok=False)
+    failed = teal(
+        root,
+        "backfill",
+        "events",
+        "--from",
+        "2026-01-08",
+        "--to",
+        "2026-01-09",
+        "--vars",
+        "{bad_day: 2026-01-09, bump: 100}",
+        ok=False,
+    )
     assert failed.returncode == 1
     assert built_keys(failed.stdout, "events") == ["2026-01-08"]
     assert failed_keys(failed.stdout, "events") == ["2026-01-09"]
@@ -294,41 +355,52 @@ def test_backfill_a_range_and_missing_only_after_lost_or_failed_partitions(proje
 
 
 def test_descendants_rebuild_the_same_partitions_and_unpartitioned_ones_rebuild_whole(project):
-    root = project({
-        "models/events.sql": EVENTS_SQL,
-        "models/daily_sum.sql": DAILY_SUM_SQL,
-        "models/totals.sql": """
+    root = project(
+        {
+            "models/events.sql": EVENTS_SQL,
+            "models/daily_sum.sql": DAILY_SUM_SQL,
+            "models/totals.sql": """
             {{ config(materialized='table') }}
             select count(*) as n, sum(v) as total from events
         """,
-    })
+        }
+    )
     teal(root, "build")
     sums = per_day(root, "daily_sum", "day", "total")
     assert all(n == 1 for n, *_ in sums.values()) and list(sums) == DAYS
-    assert query(db(root), "select sum(n), sum(total) from daily_sum")[0] == \
-        query(db(root), "select count(*), sum(v) from events")[0]
+    assert (
+        query(db(root), "select sum(n), sum(total) from daily_sum")[0]
+        == query(db(root), "select count(*), sum(v) from events")[0]
+    )
     runs = partition_state(root, "daily_sum")
 
     planned = teal(root, "plan", "-s", "events+", "--partition", "2026-01-04").stdout
     assert re.search(r"daily_sum\s+incremental 1 partition\b", planned), planned
     assert re.search(r"totals\s+build table", planned), planned
-    out = teal(root, "build", "-s", "events+", "--partition", "2026-01-04",
-               "--vars", "{bump: 1000}").stdout
+    out = teal(
+        root, "build", "-s", "events+", "--partition", "2026-01-04", "--vars", "{bump: 1000}"
+    ).stdout
     assert built_keys(out, "events") == ["2026-01-04"]
     assert built_keys(out, "daily_sum") == ["2026-01-04"]
 
     after = per_day(root, "daily_sum", "day", "total")
-    assert {d: v for d, v in after.items() if d != "2026-01-04"} == \
-        {d: v for d, v in sums.items() if d != "2026-01-04"}
+    assert {d: v for d, v in after.items() if d != "2026-01-04"} == {
+        d: v for d, v in sums.items() if d != "2026-01-04"
+    }
     assert after["2026-01-04"][1] == sums["2026-01-04"][1] + 24 * 1000
     state = partition_state(root, "daily_sum")
-    assert {k: v for k, v in state.items() if k != "2026-01-04"} == \
-        {k: v for k, v in runs.items() if k != "2026-01-04"}
+    assert {k: v for k, v in state.items() if k != "2026-01-04"} == {
+        k: v for k, v in runs.items() if k != "2026-01-04"
+    }
     # the unpartitioned table read everything again
-    assert query(db(root), "select n, total from totals")[0] == \
-        query(db(root), "select count(*), sum(v) from events")[0]
-    assert query(db(root), "select sum(total) from daily_sum")[0][0] == \
-        query(db(root), "select sum(v) from events")[0][0]
+    assert (
+        query(db(root), "select n, total from totals")[0]
+        == query(db(root), "select count(*), sum(v) from events")[0]
+    )
+    assert (
+        query(db(root), "select sum(total) from daily_sum")[0][0]
+        == query(db(root), "select sum(v) from events")[0][0]
+    )
     assert partitions_json(root, "daily_sum")["2026-01-04"]["status"] == "materialized"
 
     # a plain build builds no partition: none is missing or failed
@@ -339,39 +411,57 @@ def test_descendants_rebuild_the_same_partitions_and_unpartitioned_ones_rebuild_
 def test_a_monthly_model_downstream_of_a_daily_one_rebuilds_the_month_of_the_day(project):
     days = "{'daily': {'start': '2026-01-28', 'end': '2026-02-04'}}"
     months = "{'monthly': {'start': '2026-01-01', 'end': '2026-03-01'}}"
-    root = project({
-        "models/events.sql": EVENTS_SQL.replace(DAILY, days),
-        "models/monthly.sql": f"""
+    root = project(
+        {
+            "models/events.sql": EVENTS_SQL.replace(DAILY, days),
+            "models/monthly.sql": f"""
             {{{{ config(partitioned_by={months}, partition_column='month') }}}}
             select date_trunc('month', ts) as month, count(*) as n, sum(v) as total,
                    min(ts) as first_ts, max(ts) as last_ts
             from events group by 1
         """,
-    })
+        }
+    )
     out = teal(root, "build").stdout
     assert built_keys(out, "monthly") == ["2026-01", "2026-02"]
-    rows = {r[0]: r[1:] for r in query(db(root), "select strftime(month, '%Y-%m'), n, total, "
-                                                 "first_ts::varchar, last_ts::varchar from monthly")}
+    rows = {
+        r[0]: r[1:]
+        for r in query(
+            db(root),
+            "select strftime(month, '%Y-%m'), n, total, "
+            "first_ts::varchar, last_ts::varchar from monthly",
+        )
+    }
     assert rows["2026-01"][0] == 4 * 24 and rows["2026-02"][0] == 3 * 24
     assert rows["2026-01"][2:] == ("2026-01-28 00:00:00", "2026-01-31 23:00:00")
     assert rows["2026-02"][2:] == ("2026-02-01 00:00:00", "2026-02-03 23:00:00")
 
-    out = teal(root, "build", "-s", "events+", "--partition", "2026-02-02",
-               "--vars", "{bump: 1000}").stdout
+    out = teal(
+        root, "build", "-s", "events+", "--partition", "2026-02-02", "--vars", "{bump: 1000}"
+    ).stdout
     assert built_keys(out, "events") == ["2026-02-02"]
     assert built_keys(out, "monthly") == ["2026-02"]
-    after = {r[0]: r[1:] for r in query(db(root), "select strftime(month, '%Y-%m'), n, total, "
-                                                  "first_ts::varchar, last_ts::varchar from monthly")}
+    after = {
+        r[0]: r[1:]
+        for r in query(
+            db(root),
+            "select strftime(month, '%Y-%m'), n, total, "
+            "first_ts::varchar, last_ts::varchar from monthly",
+        )
+    }
     assert after["2026-01"] == rows["2026-01"]
     assert after["2026-02"][0] == rows["2026-02"][0]
     assert after["2026-02"][1] == rows["2026-02"][1] + 24 * 1000
 
 
-def test_a_daily_model_reads_the_24_hours_of_an_hourly_source_and_an_hourly_model(project, tmp_path):
+def test_a_daily_model_reads_the_24_hours_of_an_hourly_source_and_an_hourly_model(
+    project, tmp_path
+):
     hours = "{'hourly': {'start': '2026-01-01-00:00', 'end': '2026-01-04-00:00'}}"
     days = "{'daily': {'start': '2026-01-01', 'end': '2026-01-04'}}"
-    root = project({
-        "models/sources.yml": """
+    root = project(
+        {
+            "models/sources.yml": """
             sources:
               - name: lake
                 type: csv
@@ -381,18 +471,18 @@ def test_a_daily_model_reads_the_24_hours_of_an_hourly_source_and_an_hourly_mode
                     partitioned_by: {hourly: {start: '2026-01-01-00:00'}}
                     partition_column: ts
         """,
-        "models/hourly.sql": f"""
+            "models/hourly.sql": f"""
             {{{{ config(partitioned_by={hours}, partition_column='ts') }}}}
             select ts, 1 as v
             from range({{{{ partition.start }}}}, {{{{ partition.end }}}}, INTERVAL 10 MINUTE) t(ts)
         """,
-        "models/clicks_per_day.sql": f"""
+            "models/clicks_per_day.sql": f"""
             {{{{ config(partitioned_by={days}, partition_column='day') }}}}
             select date_trunc('day', ts) as day, count(*) as clicks,
                    count(distinct date_trunc('hour', ts)) as hours
             from lake.clicks group by 1
         """,
-        "models/clicks_py.py": f"""
+            "models/clicks_py.py": f"""
             import pyarrow as pa
             import pyarrow.compute as pc
             import teal
@@ -405,14 +495,15 @@ def test_a_daily_model_reads_the_24_hours_of_an_hourly_source_and_an_hourly_mode
                 return pa.table({{'day': pa.array([start], pa.timestamp('us')),
                                   'clicks': [lake__clicks.num_rows]}})
         """,
-        "models/hourly_per_day.sql": f"""
+            "models/hourly_per_day.sql": f"""
             {{{{ config(partitioned_by={days}, partition_column='day') }}}}
             select date_trunc('day', ts) as day, count(*) as rows_read,
                    count(distinct date_trunc('hour', ts)) as hours,
                    min(ts)::varchar as first_ts, max(ts)::varchar as last_ts
             from hourly group by 1
         """,
-    })
+        }
+    )
     # the CSV has clicks every 30 minutes from 2025-12-31 20:00 to 2026-01-04 03:30
     import datetime as dt
 
@@ -429,16 +520,21 @@ def test_a_daily_model_reads_the_24_hours_of_an_hourly_source_and_an_hourly_mode
     assert '"ts" >= __teal_pw0_start__' in compiled and '"ts" < __teal_pw0_end__' in compiled
 
     out = teal(root, "build").stdout
-    assert built_keys(out, "hourly") == [f"2026-01-{d:02d}-{h:02d}:00"
-                                         for d in (1, 2, 3) for h in range(24)]
+    assert built_keys(out, "hourly") == [
+        f"2026-01-{d:02d}-{h:02d}:00" for d in (1, 2, 3) for h in range(24)
+    ]
     assert built_keys(out, "clicks_per_day") == DAYS[:3]
-    assert query(db(root), "select strftime(day, '%Y-%m-%d'), clicks, hours from clicks_per_day "
-                           "order by 1") == [(d, 48, 24) for d in DAYS[:3]]
-    assert query(db(root), "select strftime(day, '%Y-%m-%d'), clicks from clicks_py "
-                           "order by 1") == [(d, 48) for d in DAYS[:3]]
-    assert query(db(root), "select strftime(day, '%Y-%m-%d'), rows_read, hours, first_ts, last_ts "
-                           "from hourly_per_day order by 1") == [
-        (d, 144, 24, f"{d} 00:00:00", f"{d} 23:50:00") for d in DAYS[:3]]
+    assert query(
+        db(root), "select strftime(day, '%Y-%m-%d'), clicks, hours from clicks_per_day order by 1"
+    ) == [(d, 48, 24) for d in DAYS[:3]]
+    assert query(
+        db(root), "select strftime(day, '%Y-%m-%d'), clicks from clicks_py order by 1"
+    ) == [(d, 48) for d in DAYS[:3]]
+    assert query(
+        db(root),
+        "select strftime(day, '%Y-%m-%d'), rows_read, hours, first_ts, last_ts "
+        "from hourly_per_day order by 1",
+    ) == [(d, 144, 24, f"{d} 00:00:00", f"{d} 23:50:00") for d in DAYS[:3]]
 
     # one hour rebuilt: only the day that contains it is rebuilt downstream
     out = teal(root, "build", "-s", "hourly+", "--partition", "2026-01-02-05:00").stdout
@@ -448,22 +544,24 @@ def test_a_daily_model_reads_the_24_hours_of_an_hourly_source_and_an_hourly_mode
 
 
 def test_lookback_reads_the_partition_and_the_two_before_it(project):
-    root = project({
-        "models/events.sql": EVENTS_SQL,
-        "models/rolling.sql": f"""
+    root = project(
+        {
+            "models/events.sql": EVENTS_SQL,
+            "models/rolling.sql": f"""
             {{{{ config(partitioned_by={DAILY}, partition_column='day',
                         partition_mapping={{'events': 'lookback(3)'}}) }}}}
             select max(date_trunc('day', ts)) as day, count(*) as rows_read,
                    count(distinct ts::date) as days_read, min(ts)::varchar as first_ts
             from events
         """,
-    })
+        }
+    )
     teal(root, "compile")
     compiled = (root / "target/compiled/models/rolling.sql").read_text()
     assert '"ts" >= __teal_pw0_start__ AND "ts" < __teal_pw0_end__' in compiled
 
-    from compiler.config import load_config
-    from compiler.project import load_project
+    from teal.compiler.config import load_config
+    from teal.compiler.project import load_project
 
     proj = load_project(config=load_config(root))
     model = proj.models["rolling"]
@@ -473,11 +571,15 @@ def test_lookback_reads_the_partition_and_the_two_before_it(project):
     assert "__teal_" not in filled
 
     teal(root, "build")
-    rows = query(db(root), "select strftime(day, '%Y-%m-%d'), rows_read, days_read, first_ts "
-                           "from rolling order by 1")
-    assert rows[:3] == [("2026-01-01", 24, 1, "2026-01-01 00:00:00"),
-                        ("2026-01-02", 48, 2, "2026-01-01 00:00:00"),
-                        ("2026-01-03", 72, 3, "2026-01-01 00:00:00")]
+    rows = query(
+        db(root),
+        "select strftime(day, '%Y-%m-%d'), rows_read, days_read, first_ts from rolling order by 1",
+    )
+    assert rows[:3] == [
+        ("2026-01-01", 24, 1, "2026-01-01 00:00:00"),
+        ("2026-01-02", 48, 2, "2026-01-01 00:00:00"),
+        ("2026-01-03", 72, 3, "2026-01-01 00:00:00"),
+    ]
     assert rows[3:] == [(d, 72, 3, f"2026-01-{int(d[-2:]) - 2:02d} 00:00:00") for d in DAYS[3:]]
 
     # rebuilding events 2026-01-05 makes rolling rebuild the days that read it: 05, 06, 07
@@ -487,32 +589,36 @@ def test_lookback_reads_the_partition_and_the_two_before_it(project):
 
 # --------------------------------------------------------------------------- two dimensions
 
-GRID = ("{'date': {'type': 'daily', 'start': '2026-01-01', 'end': '2026-01-04'}, "
-        "'region': ['eu', 'us']}")
+GRID = (
+    "{'date': {'type': 'daily', 'start': '2026-01-01', 'end': '2026-01-04'}, "
+    "'region': ['eu', 'us']}"
+)
 GRID_COLUMNS = "{'date': 'day', 'region': 'region'}"
 
 
 def test_a_date_by_region_model_refreshes_one_slice_only(project):
-    root = project({
-        "models/sales.sql": f"""
+    root = project(
+        {
+            "models/sales.sql": f"""
             {{{{ config(partitioned_by={GRID}, partition_column={GRID_COLUMNS}) }}}}
             select day, '{{{{ partition.region }}}}' as region,
                    hour(day) * 10 + {{{{ var('bump', 0) }}}} as v
             from range({{{{ partition.start }}}}, {{{{ partition.end }}}}, INTERVAL 1 HOUR) t(day)
         """,
-        "models/sales_by_region.sql": f"""
+            "models/sales_by_region.sql": f"""
             {{{{ config(partitioned_by={GRID}, partition_column={GRID_COLUMNS}) }}}}
             select date_trunc('day', day) as day, region, count(*) as n, sum(v) as total
             from sales group by all
         """,
-        "models/sales_by_day.sql": """
+            "models/sales_by_day.sql": """
             {{ config(partitioned_by={'daily': {'start': '2026-01-01', 'end': '2026-01-04'}},
                       partition_column='day') }}
             select date_trunc('day', day) as day, count(*) as n, sum(v) as total,
                    count(distinct region) as regions
             from sales group by all
         """,
-    })
+        }
+    )
     keys = [f"{d}|{r}" for d in DAYS[:3] for r in ("eu", "us")]
     teal(root, "compile")
     compiled = (root / "target/compiled/models/sales_by_region.sql").read_text()
@@ -525,21 +631,30 @@ def test_a_date_by_region_model_refreshes_one_slice_only(project):
     assert list(partitions_json(root, "sales")) == keys
 
     def slices() -> dict[tuple[str, str], tuple]:
-        return {(d, r): tuple(rest) for d, r, *rest in query(db(root), """
+        return {
+            (d, r): tuple(rest)
+            for d, r, *rest in query(
+                db(root),
+                """
             select strftime(day, '%Y-%m-%d'), region, count(*), sum(v), sum(hash(s))
-            from sales s group by 1, 2""")}
+            from sales s group by 1, 2""",
+            )
+        }
 
     def summary(relation: str) -> list[tuple]:
-        return query(db(root), f"select * exclude (day), strftime(day, '%Y-%m-%d') as d "
-                               f"from {relation} order by all")
+        return query(
+            db(root),
+            f"select * exclude (day), strftime(day, '%Y-%m-%d') as d from {relation} order by all",
+        )
 
     before, by_region, by_day = slices(), summary("sales_by_region"), summary("sales_by_day")
     assert set(before) == {tuple(k.split("|")) for k in keys}
     assert all(v[0] == 24 for v in before.values())
     assert by_day == [(48, 2 * 24 * 115, 2, d) for d in DAYS[:3]]
 
-    out = teal(root, "build", "-s", "sales+", "--partition", "2026-01-02|eu",
-               "--vars", "{bump: 1000}").stdout
+    out = teal(
+        root, "build", "-s", "sales+", "--partition", "2026-01-02|eu", "--vars", "{bump: 1000}"
+    ).stdout
     assert built_keys(out, "sales") == ["2026-01-02|eu"]
     assert built_keys(out, "sales_by_region") == ["2026-01-02|eu"]
     assert built_keys(out, "sales_by_day") == ["2026-01-02"]
@@ -549,9 +664,11 @@ def test_a_date_by_region_model_refreshes_one_slice_only(project):
     assert after[("2026-01-02", "eu")][:2] == (24, before[("2026-01-02", "eu")][1] + 24 * 1000)
     new_by_region = summary("sales_by_region")
     assert [r for r in new_by_region if r not in by_region] == [
-        ("eu", 24, 24 * 115 + 24 * 1000, "2026-01-02")]
+        ("eu", 24, 24 * 115 + 24 * 1000, "2026-01-02")
+    ]
     assert summary("sales_by_day") == sorted(
-        (48, 2 * 24 * 115 + (24 * 1000 if d == "2026-01-02" else 0), 2, d) for d in DAYS[:3])
+        (48, 2 * 24 * 115 + (24 * 1000 if d == "2026-01-02" else 0), 2, d) for d in DAYS[:3]
+    )
     assert_no_duplicates(root, "sales", "day, region")
 
     bad = teal(root, "build", "-s", "sales", "--partition", "2026-01-02|asia", ok=False)
@@ -595,11 +712,18 @@ def test_a_partitioned_python_asset_gets_its_partitions_rows_and_replaces_its_pa
     assert "[enriched] partition 2026-01-05: 24 rows" in out
     before = per_day(root, "enriched", "ts", "v2")
     assert list(before) == DAYS and all(v[0] == 24 for v in before.values())
-    assert query(db(root), "select count(*) from enriched e join events v using (ts) "
-                           "where e.v = v.v and e.v2 = v.v")[0][0] == 240
+    assert (
+        query(
+            db(root),
+            "select count(*) from enriched e join events v using (ts) "
+            "where e.v = v.v and e.v2 = v.v",
+        )[0][0]
+        == 240
+    )
 
-    out = teal(root, "build", "-s", "enriched", "--partition", "2026-01-06",
-               "--vars", "{factor: 3}").stdout
+    out = teal(
+        root, "build", "-s", "enriched", "--partition", "2026-01-06", "--vars", "{factor: 3}"
+    ).stdout
     assert built_keys(out, "enriched") == ["2026-01-06"]
     after = per_day(root, "enriched", "ts", "v2")
     assert [d for d in DAYS if after[d] != before[d]] == ["2026-01-06"]
@@ -609,15 +733,25 @@ def test_a_partitioned_python_asset_gets_its_partitions_rows_and_replaces_its_pa
     assert_no_duplicates(root, "enriched", "ts")
 
     # an upstream partition rebuilt: the asset rebuilds that partition with the new rows
-    out = teal(root, "build", "-s", "events+", "--partition", "2026-01-02",
-               "--vars", "{bump: 5}").stdout
+    out = teal(
+        root, "build", "-s", "events+", "--partition", "2026-01-02", "--vars", "{bump: 5}"
+    ).stdout
     assert built_keys(out, "enriched") == ["2026-01-02"]
     assert per_day(root, "enriched", "ts", "v")["2026-01-02"][1] == before["2026-01-02"][1] + 24 * 5
 
     # the asset raising, or returning a row of the next day, fails that partition only;
     # its old rows stay
-    failed = teal(root, "build", "-s", "enriched", "--partition-range", "2026-01-07..2026-01-09",
-                  "--vars", "{explode: 2026-01-08, leak: 2026-01-09, factor: 2}", ok=False)
+    failed = teal(
+        root,
+        "build",
+        "-s",
+        "enriched",
+        "--partition-range",
+        "2026-01-07..2026-01-09",
+        "--vars",
+        "{explode: 2026-01-08, leak: 2026-01-09, factor: 2}",
+        ok=False,
+    )
     assert failed.returncode == 1
     assert built_keys(failed.stdout, "enriched") == ["2026-01-07"]
     assert failed_keys(failed.stdout, "enriched") == ["2026-01-08", "2026-01-09"]
@@ -638,14 +772,24 @@ def test_full_refresh_of_a_python_asset_is_atomic_and_equals_a_clean_build(proje
     import duckdb
 
     con = duckdb.connect(str(db(root)))  # drift: a duplicate, and a row in no partition
-    con.execute("insert into enriched select * from enriched where ts = TIMESTAMP '2026-01-04 05:00'")
+    con.execute(
+        "insert into enriched select * from enriched where ts = TIMESTAMP '2026-01-04 05:00'"
+    )
     con.execute("insert into enriched values (TIMESTAMP '2025-12-31 12:00', 1, 1)")
     con.close()
 
     # a failure in one partition fails the whole refresh: nothing changes
     before = query(db(root), "select * from enriched order by all")
-    bad = teal(root, "build", "-s", "enriched", "--full-refresh",
-               "--vars", "{factor: 3, explode: 2026-01-05}", ok=False)
+    bad = teal(
+        root,
+        "build",
+        "-s",
+        "enriched",
+        "--full-refresh",
+        "--vars",
+        "{factor: 3, explode: 2026-01-05}",
+        ok=False,
+    )
     assert bad.returncode == 1 and "exploded on 2026-01-05" in bad.stdout
     assert query(db(root), "select * from enriched order by all") == before
 
@@ -654,14 +798,19 @@ def test_full_refresh_of_a_python_asset_is_atomic_and_equals_a_clean_build(proje
     con = duckdb.connect(str(db(root)), read_only=True)
     con.execute(f"attach '{root / 'clean.duckdb'}' as clean (read_only)")
     for a, b in (("enriched", "clean.enriched"), ("clean.enriched", "enriched")):
-        assert con.execute(f"select count(*) from (select * from {a} except all "
-                           f"select * from {b})").fetchone()[0] == 0, (a, b)
+        assert (
+            con.execute(
+                f"select count(*) from (select * from {a} except all select * from {b})"
+            ).fetchone()[0]
+            == 0
+        ), (a, b)
     con.close()
 
 
 def test_a_partitioned_python_root_feeds_a_sql_model_through_pushdown(project):
-    root = project({
-        "models/ticks.py": """
+    root = project(
+        {
+            "models/ticks.py": """
             from datetime import timedelta
 
             import polars as pl
@@ -677,16 +826,18 @@ def test_a_partitioned_python_root_feeds_a_sql_model_through_pushdown(project):
                     'price': [float(i) for i in range(n)],
                 })
         """,
-        "models/ohlc.sql": """
+            "models/ohlc.sql": """
             {{ config(partitioned_by={'daily': {'start': '2026-01-01', 'end': '2026-01-06'}},
                       partition_column='day') }}
             select date_trunc('day', ts) as day, count(*) as n, max(price) as high
             from ticks group by 1
         """,
-    })
+        }
+    )
     teal(root, "build")
-    assert query(db(root), "select strftime(day, '%Y-%m-%d'), n, high from ohlc order by 1") == \
-        [(d, 96, 95.0) for d in DAYS[:5]]
+    assert query(db(root), "select strftime(day, '%Y-%m-%d'), n, high from ohlc order by 1") == [
+        (d, 96, 95.0) for d in DAYS[:5]
+    ]
     assert query(db(root), "select count(*), count(distinct ts) from ticks")[0] == (480, 480)
 
 
@@ -694,21 +845,26 @@ def test_a_partitioned_python_root_feeds_a_sql_model_through_pushdown(project):
 
 
 def test_pushdown_is_in_the_compiled_sql_unless_the_model_filters_itself(project):
-    root = project({
-        "models/events.sql": EVENTS_SQL,
-        "models/daily_sum.sql": DAILY_SUM_SQL,
-        "models/two_days.sql": f"""
+    root = project(
+        {
+            "models/events.sql": EVENTS_SQL,
+            "models/daily_sum.sql": DAILY_SUM_SQL,
+            "models/two_days.sql": f"""
             {{{{ config(partitioned_by={DAILY}, partition_column='day') }}}}
             select {{{{ partition.start }}}} as day, count(*) as rows_read
             from events
             where ts >= {{{{ partition.start }}}} - INTERVAL 1 DAY and ts < {{{{ partition.end }}}}
         """,
-    })
+        }
+    )
     teal(root, "compile")
     compiled = root / "target/compiled/models"
     pushed = (compiled / "daily_sum.sql").read_text()
-    assert re.search(r'FROM "main"\."events"\s+WHERE\s+"ts" >= __teal_pw0_start__ '
-                     r'AND "ts" < __teal_pw0_end__', pushed), pushed
+    assert re.search(
+        r'FROM "main"\."events"\s+WHERE\s+"ts" >= __teal_pw0_start__ '
+        r'AND "ts" < __teal_pw0_end__',
+        pushed,
+    ), pushed
     own = (compiled / "two_days.sql").read_text()
     assert "__teal_pw" not in own
     assert "__teal_partition_start__" in own and "__teal_partition_end__" in own
@@ -716,8 +872,9 @@ def test_pushdown_is_in_the_compiled_sql_unless_the_model_filters_itself(project
     teal(root, "build")
     rows = dict(query(db(root), "select strftime(day, '%Y-%m-%d'), rows_read from two_days"))
     assert rows == {d: 24 if d == "2026-01-01" else 48 for d in DAYS}  # its own window: 2 days
-    assert dict(query(db(root), "select strftime(day, '%Y-%m-%d'), n from daily_sum")) == \
-        {d: 24 for d in DAYS}
+    assert dict(query(db(root), "select strftime(day, '%Y-%m-%d'), n from daily_sum")) == {
+        d: 24 for d in DAYS
+    }
 
 
 # --------------------------------------------------------------------------- teal partitions
@@ -726,8 +883,17 @@ def test_pushdown_is_in_the_compiled_sql_unless_the_model_filters_itself(project
 def test_partitions_shows_materialized_missing_failed_and_stale(project):
     root = project({"models/events.sql": EVENTS_SQL, "models/daily_sum.sql": DAILY_SUM_SQL})
     teal(root, "build", "-s", "events", "--partition-range", "2026-01-01..2026-01-08")
-    failed = teal(root, "build", "-s", "events", "--partition", "2026-01-05",
-                  "--vars", "{bad_day: 2026-01-05}", ok=False)
+    failed = teal(
+        root,
+        "build",
+        "-s",
+        "events",
+        "--partition",
+        "2026-01-05",
+        "--vars",
+        "{bad_day: 2026-01-05}",
+        ok=False,
+    )
     assert failed.returncode == 1
     teal(root, "build", "-s", "daily_sum", "--partition-range", "2026-01-01..2026-01-04")
     teal(root, "build", "-s", "events", "--partition", "2026-01-02")
@@ -735,16 +901,23 @@ def test_partitions_shows_materialized_missing_failed_and_stale(project):
     events = partitions_json(root, "events")
     assert list(events) == DAYS
     assert {k: r["status"] for k, r in events.items()} == {
-        **{d: "materialized" for d in DAYS[:8]}, "2026-01-05": "failed",
-        "2026-01-09": "missing", "2026-01-10": "missing"}
+        **{d: "materialized" for d in DAYS[:8]},
+        "2026-01-05": "failed",
+        "2026-01-09": "missing",
+        "2026-01-10": "missing",
+    }
     assert "bad day 2026-01-05" in events["2026-01-05"]["note"]
     assert events["2026-01-01"]["rows"] == 24 and events["2026-01-09"]["rows"] is None
     assert events["2026-01-09"]["built_at"] is None and events["2026-01-01"]["run_id"]
 
     sums = partitions_json(root, "daily_sum")
     assert {k: r["status"] for k, r in sums.items()} == {
-        "2026-01-01": "materialized", "2026-01-02": "stale", "2026-01-03": "materialized",
-        "2026-01-04": "materialized", **{d: "missing" for d in DAYS[4:]}}
+        "2026-01-01": "materialized",
+        "2026-01-02": "stale",
+        "2026-01-03": "materialized",
+        "2026-01-04": "materialized",
+        **{d: "missing" for d in DAYS[4:]},
+    }
     assert sums["2026-01-02"]["note"] == "events partition 2026-01-02 rebuilt after it"
 
     text = teal(root, "partitions", "events").stdout
@@ -787,34 +960,48 @@ def test_rows_outside_the_partition_fail_it_and_leave_the_old_rows(project):
     clean = per_day(root, "leaky")
     runs = partition_state(root, "leaky")
 
-    bad = teal(root, "build", "--partition-range", "2026-01-03..2026-01-06",
-               "--vars", "{bump: 100, leak_day: 2026-01-04, null_day: 2026-01-06}", ok=False)
+    bad = teal(
+        root,
+        "build",
+        "--partition-range",
+        "2026-01-03..2026-01-06",
+        "--vars",
+        "{bump: 100, leak_day: 2026-01-04, null_day: 2026-01-06}",
+        ok=False,
+    )
     assert bad.returncode == 1
     assert built_keys(bad.stdout, "leaky") == ["2026-01-03", "2026-01-05"]
     assert failed_keys(bad.stdout, "leaky") == ["2026-01-04", "2026-01-06"]
     for day in ("2026-01-04", "2026-01-06"):  # one row outside: a day late, or NULL
-        assert re.search(rf"\b1 (of 25 )?rows do not belong to partition {day}", bad.stdout), \
+        assert re.search(rf"\b1 (of 25 )?rows do not belong to partition {day}", bad.stdout), (
             bad.stdout
-    assert "\"ts\" >= TIMESTAMP '2026-01-04 00:00:00' AND \"ts\" < TIMESTAMP '2026-01-05 00:00:00'" \
+        )
+    assert (
+        "\"ts\" >= TIMESTAMP '2026-01-04 00:00:00' AND \"ts\" < TIMESTAMP '2026-01-05 00:00:00'"
         in bad.stdout
-    assert re.search(r"ERROR .*main\.leaky .*partition 2026-01-04: 1 (of 25 )?rows do not belong",
-                     bad.stdout)  # the model's line
+    )
+    assert re.search(
+        r"ERROR .*main\.leaky .*partition 2026-01-04: 1 (of 25 )?rows do not belong", bad.stdout
+    )  # the model's line
     after = per_day(root, "leaky")
     assert after["2026-01-04"] == clean["2026-01-04"] and after["2026-01-06"] == clean["2026-01-06"]
     assert after["2026-01-03"][1] == clean["2026-01-03"][1] + 2400
-    assert {d: after[d] for d in DAYS if d not in DAYS[2:6]} == \
-        {d: clean[d] for d in DAYS if d not in DAYS[2:6]}
+    assert {d: after[d] for d in DAYS if d not in DAYS[2:6]} == {
+        d: clean[d] for d in DAYS if d not in DAYS[2:6]
+    }
     assert query(db(root), "select count(*) from leaky where v < 0 or ts is null")[0][0] == 0
     state = partition_state(root, "leaky")
     assert state["2026-01-04"][0] == "error" and state["2026-01-06"][0] == "error"
-    assert {k: v for k, v in state.items() if k not in DAYS[2:6]} == \
-        {k: v for k, v in runs.items() if k not in DAYS[2:6]}
+    assert {k: v for k, v in state.items() if k not in DAYS[2:6]} == {
+        k: v for k, v in runs.items() if k not in DAYS[2:6]
+    }
     assert partitions_json(root, "leaky")["2026-01-04"]["status"] == "failed"
 
     # --full-refresh with a leaking partition: nothing at all changes
     before = per_day(root, "leaky")
-    refresh = teal(root, "build", "--full-refresh",
-                   "--vars", "{bump: 7, leak_day: 2026-01-09}", ok=False)
+    refresh = teal(
+        root, "build", "--full-refresh", "--vars", "{bump: 7, leak_day: 2026-01-09}", ok=False
+    )
     assert refresh.returncode == 1
     assert "do not belong to partition 2026-01-09" in refresh.stdout
     assert per_day(root, "leaky") == before
@@ -844,21 +1031,36 @@ def test_full_refresh_rebuilds_every_partition_at_once_and_equals_a_clean_build(
     con = duckdb.connect(str(db(root)))
     con.execute(f"attach '{root / 'clean.duckdb'}' as clean (read_only)")
     for relation in ("events", "daily_sum"):
-        assert con.execute(f"select count(*) from {relation}").fetchone() == \
-            con.execute(f"select count(*) from clean.{relation}").fetchone()
+        assert (
+            con.execute(f"select count(*) from {relation}").fetchone()
+            == con.execute(f"select count(*) from clean.{relation}").fetchone()
+        )
         for a, b in ((relation, f"clean.{relation}"), (f"clean.{relation}", relation)):
-            assert con.execute(f"select count(*) from (select * from {a} except all "
-                               f"select * from {b})").fetchone()[0] == 0
-        runs = con.execute("select distinct status, run_id from teal.partition_state "
-                           f"where model = '{relation}'").fetchall()
+            assert (
+                con.execute(
+                    f"select count(*) from (select * from {a} except all select * from {b})"
+                ).fetchone()[0]
+                == 0
+            )
+        runs = con.execute(
+            f"select distinct status, run_id from teal.partition_state where model = '{relation}'"
+        ).fetchall()
         assert len(runs) == 1 and runs[0][0] == "success"  # one run wrote them all
     con.close()
 
     # a failing partition fails the whole refresh: every partition keeps its rows
     before = per_day(root)
     state = partition_state(root, "events")
-    bad = teal(root, "build", "-s", "events", "--full-refresh",
-               "--vars", "{bump: 9, bad_day: 2026-01-10}", ok=False)
+    bad = teal(
+        root,
+        "build",
+        "-s",
+        "events",
+        "--full-refresh",
+        "--vars",
+        "{bump: 9, bad_day: 2026-01-10}",
+        ok=False,
+    )
     assert bad.returncode == 1 and "bad day 2026-01-10" in bad.stdout
     assert per_day(root) == before
     assert partition_state(root, "events") == state

@@ -9,15 +9,15 @@ the repeated autumn hour, month ends, leap days, weeks that start on a chosen da
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.errors import TealError
-from compiler.partitions import (
+from teal.compiler.errors import TealError
+from teal.compiler.partitions import (
     FORBIDDEN_IN_KEYS,
     GRAINS,
     AllPartitionsMapping,
@@ -36,17 +36,26 @@ from compiler.partitions import (
     upstream_window,
 )
 
-UTC = timezone.utc
+UTC = UTC
 # DST in both hemispheres, midnight DST changes (Sao Paulo until 2019), clocks falling back
 # across midnight (St. John's until 2011: 00:01 -> 23:01), half-hour and 45-minute offsets,
 # a skipped calendar day (Apia, 2011-12-30) and 30-minute DST (Lord Howe Island).
-ZONES = ("UTC", "Europe/Berlin", "America/New_York", "America/Sao_Paulo", "America/St_Johns",
-         "Australia/Sydney", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Apia",
-         "Australia/Lord_Howe")
+ZONES = (
+    "UTC",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "America/St_Johns",
+    "Australia/Sydney",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Pacific/Apia",
+    "Australia/Lord_Howe",
+)
 PROPERTY = settings(max_examples=150, deadline=None)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def definition(grain: str, tz: str, week_start: int = 0) -> TimePartitions:
     """Partitions from 1999 on: 1999-01-04 is a Monday, so + week_start is a week's first day."""
     start = date(1999, 1, 4) + timedelta(days=week_start) if grain == "weekly" else date(1999, 1, 1)
@@ -55,12 +64,16 @@ def definition(grain: str, tz: str, week_start: int = 0) -> TimePartitions:
 
 definitions = st.builds(
     lambda grain, tz, week_start: definition(grain, tz, week_start if grain == "weekly" else 0),
-    st.sampled_from(GRAINS), st.sampled_from(ZONES), st.integers(0, 6))
-uniform_instants = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2040, 1, 1),
-                                timezones=st.just(UTC))
+    st.sampled_from(GRAINS),
+    st.sampled_from(ZONES),
+    st.integers(0, 6),
+)
+uniform_instants = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2040, 1, 1), timezones=st.just(UTC)
+)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def transitions(tz: str) -> tuple[datetime, ...]:
     """Noons (UTC) just after ``tz`` changed its UTC offset, 2000-2040."""
     zone, out = ZoneInfo(tz), []
@@ -128,8 +141,11 @@ def test_window_lengths_follow_the_calendar(case):
     start, end = parts.window(parts.key_for(instant))
     length = hours(start, end)
     samoa_skip = datetime(2011, 12, 30, 10, tzinfo=UTC)  # Apia went from 29 Dec to 31 Dec
-    if (parts.timezone == "Pacific/Apia" and parts.grain in ("weekly", "monthly")
-            and abs(utc(start) - samoa_skip) < timedelta(days=32)):
+    if (
+        parts.timezone == "Pacific/Apia"
+        and parts.grain in ("weekly", "monthly")
+        and abs(utc(start) - samoa_skip) < timedelta(days=32)
+    ):
         return  # a week or month a day short: test_a_calendar_day_that_a_zone_skipped_has_no_key
     if parts.grain == "hourly":
         assert length == 1 or (parts.timezone == "Australia/Lord_Howe" and length == 1.5)
@@ -143,7 +159,9 @@ def test_window_lengths_follow_the_calendar(case):
     else:
         assert start.day == 1 and 28 * 24 - 1 <= length <= 31 * 24 + 1
     if parts.grain != "hourly":  # the first instant of its local day (midnight unless skipped)
-        assert (utc(start) - timedelta(microseconds=1)).astimezone(start.tzinfo).date() < start.date()
+        assert (utc(start) - timedelta(microseconds=1)).astimezone(
+            start.tzinfo
+        ).date() < start.date()
 
 
 @PROPERTY
@@ -157,8 +175,13 @@ def test_keys_stop_at_now_as_end_offset_says(case, end_offset, periods):
         now_key = parts.next_key(now_key)
     start, end = map(utc, parts.window(now_key))  # UTC arithmetic: see TimePartitions.window
     now = start + (end - start) / 3
-    shifted = TimePartitions(parts.grain, parts.window(start_key)[0], timezone=parts.timezone,
-                             end_offset=end_offset, week_start=parts.week_start)
+    shifted = TimePartitions(
+        parts.grain,
+        parts.window(start_key)[0],
+        timezone=parts.timezone,
+        end_offset=end_offset,
+        week_start=parts.week_start,
+    )
     keys = shifted.keys(now=now)
     complete = parts.range(start_key, now_key)[:-1]  # windows that ended before `now`
     expected = {-1: complete[:-1], 0: complete, 1: complete + [now_key]}[end_offset]
@@ -169,11 +192,18 @@ def test_keys_stop_at_now_as_end_offset_says(case, end_offset, periods):
 @given(definitions, st.integers(0, 5), st.integers(-1, 1))
 def test_a_definition_round_trips_through_its_spec(parts, months, end_offset):
     end = parts.window(parts.key_for(datetime(2001 + months, 1, 20, tzinfo=UTC)))[0]
-    full = TimePartitions(parts.grain, parts.start, end=end, timezone=parts.timezone,
-                          end_offset=end_offset, week_start=parts.week_start)
+    full = TimePartitions(
+        parts.grain,
+        parts.start,
+        end=end,
+        timezone=parts.timezone,
+        end_offset=end_offset,
+        week_start=parts.week_start,
+    )
     assert parse_partitions(full.to_spec()) == full
     assert parse_partitions({"date": full.to_spec(), "region": ["eu", "us"]}) == MultiPartitions(
-        (("date", full), ("region", StaticPartitions(("eu", "us")))))
+        (("date", full), ("region", StaticPartitions(("eu", "us"))))
+    )
 
 
 @PROPERTY
@@ -198,9 +228,13 @@ def test_the_first_key_is_the_start_and_the_end_is_exclusive():
     days = TimePartitions("daily", "2025-01-30", end="2025-02-02")
     assert days.keys() == ["2025-01-30", "2025-01-31", "2025-02-01"]
     assert days.previous_key("2025-01-30") is None and days.next_key("2025-02-01") is None
-    with pytest.raises(PartitionKeyError, match="'2025-02-02' is after the last daily partition '2025-02-01'"):
+    with pytest.raises(
+        PartitionKeyError, match="'2025-02-02' is after the last daily partition '2025-02-01'"
+    ):
         days.validate("2025-02-02")
-    with pytest.raises(PartitionKeyError, match="before the first daily partition '2025-01-30'") as info:
+    with pytest.raises(
+        PartitionKeyError, match="before the first daily partition '2025-01-30'"
+    ) as info:
         days.validate("2025-01-29")
     assert info.value.hint == "these partitions start at '2025-01-30'"
     assert info.value.exit_code == 2 and isinstance(info.value, TealError)
@@ -211,16 +245,23 @@ def test_end_offset_zero_lists_complete_partitions_and_one_adds_the_open_one():
     assert TimePartitions("daily", "2025-01-01").keys(now=now) == ["2025-01-01", "2025-01-02"]
     assert TimePartitions("daily", "2025-01-01", end_offset=1).keys(now=now)[-1] == "2025-01-03"
     assert TimePartitions("daily", "2025-01-01", end_offset=-1).keys(now=now) == ["2025-01-01"]
-    assert TimePartitions("hourly", "2025-01-03", end_offset=1).keys(now=now)[-1] == "2025-01-03-10:00"
+    assert (
+        TimePartitions("hourly", "2025-01-03", end_offset=1).keys(now=now)[-1] == "2025-01-03-10:00"
+    )
     assert TimePartitions("daily", "2025-02-01").keys(now=now) == []
     # end bounds even an open partition
     assert TimePartitions("daily", "2025-01-01", end="2025-01-03", end_offset=5).keys(now=now) == [
-        "2025-01-01", "2025-01-02"]
+        "2025-01-01",
+        "2025-01-02",
+    ]
 
 
 def test_exactly_at_a_boundary_the_partition_that_just_ended_is_complete():
     at_midnight = datetime(2025, 1, 3, tzinfo=UTC)
-    assert TimePartitions("daily", "2025-01-01").keys(now=at_midnight) == ["2025-01-01", "2025-01-02"]
+    assert TimePartitions("daily", "2025-01-01").keys(now=at_midnight) == [
+        "2025-01-01",
+        "2025-01-02",
+    ]
 
 
 def test_a_naive_now_is_wall_clock_time_in_the_definitions_zone():
@@ -241,7 +282,9 @@ def test_validate_with_now_refuses_partitions_that_are_not_complete_yet():
 
 
 def test_start_and_end_must_be_partition_boundaries():
-    with pytest.raises(PartitionDefinitionError, match="start 2025-01-15 is not a boundary of monthly") as info:
+    with pytest.raises(
+        PartitionDefinitionError, match="start 2025-01-15 is not a boundary of monthly"
+    ) as info:
         TimePartitions("monthly", "2025-01-15")
     assert info.value.hint == "use 2025-01-01 or 2025-02-01"
     with pytest.raises(PartitionDefinitionError, match="end 2025-01-01 10:30 is not a boundary"):
@@ -252,8 +295,13 @@ def test_start_and_end_must_be_partition_boundaries():
 
 def test_start_accepts_dates_datetimes_iso_strings_and_keys():
     expected = TimePartitions("hourly", datetime(2025, 1, 1, 10))
-    for start in ("2025-01-01 10:00", "2025-01-01T10:00", "2025-01-01-10:00",
-                  datetime(2025, 1, 1, 10, tzinfo=UTC), "2025-01-01T11:00+01:00"):
+    for start in (
+        "2025-01-01 10:00",
+        "2025-01-01T10:00",
+        "2025-01-01-10:00",
+        datetime(2025, 1, 1, 10, tzinfo=UTC),
+        "2025-01-01T11:00+01:00",
+    ):
         assert TimePartitions("hourly", start) == expected
     assert TimePartitions("daily", date(2025, 1, 1)) == TimePartitions("daily", "2025-01-01")
 
@@ -261,10 +309,13 @@ def test_start_accepts_dates_datetimes_iso_strings_and_keys():
 # --------------------------------------------------------------------------- DST
 
 
-@pytest.mark.parametrize("tz, short, long_", [
-    ("Europe/Berlin", "2025-03-30", "2025-10-26"),
-    ("America/New_York", "2025-03-09", "2025-11-02"),
-])
+@pytest.mark.parametrize(
+    "tz, short, long_",
+    [
+        ("Europe/Berlin", "2025-03-30", "2025-10-26"),
+        ("America/New_York", "2025-03-09", "2025-11-02"),
+    ],
+)
 def test_days_are_calendar_days_of_23_and_25_hours_on_change_days(tz, short, long_):
     days = TimePartitions("daily", "2025-01-01", timezone=tz)
     assert hours(*days.window(short)) == 23
@@ -276,14 +327,25 @@ def test_days_are_calendar_days_of_23_and_25_hours_on_change_days(tz, short, lon
 
 def test_hourly_keys_skip_the_spring_hour_and_name_both_autumn_hours_by_offset():
     berlin = TimePartitions("hourly", "2025-01-01", timezone="Europe/Berlin")
-    assert berlin.range("2025-03-30-01:00", "2025-03-30-03:00") == ["2025-03-30-01:00", "2025-03-30-03:00"]
+    assert berlin.range("2025-03-30-01:00", "2025-03-30-03:00") == [
+        "2025-03-30-01:00",
+        "2025-03-30-03:00",
+    ]
     autumn = berlin.range("2025-10-26-01:00", "2025-10-26-03:00")
-    assert autumn == ["2025-10-26-01:00", "2025-10-26-02:00+02:00", "2025-10-26-02:00+01:00",
-                      "2025-10-26-03:00"]
+    assert autumn == [
+        "2025-10-26-01:00",
+        "2025-10-26-02:00+02:00",
+        "2025-10-26-02:00+01:00",
+        "2025-10-26-03:00",
+    ]
     assert [berlin.window_utc(k)[0].hour for k in autumn] == [23, 0, 1, 2]
     new_york = TimePartitions("hourly", "2025-01-01", timezone="America/New_York")
     assert new_york.range("2025-11-02-00:00", "2025-11-02-02:00") == [
-        "2025-11-02-00:00", "2025-11-02-01:00-04:00", "2025-11-02-01:00-05:00", "2025-11-02-02:00"]
+        "2025-11-02-00:00",
+        "2025-11-02-01:00-04:00",
+        "2025-11-02-01:00-05:00",
+        "2025-11-02-02:00",
+    ]
     assert new_york.next_key("2025-03-09-01:00") == "2025-03-09-03:00"
 
 
@@ -299,13 +361,20 @@ def test_the_repeated_hour_round_trips_through_its_window():
 
 def test_dst_hour_keys_that_name_no_hour_or_two_hours_are_refused_with_the_right_spelling():
     berlin = TimePartitions("hourly", "2025-01-01", timezone="Europe/Berlin")
-    with pytest.raises(PartitionKeyError, match="'2025-10-26-02:00' is ambiguous in Europe/Berlin") as info:
+    with pytest.raises(
+        PartitionKeyError, match="'2025-10-26-02:00' is ambiguous in Europe/Berlin"
+    ) as info:
         berlin.validate("2025-10-26-02:00")
-    assert info.value.hint == ("write '2025-10-26-02:00+02:00' for the first one "
-                               "or '2025-10-26-02:00+01:00' for the second")
+    assert info.value.hint == (
+        "write '2025-10-26-02:00+02:00' for the first one "
+        "or '2025-10-26-02:00+01:00' for the second"
+    )
     with pytest.raises(PartitionKeyError, match="does not exist in Europe/Berlin") as info:
         berlin.validate("2025-03-30-02:00")
-    assert info.value.hint == "the hour before is '2025-03-30-01:00' and the hour after is '2025-03-30-03:00'"
+    assert (
+        info.value.hint
+        == "the hour before is '2025-03-30-01:00' and the hour after is '2025-03-30-03:00'"
+    )
     with pytest.raises(PartitionKeyError, match=r"not at UTC\+03:00"):
         berlin.validate("2025-10-26-02:00+03:00")
     with pytest.raises(PartitionKeyError, match="did you mean '2025-10-26-03:00'"):
@@ -313,7 +382,9 @@ def test_dst_hour_keys_that_name_no_hour_or_two_hours_are_refused_with_the_right
 
 
 def test_a_start_time_that_clocks_skip_is_refused():
-    with pytest.raises(PartitionDefinitionError, match="2025-03-30 02:00 does not exist in Europe/Berlin"):
+    with pytest.raises(
+        PartitionDefinitionError, match="2025-03-30 02:00 does not exist in Europe/Berlin"
+    ):
         TimePartitions("hourly", "2025-03-30 02:00", timezone="Europe/Berlin")
 
 
@@ -359,9 +430,13 @@ def test_month_ends_and_year_ends_roll_over():
 def test_leap_days_exist_only_in_leap_years():
     days = TimePartitions("daily", "2024-01-01")
     assert days.validate("2024-02-29") == "2024-02-29"
-    assert days.next_key("2024-02-28") == "2024-02-29" and days.next_key("2024-02-29") == "2024-03-01"
-    with pytest.raises(PartitionKeyError, match="'2025-02-29' is not a daily partition key: "
-                                                "day is out of range for month") as info:
+    assert (
+        days.next_key("2024-02-28") == "2024-02-29" and days.next_key("2024-02-29") == "2024-03-01"
+    )
+    with pytest.raises(
+        PartitionKeyError,
+        match="'2025-02-29' is not a daily partition key: day is out of range for month",
+    ) as info:
         days.validate("2025-02-29")
     assert info.value.hint == "February 2025 has 28 days"
 
@@ -373,11 +448,14 @@ def test_weeks_start_on_monday_unless_week_start_says_otherwise():
     sundays = TimePartitions("weekly", "2025-01-05", week_start=6)
     assert sundays.key_for(date(2025, 1, 12)) == "2025-01-12"
     assert TimePartitions("weekly", "2025-01-01", week_start="wednesday") == TimePartitions(
-        "weekly", "2025-01-01", week_start=2)
+        "weekly", "2025-01-01", week_start=2
+    )
     with pytest.raises(PartitionKeyError, match="not a weekly partition key") as info:
         mondays.validate("2025-01-08")
     assert info.value.hint == "did you mean '2025-01-06'? (weeks start on Monday)"
-    with pytest.raises(PartitionDefinitionError, match="not a boundary of weeks starting on Monday") as info:
+    with pytest.raises(
+        PartitionDefinitionError, match="not a boundary of weeks starting on Monday"
+    ) as info:
         TimePartitions("weekly", "2025-01-01")
     assert info.value.hint == "use 2024-12-30 or 2025-01-06, or change week_start"
 
@@ -430,12 +508,20 @@ def test_range_is_inclusive_and_refuses_backwards_or_invalid_ends():
 def test_static_keys_are_listed_once_and_free_of_separators():
     regions = StaticPartitions(["eu", "us"])
     assert regions.keys() == ["eu", "us"] and regions.partition_keys == ("eu", "us")
-    with pytest.raises(PartitionKeyError, match="'uss' is not one of the static partitions eu, us") as info:
+    with pytest.raises(
+        PartitionKeyError, match="'uss' is not one of the static partitions eu, us"
+    ) as info:
         regions.validate("uss")
     assert info.value.hint == "did you mean 'us'?"
-    for bad, message in [((), "at least one key"), (("eu", "eu"), "'eu' is listed twice"),
-                         (("a,b",), "contains ','"), (("a|b",), "contains '|'"),
-                         (("a/b",), "contains '/'"), ((" eu",), "blank, padded"), (("",), "blank")]:
+    for bad, message in [
+        ((), "at least one key"),
+        (("eu", "eu"), "'eu' is listed twice"),
+        (("a,b",), "contains ','"),
+        (("a|b",), "contains '|'"),
+        (("a/b",), "contains '/'"),
+        ((" eu",), "blank, padded"),
+        (("",), "blank"),
+    ]:
         with pytest.raises(PartitionDefinitionError, match=message):
             StaticPartitions(bad)
     with pytest.raises(PartitionDefinitionError, match="no time window"):
@@ -443,13 +529,19 @@ def test_static_keys_are_listed_once_and_free_of_separators():
 
 
 def test_two_dimensional_keys_are_the_cross_product_and_parse_back():
-    grid = MultiPartitions({"date": TimePartitions("daily", "2026-01-05", end="2026-01-07"),
-                            "region": StaticPartitions(("eu", "us"))})
+    grid = MultiPartitions(
+        {
+            "date": TimePartitions("daily", "2026-01-05", end="2026-01-07"),
+            "region": StaticPartitions(("eu", "us")),
+        }
+    )
     assert grid.keys() == ["2026-01-05|eu", "2026-01-05|us", "2026-01-06|eu", "2026-01-06|us"]
     assert grid.parse_key("2026-01-05|eu") == {"date": "2026-01-05", "region": "eu"}
     assert all(grid.make_key(grid.parse_key(k)) == k for k in grid.keys())
     assert grid.window_utc("2026-01-06|us") == (datetime(2026, 1, 6), datetime(2026, 1, 7))
-    assert grid.next_key("2026-01-05|us") == "2026-01-06|eu" and grid.next_key("2026-01-06|us") is None
+    assert (
+        grid.next_key("2026-01-05|us") == "2026-01-06|eu" and grid.next_key("2026-01-06|us") is None
+    )
     assert grid.previous_key("2026-01-06|eu") == "2026-01-05|us"
     with pytest.raises(PartitionKeyError, match="dimension 'region': 'uk' is not one of"):
         grid.validate("2026-01-05|uk")
@@ -459,22 +551,35 @@ def test_two_dimensional_keys_are_the_cross_product_and_parse_back():
 
 
 def test_the_time_dimension_orders_keys_even_when_declared_second():
-    grid = MultiPartitions((("region", StaticPartitions(("eu", "us"))),
-                            ("day", TimePartitions("daily", "2026-01-05", end="2026-01-07"))))
+    grid = MultiPartitions(
+        (
+            ("region", StaticPartitions(("eu", "us"))),
+            ("day", TimePartitions("daily", "2026-01-05", end="2026-01-07")),
+        )
+    )
     assert grid.keys() == ["eu|2026-01-05", "us|2026-01-05", "eu|2026-01-06", "us|2026-01-06"]
     assert grid.range("eu|2026-01-05", "eu|2026-01-06") == ["eu|2026-01-05", "eu|2026-01-06"]
 
 
 @PROPERTY
-@given(st.lists(st.sampled_from(["eu", "us", "apac", "latam", "mena"]), min_size=1, max_size=5,
-                unique=True), st.integers(1, 6))
+@given(
+    st.lists(
+        st.sampled_from(["eu", "us", "apac", "latam", "mena"]), min_size=1, max_size=5, unique=True
+    ),
+    st.integers(1, 6),
+)
 def test_multi_keys_are_every_pair_once(regions, days):
-    grid = MultiPartitions({"date": TimePartitions("daily", "2025-01-01", end=date(2025, 1, 1 + days)),
-                            "region": StaticPartitions(tuple(regions))})
+    grid = MultiPartitions(
+        {
+            "date": TimePartitions("daily", "2025-01-01", end=date(2025, 1, 1 + days)),
+            "region": StaticPartitions(tuple(regions)),
+        }
+    )
     keys = grid.keys()
     assert len(keys) == len(set(keys)) == days * len(regions)
     assert {tuple(grid.parse_key(k).values()) for k in keys} == {
-        (d, r) for d in grid.dimensions[0][1].keys() for r in regions}
+        (d, r) for d in grid.dimensions[0][1].keys() for r in regions
+    }
     assert grid.range(keys[0], keys[-1]) == keys
 
 
@@ -482,7 +587,9 @@ def test_multi_definitions_need_two_named_dimensions_and_one_clock_at_most():
     days = TimePartitions("daily", "2025-01-01")
     with pytest.raises(PartitionDefinitionError, match="exactly two dimensions, got 1"):
         MultiPartitions({"date": days})
-    with pytest.raises(PartitionDefinitionError, match="at most one partition dimension may be time-based"):
+    with pytest.raises(
+        PartitionDefinitionError, match="at most one partition dimension may be time-based"
+    ):
         MultiPartitions({"date": days, "hour": TimePartitions("hourly", "2025-01-01")})
     with pytest.raises(PartitionDefinitionError, match="not an identifier"):
         MultiPartitions({"the date": days, "region": StaticPartitions(("eu",))})
@@ -491,14 +598,24 @@ def test_multi_definitions_need_two_named_dimensions_and_one_clock_at_most():
 # --------------------------------------------------------------------------- parsing config
 
 
-@pytest.mark.parametrize("spec", [
-    {"daily": {"start": "2025-01-01", "end": "2026-01-01", "timezone": "Europe/Berlin"}},
-    {"type": "daily", "start": "2025-01-01", "end": "2026-01-01", "timezone": "Europe/Berlin"},
-    {"daily": {"start_date": date(2025, 1, 1), "end_date": date(2026, 1, 1), "timezone": "Europe/Berlin"}},
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"daily": {"start": "2025-01-01", "end": "2026-01-01", "timezone": "Europe/Berlin"}},
+        {"type": "daily", "start": "2025-01-01", "end": "2026-01-01", "timezone": "Europe/Berlin"},
+        {
+            "daily": {
+                "start_date": date(2025, 1, 1),
+                "end_date": date(2026, 1, 1),
+                "timezone": "Europe/Berlin",
+            }
+        },
+    ],
+)
 def test_time_specs_in_every_spelling_parse_the_same(spec):
-    assert parse_partitions(spec) == TimePartitions("daily", "2025-01-01", end="2026-01-01",
-                                                    timezone="Europe/Berlin")
+    assert parse_partitions(spec) == TimePartitions(
+        "daily", "2025-01-01", end="2026-01-01", timezone="Europe/Berlin"
+    )
 
 
 def test_static_and_two_dimensional_specs_parse():
@@ -507,38 +624,75 @@ def test_static_and_two_dimensional_specs_parse():
     assert parse_partitions({"type": "static", "keys": ["eu"]}) == StaticPartitions(("eu",))
     assert parse_partitions([2024, 2025]) == StaticPartitions(("2024", "2025"))  # unquoted YAML
     assert parse_partitions({"daily": "2025-01-01"}) == TimePartitions("daily", "2025-01-01")
-    grid = parse_partitions({"date": {"type": "daily", "start": "2025-01-01"}, "region": ["eu", "us"]})
+    grid = parse_partitions(
+        {"date": {"type": "daily", "start": "2025-01-01"}, "region": ["eu", "us"]}
+    )
     assert grid.names == ("date", "region") and grid.time_dimension[0] == "date"
     assert parse_partitions(None) is None
     assert parse_partitions(grid) is grid
 
 
-@pytest.mark.parametrize("spec, message, hint", [
-    ("dayly", "unknown partition type 'dayly'", "did you mean 'daily'?"),
-    ({"dayly": {"start": "2025-01-01"}}, "unknown partition type 'dayly'", "did you mean 'daily'?"),
-    ({"type": "hourley", "start": "2025-01-01"}, "unknown partition type 'hourley'", "did you mean 'hourly'?"),
-    ({"statc": ["eu"]}, "unknown partition type 'statc'", "did you mean 'static'?"),
-    ({"daily": {"strat": "2025-01-01"}}, "unknown option 'strat' for daily partitions",
-     "did you mean 'start'?"),
-    ("daily", "daily partitions need a start", 'write {"daily": {"start": "2025-01-01"}}'),
-    ({"start": "2025-01-01", "timezone": "UTC"}, "has options (start, timezone) but no grain",
-     'add "type": "daily" (or hourly, weekly, monthly), or write {"daily": {"start": "2025-01-01"}}'),
-    ({"daily": {"start": "2025-01-01", "timezone": "Europe/Berln"}}, "unknown timezone 'Europe/Berln'",
-     "did you mean 'Europe/Berlin'?"),
-    ({"daily": {"start": "2025-01-01", "timezone": "Mars/Olympus"}}, "unknown timezone 'Mars/Olympus'",
-     "use an IANA name such as 'Europe/Berlin', 'America/New_York' or 'UTC'"),
-    ({"daily": {"start": "2025-02-29"}}, "start '2025-02-29' is not a date or time (day is out of range",
-     "write dates as YYYY-MM-DD ('2025-01-01') and times as '2025-01-01 10:00'"),
-    ({"weekly": {"start": "2025-01-06", "week_start": "mondy"}}, "week_start must be 0-6 or a day name",
-     "did you mean 'monday'?"),
-    ({"date": {"type": "daily", "start": "2025-01-01"}, "region": ["eu"], "shop": ["a"]},
-     "exactly two dimensions, got 3 (date, region, shop)", None),
-    ({"date": {"daily": {"start": "2025-01-01"}}, "region": {"statik": ["eu"]}},
-     "partition dimension 'region': unknown partition type 'statik'", "did you mean 'static'?"),
-    (["eu", "eu"], "'eu' is listed twice", "list each key once"),
-    ([True], "static partition keys are strings, got True", "quote it: 'True'"),
-    (42, "partitioned_by must be a grain with a start, a list of keys or two dimensions", None),
-])
+@pytest.mark.parametrize(
+    "spec, message, hint",
+    [
+        ("dayly", "unknown partition type 'dayly'", "did you mean 'daily'?"),
+        (
+            {"dayly": {"start": "2025-01-01"}},
+            "unknown partition type 'dayly'",
+            "did you mean 'daily'?",
+        ),
+        (
+            {"type": "hourley", "start": "2025-01-01"},
+            "unknown partition type 'hourley'",
+            "did you mean 'hourly'?",
+        ),
+        ({"statc": ["eu"]}, "unknown partition type 'statc'", "did you mean 'static'?"),
+        (
+            {"daily": {"strat": "2025-01-01"}},
+            "unknown option 'strat' for daily partitions",
+            "did you mean 'start'?",
+        ),
+        ("daily", "daily partitions need a start", 'write {"daily": {"start": "2025-01-01"}}'),
+        (
+            {"start": "2025-01-01", "timezone": "UTC"},
+            "has options (start, timezone) but no grain",
+            'add "type": "daily" (or hourly, weekly, monthly), or write {"daily": {"start": "2025-01-01"}}',
+        ),
+        (
+            {"daily": {"start": "2025-01-01", "timezone": "Europe/Berln"}},
+            "unknown timezone 'Europe/Berln'",
+            "did you mean 'Europe/Berlin'?",
+        ),
+        (
+            {"daily": {"start": "2025-01-01", "timezone": "Mars/Olympus"}},
+            "unknown timezone 'Mars/Olympus'",
+            "use an IANA name such as 'Europe/Berlin', 'America/New_York' or 'UTC'",
+        ),
+        (
+            {"daily": {"start": "2025-02-29"}},
+            "start '2025-02-29' is not a date or time (day is out of range",
+            "write dates as YYYY-MM-DD ('2025-01-01') and times as '2025-01-01 10:00'",
+        ),
+        (
+            {"weekly": {"start": "2025-01-06", "week_start": "mondy"}},
+            "week_start must be 0-6 or a day name",
+            "did you mean 'monday'?",
+        ),
+        (
+            {"date": {"type": "daily", "start": "2025-01-01"}, "region": ["eu"], "shop": ["a"]},
+            "exactly two dimensions, got 3 (date, region, shop)",
+            None,
+        ),
+        (
+            {"date": {"daily": {"start": "2025-01-01"}}, "region": {"statik": ["eu"]}},
+            "partition dimension 'region': unknown partition type 'statik'",
+            "did you mean 'static'?",
+        ),
+        (["eu", "eu"], "'eu' is listed twice", "list each key once"),
+        ([True], "static partition keys are strings, got True", "quote it: 'True'"),
+        (42, "partitioned_by must be a grain with a start, a list of keys or two dimensions", None),
+    ],
+)
 def test_bad_specs_say_what_is_wrong_where_and_what_to_write(spec, message, hint):
     with pytest.raises(PartitionDefinitionError) as info:
         parse_partitions(spec, path="models/marts/orders.sql", line=1)
@@ -564,23 +718,39 @@ def test_identity_maps_a_key_onto_itself():
     assert upstream_keys(IdentityMapping(), DAYS, DAYS, "2024-03-01") == ["2024-03-01"]
     assert upstream_keys(IdentityMapping(), REGIONS, REGIONS, "us") == ["us"]
     assert upstream_window(IdentityMapping(), DAYS, DAYS, "2024-03-01", utc=True) == (
-        datetime(2024, 3, 1), datetime(2024, 3, 2))
-    with pytest.raises(PartitionDefinitionError, match="identity maps daily partitions onto hourly") as info:
+        datetime(2024, 3, 1),
+        datetime(2024, 3, 2),
+    )
+    with pytest.raises(
+        PartitionDefinitionError, match="identity maps daily partitions onto hourly"
+    ) as info:
         upstream_keys(IdentityMapping(), BERLIN_DAYS, BERLIN_HOURS, "2025-01-05")
     assert "time_window" in info.value.hint
-    with pytest.raises(PartitionKeyError, match="upstream has no partition for it: '2024-03-01' is before"):
+    with pytest.raises(
+        PartitionKeyError, match="upstream has no partition for it: '2024-03-01' is before"
+    ):
         upstream_keys(IdentityMapping(), DAYS, TimePartitions("daily", "2024-06-01"), "2024-03-01")
 
 
 def test_lookback_reads_the_key_and_the_ones_before_it():
     assert upstream_keys(LookbackMapping(3), DAYS, DAYS, "2024-03-01") == [
-        "2024-02-28", "2024-02-29", "2024-03-01"]
+        "2024-02-28",
+        "2024-02-29",
+        "2024-03-01",
+    ]
     assert upstream_window(LookbackMapping(3), DAYS, DAYS, "2024-03-01", utc=True) == (
-        datetime(2024, 2, 28), datetime(2024, 3, 2))
-    assert upstream_keys(LookbackMapping(3), DAYS, DAYS, "2024-01-02") == ["2024-01-01", "2024-01-02"]
+        datetime(2024, 2, 28),
+        datetime(2024, 3, 2),
+    )
+    assert upstream_keys(LookbackMapping(3), DAYS, DAYS, "2024-01-02") == [
+        "2024-01-01",
+        "2024-01-02",
+    ]
     # a lookback of 2 days over hourly upstream data is 48 hours (47 across spring forward)
     assert len(upstream_keys(LookbackMapping(2), BERLIN_DAYS, BERLIN_HOURS, "2025-03-30")) == 47
-    with pytest.raises(PartitionDefinitionError, match=r"lookback\(2\) cannot map partitions 'static: eu, us'"):
+    with pytest.raises(
+        PartitionDefinitionError, match=r"lookback\(2\) cannot map partitions 'static: eu, us'"
+    ):
         upstream_keys(LookbackMapping(2), REGIONS, REGIONS, "eu")
 
 
@@ -593,17 +763,24 @@ def test_a_day_reads_its_hourly_keys_dst_aware(day, count):
 def test_a_month_reads_its_days_and_an_hour_reads_its_day():
     february = upstream_keys(TimeWindowMapping(), MONTHS, DAYS, "2024-02")
     assert (len(february), february[0], february[-1]) == (29, "2024-02-01", "2024-02-29")
-    assert upstream_keys(TimeWindowMapping(), BERLIN_HOURS, BERLIN_DAYS, "2025-10-26-02:00+01:00") == ["2025-10-26"]
+    assert upstream_keys(
+        TimeWindowMapping(), BERLIN_HOURS, BERLIN_DAYS, "2025-10-26-02:00+01:00"
+    ) == ["2025-10-26"]
     assert upstream_keys(TimeWindowMapping(), DAYS, MONTHS, "2024-02-10") == ["2024-02"]
     assert upstream_window(TimeWindowMapping(), DAYS, MONTHS, "2024-02-10", utc=True) == (
-        datetime(2024, 2, 1), datetime(2024, 3, 1))
+        datetime(2024, 2, 1),
+        datetime(2024, 3, 1),
+    )
 
 
 def test_all_reads_every_upstream_key_and_unpartitioned_upstreams_whole():
     now = datetime(2024, 1, 4, tzinfo=UTC)
     assert upstream_keys(AllPartitionsMapping(), DAYS, REGIONS, "2024-01-02") == ["eu", "us"]
     assert upstream_keys(AllPartitionsMapping(), REGIONS, DAYS, "eu", now=now) == [
-        "2024-01-01", "2024-01-02", "2024-01-03"]
+        "2024-01-01",
+        "2024-01-02",
+        "2024-01-03",
+    ]
     assert upstream_keys(TimeWindowMapping(), DAYS, None, "2024-01-02") == []
     assert upstream_window(AllPartitionsMapping(), DAYS, DAYS, "2024-01-02") is None
     assert upstream_window(TimeWindowMapping(), DAYS, None, "2024-01-02") is None
@@ -611,15 +788,25 @@ def test_all_reads_every_upstream_key_and_unpartitioned_upstreams_whole():
 
 def test_multi_dimensional_mappings_map_time_by_window_and_static_by_name():
     grid = MultiPartitions({"date": DAYS, "region": REGIONS})
-    hourly_grid = MultiPartitions({"region": REGIONS, "hour": TimePartitions("hourly", "2024-01-01")})
+    hourly_grid = MultiPartitions(
+        {"region": REGIONS, "hour": TimePartitions("hourly", "2024-01-01")}
+    )
     assert upstream_keys(TimeWindowMapping(), grid, DAYS, "2024-01-05|eu") == ["2024-01-05"]
     assert upstream_keys(TimeWindowMapping(), grid, REGIONS, "2024-01-05|eu") == ["eu"]
-    assert upstream_keys(TimeWindowMapping(), DAYS, grid, "2024-01-05") == ["2024-01-05|eu", "2024-01-05|us"]
-    assert upstream_keys(LookbackMapping(2), grid, grid, "2024-01-05|us") == ["2024-01-04|us", "2024-01-05|us"]
+    assert upstream_keys(TimeWindowMapping(), DAYS, grid, "2024-01-05") == [
+        "2024-01-05|eu",
+        "2024-01-05|us",
+    ]
+    assert upstream_keys(LookbackMapping(2), grid, grid, "2024-01-05|us") == [
+        "2024-01-04|us",
+        "2024-01-05|us",
+    ]
     hours_ = upstream_keys(TimeWindowMapping(), grid, hourly_grid, "2024-01-05|us")
     assert len(hours_) == 24 and hours_[0] == "us|2024-01-05-00:00"
     assert upstream_window(TimeWindowMapping(), grid, hourly_grid, "2024-01-05|us", utc=True) == (
-        datetime(2024, 1, 5), datetime(2024, 1, 6))
+        datetime(2024, 1, 5),
+        datetime(2024, 1, 6),
+    )
     assert upstream_window(TimeWindowMapping(), grid, REGIONS, "2024-01-05|us") is None
 
 
@@ -630,7 +817,9 @@ def test_default_mappings_and_parsed_mappings():
     assert default_mapping(DAYS, None) == AllPartitionsMapping()
     assert parse_mapping("lookback(3)") == parse_mapping({"lookback": 3}) == LookbackMapping(3)
     assert parse_mapping("all") == AllPartitionsMapping()
-    with pytest.raises(PartitionDefinitionError, match="unknown partition mapping 'identiy'") as info:
+    with pytest.raises(
+        PartitionDefinitionError, match="unknown partition mapping 'identiy'"
+    ) as info:
         parse_mapping("identiy", path="models/schema.yml", line=7)
     assert (info.value.hint, info.value.line) == ("did you mean 'identity'?", 7)
     with pytest.raises(PartitionDefinitionError, match=">= 1, got 0"):

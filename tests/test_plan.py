@@ -9,9 +9,9 @@ SQL). After an intended, reviewed change, rewrite them with
 from __future__ import annotations
 
 import json
-import shutil
 import os
 import re
+import shutil
 import subprocess
 import sys
 from datetime import datetime
@@ -21,8 +21,8 @@ import duckdb
 import pytest
 import sqlglot
 
-from compiler.plan import ModelState, PlanOptions, PlanState, build_plan
-from compiler.project import load_project
+from teal.compiler.plan import ModelState, PlanOptions, PlanState, build_plan
+from teal.compiler.project import load_project
 from tests.conftest import query, run_teal
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -37,15 +37,22 @@ def _plan_for(case_dir: Path):
     models = {}
     for name, rec in args.get("state", {}).items():
         sql_hash = project.models[name].sql_hash if rec["hash"] == "current" else rec["hash"]
-        models[name] = ModelState(sql_hash=sql_hash,
-                                  finished_at=datetime.fromisoformat(rec["finished_at"]),
-                                  duration_ms=float(rec.get("duration_ms", 0)))
+        models[name] = ModelState(
+            sql_hash=sql_hash,
+            finished_at=datetime.fromisoformat(rec["finished_at"]),
+            duration_ms=float(rec.get("duration_ms", 0)),
+        )
     relations = args.get("relations")
     if relations is None:
         relations = [project.models[n].relation for n in models]
     state = PlanState(models=models, relations=frozenset(r.lower() for r in relations))
-    plan = build_plan(project, args["select"], args["exclude"], state=state,
-                      options=PlanOptions(**args["options"]))
+    plan = build_plan(
+        project,
+        args["select"],
+        args["exclude"],
+        state=state,
+        options=PlanOptions(**args["options"]),
+    )
     return project, plan
 
 
@@ -84,10 +91,15 @@ def test_ephemeral_inlining_gives_the_same_rows_as_real_relations() -> None:
     project, plan = _plan_for(GOLDEN / "ephemeral_inlining")
     con = _run_in_memory(plan)
     assert con.execute("select grp, n, one from marts.report order by grp").fetchall() == [
-        (0, 2, 1), (1, 1, 1), (2, 2, 1)]
+        (0, 2, 1),
+        (1, 1, 1),
+        (2, 2, 1),
+    ]
     assert con.execute("select list(id) from marts.evens_list").fetchone()[0] == [0, 2, 4, 6, 8]
     # the ephemerals exist nowhere in the warehouse
-    rels = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    rels = {
+        r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()
+    }
     assert "evens" not in rels and "evens_by_group" not in rels
     assert set(plan.not_run) == {"evens", "evens_by_group"}
 
@@ -164,7 +176,8 @@ def test_changed_only_rebuilds_only_what_changed(project) -> None:
 
     # reformatting and a comment are not changes
     (root / "models/staging/b.sql").write_text(
-        "-- doubled ids\nSELECT\n    id,\n    id * 2 AS doubled\nFROM a\n")
+        "-- doubled ids\nSELECT\n    id,\n    id * 2 AS doubled\nFROM a\n"
+    )
     third = run_teal("build", "--changed-only", cwd=root)
     assert _built(third.stdout) == set(), third.output
 
@@ -205,9 +218,17 @@ def test_plan_keeps_the_state_it_read_until_anything_writes_the_warehouse(projec
     assert kept.exists()
 
     holder = subprocess.Popen(  # another process holds the warehouse open for writing
-        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
-         "print('open', flush=True); sys.stdin.read()", str(root / "warehouse.duckdb")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+            "print('open', flush=True); sys.stdin.read()",
+            str(root / "warehouse.duckdb"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "open"
         held = run_teal("plan", "--changed-only", cwd=root)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler.project import load_project
-from compiler.pyfiles import _record, declared, import_file
-from compiler.pystatic import read_declarations
+from teal.compiler.project import load_project
+from teal.compiler.pyfiles import _record, declared, import_file
+from teal.compiler.pystatic import read_declarations
 from tests.conftest import query, run_teal
 
 READABLE = {
@@ -48,7 +48,7 @@ READABLE = {
             """At least one row."""
             return summary.num_rows > 0
     ''',
-    "from_imports_and_strings": '''
+    "from_imports_and_strings": """
         from __future__ import annotations
 
         from polars import DataFrame as Frame
@@ -83,7 +83,7 @@ READABLE = {
 
         if __name__ == "__main__":
             print(original)
-    ''',
+    """,
     "trailing_comments_and_form_feed": '''
         """A form feed \x0c and a line separator \u2028 in a comment, before the function."""
         # \u2028 here
@@ -98,11 +98,11 @@ READABLE = {
 
         # not part of it either
     ''',
-    "no_assets": '''
+    "no_assets": """
         import os
 
         ROOT = "data"
-    ''',
+    """,
 }
 
 NEEDS_IMPORT = {
@@ -125,14 +125,14 @@ NEEDS_IMPORT = {
     "syntax_error": "import teal\n\ndef a(:\n    pass\n",
     "class": "import teal\n\nclass Shape:\n    size = 3\n",  # its body runs at import
     "redefined_check": "import teal\n\n@teal.asset_check(asset='a', name='one')\ndef check(a):\n"
-                       "    return True\n\n@teal.asset_check(asset='a', name='two')\n"
-                       "def check(a):\n    return False\n",
+    "    return True\n\n@teal.asset_check(asset='a', name='two')\n"
+    "def check(a):\n    return False\n",
     "rebound_check": "import teal\n\n@teal.asset_check(asset='a')\ndef c(a):\n    return True\n\nc = 1\n",
     "default_calls": "import teal\n\ndef helper(x=print('hi')):\n    pass\n",
     "annotation_defined_later": "import teal\n\n@teal.asset\ndef a() -> Later:\n    pass\n\n"
-                                "Later = int\n",
+    "Later = int\n",
     "postponed_annotation_defined_later": "from __future__ import annotations\nimport teal\n\n"
-                                          "@teal.asset\ndef a() -> 'Later':\n    pass\n",
+    "@teal.asset\ndef a() -> 'Later':\n    pass\n",
     "parenthesised_decorator": "import teal\n\n@(\n    teal.asset\n)\ndef a():\n    pass\n",
 }
 
@@ -147,8 +147,10 @@ def _imported(path: Path) -> dict:
     module = import_file(path, f"teal_test_pystatic_{path.stem}", path.name)
     try:
         assets, checks = declared(module, path)
-        return {"assets": [_record(a, d) for a, d in assets],
-                "checks": [_record(a, c) for a, c in checks]}
+        return {
+            "assets": [_record(a, d) for a, d in assets],
+            "checks": [_record(a, c) for a, c in checks],
+        }
     finally:
         sys.modules.pop(f"teal_test_pystatic_{path.stem}", None)
 
@@ -181,7 +183,7 @@ def test_a_file_whose_effect_only_running_it_can_tell_is_left_to_the_import(tmp_
     assert read_declarations(path, path.read_text(encoding="utf-8")) is None
 
 
-SIMPLE_PY = '''
+SIMPLE_PY = """
 import pyarrow as pa
 import polars as pl
 
@@ -198,12 +200,16 @@ def tripled(numbers: pl.DataFrame) -> pl.DataFrame:
 @teal.asset_check(asset="tripled")
 def tripled_positive(tripled: pa.Table):
     return min(tripled.column("t").to_pylist()) > 0
-'''
+"""
 
 
 def test_a_cold_load_does_not_run_simple_model_files_and_the_build_does(project) -> None:
-    root = project({"models/numbers.sql": "select range + 1 as n from range(4)",
-                    "models/py/tripled.py": SIMPLE_PY})
+    root = project(
+        {
+            "models/numbers.sql": "select range + 1 as n from range(4)",
+            "models/py/tripled.py": SIMPLE_PY,
+        }
+    )
     module = "teal_project_models.py.tripled"
     sys.modules.pop(module, None)
     p = load_project(root)
@@ -218,12 +224,20 @@ def test_a_cold_load_does_not_run_simple_model_files_and_the_build_does(project)
 
 
 def test_an_import_error_in_a_simply_read_file_stops_the_build_with_its_line(project) -> None:
-    broken = SIMPLE_PY.replace("import polars as pl", "import polars as pl\nimport no_such_module_x")
-    root = project({"models/numbers.sql": "select range + 1 as n from range(4)",
-                    "models/py/tripled.py": broken})
+    broken = SIMPLE_PY.replace(
+        "import polars as pl", "import polars as pl\nimport no_such_module_x"
+    )
+    root = project(
+        {
+            "models/numbers.sql": "select range + 1 as n from range(4)",
+            "models/py/tripled.py": broken,
+        }
+    )
     assert run_teal("compile", cwd=root).returncode == 0  # nothing ran the file yet
     done = run_teal("build", cwd=root)
     assert done.returncode == 2, done.output
-    assert "models/py/tripled.py:3: importing the model file raised ModuleNotFoundError" in done.output
+    assert (
+        "models/py/tripled.py:3: importing the model file raised ModuleNotFoundError" in done.output
+    )
     assert "Traceback" not in done.output
     assert query(root / "warehouse.duckdb", "select count(*) from main.numbers") == [(4,)]

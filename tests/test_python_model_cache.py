@@ -24,7 +24,7 @@ NOW = {"TEAL_NOW": "2026-03-01T00:00:00"}
 
 # Module-level code of every model file below: find the project root (the folder holding
 # teal.toml, however deep the file is) and record that the file was imported.
-MARK = '''\
+MARK = """\
 from pathlib import Path
 
 import pyarrow as pa
@@ -33,7 +33,7 @@ import teal
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "teal.toml").is_file())
 with open(ROOT / "imports.log", "a", encoding="utf-8") as log:
     log.write(__name__ + "\\n")
-'''
+"""
 
 
 def model_file(body: str, head: str = MARK) -> str:
@@ -68,7 +68,7 @@ def write(root: Path, rel: str, text: str) -> None:
 
 # -- 1. a warm load does not import; a build imports once and runs assets and checks ------------
 
-THINGS_PY = model_file('''
+THINGS_PY = model_file("""
     import polars as pl
 
 
@@ -85,7 +85,7 @@ THINGS_PY = model_file('''
     @teal.asset_check(asset="things", severity="warn")
     def things_over_ten_rows(things: pl.DataFrame) -> bool:
         return things.height > 10
-''')
+""")
 
 
 def test_a_warm_load_imports_nothing_and_the_build_imports_the_file_once(project) -> None:
@@ -102,13 +102,19 @@ def test_a_warm_load_imports_nothing_and_the_build_imports_the_file_once(project
     assert imports(root) == 2  # once, by the build, for the asset and both checks
     assert "1 built, 0 failed" in out, out
     assert query(root / "warehouse.duckdb", "select * from raw.things order by n") == [
-        (1, "a"), (2, "b"), (3, "c")]
+        (1, "a"),
+        (2, "b"),
+        (3, "c"),
+    ]
 
-    run_id = query(root / "warehouse.duckdb",
-                   "select run_id from teal.runs order by started_at desc limit 1")[0][0]
-    checks = query(root / "warehouse.duckdb",
-                   "select check_name, asset, kind, severity, status, message "
-                   f"from teal.check_results where run_id = '{run_id}' order by check_name")
+    run_id = query(
+        root / "warehouse.duckdb", "select run_id from teal.runs order by started_at desc limit 1"
+    )[0][0]
+    checks = query(
+        root / "warehouse.duckdb",
+        "select check_name, asset, kind, severity, status, message "
+        f"from teal.check_results where run_id = '{run_id}' order by check_name",
+    )
     assert checks == [
         ("things_has_three_rows", "things", "python", "error", "pass", "{'rows': 3}"),
         ("things_over_ten_rows", "things", "python", "warn", "warn", None),
@@ -120,13 +126,13 @@ def test_a_warm_load_imports_nothing_and_the_build_imports_the_file_once(project
 
 # -- 2. an edited model file is seen by the next command -----------------------------------------
 
-GADGETS_PY = model_file('''
+GADGETS_PY = model_file("""
     @teal.asset
     def gadgets() -> pa.Table:
         return pa.table({"n": [1, 2]})
-''')
+""")
 
-RENAMED_PY = model_file('''
+RENAMED_PY = model_file("""
     import pyarrow.compute as pc
 
 
@@ -138,7 +144,7 @@ RENAMED_PY = model_file('''
     @teal.asset
     def doubled_gizmos(gizmos: pa.Table) -> pa.Table:
         return pa.table({"n": pc.multiply(gizmos["n"], 2)})
-''')
+""")
 
 
 def test_editing_a_model_file_is_seen_by_the_next_command(project) -> None:
@@ -158,8 +164,9 @@ def test_editing_a_model_file_is_seen_by_the_next_command(project) -> None:
     db = root / "warehouse.duckdb"
     assert query(db, "select n from gizmos order by n") == [(1,), (2,), (3,)]
     assert query(db, "select n from doubled_gizmos order by n") == [(2,), (4,), (6,)]
-    assert query(db, "select count(*) from information_schema.tables "
-                     "where table_name = 'gadgets'") == [(0,)]
+    assert query(
+        db, "select count(*) from information_schema.tables where table_name = 'gadgets'"
+    ) == [(0,)]
 
 
 # -- 3. a project-local helper module the model file imports -----------------------------------
@@ -167,7 +174,7 @@ def test_editing_a_model_file_is_seen_by_the_next_command(project) -> None:
 # ``python -m teal.cli`` run from the project root would find a helper beside teal.toml on its
 # own (the working directory is sys.path[0]), the installed ``teal`` script would not: the model
 # file puts the project's lib/ folder on sys.path itself, as a user's file must today.
-NAMED_PY = model_file('''
+NAMED_PY = model_file("""
     import sys
 
     if str(ROOT / "lib") not in sys.path:
@@ -179,7 +186,7 @@ NAMED_PY = model_file('''
     @teal.asset(name=f"{naming.PREFIX}_orders", tags=[naming.TAG])
     def orders() -> pa.Table:
         return pa.table({"order_id": [10, 11]})
-''')
+""")
 
 NAMING_PY = 'from colors import COLOR\n\nPREFIX = "{prefix}"\nTAG = COLOR + "_team"\n'
 COLORS_PY = 'COLOR = "{color}"\n'
@@ -191,9 +198,13 @@ def listed(root: Path) -> list[tuple[str, list[str]]]:
 
 
 def test_changing_only_a_helper_module_is_seen_by_the_next_command(project) -> None:
-    root = project({"models/named.py": NAMED_PY,
-                    "lib/naming.py": NAMING_PY.format(prefix="alpha"),
-                    "lib/colors.py": COLORS_PY.format(color="red")})
+    root = project(
+        {
+            "models/named.py": NAMED_PY,
+            "lib/naming.py": NAMING_PY.format(prefix="alpha"),
+            "lib/colors.py": COLORS_PY.format(color="red"),
+        }
+    )
     assert listed(root) == [("alpha_orders", ["red_team"])]
     assert listed(root) == [("alpha_orders", ["red_team"])]
     assert imports(root) == 1
@@ -212,23 +223,25 @@ def test_changing_only_a_helper_module_is_seen_by_the_next_command(project) -> N
     out = teal(root, "build", "-s", "tag:blue_team").stdout
     assert "1 built, 0 failed" in out, out
     assert query(root / "warehouse.duckdb", "select order_id from beta_orders order by 1") == [
-        (10,), (11,)]
+        (10,),
+        (11,),
+    ]
 
 
 # -- 4. an asset raising at run time, declared from the cache -----------------------------------
 
-FLAKY_PY = model_file('''
+FLAKY_PY = model_file("""
     @teal.asset
     def flaky() -> pa.Table:
         rows = [1, 2, 3]
         raise ValueError(f"bad batch of {len(rows)} rows")
-''')
+""")
 
-STEADY_PY = model_file('''
+STEADY_PY = model_file("""
     @teal.asset
     def steady() -> pa.Table:
         return pa.table({"n": [7]})
-''')
+""")
 
 
 def test_an_asset_raising_from_a_cached_declaration_points_at_the_raise(project) -> None:
@@ -252,11 +265,11 @@ def test_an_asset_raising_from_a_cached_declaration_points_at_the_raise(project)
 
 # -- 5. a syntax error introduced after a cached load -------------------------------------------
 
-NUMBERS_PY = model_file('''
+NUMBERS_PY = model_file("""
     @teal.asset
     def numbers() -> pa.Table:
         return pa.table({"n": [1, 2, 3]})
-''')
+""")
 
 
 def test_a_syntax_error_after_a_cached_load_is_reported_with_its_line(project) -> None:
@@ -269,13 +282,15 @@ def test_a_syntax_error_after_a_cached_load_is_reported_with_its_line(project) -
     write(root, "models/raw/numbers.py", broken)
     line = line_of(broken, "def numbers(:")
     done = teal(root, "build", code=2)
-    assert any(ln.startswith(f"models/raw/numbers.py:{line}:") for ln in done.stderr.splitlines()), \
-        done.output
+    assert any(
+        ln.startswith(f"models/raw/numbers.py:{line}:") for ln in done.stderr.splitlines()
+    ), done.output
     assert "Python syntax error" in done.stderr
     assert "Building" not in done.stdout  # nothing ran
     assert not (root / "warehouse.duckdb").exists() or query(
-        root / "warehouse.duckdb", "select count(*) from information_schema.tables "
-                                   "where table_name = 'numbers'") == [(0,)]
+        root / "warehouse.duckdb",
+        "select count(*) from information_schema.tables where table_name = 'numbers'",
+    ) == [(0,)]
 
     # put back: the text the cache knows is read from it again, and the build works
     write(root, "models/raw/numbers.py", NUMBERS_PY)
@@ -284,12 +299,15 @@ def test_a_syntax_error_after_a_cached_load_is_reported_with_its_line(project) -
     assert imports(root) == before
     teal(root, "build")
     assert query(root / "warehouse.duckdb", "select n from raw.numbers order by n") == [
-        (1,), (2,), (3,)]
+        (1,),
+        (2,),
+        (3,),
+    ]
 
 
 # -- 6. a partitioned Python asset built by two processes from the cache --------------------------
 
-TICKS_PY = model_file('''
+TICKS_PY = model_file("""
     from datetime import timedelta
 
 
@@ -302,7 +320,7 @@ TICKS_PY = model_file('''
         return pa.table({"ts": pa.array([start + timedelta(hours=h) for h in hours],
                                         pa.timestamp("us")),
                          "v": [h * 10 + bump for h in hours]})
-''')
+""")
 
 
 def built_keys(output: str, model: str) -> list[str]:
@@ -310,9 +328,10 @@ def built_keys(output: str, model: str) -> list[str]:
 
 
 def per_day(root: Path) -> dict[str, tuple[int, int]]:
-    rows = query(root / "warehouse.duckdb",
-                 "select strftime(ts::date, '%Y-%m-%d'), count(*), sum(v) from ticks "
-                 "group by 1 order by 1")
+    rows = query(
+        root / "warehouse.duckdb",
+        "select strftime(ts::date, '%Y-%m-%d'), count(*), sum(v) from ticks group by 1 order by 1",
+    )
     return {day: (n, total) for day, n, total in rows}
 
 
@@ -327,18 +346,20 @@ def test_a_partitioned_asset_builds_and_refreshes_from_cached_declarations(proje
     before = per_day(root)
     assert before == {"2026-01-01": (1, 0), "2026-01-02": (2, 10), "2026-01-03": (3, 30)}
 
-    out = teal(root, "build", "-s", "ticks", "--partition", "2026-01-02",
-               "--vars", "{bump: 100}").stdout
+    out = teal(
+        root, "build", "-s", "ticks", "--partition", "2026-01-02", "--vars", "{bump: 100}"
+    ).stdout
     assert imports(root) == 3
     assert built_keys(out, "ticks") == ["2026-01-02"], out
     assert per_day(root) == {**before, "2026-01-02": (2, 10 + 2 * 100)}
-    assert query(root / "warehouse.duckdb",
-                 "select count(*) - count(distinct ts) from ticks") == [(0,)]
+    assert query(root / "warehouse.duckdb", "select count(*) - count(distinct ts) from ticks") == [
+        (0,)
+    ]
 
 
 # -- concurrency: two assets of one file, run at the same time from the cache ---------------------
 
-PAIR_PY = model_file('''
+PAIR_PY = model_file("""
     import time
 
     time.sleep(0.5)  # slow module-level code, like a heavy import
@@ -352,7 +373,7 @@ PAIR_PY = model_file('''
     @teal.asset
     def second() -> pa.Table:
         return pa.table({"n": [2]})
-''')
+""")
 
 
 def test_two_assets_of_one_file_built_concurrently_from_the_cache(project) -> None:
@@ -363,13 +384,14 @@ def test_two_assets_of_one_file_built_concurrently_from_the_cache(project) -> No
     out = teal(root, "build").stdout
     assert "2 built, 0 failed" in out, out
     assert imports(root) == 2
-    assert query(root / "warehouse.duckdb",
-                 "select (select n from first), (select n from second)") == [(1, 2)]
+    assert query(
+        root / "warehouse.duckdb", "select (select n from first), (select n from second)"
+    ) == [(1, 2)]
 
 
 # -- a model file that fails at import only when the build imports it ----------------------------
 
-ENVY_PY = model_file('''
+ENVY_PY = model_file("""
     import os
 
     SCALE = int(os.environ.get("ENVY_SCALE", "1"))
@@ -378,13 +400,15 @@ ENVY_PY = model_file('''
     @teal.asset
     def envy() -> pa.Table:
         return pa.table({"n": [SCALE]})
-''')
+""")
 
 
 def test_an_import_error_met_by_the_build_reads_like_one_met_by_the_load(project, tmp_path) -> None:
     line = line_of(ENVY_PY, "SCALE = int(")
-    expected = (f"models/envy.py:{line}: importing the model file raised ValueError: "
-                "invalid literal for int() with base 10: 'ten'")
+    expected = (
+        f"models/envy.py:{line}: importing the model file raised ValueError: "
+        "invalid literal for int() with base 10: 'ten'"
+    )
     bad = {"ENVY_SCALE": "ten"}
 
     cold_root = project({"models/envy.py": ENVY_PY}, name="cold")

@@ -27,9 +27,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.errors import SelectionError
-from compiler.project import load_project
-from compiler.selection import METHODS, model_index, parse_criterion, select
+from teal.compiler.errors import SelectionError
+from teal.compiler.project import load_project
+from teal.compiler.selection import METHODS, model_index, parse_criterion, select
 from tests.conftest import write_project
 
 CONFIG = """
@@ -57,8 +57,7 @@ FILES = {
         {{ config(materialized='ephemeral') }}
         select * from stg_orders join stg_payments using (id)
     """,
-    "models/intermediate/int_customer_orders.sql":
-        "select * from int_orders join stg_customers using (id)",
+    "models/intermediate/int_customer_orders.sql": "select * from int_orders join stg_customers using (id)",
     "models/marts/finance/fct_revenue.sql": """
         {{ config(tags=['finance']) }}
         select * from int_orders
@@ -91,8 +90,12 @@ FILES = {
 RAW = {"raw_orders", "raw_payments", "raw_customers", "raw_products"}
 STAGING = {"stg_orders", "stg_orders_legacy", "stg_payments", "stg_customers", "stg_products"}
 MARTS = {"fct_revenue", "fct_payments", "dim_customers", "fct_campaigns", "dim_products"}
-ALL = RAW | STAGING | MARTS | {"int_orders", "int_customer_orders", "segments", "rpt_daily",
-                               "rpt_exec", "util_calendar"}
+ALL = (
+    RAW
+    | STAGING
+    | MARTS
+    | {"int_orders", "int_customer_orders", "segments", "rpt_daily", "rpt_exec", "util_calendar"}
+)
 
 
 @pytest.fixture(scope="module")
@@ -119,21 +122,56 @@ CASES = [
     # -- names and graph operators
     ("stg_orders", "", {"stg_orders"}),
     ("+stg_orders", "", {"stg_orders", "raw_orders"}),
-    ("stg_orders+", "", {"stg_orders", "int_orders", "int_customer_orders", "fct_revenue",
-                         "dim_customers", "fct_campaigns", "rpt_daily", "rpt_exec", "segments"}),
+    (
+        "stg_orders+",
+        "",
+        {
+            "stg_orders",
+            "int_orders",
+            "int_customer_orders",
+            "fct_revenue",
+            "dim_customers",
+            "fct_campaigns",
+            "rpt_daily",
+            "rpt_exec",
+            "segments",
+        },
+    ),
     ("1+int_orders", "", {"int_orders", "stg_orders", "stg_payments"}),
-    ("2+int_orders", "", {"int_orders", "stg_orders", "stg_payments", "raw_orders",
-                          "raw_payments"}),
+    (
+        "2+int_orders",
+        "",
+        {"int_orders", "stg_orders", "stg_payments", "raw_orders", "raw_payments"},
+    ),
     ("int_orders+1", "", {"int_orders", "int_customer_orders", "fct_revenue"}),
-    ("int_orders+2", "", {"int_orders", "int_customer_orders", "fct_revenue", "dim_customers",
-                          "rpt_daily"}),
+    (
+        "int_orders+2",
+        "",
+        {"int_orders", "int_customer_orders", "fct_revenue", "dim_customers", "rpt_daily"},
+    ),
     ("1+rpt_exec+1", "", {"rpt_exec", "rpt_daily", "fct_campaigns"}),
     ("+util_calendar+", "", {"util_calendar"}),
     # @: the model, its descendants, and the ancestors of all of those
-    ("@int_customer_orders", "", {
-        "int_customer_orders", "dim_customers", "fct_campaigns", "rpt_daily", "rpt_exec",
-        "segments", "int_orders", "stg_orders", "raw_orders", "stg_payments", "raw_payments",
-        "stg_customers", "raw_customers", "fct_revenue"}),
+    (
+        "@int_customer_orders",
+        "",
+        {
+            "int_customer_orders",
+            "dim_customers",
+            "fct_campaigns",
+            "rpt_daily",
+            "rpt_exec",
+            "segments",
+            "int_orders",
+            "stg_orders",
+            "raw_orders",
+            "stg_payments",
+            "raw_payments",
+            "stg_customers",
+            "raw_customers",
+            "fct_revenue",
+        },
+    ),
     # -- folders, relations, paths
     ("marts", "", MARTS),
     ("marts/finance", "", {"fct_revenue", "fct_payments"}),
@@ -154,8 +192,11 @@ CASES = [
     ("tag:finance", "", {"fct_revenue", "fct_payments"}),
     ("tag:raw", "", RAW),
     ("tag:fin*", "", {"fct_revenue", "fct_payments"}),
-    ("tag:pii+", "", {"dim_customers", "fct_payments", "fct_campaigns", "rpt_daily",
-                      "rpt_exec", "segments"}),
+    (
+        "tag:pii+",
+        "",
+        {"dim_customers", "fct_payments", "fct_campaigns", "rpt_daily", "rpt_exec", "segments"},
+    ),
     ("kind:python", "", {"segments"}),
     ("kind:sql", "", ALL - {"segments"}),
     ("schema:marts", "", MARTS),
@@ -170,25 +211,42 @@ CASES = [
     ("stg_orders+,marts", "", {"fct_revenue", "dim_customers", "fct_campaigns"}),
     ("fct_revenue dim_products", "", {"fct_revenue", "dim_products"}),
     ("tag:raw tag:staging", "", RAW | STAGING),
-    ("tag:finance marts/product,stg_products+", "", {"fct_revenue", "fct_payments",
-                                                     "dim_products"}),
+    (
+        "tag:finance marts/product,stg_products+",
+        "",
+        {"fct_revenue", "fct_payments", "dim_products"},
+    ),
     ("  stg_orders   ", "", {"stg_orders"}),
     # -- exclude
-    ("stg_orders+", "rpt_exec segments", {"stg_orders", "int_orders", "int_customer_orders",
-                                          "fct_revenue", "dim_customers", "fct_campaigns",
-                                          "rpt_daily"}),
+    (
+        "stg_orders+",
+        "rpt_exec segments",
+        {
+            "stg_orders",
+            "int_orders",
+            "int_customer_orders",
+            "fct_revenue",
+            "dim_customers",
+            "fct_campaigns",
+            "rpt_daily",
+        },
+    ),
     ("marts", "tag:pii", {"fct_revenue", "fct_campaigns", "dim_products"}),
     ("", "raw", ALL - RAW),
     ("", "", ALL),
     ("staging", "staging,stg_orders*", {"stg_payments", "stg_customers", "stg_products"}),
-    ("stg_orders+", "dim_customers+", {"stg_orders", "int_orders", "int_customer_orders",
-                                       "fct_revenue"}),
+    (
+        "stg_orders+",
+        "dim_customers+",
+        {"stg_orders", "int_orders", "int_customer_orders", "fct_revenue"},
+    ),
     ("tag:finance", "tag:finance", set()),
 ]
 
 
-@pytest.mark.parametrize("select_, exclude, expected", CASES,
-                         ids=[f"{s or '<all>'}|{e}" for s, e, _ in CASES])
+@pytest.mark.parametrize(
+    "select_, exclude, expected", CASES, ids=[f"{s or '<all>'}|{e}" for s, e, _ in CASES]
+)
 def test_selection_table(fixture_project, select_, exclude, expected):
     sel = [select_] if select_ else []
     exc = [exclude] if exclude else []
@@ -197,7 +255,10 @@ def test_selection_table(fixture_project, select_, exclude, expected):
 
 def test_several_expressions_are_a_union(fixture_project):
     assert run(fixture_project, ["tag:finance", "dim_products"]) == {
-        "fct_revenue", "fct_payments", "dim_products"}
+        "fct_revenue",
+        "fct_payments",
+        "dim_products",
+    }
 
 
 def test_blank_expressions_mean_everything(fixture_project):
@@ -205,6 +266,7 @@ def test_blank_expressions_mean_everything(fixture_project):
 
 
 # -- errors ----------------------------------------------------------------------------------
+
 
 def selection_error(fixture_project, select_, exclude=()) -> SelectionError:
     with pytest.raises(SelectionError) as info:
@@ -257,8 +319,10 @@ def test_errors_in_exclude_are_reported_too(fixture_project):
     assert "fct_revnue" in err.message and "fct_revenue" in err.hint
 
 
-@pytest.mark.parametrize("raw", ["+", "@", "@+stg_orders", "stg_orders+@", "a+b", "1+", "tag:",
-                                 "config:x", "++stg_orders"])
+@pytest.mark.parametrize(
+    "raw",
+    ["+", "@", "@+stg_orders", "stg_orders+@", "a+b", "1+", "tag:", "config:x", "++stg_orders"],
+)
 def test_malformed_criteria_are_errors(fixture_project, raw):
     err = selection_error(fixture_project, ["marts " + raw])
     assert "position 7" in err.message, err.message
@@ -266,37 +330,66 @@ def test_malformed_criteria_are_errors(fixture_project, raw):
 
 # -- the grammar itself ------------------------------------------------------------------------
 
+
 def test_parse_criterion_reads_every_part():
     c = parse_criterion("3+config.materialized:table+2")
     assert (c.method, c.value, c.up, c.up_depth, c.down, c.down_depth, c.childrens_parents) == (
-        "config.materialized", "table", True, 3, True, 2, False)
+        "config.materialized",
+        "table",
+        True,
+        3,
+        True,
+        2,
+        False,
+    )
     c = parse_criterion("@marts/finance")
     assert (c.method, c.value, c.childrens_parents, c.up, c.down) == (
-        "name", "marts/finance", True, False, False)
+        "name",
+        "marts/finance",
+        True,
+        False,
+        False,
+    )
 
 
-_methods = st.sampled_from([None, *[m for m in METHODS if m != "config"],
-                            "config.materialized", "config.tags"])
+_methods = st.sampled_from(
+    [None, *[m for m in METHODS if m != "config"], "config.materialized", "config.tags"]
+)
 # model names, folders, relations, file paths and globs; they never start with a digit, which
 # would make "1+x" ambiguous (depth or name), exactly as in dbt
 _values = st.from_regex(r"\A[A-Za-z_*][A-Za-z0-9_*./-]{0,20}\Z")
 
 
 @settings(max_examples=300, deadline=None)
-@given(method=_methods, value=_values, at=st.booleans(),
-       up=st.booleans(), up_depth=st.none() | st.integers(0, 99),
-       down=st.booleans(), down_depth=st.none() | st.integers(0, 99))
+@given(
+    method=_methods,
+    value=_values,
+    at=st.booleans(),
+    up=st.booleans(),
+    up_depth=st.none() | st.integers(0, 99),
+    down=st.booleans(),
+    down_depth=st.none() | st.integers(0, 99),
+)
 def test_parse_criterion_round_trips(method, value, at, up, up_depth, down, down_depth):
     if at:
         up = down = False
     up_depth = up_depth if up else None
     down_depth = down_depth if down else None
-    text = (("@" if at else "")
-            + (f"{'' if up_depth is None else up_depth}+" if up else "")
-            + (f"{method}:" if method else "")
-            + value
-            + (f"+{'' if down_depth is None else down_depth}" if down else ""))
+    text = (
+        ("@" if at else "")
+        + (f"{'' if up_depth is None else up_depth}+" if up else "")
+        + (f"{method}:" if method else "")
+        + value
+        + (f"+{'' if down_depth is None else down_depth}" if down else "")
+    )
     c = parse_criterion(text)
     assert (c.method, c.value, c.childrens_parents, c.up, c.up_depth, c.down, c.down_depth) == (
-        method or "name", value, at, up, up_depth, down, down_depth)
+        method or "name",
+        value,
+        at,
+        up,
+        up_depth,
+        down,
+        down_depth,
+    )
     assert c.raw == text

@@ -2,8 +2,9 @@ from tests.conftest import query, run_teal
 
 
 def test_sql_and_python_models_build_in_order(project):
-    root = project({
-        "models/raw/numbers.py": """
+    root = project(
+        {
+            "models/raw/numbers.py": """
             import pyarrow as pa
             import teal
 
@@ -11,8 +12,9 @@ def test_sql_and_python_models_build_in_order(project):
             def numbers():
                 return pa.table({"n": list(range(10))})
         """,
-        "models/marts/evens.sql": "select n from numbers where n % 2 = 0",
-    })
+            "models/marts/evens.sql": "select n from numbers where n % 2 = 0",
+        }
+    )
     done = run_teal("build", cwd=root)
     assert done.returncode == 0, done.output
     assert query(root / "warehouse.duckdb", "select count(*) from marts.evens") == [(5,)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.conftest import run_teal
 
-CONFIG = '''
+CONFIG = """
 name = "state"
 threads = 1
 
@@ -13,7 +13,7 @@ nightly = "marts+"
 no_b = { select = "staging", exclude = "b" }
 loop_a = "selector:loop_b"
 loop_b = "selector:loop_a"
-'''
+"""
 
 FILES = {
     "models/staging/a.sql": "select range as id from range(3)\n",
@@ -30,7 +30,12 @@ def _names(out: str) -> set[str]:
 def test_state_and_result_selectors_follow_the_warehouse(project) -> None:
     root = project(FILES, CONFIG)
     # nothing built yet: everything is new, and state:modified includes new models
-    assert _names(run_teal("ls", "-o", "name", "-s", "state:new", cwd=root).stdout) == {"a", "b", "c", "d"}
+    assert _names(run_teal("ls", "-o", "name", "-s", "state:new", cwd=root).stdout) == {
+        "a",
+        "b",
+        "c",
+        "d",
+    }
     assert run_teal("build", cwd=root).returncode == 0
     assert run_teal("ls", "-o", "name", "-s", "state:modified", cwd=root).stdout.strip() == ""
 
@@ -38,7 +43,10 @@ def test_state_and_result_selectors_follow_the_warehouse(project) -> None:
     (root / "models/staging/b.sql").write_text("-- ids\nSELECT id\nFROM a\n")
     assert run_teal("ls", "-o", "name", "-s", "state:modified", cwd=root).stdout.strip() == ""
     (root / "models/staging/b.sql").write_text("select id + 1 as id from a\n")
-    assert _names(run_teal("ls", "-o", "name", "-s", "state:modified+", cwd=root).stdout) == {"b", "c"}
+    assert _names(run_teal("ls", "-o", "name", "-s", "state:modified+", cwd=root).stdout) == {
+        "b",
+        "c",
+    }
 
     # break b: the build fails, c is skipped; result: selects them from the last run
     (root / "models/staging/b.sql").write_text("select no_such_column from a\n")
@@ -50,7 +58,11 @@ def test_state_and_result_selectors_follow_the_warehouse(project) -> None:
     (root / "models/staging/b.sql").write_text("select id from a\n")
     retry = run_teal("build", "-s", "result:error+", cwd=root)
     assert retry.returncode == 0, retry.output
-    assert "staging.b" in retry.stdout and "marts.c" in retry.stdout and "staging.a" not in retry.stdout
+    assert (
+        "staging.b" in retry.stdout
+        and "marts.c" in retry.stdout
+        and "staging.a" not in retry.stdout
+    )
 
     bad = run_teal("ls", "-s", "state:changed", cwd=root)
     assert bad.returncode == 2 and "did you mean 'unmodified'" not in bad.stderr
@@ -59,7 +71,10 @@ def test_state_and_result_selectors_follow_the_warehouse(project) -> None:
 
 def test_named_selectors_from_the_project_config(project) -> None:
     root = project(FILES, CONFIG)
-    assert _names(run_teal("ls", "-o", "name", "-s", "selector:nightly", cwd=root).stdout) == {"c", "d"}
+    assert _names(run_teal("ls", "-o", "name", "-s", "selector:nightly", cwd=root).stdout) == {
+        "c",
+        "d",
+    }
     assert _names(run_teal("ls", "-o", "name", "-s", "selector:no_b", cwd=root).stdout) == {"a"}
     plan = run_teal("plan", "-s", "selector:nightly,kind:sql", cwd=root)
     assert plan.returncode == 0 and "c" in plan.stdout

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.errors import TemplateError
-from compiler.templating import render_sql
+from teal.compiler.errors import TemplateError
+from teal.compiler.templating import render_sql
 
 
 def render(source: str, vars: dict | None = None, **kwargs):
@@ -21,6 +21,7 @@ def render_error(source: str, vars: dict | None = None, **kwargs) -> TemplateErr
 
 
 # -- config ------------------------------------------------------------------------------
+
 
 def test_config_is_captured_and_renders_to_nothing():
     r = render("{{ config(materialized='table', tags=['a', 'b']) }}\nselect 1 as x")
@@ -36,7 +37,9 @@ def test_config_line_is_where_the_call_starts():
 
 
 def test_several_config_calls_merge_later_keys_winning():
-    r = render("{{ config(materialized='view', alias='x') }}\n{{ config(materialized='table') }}\nselect 1")
+    r = render(
+        "{{ config(materialized='view', alias='x') }}\n{{ config(materialized='table') }}\nselect 1"
+    )
     assert r.config == {"materialized": "table", "alias": "x"}
     assert r.config_line == 1
 
@@ -56,9 +59,12 @@ def test_template_without_jinja_is_returned_untouched():
 
 # -- ref / source ---------------------------------------------------------------------------
 
+
 def test_ref_and_source_render_as_markers_and_are_recorded():
     r = render("select * from {{ ref('orders') }} join {{ source('raw', 'Payments') }} using (id)")
-    assert r.sql == 'select * from __teal_ref."orders" join __teal_source__raw."Payments" using (id)'
+    assert (
+        r.sql == 'select * from __teal_ref."orders" join __teal_source__raw."Payments" using (id)'
+    )
     assert r.refs == ["orders"]
     assert r.sources == [("raw", "Payments")]
 
@@ -77,9 +83,11 @@ def test_ref_without_a_name_is_an_error_at_its_line():
 
 # -- var ------------------------------------------------------------------------------------
 
+
 def test_var_reads_project_vars():
-    r = render("select {{ var('n') }} as n, '{{ var('currency') }}' as c",
-               vars={"n": 5, "currency": "EUR"})
+    r = render(
+        "select {{ var('n') }} as n, '{{ var('currency') }}' as c", vars={"n": 5, "currency": "EUR"}
+    )
     assert r.sql == "select 5 as n, 'EUR' as c"
 
 
@@ -103,13 +111,15 @@ def test_missing_var_is_an_error_with_line_column_and_hint():
 
 
 def test_missing_var_points_at_var_not_at_an_env_var_of_the_same_name():
-    err = render_error("select '{{ env_var('region', 'eu') }}' as r,\n"
-                       "       '{{ var('region') }}' as v")
+    err = render_error(
+        "select '{{ env_var('region', 'eu') }}' as r,\n       '{{ var('region') }}' as v"
+    )
     assert err.line == 2
     assert "var('region')" in err.message
 
 
 # -- env_var ----------------------------------------------------------------------------
+
 
 def test_env_var_reads_the_environment(monkeypatch):
     monkeypatch.setenv("TEAL_TEST_SCHEMA", "prod")
@@ -131,6 +141,7 @@ def test_env_var_unset_without_default_is_an_error_with_hint(monkeypatch):
 
 # -- this -------------------------------------------------------------------------------
 
+
 def test_this_is_the_model_name_without_a_relation_factory():
     assert render("select * from {{ this }}").sql == "select * from m"
 
@@ -148,6 +159,7 @@ def test_this_uses_the_relation_factory_with_the_inline_config():
 
 
 # -- errors -------------------------------------------------------------------------------
+
 
 def test_jinja_syntax_error_names_the_line():
     err = render_error("select 1\nfrom t\n{% if %}\n")
@@ -187,14 +199,17 @@ def test_errors_of_one_file_do_not_leak_into_the_next_render():
 
 # -- line mapping -----------------------------------------------------------------------
 
+
 def test_line_of_maps_lines_after_a_multiline_config_block():
-    source = ("{{ config(\n"
-              "    materialized='table',\n"
-              "    tags=['x'],\n"
-              ") }}\n"
-              "select *\n"
-              "from orders\n"
-              "where amount > 0\n")
+    source = (
+        "{{ config(\n"
+        "    materialized='table',\n"
+        "    tags=['x'],\n"
+        ") }}\n"
+        "select *\n"
+        "from orders\n"
+        "where amount > 0\n"
+    )
     r = render(source)
     lines = r.sql.splitlines()
     assert lines[1:] == ["select *", "from orders", "where amount > 0"]
@@ -202,11 +217,13 @@ def test_line_of_maps_lines_after_a_multiline_config_block():
 
 
 def test_line_of_follows_lines_rewritten_by_jinja():
-    source = ("{% set cols = ['a', 'b'] %}\n"
-              "select\n"
-              "  {{ cols | join(', ') }}\n"
-              "from {{ ref('t') }}\n"
-              "where x = {{ var('x', 1) }}\n")
+    source = (
+        "{% set cols = ['a', 'b'] %}\n"
+        "select\n"
+        "  {{ cols | join(', ') }}\n"
+        "from {{ ref('t') }}\n"
+        "where x = {{ var('x', 1) }}\n"
+    )
     r = render(source)
     lines = r.sql.splitlines()
     assert lines == ["", "select", "  a, b", 'from __teal_ref."t"', "where x = 1"]
@@ -221,10 +238,13 @@ def test_line_of_is_identity_without_jinja_and_outside_the_text():
 # -- properties -------------------------------------------------------------------------
 
 # SQL-ish text that contains no Jinja delimiter ({{, {%, {#) anywhere
-_plain_line = st.text(alphabet=st.characters(blacklist_categories=("Cs",),
-                                             blacklist_characters="\r\n\x0b\x0c\x1c\x1d\x1e"
-                                             "\x85\u2028\u2029"),
-                      max_size=30).filter(lambda s: "{" not in s)
+_plain_line = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cs",),
+        blacklist_characters="\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029",
+    ),
+    max_size=30,
+).filter(lambda s: "{" not in s)
 _plain_text = st.lists(_plain_line, min_size=1, max_size=12).map("\n".join)
 
 

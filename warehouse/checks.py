@@ -10,11 +10,19 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
-from compiler.checks import TARGET, CheckDef, count_query, exact_query, fused_query, sample_query
-from warehouse import state
-from warehouse.connection import quote, registered
+from teal.compiler.checks import (
+    TARGET,
+    CheckDef,
+    count_query,
+    exact_query,
+    fused_query,
+    sample_query,
+)
+from teal.warehouse import state
+from teal.warehouse.connection import quote, registered
 
 FAILURE_ROWS_LIMIT = 100_000
 
@@ -46,7 +54,9 @@ def measure(cur: Any, relation_sql: str, checks: list[CheckDef]) -> list[Measure
             row = list(_fetch(cur, sql)[0])
             unsettled = [i for i, v in enumerate(row) if v is None]
             if unsettled:  # e.g. a range whose min/max fall outside it: count its rows
-                exact = _fetch(cur, _on(exact_query([fused[i] for i in unsettled]), relation_sql))[0]
+                exact = _fetch(cur, _on(exact_query([fused[i] for i in unsettled]), relation_sql))[
+                    0
+                ]
                 for i, value in zip(unsettled, exact):
                     row[i] = value
             ms = (time.perf_counter() - t0) * 1000.0 / len(fused)
@@ -61,12 +71,27 @@ def measure(cur: Any, relation_sql: str, checks: list[CheckDef]) -> list[Measure
         t0 = time.perf_counter()
         try:
             failing = int(_fetch(cur, sql)[0][0])
-            out.append(Measured(check, failing, _on(check.sql, relation_sql),
-                                (time.perf_counter() - t0) * 1000.0, []))
+            out.append(
+                Measured(
+                    check,
+                    failing,
+                    _on(check.sql, relation_sql),
+                    (time.perf_counter() - t0) * 1000.0,
+                    [],
+                )
+            )
         except Exception as exc:  # noqa: BLE001 - a broken check is reported, not raised
             _still_usable(cur, [check.name], exc)
-            out.append(Measured(check, None, sql, (time.perf_counter() - t0) * 1000.0, [],
-                                str(exc).split("\n")[0]))
+            out.append(
+                Measured(
+                    check,
+                    None,
+                    sql,
+                    (time.perf_counter() - t0) * 1000.0,
+                    [],
+                    str(exc).split("\n")[0],
+                )
+            )
     return out
 
 
@@ -82,8 +107,9 @@ def _still_usable(cur: Any, names: list[str], exc: Exception) -> None:
     try:
         cur.execute("SELECT 1").fetchall()
     except Exception:  # noqa: BLE001
-        raise RuntimeError(f"check {', '.join(names)} could not run: "
-                           f"{str(exc).splitlines()[0]}") from exc
+        raise RuntimeError(
+            f"check {', '.join(names)} could not run: {str(exc).splitlines()[0]}"
+        ) from exc
 
 
 def sample(cur: Any, measured: Measured, relation_sql: str, keep_failures: bool) -> None:
@@ -105,19 +131,42 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-_RESULT_COLUMNS = ("run_id, check_name, asset, partition_key, kind, severity, status, "
-                   "failing_rows, sample, sql, duration_ms, checked_at, message")
+_RESULT_COLUMNS = (
+    "run_id, check_name, asset, partition_key, kind, severity, status, "
+    "failing_rows, sample, sql, duration_ms, checked_at, message"
+)
 
 
-def result_row(*, run_id: str, check: CheckDef, partition: str | None, status: str,
-               failing: int | None, sample_rows: list[dict[str, Any]], sql: str,
-               duration_ms: float, message: str | None) -> list[Any]:
+def result_row(
+    *,
+    run_id: str,
+    check: CheckDef,
+    partition: str | None,
+    status: str,
+    failing: int | None,
+    sample_rows: list[dict[str, Any]],
+    sql: str,
+    duration_ms: float,
+    message: str | None,
+) -> list[Any]:
     """One row of ``teal.check_results``, for :func:`record`."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return [run_id, check.name, check.asset, partition, check.kind, check.severity, status,
-            failing, json.dumps(sample_rows, default=str) if sample_rows else None,
-            sql[:20000], duration_ms, datetime.now(timezone.utc).replace(tzinfo=None), message]
+    return [
+        run_id,
+        check.name,
+        check.asset,
+        partition,
+        check.kind,
+        check.severity,
+        status,
+        failing,
+        json.dumps(sample_rows, default=str) if sample_rows else None,
+        sql[:20000],
+        duration_ms,
+        datetime.now(UTC).replace(tzinfo=None),
+        message,
+    ]
 
 
 def record(cur: Any, rows: list[list[Any]]) -> None:
@@ -126,14 +175,18 @@ def record(cur: Any, rows: list[list[Any]]) -> None:
     if not rows:
         return
     group = "(" + ", ".join("?" * len(rows[0])) + ")"
-    cur.execute(f"INSERT INTO {state.SCHEMA}.check_results ({_RESULT_COLUMNS}) VALUES "
-                + ", ".join([group] * len(rows)), [v for row in rows for v in row])
+    cur.execute(
+        f"INSERT INTO {state.SCHEMA}.check_results ({_RESULT_COLUMNS}) VALUES "
+        + ", ".join([group] * len(rows)),
+        [v for row in rows for v in row],
+    )
 
 
 def store_failures(cur: Any, check_name: str, rows: Any) -> str:
     """Write failing rows to ``teal_failures.<check>`` (replacing the last ones)."""
     cur.execute("CREATE SCHEMA IF NOT EXISTS teal_failures")
     with registered(cur, rows, check_name) as view:
-        cur.execute(f"CREATE OR REPLACE TABLE teal_failures.{quote(check_name)} AS "
-                    f"SELECT * FROM {view}")
+        cur.execute(
+            f"CREATE OR REPLACE TABLE teal_failures.{quote(check_name)} AS SELECT * FROM {view}"
+        )
     return f"teal_failures.{check_name}"

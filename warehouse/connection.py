@@ -13,9 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from compiler.errors import WarehouseError
-from compiler.sources import Source
-from warehouse import state
+from teal.compiler.errors import WarehouseError
+from teal.compiler.sources import Source
+from teal.warehouse import state
 
 
 def quote(name: str) -> str:
@@ -46,8 +46,9 @@ def registered(cur: Any, data: Any, hint: Any = "") -> Iterator[str]:
 class Warehouse:
     """An open DuckDB warehouse. Thread-safe: each thread uses :meth:`cursor`."""
 
-    def __init__(self, path: str | Path, *, sources: dict[str, Source] | None = None,
-                 read_only: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, *, sources: dict[str, Source] | None = None, read_only: bool = False
+    ) -> None:
         import duckdb
 
         self.path = str(path)
@@ -79,19 +80,27 @@ class Warehouse:
     def attach_sources(self, sources: dict[str, Source]) -> None:
         import duckdb
 
-        attached = {row[0] for row in self.conn.execute(
-            "select database_name from duckdb_databases()").fetchall()}
+        attached = {
+            row[0]
+            for row in self.conn.execute("select database_name from duckdb_databases()").fetchall()
+        }
         for src in sources.values():
             if src.kind != "duckdb" or src.name in attached:
                 continue
             if src.path and "://" not in src.path and not Path(src.path).exists():
-                raise WarehouseError(f"source '{src.name}': database file {src.path} does not exist",
-                                     path=src.declared_in, line=src.line)
+                raise WarehouseError(
+                    f"source '{src.name}': database file {src.path} does not exist",
+                    path=src.declared_in,
+                    line=src.line,
+                )
             try:
-                self.conn.execute(f"ATTACH {_literal(src.path or '')} AS {quote(src.name)} (READ_ONLY)")
+                self.conn.execute(
+                    f"ATTACH {_literal(src.path or '')} AS {quote(src.name)} (READ_ONLY)"
+                )
             except duckdb.Error as exc:
-                raise WarehouseError(f"cannot attach source '{src.name}': {exc}",
-                                     path=src.declared_in, line=src.line) from None
+                raise WarehouseError(
+                    f"cannot attach source '{src.name}': {exc}", path=src.declared_in, line=src.line
+                ) from None
 
     def cursor(self) -> Any:
         """This thread's cursor (created on first use)."""
@@ -105,9 +114,13 @@ class Warehouse:
 
     def ensure_schemas(self, schemas: set[str]) -> None:
         """Create schemas up front: concurrent CREATE SCHEMA in workers would conflict."""
-        existing = {r[0] for r in self.conn.execute(
-            "select schema_name from information_schema.schemata "
-            "where catalog_name = current_database()").fetchall()}
+        existing = {
+            r[0]
+            for r in self.conn.execute(
+                "select schema_name from information_schema.schemata "
+                "where catalog_name = current_database()"
+            ).fetchall()
+        }
         for schema in sorted(schemas - existing):
             self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
 
@@ -121,7 +134,7 @@ class Warehouse:
             self._cursors.clear()
         self.conn.close()
 
-    def __enter__(self) -> "Warehouse":
+    def __enter__(self) -> Warehouse:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.assets import SUPPORTED_INPUTS
+from teal.compiler.assets import SUPPORTED_INPUTS
 
 
 class UnsupportedOutput(TypeError):

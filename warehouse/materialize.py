@@ -13,12 +13,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from compiler.sql import string_literal as _literal
-from warehouse import state
-from warehouse.connection import qualified, quote, registered
+from teal.compiler.sql import string_literal as _literal
+from teal.warehouse import state
+from teal.warehouse.connection import qualified, quote, registered
 
 NEW_SUFFIX = "__teal_new"
 
@@ -44,7 +44,9 @@ class Catalog:
             (schema.lower(), name.lower()): "view" if kind == "VIEW" else "table"
             for schema, name, kind in cur.execute(
                 "select table_schema, table_name, table_type from information_schema.tables "
-                "where table_catalog = current_database()").fetchall()}
+                "where table_catalog = current_database()"
+            ).fetchall()
+        }
         self._lock = threading.Lock()
 
     def kind(self, schema: str, name: str) -> str | None:
@@ -73,7 +75,7 @@ class BuildTarget:
     catalog: Catalog | None = field(default=None, compare=False)  # None: ask the warehouse
 
     def existing(self, cur: Any) -> str | None:
-        """"table", "view" or None: what is at this relation now."""
+        """ "table", "view" or None: what is at this relation now."""
         if self.catalog is not None:
             return self.catalog.kind(self.schema, self.name)
         return _existing_kind(cur, self.schema, self.name)
@@ -84,7 +86,7 @@ class BuildTarget:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _existing_kind(cur: Any, schema: str, name: str) -> str | None:
@@ -92,7 +94,8 @@ def _existing_kind(cur: Any, schema: str, name: str) -> str | None:
         "select table_type from information_schema.tables where table_catalog = current_database() "
         # DuckDB identifiers are case-insensitive: "Report" replaces an existing "report"
         "and lower(table_schema) = lower(?) and lower(table_name) = lower(?)",
-        [schema, name]).fetchall()  # fetchall: a half-read result blocks the cursor's next query
+        [schema, name],
+    ).fetchall()  # fetchall: a half-read result blocks the cursor's next query
     if not rows:
         return None
     row = rows[0]
@@ -126,10 +129,18 @@ def _in_transaction(cur: Any, target: BuildTarget, body: Any, kind: str = "table
     with _transaction(cur):
         rows = body()
         finished = _now()
-        state.record_build(cur, run_id=target.run_id, model=target.model,
-                           relation=f"{target.schema}.{target.name}",
-                           materialization=target.materialization, sql_hash=target.sql_hash,
-                           status="success", rows=rows, started_at=started, finished_at=finished)
+        state.record_build(
+            cur,
+            run_id=target.run_id,
+            model=target.model,
+            relation=f"{target.schema}.{target.name}",
+            materialization=target.materialization,
+            sql_hash=target.sql_hash,
+            status="success",
+            rows=rows,
+            started_at=started,
+            finished_at=finished,
+        )
     target.committed(kind)
     return Built(rows=rows, started_at=started, finished_at=finished)
 
@@ -154,8 +165,10 @@ def create_view(cur: Any, target: BuildTarget, sql: str, audit: Any = None) -> B
 
 def _swap_in(cur: Any, target: BuildTarget) -> None:
     _drop(cur, target.schema, target.name, target.existing(cur))
-    cur.execute(f"ALTER TABLE {qualified(target.schema, target.name + NEW_SUFFIX)} "
-                f"RENAME TO {quote(target.name)}")
+    cur.execute(
+        f"ALTER TABLE {qualified(target.schema, target.name + NEW_SUFFIX)} "
+        f"RENAME TO {quote(target.name)}"
+    )
 
 
 def _replace_table(cur: Any, target: BuildTarget, select_sql: str, audit: Any) -> int:
@@ -191,11 +204,19 @@ def write_table(cur: Any, target: BuildTarget, data: Any, audit: Any = None) -> 
 
 def record_failure(cur: Any, target: BuildTarget, started: datetime, message: str) -> None:
     """Log a failed attempt (its own small transaction; the data was rolled back)."""
-    state.record_build(cur, run_id=target.run_id, model=target.model,
-                       relation=f"{target.schema}.{target.name}",
-                       materialization=target.materialization, sql_hash=target.sql_hash,
-                       status="error", rows=None, started_at=started, finished_at=_now(),
-                       message=message[:2000])
+    state.record_build(
+        cur,
+        run_id=target.run_id,
+        model=target.model,
+        relation=f"{target.schema}.{target.name}",
+        materialization=target.materialization,
+        sql_hash=target.sql_hash,
+        status="error",
+        rows=None,
+        started_at=started,
+        finished_at=_now(),
+        message=message[:2000],
+    )
 
 
 class PartitionRowsError(Exception):
@@ -207,8 +228,9 @@ def _stage_name(model: str) -> str:
 
 
 def _insert_by_name(cur: Any, target: BuildTarget, source: str) -> int:
-    row = cur.execute(f"INSERT INTO {qualified(target.schema, target.name)} BY NAME "
-                      f"SELECT * FROM {source}").fetchone()
+    row = cur.execute(
+        f"INSERT INTO {qualified(target.schema, target.name)} BY NAME SELECT * FROM {source}"
+    ).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -218,20 +240,28 @@ class SchemaChangeError(Exception):
 
 def _check_columns(cur: Any, target: BuildTarget, source: str) -> None:
     """Refuse an incremental run whose columns differ from the existing table's, by name."""
-    have = [d[0] for d in cur.execute(
-        f"SELECT * FROM {qualified(target.schema, target.name)} LIMIT 0").description]
+    have = [
+        d[0]
+        for d in cur.execute(
+            f"SELECT * FROM {qualified(target.schema, target.name)} LIMIT 0"
+        ).description
+    ]
     got = [d[0] for d in cur.execute(f"SELECT * FROM {source} LIMIT 0").description]
     added = [c for c in got if c.lower() not in {h.lower() for h in have}]
     removed = [c for c in have if c.lower() not in {g.lower() for g in got}]
     if not added and not removed:
         return
-    changes = [f"{what} column{'s' if len(cols) > 1 else ''} " + ", ".join(f'"{c}"' for c in cols)
-               for what, cols in (("new", added), ("missing", removed)) if cols]
+    changes = [
+        f"{what} column{'s' if len(cols) > 1 else ''} " + ", ".join(f'"{c}"' for c in cols)
+        for what, cols in (("new", added), ("missing", removed))
+        if cols
+    ]
     raise SchemaChangeError(
         f"the model's columns changed since {target.schema}.{target.name} was built: "
         f"{' and '.join(changes)} (the table has {', '.join(have)})\n"
         f"hint: an incremental run only adds rows and cannot change the table's columns; "
-        f"rebuild it with `teal build -s {target.model} --full-refresh`")
+        f"rebuild it with `teal build -s {target.model} --full-refresh`"
+    )
 
 
 def incremental_append(cur: Any, target: BuildTarget, sql: str, audit: Any = None) -> Built:
@@ -247,8 +277,9 @@ def incremental_append(cur: Any, target: BuildTarget, sql: str, audit: Any = Non
     return _in_transaction(cur, target, body)
 
 
-def incremental_upsert(cur: Any, target: BuildTarget, sql: str, unique_key: tuple[str, ...],
-                       audit: Any = None) -> Built:
+def incremental_upsert(
+    cur: Any, target: BuildTarget, sql: str, unique_key: tuple[str, ...], audit: Any = None
+) -> Built:
     """Replace rows whose ``unique_key`` matches, insert the rest (merge / delete+insert)."""
     stage = _stage_name(target.model)
     keys = ", ".join(quote(k) for k in unique_key)
@@ -256,8 +287,10 @@ def incremental_upsert(cur: Any, target: BuildTarget, sql: str, unique_key: tupl
     def body() -> int:
         cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS\n{sql}")
         _check_columns(cur, target, stage)
-        cur.execute(f"DELETE FROM {qualified(target.schema, target.name)} WHERE ({keys}) IN "
-                    f"(SELECT {keys} FROM {stage})")
+        cur.execute(
+            f"DELETE FROM {qualified(target.schema, target.name)} WHERE ({keys}) IN "
+            f"(SELECT {keys} FROM {stage})"
+        )
         rows = _insert_by_name(cur, target, stage)
         cur.execute(f"DROP TABLE {stage}")
         if audit is not None:
@@ -270,9 +303,17 @@ def incremental_upsert(cur: Any, target: BuildTarget, sql: str, unique_key: tupl
 OUTSIDE = "__teal_row_outside_partition"  # the error a guarded insert raises
 
 
-def replace_partition(cur: Any, target: BuildTarget, key: str, source: Any,
-                      partition_filter: str, *, exists: bool | None = None,
-                      has_rows: bool = True, audit: Any = None) -> Built:
+def replace_partition(
+    cur: Any,
+    target: BuildTarget,
+    key: str,
+    source: Any,
+    partition_filter: str,
+    *,
+    exists: bool | None = None,
+    has_rows: bool = True,
+    audit: Any = None,
+) -> Built:
     """Replace one partition in one transaction: delete the partition's old rows, insert the
     new ones (checking that every one of them belongs to the partition), record it.
     ``has_rows=False`` (the table was created by this step, before this partition) skips
@@ -303,8 +344,10 @@ def replace_partition(cur: Any, target: BuildTarget, key: str, source: Any,
                 rows_sql = f"SELECT * FROM {view}"
             guarded = rows_sql
             if partition_filter:
-                guarded = (f"{rows_sql} AS __teal_rows WHERE CASE WHEN coalesce(({partition_filter}), "
-                           f"false) THEN true ELSE error('{OUTSIDE}') END")
+                guarded = (
+                    f"{rows_sql} AS __teal_rows WHERE CASE WHEN coalesce(({partition_filter}), "
+                    f"false) THEN true ELSE error('{OUTSIDE}') END"
+                )
             if not exists:
                 rows = cur.execute(f"CREATE TABLE {relation} AS {guarded}").fetchone()[0]
             else:
@@ -314,9 +357,17 @@ def replace_partition(cur: Any, target: BuildTarget, key: str, source: Any,
             if audit is not None:  # the partition's new rows, before they are published
                 audit(cur, f"(SELECT * FROM {relation}{where})")
             finished = _now()
-            state.record_partition(cur, run_id=target.run_id, model=target.model, key=key,
-                                   status="success", rows=rows, sql_hash=target.sql_hash,
-                                   started_at=started, finished_at=finished)
+            state.record_partition(
+                cur,
+                run_id=target.run_id,
+                model=target.model,
+                key=key,
+                status="success",
+                rows=rows,
+                sql_hash=target.sql_hash,
+                started_at=started,
+                finished_at=finished,
+            )
     except Exception as exc:
         if OUTSIDE not in str(exc):
             raise
@@ -325,24 +376,32 @@ def replace_partition(cur: Any, target: BuildTarget, key: str, source: Any,
     return Built(rows=int(rows), started_at=started, finished_at=finished)
 
 
-def _outside_partition(cur: Any, target: BuildTarget, key: str, source: Any,
-                       partition_filter: str) -> PartitionRowsError:
+def _outside_partition(
+    cur: Any, target: BuildTarget, key: str, source: Any, partition_filter: str
+) -> PartitionRowsError:
     """The error for rows outside their partition, with how many (read again to count)."""
     try:
         with ExitStack() as scope:
             # a cursor of its own: the failed one may still hold a Python asset's input stream
             own = cur.cursor()
             scope.callback(own.close)
-            rows_sql = (f"({source})" if isinstance(source, str) else
-                        scope.enter_context(registered(own, source, (target.model, key, "count"))))
+            rows_sql = (
+                f"({source})"
+                if isinstance(source, str)
+                else scope.enter_context(registered(own, source, (target.model, key, "count")))
+            )
             total, outside = own.execute(
                 f"SELECT count(*), count_if(NOT coalesce(({partition_filter}), false)) "
-                f"FROM {rows_sql} AS __teal_rows").fetchall()[0]
-        return PartitionRowsError(f"{outside:,} of {total:,} rows do not belong to partition {key} "
-                                  f"(they fail {partition_filter})")
+                f"FROM {rows_sql} AS __teal_rows"
+            ).fetchall()[0]
+        return PartitionRowsError(
+            f"{outside:,} of {total:,} rows do not belong to partition {key} "
+            f"(they fail {partition_filter})"
+        )
     except Exception:  # noqa: BLE001 - a stream cannot be read twice
-        return PartitionRowsError(f"rows do not belong to partition {key} "
-                                  f"(they fail {partition_filter})")
+        return PartitionRowsError(
+            f"rows do not belong to partition {key} (they fail {partition_filter})"
+        )
 
 
 def _row_count(data: Any) -> int | None:
@@ -352,8 +411,9 @@ def _row_count(data: Any) -> int | None:
     return int(rows) if rows is not None else None
 
 
-def rebuild_partitions(cur: Any, target: BuildTarget, parts: list[tuple[str, Any, str]],
-                       audit: Any = None) -> Built:
+def rebuild_partitions(
+    cur: Any, target: BuildTarget, parts: list[tuple[str, Any, str]], audit: Any = None
+) -> Built:
     """``--full-refresh`` of a partitioned model: every partition built into a new table,
     swapped in atomically with all the partition records (one transaction). Each part is
     (key, SQL or a callable returning an Arrow-compatible object, partition filter)."""
@@ -381,11 +441,21 @@ def rebuild_partitions(cur: Any, target: BuildTarget, parts: list[tuple[str, Any
             if i == 0:
                 rows = cur.execute(f"CREATE TABLE {staged} AS SELECT * FROM {stage}").fetchone()[0]
             else:
-                rows = cur.execute(f"INSERT INTO {staged} BY NAME SELECT * FROM {stage}").fetchone()[0]
+                rows = cur.execute(
+                    f"INSERT INTO {staged} BY NAME SELECT * FROM {stage}"
+                ).fetchone()[0]
             cur.execute(f"DROP TABLE {stage}")
-            state.record_partition(cur, run_id=target.run_id, model=target.model, key=key,
-                                   status="success", rows=int(rows), sql_hash=target.sql_hash,
-                                   started_at=t0, finished_at=_now())
+            state.record_partition(
+                cur,
+                run_id=target.run_id,
+                model=target.model,
+                key=key,
+                status="success",
+                rows=int(rows),
+                sql_hash=target.sql_hash,
+                started_at=t0,
+                finished_at=_now(),
+            )
             total += int(rows)
         if audit is not None:
             audit(cur, staged)
@@ -396,24 +466,47 @@ def rebuild_partitions(cur: Any, target: BuildTarget, parts: list[tuple[str, Any
     return Built(rows=built.rows, started_at=started, finished_at=built.finished_at)
 
 
-def record_partition_failure(cur: Any, target: BuildTarget, key: str, started: datetime,
-                             message: str) -> None:
-    state.record_partition(cur, run_id=target.run_id, model=target.model, key=key,
-                           status="error", rows=None, sql_hash=target.sql_hash,
-                           started_at=started, finished_at=_now(), message=message[:2000])
+def record_partition_failure(
+    cur: Any, target: BuildTarget, key: str, started: datetime, message: str
+) -> None:
+    state.record_partition(
+        cur,
+        run_id=target.run_id,
+        model=target.model,
+        key=key,
+        status="error",
+        rows=None,
+        sql_hash=target.sql_hash,
+        started_at=started,
+        finished_at=_now(),
+        message=message[:2000],
+    )
 
 
 def record_step(cur: Any, target: BuildTarget, started: datetime, rows: int) -> None:
     """The model-level build row for a step made of partition transactions."""
-    state.record_build(cur, run_id=target.run_id, model=target.model,
-                       relation=f"{target.schema}.{target.name}",
-                       materialization=target.materialization, sql_hash=target.sql_hash,
-                       status="success", rows=rows, started_at=started, finished_at=_now())
+    state.record_build(
+        cur,
+        run_id=target.run_id,
+        model=target.model,
+        relation=f"{target.schema}.{target.name}",
+        materialization=target.materialization,
+        sql_hash=target.sql_hash,
+        status="success",
+        rows=rows,
+        started_at=started,
+        finished_at=_now(),
+    )
 
 
-def replace_partitions_single_run(cur: Any, target: BuildTarget,
-                                  windows: list[tuple[str, datetime, datetime]], source: Any,
-                                  column: str, audit: Any = None) -> Built:
+def replace_partitions_single_run(
+    cur: Any,
+    target: BuildTarget,
+    windows: list[tuple[str, datetime, datetime]],
+    source: Any,
+    column: str,
+    audit: Any = None,
+) -> Built:
     """Replace many time partitions from one query or frame (``backfill_policy='single_run'``).
 
     One transaction: stage the rows, place each in its partition's window (an ASOF join on
@@ -452,32 +545,40 @@ def replace_partitions_single_run(cur: Any, target: BuildTarget,
         stage = into
         unit = _calendar_unit(windows)
         if unit is not None and cur.execute(
-                f"SELECT typeof({col}) FROM {stage} LIMIT 1").fetchall() not in (
-                [("DATE",)], [("TIMESTAMP",)]):
+            f"SELECT typeof({col}) FROM {stage} LIMIT 1"
+        ).fetchall() not in ([("DATE",)], [("TIMESTAMP",)]):
             unit = None  # date_trunc needs a date or a plain timestamp column
         if unit is not None:  # whole hours, days or months: truncate instead of joining
             key_of = {lo.replace(tzinfo=None): key for key, lo, _ in windows}
             counts, outside = {}, 0
-            for lo, n in cur.execute(f"SELECT CAST(date_trunc('{unit}', {col}) AS TIMESTAMP), "
-                                     f"count(*) FROM {stage} GROUP BY ALL").fetchall():
+            for lo, n in cur.execute(
+                f"SELECT CAST(date_trunc('{unit}', {col}) AS TIMESTAMP), "
+                f"count(*) FROM {stage} GROUP BY ALL"
+            ).fetchall():
                 key = key_of.get(lo)
                 if key is None:
                     outside += n
                 else:
                     counts[key] = n
         else:
-            cur.execute(f"CREATE OR REPLACE TEMP TABLE {keys_name} AS SELECT * FROM "
-                        f"(VALUES {values}) AS k(partition_key, lo, hi)")
-            counts = dict(cur.execute(
-                f"SELECT CASE WHEN t.{col} < k.hi THEN k.partition_key END AS key, count(*) "
-                f"FROM {stage} AS t ASOF LEFT JOIN {keys_name} AS k ON t.{col} >= k.lo "
-                "GROUP BY ALL").fetchall())
+            cur.execute(
+                f"CREATE OR REPLACE TEMP TABLE {keys_name} AS SELECT * FROM "
+                f"(VALUES {values}) AS k(partition_key, lo, hi)"
+            )
+            counts = dict(
+                cur.execute(
+                    f"SELECT CASE WHEN t.{col} < k.hi THEN k.partition_key END AS key, count(*) "
+                    f"FROM {stage} AS t ASOF LEFT JOIN {keys_name} AS k ON t.{col} >= k.lo "
+                    "GROUP BY ALL"
+                ).fetchall()
+            )
             cur.execute(f"DROP TABLE {keys_name}")
             outside = counts.pop(None, 0)
         if outside:
             raise PartitionRowsError(
                 f"{outside:,} rows fall outside the {len(windows)} partitions being built "
-                f"({windows[0][0]}..{windows[-1][0]})")
+                f"({windows[0][0]}..{windows[-1][0]})"
+            )
         if audit is not None:
             audit(cur, stage)
         if exists:
@@ -486,17 +587,23 @@ def replace_partitions_single_run(cur: Any, target: BuildTarget,
             cur.execute(f"DROP TABLE {stage}")
         finished = _now()
         duration_ms = (finished - started).total_seconds() * 1000.0 / max(len(windows), 1)
-        state.record_partitions(cur, run_id=target.run_id, model=target.model,
-                                counts=[(key, counts.get(key, 0)) for key, _, _ in windows],
-                                sql_hash=target.sql_hash, started_at=started,
-                                finished_at=finished, duration_ms=duration_ms)
+        state.record_partitions(
+            cur,
+            run_id=target.run_id,
+            model=target.model,
+            counts=[(key, counts.get(key, 0)) for key, _, _ in windows],
+            sql_hash=target.sql_hash,
+            started_at=started,
+            finished_at=finished,
+            duration_ms=duration_ms,
+        )
         rows = sum(counts.values())
     target.committed("table")
     return Built(rows=int(rows), started_at=started, finished_at=finished)
 
 
 def _calendar_unit(windows: list[tuple[str, datetime, datetime]]) -> str | None:
-    """"hour", "day" or "month" when every window is exactly one such calendar unit of wall
+    """ "hour", "day" or "month" when every window is exactly one such calendar unit of wall
     clock time (so a row's window is found by truncating its time), else None.
 
     Windows are compared as the ASOF join compares them: without their time zone.
@@ -532,5 +639,3 @@ def _calendar_unit(windows: list[tuple[str, datetime, datetime]]) -> str | None:
         return None
     units = {unit_of(lo, hi) for lo, hi in naive}
     return units.pop() if len(units) == 1 else None
-
-

@@ -99,48 +99,107 @@ def ensure(conn: Any) -> None:
         conn.execute(ddl)
 
 
-def record_build(cur: Any, *, run_id: str, model: str, relation: str | None,
-                 materialization: str, sql_hash: str, status: str, rows: int | None,
-                 started_at: datetime, finished_at: datetime, message: str | None = None) -> None:
+def record_build(
+    cur: Any,
+    *,
+    run_id: str,
+    model: str,
+    relation: str | None,
+    materialization: str,
+    sql_hash: str,
+    status: str,
+    rows: int | None,
+    started_at: datetime,
+    finished_at: datetime,
+    message: str | None = None,
+) -> None:
     duration_ms = (finished_at - started_at).total_seconds() * 1000.0
-    cur.execute(INSERT_BUILD, [run_id, model, relation, materialization, sql_hash, status, rows,
-                               started_at, finished_at, duration_ms, message])
+    cur.execute(
+        INSERT_BUILD,
+        [
+            run_id,
+            model,
+            relation,
+            materialization,
+            sql_hash,
+            status,
+            rows,
+            started_at,
+            finished_at,
+            duration_ms,
+            message,
+        ],
+    )
 
 
-_PARTITION_ROW = (f"INSERT INTO {SCHEMA}.partitions (run_id, model, partition_key, status, rows, "
-                  "sql_hash, started_at, finished_at, duration_ms, message)")
+_PARTITION_ROW = (
+    f"INSERT INTO {SCHEMA}.partitions (run_id, model, partition_key, status, rows, "
+    "sql_hash, started_at, finished_at, duration_ms, message)"
+)
 INSERT_PARTITION = f"{_PARTITION_ROW} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
-def record_partition(cur: Any, *, run_id: str, model: str, key: str, status: str,
-                     rows: int | None, sql_hash: str, started_at: datetime,
-                     finished_at: datetime, message: str | None = None) -> None:
+def record_partition(
+    cur: Any,
+    *,
+    run_id: str,
+    model: str,
+    key: str,
+    status: str,
+    rows: int | None,
+    sql_hash: str,
+    started_at: datetime,
+    finished_at: datetime,
+    message: str | None = None,
+) -> None:
     duration_ms = (finished_at - started_at).total_seconds() * 1000.0
-    cur.execute(INSERT_PARTITION, [run_id, model, key, status, rows, sql_hash, started_at,
-                                   finished_at, duration_ms, message])
+    cur.execute(
+        INSERT_PARTITION,
+        [run_id, model, key, status, rows, sql_hash, started_at, finished_at, duration_ms, message],
+    )
 
 
-def record_partitions(cur: Any, *, run_id: str, model: str, counts: list[tuple[str, int]],
-                      sql_hash: str, started_at: datetime, finished_at: datetime,
-                      duration_ms: float) -> None:
+def record_partitions(
+    cur: Any,
+    *,
+    run_id: str,
+    model: str,
+    counts: list[tuple[str, int]],
+    sql_hash: str,
+    started_at: datetime,
+    finished_at: datetime,
+    duration_ms: float,
+) -> None:
     """One successful row per (key, rows) of ``counts``, in one statement (``executemany``
     runs one statement per row: 0.16 s for 365 partitions, against 1 ms for this)."""
     cur.execute(
         f"{_PARTITION_ROW} SELECT ?, ?, k, 'success', n, ?, ?, ?, ?, NULL "
         "FROM (SELECT unnest(?) AS k, unnest(?) AS n)",
-        [run_id, model, sql_hash, started_at, finished_at, duration_ms,
-         [k for k, _ in counts], [int(n) for _, n in counts]])
+        [
+            run_id,
+            model,
+            sql_hash,
+            started_at,
+            finished_at,
+            duration_ms,
+            [k for k, _ in counts],
+            [int(n) for _, n in counts],
+        ],
+    )
 
 
 def partition_state(conn: Any, model: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """model -> key -> latest record (status, rows, finished_at, ...) of each partition."""
     has = conn.execute(
         "select count(*) from information_schema.tables where table_catalog = current_database() "
-        f"and table_schema = '{SCHEMA}' and table_name = 'partition_state'").fetchone()[0]
+        f"and table_schema = '{SCHEMA}' and table_name = 'partition_state'"
+    ).fetchone()[0]
     if not has:
         return {}
-    sql = (f"SELECT model, partition_key, status, rows, sql_hash, finished_at, duration_ms, "
-           f"message, run_id FROM {SCHEMA}.partition_state")
+    sql = (
+        f"SELECT model, partition_key, status, rows, sql_hash, finished_at, duration_ms, "
+        f"message, run_id FROM {SCHEMA}.partition_state"
+    )
     params: list[Any] = []
     if model is not None:
         sql += " WHERE model = ?"
@@ -148,19 +207,45 @@ def partition_state(conn: Any, model: str | None = None) -> dict[str, dict[str, 
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for row in conn.execute(sql, params).fetchall():
         out.setdefault(row[0], {})[row[1]] = {
-            "status": row[2], "rows": row[3], "sql_hash": row[4], "finished_at": row[5],
-            "duration_ms": row[6], "message": row[7], "run_id": row[8]}
+            "status": row[2],
+            "rows": row[3],
+            "sql_hash": row[4],
+            "finished_at": row[5],
+            "duration_ms": row[6],
+            "message": row[7],
+            "run_id": row[8],
+        }
     return out
 
 
-def record_run(conn: Any, *, run_id: str, command: str, started_at: datetime,
-               finished_at: datetime, status: str, selected: int, succeeded: int, failed: int,
-               skipped: list[str]) -> None:
+def record_run(
+    conn: Any,
+    *,
+    run_id: str,
+    command: str,
+    started_at: datetime,
+    finished_at: datetime,
+    status: str,
+    selected: int,
+    succeeded: int,
+    failed: int,
+    skipped: list[str],
+) -> None:
     conn.execute(
         f"INSERT OR REPLACE INTO {SCHEMA}.runs (run_id, command, started_at, finished_at, status, "
         "selected, succeeded, failed, skipped, skipped_models) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [run_id, command, started_at, finished_at, status, selected, succeeded, failed,
-         len(skipped), skipped],
+        [
+            run_id,
+            command,
+            started_at,
+            finished_at,
+            status,
+            selected,
+            succeeded,
+            failed,
+            len(skipped),
+            skipped,
+        ],
     )
 
 
@@ -173,39 +258,59 @@ def model_state(conn: Any) -> dict[str, dict[str, Any]]:
 
 def plan_state(conn: Any) -> Any:
     """What the planner needs from earlier runs, as a ``compiler.plan.PlanState``."""
-    from compiler.plan import ModelState, PlanState
+    from teal.compiler.plan import ModelState, PlanState
 
     has_state = conn.execute(
         "select count(*) from information_schema.tables where table_catalog = current_database() "
-        f"and table_schema = '{SCHEMA}' and table_name = 'builds'").fetchone()[0]
+        f"and table_schema = '{SCHEMA}' and table_name = 'builds'"
+    ).fetchone()[0]
     relations = frozenset(
-        f"{schema}.{name}".lower() for schema, name in conn.execute(
+        f"{schema}.{name}".lower()
+        for schema, name in conn.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_catalog = current_database()").fetchall())
+            "where table_catalog = current_database()"
+        ).fetchall()
+    )
     if not has_state:
         return PlanState(relations=relations)
     models = {
-        model: ModelState(sql_hash=sql_hash or "", finished_at=finished_at,
-                          duration_ms=float(duration_ms or 0.0))
+        model: ModelState(
+            sql_hash=sql_hash or "", finished_at=finished_at, duration_ms=float(duration_ms or 0.0)
+        )
         for model, sql_hash, finished_at, duration_ms in conn.execute(
-            f"SELECT model, sql_hash, finished_at, duration_ms FROM {SCHEMA}.model_state").fetchall()
+            f"SELECT model, sql_hash, finished_at, duration_ms FROM {SCHEMA}.model_state"
+        ).fetchall()
     }
-    last_results = dict(conn.execute(
-        f"""SELECT model, status FROM (
+    last_results = dict(
+        conn.execute(
+            f"""SELECT model, status FROM (
                 SELECT model, status, row_number() OVER (
                     PARTITION BY model ORDER BY finished_at DESC) AS rn
-                FROM {SCHEMA}.builds) WHERE rn = 1""").fetchall())
-    skipped_last = conn.execute(
-        f"SELECT skipped_models FROM {SCHEMA}.runs ORDER BY finished_at DESC LIMIT 1"
-    ).fetchone() if _has_column(conn, "runs", "skipped_models") else None
+                FROM {SCHEMA}.builds) WHERE rn = 1"""
+        ).fetchall()
+    )
+    skipped_last = (
+        conn.execute(
+            f"SELECT skipped_models FROM {SCHEMA}.runs ORDER BY finished_at DESC LIMIT 1"
+        ).fetchone()
+        if _has_column(conn, "runs", "skipped_models")
+        else None
+    )
     for name in (skipped_last[0] or []) if skipped_last else []:
         last_results[name] = "skipped"
-    return PlanState(models=models, last_results=last_results, relations=relations,
-                     partitions=partition_state(conn))
+    return PlanState(
+        models=models,
+        last_results=last_results,
+        relations=relations,
+        partitions=partition_state(conn),
+    )
 
 
 def _has_column(conn: Any, table: str, column: str) -> bool:
-    return bool(conn.execute(
-        "select count(*) from information_schema.columns where table_catalog = current_database() "
-        "and table_schema = ? and table_name = ? and column_name = ?",
-        [SCHEMA, table, column]).fetchone()[0])
+    return bool(
+        conn.execute(
+            "select count(*) from information_schema.columns where table_catalog = current_database() "
+            "and table_schema = ? and table_name = ? and column_name = ?",
+            [SCHEMA, table, column],
+        ).fetchone()[0]
+    )

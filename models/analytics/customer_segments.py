@@ -16,9 +16,12 @@ def customer_segments(customer_lifetime_value: pl.DataFrame) -> pl.DataFrame:
     ).row(0, named=True)
     days_since = (pl.lit(cutoffs["last_day"]) - pl.col("last_order_date")).dt.total_days()
     segment = (
-        pl.when(pl.col("lifetime_revenue") >= cutoffs["q75"]).then(pl.lit("champion"))
-        .when(days_since > 120).then(pl.lit("at_risk"))
-        .when(pl.col("lifetime_revenue") <= cutoffs["q25"]).then(pl.lit("occasional"))
+        pl.when(pl.col("lifetime_revenue") >= cutoffs["q75"])
+        .then(pl.lit("champion"))
+        .when(days_since > 120)
+        .then(pl.lit("at_risk"))
+        .when(pl.col("lifetime_revenue") <= cutoffs["q25"])
+        .then(pl.lit("occasional"))
         .otherwise(pl.lit("regular"))
     )
     return clv.select(
@@ -36,6 +39,7 @@ def segments_are_plausible(customer_segments: pl.DataFrame) -> teal.CheckResult:
     champions = customer_segments.filter(pl.col("segment") == "champion").height
     share = champions / max(customer_segments.height, 1)
     unsegmented = customer_segments["segment"].null_count()
-    return teal.CheckResult(passed=unsegmented == 0 and 0.15 < share < 0.35,
-                            metadata={"champion_share": round(share, 3),
-                                      "unsegmented": unsegmented})
+    return teal.CheckResult(
+        passed=unsegmented == 0 and 0.15 < share < 0.35,
+        metadata={"champion_share": round(share, 3), "unsegmented": unsegmented},
+    )

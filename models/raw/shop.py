@@ -80,20 +80,34 @@ def _days(context: teal.AssetContext) -> range:
     return range(first, first + (end - start).days)
 
 
-@teal.asset(partitioned_by=DAILY_2025, partition_column="ordered_at", deps=["customers"],
-            backfill_policy="single_run")
+@teal.asset(
+    partitioned_by=DAILY_2025,
+    partition_column="ordered_at",
+    deps=["customers"],
+    backfill_policy="single_run",
+)
 def orders(context: teal.AssetContext) -> pl.DataFrame:
     """Each day's share of the year's orders; a few are cancelled or returned."""
     n_orders, n_customers, _ = _counts(context)
     days = _days(context)
     frame = pl.DataFrame({"day": pl.int_range(days.start, days.stop, eager=True)})
-    frame = frame.with_columns(
-        n=pl.int_ranges(n_orders * pl.col("day") // DAYS, n_orders * (pl.col("day") + 1) // DAYS)
-    ).explode("n").drop_nulls("n")
+    frame = (
+        frame.with_columns(
+            n=pl.int_ranges(
+                n_orders * pl.col("day") // DAYS, n_orders * (pl.col("day") + 1) // DAYS
+            )
+        )
+        .explode("n")
+        .drop_nulls("n")
+    )
     frame = frame.with_columns(order_id=pl.col("n") + 1)
-    status = (pl.when(_rand("order_id", 5, 100) < 3).then(pl.lit("cancelled"))
-              .when(_rand("order_id", 5, 100) < 7).then(pl.lit("returned"))
-              .otherwise(pl.lit("completed")))
+    status = (
+        pl.when(_rand("order_id", 5, 100) < 3)
+        .then(pl.lit("cancelled"))
+        .when(_rand("order_id", 5, 100) < 7)
+        .then(pl.lit("returned"))
+        .otherwise(pl.lit("completed"))
+    )
     return frame.select(
         "order_id",
         customer_id=_rand("order_id", 6, n_customers) + 1,
@@ -106,7 +120,9 @@ def orders(context: teal.AssetContext) -> pl.DataFrame:
 def order_items(orders: pl.DataFrame, products: pl.DataFrame) -> pl.DataFrame:
     """One to four lines per order."""
     lines = orders.select("order_id").with_columns(n_lines=_rand("order_id", 8, 4) + 1)
-    lines = lines.with_columns(line_number=pl.int_ranges(1, pl.col("n_lines") + 1)).explode("line_number")
+    lines = lines.with_columns(line_number=pl.int_ranges(1, pl.col("n_lines") + 1)).explode(
+        "line_number"
+    )
     lines = lines.with_columns(key=pl.col("order_id") * 10 + pl.col("line_number"))
     return lines.select(
         order_item_id=pl.col("key"),
@@ -116,8 +132,12 @@ def order_items(orders: pl.DataFrame, products: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-@teal.asset(partitioned_by=DAILY_2025, partition_column="paid_at",
-            partition_mapping={"orders": "lookback(2)"}, backfill_policy="single_run")
+@teal.asset(
+    partitioned_by=DAILY_2025,
+    partition_column="paid_at",
+    partition_mapping={"orders": "lookback(2)"},
+    backfill_policy="single_run",
+)
 def payments(context: teal.AssetContext, orders: pl.LazyFrame) -> pl.LazyFrame:
     """One payment per order that was not cancelled, up to 90 minutes after it: a day's
     payments come from that day's and the previous day's orders (a lookback of 2)."""
@@ -134,12 +154,14 @@ def payments(context: teal.AssetContext, orders: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-@teal.asset(partitioned_by=DAILY_2025, partition_column="occurred_at",
-            backfill_policy="single_run")
+@teal.asset(partitioned_by=DAILY_2025, partition_column="occurred_at", backfill_policy="single_run")
 def web_events(orders: pl.DataFrame) -> pl.DataFrame:
     """Page views: three per order, from the buyer, earlier the same day."""
-    frame = orders.select("order_id", "customer_id", "ordered_at").with_columns(
-        step=pl.int_ranges(0, 3)).explode("step")
+    frame = (
+        orders.select("order_id", "customer_id", "ordered_at")
+        .with_columns(step=pl.int_ranges(0, 3))
+        .explode("step")
+    )
     frame = frame.with_columns(key=pl.col("order_id") * 3 + pl.col("step"))
     before = pl.col("ordered_at") - pl.duration(minutes=_rand("key", 14, 240) + 1)
     return frame.select(
