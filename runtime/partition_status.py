@@ -9,15 +9,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from teal.compiler.config import ProjectConfig
 from teal.compiler.errors import ProjectError
+from teal.compiler.plan import PlanState
 from teal.compiler.project import Project
-from teal.runtime.build import plan_options, read_state
 
 
-def partition_report(project: Project, cfg: ProjectConfig, name: str) -> list[dict[str, Any]]:
+def partition_report(
+    project: Project, state: PlanState, name: str, *, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """One row per partition of ``name`` (key, status, rows, built_at, note); ``now`` is
+    the clock ``teal build`` plans with, so both list the same keys."""
     from teal.compiler.partitioning import resolve_mapping
     from teal.compiler.partitions import upstream_keys
 
@@ -28,7 +32,6 @@ def partition_report(project: Project, cfg: ProjectConfig, name: str) -> list[di
             path=model.display_path,
             hint="teal ls -s partitioned:true lists the partitioned models",
         )
-    state = read_state(cfg)
     own = state.partitions.get(name, {})
     ups = []
     for up in model.upstreams:
@@ -40,8 +43,6 @@ def partition_report(project: Project, cfg: ProjectConfig, name: str) -> list[di
         )
         ups.append((up, up_model.partitions, mapping))
     rows = []
-    # the clock `teal build` plans with (TEAL_NOW fixes it), so both list the same keys
-    now = plan_options(cfg).now
     for key in model.partitions.keys(now):
         rec = own.get(key)
         status, note = "missing", None

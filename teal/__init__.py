@@ -18,9 +18,10 @@ from teal.compiler.errors import (
 )
 from teal.compiler.plan import Plan, build_plan
 from teal.compiler.project import Model, Project, load_project
-from teal.runtime.build import MaterializeResult, build, materialize
 from teal.runtime.context import AssetContext
 from teal.runtime.results import BuildResult, ModelResult
+from teal.runtime.session import RunOptions, Session, build
+from teal.runtime.testing import MaterializeResult, materialize
 
 __version__ = "0.1.0"
 
@@ -41,7 +42,9 @@ __all__ = [
     "Project",
     "ProjectConfig",
     "ProjectError",
+    "RunOptions",
     "SelectionError",
+    "Session",
     "TealError",
     "TemplateError",
     "WarehouseError",

@@ -12,11 +12,14 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from teal.compiler.errors import ErrorGroup, ProjectError, TealError
+
+if TYPE_CHECKING:
+    from teal.runtime.session import Session
 
 
 def _parse_vars(value: str | None) -> dict[str, Any] | None:
@@ -107,16 +110,17 @@ def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _config(
+def _session(
     project_dir: Path | None,
     target: str | None,
     warehouse: str | None,
     vars_: str | None,
     threads: int | None = None,
-) -> Any:
-    from teal.compiler.config import load_config
+) -> Session:
+    """The session every command runs through (flags that choose the project)."""
+    from teal.runtime.session import Session
 
-    return load_config(
+    return Session.open(
         project_dir, target=target, warehouse=warehouse, vars=_parse_vars(vars_), threads=threads
     )
 
@@ -146,10 +150,6 @@ def main() -> None:
     teal.compiler.offload.ENABLED = True  # a process of its own: it may fork helpers (see there)
 
 
-def _needs_state(*expressions: tuple[str, ...]) -> bool:
-    return any("state:" in e or "result:" in e for exprs in expressions for e in exprs)
-
-
 PARTITION_OPTIONS = (
     "full_refresh",
     "partitions",
@@ -158,7 +158,6 @@ PARTITION_OPTIONS = (
     "date_to",
     "missing_only",
 )
-RUN_OPTIONS = ("store_failures",)
 
 
 def _run(
@@ -177,50 +176,36 @@ def _run(
     inline_views: bool,
     **partition_opts: Any,
 ) -> None:
-    from teal.compiler.plan import build_plan
-    from teal.compiler.project import load_project
-    from teal.runtime.build import execute_plan, plan_options
     from teal.runtime.executor import SilentReporter
     from teal.runtime.report import ConsoleReporter
-    from teal.warehouse.connection import Warehouse
-    from teal.warehouse.state import plan_state
+    from teal.runtime.session import RunOptions
 
-    cfg = _config(project_dir, target, warehouse, vars_, threads)
-    project = load_project(config=cfg)
-    options = plan_options(
-        cfg,
+    session = _session(project_dir, target, warehouse, vars_, threads)
+    options = session.options(
         changed_only=changed_only,
         inline_views=inline_views,
         **{k: v for k, v in partition_opts.items() if k in PARTITION_OPTIONS},
     )
-    with Warehouse(cfg.warehouse_path, sources=project.sources) as wh:
-        plan = build_plan(
-            project, list(select), list(exclude), state=plan_state(wh.conn), options=options
-        )
-        if not plan.steps:
-            if as_json:
-                click.echo(json.dumps({"success": True, "results": [], "not_run": plan.not_run}))
-            elif plan.not_run:
-                click.echo(
-                    f"Nothing to build: {len(plan.not_run)} selected models need no step "
-                    "(see `teal plan` for why)."
-                )
-            else:
-                click.echo("Nothing to build: the selection contains no buildable models.")
-            return
-        _setup_logging()
-        reporter = SilentReporter() if as_json else ConsoleReporter()
-        result = execute_plan(
-            project,
-            plan,
-            command=command,
-            threads=cfg.threads,
-            fail_fast=fail_fast,
-            reporter=reporter,
-            debug=debug,
-            warehouse=wh,
-            store_failures=bool(partition_opts.get("store_failures")),
-        )
+    run = RunOptions(
+        command=command,
+        fail_fast=fail_fast,
+        store_failures=bool(partition_opts.get("store_failures")),
+        debug=debug,
+    )
+    _setup_logging()
+    reporter = SilentReporter() if as_json else ConsoleReporter()
+    result = session.build(select, exclude, options=options, run=run, reporter=reporter)
+    if not result.results:
+        if as_json:
+            click.echo(json.dumps({"success": True, "results": [], "not_run": result.not_run}))
+        elif result.not_run:
+            click.echo(
+                f"Nothing to build: {len(result.not_run)} selected models need no step "
+                "(see `teal plan` for why)."
+            )
+        else:
+            click.echo("Nothing to build: the selection contains no buildable models.")
+        return
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, default=str))
     if not result.success:
@@ -391,11 +376,10 @@ def check(
     """Run the checks of the selected models on what is built now (nothing is rebuilt)."""
     from dataclasses import asdict
 
-    from teal.runtime.build import run_checks
     from teal.runtime.report import check_line
 
-    cfg, project, names = _selected(project_dir, target, warehouse, vars_, select, exclude)
-    result = run_checks(project, names, store_failures=store_failures)
+    session = _session(project_dir, target, warehouse, vars_)
+    result = session.check(select, exclude, store_failures=store_failures)
     if as_json:
         click.echo(
             json.dumps(
@@ -518,12 +502,7 @@ def partitions(
     only: tuple[str, ...],
 ) -> None:
     """Show each partition of MODEL: materialized, missing, failed or stale."""
-    from teal.compiler.project import load_project
-    from teal.runtime.partition_status import partition_report
-
-    cfg = _config(project_dir, target, warehouse, vars_)
-    project = load_project(config=cfg)
-    rows = partition_report(project, cfg, model)
+    rows = _session(project_dir, target, warehouse, vars_).partitions(model)
     if only:
         rows = [r for r in rows if r["status"] in only]
     if as_json:
@@ -574,18 +553,11 @@ def plan(
     **partition_opts: Any,
 ) -> None:
     """Show what `teal build` would do with the same arguments, without touching data."""
-    from teal.compiler.plan import build_plan
-    from teal.compiler.project import load_project
-    from teal.runtime.build import plan_options, read_state
-
-    cfg = _config(project_dir, target, warehouse, vars_)
-    project = load_project(config=cfg)
-    options = plan_options(
-        cfg, changed_only=changed_only, inline_views=inline_views, **partition_opts
+    session = _session(project_dir, target, warehouse, vars_)
+    options = session.options(
+        changed_only=changed_only, inline_views=inline_views, **partition_opts
     )
-    the_plan = build_plan(
-        project, list(select), list(exclude), state=read_state(cfg), options=options
-    )
+    the_plan = session.plan(select, exclude, options)
     click.echo(the_plan.explain("json" if as_json else fmt))
 
 
@@ -603,13 +575,12 @@ def compile(
     exclude: tuple[str, ...],
 ) -> None:
     """Render and compile models into target/ (compiled SQL and manifest.json)."""
-    from teal.compiler.manifest import write_target
-
-    _, project, names = _selected(project_dir, target, warehouse, vars_, select, exclude)
-    out = write_target(project, set(names))
+    session = _session(project_dir, target, warehouse, vars_)
+    out, written = session.compile(select, exclude)
+    project = session.project
     stats = project.stats
     click.echo(
-        f"Compiled {len(names)} of {len(project.models)} models into {out} "
+        f"Compiled {written} of {len(project.models)} models into {out} "
         f"({stats.get('parsed', 0)} SQL parses, {stats.get('cache_hits', 0)} cache hits)"
     )
 
@@ -640,7 +611,9 @@ def ls(
     """List models (in build order)."""
     from teal.compiler.manifest import model_entry
 
-    cfg, project, names = _selected(project_dir, target, warehouse, vars_, select, exclude)
+    session = _session(project_dir, target, warehouse, vars_)
+    names = session.select(select, exclude)
+    project = session.project
     if as_json:
         click.echo(json.dumps([model_entry(project, project.models[n]) for n in names], indent=2))
         return
@@ -664,39 +637,6 @@ def ls(
     header = ("name", "kind", "materialized", "relation", "tags", "path")
     click.echo(_table(header, rows))
     click.echo(f"\n{len(names)} of {len(project.models)} models")
-
-
-def _selected(
-    project_dir: Path | None,
-    target: str | None,
-    warehouse: str | None,
-    vars_: str | None,
-    select: tuple[str, ...],
-    exclude: tuple[str, ...],
-) -> Any:
-    """(config, project, selected model names in build order) for read-only commands."""
-    from teal.compiler.project import load_project
-    from teal.compiler.selection import model_index
-    from teal.compiler.selection import select as select_models
-
-    cfg = _config(project_dir, target, warehouse, vars_)
-    project = load_project(config=cfg)
-    chosen = select_models(
-        project.dag,
-        list(select),
-        list(exclude),
-        models=model_index(project, _state_if_needed(cfg, select, exclude)),
-        selectors=cfg.selectors,
-    )
-    return cfg, project, [n for n in project.dag.order() if n in chosen]
-
-
-def _state_if_needed(cfg: Any, select: tuple[str, ...], exclude: tuple[str, ...]) -> Any:
-    if not _needs_state(select, exclude):
-        return None
-    from teal.runtime.build import read_state
-
-    return read_state(cfg)
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
@@ -736,10 +676,8 @@ def lineage(
 ) -> None:
     """Show the upstream and downstream tree of MODEL."""
     from teal.compiler.lineage_view import lineage_json, lineage_tree
-    from teal.compiler.project import load_project
 
-    cfg = _config(project_dir, target, warehouse, vars_)
-    project = load_project(config=cfg)
+    project = _session(project_dir, target, warehouse, vars_).project
     project.model(model)  # raises with a suggestion if unknown
     if as_json:
         click.echo(json.dumps(lineage_json(project, model, depth), indent=2))

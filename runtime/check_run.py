@@ -1,0 +1,76 @@
+"""``teal check``: run the checks of selected models against what is published now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from teal.compiler.project import Project
+from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome
+from teal.runtime.clock import utc_now
+from teal.runtime.python_imports import import_python
+from teal.warehouse import io, state
+from teal.warehouse.connection import Warehouse, qualified
+from teal.warehouse.materialize import Catalog
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """What ``teal check`` returns."""
+
+    run_id: str
+    outcomes: tuple[CheckOutcome, ...]
+    missing: tuple[str, ...]  # selected models with checks whose relation does not exist
+
+    @property
+    def success(self) -> bool:
+        return not any(o.blocks for o in self.outcomes)
+
+
+def run_checks(
+    project: Project, names: list[str], *, run_id: str, store_failures: bool = False
+) -> CheckRun:
+    """Run the checks of ``names`` against what is published now (no build)."""
+    import_python(project, names, assets=False)
+    auditor = Auditor(project, run_id, store_failures)
+    outcomes: list[CheckOutcome] = []
+    missing: list[str] = []
+    started = utc_now()
+    with Warehouse(project.config.warehouse_path, sources=project.sources) as wh:
+        cur = wh.cursor()
+        catalog = Catalog(cur)  # one catalog scan, not one per checked model
+        for name in names:
+            model = project.models[name]
+            if not model.checks:
+                continue
+            if model.materialized == "ephemeral":
+                relation = f"({model.compiled_sql})"
+            elif catalog.kind(model.schema, model.alias) is not None:
+                relation = qualified(model.schema, model.alias)
+            else:
+                missing.append(name)
+                continue
+            try:
+                outcomes += auditor.audit(cur, name, relation)
+            except AuditFailed as failed:
+                outcomes += failed.outcomes
+                auditor.store(cur, failed)
+
+            def load(param: str, kind: str) -> Any:
+                up = project.models[param]
+                return io.load(cur, f"SELECT * FROM {qualified(up.schema, up.alias)}", kind)
+
+            outcomes += auditor.run_python(cur, name, load)
+        state.record_run(
+            wh.conn,
+            run_id=run_id,
+            command="check",
+            started_at=started,
+            finished_at=utc_now(),
+            status="success" if not any(o.blocks for o in outcomes) else "error",
+            selected=len(names),
+            succeeded=sum(o.status == "pass" for o in outcomes),
+            failed=sum(o.blocks for o in outcomes),
+            skipped=missing,
+        )
+    return CheckRun(run_id=run_id, outcomes=tuple(outcomes), missing=tuple(missing))

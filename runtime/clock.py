@@ -1,0 +1,17 @@
+"""Run identifiers and the wall clock runs are recorded with."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+
+def utc_now() -> datetime:
+    """Now in UTC, without a time zone (how the state tables store times)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: ``20261203T091500-1a2b3c``."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return f"{stamp}-{uuid.uuid4().hex[:6]}"

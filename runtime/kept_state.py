@@ -1,0 +1,79 @@
+"""Earlier runs' state for planning without building (``teal plan``, ``teal ls``).
+
+Importing the engine and opening a warehouse of many tables to read its state costs about
+half of a warm ``teal plan``. So what was read is kept in ``.teal/cache/state.pickle`` with
+the identity of the warehouse file and its WAL (device, inode, size, modification and
+change times, to the nanosecond): any write to the warehouse, by teal or anything else,
+changes it, and the next read opens the file again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pickle
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from teal.compiler.config import ProjectConfig
+from teal.compiler.plan import ModelState, PlanState
+
+FileIdentity = tuple[tuple[int, int, int, int, int] | None, ...]
+
+# a file system that keeps times to the second could see a later write in the same second
+# as no change (git's "racy clean" rule): state read from a file written this recently is
+# not kept
+RACY_NS = 2_000_000_000
+
+
+def read_state(cfg: ProjectConfig, read: Callable[[Path], PlanState]) -> PlanState:
+    """The planner's state of ``cfg``'s warehouse: kept, or ``read(path)`` and kept."""
+    path = cfg.warehouse_path
+    if str(path) == ":memory:" or not Path(path).exists():
+        return PlanState()
+    identity = file_identity(Path(path))
+    kept = cfg.root / ".teal" / "cache" / "state.pickle"
+    shape = _state_shape()
+    try:
+        with kept.open("rb") as fh:
+            stored = pickle.load(fh)
+        if (stored["warehouse"], stored["identity"], stored["shape"]) == (
+            str(path),
+            identity,
+            shape,
+        ):
+            found: PlanState = stored["state"]
+            return found
+    except Exception:  # noqa: BLE001 - none yet, or unreadable: read the warehouse
+        pass
+    found = read(Path(path))
+    newest = max((part[3] for part in identity if part is not None), default=0)
+    if file_identity(Path(path)) == identity and time.time_ns() - newest > RACY_NS:
+        try:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            tmp = kept.with_name(f"state.{os.getpid()}.tmp")
+            payload = {"warehouse": str(path), "identity": identity, "shape": shape, "state": found}
+            tmp.write_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+            os.replace(tmp, kept)
+        except OSError:
+            pass  # a read-only project: it reads the warehouse each time
+    return found
+
+
+def _state_shape() -> tuple[tuple[str, ...], ...]:
+    """The fields of what is kept: a teal whose PlanState differs does not read it."""
+    return tuple(tuple(f.name for f in dataclasses.fields(cls)) for cls in (PlanState, ModelState))
+
+
+def file_identity(path: Path) -> FileIdentity:
+    """What changes whenever a database file or its write-ahead log is written."""
+    found: list[tuple[int, int, int, int, int] | None] = []
+    for file in (path, path.with_name(path.name + ".wal")):
+        try:
+            st = file.stat()
+        except FileNotFoundError:
+            found.append(None)
+        else:
+            found.append((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    return tuple(found)

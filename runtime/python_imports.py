@@ -1,0 +1,51 @@
+"""Importing the Python model files a run needs, in the background.
+
+A warm load reads what Python files declare from the cache without importing them. A run
+imports the ones it will call on a background thread, so SQL models start at once
+(importing polars or pandas takes a few tenths of a second); a step that runs Python waits
+for it first, and an import error stops the run before any Python runs, with the error
+the load would have given.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+from teal.compiler.project import Project
+from teal.compiler.pyfiles import import_functions
+
+
+def import_python(project: Project, models: Iterable[str], assets: bool = True) -> None:
+    """Import the Python files behind ``models`` (unless ``assets`` is false) and their
+    Python checks."""
+    chosen = set(models)
+    import_functions(
+        [asset for m in sorted(chosen) if assets and (asset := project.models[m].asset) is not None]
+    )
+    import_functions(
+        [c.python for c in project.checks.values() if c.python is not None and c.asset in chosen]
+    )
+
+
+class BackgroundImporter:
+    """Imports the files behind ``models`` on a thread; :meth:`wait` joins it and re-raises
+    its error on the caller's thread."""
+
+    def __init__(self, project: Project, models: Iterable[str]) -> None:
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(
+            target=self._run, args=(project, set(models)), name="teal-import", daemon=True
+        )
+        self.thread.start()
+
+    def _run(self, project: Project, models: set[str]) -> None:
+        try:
+            import_python(project, models)
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the scheduler's thread
+            self.error = exc
+
+    def wait(self) -> None:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error

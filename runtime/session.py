@@ -1,0 +1,322 @@
+"""The one path from a project folder to results: open -> plan -> execute -> report.
+
+The command line, the Python API (``teal.build``), the test helpers and, later, the daemon
+and the UI all go through a :class:`Session`; the command line only turns flags into
+options. A session loads its project on first use and keeps it; :meth:`Session.reload`
+reads the files again (a long-lived process picks up edits that way). A session holds no
+open warehouse between calls: each run opens the warehouse, does its work and closes it,
+so other processes can read it in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from teal.compiler.config import ProjectConfig, load_config
+from teal.compiler.manifest import write_target
+from teal.compiler.plan import Plan, PlanOptions, PlanState, build_plan
+from teal.compiler.project import Project, load_project
+from teal.compiler.selection import model_index
+from teal.compiler.selection import select as select_models
+from teal.runtime.artifacts import write_run_results
+from teal.runtime.check_run import CheckRun, run_checks
+from teal.runtime.clock import new_run_id, utc_now
+from teal.runtime.executor import Executor, Reporter
+from teal.runtime.kept_state import read_state
+from teal.runtime.options import clock_from_env, plan_options
+from teal.runtime.python_imports import BackgroundImporter
+from teal.runtime.results import BuildResult
+from teal.warehouse import state
+from teal.warehouse.connection import Warehouse
+
+Selection = Sequence[str] | str | None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a plan is carried out (what the planner does not decide)."""
+
+    command: str = "build"  # build | run | backfill | materialize: recorded with the run
+    threads: int | None = None  # None: the project's setting
+    fail_fast: bool = False
+    checks: bool | None = None  # None: every command but ``run`` audits before publishing
+    store_failures: bool = False
+    debug: bool = False  # tracebacks in failure messages
+    run_id: str | None = None
+
+
+@dataclass
+class Session:
+    """A project opened for planning and running.
+
+    >>> session = Session.open("path/to/project")          # doctest: +SKIP
+    >>> session.build(select="marts+").success               # doctest: +SKIP
+    True
+    """
+
+    config: ProjectConfig
+    # the load strategy the compiler uses (speed tricks the command line turns on)
+    strategy: Any = None
+    # the clock for "partitions up to now"; TEAL_NOW fixes it
+    now: datetime | None = field(default_factory=clock_from_env)
+    _project: Project | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(
+        cls,
+        project_dir: str | Path | None = None,
+        *,
+        target: str | None = None,
+        warehouse: str | Path | None = None,
+        vars: dict[str, Any] | None = None,
+        threads: int | None = None,
+        strategy: Any = None,
+    ) -> Session:
+        """Find and read the project's configuration (the models are read on first use)."""
+        cfg = load_config(
+            project_dir, target=target, warehouse=warehouse, vars=vars, threads=threads
+        )
+        return cls(config=cfg, strategy=strategy)
+
+    # -- the project -----------------------------------------------------------------------
+    @property
+    def project(self) -> Project:
+        if self._project is None:
+            self._project = self._load()
+        return self._project
+
+    def reload(self) -> Project:
+        """Read the project's files again (edits since the last load are picked up)."""
+        self._project = self._load()
+        return self._project
+
+    def _load(self) -> Project:
+        if self.strategy is None:
+            return load_project(config=self.config)
+        return load_project(config=self.config, strategy=self.strategy)
+
+    # -- reading -----------------------------------------------------------------------------
+    def options(self, **flags: Any) -> PlanOptions:
+        """Planner options from flag values (see :func:`teal.runtime.options.plan_options`)."""
+        return plan_options(self.config, now=self.now, **flags)
+
+    def state(self) -> PlanState:
+        """Earlier runs' state, read without holding the warehouse (kept between reads)."""
+        return read_state(self.config, _read_plan_state)
+
+    def select(self, select: Selection = None, exclude: Selection = None) -> list[str]:
+        """The selected model names, in build order."""
+        chosen_select, chosen_exclude = _as_list(select) or [], _as_list(exclude) or []
+        needs_state = any(
+            "state:" in e or "result:" in e for e in (*chosen_select, *chosen_exclude)
+        )
+        project = self.project
+        chosen = select_models(
+            project.dag,
+            chosen_select,
+            chosen_exclude,
+            models=model_index(project, self.state() if needs_state else None),
+            selectors=self.config.selectors,
+        )
+        return [n for n in project.dag.order() if n in chosen]
+
+    def plan(
+        self,
+        select: Selection = None,
+        exclude: Selection = None,
+        options: PlanOptions | None = None,
+    ) -> Plan:
+        """What :meth:`build` would do with the same arguments; touches no data."""
+        return build_plan(
+            self.project,
+            _as_list(select),
+            _as_list(exclude),
+            state=self.state(),
+            options=options or self.options(),
+        )
+
+    def compile(self, select: Selection = None, exclude: Selection = None) -> tuple[Path, int]:
+        """Write compiled SQL and the manifest into ``target/``; (folder, models written)."""
+        names = self.select(select, exclude)
+        return write_target(self.project, set(names)), len(names)
+
+    # -- running -----------------------------------------------------------------------------
+    def build(
+        self,
+        select: Selection = None,
+        exclude: Selection = None,
+        *,
+        options: PlanOptions | None = None,
+        run: RunOptions | None = None,
+        reporter: Reporter | None = None,
+    ) -> BuildResult:
+        """Plan against the warehouse's current state and carry the plan out.
+
+        A plan with no steps returns an empty result (its ``not_run`` says why)."""
+        run = run or RunOptions()
+        project = self.project
+        run_id = run.run_id or new_run_id()
+        with Warehouse(self.config.warehouse_path, sources=project.sources) as wh:
+            plan = build_plan(
+                project,
+                _as_list(select),
+                _as_list(exclude),
+                state=state.plan_state(wh.conn),
+                options=options or self.options(),
+            )
+            if not plan.steps:
+                return BuildResult(
+                    run_id=run_id,
+                    results=(),
+                    duration_s=0.0,
+                    warehouse=str(self.config.warehouse_path),
+                    not_run=dict(plan.not_run),
+                )
+            return self.execute(plan, run=run, reporter=reporter, warehouse=wh, run_id=run_id)
+
+    def execute(
+        self,
+        plan: Plan,
+        *,
+        run: RunOptions | None = None,
+        reporter: Reporter | None = None,
+        warehouse: Warehouse | None = None,
+        run_id: str | None = None,
+    ) -> BuildResult:
+        """Carry out ``plan`` against the project's warehouse and record the run.
+
+        What was built before a fatal error (a model file that fails to import) stays
+        built; the error is raised after the run is recorded."""
+        from teal.runtime.checking import Auditor
+
+        run = run or RunOptions()
+        project = self.project
+        run_id = run_id or run.run_id or new_run_id()
+        importer = BackgroundImporter(project, {s.model for s in plan.steps})
+        started = utc_now()
+        own = warehouse is None
+        wh = warehouse or Warehouse(self.config.warehouse_path, sources=project.sources)
+        try:
+            run_checks_now = run.command != "run" if run.checks is None else run.checks
+            auditor = (
+                Auditor(project, run_id, run.store_failures)
+                if run_checks_now and project.checks
+                else None
+            )
+            if auditor is not None and (
+                run.store_failures or any(c.store_failures for c in project.checks.values())
+            ):
+                wh.ensure_schemas({"teal_failures"})  # before steps store rows in parallel
+            executor = Executor(
+                project,
+                plan,
+                wh,
+                run_id=run_id,
+                threads=run.threads or self.config.threads,
+                fail_fast=run.fail_fast,
+                reporter=reporter,
+                debug=run.debug,
+                auditor=auditor,
+            )
+            executor.before_python = importer.wait
+            result = executor.run()
+            ok = result.success and executor.fatal is None
+            state.record_run(
+                wh.conn,
+                run_id=run_id,
+                command=run.command,
+                started_at=started,
+                finished_at=utc_now(),
+                status="success" if ok else "error",
+                selected=len(plan.steps),
+                succeeded=len(result.built),
+                failed=len(result.failed),
+                skipped=[r.model for r in result.skipped],
+            )
+        finally:
+            if own:
+                wh.close()
+        write_run_results(self.config, result, run.command)
+        if executor.fatal is not None:  # what was built before it stays built
+            raise executor.fatal
+        return result
+
+    def check(
+        self,
+        select: Selection = None,
+        exclude: Selection = None,
+        *,
+        store_failures: bool = False,
+    ) -> CheckRun:
+        """Run the checks of the selected models on what is published now (no build)."""
+        return run_checks(
+            self.project,
+            self.select(select, exclude),
+            run_id=new_run_id(),
+            store_failures=store_failures,
+        )
+
+    def partitions(self, model: str) -> list[dict[str, Any]]:
+        """Every partition of ``model``: materialized, missing, failed or stale."""
+        from teal.runtime.partition_status import partition_report
+
+        return partition_report(self.project, self.state(), model, now=self.now)
+
+
+def _read_plan_state(path: Path) -> PlanState:
+    with Warehouse(path, read_only=True) as wh:
+        found: PlanState = state.plan_state(wh.conn)
+    return found
+
+
+def _as_list(value: Selection) -> list[str] | None:
+    if value is None:
+        return None
+    return [value] if isinstance(value, str) else list(value)
+
+
+def build(
+    project_dir: str | Path | None = None,
+    *,
+    select: Selection = None,
+    exclude: Selection = None,
+    threads: int | None = None,
+    vars: dict[str, Any] | None = None,
+    target: str | None = None,
+    warehouse: str | Path | None = None,
+    fail_fast: bool = False,
+    reporter: Reporter | None = None,
+    debug: bool = False,
+    command: str = "build",
+    changed_only: bool | None = None,
+    inline_views: bool = False,
+    full_refresh: bool = False,
+    partitions: Sequence[str] = (),
+    store_failures: bool = False,
+) -> BuildResult:
+    """Build the selected models of the project at ``project_dir``.
+
+    >>> result = teal.build("path/to/project", select="marts+")   # doctest: +SKIP
+    >>> result.success, result["daily_revenue"].rows                # doctest: +SKIP
+    """
+    session = Session.open(
+        project_dir, target=target, warehouse=warehouse, vars=vars, threads=threads
+    )
+    options = session.options(
+        changed_only=changed_only,
+        inline_views=inline_views,
+        full_refresh=full_refresh,
+        partitions=tuple(partitions),
+    )
+    run = RunOptions(
+        command=command,
+        threads=threads,
+        fail_fast=fail_fast,
+        store_failures=store_failures,
+        debug=debug,
+    )
+    return session.build(select, exclude, options=options, run=run, reporter=reporter)
