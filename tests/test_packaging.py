@@ -1,0 +1,104 @@
+"""teal installs as one package: its layers are ``teal.compiler``, ``teal.warehouse`` and
+``teal.runtime``, so a user's own ``runtime.py`` or ``compiler.py`` cannot break it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, query, run_teal
+
+USER_MODULE = "raise ImportError('the user\\'s own {name}.py was imported by teal')\n"
+
+
+def _user_folder(project):
+    files = {
+        f"{name}.py": USER_MODULE.format(name=name) for name in ("runtime", "compiler", "warehouse")
+    }
+    files["models/marts/evens.sql"] = "select range as n from range(10) where range % 2 = 0"
+    return project(files)
+
+
+def test_cli_builds_beside_user_modules_named_like_teal_layers(project):
+    root = _user_folder(project)
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 0, done.output
+    assert query(root / "warehouse.duckdb", "select count(*) from marts.evens") == [(5,)]
+
+
+def test_python_api_builds_beside_user_modules_named_like_teal_layers(project):
+    root = _user_folder(project)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import teal; r = teal.build('.'); print(r.success, len(r.built))"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True 1"
+
+
+def test_every_subpackage_is_listed_for_installation():
+    """A folder with an __init__.py that pyproject.toml does not list would be missing from
+    a (non-editable) install."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    mapping = config["package-dir"]
+    found = set()
+    for package, folder in mapping.items():
+        for init in (REPO / folder).rglob("__init__.py"):
+            if "__pycache__" in init.parts:
+                continue
+            rel = init.parent.relative_to(REPO / folder)
+            found.add(".".join([package, *rel.parts]))
+    assert set(config["packages"]) == found
+
+
+@pytest.mark.slow
+def test_installed_wheel_has_no_generic_top_level_packages(tmp_path):
+    """In a fresh venv holding only teal, ``import compiler`` fails: nothing but ``teal``
+    is installed at the top level."""
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(REPO)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    (wheel,) = wheels.glob("teal-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        tops = {name.split("/")[0] for name in archive.namelist()}
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"teal"}
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    assert (site / "teal" / "compiler" / "project.py").exists()
+    assert (site / "teal" / "warehouse").is_dir() and (site / "teal" / "runtime").is_dir()
+    for name in ("compiler", "runtime", "warehouse"):
+        done = subprocess.run(
+            [str(python), "-c", f"import {name}"], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert done.returncode == 1
+        assert f"No module named '{name}'" in done.stderr
