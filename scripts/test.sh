@@ -25,7 +25,7 @@ python -m pip install -q -e ".[dev]"
 
 ruff check .
 ruff format --check .
-mypy
+bash scripts/typecheck.sh
 
 set +e
 python -m pytest -q "$@"

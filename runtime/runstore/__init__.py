@@ -1,0 +1,64 @@
+"""The run store: run history, steps, events and logs that other processes can read while a
+build writes (the warehouse itself is held by the build). SQLite under ``.teal/`` by
+default; Postgres for production (``run_store = "postgresql://..."`` or
+``TEAL_RUN_STORE``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from teal.runtime.runstore.records import (
+    Event,
+    EventKind,
+    Retention,
+    RunRecord,
+    RunStatus,
+    StepRecord,
+    StoreStatus,
+    Trigger,
+)
+from teal.runtime.runstore.sqlstore import SqlRunStore
+
+RunStore = SqlRunStore  # the interface: SqliteRunStore and PostgresRunStore implement it
+
+STORE_VARIABLE = "TEAL_RUN_STORE"
+DEFAULT_LOCATION = Path(".teal") / "runs.sqlite"
+
+
+def store_spec(configured: str | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """Which store to open: ``TEAL_RUN_STORE`` wins over the project's ``run_store``."""
+    env = os.environ if environ is None else environ
+    return env.get(STORE_VARIABLE) or configured
+
+
+def open_run_store(spec: str | None, root: Path) -> RunStore:
+    """Open (not yet migrate) the store ``spec`` names: a ``postgresql://`` URL, a
+    ``sqlite:///path`` URL or a path (relative to the project ``root``); None is the local
+    default under ``.teal/``."""
+    if spec and spec.startswith(("postgresql://", "postgres://")):
+        from teal.runtime.runstore.postgres import PostgresRunStore
+
+        return PostgresRunStore(spec)
+    from teal.runtime.runstore.sqlite import SqliteRunStore
+
+    if not spec:
+        return SqliteRunStore(root / DEFAULT_LOCATION)
+    path = Path(spec.removeprefix("sqlite:///") if spec.startswith("sqlite:///") else spec)
+    return SqliteRunStore(path if path.is_absolute() else root / path)
+
+
+__all__ = [
+    "Event",
+    "EventKind",
+    "Retention",
+    "RunRecord",
+    "RunStatus",
+    "RunStore",
+    "StepRecord",
+    "StoreStatus",
+    "Trigger",
+    "open_run_store",
+    "store_spec",
+]

@@ -1,0 +1,509 @@
+"""The run store's logic, once, over a DB-API connection; each backend is a thin subclass
+that says how to connect, how parameters are written and how big the store is.
+
+Thread-safe: a run's worker threads record through one store, so every call holds the
+store's lock (writes are a few small statements; the lock is never held across engine
+work).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from teal.runtime.runstore.records import (
+    STEP_STATUS,
+    Event,
+    EventKind,
+    JsonValue,
+    Retention,
+    RunRecord,
+    RunStatus,
+    StepRecord,
+    StoreStatus,
+    Trigger,
+)
+from teal.runtime.runstore.schema import LATEST, MIGRATIONS, RUN_TABLES, VERSION_TABLE
+
+_RUN_COLUMNS = (
+    "run_id, command, status, run_trigger, selection, exclusion, partition_keys, run_config, "
+    "parent_run_id, project, teal_version, host, pid, created_at, started_at, finished_at, "
+    "message"
+)
+_STEP_COLUMNS = (
+    "run_id, model, partition_key, attempt, status, started_at, finished_at, row_count, message"
+)
+_EVENT_COLUMNS = "run_id, seq, at, kind, model, partition_key, level, message, data"
+
+
+class Cursor(Protocol):
+    """What the store needs of a DB-API cursor."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def execute(self, sql: str, params: Sequence[object] = ..., /) -> object: ...
+    def fetchall(self) -> list[tuple[Any, ...]]: ...
+    def fetchone(self) -> tuple[Any, ...] | None: ...
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="microseconds") if value is not None else None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _json(value: JsonValue) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+class SqlRunStore:
+    """A run store over one SQL connection (see the subclasses for SQLite and Postgres)."""
+
+    location: str = ""
+    NO_LIMIT = "ALL"  # how LIMIT says "no limit" (SQLite: -1)
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    # -- what a backend provides -------------------------------------------------------------
+    @contextmanager
+    def _transaction(self) -> Iterator[Cursor]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    @contextmanager
+    def _reading(self) -> Iterator[Cursor]:
+        """A cursor for reads, taking no write lock (readers never wait for a build)."""
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def _has_table(self, cur: Cursor, name: str) -> bool:
+        raise NotImplementedError
+
+    def _sql(self, statement: str) -> str:
+        """The statement in the driver's parameter style (written with ``?``)."""
+        return statement
+
+    def _size_bytes(self) -> int | None:
+        return None
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> SqlRunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema ----------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        with self._lock, self._reading() as cur:
+            if not self._has_table(cur, "teal_schema_version"):
+                return 0
+            cur.execute("SELECT max(version) FROM teal_schema_version")
+            row = cur.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def migrate(self, now: datetime) -> list[str]:
+        """Apply the migrations this store lacks, each in its own transaction; the
+        descriptions of those applied, oldest first."""
+        applied: list[str] = []
+        for migration in MIGRATIONS:
+            with self._lock, self._transaction() as cur:
+                cur.execute(VERSION_TABLE)
+                cur.execute(
+                    self._sql("SELECT count(*) FROM teal_schema_version WHERE version = ?"),
+                    (migration.version,),
+                )
+                found = cur.fetchone()
+                if found and found[0]:
+                    continue
+                for statement in migration.statements:
+                    cur.execute(statement)
+                cur.execute(
+                    self._sql(
+                        "INSERT INTO teal_schema_version (version, description, applied_at) "
+                        "VALUES (?, ?, ?)"
+                    ),
+                    (migration.version, migration.description, _time(now)),
+                )
+            applied.append(f"{migration.version}: {migration.description}")
+        return applied
+
+    def is_current(self) -> bool:
+        return self.schema_version() == LATEST
+
+    # -- writing ---------------------------------------------------------------------------
+    def add_run(self, run: RunRecord) -> None:
+        with self._lock, self._transaction() as cur:
+            cur.execute(
+                self._sql(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({_marks(17)})"),
+                (
+                    run.run_id,
+                    run.command,
+                    run.status.value,
+                    run.trigger.value,
+                    _json(list(run.selection)),
+                    _json(list(run.exclude)),
+                    _json(list(run.partitions)),
+                    _json(run.config),
+                    run.parent_run_id,
+                    run.project,
+                    run.teal_version,
+                    run.host,
+                    run.pid,
+                    _time(run.created_at),
+                    _time(run.started_at),
+                    _time(run.finished_at),
+                    run.message,
+                ),
+            )
+
+    def set_status(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        at: datetime,
+        message: str | None = None,
+    ) -> None:
+        """Move a run to ``status``; a finished status also sets its end time."""
+        column = "finished_at" if status.finished else "started_at"
+        with self._lock, self._transaction() as cur:
+            cur.execute(
+                self._sql(
+                    f"UPDATE runs SET status = ?, {column} = ?, "
+                    "message = coalesce(?, message) WHERE run_id = ?"
+                ),
+                (status.value, _time(at), message, run_id),
+            )
+
+    def append(self, events: Sequence[Event]) -> None:
+        """Record events, and the steps, materializations and check results they describe,
+        in one transaction."""
+        if not events:
+            return
+        with self._lock, self._transaction() as cur:
+            for event in events:
+                cur.execute(
+                    self._sql(f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({_marks(9)})"),
+                    (
+                        event.run_id,
+                        event.seq,
+                        _time(event.at),
+                        event.kind.value,
+                        event.model,
+                        event.partition_key,
+                        event.level,
+                        event.message,
+                        event.data_json(),
+                    ),
+                )
+                self._derive(cur, event)
+
+    def _derive(self, cur: Cursor, event: Event) -> None:
+        partition = event.partition_key or ""
+        data = event.data
+        if event.kind in STEP_STATUS:
+            attempt = int(_number(data.get("attempt")) or 1)
+            status = STEP_STATUS[event.kind]
+            if event.kind is EventKind.STEP_START:
+                cur.execute(
+                    self._sql(
+                        f"INSERT INTO steps ({_STEP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, "
+                        "NULL, NULL)"
+                    ),
+                    (event.run_id, event.model, partition, attempt, status, _time(event.at)),
+                )
+                return
+            rows = _number(data.get("rows"))
+            cur.execute(
+                self._sql(
+                    "UPDATE steps SET status = ?, finished_at = ?, row_count = ?, message = ? "
+                    "WHERE run_id = ? AND model = ? AND partition_key = ? AND attempt = ?"
+                ),
+                (
+                    status,
+                    _time(event.at),
+                    rows,
+                    event.message,
+                    event.run_id,
+                    event.model,
+                    partition,
+                    attempt,
+                ),
+            )
+            if cur.rowcount == 0:  # a skip (or an outcome) without a start
+                cur.execute(
+                    self._sql(f"INSERT INTO steps ({_STEP_COLUMNS}) VALUES ({_marks(9)})"),
+                    (
+                        event.run_id,
+                        event.model,
+                        partition,
+                        attempt,
+                        status,
+                        None,
+                        _time(event.at),
+                        rows,
+                        event.message,
+                    ),
+                )
+        elif event.kind is EventKind.MATERIALIZATION:
+            cur.execute(
+                self._sql(
+                    "INSERT INTO materializations (run_id, seq, model, partition_key, at, "
+                    "row_count, output_schema, code_version, metadata) VALUES "
+                    f"({_marks(9)})"
+                ),
+                (
+                    event.run_id,
+                    event.seq,
+                    event.model,
+                    partition,
+                    _time(event.at),
+                    _number(data.get("rows")),
+                    _json(data["schema"]) if "schema" in data else None,
+                    data.get("code_version"),
+                    _json(data["metadata"]) if data.get("metadata") else None,
+                ),
+            )
+        elif event.kind is EventKind.CHECK_RESULT:
+            cur.execute(
+                self._sql(
+                    "INSERT INTO check_results (run_id, seq, check_name, model, partition_key, "
+                    f"at, status, severity, failing_rows, message) VALUES ({_marks(10)})"
+                ),
+                (
+                    event.run_id,
+                    event.seq,
+                    str(data.get("check", "")),
+                    event.model,
+                    partition,
+                    _time(event.at),
+                    str(data.get("status", "")),
+                    data.get("severity"),
+                    _number(data.get("failing_rows")),
+                    event.message,
+                ),
+            )
+
+    # -- reading ---------------------------------------------------------------------------
+    def run(self, run_id: str) -> RunRecord | None:
+        found = self._query(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))
+        return _run(found[0]) if found else None
+
+    def runs(
+        self,
+        *,
+        status: Sequence[RunStatus] = (),
+        model: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+    ) -> list[RunRecord]:
+        """Runs, newest first, filtered by status, by a model they had a step of, and by
+        creation time."""
+        where: list[str] = []
+        params: list[object] = []
+        if status:
+            where.append(f"status IN ({_marks(len(status))})")
+            params += [s.value for s in status]
+        if model is not None:
+            where.append("run_id IN (SELECT run_id FROM steps WHERE model = ?)")
+            params.append(model)
+        if since is not None:
+            where.append("created_at >= ?")
+            params.append(_time(since))
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        params.append(limit)
+        rows = self._query(
+            f"SELECT {_RUN_COLUMNS} FROM runs{clause} ORDER BY created_at DESC, run_id DESC "
+            "LIMIT ?",
+            params,
+        )
+        return [_run(r) for r in rows]
+
+    def steps(self, run_id: str) -> list[StepRecord]:
+        rows = self._query(
+            f"SELECT {_STEP_COLUMNS} FROM steps WHERE run_id = ? "
+            "ORDER BY coalesce(started_at, finished_at), model, partition_key, attempt",
+            (run_id,),
+        )
+        return [
+            StepRecord(
+                run_id=r[0],
+                model=r[1],
+                partition_key=r[2],
+                attempt=int(r[3]),
+                status=r[4],
+                started_at=_parse_time(r[5]),
+                finished_at=_parse_time(r[6]),
+                rows=None if r[7] is None else int(r[7]),
+                message=r[8],
+            )
+            for r in rows
+        ]
+
+    def events(
+        self, run_id: str, *, after: int = 0, kinds: Sequence[EventKind] = ()
+    ) -> list[Event]:
+        """A run's events with ``seq`` above ``after``, in order."""
+        params: list[object] = [run_id, after]
+        clause = ""
+        if kinds:
+            clause = f" AND kind IN ({_marks(len(kinds))})"
+            params += [k.value for k in kinds]
+        rows = self._query(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE run_id = ? AND seq > ?{clause} "
+            "ORDER BY seq",
+            params,
+        )
+        return [
+            Event(
+                run_id=r[0],
+                seq=int(r[1]),
+                at=datetime.fromisoformat(r[2]),
+                kind=EventKind(r[3]),
+                model=r[4],
+                partition_key=r[5],
+                level=r[6],
+                message=r[7],
+                data=json.loads(r[8]) if r[8] else {},
+            )
+            for r in rows
+        ]
+
+    def last_runs_by_model(self) -> dict[str, tuple[str, str, datetime | None]]:
+        """model -> (run id, step status, finished at) of its latest step."""
+        rows = self._query(
+            "SELECT s.model, s.run_id, s.status, s.finished_at FROM steps s JOIN ("
+            "SELECT model, max(coalesce(finished_at, started_at)) AS latest FROM steps "
+            "GROUP BY model) m ON s.model = m.model AND "
+            "coalesce(s.finished_at, s.started_at) = m.latest",
+            (),
+        )
+        return {r[0]: (r[1], r[2], _parse_time(r[3])) for r in rows}
+
+    def status(self) -> StoreStatus:
+        counts = self._query(
+            "SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM events)", ()
+        )
+        return StoreStatus(
+            location=self.location,
+            schema_version=self.schema_version(),
+            runs=int(counts[0][0]),
+            events=int(counts[0][1]),
+            size_bytes=self._size_bytes(),
+        )
+
+    # -- housekeeping ----------------------------------------------------------------------
+    def mark_crashed(self, host: str, alive: Callable[[int], bool], at: datetime) -> list[str]:
+        """Runs this host started whose process is gone become ``crashed``, with the steps
+        they died in; the ids of the runs marked."""
+        rows = self._query(
+            "SELECT run_id, pid FROM runs WHERE status IN (?, ?) AND host = ?",
+            (RunStatus.STARTED.value, RunStatus.CANCELING.value, host),
+        )
+        marked = []
+        for run_id, pid in rows:
+            if pid is not None and alive(int(pid)):
+                continue
+            open_steps = [s for s in self.steps(run_id) if s.status == "started"]
+            where = ", ".join(
+                s.model + (f"[{s.partition_key}]" if s.partition_key else "") for s in open_steps
+            )
+            message = "the process running it ended without finishing it" + (
+                f" (during {where})" if where else ""
+            )
+            with self._lock, self._transaction() as cur:
+                cur.execute(
+                    self._sql(
+                        "UPDATE steps SET status = 'crashed', finished_at = ? "
+                        "WHERE run_id = ? AND status = 'started'"
+                    ),
+                    (_time(at), run_id),
+                )
+                cur.execute(
+                    self._sql(
+                        "UPDATE runs SET status = ?, finished_at = ?, message = ? "
+                        "WHERE run_id = ? AND status IN (?, ?)"
+                    ),
+                    (
+                        RunStatus.CRASHED.value,
+                        _time(at),
+                        message,
+                        run_id,
+                        RunStatus.STARTED.value,
+                        RunStatus.CANCELING.value,
+                    ),
+                )
+            marked.append(run_id)
+        return marked
+
+    def prune(self, retention: Retention, now: datetime) -> int:
+        """Delete runs (and their rows) past the retention; how many were deleted."""
+        cutoff = _time(now - timedelta(days=retention.days))
+        doomed = sorted(
+            {r[0] for r in self._query("SELECT run_id FROM runs WHERE created_at < ?", (cutoff,))}
+            | {
+                r[0]
+                for r in self._query(
+                    "SELECT run_id FROM runs ORDER BY created_at DESC, run_id DESC "
+                    f"LIMIT {self.NO_LIMIT} OFFSET ?",
+                    (retention.runs,),
+                )
+            }
+        )
+        if not doomed:
+            return 0
+        with self._lock, self._transaction() as cur:
+            for start in range(0, len(doomed), 500):
+                chunk = doomed[start : start + 500]
+                for table in (*RUN_TABLES, "runs"):
+                    cur.execute(
+                        self._sql(f"DELETE FROM {table} WHERE run_id IN ({_marks(len(chunk))})"),
+                        chunk,
+                    )
+        return len(doomed)
+
+    def _query(self, statement: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        with self._lock, self._reading() as cur:
+            cur.execute(self._sql(statement), tuple(params))
+            return cur.fetchall()
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+def _number(value: JsonValue | None) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _run(r: tuple[Any, ...]) -> RunRecord:
+    return RunRecord(
+        run_id=r[0],
+        command=r[1],
+        status=RunStatus(r[2]),
+        trigger=Trigger(r[3]),
+        selection=tuple(json.loads(r[4] or "[]")),
+        exclude=tuple(json.loads(r[5] or "[]")),
+        partitions=tuple(json.loads(r[6] or "[]")),
+        config=json.loads(r[7] or "{}"),
+        parent_run_id=r[8],
+        project=r[9] or "",
+        teal_version=r[10] or "",
+        host=r[11] or "",
+        pid=None if r[12] is None else int(r[12]),
+        created_at=_parse_time(r[13]),
+        started_at=_parse_time(r[14]),
+        finished_at=_parse_time(r[15]),
+        message=r[16],
+    )
