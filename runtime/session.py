@@ -10,6 +10,8 @@ so other processes can read it in between.
 
 from __future__ import annotations
 
+import json
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,11 +27,21 @@ from teal.compiler.selection import select as select_models
 from teal.runtime.artifacts import write_run_results
 from teal.runtime.check_run import CheckRun, run_checks
 from teal.runtime.clock import new_run_id, utc_now
-from teal.runtime.executor import Executor, Reporter
+from teal.runtime.executor import Executor, Reporter, SilentReporter
 from teal.runtime.kept_state import read_state
 from teal.runtime.options import clock_from_env, plan_options
 from teal.runtime.python_imports import BackgroundImporter
+from teal.runtime.recorder import RecordingReporter, pid_alive, recording_logs, start_run
 from teal.runtime.results import BuildResult
+from teal.runtime.runstore import (
+    EventKind,
+    RunStatus,
+    RunStore,
+    Trigger,
+    open_run_store,
+    store_spec,
+)
+from teal.runtime.runstore.records import JsonValue
 from teal.warehouse import state
 from teal.warehouse.connection import Warehouse
 
@@ -47,6 +59,8 @@ class RunOptions:
     store_failures: bool = False
     debug: bool = False  # tracebacks in failure messages
     run_id: str | None = None
+    trigger: Trigger = Trigger.API  # who asked for the run (recorded with it)
+    parent_run_id: str | None = None  # the run this one retries
 
 
 @dataclass
@@ -63,7 +77,10 @@ class Session:
     strategy: Any = None
     # the clock for "partitions up to now"; TEAL_NOW fixes it
     now: datetime | None = field(default_factory=clock_from_env)
+    # record runs in the run store (``teal.materialize`` runs in memory and does not)
+    record_runs: bool = True
     _project: Project | None = field(default=None, repr=False)
+    _store: RunStore | None = field(default=None, repr=False)
 
     @classmethod
     def open(
@@ -98,6 +115,33 @@ class Session:
         if self.strategy is None:
             return load_project(config=self.config)
         return load_project(config=self.config, strategy=self.strategy)
+
+    # -- the run store -----------------------------------------------------------------------
+    def run_store(self) -> RunStore:
+        """The project's run store, opened and migrated on first use; runs this host left
+        started by a process that is gone are marked crashed."""
+        if self._store is None:
+            store = open_run_store(store_spec(None), self.config.root)
+            try:
+                store.migrate(utc_now())
+                store.mark_crashed(socket.gethostname(), pid_alive, utc_now())
+            except BaseException:
+                store.close()
+                raise
+            self._store = store
+        return self._store
+
+    def close(self) -> None:
+        """Close the run store (a session holds nothing else open between calls)."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- reading -----------------------------------------------------------------------------
     def options(self, **flags: Any) -> PlanOptions:
@@ -160,13 +204,16 @@ class Session:
         run = run or RunOptions()
         project = self.project
         run_id = run.run_id or new_run_id()
+        options = options or self.options()
+        if self.record_runs:
+            self.run_store()  # an unreachable store fails the run before any data changes
         with Warehouse(self.config.warehouse_path, sources=project.sources) as wh:
             plan = build_plan(
                 project,
                 _as_list(select),
                 _as_list(exclude),
                 state=state.plan_state(wh.conn),
-                options=options or self.options(),
+                options=options,
             )
             if not plan.steps:
                 return BuildResult(
@@ -176,7 +223,15 @@ class Session:
                     warehouse=str(self.config.warehouse_path),
                     not_run=dict(plan.not_run),
                 )
-            return self.execute(plan, run=run, reporter=reporter, warehouse=wh, run_id=run_id)
+            return self.execute(
+                plan,
+                run=run,
+                reporter=reporter,
+                warehouse=wh,
+                run_id=run_id,
+                selection=(tuple(_as_list(select) or ()), tuple(_as_list(exclude) or ())),
+                options=options,
+            )
 
     def execute(
         self,
@@ -186,16 +241,60 @@ class Session:
         reporter: Reporter | None = None,
         warehouse: Warehouse | None = None,
         run_id: str | None = None,
+        selection: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
+        options: PlanOptions | None = None,
     ) -> BuildResult:
         """Carry out ``plan`` against the project's warehouse and record the run.
 
         What was built before a fatal error (a model file that fails to import) stays
         built; the error is raised after the run is recorded."""
+        run = run or RunOptions()
+        run_id = run_id or run.run_id or new_run_id()
+        reporter = reporter or SilentReporter()
+        if not self.record_runs:
+            return self._execute(plan, run, reporter, warehouse, run_id)
+        recorder = start_run(
+            self.run_store(),
+            run_id=run_id,
+            command=run.command,
+            trigger=run.trigger,
+            project=self.config.name,
+            selection=selection[0],
+            exclude=selection[1],
+            partitions=tuple(options.partition_keys) if options else (),
+            config=_recorded_config(self.config, run, options),
+            parent_run_id=run.parent_run_id,
+        )
+        try:
+            with recording_logs(recorder, {s.model for s in plan.steps}):
+                result = self._execute(
+                    plan, run, RecordingReporter(recorder, reporter), warehouse, run_id
+                )
+        except BaseException as exc:
+            status = RunStatus.CANCELED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILURE
+            recorder.store.set_status(run_id, status, at=utc_now(), message=str(exc)[:2000])
+            raise
+        failed = len(result.failed)
+        recorder.emit(EventKind.RUN_END, message="success" if result.success else "failure")
+        recorder.store.set_status(
+            run_id,
+            RunStatus.SUCCESS if result.success else RunStatus.FAILURE,
+            at=utc_now(),
+            message=f"{len(result.built)} built, {failed} failed, {len(result.skipped)} skipped",
+        )
+        return result
+
+    def _execute(
+        self,
+        plan: Plan,
+        run: RunOptions,
+        reporter: Reporter,
+        warehouse: Warehouse | None,
+        run_id: str,
+    ) -> BuildResult:
         from teal.runtime.checking import Auditor
 
-        run = run or RunOptions()
         project = self.project
-        run_id = run_id or run.run_id or new_run_id()
         importer = BackgroundImporter(project, {s.model for s in plan.steps})
         started = utc_now()
         own = warehouse is None
@@ -265,6 +364,26 @@ class Session:
         from teal.runtime.partition_status import partition_report
 
         return partition_report(self.project, self.state(), model, now=self.now)
+
+
+def _recorded_config(
+    cfg: ProjectConfig, run: RunOptions, options: PlanOptions | None
+) -> dict[str, JsonValue]:
+    """What a run was asked to do beyond its selection, as recorded with it."""
+    recorded: dict[str, JsonValue] = {
+        "threads": run.threads or cfg.threads,
+        "fail_fast": run.fail_fast,
+        "store_failures": run.store_failures,
+        "vars": json.loads(json.dumps(cfg.vars, default=str)),
+    }
+    if options is not None:
+        recorded.update(
+            full_refresh=options.full_refresh,
+            changed_only=options.changed_only,
+            missing_only=options.missing_only,
+            partition_range=list(options.partition_range) if options.partition_range else None,
+        )
+    return recorded
 
 
 def _read_plan_state(path: Path) -> PlanState:

@@ -67,7 +67,7 @@ def materialize(
         check_paths=(),  # only the assets given; no project folders
     )
     project = project_from_assets(cfg, list(assets))
-    session = Session(config=cfg, _project=project)
+    session = Session(config=cfg, record_runs=False, _project=project)
     plan = build_plan(project)
     with Warehouse(cfg.warehouse_path) as wh:
         if inputs:

@@ -1,142 +1,29 @@
-"""The ``teal`` command line. Thin: parse options, call the API, print, choose the exit code.
+"""The ``teal`` command line. Thin: parse flags into options, call the session, print,
+choose the exit code.
 
 Exit codes: 0 ok, 1 a build ran and something failed, 2 a project or usage error.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import logging
 import sys
-import traceback
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-from teal.compiler.errors import ErrorGroup, ProjectError, TealError
-
-if TYPE_CHECKING:
-    from teal.runtime.session import Session
-
-
-def _parse_vars(value: str | None) -> dict[str, Any] | None:
-    if not value:
-        return None
-    import yaml
-
-    try:
-        parsed = yaml.safe_load(value)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        lines = value.splitlines() or [value]
-        row = min(mark.line, len(lines) - 1) if mark else 0
-        raise ProjectError(
-            f"not valid YAML/JSON: {problem}",
-            path="--vars",
-            col=mark.column + 1 if mark else None,
-            source_line=lines[row],
-            hint="write --vars '{key: value, other: 2}'",
-        ) from None
-    if not isinstance(parsed, dict):
-        raise ProjectError(
-            f"must be a mapping of names to values, got {type(parsed).__name__}",
-            path="--vars",
-            source_line=value,
-            col=1,
-            hint="write --vars '{key: value}'",
-        )
-    return parsed
-
-
-def _common(func: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.option(
-            "--project-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=None,
-            help="Project folder (default: nearest with teal.toml / [tool.teal]).",
-        ),
-        click.option("--target", "-t", default=None, help="Named target from [targets.<name>]."),
-        click.option(
-            "--warehouse", default=None, help="DuckDB file to use instead of the configured one."
-        ),
-        click.option(
-            "--vars", "vars_", default=None, help="YAML mapping of vars, e.g. '{day: 2026-01-01}'."
-        ),
-        click.option("--debug", is_flag=True, help="Show tracebacks."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def _selection(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option("--exclude", multiple=True, help="Models to leave out (same grammar).")(
-        func
-    )
-    func = click.option(
-        "--select",
-        "-s",
-        multiple=True,
-        help="Models to include: name, +name, name+, folder, tag:x, ...",
-    )(func)
-    return func
-
-
-def _handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        debug = kwargs.get("debug", False)
-        try:
-            return func(*args, **kwargs)
-        except TealError as exc:
-            if debug:
-                traceback.print_exc()
-            if isinstance(exc, ErrorGroup):  # each error starts its own `path:line:col:` line
-                click.echo(f"{exc}\n\n{exc.message}", err=True)
-            else:
-                click.echo(
-                    f"error: {exc}" if exc.path is None and exc.line is None else str(exc), err=True
-                )
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted: nothing half-written was committed", err=True)
-            sys.exit(130)
-
-    return wrapper
-
-
-def _session(
-    project_dir: Path | None,
-    target: str | None,
-    warehouse: str | None,
-    vars_: str | None,
-    threads: int | None = None,
-) -> Session:
-    """The session every command runs through (flags that choose the project)."""
-    from teal.runtime.session import Session
-
-    return Session.open(
-        project_dir, target=target, warehouse=warehouse, vars=_parse_vars(vars_), threads=threads
-    )
-
-
-def _setup_logging() -> None:
-    class _AssetFormatter(logging.Formatter):
-        def format(self, record: logging.LogRecord) -> str:
-            return f"    [{record.name.rsplit('.', 1)[-1]}] {record.getMessage()}"
-
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(_AssetFormatter())
-    logger = logging.getLogger("teal.asset")
-    if not logger.handlers:
-        logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
+from teal.cli_runs import logs, migrate, runs, status
+from teal.cli_support import (
+    build_options,
+    common_options,
+    handle_errors,
+    open_session,
+    plan_options,
+    selection_options,
+    setup_logging,
+    table,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -178,9 +65,10 @@ def _run(
 ) -> None:
     from teal.runtime.executor import SilentReporter
     from teal.runtime.report import ConsoleReporter
+    from teal.runtime.runstore import Trigger
     from teal.runtime.session import RunOptions
 
-    session = _session(project_dir, target, warehouse, vars_, threads)
+    session = open_session(project_dir, target, warehouse, vars_, threads)
     options = session.options(
         changed_only=changed_only,
         inline_views=inline_views,
@@ -188,11 +76,12 @@ def _run(
     )
     run = RunOptions(
         command=command,
+        trigger=Trigger.BACKFILL if command == "backfill" else Trigger.CLI,
         fail_fast=fail_fast,
         store_failures=bool(partition_opts.get("store_failures")),
         debug=debug,
     )
-    _setup_logging()
+    setup_logging()
     reporter = SilentReporter() if as_json else ConsoleReporter()
     result = session.build(select, exclude, options=options, run=run, reporter=reporter)
     if not result.results:
@@ -212,79 +101,9 @@ def _run(
         sys.exit(1)
 
 
-def _partition_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = click.option(
-        "--to",
-        "date_to",
-        default=None,
-        metavar="KEY",
-        help="Last partition of a range (with --from).",
-    )(func)
-    func = click.option(
-        "--from",
-        "date_from",
-        default=None,
-        metavar="KEY",
-        help="First partition of a range (with --to; either may be left out).",
-    )(func)
-    func = click.option(
-        "--partition-range",
-        default=None,
-        metavar="FIRST..LAST",
-        help="Build the partitions from FIRST to LAST (inclusive).",
-    )(func)
-    func = click.option(
-        "--partition",
-        "partitions",
-        multiple=True,
-        metavar="KEY",
-        help="Build this partition (repeat, or separate keys with commas).",
-    )(func)
-    func = click.option(
-        "--full-refresh",
-        is_flag=True,
-        help="Rebuild incremental models from scratch (all partitions).",
-    )(func)
-    return func
-
-
-def _plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = _partition_options(func)
-    func = click.option(
-        "--inline-views",
-        is_flag=True,
-        help="Inline views read by one model of this build instead of creating them.",
-    )(func)
-    func = click.option(
-        "--changed-only/--all",
-        "changed_only",
-        default=None,
-        help="Skip models unchanged since their last successful build.",
-    )(func)
-    return func
-
-
-def _build_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    func = _plan_options(func)
-    func = click.option(
-        "--store-failures",
-        is_flag=True,
-        help="Keep failing rows of checks in teal_failures.<check>.",
-    )(func)
-    func = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
-    func = click.option("--fail-fast", "-x", is_flag=True, help="Stop at the first failure.")(func)
-    func = click.option(
-        "--threads",
-        type=click.IntRange(min=1),
-        default=None,
-        help="Models to build at once (default: config or cores).",
-    )(func)
-    return _selection(_common(func))
-
-
 @main.command()
-@_build_options
-@_handle_errors
+@build_options
+@handle_errors
 def build(
     project_dir: Path | None,
     target: str | None,
@@ -320,8 +139,8 @@ def build(
 
 
 @main.command()
-@_build_options
-@_handle_errors
+@build_options
+@handle_errors
 def run(
     project_dir: Path | None,
     target: str | None,
@@ -357,11 +176,11 @@ def run(
 
 
 @main.command()
-@_selection
-@_common
+@selection_options
+@common_options
 @click.option("--store-failures", is_flag=True, help="Keep failing rows in teal_failures.<check>.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-@_handle_errors
+@handle_errors
 def check(
     project_dir: Path | None,
     target: str | None,
@@ -378,7 +197,7 @@ def check(
 
     from teal.runtime.report import check_line
 
-    session = _session(project_dir, target, warehouse, vars_)
+    session = open_session(project_dir, target, warehouse, vars_)
     result = session.check(select, exclude, store_failures=store_failures)
     if as_json:
         click.echo(
@@ -405,7 +224,7 @@ def check(
             for o in result.outcomes
         ]
         if rows:
-            click.echo(_table(("model", "check", "status", "failing", "note"), rows))
+            click.echo(table(("model", "check", "status", "failing", "note"), rows))
         for name in result.missing:
             click.echo(f"{name}: not built yet, its checks were not run")
         flagged = [o for o in result.outcomes if o.status != "pass"]
@@ -422,7 +241,7 @@ def check(
 
 @main.command()
 @click.argument("selection")
-@_common
+@common_options
 @click.option(
     "--from", "date_from", default=None, metavar="KEY", help="First partition (default: the first)."
 )
@@ -439,7 +258,7 @@ def check(
 )
 @click.option("--fail-fast", "-x", is_flag=True, help="Stop at the first failed partition.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@_handle_errors
+@handle_errors
 def backfill(
     selection: str,
     project_dir: Path | None,
@@ -481,7 +300,7 @@ def backfill(
 
 @main.command()
 @click.argument("model")
-@_common
+@common_options
 @click.option("--json", "as_json", is_flag=True, help="Print the partitions as JSON.")
 @click.option(
     "--status",
@@ -490,7 +309,7 @@ def backfill(
     multiple=True,
     help="Show only partitions with this status (repeatable).",
 )
-@_handle_errors
+@handle_errors
 def partitions(
     model: str,
     project_dir: Path | None,
@@ -502,7 +321,7 @@ def partitions(
     only: tuple[str, ...],
 ) -> None:
     """Show each partition of MODEL: materialized, missing, failed or stale."""
-    rows = _session(project_dir, target, warehouse, vars_).partitions(model)
+    rows = open_session(project_dir, target, warehouse, vars_).partitions(model)
     if only:
         rows = [r for r in rows if r["status"] in only]
     if as_json:
@@ -518,7 +337,7 @@ def partitions(
         )
         for r in rows
     ]
-    click.echo(_table(("partition", "status", "rows", "built at", "note"), table))
+    click.echo(table(("partition", "status", "rows", "built at", "note"), table))
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -526,9 +345,9 @@ def partitions(
 
 
 @main.command()
-@_selection
-@_common
-@_plan_options
+@selection_options
+@common_options
+@plan_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option(
     "--format",
@@ -537,7 +356,7 @@ def partitions(
     default="text",
     help="Output format (text is an EXPLAIN-like table).",
 )
-@_handle_errors
+@handle_errors
 def plan(
     project_dir: Path | None,
     target: str | None,
@@ -553,7 +372,7 @@ def plan(
     **partition_opts: Any,
 ) -> None:
     """Show what `teal build` would do with the same arguments, without touching data."""
-    session = _session(project_dir, target, warehouse, vars_)
+    session = open_session(project_dir, target, warehouse, vars_)
     options = session.options(
         changed_only=changed_only, inline_views=inline_views, **partition_opts
     )
@@ -562,9 +381,9 @@ def plan(
 
 
 @main.command()
-@_selection
-@_common
-@_handle_errors
+@selection_options
+@common_options
+@handle_errors
 def compile(
     project_dir: Path | None,
     target: str | None,
@@ -575,7 +394,7 @@ def compile(
     exclude: tuple[str, ...],
 ) -> None:
     """Render and compile models into target/ (compiled SQL and manifest.json)."""
-    session = _session(project_dir, target, warehouse, vars_)
+    session = open_session(project_dir, target, warehouse, vars_)
     out, written = session.compile(select, exclude)
     project = session.project
     stats = project.stats
@@ -586,8 +405,8 @@ def compile(
 
 
 @main.command(name="ls")
-@_selection
-@_common
+@selection_options
+@common_options
 @click.option("--json", "as_json", is_flag=True, help="Print models as JSON.")
 @click.option(
     "--output",
@@ -596,7 +415,7 @@ def compile(
     default="table",
     help="What to print per model.",
 )
-@_handle_errors
+@handle_errors
 def ls(
     project_dir: Path | None,
     target: str | None,
@@ -611,7 +430,7 @@ def ls(
     """List models (in build order)."""
     from teal.compiler.manifest import model_entry
 
-    session = _session(project_dir, target, warehouse, vars_)
+    session = open_session(project_dir, target, warehouse, vars_)
     names = session.select(select, exclude)
     project = session.project
     if as_json:
@@ -635,33 +454,18 @@ def ls(
         for m in [project.models[n]]
     ]
     header = ("name", "kind", "materialized", "relation", "tags", "path")
-    click.echo(_table(header, rows))
+    click.echo(table(header, rows))
     click.echo(f"\n{len(names)} of {len(project.models)} models")
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
-    widths = (
-        [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-        if rows
-        else [len(h) for h in header]
-    )
-    lines = [
-        "  ".join(str(h).ljust(w) for h, w in zip(header, widths)).rstrip(),
-        "  ".join("-" * w for w in widths),
-    ]
-    for row in rows:
-        lines.append("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
-    return "\n".join(lines)
 
 
 @main.command()
 @click.argument("model")
-@_common
+@common_options
 @click.option("--depth", type=click.IntRange(min=1), default=None, help="Levels to show each way.")
 @click.option("--upstream/--no-upstream", default=True, help="Show what MODEL reads.")
 @click.option("--downstream/--no-downstream", default=True, help="Show what reads MODEL.")
 @click.option("--json", "as_json", is_flag=True, help="Print ancestors and descendants as JSON.")
-@_handle_errors
+@handle_errors
 def lineage(
     model: str,
     project_dir: Path | None,
@@ -677,7 +481,7 @@ def lineage(
     """Show the upstream and downstream tree of MODEL."""
     from teal.compiler.lineage_view import lineage_json, lineage_tree
 
-    project = _session(project_dir, target, warehouse, vars_).project
+    project = open_session(project_dir, target, warehouse, vars_).project
     project.model(model)  # raises with a suggestion if unknown
     if as_json:
         click.echo(json.dumps(lineage_json(project, model, depth), indent=2))
@@ -685,6 +489,10 @@ def lineage(
         click.echo(
             lineage_tree(project, model, depth=depth, upstream=upstream, downstream=downstream)
         )
+
+
+for command in (runs, logs, migrate, status):
+    main.add_command(command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,231 @@
+"""Recording a run in the run store as it happens: the run row before anything is built,
+an event when each step starts and after it commits, log lines as assets write them.
+
+:class:`RecordingReporter` sits between the executor and the reporter that prints: every
+callback is written to the store first, then passed on, so another process reading the
+store (``teal logs --follow``, the UI) sees steps in the order they happen.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from teal.compiler.plan import Plan, Step
+from teal.runtime.clock import utc_now
+from teal.runtime.executor import Reporter
+from teal.runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
+from teal.runtime.runstore import Event, EventKind, RunRecord, RunStatus, RunStore, Trigger
+from teal.runtime.runstore.records import JsonValue
+
+ASSET_LOGGER = "teal.asset"
+
+_OUTCOME = {
+    SUCCESS: EventKind.STEP_SUCCESS,
+    ERROR: EventKind.STEP_FAILURE,
+    SKIPPED: EventKind.STEP_SKIP,
+}
+
+
+class RunRecorder:
+    """Writes one run's events, numbered in the order they are emitted (thread-safe)."""
+
+    def __init__(self, store: RunStore, run_id: str) -> None:
+        self.store = store
+        self.run_id = run_id
+        self._seq = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def emit(
+        self,
+        kind: EventKind,
+        model: str | None = None,
+        *,
+        partition: str | None = None,
+        level: str | None = None,
+        message: str | None = None,
+        data: dict[str, JsonValue] | None = None,
+    ) -> None:
+        with self._lock:  # numbering and writing in one order
+            self.store.append(
+                [
+                    Event(
+                        run_id=self.run_id,
+                        seq=next(self._seq),
+                        at=utc_now(),
+                        kind=kind,
+                        model=model,
+                        partition_key=partition,
+                        level=level,
+                        message=message,
+                        data=data or {},
+                    )
+                ]
+            )
+
+
+def start_run(
+    store: RunStore,
+    *,
+    run_id: str,
+    command: str,
+    trigger: Trigger,
+    project: str,
+    selection: tuple[str, ...],
+    exclude: tuple[str, ...],
+    partitions: tuple[str, ...],
+    config: dict[str, JsonValue],
+    parent_run_id: str | None = None,
+) -> RunRecorder:
+    """Add the run (status started, this host and process) and return its recorder."""
+    from teal import __version__
+
+    now = utc_now()
+    store.add_run(
+        RunRecord(
+            run_id=run_id,
+            command=command,
+            status=RunStatus.STARTED,
+            trigger=trigger,
+            selection=selection,
+            exclude=exclude,
+            partitions=partitions,
+            config=config,
+            parent_run_id=parent_run_id,
+            project=project,
+            teal_version=__version__,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            created_at=now,
+            started_at=now,
+        )
+    )
+    recorder = RunRecorder(store, run_id)
+    recorder.emit(EventKind.RUN_START, message=f"{command} started")
+    return recorder
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RecordingReporter:
+    """A :class:`~teal.runtime.executor.Reporter` that records each callback, then passes
+    it on to ``inner``."""
+
+    def __init__(self, recorder: RunRecorder, inner: Reporter) -> None:
+        self.recorder = recorder
+        self.inner = inner
+
+    def start(self, plan: Plan, threads: int, warehouse: str) -> None:
+        self.inner.start(plan, threads, warehouse)
+
+    def model_started(self, step: Step) -> None:
+        self.recorder.emit(
+            EventKind.STEP_START,
+            step.model,
+            data={"action": step.action, "partitions": len(step.partitions)},
+        )
+        self.inner.model_started(step)
+
+    def partition_finished(
+        self,
+        step: Step,
+        key: str,
+        status: str,
+        rows: int | None,
+        done: int,
+        total: int,
+        seconds: float | None,
+        message: str | None = None,
+    ) -> None:
+        if status == SUCCESS:
+            self.recorder.emit(
+                EventKind.MATERIALIZATION,
+                step.model,
+                partition=key,
+                data={"rows": rows, "code_version": step.sql_hash},
+            )
+        self.recorder.emit(
+            _OUTCOME[status], step.model, partition=key, message=message, data={"rows": rows}
+        )
+        report = getattr(self.inner, "partition_finished", None)
+        if report is not None:
+            report(step, key, status, rows, done, total, seconds, message)
+
+    def model_finished(self, result: ModelResult, done: int, total: int) -> None:
+        for outcome in result.checks:
+            self.recorder.emit(
+                EventKind.CHECK_RESULT,
+                result.model,
+                partition=outcome.partition,
+                message=outcome.message,
+                data={
+                    "check": outcome.check,
+                    "status": outcome.status,
+                    "severity": outcome.severity,
+                    "failing_rows": outcome.failing,
+                },
+            )
+        if result.status == SUCCESS and not result.partitions:
+            self.recorder.emit(
+                EventKind.MATERIALIZATION,
+                result.model,
+                data={"rows": result.rows, "duration_s": round(result.duration_s, 6)},
+            )
+        self.recorder.emit(
+            _OUTCOME[result.status],
+            result.model,
+            message=result.message,
+            data={"rows": result.rows, "duration_s": round(result.duration_s, 6)},
+        )
+        self.inner.model_finished(result, done, total)
+
+    def finish(self, result: BuildResult) -> None:
+        self.inner.finish(result)
+
+
+class _LogRecorder(logging.Handler):
+    """Turns assets' ``context.log`` lines into log events of the run."""
+
+    def __init__(self, recorder: RunRecorder, models: set[str]) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.recorder = recorder
+        self.models = models
+
+    def emit(self, record: logging.LogRecord) -> None:
+        model = record.name.removeprefix(f"{ASSET_LOGGER}.")
+        if model not in self.models:
+            return
+        try:
+            self.recorder.emit(
+                EventKind.LOG, model, level=record.levelname.lower(), message=record.getMessage()
+            )
+        except Exception:  # noqa: BLE001 - a log line must never fail the step that wrote it
+            self.handleError(record)
+
+
+@contextmanager
+def recording_logs(recorder: RunRecorder, models: set[str]) -> Iterator[None]:
+    """Record the log lines the ``models``' assets write while the block runs."""
+    handler = _LogRecorder(recorder, models)
+    logger = logging.getLogger(ASSET_LOGGER)
+    logger.addHandler(handler)
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)

@@ -1,0 +1,310 @@
+"""``teal runs``, ``teal logs``, ``teal migrate`` and ``teal status``: reading the run store.
+
+They read the store, never the warehouse, so they work from a second terminal while a
+build holds the warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import click
+
+from teal.cli_support import common_options, handle_errors, open_session, table
+from teal.compiler.errors import SelectionError
+from teal.runtime.clock import utc_now
+from teal.runtime.runstore import Event, EventKind, RunRecord, RunStatus, RunStore
+
+FOLLOW_POLL_S = 0.2  # how often `teal logs --follow` asks the store for new events
+
+
+def resolve_run(store: RunStore, ref: str) -> RunRecord:
+    """The run ``ref`` names: a run id, a unique prefix of one, or ``last``."""
+    if ref == "last":
+        found = store.runs(limit=1)
+        if not found:
+            raise SelectionError("no runs recorded yet", path="RUN", hint="run `teal build` first")
+        return found[0]
+    run = store.run(ref)
+    if run is not None:
+        return run
+    candidates = [r for r in store.runs(limit=10_000) if r.run_id.startswith(ref)]
+    if len(candidates) == 1:
+        return candidates[0]
+    hint = "`teal runs` lists recent runs"
+    if candidates:
+        hint = "it matches " + ", ".join(r.run_id for r in candidates[:5])
+    raise SelectionError(f"no run {ref!r}", path="RUN", hint=hint)
+
+
+def _when(value: datetime | None) -> str:
+    return value.isoformat(sep=" ", timespec="seconds") if value else ""
+
+
+def _duration(start: datetime | None, end: datetime | None) -> str:
+    if start is None or end is None:
+        return ""
+    return f"{(end - start).total_seconds():.2f}s"
+
+
+def _since(text: str | None) -> datetime | None:
+    """``--since``: an ISO time, or an age such as ``2h``, ``3d``, ``30m``."""
+    if not text:
+        return None
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if text[-1:] in units and text[:-1].isdigit():
+        return utc_now() - timedelta(**{units[text[-1]]: int(text[:-1])})
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise SelectionError(
+            f"--since {text!r} is not a time", path="--since", hint="write 2h, 3d or 2026-12-01"
+        ) from None
+
+
+def _run_dict(run: RunRecord) -> dict[str, object]:
+    found = asdict(run)
+    found["status"], found["trigger"] = run.status.value, run.trigger.value
+    return found
+
+
+@click.group(invoke_without_command=True)
+@common_options
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice([s.value for s in RunStatus]),
+    help="Only runs with this status (repeatable).",
+)
+@click.option("--model", default=None, help="Only runs with a step of this model.")
+@click.option("--since", default=None, help="Only runs started since (2h, 3d, an ISO time).")
+@click.option("--limit", type=click.IntRange(min=1), default=20, help="How many runs to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
+@click.pass_context
+@handle_errors
+def runs(
+    ctx: click.Context,
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    statuses: tuple[str, ...],
+    model: str | None,
+    since: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List recent runs, newest first (`teal runs show RUN` for one)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    store = open_session(project_dir, target, warehouse, vars_).run_store()
+    found = store.runs(
+        status=[RunStatus(s) for s in statuses], model=model, since=_since(since), limit=limit
+    )
+    if as_json:
+        click.echo(json.dumps([_run_dict(r) for r in found], indent=2, default=str))
+        return
+    rows = [
+        (
+            r.run_id,
+            r.command,
+            r.status.value,
+            r.trigger.value,
+            " ".join(r.selection) or "(all)",
+            _when(r.started_at),
+            _duration(r.started_at, r.finished_at),
+            r.message or "",
+        )
+        for r in found
+    ]
+    header = ("run", "command", "status", "trigger", "selection", "started", "took", "note")
+    click.echo(table(header, rows))
+    click.echo(f"\n{len(found)} runs")
+
+
+@runs.command(name="show")
+@click.argument("run_ref", metavar="RUN")
+@common_options
+@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
+@handle_errors
+def show(
+    run_ref: str,
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    as_json: bool,
+) -> None:
+    """Show one run: its steps with times and rows, check results and log lines."""
+    store = open_session(project_dir, target, warehouse, vars_).run_store()
+    run = resolve_run(store, run_ref)
+    steps = store.steps(run.run_id)
+    checks = store.events(run.run_id, kinds=[EventKind.CHECK_RESULT])
+    logs_ = store.events(run.run_id, kinds=[EventKind.LOG])
+    if as_json:
+        payload = {
+            "run": _run_dict(run),
+            "steps": [asdict(s) for s in steps],
+            "checks": [dict(e.data, model=e.model, partition=e.partition_key) for e in checks],
+            "logs": [asdict(e) for e in logs_],
+        }
+        click.echo(json.dumps(payload, indent=2, default=str))
+        return
+    click.echo(f"run {run.run_id}: {run.command} {run.status.value} ({run.trigger.value})")
+    click.echo(f"  selection  {' '.join(run.selection) or '(all)'}")
+    if run.exclude:
+        click.echo(f"  exclude    {' '.join(run.exclude)}")
+    if run.partitions:
+        click.echo(f"  partitions {', '.join(run.partitions)}")
+    if run.parent_run_id:
+        click.echo(f"  retry of   {run.parent_run_id}")
+    click.echo(f"  started    {_when(run.started_at)} on {run.host} (pid {run.pid})")
+    click.echo(
+        f"  finished   {_when(run.finished_at)}  {_duration(run.started_at, run.finished_at)}"
+    )
+    if run.message:
+        click.echo(f"  note       {run.message}")
+    click.echo("")
+    rows = [
+        (
+            s.model,
+            s.partition_key,
+            str(s.attempt),
+            s.status,
+            _duration(s.started_at, s.finished_at),
+            "" if s.rows is None else f"{s.rows:,}",
+            (s.message or "").splitlines()[0][:80] if s.message else "",
+        )
+        for s in steps
+    ]
+    click.echo(table(("model", "partition", "try", "status", "took", "rows", "note"), rows))
+    if checks:
+        click.echo("")
+        check_rows = [
+            (
+                e.model or "",
+                str(e.data.get("check", "")),
+                str(e.data.get("status", "")),
+                "" if e.data.get("failing_rows") is None else str(e.data["failing_rows"]),
+            )
+            for e in checks
+        ]
+        click.echo(table(("model", "check", "status", "failing"), check_rows))
+    if logs_:
+        click.echo("")
+        for event in logs_:
+            click.echo(format_event(event))
+
+
+def format_event(event: Event) -> str:
+    """One line of ``teal logs``."""
+    where = event.model or ""
+    if event.partition_key:
+        where += f"[{event.partition_key}]"
+    kind = event.level.upper() if event.kind is EventKind.LOG and event.level else event.kind.value
+    text = event.message or ""
+    if event.kind is EventKind.MATERIALIZATION and event.data.get("rows") is not None:
+        text = f"{event.data['rows']:,} rows"
+    elif event.kind is EventKind.CHECK_RESULT:
+        text = f"{event.data.get('check')} {event.data.get('status')}"
+    return f"{event.at.strftime('%H:%M:%S.%f')[:-3]}  {kind:<15} {where:<30} {text}".rstrip()
+
+
+@click.command()
+@click.argument("run_ref", metavar="RUN", default="last")
+@common_options
+@click.option("--follow", "-f", is_flag=True, help="Keep printing events until the run ends.")
+@handle_errors
+def logs(
+    run_ref: str,
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    follow: bool,
+) -> None:
+    """Print a run's events and log lines (RUN: a run id, a prefix of one, or `last`)."""
+    store = open_session(project_dir, target, warehouse, vars_).run_store()
+    run = resolve_run(store, run_ref)
+    seen = 0
+    while True:
+        for event in store.events(run.run_id, after=seen):
+            click.echo(format_event(event))
+            seen = event.seq
+        if not follow:
+            return
+        current = store.run(run.run_id)
+        if current is None or current.status.finished:
+            for event in store.events(run.run_id, after=seen):  # written as it ended
+                click.echo(format_event(event))
+            click.echo(f"run {run.run_id} {current.status.value if current else 'deleted'}")
+            return
+        time.sleep(FOLLOW_POLL_S)
+
+
+@click.command()
+@common_options
+@handle_errors
+def migrate(
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+) -> None:
+    """Bring the run store's schema up to date, and say what changed."""
+    from teal.runtime.runstore import open_run_store, store_spec
+
+    session = open_session(project_dir, target, warehouse, vars_)
+    with open_run_store(store_spec(None), session.config.root) as store:
+        applied = store.migrate(utc_now())
+        version = store.schema_version()
+        where = store.location
+    if applied:
+        click.echo(f"migrated the run store at {where}:")
+        for line in applied:
+            click.echo(f"  applied {line}")
+    else:
+        click.echo(f"the run store at {where} is up to date (schema version {version})")
+
+
+@click.command()
+@common_options
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@handle_errors
+def status(
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    as_json: bool,
+) -> None:
+    """Show the run store (runs kept, size) and the last run of each model."""
+    store = open_session(project_dir, target, warehouse, vars_).run_store()
+    info = store.status()
+    last = store.last_runs_by_model()
+    if as_json:
+        payload = {
+            "store": asdict(info),
+            "models": {
+                m: {"run_id": r, "status": s, "finished_at": f} for m, (r, s, f) in last.items()
+            },
+        }
+        click.echo(json.dumps(payload, indent=2, default=str))
+        return
+    size = "" if info.size_bytes is None else f", {info.size_bytes / 1024:,.0f} KiB"
+    click.echo(f"run store  {info.location} (schema version {info.schema_version})")
+    click.echo(f"kept       {info.runs:,} runs, {info.events:,} events{size}")
+    if last:
+        click.echo("")
+        rows = [(m, s, r, _when(f)) for m, (r, s, f) in sorted(last.items())]
+        click.echo(table(("model", "last status", "run", "finished"), rows))

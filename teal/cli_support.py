@@ -1,0 +1,223 @@
+"""What every ``teal`` command shares: project options, error handling, the session, tables.
+
+Exit codes: 0 ok, 1 a build ran and something failed, 2 a project or usage error.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from teal.compiler.errors import ErrorGroup, ProjectError, TealError
+
+if TYPE_CHECKING:
+    from teal.runtime.session import Session
+
+
+def parse_vars(value: str | None) -> dict[str, Any] | None:
+    if not value:
+        return None
+    import yaml
+
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        lines = value.splitlines() or [value]
+        row = min(mark.line, len(lines) - 1) if mark else 0
+        raise ProjectError(
+            f"not valid YAML/JSON: {problem}",
+            path="--vars",
+            col=mark.column + 1 if mark else None,
+            source_line=lines[row],
+            hint="write --vars '{key: value, other: 2}'",
+        ) from None
+    if not isinstance(parsed, dict):
+        raise ProjectError(
+            f"must be a mapping of names to values, got {type(parsed).__name__}",
+            path="--vars",
+            source_line=value,
+            col=1,
+            hint="write --vars '{key: value}'",
+        )
+    return parsed
+
+
+def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--project-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Project folder (default: nearest with teal.toml / [tool.teal]).",
+        ),
+        click.option("--target", "-t", default=None, help="Named target from [targets.<name>]."),
+        click.option(
+            "--warehouse", default=None, help="DuckDB file to use instead of the configured one."
+        ),
+        click.option(
+            "--vars", "vars_", default=None, help="YAML mapping of vars, e.g. '{day: 2026-01-01}'."
+        ),
+        click.option("--debug", is_flag=True, help="Show tracebacks."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--exclude", multiple=True, help="Models to leave out (same grammar).")(
+        func
+    )
+    func = click.option(
+        "--select",
+        "-s",
+        multiple=True,
+        help="Models to include: name, +name, name+, folder, tag:x, ...",
+    )(func)
+    return func
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = kwargs.get("debug", False)
+        try:
+            return func(*args, **kwargs)
+        except TealError as exc:
+            if debug:
+                traceback.print_exc()
+            if isinstance(exc, ErrorGroup):  # each error starts its own `path:line:col:` line
+                click.echo(f"{exc}\n\n{exc.message}", err=True)
+            else:
+                click.echo(
+                    f"error: {exc}" if exc.path is None and exc.line is None else str(exc), err=True
+                )
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted: nothing half-written was committed", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def open_session(
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    threads: int | None = None,
+) -> Session:
+    """The session every command runs through (flags that choose the project)."""
+    from teal.runtime.session import Session
+
+    return Session.open(
+        project_dir, target=target, warehouse=warehouse, vars=parse_vars(vars_), threads=threads
+    )
+
+
+def setup_logging() -> None:
+    class _AssetFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return f"    [{record.name.rsplit('.', 1)[-1]}] {record.getMessage()}"
+
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(_AssetFormatter())
+    logger = logging.getLogger("teal.asset")
+    if not logger.handlers:
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def partition_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--to",
+        "date_to",
+        default=None,
+        metavar="KEY",
+        help="Last partition of a range (with --from).",
+    )(func)
+    func = click.option(
+        "--from",
+        "date_from",
+        default=None,
+        metavar="KEY",
+        help="First partition of a range (with --to; either may be left out).",
+    )(func)
+    func = click.option(
+        "--partition-range",
+        default=None,
+        metavar="FIRST..LAST",
+        help="Build the partitions from FIRST to LAST (inclusive).",
+    )(func)
+    func = click.option(
+        "--partition",
+        "partitions",
+        multiple=True,
+        metavar="KEY",
+        help="Build this partition (repeat, or separate keys with commas).",
+    )(func)
+    func = click.option(
+        "--full-refresh",
+        is_flag=True,
+        help="Rebuild incremental models from scratch (all partitions).",
+    )(func)
+    return func
+
+
+def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = partition_options(func)
+    func = click.option(
+        "--inline-views",
+        is_flag=True,
+        help="Inline views read by one model of this build instead of creating them.",
+    )(func)
+    func = click.option(
+        "--changed-only/--all",
+        "changed_only",
+        default=None,
+        help="Skip models unchanged since their last successful build.",
+    )(func)
+    return func
+
+
+def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = plan_options(func)
+    func = click.option(
+        "--store-failures",
+        is_flag=True,
+        help="Keep failing rows of checks in teal_failures.<check>.",
+    )(func)
+    func = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
+    func = click.option("--fail-fast", "-x", is_flag=True, help="Stop at the first failure.")(func)
+    func = click.option(
+        "--threads",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Models to build at once (default: config or cores).",
+    )(func)
+    return selection_options(common_options(func))
+
+
+def table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
+    widths = (
+        [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+        if rows
+        else [len(h) for h in header]
+    )
+    lines = [
+        "  ".join(str(h).ljust(w) for h, w in zip(header, widths)).rstrip(),
+        "  ".join("-" * w for w in widths),
+    ]
+    for row in rows:
+        lines.append("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+    return "\n".join(lines)

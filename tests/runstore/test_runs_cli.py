@@ -1,0 +1,160 @@
+"""Runs recorded by real builds, read with `teal runs`, `teal logs` and `teal status`, also
+from a second process while a build runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import query, run_teal
+
+PIPELINE = {
+    "models/a.sql": "select 1 as id",
+    # waits, without polling, until the test opens the pipe: the build is mid-run meanwhile
+    "models/b.py": """
+        import teal
+
+        @teal.asset
+        def b(context, a):
+            context.log.info("b is waiting")
+            with open("go") as gate:
+                gate.read()
+            context.log.info("b goes on")
+            return a
+    """,
+    "models/c.sql": "select id + 1 as id from b",
+}
+
+
+def _spawn(root: Path, *args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "teal.cli", *args],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+
+
+def _read_until(proc: subprocess.Popen[str], needle: str) -> list[str]:
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:
+        seen.append(line.rstrip("\n"))
+        if needle in line:
+            return seen
+    raise AssertionError(f"{needle!r} never appeared in:\n" + "\n".join(seen))
+
+
+@pytest.mark.slow
+def test_logs_follow_from_a_second_process_sees_steps_as_they_happen(project):
+    root = project(PIPELINE)
+    os.mkfifo(root / "go")
+    build = _spawn(root, "build", "--threads", "1")
+    try:
+        _read_until(build, "OK    view   main.a")  # a is done, b has started
+        follow = _spawn(root, "logs", "--follow", "last")
+        try:
+            before = _read_until(follow, "b is waiting")
+            with open(root / "go", "w") as gate:  # let b finish
+                gate.write("go")
+            rest, _ = follow.communicate(timeout=120)
+        finally:
+            follow.kill()
+        assert build.wait(timeout=120) == 0
+    finally:
+        build.kill()
+    lines = before + rest.splitlines()
+    assert follow.returncode == 0
+    # columns of `teal logs`: time, event kind (or log level), model
+    events = [(line[14:29].strip(), line[30:60].strip()) for line in lines if line[:2].isdigit()]
+    assert events == [
+        ("run_start", ""),
+        ("step_start", "a"),
+        ("materialization", "a"),
+        ("step_success", "a"),
+        ("step_start", "b"),
+        ("INFO", "b"),
+        ("INFO", "b"),
+        ("materialization", "b"),
+        ("step_success", "b"),
+        ("step_start", "c"),
+        ("materialization", "c"),
+        ("step_success", "c"),
+        ("run_end", ""),
+    ]
+    assert "b is waiting" in before[-1] and any("b goes on" in line for line in rest.splitlines())
+    assert lines[-1].endswith("success")
+
+
+def test_runs_lists_each_build_and_show_gives_steps_rows_and_failures(project):
+    root = project({"models/ok.sql": "select 1 as id", "models/bad.sql": "select nope from ok"})
+    first = run_teal("build", cwd=root)
+    assert first.returncode == 1
+    second = run_teal("build", "-s", "ok", cwd=root)
+    assert second.returncode == 0
+    listed = json.loads(run_teal("runs", "--json", cwd=root).stdout)
+    assert [(r["command"], r["status"], r["selection"]) for r in listed] == [
+        ("build", "success", ["ok"]),
+        ("build", "failure", []),
+    ]
+    failed = run_teal("runs", "--status", "failure", cwd=root).stdout
+    assert listed[1]["run_id"] in failed and listed[0]["run_id"] not in failed
+    shown = json.loads(run_teal("runs", "show", listed[1]["run_id"], "--json", cwd=root).stdout)
+    steps = {s["model"]: s for s in shown["steps"]}
+    assert steps["ok"]["status"] == "success" and steps["ok"]["rows"] is None  # a view
+    assert steps["bad"]["status"] == "failure" and "nope" in steps["bad"]["message"]
+    text = run_teal("runs", "show", "last", cwd=root).stdout
+    assert "build success (cli)" in text and "ok" in text
+    status = run_teal("status", cwd=root).stdout
+    assert "2 runs" in status and "bad    failure" in status
+
+
+def test_unknown_run_is_a_clear_error(project):
+    root = project({"models/ok.sql": "select 1 as id"})
+    assert run_teal("build", cwd=root).returncode == 0
+    done = run_teal("runs", "show", "nosuchrun", cwd=root)
+    assert done.returncode == 2
+    assert "no run 'nosuchrun'" in done.stderr and "teal runs" in done.stderr
+
+
+def test_an_unreachable_run_store_fails_the_build_before_any_data_changes(project):
+    pytest.importorskip("psycopg")
+    root = project({"models/ok.sql": "select 1 as id"})
+    done = run_teal(
+        "build", cwd=root, env={"TEAL_RUN_STORE": "postgresql://teal:pw@127.0.0.1:1/runs"}
+    )
+    assert done.returncode == 2
+    assert "cannot reach the run store postgresql://teal:***@127.0.0.1:1/runs" in done.stderr
+    assert "pw@" not in done.output
+    assert not (root / "warehouse.duckdb").exists() or query(
+        root / "warehouse.duckdb",
+        "select count(*) from information_schema.tables where table_name = 'ok'",
+    ) == [(0,)]
+
+
+def test_migrate_says_what_it_applied_then_that_it_is_current(project):
+    root = project({"models/ok.sql": "select 1 as id"})
+    first = run_teal("migrate", cwd=root)
+    assert first.returncode == 0
+    assert "applied 1: runs, steps, events" in first.stdout
+    again = run_teal("migrate", cwd=root).stdout
+    assert "is up to date (schema version 1)" in again
+
+
+def test_runs_recorded_in_postgres(project, fresh_postgres):
+    root = project({"models/ok.sql": "select 1 as id", "models/two.sql": "select id from ok"})
+    env = {"TEAL_RUN_STORE": fresh_postgres}
+    assert run_teal("build", cwd=root, env=env).returncode == 0
+    listed = json.loads(run_teal("runs", "--json", cwd=root, env=env).stdout)
+    assert [r["status"] for r in listed] == ["success"]
+    shown = json.loads(run_teal("runs", "show", "last", "--json", cwd=root, env=env).stdout)
+    assert sorted(s["model"] for s in shown["steps"]) == ["ok", "two"]
+    assert not (root / ".teal" / "runs.sqlite").exists()
