@@ -25,6 +25,11 @@ from teal.runtime.runstore.records import JsonValue
 
 ASSET_LOGGER = "teal.asset"
 
+# kind, model, partition, level, message, data
+EventSpec = tuple[
+    EventKind, str | None, str | None, str | None, str | None, dict[str, JsonValue] | None
+]
+
 _OUTCOME = {
     SUCCESS: EventKind.STEP_SUCCESS,
     ERROR: EventKind.STEP_FAILURE,
@@ -51,13 +56,18 @@ class RunRecorder:
         message: str | None = None,
         data: dict[str, JsonValue] | None = None,
     ) -> None:
+        self.emit_all([(kind, model, partition, level, message, data)])
+
+    def emit_all(self, events: list[EventSpec]) -> None:
+        """Several events in one transaction (a step's outcome with what it produced)."""
         with self._lock:  # numbering and writing in one order
+            at = utc_now()
             self.store.append(
                 [
                     Event(
                         run_id=self.run_id,
                         seq=next(self._seq),
-                        at=utc_now(),
+                        at=at,
                         kind=kind,
                         model=model,
                         partition_key=partition,
@@ -65,6 +75,7 @@ class RunRecorder:
                         message=message,
                         data=data or {},
                     )
+                    for kind, model, partition, level, message, data in events
                 ]
             )
 
@@ -151,46 +162,43 @@ class RecordingReporter:
         seconds: float | None,
         message: str | None = None,
     ) -> None:
+        events: list[EventSpec] = []
         if status == SUCCESS:
-            self.recorder.emit(
-                EventKind.MATERIALIZATION,
-                step.model,
-                partition=key,
-                data={"rows": rows, "code_version": step.sql_hash},
-            )
-        self.recorder.emit(
-            _OUTCOME[status], step.model, partition=key, message=message, data={"rows": rows}
-        )
+            data: dict[str, JsonValue] = {"rows": rows, "code_version": step.sql_hash}
+            events.append((EventKind.MATERIALIZATION, step.model, key, None, None, data))
+        events.append((_OUTCOME[status], step.model, key, None, message, {"rows": rows}))
+        self.recorder.emit_all(events)
         report = getattr(self.inner, "partition_finished", None)
         if report is not None:
             report(step, key, status, rows, done, total, seconds, message)
 
     def model_finished(self, result: ModelResult, done: int, total: int) -> None:
+        events: list[EventSpec] = []
         for outcome in result.checks:
-            self.recorder.emit(
-                EventKind.CHECK_RESULT,
-                result.model,
-                partition=outcome.partition,
-                message=outcome.message,
-                data={
-                    "check": outcome.check,
-                    "status": outcome.status,
-                    "severity": outcome.severity,
-                    "failing_rows": outcome.failing,
-                },
+            check: dict[str, JsonValue] = {
+                "check": outcome.check,
+                "status": outcome.status,
+                "severity": outcome.severity,
+                "failing_rows": outcome.failing,
+            }
+            events.append(
+                (
+                    EventKind.CHECK_RESULT,
+                    result.model,
+                    outcome.partition,
+                    None,
+                    outcome.message,
+                    check,
+                )
             )
+        timing: dict[str, JsonValue] = {
+            "rows": result.rows,
+            "duration_s": round(result.duration_s, 6),
+        }
         if result.status == SUCCESS and not result.partitions:
-            self.recorder.emit(
-                EventKind.MATERIALIZATION,
-                result.model,
-                data={"rows": result.rows, "duration_s": round(result.duration_s, 6)},
-            )
-        self.recorder.emit(
-            _OUTCOME[result.status],
-            result.model,
-            message=result.message,
-            data={"rows": result.rows, "duration_s": round(result.duration_s, 6)},
-        )
+            events.append((EventKind.MATERIALIZATION, result.model, None, None, None, timing))
+        events.append((_OUTCOME[result.status], result.model, None, None, result.message, timing))
+        self.recorder.emit_all(events)
         self.inner.model_finished(result, done, total)
 
     def finish(self, result: BuildResult) -> None:

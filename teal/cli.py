@@ -327,7 +327,7 @@ def partitions(
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
-    table = [
+    listed = [
         (
             r["key"],
             r["status"],
@@ -337,7 +337,7 @@ def partitions(
         )
         for r in rows
     ]
-    click.echo(table(("partition", "status", "rows", "built at", "note"), table))
+    click.echo(table(("partition", "status", "rows", "built at", "note"), listed))
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
