@@ -34,6 +34,7 @@ from teal.runtime.python_imports import BackgroundImporter
 from teal.runtime.recorder import RecordingReporter, pid_alive, recording_logs, start_run
 from teal.runtime.results import BuildResult
 from teal.runtime.runstore import (
+    NO_STORE,
     EventKind,
     RunStatus,
     RunStore,
@@ -97,7 +98,7 @@ class Session:
         cfg = load_config(
             project_dir, target=target, warehouse=warehouse, vars=vars, threads=threads
         )
-        return cls(config=cfg, strategy=strategy)
+        return cls(config=cfg, strategy=strategy, record_runs=store_spec(None) != NO_STORE)
 
     # -- the project -----------------------------------------------------------------------
     @property

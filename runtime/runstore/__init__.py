@@ -25,6 +25,7 @@ RunStore = SqlRunStore  # the interface: SqliteRunStore and PostgresRunStore imp
 
 STORE_VARIABLE = "TEAL_RUN_STORE"
 DEFAULT_LOCATION = Path(".teal") / "runs.sqlite"
+NO_STORE = "none"  # record no runs (throwaway builds, benchmarks of the store's cost)
 
 
 def store_spec(configured: str | None, environ: Mapping[str, str] | None = None) -> str | None:
@@ -37,6 +38,14 @@ def open_run_store(spec: str | None, root: Path) -> RunStore:
     """Open (not yet migrate) the store ``spec`` names: a ``postgresql://`` URL, a
     ``sqlite:///path`` URL or a path (relative to the project ``root``); None is the local
     default under ``.teal/``."""
+    if spec == NO_STORE:
+        from teal.compiler.errors import ProjectError
+
+        raise ProjectError(
+            "runs are not recorded: the run store is set to 'none'",
+            path=STORE_VARIABLE,
+            hint="unset TEAL_RUN_STORE=none (or run_store = 'none') to record runs",
+        )
     if spec and spec.startswith(("postgresql://", "postgres://")):
         from teal.runtime.runstore.postgres import PostgresRunStore
 
@@ -50,6 +59,7 @@ def open_run_store(spec: str | None, root: Path) -> RunStore:
 
 
 __all__ = [
+    "NO_STORE",
     "Event",
     "EventKind",
     "Retention",
