@@ -92,6 +92,7 @@ def start_run(
     partitions: tuple[str, ...],
     config: dict[str, JsonValue],
     parent_run_id: str | None = None,
+    planned: tuple[str, ...] = (),
 ) -> RunRecorder:
     """Add the run (status started, this host and process) and return its recorder."""
     from teal import __version__
@@ -117,7 +118,12 @@ def start_run(
         )
     )
     recorder = RunRecorder(store, run_id)
-    recorder.emit(EventKind.RUN_START, message=f"{command} started")
+    # the models the plan will build: a retry reruns those that did not succeed, including
+    # any a crash kept from starting
+    planned_steps: list[JsonValue] = list(planned)
+    recorder.emit(
+        EventKind.RUN_START, message=f"{command} started", data={"planned": planned_steps}
+    )
     return recorder
 
 

@@ -265,6 +265,7 @@ class Session:
             partitions=tuple(options.partition_keys) if options else (),
             config=_recorded_config(self.config, run, options),
             parent_run_id=run.parent_run_id,
+            planned=tuple(s.model for s in plan.steps),
         )
         try:
             with recording_logs(recorder, {s.model for s in plan.steps}):

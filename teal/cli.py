@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,11 +19,16 @@ from teal.cli_support import (
     common_options,
     handle_errors,
     open_session,
+    parse_vars,
     plan_options,
     selection_options,
     setup_logging,
     table,
 )
+
+if TYPE_CHECKING:
+    from teal.compiler.plan import PlanOptions
+    from teal.runtime.session import RunOptions, Session
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -63,8 +68,6 @@ def _run(
     inline_views: bool,
     **partition_opts: Any,
 ) -> None:
-    from teal.runtime.executor import SilentReporter
-    from teal.runtime.report import ConsoleReporter
     from teal.runtime.runstore import Trigger
     from teal.runtime.session import RunOptions
 
@@ -81,6 +84,21 @@ def _run(
         store_failures=bool(partition_opts.get("store_failures")),
         debug=debug,
     )
+    _build_and_report(session, select, exclude, options, run, as_json)
+
+
+def _build_and_report(
+    session: Session,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    options: PlanOptions,
+    run: RunOptions,
+    as_json: bool,
+) -> None:
+    """Build, print progress or JSON, and exit 1 if anything failed."""
+    from teal.runtime.executor import SilentReporter
+    from teal.runtime.report import ConsoleReporter
+
     setup_logging()
     reporter = SilentReporter() if as_json else ConsoleReporter()
     result = session.build(select, exclude, options=options, run=run, reporter=reporter)
@@ -296,6 +314,59 @@ def backfill(
         partition_range=None if date_from or date_to else "..",
         full_refresh=False,
     )
+
+
+@main.command()
+@click.argument("run_ref", metavar="RUN", default="last")
+@common_options
+@click.option(
+    "--threads", type=click.IntRange(min=1), default=None, help="Models to build at once."
+)
+@click.option("--fail-fast", "-x", is_flag=True, help="Stop at the first failure.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@handle_errors
+def retry(
+    run_ref: str,
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    threads: int | None,
+    fail_fast: bool,
+    as_json: bool,
+) -> None:
+    """Run again what RUN did not finish (failed, skipped or never started), as a new run
+    with the same partitions, vars and options (RUN: an id, a prefix of one, or `last`)."""
+    from teal.cli_runs import resolve_run
+    from teal.runtime.retry import plan_retry
+    from teal.runtime.runstore import Trigger
+    from teal.runtime.session import RunOptions, Session
+
+    first = open_session(project_dir, target, warehouse, vars_, threads)
+    request = plan_retry(first.run_store(), resolve_run(first.run_store(), run_ref))
+    first.close()
+    vars_now = {**(parse_vars(vars_) or {}), **request.vars}
+    session = Session.open(
+        project_dir, target=target, warehouse=warehouse, vars=vars_now, threads=threads
+    )
+    rng = request.partition_range
+    options = session.options(
+        partitions=request.partitions,
+        partition_range=f"{rng[0]}..{rng[1]}" if rng else None,
+        full_refresh=request.full_refresh,
+        missing_only=request.missing_only,
+    )
+    run = RunOptions(
+        command=request.command,
+        trigger=Trigger.RETRY,
+        parent_run_id=request.parent.run_id,
+        fail_fast=fail_fast,
+        debug=debug,
+    )
+    if not as_json:
+        click.echo(f"Retrying {len(request.models)} models of run {request.parent.run_id}")
+    _build_and_report(session, request.models, (), options, run, as_json)
 
 
 @main.command()

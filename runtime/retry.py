@@ -1,0 +1,67 @@
+"""``teal retry RUN``: run again what a run did not finish, as it was asked for.
+
+A retry is a new run linked to the old one (its parent). It selects exactly the models the
+old run planned that did not succeed (failed, skipped, or never started because the run
+crashed or was canceled) and uses the old run's partitions, vars and refresh options.
+Partitioned models are rebuilt for the same partitions as the first time: replacing a
+partition is idempotent, so partitions that had succeeded come out the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from teal.compiler.errors import SelectionError
+from teal.runtime.runstore import EventKind, RunRecord, RunStatus, RunStore
+from teal.runtime.runstore.records import JsonValue
+
+
+@dataclass(frozen=True)
+class RetryRequest:
+    """What to run to finish ``parent``."""
+
+    parent: RunRecord
+    models: tuple[str, ...]
+    partitions: tuple[str, ...]
+    partition_range: tuple[str, str] | None
+    full_refresh: bool
+    missing_only: bool
+    vars: dict[str, JsonValue]
+    command: str
+
+
+def plan_retry(store: RunStore, run: RunRecord) -> RetryRequest:
+    """The retry of ``run``; an error if it is still running or has nothing to redo."""
+    if run.status in (RunStatus.STARTED, RunStatus.CANCELING, RunStatus.QUEUED):
+        raise SelectionError(
+            f"run {run.run_id} is {run.status.value}",
+            path="RUN",
+            hint="wait for it to end, or `teal cancel` it first",
+        )
+    started = store.events(run.run_id, kinds=[EventKind.RUN_START])
+    planned_data = started[0].data.get("planned") if started else None
+    planned = [str(m) for m in planned_data] if isinstance(planned_data, list) else []
+    succeeded = {
+        s.model for s in store.steps(run.run_id) if s.status == "success" and not s.partition_key
+    }
+    todo = tuple(m for m in planned if m not in succeeded)
+    if not todo:
+        raise SelectionError(
+            f"run {run.run_id} has nothing to retry: every step it planned succeeded",
+            path="RUN",
+            hint="`teal runs --status failure` lists runs that failed",
+        )
+    config = run.config
+    rng = config.get("partition_range")
+    return RetryRequest(
+        parent=run,
+        models=todo,
+        partitions=run.partitions,
+        partition_range=(str(rng[0]), str(rng[1]))
+        if isinstance(rng, list) and len(rng) == 2
+        else None,
+        full_refresh=bool(config.get("full_refresh")),
+        missing_only=bool(config.get("missing_only")),
+        vars=dict(config["vars"]) if isinstance(config.get("vars"), dict) else {},  # type: ignore[arg-type]
+        command=run.command,
+    )

@@ -1,0 +1,98 @@
+"""`teal retry`: a failed run's failed and skipped steps, and a killed run's unfinished ones,
+run again as a new run linked to the old one."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import query, run_teal
+
+FLAKY = {
+    "models/a.sql": "select 1 as id union all select 2",
+    "models/b.py": """
+        import os
+        import teal
+
+        @teal.asset
+        def b(context, a):
+            if os.path.exists("fail"):
+                raise RuntimeError("the upstream service is down")
+            # blocks while a pipe named 'gate' exists, until someone writes to it
+            if os.path.exists("gate"):
+                context.log.info("b waits at the gate")
+                with open("gate") as gate:
+                    gate.read()
+            return a
+    """,
+    "models/c.sql": "select id * 10 as id from b",
+    "models/d.sql": "select count(*) as n from a",
+}
+
+
+def _runs(root: Path) -> list[dict]:
+    return json.loads(run_teal("runs", "--json", cwd=root).stdout)
+
+
+def _show(root: Path, run: str) -> dict:
+    return json.loads(run_teal("runs", "show", run, "--json", cwd=root).stdout)
+
+
+def test_retry_reruns_only_the_failed_and_skipped_steps(project):
+    root = project(FLAKY)
+    (root / "fail").write_text("")
+    first = run_teal("build", cwd=root)
+    assert first.returncode == 1
+    (root / "fail").unlink()
+    again = run_teal("retry", "last", cwd=root)
+    assert again.returncode == 0, again.output
+    assert "Retrying 2 models of run" in again.stdout
+    newest, failed = _runs(root)[:2]
+    assert (newest["trigger"], newest["parent_run_id"]) == ("retry", failed["run_id"])
+    assert sorted(s["model"] for s in _show(root, newest["run_id"])["steps"]) == ["b", "c"]
+    assert query(root / "warehouse.duckdb", "select id from main.c order by id") == [(10,), (20,)]
+    nothing = run_teal("retry", newest["run_id"], cwd=root)
+    assert nothing.returncode == 2
+    assert "has nothing to retry" in nothing.stderr
+
+
+@pytest.mark.slow
+def test_a_killed_build_shows_crashed_and_retry_finishes_it_like_a_clean_build(project, tmp_path):
+    root = project(FLAKY)
+    os.mkfifo(root / "gate")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
+    build = subprocess.Popen(
+        [sys.executable, "-m", "teal.cli", "build", "--threads", "1"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert build.stdout is not None
+    for line in build.stdout:  # a is built; b has started and is blocked on the pipe
+        if "b waits at the gate" in line:
+            break
+    build.send_signal(signal.SIGKILL)
+    build.wait(timeout=60)
+    (root / "gate").unlink()
+
+    crashed = _runs(root)[0]  # reading the store marks the dead process's run
+    assert crashed["status"] == "crashed"
+    assert "during b" in crashed["message"]
+    retried = run_teal("retry", "last", cwd=root)
+    assert retried.returncode == 0, retried.output
+    steps = _show(root, "last")["steps"]
+    assert sorted(s["model"] for s in steps) == ["b", "c", "d"]  # d never started
+
+    clean = project(FLAKY, name="clean")
+    assert run_teal("build", cwd=clean).returncode == 0
+    for table in ("a", "b", "c", "d"):
+        sql = f"select * from main.{table} order by all"
+        assert query(root / "warehouse.duckdb", sql) == query(clean / "warehouse.duckdb", sql)
