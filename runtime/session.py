@@ -36,6 +36,7 @@ from teal.runtime.results import BuildResult
 from teal.runtime.runstore import (
     NO_STORE,
     EventKind,
+    RunRecord,
     RunStatus,
     RunStore,
     Trigger,
@@ -366,6 +367,25 @@ class Session:
         from teal.runtime.partition_status import partition_report
 
         return partition_report(self.project, self.state(), model, now=self.now)
+
+
+def runs(
+    project_dir: str | Path | None = None,
+    *,
+    status: Sequence[RunStatus | str] = (),
+    model: str | None = None,
+    since: datetime | None = None,
+    limit: int = 50,
+) -> list[RunRecord]:
+    """Recent runs of the project at ``project_dir`` from its run store, newest first.
+
+    >>> [r.status for r in teal.runs("path/to/project", limit=2)]   # doctest: +SKIP
+    [<RunStatus.SUCCESS: 'success'>, <RunStatus.FAILURE: 'failure'>]
+    """
+    with Session.open(project_dir) as session:
+        return session.run_store().runs(
+            status=[RunStatus(s) for s in status], model=model, since=since, limit=limit
+        )
 
 
 def _recorded_config(

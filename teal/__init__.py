@@ -20,7 +20,8 @@ from teal.compiler.plan import Plan, build_plan
 from teal.compiler.project import Model, Project, load_project
 from teal.runtime.context import AssetContext
 from teal.runtime.results import BuildResult, ModelResult
-from teal.runtime.session import RunOptions, Session, build
+from teal.runtime.runstore import RunRecord, RunStatus
+from teal.runtime.session import RunOptions, Session, build, runs
 from teal.runtime.testing import MaterializeResult, materialize
 
 __version__ = "0.1.0"
@@ -43,6 +44,8 @@ __all__ = [
     "ProjectConfig",
     "ProjectError",
     "RunOptions",
+    "RunRecord",
+    "RunStatus",
     "SelectionError",
     "Session",
     "TealError",
@@ -54,4 +57,5 @@ __all__ = [
     "load_config",
     "load_project",
     "materialize",
+    "runs",
 ]

@@ -158,3 +158,15 @@ def test_runs_recorded_in_postgres(project, fresh_postgres):
     shown = json.loads(run_teal("runs", "show", "last", "--json", cwd=root, env=env).stdout)
     assert sorted(s["model"] for s in shown["steps"]) == ["ok", "two"]
     assert not (root / ".teal" / "runs.sqlite").exists()
+
+
+def test_python_api_build_is_recorded_and_read_back_with_teal_runs(project):
+    import teal
+
+    root = project({"models/ok.sql": "select 1 as id"})
+    result = teal.build(root)
+    found = teal.runs(root)
+    assert [(r.run_id, r.trigger.value, r.status) for r in found] == [
+        (result.run_id, "api", teal.RunStatus.SUCCESS)
+    ]
+    assert teal.runs(root, status=["failure"]) == []
