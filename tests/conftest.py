@@ -69,6 +69,49 @@ def query(db: Path | str, sql: str) -> list[tuple]:
         con.close()
 
 
+UPDATE_GOLDEN = "--update-golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        UPDATE_GOLDEN,
+        action="store_true",
+        default=False,
+        help="rewrite golden files (tests/golden/*/expected.txt, expected SQL in "
+        "tests/fixtures/*.sql) from what the code produces now; review the diff before committing",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """True when the run was asked to rewrite expected files (``--update-golden``)."""
+    return bool(request.config.getoption(UPDATE_GOLDEN))
+
+
+def missing_golden(what: str, test_file: str) -> str:
+    """The failure message for an expected file or statement that does not exist yet."""
+    return (
+        f"{what} is missing. If the output is right, write it with "
+        f"`python -m pytest {test_file} {UPDATE_GOLDEN}` and review the diff before committing."
+    )
+
+
+def assert_golden(expected_file: Path, got: str, *, update: bool, test_file: str) -> None:
+    """``got`` equals the text of ``expected_file``; with ``--update-golden``, write it first.
+
+    A missing file fails (it is never written silently), so deleting an expected file
+    cannot make a golden test pass."""
+    if update:
+        expected_file.write_text(got, encoding="utf-8")
+    rel = expected_file.relative_to(REPO)
+    if not expected_file.exists():
+        pytest.fail(missing_golden(str(rel), test_file), pytrace=False)
+    assert got == expected_file.read_text(encoding="utf-8"), (
+        f"{rel} differs from what the code produces now; if the change is intended, rewrite "
+        f"it with `python -m pytest {test_file} {UPDATE_GOLDEN}` and review the diff"
+    )
+
+
 @pytest.fixture
 def project(tmp_path: Path):
     """``project(files, config=None)`` -> project root in a fresh tmp folder."""

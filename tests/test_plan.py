@@ -2,8 +2,11 @@
 
 Golden cases live in tests/golden/<case>/: a project, ``args.json`` (selection, options and
 a fake earlier state) and ``expected.txt`` (the exact ``teal plan`` text plus each step's
-SQL). After an intended, reviewed change, rewrite them with
-``TEAL_UPDATE_GOLDEN=1 python -m pytest tests/test_plan.py``.
+SQL, as the warehouse runs it). A case may plan its project more than one way:
+``args.<variant>.json`` goes with ``expected.<variant>.txt``. Each case runs on a copy of its
+folder in a tmp dir, so no cache or target folder lands in the source tree. A missing
+expected file fails the test; after an intended, reviewed change, rewrite them with
+``python -m pytest tests/test_plan.py --update-golden`` (tests/README.md).
 """
 
 from __future__ import annotations
@@ -14,26 +17,56 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace as dc_replace
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pytest
-import sqlglot
 
 from teal.compiler.plan import ModelState, PlanOptions, PlanState, build_plan
 from teal.compiler.project import load_project
-from tests.conftest import query, run_teal
+from tests.conftest import assert_golden, query, run_teal
 
 GOLDEN = Path(__file__).parent / "golden"
-CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "args.json").is_file())
+# (case, variant): args.json is variant "", args.<variant>.json is variant <variant>
+CASES = sorted(
+    (case.name, args.name[len("args.") : -len("json")].rstrip("."))
+    for case in GOLDEN.iterdir()
+    for args in case.glob("args*.json")
+)
 
 
-def _plan_for(case_dir: Path):
-    args = json.loads((case_dir / "args.json").read_text())
-    # cold every time: a cache left in the source tree by an older teal would hide changes
-    shutil.rmtree(case_dir / ".teal", ignore_errors=True)
-    project = load_project(case_dir)
+def _copy(case: str, tmp_path: Path) -> Path:
+    """The case's project, copied (without caches or outputs) to where a test may write."""
+    root = tmp_path / case
+    shutil.copytree(
+        GOLDEN / case, root, ignore=shutil.ignore_patterns(".teal", "target", "expected*.txt")
+    )
+    return root
+
+
+def _options(raw: dict) -> PlanOptions:
+    """args.json's options as PlanOptions: ``now`` is an ISO time, key lists become tuples."""
+    opts = dict(raw)
+    if opts.get("now") is not None:
+        opts["now"] = datetime.fromisoformat(opts["now"])
+    for key in ("partition_keys", "partition_range"):
+        if opts.get(key) is not None:
+            opts[key] = tuple(opts[key])
+    return PlanOptions(**opts)
+
+
+def _plan_for(case: str, tmp_path: Path, variant: str = ""):
+    """Load a copy of golden ``case`` and plan it with ``args[.variant].json``.
+
+    args: ``select``/``exclude`` lists, ``options`` (PlanOptions fields), ``state`` (model ->
+    ``hash`` ("current" for the model's version now), ``finished_at``, ``duration_ms``),
+    ``relations`` that exist (default: those of the models in ``state``), ``last_results``
+    (model -> success|error) and ``partitions`` (model -> key -> status)."""
+    root = _copy(case, tmp_path)
+    args = json.loads((root / (f"args.{variant}.json" if variant else "args.json")).read_text())
+    project = load_project(root)
     models = {}
     for name, rec in args.get("state", {}).items():
         sql_hash = project.models[name].sql_hash if rec["hash"] == "current" else rec["hash"]
@@ -45,40 +78,61 @@ def _plan_for(case_dir: Path):
     relations = args.get("relations")
     if relations is None:
         relations = [project.models[n].relation for n in models]
-    state = PlanState(models=models, relations=frozenset(r.lower() for r in relations))
+    partitions = {
+        model: {key: {"status": status} for key, status in keys.items()}
+        for model, keys in args.get("partitions", {}).items()
+    }
+    state = PlanState(
+        models=models,
+        last_results=args.get("last_results", {}),
+        relations=frozenset(r.lower() for r in relations),
+        partitions=partitions,
+    )
     plan = build_plan(
         project,
-        args["select"],
-        args["exclude"],
+        args.get("select", []),
+        args.get("exclude", []),
         state=state,
-        options=PlanOptions(**args["options"]),
+        options=_options(args.get("options", {})),
     )
     return project, plan
 
 
-def _render(plan) -> str:
+def _render(plan, root: Path) -> str:
+    """``teal plan``'s text, then each step's SQL exactly as the warehouse gets it (the
+    project's folder, which differs per run, written as <project>)."""
     out = [plan.explain()]
     for step in plan.steps:
         if step.sql:
-            pretty = sqlglot.transpile(step.sql, read="duckdb", write="duckdb", pretty=True)[0]
-            out.append(f"\n-- {step.model} ({step.sql_hash})\n{pretty}")
-    return "\n".join(out) + "\n"
+            out.append(f"\n-- {step.model} ({step.sql_hash})\n{step.sql}")
+    return "\n".join(out).replace(str(root), "<project>") + "\n"
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_golden_plan(case: str) -> None:
-    case_dir = GOLDEN / case
-    _, plan = _plan_for(case_dir)
-    got = _render(plan)
-    expected_file = case_dir / "expected.txt"
-    if os.environ.get("TEAL_UPDATE_GOLDEN") or not expected_file.exists():
-        expected_file.write_text(got)
-    assert got == expected_file.read_text()
+@pytest.mark.parametrize(("case", "variant"), CASES, ids=[f"{c}.{v}" if v else c for c, v in CASES])
+def test_golden_plan(case: str, variant: str, tmp_path: Path, update_golden: bool) -> None:
+    project, plan = _plan_for(case, tmp_path, variant)
+    expected = GOLDEN / case / (f"expected.{variant}.txt" if variant else "expected.txt")
+    assert_golden(
+        expected,
+        _render(plan, project.root),
+        update=update_golden,
+        test_file="tests/test_plan.py",
+    )
 
 
-def _run_in_memory(plan) -> duckdb.DuckDBPyConnection:
+def test_golden_cases_hold_only_their_projects() -> None:
+    """Golden tests run on copies: nothing a load or a build writes is in tests/golden."""
+    written = sorted(
+        str(p.relative_to(GOLDEN))
+        for name in (".teal", "target", "*.duckdb", "*.duckdb.wal")
+        for p in GOLDEN.glob(f"*/{name}")
+    )
+    assert not written, f"outputs in tests/golden (delete them; a test wrote them): {written}"
+
+
+def _run_in_memory(plan, con: duckdb.DuckDBPyConnection | None = None):
     """Execute a plan's SQL steps on in-memory DuckDB, the way the warehouse layer does."""
-    con = duckdb.connect()
+    con = con or duckdb.connect()
     for step in plan.steps:
         schema, name = step.relation.split(".")
         con.execute(f'create schema if not exists "{schema}"')
@@ -87,8 +141,8 @@ def _run_in_memory(plan) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def test_ephemeral_inlining_gives_the_same_rows_as_real_relations() -> None:
-    project, plan = _plan_for(GOLDEN / "ephemeral_inlining")
+def test_ephemeral_inlining_gives_the_same_rows_as_real_relations(tmp_path: Path) -> None:
+    project, plan = _plan_for("ephemeral_inlining", tmp_path)
     con = _run_in_memory(plan)
     assert con.execute("select grp, n, one from marts.report order by grp").fetchall() == [
         (0, 2, 1),
@@ -104,10 +158,8 @@ def test_ephemeral_inlining_gives_the_same_rows_as_real_relations() -> None:
     assert set(plan.not_run) == {"evens", "evens_by_group"}
 
 
-def test_inline_views_keeps_results_and_drops_the_single_consumer_views() -> None:
-    case = GOLDEN / "inline_views"
-    _, inlined = _plan_for(case)
-    project = load_project(case)
+def test_inline_views_keeps_results_and_drops_the_single_consumer_views(tmp_path: Path) -> None:
+    project, inlined = _plan_for("inline_views", tmp_path)
     plain = build_plan(project, ["+final"], [])
     assert {s.model for s in plain.steps} == {"v1", "v2", "shared", "final"}
     # v1 and v2 are read by one model each: inlined; shared has two readers: kept
@@ -118,14 +170,39 @@ def test_inline_views_keeps_results_and_drops_the_single_consumer_views() -> Non
     assert a == b == [(0, 3), (10, 3), (20, 3), (30, 3), (40, 3)]
 
 
-def test_inline_views_never_inlines_a_view_selected_by_name() -> None:
-    project = load_project(GOLDEN / "inline_views")
+def test_inline_views_never_inlines_a_view_selected_by_name(tmp_path: Path) -> None:
+    project = load_project(_copy("inline_views", tmp_path))
     plan = build_plan(project, ["v2 final"], [], options=PlanOptions(inline_views=True))
     assert {s.model for s in plan.steps} == {"v2", "final"}
 
 
-def test_critical_path_starts_the_longest_chain_first() -> None:
-    _, plan = _plan_for(GOLDEN / "critical_path")
+def replace_step_sql(plan, old: str, new: str):
+    return plan.with_steps([dc_replace(s, sql=(s.sql or "").replace(old, new)) for s in plan.steps])
+
+
+def test_sql_compiled_in_the_authors_text_reads_the_relations_and_sources(
+    tmp_path: Path,
+) -> None:
+    _, plan = _plan_for("splice_references", tmp_path)
+    (tmp_path / "customers.csv").write_text("id,name\n10,ann\n20,bob\n,nobody\n")
+    local = replace_step_sql(plan, "s3://files/", f"{tmp_path}/")
+    con = duckdb.connect()
+    con.execute("create schema landing")
+    con.execute(
+        "create table landing.orders as select * from (values (1, 10, 250, 'paid'), "
+        "(2, 10, 1000, 'paid'), (3, 20, 500, 'test'), (4, 20, 100, 'open')) "
+        "t(id, customer_id, amount, status)"
+    )
+    _run_in_memory(local, con)
+    assert con.execute("select * from marts.order_totals order by 1").fetchall() == [
+        (10, "ANN", 12.5),
+        (20, "BOB", 1.0),
+    ]
+    assert con.execute("select count(*) <= 3 from marts.sampled").fetchone() == (True,)
+
+
+def test_critical_path_starts_the_longest_chain_first(tmp_path: Path) -> None:
+    _, plan = _plan_for("critical_path", tmp_path)
     order = [s.model for s in plan.steps]
     # slow_root (9 s) starts first, then the 3-step chain behind fast_root, alone last
     assert order[0] == "slow_root"
@@ -133,8 +210,8 @@ def test_critical_path_starts_the_longest_chain_first() -> None:
     assert order.index("long_1") < order.index("long_2") < order.index("long_3")
 
 
-def test_skip_unchanged_reasons() -> None:
-    _, plan = _plan_for(GOLDEN / "skip_unchanged")
+def test_skip_unchanged_reasons(tmp_path: Path) -> None:
+    _, plan = _plan_for("skip_unchanged", tmp_path)
     reasons = {s.model: s.reason for s in plan.steps}
     assert reasons == {
         "brand_new": "new: never built",

@@ -1,0 +1,1 @@
+select c.id, upper(c.name) as name from {{ source('files', 'customers') }} as c
