@@ -36,6 +36,7 @@ from teal.runtime.results import BuildResult
 from teal.runtime.runstore import (
     NO_STORE,
     EventKind,
+    Retention,
     RunRecord,
     RunStatus,
     RunStore,
@@ -285,6 +286,7 @@ class Session:
             at=utc_now(),
             message=f"{len(result.built)} built, {failed} failed, {len(result.skipped)} skipped",
         )
+        recorder.store.prune(Retention(), utc_now())  # history is bounded as it is written
         return result
 
     def _execute(
