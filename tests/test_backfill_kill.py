@@ -28,6 +28,8 @@ import pytest
 
 from tests.conftest import run_teal, write_project
 
+pytestmark = pytest.mark.slow
+
 SEED = int(os.environ.get("TEAL_KILL_SEED", "20260101"))
 ENV = {"TEAL_NOW": "2026-03-01T00:00:00", "PYTHONUNBUFFERED": "1"}
 ROWS = 100_000  # per partition: a 30-day backfill takes a couple of seconds
