@@ -19,7 +19,11 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import query, run_teal
+
+pytestmark = pytest.mark.slow
 
 A_ROWS = 1_000
 B_ROWS = 5_000_000
