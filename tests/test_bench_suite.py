@@ -12,8 +12,11 @@ import subprocess
 import sys
 
 import duckdb
+import pytest
 
 from tests.conftest import REPO, run_teal
+
+pytestmark = pytest.mark.slow
 
 
 def load_generate():
