@@ -13,7 +13,11 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import query, run_teal
+
+pytestmark = pytest.mark.slow
 
 NOW = {"TEAL_NOW": "2026-03-01T00:00:00"}
 
