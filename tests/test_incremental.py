@@ -22,6 +22,8 @@ import pytest
 import teal
 from tests.conftest import query, run_teal
 
+pytestmark = pytest.mark.slow
+
 NOW = {"TEAL_NOW": "2025-06-01T00:00:00"}
 
 # rows 1..n; `val` says which run wrote it
