@@ -17,7 +17,11 @@ import re
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import query, run_teal
+
+pytestmark = pytest.mark.slow
 
 TRACEBACK = "Traceback (most recent call last)"
 NOW = {"TEAL_NOW": "2026-03-01T00:00:00"}
