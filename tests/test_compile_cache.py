@@ -7,7 +7,11 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import query, run_teal
+
+pytestmark = pytest.mark.slow
 
 N = 120
 
