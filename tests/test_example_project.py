@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from tests.conftest import REPO, query, run_teal
+
+pytestmark = pytest.mark.slow
 
 EXPECTED_ROWS = {
     "raw.customers": 10_000,
