@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import run_teal
+
+pytestmark = pytest.mark.slow
 
 CONFIG = """
 name = "state"
