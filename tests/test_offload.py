@@ -16,6 +16,8 @@ from teal.compiler.errors import ErrorGroup, ParseError
 from teal.compiler.project import _Loader, load_project
 from tests.conftest import query, run_teal
 
+pytestmark = pytest.mark.slow
+
 N = offload.MIN_FILES + 50
 
 
