@@ -16,6 +16,8 @@ import pytest
 
 from tests.conftest import query, run_teal, write_project
 
+pytestmark = pytest.mark.slow
+
 CONFIG = """
     name = "fixture"
     threads = 2
