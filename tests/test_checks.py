@@ -15,6 +15,8 @@ import pytest
 
 from tests.conftest import query, run_teal
 
+pytestmark = pytest.mark.slow
+
 CONFIG = """\
 name = "checks"
 threads = 2
