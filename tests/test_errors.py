@@ -301,6 +301,7 @@ COMPILE_ERRORS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(COMPILE_ERRORS), ids=list(COMPILE_ERRORS))
 def test_project_error_points_at_the_source_and_loses_nothing(proj: Path, case: str) -> None:
     spec = COMPILE_ERRORS[case]
@@ -326,6 +327,7 @@ def test_the_location_line_comes_first(proj: Path) -> None:
     assert first == "models/staging/doubled.sql:2:6: 'numbrs' is not a model or a declared source"
 
 
+@pytest.mark.slow
 def test_independent_mistakes_are_reported_together(proj: Path) -> None:
     write(
         proj,
@@ -345,6 +347,7 @@ def test_independent_mistakes_are_reported_together(proj: Path) -> None:
     assert_nothing_lost(proj)
 
 
+@pytest.mark.slow
 def test_debug_shows_the_traceback(proj: Path) -> None:
     write(proj, {"models/staging/doubled.sql": "select n, n * 2 as d\nfrom numbrs\n"})
     done = run_teal("build", "--debug", cwd=proj)
@@ -357,6 +360,7 @@ def test_debug_shows_the_traceback(proj: Path) -> None:
 # -- models that fail while building: exit 1, the rest of the build carries on ----------------
 
 
+@pytest.mark.slow
 def test_python_model_that_raises(proj: Path) -> None:
     write(
         proj,
@@ -389,6 +393,7 @@ def test_python_model_that_raises(proj: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_python_model_returning_an_unsupported_type(proj: Path) -> None:
     write(
         proj,
@@ -413,6 +418,7 @@ def test_python_model_returning_an_unsupported_type(proj: Path) -> None:
     assert_nothing_lost(proj)
 
 
+@pytest.mark.slow
 def test_sql_model_failing_in_duckdb(proj: Path) -> None:
     write(
         proj,
@@ -434,6 +440,7 @@ def test_sql_model_failing_in_duckdb(proj: Path) -> None:
     assert_nothing_lost(proj)  # the old staging.doubled table still has its rows
 
 
+@pytest.mark.slow
 def test_fail_fast_stops_the_build(proj: Path) -> None:
     """Two independent roots fail; with --fail-fast only the first runs, the other is skipped."""
     write(
@@ -484,6 +491,7 @@ def test_unknown_select_name(proj: Path) -> None:
     assert_nothing_lost(proj)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "value, says",
     [
