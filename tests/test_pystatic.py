@@ -203,6 +203,7 @@ def tripled_positive(tripled: pa.Table):
 """
 
 
+@pytest.mark.slow
 def test_a_cold_load_does_not_run_simple_model_files_and_the_build_does(project) -> None:
     root = project(
         {
@@ -223,6 +224,7 @@ def test_a_cold_load_does_not_run_simple_model_files_and_the_build_does(project)
     assert query(root / "warehouse.duckdb", "select sum(t) from py.tripled") == [(30,)]
 
 
+@pytest.mark.slow
 def test_an_import_error_in_a_simply_read_file_stops_the_build_with_its_line(project) -> None:
     broken = SIMPLE_PY.replace(
         "import polars as pl", "import polars as pl\nimport no_such_module_x"
