@@ -25,6 +25,7 @@ def _user_folder(project):
     return project(files)
 
 
+@pytest.mark.slow
 def test_cli_builds_beside_user_modules_named_like_teal_layers(project):
     root = _user_folder(project)
     done = run_teal("build", cwd=root)
@@ -32,6 +33,7 @@ def test_cli_builds_beside_user_modules_named_like_teal_layers(project):
     assert query(root / "warehouse.duckdb", "select count(*) from marts.evens") == [(5,)]
 
 
+@pytest.mark.slow
 def test_python_api_builds_beside_user_modules_named_like_teal_layers(project):
     root = _user_folder(project)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
