@@ -94,6 +94,7 @@ def test_logs_follow_from_a_second_process_sees_steps_as_they_happen(project):
     assert lines[-1].endswith("success")
 
 
+@pytest.mark.slow
 def test_runs_lists_each_build_and_show_gives_steps_rows_and_failures(project):
     root = project({"models/ok.sql": "select 1 as id", "models/bad.sql": "select nope from ok"})
     first = run_teal("build", cwd=root)
@@ -149,6 +150,7 @@ def test_migrate_says_what_it_applied_then_that_it_is_current(project):
     assert "is up to date (schema version 1)" in again
 
 
+@pytest.mark.slow
 def test_runs_recorded_in_postgres(project, fresh_postgres):
     root = project({"models/ok.sql": "select 1 as id", "models/two.sql": "select id from ok"})
     env = {"TEAL_RUN_STORE": fresh_postgres}
