@@ -44,6 +44,7 @@ def _show(root: Path, run: str) -> dict:
     return json.loads(run_teal("runs", "show", run, "--json", cwd=root).stdout)
 
 
+@pytest.mark.slow
 def test_retry_reruns_only_the_failed_and_skipped_steps(project):
     root = project(FLAKY)
     (root / "fail").write_text("")
