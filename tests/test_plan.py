@@ -240,6 +240,7 @@ def _built(out: str) -> set[str]:
     return {m.group(1) for m in re.finditer(r"^\[[ \d/]+\] OK\s+\w+\s+\w+\.(\w+)", out, re.M)}
 
 
+@pytest.mark.slow
 def test_changed_only_rebuilds_only_what_changed(project) -> None:
     root = project(CHANGED_ONLY_PROJECT)
     first = run_teal("build", "--changed-only", cwd=root)
@@ -268,6 +269,7 @@ def test_changed_only_rebuilds_only_what_changed(project) -> None:
     assert query(root / "warehouse.duckdb", "select sum(doubled) from marts.c") == [(18,)]
 
 
+@pytest.mark.slow
 def test_plan_json_matches_what_build_runs(project) -> None:
     root = project(CHANGED_ONLY_PROJECT)
     planned = run_teal("plan", "--json", "-s", "b+", cwd=root)
@@ -279,6 +281,7 @@ def test_plan_json_matches_what_build_runs(project) -> None:
     assert ran == steps == ["b", "c"]
 
 
+@pytest.mark.slow
 def test_plan_keeps_the_state_it_read_until_anything_writes_the_warehouse(project) -> None:
     """`teal plan` reads earlier runs' state from the warehouse once and keeps it while the
     file is unchanged: a second plan works even while another process holds the file. Any
