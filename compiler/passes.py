@@ -16,10 +16,17 @@ step's SQL already contains them; the plan lists them under "no step" with the r
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from teal.compiler.plan import Plan, PlanContext, Step
+from teal.compiler.plan import Plan, PlanContext, PlanOptions, Step
 from teal.compiler.sql import text_hash
+
+if TYPE_CHECKING:
+    from teal.compiler.errors import TealError
+    from teal.compiler.partitions import Partitions
 
 
 def inline_views(plan: Plan, ctx: PlanContext) -> Plan:
@@ -256,7 +263,7 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
     return plan.with_steps(steps, not_run)
 
 
-def _windows(definition, keys: list[str]) -> list[tuple]:  # type: ignore[no-untyped-def]
+def _windows(definition: Partitions, keys: list[str]) -> list[tuple[datetime, datetime]]:
     out = []
     for key in keys:
         try:
@@ -266,7 +273,9 @@ def _windows(definition, keys: list[str]) -> list[tuple]:  # type: ignore[no-unt
     return out
 
 
-def _overlapping_keys(definition, windows: list[tuple], now) -> list[str]:  # type: ignore[no-untyped-def]
+def _overlapping_keys(
+    definition: Partitions, windows: list[tuple[datetime, datetime]], now: datetime | None
+) -> list[str]:
     """Keys of ``definition`` whose window overlaps one of ``windows`` (all keys if it has no
     time dimension)."""
     keys = []
@@ -280,7 +289,9 @@ def _overlapping_keys(definition, windows: list[tuple], now) -> list[str]:  # ty
     return keys
 
 
-def _requested_keys(model: str, definition, opts, error_class) -> list[str]:  # type: ignore[no-untyped-def]
+def _requested_keys(
+    model: str, definition: Partitions, opts: PlanOptions, error_class: type[TealError]
+) -> list[str]:
     keys: list[str] = []
     try:
         for key in opts.partition_keys:
@@ -307,8 +318,12 @@ def _requested_keys(model: str, definition, opts, error_class) -> list[str]:  # 
 
 
 def _keys_from_upstream_steps(
-    step: Step, ctx: PlanContext, chosen: dict[str, tuple[str, ...]], upstream_keys, parse_mapping
-) -> list[str] | None:  # type: ignore[no-untyped-def]
+    step: Step,
+    ctx: PlanContext,
+    chosen: dict[str, tuple[str, ...]],
+    upstream_keys: Callable[..., list[str]],
+    parse_mapping: Callable[..., object],
+) -> list[str] | None:
     """Keys of ``step`` that read partitions its partitioned upstream steps rebuild, or None
     when no upstream step is partitioned."""
     from teal.compiler.partitioning import resolve_mapping
