@@ -16,33 +16,24 @@ load waits for it before reading, so the next command always finds the files.
 
 Forking is only safe in a process with no other thread (one might hold a lock the child
 would wait on forever) and only pays off with a second core. It is also a surprise inside
-someone else's program, so only the command line turns it on (``ENABLED``); the Python
-API does the same work in line.
+someone else's program, so only the command line's load strategy turns it on
+(compiler/strategy.py, which also holds the forked writers); the Python API does the same
+work in line.
 """
 
 from __future__ import annotations
 
-import atexit
 import os
 import pickle
 import signal
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from teal.compiler.strategy import LoadStrategy
+
 MIN_FILES = 100  # below this, forking (about 5 ms) wins less than it costs
 CHILD_SHARE = 0.57
-ENABLED = False  # set by the command line
-
-
-def can_fork() -> bool:
-    return (
-        ENABLED
-        and hasattr(os, "fork")
-        and (os.cpu_count() or 1) > 1
-        and threading.active_count() == 1
-    )
 
 
 class ParseAhead:
@@ -59,11 +50,12 @@ class ParseAhead:
         cache: Any,
         parse: Callable[[Path], Any],
         parsed: Callable[[], int],
+        strategy: LoadStrategy,
     ) -> ParseAhead | None:
         """Fork a child to ``parse`` the last part of ``unknown`` (the SQL files the cache
         does not know), or None where that is unsafe or not worth it. The child takes a
         little more than half: the parent reads the YAML and Python files meanwhile."""
-        if len(unknown) < MIN_FILES or not can_fork():
+        if len(unknown) < MIN_FILES or not strategy.can_fork():
             return None
         from sqlglot.dialects.dialect import Dialect
 
@@ -125,38 +117,4 @@ class ParseAhead:
             os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
         except (ProcessLookupError, ChildProcessError):
-            pass
-
-
-# forked writers not waited for yet, with what they write: kept alive here until the child
-# is done, since freeing it in the parent meanwhile would copy every page it touches
-_writers: list[tuple[int, Callable[[], None]]] = []
-
-
-def write_behind(write: Callable[[], None]) -> None:
-    """Run ``write`` in a forked child where that is safe (else here and now)."""
-    wait_for_writers()  # one writer at a time: an older one never replaces newer files
-    if not can_fork():
-        write()
-        return
-    pid = os.fork()
-    if pid == 0:
-        status = 1
-        try:
-            write()
-            status = 0
-        finally:
-            os._exit(status)
-    if not _writers:
-        atexit.register(wait_for_writers)
-    _writers.append((pid, write))
-
-
-def wait_for_writers() -> None:
-    """Wait until what :func:`write_behind` started is on disk."""
-    while _writers:
-        pid, _ = _writers.pop()
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
             pass

@@ -29,6 +29,7 @@ from teal.compiler.errors import (
 )
 from teal.compiler.graph import Dag
 from teal.compiler.sources import Source, SourceTable, parse_source
+from teal.compiler.strategy import LoadStrategy
 from teal.compiler.templating import (
     REF_MARKER,
     SOURCE_MARKER_PREFIX,
@@ -170,28 +171,32 @@ def find_source_table(sources: dict[str, Source], key: str) -> SourceTable:
 
 def project_from_assets(config: ProjectConfig, assets: list[AssetDef]) -> Project:
     """A project made of the given Python assets only (for ``teal.materialize``)."""
-    return _Loader(config).load(assets=list(assets))
+    return _Loader(config, strategy=LoadStrategy()).load(assets=list(assets))
 
 
 def load_project(
     project_dir: str | Path | None = None,
     *,
     config: ProjectConfig | None = None,
+    strategy: LoadStrategy | None = None,
     **overrides: Any,
 ) -> Project:
-    """Read the project at ``project_dir`` (or ``config``) into a compiled Project."""
-    from teal.compiler import snapshot
-    from teal.compiler.offload import wait_for_writers, write_behind
+    """Read the project at ``project_dir`` (or ``config``) into a compiled Project.
 
+    ``strategy`` says which speed tricks the load may use in this process (none by default:
+    see compiler/strategy.py)."""
+    from teal.compiler import snapshot
+
+    strategy = strategy or LoadStrategy()
     cfg = config or load_config(project_dir, **overrides)
-    wait_for_writers()  # a previous load of this process may still be storing its results
+    strategy.wait()  # a previous load with this strategy may still be storing its results
     contents: dict[str, bytes] = {}
     snapshot_key = snapshot.key(cfg, contents)
     loader = None
-    with _collector_paused():
+    with _collector_paused(strategy):
         project = snapshot.load(cfg, snapshot_key)
         if project is None:  # something the load reads changed since the last one
-            loader = _Loader(cfg, contents)
+            loader = _Loader(cfg, contents, strategy=strategy)
             project = loader.load()
     if loader is not None:
         cache, helpers = loader.cache, loader.helpers
@@ -202,40 +207,46 @@ def load_project(
             cache.save()
             snapshot.save(cfg, snapshot_key, project, helpers)
 
-        write_behind(store)
+        strategy.write_behind(store)
     return project
 
 
-# Set by the command line, whose process loads one project and exits: the objects of a
-# load are then frozen (never examined by the collector again) instead of being walked by
-# the next collections. A long-lived process (the Python API, tests) leaves this off, so
-# that a dropped project is freed.
-FREEZE_AFTER_LOAD = False
-
-
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a project loads.
+def _collector_paused(strategy: LoadStrategy) -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a project loads, if the strategy says
+    so (the command line's does).
 
     A load allocates hundreds of thousands of parse-tree nodes that stay alive, and the
-    collector walks them over and over: for 1,000 models it cost 1.1 s of a 2.7 s cold
+    collector walks them over and over: for 1,000 models it cost about 40 % of a cold
     ``teal plan``. The cycles it would have freed (parse trees point at their parents) are
-    left for the first collection after the load.
+    left for the first collection after the load. A process that loads one project and
+    exits also freezes what it loaded (never examined by the collector again); a
+    long-lived process must not, so that a dropped project is freed.
     """
+    if not strategy.pause_collector:
+        yield
+        return
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        if FREEZE_AFTER_LOAD:
+        if strategy.freeze_after_load:
             gc.freeze()
         if was_enabled:
             gc.enable()
 
 
 class _Loader:
-    def __init__(self, cfg: ProjectConfig, contents: dict[str, bytes] | None = None) -> None:
+    def __init__(
+        self,
+        cfg: ProjectConfig,
+        contents: dict[str, bytes] | None = None,
+        *,
+        strategy: LoadStrategy,
+    ) -> None:
         self.cfg = cfg
+        self.strategy = strategy
         self.contents = contents or {}  # path -> bytes of the files the snapshot key read
         self.errors: list[TealError] = []
         self.sources: dict[str, Source] = {}
@@ -625,7 +636,7 @@ class _Loader:
         cache key needs its config, and a project of templates is staged here alone."""
         from teal.compiler.offload import MIN_FILES, ParseAhead
 
-        if len(paths) < MIN_FILES:
+        if len(paths) < MIN_FILES or not self.strategy.can_fork():
             return None
         from teal.compiler.templating import is_template
 
@@ -637,7 +648,9 @@ class _Loader:
                 continue  # staging reports it
             if not is_template(text) and not self.cache.has("parse", self._parse_key(text, None)):
                 unknown.append(path)
-        return ParseAhead.start(unknown, self.cache, self._parse_plain, lambda: self.parsed)
+        return ParseAhead.start(
+            unknown, self.cache, self._parse_plain, lambda: self.parsed, self.strategy
+        )
 
     def _parse_key(self, text: str, template_conf: dict[str, Any] | None) -> str:
         """The compile-cache key of a SQL file's render and parse: its text, plus for a

@@ -24,6 +24,7 @@ from teal.compiler.plan import Plan, PlanOptions, PlanState, build_plan
 from teal.compiler.project import Project, load_project
 from teal.compiler.selection import model_index
 from teal.compiler.selection import select as select_models
+from teal.compiler.strategy import LoadStrategy
 from teal.runtime.artifacts import write_run_results
 from teal.runtime.check_run import CheckRun, run_checks
 from teal.runtime.clock import new_run_id, utc_now
@@ -76,8 +77,8 @@ class Session:
     """
 
     config: ProjectConfig
-    # the load strategy the compiler uses (speed tricks the command line turns on)
-    strategy: Any = None
+    # speed tricks the compiler may use in this process (the command line turns them on)
+    strategy: LoadStrategy | None = None
     # the clock for "partitions up to now"; TEAL_NOW fixes it
     now: datetime | None = field(default_factory=clock_from_env)
     # record runs in the run store (``teal.materialize`` runs in memory and does not)
@@ -94,7 +95,7 @@ class Session:
         warehouse: str | Path | None = None,
         vars: dict[str, Any] | None = None,
         threads: int | None = None,
-        strategy: Any = None,
+        strategy: LoadStrategy | None = None,
     ) -> Session:
         """Find and read the project's configuration (the models are read on first use)."""
         cfg = load_config(
@@ -115,8 +116,6 @@ class Session:
         return self._project
 
     def _load(self) -> Project:
-        if self.strategy is None:
-            return load_project(config=self.config)
         return load_project(config=self.config, strategy=self.strategy)
 
     # -- the run store -----------------------------------------------------------------------

@@ -25,6 +25,7 @@ from teal.cli_support import (
     setup_logging,
     table,
 )
+from teal.compiler.strategy import LoadStrategy
 
 if TYPE_CHECKING:
     from teal.compiler.plan import PlanOptions
@@ -35,11 +36,12 @@ if TYPE_CHECKING:
 @click.version_option(package_name="teal")
 def main() -> None:
     """teal: build a DuckDB warehouse from a folder of SQL and Python models."""
-    import teal.compiler.offload
-    import teal.compiler.project
-
-    teal.compiler.project.FREEZE_AFTER_LOAD = True  # one project per process: see there
-    teal.compiler.offload.ENABLED = True  # a process of its own: it may fork helpers (see there)
+    # one project per process, a process of its own: loads may pause the collector, fork
+    # helpers and store caches from a forked writer, which is waited for before exiting
+    ctx = click.get_current_context()
+    strategy = LoadStrategy.command_line()
+    ctx.obj = strategy
+    ctx.call_on_close(strategy.wait)
 
 
 PARTITION_OPTIONS = (
@@ -348,7 +350,12 @@ def retry(
     first.close()
     vars_now = {**(parse_vars(vars_) or {}), **request.vars}
     session = Session.open(
-        project_dir, target=target, warehouse=warehouse, vars=vars_now, threads=threads
+        project_dir,
+        target=target,
+        warehouse=warehouse,
+        vars=vars_now,
+        threads=threads,
+        strategy=first.strategy,
     )
     rng = request.partition_range
     options = session.options(

@@ -117,10 +117,20 @@ def open_session(
     threads: int | None = None,
 ) -> Session:
     """The session every command runs through (flags that choose the project)."""
+    from teal.compiler.strategy import LoadStrategy
     from teal.runtime.session import Session
 
+    # the command line's load strategy (set by the `teal` group; absent when a command is
+    # invoked on its own, as in tests of one command)
+    ctx = click.get_current_context(silent=True)
+    strategy = ctx.find_object(LoadStrategy) if ctx is not None else None
     return Session.open(
-        project_dir, target=target, warehouse=warehouse, vars=parse_vars(vars_), threads=threads
+        project_dir,
+        target=target,
+        warehouse=warehouse,
+        vars=parse_vars(vars_),
+        threads=threads,
+        strategy=strategy,
     )
 
 

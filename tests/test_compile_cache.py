@@ -290,7 +290,10 @@ def test_the_files_read_for_the_snapshot_key_are_the_files_a_load_finds(project)
     cfg = load_config(root)
     contents: dict[str, bytes] = {}
     snapshot.key(cfg, contents)
-    walked, read = _Loader(cfg), _Loader(cfg, contents)
+    from teal.compiler.strategy import LoadStrategy
+
+    walked = _Loader(cfg, strategy=LoadStrategy())
+    read = _Loader(cfg, contents, strategy=LoadStrategy())
     assert read._discover() == walked._discover()
     assert [p.name for p in read._discover()[0]] == ["b.sql", "c.sql", "a.sql", "crlf.sql"]
     crlf = root / "models/crlf.sql"

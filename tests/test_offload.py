@@ -14,6 +14,7 @@ import pytest
 from teal.compiler import offload
 from teal.compiler.errors import ErrorGroup, ParseError
 from teal.compiler.project import _Loader, load_project
+from teal.compiler.strategy import LoadStrategy
 from tests.conftest import query, run_teal
 
 pytestmark = pytest.mark.slow
@@ -40,58 +41,62 @@ def _summary(project) -> dict:
     }
 
 
-@pytest.fixture(autouse=True)
-def enabled(monkeypatch):
-    """As the command line has it (the Python API does all in line)."""
-    monkeypatch.setattr(offload, "ENABLED", True)
-    yield
-    offload.wait_for_writers()
+@pytest.fixture
+def strategy():
+    """Forking on, as the command line has it (the Python API does all in line); the
+    collector is left alone in the test process."""
+    chosen = LoadStrategy(fork=True)
+    yield chosen
+    chosen.wait()
 
 
 @pytest.fixture
-def serial_load(monkeypatch):
+def serial_load(strategy):
     """Load with the child turned off, for comparison."""
 
     def load(root):
-        with monkeypatch.context() as m:
-            m.setattr(offload, "MIN_FILES", 10**9)
-            return load_project(root)
+        strategy.wait()
+        return load_project(root, strategy=LoadStrategy())
 
     return load
 
 
-def test_a_cold_load_with_the_child_equals_one_without(project, serial_load, monkeypatch) -> None:
+def test_a_cold_load_with_the_child_equals_one_without(
+    project, serial_load, monkeypatch, strategy
+) -> None:
     root = project(_files())
     started = []
     real_start = offload.ParseAhead.start
     monkeypatch.setattr(
         offload.ParseAhead, "start", lambda *a: started.append(real_start(*a)) or started[-1]
     )
-    parallel = load_project(root)
+    parallel = load_project(root, strategy=strategy)
     assert started and started[0] is not None  # the child did run
     assert parallel.stats["parsed"] == N  # its parses are counted too
-    offload.wait_for_writers()
+    strategy.wait()
     shutil.rmtree(root / ".teal")
     assert _summary(parallel) == _summary(serial_load(root))
 
 
-def test_a_child_that_dies_costs_time_not_results(project, serial_load, monkeypatch) -> None:
+def test_a_child_that_dies_costs_time_not_results(
+    project, serial_load, monkeypatch, strategy
+) -> None:
     root = project(_files())
     expected = _summary(serial_load(root))
-    offload.wait_for_writers()
+    strategy.wait()
     shutil.rmtree(root / ".teal")
     # the child exits at its first file: the parent parses the child's share itself
     monkeypatch.setattr(_Loader, "_parse_plain", lambda self, path: os._exit(3))
-    assert _summary(load_project(root)) == expected
+    assert _summary(load_project(root, strategy=strategy)) == expected
 
 
-def test_a_syntax_error_in_the_childs_share_is_reported_like_any_other(project) -> None:
+def test_a_syntax_error_in_the_childs_share_is_reported_like_any_other(project, strategy) -> None:
     files = _files()
     last = f"models/top/m{N - 1}.sql"  # the child takes the last files
     files[last] = "select id,\nfrom m0 where\n"
     root = project(files)
     with pytest.raises((ParseError, ErrorGroup)) as info:
-        load_project(root)
+        load_project(root, strategy=strategy)
     assert f"{last}:2" in str(info.value)
 
     done = run_teal("build", cwd=root)
@@ -114,18 +119,20 @@ def test_the_command_line_builds_a_project_loaded_by_two_processes(project) -> N
     assert f"{N} built" in done.stdout or f"{N} of {N}" in done.stdout, done.stdout
 
 
-def test_what_a_load_stores_behind_it_is_there_for_the_next_load(project) -> None:
+def test_what_a_load_stores_behind_it_is_there_for_the_next_load(project, strategy) -> None:
     root = project(_files(20))
-    first = load_project(root)
+    first = load_project(root, strategy=strategy)
     assert "snapshot" not in first.stats and first.stats["parsed"] == 20
-    again = load_project(root)  # waits for the writer of the first load, then reads its files
+    again = load_project(
+        root, strategy=strategy
+    )  # waits for the writer of the first load, then reads its files
     assert again.stats.get("snapshot") == 1
     assert _summary(again) == _summary(first)
     done = run_teal("compile", cwd=root)  # another process finds them too
     assert done.returncode == 0 and "0 SQL parses" in done.stdout, done.output
 
 
-def test_a_load_that_fails_first_stops_and_reaps_the_child(project, monkeypatch) -> None:
+def test_a_load_that_fails_first_stops_and_reaps_the_child(project, monkeypatch, strategy) -> None:
     files = _files()
     files["models/schema.yml"] = "models:\n  - name: m1\n   description: bad indent\n"
     root = project(files)
@@ -135,7 +142,7 @@ def test_a_load_that_fails_first_stops_and_reaps_the_child(project, monkeypatch)
         offload.ParseAhead, "start", lambda *a: started.append(real_start(*a)) or started[-1]
     )
     with pytest.raises(Exception) as info:
-        load_project(root)
+        load_project(root, strategy=strategy)
     assert "invalid YAML" in str(info.value)
     assert started and started[0] is not None
     with pytest.raises(ProcessLookupError):  # gone, not a zombie
