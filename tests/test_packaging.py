@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -69,8 +70,14 @@ def test_installed_wheel_has_no_generic_top_level_packages(tmp_path):
     """In a fresh venv holding only teal, ``import compiler`` fails: nothing but ``teal``
     is installed at the top level."""
     wheels = tmp_path / "wheels"
+    source = tmp_path / "source"  # built from a copy: setuptools writes build/ beside it
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    for name in ("teal", "compiler", "warehouse", "runtime"):
+        shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)],
         check=True,
         capture_output=True,
         timeout=600,
