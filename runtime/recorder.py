@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from teal.compiler.errors import ExecutionError
 from teal.compiler.plan import Plan, Step
 from teal.runtime.clock import utc_now
 from teal.runtime.executor import Reporter
@@ -138,9 +139,18 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+class RunCanceled(ExecutionError):
+    """``teal cancel`` asked this run to stop: no new step starts after the request."""
+
+
 class RecordingReporter:
     """A :class:`~teal.runtime.executor.Reporter` that records each callback, then passes
-    it on to ``inner``."""
+    it on to ``inner``.
+
+    It is also where a run learns it was canceled: before a step starts (and after each
+    partition commits) it reads the run's status, and raises :class:`RunCanceled` if
+    ``teal cancel`` set it to ``canceling``; the executor then starts nothing new, and
+    the steps already running finish (each is atomic)."""
 
     def __init__(self, recorder: RunRecorder, inner: Reporter) -> None:
         self.recorder = recorder
@@ -149,7 +159,17 @@ class RecordingReporter:
     def start(self, plan: Plan, threads: int, warehouse: str) -> None:
         self.inner.start(plan, threads, warehouse)
 
+    def _stop_if_canceled(self) -> None:
+        run = self.recorder.store.run(self.recorder.run_id)
+        if run is not None and run.status is RunStatus.CANCELING:
+            raise RunCanceled(
+                f"run {run.run_id} was canceled: the steps already running finished, "
+                "no other step started",
+                hint=f"`teal retry {run.run_id}` runs what it did not finish",
+            )
+
     def model_started(self, step: Step) -> None:
+        self._stop_if_canceled()
         self.recorder.emit(
             EventKind.STEP_START,
             step.model,
@@ -177,6 +197,8 @@ class RecordingReporter:
         report = getattr(self.inner, "partition_finished", None)
         if report is not None:
             report(step, key, status, rows, done, total, seconds, message)
+        if done < total:
+            self._stop_if_canceled()
 
     def model_finished(self, result: ModelResult, done: int, total: int) -> None:
         events: list[EventSpec] = []

@@ -32,7 +32,13 @@ from teal.runtime.executor import Executor, Reporter, SilentReporter
 from teal.runtime.kept_state import read_state
 from teal.runtime.options import clock_from_env, plan_options
 from teal.runtime.python_imports import BackgroundImporter
-from teal.runtime.recorder import RecordingReporter, pid_alive, recording_logs, start_run
+from teal.runtime.recorder import (
+    RecordingReporter,
+    RunCanceled,
+    pid_alive,
+    recording_logs,
+    start_run,
+)
 from teal.runtime.results import BuildResult
 from teal.runtime.runstore import (
     NO_STORE,
@@ -274,7 +280,11 @@ class Session:
                     plan, run, RecordingReporter(recorder, reporter), warehouse, run_id
                 )
         except BaseException as exc:
-            status = RunStatus.CANCELED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILURE
+            canceled = isinstance(exc, KeyboardInterrupt | RunCanceled)
+            status = RunStatus.CANCELED if canceled else RunStatus.FAILURE
+            # steps that were running finished or rolled back; the warehouse knows which,
+            # and a retry runs them again
+            recorder.store.close_open_steps(run_id, status.value, utc_now())
             recorder.store.set_status(run_id, status, at=utc_now(), message=str(exc)[:2000])
             raise
         failed = len(result.failed)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from teal.cli_runs import logs, migrate, runs, status
+from teal.cli_runs import cancel, logs, migrate, runs, status
 from teal.cli_support import (
     build_options,
     common_options,
@@ -569,7 +569,7 @@ def lineage(
         )
 
 
-for command in (runs, logs, migrate, status):
+for command in (runs, logs, cancel, migrate, status):
     main.add_command(command)
 
 

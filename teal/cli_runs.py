@@ -251,6 +251,31 @@ def logs(
 
 
 @click.command()
+@click.argument("run_ref", metavar="RUN", default="last")
+@common_options
+@handle_errors
+def cancel(
+    run_ref: str,
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+) -> None:
+    """Stop a running run: no new step starts, the steps running finish (each is atomic),
+    and the run ends canceled (RUN: an id, a prefix of one, or `last`)."""
+    store = open_session(project_dir, target, warehouse, vars_).run_store()
+    run = resolve_run(store, run_ref)
+    if not store.request_cancel(run.run_id):
+        raise SelectionError(
+            f"run {run.run_id} is {run.status.value}, not running",
+            path="RUN",
+            hint="`teal runs --status started` lists the runs in progress",
+        )
+    click.echo(f"asked run {run.run_id} to stop; it stops before its next step")
+
+
+@click.command()
 @common_options
 @handle_errors
 def migrate(

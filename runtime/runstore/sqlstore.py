@@ -186,6 +186,26 @@ class SqlRunStore:
                 (status.value, _time(at), message, run_id),
             )
 
+    def request_cancel(self, run_id: str) -> bool:
+        """Ask a started run to stop (status ``canceling``); False if it is not running."""
+        with self._lock, self._transaction() as cur:
+            cur.execute(
+                self._sql("UPDATE runs SET status = ? WHERE run_id = ? AND status = ?"),
+                (RunStatus.CANCELING.value, run_id, RunStatus.STARTED.value),
+            )
+            return cur.rowcount == 1
+
+    def close_open_steps(self, run_id: str, status: str, at: datetime) -> None:
+        """Steps still marked started when their run ended get ``status``."""
+        with self._lock, self._transaction() as cur:
+            cur.execute(
+                self._sql(
+                    "UPDATE steps SET status = ?, finished_at = ? "
+                    "WHERE run_id = ? AND status = 'started'"
+                ),
+                (status, _time(at), run_id),
+            )
+
     def append(self, events: Sequence[Event]) -> None:
         """Record events, and the steps, materializations and check results they describe,
         in one transaction."""
@@ -422,14 +442,8 @@ class SqlRunStore:
             message = "the process running it ended without finishing it" + (
                 f" (during {where})" if where else ""
             )
+            self.close_open_steps(run_id, "crashed", at)
             with self._lock, self._transaction() as cur:
-                cur.execute(
-                    self._sql(
-                        "UPDATE steps SET status = 'crashed', finished_at = ? "
-                        "WHERE run_id = ? AND status = 'started'"
-                    ),
-                    (_time(at), run_id),
-                )
                 cur.execute(
                     self._sql(
                         "UPDATE runs SET status = ?, finished_at = ?, message = ? "

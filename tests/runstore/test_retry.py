@@ -97,3 +97,45 @@ def test_a_killed_build_shows_crashed_and_retry_finishes_it_like_a_clean_build(p
     for table in ("a", "b", "c", "d"):
         sql = f"select * from main.{table} order by all"
         assert query(root / "warehouse.duckdb", sql) == query(clean / "warehouse.duckdb", sql)
+
+
+@pytest.mark.slow
+def test_cancel_stops_a_running_build_before_its_next_step_and_retry_finishes_it(project):
+    root = project(FLAKY)
+    os.mkfifo(root / "gate")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
+    build = subprocess.Popen(
+        [sys.executable, "-m", "teal.cli", "build", "--threads", "1"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        assert build.stdout is not None
+        for line in build.stdout:  # b has started and waits at the gate
+            if "b waits at the gate" in line:
+                break
+        asked = run_teal("cancel", "last", cwd=root)
+        assert asked.returncode == 0, asked.output
+        assert "it stops before its next step" in asked.stdout
+        with open(root / "gate", "w") as gate:  # b finishes; nothing else starts
+            gate.write("go")
+        rest, _ = build.communicate(timeout=120)
+    finally:
+        build.kill()
+    assert build.returncode == 1
+    assert "was canceled" in rest and "Traceback" not in rest
+    run = _runs(root)[0]
+    assert run["status"] == "canceled"
+    steps = {s["model"]: s["status"] for s in _show(root, run["run_id"])["steps"]}
+    assert steps == {"a": "success", "b": "success"}
+    again = run_teal("cancel", run["run_id"], cwd=root)
+    assert again.returncode == 2 and "is canceled, not running" in again.stderr
+
+    (root / "gate").unlink()
+    retried = run_teal("retry", "last", cwd=root)
+    assert retried.returncode == 0, retried.output
+    assert sorted(s["model"] for s in _show(root, "last")["steps"]) == ["c", "d"]
+    assert query(root / "warehouse.duckdb", "select n from main.d") == [(2,)]
