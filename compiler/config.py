@@ -71,6 +71,8 @@ PROJECT_KEYS = {
     "changed_only",
     "selectors",
     "check_paths",
+    "run_store",
+    "run_retention",
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -93,6 +95,8 @@ class ProjectConfig:
     changed_only: bool = False  # default for --changed-only
     selectors: dict[str, Any] = field(default_factory=dict)  # named selectors: selector:<name>
     check_paths: tuple[str, ...] = ("checks",)  # folders of singular and generic checks
+    run_store: str | None = None  # where runs are recorded (TEAL_RUN_STORE wins)
+    run_retention: tuple[int, int] = (90, 10_000)  # runs kept: (days, newest runs)
 
     def folder_config(self, rel_folder: str) -> dict[str, Any]:
         """Merged folder defaults for a model in ``rel_folder`` (posix, relative to models/).
@@ -332,6 +336,18 @@ def load_config(
     changed_only = bool(expect("changed_only", bool, "true or false"))
     selectors = expect("selectors", dict, "a table of named selectors") or {}
     check_paths = tuple(expect("check_paths", list, "a list of folders") or ["checks"])
+    run_store = expect("run_store", str, 'a path or URL such as "postgresql://host/db"')
+    retention = expect("run_retention", dict, "a table such as {days = 90, runs = 10000}") or {}
+    unknown = set(retention) - {"days", "runs"}
+    days, kept = retention.get("days", 90), retention.get("runs", 10_000)
+    if unknown or not all(isinstance(v, int) and v > 0 for v in (days, kept)):
+        raise ProjectError(
+            "run_retention takes positive whole numbers of days and runs"
+            + (f" (unknown: {', '.join(sorted(unknown))})" if unknown else ""),
+            path=config_path.name,
+            line=_key_line(config_path, "run_retention"),
+            hint="run_retention = { days = 90, runs = 10000 }",
+        )
     for sel_name, spec in selectors.items():
         if not isinstance(spec, (str, list, dict)) or (
             isinstance(spec, dict) and set(spec) - {"select", "exclude", "description"}
@@ -357,4 +373,6 @@ def load_config(
         changed_only=changed_only,
         selectors=selectors,
         check_paths=check_paths,
+        run_store=run_store,
+        run_retention=(days, kept),
     )

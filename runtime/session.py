@@ -107,7 +107,11 @@ class Session:
         cfg = load_config(
             project_dir, target=target, warehouse=warehouse, vars=vars, threads=threads
         )
-        return cls(config=cfg, strategy=strategy, record_runs=store_spec(None) != NO_STORE)
+        return cls(
+            config=cfg,
+            strategy=strategy,
+            record_runs=store_spec(cfg.run_store) != NO_STORE,
+        )
 
     # -- the project -----------------------------------------------------------------------
     @property
@@ -129,7 +133,7 @@ class Session:
         """The project's run store, opened and migrated on first use; runs this host left
         started by a process that is gone are marked crashed."""
         if self._store is None:
-            store = open_run_store(store_spec(None), self.config.root)
+            store = open_run_store(store_spec(self.config.run_store), self.config.root)
             try:
                 store.migrate(utc_now())
                 store.mark_crashed(socket.gethostname(), pid_alive, utc_now())
@@ -295,7 +299,9 @@ class Session:
             at=utc_now(),
             message=f"{len(result.built)} built, {failed} failed, {len(result.skipped)} skipped",
         )
-        recorder.store.prune(Retention(), utc_now())  # history is bounded as it is written
+        recorder.store.prune(
+            Retention(*self.config.run_retention), utc_now()
+        )  # history is bounded as it is written
         return result
 
     def _execute(

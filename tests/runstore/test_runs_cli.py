@@ -172,3 +172,27 @@ def test_python_api_build_is_recorded_and_read_back_with_teal_runs(project):
         (result.run_id, "api", teal.RunStatus.SUCCESS)
     ]
     assert teal.runs(root, status=["failure"]) == []
+
+
+def test_project_config_chooses_the_store_and_its_retention(project):
+    config = """
+        name = "kept"
+        run_store = "history/runs.sqlite"
+        run_retention = { days = 30, runs = 2 }
+    """
+    root = project({"models/ok.sql": "select 1 as id"}, config=config)
+    for _ in range(3):
+        assert run_teal("build", cwd=root).returncode == 0
+    assert (root / "history" / "runs.sqlite").exists()
+    assert not (root / ".teal" / "runs.sqlite").exists()
+    assert len(json.loads(run_teal("runs", "--json", cwd=root).stdout)) == 2
+
+
+def test_a_bad_retention_setting_is_a_located_error(project):
+    root = project(
+        {"models/ok.sql": "select 1 as id"},
+        config='name = "x"\nrun_retention = { days = 30, weeks = 2 }\n',
+    )
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 2
+    assert "teal.toml:2:" in done.stderr and "unknown: weeks" in done.stderr
