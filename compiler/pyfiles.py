@@ -100,29 +100,56 @@ def declared(
     return assets, checks
 
 
-_IMPORTING = threading.RLock()  # one import of a file at a time, not two half-run copies
+class FileImports:
+    """The imports of one load's model files, one at a time: a build imports the files it
+    needs on a background thread while another thread may call one of their functions, and
+    a file must not run twice at once (two half-run copies of its module).
+
+    One per load, shared by that load's :class:`Deferred` functions (a stored project
+    shares a fresh one after unpickling), so no lock is held by the process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}  # a lock does not pickle; the loaded copy makes its own
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._lock = threading.RLock()
+
+    def module(self, path: str, module: str, display: str) -> Any:
+        """Model file ``path`` as module ``module``, imported unless this process already
+        ran that very file to its end."""
+        with self._lock:
+            found = sys.modules.get(module)
+            if getattr(found, "__file__", None) != path or not getattr(found, _COMPLETE, False):
+                found = import_file(Path(path), module, display)
+            return found
 
 
 class Deferred:
     """Stands for a model file's function until it is needed: then the file is imported.
 
     A build imports the files it needs on a background thread as it starts, and waits for
-    them before any of their Python runs (runtime.build), so an error at import is reported
-    like one met by the load, before a Python step starts.
+    them before any of their Python runs (runtime.python_imports), so an error at import is
+    reported like one met by the load, before a Python step starts.
     """
 
-    def __init__(self, path: str, module: str, attr: str, display: str, func_name: str) -> None:
+    def __init__(
+        self,
+        path: str,
+        module: str,
+        attr: str,
+        display: str,
+        func_name: str,
+        imports: FileImports,
+    ) -> None:
         self.path, self.module, self.attr = path, module, attr
         self.display, self.__name__ = display, func_name
+        self.imports = imports
 
     def resolve(self) -> Any:
-        with _IMPORTING:
-            module = sys.modules.get(self.module)
-            if getattr(module, "__file__", None) != self.path or not getattr(
-                module, _COMPLETE, False
-            ):
-                module = import_file(Path(self.path), self.module, self.display)
-        return getattr(module, self.attr).fn
+        return getattr(self.imports.module(self.path, self.module, self.display), self.attr).fn
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.resolve()(*args, **kwargs)
@@ -198,6 +225,7 @@ class PythonFiles:
         self.cache = cache
         self.root = root
         self.helpers: dict[str, str | None] = {}  # project-local modules imported -> digest
+        self.imports = FileImports()  # how this load's deferred functions import their files
 
     def load(self) -> list[Declared]:
         """What each file declares, in file order."""
@@ -296,7 +324,9 @@ class PythonFiles:
         self, path: Path, name: str, display: str, records: dict[str, Any]
     ) -> Declared:
         def build(cls: type, record: dict[str, Any]) -> Any:
-            fn = Deferred(str(path), name, record["attr"], display, record["func_name"])
+            fn = Deferred(
+                str(path), name, record["attr"], display, record["func_name"], self.imports
+            )
             return cls(fn=fn, annotations=dict(record["annotations"]), **record["fields"])
 
         return Declared(

@@ -3,9 +3,11 @@ one after an edit, and is left as it was: no forked children, the collector unto
 
 from __future__ import annotations
 
+import atexit
 import gc
 import os
 
+from teal.compiler.project import load_project
 from teal.compiler.strategy import LoadStrategy
 from teal.runtime.session import Session
 
@@ -44,12 +46,15 @@ def test_the_default_load_forks_nothing_and_leaves_the_collector_alone(project, 
         raise AssertionError("the default load forked")
 
     monkeypatch.setattr(os, "fork", no_fork)
-    assert gc.isenabled()
-    frozen = gc.get_freeze_count()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    exit_hooks = atexit._ncallbacks()
     loaded = Session.open(root).project
     assert len(loaded.models) == 150
+    again = load_project(root)  # the compiler's own entry, as a daemon would call it
+    assert again.stats.get("snapshot") == 1  # the stored project, written in line
     assert forked == []
-    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert atexit._ncallbacks() == exit_hooks  # nothing left to run at exit
 
 
 def test_the_command_line_strategy_turns_the_tricks_on():
