@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 
 from teal.compiler.checks import builtin_check
-from teal.warehouse.checks import measure
+from teal.warehouse.duckdb.checks import measure
 
 HERE = Path(__file__).resolve().parent
 

@@ -9,15 +9,16 @@ Every SQL check reads the placeholder relation ``__teal_check_target__``; the ru
 the relation being audited in its place (the staged table before a swap, the staged rows of
 a partition, or the published relation for ``teal check``). Checks that can share a scan
 are fused: each becomes one aggregate expression counting its failures, and all of an
-asset's fusable checks run as one query (see :func:`fused_query` for the cheap forms). Uniqueness checks and relationships run alone
-(a GROUP BY or an anti-join each): sharing a scan would make them slower, not faster.
+asset's fusable checks run as one query, which the engine builds (``teal.warehouse.duckdb.checks``,
+with its cheap forms). Uniqueness checks and relationships run alone (a GROUP BY or an
+anti-join each): sharing a scan would make them slower, not faster.
 
 >>> c = builtin_check("not_null", asset="orders", column="id", params={}, options={})
 >>> c.condition
 '"id" IS NULL'
->>> fused_query([c, builtin_check("accepted_range", asset="orders", column="amount",
-...     params={"min_value": 0}, options={"where": "status = 'done'"})])
-'SELECT count(*) - count("id") AS "c0", count_if((status = \\'done\\') AND NOT ("amount" >= 0)) AS "c1" FROM __teal_check_target__'
+>>> builtin_check("accepted_range", asset="orders", column="amount",
+...     params={"min_value": 0}, options={"where": "status = 'done'"}).condition
+'(status = \\'done\\') AND NOT ("amount" >= 0)'
 >>> evaluate(3, "error", ">0", ">10")
 'warn'
 """
@@ -321,72 +322,6 @@ def evaluate(failing: int, severity: str, warn_if: str, error_if: str) -> str:
     if _holds(failing, warn_if):
         return "warn"
     return "pass"
-
-
-def _fused_expr(check: CheckDef) -> str:
-    """The expression giving ``check``'s failure count in the shared scan (NULL: unknown yet).
-
-    Cheap answers first: a ``not_null`` count is ``count(*) - count(col)`` (read from the
-    validity masks, not the values), and an ``accepted_range`` is settled by ``min``/``max``
-    when they are inside the range (the usual case), and ``accepted_values`` on strings by a
-    cast to an ENUM of the values; only a check that is violated needs its rows counted, in
-    a second query. Other row-level checks count their predicate.
-    """
-    if check.condition is None:
-        return str(check.fused_expr)
-    col = _q(check.column) if check.column else None
-    if check.kind == "not_null" and not check.where and col:
-        return f"count(*) - count({col})"
-    if check.kind == "accepted_range" and not check.where and col:
-        inclusive = check.params.get("inclusive", True)
-        bounds = []
-        if check.params.get("min_value") is not None:
-            bounds.append(
-                f"min({col}) {'>=' if inclusive else '>'} {_lit(check.params['min_value'])}"
-            )
-        if check.params.get("max_value") is not None:
-            bounds.append(
-                f"max({col}) {'<=' if inclusive else '<'} {_lit(check.params['max_value'])}"
-            )
-        return f"CASE WHEN count({col}) = 0 OR ({' AND '.join(bounds)}) THEN 0 END"
-    values = check.params.get("values")
-    if (
-        check.kind == "accepted_values"
-        and not check.where
-        and col
-        and check.params.get("quote", True)
-        and all(isinstance(v, str) for v in values)
-    ):
-        # DuckDB evaluates a cast once per dictionary entry of a compressed string column,
-        # but IN once per row: on strings this form is about 4x cheaper. It counts values
-        # whose text is not one of the accepted ones, which for a VARCHAR column is exactly
-        # the check; any other column type goes to the exact count when it is not zero.
-        enum = "ENUM(" + ", ".join(_lit(v) for v in dict.fromkeys(values)) + ")"
-        return f"CASE WHEN count_if({col} IS NOT NULL AND TRY_CAST({col} AS {enum}) IS NULL) = 0 THEN 0 END"
-    return f"count_if({check.condition})"
-
-
-def fused_query(checks: list[CheckDef]) -> str:
-    """One scan computing every fusable check's failure count (columns c0, c1, ...).
-
-    A NULL count means "not settled by the cheap form": :func:`exact_query` counts those.
-    """
-    exprs = ", ".join(f"{_fused_expr(c)} AS {_q(f'c{i}')}" for i, c in enumerate(checks))
-    return f"SELECT {exprs} FROM {TARGET}"
-
-
-def exact_query(checks: list[CheckDef]) -> str:
-    """Failing-row counts of row-level checks by their predicates, in one scan."""
-    exprs = ", ".join(f"count_if({c.condition}) AS {_q(f'c{i}')}" for i, c in enumerate(checks))
-    return f"SELECT {exprs} FROM {TARGET}"
-
-
-def count_query(check: CheckDef) -> str:
-    return f"SELECT count(*) FROM ({check.sql})"
-
-
-def sample_query(check: CheckDef, limit: int = SAMPLE_ROWS) -> str:
-    return f"SELECT * FROM ({check.sql}) LIMIT {int(limit)}"
 
 
 def normalize_test_entry(entry: Any) -> tuple[str, dict[str, Any], dict[str, Any]]:

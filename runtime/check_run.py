@@ -9,9 +9,7 @@ from teal.compiler.project import Project
 from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome
 from teal.runtime.clock import utc_now
 from teal.runtime.python_imports import import_python
-from teal.warehouse import io, state
-from teal.warehouse.connection import Warehouse, qualified
-from teal.warehouse.materialize import Catalog
+from teal.warehouse.engine import open_engine
 
 
 @dataclass(frozen=True)
@@ -36,9 +34,9 @@ def run_checks(
     outcomes: list[CheckOutcome] = []
     missing: list[str] = []
     started = utc_now()
-    with Warehouse(project.config.warehouse_path, sources=project.sources) as wh:
+    with open_engine(project.config, sources=project.sources) as wh:
         cur = wh.cursor()
-        catalog = Catalog(cur)  # one catalog scan, not one per checked model
+        catalog = wh.catalog()  # one catalog scan, not one per checked model
         for name in names:
             model = project.models[name]
             if not model.checks:
@@ -46,7 +44,7 @@ def run_checks(
             if model.materialized == "ephemeral":
                 relation = f"({model.compiled_sql})"
             elif catalog.kind(model.schema, model.alias) is not None:
-                relation = qualified(model.schema, model.alias)
+                relation = cur.relation_sql(model.schema, model.alias)
             else:
                 missing.append(name)
                 continue
@@ -58,11 +56,10 @@ def run_checks(
 
             def load(param: str, kind: str) -> Any:
                 up = project.models[param]
-                return io.load(cur, f"SELECT * FROM {qualified(up.schema, up.alias)}", kind)
+                return cur.load_relation(up.schema, up.alias, kind)
 
             outcomes += auditor.run_python(cur, name, load)
-        state.record_run(
-            wh.conn,
+        wh.record_run(
             run_id=run_id,
             command="check",
             started_at=started,

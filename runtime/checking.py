@@ -1,6 +1,6 @@
 """Running checks during a build (write-audit-publish) and on their own (`teal check`).
 
-The :class:`Auditor` is handed to the warehouse's materializations as an ``audit`` callback:
+The :class:`Auditor` is handed to the engine's materializations as an ``audit`` callback:
 they call it inside their transaction, after the new rows are staged and before they are
 published. A failing error-severity check raises :class:`AuditFailed`; the materialization
 rolls back, so the published relation stays as it was, and the executor records the
@@ -10,11 +10,12 @@ results afterwards. Passing and warning results are committed with the data.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from teal.compiler.checks import CheckDef, evaluate
-from teal.warehouse import checks as wh_checks
+from teal.warehouse.engine import CheckRecord, EngineCursor, Measured
 
 BLOCKING = ("fail", "error")
 
@@ -41,7 +42,7 @@ class AuditFailed(Exception):
     """An error-severity check failed: the new data must not be published."""
 
     def __init__(
-        self, outcomes: list[CheckOutcome], measured: list[Any], relation_sql: str = ""
+        self, outcomes: list[CheckOutcome], measured: list[Measured], relation_sql: str = ""
     ) -> None:
         self.outcomes = outcomes
         self.measured = measured
@@ -76,13 +77,13 @@ class Auditor:
         return [c for c in self.project.checks_of(model) if c.kind == "python"]
 
     def audit(
-        self, cur: Any, model: str, relation_sql: str, partition: str | None = None
+        self, cur: EngineCursor, model: str, relation_sql: str, partition: str | None = None
     ) -> list[CheckOutcome]:
         """Run the model's SQL checks on ``relation_sql``; raise AuditFailed if one blocks."""
         checks = self.sql_checks(model)
         if not checks:
             return []
-        measured = wh_checks.measure(cur, relation_sql, checks)
+        measured = cur.measure(relation_sql, checks)
         outcomes = [self._judge(cur, m, relation_sql, partition) for m in measured]
         self._record(cur, outcomes, measured, relation_sql)
         if any(o.blocks for o in outcomes):
@@ -92,15 +93,17 @@ class Auditor:
         self.store(cur, measured)
         return outcomes
 
-    def _published_sql(self, sql: str, model: str, relation_sql: str) -> str:
+    def _published_sql(self, cur: EngineCursor, sql: str, model: str, relation_sql: str) -> str:
         """The check's SQL as a user can rerun it: on the published relation, not the stage
         it ran on before publishing."""
         m = self.project.models.get(model)
         if m is None or m.materialized == "ephemeral":
             return sql
-        return sql.replace(relation_sql, f'"{m.schema}"."{m.alias}"')
+        return sql.replace(relation_sql, cur.relation_sql(m.schema, m.alias))
 
-    def _judge(self, cur: Any, m: Any, relation_sql: str, partition: str | None) -> CheckOutcome:
+    def _judge(
+        self, cur: EngineCursor, m: Measured, relation_sql: str, partition: str | None
+    ) -> CheckOutcome:
         check: CheckDef = m.check
         if m.failing is None:
             status, message = "error", f"the check could not run: {m.error}"
@@ -109,8 +112,7 @@ class Auditor:
             message = None
             if status != "pass":
                 try:
-                    wh_checks.sample(
-                        cur,
+                    cur.sample(
                         m,
                         relation_sql,
                         keep_failures=self.store_failures or check.store_failures,
@@ -130,19 +132,22 @@ class Auditor:
         )
 
     def _record(
-        self, cur: Any, outcomes: list[CheckOutcome], measured: list[Any], relation_sql: str
+        self,
+        cur: EngineCursor,
+        outcomes: list[CheckOutcome],
+        measured: list[Measured],
+        relation_sql: str,
     ) -> None:
-        wh_checks.record(
-            cur,
+        cur.record_check_results(
             [
-                wh_checks.result_row(
+                CheckRecord(
                     run_id=self.run_id,
                     check=m.check,
                     partition=outcome.partition,
                     status=outcome.status,
                     failing=m.failing,
                     sample_rows=list(outcome.sample),
-                    sql=self._published_sql(m.sql, m.check.asset, relation_sql),
+                    sql=self._published_sql(cur, m.sql, m.check.asset, relation_sql),
                     duration_ms=m.duration_ms,
                     message=outcome.message,
                 )
@@ -150,22 +155,29 @@ class Auditor:
             ],
         )
 
-    def record_after_rollback(self, cur: Any, failed: AuditFailed) -> None:
+    def record_after_rollback(self, cur: EngineCursor, failed: AuditFailed) -> None:
         """The audit's results were rolled back with the data: record them again."""
         self._record(cur, failed.outcomes, failed.measured, failed.relation_sql)
 
-    def store(self, cur: Any, failed_or_outcomes: Any) -> None:
+    def store(self, cur: EngineCursor, failed_or_measured: AuditFailed | list[Measured]) -> None:
         """Write failing rows of non-passing checks to teal_failures (after commit/rollback)."""
-        measured = getattr(failed_or_outcomes, "measured", failed_or_outcomes)
+        measured = (
+            failed_or_measured.measured
+            if isinstance(failed_or_measured, AuditFailed)
+            else failed_or_measured
+        )
         for m in measured:
-            if getattr(m, "failures", None) is not None:
-                wh_checks.store_failures(cur, m.check.name, m.failures)
+            if m.failures is not None:
+                cur.store_failures(m.check.name, m.failures)
 
-    def run_python(self, cur: Any, model: str, load: Any) -> list[CheckOutcome]:
+    def run_python(
+        self, cur: EngineCursor, model: str, load: Callable[[str, str], Any]
+    ) -> list[CheckOutcome]:
         """Python checks of ``model`` on published data; ``load(param, kind)`` reads inputs."""
         from teal.compiler.assets import CheckResult, input_kind
 
-        outcomes, rows = [], []
+        outcomes: list[CheckOutcome] = []
+        rows: list[CheckRecord] = []
         for check in self.python_checks(model):
             definition = check.python
             t0 = time.perf_counter()
@@ -194,7 +206,7 @@ class Auditor:
                 duration_ms=(time.perf_counter() - t0) * 1000.0,
             )
             rows.append(
-                wh_checks.result_row(
+                CheckRecord(
                     run_id=self.run_id,
                     check=replace(check, severity=severity),
                     partition=None,
@@ -207,5 +219,5 @@ class Auditor:
                 )
             )
             outcomes.append(outcome)
-        wh_checks.record(cur, rows)
+        cur.record_check_results(rows)
         return outcomes

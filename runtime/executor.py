@@ -1,11 +1,11 @@
-"""Carry out a Plan: dependency-aware parallel execution over DuckDB cursors.
+"""Carry out a Plan: dependency-aware parallel execution over engine cursors.
 
 Concurrency rules (the Executor's whole contract):
 
 - Scheduling state (what is pending, done, failed, skipped) lives in the calling thread
   only. Workers never touch it: each worker runs exactly one step and returns a
   :class:`ModelResult`.
-- Each worker thread uses its own cursor (``Warehouse.cursor()``); every step is one
+- Each worker thread uses its own cursor (``Engine.cursor()``); every step is one
   transaction on that cursor, so steps never see each other's half-done work.
 - A failed step marks every step downstream of it skipped; with ``fail_fast`` no new step
   starts after the first failure and the not-started ones are skipped.
@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -24,11 +25,18 @@ from typing import Any, Protocol
 
 from teal.compiler.plan import Plan, Step
 from teal.compiler.project import Model, Project
-from teal.runtime.checking import AuditFailed
+from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome
 from teal.runtime.context import AssetContext, asset_logger
 from teal.runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
-from teal.warehouse import io, materialize
-from teal.warehouse.connection import Warehouse
+from teal.warehouse import io
+from teal.warehouse.engine import (
+    Audit,
+    BuildTarget,
+    Built,
+    Catalog,
+    Engine,
+    EngineCursor,
+)
 
 
 class Reporter(Protocol):
@@ -59,14 +67,14 @@ class Executor:
         self,
         project: Project,
         plan: Plan,
-        warehouse: Warehouse,
+        warehouse: Engine,
         *,
         run_id: str,
         threads: int = 1,
         fail_fast: bool = False,
         reporter: Reporter | None = None,
         debug: bool = False,
-        auditor: Any = None,
+        auditor: Auditor | None = None,
     ) -> None:
         self.project = project
         self.plan = plan
@@ -77,10 +85,10 @@ class Executor:
         self.reporter = reporter or SilentReporter()
         self.debug = debug
         self.auditor = auditor  # runtime.checking.Auditor: checks run (build), or None (run)
-        self.catalog: materialize.Catalog | None = None
+        self.catalog: Catalog | None = None
         # called before a step that runs Python (an asset, or a Python check) is started:
         # the build imports model files in the background and this waits for them
-        self.before_python: Any = None
+        self.before_python: Callable[[], None] | None = None
         self.fatal: BaseException | None = None  # an import error that stopped the build
 
     def run(self) -> BuildResult:
@@ -98,9 +106,8 @@ class Executor:
         total = len(steps)
         self.reporter.start(self.plan, self.threads, self.warehouse.path)
         self.warehouse.ensure_schemas({s.relation.split(".")[0] for s in self.plan.steps})
-        # relation kinds, read once for the run (on this thread's cursor, which the
-        # warehouse closes with itself)
-        self.catalog = materialize.Catalog(self.warehouse.cursor())
+        # relation kinds, read once for the run
+        self.catalog = self.warehouse.catalog()
 
         def skip_downstream(name: str, why: str) -> None:
             stack = list(downstream[name])
@@ -184,15 +191,15 @@ class Executor:
                 )
                 self.reporter.model_finished(results[name], len(results), total)
         ordered = tuple(results[s.model] for s in self.plan.steps)
-        result = BuildResult(
+        built = BuildResult(
             run_id=self.run_id,
             results=ordered,
             duration_s=time.perf_counter() - started,
             warehouse=self.warehouse.path,
             not_run=dict(self.plan.not_run),
         )
-        self.reporter.finish(result)
-        return result
+        self.reporter.finish(built)
+        return built
 
     def _runs_python(self, name: str) -> bool:
         if self.project.models[name].kind == "python":
@@ -205,7 +212,7 @@ class Executor:
     def _run_step(self, step: Step) -> ModelResult:
         model = self.project.models[step.model]
         cur = self.warehouse.cursor()
-        target = materialize.BuildTarget(
+        target = BuildTarget(
             model=model.name,
             schema=model.schema,
             name=model.alias,
@@ -216,15 +223,15 @@ class Executor:
         )
         started = datetime.now(UTC).replace(tzinfo=None)
         t0 = time.perf_counter()
-        outcomes: list[Any] = []
+        outcomes: list[CheckOutcome] = []
         audit = self._audit_for(model, outcomes)
         try:
             if model.partitions is not None:
                 return self._run_partitions(cur, step, model, target, started, t0)
             if step.action == "view":
-                built = materialize.create_view(cur, target, step.sql or "", audit=audit)
+                built = cur.create_view(target, step.sql or "", audit=audit)
             elif step.action == "table":
-                built = materialize.build_table(cur, target, step.sql or "", audit=audit)
+                built = cur.build_table(target, step.sql or "", audit=audit)
             elif step.action == "incremental":
                 built = self._run_incremental(cur, step, model, target, audit)
             else:
@@ -234,7 +241,7 @@ class Executor:
         except _UserCodeError as exc:
             return self._failed(cur, target, model, started, t0, exc.message, exc.line)
         except Exception as exc:  # noqa: BLE001 - engine errors become a failed model
-            message, line, col = _engine_message(exc, model)
+            message, line, col = cur.describe_error(exc, model.raw_sql)
             if self.debug:
                 message += "\n" + traceback.format_exc()
             return self._failed(cur, target, model, started, t0, message, line, col)
@@ -257,30 +264,46 @@ class Executor:
         )
 
     # -- checks -------------------------------------------------------------------------
-    def _audit_for(self, model: Model, outcomes: list[Any], partition: str | None = None) -> Any:
+    def _audit_for(
+        self, model: Model, outcomes: list[CheckOutcome], partition: str | None = None
+    ) -> Audit | None:
         """The write-audit-publish callback for the model's SQL checks (None: nothing to run)."""
-        if self.auditor is None or not self.auditor.sql_checks(model.name):
+        auditor = self.auditor
+        if auditor is None or not auditor.sql_checks(model.name):
             return None
 
-        def audit(cur: Any, relation_sql: str) -> None:
-            outcomes.extend(self.auditor.audit(cur, model.name, relation_sql, partition))
+        def audit(cur: EngineCursor, relation_sql: str) -> None:
+            outcomes.extend(auditor.audit(cur, model.name, relation_sql, partition))
 
         return audit
 
     def _audit_failed(
-        self, cur: Any, target: Any, model: Model, started: datetime, t0: float, exc: AuditFailed
+        self,
+        cur: EngineCursor,
+        target: BuildTarget,
+        model: Model,
+        started: datetime,
+        t0: float,
+        exc: AuditFailed,
     ) -> ModelResult:
         """A blocking check failed: the data was rolled back; record why."""
         try:
-            self.auditor.record_after_rollback(cur, exc)
-            self.auditor.store(cur, exc)
+            if self.auditor is not None:
+                self.auditor.record_after_rollback(cur, exc)
+                self.auditor.store(cur, exc)
         except Exception:  # noqa: BLE001 - recording is best effort; the failure stands
             pass
         result = self._failed(cur, target, model, started, t0, str(exc), None)
         return replace(result, checks=tuple(exc.outcomes))
 
     def _after_publish(
-        self, cur: Any, model: Model, target: Any, started: datetime, t0: float, result: ModelResult
+        self,
+        cur: EngineCursor,
+        model: Model,
+        target: BuildTarget,
+        started: datetime,
+        t0: float,
+        result: ModelResult,
     ) -> ModelResult:
         """Store failing rows of warnings, then run Python checks on the published data."""
         if self.auditor is None:
@@ -294,7 +317,7 @@ class Executor:
 
         def load(param: str, kind: str) -> Any:
             up = self.project.models[param]
-            return io.load(cur, f'SELECT * FROM "{up.schema}"."{up.alias}"', kind)
+            return cur.load_relation(up.schema, up.alias, kind)
 
         outcomes = self.auditor.run_python(cur, model.name, load)
         result = replace(result, checks=result.checks + tuple(outcomes))
@@ -308,8 +331,8 @@ class Executor:
 
     def _failed(
         self,
-        cur: Any,
-        target: Any,
+        cur: EngineCursor,
+        target: BuildTarget,
         model: Model,
         started: datetime,
         t0: float,
@@ -318,7 +341,7 @@ class Executor:
         col: int | None = None,
     ) -> ModelResult:
         try:
-            materialize.record_failure(cur, target, started, message)
+            cur.record_failure(target, started, message)
         except Exception:  # noqa: BLE001 - recording is best effort; the failure stands
             pass
         return ModelResult(
@@ -334,27 +357,38 @@ class Executor:
         )
 
     def _run_incremental(
-        self, cur: Any, step: Step, model: Model, target: Any, audit: Any = None
-    ) -> Any:
+        self,
+        cur: EngineCursor,
+        step: Step,
+        model: Model,
+        target: BuildTarget,
+        audit: Audit | None = None,
+    ) -> Built:
         """An unpartitioned incremental model: full build the first time (or with
         --full-refresh), then append or upsert the is_incremental() variant's rows."""
         # no table yet (never built, or it was a view before): build it whole
-        if step.full_refresh or target.existing(cur) != "table":
-            return materialize.build_table(cur, target, step.sql or "", audit=audit)
+        if step.full_refresh or cur.relation_kind(target) != "table":
+            return cur.build_table(target, step.sql or "", audit=audit)
         sql = model.incremental_sql or step.sql or ""
         if model.strategy == "append":
-            return materialize.incremental_append(cur, target, sql, audit=audit)
-        return materialize.incremental_upsert(cur, target, sql, model.unique_key, audit=audit)
+            return cur.incremental_append(target, sql, audit=audit)
+        return cur.incremental_upsert(target, sql, model.unique_key, audit=audit)
 
     def _run_partitions(
-        self, cur: Any, step: Step, model: Model, target: Any, started: datetime, t0: float
+        self,
+        cur: EngineCursor,
+        step: Step,
+        model: Model,
+        target: BuildTarget,
+        started: datetime,
+        t0: float,
     ) -> ModelResult:
         """Each partition in its own transaction (or all in one with --full-refresh)."""
         fill = self.project.sql_for_partition
         total_rows = 0
         failures: list[tuple[str, str, int | None]] = []
         keys = list(step.partitions)
-        outcomes: list[Any] = []
+        outcomes: list[CheckOutcome] = []
         if step.full_refresh:
             # Python assets: called per partition inside the one transaction
             parts = [
@@ -368,8 +402,8 @@ class Executor:
                 for k in keys
             ]
             try:
-                built = materialize.rebuild_partitions(
-                    cur, target, parts, audit=self._audit_for(model, outcomes)
+                built = cur.rebuild_partitions(
+                    target, parts, audit=self._audit_for(model, outcomes)
                 )
             except AuditFailed as exc:
                 return self._audit_failed(cur, target, model, started, t0, exc)
@@ -402,7 +436,7 @@ class Executor:
                 return self._run_single(cur, step, model, target, keys, t0, started)
             except AuditFailed as exc:
                 return self._audit_failed(cur, target, model, started, t0, exc)
-        exists = target.existing(cur) is not None
+        exists = cur.relation_kind(target) is not None
         created_here = not exists  # then no partition has rows before this step writes it
         for i, key in enumerate(keys, 1):
             p_started = datetime.now(UTC).replace(tzinfo=None)
@@ -412,8 +446,7 @@ class Executor:
                     source: Any = fill(model, step.sql or "", key)
                 else:
                     source = self._python_output(cur, model, key)
-                built = materialize.replace_partition(
-                    cur,
+                built = cur.replace_partition(
                     target,
                     key,
                     source,
@@ -428,18 +461,19 @@ class Executor:
                 if isinstance(exc, AuditFailed):
                     outcomes.extend(exc.outcomes)
                     try:
-                        self.auditor.record_after_rollback(cur, exc)
-                        self.auditor.store(cur, exc)
+                        if self.auditor is not None:
+                            self.auditor.record_after_rollback(cur, exc)
+                            self.auditor.store(cur, exc)
                     except Exception:  # noqa: BLE001
                         pass
                     message, line = str(exc), None
                 elif isinstance(exc, _UserCodeError):
                     message, line = exc.message, exc.line
                 else:
-                    message, line, _ = _engine_message(exc, model)
+                    message, line, _ = cur.describe_error(exc, model.raw_sql)
                 failures.append((key, message, line))
                 try:
-                    materialize.record_partition_failure(cur, target, key, p_started, message)
+                    cur.record_partition_failure(target, key, p_started, message)
                 except Exception:  # noqa: BLE001
                     pass
                 self.reporter_partition(
@@ -463,7 +497,7 @@ class Executor:
                     cur, target, model, started, t0, f"partition {key}: {message}{more}", line
                 )
             return replace(failed, checks=tuple(outcomes))
-        materialize.record_step(cur, target, started, total_rows)
+        cur.record_step(target, started, total_rows)
         return self._after_publish(
             cur,
             model,
@@ -485,10 +519,10 @@ class Executor:
 
     def _run_single(
         self,
-        cur: Any,
+        cur: EngineCursor,
         step: Step,
         model: Model,
-        target: Any,
+        target: BuildTarget,
         keys: list[str],
         t0: float,
         step_started: datetime,
@@ -500,16 +534,15 @@ class Executor:
         else:
             source = self._call_python(cur, model, None, keys=keys)
         started = datetime.now(UTC).replace(tzinfo=None)
-        outcomes: list[Any] = []
-        built = materialize.replace_partitions_single_run(
-            cur,
+        outcomes: list[CheckOutcome] = []
+        built = cur.replace_partitions_single_run(
             target,
             windows,
             source,
             str(model.partition_column),
             audit=self._audit_for(model, outcomes),
         )
-        materialize.record_step(cur, target, started, built.rows or 0)
+        cur.record_step(target, started, built.rows or 0)
         self.reporter_partition(
             step,
             f"{keys[0]}..{keys[-1]}",
@@ -553,17 +586,17 @@ class Executor:
         if report is not None:
             report(step, key, status, rows, done, total, seconds, message)
 
-    def _python_output(self, cur: Any, model: Model, key: str) -> Any:
+    def _python_output(self, cur: EngineCursor, model: Model, key: str) -> Any:
         """Run a partitioned Python asset for one partition; its rows, scannable."""
         return self._call_python(cur, model, key)
 
-    def _run_python(self, cur: Any, model: Model, target: Any, audit: Any = None) -> Any:
-        return materialize.write_table(
-            cur, target, self._call_python(cur, model, None), audit=audit
-        )
+    def _run_python(
+        self, cur: EngineCursor, model: Model, target: BuildTarget, audit: Audit | None = None
+    ) -> Built:
+        return cur.write_table(target, self._call_python(cur, model, None), audit=audit)
 
     def _call_python(
-        self, cur: Any, model: Model, key: str | None, keys: list[str] | None = None
+        self, cur: EngineCursor, model: Model, key: str | None, keys: list[str] | None = None
     ) -> Any:
         definition = model.asset
         assert definition is not None
@@ -573,7 +606,7 @@ class Executor:
                 select_sql = self.project.sql_for_range(model, select_sql, keys)
             elif key is not None:
                 select_sql = self.project.sql_for_partition(model, select_sql, key)
-            kwargs[param] = io.load(cur, select_sql, kind)
+            kwargs[param] = cur.load(select_sql, kind)
         if definition.wants_context:
             window = None
             if keys:  # single_run: the window spans every partition being built
@@ -592,7 +625,7 @@ class Executor:
                 relation=model.relation,
                 run_id=self.run_id,
                 log=asset_logger(model.name),
-                cursor=cur,
+                cursor=cur.native,
                 vars=dict(self.project.config.vars),
                 partition_key=key,
                 partition_keys=tuple(keys or ([key] if key else [])),
@@ -627,24 +660,3 @@ def _user_line(exc: BaseException, model: Model) -> int | None:
         if frame.filename == str(model.path):
             line = frame.lineno
     return line
-
-
-_QUOTED = re.compile(r'"([^"]+)"')
-
-
-def _engine_message(exc: Exception, model: Model) -> tuple[str, int | None, int | None]:
-    """The engine's message without its compiled-SQL excerpt, plus a best-guess source line."""
-    text = str(exc).strip()
-    text = text.split("\n\nLINE ")[0].split("\nLINE ")[0].strip()
-    line = col = None
-    if model.raw_sql:
-        for name in _QUOTED.findall(text):
-            pattern = re.compile(rf"\b{re.escape(name)}\b", re.IGNORECASE)
-            for i, src in enumerate(model.raw_sql.splitlines(), 1):
-                hit = pattern.search(src)
-                if hit:
-                    line, col = i, hit.start() + 1
-                    break
-            if line:
-                break
-    return text, line, col

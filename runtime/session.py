@@ -52,8 +52,7 @@ from teal.runtime.runstore import (
     store_spec,
 )
 from teal.runtime.runstore.records import JsonValue
-from teal.warehouse import state
-from teal.warehouse.connection import Warehouse
+from teal.warehouse.engine import Engine, open_engine
 
 Selection = Sequence[str] | str | None
 
@@ -162,7 +161,7 @@ class Session:
 
     def state(self) -> PlanState:
         """Earlier runs' state, read without holding the warehouse (kept between reads)."""
-        return read_state(self.config, _read_plan_state)
+        return read_state(self.config, lambda path: _read_plan_state(self.config, path))
 
     def select(self, select: Selection = None, exclude: Selection = None) -> list[str]:
         """The selected model names, in build order."""
@@ -219,12 +218,12 @@ class Session:
         options = options or self.options()
         if self.record_runs:
             self.run_store()  # an unreachable store fails the run before any data changes
-        with Warehouse(self.config.warehouse_path, sources=project.sources) as wh:
+        with open_engine(self.config, sources=project.sources) as wh:
             plan = build_plan(
                 project,
                 _as_list(select),
                 _as_list(exclude),
-                state=state.plan_state(wh.conn),
+                state=wh.plan_state(),
                 options=options,
             )
             if not plan.steps:
@@ -251,7 +250,7 @@ class Session:
         *,
         run: RunOptions | None = None,
         reporter: Reporter | None = None,
-        warehouse: Warehouse | None = None,
+        warehouse: Engine | None = None,
         run_id: str | None = None,
         selection: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
         options: PlanOptions | None = None,
@@ -309,7 +308,7 @@ class Session:
         plan: Plan,
         run: RunOptions,
         reporter: Reporter,
-        warehouse: Warehouse | None,
+        warehouse: Engine | None,
         run_id: str,
     ) -> BuildResult:
         from teal.runtime.checking import Auditor
@@ -318,7 +317,7 @@ class Session:
         importer = BackgroundImporter(project, {s.model for s in plan.steps})
         started = utc_now()
         own = warehouse is None
-        wh = warehouse or Warehouse(self.config.warehouse_path, sources=project.sources)
+        wh = warehouse or open_engine(self.config, sources=project.sources)
         try:
             run_checks_now = run.command != "run" if run.checks is None else run.checks
             auditor = (
@@ -344,8 +343,7 @@ class Session:
             executor.before_python = importer.wait
             result = executor.run()
             ok = result.success and executor.fatal is None
-            state.record_run(
-                wh.conn,
+            wh.record_run(
                 run_id=run_id,
                 command=run.command,
                 started_at=started,
@@ -425,9 +423,9 @@ def _recorded_config(
     return recorded
 
 
-def _read_plan_state(path: Path) -> PlanState:
-    with Warehouse(path, read_only=True) as wh:
-        found: PlanState = state.plan_state(wh.conn)
+def _read_plan_state(config: ProjectConfig, path: Path) -> PlanState:
+    with open_engine(config, path=path, read_only=True) as wh:
+        found: PlanState = wh.plan_state()
     return found
 
 

@@ -15,7 +15,7 @@ from teal.compiler.project import project_from_assets
 from teal.runtime.results import BuildResult, ModelResult
 from teal.runtime.session import RunOptions, Session
 from teal.warehouse import io
-from teal.warehouse.connection import Warehouse, qualified, registered
+from teal.warehouse.engine import open_engine
 
 
 @dataclass(frozen=True)
@@ -69,24 +69,18 @@ def materialize(
     project = project_from_assets(cfg, list(assets))
     session = Session(config=cfg, record_runs=False, _project=project)
     plan = build_plan(project)
-    with Warehouse(cfg.warehouse_path) as wh:
+    with open_engine(cfg) as wh:
         if inputs:
             wh.ensure_schemas({"inputs"})
             for name, data in inputs.items():
-                with registered(wh.conn, io.scannable(data), name) as view:
-                    wh.conn.execute(
-                        f"CREATE OR REPLACE TABLE {qualified('inputs', name)} AS "
-                        f"SELECT * FROM {view}"
-                    )
+                wh.write_table("inputs", name, io.scannable(data))
         result = session.execute(
             plan, run=RunOptions(command="materialize", threads=1), warehouse=wh
         )
         outputs = {}
         for r in result.built:
             model = project.models[r.model]
-            outputs[r.model] = wh.conn.sql(
-                f"SELECT * FROM {qualified(model.schema, model.alias)}"
-            ).to_arrow_table()
+            outputs[r.model] = wh.read_relation(model.schema, model.alias)
     if raise_on_error and not result.success:
         failed = result.failed[0] if result.failed else result.skipped[0]
         raise ExecutionError(

@@ -51,7 +51,7 @@ def test_the_core_modules_have_examples_to_run():
             "teal.compiler.rewrite",
             "teal.compiler.errors",
             "teal.compiler.config",
-            "teal.warehouse.connection",
+            "teal.warehouse.duckdb.sql",
         )
     }
     assert all(count > 0 for count in attempted.values()), attempted

@@ -1,8 +1,7 @@
-"""The Arrow I/O manager: upstream relations in, returned frames out.
+"""What a Python asset returns, made Arrow-compatible for any engine to write.
 
-``load`` reads a relation as the kind a Python asset's parameter asks for (see
-``compiler.assets.input_kind``); ``scannable`` turns whatever the asset returned into an
-object DuckDB can scan in place (no per-row Python, no CSV).
+``scannable`` turns whatever the asset returned into an object an engine can scan in place
+(no per-row Python, no CSV); reading inputs is the engine cursor's ``load``.
 """
 
 from __future__ import annotations
@@ -16,26 +15,8 @@ class UnsupportedOutput(TypeError):
     """A Python asset returned something teal cannot write."""
 
 
-def load(cur: Any, select_sql: str, kind: str) -> Any:
-    """Run ``select_sql`` on ``cur`` and return its rows as ``kind``."""
-    rel = cur.sql(select_sql)
-    if kind == "duckdb":
-        return rel
-    if kind == "arrow":
-        return rel.to_arrow_table()
-    if kind == "arrow_reader":
-        return rel.to_arrow_table().to_reader()
-    if kind == "polars":
-        return rel.pl()
-    if kind == "polars_lazy":
-        return rel.pl().lazy()
-    if kind == "pandas":
-        return rel.df()
-    raise ValueError(f"unknown input kind {kind!r}")
-
-
 def scannable(obj: Any) -> Any:
-    """An Arrow-compatible object DuckDB can ``CREATE TABLE ... AS SELECT * FROM``."""
+    """An Arrow-compatible object an engine writes as a table (Arrow, or pandas)."""
     module = (type(obj).__module__ or "").split(".")[0].lstrip("_")
     name = type(obj).__name__
     if module == "pyarrow" and name in ("Table", "RecordBatchReader"):

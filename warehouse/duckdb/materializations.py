@@ -9,80 +9,26 @@ still fills ``<name>__teal_new`` partition by partition and renames it into plac
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from teal.compiler.sql import string_literal as _literal
-from teal.warehouse import state
-from teal.warehouse.connection import qualified, quote, registered
+from teal.warehouse.duckdb import state
+from teal.warehouse.duckdb.io import registered
+from teal.warehouse.duckdb.sql import qualified, quote
+from teal.warehouse.duckdb.sql import string_literal as _literal
+from teal.warehouse.engine import BuildTarget, Built, PartitionRowsError, SchemaChangeError
 
 NEW_SUFFIX = "__teal_new"
+Check = Callable[[str], None] | None  # audit(relation_sql), bound to the caller's cursor
 
 
-@dataclass(frozen=True)
-class Built:
-    rows: int | None
-    started_at: datetime
-    finished_at: datetime
-
-
-class Catalog:
-    """Which relations exist (table or view), read once per run and kept current by the
-    run's own commits.
-
-    Asking the warehouse per model is a scan of ``information_schema``: about 4 ms with
-    1,000 relations, more than building a small model. Only teal's own steps change a
-    model's relation during a run, and each relation is built by one step at a time.
-    """
-
-    def __init__(self, cur: Any) -> None:
-        self._kinds = {
-            (schema.lower(), name.lower()): "view" if kind == "VIEW" else "table"
-            for schema, name, kind in cur.execute(
-                "select table_schema, table_name, table_type from information_schema.tables "
-                "where table_catalog = current_database()"
-            ).fetchall()
-        }
-        self._lock = threading.Lock()
-
-    def kind(self, schema: str, name: str) -> str | None:
-        with self._lock:
-            return self._kinds.get((schema.lower(), name.lower()))
-
-    def note(self, schema: str, name: str, kind: str | None) -> None:
-        """Record what a committed transaction left at ``schema.name``."""
-        with self._lock:
-            if kind is None:
-                self._kinds.pop((schema.lower(), name.lower()), None)
-            else:
-                self._kinds[(schema.lower(), name.lower())] = kind
-
-
-@dataclass(frozen=True)
-class BuildTarget:
-    """What a materialization needs to know about the model it builds."""
-
-    model: str
-    schema: str
-    name: str
-    materialization: str
-    sql_hash: str
-    run_id: str
-    catalog: Catalog | None = field(default=None, compare=False)  # None: ask the warehouse
-
-    def existing(self, cur: Any) -> str | None:
-        """ "table", "view" or None: what is at this relation now."""
-        if self.catalog is not None:
-            return self.catalog.kind(self.schema, self.name)
-        return _existing_kind(cur, self.schema, self.name)
-
-    def committed(self, kind: str | None) -> None:
-        if self.catalog is not None:
-            self.catalog.note(self.schema, self.name, kind)
+def existing(cur: Any, target: BuildTarget) -> str | None:
+    """ "table", "view" or None: what is at the target's relation now."""
+    if target.catalog is not None:
+        return target.catalog.kind(target.schema, target.name)
+    return _existing_kind(cur, target.schema, target.name)
 
 
 def _now() -> datetime:
@@ -145,26 +91,26 @@ def _in_transaction(cur: Any, target: BuildTarget, body: Any, kind: str = "table
     return Built(rows=rows, started_at=started, finished_at=finished)
 
 
-def create_view(cur: Any, target: BuildTarget, sql: str, audit: Any = None) -> Built:
+def create_view(cur: Any, target: BuildTarget, sql: str, audit: Check = None) -> Built:
     """``CREATE OR REPLACE VIEW`` (replacing a table of the same name if there was one).
 
-    ``audit(cur, relation_sql)``, when given, checks the new relation before the commit and
+    ``audit(relation_sql)``, when given, checks the new relation before the commit and
     raises to keep the old one (write-audit-publish); every materialization takes it.
     """
 
     def body() -> None:
-        if target.existing(cur) == "table":
+        if existing(cur, target) == "table":
             cur.execute(f"DROP TABLE {qualified(target.schema, target.name)}")
         cur.execute(f"CREATE OR REPLACE VIEW {qualified(target.schema, target.name)} AS\n{sql}")
         if audit is not None:
-            audit(cur, qualified(target.schema, target.name))
+            audit(qualified(target.schema, target.name))
         return None
 
     return _in_transaction(cur, target, body, kind="view")
 
 
 def _swap_in(cur: Any, target: BuildTarget) -> None:
-    _drop(cur, target.schema, target.name, target.existing(cur))
+    _drop(cur, target.schema, target.name, existing(cur, target))
     cur.execute(
         f"ALTER TABLE {qualified(target.schema, target.name + NEW_SUFFIX)} "
         f"RENAME TO {quote(target.name)}"
@@ -179,20 +125,20 @@ def _replace_table(cur: Any, target: BuildTarget, select_sql: str, audit: Any) -
     So the new table is written under its own name, with no stage and no rename.
     """
     relation = qualified(target.schema, target.name)
-    if target.existing(cur) == "view":
+    if existing(cur, target) == "view":
         cur.execute(f"DROP VIEW {relation}")
     row = cur.execute(f"CREATE OR REPLACE TABLE {relation} AS\n{select_sql}").fetchone()
     if audit is not None:
-        audit(cur, relation)
+        audit(relation)
     return int(row[0]) if row else 0
 
 
-def build_table(cur: Any, target: BuildTarget, sql: str, audit: Any = None) -> Built:
+def build_table(cur: Any, target: BuildTarget, sql: str, audit: Check = None) -> Built:
     """Build ``sql`` into the table, audit it, and publish it atomically (one transaction)."""
     return _in_transaction(cur, target, lambda: _replace_table(cur, target, sql, audit))
 
 
-def write_table(cur: Any, target: BuildTarget, data: Any, audit: Any = None) -> Built:
+def write_table(cur: Any, target: BuildTarget, data: Any, audit: Check = None) -> Built:
     """Write an Arrow-compatible object (see warehouse.io.scannable) as the table, atomically."""
 
     def body() -> int:
@@ -219,10 +165,6 @@ def record_failure(cur: Any, target: BuildTarget, started: datetime, message: st
     )
 
 
-class PartitionRowsError(Exception):
-    """A partition's query returned rows that belong to other partitions."""
-
-
 def _stage_name(model: str) -> str:
     return quote(f"__teal_stage_{model}")
 
@@ -232,10 +174,6 @@ def _insert_by_name(cur: Any, target: BuildTarget, source: str) -> int:
         f"INSERT INTO {qualified(target.schema, target.name)} BY NAME SELECT * FROM {source}"
     ).fetchone()
     return int(row[0]) if row else 0
-
-
-class SchemaChangeError(Exception):
-    """An incremental run's query has other columns than the table it adds rows to."""
 
 
 def _check_columns(cur: Any, target: BuildTarget, source: str) -> None:
@@ -264,21 +202,21 @@ def _check_columns(cur: Any, target: BuildTarget, source: str) -> None:
     )
 
 
-def incremental_append(cur: Any, target: BuildTarget, sql: str, audit: Any = None) -> Built:
+def incremental_append(cur: Any, target: BuildTarget, sql: str, audit: Check = None) -> Built:
     """Append the query's rows to the existing table (``incremental_strategy='append'``)."""
 
     def body() -> int:
         _check_columns(cur, target, f"(\n{sql}\n)")
         rows = _insert_by_name(cur, target, f"(\n{sql}\n)")
         if audit is not None:
-            audit(cur, qualified(target.schema, target.name))
+            audit(qualified(target.schema, target.name))
         return rows
 
     return _in_transaction(cur, target, body)
 
 
 def incremental_upsert(
-    cur: Any, target: BuildTarget, sql: str, unique_key: tuple[str, ...], audit: Any = None
+    cur: Any, target: BuildTarget, sql: str, unique_key: Sequence[str], audit: Check = None
 ) -> Built:
     """Replace rows whose ``unique_key`` matches, insert the rest (merge / delete+insert)."""
     stage = _stage_name(target.model)
@@ -294,7 +232,7 @@ def incremental_upsert(
         rows = _insert_by_name(cur, target, stage)
         cur.execute(f"DROP TABLE {stage}")
         if audit is not None:
-            audit(cur, qualified(target.schema, target.name))
+            audit(qualified(target.schema, target.name))
         return rows
 
     return _in_transaction(cur, target, body)
@@ -312,7 +250,7 @@ def replace_partition(
     *,
     exists: bool | None = None,
     has_rows: bool = True,
-    audit: Any = None,
+    audit: Check = None,
 ) -> Built:
     """Replace one partition in one transaction: delete the partition's old rows, insert the
     new ones (checking that every one of them belongs to the partition), record it.
@@ -331,7 +269,7 @@ def replace_partition(
     started = _now()
     where = f" WHERE {partition_filter}" if partition_filter else ""
     if exists is None:
-        exists = target.existing(cur) is not None
+        exists = existing(cur, target) is not None
     try:
         with ExitStack() as scope, _transaction(cur):
             if isinstance(source, str):
@@ -355,7 +293,7 @@ def replace_partition(
                     cur.execute(f"DELETE FROM {relation}{where}")
                 rows = _insert_by_name(cur, target, f"({guarded})")
             if audit is not None:  # the partition's new rows, before they are published
-                audit(cur, f"(SELECT * FROM {relation}{where})")
+                audit(f"(SELECT * FROM {relation}{where})")
             finished = _now()
             state.record_partition(
                 cur,
@@ -412,7 +350,7 @@ def _row_count(data: Any) -> int | None:
 
 
 def rebuild_partitions(
-    cur: Any, target: BuildTarget, parts: list[tuple[str, Any, str]], audit: Any = None
+    cur: Any, target: BuildTarget, parts: list[tuple[str, Any, str]], audit: Check = None
 ) -> Built:
     """``--full-refresh`` of a partitioned model: every partition built into a new table,
     swapped in atomically with all the partition records (one transaction). Each part is
@@ -458,7 +396,7 @@ def rebuild_partitions(
             )
             total += int(rows)
         if audit is not None:
-            audit(cur, staged)
+            audit(staged)
         _swap_in(cur, target)
         return total
 
@@ -505,7 +443,7 @@ def replace_partitions_single_run(
     windows: list[tuple[str, datetime, datetime]],
     source: Any,
     column: str,
-    audit: Any = None,
+    audit: Check = None,
 ) -> Built:
     """Replace many time partitions from one query or frame (``backfill_policy='single_run'``).
 
@@ -534,7 +472,7 @@ def replace_partitions_single_run(
     in_windows = " OR ".join(f"({col} >= {ts(lo)} AND {col} < {ts(hi)})" for lo, hi in runs)
     with _transaction(cur):
         # a new table is written directly (one copy of the rows); an existing one via a stage
-        exists = target.existing(cur) is not None
+        exists = existing(cur, target) is not None
         into = stage if exists else relation
         kind = "TEMP TABLE" if exists else "TABLE"
         if isinstance(source, str):
@@ -550,7 +488,8 @@ def replace_partitions_single_run(
             unit = None  # date_trunc needs a date or a plain timestamp column
         if unit is not None:  # whole hours, days or months: truncate instead of joining
             key_of = {lo.replace(tzinfo=None): key for key, lo, _ in windows}
-            counts, outside = {}, 0
+            counts: dict[str | None, int] = {}
+            outside = 0
             for lo, n in cur.execute(
                 f"SELECT CAST(date_trunc('{unit}', {col}) AS TIMESTAMP), "
                 f"count(*) FROM {stage} GROUP BY ALL"
@@ -580,7 +519,7 @@ def replace_partitions_single_run(
                 f"({windows[0][0]}..{windows[-1][0]})"
             )
         if audit is not None:
-            audit(cur, stage)
+            audit(stage)
         if exists:
             cur.execute(f"DELETE FROM {relation} WHERE {in_windows}")
             _insert_by_name(cur, target, stage)

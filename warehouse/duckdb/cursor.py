@@ -1,0 +1,136 @@
+"""One worker thread's DuckDB cursor, as an ``EngineCursor``: each call runs one
+materialization, state record, check or Arrow read on this thread's DuckDB cursor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from teal.warehouse.duckdb import checks, io
+from teal.warehouse.duckdb import materializations as m
+from teal.warehouse.duckdb.errors import describe_error
+from teal.warehouse.duckdb.sql import qualified
+from teal.warehouse.engine import Audit, BuildTarget, Built, CheckRecord, Measured, Part, Window
+
+if TYPE_CHECKING:
+    from teal.compiler.checks import CheckDef
+
+
+class DuckDBCursor:
+    """``EngineCursor`` over one ``duckdb.DuckDBPyConnection`` cursor."""
+
+    def __init__(self, native: Any) -> None:
+        self._cur = native
+
+    @property
+    def native(self) -> Any:
+        return self._cur
+
+    def _bound(self, audit: Audit | None) -> m.Check:
+        """The audit callback as the materializations call it: on this cursor."""
+        if audit is None:
+            return None
+        return lambda relation_sql: audit(self, relation_sql)
+
+    def relation_kind(self, target: BuildTarget) -> str | None:
+        return m.existing(self._cur, target)
+
+    def relation_sql(self, schema: str, name: str) -> str:
+        return qualified(schema, name)
+
+    # -- materializations ----------------------------------------------------------------
+    def create_view(self, target: BuildTarget, sql: str, audit: Audit | None = None) -> Built:
+        return m.create_view(self._cur, target, sql, self._bound(audit))
+
+    def build_table(self, target: BuildTarget, sql: str, audit: Audit | None = None) -> Built:
+        return m.build_table(self._cur, target, sql, self._bound(audit))
+
+    def write_table(self, target: BuildTarget, data: Any, audit: Audit | None = None) -> Built:
+        return m.write_table(self._cur, target, data, self._bound(audit))
+
+    def incremental_append(
+        self, target: BuildTarget, sql: str, audit: Audit | None = None
+    ) -> Built:
+        return m.incremental_append(self._cur, target, sql, self._bound(audit))
+
+    def incremental_upsert(
+        self, target: BuildTarget, sql: str, unique_key: Sequence[str], audit: Audit | None = None
+    ) -> Built:
+        return m.incremental_upsert(self._cur, target, sql, unique_key, self._bound(audit))
+
+    def replace_partition(
+        self,
+        target: BuildTarget,
+        key: str,
+        source: Any,
+        partition_filter: str,
+        *,
+        exists: bool | None = None,
+        has_rows: bool = True,
+        audit: Audit | None = None,
+    ) -> Built:
+        return m.replace_partition(
+            self._cur,
+            target,
+            key,
+            source,
+            partition_filter,
+            exists=exists,
+            has_rows=has_rows,
+            audit=self._bound(audit),
+        )
+
+    def rebuild_partitions(
+        self, target: BuildTarget, parts: list[Part], audit: Audit | None = None
+    ) -> Built:
+        return m.rebuild_partitions(self._cur, target, parts, self._bound(audit))
+
+    def replace_partitions_single_run(
+        self,
+        target: BuildTarget,
+        windows: list[Window],
+        source: Any,
+        column: str,
+        audit: Audit | None = None,
+    ) -> Built:
+        return m.replace_partitions_single_run(
+            self._cur, target, windows, source, column, self._bound(audit)
+        )
+
+    # -- state ---------------------------------------------------------------------------
+    def record_failure(self, target: BuildTarget, started: datetime, message: str) -> None:
+        m.record_failure(self._cur, target, started, message)
+
+    def record_partition_failure(
+        self, target: BuildTarget, key: str, started: datetime, message: str
+    ) -> None:
+        m.record_partition_failure(self._cur, target, key, started, message)
+
+    def record_step(self, target: BuildTarget, started: datetime, rows: int) -> None:
+        m.record_step(self._cur, target, started, rows)
+
+    # -- checks --------------------------------------------------------------------------
+    def measure(self, relation_sql: str, checks_: list[CheckDef]) -> list[Measured]:
+        return checks.measure(self._cur, relation_sql, checks_)
+
+    def sample(self, measured: Measured, relation_sql: str, keep_failures: bool) -> None:
+        checks.sample(self._cur, measured, relation_sql, keep_failures)
+
+    def record_check_results(self, records: list[CheckRecord]) -> None:
+        checks.record(self._cur, records)
+
+    def store_failures(self, check_name: str, rows: Any) -> str:
+        return checks.store_failures(self._cur, check_name, rows)
+
+    # -- Arrow in, errors out ------------------------------------------------------------
+    def load(self, select_sql: str, kind: str) -> Any:
+        return io.load(self._cur, select_sql, kind)
+
+    def load_relation(self, schema: str, name: str, kind: str) -> Any:
+        return io.load(self._cur, f"SELECT * FROM {qualified(schema, name)}", kind)
+
+    def describe_error(
+        self, exc: BaseException, raw_sql: str | None
+    ) -> tuple[str, int | None, int | None]:
+        return describe_error(exc, raw_sql)

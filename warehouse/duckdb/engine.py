@@ -1,0 +1,173 @@
+"""The DuckDB engine: one connection per process, a cursor per worker thread.
+
+DuckDB lets one process open a file for writing; inside it, ``cursor()`` gives each thread
+its own connection-like handle whose queries (and transactions) run in parallel.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from teal.compiler.errors import WarehouseError
+from teal.compiler.sources import Source
+from teal.warehouse.duckdb import state
+from teal.warehouse.duckdb.cursor import DuckDBCursor
+from teal.warehouse.duckdb.errors import open_error
+from teal.warehouse.duckdb.io import registered
+from teal.warehouse.duckdb.sql import DIALECT, qualified, quote, string_literal
+from teal.warehouse.engine import Catalog
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    import pyarrow as pa
+
+    from teal.compiler.plan import PlanState
+
+
+class DuckDBEngine:
+    """An open DuckDB warehouse. Thread-safe: each thread uses :meth:`cursor`."""
+
+    DIALECT = DIALECT
+
+    def __init__(
+        self, path: str | Path, *, sources: dict[str, Source] | None = None, read_only: bool = False
+    ) -> None:
+        import duckdb
+
+        self._path = str(path)
+        if self._path != ":memory:":
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn = duckdb.connect(self._path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise open_error(exc, self._path) from None
+        self._local = threading.local()
+        self._cursors: list[DuckDBCursor] = []
+        self._lock = threading.Lock()
+        if sources:
+            self.attach_sources(sources)
+        if not read_only:
+            state.ensure(self.conn)
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def attach_sources(self, sources: dict[str, Source]) -> None:
+        import duckdb
+
+        attached = {
+            row[0]
+            for row in self.conn.execute("select database_name from duckdb_databases()").fetchall()
+        }
+        for src in sources.values():
+            if src.kind != "duckdb" or src.name in attached:
+                continue
+            if src.path and "://" not in src.path and not Path(src.path).exists():
+                raise WarehouseError(
+                    f"source '{src.name}': database file {src.path} does not exist",
+                    path=src.declared_in,
+                    line=src.line,
+                )
+            try:
+                self.conn.execute(
+                    f"ATTACH {string_literal(src.path or '')} AS {quote(src.name)} (READ_ONLY)"
+                )
+            except duckdb.Error as exc:
+                raise WarehouseError(
+                    f"cannot attach source '{src.name}': {exc}", path=src.declared_in, line=src.line
+                ) from None
+
+    def cursor(self) -> DuckDBCursor:
+        """This thread's cursor (created on first use)."""
+        cur: DuckDBCursor | None = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = DuckDBCursor(self.conn.cursor())
+            self._local.cursor = cur
+            with self._lock:
+                self._cursors.append(cur)
+        return cur
+
+    def ensure_schemas(self, schemas: set[str]) -> None:
+        """Create schemas up front: concurrent CREATE SCHEMA in workers would conflict."""
+        existing = {
+            r[0]
+            for r in self.conn.execute(
+                "select schema_name from information_schema.schemata "
+                "where catalog_name = current_database()"
+            ).fetchall()
+        }
+        for schema in sorted(schemas - existing):
+            self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+
+    def catalog(self) -> Catalog:
+        """Relation kinds, read once (on this thread's cursor, closed with the engine)."""
+        rows = (
+            self.cursor()
+            .native.execute(
+                "select table_schema, table_name, table_type from information_schema.tables "
+                "where table_catalog = current_database()"
+            )
+            .fetchall()
+        )
+        return Catalog((s, n, "view" if kind == "VIEW" else "table") for s, n, kind in rows)
+
+    def plan_state(self) -> PlanState:
+        return state.plan_state(self.conn)
+
+    def partition_state(self, model: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+        return state.partition_state(self.conn, model)
+
+    def record_run(
+        self,
+        *,
+        run_id: str,
+        command: str,
+        started_at: datetime,
+        finished_at: datetime,
+        status: str,
+        selected: int,
+        succeeded: int,
+        failed: int,
+        skipped: list[str],
+    ) -> None:
+        state.record_run(
+            self.conn,
+            run_id=run_id,
+            command=command,
+            started_at=started_at,
+            finished_at=finished_at,
+            status=status,
+            selected=selected,
+            succeeded=succeeded,
+            failed=failed,
+            skipped=skipped,
+        )
+
+    def read_relation(self, schema: str, name: str) -> pa.Table:
+        return self.conn.sql(f"SELECT * FROM {qualified(schema, name)}").to_arrow_table()
+
+    def write_table(self, schema: str, name: str, data: Any) -> None:
+        with registered(self.conn, data, name) as view:
+            self.conn.execute(
+                f"CREATE OR REPLACE TABLE {qualified(schema, name)} AS SELECT * FROM {view}"
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            for cur in self._cursors:
+                try:
+                    cur.native.close()
+                except Exception:  # noqa: BLE001 - closing is best effort
+                    pass
+            self._cursors.clear()
+        self.conn.close()
+
+    def __enter__(self) -> DuckDBEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,51 @@
+"""DuckDB's errors, for people: which file is locked by whom, and which line of the model
+an error is about."""
+
+from __future__ import annotations
+
+import re
+
+from teal.compiler.errors import WarehouseError
+
+_QUOTED = re.compile(r'"([^"]+)"')
+_HOLDER = re.compile(r"\(PID (\d+)\)")
+
+
+def open_error(exc: BaseException, path: str) -> WarehouseError:
+    """The error for a warehouse file DuckDB would not open."""
+    import duckdb
+
+    message = str(exc)
+    if isinstance(exc, duckdb.IOException) and "lock" in message.lower():
+        holder = _HOLDER.search(message)
+        return WarehouseError(
+            f"the warehouse {path} is in use by another process"
+            + (f" (PID {holder.group(1)})" if holder else ""),
+            path=path,
+            hint="wait for the other build to finish, or close the program holding it",
+        )
+    return WarehouseError(f"cannot open the warehouse: {message}", path=path)
+
+
+def describe_error(exc: BaseException, raw_sql: str | None) -> tuple[str, int | None, int | None]:
+    """DuckDB's message without its compiled-SQL excerpt, plus a best-guess line and column
+    of ``raw_sql``: where the first name the message quotes appears.
+
+    >>> describe_error(Exception('Binder Error: column "amt" not found\\n\\nLINE 1: ...'),
+    ...     "select\\n  amt from x")
+    ('Binder Error: column "amt" not found', 2, 3)
+    """
+    text = str(exc).strip()
+    text = text.split("\n\nLINE ")[0].split("\nLINE ")[0].strip()
+    line = col = None
+    if raw_sql:
+        for name in _QUOTED.findall(text):
+            pattern = re.compile(rf"\b{re.escape(name)}\b", re.IGNORECASE)
+            for i, src in enumerate(raw_sql.splitlines(), 1):
+                hit = pattern.search(src)
+                if hit:
+                    line, col = i, hit.start() + 1
+                    break
+            if line:
+                break
+    return text, line, col

@@ -1,0 +1,40 @@
+"""Arrow in and out of DuckDB: upstream relations read as the kind a Python asset asks
+for, and Arrow-compatible objects exposed to SQL, scanned in place (no copy)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from teal.warehouse.duckdb.sql import quote
+
+
+@contextmanager
+def registered(cur: Any, data: Any, hint: Any = "") -> Iterator[str]:
+    """Expose an Arrow-compatible object to SQL on ``cur`` for the block; yields its quoted
+    name (DuckDB scans it in place, no copy)."""
+    name = f"__teal_input_{abs(hash((id(data), hint)))}"
+    cur.register(name, data)
+    try:
+        yield quote(name)
+    finally:
+        cur.unregister(name)
+
+
+def load(cur: Any, select_sql: str, kind: str) -> Any:
+    """Run ``select_sql`` on ``cur`` and return its rows as ``kind``."""
+    rel = cur.sql(select_sql)
+    if kind == "duckdb":
+        return rel
+    if kind == "arrow":
+        return rel.to_arrow_table()
+    if kind == "arrow_reader":
+        return rel.to_arrow_table().to_reader()
+    if kind == "polars":
+        return rel.pl()
+    if kind == "polars_lazy":
+        return rel.pl().lazy()
+    if kind == "pandas":
+        return rel.df()
+    raise ValueError(f"unknown input kind {kind!r}")

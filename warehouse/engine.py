@@ -1,0 +1,261 @@
+"""The engine boundary: what runtime/ may ask of a warehouse, as Protocols.
+
+An :class:`Engine` is the open warehouse of one process (one writer per file); each worker
+thread asks it for its own :class:`EngineCursor`, on which every step runs as one
+transaction. DuckDB (``teal.warehouse.duckdb``) is the one implementation; a second engine
+implements these Protocols and passes ``tests/engine``. Nothing here is engine SQL: the
+records and errors below are shared by every implementation.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from teal.compiler.checks import CheckDef
+    from teal.compiler.config import ProjectConfig
+    from teal.compiler.plan import PlanState
+    from teal.compiler.sources import Source
+
+ENGINES = ("duckdb",)
+
+# audit(cursor, relation_sql): checks the new relation before it is published; raises to
+# keep the old one (write-audit-publish)
+Audit = Callable[["EngineCursor", str], None]
+# a partitioned rebuild's part: (key, SQL or a callable giving Arrow-compatible rows, filter)
+Part = tuple[str, "str | Callable[..., Any]", str]
+Window = tuple[str, datetime, datetime]
+
+
+class PartitionRowsError(Exception):
+    """A partition's query returned rows that belong to other partitions."""
+
+
+class SchemaChangeError(Exception):
+    """An incremental run's query has other columns than the table it adds rows to."""
+
+
+@dataclass(frozen=True)
+class Built:
+    rows: int | None
+    started_at: datetime
+    finished_at: datetime
+
+
+class Catalog:
+    """Which relations exist (table or view), read once per run and kept current by the
+    run's own commits.
+
+    Asking the warehouse per model costs more than building a small model. Only teal's own
+    steps change a model's relation during a run, and each relation is built by one step
+    at a time. Names compare case-insensitively.
+    """
+
+    def __init__(self, kinds: Iterable[tuple[str, str, str]]) -> None:
+        self._kinds = {(schema.lower(), name.lower()): kind for schema, name, kind in kinds}
+        self._lock = threading.Lock()
+
+    def kind(self, schema: str, name: str) -> str | None:
+        with self._lock:
+            return self._kinds.get((schema.lower(), name.lower()))
+
+    def note(self, schema: str, name: str, kind: str | None) -> None:
+        """Record what a committed transaction left at ``schema.name``."""
+        with self._lock:
+            if kind is None:
+                self._kinds.pop((schema.lower(), name.lower()), None)
+            else:
+                self._kinds[(schema.lower(), name.lower())] = kind
+
+
+@dataclass(frozen=True)
+class BuildTarget:
+    """What a materialization needs to know about the model it builds."""
+
+    model: str
+    schema: str
+    name: str
+    materialization: str
+    sql_hash: str
+    run_id: str
+    catalog: Catalog | None = field(default=None, compare=False)  # None: ask the warehouse
+
+    @property
+    def relation(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    def committed(self, kind: str | None) -> None:
+        if self.catalog is not None:
+            self.catalog.note(self.schema, self.name, kind)
+
+
+@dataclass
+class Measured:
+    """A SQL check's raw result on one relation (judging it is the runtime's job)."""
+
+    check: CheckDef
+    failing: int | None  # None: the check's query itself failed
+    sql: str
+    duration_ms: float
+    sample: list[dict[str, Any]]
+    error: str | None = None
+    failures: Any = None  # Arrow table of failing rows, when they are to be stored
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """One row of the check results the engine keeps (``teal.check_results``)."""
+
+    run_id: str
+    check: CheckDef
+    partition: str | None
+    status: str
+    failing: int | None
+    sample_rows: list[dict[str, Any]]
+    sql: str
+    duration_ms: float
+    message: str | None
+
+
+class EngineCursor(Protocol):
+    """One worker thread's handle on the engine. Each method that changes data runs in one
+    transaction with the state row that records it, and calls ``audit`` before its commit."""
+
+    @property
+    def native(self) -> Any:
+        """The engine's own cursor (``context.cursor`` of a Python asset)."""
+        ...
+
+    def relation_kind(self, target: BuildTarget) -> str | None:
+        """``"table"``, ``"view"`` or None: what is at the target's relation now."""
+        ...
+
+    def relation_sql(self, schema: str, name: str) -> str:
+        """How the engine's SQL names ``schema.name`` (quoted)."""
+        ...
+
+    # -- materializations ----------------------------------------------------------------
+    def create_view(self, target: BuildTarget, sql: str, audit: Audit | None = None) -> Built: ...
+    def build_table(self, target: BuildTarget, sql: str, audit: Audit | None = None) -> Built: ...
+    def write_table(self, target: BuildTarget, data: Any, audit: Audit | None = None) -> Built: ...
+    def incremental_append(
+        self, target: BuildTarget, sql: str, audit: Audit | None = None
+    ) -> Built: ...
+    def incremental_upsert(
+        self, target: BuildTarget, sql: str, unique_key: Sequence[str], audit: Audit | None = None
+    ) -> Built: ...
+    def replace_partition(
+        self,
+        target: BuildTarget,
+        key: str,
+        source: Any,
+        partition_filter: str,
+        *,
+        exists: bool | None = None,
+        has_rows: bool = True,
+        audit: Audit | None = None,
+    ) -> Built: ...
+    def rebuild_partitions(
+        self, target: BuildTarget, parts: list[Part], audit: Audit | None = None
+    ) -> Built: ...
+    def replace_partitions_single_run(
+        self,
+        target: BuildTarget,
+        windows: list[Window],
+        source: Any,
+        column: str,
+        audit: Audit | None = None,
+    ) -> Built: ...
+
+    # -- state ---------------------------------------------------------------------------
+    def record_failure(self, target: BuildTarget, started: datetime, message: str) -> None: ...
+    def record_partition_failure(
+        self, target: BuildTarget, key: str, started: datetime, message: str
+    ) -> None: ...
+    def record_step(self, target: BuildTarget, started: datetime, rows: int) -> None: ...
+
+    # -- checks --------------------------------------------------------------------------
+    def measure(self, relation_sql: str, checks: list[CheckDef]) -> list[Measured]: ...
+    def sample(self, measured: Measured, relation_sql: str, keep_failures: bool) -> None: ...
+    def record_check_results(self, records: list[CheckRecord]) -> None: ...
+    def store_failures(self, check_name: str, rows: Any) -> str: ...
+
+    # -- Arrow in, errors out ------------------------------------------------------------
+    def load(self, select_sql: str, kind: str) -> Any:
+        """Rows of ``select_sql`` as ``kind`` (arrow, arrow_reader, polars, polars_lazy,
+        pandas, or the engine's own relation)."""
+        ...
+
+    def load_relation(self, schema: str, name: str, kind: str) -> Any: ...
+
+    def describe_error(
+        self, exc: BaseException, raw_sql: str | None
+    ) -> tuple[str, int | None, int | None]:
+        """A person's message for an engine error, and the best-guess line and column of
+        ``raw_sql`` (the model as written) it is about."""
+        ...
+
+
+class Engine(Protocol):
+    """An open warehouse, for one process. Thread-safe: each thread uses :meth:`cursor`."""
+
+    DIALECT: str
+
+    @property
+    def path(self) -> str: ...
+
+    def close(self) -> None: ...
+    def __enter__(self) -> Engine: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def cursor(self) -> EngineCursor:
+        """This thread's cursor (created on first use, closed with the engine)."""
+        ...
+
+    def ensure_schemas(self, schemas: set[str]) -> None: ...
+    def attach_sources(self, sources: dict[str, Source]) -> None: ...
+    def catalog(self) -> Catalog: ...
+    def plan_state(self) -> PlanState: ...
+    def partition_state(self, model: str | None = None) -> dict[str, dict[str, dict[str, Any]]]: ...
+    def record_run(
+        self,
+        *,
+        run_id: str,
+        command: str,
+        started_at: datetime,
+        finished_at: datetime,
+        status: str,
+        selected: int,
+        succeeded: int,
+        failed: int,
+        skipped: list[str],
+    ) -> None: ...
+    def read_relation(self, schema: str, name: str) -> pa.Table: ...
+    def write_table(self, schema: str, name: str, data: Any) -> None:
+        """Create or replace ``schema.name`` from Arrow-compatible ``data``."""
+        ...
+
+
+def open_engine(
+    config: ProjectConfig,
+    *,
+    read_only: bool = False,
+    sources: dict[str, Source] | None = None,
+    path: str | Path | None = None,
+) -> Engine:
+    """Open the project's warehouse with its engine (``path`` overrides the config's)."""
+    kind = str(getattr(config, "engine", None) or "duckdb")
+    if kind == "duckdb":
+        from teal.warehouse.duckdb import DuckDBEngine
+
+        where = config.warehouse_path if path is None else path
+        return DuckDBEngine(where, sources=sources, read_only=read_only)
+    from teal.compiler.errors import WarehouseError
+
+    raise WarehouseError(f"unknown engine {kind!r}", hint="use one of " + ", ".join(ENGINES))
