@@ -326,7 +326,7 @@ def _keys_from_upstream_steps(
 ) -> list[str] | None:
     """Keys of ``step`` that read partitions its partitioned upstream steps rebuild, or None
     when no upstream step is partitioned."""
-    from teal.compiler.partitioning import resolve_mapping
+    from teal.compiler.partition_sql import resolve_mapping
 
     project = ctx.project
     model = project.models[step.model]

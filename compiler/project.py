@@ -72,7 +72,7 @@ class Model:
     unique_key: tuple[str, ...] = ()
     partitions: Any = None  # compiler.partitions definition, for partitioned models
     partition_column: Any = None  # str, or {dimension: column}
-    pushdowns: tuple[Any, ...] = ()  # compiler.partitioning.Pushdown per filtered upstream
+    pushdowns: tuple[Any, ...] = ()  # compiler.partition_sql.Pushdown per filtered upstream
     partition_filter: str | None = None  # predicate selecting one partition (placeholders)
     checks: tuple[str, ...] = ()  # names of this model's checks (Project.checks)
     # SQL models: lower-case output column names, None when unknown without running the
@@ -126,7 +126,7 @@ class Project:
     def sql_for_partition(self, model: Model, sql: str, key: str) -> str:
         """``sql`` (the model's SQL, or an input's SELECT) with the placeholders of partition
         ``key`` filled in: its own bounds and every pushed-down upstream filter."""
-        from teal.compiler.partitioning import fill, own_values, pushdown_values
+        from teal.compiler.partition_sql import fill, own_values, pushdown_values
         from teal.compiler.partitions import parse_mapping
 
         values = own_values(model.partitions, key)
@@ -145,7 +145,7 @@ class Project:
     def sql_for_range(self, model: Model, sql: str, keys: list[str] | tuple[str, ...]) -> str:
         """``sql`` filled for several time partitions at once (``backfill_policy='single_run'``):
         the bounds span from the first key's start to the last key's end."""
-        from teal.compiler.partitioning import fill, own_values, pushdown_values
+        from teal.compiler.partition_sql import fill, own_values, pushdown_values
         from teal.compiler.partitions import parse_mapping
 
         first, last = own_values(model.partitions, keys[0]), own_values(model.partitions, keys[-1])
@@ -849,7 +849,7 @@ class _Loader:
         default_schema = folder.split("/")[0] if folder else "main"
         partitions = None
         if conf.get("partitioned_by") is not None:
-            from teal.compiler.partitioning import check_partition_column, parse_partitions
+            from teal.compiler.partition_sql import check_partition_column, parse_partitions
 
             partitions = parse_partitions(conf["partitioned_by"], path=display_path, line=line)
             check_partition_column(
@@ -1127,7 +1127,7 @@ class _Loader:
             pushdowns = tuple(found)
         partition_filter = None
         if m.get("partitions") is not None:
-            from teal.compiler.partitioning import own_filter
+            from teal.compiler.partition_sql import own_filter
             from teal.compiler.partitions import TimePartitions
 
             partition_filter = own_filter(m["partitions"], m["partition_column"])
@@ -1195,7 +1195,7 @@ class _Loader:
         self, m: dict[str, Any], kind: str, key: str, done: dict[str, Model], index: int
     ) -> tuple[str | None, Any]:
         """The partition filter for one upstream scan of a partitioned model, if any."""
-        from teal.compiler.partitioning import Pushdown, pushdown_filter, resolve_mapping
+        from teal.compiler.partition_sql import Pushdown, pushdown_filter, resolve_mapping
 
         if m.get("partitions") is None or uses_partition_vars(m.get("raw_sql") or ""):
             return None, None
@@ -1224,7 +1224,7 @@ class _Loader:
         Returns (compiled SQL, the tree or None, pushdowns, a digest of its tokens and of
         what each reference points at)."""
         from teal.compiler.cache import content_key
-        from teal.compiler.partitioning import Pushdown
+        from teal.compiler.partition_sql import Pushdown
 
         targets = []
         for index, (_, kind, key) in enumerate(m["resolved"]):

@@ -140,7 +140,7 @@ def parse_source(
         spec_parts = tspec.get("partitioned_by", spec.get("partitioned_by"))
         column = tspec.get("partition_column", spec.get("partition_column"))
         if spec_parts is not None:
-            from teal.compiler.partitioning import check_partition_column, parse_partitions
+            from teal.compiler.partition_sql import check_partition_column, parse_partitions
 
             partitions = parse_partitions(spec_parts, path=declared_in, line=line)
             check_partition_column(partitions, column, path=declared_in, line=line)

@@ -22,7 +22,7 @@ def partition_report(
 ) -> list[dict[str, Any]]:
     """One row per partition of ``name`` (key, status, rows, built_at, note); ``now`` is
     the clock ``teal build`` plans with, so both list the same keys."""
-    from teal.compiler.partitioning import resolve_mapping
+    from teal.compiler.partition_sql import resolve_mapping
     from teal.compiler.partitions import upstream_keys
 
     model = project.model(name)

@@ -824,3 +824,14 @@ def test_default_mappings_and_parsed_mappings():
     assert (info.value.hint, info.value.line) == ("did you mean 'identity'?", 7)
     with pytest.raises(PartitionDefinitionError, match=">= 1, got 0"):
         parse_mapping("lookback(0)")
+
+
+@pytest.mark.parametrize("module", ["common", "time", "static", "multi", "spec", "mappings"])
+def test_the_examples_in_each_partition_module_hold(module):
+    # tests/test_doctests.py reads one level of each layer; these modules sit one deeper
+    import doctest
+    import importlib
+
+    found = importlib.import_module(f"teal.compiler.partitions.{module}")
+    failed, _ = doctest.testmod(found, optionflags=doctest.ELLIPSIS, report=False)
+    assert failed == 0

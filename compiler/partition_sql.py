@@ -1,9 +1,10 @@
-"""Partitioned models in SQL: filters with placeholders, filled in per partition.
+"""The SQL of partitioned models: filters with placeholders, filled in per partition.
 
 A partitioned model is rendered and parsed once. Its SQL carries placeholders —
 ``partition.start`` in Jinja renders as ``__teal_partition_start__``, and the pushdown pass
 wraps each partitioned upstream as ``(SELECT * FROM up WHERE col >= __teal_pw0_start__ AND
-col < __teal_pw0_end__)`` — and :func:`partition_sql` fills them in for one partition key.
+col < __teal_pw0_end__)`` — and :func:`fill` fills them in for one partition key (with the
+values :func:`own_values` and :func:`pushdown_values` give).
 Bare placeholders become typed literals (``TIMESTAMP '2026-01-05 00:00:00'``), quoted ones
 (``'{{ partition.start }}'``) string literals.
 
@@ -101,7 +102,7 @@ def own_values(definition: Partitions, key: str) -> dict[str, tuple[str, str]]:
             )
     _, time_def = _time_part(definition)
     if time_def is not None:
-        start, end = definition.window(key)  # type: ignore[union-attr]
+        start, end = definition.window(key)
         for name, bound in (("start", start), ("end", end)):
             naive = bound.replace(tzinfo=None)
             values[f"__teal_partition_{name}__"] = (
