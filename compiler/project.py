@@ -1330,8 +1330,8 @@ class _Loader:
 
         Like the tree rewrite, the name the author used stays as the alias, so that
         ``orders.id`` still binds."""
-        from teal.compiler.sources import READERS
-        from teal.compiler.sql import quote_identifier, splice, string_literal
+        from teal.compiler.sources import READERS, scan_text
+        from teal.compiler.sql import quote_identifier, splice
 
         if m.get("span") is None:
             return None
@@ -1343,7 +1343,7 @@ class _Loader:
             if kind == "source":
                 table = self.source_table(up_key)
                 if table.kind in READERS:
-                    text, new_name = f"{READERS[table.kind]}({string_literal(table.location)})", ""
+                    text, new_name = scan_text(table), ""
                 else:
                     parts = table.location.split(".")
                     text, new_name = ".".join(quote_identifier(p) for p in parts), parts[-1]

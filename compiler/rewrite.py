@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from teal.compiler.sources import READERS, SourceTable
+from teal.compiler.sources import READERS, SourceTable, scan_expression
 
 EPHEMERAL_PREFIX = "__teal_eph_"
 
@@ -52,10 +52,7 @@ def point_at_source(table: exp.Table, source: SourceTable) -> exp.Table:
     """Rewrite a reference to a source table into what reads it."""
     if source.kind in READERS:
         original = table.name
-        reader = exp.Anonymous(
-            this=READERS[source.kind], expressions=[exp.Literal.string(source.location)]
-        )
-        table.set("this", reader)
+        table.set("this", scan_expression(source))
         table.set("db", None)
         table.set("catalog", None)
         if not table.alias:

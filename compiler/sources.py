@@ -18,9 +18,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teal.compiler.errors import ProjectError, did_you_mean
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 SOURCE_KINDS = ("warehouse", "duckdb", "parquet", "csv", "json")
 SOURCE_KEYS = {
@@ -143,7 +146,8 @@ def parse_source(
             from teal.compiler.partition_sql import check_partition_column, parse_partitions
 
             partitions = parse_partitions(spec_parts, path=declared_in, line=line)
-            check_partition_column(partitions, column, path=declared_in, line=line)
+            if partitions is not None:
+                check_partition_column(partitions, column, path=declared_in, line=line)
         tables[tname.lower()] = SourceTable(
             source=name,
             name=tname,
@@ -183,6 +187,35 @@ def _guess_kind(path: str) -> str:
 
 
 READERS = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json_auto"}
+SQL_DIALECT = "duckdb"  # the dialect models are written and compiled in
+
+
+def scan_expression(table: SourceTable) -> exp.Func:
+    """What reads a file source table, as an expression (each engine's dialect renders it).
+
+    >>> t = SourceTable("raw", "orders", "csv", "/data/orders.csv")
+    >>> scan_expression(t).sql("duckdb")
+    "READ_CSV('/data/orders.csv')"
+    """
+    from sqlglot import exp
+
+    path = exp.Literal.string(table.location)
+    if table.kind == "csv":
+        return exp.ReadCSV(this=path)
+    if table.kind == "parquet":
+        return exp.ReadParquet(expressions=[path])
+    if table.kind == "json":
+        return exp.Anonymous(this=READERS["json"], expressions=[path])
+    raise ValueError(f"source table {table.key} is not a file ({table.kind})")
+
+
+def scan_text(table: SourceTable) -> str:
+    """:func:`scan_expression` as text, for splicing into a model's SQL as written.
+
+    >>> scan_text(SourceTable("raw", "events", "json", "/data/it's.json"))
+    "read_json_auto('/data/it''s.json')"
+    """
+    return scan_expression(table).sql(SQL_DIALECT, normalize_functions="lower")
 
 
 def _absolute(root: Path, path: str) -> str:

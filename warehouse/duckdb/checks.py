@@ -13,6 +13,7 @@ from typing import Any
 
 from teal.compiler.checks import SAMPLE_ROWS, TARGET, CheckDef
 from teal.warehouse.duckdb import state
+from teal.warehouse.duckdb import statements as stmt
 from teal.warehouse.duckdb.io import registered
 from teal.warehouse.duckdb.sql import quote, string_literal
 from teal.warehouse.engine import CheckRecord, Measured
@@ -193,8 +194,19 @@ def _plain(value: Any) -> Any:
 
 
 _RESULT_COLUMNS = (
-    "run_id, check_name, asset, partition_key, kind, severity, status, "
-    "failing_rows, sample, sql, duration_ms, checked_at, message"
+    "run_id",
+    "check_name",
+    "asset",
+    "partition_key",
+    "kind",
+    "severity",
+    "status",
+    "failing_rows",
+    "sample",
+    "sql",
+    "duration_ms",
+    "checked_at",
+    "message",
 )
 
 
@@ -226,10 +238,8 @@ def record(cur: Any, records: list[CheckRecord]) -> None:
         return
     now = datetime.now(UTC).replace(tzinfo=None)
     rows = [_result_row(r, now) for r in records]
-    group = "(" + ", ".join("?" * len(rows[0])) + ")"
     cur.execute(
-        f"INSERT INTO {state.SCHEMA}.check_results ({_RESULT_COLUMNS}) VALUES "
-        + ", ".join([group] * len(rows)),
+        stmt.insert_values(f"{state.SCHEMA}.check_results", _RESULT_COLUMNS, len(rows)),
         [v for row in rows for v in row],
     )
 

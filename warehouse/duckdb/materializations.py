@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from teal.warehouse.duckdb import state
+from teal.warehouse.duckdb import statements as stmt
 from teal.warehouse.duckdb.io import registered
 from teal.warehouse.duckdb.sql import qualified, quote
 from teal.warehouse.duckdb.sql import string_literal as _literal
@@ -50,24 +51,24 @@ def _existing_kind(cur: Any, schema: str, name: str) -> str | None:
 
 def _drop(cur: Any, schema: str, name: str, kind: str | None) -> None:
     if kind == "view":
-        cur.execute(f"DROP VIEW {qualified(schema, name)}")
+        cur.execute(stmt.drop(qualified(schema, name), "VIEW"))
     elif kind == "table":
-        cur.execute(f"DROP TABLE {qualified(schema, name)}")
+        cur.execute(stmt.drop(qualified(schema, name)))
 
 
 @contextmanager
 def _transaction(cur: Any) -> Iterator[None]:
     """BEGIN ... COMMIT, or ROLLBACK on any error (or kill: nothing is committed then)."""
-    cur.execute("BEGIN TRANSACTION")
+    cur.execute(stmt.BEGIN)
     try:
         yield
     except BaseException:
         try:
-            cur.execute("ROLLBACK")
+            cur.execute(stmt.ROLLBACK)
         except Exception:  # noqa: BLE001 - the transaction may already be aborted
             pass
         raise
-    cur.execute("COMMIT")
+    cur.execute(stmt.COMMIT)
 
 
 def _in_transaction(cur: Any, target: BuildTarget, body: Any, kind: str = "table") -> Built:
@@ -100,8 +101,8 @@ def create_view(cur: Any, target: BuildTarget, sql: str, audit: Check = None) ->
 
     def body() -> None:
         if existing(cur, target) == "table":
-            cur.execute(f"DROP TABLE {qualified(target.schema, target.name)}")
-        cur.execute(f"CREATE OR REPLACE VIEW {qualified(target.schema, target.name)} AS\n{sql}")
+            cur.execute(stmt.drop(qualified(target.schema, target.name)))
+        cur.execute(stmt.create_as(target.schema, target.name, sql, kind="VIEW"))
         if audit is not None:
             audit(qualified(target.schema, target.name))
         return None
@@ -111,10 +112,7 @@ def create_view(cur: Any, target: BuildTarget, sql: str, audit: Check = None) ->
 
 def _swap_in(cur: Any, target: BuildTarget) -> None:
     _drop(cur, target.schema, target.name, existing(cur, target))
-    cur.execute(
-        f"ALTER TABLE {qualified(target.schema, target.name + NEW_SUFFIX)} "
-        f"RENAME TO {quote(target.name)}"
-    )
+    cur.execute(stmt.rename(qualified(target.schema, target.name + NEW_SUFFIX), quote(target.name)))
 
 
 def _replace_table(cur: Any, target: BuildTarget, select_sql: str, audit: Any) -> int:
@@ -126,8 +124,8 @@ def _replace_table(cur: Any, target: BuildTarget, select_sql: str, audit: Any) -
     """
     relation = qualified(target.schema, target.name)
     if existing(cur, target) == "view":
-        cur.execute(f"DROP VIEW {relation}")
-    row = cur.execute(f"CREATE OR REPLACE TABLE {relation} AS\n{select_sql}").fetchone()
+        cur.execute(stmt.drop(relation, "VIEW"))
+    row = cur.execute(stmt.create_as_rel(relation, select_sql)).fetchone()
     if audit is not None:
         audit(relation)
     return int(row[0]) if row else 0
@@ -170,9 +168,7 @@ def _stage_name(model: str) -> str:
 
 
 def _insert_by_name(cur: Any, target: BuildTarget, source: str) -> int:
-    row = cur.execute(
-        f"INSERT INTO {qualified(target.schema, target.name)} BY NAME SELECT * FROM {source}"
-    ).fetchone()
+    row = cur.execute(stmt.insert_by_name(qualified(target.schema, target.name), source)).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -223,14 +219,14 @@ def incremental_upsert(
     keys = ", ".join(quote(k) for k in unique_key)
 
     def body() -> int:
-        cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS\n{sql}")
+        cur.execute(stmt.create_as_rel(stage, sql, kind="TEMP TABLE"))
         _check_columns(cur, target, stage)
         cur.execute(
             f"DELETE FROM {qualified(target.schema, target.name)} WHERE ({keys}) IN "
             f"(SELECT {keys} FROM {stage})"
         )
         rows = _insert_by_name(cur, target, stage)
-        cur.execute(f"DROP TABLE {stage}")
+        cur.execute(stmt.drop(stage))
         if audit is not None:
             audit(qualified(target.schema, target.name))
         return rows
@@ -278,7 +274,9 @@ def replace_partition(
                 view = scope.enter_context(registered(cur, source, (target.model, key)))
                 if _row_count(source) is None:  # a stream: stage what arrives
                     view, stream = _stage_name(target.model), view
-                    cur.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT * FROM {stream}")
+                    cur.execute(
+                        stmt.create_as_rel(view, f"SELECT * FROM {stream}", kind="TEMP TABLE")
+                    )
                 rows_sql = f"SELECT * FROM {view}"
             guarded = rows_sql
             if partition_filter:
@@ -287,10 +285,10 @@ def replace_partition(
                     f"false) THEN true ELSE error('{OUTSIDE}') END"
                 )
             if not exists:
-                rows = cur.execute(f"CREATE TABLE {relation} AS {guarded}").fetchone()[0]
+                rows = cur.execute(stmt.create_from(relation, f"({guarded})")).fetchone()[0]
             else:
                 if has_rows:
-                    cur.execute(f"DELETE FROM {relation}{where}")
+                    cur.execute(stmt.delete(relation, partition_filter))
                 rows = _insert_by_name(cur, target, f"({guarded})")
             if audit is not None:  # the partition's new rows, before they are published
                 audit(f"(SELECT * FROM {relation}{where})")
@@ -360,16 +358,18 @@ def rebuild_partitions(
 
     def body() -> int:
         total = 0
-        cur.execute(f"DROP TABLE IF EXISTS {staged}")
+        cur.execute(stmt.drop(staged, if_exists=True))
         stage = _stage_name(target.model)
         for i, (key, sql, partition_filter) in enumerate(parts):
             t0 = _now()
             source = sql() if callable(sql) else sql  # a callable: a Python asset's rows
             if isinstance(source, str):
-                cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS\n{source}")
+                cur.execute(stmt.create_as_rel(stage, source, kind="TEMP TABLE"))
             else:
                 with registered(cur, source, (target.model, key)) as view:
-                    cur.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT * FROM {view}")
+                    cur.execute(
+                        stmt.create_as_rel(stage, f"SELECT * FROM {view}", kind="TEMP TABLE")
+                    )
             if partition_filter:
                 outside = cur.execute(
                     f"SELECT count(*) FROM {stage} WHERE NOT coalesce(({partition_filter}), false)"
@@ -377,12 +377,10 @@ def rebuild_partitions(
                 if outside:
                     raise PartitionRowsError(f"{outside:,} rows do not belong to partition {key}")
             if i == 0:
-                rows = cur.execute(f"CREATE TABLE {staged} AS SELECT * FROM {stage}").fetchone()[0]
+                rows = cur.execute(stmt.create_from(staged, stage)).fetchone()[0]
             else:
-                rows = cur.execute(
-                    f"INSERT INTO {staged} BY NAME SELECT * FROM {stage}"
-                ).fetchone()[0]
-            cur.execute(f"DROP TABLE {stage}")
+                rows = cur.execute(stmt.insert_by_name(staged, stage)).fetchone()[0]
+            cur.execute(stmt.drop(stage))
             state.record_partition(
                 cur,
                 run_id=target.run_id,
@@ -476,10 +474,10 @@ def replace_partitions_single_run(
         into = stage if exists else relation
         kind = "TEMP TABLE" if exists else "TABLE"
         if isinstance(source, str):
-            cur.execute(f"CREATE OR REPLACE {kind} {into} AS\n{source}")
+            cur.execute(stmt.create_as_rel(into, source, kind=kind))
         else:
             with registered(cur, source, target.model) as view:
-                cur.execute(f"CREATE OR REPLACE {kind} {into} AS SELECT * FROM {view}")
+                cur.execute(stmt.create_as_rel(into, f"SELECT * FROM {view}", kind=kind))
         stage = into
         unit = _calendar_unit(windows)
         if unit is not None and cur.execute(
@@ -511,7 +509,7 @@ def replace_partitions_single_run(
                     "GROUP BY ALL"
                 ).fetchall()
             )
-            cur.execute(f"DROP TABLE {keys_name}")
+            cur.execute(stmt.drop(keys_name))
             outside = counts.pop(None, 0)
         if outside:
             raise PartitionRowsError(
@@ -523,7 +521,7 @@ def replace_partitions_single_run(
         if exists:
             cur.execute(f"DELETE FROM {relation} WHERE {in_windows}")
             _insert_by_name(cur, target, stage)
-            cur.execute(f"DROP TABLE {stage}")
+            cur.execute(stmt.drop(stage))
         finished = _now()
         duration_ms = (finished - started).total_seconds() * 1000.0 / max(len(windows), 1)
         state.record_partitions(

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from teal.warehouse.duckdb import statements as stmt
+
 SCHEMA = "teal"
 
 _DDL = [
@@ -80,10 +82,44 @@ _DDL = [
         ) WHERE rn = 1""",
 ]
 
-INSERT_BUILD = (
-    f"INSERT INTO {SCHEMA}.builds (run_id, model, relation, materialization, sql_hash, status, "
-    "rows, started_at, finished_at, duration_ms, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+BUILD_COLUMNS = (
+    "run_id",
+    "model",
+    "relation",
+    "materialization",
+    "sql_hash",
+    "status",
+    "rows",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "message",
 )
+PARTITION_COLUMNS = (
+    "run_id",
+    "model",
+    "partition_key",
+    "status",
+    "rows",
+    "sql_hash",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "message",
+)
+RUN_COLUMNS = (
+    "run_id",
+    "command",
+    "started_at",
+    "finished_at",
+    "status",
+    "selected",
+    "succeeded",
+    "failed",
+    "skipped",
+    "skipped_models",
+)
+INSERT_BUILD = stmt.insert_values(f"{SCHEMA}.builds", BUILD_COLUMNS)
 
 
 def ensure(conn: Any) -> None:
@@ -132,11 +168,8 @@ def record_build(
     )
 
 
-_PARTITION_ROW = (
-    f"INSERT INTO {SCHEMA}.partitions (run_id, model, partition_key, status, rows, "
-    "sql_hash, started_at, finished_at, duration_ms, message)"
-)
-INSERT_PARTITION = f"{_PARTITION_ROW} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_PARTITION = stmt.insert_values(f"{SCHEMA}.partitions", PARTITION_COLUMNS)
+_PARTITION_ROW = INSERT_PARTITION.split(" VALUES ")[0]
 
 
 def record_partition(
@@ -232,8 +265,7 @@ def record_run(
     skipped: list[str],
 ) -> None:
     conn.execute(
-        f"INSERT OR REPLACE INTO {SCHEMA}.runs (run_id, command, started_at, finished_at, status, "
-        "selected, succeeded, failed, skipped, skipped_models) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        stmt.insert_values(f"{SCHEMA}.runs", RUN_COLUMNS, replace=True),
         [
             run_id,
             command,
