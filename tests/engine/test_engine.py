@@ -305,8 +305,8 @@ def inputs():
     return {
         "arrow": table,
         "arrow_reader": table.to_reader(),
-        "polars": pl.from_arrow(table),
-        "polars_lazy": pl.from_arrow(table).lazy(),
+        "polars": pl.DataFrame(table),
+        "polars_lazy": pl.DataFrame(table).lazy(),
         "pandas": pd.DataFrame({"id": [1, 2], "status": ["a", "b"]}),
         "batch": table.to_batches()[0],
     }
@@ -408,4 +408,4 @@ def test_unknown_engine_is_a_warehouse_error(tmp_path):
 
     config = SimpleNamespace(engine="spark", warehouse_path=tmp_path / "w")
     with pytest.raises(WarehouseError, match="unknown engine 'spark'"):
-        open_engine(config)  # type: ignore[arg-type]
+        open_engine(config)
