@@ -21,14 +21,14 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from teal.compiler.plan import Plan, Step
 from teal.compiler.project import Model, Project
 from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome
-from teal.runtime.context import AssetContext, asset_logger
+from teal.runtime.python_call import UserCodeError, call_asset
+from teal.runtime.report import Reporter, SilentReporter
 from teal.runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
-from teal.warehouse import io
 from teal.warehouse.engine import (
     Audit,
     BuildTarget,
@@ -37,27 +37,6 @@ from teal.warehouse.engine import (
     Engine,
     EngineCursor,
 )
-
-
-class Reporter(Protocol):
-    def start(self, plan: Plan, threads: int, warehouse: str) -> None: ...
-    def model_started(self, step: Step) -> None: ...
-    def model_finished(self, result: ModelResult, done: int, total: int) -> None: ...
-    def finish(self, result: BuildResult) -> None: ...
-
-
-class SilentReporter:
-    def start(self, plan: Plan, threads: int, warehouse: str) -> None:
-        pass
-
-    def model_started(self, step: Step) -> None:
-        pass
-
-    def model_finished(self, result: ModelResult, done: int, total: int) -> None:
-        pass
-
-    def finish(self, result: BuildResult) -> None:
-        pass
 
 
 class Executor:
@@ -238,7 +217,7 @@ class Executor:
                 built = self._run_python(cur, model, target, audit)
         except AuditFailed as exc:
             return self._audit_failed(cur, target, model, started, t0, exc)
-        except _UserCodeError as exc:
+        except UserCodeError as exc:
             return self._failed(cur, target, model, started, t0, exc.message, exc.line)
         except Exception as exc:  # noqa: BLE001 - engine errors become a failed model
             message, line, col = cur.describe_error(exc, model.raw_sql)
@@ -467,7 +446,7 @@ class Executor:
                     except Exception:  # noqa: BLE001
                         pass
                     message, line = str(exc), None
-                elif isinstance(exc, _UserCodeError):
+                elif isinstance(exc, UserCodeError):
                     message, line = exc.message, exc.line
                 else:
                     message, line, _ = cur.describe_error(exc, model.raw_sql)
@@ -532,7 +511,7 @@ class Executor:
         if model.kind == "sql":
             source: Any = self.project.sql_for_range(model, step.sql or "", keys)
         else:
-            source = self._call_python(cur, model, None, keys=keys)
+            source = call_asset(self.project, cur, model, self.run_id, self.debug, keys=keys)
         started = datetime.now(UTC).replace(tzinfo=None)
         outcomes: list[CheckOutcome] = []
         built = cur.replace_partitions_single_run(
@@ -588,75 +567,11 @@ class Executor:
 
     def _python_output(self, cur: EngineCursor, model: Model, key: str) -> Any:
         """Run a partitioned Python asset for one partition; its rows, scannable."""
-        return self._call_python(cur, model, key)
+        return call_asset(self.project, cur, model, self.run_id, self.debug, key=key)
 
     def _run_python(
         self, cur: EngineCursor, model: Model, target: BuildTarget, audit: Audit | None = None
     ) -> Built:
-        return cur.write_table(target, self._call_python(cur, model, None), audit=audit)
-
-    def _call_python(
-        self, cur: EngineCursor, model: Model, key: str | None, keys: list[str] | None = None
-    ) -> Any:
-        definition = model.asset
-        assert definition is not None
-        kwargs: dict[str, Any] = {}
-        for param, select_sql, kind in model.inputs:
-            if keys:
-                select_sql = self.project.sql_for_range(model, select_sql, keys)
-            elif key is not None:
-                select_sql = self.project.sql_for_partition(model, select_sql, key)
-            kwargs[param] = cur.load(select_sql, kind)
-        if definition.wants_context:
-            window = None
-            if keys:  # single_run: the window spans every partition being built
-                window = (
-                    model.partitions.window(keys[0])[0].replace(tzinfo=None),
-                    model.partitions.window(keys[-1])[1].replace(tzinfo=None),
-                )
-            elif key is not None and hasattr(model.partitions, "window"):
-                try:
-                    start, end = model.partitions.window(key)
-                    window = (start.replace(tzinfo=None), end.replace(tzinfo=None))
-                except Exception:  # noqa: BLE001 - static partitions have no time window
-                    window = None
-            kwargs["context"] = AssetContext(
-                asset_name=model.name,
-                relation=model.relation,
-                run_id=self.run_id,
-                log=asset_logger(model.name),
-                cursor=cur.native,
-                vars=dict(self.project.config.vars),
-                partition_key=key,
-                partition_keys=tuple(keys or ([key] if key else [])),
-                partition_window=window,
-            )
-        try:
-            value = definition.fn(**kwargs)
-        except Exception as exc:  # the user's code raised
-            line = _user_line(exc, model)
-            detail = traceback.format_exc() if self.debug else ""
-            raise _UserCodeError(
-                f"{type(exc).__name__}: {exc}" + (f"\n{detail}" if detail else ""), line
-            ) from exc
-        try:
-            return io.scannable(value)
-        except io.UnsupportedOutput as exc:
-            raise _UserCodeError(
-                f"asset '{model.name}' {exc}; return a {io.SUPPORTED_OUTPUTS}", model.line
-            ) from None
-
-
-class _UserCodeError(Exception):
-    def __init__(self, message: str, line: int | None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
-
-
-def _user_line(exc: BaseException, model: Model) -> int | None:
-    line = model.line
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename == str(model.path):
-            line = frame.lineno
-    return line
+        return cur.write_table(
+            target, call_asset(self.project, cur, model, self.run_id, self.debug), audit=audit
+        )

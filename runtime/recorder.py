@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from teal.compiler.errors import ExecutionError
 from teal.compiler.plan import Plan, Step
 from teal.runtime.clock import utc_now
-from teal.runtime.executor import Reporter
+from teal.runtime.report import Reporter
 from teal.runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
 from teal.runtime.runstore import Event, EventKind, RunRecord, RunStatus, RunStore, Trigger
 from teal.runtime.runstore.records import JsonValue

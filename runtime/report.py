@@ -8,10 +8,32 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from teal.compiler.plan import Plan, Step
 from teal.runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
+
+
+class Reporter(Protocol):
+    def start(self, plan: Plan, threads: int, warehouse: str) -> None: ...
+    def model_started(self, step: Step) -> None: ...
+    def model_finished(self, result: ModelResult, done: int, total: int) -> None: ...
+    def finish(self, result: BuildResult) -> None: ...
+
+
+class SilentReporter:
+    def start(self, plan: Plan, threads: int, warehouse: str) -> None:
+        pass
+
+    def model_started(self, step: Step) -> None:
+        pass
+
+    def model_finished(self, result: ModelResult, done: int, total: int) -> None:
+        pass
+
+    def finish(self, result: BuildResult) -> None:
+        pass
+
 
 _LABEL = {SUCCESS: "OK", ERROR: "ERROR", SKIPPED: "SKIP"}
 _COLOR = {SUCCESS: "32", ERROR: "31", SKIPPED: "33"}

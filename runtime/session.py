@@ -28,7 +28,7 @@ from teal.compiler.strategy import LoadStrategy
 from teal.runtime.artifacts import write_run_results
 from teal.runtime.check_run import CheckRun, run_checks
 from teal.runtime.clock import new_run_id, utc_now
-from teal.runtime.executor import Executor, Reporter, SilentReporter
+from teal.runtime.executor import Executor
 from teal.runtime.kept_state import read_state
 from teal.runtime.options import clock_from_env, plan_options
 from teal.runtime.python_imports import BackgroundImporter
@@ -39,6 +39,7 @@ from teal.runtime.recorder import (
     recording_logs,
     start_run,
 )
+from teal.runtime.report import Reporter, SilentReporter
 from teal.runtime.results import BuildResult
 from teal.runtime.runstore import (
     NO_STORE,

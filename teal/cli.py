@@ -98,8 +98,7 @@ def _build_and_report(
     as_json: bool,
 ) -> None:
     """Build, print progress or JSON, and exit 1 if anything failed."""
-    from teal.runtime.executor import SilentReporter
-    from teal.runtime.report import ConsoleReporter
+    from teal.runtime.report import ConsoleReporter, SilentReporter
 
     setup_logging()
     reporter = SilentReporter() if as_json else ConsoleReporter()
