@@ -1,17 +1,20 @@
-"""Data-quality checks: what they are, and the SQL that runs them.
+"""Data-quality checks: what they are (the engine writes the queries that run them).
 
 Checks come from four places: YAML beside the models (dbt's ``schema.yml`` shape: ``tests:``,
 ``data_tests:`` or ``checks:`` under a model or its columns), singular ``.sql`` files under
 ``checks/`` whose rows are the failures, ``@teal.asset_check`` Python functions, and
 user-defined generic checks written as dbt ``{% test name(model, column_name) %}`` macros.
 
-Every SQL check reads the placeholder relation ``__teal_check_target__``; the runtime puts
-the relation being audited in its place (the staged table before a swap, the staged rows of
-a partition, or the published relation for ``teal check``). Checks that can share a scan
-are fused: each becomes one aggregate expression counting its failures, and all of an
-asset's fusable checks run as one query, which the engine builds (``teal.warehouse.duckdb.checks``,
-with its cheap forms). Uniqueness checks and relationships run alone (a GROUP BY or an
-anti-join each): sharing a scan would make them slower, not faster.
+A built-in check is its definition: kind, column, parameters, scope (``where``), severity
+and thresholds, and for a row-level check the predicate a failing row matches (plain SQL
+over the model's columns). Singular and generic checks carry the failing-rows query their
+author wrote, over the placeholder relation ``__teal_check_target__``; the runtime has the
+engine put the relation being audited in its place (the staged table before a swap, the
+staged rows of a partition, or the published relation for ``teal check``). The queries of
+built-in checks are the engine's (``teal.warehouse.check_queries``). Checks that can share
+a scan (``CheckDef.fusable``) are fused: all of an asset's run as one query. Uniqueness
+checks and relationships run alone (a GROUP BY or an anti-join each): sharing a scan would
+make them slower, not faster.
 
 >>> c = builtin_check("not_null", asset="orders", column="id", params={}, options={})
 >>> c.condition
@@ -84,9 +87,9 @@ class CheckDef:
     where: str | None = None
     warn_if: str = ">0"
     error_if: str = ">0"
-    sql: str | None = None  # failing-rows query over __teal_check_target__ (None: python)
-    fused_expr: str | None = None  # failure-count aggregate, when it can share a scan
+    sql: str | None = None  # singular and generic checks: the author's failing-rows query
     condition: str | None = None  # row-level checks: the predicate a failing row matches
+    to_relation: str | None = None  # relationships: the parent model's relation (quoted)
     store_failures: bool = False
     path: str | None = None
     line: int | None = None
@@ -96,7 +99,11 @@ class CheckDef:
 
     @property
     def fusable(self) -> bool:
-        return self.fused_expr is not None or self.condition is not None
+        """Whether the check's failures are one aggregate over its model's rows, so that it
+        shares the model's one scan with the others."""
+        if self.condition is not None or self.kind == "row_count":
+            return True
+        return self.kind == "freshness" and not self.where
 
 
 def _lit(value: Any) -> str:
@@ -107,11 +114,9 @@ def _lit(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _failures(condition: str, where: str | None) -> tuple[str, str]:
-    """(failing-rows SQL, failing-row predicate) for a row-level condition."""
-    scope = f"({where}) AND " if where else ""
-    rows = f"SELECT * FROM {TARGET} WHERE {scope}{condition}"
-    return rows, f"{scope}{condition}"
+def _scoped(condition: str, where: str | None) -> str:
+    """A row-level check's failing-row predicate, within its scope."""
+    return f"({where}) AND {condition}" if where else condition
 
 
 def builtin_check(
@@ -137,6 +142,8 @@ def builtin_check(
 
     where = options.get("where")
     col = _q(column) if column else None
+    condition: str | None = None
+    to_relation: str | None = None
     reads: tuple[str, ...] = ()
     if (
         kind in ("not_null", "unique", "accepted_values", "relationships", "accepted_range")
@@ -146,22 +153,14 @@ def builtin_check(
             "needs a column", "declare it under the column: columns: [{name: x, tests: [...]}]"
         )
     if kind == "not_null":
-        sql, fused = _failures(f"{col} IS NULL", where)
-    elif kind == "unique":
-        scope = f" AND ({where})" if where else ""
-        sql = (
-            f"SELECT {col} AS value, count(*) AS n FROM {TARGET} WHERE {col} IS NOT NULL{scope} "
-            f"GROUP BY {col} HAVING count(*) > 1"
-        )
-        # not fused: a GROUP BY finds duplicates faster than count(DISTINCT) in a shared scan
-        fused = None
+        condition = _scoped(f"{col} IS NULL", where)
     elif kind == "accepted_values":
         values = params.get("values")
         if not isinstance(values, list) or not values:
             raise fail("needs values: [...]", "accepted_values: {values: ['a', 'b']}")
         quote = params.get("quote", True)
         listed = ", ".join(_lit(v) if quote else str(v) for v in values)
-        sql, fused = _failures(f"{col} IS NOT NULL AND {col} NOT IN ({listed})", where)
+        condition = _scoped(f"{col} IS NOT NULL AND {col} NOT IN ({listed})", where)
     elif kind == "accepted_range":
         inclusive = params.get("inclusive", True)
         parts = []
@@ -171,53 +170,33 @@ def builtin_check(
             parts.append(f"{col} {'<=' if inclusive else '<'} {_lit(params['max_value'])}")
         if not parts:
             raise fail("needs min_value and/or max_value")
-        sql, fused = _failures(f"NOT ({' AND '.join(parts)})", where)
+        condition = _scoped(f"NOT ({' AND '.join(parts)})", where)
     elif kind == "expression_is_true":
         expression = params.get("expression") or params.get("arg")
         if not expression:
             raise fail("needs expression: '...'")
         if col:
             expression = f"{col} {expression}"
-        sql, fused = _failures(f"NOT coalesce(({expression}), false)", where)
+        condition = _scoped(f"NOT coalesce(({expression}), false)", where)
     elif kind == "row_count":
-        lo = params.get("min", params.get("min_value"))
-        hi = params.get("max", params.get("max_value"))
-        if lo is None and hi is None:
+        bounds = [params.get(k, params.get(f"{k}_value")) for k in ("min", "max")]
+        if all(b is None for b in bounds):
             raise fail("needs min and/or max")
-        cond = " OR ".join(
-            p
-            for p in (
-                f"n < {int(lo)}" if lo is not None else "",
-                f"n > {int(hi)}" if hi is not None else "",
-            )
-            if p
-        )
-        scope = f" WHERE {where}" if where else ""
-        sql = f"SELECT n FROM (SELECT count(*) AS n FROM {TARGET}{scope}) WHERE {cond}"
-        count = f"count_if({where})" if where else "count(*)"
-        fused = "CASE WHEN " + cond.replace("n ", f"{count} ") + " THEN 1 ELSE 0 END"
+        for bound in bounds:
+            try:
+                if bound is not None:
+                    int(bound)
+            except (TypeError, ValueError):
+                raise fail(f"min and max are numbers of rows, got {bound!r}") from None
     elif kind == "unique_combination":
         columns = params.get("columns") or params.get("combination_of_columns")
         if not isinstance(columns, list) or len(columns) < 2:
             raise fail("needs columns: [a, b]")
-        cols = ", ".join(_q(c) for c in columns)
-        scope = f" WHERE {where}" if where else ""
-        sql = (
-            f"SELECT {cols}, count(*) AS n FROM {TARGET}{scope} GROUP BY {cols} HAVING count(*) > 1"
-        )
-        fused = None  # a GROUP BY, like unique
     elif kind == "freshness":
         column_name = column or params.get("column") or params.get("field")
         max_age = params.get("max_age") or params.get("interval")
         if not column_name or not max_age:
             raise fail("needs a column and max_age: '2 days'")
-        col = _q(str(column_name))
-        scope = f" WHERE {where}" if where else ""
-        stale = (
-            f"max({col}) IS NULL OR max({col}) < now()::TIMESTAMP - INTERVAL {_lit(str(max_age))}"
-        )
-        sql = f"SELECT max({col}) AS latest FROM {TARGET}{scope} HAVING {stale}"
-        fused = None if where else f"CASE WHEN {stale} THEN 1 ELSE 0 END"
     elif kind == "relationships":
         to = params.get("to")
         parent_field = params.get("field")
@@ -229,19 +208,10 @@ def builtin_check(
         to_name = _ref_name(str(to))
         if relation_of is None:
             raise fail("cannot resolve the related model")
-        parent = relation_of(to_name)
-        scope = f" AND ({where})" if where else ""
-        sql = (
-            f"SELECT child.{col} AS value FROM {TARGET} AS child LEFT JOIN {parent} AS parent "
-            f"ON child.{col} = parent.{_q(str(parent_field))} WHERE child.{col} IS NOT NULL "
-            f"AND parent.{_q(str(parent_field))} IS NULL{scope}"
-        )
-        fused = None
+        to_relation = relation_of(to_name)
         reads = (to_name,)
-    else:  # pragma: no cover - callers check the kind first
+    elif kind != "unique":  # pragma: no cover - callers check the kind first
         raise fail("unknown check")
-    row_level = kind in ("not_null", "accepted_values", "accepted_range", "expression_is_true")
-    condition, fused = (fused, None) if row_level else (None, fused)
     return CheckDef(
         name=str(options.get("name") or check_name(kind, asset, column, params)),
         asset=asset,
@@ -253,8 +223,7 @@ def builtin_check(
         where=where,
         warn_if=_threshold(options.get("warn_if", ">0"), fail),
         error_if=_threshold(options.get("error_if", ">0"), fail),
-        sql=sql,
-        fused_expr=fused,
+        to_relation=to_relation,
         store_failures=bool(options.get("store_failures", False)),
         path=path,
         line=line,

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from teal.compiler.sources import READERS, SourceTable, scan_expression
+from teal.compiler.sources import FILE_KINDS, SourceTable, scan_expression
 
 EPHEMERAL_PREFIX = "__teal_eph_"
 
@@ -50,7 +50,7 @@ def point_at_cte(table: exp.Table, cte_name: str) -> exp.Table:
 
 def point_at_source(table: exp.Table, source: SourceTable) -> exp.Table:
     """Rewrite a reference to a source table into what reads it."""
-    if source.kind in READERS:
+    if source.kind in FILE_KINDS:
         original = table.name
         table.set("this", scan_expression(source))
         table.set("db", None)

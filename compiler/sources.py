@@ -186,6 +186,9 @@ def _guess_kind(path: str) -> str:
     return "parquet"
 
 
+FILE_KINDS = ("parquet", "csv", "json")  # sources read from files, by scan_expression
+# the old spelling of FILE_KINDS, kept while a caller still tests `kind in READERS`; the
+# reading itself is scan_expression's
 READERS = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json_auto"}
 SQL_DIALECT = "duckdb"  # the dialect models are written and compiled in
 
@@ -204,8 +207,8 @@ def scan_expression(table: SourceTable) -> exp.Func:
         return exp.ReadCSV(this=path)
     if table.kind == "parquet":
         return exp.ReadParquet(expressions=[path])
-    if table.kind == "json":
-        return exp.Anonymous(this=READERS["json"], expressions=[path])
+    if table.kind == "json":  # sqlglot has no JSON reader expression: DuckDB's function
+        return exp.Anonymous(this="read_json_auto", expressions=[path])
     raise ValueError(f"source table {table.key} is not a file ({table.kind})")
 
 

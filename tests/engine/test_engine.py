@@ -246,6 +246,58 @@ def test_checks_measure_fused_and_single(engine, target):
     assert engine.read_relation("teal_failures", m.check.name).num_rows == 1
 
 
+ORDERS = (
+    "SELECT * FROM (VALUES (1, 'a', 10, 1, TIMESTAMP '2000-01-01'), "
+    "(2, 'b', -5, 2, TIMESTAMP '2000-01-02'), (2, 'zz', 20, 9, NULL), "
+    "(4, NULL, 30, 1, TIMESTAMP '2000-01-03')) AS t(id, status, amount, customer_id, seen_at)"
+)
+# kind, column, params, where -> failing count, the first sample row
+EVERY_KIND = [
+    ("not_null", "status", {}, None, 1, {"id": 4, "status": None}),
+    ("not_null", "status", {}, "amount < 25", 0, None),
+    ("unique", "id", {}, None, 1, {"value": 2, "n": 2}),
+    ("unique", "id", {}, "status <> 'zz'", 0, None),
+    ("accepted_values", "status", {"values": ["a", "b"]}, None, 1, {"id": 2, "status": "zz"}),
+    ("accepted_values", "id", {"values": [1, 2], "quote": False}, None, 1, {"id": 4}),
+    ("accepted_range", "amount", {"min_value": 0}, None, 1, {"id": 2, "amount": -5}),
+    ("accepted_range", "amount", {"min_value": 0, "inclusive": False}, "id > 1", 1, {"id": 2}),
+    ("expression_is_true", None, {"expression": "amount < 25"}, None, 1, {"id": 4}),
+    ("row_count", None, {"min": 10}, None, 1, {"n": 4}),
+    ("row_count", None, {"max": 1}, "status = 'a'", 0, None),
+    ("unique_combination", None, {"columns": ["id", "status"]}, None, 0, None),
+    ("freshness", "seen_at", {"max_age": "1 day"}, None, 1, {"latest": "2000-01-03 00:00:00"}),
+    ("freshness", "seen_at", {"max_age": "1 day"}, "id = 1", 1, {"latest": "2000-01-01 00:00:00"}),
+    ("relationships", "customer_id", {"to": "customers", "field": "id"}, None, 1, {"value": 9}),
+]
+
+
+def test_every_builtin_check_counts_and_samples_its_failures(engine, target):
+    cur = engine.cursor()
+    cur.build_table(target(), ORDERS)
+    cur.build_table(target("customers"), "SELECT * FROM (VALUES (1), (2)) AS c(id)")
+    relation = cur.relation_sql("marts", "orders")
+    checks = [
+        builtin_check(
+            kind,
+            asset="orders",
+            column=column,
+            params=params,
+            options={"name": f"c{i}", **({"where": where} if where else {})},
+            relation_of=lambda name: cur.relation_sql("marts", name),
+        )
+        for i, (kind, column, params, where, _, _) in enumerate(EVERY_KIND)
+    ]
+    measured = {m.check.name: m for m in cur.measure(relation, checks)}
+    assert [measured[c.name].failing for c in checks] == [row[4] for row in EVERY_KIND]
+    for check, (*_, failing, first) in zip(checks, EVERY_KIND):
+        m = measured[check.name]
+        cur.sample(m, relation, keep_failures=False)
+        assert len(m.sample) == failing, (check.kind, m.sample)
+        if first is not None:
+            shown = min(m.sample, key=lambda row: str(row))
+            assert {k: shown[k] for k in first} == first, (check.kind, m.sample)
+
+
 def test_a_broken_check_is_reported_not_raised(engine, target):
     cur = engine.cursor()
     cur.build_table(target(), ROWS)

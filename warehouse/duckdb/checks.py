@@ -1,69 +1,45 @@
 """Run SQL checks against one relation: fused checks in one scan, the rest one query each.
 
-``relation_sql`` is what replaces the check's placeholder: a quoted relation, a staged
-table, or a parenthesized query. Returns raw counts and samples; judging them (pass / warn /
-fail) is the runtime's job.
+The queries come from ``teal.warehouse.check_queries`` in DuckDB's dialect, plus one form
+only DuckDB has (``accepted_values`` on strings as a cast to an ENUM). ``relation_sql`` is
+what replaces the check's placeholder: a quoted relation, a staged table, or a
+parenthesized query. Returns raw counts and samples; judging them (pass / warn / fail) is
+the runtime's job.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teal.compiler.checks import SAMPLE_ROWS, TARGET, CheckDef
+from teal.warehouse.check_queries import CheckQueries, literal
 from teal.warehouse.duckdb import state
-from teal.warehouse.duckdb import statements as stmt
 from teal.warehouse.duckdb.io import registered
-from teal.warehouse.duckdb.sql import quote, string_literal
+from teal.warehouse.duckdb.sql import DIALECT, SQL
 from teal.warehouse.engine import CheckRecord, Measured
 
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
+
 FAILURE_ROWS_LIMIT = 100_000
+QUERIES = CheckQueries(DIALECT)
+FAILURES_SCHEMA = "teal_failures"
 
 
-def _q(name: str) -> str:
-    return quote(name)
-
-
-def _lit(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return string_literal(str(value))
-
-
-def _fused_expr(check: CheckDef) -> str:
+def _failure_count(check: CheckDef) -> str:
     """The expression giving ``check``'s failure count in the shared scan (NULL: unknown yet).
 
-    Cheap answers first: a ``not_null`` count is ``count(*) - count(col)`` (read from the
-    validity masks, not the values), and an ``accepted_range`` is settled by ``min``/``max``
-    when they are inside the range (the usual case), and ``accepted_values`` on strings by a
-    cast to an ENUM of the values; only a check that is violated needs its rows counted, in
-    a second query. Other row-level checks count their predicate.
+    Cheap answers first (see ``CheckQueries.failure_count``), and on strings
+    ``accepted_values`` as a cast to an ENUM of the values; only a check that is violated
+    needs its rows counted, in a second query.
     """
-    if check.condition is None:
-        return str(check.fused_expr)
-    col = _q(check.column) if check.column else None
-    if check.kind == "not_null" and not check.where and col:
-        return f"count(*) - count({col})"
-    if check.kind == "accepted_range" and not check.where and col:
-        inclusive = check.params.get("inclusive", True)
-        bounds = []
-        if check.params.get("min_value") is not None:
-            bounds.append(
-                f"min({col}) {'>=' if inclusive else '>'} {_lit(check.params['min_value'])}"
-            )
-        if check.params.get("max_value") is not None:
-            bounds.append(
-                f"max({col}) {'<=' if inclusive else '<'} {_lit(check.params['max_value'])}"
-            )
-        return f"CASE WHEN count({col}) = 0 OR ({' AND '.join(bounds)}) THEN 0 END"
     values = check.params.get("values")
     if (
         check.kind == "accepted_values"
         and not check.where
-        and col
+        and check.column
         and check.params.get("quote", True)
         and isinstance(values, list)
         and all(isinstance(v, str) for v in values)
@@ -72,9 +48,13 @@ def _fused_expr(check: CheckDef) -> str:
         # but IN once per row: on strings this form is about 4x cheaper. It counts values
         # whose text is not one of the accepted ones, which for a VARCHAR column is exactly
         # the check; any other column type goes to the exact count when it is not zero.
-        enum = "ENUM(" + ", ".join(_lit(v) for v in dict.fromkeys(values)) + ")"
-        return f"CASE WHEN count_if({col} IS NOT NULL AND TRY_CAST({col} AS {enum}) IS NULL) = 0 THEN 0 END"
-    return f"count_if({check.condition})"
+        col = SQL.quote(check.column)
+        enum = "ENUM(" + ", ".join(literal(v) for v in dict.fromkeys(values)) + ")"
+        return (
+            f"CASE WHEN count_if({col} IS NOT NULL AND TRY_CAST({col} AS {enum}) IS NULL) = 0 "
+            "THEN 0 END"
+        )
+    return QUERIES.failure_count(check)
 
 
 def fused_query(checks: list[CheckDef]) -> str:
@@ -82,32 +62,25 @@ def fused_query(checks: list[CheckDef]) -> str:
 
     A NULL count means "not settled by the cheap form": :func:`exact_query` counts those.
     """
-    exprs = ", ".join(f"{_fused_expr(c)} AS {_q(f'c{i}')}" for i, c in enumerate(checks))
-    return f"SELECT {exprs} FROM {TARGET}"
+    return QUERIES.scan([_failure_count(c) for c in checks])
 
 
 def exact_query(checks: list[CheckDef]) -> str:
     """Failing-row counts of row-level checks by their predicates, in one scan."""
-    exprs = ", ".join(f"count_if({c.condition}) AS {_q(f'c{i}')}" for i, c in enumerate(checks))
-    return f"SELECT {exprs} FROM {TARGET}"
-
-
-def count_query(check: CheckDef) -> str:
-    return f"SELECT count(*) FROM ({check.sql})"
-
-
-def sample_query(check: CheckDef, limit: int = SAMPLE_ROWS) -> str:
-    return f"SELECT * FROM ({check.sql}) LIMIT {int(limit)}"
+    return QUERIES.scan([QUERIES.recount_expression(c) for c in checks])
 
 
 def _on(sql: str, relation_sql: str) -> str:
     return sql.replace(TARGET, relation_sql)
 
 
-def measure(cur: Any, relation_sql: str, checks: list[CheckDef]) -> list[Measured]:
-    """Failing-row counts of every SQL check of one relation."""
+def measure(
+    cur: DuckDBPyConnection, relation_sql: str, checks: list[CheckDef], *, fuse: bool = True
+) -> list[Measured]:
+    """Failing-row counts of every SQL check of one relation (``fuse=False``: each check
+    runs its own query, as the fused scan's fallback does)."""
     out: list[Measured] = []
-    fused = [c for c in checks if c.fusable]
+    fused = [c for c in checks if c.fusable] if fuse else []
     alone: set[str] = set()  # fusable checks run one by one after the fused query failed
     if fused:
         sql = _on(fused_query(fused), relation_sql)
@@ -127,9 +100,12 @@ def measure(cur: Any, relation_sql: str, checks: list[CheckDef]) -> list[Measure
             _still_usable(cur, [c.name for c in fused], exc)
             alone = {c.name for c in fused}
     for check in checks:
-        if (check.fusable and check.name not in alone) or check.sql is None:
+        if check.fusable and fuse and check.name not in alone:
             continue
-        sql = _on(count_query(check), relation_sql)
+        rows_sql = QUERIES.failing_rows(check)
+        if rows_sql is None:  # a Python check
+            continue
+        sql = _on(QUERIES.count(rows_sql), relation_sql)
         t0 = time.perf_counter()
         try:
             failing = int(_fetch(cur, sql)[0][0])
@@ -137,7 +113,7 @@ def measure(cur: Any, relation_sql: str, checks: list[CheckDef]) -> list[Measure
                 Measured(
                     check,
                     failing,
-                    _on(check.sql, relation_sql),
+                    _on(rows_sql, relation_sql),
                     (time.perf_counter() - t0) * 1000.0,
                     [],
                 )
@@ -157,34 +133,36 @@ def measure(cur: Any, relation_sql: str, checks: list[CheckDef]) -> list[Measure
     return out
 
 
-def _fetch(cur: Any, sql: str) -> list[Any]:
+def _fetch(cur: DuckDBPyConnection, sql: str) -> list[Any]:
     """Bind, then run. ``cur.sql`` raises binder errors (a check naming a missing column)
     without aborting an open transaction; ``cur.execute`` would abort the audit's build."""
     return cur.sql(sql).fetchall()
 
 
-def _still_usable(cur: Any, names: list[str], exc: Exception) -> None:
+def _still_usable(cur: DuckDBPyConnection, names: list[str], exc: Exception) -> None:
     """After a failed check query: raise a clear error if it aborted the open transaction
     (an error while running, not binding), instead of letting the next statement fail."""
     try:
-        cur.execute("SELECT 1").fetchall()
+        cur.execute(SQL.probe).fetchall()
     except Exception:  # noqa: BLE001
         raise RuntimeError(
             f"check {', '.join(names)} could not run: {str(exc).splitlines()[0]}"
         ) from exc
 
 
-def sample(cur: Any, measured: Measured, relation_sql: str, keep_failures: bool) -> None:
+def sample(
+    cur: DuckDBPyConnection, measured: Measured, relation_sql: str, keep_failures: bool
+) -> None:
     """Fill in a few failing rows (and all of them, up to a limit, to store)."""
-    if not measured.failing or measured.check.sql is None:
+    rows_sql = QUERIES.failing_rows(measured.check)
+    if not measured.failing or rows_sql is None:
         return
-    rel = cur.sql(_on(sample_query(measured.check), relation_sql))
+    rows_sql = _on(rows_sql, relation_sql)
+    rel = cur.sql(QUERIES.sample(rows_sql, SAMPLE_ROWS))
     cols = rel.columns
     measured.sample = [dict(zip(cols, (_plain(v) for v in row))) for row in rel.fetchall()]
     if keep_failures:
-        measured.failures = cur.sql(
-            f"SELECT * FROM ({_on(measured.check.sql, relation_sql)}) LIMIT {FAILURE_ROWS_LIMIT}"
-        ).to_arrow_table()
+        measured.failures = cur.sql(QUERIES.sample(rows_sql, FAILURE_ROWS_LIMIT)).to_arrow_table()
 
 
 def _plain(value: Any) -> Any:
@@ -231,7 +209,7 @@ def _result_row(r: CheckRecord, checked_at: datetime) -> list[Any]:
     ]
 
 
-def record(cur: Any, records: list[CheckRecord]) -> None:
+def record(cur: DuckDBPyConnection, records: list[CheckRecord]) -> None:
     """Insert check results, all in one statement (a statement costs ~0.5 ms however many
     rows it carries; a model's checks are recorded together)."""
     if not records:
@@ -239,16 +217,16 @@ def record(cur: Any, records: list[CheckRecord]) -> None:
     now = datetime.now(UTC).replace(tzinfo=None)
     rows = [_result_row(r, now) for r in records]
     cur.execute(
-        stmt.insert_values(f"{state.SCHEMA}.check_results", _RESULT_COLUMNS, len(rows)),
+        SQL.insert_values(f"{state.SCHEMA}.check_results", _RESULT_COLUMNS, len(rows)),
         [v for row in rows for v in row],
     )
 
 
-def store_failures(cur: Any, check_name: str, rows: Any) -> str:
+def store_failures(cur: DuckDBPyConnection, check_name: str, rows: Any) -> str:
     """Write failing rows to ``teal_failures.<check>`` (replacing the last ones)."""
-    cur.execute("CREATE SCHEMA IF NOT EXISTS teal_failures")
+    cur.execute(SQL.create_schema(FAILURES_SCHEMA))
     with registered(cur, rows, check_name) as view:
         cur.execute(
-            f"CREATE OR REPLACE TABLE teal_failures.{quote(check_name)} AS SELECT * FROM {view}"
+            SQL.create_as(f"{FAILURES_SCHEMA}.{SQL.quote(check_name)}", SQL.select_all(view))
         )
-    return f"teal_failures.{check_name}"
+    return f"{FAILURES_SCHEMA}.{check_name}"

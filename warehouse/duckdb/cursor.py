@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from teal.warehouse.duckdb import checks, io
+from teal.warehouse.duckdb import checks, io, partitions
 from teal.warehouse.duckdb import materializations as m
 from teal.warehouse.duckdb.errors import describe_error
-from teal.warehouse.duckdb.sql import qualified
+from teal.warehouse.duckdb.sql import SQL, qualified
+from teal.warehouse.duckdb.transactions import Check, existing
 from teal.warehouse.engine import Audit, BuildTarget, Built, CheckRecord, Measured, Part, Window
 
 if TYPE_CHECKING:
@@ -27,14 +28,14 @@ class DuckDBCursor:
     def native(self) -> Any:
         return self._cur
 
-    def _bound(self, audit: Audit | None) -> m.Check:
+    def _bound(self, audit: Audit | None) -> Check:
         """The audit callback as the materializations call it: on this cursor."""
         if audit is None:
             return None
         return lambda relation_sql: audit(self, relation_sql)
 
     def relation_kind(self, target: BuildTarget) -> str | None:
-        return m.existing(self._cur, target)
+        return existing(self._cur, target)
 
     def relation_sql(self, schema: str, name: str) -> str:
         return qualified(schema, name)
@@ -70,7 +71,7 @@ class DuckDBCursor:
         has_rows: bool = True,
         audit: Audit | None = None,
     ) -> Built:
-        return m.replace_partition(
+        return partitions.replace_partition(
             self._cur,
             target,
             key,
@@ -84,7 +85,7 @@ class DuckDBCursor:
     def rebuild_partitions(
         self, target: BuildTarget, parts: list[Part], audit: Audit | None = None
     ) -> Built:
-        return m.rebuild_partitions(self._cur, target, parts, self._bound(audit))
+        return partitions.rebuild_partitions(self._cur, target, parts, self._bound(audit))
 
     def replace_partitions_single_run(
         self,
@@ -94,7 +95,7 @@ class DuckDBCursor:
         column: str,
         audit: Audit | None = None,
     ) -> Built:
-        return m.replace_partitions_single_run(
+        return partitions.replace_partitions_single_run(
             self._cur, target, windows, source, column, self._bound(audit)
         )
 
@@ -105,7 +106,7 @@ class DuckDBCursor:
     def record_partition_failure(
         self, target: BuildTarget, key: str, started: datetime, message: str
     ) -> None:
-        m.record_partition_failure(self._cur, target, key, started, message)
+        partitions.record_partition_failure(self._cur, target, key, started, message)
 
     def record_step(self, target: BuildTarget, started: datetime, rows: int) -> None:
         m.record_step(self._cur, target, started, rows)
@@ -128,7 +129,7 @@ class DuckDBCursor:
         return io.load(self._cur, select_sql, kind)
 
     def load_relation(self, schema: str, name: str, kind: str) -> Any:
-        return io.load(self._cur, f"SELECT * FROM {qualified(schema, name)}", kind)
+        return io.load(self._cur, SQL.select_all(qualified(schema, name)), kind)
 
     def describe_error(
         self, exc: BaseException, raw_sql: str | None

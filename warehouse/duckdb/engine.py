@@ -16,7 +16,7 @@ from teal.warehouse.duckdb import state
 from teal.warehouse.duckdb.cursor import DuckDBCursor
 from teal.warehouse.duckdb.errors import open_error
 from teal.warehouse.duckdb.io import registered
-from teal.warehouse.duckdb.sql import DIALECT, qualified, quote, string_literal
+from teal.warehouse.duckdb.sql import DIALECT, SQL, qualified, quote, string_literal
 from teal.warehouse.engine import Catalog
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ class DuckDBEngine:
             ).fetchall()
         }
         for schema in sorted(schemas - existing):
-            self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+            self.conn.execute(SQL.create_schema(quote(schema)))
 
     def catalog(self) -> Catalog:
         """Relation kinds, read once (on this thread's cursor, closed with the engine)."""
@@ -148,13 +148,11 @@ class DuckDBEngine:
         )
 
     def read_relation(self, schema: str, name: str) -> pa.Table:
-        return self.conn.sql(f"SELECT * FROM {qualified(schema, name)}").to_arrow_table()
+        return self.conn.sql(SQL.select_all(qualified(schema, name))).to_arrow_table()
 
     def write_table(self, schema: str, name: str, data: Any) -> None:
         with registered(self.conn, data, name) as view:
-            self.conn.execute(
-                f"CREATE OR REPLACE TABLE {qualified(schema, name)} AS SELECT * FROM {view}"
-            )
+            self.conn.execute(SQL.create_as(qualified(schema, name), SQL.select_all(view)))
 
     def close(self) -> None:
         with self._lock:

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teal.warehouse.duckdb.sql import quote
 
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
+
 
 @contextmanager
-def registered(cur: Any, data: Any, hint: Any = "") -> Iterator[str]:
+def registered(cur: DuckDBPyConnection, data: Any, hint: Any = "") -> Iterator[str]:
     """Expose an Arrow-compatible object to SQL on ``cur`` for the block; yields its quoted
     name (DuckDB scans it in place, no copy)."""
     name = f"__teal_input_{abs(hash((id(data), hint)))}"
@@ -22,7 +25,7 @@ def registered(cur: Any, data: Any, hint: Any = "") -> Iterator[str]:
         cur.unregister(name)
 
 
-def load(cur: Any, select_sql: str, kind: str) -> Any:
+def load(cur: DuckDBPyConnection, select_sql: str, kind: str) -> Any:
     """Run ``select_sql`` on ``cur`` and return its rows as ``kind``."""
     rel = cur.sql(select_sql)
     if kind == "duckdb":

@@ -1,8 +1,11 @@
-"""How DuckDB names things: quoted identifiers and string literals."""
+"""How the DuckDB engine writes SQL: its dialect, and teal's statements rendered in it."""
 
 from __future__ import annotations
 
+from teal.warehouse.statements import Statements, string_literal
+
 DIALECT = "duckdb"
+SQL = Statements(DIALECT)
 
 
 def quote(name: str) -> str:
@@ -11,16 +14,11 @@ def quote(name: str) -> str:
     >>> quote('marts'), quote('we"ird')
     ('"marts"', '"we""ird"')
     """
-    return '"' + name.replace('"', '""') + '"'
+    return SQL.quote(name)
 
 
 def qualified(schema: str, name: str) -> str:
-    return f"{quote(schema)}.{quote(name)}"
+    return SQL.qualified(schema, name)
 
 
-def string_literal(text: str) -> str:
-    """
-    >>> string_literal("it's")
-    "'it''s'"
-    """
-    return "'" + text.replace("'", "''") + "'"
+__all__ = ["DIALECT", "SQL", "qualified", "quote", "string_literal"]

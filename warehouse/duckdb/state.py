@@ -9,9 +9,12 @@ data it describes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from teal.warehouse.duckdb import statements as stmt
+from teal.warehouse.duckdb.sql import SQL
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
 
 SCHEMA = "teal"
 
@@ -119,16 +122,16 @@ RUN_COLUMNS = (
     "skipped",
     "skipped_models",
 )
-INSERT_BUILD = stmt.insert_values(f"{SCHEMA}.builds", BUILD_COLUMNS)
+INSERT_BUILD = SQL.insert_values(f"{SCHEMA}.builds", BUILD_COLUMNS)
 
 
-def ensure(conn: Any) -> None:
+def ensure(conn: DuckDBPyConnection) -> None:
     """Create the state schema and tables if they are missing."""
     exists = conn.execute(
         "select count(*) from information_schema.tables where table_catalog = current_database() "
         f"and table_schema = '{SCHEMA}' and table_name in ('builds', 'runs', 'model_state', "
         "'partitions', 'partition_state', 'check_results')"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if exists == 6:
         return
     for ddl in _DDL:
@@ -136,7 +139,7 @@ def ensure(conn: Any) -> None:
 
 
 def record_build(
-    cur: Any,
+    cur: DuckDBPyConnection,
     *,
     run_id: str,
     model: str,
@@ -168,12 +171,12 @@ def record_build(
     )
 
 
-INSERT_PARTITION = stmt.insert_values(f"{SCHEMA}.partitions", PARTITION_COLUMNS)
+INSERT_PARTITION = SQL.insert_values(f"{SCHEMA}.partitions", PARTITION_COLUMNS)
 _PARTITION_ROW = INSERT_PARTITION.split(" VALUES ")[0]
 
 
 def record_partition(
-    cur: Any,
+    cur: DuckDBPyConnection,
     *,
     run_id: str,
     model: str,
@@ -193,7 +196,7 @@ def record_partition(
 
 
 def record_partitions(
-    cur: Any,
+    cur: DuckDBPyConnection,
     *,
     run_id: str,
     model: str,
@@ -221,12 +224,14 @@ def record_partitions(
     )
 
 
-def partition_state(conn: Any, model: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+def partition_state(
+    conn: DuckDBPyConnection, model: str | None = None
+) -> dict[str, dict[str, dict[str, Any]]]:
     """model -> key -> latest record (status, rows, finished_at, ...) of each partition."""
     has = conn.execute(
         "select count(*) from information_schema.tables where table_catalog = current_database() "
         f"and table_schema = '{SCHEMA}' and table_name = 'partition_state'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not has:
         return {}
     sql = (
@@ -252,7 +257,7 @@ def partition_state(conn: Any, model: str | None = None) -> dict[str, dict[str, 
 
 
 def record_run(
-    conn: Any,
+    conn: DuckDBPyConnection,
     *,
     run_id: str,
     command: str,
@@ -265,7 +270,7 @@ def record_run(
     skipped: list[str],
 ) -> None:
     conn.execute(
-        stmt.insert_values(f"{SCHEMA}.runs", RUN_COLUMNS, replace=True),
+        SQL.insert_values(f"{SCHEMA}.runs", RUN_COLUMNS, replace=True),
         [
             run_id,
             command,
@@ -281,21 +286,21 @@ def record_run(
     )
 
 
-def model_state(conn: Any) -> dict[str, dict[str, Any]]:
+def model_state(conn: DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     """The latest successful build per model."""
     cur = conn.execute(f"SELECT * FROM {SCHEMA}.model_state")
     cols = [d[0] for d in cur.description]
     return {row[1]: dict(zip(cols, row)) for row in cur.fetchall()}
 
 
-def plan_state(conn: Any) -> Any:
+def plan_state(conn: DuckDBPyConnection) -> Any:
     """What the planner needs from earlier runs, as a ``compiler.plan.PlanState``."""
     from teal.compiler.plan import ModelState, PlanState
 
     has_state = conn.execute(
         "select count(*) from information_schema.tables where table_catalog = current_database() "
         f"and table_schema = '{SCHEMA}' and table_name = 'builds'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     relations = frozenset(
         f"{schema}.{name}".lower()
         for schema, name in conn.execute(
@@ -338,11 +343,11 @@ def plan_state(conn: Any) -> Any:
     )
 
 
-def _has_column(conn: Any, table: str, column: str) -> bool:
+def _has_column(conn: DuckDBPyConnection, table: str, column: str) -> bool:
     return bool(
         conn.execute(
             "select count(*) from information_schema.columns where table_catalog = current_database() "
             "and table_schema = ? and table_name = ? and column_name = ?",
             [SCHEMA, table, column],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     )

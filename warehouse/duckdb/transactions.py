@@ -1,0 +1,107 @@
+"""One materialization, one transaction: the helpers every DuckDB materialization shares.
+
+A step's data and its state row are written in one transaction (``BEGIN`` ... ``COMMIT``):
+DuckDB's DDL is transactional, so until the commit everyone else reads the previous
+relation, and a failure or a kill at any point before it leaves that relation as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from teal.warehouse.duckdb import state
+from teal.warehouse.duckdb.sql import SQL, qualified, quote
+from teal.warehouse.engine import BuildTarget, Built
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
+
+NEW_SUFFIX = "__teal_new"
+
+Check = Callable[[str], None] | None  # audit(relation_sql), bound to the caller's cursor
+
+
+def existing(cur: DuckDBPyConnection, target: BuildTarget) -> str | None:
+    """ "table", "view" or None: what is at the target's relation now."""
+    if target.catalog is not None:
+        return target.catalog.kind(target.schema, target.name)
+    return existing_kind(cur, target.schema, target.name)
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def existing_kind(cur: DuckDBPyConnection, schema: str, name: str) -> str | None:
+    rows = cur.execute(
+        "select table_type from information_schema.tables where table_catalog = current_database() "
+        # DuckDB identifiers are case-insensitive: "Report" replaces an existing "report"
+        "and lower(table_schema) = lower(?) and lower(table_name) = lower(?)",
+        [schema, name],
+    ).fetchall()  # fetchall: a half-read result blocks the cursor's next query
+    if not rows:
+        return None
+    row = rows[0]
+    return "view" if row[0] == "VIEW" else "table"
+
+
+def drop_relation(cur: DuckDBPyConnection, schema: str, name: str, kind: str | None) -> None:
+    if kind == "view":
+        cur.execute(SQL.drop(qualified(schema, name), "VIEW"))
+    elif kind == "table":
+        cur.execute(SQL.drop(qualified(schema, name)))
+
+
+@contextmanager
+def transaction(cur: DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN ... COMMIT, or ROLLBACK on any error (or kill: nothing is committed then)."""
+    cur.execute(SQL.begin)
+    try:
+        yield
+    except BaseException:
+        try:
+            cur.execute(SQL.rollback)
+        except Exception:  # noqa: BLE001 - the transaction may already be aborted
+            pass
+        raise
+    cur.execute(SQL.commit)
+
+
+def in_transaction(
+    cur: DuckDBPyConnection, target: BuildTarget, body: Any, kind: str = "table"
+) -> Built:
+    started = now()
+    with transaction(cur):
+        rows = body()
+        finished = now()
+        state.record_build(
+            cur,
+            run_id=target.run_id,
+            model=target.model,
+            relation=f"{target.schema}.{target.name}",
+            materialization=target.materialization,
+            sql_hash=target.sql_hash,
+            status="success",
+            rows=rows,
+            started_at=started,
+            finished_at=finished,
+        )
+    target.committed(kind)
+    return Built(rows=rows, started_at=started, finished_at=finished)
+
+
+def swap_in(cur: DuckDBPyConnection, target: BuildTarget) -> None:
+    drop_relation(cur, target.schema, target.name, existing(cur, target))
+    cur.execute(SQL.rename(qualified(target.schema, target.name + NEW_SUFFIX), quote(target.name)))
+
+
+def stage_name(model: str) -> str:
+    return quote(f"__teal_stage_{model}")
+
+
+def insert_by_name(cur: DuckDBPyConnection, target: BuildTarget, source: str) -> int:
+    row = cur.execute(SQL.insert_by_name(qualified(target.schema, target.name), source)).fetchone()
+    return int(row[0]) if row else 0
