@@ -100,7 +100,7 @@ def collect_checks(
             for key in TEST_KEYS:
                 for i, entry in enumerate(column.get(key) or []):
                     entries.append((entry, col_name, _item_line(column.get(key), i) or col_line))
-        for entry, col_name, line in entries:
+        for entry, tested_column, line in entries:
             try:
                 kind, params, options = normalize_test_entry(entry)
             except ValueError as exc:
@@ -114,7 +114,7 @@ def collect_checks(
                         builtin_check(
                             kind,
                             asset=model_name,
-                            column=col_name,
+                            column=tested_column,
                             params=params,
                             options=options,
                             path=path,
@@ -128,7 +128,7 @@ def collect_checks(
                             kind,
                             generics[kind],
                             model_name,
-                            col_name,
+                            tested_column,
                             params,
                             options,
                             path,
