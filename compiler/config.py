@@ -179,9 +179,9 @@ def validate_model_config(
                 line=line,
                 col=col,
                 source_line=source_line,
-                hint=did_you_mean(value, allowed) or "use one of " + ", ".join(allowed),
+                hint=did_you_mean(str(value), allowed) or "use one of " + ", ".join(allowed),
             )
-        if key in ("schema", "alias") and not _IDENT.match(value):
+        if key in ("schema", "alias") and not _IDENT.match(str(value)):
             raise ProjectError(
                 f"config key '{key}' must be a plain identifier, got {value!r}",
                 path=path,

@@ -252,7 +252,9 @@ class PythonFiles:
         (compiler.pystatic), else by importing it."""
         from teal.compiler.pystatic import read_declarations
 
-        found, records = [], []
+        # per file: what importing it declared (None: read from its text), and its records
+        found: list[tuple[Path, str, list[tuple[str, AssetDef]], list[tuple[str, Any]]] | None] = []
+        records: list[dict[str, Any]] = []  # {"assets": [record or None], "checks": [...]}
         imported = False
         for (path, name, display), text in zip(self.files, texts):
             record = read_declarations(path, text)
@@ -308,17 +310,19 @@ class PythonFiles:
             ]
         # something a record cannot hold (an annotation teal cannot pass, which the load
         # then reports; a config value that does not pickle): the imported definitions
-        return [
-            self._from_records(path, name, display, records[i])
-            if found[i] is None
-            else Declared(
-                path,
-                display,
-                [(d, _source(d)) for _, d in found[i][2]],
-                list(c for _, c in found[i][3]),
-            )
-            for i, (path, name, display) in enumerate(self.files)
-        ]
+        declarations = []
+        for i, (path, name, display) in enumerate(self.files):
+            by_import = found[i]
+            if by_import is None:
+                declarations.append(self._from_records(path, name, display, records[i]))
+            else:
+                _, _, assets, checks = by_import
+                declarations.append(
+                    Declared(
+                        path, display, [(d, _source(d)) for _, d in assets], [c for _, c in checks]
+                    )
+                )
+        return declarations
 
     def _from_records(
         self, path: Path, name: str, display: str, records: dict[str, Any]

@@ -146,10 +146,10 @@ class _Reader:
                     isinstance(n, ast.Name) and n.id in self.declared for n in ast.walk(node.value)
                 ):
                     raise _Unsure
-                for target in targets:
-                    if not isinstance(target, ast.Name):
+                for assigned in targets:
+                    if not isinstance(assigned, ast.Name):
                         raise _Unsure
-                    self._bind(target.id, None, defined)
+                    self._bind(assigned.id, None, defined)
             elif not _is_main_guard(node):
                 raise _Unsure
         self.assets.sort(key=lambda r: r["fields"]["source_line"] or 0)
@@ -252,9 +252,8 @@ class _Reader:
                 node = ast.parse(node.value, mode="eval").body
             except SyntaxError:
                 raise _Unsure from None
-        if isinstance(node, ast.Constant) and node.value is None:
-            kind = "arrow"
-        else:
+        kind: str | None = "arrow"
+        if not (isinstance(node, ast.Constant) and node.value is None):
             dotted = self._resolve(node)
             if dotted is None:
                 raise _Unsure

@@ -11,7 +11,7 @@ succeeds and taken back when the key matches. The key is made of everything a lo
   check folders;
 - the environment, when any of those files calls ``env_var``;
 - the project-local modules Python model files imported, by content (checked on a hit);
-- teal's own compiler code (its files' sizes and modification times).
+- teal's own compiler code (the sizes and modification times of its modules).
 
 Like the compile cache, it is never trusted by time: a changed file changes the key.
 Deleting ``.teal/`` is always safe. Python functions are not stored: assets and checks
@@ -32,9 +32,19 @@ READ_SUFFIXES = {".sql", ".py", ".yml", ".yaml"}
 
 
 def _compiler_fingerprint() -> str:
-    here = Path(__file__).resolve().parent
-    stats = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in here.glob("*.py"))
-    return repr(stats)
+    """Size and modification time of every module of the compiler, subpackages included
+    (what they define is stored in the snapshot: models, partition definitions, ...)."""
+    here = os.path.dirname(os.path.realpath(__file__))
+    stats = []
+    folders = [here]
+    while folders:  # os.scandir: a third of what pathlib's glob costs here
+        for entry in os.scandir(folders.pop()):
+            if entry.is_dir() and entry.name != "__pycache__":
+                folders.append(entry.path)
+            elif entry.name.endswith(".py"):
+                stat = entry.stat()
+                stats.append((entry.path[len(here) :], stat.st_size, stat.st_mtime_ns))
+    return repr(sorted(stats))
 
 
 def key(cfg: Any, contents: dict[str, bytes] | None = None) -> str | None:

@@ -49,9 +49,7 @@ class TableRef:
         return ".".join(p for p in (self.catalog, self.db, self.name) if p)
 
 
-def parse_sql(
-    sql: str, *, path: str, line_of: Any = None, source: str | None = None
-) -> exp.Expression:
+def parse_sql(sql: str, *, path: str, line_of: Any = None, source: str | None = None) -> exp.Query:
     """Parse one SELECT statement (a model body). Errors point at the source line."""
     from sqlglot import exp
     from sqlglot.dialects.dialect import Dialect
@@ -304,7 +302,7 @@ def _unclosed_quote(sql: str) -> tuple[str, int] | None:
     return None
 
 
-def table_references(expression: exp.Expression) -> list[TableRef]:
+def table_references(expression: exp.Expr) -> list[TableRef]:
     """Every physical table read by ``expression``, in order of appearance."""
     from sqlglot import exp
 
@@ -351,7 +349,9 @@ def _names_a_cte(table: exp.Table, name: str) -> bool:
     Names compare ignoring case."""
     from sqlglot import exp
 
-    below, child, node = None, table, table.parent
+    below: exp.Expr | None = None
+    child: exp.Expr = table
+    node = table.parent
     while node is not None:
         with_ = node.args.get("with_")
         if with_ is not None:
@@ -371,7 +371,7 @@ def _names_a_cte(table: exp.Table, name: str) -> bool:
 _PLAIN_TABLE_ARGS = frozenset({"this", "db", "catalog", "alias"})
 
 
-def output_columns(query: exp.Expression) -> list[str] | None:
+def output_columns(query: exp.Expr) -> list[str] | None:
     """Lower-case output column names of a query, or None when they cannot be known without
     running it (``SELECT *``, an unnamed expression).
 
@@ -396,7 +396,7 @@ def output_columns(query: exp.Expression) -> list[str] | None:
     return [n.lower() for n in names]
 
 
-def normalized_hash(expression: exp.Expression) -> str:
+def normalized_hash(expression: exp.Expr) -> str:
     """A hash of the SQL that ignores formatting and comments."""
     text = expression.sql(dialect=DIALECT, comments=False, normalize=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

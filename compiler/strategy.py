@@ -25,6 +25,9 @@ class LoadStrategy:
     pause_collector: bool = False  # no cyclic GC while a load allocates its parse trees
     freeze_after_load: bool = False  # gc.freeze() what was loaded (the process exits soon)
     fork: bool = False  # parse ahead and write behind in forked children
+    # compare every text splice with the tree rewrite of the same model (compiler.compile_sql):
+    # a check for tests, which costs the parse the splice saves
+    check_splice: bool = False
     # forked writers not waited for yet, with what they write: kept alive here until the
     # child is done, since freeing it in the parent meanwhile would copy every page it touches
     _writers: list[tuple[int, Callable[[], None]]] = field(default_factory=list, repr=False)

@@ -270,7 +270,7 @@ def test_the_files_read_for_the_snapshot_key_are_the_files_a_load_finds(project)
     it must find the same files, in the same order, with the same text."""
     from teal.compiler import snapshot
     from teal.compiler.config import load_config
-    from teal.compiler.project import _Loader
+    from teal.compiler.discover import discover, read_sql_text
 
     root = project(
         {
@@ -290,11 +290,20 @@ def test_the_files_read_for_the_snapshot_key_are_the_files_a_load_finds(project)
     cfg = load_config(root)
     contents: dict[str, bytes] = {}
     snapshot.key(cfg, contents)
-    from teal.compiler.strategy import LoadStrategy
-
-    walked = _Loader(cfg, strategy=LoadStrategy())
-    read = _Loader(cfg, contents, strategy=LoadStrategy())
-    assert read._discover() == walked._discover()
-    assert [p.name for p in read._discover()[0]] == ["b.sql", "c.sql", "a.sql", "crlf.sql"]
+    walked = discover(cfg.models_dir)
+    read = discover(cfg.models_dir, contents)
+    assert read == walked
+    assert [p.name for p in read.sql] == ["b.sql", "c.sql", "a.sql", "crlf.sql"]
     crlf = root / "models/crlf.sql"
-    assert read._text(crlf) == crlf.read_text(encoding="utf-8") == "select 1 as x,\n  2 as y\n"
+    assert read_sql_text(crlf, contents) == crlf.read_text(encoding="utf-8")
+    assert read_sql_text(crlf, contents) == "select 1 as x,\n  2 as y\n"
+
+
+def test_the_stored_project_is_keyed_by_every_compiler_module() -> None:
+    """A stored project holds the compiler's own objects (models, partition definitions):
+    a change to any compiler module, subpackages included, must make it stale."""
+    from teal.compiler import snapshot
+
+    fingerprint = snapshot._compiler_fingerprint()
+    for module in ("/project.py", "/stage.py", "/partitions/time.py", "/partitions/mappings.py"):
+        assert f"'{module}'" in fingerprint

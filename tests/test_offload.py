@@ -13,7 +13,8 @@ import pytest
 
 from teal.compiler import offload
 from teal.compiler.errors import ErrorGroup, ParseError
-from teal.compiler.project import _Loader, load_project
+from teal.compiler.project import load_project
+from teal.compiler.stage import Stager
 from teal.compiler.strategy import LoadStrategy
 from tests.conftest import query, run_teal
 
@@ -86,7 +87,7 @@ def test_a_child_that_dies_costs_time_not_results(
     strategy.wait()
     shutil.rmtree(root / ".teal")
     # the child exits at its first file: the parent parses the child's share itself
-    monkeypatch.setattr(_Loader, "_parse_plain", lambda self, path: os._exit(3))
+    monkeypatch.setattr(Stager, "parse_plain", lambda self, path: os._exit(3))
     assert _summary(load_project(root, strategy=strategy)) == expected
 
 

@@ -1,0 +1,106 @@
+"""The first stage of a load: which files make up the project, and the model each claims.
+
+A project's models are the SQL, Python and YAML files under its models folder, outside
+hidden and ``_`` folders (and not hidden files, nor ``_``-prefixed Python helpers), taken
+in path order. A SQL file is the model named by its file; a Python file declares assets by
+name. Each name is claimed once across the project, case-insensitively.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from teal.compiler.errors import ProjectError
+
+
+@dataclass(frozen=True)
+class ProjectFiles:
+    """The model files of a project, each kind in path order."""
+
+    sql: tuple[Path, ...] = ()
+    python: tuple[Path, ...] = ()
+    yaml: tuple[Path, ...] = ()
+
+
+def discover(models_dir: Path, contents: Mapping[str, bytes] | None = None) -> ProjectFiles:
+    """The SQL, Python and YAML files under ``models_dir``.
+
+    ``contents`` holds the files the snapshot key already read (compiler.snapshot), by
+    path: when given, the files are taken from it rather than walked again. Both come from
+    the same walk (regular files and links to them, no linked folders), so they agree.
+    """
+    top = str(models_dir) + os.sep
+    paths: Iterable[str] = contents or (str(p) for p in models_dir.rglob("*") if p.is_file())
+    found: list[tuple[list[str], str]] = []
+    for path in paths:
+        if not path.startswith(top):
+            continue
+        parts = path[len(top) :].split(os.sep)
+        if any(p.startswith((".", "_")) for p in parts[:-1]) or parts[-1].startswith("."):
+            continue
+        found.append((parts, path))
+    sql: list[Path] = []
+    python: list[Path] = []
+    yaml: list[Path] = []
+    for parts, path in sorted(found):  # part by part, as Paths sort
+        suffix = os.path.splitext(parts[-1])[1]
+        if suffix == ".sql":
+            sql.append(Path(path))
+        elif suffix == ".py" and not parts[-1].startswith("_"):
+            python.append(Path(path))
+        elif suffix in (".yml", ".yaml"):
+            yaml.append(Path(path))
+    return ProjectFiles(tuple(sql), tuple(python), tuple(yaml))
+
+
+def read_sql_text(path: Path, contents: Mapping[str, bytes]) -> str:
+    """A SQL file's text, as ``read_text`` gives it (UTF-8, universal newlines), from the
+    bytes the snapshot key read when it read them."""
+    data = contents.get(str(path))
+    if data is None:
+        return path.read_text(encoding="utf-8")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return path.read_text(encoding="utf-8")  # raises the error a read would
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def display_path(root: Path, path: Path) -> str:
+    """``path`` as messages show it: relative to the project root when inside it."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+class ModelNames:
+    """The model names claimed so far, each once across the project (case-insensitively)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[str, int | None]] = {}  # name -> (display path, line)
+        self._claimed: dict[str, str] = {}  # lower-case name -> name
+
+    def claim(self, name: str, display: str, line: int | None) -> ProjectError | None:
+        """Claim ``name`` for the model defined at ``display:line``; the error to report if
+        another file claimed it first."""
+        existing = self._claimed.get(name.lower())
+        if existing is not None:
+            other, other_line = self.files[existing]
+            where = f"{other}:{other_line}" if other_line else other
+            return ProjectError(
+                f"model name '{name}' is defined twice: in {where} and in {display}",
+                path=display,
+                line=line,
+                hint="model names are unique across the project; rename one of them",
+            )
+        self._claimed[name.lower()] = name
+        self.files[name] = (display, line)
+        return None
+
+    def by_lower_name(self) -> dict[str, str]:
+        """Lower-case name -> name, for resolving references."""
+        return {name.lower(): name for name in self.files}

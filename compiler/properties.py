@@ -1,0 +1,115 @@
+"""What a project declares beside its models: sources, and model properties in YAML.
+
+Sources come from the project configuration (``[sources.<name>]``) and from ``sources:``
+in YAML files under the models folder; model properties (description, config, tags,
+columns, checks) from ``models:`` entries in the same files. Each source and each model
+entry is declared once; the first problem found is raised, pointing at its file and line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from teal.compiler.cache import CompileCache
+from teal.compiler.config import ProjectConfig, merge_config, validate_model_config
+from teal.compiler.errors import ProjectError, did_you_mean
+from teal.compiler.sources import Source, parse_source
+from teal.compiler.yamlfile import MODEL_PROPERTY_KEYS, read_yaml
+
+
+class Properties:
+    """The sources and model properties declared so far."""
+
+    def __init__(self) -> None:
+        self.sources: dict[str, Source] = {}
+        # model name -> (its YAML entry, the display path of the file declaring it)
+        self.models: dict[str, tuple[dict[str, Any], str]] = {}
+
+    def read_config(self, cfg: ProjectConfig, display: str) -> None:
+        """The sources of the project configuration (``display``: its path, for messages)."""
+        for name, spec in cfg.sources.items():
+            if not isinstance(spec, dict):
+                raise ProjectError(f"sources.{name} must be a table", path=display)
+            self.add_source(parse_source(name, spec, root=cfg.root, declared_in=display))
+
+    def read_file(self, path: Path, display: str, cache: CompileCache | None) -> None:
+        """The sources and model entries of one YAML file."""
+        data = read_yaml(path, display, cache)
+        for spec in data.get("sources") or []:
+            if not isinstance(spec, dict) or "name" not in spec:
+                raise ProjectError(
+                    "every source needs a name", path=display, line=getattr(spec, "line", None)
+                )
+            spec = dict(spec)
+            name = spec.pop("name")
+            self.add_source(
+                parse_source(
+                    name,
+                    spec,
+                    root=path.parent,
+                    declared_in=display,
+                    line=getattr(spec, "line", None) or None,
+                )
+            )
+        for spec in data.get("models") or []:
+            self._add_model(spec, display)
+
+    def add_source(self, source: Source) -> None:
+        if source.name in self.sources:
+            other = self.sources[source.name]
+            raise ProjectError(
+                f"source '{source.name}' is declared twice: in {other.declared_in} and in "
+                f"{source.declared_in}",
+                path=source.declared_in,
+                line=source.line,
+                hint="declare each source once",
+            )
+        self.sources[source.name] = source
+
+    def merge_into(self, name: str, conf: dict[str, Any]) -> None:
+        """Add model ``name``'s YAML config, description and tags to ``conf`` (its folder
+        config so far; the model's own config is merged after)."""
+        props = self.models.get(name)
+        if props is None:
+            return
+        spec, _ = props
+        merge_config(conf, dict(spec.get("config") or {}))
+        if spec.get("description"):
+            conf.setdefault("description", str(spec["description"]))
+        if spec.get("tags"):
+            merge_config(conf, {"tags": spec["tags"]})
+
+    def _add_model(self, spec: Any, display: str) -> None:
+        line = getattr(spec, "line", None)
+        if not isinstance(spec, dict) or "name" not in spec:
+            raise ProjectError("every entry under models: needs a name", path=display, line=line)
+        for key in spec:
+            if key not in MODEL_PROPERTY_KEYS:
+                key_line, key_col = getattr(spec, "keys_at", {}).get(str(key), (line, None))
+                raise ProjectError(
+                    f"unknown key '{key}' for model '{spec['name']}'",
+                    path=display,
+                    line=key_line,
+                    col=key_col,
+                    hint=did_you_mean(key, MODEL_PROPERTY_KEYS),
+                )
+        conf = spec.get("config") or {}
+        if not isinstance(conf, dict):
+            raise ProjectError(
+                f"config of model '{spec['name']}' must be a mapping", path=display, line=line
+            )
+        for key, value in conf.items():  # one by one, so that errors point at the key
+            key_line, key_col = getattr(conf, "keys_at", {}).get(
+                str(key), (getattr(conf, "line", line), None)
+            )
+            validate_model_config({key: value}, path=display, line=key_line, col=key_col)
+        if str(spec["name"]) in self.models:
+            other = self.models[str(spec["name"])][1]
+            raise ProjectError(
+                f"model '{spec['name']}' is described twice: in {other} and in {display}",
+                path=display,
+                line=line,
+                hint="keep one entry per model across YAML files",
+            )
+        self.models[str(spec["name"])] = (spec, display)
