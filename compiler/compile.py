@@ -15,10 +15,10 @@ import inspect
 from typing import TYPE_CHECKING
 
 from teal.compiler.errors import ProjectError
-from teal.compiler.partition_sql import Pushdown
 
 if TYPE_CHECKING:
     from teal.compiler.compile_sql import QueryCompiler
+    from teal.compiler.partition_sql import Pushdown
     from teal.compiler.project import Model
     from teal.compiler.resolve import ResolvedModel
 

@@ -181,7 +181,13 @@ class Stager:
             raw_sql=text,
             full=full,
             incremental=incremental,
-            **settings._asdict(),
+            schema=settings.schema,
+            alias=settings.alias,
+            materialized=settings.materialized,
+            partitions=settings.partitions,
+            partition_column=settings.partition_column,
+            strategy=settings.strategy,
+            unique_key=settings.unique_key,
         )
 
     def parse_ahead(self, paths: Sequence[Path], strategy: LoadStrategy) -> ParseAhead | None:
@@ -250,19 +256,21 @@ class Stager:
                 config_line=cached["config_line"],
             )
             refs = tuple(
-                TableRef(
-                    name=n,
-                    db=d,
-                    catalog=c,
-                    line=ln,
-                    col=cl,
-                    node=None,
-                    start=st,
-                    end=en,
-                    aliased=al,
-                    plain=pl,
-                )
-                for n, d, c, ln, cl, st, en, al, pl in cached["refs"]
+                [
+                    TableRef(
+                        name=n,
+                        db=d,
+                        catalog=c,
+                        line=ln,
+                        col=cl,
+                        node=None,
+                        start=st,
+                        end=en,
+                        aliased=al,
+                        plain=pl,
+                    )
+                    for n, d, c, ln, cl, st, en, al, pl in cached["refs"]
+                ]
             )
             columns = cached["columns"]
             return Rendering(
@@ -377,7 +385,13 @@ class Stager:
             line=definition.source_line,
             asset=definition,
             sql_hash=version,
-            **settings._asdict(),
+            schema=settings.schema,
+            alias=settings.alias,
+            materialized=settings.materialized,
+            partitions=settings.partitions,
+            partition_column=settings.partition_column,
+            strategy=settings.strategy,
+            unique_key=settings.unique_key,
         )
 
 
