@@ -10,7 +10,7 @@ two ways:
 - **the text splice**, the fast path: each reference's written name (at the offsets the
   parse recorded) is replaced by its target's text in the rendered SQL. It keeps the
   author's layout and needs no parse tree, so a load whose parses came from the cache
-  does not import sqlglot for it. It applies when every reference is plain (a name and
+  does not parse again. It applies when every reference is plain (a name and
   maybe an alias, nothing else) and none is inlined or filtered;
 - **the tree rewrite** otherwise: the parse tree (parsed again if the parse was cached)
   is rewritten with compiler.rewrite and printed.
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 class Target(NamedTuple):
     """Where one reference of a model points once compiled. (An immutable tuple rather than
     a frozen dataclass: one is made for every reference on every load, cache hits included,
-    and a tuple takes a third of the time.)"""
+    and a tuple is much cheaper to make.)"""
 
     kind: str  # "relation" | "source" | "ephemeral" | "self"
     key: str  # the upstream model's name, or "source.table"

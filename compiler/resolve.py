@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 # Reference and PythonInput are immutable tuples rather than frozen dataclasses: one is made
-# for every table every model reads, on every load, and a tuple takes a third of the time.
+# for every table every model reads, on every load, and a tuple is much cheaper to make.
 
 
 class Reference(NamedTuple):
