@@ -56,6 +56,9 @@ def asset(
     partition_column: str | dict[str, str] | None = None,
     partition_mapping: dict[str, str] | None = None,
     backfill_policy: str | None = None,
+    retries: int | None = None,
+    retry_delay: float | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> Any:
     """Declare a Python asset. Parameters name upstream models or sources.
 
@@ -64,6 +67,9 @@ def asset(
     per partition, receives only that partition's upstream rows and returns its rows.
     Each upstream is passed as the type its annotation asks for (``pyarrow.Table`` by
     default). ``deps`` lists order-only upstreams that are not passed in.
+    ``retries`` re-runs a failed build up to that many more times, ``retry_delay`` seconds
+    apart at first and doubling, with jitter. ``metadata`` maps names to SQL aggregates
+    evaluated over the rows each run writes (recorded with the materialization).
     """
 
     def wrap(func: Callable[..., Any]) -> AssetDef:
@@ -99,6 +105,12 @@ def asset(
             config["partition_mapping"] = dict(partition_mapping)
         if backfill_policy is not None:
             config["backfill_policy"] = backfill_policy
+        if retries is not None:
+            config["retries"] = retries
+        if retry_delay is not None:
+            config["retry_delay"] = retry_delay
+        if metadata:
+            config["metadata"] = dict(metadata)
         try:
             src_file = inspect.getsourcefile(func)
             src_line = inspect.getsourcelines(func)[1]
@@ -156,6 +168,19 @@ def input_kind(annotation: Any) -> str | None:
     module = getattr(annotation, "__module__", "") or ""
     name = getattr(annotation, "__qualname__", "") or ""
     return INPUT_KINDS.get((module.split(".")[0].lstrip("_"), name))
+
+
+@dataclass(frozen=True)
+class Output:
+    """What a Python asset may return instead of bare data: the data plus metadata recorded
+    with this materialization (JSON values: text, numbers, booleans, lists, mappings).
+
+    >>> Output([1, 2], metadata={"source": "api"}).metadata
+    {'source': 'api'}
+    """
+
+    value: Any
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from typing import Any
 from teal.compiler.plan import Plan, Step
 from teal.compiler.project import Model, Project
 from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome
-from teal.runtime.python_call import UserCodeError, call_asset
+from teal.runtime.python_call import CallEnv, UserCodeError, call_asset
 from teal.runtime.report import Reporter, SilentReporter
 from teal.runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
 from teal.warehouse.engine import (
@@ -54,6 +54,7 @@ class Executor:
         reporter: Reporter | None = None,
         debug: bool = False,
         auditor: Auditor | None = None,
+        calls: CallEnv | None = None,
     ) -> None:
         self.project = project
         self.plan = plan
@@ -64,6 +65,8 @@ class Executor:
         self.reporter = reporter or SilentReporter()
         self.debug = debug
         self.auditor = auditor  # runtime.checking.Auditor: checks run (build), or None (run)
+        # what Python asset calls of this run share
+        self.calls = calls or CallEnv(project, run_id, debug)
         self.catalog: Catalog | None = None
         # called before a step that runs Python (an asset, or a Python check) is started:
         # the build imports model files in the background and this waits for them
@@ -511,7 +514,7 @@ class Executor:
         if model.kind == "sql":
             source: Any = self.project.sql_for_range(model, step.sql or "", keys)
         else:
-            source = call_asset(self.project, cur, model, self.run_id, self.debug, keys=keys)
+            source = call_asset(self.calls, cur, model, keys=keys).data
         started = datetime.now(UTC).replace(tzinfo=None)
         outcomes: list[CheckOutcome] = []
         built = cur.replace_partitions_single_run(
@@ -567,11 +570,13 @@ class Executor:
 
     def _python_output(self, cur: EngineCursor, model: Model, key: str) -> Any:
         """Run a partitioned Python asset for one partition; its rows, scannable."""
-        return call_asset(self.project, cur, model, self.run_id, self.debug, key=key)
+        return call_asset(self.calls, cur, model, key=key).data
 
     def _run_python(
         self, cur: EngineCursor, model: Model, target: BuildTarget, audit: Audit | None = None
     ) -> Built:
         return cur.write_table(
-            target, call_asset(self.project, cur, model, self.run_id, self.debug), audit=audit
+            target,
+            call_asset(self.calls, cur, model).data,
+            audit=audit,
         )

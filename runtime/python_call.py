@@ -4,27 +4,46 @@
 
 from __future__ import annotations
 
+import json
 import traceback
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
+from teal.compiler.assets import Output
 from teal.compiler.project import Model, Project
 from teal.runtime.context import AssetContext, asset_logger
 from teal.warehouse import io
 from teal.warehouse.engine import EngineCursor
 
 
+class AssetOutput(NamedTuple):
+    """What a Python asset returned: its rows, scannable by the engine, and the metadata it
+    returned with them (``teal.Output``; empty for bare data)."""
+
+    data: Any
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CallEnv:
+    """What every Python asset call of one run shares, besides its inputs."""
+
+    project: Project
+    run_id: str
+    debug: bool = False
+
+
 def call_asset(
-    project: Project,
+    env: CallEnv,
     cur: EngineCursor,
     model: Model,
-    run_id: str,
-    debug: bool,
     *,
     key: str | None = None,
     keys: list[str] | None = None,
-) -> Any:
+) -> AssetOutput:
     """Call a Python asset with its inputs (one partition ``key``, the ``keys`` of a
     single_run, or none) and return what it returned, scannable by the engine."""
+    project, run_id, debug = env.project, env.run_id, env.debug
     definition = model.asset
     assert definition is not None
     kwargs: dict[str, Any] = {}
@@ -66,12 +85,35 @@ def call_asset(
         raise UserCodeError(
             f"{type(exc).__name__}: {exc}" + (f"\n{detail}" if detail else ""), line
         ) from exc
+    metadata: dict[str, Any] = {}
+    if isinstance(value, Output):
+        metadata = _checked_metadata(value.metadata, model)
+        value = value.value
     try:
-        return io.scannable(value)
+        return AssetOutput(io.scannable(value), metadata)
     except io.UnsupportedOutput as exc:
         raise UserCodeError(
             f"asset '{model.name}' {exc}; return a {io.SUPPORTED_OUTPUTS}", model.line
         ) from None
+
+
+def _checked_metadata(metadata: object, model: Model) -> dict[str, Any]:
+    """The metadata of a ``teal.Output``, if it is a mapping of names to JSON values."""
+    if not isinstance(metadata, dict) or not all(isinstance(k, str) for k in metadata):
+        raise UserCodeError(
+            f"asset '{model.name}' returned Output metadata that is not a mapping of names "
+            f"to values: {type(metadata).__name__}",
+            model.line,
+        )
+    try:
+        json.dumps(metadata)
+    except (TypeError, ValueError) as exc:
+        raise UserCodeError(
+            f"asset '{model.name}' returned Output metadata that is not JSON ({exc}); "
+            "use text, numbers, booleans, lists and mappings",
+            model.line,
+        ) from None
+    return dict(metadata)
 
 
 class UserCodeError(Exception):

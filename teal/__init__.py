@@ -4,7 +4,14 @@ The public Python API. Everything here is a re-export; the implementation lives 
 compiler/, warehouse/ and runtime/ layers.
 """
 
-from teal.compiler.assets import AssetCheckDef, AssetDef, CheckResult, asset, asset_check
+from teal.compiler.assets import (
+    AssetCheckDef,
+    AssetDef,
+    CheckResult,
+    Output,
+    asset,
+    asset_check,
+)
 from teal.compiler.config import ProjectConfig, load_config
 from teal.compiler.errors import (
     ExecutionError,
@@ -38,6 +45,7 @@ __all__ = [
     "MaterializeResult",
     "Model",
     "ModelResult",
+    "Output",
     "ParseError",
     "Plan",
     "Project",
