@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 
+from tests.checksums import content_checksums
 from tests.conftest import REPO, query, run_teal
 
 pytestmark = pytest.mark.slow
@@ -54,13 +55,17 @@ MARTS_PLUS = [
 PARTITIONED_MARTS = ["daily_revenue", "daily_traffic", "monthly_region_revenue"]
 
 
-def test_example_project_builds_and_marts_plus_selects_marts_and_descendants(tmp_path):
-    root = tmp_path / "shop"
+def copy_example(root):
+    """The repository's example project (config, models, data, checks) copied to ``root``."""
     root.mkdir()
     shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
-    shutil.copytree(REPO / "models", root / "models")
-    shutil.copytree(REPO / "data", root / "data")
-    shutil.copytree(REPO / "checks", root / "checks")
+    for folder in ("models", "data", "checks"):
+        shutil.copytree(REPO / folder, root / folder)
+    return root
+
+
+def test_example_project_builds_and_marts_plus_selects_marts_and_descendants(tmp_path):
+    root = copy_example(tmp_path / "shop")
 
     done = run_teal("build", cwd=root)
     assert done.returncode == 0, done.output
@@ -122,3 +127,35 @@ def test_example_project_builds_and_marts_plus_selects_marts_and_descendants(tmp
     only = json.loads(done.stdout)["results"]
     assert [(r["model"], r["partitions"], r["rows"]) for r in only] == [("daily_revenue", 1, 1)]
     assert query(db, "select * from marts.daily_revenue order by order_date") == before
+
+
+def test_the_example_is_reproducible_byte_for_byte_and_keeps_money_exact(tmp_path):
+    """Two clean builds of the same inputs, and a full rebuild of one of them, hold the same
+    content in every relation; money is DECIMAL, never DOUBLE (a DOUBLE summed in parallel
+    rounds differently from run to run, and ranks of ties flip)."""
+    first, second = copy_example(tmp_path / "a"), copy_example(tmp_path / "b")
+    for root in (first, second):
+        done = run_teal("build", cwd=root)
+        assert done.returncode == 0, done.output
+    sums = content_checksums(first / "warehouse.duckdb")
+    assert len(sums) == len(VIEWS) + len(TABLES)
+    assert content_checksums(second / "warehouse.duckdb") == sums
+    rebuilt = run_teal("build", "--full-refresh", cwd=first)
+    assert rebuilt.returncode == 0, rebuilt.output
+    assert content_checksums(first / "warehouse.duckdb") == sums
+    inexact = query(
+        first / "warehouse.duckdb",
+        "select table_schema || '.' || table_name || '.' || column_name "
+        "from information_schema.columns where data_type in ('DOUBLE', 'FLOAT') "
+        "and table_schema <> 'teal'",
+    )
+    assert inexact == []
+    money = dict(
+        query(
+            first / "warehouse.duckdb",
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'marts' and table_name = 'customer_lifetime_value' "
+            "and column_name in ('lifetime_revenue', 'avg_order_value')",
+        )
+    )
+    assert all(kind.startswith("DECIMAL") for kind in money.values()), money

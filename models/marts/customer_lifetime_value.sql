@@ -25,7 +25,8 @@ select
     p.completed_orders,
     p.returned_orders,
     round(p.lifetime_revenue, 2) as lifetime_revenue,
-    round(p.lifetime_revenue / nullif(p.completed_orders, 0), 2) as avg_order_value,
+    -- DECIMAL divided is DOUBLE in DuckDB: back to cents, exact from here on
+    round(p.lifetime_revenue / nullif(p.completed_orders, 0), 2)::decimal(18, 2) as avg_order_value,
     coalesce(v.page_views, 0) as page_views,
     rank() over (order by p.lifetime_revenue desc) as revenue_rank
 from per_customer as p

@@ -4,5 +4,5 @@ select
     order_date,
     revenue,
     round(avg(revenue) over (order by order_date rows between 6 preceding and current row), 2)
-        as revenue_7d_avg
+        ::decimal(18, 2) as revenue_7d_avg
 from daily_revenue

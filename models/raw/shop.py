@@ -61,9 +61,19 @@ def products() -> pl.DataFrame:
     return frame.with_columns(
         product_name=pl.format("Product {}", pl.col("product_id")),
         category=_pick(CATEGORIES, "product_id", 3),
-        unit_price=((_rand("product_id", 4, 19_000) + 500) / 100).round(2),
-        unit_cost=((_rand("product_id", 4, 19_000) + 500) / 100 * 0.6).round(2),
+        unit_price=_money(_price_cents()),
+        unit_cost=_money((_price_cents() * 6 + 5) // 10),  # 60 % of the price, to the cent
     )
+
+
+def _price_cents() -> pl.Expr:
+    return _rand("product_id", 4, 19_000) + 500
+
+
+def _money(cents: pl.Expr) -> pl.Expr:
+    """Whole cents as DECIMAL(10, 2): money is exact, so sums and ranks are the same on
+    every build (a DOUBLE summed in parallel rounds differently from run to run)."""
+    return (cents.cast(pl.Decimal(12, 2)) / 100).cast(pl.Decimal(10, 2))
 
 
 # Orders, payments and web events arrive day by day: they are daily-partitioned assets over
