@@ -184,7 +184,9 @@ def validate_model_config(
                 source_line=source_line,
                 hint=did_you_mean(str(value), allowed) or "use one of " + ", ".join(allowed),
             )
-        if key in ("retries", "retry_delay") and (isinstance(value, bool) or value < 0):
+        if key in ("retries", "retry_delay") and (
+            isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+        ):
             raise ProjectError(
                 f"config key '{key}' must be 0 or more, got {value!r}",
                 path=path,
@@ -243,6 +245,37 @@ def _read_toml(path: Path) -> dict[str, Any]:
             col=col,
             source_line=src,
         ) from None
+
+
+TARGET_KEYS = {"warehouse": (str, "a path"), "threads": (int, "an integer")}
+
+
+def _check_targets(targets: dict[str, Any], config_path: Path) -> None:
+    """Every ``[targets.<name>]`` is a table of known keys with values of the right type."""
+    for name, spec in targets.items():
+        if not isinstance(spec, dict):
+            raise ProjectError(
+                f"targets.{name} must be a table",
+                path=config_path.name,
+                line=_key_line(config_path, name),
+                hint=f'write [targets.{name}] with warehouse = "..."',
+            )
+        for key, value in spec.items():
+            if key not in TARGET_KEYS:
+                raise ProjectError(
+                    f"unknown key '{key}' in targets.{name}",
+                    path=config_path.name,
+                    line=_key_line(config_path, key),
+                    hint=did_you_mean(key, TARGET_KEYS)
+                    or "a target sets: " + ", ".join(sorted(TARGET_KEYS)),
+                )
+            kind, what = TARGET_KEYS[key]
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise ProjectError(
+                    f"targets.{name}.{key} must be {what}, got {value!r}",
+                    path=config_path.name,
+                    line=_key_line(config_path, key),
+                )
 
 
 def _key_line(path: Path, key: str) -> int | None:
@@ -304,6 +337,7 @@ def load_config(
         )
     wh = expect("warehouse", str, "a path") or "warehouse.duckdb"
     targets = expect("targets", dict, "a table of named targets") or {}
+    _check_targets(targets, config_path)
     if target is not None:
         if target not in targets:
             raise ProjectError(
@@ -322,6 +356,8 @@ def load_config(
     warehouse_path = Path(wh) if wh == ":memory:" else (root / wh).resolve()
 
     cfg_threads = expect("threads", int, "an integer")
+    if target is not None and "threads" in targets[target]:
+        cfg_threads = targets[target]["threads"]
     n_threads = threads or cfg_threads or os.cpu_count() or 1
     if n_threads < 1:
         raise ProjectError(f"threads must be at least 1, got {n_threads}", path=config_path.name)

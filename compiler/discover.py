@@ -56,17 +56,38 @@ def discover(models_dir: Path, contents: Mapping[str, bytes] | None = None) -> P
     return ProjectFiles(tuple(sql), tuple(python), tuple(yaml))
 
 
-def read_sql_text(path: Path, contents: Mapping[str, bytes]) -> str:
+def read_sql_text(path: Path, contents: Mapping[str, bytes], display: str | None = None) -> str:
     """A SQL file's text, as ``read_text`` gives it (UTF-8, universal newlines), from the
-    bytes the snapshot key read when it read them."""
+    bytes the snapshot key read when it read them. A file that is not UTF-8 is a
+    :class:`ProjectError` at the first byte that is not (``display``: its path in messages)."""
     data = contents.get(str(path))
     if data is None:
-        return path.read_text(encoding="utf-8")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return path.read_text(encoding="utf-8")  # raises the error a read would
+        data = path.read_bytes()
+    text = decode_utf8(data, display or str(path))
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def decode_utf8(data: bytes, display: str) -> str:
+    """``data`` as UTF-8 text, or a located error naming the first byte that is not.
+
+    >>> decode_utf8(b"select 1 -- caf\\xe9", "a.sql")
+    Traceback (most recent call last):
+    ...
+    teal.compiler.errors.ProjectError: a.sql:1:16: the file is not UTF-8: byte 0xe9 at offset 15
+      hint: save it as UTF-8 (teal reads every model, YAML and config file as UTF-8)
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ProjectError(
+            f"the file is not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}",
+            path=display,
+            line=line,
+            col=col,
+            hint="save it as UTF-8 (teal reads every model, YAML and config file as UTF-8)",
+        ) from None
 
 
 def display_path(root: Path, path: Path) -> str:

@@ -92,6 +92,9 @@ class Project:
     dag: Dag
     stats: dict[str, int] = field(default_factory=dict)  # parses done, cache hits and misses
     checks: dict[str, Any] = field(default_factory=dict)  # check name -> compiler.checks.CheckDef
+    # what the load found suspicious but not wrong (YAML describing a model that does not
+    # exist, ...): located, shown by every command, errors under --strict
+    warnings: tuple[TealError, ...] = ()
 
     def checks_of(self, model: str) -> list[Any]:
         return [self.checks[c] for c in self.models[model].checks]
@@ -101,9 +104,15 @@ class Project:
         return self.config.root
 
     def model(self, name: str) -> Model:
+        """The model called ``name``, or whose relation is ``name`` (``marts.daily_revenue``),
+        as selection accepts both."""
         try:
             return self.models[name]
         except KeyError:
+            wanted = name.lower().replace('"', "")
+            for model in self.models.values():
+                if model.relation.lower().replace('"', "") == wanted:
+                    return model
             raise LineageError(
                 f"no model named '{name}'",
                 hint=did_you_mean(name, self.models) or "run `teal ls` to list models",
@@ -330,6 +339,7 @@ def _load(
         for name in dag.order():
             models[name] = compile_model(resolved[name], models, queries)
         checks = _attach_checks(cfg, models, properties, python_checks)
+        warnings = tuple(properties.unmatched(models, disabled))
     finally:
         if ahead is not None:  # a load that failed before taking its results
             ahead.abandon()
@@ -339,6 +349,7 @@ def _load(
         sources=properties.sources,
         dag=dag,
         checks=checks,
+        warnings=warnings,
         stats={
             "parsed": stager.parsed + queries.parsed,
             "cache_hits": cache.hits,

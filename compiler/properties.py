@@ -8,14 +8,18 @@ entry is declared once; the first problem found is raised, pointing at its file 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teal.compiler.cache import CompileCache
 from teal.compiler.config import ProjectConfig, merge_config, validate_model_config
 from teal.compiler.errors import ProjectError, did_you_mean
 from teal.compiler.sources import Source, parse_source
 from teal.compiler.yamlfile import MODEL_PROPERTY_KEYS, read_yaml
+
+if TYPE_CHECKING:
+    from teal.compiler.project import Model
 
 
 class Properties:
@@ -113,3 +117,53 @@ class Properties:
                 hint="keep one entry per model across YAML files",
             )
         self.models[str(spec["name"])] = (spec, display)
+
+    def unmatched(self, models: Mapping[str, Model], disabled: Iterable[str]) -> list[ProjectError]:
+        """Warnings for YAML entries that describe nothing: a model that does not exist (its
+        description, config and checks would be silently dropped), or a column the model
+        does not have (a column with checks is an error instead, raised with the checks)."""
+        off = {name.lower() for name in disabled}
+        lower = {name.lower(): name for name in models}
+        out: list[ProjectError] = []
+        for name, (spec, display) in self.models.items():
+            line = getattr(spec, "line", None)
+            model = models.get(name) or models.get(lower.get(name.lower(), ""))
+            if model is None:
+                if name.lower() in off:
+                    continue
+                checks = " and its checks do not run" if _has_checks(spec) else ""
+                out.append(
+                    ProjectError(
+                        f"YAML describes model '{name}', which does not exist: this entry is "
+                        f"ignored{checks}",
+                        path=display,
+                        line=line,
+                        hint=did_you_mean(name, models) or "remove the entry or fix its name",
+                    )
+                )
+                continue
+            if model.columns is None:
+                continue
+            known = {c.lower() for c in model.columns}
+            for column in spec.get("columns") or []:
+                if not isinstance(column, dict) or not column.get("name"):
+                    continue
+                col = str(column["name"])
+                if col.lower() in known or _has_checks(column):
+                    continue
+                out.append(
+                    ProjectError(
+                        f"model '{name}' has no column '{col}': its YAML entry is ignored",
+                        path=display,
+                        line=getattr(column, "line", None),
+                        hint=did_you_mean(col, sorted(model.columns))
+                        or f"its columns: {', '.join(model.columns)}",
+                    )
+                )
+        return out
+
+
+def _has_checks(spec: Mapping[str, Any]) -> bool:
+    from teal.compiler.check_loader import TEST_KEYS
+
+    return any(spec.get(key) for key in TEST_KEYS)

@@ -143,7 +143,7 @@ class Stager:
         folder = _folder(self.cfg.models_dir, path)
         text = self._texts.pop(path, None)
         if text is None:
-            text = read_sql_text(path, self.contents)
+            text = read_sql_text(path, self.contents, display)
         conf = self.cfg.folder_config(folder)
         self.properties.merge_into(name, conf)
         template = is_template(text)
@@ -202,7 +202,7 @@ class Stager:
         for path in paths:
             try:
                 text = self._texts[path] = read_sql_text(path, self.contents)
-            except (OSError, UnicodeError):
+            except (OSError, TealError):
                 continue  # staging reports it
             if not is_template(text) and not self.cache.has("parse", self._parse_key(text, None)):
                 unknown.append(path)

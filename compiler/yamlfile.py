@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from teal.compiler.discover import decode_utf8
 from teal.compiler.errors import ProjectError
 
 KNOWN_TOP_KEYS = {
@@ -92,7 +93,9 @@ def read_yaml(path: Path, display: str, cache: Any = None) -> dict[str, Any]:
 
     With a compile cache, a file parsed before is taken from it by its text (2,000 checks
     in YAML took 0.2 s to parse, even with libyaml)."""
-    text = path.read_text(encoding="utf-8")
+    text = decode_utf8(path.read_bytes(), display)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     key = None
     if cache is not None:
         from teal.compiler.cache import content_key

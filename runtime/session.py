@@ -11,14 +11,16 @@ so other processes can read it in between.
 from __future__ import annotations
 
 import json
+import logging
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from teal.compiler.config import ProjectConfig, load_config
+from teal.compiler.errors import TealError
 from teal.compiler.manifest import write_target
 from teal.compiler.plan import Plan, PlanOptions, PlanState, build_plan
 from teal.compiler.project import Project, load_project
@@ -89,6 +91,10 @@ class Session:
     now: datetime | None = field(default_factory=clock_from_env)
     # record runs in the run store (``teal.materialize`` runs in memory and does not)
     record_runs: bool = True
+    # what to do with the warnings of a load (YAML describing a model that does not exist,
+    # ...); None: log them on the "teal" logger. The command line prints them, or raises
+    # them under --strict
+    on_warnings: Callable[[tuple[TealError, ...]], None] | None = field(default=None, repr=False)
     _project: Project | None = field(default=None, repr=False)
     _store: RunStore | None = field(default=None, repr=False)
 
@@ -126,7 +132,14 @@ class Session:
         return self._project
 
     def _load(self) -> Project:
-        return load_project(config=self.config, strategy=self.strategy)
+        project = load_project(config=self.config, strategy=self.strategy)
+        if project.warnings:
+            if self.on_warnings is not None:
+                self.on_warnings(project.warnings)
+            else:
+                for warning in project.warnings:
+                    logging.getLogger("teal").warning("%s", warning)
+        return project
 
     # -- the run store -----------------------------------------------------------------------
     def run_store(self) -> RunStore:

@@ -15,6 +15,7 @@ import click
 
 from teal.cli_runs import cancel, logs, migrate, runs, status
 from teal.cli_support import (
+    STRICT,
     build_options,
     common_options,
     handle_errors,
@@ -34,11 +35,18 @@ if TYPE_CHECKING:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="teal")
-def main() -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    envvar="TEAL_STRICT",
+    help="Treat warnings (YAML describing a model that does not exist, ...) as errors.",
+)
+def main(strict: bool) -> None:
     """teal: build a DuckDB warehouse from a folder of SQL and Python models."""
     # one project per process, a process of its own: loads may pause the collector, fork
     # helpers and store caches from a forked writer, which is waited for before exiting
     ctx = click.get_current_context()
+    ctx.meta[STRICT] = strict
     strategy = LoadStrategy.command_line()
     ctx.obj = strategy
     ctx.call_on_close(strategy.wait)
@@ -559,7 +567,7 @@ def lineage(
     from teal.compiler.lineage_view import lineage_json, lineage_tree
 
     project = open_session(project_dir, target, warehouse, vars_).project
-    project.model(model)  # raises with a suggestion if unknown
+    model = project.model(model).name  # a relation name works too; unknown: a suggestion
     if as_json:
         click.echo(json.dumps(lineage_json(project, model, depth), indent=2))
     else:

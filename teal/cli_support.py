@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from teal.compiler.errors import ErrorGroup, ProjectError, TealError
+from teal.compiler.errors import ErrorGroup, ProjectError, TealError, raise_all
 
 if TYPE_CHECKING:
     from teal.runtime.session import Session
@@ -124,7 +124,7 @@ def open_session(
     # invoked on its own, as in tests of one command)
     ctx = click.get_current_context(silent=True)
     strategy = ctx.find_object(LoadStrategy) if ctx is not None else None
-    return Session.open(
+    session = Session.open(
         project_dir,
         target=target,
         warehouse=warehouse,
@@ -132,6 +132,22 @@ def open_session(
         threads=threads,
         strategy=strategy,
     )
+    session.on_warnings = functools.partial(
+        report_warnings, strict=bool(ctx is not None and ctx.meta.get(STRICT))
+    )
+    return session
+
+
+# where the `teal` group keeps --strict for its commands (click's per-invocation meta)
+STRICT = "teal.strict"
+
+
+def report_warnings(warnings: tuple[TealError, ...], *, strict: bool) -> None:
+    """Print a load's warnings to stderr, or under ``--strict`` raise them as errors."""
+    if strict:
+        raise_all(list(warnings))
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 def setup_logging() -> None:

@@ -1,0 +1,112 @@
+"""Inputs teal used to ignore or crash on: each now gets a located error, or a warning that
+names the file and line (an error under ``--strict``), never silence or a traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import query, run_teal
+
+pytestmark = pytest.mark.slow
+
+SCHEMA = """
+    version: 2
+    models:
+      - name: orders
+        description: one row per order
+        columns:
+          - name: id
+          - name: amount_eur
+            description: not a column of orders
+      - name: order
+        description: a typo for orders
+        tests:
+          - not_null: {column_name: id}
+"""
+
+
+def test_a_model_file_that_is_not_utf8_is_a_located_error(project):
+    root = project({"models/ok.sql": "select 1 as id"})
+    (root / "models" / "bad.sql").write_bytes(b"select 1 as id\n-- caf\xe9 au lait\n")
+    done = run_teal("compile", cwd=root)
+    assert done.returncode == 2
+    assert "Traceback" not in done.output
+    assert "models/bad.sql:2:7: the file is not UTF-8: byte 0xe9 at offset 21" in done.stderr
+    assert "save it as UTF-8" in done.stderr
+
+
+def test_a_yaml_file_that_is_not_utf8_is_a_located_error(project):
+    root = project({"models/ok.sql": "select 1 as id"})
+    (root / "models" / "props.yml").write_bytes(
+        b"version: 2\nmodels:\n  - name: ok\n    description: caf\xe9\n"
+    )
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 2
+    assert "models/props.yml:4:21: the file is not UTF-8" in done.stderr
+    assert not (root / "warehouse.duckdb").exists()
+
+
+def test_yaml_describing_what_does_not_exist_warns_and_fails_under_strict(project):
+    root = project({"models/orders.sql": "select 1 as id", "models/schema.yml": SCHEMA})
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 0, done.output
+    assert (
+        "warning: models/schema.yml:7: model 'orders' has no column 'amount_eur': "
+        "its YAML entry is ignored" in done.stderr
+    )
+    assert (
+        "warning: models/schema.yml:9: YAML describes model 'order', which does not exist: "
+        "this entry is ignored and its checks do not run" in done.stderr
+    )
+    assert "did you mean 'orders'?" in done.stderr
+    strict = run_teal("--strict", "compile", cwd=root)
+    assert strict.returncode == 2
+    assert "models/schema.yml:9: YAML describes model 'order'" in strict.stderr
+    assert "2 problems found" in strict.stderr
+    # the environment variable does the same, for CI jobs
+    assert run_teal("compile", cwd=root, env={"TEAL_STRICT": "1"}).returncode == 2
+
+
+def test_a_disabled_model_described_in_yaml_is_not_a_warning(project):
+    root = project(
+        {
+            "models/orders.sql": "{{ config(enabled=false) }}\nselect 1 as id",
+            "models/other.sql": "select 1 as id",
+            "models/schema.yml": "version: 2\nmodels:\n  - name: orders\n",
+        }
+    )
+    done = run_teal("compile", cwd=root)
+    assert done.returncode == 0, done.output
+    assert "warning" not in done.stderr
+
+
+def test_an_unknown_key_in_a_target_is_a_located_error(project):
+    config = 'name = "p"\n\n[targets.prod]\nwarehouse = "prod.duckdb"\nthreds = 3\n'
+    root = project({"models/a.sql": "select 1 as id"}, config=config)
+    done = run_teal("compile", "--target", "prod", cwd=root)
+    assert done.returncode == 2
+    assert "teal.toml:5: unknown key 'threds' in targets.prod" in done.stderr
+    assert "did you mean 'threads'?" in done.stderr
+
+
+def test_a_target_sets_its_own_threads(project):
+    config = 'name = "p"\nthreads = 1\n\n[targets.prod]\nwarehouse = "prod.duckdb"\nthreads = 3\n'
+    root = project({"models/a.sql": "select 1 as id"}, config=config)
+    done = run_teal("build", "--target", "prod", cwd=root)
+    assert done.returncode == 0, done.output
+    assert "3 threads" in done.stdout
+    assert query(root / "prod.duckdb", "select id from main.a") == [(1,)]
+
+
+def test_lineage_accepts_a_relation_name(project):
+    root = project(
+        {
+            "models/marts/daily.sql": "select 1 as id",
+            "models/marts/top.sql": "select id from daily",
+        },
+        config='name = "p"\n\n[folders.marts]\nschema = "marts"\n',
+    )
+    done = run_teal("lineage", "marts.daily", cwd=root)
+    assert done.returncode == 0, done.output
+    assert "top (view, marts.top)" in done.stdout
+    assert run_teal("lineage", "marts.nothing", cwd=root).returncode == 2
