@@ -114,6 +114,16 @@ def _lit(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def _text_lit(value: Any) -> str:
+    """``value`` as a quoted SQL string literal, whatever its YAML type.
+
+    >>> _text_lit(1), _text_lit("it's"), _text_lit(True)
+    ("'1'", "'it''s'", "'true'")
+    """
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _scoped(condition: str, where: str | None) -> str:
     """A row-level check's failing-row predicate, within its scope."""
     return f"({where}) AND {condition}" if where else condition
@@ -158,8 +168,11 @@ def builtin_check(
         values = params.get("values")
         if not isinstance(values, list) or not values:
             raise fail("needs values: [...]", "accepted_values: {values: ['a', 'b']}")
+        # as dbt: values are quoted unless `quote: false`, so [1, 2] on a text column compares
+        # text ('1', '2') instead of casting every row's text to a number (which aborts the
+        # build's transaction on the first row that is not one)
         quote = params.get("quote", True)
-        listed = ", ".join(_lit(v) if quote else str(v) for v in values)
+        listed = ", ".join(_text_lit(v) if quote else str(v) for v in values)
         condition = _scoped(f"{col} IS NOT NULL AND {col} NOT IN ({listed})", where)
     elif kind == "accepted_range":
         inclusive = params.get("inclusive", True)

@@ -625,6 +625,37 @@ def test_a_check_that_cannot_run_is_reported_without_breaking_the_others(project
     ) == [(0,)]
 
 
+def test_accepted_values_are_quoted_as_in_dbt_so_numbers_on_text_only_fail_their_rows(project):
+    """`values: [1, 2]` on a text column compares text: the rows that are not '1' or '2'
+    fail that check; the column is not cast to a number (which aborted the build and made
+    every fused neighbour "could not run")."""
+    schema = """
+        version: 2
+        models:
+          - name: codes
+            columns:
+              - name: code
+                tests: [not_null, {accepted_values: {values: [1, 2]}}]
+              - name: n
+                tests: [{accepted_values: {values: [1, 2, 3]}}]
+    """
+    root = project(
+        {
+            "models/codes.sql": "select * from (values ('1', 1), ('2', 2), ('x', 3)) t(code, n)",
+            "models/schema.yml": schema,
+        },
+        CONFIG,
+    )
+    out = run_teal("build", cwd=root)
+    assert out.returncode == 1, out.output
+    assert "could not run" not in out.output
+    assert summary(check_rows(root)) == {
+        "not_null_codes_code": ("pass", 0),
+        "accepted_values_codes_code": ("fail", 1),
+        "accepted_values_codes_n": ("pass", 0),
+    }
+
+
 # -- singular, Python and custom generic checks -----------------------------------------------
 
 KINDS_PROJECT = {
