@@ -389,9 +389,22 @@ def model_index(project: Any, state: Any = None) -> dict[str, dict[str, Any]]:
     results = getattr(state, "last_results", {}) or {}
 
     def state_of(name: str, sql_hash: str) -> str:
+        if project.models[name].materialized == "ephemeral":
+            return ephemeral_state(name)
         if name not in recorded:
             return "new"
         return "modified" if recorded[name].sql_hash != sql_hash else "unmodified"
+
+    def ephemeral_state(name: str) -> str:
+        """An ephemeral model is never built, so never recorded: judge it by the models it
+        is inlined into, whose recorded SQL contains it. Changed, it changes every one of
+        them; so it is modified when every recorded consumer is, and new when none is
+        recorded."""
+        consumers = [state_of(c, project.models[c].sql_hash) for c in _consumers(project, name)]
+        known = [s for s in consumers if s != "new"]
+        if not known:
+            return "new"
+        return "modified" if all(s == "modified" for s in known) else "unmodified"
 
     return {
         name: {
@@ -416,3 +429,20 @@ def model_index(project: Any, state: Any = None) -> dict[str, dict[str, Any]]:
         }
         for name, m in project.models.items()
     }
+
+
+def _consumers(project: Any, name: str) -> list[str]:
+    """The models ``name`` is inlined into: its downstreams, looking through ephemerals."""
+    out: list[str] = []
+    stack = list(project.dag.downstreams.get(name, ()))
+    seen: set[str] = set()
+    while stack:
+        down = stack.pop()
+        if down in seen:
+            continue
+        seen.add(down)
+        if project.models[down].materialized == "ephemeral":
+            stack.extend(project.dag.downstreams.get(down, ()))
+        else:
+            out.append(down)
+    return sorted(out)

@@ -88,3 +88,32 @@ def test_named_selectors_from_the_project_config(project) -> None:
     loop = run_teal("ls", "-s", "selector:loop_a", cwd=root)
     assert loop.returncode == 2 and "refers to itself" in loop.stderr
     assert "Traceback" not in loop.output
+
+
+def test_an_ephemeral_model_is_modified_only_when_it_changed(project) -> None:
+    """Ephemeral models are never built, so never recorded: unchanged, they are not
+    state:modified (they used to be, on every run); changed, they are, with their consumers."""
+    files = {
+        "models/lines.sql": "{{ config(materialized='ephemeral') }}\nselect 1 as id\n",
+        "models/x.sql": "select id from lines\n",
+        "models/y.sql": "select id * 2 as id from lines\n",
+    }
+    root = project(files, CONFIG)
+    assert _names(run_teal("ls", "-o", "name", "-s", "state:new", cwd=root).stdout) == {
+        "lines",
+        "x",
+        "y",
+    }
+    assert run_teal("build", cwd=root).returncode == 0
+    assert run_teal("ls", "-o", "name", "-s", "state:modified", cwd=root).stdout.strip() == ""
+    # one consumer changes on its own: the ephemeral model did not
+    (root / "models/x.sql").write_text("select id + 1 as id from lines\n")
+    assert _names(run_teal("ls", "-o", "name", "-s", "state:modified", cwd=root).stdout) == {"x"}
+    (root / "models/lines.sql").write_text(
+        "{{ config(materialized='ephemeral') }}\nselect 2 as id\n"
+    )
+    assert _names(run_teal("ls", "-o", "name", "-s", "state:modified", cwd=root).stdout) == {
+        "lines",
+        "x",
+        "y",
+    }
