@@ -87,6 +87,10 @@ class WarehouseError(TealError):
     """The warehouse cannot be opened or written (for example, locked by another process)."""
 
 
+class WarehouseBusy(WarehouseError):
+    """Another process holds the warehouse (DuckDB lets one process open a file)."""
+
+
 class ExecutionError(TealError):
     """A model failed while running. Builds with failures exit 1."""
 

@@ -15,8 +15,11 @@ import pickle
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from teal.compiler.config import ProjectConfig
+from teal.compiler.discover import display_path
+from teal.compiler.errors import TealError, WarehouseBusy
 from teal.compiler.plan import ModelState, PlanState
 
 FileIdentity = tuple[tuple[int, int, int, int, int] | None, ...]
@@ -27,14 +30,24 @@ FileIdentity = tuple[tuple[int, int, int, int, int] | None, ...]
 RACY_NS = 2_000_000_000
 
 
-def read_state(cfg: ProjectConfig, read: Callable[[Path], PlanState]) -> PlanState:
-    """The planner's state of ``cfg``'s warehouse: kept, or ``read(path)`` and kept."""
+def read_state(
+    cfg: ProjectConfig,
+    read: Callable[[Path], PlanState],
+    on_busy: Callable[[TealError], None] | None = None,
+) -> PlanState:
+    """The planner's state of ``cfg``'s warehouse: kept, or ``read(path)`` and kept.
+
+    While another process holds the warehouse (a build), the state kept from the last read
+    is returned instead, and ``on_busy`` is told how old it is: ``teal plan``, ``teal
+    partitions`` and state selectors keep working during a build. With nothing kept, the
+    warehouse's :class:`WarehouseBusy` error is raised."""
     path = cfg.warehouse_path
     if str(path) == ":memory:" or not Path(path).exists():
         return PlanState()
     identity = file_identity(Path(path))
     kept = cfg.root / ".teal" / "cache" / "state.pickle"
     shape = _state_shape()
+    stored: dict[str, Any] | None = None
     try:
         with kept.open("rb") as fh:
             stored = pickle.load(fh)
@@ -47,17 +60,41 @@ def read_state(cfg: ProjectConfig, read: Callable[[Path], PlanState]) -> PlanSta
             return found
     except Exception:  # noqa: BLE001 - none yet, or unreadable: read the warehouse
         pass
-    found = read(Path(path))
+    try:
+        found = read(Path(path))
+    except WarehouseBusy as busy:
+        if stored is None or (stored.get("warehouse"), stored.get("shape")) != (str(path), shape):
+            raise
+        kept_at = time.strftime("%H:%M:%S", time.localtime(kept.stat().st_mtime))
+        if on_busy is not None:
+            on_busy(
+                WarehouseBusy(
+                    f"{busy.message}: showing its state as read at {kept_at}, before the "
+                    "changes it is making",
+                    path=display_path(cfg.root, Path(path)),
+                    hint="`teal runs` shows the run in progress; `teal logs last --follow` "
+                    "follows it",
+                )
+            )
+        before: PlanState = stored["state"]
+        return before
     newest = max((part[3] for part in identity if part is not None), default=0)
-    if file_identity(Path(path)) == identity and time.time_ns() - newest > RACY_NS:
-        try:
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            tmp = kept.with_name(f"state.{os.getpid()}.tmp")
-            payload = {"warehouse": str(path), "identity": identity, "shape": shape, "state": found}
-            tmp.write_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
-            os.replace(tmp, kept)
-        except OSError:
-            pass  # a read-only project: it reads the warehouse each time
+    settled = file_identity(Path(path)) == identity and time.time_ns() - newest > RACY_NS
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        tmp = kept.with_name(f"state.{os.getpid()}.tmp")
+        # state read while the file was changing, or just after, is kept without its
+        # identity: never taken for the current state, only shown while a build holds it
+        payload = {
+            "warehouse": str(path),
+            "identity": identity if settled else None,
+            "shape": shape,
+            "state": found,
+        }
+        tmp.write_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, kept)
+    except OSError:
+        pass  # a read-only project: it reads the warehouse each time
     return found
 
 

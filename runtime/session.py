@@ -134,12 +134,15 @@ class Session:
     def _load(self) -> Project:
         project = load_project(config=self.config, strategy=self.strategy)
         if project.warnings:
-            if self.on_warnings is not None:
-                self.on_warnings(project.warnings)
-            else:
-                for warning in project.warnings:
-                    logging.getLogger("teal").warning("%s", warning)
+            self._warn(project.warnings)
         return project
+
+    def _warn(self, warnings: tuple[TealError, ...]) -> None:
+        if self.on_warnings is not None:
+            self.on_warnings(warnings)
+        else:
+            for warning in warnings:
+                logging.getLogger("teal").warning("%s", warning)
 
     # -- the run store -----------------------------------------------------------------------
     def run_store(self) -> RunStore:
@@ -175,7 +178,11 @@ class Session:
 
     def state(self) -> PlanState:
         """Earlier runs' state, read without holding the warehouse (kept between reads)."""
-        return read_state(self.config, lambda path: _read_plan_state(self.config, path))
+        return read_state(
+            self.config,
+            lambda path: _read_plan_state(self.config, path),
+            on_busy=lambda notice: self._warn((notice,)),
+        )
 
     def select(self, select: Selection = None, exclude: Selection = None) -> list[str]:
         """The selected model names, in build order."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from teal.compiler.errors import WarehouseError
+from teal.compiler.errors import WarehouseBusy, WarehouseError
 
 _QUOTED = re.compile(r'"([^"]+)"')
 _HOLDER = re.compile(r"\(PID (\d+)\)")
@@ -18,7 +18,7 @@ def open_error(exc: BaseException, path: str) -> WarehouseError:
     message = str(exc)
     if isinstance(exc, duckdb.IOException) and "lock" in message.lower():
         holder = _HOLDER.search(message)
-        return WarehouseError(
+        return WarehouseBusy(
             f"the warehouse {path} is in use by another process"
             + (f" (PID {holder.group(1)})" if holder else ""),
             path=path,
