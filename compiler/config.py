@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from teal.compiler.engine_settings import DuckDBSettings, parse_duckdb_settings
 from teal.compiler.errors import ProjectError, did_you_mean
 
 MATERIALIZATIONS = ("view", "table", "ephemeral", "incremental")
@@ -76,6 +77,7 @@ PROJECT_KEYS = {
     "check_paths",
     "run_store",
     "run_retention",
+    "duckdb",
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -100,6 +102,8 @@ class ProjectConfig:
     check_paths: tuple[str, ...] = ("checks",)  # folders of singular and generic checks
     run_store: str | None = None  # where runs are recorded (TEAL_RUN_STORE wins)
     run_retention: tuple[int, int] = (90, 10_000)  # runs kept: (days, newest runs)
+    # settings, extensions and attachments of every DuckDB connection (project, then target)
+    duckdb: DuckDBSettings = field(default_factory=DuckDBSettings)
 
     def folder_config(self, rel_folder: str) -> dict[str, Any]:
         """Merged folder defaults for a model in ``rel_folder`` (posix, relative to models/).
@@ -247,7 +251,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
         ) from None
 
 
-TARGET_KEYS = {"warehouse": (str, "a path"), "threads": (int, "an integer")}
+TARGET_KEYS = {
+    "warehouse": (str, "a path"),
+    "threads": (int, "an integer"),
+    "duckdb": (dict, "a table of DuckDB settings"),
+}
 
 
 def _check_targets(targets: dict[str, Any], config_path: Path) -> None:
@@ -422,4 +430,14 @@ def load_config(
         check_paths=check_paths,
         run_store=run_store,
         run_retention=(days, kept),
+        duckdb=parse_duckdb_settings(
+            [("duckdb", expect("duckdb", dict, "a table of DuckDB settings") or {})]
+            + (
+                [(f"targets.{target}.duckdb", targets[target]["duckdb"])]
+                if target is not None and "duckdb" in targets[target]
+                else []
+            ),
+            root,
+            config_path.name,
+        ),
     )

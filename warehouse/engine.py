@@ -255,7 +255,13 @@ def open_engine(
         from teal.warehouse.duckdb import DuckDBEngine
 
         where = config.warehouse_path if path is None else path
-        return DuckDBEngine(where, sources=sources, read_only=read_only)
+        return DuckDBEngine(
+            where,
+            sources=sources,
+            read_only=read_only,
+            settings=config.duckdb,
+            config_file=config.config_path.name,
+        )
     from teal.compiler.errors import WarehouseError
 
     raise WarehouseError(f"unknown engine {kind!r}", hint="use one of " + ", ".join(ENGINES))

@@ -16,6 +16,7 @@ from teal.warehouse.duckdb import state
 from teal.warehouse.duckdb.cursor import DuckDBCursor
 from teal.warehouse.duckdb.errors import open_error
 from teal.warehouse.duckdb.io import registered
+from teal.warehouse.duckdb.settings import configure, setting_error
 from teal.warehouse.duckdb.sql import DIALECT, SQL, qualified, quote, string_literal
 from teal.warehouse.engine import Catalog
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
     import pyarrow as pa
 
+    from teal.compiler.engine_settings import DuckDBSettings
     from teal.compiler.plan import PlanState
 
 
@@ -33,7 +35,13 @@ class DuckDBEngine:
     DIALECT = DIALECT
 
     def __init__(
-        self, path: str | Path, *, sources: dict[str, Source] | None = None, read_only: bool = False
+        self,
+        path: str | Path,
+        *,
+        sources: dict[str, Source] | None = None,
+        read_only: bool = False,
+        settings: DuckDBSettings | None = None,
+        config_file: str | None = None,
     ) -> None:
         import duckdb
 
@@ -41,9 +49,15 @@ class DuckDBEngine:
         if self._path != ":memory:":
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.conn = duckdb.connect(self._path, read_only=read_only)
+            self.conn = duckdb.connect(
+                self._path,
+                read_only=read_only,
+                config=dict(settings.settings) if settings else {},
+            )
         except duckdb.Error as exc:
-            raise open_error(exc, self._path) from None
+            raise setting_error(exc, config_file) or open_error(exc, self._path) from None
+        if settings:
+            configure(self.conn, settings, config_file)
         self._local = threading.local()
         self._cursors: list[DuckDBCursor] = []
         self._lock = threading.Lock()
