@@ -30,6 +30,11 @@ class RetryRequest:
     command: str
 
 
+class NothingToRetry(SelectionError):
+    """The run finished every step it planned: a retry has nothing to do (not an error
+    for the command line, which says so and exits 0, as a build with nothing to build)."""
+
+
 def plan_retry(store: RunStore, run: RunRecord) -> RetryRequest:
     """The retry of ``run``; an error if it is still running or has nothing to redo."""
     if run.status in (RunStatus.STARTED, RunStatus.CANCELING, RunStatus.QUEUED):
@@ -46,9 +51,8 @@ def plan_retry(store: RunStore, run: RunRecord) -> RetryRequest:
     }
     todo = tuple(m for m in planned if m not in succeeded)
     if not todo:
-        raise SelectionError(
-            f"run {run.run_id} has nothing to retry: every step it planned succeeded",
-            path="RUN",
+        raise NothingToRetry(
+            f"Nothing to retry: every step of run {run.run_id} succeeded",
             hint="`teal runs --status failure` lists runs that failed",
         )
     config = run.config

@@ -348,13 +348,22 @@ def retry(
     """Run again what RUN did not finish (failed, skipped or never started), as a new run
     with the same partitions, vars and options (RUN: an id, a prefix of one, or `last`)."""
     from teal.cli_runs import resolve_run
-    from teal.runtime.retry import plan_retry
+    from teal.runtime.retry import NothingToRetry, plan_retry
     from teal.runtime.runstore import Trigger
     from teal.runtime.session import RunOptions, Session
 
     first = open_session(project_dir, target, warehouse, vars_, threads)
-    request = plan_retry(first.run_store(), resolve_run(first.run_store(), run_ref))
-    first.close()
+    try:
+        request = plan_retry(first.run_store(), resolve_run(first.run_store(), run_ref))
+    except NothingToRetry as nothing:
+        click.echo(
+            json.dumps({"retried": None, "message": nothing.message})
+            if as_json
+            else nothing.message
+        )
+        return
+    finally:
+        first.close()
     vars_now = {**(parse_vars(vars_) or {}), **request.vars}
     session = Session.open(
         project_dir,

@@ -59,8 +59,9 @@ def test_retry_reruns_only_the_failed_and_skipped_steps(project):
     assert sorted(s["model"] for s in _show(root, newest["run_id"])["steps"]) == ["b", "c"]
     assert query(root / "warehouse.duckdb", "select id from main.c order by id") == [(10,), (20,)]
     nothing = run_teal("retry", newest["run_id"], cwd=root)
-    assert nothing.returncode == 2
-    assert "has nothing to retry" in nothing.stderr
+    assert nothing.returncode == 0, nothing.output
+    assert f"Nothing to retry: every step of run {newest['run_id']} succeeded" in nothing.stdout
+    assert len(_runs(root)) == 2  # and no run was started
 
 
 @pytest.mark.slow
