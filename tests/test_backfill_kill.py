@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.checksums import content_checksums
 from tests.conftest import run_teal, write_project
 
 pytestmark = pytest.mark.slow
@@ -202,6 +203,14 @@ def check_partitions(
 
 
 def assert_equals_clean(db: Path, clean_db: Path, columns: dict[str, str], context: str) -> None:
+    """Every relation holds what a clean build holds: the same columns and types, rows and
+    row hashes (tests/checksums.py), and no partition's rows twice."""
+    mine, clean = content_checksums(db), content_checksums(clean_db)
+    assert mine.keys() == clean.keys(), f"{context}: relations differ"
+    for relation in clean:
+        assert mine[relation] == clean[relation], (
+            f"{context}: {relation} differs from a clean build"
+        )
     con = duckdb.connect(str(db), read_only=True)
     try:
         con.execute(f"attach '{clean_db}' as clean (read_only)")
