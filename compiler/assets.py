@@ -56,9 +56,6 @@ def asset(
     partition_column: str | dict[str, str] | None = None,
     partition_mapping: dict[str, str] | None = None,
     backfill_policy: str | None = None,
-    retries: int | None = None,
-    retry_delay: float | None = None,
-    metadata: dict[str, str] | None = None,
 ) -> Any:
     """Declare a Python asset. Parameters name upstream models or sources.
 
@@ -67,9 +64,6 @@ def asset(
     per partition, receives only that partition's upstream rows and returns its rows.
     Each upstream is passed as the type its annotation asks for (``pyarrow.Table`` by
     default). ``deps`` lists order-only upstreams that are not passed in.
-    ``retries`` re-runs a failed build up to that many more times, ``retry_delay`` seconds
-    apart at first and doubling, with jitter. ``metadata`` maps names to SQL aggregates
-    evaluated over the rows each run writes (recorded with the materialization).
     """
 
     def wrap(func: Callable[..., Any]) -> AssetDef:
@@ -105,12 +99,6 @@ def asset(
             config["partition_mapping"] = dict(partition_mapping)
         if backfill_policy is not None:
             config["backfill_policy"] = backfill_policy
-        if retries is not None:
-            config["retries"] = retries
-        if retry_delay is not None:
-            config["retry_delay"] = retry_delay
-        if metadata:
-            config["metadata"] = dict(metadata)
         try:
             src_file = inspect.getsourcefile(func)
             src_line = inspect.getsourcelines(func)[1]

@@ -50,9 +50,6 @@ MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "partition_mapping": ((dict,), "a mapping {upstream: 'identity' | 'all' | 'lookback N'}"),
     "full_refresh": ((bool,), "true or false"),
     "backfill_policy": ((str,), "'multi_run' (a transaction per partition) or 'single_run'"),
-    "retries": ((int,), "a number of retries (0 or more)"),
-    "retry_delay": ((int, float), "seconds before the first retry (0 or more)"),
-    "metadata": ((dict,), "a mapping {name: SQL aggregate over the model's new rows}"),
 }
 
 # config keys whose value is one of a few words: key -> (the words, what one is called)
@@ -187,16 +184,6 @@ def validate_model_config(
                 col=col,
                 source_line=source_line,
                 hint=did_you_mean(str(value), allowed) or "use one of " + ", ".join(allowed),
-            )
-        if key in ("retries", "retry_delay") and (
-            isinstance(value, bool) or not isinstance(value, int | float) or value < 0
-        ):
-            raise ProjectError(
-                f"config key '{key}' must be 0 or more, got {value!r}",
-                path=path,
-                line=line,
-                col=col,
-                source_line=source_line,
             )
         if key in ("schema", "alias") and not _IDENT.match(str(value)):
             raise ProjectError(

@@ -49,9 +49,6 @@ _ASSET_CONFIG = (
     "partition_column",
     "partition_mapping",
     "backfill_policy",
-    "retries",
-    "retry_delay",
-    "metadata",
 )
 _ASSET_ARGS = frozenset({"name", "deps", *_ASSET_CONFIG})
 _CHECK_ARGS = frozenset({"asset", "name", "severity", "description"})

@@ -49,7 +49,7 @@ def test_project_and_target_settings_reach_the_build_connection(project):
 
 
 def test_an_unknown_setting_or_extension_is_a_clear_error_before_anything_runs(project):
-    root = project(SETTINGS_MODEL, CONFIG.replace("memory_limit = \"1GB\"", 'memory_limt = "1GB"'))
+    root = project(SETTINGS_MODEL, CONFIG.replace('memory_limit = "1GB"', 'memory_limt = "1GB"'))
     done = run_teal("build", cwd=root)
     assert done.returncode == 2
     assert "teal.toml: unknown DuckDB setting 'memory_limt' in [duckdb]" in done.stderr
@@ -64,7 +64,7 @@ def test_an_unknown_setting_or_extension_is_a_clear_error_before_anything_runs(p
 
 
 def test_a_setting_that_is_not_a_value_is_a_located_project_error(project):
-    root = project(SETTINGS_MODEL, CONFIG + '\n[duckdb.nested]\nx = 1\n')
+    root = project(SETTINGS_MODEL, CONFIG + "\n[duckdb.nested]\nx = 1\n")
     done = run_teal("compile", cwd=root)
     assert done.returncode == 2
     assert "duckdb.nested must be text, a number or true/false" in done.stderr
