@@ -56,6 +56,7 @@ def asset(
     partition_column: str | dict[str, str] | None = None,
     partition_mapping: dict[str, str] | None = None,
     backfill_policy: str | None = None,
+    rebuild_stale: bool | None = None,
 ) -> Any:
     """Declare a Python asset. Parameters name upstream models or sources.
 
@@ -99,6 +100,8 @@ def asset(
             config["partition_mapping"] = dict(partition_mapping)
         if backfill_policy is not None:
             config["backfill_policy"] = backfill_policy
+        if rebuild_stale is not None:
+            config["rebuild_stale"] = rebuild_stale
         try:
             src_file = inspect.getsourcefile(func)
             src_line = inspect.getsourcelines(func)[1]

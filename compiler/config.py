@@ -49,6 +49,8 @@ MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "partition_column": ((str, dict), "a column name (or {dimension: column})"),
     "partition_mapping": ((dict,), "a mapping {upstream: 'identity' | 'all' | 'lookback N'}"),
     "full_refresh": ((bool,), "true or false"),
+    # partitioned models: false keeps built partitions even when stale (append-only history)
+    "rebuild_stale": ((bool,), "true or false"),
     "backfill_policy": ((str,), "'multi_run' (a transaction per partition) or 'single_run'"),
 }
 

@@ -27,6 +27,7 @@ from teal.compiler.sql import text_hash
 if TYPE_CHECKING:
     from teal.compiler.errors import TealError
     from teal.compiler.partitions import Partitions
+    from teal.compiler.versions import DataVersions
 
 
 def inline_views(plan: Plan, ctx: PlanContext) -> Plan:
@@ -185,28 +186,31 @@ def order_by_critical_path(plan: Plan, ctx: PlanContext) -> Plan:
 
 
 def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
-    """Choose the partition keys each partitioned step builds.
+    """Choose the partition keys each partitioned step builds, and give every step the data
+    version it will record (compiler/versions.py).
 
     - ``--partition``/``--partition-range`` name keys: they are validated against each
       selected partitioned model; a partitioned step downstream of another gets the keys
       that read the upstream's chosen keys (same keys for the same definition).
-    - Without them: the partitions missing (never built, or failed) up to now, plus those
-      whose upstream partitions rebuild in this plan; ``--full-refresh``: all of them.
+    - Without them: every partition up to now that is missing (never built, or failed) or
+      stale (built from code, config, vars or upstream data that changed since), unless the
+      model says ``rebuild_stale=false``; ``--full-refresh``: all of them.
     - ``--missing-only`` keeps only keys not yet built successfully.
     A partitioned step left with no keys gets no step ("all partitions up to date").
     """
     from teal.compiler.partitions import PartitionKeyError, parse_mapping, upstream_keys
+    from teal.compiler.versions import DataVersions
 
     opts = ctx.options
     project = ctx.project
+    versions = DataVersions(project, ctx.state, opts.now)
     requested = bool(opts.partition_keys or opts.partition_range)
     partitioned = [s for s in plan.steps if project.models[s.model].partitions is not None]
     if requested and not partitioned:
         raise PartitionKeyError(
             "partition keys were given, but no selected model is partitioned",
-            path="--partition",
-            hint="select a partitioned model, e.g. -s daily_revenue "
-            "(teal ls -s partitioned:true lists them)",
+            path=_partition_flag(opts),
+            hint="select a partitioned model (teal ls -s partitioned:true lists them)",
         )
     chosen: dict[str, tuple[str, ...]] = {}
     steps: list[Step] = []
@@ -216,28 +220,34 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
         model = project.models[step.model]
         definition = model.partitions
         if definition is None:
-            steps.append(step)
+            version = versions.expected(step.model)
+            versions.building(step.model, version)
+            steps.append(replace(step, data_version=version))
             continue
-        built = {
-            k
-            for k, rec in ctx.state.partitions.get(step.model, {}).items()
-            if rec.get("status") == "success"
-        }
+        records = ctx.state.partitions.get(step.model, {})
+        built = {k for k, rec in records.items() if rec.get("status") == "success"}
         mapped = _keys_from_upstream_steps(step, ctx, chosen, upstream_keys, parse_mapping)
+        reasons: dict[str, str] = {}
         if requested and step.model not in ctx.explicit and mapped is None and windows:
             # downstream of the requested partitions, partitioned differently: rebuild the
             # partitions whose time window overlaps them
             keys = _overlapping_keys(definition, windows, opts.now)
+            reasons = dict.fromkeys(keys, "overlaps the requested partitions")
         elif requested and (mapped is None or step.model in ctx.explicit):
             keys = _requested_keys(step.model, definition, opts, PartitionKeyError)
             windows.extend(_windows(definition, keys))
+            reasons = dict.fromkeys(keys, "requested")
         elif requested:
             keys = mapped or []
+            reasons = dict.fromkeys(keys, "reads requested upstream partitions")
         elif step.full_refresh:  # --full-refresh, unless the model's full_refresh config says no
             keys = definition.keys(opts.now)
+            reasons = dict.fromkeys(keys, "full refresh")
         else:
-            wanted = set(mapped or [])
-            keys = [k for k in definition.keys(opts.now) if k not in built or k in wanted]
+            reasons = _outdated(
+                step.model, definition.keys(opts.now), records, mapped, ctx, versions
+            )
+            keys = list(reasons)
         if opts.missing_only:
             keys = [k for k in keys if k not in built]
         if not keys:
@@ -248,19 +258,74 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
             )
             continue
         chosen[step.model] = tuple(keys)
+        keyed = {k: versions.expected_partition(step.model, k) for k in keys}
+        versions.building_partitions(step.model, keyed)
         # a full refresh swaps in a table of the chosen keys only: with requested keys,
         # replace just those partitions instead (the others stay)
         steps.append(
             replace(
                 step,
                 partitions=tuple(keys),
+                partition_versions=tuple(keyed[k] for k in keys),
+                partition_reasons=tuple(reasons.get(k, "requested") for k in keys),
                 full_refresh=step.full_refresh and not requested,
-                reason=f"{step.reason}; partitions {describe_keys(keys)}",
+                reason=f"{step.reason}; partitions {describe_keys(keys)}"
+                + _reason_counts([reasons.get(k, "requested") for k in keys]),
             )
         )
     kept = {s.model for s in steps}
     steps = [replace(s, depends_on=tuple(d for d in s.depends_on if d in kept)) for s in steps]
     return plan.with_steps(steps, not_run)
+
+
+def _outdated(
+    name: str,
+    keys: list[str],
+    records: dict[str, dict[str, object]],
+    mapped: list[str] | None,
+    ctx: PlanContext,
+    versions: DataVersions,
+) -> dict[str, str]:
+    """The keys a plain build rebuilds, each with why: missing, failed, or stale."""
+    rebuild_stale = ctx.project.models[name].config.get("rebuild_stale", True) is not False
+    if ctx.options.missing_only:
+        rebuild_stale = False
+    wanted = set(mapped or ())
+    out: dict[str, str] = {}
+    for key in keys:
+        rec = records.get(key)
+        if rec is None:
+            out[key] = "missing"
+        elif rec.get("status") != "success":
+            out[key] = "failed last time"
+        elif not rebuild_stale:
+            continue
+        elif not rec.get("data_version"):  # recorded before versions: as teal did then
+            if key in wanted:
+                out[key] = "upstream partitions rebuild"
+        else:
+            why = versions.why_stale(name, key)
+            if why is not None:
+                out[key] = why
+    return out
+
+
+def _reason_counts(reasons: list[str]) -> str:
+    """Why a step's partitions are built, for its reason: ``: missing`` when one reason
+    covers all, else ``: 3 missing, 362 stale (upstream customers changed)``."""
+    counts: dict[str, int] = {}
+    for why in reasons:
+        counts[why] = counts.get(why, 0) + 1
+    if list(counts) == ["requested"]:
+        return ""
+    if len(counts) == 1:
+        return ": " + reasons[0]
+    return ": " + ", ".join(f"{n} {why}" for why, n in counts.items())
+
+
+def _partition_flag(opts: PlanOptions) -> str:
+    """The flag the partition keys came from, for error messages."""
+    return "--partition" if opts.partition_keys else opts.range_flag
 
 
 def _windows(definition: Partitions, keys: list[str]) -> list[tuple[datetime, datetime]]:
@@ -293,9 +358,11 @@ def _requested_keys(
     model: str, definition: Partitions, opts: PlanOptions, error_class: type[TealError]
 ) -> list[str]:
     keys: list[str] = []
+    flag = "--partition"
     try:
         for key in opts.partition_keys:
             keys.append(definition.validate(key, now=opts.now))
+        flag = opts.range_flag
         if opts.partition_range:
             first, last = opts.partition_range
             if not first or not last:
@@ -303,7 +370,7 @@ def _requested_keys(
                 if not everything:
                     raise error_class(
                         "the partition definition has no keys yet",
-                        path="--partition",
+                        path=flag,
                         hint=definition.describe(),
                     )
                 first, last = first or everything[0], last or everything[-1]
@@ -311,7 +378,7 @@ def _requested_keys(
     except error_class as exc:
         raise error_class(
             f"{exc.message} (model {model}: {definition.describe()})",
-            path="--partition",
+            path=flag,
             hint=exc.hint,
         ) from None
     return list(dict.fromkeys(keys))

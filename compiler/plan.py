@@ -36,7 +36,8 @@ class PlanOptions:
     full_refresh: bool = False  # rebuild incremental models (and all partitions) from scratch
     partition_keys: tuple[str, ...] = ()  # --partition K (repeatable)
     partition_range: tuple[str, str] | None = None  # --partition-range A..B / --from A --to B
-    missing_only: bool = False  # with a range: only partitions not built successfully yet
+    missing_only: bool = False  # --only-missing: only partitions not built successfully yet
+    range_flag: str = "--partition-range"  # where partition_range came from, for messages
     now: datetime | None = None  # the clock for "partitions up to now" (tests inject it)
 
 
@@ -47,6 +48,7 @@ class ModelState:
     sql_hash: str
     finished_at: datetime
     duration_ms: float = 0.0
+    data_version: str | None = None  # None: built before teal recorded versions
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,9 @@ class Step:
     partitions: tuple[str, ...] = ()  # partition keys this step builds (partitioned models)
     full_refresh: bool = False  # incremental models: rebuild from scratch
     checks: tuple[str, ...] = ()  # checks audited before publishing (and Python ones after)
+    data_version: str = ""  # unpartitioned: the version its build records (compiler/versions.py)
+    partition_versions: tuple[str, ...] = ()  # the version each of ``partitions`` records
+    partition_reasons: tuple[str, ...] = ()  # why each of ``partitions`` is built
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ _ASSET_CONFIG = (
     "partition_column",
     "partition_mapping",
     "backfill_policy",
+    "rebuild_stale",
 )
 _ASSET_ARGS = frozenset({"name", "deps", *_ASSET_CONFIG})
 _CHECK_ARGS = frozenset({"asset", "name", "severity", "description"})

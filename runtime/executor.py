@@ -202,6 +202,8 @@ class Executor:
             sql_hash=step.sql_hash,
             run_id=self.run_id,
             catalog=self.catalog,
+            data_version=step.data_version,
+            partition_versions=dict(zip(step.partitions, step.partition_versions)),
         )
         started = datetime.now(UTC).replace(tzinfo=None)
         t0 = time.perf_counter()

@@ -53,6 +53,7 @@ def plan_options(
     for item in partitions:
         keys.extend(k.strip() for k in item.split(",") if k.strip())
     rng = None
+    flag = "--partition-range"
     if partition_range:
         if ".." not in partition_range:
             raise SelectionError(
@@ -68,6 +69,7 @@ def plan_options(
                 "use --partition-range or --from/--to, not both", path="--partition-range"
             )
         rng = (date_from or "", date_to or "")
+        flag = "--from/--to" if date_from and date_to else "--from" if date_from else "--to"
     return PlanOptions(
         changed_only=cfg.changed_only if changed_only is None else changed_only,
         inline_views=inline_views,
@@ -75,5 +77,6 @@ def plan_options(
         partition_keys=tuple(keys),
         partition_range=rng,
         missing_only=missing_only,
+        range_flag=flag,
         now=now,
     )

@@ -1,8 +1,8 @@
 """``teal partitions MODEL``: the status of every partition, from the warehouse's state.
 
 - ``materialized``: built successfully, and nothing it reads changed since;
-- ``stale``: built, but an upstream partition (or an unpartitioned upstream) it reads was
-  rebuilt after it;
+- ``stale``: built, but from code, config, vars or upstream data that changed since (the
+  data versions of compiler/versions.py): ``teal build`` rebuilds it;
 - ``failed``: the last attempt failed;
 - ``missing``: never built.
 """
@@ -22,8 +22,7 @@ def partition_report(
 ) -> list[dict[str, Any]]:
     """One row per partition of ``name`` (key, status, rows, built_at, note); ``now`` is
     the clock ``teal build`` plans with, so both list the same keys."""
-    from teal.compiler.partition_sql import resolve_mapping
-    from teal.compiler.partitions import upstream_keys
+    from teal.compiler.versions import DataVersions
 
     model = project.model(name)
     if model.partitions is None:
@@ -32,16 +31,8 @@ def partition_report(
             path=model.display_path,
             hint="teal ls -s partitioned:true lists the partitioned models",
         )
-    own = state.partitions.get(name, {})
-    ups = []
-    for up in model.upstreams:
-        up_model = project.models[up]
-        mapping = resolve_mapping(
-            (model.config.get("partition_mapping") or {}).get(up),
-            model.partitions,
-            up_model.partitions,
-        )
-        ups.append((up, up_model.partitions, mapping))
+    own = state.partitions.get(model.name, {})
+    versions = DataVersions(project, state, now)
     rows = []
     for key in model.partitions.keys(now):
         rec = own.get(key)
@@ -50,24 +41,9 @@ def partition_report(
             status, note = "failed", (rec.get("message") or "").splitlines()[0][:80] or None
         elif rec is not None:
             status = "materialized"
-            for up, up_def, mapping in ups:
-                if up_def is None:
-                    built = state.models.get(up)
-                    if built is not None and built.finished_at > rec["finished_at"]:
-                        status, note = "stale", f"{up} rebuilt after it"
-                        break
-                    continue
-                up_state = state.partitions.get(up, {})
-                newer = [
-                    k
-                    for k in upstream_keys(mapping, model.partitions, up_def, key, now=now)
-                    if k in up_state
-                    and up_state[k]["status"] == "success"
-                    and up_state[k]["finished_at"] > rec["finished_at"]
-                ]
-                if newer:
-                    status, note = "stale", f"{up} partition {newer[0]} rebuilt after it"
-                    break
+            why = versions.why_stale(model.name, key)
+            if why is not None:
+                status, note = "stale", why.removeprefix("stale (").removesuffix(")")
         rows.append(
             {
                 "key": key,

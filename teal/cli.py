@@ -279,7 +279,13 @@ def check(
     metavar="KEY",
     help="Last partition (default: the last up to now).",
 )
-@click.option("--missing-only", is_flag=True, help="Only partitions not built successfully yet.")
+@click.option(
+    "--only-missing",
+    "--missing-only",
+    "missing_only",
+    is_flag=True,
+    help="Only partitions not built successfully yet.",
+)
 @click.option(
     "--threads", type=click.IntRange(min=1), default=None, help="Models to build at once."
 )

@@ -193,6 +193,13 @@ def partition_options(func: Callable[..., Any]) -> Callable[..., Any]:
         help="Build this partition (repeat, or separate keys with commas).",
     )(func)
     func = click.option(
+        "--only-missing",
+        "--missing-only",
+        "missing_only",
+        is_flag=True,
+        help="Partitioned models: build only partitions never built successfully, not stale ones.",
+    )(func)
+    func = click.option(
         "--full-refresh",
         is_flag=True,
         help="Rebuild incremental models from scratch (all partitions).",

@@ -407,7 +407,11 @@ def test_descendants_rebuild_the_same_partitions_and_unpartitioned_ones_rebuild_
     )
     assert partitions_json(root, "daily_sum")["2026-01-04"]["status"] == "materialized"
 
-    # a plain build builds no partition: none is missing or failed
+    # a plain build (without the vars) brings back the one partition built with other
+    # vars, and its descendant's; then nothing is missing, failed or stale
+    out = teal(root, "build").stdout
+    assert built_keys(out, "events") == built_keys(out, "daily_sum") == ["2026-01-04"]
+    assert per_day(root, "daily_sum", "day", "total") == sums
     out = teal(root, "build").stdout
     assert not built_keys(out, "events") and not built_keys(out, "daily_sum")
 
@@ -900,12 +904,15 @@ def test_partitions_shows_materialized_missing_failed_and_stale(project):
     )
     assert failed.returncode == 1
     teal(root, "build", "-s", "daily_sum", "--partition-range", "2026-01-01..2026-01-04")
-    teal(root, "build", "-s", "events", "--partition", "2026-01-02")
+    # one day of events rebuilt from other vars: its data changed, so daily_sum's day is
+    # stale; and against the project as it is (no vars), the events day itself is stale
+    teal(root, "build", "-s", "events", "--partition", "2026-01-02", "--vars", "{bump: 7}")
 
     events = partitions_json(root, "events")
     assert list(events) == DAYS
     assert {k: r["status"] for k, r in events.items()} == {
         **{d: "materialized" for d in DAYS[:8]},
+        "2026-01-02": "stale",
         "2026-01-05": "failed",
         "2026-01-09": "missing",
         "2026-01-10": "missing",
@@ -922,22 +929,25 @@ def test_partitions_shows_materialized_missing_failed_and_stale(project):
         "2026-01-04": "materialized",
         **{d: "missing" for d in DAYS[4:]},
     }
-    assert sums["2026-01-02"]["note"] == "events partition 2026-01-02 rebuilt after it"
+    assert sums["2026-01-02"]["note"] == "upstream events changed"
+    assert events["2026-01-02"]["note"] == "its code, config or vars changed"
 
     text = teal(root, "partitions", "events").stdout
     assert re.search(r"^2026-01-05\s+failed\s+.*bad day 2026-01-05", text, re.M), text
-    assert text.rstrip().endswith("1 failed, 7 materialized, 2 missing")
+    assert text.rstrip().endswith("1 failed, 6 materialized, 2 missing, 1 stale"), text
     only = partitions_json(root, "events", "--status", "failed", "--status", "missing")
     assert list(only) == ["2026-01-05", "2026-01-09", "2026-01-10"]
     assert list(partitions_json(root, "daily_sum", "--status", "stale")) == ["2026-01-02"]
 
-    # rebuilding the stale partition makes it materialized again
+    # rebuilding the stale partition from what it reads now makes it materialized again
     teal(root, "build", "-s", "daily_sum", "--partition", "2026-01-02")
     assert partitions_json(root, "daily_sum")["2026-01-02"]["status"] == "materialized"
-    # a plain build builds what is missing or failed, and nothing else
+    # a plain build builds what is missing, failed or stale, and nothing else
+    planned = teal(root, "plan").stdout
+    assert re.search(r"events .*1 stale \(its code, config or vars changed\), 1 failed", planned)
     out = teal(root, "build").stdout
-    assert built_keys(out, "events") == ["2026-01-05", "2026-01-09", "2026-01-10"]
-    assert built_keys(out, "daily_sum") == DAYS[4:]
+    assert built_keys(out, "events") == ["2026-01-02", "2026-01-05", "2026-01-09", "2026-01-10"]
+    assert built_keys(out, "daily_sum") == ["2026-01-02", *DAYS[4:]]
     assert {r["status"] for r in partitions_json(root, "events").values()} == {"materialized"}
     unpartitioned = teal(root, "partitions", "nope", ok=False)
     assert unpartitioned.returncode == 2

@@ -10,7 +10,7 @@ records and errors below are shared by every implementation.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -86,6 +86,10 @@ class BuildTarget:
     sql_hash: str
     run_id: str
     catalog: Catalog | None = field(default=None, compare=False)  # None: ask the warehouse
+    # the data version the build records (compiler/versions.py): the whole model's, and
+    # each partition's by key
+    data_version: str = ""
+    partition_versions: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def relation(self) -> str:

@@ -98,6 +98,7 @@ def replace_partition(
                 sql_hash=target.sql_hash,
                 started_at=started,
                 finished_at=finished,
+                data_version=target.partition_versions.get(key),
             )
     except Exception as exc:
         if OUTSIDE not in str(exc):
@@ -187,6 +188,7 @@ def rebuild_partitions(
                 sql_hash=target.sql_hash,
                 started_at=t0,
                 finished_at=now(),
+                data_version=target.partition_versions.get(key),
             )
             total += int(rows)
         if audit is not None:
@@ -313,6 +315,7 @@ def replace_partitions_single_run(
             started_at=started,
             finished_at=finished,
             duration_ms=duration_ms,
+            versions=target.partition_versions,
         )
         rows = sum(counts.values())
     target.committed("table")

@@ -8,6 +8,7 @@ data it describes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,8 @@ _DDL = [
         started_at TIMESTAMP,
         finished_at TIMESTAMP,
         duration_ms DOUBLE,
-        message VARCHAR
+        message VARCHAR,
+        data_version VARCHAR
     )""",
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.runs (
         run_id VARCHAR PRIMARY KEY,
@@ -55,7 +57,8 @@ _DDL = [
         started_at TIMESTAMP,
         finished_at TIMESTAMP,
         duration_ms DOUBLE,
-        message VARCHAR
+        message VARCHAR,
+        data_version VARCHAR
     )""",
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.check_results (
         run_id VARCHAR NOT NULL,
@@ -97,6 +100,7 @@ BUILD_COLUMNS = (
     "finished_at",
     "duration_ms",
     "message",
+    "data_version",
 )
 PARTITION_COLUMNS = (
     "run_id",
@@ -109,6 +113,7 @@ PARTITION_COLUMNS = (
     "finished_at",
     "duration_ms",
     "message",
+    "data_version",
 )
 RUN_COLUMNS = (
     "run_id",
@@ -126,16 +131,22 @@ INSERT_BUILD = SQL.insert_values(f"{SCHEMA}.builds", BUILD_COLUMNS)
 
 
 def ensure(conn: DuckDBPyConnection) -> None:
-    """Create the state schema and tables if they are missing."""
+    """Create the state schema and tables if they are missing, and add the columns a
+    warehouse written by an older teal lacks."""
     exists = conn.execute(
         "select count(*) from information_schema.tables where table_catalog = current_database() "
         f"and table_schema = '{SCHEMA}' and table_name in ('builds', 'runs', 'model_state', "
         "'partitions', 'partition_state', 'check_results')"
     ).fetchall()[0][0]
-    if exists == 6:
+    if exists == 6 and _has_column(conn, "partitions", "data_version"):
         return
     for ddl in _DDL:
         conn.execute(ddl)
+    for table in ("builds", "partitions"):  # data versions (compiler/versions.py)
+        conn.execute(f"ALTER TABLE {SCHEMA}.{table} ADD COLUMN IF NOT EXISTS data_version VARCHAR")
+    for ddl in _DDL:  # the views again, so that they show the added columns
+        if ddl.startswith("CREATE OR REPLACE VIEW"):
+            conn.execute(ddl)
 
 
 def record_build(
@@ -151,6 +162,7 @@ def record_build(
     started_at: datetime,
     finished_at: datetime,
     message: str | None = None,
+    data_version: str | None = None,
 ) -> None:
     duration_ms = (finished_at - started_at).total_seconds() * 1000.0
     cur.execute(
@@ -167,6 +179,7 @@ def record_build(
             finished_at,
             duration_ms,
             message,
+            data_version or None,
         ],
     )
 
@@ -187,11 +200,24 @@ def record_partition(
     started_at: datetime,
     finished_at: datetime,
     message: str | None = None,
+    data_version: str | None = None,
 ) -> None:
     duration_ms = (finished_at - started_at).total_seconds() * 1000.0
     cur.execute(
         INSERT_PARTITION,
-        [run_id, model, key, status, rows, sql_hash, started_at, finished_at, duration_ms, message],
+        [
+            run_id,
+            model,
+            key,
+            status,
+            rows,
+            sql_hash,
+            started_at,
+            finished_at,
+            duration_ms,
+            message,
+            data_version or None,
+        ],
     )
 
 
@@ -205,12 +231,14 @@ def record_partitions(
     started_at: datetime,
     finished_at: datetime,
     duration_ms: float,
+    versions: Mapping[str, str],
 ) -> None:
     """One successful row per (key, rows) of ``counts``, in one statement (``executemany``
-    runs one statement per row: 0.16 s for 365 partitions, against 1 ms for this)."""
+    runs one statement per row: 0.16 s for 365 partitions, against 1 ms for this);
+    ``versions`` holds each key's data version."""
     cur.execute(
-        f"{_PARTITION_ROW} SELECT ?, ?, k, 'success', n, ?, ?, ?, ?, NULL "
-        "FROM (SELECT unnest(?) AS k, unnest(?) AS n)",
+        f"{_PARTITION_ROW} SELECT ?, ?, k, 'success', n, ?, ?, ?, ?, NULL, v "
+        "FROM (SELECT unnest(?) AS k, unnest(?) AS n, unnest(?) AS v)",
         [
             run_id,
             model,
@@ -220,6 +248,7 @@ def record_partitions(
             duration_ms,
             [k for k, _ in counts],
             [int(n) for _, n in counts],
+            [versions.get(k) or None for k, _ in counts],
         ],
     )
 
@@ -234,9 +263,10 @@ def partition_state(
     ).fetchall()[0][0]
     if not has:
         return {}
+    version = "data_version" if _has_column(conn, "partitions", "data_version") else "NULL"
     sql = (
         f"SELECT model, partition_key, status, rows, sql_hash, finished_at, duration_ms, "
-        f"message, run_id FROM {SCHEMA}.partition_state"
+        f"message, run_id, {version} FROM {SCHEMA}.partition_state"
     )
     params: list[Any] = []
     if model is not None:
@@ -252,6 +282,7 @@ def partition_state(
             "duration_ms": row[6],
             "message": row[7],
             "run_id": row[8],
+            "data_version": row[9],
         }
     return out
 
@@ -310,12 +341,16 @@ def plan_state(conn: DuckDBPyConnection) -> Any:
     )
     if not has_state:
         return PlanState(relations=relations)
+    version = "data_version" if _has_column(conn, "builds", "data_version") else "NULL"
     models = {
         model: ModelState(
-            sql_hash=sql_hash or "", finished_at=finished_at, duration_ms=float(duration_ms or 0.0)
+            sql_hash=sql_hash or "",
+            finished_at=finished_at,
+            duration_ms=float(duration_ms or 0.0),
+            data_version=data_version,
         )
-        for model, sql_hash, finished_at, duration_ms in conn.execute(
-            f"SELECT model, sql_hash, finished_at, duration_ms FROM {SCHEMA}.model_state"
+        for model, sql_hash, finished_at, duration_ms, data_version in conn.execute(
+            f"SELECT model, sql_hash, finished_at, duration_ms, {version} FROM {SCHEMA}.model_state"
         ).fetchall()
     }
     last_results = dict(

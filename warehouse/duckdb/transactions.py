@@ -88,6 +88,7 @@ def in_transaction(
             rows=rows,
             started_at=started,
             finished_at=finished,
+            data_version=target.data_version,
         )
     target.committed(kind)
     return Built(rows=rows, started_at=started, finished_at=finished)

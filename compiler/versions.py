@@ -1,0 +1,160 @@
+"""Data versions: what a model's data, or one partition's, was computed from.
+
+A model's data version is a hash of its own version (``sql_hash``: its SQL or function
+source, its config and, for Python assets, the project's vars) and the data versions of
+everything it reads: an unpartitioned upstream as a whole, a partitioned upstream through
+the partitions its partition mapping reads. Every successful build records the version it
+computed beside the data, in the same transaction (``teal.builds`` / ``teal.partitions``).
+
+A partition is *stale* when the version it would be built with now differs from the one
+recorded with it: its code, config or vars changed, or an upstream it reads now holds
+different data (rebuilt from changed code or inputs, or rebuilt partitions that map onto
+it). ``teal build`` rebuilds stale partitions; ``teal partitions`` reports them. Like
+Dagster's logical versions, this assumes a model computes the same data from the same code
+and inputs: an upstream rebuilt unchanged does not make its readers stale. Data that
+changes outside teal (a source table, a file, an API a Python asset calls) is not seen:
+rebuild such partitions by asking for them (``--partition``, ``teal backfill``).
+
+Records written before teal recorded versions have none: such a partition is taken as up to
+date (nothing says otherwise), and an upstream without one stands for its build time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from teal.compiler.partitions import Partitions
+    from teal.compiler.plan import PlanState
+    from teal.compiler.project import Project
+
+MISSING = "missing"
+
+
+def _digest(parts: list[str]) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+class DataVersions:
+    """Data versions of one project against one warehouse state, as a plan goes: what a
+    step will build is registered with :meth:`building` / :meth:`building_partitions`, so
+    its readers see the versions the plan will leave, not the ones recorded before it."""
+
+    def __init__(self, project: Project, state: PlanState, now: datetime | None = None) -> None:
+        self.project = project
+        self.state = state
+        self.now = now
+        self._built: dict[str, str] = {}  # unpartitioned models this plan builds
+        self._built_parts: dict[str, dict[str, str]] = {}  # partitioned: key -> version
+        self._whole: dict[str, str] = {}  # partitioned models' whole versions, as known
+        self._mappings: dict[tuple[str, str], object] = {}
+
+    # what a plan will build -------------------------------------------------------------
+
+    def building(self, name: str, version: str) -> None:
+        self._built[name] = version
+
+    def building_partitions(self, name: str, versions: dict[str, str]) -> None:
+        self._built_parts.setdefault(name, {}).update(versions)
+        self._whole.pop(name, None)
+
+    # versions as they stand after what is registered -------------------------------------
+
+    def current(self, name: str) -> str:
+        """The version of ``name``'s data as a whole, as its readers will see it."""
+        model = self.project.models[name]
+        if model.materialized == "ephemeral":  # inlined: computed wherever it is read
+            return self.expected(name)
+        if model.partitions is not None:
+            found = self._whole.get(name)
+            if found is None:
+                keys = model.partitions.keys(self.now)
+                found = _digest([f"{k}={self.partition(name, k)}" for k in keys])
+                self._whole[name] = found
+            return found
+        if name in self._built:
+            return self._built[name]
+        rec = self.state.models.get(name)
+        if rec is None:
+            return MISSING
+        return rec.data_version or f"built at {rec.finished_at}"
+
+    def partition(self, name: str, key: str) -> str:
+        """The version of one partition of ``name``, as its readers will see it."""
+        planned = self._built_parts.get(name)
+        if planned is not None and key in planned:
+            return planned[key]
+        rec = self.state.partitions.get(name, {}).get(key)
+        if rec is None or rec.get("status") != "success":
+            return MISSING
+        return str(rec.get("data_version") or f"built at {rec.get('finished_at')}")
+
+    # what a build now would record --------------------------------------------------------
+
+    def expected(self, name: str) -> str:
+        """The version an (unpartitioned) build of ``name`` now computes."""
+        model = self.project.models[name]
+        parts = [model.sql_hash]
+        parts.extend(f"{up}={self.current(up)}" for up in sorted(model.upstreams))
+        return _digest(parts)
+
+    def expected_partition(self, name: str, key: str) -> str:
+        """The version a build of partition ``key`` of ``name`` now computes."""
+        model = self.project.models[name]
+        parts = [model.sql_hash, key]
+        for up in sorted(model.upstreams):
+            up_def = self.project.models[up].partitions
+            if up_def is None:
+                parts.append(f"{up}={self.current(up)}")
+                continue
+            keys = self.upstream_keys(name, up, key)
+            parts.append(up + "=" + ",".join(f"{k}:{self.partition(up, k)}" for k in keys))
+        return _digest(parts)
+
+    def upstream_keys(self, name: str, up: str, key: str) -> list[str]:
+        """The partitions of partitioned upstream ``up`` that partition ``key`` reads."""
+        from teal.compiler.partition_sql import resolve_mapping
+        from teal.compiler.partitions import upstream_keys
+
+        model = self.project.models[name]
+        definition: Partitions = model.partitions
+        up_def: Partitions = self.project.models[up].partitions
+        spec = (model.config.get("partition_mapping") or {}).get(up)
+        if spec is None and up_def == definition:
+            return [key]
+        mapping = self._mappings.get((name, up))
+        if mapping is None:
+            mapping = resolve_mapping(spec, definition, up_def)
+            self._mappings[(name, up)] = mapping
+        return upstream_keys(mapping, definition, up_def, key, now=self.now)  # type: ignore[arg-type]
+
+    def why_stale(self, name: str, key: str) -> str | None:
+        """Why built partition ``key`` of ``name`` must be rebuilt, or None when it is up to
+        date (or was recorded before versions were)."""
+        rec = self.state.partitions.get(name, {}).get(key)
+        if rec is None or rec.get("status") != "success" or not rec.get("data_version"):
+            return None
+        if rec["data_version"] == self.expected_partition(name, key):
+            return None
+        model = self.project.models[name]
+        if rec.get("sql_hash") != model.sql_hash:
+            return "stale (its code, config or vars changed)"
+        built_at = rec.get("finished_at")
+        for up in sorted(model.upstreams):
+            if self.project.models[up].partitions is None:
+                if up in self._built or self._rebuilt_after(up, None, built_at):
+                    return f"stale (upstream {up} changed)"
+                continue
+            for k in self.upstream_keys(name, up, key):
+                if k in self._built_parts.get(up, {}) or self._rebuilt_after(up, k, built_at):
+                    return f"stale (upstream {up} changed)"
+        return "stale (what it reads changed)"
+
+    def _rebuilt_after(self, name: str, key: str | None, when: object) -> bool:
+        if key is None:
+            rec = self.state.models.get(name)
+            return rec is not None and when is not None and rec.finished_at > when  # type: ignore[operator]
+        part = self.state.partitions.get(name, {}).get(key)
+        return bool(part and when is not None and part.get("finished_at") > when)  # type: ignore[operator]

@@ -1,0 +1,133 @@
+"""Stale partitions drive the build: a partition built from code, vars or upstream data that
+changed since is rebuilt by a plain ``teal build``; ``rebuild_stale=false`` and
+``--only-missing`` keep it; ``teal plan`` says why each partition runs."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from tests.conftest import query
+from tests.test_partitioned_builds import (
+    DAILY,
+    DAYS,
+    EVENTS_SQL,
+    built_keys,
+    db,
+    partitions_json,
+    teal,
+)
+
+pytestmark = pytest.mark.slow
+
+# an unpartitioned dimension whose data follows a var that no other model reads
+DIMS_SQL = "{{ config(materialized='table') }} select {{ var('scale', 1) }}::integer as scale"
+SCALED_SQL = f"""
+    {{{{ config(materialized='incremental', partitioned_by={DAILY}, partition_column='day') }}}}
+    select date_trunc('day', e.ts) as day, sum(e.v * d.scale) as total
+    from events e cross join dims d
+    group by 1
+"""
+# the same, as append-only history: built partitions are kept even when stale
+HISTORY_SQL = SCALED_SQL.replace(
+    "partition_column='day'", "partition_column='day', rebuild_stale=false"
+)
+
+
+def make(project):
+    return project(
+        {
+            "models/events.sql": EVENTS_SQL,
+            "models/dims.sql": DIMS_SQL,
+            "models/scaled.sql": SCALED_SQL,
+            "models/history.sql": HISTORY_SQL,
+        }
+    )
+
+
+def totals(root, relation: str) -> dict[str, int]:
+    return dict(query(db(root), f"select strftime(day, '%Y-%m-%d'), total from {relation}"))
+
+
+def test_an_upstream_whose_data_changed_rebuilds_the_partitions_that_read_it(project):
+    root = make(project)
+    teal(root, "build")
+    first = totals(root, "scaled")
+    assert list(first) == DAYS
+
+    # the dimension is rebuilt with the same code and inputs: nothing that reads it is stale
+    again = teal(root, "build").stdout
+    assert built_keys(again, "scaled") == [] and built_keys(again, "events") == []
+
+    # the dimension's data changes (a var only it reads): every partition reading it is
+    # stale, and the plan says so per partition; events, which does not read it, is not
+    plan = json.loads(teal(root, "plan", "--json", "--vars", "{scale: 2}").stdout)
+    steps = {s["model"]: s for s in plan["steps"]}
+    assert "events" not in steps and plan["not_run"]["events"] == "all partitions up to date"
+    assert steps["scaled"]["partitions"] == DAYS
+    assert set(steps["scaled"]["partition_reasons"]) == {"stale (upstream dims changed)"}
+    assert "history" not in steps  # rebuild_stale=false
+
+    built = teal(root, "build", "--vars", "{scale: 2}").stdout
+    assert built_keys(built, "scaled") == DAYS and built_keys(built, "events") == []
+    assert totals(root, "scaled") == {d: 2 * t for d, t in first.items()}
+    assert totals(root, "history") == first  # kept: append-only
+    history = partitions_json(root, "history", "--vars", "{scale: 2}")
+    assert {r["status"] for r in history.values()} == {"stale"}
+    assert history[DAYS[0]]["note"] == "upstream dims changed"
+    # asked for by name, a stale history partition is rebuilt
+    teal(root, "build", "-s", "history", "--partition", DAYS[0], "--vars", "{scale: 2}")
+    assert totals(root, "history")[DAYS[0]] == 2 * first[DAYS[0]]
+
+    # --only-missing keeps today's data even though it is stale, and builds what is missing
+    con = duckdb.connect(str(db(root)))
+    con.execute(
+        f"delete from teal.partitions where model = 'scaled' and partition_key = '{DAYS[-1]}'"
+    )
+    con.close()
+    only = teal(root, "build", "--only-missing", "--vars", "{scale: 3}").stdout
+    assert built_keys(only, "scaled") == [DAYS[-1]]
+    assert totals(root, "scaled")[DAYS[0]] == 2 * first[DAYS[0]]
+    assert totals(root, "scaled")[DAYS[-1]] == 3 * first[DAYS[-1]]
+    stale = partitions_json(root, "scaled", "--status", "stale", "--vars", "{scale: 3}")
+    assert list(stale) == DAYS[:-1]
+
+
+def test_a_warehouse_built_before_data_versions_is_upgraded_in_place(project):
+    """State rows written before teal recorded versions have none: the next build adds the
+    column, takes those partitions as up to date (nothing says otherwise) and records
+    versions from then on."""
+    root = make(project)
+    teal(root, "build", "-s", "events")
+    con = duckdb.connect(str(db(root)))
+    con.execute("drop view teal.partition_state")
+    con.execute("drop view teal.model_state")
+    for table in ("partitions", "builds"):
+        con.execute(f"alter table teal.{table} drop column data_version")
+    con.execute(  # the views as an older teal made them
+        "create view teal.partition_state as select * exclude (rn) from (select *, "
+        "row_number() over (partition by model, partition_key order by finished_at desc) "
+        "as rn from teal.partitions) where rn = 1"
+    )
+    con.execute(
+        "create view teal.model_state as select * exclude (rn) from (select *, row_number() "
+        "over (partition by model order by finished_at desc) as rn from teal.builds "
+        "where status = 'success') where rn = 1"
+    )
+    con.close()
+    assert partitions_json(root, "events")[DAYS[0]]["status"] == "materialized"
+
+    out = teal(root, "build").stdout
+    assert built_keys(out, "events") == [] and built_keys(out, "scaled") == DAYS
+    versions = query(
+        db(root),
+        "select model, count(*), count(data_version) from teal.partition_state "
+        "group by 1 order by 1",
+    )
+    assert versions == [("events", 10, 0), ("history", 10, 10), ("scaled", 10, 10)]
+    # from now on, a change to events is seen downstream
+    teal(root, "build", "-s", "events", "--partition", DAYS[3], "--vars", "{bump: 1}")
+    stale = partitions_json(root, "scaled", "--status", "stale", "--vars", "{bump: 1}")
+    assert list(stale) == [DAYS[3]]
