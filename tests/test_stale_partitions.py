@@ -131,3 +131,20 @@ def test_a_warehouse_built_before_data_versions_is_upgraded_in_place(project):
     teal(root, "build", "-s", "events", "--partition", DAYS[3], "--vars", "{bump: 1}")
     stale = partitions_json(root, "scaled", "--status", "stale", "--vars", "{bump: 1}")
     assert list(stale) == [DAYS[3]]
+
+
+def test_a_bad_range_key_names_the_flag_it_came_from(project):
+    root = make(project)
+    for flags, named in (
+        (("--from", "2026-13-01"), "--from:"),
+        (("--to", "2026-01-32"), "--to:"),
+        (("--partition-range", "2026-01-01..2026-02-30"), "--partition-range:"),
+        (("--partition", "Jan 1"), "--partition:"),
+    ):
+        bad = teal(root, "build", "-s", "events", *flags, ok=False)
+        assert bad.returncode == 2 and bad.stderr.startswith(named), (flags, bad.output)
+        assert "is not a daily partition key" in bad.stderr and "Traceback" not in bad.output
+    unpartitioned = teal(root, "build", "-s", "dims", "--from", "2026-01-01", ok=False)
+    assert unpartitioned.returncode == 2
+    assert "no selected model is partitioned" in unpartitioned.stderr
+    assert "daily_revenue" not in unpartitioned.stderr  # no example project names in hints
