@@ -4,6 +4,8 @@
   same plan, and not selected on its own, becomes a CTE of that model instead of a relation.
 - ``skip_unchanged``: with ``--changed-only``, a model whose SQL and config hash, upstream
   data versions and relation are unchanged since its last successful build gets no step.
+- ``block_failed_upstreams``: a step downstream of a model whose error check failed in an
+  earlier run (and still stands) is blocked, unless ``--ignore-failed-upstream``.
 - ``wait_for_check_reads``: a step whose checks read other models waits for their steps.
 - ``order_by_critical_path``: steps ordered so the longest remaining chains (by last
   durations when known, else by step count) start first; the executor starts ready steps in
@@ -430,6 +432,53 @@ def describe_keys(keys: list[str] | tuple[str, ...]) -> str:
     return f"{keys[0]}..{keys[-1]} ({len(keys)})"
 
 
+def block_failed_upstreams(plan: Plan, ctx: PlanContext) -> Plan:
+    """A step downstream of a model whose error check failed in an earlier run, and still
+    stands, is blocked: it would build on data its upstream's checks rejected. The failure
+    stands until the upstream passes its checks again; an upstream rebuilt in this plan
+    decides for itself (its downstream runs if it passes now). With
+    ``--ignore-failed-upstream`` the step runs and says which failure it ignores."""
+    failures = {
+        name: found
+        for name, found in ctx.state.failed_checks.items()
+        if name in ctx.project.models
+        and any(f.check in ctx.project.checks for f in found)  # a removed check stands for nothing
+    }
+    if not failures:
+        return plan
+    planned = {s.model for s in plan.steps}
+    blockers = {name: f for name, f in failures.items() if name not in planned}
+    # each model -> the first failure upstream of it, looking through every model between
+    blocked_by: dict[str, str] = {}
+    for name in ctx.project.dag.order():
+        for up in sorted(ctx.project.models[name].upstreams):
+            if up in blockers:
+                found = [f for f in blockers[up] if f.check in ctx.project.checks][0]
+                blocked_by[name] = found.describe(up)
+                break
+            if up in blocked_by:
+                blocked_by[name] = blocked_by[up]
+                break
+    if not blocked_by.keys() & planned:
+        return plan
+    steps = []
+    for step in plan.steps:
+        why = blocked_by.get(step.model)
+        if why is None:
+            steps.append(step)
+        elif ctx.options.ignore_failed_upstream:
+            steps.append(
+                replace(
+                    step,
+                    ignored_failure=why,
+                    reason=f"{step.reason}; ignores: {why} (--ignore-failed-upstream)",
+                )
+            )
+        else:
+            steps.append(replace(step, blocked=why, reason=f"blocked: {why}"))
+    return plan.with_steps(steps)
+
+
 def wait_for_check_reads(plan: Plan, ctx: PlanContext) -> Plan:
     """A step whose checks read other models (relationships, singular and Python checks)
     waits for those models' steps in this plan, so that its audit sees them built. An edge
@@ -482,6 +531,7 @@ PASSES = (
     assign_partitions,
     inline_views,
     skip_unchanged,
+    block_failed_upstreams,
     wait_for_check_reads,
     order_by_critical_path,
 )

@@ -37,6 +37,7 @@ class PlanOptions:
     partition_keys: tuple[str, ...] = ()  # --partition K (repeatable)
     partition_range: tuple[str, str] | None = None  # --partition-range A..B / --from A --to B
     missing_only: bool = False  # --only-missing: only partitions not built successfully yet
+    ignore_failed_upstream: bool = False  # build downstream of failed checks anyway
     range_flag: str = "--partition-range"  # where partition_range came from, for messages
     now: datetime | None = None  # the clock for "partitions up to now" (tests inject it)
 
@@ -52,6 +53,24 @@ class ModelState:
 
 
 @dataclass(frozen=True)
+class FailedCheck:
+    """An error-severity check whose latest result on a model (or one of its partitions)
+    failed: the model's new data was not published, and what reads it waits."""
+
+    check: str
+    run_id: str
+    at: datetime
+    partition: str | None = None
+
+    def describe(self, model: str) -> str:
+        where = f" partition {self.partition}" if self.partition else ""
+        return (
+            f"upstream {model}{where} failed check {self.check} in run {self.run_id} "
+            f"at {self.at:%Y-%m-%d %H:%M:%S}"
+        )
+
+
+@dataclass(frozen=True)
 class PlanState:
     """Everything the planner may know from earlier runs (empty for a new warehouse)."""
 
@@ -60,6 +79,8 @@ class PlanState:
     relations: frozenset[str] = frozenset()  # "schema.name", lower case, that exist now
     # model -> partition key -> latest record ({"status", "finished_at", "rows", ...})
     partitions: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # model -> its error-severity checks whose latest result failed
+    failed_checks: dict[str, tuple[FailedCheck, ...]] = field(default_factory=dict)
 
     @property
     def known(self) -> bool:
@@ -84,6 +105,10 @@ class Step:
     data_version: str = ""  # unpartitioned: the version its build records (compiler/versions.py)
     partition_versions: tuple[str, ...] = ()  # the version each of ``partitions`` records
     partition_reasons: tuple[str, ...] = ()  # why each of ``partitions`` is built
+    # not run: an upstream's error check failed in an earlier run and still stands
+    blocked: str = ""
+    # run although an upstream's check failed (--ignore-failed-upstream): which one
+    ignored_failure: str = ""
 
 
 @dataclass(frozen=True)
@@ -138,7 +163,9 @@ class Plan:
                 or "-"
             )
             action = ACTIONS[s.action]
-            if s.partitions:
+            if s.blocked:
+                action = "skip (blocked)"
+            elif s.partitions:
                 n = len(s.partitions)
                 action += f" {n} partition{'s' if n != 1 else ''}"
             rows.append((str(i), s.model, action, after, s.reason))

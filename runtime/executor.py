@@ -108,6 +108,12 @@ class Executor:
                 self.reporter.model_finished(results[nxt], len(results), total)
                 stack.extend(downstream[nxt])
 
+        for s in self.plan.steps:  # blocked by a check that failed in an earlier run
+            if s.blocked:
+                why = f"blocked: {s.blocked} (it stands until that model passes its checks; "
+                results[s.model] = self._skipped(s, why + "--ignore-failed-upstream builds anyway)")
+                self.reporter.model_finished(results[s.model], len(results), total)
+
         stop = False
         with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="teal") as pool:
             running: dict[Future[ModelResult], str] = {}
@@ -182,6 +188,17 @@ class Executor:
         )
         self.reporter.finish(built)
         return built
+
+    @staticmethod
+    def _skipped(step: Step, why: str) -> ModelResult:
+        return ModelResult(
+            model=step.model,
+            status=SKIPPED,
+            relation=step.relation,
+            materialization=step.action,
+            message=why,
+            path=step.path,
+        )
 
     def _runs_python(self, name: str) -> bool:
         if self.project.models[name].kind == "python":

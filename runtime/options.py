@@ -41,6 +41,7 @@ def plan_options(
     date_from: str | None = None,
     date_to: str | None = None,
     missing_only: bool = False,
+    ignore_failed_upstream: bool = False,
     now: datetime | None = None,
 ) -> PlanOptions:
     """Planner options, falling back to the project's defaults.
@@ -77,6 +78,7 @@ def plan_options(
         partition_keys=tuple(keys),
         partition_range=rng,
         missing_only=missing_only,
+        ignore_failed_upstream=ignore_failed_upstream,
         range_flag=flag,
         now=now,
     )

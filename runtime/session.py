@@ -283,6 +283,11 @@ class Session:
         run = run or RunOptions()
         run_id = run_id or run.run_id or new_run_id()
         reporter = reporter or SilentReporter()
+        ignored = [(s.model, s.ignored_failure) for s in plan.steps if s.ignored_failure]
+        for model, why in ignored:  # --ignore-failed-upstream is said, and recorded below
+            logging.getLogger("teal").warning(
+                "%s builds although %s (--ignore-failed-upstream)", model, why
+            )
         if not self.record_runs:
             return self._execute(plan, run, reporter, warehouse, run_id)
         recorder = start_run(
@@ -298,6 +303,13 @@ class Session:
             parent_run_id=run.parent_run_id,
             planned=tuple(s.model for s in plan.steps),
         )
+        for model, why in ignored:
+            recorder.emit(
+                EventKind.LOG,
+                model,
+                level="warning",
+                message=f"builds although {why} (--ignore-failed-upstream)",
+            )
         try:
             with recording_logs(recorder, {s.model for s in plan.steps}):
                 result = self._execute(

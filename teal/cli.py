@@ -59,6 +59,7 @@ PARTITION_OPTIONS = (
     "date_from",
     "date_to",
     "missing_only",
+    "ignore_failed_upstream",
 )
 
 

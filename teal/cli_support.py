@@ -210,6 +210,12 @@ def partition_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = partition_options(func)
     func = click.option(
+        "--ignore-failed-upstream",
+        is_flag=True,
+        help="Build models downstream of an error check that failed in an earlier run "
+        "(skipped until it passes again); each such model is logged.",
+    )(func)
+    func = click.option(
         "--inline-views",
         is_flag=True,
         help="Inline views read by one model of this build instead of creating them.",

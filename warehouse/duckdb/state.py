@@ -375,7 +375,26 @@ def plan_state(conn: DuckDBPyConnection) -> Any:
         last_results=last_results,
         relations=relations,
         partitions=partition_state(conn),
+        failed_checks=failed_checks(conn),
     )
+
+
+def failed_checks(conn: DuckDBPyConnection) -> dict[str, Any]:
+    """model -> the error-severity checks whose latest result on it (per partition) failed,
+    as ``compiler.plan.FailedCheck`` records."""
+    from teal.compiler.plan import FailedCheck
+
+    out: dict[str, list[FailedCheck]] = {}
+    for asset, check, partition, run_id, at in conn.execute(
+        f"""SELECT asset, check_name, partition_key, run_id, checked_at FROM (
+            SELECT *, row_number() OVER (
+                PARTITION BY asset, check_name, partition_key ORDER BY checked_at DESC) AS rn
+            FROM {SCHEMA}.check_results WHERE severity = 'error')
+        WHERE rn = 1 AND status IN ('fail', 'error')
+        ORDER BY asset, checked_at, check_name, partition_key"""
+    ).fetchall():
+        out.setdefault(asset, []).append(FailedCheck(check, run_id, at, partition))
+    return {asset: tuple(found) for asset, found in out.items()}
 
 
 def _has_column(conn: DuckDBPyConnection, table: str, column: str) -> bool:
