@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from teal.compiler.automation import Automation, parse_automation
 from teal.compiler.engine_settings import DuckDBSettings, parse_duckdb_settings
 from teal.compiler.errors import ProjectError, did_you_mean
 
@@ -77,6 +78,9 @@ PROJECT_KEYS = {
     "run_store",
     "run_retention",
     "duckdb",
+    "jobs",
+    "schedules",
+    "sensors",
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -103,6 +107,8 @@ class ProjectConfig:
     run_retention: tuple[int, int] = (90, 10_000)  # runs kept: (days, newest runs)
     # settings, extensions and attachments of every DuckDB connection (project, then target)
     duckdb: DuckDBSettings = field(default_factory=DuckDBSettings)
+    # jobs, schedules and sensors (compiler/automation.py)
+    automation: Automation = field(default_factory=Automation)
 
     def folder_config(self, rel_folder: str) -> dict[str, Any]:
         """Merged folder defaults for a model in ``rel_folder`` (posix, relative to models/).
@@ -419,6 +425,7 @@ def load_config(
         check_paths=check_paths,
         run_store=run_store,
         run_retention=(days, kept),
+        automation=parse_automation(data, config_path, _key_line),
         duckdb=parse_duckdb_settings(
             [("duckdb", expect("duckdb", dict, "a table of DuckDB settings") or {})]
             + (

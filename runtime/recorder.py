@@ -94,30 +94,43 @@ def start_run(
     config: dict[str, JsonValue],
     parent_run_id: str | None = None,
     planned: tuple[str, ...] = (),
+    queued: bool = False,
 ) -> RunRecorder:
-    """Add the run (status started, this host and process) and return its recorder."""
+    """Add the run (status started, this host and process) and return its recorder;
+    ``queued``: claim the queued run ``run_id`` instead (the daemon queued it)."""
     from teal import __version__
 
     now = utc_now()
-    store.add_run(
-        RunRecord(
-            run_id=run_id,
-            command=command,
-            status=RunStatus.STARTED,
-            trigger=trigger,
-            selection=selection,
-            exclude=exclude,
-            partitions=partitions,
-            config=config,
-            parent_run_id=parent_run_id,
-            project=project,
-            teal_version=__version__,
-            host=socket.gethostname(),
-            pid=os.getpid(),
-            created_at=now,
-            started_at=now,
+    if queued:
+        from teal.compiler.errors import SelectionError
+        from teal.runtime.runstore.ticks import TickStore
+
+        if not TickStore(store).claim(run_id, host=socket.gethostname(), pid=os.getpid(), at=now):
+            raise SelectionError(
+                f"run {run_id} is not queued (another process started it, or it was canceled)",
+                path="RUN",
+                hint="`teal runs show RUN` shows its status",
+            )
+    else:
+        store.add_run(
+            RunRecord(
+                run_id=run_id,
+                command=command,
+                status=RunStatus.STARTED,
+                trigger=trigger,
+                selection=selection,
+                exclude=exclude,
+                partitions=partitions,
+                config=config,
+                parent_run_id=parent_run_id,
+                project=project,
+                teal_version=__version__,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                created_at=now,
+                started_at=now,
+            )
         )
-    )
     recorder = RunRecorder(store, run_id)
     # the models the plan will build: a retry reruns those that did not succeed, including
     # any a crash kept from starting

@@ -73,6 +73,7 @@ class RunOptions:
     run_id: str | None = None
     trigger: Trigger = Trigger.API  # who asked for the run (recorded with it)
     parent_run_id: str | None = None  # the run this one retries
+    queued: bool = False  # run_id names a queued run (the daemon's) that this run claims
 
 
 @dataclass
@@ -302,6 +303,7 @@ class Session:
             config=_recorded_config(self.config, run, options),
             parent_run_id=run.parent_run_id,
             planned=tuple(s.model for s in plan.steps),
+            queued=run.queued,
         )
         for model, why in ignored:
             recorder.emit(

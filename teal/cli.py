@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from teal.cli_daemon import COMMANDS as DAEMON_COMMANDS
+from teal.cli_daemon import apply_job
 from teal.cli_runs import cancel, logs, migrate, runs, status
 from teal.cli_support import (
     STRICT,
@@ -82,7 +84,12 @@ def _run(
     from teal.runtime.runstore import Trigger
     from teal.runtime.session import RunOptions
 
-    session = open_session(project_dir, target, warehouse, vars_, threads)
+    job_vars = None
+    if partition_opts.get("job"):
+        select, exclude, job_vars = apply_job(
+            project_dir, str(partition_opts["job"]), select, exclude, partition_opts
+        )
+    session = open_session(project_dir, target, warehouse, vars_, threads, base_vars=job_vars)
     options = session.options(
         changed_only=changed_only,
         inline_views=inline_views,
@@ -592,7 +599,7 @@ def lineage(
         )
 
 
-for command in (runs, logs, cancel, migrate, status):
+for command in (runs, logs, cancel, migrate, status, *DAEMON_COMMANDS):
     main.add_command(command)
 
 

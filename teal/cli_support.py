@@ -115,8 +115,10 @@ def open_session(
     warehouse: str | None,
     vars_: str | None,
     threads: int | None = None,
+    base_vars: dict[str, Any] | None = None,
 ) -> Session:
-    """The session every command runs through (flags that choose the project)."""
+    """The session every command runs through (flags that choose the project);
+    ``base_vars`` (a job's) are overridden by ``--vars``."""
     from teal.compiler.strategy import LoadStrategy
     from teal.runtime.session import Session
 
@@ -128,7 +130,7 @@ def open_session(
         project_dir,
         target=target,
         warehouse=warehouse,
-        vars=parse_vars(vars_),
+        vars={**(base_vars or {}), **(parse_vars(vars_) or {})} or None,
         threads=threads,
         strategy=strategy,
     )
@@ -231,6 +233,12 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = plan_options(func)
+    func = click.option(
+        "--job",
+        default=None,
+        metavar="NAME",
+        help="Run job NAME: its selection, vars and partitions (`teal jobs` lists them).",
+    )(func)
     func = click.option(
         "--store-failures",
         is_flag=True,

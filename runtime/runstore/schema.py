@@ -103,6 +103,31 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX check_results_by_model ON check_results (model, at)",
         ),
     ),
+    Migration(
+        2,
+        "the daemon's ticks and cursors (schedules and sensors)",
+        (
+            # one row per evaluated tick; its queued run is inserted in the same transaction,
+            # so a daemon killed at any point neither loses nor repeats a tick
+            """CREATE TABLE ticks (
+                source TEXT NOT NULL,
+                tick_at TEXT NOT NULL,
+                status TEXT NOT NULL,
+                run_id TEXT,
+                run_key TEXT,
+                message TEXT,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (source, tick_at)
+            )""",
+            "CREATE UNIQUE INDEX ticks_by_run_key ON ticks (source, run_key)",
+            "CREATE INDEX ticks_by_created ON ticks (created_at)",
+            """CREATE TABLE cursors (
+                source TEXT PRIMARY KEY,
+                cursor TEXT,
+                updated_at TEXT NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -144,28 +144,31 @@ class SqlRunStore:
     # -- writing ---------------------------------------------------------------------------
     def add_run(self, run: RunRecord) -> None:
         with self._lock, self._transaction() as cur:
-            cur.execute(
-                self._sql(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({_marks(17)})"),
-                (
-                    run.run_id,
-                    run.command,
-                    run.status.value,
-                    run.trigger.value,
-                    _json(list(run.selection)),
-                    _json(list(run.exclude)),
-                    _json(list(run.partitions)),
-                    _json(run.config),
-                    run.parent_run_id,
-                    run.project,
-                    run.teal_version,
-                    run.host,
-                    run.pid,
-                    _time(run.created_at),
-                    _time(run.started_at),
-                    _time(run.finished_at),
-                    run.message,
-                ),
-            )
+            self._insert_run(cur, run)
+
+    def _insert_run(self, cur: Cursor, run: RunRecord) -> None:
+        cur.execute(
+            self._sql(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({_marks(17)})"),
+            (
+                run.run_id,
+                run.command,
+                run.status.value,
+                run.trigger.value,
+                _json(list(run.selection)),
+                _json(list(run.exclude)),
+                _json(list(run.partitions)),
+                _json(run.config),
+                run.parent_run_id,
+                run.project,
+                run.teal_version,
+                run.host,
+                run.pid,
+                _time(run.created_at),
+                _time(run.started_at),
+                _time(run.finished_at),
+                run.message,
+            ),
+        )
 
     def set_status(
         self,

@@ -146,8 +146,9 @@ def test_migrate_says_what_it_applied_then_that_it_is_current(project):
     first = run_teal("migrate", cwd=root)
     assert first.returncode == 0
     assert "applied 1: runs, steps, events" in first.stdout
+    assert "applied 2: the daemon's ticks and cursors" in first.stdout
     again = run_teal("migrate", cwd=root).stdout
-    assert "is up to date (schema version 1)" in again
+    assert "is up to date (schema version 2)" in again
 
 
 @pytest.mark.slow

@@ -1,0 +1,361 @@
+"""Jobs, schedules and sensors: what runs without a person at the keyboard.
+
+Declared in the project config, each a table under its kind::
+
+    [tool.teal.jobs.nightly]
+    select = "marts+"
+    description = "the marts, every night"
+
+    [tool.teal.schedules.nightly]
+    job = "nightly"
+    cron = "0 3 * * *"
+    timezone = "Europe/Berlin"
+
+    [tool.teal.sensors.landing]
+    files = "landing/*.csv"          # a file-arrival sensor
+    select = "raw_orders+"
+    partition_from = '(\\d{4}-\\d{2}-\\d{2})'
+
+Everything is checked when the config is read: an unknown key, a bad cron expression or
+time zone, a schedule naming a job that does not exist are located errors. Tick arithmetic
+(DST-correct, through croniter) is in :func:`ticks_between`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from teal.compiler.errors import ProjectError, did_you_mean
+
+CATCHUP = ("latest", "all", "none")
+JOB_KEYS = {"select", "exclude", "description", "vars", "tags", "partitions", "full_refresh"}
+SCHEDULE_KEYS = {
+    "job",
+    "select",
+    "exclude",
+    "cron",
+    "timezone",
+    "partition",
+    "partition_offset",
+    "catchup",
+    "description",
+    "enabled",
+}
+SENSOR_KEYS = {
+    "files",
+    "job",
+    "select",
+    "exclude",
+    "partition_from",
+    "minimum_interval",
+    "description",
+    "enabled",
+}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a schedule or sensor runs: a job, or a selection of its own."""
+
+    job: str | None = None
+    select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.job:
+            return f"job {self.job}"
+        return "-s " + " ".join(self.select) if self.select else "every model"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A named selection with what it runs with (``teal build --job NAME``)."""
+
+    name: str
+    select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    description: str = ""
+    vars: dict[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    partitions: tuple[str, ...] = ()  # partition keys (or FIRST..LAST) to build
+    full_refresh: bool = False
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A cron schedule for a job or a selection."""
+
+    name: str
+    cron: str
+    target: Target
+    timezone: str = "UTC"
+    # "closed": each tick builds the partition that just closed ("offset" more back); None:
+    # a plain build of the selection (missing and stale partitions)
+    partition: str | None = None
+    partition_offset: int = 0
+    catchup: str = "latest"  # ticks missed while no daemon ran: latest | all | none
+    description: str = ""
+    enabled: bool = True
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class FileSensor:
+    """Runs its target when files matching ``files`` appear or change."""
+
+    name: str
+    files: str  # a glob relative to the project root
+    target: Target
+    partition_from: str | None = None  # a regex whose first group is the partition key
+    minimum_interval: float = 1.0  # seconds between evaluations
+    description: str = ""
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Automation:
+    jobs: dict[str, Job] = field(default_factory=dict)
+    schedules: dict[str, Schedule] = field(default_factory=dict)
+    sensors: dict[str, FileSensor] = field(default_factory=dict)
+
+    def job(self, name: str, *, path: str = "--job") -> Job:
+        try:
+            return self.jobs[name]
+        except KeyError:
+            raise ProjectError(
+                f"unknown job '{name}'",
+                path=path,
+                hint=did_you_mean(name, self.jobs)
+                or (
+                    "known jobs: " + ", ".join(sorted(self.jobs))
+                    if self.jobs
+                    else "declare one under [tool.teal.jobs.<name>] (see `teal jobs`)"
+                ),
+            ) from None
+
+
+def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = None) -> Automation:
+    """Jobs, schedules and sensors from the project config's ``jobs``, ``schedules`` and
+    ``sensors`` tables; ``key_line(path, key)`` finds a key's line for messages."""
+
+    def fail(message: str, key: str, hint: str | None = None) -> ProjectError:
+        line = key_line(config_path, key) if key_line is not None else None
+        return ProjectError(message, path=config_path.name, line=line, hint=hint)
+
+    def tables(kind: str) -> dict[str, dict[str, Any]]:
+        raw = data.get(kind) or {}
+        if not isinstance(raw, dict):
+            raise fail(f"'{kind}' must be a table of named {kind}", kind)
+        for name, spec in raw.items():
+            if not isinstance(spec, dict):
+                raise fail(f"{kind}.{name} must be a table", name)
+        return raw
+
+    def check_keys(kind: str, name: str, spec: dict[str, Any], known: set[str]) -> None:
+        for key in spec:
+            if key not in known:
+                raise fail(
+                    f"unknown key '{key}' in {kind}.{name}",
+                    key,
+                    did_you_mean(key, known) or "known: " + ", ".join(sorted(known)),
+                )
+
+    def words(value: Any, what: str, name: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return tuple(value.split()) if value.strip() else ()
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise fail(f"{what} of {name} must be a selector string or a list of them", name)
+
+    jobs: dict[str, Job] = {}
+    for name, spec in tables("jobs").items():
+        check_keys("jobs", name, spec, JOB_KEYS)
+        if not isinstance(spec.get("vars", {}), dict):
+            raise fail(f"jobs.{name}.vars must be a table", name)
+        jobs[name] = Job(
+            name=name,
+            select=words(spec.get("select"), "select", f"jobs.{name}"),
+            exclude=words(spec.get("exclude"), "exclude", f"jobs.{name}"),
+            description=str(spec.get("description", "")),
+            vars=dict(spec.get("vars", {})),
+            tags=words(spec.get("tags"), "tags", f"jobs.{name}"),
+            partitions=words(spec.get("partitions"), "partitions", f"jobs.{name}"),
+            full_refresh=bool(spec.get("full_refresh", False)),
+        )
+
+    def target(kind: str, name: str, spec: dict[str, Any]) -> Target:
+        job = spec.get("job")
+        if job is not None and job not in jobs:
+            raise fail(
+                f"{kind}.{name} runs job '{job}', which is not declared",
+                name,
+                did_you_mean(str(job), jobs) or "declare it under [tool.teal.jobs.<name>]",
+            )
+        if job is not None and ("select" in spec or "exclude" in spec):
+            raise fail(f"{kind}.{name} gives both a job and a selection", name, "keep one")
+        return Target(
+            job=job,
+            select=words(spec.get("select"), "select", f"{kind}.{name}"),
+            exclude=words(spec.get("exclude"), "exclude", f"{kind}.{name}"),
+        )
+
+    schedules: dict[str, Schedule] = {}
+    for name, spec in tables("schedules").items():
+        check_keys("schedules", name, spec, SCHEDULE_KEYS)
+        cron = spec.get("cron")
+        if not isinstance(cron, str) or not valid_cron(cron):
+            raise fail(
+                f"schedules.{name}.cron {cron!r} is not a cron expression",
+                name,
+                'five fields: minute hour day month weekday, e.g. cron = "0 3 * * *"',
+            )
+        zone = str(spec.get("timezone", "UTC"))
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise fail(
+                f"schedules.{name}.timezone '{zone}' is not a time zone",
+                name,
+                "an IANA name such as Europe/Berlin or UTC",
+            ) from None
+        catchup = str(spec.get("catchup", "latest"))
+        if catchup not in CATCHUP:
+            raise fail(
+                f"schedules.{name}.catchup must be one of {', '.join(CATCHUP)}",
+                name,
+                did_you_mean(catchup, CATCHUP),
+            )
+        partition = spec.get("partition")
+        if partition not in (None, "closed"):
+            raise fail(
+                f'schedules.{name}.partition must be "closed" (the partition that just '
+                "closed at each tick)",
+                name,
+            )
+        offset = spec.get("partition_offset", 0)
+        if not isinstance(offset, int) or offset < 0:
+            raise fail(f"schedules.{name}.partition_offset must be a whole number >= 0", name)
+        schedules[name] = Schedule(
+            name=name,
+            cron=cron,
+            target=target("schedules", name, spec),
+            timezone=zone,
+            partition=partition,
+            partition_offset=offset,
+            catchup=catchup,
+            description=str(spec.get("description", "")),
+            enabled=bool(spec.get("enabled", True)),
+        )
+
+    sensors: dict[str, FileSensor] = {}
+    for name, spec in tables("sensors").items():
+        check_keys("sensors", name, spec, SENSOR_KEYS)
+        files = spec.get("files")
+        if not isinstance(files, str) or not files.strip():
+            raise fail(f'sensors.{name} needs files = a glob such as "landing/*.csv"', name)
+        pattern = spec.get("partition_from")
+        if pattern is not None:
+            try:
+                if re.compile(str(pattern)).groups < 1:
+                    raise re.error("no group")
+            except re.error:
+                raise fail(
+                    f"sensors.{name}.partition_from must be a regular expression with a "
+                    "group capturing the partition key",
+                    name,
+                    "partition_from = '(\\\\d{4}-\\\\d{2}-\\\\d{2})'",
+                ) from None
+        interval = parse_duration(spec.get("minimum_interval", "1s"))
+        if interval is None:
+            raise fail(f'sensors.{name}.minimum_interval must be a duration such as "30s"', name)
+        sensors[name] = FileSensor(
+            name=name,
+            files=files,
+            target=target("sensors", name, spec),
+            partition_from=str(pattern) if pattern is not None else None,
+            minimum_interval=interval,
+            description=str(spec.get("description", "")),
+            enabled=bool(spec.get("enabled", True)),
+        )
+    return Automation(jobs=jobs, schedules=schedules, sensors=sensors)
+
+
+def valid_cron(expression: str) -> bool:
+    from croniter import croniter
+
+    return len(expression.split()) == 5 and bool(croniter.is_valid(expression))
+
+
+def parse_duration(value: Any) -> float | None:
+    """Seconds in ``"30s"``, ``"5m"``, ``"1.5h"``, ``"250ms"`` or a number of seconds.
+
+    >>> parse_duration("5m"), parse_duration(2), parse_duration("soon")
+    (300.0, 2.0, None)
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if value >= 0 else None
+    found = _DURATION.match(str(value))
+    if not found:
+        return None
+    return float(found.group(1)) * _UNITS[found.group(2)]
+
+
+def iter_ticks(schedule: Schedule, after: datetime) -> Iterator[datetime]:
+    """The schedule's ticks strictly after ``after``, in UTC, forever.
+
+    DST-correct in the schedule's time zone: a wall time skipped by a spring-forward runs
+    at the first valid time after it; a wall time that occurs twice in the autumn runs
+    once for a schedule with fixed hours (each real hour still ticks for ``0 * * * *``)."""
+    from croniter import croniter
+
+    zone = schedule.zone
+    start = after.astimezone(zone)
+    it = croniter(schedule.cron, start)
+    fixed_hours = schedule.cron.split()[1] != "*" and "/" not in schedule.cron.split()[1]
+    last_wall: datetime | None = None
+    while True:
+        tick: datetime = it.get_next(datetime)
+        wall = tick.replace(tzinfo=None)
+        if fixed_hours and wall == last_wall:
+            continue
+        last_wall = wall
+        yield tick.astimezone(UTC)
+
+
+def ticks_between(schedule: Schedule, after: datetime, until: datetime) -> list[datetime]:
+    """The ticks in ``(after, until]``, in UTC."""
+    found = []
+    for tick in iter_ticks(schedule, after):
+        if tick > until:
+            break
+        found.append(tick)
+    return found
+
+
+def next_ticks(schedule: Schedule, now: datetime, count: int) -> list[datetime]:
+    found = []
+    for tick in iter_ticks(schedule, now):
+        found.append(tick)
+        if len(found) == count:
+            break
+    return found
+
+
+def missed_before(now: datetime, grace: float) -> datetime:
+    """Ticks before this time were missed (no daemon evaluated them in time)."""
+    return now - timedelta(seconds=grace)

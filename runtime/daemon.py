@@ -1,0 +1,427 @@
+"""``teal daemon``: evaluate schedules and sensors, queue their runs, launch them one at a time.
+
+One small process per project. Each step (about once a second):
+
+1. it reaps the run it launched, if that ended;
+2. it evaluates every schedule (the cron ticks since the last recorded one, with the
+   schedule's catch-up policy for ticks missed while no daemon ran) and every sensor whose
+   minimum interval has passed, recording each tick and queuing its run in one
+   transaction of the run store (runtime/runstore/ticks.py): killed at any moment, a
+   restarted daemon neither loses nor repeats a tick;
+3. it launches the oldest queued run as a ``teal launch RUN`` subprocess when no run holds
+   the warehouse (DuckDB allows one writer per file: queued runs wait, they never fail on
+   the lock). A build started by hand is a started run in the same store, so the daemon
+   waits for it too.
+
+Time comes from the caller (``step(now)``), so tests drive a simulated clock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Protocol
+
+from teal.compiler.automation import FileSensor, Schedule, Target, ticks_between
+from teal.compiler.config import ProjectConfig, load_config
+from teal.compiler.errors import ProjectError, TealError
+from teal.runtime.clock import new_run_id, utc_now
+from teal.runtime.runstore import (
+    RunRecord,
+    RunStatus,
+    RunStore,
+    Trigger,
+    open_run_store,
+    store_spec,
+)
+from teal.runtime.runstore.ticks import TickStatus, TickStore
+
+MAX_CATCHUP = 1000  # ticks a schedule with catchup = "all" queues at most in one step
+
+
+class Handle(Protocol):
+    """A launched run: ``poll()`` is None while it runs, else its exit code."""
+
+    run_id: str
+
+    def poll(self) -> int | None: ...
+
+
+class Launcher(Protocol):
+    def launch(self, run_id: str) -> Handle: ...
+
+
+@dataclass
+class ProcessHandle:
+    run_id: str
+    process: subprocess.Popen[bytes]
+    log: IO[bytes]
+
+    def poll(self) -> int | None:
+        code = self.process.poll()
+        if code is not None and not self.log.closed:
+            self.log.close()
+        return code
+
+
+@dataclass
+class SubprocessLauncher:
+    """Runs ``teal launch RUN`` in a child process, its output in ``.teal/logs/RUN.log``."""
+
+    root: Path
+    env: dict[str, str] | None = None
+
+    def launch(self, run_id: str) -> ProcessHandle:
+        logs = self.root / ".teal" / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log = (logs / f"{run_id}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "teal.cli", "launch", run_id, "--project-dir", str(self.root)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=self.env,
+            cwd=str(self.root),
+        )
+        return ProcessHandle(run_id, process, log)
+
+
+@dataclass(frozen=True)
+class TickOutcome:
+    """What one step recorded for a schedule or sensor (for the daemon's own output)."""
+
+    source: str
+    tick_at: datetime
+    status: str
+    run_id: str | None = None
+    message: str | None = None
+
+    def describe(self) -> str:
+        when = self.tick_at.strftime("%Y-%m-%d %H:%M:%S")
+        what = f"queued run {self.run_id}" if self.run_id else self.status
+        return f"{self.source} {when}: {what}" + (f" ({self.message})" if self.message else "")
+
+
+class DaemonRunning(ProjectError):
+    """Another daemon holds this project."""
+
+
+@dataclass
+class DaemonLock:
+    """One daemon per project: an exclusive lock on ``.teal/daemon.lock``, released when
+    the process ends however it ends (kill -9 included)."""
+
+    path: Path
+    _fh: IO[str] | None = field(default=None, repr=False)
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = self.path.open("a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "?"
+            fh.close()
+            raise DaemonRunning(
+                f"a daemon is already running for this project (pid {holder})",
+                path=str(self.path),
+                hint="stop it first (kill PID), or use `teal daemon --once` from cron",
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        self._fh = fh
+
+    def release(self) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+
+@dataclass
+class Daemon:
+    """Schedules, sensors and the run queue of one project."""
+
+    config: ProjectConfig
+    store: RunStore
+    launcher: Launcher
+    # a tick older than this when evaluated was missed (no daemon ran at its time)
+    grace: timedelta = timedelta(seconds=60)
+    # partition keys for a "closed" schedule: (selection, exclusion, tick) -> key
+    partition_for: Callable[[Target, Schedule, datetime], str] | None = None
+    on_tick: Callable[[TickOutcome], None] | None = None
+    running: Handle | None = None
+    _sensor_at: dict[str, datetime] = field(default_factory=dict)
+
+    @property
+    def ticks(self) -> TickStore:
+        return TickStore(self.store)
+
+    # -- one step -----------------------------------------------------------------------------
+    def step(self, now: datetime) -> list[TickOutcome]:
+        """Reap, evaluate, launch; ``now`` is naive UTC."""
+        self.reap()
+        found: list[TickOutcome] = []
+        for schedule in self.config.automation.schedules.values():
+            if schedule.enabled:
+                found.extend(self.evaluate_schedule(schedule, now))
+        for sensor in self.config.automation.sensors.values():
+            if sensor.enabled:
+                found.extend(self.evaluate_sensor(sensor, now))
+        for outcome in found:
+            if self.on_tick is not None:
+                self.on_tick(outcome)
+        self.launch_next()
+        return found
+
+    def reap(self) -> int | None:
+        """The exit code of the run this daemon launched, once it ended (None: none ended)."""
+        if self.running is None:
+            return None
+        code = self.running.poll()
+        if code is None:
+            return None
+        run = self.store.run(self.running.run_id)
+        if run is not None and run.status == RunStatus.QUEUED:
+            # the child died before it claimed its run (it could not even start)
+            self.store.set_status(
+                run.run_id,
+                RunStatus.FAILURE,
+                at=_naive(datetime.now(UTC)),
+                message=f"the launched process exited with code {code} before starting "
+                f"(see .teal/logs/{run.run_id}.log)",
+            )
+        self.running = None
+        return code
+
+    def launch_next(self) -> str | None:
+        """Launch the oldest queued run if nothing holds the warehouse."""
+        if self.running is not None:
+            return None
+        if self.store.runs(status=[RunStatus.STARTED, RunStatus.CANCELING], limit=1):
+            return None  # a run (the daemon's, or one started by hand) holds the warehouse
+        queued = self.ticks.queued()
+        if not queued:
+            return None
+        self.running = self.launcher.launch(queued[0].run_id)
+        return queued[0].run_id
+
+    # -- schedules ----------------------------------------------------------------------------
+    def evaluate_schedule(self, schedule: Schedule, now: datetime) -> list[TickOutcome]:
+        source = f"schedule:{schedule.name}"
+        last = self.ticks.last_tick(source)
+        if last is None:
+            seen = self.ticks.cursor(source)
+            if seen is None:  # first seen now: its ticks start here, history is not run
+                self.ticks.set_cursor(source, now.isoformat(), now)
+                return []
+            last = datetime.fromisoformat(seen)
+        due = [
+            _naive(t)
+            for t in ticks_between(schedule, last.replace(tzinfo=UTC), now.replace(tzinfo=UTC))
+        ]
+        if not due:
+            return []
+        on_time = [t for t in due if t >= now - self.grace]
+        if schedule.catchup == "all":
+            run = set(due[-MAX_CATCHUP:])
+        elif schedule.catchup == "latest":
+            run = {due[-1]}
+        else:
+            run = set(on_time)
+        outcomes = []
+        for tick in due:
+            if tick not in run:
+                message = f"missed: no daemon ran at that time (catchup = {schedule.catchup})"
+                if self.ticks.record(source, tick, TickStatus.SKIPPED, at=now, message=message):
+                    outcomes.append(TickOutcome(source, tick, TickStatus.SKIPPED, None, message))
+                continue
+            outcomes.append(self._request(source, tick, now, schedule.target, schedule))
+        return outcomes
+
+    def _request(
+        self,
+        source: str,
+        tick: datetime,
+        now: datetime,
+        target: Target,
+        schedule: Schedule | None = None,
+        *,
+        trigger: Trigger = Trigger.SCHEDULE,
+        partition: str | None = None,
+        run_key: str | None = None,
+        cursor: str | None = None,
+    ) -> TickOutcome:
+        try:
+            if schedule is not None and schedule.partition == "closed":
+                if self.partition_for is None:
+                    raise ProjectError("no project loaded to find the partition of a tick")
+                partition = self.partition_for(target, schedule, tick)
+            run = self.queued_run(target, now, trigger, source, tick, partition)
+        except TealError as exc:
+            message = f"could not queue a run: {exc.message}"
+            self.ticks.record(
+                source, tick, TickStatus.FAILED, at=now, message=message, cursor=cursor
+            )
+            return TickOutcome(source, tick, TickStatus.FAILED, None, message)
+        if not self.ticks.record(
+            source, tick, TickStatus.REQUESTED, at=now, run=run, run_key=run_key, cursor=cursor
+        ):
+            return TickOutcome(source, tick, TickStatus.SKIPPED, None, "already recorded")
+        return TickOutcome(source, tick, TickStatus.REQUESTED, run.run_id)
+
+    def queued_run(
+        self,
+        target: Target,
+        now: datetime,
+        trigger: Trigger,
+        source: str,
+        tick: datetime,
+        partition: str | None,
+    ) -> RunRecord:
+        """The run a tick asks for, as it waits in the queue."""
+        from teal import __version__
+
+        select, exclude = target.select, target.exclude
+        config: dict[str, object] = {"vars": {}, "tick": tick.isoformat(), "source": source}
+        partitions: tuple[str, ...] = ()
+        if target.job is not None:
+            job = self.config.automation.job(target.job, path=source)
+            select, exclude = job.select, job.exclude
+            config.update(vars=dict(job.vars), job=job.name, full_refresh=job.full_refresh)
+            partitions = job.partitions
+        if partition is not None:
+            partitions = (partition,)
+        return RunRecord(
+            run_id=new_run_id(),
+            command="build",
+            status=RunStatus.QUEUED,
+            trigger=trigger,
+            selection=select,
+            exclude=exclude,
+            partitions=partitions,
+            config=json.loads(json.dumps(config, default=str)),
+            project=self.config.name,
+            teal_version=__version__,
+            created_at=utc_now(),  # the wall clock (retention and listings go by it)
+        )
+
+    # -- sensors ------------------------------------------------------------------------------
+    def evaluate_sensor(self, sensor: FileSensor, now: datetime) -> list[TickOutcome]:
+        """New or changed files since the sensor's cursor: one run each (run_key: the file
+        and its version, so a file is never run twice)."""
+        import re
+
+        previous = self._sensor_at.get(sensor.name)
+        if previous is not None and (now - previous).total_seconds() < sensor.minimum_interval:
+            return []
+        self._sensor_at[sensor.name] = now
+        source = f"sensor:{sensor.name}"
+        seen: dict[str, list[int]] = json.loads(self.ticks.cursor(source) or "{}")
+        outcomes = []
+        root = self.config.root
+        for i, path in enumerate(sorted(p for p in root.glob(sensor.files) if p.is_file())):
+            stat = path.stat()
+            rel = path.relative_to(root).as_posix()
+            version = [stat.st_mtime_ns, stat.st_size]
+            if seen.get(rel) == version:
+                continue
+            seen[rel] = version
+            cursor = json.dumps(seen, sort_keys=True)
+            tick = now + timedelta(microseconds=i)
+            partition = None
+            if sensor.partition_from is not None:
+                found = re.search(sensor.partition_from, rel)
+                if found is None:
+                    message = f"{rel}: no partition key in its name ({sensor.partition_from})"
+                    self.ticks.record(
+                        source, tick, TickStatus.SKIPPED, at=now, message=message, cursor=cursor
+                    )
+                    outcomes.append(TickOutcome(source, tick, TickStatus.SKIPPED, None, message))
+                    continue
+                partition = found.group(1)
+            outcomes.append(
+                self._request(
+                    source,
+                    tick,
+                    now,
+                    sensor.target,
+                    trigger=Trigger.SENSOR,
+                    partition=partition,
+                    run_key=f"{rel}@{stat.st_mtime_ns}:{stat.st_size}",
+                    cursor=cursor,
+                )
+            )
+        return outcomes
+
+
+def open_daemon(
+    project_dir: str | Path | None,
+    *,
+    launcher: Launcher | None = None,
+    on_tick: Callable[[TickOutcome], None] | None = None,
+) -> Daemon:
+    """A daemon for the project at ``project_dir``, its run store opened and migrated."""
+    from teal.runtime.clock import utc_now
+
+    config = load_config(project_dir)
+    store = open_run_store(store_spec(config.run_store), config.root)
+    store.migrate(utc_now())
+    daemon = Daemon(
+        config=config,
+        store=store,
+        launcher=launcher or SubprocessLauncher(config.root),
+        on_tick=on_tick,
+    )
+    daemon.partition_for = _partition_finder(config)
+    return daemon
+
+
+def _partition_finder(config: ProjectConfig) -> Callable[[Target, Schedule, datetime], str]:
+    """The partition a "closed" schedule's tick builds: the last partition of the first
+    partitioned model it selects that has closed by the tick (``partition_offset`` more
+    back)."""
+
+    def find(target: Target, schedule: Schedule, tick: datetime) -> str:
+        from teal.runtime.session import Session
+
+        select, exclude = target.select, target.exclude
+        if target.job is not None:
+            job = config.automation.job(target.job)
+            select, exclude = job.select, job.exclude
+        with Session.open(config.root) as session:
+            project = session.project
+            for name in session.select(list(select) or None, list(exclude) or None):
+                definition = project.models[name].partitions
+                if definition is None:
+                    continue
+                keys = definition.keys(tick.replace(tzinfo=UTC))
+                if len(keys) <= schedule.partition_offset:
+                    raise ProjectError(
+                        f"no partition of {name} has closed by {tick:%Y-%m-%d %H:%M} UTC",
+                        path=f"schedules.{schedule.name}",
+                    )
+                return str(keys[-1 - schedule.partition_offset])
+        raise ProjectError(
+            f"schedule {schedule.name} builds the partition that closed at each tick, but it "
+            "selects no partitioned model",
+            path=f"schedules.{schedule.name}",
+            hint='remove partition = "closed", or select a partitioned model',
+        )
+
+    return find
+
+
+def _naive(value: datetime) -> datetime:
+    """Naive UTC, as the run store keeps times."""
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value

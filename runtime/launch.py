@@ -1,0 +1,81 @@
+"""``teal launch RUN``: carry out a queued run (what the daemon starts for each run).
+
+The queued run holds everything it was asked to do: its selection, partitions and config
+(the job's vars, a full refresh). The launched process claims it (queued -> started), so a
+run is carried out once however many processes try, and records it under the same id.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from teal.compiler.errors import SelectionError
+from teal.compiler.strategy import LoadStrategy
+from teal.runtime.clock import utc_now
+from teal.runtime.report import Reporter
+from teal.runtime.results import BuildResult
+from teal.runtime.runstore import RunStatus, open_run_store, store_spec
+from teal.runtime.runstore.ticks import TickStore
+from teal.runtime.session import RunOptions, Session
+
+
+def launch_queued(
+    project_dir: str | Path | None,
+    run_id: str,
+    *,
+    reporter: Reporter | None = None,
+    strategy: LoadStrategy | None = None,
+) -> BuildResult:
+    """Build what queued run ``run_id`` asks for, recorded as that run."""
+    from teal.compiler.config import load_config
+
+    config = load_config(project_dir)
+    with open_run_store(store_spec(config.run_store), config.root) as store:
+        store.migrate(utc_now())
+        run = store.run(run_id)
+    if run is None:
+        raise SelectionError(f"no run {run_id!r}", path="RUN", hint="`teal runs` lists runs")
+    if run.status != RunStatus.QUEUED:
+        raise SelectionError(
+            f"run {run_id} is {run.status.value}, not queued",
+            path="RUN",
+            hint="`teal retry RUN` runs again what a finished run did not finish",
+        )
+    settings = run.config
+    raw_vars = settings.get("vars")
+    session = Session.open(config.root, vars=dict(raw_vars) if isinstance(raw_vars, dict) else None)
+    session.strategy = strategy
+    keys = [k for k in run.partitions if ".." not in k]
+    ranges = [k for k in run.partitions if ".." in k]
+    try:
+        options = session.options(
+            partitions=keys,
+            partition_range=ranges[0] if ranges else None,
+            full_refresh=bool(settings.get("full_refresh")),
+        )
+        result = session.build(
+            list(run.selection) or None,
+            list(run.exclude) or None,
+            options=options,
+            run=RunOptions(command=run.command, trigger=run.trigger, run_id=run_id, queued=True),
+            reporter=reporter,
+        )
+    except BaseException as exc:
+        _finish_unstarted(session, run_id, RunStatus.FAILURE, str(exc)[:2000] or repr(exc))
+        raise
+    else:
+        _finish_unstarted(session, run_id, RunStatus.SUCCESS, "nothing to build")
+    finally:
+        session.close()
+    return result
+
+
+def _finish_unstarted(session: Session, run_id: str, status: RunStatus, message: str) -> None:
+    """A queued run that never started (nothing to build, or an error before the build)
+    is closed with ``status``, so that the queue moves on."""
+    store = session.run_store()
+    now = utc_now()
+    if TickStore(store).claim(run_id, host=socket.gethostname(), pid=os.getpid(), at=now):
+        store.set_status(run_id, status, at=now, message=message)

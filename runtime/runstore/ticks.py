@@ -1,0 +1,162 @@
+"""The daemon's part of the run store: ticks, cursors and the run queue.
+
+A tick is one evaluation of a schedule (at its cron time) or a sensor (at the time it
+looked). Its row and, when it asks for a run, the queued run are written in one
+transaction: a daemon killed at any moment has either recorded the tick with its run or
+neither, and a restarted daemon starts after the last recorded tick. The tick's primary
+key (source, time) and the unique (source, run_key) make a repeat a no-op, never a
+second run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from teal.runtime.runstore.records import RunRecord, RunStatus
+
+if TYPE_CHECKING:
+    from teal.runtime.runstore.sqlstore import Cursor, SqlRunStore
+
+
+class TickStatus:
+    REQUESTED = "requested"  # a run was queued
+    SKIPPED = "skipped"  # evaluated, nothing to run (missed, or a sensor's skip reason)
+    FAILED = "failed"  # evaluating it failed (the message says why)
+
+
+@dataclass(frozen=True)
+class TickRecord:
+    source: str  # "schedule:<name>" or "sensor:<name>"
+    tick_at: datetime
+    status: str
+    run_id: str | None
+    run_key: str | None
+    message: str | None
+    created_at: datetime
+
+
+class TickStore:
+    """Ticks, cursors and the queue, over a :class:`SqlRunStore`."""
+
+    def __init__(self, store: SqlRunStore) -> None:
+        self.store = store
+
+    def last_tick(self, source: str) -> datetime | None:
+        from teal.runtime.runstore.sqlstore import _parse_time
+
+        rows = self.store._query("SELECT max(tick_at) FROM ticks WHERE source = ?", (source,))
+        return _parse_time(rows[0][0]) if rows and rows[0][0] else None
+
+    def cursor(self, source: str) -> str | None:
+        rows = self.store._query("SELECT cursor FROM cursors WHERE source = ?", (source,))
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def set_cursor(self, source: str, value: str, at: datetime) -> None:
+        with self.store._lock, self.store._transaction() as cur:
+            self._put_cursor(cur, source, value, at)
+
+    def _put_cursor(self, cur: Cursor, source: str, value: str, at: datetime) -> None:
+        from teal.runtime.runstore.sqlstore import _time
+
+        store = self.store
+        cur.execute(
+            store._sql(
+                "INSERT INTO cursors (source, cursor, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, "
+                "updated_at = excluded.updated_at"
+            ),
+            (source, value, _time(at)),
+        )
+
+    def record(
+        self,
+        source: str,
+        tick_at: datetime,
+        status: str,
+        *,
+        at: datetime,
+        run: RunRecord | None = None,
+        run_key: str | None = None,
+        message: str | None = None,
+        cursor: str | None = None,
+    ) -> bool:
+        """Record one tick (and queue its run, and move the source's cursor) in one
+        transaction; False when the tick or its run_key was recorded before (nothing is
+        written then, except the cursor)."""
+        from teal.runtime.runstore.sqlstore import _time
+
+        store = self.store
+        with store._lock, store._transaction() as cur:
+            if cursor is not None:
+                self._put_cursor(cur, source, cursor, at)
+            cur.execute(
+                store._sql(
+                    "INSERT INTO ticks (source, tick_at, status, run_id, run_key, message, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+                ),
+                (
+                    source,
+                    _time(tick_at),
+                    status,
+                    run.run_id if run is not None else None,
+                    run_key,
+                    message,
+                    _time(at),
+                ),
+            )
+            if cur.rowcount != 1:
+                return False
+            if run is not None:
+                store._insert_run(cur, run)
+        return True
+
+    def ticks(self, source: str | None = None, limit: int = 50) -> list[TickRecord]:
+        """Recorded ticks, newest first."""
+        from teal.runtime.runstore.sqlstore import _parse_time
+
+        where, params = ("WHERE source = ? ", [source]) if source else ("", [])
+        rows = self.store._query(
+            "SELECT source, tick_at, status, run_id, run_key, message, created_at FROM ticks "
+            f"{where}ORDER BY tick_at DESC, source LIMIT ?",
+            [*params, limit],
+        )
+        out = []
+        for r in rows:
+            tick_at, created = _parse_time(r[1]), _parse_time(r[6])
+            assert tick_at is not None and created is not None
+            out.append(TickRecord(r[0], tick_at, r[2], r[3], r[4], r[5], created))
+        return out
+
+    def run_keys(self, source: str, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` the source has already recorded."""
+        if not keys:
+            return set()
+        marks = ", ".join("?" * len(keys))
+        rows = self.store._query(
+            f"SELECT run_key FROM ticks WHERE source = ? AND run_key IN ({marks})",
+            [source, *keys],
+        )
+        return {str(r[0]) for r in rows}
+
+    # -- the queue --------------------------------------------------------------------------
+    def queued(self) -> list[RunRecord]:
+        """Queued runs, oldest first."""
+        return list(reversed(self.store.runs(status=[RunStatus.QUEUED], limit=10_000)))
+
+    def claim(self, run_id: str, *, host: str, pid: int, at: datetime) -> bool:
+        """Move a queued run to started for this process; False if it is not queued."""
+        from teal.runtime.runstore.sqlstore import _time
+
+        store = self.store
+        with store._lock, store._transaction() as cur:
+            cur.execute(
+                store._sql(
+                    "UPDATE runs SET status = ?, host = ?, pid = ?, started_at = ? "
+                    "WHERE run_id = ? AND status = ?"
+                ),
+                (RunStatus.STARTED.value, host, pid, _time(at), run_id, RunStatus.QUEUED.value),
+            )
+            return cur.rowcount == 1

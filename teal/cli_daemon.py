@@ -1,0 +1,366 @@
+"""``teal daemon``, ``teal launch``, ``teal jobs``, ``teal schedules`` and ``teal sensors``:
+running without a person at the keyboard (runtime/daemon.py)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+
+from teal.cli_support import common_options, handle_errors, setup_logging, table
+from teal.compiler.automation import Schedule, next_ticks
+from teal.compiler.config import ProjectConfig, load_config
+from teal.compiler.errors import SelectionError
+
+POLL_S = 0.5  # how often the daemon steps: a tick becomes a started run within about this
+
+
+def _config(project_dir: Path | None) -> ProjectConfig:
+    return load_config(project_dir)
+
+
+def _now() -> datetime:
+    """Naive UTC now; ``TEAL_NOW`` (an ISO time, UTC when it has no zone) fixes it."""
+    from teal.runtime.options import clock_from_env
+
+    fixed = clock_from_env()
+    if fixed is None:
+        return datetime.now(UTC).replace(tzinfo=None)
+    return fixed.astimezone(UTC).replace(tzinfo=None) if fixed.tzinfo else fixed
+
+
+@click.command()
+@common_options
+@click.option("--once", is_flag=True, help="Evaluate once, run what is queued, then exit.")
+@handle_errors
+def daemon(
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    once: bool,
+) -> None:
+    """Evaluate schedules and sensors, queue their runs and launch them one at a time."""
+    from teal.runtime.daemon import DaemonLock, open_daemon
+
+    if target or warehouse or vars_:
+        raise SelectionError(
+            "the daemon runs the project as configured",
+            path="--target" if target else "--warehouse" if warehouse else "--vars",
+            hint="give a job its vars in [tool.teal.jobs.<name>]",
+        )
+
+    def show(outcome: Any) -> None:
+        click.echo(outcome.describe())
+
+    d = open_daemon(project_dir, on_tick=show)
+    lock = DaemonLock(d.config.root / ".teal" / "daemon.lock")
+    lock.acquire()
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    failed = 0
+    try:
+        automation = d.config.automation
+        if not once:
+            click.echo(
+                f"teal daemon for {d.config.name}: {len(automation.schedules)} schedules, "
+                f"{len(automation.sensors)} sensors (pid {_pid()}); Ctrl-C stops it"
+            )
+        d.step(_now())
+        while once and d.running is not None:  # run what is queued, one run at a time
+            code = _wait(d.running)
+            failed += code != 0
+            click.echo(f"run {d.running.run_id} ended with exit code {code}")
+            d.reap()
+            d.launch_next()  # None when a run started elsewhere holds the warehouse
+        while not once and not stop.is_set():
+            stop.wait(POLL_S)
+            running = d.running
+            if running is not None and running.poll() is not None:
+                click.echo(f"run {running.run_id} ended with exit code {running.poll()}")
+            d.step(_now())
+            if d.running is not None and d.running is not running:
+                click.echo(f"launched run {d.running.run_id}")
+    finally:
+        if d.running is not None and not once:
+            click.echo(f"stopping: run {d.running.run_id} goes on to its end")
+        lock.release()
+        d.store.close()
+    if failed:
+        sys.exit(1)
+
+
+def _wait(handle: Any) -> int:
+    process = getattr(handle, "process", None)
+    if process is not None:
+        return int(process.wait())
+    code = handle.poll()
+    return int(code or 0)
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+@click.command()
+@click.argument("run_id", metavar="RUN")
+@common_options
+@handle_errors
+def launch(
+    run_id: str,
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+) -> None:
+    """Carry out queued run RUN (what the daemon starts for each run)."""
+    from teal.runtime.launch import launch_queued
+    from teal.runtime.report import ConsoleReporter
+
+    setup_logging()
+    ctx = click.get_current_context(silent=True)
+    from teal.compiler.strategy import LoadStrategy
+
+    strategy = ctx.find_object(LoadStrategy) if ctx is not None else None
+    result = launch_queued(project_dir, run_id, reporter=ConsoleReporter(), strategy=strategy)
+    if not result.results:
+        click.echo("Nothing to build.")
+    if not result.success:
+        sys.exit(1)
+
+
+@click.command()
+@common_options
+@click.option("--json", "as_json", is_flag=True, help="Print the jobs as JSON.")
+@handle_errors
+def jobs(
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    as_json: bool,
+) -> None:
+    """List the project's jobs (run one with `teal build --job NAME`)."""
+    found = _config(project_dir).automation.jobs
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "name": j.name,
+                        "select": list(j.select),
+                        "exclude": list(j.exclude),
+                        "vars": j.vars,
+                        "partitions": list(j.partitions),
+                        "description": j.description,
+                    }
+                    for j in found.values()
+                ],
+                indent=2,
+                default=str,
+            )
+        )
+        return
+    if not found:
+        click.echo("No jobs: declare them under [tool.teal.jobs.<name>] (docs/automation.md).")
+        return
+    rows = [
+        (j.name, " ".join(j.select) or "(all)", " ".join(j.exclude), j.description)
+        for j in found.values()
+    ]
+    click.echo(table(("job", "select", "exclude", "description"), rows))
+
+
+def _schedule_row(schedule: Schedule, now: datetime) -> dict[str, Any]:
+    upcoming = next_ticks(schedule, now.replace(tzinfo=UTC), 1) if schedule.enabled else []
+    return {
+        "name": schedule.name,
+        "cron": schedule.cron,
+        "timezone": schedule.timezone,
+        "runs": schedule.target.describe(),
+        "partition": schedule.partition,
+        "catchup": schedule.catchup,
+        "enabled": schedule.enabled,
+        "next_tick": upcoming[0].astimezone(schedule.zone).isoformat() if upcoming else None,
+    }
+
+
+@click.group(invoke_without_command=True)
+@common_options
+@click.option("--json", "as_json", is_flag=True, help="Print the schedules as JSON.")
+@click.pass_context
+@handle_errors
+def schedules(
+    ctx: click.Context,
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    as_json: bool,
+) -> None:
+    """List the schedules with their next ticks (`teal schedules preview NAME`)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    now = _now()
+    rows = [_schedule_row(s, now) for s in _config(project_dir).automation.schedules.values()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No schedules: declare them under [tool.teal.schedules.<name>].")
+        return
+    click.echo(
+        table(
+            ("schedule", "cron", "timezone", "runs", "next tick"),
+            [
+                (
+                    r["name"],
+                    r["cron"],
+                    r["timezone"],
+                    r["runs"] + (" (closed partition)" if r["partition"] else ""),
+                    r["next_tick"] or "(disabled)",
+                )
+                for r in rows
+            ],
+        )
+    )
+
+
+@schedules.command()
+@click.argument("name")
+@common_options
+@click.option("--count", type=click.IntRange(min=1), default=5, help="How many ticks.")
+@click.option("--json", "as_json", is_flag=True, help="Print the ticks as JSON.")
+@handle_errors
+def preview(
+    name: str,
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    count: int,
+    as_json: bool,
+) -> None:
+    """Show the next ticks of schedule NAME and what each would run."""
+    from teal.compiler.errors import did_you_mean
+    from teal.runtime.daemon import _partition_finder
+
+    config = _config(project_dir)
+    found = config.automation.schedules
+    if name not in found:
+        raise SelectionError(
+            f"no schedule '{name}'",
+            path="NAME",
+            hint=did_you_mean(name, found) or "`teal schedules` lists them",
+        )
+    schedule = found[name]
+    finder = _partition_finder(config)
+    rows = []
+    for tick in next_ticks(schedule, _now().replace(tzinfo=UTC), count):
+        partition = (
+            finder(schedule.target, schedule, tick.replace(tzinfo=None))
+            if schedule.partition == "closed"
+            else None
+        )
+        rows.append(
+            {
+                "tick": tick.astimezone(schedule.zone).isoformat(),
+                "tick_utc": tick.replace(tzinfo=None).isoformat(),
+                "runs": schedule.target.describe(),
+                "partition": partition,
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(
+        table(
+            ("tick", "runs", "partition"),
+            [(r["tick"], r["runs"], r["partition"] or "") for r in rows],
+        )
+    )
+
+
+@click.command()
+@common_options
+@click.option("--json", "as_json", is_flag=True, help="Print the sensors as JSON.")
+@handle_errors
+def sensors(
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    as_json: bool,
+) -> None:
+    """List the sensors: what they watch and what they run."""
+    found = _config(project_dir).automation.sensors
+    rows = [
+        {
+            "name": s.name,
+            "files": s.files,
+            "runs": s.target.describe(),
+            "partition_from": s.partition_from,
+            "minimum_interval_s": s.minimum_interval,
+            "enabled": s.enabled,
+        }
+        for s in found.values()
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No sensors: declare them under [tool.teal.sensors.<name>].")
+        return
+    click.echo(
+        table(
+            ("sensor", "watches", "runs", "partition from"),
+            [(r["name"], r["files"], r["runs"], r["partition_from"] or "") for r in rows],
+        )
+    )
+
+
+def apply_job(
+    project_dir: Path | None,
+    name: str,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    partition_opts: dict[str, Any],
+) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Any]]:
+    """``--job NAME``: the job's selection (with any --exclude added), its vars, and its
+    partitions unless partitions were given."""
+    job = load_config(project_dir).automation.job(name)
+    if select:
+        raise SelectionError(
+            "use --job or --select, not both", path="--job", hint=f"job {name} selects for you"
+        )
+    given = any(partition_opts.get(k) for k in ("partitions", "partition_range", "date_from"))
+    if job.partitions and not given:
+        partition_opts["partitions"] = tuple(k for k in job.partitions if ".." not in k)
+        ranges = [k for k in job.partitions if ".." in k]
+        partition_opts["partition_range"] = ranges[0] if ranges else None
+    if job.full_refresh:
+        partition_opts["full_refresh"] = True
+    return job.select, job.exclude + exclude, dict(job.vars)
+
+
+COMMANDS = (daemon, launch, jobs, schedules, sensors)

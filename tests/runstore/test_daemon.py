@@ -1,0 +1,211 @@
+"""The daemon's ticks, catch-up, sensors and queue, on a simulated clock, against SQLite
+and a real Postgres. Launching is the only thing replaced: a launcher that notes what it
+would start (the real subprocess launch is tested end to end in tests/test_daemon_e2e.py)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from teal.compiler.config import load_config
+from teal.runtime.daemon import Daemon, DaemonLock, DaemonRunning
+from teal.runtime.runstore import RunStatus, open_run_store
+from teal.runtime.runstore.ticks import TickStore
+
+T0 = datetime(2026, 3, 2, 2, 59)  # naive UTC, as the store keeps times
+
+
+@dataclass
+class Started:
+    run_id: str
+    code: int | None = None
+
+    def poll(self) -> int | None:
+        return self.code
+
+
+@dataclass
+class NotingLauncher:
+    started: list[Started] = field(default_factory=list)
+
+    def launch(self, run_id: str) -> Started:
+        self.started.append(Started(run_id))
+        return self.started[-1]
+
+
+def project(tmp_path: Path, toml: str) -> Path:
+    (tmp_path / "models").mkdir(exist_ok=True)
+    (tmp_path / "teal.toml").write_text(toml)
+    return tmp_path
+
+
+def daemon(root: Path, spec: str, launcher: NotingLauncher | None = None) -> Daemon:
+    """A daemon as a fresh process would open it (a restart is a new one)."""
+    store = open_run_store(spec, root)
+    store.migrate(T0)
+    return Daemon(load_config(root), store, launcher or NotingLauncher())
+
+
+HOURLY = """
+[jobs.marts]
+select = "marts+"
+vars = {region = "eu"}
+
+[schedules.hourly]
+job = "marts"
+cron = "0 * * * *"
+catchup = "CATCHUP"
+"""
+
+
+def test_a_schedule_ticks_once_per_cron_time_and_queues_its_job(tmp_path, store_spec):
+    root = project(tmp_path, HOURLY.replace("CATCHUP", "latest"))
+    d = daemon(root, store_spec)
+    assert d.step(T0) == []  # first seen: history is not run
+    assert d.step(T0 + timedelta(seconds=30)) == []
+    tick = datetime(2026, 3, 2, 3, 0)
+    found = d.step(tick + timedelta(seconds=1))
+    assert [(o.source, o.tick_at, o.status) for o in found] == [
+        ("schedule:hourly", tick, "requested")
+    ]
+    run = d.store.run(found[0].run_id or "")
+    assert run is not None and run.status == RunStatus.QUEUED and run.trigger == "schedule"
+    assert run.selection == ("marts+",) and run.config["vars"] == {"region": "eu"}
+    assert run.config["job"] == "marts"
+    assert [s.run_id for s in d.launcher.started] == [run.run_id]  # type: ignore[attr-defined]
+    # the same moment again, or a restarted daemon: nothing twice
+    assert d.step(tick + timedelta(seconds=2)) == []
+    again = daemon(root, store_spec)
+    assert again.step(tick + timedelta(seconds=3)) == []
+    assert len(d.store.runs(limit=100)) == 1
+    d.store.close()
+    again.store.close()
+
+
+@pytest.mark.parametrize(
+    ("catchup", "queued", "skipped"),
+    [
+        ("latest", ["06:00"], ["03:00", "04:00", "05:00"]),
+        ("all", ["03:00", "04:00", "05:00", "06:00"], []),
+        ("none", ["06:00"], ["03:00", "04:00", "05:00"]),
+    ],
+)
+def test_ticks_missed_while_the_daemon_was_down_follow_the_catchup_policy(
+    tmp_path, store_spec, catchup, queued, skipped
+):
+    root = project(tmp_path, HOURLY.replace("CATCHUP", catchup))
+    d = daemon(root, store_spec)
+    d.step(T0)
+    d.store.close()
+    # down from before 03:00 until just after 06:00
+    back = daemon(root, store_spec)
+    back.step(datetime(2026, 3, 2, 6, 0, 20))
+    ticks = TickStore(back.store).ticks("schedule:hourly")
+    by_status = {
+        status: sorted(t.tick_at.strftime("%H:%M") for t in ticks if t.status == status)
+        for status in ("requested", "skipped")
+    }
+    assert by_status == {"requested": queued, "skipped": skipped}
+    assert len(back.store.runs(status=[RunStatus.QUEUED], limit=100)) == len(queued)
+    missed = [t for t in ticks if t.status == "skipped"]
+    assert all("missed" in (t.message or "") for t in missed)
+    back.store.close()
+
+
+def test_the_queue_launches_one_run_at_a_time_oldest_first(tmp_path, store_spec):
+    root = project(tmp_path, HOURLY.replace("CATCHUP", "all"))
+    d = daemon(root, store_spec)
+    d.step(T0)
+    d.step(datetime(2026, 3, 2, 5, 0, 5))  # three ticks due: three queued runs
+    launcher = d.launcher
+    assert isinstance(launcher, NotingLauncher)
+    queued = [r.run_id for r in TickStore(d.store).queued()]
+    assert len(queued) == 3 and [s.run_id for s in launcher.started] == queued[:1]
+    d.step(datetime(2026, 3, 2, 5, 0, 6))  # the first still runs: nothing else starts
+    assert len(launcher.started) == 1
+    # the launched process claimed its run and finished it
+    assert TickStore(d.store).claim(queued[0], host="h", pid=os.getpid(), at=T0)
+    d.store.set_status(queued[0], RunStatus.SUCCESS, at=T0)
+    launcher.started[0].code = 0
+    # a build started by hand holds the warehouse: the daemon waits for it
+    from teal.runtime.runstore import RunRecord, Trigger
+
+    d.store.add_run(
+        RunRecord(
+            run_id="by-hand",
+            command="build",
+            status=RunStatus.STARTED,
+            trigger=Trigger.CLI,
+            selection=(),
+            exclude=(),
+            partitions=(),
+            config={},
+            created_at=T0,
+            started_at=T0,
+            pid=os.getpid(),
+            host="h",
+        )
+    )
+    d.step(datetime(2026, 3, 2, 5, 0, 7))
+    assert len(launcher.started) == 1
+    d.store.set_status("by-hand", RunStatus.SUCCESS, at=T0)
+    d.step(datetime(2026, 3, 2, 5, 0, 8))
+    assert [s.run_id for s in launcher.started] == queued[:2]
+    d.store.close()
+
+
+SENSOR = """
+[sensors.landing]
+files = "landing/*.csv"
+select = "orders+"
+partition_from = '(\\d{4}-\\d{2}-\\d{2})'
+minimum_interval = "10s"
+"""
+
+
+def test_a_file_sensor_runs_each_new_or_changed_file_once(tmp_path, store_spec):
+    root = project(tmp_path, SENSOR)
+    (root / "landing").mkdir()
+    (root / "landing" / "orders_2026-03-01.csv").write_text("a\n")
+    (root / "landing" / "notes.csv").write_text("no date here\n")
+    d = daemon(root, store_spec)
+    found = d.step(T0)
+    assert [(o.status, o.message) for o in found] == [
+        ("skipped", "landing/notes.csv: no partition key in its name ((\\d{4}-\\d{2}-\\d{2}))"),
+        ("requested", None),
+    ]
+    run = d.store.run(found[1].run_id or "")
+    assert run is not None and run.partitions == ("2026-03-01",) and run.trigger == "sensor"
+    # within its minimum interval the sensor is not evaluated; after it, nothing is new
+    (root / "landing" / "orders_2026-03-02.csv").write_text("b\n")
+    assert d.step(T0 + timedelta(seconds=5)) == []
+    d.store.close()
+    # a restarted daemon keeps the cursor: only the new file runs
+    restarted = daemon(root, store_spec)
+    found = restarted.step(T0 + timedelta(seconds=20))
+    assert [o.status for o in found] == ["requested"]
+    assert restarted.store.run(found[0].run_id or "").partitions == ("2026-03-02",)  # type: ignore[union-attr]
+    # a file written again is a new version: it runs again
+    path = root / "landing" / "orders_2026-03-01.csv"
+    path.write_text("a\nmore\n")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    found = restarted.step(T0 + timedelta(seconds=40))
+    assert [o.status for o in found] == ["requested"]
+    assert len(restarted.store.runs(limit=100)) == 3
+    restarted.store.close()
+
+
+def test_one_daemon_per_project(tmp_path):
+    lock = DaemonLock(tmp_path / ".teal" / "daemon.lock")
+    lock.acquire()
+    second = DaemonLock(tmp_path / ".teal" / "daemon.lock")
+    with pytest.raises(DaemonRunning) as caught:
+        second.acquire()
+    assert f"pid {os.getpid()}" in caught.value.message
+    lock.release()
+    second.acquire()  # released: the next one may start
+    second.release()

@@ -1,0 +1,152 @@
+"""The real daemon, end to end: a file lands and a run builds its partition; killed with
+kill -9 and restarted it neither loses nor repeats a run; one daemon per project;
+``teal daemon --once`` runs a schedule's tick; ``teal build --job``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import query, run_teal
+
+pytestmark = pytest.mark.slow
+
+DAILY = "{'daily': {'start': '2026-01-01', 'end': '2026-04-01'}}"
+EVENTS_SQL = f"""
+{{{{ config(materialized='incremental', partitioned_by={DAILY}, partition_column='ts') }}}}
+select ts, {{{{ var('weight', 1) }}}} as v
+from range({{{{ partition.start }}}}, {{{{ partition.end }}}}, INTERVAL 1 HOUR) t(ts)
+"""
+TOML = """
+[jobs.events]
+select = "events"
+vars = {weight = 2}
+partitions = ["2026-01-05"]
+
+[schedules.daily]
+select = "events"
+cron = "30 0 * * *"
+partition = "closed"
+
+[sensors.landing]
+files = "landing/*.csv"
+select = "events"
+partition_from = '(\\d{4}-\\d{2}-\\d{2})'
+minimum_interval = "0.2s"
+"""
+
+
+def make(project) -> Path:
+    root = project({"models/events.sql": EVENTS_SQL})
+    (root / "teal.toml").write_text(TOML)
+    (root / "landing").mkdir()
+    return root
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 90.0) -> None:
+    """Poll ``condition`` until it holds (a condition, not a fixed wait)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def runs(root: Path) -> list[dict]:
+    done = run_teal("runs", "--json", cwd=root)
+    assert done.returncode == 0, done.output
+    return list(json.loads(done.stdout))
+
+
+def finished(root: Path, n: int) -> Callable[[], bool]:
+    return lambda: sum(r["status"] in ("success", "failure") for r in runs(root)) >= n
+
+
+@contextmanager
+def running_daemon(root: Path) -> Iterator[subprocess.Popen[str]]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "teal.cli", "daemon"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        assert "teal daemon for" in proc.stdout.readline()
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+
+
+def built_days(root: Path) -> dict[str, int]:
+    rows = query(
+        root / "warehouse.duckdb", "select strftime(ts, '%Y-%m-%d'), sum(v) from events group by 1"
+    )
+    return dict(rows)
+
+
+def test_a_landed_file_builds_its_partition_and_a_restarted_daemon_repeats_nothing(project):
+    root = make(project)
+    with running_daemon(root) as daemon:
+        (root / "landing" / "events_2026-03-01.csv").write_text("final\n")
+        wait_for(finished(root, 1), "the sensor's run")
+        [run] = runs(root)
+        assert run["trigger"] == "sensor" and run["status"] == "success", run
+        assert built_days(root) == {"2026-03-01": 24}
+
+        second = run_teal("daemon", cwd=root)  # one daemon per project
+        assert second.returncode == 2 and "a daemon is already running" in second.stderr
+
+        daemon.send_signal(signal.SIGKILL)  # killed mid-life
+        daemon.wait(timeout=30)
+    (root / "landing" / "events_2026-03-02.csv").write_text("final\n")
+    with running_daemon(root) as daemon:
+        wait_for(finished(root, 2), "the run of the file that landed while it was down")
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=60) == 0
+    assert built_days(root) == {"2026-03-01": 24, "2026-03-02": 24}
+    assert [r["trigger"] for r in runs(root)] == ["sensor", "sensor"]  # nothing ran twice
+
+
+def test_daemon_once_runs_a_schedules_tick_and_build_job_runs_a_job(project):
+    root = make(project)
+    before = run_teal("daemon", "--once", cwd=root, env={"TEAL_NOW": "2026-03-10T00:10:00"})
+    assert before.returncode == 0 and runs(root) == []  # first seen: nothing yet
+    after = run_teal("daemon", "--once", cwd=root, env={"TEAL_NOW": "2026-03-10T00:31:00"})
+    assert after.returncode == 0, after.output
+    assert "schedule:daily 2026-03-10 00:30:00: queued run" in after.stdout
+    [run] = runs(root)
+    assert run["trigger"] == "schedule" and run["status"] == "success"
+    assert built_days(root) == {"2026-03-09": 24}  # the day that had closed at the tick
+    preview = run_teal(
+        "schedules",
+        "preview",
+        "daily",
+        "--count",
+        "2",
+        cwd=root,
+        env={"TEAL_NOW": "2026-03-10T01:00:00"},
+    )
+    assert "2026-03-11T00:30:00+00:00" in preview.stdout and "2026-03-10" in preview.stdout
+
+    job = run_teal("build", "--job", "events", cwd=root)
+    assert job.returncode == 0, job.output
+    assert built_days(root)["2026-01-05"] == 48  # the job's vars: weight 2
+    both = run_teal("build", "--job", "events", "-s", "events", cwd=root)
+    assert both.returncode == 2 and "use --job or --select" in both.stderr
+    unknown = run_teal("build", "--job", "evnts", cwd=root)
+    assert unknown.returncode == 2 and "did you mean" in unknown.stderr.lower()

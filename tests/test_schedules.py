@@ -1,0 +1,127 @@
+"""Schedule definitions and their tick arithmetic: cron in a time zone, DST-correct, month
+ends; located errors for bad definitions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from teal.compiler.automation import Schedule, Target, next_ticks, ticks_between
+from teal.compiler.config import load_config
+
+
+def schedule(cron: str, tz: str = "UTC") -> Schedule:
+    return Schedule(name="s", cron=cron, target=Target(), timezone=tz)
+
+
+def local(ticks: list[datetime], tz: str) -> list[str]:
+    from zoneinfo import ZoneInfo
+
+    return [t.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z") for t in ticks]
+
+
+def test_a_wall_time_skipped_by_spring_forward_runs_at_the_next_valid_time():
+    daily = schedule("30 2 * * *", "Europe/Berlin")
+    ticks = ticks_between(
+        daily, datetime(2026, 3, 28, tzinfo=UTC), datetime(2026, 3, 31, tzinfo=UTC)
+    )
+    assert local(ticks, "Europe/Berlin") == [
+        "2026-03-28 02:30 CET",
+        "2026-03-29 03:00 CEST",  # 02:30 does not exist that night
+        "2026-03-30 02:30 CEST",
+    ]
+
+
+def test_a_wall_time_repeated_by_fall_back_runs_once_but_every_real_hour_ticks():
+    daily = schedule("30 2 * * *", "Europe/Berlin")
+    start, end = datetime(2026, 10, 24, 12, tzinfo=UTC), datetime(2026, 10, 26, 12, tzinfo=UTC)
+    assert local(ticks_between(daily, start, end), "Europe/Berlin") == [
+        "2026-10-25 02:30 CEST",
+        "2026-10-26 02:30 CET",
+    ]
+    hourly = schedule("0 * * * *", "Europe/Berlin")
+    night = ticks_between(
+        hourly, datetime(2026, 10, 24, 23, tzinfo=UTC), datetime(2026, 10, 25, 2, tzinfo=UTC)
+    )
+    assert local(night, "Europe/Berlin") == [  # after 01:00 CEST, up to 03:00 CET
+        "2026-10-25 02:00 CEST",
+        "2026-10-25 02:00 CET",  # the same wall time, an hour later
+        "2026-10-25 03:00 CET",
+    ]
+
+
+def test_month_ends():
+    last_day = schedule("0 6 L * *")
+    assert [
+        t.date().isoformat() for t in next_ticks(last_day, datetime(2026, 1, 1, tzinfo=UTC), 3)
+    ] == [
+        "2026-01-31",
+        "2026-02-28",
+        "2026-03-31",
+    ]
+    the_31st = schedule("0 0 31 * *")
+    assert [t.month for t in next_ticks(the_31st, datetime(2026, 1, 31, tzinfo=UTC), 3)] == [
+        3,
+        5,
+        7,
+    ]
+
+
+CRONS = ["*/15 * * * *", "0 * * * *", "30 2 * * *", "0 0 L * *", "5 4 * * 1-5", "0 */6 * * *"]
+ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"]
+MOMENTS = st.datetimes(
+    min_value=datetime(2024, 1, 1), max_value=datetime(2028, 1, 1), timezones=st.just(UTC)
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cron=st.sampled_from(CRONS),
+    zone=st.sampled_from(ZONES),
+    start=MOMENTS,
+    first=st.integers(0, 96 * 3600),
+    second=st.integers(0, 96 * 3600),
+)
+def test_ticks_are_increasing_in_range_and_split_at_any_point(cron, zone, start, first, second):
+    s = schedule(cron, zone)
+    middle = start + timedelta(seconds=first)
+    end = middle + timedelta(seconds=second)
+    whole = ticks_between(s, start, end)
+    assert whole == sorted(set(whole))  # strictly increasing, none twice
+    assert all(start < t <= end for t in whole)
+    assert whole == ticks_between(s, start, middle) + ticks_between(s, middle, end)
+    if len(whole) > 1:  # the next tick after a tick is the following one
+        assert next_ticks(s, whole[0], 1) == whole[1:2]
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            '[schedules.s]\ncron = "every day"\n',
+            "schedules.s.cron 'every day' is not a cron expression",
+        ),
+        ('[schedules.s]\ncron = "0 3 * * *"\ntimezone = "Mars/Base"\n', "is not a time zone"),
+        (
+            '[schedules.s]\ncron = "0 3 * * *"\njob = "nightly"\n',
+            "runs job 'nightly', which is not declared",
+        ),
+        ('[schedules.s]\ncron = "0 3 * * *"\ncatchup = "everything"\n', "catchup must be one of"),
+        ('[schedules.s]\ncron = "0 3 * * *"\ncronn = 1\n', "unknown key 'cronn' in schedules.s"),
+        ('[jobs.j]\nselects = "a"\n', "unknown key 'selects' in jobs.j"),
+        ('[sensors.f]\nselect = "a"\n', "sensors.f needs files ="),
+        ('[sensors.f]\nfiles = "x/*"\npartition_from = "no group"\n', "partition_from must be"),
+    ],
+)
+def test_bad_definitions_are_located_errors(tmp_path, toml, message):
+    from teal.compiler.errors import ProjectError
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "teal.toml").write_text(toml)
+    with pytest.raises(ProjectError) as caught:
+        load_config(tmp_path)
+    assert message in caught.value.message
+    assert caught.value.path == "teal.toml" and caught.value.line is not None
