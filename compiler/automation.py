@@ -293,6 +293,22 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
     return Automation(jobs=jobs, schedules=schedules, sensors=sensors)
 
 
+def freshness_problem(value: dict[str, Any]) -> str | None:
+    """What is wrong with a model's ``freshness`` config, or None.
+
+    >>> freshness_problem({"max_lag": "26h"}), freshness_problem({"max_lag": "soon"})
+    (None, "max_lag 'soon' is not a duration such as '26h'")
+    """
+    unknown = set(value) - {"max_lag", "severity"}
+    if unknown:
+        return f"unknown key '{sorted(unknown)[0]}' (known: max_lag, severity)"
+    if parse_duration(value.get("max_lag")) is None:
+        return f"max_lag {value.get('max_lag')!r} is not a duration such as '26h'"
+    if value.get("severity", "error") not in ("warn", "error"):
+        return f"severity {value.get('severity')!r} is not warn or error"
+    return None
+
+
 def valid_cron(expression: str) -> bool:
     from croniter import croniter
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from teal.compiler.automation import Automation, parse_automation
+from teal.compiler.automation import Automation, freshness_problem, parse_automation
 from teal.compiler.engine_settings import DuckDBSettings, parse_duckdb_settings
 from teal.compiler.errors import ProjectError, did_you_mean
 
@@ -52,6 +52,8 @@ MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "full_refresh": ((bool,), "true or false"),
     # partitioned models: false keeps built partitions even when stale (append-only history)
     "rebuild_stale": ((bool,), "true or false"),
+    # how old its data may get (runtime/freshness.py)
+    "freshness": ((dict,), "a table such as {max_lag = '26h'} (severity: warn or error)"),
     "backfill_policy": ((str,), "'multi_run' (a transaction per partition) or 'single_run'"),
 }
 
@@ -193,6 +195,17 @@ def validate_model_config(
                 source_line=source_line,
                 hint=did_you_mean(str(value), allowed) or "use one of " + ", ".join(allowed),
             )
+        if key == "freshness":
+            problem = freshness_problem(value) if isinstance(value, dict) else None
+            if problem:
+                raise ProjectError(
+                    f"freshness: {problem}",
+                    path=path,
+                    line=line,
+                    col=col,
+                    source_line=source_line,
+                    hint="freshness = {max_lag = '26h', severity = 'error'}",
+                )
         if key in ("schema", "alias") and not _IDENT.match(str(value)):
             raise ProjectError(
                 f"config key '{key}' must be a plain identifier, got {value!r}",

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 from teal.compiler.automation import FileSensor, Schedule, Target, ticks_between
 from teal.compiler.config import ProjectConfig, load_config
@@ -42,6 +42,10 @@ from teal.runtime.runstore import (
     store_spec,
 )
 from teal.runtime.runstore.ticks import TickStatus, TickStore
+
+if TYPE_CHECKING:
+    from teal.compiler.project import Project
+    from teal.runtime.freshness import Freshness
 
 MAX_CATCHUP = 1000  # ticks a schedule with catchup = "all" queues at most in one step
 
@@ -105,6 +109,8 @@ class TickOutcome:
 
     def describe(self) -> str:
         when = self.tick_at.strftime("%Y-%m-%d %H:%M:%S")
+        if self.source == "freshness":
+            return f"freshness {when}: {self.message} (recorded as run {self.run_id})"
         what = f"queued run {self.run_id}" if self.run_id else self.status
         return f"{self.source} {when}: {what}" + (f" ({self.message})" if self.message else "")
 
@@ -161,7 +167,11 @@ class Daemon:
     partition_for: Callable[[Target, Schedule, datetime], str] | None = None
     on_tick: Callable[[TickOutcome], None] | None = None
     running: Handle | None = None
+    # models' freshness at a moment (None: not evaluated); recorded when it changes
+    freshness: Callable[[datetime], tuple[Project, list[Freshness]]] | None = None
+    freshness_every: timedelta = timedelta(seconds=60)
     _sensor_at: dict[str, datetime] = field(default_factory=dict)
+    _freshness_at: datetime | None = None
 
     @property
     def ticks(self) -> TickStore:
@@ -178,11 +188,34 @@ class Daemon:
         for sensor in self.config.automation.sensors.values():
             if sensor.enabled:
                 found.extend(self.evaluate_sensor(sensor, now))
+        fresh = self.check_freshness(now)
+        if fresh is not None:
+            found.append(fresh)
         for outcome in found:
             if self.on_tick is not None:
                 self.on_tick(outcome)
         self.launch_next()
         return found
+
+    def check_freshness(self, now: datetime) -> TickOutcome | None:
+        """Evaluate freshness (at most every ``freshness_every``); when any model's status
+        changed since the last evaluation, record it as a run (its check results)."""
+        from teal.runtime import freshness
+
+        if self.freshness is None:
+            return None
+        if self._freshness_at is not None and now - self._freshness_at < self.freshness_every:
+            return None
+        self._freshness_at = now
+        project, found = self.freshness(now)
+        summary = json.dumps({f.model: f.status for f in found}, sort_keys=True)
+        if not found or self.ticks.cursor("freshness") == summary:
+            return None
+        run_id = freshness.record(self.store, project, found, trigger=Trigger.DAEMON)
+        self.ticks.set_cursor("freshness", summary, now)
+        stale = [f.model for f in found if f.status != "pass"]
+        message = "stale: " + ", ".join(stale) if stale else "all fresh"
+        return TickOutcome("freshness", now, TickStatus.REQUESTED, run_id, message)
 
     def reap(self) -> int | None:
         """The exit code of the run this daemon launched, once it ended (None: none ended)."""
@@ -384,7 +417,23 @@ def open_daemon(
         on_tick=on_tick,
     )
     daemon.partition_for = _partition_finder(config)
+    daemon.freshness = _freshness_evaluator(config)
     return daemon
+
+
+def _freshness_evaluator(
+    config: ProjectConfig,
+) -> Callable[[datetime], tuple[Project, list[Freshness]]]:
+    def evaluate(now: datetime) -> tuple[Project, list[Freshness]]:
+        from teal.runtime import freshness
+        from teal.runtime.session import Session
+
+        with Session.open(config.root) as session:
+            project = session.project
+            names = [n for n, m in project.models.items() if m.config.get("freshness")]
+            return project, freshness.evaluate(project, session.state(), names, now)
+
+    return evaluate
 
 
 def _partition_finder(config: ProjectConfig) -> Callable[[Target, Schedule, datetime], str]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from teal.cli_daemon import COMMANDS as DAEMON_COMMANDS
-from teal.cli_daemon import apply_job
+from teal.cli_daemon import apply_job, report_freshness
 from teal.cli_runs import cancel, logs, migrate, runs, status
 from teal.cli_support import (
     STRICT,
@@ -214,6 +214,9 @@ def run(
 @selection_options
 @common_options
 @click.option("--store-failures", is_flag=True, help="Keep failing rows in teal_failures.<check>.")
+@click.option(
+    "--freshness", is_flag=True, help="Check how recent the selected models' data is instead."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @handle_errors
 def check(
@@ -225,6 +228,7 @@ def check(
     select: tuple[str, ...],
     exclude: tuple[str, ...],
     store_failures: bool,
+    freshness: bool,
     as_json: bool,
 ) -> None:
     """Run the checks of the selected models on what is built now (nothing is rebuilt)."""
@@ -233,6 +237,9 @@ def check(
     from teal.runtime.report import check_line
 
     session = open_session(project_dir, target, warehouse, vars_)
+    if freshness:
+        report_freshness(session, select, exclude, as_json)
+        return
     result = session.check(select, exclude, store_failures=store_failures)
     if as_json:
         click.echo(

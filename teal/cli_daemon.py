@@ -10,7 +10,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,6 +18,9 @@ from teal.cli_support import common_options, handle_errors, setup_logging, table
 from teal.compiler.automation import Schedule, next_ticks
 from teal.compiler.config import ProjectConfig, load_config
 from teal.compiler.errors import SelectionError
+
+if TYPE_CHECKING:
+    from teal.runtime.session import Session
 
 POLL_S = 0.5  # how often the daemon steps: a tick becomes a started run within about this
 
@@ -361,6 +364,42 @@ def apply_job(
     if job.full_refresh:
         partition_opts["full_refresh"] = True
     return job.select, job.exclude + exclude, dict(job.vars)
+
+
+def report_freshness(
+    session: Session, select: tuple[str, ...], exclude: tuple[str, ...], as_json: bool
+) -> None:
+    """``teal check --freshness``: evaluate, record as a run, print, exit 1 when stale."""
+    from teal.runtime import freshness
+    from teal.runtime.runstore import Trigger
+
+    names = session.select(list(select) or None, list(exclude) or None)
+    found = freshness.evaluate(session.project, session.state(), names, _now())
+    run_id = freshness.record(session.run_store(), session.project, found, trigger=Trigger.CLI)
+    if as_json:
+        rows = [
+            {
+                "model": f.model,
+                "status": f.status,
+                "data_time": f.data_time.isoformat() if f.data_time else None,
+                "lag_s": f.lag.total_seconds() if f.lag is not None else None,
+                "max_lag_s": f.max_lag.total_seconds(),
+                "message": f.message,
+            }
+            for f in found
+        ]
+        click.echo(json.dumps({"run_id": run_id, "freshness": rows}, indent=2))
+    elif not found:
+        click.echo("No selected model has a freshness config (docs/automation.md#freshness).")
+    else:
+        click.echo(
+            table(
+                ("model", "status", "note"),
+                [(f.model, f.status.upper(), f.message) for f in found],
+            )
+        )
+    if any(f.status == "fail" for f in found):
+        sys.exit(1)
 
 
 COMMANDS = (daemon, launch, jobs, schedules, sensors)

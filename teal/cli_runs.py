@@ -214,6 +214,8 @@ def format_event(event: Event) -> str:
         text = f"{event.data['rows']:,} rows"
     elif event.kind is EventKind.CHECK_RESULT:
         text = f"{event.data.get('check')} {event.data.get('status')}"
+        if event.message:
+            text += f": {event.message}"
     return f"{event.at.strftime('%H:%M:%S.%f')[:-3]}  {kind:<15} {where:<30} {text}".rstrip()
 
 

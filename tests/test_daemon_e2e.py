@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -150,3 +151,54 @@ def test_daemon_once_runs_a_schedules_tick_and_build_job_runs_a_job(project):
     assert both.returncode == 2 and "use --job or --select" in both.stderr
     unknown = run_teal("build", "--job", "evnts", cwd=root)
     assert unknown.returncode == 2 and "did you mean" in unknown.stderr.lower()
+
+
+FRESH_TOML = """
+[schedules.never]
+select = "events"
+cron = "0 0 1 1 *"
+"""
+
+
+def test_freshness_from_the_command_line_and_the_daemon(project):
+    root = project(
+        {
+            "models/events.sql": EVENTS_SQL.replace(
+                "partition_column='ts'", "partition_column='ts', freshness={'max_lag': '2d'}"
+            ),
+            "models/totals.sql": "{{ config(materialized='table', freshness={'max_lag': '1h', "
+            "'severity': 'warn'}) }} select sum(v) as v from events",
+        }
+    )
+    (root / "teal.toml").write_text(FRESH_TOML)
+
+    def fresh(now: str) -> tuple[int, dict[str, dict]]:
+        done = run_teal("check", "--freshness", "--json", cwd=root, env={"TEAL_NOW": now})
+        rows = json.loads(done.stdout)["freshness"]
+        return done.returncode, {r["model"]: r for r in rows}
+
+    code, rows = fresh("2026-03-03T12:00:00")
+    assert code == 1 and rows["events"]["status"] == "fail"
+    assert rows["events"]["message"] == "no data: never built"
+    assert rows["totals"]["status"] == "warn"  # warn severity: reported, exit stays 0 for it
+
+    built = run_teal("build", "--partition", "2026-03-01", "-s", "events+", cwd=root)
+    assert built.returncode == 0, built.output
+    code, rows = fresh("2026-03-03T12:00:00")  # data up to 03-02 00:00: 1.5 days old
+    assert code == 0 and rows["events"]["status"] == "pass"
+    assert rows["events"]["data_time"] == "2026-03-02T00:00:00"
+    code, rows = fresh("2026-03-05T00:00:00")
+    assert code == 1 and "3d old, over its max_lag of 2d" in rows["events"]["message"]
+    recorded = [r for r in runs(root) if r["command"] == "freshness"]
+    assert [r["status"] for r in recorded] == ["failure", "success", "failure"]
+
+    # the daemon records freshness when it changes, not at every evaluation
+    for _ in range(2):
+        done = run_teal("daemon", "--once", cwd=root, env={"TEAL_NOW": "2026-03-05T00:00:00"})
+        assert done.returncode == 0, done.output
+    by_daemon = [r for r in runs(root) if r["trigger"] == "daemon"]
+    assert len(by_daemon) == 1 and by_daemon[0]["status"] == "failure"
+    shown = run_teal("runs", "show", by_daemon[0]["run_id"], cwd=root).stdout
+    assert re.search(r"^events\s+freshness\s+fail", shown, re.M), shown
+    logged = run_teal("logs", by_daemon[0]["run_id"], cwd=root).stdout
+    assert "over its max_lag of 2d" in logged

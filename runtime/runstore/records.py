@@ -37,6 +37,7 @@ class Trigger(StrEnum):
     BACKFILL = "backfill"
     UI = "ui"
     RETRY = "retry"
+    DAEMON = "daemon"  # the daemon's own evaluations (freshness)
 
 
 class EventKind(StrEnum):
