@@ -47,8 +47,13 @@ SCHEDULE_KEYS = {
     "description",
     "enabled",
 }
+SENSOR_KINDS = ("files", "asset", "run_status")
 SENSOR_KEYS = {
     "files",
+    "asset",
+    "run_status",
+    "of_job",
+    "webhook_env",
     "job",
     "select",
     "exclude",
@@ -111,23 +116,36 @@ class Schedule:
 
 
 @dataclass(frozen=True)
-class FileSensor:
-    """Runs its target when files matching ``files`` appear or change."""
+class Sensor:
+    """Watches something and asks for runs: ``files`` (files appear or change), ``asset``
+    (another run materialized a model) or ``run_status`` (a run ended so: a webhook)."""
 
     name: str
-    files: str  # a glob relative to the project root
-    target: Target
-    partition_from: str | None = None  # a regex whose first group is the partition key
+    kind: str  # files | asset | run_status
+    target: Target  # what it runs (files, asset)
+    files: str = ""  # files: a glob relative to the project root
+    partition_from: str | None = None  # files: a regex whose first group is the partition key
+    asset: str = ""  # asset: the model whose materializations it watches
+    run_status: str = ""  # run_status: failure | success
+    of_job: str | None = None  # run_status: only runs of this job
+    webhook_env: str = ""  # run_status: the environment variable holding the URL to POST to
     minimum_interval: float = 1.0  # seconds between evaluations
     description: str = ""
     enabled: bool = True
+
+    def watches(self) -> str:
+        if self.kind == "files":
+            return self.files
+        if self.kind == "asset":
+            return f"materializations of {self.asset}"
+        return f"{self.run_status} of " + (f"job {self.of_job}" if self.of_job else "any run")
 
 
 @dataclass(frozen=True)
 class Automation:
     jobs: dict[str, Job] = field(default_factory=dict)
     schedules: dict[str, Schedule] = field(default_factory=dict)
-    sensors: dict[str, FileSensor] = field(default_factory=dict)
+    sensors: dict[str, Sensor] = field(default_factory=dict)
 
     def job(self, name: str, *, path: str = "--job") -> Job:
         try:
@@ -260,37 +278,81 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
             enabled=bool(spec.get("enabled", True)),
         )
 
-    sensors: dict[str, FileSensor] = {}
+    sensors: dict[str, Sensor] = {}
     for name, spec in tables("sensors").items():
         check_keys("sensors", name, spec, SENSOR_KEYS)
-        files = spec.get("files")
-        if not isinstance(files, str) or not files.strip():
-            raise fail(f'sensors.{name} needs files = a glob such as "landing/*.csv"', name)
+        kinds = [k for k in SENSOR_KINDS if k in spec]
+        if len(kinds) != 1:
+            raise fail(
+                f"sensors.{name} must watch one thing: files, asset or run_status",
+                name,
+                'files = "landing/*.csv", asset = "orders", or run_status = "failure"',
+            )
+        kind = kinds[0]
+        interval = parse_duration(spec.get("minimum_interval", "1s"))
+        if interval is None:
+            raise fail(f'sensors.{name}.minimum_interval must be a duration such as "30s"', name)
+        common: dict[str, Any] = {
+            "name": name,
+            "kind": kind,
+            "minimum_interval": interval,
+            "description": str(spec.get("description", "")),
+            "enabled": bool(spec.get("enabled", True)),
+        }
+        if kind == "run_status":
+            sensors[name] = _run_status_sensor(name, spec, jobs, fail, common)
+            continue
+        if not isinstance(spec[kind], str) or not spec[kind].strip():
+            raise fail(f"sensors.{name}.{kind} must be a non-empty string", name)
         pattern = spec.get("partition_from")
         if pattern is not None:
             try:
-                if re.compile(str(pattern)).groups < 1:
+                if kind != "files" or re.compile(str(pattern)).groups < 1:
                     raise re.error("no group")
             except re.error:
                 raise fail(
                     f"sensors.{name}.partition_from must be a regular expression with a "
-                    "group capturing the partition key",
+                    "group capturing the partition key (file sensors only)",
                     name,
-                    "partition_from = '(\\\\d{4}-\\\\d{2}-\\\\d{2})'",
+                    "partition_from = '(\\d{4}-\\d{2}-\\d{2})'",
                 ) from None
-        interval = parse_duration(spec.get("minimum_interval", "1s"))
-        if interval is None:
-            raise fail(f'sensors.{name}.minimum_interval must be a duration such as "30s"', name)
-        sensors[name] = FileSensor(
-            name=name,
-            files=files,
+        sensors[name] = Sensor(
             target=target("sensors", name, spec),
+            files=spec.get("files", ""),
+            asset=spec.get("asset", ""),
             partition_from=str(pattern) if pattern is not None else None,
-            minimum_interval=interval,
-            description=str(spec.get("description", "")),
-            enabled=bool(spec.get("enabled", True)),
+            **common,
         )
     return Automation(jobs=jobs, schedules=schedules, sensors=sensors)
+
+
+def _run_status_sensor(
+    name: str,
+    spec: dict[str, Any],
+    jobs: dict[str, Job],
+    fail: Any,
+    common: dict[str, Any],
+) -> Sensor:
+    status = spec["run_status"]
+    if status not in ("failure", "success"):
+        raise fail(f"sensors.{name}.run_status must be failure or success", name)
+    if "job" in spec or "select" in spec or "exclude" in spec:
+        raise fail(
+            f"sensors.{name} watches runs: it runs nothing itself",
+            name,
+            "of_job = NAME limits it to the runs of one job; webhook_env names the URL",
+        )
+    of_job = spec.get("of_job")
+    if of_job is not None and of_job not in jobs:
+        raise fail(f"sensors.{name}.of_job '{of_job}' is not a declared job", name)
+    webhook = spec.get("webhook_env")
+    if not isinstance(webhook, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", webhook):
+        raise fail(
+            f"sensors.{name} needs webhook_env = the environment variable holding the URL",
+            name,
+            'webhook_env = "ALERT_WEBHOOK_URL" (the URL itself is never written anywhere)',
+        )
+    return Sensor(target=Target(), run_status=status, of_job=of_job, webhook_env=webhook, **common)
 
 
 def freshness_problem(value: dict[str, Any]) -> str | None:

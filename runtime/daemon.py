@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 
-from teal.compiler.automation import FileSensor, Schedule, Target, ticks_between
+from teal.compiler.automation import Schedule, Sensor, Target, ticks_between
 from teal.compiler.config import ProjectConfig, load_config
 from teal.compiler.errors import ProjectError, TealError
 from teal.runtime.clock import new_run_id, utc_now
@@ -279,10 +279,10 @@ class Daemon:
                 if self.ticks.record(source, tick, TickStatus.SKIPPED, at=now, message=message):
                     outcomes.append(TickOutcome(source, tick, TickStatus.SKIPPED, None, message))
                 continue
-            outcomes.append(self._request(source, tick, now, schedule.target, schedule))
+            outcomes.append(self.request(source, tick, now, schedule.target, schedule))
         return outcomes
 
-    def _request(
+    def request(
         self,
         source: str,
         tick: datetime,
@@ -291,50 +291,56 @@ class Daemon:
         schedule: Schedule | None = None,
         *,
         trigger: Trigger = Trigger.SCHEDULE,
-        partition: str | None = None,
+        partitions: tuple[str, ...] = (),
         run_key: str | None = None,
         cursor: str | None = None,
+        message: str | None = None,
     ) -> TickOutcome:
+        """Record tick ``tick`` of ``source`` with the run it asks for (and the source's new
+        cursor), in one transaction."""
         try:
             if schedule is not None and schedule.partition == "closed":
                 if self.partition_for is None:
                     raise ProjectError("no project loaded to find the partition of a tick")
-                partition = self.partition_for(target, schedule, tick)
-            run = self.queued_run(target, now, trigger, source, tick, partition)
+                partitions = (self.partition_for(target, schedule, tick),)
+            run = self.queued_run(target, trigger, source, tick, partitions)
         except TealError as exc:
-            message = f"could not queue a run: {exc.message}"
+            failed = f"could not queue a run: {exc.message}"
             self.ticks.record(
-                source, tick, TickStatus.FAILED, at=now, message=message, cursor=cursor
+                source, tick, TickStatus.FAILED, at=now, message=failed, cursor=cursor
             )
-            return TickOutcome(source, tick, TickStatus.FAILED, None, message)
+            return TickOutcome(source, tick, TickStatus.FAILED, None, failed)
         if not self.ticks.record(
-            source, tick, TickStatus.REQUESTED, at=now, run=run, run_key=run_key, cursor=cursor
+            source,
+            tick,
+            TickStatus.REQUESTED,
+            at=now,
+            run=run,
+            run_key=run_key,
+            cursor=cursor,
+            message=message,
         ):
             return TickOutcome(source, tick, TickStatus.SKIPPED, None, "already recorded")
-        return TickOutcome(source, tick, TickStatus.REQUESTED, run.run_id)
+        return TickOutcome(source, tick, TickStatus.REQUESTED, run.run_id, message)
 
     def queued_run(
         self,
         target: Target,
-        now: datetime,
         trigger: Trigger,
         source: str,
         tick: datetime,
-        partition: str | None,
+        partitions: tuple[str, ...],
     ) -> RunRecord:
         """The run a tick asks for, as it waits in the queue."""
         from teal import __version__
 
         select, exclude = target.select, target.exclude
         config: dict[str, object] = {"vars": {}, "tick": tick.isoformat(), "source": source}
-        partitions: tuple[str, ...] = ()
         if target.job is not None:
             job = self.config.automation.job(target.job, path=source)
             select, exclude = job.select, job.exclude
             config.update(vars=dict(job.vars), job=job.name, full_refresh=job.full_refresh)
-            partitions = job.partitions
-        if partition is not None:
-            partitions = (partition,)
+            partitions = partitions or job.partitions
         return RunRecord(
             run_id=new_run_id(),
             command="build",
@@ -350,52 +356,20 @@ class Daemon:
         )
 
     # -- sensors ------------------------------------------------------------------------------
-    def evaluate_sensor(self, sensor: FileSensor, now: datetime) -> list[TickOutcome]:
-        """New or changed files since the sensor's cursor: one run each (run_key: the file
-        and its version, so a file is never run twice)."""
-        import re
+    def evaluate_sensor(self, sensor: Sensor, now: datetime) -> list[TickOutcome]:
+        """Evaluate one sensor when its minimum interval has passed (runtime/sensors.py)."""
+        from teal.runtime import sensors
 
         previous = self._sensor_at.get(sensor.name)
         if previous is not None and (now - previous).total_seconds() < sensor.minimum_interval:
             return []
         self._sensor_at[sensor.name] = now
-        source = f"sensor:{sensor.name}"
-        seen: dict[str, list[int]] = json.loads(self.ticks.cursor(source) or "{}")
-        outcomes = []
-        root = self.config.root
-        for i, path in enumerate(sorted(p for p in root.glob(sensor.files) if p.is_file())):
-            stat = path.stat()
-            rel = path.relative_to(root).as_posix()
-            version = [stat.st_mtime_ns, stat.st_size]
-            if seen.get(rel) == version:
-                continue
-            seen[rel] = version
-            cursor = json.dumps(seen, sort_keys=True)
-            tick = now + timedelta(microseconds=i)
-            partition = None
-            if sensor.partition_from is not None:
-                found = re.search(sensor.partition_from, rel)
-                if found is None:
-                    message = f"{rel}: no partition key in its name ({sensor.partition_from})"
-                    self.ticks.record(
-                        source, tick, TickStatus.SKIPPED, at=now, message=message, cursor=cursor
-                    )
-                    outcomes.append(TickOutcome(source, tick, TickStatus.SKIPPED, None, message))
-                    continue
-                partition = found.group(1)
-            outcomes.append(
-                self._request(
-                    source,
-                    tick,
-                    now,
-                    sensor.target,
-                    trigger=Trigger.SENSOR,
-                    partition=partition,
-                    run_key=f"{rel}@{stat.st_mtime_ns}:{stat.st_size}",
-                    cursor=cursor,
-                )
-            )
-        return outcomes
+        evaluate = {
+            "files": sensors.files_changed,
+            "asset": sensors.asset_materialized,
+            "run_status": sensors.run_ended,
+        }[sensor.kind]
+        return evaluate(self, sensor, now)
 
 
 def open_daemon(

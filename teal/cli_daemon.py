@@ -320,8 +320,9 @@ def sensors(
     rows = [
         {
             "name": s.name,
-            "files": s.files,
-            "runs": s.target.describe(),
+            "kind": s.kind,
+            "watches": s.watches(),
+            "runs": s.target.describe() if s.kind != "run_status" else f"POST to ${s.webhook_env}",
             "partition_from": s.partition_from,
             "minimum_interval_s": s.minimum_interval,
             "enabled": s.enabled,
@@ -337,7 +338,7 @@ def sensors(
     click.echo(
         table(
             ("sensor", "watches", "runs", "partition from"),
-            [(r["name"], r["files"], r["runs"], r["partition_from"] or "") for r in rows],
+            [(r["name"], r["watches"], r["runs"], r["partition_from"] or "") for r in rows],
         )
     )
 

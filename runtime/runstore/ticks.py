@@ -141,6 +141,33 @@ class TickStore:
         )
         return {str(r[0]) for r in rows}
 
+    # -- what sensors watch -------------------------------------------------------------------
+    def materializations_since(self, model: str, after: str) -> list[tuple[str, str, str]]:
+        """(run id, partition key, time) of ``model``'s materializations after ``after``
+        (an ISO time, as stored), oldest first."""
+        rows = self.store._query(
+            "SELECT run_id, partition_key, at FROM materializations WHERE model = ? AND at > ? "
+            "ORDER BY at, run_id, partition_key",
+            (model, after),
+        )
+        return [(str(r[0]), str(r[1] or ""), str(r[2])) for r in rows]
+
+    def last_run_end(self) -> str | None:
+        """When the last run ended (as stored), or None."""
+        rows = self.store._query("SELECT max(finished_at) FROM runs", ())
+        return str(rows[0][0]) if rows and rows[0][0] else None
+
+    def runs_ended_since(self, after: str, status: str) -> list[RunRecord]:
+        """Runs that ended with ``status`` after ``after`` (an ISO time), oldest first."""
+        from teal.runtime.runstore.sqlstore import _RUN_COLUMNS, _run
+
+        rows = self.store._query(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE status = ? AND finished_at > ? "
+            "ORDER BY finished_at, run_id",
+            (status, after),
+        )
+        return [_run(r) for r in rows]
+
     # -- the queue --------------------------------------------------------------------------
     def queued(self) -> list[RunRecord]:
         """Queued runs, oldest first."""

@@ -209,3 +209,121 @@ def test_one_daemon_per_project(tmp_path):
     lock.release()
     second.acquire()  # released: the next one may start
     second.release()
+
+
+def finished_run(
+    store,
+    run_id: str,
+    status: RunStatus,
+    *,
+    job: str | None = None,
+    model: str | None = None,
+    keys: tuple[str, ...] = (),
+) -> None:
+    """A run recorded as a build records it: started, materializations, then its end."""
+    from teal.runtime.recorder import start_run
+    from teal.runtime.runstore import EventKind, Trigger
+
+    recorder = start_run(
+        store,
+        run_id=run_id,
+        command="build",
+        trigger=Trigger.CLI,
+        project="p",
+        selection=(),
+        exclude=(),
+        partitions=(),
+        config={"job": job} if job else {},
+    )
+    for key in keys or ((None,) if model else ()):
+        recorder.emit(EventKind.MATERIALIZATION, model, partition=key, data={"rows": 1})
+    store.set_status(run_id, status, at=datetime.now())
+
+
+ASSET = """
+[sensors.after_orders]
+asset = "orders"
+select = "payments+"
+"""
+
+
+def test_an_asset_sensor_runs_when_another_run_materialized_the_model(tmp_path, store_spec):
+    root = project(tmp_path, ASSET)
+    d = daemon(root, store_spec)
+    finished_run(d.store, "before", RunStatus.SUCCESS, model="orders")
+    assert d.step(T0) == []  # first seen: earlier materializations are history
+    finished_run(
+        d.store, "r1", RunStatus.SUCCESS, model="orders", keys=("2026-03-01", "2026-03-02")
+    )
+    finished_run(d.store, "r2", RunStatus.SUCCESS, model="customers")
+    [found] = d.step(T0 + timedelta(seconds=5))
+    run = d.store.run(found.run_id or "")
+    assert run is not None and run.selection == ("payments+",)
+    assert (
+        run.partitions == ("2026-03-01", "2026-03-02")
+        and found.message == "orders materialized by run r1"
+    )
+    assert d.step(T0 + timedelta(seconds=10)) == []  # nothing new since
+    d.store.close()
+
+
+ALERT = """
+[jobs.nightly]
+select = "marts+"
+
+[sensors.alert]
+run_status = "failure"
+of_job = "nightly"
+webhook_env = "TEAL_TEST_ALERT_URL"
+"""
+
+
+def test_a_run_status_sensor_posts_each_failed_run_of_its_job_once(
+    tmp_path, store_spec, monkeypatch
+):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    posted: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            posted.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    secret_url = f"http://127.0.0.1:{server.server_port}/hooks/s3cr3t-token"
+    root = project(tmp_path, ALERT)
+    try:
+        d = daemon(root, store_spec)
+        finished_run(d.store, "old", RunStatus.FAILURE, job="nightly")
+        assert d.step(T0) == []  # first seen: earlier runs do not alert
+        finished_run(d.store, "bad", RunStatus.FAILURE, job="nightly")
+        finished_run(d.store, "other", RunStatus.FAILURE, job=None)
+        finished_run(d.store, "good", RunStatus.SUCCESS, job="nightly")
+        monkeypatch.delenv("TEAL_TEST_ALERT_URL", raising=False)
+        [missing] = d.step(T0 + timedelta(seconds=5))
+        assert missing.status == "failed" and "TEAL_TEST_ALERT_URL is not set" in (
+            missing.message or ""
+        )
+        finished_run(d.store, "bad2", RunStatus.FAILURE, job="nightly")
+        monkeypatch.setenv("TEAL_TEST_ALERT_URL", secret_url)
+        [sent] = d.step(T0 + timedelta(seconds=10))
+        assert sent.status == "requested" and [p["run_id"] for p in posted] == ["bad2"]
+        assert posted[0]["status"] == "failure" and posted[0]["sensor"] == "alert"
+        assert d.step(T0 + timedelta(seconds=15)) == []  # each run once
+        ticks = TickStore(d.store).ticks("sensor:alert")
+        assert all("s3cr3t" not in (t.message or "") for t in ticks)
+        assert "posted to $TEAL_TEST_ALERT_URL" in (ticks[0].message or "")
+        d.store.close()
+    finally:
+        server.shutdown()
+    if not store_spec.startswith("postgres"):
+        for file in tmp_path.glob("runs.sqlite*"):
+            assert b"s3cr3t" not in file.read_bytes()
