@@ -34,7 +34,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from teal.compiler.errors import ProjectError, did_you_mean
 
 CATCHUP = ("latest", "all", "none")
-JOB_KEYS = {"select", "exclude", "description", "vars", "tags", "partitions", "full_refresh"}
+JOB_KEYS = {
+    "select",
+    "exclude",
+    "description",
+    "vars",
+    "tags",
+    "partitions",
+    "full_refresh",
+    "priority",
+}
 SCHEDULE_KEYS = {
     "job",
     "select",
@@ -92,6 +101,7 @@ class Job:
     tags: tuple[str, ...] = ()
     partitions: tuple[str, ...] = ()  # partition keys (or FIRST..LAST) to build
     full_refresh: bool = False
+    priority: int = 0  # queued runs of higher priority are launched first
 
 
 @dataclass(frozen=True)
@@ -212,6 +222,7 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
             tags=words(spec.get("tags"), "tags", f"jobs.{name}"),
             partitions=words(spec.get("partitions"), "partitions", f"jobs.{name}"),
             full_refresh=bool(spec.get("full_refresh", False)),
+            priority=_whole(spec.get("priority", 0), f"jobs.{name}.priority", name, fail),
         )
 
     def target(kind: str, name: str, spec: dict[str, Any]) -> Target:
@@ -324,6 +335,12 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
             **common,
         )
     return Automation(jobs=jobs, schedules=schedules, sensors=sensors)
+
+
+def _whole(value: Any, what: str, key: str, fail: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise fail(f"{what} must be a whole number, got {value!r}", key)
+    return value
 
 
 def _run_status_sensor(

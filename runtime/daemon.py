@@ -172,6 +172,7 @@ class Daemon:
     freshness_every: timedelta = timedelta(seconds=60)
     _sensor_at: dict[str, datetime] = field(default_factory=dict)
     _freshness_at: datetime | None = None
+    _config_mtime: int | None = None  # the project config file's, as last read
 
     @property
     def ticks(self) -> TickStore:
@@ -181,6 +182,9 @@ class Daemon:
     def step(self, now: datetime) -> list[TickOutcome]:
         """Reap, evaluate, launch; ``now`` is naive UTC."""
         self.reap()
+        problem = self.reload_if_changed()
+        if problem is not None and self.on_tick is not None:
+            self.on_tick(TickOutcome("config", now, TickStatus.FAILED, None, problem))
         found: list[TickOutcome] = []
         for schedule in self.config.automation.schedules.values():
             if schedule.enabled:
@@ -216,6 +220,31 @@ class Daemon:
         stale = [f.model for f in found if f.status != "pass"]
         message = "stale: " + ", ".join(stale) if stale else "all fresh"
         return TickOutcome("freshness", now, TickStatus.REQUESTED, run_id, message)
+
+    def reload_if_changed(self) -> str | None:
+        """Read the project config again when its file changed (schedules, sensors and jobs
+        edited while the daemon runs); a config with a mistake is reported and the last
+        good one kept."""
+        try:
+            mtime = self.config.config_path.stat().st_mtime_ns
+        except OSError:
+            return None
+        if self._config_mtime is None:
+            self._config_mtime = mtime
+            return None
+        if mtime == self._config_mtime:
+            return None
+        self._config_mtime = mtime
+        try:
+            config = load_config(self.config.root)
+        except TealError as exc:
+            return f"{exc} (keeping the schedules and sensors as they were)"
+        self.config = config
+        if self.partition_for is not None:
+            self.partition_for = _partition_finder(config)
+        if self.freshness is not None:
+            self.freshness = _freshness_evaluator(config)
+        return None
 
     def reap(self) -> int | None:
         """The exit code of the run this daemon launched, once it ended (None: none ended)."""
@@ -339,7 +368,12 @@ class Daemon:
         if target.job is not None:
             job = self.config.automation.job(target.job, path=source)
             select, exclude = job.select, job.exclude
-            config.update(vars=dict(job.vars), job=job.name, full_refresh=job.full_refresh)
+            config.update(
+                vars=dict(job.vars),
+                job=job.name,
+                full_refresh=job.full_refresh,
+                priority=job.priority,
+            )
             partitions = partitions or job.partitions
         return RunRecord(
             run_id=new_run_id(),

@@ -170,8 +170,10 @@ class TickStore:
 
     # -- the queue --------------------------------------------------------------------------
     def queued(self) -> list[RunRecord]:
-        """Queued runs, oldest first."""
-        return list(reversed(self.store.runs(status=[RunStatus.QUEUED], limit=10_000)))
+        """Queued runs in launch order: higher ``priority`` (in the run's config) first,
+        then oldest first."""
+        runs = list(reversed(self.store.runs(status=[RunStatus.QUEUED], limit=10_000)))
+        return sorted(runs, key=lambda r: -_priority(r))
 
     def claim(self, run_id: str, *, host: str, pid: int, at: datetime) -> bool:
         """Move a queued run to started for this process; False if it is not queued."""
@@ -187,3 +189,8 @@ class TickStore:
                 (RunStatus.STARTED.value, host, pid, _time(at), run_id, RunStatus.QUEUED.value),
             )
             return cur.rowcount == 1
+
+
+def _priority(run: RunRecord) -> int:
+    value = run.config.get("priority", 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

@@ -327,3 +327,60 @@ def test_a_run_status_sensor_posts_each_failed_run_of_its_job_once(
     if not store_spec.startswith("postgres"):
         for file in tmp_path.glob("runs.sqlite*"):
             assert b"s3cr3t" not in file.read_bytes()
+
+
+def test_the_daemon_reads_an_edited_config_and_keeps_the_last_good_one(tmp_path, store_spec):
+    root = project(tmp_path, HOURLY.replace("CATCHUP", "latest"))
+    reported: list[str] = []
+    d = daemon(root, store_spec)
+    d.on_tick = lambda o: reported.append(o.describe())
+    d.step(T0)
+
+    def edit(text: str, bump: int) -> None:
+        path = root / "teal.toml"
+        path.write_text(text)
+        stat = path.stat()
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + bump * 10**9))
+
+    edit(HOURLY.replace("CATCHUP", "latest") + '\n[schedules.daily]\ncron = "30 3 * * *"\n', 1)
+    d.step(T0 + timedelta(seconds=1))  # the new schedule is seen from now on
+    found = d.step(datetime(2026, 3, 2, 3, 30, 5))
+    assert sorted(o.source for o in found if o.status == "requested") == [
+        "schedule:daily",
+        "schedule:hourly",
+    ]
+    edit("[schedules.hourly]\ncron = 'often'\n", 2)  # a mistake: reported, the old kept
+    found = d.step(datetime(2026, 3, 2, 4, 0, 5))
+    assert [o.source for o in found if o.status == "requested"] == ["schedule:hourly"]
+    assert any("is not a cron expression" in r and "keeping the schedules" in r for r in reported)
+    d.store.close()
+
+
+PRIORITIES = """
+[jobs.low]
+select = "a"
+
+[jobs.high]
+select = "b"
+priority = 5
+
+[schedules.s1_low]
+job = "low"
+cron = "0 * * * *"
+
+[schedules.s2_high]
+job = "high"
+cron = "0 * * * *"
+"""
+
+
+def test_higher_priority_runs_are_launched_first(tmp_path, store_spec):
+    root = project(tmp_path, PRIORITIES)
+    d = daemon(root, store_spec)
+    d.step(T0)
+    d.running = Started("someone")  # busy: both ticks queue
+    d.step(datetime(2026, 3, 2, 3, 0, 5))
+    queued = TickStore(d.store).queued()
+    assert [r.selection for r in queued] == [("b",), ("a",)]
+    assert [r.config.get("priority") for r in queued] == [5, 0]
+    d.store.close()
