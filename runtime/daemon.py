@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 
-from teal.compiler.automation import Schedule, Sensor, Target, ticks_between
+from teal.compiler.automation import Schedule, Sensor, Target, next_ticks, ticks_between
 from teal.compiler.config import ProjectConfig, load_config
 from teal.compiler.errors import ProjectError, TealError
 from teal.runtime.clock import new_run_id, utc_now
@@ -173,6 +173,9 @@ class Daemon:
     _sensor_at: dict[str, datetime] = field(default_factory=dict)
     _freshness_at: datetime | None = None
     _config_mtime: int | None = None  # the project config file's, as last read
+    # each schedule's next tick after its last evaluation: not due before it, so an idle
+    # daemon asks the store nothing about it
+    _next_due: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def ticks(self) -> TickStore:
@@ -240,6 +243,7 @@ class Daemon:
         except TealError as exc:
             return f"{exc} (keeping the schedules and sensors as they were)"
         self.config = config
+        self._next_due.clear()
         if self.partition_for is not None:
             self.partition_for = _partition_finder(config)
         if self.freshness is not None:
@@ -280,6 +284,16 @@ class Daemon:
 
     # -- schedules ----------------------------------------------------------------------------
     def evaluate_schedule(self, schedule: Schedule, now: datetime) -> list[TickOutcome]:
+        due_at = self._next_due.get(schedule.name)
+        if due_at is not None and now < due_at:
+            return []
+        found = self._evaluate_schedule(schedule, now)
+        upcoming = next_ticks(schedule, now.replace(tzinfo=UTC), 1)
+        if upcoming:
+            self._next_due[schedule.name] = _naive(upcoming[0])
+        return found
+
+    def _evaluate_schedule(self, schedule: Schedule, now: datetime) -> list[TickOutcome]:
         source = f"schedule:{schedule.name}"
         last = self.ticks.last_tick(source)
         if last is None:

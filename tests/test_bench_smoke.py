@@ -43,3 +43,28 @@ def test_partition_refresh_benchmark_runs_at_a_tiny_size(tmp_path):
         "refresh_process",
         "refresh_steps",
     }
+
+
+def test_daemon_benchmark_runs_at_a_tiny_size(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "daemon.py"),
+            "--repeat",
+            "1",
+            "--idle",
+            "1",
+            "--ticks",
+            "20",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    (result,) = tmp_path.glob("daemon-*.json")
+    data = json.loads(result.read_text())
+    assert data["many_ticks"]["ticks"] == 20 and data["idle"]["schedules"] == 100
+    assert data["latency"]["file_to_run_started_s"]["median"] > 0
