@@ -67,6 +67,7 @@ SENSOR_KEYS = {
     "select",
     "exclude",
     "partition_from",
+    "add_partition_to",
     "minimum_interval",
     "description",
     "enabled",
@@ -135,6 +136,7 @@ class Sensor:
     target: Target  # what it runs (files, asset)
     files: str = ""  # files: a glob relative to the project root
     partition_from: str | None = None  # files: a regex whose first group is the partition key
+    add_partition_to: str | None = None  # files: the dynamic partition set that key joins
     asset: str = ""  # asset: the model whose materializations it watches
     run_status: str = ""  # run_status: failure | success
     of_job: str | None = None  # run_status: only runs of this job
@@ -327,8 +329,16 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
                     name,
                     "partition_from = '(\\d{4}-\\d{2}-\\d{2})'",
                 ) from None
+        adds = spec.get("add_partition_to")
+        if adds is not None and (pattern is None or not isinstance(adds, str)):
+            raise fail(
+                f"sensors.{name}.add_partition_to names a dynamic partition set, and needs "
+                "partition_from to find the key in each file's name",
+                name,
+            )
         sensors[name] = Sensor(
             target=target("sensors", name, spec),
+            add_partition_to=adds,
             files=spec.get("files", ""),
             asset=spec.get("asset", ""),
             partition_from=str(pattern) if pattern is not None else None,

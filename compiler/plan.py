@@ -81,6 +81,8 @@ class PlanState:
     partitions: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     # model -> its error-severity checks whose latest result failed
     failed_checks: dict[str, tuple[FailedCheck, ...]] = field(default_factory=dict)
+    # dynamic partition set -> its keys, in the order they were added
+    dynamic_partitions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def known(self) -> bool:

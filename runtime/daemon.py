@@ -338,15 +338,19 @@ class Daemon:
         run_key: str | None = None,
         cursor: str | None = None,
         message: str | None = None,
+        add_partitions: dict[str, tuple[str, ...]] | None = None,
     ) -> TickOutcome:
         """Record tick ``tick`` of ``source`` with the run it asks for (and the source's new
-        cursor), in one transaction."""
+        cursor), in one transaction; ``add_partitions``: dynamic partition keys the run adds
+        before it builds."""
         try:
             if schedule is not None and schedule.partition == "closed":
                 if self.partition_for is None:
                     raise ProjectError("no project loaded to find the partition of a tick")
                 partitions = (self.partition_for(target, schedule, tick),)
             run = self.queued_run(target, trigger, source, tick, partitions)
+            if add_partitions:
+                run.config["add_partitions"] = {k: list(v) for k, v in add_partitions.items()}
         except TealError as exc:
             failed = f"could not queue a run: {exc.message}"
             self.ticks.record(

@@ -50,6 +50,11 @@ def launch_queued(
     keys = [k for k in run.partitions if ".." not in k]
     ranges = [k for k in run.partitions if ".." in k]
     try:
+        adds = settings.get("add_partitions")
+        if isinstance(adds, dict):  # a sensor's new dynamic partition keys, added first
+            for set_name, new_keys in adds.items():
+                if isinstance(new_keys, list):
+                    session.change_partitions(set_name, add=[str(k) for k in new_keys])
         options = session.options(
             partitions=keys,
             partition_range=ranges[0] if ranges else None,

@@ -65,6 +65,9 @@ def files_changed(d: Daemon, sensor: Sensor, now: datetime) -> list[TickOutcome]
                 partitions=partitions,
                 run_key=f"{rel}@{stat.st_mtime_ns}:{stat.st_size}",
                 cursor=cursor,
+                add_partitions={sensor.add_partition_to: partitions}
+                if sensor.add_partition_to
+                else None,
             )
         )
     return outcomes

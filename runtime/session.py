@@ -178,12 +178,22 @@ class Session:
         return plan_options(self.config, now=self.now, **flags)
 
     def state(self) -> PlanState:
-        """Earlier runs' state, read without holding the warehouse (kept between reads)."""
-        return read_state(
+        """Earlier runs' state, read without holding the warehouse (kept between reads); the
+        project's dynamic partitions are bound to the keys it holds."""
+        found = read_state(
             self.config,
             lambda path: _read_plan_state(self.config, path),
             on_busy=lambda notice: self._warn((notice,)),
         )
+        self._bind(found)
+        return found
+
+    def _bind(self, state: PlanState) -> None:
+        """Bind the project's dynamic partition definitions to the keys ``state`` holds."""
+        from teal.compiler.partitions.dynamic import bind_project, dynamic_sets
+
+        if dynamic_sets(self.project):
+            self._project = bind_project(self.project, state.dynamic_partitions)
 
     def select(self, select: Selection = None, exclude: Selection = None) -> list[str]:
         """The selected model names, in build order."""
@@ -208,11 +218,12 @@ class Session:
         options: PlanOptions | None = None,
     ) -> Plan:
         """What :meth:`build` would do with the same arguments; touches no data."""
+        state = self.state()
         return build_plan(
             self.project,
             _as_list(select),
             _as_list(exclude),
-            state=self.state(),
+            state=state,
             options=options or self.options(),
         )
 
@@ -241,11 +252,13 @@ class Session:
         if self.record_runs:
             self.run_store()  # an unreachable store fails the run before any data changes
         with open_engine(self.config, sources=project.sources) as wh:
+            state = wh.plan_state()
+            self._bind(state)
             plan = build_plan(
-                project,
+                self.project,
                 _as_list(select),
                 _as_list(exclude),
-                state=wh.plan_state(),
+                state=state,
                 options=options,
             )
             if not plan.steps:
@@ -412,11 +425,41 @@ class Session:
             store_failures=store_failures,
         )
 
+    def change_partitions(
+        self, name: str, add: Sequence[str] = (), remove: Sequence[str] = ()
+    ) -> tuple[list[str], list[str]]:
+        """Add and remove keys of the dynamic partition set ``name`` (a set the project's
+        models use); (added, removed). Takes the warehouse as a build does."""
+        from teal.compiler.errors import SelectionError, did_you_mean
+        from teal.compiler.partitions import PartitionDefinitionError
+        from teal.compiler.partitions.dynamic import DynamicPartitions, dynamic_sets
+
+        known = dynamic_sets(self.project)
+        if name in self.project.models and isinstance(
+            self.project.models[name].partitions, DynamicPartitions
+        ):
+            name = self.project.models[name].partitions.name  # a model's name: its set
+        if name not in known:
+            raise SelectionError(
+                f"no dynamic partition set '{name}'",
+                path="NAME",
+                hint=did_you_mean(name, known)
+                or "partition a model by {'dynamic': 'NAME'} to create one",
+            )
+        for key in add:
+            try:
+                DynamicPartitions(partition_keys=(key,), name=name)
+            except PartitionDefinitionError as exc:
+                raise SelectionError(exc.message, path="KEY", hint=exc.hint) from None
+        with open_engine(self.config, sources=self.project.sources) as wh:
+            return wh.change_dynamic_partitions(name, list(add), list(remove))
+
     def partitions(self, model: str) -> list[dict[str, Any]]:
         """Every partition of ``model``: materialized, missing, failed or stale."""
         from teal.runtime.partition_status import partition_report
 
-        return partition_report(self.project, self.state(), model, now=self.now)
+        state = self.state()
+        return partition_report(self.project, state, model, now=self.now)
 
 
 def runs(

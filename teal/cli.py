@@ -15,6 +15,7 @@ import click
 
 from teal.cli_daemon import COMMANDS as DAEMON_COMMANDS
 from teal.cli_daemon import apply_job, report_freshness
+from teal.cli_partitions import partitions
 from teal.cli_runs import cancel, logs, migrate, runs, status
 from teal.cli_support import (
     STRICT,
@@ -414,52 +415,6 @@ def retry(
 
 
 @main.command()
-@click.argument("model")
-@common_options
-@click.option("--json", "as_json", is_flag=True, help="Print the partitions as JSON.")
-@click.option(
-    "--status",
-    "only",
-    type=click.Choice(["materialized", "missing", "failed", "stale"]),
-    multiple=True,
-    help="Show only partitions with this status (repeatable).",
-)
-@handle_errors
-def partitions(
-    model: str,
-    project_dir: Path | None,
-    target: str | None,
-    warehouse: str | None,
-    vars_: str | None,
-    debug: bool,
-    as_json: bool,
-    only: tuple[str, ...],
-) -> None:
-    """Show each partition of MODEL: materialized, missing, failed or stale."""
-    rows = open_session(project_dir, target, warehouse, vars_).partitions(model)
-    if only:
-        rows = [r for r in rows if r["status"] in only]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2, default=str))
-        return
-    listed = [
-        (
-            r["key"],
-            r["status"],
-            "" if r["rows"] is None else f"{r['rows']:,}",
-            str(r["built_at"] or "")[:19],
-            r["note"] or "",
-        )
-        for r in rows
-    ]
-    click.echo(table(("partition", "status", "rows", "built at", "note"), listed))
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-    click.echo("\n" + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-
-
-@main.command()
 @selection_options
 @common_options
 @plan_options
@@ -606,7 +561,7 @@ def lineage(
         )
 
 
-for command in (runs, logs, cancel, migrate, status, *DAEMON_COMMANDS):
+for command in (runs, logs, cancel, migrate, status, partitions, *DAEMON_COMMANDS):
     main.add_command(command)
 
 

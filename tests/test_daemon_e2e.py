@@ -202,3 +202,26 @@ def test_freshness_from_the_command_line_and_the_daemon(project):
     assert re.search(r"^events\s+freshness\s+fail", shown, re.M), shown
     logged = run_teal("logs", by_daemon[0]["run_id"], cwd=root).stdout
     assert "over its max_lag of 2d" in logged
+
+
+def test_a_sensor_adds_the_dynamic_partition_a_file_names_and_builds_it(project):
+    from tests.test_dynamic_partitions import BY_REGION, SALES
+
+    root = project({"models/sales.sql": SALES, "models/by_region.sql": BY_REGION})
+    (root / "teal.toml").write_text(
+        "[sensors.regions]\n"
+        'files = "landing/*.csv"\n'
+        'select = "sales+"\n'
+        "partition_from = 'region=(\\w+)'\n"
+        'add_partition_to = "regions"\n'
+    )
+    (root / "landing").mkdir()
+    (root / "landing" / "region=eu.csv").write_text("x\n")
+    (root / "landing" / "region=us.csv").write_text("x\n")
+    done = run_teal("daemon", "--once", cwd=root)
+    assert done.returncode == 0, done.output
+    assert [r["status"] for r in runs(root)] == ["success", "success"]
+    rows = query(root / "warehouse.duckdb", "select region, total from by_region order by 1")
+    assert rows == [("eu", 10), ("us", 10)]
+    listed = run_teal("partitions", "sales", "--json", cwd=root).stdout
+    assert json.loads(listed)[0]["key"] == "eu"

@@ -13,6 +13,7 @@ from teal.compiler.partitions.common import (
     PartitionDefinitionError,
     hint_or,
 )
+from teal.compiler.partitions.dynamic import DynamicPartitions
 from teal.compiler.partitions.multi import MultiPartitions, Partitions
 from teal.compiler.partitions.static import StaticPartitions
 from teal.compiler.partitions.time import TimePartitions
@@ -85,6 +86,8 @@ def _parse_spec(spec: Any, *, nested: bool) -> Partitions | None:
             return _single(spec[kind_key], options)
     if len(spec) == 1:
         ((kind, value),) = spec.items()
+        if kind == "dynamic":
+            return _dynamic(value, nested=nested)
         if kind in GRAINS or kind == "static":
             if isinstance(value, Mapping):
                 return _single(kind, dict(value))
@@ -154,6 +157,20 @@ def _single(kind: Any, options: dict[str, Any]) -> TimePartitions | StaticPartit
     return TimePartitions(kind, **options)
 
 
+def _dynamic(name: Any, *, nested: bool) -> DynamicPartitions:
+    if nested:
+        raise PartitionDefinitionError(
+            "dynamic partitions cannot be a dimension of two-dimensional partitions",
+            hint='partition by the dynamic set alone: {"dynamic": "regions"}',
+        )
+    if not isinstance(name, str):
+        raise PartitionDefinitionError(
+            f"dynamic partitions are named by a string, got {name!r}",
+            hint='write {"dynamic": "regions"}',
+        )
+    return DynamicPartitions(name=name)
+
+
 def _static_key(key: Any) -> str:
     if isinstance(key, int) and not isinstance(key, bool):
         return str(key)  # YAML reads [2024, 2025] as numbers
@@ -166,7 +183,8 @@ def _static_key(key: Any) -> str:
 
 def _unknown_type(kind: Any) -> PartitionDefinitionError:
     return PartitionDefinitionError(
-        f"unknown partition type {str(kind)!r}", hint=did_you_mean(str(kind), GRAINS + ("static",))
+        f"unknown partition type {str(kind)!r}",
+        hint=did_you_mean(str(kind), GRAINS + ("static", "dynamic")),
     )
 
 

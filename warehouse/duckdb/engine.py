@@ -135,6 +135,14 @@ class DuckDBEngine:
     def partition_state(self, model: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
         return state.partition_state(self.conn, model)
 
+    def change_dynamic_partitions(
+        self, name: str, add: list[str], remove: list[str]
+    ) -> tuple[list[str], list[str]]:
+        from datetime import UTC, datetime
+
+        at = datetime.now(UTC).replace(tzinfo=None)
+        return state.change_dynamic_partitions(self.conn, name, add, remove, at)
+
     def record_run(
         self,
         *,

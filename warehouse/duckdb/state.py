@@ -75,6 +75,12 @@ _DDL = [
         checked_at TIMESTAMP,
         message VARCHAR
     )""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.dynamic_partitions (
+        name VARCHAR NOT NULL,
+        partition_key VARCHAR NOT NULL,
+        added_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (name, partition_key)
+    )""",
     f"""CREATE OR REPLACE VIEW {SCHEMA}.partition_state AS
         SELECT * EXCLUDE (rn) FROM (
             SELECT *, row_number() OVER (
@@ -136,9 +142,9 @@ def ensure(conn: DuckDBPyConnection) -> None:
     exists = conn.execute(
         "select count(*) from information_schema.tables where table_catalog = current_database() "
         f"and table_schema = '{SCHEMA}' and table_name in ('builds', 'runs', 'model_state', "
-        "'partitions', 'partition_state', 'check_results')"
+        "'partitions', 'partition_state', 'check_results', 'dynamic_partitions')"
     ).fetchall()[0][0]
-    if exists == 6 and _has_column(conn, "partitions", "data_version"):
+    if exists == 7 and _has_column(conn, "partitions", "data_version"):
         return
     for ddl in _DDL:
         conn.execute(ddl)
@@ -376,6 +382,56 @@ def plan_state(conn: DuckDBPyConnection) -> Any:
         relations=relations,
         partitions=partition_state(conn),
         failed_checks=failed_checks(conn),
+        dynamic_partitions=dynamic_partitions(conn),
+    )
+
+
+def dynamic_partitions(conn: DuckDBPyConnection) -> dict[str, tuple[str, ...]]:
+    """Each dynamic partition set's keys, in the order they were added."""
+    if not _has_table(conn, "dynamic_partitions"):
+        return {}
+    out: dict[str, list[str]] = {}
+    for name, key in conn.execute(
+        f"SELECT name, partition_key FROM {SCHEMA}.dynamic_partitions "
+        "ORDER BY name, added_at, partition_key"
+    ).fetchall():
+        out.setdefault(name, []).append(key)
+    return {name: tuple(keys) for name, keys in out.items()}
+
+
+def change_dynamic_partitions(
+    conn: DuckDBPyConnection, name: str, add: list[str], remove: list[str], at: datetime
+) -> tuple[list[str], list[str]]:
+    """Add and remove keys of dynamic set ``name`` in one transaction; (added, removed): the
+    keys that were not there, and those that were."""
+    have = set(dynamic_partitions(conn).get(name, ()))
+    added = [k for k in dict.fromkeys(add) if k not in have]
+    removed = [k for k in dict.fromkeys(remove) if k in have]
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for key in added:
+            conn.execute(
+                f"INSERT INTO {SCHEMA}.dynamic_partitions VALUES (?, ?, ?)", [name, key, at]
+            )
+        for key in removed:
+            conn.execute(
+                f"DELETE FROM {SCHEMA}.dynamic_partitions WHERE name = ? AND partition_key = ?",
+                [name, key],
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return added, removed
+
+
+def _has_table(conn: DuckDBPyConnection, table: str) -> bool:
+    return bool(
+        conn.execute(
+            "select count(*) from information_schema.tables where table_catalog = "
+            "current_database() and table_schema = ? and table_name = ?",
+            [SCHEMA, table],
+        ).fetchall()[0][0]
     )
 
 
