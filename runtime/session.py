@@ -55,6 +55,7 @@ from teal.runtime.runstore import (
     store_spec,
 )
 from teal.runtime.runstore.records import JsonValue
+from teal.runtime.waiting import open_when_free
 from teal.warehouse.engine import Engine, open_engine
 
 Selection = Sequence[str] | str | None
@@ -74,6 +75,9 @@ class RunOptions:
     trigger: Trigger = Trigger.API  # who asked for the run (recorded with it)
     parent_run_id: str | None = None  # the run this one retries
     queued: bool = False  # run_id names a queued run (the daemon's) that this run claims
+    # seconds to wait for a warehouse another process holds (None: fail at once, unless
+    # this project's daemon runs; runtime/waiting.py)
+    wait: float | None = None
 
 
 @dataclass
@@ -188,6 +192,13 @@ class Session:
         self._bind(found)
         return found
 
+    def _holder(self) -> str | None:
+        """The run that holds the warehouse now, as the run store knows it."""
+        if not self.record_runs:
+            return None
+        started = self.run_store().runs(status=[RunStatus.STARTED, RunStatus.CANCELING], limit=1)
+        return started[0].run_id if started else None
+
     def _bind(self, state: PlanState) -> None:
         """Bind the project's dynamic partition definitions to the keys ``state`` holds."""
         from teal.compiler.partitions.dynamic import bind_project, dynamic_sets
@@ -251,7 +262,7 @@ class Session:
         options = options or self.options()
         if self.record_runs:
             self.run_store()  # an unreachable store fails the run before any data changes
-        with open_engine(self.config, sources=project.sources) as wh:
+        with open_when_free(self.config, project.sources, run.wait, self._holder) as wh:
             state = wh.plan_state()
             self._bind(state)
             plan = build_plan(
@@ -531,6 +542,7 @@ def build(
     full_refresh: bool = False,
     partitions: Sequence[str] = (),
     store_failures: bool = False,
+    wait: float | None = None,
 ) -> BuildResult:
     """Build the selected models of the project at ``project_dir``.
 
@@ -552,5 +564,6 @@ def build(
         fail_fast=fail_fast,
         store_failures=store_failures,
         debug=debug,
+        wait=wait,
     )
     return session.build(select, exclude, options=options, run=run, reporter=reporter)

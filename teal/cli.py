@@ -102,6 +102,7 @@ def _run(
         fail_fast=fail_fast,
         store_failures=bool(partition_opts.get("store_failures")),
         debug=debug,
+        wait=partition_opts.get("wait"),
     )
     _build_and_report(session, select, exclude, options, run, as_json)
 

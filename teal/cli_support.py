@@ -234,6 +234,16 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = plan_options(func)
     func = click.option(
+        "--wait",
+        type=click.FloatRange(min=0),
+        is_flag=False,
+        flag_value=600.0,
+        default=None,
+        metavar="[SECONDS]",
+        help="While another process holds the warehouse, wait for it (default 600 s) "
+        "instead of failing.",
+    )(func)
+    func = click.option(
         "--job",
         default=None,
         metavar="NAME",

@@ -15,6 +15,7 @@ from teal.compiler.config import load_config
 from teal.runtime.daemon import Daemon, DaemonLock, DaemonRunning
 from teal.runtime.runstore import RunStatus, open_run_store
 from teal.runtime.runstore.ticks import TickStore
+from teal.runtime.waiting import daemon_running
 
 T0 = datetime(2026, 3, 2, 2, 59)  # naive UTC, as the store keeps times
 
@@ -206,7 +207,9 @@ def test_one_daemon_per_project(tmp_path):
     with pytest.raises(DaemonRunning) as caught:
         second.acquire()
     assert f"pid {os.getpid()}" in caught.value.message
+    assert daemon_running(tmp_path)  # a build by hand now waits for the warehouse
     lock.release()
+    assert not daemon_running(tmp_path)
     second.acquire()  # released: the next one may start
     second.release()
 
