@@ -46,6 +46,7 @@ from teal.runtime.runstore.ticks import TickStatus, TickStore
 if TYPE_CHECKING:
     from teal.compiler.project import Project
     from teal.runtime.freshness import Freshness
+    from teal.runtime.python_sensors import SensorDef
 
 MAX_CATCHUP = 1000  # ticks a schedule with catchup = "all" queues at most in one step
 
@@ -176,6 +177,10 @@ class Daemon:
     # each schedule's next tick after its last evaluation: not due before it, so an idle
     # daemon asks the store nothing about it
     _next_due: dict[str, datetime] = field(default_factory=dict)
+    # @teal.sensor functions of the project's sensors/ folder (runtime/python_sensors.py)
+    python_sensors: dict[str, SensorDef] = field(default_factory=dict)
+    _sensor_files: tuple[tuple[str, int], ...] | None = None
+    _skipped: dict[str, str] = field(default_factory=dict)  # a sensor's last skip reason
 
     @property
     def ticks(self) -> TickStore:
@@ -195,6 +200,8 @@ class Daemon:
         for sensor in self.config.automation.sensors.values():
             if sensor.enabled:
                 found.extend(self.evaluate_sensor(sensor, now))
+        for definition in self.python_sensors.values():
+            found.extend(self.evaluate_python_sensor(definition, now))
         fresh = self.check_freshness(now)
         if fresh is not None:
             found.append(fresh)
@@ -225,9 +232,34 @@ class Daemon:
         return TickOutcome("freshness", now, TickStatus.REQUESTED, run_id, message)
 
     def reload_if_changed(self) -> str | None:
-        """Read the project config again when its file changed (schedules, sensors and jobs
-        edited while the daemon runs); a config with a mistake is reported and the last
-        good one kept."""
+        """Read the project config, and the Python sensors' files, again when they changed
+        (edited while the daemon runs); a mistake is reported and the last good ones kept."""
+        problem = self._reload_python_sensors()
+        return self._reload_config() or problem
+
+    def _reload_python_sensors(self) -> str | None:
+        from teal.runtime.python_sensors import SENSOR_FOLDER, load_sensors
+
+        folder = self.config.root / SENSOR_FOLDER
+        files = (
+            tuple((p.as_posix(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*.py")))
+            if folder.is_dir()
+            else ()
+        )
+        if files == self._sensor_files:
+            return None
+        self._sensor_files = files
+        try:
+            found = load_sensors(self.config.root)
+        except TealError as exc:
+            return f"{exc} (keeping the Python sensors as they were)"
+        clash = set(found) & set(self.config.automation.sensors)
+        if clash:
+            return f"sensor '{sorted(clash)[0]}' is declared in the config and in {SENSOR_FOLDER}/"
+        self.python_sensors = found
+        return None
+
+    def _reload_config(self) -> str | None:
         try:
             mtime = self.config.config_path.stat().st_mtime_ns
         except OSError:
@@ -339,6 +371,7 @@ class Daemon:
         cursor: str | None = None,
         message: str | None = None,
         add_partitions: dict[str, tuple[str, ...]] | None = None,
+        vars: dict[str, object] | None = None,
     ) -> TickOutcome:
         """Record tick ``tick`` of ``source`` with the run it asks for (and the source's new
         cursor), in one transaction; ``add_partitions``: dynamic partition keys the run adds
@@ -351,6 +384,10 @@ class Daemon:
             run = self.queued_run(target, trigger, source, tick, partitions)
             if add_partitions:
                 run.config["add_partitions"] = {k: list(v) for k, v in add_partitions.items()}
+            if vars:
+                merged = dict(run.config["vars"]) if isinstance(run.config["vars"], dict) else {}
+                merged.update(json.loads(json.dumps(vars, default=str)))
+                run.config["vars"] = merged
         except TealError as exc:
             failed = f"could not queue a run: {exc.message}"
             self.ticks.record(
@@ -406,6 +443,16 @@ class Daemon:
             teal_version=__version__,
             created_at=utc_now(),  # the wall clock (retention and listings go by it)
         )
+
+    def evaluate_python_sensor(self, definition: SensorDef, now: datetime) -> list[TickOutcome]:
+        """Call a ``@teal.sensor`` function (runtime/sensors.py)."""
+        from teal.runtime import sensors
+
+        previous = self._sensor_at.get(definition.name)
+        if previous is not None and (now - previous).total_seconds() < definition.minimum_interval:
+            return []
+        self._sensor_at[definition.name] = now
+        return sensors.python_sensor(self, definition, now)
 
     # -- sensors ------------------------------------------------------------------------------
     def evaluate_sensor(self, sensor: Sensor, now: datetime) -> list[TickOutcome]:

@@ -18,6 +18,7 @@ from teal.runtime.runstore.ticks import TickStatus
 
 if TYPE_CHECKING:
     from teal.runtime.daemon import Daemon, TickOutcome
+    from teal.runtime.python_sensors import SensorDef
 
 WEBHOOK_TIMEOUT_S = 10.0
 
@@ -161,3 +162,54 @@ def _post(
         reason = getattr(exc, "reason", exc)
         text = str(reason).replace(url, f"${sensor.webhook_env}")
         return TickStatus.FAILED, f"could not post to ${sensor.webhook_env}: {text}"
+
+
+def python_sensor(d: Daemon, definition: SensorDef, now: datetime) -> list[TickOutcome]:
+    """Call a ``@teal.sensor`` function with its cursor; queue each run request it returns
+    (moving the cursor with the last one), or record its skip reason when it changed."""
+    from teal.compiler.automation import Target
+    from teal.compiler.errors import TealError
+    from teal.runtime.python_sensors import SensorContext, requests_of
+
+    source = f"sensor:{definition.name}"
+    before = d.ticks.cursor(source)
+    context = SensorContext(definition.name, before, now, d.config.root)
+    try:
+        found, skip = requests_of(definition(context), definition.source)
+    except TealError as exc:
+        found, skip = [], f"failed: {exc.message}"
+    except Exception as exc:  # noqa: BLE001 - the user's function: its error is the tick's
+        found, skip = [], f"failed: {type(exc).__name__}: {exc}"
+    moved = context.cursor if context.cursor != before else None
+    outcomes = []
+    for i, request in enumerate(found):
+        target = Target(
+            job=request.job or (definition.job if not request.select else None),
+            select=tuple(request.select) or (definition.select if not request.job else ()),
+            exclude=tuple(request.exclude),
+        )
+        outcomes.append(
+            d.request(
+                source,
+                now + timedelta(microseconds=i),
+                now,
+                target,
+                trigger=Trigger.SENSOR,
+                partitions=tuple(request.partitions),
+                run_key=request.run_key,
+                cursor=moved if i == len(found) - 1 else None,
+                add_partitions={k: tuple(v) for k, v in request.add_partitions.items()} or None,
+                vars=dict(request.vars) or None,
+            )
+        )
+    if found:
+        d._skipped.pop(definition.name, None)
+        return outcomes
+    if moved is not None:
+        d.ticks.set_cursor(source, moved, now)
+    if skip is not None and d._skipped.get(definition.name) != skip:
+        d._skipped[definition.name] = skip
+        status = TickStatus.FAILED if skip.startswith("failed: ") else TickStatus.SKIPPED
+        d.ticks.record(source, now, status, at=now, message=skip)
+        outcomes.append(_outcome(source, now, status, skip))
+    return outcomes

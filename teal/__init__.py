@@ -26,6 +26,7 @@ from teal.compiler.errors import (
 from teal.compiler.plan import Plan, build_plan
 from teal.compiler.project import Model, Project, load_project
 from teal.runtime.context import AssetContext
+from teal.runtime.python_sensors import RunRequest, SensorContext, SkipReason, sensor
 from teal.runtime.results import BuildResult, ModelResult
 from teal.runtime.runstore import RunRecord, RunStatus
 from teal.runtime.session import RunOptions, Session, build, runs
@@ -53,7 +54,10 @@ __all__ = [
     "ProjectError",
     "RunOptions",
     "RunRecord",
+    "RunRequest",
     "RunStatus",
+    "SensorContext",
+    "SkipReason",
     "SelectionError",
     "Session",
     "TealError",
@@ -66,4 +70,5 @@ __all__ = [
     "load_project",
     "materialize",
     "runs",
+    "sensor",
 ]

@@ -316,7 +316,11 @@ def sensors(
     as_json: bool,
 ) -> None:
     """List the sensors: what they watch and what they run."""
-    found = _config(project_dir).automation.sensors
+    from teal.runtime.python_sensors import load_sensors
+
+    config = _config(project_dir)
+    found = config.automation.sensors
+    in_python = load_sensors(config.root)
     rows = [
         {
             "name": s.name,
@@ -328,12 +332,25 @@ def sensors(
             "enabled": s.enabled,
         }
         for s in found.values()
+    ] + [
+        {
+            "name": d.name,
+            "kind": "python",
+            "watches": d.description or d.source,
+            "runs": f"job {d.job}"
+            if d.job
+            else ("-s " + " ".join(d.select) if d.select else "(its requests)"),
+            "partition_from": None,
+            "minimum_interval_s": d.minimum_interval,
+            "enabled": True,
+        }
+        for d in in_python.values()
     ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     if not rows:
-        click.echo("No sensors: declare them under [tool.teal.sensors.<name>].")
+        click.echo("No sensors: declare them under [tool.teal.sensors.<name>] or in sensors/.")
         return
     click.echo(
         table(

@@ -387,3 +387,75 @@ def test_higher_priority_runs_are_launched_first(tmp_path, store_spec):
     assert [r.selection for r in queued] == [("b",), ("a",)]
     assert [r.config.get("priority") for r in queued] == [5, 0]
     d.store.close()
+
+
+PY_SENSOR = '''
+import teal
+
+@teal.sensor(select="orders+", minimum_interval="10s")
+def api_orders(context: teal.SensorContext):
+    """new orders in the API"""
+    newest = int((context.root / "api_newest.txt").read_text())
+    last = int(context.cursor or 0)
+    if newest == last:
+        return teal.SkipReason(f"nothing after order {last}")
+    context.cursor = str(newest)
+    return [
+        teal.RunRequest(run_key=f"orders-{newest}", vars={"since": last}, partitions=["2026-03-01"]),
+        teal.RunRequest(run_key=f"audit-{newest}", job="audit"),
+    ]
+
+@teal.sensor(minimum_interval="1s")
+def broken(context):
+    raise RuntimeError("the API is down")
+'''
+
+
+def test_python_sensors_keep_a_cursor_and_ask_for_runs(tmp_path, store_spec):
+    root = project(tmp_path, '[jobs.audit]\nselect = "audit_model"\n')
+    (root / "sensors").mkdir()
+    (root / "sensors" / "api.py").write_text(PY_SENSOR)
+    (root / "api_newest.txt").write_text("7")
+    d = daemon(root, store_spec)
+    d.running = Started("busy")  # keep what is queued in the queue
+    found = d.step(T0)
+    requested = [o for o in found if o.status == "requested"]
+    assert len(requested) == 2
+    orders = d.store.run(requested[0].run_id or "")
+    assert orders is not None and orders.selection == ("orders+",)
+    assert orders.partitions == ("2026-03-01",) and orders.config["vars"] == {"since": 0}
+    audit = d.store.run(requested[1].run_id or "")
+    assert audit is not None and audit.selection == ("audit_model",)
+    failed = [o for o in found if o.source == "sensor:broken"]
+    assert failed[0].status == "failed" and "RuntimeError: the API is down" in (
+        failed[0].message or ""
+    )
+    # nothing new: one skipped tick with the reason; the broken one is not reported again
+    found = d.step(T0 + timedelta(seconds=11))
+    assert [(o.source, o.status, o.message) for o in found] == [
+        ("sensor:api_orders", "skipped", "nothing after order 7")
+    ]
+    assert d.step(T0 + timedelta(seconds=22)) == []
+    d.store.close()
+    # a restarted daemon keeps the cursor
+    (root / "api_newest.txt").write_text("9")
+    again = daemon(root, store_spec)
+    again.running = Started("busy")
+    found = again.step(T0 + timedelta(seconds=40))
+    runs = [again.store.run(o.run_id or "") for o in found if o.status == "requested"]
+    assert [r.config["vars"] for r in runs if r is not None and r.selection == ("orders+",)] == [
+        {"since": 7}
+    ]
+    again.store.close()
+
+
+def test_a_python_sensor_file_that_fails_to_import_is_reported_with_its_line(tmp_path, store_spec):
+    root = project(tmp_path, "")
+    (root / "sensors").mkdir()
+    (root / "sensors" / "bad.py").write_text("import teal\n\nx = 1 / 0\n")
+    d = daemon(root, store_spec)
+    reported: list[str] = []
+    d.on_tick = lambda o: reported.append(o.describe())
+    d.step(T0)
+    assert any("sensors/bad.py:3" in r and "ZeroDivisionError" in r for r in reported), reported
+    d.store.close()
