@@ -37,6 +37,7 @@ SOURCE_KEYS = {
     "database",
     "loader",
     "freshness",
+    "loaded_at_field",
     "tags",
     "config",
     "partitioned_by",
@@ -70,6 +71,10 @@ class SourceTable:
     description: str = ""
     partitions: Any = None  # compiler.partitions definition, when the table is partitioned
     partition_column: Any = None
+    # dbt's source freshness: ((severity, count, period), ...) with severity warn or error,
+    # and the column holding when each row was loaded (runtime/freshness.py)
+    freshness: tuple[tuple[str, int, str], ...] = ()
+    loaded_at_field: str | None = None
 
     @property
     def key(self) -> str:
@@ -148,6 +153,15 @@ def parse_source(
             partitions = parse_partitions(spec_parts, path=declared_in, line=line)
             if partitions is not None:
                 check_partition_column(partitions, column, path=declared_in, line=line)
+        # a table's own freshness wins over its source's, and `freshness: null` turns it off
+        fresh_spec = tspec["freshness"] if "freshness" in tspec else spec.get("freshness")
+        loaded_at = tspec.get("loaded_at_field", spec.get("loaded_at_field"))
+        freshness = _freshness(fresh_spec, fail)
+        if freshness and not loaded_at:
+            raise fail(
+                f"source table {name}.{tname} has freshness but no loaded_at_field",
+                "loaded_at_field: the column holding when each row was loaded, e.g. _loaded_at",
+            )
         tables[tname.lower()] = SourceTable(
             source=name,
             name=tname,
@@ -156,6 +170,8 @@ def parse_source(
             description=str(tspec.get("description") or ""),
             partitions=partitions,
             partition_column=column,
+            freshness=freshness,
+            loaded_at_field=str(loaded_at) if loaded_at else None,
         )
     resolved_path = None
     if path is not None:
@@ -163,6 +179,40 @@ def parse_source(
     return Source(
         name=name, kind=kind, path=resolved_path, tables=tables, declared_in=declared_in, line=line
     )
+
+
+FRESHNESS_PERIODS = ("minute", "hour", "day")
+
+
+def _freshness(spec: Any, fail: Any) -> tuple[tuple[str, int, str], ...]:
+    """dbt's ``freshness: {warn_after: {count: 12, period: hour}, error_after: ...}``."""
+    if spec is None:
+        return ()
+    example = (
+        "freshness: {warn_after: {count: 12, period: hour}, error_after: {count: 24, period: hour}}"
+    )
+    if not isinstance(spec, dict) or set(spec) - {"warn_after", "error_after"}:
+        raise fail("freshness takes warn_after and error_after", example)
+    found = []
+    for key in ("warn_after", "error_after"):
+        after = spec.get(key)
+        if after is None:
+            continue
+        count, period = (
+            (after.get("count"), after.get("period")) if isinstance(after, dict) else (None, None)
+        )
+        if (
+            not isinstance(count, int)
+            or isinstance(count, bool)
+            or count <= 0
+            or period not in FRESHNESS_PERIODS
+        ):
+            raise fail(
+                f"freshness {key} needs a positive count and a period (minute, hour or day)",
+                example,
+            )
+        found.append((key.removesuffix("_after"), count, str(period)))
+    return tuple(found)
 
 
 def _is_url(path: str) -> bool:

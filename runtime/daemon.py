@@ -498,13 +498,19 @@ def _freshness_evaluator(
     config: ProjectConfig,
 ) -> Callable[[datetime], tuple[Project, list[Freshness]]]:
     def evaluate(now: datetime) -> tuple[Project, list[Freshness]]:
+        from teal.compiler.errors import WarehouseBusy
         from teal.runtime import freshness
         from teal.runtime.session import Session
 
         with Session.open(config.root) as session:
             project = session.project
             names = [n for n, m in project.models.items() if m.config.get("freshness")]
-            return project, freshness.evaluate(project, session.state(), names, now)
+            found = freshness.evaluate(project, session.state(), names, now)
+            try:
+                found += freshness.evaluate_sources(project, now)
+            except WarehouseBusy:
+                pass  # a build holds the warehouse: the sources' turn comes next time
+            return project, found
 
     return evaluate
 

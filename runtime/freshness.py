@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from teal.compiler.automation import parse_duration
 from teal.compiler.plan import PlanState
@@ -35,11 +36,14 @@ class Freshness:
     severity: str
     data_time: datetime | None  # naive UTC
     lag: timedelta | None
+    warn_after: timedelta | None = None  # sources: older than this warns (dbt's warn_after)
 
     @property
     def status(self) -> str:
         """pass, warn or fail (as check results say)."""
         if self.lag is not None and self.lag <= self.max_lag:
+            if self.warn_after is not None and self.lag > self.warn_after:
+                return "warn"
             return "pass"
         return "warn" if self.severity == "warn" else "fail"
 
@@ -47,11 +51,12 @@ class Freshness:
     def message(self) -> str:
         if self.data_time is None:
             return "no data: never built"
-        verdict = "within" if self.status == "pass" else "over"
-        return (
-            f"data as of {self.data_time:%Y-%m-%d %H:%M} UTC, {_human(self.lag)} old, "
-            f"{verdict} its max_lag of {_human(self.max_lag)}"
-        )
+        age = f"data as of {self.data_time:%Y-%m-%d %H:%M} UTC, {_human(self.lag)} old"
+        if self.lag is not None and self.lag > self.max_lag:
+            return f"{age}, over its max_lag of {_human(self.max_lag)}"
+        if self.warn_after is not None and self.lag is not None and self.lag > self.warn_after:
+            return f"{age}, over its warn_after of {_human(self.warn_after)}"
+        return f"{age}, within its max_lag of {_human(self.max_lag)}"
 
 
 def evaluate(
@@ -77,6 +82,67 @@ def evaluate(
             )
         )
     return found
+
+
+_PERIOD = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
+
+
+def evaluate_sources(project: Project, now: datetime) -> list[Freshness]:
+    """dbt's source freshness: for each source table with ``freshness`` and
+    ``loaded_at_field``, the newest loaded-at value against its warn/error thresholds. Reads
+    the sources through the warehouse (read-only)."""
+    from teal.compiler.sources import READERS, scan_text
+    from teal.compiler.sql import quote_identifier
+    from teal.warehouse.engine import open_engine
+
+    tables = [t for src in project.sources.values() for t in src.tables.values() if t.freshness]
+    if not tables:
+        return []
+    found = []
+    built = Path(project.config.warehouse_path).exists()  # file sources need no warehouse
+    with open_engine(
+        project.config,
+        read_only=built,
+        sources=project.sources,
+        path=None if built else ":memory:",
+    ) as wh:
+        cur = wh.cursor()
+        for table in tables:
+            relation = (
+                scan_text(table)
+                if table.kind in READERS
+                else ".".join(quote_identifier(p) for p in table.location.split("."))
+            )
+            column = quote_identifier(str(table.loaded_at_field))
+            data = cur.load(f"SELECT max({column}) AS loaded_at FROM {relation}", "arrow")
+            newest = data.column(0)[0].as_py() if data.num_rows else None
+            limits = {
+                severity: count * _PERIOD[period] for severity, count, period in table.freshness
+            }
+            error, warn = limits.get("error"), limits.get("warn")
+            data_time = _naive_utc(newest)
+            found.append(
+                Freshness(
+                    model=table.key,
+                    max_lag=error if error is not None else warn or timedelta(0),
+                    severity="error" if error is not None else "warn",
+                    data_time=data_time,
+                    lag=None if data_time is None else max(now - data_time, timedelta(0)),
+                    warn_after=warn if error is not None else None,
+                )
+            )
+    return found
+
+
+def _naive_utc(value: object) -> datetime | None:
+    """A loaded-at value as naive UTC (a date is its midnight; naive times are UTC)."""
+    from datetime import date
+
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    return None
 
 
 def _data_time(project: Project, state: PlanState, name: str) -> datetime | None:

@@ -393,6 +393,8 @@ def report_freshness(
 
     names = session.select(list(select) or None, list(exclude) or None)
     found = freshness.evaluate(session.project, session.state(), names, _now())
+    if not select and not exclude:  # sources' freshness too, as `dbt source freshness`
+        found += freshness.evaluate_sources(session.project, _now())
     run_id = freshness.record(session.run_store(), session.project, found, trigger=Trigger.CLI)
     if as_json:
         rows = [

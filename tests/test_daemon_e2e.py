@@ -225,3 +225,48 @@ def test_a_sensor_adds_the_dynamic_partition_a_file_names_and_builds_it(project)
     assert rows == [("eu", 10), ("us", 10)]
     listed = run_teal("partitions", "sales", "--json", cwd=root).stdout
     assert json.loads(listed)[0]["key"] == "eu"
+
+
+SOURCES_YML = """
+sources:
+  - name: shop
+    type: csv
+    path: ../data/{table}.csv
+    loaded_at_field: loaded_at
+    freshness:
+      warn_after: {count: 12, period: hour}
+      error_after: {count: 1, period: day}
+    tables:
+      - name: orders
+      - name: refunds
+        freshness: null
+"""
+
+
+def test_source_freshness_as_dbt_users_write_it(project):
+    root = project({"models/sources.yml": SOURCES_YML, "models/o.sql": "select * from shop.orders"})
+    (root / "data").mkdir()
+    (root / "data" / "orders.csv").write_text(
+        "id,loaded_at\n1,2026-03-01 06:00:00\n2,2026-03-02 00:00:00\n"
+    )
+    (root / "data" / "refunds.csv").write_text("id,loaded_at\n1,2020-01-01 00:00:00\n")
+
+    def fresh(now: str) -> tuple[int, dict[str, dict]]:
+        done = run_teal("check", "--freshness", "--json", cwd=root, env={"TEAL_NOW": now})
+        assert "Traceback" not in done.output, done.output
+        return done.returncode, {r["model"]: r for r in json.loads(done.stdout)["freshness"]}
+
+    code, rows = fresh("2026-03-02T06:00:00")
+    assert code == 0 and set(rows) == {"shop.orders"}  # refunds: freshness turned off
+    assert rows["shop.orders"]["status"] == "pass"
+    code, rows = fresh("2026-03-02T18:00:00")
+    assert code == 0 and rows["shop.orders"]["status"] == "warn"
+    assert "over its warn_after of 12h" in rows["shop.orders"]["message"]
+    code, rows = fresh("2026-03-03T06:00:00")
+    assert code == 1 and rows["shop.orders"]["status"] == "fail"
+
+    (root / "models" / "sources.yml").write_text(
+        SOURCES_YML.replace("    loaded_at_field: loaded_at\n", "")
+    )
+    broken = run_teal("check", "--freshness", cwd=root)
+    assert broken.returncode == 2 and "has freshness but no loaded_at_field" in broken.stderr
