@@ -52,6 +52,8 @@ MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "full_refresh": ((bool,), "true or false"),
     # partitioned models: false keeps built partitions even when stale (append-only history)
     "rebuild_stale": ((bool,), "true or false"),
+    # the pool it builds in: at most the pool's size of its models build at once
+    "pool": ((str,), "the name of a pool declared under [tool.teal.pools]"),
     # how old its data may get (runtime/freshness.py)
     "freshness": ((dict,), "a table such as {max_lag = '26h'} (severity: warn or error)"),
     "backfill_policy": ((str,), "'multi_run' (a transaction per partition) or 'single_run'"),
@@ -83,6 +85,7 @@ PROJECT_KEYS = {
     "jobs",
     "schedules",
     "sensors",
+    "pools",
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -111,6 +114,8 @@ class ProjectConfig:
     duckdb: DuckDBSettings = field(default_factory=DuckDBSettings)
     # jobs, schedules and sensors (compiler/automation.py)
     automation: Automation = field(default_factory=Automation)
+    # pool name -> how many of its models build at once (a model joins one by `pool`)
+    pools: dict[str, int] = field(default_factory=dict)
 
     def folder_config(self, rel_folder: str) -> dict[str, Any]:
         """Merged folder defaults for a model in ``rel_folder`` (posix, relative to models/).
@@ -294,6 +299,19 @@ def _check_targets(targets: dict[str, Any], config_path: Path) -> None:
                 )
 
 
+def _pools(raw: dict[str, Any], config_path: Path) -> dict[str, int]:
+    for name, size in raw.items():
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ProjectError(
+                f"pool '{name}' must allow a whole number of models at once (1 or more), "
+                f"got {size!r}",
+                path=config_path.name,
+                line=_key_line(config_path, name),
+                hint="[tool.teal.pools] heavy = 1",
+            )
+    return dict(raw)
+
+
 def _key_line(path: Path, key: str) -> int | None:
     """Best-effort line number of ``key`` in a TOML file, for error messages."""
     try:
@@ -439,6 +457,7 @@ def load_config(
         run_store=run_store,
         run_retention=(days, kept),
         automation=parse_automation(data, config_path, _key_line),
+        pools=_pools(expect("pools", dict, "a table of pool sizes") or {}, config_path),
         duckdb=parse_duckdb_settings(
             [("duckdb", expect("duckdb", dict, "a table of DuckDB settings") or {})]
             + (

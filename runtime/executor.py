@@ -26,6 +26,7 @@ from typing import Any
 from teal.compiler.plan import Plan, Step
 from teal.compiler.project import Model, Project
 from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome
+from teal.runtime.pools import Pools
 from teal.runtime.python_call import CallEnv, UserCodeError, call_asset
 from teal.runtime.report import Reporter, SilentReporter
 from teal.runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
@@ -76,6 +77,7 @@ class Executor:
     def run(self) -> BuildResult:
         started = time.perf_counter()
         steps = {s.model: s for s in self.plan.steps}
+        pools = Pools.of(self.project, steps)  # an undeclared pool: an error before any step
         downstream: dict[str, list[str]] = {name: [] for name in steps}
         waiting: dict[str, int] = {}
         for s in self.plan.steps:
@@ -121,8 +123,11 @@ class Executor:
                 while ready or running:
                     ready.sort(key=order.__getitem__, reverse=True)
                     while ready and len(running) < self.threads and not stop:
-                        name = ready.pop()
+                        name = pools.take(ready)
+                        if name is None:
+                            break  # every ready step waits for room in its pool
                         if name in results:
+                            pools.release(name)
                             continue
                         if self.before_python is not None and self._runs_python(name):
                             try:
@@ -139,6 +144,7 @@ class Executor:
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in finished:
                         name = running.pop(future)
+                        pools.release(name)
                         result = future.result()
                         results[name] = result
                         self.reporter.model_finished(result, len(results), total)
