@@ -9,6 +9,7 @@ the load would have given.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterable
 
@@ -26,6 +27,41 @@ def import_python(project: Project, models: Iterable[str], assets: bool = True) 
     import_functions(
         [c.python for c in project.checks.values() if c.python is not None and c.asset in chosen]
     )
+
+
+def import_every_file(project: Project) -> None:
+    """Import every Python file under the models folder, as ``teal compile`` does to check
+    them: the files behind Python models and checks, and those that declare nothing (a
+    file read from its text alone is otherwise never run). The first that fails to import
+    is a located error."""
+    import hashlib
+
+    from teal.compiler.discover import discover, display_path
+    from teal.compiler.pyfiles import file_digest, import_file, module_name
+
+    models_dir = project.config.models_dir
+    files = discover(models_dir).python
+    # files imported without error before, unchanged since: not run again (a warm compile
+    # stays fast); any change to any of them checks them all
+    key = hashlib.sha256(
+        repr([(str(p), file_digest(p)) for p in files] + [sys.version]).encode()
+    ).hexdigest()
+    marker = project.root / ".teal" / "cache" / "python_files_imported"
+    try:
+        if marker.read_text() == key:
+            return
+    except OSError:
+        pass
+    import_python(project, [n for n, m in project.models.items() if m.kind == "python"])
+    declared = {m.path.resolve() for m in project.models.values() if m.kind == "python"}
+    for path in files:
+        if path.resolve() not in declared:
+            import_file(path, module_name(models_dir, path), display_path(project.root, path))
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(key)
+    except OSError:
+        pass  # a read-only project checks them each time
 
 
 class BackgroundImporter:

@@ -239,7 +239,12 @@ class Session:
         )
 
     def compile(self, select: Selection = None, exclude: Selection = None) -> tuple[Path, int]:
-        """Write compiled SQL and the manifest into ``target/``; (folder, models written)."""
+        """Write compiled SQL and the manifest into ``target/``; (folder, models written).
+        Every Python file under the models folder is imported first: one that fails to
+        import is a located error (a build would meet it later)."""
+        from teal.runtime.python_imports import import_every_file
+
+        import_every_file(self.project)
         names = self.select(select, exclude)
         return write_target(self.project, set(names)), len(names)
 
