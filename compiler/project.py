@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from teal.compiler.assets import AssetDef
+from teal.compiler.assets import AssetCheckDef, AssetDef
 from teal.compiler.config import ProjectConfig, load_config
 from teal.compiler.errors import LineageError, TealError, did_you_mean, raise_all
 from teal.compiler.graph import Dag
@@ -173,8 +173,10 @@ def find_source_table(sources: dict[str, Source], key: str) -> SourceTable:
     return sources[src].tables[table.lower()]
 
 
-def project_from_assets(config: ProjectConfig, assets: list[AssetDef]) -> Project:
-    """A project made of the given Python assets only (for ``teal.materialize``)."""
+def project_from_assets(
+    config: ProjectConfig, assets: list[AssetDef | AssetCheckDef]
+) -> Project:
+    """A project made of the given Python assets and checks only (``teal.materialize``)."""
     project, _, _ = _load(config, {}, LoadStrategy(), assets=list(assets))
     return project
 
@@ -246,7 +248,7 @@ def _load(
     cfg: ProjectConfig,
     contents: dict[str, bytes],
     strategy: LoadStrategy,
-    assets: list[AssetDef] | None = None,
+    assets: list[AssetDef | AssetCheckDef] | None = None,
 ) -> tuple[Project, CompileCache, dict[str, str | None]]:
     """The project read through every stage, with the compile cache it used and the
     project-local modules its Python files imported (both stored for the next load).
@@ -285,8 +287,12 @@ def _load(
             if error is not None:
                 errors.append(error)
 
+        python_checks: list[tuple[Any, str]] = []  # (AssetCheckDef, display path)
         for definition in assets or []:
             path = Path(definition.source_file or "<asset>")
+            if isinstance(definition, AssetCheckDef):  # teal.materialize([asset, check])
+                python_checks.append((definition, display(path)))
+                continue
             claim(definition.name, display(path), definition.source_line)
             pending.append(PendingAsset(path, definition, None))
         python_files = PythonFiles(
@@ -294,7 +300,6 @@ def _load(
             cache,
             cfg.root,
         )
-        python_checks: list[tuple[Any, str]] = []  # (AssetCheckDef, display path)
         for declared in python_files.load():
             for definition, source_text in declared.assets:
                 claim(definition.name, declared.display, definition.source_line)

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from teal.compiler.assets import AssetDef
+from teal.compiler.assets import AssetCheckDef, AssetDef
 from teal.compiler.config import ProjectConfig
 from teal.compiler.errors import ExecutionError
 from teal.compiler.plan import build_plan
 from teal.compiler.project import project_from_assets
+from teal.runtime.checking import CheckOutcome
 from teal.runtime.results import BuildResult, ModelResult
 from teal.runtime.session import RunOptions, Session
 from teal.warehouse import io
@@ -37,16 +38,30 @@ class MaterializeResult:
     def __getitem__(self, model: str) -> ModelResult:
         return self.result[model]
 
+    @property
+    def check_results(self) -> list[CheckOutcome]:
+        """Every check's outcome, in build order."""
+        return [outcome for r in self.result.results for outcome in r.checks]
+
+    def check_result(self, check: str | AssetCheckDef) -> CheckOutcome:
+        """The outcome of one check (by name or the ``@teal.asset_check`` function)."""
+        name = check.name if isinstance(check, AssetCheckDef) else check
+        for outcome in self.check_results:
+            if outcome.check == name:
+                return outcome
+        raise KeyError(f"no check {name!r} ran (checks: {[o.check for o in self.check_results]})")
+
 
 def materialize(
-    assets: list[AssetDef],
+    assets: list[AssetDef | AssetCheckDef],
     *,
     inputs: dict[str, Any] | None = None,
     warehouse: str | Path = ":memory:",
     vars: dict[str, Any] | None = None,
     raise_on_error: bool = True,
 ) -> MaterializeResult:
-    """Run Python assets in dependency order.
+    """Run Python assets in dependency order, with the ``@teal.asset_check`` functions
+    given among them (their outcomes: ``result.check_result(check)``).
 
     ``inputs`` gives data (Arrow, Polars, pandas) for upstream names that are not among
     ``assets``. Outputs come back as Arrow tables: ``result.output_for("name")``.
