@@ -173,9 +173,7 @@ def find_source_table(sources: dict[str, Source], key: str) -> SourceTable:
     return sources[src].tables[table.lower()]
 
 
-def project_from_assets(
-    config: ProjectConfig, assets: list[AssetDef | AssetCheckDef]
-) -> Project:
+def project_from_assets(config: ProjectConfig, assets: list[AssetDef | AssetCheckDef]) -> Project:
     """A project made of the given Python assets and checks only (``teal.materialize``)."""
     project, _, _ = _load(config, {}, LoadStrategy(), assets=list(assets))
     return project

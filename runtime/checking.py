@@ -56,7 +56,7 @@ def describe_failure(failed: list[CheckOutcome]) -> str:
     what = (
         f"{first.failing:,} failing rows"
         if first.failing is not None
-        else first.message or "could not run"
+        else first.message or ("could not run" if first.status == "error" else "it returned false")
     )
     more = f" (and {len(failed) - 1} more checks)" if len(failed) > 1 else ""
     return f"check {first.check} failed: {what}{more}"

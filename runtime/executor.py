@@ -155,7 +155,7 @@ class Executor:
                                     ready.append(nxt)
                         else:
                             why = f"upstream {name} failed"
-                            check = re.match(r"check (\S+) failed", result.message or "")
+                            check = re.search(r"check (\S+) failed", result.message or "")
                             if check:
                                 why = f"upstream {name} failed check {check.group(1)}"
                             skip_downstream(name, why)
@@ -332,8 +332,8 @@ class Executor:
         if blocking:
             from teal.runtime.checking import describe_failure
 
-            message = describe_failure(blocking) + " (checked after publishing)"
-            return replace(result, status=ERROR, message=message, line=None)
+            message = "published, then " + describe_failure(blocking)
+            return replace(result, status=ERROR, message=message, line=None, published=True)
         return result
 
     def _failed(

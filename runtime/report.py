@@ -160,11 +160,13 @@ def check_line(outcome: Any, color: Any = None) -> str:
 def summary(result: BuildResult) -> str:
     """The end-of-build summary: counts, then a table of every failure and skip."""
     built, failed, skipped = result.built, result.failed, result.skipped
-    rows = sum(r.rows or 0 for r in built)
+    published = [r for r in failed if r.published]
+    rows = sum(r.rows or 0 for r in built + published)
+    live = f" ({len(published)} published, then failed a check)" if published else ""
     lines = [
         "",
-        f"Finished in {fmt_seconds(result.duration_s)}: {len(built)} built, {len(failed)} failed, "
-        f"{len(skipped)} skipped ({rows:,} rows written)",
+        f"Finished in {fmt_seconds(result.duration_s)}: {len(built)} built, {len(failed)} failed"
+        f"{live}, {len(skipped)} skipped ({rows:,} rows written)",
     ]
     if failed:
         lines.append("")

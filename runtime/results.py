@@ -23,6 +23,8 @@ class ModelResult:
     col: int | None = None
     partitions: int | None = None  # partitions built (partitioned models)
     checks: tuple[Any, ...] = ()  # runtime.checking.CheckOutcome of this model's checks
+    # failed, but its new data was published first (a Python check runs after publishing)
+    published: bool = False
 
     @property
     def location(self) -> str:
@@ -89,6 +91,7 @@ class BuildResult:
                 "success": len(self.built),
                 "error": len(self.failed),
                 "skipped": len(self.skipped),
+                "failed_after_publishing": sum(r.published for r in self.failed),
             },
             "results": [asdict(r) for r in self.results],
         }

@@ -9,6 +9,7 @@ with ``--store-failures``, and compile-time errors (``path:line: message`` plus 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -786,9 +787,10 @@ def test_singular_python_and_generic_checks(project):
     assert any("OK" in l and "main.zz_customers" in l for l in lines)
     # an error-severity Python check that raises fails its asset after publishing
     assert (
-        "check enriched_divides failed: ZeroDivisionError: division by zero "
-        "(checked after publishing)"
+        "published, then check enriched_divides failed: ZeroDivisionError: division by zero"
     ) in out.stdout
+    # the summary says what was published and what failed
+    assert re.search(r"\d+ failed \(1 published, then failed a check\)", out.stdout), out.stdout
     assert any(
         "SKIP" in l
         and "main.enriched_child" in l
