@@ -56,7 +56,12 @@ def test_build_returns_per_model_results(project):
         db, "select count(*) from information_schema.tables where table_name = 'unrelated'"
     ) == [(0,)]
     as_dict = result.to_dict()
-    assert as_dict["counts"] == {"success": 3, "error": 0, "skipped": 0}
+    assert as_dict["counts"] == {
+        "success": 3,
+        "error": 0,
+        "skipped": 0,
+        "failed_after_publishing": 0,
+    }
     assert as_dict["run_id"] == result.run_id
     assert query(db, "select run_id, status from teal.runs") == [(result.run_id, "success")]
 
