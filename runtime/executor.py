@@ -26,6 +26,7 @@ from typing import Any
 from teal.compiler.plan import Plan, Step
 from teal.compiler.project import Model, Project
 from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome
+from teal.runtime.partition_errors import with_partition_context
 from teal.runtime.pools import Pools
 from teal.runtime.python_call import CallEnv, UserCodeError, call_asset
 from teal.runtime.report import Reporter, SilentReporter
@@ -249,6 +250,7 @@ class Executor:
             return self._failed(cur, target, model, started, t0, exc.message, exc.line)
         except Exception as exc:  # noqa: BLE001 - engine errors become a failed model
             message, line, col = cur.describe_error(exc, model.raw_sql)
+            message = with_partition_context(model, message)
             if self.debug:
                 message += "\n" + traceback.format_exc()
             return self._failed(cur, target, model, started, t0, message, line, col)
@@ -478,6 +480,7 @@ class Executor:
                     message, line = exc.message, exc.line
                 else:
                     message, line, _ = cur.describe_error(exc, model.raw_sql)
+                    message = with_partition_context(model, message)
                 failures.append((key, message, line))
                 try:
                     cur.record_partition_failure(target, key, p_started, message)

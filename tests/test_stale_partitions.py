@@ -148,3 +148,20 @@ def test_a_bad_range_key_names_the_flag_it_came_from(project):
     assert unpartitioned.returncode == 2
     assert "no selected model is partitioned" in unpartitioned.stderr
     assert "daily_revenue" not in unpartitioned.stderr  # no example project names in hints
+
+
+VARCHAR_DAY = """
+{{ config(materialized='incremental', partitioned_by=DEF, partition_column='day' POLICY) }}
+select strftime(ts, '%Y-%m-%d') as day, 1 as v
+from range(TIMESTAMP '2026-01-01', TIMESTAMP '2026-01-03', INTERVAL 1 HOUR) t(ts)
+""".replace("DEF", "{'daily': {'start': '2026-01-01', 'end': '2026-01-03'}}")
+
+
+@pytest.mark.parametrize("policy", ["", ", backfill_policy='single_run'"])
+def test_a_type_error_against_the_partition_window_names_the_partition_column(project, policy):
+    root = project({"models/e.sql": VARCHAR_DAY.replace("POLICY", policy)})
+    done = teal(root, "build", ok=False)
+    assert done.returncode == 1
+    assert "Cannot compare values of type VARCHAR and type TIMESTAMP" in done.stdout
+    assert "the partition column 'day' is VARCHAR" in done.stdout
+    assert "cast 'day' to DATE or TIMESTAMP" in done.stdout

@@ -110,3 +110,24 @@ def test_lineage_accepts_a_relation_name(project):
     assert done.returncode == 0, done.output
     assert "top (view, marts.top)" in done.stdout
     assert run_teal("lineage", "marts.nothing", cwd=root).returncode == 2
+
+
+def test_an_unknown_key_in_a_yaml_column_entry_is_a_warning(project):
+    schema = """
+        version: 2
+        models:
+          - name: orders
+            columns:
+              - name: id
+                tsets: [not_null]
+                data_type: integer
+    """
+    root = project({"models/orders.sql": "select 1 as id", "models/schema.yml": schema})
+    listed = run_teal("ls", cwd=root)
+    assert listed.returncode == 0
+    assert (
+        "models/schema.yml:6: unknown key 'tsets' in column 'id' of model 'orders'" in listed.stderr
+    )
+    assert "data_type" not in listed.stderr.split("hint")[0]
+    strict = run_teal("--strict", "ls", cwd=root)
+    assert strict.returncode == 2 and "unknown key 'tsets'" in strict.stderr
