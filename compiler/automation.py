@@ -43,6 +43,7 @@ JOB_KEYS = {
     "partitions",
     "full_refresh",
     "priority",
+    "max_concurrent_runs",
 }
 SCHEDULE_KEYS = {
     "job",
@@ -103,6 +104,9 @@ class Job:
     partitions: tuple[str, ...] = ()  # partition keys (or FIRST..LAST) to build
     full_refresh: bool = False
     priority: int = 0  # queued runs of higher priority are launched first
+    # at most this many of its runs queued or running at once (None: no limit); a tick past
+    # it is skipped, so a slow job does not pile up a backlog
+    max_concurrent_runs: int | None = None
 
 
 @dataclass(frozen=True)
@@ -225,6 +229,11 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
             partitions=words(spec.get("partitions"), "partitions", f"jobs.{name}"),
             full_refresh=bool(spec.get("full_refresh", False)),
             priority=_whole(spec.get("priority", 0), f"jobs.{name}.priority", name, fail),
+            max_concurrent_runs=None
+            if spec.get("max_concurrent_runs") is None
+            else _whole(
+                spec["max_concurrent_runs"], f"jobs.{name}.max_concurrent_runs", name, fail, low=1
+            ),
         )
 
     def target(kind: str, name: str, spec: dict[str, Any]) -> Target:
@@ -347,9 +356,10 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
     return Automation(jobs=jobs, schedules=schedules, sensors=sensors)
 
 
-def _whole(value: Any, what: str, key: str, fail: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise fail(f"{what} must be a whole number, got {value!r}", key)
+def _whole(value: Any, what: str, key: str, fail: Any, low: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or (low is not None and value < low):
+        at_least = f" of at least {low}" if low is not None else ""
+        raise fail(f"{what} must be a whole number{at_least}, got {value!r}", key)
     return value
 
 
@@ -388,14 +398,30 @@ def freshness_problem(value: dict[str, Any]) -> str | None:
     >>> freshness_problem({"max_lag": "26h"}), freshness_problem({"max_lag": "soon"})
     (None, "max_lag 'soon' is not a duration such as '26h'")
     """
-    unknown = set(value) - {"max_lag", "severity"}
+    unknown = set(value) - {"max_lag", "severity", "cron", "timezone"}
     if unknown:
-        return f"unknown key '{sorted(unknown)[0]}' (known: max_lag, severity)"
+        return f"unknown key '{sorted(unknown)[0]}' (known: max_lag, severity, cron, timezone)"
     if parse_duration(value.get("max_lag")) is None:
         return f"max_lag {value.get('max_lag')!r} is not a duration such as '26h'"
     if value.get("severity", "error") not in ("warn", "error"):
         return f"severity {value.get('severity')!r} is not warn or error"
+    cron = value.get("cron")
+    if cron is not None and (not isinstance(cron, str) or not valid_cron(cron)):
+        return f"cron {cron!r} is not a cron expression such as '0 9 * * *'"
+    try:
+        ZoneInfo(str(value.get("timezone", "UTC")))
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"timezone {value.get('timezone')!r} is not a time zone"
     return None
+
+
+def last_tick(cron: str, timezone: str, now: datetime) -> datetime:
+    """The latest tick of ``cron`` (in ``timezone``) at or before ``now`` (naive UTC), as
+    naive UTC: a freshness deadline."""
+    schedule = Schedule(name="deadline", cron=cron, target=Target(), timezone=timezone)
+    start = now.replace(tzinfo=UTC) - timedelta(days=400)
+    found = ticks_between(schedule, start, now.replace(tzinfo=UTC))
+    return (found[-1] if found else start).replace(tzinfo=None)
 
 
 def valid_cron(expression: str) -> bool:

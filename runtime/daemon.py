@@ -376,6 +376,10 @@ class Daemon:
         """Record tick ``tick`` of ``source`` with the run it asks for (and the source's new
         cursor), in one transaction; ``add_partitions``: dynamic partition keys the run adds
         before it builds."""
+        busy = self._job_at_limit(target)
+        if busy is not None:
+            self.ticks.record(source, tick, TickStatus.SKIPPED, at=now, message=busy, cursor=cursor)
+            return TickOutcome(source, tick, TickStatus.SKIPPED, None, busy)
         try:
             if schedule is not None and schedule.partition == "closed":
                 if self.partition_for is None:
@@ -406,6 +410,22 @@ class Daemon:
         ):
             return TickOutcome(source, tick, TickStatus.SKIPPED, None, "already recorded")
         return TickOutcome(source, tick, TickStatus.REQUESTED, run.run_id, message)
+
+    def _job_at_limit(self, target: Target) -> str | None:
+        """Why a run of ``target``'s job may not be queued now (its max_concurrent_runs)."""
+        job = self.config.automation.jobs.get(target.job or "")
+        if job is None or job.max_concurrent_runs is None:
+            return None
+        active = self.store.runs(
+            status=[RunStatus.QUEUED, RunStatus.STARTED, RunStatus.CANCELING], limit=10_000
+        )
+        mine = sum(r.config.get("job") == job.name for r in active)
+        if mine < job.max_concurrent_runs:
+            return None
+        return (
+            f"job {job.name} already has {mine} runs queued or running "
+            f"(max_concurrent_runs = {job.max_concurrent_runs})"
+        )
 
     def queued_run(
         self,

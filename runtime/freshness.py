@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from teal.compiler.automation import parse_duration
+from teal.compiler.automation import last_tick, parse_duration
 from teal.compiler.plan import PlanState
 from teal.compiler.project import Project
 from teal.runtime.clock import new_run_id, utc_now
@@ -37,6 +37,7 @@ class Freshness:
     data_time: datetime | None  # naive UTC
     lag: timedelta | None
     warn_after: timedelta | None = None  # sources: older than this warns (dbt's warn_after)
+    deadline: datetime | None = None  # a cron deadline's latest tick: the lag is measured there
 
     @property
     def status(self) -> str:
@@ -52,6 +53,8 @@ class Freshness:
         if self.data_time is None:
             return "no data: never built"
         age = f"data as of {self.data_time:%Y-%m-%d %H:%M} UTC, {_human(self.lag)} old"
+        if self.deadline is not None:
+            age += f" at its deadline {self.deadline:%Y-%m-%d %H:%M} UTC"
         if self.lag is not None and self.lag > self.max_lag:
             return f"{age}, over its max_lag of {_human(self.max_lag)}"
         if self.warn_after is not None and self.lag is not None and self.lag > self.warn_after:
@@ -72,13 +75,20 @@ def evaluate(
             continue
         max_lag = timedelta(seconds=parse_duration(policy.get("max_lag")) or 0.0)
         data_time = _data_time(project, state, name)
+        # with a cron deadline, the data must be that fresh at the latest deadline passed
+        at = (
+            last_tick(str(policy["cron"]), str(policy.get("timezone", "UTC")), now)
+            if policy.get("cron")
+            else now
+        )
         found.append(
             Freshness(
                 model=name,
                 max_lag=max_lag,
                 severity=str(policy.get("severity", "error")),
                 data_time=data_time,
-                lag=None if data_time is None else max(now - data_time, timedelta(0)),
+                lag=None if data_time is None else max(at - data_time, timedelta(0)),
+                deadline=at if policy.get("cron") else None,
             )
         )
     return found

@@ -270,3 +270,73 @@ def test_source_freshness_as_dbt_users_write_it(project):
     )
     broken = run_teal("check", "--freshness", cwd=root)
     assert broken.returncode == 2 and "has freshness but no loaded_at_field" in broken.stderr
+
+
+def test_freshness_with_a_cron_deadline(project):
+    from datetime import UTC, datetime, timedelta
+
+    model = (
+        "{{ config(materialized='table', freshness={'max_lag': '1h', 'cron': '0 9 * * *'}) }} "
+        "select 1 as x"
+    )
+    root = project({"models/t.sql": model})
+    assert run_teal("build", cwd=root).returncode == 0
+
+    def fresh(now: datetime) -> tuple[int, dict]:
+        done = run_teal(
+            "check", "--freshness", "--json", cwd=root, env={"TEAL_NOW": now.isoformat()}
+        )
+        return done.returncode, json.loads(done.stdout)["freshness"][0]
+
+    _, row = fresh(datetime.now(UTC).replace(tzinfo=None))
+    built = datetime.fromisoformat(row["data_time"])
+    code, row = fresh(built + timedelta(minutes=1))  # no deadline passed since: fresh
+    assert code == 0 and row["status"] == "pass", row
+    later = (built + timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
+    code, row = fresh(later)  # at 09:00 that day the data was over a day old
+    assert code == 1 and row["status"] == "fail"
+    assert f"at its deadline {later:%Y-%m-%d} 09:00 UTC, over its max_lag of 1h" in row["message"]
+
+
+def test_a_failing_run_fires_the_run_status_webhook(project):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    posted: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            posted.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    root = project(
+        {
+            "models/bad.sql": "{{ config(materialized='table') }} select error('the feed is broken') as x"
+        }
+    )
+    (root / "teal.toml").write_text(
+        '[sensors.landing]\nfiles = "landing/*.csv"\nselect = "bad"\n\n'
+        '[sensors.alert]\nrun_status = "failure"\nwebhook_env = "ALERT_URL"\n'
+    )
+    (root / "landing").mkdir()
+    env = {"ALERT_URL": f"http://127.0.0.1:{server.server_port}/hook"}
+    try:
+        assert run_teal("daemon", "--once", cwd=root, env=env).returncode == 0  # first seen
+        (root / "landing" / "feed.csv").write_text("x\n")
+        launched = run_teal("daemon", "--once", cwd=root, env=env)
+        assert launched.returncode == 1 and "ended with exit code 1" in launched.stdout
+        alerted = run_teal("daemon", "--once", cwd=root, env=env)
+        assert alerted.returncode == 0, alerted.output
+        [failed] = [r for r in runs(root) if r["status"] == "failure"]
+        assert [p["run_id"] for p in posted] == [failed["run_id"]]
+        assert posted[0]["status"] == "failure" and "1 failed" in (posted[0]["message"] or "")
+        assert "posted to $ALERT_URL (HTTP 200)" in alerted.stdout
+        assert str(server.server_port) not in alerted.stdout  # the URL is never shown
+    finally:
+        server.shutdown()

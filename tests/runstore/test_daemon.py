@@ -459,3 +459,23 @@ def test_a_python_sensor_file_that_fails_to_import_is_reported_with_its_line(tmp
     d.step(T0)
     assert any("sensors/bad.py:3" in r and "ZeroDivisionError" in r for r in reported), reported
     d.store.close()
+
+
+def test_a_job_at_its_max_concurrent_runs_skips_further_ticks(tmp_path, store_spec):
+    root = project(
+        tmp_path,
+        HOURLY.replace("CATCHUP", "all").replace(
+            'vars = {region = "eu"}', 'vars = {region = "eu"}\nmax_concurrent_runs = 1'
+        ),
+    )
+    d = daemon(root, store_spec)
+    d.step(T0)
+    d.running = Started("someone else")  # the warehouse is busy: what is queued waits
+    found = d.step(datetime(2026, 3, 2, 5, 0, 5))
+    assert [o.status for o in found] == ["requested", "skipped", "skipped"]
+    assert (
+        found[1].message
+        == "job marts already has 1 runs queued or running (max_concurrent_runs = 1)"
+    )
+    assert len(TickStore(d.store).queued()) == 1
+    d.store.close()
