@@ -57,6 +57,8 @@ def asset(
     partition_mapping: dict[str, str] | None = None,
     backfill_policy: str | None = None,
     rebuild_stale: bool | None = None,
+    retries: int | None = None,
+    retry_delay: float | str | None = None,
 ) -> Any:
     """Declare a Python asset. Parameters name upstream models or sources.
 
@@ -102,6 +104,10 @@ def asset(
             config["backfill_policy"] = backfill_policy
         if rebuild_stale is not None:
             config["rebuild_stale"] = rebuild_stale
+        if retries is not None:
+            config["retries"] = retries
+        if retry_delay is not None:
+            config["retry_delay"] = retry_delay
         try:
             src_file = inspect.getsourcefile(func)
             src_line = inspect.getsourcelines(func)[1]

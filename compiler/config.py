@@ -27,7 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from teal.compiler.automation import Automation, freshness_problem, parse_automation
+from teal.compiler.automation import (
+    Automation,
+    freshness_problem,
+    parse_automation,
+    parse_duration,
+)
 from teal.compiler.engine_settings import DuckDBSettings, parse_duckdb_settings
 from teal.compiler.errors import ProjectError, did_you_mean
 
@@ -52,6 +57,9 @@ MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "full_refresh": ((bool,), "true or false"),
     # partitioned models: false keeps built partitions even when stale (append-only history)
     "rebuild_stale": ((bool,), "true or false"),
+    # a failed build runs again this many times, after retry_delay, doubling (attempts.py)
+    "retries": ((int,), "a whole number of retries, such as 2"),
+    "retry_delay": ((int, float, str), "seconds, or a duration such as '30s' or '2m'"),
     # the pool it builds in: at most the pool's size of its models build at once
     "pool": ((str,), "the name of a pool declared under [tool.teal.pools]"),
     # how old its data may get (runtime/freshness.py)
@@ -199,6 +207,25 @@ def validate_model_config(
                 col=col,
                 source_line=source_line,
                 hint=did_you_mean(str(value), allowed) or "use one of " + ", ".join(allowed),
+            )
+        if key == "retries" and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
+            raise ProjectError(
+                f"retries must be a whole number of 0 or more, got {value!r}",
+                path=path,
+                line=line,
+                col=col,
+                source_line=source_line,
+            )
+        if key == "retry_delay" and (isinstance(value, bool) or parse_duration(value) is None):
+            raise ProjectError(
+                f"retry_delay {value!r} is not a duration",
+                path=path,
+                line=line,
+                col=col,
+                source_line=source_line,
+                hint="seconds (retry_delay=5) or a duration such as '30s' or '2m'",
             )
         if key == "freshness":
             problem = freshness_problem(value) if isinstance(value, dict) else None

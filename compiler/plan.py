@@ -111,6 +111,7 @@ class Step:
     blocked: str = ""
     # run although an upstream's check failed (--ignore-failed-upstream): which one
     ignored_failure: str = ""
+    attempt: int = 1  # which try this is (a model with retries runs again after a failure)
 
 
 @dataclass(frozen=True)

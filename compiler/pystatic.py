@@ -50,6 +50,8 @@ _ASSET_CONFIG = (
     "partition_mapping",
     "backfill_policy",
     "rebuild_stale",
+    "retries",
+    "retry_delay",
 )
 _ASSET_ARGS = frozenset({"name", "deps", *_ASSET_CONFIG})
 _CHECK_ARGS = frozenset({"asset", "name", "severity", "description"})

@@ -14,6 +14,7 @@ Concurrency rules (the Executor's whole contract):
 
 from __future__ import annotations
 
+import random
 import re
 import time
 import traceback
@@ -25,6 +26,7 @@ from typing import Any
 
 from teal.compiler.plan import Plan, Step
 from teal.compiler.project import Model, Project
+from teal.runtime.attempts import run_with_retries
 from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome
 from teal.runtime.partition_errors import with_partition_context
 from teal.runtime.pools import Pools
@@ -74,6 +76,9 @@ class Executor:
         # the build imports model files in the background and this waits for them
         self.before_python: Callable[[], None] | None = None
         self.fatal: BaseException | None = None  # an import error that stopped the build
+        # the pause between attempts of a retried model, and its jitter (tests replace them)
+        self.sleep: Callable[[float], None] = time.sleep
+        self.rand: Callable[[], float] = random.random
 
     def run(self) -> BuildResult:
         started = time.perf_counter()
@@ -137,7 +142,7 @@ class Executor:
                                 self.fatal, stop = exc, True
                                 break
                         self.reporter.model_started(steps[name])
-                        running[pool.submit(self._run_step, steps[name])] = name
+                        running[pool.submit(self._attempts, steps[name])] = name
                     if stop:
                         ready.clear()
                     if not running:
@@ -195,6 +200,21 @@ class Executor:
         )
         self.reporter.finish(built)
         return built
+
+    def _attempts(self, step: Step) -> ModelResult:
+        """The step, run again after a failure while its model has retries left."""
+        model = self.project.models[step.model]
+        if not model.config.get("retries"):
+            return self._run_step(step)
+
+        def told(failed_step: Step, failed: ModelResult, allowed: int, pause: float) -> None:
+            report = getattr(self.reporter, "attempt_failed", None)
+            if report is not None:
+                report(failed_step, failed, allowed, pause)
+
+        return run_with_retries(
+            step, model, self._run_step, on_retry=told, sleep=self.sleep, rand=self.rand
+        )
 
     @staticmethod
     def _skipped(step: Step, why: str) -> ModelResult:

@@ -190,6 +190,34 @@ class RecordingReporter:
         )
         self.inner.model_started(step)
 
+    def attempt_failed(self, step: Step, failed: ModelResult, allowed: int, pause: float) -> None:
+        """Attempt ``step.attempt`` failed and the step runs again after ``pause``: the
+        attempt's step row ends failed, the next one starts."""
+        self.recorder.emit_all(
+            [
+                (
+                    EventKind.STEP_FAILURE,
+                    step.model,
+                    None,
+                    None,
+                    failed.message,
+                    {"attempt": step.attempt, "retry_in_s": round(pause, 3), "of": allowed},
+                ),
+                (
+                    EventKind.STEP_START,
+                    step.model,
+                    None,
+                    None,
+                    f"attempt {step.attempt + 1} of {allowed}",
+                    {"attempt": step.attempt + 1},
+                ),
+            ]
+        )
+        report = getattr(self.inner, "attempt_failed", None)
+        if report is not None:
+            report(step, failed, allowed, pause)
+        self._stop_if_canceled()
+
     def partition_finished(
         self,
         step: Step,
@@ -205,7 +233,16 @@ class RecordingReporter:
         if status == SUCCESS:
             data: dict[str, JsonValue] = {"rows": rows, "code_version": step.sql_hash}
             events.append((EventKind.MATERIALIZATION, step.model, key, None, None, data))
-        events.append((_OUTCOME[status], step.model, key, None, message, {"rows": rows}))
+        events.append(
+            (
+                _OUTCOME[status],
+                step.model,
+                key,
+                None,
+                message,
+                {"rows": rows, "attempt": step.attempt},
+            )
+        )
         self.recorder.emit_all(events)
         report = getattr(self.inner, "partition_finished", None)
         if report is not None:
@@ -235,6 +272,7 @@ class RecordingReporter:
         timing: dict[str, JsonValue] = {
             "rows": result.rows,
             "duration_s": round(result.duration_s, 6),
+            "attempt": result.attempts,
         }
         if result.status == SUCCESS and not result.partitions:
             events.append((EventKind.MATERIALIZATION, result.model, None, None, None, timing))

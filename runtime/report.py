@@ -76,6 +76,13 @@ class ConsoleReporter:
             f"{'s' if threads != 1 else ''} into {warehouse}"
         )
 
+    def attempt_failed(self, step: Step, failed: ModelResult, allowed: int, pause: float) -> None:
+        first = (failed.message or "").splitlines()[0] if failed.message else ""
+        self.write(
+            f"        {step.model} failed on attempt {step.attempt} of {allowed}, retrying in "
+            f"{pause:.1f} s: {first}"
+        )
+
     def model_started(self, step: Step) -> None:
         if step.partitions and len(step.partitions) > 1:
             self.write(f"        {step.relation}: {len(step.partitions)} partitions to build")

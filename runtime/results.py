@@ -25,6 +25,7 @@ class ModelResult:
     checks: tuple[Any, ...] = ()  # runtime.checking.CheckOutcome of this model's checks
     # failed, but its new data was published first (a Python check runs after publishing)
     published: bool = False
+    attempts: int = 1  # how many times it ran (more than 1: it was retried)
 
     @property
     def location(self) -> str:
