@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -76,11 +77,23 @@ class Executor:
         # the build imports model files in the background and this waits for them
         self.before_python: Callable[[], None] | None = None
         self.fatal: BaseException | None = None  # an import error that stopped the build
+        # whether `teal cancel` was asked (runtime/cancel.py): None, nobody asks
+        self.cancel_requested: Callable[[], bool] | None = None
+        self._canceled: threading.Event | None = None
         # the pause between attempts of a retried model, and its jitter (tests replace them)
         self.sleep: Callable[[float], None] = time.sleep
         self.rand: Callable[[], float] = random.random
 
     def run(self) -> BuildResult:
+        if self.cancel_requested is None:
+            return self._run()
+        from teal.runtime.cancel import CancelWatcher
+
+        with CancelWatcher(self.warehouse, self.cancel_requested) as watcher:
+            self._canceled = watcher.canceled
+            return self._run()
+
+    def _run(self) -> BuildResult:
         started = time.perf_counter()
         steps = {s.model: s for s in self.plan.steps}
         pools = Pools.of(self.project, steps)  # an undeclared pool: an error before any step
@@ -202,7 +215,16 @@ class Executor:
         return built
 
     def _attempts(self, step: Step) -> ModelResult:
-        """The step, run again after a failure while its model has retries left."""
+        """The step, run again after a failure while its model has retries left; a step
+        interrupted by `teal cancel` is canceled, not failed."""
+        result = self._retried(step)
+        if result.status == ERROR and self._canceled is not None and self._canceled.is_set():
+            return replace(
+                result, status=SKIPPED, message="canceled while running: its work was rolled back"
+            )
+        return result
+
+    def _retried(self, step: Step) -> ModelResult:
         model = self.project.models[step.model]
         if not model.config.get("retries"):
             return self._run_step(step)
@@ -412,194 +434,10 @@ class Executor:
         started: datetime,
         t0: float,
     ) -> ModelResult:
-        """Each partition in its own transaction (or all in one with --full-refresh)."""
-        fill = self.project.sql_for_partition
-        total_rows = 0
-        failures: list[tuple[str, str, int | None]] = []
-        keys = list(step.partitions)
-        outcomes: list[CheckOutcome] = []
-        if step.full_refresh:
-            # Python assets: called per partition inside the one transaction
-            parts = [
-                (
-                    k,
-                    fill(model, step.sql or "", k)
-                    if model.kind == "sql"
-                    else (lambda k=k: self._python_output(cur, model, k)),
-                    fill(model, model.partition_filter or "", k),
-                )
-                for k in keys
-            ]
-            try:
-                built = cur.rebuild_partitions(
-                    target, parts, audit=self._audit_for(model, outcomes)
-                )
-            except AuditFailed as exc:
-                return self._audit_failed(cur, target, model, started, t0, exc)
-            for i, key in enumerate(keys, 1):
-                self.reporter_partition(step, key, SUCCESS, None, i, len(keys), None)
-            return self._after_publish(
-                cur,
-                model,
-                target,
-                started,
-                t0,
-                ModelResult(
-                    model=model.name,
-                    status=SUCCESS,
-                    relation=model.relation,
-                    materialization=step.action,
-                    rows=built.rows,
-                    duration_s=time.perf_counter() - t0,
-                    path=model.display_path,
-                    partitions=len(keys),
-                    checks=tuple(outcomes),
-                ),
-            )
-        if (
-            model.config.get("backfill_policy") == "single_run"
-            and len(keys) > 1
-            and not step.full_refresh
-        ):
-            try:
-                return self._run_single(cur, step, model, target, keys, t0, started)
-            except AuditFailed as exc:
-                return self._audit_failed(cur, target, model, started, t0, exc)
-        exists = cur.relation_kind(target) is not None
-        created_here = not exists  # then no partition has rows before this step writes it
-        for i, key in enumerate(keys, 1):
-            p_started = datetime.now(UTC).replace(tzinfo=None)
-            p0 = time.perf_counter()
-            try:
-                if model.kind == "sql":
-                    source: Any = fill(model, step.sql or "", key)
-                else:
-                    source = self._python_output(cur, model, key)
-                built = cur.replace_partition(
-                    target,
-                    key,
-                    source,
-                    fill(model, model.partition_filter or "", key),
-                    exists=exists,
-                    has_rows=not created_here,
-                    audit=self._audit_for(model, outcomes, key),
-                )
-                exists = True
-                total_rows += built.rows or 0
-            except Exception as exc:  # noqa: BLE001 - one failed partition; the others go on
-                if isinstance(exc, AuditFailed):
-                    outcomes.extend(exc.outcomes)
-                    try:
-                        if self.auditor is not None:
-                            self.auditor.record_after_rollback(cur, exc)
-                            self.auditor.store(cur, exc)
-                    except Exception:  # noqa: BLE001
-                        pass
-                    message, line = str(exc), None
-                elif isinstance(exc, UserCodeError):
-                    message, line = exc.message, exc.line
-                else:
-                    message, line, _ = cur.describe_error(exc, model.raw_sql)
-                    message = with_partition_context(model, message)
-                failures.append((key, message, line))
-                try:
-                    cur.record_partition_failure(target, key, p_started, message)
-                except Exception:  # noqa: BLE001
-                    pass
-                self.reporter_partition(
-                    step, key, ERROR, None, i, len(keys), time.perf_counter() - p0, message
-                )
-                if self.fail_fast:
-                    break
-            else:  # committed: reporting it (which may fail, e.g. a closed pipe) cannot undo it
-                self.reporter_partition(
-                    step, key, SUCCESS, built.rows, i, len(keys), time.perf_counter() - p0
-                )
-        if failures:
-            key, message, line = failures[0]
-            more = f" (and {len(failures) - 1} more partitions)" if len(failures) > 1 else ""
-            if message.startswith("check "):  # keep "check ..." first: it names the reason
-                failed = self._failed(
-                    cur, target, model, started, t0, f"{message} in partition {key}{more}", line
-                )
-            else:
-                failed = self._failed(
-                    cur, target, model, started, t0, f"partition {key}: {message}{more}", line
-                )
-            return replace(failed, checks=tuple(outcomes))
-        cur.record_step(target, started, total_rows)
-        return self._after_publish(
-            cur,
-            model,
-            target,
-            started,
-            t0,
-            ModelResult(
-                model=model.name,
-                status=SUCCESS,
-                relation=model.relation,
-                materialization=step.action,
-                rows=total_rows,
-                duration_s=time.perf_counter() - t0,
-                path=model.display_path,
-                partitions=len(keys),
-                checks=tuple(outcomes),
-            ),
-        )
+        """Each partition in its own transaction (runtime/partition_steps.py)."""
+        from teal.runtime.partition_steps import run_partitions
 
-    def _run_single(
-        self,
-        cur: EngineCursor,
-        step: Step,
-        model: Model,
-        target: BuildTarget,
-        keys: list[str],
-        t0: float,
-        step_started: datetime,
-    ) -> ModelResult:
-        """All of a step's time partitions from one query / one call (single_run policy)."""
-        windows = [(k, *model.partitions.window(k)) for k in keys]
-        if model.kind == "sql":
-            source: Any = self.project.sql_for_range(model, step.sql or "", keys)
-        else:
-            source = call_asset(self.calls, cur, model, keys=keys).data
-        started = datetime.now(UTC).replace(tzinfo=None)
-        outcomes: list[CheckOutcome] = []
-        built = cur.replace_partitions_single_run(
-            target,
-            windows,
-            source,
-            str(model.partition_column),
-            audit=self._audit_for(model, outcomes),
-        )
-        cur.record_step(target, started, built.rows or 0)
-        self.reporter_partition(
-            step,
-            f"{keys[0]}..{keys[-1]}",
-            SUCCESS,
-            built.rows,
-            len(keys),
-            len(keys),
-            time.perf_counter() - t0,
-        )
-        return self._after_publish(
-            cur,
-            model,
-            target,
-            step_started,
-            t0,
-            ModelResult(
-                model=model.name,
-                status=SUCCESS,
-                relation=model.relation,
-                materialization=step.action,
-                rows=built.rows,
-                duration_s=time.perf_counter() - t0,
-                path=model.display_path,
-                partitions=len(keys),
-                checks=tuple(outcomes),
-            ),
-        )
+        return run_partitions(self, cur, step, model, target, started, t0)
 
     def reporter_partition(
         self,

@@ -355,13 +355,22 @@ class Session:
             recorder.store.set_status(run_id, status, at=utc_now(), message=str(exc)[:2000])
             raise
         failed = len(result.failed)
-        recorder.emit(EventKind.RUN_END, message="success" if result.success else "failure")
-        recorder.store.set_status(
-            run_id,
-            RunStatus.SUCCESS if result.success else RunStatus.FAILURE,
-            at=utc_now(),
-            message=f"{len(result.built)} built, {failed} failed, {len(result.skipped)} skipped",
-        )
+        counts = f"{len(result.built)} built, {failed} failed, {len(result.skipped)} skipped"
+        asked = recorder.store.run(run_id)
+        if asked is not None and asked.status is RunStatus.CANCELING:
+            # canceled while its last steps ran: they were interrupted and rolled back
+            recorder.emit(EventKind.RUN_END, message="canceled")
+            recorder.store.set_status(
+                run_id, RunStatus.CANCELED, at=utc_now(), message=f"canceled: {counts}"
+            )
+        else:
+            recorder.emit(EventKind.RUN_END, message="success" if result.success else "failure")
+            recorder.store.set_status(
+                run_id,
+                RunStatus.SUCCESS if result.success else RunStatus.FAILURE,
+                at=utc_now(),
+                message=counts,
+            )
         recorder.store.prune(
             Retention(*self.config.run_retention), utc_now()
         )  # history is bounded as it is written
@@ -405,6 +414,14 @@ class Session:
                 auditor=auditor,
             )
             executor.before_python = importer.wait
+            if self.record_runs:  # `teal cancel` interrupts the step in flight
+                store = self.run_store()
+
+                def canceled() -> bool:
+                    found = store.run(run_id)
+                    return found is not None and found.status is RunStatus.CANCELING
+
+                executor.cancel_requested = canceled
             result = executor.run()
             ok = result.success and executor.fatal is None
             wh.record_run(

@@ -145,3 +145,57 @@ def test_the_pauses_between_attempts_double(tmp_path):
     )
     assert slept == [2.0, 4.0, 8.0] and told == [(1, 2.0), (2, 4.0), (3, 8.0)]
     assert result.attempts == 4 and result.message == "timeout on attempt 4"
+
+
+def test_cancel_interrupts_the_query_in_flight(project):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    slow = (
+        "{{ config(materialized='table') }} "
+        "select count(*) as n from range(100000000000) t(i) where (i * i) % 7 = 3"
+    )
+    root = project(
+        {
+            "models/quick.sql": "{{ config(materialized='table') }} select 1 as x",
+            "models/slow.sql": slow,
+        }
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
+    build = subprocess.Popen(
+        [sys.executable, "-m", "teal.cli", "build", "--threads", "1"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # until the slow step has started (polling the store, not a fixed wait)
+            shown = run_teal("runs", "show", "last", "--json", cwd=root)
+            if shown.returncode == 0:
+                steps = json.loads(shown.stdout)["steps"]
+                if any(s["model"] == "slow" and s["status"] == "started" for s in steps):
+                    break
+            assert time.monotonic() < deadline and build.poll() is None, (
+                "the slow step never started"
+            )
+            time.sleep(0.1)
+        asked = run_teal("cancel", "last", cwd=root)
+        assert asked.returncode == 0, asked.output
+        out, _ = build.communicate(timeout=120)  # minutes of work, stopped at once
+    finally:
+        build.kill()
+    assert build.returncode == 1, out
+    assert "canceled while running: its work was rolled back" in out and "Traceback" not in out
+    shown = json.loads(run_teal("runs", "show", "last", "--json", cwd=root).stdout)
+    assert shown["run"]["status"] == "canceled"
+    assert {s["model"]: s["status"] for s in shown["steps"]}["slow"] == "skipped"
+    found = query(
+        root / "warehouse.duckdb",
+        "select count(*) from information_schema.tables where table_name = 'slow'",
+    )
+    assert found == [(0,)]  # nothing of it was published

@@ -176,6 +176,16 @@ class DuckDBEngine:
         with registered(self.conn, data, name) as view:
             self.conn.execute(SQL.create_as(qualified(schema, name), SQL.select_all(view)))
 
+    def interrupt(self) -> None:
+        """Stop the queries running on every cursor now: their transactions roll back."""
+        with self._lock:
+            for cur in self._cursors:
+                try:
+                    cur.native.interrupt()
+                except Exception:  # noqa: BLE001 - a cursor that is closing
+                    pass
+        self.conn.interrupt()
+
     def close(self) -> None:
         with self._lock:
             for cur in self._cursors:

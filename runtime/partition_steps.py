@@ -1,0 +1,219 @@
+"""Building a partitioned step: each partition in its own transaction, or a range of time
+partitions from one query (``backfill_policy='single_run'``). Functions of the executor
+that runs them."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from teal.compiler.plan import Step
+from teal.compiler.project import Model
+from teal.runtime.checking import AuditFailed, CheckOutcome
+from teal.runtime.partition_errors import with_partition_context
+from teal.runtime.python_call import UserCodeError, call_asset
+from teal.runtime.results import ERROR, SUCCESS, ModelResult
+from teal.warehouse.engine import BuildTarget, EngineCursor
+
+if TYPE_CHECKING:
+    from teal.runtime.executor import Executor
+
+
+def run_partitions(
+    ex: Executor,
+    cur: EngineCursor,
+    step: Step,
+    model: Model,
+    target: BuildTarget,
+    started: datetime,
+    t0: float,
+) -> ModelResult:
+    """Each partition in its own transaction (or all in one with --full-refresh)."""
+    fill = ex.project.sql_for_partition
+    total_rows = 0
+    failures: list[tuple[str, str, int | None]] = []
+    keys = list(step.partitions)
+    outcomes: list[CheckOutcome] = []
+    if step.full_refresh:
+        # Python assets: called per partition inside the one transaction
+        parts = [
+            (
+                k,
+                fill(model, step.sql or "", k)
+                if model.kind == "sql"
+                else (lambda k=k: ex._python_output(cur, model, k)),
+                fill(model, model.partition_filter or "", k),
+            )
+            for k in keys
+        ]
+        try:
+            built = cur.rebuild_partitions(target, parts, audit=ex._audit_for(model, outcomes))
+        except AuditFailed as exc:
+            return ex._audit_failed(cur, target, model, started, t0, exc)
+        for i, key in enumerate(keys, 1):
+            ex.reporter_partition(step, key, SUCCESS, None, i, len(keys), None)
+        return ex._after_publish(
+            cur,
+            model,
+            target,
+            started,
+            t0,
+            ModelResult(
+                model=model.name,
+                status=SUCCESS,
+                relation=model.relation,
+                materialization=step.action,
+                rows=built.rows,
+                duration_s=time.perf_counter() - t0,
+                path=model.display_path,
+                partitions=len(keys),
+                checks=tuple(outcomes),
+            ),
+        )
+    if (
+        model.config.get("backfill_policy") == "single_run"
+        and len(keys) > 1
+        and not step.full_refresh
+    ):
+        try:
+            return run_single(ex, cur, step, model, target, keys, t0, started)
+        except AuditFailed as exc:
+            return ex._audit_failed(cur, target, model, started, t0, exc)
+    exists = cur.relation_kind(target) is not None
+    created_here = not exists  # then no partition has rows before this step writes it
+    for i, key in enumerate(keys, 1):
+        p_started = datetime.now(UTC).replace(tzinfo=None)
+        p0 = time.perf_counter()
+        try:
+            if model.kind == "sql":
+                source: Any = fill(model, step.sql or "", key)
+            else:
+                source = ex._python_output(cur, model, key)
+            built = cur.replace_partition(
+                target,
+                key,
+                source,
+                fill(model, model.partition_filter or "", key),
+                exists=exists,
+                has_rows=not created_here,
+                audit=ex._audit_for(model, outcomes, key),
+            )
+            exists = True
+            total_rows += built.rows or 0
+        except Exception as exc:  # noqa: BLE001 - one failed partition; the others go on
+            if isinstance(exc, AuditFailed):
+                outcomes.extend(exc.outcomes)
+                try:
+                    if ex.auditor is not None:
+                        ex.auditor.record_after_rollback(cur, exc)
+                        ex.auditor.store(cur, exc)
+                except Exception:  # noqa: BLE001
+                    pass
+                message, line = str(exc), None
+            elif isinstance(exc, UserCodeError):
+                message, line = exc.message, exc.line
+            else:
+                message, line, _ = cur.describe_error(exc, model.raw_sql)
+                message = with_partition_context(model, message)
+            failures.append((key, message, line))
+            try:
+                cur.record_partition_failure(target, key, p_started, message)
+            except Exception:  # noqa: BLE001
+                pass
+            ex.reporter_partition(
+                step, key, ERROR, None, i, len(keys), time.perf_counter() - p0, message
+            )
+            if ex.fail_fast:
+                break
+        else:  # committed: reporting it (which may fail, e.g. a closed pipe) cannot undo it
+            ex.reporter_partition(
+                step, key, SUCCESS, built.rows, i, len(keys), time.perf_counter() - p0
+            )
+    if failures:
+        key, message, line = failures[0]
+        more = f" (and {len(failures) - 1} more partitions)" if len(failures) > 1 else ""
+        if message.startswith("check "):  # keep "check ..." first: it names the reason
+            failed = ex._failed(
+                cur, target, model, started, t0, f"{message} in partition {key}{more}", line
+            )
+        else:
+            failed = ex._failed(
+                cur, target, model, started, t0, f"partition {key}: {message}{more}", line
+            )
+        return replace(failed, checks=tuple(outcomes))
+    cur.record_step(target, started, total_rows)
+    return ex._after_publish(
+        cur,
+        model,
+        target,
+        started,
+        t0,
+        ModelResult(
+            model=model.name,
+            status=SUCCESS,
+            relation=model.relation,
+            materialization=step.action,
+            rows=total_rows,
+            duration_s=time.perf_counter() - t0,
+            path=model.display_path,
+            partitions=len(keys),
+            checks=tuple(outcomes),
+        ),
+    )
+
+
+def run_single(
+    ex: Executor,
+    cur: EngineCursor,
+    step: Step,
+    model: Model,
+    target: BuildTarget,
+    keys: list[str],
+    t0: float,
+    step_started: datetime,
+) -> ModelResult:
+    """All of a step's time partitions from one query / one call (single_run policy)."""
+    windows = [(k, *model.partitions.window(k)) for k in keys]
+    if model.kind == "sql":
+        source: Any = ex.project.sql_for_range(model, step.sql or "", keys)
+    else:
+        source = call_asset(ex.calls, cur, model, keys=keys).data
+    started = datetime.now(UTC).replace(tzinfo=None)
+    outcomes: list[CheckOutcome] = []
+    built = cur.replace_partitions_single_run(
+        target,
+        windows,
+        source,
+        str(model.partition_column),
+        audit=ex._audit_for(model, outcomes),
+    )
+    cur.record_step(target, started, built.rows or 0)
+    ex.reporter_partition(
+        step,
+        f"{keys[0]}..{keys[-1]}",
+        SUCCESS,
+        built.rows,
+        len(keys),
+        len(keys),
+        time.perf_counter() - t0,
+    )
+    return ex._after_publish(
+        cur,
+        model,
+        target,
+        step_started,
+        t0,
+        ModelResult(
+            model=model.name,
+            status=SUCCESS,
+            relation=model.relation,
+            materialization=step.action,
+            rows=built.rows,
+            duration_s=time.perf_counter() - t0,
+            path=model.display_path,
+            partitions=len(keys),
+            checks=tuple(outcomes),
+        ),
+    )
