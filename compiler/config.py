@@ -60,6 +60,8 @@ MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     # a failed build runs again this many times, after retry_delay, doubling (attempts.py)
     "retries": ((int,), "a whole number of retries, such as 2"),
     "retry_delay": ((int, float, str), "seconds, or a duration such as '30s' or '2m'"),
+    # figures recorded with each materialization: {name: SQL aggregate over the model}
+    "metadata": ((dict,), "a mapping such as {latest: 'max(ordered_at)'}"),
     # the pool it builds in: at most the pool's size of its models build at once
     "pool": ((str,), "the name of a pool declared under [tool.teal.pools]"),
     # how old its data may get (runtime/freshness.py)
@@ -227,6 +229,19 @@ def validate_model_config(
                 source_line=source_line,
                 hint="seconds (retry_delay=5) or a duration such as '30s' or '2m'",
             )
+        if key == "metadata" and isinstance(value, dict):
+            bad = [
+                k for k, v in value.items() if not _IDENT.match(str(k)) or not isinstance(v, str)
+            ]
+            if bad:
+                raise ProjectError(
+                    f"metadata '{bad[0]}' must be a plain name mapped to a SQL expression",
+                    path=path,
+                    line=line,
+                    col=col,
+                    source_line=source_line,
+                    hint="metadata={'latest': 'max(ordered_at)', 'customers': 'count(distinct customer_id)'}",
+                )
         if key == "freshness":
             problem = freshness_problem(value) if isinstance(value, dict) else None
             if problem:

@@ -29,6 +29,7 @@ from teal.compiler.plan import Plan, Step
 from teal.compiler.project import Model, Project
 from teal.runtime.attempts import run_with_retries
 from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome
+from teal.runtime.metadata import evaluate_metadata, plain
 from teal.runtime.partition_errors import with_partition_context
 from teal.runtime.pools import Pools
 from teal.runtime.python_call import CallEnv, UserCodeError, call_asset
@@ -275,6 +276,7 @@ class Executor:
         t0 = time.perf_counter()
         outcomes: list[CheckOutcome] = []
         audit = self._audit_for(model, outcomes)
+        metadata: dict[str, Any] = {}
         try:
             if model.partitions is not None:
                 return self._run_partitions(cur, step, model, target, started, t0)
@@ -285,7 +287,11 @@ class Executor:
             elif step.action == "incremental":
                 built = self._run_incremental(cur, step, model, target, audit)
             else:
-                built = self._run_python(cur, model, target, audit)
+                output = call_asset(self.calls, cur, model)
+                built = cur.write_table(target, output.data, audit=audit)
+                metadata = {k: plain(v) for k, v in output.metadata.items()}
+            if model.config.get("metadata"):  # the model's own figures, after it is built
+                metadata.update(evaluate_metadata(cur, model))
         except AuditFailed as exc:
             return self._audit_failed(cur, target, model, started, t0, exc)
         except UserCodeError as exc:
@@ -311,6 +317,7 @@ class Executor:
                 duration_s=time.perf_counter() - t0,
                 path=model.display_path,
                 checks=tuple(outcomes),
+                metadata=metadata,
             ),
         )
 
@@ -457,12 +464,3 @@ class Executor:
     def _python_output(self, cur: EngineCursor, model: Model, key: str) -> Any:
         """Run a partitioned Python asset for one partition; its rows, scannable."""
         return call_asset(self.calls, cur, model, key=key).data
-
-    def _run_python(
-        self, cur: EngineCursor, model: Model, target: BuildTarget, audit: Audit | None = None
-    ) -> Built:
-        return cur.write_table(
-            target,
-            call_asset(self.calls, cur, model).data,
-            audit=audit,
-        )

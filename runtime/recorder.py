@@ -168,6 +168,7 @@ class RecordingReporter:
     def __init__(self, recorder: RunRecorder, inner: Reporter) -> None:
         self.recorder = recorder
         self.inner = inner
+        self._code_versions: dict[str, str] = {}  # model -> the version its step builds
 
     def start(self, plan: Plan, threads: int, warehouse: str) -> None:
         self.inner.start(plan, threads, warehouse)
@@ -183,6 +184,7 @@ class RecordingReporter:
 
     def model_started(self, step: Step) -> None:
         self._stop_if_canceled()
+        self._code_versions[step.model] = step.sql_hash
         self.recorder.emit(
             EventKind.STEP_START,
             step.model,
@@ -275,7 +277,11 @@ class RecordingReporter:
             "attempt": result.attempts,
         }
         if result.status == SUCCESS and not result.partitions:
-            events.append((EventKind.MATERIALIZATION, result.model, None, None, None, timing))
+            built: dict[str, JsonValue] = dict(timing)
+            built["code_version"] = self._code_versions.get(result.model)
+            if result.metadata:
+                built["metadata"] = dict(result.metadata)
+            events.append((EventKind.MATERIALIZATION, result.model, None, None, None, built))
         events.append((_OUTCOME[result.status], result.model, None, None, result.message, timing))
         self.recorder.emit_all(events)
         self.inner.model_finished(result, done, total)

@@ -26,6 +26,9 @@ class ModelResult:
     # failed, but its new data was published first (a Python check runs after publishing)
     published: bool = False
     attempts: int = 1  # how many times it ran (more than 1: it was retried)
+    # what its materialization recorded beyond rows: teal.Output metadata, the values of
+    # its `metadata` config (runtime/metadata.py)
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
     def location(self) -> str:

@@ -423,6 +423,18 @@ class Session:
 
                 executor.cancel_requested = canceled
             result = executor.run()
+            if self.record_runs:  # one query for the output schema of everything built
+                built = {r.model: project.models[r.model] for r in result.built}
+                found = wh.output_schemas([(m.schema, m.alias) for m in built.values()])
+                self.run_store().set_output_schemas(
+                    run_id,
+                    {
+                        name: [
+                            [c, t] for c, t in found.get((m.schema.lower(), m.alias.lower()), [])
+                        ]
+                        for name, m in built.items()
+                    },
+                )
             ok = result.success and executor.fatal is None
             wh.record_run(
                 run_id=run_id,

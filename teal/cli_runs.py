@@ -154,6 +154,7 @@ def show(
             "steps": [asdict(s) for s in steps],
             "checks": [dict(e.data, model=e.model, partition=e.partition_key) for e in checks],
             "logs": [asdict(e) for e in logs_],
+            "materializations": store.materializations(run_id=run.run_id, limit=100_000),
         }
         click.echo(json.dumps(payload, indent=2, default=str))
         return
@@ -185,6 +186,30 @@ def show(
         for s in steps
     ]
     click.echo(table(("model", "partition", "try", "status", "took", "rows", "note"), rows))
+    described = [
+        m
+        for m in store.materializations(run_id=run.run_id, limit=100_000)
+        if m["metadata"] or m["schema"]
+    ]
+    if described:
+        click.echo("")
+        click.echo(
+            table(
+                ("materialized", "partition", "columns", "metadata"),
+                [
+                    (
+                        str(m["model"]),
+                        str(m["partition"] or ""),
+                        str(len(m["schema"]) if isinstance(m["schema"], list) else ""),
+                        ", ".join(
+                            f"{k}={v}"
+                            for k, v in (m["metadata"] or {}).items()  # type: ignore[union-attr]
+                        )[:100],
+                    )
+                    for m in reversed(described)
+                ],
+            )
+        )
     if checks:
         click.echo("")
         check_rows = [

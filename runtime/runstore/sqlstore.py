@@ -189,6 +189,53 @@ class SqlRunStore:
                 (status.value, _time(at), message, run_id),
             )
 
+    def set_output_schemas(self, run_id: str, schemas: dict[str, list[list[str]]]) -> None:
+        """Record the output schema of each model the run materialized (model -> [[column,
+        type], ...]), on its materialization rows, in one transaction."""
+        if not schemas:
+            return
+        with self._lock, self._transaction() as cur:
+            for model, columns in schemas.items():
+                cur.execute(
+                    self._sql(
+                        "UPDATE materializations SET output_schema = ? "
+                        "WHERE run_id = ? AND model = ?"
+                    ),
+                    (json.dumps(columns), run_id, model),
+                )
+
+    def materializations(
+        self, *, model: str | None = None, run_id: str | None = None, limit: int = 100
+    ) -> list[dict[str, JsonValue]]:
+        """Materializations, newest first: run, model, partition, time, rows, output schema,
+        code version and metadata."""
+        where, params = [], []
+        if model is not None:
+            where.append("model = ?")
+            params.append(model)
+        if run_id is not None:
+            where.append("run_id = ?")
+            params.append(run_id)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._query(
+            "SELECT run_id, model, partition_key, at, row_count, output_schema, code_version, "
+            f"metadata FROM materializations{clause} ORDER BY at DESC, seq DESC LIMIT ?",
+            [*params, limit],
+        )
+        return [
+            {
+                "run_id": r[0],
+                "model": r[1],
+                "partition": r[2] or None,
+                "at": r[3],
+                "rows": r[4],
+                "schema": json.loads(r[5]) if r[5] else None,
+                "code_version": r[6],
+                "metadata": json.loads(r[7]) if r[7] else {},
+            }
+            for r in rows
+        ]
+
     def request_cancel(self, run_id: str) -> bool:
         """Ask a started run to stop (status ``canceling``); False if it is not running."""
         with self._lock, self._transaction() as cur:

@@ -176,6 +176,24 @@ class DuckDBEngine:
         with registered(self.conn, data, name) as view:
             self.conn.execute(SQL.create_as(qualified(schema, name), SQL.select_all(view)))
 
+    def output_schemas(
+        self, relations: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[tuple[str, str]]]:
+        """(schema, name) -> its columns and their types, in order, in one query."""
+        wanted = {(s.lower(), n.lower()) for s, n in relations}
+        if not wanted:
+            return {}
+        out: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for schema, name, column, kind in self.conn.execute(
+            "select table_schema, table_name, column_name, data_type "
+            "from information_schema.columns where table_catalog = current_database() "
+            "order by table_schema, table_name, ordinal_position"
+        ).fetchall():
+            key = (schema.lower(), name.lower())
+            if key in wanted:
+                out.setdefault(key, []).append((column, kind))
+        return out
+
     def interrupt(self) -> None:
         """Stop the queries running on every cursor now: their transactions roll back."""
         with self._lock:
