@@ -446,6 +446,7 @@ class Daemon:
             config.update(
                 vars=dict(job.vars),
                 job=job.name,
+                tags=list(job.tags),
                 full_refresh=job.full_refresh,
                 priority=job.priority,
             )

@@ -302,6 +302,25 @@ class Executor:
             if self.debug:
                 message += "\n" + traceback.format_exc()
             return self._failed(cur, target, model, started, t0, message, line, col)
+        return self._succeeded(
+            cur, step, model, target, started, t0, built.rows, outcomes, metadata=metadata
+        )
+
+    def _succeeded(
+        self,
+        cur: EngineCursor,
+        step: Step,
+        model: Model,
+        target: BuildTarget,
+        started: datetime,
+        t0: float,
+        rows: int | None,
+        outcomes: list[CheckOutcome],
+        *,
+        partitions: int | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> ModelResult:
+        """The result of a step whose data is published, after its Python checks."""
         return self._after_publish(
             cur,
             model,
@@ -313,11 +332,12 @@ class Executor:
                 status=SUCCESS,
                 relation=model.relation,
                 materialization=step.action,
-                rows=built.rows,
+                rows=rows,
                 duration_s=time.perf_counter() - t0,
                 path=model.display_path,
+                partitions=partitions,
                 checks=tuple(outcomes),
-                metadata=metadata,
+                metadata=metadata or {},
             ),
         )
 

@@ -54,23 +54,8 @@ def run_partitions(
             return ex._audit_failed(cur, target, model, started, t0, exc)
         for i, key in enumerate(keys, 1):
             ex.reporter_partition(step, key, SUCCESS, None, i, len(keys), None)
-        return ex._after_publish(
-            cur,
-            model,
-            target,
-            started,
-            t0,
-            ModelResult(
-                model=model.name,
-                status=SUCCESS,
-                relation=model.relation,
-                materialization=step.action,
-                rows=built.rows,
-                duration_s=time.perf_counter() - t0,
-                path=model.display_path,
-                partitions=len(keys),
-                checks=tuple(outcomes),
-            ),
+        return ex._succeeded(
+            cur, step, model, target, started, t0, built.rows, outcomes, partitions=len(keys)
         )
     if (
         model.config.get("backfill_policy") == "single_run"
@@ -144,23 +129,8 @@ def run_partitions(
             )
         return replace(failed, checks=tuple(outcomes))
     cur.record_step(target, started, total_rows)
-    return ex._after_publish(
-        cur,
-        model,
-        target,
-        started,
-        t0,
-        ModelResult(
-            model=model.name,
-            status=SUCCESS,
-            relation=model.relation,
-            materialization=step.action,
-            rows=total_rows,
-            duration_s=time.perf_counter() - t0,
-            path=model.display_path,
-            partitions=len(keys),
-            checks=tuple(outcomes),
-        ),
+    return ex._succeeded(
+        cur, step, model, target, started, t0, total_rows, outcomes, partitions=len(keys)
     )
 
 
@@ -199,21 +169,6 @@ def run_single(
         len(keys),
         time.perf_counter() - t0,
     )
-    return ex._after_publish(
-        cur,
-        model,
-        target,
-        step_started,
-        t0,
-        ModelResult(
-            model=model.name,
-            status=SUCCESS,
-            relation=model.relation,
-            materialization=step.action,
-            rows=built.rows,
-            duration_s=time.perf_counter() - t0,
-            path=model.display_path,
-            partitions=len(keys),
-            checks=tuple(outcomes),
-        ),
+    return ex._succeeded(
+        cur, step, model, target, step_started, t0, built.rows, outcomes, partitions=len(keys)
     )

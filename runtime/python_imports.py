@@ -29,12 +29,17 @@ def import_python(project: Project, models: Iterable[str], assets: bool = True) 
     )
 
 
-def import_every_file(project: Project) -> None:
+def import_every_file(project: Project, selected: Iterable[str] | None = None) -> None:
     """Import every Python file under the models folder, as ``teal compile`` does to check
     them: the files behind Python models and checks, and those that declare nothing (a
     file read from its text alone is otherwise never run). The first that fails to import
-    is a located error."""
+    is a located error. With ``selected`` (``teal compile -s ...``), only the files behind
+    those models."""
     import hashlib
+
+    if selected is not None:
+        import_python(project, [n for n in selected if project.models[n].kind == "python"])
+        return
 
     from teal.compiler.discover import discover, display_path
     from teal.compiler.pyfiles import file_digest, import_file, module_name

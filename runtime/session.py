@@ -240,12 +240,13 @@ class Session:
 
     def compile(self, select: Selection = None, exclude: Selection = None) -> tuple[Path, int]:
         """Write compiled SQL and the manifest into ``target/``; (folder, models written).
-        Every Python file under the models folder is imported first: one that fails to
-        import is a located error (a build would meet it later)."""
+        Every Python file under the models folder (with a selection: behind the selected
+        models) is imported first: one that fails to import is a located error (a build
+        would meet it later)."""
         from teal.runtime.python_imports import import_every_file
 
-        import_every_file(self.project)
         names = self.select(select, exclude)
+        import_every_file(self.project, names if (select or exclude) else None)
         return write_target(self.project, set(names)), len(names)
 
     # -- running -----------------------------------------------------------------------------

@@ -172,6 +172,9 @@ def jobs(
                         "exclude": list(j.exclude),
                         "vars": j.vars,
                         "partitions": list(j.partitions),
+                        "tags": list(j.tags),
+                        "priority": j.priority,
+                        "max_concurrent_runs": j.max_concurrent_runs,
                         "description": j.description,
                     }
                     for j in found.values()
