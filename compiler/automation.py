@@ -455,17 +455,19 @@ def iter_ticks(schedule: Schedule, after: datetime) -> Iterator[datetime]:
     from croniter import croniter
 
     zone = schedule.zone
-    start = after.astimezone(zone)
-    it = croniter(schedule.cron, start)
-    fixed_hours = schedule.cron.split()[1] != "*" and "/" not in schedule.cron.split()[1]
-    last_wall: datetime | None = None
+    it = croniter(schedule.cron, after.astimezone(zone))
+    hours = schedule.cron.split()[1]
+    fixed_hours = hours != "*" and "/" not in hours
     while True:
         tick: datetime = it.get_next(datetime)
-        wall = tick.replace(tzinfo=None)
-        if fixed_hours and wall == last_wall:
-            continue
-        last_wall = wall
-        yield tick.astimezone(UTC)
+        instant = tick.astimezone(UTC)
+        if fixed_hours:
+            # a wall time that occurs twice (autumn): only its first occurrence ticks,
+            # wherever the iteration started
+            wall = instant.astimezone(zone).replace(tzinfo=None)
+            if wall.replace(tzinfo=zone, fold=0).astimezone(UTC) != instant:
+                continue
+        yield instant
 
 
 def ticks_between(schedule: Schedule, after: datetime, until: datetime) -> list[datetime]:

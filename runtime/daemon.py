@@ -1,6 +1,6 @@
 """``teal daemon``: evaluate schedules and sensors, queue their runs, launch them one at a time.
 
-One small process per project. Each step (about once a second):
+One small process per project. Each step (about twice a second, teal/cli_daemon.py):
 
 1. it reaps the run it launched, if that ended;
 2. it evaluates every schedule (the cron ticks since the last recorded one, with the

@@ -52,7 +52,7 @@ def daemon(
     once: bool,
 ) -> None:
     """Evaluate schedules and sensors, queue their runs and launch them one at a time."""
-    from teal.runtime.daemon import DaemonLock, open_daemon
+    from teal.runtime.daemon import DaemonLock, TickOutcome, open_daemon
 
     if target or warehouse or vars_:
         raise SelectionError(
@@ -61,7 +61,7 @@ def daemon(
             hint="give a job its vars in [tool.teal.jobs.<name>]",
         )
 
-    def show(outcome: Any) -> None:
+    def show(outcome: TickOutcome) -> None:
         click.echo(outcome.describe())
 
     d = open_daemon(project_dir, on_tick=show)
@@ -83,6 +83,8 @@ def daemon(
                 f"{len(automation.sensors)} sensors (pid {_pid()}); Ctrl-C stops it"
             )
         d.step(_now())
+        if d.running is not None and not once:
+            click.echo(f"launched run {d.running.run_id}")
         while once and d.running is not None:  # run what is queued, one run at a time
             code = _wait(d.running)
             failed += code != 0

@@ -42,6 +42,9 @@ def test_a_wall_time_repeated_by_fall_back_runs_once_but_every_real_hour_ticks()
         "2026-10-25 02:30 CEST",
         "2026-10-26 02:30 CET",
     ]
+    # from the first 02:30 on, the next tick is the next day's (hypothesis found this)
+    first = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert local(next_ticks(daily, first, 1), "Europe/Berlin") == ["2026-10-26 02:30 CET"]
     hourly = schedule("0 * * * *", "Europe/Berlin")
     night = ticks_between(
         hourly, datetime(2026, 10, 24, 23, tzinfo=UTC), datetime(2026, 10, 25, 2, tzinfo=UTC)
