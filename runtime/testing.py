@@ -13,6 +13,7 @@ from teal.compiler.errors import ExecutionError
 from teal.compiler.plan import build_plan
 from teal.compiler.project import project_from_assets
 from teal.runtime.checking import CheckOutcome
+from teal.runtime.context import AssetContext
 from teal.runtime.results import BuildResult, ModelResult
 from teal.runtime.session import RunOptions, Session
 from teal.warehouse import io
@@ -102,3 +103,54 @@ def materialize(
             f"asset '{failed.model}' failed: {failed.message}", path=failed.path, line=failed.line
         )
     return MaterializeResult(result=result, outputs=outputs)
+
+
+def build_context(
+    asset: AssetDef | None = None,
+    *,
+    partition_key: str | None = None,
+    vars: dict[str, Any] | None = None,
+    run_id: str = "test",
+    cursor: Any = None,
+) -> AssetContext:
+    """An :class:`AssetContext` to call an asset function directly in a unit test, as
+    Dagster's ``build_asset_context``: ``partition_key`` is validated against the asset's
+    ``partitioned_by`` and gives the partition's window, as a build would.
+
+    >>> import teal
+    >>> @teal.asset(partitioned_by={"daily": "2026-01-01"}, partition_column="day")
+    ... def events(context: teal.AssetContext) -> list:
+    ...     return [context.partition_window]
+    >>> events(teal.build_context(events, partition_key="2026-01-02"))
+    [(datetime.datetime(2026, 1, 2, 0, 0), datetime.datetime(2026, 1, 3, 0, 0))]
+    """
+    from teal.compiler.errors import SelectionError
+    from teal.compiler.partitions import PartitionKeyError, parse_partitions
+    from teal.runtime.context import asset_logger
+
+    name = asset.name if asset is not None else "asset"
+    spec = asset.config.get("partitioned_by") if asset is not None else None
+    window = None
+    if partition_key is not None and spec is not None:
+        definition = parse_partitions(spec)
+        assert definition is not None
+        try:
+            definition.validate(partition_key)
+        except PartitionKeyError as exc:
+            raise SelectionError(exc.message, path="partition_key", hint=exc.hint) from None
+        try:
+            start, end = definition.window(partition_key)
+            window = (start.replace(tzinfo=None), end.replace(tzinfo=None))
+        except Exception:  # noqa: BLE001 - static partitions have no time window
+            window = None
+    return AssetContext(
+        asset_name=name,
+        relation=f"main.{name}",
+        run_id=run_id,
+        log=asset_logger(name),
+        cursor=cursor,
+        vars=dict(vars or {}),
+        partition_key=partition_key,
+        partition_keys=(partition_key,) if partition_key is not None else (),
+        partition_window=window,
+    )

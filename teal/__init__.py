@@ -30,7 +30,7 @@ from teal.runtime.python_sensors import RunRequest, SensorContext, SkipReason, s
 from teal.runtime.results import BuildResult, ModelResult
 from teal.runtime.runstore import RunRecord, RunStatus
 from teal.runtime.session import RunOptions, Session, build, runs
-from teal.runtime.testing import MaterializeResult, materialize
+from teal.runtime.testing import MaterializeResult, build_context, materialize
 
 __version__ = "0.1.0"
 
@@ -65,6 +65,7 @@ __all__ = [
     "WarehouseError",
     "asset",
     "build",
+    "build_context",
     "build_plan",
     "load_config",
     "load_project",

@@ -3,6 +3,8 @@ returns the check's outcome."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import polars as pl
 import pytest
 
@@ -43,3 +45,29 @@ def test_a_failing_error_check_fails_the_materialization():
     assert result.check_result(has_rows).status == "pass"
     with pytest.raises(KeyError):
         result.check_result("nope")
+
+
+@teal.asset(
+    partitioned_by={"daily": {"start": "2026-01-01", "end": "2026-02-01"}}, partition_column="day"
+)
+def daily_counts(context: teal.AssetContext) -> pl.DataFrame:
+    start, end = context.partition_window
+    return pl.DataFrame(
+        {
+            "day": [start],
+            "hours": [int((end - start).total_seconds() // 3600)],
+            "scale": [context.vars["scale"]],
+        }
+    )
+
+
+def test_build_context_calls_an_asset_function_directly():
+    context = teal.build_context(daily_counts, partition_key="2026-01-05", vars={"scale": 3})
+    assert context.partition_key == "2026-01-05" and context.partition_keys == ("2026-01-05",)
+    frame = daily_counts(context)
+    assert frame.to_dicts() == [{"day": datetime(2026, 1, 5), "hours": 24, "scale": 3}]
+    with pytest.raises(teal.SelectionError) as caught:
+        teal.build_context(daily_counts, partition_key="2026-02-30")
+    assert caught.value.path == "partition_key"
+    plain = teal.build_context(vars={"a": 1})
+    assert plain.partition_key is None and plain.vars == {"a": 1}
