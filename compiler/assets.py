@@ -32,6 +32,10 @@ class AssetDef:
     config: dict[str, Any] = field(default_factory=dict)
     source_file: str | None = None
     source_line: int | None = None
+    # parameters annotated with a teal.Resource class: given the resource of that name
+    resource_params: tuple[str, ...] = ()
+    # the parameter annotated with a teal.Config class: given the run config
+    config_param: str | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
@@ -80,7 +84,7 @@ def asset(
             for p in sig.parameters.values()
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
         ]
-        upstream = tuple(p.name for p in params if p.name != CONTEXT_PARAM)
+        upstream, resource_params, config_param = split_params([p.name for p in params], hints)
         config: dict[str, Any] = {}
         if schema is not None:
             config["schema"] = schema
@@ -123,12 +127,41 @@ def asset(
             config=config,
             source_file=src_file,
             source_line=src_line,
+            resource_params=resource_params,
+            config_param=config_param,
         )
         return definition
 
     if fn is not None:
         return wrap(fn)
     return wrap
+
+
+def split_params(
+    params: list[str], hints: dict[str, Any]
+) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:
+    """(upstream, resource, config) parameters: a parameter annotated with a
+    ``teal.Resource`` class receives that resource, one annotated with a ``teal.Config``
+    class the run config, ``context`` the context; the others name upstream data."""
+    from teal.compiler.resources import Config, Resource
+
+    upstream, resources, config = [], [], None
+    for param in params:
+        hint = hints.get(param)
+        if param == CONTEXT_PARAM:
+            continue
+        if isinstance(hint, type) and issubclass(hint, Resource):
+            resources.append(param)
+        elif isinstance(hint, type) and issubclass(hint, Config):
+            if config is not None:
+                raise TypeError(
+                    f"parameters '{config}' and '{param}' both take run config: "
+                    "give the function one teal.Config parameter"
+                )
+            config = param
+        else:
+            upstream.append(param)
+    return tuple(upstream), tuple(resources), config
 
 
 # Input kinds a parameter annotation can ask for, keyed by the type's module root and name.
@@ -206,6 +239,7 @@ class AssetCheckDef:
     description: str = ""
     source_file: str | None = None
     source_line: int | None = None
+    resource_params: tuple[str, ...] = ()  # as AssetDef's
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
@@ -235,11 +269,16 @@ def asset_check(
             hints = inspect.get_annotations(func, eval_str=True)
         except Exception:  # noqa: BLE001 - unresolvable string annotations: use the raw ones
             hints = dict(getattr(func, "__annotations__", {}))
-        params = [
+        names = [
             p.name
             for p in sig.parameters.values()
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != CONTEXT_PARAM
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
         ]
+        params, resource_params, config_param = split_params(names, hints)
+        if config_param is not None:
+            raise TypeError(
+                f"check '{name or func.__name__}' cannot take run config ({config_param})"
+            )
         try:
             src_file = inspect.getsourcefile(func)
             src_line = inspect.getsourcelines(func)[1]
@@ -256,6 +295,7 @@ def asset_check(
             description=description or inspect.getdoc(func) or "",
             source_file=src_file,
             source_line=src_line,
+            resource_params=resource_params,
         )
 
     if fn is not None:

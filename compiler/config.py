@@ -13,6 +13,7 @@ A teal project is a folder with ``teal.toml`` or a ``pyproject.toml`` holding
     [targets.prod]                     # named warehouses: --target prod
     warehouse = "prod.duckdb"
     [sources.<name>]                   # see compiler.sources
+    [resources.<name>]                 # see compiler.resources
 
 Model config precedence, lowest first: defaults, folders (outer to inner), YAML properties,
 the model's own ``config(...)`` / decorator arguments.
@@ -35,6 +36,7 @@ from teal.compiler.automation import (
 )
 from teal.compiler.engine_settings import DuckDBSettings, parse_duckdb_settings
 from teal.compiler.errors import ProjectError, did_you_mean
+from teal.compiler.resources import ResourceDecl, parse_resources
 
 MATERIALIZATIONS = ("view", "table", "ephemeral", "incremental")
 INCREMENTAL_STRATEGIES = ("append", "merge", "delete+insert")
@@ -96,6 +98,7 @@ PROJECT_KEYS = {
     "schedules",
     "sensors",
     "pools",
+    "resources",
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -126,6 +129,8 @@ class ProjectConfig:
     automation: Automation = field(default_factory=Automation)
     # pool name -> how many of its models build at once (a model joins one by `pool`)
     pools: dict[str, int] = field(default_factory=dict)
+    # resources Python models and checks receive by parameter name (compiler/resources.py)
+    resources: dict[str, ResourceDecl] = field(default_factory=dict)
 
     def folder_config(self, rel_folder: str) -> dict[str, Any]:
         """Merged folder defaults for a model in ``rel_folder`` (posix, relative to models/).
@@ -500,6 +505,7 @@ def load_config(
         run_retention=(days, kept),
         automation=parse_automation(data, config_path, _key_line),
         pools=_pools(expect("pools", dict, "a table of pool sizes") or {}, config_path),
+        resources=parse_resources(data.get("resources"), config_path, _key_line),
         duckdb=parse_duckdb_settings(
             [("duckdb", expect("duckdb", dict, "a table of DuckDB settings") or {})]
             + (

@@ -25,8 +25,15 @@ from typing import TYPE_CHECKING, Any
 
 from teal.compiler.assets import AssetCheckDef, AssetDef
 from teal.compiler.config import ProjectConfig, load_config
-from teal.compiler.errors import LineageError, TealError, did_you_mean, raise_all
+from teal.compiler.errors import (
+    LineageError,
+    ProjectError,
+    TealError,
+    did_you_mean,
+    raise_all,
+)
 from teal.compiler.graph import Dag
+from teal.compiler.resources import with_named_resources
 from teal.compiler.sources import Source, SourceTable
 from teal.compiler.strategy import LoadStrategy
 
@@ -321,6 +328,11 @@ def _load(
             del staged[name]
             model_names.pop(name.lower(), None)
 
+        if cfg.resources:  # parameters named like a resource receive it
+            errors += _pass_resources(staged, cfg.resources, model_names)
+            python_checks = [
+                (with_named_resources(d, cfg.resources), path) for d, path in python_checks
+            ]
         resolver = Resolver(properties.sources, model_names, disabled)
         errors += resolver.index_relations(staged)
         raise_all(errors)
@@ -360,6 +372,33 @@ def _load(
         },
     )
     return project, cache, python_files.helpers
+
+
+def _pass_resources(
+    staged: dict[str, Any], resources: dict[str, Any], model_names: dict[str, str]
+) -> list[TealError]:
+    """Give each Python model the resources its parameters name (in place); a resource
+    named like a model is an error, as a parameter could mean either."""
+    import dataclasses
+
+    errors: list[TealError] = []
+    for name, m in staged.items():
+        if m.asset is None:
+            continue
+        clash = [p for p in m.asset.upstream_params if p in resources and p.lower() in model_names]
+        for param in clash:
+            decl = resources[param]
+            errors.append(
+                ProjectError(
+                    f"resource '{param}' has the name of a model, so parameter '{param}' of "
+                    f"asset '{m.asset.name}' could mean either",
+                    path=decl.path,
+                    line=decl.line,
+                    hint="rename the resource",
+                )
+            )
+        staged[name] = dataclasses.replace(m, asset=with_named_resources(m.asset, resources))
+    return errors
 
 
 def _attach_checks(

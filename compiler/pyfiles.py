@@ -149,7 +149,11 @@ class Deferred:
         self.imports = imports
 
     def resolve(self) -> Any:
-        return getattr(self.imports.module(self.path, self.module, self.display), self.attr).fn
+        return self.definition().fn
+
+    def definition(self) -> Any:
+        """The decorated definition (asset or check) this stands for, its file imported."""
+        return getattr(self.imports.module(self.path, self.module, self.display), self.attr)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.resolve()(*args, **kwargs)

@@ -315,6 +315,8 @@ class _Reader:
                     "config": config,
                     "source_file": str(self.path),
                     "source_line": line,
+                    "resource_params": (),  # a resource annotation is read by the import
+                    "config_param": None,
                 },
             }
         )
@@ -340,6 +342,7 @@ class _Reader:
                     or "",
                     "source_file": str(self.path),
                     "source_line": line,
+                    "resource_params": (),
                 },
             }
         )

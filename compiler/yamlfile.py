@@ -111,6 +111,29 @@ def read_yaml(path: Path, display: str, cache: Any = None) -> dict[str, Any]:
 
 
 def _parse(text: str, display: str) -> dict[str, Any]:
+    data = parse_yaml(text, display)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ProjectError(
+            "a YAML properties file must be a mapping (sources:, models:)", path=display, line=1
+        )
+    for key in data:
+        if key not in KNOWN_TOP_KEYS:
+            from teal.compiler.errors import did_you_mean
+
+            raise ProjectError(
+                f"unknown top-level key '{key}'",
+                path=display,
+                line=_line_of_key(text, key),
+                hint=did_you_mean(key, KNOWN_TOP_KEYS) or "use sources: or models:",
+            )
+    return data
+
+
+def parse_yaml(text: str, display: str) -> Any:
+    """Any YAML text, its mappings :class:`LineDict` (they know where each key is); invalid
+    YAML is an error at its line and column."""
     import yaml
 
     try:
@@ -130,22 +153,6 @@ def _parse(text: str, display: str) -> dict[str, Any]:
             source_line=src,
             hint="check indentation and ':' after keys",
         ) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ProjectError(
-            "a YAML properties file must be a mapping (sources:, models:)", path=display, line=1
-        )
-    for key in data:
-        if key not in KNOWN_TOP_KEYS:
-            from teal.compiler.errors import did_you_mean
-
-            raise ProjectError(
-                f"unknown top-level key '{key}'",
-                path=display,
-                line=_line_of_key(text, key),
-                hint=did_you_mean(key, KNOWN_TOP_KEYS) or "use sources: or models:",
-            )
     return data
 
 

@@ -10,8 +10,8 @@ results afterwards. Passing and warning results are committed with the data.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from teal.compiler.checks import CheckDef, evaluate
@@ -69,6 +69,10 @@ class Auditor:
     project: Any
     run_id: str
     store_failures: bool = False
+    # the run's opened resources (Python checks receive them by parameter name), and what
+    # hides their secrets from messages
+    resources: Mapping[str, Any] = field(default_factory=dict)
+    redact: Callable[[str], str] | None = None
 
     def sql_checks(self, model: str) -> list[CheckDef]:
         return [c for c in self.project.checks_of(model) if c.kind != "python"]
@@ -187,6 +191,7 @@ class Auditor:
                     p: load(p, input_kind(definition.annotations.get(p)) or "arrow")
                     for p in definition.upstream_params
                 }
+                kwargs.update({p: self.resources[p] for p in definition.resource_params})
                 value = definition.fn(**kwargs)
                 if isinstance(value, CheckResult):
                     passed, severity = value.passed, value.severity or severity
@@ -196,6 +201,8 @@ class Auditor:
                 status = "pass" if passed else ("fail" if severity == "error" else "warn")
             except Exception as exc:  # noqa: BLE001 - the user's check raised
                 status, message = "error", f"{type(exc).__name__}: {exc}"
+            if self.redact is not None and message:
+                message = self.redact(message)
             outcome = CheckOutcome(
                 check=check.name,
                 asset=model,

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import traceback
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from teal.compiler.assets import Output
 from teal.compiler.project import Model, Project
-from teal.runtime.context import AssetContext, asset_logger
+from teal.compiler.resources import Config
+from teal.runtime.context import AssetContext, Resources, asset_logger
 from teal.warehouse import io
 from teal.warehouse.engine import EngineCursor
 
@@ -31,6 +33,9 @@ class CallEnv:
     project: Project
     run_id: str
     debug: bool = False
+    resources: Mapping[str, Any] = field(default_factory=dict)  # opened, by name
+    configs: Mapping[str, Config] = field(default_factory=dict)  # run config, by model
+    redact: Callable[[str], str] | None = None  # hides secrets from messages
 
 
 def call_asset(
@@ -53,6 +58,11 @@ def call_asset(
         elif key is not None:
             select_sql = project.sql_for_partition(model, select_sql, key)
         kwargs[param] = cur.load(select_sql, kind)
+    for param in definition.resource_params:
+        kwargs[param] = env.resources[param]
+    config = env.configs.get(model.name)
+    if definition.config_param is not None:
+        kwargs[definition.config_param] = config
     if definition.wants_context:
         window = None
         if keys:  # single_run: the window spans every partition being built
@@ -70,21 +80,22 @@ def call_asset(
             asset_name=model.name,
             relation=model.relation,
             run_id=run_id,
-            log=asset_logger(model.name),
+            log=asset_logger(model.name, env.redact),
             cursor=cur.native,
             vars=dict(project.config.vars),
             partition_key=key,
             partition_keys=tuple(keys or ([key] if key else [])),
             partition_window=window,
+            resources=Resources(dict(env.resources)),
+            config=config,
         )
     try:
         value = definition.fn(**kwargs)
     except Exception as exc:  # the user's code raised
         line = _user_line(exc, model)
         detail = traceback.format_exc() if debug else ""
-        raise UserCodeError(
-            f"{type(exc).__name__}: {exc}" + (f"\n{detail}" if detail else ""), line
-        ) from exc
+        message = f"{type(exc).__name__}: {exc}" + (f"\n{detail}" if detail else "")
+        raise UserCodeError(env.redact(message) if env.redact else message, line) from exc
     metadata: dict[str, Any] = {}
     if isinstance(value, Output):
         metadata = _checked_metadata(value.metadata, model)

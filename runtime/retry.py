@@ -2,7 +2,7 @@
 
 A retry is a new run linked to the old one (its parent). It selects exactly the models the
 old run planned that did not succeed (failed, skipped, or never started because the run
-crashed or was canceled) and uses the old run's partitions, vars and refresh options.
+crashed or was canceled) and uses the old run's partitions, vars, run config and refresh options.
 Partitioned models are rebuilt for the same partitions as the first time: replacing a
 partition is idempotent, so partitions that had succeeded come out the same.
 """
@@ -28,6 +28,7 @@ class RetryRequest:
     missing_only: bool
     vars: dict[str, JsonValue]
     command: str
+    run_config: dict[str, dict[str, JsonValue]]  # the parent's, reused whole
 
 
 class NothingToRetry(SelectionError):
@@ -68,4 +69,9 @@ def plan_retry(store: RunStore, run: RunRecord) -> RetryRequest:
         missing_only=bool(config.get("missing_only")),
         vars=dict(config["vars"]) if isinstance(config.get("vars"), dict) else {},  # type: ignore[arg-type]
         command=run.command,
+        run_config={
+            str(k): dict(v)
+            for k, v in (config.get("run_config") or {}).items()  # type: ignore[union-attr]
+            if isinstance(v, dict)
+        },
     )

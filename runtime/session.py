@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -43,11 +43,11 @@ from teal.runtime.recorder import (
 )
 from teal.runtime.report import Reporter, SilentReporter
 from teal.runtime.results import BuildResult
+from teal.runtime.run_config import RunConfig, RunInputs, prepare_inputs
 from teal.runtime.runstore import (
     NO_STORE,
     EventKind,
     Retention,
-    RunRecord,
     RunStatus,
     RunStore,
     Trigger,
@@ -78,6 +78,10 @@ class RunOptions:
     # seconds to wait for a warehouse another process holds (None: fail at once, unless
     # this project's daemon runs; runtime/waiting.py)
     wait: float | None = None
+    # run config of the Python models (runtime/run_config.py), recorded with the run
+    config: RunConfig | None = None
+    # resource instances by name, in place of the project's declarations (API and tests)
+    resources: Mapping[str, Any] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -319,8 +323,31 @@ class Session:
             logging.getLogger("teal").warning(
                 "%s builds although %s (--ignore-failed-upstream)", model, why
             )
-        if not self.record_runs:
-            return self._execute(plan, run, reporter, warehouse, run_id)
+        # run config checked and resources opened before anything runs or is recorded
+        inputs = prepare_inputs(
+            self.project, [s.model for s in plan.steps], run.config, run.resources
+        )
+        try:
+            if not self.record_runs:
+                return self._execute(plan, run, reporter, warehouse, run_id, inputs)
+            return self._recorded(
+                plan, run, reporter, warehouse, run_id, selection, options, inputs
+            )
+        finally:
+            inputs.close()
+
+    def _recorded(
+        self,
+        plan: Plan,
+        run: RunOptions,
+        reporter: Reporter,
+        warehouse: Engine | None,
+        run_id: str,
+        selection: tuple[tuple[str, ...], tuple[str, ...]],
+        options: PlanOptions | None,
+        inputs: RunInputs,
+    ) -> BuildResult:
+        ignored = [(s.model, s.ignored_failure) for s in plan.steps if s.ignored_failure]
         recorder = start_run(
             self.run_store(),
             run_id=run_id,
@@ -330,7 +357,7 @@ class Session:
             selection=selection[0],
             exclude=selection[1],
             partitions=tuple(options.partition_keys) if options else (),
-            config=_recorded_config(self.config, run, options),
+            config={**_recorded_config(self.config, run, options), **inputs.recorded()},
             parent_run_id=run.parent_run_id,
             planned=tuple(s.model for s in plan.steps),
             queued=run.queued,
@@ -345,7 +372,7 @@ class Session:
         try:
             with recording_logs(recorder, {s.model for s in plan.steps}):
                 result = self._execute(
-                    plan, run, RecordingReporter(recorder, reporter), warehouse, run_id
+                    plan, run, RecordingReporter(recorder, reporter), warehouse, run_id, inputs
                 )
         except BaseException as exc:
             canceled = isinstance(exc, KeyboardInterrupt | RunCanceled)
@@ -384,8 +411,10 @@ class Session:
         reporter: Reporter,
         warehouse: Engine | None,
         run_id: str,
+        inputs: RunInputs,
     ) -> BuildResult:
         from teal.runtime.checking import Auditor
+        from teal.runtime.python_call import CallEnv
 
         project = self.project
         importer = BackgroundImporter(project, {s.model for s in plan.steps})
@@ -394,8 +423,15 @@ class Session:
         wh = warehouse or open_engine(self.config, sources=project.sources)
         try:
             run_checks_now = run.command != "run" if run.checks is None else run.checks
+            redact = inputs.resources.redact or None
             auditor = (
-                Auditor(project, run_id, run.store_failures)
+                Auditor(
+                    project,
+                    run_id,
+                    run.store_failures,
+                    resources=inputs.resources.instances,
+                    redact=redact,
+                )
                 if run_checks_now and project.checks
                 else None
             )
@@ -413,6 +449,14 @@ class Session:
                 reporter=reporter,
                 debug=run.debug,
                 auditor=auditor,
+                calls=CallEnv(
+                    project,
+                    run_id,
+                    run.debug,
+                    resources=inputs.resources.instances,
+                    configs=inputs.configs,
+                    redact=redact,
+                ),
             )
             executor.before_python = importer.wait
             if self.record_runs:  # `teal cancel` interrupts the step in flight
@@ -508,25 +552,6 @@ class Session:
         return partition_report(self.project, state, model, now=self.now)
 
 
-def runs(
-    project_dir: str | Path | None = None,
-    *,
-    status: Sequence[RunStatus | str] = (),
-    model: str | None = None,
-    since: datetime | None = None,
-    limit: int = 50,
-) -> list[RunRecord]:
-    """Recent runs of the project at ``project_dir`` from its run store, newest first.
-
-    >>> [r.status for r in teal.runs("path/to/project", limit=2)]   # doctest: +SKIP
-    [<RunStatus.SUCCESS: 'success'>, <RunStatus.FAILURE: 'failure'>]
-    """
-    with Session.open(project_dir) as session:
-        return session.run_store().runs(
-            status=[RunStatus(s) for s in status], model=model, since=since, limit=limit
-        )
-
-
 def _recorded_config(
     cfg: ProjectConfig, run: RunOptions, options: PlanOptions | None
 ) -> dict[str, JsonValue]:
@@ -557,48 +582,3 @@ def _as_list(value: Selection) -> list[str] | None:
     if value is None:
         return None
     return [value] if isinstance(value, str) else list(value)
-
-
-def build(
-    project_dir: str | Path | None = None,
-    *,
-    select: Selection = None,
-    exclude: Selection = None,
-    threads: int | None = None,
-    vars: dict[str, Any] | None = None,
-    target: str | None = None,
-    warehouse: str | Path | None = None,
-    fail_fast: bool = False,
-    reporter: Reporter | None = None,
-    debug: bool = False,
-    command: str = "build",
-    changed_only: bool | None = None,
-    inline_views: bool = False,
-    full_refresh: bool = False,
-    partitions: Sequence[str] = (),
-    store_failures: bool = False,
-    wait: float | None = None,
-) -> BuildResult:
-    """Build the selected models of the project at ``project_dir``.
-
-    >>> result = teal.build("path/to/project", select="marts+")   # doctest: +SKIP
-    >>> result.success, result["daily_revenue"].rows                # doctest: +SKIP
-    """
-    session = Session.open(
-        project_dir, target=target, warehouse=warehouse, vars=vars, threads=threads
-    )
-    options = session.options(
-        changed_only=changed_only,
-        inline_views=inline_views,
-        full_refresh=full_refresh,
-        partitions=tuple(partitions),
-    )
-    run = RunOptions(
-        command=command,
-        threads=threads,
-        fail_fast=fail_fast,
-        store_failures=store_failures,
-        debug=debug,
-        wait=wait,
-    )
-    return session.build(select, exclude, options=options, run=run, reporter=reporter)

@@ -3,6 +3,7 @@ tests."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,12 @@ from teal.compiler.config import ProjectConfig
 from teal.compiler.errors import ExecutionError
 from teal.compiler.plan import build_plan
 from teal.compiler.project import project_from_assets
+from teal.compiler.resources import ResourceDecl
 from teal.runtime.checking import CheckOutcome
-from teal.runtime.context import AssetContext
+from teal.runtime.context import AssetContext, Resources
+from teal.runtime.options import plan_options
 from teal.runtime.results import BuildResult, ModelResult
+from teal.runtime.run_config import RunConfig
 from teal.runtime.session import RunOptions, Session
 from teal.warehouse import io
 from teal.warehouse.engine import open_engine
@@ -60,12 +64,18 @@ def materialize(
     warehouse: str | Path = ":memory:",
     vars: dict[str, Any] | None = None,
     raise_on_error: bool = True,
+    resources: dict[str, Any] | None = None,
+    config: dict[str, dict[str, Any]] | None = None,
+    partition: str | None = None,
 ) -> MaterializeResult:
     """Run Python assets in dependency order, with the ``@teal.asset_check`` functions
     given among them (their outcomes: ``result.check_result(check)``).
 
     ``inputs`` gives data (Arrow, Polars, pandas) for upstream names that are not among
     ``assets``. Outputs come back as Arrow tables: ``result.output_for("name")``.
+    ``resources`` gives the resources the assets and checks name (instances, or
+    ``teal.Resource`` objects whose EnvVars are read now); ``config`` the run config, by
+    asset name; ``partition`` the one partition key partitioned assets are built for.
     """
     inputs = dict(inputs or {})
     root = Path.cwd()
@@ -82,17 +92,28 @@ def materialize(
         sources={"inputs": {"tables": sorted(inputs)}} if inputs else {},
         check_paths=(),  # only the assets given; no project folders
     )
-    project = project_from_assets(cfg, list(assets))
+    project = project_from_assets(
+        dataclasses.replace(
+            cfg, resources={n: ResourceDecl(n, "<resources>", None) for n in resources or {}}
+        ),
+        list(assets),
+    )
     session = Session(config=cfg, record_runs=False, _project=project)
-    plan = build_plan(project)
+    plan = build_plan(
+        project, options=plan_options(cfg, partitions=(partition,) if partition else ())
+    )
     with open_engine(cfg) as wh:
         if inputs:
             wh.ensure_schemas({"inputs"})
             for name, data in inputs.items():
                 wh.write_table("inputs", name, io.scannable(data))
-        result = session.execute(
-            plan, run=RunOptions(command="materialize", threads=1), warehouse=wh
+        run = RunOptions(
+            command="materialize",
+            threads=1,
+            resources=resources or {},
+            config=RunConfig(dict(config), "config=") if config else None,
         )
+        result = session.execute(plan, run=run, warehouse=wh)
         outputs = {}
         for r in result.built:
             model = project.models[r.model]
@@ -112,10 +133,13 @@ def build_context(
     vars: dict[str, Any] | None = None,
     run_id: str = "test",
     cursor: Any = None,
+    resources: dict[str, Any] | None = None,
+    config: Any = None,
 ) -> AssetContext:
     """An :class:`AssetContext` to call an asset function directly in a unit test, as
     Dagster's ``build_asset_context``: ``partition_key`` is validated against the asset's
-    ``partitioned_by`` and gives the partition's window, as a build would.
+    ``partitioned_by`` and gives the partition's window, as a build would; ``resources``
+    are reachable as ``context.resources.NAME`` and ``config`` as ``context.config``.
 
     >>> import teal
     >>> @teal.asset(partitioned_by={"daily": "2026-01-01"}, partition_column="day")
@@ -153,4 +177,6 @@ def build_context(
         partition_key=partition_key,
         partition_keys=(partition_key,) if partition_key is not None else (),
         partition_window=window,
+        resources=Resources(resources or {}),
+        config=config,
     )

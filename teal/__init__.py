@@ -25,11 +25,13 @@ from teal.compiler.errors import (
 )
 from teal.compiler.plan import Plan, build_plan
 from teal.compiler.project import Model, Project, load_project
+from teal.compiler.resources import Config, EnvVar, Resource
+from teal.runtime.api import build, runs
 from teal.runtime.context import AssetContext
 from teal.runtime.python_sensors import RunRequest, SensorContext, SkipReason, sensor
 from teal.runtime.results import BuildResult, ModelResult
 from teal.runtime.runstore import RunRecord, RunStatus
-from teal.runtime.session import RunOptions, Session, build, runs
+from teal.runtime.session import RunOptions, Session
 from teal.runtime.testing import MaterializeResult, build_context, materialize
 
 __version__ = "0.1.0"
@@ -41,6 +43,8 @@ __all__ = [
     "asset_check",
     "AssetDef",
     "BuildResult",
+    "Config",
+    "EnvVar",
     "ExecutionError",
     "LineageError",
     "MaterializeResult",
@@ -52,6 +56,7 @@ __all__ = [
     "Project",
     "ProjectConfig",
     "ProjectError",
+    "Resource",
     "RunOptions",
     "RunRecord",
     "RunRequest",

@@ -82,9 +82,13 @@ def _run(
     inline_views: bool,
     **partition_opts: Any,
 ) -> None:
+    from teal.runtime.run_config import read_run_config
     from teal.runtime.runstore import Trigger
     from teal.runtime.session import RunOptions
 
+    run_config = read_run_config(
+        partition_opts.pop("config_file", None), partition_opts.pop("config_json", None)
+    )
     job_vars = None
     if partition_opts.get("job"):
         select, exclude, job_vars = apply_job(
@@ -103,6 +107,7 @@ def _run(
         store_failures=bool(partition_opts.get("store_failures")),
         debug=debug,
         wait=partition_opts.get("wait"),
+        config=run_config,
     )
     _build_and_report(session, select, exclude, options, run, as_json)
 
@@ -372,6 +377,7 @@ def retry(
     with the same partitions, vars and options (RUN: an id, a prefix of one, or `last`)."""
     from teal.cli_runs import resolve_run
     from teal.runtime.retry import NothingToRetry, plan_retry
+    from teal.runtime.run_config import RunConfig
     from teal.runtime.runstore import Trigger
     from teal.runtime.session import RunOptions, Session
 
@@ -409,6 +415,9 @@ def retry(
         parent_run_id=request.parent.run_id,
         fail_fast=fail_fast,
         debug=debug,
+        config=RunConfig(request.run_config, f"run {request.parent.run_id}")
+        if request.run_config
+        else None,
     )
     if not as_json:
         click.echo(f"Retrying {len(request.models)} models of run {request.parent.run_id}")

@@ -166,6 +166,10 @@ def show(
         click.echo(f"  partitions {', '.join(run.partitions)}")
     if run.parent_run_id:
         click.echo(f"  retry of   {run.parent_run_id}")
+    if run.config.get("run_config"):
+        click.echo(f"  config     {json.dumps(run.config['run_config'], sort_keys=True)}")
+    if run.config.get("resources"):
+        click.echo(f"  resources  {json.dumps(run.config['resources'], sort_keys=True)}")
     click.echo(f"  started    {_when(run.started_at)} on {run.host} (pid {run.pid})")
     click.echo(
         f"  finished   {_when(run.finished_at)}  {_duration(run.started_at, run.finished_at)}"

@@ -234,6 +234,20 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = plan_options(func)
     func = click.option(
+        "--config",
+        "config_file",
+        default=None,
+        metavar="FILE",
+        help="Run config from a YAML or JSON file: {model: {field: value}} for the "
+        "teal.Config of Python models.",
+    )(func)
+    func = click.option(
+        "--config-json",
+        default=None,
+        metavar="JSON",
+        help='Run config as JSON: \'{"forecast": {"days": 3}}\'.',
+    )(func)
+    func = click.option(
         "--wait",
         type=click.FloatRange(min=0),
         is_flag=False,

@@ -1,0 +1,300 @@
+"""Opening a run's resources: their classes imported, ``EnvVar`` fields read from the
+environment and the project's ``.env``, ``setup()`` before the run and ``teardown()``
+after it; and the :class:`Redactor` that keeps every secret so read out of what teal
+writes (the run store, logs, errors, output).
+
+Only the resources the run's Python models and checks name are opened: a project whose
+selection uses none pays nothing. A missing variable is an error naming it, raised before
+any data changes (exit 2).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from teal.compiler.config import ProjectConfig
+from teal.compiler.errors import ProjectError, did_you_mean
+from teal.compiler.resources import (
+    RESOURCES_ATTR,
+    RESOURCES_FILE,
+    EnvVar,
+    Resource,
+    ResourceDecl,
+)
+from teal.compiler.typed_fields import FieldError, field_types, from_text
+
+DOTENV = ".env"
+# secrets shorter than this are not searched for in text: replacing every "ab" would mangle
+# messages, and so short a value protects nothing
+MIN_SECRET = 4
+
+
+@dataclass
+class Redactor:
+    """Replaces the value of every secret read for a run by ``EnvVar('NAME')``."""
+
+    secrets: dict[str, str] = field(default_factory=dict)  # value -> variable name
+
+    def __bool__(self) -> bool:
+        return bool(self.secrets)
+
+    def __call__(self, text: str) -> str:
+        for value in sorted(self.secrets, key=len, reverse=True):
+            if value in text:
+                text = text.replace(value, repr(EnvVar(self.secrets[value])))
+        return text
+
+    def add(self, name: str, value: str) -> None:
+        if len(value) >= MIN_SECRET:
+            self.secrets[value] = name
+
+
+@dataclass
+class OpenResources:
+    """The resources of one run, by name, set up; :meth:`close` tears them down."""
+
+    instances: dict[str, Any] = field(default_factory=dict)
+    redact: Redactor = field(default_factory=Redactor)
+    _set_up: list[Any] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Tear down what was set up, last first; a teardown that raises is logged (the
+        run's outcome stands)."""
+        while self._set_up:
+            resource = self._set_up.pop()
+            try:
+                resource.teardown()
+            except Exception as exc:  # noqa: BLE001 - reported, and the others still run
+                logging.getLogger("teal").warning(
+                    "%s", self.redact(f"teardown of {type(resource).__name__} raised: {exc}")
+                )
+
+    def recorded(self) -> dict[str, Any]:
+        """What the run store keeps of them: each resource's fields, EnvVars as names."""
+        return {
+            name: r.to_json() if isinstance(r, Resource) else type(r).__name__
+            for name, r in sorted(self.instances.items())
+        }
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """``NAME=value`` lines of a ``.env`` file (``export`` prefixes, ``#`` comments, single
+    or double quotes; no expansion). A line that is none of these is an error pointing at
+    it: a silently skipped line would leave a variable unset."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    found: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        parsed = parse_dotenv_line(raw)
+        if parsed is None:
+            continue
+        if isinstance(parsed, str):
+            raise ProjectError(
+                parsed,
+                path=DOTENV,
+                line=number,
+                col=1,
+                hint="write NAME=value (quotes around values with spaces or #)",
+            )
+        found[parsed[0]] = parsed[1]
+    return found
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+
+
+def parse_dotenv_line(raw: str) -> tuple[str, str] | str | None:
+    """One ``.env`` line: (name, value), None for a blank or comment line, or the problem.
+
+    >>> parse_dotenv_line('export TOKEN="a b" # note')
+    ('TOKEN', 'a b')
+    >>> parse_dotenv_line("# just a comment") is None
+    True
+    """
+    line = raw.strip()
+    if not line or line.startswith("#"):
+        return None
+    if line.startswith("export "):
+        line = line[len("export ") :].lstrip()
+    name, sep, rest = line.partition("=")
+    name = name.strip()
+    if not sep or not _NAME.fullmatch(name):
+        return "not a NAME=value line"
+    rest = rest.strip()
+    if rest[:1] in ("'", '"'):
+        quote = rest[0]
+        end = rest.find(quote, 1)
+        if end < 0:
+            return f"the value's {quote} is not closed"
+        value = rest[1:end]
+        if quote == '"':
+            value = value.replace("\\n", "\n").replace('\\"', '"')
+        tail = rest[end + 1 :].strip()
+        if tail and not tail.startswith("#"):
+            return "text after the closing quote"
+        return name, value
+    value = rest.split(" #", 1)[0].strip() if " #" in rest else rest
+    return name, value
+
+
+def environment(cfg: ProjectConfig) -> dict[str, str]:
+    """The variables EnvVars read: the project's ``.env``, then the process environment
+    (which wins, as with docker and dotenv tools)."""
+    return {**read_dotenv(cfg.root / DOTENV), **os.environ}
+
+
+def open_resources(
+    cfg: ProjectConfig,
+    names: set[str],
+    *,
+    given: Mapping[str, Any] | None = None,
+) -> OpenResources:
+    """Build, resolve and set up the resources ``names`` (``given`` instances, from the API
+    or a test, win over the project's declarations)."""
+    given = dict(given or {})
+    declared = cfg.resources
+    env: dict[str, str] | None = None
+    opened = OpenResources()
+    module: Any = None
+    try:
+        for name in sorted(names):
+            if name in given:
+                instance, where = given[name], None
+            elif name in declared:
+                decl = declared[name]
+                where = decl
+                if decl.class_ref is not None:
+                    instance = _from_config(cfg, decl)
+                else:
+                    module = module or _import_resources_file(cfg)
+                    instance = _from_python(module, decl)
+            else:
+                raise ProjectError(
+                    f"no resource named '{name}'",
+                    path=cfg.config_path.name,
+                    hint=did_you_mean(name, [*declared, *given])
+                    or f"declare it under [tool.teal.resources.{name}] or in {RESOURCES_FILE}",
+                )
+            if isinstance(instance, Resource):
+                if env is None:
+                    env = environment(cfg)
+                instance = _resolved(instance, name, env, opened.redact, where)
+            opened.instances[name] = instance
+        for instance in opened.instances.values():
+            if isinstance(instance, Resource):
+                try:
+                    instance.setup()
+                except Exception as exc:  # noqa: BLE001 - the user's setup raised; nothing ran yet
+                    raise ProjectError(
+                        opened.redact(
+                            f"setup of resource {type(instance).__name__} raised "
+                            f"{type(exc).__name__}: {exc}"
+                        ),
+                        path=cfg.config_path.name,
+                    ) from None
+                opened._set_up.append(instance)
+    except BaseException:
+        opened.close()
+        raise
+    return opened
+
+
+def _resolved(
+    resource: Resource,
+    name: str,
+    env: Mapping[str, str],
+    redact: Redactor,
+    where: ResourceDecl | None,
+) -> Resource:
+    """A copy of ``resource`` with its EnvVar fields read (their values become secrets)."""
+    types = field_types(type(resource))
+    env_fields = {k: v for k, v in resource.field_values().items() if isinstance(v, EnvVar)}
+    if not env_fields:
+        return resource
+    copy = object.__new__(type(resource))
+    object.__setattr__(copy, "__dict__", dict(resource.__dict__))
+    for field_name, var in env_fields.items():
+        if var.name not in env:
+            raise ProjectError(
+                f"environment variable {var.name} is not set (resource '{name}', field "
+                f"'{field_name}')",
+                path=where.path if where else None,
+                line=where.line if where else None,
+                hint=f"export {var.name}=... or add it to {DOTENV} in the project folder",
+            )
+        text = env[var.name]
+        try:
+            value = from_text(text, types[field_name], field_name)
+        except FieldError as exc:
+            raise ProjectError(
+                f"environment variable {var.name} (resource '{name}'): {exc.message}",
+                path=where.path if where else None,
+                line=where.line if where else None,
+            ) from None
+        redact.add(var.name, text)
+        object.__setattr__(copy, field_name, value)
+    object.__setattr__(copy, "_env_fields", env_fields)
+    return copy
+
+
+def _from_config(cfg: ProjectConfig, decl: ResourceDecl) -> Any:
+    assert decl.class_ref is not None
+    ref, _, attr = decl.class_ref.partition(":")
+    problem = None
+    cls: Any = None
+    if not attr:
+        problem = "must be written module:ClassName or file.py:ClassName"
+    elif ref.endswith(".py"):
+        from teal.compiler.pyfiles import import_file
+
+        path = cfg.root / ref
+        if not path.is_file():
+            problem = f"names {ref}, which is not a file in the project folder"
+        else:
+            cls = getattr(import_file(path, f"teal_project.{path.stem}", ref), attr, None)
+    else:
+        try:
+            cls = getattr(importlib.import_module(ref), attr, None)
+        except ImportError as exc:
+            problem = f"cannot be imported: {exc}"
+    if problem is None and not (isinstance(cls, type) and issubclass(cls, Resource)):
+        problem = f"'{decl.class_ref}' is not a teal.Resource class"
+    if problem is not None:
+        raise ProjectError(
+            f"resource '{decl.name}': class {problem}",
+            path=decl.path,
+            line=decl.line,
+            hint='class = "resources.py:ApiResource" (a teal.Resource subclass)',
+        )
+    try:
+        return cls(**decl.values)
+    except FieldError as exc:
+        raise ProjectError(
+            f"resource '{decl.name}': {exc.message}", path=decl.path, line=decl.line, hint=exc.hint
+        ) from None
+
+
+def _import_resources_file(cfg: ProjectConfig) -> Any:
+    from teal.compiler.pyfiles import import_file
+
+    return import_file(cfg.root / RESOURCES_FILE, "teal_project.resources", RESOURCES_FILE)
+
+
+def _from_python(module: Any, decl: ResourceDecl) -> Any:
+    table = getattr(module, RESOURCES_ATTR, None)
+    if not isinstance(table, dict) or decl.name not in table:
+        raise ProjectError(
+            f"{RESOURCES_FILE} did not define resource '{decl.name}'",
+            path=decl.path,
+            line=decl.line,
+        )
+    return table[decl.name]

@@ -1,0 +1,215 @@
+"""Run config: values for the ``teal.Config`` parameters of a run's Python models, and the
+resources the run opens, checked before anything runs.
+
+Run config is a mapping of model name to field values, from ``--config file.yml``,
+``--config-json '{...}'`` or the API (``teal.build(config=...)``, ``RunOptions.config``)::
+
+    forecast:
+      days: 3
+      city: Lisbon
+
+Every value is checked against its model's Config class before the run starts: an unknown
+model, a model that takes no config, an unknown field or a value of the wrong type is an
+error naming it (with the file, line and column of a YAML file), exit 2, nothing built. A
+model's entry is kept when the model is not in this run (a retry of part of a run reuses
+the run's config whole).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from teal.compiler.errors import SelectionError, did_you_mean
+from teal.compiler.project import Project
+from teal.compiler.resources import Config
+from teal.compiler.typed_fields import FieldError, field_types, to_json, type_name
+from teal.runtime.resources import OpenResources, open_resources
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Field values by model, and where they were written (for messages)."""
+
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: str = "config"  # a file's path, --config-json, or config= of the API
+    # "model" and "model.field" -> (line, col) in a YAML file
+    lines: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def at(self, key: str) -> tuple[int | None, int | None]:
+        line, col = self.lines.get(key) or self.lines.get(key.split(".")[0]) or (None, None)
+        return line, col
+
+    def to_json(self) -> dict[str, Any]:
+        return {model: to_json(values) for model, values in self.values.items()}
+
+
+def read_run_config(path: str | None = None, json_text: str | None = None) -> RunConfig | None:
+    """The run config of ``--config FILE`` (YAML or JSON) or ``--config-json TEXT``."""
+    if path is not None and json_text is not None:
+        raise SelectionError(
+            "--config and --config-json cannot be used together",
+            path="--config",
+            hint="put everything in the file",
+        )
+    if json_text is not None:
+        try:
+            data = json.loads(json_text)
+        except json.JSONDecodeError as exc:
+            raise SelectionError(
+                f"not JSON: {exc.msg}",
+                path="--config-json",
+                line=exc.lineno,
+                col=exc.colno,
+                hint='--config-json \'{"forecast": {"days": 3}}\'',
+            ) from None
+        return _checked(data, "--config-json", {})
+    if path is None:
+        return None
+    from teal.compiler.discover import decode_utf8
+    from teal.compiler.yamlfile import parse_yaml
+
+    file = Path(path)
+    if not file.is_file():
+        raise SelectionError(f"no config file {path}", path="--config", hint="give a YAML file")
+    data = parse_yaml(decode_utf8(file.read_bytes(), path), path)
+    lines: dict[str, tuple[int, int]] = {}
+    for model, at in getattr(data, "keys_at", {}).items():
+        lines[model] = at
+        inner = data.get(model)
+        for name, field_at in getattr(inner, "keys_at", {}).items():
+            lines[f"{model}.{name}"] = field_at
+    return _checked(data, path, lines)
+
+
+def _checked(data: object, source: str, lines: dict[str, tuple[int, int]]) -> RunConfig:
+    if data is None:
+        return RunConfig(source=source)
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise SelectionError(
+            "run config must map model names to their fields",
+            path=source,
+            line=1,
+            hint="forecast: {days: 3}",
+        )
+    return RunConfig({str(k): dict(v) for k, v in data.items()}, source, lines)
+
+
+def config_classes(project: Project, models: Iterable[str]) -> dict[str, type[Config]]:
+    """The Config class of each of ``models`` that takes run config (its file imported)."""
+    found: dict[str, type[Config]] = {}
+    for name in models:
+        asset = project.models[name].asset
+        if asset is None or asset.config_param is None:
+            continue
+        definition = real_definition(asset)
+        cls = definition.annotations.get(asset.config_param)
+        assert isinstance(cls, type) and issubclass(cls, Config)
+        found[name] = cls
+    return found
+
+
+def real_definition(definition: Any) -> Any:
+    """The decorated definition itself, its file imported if the load read it from cache."""
+    from teal.compiler.pyfiles import Deferred
+
+    if isinstance(definition.fn, Deferred):
+        return definition.fn.definition()
+    return definition
+
+
+def validated_configs(
+    project: Project, models: Iterable[str], given: RunConfig | None
+) -> dict[str, Config]:
+    """The Config value of each model of the run that takes one, from ``given`` and the
+    class's defaults; every entry of ``given`` is checked, in the run or not."""
+    given = given or RunConfig()
+    for name in given.values:
+        if name not in project.models:
+            line, col = given.at(name)
+            raise SelectionError(
+                f"run config for '{name}', which is not a model",
+                path=given.source,
+                line=line,
+                col=col,
+                hint=did_you_mean(name, project.models) or "keys are model names",
+            )
+        asset = project.models[name].asset
+        if asset is None or asset.config_param is None:
+            line, col = given.at(name)
+            raise SelectionError(
+                f"model '{name}' takes no run config",
+                path=given.source,
+                line=line,
+                col=col,
+                hint="a Python model takes it through a parameter annotated with a "
+                "teal.Config class",
+            )
+    wanted = set(models) | set(given.values)
+    configs: dict[str, Config] = {}
+    for name, cls in config_classes(project, sorted(wanted)).items():
+        try:
+            configs[name] = cls(**given.values.get(name, {}))
+        except FieldError as exc:
+            line, col = given.at(f"{name}.{exc.field.split('.')[0].split('[')[0]}")
+            if name not in given.values:
+                hint = f'give it with --config-json \'{{"{name}": {{"{exc.field}": ...}}}}\''
+            else:
+                hint = exc.hint or "fields: " + ", ".join(
+                    f"{k}: {type_name(v)}" for k, v in field_types(cls).items()
+                )
+            raise SelectionError(
+                f"run config of model '{name}', field '{exc.field}': {exc.message}",
+                path=given.source if name in given.values else project.models[name].display_path,
+                line=line if name in given.values else project.models[name].line,
+                col=col if name in given.values else None,
+                hint=hint,
+            ) from None
+    return {name: c for name, c in configs.items() if name in set(models)}
+
+
+@dataclass
+class RunInputs:
+    """What a run's Python models and checks are given besides data: resources, opened,
+    and run config, checked."""
+
+    resources: OpenResources = field(default_factory=OpenResources)
+    configs: dict[str, Config] = field(default_factory=dict)
+    given: RunConfig | None = None
+
+    def close(self) -> None:
+        self.resources.close()
+
+    def recorded(self) -> dict[str, Any]:
+        """What the run store keeps (``teal retry`` reuses ``run_config``)."""
+        out: dict[str, Any] = {}
+        if self.given is not None and self.given.values:
+            out["run_config"] = self.given.to_json()
+        if self.resources.instances:
+            out["resources"] = self.resources.recorded()
+        return out
+
+
+def prepare_inputs(
+    project: Project,
+    models: Iterable[str],
+    given: RunConfig | None = None,
+    resources: Mapping[str, Any] | None = None,
+) -> RunInputs:
+    """Check the run config and open the resources the Python models and checks of
+    ``models`` use; an error here is raised before any data changes."""
+    chosen = list(models)
+    configs = validated_configs(project, chosen, given)
+    wanted: set[str] = set()
+    for name in chosen:
+        asset = project.models[name].asset
+        if asset is not None:
+            wanted.update(asset.resource_params)
+        for check in project.checks_of(name):
+            if check.python is not None:
+                wanted.update(check.python.resource_params)
+    opened = open_resources(project.config, wanted, given=resources) if wanted else OpenResources()
+    return RunInputs(opened, configs, given)
