@@ -62,6 +62,13 @@ _DECORATORS = {
     "compiler.assets.asset_check": "check",
 }
 _ANY = {"typing.Any", "typing_extensions.Any"}
+# base classes of typed fields: a parameter annotated with a subclass is not an upstream
+_FIELD_BASES = {
+    "teal.Config": "config",
+    "teal.Resource": "resource",
+    "teal.compiler.resources.Config": "config",
+    "teal.compiler.resources.Resource": "resource",
+}
 # nodes a module-level constant may be built of (no calls: a call could do anything)
 _PLAIN = (
     ast.Constant,
@@ -115,6 +122,11 @@ class _Reader:
         self.checks: list[dict[str, Any]] = []
         self.asset_names: dict[str, str] = {}  # function name -> asset name (for deps=[fn])
         self.declared: set[str] = set()  # names of decorated functions (assets and checks)
+        # classes of typed fields this file defines: name -> "config" | "resource"
+        self.field_classes: dict[str, str] = {}
+        # of the function being read: its resource parameters and run config parameter
+        self.resource_params: list[str] = []
+        self.config_param: str | None = None
 
     def read(self, tree: ast.Module) -> dict[str, list[dict[str, Any]]]:
         body = tree.body
@@ -139,6 +151,8 @@ class _Reader:
                     self._bind(alias.asname or alias.name, target, defined)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self._definition(node, defined)
+            elif isinstance(node, ast.ClassDef):
+                self._field_class(node, defined)
             elif isinstance(node, (ast.Assign, ast.AnnAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for value in (node.value, getattr(node, "annotation", None)):
@@ -176,6 +190,38 @@ class _Reader:
                 and not hasattr(builtins, sub.id)
             ):
                 raise _Unsure
+
+    def _field_class(self, node: ast.ClassDef, defined: set[str]) -> None:
+        """A ``teal.Config`` or ``teal.Resource`` subclass whose body only declares fields
+        with plain defaults and undecorated methods: running it does nothing else."""
+        kinds = {_FIELD_BASES.get(self._resolve(b) or "") for b in node.bases} | {
+            self.field_classes.get(b.id) for b in node.bases if isinstance(b, ast.Name)
+        }
+        kinds.discard(None)
+        if len(kinds) != 1 or node.keywords or node.decorator_list:
+            raise _Unsure
+        for i, item in enumerate(node.body):
+            if isinstance(item, ast.Pass) or (
+                i == 0 and isinstance(item, ast.Expr) and isinstance(item.value, ast.Constant)
+            ):
+                continue
+            if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                self._plain(_unquoted(item.annotation))
+                if item.value is not None:
+                    self._plain(item.value)
+            elif isinstance(item, ast.FunctionDef) and not item.decorator_list:
+                a = item.args
+                for value in (*a.defaults, *(d for d in a.kw_defaults if d is not None)):
+                    self._plain(value)
+                for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs):
+                    if arg.annotation is not None:
+                        self._plain(_unquoted(arg.annotation))
+                if item.returns is not None:
+                    self._plain(_unquoted(item.returns))
+            else:
+                raise _Unsure
+        self._bind(node.name, None, defined)
+        self.field_classes[node.name] = str(kinds.pop())
 
     def _resolve(self, node: ast.expr) -> str | None:
         """The dotted name an expression refers to through the file's imports."""
@@ -240,13 +286,31 @@ class _Reader:
     def _signature(self, node: ast.FunctionDef) -> tuple[tuple[str, ...], bool, dict[str, str]]:
         a = node.args
         params = [*a.args, *a.kwonlyargs]  # positional-only ones are never passed upstreams
-        upstream = tuple(p.arg for p in params if p.arg != CONTEXT_PARAM)
         every = [*a.posonlyargs, *params, *(x for x in (a.vararg, a.kwarg) if x)]
         kinds = {}
+        upstream, self.resource_params, self.config_param = [], [], None
         for p in params:
-            if p.arg != CONTEXT_PARAM and p.annotation is not None:
-                kinds[p.arg] = self._annotation(p.annotation)
-        return upstream, any(p.arg == CONTEXT_PARAM for p in every), kinds
+            if p.arg == CONTEXT_PARAM:
+                continue
+            field_class = self._field_class_of(p.annotation)
+            if field_class == "resource":
+                self.resource_params.append(p.arg)
+            elif field_class == "config":
+                if self.config_param is not None:
+                    raise _Unsure  # the decorator reports two of them
+                self.config_param = p.arg
+            else:
+                upstream.append(p.arg)
+                if p.annotation is not None:
+                    kinds[p.arg] = self._annotation(p.annotation)
+        return tuple(upstream), any(p.arg == CONTEXT_PARAM for p in every), kinds
+
+    def _field_class_of(self, annotation: ast.expr | None) -> str | None:
+        """ "config" or "resource" when the annotation names such a class of this file."""
+        if annotation is None:
+            return None
+        node = _unquoted(annotation)
+        return self.field_classes.get(node.id) if isinstance(node, ast.Name) else None
 
     def _annotation(self, node: ast.expr) -> str:
         """The annotation as the string ``compiler.pyfiles`` records for its input kind."""
@@ -315,8 +379,8 @@ class _Reader:
                     "config": config,
                     "source_file": str(self.path),
                     "source_line": line,
-                    "resource_params": (),  # a resource annotation is read by the import
-                    "config_param": None,
+                    "resource_params": tuple(self.resource_params),
+                    "config_param": self.config_param,
                 },
             }
         )
@@ -325,6 +389,8 @@ class _Reader:
         if "asset" not in args:
             raise _Unsure  # the import reports the missing argument
         upstream, wants_context, kinds = self._signature(node)
+        if self.config_param is not None:
+            raise _Unsure  # the decorator reports it: a check takes no run config
         line, _ = self._where(node)
         self.checks.append(
             {
@@ -342,7 +408,7 @@ class _Reader:
                     or "",
                     "source_file": str(self.path),
                     "source_line": line,
-                    "resource_params": (),
+                    "resource_params": tuple(self.resource_params),
                 },
             }
         )

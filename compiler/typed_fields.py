@@ -159,6 +159,8 @@ def type_name(tp: Any) -> str:
     """How an annotation is written, for messages: ``list[int]``, ``str | None``."""
     if tp is type(None):
         return "None"
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return " | ".join(type_name(a) for a in typing.get_args(tp))
     if isinstance(tp, type) and not typing.get_args(tp):
         return tp.__name__
     return str(tp).replace("typing.", "").replace("NoneType", "None")

@@ -51,6 +51,7 @@ class LineDict(dict):
 
     line: int | None = None
     keys_at: dict[str, tuple[int, int]] = {}  # key -> (line, col), both 1-based
+    values_at: dict[str, tuple[int, int]] = {}  # key -> (line, col) of its value
 
 
 class LineList(list):
@@ -75,6 +76,9 @@ def _loader() -> type:
         data.line = node.start_mark.line + 1
         data.keys_at = {
             str(k.value): (k.start_mark.line + 1, k.start_mark.column + 1) for k, _ in node.value
+        }
+        data.values_at = {
+            str(k.value): (v.start_mark.line + 1, v.start_mark.column + 1) for k, v in node.value
         }
         return data
 

@@ -28,7 +28,7 @@ from teal.compiler.resources import (
     Resource,
     ResourceDecl,
 )
-from teal.compiler.typed_fields import FieldError, field_types, from_text
+from teal.compiler.typed_fields import FieldError, field_types, from_text, type_name
 
 DOTENV = ".env"
 # secrets shorter than this are not searched for in text: replacing every "ab" would mangle
@@ -279,7 +279,11 @@ def _from_config(cfg: ProjectConfig, decl: ResourceDecl) -> Any:
         return cls(**decl.values)
     except FieldError as exc:
         raise ProjectError(
-            f"resource '{decl.name}': {exc.message}", path=decl.path, line=decl.line, hint=exc.hint
+            f"resource '{decl.name}', field '{exc.field}': {exc.message}",
+            path=decl.path,
+            line=decl.line,
+            hint=exc.hint
+            or "fields: " + ", ".join(f"{k}: {type_name(v)}" for k, v in field_types(cls).items()),
         ) from None
 
 

@@ -36,7 +36,7 @@ class RunConfig:
 
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = "config"  # a file's path, --config-json, or config= of the API
-    # "model" and "model.field" -> (line, col) in a YAML file
+    # "model" (its key) and "model.field" (its value) -> (line, col) in a YAML file
     lines: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def at(self, key: str) -> tuple[int | None, int | None]:
@@ -80,7 +80,7 @@ def read_run_config(path: str | None = None, json_text: str | None = None) -> Ru
     for model, at in getattr(data, "keys_at", {}).items():
         lines[model] = at
         inner = data.get(model)
-        for name, field_at in getattr(inner, "keys_at", {}).items():
+        for name, field_at in getattr(inner, "values_at", {}).items():
             lines[f"{model}.{name}"] = field_at
     return _checked(data, path, lines)
 

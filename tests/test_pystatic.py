@@ -98,6 +98,37 @@ READABLE = {
 
         # not part of it either
     ''',
+    "config_and_resource_classes": '''
+        import datetime
+
+        import polars as pl
+
+        import teal
+
+
+        class Window(teal.Config):
+            """How far to look."""
+
+            days: int = 7
+            since: datetime.date | None = None
+
+
+        class Api(teal.Resource):
+            token: str
+
+            def headers(self, extra: int = 1) -> dict:
+                return {"Authorization": self.token}
+
+
+        @teal.asset
+        def forecast(context, api: Api, orders: pl.DataFrame, config: Window, db):
+            return None
+
+
+        @teal.asset_check(asset="forecast")
+        def forecast_ok(forecast, api: Api):
+            return True
+    ''',
     "no_assets": """
         import os
 
@@ -124,6 +155,11 @@ NEEDS_IMPORT = {
     "dep_defined_later": "import teal\n\n@teal.asset(deps=[b])\ndef a():\n    pass\n\n@teal.asset\ndef b():\n    pass\n",
     "syntax_error": "import teal\n\ndef a(:\n    pass\n",
     "class": "import teal\n\nclass Shape:\n    size = 3\n",  # its body runs at import
+    "config_class_with_a_call": "import teal\n\nclass C(teal.Config):\n    n: int = len('ab')\n",
+    "config_class_decorated_method": "import teal\nimport functools\n\n"
+    "class C(teal.Config):\n    @functools.cache\n    def f(self):\n        pass\n",
+    "two_config_params": "import teal\n\nclass C(teal.Config):\n    n: int = 1\n\n"
+    "@teal.asset\ndef a(x: C, y: C):\n    pass\n",
     "redefined_check": "import teal\n\n@teal.asset_check(asset='a', name='one')\ndef check(a):\n"
     "    return True\n\n@teal.asset_check(asset='a', name='two')\n"
     "def check(a):\n    return False\n",

@@ -5,8 +5,14 @@ import polars as pl
 import teal
 
 
+class Segmenting(teal.Config):
+    """Run config: `--config-json '{"customer_segments": {"at_risk_days": 90}}'`."""
+
+    at_risk_days: int = 120  # no order for longer than this: at risk
+
+
 @teal.asset(tags=["analytics"])
-def customer_segments(customer_lifetime_value: pl.DataFrame) -> pl.DataFrame:
+def customer_segments(customer_lifetime_value: pl.DataFrame, config: Segmenting) -> pl.DataFrame:
     """Segments customers by lifetime revenue quartile and recency."""
     clv = customer_lifetime_value
     cutoffs = clv.select(
@@ -18,7 +24,7 @@ def customer_segments(customer_lifetime_value: pl.DataFrame) -> pl.DataFrame:
     segment = (
         pl.when(pl.col("lifetime_revenue") >= cutoffs["q75"])
         .then(pl.lit("champion"))
-        .when(days_since > 120)
+        .when(days_since > config.at_risk_days)
         .then(pl.lit("at_risk"))
         .when(pl.col("lifetime_revenue") <= cutoffs["q25"])
         .then(pl.lit("occasional"))
