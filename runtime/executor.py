@@ -81,6 +81,9 @@ class Executor:
         # whether `teal cancel` was asked (runtime/cancel.py): None, nobody asks
         self.cancel_requested: Callable[[], bool] | None = None
         self._canceled: threading.Event | None = None
+        # (model, partition) -> the teal.Output metadata of a partitioned Python asset,
+        # until the partition is reported (each key is written by the one step building it)
+        self._partition_metadata: dict[tuple[str, str], dict[str, Any]] = {}
         # the pause between attempts of a retried model, and its jitter (tests replace them)
         self.sleep: Callable[[float], None] = time.sleep
         self.rand: Callable[[], float] = random.random
@@ -479,8 +482,15 @@ class Executor:
     ) -> None:
         report = getattr(self.reporter, "partition_finished", None)
         if report is not None:
-            report(step, key, status, rows, done, total, seconds, message)
+            metadata = self._partition_metadata.pop((step.model, key), None)
+            report(step, key, status, rows, done, total, seconds, message, metadata)
 
     def _python_output(self, cur: EngineCursor, model: Model, key: str) -> Any:
-        """Run a partitioned Python asset for one partition; its rows, scannable."""
-        return call_asset(self.calls, cur, model, key=key).data
+        """Run a partitioned Python asset for one partition; its rows, scannable (the
+        metadata it returned is reported with the partition)."""
+        output = call_asset(self.calls, cur, model, key=key)
+        if output.metadata:
+            self._partition_metadata[(model.name, key)] = {
+                k: plain(v) for k, v in output.metadata.items()
+            }
+        return output.data

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from teal.compiler.plan import Step
 from teal.compiler.project import Model
 from teal.runtime.checking import AuditFailed, CheckOutcome
+from teal.runtime.metadata import plain
 from teal.runtime.partition_errors import with_partition_context
 from teal.runtime.python_call import UserCodeError, call_asset
 from teal.runtime.results import ERROR, SUCCESS, ModelResult
@@ -149,7 +150,12 @@ def run_single(
     if model.kind == "sql":
         source: Any = ex.project.sql_for_range(model, step.sql or "", keys)
     else:
-        source = call_asset(ex.calls, cur, model, keys=keys).data
+        output = call_asset(ex.calls, cur, model, keys=keys)
+        source = output.data
+        if output.metadata:  # reported with the range, as one materialization
+            ex._partition_metadata[(model.name, f"{keys[0]}..{keys[-1]}")] = {
+                k: plain(v) for k, v in output.metadata.items()
+            }
     started = datetime.now(UTC).replace(tzinfo=None)
     outcomes: list[CheckOutcome] = []
     built = cur.replace_partitions_single_run(

@@ -38,14 +38,28 @@ _OUTCOME = {
 }
 
 
+# how long an event written after a step commits may wait to be batched with others; a
+# step start is never deferred (a kill -9 must leave the step it died in on record)
+FLUSH_S = 0.1
+
+
 class RunRecorder:
-    """Writes one run's events, numbered in the order they are emitted (thread-safe)."""
+    """Writes one run's events, numbered in the order they are emitted (thread-safe).
+
+    Events that only report what already happened (a step's outcome, its materialization,
+    log lines) may be *deferred*: kept in order and written with the next event that is
+    not (a step start, the run's end) or by a flusher thread within :data:`FLUSH_S`, so a
+    step's end and the next step's start share one store transaction. :meth:`flush` writes
+    what waits; :meth:`close` stops the flusher and flushes."""
 
     def __init__(self, store: RunStore, run_id: str) -> None:
         self.store = store
         self.run_id = run_id
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
+        self._pending: list[Event] = []
+        self._closed = threading.Event()
+        self._flusher: threading.Thread | None = None
 
     def emit(
         self,
@@ -56,29 +70,64 @@ class RunRecorder:
         level: str | None = None,
         message: str | None = None,
         data: dict[str, JsonValue] | None = None,
+        defer: bool = False,
     ) -> None:
-        self.emit_all([(kind, model, partition, level, message, data)])
+        self.emit_all([(kind, model, partition, level, message, data)], defer=defer)
 
-    def emit_all(self, events: list[EventSpec]) -> None:
-        """Several events in one transaction (a step's outcome with what it produced)."""
+    def emit_all(self, events: list[EventSpec], *, defer: bool = False) -> None:
+        """Several events in one transaction (a step's outcome with what it produced);
+        ``defer``: possibly batched with later ones (see the class)."""
         with self._lock:  # numbering and writing in one order
             at = utc_now()
-            self.store.append(
-                [
-                    Event(
-                        run_id=self.run_id,
-                        seq=next(self._seq),
-                        at=at,
-                        kind=kind,
-                        model=model,
-                        partition_key=partition,
-                        level=level,
-                        message=message,
-                        data=data or {},
+            made = [
+                Event(
+                    run_id=self.run_id,
+                    seq=next(self._seq),
+                    at=at,
+                    kind=kind,
+                    model=model,
+                    partition_key=partition,
+                    level=level,
+                    message=message,
+                    data=data or {},
+                )
+                for kind, model, partition, level, message, data in events
+            ]
+            if defer and not self._closed.is_set():
+                self._pending.extend(made)
+                if self._flusher is None:
+                    self._flusher = threading.Thread(
+                        target=self._flush_every, name="teal-recorder", daemon=True
                     )
-                    for kind, model, partition, level, message, data in events
-                ]
-            )
+                    self._flusher.start()
+                return
+            batch, self._pending = self._pending + made, []
+            self.store.append(batch)
+
+    def flush(self) -> None:
+        """Write the deferred events now."""
+        with self._lock:
+            batch, self._pending = self._pending, []
+            if batch:
+                try:
+                    self.store.append(batch)
+                except BaseException:
+                    self._pending = batch + self._pending  # kept for the next try
+                    raise
+
+    def _flush_every(self) -> None:
+        while not self._closed.wait(FLUSH_S):
+            try:
+                self.flush()
+            except Exception:  # a store hiccup: written with the next batch
+                logging.getLogger("teal").debug("run store write deferred", exc_info=True)
+
+    def close(self) -> None:
+        """Stop the flusher and write what waits."""
+        self._closed.set()
+        if self._flusher is not None:
+            self._flusher.join()
+        self.flush()
 
 
 def start_run(
@@ -230,10 +279,13 @@ class RecordingReporter:
         total: int,
         seconds: float | None,
         message: str | None = None,
+        metadata: dict[str, JsonValue] | None = None,
     ) -> None:
         events: list[EventSpec] = []
         if status == SUCCESS:
             data: dict[str, JsonValue] = {"rows": rows, "code_version": step.sql_hash}
+            if metadata:  # a partitioned Python asset's teal.Output metadata, per partition
+                data["metadata"] = dict(metadata)
             events.append((EventKind.MATERIALIZATION, step.model, key, None, None, data))
         events.append(
             (
@@ -245,10 +297,10 @@ class RecordingReporter:
                 {"rows": rows, "attempt": step.attempt},
             )
         )
-        self.recorder.emit_all(events)
+        self.recorder.emit_all(events, defer=True)
         report = getattr(self.inner, "partition_finished", None)
         if report is not None:
-            report(step, key, status, rows, done, total, seconds, message)
+            report(step, key, status, rows, done, total, seconds, message, metadata)
         if done < total:
             self._stop_if_canceled()
 
@@ -283,7 +335,7 @@ class RecordingReporter:
                 built["metadata"] = dict(result.metadata)
             events.append((EventKind.MATERIALIZATION, result.model, None, None, None, built))
         events.append((_OUTCOME[result.status], result.model, None, None, result.message, timing))
-        self.recorder.emit_all(events)
+        self.recorder.emit_all(events, defer=True)
         self.inner.model_finished(result, done, total)
 
     def finish(self, result: BuildResult) -> None:
@@ -304,7 +356,11 @@ class _LogRecorder(logging.Handler):
             return
         try:
             self.recorder.emit(
-                EventKind.LOG, model, level=record.levelname.lower(), message=record.getMessage()
+                EventKind.LOG,
+                model,
+                level=record.levelname.lower(),
+                message=record.getMessage(),
+                defer=True,
             )
         except Exception:  # noqa: BLE001 - a log line must never fail the step that wrote it
             self.handleError(record)

@@ -97,6 +97,7 @@ class ConsoleReporter:
         total: int,
         seconds: float | None,
         message: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         """One line per partition: ``[  3/365] OK    2026-01-03  1,234 rows  0.02s``."""
         digits = len(str(total))

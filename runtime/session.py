@@ -377,11 +377,13 @@ class Session:
         except BaseException as exc:
             canceled = isinstance(exc, KeyboardInterrupt | RunCanceled)
             status = RunStatus.CANCELED if canceled else RunStatus.FAILURE
+            recorder.close()  # the outcomes of the steps that ended, then the rest:
             # steps that were running finished or rolled back; the warehouse knows which,
             # and a retry runs them again
             recorder.store.close_open_steps(run_id, status.value, utc_now())
             recorder.store.set_status(run_id, status, at=utc_now(), message=str(exc)[:2000])
             raise
+        recorder.close()  # every step's outcome is in the store before the run's end
         failed = len(result.failed)
         counts = f"{len(result.built)} built, {failed} failed, {len(result.skipped)} skipped"
         asked = recorder.store.run(run_id)
@@ -469,6 +471,8 @@ class Session:
                 executor.cancel_requested = canceled
             result = executor.run()
             if self.record_runs:  # one query for the output schema of everything built
+                if isinstance(reporter, RecordingReporter):
+                    reporter.recorder.flush()  # the materializations it completes
                 built = {r.model: project.models[r.model] for r in result.built}
                 found = wh.output_schemas([(m.schema, m.alias) for m in built.values()])
                 self.run_store().set_output_schemas(

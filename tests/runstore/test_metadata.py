@@ -51,3 +51,35 @@ def test_a_bad_metadata_config_is_a_located_error(project):
     done = run_teal("ls", cwd=root)
     assert done.returncode == 2 and "models/a.sql:1" in done.stderr
     assert "metadata 'total' must be a plain name mapped to a SQL expression" in done.stderr
+
+
+DAILY = """
+import pyarrow as pa
+
+import teal
+
+
+@teal.asset(
+    partitioned_by={"daily": {"start": "2026-01-01", "end": "2026-01-04"}}, partition_column="day"
+)
+def pages(context: teal.AssetContext) -> pa.Table:
+    day = context.partition_window[0].date()
+    rows = day.day  # a different count each day
+    table = pa.table({"day": [day] * rows, "n": list(range(rows))})
+    return teal.Output(table, metadata={"fetched_pages": rows * 10, "day": str(day)})
+"""
+
+
+def test_a_partitioned_python_asset_records_its_metadata_per_partition(project):
+    root = project({"models/pages.py": DAILY})
+    assert run_teal("build", cwd=root).returncode == 0
+    with Session.open(root) as session:
+        found = session.run_store().materializations(model="pages")
+    by_key = {m["partition"]: m["metadata"] for m in found}
+    assert by_key == {
+        "2026-01-01": {"fetched_pages": 10, "day": "2026-01-01"},
+        "2026-01-02": {"fetched_pages": 20, "day": "2026-01-02"},
+        "2026-01-03": {"fetched_pages": 30, "day": "2026-01-03"},
+    }
+    shown = json.loads(run_teal("runs", "show", "last", "--json", cwd=root).stdout)
+    assert sorted(m["metadata"]["fetched_pages"] for m in shown["materializations"]) == [10, 20, 30]
