@@ -194,14 +194,20 @@ class Daemon:
         if problem is not None and self.on_tick is not None:
             self.on_tick(TickOutcome("config", now, TickStatus.FAILED, None, problem))
         found: list[TickOutcome] = []
+        paused = self.ticks.paused()  # from the UI
         for schedule in self.config.automation.schedules.values():
             if schedule.enabled:
-                found.extend(self.evaluate_schedule(schedule, now))
+                found.extend(
+                    self.evaluate_schedule(
+                        schedule, now, paused=f"schedule:{schedule.name}" in paused
+                    )
+                )
         for sensor in self.config.automation.sensors.values():
-            if sensor.enabled:
+            if sensor.enabled and f"sensor:{sensor.name}" not in paused:
                 found.extend(self.evaluate_sensor(sensor, now))
         for definition in self.python_sensors.values():
-            found.extend(self.evaluate_python_sensor(definition, now))
+            if f"sensor:{definition.name}" not in paused:
+                found.extend(self.evaluate_python_sensor(definition, now))
         fresh = self.check_freshness(now)
         if fresh is not None:
             found.append(fresh)
@@ -315,17 +321,23 @@ class Daemon:
         return queued[0].run_id
 
     # -- schedules ----------------------------------------------------------------------------
-    def evaluate_schedule(self, schedule: Schedule, now: datetime) -> list[TickOutcome]:
+    def evaluate_schedule(
+        self, schedule: Schedule, now: datetime, *, paused: bool = False
+    ) -> list[TickOutcome]:
+        """Record the schedule's ticks due by ``now`` and queue their runs (``paused``: each
+        is recorded skipped, so a resumed schedule does not run what it missed)."""
         due_at = self._next_due.get(schedule.name)
         if due_at is not None and now < due_at:
             return []
-        found = self._evaluate_schedule(schedule, now)
+        found = self._evaluate_schedule(schedule, now, paused)
         upcoming = next_ticks(schedule, now.replace(tzinfo=UTC), 1)
         if upcoming:
             self._next_due[schedule.name] = _naive(upcoming[0])
         return found
 
-    def _evaluate_schedule(self, schedule: Schedule, now: datetime) -> list[TickOutcome]:
+    def _evaluate_schedule(
+        self, schedule: Schedule, now: datetime, paused: bool
+    ) -> list[TickOutcome]:
         source = f"schedule:{schedule.name}"
         last = self.ticks.last_tick(source)
         if last is None:
@@ -341,7 +353,9 @@ class Daemon:
         if not due:
             return []
         on_time = [t for t in due if t >= now - self.grace]
-        if schedule.catchup == "all":
+        if paused:
+            run = set()
+        elif schedule.catchup == "all":
             run = set(due[-MAX_CATCHUP:])
         elif schedule.catchup == "latest":
             run = {due[-1]}
@@ -350,7 +364,11 @@ class Daemon:
         outcomes = []
         for tick in due:
             if tick not in run:
-                message = f"missed: no daemon ran at that time (catchup = {schedule.catchup})"
+                message = (
+                    "paused (from the UI)"
+                    if paused
+                    else f"missed: no daemon ran at that time (catchup = {schedule.catchup})"
+                )
                 if self.ticks.record(source, tick, TickStatus.SKIPPED, at=now, message=message):
                     outcomes.append(TickOutcome(source, tick, TickStatus.SKIPPED, None, message))
                 continue

@@ -16,6 +16,7 @@ from teal.compiler.strategy import LoadStrategy
 from teal.runtime.clock import utc_now
 from teal.runtime.report import Reporter
 from teal.runtime.results import BuildResult
+from teal.runtime.run_config import RunConfig
 from teal.runtime.runstore import RunStatus, open_run_store, store_spec
 from teal.runtime.runstore.ticks import TickStore
 from teal.runtime.session import RunOptions, Session
@@ -64,7 +65,14 @@ def launch_queued(
             list(run.selection) or None,
             list(run.exclude) or None,
             options=options,
-            run=RunOptions(command=run.command, trigger=run.trigger, run_id=run_id, queued=True),
+            run=RunOptions(
+                command=run.command,
+                trigger=run.trigger,
+                run_id=run_id,
+                queued=True,
+                parent_run_id=run.parent_run_id,
+                config=_run_config(settings.get("run_config"), run_id),
+            ),
             reporter=reporter,
         )
     except BaseException as exc:
@@ -75,6 +83,15 @@ def launch_queued(
     finally:
         session.close()
     return result
+
+
+def _run_config(raw: object, run_id: str) -> RunConfig | None:
+    """The run config a queued run carries (a retry's: its parent's)."""
+    if not isinstance(raw, dict) or not raw:
+        return None
+    return RunConfig(
+        {str(k): dict(v) for k, v in raw.items() if isinstance(v, dict)}, f"run {run_id}"
+    )
 
 
 def _finish_unstarted(session: Session, run_id: str, status: RunStatus, message: str) -> None:

@@ -29,6 +29,7 @@ from teal.cli_support import (
     setup_logging,
     table,
 )
+from teal.cli_ui import ui
 from teal.compiler.strategy import LoadStrategy
 
 if TYPE_CHECKING:
@@ -571,7 +572,7 @@ def lineage(
         )
 
 
-for command in (runs, logs, cancel, migrate, status, partitions, *DAEMON_COMMANDS):
+for command in (runs, logs, cancel, migrate, status, partitions, ui, *DAEMON_COMMANDS):
     main.add_command(command)
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from teal.cli_support import common_options, handle_errors, setup_logging, table
-from teal.compiler.automation import Schedule, next_ticks
+from teal.compiler.automation import next_ticks
 from teal.compiler.config import ProjectConfig, load_config
 from teal.compiler.errors import SelectionError
 
@@ -196,20 +196,6 @@ def jobs(
     click.echo(table(("job", "select", "exclude", "description"), rows))
 
 
-def _schedule_row(schedule: Schedule, now: datetime) -> dict[str, Any]:
-    upcoming = next_ticks(schedule, now.replace(tzinfo=UTC), 1) if schedule.enabled else []
-    return {
-        "name": schedule.name,
-        "cron": schedule.cron,
-        "timezone": schedule.timezone,
-        "runs": schedule.target.describe(),
-        "partition": schedule.partition,
-        "catchup": schedule.catchup,
-        "enabled": schedule.enabled,
-        "next_tick": upcoming[0].astimezone(schedule.zone).isoformat() if upcoming else None,
-    }
-
-
 @click.group(invoke_without_command=True)
 @common_options
 @click.option("--json", "as_json", is_flag=True, help="Print the schedules as JSON.")
@@ -227,8 +213,10 @@ def schedules(
     """List the schedules with their next ticks (`teal schedules preview NAME`)."""
     if ctx.invoked_subcommand is not None:
         return
+    from teal.runtime.automation_rows import schedule_row
+
     now = _now()
-    rows = [_schedule_row(s, now) for s in _config(project_dir).automation.schedules.values()]
+    rows = [schedule_row(s, now) for s in _config(project_dir).automation.schedules.values()]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -321,36 +309,9 @@ def sensors(
     as_json: bool,
 ) -> None:
     """List the sensors: what they watch and what they run."""
-    from teal.runtime.python_sensors import load_sensors
+    from teal.runtime.automation_rows import sensor_rows
 
-    config = _config(project_dir)
-    found = config.automation.sensors
-    in_python = load_sensors(config.root)
-    rows = [
-        {
-            "name": s.name,
-            "kind": s.kind,
-            "watches": s.watches(),
-            "runs": s.target.describe() if s.kind != "run_status" else f"POST to ${s.webhook_env}",
-            "partition_from": s.partition_from,
-            "minimum_interval_s": s.minimum_interval,
-            "enabled": s.enabled,
-        }
-        for s in found.values()
-    ] + [
-        {
-            "name": d.name,
-            "kind": "python",
-            "watches": d.description or d.source,
-            "runs": f"job {d.job}"
-            if d.job
-            else ("-s " + " ".join(d.select) if d.select else "(its requests)"),
-            "partition_from": None,
-            "minimum_interval_s": d.minimum_interval,
-            "enabled": True,
-        }
-        for d in in_python.values()
-    ]
+    rows = sensor_rows(_config(project_dir))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -113,6 +113,17 @@ class TickStore:
                 store._insert_run(cur, run)
         return True
 
+    def paused(self) -> set[str]:
+        """Schedules and sensors paused from the UI ("schedule:NAME", "sensor:NAME"): the
+        daemon skips them until they are resumed."""
+        rows = self.store._query(
+            "SELECT source FROM cursors WHERE source LIKE ? AND cursor = ?", ("paused:%", "1")
+        )
+        return {str(r[0]).removeprefix("paused:") for r in rows}
+
+    def set_paused(self, source: str, paused: bool, at: datetime) -> None:
+        self.set_cursor(f"paused:{source}", "1" if paused else "0", at)
+
     def ticks(self, source: str | None = None, limit: int = 50) -> list[TickRecord]:
         """Recorded ticks, newest first."""
         from teal.runtime.runstore.sqlstore import _parse_time

@@ -479,3 +479,17 @@ def test_a_job_at_its_max_concurrent_runs_skips_further_ticks(tmp_path, store_sp
     )
     assert len(TickStore(d.store).queued()) == 1
     d.store.close()
+
+
+def test_a_schedule_paused_from_the_ui_does_not_tick_until_resumed(tmp_path, store_spec):
+    root = project(tmp_path, HOURLY.replace("CATCHUP", "latest"))
+    d = daemon(root, store_spec)
+    assert d.step(T0) == []
+    d.ticks.set_paused("schedule:hourly", True, T0)
+    assert d.ticks.paused() == {"schedule:hourly"}
+    skipped = d.step(datetime(2026, 3, 2, 3, 0, 1))  # its 03:00 tick: recorded, not run
+    assert [(o.status, o.message) for o in skipped] == [("skipped", "paused (from the UI)")]
+    assert d.launcher.started == []  # type: ignore[attr-defined]
+    d.ticks.set_paused("schedule:hourly", False, T0)
+    found = d.step(datetime(2026, 3, 2, 4, 0, 1))  # resumed: the next tick runs, no catch-up
+    assert [(o.tick_at, o.status) for o in found] == [(datetime(2026, 3, 2, 4, 0), "requested")]

@@ -172,6 +172,9 @@ class DuckDBEngine:
     def read_relation(self, schema: str, name: str) -> pa.Table:
         return self.conn.sql(SQL.select_all(qualified(schema, name))).to_arrow_table()
 
+    def preview(self, schema: str, name: str, limit: int) -> pa.Table:
+        return self.conn.sql(SQL.select_all(qualified(schema, name), limit=limit)).to_arrow_table()
+
     def write_table(self, schema: str, name: str, data: Any) -> None:
         with registered(self.conn, data, name) as view:
             self.conn.execute(SQL.create_as(qualified(schema, name), SQL.select_all(view)))

@@ -1,0 +1,59 @@
+"""Schedules and sensors as rows: what ``teal schedules``/``teal sensors`` print and the
+UI's automation page shows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from teal.compiler.automation import Schedule, next_ticks
+from teal.compiler.config import ProjectConfig
+
+
+def schedule_row(schedule: Schedule, now: datetime) -> dict[str, Any]:
+    """One schedule: its cron, what it runs and its next tick (``now``: naive UTC)."""
+    upcoming = next_ticks(schedule, now.replace(tzinfo=UTC), 1) if schedule.enabled else []
+    return {
+        "name": schedule.name,
+        "cron": schedule.cron,
+        "timezone": schedule.timezone,
+        "runs": schedule.target.describe(),
+        "partition": schedule.partition,
+        "catchup": schedule.catchup,
+        "enabled": schedule.enabled,
+        "next_tick": upcoming[0].astimezone(schedule.zone).isoformat() if upcoming else None,
+    }
+
+
+def sensor_rows(config: ProjectConfig) -> list[dict[str, Any]]:
+    """Every sensor, declared in the project config or written in Python."""
+    from teal.runtime.python_sensors import load_sensors
+
+    found = config.automation.sensors
+    in_python = load_sensors(config.root)
+    rows = [
+        {
+            "name": s.name,
+            "kind": s.kind,
+            "watches": s.watches(),
+            "runs": s.target.describe() if s.kind != "run_status" else f"POST to ${s.webhook_env}",
+            "partition_from": s.partition_from,
+            "minimum_interval_s": s.minimum_interval,
+            "enabled": s.enabled,
+        }
+        for s in found.values()
+    ] + [
+        {
+            "name": d.name,
+            "kind": "python",
+            "watches": d.description or d.source,
+            "runs": f"job {d.job}"
+            if d.job
+            else ("-s " + " ".join(d.select) if d.select else "(its requests)"),
+            "partition_from": None,
+            "minimum_interval_s": d.minimum_interval,
+            "enabled": True,
+        }
+        for d in in_python.values()
+    ]
+    return rows

@@ -1,0 +1,264 @@
+"""What the UI shows of the project: the asset graph with each asset's status, an asset's
+page, its partitions and a preview of its data.
+
+Everything is read from the compiled project (a :class:`Session`, reloaded when a model
+file changes) and from state kept outside the warehouse (the planner's kept state, the run
+store): no page holds the warehouse. Only a data preview opens it, read-only and briefly,
+and only when no build holds it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from teal.compiler.errors import SelectionError, TealError, did_you_mean
+from teal.compiler.plan import PlanState
+from teal.compiler.project import Model, Project
+from teal.runtime.session import Session
+
+# how often (at most) the model files are looked at for edits
+CHANGE_CHECK_S = 1.0
+PREVIEW_ROWS = 50
+
+# an asset's status in the graph (an ephemeral model is never built: it is inlined)
+FRESH, STALE, FAILED, NEVER, PARTIAL = "fresh", "stale", "failed", "never built", "partial"
+EPHEMERAL = "ephemeral"
+
+
+@dataclass
+class ProjectView:
+    """One project, kept loaded for a long-lived server; thread-safe."""
+
+    session: Session
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _fingerprint: tuple[tuple[str, int, int], ...] = ()
+    _checked_at: float = 0.0
+
+    @property
+    def project(self) -> Project:
+        """The project, read again when a file under the models or check folders changed."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked_at >= CHANGE_CHECK_S:
+                self._checked_at = now
+                seen = _fingerprint(self.session.config)
+                if seen != self._fingerprint:
+                    if self._fingerprint:
+                        self.session.reload()
+                    self._fingerprint = seen
+            return self.session.project
+
+    def model(self, name: str) -> Model:
+        project = self.project
+        if name not in project.models:
+            raise SelectionError(
+                f"no model named '{name}'",
+                path="asset",
+                hint=did_you_mean(name, project.models) or "the graph lists every asset",
+            )
+        return project.models[name]
+
+    # -- the graph -----------------------------------------------------------------------
+    def graph(self, select: str = "", exclude: str = "") -> dict[str, Any]:
+        """Every model and source with its edges, group and status; ``select``: the names
+        the selection (the CLI's grammar) picks."""
+        project = self.project
+        state = self.session.state()
+        statuses = self.statuses(state)
+        nodes: list[dict[str, Any]] = []
+        edges: list[list[str]] = []
+        for name, m in project.models.items():
+            nodes.append(
+                {
+                    "id": name,
+                    "kind": "python" if m.kind == "python" else "model",
+                    "group": m.folder or "(top)",
+                    "materialized": m.materialized,
+                    "relation": m.relation,
+                    "status": statuses.get(name, FRESH),
+                    "tags": list(m.tags),
+                    "checks": list(m.checks),
+                    "partitioned": m.partitions is not None,
+                }
+            )
+            edges += [[up, name] for up in m.upstreams]
+            edges += [[f"source:{t}", name] for t in m.source_tables]
+        for source in project.sources.values():
+            for table in source.tables.values():
+                nodes.append(
+                    {
+                        "id": f"source:{table.key}",
+                        "kind": "source",
+                        "group": f"source {source.name}",
+                        "materialized": table.kind,
+                        "relation": table.location,
+                        "status": "source",
+                        "tags": [],
+                        "checks": [],
+                        "partitioned": table.partitions is not None,
+                    }
+                )
+        selected = (
+            self.session.select(select or None, exclude or None) if select or exclude else None
+        )
+        return {
+            "project": project.config.name,
+            "nodes": nodes,
+            "edges": edges,
+            "selected": selected,
+        }
+
+    def statuses(self, state: PlanState) -> dict[str, str]:
+        """model -> fresh | stale | failed | never built | partial, from the warehouse's
+        kept state: what a changed-only plan would rebuild is stale."""
+        project = self.project
+        out: dict[str, str] = {}
+        try:
+            plan = self.session.plan(options=self.session.options(changed_only=True))
+        except TealError:
+            plan = None
+        for step in plan.steps if plan is not None else ():
+            model = project.models[step.model]
+            built = step.model in state.models or step.model in state.partitions
+            if not built:
+                out[step.model] = NEVER
+            elif model.partitions is not None and any(
+                r.startswith("missing") for r in step.partition_reasons
+            ):
+                out[step.model] = PARTIAL
+            else:
+                out[step.model] = STALE
+        for name, result in state.last_results.items():
+            if result == "error" and name in project.models:
+                out[name] = FAILED
+        for name in state.failed_checks:
+            if name in project.models:
+                out[name] = FAILED
+        for name, m in project.models.items():
+            if m.materialized == "ephemeral":
+                out[name] = EPHEMERAL
+            elif name not in state.models and name not in state.partitions and name not in out:
+                out[name] = NEVER
+        return out
+
+    # -- one asset -----------------------------------------------------------------------
+    def asset(self, name: str) -> dict[str, Any]:
+        m = self.model(name)
+        project = self.project
+        downstream = sorted(n for n, other in project.models.items() if name in other.upstreams)
+        state = self.session.state()
+        built = state.models.get(name)
+        checks = []
+        for check_name in m.checks:
+            check = project.checks[check_name]
+            checks.append(
+                {
+                    "name": check_name,
+                    "kind": check.kind,
+                    "severity": check.severity,
+                    "column": getattr(check, "column", None),
+                    "description": getattr(check, "description", "") or "",
+                }
+            )
+        return {
+            "name": name,
+            "kind": m.kind,
+            "path": m.display_path,
+            "line": m.line,
+            "relation": m.relation,
+            "materialized": m.materialized,
+            "description": m.description,
+            "tags": list(m.tags),
+            "group": m.folder,
+            "upstreams": list(m.upstreams),
+            "sources": list(m.source_tables),
+            "downstreams": downstream,
+            "raw_sql": m.raw_sql if m.kind == "sql" else _python_source(m),
+            "compiled_sql": m.compiled_sql,
+            "columns": list(m.columns or ()),
+            "checks": checks,
+            "partitioned": m.partitions is not None,
+            "partition_dimensions": _dimensions(m),
+            "status": self.statuses(state).get(name, FRESH),
+            "last_built_at": built.finished_at.isoformat(sep=" ") if built else None,
+            "last_result": state.last_results.get(name),
+        }
+
+    def partitions(self, name: str) -> list[dict[str, Any]]:
+        self.model(name)
+        return self.session.partitions(name)
+
+    def preview(self, name: str) -> dict[str, Any]:
+        """The first rows of the asset's relation, from a short read-only connection; when
+        a build holds the warehouse, says so instead of waiting."""
+        from teal.compiler.errors import WarehouseBusy
+        from teal.warehouse.engine import open_engine
+
+        m = self.model(name)
+        path = self.session.config.warehouse_path
+        if not Path(path).exists():
+            return {"available": False, "message": "the warehouse has not been built yet"}
+        try:
+            with open_engine(self.session.config, path=path, read_only=True) as wh:
+                table = wh.preview(m.schema, m.alias, PREVIEW_ROWS)
+        except WarehouseBusy:
+            return {
+                "available": False,
+                "message": "a build holds the warehouse now: the preview is back when it ends",
+            }
+        except TealError as exc:
+            return {"available": False, "message": exc.message}
+        return {
+            "available": True,
+            "columns": table.column_names,
+            "rows": [[_cell(v) for v in row.values()] for row in table.to_pylist()],
+        }
+
+
+def _cell(value: object) -> object:
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+
+
+def _dimensions(m: Model) -> list[str]:
+    definition = m.partitions
+    if definition is None:
+        return []
+    dimensions = getattr(definition, "dimensions", None)
+    if dimensions:
+        return [str(name) for name, _ in dimensions]
+    return [type(definition).__name__.removesuffix("Partitions").lower() or "key"]
+
+
+def _python_source(m: Model) -> str | None:
+    try:
+        return Path(m.path).read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def _fingerprint(cfg: Any) -> tuple[tuple[str, int, int], ...]:
+    """(path, size, mtime) of every file a load reads: the models and check folders and
+    the project file."""
+    found = []
+    folders = [cfg.models_dir, *(cfg.root / p for p in cfg.check_paths)]
+    for folder in folders:
+        for top, dirs, files in os.walk(folder):
+            dirs[:] = [d for d in dirs if d != "__pycache__" and not d.startswith(".")]
+            for name in files:
+                path = os.path.join(top, name)
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                found.append((path, st.st_size, st.st_mtime_ns))
+    try:
+        st = os.stat(cfg.config_path)
+        found.append((str(cfg.config_path), st.st_size, st.st_mtime_ns))
+    except OSError:
+        pass
+    return tuple(sorted(found))

@@ -1,0 +1,199 @@
+"""What the UI shows and does with runs: lists and pages from the run store (live, by
+polling events after a sequence number), the plan of a launch, and launch, retry and
+cancel.
+
+A launch goes through the run queue, as a schedule's run does: the run is queued in the
+store (trigger ``ui``) and carried out by ``teal launch RUN`` in a child process (by the
+daemon instead, when one runs for this project), which builds through a Session like the
+command line. The server itself never opens the warehouse for writing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from teal import __version__
+from teal.compiler.errors import SelectionError
+from teal.runtime.clock import new_run_id, utc_now
+from teal.runtime.runstore import EventKind, RunRecord, RunStatus, RunStore, Trigger
+from teal.runtime.session import Session
+
+MAX_RUNS = 500
+MAX_EVENTS = 2000  # a page of events; the page asks again from the last one it got
+
+
+def _when(value: datetime | None, spec: str = "seconds") -> str | None:
+    return value.isoformat(sep=" ", timespec=spec) if value else None
+
+
+def run_summary(run: RunRecord) -> dict[str, Any]:
+    took = (
+        (run.finished_at - run.started_at).total_seconds()
+        if run.finished_at and run.started_at
+        else None
+    )
+    return {
+        "run_id": run.run_id,
+        "command": run.command,
+        "status": run.status.value,
+        "trigger": run.trigger.value,
+        "selection": list(run.selection),
+        "exclude": list(run.exclude),
+        "partitions": list(run.partitions),
+        "parent_run_id": run.parent_run_id,
+        "created_at": _when(run.created_at),
+        "started_at": _when(run.started_at),
+        "finished_at": _when(run.finished_at),
+        "duration_s": took,
+        "message": run.message,
+        "config": run.config,
+    }
+
+
+class RunView:
+    """Runs of one project, from its run store."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @property
+    def store(self) -> RunStore:
+        return self.session.run_store()
+
+    def resolve(self, run_id: str) -> RunRecord:
+        run = self.store.run(run_id)
+        if run is None:
+            raise SelectionError(f"no run {run_id!r}", path="run", hint="the runs page lists runs")
+        return run
+
+    def runs(
+        self, *, status: list[str], model: str | None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        try:
+            wanted = [RunStatus(s) for s in status]
+        except ValueError:
+            raise SelectionError(
+                f"unknown status in {status}",
+                path="status",
+                hint="one of " + ", ".join(s.value for s in RunStatus),
+            ) from None
+        found = self.store.runs(status=wanted, model=model or None, limit=min(limit, MAX_RUNS))
+        return [run_summary(r) for r in found]
+
+    def run(self, run_id: str, after: int = 0) -> dict[str, Any]:
+        """The run, its steps, and its events after ``after`` (the page polls with the last
+        sequence number it has, so a live page reads only what is new)."""
+        run = self.resolve(run_id)
+        events = self.store.events(run_id, after=after)[:MAX_EVENTS]
+        return {
+            "run": run_summary(run),
+            "steps": [
+                {
+                    **asdict(s),
+                    "started_at": _when(s.started_at, "milliseconds"),  # the timeline's
+                    "finished_at": _when(s.finished_at, "milliseconds"),
+                }
+                for s in self.store.steps(run_id)
+            ],
+            "events": [
+                {
+                    "seq": e.seq,
+                    "at": e.at.isoformat(sep=" ", timespec="milliseconds"),
+                    "kind": e.kind.value,
+                    "model": e.model,
+                    "partition": e.partition_key,
+                    "level": e.level,
+                    "message": e.message,
+                    "data": e.data,
+                }
+                for e in events
+            ],
+            "finished": run.status.finished,
+        }
+
+    def asset_history(self, model: str, limit: int = 50) -> dict[str, Any]:
+        """An asset's materializations over time, its check results, and its runs."""
+        checks = []
+        runs = self.store.runs(model=model, limit=limit)
+        for run in runs:
+            for e in self.store.events(run.run_id, kinds=[EventKind.CHECK_RESULT]):
+                if e.model == model:
+                    checks.append(
+                        {
+                            "run_id": run.run_id,
+                            "at": _when(e.at),
+                            "partition": e.partition_key,
+                            "message": e.message,
+                            **e.data,
+                        }
+                    )
+        return {
+            "materializations": self.store.materializations(model=model, limit=limit),
+            "checks": checks,
+            "runs": [run_summary(r) for r in runs],
+        }
+
+    # -- doing ------------------------------------------------------------------------------
+    def queue(
+        self,
+        *,
+        select: list[str],
+        exclude: list[str],
+        partitions: list[str],
+        full_refresh: bool,
+        trigger: Trigger = Trigger.UI,
+        parent: RunRecord | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> str:
+        """Queue a build (the daemon or a launched process carries it out); its run id."""
+        run_id = new_run_id()
+        settings: dict[str, Any] = {"vars": {}, "full_refresh": full_refresh, "source": "ui"}
+        settings.update(config or {})
+        self.store.add_run(
+            RunRecord(
+                run_id=run_id,
+                command="build",
+                status=RunStatus.QUEUED,
+                trigger=trigger,
+                selection=tuple(select),
+                exclude=tuple(exclude),
+                partitions=tuple(partitions),
+                config=json.loads(json.dumps(settings, default=str)),
+                parent_run_id=parent.run_id if parent else None,
+                project=self.session.config.name,
+                teal_version=__version__,
+                created_at=utc_now(),
+            )
+        )
+        return run_id
+
+    def retry(self, run_id: str) -> str:
+        from teal.runtime.retry import plan_retry
+
+        request = plan_retry(self.store, self.resolve(run_id))
+        rng = request.partition_range
+        return self.queue(
+            select=list(request.models),
+            exclude=[],
+            partitions=[*request.partitions, *([f"{rng[0]}..{rng[1]}"] if rng else [])],
+            full_refresh=request.full_refresh,
+            trigger=Trigger.RETRY,
+            parent=request.parent,
+            config={"vars": request.vars, "run_config": request.run_config},
+        )
+
+    def cancel(self, run_id: str) -> str:
+        run = self.resolve(run_id)
+        if run.status is RunStatus.QUEUED:
+            self.store.set_status(run_id, RunStatus.CANCELED, at=utc_now(), message="canceled")
+            return "canceled before it started"
+        if not self.store.request_cancel(run_id):
+            raise SelectionError(
+                f"run {run_id} is {run.status.value}, not running",
+                path="run",
+                hint="only a queued or running run can be canceled",
+            )
+        return "asked to stop: no new step starts, the steps running are rolled back"

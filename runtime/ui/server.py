@@ -1,0 +1,354 @@
+"""``teal ui``: a small JSON API and the static front end that uses it.
+
+The server is a thread per request (the standard library's ``ThreadingHTTPServer``): pages
+poll a run's events while another request plans a launch. It binds loopback unless told
+otherwise; a request that changes anything (launch, cancel, retry, pause) must come from
+the UI's own origin (a JSON body, and an ``Origin`` naming this server when the browser
+sends one: a page of another site cannot make the request), and, when the server listens
+beyond loopback, carry the token printed at start. Every error is a JSON object with a
+message; no traceback leaves the server.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import mimetypes
+import secrets
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from teal.compiler.errors import SelectionError, TealError
+from teal.runtime.session import Session
+from teal.runtime.ui.project_view import ProjectView
+from teal.runtime.ui.run_view import RunView
+
+STATIC = Path(__file__).resolve().parent / "static"
+MAX_BODY = 64 * 1024
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class ApiError(Exception):
+    def __init__(self, status: HTTPStatus, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.hint = status, message, hint
+
+
+@dataclass
+class UIApp:
+    """The API of one project: routes to the views, launches through the run queue."""
+
+    session: Session
+    token: str | None = None  # required on every API request when set
+    project: ProjectView = field(init=False)
+    runs: RunView = field(init=False)
+    _children: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.project = ProjectView(self.session)
+        self.runs = RunView(self.session)
+
+    # -- routing ---------------------------------------------------------------------------
+    def get(self, parts: list[str], query: dict[str, list[str]]) -> Any:
+        def arg(name: str, default: str = "") -> str:
+            return query.get(name, [default])[0]
+
+        match parts:
+            case ["project"]:
+                return self._project_info()
+            case ["graph"]:
+                return self.project.graph(arg("select"), arg("exclude"))
+            case ["assets", name]:
+                return self.project.asset(name)
+            case ["assets", name, "history"]:
+                self.project.model(name)
+                return self.runs.asset_history(name)
+            case ["assets", name, "partitions"]:
+                return self.project.partitions(name)
+            case ["assets", name, "preview"]:
+                return self.project.preview(name)
+            case ["runs"]:
+                return self.runs.runs(
+                    status=[s for s in query.get("status", []) if s],
+                    model=arg("model") or None,
+                    limit=_int(arg("limit", "100"), "limit"),
+                )
+            case ["runs", run_id]:
+                return self.runs.run(run_id, after=_int(arg("after", "0"), "after"))
+            case ["automation"]:
+                return self._automation()
+        raise ApiError(HTTPStatus.NOT_FOUND, f"no API endpoint /api/{'/'.join(parts)}")
+
+    def post(self, parts: list[str], body: dict[str, Any]) -> Any:
+        match parts:
+            case ["plan"]:
+                return self._plan(body)
+            case ["launch"]:
+                self._plan(body)  # a selection or partition mistake is reported, not queued
+                run_id = self.runs.queue(
+                    select=_names(body, "select"),
+                    exclude=_names(body, "exclude"),
+                    partitions=_names(body, "partitions"),
+                    full_refresh=bool(body.get("full_refresh")),
+                )
+                self._start(run_id)
+                return {"run_id": run_id}
+            case ["runs", run_id, "retry"]:
+                new = self.runs.retry(run_id)
+                self._start(new)
+                return {"run_id": new}
+            case ["runs", run_id, "cancel"]:
+                return {"message": self.runs.cancel(run_id)}
+            case ["automation", kind, name, "pause"] if kind in ("schedule", "sensor"):
+                return self._pause(kind, name, bool(body.get("paused", True)))
+        raise ApiError(HTTPStatus.NOT_FOUND, f"no API endpoint POST /api/{'/'.join(parts)}")
+
+    # -- handlers --------------------------------------------------------------------------
+    def _project_info(self) -> dict[str, Any]:
+        project = self.project.project
+        cfg = project.config
+        return {
+            "name": cfg.name,
+            "root": str(cfg.root),
+            "warehouse": str(cfg.warehouse_path),
+            "models": len(project.models),
+            "sources": sum(len(s.tables) for s in project.sources.values()),
+            "checks": len(project.checks),
+            "store": self.session.run_store().location,
+        }
+
+    def _plan(self, body: dict[str, Any]) -> dict[str, Any]:
+        options = self.session.options(
+            partitions=tuple(_names(body, "partitions")),
+            full_refresh=bool(body.get("full_refresh")),
+        )
+        plan = self.session.plan(
+            _names(body, "select") or None, _names(body, "exclude") or None, options
+        )
+        found = plan.to_dict()
+        return {"steps": found["steps"], "not_run": found["not_run"]}
+
+    def _start(self, run_id: str) -> None:
+        """Carry out a queued run: the daemon does when it runs, else a child process."""
+        from teal.runtime.daemon import SubprocessLauncher
+        from teal.runtime.waiting import daemon_running
+
+        root = self.session.config.root
+        with self._lock:
+            self._children = [c for c in self._children if c.poll() is None]  # reaped
+            if not daemon_running(root):
+                self._children.append(SubprocessLauncher(root).launch(run_id).process)
+
+    def _automation(self) -> dict[str, Any]:
+        from datetime import UTC, datetime
+
+        from teal.compiler.config import load_config
+        from teal.runtime.automation_rows import schedule_row, sensor_rows
+        from teal.runtime.runstore.ticks import TickStore
+        from teal.runtime.waiting import daemon_running
+
+        config = load_config(self.session.config.root)  # edits show without a restart
+        ticks = TickStore(self.session.run_store())
+        paused = ticks.paused()
+        now = datetime.now(UTC).replace(tzinfo=None)
+
+        def history(source: str) -> list[dict[str, Any]]:
+            return [
+                {
+                    "tick_at": t.tick_at.isoformat(sep=" "),
+                    "status": t.status,
+                    "run_id": t.run_id,
+                    "message": t.message,
+                }
+                for t in ticks.ticks(source, limit=10)
+            ]
+
+        schedules = [
+            {
+                **row,
+                "paused": f"schedule:{row['name']}" in paused,
+                "ticks": history(f"schedule:{row['name']}"),
+            }
+            for row in (schedule_row(s, now) for s in config.automation.schedules.values())
+        ]
+        sensors = [
+            {
+                **row,
+                "paused": f"sensor:{row['name']}" in paused,
+                "ticks": history(f"sensor:{row['name']}"),
+            }
+            for row in sensor_rows(config)
+        ]
+        jobs = [
+            {"name": j.name, "select": list(j.select), "description": j.description}
+            for j in config.automation.jobs.values()
+        ]
+        return {
+            "daemon_running": daemon_running(config.root),
+            "schedules": schedules,
+            "sensors": sensors,
+            "jobs": jobs,
+        }
+
+    def _pause(self, kind: str, name: str, paused: bool) -> dict[str, Any]:
+        from teal.compiler.errors import did_you_mean
+        from teal.runtime.automation_rows import sensor_rows
+        from teal.runtime.clock import utc_now
+        from teal.runtime.runstore.ticks import TickStore
+
+        automation = self.session.config.automation
+        known = (
+            list(automation.schedules)
+            if kind == "schedule"
+            else [r["name"] for r in sensor_rows(self.session.config)]
+        )
+        if name not in known:
+            raise SelectionError(f"no {kind} '{name}'", path=kind, hint=did_you_mean(name, known))
+        TickStore(self.session.run_store()).set_paused(f"{kind}:{name}", paused, utc_now())
+        return {"name": name, "paused": paused}
+
+
+def _int(text: str, name: str) -> int:
+    try:
+        return max(0, int(text))
+    except ValueError:
+        raise SelectionError(f"{name} must be a whole number, got {text!r}", path=name) from None
+
+
+def _names(body: dict[str, Any], key: str) -> list[str]:
+    value = body.get(key) or []
+    if isinstance(value, str):
+        value = value.split()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SelectionError(f"'{key}' must be text or a list of text", path=key)
+    return [v for v in value if v.strip()]
+
+
+def make_handler(app: UIApp, allowed_hosts: set[str]) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "teal-ui"
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            logging.getLogger("teal.ui").debug(format, *args)
+
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            if not url.path.startswith("/api/"):
+                self._static(url.path)
+                return
+            self._api(lambda parts: app.get(parts, parse_qs(url.query)), url.path)
+
+        def do_POST(self) -> None:
+            url = urlsplit(self.path)
+            self._api(lambda parts: app.post(parts, self._body()), url.path, changes=True)
+
+        def _api(self, call: Any, path: str, changes: bool = False) -> None:
+            try:
+                self._guard(changes)
+                parts = [unquote(p) for p in path.removeprefix("/api/").split("/") if p]
+                self._json(HTTPStatus.OK, call(parts))
+            except ApiError as exc:
+                self._json(exc.status, {"error": exc.message, "hint": exc.hint})
+            except TealError as exc:
+                self._json(
+                    HTTPStatus.BAD_REQUEST,
+                    {"error": exc.message, "hint": exc.hint, "where": exc.location},
+                )
+            except Exception as exc:
+                logging.getLogger("teal.ui").exception("%s %s failed", self.command, path)
+                self._json(
+                    HTTPStatus.INTERNAL_SERVER_ERROR,
+                    {"error": f"the server failed: {type(exc).__name__}", "hint": None},
+                )
+
+        def _guard(self, changes: bool) -> None:
+            host = self.headers.get("Host", "")
+            # on loopback, a page of another name reaching this port (DNS rebinding); beyond
+            # it, the token guards and the names the server is reached by are not known
+            if app.token is None and host not in allowed_hosts:
+                raise ApiError(HTTPStatus.FORBIDDEN, f"unexpected Host {host!r}")
+            if app.token is not None:
+                given = self.headers.get("X-Teal-Token", "")
+                if not hmac.compare_digest(given, app.token):
+                    raise ApiError(
+                        HTTPStatus.UNAUTHORIZED,
+                        "this server needs its token",
+                        "open the URL `teal ui` printed at start (it carries ?token=...)",
+                    )
+            if not changes:
+                return
+            origin = self.headers.get("Origin")
+            if origin is not None and urlsplit(origin).netloc != host:
+                raise ApiError(HTTPStatus.FORBIDDEN, f"requests from {origin} are refused")
+            if not (self.headers.get("Content-Type") or "").startswith("application/json"):
+                raise ApiError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send a JSON body")
+
+        def _body(self) -> dict[str, Any]:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request body too large")
+            raw = self.rfile.read(length) if length else b"{}"
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                raise ApiError(HTTPStatus.BAD_REQUEST, "the body is not JSON") from None
+            if not isinstance(body, dict):
+                raise ApiError(HTTPStatus.BAD_REQUEST, "the body must be a JSON object")
+            return body
+
+        def _json(self, status: HTTPStatus, payload: Any) -> None:
+            data = json.dumps(payload, default=str).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _static(self, path: str) -> None:
+            name = "index.html" if path in ("/", "/index.html") else path.removeprefix("/static/")
+            file = (STATIC / name).resolve()
+            if STATIC not in file.parents or not file.is_file():
+                self._json(HTTPStatus.NOT_FOUND, {"error": f"no page {path}"})
+                return
+            data = file.read_bytes()
+            self.send_response(HTTPStatus.OK)
+            kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+            self.send_header(
+                "Content-Type", kind + ("; charset=utf-8" if kind.startswith("text") else "")
+            )
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header(
+                "Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'"
+            )
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+def serve(
+    project_dir: str | Path | None, host: str, port: int
+) -> tuple[ThreadingHTTPServer, UIApp, str]:
+    """A server for the project at ``project_dir`` (not yet serving) and the URL to open."""
+    session = Session.open(project_dir)
+    session.run_store()  # an unreachable store is said now, not on the first page
+    token = None if host in LOOPBACK else secrets.token_urlsafe(24)
+    app = UIApp(session, token)
+    server = ThreadingHTTPServer((host, port), make_handler(app, set()))
+    bound = server.server_address[1]
+    names = {host, *LOOPBACK} if host in LOOPBACK else {host}
+    allowed = {f"{name}:{bound}" for name in names} | {f"[::1]:{bound}"}
+    server.RequestHandlerClass = make_handler(app, allowed)
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{bound}/" + (f"?token={token}" if token else "")
+    return server, app, url

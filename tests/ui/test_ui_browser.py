@@ -1,0 +1,209 @@
+"""`teal ui` in a real browser: Playwright driving Debian's Chromium (installed by
+scripts/test.sh from scripts/system-packages.txt; Playwright downloads no browser), against
+a real `teal ui` subprocess serving a copy of the example project.
+
+Screenshots of the main pages go to tests/output/screenshots/ (docs/screenshots/ keeps the
+ones README.md shows)."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, run_teal
+from tests.ui.conftest import UIServer
+
+pytestmark = pytest.mark.slow
+
+SHOTS = REPO / "tests" / "output" / "screenshots"
+
+
+def _shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+
+
+def _api(server: UIServer, path: str):
+    with urllib.request.urlopen(f"{server.url}api/{path}") as response:
+        return json.loads(response.read())
+
+
+def test_graph_selection_and_an_asset_page(page, shop_ui: UIServer):
+    from playwright.sync_api import expect
+
+    page.goto(shop_ui.url)
+    nodes = page.locator("#graph .node")
+    expect(nodes.first).to_be_visible()
+    every = _api(shop_ui, "graph")["nodes"]
+    assert nodes.count() == len(every)  # small enough to draw every asset
+    expect(page.locator("#project-name")).to_contain_text("shop")
+    _shot(page, "graph")
+
+    page.fill("#select", "marts+")
+    page.click("#select-form button")
+    selected = _api(shop_ui, "graph?select=marts%2B")["selected"]
+    expect(nodes).to_have_count(len(selected))
+    drawn = {nodes.nth(i).get_attribute("data-id") for i in range(nodes.count())}
+    assert drawn == set(selected) and "daily_revenue" in drawn and "stg_orders" not in drawn
+
+    page.locator('#graph .node[data-id="daily_revenue"]').click()
+    expect(page.locator("#side h2")).to_have_text("daily_revenue")
+    page.locator("#side a", has_text="Open").click()
+    expect(page.locator("main h1")).to_contain_text("daily_revenue")
+    expect(page.locator("main pre").first).to_contain_text("int_orders")
+    expect(page.locator("table.checks")).to_contain_text("not_null_daily_revenue_order_date")
+    _shot(page, "asset")
+    page.click("#preview-button")
+    expect(page.locator("#preview table tr")).to_have_count(51)  # a header and 50 rows
+    expect(page.locator("#preview table")).to_contain_text("order_date")
+
+
+def test_partition_grid_shows_each_partition(page, shop_ui: UIServer):
+    from playwright.sync_api import expect
+
+    page.goto(f"{shop_ui.url}#/asset/daily_revenue")
+    cells = page.locator("#partitions .cell")
+    expect(cells.first).to_be_visible()
+    rows = _api(shop_ui, "assets/daily_revenue/partitions")
+    assert cells.count() == len(rows) == 365
+    assert page.locator("#partitions .cell.materialized").count() == 365
+    page.locator('#partitions .cell[data-key="2025-03-01"]').click()
+    expect(page.locator("#picked")).to_have_text("2025-03-01")
+    _shot(page, "partitions")
+
+    page.goto(f"{shop_ui.url}#/asset/monthly_region_revenue")  # two dimensions: month x region
+    expect(page.locator("main h1")).to_contain_text("monthly_region_revenue")
+    keys = _api(shop_ui, "assets/monthly_region_revenue/partitions")
+    expect(page.locator("#partitions .cell")).to_have_count(len(keys))
+    months = {k["key"].split("|")[0] for k in keys}
+    expect(page.locator("#partitions .grid-row .label")).to_have_count(len(months))
+
+
+def test_launch_a_partition_refresh_and_watch_it_succeed(page, shop_ui: UIServer):
+    from playwright.sync_api import expect
+
+    page.goto(f"{shop_ui.url}#/launch?select=daily_revenue%2B&partitions=2025-03-01")
+    expect(page.locator("table.plan")).to_contain_text("daily_revenue")
+    expect(page.locator("table.plan")).to_contain_text("revenue_trend")
+    page.click("#launch")
+    expect(page).to_have_url(re.compile(r"#/runs/\d{8}T"))
+    status = page.locator("#run-status .badge")
+    expect(status).to_have_text("success", timeout=120_000)
+    expect(page.locator("table.steps")).to_contain_text("revenue_trend")
+    expect(page.locator(".logs")).to_contain_text("run_end")
+    _shot(page, "run")
+    run_id = page.url.rsplit("/", 1)[1]
+    run = _api(shop_ui, f"runs/{run_id}")["run"]
+    assert run["trigger"] == "ui" and run["partitions"] == ["2025-03-01"]
+
+    page.goto(f"{shop_ui.url}#/runs")
+    expect(page.locator("table.runs")).to_contain_text(run_id)
+    _shot(page, "runs")
+
+
+def test_a_failed_check_shows_on_the_asset_and_its_run(page, shop_ui: UIServer):
+    from playwright.sync_api import expect
+
+    check = shop_ui.root / "checks" / "assert_few_products.sql"
+    check.write_text(
+        "{{ config(severity='error') }}\n"
+        "select * from {{ ref('product_performance') }} where 1 = 1  -- every row fails\n"
+    )
+    try:
+        done = run_teal("build", "-s", "product_performance", cwd=shop_ui.root)
+        assert done.returncode == 1, done.output
+        page.goto(f"{shop_ui.url}#/asset/product_performance")  # the server re-reads the check
+        row = page.locator("table.checks tr", has_text="assert_few_products")
+        expect(row.locator(".badge")).to_have_text("fail")
+        expect(row).to_contain_text("500")  # failing rows
+        row.locator("a").click()
+        expect(page.locator("#run-status .badge")).to_have_text("failure")
+        expect(page.locator("table.run-checks")).to_contain_text("assert_few_products")
+        expect(page.locator("#retry")).to_be_visible()
+        _shot(page, "failed-check")
+    finally:
+        check.unlink()
+
+
+def test_the_api_refuses_other_origins_and_bad_input(shop_ui: UIServer):
+    def post(path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
+        request = urllib.request.Request(
+            f"{shop_ui.url}api/{path}", data=body, headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    json_type = {"Content-Type": "application/json"}
+    code, body = post("launch", b"{}", {**json_type, "Origin": "http://evil.example"})
+    assert code == 403 and "refused" in body["error"]
+    code, body = post("launch", b"select=marts", {"Content-Type": "text/plain"})
+    assert code == 415
+    code, body = post("launch", b'{"select": "nosuchmodel+"}', json_type)
+    assert code == 400 and "nosuchmodel" in body["error"]
+    code, body = post(
+        "plan", b'{"select": "daily_revenue", "partitions": ["2025-13-45"]}', json_type
+    )
+    assert code == 400 and "2025-13-45" in body["error"]
+    code, body = post("runs/nope/cancel", b"{}", json_type)
+    assert code == 400 and body["error"] == "no run 'nope'"
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(f"{shop_ui.url}api/assets/%2E%2E%2Fsecrets")
+    assert info.value.code == 400 and "Traceback" not in info.value.read().decode()
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(f"{shop_ui.url}static/../../pyproject.toml")
+    assert missing.value.code == 404
+
+
+def test_automation_page_pauses_a_schedule(page, shop_ui: UIServer):
+    from playwright.sync_api import expect
+
+    page.goto(f"{shop_ui.url}#/automation")
+    row = page.locator("tr", has_text="web_events_hourly")
+    expect(row).to_contain_text("15 * * * *")
+    row.locator("button", has_text="Pause").click()
+    expect(page.locator("tr", has_text="web_events_hourly").locator("button")).to_have_text(
+        "Resume"
+    )
+    found = {s["name"]: s["paused"] for s in _api(shop_ui, "automation")["schedules"]}
+    assert found == {"nightly": False, "web_events_hourly": True}
+    _shot(page, "automation")
+    page.locator("tr", has_text="web_events_hourly").locator("button").click()
+    expect(page.locator("tr", has_text="web_events_hourly").locator("button")).to_have_text("Pause")
+
+
+def test_the_server_picks_up_an_edited_model(page, shop_ui: UIServer):
+    from playwright.sync_api import expect
+
+    model = shop_ui.root / "models" / "marts" / "orders_per_region.sql"
+    model.write_text("select region, count(*) as orders from {{ ref('int_orders') }} group by 1\n")
+    try:
+        page.goto(f"{shop_ui.url}#/asset/orders_per_region")
+        expect(page.locator("main h1")).to_contain_text("orders_per_region")
+        expect(page.locator("main h1 .badge")).to_have_text("never built")
+    finally:
+        model.unlink()
+
+
+def test_screenshots_exist_for_the_readme():
+    """The README shows docs/screenshots/; each of them is one the tests take."""
+    shown = set(re.findall(r"docs/screenshots/([\w-]+)\.png", (REPO / "README.md").read_text()))
+    assert shown, "README.md shows no screenshot"
+    for name in shown:
+        assert (REPO / "docs" / "screenshots" / f"{name}.png").is_file(), name
+    assert shown <= {"graph", "asset", "partitions", "run", "runs", "failed-check", "automation"}
+
+
+def test_static_files_are_vendored():
+    static = REPO / "runtime" / "ui" / "static"
+    index = (static / "index.html").read_text()
+    assert "http" not in re.sub(r'href="#[^"]*"', "", index).replace("http-equiv", "")
+    assert (static / "vendor" / "dagre.min.js").stat().st_size > 50_000
+    assert (static / "vendor" / "dagre.LICENSE").is_file()
+    assert Path(static / "app.js").read_text().count("fetch(") == 1  # one API client
