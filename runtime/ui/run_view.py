@@ -130,8 +130,16 @@ class RunView:
                             **e.data,
                         }
                     )
+        took = {}  # run -> how long the model's step took in it
+        for run in runs:
+            for s in self.store.steps(run.run_id):
+                if s.model == model and not s.partition_key and s.started_at and s.finished_at:
+                    took[run.run_id] = (s.finished_at - s.started_at).total_seconds()
+        materializations = self.store.materializations(model=model, limit=limit)
+        for m in materializations:
+            m["duration_s"] = took.get(str(m["run_id"]))
         return {
-            "materializations": self.store.materializations(model=model, limit=limit),
+            "materializations": materializations,
             "checks": checks,
             "runs": [run_summary(r) for r in runs],
         }

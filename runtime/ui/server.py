@@ -126,8 +126,13 @@ class UIApp:
         }
 
     def _plan(self, body: dict[str, Any]) -> dict[str, Any]:
+        keys = [k for k in _names(body, "partitions") if ".." not in k]
+        ranges = [k for k in _names(body, "partitions") if ".." in k]
+        if len(ranges) > 1:
+            raise SelectionError("give one partition range FIRST..LAST", path="partitions")
         options = self.session.options(
-            partitions=tuple(_names(body, "partitions")),
+            partitions=tuple(keys),
+            partition_range=ranges[0] if ranges else None,
             full_refresh=bool(body.get("full_refresh")),
         )
         plan = self.session.plan(

@@ -207,3 +207,42 @@ def test_static_files_are_vendored():
     assert (static / "vendor" / "dagre.min.js").stat().st_size > 50_000
     assert (static / "vendor" / "dagre.LICENSE").is_file()
     assert Path(static / "app.js").read_text().count("fetch(") == 1  # one API client
+
+
+def test_a_partition_range_is_a_backfill(shop_ui: UIServer):
+    request = urllib.request.Request(
+        f"{shop_ui.url}api/plan",
+        data=json.dumps(
+            {"select": "daily_revenue", "partitions": ["2025-03-01..2025-03-03"]}
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request) as response:
+        plan = json.loads(response.read())
+    assert [s["model"] for s in plan["steps"]] == ["daily_revenue"]
+    assert plan["steps"][0]["partitions"] == ["2025-03-01", "2025-03-02", "2025-03-03"]
+
+
+def test_beyond_loopback_every_request_needs_the_token(tmp_path: Path):
+    from tests.ui.conftest import start_ui, stop_ui
+
+    root = tmp_path / "p"
+    (root / "models").mkdir(parents=True)
+    (root / "teal.toml").write_text('name = "p"\n')
+    (root / "models" / "a.sql").write_text("select 1 as x")
+    server = start_ui(root, "--host", "0.0.0.0")
+    try:
+        assert "?token=" in server.url
+        token = server.url.split("?token=")[1]
+        port = server.url.split(":")[2].split("/")[0]
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/project")
+        assert info.value.code == 401 and "token" in json.loads(info.value.read())["error"]
+        asked = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/project", headers={"X-Teal-Token": token}
+        )
+        with urllib.request.urlopen(asked) as response:
+            assert json.loads(response.read())["models"] == 1
+    finally:
+        stop_ui(server)

@@ -3,6 +3,7 @@
 "use strict";
 
 const GROUP_LIMIT = 300; // above this many assets the graph starts with folders collapsed
+const LAYER_BANDS = 6; // a large folder is shown as this many boxes at most, by layer
 const POLL_MS = 1000; // a live run page asks for new events this often
 const main = () => document.getElementById("main");
 let token = new URLSearchParams(location.search).get("token") || sessionStorage.getItem("teal-token");
@@ -107,8 +108,11 @@ async function graphPage(params) {
   const collapsed = visible.length > GROUP_LIMIT;
   const drawn = collapsed ? groupGraph(visible, edges) : { nodes: visible, edges, clusters: true };
   const view = drawGraph(document.getElementById("graph"), drawn, (node) => {
-    if (node.group_of) {
+    if (node.group_of && node.selector && node.count <= GROUP_LIMIT) {
       location.hash = `#/?select=${encodeURIComponent(node.selector)}`;
+    } else if (node.group_of) {
+      showGroup(node);
+      view.highlight(node.id, "selected");
     } else {
       showSide(byId.get(node.id));
       view.highlight(node.id, "selected");
@@ -125,16 +129,33 @@ async function graphPage(params) {
   });
 }
 
+// Too many assets to draw one by one: a box per folder, or, when one folder holds most of
+// them, per folder and layer (the longest path from a source), so that a large project
+// still shows its shape. A box opens as a selection when it is small enough, else lists
+// its assets beside the graph.
 function groupGraph(nodes, edges) {
+  const folders = new Set(nodes.map((n) => n.group));
+  const byLayer = [...folders].some((f) => nodes.filter((n) => n.group === f).length > GROUP_LIMIT);
+  const depth = byLayer ? layers(nodes, edges) : new Map();
+  // layers in at most LAYER_BANDS bands: a box per layer of a deep graph would be too
+  // many boxes and edges to lay out quickly
+  const band = Math.max(1, Math.ceil((Math.max(0, ...depth.values()) + 1) / LAYER_BANDS));
+  const keyOf = (n) => {
+    if (!byLayer) return n.group;
+    const b = Math.floor(depth.get(n.id) / band);
+    return band === 1 ? `${n.group} · layer ${b}` : `${n.group} · layers ${b * band}-${b * band + band - 1}`;
+  };
   const groups = new Map();
   for (const n of nodes) {
-    const g = groups.get(n.group) || { id: `group:${n.group}`, label: n.group, count: 0, statuses: {}, group_of: n.group, kind: n.kind };
+    const key = keyOf(n);
+    const g = groups.get(key) || { id: `group:${key}`, label: key, count: 0, statuses: {}, group_of: n.group, kind: n.kind, members: [] };
     g.count += 1;
+    g.members.push(n);
     g.statuses[n.status] = (g.statuses[n.status] || 0) + 1;
-    g.selector = n.kind === "source" ? "" : (n.group === "(top)" ? "" : n.group);
-    groups.set(n.group, g);
+    g.selector = byLayer || n.kind === "source" || n.group === "(top)" ? "" : n.group;
+    groups.set(key, g);
   }
-  const groupOf = new Map(nodes.map((n) => [n.id, `group:${n.group}`]));
+  const groupOf = new Map(nodes.map((n) => [n.id, `group:${keyOf(n)}`]));
   const seen = new Set();
   const grouped = [];
   for (const [a, b] of edges) {
@@ -142,17 +163,37 @@ function groupGraph(nodes, edges) {
     if (ga !== gb && !seen.has(`${ga}>${gb}`)) { seen.add(`${ga}>${gb}`); grouped.push([ga, gb]); }
   }
   const out = [...groups.values()].map((g) => {
-    const worst = ["failed", "stale", "partial", "never built", "fresh", "source"].find((s) => g.statuses[s]);
+    const worst = ["failed", "stale", "partial", "never built", "fresh", "ephemeral", "source"].find((s) => g.statuses[s]);
     return { ...g, id: g.id, status: worst, label: `${g.label} (${g.count})` };
   });
   return { nodes: out, edges: grouped, clusters: false };
 }
 
+function layers(nodes, edges) {
+  const ups = new Map(nodes.map((n) => [n.id, []]));
+  for (const [a, b] of edges) ups.get(b)?.push(a);
+  const depth = new Map();
+  const visit = (id) => {
+    if (depth.has(id)) return depth.get(id);
+    depth.set(id, 0); // a cycle cannot happen in a DAG; this guards the recursion anyway
+    const d = Math.max(-1, ...ups.get(id).map(visit)) + 1;
+    depth.set(id, d);
+    return d;
+  };
+  nodes.forEach((n) => visit(n.id));
+  return depth;
+}
+
+function showGroup(group) {
+  const side = document.getElementById("side");
+  const shown = group.members.slice(0, 500);
+  side.innerHTML = `<h2>${esc(group.label)}</h2><p>${group.count} assets: ${Object.entries(group.statuses).map(([s, n]) => `${badge(s)} ${n}`).join(" ")}</p>
+    <ul>${shown.map((n) => `<li>${n.kind === "source" ? esc(n.id) : assetLink(n.id)} <a class="muted" href="#/?select=${encodeURIComponent(`+${n.id}+`)}">focus</a></li>`).join("")}</ul>${group.count > shown.length ? `<p class="muted">and ${group.count - shown.length} more: find them by name.</p>` : ""}`;
+}
+
 function drawGraph(svg, graph, onClick) {
   const g = new dagre.graphlib.Graph({ compound: graph.clusters });
-  // network-simplex gives the tidiest layers; dagre's longest-path ranker fails on graphs
-  // with clusters, and only the collapsed view (no clusters) would gain from its speed
-  g.setGraph({ rankdir: "LR", nodesep: 12, ranksep: 50, marginx: 20, marginy: 20, ranker: graph.clusters ? "network-simplex" : "longest-path" });
+  g.setGraph({ rankdir: "LR", nodesep: 12, ranksep: 50, marginx: 20, marginy: 20, ranker: "network-simplex" });
   g.setDefaultEdgeLabel(() => ({}));
   for (const n of graph.nodes) {
     const label = n.label || n.id.replace(/^source:/, "");
@@ -283,13 +324,15 @@ async function assetPage(name) {
 
 function checksTable(checks, results) {
   if (!checks.length) return "<p class='muted'>No checks.</p>";
-  const latest = {};
-  for (const r of results) if (!latest[r.check]) latest[r.check] = r;
+  const byCheck = {};
+  for (const r of results) (byCheck[r.check] = byCheck[r.check] || []).push(r); // newest first
   const rows = checks.map((c) => {
-    const r = latest[c.name];
-    return `<tr><td>${esc(c.name)}</td><td>${esc(c.kind)}</td><td>${esc(c.severity)}</td><td>${r ? badge(r.status) : "<span class='muted'>not run</span>"}</td><td>${r && r.failing_rows != null ? esc(r.failing_rows) : ""}</td><td>${r ? runLink(r.run_id) : ""}</td><td>${esc(r?.message || "")}</td></tr>`;
+    const past = byCheck[c.name] || [];
+    const r = past[0];
+    const history = past.slice(0, 20).reverse().map((h) => `<span class="cell ${h.status === "pass" ? "materialized" : h.status === "warn" ? "stale" : "failed"}" title="${esc(h.at)} · ${esc(h.status)}${h.partition ? ` · ${esc(h.partition)}` : ""}"></span>`).join("");
+    return `<tr><td>${esc(c.name)}</td><td>${esc(c.kind)}</td><td>${esc(c.severity)}</td><td>${r ? badge(r.status) : "<span class='muted'>not run</span>"}</td><td>${r && r.failing_rows != null ? esc(r.failing_rows) : ""}</td><td>${r ? runLink(r.run_id) : ""}</td><td><span class="grid-row">${history}</span></td><td>${esc(r?.message || "")}</td></tr>`;
   });
-  return `<table class="checks"><tr><th>check</th><th>kind</th><th>severity</th><th>last result</th><th>failing rows</th><th>run</th><th>message</th></tr>${rows.join("")}</table>`;
+  return `<table class="checks"><tr><th>check</th><th>kind</th><th>severity</th><th>last result</th><th>failing rows</th><th>run</th><th>history (oldest to newest)</th><th>message</th></tr>${rows.join("")}</table>`;
 }
 
 function materializationsChart(items) {
@@ -302,7 +345,7 @@ function materializationsChart(items) {
 
 function materializationsTable(items) {
   if (!items.length) return "<p class='muted'>Never materialized.</p>";
-  return `<table><tr><th>at</th><th>run</th><th>partition</th><th>rows</th><th>metadata</th></tr>${items.slice(0, 20).map((m) => `<tr><td>${esc(m.at)}</td><td>${runLink(m.run_id)}</td><td>${esc(m.partition || "")}</td><td>${esc(m.rows ?? "")}</td><td>${esc(m.metadata ? Object.entries(m.metadata).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ") : "")}</td></tr>`).join("")}</table>`;
+  return `<table><tr><th>at</th><th>run</th><th>partition</th><th>rows</th><th>took</th><th>metadata</th></tr>${items.slice(0, 20).map((m) => `<tr><td>${esc(m.at)}</td><td>${runLink(m.run_id)}</td><td>${esc(m.partition || "")}</td><td>${esc(m.rows ?? "")}</td><td>${fmtS(m.duration_s)}</td><td>${esc(m.metadata ? Object.entries(m.metadata).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ") : "")}</td></tr>`).join("")}</table>`;
 }
 
 async function partitionGrid(name, where) {
