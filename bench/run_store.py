@@ -7,6 +7,11 @@ ratio is the build with recording over the same build with ``TEAL_RUN_STORE=none
 Postgres is a real server started for the run (Debian's ``postgresql`` binaries, as the
 tests use); without them that column is left out.
 
+Whole-process times vary from run to run by more than the store costs on a shared machine,
+so the store's share is also measured in process: the time the build's own threads spend
+inside run-store calls (the flusher and cancel-watcher threads, which the build does not
+wait for, excluded) over the build's wall time.
+
 Run: python bench/run_store.py [--models 50,1000] [--repeat 3] [--out DIR]
 """
 
@@ -39,6 +44,52 @@ def store_bytes(spec: str, project: Path) -> int:
     with open_run_store(spec, project) as store:
         store.migrate(utc_now())
         return store.status().size_bytes or 0
+
+
+def blocked_share(project: Path, spec: str, repeat: int) -> dict[str, float]:
+    """The share of a build's wall time its threads wait in run-store calls (in process)."""
+    import threading
+    import time
+
+    import teal
+    from teal.runtime.runstore.sqlstore import SqlRunStore
+
+    spent = [0.0]
+    lock = threading.Lock()
+    originals = {}
+    for name in ("append", "run", "add_run", "set_status", "set_output_schemas", "prune"):
+        original = getattr(SqlRunStore, name)
+        originals[name] = original
+
+        def timed_call(self, *a, _original=original, **k):  # type: ignore[no-untyped-def]
+            t0 = time.perf_counter()
+            try:
+                return _original(self, *a, **k)
+            finally:
+                if threading.current_thread().name not in ("teal-recorder", "teal-cancel"):
+                    with lock:
+                        spent[0] += time.perf_counter() - t0
+
+        setattr(SqlRunStore, name, timed_call)
+    shares, walls = [], []
+    os.environ["TEAL_RUN_STORE"] = spec
+    try:
+        for _ in range(repeat):
+            fresh_warehouse(project)
+            spent[0] = 0.0
+            t0 = time.perf_counter()
+            assert teal.build(project).success
+            wall = time.perf_counter() - t0
+            shares.append(spent[0] / wall)
+            walls.append(wall)
+    finally:
+        del os.environ["TEAL_RUN_STORE"]
+        for name, original in originals.items():
+            setattr(SqlRunStore, name, original)
+    return {
+        "blocked_share": round(statistics.median(shares), 4),
+        "wall_s": round(statistics.median(walls), 3),
+    }
 
 
 def bench_size(n: int, repeat: int, work: Path, pg_url: str | None) -> dict[str, object]:
@@ -78,6 +129,7 @@ def bench_size(n: int, repeat: int, work: Path, pg_url: str | None) -> dict[str,
         }
         if mode in sizes:
             result[mode]["bytes_per_run"] = int(statistics.median(sizes[mode]))  # type: ignore[index]
+            result[mode].update(blocked_share(project, modes[mode], repeat))  # type: ignore[union-attr]
     return result
 
 
@@ -93,7 +145,8 @@ def main() -> None:
         pg_url = stack.enter_context(postgres_server()) if binaries() else None
         results = [bench_size(n, args.repeat, work, pg_url) for n in sizes]
     print(
-        f"{'models':>7}  {'store':<9} {'median s':>9} {'min s':>7} {'max s':>7} {'x none':>7} {'bytes/run':>10}"
+        f"{'models':>7}  {'store':<9} {'median s':>9} {'min s':>7} {'max s':>7} {'x none':>7} "
+        f"{'bytes/run':>10} {'in store':>9}"
     )
     for r in results:
         for mode in ("none", "sqlite", "postgres"):
@@ -102,7 +155,8 @@ def main() -> None:
                 continue
             print(
                 f"{r['models']:>7}  {mode:<9} {row['median_s']:>9.3f} {row['min_s']:>7.3f} "
-                f"{row['max_s']:>7.3f} {row['ratio']:>6.3f}x {row.get('bytes_per_run', ''):>10}"
+                f"{row['max_s']:>7.3f} {row['ratio']:>6.3f}x {row.get('bytes_per_run', ''):>10} "
+                + (f"{row['blocked_share']:>8.1%}" if "blocked_share" in row else "")
             )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -68,3 +68,31 @@ def test_daemon_benchmark_runs_at_a_tiny_size(tmp_path):
     data = json.loads(result.read_text())
     assert data["many_ticks"]["ticks"] == 20 and data["idle"]["schedules"] == 100
     assert data["latency"]["file_to_run_started_s"]["median"] > 0
+
+
+def test_ui_benchmark_runs_at_a_tiny_size(tmp_path):
+    from tests.ui.conftest import chromium_path
+
+    if chromium_path() is None:
+        pytest.skip("Chromium is not installed (bash scripts/test.sh installs Debian's chromium)")
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "ui.py"),
+            "--models",
+            "40",
+            "--repeat",
+            "1",
+            "--rounds",
+            "12",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    (result,) = tmp_path.glob("ui-*.json")
+    data = json.loads(result.read_text())
+    assert data["assets"] == 43 and data["boxes_drawn"] > 0 and data["graph_interactive_s"] > 0

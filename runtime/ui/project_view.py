@@ -24,6 +24,7 @@ from teal.runtime.session import Session
 # how often (at most) the model files are looked at for edits
 CHANGE_CHECK_S = 1.0
 PREVIEW_ROWS = 50
+STATUS_CLOCK_S = 300  # statuses are computed again at least this often
 
 # an asset's status in the graph (an ephemeral model is never built: it is inlined)
 FRESH, STALE, FAILED, NEVER, PARTIAL = "fresh", "stale", "failed", "never built", "partial"
@@ -38,6 +39,9 @@ class ProjectView:
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _fingerprint: tuple[tuple[str, int, int], ...] = ()
     _checked_at: float = 0.0
+    # the statuses of the last graph, and what they were computed from: the project loaded
+    # and the warehouse file as it was (planning 5,000 models costs most of a graph request)
+    _statuses: tuple[tuple[object, ...], dict[str, str]] | None = None
 
     @property
     def project(self) -> Project:
@@ -114,9 +118,24 @@ class ProjectView:
         }
 
     def statuses(self, state: PlanState) -> dict[str, str]:
-        """model -> fresh | stale | failed | never built | partial, from the warehouse's
-        kept state: what a changed-only plan would rebuild is stale."""
+        """model -> fresh | stale | failed | never built | partial | ephemeral, from the
+        warehouse's kept state: what a changed-only plan would rebuild is stale."""
+        from teal.runtime.kept_state import file_identity
+
         project = self.project
+        # and the clock, coarsely: time partitions come due as time passes
+        key = (
+            id(project),
+            file_identity(Path(self.session.config.warehouse_path)),
+            int(time.time() // STATUS_CLOCK_S),
+        )
+        if self._statuses is not None and self._statuses[0] == key:
+            return self._statuses[1]
+        found = self._compute_statuses(project, state)
+        self._statuses = (key, found)
+        return found
+
+    def _compute_statuses(self, project: Project, state: PlanState) -> dict[str, str]:
         out: dict[str, str] = {}
         try:
             plan = self.session.plan(options=self.session.options(changed_only=True))
