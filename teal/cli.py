@@ -483,6 +483,8 @@ def compile(
         f"Compiled {written} of {len(project.models)} models into {out} "
         f"({stats.get('parsed', 0)} SQL parses, {stats.get('cache_hits', 0)} cache hits)"
     )
+    chosen = session.select(select, exclude) if (select or exclude) else None
+    click.echo(str(session.columns().resolution(chosen)))
 
 
 @main.command(name="ls")
