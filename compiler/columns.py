@@ -235,6 +235,15 @@ class _Tracer:
             part = self.column(scope, column)
             _merge(edges, {k: kind for k in part.edges})
             resolved = resolved and part.resolved
+        group = scope.expression.args.get("group")
+        if isinstance(group, exp.Group) and group.args.get("all"):
+            # GROUP BY ALL: the keys are the selects that aggregate nothing
+            assert isinstance(scope.expression, exp.Select)  # only a SELECT has a GROUP BY
+            for select in scope.expression.selects:
+                if select.find(exp.AggFunc) is None:
+                    part = self.expression(scope, select)
+                    _merge(edges, {k: "filter" for k in part.edges})
+                    resolved = resolved and part.resolved
         for sub in scope.subquery_scopes:
             kind = _ROW_CLAUSES.get(_clause_of(sub.expression, scope.expression) or "")
             if kind is None:

@@ -101,7 +101,7 @@ def contract_errors(model: Model, names: tuple[str, ...] | None) -> list[TealErr
                 f"{model.name} produces column{'s' if len(extra) > 1 else ''} "
                 f"{', '.join(extra)} that its enforced contract does not declare",
                 path=model.display_path,
-                line=model.line,
+                line=model.line or 1,
                 hint="declare them in the YAML columns, or leave them out of the query",
             )
         )

@@ -252,6 +252,7 @@ class Session:
             chosen_exclude,
             models=model_index(project, self.state() if needs_state else None),
             selectors=self.config.selectors,
+            columns=self.columns,
         )
         return [n for n in project.dag.order() if n in chosen]
 

@@ -318,3 +318,100 @@ def test_downstream_and_upstream_models_of_a_column(project):
     assert graph.downstream_models("orders", "amount", depth=1) == {"a"}
     assert graph.upstream_models("d", "dbl") == {"b", "a", "orders"}
     assert [u.model for u in graph.uses("a", "id")] == ["b", "c"]
+
+
+@pytest.mark.parametrize(
+    "sql, expected",
+    [
+        # a recursive-looking chain of CTEs renaming a column keeps it a copy
+        (
+            "with a as (select amount as x from orders), b as (select x as y from a), "
+            "c as (select y as z from b) select z from c",
+            {"z": ["copy:orders.amount"]},
+        ),
+        # UNION BY NAME reads each branch's column of the same name
+        (
+            "select id, name from customers union all by name select name, id from customers",
+            {"id": ["copy:customers.id"], "name": ["copy:customers.name"]},
+        ),
+        # a nested derived table in a join
+        (
+            "select o.id, t.total from orders o join (select customer_id, sum(amount) as total "
+            "from orders group by customer_id) t on t.customer_id = o.customer_id",
+            {
+                "id": ["copy:orders.id", "join:orders.customer_id"],
+                "total": ["aggregate:orders.amount", "join:orders.customer_id"],
+            },
+        ),
+        # QUALIFY keeps rows by a window over other columns
+        (
+            "select id from orders qualify row_number() over (partition by customer_id "
+            "order by amount desc) = 1",
+            {"id": ["copy:orders.id", "filter:orders.amount", "filter:orders.customer_id"]},
+        ),
+        # * replace: the replaced column is a transform, the others copies
+        (
+            "select * exclude (address) replace (amount * 2 as amount) from orders",
+            {
+                "id": ["copy:orders.id"],
+                "customer_id": ["copy:orders.customer_id"],
+                "amount": ["transform:orders.amount"],
+                "status": ["copy:orders.status"],
+            },
+        ),
+        # GROUP BY ALL: the keys are the selects that aggregate nothing
+        (
+            "select status, count(*) as n from orders group by all",
+            {"status": ["copy:orders.status"], "n": ["filter:orders.status"]},
+        ),
+    ],
+    ids=["cte-renames", "union-by-name", "derived-join", "qualify", "star-replace", "group-all"],
+)
+def test_more_shapes(project, sql, expected):
+    assert lineage(project, sql) == expected
+
+
+def test_an_enforced_contract_is_checked_against_the_query(project):
+    root = project(
+        {
+            **BASE,
+            "models/m.sql": "select id, amount from orders",
+            "models/schema.yml": """
+                models:
+                  - name: m
+                    config: {contract: {enforced: true}}
+                    columns:
+                      - {name: id, data_type: bigint}
+                      - {name: total, data_type: double}
+            """,
+        }
+    )
+    errors = column_graph(load_project(root)).errors()
+    assert [(e.path, e.line) for e in errors] == [("models/schema.yml", 6), ("models/m.sql", 1)]
+    assert errors[0].message.startswith("m declares column 'total' under an enforced contract")
+    assert (
+        errors[1].message == "m produces column amount that its enforced contract does not declare"
+    )
+
+
+def test_a_declared_python_asset_binds_its_sql_readers(project):
+    root = project(
+        {
+            "models/raw.py": """
+                import teal
+
+                @teal.asset
+                def raw(): ...
+            """,
+            "models/schema.yml": """
+                models:
+                  - name: raw
+                    config: {contract: {enforced: true}}
+                    columns: [{name: id}, {name: amount}]
+            """,
+            "models/m.sql": "select id, amont from raw",
+        }
+    )
+    (err,) = column_graph(load_project(root)).errors()
+    assert err.location == "models/m.sql:1:12"
+    assert err.hint == "did you mean 'amount'?"
