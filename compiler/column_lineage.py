@@ -153,24 +153,31 @@ class ColumnGraph:
         return found
 
     # -- summaries ------------------------------------------------------------------------
+    def plain(self, name: str) -> PlainModel:
+        """A model's columns as plain tuples (column_types.PlainModel): what summaries and
+        the manifest read, without decoding 50,000 edges into named tuples."""
+        if isinstance(self.models, ModelTable):
+            return self.models.plain[name]
+        return encode(self.models[name])
+
     def resolution(self, names: Iterable[str] | None = None) -> Resolution:
         resolved = total = opaque = 0
         unknown = []
         for name in sorted(self.models) if names is None else sorted(names):
-            found = self.models[name]
-            if found.opaque:
-                opaque += len(found.columns or ())
-            elif found.columns is None:
+            _, columns, _, _, is_opaque = self.plain(name)
+            if is_opaque:
+                opaque += len(columns or ())
+            elif columns is None:
                 unknown.append(name)
             else:
-                total += len(found.columns)
-                resolved += sum(1 for c in found.columns if c.resolved)
+                total += len(columns)
+                resolved += sum(1 for c in columns if c[2])
         return Resolution(resolved, total, opaque, tuple(unknown))
 
     def errors(self, names: Iterable[str] | None = None) -> list[TealError]:
         """A located error for every reference to a column that does not exist, and for
         every enforced contract a SQL model's columns break, in build order."""
-        from teal.compiler.declared import contract_errors
+        from teal.compiler.declared import contract_enforced, contract_errors
 
         chosen = None if names is None else set(names)
         out: list[TealError] = []
@@ -178,9 +185,12 @@ class ColumnGraph:
             if chosen is not None and name not in chosen:
                 continue
             model = self.project.models[name]
+            _, _, missing, _, is_opaque = self.plain(name)
+            if not missing and (is_opaque or not contract_enforced(model.config)):
+                continue  # nothing to say: no model decoded
             found = self.models[name]
             out += [missing_error(model, m) for m in found.missing]
-            if not found.opaque:
+            if not is_opaque:
                 out += contract_errors(model, found.names)
         return out
 
@@ -222,7 +232,7 @@ def column_graph(
         )
         plain = cache.get("columns", key)
         if plain is None:
-            models[name] = _trace_model(model, relations, schemas)
+            models[name] = _trace_safely(model, relations, schemas)
             plain = encode(models[name])
             cache.put("columns", key, plain)
             traced += 1
@@ -296,6 +306,18 @@ def _python_columns(model: Model, known: tuple[str, ...] | None) -> ModelColumns
     columns = None if names is None else tuple(ColumnLineage(n, (), False) for n in names)
     note = "" if names is not None else "a Python asset without declared columns"
     return ModelColumns(model.name, columns, (), note, True)
+
+
+def _trace_safely(
+    model: Model, relations: _Relations, schemas: Mapping[str, tuple[str, ...] | None]
+) -> ModelColumns:
+    """:func:`_trace_model`, or unknown columns with the reason when the tracer fails on a
+    query DuckDB may well run (a shape sqlglot cannot qualify): lineage is an addition,
+    never a reason for a compile to fail."""
+    try:
+        return _trace_model(model, relations, schemas)
+    except Exception as exc:  # noqa: BLE001 - any tracer failure is reported, not raised
+        return ModelColumns(model.name, None, (), f"not traced: {type(exc).__name__}", False)
 
 
 def _trace_model(

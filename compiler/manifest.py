@@ -40,16 +40,18 @@ def model_entry(project: Project, model: Model) -> dict[str, Any]:
 
 
 def column_entry(graph: ColumnGraph, name: str) -> dict[str, Any]:
-    """A model's columns with their upstream columns, and how much of that is known."""
-    found = graph.models[name]
-    columns = found.columns
+    """A model's columns with their upstream columns, and how much of that is known (read
+    from the graph's plain form: no named tuples are made for it)."""
+    _, columns, _, note, opaque = graph.plain(name)
     return {
-        "columns": None if columns is None else {c.name: c.edge_texts() for c in columns},
+        "columns": None
+        if columns is None
+        else {c: [f"{k}:{t}.{col}" for k, t, col in edges] for c, edges, _ in columns},
         "lineage": {
-            "resolved": sum(1 for c in columns or () if c.resolved and not found.opaque),
+            "resolved": 0 if opaque else sum(1 for c in columns or () if c[2]),
             "columns": None if columns is None else len(columns),
-            "opaque": found.opaque,
-            "note": found.note,
+            "opaque": opaque,
+            "note": note,
         },
     }
 
@@ -87,6 +89,12 @@ def write_target(
         },
     }
     tmp = target / "manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    # compact with column lineage (as dbt writes its manifest): json's indenting encoder is
+    # pure Python and took 0.25 s over the 1,000-model benchmark's 50,000 edges
+    if graph is None:
+        text = json.dumps(manifest, indent=2, default=str)
+    else:
+        text = json.dumps(manifest, separators=(",", ":"), default=str)
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, target / "manifest.json")
     return target
