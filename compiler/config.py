@@ -69,6 +69,8 @@ MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     # how old its data may get (runtime/freshness.py)
     "freshness": ((dict,), "a table such as {max_lag = '26h'} (severity: warn or error)"),
     "backfill_policy": ((str,), "'multi_run' (a transaction per partition) or 'single_run'"),
+    # the YAML columns are the model's whole output (compiler/declared.py)
+    "contract": ((dict,), "{enforced: true} or {enforced: false}"),
 }
 
 # config keys whose value is one of a few words: key -> (the words, what one is called)
@@ -258,6 +260,10 @@ def validate_model_config(
                     source_line=source_line,
                     hint="freshness = {max_lag = '26h', severity = 'error'}",
                 )
+        if key == "contract":
+            from teal.compiler.declared import check_contract_config
+
+            check_contract_config(value, path=str(path), line=line)
         if key in ("schema", "alias") and not _IDENT.match(str(value)):
             raise ProjectError(
                 f"config key '{key}' must be a plain identifier, got {value!r}",

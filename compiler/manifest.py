@@ -1,13 +1,22 @@
-"""``teal compile`` output: compiled SQL per model and ``target/manifest.json``."""
+"""``teal compile`` output: compiled SQL per model and ``target/manifest.json``.
+
+With a column graph (compiler/column_lineage.py), each model's entry holds its columns:
+``"columns": {"total": ["aggregate:stg_orders.amount", "filter:stg_orders.status"]}``
+(each upstream column as ``kind:model.column``; a source's table is ``source.table``),
+null when they are unknown, and ``"lineage"`` says how much of it is resolved.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teal.compiler.project import Model, Project
+
+if TYPE_CHECKING:
+    from teal.compiler.column_lineage import ColumnGraph
 
 
 def model_entry(project: Project, model: Model) -> dict[str, Any]:
@@ -30,8 +39,28 @@ def model_entry(project: Project, model: Model) -> dict[str, Any]:
     }
 
 
-def write_target(project: Project, names: set[str] | None = None) -> Path:
-    """Write ``target/compiled/<path>.sql`` for SQL models and ``target/manifest.json``."""
+def column_entry(graph: ColumnGraph, name: str) -> dict[str, Any]:
+    """A model's columns with their upstream columns, and how much of that is known (read
+    from the graph's plain form: no named tuples are made for it)."""
+    _, columns, _, note, opaque = graph.plain(name)
+    return {
+        "columns": None
+        if columns is None
+        else {c: [f"{k}:{t}.{col}" for k, t, col in edges] for c, edges, _ in columns},
+        "lineage": {
+            "resolved": 0 if opaque else sum(1 for c in columns or () if c[2]),
+            "columns": None if columns is None else len(columns),
+            "opaque": opaque,
+            "note": note,
+        },
+    }
+
+
+def write_target(
+    project: Project, names: set[str] | None = None, graph: ColumnGraph | None = None
+) -> Path:
+    """Write ``target/compiled/<path>.sql`` for SQL models and ``target/manifest.json``
+    (with each model's column lineage when ``graph`` is given)."""
     target = project.root / "target"
     compiled_dir = target / "compiled"
     compiled_dir.mkdir(parents=True, exist_ok=True)
@@ -48,7 +77,11 @@ def write_target(project: Project, names: set[str] | None = None) -> Path:
     manifest = {
         "project": project.config.name,
         "warehouse": str(project.config.warehouse_path),
-        "models": {n: model_entry(project, project.models[n]) for n in chosen},
+        "models": {
+            n: model_entry(project, project.models[n])
+            | ({} if graph is None else column_entry(graph, n))
+            for n in chosen
+        },
         "sources": {
             t.key: {"source": t.source, "table": t.name, "type": t.kind, "location": t.location}
             for s in project.sources.values()
@@ -56,6 +89,12 @@ def write_target(project: Project, names: set[str] | None = None) -> Path:
         },
     }
     tmp = target / "manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+    # compact with column lineage (as dbt writes its manifest): json's indenting encoder is
+    # pure Python and took 0.25 s over the 1,000-model benchmark's 50,000 edges
+    if graph is None:
+        text = json.dumps(manifest, indent=2, default=str)
+    else:
+        text = json.dumps(manifest, separators=(",", ":"), default=str)
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, target / "manifest.json")
     return target

@@ -14,10 +14,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teal.compiler.project import Project
 from teal.compiler.selection import model_index, select_models
+
+if TYPE_CHECKING:
+    from teal.compiler.column_lineage import ColumnGraph
 
 ACTIONS = {
     "view": "create view",
@@ -207,6 +210,13 @@ class PlanContext:
     explicit: frozenset[str]  # models named by a selector itself, not only by +/@ expansion
 
 
+def _column_graph(project: Project) -> ColumnGraph:
+    """The column graph ``column:`` selectors read (computed only when one is used)."""
+    from teal.compiler.column_lineage import column_graph
+
+    return column_graph(project)
+
+
 def build_plan(
     project: Project,
     select_: list[str] | None = None,
@@ -226,6 +236,7 @@ def build_plan(
         exclude,
         models=model_index(project, state),
         selectors=project.config.selectors,
+        columns=lambda: _column_graph(project),
     )
     has_selector = bool([s for s in (select_ or []) if s.strip()])
     steps: list[Step] = []

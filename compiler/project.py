@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from teal.compiler.assets import AssetCheckDef, AssetDef
 from teal.compiler.config import ProjectConfig, load_config
+from teal.compiler.declared import DeclaredColumn
 from teal.compiler.errors import (
     LineageError,
     ProjectError,
@@ -80,6 +81,8 @@ class Model:
     # SQL models: lower-case output column names, None when unknown without running the
     # query (``SELECT *``) and for Python models
     columns: tuple[str, ...] | None = None
+    # the columns its YAML entry lists (compiler/declared.py), in order
+    declared: tuple[DeclaredColumn, ...] = ()
 
     @property
     def relation(self) -> str:
@@ -354,6 +357,7 @@ def _load(
         for name in dag.order():
             models[name] = compile_model(resolved[name], models, queries)
         checks = _attach_checks(cfg, models, properties, python_checks)
+        _attach_declared(models, properties)
         warnings = tuple(properties.unmatched(models, disabled))
     finally:
         if ahead is not None:  # a load that failed before taking its results
@@ -399,6 +403,19 @@ def _pass_resources(
             )
         staged[name] = dataclasses.replace(m, asset=with_named_resources(m.asset, resources))
     return errors
+
+
+def _attach_declared(models: dict[str, Model], properties: Properties) -> None:
+    """Give each model the columns its YAML entry lists."""
+    import dataclasses
+
+    from teal.compiler.declared import declared_columns
+
+    for name, (spec, display) in properties.models.items():
+        if name in models and spec.get("columns"):
+            found = declared_columns(spec, display)
+            if found:
+                models[name] = dataclasses.replace(models[name], declared=found)
 
 
 def _attach_checks(

@@ -6,7 +6,8 @@ An expression is space-separated terms (union); a term is comma-separated criter
     [@][N]+?  [method:]value  +?[N]
 
 Methods: ``name`` (default), ``path``, ``tag``, ``kind`` (sql/python), ``schema``,
-``group``, ``materialized``, ``source``, ``config.<key>``. A bare value is a model name, a
+``group``, ``materialized``, ``source``, ``config.<key>``, ``column`` (by column lineage:
+compiler/column_selection.py). A bare value is a model name, a
 glob over names (``stg_*``), a folder path (``marts`` or ``marts/finance``), a relation
 (``staging.stg_orders``) or a file path. A value that matches nothing is an error that names
 the closest matches.
@@ -33,10 +34,13 @@ import fnmatch
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teal.compiler.errors import SelectionError, did_you_mean
 from teal.compiler.graph import Dag
+
+if TYPE_CHECKING:
+    from teal.compiler.column_selection import ColumnsProvider
 
 METHODS = (
     "name",
@@ -55,6 +59,7 @@ METHODS = (
     "check",
     "partitioned",
     "selector",
+    "column",
 )
 STATE_VALUES = ("modified", "new", "unmodified", "old")
 RESULT_VALUES = ("error", "fail", "skipped", "success")
@@ -299,9 +304,12 @@ def select(
     *,
     models: Mapping[str, Mapping[str, Any]],
     selectors: Mapping[str, Any] | None = None,
+    columns: ColumnsProvider | None = None,
 ) -> set[str]:
     """The set of model names an expression selects. No ``select`` means everything."""
-    return select_models(dag, select, exclude, models=models, selectors=selectors)[0]
+    return select_models(dag, select, exclude, models=models, selectors=selectors, columns=columns)[
+        0
+    ]
 
 
 def select_models(
@@ -311,10 +319,12 @@ def select_models(
     *,
     models: Mapping[str, Mapping[str, Any]],
     selectors: Mapping[str, Any] | None = None,
+    columns: ColumnsProvider | None = None,
     _seen: tuple[str, ...] = (),
 ) -> tuple[set[str], set[str]]:
     """``(chosen, explicit)``: the selection, and the models a criterion matched itself
-    (before ``+``/``@`` expansion) that survived ``exclude``."""
+    (before ``+``/``@`` expansion) that survived ``exclude``. ``columns`` gives the column
+    graph that ``column:`` criteria need (computed only when one appears)."""
     chosen: set[str] = set()
     explicit: set[str] = set()
     select = [s for s in (select or []) if s.strip()]
@@ -325,8 +335,11 @@ def select_models(
         base_term: set[str] | None = None
         for raw, offset in parts:
             c = parse_criterion(raw, offset, expression)
-            base = _base_or_selector(c, dag, models, expression, selectors, _seen)
-            got = _expand(c, base, dag)
+            if c.method == "column":  # expanded along columns, not the model graph
+                base = got = _column_matches(c, columns, expression)
+            else:
+                base = _base_or_selector(c, dag, models, expression, selectors, _seen)
+                got = _expand(c, base, dag)
             term = got if term is None else term & got
             base_term = base if base_term is None else base_term & got
         chosen |= term or set()
@@ -335,10 +348,20 @@ def select_models(
         term = None
         for raw, offset in parts:
             c = parse_criterion(raw, offset, expression)
-            got = _expand(c, _base_or_selector(c, dag, models, expression, selectors, _seen), dag)
+            if c.method == "column":
+                got = _column_matches(c, columns, expression)
+            else:
+                base = _base_or_selector(c, dag, models, expression, selectors, _seen)
+                got = _expand(c, base, dag)
             term = got if term is None else term & got
         chosen -= term or set()
     return chosen, explicit & chosen
+
+
+def _column_matches(c: Criterion, columns: ColumnsProvider | None, expression: str) -> set[str]:
+    from teal.compiler.column_selection import column_matches
+
+    return column_matches(c, columns, expression)
 
 
 def _base_or_selector(

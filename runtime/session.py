@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teal.compiler.config import ProjectConfig, load_config
 from teal.compiler.errors import TealError
@@ -57,6 +57,9 @@ from teal.runtime.runstore import (
 from teal.runtime.runstore.records import JsonValue
 from teal.runtime.waiting import open_when_free
 from teal.warehouse.engine import Engine, open_engine
+
+if TYPE_CHECKING:
+    from teal.compiler.column_lineage import ColumnGraph
 
 Selection = Sequence[str] | str | None
 
@@ -106,6 +109,8 @@ class Session:
     on_warnings: Callable[[tuple[TealError, ...]], None] | None = field(default=None, repr=False)
     _project: Project | None = field(default=None, repr=False)
     _store: RunStore | None = field(default=None, repr=False)
+    # the column lineage of _project (runtime/validate.py), computed when first asked for
+    _columns: ColumnGraph | None = field(default=None, repr=False)
 
     @classmethod
     def open(
@@ -138,7 +143,31 @@ class Session:
     def reload(self) -> Project:
         """Read the project's files again (edits since the last load are picked up)."""
         self._project = self._load()
+        self._columns = None
         return self._project
+
+    def columns(self) -> ColumnGraph:
+        """Every model's columns and their lineage (kept until :meth:`reload`)."""
+        from teal.runtime.runstore import store_spec
+        from teal.runtime.validate import existing_store_path, project_columns
+
+        if self._columns is None:
+            spec = store_spec(self.config.run_store)
+            readable = self._store is not None or existing_store_path(self.config.root, spec)
+            store = self.run_store() if self.record_runs and readable else None
+            self._columns = project_columns(self.project, store)
+        return self._columns
+
+    def validate(self, select: Selection = None, exclude: Selection = None) -> list[str]:
+        """Bind the selected models (all by default) before anything runs: a reference to
+        a column that does not exist or a broken contract raises, located. The selected
+        names, in build order."""
+        from teal.compiler.errors import raise_all
+        from teal.runtime.validate import binding_errors
+
+        names = self.select(select, exclude)
+        raise_all(binding_errors(self.columns(), names))
+        return names
 
     def _load(self) -> Project:
         project = load_project(config=self.config, strategy=self.strategy)
@@ -223,6 +252,7 @@ class Session:
             chosen_exclude,
             models=model_index(project, self.state() if needs_state else None),
             selectors=self.config.selectors,
+            columns=self.columns,
         )
         return [n for n in project.dag.order() if n in chosen]
 
@@ -249,9 +279,9 @@ class Session:
         would meet it later)."""
         from teal.runtime.python_imports import import_every_file
 
-        names = self.select(select, exclude)
+        names = self.validate(select, exclude)
         import_every_file(self.project, names if (select or exclude) else None)
-        return write_target(self.project, set(names)), len(names)
+        return write_target(self.project, set(names), self.columns()), len(names)
 
     # -- running -----------------------------------------------------------------------------
     def build(

@@ -15,6 +15,7 @@ import click
 
 from teal.cli_daemon import COMMANDS as DAEMON_COMMANDS
 from teal.cli_daemon import apply_job, report_freshness
+from teal.cli_lineage import validate
 from teal.cli_partitions import partitions
 from teal.cli_runs import cancel, logs, migrate, runs, status
 from teal.cli_support import (
@@ -96,6 +97,8 @@ def _run(
             project_dir, str(partition_opts["job"]), select, exclude, partition_opts
         )
     session = open_session(project_dir, target, warehouse, vars_, threads, base_vars=job_vars)
+    if partition_opts.pop("validate_first", False):
+        session.validate(select, exclude)  # located errors, exit 2, before the warehouse opens
     options = session.options(
         changed_only=changed_only,
         inline_views=inline_views,
@@ -483,6 +486,8 @@ def compile(
         f"Compiled {written} of {len(project.models)} models into {out} "
         f"({stats.get('parsed', 0)} SQL parses, {stats.get('cache_hits', 0)} cache hits)"
     )
+    chosen = session.select(select, exclude) if (select or exclude) else None
+    click.echo(str(session.columns().resolution(chosen)))
 
 
 @main.command(name="ls")
@@ -546,6 +551,7 @@ def ls(
 @click.option("--upstream/--no-upstream", default=True, help="Show what MODEL reads.")
 @click.option("--downstream/--no-downstream", default=True, help="Show what reads MODEL.")
 @click.option("--json", "as_json", is_flag=True, help="Print ancestors and descendants as JSON.")
+@click.option("--dot", "as_dot", is_flag=True, help="Print a column's graph as Graphviz dot.")
 @handle_errors
 def lineage(
     model: str,
@@ -558,11 +564,19 @@ def lineage(
     upstream: bool,
     downstream: bool,
     as_json: bool,
+    as_dot: bool,
 ) -> None:
-    """Show the upstream and downstream tree of MODEL."""
+    """Show the upstream and downstream tree of MODEL, or of a column: MODEL.COLUMN."""
+    from teal.cli_lineage import print_column_lineage
     from teal.compiler.lineage_view import lineage_json, lineage_tree
 
-    project = open_session(project_dir, target, warehouse, vars_).project
+    session = open_session(project_dir, target, warehouse, vars_)
+    fmt = "json" if as_json else "dot" if as_dot else "text"
+    if print_column_lineage(
+        session, model, depth=depth, upstream=upstream, downstream=downstream, fmt=fmt
+    ):
+        return
+    project = session.project
     model = project.model(model).name  # a relation name works too; unknown: a suggestion
     if as_json:
         click.echo(json.dumps(lineage_json(project, model, depth), indent=2))
@@ -574,6 +588,7 @@ def lineage(
 
 for command in (runs, logs, cancel, migrate, status, partitions, ui, *DAEMON_COMMANDS):
     main.add_command(command)
+main.add_command(validate)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -268,6 +268,13 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
         is_flag=True,
         help="Keep failing rows of checks in teal_failures.<check>.",
     )(func)
+    func = click.option(
+        "--validate",
+        "validate_first",
+        is_flag=True,
+        help="Bind every selected model's columns first (as `teal validate`): a missing "
+        "column fails before any data changes.",
+    )(func)
     func = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
     func = click.option("--fail-fast", "-x", is_flag=True, help="Stop at the first failure.")(func)
     func = click.option(

@@ -1,0 +1,444 @@
+"""Column lineage of a whole project: every model's columns, traced in build order.
+
+Computed on demand, never while a project loads or builds: ``teal lineage MODEL.COLUMN``,
+``teal compile`` (the manifest), ``teal validate`` and ``column:`` selectors ask for it.
+Models are traced upstreams first (compiler/columns.py), so that a ``*`` over an upstream
+expands to the columns that upstream was found to have. What each model starts from:
+
+- SQL models: the columns traced for them;
+- Python assets: the columns their YAML declares under an enforced contract
+  (compiler/declared.py), or what the caller knows (``known``: the runtime passes the
+  columns of tables already in the warehouse); their lineage is opaque;
+- file sources: the header or footer of the file (compiler/source_schemas.py).
+
+Each model's result is cached in ``.teal/cache/lineage.pickle`` under its rendered SQL,
+what it reads and those upstreams' columns, so an unchanged project traces nothing again
+and an edit traces the edited model and the models whose upstream columns changed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from teal.compiler.cache import CompileCache, content_key
+from teal.compiler.column_types import (
+    ColumnLineage,
+    MissingColumn,
+    ModelColumns,
+    ModelTable,
+    PlainModel,
+    QueryColumns,
+    Resolution,
+    Use,
+    decode,
+    encode,
+)
+from teal.compiler.declared import contract_enforced
+from teal.compiler.errors import LineageError, TealError, did_you_mean
+from teal.compiler.templating import REF_MARKER, SOURCE_MARKER_PREFIX, Rendered
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+    from teal.compiler.project import Model, Project
+
+VERSION = "3"  # of what a cache entry holds (3: plain tuples)
+
+
+class ColumnGraph:
+    """Every model's columns with their lineage, and the edges the other way round."""
+
+    def __init__(
+        self,
+        project: Project,
+        models: Mapping[str, ModelColumns],
+        sources: dict[str, tuple[str, ...] | None],
+    ) -> None:
+        self.project = project
+        self.models = models
+        self.sources = sources
+        # models traced by this computation (the others came from the cache)
+        self.traced = 0
+        self._uses: dict[tuple[str, str], list[Use]] | None = None
+
+    # -- lookups --------------------------------------------------------------------------
+    def columns_of(self, key: str) -> tuple[str, ...] | None:
+        """The column names of a model or a "source.table", None when unknown."""
+        if key in self.models:
+            return self.models[key].names
+        return self.sources.get(key)
+
+    def lineage(self, model: str, column: str) -> ColumnLineage | None:
+        found = self.models.get(model)
+        if found is None or found.columns is None:
+            return None
+        wanted = column.lower()
+        return next((c for c in found.columns if c.name == wanted), None)
+
+    def uses(self, key: str, column: str) -> list[Use]:
+        """The model columns that read ``key``'s ``column``, by model and column."""
+        if self._uses is None:
+            index: dict[tuple[str, str], list[Use]] = {}
+            for name, found in self.models.items():
+                for col in found.columns or ():
+                    for edge in col.edges:
+                        index.setdefault((edge.table, edge.column), []).append(
+                            Use(name, col.name, edge.kind)
+                        )
+            self._uses = index
+        return sorted(self._uses.get((key, column.lower()), ()))
+
+    def opaque_readers(self, key: str) -> list[str]:
+        """Python assets reading ``key``: any of its columns may feed any of theirs."""
+        return (
+            sorted(
+                name
+                for name in self.project.dag.downstreams.get(key, ())
+                if self.models[name].opaque
+            )
+            if key in self.project.models
+            else sorted(
+                name
+                for name, m in self.project.models.items()
+                if key in m.source_tables and self.models[name].opaque
+            )
+        )
+
+    # -- impact ---------------------------------------------------------------------------
+    def downstream_models(self, key: str, column: str, depth: int | None = None) -> set[str]:
+        """Models whose columns read ``key``'s ``column``, directly or through others
+        (``depth``: levels of models). A Python asset reading it counts with everything
+        downstream of it, since its lineage is not known."""
+        seen: set[tuple[str, str]] = set()
+        found: set[str] = set()
+        frontier = [(key, column.lower())]
+        level = 0
+        while frontier and (depth is None or level < depth):
+            nxt = []
+            for table, col in frontier:
+                for use in self.uses(table, col):
+                    found.add(use.model)
+                    if (use.model, use.column) not in seen:
+                        seen.add((use.model, use.column))
+                        nxt.append((use.model, use.column))
+                for asset in self.opaque_readers(table):
+                    found.add(asset)
+                    found |= self.project.dag.descendants(
+                        asset, None if depth is None else depth - level - 1
+                    )
+            frontier = nxt
+            level += 1
+        return found
+
+    def upstream_models(self, model: str, column: str, depth: int | None = None) -> set[str]:
+        """Models (and "source.table"s) whose columns feed ``model``'s ``column``."""
+        found: set[str] = set()
+        frontier = [(model, column.lower())]
+        seen = set(frontier)
+        level = 0
+        while frontier and (depth is None or level < depth):
+            nxt = []
+            for table, col in frontier:
+                lineage = self.lineage(table, col)
+                for edge in lineage.edges if lineage is not None else ():
+                    found.add(edge.table)
+                    if (edge.table, edge.column) not in seen:
+                        seen.add((edge.table, edge.column))
+                        nxt.append((edge.table, edge.column))
+            frontier = nxt
+            level += 1
+        return found
+
+    # -- summaries ------------------------------------------------------------------------
+    def plain(self, name: str) -> PlainModel:
+        """A model's columns as plain tuples (column_types.PlainModel): what summaries and
+        the manifest read, without decoding 50,000 edges into named tuples."""
+        if isinstance(self.models, ModelTable):
+            return self.models.plain[name]
+        return encode(self.models[name])
+
+    def resolution(self, names: Iterable[str] | None = None) -> Resolution:
+        resolved = total = opaque = 0
+        unknown = []
+        for name in sorted(self.models) if names is None else sorted(names):
+            _, columns, _, _, is_opaque = self.plain(name)
+            if is_opaque:
+                opaque += len(columns or ())
+            elif columns is None:
+                unknown.append(name)
+            else:
+                total += len(columns)
+                resolved += sum(1 for c in columns if c[2])
+        return Resolution(resolved, total, opaque, tuple(unknown))
+
+    def errors(self, names: Iterable[str] | None = None) -> list[TealError]:
+        """A located error for every reference to a column that does not exist, and for
+        every enforced contract a SQL model's columns break, in build order."""
+        from teal.compiler.declared import contract_enforced, contract_errors
+
+        chosen = None if names is None else set(names)
+        out: list[TealError] = []
+        for name in self.project.dag.order():
+            if chosen is not None and name not in chosen:
+                continue
+            model = self.project.models[name]
+            _, _, missing, _, is_opaque = self.plain(name)
+            if not missing and (is_opaque or not contract_enforced(model.config)):
+                continue  # nothing to say: no model decoded
+            found = self.models[name]
+            out += [missing_error(model, m) for m in found.missing]
+            if not is_opaque:
+                out += contract_errors(model, found.names)
+        return out
+
+
+def column_graph(
+    project: Project,
+    *,
+    known: Mapping[str, tuple[str, ...]] | None = None,
+    use_cache: bool = True,
+) -> ColumnGraph:
+    """The column lineage of every model of ``project``.
+
+    ``known``: columns the caller knows of models or sources teal cannot read here (a
+    Python asset's last materialization, a warehouse source's table)."""
+    known = {k: tuple(c.lower() for c in v) for k, v in (known or {}).items()}
+    synthetic = project.config.config_path.name.startswith("<")
+    path = None if synthetic else project.root / ".teal" / "cache" / "lineage.pickle"
+    cache = CompileCache(path if use_cache else None)
+    sources = _source_columns(project, cache, known)
+    # the whole graph under one key: an unchanged project costs one lookup, not one per model
+    whole = content_key("graph", _tracer_version(), _project_digest(project, sources, known))
+    stored = cache.get("graph", whole)
+    if isinstance(stored, dict):
+        return ColumnGraph(project, ModelTable(stored), sources)
+    relations = _Relations(project)
+    models: dict[str, ModelColumns] = {}
+    plains: dict[str, PlainModel] = {}  # the same tuples in both entries: pickled once
+    traced = 0
+    for name in project.dag.order():
+        model = project.models[name]
+        if model.kind != "sql" or model.rendered_sql is None:
+            models[name] = _python_columns(model, known.get(name))
+            plains[name] = encode(models[name])
+            continue
+        reads = (*model.upstreams, *model.source_tables)
+        schemas = {key: models[key].names if key in models else sources.get(key) for key in reads}
+        key = content_key(
+            "columns", _tracer_version(), name, model.rendered_sql, repr(sorted(schemas.items()))
+        )
+        plain = cache.get("columns", key)
+        if plain is None:
+            models[name] = _trace_safely(model, relations, schemas)
+            plain = encode(models[name])
+            cache.put("columns", key, plain)
+            traced += 1
+        else:
+            models[name] = decode(plain)
+        plains[name] = plain
+    cache.put("graph", whole, plains)
+    cache.save()
+    graph = ColumnGraph(project, models, sources)
+    graph.traced = traced
+    return graph
+
+
+def _tracer_version() -> str:
+    """VERSION and the size and modification time of the tracer's modules: an edited
+    tracer (a teal upgrade) traces again rather than reuse what the old one found."""
+    here = os.path.dirname(os.path.realpath(__file__))
+    stats = [VERSION]
+    for module in ("columns.py", "column_lineage.py", "column_types.py", "declared.py"):
+        stat = os.stat(os.path.join(here, module))
+        stats.append(f"{module}:{stat.st_size}:{stat.st_mtime_ns}")
+    return "|".join(stats)
+
+
+def _project_digest(
+    project: Project,
+    sources: Mapping[str, tuple[str, ...] | None],
+    known: Mapping[str, tuple[str, ...]],
+) -> str:
+    """What the whole graph depends on: each model's text (its rendered SQL, and its
+    source when a template made it, as error positions point there; a Python model's
+    version), what it reads, its declared columns and contract; the sources' columns;
+    ``known``."""
+    parts = []
+    for name, m in project.models.items():
+        code = m.sql_hash if m.rendered_sql is None else m.rendered_sql
+        if m.raw_sql is not None and m.raw_sql != m.rendered_sql:
+            code += "\x1f" + m.raw_sql
+        contract = contract_enforced(m.config)
+        parts.append(f"{name}|{m.kind}|{code}|{m.upstreams}|{m.source_tables}|{m.declared}")
+        parts.append(f"{contract}")
+    parts.append(repr(sorted(sources.items())))
+    parts.append(repr(sorted(known.items())))
+    return "\n".join(parts)
+
+
+def _source_columns(
+    project: Project, cache: CompileCache, known: Mapping[str, tuple[str, ...]]
+) -> dict[str, tuple[str, ...] | None]:
+    from teal.compiler.source_schemas import source_columns
+
+    out: dict[str, tuple[str, ...] | None] = {}
+    read = {key for m in project.models.values() for key in m.source_tables}
+    for source in project.sources.values():
+        for table in source.tables.values():
+            if table.key in known:
+                out[table.key] = known[table.key]
+            elif table.key in read:
+                out[table.key] = source_columns(table, cache)
+            else:
+                out[table.key] = None
+    return out
+
+
+def _python_columns(model: Model, known: tuple[str, ...] | None) -> ModelColumns:
+    """A Python asset: its declared columns (an enforced contract) or those the caller
+    knows; what they are made of is opaque."""
+    names = known
+    if contract_enforced(model.config) and model.declared:
+        names = tuple(c.name.lower() for c in model.declared)
+    columns = None if names is None else tuple(ColumnLineage(n, (), False) for n in names)
+    note = "" if names is not None else "a Python asset without declared columns"
+    return ModelColumns(model.name, columns, (), note, True)
+
+
+def _trace_safely(
+    model: Model, relations: _Relations, schemas: Mapping[str, tuple[str, ...] | None]
+) -> ModelColumns:
+    """:func:`_trace_model`, or unknown columns with the reason when the tracer fails on a
+    query DuckDB may well run (a shape sqlglot cannot qualify): lineage is an addition,
+    never a reason for a compile to fail."""
+    try:
+        return _trace_model(model, relations, schemas)
+    except Exception as exc:  # noqa: BLE001 - any tracer failure is reported, not raised
+        return ModelColumns(model.name, None, (), f"not traced: {type(exc).__name__}", False)
+
+
+def _trace_model(
+    model: Model, relations: _Relations, schemas: Mapping[str, tuple[str, ...] | None]
+) -> ModelColumns:
+    # the tracer and the parser are imported only when something must be traced
+    from teal.compiler.columns import trace_columns
+    from teal.compiler.sql import parse_sql
+
+    assert model.rendered_sql is not None
+    query = _parse_tree(model) or parse_sql(model.rendered_sql, path=model.display_path)
+    found: QueryColumns = trace_columns(query, lambda t: relations.resolve(t, model), schemas)
+    rendered = Rendered(sql=model.rendered_sql, source=model.raw_sql or model.rendered_sql)
+    missing = tuple(_in_source(m, rendered) for m in found.missing)
+    return ModelColumns(model.name, found.columns, missing, found.note, False)
+
+
+def _parse_tree(model: Model) -> exp.Query | None:
+    """The parse tree a cold load left on the model, if it is still the parse of its
+    rendered SQL, else None (parse again). A compile that rewrote the tree (an inlined
+    ephemeral, a pushed-down filter, a file source's reader) replaced table names with
+    new nodes, which carry no position; so does tracing, which qualifies the tree in
+    place: nothing reads a model's tree after its load, and a second trace parses anew."""
+    from sqlglot import exp
+
+    ast = model.ast
+    if ast is None or not isinstance(ast, exp.Query):
+        return None
+    for table in ast.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier) or table.this.meta.get("start") is None:
+            return None
+    return ast
+
+
+def _in_source(missing: MissingColumn, rendered: Rendered) -> MissingColumn:
+    """A missing column's position moved from the rendered SQL to the model's file."""
+    if missing.line is None:
+        return missing
+    line = rendered.line_of(missing.line)
+    out_lines, src_lines = rendered.sql.splitlines(), rendered.source.splitlines()
+    out_text = out_lines[missing.line - 1] if missing.line <= len(out_lines) else None
+    src_text = src_lines[line - 1] if 0 < line <= len(src_lines) else None
+    col = missing.col
+    if src_text is not None and out_text != src_text:
+        written = f"{missing.table}.{missing.column}" if missing.table else missing.column
+        hit = re.search(rf"(?<![\w.]){re.escape(written)}(?!\w)", src_text, re.IGNORECASE)
+        col = hit.start() + 1 if hit else None
+    return missing._replace(line=line, col=col)
+
+
+def missing_error(model: Model, m: MissingColumn) -> LineageError:
+    """``'revenu' is not a column of int_orders (o), which has: ...`` at the reference."""
+    if m.upstream:
+        where = (
+            m.upstream
+            if m.table.lower() in ("", m.upstream.lower())
+            else (f"{m.upstream} (read as {m.table})")
+        )
+    elif m.table:
+        where = f"{m.table} (a CTE or subquery of {model.name})"
+    else:
+        where = "any table this query reads"
+    shown = ", ".join(m.candidates[:12]) + (", ..." if len(m.candidates) > 12 else "")
+    lines = (model.raw_sql or "").splitlines()
+    source_line = lines[m.line - 1] if m.line and 0 < m.line <= len(lines) else None
+    return LineageError(
+        f"column '{m.column}' does not exist in {where}, which has: {shown}"
+        if m.candidates
+        else f"column '{m.column}' does not exist in {where}",
+        path=model.display_path,
+        line=m.line,
+        col=m.col,
+        source_line=source_line,
+        hint=did_you_mean(m.column, m.candidates)
+        or "check the spelling, or add the column to the model that should produce it",
+    )
+
+
+class _Relations:
+    """Which model or source table a table named in a query reads, as the load resolved
+    it (compiler/resolve.py): ``ref()``/``source()`` markers, ``source.table``, a model's
+    relation, a model's name, the one source table of that name."""
+
+    def __init__(self, project: Project) -> None:
+        self.models = {name.lower(): name for name in project.models}
+        self.relations = {
+            m.relation.lower(): name
+            for name, m in project.models.items()
+            if m.materialized != "ephemeral"
+        }
+        self.sources = project.sources
+        by_name: dict[str, list[str]] = {}
+        for source in project.sources.values():
+            for table in source.tables.values():
+                by_name.setdefault(table.name.lower(), []).append(table.key)
+        self.source_by_name = {n: keys[0] for n, keys in by_name.items() if len(keys) == 1}
+
+    def resolve(self, table: exp.Table, model: Model) -> str | None:
+        """The key ``table`` reads in ``model``, None for the model itself or unknown names;
+        only keys the model was found to read count."""
+        key = self._key(table.name, table.db, table.catalog)
+        if key is None or key == model.name:
+            return None
+        if key in model.upstreams or key in model.source_tables:
+            return key
+        return None
+
+    def _key(self, name: str, db: str, catalog: str) -> str | None:
+        lname = name.lower()
+        if db == REF_MARKER:
+            return self.models.get(lname)
+        if db.startswith(SOURCE_MARKER_PREFIX):
+            return self._source(db[len(SOURCE_MARKER_PREFIX) :], lname)
+        if catalog:
+            return self._source(catalog, lname)
+        if db:
+            return self._source(db, lname) or self.relations.get(f"{db}.{name}".lower())
+        return self.models.get(lname) or self.source_by_name.get(lname)
+
+    def _source(self, source: str, table: str) -> str | None:
+        src = self.sources.get(source)
+        if src is None or table not in src.tables:
+            return None
+        return src.tables[table].key

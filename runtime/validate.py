@@ -1,0 +1,62 @@
+"""Column lineage and schema binding of a loaded project, with what the runtime knows.
+
+The compiler traces every model from the files alone (compiler/column_lineage.py); what
+only the runtime can add is the columns of Python assets that declare none: the output
+schema the run store recorded at their last materialization. The run store is read only
+when it exists already, so ``teal compile`` on a fresh project creates nothing.
+
+``binding_errors`` is what ``teal compile``, ``teal validate`` and ``teal build
+--validate`` report before anything runs: every reference to a column that does not
+exist and every broken enforced contract, located in the model's file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from teal.compiler.declared import contract_enforced
+
+if TYPE_CHECKING:
+    from teal.compiler.column_lineage import ColumnGraph
+    from teal.compiler.errors import TealError
+    from teal.compiler.project import Project
+    from teal.runtime.runstore import RunStore
+
+
+def project_columns(project: Project, store: RunStore | None) -> ColumnGraph:
+    """The column graph of ``project``; Python assets without declared columns take the
+    columns of their last materialization in ``store`` (when given)."""
+    from teal.compiler.column_lineage import column_graph
+
+    known: dict[str, tuple[str, ...]] = {}
+    if store is not None:
+        for name, model in project.models.items():
+            if model.kind != "python" or (contract_enforced(model.config) and model.declared):
+                continue
+            last = store.materializations(model=name, limit=1)
+            schema = last[0]["schema"] if last else None
+            if isinstance(schema, list) and schema:
+                known[name] = tuple(str(c[0]) for c in schema if isinstance(c, list) and c)
+    return column_graph(project, known=known)
+
+
+def existing_store_path(root: Path, spec: str | None) -> bool:
+    """Whether the run store ``spec`` names can be read without creating it: a server,
+    or a local file that exists."""
+    from teal.runtime.runstore import DEFAULT_LOCATION, NO_STORE
+
+    if spec == NO_STORE:
+        return False
+    if not spec:
+        return (root / DEFAULT_LOCATION).is_file()
+    if spec.startswith(("postgresql://", "postgres://")):
+        return True
+    path = Path(spec.removeprefix("sqlite:///"))
+    return (path if path.is_absolute() else root / path).is_file()
+
+
+def binding_errors(graph: ColumnGraph, names: Iterable[str] | None = None) -> list[TealError]:
+    """Every missing column and broken contract of the models ``names`` (all: None)."""
+    return graph.errors(names)

@@ -1,0 +1,84 @@
+"""``teal validate`` and the column form of ``teal lineage`` (``MODEL.COLUMN``).
+
+``teal validate`` loads the project, traces every selected model's columns and binds
+each reference against its upstreams' columns (runtime/validate.py), without opening the
+warehouse or building anything: exit 0 when every reference resolves, 2 with every
+problem located otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from teal.cli_support import common_options, handle_errors, open_session, selection_options
+from teal.runtime.session import Session
+
+
+@click.command()
+@selection_options
+@common_options
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@handle_errors
+def validate(
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Check the project before running it: every model loads, every table and column a
+    query reads exists, enforced contracts hold. Builds nothing."""
+    session = open_session(project_dir, target, warehouse, vars_)
+    names = session.validate(select, exclude)
+    summary = session.columns().resolution(names if (select or exclude) else None)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "valid": True,
+                    "models": len(names),
+                    "columns": summary.total,
+                    "resolved": summary.resolved,
+                    "opaque": summary.opaque,
+                    "unknown": list(summary.unknown),
+                }
+            )
+        )
+        return
+    click.echo(f"{len(names)} models valid; {summary}")
+
+
+def print_column_lineage(
+    session: Session,
+    text: str,
+    *,
+    depth: int | None,
+    upstream: bool,
+    downstream: bool,
+    fmt: str,
+) -> bool:
+    """Print the column ``text`` names (``model.column``); False when ``text`` names a
+    model (or a model's relation) rather than a column."""
+    from teal.compiler.column_view import column_dot, column_json, column_tree, find_column
+
+    project = session.project
+    wanted = text.lower().replace('"', "")
+    if text in project.models or any(m.relation.lower() == wanted for m in project.models.values()):
+        return False
+    graph = session.columns()
+    ref = find_column(graph, text)
+    if ref is None:
+        return False
+    if fmt == "json":
+        click.echo(json.dumps(column_json(graph, ref, depth), indent=2))
+    elif fmt == "dot":
+        click.echo(column_dot(graph, ref, depth))
+    else:
+        click.echo(column_tree(graph, ref, depth=depth, upstream=upstream, downstream=downstream))
+    return True
