@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import cast
 
 from teal.compiler.errors import WarehouseError
@@ -44,6 +44,9 @@ class PostgresRunStore(SqlRunStore):
     def _transaction(self) -> Iterator[Cursor]:
         with self._conn.transaction(), self._conn.cursor() as cur:
             yield cast(Cursor, cur)
+
+    def _batch(self) -> AbstractContextManager[object]:
+        return self._conn.pipeline()
 
     @contextmanager
     def _reading(self) -> Iterator[Cursor]:

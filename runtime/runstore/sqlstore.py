@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -77,6 +77,11 @@ class SqlRunStore:
     def _transaction(self) -> Iterator[Cursor]:
         raise NotImplementedError
         yield  # pragma: no cover
+
+    def _batch(self) -> AbstractContextManager[object]:
+        """Around a transaction of statements that need no results back (events): a
+        network store sends them together (Postgres: psycopg's pipeline mode)."""
+        return nullcontext()
 
     @contextmanager
     def _reading(self) -> Iterator[Cursor]:
@@ -261,7 +266,7 @@ class SqlRunStore:
         in one transaction."""
         if not events:
             return
-        with self._lock, self._transaction() as cur:
+        with self._lock, self._batch(), self._transaction() as cur:
             for event in events:
                 cur.execute(
                     self._sql(f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({_marks(9)})"),
@@ -294,38 +299,28 @@ class SqlRunStore:
                     (event.run_id, event.model, partition, attempt, status, _time(event.at)),
                 )
                 return
-            rows = _number(data.get("rows"))
+            # the step's row, made by its start, gets the outcome; a skip (or an outcome
+            # whose start was never written) makes it. One statement that needs no row count
+            # back, so a Postgres store sends a whole batch in one round trip
             cur.execute(
                 self._sql(
-                    "UPDATE steps SET status = ?, finished_at = ?, row_count = ?, message = ? "
-                    "WHERE run_id = ? AND model = ? AND partition_key = ? AND attempt = ?"
+                    f"INSERT INTO steps ({_STEP_COLUMNS}) VALUES ({_marks(9)}) "
+                    "ON CONFLICT (run_id, model, partition_key, attempt) DO UPDATE SET "
+                    "status = excluded.status, finished_at = excluded.finished_at, "
+                    "row_count = excluded.row_count, message = excluded.message"
                 ),
                 (
-                    status,
-                    _time(event.at),
-                    rows,
-                    event.message,
                     event.run_id,
                     event.model,
                     partition,
                     attempt,
+                    status,
+                    None,
+                    _time(event.at),
+                    _number(data.get("rows")),
+                    event.message,
                 ),
             )
-            if cur.rowcount == 0:  # a skip (or an outcome) without a start
-                cur.execute(
-                    self._sql(f"INSERT INTO steps ({_STEP_COLUMNS}) VALUES ({_marks(9)})"),
-                    (
-                        event.run_id,
-                        event.model,
-                        partition,
-                        attempt,
-                        status,
-                        None,
-                        _time(event.at),
-                        rows,
-                        event.message,
-                    ),
-                )
         elif event.kind is EventKind.MATERIALIZATION:
             cur.execute(
                 self._sql(

@@ -208,6 +208,34 @@ class ProjectView:
             "last_result": state.last_results.get(name),
         }
 
+    def column_lineage(self, name: str) -> dict[str, Any]:
+        """Each output column of the asset: the upstream columns it is made of (with the
+        kind of edge) and the columns downstream that read it (compiler/column_lineage.py;
+        computed once per project load, from the lineage cache when it is warm)."""
+        self.model(name)
+        with self._lock:
+            graph = self.session.columns()
+        found = graph.models.get(name)
+        if found is None or found.columns is None:
+            return {"known": False, "columns": []}
+        return {
+            "known": True,
+            "columns": [
+                {
+                    "name": c.name,
+                    "resolved": c.resolved,
+                    "upstream": [
+                        {"kind": e.kind, "table": e.table, "column": e.column} for e in c.edges
+                    ],
+                    "downstream": [
+                        {"model": u.model, "column": u.column, "kind": u.kind}
+                        for u in graph.uses(name, c.name)
+                    ],
+                }
+                for c in found.columns
+            ],
+        }
+
     def partitions(self, name: str) -> list[dict[str, Any]]:
         self.model(name)
         return self.session.partitions(name)

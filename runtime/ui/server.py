@@ -71,6 +71,8 @@ class UIApp:
             case ["assets", name, "history"]:
                 self.project.model(name)
                 return self.runs.asset_history(name)
+            case ["assets", name, "lineage"]:
+                return self.project.column_lineage(name)
             case ["assets", name, "partitions"]:
                 return self.project.partitions(name)
             case ["assets", name, "preview"]:

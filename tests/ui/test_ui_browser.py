@@ -56,10 +56,25 @@ def test_graph_selection_and_an_asset_page(page, shop_ui: UIServer):
     expect(page.locator("main h1")).to_contain_text("daily_revenue")
     expect(page.locator("main pre").first).to_contain_text("int_orders")
     expect(page.locator("table.checks")).to_contain_text("not_null_daily_revenue_order_date")
+    revenue = page.locator("table.column-lineage tr", has_text="revenue").first
+    expect(revenue).to_contain_text("int_orders.")  # made of int_orders' columns
+    expect(revenue).to_contain_text("revenue_trend.")  # and read by revenue_trend
     _shot(page, "asset")
     page.click("#preview-button")
     expect(page.locator("#preview table tr")).to_have_count(51)  # a header and 50 rows
     expect(page.locator("#preview table")).to_contain_text("order_date")
+
+
+def test_a_preview_while_a_build_holds_the_warehouse_says_so(shop_ui: UIServer):
+    import duckdb
+
+    held = duckdb.connect(str(shop_ui.root / "warehouse.duckdb"))  # a writer holds the file
+    try:
+        found = _api(shop_ui, "assets/daily_revenue/preview")
+    finally:
+        held.close()
+    assert found["available"] is False and "holds the warehouse" in found["message"]
+    assert _api(shop_ui, "assets/daily_revenue/preview")["available"] is True
 
 
 def test_partition_grid_shows_each_partition(page, shop_ui: UIServer):

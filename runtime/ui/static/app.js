@@ -301,6 +301,7 @@ async function assetPage(name) {
       <div><h2>Upstream</h2><p>${[...a.upstreams.map(assetLink), ...a.sources.map(esc)].join(", ") || "<span class='muted'>none</span>"}</p></div>
       <div><h2>Downstream</h2><p>${a.downstreams.map(assetLink).join(", ") || "<span class='muted'>none</span>"}</p></div>
     </div>
+    <h2>Column lineage</h2><div id="column-lineage"><p class="muted">Tracing…</p></div>
     ${a.partitioned ? `<h2>Partitions</h2><div id="partitions"><p class="muted">Loading…</p></div>` : ""}
     <h2>Checks</h2>${checksTable(a.checks, history.checks)}
     <h2>Materializations</h2>${materializationsChart(history.materializations)}${materializationsTable(history.materializations)}
@@ -320,6 +321,16 @@ async function assetPage(name) {
     } catch (err) { showError(where, err); }
   });
   if (a.partitioned) partitionGrid(name, document.getElementById("partitions"));
+  columnLineage(name, document.getElementById("column-lineage"));
+}
+
+async function columnLineage(name, where) {
+  try {
+    const found = await api(`assets/${encodeURIComponent(name)}/lineage`);
+    if (!found.known) { where.innerHTML = "<p class='muted'>Not known before it is built (a Python asset without a declared schema).</p>"; return; }
+    const ref = (table, column) => (table.includes(".") ? esc(`${table}.${column}`) : `${assetLink(table)}.${esc(column)}`);
+    where.innerHTML = `<table class="column-lineage"><tr><th>column</th><th>made of</th><th>read by</th></tr>${found.columns.map((c) => `<tr><td>${esc(c.name)}${c.resolved ? "" : " <span class='muted'>(not fully traced)</span>"}</td><td>${c.upstream.map((e) => `${ref(e.table, e.column)} <span class="muted">${esc(e.kind)}</span>`).join("<br>") || "<span class='muted'>no column (a constant)</span>"}</td><td>${c.downstream.map((u) => `${assetLink(u.model)}.${esc(u.column)} <span class="muted">${esc(u.kind)}</span>`).join("<br>")}</td></tr>`).join("")}</table>`;
+  } catch (err) { showError(where, err); }
 }
 
 function checksTable(checks, results) {
