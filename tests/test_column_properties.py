@@ -44,8 +44,8 @@ def test_edges_are_the_columns_each_output_was_written_with(items, layers):
 @given(
     name=st.one_of(
         st.sampled_from(COLUMNS),
-        # prefixed: never a keyword
-        st.text("abcdefghijklmnopqrstuvwxyz_", max_size=12).map(lambda t: "c" + t),
+        # prefixed with "col_": never a keyword (a bare "c" prefix made "case")
+        st.text("abcdefghijklmnopqrstuvwxyz_", max_size=12).map(lambda t: "col_" + t),
     )
 )
 def test_a_name_no_upstream_has_is_reported_where_it_is_written(name):
