@@ -71,7 +71,7 @@ def launch_queued(
                 run_id=run_id,
                 queued=True,
                 parent_run_id=run.parent_run_id,
-                config=_run_config(settings.get("run_config"), run_id),
+                config=RunConfig.recorded(settings.get("run_config"), run_id),
             ),
             reporter=reporter,
         )
@@ -83,15 +83,6 @@ def launch_queued(
     finally:
         session.close()
     return result
-
-
-def _run_config(raw: object, run_id: str) -> RunConfig | None:
-    """The run config a queued run carries (a retry's: its parent's)."""
-    if not isinstance(raw, dict) or not raw:
-        return None
-    return RunConfig(
-        {str(k): dict(v) for k, v in raw.items() if isinstance(v, dict)}, f"run {run_id}"
-    )
 
 
 def _finish_unstarted(session: Session, run_id: str, status: RunStatus, message: str) -> None:

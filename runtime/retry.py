@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from teal.compiler.errors import SelectionError
+from teal.runtime.run_config import RunConfig
 from teal.runtime.runstore import EventKind, RunRecord, RunStatus, RunStore
 from teal.runtime.runstore.records import JsonValue
 
@@ -28,7 +29,7 @@ class RetryRequest:
     missing_only: bool
     vars: dict[str, JsonValue]
     command: str
-    run_config: dict[str, dict[str, JsonValue]]  # the parent's, reused whole
+    run_config: RunConfig | None  # the parent's, reused whole
 
 
 class NothingToRetry(SelectionError):
@@ -69,9 +70,5 @@ def plan_retry(store: RunStore, run: RunRecord) -> RetryRequest:
         missing_only=bool(config.get("missing_only")),
         vars=dict(config["vars"]) if isinstance(config.get("vars"), dict) else {},  # type: ignore[arg-type]
         command=run.command,
-        run_config={
-            str(k): dict(v)
-            for k, v in (config.get("run_config") or {}).items()  # type: ignore[union-attr]
-            if isinstance(v, dict)
-        },
+        run_config=RunConfig.recorded(config.get("run_config"), run.run_id),
     )

@@ -46,6 +46,15 @@ class RunConfig:
     def to_json(self) -> dict[str, Any]:
         return {model: to_json(values) for model, values in self.values.items()}
 
+    @classmethod
+    def recorded(cls, raw: object, run_id: str) -> RunConfig | None:
+        """The run config run ``run_id`` recorded (``RunInputs.recorded``), None if none:
+        what ``teal retry`` and a queued run reuse."""
+        if not isinstance(raw, dict):
+            return None
+        values = {str(k): dict(v) for k, v in raw.items() if isinstance(v, dict)}
+        return cls(values, f"run {run_id}") if values else None
+
 
 def read_run_config(path: str | None = None, json_text: str | None = None) -> RunConfig | None:
     """The run config of ``--config FILE`` (YAML or JSON) or ``--config-json TEXT``."""

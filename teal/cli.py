@@ -381,7 +381,6 @@ def retry(
     with the same partitions, vars and options (RUN: an id, a prefix of one, or `last`)."""
     from teal.cli_runs import resolve_run
     from teal.runtime.retry import NothingToRetry, plan_retry
-    from teal.runtime.run_config import RunConfig
     from teal.runtime.runstore import Trigger
     from teal.runtime.session import RunOptions, Session
 
@@ -419,9 +418,7 @@ def retry(
         parent_run_id=request.parent.run_id,
         fail_fast=fail_fast,
         debug=debug,
-        config=RunConfig(request.run_config, f"run {request.parent.run_id}")
-        if request.run_config
-        else None,
+        config=request.run_config,
     )
     if not as_json:
         click.echo(f"Retrying {len(request.models)} models of run {request.parent.run_id}")

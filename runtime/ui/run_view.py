@@ -117,8 +117,12 @@ class RunView:
     def asset_history(self, model: str, limit: int = 50) -> dict[str, Any]:
         """An asset's materializations over time, its check results, and its runs."""
         checks = []
+        took = {}  # run -> how long the model's step took in it
         runs = self.store.runs(model=model, limit=limit)
         for run in runs:
+            for s in self.store.steps(run.run_id):
+                if s.model == model and not s.partition_key and s.started_at and s.finished_at:
+                    took[run.run_id] = (s.finished_at - s.started_at).total_seconds()
             for e in self.store.events(run.run_id, kinds=[EventKind.CHECK_RESULT]):
                 if e.model == model:
                     checks.append(
@@ -130,11 +134,6 @@ class RunView:
                             **e.data,
                         }
                     )
-        took = {}  # run -> how long the model's step took in it
-        for run in runs:
-            for s in self.store.steps(run.run_id):
-                if s.model == model and not s.partition_key and s.started_at and s.finished_at:
-                    took[run.run_id] = (s.finished_at - s.started_at).total_seconds()
         materializations = self.store.materializations(model=model, limit=limit)
         for m in materializations:
             m["duration_s"] = took.get(str(m["run_id"]))
@@ -190,7 +189,10 @@ class RunView:
             full_refresh=request.full_refresh,
             trigger=Trigger.RETRY,
             parent=request.parent,
-            config={"vars": request.vars, "run_config": request.run_config},
+            config={
+                "vars": request.vars,
+                "run_config": request.run_config.to_json() if request.run_config else {},
+            },
         )
 
     def cancel(self, run_id: str) -> str:

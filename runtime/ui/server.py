@@ -206,16 +206,17 @@ class UIApp:
         }
 
     def _pause(self, kind: str, name: str, paused: bool) -> dict[str, Any]:
+        from teal.compiler.config import load_config
         from teal.compiler.errors import did_you_mean
         from teal.runtime.automation_rows import sensor_rows
         from teal.runtime.clock import utc_now
         from teal.runtime.runstore.ticks import TickStore
 
-        automation = self.session.config.automation
+        config = load_config(self.session.config.root)  # as listed: edits count at once
         known = (
-            list(automation.schedules)
+            list(config.automation.schedules)
             if kind == "schedule"
-            else [r["name"] for r in sensor_rows(self.session.config)]
+            else [r["name"] for r in sensor_rows(config)]
         )
         if name not in known:
             raise SelectionError(f"no {kind} '{name}'", path=kind, hint=did_you_mean(name, known))

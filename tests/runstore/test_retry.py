@@ -131,7 +131,7 @@ def test_cancel_stops_a_running_build_before_its_next_step_and_retry_finishes_it
     run = _runs(root)[0]
     assert run["status"] == "canceled"
     steps = {s["model"]: s["status"] for s in _show(root, run["run_id"])["steps"]}
-    assert steps == {"a": "success", "b": "success"}
+    assert steps == {"a": "success", "b": "success"}, rest
     again = run_teal("cancel", run["run_id"], cwd=root)
     assert again.returncode == 2 and "is canceled, not running" in again.stderr
 
