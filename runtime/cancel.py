@@ -1,6 +1,6 @@
 """Cancel reaches the step in flight: while a recorded run builds, a small thread asks the
 run store every ``POLL_S`` whether ``teal cancel`` was asked; when it was, it interrupts
-the warehouse's running queries (their transactions roll back at once) and the executor
+the running SQL steps' queries (their transactions roll back at once) and the executor
 records the interrupted steps as canceled, not as failures of their SQL. The scheduler
 then starts nothing new (runtime/recorder.py raises RunCanceled before the next step).
 
@@ -13,17 +13,15 @@ import threading
 from collections.abc import Callable
 from types import TracebackType
 
-from teal.warehouse.engine import Engine
-
 POLL_S = 0.2  # one indexed read of the run's status, five times a second
 
 
 class CancelWatcher:
     """Polls ``canceled()`` on a thread while the block runs; on the first True, sets
-    :attr:`canceled` and interrupts ``engine``."""
+    :attr:`canceled` and calls ``interrupt()``."""
 
-    def __init__(self, engine: Engine, canceled: Callable[[], bool]) -> None:
-        self.engine = engine
+    def __init__(self, interrupt: Callable[[], None], canceled: Callable[[], bool]) -> None:
+        self.interrupt = interrupt
         self.ask = canceled
         self.canceled = threading.Event()
         self._stop = threading.Event()
@@ -37,7 +35,7 @@ class CancelWatcher:
                 continue
             if asked:
                 self.canceled.set()
-                self.engine.interrupt()
+                self.interrupt()
                 return
 
     def __enter__(self) -> CancelWatcher:

@@ -78,9 +78,14 @@ class Executor:
         # the build imports model files in the background and this waits for them
         self.before_python: Callable[[], None] | None = None
         self.fatal: BaseException | None = None  # an import error that stopped the build
+        # called in each of a step's transactions before it commits, with the model's name
+        # (the run store has the step's start on record before its data is committed)
+        self.before_commit: Callable[[str], None] | None = None
         # whether `teal cancel` was asked (runtime/cancel.py): None, nobody asks
         self.cancel_requested: Callable[[], bool] | None = None
         self._canceled: threading.Event | None = None
+        self._sql_in_flight: set[EngineCursor] = set()  # cursors of running SQL steps
+        self._in_flight_lock = threading.Lock()
         # (model, partition) -> the teal.Output metadata of a partitioned Python asset,
         # until the partition is reported (each key is written by the one step building it)
         self._partition_metadata: dict[tuple[str, str], dict[str, Any]] = {}
@@ -93,9 +98,17 @@ class Executor:
             return self._run()
         from teal.runtime.cancel import CancelWatcher
 
-        with CancelWatcher(self.warehouse, self.cancel_requested) as watcher:
+        with CancelWatcher(self._interrupt_sql, self.cancel_requested) as watcher:
             self._canceled = watcher.canceled
             return self._run()
+
+    def _interrupt_sql(self) -> None:
+        """Interrupt the SQL steps in flight (a canceled run): each rolls back. A Python
+        asset is left to finish, and its write with it."""
+        with self._in_flight_lock:
+            cursors = list(self._sql_in_flight)
+        for cur in cursors:
+            cur.interrupt()
 
     def _run(self) -> BuildResult:
         started = time.perf_counter()
@@ -221,8 +234,22 @@ class Executor:
     def _attempts(self, step: Step) -> ModelResult:
         """The step, run again after a failure while its model has retries left; a step
         interrupted by `teal cancel` is canceled, not failed."""
-        result = self._retried(step)
-        if result.status == ERROR and self._canceled is not None and self._canceled.is_set():
+        canceled = self._canceled
+        if canceled is None:
+            return self._retried(step)
+        cur = self.warehouse.cursor()  # the one this worker thread's step runs on
+        sql = self.project.models[step.model].kind != "python"
+        with self._in_flight_lock:
+            if canceled.is_set():
+                return self._skipped(step, "canceled before it started")
+            if sql:
+                self._sql_in_flight.add(cur)
+        try:
+            result = self._retried(step)
+        finally:
+            with self._in_flight_lock:
+                self._sql_in_flight.discard(cur)
+        if result.status == ERROR and canceled.is_set():
             return replace(
                 result, status=SKIPPED, message="canceled while running: its work was rolled back"
             )
@@ -348,13 +375,20 @@ class Executor:
     def _audit_for(
         self, model: Model, outcomes: list[CheckOutcome], partition: str | None = None
     ) -> Audit | None:
-        """The write-audit-publish callback for the model's SQL checks (None: nothing to run)."""
+        """The callback a step's transactions make before they commit: :attr:`before_commit`,
+        then write-audit-publish of the model's SQL checks (None: nothing to call)."""
         auditor = self.auditor
-        if auditor is None or not auditor.sql_checks(model.name):
+        if auditor is not None and not auditor.sql_checks(model.name):
+            auditor = None
+        before_commit = self.before_commit
+        if auditor is None and before_commit is None:
             return None
 
         def audit(cur: EngineCursor, relation_sql: str) -> None:
-            outcomes.extend(auditor.audit(cur, model.name, relation_sql, partition))
+            if before_commit is not None:
+                before_commit(model.name)
+            if auditor is not None:
+                outcomes.extend(auditor.audit(cur, model.name, relation_sql, partition))
 
         return audit
 

@@ -22,7 +22,15 @@ from teal.compiler.plan import Plan, Step
 from teal.runtime.clock import utc_now
 from teal.runtime.report import Reporter
 from teal.runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
-from teal.runtime.runstore import Event, EventKind, RunRecord, RunStatus, RunStore, Trigger
+from teal.runtime.runstore import (
+    Event,
+    EventKind,
+    Retention,
+    RunRecord,
+    RunStatus,
+    RunStore,
+    Trigger,
+)
 from teal.runtime.runstore.records import JsonValue
 
 ASSET_LOGGER = "teal.asset"
@@ -41,28 +49,37 @@ _OUTCOME = {
 
 # how often the run's status is read to learn of a `teal cancel` before a step starts
 CANCEL_ASK_S = 0.2
-# how long an event written after a step commits may wait to be batched with others; a
-# step start is never deferred (a kill -9 must leave the step it died in on record)
+# how long an event written after a step commits may wait to be batched with others
 FLUSH_S = 0.1
 
 
 class RunRecorder:
     """Writes one run's events, numbered in the order they are emitted (thread-safe).
 
-    Events that only report what already happened (a step's outcome, its materialization,
-    log lines) may be *deferred*: kept in order and written with the next event that is
-    not (a step start, the run's end) or by a flusher thread within :data:`FLUSH_S`, so a
-    step's end and the next step's start share one store transaction. :meth:`flush` writes
-    what waits; :meth:`close` stops the flusher and flushes."""
+    Events are written in order, three ways:
+
+    - at once, by the emitting thread (the run's start and end);
+    - *urgent*: by the writer thread as soon as it can, while the emitting thread goes on
+      (a step's start: the step runs while its start is written, and
+      :meth:`wait_written` holds the step's commit until the start is on record);
+    - *deferred*: kept and written with the next write, or by the writer thread within
+      :data:`FLUSH_S` (a step's outcome, its materialization, log lines), so a step's end
+      and the next step's start share one store transaction.
+
+    :meth:`flush` writes what waits; :meth:`close` stops the writer thread and flushes."""
 
     def __init__(self, store: RunStore, run_id: str) -> None:
         self.store = store
         self.run_id = run_id
         self._seq = itertools.count(1)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the numbering and the waiting events
+        self._write_lock = threading.Lock()  # one write at a time, in the events' order
+        self._wake = threading.Condition(self._lock)
         self._pending: list[Event] = []
+        self._written = 0  # the last sequence number on record
+        self._urgent = False
         self._closed = threading.Event()
-        self._flusher: threading.Thread | None = None
+        self._writer: threading.Thread | None = None
 
     def emit(
         self,
@@ -74,13 +91,19 @@ class RunRecorder:
         message: str | None = None,
         data: dict[str, JsonValue] | None = None,
         defer: bool = False,
-    ) -> None:
-        self.emit_all([(kind, model, partition, level, message, data)], defer=defer)
+        urgent: bool = False,
+    ) -> int:
+        return self.emit_all(
+            [(kind, model, partition, level, message, data)], defer=defer, urgent=urgent
+        )
 
-    def emit_all(self, events: list[EventSpec], *, defer: bool = False) -> None:
+    def emit_all(
+        self, events: list[EventSpec], *, defer: bool = False, urgent: bool = False
+    ) -> int:
         """Several events in one transaction (a step's outcome with what it produced);
-        ``defer``: possibly batched with later ones (see the class)."""
-        with self._lock:  # numbering and writing in one order
+        ``defer`` and ``urgent``: written later (see the class). Returns the last event's
+        sequence number."""
+        with self._lock:
             at = utc_now()
             made = [
                 Event(
@@ -96,40 +119,62 @@ class RunRecorder:
                 )
                 for kind, model, partition, level, message, data in events
             ]
-            if defer and not self._closed.is_set():
-                self._pending.extend(made)
-                if self._flusher is None:
-                    self._flusher = threading.Thread(
-                        target=self._flush_every, name="teal-recorder", daemon=True
+            self._pending.extend(made)
+            last = made[-1].seq
+            if (defer or urgent) and not self._closed.is_set():
+                if urgent:
+                    self._urgent = True
+                    self._wake.notify()
+                if self._writer is None:
+                    self._writer = threading.Thread(
+                        target=self._write_behind, name="teal-recorder", daemon=True
                     )
-                    self._flusher.start()
-                return
-            batch, self._pending = self._pending + made, []
-            self.store.append(batch)
+                    self._writer.start()
+                return last
+        self.flush()
+        return last
 
     def flush(self) -> None:
-        """Write the deferred events now."""
-        with self._lock:
-            batch, self._pending = self._pending, []
-            if batch:
-                try:
-                    self.store.append(batch)
-                except BaseException:
+        """Write the waiting events now (in this thread)."""
+        with self._write_lock:
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if not batch:
+                return
+            try:
+                self.store.append(batch)
+            except BaseException:
+                with self._lock:
                     self._pending = batch + self._pending  # kept for the next try
-                    raise
+                raise
+            with self._lock:
+                self._written = batch[-1].seq
 
-    def _flush_every(self) -> None:
-        while not self._closed.wait(FLUSH_S):
+    def wait_written(self, seq: int) -> None:
+        """Return once event ``seq`` is on record: at once when the writer thread has
+        written it, else after writing it here (an unreachable store raises)."""
+        with self._lock:
+            if self._written >= seq:
+                return
+        self.flush()
+
+    def _write_behind(self) -> None:
+        while not self._closed.is_set():
+            with self._lock:
+                self._wake.wait_for(lambda: self._urgent or self._closed.is_set(), FLUSH_S)
+                self._urgent = False
             try:
                 self.flush()
             except Exception:  # a store hiccup: written with the next batch
                 logging.getLogger("teal").debug("run store write deferred", exc_info=True)
 
     def close(self) -> None:
-        """Stop the flusher and write what waits."""
-        self._closed.set()
-        if self._flusher is not None:
-            self._flusher.join()
+        """Stop the writer thread and write what waits."""
+        with self._lock:
+            self._closed.set()
+            self._wake.notify()
+        if self._writer is not None:
+            self._writer.join()
         self.flush()
 
 
@@ -193,6 +238,35 @@ def start_run(
     return recorder
 
 
+def abort_run(recorder: RunRecorder, exc: BaseException) -> None:
+    """The run stopped on ``exc`` (canceled, interrupted, or an error that ends the run)."""
+    canceled = isinstance(exc, KeyboardInterrupt | RunCanceled)
+    status = RunStatus.CANCELED if canceled else RunStatus.FAILURE
+    recorder.close()  # the outcomes of the steps that ended, then the rest:
+    # steps that were running finished or rolled back; the warehouse knows which, and a
+    # retry runs them again
+    recorder.store.close_open_steps(recorder.run_id, status.value, utc_now())
+    recorder.store.set_status(recorder.run_id, status, at=utc_now(), message=str(exc)[:2000])
+
+
+def end_run(recorder: RunRecorder, result: BuildResult, retention: Retention) -> None:
+    """The run's end, once every step's outcome is on record; old runs pruned."""
+    recorder.close()
+    counts = f"{len(result.built)} built, {len(result.failed)} failed, "
+    counts += f"{len(result.skipped)} skipped"
+    store, run_id = recorder.store, recorder.run_id
+    asked = store.run(run_id)
+    if asked is not None and asked.status is RunStatus.CANCELING:
+        # canceled while its last steps ran: they were interrupted and rolled back
+        recorder.emit(EventKind.RUN_END, message="canceled")
+        store.set_status(run_id, RunStatus.CANCELED, at=utc_now(), message=f"canceled: {counts}")
+    else:
+        recorder.emit(EventKind.RUN_END, message="success" if result.success else "failure")
+        status = RunStatus.SUCCESS if result.success else RunStatus.FAILURE
+        store.set_status(run_id, status, at=utc_now(), message=counts)
+    store.prune(retention, utc_now())  # history is bounded as it is written
+
+
 def pid_alive(pid: int) -> bool:
     """Whether a process with this id runs on this host."""
     try:
@@ -221,6 +295,7 @@ class RecordingReporter:
         self.recorder = recorder
         self.inner = inner
         self._code_versions: dict[str, str] = {}  # model -> the version its step builds
+        self._started: dict[str, int] = {}  # model -> the sequence number of its step start
         self._asked_at = float("-inf")  # when the store was last asked about a cancel
 
     def start(self, plan: Plan, threads: int, warehouse: str) -> None:
@@ -245,17 +320,26 @@ class RecordingReporter:
     def model_started(self, step: Step) -> None:
         self._stop_if_canceled()
         self._code_versions[step.model] = step.sql_hash
-        self.recorder.emit(
+        self._started[step.model] = self.recorder.emit(
             EventKind.STEP_START,
             step.model,
             data={"action": step.action, "partitions": len(step.partitions)},
+            urgent=True,  # written while the step runs; before_commit waits for it
         )
         self.inner.model_started(step)
+
+    def before_commit(self, model: str) -> None:
+        """Called in each of the step's transactions before it commits: the step's start is
+        on record before its data is, so a kill -9 after the commit leaves the step in the
+        store (and an unreachable store fails the step before its data changes)."""
+        seq = self._started.get(model)
+        if seq is not None:
+            self.recorder.wait_written(seq)
 
     def attempt_failed(self, step: Step, failed: ModelResult, allowed: int, pause: float) -> None:
         """Attempt ``step.attempt`` failed and the step runs again after ``pause``: the
         attempt's step row ends failed, the next one starts."""
-        self.recorder.emit_all(
+        self._started[step.model] = self.recorder.emit_all(
             [
                 (
                     EventKind.STEP_FAILURE,
@@ -273,7 +357,8 @@ class RecordingReporter:
                     f"attempt {step.attempt + 1} of {allowed}",
                     {"attempt": step.attempt + 1},
                 ),
-            ]
+            ],
+            urgent=True,
         )
         report = getattr(self.inner, "attempt_failed", None)
         if report is not None:

@@ -36,7 +36,8 @@ from teal.runtime.options import clock_from_env, plan_options
 from teal.runtime.python_imports import BackgroundImporter
 from teal.runtime.recorder import (
     RecordingReporter,
-    RunCanceled,
+    abort_run,
+    end_run,
     pid_alive,
     recording_logs,
     start_run,
@@ -405,35 +406,9 @@ class Session:
                     plan, run, RecordingReporter(recorder, reporter), warehouse, run_id, inputs
                 )
         except BaseException as exc:
-            canceled = isinstance(exc, KeyboardInterrupt | RunCanceled)
-            status = RunStatus.CANCELED if canceled else RunStatus.FAILURE
-            recorder.close()  # the outcomes of the steps that ended, then the rest:
-            # steps that were running finished or rolled back; the warehouse knows which,
-            # and a retry runs them again
-            recorder.store.close_open_steps(run_id, status.value, utc_now())
-            recorder.store.set_status(run_id, status, at=utc_now(), message=str(exc)[:2000])
+            abort_run(recorder, exc)
             raise
-        recorder.close()  # every step's outcome is in the store before the run's end
-        failed = len(result.failed)
-        counts = f"{len(result.built)} built, {failed} failed, {len(result.skipped)} skipped"
-        asked = recorder.store.run(run_id)
-        if asked is not None and asked.status is RunStatus.CANCELING:
-            # canceled while its last steps ran: they were interrupted and rolled back
-            recorder.emit(EventKind.RUN_END, message="canceled")
-            recorder.store.set_status(
-                run_id, RunStatus.CANCELED, at=utc_now(), message=f"canceled: {counts}"
-            )
-        else:
-            recorder.emit(EventKind.RUN_END, message="success" if result.success else "failure")
-            recorder.store.set_status(
-                run_id,
-                RunStatus.SUCCESS if result.success else RunStatus.FAILURE,
-                at=utc_now(),
-                message=counts,
-            )
-        recorder.store.prune(
-            Retention(*self.config.run_retention), utc_now()
-        )  # history is bounded as it is written
+        end_run(recorder, result, Retention(*self.config.run_retention))
         return result
 
     def _execute(
@@ -491,6 +466,8 @@ class Session:
                 ),
             )
             executor.before_python = importer.wait
+            if isinstance(reporter, RecordingReporter):
+                executor.before_commit = reporter.before_commit
             if self.record_runs:  # `teal cancel` interrupts the step in flight
                 store = self.run_store()
 

@@ -141,6 +141,11 @@ class EngineCursor(Protocol):
         """``"table"``, ``"view"`` or None: what is at the target's relation now."""
         ...
 
+    def interrupt(self) -> None:
+        """Stop the query this cursor runs now (its transaction rolls back): how a canceled
+        run stops a SQL step in flight. Safe to call from another thread."""
+        ...
+
     def relation_sql(self, schema: str, name: str) -> str:
         """How the engine's SQL names ``schema.name`` (quoted)."""
         ...
@@ -231,11 +236,6 @@ class Engine(Protocol):
         self, relations: list[tuple[str, str]]
     ) -> dict[tuple[str, str], list[tuple[str, str]]]:
         """(schema, name) -> its columns and their types, in order, in one query."""
-        ...
-
-    def interrupt(self) -> None:
-        """Stop every query running in this process now (each rolls back its transaction):
-        how a canceled run stops the step in flight."""
         ...
 
     def change_dynamic_partitions(

@@ -189,3 +189,27 @@ def test_an_unreachable_postgres_store_is_a_clear_error(tmp_path: Path) -> None:
         WarehouseError, match=r"cannot reach the run store postgresql://teal:\*\*\*@"
     ):
         open_run_store("postgresql://teal:secret@127.0.0.1:1/runs", tmp_path)
+
+
+def test_a_step_start_is_written_behind_in_order_and_on_record_when_waited_for(
+    store: RunStore,
+) -> None:
+    from teal.runtime.recorder import RunRecorder
+
+    store.migrate(T0)
+    store.add_run(_run("r1"))
+    recorder = RunRecorder(store, "r1")
+    try:
+        recorder.emit(EventKind.STEP_SUCCESS, "a", data={"rows": 1}, defer=True)
+        started = recorder.emit(EventKind.STEP_START, "b", urgent=True)
+        recorder.wait_written(started)  # what a step's commit waits for
+        on_record = [(e.seq, e.kind, e.model) for e in store.events("r1")]
+        assert on_record[:2] == [
+            (1, EventKind.STEP_SUCCESS, "a"),
+            (2, EventKind.STEP_START, "b"),
+        ]
+        recorder.emit(EventKind.LOG, "b", level="info", message="half way", defer=True)
+    finally:
+        recorder.close()
+    assert [e.seq for e in store.events("r1")] == [1, 2, 3]
+    assert {s.model: s.status for s in store.steps("r1")} == {"a": "success", "b": "started"}

@@ -37,6 +37,12 @@ class DuckDBCursor:
     def relation_kind(self, target: BuildTarget) -> str | None:
         return existing(self._cur, target)
 
+    def interrupt(self) -> None:
+        try:
+            self._cur.interrupt()
+        except Exception:  # noqa: BLE001 - a cursor that is closing
+            pass
+
     def relation_sql(self, schema: str, name: str) -> str:
         return qualified(schema, name)
 

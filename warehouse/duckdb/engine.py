@@ -197,16 +197,6 @@ class DuckDBEngine:
                 out.setdefault(key, []).append((column, kind))
         return out
 
-    def interrupt(self) -> None:
-        """Stop the queries running on every cursor now: their transactions roll back."""
-        with self._lock:
-            for cur in self._cursors:
-                try:
-                    cur.native.interrupt()
-                except Exception:  # noqa: BLE001 - a cursor that is closing
-                    pass
-        self.conn.interrupt()
-
     def close(self) -> None:
         with self._lock:
             for cur in self._cursors:
