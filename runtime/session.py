@@ -112,6 +112,8 @@ class Session:
     _store: RunStore | None = field(default=None, repr=False)
     # the column lineage of _project (runtime/validate.py), computed when first asked for
     _columns: ColumnGraph | None = field(default=None, repr=False)
+    # how open() read the configuration, so that reload() reads it again the same way
+    _read_config: Callable[[], ProjectConfig] | None = field(default=None, repr=False)
 
     @classmethod
     def open(
@@ -125,13 +127,18 @@ class Session:
         strategy: LoadStrategy | None = None,
     ) -> Session:
         """Find and read the project's configuration (the models are read on first use)."""
-        cfg = load_config(
-            project_dir, target=target, warehouse=warehouse, vars=vars, threads=threads
-        )
+
+        def read() -> ProjectConfig:
+            return load_config(
+                project_dir, target=target, warehouse=warehouse, vars=vars, threads=threads
+            )
+
+        cfg = read()
         return cls(
             config=cfg,
             strategy=strategy,
             record_runs=store_spec(cfg.run_store) != NO_STORE,
+            _read_config=read,
         )
 
     # -- the project -----------------------------------------------------------------------
@@ -142,7 +149,14 @@ class Session:
         return self._project
 
     def reload(self) -> Project:
-        """Read the project's files again (edits since the last load are picked up)."""
+        """Read the project's files and configuration again (edits since the last load are
+        picked up; a session made without :meth:`open` keeps its configuration)."""
+        if self._read_config is not None:
+            config = self._read_config()
+            if store_spec(config.run_store) != store_spec(self.config.run_store):
+                self.close()  # the next run_store() opens the configured one
+            self.config = config
+            self.record_runs = store_spec(config.run_store) != NO_STORE
         self._project = self._load()
         self._columns = None
         return self._project

@@ -36,6 +36,19 @@ def test_two_projects_in_one_process_and_a_reload_after_an_edit(project):
     assert second.reload().models["posts"].sql_hash == second.project.models["posts"].sql_hash
 
 
+def test_a_reload_reads_the_project_config_again(project):
+    root = project(
+        {"models/orders.sql": "select {{ var('limit') }} as max_rows"},
+        config='name = "shop"\nthreads = 2\n\n[vars]\nlimit = 10\n',
+    )
+    session = Session.open(root, threads=1)  # what open() was given still applies
+    assert "10 as max_rows" in (session.plan().steps[0].sql or "")
+    (root / "teal.toml").write_text('name = "shop"\nthreads = 4\n\n[vars]\nlimit = 25\n')
+    session.reload()
+    assert session.config.vars == {"limit": 25} and session.config.threads == 1
+    assert "25 as max_rows" in (session.plan().steps[0].sql or "")
+
+
 def test_the_default_load_forks_nothing_and_leaves_the_collector_alone(project, monkeypatch):
     files = {f"models/m{i}.sql": f"select {i} as id" for i in range(150)}  # enough to fork
     root = project(files)

@@ -289,8 +289,8 @@ def _python_source(m: Model) -> str | None:
 
 
 def _fingerprint(cfg: Any) -> tuple[tuple[str, int, int], ...]:
-    """(path, size, mtime) of every file a load reads: the models and check folders and
-    the project file."""
+    """(path, size, mtime) of every file a load reads: the models and check folders, the
+    project file, the resources module and the .env file."""
     found = []
     folders = [cfg.models_dir, *(cfg.root / p for p in cfg.check_paths)]
     for folder in folders:
@@ -303,9 +303,10 @@ def _fingerprint(cfg: Any) -> tuple[tuple[str, int, int], ...]:
                 except OSError:
                     continue
                 found.append((path, st.st_size, st.st_mtime_ns))
-    try:
-        st = os.stat(cfg.config_path)
-        found.append((str(cfg.config_path), st.st_size, st.st_mtime_ns))
-    except OSError:
-        pass
+    for path in (cfg.config_path, cfg.root / "resources.py", cfg.root / ".env"):
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        found.append((str(path), st.st_size, st.st_mtime_ns))
     return tuple(sorted(found))
