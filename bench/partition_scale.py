@@ -1,0 +1,210 @@
+"""Partitions at scale (issue 22): many partitioned models, and one long backfill.
+
+Two measurements, each on a generated project, as whole processes timed from outside:
+
+- ``--models N`` (default 2,000) daily-partitioned SQL models over a year (365 partitions
+  each): a tenth generate their rows from the day's bounds, the others read an earlier one
+  (the day's filter is pushed into the read). One partition of each is built, so the
+  warehouse has state for every model. Timed: ``teal compile`` and ``teal plan -s <one
+  model>`` warm (the compile cache kept), ``teal plan`` of everything warm, and ``teal
+  partitions show <one model>`` (Dagster takes over a minute to load 2,000 such assets).
+- ``--backfill P`` (default 5,000) hourly partitions of one model built in one
+  ``teal build`` (multi_run: a transaction per partition): the process's resident memory
+  sampled through the build (first and last fifth compared), the number of lines of its
+  output that mention a lock, and the partitions on record afterwards.
+
+Targets (issue 22): load and plan of 2,000 models <= 1 s warm, ``teal partitions`` <= 0.3 s;
+the 5,000-partition backfill with 0 lock errors and flat memory.
+
+Run: python bench/partition_scale.py [--models 2000] [--backfill 5000] [--repeat 3]
+                                      [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+YEAR = "partitioned_by={'daily': {'start': '2025-01-01', 'end': '2026-01-01'}}"
+
+ROOT_MODEL = """\
+{{{{ config(materialized='incremental', partition_column='day', {year}) }}}}
+select cast(ts as date) as day, count(*) as events, sum(hash(ts) % 100) as amount
+from range({{{{ partition.start }}}}, {{{{ partition.end }}}}, interval 1 hour) as t(ts)
+group by 1
+"""
+
+READER_MODEL = """\
+{{{{ config(materialized='incremental', partition_column='day', {year}) }}}}
+select day, events + {i} as events, amount * 2 as amount
+from {upstream}
+"""
+
+BACKFILL_MODEL = """\
+{{{{ config(materialized='incremental', partition_column='ts',
+    partitioned_by={{'hourly': {{'start': '2025-01-01', 'end': '{end}'}}}}) }}}}
+select ts, hash(ts) % 1000 as user_id
+from range({{{{ partition.start }}}}, {{{{ partition.end }}}}, interval 1 minute) as t(ts)
+"""
+
+
+def teal(*args: str) -> list[str]:
+    return [sys.executable, "-m", "teal.cli", *args]
+
+
+def env() -> dict[str, str]:
+    found = dict(os.environ)
+    found.pop("PYTHONDONTWRITEBYTECODE", None)  # as on a user's machine (see run.py)
+    found["TEAL_RUN_STORE"] = "none"  # the store's cost is run_store.py's subject
+    return found
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env())
+    elapsed = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"command failed: {' '.join(cmd)}\n{done.stdout}\n{done.stderr}")
+    return elapsed, done.stdout
+
+
+def many_models(root: Path, n: int) -> Path:
+    (root / "models").mkdir(parents=True)
+    (root / "teal.toml").write_text('name = "scale"\nthreads = 2\n')
+    roots = max(1, n // 10)
+    for i in range(n):
+        name = f"m{i:05d}"
+        if i < roots:
+            sql = ROOT_MODEL.format(year=YEAR)
+        else:
+            upstream = f"m{(i * 7919) % i:05d}"  # an earlier model, spread over the DAG
+            sql = READER_MODEL.format(year=YEAR, i=i, upstream=upstream)
+        (root / "models" / f"{name}.sql").write_text(sql)
+    return root
+
+
+def bench_many(n: int, repeat: int, work: Path) -> dict[str, object]:
+    project = many_models(work / f"many{n}", n)
+    one = f"m{n - 1:05d}"
+    timed(teal("build", "--partition", "2025-06-15"), project)  # state for every model
+    timed(teal("compile"), project)  # the compile cache is warm from here on
+    runs: dict[str, list[float]] = {"compile": [], "plan_one": [], "plan_all": [], "partitions": []}
+    for _ in range(repeat):
+        runs["compile"].append(timed(teal("compile"), project)[0])
+        runs["plan_one"].append(timed(teal("plan", "-s", one), project)[0])
+        runs["plan_all"].append(timed(teal("plan"), project)[0])
+        runs["partitions"].append(timed(teal("partitions", "show", one), project)[0])
+    return {
+        "models": n,
+        "partitions_each": 365,
+        **{k: {"median_s": round(statistics.median(v), 3), "runs": v} for k, v in runs.items()},
+    }
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def bench_backfill(partitions: int, work: Path) -> dict[str, object]:
+    root = work / f"backfill{partitions}"
+    (root / "models").mkdir(parents=True)
+    (root / "teal.toml").write_text('name = "backfill"\nthreads = 2\n')
+    # the end bound: the hour after the last partition
+    end = (datetime(2025, 1, 1) + timedelta(hours=partitions)).strftime("%Y-%m-%d %H:%M:%S")
+    (root / "models" / "events.sql").write_text(BACKFILL_MODEL.format(end=end))
+    timed(teal("compile"), root)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        teal("build"),
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env(),
+    )
+    samples: list[tuple[float, float]] = []
+    lines: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:  # a progress line per partition: sample memory as they come
+        lines.append(line)
+        mb = rss_mb(proc.pid)
+        if mb is not None:
+            samples.append((time.perf_counter() - t0, mb))
+    proc.wait()
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit("the backfill failed:\n" + "".join(lines[-30:]))
+    fifth = max(1, len(samples) // 5)
+    first = statistics.median(mb for _, mb in samples[:fifth])
+    last_mb = statistics.median(mb for _, mb in samples[-fifth:])
+    locks = sum(1 for line in lines if "lock" in line.lower())
+    _, shown = timed(teal("partitions", "show", "events", "--json"), root)
+    recorded = sum(1 for p in json.loads(shown) if p.get("status") == "materialized")
+    return {
+        "partitions": partitions,
+        "seconds": round(elapsed, 3),
+        "ms_per_partition": round(1000 * elapsed / partitions, 3),
+        "rss_first_fifth_mb": round(first, 1),
+        "rss_last_fifth_mb": round(last_mb, 1),
+        "rss_max_mb": round(max(mb for _, mb in samples), 1),
+        "lock_lines": locks,
+        "materialized": recorded,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=2000)
+    parser.add_argument("--backfill", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=HERE / "results")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="teal-bench-") as tmp:
+        work = Path(tmp)
+        many = bench_many(args.models, args.repeat, work) if args.models else None
+        backfill = bench_backfill(args.backfill, work) if args.backfill else None
+    if many is not None:
+        print(f"{many['models']:,} daily-partitioned models (365 partitions each), warm, median:")
+        for key, label, target in (
+            ("compile", "teal compile", None),
+            ("plan_one", "teal plan -s <one model>", None),
+            ("plan_all", "teal plan (everything)", 1.0),
+            ("partitions", "teal partitions show <one model>", 0.3),
+        ):
+            median = many[key]["median_s"]  # type: ignore[index]
+            aim = (
+                f"target <= {target} s: {'met' if median <= target else 'missed'}" if target else ""
+            )
+            print(f"  {label:<36} {median:>7.3f} s  {aim}")
+    if backfill is not None:
+        print(
+            f"backfill of {backfill['partitions']:,} hourly partitions: {backfill['seconds']} s "
+            f"({backfill['ms_per_partition']} ms each), {backfill['materialized']:,} materialized, "
+            f"{backfill['lock_lines']} lines about locks, resident memory "
+            f"{backfill['rss_first_fifth_mb']} MB (first fifth) -> "
+            f"{backfill['rss_last_fifth_mb']} MB (last fifth), max {backfill['rss_max_mb']} MB"
+        )
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"partition-scale-{date.today().isoformat()}.json"
+    path.write_text(json.dumps({"many": many, "backfill": backfill}, indent=2))
+    print(f"\nwritten to {path}")
+
+
+if __name__ == "__main__":
+    main()
