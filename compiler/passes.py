@@ -243,11 +243,11 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
             keys = mapped or []
             reasons = dict.fromkeys(keys, "reads requested upstream partitions")
         elif step.full_refresh:  # --full-refresh, unless the model's full_refresh config says no
-            keys = definition.keys(opts.now)
+            keys = ctx.partition_keys(definition)
             reasons = dict.fromkeys(keys, "full refresh")
         else:
             reasons = _outdated(
-                step.model, definition.keys(opts.now), records, mapped, ctx, versions
+                step.model, ctx.partition_keys(definition), records, mapped, ctx, versions
             )
             keys = list(reasons)
         if opts.missing_only:
@@ -400,6 +400,7 @@ def _keys_from_upstream_steps(
     project = ctx.project
     model = project.models[step.model]
     found: list[str] | None = None
+    seen: set[str] = set()  # what found holds
     for up in step.depends_on:
         if up not in chosen:
             continue
@@ -408,14 +409,16 @@ def _keys_from_upstream_steps(
         found = found or []
         spec = (model.config.get("partition_mapping") or {}).get(up)
         if up_def == model.partitions and spec is None:
-            found.extend(k for k in chosen[up] if k not in found)
+            found.extend(k for k in chosen[up] if k not in seen)
+            seen.update(chosen[up])
             continue
         mapping = resolve_mapping(spec, model.partitions, up_def)
-        for key in model.partitions.keys(ctx.options.now):
-            if key not in found and wanted.intersection(
+        for key in ctx.partition_keys(model.partitions):
+            if key not in seen and wanted.intersection(
                 upstream_keys(mapping, model.partitions, up_def, key, now=ctx.options.now)
             ):
                 found.append(key)
+                seen.add(key)
     return found
 
 

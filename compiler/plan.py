@@ -21,6 +21,7 @@ from teal.compiler.selection import model_index, select_models
 
 if TYPE_CHECKING:
     from teal.compiler.column_lineage import ColumnGraph
+    from teal.compiler.partitions import Partitions
 
 ACTIONS = {
     "view": "create view",
@@ -208,6 +209,21 @@ class PlanContext:
     state: PlanState
     options: PlanOptions
     explicit: frozenset[str]  # models named by a selector itself, not only by +/@ expansion
+    # the keys of each partition definition up to options.now, computed once per plan (many
+    # models share one definition, and a year of daily keys costs milliseconds to make)
+    _keys: dict[Partitions, tuple[str, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def partition_keys(self, definition: Partitions) -> list[str]:
+        """``definition.keys(options.now)``, computed once per definition for the plan."""
+        try:
+            found = self._keys.get(definition)
+        except TypeError:  # a definition that cannot be a dict key: computed each time
+            return definition.keys(self.options.now)
+        if found is None:
+            found = self._keys[definition] = tuple(definition.keys(self.options.now))
+        return list(found)
 
 
 def _column_graph(project: Project) -> ColumnGraph:

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from teal.compiler.project import Project
 
 MISSING = "missing"
+# a partition mapping that reads the same key upstream (the same definition, no mapping)
+SAME_KEY = object()
 
 
 def _digest(parts: list[str]) -> str:
@@ -50,6 +52,8 @@ class DataVersions:
         self._built_parts: dict[str, dict[str, str]] = {}  # partitioned: key -> version
         self._whole: dict[str, str] = {}  # partitioned models' whole versions, as known
         self._mappings: dict[tuple[str, str], object] = {}
+        # model -> its upstreams, sorted, each with whether it is partitioned
+        self._upstreams: dict[str, tuple[tuple[str, bool], ...]] = {}
 
     # what a plan will build -------------------------------------------------------------
 
@@ -102,11 +106,15 @@ class DataVersions:
 
     def expected_partition(self, name: str, key: str) -> str:
         """The version a build of partition ``key`` of ``name`` now computes."""
-        model = self.project.models[name]
-        parts = [model.sql_hash, key]
-        for up in sorted(model.upstreams):
-            up_def = self.project.models[up].partitions
-            if up_def is None:
+        ups = self._upstreams.get(name)
+        if ups is None:
+            models = self.project.models
+            ups = self._upstreams[name] = tuple(
+                (up, models[up].partitions is not None) for up in sorted(models[name].upstreams)
+            )
+        parts = [self.project.models[name].sql_hash, key]
+        for up, partitioned in ups:
+            if not partitioned:
                 parts.append(f"{up}={self.current(up)}")
                 continue
             keys = self.upstream_keys(name, up, key)
@@ -115,17 +123,21 @@ class DataVersions:
 
     def upstream_keys(self, name: str, up: str, key: str) -> list[str]:
         """The partitions of partitioned upstream ``up`` that partition ``key`` reads."""
+        mapping = self._mappings.get((name, up))
+        if mapping is SAME_KEY:
+            return [key]
         from teal.compiler.partition_sql import resolve_mapping
         from teal.compiler.partitions import upstream_keys
 
         model = self.project.models[name]
         definition: Partitions = model.partitions
         up_def: Partitions = self.project.models[up].partitions
-        spec = (model.config.get("partition_mapping") or {}).get(up)
-        if spec is None and up_def == definition:
-            return [key]
-        mapping = self._mappings.get((name, up))
         if mapping is None:
+            spec = (model.config.get("partition_mapping") or {}).get(up)
+            # the same definition and no mapping: each key reads the same key upstream
+            if spec is None and up_def == definition:
+                self._mappings[(name, up)] = SAME_KEY
+                return [key]
             mapping = resolve_mapping(spec, definition, up_def)
             self._mappings[(name, up)] = mapping
         return upstream_keys(mapping, definition, up_def, key, now=self.now)  # type: ignore[arg-type]
