@@ -96,3 +96,29 @@ def test_ui_benchmark_runs_at_a_tiny_size(tmp_path):
     (result,) = tmp_path.glob("ui-*.json")
     data = json.loads(result.read_text())
     assert data["assets"] == 43 and data["boxes_drawn"] > 0 and data["graph_interactive_s"] > 0
+
+
+def test_partition_scale_benchmark_runs_at_a_tiny_size(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "partition_scale.py"),
+            "--models",
+            "12",
+            "--backfill",
+            "30",
+            "--repeat",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "teal partitions show <one model>" in done.stdout
+    (result,) = tmp_path.glob("partition-scale-*.json")
+    data = json.loads(result.read_text())
+    assert data["many"]["models"] == 12
+    assert data["backfill"]["materialized"] == 30 and data["backfill"]["lock_lines"] == 0
