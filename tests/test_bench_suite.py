@@ -93,6 +93,7 @@ def test_runner_prints_its_table_and_writes_json(tmp_path):
     out = done.stdout
     assert "floor: plain CTAS in order" in out and "x floor" in out
     assert "teal build, default threads" in out and "no-op rebuild" in out
+    assert "teal build, cold: no cache, fresh warehouse" in out
     (result,) = (tmp_path / "results").glob("suite-*.json")
     data = json.loads(result.read_text())
     secs = data["sizes"]["10"]["seconds"]
@@ -105,6 +106,7 @@ def test_runner_prints_its_table_and_writes_json(tmp_path):
         "run",
         "build_threads1",
         "build",
+        "build_cold",
         "first_model",
         "noop",
         "select_one",
