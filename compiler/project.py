@@ -105,6 +105,10 @@ class Project:
     # what the load found suspicious but not wrong (YAML describing a model that does not
     # exist, ...): located, shown by every command, errors under --strict
     warnings: tuple[TealError, ...] = ()
+    # dbt projects: on-run-start/end SQL as ("start" | "end", sql), run around every build
+    hooks: tuple[tuple[str, str], ...] = ()
+    # dbt projects: each node's manifest entry by name (runtime/dbt_artifacts.py)
+    dbt_nodes: dict[str, Any] = field(default_factory=dict)
 
     def checks_of(self, model: str) -> list[Any]:
         return [self.checks[c] for c in self.models[model].checks]
@@ -204,6 +208,10 @@ def load_project(
 
     strategy = strategy or LoadStrategy()
     cfg = config or load_config(project_dir, **overrides)
+    if cfg.dbt is not None:  # the dbt front end (compiler/dbt/)
+        from teal.compiler.dbt.loader import DbtLoader
+
+        return DbtLoader(cfg).load()
     strategy.wait()  # a previous load with this strategy may still be storing its results
     contents: dict[str, bytes] = {}
     snapshot_key = snapshot.key(cfg, contents)

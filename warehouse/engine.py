@@ -141,6 +141,10 @@ class EngineCursor(Protocol):
         """``"table"``, ``"view"`` or None: what is at the target's relation now."""
         ...
 
+    def run_statements(self, sql: str) -> None:
+        """Run the user's statements as they are (a dbt project's on-run-start/end hooks)."""
+        ...
+
     def relation_sql(self, schema: str, name: str) -> str:
         """How the engine's SQL names ``schema.name`` (quoted)."""
         ...

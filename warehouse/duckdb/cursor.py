@@ -28,6 +28,9 @@ class DuckDBCursor:
     def native(self) -> Any:
         return self._cur
 
+    def run_statements(self, sql: str) -> None:
+        self._cur.execute(sql)
+
     def _bound(self, audit: Audit | None) -> Check:
         """The audit callback as the materializations call it: on this cursor."""
         if audit is None:
