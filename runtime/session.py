@@ -538,7 +538,7 @@ class Session:
         finally:
             if own:
                 wh.close()
-        write_run_results(self.config, result, run.command)
+        write_run_results(self.config, result, run.command, project)
         if executor.fatal is not None:  # what was built before it stays built
             raise executor.fatal
         return result

@@ -99,6 +99,12 @@ def collect_tests(loader: DbtLoader, models: dict[str, Model], nodes: list[Node]
                     add(check)
             except TealError as exc:
                 errors.append(exc)
+    for (source, table), info in loader.sources.items():
+        try:
+            for check in _source_tests(loader, source, table, info, models, order):
+                add(check)
+        except TealError as exc:
+            errors.append(exc)
     for entry, display in loader.unit_tests:
         try:
             check = _unit_test(loader, entry, display, models, tested)
@@ -218,6 +224,61 @@ def _generic(loader: DbtLoader, node: Node, models: dict[str, Model], test: Any,
     )
 
 
+def _source_tests(loader: DbtLoader, source: str, table: str, info: dict[str, Any], models: dict[str, Model], order: dict[str, int]) -> list[CheckDef]:
+    """A source table's tests. teal runs checks when a model builds, so they belong to the
+    first model to build that reads the source, and run on the source as it is then."""
+    from teal.compiler.dbt.loader import Node as _Node
+
+    entry, display = info["entry"], info["display"]
+    items: list[tuple[Any, str | None, int | None]] = []
+    for key in TEST_KEYS:
+        values = entry.get(key) or []
+        lines = getattr(values, "lines", [])
+        items += [(t, None, lines[i] if i < len(lines) else None) for i, t in enumerate(values)]
+    for column in entry.get("columns") or []:
+        if isinstance(column, dict) and column.get("name"):
+            for key in TEST_KEYS:
+                values = column.get(key) or []
+                lines = getattr(values, "lines", [])
+                items += [(t, str(column["name"]), lines[i] if i < len(lines) else getattr(column, "line", None)) for i, t in enumerate(values)]
+    if not items:
+        return []
+    readers = [m for m in models.values() if f"{source}.{table}" in m.source_tables]
+    if not readers:
+        raise ProjectError(
+            f"source {source}.{table} has tests but no model reads it: teal runs a test when a model builds",
+            path=display, line=getattr(entry, "line", None),
+            hint="remove the tests, or test the model that will read the source",
+        )
+    attach = min(readers, key=lambda m: order.get(m.name, 0)).name
+    pseudo = _Node("source", info["package"], f"{source}_{table}", loader.cfg.root / display, display, [info["package"], source, table])
+    relation = f'"{info["schema"]}"."{info["identifier"]}"'
+    out = []
+    for test, column, line in items:
+        name, args, options = _split(test, display, line)
+        conf = _test_config(loader, pseudo, options)
+        if conf.get("enabled") is False:
+            continue
+        package, short = name.split(".", 1) if "." in name else (None, name)
+        call_args = dict(args)
+        if column is not None:
+            call_args["column_name"] = column
+        prefix = f"source_{package}_{short}" if package else f"source_{short}"
+        test_id = str(conf.get("name") or test_name(prefix, f"{source}_{table}", call_args)[0])
+        macro = loader.jinja.find_macro(f"test_{short}", package) if package else (loader.jinja.find_macro(f"test_{short}"))
+        if macro is None:
+            raise ProjectError(f"unknown test '{name}'", path=display, line=line)
+        sql, read = _render_test(loader, pseudo, macro, call_args, conf, display, line, attach, models, tested_relation=relation)
+        severity = str(conf.get("severity", "error")).lower()
+        out.append(CheckDef(
+            name=test_id, asset=attach, kind=name, column=column,
+            severity=severity if severity in ("error", "warn") else "error",
+            warn_if=str(conf.get("warn_if", "!=0")), error_if=str(conf.get("error_if", "!=0")),
+            sql=sql, path=display, line=line, reads=tuple(sorted(set(read) - {attach})),
+        ))
+    return out
+
+
 def _any_package_test(loader: DbtLoader, short: str) -> Any:
     return loader.jinja.find_macro(f"test_{short}", "dbt")
 
@@ -232,7 +293,7 @@ def _relation_of(loader: DbtLoader, models: dict[str, Model], name: str, display
     return f'"{m.schema}"."{m.alias}"'
 
 
-def _render_test(loader: DbtLoader, node: Node, macro: Any, args: dict[str, Any], conf: dict[str, Any], display: str, line: int | None, attach: str, models: dict[str, Model]) -> tuple[str, list[str]]:
+def _render_test(loader: DbtLoader, node: Node, macro: Any, args: dict[str, Any], conf: dict[str, Any], display: str, line: int | None, attach: str, models: dict[str, Model], tested_relation: str | None = None) -> tuple[str, list[str]]:
     """The failing-rows query of a generic test; the model it belongs to (``attach``) is
     the placeholder the check audits, any other model its published relation."""
     jinja = loader.jinja
@@ -257,7 +318,12 @@ def _render_test(loader: DbtLoader, node: Node, macro: Any, args: dict[str, Any]
                     value = jinja.render(jinja.template(value, display), display, value)
             kwargs[key] = value
         where = conf.get("where")
-        tested = TARGET if attach == node.name else f'"{models[node.name].schema}"."{models[node.name].alias}"'
+        if tested_relation is not None:
+            tested = tested_relation
+        elif attach == node.name:
+            tested = TARGET
+        else:
+            tested = f'"{models[node.name].schema}"."{models[node.name].alias}"'
         model = Relation(cte=f"(select * from {tested} where {where}) dbt_subquery" if where else tested)
         try:
             sql = str(macro(model=model, **kwargs))
