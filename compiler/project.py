@@ -105,8 +105,9 @@ class Project:
     # what the load found suspicious but not wrong (YAML describing a model that does not
     # exist, ...): located, shown by every command, errors under --strict
     warnings: tuple[TealError, ...] = ()
-    # dbt projects: on-run-start/end SQL as ("start" | "end", sql), run around every build
-    hooks: tuple[tuple[str, str], ...] = ()
+    # dbt projects: on-run-start/end as ("start" | "end", SQL, lines it logs), run around
+    # every build
+    hooks: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     # dbt projects: each node's manifest entry by name (runtime/dbt_artifacts.py)
     dbt_nodes: dict[str, Any] = field(default_factory=dict)
 

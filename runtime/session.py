@@ -545,13 +545,17 @@ class Session:
 
     def _run_hooks(self, wh: Engine, when: str) -> None:
         """A dbt project's on-run-start (``when="start"``) or on-run-end statements."""
-        hooks = [sql for kind, sql in self.project.hooks if kind == when]
+        hooks = [(sql, logs) for kind, sql, logs in self.project.hooks if kind == when]
         if not hooks:
             return
         from teal.compiler.errors import ExecutionError
 
         cur = wh.cursor()
-        for i, sql in enumerate(hooks):
+        for i, (sql, logs) in enumerate(hooks):
+            for text in logs:
+                logging.getLogger("teal.asset.hooks").info("%s", text)
+            if not sql:
+                continue
             try:
                 cur.run_statements(sql)
             except Exception as exc:  # noqa: BLE001 - the database's message, located

@@ -300,6 +300,8 @@ class DbtJinja:
         self.invocation_id = str(uuid.uuid4())
         self.run_started_at = _dt.datetime.now(_dt.UTC)
         self.docs: dict[str, str] = {}
+        # log() lines of what is rendered now but runs later (hooks): printed when it runs
+        self.held_logs: list[str] | None = None
 
     # -- macros ----------------------------------------------------------------------------
     def add_macro_file(self, package: str, display: str, text: str) -> None:
@@ -405,7 +407,11 @@ class DbtJinja:
             if isinstance(exc, jinja2.UndefinedError):
                 name = re.match(r"'(\w+)' is undefined", message)
                 hint = None
+                col = None
+                text = _line(source, line) or ""
                 if name:
+                    at = re.search(rf"(?<![\w.'\"]){re.escape(name.group(1))}\b", text)
+                    col = at.start() + 1 if at else None
                     hint = did_you_mean(name.group(1), self.macro_names()) or (
                         "a macro must be in the project's macro-paths or called as package.macro"
                     )
@@ -413,6 +419,7 @@ class DbtJinja:
                     f"Jinja error: {message}",
                     path=display,
                     line=line,
+                    col=col,
                     source_line=_line(source, line),
                     hint=hint,
                 ) from None
@@ -491,7 +498,10 @@ class DbtJinja:
 
         def log(msg: Any, info: bool = False) -> str:
             if execute and info:
-                print(str(msg), file=sys.stderr)
+                if jinja.held_logs is not None:
+                    jinja.held_logs.append(str(msg))
+                else:
+                    print(str(msg), file=sys.stderr)
             return ""
 
         def store_result(name: str, response: Any = None, agate_table: Any = None) -> str:

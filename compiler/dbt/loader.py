@@ -128,7 +128,7 @@ class DbtLoader:
         self.errors: list[TealError] = []
         self.graph = AttrDict(nodes={}, sources={}, exposures={}, metrics={}, groups={}, semantic_models={}, saved_queries={})
         self._connection: Any = None
-        self.hooks: list[tuple[str, str]] = []
+        self.hooks: list[tuple[str, str, tuple[str, ...]]] = []
 
     # -- Jinja context callbacks -------------------------------------------------------------
     @property
@@ -677,7 +677,7 @@ class DbtLoader:
 
     def _check_model_config(self, node: Node) -> None:
         mat = node.materialized
-        line = _line_of(node.raw, r"materialized\s*=")
+        line, col = _pos(node.raw, r"(?<=materialized=['\"])\w+") or _pos(node.raw, r"materialized") or (None, None)
         if mat not in SUPPORTED_MATERIALIZATIONS:
             defined = self.jinja.materializations.get(mat)
             if defined:
@@ -688,7 +688,11 @@ class DbtLoader:
             else:
                 message = f"materialized='{mat}' is not a materialization"
                 hint = did_you_mean(mat, SUPPORTED_MATERIALIZATIONS) or "use view, table, incremental or ephemeral"
-            self.errors.append(ProjectError(message, path=node.display, line=line, hint=hint))
+            if line is None and node.yaml is not None:  # set in YAML or dbt_project.yml
+                where, line, col = node.yaml_display, getattr(node.yaml, "line", None), None
+            else:
+                where = node.display
+            self.errors.append(ProjectError(message, path=where, line=line, col=col, hint=hint, source_line=_source(node.raw, line) if where == node.display else None))
             return
         if mat == "incremental":
             strategy = node.config.get("incremental_strategy") or ("delete+insert" if node.config.get("unique_key") else "append")
@@ -841,17 +845,21 @@ class DbtLoader:
                 node.incremental_sql = _with_ctes(node.incremental_sql, ctes)
 
     def _render_hooks(self) -> None:
+        """on-run-start/end rendered now; what they log() is printed when they run."""
         state = self.jinja.state
         for kind, hooks in (("start", self.settings.on_run_start), ("end", self.settings.on_run_end)):
             for i, text in enumerate(hooks):
                 hook = Node("operation", self.settings.project.name, f"on-run-{kind}-{i}", self.cfg.config_path, "dbt_project.yml", [], raw=text)
                 state.node = hook
+                self.jinja.held_logs = []
                 try:
                     sql = self.jinja.render(self.jinja.template(text, "dbt_project.yml"), "dbt_project.yml", text).strip()
+                    logs = tuple(self.jinja.held_logs)
                 finally:
                     state.node = None
-                if sql:
-                    self.hooks.append((kind, sql))
+                    self.jinja.held_logs = None
+                if sql or logs:
+                    self.hooks.append((kind, sql, logs))
 
     # -- the Project -----------------------------------------------------------------------
     def _project(self, nodes: list[Node]) -> Any:
@@ -1050,6 +1058,19 @@ def _with_ctes(sql: str, ctes: str) -> str:
     if m:
         return sql[: m.end()] + ctes + ",\n" + sql[m.end() :]
     return f"with {ctes}\n{sql}"
+
+
+def _pos(text: str, pattern: str) -> tuple[int, int] | None:
+    """(line, column), both 1-based, of the first match of ``pattern`` in ``text``."""
+    m = re.search(pattern, text)
+    if not m:
+        return None
+    return text.count("\n", 0, m.start()) + 1, m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+
+
+def _source(text: str, line: int | None) -> str | None:
+    lines = text.splitlines()
+    return lines[line - 1] if line and 0 < line <= len(lines) else None
 
 
 def _line_of(text: str, pattern: str) -> int | None:

@@ -415,7 +415,15 @@ def load_dbt_config(
     project = read_package(root, PROJECT_FILE)
     cli_vars = dict(vars or {})
     profile_name = data.get("profile") or project.name
-    tgt = read_target(root, str(profile_name), target, profiles_dir, cli_vars)
+    try:
+        tgt = read_target(root, str(profile_name), target, profiles_dir, cli_vars)
+    except ProjectError as exc:
+        if exc.path == PROJECT_FILE or exc.line == 1:  # point at `profile:` in dbt_project.yml
+            line, col = _where(data, "profile") if "profile" in data else (1, None)
+            raise ProjectError(
+                exc.message, path=PROJECT_FILE, line=line, col=col, hint=exc.hint
+            ) from None
+        raise
     packages = _packages(root, data, project)
     hooks: dict[str, tuple[str, ...]] = {}
     for key in ("on-run-start", "on-run-end"):
