@@ -39,7 +39,7 @@ _MAT_BLOCK = re.compile(
 _DOCS_BLOCK = re.compile(r"\{%-?\s*docs\s+(\w+)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}", re.S)
 
 
-class MacroReturn(Exception):  # noqa: N818 - dbt's name for return()
+class MacroReturn(Exception):
     def __init__(self, value: Any) -> None:
         super().__init__("return")
         self.value = value
@@ -95,7 +95,9 @@ class Relation:
     def is_view(self) -> bool:
         return self.type == "view"
 
-    def include(self, database: bool = True, schema: bool = True, identifier: bool = True) -> Relation:
+    def include(
+        self, database: bool = True, schema: bool = True, identifier: bool = True
+    ) -> Relation:
         return Relation(
             self.database if database else None,
             self.schema if schema else None,
@@ -103,7 +105,9 @@ class Relation:
             self.type,
         )
 
-    def incorporate(self, path: Mapping[str, Any] | None = None, type: str | None = None, **_: Any) -> Relation:
+    def incorporate(
+        self, path: Mapping[str, Any] | None = None, type: str | None = None, **_: Any
+    ) -> Relation:
         path = path or {}
         return Relation(
             path.get("database", self.database),
@@ -217,7 +221,7 @@ class Row(tuple):
         row._names = list(names)  # type: ignore[attr-defined]
         return row
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             return tuple.__getitem__(self, self._names.index(key))  # type: ignore[attr-defined]
         return tuple.__getitem__(self, key)
@@ -389,7 +393,9 @@ class DbtJinja:
                 hint="check the {{ }} and {% %} tags on this line",
             ) from None
 
-    def render(self, template: Any, display: str, source: str, extra: dict[str, Any] | None = None) -> str:
+    def render(
+        self, template: Any, display: str, source: str, extra: dict[str, Any] | None = None
+    ) -> str:
         """Render a node's template in the current phase; errors located in its file."""
         import jinja2
 
@@ -400,7 +406,9 @@ class DbtJinja:
         except TemplateError:
             raise
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(f"Jinja syntax error: {exc.message}", path=exc.filename or display, line=exc.lineno) from None
+            raise TemplateError(
+                f"Jinja syntax error: {exc.message}", path=exc.filename or display, line=exc.lineno
+            ) from None
         except Exception as exc:  # noqa: BLE001 - errors raised inside templates and macros
             line = _template_line(exc)
             message = str(exc)
@@ -430,7 +438,9 @@ class DbtJinja:
                 source_line=_line(source, line),
             ) from None
 
-    def error(self, message: str, hint: str | None = None, pattern: str | None = None) -> TemplateError:
+    def error(
+        self, message: str, hint: str | None = None, pattern: str | None = None
+    ) -> TemplateError:
         """A located error about the node being rendered."""
         node = self.state.node
         path = getattr(node, "display", None)
@@ -452,7 +462,9 @@ class DbtJinja:
             template = self._templates.get(index)
             if template is None:
                 macro_file = self.files[index]
-                template = self._templates[index] = self.template(macro_file.text, macro_file.display)
+                template = self._templates[index] = self.template(
+                    macro_file.text, macro_file.display
+                )
             module = self._modules[key] = template.make_module(vars=self.context())
         return module
 
@@ -512,8 +524,18 @@ class DbtJinja:
             )
             return ""
 
-        def store_raw_result(name: str, message: Any = None, code: Any = None, rows_affected: Any = None, agate_table: Any = None) -> str:
-            return store_result(name, AttrDict(_message=message, code=code, rows_affected=rows_affected), agate_table)
+        def store_raw_result(
+            name: str,
+            message: Any = None,
+            code: Any = None,
+            rows_affected: Any = None,
+            agate_table: Any = None,
+        ) -> str:
+            return store_result(
+                name,
+                AttrDict(_message=message, code=code, rows_affected=rows_affected),
+                agate_table,
+            )
 
         def load_result(name: str) -> Any:
             return jinja._results.get(name)
@@ -590,7 +612,17 @@ class DbtJinja:
             "is_incremental": lambda: bool(state.incremental and execute),
             "this": _ThisProxy(loader),
             "model": _ModelProxy(loader),
-            "graph": loader.graph if execute else AttrDict(nodes={}, sources={}, exposures={}, metrics={}, groups={}, semantic_models={}, saved_queries={}),
+            "graph": loader.graph
+            if execute
+            else AttrDict(
+                nodes={},
+                sources={},
+                exposures={},
+                metrics={},
+                groups={},
+                semantic_models={},
+                saved_queries={},
+            ),
             "adapter": _Adapter(jinja, execute),
             "api": AttrDict(Relation=Relation, Column=Column),
             "doc": loader.doc,
@@ -723,7 +755,9 @@ class _Adapter:
         self.type = lambda: "duckdb"
         self.behavior = _Behavior()
 
-    def dispatch(self, macro_name: str, macro_namespace: str | None = None, packages: Any = None) -> Any:
+    def dispatch(
+        self, macro_name: str, macro_namespace: str | None = None, packages: Any = None
+    ) -> Any:
         return self._jinja.dispatch(macro_name, macro_namespace, packages)
 
     def quote(self, identifier: str) -> str:
@@ -735,7 +769,9 @@ class _Adapter:
     def quote_seed_column(self, column: str, quote_config: Any = None) -> str:
         return self.quote(column) if quote_config is not False else str(column)
 
-    def execute(self, sql: str, auto_begin: bool = False, fetch: bool = False, limit: Any = None) -> tuple[Any, Any]:
+    def execute(
+        self, sql: str, auto_begin: bool = False, fetch: bool = False, limit: Any = None
+    ) -> tuple[Any, Any]:
         if not self._execute:
             return AttrDict(_message="", code="", rows_affected=0), Table([], [])
         names, rows = self._jinja.loader.run_sql(str(sql))
@@ -755,7 +791,9 @@ class _Adapter:
 
     def get_missing_columns(self, from_relation: Any, to_relation: Any) -> list[Column]:
         have = {c.name.lower() for c in self.get_columns_in_relation(to_relation)}
-        return [c for c in self.get_columns_in_relation(from_relation) if c.name.lower() not in have]
+        return [
+            c for c in self.get_columns_in_relation(from_relation) if c.name.lower() not in have
+        ]
 
     def check_schema_exists(self, database: Any, schema: str) -> bool:
         return True

@@ -45,27 +45,77 @@ SUPPORTED_MATERIALIZATIONS = ("view", "table", "incremental", "ephemeral")
 STRATEGIES = ("append", "delete+insert", "merge")
 # config names dbt_project.yml may set without the + prefix
 CONFIG_KEYS = {
-    "materialized", "enabled", "schema", "alias", "database", "tags", "meta", "docs",
-    "persist_docs", "post-hook", "pre-hook", "full_refresh", "unique_key",
-    "incremental_strategy", "on_schema_change", "column_types", "quote_columns", "delimiter",
-    "severity", "where", "warn_if", "error_if", "store_failures", "limit", "strategy",
-    "updated_at", "check_cols", "target_schema", "target_database", "hard_deletes",
-    "invalidate_hard_deletes", "contract", "grants", "group", "access", "sql_header",
-    "event_time", "batch_size", "begin", "lookback", "incremental_predicates", "packages",
-    "snapshot_meta_column_names", "dbt_valid_to_current", "store_failures_as", "fail_calc",
-    "meta", "unique_id", "labels", "quoting", "transient", "copy_grants", "on_configuration_change",
+    "materialized",
+    "enabled",
+    "schema",
+    "alias",
+    "database",
+    "tags",
+    "meta",
+    "docs",
+    "persist_docs",
+    "post-hook",
+    "pre-hook",
+    "full_refresh",
+    "unique_key",
+    "incremental_strategy",
+    "on_schema_change",
+    "column_types",
+    "quote_columns",
+    "delimiter",
+    "severity",
+    "where",
+    "warn_if",
+    "error_if",
+    "store_failures",
+    "limit",
+    "strategy",
+    "updated_at",
+    "check_cols",
+    "target_schema",
+    "target_database",
+    "hard_deletes",
+    "invalidate_hard_deletes",
+    "contract",
+    "grants",
+    "group",
+    "access",
+    "sql_header",
+    "event_time",
+    "batch_size",
+    "begin",
+    "lookback",
+    "incremental_predicates",
+    "packages",
+    "snapshot_meta_column_names",
+    "dbt_valid_to_current",
+    "store_failures_as",
+    "fail_calc",
+    "unique_id",
+    "labels",
+    "quoting",
+    "transient",
+    "copy_grants",
+    "on_configuration_change",
 }
 DICT_CONFIGS = {"meta", "column_types", "docs", "persist_docs", "grants", "quoting", "contract"}
 IGNORED_YAML = ("semantic_models", "metrics", "saved_queries", "exposures", "groups", "version")
 YAML_KEYS = (
-    "models", "seeds", "snapshots", "sources", "macros", "analyses", "unit_tests",
-    "data_tests", "tests", "functions", *IGNORED_YAML,
+    "models",
+    "seeds",
+    "snapshots",
+    "sources",
+    "macros",
+    "analyses",
+    "unit_tests",
+    "data_tests",
+    "tests",
+    "functions",
+    *IGNORED_YAML,
 )
 TEST_MARKER = "__teal_check_target__"
 _COMMENTS = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.S)
-_SNAPSHOT = re.compile(
-    r"\{%-?\s*snapshot\s+(\w+)\s*-?%\}(.*?)\{%-?\s*endsnapshot\s*-?%\}", re.S
-)
+_SNAPSHOT = re.compile(r"\{%-?\s*snapshot\s+(\w+)\s*-?%\}(.*?)\{%-?\s*endsnapshot\s*-?%\}", re.S)
 
 
 @dataclass
@@ -112,7 +162,9 @@ class Node:
 class DbtLoader:
     """Reads one dbt project (``cfg.dbt``) into a Project."""
 
-    def __init__(self, cfg: ProjectConfig, *, command: str = "build", full_refresh: bool = False) -> None:
+    def __init__(
+        self, cfg: ProjectConfig, *, command: str = "build", full_refresh: bool = False
+    ) -> None:
         assert cfg.dbt is not None
         self.cfg = cfg
         self.settings: DbtSettings = cfg.dbt
@@ -126,7 +178,15 @@ class DbtLoader:
         self.properties: dict[tuple[str, str], tuple[Any, str]] = {}  # (type, name) -> entry
         self.unit_tests: list[tuple[Any, str]] = []
         self.errors: list[TealError] = []
-        self.graph = AttrDict(nodes={}, sources={}, exposures={}, metrics={}, groups={}, semantic_models={}, saved_queries={})
+        self.graph = AttrDict(
+            nodes={},
+            sources={},
+            exposures={},
+            metrics={},
+            groups={},
+            semantic_models={},
+            saved_queries={},
+        )
         self._connection: Any = None
         self.hooks: list[tuple[str, str, tuple[str, ...]]] = []
 
@@ -144,7 +204,9 @@ class DbtLoader:
         scoped = root_vars.get(package)
         if isinstance(scoped, dict) and name in scoped and package != self.settings.project.name:
             return scoped[name]
-        if name in root_vars and not (isinstance(root_vars[name], dict) and name in self._package_names()):
+        if name in root_vars and not (
+            isinstance(root_vars[name], dict) and name in self._package_names()
+        ):
             return root_vars[name]
         own = self.settings.package(package)
         if own is not None and own is not self.settings.project and name in own.vars:
@@ -175,21 +237,29 @@ class DbtLoader:
     def ref(self, *args: Any, version: Any = None, v: Any = None, package: Any = None) -> Any:
         names = [str(a) for a in args]
         if not names or len(names) > 2:
-            raise self.jinja.error("ref() takes a model name, or a package and a model name", pattern=r"ref\s*\(")
+            raise self.jinja.error(
+                "ref() takes a model name, or a package and a model name", pattern=r"ref\s*\("
+            )
         pkg = names[0] if len(names) == 2 else package
         name = names[-1]
         state = self.jinja.state
         if self.jinja.phase == "parse":
             state.refs.append((name, pkg))
             marker = f"__teal_dbt_ref_{len(state.refs) - 1}__"
-            return Relation(self.settings.target.database, self.settings.target.schema, name, cte=marker)
+            return Relation(
+                self.settings.target.database, self.settings.target.schema, name, cte=marker
+            )
         target = self._find(name, pkg)
         if target is None:
             raise self._unknown_ref(name, pkg)
         state.refs.append((target.name, target.package))
         if target.materialized == "ephemeral":
             return Relation(None, None, target.alias, "cte", cte=f"__dbt__cte__{target.name}")
-        kind = "table" if target.materialized in ("table", "incremental", "seed", "snapshot") else "view"
+        kind = (
+            "table"
+            if target.materialized in ("table", "incremental", "seed", "snapshot")
+            else "view"
+        )
         return Relation(target.database, target.schema, target.alias, kind)
 
     def _find(self, name: str, package: str | None) -> Node | None:
@@ -260,7 +330,12 @@ class DbtLoader:
         if node is None:
             return Relation()
         kind = "table" if node.materialized != "view" else "view"
-        return Relation(node.database or self.settings.target.database, node.schema or self.settings.target.schema, node.alias or node.name, kind)
+        return Relation(
+            node.database or self.settings.target.database,
+            node.schema or self.settings.target.schema,
+            node.alias or node.name,
+            kind,
+        )
 
     def model_dict(self) -> dict[str, Any]:
         node = self.node
@@ -270,11 +345,16 @@ class DbtLoader:
 
     def doc(self, name: str, package: str | None = None) -> str:
         key = package and f"{package}.{name}"
-        text = self.jinja.docs.get(name) if key is None or key not in self.jinja.docs else self.jinja.docs[key]
+        text = (
+            self.jinja.docs.get(name)
+            if key is None or key not in self.jinja.docs
+            else self.jinja.docs[key]
+        )
         if text is None:
             raise self.jinja.error(
                 f"doc('{name}') names no docs block",
-                hint=did_you_mean(name, self.jinja.docs) or "define {% docs " + name + " %}...{% enddocs %} in a .md file",
+                hint=did_you_mean(name, self.jinja.docs)
+                or "define {% docs " + name + " %}...{% enddocs %} in a .md file",
             )
         return text
 
@@ -348,7 +428,9 @@ class DbtLoader:
         except ValueError:
             return str(path)
 
-    def _files(self, package: Package, folders: tuple[str, ...], suffixes: tuple[str, ...]) -> list[Path]:
+    def _files(
+        self, package: Package, folders: tuple[str, ...], suffixes: tuple[str, ...]
+    ) -> list[Path]:
         found: list[Path] = []
         for folder in folders:
             base = package.root / folder
@@ -358,7 +440,10 @@ class DbtLoader:
                 rel = path.relative_to(base).parts
                 if any(p.startswith(".") for p in rel) or not path.is_file():
                     continue
-                if package is self.settings.project and "dbt_packages" in path.relative_to(package.root).parts:
+                if (
+                    package is self.settings.project
+                    and "dbt_packages" in path.relative_to(package.root).parts
+                ):
                     continue
                 if path.suffix in suffixes:
                     found.append(path)
@@ -378,13 +463,18 @@ class DbtLoader:
             paths = {*package.macro_paths, *package.test_paths}
             for path in self._files(package, tuple(sorted(paths)), (".sql",)):
                 text = self._read(path)
-                in_tests = any(
-                    self._under(path, package.root / t) for t in package.test_paths
-                )
+                in_tests = any(self._under(path, package.root / t) for t in package.test_paths)
                 if in_tests and not re.search(r"\{%-?\s*(test|macro)\s", text):
                     continue  # a singular test, read below
                 self.jinja.add_macro_file(package.name, self._display(path), text)
-            doc_folders = (*package.model_paths, *package.macro_paths, *package.seed_paths, *package.snapshot_paths, *package.test_paths, "docs")
+            doc_folders = (
+                *package.model_paths,
+                *package.macro_paths,
+                *package.seed_paths,
+                *package.snapshot_paths,
+                *package.test_paths,
+                "docs",
+            )
             for path in self._files(package, tuple(dict.fromkeys(doc_folders)), (".md",)):
                 self.jinja.add_macro_file(package.name, self._display(path), self._read(path))
         self._read_yaml()
@@ -409,7 +499,14 @@ class DbtLoader:
         from teal.compiler.yamlfile import parse_yaml
 
         for package in self._packages():
-            folders = (*package.model_paths, *package.seed_paths, *package.snapshot_paths, *package.macro_paths, *package.analysis_paths, *package.test_paths)
+            folders = (
+                *package.model_paths,
+                *package.seed_paths,
+                *package.snapshot_paths,
+                *package.macro_paths,
+                *package.analysis_paths,
+                *package.test_paths,
+            )
             for path in self._files(package, tuple(dict.fromkeys(folders)), (".yml", ".yaml")):
                 display = self._display(path)
                 try:
@@ -420,22 +517,34 @@ class DbtLoader:
                 if data is None:
                     continue
                 if not isinstance(data, dict):
-                    self.errors.append(ProjectError("a YAML properties file must be a mapping", path=display, line=1))
+                    self.errors.append(
+                        ProjectError(
+                            "a YAML properties file must be a mapping", path=display, line=1
+                        )
+                    )
                     continue
                 for key, value in data.items():
                     line, col = getattr(data, "keys_at", {}).get(str(key), (None, None))
                     if key in IGNORED_YAML:
                         continue  # semantic layer and exposures: read by dbt Cloud tools, not rendered
                     if key not in YAML_KEYS:
-                        self.errors.append(ProjectError(
-                            f"unknown top-level key '{key}'", path=display, line=line, col=col,
-                            hint=did_you_mean(str(key), YAML_KEYS) or "dbt properties files hold models:, sources:, seeds:, ...",
-                        ))
+                        self.errors.append(
+                            ProjectError(
+                                f"unknown top-level key '{key}'",
+                                path=display,
+                                line=line,
+                                col=col,
+                                hint=did_you_mean(str(key), YAML_KEYS)
+                                or "dbt properties files hold models:, sources:, seeds:, ...",
+                            )
+                        )
                         continue
                     if value is None:
                         continue
                     if not isinstance(value, list):
-                        self.errors.append(ProjectError(f"{key}: must be a list", path=display, line=line, col=col))
+                        self.errors.append(
+                            ProjectError(f"{key}: must be a list", path=display, line=line, col=col)
+                        )
                         continue
                     for entry in value:
                         self._yaml_entry(str(key), entry, display, package)
@@ -443,7 +552,9 @@ class DbtLoader:
     def _yaml_entry(self, key: str, entry: Any, display: str, package: Package) -> None:
         line = getattr(entry, "line", None)
         if not isinstance(entry, dict) or not entry.get("name"):
-            self.errors.append(ProjectError(f"every entry under {key}: needs a name", path=display, line=line))
+            self.errors.append(
+                ProjectError(f"every entry under {key}: needs a name", path=display, line=line)
+            )
             return
         name = str(entry["name"])
         if key == "sources":
@@ -454,10 +565,14 @@ class DbtLoader:
             kind = key[:-1] if key != "analyses" else "analysis"
             if (kind, name) in self.properties and self.properties[(kind, name)][1] != display:
                 other = self.properties[(kind, name)][1]
-                self.errors.append(ProjectError(
-                    f"{kind} '{name}' is described twice: in {other} and in {display}",
-                    path=display, line=line, hint="keep one entry per node across YAML files",
-                ))
+                self.errors.append(
+                    ProjectError(
+                        f"{kind} '{name}' is described twice: in {other} and in {display}",
+                        path=display,
+                        line=line,
+                        hint="keep one entry per node across YAML files",
+                    )
+                )
                 return
             self.properties[(kind, name)] = (entry, display)
             if kind == "snapshot" and entry.get("relation"):
@@ -467,15 +582,25 @@ class DbtLoader:
         name = str(entry["name"])
         if name in self.source_entries:
             other = self.source_entries[name][1]
-            self.errors.append(ProjectError(
-                f"source '{name}' is declared twice: in {other} and in {display}",
-                path=display, line=getattr(entry, "line", None), hint="declare each source once",
-            ))
+            self.errors.append(
+                ProjectError(
+                    f"source '{name}' is declared twice: in {other} and in {display}",
+                    path=display,
+                    line=getattr(entry, "line", None),
+                    hint="declare each source once",
+                )
+            )
             return
         self.source_entries[name] = (entry, display, package.name)
         for table in entry.get("tables") or []:
             if not isinstance(table, dict) or not table.get("name"):
-                self.errors.append(ProjectError("every source table needs a name", path=display, line=getattr(table, "line", None)))
+                self.errors.append(
+                    ProjectError(
+                        "every source table needs a name",
+                        path=display,
+                        line=getattr(table, "line", None),
+                    )
+                )
                 continue
             self.sources[(name, str(table["name"]))] = {
                 "entry": table,
@@ -492,7 +617,15 @@ class DbtLoader:
         name = str(entry["name"])
         relation = str(entry["relation"]).strip()
         raw = "select * from {{ " + relation + " }}"
-        node = Node("snapshot", package.name, name, package.root / display, display, [package.name, "snapshots", name], raw=raw)
+        node = Node(
+            "snapshot",
+            package.name,
+            name,
+            package.root / display,
+            display,
+            [package.name, "snapshots", name],
+            raw=raw,
+        )
         node.yaml, node.yaml_display = entry, display
         self._add_node(node)
 
@@ -501,10 +634,14 @@ class DbtLoader:
         uid = node.unique_id
         if uid in self.nodes:
             other = self.nodes[uid]
-            self.errors.append(ProjectError(
-                f"{node.resource_type} '{node.name}' is defined twice: in {other.display} and in {node.display}",
-                path=node.display, line=1, hint="names are unique in a project; rename one of them",
-            ))
+            self.errors.append(
+                ProjectError(
+                    f"{node.resource_type} '{node.name}' is defined twice: in {other.display} and in {node.display}",
+                    path=node.display,
+                    line=1,
+                    hint="names are unique in a project; rename one of them",
+                )
+            )
             return
         self.nodes[uid] = node
         if node.resource_type != "test":
@@ -521,18 +658,36 @@ class DbtLoader:
                 for path in self._files(package, (folder,), (".sql", ".py")):
                     display = self._display(path)
                     if path.suffix == ".py":
-                        self.errors.append(ProjectError(
-                            "dbt Python models (def model(dbt, session)) are not supported by teal yet",
-                            path=display, line=1,
-                            hint="write the model as a teal Python asset, or as SQL",
-                        ))
+                        self.errors.append(
+                            ProjectError(
+                                "dbt Python models (def model(dbt, session)) are not supported by teal yet",
+                                path=display,
+                                line=1,
+                                hint="write the model as a teal Python asset, or as SQL",
+                            )
+                        )
                         continue
-                    node = Node("model", package.name, path.stem, path, display, self._fqn(package, base, path, path.stem), raw=self._read(path))
+                    node = Node(
+                        "model",
+                        package.name,
+                        path.stem,
+                        path,
+                        display,
+                        self._fqn(package, base, path, path.stem),
+                        raw=self._read(path),
+                    )
                     self._add_node(node)
             for folder in package.seed_paths:
                 base = package.root / folder
                 for path in self._files(package, (folder,), (".csv",)):
-                    node = Node("seed", package.name, path.stem, path, self._display(path), self._fqn(package, base, path, path.stem))
+                    node = Node(
+                        "seed",
+                        package.name,
+                        path.stem,
+                        path,
+                        self._display(path),
+                        self._fqn(package, base, path, path.stem),
+                    )
                     self._add_node(node)
             for folder in package.snapshot_paths:
                 base = package.root / folder
@@ -540,14 +695,25 @@ class DbtLoader:
                     text = self._read(path)
                     blocks = list(_SNAPSHOT.finditer(text))
                     if not blocks and text.strip():
-                        self.errors.append(ProjectError(
-                            "a snapshot file holds {% snapshot name %} ... {% endsnapshot %}",
-                            path=self._display(path), line=1,
-                        ))
+                        self.errors.append(
+                            ProjectError(
+                                "a snapshot file holds {% snapshot name %} ... {% endsnapshot %}",
+                                path=self._display(path),
+                                line=1,
+                            )
+                        )
                     for m in blocks:
                         # keep the lines above the body, so errors point at the file's lines
                         body = "\n" * text.count("\n", 0, m.start(2)) + m.group(2)
-                        node = Node("snapshot", package.name, m.group(1), path, self._display(path), self._fqn(package, base, path, m.group(1)), raw=body)
+                        node = Node(
+                            "snapshot",
+                            package.name,
+                            m.group(1),
+                            path,
+                            self._display(path),
+                            self._fqn(package, base, path, m.group(1)),
+                            raw=body,
+                        )
                         self._add_node(node)
             if package is not self.settings.project:
                 continue  # a package's tests are not run by the project's build
@@ -558,12 +724,26 @@ class DbtLoader:
                     text = self._read(path)
                     if "generic" in rel[:-1] or re.search(r"\{%-?\s*(test|macro)\s", text):
                         continue
-                    node = Node("test", package.name, path.stem, path, self._display(path), self._fqn(package, base, path, path.stem), raw=text)
+                    node = Node(
+                        "test",
+                        package.name,
+                        path.stem,
+                        path,
+                        self._display(path),
+                        self._fqn(package, base, path, path.stem),
+                        raw=text,
+                    )
                     self._add_node(node)
 
     # -- config ----------------------------------------------------------------------------
     def _tree_config(self, node: Node) -> dict[str, Any]:
-        kind = {"model": "models", "seed": "seeds", "snapshot": "snapshots", "test": "data_tests", "analysis": "analyses"}[node.resource_type]
+        kind = {
+            "model": "models",
+            "seed": "seeds",
+            "snapshot": "snapshots",
+            "test": "data_tests",
+            "analysis": "analyses",
+        }[node.resource_type]
         merged: dict[str, Any] = {}
         owners = [self.settings.package(node.package)]
         if node.package != self.settings.project.name:
@@ -580,8 +760,12 @@ class DbtLoader:
                 for key, value in level.items():
                     key = str(key)
                     if key.startswith("+"):
-                        merge_config(merged, {key[1:]: self._render_config(value, owner, level, key)})
-                    elif key in CONFIG_KEYS and (not isinstance(value, dict) or key in DICT_CONFIGS):
+                        merge_config(
+                            merged, {key[1:]: self._render_config(value, owner, level, key)}
+                        )
+                    elif key in CONFIG_KEYS and (
+                        not isinstance(value, dict) or key in DICT_CONFIGS
+                    ):
                         merge_config(merged, {key: self._render_config(value, owner, level, key)})
                 if depth >= len(node.fqn):
                     break
@@ -594,12 +778,21 @@ class DbtLoader:
             from teal.compiler.dbt.settings import render_text
 
             try:
-                return native(render_text(value, {**self.settings.project.vars, **self.settings.cli_vars}, dict(self.jinja.context()["target"])))
+                return native(
+                    render_text(
+                        value,
+                        {**self.settings.project.vars, **self.settings.cli_vars},
+                        dict(self.jinja.context()["target"]),
+                    )
+                )
             except Exception as exc:  # noqa: BLE001 - undefined vars and Jinja errors, located
                 line, col = getattr(level, "keys_at", {}).get(key, (None, None))
                 raise ProjectError(
                     f"cannot render {key}: {getattr(exc, 'message', exc)}",
-                    path=owner.display, line=line, col=col, hint=getattr(exc, "hint", None),
+                    path=owner.display,
+                    line=line,
+                    col=col,
+                    hint=getattr(exc, "hint", None),
                 ) from None
         return value
 
@@ -607,13 +800,23 @@ class DbtLoader:
         self.jinja.phase = "parse"
         for node in list(self.nodes.values()):
             conf = self._tree_config(node)
-            props = self.properties.get((node.resource_type, node.name)) if node.yaml is None else (node.yaml, node.yaml_display)
+            props = (
+                self.properties.get((node.resource_type, node.name))
+                if node.yaml is None
+                else (node.yaml, node.yaml_display)
+            )
             if props is not None:
                 entry, display = props
                 node.yaml, node.yaml_display = entry, display
                 yconf = entry.get("config") or {}
                 if not isinstance(yconf, dict):
-                    self.errors.append(ProjectError(f"config of '{node.name}' must be a mapping", path=display, line=getattr(entry, "line", None)))
+                    self.errors.append(
+                        ProjectError(
+                            f"config of '{node.name}' must be a mapping",
+                            path=display,
+                            line=getattr(entry, "line", None),
+                        )
+                    )
                     continue
                 merge_config(conf, {k: v for k, v in yconf.items()})
                 for key in ("tags", "meta", "docs"):
@@ -637,12 +840,16 @@ class DbtLoader:
                     check_config(node.config, node.display, 1)
                 except TealError as exc:
                     self.errors.append(exc)
-        for (source, table), info in self.sources.items():
+        for info in self.sources.values():
             schema = info["raw_schema"]
             if isinstance(schema, str) and "{{" in schema:
                 from teal.compiler.dbt.settings import render_text
 
-                schema = render_text(schema, {**self.settings.project.vars, **self.settings.cli_vars}, dict(self.jinja.context()["target"]))
+                schema = render_text(
+                    schema,
+                    {**self.settings.project.vars, **self.settings.cli_vars},
+                    dict(self.jinja.context()["target"]),
+                )
             info["schema"] = str(schema)
             ident = info["identifier"]
             if "{{" in ident:
@@ -676,43 +883,88 @@ class DbtLoader:
             state.node, state.incremental = None, False
 
     def _check_model_config(self, node: Node) -> None:
+        for hook in ("pre-hook", "post-hook", "pre_hook", "post_hook"):
+            if node.config.get(hook):
+                line, col = _pos(node.raw, re.escape(hook).replace("\\-", "[-_]")) or (None, None)
+                self.errors.append(
+                    ProjectError(
+                        f"{hook} is not supported by teal yet (model '{node.name}')",
+                        path=node.display if line else (node.yaml_display or node.display),
+                        line=line,
+                        col=col,
+                        hint="move the statement into on-run-start/on-run-end, or into the model's SQL",
+                    )
+                )
+                return
         mat = node.materialized
-        line, col = _pos(node.raw, r"(?<=materialized=['\"])\w+") or _pos(node.raw, r"materialized") or (None, None)
+        line, col = (
+            _pos(node.raw, r"(?<=materialized=['\"])\w+")
+            or _pos(node.raw, r"materialized")
+            or (None, None)
+        )
         if mat not in SUPPORTED_MATERIALIZATIONS:
             defined = self.jinja.materializations.get(mat)
             if defined:
                 message = f"model uses the custom materialization '{mat}' ({defined}), which teal does not support"
                 hint = "teal builds view, table, incremental and ephemeral models through its own warehouse layer"
             elif mat == "materialized_view":
-                message, hint = "materialized='materialized_view' is not supported on DuckDB", "use table"
+                message, hint = (
+                    "materialized='materialized_view' is not supported on DuckDB",
+                    "use table",
+                )
             else:
                 message = f"materialized='{mat}' is not a materialization"
-                hint = did_you_mean(mat, SUPPORTED_MATERIALIZATIONS) or "use view, table, incremental or ephemeral"
+                hint = (
+                    did_you_mean(mat, SUPPORTED_MATERIALIZATIONS)
+                    or "use view, table, incremental or ephemeral"
+                )
             if line is None and node.yaml is not None:  # set in YAML or dbt_project.yml
                 where, line, col = node.yaml_display, getattr(node.yaml, "line", None), None
             else:
                 where = node.display
-            self.errors.append(ProjectError(message, path=where, line=line, col=col, hint=hint, source_line=_source(node.raw, line) if where == node.display else None))
+            self.errors.append(
+                ProjectError(
+                    message,
+                    path=where,
+                    line=line,
+                    col=col,
+                    hint=hint,
+                    source_line=_source(node.raw, line) if where == node.display else None,
+                )
+            )
             return
         if mat == "incremental":
-            strategy = node.config.get("incremental_strategy") or ("delete+insert" if node.config.get("unique_key") else "append")
+            strategy = node.config.get("incremental_strategy") or (
+                "delete+insert" if node.config.get("unique_key") else "append"
+            )
             if strategy == "microbatch":
-                self.errors.append(ProjectError(
-                    "incremental_strategy='microbatch' is not supported by teal yet", path=node.display,
-                    line=_line_of(node.raw, r"incremental_strategy"),
-                    hint="use teal's partitioned models (docs/partitions.md), or delete+insert with a lookback filter",
-                ))
+                self.errors.append(
+                    ProjectError(
+                        "incremental_strategy='microbatch' is not supported by teal yet",
+                        path=node.display,
+                        line=_line_of(node.raw, r"incremental_strategy"),
+                        hint="use teal's partitioned models (docs/partitions.md), or delete+insert with a lookback filter",
+                    )
+                )
             elif strategy not in STRATEGIES:
-                self.errors.append(ProjectError(
-                    f"incremental_strategy='{strategy}' is not supported on DuckDB", path=node.display,
-                    line=_line_of(node.raw, r"incremental_strategy"),
-                    hint=did_you_mean(str(strategy), STRATEGIES) or "use append, delete+insert or merge",
-                ))
+                self.errors.append(
+                    ProjectError(
+                        f"incremental_strategy='{strategy}' is not supported on DuckDB",
+                        path=node.display,
+                        line=_line_of(node.raw, r"incremental_strategy"),
+                        hint=did_you_mean(str(strategy), STRATEGIES)
+                        or "use append, delete+insert or merge",
+                    )
+                )
             elif strategy != "append" and not node.config.get("unique_key"):
-                self.errors.append(ProjectError(
-                    f"incremental_strategy='{strategy}' needs a unique_key", path=node.display,
-                    line=_line_of(node.raw, r"incremental_strategy"), hint="add unique_key='id'",
-                ))
+                self.errors.append(
+                    ProjectError(
+                        f"incremental_strategy='{strategy}' needs a unique_key",
+                        path=node.display,
+                        line=_line_of(node.raw, r"incremental_strategy"),
+                        hint="add unique_key='id'",
+                    )
+                )
             node.config["incremental_strategy"] = strategy
 
     # -- relations -------------------------------------------------------------------------
@@ -741,19 +993,27 @@ class DbtLoader:
                 self.jinja.state.node = None
             node.schema, node.alias, node.database = schema, alias, database
             if database and database != self.settings.target.database:
-                self.errors.append(ProjectError(
-                    f"'{node.name}' is configured for database '{database}', but teal builds into "
-                    f"the target's one DuckDB file ({self.settings.target.database})",
-                    path=node.display, line=1, hint="remove the database config",
-                ))
+                self.errors.append(
+                    ProjectError(
+                        f"'{node.name}' is configured for database '{database}', but teal builds into "
+                        f"the target's one DuckDB file ({self.settings.target.database})",
+                        path=node.display,
+                        line=1,
+                        hint="remove the database config",
+                    )
+                )
             rel = f"{schema}.{alias}".lower()
             if node.materialized != "ephemeral":
                 if rel in seen:
                     other = seen[rel]
-                    self.errors.append(ProjectError(
-                        f"'{other.name}' ({other.display}) and '{node.name}' both build relation {rel}",
-                        path=node.display, line=1, hint="give one of them another schema or alias",
-                    ))
+                    self.errors.append(
+                        ProjectError(
+                            f"'{other.name}' ({other.display}) and '{node.name}' both build relation {rel}",
+                            path=node.display,
+                            line=1,
+                            hint="give one of them another schema or alias",
+                        )
+                    )
                 seen[rel] = node
         self._check_names()
 
@@ -762,10 +1022,14 @@ class DbtLoader:
         for name, nodes in self.by_name.items():
             live = [n for n in nodes if n.enabled and n.package == self.settings.project.name]
             if len(live) > 1:
-                self.errors.append(ProjectError(
-                    f"two resources are named '{name}': {live[0].display} and {live[1].display}",
-                    path=live[1].display, line=1, hint="rename one of them",
-                ))
+                self.errors.append(
+                    ProjectError(
+                        f"two resources are named '{name}': {live[0].display} and {live[1].display}",
+                        path=live[1].display,
+                        line=1,
+                        hint="rename one of them",
+                    )
+                )
 
     # -- compile ---------------------------------------------------------------------------
     def _compile(self) -> Any:
@@ -774,11 +1038,17 @@ class DbtLoader:
 
         self.jinja.phase = "compile"
         self._fill_graph()
-        enabled = [n for n in self.nodes.values() if n.enabled and n.resource_type in ("model", "seed", "snapshot")]
+        enabled = [
+            n
+            for n in self.nodes.values()
+            if n.enabled and n.resource_type in ("model", "seed", "snapshot")
+        ]
         for node in enabled:
             try:
                 if node.resource_type == "seed":
-                    node.compiled, node.columns, node.digest = seed_sql(node.path, node.display, node.config)
+                    node.compiled, node.columns, node.digest = seed_sql(
+                        node.path, node.display, node.config
+                    )
                     continue
                 sql = self._compile_render(node, incremental=False)
                 if node.resource_type == "snapshot":
@@ -813,8 +1083,12 @@ class DbtLoader:
                 self.graph["nodes"][node.unique_id] = AttrDict(_node_dict(node, self.settings))
         for (source, table), info in self.sources.items():
             self.graph["sources"][f"source.{info['package']}.{source}.{table}"] = AttrDict(
-                name=table, source_name=source, schema=info["schema"], identifier=info["identifier"],
-                resource_type="source", package_name=info["package"],
+                name=table,
+                source_name=source,
+                schema=info["schema"],
+                identifier=info["identifier"],
+                resource_type="source",
+                package_name=info["package"],
             )
 
     def _inject_ephemerals(self, nodes: list[Node]) -> None:
@@ -847,13 +1121,26 @@ class DbtLoader:
     def _render_hooks(self) -> None:
         """on-run-start/end rendered now; what they log() is printed when they run."""
         state = self.jinja.state
-        for kind, hooks in (("start", self.settings.on_run_start), ("end", self.settings.on_run_end)):
+        for kind, hooks in (
+            ("start", self.settings.on_run_start),
+            ("end", self.settings.on_run_end),
+        ):
             for i, text in enumerate(hooks):
-                hook = Node("operation", self.settings.project.name, f"on-run-{kind}-{i}", self.cfg.config_path, "dbt_project.yml", [], raw=text)
+                hook = Node(
+                    "operation",
+                    self.settings.project.name,
+                    f"on-run-{kind}-{i}",
+                    self.cfg.config_path,
+                    "dbt_project.yml",
+                    [],
+                    raw=text,
+                )
                 state.node = hook
                 self.jinja.held_logs = []
                 try:
-                    sql = self.jinja.render(self.jinja.template(text, "dbt_project.yml"), "dbt_project.yml", text).strip()
+                    sql = self.jinja.render(
+                        self.jinja.template(text, "dbt_project.yml"), "dbt_project.yml", text
+                    ).strip()
                     logs = tuple(self.jinja.held_logs)
                 finally:
                     state.node = None
@@ -873,12 +1160,27 @@ class DbtLoader:
         for (source, table), info in self.sources.items():
             src = sources.get(source)
             tables = dict(src.tables) if src else {}
-            tables[table.lower()] = SourceTable(source=source, name=table, kind="warehouse", location=f"{info['schema']}.{info['identifier']}", description=str(info["entry"].get("description") or ""))
-            sources[source] = Source(name=source, kind="warehouse", path=None, tables=tables, declared_in=info["display"], line=getattr(info["source_entry"], "line", None))
+            tables[table.lower()] = SourceTable(
+                source=source,
+                name=table,
+                kind="warehouse",
+                location=f"{info['schema']}.{info['identifier']}",
+                description=str(info["entry"].get("description") or ""),
+            )
+            sources[source] = Source(
+                name=source,
+                kind="warehouse",
+                path=None,
+                tables=tables,
+                declared_in=info["display"],
+                line=getattr(info["source_entry"], "line", None),
+            )
         models: dict[str, Model] = {}
         upstreams: dict[str, tuple[str, ...]] = {}
         for node in nodes:
-            ups = tuple(sorted({name for name, _ in node.refs if name in names and name != node.name}))
+            ups = tuple(
+                sorted({name for name, _ in node.refs if name in names and name != node.name})
+            )
             upstreams[node.name] = ups
             mat = node.materialized
             strategy = None
@@ -895,8 +1197,21 @@ class DbtLoader:
                     strategy = "append"
             description = self._description(node)
             config = {k: v for k, v in node.config.items()}
-            config.update(resource_type=node.resource_type, unique_id=node.unique_id, package=node.package, fqn=".".join(node.fqn))
-            version = text_hash(node.compiled + "|" + (node.incremental_sql or "") + "|" + node.digest + "|" + repr(sorted(((k, v) for k, v in config.items() if k != "description"), key=str)))
+            config.update(
+                resource_type=node.resource_type,
+                unique_id=node.unique_id,
+                package=node.package,
+                fqn=".".join(node.fqn),
+            )
+            version = text_hash(
+                node.compiled
+                + "|"
+                + (node.incremental_sql or "")
+                + "|"
+                + node.digest
+                + "|"
+                + repr(sorted(((k, v) for k, v in config.items() if k != "description"), key=str))
+            )
             tags = config.get("tags") or []
             folder = "/".join(node.fqn[1:-1])
             models[node.name] = Model(
@@ -928,7 +1243,8 @@ class DbtLoader:
         if cycle:
             first = models[cycle[0]]
             raise LineageError(
-                "models form a cycle: " + " -> ".join(cycle), path=first.display_path,
+                "models form a cycle: " + " -> ".join(cycle),
+                path=first.display_path,
                 line=_line_of(first.raw_sql or "", r"ref\s*\(\s*['\"]" + re.escape(cycle[1])),
                 hint="each arrow means 'refs'; break the cycle by removing one of these refs",
             )
@@ -960,9 +1276,16 @@ class DbtLoader:
             state = self.jinja.state
             state.node = node
             try:
-                text = self.jinja.render(self.jinja.template(text, node.yaml_display), node.yaml_display, text)
+                text = self.jinja.render(
+                    self.jinja.template(text, node.yaml_display), node.yaml_display, text
+                )
             except TealError as exc:
-                raise ProjectError(exc.message, path=node.yaml_display, line=getattr(entry, "line", None), hint=exc.hint) from None
+                raise ProjectError(
+                    exc.message,
+                    path=node.yaml_display,
+                    line=getattr(entry, "line", None),
+                    hint=exc.hint,
+                ) from None
             finally:
                 state.node = None
         return text
@@ -1017,7 +1340,10 @@ def _manifest_node(node: Node, settings: DbtSettings) -> dict[str, Any]:
         "sources": [list(s) for s in node.sources],
         "raw_code": node.raw,
         "compiled_code": node.compiled,
-        "checksum": {"name": "sha256", "checksum": hashlib.sha256((node.raw or node.digest).encode()).hexdigest()},
+        "checksum": {
+            "name": "sha256",
+            "checksum": hashlib.sha256((node.raw or node.digest).encode()).hexdigest(),
+        },
     }
 
 
@@ -1053,7 +1379,9 @@ def _all_text(node: Node, deps: list[Node], own: dict[str, str]) -> str:
 
 def _with_ctes(sql: str, ctes: str) -> str:
     """``sql`` with ``ctes`` first: into its WITH clause if it has one, else a new one."""
-    stripped = _COMMENTS.sub(lambda m: m.group(0) if m.group(0).startswith("'") else " " * len(m.group(0)), sql)
+    stripped = _COMMENTS.sub(
+        lambda m: m.group(0) if m.group(0).startswith("'") else " " * len(m.group(0)), sql
+    )
     m = re.match(r"\s*with\s+(recursive\s+)?", stripped, re.I)
     if m:
         return sql[: m.end()] + ctes + ",\n" + sql[m.end() :]

@@ -29,7 +29,9 @@ def test_unique_id(project: Project, name: str) -> str:
 
 
 def node_unique_id(project: Project, model: str) -> str:
-    return str(project.models[model].config.get("unique_id") or f"model.{project.config.name}.{model}")
+    return str(
+        project.models[model].config.get("unique_id") or f"model.{project.config.name}.{model}"
+    )
 
 
 def metadata(invocation_id: str, schema: str) -> dict[str, Any]:
@@ -50,12 +52,19 @@ def manifest(project: Project) -> dict[str, Any]:
         uid = entry["unique_id"]
         model = project.models.get(name)
         deps = [node_unique_id(project, u) for u in (model.upstreams if model else ())]
-        deps += [f"source.{project.config.name}.{s}" for s in (model.source_tables if model else ())]
+        deps += [
+            f"source.{project.config.name}.{s}" for s in (model.source_tables if model else ())
+        ]
         nodes[uid] = {**entry, "depends_on": {"nodes": deps, "macros": []}}
         parent_map[uid] = deps
     for name, check in project.checks.items():
         uid = test_unique_id(project, name)
-        deps = sorted({node_unique_id(project, check.asset), *(node_unique_id(project, r) for r in check.reads if r in project.models)})
+        deps = sorted(
+            {
+                node_unique_id(project, check.asset),
+                *(node_unique_id(project, r) for r in check.reads if r in project.models),
+            }
+        )
         nodes[uid] = {
             "unique_id": uid,
             "resource_type": "unit_test" if check.kind == "unit_test" else "test",
@@ -63,9 +72,19 @@ def manifest(project: Project) -> dict[str, Any]:
             "package_name": project.config.name,
             "original_file_path": check.path,
             "compiled_code": check.sql,
-            "config": {"severity": check.severity.upper(), "warn_if": check.warn_if, "error_if": check.error_if},
+            "config": {
+                "severity": check.severity.upper(),
+                "warn_if": check.warn_if,
+                "error_if": check.error_if,
+            },
             "depends_on": {"nodes": deps, "macros": []},
-            "test_metadata": {"name": check.kind, "kwargs": {"column_name": check.column, **{k: v for k, v in check.params.items() if _plain(v)}}},
+            "test_metadata": {
+                "name": check.kind,
+                "kwargs": {
+                    "column_name": check.column,
+                    **{k: v for k, v in check.params.items() if _plain(v)},
+                },
+            },
         }
         parent_map[uid] = deps
     sources = {}
@@ -74,9 +93,14 @@ def manifest(project: Project) -> dict[str, Any]:
             uid = f"source.{project.config.name}.{source.name}.{table.name}"
             schema, _, identifier = table.location.partition(".")
             sources[uid] = {
-                "unique_id": uid, "resource_type": "source", "source_name": source.name,
-                "name": table.name, "schema": schema, "identifier": identifier,
-                "package_name": project.config.name, "original_file_path": source.declared_in,
+                "unique_id": uid,
+                "resource_type": "source",
+                "source_name": source.name,
+                "name": table.name,
+                "schema": schema,
+                "identifier": identifier,
+                "package_name": project.config.name,
+                "original_file_path": source.declared_in,
             }
             parent_map[uid] = []
     for uid in parent_map:
@@ -85,7 +109,11 @@ def manifest(project: Project) -> dict[str, Any]:
         for parent in parents:
             child_map.setdefault(parent, []).append(uid)
     return {
-        "metadata": {**metadata("", MANIFEST_SCHEMA), "project_name": project.config.name, "adapter_type": "duckdb"},
+        "metadata": {
+            **metadata("", MANIFEST_SCHEMA),
+            "project_name": project.config.name,
+            "adapter_type": "duckdb",
+        },
         "nodes": nodes,
         "sources": sources,
         "macros": {},

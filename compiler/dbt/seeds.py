@@ -64,7 +64,12 @@ def infer_type(values: list[str]) -> str:
         if all(_is(v.strip(), kind) for v in present):
             if kind == "number":
                 return "DOUBLE" if any(re.search(r"[.eE]", v) for v in present) else "INTEGER"
-            return {"integer": "INTEGER", "date": "DATE", "timestamp": "TIMESTAMP", "boolean": "BOOLEAN"}[kind]
+            return {
+                "integer": "INTEGER",
+                "date": "DATE",
+                "timestamp": "TIMESTAMP",
+                "boolean": "BOOLEAN",
+            }[kind]
     return "VARCHAR"
 
 
@@ -81,7 +86,10 @@ def seed_sql(path: Path, display: str, config: dict[str, Any]) -> tuple[str, tup
     header = [h.strip() for h in rows[0]]
     if len(set(h.lower() for h in header)) != len(header):
         raise ProjectError(
-            "the seed's header names a column twice", path=display, line=1, source_line=text.splitlines()[0]
+            "the seed's header names a column twice",
+            path=display,
+            line=1,
+            source_line=text.splitlines()[0],
         )
     for i, row in enumerate(rows[1:], 2):
         if row and len(row) != len(header):

@@ -308,8 +308,7 @@ def read_target(
         where = (
             str(profiles_dir)
             if profiles_dir is not None
-            else os.environ.get("DBT_PROFILES_DIR")
-            or f"{project_root}, ~/.dbt"
+            else os.environ.get("DBT_PROFILES_DIR") or f"{project_root}, ~/.dbt"
         )
         raise ProjectError(
             f"no profiles.yml found (looked in {where}) for profile '{profile_name}'",
@@ -351,7 +350,9 @@ def read_target(
     out = outputs[chosen]
     if not isinstance(out, dict):
         raise ProjectError(
-            f"output '{chosen}' must be a mapping", path=display, line=getattr(outputs, "line", None)
+            f"output '{chosen}' must be a mapping",
+            path=display,
+            line=getattr(outputs, "line", None),
         )
     rendered = _render_tree(out, cli_vars, display, getattr(out, "line", None))
     kind = str(rendered.get("type", ""))
@@ -367,9 +368,7 @@ def read_target(
     db_path = str(rendered.get("path") or ":memory:")
     if db_path.startswith("md:") or db_path.startswith("motherduck:"):
         line, col = _where(out, "path")
-        raise ProjectError(
-            "MotherDuck paths are not supported", path=display, line=line, col=col
-        )
+        raise ProjectError("MotherDuck paths are not supported", path=display, line=line, col=col)
     threads = rendered.get("threads", 1)
     if not isinstance(threads, int) or threads < 1:
         line, col = _where(out, "threads")

@@ -47,11 +47,17 @@ def check_config(config: dict[str, Any], display: str, line: int | None) -> None
         )
     if strategy == "timestamp" and not config.get("updated_at"):
         raise ProjectError(
-            "the timestamp strategy needs updated_at", path=display, line=line, hint="updated_at: updated_at"
+            "the timestamp strategy needs updated_at",
+            path=display,
+            line=line,
+            hint="updated_at: updated_at",
         )
     if strategy == "check" and not config.get("check_cols"):
         raise ProjectError(
-            "the check strategy needs check_cols", path=display, line=line, hint="check_cols: [status] or check_cols: all"
+            "the check strategy needs check_cols",
+            path=display,
+            line=line,
+            hint="check_cols: [status] or check_cols: all",
         )
     if config.get("hard_deletes") == "new_record":
         raise ProjectError(
@@ -73,9 +79,12 @@ def _strategy(config: dict[str, Any], columns: list[str] | None) -> tuple[str, s
     cols = config.get("check_cols")
     if cols == "all":
         cols = [c for c in (columns or []) if c.lower() not in {k.lower() for k in keys}]
-    changed = " or ".join(
-        f"(snapshotted_data.{c} is distinct from source_data.{c})" for c in (cols or [])
-    ) or "false"
+    changed = (
+        " or ".join(
+            f"(snapshotted_data.{c} is distinct from source_data.{c})" for c in (cols or [])
+        )
+        or "false"
+    )
     return updated, _hash([*keys, updated]), f"({changed})"
 
 
@@ -88,7 +97,9 @@ def first_build(query: str, config: dict[str, Any], columns: list[str] | None = 
     )
 
 
-def next_build(query: str, this: str, config: dict[str, Any], columns: list[str] | None = None) -> str:
+def next_build(
+    query: str, this: str, config: dict[str, Any], columns: list[str] | None = None
+) -> str:
     """The rows to merge on dbt_scd_id: closed versions, new versions, new keys."""
     updated, _, changed = _strategy(config, columns)
     keys = _keys(config)

@@ -31,9 +31,23 @@ if TYPE_CHECKING:
 
 TEST_KEYS = ("data_tests", "tests")
 OPTION_KEYS = {
-    "severity", "where", "warn_if", "error_if", "store_failures", "limit", "tags", "meta",
-    "enabled", "name", "alias", "schema", "database", "fail_calc", "store_failures_as",
-    "description", "config",
+    "severity",
+    "where",
+    "warn_if",
+    "error_if",
+    "store_failures",
+    "limit",
+    "tags",
+    "meta",
+    "enabled",
+    "name",
+    "alias",
+    "schema",
+    "database",
+    "fail_calc",
+    "store_failures_as",
+    "description",
+    "config",
 }
 _FUNC = re.compile(r"^\s*(env_var|ref|var|source|doc)\s*\(.+\)\s*$", re.S)
 FAST = ("unique", "not_null", "relationships")
@@ -46,7 +60,13 @@ def test_name(test: str, target: str, args: dict[str, Any]) -> tuple[str, str]:
         if arg == "model":
             continue
         value = args[arg]
-        parts = list(value.values()) if isinstance(value, dict) else list(value) if isinstance(value, (list, tuple)) else [value]
+        parts = (
+            list(value.values())
+            if isinstance(value, dict)
+            else list(value)
+            if isinstance(value, (list, tuple))
+            else [value]
+        )
         flat += [str(p) for p in parts]
     unique = "__".join(re.sub("[^0-9a-zA-Z_]+", "_", a) for a in flat)
     identifier = f"{test}_{target}"
@@ -56,7 +76,9 @@ def test_name(test: str, target: str, args: dict[str, Any]) -> tuple[str, str]:
     return full, full
 
 
-def collect_tests(loader: DbtLoader, models: dict[str, Model], nodes: list[Node], order: dict[str, int]) -> dict[str, CheckDef]:
+def collect_tests(
+    loader: DbtLoader, models: dict[str, Model], nodes: list[Node], order: dict[str, int]
+) -> dict[str, CheckDef]:
     """Every test of the project as a check, by name. ``order``: each model's place in the
     build order; a test that reads several models belongs to the last of them to build."""
     checks: dict[str, CheckDef] = {}
@@ -83,7 +105,14 @@ def collect_tests(loader: DbtLoader, models: dict[str, Model], nodes: list[Node]
             for key in TEST_KEYS:
                 values = column.get(key) or []
                 lines = getattr(values, "lines", [])
-                items += [(t, str(column["name"]), lines[i] if i < len(lines) else getattr(column, "line", None)) for i, t in enumerate(values)]
+                items += [
+                    (
+                        t,
+                        str(column["name"]),
+                        lines[i] if i < len(lines) else getattr(column, "line", None),
+                    )
+                    for i, t in enumerate(values)
+                ]
         for test, column, line in items:
             try:
                 check = _generic(loader, node, models, test, column, node.yaml_display, line, order)
@@ -120,14 +149,20 @@ def _split(test: Any, display: str, line: int | None) -> tuple[str, dict[str, An
     if isinstance(test, str):
         return test, {}, {}
     if isinstance(test, dict):
-        if "test_name" in test or ("name" in test and len(test) > 1 and not isinstance(next(iter(test.values())), dict)):
+        if "test_name" in test or (
+            "name" in test and len(test) > 1 and not isinstance(next(iter(test.values())), dict)
+        ):
             body = dict(test)
             name = str(body.pop("test_name", None) or body.pop("name"))
         elif len(test) == 1:
             name, body = next(iter(test.items()))
             body = dict(body or {}) if isinstance(body, dict) else {}
         else:
-            raise ProjectError("a test is a name or a mapping of one name to its arguments", path=display, line=line)
+            raise ProjectError(
+                "a test is a name or a mapping of one name to its arguments",
+                path=display,
+                line=line,
+            )
         options = dict(body.pop("config", None) or {})
         args = dict(body.pop("arguments", None) or {})
         for key in list(body):
@@ -135,7 +170,9 @@ def _split(test: Any, display: str, line: int | None) -> tuple[str, dict[str, An
                 options.setdefault(key, body.pop(key))
         args.update(body)
         return str(name), args, options
-    raise ProjectError("a test is a name or a mapping of one name to its arguments", path=display, line=line)
+    raise ProjectError(
+        "a test is a name or a mapping of one name to its arguments", path=display, line=line
+    )
 
 
 def _test_config(loader: DbtLoader, node: Node, options: dict[str, Any]) -> dict[str, Any]:
@@ -148,7 +185,16 @@ def _test_config(loader: DbtLoader, node: Node, options: dict[str, Any]) -> dict
     return conf
 
 
-def _generic(loader: DbtLoader, node: Node, models: dict[str, Model], test: Any, column: str | None, display: str, line: int | None, order: dict[str, int]) -> CheckDef | None:
+def _generic(
+    loader: DbtLoader,
+    node: Node,
+    models: dict[str, Model],
+    test: Any,
+    column: str | None,
+    display: str,
+    line: int | None,
+    order: dict[str, int],
+) -> CheckDef | None:
     name, args, options = _split(test, display, line)
     conf = _test_config(loader, node, options)
     if conf.get("enabled") is False:
@@ -168,7 +214,8 @@ def _generic(loader: DbtLoader, node: Node, models: dict[str, Model], test: Any,
     where = conf.get("where")
     reads = {node.name} | {
         m.group(1)
-        for v in args.values() if isinstance(v, str)
+        for v in args.values()
+        if isinstance(v, str)
         for m in re.finditer(r"""ref\(\s*['"](\w+)['"]\s*\)""", v)
         if m.group(1) in models
     }
@@ -181,28 +228,44 @@ def _generic(loader: DbtLoader, node: Node, models: dict[str, Model], test: Any,
             if m:
                 params["to"] = m.group(1)
         options_out = {
-            "severity": severity, "where": where, "name": test_id,
-            "warn_if": str(conf.get("warn_if", "!=0")), "error_if": str(conf.get("error_if", "!=0")),
+            "severity": severity,
+            "where": where,
+            "name": test_id,
+            "warn_if": str(conf.get("warn_if", "!=0")),
+            "error_if": str(conf.get("error_if", "!=0")),
             "store_failures": bool(conf.get("store_failures", False)),
         }
         options_out = {k: v for k, v in options_out.items() if v is not None}
         try:
             check = builtin_check(
-                short, asset=node.name, column=column, params=params, options=options_out,
-                path=display, line=line, relation_of=lambda n: _relation_of(loader, models, n, display, line),
+                short,
+                asset=node.name,
+                column=column,
+                params=params,
+                options=options_out,
+                path=display,
+                line=line,
+                relation_of=lambda n: _relation_of(loader, models, n, display, line),
             )
         except ProjectError as exc:
             raise ProjectError(exc.message, path=display, line=line, hint=exc.hint) from None
         return check
-    macro = loader.jinja.find_macro(f"test_{short}", package) if package else (
-        loader.jinja.find_macro(f"test_{short}") or _any_package_test(loader, short)
+    macro = (
+        loader.jinja.find_macro(f"test_{short}", package)
+        if package
+        else (loader.jinja.find_macro(f"test_{short}") or _any_package_test(loader, short))
     )
     if macro is None:
         known = [n[5:] for n in loader.jinja.macro_names() if n.startswith("test_")]
         raise ProjectError(
-            f"unknown test '{name}'", path=display, line=line,
-            hint=did_you_mean(short, known) or (
-                f"is package '{package}' installed? run `dbt deps`" if package else "define it with {% test " + short + "(model, column_name) %}"
+            f"unknown test '{name}'",
+            path=display,
+            line=line,
+            hint=did_you_mean(short, known)
+            or (
+                f"is package '{package}' installed? run `dbt deps`"
+                if package
+                else "define it with {% test " + short + "(model, column_name) %}"
             ),
         )
     sql, read = _render_test(loader, node, macro, call_args, conf, display, line, attach, models)
@@ -211,7 +274,11 @@ def _generic(loader: DbtLoader, node: Node, models: dict[str, Model], test: Any,
         asset=attach,
         kind=name,
         column=column,
-        params={k: v for k, v in args.items() if isinstance(v, (str, int, float, bool, list, dict, type(None)))},
+        params={
+            k: v
+            for k, v in args.items()
+            if isinstance(v, (str, int, float, bool, list, dict, type(None)))
+        },
         severity=severity if severity in ("error", "warn") else "error",
         where=where,
         warn_if=str(conf.get("warn_if", "!=0")),
@@ -224,7 +291,14 @@ def _generic(loader: DbtLoader, node: Node, models: dict[str, Model], test: Any,
     )
 
 
-def _source_tests(loader: DbtLoader, source: str, table: str, info: dict[str, Any], models: dict[str, Model], order: dict[str, int]) -> list[CheckDef]:
+def _source_tests(
+    loader: DbtLoader,
+    source: str,
+    table: str,
+    info: dict[str, Any],
+    models: dict[str, Model],
+    order: dict[str, int],
+) -> list[CheckDef]:
     """A source table's tests. teal runs checks when a model builds, so they belong to the
     first model to build that reads the source, and run on the source as it is then."""
     from teal.compiler.dbt.loader import Node as _Node
@@ -240,18 +314,33 @@ def _source_tests(loader: DbtLoader, source: str, table: str, info: dict[str, An
             for key in TEST_KEYS:
                 values = column.get(key) or []
                 lines = getattr(values, "lines", [])
-                items += [(t, str(column["name"]), lines[i] if i < len(lines) else getattr(column, "line", None)) for i, t in enumerate(values)]
+                items += [
+                    (
+                        t,
+                        str(column["name"]),
+                        lines[i] if i < len(lines) else getattr(column, "line", None),
+                    )
+                    for i, t in enumerate(values)
+                ]
     if not items:
         return []
     readers = [m for m in models.values() if f"{source}.{table}" in m.source_tables]
     if not readers:
         raise ProjectError(
             f"source {source}.{table} has tests but no model reads it: teal runs a test when a model builds",
-            path=display, line=getattr(entry, "line", None),
+            path=display,
+            line=getattr(entry, "line", None),
             hint="remove the tests, or test the model that will read the source",
         )
     attach = min(readers, key=lambda m: order.get(m.name, 0)).name
-    pseudo = _Node("source", info["package"], f"{source}_{table}", loader.cfg.root / display, display, [info["package"], source, table])
+    pseudo = _Node(
+        "source",
+        info["package"],
+        f"{source}_{table}",
+        loader.cfg.root / display,
+        display,
+        [info["package"], source, table],
+    )
     relation = f'"{info["schema"]}"."{info["identifier"]}"'
     out = []
     for test, column, line in items:
@@ -265,17 +354,41 @@ def _source_tests(loader: DbtLoader, source: str, table: str, info: dict[str, An
             call_args["column_name"] = column
         prefix = f"source_{package}_{short}" if package else f"source_{short}"
         test_id = str(conf.get("name") or test_name(prefix, f"{source}_{table}", call_args)[0])
-        macro = loader.jinja.find_macro(f"test_{short}", package) if package else (loader.jinja.find_macro(f"test_{short}"))
+        macro = (
+            loader.jinja.find_macro(f"test_{short}", package)
+            if package
+            else (loader.jinja.find_macro(f"test_{short}"))
+        )
         if macro is None:
             raise ProjectError(f"unknown test '{name}'", path=display, line=line)
-        sql, read = _render_test(loader, pseudo, macro, call_args, conf, display, line, attach, models, tested_relation=relation)
+        sql, read = _render_test(
+            loader,
+            pseudo,
+            macro,
+            call_args,
+            conf,
+            display,
+            line,
+            attach,
+            models,
+            tested_relation=relation,
+        )
         severity = str(conf.get("severity", "error")).lower()
-        out.append(CheckDef(
-            name=test_id, asset=attach, kind=name, column=column,
-            severity=severity if severity in ("error", "warn") else "error",
-            warn_if=str(conf.get("warn_if", "!=0")), error_if=str(conf.get("error_if", "!=0")),
-            sql=sql, path=display, line=line, reads=tuple(sorted(set(read) - {attach})),
-        ))
+        out.append(
+            CheckDef(
+                name=test_id,
+                asset=attach,
+                kind=name,
+                column=column,
+                severity=severity if severity in ("error", "warn") else "error",
+                warn_if=str(conf.get("warn_if", "!=0")),
+                error_if=str(conf.get("error_if", "!=0")),
+                sql=sql,
+                path=display,
+                line=line,
+                reads=tuple(sorted(set(read) - {attach})),
+            )
+        )
     return out
 
 
@@ -283,17 +396,32 @@ def _any_package_test(loader: DbtLoader, short: str) -> Any:
     return loader.jinja.find_macro(f"test_{short}", "dbt")
 
 
-def _relation_of(loader: DbtLoader, models: dict[str, Model], name: str, display: str, line: int | None) -> str:
+def _relation_of(
+    loader: DbtLoader, models: dict[str, Model], name: str, display: str, line: int | None
+) -> str:
     if name not in models:
         raise ProjectError(
-            f"relationships: '{name}' is not a model, seed or snapshot", path=display, line=line,
+            f"relationships: '{name}' is not a model, seed or snapshot",
+            path=display,
+            line=line,
             hint=did_you_mean(name, models),
         )
     m = models[name]
     return f'"{m.schema}"."{m.alias}"'
 
 
-def _render_test(loader: DbtLoader, node: Node, macro: Any, args: dict[str, Any], conf: dict[str, Any], display: str, line: int | None, attach: str, models: dict[str, Model], tested_relation: str | None = None) -> tuple[str, list[str]]:
+def _render_test(
+    loader: DbtLoader,
+    node: Node,
+    macro: Any,
+    args: dict[str, Any],
+    conf: dict[str, Any],
+    display: str,
+    line: int | None,
+    attach: str,
+    models: dict[str, Model],
+    tested_relation: str | None = None,
+) -> tuple[str, list[str]]:
     """The failing-rows query of a generic test; the model it belongs to (``attach``) is
     the placeholder the check audits, any other model its published relation."""
     jinja = loader.jinja
@@ -324,15 +452,21 @@ def _render_test(loader: DbtLoader, node: Node, macro: Any, args: dict[str, Any]
             tested = TARGET
         else:
             tested = f'"{models[node.name].schema}"."{models[node.name].alias}"'
-        model = Relation(cte=f"(select * from {tested} where {where}) dbt_subquery" if where else tested)
+        model = Relation(
+            cte=f"(select * from {tested} where {where}) dbt_subquery" if where else tested
+        )
         try:
             sql = str(macro(model=model, **kwargs))
         except TypeError as exc:
-            raise ProjectError(f"test arguments do not fit the test macro: {exc}", path=display, line=line) from None
+            raise ProjectError(
+                f"test arguments do not fit the test macro: {exc}", path=display, line=line
+            ) from None
         except TealError as exc:
             raise ProjectError(exc.message, path=display, line=line, hint=exc.hint) from None
         except Exception as exc:  # noqa: BLE001 - a failure inside the test's macro
-            raise ProjectError(f"rendering the test failed: {type(exc).__name__}: {exc}", path=display, line=line) from None
+            raise ProjectError(
+                f"rendering the test failed: {type(exc).__name__}: {exc}", path=display, line=line
+            ) from None
         reads = [n for n, _ in state.refs]
     finally:
         state.node = None
@@ -353,8 +487,16 @@ class _TestNode:
         self._node, self.config, self.display = node, conf, display
         self.resource_type = "test"
         self.package, self.name, self.raw = node.package, node.name, ""
-        self.fqn, self.refs, self.sources = node.fqn, [], []
-        self.schema, self.alias, self.database, self.compiled, self.yaml = node.schema, node.alias, node.database, "", None
+        self.fqn = node.fqn
+        self.refs: list[tuple[str, str | None]] = []
+        self.sources: list[tuple[str, str]] = []
+        self.schema, self.alias, self.database, self.compiled, self.yaml = (
+            node.schema,
+            node.alias,
+            node.database,
+            "",
+            None,
+        )
 
     @property
     def materialized(self) -> str:
@@ -369,10 +511,14 @@ class _TestNode:
         return True
 
 
-def _singular(loader: DbtLoader, node: Node, models: dict[str, Model], order: dict[str, int]) -> CheckDef | None:
+def _singular(
+    loader: DbtLoader, node: Node, models: dict[str, Model], order: dict[str, int]
+) -> CheckDef | None:
     if not node.refs and not node.sources:
         raise ProjectError(
-            "a singular test must read a model (ref) or a source", path=node.display, line=1,
+            "a singular test must read a model (ref) or a source",
+            path=node.display,
+            line=1,
             hint="select the failing rows from {{ ref('the_model') }}",
         )
     read = [n for n, _ in node.refs if n in models]
@@ -414,7 +560,9 @@ def _singular(loader: DbtLoader, node: Node, models: dict[str, Model], order: di
     )
 
 
-def _unit_test(loader: DbtLoader, entry: Any, display: str, models: dict[str, Model], tested: dict[str, Node]) -> CheckDef | None:
+def _unit_test(
+    loader: DbtLoader, entry: Any, display: str, models: dict[str, Model], tested: dict[str, Node]
+) -> CheckDef | None:
     from teal.compiler.dbt.unit_tests import unit_test_check
 
     return unit_test_check(loader, entry, display, models, tested)

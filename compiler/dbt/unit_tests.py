@@ -44,13 +44,26 @@ def _rows(spec: Any, display: str, line: int | None) -> tuple[list[str], str]:
     if fmt == "csv":
         text = rows if isinstance(rows, str) else ""
         if spec.get("fixture"):
-            raise ProjectError("fixture files for unit tests are not supported by teal yet", path=display, line=line, hint="write the rows inline")
+            raise ProjectError(
+                "fixture files for unit tests are not supported by teal yet",
+                path=display,
+                line=line,
+                hint="write the rows inline",
+            )
         reader = list(csv.DictReader(io.StringIO(text.strip())))
-        rows = [{k.strip(): (None if v is None or v.strip() in ("", "null") else v.strip()) for k, v in r.items()} for r in reader]
+        rows = [
+            {
+                k.strip(): (None if v is None or v.strip() in ("", "null") else v.strip())
+                for k, v in r.items()
+            }
+            for r in reader
+        ]
     if rows is None:
         rows = []
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise ProjectError("rows: must be a list of mappings (format: dict)", path=display, line=line)
+        raise ProjectError(
+            "rows: must be a list of mappings (format: dict)", path=display, line=line
+        )
     columns: list[str] = []
     for row in rows:
         columns += [str(k) for k in row if str(k) not in columns]
@@ -62,15 +75,21 @@ def _rows(spec: Any, display: str, line: int | None) -> tuple[list[str], str]:
     return columns, "\nunion all by name\n".join(selects)
 
 
-def unit_test_check(loader: DbtLoader, entry: Any, display: str, models: dict[str, Model], tested: dict[str, Node]) -> CheckDef | None:
+def unit_test_check(
+    loader: DbtLoader, entry: Any, display: str, models: dict[str, Model], tested: dict[str, Node]
+) -> CheckDef | None:
     line = getattr(entry, "line", None)
     name = str(entry["name"])
     model_name = str(entry.get("model") or "")
     node = tested.get(model_name)
     if node is None or node.resource_type != "model":
         raise ProjectError(
-            f"unit test '{name}' tests '{model_name}', which is not a model", path=display, line=line,
-            hint=did_you_mean(model_name, [n for n, x in tested.items() if x.resource_type == "model"]),
+            f"unit test '{name}' tests '{model_name}', which is not a model",
+            path=display,
+            line=line,
+            hint=did_you_mean(
+                model_name, [n for n, x in tested.items() if x.resource_type == "model"]
+            ),
         )
     if (entry.get("config") or {}).get("enabled") is False:
         return None
@@ -102,7 +121,10 @@ def unit_test_check(loader: DbtLoader, entry: Any, display: str, models: dict[st
 
     state = jinja.state
     ctx["ref"], ctx["source"] = ref, source
-    state.node, state.incremental = node, bool((entry.get("overrides") or {}).get("macros", {}).get("is_incremental"))
+    state.node, state.incremental = (
+        node,
+        bool((entry.get("overrides") or {}).get("macros", {}).get("is_incremental")),
+    )
     state.refs, state.sources = [], []
     try:
         sql = jinja.render(node.template, node.display, node.raw).strip()
@@ -111,7 +133,10 @@ def unit_test_check(loader: DbtLoader, entry: Any, display: str, models: dict[st
         state.node, state.incremental = None, False
     cols = ", ".join(f'"{c}"' for c in columns) if columns else "*"
     query = (
-        "with " + ",\n".join([*ctes, f"__unit_actual as (\n{sql}\n)", f"__unit_expected as (\n{expected}\n)"])
+        "with "
+        + ",\n".join(
+            [*ctes, f"__unit_actual as (\n{sql}\n)", f"__unit_expected as (\n{expected}\n)"]
+        )
         + f"\n(select {cols} from __unit_expected except all select {cols} from __unit_actual)"
         + f"\nunion all\n(select {cols} from __unit_actual except all select {cols} from __unit_expected)"
     )
