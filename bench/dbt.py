@@ -62,11 +62,15 @@ def generate(root: Path, n: int) -> dict[str, object]:
     with open(root / "seeds" / "orders.csv", "w") as f:
         f.write("order_id,customer_id,amount_cents,ordered_on\n")
         for i in range(1, 20001):
-            f.write(f"{i},{rnd.randint(1, 1000)},{rnd.randint(100, 90000)},2024-{1 + i % 12:02d}-{1 + i % 28:02d}\n")
+            f.write(
+                f"{i},{rnd.randint(1, 1000)},{rnd.randint(100, 90000)},2024-{1 + i % 12:02d}-{1 + i % 28:02d}\n"
+            )
     with open(root / "seeds" / "payments.csv", "w") as f:
         f.write("payment_id,order_id,method,cents\n")
         for i in range(1, 25001):
-            f.write(f"{i},{rnd.randint(1, 20000)},{rnd.choice(['card', 'cash', 'gift'])},{rnd.randint(100, 50000)}\n")
+            f.write(
+                f"{i},{rnd.randint(1, 20000)},{rnd.choice(['card', 'cash', 'gift'])},{rnd.randint(100, 50000)}\n"
+            )
     seeds = {"customers": "customer_id", "orders": "order_id", "payments": "payment_id"}
     floor: list[str] = [
         "create schema if not exists main_raw",
@@ -90,7 +94,14 @@ def generate(root: Path, n: int) -> dict[str, object]:
         )
         models[name] = (key, kind)
         order.append(name)
-        yml.extend([f"  - name: {name}", "    columns:", f"      - name: {key}", "        data_tests: [unique, not_null]"])
+        yml.extend(
+            [
+                f"  - name: {name}",
+                "    columns:",
+                f"      - name: {key}",
+                "        data_tests: [unique, not_null]",
+            ]
+        )
 
     for i in range(n_staging):
         seed = list(seeds)[i % 3]
@@ -112,7 +123,11 @@ def generate(root: Path, n: int) -> dict[str, object]:
     for i in range(n - n_staging - n_inter):
         a = order[rnd.randrange(len(staged), len(order))] if len(order) > len(staged) else order[-1]
         key = models[a][0]
-        body = f"select {key}, sum(n_{a.split('_')[1]}) as total from {{{{ ref('{a}') }}}} group by {key}\n" if a.startswith("int_") else ""
+        body = (
+            f"select {key}, sum(n_{a.split('_')[1]}) as total from {{{{ ref('{a}') }}}} group by {key}\n"
+            if a.startswith("int_")
+            else ""
+        )
         if not body:
             body = f"select {key}, count(*) as total from {{{{ ref('{a}') }}}} group by {key}\n"
             fbody = f"select {key}, count(*) as total from main.{a} group by {key}"
@@ -120,7 +135,10 @@ def generate(root: Path, n: int) -> dict[str, object]:
             fbody = f"select {key}, sum(n_{a.split('_')[1]}) as total from main.{a} group by {key}"
         add(f"mart_{i}", "marts", body, fbody, key, "table")
     (root / "models" / "schema.yml").write_text("\n".join(yml) + "\n")
-    return {"floor": floor, "relations": sorted([f"main.{m}" for m in models] + [f"main_raw.{s}" for s in seeds])}
+    return {
+        "floor": floor,
+        "relations": sorted([f"main.{m}" for m in models] + [f"main_raw.{s}" for s in seeds]),
+    }
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -156,10 +174,16 @@ def row_counts(db: Path, relations: list[str]) -> dict[str, int]:
 def bench_size(n: int, repeat: int, dbt: Path, work: Path) -> dict[str, object]:
     base = work / f"project_{n}"
     info = generate(base, n)
-    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "TEAL_RUN_STORE": os.environ.get("TEAL_RUN_STORE", "")}
+    env = {
+        **os.environ,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "TEAL_RUN_STORE": os.environ.get("TEAL_RUN_STORE", ""),
+    }
     env.pop("TEAL_RUN_STORE") if not env["TEAL_RUN_STORE"] else None
     teal = [sys.executable, "-m", "teal.cli"]
-    times: dict[str, list[float]] = {k: [] for k in ("dbt parse", "teal parse", "dbt build", "teal build", "floor")}
+    times: dict[str, list[float]] = {
+        k: [] for k in ("dbt parse", "teal parse", "dbt build", "teal build", "floor")
+    }
     counts: dict[str, dict[str, int]] = {}
     for _ in range(repeat):
         for tool in ("dbt", "teal"):
@@ -178,7 +202,11 @@ def bench_size(n: int, repeat: int, dbt: Path, work: Path) -> dict[str, object]:
         times["floor"].append(floor_time(info["floor"], floor_db))  # type: ignore[arg-type]
         counts["floor"] = row_counts(floor_db, info["relations"])  # type: ignore[arg-type]
     if not (counts["dbt"] == counts["teal"] == counts["floor"]):
-        diff = {r: (counts["dbt"].get(r), counts["teal"].get(r), counts["floor"].get(r)) for r in info["relations"] if len({counts[t].get(r) for t in counts}) > 1}  # type: ignore[union-attr]
+        diff = {
+            r: (counts["dbt"].get(r), counts["teal"].get(r), counts["floor"].get(r))
+            for r in info["relations"]
+            if len({counts[t].get(r) for t in counts}) > 1
+        }  # type: ignore[union-attr]
         sys.exit(f"row counts differ at {n} models (dbt, teal, floor): {diff}")
     med = {k: statistics.median(v) for k, v in times.items()}
     return {"models": n, "seconds": med, "all": times}
@@ -199,7 +227,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.models:
             results.append(bench_size(n, args.repeat, dbt, Path(tmp)))
-    print(f"{'models':>7} {'step':<6} {'floor s':>8} {'dbt s':>8} {'teal s':>8} {'dbt/floor':>10} {'teal/floor':>11} {'dbt/teal':>9}")
+    print(
+        f"{'models':>7} {'step':<6} {'floor s':>8} {'dbt s':>8} {'teal s':>8} {'dbt/floor':>10} {'teal/floor':>11} {'dbt/teal':>9}"
+    )
     for r in results:
         s = r["seconds"]
         for step in ("parse", "build"):
@@ -212,7 +242,11 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"dbt-{date.today().isoformat()}.json"
-    path.write_text(json.dumps({"versions": versions(venv), "repeat": args.repeat, "results": results}, indent=1))
+    path.write_text(
+        json.dumps(
+            {"versions": versions(venv), "repeat": args.repeat, "results": results}, indent=1
+        )
+    )
     print(f"wrote {path}")
 
 

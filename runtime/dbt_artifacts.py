@@ -10,11 +10,7 @@ and ``parent_map``/``child_map``.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from teal.compiler.dbt.manifest import (
@@ -36,7 +32,11 @@ def _timing(seconds: float) -> list[dict[str, str]]:
     started = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return [
         {"name": "compile", "started_at": started, "completed_at": started},
-        {"name": "execute", "started_at": started, "completed_at": end.strftime("%Y-%m-%dT%H:%M:%S.%fZ")},
+        {
+            "name": "execute",
+            "started_at": started,
+            "completed_at": end.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        },
     ]
 
 
@@ -47,21 +47,29 @@ def run_results(project: Project, result: BuildResult, command: str) -> dict[str
         if model is None:
             continue
         uid = node_unique_id(project, r.model)
-        status = {"success": "success", "error": "error", "skipped": "skipped"}.get(r.status, r.status)
-        out.append({
-            "status": status,
-            "timing": _timing(r.duration_s),
-            "thread_id": "Thread-1",
-            "execution_time": round(r.duration_s, 4),
-            "adapter_response": {"_message": "OK", "code": "OK", "rows_affected": r.rows} if r.rows is not None else {},
-            "message": r.message if r.status != "success" else "OK",
-            "failures": None,
-            "unique_id": uid,
-            "compiled": True,
-            "compiled_code": model.compiled_sql,
-            "relation_name": None if model.materialized == "ephemeral" else f'"{model.schema}"."{model.alias}"',
-            "batch_results": None,
-        })
+        status = {"success": "success", "error": "error", "skipped": "skipped"}.get(
+            r.status, r.status
+        )
+        out.append(
+            {
+                "status": status,
+                "timing": _timing(r.duration_s),
+                "thread_id": "Thread-1",
+                "execution_time": round(r.duration_s, 4),
+                "adapter_response": {"_message": "OK", "code": "OK", "rows_affected": r.rows}
+                if r.rows is not None
+                else {},
+                "message": r.message if r.status != "success" else "OK",
+                "failures": None,
+                "unique_id": uid,
+                "compiled": True,
+                "compiled_code": model.compiled_sql,
+                "relation_name": None
+                if model.materialized == "ephemeral"
+                else f'"{model.schema}"."{model.alias}"',
+                "batch_results": None,
+            }
+        )
         if command == "run":
             continue
         seen = set()
@@ -69,30 +77,42 @@ def run_results(project: Project, result: BuildResult, command: str) -> dict[str
             if outcome.check not in project.checks or outcome.check in seen:
                 continue
             seen.add(outcome.check)
-            out.append({
-                "status": outcome.status,
-                "timing": _timing(outcome.duration_ms / 1000),
-                "thread_id": "Thread-1",
-                "execution_time": round(outcome.duration_ms / 1000, 4),
-                "adapter_response": {},
-                "message": outcome.message or (None if outcome.status == "pass" else f"Got {outcome.failing} results"),
-                "failures": outcome.failing,
-                "unique_id": test_unique_id(project, outcome.check),
-                "compiled": True,
-                "compiled_code": project.checks[outcome.check].sql,
-                "relation_name": None,
-                "batch_results": None,
-            })
+            out.append(
+                {
+                    "status": outcome.status,
+                    "timing": _timing(outcome.duration_ms / 1000),
+                    "thread_id": "Thread-1",
+                    "execution_time": round(outcome.duration_ms / 1000, 4),
+                    "adapter_response": {},
+                    "message": outcome.message
+                    or (None if outcome.status == "pass" else f"Got {outcome.failing} results"),
+                    "failures": outcome.failing,
+                    "unique_id": test_unique_id(project, outcome.check),
+                    "compiled": True,
+                    "compiled_code": project.checks[outcome.check].sql,
+                    "relation_name": None,
+                    "batch_results": None,
+                }
+            )
         if r.status != "success":
             for name in model.checks:
                 if name not in seen:
-                    out.append({
-                        "status": "skipped", "timing": [], "thread_id": "Thread-1",
-                        "execution_time": 0.0, "adapter_response": {}, "message": None,
-                        "failures": None, "unique_id": test_unique_id(project, name),
-                        "compiled": False, "compiled_code": None, "relation_name": None,
-                        "batch_results": None,
-                    })
+                    out.append(
+                        {
+                            "status": "skipped",
+                            "timing": [],
+                            "thread_id": "Thread-1",
+                            "execution_time": 0.0,
+                            "adapter_response": {},
+                            "message": None,
+                            "failures": None,
+                            "unique_id": test_unique_id(project, name),
+                            "compiled": False,
+                            "compiled_code": None,
+                            "relation_name": None,
+                            "batch_results": None,
+                        }
+                    )
     return {
         "metadata": metadata(result.run_id, RUN_RESULTS_SCHEMA),
         "results": out,

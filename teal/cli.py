@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from teal.cli_daemon import COMMANDS as DAEMON_COMMANDS
-from teal.cli_dbt import COMMANDS as DBT_COMMANDS
 from teal.cli_daemon import apply_job, report_freshness
+from teal.cli_dbt import COMMANDS as DBT_COMMANDS
 from teal.cli_lineage import validate
 from teal.cli_partitions import partitions
 from teal.cli_runs import cancel, logs, migrate, runs, status
@@ -584,7 +584,17 @@ def lineage(
         )
 
 
-for command in (runs, logs, cancel, migrate, status, partitions, ui, *DAEMON_COMMANDS, *DBT_COMMANDS):
+for command in (
+    runs,
+    logs,
+    cancel,
+    migrate,
+    status,
+    partitions,
+    ui,
+    *DAEMON_COMMANDS,
+    *DBT_COMMANDS,
+):
     main.add_command(command)
 main.add_command(validate)
 

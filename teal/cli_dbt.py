@@ -41,17 +41,20 @@ def _resource_command(resource_type: str, doc: str) -> click.Command:
         from teal.cli import _run
 
         kwargs = dict(kwargs)
-        args = [kwargs.pop(k) for k in ("project_dir", "target", "warehouse", "vars_", "debug")]
         _run(
             "build",
-            *args,
-            _only(resource_type, select),
-            kwargs.pop("exclude"),
-            kwargs.pop("threads"),
-            kwargs.pop("fail_fast"),
-            kwargs.pop("as_json"),
-            kwargs.pop("changed_only"),
-            kwargs.pop("inline_views"),
+            project_dir=kwargs.pop("project_dir"),
+            target=kwargs.pop("target"),
+            warehouse=kwargs.pop("warehouse"),
+            vars_=kwargs.pop("vars_"),
+            debug=kwargs.pop("debug"),
+            select=_only(resource_type, select),
+            exclude=kwargs.pop("exclude"),
+            threads=kwargs.pop("threads"),
+            fail_fast=kwargs.pop("fail_fast"),
+            as_json=kwargs.pop("as_json"),
+            changed_only=kwargs.pop("changed_only"),
+            inline_views=kwargs.pop("inline_views"),
             **kwargs,
         )
 
@@ -82,7 +85,13 @@ def test(ctx: click.Context, **kwargs: Any) -> None:
 @click.command()
 @common_options
 @handle_errors
-def parse(project_dir: Path | None, target: str | None, warehouse: str | None, vars_: str | None, debug: bool) -> None:
+def parse(
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+) -> None:
     """Read the project (every model, macro, YAML file and test) and report what it holds;
     errors exit 2 with their file, line and column. A dbt project's target/manifest.json
     is written."""
@@ -109,7 +118,9 @@ def parse(project_dir: Path | None, target: str | None, warehouse: str | None, v
 @click.option("--target", "-t", default=None)
 @click.option("--profiles-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 @click.pass_context
-def debug_command(ctx: click.Context, project_dir: Path | None, target: str | None, profiles_dir: Path | None) -> None:
+def debug_command(
+    ctx: click.Context, project_dir: Path | None, target: str | None, profiles_dir: Path | None
+) -> None:
     """Check the project file, the profile and its target, the packages and the connection."""
     from teal.compiler.errors import TealError
 
@@ -135,7 +146,11 @@ def debug_command(ctx: click.Context, project_dir: Path | None, target: str | No
         dbt = cfg.dbt
         line("dbt_project.yml", True, f"project {dbt.project.name}")
         line("profiles.yml", True, dbt.target.profiles_path)
-        line("target", True, f"{dbt.target.profile}.{dbt.target.name}: duckdb, schema {dbt.target.schema}, threads {dbt.target.threads}")
+        line(
+            "target",
+            True,
+            f"{dbt.target.profile}.{dbt.target.name}: duckdb, schema {dbt.target.schema}, threads {dbt.target.threads}",
+        )
         names = ", ".join(p.name for p in dbt.packages) or "none"
         line("packages", True, f"installed: {names}")
     try:

@@ -47,7 +47,9 @@ shop:
 """
 
 
-def dbt_project(root: Path, files: dict[str, str], project: str = PROJECT, profiles: str | None = PROFILES) -> Path:
+def dbt_project(
+    root: Path, files: dict[str, str], project: str = PROJECT, profiles: str | None = PROFILES
+) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "dbt_project.yml").write_text(textwrap.dedent(project).lstrip())
     if profiles is not None:
@@ -109,7 +111,6 @@ def test_generate_schema_name_override(tmp_path: Path) -> None:
     assert "ref('missing_model')" in _error(root, vars={"with_off": True})
 
 
-
 def _error(root: Path, **kwargs: object) -> str:
     with pytest.raises(TealError) as info:
         load_project(root, **kwargs)  # type: ignore[arg-type]
@@ -118,26 +119,44 @@ def _error(root: Path, **kwargs: object) -> str:
 
 
 def test_unknown_ref_is_located_with_a_suggestion(tmp_path: Path) -> None:
-    text = _error(dbt_project(tmp_path / "p", {"models/bad.sql": "select * from {{ ref('stg_peple') }}\n"}))
+    text = _error(
+        dbt_project(tmp_path / "p", {"models/bad.sql": "select * from {{ ref('stg_peple') }}\n"})
+    )
     assert text.startswith("models/bad.sql:1:18: ref('stg_peple') is not a model, seed or snapshot")
     assert "did you mean 'stg_people'?" in text
 
 
 def test_bad_yaml_is_located(tmp_path: Path) -> None:
-    text = _error(dbt_project(tmp_path / "p", {"models/schema.yml": "models:\n  - name: x\n    columns: [a\n"}))
+    text = _error(
+        dbt_project(
+            tmp_path / "p", {"models/schema.yml": "models:\n  - name: x\n    columns: [a\n"}
+        )
+    )
     assert text.startswith("models/schema.yml:4:1: invalid YAML")
 
 
 def test_missing_profile_target_and_package(tmp_path: Path) -> None:
-    root = dbt_project(tmp_path / "p", {}, project=PROJECT.replace("profile: shop", "profile: shopp"))
+    root = dbt_project(
+        tmp_path / "p", {}, project=PROJECT.replace("profile: shop", "profile: shopp")
+    )
     text = _error(root)
-    assert text.startswith("dbt_project.yml:2:1: profile 'shopp' is not in") and "did you mean 'shop'?" in text
+    assert (
+        text.startswith("dbt_project.yml:2:1: profile 'shopp' is not in")
+        and "did you mean 'shop'?" in text
+    )
     root = dbt_project(tmp_path / "q", {})
     text = _error(root, target="staging")
-    assert "target 'staging' is not an output of profile 'shop'" in text and "outputs: dev, prod" in text
-    (root / "packages.yml").write_text("packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n")
+    assert (
+        "target 'staging' is not an output of profile 'shop'" in text
+        and "outputs: dev, prod" in text
+    )
+    (root / "packages.yml").write_text(
+        "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n"
+    )
     text = _error(root)
-    assert text.startswith("packages.yml:2: package 'dbt_utils' is listed in packages.yml but not installed")
+    assert text.startswith(
+        "packages.yml:2: package 'dbt_utils' is listed in packages.yml but not installed"
+    )
     assert "dbt deps" in text
     root = dbt_project(tmp_path / "r", {}, profiles=None)
     assert "no profiles.yml found" in _error(root, profiles_dir=tmp_path / "nowhere")
@@ -145,10 +164,18 @@ def test_missing_profile_target_and_package(tmp_path: Path) -> None:
 
 def test_unsupported_features_say_so(tmp_path: Path) -> None:
     mat = "{% materialization fancy, default %}{% endmaterialization %}"
-    root = dbt_project(tmp_path / "p", {"macros/fancy.sql": mat, "models/m.sql": "{{ config(materialized='fancy') }}\nselect 1 as x\n"})
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "macros/fancy.sql": mat,
+            "models/m.sql": "{{ config(materialized='fancy') }}\nselect 1 as x\n",
+        },
+    )
     text = _error(root)
     assert "custom materialization 'fancy' (macros/fancy.sql), which teal does not support" in text
-    root = dbt_project(tmp_path / "q", {"models/py_model.py": "def model(dbt, session):\n    return None\n"})
+    root = dbt_project(
+        tmp_path / "q", {"models/py_model.py": "def model(dbt, session):\n    return None\n"}
+    )
     assert _error(root).startswith("models/py_model.py:1: dbt Python models")
 
 
@@ -183,10 +210,14 @@ def test_build_seed_and_test_commands(tmp_path: Path) -> None:
     root = dbt_project(tmp_path / "p", {"models/staging/schema.yml": tests_yml})
     done = run_teal("seed", cwd=root, env={"TEAL_RUN_STORE": "none"})
     assert done.returncode == 0, done.output
-    assert query(root / "shop.duckdb", "select data_type from information_schema.columns where table_name = 'people' order by ordinal_position") == [
-        ("INTEGER",), ("VARCHAR",), ("DATE",), ("DOUBLE",), ("BOOLEAN",)
-    ]
-    assert query(root / "shop.duckdb", "select count(*) from information_schema.tables where table_name = 'stg_people'") == [(0,)]
+    assert query(
+        root / "shop.duckdb",
+        "select data_type from information_schema.columns where table_name = 'people' order by ordinal_position",
+    ) == [("INTEGER",), ("VARCHAR",), ("DATE",), ("DOUBLE",), ("BOOLEAN",)]
+    assert query(
+        root / "shop.duckdb",
+        "select count(*) from information_schema.tables where table_name = 'stg_people'",
+    ) == [(0,)]
     done = run_teal("build", cwd=root, env={"TEAL_RUN_STORE": "none"})
     assert done.returncode == 0, done.output
     assert query(root / "shop.duckdb", "select n from main_mart.people_count") == [(2,)]
@@ -197,7 +228,10 @@ def test_build_seed_and_test_commands(tmp_path: Path) -> None:
 
     results = json.loads((root / "target" / "run_results.json").read_text())
     assert results["metadata"]["dbt_schema_version"].endswith("run-results/v6.json")
-    ids = {r["unique_id"].rsplit(".", 1)[0] if r["unique_id"].startswith("test.") else r["unique_id"] for r in results["results"]}
+    ids = {
+        r["unique_id"].rsplit(".", 1)[0] if r["unique_id"].startswith("test.") else r["unique_id"]
+        for r in results["results"]
+    }
     assert "model.shop.stg_people" in ids and "test.shop.not_null_stg_people_id" in ids
     manifest = json.loads((root / "target" / "manifest.json").read_text())
     assert manifest["parent_map"]["model.shop.people_count"] == ["model.shop.stg_people"]

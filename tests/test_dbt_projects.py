@@ -34,11 +34,15 @@ def test_teal_builds_what_dbt_builds(fixture: str, tmp_path: Path) -> None:
     expected = json.loads((source / "expected.json").read_text())
     scenario = json.loads((source / "scenario.json").read_text())
     work = tmp_path / fixture
-    shutil.copytree(source, work, ignore=shutil.ignore_patterns("target", "*.duckdb", ".teal", "expected.json"))
+    shutil.copytree(
+        source, work, ignore=shutil.ignore_patterns("target", "*.duckdb", ".teal", "expected.json")
+    )
     for step in expected["steps"]:
         done = run_teal(*step["args"], cwd=work, env={"TEAL_RUN_STORE": "none"})
         assert done.returncode == step["exit_code"], done.output
-        got = observe.relations(work / scenario.get("database", "jaffle.duckdb"), scenario.get("volatile", {}))
+        got = observe.relations(
+            work / scenario.get("database", "jaffle.duckdb"), scenario.get("volatile", {})
+        )
         want = step["relations"]
         assert sorted(got) == sorted(want), f"after {step['args']}: relations differ"
         for rel, w in want.items():

@@ -22,12 +22,28 @@ from typing import Any
 
 SKIP_SCHEMAS = ("teal", "teal_failures", "information_schema", "pg_catalog")
 FAMILIES = {
-    "integer": ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"),
+    "integer": (
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+    ),
     "float": ("FLOAT", "DOUBLE", "REAL"),
     "decimal": ("DECIMAL",),
     "text": ("VARCHAR", "TEXT"),
     "date": ("DATE",),
-    "timestamp": ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"),
+    "timestamp": (
+        "TIMESTAMP",
+        "TIMESTAMP WITH TIME ZONE",
+        "TIMESTAMP_NS",
+        "TIMESTAMP_MS",
+        "TIMESTAMP_S",
+    ),
     "boolean": ("BOOLEAN",),
 }
 

@@ -29,12 +29,37 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DBT = ["dbt-core>=1.10,<1.13", "dbt-duckdb>=1.9,<1.12", "metricflow>=0.207,<1"]
 REQUIREMENTS = [
-    "agate", "click", "daff", "dbt-adapters", "dbt-common", "dbt-extractor", "dbt-protos",
-    "jinja2", "jsonschema", "mashumaro", "networkx", "opentelemetry-api", "packaging",
-    "pathspec", "protobuf", "pydantic", "python-dotenv", "pytz", "pyyaml", "requests",
-    "snowplow-tracker", "sqlparse", "typing-extensions", "duckdb>=2.0,<2.1",
-    "importlib-metadata", "more-itertools", "python-dateutil", "rapidfuzz", "referencing",
-    "sqlglot", "tabulate",
+    "agate",
+    "click",
+    "daff",
+    "dbt-adapters",
+    "dbt-common",
+    "dbt-extractor",
+    "dbt-protos",
+    "jinja2",
+    "jsonschema",
+    "mashumaro",
+    "networkx",
+    "opentelemetry-api",
+    "packaging",
+    "pathspec",
+    "protobuf",
+    "pydantic",
+    "python-dotenv",
+    "pytz",
+    "pyyaml",
+    "requests",
+    "snowplow-tracker",
+    "sqlparse",
+    "typing-extensions",
+    "duckdb>=2.0,<2.1",
+    "importlib-metadata",
+    "more-itertools",
+    "python-dateutil",
+    "rapidfuzz",
+    "referencing",
+    "sqlglot",
+    "tabulate",
 ]
 
 
@@ -51,9 +76,14 @@ def ensure_venv(venv: Path) -> Path:
 
 def versions(venv: Path) -> dict[str, str]:
     out = subprocess.run(
-        [str(venv / "bin" / "python"), "-c",
-         "import importlib.metadata as m; print(m.version('dbt-core'), m.version('dbt-duckdb'), m.version('duckdb'))"],
-        capture_output=True, text=True, check=True,
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import importlib.metadata as m; print(m.version('dbt-core'), m.version('dbt-duckdb'), m.version('duckdb'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     return {"dbt-core": out[0], "dbt-duckdb": out[1], "duckdb": out[2]}
 
@@ -65,21 +95,37 @@ def record(fixture: Path, dbt: Path, venv: Path) -> dict:
     steps = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / fixture.name
-        shutil.copytree(fixture, work, ignore=shutil.ignore_patterns("target", "*.duckdb", ".teal", "expected.json", "logs"))
-        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_PROFILES_DIR": str(work)}
+        shutil.copytree(
+            fixture,
+            work,
+            ignore=shutil.ignore_patterns("target", "*.duckdb", ".teal", "expected.json", "logs"),
+        )
+        env = {
+            **os.environ,
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DBT_PROFILES_DIR": str(work),
+        }
         for args in scenario["steps"]:
-            done = subprocess.run([str(dbt), *args], cwd=work, env=env, capture_output=True, text=True)
+            done = subprocess.run(
+                [str(dbt), *args], cwd=work, env=env, capture_output=True, text=True
+            )
             print(f"{fixture.name}: dbt {' '.join(args)} -> exit {done.returncode}")
             if done.returncode not in (0, 1):
                 sys.exit(done.stdout + done.stderr)
             seen = subprocess.run(
-                [python, "-c",
-                 "import json, sys; sys.path.insert(0, sys.argv[1]); import observe; "
-                 "print(json.dumps({'relations': observe.relations(sys.argv[2], json.loads(sys.argv[4])), "
-                 "'results': observe.results(sys.argv[3])}))",
-                 str(observe.parent), str(work / scenario.get("database", "jaffle.duckdb")),
-                 str(work / "target" / "run_results.json"), json.dumps(scenario.get("volatile", {}))],
-                capture_output=True, text=True,
+                [
+                    python,
+                    "-c",
+                    "import json, sys; sys.path.insert(0, sys.argv[1]); import observe; "
+                    "print(json.dumps({'relations': observe.relations(sys.argv[2], json.loads(sys.argv[4])), "
+                    "'results': observe.results(sys.argv[3])}))",
+                    str(observe.parent),
+                    str(work / scenario.get("database", "jaffle.duckdb")),
+                    str(work / "target" / "run_results.json"),
+                    json.dumps(scenario.get("volatile", {})),
+                ],
+                capture_output=True,
+                text=True,
             )
             if seen.returncode != 0:
                 sys.exit(seen.stderr)
@@ -94,11 +140,15 @@ def main() -> None:
     args = parser.parse_args()
     venv = Path(args.venv)
     dbt = ensure_venv(venv)
-    names = args.fixtures or sorted(p.name for p in HERE.iterdir() if (p / "scenario.json").is_file())
+    names = args.fixtures or sorted(
+        p.name for p in HERE.iterdir() if (p / "scenario.json").is_file()
+    )
     for name in names:
         fixture = HERE / name
         expected = record(fixture, dbt, venv)
-        (fixture / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
+        (fixture / "expected.json").write_text(
+            json.dumps(expected, indent=1, sort_keys=True) + "\n"
+        )
         print(f"wrote {fixture / 'expected.json'}")
 
 
