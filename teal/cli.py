@@ -98,6 +98,10 @@ def _run(
             project_dir, str(partition_opts["job"]), select, exclude, partition_opts
         )
     session = open_session(project_dir, target, warehouse, vars_, threads, base_vars=job_vars)
+    if command == "run" and session.config.dbt is not None:  # dbt run: models, no seeds
+        from teal.cli_dbt import only_resource_type
+
+        select = only_resource_type("model", select)
     if partition_opts.pop("validate_first", False):
         session.validate(select, exclude)  # located errors, exit 2, before the warehouse opens
     options = session.options(

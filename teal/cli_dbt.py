@@ -23,7 +23,7 @@ from teal.cli_support import (
 )
 
 
-def _only(resource_type: str, select: tuple[str, ...]) -> tuple[str, ...]:
+def only_resource_type(resource_type: str, select: tuple[str, ...]) -> tuple[str, ...]:
     """The selection intersected with ``resource_type:<type>``."""
     if not select:
         return (f"resource_type:{resource_type}",)
@@ -48,7 +48,7 @@ def _resource_command(resource_type: str, doc: str) -> click.Command:
             warehouse=kwargs.pop("warehouse"),
             vars_=kwargs.pop("vars_"),
             debug=kwargs.pop("debug"),
-            select=_only(resource_type, select),
+            select=only_resource_type(resource_type, select),
             exclude=kwargs.pop("exclude"),
             threads=kwargs.pop("threads"),
             fail_fast=kwargs.pop("fail_fast"),

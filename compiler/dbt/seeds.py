@@ -15,7 +15,7 @@ import csv
 import hashlib
 import io
 import re
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,12 +105,8 @@ def seed_sql(path: Path, display: str, config: dict[str, Any]) -> tuple[str, tup
     for index, name in enumerate(header):
         given = overrides.get(name.lower())
         types.append(given or infer_type([r[index] for r in body]))
-    quote = config.get("quote_columns")
-    cols = []
-    for index, (name, kind) in enumerate(zip(header, types)):
-        source = f'"column{index:0{len(str(len(header) - 1))}d}"' if False else _q(name)
-        out = _q(name) if quote is not False else _q(name)
-        cols.append(f"cast({source} as {kind}) as {out}")
+    # quote_columns only changes how dbt writes the names; DuckDB's are case-preserving
+    cols = [f"cast({_q(name)} as {kind}) as {_q(name)}" for name, kind in zip(header, types)]
     location = str(path).replace("'", "''")
     columns_spec = ", ".join(f"'{h.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for h in header)
     delim = delimiter.replace("'", "''")
@@ -126,6 +122,3 @@ def seed_sql(path: Path, display: str, config: dict[str, Any]) -> tuple[str, tup
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-__all__ = ["date", "infer_type", "seed_sql"]

@@ -78,7 +78,13 @@ def _strategy(config: dict[str, Any], columns: list[str] | None) -> tuple[str, s
     updated = "now()::timestamp"
     cols = config.get("check_cols")
     if cols == "all":
-        cols = [c for c in (columns or []) if c.lower() not in {k.lower() for k in keys}]
+        if columns is None:  # the whole row, as a struct, against the current version's
+            return (
+                updated,
+                _hash([*keys, updated]),
+                "(snapshotted_values is distinct from source_data)",
+            )
+        cols = [c for c in columns if c.lower() not in {k.lower() for k in keys}]
     changed = (
         " or ".join(
             f"(snapshotted_data.{c} is distinct from source_data.{c})" for c in (cols or [])
@@ -122,6 +128,10 @@ where {source_key_null}"""
 snapshotted_data as (
     select * from {this} where dbt_valid_to is null
 ),
+snapshotted_values as (
+    select * exclude (dbt_scd_id, dbt_updated_at, dbt_valid_from, dbt_valid_to)
+    from snapshotted_data
+),
 insertions as (
     select source_data.*,
         {scd} as dbt_scd_id,
@@ -130,12 +140,14 @@ insertions as (
         nullif({stamp}, {stamp}) as dbt_valid_to
     from snapshot_query as source_data
     left join snapshotted_data on {join}
+    left join snapshotted_values on {join.replace("snapshotted_data.", "snapshotted_values.")}
     where {snap_key_null} or ({changed})
 ),
 updates as (
     select snapshotted_data.* replace ({stamp} as dbt_valid_to)
     from snapshot_query as source_data
     join snapshotted_data on {join}
+    join snapshotted_values on {join.replace("snapshotted_data.", "snapshotted_values.")}
     where {changed}
 )
 select * from insertions
