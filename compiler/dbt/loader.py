@@ -171,6 +171,11 @@ class DbtLoader:
         self.command = command
         self.full_refresh = full_refresh
         self.jinja = DbtJinja(self)
+        from teal.compiler.cache import CompileCache
+
+        # compiled templates and seed types by content (compiler/cache.py)
+        self.cache = CompileCache(cfg.root / ".teal" / "cache" / "dbt.pickle")
+        self.jinja.cache = self.cache
         self.nodes: dict[str, Node] = {}  # unique_id -> node
         self.by_name: dict[str, list[Node]] = {}  # model/seed/snapshot name -> nodes
         self.sources: dict[tuple[str, str], dict[str, Any]] = {}  # (source, table) -> info
@@ -415,9 +420,11 @@ class DbtLoader:
     # -- the load --------------------------------------------------------------------------
     def load(self) -> Any:
         try:
-            return self._load()
+            project = self._load()
         finally:
             self.close()
+        self.cache.save()
+        return project
 
     def _packages(self) -> list[Package]:
         return [self.settings.project, *self.settings.packages]
@@ -970,9 +977,18 @@ class DbtLoader:
     # -- relations -------------------------------------------------------------------------
     def _relations(self) -> None:
         self.jinja.phase = "parse"
-        gen_schema = self.jinja.find_macro("generate_schema_name")
-        gen_alias = self.jinja.find_macro("generate_alias_name")
-        gen_db = self.jinja.find_macro("generate_database_name")
+        own = self.jinja.macros.get(self.settings.project.name, {})
+        # dbt's defaults computed here unless the project overrides them (a macro call costs
+        # about a millisecond, three per node)
+        gen_schema: Any = _default_schema
+        gen_alias: Any = _default_alias
+        gen_db: Any = _default_database
+        if "generate_schema_name" in own:
+            gen_schema = self.jinja.find_macro("generate_schema_name")
+        if "generate_alias_name" in own:
+            gen_alias = self.jinja.find_macro("generate_alias_name")
+        if "generate_database_name" in own:
+            gen_db = self.jinja.find_macro("generate_database_name")
         seen: dict[str, Node] = {}
         for node in self.nodes.values():
             if not node.enabled or node.resource_type in ("test", "analysis"):
@@ -1047,7 +1063,7 @@ class DbtLoader:
             try:
                 if node.resource_type == "seed":
                     node.compiled, node.columns, node.digest = seed_sql(
-                        node.path, node.display, node.config
+                        node.path, node.display, node.config, self.cache
                     )
                     continue
                 sql = self._compile_render(node, incremental=False)
@@ -1291,6 +1307,19 @@ class DbtLoader:
         return text
 
 
+def _default_schema(custom: Any, node: Any) -> str:
+    target = node["_target"]
+    return str(target.schema) if custom is None else f"{target.schema}_{str(custom).strip()}"
+
+
+def _default_alias(custom: Any, node: Any) -> str:
+    return str(custom).strip() if custom else str(node["name"])
+
+
+def _default_database(custom: Any, node: Any) -> str:
+    return str(node["_target"].database) if custom is None else str(custom).strip()
+
+
 def _node_dict(node: Node, settings: DbtSettings) -> dict[str, Any]:
     return AttrDict(
         name=node.name,
@@ -1317,6 +1346,7 @@ def _node_dict(node: Node, settings: DbtSettings) -> dict[str, Any]:
         version=None,
         language="sql",
         identifier=node.alias or node.name,
+        _target=settings.target,
     )
 
 
@@ -1348,13 +1378,14 @@ def _manifest_node(node: Node, settings: DbtSettings) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> bool:
-    import json
-
-    try:
-        json.dumps(value)
+    """Whether ``value`` is JSON data (config values are, unless a template made objects)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
         return True
-    except (TypeError, ValueError):
-        return False
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
 
 
 def _live_markers(sql: str) -> set[int]:

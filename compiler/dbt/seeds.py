@@ -57,11 +57,11 @@ def _is(value: str, kind: str) -> bool:
 
 
 def infer_type(values: list[str]) -> str:
-    present = [v for v in values if v.strip().lower() not in NULLS]
+    present = [v for v in {v.strip() for v in values} if v.lower() not in NULLS]
     if not present:
         return "INTEGER"
     for kind in ("integer", "number", "date", "timestamp", "boolean"):
-        if all(_is(v.strip(), kind) for v in present):
+        if all(_is(v, kind) for v in present):
             if kind == "number":
                 return "DOUBLE" if any(re.search(r"[.eE]", v) for v in present) else "INTEGER"
             return {
@@ -73,9 +73,27 @@ def infer_type(values: list[str]) -> str:
     return "VARCHAR"
 
 
-def seed_sql(path: Path, display: str, config: dict[str, Any]) -> tuple[str, tuple[str, ...], str]:
-    """(the SELECT loading the seed, its column names, a digest of its content)."""
+def seed_sql(
+    path: Path, display: str, config: dict[str, Any], cache: Any = None
+) -> tuple[str, tuple[str, ...], str]:
+    """(the SELECT loading the seed, its column names, a digest of its content); taken from
+    ``cache`` (a CompileCache) when the file and its config are unchanged."""
     data = path.read_bytes()
+    digest = hashlib.sha256(data + repr(sorted(config.items(), key=str)).encode()).hexdigest()
+    key = f"{digest}:{path}"
+    if cache is not None:
+        hit = cache.get("seed", key)
+        if hit is not None:
+            return hit[0], tuple(hit[1]), digest
+    sql, columns = _seed_sql(data, path, display, config)
+    if cache is not None:
+        cache.put("seed", key, (sql, list(columns)))
+    return sql, columns, digest
+
+
+def _seed_sql(
+    data: bytes, path: Path, display: str, config: dict[str, Any]
+) -> tuple[str, tuple[str, ...]]:
     text = data.decode("utf-8-sig")
     delimiter = str(config.get("delimiter") or ",")
     rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
@@ -116,8 +134,7 @@ def seed_sql(path: Path, display: str, config: dict[str, Any]) -> tuple[str, tup
         + f"\nfrom read_csv('{location}', header = true, delim = '{delim}', quote = '\"', "
         f"escape = '\"', nullstr = ['', 'null', 'NULL', 'Null'], columns = {{{columns_spec}}})"
     )
-    digest = hashlib.sha256(data + repr(sorted(config.items(), key=str)).encode()).hexdigest()
-    return sql, tuple(h.lower() for h in header), digest
+    return sql, tuple(h.lower() for h in header)
 
 
 def _q(name: str) -> str:
