@@ -999,9 +999,9 @@ class DbtLoader:
                 if node.resource_type == "snapshot" and node.config.get("target_schema"):
                     schema = str(node.config["target_schema"])
                 else:
-                    schema = str(gen_schema(node.config.get("schema"), ndict)).strip()  # type: ignore[misc]
-                alias = str(gen_alias(node.config.get("alias"), ndict)).strip()  # type: ignore[misc]
-                database = str(gen_db(node.config.get("database"), ndict)).strip()  # type: ignore[misc]
+                    schema = str(gen_schema(node.config.get("schema"), ndict)).strip()
+                alias = str(gen_alias(node.config.get("alias"), ndict)).strip()
+                database = str(gen_db(node.config.get("database"), ndict)).strip()
             except TealError as exc:
                 self.errors.append(exc)
                 continue
