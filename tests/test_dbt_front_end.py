@@ -235,3 +235,36 @@ def test_build_seed_and_test_commands(tmp_path: Path) -> None:
     assert "model.shop.stg_people" in ids and "test.shop.not_null_stg_people_id" in ids
     manifest = json.loads((root / "target" / "manifest.json").read_text())
     assert manifest["parent_map"]["model.shop.people_count"] == ["model.shop.stg_people"]
+
+
+def test_selectors_yml_are_named_selectors(tmp_path: Path) -> None:
+    from teal.compiler.selection import model_index, select
+
+    selectors = """
+    selectors:
+      - name: marts_and_parents
+        definition:
+          method: tag
+          value: daily
+          parents: true
+      - name: views_not_people
+        definition:
+          union:
+            - method: config.materialized
+              value: view
+            - exclude:
+                - method: resource_type
+                  value: seed
+    """
+    root = dbt_project(tmp_path / "p", {"selectors.yml": selectors})
+    project = load_project(root)
+    idx = model_index(project)
+    chosen = select(
+        project.dag, ["selector:marts_and_parents"], models=idx, selectors=project.config.selectors
+    )
+    assert sorted(chosen) == ["people", "people_count", "stg_people"]
+    chosen = select(
+        project.dag, ["selector:views_not_people"], models=idx, selectors=project.config.selectors
+    )
+    assert sorted(chosen) == ["stg_people"]
+    assert sorted(select(project.dag, ["resource_type:seed"], models=idx)) == ["people"]

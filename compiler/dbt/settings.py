@@ -460,6 +460,7 @@ def load_dbt_config(
     if exts:
         duck["extensions"] = [e for e in exts if e]
     models_dir = root / project.model_paths[0]
+    selectors = read_selectors(root / "selectors.yml") if (root / "selectors.yml").is_file() else {}
     return ProjectConfig(
         root=root,
         config_path=root / PROJECT_FILE,
@@ -469,6 +470,7 @@ def load_dbt_config(
         threads=threads or tgt.threads,
         vars={**project.vars, **cli_vars},
         check_paths=tuple(project.test_paths),
+        selectors=selectors,
         duckdb=_duckdb_settings(parse_duckdb_settings, duck, root, tgt),
         dbt=settings,
     )
@@ -489,3 +491,70 @@ def _duckdb_settings(parse: Any, duck: dict[str, Any], root: Path, tgt: Target) 
 
 
 _UNSUPPORTED_PROJECT_KEYS: dict[str, str] = {}
+
+
+def read_selectors(path: Path) -> dict[str, Any]:
+    """dbt's selectors.yml as teal's named selectors (``--select selector:NAME``): a
+    definition is an expression, a ``method``/``value`` criterion (with ``parents``,
+    ``children``, ``parents_depth``, ``children_depth``, ``childrens_parents``), or a
+    ``union``/``intersection`` of definitions, each item may be ``exclude:``."""
+    display = "selectors.yml"
+    data = _yaml(path, display) or {}
+    out: dict[str, Any] = {}
+    for entry in data.get("selectors") or []:
+        line = getattr(entry, "line", None)
+        if not isinstance(entry, dict) or not entry.get("name") or "definition" not in entry:
+            raise ProjectError(
+                "every selector needs a name and a definition", path=display, line=line
+            )
+        try:
+            select, exclude = _definition(entry["definition"])
+        except ValueError as exc:
+            raise ProjectError(
+                f"selector '{entry['name']}': {exc}",
+                path=display,
+                line=line,
+                hint="definition: {method: tag, value: nightly} or a union: [...] of them",
+            ) from None
+        out[str(entry["name"])] = {"select": select, "exclude": exclude}
+    return out
+
+
+def _definition(spec: Any) -> tuple[list[str], list[str]]:
+    """(expressions to select, expressions to exclude) of one selector definition."""
+    if isinstance(spec, str):
+        return [spec], []
+    if not isinstance(spec, dict):
+        raise ValueError(f"cannot read definition {spec!r}")
+    if "union" in spec or "intersection" in spec:
+        joiner = "union" if "union" in spec else "intersection"
+        select: list[str] = []
+        exclude: list[str] = []
+        for item in spec[joiner] or []:
+            if isinstance(item, dict) and set(item) == {"exclude"}:
+                for sub in item["exclude"] or []:
+                    exclude += _definition(sub)[0]
+                continue
+            got, excluded = _definition(item)
+            select += got
+            exclude += excluded
+        if joiner == "intersection":
+            parts = [s for s in select if " " not in s]
+            if len(parts) != len(select):
+                raise ValueError("an intersection of unions is not supported")
+            select = [",".join(parts)]
+        return select, exclude
+    method, value = spec.get("method"), spec.get("value")
+    if method is None or value is None:
+        raise ValueError("a criterion needs method and value")
+    text = f"{method}:{value}" if method not in ("fqn", "name") else str(value)
+    if spec.get("childrens_parents"):
+        text = "@" + text
+    if spec.get("parents"):
+        text = f"{spec.get('parents_depth') or ''}+{text}"
+    if spec.get("children"):
+        text = f"{text}+{spec.get('children_depth') or ''}"
+    exclude = []
+    for sub in spec.get("exclude") or []:
+        exclude += _definition(sub)[0]
+    return [text], exclude
