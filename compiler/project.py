@@ -17,7 +17,7 @@ reads has changed, the previous result is taken whole instead (compiler.snapshot
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +110,11 @@ class Project:
     hooks: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     # dbt projects: each node's manifest entry by name (runtime/dbt_artifacts.py)
     dbt_nodes: dict[str, Any] = field(default_factory=dict)
+    # dbt projects: renders a model again while the build runs, its queries answered by
+    # the given function (sql -> (column names, rows)): (compiled SQL, incremental variant)
+    render_at_run: Callable[[str, Callable[[str], Any]], tuple[str, str | None]] | None = field(
+        default=None, repr=False
+    )
 
     def checks_of(self, model: str) -> list[Any]:
         return [self.checks[c] for c in self.models[model].checks]

@@ -145,6 +145,10 @@ class EngineCursor(Protocol):
         """Run the user's statements as they are (a dbt project's on-run-start/end hooks)."""
         ...
 
+    def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows of the user's query (a dbt model's ``run_query``)."""
+        ...
+
     def relation_sql(self, schema: str, name: str) -> str:
         """How the engine's SQL names ``schema.name`` (quoted)."""
         ...

@@ -39,6 +39,11 @@ _MAT_BLOCK = re.compile(
 _DOCS_BLOCK = re.compile(r"\{%-?\s*docs\s+(\w+)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}", re.S)
 
 
+class RenderAtRun(Exception):
+    """A query a template runs while the project loads reads what the build creates: the
+    node is rendered when the build runs it instead."""
+
+
 class MacroReturn(Exception):
     def __init__(self, value: Any) -> None:
         super().__init__("return")
@@ -194,10 +199,12 @@ class Table:
         self.rows = [Row(names, r) for r in rows]
 
     @property
-    def columns(self) -> dict[str, Any]:
-        return {
-            n: _ColumnValues([r[i] for r in self.rows]) for i, n in enumerate(self.column_names)
-        }
+    def columns(self) -> _Columns:
+        """agate's ``table.columns``: by position or by name, each with ``values()``."""
+        return _Columns(
+            self.column_names,
+            [_ColumnValues([r[i] for r in self.rows]) for i in range(len(self.column_names))],
+        )
 
     def __iter__(self) -> Iterator[Row]:
         return iter(self.rows)
@@ -208,6 +215,20 @@ class Table:
     def print_table(self, *_: Any, **__: Any) -> None:
         for row in self.rows:
             print(tuple(row))
+
+
+class _Columns(list):
+    def __init__(self, names: tuple[str, ...], values: list[_ColumnValues]) -> None:
+        super().__init__(values)
+        self._names = list(names)
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return list.__getitem__(self, self._names.index(key))
+        return list.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
 
 
 class _ColumnValues(list):
@@ -276,6 +297,7 @@ class NodeState:
         self.refs: list[tuple[str, str | None]] = []  # (name, package) recorded in parse
         self.sources: list[tuple[str, str]] = []
         self.config_calls: list[dict[str, Any]] = []
+        self.queried = False  # the node's render ran a query (run_query, statement, ...)
 
 
 class DbtJinja:
@@ -425,7 +447,7 @@ class DbtJinja:
             return str(template.render({**self.context(), **(extra or {})}))
         except MacroReturn as ret:  # a bare {{ return(...) }} in a model
             return str(ret.value)
-        except TemplateError:
+        except (TemplateError, RenderAtRun):
             raise
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from teal.compiler.config import ProjectConfig, merge_config
-from teal.compiler.dbt.context import AttrDict, DbtJinja, Relation
+from teal.compiler.dbt.context import AttrDict, DbtJinja, Relation, RenderAtRun
 from teal.compiler.dbt.settings import DbtSettings, Package, native
 from teal.compiler.errors import (
     LineageError,
@@ -141,6 +141,8 @@ class Node:
     columns: tuple[str, ...] | None = None
     digest: str = ""
     description: str = ""
+    render_at_run: bool = False  # its Jinja queries the warehouse: rendered again at run
+    ctes: str = ""  # the ephemeral CTEs injected into its SQL
 
     @property
     def unique_id(self) -> str:
@@ -194,6 +196,10 @@ class DbtLoader:
         )
         self._connection: Any = None
         self.hooks: list[tuple[str, str, tuple[str, ...]]] = []
+        self._live: Any = None  # while a build runs: the query function of its cursor
+        import threading
+
+        self._lock = threading.Lock()
 
     # -- Jinja context callbacks -------------------------------------------------------------
     @property
@@ -379,12 +385,32 @@ class DbtLoader:
         return self._connection
 
     def run_sql(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        state = self.jinja.state
+        state.queried = True
+        if self._live is not None:  # rendered while the build runs (render_at_run)
+            try:
+                names, rows = self._live(sql)
+                return names, rows
+            except Exception as exc:  # noqa: BLE001 - the database's message, located
+                raise self.jinja.error(
+                    f"a query the template runs failed: {str(exc).splitlines()[0]}"
+                ) from None
+        node = state.node
+        deferrable = (
+            self.jinja.phase == "compile"
+            and node is not None
+            and node.resource_type in ("model", "snapshot")
+        )
         conn = self._conn()
         try:
             cur = conn.execute(sql)
             names = [d[0] for d in cur.description or []]
             return names, cur.fetchall() if cur.description else []
         except Exception as exc:  # noqa: BLE001 - the database's message, located at the node
+            if deferrable:  # it reads what this build makes: rendered when it runs
+                from teal.compiler.dbt.context import RenderAtRun
+
+                raise RenderAtRun(sql) from None
             raise self.jinja.error(
                 f"a query the template runs at compile time failed: {exc}".split("\n")[0],
                 hint="teal renders models before the build, against the warehouse as it is then: "
@@ -1066,7 +1092,18 @@ class DbtLoader:
                         node.path, node.display, node.config, self.cache
                     )
                     continue
-                sql = self._compile_render(node, incremental=False)
+                self.jinja.state.queried = False
+                try:
+                    sql = self._compile_render(node, incremental=False)
+                except RenderAtRun:
+                    node.render_at_run = True
+                    node.compiled = (
+                        f"-- {node.name} queries the warehouse while it is compiled "
+                        "(run_query, statement, adapter):\n-- its SQL is rendered when the "
+                        "build runs it\nselect 1 as rendered_at_run"
+                    )
+                    continue
+                node.render_at_run = self.jinja.state.queried
                 if node.resource_type == "snapshot":
                     this = f'"{node.schema}"."{node.alias}"'
                     node.compiled = first_build(sql, node.config)
@@ -1075,6 +1112,7 @@ class DbtLoader:
                 node.compiled = sql
                 if node.materialized == "incremental" and "is_incremental" in node.raw:
                     variant = self._compile_render(node, incremental=True)
+                    node.render_at_run = node.render_at_run or self.jinja.state.queried
                     if variant != sql:
                         node.incremental_sql = variant
             except TealError as exc:
@@ -1130,6 +1168,7 @@ class DbtLoader:
             if not deps:
                 continue
             ctes = ",\n".join(f"__dbt__cte__{d.name} as (\n{own[d.name]}\n)" for d in deps)
+            node.ctes = ctes
             node.compiled = _with_ctes(node.compiled, ctes)
             if node.incremental_sql:
                 node.incremental_sql = _with_ctes(node.incremental_sql, ctes)
@@ -1163,6 +1202,31 @@ class DbtLoader:
                     self.jinja.held_logs = None
                 if sql or logs:
                     self.hooks.append((kind, sql, logs))
+
+    def render_at_run(self, name: str, query: Any) -> tuple[str, str | None]:
+        """Model ``name`` rendered again with its queries answered by ``query`` (the build's
+        cursor): (compiled SQL, incremental variant). Renders one at a time."""
+        from teal.compiler.dbt.snapshots import first_build, next_build
+
+        node = next(n for n in self.by_name[name] if n.enabled)
+        with self._lock:
+            self._live = query
+            self.jinja.phase = "compile"
+            try:
+                sql = self._compile_render(node, incremental=False)
+                incremental = None
+                if node.resource_type == "snapshot":
+                    this = f'"{node.schema}"."{node.alias}"'
+                    return first_build(sql, node.config), next_build(sql, this, node.config)
+                if node.materialized == "incremental" and "is_incremental" in node.raw:
+                    variant = self._compile_render(node, incremental=True)
+                    incremental = variant if variant != sql else None
+            finally:
+                self._live = None
+        if node.ctes:
+            sql = _with_ctes(sql, node.ctes)
+            incremental = _with_ctes(incremental, node.ctes) if incremental else None
+        return sql, incremental
 
     # -- the Project -----------------------------------------------------------------------
     def _project(self, nodes: list[Node]) -> Any:
@@ -1213,6 +1277,8 @@ class DbtLoader:
                     strategy = "append"
             description = self._description(node)
             config = {k: v for k, v in node.config.items()}
+            if node.render_at_run:
+                config["render_at_run"] = True
             config.update(
                 resource_type=node.resource_type,
                 unique_id=node.unique_id,
@@ -1283,6 +1349,7 @@ class DbtLoader:
             stats={"parsed": 0, "cache_hits": 0, "cache_misses": 0},
             hooks=tuple(self.hooks),
             dbt_nodes={n.name: _manifest_node(n, self.settings) for n in self.nodes.values()},
+            render_at_run=self.render_at_run if any(n.render_at_run for n in nodes) else None,
         )
 
     def _description(self, node: Node) -> str:
