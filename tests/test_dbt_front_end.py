@@ -268,3 +268,34 @@ def test_selectors_yml_are_named_selectors(tmp_path: Path) -> None:
     )
     assert sorted(chosen) == ["stg_people"]
     assert sorted(select(project.dag, ["resource_type:seed"], models=idx)) == ["people"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("mode", "exit_code", "columns"),
+    [
+        ("ignore", 0, ["id"]),
+        ("append_new_columns", 0, ["id", "extra"]),
+        ("sync_all_columns", 0, ["id", "extra"]),
+        ("fail", 1, ["id"]),
+    ],
+)
+def test_on_schema_change(tmp_path: Path, mode: str, exit_code: int, columns: list[str]) -> None:
+    model = (
+        f"{{{{ config(materialized='incremental', on_schema_change='{mode}') }}}}\n"
+        "select range as id{% if var('extra', false) %}, 'x' as extra{% endif %} from range(3)\n"
+        "{% if is_incremental() %}where range > (select max(id) from {{ this }}) - 1{% endif %}\n"
+    )
+    root = dbt_project(tmp_path / "p", {"models/inc.sql": model})
+    env = {"TEAL_RUN_STORE": "none"}
+    assert run_teal("run", "-s", "inc", cwd=root, env=env).returncode == 0
+    done = run_teal("run", "-s", "inc", "--vars", "{extra: true}", cwd=root, env=env)
+    assert done.returncode == exit_code, done.output
+    found = query(
+        root / "shop.duckdb",
+        "select column_name from information_schema.columns where table_name = 'inc' order by ordinal_position",
+    )
+    assert [c for (c,) in found] == columns
+    assert query(root / "shop.duckdb", "select count(*) from main.inc") == [
+        (4 if exit_code == 0 else 3,)
+    ]

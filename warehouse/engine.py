@@ -90,6 +90,10 @@ class BuildTarget:
     # each partition's by key
     data_version: str = ""
     partition_versions: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # an incremental run whose query has other columns than the table: "fail" (teal's
+    # rule), or dbt's "ignore" (insert the table's columns), "append_new_columns",
+    # "sync_all_columns" (add new columns; and drop the missing ones)
+    on_schema_change: str = "fail"
 
     @property
     def relation(self) -> str:

@@ -999,6 +999,19 @@ class DbtLoader:
                     )
                 )
             node.config["incremental_strategy"] = strategy
+            change = node.config.get("on_schema_change")
+            allowed = ("ignore", "fail", "append_new_columns", "sync_all_columns")
+            if change is not None and change not in allowed:
+                line, col = _pos(node.raw, r"on_schema_change") or (None, None)
+                self.errors.append(
+                    ProjectError(
+                        f"on_schema_change={change!r} is not one of {', '.join(allowed)}",
+                        path=node.display,
+                        line=line,
+                        col=col,
+                        hint=did_you_mean(str(change), allowed),
+                    )
+                )
 
     # -- relations -------------------------------------------------------------------------
     def _relations(self) -> None:
@@ -1269,7 +1282,9 @@ class DbtLoader:
                 mat = "table"
             elif mat == "snapshot":
                 mat, strategy, unique_key = "incremental", "merge", ("dbt_scd_id",)
+                node.config.setdefault("on_schema_change", "append_new_columns")
             elif mat == "incremental":
+                node.config.setdefault("on_schema_change", "ignore")  # dbt's default
                 strategy = str(node.config.get("incremental_strategy"))
                 key = node.config.get("unique_key") or ()
                 unique_key = (key,) if isinstance(key, str) else tuple(key)
