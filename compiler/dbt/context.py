@@ -22,11 +22,22 @@ import os
 import re
 import sys
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from teal.compiler.dbt.proxies import (
+    Adapter,
+    ConfigProxy,
+    ModelProxy,
+    Pytz,
+    ThisProxy,
+    VarProxy,
+)
+from teal.compiler.dbt.values import AttrDict, Column, Relation, Table
 from teal.compiler.errors import TemplateError, did_you_mean
+
+__all__ = ["AttrDict", "Column", "DbtJinja", "Relation", "Table"]
 
 INTERNAL = "dbt"
 ADAPTER_PREFIXES = ("duckdb", "default")
@@ -56,215 +67,6 @@ class MacroFile:
     display: str
     text: str  # as Jinja reads it: test blocks made macros, materializations removed
     names: list[str]
-
-
-class Relation:
-    """``api.Relation``: what ``ref``, ``source`` and ``this`` return."""
-
-    def __init__(
-        self,
-        database: str | None = None,
-        schema: str | None = None,
-        identifier: str | None = None,
-        type: str | None = None,
-        cte: str | None = None,
-    ) -> None:
-        self.database, self.schema, self.identifier = database, schema, identifier
-        self.type = type
-        self._cte = cte
-
-    @classmethod
-    def create(
-        cls,
-        database: str | None = None,
-        schema: str | None = None,
-        identifier: str | None = None,
-        type: str | None = None,
-        **_: Any,
-    ) -> Relation:
-        return cls(database, schema, identifier, type)
-
-    @property
-    def name(self) -> str | None:
-        return self.identifier
-
-    @property
-    def table(self) -> str | None:
-        return self.identifier
-
-    @property
-    def is_table(self) -> bool:
-        return self.type == "table"
-
-    @property
-    def is_view(self) -> bool:
-        return self.type == "view"
-
-    def include(
-        self, database: bool = True, schema: bool = True, identifier: bool = True
-    ) -> Relation:
-        return Relation(
-            self.database if database else None,
-            self.schema if schema else None,
-            self.identifier if identifier else None,
-            self.type,
-        )
-
-    def incorporate(
-        self, path: Mapping[str, Any] | None = None, type: str | None = None, **_: Any
-    ) -> Relation:
-        path = path or {}
-        return Relation(
-            path.get("database", self.database),
-            path.get("schema", self.schema),
-            path.get("identifier", self.identifier),
-            type or self.type,
-        )
-
-    def quote(self, *_: Any, **__: Any) -> Relation:
-        return self
-
-    def render(self) -> str:
-        return str(self)
-
-    def __str__(self) -> str:
-        if self._cte is not None:
-            return self._cte
-        parts = [p for p in (self.schema, self.identifier) if p]
-        return ".".join(f'"{p}"' for p in parts)
-
-    def __html__(self) -> str:
-        return str(self)
-
-    def __repr__(self) -> str:
-        return f"<Relation {self}>"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Relation) and str(self) == str(other)
-
-    def __hash__(self) -> int:
-        return hash(str(self))
-
-
-class Column:
-    """``api.Column`` and what ``adapter.get_columns_in_relation`` returns."""
-
-    TYPE_LABELS = {
-        "STRING": "VARCHAR",
-        "TIMESTAMP": "TIMESTAMP",
-        "FLOAT": "FLOAT",
-        "INTEGER": "INTEGER",
-        "BOOLEAN": "BOOLEAN",
-    }
-
-    def __init__(self, column: str, dtype: str, **_: Any) -> None:
-        self.column, self.name, self.dtype, self.data_type = column, column, dtype, dtype
-
-    @classmethod
-    def translate_type(cls, dtype: str) -> str:
-        return cls.TYPE_LABELS.get(dtype.upper(), dtype)
-
-    @classmethod
-    def create(cls, name: str, label_or_dtype: str) -> Column:
-        return cls(name, cls.translate_type(label_or_dtype))
-
-    @property
-    def quoted(self) -> str:
-        return f'"{self.column}"'
-
-    def is_string(self) -> bool:
-        return self.dtype.upper().startswith(("VARCHAR", "TEXT", "STRING"))
-
-    def is_number(self) -> bool:
-        return self.is_integer() or self.is_float() or self.is_numeric()
-
-    def is_integer(self) -> bool:
-        return self.dtype.upper() in ("INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "INT")
-
-    def is_float(self) -> bool:
-        return self.dtype.upper() in ("FLOAT", "DOUBLE", "REAL")
-
-    def is_numeric(self) -> bool:
-        return self.dtype.upper().startswith(("DECIMAL", "NUMERIC"))
-
-    def __repr__(self) -> str:
-        return f"<Column {self.column} ({self.dtype})>"
-
-
-class Table:
-    """The agate-like table ``run_query`` and ``load_result(...).table`` give."""
-
-    def __init__(self, names: list[str], rows: list[tuple[Any, ...]]) -> None:
-        self.column_names = tuple(names)
-        self.rows = [Row(names, r) for r in rows]
-
-    @property
-    def columns(self) -> _Columns:
-        """agate's ``table.columns``: by position or by name, each with ``values()``."""
-        return _Columns(
-            self.column_names,
-            [_ColumnValues([r[i] for r in self.rows]) for i in range(len(self.column_names))],
-        )
-
-    def __iter__(self) -> Iterator[Row]:
-        return iter(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def print_table(self, *_: Any, **__: Any) -> None:
-        for row in self.rows:
-            print(tuple(row))
-
-
-class _Columns(list):
-    def __init__(self, names: tuple[str, ...], values: list[_ColumnValues]) -> None:
-        super().__init__(values)
-        self._names = list(names)
-
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, str):
-            return list.__getitem__(self, self._names.index(key))
-        return list.__getitem__(self, key)
-
-    def keys(self) -> list[str]:
-        return list(self._names)
-
-
-class _ColumnValues(list):
-    def values(self) -> list[Any]:
-        return list(self)
-
-
-class Row(tuple):
-    def __new__(cls, names: list[str], values: tuple[Any, ...]) -> Row:
-        row = super().__new__(cls, values)
-        row._names = list(names)  # type: ignore[attr-defined]
-        return row
-
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, str):
-            return tuple.__getitem__(self, self._names.index(key))  # type: ignore[attr-defined]
-        return tuple.__getitem__(self, key)
-
-    def keys(self) -> list[str]:
-        return list(self._names)  # type: ignore[attr-defined]
-
-    def values(self) -> list[Any]:
-        return list(self)
-
-    def items(self) -> list[tuple[str, Any]]:
-        return list(zip(self._names, self))  # type: ignore[attr-defined]
-
-
-class AttrDict(dict):
-    """A dict whose keys read as attributes too (``target.schema``, ``model.name``)."""
-
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            raise AttributeError(key) from None
 
 
 class _Namespace:
@@ -612,7 +414,7 @@ class DbtJinja:
         import itertools
 
         modules = AttrDict(
-            datetime=_dt, re=re, itertools=itertools, pytz=_Pytz(), time=__import__("time")
+            datetime=_dt, re=re, itertools=itertools, pytz=Pytz(), time=__import__("time")
         )
         flags = AttrDict(
             FULL_REFRESH=bool(loader.full_refresh),
@@ -649,13 +451,13 @@ class DbtJinja:
             "dbt_version": "1.10.0",
             "project_name": settings.project.name,
             "env_var": loader.env_var,
-            "var": _VarProxy(loader),
+            "var": VarProxy(loader),
             "ref": loader.ref,
             "source": loader.source,
-            "config": _ConfigProxy(loader),
+            "config": ConfigProxy(loader),
             "is_incremental": lambda: bool(state.incremental and execute),
-            "this": _ThisProxy(loader),
-            "model": _ModelProxy(loader),
+            "this": ThisProxy(loader),
+            "model": ModelProxy(loader),
             "graph": loader.graph
             if execute
             else AttrDict(
@@ -667,11 +469,11 @@ class DbtJinja:
                 semantic_models={},
                 saved_queries={},
             ),
-            "adapter": _Adapter(jinja, execute),
+            "adapter": Adapter(jinja, execute),
             "api": AttrDict(Relation=Relation, Column=Column),
             "doc": loader.doc,
             "selected_resources": [],
-            "builtins": AttrDict(ref=loader.ref, source=loader.source, config=_ConfigProxy(loader)),
+            "builtins": AttrDict(ref=loader.ref, source=loader.source, config=ConfigProxy(loader)),
             "context_macro_stack": [],
             "column": None,
             "sql_header": None,
@@ -708,168 +510,6 @@ class _MacroCall:
             return macro(*args, **kwargs)
         except MacroReturn as ret:
             return ret.value
-
-
-class _VarProxy:
-    def __init__(self, loader: Any) -> None:
-        self._loader = loader
-
-    def __call__(self, name: str, default: Any = ...) -> Any:
-        return self._loader.var(name, default)
-
-    def has_var(self, name: str) -> bool:
-        return self._loader.var(name, None) is not None
-
-
-class _ConfigProxy:
-    def __init__(self, loader: Any) -> None:
-        self._loader = loader
-
-    def __call__(self, *args: Any, **kwargs: Any) -> str:
-        return self._loader.config_call(*args, **kwargs)
-
-    def get(self, key: str, default: Any = None, validator: Any = None) -> Any:
-        return self._loader.config_get(key, default)
-
-    def require(self, key: str, validator: Any = None) -> Any:
-        value = self._loader.config_get(key, None)
-        if value is None:
-            raise self._loader.jinja.error(f"config '{key}' is required")
-        return value
-
-    def set(self, key: str, value: Any) -> str:
-        return self._loader.config_call(**{key: value})
-
-    def persist_relation_docs(self) -> bool:
-        return False
-
-    def persist_column_docs(self) -> bool:
-        return False
-
-
-class _ThisProxy:
-    def __init__(self, loader: Any) -> None:
-        self._loader = loader
-
-    def _rel(self) -> Relation:
-        return self._loader.this()
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self._rel(), name)
-
-    def __str__(self) -> str:
-        return str(self._rel())
-
-    def __html__(self) -> str:
-        return str(self)
-
-
-class _ModelProxy(Mapping):
-    def __init__(self, loader: Any) -> None:
-        self._loader = loader
-
-    def _d(self) -> Mapping[str, Any]:
-        return self._loader.model_dict()
-
-    def __getitem__(self, key: str) -> Any:
-        return self._d()[key]
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        try:
-            return self._d()[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._d())
-
-    def __len__(self) -> int:
-        return len(self._d())
-
-
-class _Adapter:
-    """``adapter``: dispatch, quoting and (when executing) the warehouse."""
-
-    def __init__(self, jinja: DbtJinja, execute: bool) -> None:
-        self._jinja, self._execute = jinja, execute
-        self.type = lambda: "duckdb"
-        self.behavior = _Behavior()
-
-    def dispatch(
-        self, macro_name: str, macro_namespace: str | None = None, packages: Any = None
-    ) -> Any:
-        return self._jinja.dispatch(macro_name, macro_namespace, packages)
-
-    def quote(self, identifier: str) -> str:
-        return '"' + str(identifier).replace('"', '""') + '"'
-
-    def quote_as_configured(self, identifier: str, quote_key: str) -> str:
-        return str(identifier)
-
-    def quote_seed_column(self, column: str, quote_config: Any = None) -> str:
-        return self.quote(column) if quote_config is not False else str(column)
-
-    def execute(
-        self, sql: str, auto_begin: bool = False, fetch: bool = False, limit: Any = None
-    ) -> tuple[Any, Any]:
-        if not self._execute:
-            return AttrDict(_message="", code="", rows_affected=0), Table([], [])
-        names, rows = self._jinja.loader.run_sql(str(sql))
-        response = AttrDict(_message="OK", code="OK", rows_affected=len(rows))
-        return response, Table(names, rows if fetch else [])
-
-    def get_relation(self, database: Any = None, schema: Any = None, identifier: Any = None) -> Any:
-        if not self._execute:
-            return None
-        kind = self._jinja.loader.relation_kind(str(schema), str(identifier))
-        return Relation(database, schema, identifier, kind) if kind else None
-
-    def get_columns_in_relation(self, relation: Any) -> list[Column]:
-        if not self._execute:
-            return []
-        return [Column(n, t) for n, t in self._jinja.loader.columns_of(relation)]
-
-    def get_missing_columns(self, from_relation: Any, to_relation: Any) -> list[Column]:
-        have = {c.name.lower() for c in self.get_columns_in_relation(to_relation)}
-        return [
-            c for c in self.get_columns_in_relation(from_relation) if c.name.lower() not in have
-        ]
-
-    def check_schema_exists(self, database: Any, schema: str) -> bool:
-        return True
-
-    def already_exists(self, schema: str, identifier: str) -> bool:
-        return self.get_relation(None, schema, identifier) is not None
-
-    def list_relations(self, database: Any = None, schema: Any = None) -> list[Relation]:
-        return []
-
-    def create_schema(self, relation: Any) -> str:
-        return ""
-
-    def drop_relation(self, relation: Any) -> str:
-        return ""
-
-    def commit(self) -> str:
-        return ""
-
-
-class _Behavior:
-    def __getattr__(self, name: str) -> Any:
-        return AttrDict(no_warn=False, setting=False)
-
-
-class _Pytz:
-    utc = _dt.UTC
-
-    def timezone(self, name: str) -> Any:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo(name)
 
 
 def _try_or_error(jinja: DbtJinja) -> Callable[..., Any]:

@@ -22,143 +22,35 @@ The result is a Project like any other: the plan, executor and warehouse do the 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from teal.compiler.config import ProjectConfig, merge_config
+from teal.compiler.dbt.assemble import assemble_project, check_model_config
 from teal.compiler.dbt.context import AttrDict, DbtJinja, Relation, RenderAtRun
+from teal.compiler.dbt.discovery import discover_nodes
+from teal.compiler.dbt.nodes import (
+    CONFIG_KEYS,
+    DICT_CONFIGS,
+    Node,
+    all_text,
+    default_alias,
+    default_database,
+    default_schema,
+    live_markers,
+    node_dict,
+    with_ctes,
+)
+from teal.compiler.dbt.properties import read_properties
 from teal.compiler.dbt.settings import DbtSettings, Package, native
 from teal.compiler.errors import (
-    LineageError,
     ProjectError,
     TealError,
-    TemplateError,
     did_you_mean,
     raise_all,
 )
-
-SUPPORTED_MATERIALIZATIONS = ("view", "table", "incremental", "ephemeral")
-STRATEGIES = ("append", "delete+insert", "merge")
-# config names dbt_project.yml may set without the + prefix
-CONFIG_KEYS = {
-    "materialized",
-    "enabled",
-    "schema",
-    "alias",
-    "database",
-    "tags",
-    "meta",
-    "docs",
-    "persist_docs",
-    "post-hook",
-    "pre-hook",
-    "full_refresh",
-    "unique_key",
-    "incremental_strategy",
-    "on_schema_change",
-    "column_types",
-    "quote_columns",
-    "delimiter",
-    "severity",
-    "where",
-    "warn_if",
-    "error_if",
-    "store_failures",
-    "limit",
-    "strategy",
-    "updated_at",
-    "check_cols",
-    "target_schema",
-    "target_database",
-    "hard_deletes",
-    "invalidate_hard_deletes",
-    "contract",
-    "grants",
-    "group",
-    "access",
-    "sql_header",
-    "event_time",
-    "batch_size",
-    "begin",
-    "lookback",
-    "incremental_predicates",
-    "packages",
-    "snapshot_meta_column_names",
-    "dbt_valid_to_current",
-    "store_failures_as",
-    "fail_calc",
-    "unique_id",
-    "labels",
-    "quoting",
-    "transient",
-    "copy_grants",
-    "on_configuration_change",
-}
-DICT_CONFIGS = {"meta", "column_types", "docs", "persist_docs", "grants", "quoting", "contract"}
-IGNORED_YAML = ("semantic_models", "metrics", "saved_queries", "exposures", "groups", "version")
-YAML_KEYS = (
-    "models",
-    "seeds",
-    "snapshots",
-    "sources",
-    "macros",
-    "analyses",
-    "unit_tests",
-    "data_tests",
-    "tests",
-    "functions",
-    *IGNORED_YAML,
-)
-TEST_MARKER = "__teal_check_target__"
-_COMMENTS = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.S)
-_SNAPSHOT = re.compile(r"\{%-?\s*snapshot\s+(\w+)\s*-?%\}(.*?)\{%-?\s*endsnapshot\s*-?%\}", re.S)
-
-
-@dataclass
-class Node:
-    resource_type: str  # model | seed | snapshot | test | analysis
-    package: str
-    name: str
-    path: Path
-    display: str  # relative to the project root
-    fqn: list[str]
-    raw: str = ""
-    config: dict[str, Any] = field(default_factory=dict)
-    yaml: Any = None  # its YAML properties entry
-    yaml_display: str = ""
-    template: Any = None
-    refs: list[tuple[str, str | None]] = field(default_factory=list)
-    sources: list[tuple[str, str]] = field(default_factory=list)
-    schema: str = ""
-    alias: str = ""
-    database: str = ""
-    compiled: str = ""
-    incremental_sql: str | None = None
-    columns: tuple[str, ...] | None = None
-    digest: str = ""
-    description: str = ""
-    render_at_run: bool = False  # its Jinja queries the warehouse: rendered again at run
-    ctes: str = ""  # the ephemeral CTEs injected into its SQL
-
-    @property
-    def unique_id(self) -> str:
-        return f"{self.resource_type}.{self.package}.{self.name}"
-
-    @property
-    def materialized(self) -> str:
-        if self.resource_type == "seed":
-            return "seed"
-        if self.resource_type == "snapshot":
-            return "snapshot"
-        return str(self.config.get("materialized") or "view")
-
-    @property
-    def enabled(self) -> bool:
-        return self.config.get("enabled", True) is not False
 
 
 class DbtLoader:
@@ -352,7 +244,7 @@ class DbtLoader:
         node = self.node
         if node is None:
             return {}
-        return _node_dict(node, self.settings)
+        return node_dict(node, self.settings)
 
     def doc(self, name: str, package: str | None = None) -> str:
         key = package and f"{package}.{name}"
@@ -510,8 +402,8 @@ class DbtLoader:
             )
             for path in self._files(package, tuple(dict.fromkeys(doc_folders)), (".md",)):
                 self.jinja.add_macro_file(package.name, self._display(path), self._read(path))
-        self._read_yaml()
-        self._discover()
+        read_properties(self)
+        discover_nodes(self)
         raise_all(self.errors)
         self._configure()
         raise_all(self.errors)
@@ -526,247 +418,6 @@ class DbtLoader:
             return True
         except ValueError:
             return False
-
-    # -- YAML ------------------------------------------------------------------------------
-    def _read_yaml(self) -> None:
-        from teal.compiler.yamlfile import parse_yaml
-
-        for package in self._packages():
-            folders = (
-                *package.model_paths,
-                *package.seed_paths,
-                *package.snapshot_paths,
-                *package.macro_paths,
-                *package.analysis_paths,
-                *package.test_paths,
-            )
-            for path in self._files(package, tuple(dict.fromkeys(folders)), (".yml", ".yaml")):
-                display = self._display(path)
-                try:
-                    data = parse_yaml(self._read(path), display)
-                except TealError as exc:
-                    self.errors.append(exc)
-                    continue
-                if data is None:
-                    continue
-                if not isinstance(data, dict):
-                    self.errors.append(
-                        ProjectError(
-                            "a YAML properties file must be a mapping", path=display, line=1
-                        )
-                    )
-                    continue
-                for key, value in data.items():
-                    line, col = getattr(data, "keys_at", {}).get(str(key), (None, None))
-                    if key in IGNORED_YAML:
-                        continue  # semantic layer and exposures: read by dbt Cloud tools, not rendered
-                    if key not in YAML_KEYS:
-                        self.errors.append(
-                            ProjectError(
-                                f"unknown top-level key '{key}'",
-                                path=display,
-                                line=line,
-                                col=col,
-                                hint=did_you_mean(str(key), YAML_KEYS)
-                                or "dbt properties files hold models:, sources:, seeds:, ...",
-                            )
-                        )
-                        continue
-                    if value is None:
-                        continue
-                    if not isinstance(value, list):
-                        self.errors.append(
-                            ProjectError(f"{key}: must be a list", path=display, line=line, col=col)
-                        )
-                        continue
-                    for entry in value:
-                        self._yaml_entry(str(key), entry, display, package)
-
-    def _yaml_entry(self, key: str, entry: Any, display: str, package: Package) -> None:
-        line = getattr(entry, "line", None)
-        if not isinstance(entry, dict) or not entry.get("name"):
-            self.errors.append(
-                ProjectError(f"every entry under {key}: needs a name", path=display, line=line)
-            )
-            return
-        name = str(entry["name"])
-        if key == "sources":
-            self._add_source(entry, display, package)
-        elif key == "unit_tests":
-            self.unit_tests.append((entry, display))
-        elif key in ("models", "seeds", "snapshots", "analyses"):
-            kind = key[:-1] if key != "analyses" else "analysis"
-            if (kind, name) in self.properties and self.properties[(kind, name)][1] != display:
-                other = self.properties[(kind, name)][1]
-                self.errors.append(
-                    ProjectError(
-                        f"{kind} '{name}' is described twice: in {other} and in {display}",
-                        path=display,
-                        line=line,
-                        hint="keep one entry per node across YAML files",
-                    )
-                )
-                return
-            self.properties[(kind, name)] = (entry, display)
-            if kind == "snapshot" and entry.get("relation"):
-                self._yaml_snapshot(entry, display, package)
-
-    def _add_source(self, entry: Any, display: str, package: Package) -> None:
-        name = str(entry["name"])
-        if name in self.source_entries:
-            other = self.source_entries[name][1]
-            self.errors.append(
-                ProjectError(
-                    f"source '{name}' is declared twice: in {other} and in {display}",
-                    path=display,
-                    line=getattr(entry, "line", None),
-                    hint="declare each source once",
-                )
-            )
-            return
-        self.source_entries[name] = (entry, display, package.name)
-        for table in entry.get("tables") or []:
-            if not isinstance(table, dict) or not table.get("name"):
-                self.errors.append(
-                    ProjectError(
-                        "every source table needs a name",
-                        path=display,
-                        line=getattr(table, "line", None),
-                    )
-                )
-                continue
-            self.sources[(name, str(table["name"]))] = {
-                "entry": table,
-                "source_entry": entry,
-                "display": display,
-                "package": package.name,
-                "raw_schema": entry.get("schema") or name,
-                "identifier": str(table.get("identifier") or table["name"]),
-                "database": entry.get("database"),
-                "schema": None,
-            }
-
-    def _yaml_snapshot(self, entry: Any, display: str, package: Package) -> None:
-        name = str(entry["name"])
-        relation = str(entry["relation"]).strip()
-        raw = "select * from {{ " + relation + " }}"
-        node = Node(
-            "snapshot",
-            package.name,
-            name,
-            package.root / display,
-            display,
-            [package.name, "snapshots", name],
-            raw=raw,
-        )
-        node.yaml, node.yaml_display = entry, display
-        self._add_node(node)
-
-    # -- nodes -----------------------------------------------------------------------------
-    def _add_node(self, node: Node) -> None:
-        uid = node.unique_id
-        if uid in self.nodes:
-            other = self.nodes[uid]
-            self.errors.append(
-                ProjectError(
-                    f"{node.resource_type} '{node.name}' is defined twice: in {other.display} and in {node.display}",
-                    path=node.display,
-                    line=1,
-                    hint="names are unique in a project; rename one of them",
-                )
-            )
-            return
-        self.nodes[uid] = node
-        if node.resource_type != "test":
-            self.by_name.setdefault(node.name, []).append(node)
-
-    def _fqn(self, package: Package, base: Path, path: Path, name: str) -> list[str]:
-        parts = list(path.relative_to(base).parts[:-1])
-        return [package.name, *parts, name]
-
-    def _discover(self) -> None:
-        for package in self._packages():
-            for folder in package.model_paths:
-                base = package.root / folder
-                for path in self._files(package, (folder,), (".sql", ".py")):
-                    display = self._display(path)
-                    if path.suffix == ".py":
-                        self.errors.append(
-                            ProjectError(
-                                "dbt Python models (def model(dbt, session)) are not supported by teal yet",
-                                path=display,
-                                line=1,
-                                hint="write the model as a teal Python asset, or as SQL",
-                            )
-                        )
-                        continue
-                    node = Node(
-                        "model",
-                        package.name,
-                        path.stem,
-                        path,
-                        display,
-                        self._fqn(package, base, path, path.stem),
-                        raw=self._read(path),
-                    )
-                    self._add_node(node)
-            for folder in package.seed_paths:
-                base = package.root / folder
-                for path in self._files(package, (folder,), (".csv",)):
-                    node = Node(
-                        "seed",
-                        package.name,
-                        path.stem,
-                        path,
-                        self._display(path),
-                        self._fqn(package, base, path, path.stem),
-                    )
-                    self._add_node(node)
-            for folder in package.snapshot_paths:
-                base = package.root / folder
-                for path in self._files(package, (folder,), (".sql",)):
-                    text = self._read(path)
-                    blocks = list(_SNAPSHOT.finditer(text))
-                    if not blocks and text.strip():
-                        self.errors.append(
-                            ProjectError(
-                                "a snapshot file holds {% snapshot name %} ... {% endsnapshot %}",
-                                path=self._display(path),
-                                line=1,
-                            )
-                        )
-                    for m in blocks:
-                        # keep the lines above the body, so errors point at the file's lines
-                        body = "\n" * text.count("\n", 0, m.start(2)) + m.group(2)
-                        node = Node(
-                            "snapshot",
-                            package.name,
-                            m.group(1),
-                            path,
-                            self._display(path),
-                            self._fqn(package, base, path, m.group(1)),
-                            raw=body,
-                        )
-                        self._add_node(node)
-            if package is not self.settings.project:
-                continue  # a package's tests are not run by the project's build
-            for folder in package.test_paths:
-                base = package.root / folder
-                for path in self._files(package, (folder,), (".sql",)):
-                    rel = path.relative_to(base).parts
-                    text = self._read(path)
-                    if "generic" in rel[:-1] or re.search(r"\{%-?\s*(test|macro)\s", text):
-                        continue
-                    node = Node(
-                        "test",
-                        package.name,
-                        path.stem,
-                        path,
-                        self._display(path),
-                        self._fqn(package, base, path, path.stem),
-                        raw=text,
-                    )
-                    self._add_node(node)
 
     # -- config ----------------------------------------------------------------------------
     def _tree_config(self, node: Node) -> dict[str, Any]:
@@ -865,7 +516,7 @@ class DbtLoader:
             if node.resource_type == "seed" and node.enabled:
                 node.raw = ""
             if node.resource_type == "model" and node.enabled:
-                self._check_model_config(node)
+                check_model_config(self, node)
             if node.resource_type == "snapshot" and node.enabled:
                 from teal.compiler.dbt.snapshots import check_config
 
@@ -906,7 +557,7 @@ class DbtLoader:
                 sql = self.jinja.render(node.template, node.display, node.raw)
                 for call in state.config_calls:
                     merge_config(node.config, call)
-                live = _live_markers(sql)
+                live = live_markers(sql)
                 for i, ref in enumerate(state.refs):
                     if (i in live or f"__teal_dbt_ref_{i}__" not in sql) and ref not in refs:
                         refs.append(ref)
@@ -915,113 +566,15 @@ class DbtLoader:
         finally:
             state.node, state.incremental = None, False
 
-    def _check_model_config(self, node: Node) -> None:
-        for hook in ("pre-hook", "post-hook", "pre_hook", "post_hook"):
-            if node.config.get(hook):
-                line, col = _pos(node.raw, re.escape(hook).replace("\\-", "[-_]")) or (None, None)
-                self.errors.append(
-                    ProjectError(
-                        f"{hook} is not supported by teal yet (model '{node.name}')",
-                        path=node.display if line else (node.yaml_display or node.display),
-                        line=line,
-                        col=col,
-                        hint="move the statement into on-run-start/on-run-end, or into the model's SQL",
-                    )
-                )
-                return
-        mat = node.materialized
-        line, col = (
-            _pos(node.raw, r"(?<=materialized=['\"])\w+")
-            or _pos(node.raw, r"materialized")
-            or (None, None)
-        )
-        if mat not in SUPPORTED_MATERIALIZATIONS:
-            defined = self.jinja.materializations.get(mat)
-            if defined:
-                message = f"model uses the custom materialization '{mat}' ({defined}), which teal does not support"
-                hint = "teal builds view, table, incremental and ephemeral models through its own warehouse layer"
-            elif mat == "materialized_view":
-                message, hint = (
-                    "materialized='materialized_view' is not supported on DuckDB",
-                    "use table",
-                )
-            else:
-                message = f"materialized='{mat}' is not a materialization"
-                hint = (
-                    did_you_mean(mat, SUPPORTED_MATERIALIZATIONS)
-                    or "use view, table, incremental or ephemeral"
-                )
-            if line is None and node.yaml is not None:  # set in YAML or dbt_project.yml
-                where, line, col = node.yaml_display, getattr(node.yaml, "line", None), None
-            else:
-                where = node.display
-            self.errors.append(
-                ProjectError(
-                    message,
-                    path=where,
-                    line=line,
-                    col=col,
-                    hint=hint,
-                    source_line=_source(node.raw, line) if where == node.display else None,
-                )
-            )
-            return
-        if mat == "incremental":
-            strategy = node.config.get("incremental_strategy") or (
-                "delete+insert" if node.config.get("unique_key") else "append"
-            )
-            if strategy == "microbatch":
-                self.errors.append(
-                    ProjectError(
-                        "incremental_strategy='microbatch' is not supported by teal yet",
-                        path=node.display,
-                        line=_line_of(node.raw, r"incremental_strategy"),
-                        hint="use teal's partitioned models (docs/partitions.md), or delete+insert with a lookback filter",
-                    )
-                )
-            elif strategy not in STRATEGIES:
-                self.errors.append(
-                    ProjectError(
-                        f"incremental_strategy='{strategy}' is not supported on DuckDB",
-                        path=node.display,
-                        line=_line_of(node.raw, r"incremental_strategy"),
-                        hint=did_you_mean(str(strategy), STRATEGIES)
-                        or "use append, delete+insert or merge",
-                    )
-                )
-            elif strategy != "append" and not node.config.get("unique_key"):
-                self.errors.append(
-                    ProjectError(
-                        f"incremental_strategy='{strategy}' needs a unique_key",
-                        path=node.display,
-                        line=_line_of(node.raw, r"incremental_strategy"),
-                        hint="add unique_key='id'",
-                    )
-                )
-            node.config["incremental_strategy"] = strategy
-            change = node.config.get("on_schema_change")
-            allowed = ("ignore", "fail", "append_new_columns", "sync_all_columns")
-            if change is not None and change not in allowed:
-                line, col = _pos(node.raw, r"on_schema_change") or (None, None)
-                self.errors.append(
-                    ProjectError(
-                        f"on_schema_change={change!r} is not one of {', '.join(allowed)}",
-                        path=node.display,
-                        line=line,
-                        col=col,
-                        hint=did_you_mean(str(change), allowed),
-                    )
-                )
-
     # -- relations -------------------------------------------------------------------------
     def _relations(self) -> None:
         self.jinja.phase = "parse"
         own = self.jinja.macros.get(self.settings.project.name, {})
         # dbt's defaults computed here unless the project overrides them (a macro call costs
         # about a millisecond, three per node)
-        gen_schema: Any = _default_schema
-        gen_alias: Any = _default_alias
-        gen_db: Any = _default_database
+        gen_schema: Any = default_schema
+        gen_alias: Any = default_alias
+        gen_db: Any = default_database
         if "generate_schema_name" in own:
             gen_schema = self.jinja.find_macro("generate_schema_name")
         if "generate_alias_name" in own:
@@ -1034,7 +587,7 @@ class DbtLoader:
                 continue
             self.jinja.state.node = node
             try:
-                ndict = _node_dict(node, self.settings)
+                ndict = node_dict(node, self.settings)
                 if node.resource_type == "snapshot" and node.config.get("target_schema"):
                     schema = str(node.config["target_schema"])
                 else:
@@ -1133,7 +686,7 @@ class DbtLoader:
         raise_all(self.errors)
         self._inject_ephemerals(enabled)
         self._render_hooks()
-        return self._project(enabled)
+        return assemble_project(self, enabled)
 
     def _compile_render(self, node: Node, incremental: bool) -> str:
         state = self.jinja.state
@@ -1147,7 +700,7 @@ class DbtLoader:
     def _fill_graph(self) -> None:
         for node in self.nodes.values():
             if node.enabled:
-                self.graph["nodes"][node.unique_id] = AttrDict(_node_dict(node, self.settings))
+                self.graph["nodes"][node.unique_id] = AttrDict(node_dict(node, self.settings))
         for (source, table), info in self.sources.items():
             self.graph["sources"][f"source.{info['package']}.{source}.{table}"] = AttrDict(
                 name=table,
@@ -1177,14 +730,14 @@ class DbtLoader:
                 continue
             deps: list[Node] = []
             ephemeral_deps(node, deps)
-            deps = [d for d in deps if f"__dbt__cte__{d.name}" in _all_text(node, deps, own)]
+            deps = [d for d in deps if f"__dbt__cte__{d.name}" in all_text(node, deps, own)]
             if not deps:
                 continue
             ctes = ",\n".join(f"__dbt__cte__{d.name} as (\n{own[d.name]}\n)" for d in deps)
             node.ctes = ctes
-            node.compiled = _with_ctes(node.compiled, ctes)
+            node.compiled = with_ctes(node.compiled, ctes)
             if node.incremental_sql:
-                node.incremental_sql = _with_ctes(node.incremental_sql, ctes)
+                node.incremental_sql = with_ctes(node.incremental_sql, ctes)
 
     def _render_hooks(self) -> None:
         """on-run-start/end rendered now; what they log() is printed when they run."""
@@ -1237,286 +790,6 @@ class DbtLoader:
             finally:
                 self._live = None
         if node.ctes:
-            sql = _with_ctes(sql, node.ctes)
-            incremental = _with_ctes(incremental, node.ctes) if incremental else None
+            sql = with_ctes(sql, node.ctes)
+            incremental = with_ctes(incremental, node.ctes) if incremental else None
         return sql, incremental
-
-    # -- the Project -----------------------------------------------------------------------
-    def _project(self, nodes: list[Node]) -> Any:
-        from teal.compiler.graph import Dag
-        from teal.compiler.project import Model, Project
-        from teal.compiler.sources import Source, SourceTable
-        from teal.compiler.sql import text_hash
-
-        names = {n.name for n in nodes}
-        sources: dict[str, Source] = {}
-        for (source, table), info in self.sources.items():
-            src = sources.get(source)
-            tables = dict(src.tables) if src else {}
-            tables[table.lower()] = SourceTable(
-                source=source,
-                name=table,
-                kind="warehouse",
-                location=f"{info['schema']}.{info['identifier']}",
-                description=str(info["entry"].get("description") or ""),
-            )
-            sources[source] = Source(
-                name=source,
-                kind="warehouse",
-                path=None,
-                tables=tables,
-                declared_in=info["display"],
-                line=getattr(info["source_entry"], "line", None),
-            )
-        models: dict[str, Model] = {}
-        upstreams: dict[str, tuple[str, ...]] = {}
-        for node in nodes:
-            ups = tuple(
-                sorted({name for name, _ in node.refs if name in names and name != node.name})
-            )
-            upstreams[node.name] = ups
-            mat = node.materialized
-            strategy = None
-            unique_key: tuple[str, ...] = ()
-            if mat in ("seed",):
-                mat = "table"
-            elif mat == "snapshot":
-                mat, strategy, unique_key = "incremental", "merge", ("dbt_scd_id",)
-                node.config.setdefault("on_schema_change", "append_new_columns")
-            elif mat == "incremental":
-                node.config.setdefault("on_schema_change", "ignore")  # dbt's default
-                strategy = str(node.config.get("incremental_strategy"))
-                key = node.config.get("unique_key") or ()
-                unique_key = (key,) if isinstance(key, str) else tuple(key)
-                if strategy == "merge" and not unique_key:
-                    strategy = "append"
-            description = self._description(node)
-            config = {k: v for k, v in node.config.items()}
-            if node.render_at_run:
-                config["render_at_run"] = True
-            config.update(
-                resource_type=node.resource_type,
-                unique_id=node.unique_id,
-                package=node.package,
-                fqn=".".join(node.fqn),
-            )
-            version = text_hash(
-                node.compiled
-                + "|"
-                + (node.incremental_sql or "")
-                + "|"
-                + node.digest
-                + "|"
-                + repr(sorted(((k, v) for k, v in config.items() if k != "description"), key=str))
-            )
-            tags = config.get("tags") or []
-            folder = "/".join(node.fqn[1:-1])
-            models[node.name] = Model(
-                name=node.name,
-                kind="sql",
-                path=node.path,
-                display_path=node.display,
-                folder=folder,
-                schema=node.schema,
-                alias=node.alias,
-                materialized=mat,
-                config=config,
-                tags=tuple([tags] if isinstance(tags, str) else tags),
-                description=description,
-                upstreams=ups,
-                source_tables=tuple(sorted({f"{s}.{t}" for s, t in node.sources})),
-                raw_sql=node.raw or None,
-                rendered_sql=node.compiled,
-                compiled_sql=node.compiled,
-                sql_hash=version,
-                line=1,
-                incremental_sql=node.incremental_sql,
-                strategy=strategy,
-                unique_key=unique_key,
-                columns=node.columns,
-            )
-        dag = Dag(upstreams)
-        cycle = dag.find_cycle()
-        if cycle:
-            first = models[cycle[0]]
-            raise LineageError(
-                "models form a cycle: " + " -> ".join(cycle),
-                path=first.display_path,
-                line=_line_of(first.raw_sql or "", r"ref\s*\(\s*['\"]" + re.escape(cycle[1])),
-                hint="each arrow means 'refs'; break the cycle by removing one of these refs",
-            )
-        from teal.compiler.dbt.tests import collect_tests
-
-        checks = collect_tests(self, models, nodes, {name: i for i, name in enumerate(dag.order())})
-        import dataclasses
-
-        by_asset: dict[str, list[str]] = {}
-        for name, check in checks.items():
-            by_asset.setdefault(check.asset, []).append(name)
-        for asset, check_names in by_asset.items():
-            models[asset] = dataclasses.replace(models[asset], checks=tuple(sorted(check_names)))
-        return Project(
-            config=self.cfg,
-            models=models,
-            sources=sources,
-            dag=dag,
-            checks=checks,
-            stats={"parsed": 0, "cache_hits": 0, "cache_misses": 0},
-            hooks=tuple(self.hooks),
-            dbt_nodes={n.name: _manifest_node(n, self.settings) for n in self.nodes.values()},
-            render_at_run=self.render_at_run if any(n.render_at_run for n in nodes) else None,
-        )
-
-    def _description(self, node: Node) -> str:
-        entry = node.yaml
-        text = str((entry or {}).get("description") or node.config.get("description") or "")
-        if "{{" in text:
-            state = self.jinja.state
-            state.node = node
-            try:
-                text = self.jinja.render(
-                    self.jinja.template(text, node.yaml_display), node.yaml_display, text
-                )
-            except TealError as exc:
-                raise ProjectError(
-                    exc.message,
-                    path=node.yaml_display,
-                    line=getattr(entry, "line", None),
-                    hint=exc.hint,
-                ) from None
-            finally:
-                state.node = None
-        return text
-
-
-def _default_schema(custom: Any, node: Any) -> str:
-    target = node["_target"]
-    return str(target.schema) if custom is None else f"{target.schema}_{str(custom).strip()}"
-
-
-def _default_alias(custom: Any, node: Any) -> str:
-    return str(custom).strip() if custom else str(node["name"])
-
-
-def _default_database(custom: Any, node: Any) -> str:
-    return str(node["_target"].database) if custom is None else str(custom).strip()
-
-
-def _node_dict(node: Node, settings: DbtSettings) -> dict[str, Any]:
-    return AttrDict(
-        name=node.name,
-        alias=node.alias or node.name,
-        schema=node.schema or settings.target.schema,
-        database=node.database or settings.target.database,
-        resource_type=node.resource_type,
-        package_name=node.package,
-        unique_id=node.unique_id,
-        fqn=list(node.fqn),
-        path=node.display,
-        original_file_path=node.display,
-        config=AttrDict(node.config),
-        tags=list(node.config.get("tags") or []),
-        refs=[{"name": n, "package": p, "version": None} for n, p in node.refs],
-        sources=[list(s) for s in node.sources],
-        depends_on=AttrDict(nodes=[], macros=[]),
-        raw_code=node.raw,
-        raw_sql=node.raw,
-        compiled_code=node.compiled,
-        description=str((node.yaml or {}).get("description") or ""),
-        meta=dict(node.config.get("meta") or {}),
-        columns={},
-        version=None,
-        language="sql",
-        identifier=node.alias or node.name,
-        _target=settings.target,
-    )
-
-
-def _manifest_node(node: Node, settings: DbtSettings) -> dict[str, Any]:
-    """What target/manifest.json says of a node (runtime/dbt_artifacts.py writes it)."""
-    return {
-        "unique_id": node.unique_id,
-        "resource_type": node.resource_type,
-        "package_name": node.package,
-        "name": node.name,
-        "path": node.display,
-        "original_file_path": node.display,
-        "fqn": list(node.fqn),
-        "schema": node.schema,
-        "alias": node.alias,
-        "database": node.database or settings.target.database,
-        "enabled": node.enabled,
-        "config": {k: v for k, v in node.config.items() if _plain(v)},
-        "tags": list(node.config.get("tags") or []),
-        "refs": [{"name": n, "package": p, "version": None} for n, p in node.refs],
-        "sources": [list(s) for s in node.sources],
-        "raw_code": node.raw,
-        "compiled_code": node.compiled,
-        "checksum": {
-            "name": "sha256",
-            "checksum": hashlib.sha256((node.raw or node.digest).encode()).hexdigest(),
-        },
-    }
-
-
-def _plain(value: Any) -> bool:
-    """Whether ``value`` is JSON data (config values are, unless a template made objects)."""
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return True
-    if isinstance(value, (list, tuple)):
-        return all(_plain(v) for v in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
-    return False
-
-
-def _live_markers(sql: str) -> set[int]:
-    """Indexes of the ref markers outside SQL comments (a ref in a comment is no edge,
-    unless the comment is dbt's ``-- depends_on: {{ ref('x') }}``)."""
-    live: set[int] = set()
-    pos = 0
-    for m in _COMMENTS.finditer(sql):
-        chunk = sql[pos : m.start()]
-        live |= {int(i) for i in re.findall(r"__teal_dbt_ref_(\d+)__", chunk)}
-        text = m.group(0)
-        if text.startswith("'") or "depends_on" in text:
-            live |= {int(i) for i in re.findall(r"__teal_dbt_ref_(\d+)__", text)}
-        pos = m.end()
-    live |= {int(i) for i in re.findall(r"__teal_dbt_ref_(\d+)__", sql[pos:])}
-    return live
-
-
-def _all_text(node: Node, deps: list[Node], own: dict[str, str]) -> str:
-    return "\n".join([node.compiled, node.incremental_sql or "", *(own[d.name] for d in deps)])
-
-
-def _with_ctes(sql: str, ctes: str) -> str:
-    """``sql`` with ``ctes`` first: into its WITH clause if it has one, else a new one."""
-    stripped = _COMMENTS.sub(
-        lambda m: m.group(0) if m.group(0).startswith("'") else " " * len(m.group(0)), sql
-    )
-    m = re.match(r"\s*with\s+(recursive\s+)?", stripped, re.I)
-    if m:
-        return sql[: m.end()] + ctes + ",\n" + sql[m.end() :]
-    return f"with {ctes}\n{sql}"
-
-
-def _pos(text: str, pattern: str) -> tuple[int, int] | None:
-    """(line, column), both 1-based, of the first match of ``pattern`` in ``text``."""
-    m = re.search(pattern, text)
-    if not m:
-        return None
-    return text.count("\n", 0, m.start()) + 1, m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
-
-
-def _source(text: str, line: int | None) -> str | None:
-    lines = text.splitlines()
-    return lines[line - 1] if line and 0 < line <= len(lines) else None
-
-
-def _line_of(text: str, pattern: str) -> int | None:
-    m = re.search(pattern, text)
-    return text.count("\n", 0, m.start()) + 1 if m else None
-
-
-__all__ = ["DbtLoader", "Node", "TemplateError"]
