@@ -133,6 +133,8 @@ class ProjectConfig:
     pools: dict[str, int] = field(default_factory=dict)
     # resources Python models and checks receive by parameter name (compiler/resources.py)
     resources: dict[str, ResourceDecl] = field(default_factory=dict)
+    # a dbt project (dbt_project.yml): what only the dbt front end reads (compiler/dbt/)
+    dbt: Any = None
 
     def folder_config(self, rel_folder: str) -> dict[str, Any]:
         """Merged folder defaults for a model in ``rel_folder`` (posix, relative to models/).
@@ -287,7 +289,7 @@ def find_project(start: str | Path | None = None) -> Path:
     if here.is_file():
         here = here.parent
     for folder in (here, *here.parents):
-        if (folder / "teal.toml").is_file():
+        if (folder / "teal.toml").is_file() or (folder / "dbt_project.yml").is_file():
             return folder
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file() and "[tool.teal" in pyproject.read_text(encoding="utf-8"):
@@ -295,7 +297,7 @@ def find_project(start: str | Path | None = None) -> Path:
     raise ProjectError(
         f"no teal project found in {here} or any parent folder",
         hint="create teal.toml (or [tool.teal] in pyproject.toml) in the project root, "
-        "or pass --project-dir",
+        "run teal in a dbt project (dbt_project.yml), or pass --project-dir",
     )
 
 
@@ -383,10 +385,23 @@ def load_config(
     warehouse: str | Path | None = None,
     vars: dict[str, Any] | None = None,
     threads: int | None = None,
+    profiles_dir: str | Path | None = None,
 ) -> ProjectConfig:
-    """Find and read the project configuration; CLI overrides win over the file."""
+    """Find and read the project configuration; CLI overrides win over the file. A folder
+    with dbt_project.yml and no teal.toml is a dbt project (compiler/dbt/settings.py)."""
     root = find_project(project_dir)
     config_path = root / "teal.toml"
+    if not config_path.is_file() and (root / "dbt_project.yml").is_file():
+        from teal.compiler.dbt.settings import load_dbt_config
+
+        return load_dbt_config(
+            root,
+            target=target,
+            warehouse=warehouse,
+            vars=vars,
+            threads=threads,
+            profiles_dir=profiles_dir,
+        )
     if config_path.is_file():
         data = _read_toml(config_path)
         data = data.get("tool", {}).get("teal", data) if "tool" in data else data

@@ -17,7 +17,7 @@ reads has changed, the previous result is taken whole instead (compiler.snapshot
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +105,16 @@ class Project:
     # what the load found suspicious but not wrong (YAML describing a model that does not
     # exist, ...): located, shown by every command, errors under --strict
     warnings: tuple[TealError, ...] = ()
+    # dbt projects: on-run-start/end as ("start" | "end", SQL, lines it logs), run around
+    # every build
+    hooks: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    # dbt projects: each node's manifest entry by name (runtime/dbt_artifacts.py)
+    dbt_nodes: dict[str, Any] = field(default_factory=dict)
+    # dbt projects: renders a model again while the build runs, its queries answered by
+    # the given function (sql -> (column names, rows)): (compiled SQL, incremental variant)
+    render_at_run: Callable[[str, Callable[[str], Any]], tuple[str, str | None]] | None = field(
+        default=None, repr=False
+    )
 
     def checks_of(self, model: str) -> list[Any]:
         return [self.checks[c] for c in self.models[model].checks]
@@ -204,6 +214,10 @@ def load_project(
 
     strategy = strategy or LoadStrategy()
     cfg = config or load_config(project_dir, **overrides)
+    if cfg.dbt is not None:  # the dbt front end (compiler/dbt/)
+        from teal.compiler.dbt.loader import DbtLoader
+
+        return DbtLoader(cfg).load()
     strategy.wait()  # a previous load with this strategy may still be storing its results
     contents: dict[str, bytes] = {}
     snapshot_key = snapshot.key(cfg, contents)

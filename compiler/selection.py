@@ -60,6 +60,9 @@ METHODS = (
     "partitioned",
     "selector",
     "column",
+    "resource_type",
+    "package",
+    "test_type",
 )
 STATE_VALUES = ("modified", "new", "unmodified", "old")
 RESULT_VALUES = ("error", "fail", "skipped", "success")
@@ -202,6 +205,26 @@ def _base_matches(
                 hits.add(n)
     elif method == "tag":
         hits = {n for n, m in models.items() if any(match(t) for t in m.get("tags", ()))}
+    elif method in ("resource_type", "package"):  # dbt's: what a node is, whose it is
+        default = "model" if method == "resource_type" else ""
+        hits = {n for n, m in models.items() if match(str(m["config"].get(method) or default))}
+    elif method == "test_type":  # models with tests of a type: unit, data (generic, singular)
+        kinds = {
+            "unit": ("unit_test",),
+            "singular": ("singular",),
+            "generic": None,
+            "data": None,
+        }.get(lower, ())
+        hits = {
+            n
+            for n, m in models.items()
+            if any(
+                (kinds is None and k not in ("unit_test", "singular", "python"))
+                or (kinds is not None and k in kinds)
+                or (lower == "data" and k == "singular")
+                for k in m.get("check_kinds", ())
+            )
+        }
     elif method in ("kind", "schema", "group", "materialized"):
         hits = {n for n, m in models.items() if m.get(method) is not None and match(str(m[method]))}
     elif method == "state":
@@ -444,6 +467,9 @@ def model_index(project: Any, state: Any = None) -> dict[str, dict[str, Any]]:
             "display_path": m.display_path,
             "state": state_of(name, m.sql_hash),
             "result": results.get(name),
+            "check_kinds": tuple(
+                project.checks[c].kind for c in m.checks if c in getattr(project, "checks", {})
+            ),
             "checks": tuple(m.checks)
             + tuple(
                 {project.checks[c].kind for c in m.checks if c in getattr(project, "checks", {})}

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import json
 import os
+from typing import TYPE_CHECKING
 
 from teal.compiler.config import ProjectConfig
 from teal.runtime.results import BuildResult
 
+if TYPE_CHECKING:
+    from teal.compiler.project import Project
 
-def write_run_results(cfg: ProjectConfig, result: BuildResult, command: str) -> None:
+
+def write_run_results(
+    cfg: ProjectConfig, result: BuildResult, command: str, project: Project | None = None
+) -> None:
     """Write the result of a run to ``target/run_results.json`` (atomically replaced).
 
-    Nothing is written for an in-memory warehouse or a project made in code."""
-    if str(cfg.warehouse_path) == ":memory:" or cfg.config_path.name.startswith("<"):
+    Nothing is written for an in-memory warehouse or a project made in code. A dbt project
+    gets dbt's run_results.json and manifest.json instead (runtime/dbt_artifacts.py)."""
+    if cfg.config_path.name.startswith("<"):
+        return
+    if cfg.dbt is not None and project is not None:
+        from teal.runtime.dbt_artifacts import manifest, run_results, write_json
+
+        write_json(cfg.root / "target", "run_results.json", run_results(project, result, command))
+        write_json(cfg.root / "target", "manifest.json", manifest(project))
+        return
+    if str(cfg.warehouse_path) == ":memory:":
         return
     target = cfg.root / "target"
     try:

@@ -25,6 +25,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from teal.compiler.errors import TealError
 from teal.compiler.plan import Plan, Step
 from teal.compiler.project import Model, Project
 from teal.runtime.attempts import run_with_retries
@@ -301,6 +302,7 @@ class Executor:
             catalog=self.catalog,
             data_version=step.data_version,
             partition_versions=dict(zip(step.partitions, step.partition_versions)),
+            on_schema_change=str(model.config.get("on_schema_change") or "fail"),
         )
         started = datetime.now(UTC).replace(tzinfo=None)
         t0 = time.perf_counter()
@@ -308,6 +310,8 @@ class Executor:
         audit = self._audit_for(model, outcomes)
         metadata: dict[str, Any] = {}
         try:
+            if model.config.get("render_at_run") and self.project.render_at_run is not None:
+                model, step = self._render_now(cur, model, step)
             if model.partitions is not None:
                 return self._run_partitions(cur, step, model, target, started, t0)
             if step.action == "view":
@@ -326,6 +330,8 @@ class Executor:
             return self._audit_failed(cur, target, model, started, t0, exc)
         except UserCodeError as exc:
             return self._failed(cur, target, model, started, t0, exc.message, exc.line)
+        except TealError as exc:  # a template rendered now (a dbt model that queries)
+            return self._failed(cur, target, model, started, t0, exc.message, exc.line, exc.col)
         except Exception as exc:  # noqa: BLE001 - engine errors become a failed model
             message, line, col = cur.describe_error(exc, model.raw_sql)
             message = with_partition_context(model, message)
@@ -334,6 +340,16 @@ class Executor:
             return self._failed(cur, target, model, started, t0, message, line, col)
         return self._succeeded(
             cur, step, model, target, started, t0, built.rows, outcomes, metadata=metadata
+        )
+
+    def _render_now(self, cur: EngineCursor, model: Model, step: Step) -> tuple[Model, Step]:
+        """A dbt model whose Jinja queries the warehouse (``run_query``, ``statement``,
+        ``adapter.get_columns_in_relation``) rendered again now, as dbt compiles a node just
+        before it runs it: its queries see what this build has published so far."""
+        assert self.project.render_at_run is not None
+        sql, incremental_sql = self.project.render_at_run(model.name, cur.query)
+        return replace(model, compiled_sql=sql, incremental_sql=incremental_sql), replace(
+            step, sql=sql
         )
 
     def _succeeded(

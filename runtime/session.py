@@ -125,12 +125,19 @@ class Session:
         vars: dict[str, Any] | None = None,
         threads: int | None = None,
         strategy: LoadStrategy | None = None,
+        profiles_dir: str | Path | None = None,
     ) -> Session:
-        """Find and read the project's configuration (the models are read on first use)."""
+        """Find and read the project's configuration (the models are read on first use).
+        ``profiles_dir``: where a dbt project's profiles.yml is (dbt's --profiles-dir)."""
 
         def read() -> ProjectConfig:
             return load_config(
-                project_dir, target=target, warehouse=warehouse, vars=vars, threads=threads
+                project_dir,
+                target=target,
+                warehouse=warehouse,
+                vars=vars,
+                threads=threads,
+                profiles_dir=profiles_dir,
             )
 
         cfg = read()
@@ -490,7 +497,9 @@ class Session:
                     return found is not None and found.status is RunStatus.CANCELING
 
                 executor.cancel_requested = canceled
+            self._run_hooks(wh, "start")
             result = executor.run()
+            self._run_hooks(wh, "end")
             if self.record_runs:  # one query for the output schema of everything built
                 if isinstance(reporter, RecordingReporter):
                     reporter.recorder.flush()  # the materializations it completes
@@ -520,10 +529,32 @@ class Session:
         finally:
             if own:
                 wh.close()
-        write_run_results(self.config, result, run.command)
+        write_run_results(self.config, result, run.command, project)
         if executor.fatal is not None:  # what was built before it stays built
             raise executor.fatal
         return result
+
+    def _run_hooks(self, wh: Engine, when: str) -> None:
+        """A dbt project's on-run-start (``when="start"``) or on-run-end statements."""
+        hooks = [(sql, logs) for kind, sql, logs in self.project.hooks if kind == when]
+        if not hooks:
+            return
+        from teal.compiler.errors import ExecutionError
+
+        cur = wh.cursor()
+        for i, (sql, logs) in enumerate(hooks):
+            for text in logs:
+                logging.getLogger("teal.asset.hooks").info("%s", text)
+            if not sql:
+                continue
+            try:
+                cur.run_statements(sql)
+            except Exception as exc:  # noqa: BLE001 - the database's message, located
+                raise ExecutionError(
+                    f"on-run-{when} hook {i} failed: {str(exc).splitlines()[0]}",
+                    path="dbt_project.yml",
+                    hint="the hook ran as rendered: " + " ".join(sql.split())[:200],
+                ) from None
 
     def check(
         self,

@@ -15,6 +15,7 @@ import click
 
 from teal.cli_daemon import COMMANDS as DAEMON_COMMANDS
 from teal.cli_daemon import apply_job, report_freshness
+from teal.cli_dbt import COMMANDS as DBT_COMMANDS
 from teal.cli_lineage import validate
 from teal.cli_partitions import partitions
 from teal.cli_runs import cancel, logs, migrate, runs, status
@@ -97,6 +98,10 @@ def _run(
             project_dir, str(partition_opts["job"]), select, exclude, partition_opts
         )
     session = open_session(project_dir, target, warehouse, vars_, threads, base_vars=job_vars)
+    if command == "run" and session.config.dbt is not None:  # dbt run: models, no seeds
+        from teal.cli_dbt import only_resource_type
+
+        select = only_resource_type("model", select)
     if partition_opts.pop("validate_first", False):
         session.validate(select, exclude)  # located errors, exit 2, before the warehouse opens
     options = session.options(
@@ -583,7 +588,17 @@ def lineage(
         )
 
 
-for command in (runs, logs, cancel, migrate, status, partitions, ui, *DAEMON_COMMANDS):
+for command in (
+    runs,
+    logs,
+    cancel,
+    migrate,
+    status,
+    partitions,
+    ui,
+    *DAEMON_COMMANDS,
+    *DBT_COMMANDS,
+):
     main.add_command(command)
 main.add_command(validate)
 

@@ -51,6 +51,14 @@ def parse_vars(value: str | None) -> dict[str, Any] | None:
     return parsed
 
 
+PROFILES_DIR = "teal.profiles_dir"
+
+
+def _keep_profiles_dir(ctx: click.Context, _param: Any, value: Path | None) -> None:
+    if value is not None:
+        ctx.meta[PROFILES_DIR] = value
+
+
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option(
@@ -67,6 +75,15 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--vars", "vars_", default=None, help="YAML mapping of vars, e.g. '{day: 2026-01-01}'."
         ),
         click.option("--debug", is_flag=True, help="Show tracebacks."),
+        click.option(
+            "--profiles-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            expose_value=False,
+            callback=_keep_profiles_dir,
+            help="dbt projects: the folder holding profiles.yml (default: the project, "
+            "then ~/.dbt).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -116,6 +133,7 @@ def open_session(
     vars_: str | None,
     threads: int | None = None,
     base_vars: dict[str, Any] | None = None,
+    profiles_dir: Path | None = None,
 ) -> Session:
     """The session every command runs through (flags that choose the project);
     ``base_vars`` (a job's) are overridden by ``--vars``."""
@@ -133,11 +151,20 @@ def open_session(
         vars={**(base_vars or {}), **(parse_vars(vars_) or {})} or None,
         threads=threads,
         strategy=strategy,
+        profiles_dir=profiles_dir if profiles_dir is not None else _profiles_dir(),
     )
     session.on_warnings = functools.partial(
         report_warnings, strict=bool(ctx is not None and ctx.meta.get(STRICT))
     )
     return session
+
+
+def _profiles_dir() -> Path | None:
+    """--profiles-dir of the command being run (every command that takes project options
+    has it), so that commands need not pass it through."""
+    ctx = click.get_current_context(silent=True)
+    value = ctx.meta.get(PROFILES_DIR) if ctx is not None else None
+    return Path(value) if value else None
 
 
 # where the `teal` group keeps --strict for its commands (click's per-invocation meta)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -96,6 +98,30 @@ def test_ui_benchmark_runs_at_a_tiny_size(tmp_path):
     (result,) = tmp_path.glob("ui-*.json")
     data = json.loads(result.read_text())
     assert data["assets"] == 43 and data["boxes_drawn"] > 0 and data["graph_interactive_s"] > 0
+
+
+def test_dbt_bench_runs_at_a_tiny_size_without_dbt(tmp_path: Path) -> None:
+    """bench/dbt.py's generated dbt project builds with teal to the floor's row counts."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "dbt.py"),
+            "--models",
+            "8",
+            "--repeat",
+            "1",
+            "--no-dbt",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TEAL_RUN_STORE": "none"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    (result,) = tmp_path.glob("dbt-*.json")
+    assert json.loads(result.read_text())["results"][0]["models"] == 8
 
 
 def test_partition_scale_benchmark_runs_at_a_tiny_size(tmp_path):

@@ -90,6 +90,10 @@ class BuildTarget:
     # each partition's by key
     data_version: str = ""
     partition_versions: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # an incremental run whose query has other columns than the table: "fail" (teal's
+    # rule), or dbt's "ignore" (insert the table's columns), "append_new_columns",
+    # "sync_all_columns" (add new columns; and drop the missing ones)
+    on_schema_change: str = "fail"
 
     @property
     def relation(self) -> str:
@@ -144,6 +148,14 @@ class EngineCursor(Protocol):
     def interrupt(self) -> None:
         """Stop the query this cursor runs now (its transaction rolls back): how a canceled
         run stops a SQL step in flight. Safe to call from another thread."""
+        ...
+
+    def run_statements(self, sql: str) -> None:
+        """Run the user's statements as they are (a dbt project's on-run-start/end hooks)."""
+        ...
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows of the user's query (a dbt model's ``run_query``)."""
         ...
 
     def relation_sql(self, schema: str, name: str) -> str:

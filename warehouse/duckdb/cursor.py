@@ -28,6 +28,14 @@ class DuckDBCursor:
     def native(self) -> Any:
         return self._cur
 
+    def run_statements(self, sql: str) -> None:
+        self._cur.execute(sql)
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        found = self._cur.execute(sql)
+        names = [d[0] for d in found.description or []]
+        return names, found.fetchall() if found.description else []
+
     def _bound(self, audit: Audit | None) -> Check:
         """The audit callback as the materializations call it: on this cursor."""
         if audit is None:

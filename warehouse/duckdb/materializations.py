@@ -107,15 +107,32 @@ def record_failure(
     )
 
 
-def _check_columns(cur: DuckDBPyConnection, target: BuildTarget, source: str) -> None:
-    """Refuse an incremental run whose columns differ from the existing table's, by name."""
+def _check_columns(cur: DuckDBPyConnection, target: BuildTarget, source: str) -> str:
+    """What an incremental run inserts from, after comparing its columns with the existing
+    table's by name: ``source`` itself when they agree; otherwise as the target's
+    ``on_schema_change`` says (teal's "fail" refuses the run)."""
     relation = qualified(target.schema, target.name)
     have = [d[0] for d in cur.execute(SQL.select_all(relation, limit=0)).description]
     got = [d[0] for d in cur.execute(SQL.select_all(source, limit=0)).description]
     added = [c for c in got if c.lower() not in {h.lower() for h in have}]
     removed = [c for c in have if c.lower() not in {g.lower() for g in got}]
     if not added and not removed:
-        return
+        return source
+    mode = target.on_schema_change
+    if mode == "ignore" and not removed:  # dbt: the new columns are not loaded
+        kept = ", ".join(quote(c) for c in got if c.lower() in {h.lower() for h in have})
+        return f"(select {kept} from {source})"
+    if mode in ("append_new_columns", "sync_all_columns"):
+        types = {
+            str(name): str(kind)
+            for name, kind, *_ in cur.execute(f"describe select * from {source}").fetchall()
+        }
+        for column in added:
+            cur.execute(f"alter table {relation} add column {quote(column)} {types[column]}")
+        if mode == "sync_all_columns":
+            for column in removed:
+                cur.execute(f"alter table {relation} drop column {quote(column)}")
+        return source  # inserted by name: a column the query lacks is null
     changes = [
         f"{what} column{'s' if len(cols) > 1 else ''} " + ", ".join(f'"{c}"' for c in cols)
         for what, cols in (("new", added), ("missing", removed))
@@ -135,8 +152,8 @@ def incremental_append(
     """Append the query's rows to the existing table (``incremental_strategy='append'``)."""
 
     def body() -> int:
-        _check_columns(cur, target, f"(\n{sql}\n)")
-        rows = insert_by_name(cur, target, f"(\n{sql}\n)")
+        source = _check_columns(cur, target, f"(\n{sql}\n)")
+        rows = insert_by_name(cur, target, source)
         if audit is not None:
             audit(qualified(target.schema, target.name))
         return rows
@@ -157,9 +174,9 @@ def incremental_upsert(
 
     def body() -> int:
         cur.execute(SQL.create_as(stage, sql, kind="TEMP TABLE"))
-        _check_columns(cur, target, stage)
+        source = _check_columns(cur, target, stage)
         cur.execute(SQL.delete_matching(qualified(target.schema, target.name), keys, stage))
-        rows = insert_by_name(cur, target, stage)
+        rows = insert_by_name(cur, target, source)
         cur.execute(SQL.drop(stage))
         if audit is not None:
             audit(qualified(target.schema, target.name))

@@ -1,0 +1,267 @@
+"""The last step of a dbt load: the compiled nodes as teal's :class:`Project` (models, sources,
+the DAG, checks, hooks, the manifest's node entries), and the config checks of a model.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from teal.compiler.dbt.nodes import (
+    STRATEGIES,
+    SUPPORTED_MATERIALIZATIONS,
+    Node,
+    line_of,
+    manifest_node,
+    position,
+    source_line,
+)
+from teal.compiler.errors import LineageError, ProjectError, TealError, did_you_mean
+
+if TYPE_CHECKING:
+    from teal.compiler.dbt.loader import DbtLoader
+
+
+def check_model_config(loader: DbtLoader, node: Node) -> None:
+    for hook in ("pre-hook", "post-hook", "pre_hook", "post_hook"):
+        if node.config.get(hook):
+            line, col = position(node.raw, re.escape(hook).replace("\\-", "[-_]")) or (None, None)
+            loader.errors.append(
+                ProjectError(
+                    f"{hook} is not supported by teal yet (model '{node.name}')",
+                    path=node.display if line else (node.yaml_display or node.display),
+                    line=line,
+                    col=col,
+                    hint="move the statement into on-run-start/on-run-end, or into the model's SQL",
+                )
+            )
+            return
+    mat = node.materialized
+    line, col = (
+        position(node.raw, r"(?<=materialized=['\"])\w+")
+        or position(node.raw, r"materialized")
+        or (None, None)
+    )
+    if mat not in SUPPORTED_MATERIALIZATIONS:
+        defined = loader.jinja.materializations.get(mat)
+        if defined:
+            message = f"model uses the custom materialization '{mat}' ({defined}), which teal does not support"
+            hint = "teal builds view, table, incremental and ephemeral models through its own warehouse layer"
+        elif mat == "materialized_view":
+            message, hint = (
+                "materialized='materialized_view' is not supported on DuckDB",
+                "use table",
+            )
+        else:
+            message = f"materialized='{mat}' is not a materialization"
+            hint = (
+                did_you_mean(mat, SUPPORTED_MATERIALIZATIONS)
+                or "use view, table, incremental or ephemeral"
+            )
+        if line is None and node.yaml is not None:  # set in YAML or dbt_project.yml
+            where, line, col = node.yaml_display, getattr(node.yaml, "line", None), None
+        else:
+            where = node.display
+        loader.errors.append(
+            ProjectError(
+                message,
+                path=where,
+                line=line,
+                col=col,
+                hint=hint,
+                source_line=source_line(node.raw, line) if where == node.display else None,
+            )
+        )
+        return
+    if mat == "incremental":
+        strategy = node.config.get("incremental_strategy") or (
+            "delete+insert" if node.config.get("unique_key") else "append"
+        )
+        if strategy == "microbatch":
+            loader.errors.append(
+                ProjectError(
+                    "incremental_strategy='microbatch' is not supported by teal yet",
+                    path=node.display,
+                    line=line_of(node.raw, r"incremental_strategy"),
+                    hint="use teal's partitioned models (docs/partitions.md), or delete+insert with a lookback filter",
+                )
+            )
+        elif strategy not in STRATEGIES:
+            loader.errors.append(
+                ProjectError(
+                    f"incremental_strategy='{strategy}' is not supported on DuckDB",
+                    path=node.display,
+                    line=line_of(node.raw, r"incremental_strategy"),
+                    hint=did_you_mean(str(strategy), STRATEGIES)
+                    or "use append, delete+insert or merge",
+                )
+            )
+        elif strategy != "append" and not node.config.get("unique_key"):
+            loader.errors.append(
+                ProjectError(
+                    f"incremental_strategy='{strategy}' needs a unique_key",
+                    path=node.display,
+                    line=line_of(node.raw, r"incremental_strategy"),
+                    hint="add unique_key='id'",
+                )
+            )
+        node.config["incremental_strategy"] = strategy
+        change = node.config.get("on_schema_change")
+        allowed = ("ignore", "fail", "append_new_columns", "sync_all_columns")
+        if change is not None and change not in allowed:
+            line, col = position(node.raw, r"on_schema_change") or (None, None)
+            loader.errors.append(
+                ProjectError(
+                    f"on_schema_change={change!r} is not one of {', '.join(allowed)}",
+                    path=node.display,
+                    line=line,
+                    col=col,
+                    hint=did_you_mean(str(change), allowed),
+                )
+            )
+
+
+def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
+    from teal.compiler.graph import Dag
+    from teal.compiler.project import Model, Project
+    from teal.compiler.sources import Source, SourceTable
+    from teal.compiler.sql import text_hash
+
+    names = {n.name for n in nodes}
+    sources: dict[str, Source] = {}
+    for (source, table), info in loader.sources.items():
+        src = sources.get(source)
+        tables = dict(src.tables) if src else {}
+        tables[table.lower()] = SourceTable(
+            source=source,
+            name=table,
+            kind="warehouse",
+            location=f"{info['schema']}.{info['identifier']}",
+            description=str(info["entry"].get("description") or ""),
+        )
+        sources[source] = Source(
+            name=source,
+            kind="warehouse",
+            path=None,
+            tables=tables,
+            declared_in=info["display"],
+            line=getattr(info["source_entry"], "line", None),
+        )
+    models: dict[str, Model] = {}
+    upstreams: dict[str, tuple[str, ...]] = {}
+    for node in nodes:
+        ups = tuple(sorted({name for name, _ in node.refs if name in names and name != node.name}))
+        upstreams[node.name] = ups
+        mat = node.materialized
+        strategy = None
+        unique_key: tuple[str, ...] = ()
+        if mat in ("seed",):
+            mat = "table"
+        elif mat == "snapshot":
+            mat, strategy, unique_key = "incremental", "merge", ("dbt_scd_id",)
+            node.config.setdefault("on_schema_change", "append_new_columns")
+        elif mat == "incremental":
+            node.config.setdefault("on_schema_change", "ignore")  # dbt's default
+            strategy = str(node.config.get("incremental_strategy"))
+            key = node.config.get("unique_key") or ()
+            unique_key = (key,) if isinstance(key, str) else tuple(key)
+            if strategy == "merge" and not unique_key:
+                strategy = "append"
+        description = node_description(loader, node)
+        config = {k: v for k, v in node.config.items()}
+        if node.render_at_run:
+            config["render_at_run"] = True
+        config.update(
+            resource_type=node.resource_type,
+            unique_id=node.unique_id,
+            package=node.package,
+            fqn=".".join(node.fqn),
+        )
+        version = text_hash(
+            node.compiled
+            + "|"
+            + (node.incremental_sql or "")
+            + "|"
+            + node.digest
+            + "|"
+            + repr(sorted(((k, v) for k, v in config.items() if k != "description"), key=str))
+        )
+        tags = config.get("tags") or []
+        folder = "/".join(node.fqn[1:-1])
+        models[node.name] = Model(
+            name=node.name,
+            kind="sql",
+            path=node.path,
+            display_path=node.display,
+            folder=folder,
+            schema=node.schema,
+            alias=node.alias,
+            materialized=mat,
+            config=config,
+            tags=tuple([tags] if isinstance(tags, str) else tags),
+            description=description,
+            upstreams=ups,
+            source_tables=tuple(sorted({f"{s}.{t}" for s, t in node.sources})),
+            raw_sql=node.raw or None,
+            rendered_sql=node.compiled,
+            compiled_sql=node.compiled,
+            sql_hash=version,
+            line=1,
+            incremental_sql=node.incremental_sql,
+            strategy=strategy,
+            unique_key=unique_key,
+            columns=node.columns,
+        )
+    dag = Dag(upstreams)
+    cycle = dag.find_cycle()
+    if cycle:
+        first = models[cycle[0]]
+        raise LineageError(
+            "models form a cycle: " + " -> ".join(cycle),
+            path=first.display_path,
+            line=line_of(first.raw_sql or "", r"ref\s*\(\s*['\"]" + re.escape(cycle[1])),
+            hint="each arrow means 'refs'; break the cycle by removing one of these refs",
+        )
+    from teal.compiler.dbt.tests import collect_tests
+
+    checks = collect_tests(loader, models, nodes, {name: i for i, name in enumerate(dag.order())})
+    import dataclasses
+
+    by_asset: dict[str, list[str]] = {}
+    for name, check in checks.items():
+        by_asset.setdefault(check.asset, []).append(name)
+    for asset, check_names in by_asset.items():
+        models[asset] = dataclasses.replace(models[asset], checks=tuple(sorted(check_names)))
+    return Project(
+        config=loader.cfg,
+        models=models,
+        sources=sources,
+        dag=dag,
+        checks=checks,
+        stats={"parsed": 0, "cache_hits": 0, "cache_misses": 0},
+        hooks=tuple(loader.hooks),
+        dbt_nodes={n.name: manifest_node(n, loader.settings) for n in loader.nodes.values()},
+        render_at_run=loader.render_at_run if any(n.render_at_run for n in nodes) else None,
+    )
+
+
+def node_description(loader: DbtLoader, node: Node) -> str:
+    entry = node.yaml
+    text = str((entry or {}).get("description") or node.config.get("description") or "")
+    if "{{" in text:
+        state = loader.jinja.state
+        state.node = node
+        try:
+            text = loader.jinja.render(
+                loader.jinja.template(text, node.yaml_display), node.yaml_display, text
+            )
+        except TealError as exc:
+            raise ProjectError(
+                exc.message,
+                path=node.yaml_display,
+                line=getattr(entry, "line", None),
+                hint=exc.hint,
+            ) from None
+        finally:
+            state.node = None
+    return text

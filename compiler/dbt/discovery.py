@@ -1,0 +1,124 @@
+"""The files of a dbt project's nodes: models (``.sql``; a dbt Python model is an error),
+seeds (``.csv``), snapshots (``{% snapshot %}`` blocks) and singular tests.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from teal.compiler.dbt.nodes import SNAPSHOT_BLOCK, Node
+from teal.compiler.dbt.settings import Package
+from teal.compiler.errors import ProjectError
+
+if TYPE_CHECKING:
+    from teal.compiler.dbt.loader import DbtLoader
+
+
+def add_node(loader: DbtLoader, node: Node) -> None:
+    uid = node.unique_id
+    if uid in loader.nodes:
+        other = loader.nodes[uid]
+        loader.errors.append(
+            ProjectError(
+                f"{node.resource_type} '{node.name}' is defined twice: in {other.display} and in {node.display}",
+                path=node.display,
+                line=1,
+                hint="names are unique in a project; rename one of them",
+            )
+        )
+        return
+    loader.nodes[uid] = node
+    if node.resource_type != "test":
+        loader.by_name.setdefault(node.name, []).append(node)
+
+
+def fqn(loader: DbtLoader, package: Package, base: Path, path: Path, name: str) -> list[str]:
+    parts = list(path.relative_to(base).parts[:-1])
+    return [package.name, *parts, name]
+
+
+def discover_nodes(loader: DbtLoader) -> None:
+    for package in loader._packages():
+        for folder in package.model_paths:
+            base = package.root / folder
+            for path in loader._files(package, (folder,), (".sql", ".py")):
+                display = loader._display(path)
+                if path.suffix == ".py":
+                    loader.errors.append(
+                        ProjectError(
+                            "dbt Python models (def model(dbt, session)) are not supported by teal yet",
+                            path=display,
+                            line=1,
+                            hint="write the model as a teal Python asset, or as SQL",
+                        )
+                    )
+                    continue
+                node = Node(
+                    "model",
+                    package.name,
+                    path.stem,
+                    path,
+                    display,
+                    fqn(loader, package, base, path, path.stem),
+                    raw=loader._read(path),
+                )
+                add_node(loader, node)
+        for folder in package.seed_paths:
+            base = package.root / folder
+            for path in loader._files(package, (folder,), (".csv",)):
+                node = Node(
+                    "seed",
+                    package.name,
+                    path.stem,
+                    path,
+                    loader._display(path),
+                    fqn(loader, package, base, path, path.stem),
+                )
+                add_node(loader, node)
+        for folder in package.snapshot_paths:
+            base = package.root / folder
+            for path in loader._files(package, (folder,), (".sql",)):
+                text = loader._read(path)
+                blocks = list(SNAPSHOT_BLOCK.finditer(text))
+                if not blocks and text.strip():
+                    loader.errors.append(
+                        ProjectError(
+                            "a snapshot file holds {% snapshot name %} ... {% endsnapshot %}",
+                            path=loader._display(path),
+                            line=1,
+                        )
+                    )
+                for m in blocks:
+                    # keep the lines above the body, so errors point at the file's lines
+                    body = "\n" * text.count("\n", 0, m.start(2)) + m.group(2)
+                    node = Node(
+                        "snapshot",
+                        package.name,
+                        m.group(1),
+                        path,
+                        loader._display(path),
+                        fqn(loader, package, base, path, m.group(1)),
+                        raw=body,
+                    )
+                    add_node(loader, node)
+        if package is not loader.settings.project:
+            continue  # a package's tests are not run by the project's build
+        for folder in package.test_paths:
+            base = package.root / folder
+            for path in loader._files(package, (folder,), (".sql",)):
+                rel = path.relative_to(base).parts
+                text = loader._read(path)
+                if "generic" in rel[:-1] or re.search(r"\{%-?\s*(test|macro)\s", text):
+                    continue
+                node = Node(
+                    "test",
+                    package.name,
+                    path.stem,
+                    path,
+                    loader._display(path),
+                    fqn(loader, package, base, path, path.stem),
+                    raw=text,
+                )
+                add_node(loader, node)

@@ -1,0 +1,795 @@
+"""Read a dbt project into teal's :class:`Project`.
+
+The stages, as dbt runs them:
+
+1. files: macros (and generic tests, docs blocks) of the project, its installed packages
+   and dbt's built-ins; YAML properties; models, seeds, snapshots, singular tests;
+2. config: each node's config settled, most general first: the package's own
+   dbt_project.yml, the root project's (folder by folder, ``+key`` or a known key), YAML
+   ``config:``, then the node's own ``config(...)`` (found by rendering it once with
+   ``execute`` false, as dbt's parse does, which also records its ``ref``/``source`` calls;
+   an incremental model is rendered a second time with ``is_incremental()`` true so that
+   refs in either branch are found);
+3. relations: ``generate_schema_name`` / ``generate_alias_name`` (the project's own, or
+   dbt's default) give each node's relation;
+4. compile: each node rendered with ``execute`` true: ``ref`` gives the upstream relation
+   (an ephemeral one a CTE injected at the top), ``this`` the node's own; an incremental
+   model's ``is_incremental()`` variant too; seeds and snapshots become queries
+   (compiler/dbt/seeds.py, snapshots.py); tests become teal checks of the node they test.
+
+The result is a Project like any other: the plan, executor and warehouse do the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from teal.compiler.config import ProjectConfig, merge_config
+from teal.compiler.dbt.assemble import assemble_project, check_model_config
+from teal.compiler.dbt.context import AttrDict, DbtJinja, Relation, RenderAtRun
+from teal.compiler.dbt.discovery import discover_nodes
+from teal.compiler.dbt.nodes import (
+    CONFIG_KEYS,
+    DICT_CONFIGS,
+    Node,
+    all_text,
+    default_alias,
+    default_database,
+    default_schema,
+    live_markers,
+    node_dict,
+    with_ctes,
+)
+from teal.compiler.dbt.properties import read_properties
+from teal.compiler.dbt.settings import DbtSettings, Package, native
+from teal.compiler.errors import (
+    ProjectError,
+    TealError,
+    did_you_mean,
+    raise_all,
+)
+
+
+class DbtLoader:
+    """Reads one dbt project (``cfg.dbt``) into a Project."""
+
+    def __init__(
+        self, cfg: ProjectConfig, *, command: str = "build", full_refresh: bool = False
+    ) -> None:
+        assert cfg.dbt is not None
+        self.cfg = cfg
+        self.settings: DbtSettings = cfg.dbt
+        self.command = command
+        self.full_refresh = full_refresh
+        self.jinja = DbtJinja(self)
+        from teal.compiler.cache import CompileCache
+
+        # compiled templates and seed types by content (compiler/cache.py)
+        self.cache = CompileCache(cfg.root / ".teal" / "cache" / "dbt.pickle")
+        self.jinja.cache = self.cache
+        self.nodes: dict[str, Node] = {}  # unique_id -> node
+        self.by_name: dict[str, list[Node]] = {}  # model/seed/snapshot name -> nodes
+        self.sources: dict[tuple[str, str], dict[str, Any]] = {}  # (source, table) -> info
+        self.source_entries: dict[str, tuple[Any, str, str]] = {}  # source name -> entry
+        self.properties: dict[tuple[str, str], tuple[Any, str]] = {}  # (type, name) -> entry
+        self.unit_tests: list[tuple[Any, str]] = []
+        self.errors: list[TealError] = []
+        self.graph = AttrDict(
+            nodes={},
+            sources={},
+            exposures={},
+            metrics={},
+            groups={},
+            semantic_models={},
+            saved_queries={},
+        )
+        self._connection: Any = None
+        self.hooks: list[tuple[str, str, tuple[str, ...]]] = []
+        self._live: Any = None  # while a build runs: the query function of its cursor
+        import threading
+
+        self._lock = threading.Lock()
+
+    # -- Jinja context callbacks -------------------------------------------------------------
+    @property
+    def node(self) -> Node | None:
+        return self.jinja.state.node
+
+    def var(self, name: str, default: Any = ...) -> Any:
+        if name in self.settings.cli_vars:
+            return self.settings.cli_vars[name]
+        node = self.node
+        package = node.package if node is not None else self.settings.project.name
+        root_vars = self.settings.project.vars
+        scoped = root_vars.get(package)
+        if isinstance(scoped, dict) and name in scoped and package != self.settings.project.name:
+            return scoped[name]
+        if name in root_vars and not (
+            isinstance(root_vars[name], dict) and name in self._package_names()
+        ):
+            return root_vars[name]
+        own = self.settings.package(package)
+        if own is not None and own is not self.settings.project and name in own.vars:
+            return own.vars[name]
+        if default is not ...:
+            return default
+        raise self.jinja.error(
+            f"var('{name}') is not defined",
+            hint=f"set it under vars: in dbt_project.yml, pass --vars '{{{name}: ...}}', "
+            f"or give a default: var('{name}', ...)",
+            pattern=r"var\s*\(\s*['\"]" + re.escape(name),
+        )
+
+    def _package_names(self) -> set[str]:
+        return {p.name for p in self.settings.packages} | {self.settings.project.name}
+
+    def env_var(self, name: str, default: Any = None) -> Any:
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise self.jinja.error(
+            f"environment variable {name} is not set",
+            hint=f"export {name}=... or give a default: env_var('{name}', '...')",
+            pattern=r"env_var\s*\(\s*['\"]" + re.escape(name),
+        )
+
+    def ref(self, *args: Any, version: Any = None, v: Any = None, package: Any = None) -> Any:
+        names = [str(a) for a in args]
+        if not names or len(names) > 2:
+            raise self.jinja.error(
+                "ref() takes a model name, or a package and a model name", pattern=r"ref\s*\("
+            )
+        pkg = names[0] if len(names) == 2 else package
+        name = names[-1]
+        state = self.jinja.state
+        if self.jinja.phase == "parse":
+            state.refs.append((name, pkg))
+            marker = f"__teal_dbt_ref_{len(state.refs) - 1}__"
+            return Relation(
+                self.settings.target.database, self.settings.target.schema, name, cte=marker
+            )
+        target = self._find(name, pkg)
+        if target is None:
+            raise self._unknown_ref(name, pkg)
+        state.refs.append((target.name, target.package))
+        if target.materialized == "ephemeral":
+            return Relation(None, None, target.alias, "cte", cte=f"__dbt__cte__{target.name}")
+        kind = (
+            "table"
+            if target.materialized in ("table", "incremental", "seed", "snapshot")
+            else "view"
+        )
+        return Relation(target.database, target.schema, target.alias, kind)
+
+    def _find(self, name: str, package: str | None) -> Node | None:
+        found = [n for n in self.by_name.get(name, []) if n.enabled and n.resource_type != "test"]
+        if package is not None:
+            found = [n for n in found if n.package == package]
+        if not found:
+            return None
+        node = self.node
+        for candidate in found:  # a node's own package first, then the root project
+            if node is not None and candidate.package == node.package:
+                return candidate
+        for candidate in found:
+            if candidate.package == self.settings.project.name:
+                return candidate
+        return found[0]
+
+    def _unknown_ref(self, name: str, package: str | None) -> TealError:
+        disabled = [n for n in self.by_name.get(name, []) if not n.enabled]
+        if disabled:
+            hint = f"'{name}' is disabled ({disabled[0].display}); enable it or stop referencing it"
+        else:
+            candidates = [n for n, nodes in self.by_name.items() if any(x.enabled for x in nodes)]
+            hint = did_you_mean(name, candidates) or "no model, seed or snapshot has that name"
+        shown = f"'{package}', '{name}'" if package else f"'{name}'"
+        return self.jinja.error(
+            f"ref({shown}) is not a model, seed or snapshot",
+            hint=hint,
+            pattern=r"ref\s*\(\s*(['\"]\w+['\"]\s*,\s*)?['\"]" + re.escape(name) + "['\"]",
+        )
+
+    def source(self, source_name: str, table_name: str) -> Any:
+        info = self.sources.get((source_name, table_name))
+        pattern = r"source\s*\(\s*['\"]" + re.escape(source_name)
+        if info is None:
+            known = [f"{s}.{t}" for s, t in self.sources]
+            raise self.jinja.error(
+                f"source('{source_name}', '{table_name}') is not declared",
+                hint=did_you_mean(f"{source_name}.{table_name}", known)
+                or "declare it under sources: in a YAML file in the model paths",
+                pattern=pattern,
+            )
+        self.jinja.state.sources.append((source_name, table_name))
+        return Relation(info["database"], info["schema"], info["identifier"], "table")
+
+    def config_call(self, *args: Any, **kwargs: Any) -> str:
+        if args and isinstance(args[0], dict):
+            kwargs = {**args[0], **kwargs}
+        if self.jinja.phase == "parse":
+            self.jinja.state.config_calls.append(dict(kwargs))
+        return ""
+
+    def config_get(self, key: str, default: Any = None) -> Any:
+        node = self.node
+        if node is None:
+            return default
+        if self.jinja.phase == "parse":  # what the node says so far, with its own calls
+            merged = dict(node.config)
+            for call in self.jinja.state.config_calls:
+                merged.update(call)
+            value = merged.get(key)
+        else:
+            value = node.config.get(key)
+        return default if value is None else value
+
+    def this(self) -> Relation:
+        node = self.node
+        if node is None:
+            return Relation()
+        kind = "table" if node.materialized != "view" else "view"
+        return Relation(
+            node.database or self.settings.target.database,
+            node.schema or self.settings.target.schema,
+            node.alias or node.name,
+            kind,
+        )
+
+    def model_dict(self) -> dict[str, Any]:
+        node = self.node
+        if node is None:
+            return {}
+        return node_dict(node, self.settings)
+
+    def doc(self, name: str, package: str | None = None) -> str:
+        key = package and f"{package}.{name}"
+        text = (
+            self.jinja.docs.get(name)
+            if key is None or key not in self.jinja.docs
+            else self.jinja.docs[key]
+        )
+        if text is None:
+            raise self.jinja.error(
+                f"doc('{name}') names no docs block",
+                hint=did_you_mean(name, self.jinja.docs)
+                or "define {% docs " + name + " %}...{% enddocs %} in a .md file",
+            )
+        return text
+
+    # -- the warehouse, for run_query / statement / adapter introspection at compile time ----
+    def _conn(self) -> Any:
+        if self._connection is None:
+            import duckdb
+
+            path = self.cfg.warehouse_path
+            if str(path) != ":memory:" and Path(path).exists():
+                try:
+                    self._connection = duckdb.connect(str(path), read_only=True)
+                except duckdb.Error:
+                    self._connection = duckdb.connect()
+            else:
+                self._connection = duckdb.connect()
+        return self._connection
+
+    def run_sql(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        state = self.jinja.state
+        state.queried = True
+        if self._live is not None:  # rendered while the build runs (render_at_run)
+            try:
+                names, rows = self._live(sql)
+                return names, rows
+            except Exception as exc:  # noqa: BLE001 - the database's message, located
+                raise self.jinja.error(
+                    f"a query the template runs failed: {str(exc).splitlines()[0]}"
+                ) from None
+        node = state.node
+        deferrable = (
+            self.jinja.phase == "compile"
+            and node is not None
+            and node.resource_type in ("model", "snapshot")
+        )
+        conn = self._conn()
+        try:
+            cur = conn.execute(sql)
+            names = [d[0] for d in cur.description or []]
+            return names, cur.fetchall() if cur.description else []
+        except Exception as exc:  # noqa: BLE001 - the database's message, located at the node
+            if deferrable:  # it reads what this build makes: rendered when it runs
+                from teal.compiler.dbt.context import RenderAtRun
+
+                raise RenderAtRun(sql) from None
+            raise self.jinja.error(
+                f"a query the template runs at compile time failed: {exc}".split("\n")[0],
+                hint="teal renders models before the build, against the warehouse as it is then: "
+                "a query must not read relations this build creates",
+            ) from None
+
+    def relation_kind(self, schema: str, identifier: str) -> str | None:
+        rows = self.run_sql(
+            "select table_type from information_schema.tables where lower(table_schema) = "
+            f"lower('{schema}') and lower(table_name) = lower('{identifier}')"
+        )[1]
+        if not rows:
+            return None
+        return "view" if "VIEW" in str(rows[0][0]).upper() else "table"
+
+    def columns_of(self, relation: Any) -> list[tuple[str, str]]:
+        schema = getattr(relation, "schema", None) or self.settings.target.schema
+        name = getattr(relation, "identifier", None) or str(relation)
+        return [
+            (str(r[0]), str(r[1]))
+            for r in self.run_sql(
+                "select column_name, data_type from information_schema.columns where "
+                f"lower(table_schema) = lower('{schema}') and lower(table_name) = lower('{name}') "
+                "order by ordinal_position"
+            )[1]
+        ]
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    # -- the load --------------------------------------------------------------------------
+    def load(self) -> Any:
+        try:
+            project = self._load()
+        finally:
+            self.close()
+        self.cache.save()
+        return project
+
+    def _packages(self) -> list[Package]:
+        return [self.settings.project, *self.settings.packages]
+
+    def _display(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.cfg.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def _files(
+        self, package: Package, folders: tuple[str, ...], suffixes: tuple[str, ...]
+    ) -> list[Path]:
+        found: list[Path] = []
+        for folder in folders:
+            base = package.root / folder
+            if not base.is_dir():
+                continue
+            for path in sorted(base.rglob("*")):
+                rel = path.relative_to(base).parts
+                if any(p.startswith(".") for p in rel) or not path.is_file():
+                    continue
+                if (
+                    package is self.settings.project
+                    and "dbt_packages" in path.relative_to(package.root).parts
+                ):
+                    continue
+                if path.suffix in suffixes:
+                    found.append(path)
+        return found
+
+    def _read(self, path: Path) -> str:
+        from teal.compiler.discover import decode_utf8
+
+        text = decode_utf8(path.read_bytes(), self._display(path))
+        return text.replace("\r\n", "\n")
+
+    def _load(self) -> Any:
+        from teal.compiler.dbt.builtins import BUILTIN_MACROS
+
+        self.jinja.add_macro_file("dbt", "<teal's dbt built-ins>", BUILTIN_MACROS)
+        for package in self._packages():
+            paths = {*package.macro_paths, *package.test_paths}
+            for path in self._files(package, tuple(sorted(paths)), (".sql",)):
+                text = self._read(path)
+                in_tests = any(self._under(path, package.root / t) for t in package.test_paths)
+                if in_tests and not re.search(r"\{%-?\s*(test|macro)\s", text):
+                    continue  # a singular test, read below
+                self.jinja.add_macro_file(package.name, self._display(path), text)
+            doc_folders = (
+                *package.model_paths,
+                *package.macro_paths,
+                *package.seed_paths,
+                *package.snapshot_paths,
+                *package.test_paths,
+                "docs",
+            )
+            for path in self._files(package, tuple(dict.fromkeys(doc_folders)), (".md",)):
+                self.jinja.add_macro_file(package.name, self._display(path), self._read(path))
+        read_properties(self)
+        discover_nodes(self)
+        raise_all(self.errors)
+        self._configure()
+        raise_all(self.errors)
+        self._relations()
+        raise_all(self.errors)
+        return self._compile()
+
+    @staticmethod
+    def _under(path: Path, folder: Path) -> bool:
+        try:
+            path.relative_to(folder)
+            return True
+        except ValueError:
+            return False
+
+    # -- config ----------------------------------------------------------------------------
+    def _tree_config(self, node: Node) -> dict[str, Any]:
+        kind = {
+            "model": "models",
+            "seed": "seeds",
+            "snapshot": "snapshots",
+            "test": "data_tests",
+            "analysis": "analyses",
+        }[node.resource_type]
+        merged: dict[str, Any] = {}
+        owners = [self.settings.package(node.package)]
+        if node.package != self.settings.project.name:
+            owners.append(self.settings.project)
+        for owner in owners:
+            if owner is None:
+                continue
+            tree = owner.configs.get(kind)
+            if not isinstance(tree, dict):
+                continue
+            level: Any = tree.get(node.fqn[0])
+            depth = 1
+            while isinstance(level, dict):
+                for key, value in level.items():
+                    key = str(key)
+                    if key.startswith("+"):
+                        merge_config(
+                            merged, {key[1:]: self._render_config(value, owner, level, key)}
+                        )
+                    elif key in CONFIG_KEYS and (
+                        not isinstance(value, dict) or key in DICT_CONFIGS
+                    ):
+                        merge_config(merged, {key: self._render_config(value, owner, level, key)})
+                if depth >= len(node.fqn):
+                    break
+                level = level.get(node.fqn[depth])
+                depth += 1
+        return merged
+
+    def _render_config(self, value: Any, owner: Package, level: Any, key: str) -> Any:
+        if isinstance(value, str) and ("{{" in value or "{%" in value):
+            from teal.compiler.dbt.settings import render_text
+
+            try:
+                return native(
+                    render_text(
+                        value,
+                        {**self.settings.project.vars, **self.settings.cli_vars},
+                        dict(self.jinja.context()["target"]),
+                    )
+                )
+            except Exception as exc:  # noqa: BLE001 - undefined vars and Jinja errors, located
+                line, col = getattr(level, "keys_at", {}).get(key, (None, None))
+                raise ProjectError(
+                    f"cannot render {key}: {getattr(exc, 'message', exc)}",
+                    path=owner.display,
+                    line=line,
+                    col=col,
+                    hint=getattr(exc, "hint", None),
+                ) from None
+        return value
+
+    def _configure(self) -> None:
+        self.jinja.phase = "parse"
+        for node in list(self.nodes.values()):
+            conf = self._tree_config(node)
+            props = (
+                self.properties.get((node.resource_type, node.name))
+                if node.yaml is None
+                else (node.yaml, node.yaml_display)
+            )
+            if props is not None:
+                entry, display = props
+                node.yaml, node.yaml_display = entry, display
+                yconf = entry.get("config") or {}
+                if not isinstance(yconf, dict):
+                    self.errors.append(
+                        ProjectError(
+                            f"config of '{node.name}' must be a mapping",
+                            path=display,
+                            line=getattr(entry, "line", None),
+                        )
+                    )
+                    continue
+                merge_config(conf, {k: v for k, v in yconf.items()})
+                for key in ("tags", "meta", "docs"):
+                    if entry.get(key) is not None:
+                        merge_config(conf, {key: entry[key]})
+            node.config = conf
+            if node.resource_type in ("model", "snapshot", "test") and node.enabled:
+                try:
+                    self._parse_render(node)
+                except TealError as exc:
+                    self.errors.append(exc)
+                    continue
+            if node.resource_type == "seed" and node.enabled:
+                node.raw = ""
+            if node.resource_type == "model" and node.enabled:
+                check_model_config(self, node)
+            if node.resource_type == "snapshot" and node.enabled:
+                from teal.compiler.dbt.snapshots import check_config
+
+                try:
+                    check_config(node.config, node.display, 1)
+                except TealError as exc:
+                    self.errors.append(exc)
+        for info in self.sources.values():
+            schema = info["raw_schema"]
+            if isinstance(schema, str) and "{{" in schema:
+                from teal.compiler.dbt.settings import render_text
+
+                schema = render_text(
+                    schema,
+                    {**self.settings.project.vars, **self.settings.cli_vars},
+                    dict(self.jinja.context()["target"]),
+                )
+            info["schema"] = str(schema)
+            ident = info["identifier"]
+            if "{{" in ident:
+                from teal.compiler.dbt.settings import render_text
+
+                info["identifier"] = render_text(ident, self.settings.cli_vars)
+
+    def _parse_render(self, node: Node) -> None:
+        state = self.jinja.state
+        state.node = node
+        try:
+            node.template = self.jinja.template(node.raw, node.display)
+            refs: list[tuple[str, str | None]] = []
+            sources: list[tuple[str, str]] = []
+            variants = [False]
+            if "is_incremental" in node.raw:
+                variants.append(True)
+            for incremental in variants:
+                state.refs, state.sources, state.config_calls = [], [], []
+                state.incremental = incremental
+                sql = self.jinja.render(node.template, node.display, node.raw)
+                for call in state.config_calls:
+                    merge_config(node.config, call)
+                live = live_markers(sql)
+                for i, ref in enumerate(state.refs):
+                    if (i in live or f"__teal_dbt_ref_{i}__" not in sql) and ref not in refs:
+                        refs.append(ref)
+                sources += [s for s in state.sources if s not in sources]
+            node.refs, node.sources = refs, sources
+        finally:
+            state.node, state.incremental = None, False
+
+    # -- relations -------------------------------------------------------------------------
+    def _relations(self) -> None:
+        self.jinja.phase = "parse"
+        own = self.jinja.macros.get(self.settings.project.name, {})
+        # dbt's defaults computed here unless the project overrides them (a macro call costs
+        # about a millisecond, three per node)
+        gen_schema: Any = default_schema
+        gen_alias: Any = default_alias
+        gen_db: Any = default_database
+        if "generate_schema_name" in own:
+            gen_schema = self.jinja.find_macro("generate_schema_name")
+        if "generate_alias_name" in own:
+            gen_alias = self.jinja.find_macro("generate_alias_name")
+        if "generate_database_name" in own:
+            gen_db = self.jinja.find_macro("generate_database_name")
+        seen: dict[str, Node] = {}
+        for node in self.nodes.values():
+            if not node.enabled or node.resource_type in ("test", "analysis"):
+                continue
+            self.jinja.state.node = node
+            try:
+                ndict = node_dict(node, self.settings)
+                if node.resource_type == "snapshot" and node.config.get("target_schema"):
+                    schema = str(node.config["target_schema"])
+                else:
+                    schema = str(gen_schema(node.config.get("schema"), ndict)).strip()
+                alias = str(gen_alias(node.config.get("alias"), ndict)).strip()
+                database = str(gen_db(node.config.get("database"), ndict)).strip()
+            except TealError as exc:
+                self.errors.append(exc)
+                continue
+            finally:
+                self.jinja.state.node = None
+            node.schema, node.alias, node.database = schema, alias, database
+            if database and database != self.settings.target.database:
+                self.errors.append(
+                    ProjectError(
+                        f"'{node.name}' is configured for database '{database}', but teal builds into "
+                        f"the target's one DuckDB file ({self.settings.target.database})",
+                        path=node.display,
+                        line=1,
+                        hint="remove the database config",
+                    )
+                )
+            rel = f"{schema}.{alias}".lower()
+            if node.materialized != "ephemeral":
+                if rel in seen:
+                    other = seen[rel]
+                    self.errors.append(
+                        ProjectError(
+                            f"'{other.name}' ({other.display}) and '{node.name}' both build relation {rel}",
+                            path=node.display,
+                            line=1,
+                            hint="give one of them another schema or alias",
+                        )
+                    )
+                seen[rel] = node
+        self._check_names()
+
+    def _check_names(self) -> None:
+        """Two enabled resources with one name: ref() could not tell them apart."""
+        for name, nodes in self.by_name.items():
+            live = [n for n in nodes if n.enabled and n.package == self.settings.project.name]
+            if len(live) > 1:
+                self.errors.append(
+                    ProjectError(
+                        f"two resources are named '{name}': {live[0].display} and {live[1].display}",
+                        path=live[1].display,
+                        line=1,
+                        hint="rename one of them",
+                    )
+                )
+
+    # -- compile ---------------------------------------------------------------------------
+    def _compile(self) -> Any:
+        from teal.compiler.dbt.seeds import seed_sql
+        from teal.compiler.dbt.snapshots import first_build, next_build
+
+        self.jinja.phase = "compile"
+        self._fill_graph()
+        enabled = [
+            n
+            for n in self.nodes.values()
+            if n.enabled and n.resource_type in ("model", "seed", "snapshot")
+        ]
+        for node in enabled:
+            try:
+                if node.resource_type == "seed":
+                    node.compiled, node.columns, node.digest = seed_sql(
+                        node.path, node.display, node.config, self.cache
+                    )
+                    continue
+                self.jinja.state.queried = False
+                try:
+                    sql = self._compile_render(node, incremental=False)
+                except RenderAtRun:
+                    node.render_at_run = True
+                    node.compiled = (
+                        f"-- {node.name} queries the warehouse while it is compiled "
+                        "(run_query, statement, adapter):\n-- its SQL is rendered when the "
+                        "build runs it\nselect 1 as rendered_at_run"
+                    )
+                    continue
+                node.render_at_run = self.jinja.state.queried
+                if node.resource_type == "snapshot":
+                    this = f'"{node.schema}"."{node.alias}"'
+                    node.compiled = first_build(sql, node.config)
+                    node.incremental_sql = next_build(sql, this, node.config)
+                    continue
+                node.compiled = sql
+                if node.materialized == "incremental" and "is_incremental" in node.raw:
+                    variant = self._compile_render(node, incremental=True)
+                    node.render_at_run = node.render_at_run or self.jinja.state.queried
+                    if variant != sql:
+                        node.incremental_sql = variant
+            except TealError as exc:
+                self.errors.append(exc)
+        raise_all(self.errors)
+        self._inject_ephemerals(enabled)
+        self._render_hooks()
+        return assemble_project(self, enabled)
+
+    def _compile_render(self, node: Node, incremental: bool) -> str:
+        state = self.jinja.state
+        state.node, state.incremental = node, incremental
+        state.refs, state.sources = [], []
+        try:
+            return self.jinja.render(node.template, node.display, node.raw).strip()
+        finally:
+            state.node, state.incremental = None, False
+
+    def _fill_graph(self) -> None:
+        for node in self.nodes.values():
+            if node.enabled:
+                self.graph["nodes"][node.unique_id] = AttrDict(node_dict(node, self.settings))
+        for (source, table), info in self.sources.items():
+            self.graph["sources"][f"source.{info['package']}.{source}.{table}"] = AttrDict(
+                name=table,
+                source_name=source,
+                schema=info["schema"],
+                identifier=info["identifier"],
+                resource_type="source",
+                package_name=info["package"],
+            )
+
+    def _inject_ephemerals(self, nodes: list[Node]) -> None:
+        """``__dbt__cte__x`` references get their CTEs, as dbt injects them: the ephemeral
+        upstreams, deepest first, before the node's own SQL."""
+        by_name = {n.name: n for n in nodes}
+
+        def ephemeral_deps(node: Node, into: list[Node]) -> None:
+            for name, _ in node.refs:
+                up = by_name.get(name)
+                if up is not None and up.materialized == "ephemeral" and up not in into:
+                    ephemeral_deps(up, into)
+                    if up not in into:
+                        into.append(up)
+
+        own = {n.name: n.compiled for n in nodes}
+        for node in nodes:
+            if node.materialized == "ephemeral":
+                continue
+            deps: list[Node] = []
+            ephemeral_deps(node, deps)
+            deps = [d for d in deps if f"__dbt__cte__{d.name}" in all_text(node, deps, own)]
+            if not deps:
+                continue
+            ctes = ",\n".join(f"__dbt__cte__{d.name} as (\n{own[d.name]}\n)" for d in deps)
+            node.ctes = ctes
+            node.compiled = with_ctes(node.compiled, ctes)
+            if node.incremental_sql:
+                node.incremental_sql = with_ctes(node.incremental_sql, ctes)
+
+    def _render_hooks(self) -> None:
+        """on-run-start/end rendered now; what they log() is printed when they run."""
+        state = self.jinja.state
+        for kind, hooks in (
+            ("start", self.settings.on_run_start),
+            ("end", self.settings.on_run_end),
+        ):
+            for i, text in enumerate(hooks):
+                hook = Node(
+                    "operation",
+                    self.settings.project.name,
+                    f"on-run-{kind}-{i}",
+                    self.cfg.config_path,
+                    "dbt_project.yml",
+                    [],
+                    raw=text,
+                )
+                state.node = hook
+                self.jinja.held_logs = []
+                try:
+                    sql = self.jinja.render(
+                        self.jinja.template(text, "dbt_project.yml"), "dbt_project.yml", text
+                    ).strip()
+                    logs = tuple(self.jinja.held_logs)
+                finally:
+                    state.node = None
+                    self.jinja.held_logs = None
+                if sql or logs:
+                    self.hooks.append((kind, sql, logs))
+
+    def render_at_run(self, name: str, query: Any) -> tuple[str, str | None]:
+        """Model ``name`` rendered again with its queries answered by ``query`` (the build's
+        cursor): (compiled SQL, incremental variant). Renders one at a time."""
+        from teal.compiler.dbt.snapshots import first_build, next_build
+
+        node = next(n for n in self.by_name[name] if n.enabled)
+        with self._lock:
+            self._live = query
+            self.jinja.phase = "compile"
+            try:
+                sql = self._compile_render(node, incremental=False)
+                incremental = None
+                if node.resource_type == "snapshot":
+                    this = f'"{node.schema}"."{node.alias}"'
+                    return first_build(sql, node.config), next_build(sql, this, node.config)
+                if node.materialized == "incremental" and "is_incremental" in node.raw:
+                    variant = self._compile_render(node, incremental=True)
+                    incremental = variant if variant != sql else None
+            finally:
+                self._live = None
+        if node.ctes:
+            sql = with_ctes(sql, node.ctes)
+            incremental = with_ctes(incremental, node.ctes) if incremental else None
+        return sql, incremental

@@ -1,0 +1,152 @@
+"""The YAML properties files of a dbt project: models:, seeds:, snapshots: (and YAML
+snapshots with ``relation:``), sources:, unit_tests:; the semantic layer, exposures and
+groups are skipped without rendering.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from teal.compiler.dbt.discovery import add_node
+from teal.compiler.dbt.nodes import IGNORED_YAML, YAML_KEYS, Node
+from teal.compiler.dbt.settings import Package
+from teal.compiler.errors import ProjectError, TealError, did_you_mean
+
+if TYPE_CHECKING:
+    from teal.compiler.dbt.loader import DbtLoader
+
+
+def read_properties(loader: DbtLoader) -> None:
+    from teal.compiler.yamlfile import parse_yaml
+
+    for package in loader._packages():
+        folders = (
+            *package.model_paths,
+            *package.seed_paths,
+            *package.snapshot_paths,
+            *package.macro_paths,
+            *package.analysis_paths,
+            *package.test_paths,
+        )
+        for path in loader._files(package, tuple(dict.fromkeys(folders)), (".yml", ".yaml")):
+            display = loader._display(path)
+            try:
+                data = parse_yaml(loader._read(path), display)
+            except TealError as exc:
+                loader.errors.append(exc)
+                continue
+            if data is None:
+                continue
+            if not isinstance(data, dict):
+                loader.errors.append(
+                    ProjectError("a YAML properties file must be a mapping", path=display, line=1)
+                )
+                continue
+            for key, value in data.items():
+                line, col = getattr(data, "keys_at", {}).get(str(key), (None, None))
+                if key in IGNORED_YAML:
+                    continue  # semantic layer and exposures: read by dbt Cloud tools, not rendered
+                if key not in YAML_KEYS:
+                    loader.errors.append(
+                        ProjectError(
+                            f"unknown top-level key '{key}'",
+                            path=display,
+                            line=line,
+                            col=col,
+                            hint=did_you_mean(str(key), YAML_KEYS)
+                            or "dbt properties files hold models:, sources:, seeds:, ...",
+                        )
+                    )
+                    continue
+                if value is None:
+                    continue
+                if not isinstance(value, list):
+                    loader.errors.append(
+                        ProjectError(f"{key}: must be a list", path=display, line=line, col=col)
+                    )
+                    continue
+                for entry in value:
+                    yaml_entry(loader, str(key), entry, display, package)
+
+
+def yaml_entry(loader: DbtLoader, key: str, entry: Any, display: str, package: Package) -> None:
+    line = getattr(entry, "line", None)
+    if not isinstance(entry, dict) or not entry.get("name"):
+        loader.errors.append(
+            ProjectError(f"every entry under {key}: needs a name", path=display, line=line)
+        )
+        return
+    name = str(entry["name"])
+    if key == "sources":
+        add_source(loader, entry, display, package)
+    elif key == "unit_tests":
+        loader.unit_tests.append((entry, display))
+    elif key in ("models", "seeds", "snapshots", "analyses"):
+        kind = key[:-1] if key != "analyses" else "analysis"
+        if (kind, name) in loader.properties and loader.properties[(kind, name)][1] != display:
+            other = loader.properties[(kind, name)][1]
+            loader.errors.append(
+                ProjectError(
+                    f"{kind} '{name}' is described twice: in {other} and in {display}",
+                    path=display,
+                    line=line,
+                    hint="keep one entry per node across YAML files",
+                )
+            )
+            return
+        loader.properties[(kind, name)] = (entry, display)
+        if kind == "snapshot" and entry.get("relation"):
+            yaml_snapshot(loader, entry, display, package)
+
+
+def add_source(loader: DbtLoader, entry: Any, display: str, package: Package) -> None:
+    name = str(entry["name"])
+    if name in loader.source_entries:
+        other = loader.source_entries[name][1]
+        loader.errors.append(
+            ProjectError(
+                f"source '{name}' is declared twice: in {other} and in {display}",
+                path=display,
+                line=getattr(entry, "line", None),
+                hint="declare each source once",
+            )
+        )
+        return
+    loader.source_entries[name] = (entry, display, package.name)
+    for table in entry.get("tables") or []:
+        if not isinstance(table, dict) or not table.get("name"):
+            loader.errors.append(
+                ProjectError(
+                    "every source table needs a name",
+                    path=display,
+                    line=getattr(table, "line", None),
+                )
+            )
+            continue
+        loader.sources[(name, str(table["name"]))] = {
+            "entry": table,
+            "source_entry": entry,
+            "display": display,
+            "package": package.name,
+            "raw_schema": entry.get("schema") or name,
+            "identifier": str(table.get("identifier") or table["name"]),
+            "database": entry.get("database"),
+            "schema": None,
+        }
+
+
+def yaml_snapshot(loader: DbtLoader, entry: Any, display: str, package: Package) -> None:
+    name = str(entry["name"])
+    relation = str(entry["relation"]).strip()
+    raw = "select * from {{ " + relation + " }}"
+    node = Node(
+        "snapshot",
+        package.name,
+        name,
+        package.root / display,
+        display,
+        [package.name, "snapshots", name],
+        raw=raw,
+    )
+    node.yaml, node.yaml_display = entry, display
+    add_node(loader, node)

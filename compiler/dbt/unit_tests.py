@@ -1,0 +1,151 @@
+"""dbt unit tests (``unit_tests:``) as teal checks.
+
+The model's SQL is rendered with each ``given`` input (``ref('x')``, ``source('s', 't')``)
+replaced by its rows; the check's failing rows are the rows of ``expect`` the result lacks
+and the rows of the result (its expected columns) that ``expect`` lacks, so a unit test
+passes exactly when both hold the same rows. Rows may be given as ``dict`` (the default),
+``csv`` or ``sql``. The check belongs to the model and runs when it builds.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import TYPE_CHECKING, Any
+
+from teal.compiler.checks import CheckDef
+from teal.compiler.dbt.context import Relation
+from teal.compiler.errors import ProjectError, did_you_mean
+
+if TYPE_CHECKING:
+    from teal.compiler.dbt.loader import DbtLoader, Node
+    from teal.compiler.project import Model
+
+
+def _literal(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _rows(spec: Any, display: str, line: int | None) -> tuple[list[str], str]:
+    """(column names, a SELECT giving the rows) of a given/expect block."""
+    fmt = str(spec.get("format") or "dict")
+    rows = spec.get("rows")
+    if fmt == "sql":
+        if not isinstance(rows, str):
+            raise ProjectError("format: sql takes rows: as a query", path=display, line=line)
+        return [], rows
+    if fmt == "csv":
+        text = rows if isinstance(rows, str) else ""
+        if spec.get("fixture"):
+            raise ProjectError(
+                "fixture files for unit tests are not supported by teal yet",
+                path=display,
+                line=line,
+                hint="write the rows inline",
+            )
+        reader = list(csv.DictReader(io.StringIO(text.strip())))
+        rows = [
+            {
+                k.strip(): (None if v is None or v.strip() in ("", "null") else v.strip())
+                for k, v in r.items()
+            }
+            for r in reader
+        ]
+    if rows is None:
+        rows = []
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ProjectError(
+            "rows: must be a list of mappings (format: dict)", path=display, line=line
+        )
+    columns: list[str] = []
+    for row in rows:
+        columns += [str(k) for k in row if str(k) not in columns]
+    if not rows:
+        return columns, "select 1 where false"
+    selects = [
+        "select " + ", ".join(f'{_literal(row.get(c))} as "{c}"' for c in columns) for row in rows
+    ]
+    return columns, "\nunion all by name\n".join(selects)
+
+
+def unit_test_check(
+    loader: DbtLoader, entry: Any, display: str, models: dict[str, Model], tested: dict[str, Node]
+) -> CheckDef | None:
+    line = getattr(entry, "line", None)
+    name = str(entry["name"])
+    model_name = str(entry.get("model") or "")
+    node = tested.get(model_name)
+    if node is None or node.resource_type != "model":
+        raise ProjectError(
+            f"unit test '{name}' tests '{model_name}', which is not a model",
+            path=display,
+            line=line,
+            hint=did_you_mean(
+                model_name, [n for n, x in tested.items() if x.resource_type == "model"]
+            ),
+        )
+    if (entry.get("config") or {}).get("enabled") is False:
+        return None
+    givens: dict[str, str] = {}
+    ctes: list[str] = []
+    for i, given in enumerate(entry.get("given") or []):
+        target = str(given.get("input") or "").strip()
+        _, select = _rows(given, display, getattr(given, "line", line))
+        cte = f"__unit_given_{i}"
+        ctes.append(f"{cte} as (\n{select}\n)")
+        givens[re.sub(r"\s+", "", target).replace('"', "'")] = cte
+    expect = entry.get("expect") or {}
+    columns, expected = _rows(expect, display, getattr(expect, "line", line))
+    jinja = loader.jinja
+    ctx = jinja.context()
+    original_ref, original_source = ctx["ref"], ctx["source"]
+
+    def ref(*args: Any, **kwargs: Any) -> Any:
+        key = "ref(" + ",".join(f"'{a}'" for a in args) + ")"
+        if key in givens:
+            return Relation(cte=givens[key])
+        return original_ref(*args, **kwargs)
+
+    def source(source_name: str, table_name: str) -> Any:
+        key = f"source('{source_name}','{table_name}')"
+        if key in givens:
+            return Relation(cte=givens[key])
+        return original_source(source_name, table_name)
+
+    state = jinja.state
+    ctx["ref"], ctx["source"] = ref, source
+    state.node, state.incremental = (
+        node,
+        bool((entry.get("overrides") or {}).get("macros", {}).get("is_incremental")),
+    )
+    state.refs, state.sources = [], []
+    try:
+        sql = jinja.render(node.template, node.display, node.raw).strip()
+    finally:
+        ctx["ref"], ctx["source"] = original_ref, original_source
+        state.node, state.incremental = None, False
+    cols = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+    query = (
+        "with "
+        + ",\n".join(
+            [*ctes, f"__unit_actual as (\n{sql}\n)", f"__unit_expected as (\n{expected}\n)"]
+        )
+        + f"\n(select {cols} from __unit_expected except all select {cols} from __unit_actual)"
+        + f"\nunion all\n(select {cols} from __unit_actual except all select {cols} from __unit_expected)"
+    )
+    return CheckDef(
+        name=f"{model_name}::{name}",
+        asset=model_name,
+        kind="unit_test",
+        sql=query,
+        path=display,
+        line=line,
+        description=str(entry.get("description") or ""),
+    )

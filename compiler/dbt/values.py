@@ -1,0 +1,218 @@
+"""The values dbt's Jinja context hands to templates: ``api.Relation`` (what ``ref``,
+``source`` and ``this`` give), ``api.Column``, the agate-like table ``run_query`` returns,
+and dicts whose keys read as attributes (``target.schema``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+
+class Relation:
+    """``api.Relation``: what ``ref``, ``source`` and ``this`` return."""
+
+    def __init__(
+        self,
+        database: str | None = None,
+        schema: str | None = None,
+        identifier: str | None = None,
+        type: str | None = None,
+        cte: str | None = None,
+    ) -> None:
+        self.database, self.schema, self.identifier = database, schema, identifier
+        self.type = type
+        self._cte = cte
+
+    @classmethod
+    def create(
+        cls,
+        database: str | None = None,
+        schema: str | None = None,
+        identifier: str | None = None,
+        type: str | None = None,
+        **_: Any,
+    ) -> Relation:
+        return cls(database, schema, identifier, type)
+
+    @property
+    def name(self) -> str | None:
+        return self.identifier
+
+    @property
+    def table(self) -> str | None:
+        return self.identifier
+
+    @property
+    def is_table(self) -> bool:
+        return self.type == "table"
+
+    @property
+    def is_view(self) -> bool:
+        return self.type == "view"
+
+    def include(
+        self, database: bool = True, schema: bool = True, identifier: bool = True
+    ) -> Relation:
+        return Relation(
+            self.database if database else None,
+            self.schema if schema else None,
+            self.identifier if identifier else None,
+            self.type,
+        )
+
+    def incorporate(
+        self, path: Mapping[str, Any] | None = None, type: str | None = None, **_: Any
+    ) -> Relation:
+        path = path or {}
+        return Relation(
+            path.get("database", self.database),
+            path.get("schema", self.schema),
+            path.get("identifier", self.identifier),
+            type or self.type,
+        )
+
+    def quote(self, *_: Any, **__: Any) -> Relation:
+        return self
+
+    def render(self) -> str:
+        return str(self)
+
+    def __str__(self) -> str:
+        if self._cte is not None:
+            return self._cte
+        parts = [p for p in (self.schema, self.identifier) if p]
+        return ".".join(f'"{p}"' for p in parts)
+
+    def __html__(self) -> str:
+        return str(self)
+
+    def __repr__(self) -> str:
+        return f"<Relation {self}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Relation) and str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+
+class Column:
+    """``api.Column`` and what ``adapter.get_columns_in_relation`` returns."""
+
+    TYPE_LABELS = {
+        "STRING": "VARCHAR",
+        "TIMESTAMP": "TIMESTAMP",
+        "FLOAT": "FLOAT",
+        "INTEGER": "INTEGER",
+        "BOOLEAN": "BOOLEAN",
+    }
+
+    def __init__(self, column: str, dtype: str, **_: Any) -> None:
+        self.column, self.name, self.dtype, self.data_type = column, column, dtype, dtype
+
+    @classmethod
+    def translate_type(cls, dtype: str) -> str:
+        return cls.TYPE_LABELS.get(dtype.upper(), dtype)
+
+    @classmethod
+    def create(cls, name: str, label_or_dtype: str) -> Column:
+        return cls(name, cls.translate_type(label_or_dtype))
+
+    @property
+    def quoted(self) -> str:
+        return f'"{self.column}"'
+
+    def is_string(self) -> bool:
+        return self.dtype.upper().startswith(("VARCHAR", "TEXT", "STRING"))
+
+    def is_number(self) -> bool:
+        return self.is_integer() or self.is_float() or self.is_numeric()
+
+    def is_integer(self) -> bool:
+        return self.dtype.upper() in ("INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "INT")
+
+    def is_float(self) -> bool:
+        return self.dtype.upper() in ("FLOAT", "DOUBLE", "REAL")
+
+    def is_numeric(self) -> bool:
+        return self.dtype.upper().startswith(("DECIMAL", "NUMERIC"))
+
+    def __repr__(self) -> str:
+        return f"<Column {self.column} ({self.dtype})>"
+
+
+class Table:
+    """The agate-like table ``run_query`` and ``load_result(...).table`` give."""
+
+    def __init__(self, names: list[str], rows: list[tuple[Any, ...]]) -> None:
+        self.column_names = tuple(names)
+        self.rows = [Row(names, r) for r in rows]
+
+    @property
+    def columns(self) -> _Columns:
+        """agate's ``table.columns``: by position or by name, each with ``values()``."""
+        return _Columns(
+            self.column_names,
+            [_ColumnValues([r[i] for r in self.rows]) for i in range(len(self.column_names))],
+        )
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def print_table(self, *_: Any, **__: Any) -> None:
+        for row in self.rows:
+            print(tuple(row))
+
+
+class _Columns(list):
+    def __init__(self, names: tuple[str, ...], values: list[_ColumnValues]) -> None:
+        super().__init__(values)
+        self._names = list(names)
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return list.__getitem__(self, self._names.index(key))
+        return list.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+class _ColumnValues(list):
+    def values(self) -> list[Any]:
+        return list(self)
+
+
+class Row(tuple):
+    def __new__(cls, names: list[str], values: tuple[Any, ...]) -> Row:
+        row = super().__new__(cls, values)
+        row._names = list(names)  # type: ignore[attr-defined]
+        return row
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._names.index(key))  # type: ignore[attr-defined]
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._names)  # type: ignore[attr-defined]
+
+    def values(self) -> list[Any]:
+        return list(self)
+
+    def items(self) -> list[tuple[str, Any]]:
+        return list(zip(self._names, self))  # type: ignore[attr-defined]
+
+
+class AttrDict(dict):
+    """A dict whose keys read as attributes too (``target.schema``, ``model.name``)."""
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None

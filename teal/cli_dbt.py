@@ -1,0 +1,181 @@
+"""Commands a dbt user types: ``teal seed``, ``teal snapshot``, ``teal test``, ``teal parse``,
+``teal debug``. They work in any project; in a dbt project (dbt_project.yml) they mean
+what dbt's do. ``build``, ``run``, ``compile`` and ``ls`` are teal's own commands, which
+read a dbt project as well.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from teal.cli_support import (
+    PROFILES_DIR,
+    build_options,
+    common_options,
+    handle_errors,
+    open_session,
+    selection_options,
+)
+
+
+def only_resource_type(resource_type: str, select: tuple[str, ...]) -> tuple[str, ...]:
+    """The selection intersected with ``resource_type:<type>``."""
+    if not select:
+        return (f"resource_type:{resource_type}",)
+    return tuple(
+        " ".join(f"{term},resource_type:{resource_type}" for term in item.split())
+        for item in select
+    )
+
+
+def _resource_command(resource_type: str, doc: str) -> click.Command:
+    @click.command(name=resource_type, help=doc)
+    @build_options
+    @handle_errors
+    def command(select: tuple[str, ...], **kwargs: Any) -> None:
+        from teal.cli import _run
+
+        kwargs = dict(kwargs)
+        _run(
+            "build",
+            project_dir=kwargs.pop("project_dir"),
+            target=kwargs.pop("target"),
+            warehouse=kwargs.pop("warehouse"),
+            vars_=kwargs.pop("vars_"),
+            debug=kwargs.pop("debug"),
+            select=only_resource_type(resource_type, select),
+            exclude=kwargs.pop("exclude"),
+            threads=kwargs.pop("threads"),
+            fail_fast=kwargs.pop("fail_fast"),
+            as_json=kwargs.pop("as_json"),
+            changed_only=kwargs.pop("changed_only"),
+            inline_views=kwargs.pop("inline_views"),
+            **kwargs,
+        )
+
+    return command
+
+
+seed = _resource_command(
+    "seed", "Load the selected seeds (CSV files) into tables; --full-refresh reloads them."
+)
+snapshot = _resource_command(
+    "snapshot", "Build the selected snapshots (type-2 history of their queries)."
+)
+
+
+@click.command(name="test")
+@selection_options
+@common_options
+@click.option("--store-failures", is_flag=True, help="Keep failing rows in teal_failures.<check>.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.pass_context
+def test(ctx: click.Context, **kwargs: Any) -> None:
+    """Run the tests (checks) of the selected nodes on what is built now, as `dbt test`."""
+    from teal.cli import check
+
+    ctx.invoke(check, freshness=False, **kwargs)
+
+
+@click.command()
+@common_options
+@handle_errors
+def parse(
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+) -> None:
+    """Read the project (every model, macro, YAML file and test) and report what it holds;
+    errors exit 2 with their file, line and column. A dbt project's target/manifest.json
+    is written."""
+    started = time.perf_counter()
+    session = open_session(project_dir, target, warehouse, vars_)
+    project = session.project
+    elapsed = time.perf_counter() - started
+    kinds: dict[str, int] = {}
+    for model in project.models.values():
+        kind = str(model.config.get("resource_type") or "model")
+        kinds[kind] = kinds.get(kind, 0) + 1
+    parts = [f"{n} {k}{'s' if n != 1 else ''}" for k, n in sorted(kinds.items())]
+    parts.append(f"{len(project.checks)} tests")
+    parts.append(f"{sum(len(s.tables) for s in project.sources.values())} sources")
+    if project.config.dbt is not None:
+        from teal.compiler.dbt.manifest import write_manifest
+
+        write_manifest(project)
+    click.echo(f"Parsed {project.config.name}: {', '.join(parts)} in {elapsed:.2f}s")
+
+
+@click.command(name="debug")
+@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--target", "-t", default=None)
+@click.option("--profiles-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.pass_context
+def debug_command(
+    ctx: click.Context, project_dir: Path | None, target: str | None, profiles_dir: Path | None
+) -> None:
+    """Check the project file, the profile and its target, the packages and the connection."""
+    from teal.compiler.errors import TealError
+
+    if profiles_dir is not None:
+        ctx.meta[PROFILES_DIR] = profiles_dir
+    ok = True
+
+    def line(label: str, good: bool, detail: str) -> None:
+        nonlocal ok
+        ok = ok and good
+        click.echo(f"  {label:<16} [{'OK' if good else 'ERROR'}] {detail}")
+
+    try:
+        session = open_session(project_dir, target, None, None)
+    except TealError as exc:
+        click.echo(f"{exc}", err=True)
+        sys.exit(2)
+    cfg = session.config
+    click.echo(f"teal debug: {cfg.root}")
+    if cfg.dbt is None:
+        line("project", True, f"{cfg.config_path.name} (a teal project)")
+    else:
+        dbt = cfg.dbt
+        line("dbt_project.yml", True, f"project {dbt.project.name}")
+        line("profiles.yml", True, dbt.target.profiles_path)
+        line(
+            "target",
+            True,
+            f"{dbt.target.profile}.{dbt.target.name}: duckdb, schema {dbt.target.schema}, threads {dbt.target.threads}",
+        )
+        names = ", ".join(p.name for p in dbt.packages) or "none"
+        line("packages", True, f"installed: {names}")
+    try:
+        import duckdb
+
+        path = cfg.warehouse_path
+        if str(path) == ":memory:" or not Path(path).exists():
+            con = duckdb.connect()
+            detail = f"{path} (does not exist yet; a build creates it)"
+        else:
+            con = duckdb.connect(str(path), read_only=True)
+            detail = str(path)
+        con.execute("select 1").fetchall()
+        con.close()
+        line("connection", True, detail)
+    except Exception as exc:  # noqa: BLE001 - any failure to connect is reported
+        line("connection", False, str(exc).splitlines()[0])
+    try:
+        project = session.project
+        line("load", True, f"{len(project.models)} nodes, {len(project.checks)} tests")
+    except TealError as exc:
+        line("load", False, str(exc))
+    click.echo("All checks passed!" if ok else "Some checks failed.")
+    if not ok:
+        sys.exit(1)
+
+
+COMMANDS = (seed, snapshot, test, parse, debug_command)

@@ -1,0 +1,4 @@
+-- an order's amount is never negative
+select order_id, amount
+from {{ ref('orders') }}
+where amount < 0

@@ -1,0 +1,301 @@
+"""The dbt front end (compiler/dbt/) on small dbt projects written here: what it reads,
+the relations it gives, and that every mistake a dbt user can make is located with a hint.
+The full comparison with real dbt is tests/test_dbt_projects.py."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from teal.compiler.errors import TealError
+from teal.compiler.project import load_project
+from tests.conftest import query, run_teal
+
+PROJECT = """
+name: shop
+profile: shop
+vars:
+  cutoff: 2
+models:
+  shop:
+    +materialized: view
+    marts:
+      +materialized: table
+      +schema: mart
+      +tags: [daily]
+    legacy:
+      +enabled: "{{ var('with_off', false) }}"
+seeds:
+  shop:
+    +schema: raw
+"""
+PROFILES = """
+shop:
+  target: dev
+  outputs:
+    dev:
+      type: duckdb
+      path: "{{ env_var('SHOP_DB', 'shop.duckdb') }}"
+      schema: main
+      threads: 2
+    prod:
+      type: duckdb
+      path: prod.duckdb
+      schema: analytics
+"""
+
+
+def dbt_project(
+    root: Path, files: dict[str, str], project: str = PROJECT, profiles: str | None = PROFILES
+) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "dbt_project.yml").write_text(textwrap.dedent(project).lstrip())
+    if profiles is not None:
+        (root / "profiles.yml").write_text(textwrap.dedent(profiles).lstrip())
+    base = {
+        "seeds/people.csv": "id,name,joined,score,active\n1,Ann,2024-01-02,1.5,true\n2,Bo,,2,False\n3,Cy,2024-03-04,,\n",
+        "models/staging/stg_people.sql": "select id, name, joined from {{ ref('people') }}\nwhere id <= {{ var('cutoff') }}\n",
+        "models/marts/people_count.sql": "-- {{ ref('people') }} is in a comment\nselect count(*) as n from {{ ref('stg_people') }}\n",
+        "models/legacy/old.sql": "select * from {{ ref('missing_model') }}\n",
+    }
+    for rel, text in {**base, **files}.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return root
+
+
+def test_a_dbt_project_loads_with_dbt_schemas_and_configs(tmp_path: Path) -> None:
+    project = load_project(dbt_project(tmp_path / "p", {}))
+    assert project.config.dbt is not None
+    models = project.models
+    assert sorted(models) == ["people", "people_count", "stg_people"]  # old.sql is disabled
+    assert models["people"].relation == "main_raw.people"  # dbt's generate_schema_name
+    assert models["stg_people"].relation == "main.stg_people"
+    assert models["stg_people"].materialized == "view"
+    assert models["people_count"].relation == "main_mart.people_count"
+    assert models["people_count"].materialized == "table"
+    assert "daily" in models["people_count"].tags
+    # a ref inside a SQL comment is no edge
+    assert models["people_count"].upstreams == ("stg_people",)
+    assert project.config.warehouse_path.name == "shop.duckdb"
+    assert project.config.threads == 2
+
+
+def test_target_and_profiles_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = dbt_project(tmp_path / "p", {}, profiles=None)
+    elsewhere = tmp_path / "profiles"
+    elsewhere.mkdir()
+    (elsewhere / "profiles.yml").write_text(textwrap.dedent(PROFILES))
+    project = load_project(root, profiles_dir=elsewhere, target="prod")
+    assert project.models["stg_people"].relation == "analytics.stg_people"
+    assert project.config.warehouse_path.name == "prod.duckdb"
+    monkeypatch.setenv("DBT_PROFILES_DIR", str(elsewhere))
+    monkeypatch.setenv("SHOP_DB", "from_env.duckdb")
+    assert load_project(root).config.warehouse_path.name == "from_env.duckdb"
+
+
+def test_generate_schema_name_override(tmp_path: Path) -> None:
+    macro = """
+    {% macro generate_schema_name(custom_schema_name, node) -%}
+        {%- if custom_schema_name is none -%}{{ target.schema }}{%- else -%}{{ custom_schema_name | trim }}{%- endif -%}
+    {%- endmacro %}
+    """
+    project = load_project(dbt_project(tmp_path / "p", {"macros/schemas.sql": macro}))
+    assert project.models["people_count"].relation == "mart.people_count"
+    assert project.models["people"].relation == "raw.people"
+    root = tmp_path / "p"
+    # +enabled from a var: enabled, the legacy model's broken ref is an error
+    assert "ref('missing_model')" in _error(root, vars={"with_off": True})
+
+
+def _error(root: Path, **kwargs: object) -> str:
+    with pytest.raises(TealError) as info:
+        load_project(root, **kwargs)  # type: ignore[arg-type]
+    assert info.value.exit_code == 2
+    return str(info.value)
+
+
+def test_unknown_ref_is_located_with_a_suggestion(tmp_path: Path) -> None:
+    text = _error(
+        dbt_project(tmp_path / "p", {"models/bad.sql": "select * from {{ ref('stg_peple') }}\n"})
+    )
+    assert text.startswith("models/bad.sql:1:18: ref('stg_peple') is not a model, seed or snapshot")
+    assert "did you mean 'stg_people'?" in text
+
+
+def test_bad_yaml_is_located(tmp_path: Path) -> None:
+    text = _error(
+        dbt_project(
+            tmp_path / "p", {"models/schema.yml": "models:\n  - name: x\n    columns: [a\n"}
+        )
+    )
+    assert text.startswith("models/schema.yml:4:1: invalid YAML")
+
+
+def test_missing_profile_target_and_package(tmp_path: Path) -> None:
+    root = dbt_project(
+        tmp_path / "p", {}, project=PROJECT.replace("profile: shop", "profile: shopp")
+    )
+    text = _error(root)
+    assert (
+        text.startswith("dbt_project.yml:2:1: profile 'shopp' is not in")
+        and "did you mean 'shop'?" in text
+    )
+    root = dbt_project(tmp_path / "q", {})
+    text = _error(root, target="staging")
+    assert (
+        "target 'staging' is not an output of profile 'shop'" in text
+        and "outputs: dev, prod" in text
+    )
+    (root / "packages.yml").write_text(
+        "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.0\n"
+    )
+    text = _error(root)
+    assert text.startswith(
+        "packages.yml:2: package 'dbt_utils' is listed in packages.yml but not installed"
+    )
+    assert "dbt deps" in text
+    root = dbt_project(tmp_path / "r", {}, profiles=None)
+    assert "no profiles.yml found" in _error(root, profiles_dir=tmp_path / "nowhere")
+
+
+def test_unsupported_features_say_so(tmp_path: Path) -> None:
+    mat = "{% materialization fancy, default %}{% endmaterialization %}"
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "macros/fancy.sql": mat,
+            "models/m.sql": "{{ config(materialized='fancy') }}\nselect 1 as x\n",
+        },
+    )
+    text = _error(root)
+    assert "custom materialization 'fancy' (macros/fancy.sql), which teal does not support" in text
+    root = dbt_project(
+        tmp_path / "q", {"models/py_model.py": "def model(dbt, session):\n    return None\n"}
+    )
+    assert _error(root).startswith("models/py_model.py:1: dbt Python models")
+
+
+def test_semantic_layer_yaml_is_not_rendered(tmp_path: Path) -> None:
+    yml = """
+    semantic_models:
+      - name: people
+        model: ref('people_count')
+    metrics:
+      - name: n
+        type: simple
+        filter: "{{ Dimension('people__id') }} > 0"
+    """
+    project = load_project(dbt_project(tmp_path / "p", {"models/semantic.yml": yml}))
+    assert "people_count" in project.models
+
+
+@pytest.mark.slow
+def test_build_seed_and_test_commands(tmp_path: Path) -> None:
+    tests_yml = """
+    models:
+      - name: stg_people
+        columns:
+          - name: id
+            data_tests: [unique, not_null]
+          - name: name
+            data_tests:
+              - accepted_values:
+                  arguments:
+                    values: [Ann, Bo]
+    """
+    root = dbt_project(tmp_path / "p", {"models/staging/schema.yml": tests_yml})
+    done = run_teal("seed", cwd=root, env={"TEAL_RUN_STORE": "none"})
+    assert done.returncode == 0, done.output
+    assert query(
+        root / "shop.duckdb",
+        "select data_type from information_schema.columns where table_name = 'people' order by ordinal_position",
+    ) == [("INTEGER",), ("VARCHAR",), ("DATE",), ("DOUBLE",), ("BOOLEAN",)]
+    assert query(
+        root / "shop.duckdb",
+        "select count(*) from information_schema.tables where table_name = 'stg_people'",
+    ) == [(0,)]
+    done = run_teal("build", cwd=root, env={"TEAL_RUN_STORE": "none"})
+    assert done.returncode == 0, done.output
+    assert query(root / "shop.duckdb", "select n from main_mart.people_count") == [(2,)]
+    done = run_teal("test", cwd=root, env={"TEAL_RUN_STORE": "none"})
+    assert done.returncode == 0, done.output
+    assert "3 checks, 3 passed" in done.output
+    import json
+
+    results = json.loads((root / "target" / "run_results.json").read_text())
+    assert results["metadata"]["dbt_schema_version"].endswith("run-results/v6.json")
+    ids = {
+        r["unique_id"].rsplit(".", 1)[0] if r["unique_id"].startswith("test.") else r["unique_id"]
+        for r in results["results"]
+    }
+    assert "model.shop.stg_people" in ids and "test.shop.not_null_stg_people_id" in ids
+    manifest = json.loads((root / "target" / "manifest.json").read_text())
+    assert manifest["parent_map"]["model.shop.people_count"] == ["model.shop.stg_people"]
+
+
+def test_selectors_yml_are_named_selectors(tmp_path: Path) -> None:
+    from teal.compiler.selection import model_index, select
+
+    selectors = """
+    selectors:
+      - name: marts_and_parents
+        definition:
+          method: tag
+          value: daily
+          parents: true
+      - name: views_not_people
+        definition:
+          union:
+            - method: config.materialized
+              value: view
+            - exclude:
+                - method: resource_type
+                  value: seed
+    """
+    root = dbt_project(tmp_path / "p", {"selectors.yml": selectors})
+    project = load_project(root)
+    idx = model_index(project)
+    chosen = select(
+        project.dag, ["selector:marts_and_parents"], models=idx, selectors=project.config.selectors
+    )
+    assert sorted(chosen) == ["people", "people_count", "stg_people"]
+    chosen = select(
+        project.dag, ["selector:views_not_people"], models=idx, selectors=project.config.selectors
+    )
+    assert sorted(chosen) == ["stg_people"]
+    assert sorted(select(project.dag, ["resource_type:seed"], models=idx)) == ["people"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("mode", "exit_code", "columns"),
+    [
+        ("ignore", 0, ["id"]),
+        ("append_new_columns", 0, ["id", "extra"]),
+        ("sync_all_columns", 0, ["id", "extra"]),
+        ("fail", 1, ["id"]),
+    ],
+)
+def test_on_schema_change(tmp_path: Path, mode: str, exit_code: int, columns: list[str]) -> None:
+    model = (
+        f"{{{{ config(materialized='incremental', on_schema_change='{mode}') }}}}\n"
+        "select range as id{% if var('extra', false) %}, 'x' as extra{% endif %} from range(3)\n"
+        "{% if is_incremental() %}where range > (select max(id) from {{ this }}) - 1{% endif %}\n"
+    )
+    root = dbt_project(tmp_path / "p", {"models/inc.sql": model})
+    env = {"TEAL_RUN_STORE": "none"}
+    assert run_teal("run", "-s", "inc", cwd=root, env=env).returncode == 0
+    done = run_teal("run", "-s", "inc", "--vars", "{extra: true}", cwd=root, env=env)
+    assert done.returncode == exit_code, done.output
+    found = query(
+        root / "shop.duckdb",
+        "select column_name from information_schema.columns where table_name = 'inc' order by ordinal_position",
+    )
+    assert [c for (c,) in found] == columns
+    assert query(root / "shop.duckdb", "select count(*) from main.inc") == [
+        (4 if exit_code == 0 else 3,)
+    ]
