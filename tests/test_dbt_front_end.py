@@ -315,3 +315,13 @@ def test_empty_builds_every_relation_without_rows(tmp_path: Path) -> None:
     (teal_project / "teal.toml").write_text('name = "t"\n')
     done = run_teal("build", "--empty", cwd=teal_project, env={"TEAL_RUN_STORE": "none"})
     assert done.returncode == 2 and "--empty is for dbt projects" in done.output
+
+
+def test_a_misspelt_yaml_key_is_a_located_warning(tmp_path: Path) -> None:
+    yml = "models:\n  - name: stg_people\n    descripton: people\n"
+    project = load_project(dbt_project(tmp_path / "p", {"models/staging/schema.yml": yml}))
+    (warning,) = project.warnings
+    assert str(warning).startswith(
+        "models/staging/schema.yml:3:5: unknown key 'descripton' for model 'stg_people'"
+    )
+    assert "did you mean 'description'?" in str(warning)

@@ -77,6 +77,7 @@ class DbtLoader:
         self.properties: dict[tuple[str, str], tuple[Any, str]] = {}  # (type, name) -> entry
         self.unit_tests: list[tuple[Any, str]] = []
         self.errors: list[TealError] = []
+        self.warnings: list[TealError] = []  # shown by every command, errors under --strict
         self.graph = AttrDict(
             nodes={},
             sources={},
