@@ -98,6 +98,10 @@ def _run(
             project_dir, str(partition_opts["job"]), select, exclude, partition_opts
         )
     session = open_session(project_dir, target, warehouse, vars_, threads, base_vars=job_vars)
+    if partition_opts.pop("empty", False):
+        from teal.cli_dbt import build_empty
+
+        build_empty(session)
     if command == "run" and session.config.dbt is not None:  # dbt run: models, no seeds
         from teal.cli_dbt import only_resource_type
 

@@ -33,6 +33,21 @@ def only_resource_type(resource_type: str, select: tuple[str, ...]) -> tuple[str
     )
 
 
+def build_empty(session: Any) -> None:
+    """``--empty``: the dbt project's refs and sources read no rows (dbt's flag)."""
+    import dataclasses
+
+    from teal.compiler.errors import ProjectError
+
+    if session.config.dbt is None:
+        raise ProjectError(
+            "--empty is for dbt projects",
+            hint="to check a teal project's SQL without building it, run `teal validate`",
+        )
+    dbt = dataclasses.replace(session.config.dbt, empty=True)
+    session.config = dataclasses.replace(session.config, dbt=dbt)
+
+
 def _resource_command(resource_type: str, doc: str) -> click.Command:
     @click.command(name=resource_type, help=doc)
     @build_options

@@ -302,6 +302,12 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
         help="Bind every selected model's columns first (as `teal validate`): a missing "
         "column fails before any data changes.",
     )(func)
+    func = click.option(
+        "--empty",
+        is_flag=True,
+        help="dbt projects: build every relation with no rows (refs and sources read nothing), "
+        "to check the SQL runs.",
+    )(func)
     func = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
     func = click.option("--fail-fast", "-x", is_flag=True, help="Stop at the first failure.")(func)
     func = click.option(

@@ -299,3 +299,29 @@ def test_on_schema_change(tmp_path: Path, mode: str, exit_code: int, columns: li
     assert query(root / "shop.duckdb", "select count(*) from main.inc") == [
         (4 if exit_code == 0 else 3,)
     ]
+
+
+@pytest.mark.slow
+def test_empty_builds_every_relation_without_rows(tmp_path: Path) -> None:
+    root = dbt_project(tmp_path / "p", {})
+    done = run_teal("build", "--empty", cwd=root, env={"TEAL_RUN_STORE": "none"})
+    assert done.returncode == 0, done.output
+    assert query(root / "shop.duckdb", "select count(*) from main_mart.people_count") == [(1,)]
+    assert query(root / "shop.duckdb", "select n from main_mart.people_count") == [(0,)]
+    assert query(root / "shop.duckdb", "select count(*) from main.stg_people") == [(0,)]
+    assert query(root / "shop.duckdb", "select count(*) from main_raw.people") == [(3,)]
+    teal_project = tmp_path / "t"
+    (teal_project / "models").mkdir(parents=True)
+    (teal_project / "teal.toml").write_text('name = "t"\n')
+    done = run_teal("build", "--empty", cwd=teal_project, env={"TEAL_RUN_STORE": "none"})
+    assert done.returncode == 2 and "--empty is for dbt projects" in done.output
+
+
+def test_a_misspelt_yaml_key_is_a_located_warning(tmp_path: Path) -> None:
+    yml = "models:\n  - name: stg_people\n    descripton: people\n"
+    project = load_project(dbt_project(tmp_path / "p", {"models/staging/schema.yml": yml}))
+    (warning,) = project.warnings
+    assert str(warning).startswith(
+        "models/staging/schema.yml:3:5: unknown key 'descripton' for model 'stg_people'"
+    )
+    assert "did you mean 'description'?" in str(warning)

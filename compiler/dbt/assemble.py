@@ -240,6 +240,7 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         checks=checks,
         stats={"parsed": 0, "cache_hits": 0, "cache_misses": 0},
         hooks=tuple(loader.hooks),
+        warnings=tuple(loader.warnings),
         dbt_nodes={n.name: manifest_node(n, loader.settings) for n in loader.nodes.values()},
         render_at_run=loader.render_at_run if any(n.render_at_run for n in nodes) else None,
     )

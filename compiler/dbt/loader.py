@@ -77,6 +77,7 @@ class DbtLoader:
         self.properties: dict[tuple[str, str], tuple[Any, str]] = {}  # (type, name) -> entry
         self.unit_tests: list[tuple[Any, str]] = []
         self.errors: list[TealError] = []
+        self.warnings: list[TealError] = []  # shown by every command, errors under --strict
         self.graph = AttrDict(
             nodes={},
             sources={},
@@ -163,7 +164,7 @@ class DbtLoader:
             if target.materialized in ("table", "incremental", "seed", "snapshot")
             else "view"
         )
-        return Relation(target.database, target.schema, target.alias, kind)
+        return self._maybe_empty(Relation(target.database, target.schema, target.alias, kind))
 
     def _find(self, name: str, package: str | None) -> Node | None:
         found = [n for n in self.by_name.get(name, []) if n.enabled and n.resource_type != "test"]
@@ -206,7 +207,23 @@ class DbtLoader:
                 pattern=pattern,
             )
         self.jinja.state.sources.append((source_name, table_name))
-        return Relation(info["database"], info["schema"], info["identifier"], "table")
+        return self._maybe_empty(
+            Relation(info["database"], info["schema"], info["identifier"], "table")
+        )
+
+    def _maybe_empty(self, relation: Relation) -> Relation:
+        """With --empty, what a model or snapshot reads has no rows (dbt's subquery)."""
+        node = self.node
+        if not self.settings.empty or node is None:
+            return relation
+        if node.resource_type not in ("model", "snapshot"):
+            return relation
+        limited = (
+            f"(select * from {relation} where false limit 0) _dbt_limit_subq_{relation.identifier}"
+        )
+        return Relation(
+            relation.database, relation.schema, relation.identifier, relation.type, cte=limited
+        )
 
     def config_call(self, *args: Any, **kwargs: Any) -> str:
         if args and isinstance(args[0], dict):

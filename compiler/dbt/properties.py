@@ -15,6 +15,30 @@ from teal.compiler.errors import ProjectError, TealError, did_you_mean
 if TYPE_CHECKING:
     from teal.compiler.dbt.loader import DbtLoader
 
+# what a models:/seeds:/snapshots:/analyses: entry may say (dbt's properties)
+NODE_KEYS = (
+    "name",
+    "description",
+    "config",
+    "columns",
+    "data_tests",
+    "tests",
+    "docs",
+    "meta",
+    "tags",
+    "access",
+    "group",
+    "latest_version",
+    "versions",
+    "constraints",
+    "deprecation_date",
+    "time_spine",
+    "relation",
+    "freshness",
+    "quote_columns",
+    "column_types",
+)
+
 
 def read_properties(loader: DbtLoader) -> None:
     from teal.compiler.yamlfile import parse_yaml
@@ -95,6 +119,19 @@ def yaml_entry(loader: DbtLoader, key: str, entry: Any, display: str, package: P
             )
             return
         loader.properties[(kind, name)] = (entry, display)
+        for found in entry:  # a misspelt key would be ignored silently: say so
+            if str(found) not in NODE_KEYS:
+                at_line, at_col = getattr(entry, "keys_at", {}).get(str(found), (line, None))
+                loader.warnings.append(
+                    ProjectError(
+                        f"unknown key '{found}' for {kind} '{name}': it is ignored",
+                        path=display,
+                        line=at_line,
+                        col=at_col,
+                        hint=did_you_mean(str(found), NODE_KEYS)
+                        or "known: " + ", ".join(sorted(NODE_KEYS)),
+                    )
+                )
         if kind == "snapshot" and entry.get("relation"):
             yaml_snapshot(loader, entry, display, package)
 

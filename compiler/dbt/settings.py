@@ -71,6 +71,7 @@ class DbtSettings:
     dispatch: dict[str, tuple[str, ...]] = field(default_factory=dict)  # namespace -> order
     query_comment: Any = None
     flags: dict[str, Any] = field(default_factory=dict)
+    empty: bool = False  # --empty: refs and sources read no rows
 
     def package(self, name: str) -> Package | None:
         if name == self.project.name:
