@@ -85,6 +85,8 @@ class RunOptions:
     config: RunConfig | None = None
     # resource instances by name, in place of the project's declarations (API and tests)
     resources: Mapping[str, Any] | None = field(default=None, repr=False)
+    # bind the selected models' columns before any data changes (Session.bind)
+    bind: bool = True
 
 
 @dataclass
@@ -148,14 +150,10 @@ class Session:
 
     def columns(self) -> ColumnGraph:
         """Every model's columns and their lineage (kept until :meth:`reload`)."""
-        from teal.runtime.runstore import store_spec
-        from teal.runtime.validate import existing_store_path, project_columns
+        from teal.runtime.validate import project_columns
 
         if self._columns is None:
-            spec = store_spec(self.config.run_store)
-            readable = self._store is not None or existing_store_path(self.config.root, spec)
-            store = self.run_store() if self.record_runs and readable else None
-            self._columns = project_columns(self.project, store)
+            self._columns = project_columns(self.project, self._readable_store())
         return self._columns
 
     def validate(self, select: Selection = None, exclude: Selection = None) -> list[str]:
@@ -168,6 +166,30 @@ class Session:
         names = self.select(select, exclude)
         raise_all(binding_errors(self.columns(), names))
         return names
+
+    def bind(self, select: Selection = None, exclude: Selection = None) -> list[str]:
+        """What a build checks before any data changes: each selected model's references
+        to columns and its enforced contract, bound against what it reads (names only, no
+        lineage edges; cached, so an unchanged project costs one small file read). Raises
+        the located errors; returns the selected names in build order."""
+        from teal.compiler.errors import raise_all
+        from teal.runtime.validate import bound_columns
+
+        names = self.select(select, exclude)
+        if self._columns is not None:  # lineage computed already: it has the binding
+            raise_all(self._columns.errors(names))
+            return names
+        raise_all(bound_columns(self.project, self._readable_store(), names).errors(names))
+        return names
+
+    def _readable_store(self) -> RunStore | None:
+        """The run store, if it exists already (binding never creates one)."""
+        from teal.runtime.runstore import store_spec
+        from teal.runtime.validate import existing_store_path
+
+        spec = store_spec(self.config.run_store)
+        readable = self._store is not None or existing_store_path(self.config.root, spec)
+        return self.run_store() if self.record_runs and readable else None
 
     def _load(self) -> Project:
         project = load_project(config=self.config, strategy=self.strategy)
@@ -302,6 +324,8 @@ class Session:
         options = options or self.options()
         if self.record_runs:
             self.run_store()  # an unreachable store fails the run before any data changes
+        if run.bind:
+            self.bind(select, exclude)  # a missing column fails before any data changes
         with open_when_free(self.config, project.sources, run.wait, self._holder) as wh:
             state = wh.plan_state()
             self._bind(state)

@@ -30,6 +30,19 @@ def project_columns(project: Project, store: RunStore | None) -> ColumnGraph:
     columns of their last materialization in ``store`` (when given)."""
     from teal.compiler.column_lineage import column_graph
 
+    return column_graph(project, known=_known_columns(project, store))
+
+
+def bound_columns(project: Project, store: RunStore | None, names: Iterable[str]) -> ColumnGraph:
+    """The column names of ``names`` and what they read, bound (no lineage edges), with
+    what ``store`` knows as :func:`project_columns`: what a build checks first."""
+    from teal.compiler.column_binding import bound_columns as bind
+
+    return bind(project, names, known=_known_columns(project, store))
+
+
+def _known_columns(project: Project, store: RunStore | None) -> dict[str, tuple[str, ...]]:
+    """The columns of the last materialization of each Python asset that declares none."""
     known: dict[str, tuple[str, ...]] = {}
     if store is not None:
         for name, model in project.models.items():
@@ -39,7 +52,7 @@ def project_columns(project: Project, store: RunStore | None) -> ColumnGraph:
             schema = last[0]["schema"] if last else None
             if isinstance(schema, list) and schema:
                 known[name] = tuple(str(c[0]) for c in schema if isinstance(c, list) and c)
-    return column_graph(project, known=known)
+    return known
 
 
 def existing_store_path(root: Path, spec: str | None) -> bool:

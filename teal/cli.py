@@ -97,8 +97,8 @@ def _run(
             project_dir, str(partition_opts["job"]), select, exclude, partition_opts
         )
     session = open_session(project_dir, target, warehouse, vars_, threads, base_vars=job_vars)
-    if partition_opts.pop("validate_first", False):
-        session.validate(select, exclude)  # located errors, exit 2, before the warehouse opens
+    # binding (located errors, exit 2) happens in Session.build before the warehouse opens
+    bind = bool(partition_opts.pop("validate_first", True))
     options = session.options(
         changed_only=changed_only,
         inline_views=inline_views,
@@ -112,6 +112,7 @@ def _run(
         debug=debug,
         wait=partition_opts.get("wait"),
         config=run_config,
+        bind=bind,
     )
     _build_and_report(session, select, exclude, options, run, as_json)
 
