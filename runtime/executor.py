@@ -274,6 +274,7 @@ class Executor:
             catalog=self.catalog,
             data_version=step.data_version,
             partition_versions=dict(zip(step.partitions, step.partition_versions)),
+            on_schema_change=str(model.config.get("on_schema_change") or "fail"),
         )
         started = datetime.now(UTC).replace(tzinfo=None)
         t0 = time.perf_counter()

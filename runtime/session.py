@@ -55,6 +55,7 @@ from teal.runtime.runstore import (
     store_spec,
 )
 from teal.runtime.runstore.records import JsonValue
+from teal.runtime.validate import check_schema_changes
 from teal.runtime.waiting import open_when_free
 from teal.warehouse.engine import Engine, open_engine
 
@@ -113,6 +114,8 @@ class Session:
     _store: RunStore | None = field(default=None, repr=False)
     # the column lineage of _project (runtime/validate.py), computed when first asked for
     _columns: ColumnGraph | None = field(default=None, repr=False)
+    # the selection's binding of the last build (Session.bind): names, no lineage
+    _bound: ColumnGraph | None = field(default=None, repr=False)
 
     @classmethod
     def open(
@@ -145,7 +148,7 @@ class Session:
     def reload(self) -> Project:
         """Read the project's files again (edits since the last load are picked up)."""
         self._project = self._load()
-        self._columns = None
+        self._columns = self._bound = None
         return self._project
 
     def columns(self) -> ColumnGraph:
@@ -179,7 +182,8 @@ class Session:
         if self._columns is not None:  # lineage computed already: it has the binding
             raise_all(self._columns.errors(names))
             return names
-        raise_all(bound_columns(self.project, self._readable_store(), names).errors(names))
+        self._bound = bound_columns(self.project, self._readable_store(), names)
+        raise_all(self._bound.errors(names))
         return names
 
     def _readable_store(self) -> RunStore | None:
@@ -336,6 +340,8 @@ class Session:
                 state=state,
                 options=options,
             )
+            if run.bind:  # an incremental model's columns changed under on_schema_change: fail
+                check_schema_changes(self.project, plan, wh, self._columns or self._bound)
             if not plan.steps:
                 return BuildResult(
                     run_id=run_id,

@@ -90,6 +90,9 @@ class BuildTarget:
     # each partition's by key
     data_version: str = ""
     partition_versions: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # an incremental model whose query's columns differ from its table's: ignore (insert
+    # the columns the table has), fail, append_new_columns or sync_all_columns (as dbt)
+    on_schema_change: str = "fail"
 
     @property
     def relation(self) -> str:
