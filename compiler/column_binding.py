@@ -50,9 +50,13 @@ def bound_columns(
     if names is None:
         order = project.dag.order()
     else:
-        closure = set(names)
-        for name in list(closure):
-            closure |= project.dag.ancestors(name)
+        closure = set(names)  # and what they read: one walk for them all
+        frontier = list(closure)
+        while frontier:
+            for upstream in project.models[frontier.pop()].upstreams:
+                if upstream not in closure:
+                    closure.add(upstream)
+                    frontier.append(upstream)
         order = [n for n in project.dag.order() if n in closure]
     cache = CompileCache(_cache_path(project, CACHE_FILE) if use_cache else None)
     sources = _source_columns(project, cache, lowered)

@@ -319,7 +319,7 @@ def _project_digest(
             code += "\x1f" + m.raw_sql
         contract = contract_enforced(m.config)
         parts.append(f"{name}|{m.kind}|{code}|{m.upstreams}|{m.source_tables}|{m.declared}")
-        parts.append(f"{contract}")
+        parts.append(f"{contract}|{m.config.get('columns')}")
     parts.append(repr(sorted(sources.items())))
     parts.append(repr(sorted(known.items())))
     return "\n".join(parts)
@@ -347,6 +347,9 @@ def _python_columns(model: Model, known: tuple[str, ...] | None) -> ModelColumns
     """A Python asset: its declared columns (an enforced contract) or those the caller
     knows; what they are made of is opaque."""
     names = known
+    schema = model.config.get("columns")
+    if isinstance(schema, dict) and schema:  # teal.asset(columns=...)
+        names = tuple(str(c).lower() for c in schema)
     if contract_enforced(model.config) and model.declared:
         names = tuple(c.name.lower() for c in model.declared)
     columns = None if names is None else tuple(ColumnLineage(n, (), False) for n in names)

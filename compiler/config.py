@@ -73,6 +73,8 @@ MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "backfill_policy": ((str,), "'multi_run' (a transaction per partition) or 'single_run'"),
     # the YAML columns are the model's whole output (compiler/declared.py)
     "contract": ((dict,), "{enforced: true} or {enforced: false}"),
+    # a Python asset's declared output schema: {column: type or None} (teal.asset(columns=))
+    "columns": ((dict,), "a mapping {column: type}"),
     # an incremental model whose columns changed (compiler/schema_change.py)
     "on_schema_change": ((str,), "one of " + ", ".join(ON_SCHEMA_CHANGE)),
 }

@@ -65,7 +65,9 @@ def _known_columns(project: Project, store: RunStore | None) -> dict[str, tuple[
     known: dict[str, tuple[str, ...]] = {}
     if store is not None:
         for name, model in project.models.items():
-            if model.kind != "python" or (contract_enforced(model.config) and model.declared):
+            if model.kind != "python" or model.config.get("columns"):
+                continue  # a SQL model, or an asset declaring its columns (columns=)
+            if contract_enforced(model.config) and model.declared:
                 continue
             last = store.materializations(model=name, limit=1)
             schema = last[0]["schema"] if last else None
