@@ -47,20 +47,24 @@ def bound_columns(
     """The column names and missing references of ``names`` (all models: None) and of
     every model they read, as a :class:`ColumnGraph` whose columns have no edges."""
     lowered = _lower(known)
-    if names is None:
-        order = project.dag.order()
-    else:
-        closure = set(names)  # and what they read: one walk for them all
-        frontier = list(closure)
-        while frontier:
-            for upstream in project.models[frontier.pop()].upstreams:
-                if upstream not in closure:
-                    closure.add(upstream)
-                    frontier.append(upstream)
-        order = [n for n in project.dag.order() if n in closure]
+    order = with_upstreams(project, names)
     cache = CompileCache(_cache_path(project, CACHE_FILE) if use_cache else None)
     sources = _source_columns(project, cache, lowered)
     return _traced(project, order, cache, sources, lowered, lineage=False)
+
+
+def with_upstreams(project: Project, names: Iterable[str] | None) -> list[str]:
+    """``names`` (all models: None) and every model they read, in build order."""
+    if names is None:
+        return project.dag.order()
+    closure = set(names)  # one walk for them all
+    frontier = list(closure)
+    while frontier:
+        for upstream in project.models[frontier.pop()].upstreams:
+            if upstream not in closure:
+                closure.add(upstream)
+                frontier.append(upstream)
+    return [n for n in project.dag.order() if n in closure]
 
 
 def store_bound(project: Project, graph: ColumnGraph, known: Mapping[str, tuple[str, ...]]) -> None:

@@ -294,7 +294,7 @@ def _tracer_version() -> str:
     here = os.path.dirname(os.path.realpath(__file__))
     stats = [VERSION]
     modules = ("columns.py", "column_lineage.py", "column_types.py", "declared.py")
-    for module in (*modules, "column_binding.py"):
+    for module in (*modules, "column_binding.py", "column_type_checks.py"):
         stat = os.stat(os.path.join(here, module))
         stats.append(f"{module}:{stat.st_size}:{stat.st_mtime_ns}")
     return "|".join(stats)

@@ -76,7 +76,7 @@ def check_contract_config(value: Any, *, path: str, line: int | None) -> None:
 def contract_errors(model: Model, names: tuple[str, ...] | None) -> list[TealError]:
     """What breaks ``model``'s enforced contract, given the columns its query produces
     (``names``, None when unknown: nothing to say before it runs). The columns must be the
-    declared ones, in any order; types are checked when the model is built."""
+    declared ones, in any order; types are checked by runtime/type_check.py."""
     if not contract_enforced(model.config) or not model.declared or names is None:
         return []
     declared = [c.name.lower() for c in model.declared]

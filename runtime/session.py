@@ -164,10 +164,12 @@ class Session:
         a column that does not exist or a broken contract raises, located. The selected
         names, in build order."""
         from teal.compiler.errors import raise_all
+        from teal.runtime.type_check import type_errors
         from teal.runtime.validate import binding_errors
 
         names = self.select(select, exclude)
         raise_all(binding_errors(self.columns(), names))
+        raise_all(type_errors(self.project, names))  # joins, unions, contract types
         return names
 
     def bind(self, select: Selection = None, exclude: Selection = None) -> list[str]:
@@ -176,14 +178,18 @@ class Session:
         lineage edges; cached, so an unchanged project costs one small file read). Raises
         the located errors; returns the selected names in build order."""
         from teal.compiler.errors import raise_all
+        from teal.runtime.type_check import type_errors, typed_contracts
         from teal.runtime.validate import bound_columns
 
         names = self.select(select, exclude)
         if self._columns is not None:  # lineage computed already: it has the binding
             raise_all(self._columns.errors(names))
-            return names
-        self._bound = bound_columns(self.project, self._readable_store(), names)
-        raise_all(self._bound.errors(names))
+        else:
+            self._bound = bound_columns(self.project, self._readable_store(), names)
+            raise_all(self._bound.errors(names))
+        contracted = typed_contracts(self.project, names)
+        if contracted:  # a build that would change a contracted column's type
+            raise_all(type_errors(self.project, contracted))
         return names
 
     def _readable_store(self) -> RunStore | None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from teal.compiler.config import ProjectConfig
     from teal.compiler.plan import PlanState
     from teal.compiler.sources import Source
+    from teal.warehouse.duckdb.typing import Typed, TypedQuery
 
 ENGINES = ("duckdb",)
 
@@ -293,3 +294,11 @@ def open_engine(
     from teal.compiler.errors import WarehouseError
 
     raise WarehouseError(f"unknown engine {kind!r}", hint="use one of " + ", ".join(ENGINES))
+
+
+def output_types(queries: Sequence[TypedQuery], known: Mapping[str, Typed]) -> dict[str, Typed]:
+    """Each query's output columns and types, bound by DuckDB against zero-row stand-ins
+    of what it reads, without a warehouse (warehouse/duckdb/typing.py)."""
+    from teal.warehouse.duckdb.typing import output_types as bind
+
+    return bind(queries, known)
