@@ -164,12 +164,17 @@ class Session:
         a column that does not exist or a broken contract raises, located. The selected
         names, in build order."""
         from teal.compiler.errors import raise_all
-        from teal.runtime.type_check import type_errors
+        from teal.runtime.type_check import TypeErrors
         from teal.runtime.validate import binding_errors
 
         names = self.select(select, exclude)
-        raise_all(binding_errors(self.columns(), names))
-        raise_all(type_errors(self.project, names))  # joins, unions, contract types
+        typing = TypeErrors.start(self.project, names, self.strategy)  # meanwhile, if it may
+        try:
+            raise_all(binding_errors(self.columns(), names))
+        except BaseException:
+            typing.abandon()
+            raise
+        raise_all(typing.result())  # joins, unions, contract types
         return names
 
     def bind(self, select: Selection = None, exclude: Selection = None) -> list[str]:

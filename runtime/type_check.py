@@ -25,11 +25,50 @@ from teal.compiler.declared import contract_enforced
 
 if TYPE_CHECKING:
     from teal.compiler.errors import TealError
+    from teal.compiler.offload import ForkedCall
     from teal.compiler.project import Model, Project
+    from teal.compiler.strategy import LoadStrategy
     from teal.warehouse.duckdb.typing import Typed
 
 VERSION = "1"
 _JOIN_OR_UNION = re.compile(r"\b(join|union)\b", re.IGNORECASE)
+
+
+class TypeErrors:
+    """:func:`type_errors` computed in a forked child while the caller traces lineage
+    (compiler/offload.py), where the load strategy allows it, else when asked for."""
+
+    def __init__(self, project: Project, names: list[str], child: ForkedCall | None) -> None:
+        self.project, self.names, self.child = project, names, child
+
+    @classmethod
+    def start(cls, project: Project, names: list[str], strategy: LoadStrategy | None) -> TypeErrors:
+        from teal.compiler.offload import ForkedCall
+
+        def compute() -> list[
+            tuple[str, str | None, int | None, int | None, str | None, str | None]
+        ]:
+            return [
+                (e.message, e.path, e.line, e.col, e.hint, e.source_line)
+                for e in type_errors(project, names)
+            ]
+
+        return cls(project, names, ForkedCall.start(compute, strategy) if strategy else None)
+
+    def result(self) -> list[TealError]:
+        from teal.compiler.errors import LineageError
+
+        found = self.child.result() if self.child is not None else None
+        if not isinstance(found, list):  # no child, or it failed: here and now
+            return type_errors(self.project, self.names)
+        return [
+            LineageError(m, path=p, line=ln, col=c, hint=h, source_line=s)
+            for m, p, ln, c, h, s in found
+        ]
+
+    def abandon(self) -> None:
+        if self.child is not None:
+            self.child.abandon()
 
 
 def typed_contracts(project: Project, names: Iterable[str]) -> list[str]:
