@@ -24,6 +24,7 @@ from sqlglot.optimizer.qualify_columns import qualify_columns
 from sqlglot.optimizer.scope import Scope, build_scope
 
 from teal.compiler.columns import _col_of, _Tables
+from teal.compiler.declared import canonical_type
 from teal.compiler.errors import LineageError, TealError
 from teal.compiler.templating import Rendered
 
@@ -55,7 +56,7 @@ def kind_of(type_name: str | None) -> str | None:
     """``BIGINT`` -> ``number``; None for types not compared (lists, structs, unknown)."""
     if not type_name:
         return None
-    text = type_name.upper().strip()
+    text = canonical_type(type_name)
     return next((kind for kind, pattern in _KINDS if pattern.match(text)), None)
 
 
@@ -255,38 +256,3 @@ def contract_type_errors(model: Model, produced: Mapping[str, str]) -> list[Teal
             )
         )
     return out
-
-
-_ALIASES = {
-    "INT": "INTEGER",
-    "INT4": "INTEGER",
-    "INT8": "BIGINT",
-    "LONG": "BIGINT",
-    "INT2": "SMALLINT",
-    "SHORT": "SMALLINT",
-    "INT1": "TINYINT",
-    "FLOAT4": "FLOAT",
-    "REAL": "FLOAT",
-    "FLOAT8": "DOUBLE",
-    "TEXT": "VARCHAR",
-    "STRING": "VARCHAR",
-    "BOOL": "BOOLEAN",
-    "LOGICAL": "BOOLEAN",
-    "TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE",
-    "DATETIME": "TIMESTAMP",
-    "DECIMAL": "DECIMAL(18,3)",
-    "NUMERIC": "DECIMAL(18,3)",
-}
-
-
-def canonical_type(kind: str) -> str:
-    """A DuckDB type name compared without case, spacing or aliases.
-
-    >>> canonical_type("numeric(10, 2)") == canonical_type("DECIMAL(10,2)")
-    True
-    >>> canonical_type("int8"), canonical_type("text")
-    ('BIGINT', 'VARCHAR')
-    """
-    text = re.sub(r"\s*([(),])\s*", r"\1", " ".join(kind.upper().split()))
-    text = text.replace("NUMERIC(", "DECIMAL(")
-    return _ALIASES.get(text, text)

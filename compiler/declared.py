@@ -16,6 +16,7 @@ DeclaredColumn(name='x', data_type=None, path='models/schema.yml', line=None))
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -106,3 +107,38 @@ def contract_errors(model: Model, names: tuple[str, ...] | None) -> list[TealErr
             )
         )
     return out
+
+
+_ALIASES = {
+    "INT": "INTEGER",
+    "INT4": "INTEGER",
+    "INT8": "BIGINT",
+    "LONG": "BIGINT",
+    "INT2": "SMALLINT",
+    "SHORT": "SMALLINT",
+    "INT1": "TINYINT",
+    "FLOAT4": "FLOAT",
+    "REAL": "FLOAT",
+    "FLOAT8": "DOUBLE",
+    "TEXT": "VARCHAR",
+    "STRING": "VARCHAR",
+    "BOOL": "BOOLEAN",
+    "LOGICAL": "BOOLEAN",
+    "TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE",
+    "DATETIME": "TIMESTAMP",
+    "DECIMAL": "DECIMAL(18,3)",
+    "NUMERIC": "DECIMAL(18,3)",
+}
+
+
+def canonical_type(kind: str) -> str:
+    """A DuckDB type name compared without case, spacing or aliases.
+
+    >>> canonical_type("numeric(10, 2)") == canonical_type("DECIMAL(10,2)")
+    True
+    >>> canonical_type("int8"), canonical_type("text")
+    ('BIGINT', 'VARCHAR')
+    """
+    text = re.sub(r"\s*([(),])\s*", r"\1", " ".join(kind.upper().split()))
+    text = text.replace("NUMERIC(", "DECIMAL(")
+    return _ALIASES.get(text, text)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from teal.compiler.assets import Output
+from teal.compiler.declared import canonical_type
 from teal.compiler.project import Model, Project
 from teal.compiler.resources import Config
 from teal.runtime.context import AssetContext, Resources, asset_logger
@@ -130,7 +131,7 @@ def _check_declared_columns(model: Model, data: object) -> None:
             for kind in (_arrow_type(data, have[key]),)
             if kind is not None
             and declared[name] is not None
-            and _canonical(kind) != _canonical(str(declared[name]))
+            and canonical_type(kind) != canonical_type(str(declared[name]))
         ]
         if mismatched:
             raise UserCodeError(
@@ -167,25 +168,6 @@ _ARROW_TYPES = {
     "bool": "BOOLEAN",
     "date32[day]": "DATE",
 }
-# other names DuckDB accepts for the same types
-_ALIASES = {
-    "INT": "INTEGER",
-    "INT4": "INTEGER",
-    "INT8": "BIGINT",
-    "LONG": "BIGINT",
-    "INT2": "SMALLINT",
-    "SHORT": "SMALLINT",
-    "INT1": "TINYINT",
-    "FLOAT4": "FLOAT",
-    "REAL": "FLOAT",
-    "FLOAT8": "DOUBLE",
-    "TEXT": "VARCHAR",
-    "STRING": "VARCHAR",
-    "BOOL": "BOOLEAN",
-    "LOGICAL": "BOOLEAN",
-    "TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE",
-    "DATETIME": "TIMESTAMP",
-}
 
 
 def _arrow_type(data: object, column: str) -> str | None:
@@ -203,14 +185,6 @@ def _arrow_type(data: object, column: str) -> str | None:
     if text.startswith("timestamp["):
         return "TIMESTAMP WITH TIME ZONE" if getattr(kind, "tz", None) else "TIMESTAMP"
     return None
-
-
-def _canonical(kind: str) -> str:
-    """A type name compared without case, spacing or aliases (``int8`` is ``BIGINT``)."""
-    text = " ".join(kind.upper().replace(",", ", ").split()).replace(" ,", ",")
-    if text == "DECIMAL" or text == "NUMERIC":
-        return "DECIMAL(18, 3)"
-    return _ALIASES.get(text, text.replace("NUMERIC(", "DECIMAL("))
 
 
 def _plural(names: list[str]) -> str:

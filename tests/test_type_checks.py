@@ -4,6 +4,8 @@ stand-ins, join conditions and UNIONs mixing kinds of values, contract types."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from teal.compiler.column_type_checks import canonical_type, kind_of
 from teal.compiler.errors import ErrorGroup, LineageError
@@ -121,3 +123,16 @@ def test_type_names():
     assert kind_of("TIMESTAMP WITH TIME ZONE") == "date or time"
     assert kind_of("INTEGER[]") is None
     assert canonical_type("Numeric( 10 ,2 )") == "DECIMAL(10,2)"
+
+
+@given(
+    st.sampled_from(["bigint", "int8", "varchar", "text", "decimal(10, 2)", "timestamptz"]),
+    st.lists(st.sampled_from([" ", "  "]), max_size=3),
+    st.booleans(),
+)
+def test_type_names_compare_without_case_or_spacing(name, spaces, upper):
+    written = ("".join(spaces) + name + "".join(spaces)).replace(", ", "," + "".join(spaces))
+    written = written.upper() if upper else written
+    assert canonical_type(written) == canonical_type(name)
+    assert canonical_type(canonical_type(name)) == canonical_type(name)  # idempotent
+    assert kind_of(written) == kind_of(name) is not None
