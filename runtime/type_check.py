@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from teal.compiler.cache import CompileCache, content_key
 from teal.compiler.column_binding import with_upstreams
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from teal.compiler.offload import ForkedCall
     from teal.compiler.project import Model, Project
     from teal.compiler.strategy import LoadStrategy
-    from teal.warehouse.duckdb.typing import Typed
+    from teal.warehouse.duckdb.typing import Typed, TypedQuery
 
 VERSION = "1"
 _JOIN_OR_UNION = re.compile(r"\b(join|union)\b", re.IGNORECASE)
@@ -38,26 +38,41 @@ class TypeErrors:
     """:func:`type_errors` computed in a forked child while the caller traces lineage
     (compiler/offload.py), where the load strategy allows it, else when asked for."""
 
-    def __init__(self, project: Project, names: list[str], child: ForkedCall | None) -> None:
-        self.project, self.names, self.child = project, names, child
+    def __init__(
+        self,
+        project: Project,
+        names: list[str],
+        child: ForkedCall | None,
+        found: list[TealError] | None,
+    ) -> None:
+        self.project, self.names, self.child, self.found = project, names, child, found
 
     @classmethod
     def start(cls, project: Project, names: list[str], strategy: LoadStrategy | None) -> TypeErrors:
-        from teal.compiler.offload import ForkedCall
+        """Start typing ``names``: in a forked child when many models must be bound (a
+        fork costs more than a warm pass), else here and now."""
+        from teal.compiler.offload import MIN_FILES, ForkedCall
+
+        prep = _prepare(project, names, True)
+        if strategy is None or prep.misses < MIN_FILES:
+            return cls(project, names, None, _finish(project, prep))
 
         def compute() -> list[
             tuple[str, str | None, int | None, int | None, str | None, str | None]
         ]:
             return [
                 (e.message, e.path, e.line, e.col, e.hint, e.source_line)
-                for e in type_errors(project, names)
+                for e in _finish(project, prep)
             ]
 
-        return cls(project, names, ForkedCall.start(compute, strategy) if strategy else None)
+        child = ForkedCall.start(compute, strategy)
+        return cls(project, names, child, None if child else _finish(project, prep))
 
     def result(self) -> list[TealError]:
         from teal.compiler.errors import LineageError
 
+        if self.found is not None:
+            return self.found
         found = self.child.result() if self.child is not None else None
         if not isinstance(found, list):  # no child, or it failed: here and now
             return type_errors(self.project, self.names)
@@ -85,8 +100,26 @@ def type_errors(
     project: Project, names: Iterable[str], *, use_cache: bool = True
 ) -> list[TealError]:
     """Join/UNION type mismatches and contract type errors of ``names``, in build order."""
+    return _finish(project, _prepare(project, names, use_cache))
+
+
+class _Prepared(NamedTuple):
+    """What the cache knows before any binding: keys, known types, the queries."""
+
+    chosen: list[str]
+    order: list[str]
+    cache: CompileCache
+    keys: dict[str, str]
+    known: dict[str, Typed]
+    queries: list[TypedQuery]
+
+    @property
+    def misses(self) -> int:
+        return len(self.order) - len(self.known)
+
+
+def _prepare(project: Project, names: Iterable[str], use_cache: bool) -> _Prepared:
     from teal.warehouse.duckdb.typing import TypedQuery
-    from teal.warehouse.engine import output_types
 
     chosen = list(names)
     order = with_upstreams(project, chosen)
@@ -94,7 +127,7 @@ def type_errors(
     keys: dict[str, str] = {}
     version = _tracer_version()
     known: dict[str, Typed] = {}
-    queries = []
+    queries: list[TypedQuery] = []
     for name in order:
         model = project.models[name]
         reads = _tables_read(project, model)
@@ -117,7 +150,14 @@ def type_errors(
                 model.materialized != "ephemeral",
             )
         )
-    types = output_types(queries, known)
+    return _Prepared(chosen, order, cache, keys, known, queries)
+
+
+def _finish(project: Project, prep: _Prepared) -> list[TealError]:
+    from teal.warehouse.engine import output_types
+
+    chosen, order, cache, keys, known = prep.chosen, prep.order, prep.cache, prep.keys, prep.known
+    types = output_types(prep.queries, known)
     for name in order:
         if name not in known:
             cache.put("types", keys[name], types.get(name, ()))
