@@ -6,7 +6,10 @@ by bench/generate.py:
 - ``teal compile`` cold (no .teal cache, no target/) and warm (nothing changed);
 - ``teal validate`` with the project loaded from its snapshot but no lineage cache (the
   cost of tracing every model) and warm;
-- ``teal build --changed-only`` when nothing changed (lineage is never computed there);
+- ``teal build`` from cold (no .teal, no target/, no warehouse), binding first (the
+  default) and with ``--no-validate``: the cost of binding on a build that must bind all;
+- ``teal build --changed-only`` when nothing changed, and after one model's edit, with
+  and without binding (warm: the binding cache knows the project);
 - with ``--baseline-python PY``: ``teal compile`` cold and warm under another interpreter
   whose ``teal`` is the code before lineage (a separate copy of the project, so the two
   never share a cache).
@@ -100,10 +103,25 @@ def main() -> None:
             py, ["validate"], root, args.repeat, lineage_cache
         )
         t["validate warm"] = median(py, ["validate"], root, args.repeat, [])
-        run(py, ["build"], root)
-        t["no-op build --changed-only"] = median(
-            py, ["build", "--changed-only"], root, args.repeat, []
-        )
+        cold_build = [".teal", "target", "warehouse.duckdb"]
+        for flag in ("--validate", "--no-validate"):
+            t[f"build cold {flag}"] = median(py, ["build", flag], root, args.repeat, cold_build)
+        run(py, ["compile"], root)  # lineage and binding caches warm
+        for flag in ("--validate", "--no-validate"):
+            t[f"no-op build --changed-only {flag}"] = median(
+                py, ["build", "--changed-only", flag], root, args.repeat, []
+            )
+        edited = next(iter(sorted((root / "models" / "marts").glob("*.sql"))))
+        text = edited.read_text(encoding="utf-8")
+        for flag in ("--validate", "--no-validate"):
+            times = []
+            for i in range(args.repeat):  # a new output column each time: rebind, rebuild
+                head, _, tail = text.rpartition("\nfrom ")
+                body = f"{head},\n    {len(flag)}{i} as edit_{i}\nfrom {tail}"
+                edited.write_text(body, encoding="utf-8")
+                times.append(run(py, ["build", "--changed-only", flag], root)[0])
+            t[f"one model edited, build --changed-only {flag}"] = statistics.median(times)
+        edited.write_text(text, encoding="utf-8")
         results["rate_generated"] = rate(py, root)
         if args.baseline_python:
             base = Path(tmp) / "baseline"

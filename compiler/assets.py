@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,8 +63,13 @@ def asset(
     rebuild_stale: bool | None = None,
     retries: int | None = None,
     retry_delay: float | str | None = None,
+    columns: Mapping[str, str | None] | Sequence[str] | None = None,
 ) -> Any:
     """Declare a Python asset. Parameters name upstream models or sources.
+
+    ``columns`` declares its output schema, ``{"id": "bigint", ...}`` (or a list of
+    names): SQL models reading it are bound against it before anything runs, and what it
+    returns must have exactly these columns.
 
     ``context`` is special: it receives an :class:`runtime.context.AssetContext`.
     ``partitioned_by`` (with ``partition_column``) makes it a partitioned asset: it runs once
@@ -112,6 +117,8 @@ def asset(
             config["retries"] = retries
         if retry_delay is not None:
             config["retry_delay"] = retry_delay
+        if columns is not None:
+            config["columns"] = declared_schema(columns)
         try:
             src_file = inspect.getsourcefile(func)
             src_line = inspect.getsourcelines(func)[1]
@@ -135,6 +142,28 @@ def asset(
     if fn is not None:
         return wrap(fn)
     return wrap
+
+
+def declared_schema(columns: object) -> dict[str, str | None]:
+    """A Python asset's declared ``columns``: name -> upper-case type (None: any type).
+
+    >>> declared_schema({"id": "bigint", "amount": "decimal(18, 2)"})
+    {'id': 'BIGINT', 'amount': 'DECIMAL(18, 2)'}
+    >>> declared_schema(["id", "name"])
+    {'id': None, 'name': None}
+    """
+    if isinstance(columns, Mapping):
+        items = list(columns.items())
+    elif isinstance(columns, list | tuple):
+        items = [(c, None) for c in columns]
+    else:
+        raise TypeError("columns= takes a mapping {column: type} or a list of column names")
+    out: dict[str, str | None] = {}
+    for name, kind in items:
+        if not isinstance(name, str) or not (kind is None or isinstance(kind, str)):
+            raise TypeError("columns= takes column names (text) and types (text)")
+        out[name] = None if kind is None else " ".join(kind.upper().split())
+    return out
 
 
 def split_params(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from teal.compiler.cache import CompileCache, content_key
@@ -205,21 +206,41 @@ def column_graph(
 
     ``known``: columns the caller knows of models or sources teal cannot read here (a
     Python asset's last materialization, a warehouse source's table)."""
-    known = {k: tuple(c.lower() for c in v) for k, v in (known or {}).items()}
-    synthetic = project.config.config_path.name.startswith("<")
-    path = None if synthetic else project.root / ".teal" / "cache" / "lineage.pickle"
-    cache = CompileCache(path if use_cache else None)
+    known = _lower(known)
+    cache = CompileCache(_cache_path(project, "lineage.pickle") if use_cache else None)
     sources = _source_columns(project, cache, known)
-    # the whole graph under one key: an unchanged project costs one lookup, not one per model
-    whole = content_key("graph", _tracer_version(), _project_digest(project, sources, known))
-    stored = cache.get("graph", whole)
+    graph = _traced(project, project.dag.order(), cache, sources, known, lineage=True)
+    if use_cache:  # a build after this compile finds its binding done (column_binding.py)
+        from teal.compiler.column_binding import store_bound
+
+        store_bound(project, graph, known)
+    return graph
+
+
+def _traced(
+    project: Project,
+    order: list[str],
+    cache: CompileCache,
+    sources: dict[str, tuple[str, ...] | None],
+    known: Mapping[str, tuple[str, ...]],
+    *,
+    lineage: bool,
+) -> ColumnGraph:
+    """The models ``order`` (upstreams first, closed under upstreams) traced, or with
+    ``lineage=False`` bound only, each looked up in ``cache`` first: per model, and all
+    of them under one key (an unchanged project costs one lookup, not one per model)."""
+    kind = "columns" if lineage else "bound"
+    chosen = set(order)
+    digest = _project_digest(project, sources, known, chosen)
+    whole = content_key(f"{kind}-graph", _tracer_version(), digest)
+    stored = cache.get(f"{kind}-graph", whole)
     if isinstance(stored, dict):
         return ColumnGraph(project, ModelTable(stored), sources)
     relations = _Relations(project)
     models: dict[str, ModelColumns] = {}
     plains: dict[str, PlainModel] = {}  # the same tuples in both entries: pickled once
     traced = 0
-    for name in project.dag.order():
+    for name in order:
         model = project.models[name]
         if model.kind != "sql" or model.rendered_sql is None:
             models[name] = _python_columns(model, known.get(name))
@@ -228,22 +249,43 @@ def column_graph(
         reads = (*model.upstreams, *model.source_tables)
         schemas = {key: models[key].names if key in models else sources.get(key) for key in reads}
         key = content_key(
-            "columns", _tracer_version(), name, model.rendered_sql, repr(sorted(schemas.items()))
+            kind, _tracer_version(), name, model.rendered_sql, repr(sorted(schemas.items()))
         )
-        plain = cache.get("columns", key)
+        plain = cache.get(kind, key)
         if plain is None:
-            models[name] = _trace_safely(model, relations, schemas)
+            models[name] = _trace_safely(model, relations, schemas, lineage)
             plain = encode(models[name])
-            cache.put("columns", key, plain)
+            cache.put(kind, key, plain)
             traced += 1
         else:
             models[name] = decode(plain)
         plains[name] = plain
-    cache.put("graph", whole, plains)
+    cache.put(f"{kind}-graph", whole, plains)
     cache.save()
     graph = ColumnGraph(project, models, sources)
     graph.traced = traced
     return graph
+
+
+def bound_key(
+    project: Project,
+    name: str,
+    rendered_sql: str,
+    schemas: Mapping[str, tuple[str, ...] | None],
+) -> str:
+    """The cache key of one model's binding (column_binding.py stores them too)."""
+    return content_key(
+        "bound", _tracer_version(), name, rendered_sql, repr(sorted(schemas.items()))
+    )
+
+
+def _cache_path(project: Project, file: str) -> Path | None:
+    synthetic = project.config.config_path.name.startswith("<")
+    return None if synthetic else project.root / ".teal" / "cache" / file
+
+
+def _lower(known: Mapping[str, tuple[str, ...]] | None) -> dict[str, tuple[str, ...]]:
+    return {k: tuple(c.lower() for c in v) for k, v in (known or {}).items()}
 
 
 def _tracer_version() -> str:
@@ -251,7 +293,8 @@ def _tracer_version() -> str:
     tracer (a teal upgrade) traces again rather than reuse what the old one found."""
     here = os.path.dirname(os.path.realpath(__file__))
     stats = [VERSION]
-    for module in ("columns.py", "column_lineage.py", "column_types.py", "declared.py"):
+    modules = ("columns.py", "column_lineage.py", "column_types.py", "declared.py")
+    for module in (*modules, "column_binding.py", "column_type_checks.py"):
         stat = os.stat(os.path.join(here, module))
         stats.append(f"{module}:{stat.st_size}:{stat.st_mtime_ns}")
     return "|".join(stats)
@@ -261,6 +304,7 @@ def _project_digest(
     project: Project,
     sources: Mapping[str, tuple[str, ...] | None],
     known: Mapping[str, tuple[str, ...]],
+    names: set[str] | None = None,
 ) -> str:
     """What the whole graph depends on: each model's text (its rendered SQL, and its
     source when a template made it, as error positions point there; a Python model's
@@ -268,12 +312,14 @@ def _project_digest(
     ``known``."""
     parts = []
     for name, m in project.models.items():
+        if names is not None and name not in names:
+            continue
         code = m.sql_hash if m.rendered_sql is None else m.rendered_sql
         if m.raw_sql is not None and m.raw_sql != m.rendered_sql:
             code += "\x1f" + m.raw_sql
         contract = contract_enforced(m.config)
         parts.append(f"{name}|{m.kind}|{code}|{m.upstreams}|{m.source_tables}|{m.declared}")
-        parts.append(f"{contract}")
+        parts.append(f"{contract}|{m.config.get('columns')}")
     parts.append(repr(sorted(sources.items())))
     parts.append(repr(sorted(known.items())))
     return "\n".join(parts)
@@ -301,6 +347,9 @@ def _python_columns(model: Model, known: tuple[str, ...] | None) -> ModelColumns
     """A Python asset: its declared columns (an enforced contract) or those the caller
     knows; what they are made of is opaque."""
     names = known
+    schema = model.config.get("columns")
+    if isinstance(schema, dict) and schema:  # teal.asset(columns=...)
+        names = tuple(str(c).lower() for c in schema)
     if contract_enforced(model.config) and model.declared:
         names = tuple(c.name.lower() for c in model.declared)
     columns = None if names is None else tuple(ColumnLineage(n, (), False) for n in names)
@@ -309,27 +358,37 @@ def _python_columns(model: Model, known: tuple[str, ...] | None) -> ModelColumns
 
 
 def _trace_safely(
-    model: Model, relations: _Relations, schemas: Mapping[str, tuple[str, ...] | None]
+    model: Model,
+    relations: _Relations,
+    schemas: Mapping[str, tuple[str, ...] | None],
+    lineage: bool = True,
 ) -> ModelColumns:
     """:func:`_trace_model`, or unknown columns with the reason when the tracer fails on a
     query DuckDB may well run (a shape sqlglot cannot qualify): lineage is an addition,
     never a reason for a compile to fail."""
     try:
-        return _trace_model(model, relations, schemas)
+        return _trace_model(model, relations, schemas, lineage)
     except Exception as exc:  # noqa: BLE001 - any tracer failure is reported, not raised
         return ModelColumns(model.name, None, (), f"not traced: {type(exc).__name__}", False)
 
 
 def _trace_model(
-    model: Model, relations: _Relations, schemas: Mapping[str, tuple[str, ...] | None]
+    model: Model,
+    relations: _Relations,
+    schemas: Mapping[str, tuple[str, ...] | None],
+    lineage: bool = True,
 ) -> ModelColumns:
     # the tracer and the parser are imported only when something must be traced
     from teal.compiler.columns import trace_columns
     from teal.compiler.sql import parse_sql
 
     assert model.rendered_sql is not None
-    query = _parse_tree(model) or parse_sql(model.rendered_sql, path=model.display_path)
-    found: QueryColumns = trace_columns(query, lambda t: relations.resolve(t, model), schemas)
+    query = _parse_tree(model) or parse_sql(
+        model.rendered_sql, path=model.display_path, digest=False
+    )
+    found: QueryColumns = trace_columns(
+        query, lambda t: relations.resolve(t, model), schemas, lineage=lineage
+    )
     rendered = Rendered(sql=model.rendered_sql, source=model.raw_sql or model.rendered_sql)
     missing = tuple(_in_source(m, rendered) for m in found.missing)
     return ModelColumns(model.name, found.columns, missing, found.note, False)

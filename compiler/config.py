@@ -40,6 +40,8 @@ from teal.compiler.resources import ResourceDecl, parse_resources
 
 MATERIALIZATIONS = ("view", "table", "ephemeral", "incremental")
 INCREMENTAL_STRATEGIES = ("append", "merge", "delete+insert")
+# what an incremental run does when its columns changed (dbt's names; teal's default: fail)
+ON_SCHEMA_CHANGE = ("fail", "ignore", "append_new_columns", "sync_all_columns")
 
 # key -> (python types accepted, description used in error messages)
 MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -71,6 +73,10 @@ MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "backfill_policy": ((str,), "'multi_run' (a transaction per partition) or 'single_run'"),
     # the YAML columns are the model's whole output (compiler/declared.py)
     "contract": ((dict,), "{enforced: true} or {enforced: false}"),
+    # a Python asset's declared output schema: {column: type or None} (teal.asset(columns=))
+    "columns": ((dict,), "a mapping {column: type}"),
+    # an incremental model whose columns changed (compiler/schema_change.py)
+    "on_schema_change": ((str,), "one of " + ", ".join(ON_SCHEMA_CHANGE)),
 }
 
 # config keys whose value is one of a few words: key -> (the words, what one is called)
@@ -78,6 +84,7 @@ CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
     "materialized": (MATERIALIZATIONS, "materialization"),
     "incremental_strategy": (INCREMENTAL_STRATEGIES, "strategy"),
     "backfill_policy": (("single_run", "multi_run"), "policy"),
+    "on_schema_change": (ON_SCHEMA_CHANGE, "on_schema_change policy"),
 }
 
 PROJECT_KEYS = {

@@ -16,6 +16,7 @@ DeclaredColumn(name='x', data_type=None, path='models/schema.yml', line=None))
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -76,7 +77,7 @@ def check_contract_config(value: Any, *, path: str, line: int | None) -> None:
 def contract_errors(model: Model, names: tuple[str, ...] | None) -> list[TealError]:
     """What breaks ``model``'s enforced contract, given the columns its query produces
     (``names``, None when unknown: nothing to say before it runs). The columns must be the
-    declared ones, in any order; types are checked when the model is built."""
+    declared ones, in any order; types are checked by runtime/type_check.py."""
     if not contract_enforced(model.config) or not model.declared or names is None:
         return []
     declared = [c.name.lower() for c in model.declared]
@@ -106,3 +107,38 @@ def contract_errors(model: Model, names: tuple[str, ...] | None) -> list[TealErr
             )
         )
     return out
+
+
+_ALIASES = {
+    "INT": "INTEGER",
+    "INT4": "INTEGER",
+    "INT8": "BIGINT",
+    "LONG": "BIGINT",
+    "INT2": "SMALLINT",
+    "SHORT": "SMALLINT",
+    "INT1": "TINYINT",
+    "FLOAT4": "FLOAT",
+    "REAL": "FLOAT",
+    "FLOAT8": "DOUBLE",
+    "TEXT": "VARCHAR",
+    "STRING": "VARCHAR",
+    "BOOL": "BOOLEAN",
+    "LOGICAL": "BOOLEAN",
+    "TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE",
+    "DATETIME": "TIMESTAMP",
+    "DECIMAL": "DECIMAL(18,3)",
+    "NUMERIC": "DECIMAL(18,3)",
+}
+
+
+def canonical_type(kind: str) -> str:
+    """A DuckDB type name compared without case, spacing or aliases.
+
+    >>> canonical_type("numeric(10, 2)") == canonical_type("DECIMAL(10,2)")
+    True
+    >>> canonical_type("int8"), canonical_type("text")
+    ('BIGINT', 'VARCHAR')
+    """
+    text = re.sub(r"\s*([(),])\s*", r"\1", " ".join(kind.upper().split()))
+    text = text.replace("NUMERIC(", "DECIMAL(")
+    return _ALIASES.get(text, text)

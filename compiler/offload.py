@@ -118,3 +118,64 @@ class ParseAhead:
             os.waitpid(self.pid, 0)
         except (ProcessLookupError, ChildProcessError):
             pass
+
+
+class ForkedCall:
+    """``compute()`` run in a forked child while the parent does other work, its
+    (picklable) result read back: ``teal compile`` types its models with DuckDB here while
+    it traces their lineage (runtime/type_check.py). Whatever goes wrong in the child, the
+    parent computes the result itself (:meth:`result` returns None)."""
+
+    def __init__(self, pid: int, fd: int) -> None:
+        self.pid, self.fd = pid, fd
+        self.done = False
+
+    @classmethod
+    def start(cls, compute: Callable[[], object], strategy: LoadStrategy) -> ForkedCall | None:
+        """The child computing ``compute()``, or None where forking is unsafe."""
+        if not strategy.can_fork():
+            return None
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: compute, send, exit without cleanup
+            status = 1
+            try:
+                os.close(read_fd)
+                payload = pickle.dumps(compute(), protocol=pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(write_fd, "wb") as fh:
+                    fh.write(payload)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_fd)
+        return cls(pid, read_fd)
+
+    def result(self) -> object | None:
+        """Wait for the child; what it computed, or None if it failed."""
+        if self.done:
+            return None
+        self.done = True
+        with os.fdopen(self.fd, "rb") as fh:
+            data = fh.read()
+        try:
+            _, status = os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            status = 0
+        if status != 0 or not data:
+            return None
+        try:
+            return pickle.loads(data)
+        except Exception:  # noqa: BLE001 - a cut-off message: compute it here instead
+            return None
+
+    def abandon(self) -> None:
+        """Stop and reap the child (its result is no longer wanted)."""
+        if self.done:
+            return
+        self.done = True
+        os.close(self.fd)
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass

@@ -35,7 +35,7 @@ import builtins
 from pathlib import Path
 from typing import Any
 
-from teal.compiler.assets import CONTEXT_PARAM, INPUT_KINDS
+from teal.compiler.assets import CONTEXT_PARAM, INPUT_KINDS, declared_schema
 
 # keyword arguments of teal.asset / teal.asset_check, in the order asset() builds its config
 _ASSET_CONFIG = (
@@ -52,6 +52,7 @@ _ASSET_CONFIG = (
     "rebuild_stale",
     "retries",
     "retry_delay",
+    "columns",
 )
 _ASSET_ARGS = frozenset({"name", "deps", *_ASSET_CONFIG})
 _CHECK_ARGS = frozenset({"asset", "name", "severity", "description"})
@@ -355,6 +356,13 @@ class _Reader:
             if key == "partition_column":
                 if args.get("partitioned_by") is not None:
                     config[key] = value
+                continue
+            if key == "columns":
+                if value is not None:
+                    try:
+                        config[key] = declared_schema(value)
+                    except TypeError:
+                        raise _Unsure from None  # the import reports it
                 continue
             if key in ("tags", "meta", "partition_mapping"):
                 if value:

@@ -49,8 +49,16 @@ class TableRef:
         return ".".join(p for p in (self.catalog, self.db, self.name) if p)
 
 
-def parse_sql(sql: str, *, path: str, line_of: Any = None, source: str | None = None) -> exp.Query:
-    """Parse one SELECT statement (a model body). Errors point at the source line."""
+def parse_sql(
+    sql: str,
+    *,
+    path: str,
+    line_of: Any = None,
+    source: str | None = None,
+    digest: bool = True,
+) -> exp.Query:
+    """Parse one SELECT statement (a model body). Errors point at the source line.
+    ``digest=False``: no token digest in ``meta`` (the column tracer needs none)."""
     from sqlglot import exp
     from sqlglot.dialects.dialect import Dialect
     from sqlglot.errors import ParseError as SqlglotParseError
@@ -173,9 +181,10 @@ def parse_sql(sql: str, *, path: str, line_of: Any = None, source: str | None = 
         )
     # The statement's own text, without comments around it or a closing ';': what a
     # rewrite by text keeps (see TableRef.start).
-    body = _without_semicolons(tokens)
-    statement.meta["span"] = (body[0].start, body[-1].end + 1)
-    statement.meta["digest"] = token_digest(body)
+    if digest:
+        body = _without_semicolons(tokens)
+        statement.meta["span"] = (body[0].start, body[-1].end + 1)
+        statement.meta["digest"] = token_digest(body)
     return statement
 
 

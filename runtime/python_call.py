@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from teal.compiler.assets import Output
+from teal.compiler.declared import canonical_type
 from teal.compiler.project import Model, Project
 from teal.compiler.resources import Config
 from teal.runtime.context import AssetContext, Resources, asset_logger
@@ -101,11 +102,108 @@ def call_asset(
         metadata = _checked_metadata(value.metadata, model)
         value = value.value
     try:
-        return AssetOutput(io.scannable(value), metadata)
+        data = io.scannable(value)
     except io.UnsupportedOutput as exc:
         raise UserCodeError(
             f"asset '{model.name}' {exc}; return a {io.SUPPORTED_OUTPUTS}", model.line
         ) from None
+    _check_declared_columns(model, data)
+    return AssetOutput(data, metadata)
+
+
+def _check_declared_columns(model: Model, data: object) -> None:
+    """What an asset returned has exactly the columns its ``columns=`` declares (by name,
+    in any order): its SQL readers were bound against them before the run."""
+    declared = model.config.get("columns")
+    if not isinstance(declared, dict) or not declared:
+        return
+    got = _column_names(data)
+    if got is None:
+        return
+    wanted = {str(c).lower(): str(c) for c in declared}
+    have = {c.lower(): c for c in got}
+    missing = [name for key, name in wanted.items() if key not in have]
+    extra = [name for key, name in have.items() if key not in wanted]
+    if not missing and not extra:
+        mismatched = [
+            f"'{have[key]}' is {kind}, declared {declared[name]}"
+            for key, name in wanted.items()
+            for kind in (_arrow_type(data, have[key]),)
+            if kind is not None
+            and declared[name] is not None
+            and canonical_type(kind) != canonical_type(str(declared[name]))
+        ]
+        if mismatched:
+            raise UserCodeError(
+                f"asset '{model.name}' returned a frame whose types differ from its declared "
+                f"columns: {'; '.join(mismatched)}; cast them, or change columns= in its "
+                "decorator",
+                model.line,
+            )
+        return
+    problems = []
+    if missing:
+        problems.append("lacks declared column" + _plural(missing))
+    if extra:
+        problems.append("has undeclared column" + _plural(extra))
+    raise UserCodeError(
+        f"asset '{model.name}' returned a frame that {' and '.join(problems)} "
+        f"(declared: {', '.join(wanted.values())}); return the declared columns, or change "
+        "columns= in its decorator",
+        model.line,
+    )
+
+
+# DuckDB's names of the Arrow types a frame's columns commonly have
+_ARROW_TYPES = {
+    "int8": "TINYINT",
+    "int16": "SMALLINT",
+    "int32": "INTEGER",
+    "int64": "BIGINT",
+    "float": "FLOAT",
+    "double": "DOUBLE",
+    "string": "VARCHAR",
+    "large_string": "VARCHAR",
+    "string_view": "VARCHAR",
+    "bool": "BOOLEAN",
+    "date32[day]": "DATE",
+}
+
+
+def _arrow_type(data: object, column: str) -> str | None:
+    """DuckDB's name of an Arrow column's type, None when not a plain Arrow type here."""
+    schema = getattr(data, "schema", None)
+    field = getattr(schema, "field", None)
+    if not callable(field):
+        return None
+    kind = field(column).type
+    text = str(kind)
+    if text in _ARROW_TYPES:
+        return _ARROW_TYPES[text]
+    if text.startswith("decimal128("):
+        return f"DECIMAL({kind.precision}, {kind.scale})"
+    if text.startswith("timestamp["):
+        return "TIMESTAMP WITH TIME ZONE" if getattr(kind, "tz", None) else "TIMESTAMP"
+    return None
+
+
+def _plural(names: list[str]) -> str:
+    return ("s " if len(names) > 1 else " ") + ", ".join(f"'{n}'" for n in names)
+
+
+def _column_names(data: object) -> list[str] | None:
+    """The column names of a frame teal can write (Arrow, Polars, pandas), else None."""
+    schema = getattr(data, "schema", None)
+    names = getattr(schema, "names", None)
+    if isinstance(names, list):
+        return [str(n) for n in names]
+    collect_schema = getattr(data, "collect_schema", None)
+    if callable(collect_schema):
+        return [str(n) for n in collect_schema().names()]
+    columns = getattr(data, "columns", None)
+    if columns is not None and not callable(columns):
+        return [str(c) for c in list(columns)]
+    return None
 
 
 def _checked_metadata(metadata: object, model: Model) -> dict[str, Any]:

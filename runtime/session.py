@@ -56,6 +56,7 @@ from teal.runtime.runstore import (
     store_spec,
 )
 from teal.runtime.runstore.records import JsonValue
+from teal.runtime.validate import check_schema_changes
 from teal.runtime.waiting import open_when_free
 from teal.warehouse.engine import Engine, open_engine
 
@@ -86,6 +87,8 @@ class RunOptions:
     config: RunConfig | None = None
     # resource instances by name, in place of the project's declarations (API and tests)
     resources: Mapping[str, Any] | None = field(default=None, repr=False)
+    # bind the selected models' columns before any data changes (Session.bind)
+    bind: bool = True
 
 
 @dataclass
@@ -114,6 +117,8 @@ class Session:
     _columns: ColumnGraph | None = field(default=None, repr=False)
     # how open() read the configuration, so that reload() reads it again the same way
     _read_config: Callable[[], ProjectConfig] | None = field(default=None, repr=False)
+    # the selection's binding of the last build (Session.bind): names, no lineage
+    _bound: ColumnGraph | None = field(default=None, repr=False)
 
     @classmethod
     def open(
@@ -165,19 +170,15 @@ class Session:
             self.config = config
             self.record_runs = store_spec(config.run_store) != NO_STORE
         self._project = self._load()
-        self._columns = None
+        self._columns = self._bound = None
         return self._project
 
     def columns(self) -> ColumnGraph:
         """Every model's columns and their lineage (kept until :meth:`reload`)."""
-        from teal.runtime.runstore import store_spec
-        from teal.runtime.validate import existing_store_path, project_columns
+        from teal.runtime.validate import project_columns
 
         if self._columns is None:
-            spec = store_spec(self.config.run_store)
-            readable = self._store is not None or existing_store_path(self.config.root, spec)
-            store = self.run_store() if self.record_runs and readable else None
-            self._columns = project_columns(self.project, store)
+            self._columns = project_columns(self.project, self._readable_store())
         return self._columns
 
     def validate(self, select: Selection = None, exclude: Selection = None) -> list[str]:
@@ -185,11 +186,47 @@ class Session:
         a column that does not exist or a broken contract raises, located. The selected
         names, in build order."""
         from teal.compiler.errors import raise_all
+        from teal.runtime.type_check import TypeErrors
         from teal.runtime.validate import binding_errors
 
         names = self.select(select, exclude)
-        raise_all(binding_errors(self.columns(), names))
+        typing = TypeErrors.start(self.project, names, self.strategy)  # meanwhile, if it may
+        try:
+            raise_all(binding_errors(self.columns(), names))
+        except BaseException:
+            typing.abandon()
+            raise
+        raise_all(typing.result())  # joins, unions, contract types
         return names
+
+    def bind(self, select: Selection = None, exclude: Selection = None) -> list[str]:
+        """What a build checks before any data changes: each selected model's references
+        to columns and its enforced contract, bound against what it reads (names only, no
+        lineage edges; cached, so an unchanged project costs one small file read). Raises
+        the located errors; returns the selected names in build order."""
+        from teal.compiler.errors import raise_all
+        from teal.runtime.type_check import type_errors, typed_contracts
+        from teal.runtime.validate import bound_columns
+
+        names = self.select(select, exclude)
+        if self._columns is not None:  # lineage computed already: it has the binding
+            raise_all(self._columns.errors(names))
+        else:
+            self._bound = bound_columns(self.project, self._readable_store(), names)
+            raise_all(self._bound.errors(names))
+        contracted = typed_contracts(self.project, names)
+        if contracted:  # a build that would change a contracted column's type
+            raise_all(type_errors(self.project, contracted))
+        return names
+
+    def _readable_store(self) -> RunStore | None:
+        """The run store, if it exists already (binding never creates one)."""
+        from teal.runtime.runstore import store_spec
+        from teal.runtime.validate import existing_store_path
+
+        spec = store_spec(self.config.run_store)
+        readable = self._store is not None or existing_store_path(self.config.root, spec)
+        return self.run_store() if self.record_runs and readable else None
 
     def _load(self) -> Project:
         project = load_project(config=self.config, strategy=self.strategy)
@@ -324,6 +361,8 @@ class Session:
         options = options or self.options()
         if self.record_runs:
             self.run_store()  # an unreachable store fails the run before any data changes
+        if run.bind:
+            self.bind(select, exclude)  # a missing column fails before any data changes
         with open_when_free(self.config, project.sources, run.wait, self._holder) as wh:
             state = wh.plan_state()
             self._bind(state)
@@ -334,6 +373,8 @@ class Session:
                 state=state,
                 options=options,
             )
+            if run.bind:  # an incremental model's columns changed under on_schema_change: fail
+                check_schema_changes(self.project, plan, wh, self._columns or self._bound)
             if not plan.steps:
                 return BuildResult(
                     run_id=run_id,

@@ -21,8 +21,10 @@ from teal.compiler.declared import contract_enforced
 if TYPE_CHECKING:
     from teal.compiler.column_lineage import ColumnGraph
     from teal.compiler.errors import TealError
+    from teal.compiler.plan import Plan
     from teal.compiler.project import Project
     from teal.runtime.runstore import RunStore
+    from teal.warehouse.engine import Engine
 
 
 def project_columns(project: Project, store: RunStore | None) -> ColumnGraph:
@@ -30,16 +32,48 @@ def project_columns(project: Project, store: RunStore | None) -> ColumnGraph:
     columns of their last materialization in ``store`` (when given)."""
     from teal.compiler.column_lineage import column_graph
 
+    return column_graph(project, known=_known_columns(project, store))
+
+
+def bound_columns(project: Project, store: RunStore | None, names: Iterable[str]) -> ColumnGraph:
+    """The column names of ``names`` and what they read, bound (no lineage edges), with
+    what ``store`` knows as :func:`project_columns`: what a build checks first."""
+    from teal.compiler.column_binding import bound_columns as bind
+
+    return bind(project, names, known=_known_columns(project, store))
+
+
+def check_schema_changes(
+    project: Project, plan: Plan, wh: Engine, graph: ColumnGraph | None
+) -> None:
+    """Raise, located, for each incremental step whose model's bound columns (``graph``)
+    differ from its existing table's when its on_schema_change is 'fail'; the other
+    policies are applied as it inserts (compiler/schema_change.py). One query, only when
+    the plan adds rows to an existing incremental table."""
+    from teal.compiler.errors import raise_all
+    from teal.compiler.schema_change import incremental_relations, schema_change_errors
+
+    relations = incremental_relations(project, plan.steps)
+    if graph is None or not relations:
+        return
+    tables = wh.output_schemas(relations)
+    raise_all(schema_change_errors(project, plan.steps, graph.columns_of, tables))
+
+
+def _known_columns(project: Project, store: RunStore | None) -> dict[str, tuple[str, ...]]:
+    """The columns of the last materialization of each Python asset that declares none."""
     known: dict[str, tuple[str, ...]] = {}
     if store is not None:
         for name, model in project.models.items():
-            if model.kind != "python" or (contract_enforced(model.config) and model.declared):
+            if model.kind != "python" or model.config.get("columns"):
+                continue  # a SQL model, or an asset declaring its columns (columns=)
+            if contract_enforced(model.config) and model.declared:
                 continue
             last = store.materializations(model=name, limit=1)
             schema = last[0]["schema"] if last else None
             if isinstance(schema, list) and schema:
                 known[name] = tuple(str(c[0]) for c in schema if isinstance(c, list) and c)
-    return column_graph(project, known=known)
+    return known
 
 
 def existing_store_path(root: Path, spec: str | None) -> bool:

@@ -106,8 +106,8 @@ def _run(
         from teal.cli_dbt import only_resource_type
 
         select = only_resource_type("model", select)
-    if partition_opts.pop("validate_first", False):
-        session.validate(select, exclude)  # located errors, exit 2, before the warehouse opens
+    # binding (located errors, exit 2) happens in Session.build before the warehouse opens
+    bind = bool(partition_opts.pop("validate_first", True))
     options = session.options(
         changed_only=changed_only,
         inline_views=inline_views,
@@ -121,6 +121,7 @@ def _run(
         debug=debug,
         wait=partition_opts.get("wait"),
         config=run_config,
+        bind=bind,
     )
     _build_and_report(session, select, exclude, options, run, as_json)
 

@@ -296,11 +296,11 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
         help="Keep failing rows of checks in teal_failures.<check>.",
     )(func)
     func = click.option(
-        "--validate",
+        "--validate/--no-validate",
         "validate_first",
-        is_flag=True,
-        help="Bind every selected model's columns first (as `teal validate`): a missing "
-        "column fails before any data changes.",
+        default=True,
+        help="Bind every selected model's columns before any data changes (the default): "
+        "a missing column or a broken contract fails with its location, exit 2.",
     )(func)
     func = click.option(
         "--empty",

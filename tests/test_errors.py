@@ -426,7 +426,15 @@ def test_sql_model_failing_in_duckdb(proj: Path) -> None:
             "models/staging/doubled.sql": "select n,\n       n * 2 as d,\n       nope + 1 as e\nfrom numbers\n"
         },
     )
+    # binding finds it before any data changes: exit 2, nothing built
     done = run_teal("build", cwd=proj)
+    assert_clean(done, 2)
+    assert "models/staging/doubled.sql:3:8: column 'nope' does not exist in numbers" in (
+        done.stderr
+    )
+    assert_nothing_lost(proj)
+    # without binding, DuckDB meets it: a failed step, and what reads it is skipped
+    done = run_teal("build", "--no-validate", cwd=proj)
     assert_clean(done, 1)
     assert (
         'models/staging/doubled.sql:3:8: Binder Error: Referenced column "nope" not found'

@@ -262,17 +262,22 @@ def test_a_changed_column_list_fails_clearly_and_keeps_the_table(project):
     )
     build(root, n=3)
     before = rows(root, "marts.inc")
-    # a new column (append: INSERT BY NAME would fail with a confusing binder error)
-    result = build(root, code=1, n=5, extra=True)
-    assert 'new column "extra"' in result.output, result.output
+    # a new column: the planner sees it before anything runs (on_schema_change: fail)
+    result = build(root, code=2, n=5, extra=True)
+    assert "incremental model inc would add 'extra'" in result.stderr, result.output
     assert "teal build -s inc --full-refresh" in result.output
-    assert re.search(r"models/marts/inc\.sql:\d+:\d+: the model's columns changed", result.output)
+    assert re.search(r"models/marts/inc\.sql:\d+:\d+: incremental model inc", result.stderr)
     # a dropped column (merge: would silently fill it with NULLs)
-    result = build(root, code=1, n=5, drop_val=True, strategy="merge")
-    assert 'missing column "val"' in result.output, result.output
+    result = build(root, code=2, n=5, drop_val=True, strategy="merge")
+    assert "would drop 'val'" in result.output, result.output
     assert columns(root, "marts.inc") == ["id", "val"]
     assert rows(root, "marts.inc") == before
-    assert [b[1] for b in builds(root, "inc")] == ["success", "error", "error"]
+    assert rows(root, "raw.src") == [(i, i % 3, f"v{i}-a") for i in range(1, 4)]  # not rebuilt
+    assert [b[1] for b in builds(root, "inc")] == ["success"]
+    # without binding, the warehouse refuses as it inserts: a failed step
+    result = build(root, "--no-validate", code=1, n=5, extra=True)
+    assert 'new column "extra"' in result.output, result.output
+    assert rows(root, "marts.inc") == before
 
     build(root, "--full-refresh", n=5, extra=True)
     assert columns(root, "marts.inc") == ["id", "val", "extra"]

@@ -169,3 +169,37 @@ def test_a_command_run_with_sigchld_ignored_still_loads(project) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"Compiled {N} of {N} models" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_a_forked_call_returns_what_the_child_computed_or_none_when_it_dies():
+    strategy = LoadStrategy(fork=True)
+    if not strategy.can_fork():
+        pytest.skip("forking is not possible here")
+    call = offload.ForkedCall.start(lambda: {"pid": os.getpid()}, strategy)
+    assert call is not None
+    found = call.result()
+    assert isinstance(found, dict) and found["pid"] != os.getpid()
+    dead = offload.ForkedCall.start(lambda: os._exit(3), strategy)
+    assert dead is not None and dead.result() is None
+    slow = offload.ForkedCall.start(lambda: __import__("time").sleep(60), strategy)
+    assert slow is not None
+    slow.abandon()  # killed and reaped at once
+    assert slow.result() is None
+
+
+def test_typing_many_models_in_a_child_finds_the_same_errors(project):
+    from teal.runtime.type_check import TypeErrors, type_errors
+
+    files = _files()
+    files["models/top/bad.sql"] = (
+        "select a.id from m1 a\njoin (select 'x' as id) b on a.id = b.id\n"
+    )
+    root = project(files)
+    loaded = load_project(root)
+    names = loaded.dag.order()
+    typing = TypeErrors.start(loaded, names, LoadStrategy(fork=True))
+    forked = [str(e) for e in typing.result()]
+    shutil.rmtree(root / ".teal")
+    inline = [str(e) for e in type_errors(loaded, names)]
+    assert forked == inline
+    assert len(forked) == 1 and "models/top/bad.sql:2:" in forked[0]

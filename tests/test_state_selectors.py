@@ -52,9 +52,11 @@ def test_state_and_result_selectors_follow_the_warehouse(project) -> None:
         "c",
     }
 
-    # break b: the build fails, c is skipped; result: selects them from the last run
+    # break b: binding stops the build before it runs (exit 2); without binding the
+    # build fails, c is skipped; result: selects them from the last run
     (root / "models/staging/b.sql").write_text("select no_such_column from a\n")
-    assert run_teal("build", cwd=root).returncode == 1
+    assert run_teal("build", cwd=root).returncode == 2
+    assert run_teal("build", "--no-validate", cwd=root).returncode == 1
     assert _names(run_teal("ls", "-o", "name", "-s", "result:error", cwd=root).stdout) == {"b"}
     assert _names(run_teal("ls", "-o", "name", "-s", "result:skipped", cwd=root).stdout) == {"c"}
 

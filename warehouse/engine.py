@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from teal.compiler.config import ProjectConfig
     from teal.compiler.plan import PlanState
     from teal.compiler.sources import Source
+    from teal.warehouse.duckdb.typing import Typed, TypedQuery
 
 ENGINES = ("duckdb",)
 
@@ -90,9 +91,8 @@ class BuildTarget:
     # each partition's by key
     data_version: str = ""
     partition_versions: Mapping[str, str] = field(default_factory=dict, compare=False)
-    # an incremental run whose query has other columns than the table: "fail" (teal's
-    # rule), or dbt's "ignore" (insert the table's columns), "append_new_columns",
-    # "sync_all_columns" (add new columns; and drop the missing ones)
+    # an incremental model whose query's columns differ from its table's: ignore (insert
+    # the columns the table has), fail, append_new_columns or sync_all_columns (as dbt)
     on_schema_change: str = "fail"
 
     @property
@@ -302,3 +302,11 @@ def open_engine(
     from teal.compiler.errors import WarehouseError
 
     raise WarehouseError(f"unknown engine {kind!r}", hint="use one of " + ", ".join(ENGINES))
+
+
+def output_types(queries: Sequence[TypedQuery], known: Mapping[str, Typed]) -> dict[str, Typed]:
+    """Each query's output columns and types, bound by DuckDB against zero-row stand-ins
+    of what it reads, without a warehouse (warehouse/duckdb/typing.py)."""
+    from teal.warehouse.duckdb.typing import output_types as bind
+
+    return bind(queries, known)

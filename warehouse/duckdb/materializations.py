@@ -108,41 +108,41 @@ def record_failure(
 
 
 def _check_columns(cur: DuckDBPyConnection, target: BuildTarget, source: str) -> str:
-    """What an incremental run inserts from, after comparing its columns with the existing
-    table's by name: ``source`` itself when they agree; otherwise as the target's
-    ``on_schema_change`` says (teal's "fail" refuses the run)."""
+    """Apply the model's ``on_schema_change`` when an incremental run's columns differ from
+    the existing table's, by name; what to insert from. ``fail`` refuses (the planner
+    refuses first when it knows the columns: compiler/schema_change.py); ``ignore``
+    inserts the columns the table has; ``append_new_columns`` adds the new ones to the
+    table (by the query's types) and ``sync_all_columns`` also drops the ones it lacks."""
     relation = qualified(target.schema, target.name)
     have = [d[0] for d in cur.execute(SQL.select_all(relation, limit=0)).description]
-    got = [d[0] for d in cur.execute(SQL.select_all(source, limit=0)).description]
-    added = [c for c in got if c.lower() not in {h.lower() for h in have}]
-    removed = [c for c in have if c.lower() not in {g.lower() for g in got}]
+    described = cur.execute(f"describe select * from {source}").fetchall()
+    got = [(str(row[0]), str(row[1])) for row in described]
+    added = [(c, t) for c, t in got if c.lower() not in {h.lower() for h in have}]
+    removed = [c for c in have if c.lower() not in {g.lower() for g, _ in got}]
     if not added and not removed:
         return source
-    mode = target.on_schema_change
-    if mode == "ignore" and not removed:  # dbt: the new columns are not loaded
-        kept = ", ".join(quote(c) for c in got if c.lower() in {h.lower() for h in have})
+    policy = target.on_schema_change
+    if policy == "ignore":
+        new = {c for c, _ in added}
+        kept = ", ".join(quote(c) for c, _ in got if c not in new)
         return f"(select {kept} from {source})"
-    if mode in ("append_new_columns", "sync_all_columns"):
-        types = {
-            str(name): str(kind)
-            for name, kind, *_ in cur.execute(f"describe select * from {source}").fetchall()
-        }
-        for column in added:
-            cur.execute(f"alter table {relation} add column {quote(column)} {types[column]}")
-        if mode == "sync_all_columns":
+    if policy in ("append_new_columns", "sync_all_columns"):
+        for column, kind in added:
+            cur.execute(f"alter table {relation} add column {quote(column)} {kind}")
+        if policy == "sync_all_columns":
             for column in removed:
                 cur.execute(f"alter table {relation} drop column {quote(column)}")
-        return source  # inserted by name: a column the query lacks is null
+        return source
     changes = [
         f"{what} column{'s' if len(cols) > 1 else ''} " + ", ".join(f'"{c}"' for c in cols)
-        for what, cols in (("new", added), ("missing", removed))
+        for what, cols in (("new", [c for c, _ in added]), ("missing", removed))
         if cols
     ]
     raise SchemaChangeError(
         f"the model's columns changed since {target.schema}.{target.name} was built: "
         f"{' and '.join(changes)} (the table has {', '.join(have)})\n"
-        f"hint: an incremental run only adds rows and cannot change the table's columns; "
-        f"rebuild it with `teal build -s {target.model} --full-refresh`"
+        f"hint: set on_schema_change ('append_new_columns', 'sync_all_columns' or "
+        f"'ignore'), or rebuild it with `teal build -s {target.model} --full-refresh`"
     )
 
 

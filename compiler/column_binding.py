@@ -1,0 +1,102 @@
+"""Binding before a build: every selected model's column names, checked, cheaply.
+
+A build binds what it is about to run before any data changes (runtime/session.py): each
+reference to a column must exist in what it reads, and an enforced contract must match.
+That needs each model's output names and its missing references, not the lineage edges,
+so the tracer runs with ``lineage=False`` (compiler/columns.py: about half the cost of a
+full trace) over the selected models and their upstreams only.
+
+Results live in ``.teal/cache/binding.pickle``, apart from the lineage cache, so that a
+warm build reads a small file (names, no edges): one entry per model under its rendered
+SQL and its upstreams' columns, and one for the whole selection. A full trace
+(``teal compile``, ``teal validate``) also stores its binding here (:func:`store_bound`),
+so the build after a compile binds nothing again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from teal.compiler.cache import CompileCache, content_key
+from teal.compiler.column_lineage import (
+    ColumnGraph,
+    _cache_path,
+    _lower,
+    _project_digest,
+    _source_columns,
+    _traced,
+    _tracer_version,
+    bound_key,
+)
+from teal.compiler.column_types import ColumnLineage, ModelColumns, PlainModel, encode
+
+if TYPE_CHECKING:
+    from teal.compiler.project import Project
+
+CACHE_FILE = "binding.pickle"
+
+
+def bound_columns(
+    project: Project,
+    names: Iterable[str] | None = None,
+    *,
+    known: Mapping[str, tuple[str, ...]] | None = None,
+    use_cache: bool = True,
+) -> ColumnGraph:
+    """The column names and missing references of ``names`` (all models: None) and of
+    every model they read, as a :class:`ColumnGraph` whose columns have no edges."""
+    lowered = _lower(known)
+    order = with_upstreams(project, names)
+    cache = CompileCache(_cache_path(project, CACHE_FILE) if use_cache else None)
+    sources = _source_columns(project, cache, lowered)
+    return _traced(project, order, cache, sources, lowered, lineage=False)
+
+
+def with_upstreams(project: Project, names: Iterable[str] | None) -> list[str]:
+    """``names`` (all models: None) and every model they read, in build order."""
+    if names is None:
+        return project.dag.order()
+    closure = set(names)  # one walk for them all
+    frontier = list(closure)
+    while frontier:
+        for upstream in project.models[frontier.pop()].upstreams:
+            if upstream not in closure:
+                closure.add(upstream)
+                frontier.append(upstream)
+    return [n for n in project.dag.order() if n in closure]
+
+
+def store_bound(project: Project, graph: ColumnGraph, known: Mapping[str, tuple[str, ...]]) -> None:
+    """Store the binding a full trace of every model found (``graph``), unless stored."""
+    path = _cache_path(project, CACHE_FILE)
+    if path is None:
+        return
+    cache = CompileCache(path)
+    order = project.dag.order()
+    digest = _project_digest(project, graph.sources, known, set(order))
+    whole = content_key("bound-graph", _tracer_version(), digest)
+    if cache.has("bound-graph", whole):
+        return
+    plains: dict[str, PlainModel] = {}
+    for name in order:
+        model = project.models[name]
+        found = graph.models[name]
+        bound = encode(
+            ModelColumns(
+                name,
+                None
+                if found.columns is None
+                else tuple(ColumnLineage(c.name, (), True) for c in found.columns),
+                found.missing,
+                found.note,
+                found.opaque,
+            )
+        )
+        plains[name] = bound
+        if model.kind == "sql" and model.rendered_sql is not None:
+            reads = (*model.upstreams, *model.source_tables)
+            schemas = {key: graph.columns_of(key) for key in reads}
+            cache.put("bound", bound_key(project, name, model.rendered_sql, schemas), bound)
+    cache.put("bound-graph", whole, plains)
+    cache.save()

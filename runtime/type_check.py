@@ -1,0 +1,246 @@
+"""Type checking of the selected models before anything runs (issue 20).
+
+Each model's output types come from DuckDB's binder on zero-row stand-ins of what it
+reads (warehouse/duckdb/typing.py), in build order: SQL models by their compiled SQL,
+Python assets by their declared columns and types (``columns=`` or an enforced contract
+with ``data_type``s). With those types, compiler/column_type_checks.py finds join
+conditions and UNIONs that mix kinds of values, and declared contract types a query does
+not produce, each a located error.
+
+Results are cached in ``.teal/cache/types.pickle`` per model, under a key chained from
+its compiled SQL (or declared columns) and its upstreams' keys, so an unchanged project
+binds nothing and an edit binds the edited model and what reads it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, NamedTuple
+
+from teal.compiler.cache import CompileCache, content_key
+from teal.compiler.column_binding import with_upstreams
+from teal.compiler.column_lineage import _cache_path, _Relations, _tracer_version
+from teal.compiler.declared import contract_enforced
+
+if TYPE_CHECKING:
+    from teal.compiler.errors import TealError
+    from teal.compiler.offload import ForkedCall
+    from teal.compiler.project import Model, Project
+    from teal.compiler.strategy import LoadStrategy
+    from teal.warehouse.duckdb.typing import Typed, TypedQuery
+
+VERSION = "1"
+_JOIN_OR_UNION = re.compile(r"\b(join|union)\b", re.IGNORECASE)
+
+
+class TypeErrors:
+    """:func:`type_errors` computed in a forked child while the caller traces lineage
+    (compiler/offload.py), where the load strategy allows it, else when asked for."""
+
+    def __init__(
+        self,
+        project: Project,
+        names: list[str],
+        child: ForkedCall | None,
+        found: list[TealError] | None,
+    ) -> None:
+        self.project, self.names, self.child, self.found = project, names, child, found
+
+    @classmethod
+    def start(cls, project: Project, names: list[str], strategy: LoadStrategy | None) -> TypeErrors:
+        """Start typing ``names``: in a forked child when many models must be bound (a
+        fork costs more than a warm pass), else here and now."""
+        from teal.compiler.offload import MIN_FILES, ForkedCall
+
+        prep = _prepare(project, names, True)
+        if strategy is None or prep.misses < MIN_FILES:
+            return cls(project, names, None, _finish(project, prep))
+
+        def compute() -> list[
+            tuple[str, str | None, int | None, int | None, str | None, str | None]
+        ]:
+            return [
+                (e.message, e.path, e.line, e.col, e.hint, e.source_line)
+                for e in _finish(project, prep)
+            ]
+
+        child = ForkedCall.start(compute, strategy)
+        return cls(project, names, child, None if child else _finish(project, prep))
+
+    def result(self) -> list[TealError]:
+        from teal.compiler.errors import LineageError
+
+        if self.found is not None:
+            return self.found
+        found = self.child.result() if self.child is not None else None
+        if not isinstance(found, list):  # no child, or it failed: here and now
+            return type_errors(self.project, self.names)
+        return [
+            LineageError(m, path=p, line=ln, col=c, hint=h, source_line=s)
+            for m, p, ln, c, h, s in found
+        ]
+
+    def abandon(self) -> None:
+        if self.child is not None:
+            self.child.abandon()
+
+
+def typed_contracts(project: Project, names: Iterable[str]) -> list[str]:
+    """The models of ``names`` whose enforced contract declares types."""
+    return [
+        n
+        for n in names
+        if contract_enforced(project.models[n].config)
+        and any(c.data_type for c in project.models[n].declared)
+    ]
+
+
+def type_errors(
+    project: Project, names: Iterable[str], *, use_cache: bool = True
+) -> list[TealError]:
+    """Join/UNION type mismatches and contract type errors of ``names``, in build order."""
+    return _finish(project, _prepare(project, names, use_cache))
+
+
+class _Prepared(NamedTuple):
+    """What the cache knows before any binding: keys, known types, the queries."""
+
+    chosen: list[str]
+    order: list[str]
+    cache: CompileCache
+    keys: dict[str, str]
+    known: dict[str, Typed]
+    queries: list[TypedQuery]
+
+    @property
+    def misses(self) -> int:
+        return len(self.order) - len(self.known)
+
+
+def _prepare(project: Project, names: Iterable[str], use_cache: bool) -> _Prepared:
+    from teal.warehouse.duckdb.typing import TypedQuery
+
+    chosen = list(names)
+    order = with_upstreams(project, chosen)
+    cache = CompileCache(_cache_path(project, "types.pickle") if use_cache else None)
+    keys: dict[str, str] = {}
+    version = _tracer_version()
+    known: dict[str, Typed] = {}
+    queries: list[TypedQuery] = []
+    for name in order:
+        model = project.models[name]
+        reads = _tables_read(project, model)
+        stand_in = _stand_in(model)
+        code = model.compiled_sql if model.kind == "sql" else repr(stand_in)
+        keys[name] = content_key(
+            "types", VERSION, version, name, code or "", *(keys[u] for u in reads)
+        )
+        hit = cache.get("types", keys[name])
+        if hit is not None:  # () when it could not be bound: not tried again
+            known[name] = tuple((str(c), str(t)) for c, t in hit)
+        queries.append(
+            TypedQuery(
+                name,
+                model.schema,
+                model.alias,
+                model.compiled_sql if model.kind == "sql" else None,
+                stand_in,
+                reads,
+                model.materialized != "ephemeral",
+            )
+        )
+    return _Prepared(chosen, order, cache, keys, known, queries)
+
+
+def _finish(project: Project, prep: _Prepared) -> list[TealError]:
+    from teal.warehouse.engine import output_types
+
+    chosen, order, cache, keys, known = prep.chosen, prep.order, prep.cache, prep.keys, prep.known
+    types = output_types(prep.queries, known)
+    for name in order:
+        if name not in known:
+            cache.put("types", keys[name], types.get(name, ()))
+    errors: list[TealError] = []
+    relations = _Relations(project)
+    for name in order:
+        if name not in set(chosen):
+            continue
+        model = project.models[name]
+        produced = {c.lower(): t for c, t in types.get(name, ())}
+        if produced and contract_enforced(model.config):
+            from teal.compiler.column_type_checks import contract_type_errors
+
+            errors += contract_type_errors(model, produced)
+        errors += _query_errors(model, relations, types, cache, keys[name])
+    cache.save()
+    return errors
+
+
+def _query_errors(
+    model: Model,
+    relations: _Relations,
+    types: dict[str, Typed],
+    cache: CompileCache,
+    key: str,
+) -> list[TealError]:
+    """The join and UNION mismatches of one SQL model (cached under its types key)."""
+    sql = model.rendered_sql
+    if model.kind != "sql" or sql is None:
+        return []
+    found = cache.get("mismatches", key)
+    if found is None:
+        found = _mismatches(model, sql, relations, types)
+        cache.put("mismatches", key, found)
+    if not found:
+        return []
+    from teal.compiler.column_type_checks import TypeMismatch, mismatch_error
+
+    return [mismatch_error(model, TypeMismatch(*m)) for m in found]
+
+
+def _mismatches(
+    model: Model, sql: str, relations: _Relations, types: dict[str, Typed]
+) -> list[tuple[str, str, int | None, int | None, str]]:
+    """What column_type_checks.type_mismatches finds in ``model``, as plain tuples."""
+    upstream = {u: {c.lower(): t for c, t in types[u]} for u in model.upstreams if u in types}
+    if not upstream or not _JOIN_OR_UNION.search(sql):
+        return []
+    from teal.compiler.column_type_checks import type_mismatches
+    from teal.compiler.sql import parse_sql
+
+    try:
+        query = parse_sql(sql, path=model.display_path, digest=False)
+        resolve = lambda t: relations.resolve(t, model)  # noqa: E731
+        return [
+            (m.message, m.hint, m.line, m.col, m.written)
+            for m in type_mismatches(query, resolve, upstream, sql)
+        ]
+    except Exception:  # noqa: BLE001 - a check that cannot run says nothing
+        return []
+
+
+def _tables_read(project: Project, model: Model) -> tuple[str, ...]:
+    """The models ``model``'s compiled SQL reads as tables: its upstreams, and through an
+    inlined ephemeral upstream, what that reads."""
+    out: list[str] = []
+    for upstream in model.upstreams:
+        found = project.models[upstream]
+        if found.materialized == "ephemeral":
+            out += [u for u in _tables_read(project, found) if u not in out]
+        elif upstream not in out:
+            out.append(upstream)
+    return tuple(out)
+
+
+def _stand_in(model: Model) -> Typed | None:
+    """A Python asset's declared columns and types, when every column has a type."""
+    if model.kind != "python":
+        return None
+    schema = model.config.get("columns")
+    if isinstance(schema, dict) and schema and all(schema.values()):
+        return tuple((str(c), str(t)) for c, t in schema.items())
+    if contract_enforced(model.config) and model.declared:
+        if all(c.data_type for c in model.declared):
+            return tuple((c.name, str(c.data_type)) for c in model.declared)
+    return None

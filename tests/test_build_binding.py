@@ -1,0 +1,84 @@
+"""A plain ``teal build`` binds the selected models before any data changes (issue 20):
+a reference to a column that does not exist is a located error, exit 2, and what was
+built before keeps its rows."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from teal.compiler.errors import LineageError
+from teal.runtime.session import RunOptions, Session
+
+from .conftest import run_teal
+
+FILES = {
+    "models/orders.sql": "select 1 as id, 9.5 as amount, 'done' as status",
+    "models/a.sql": "select id, amount from orders where status = 'done'",
+    "models/b.sql": "select id, amount * 2 as dbl from a",
+}
+BROKEN_B = "select id,\n       amont * 2 as dbl\nfrom a\n"
+
+
+def rows(root, table: str) -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(f"select * from {table}").fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_a_plain_build_binds_before_any_data_changes(project):
+    root = project(FILES)
+    assert run_teal("build", cwd=root).returncode == 0
+    (root / "models" / "a.sql").write_text("select id, amount, 7 as extra from orders\n")
+    (root / "models" / "b.sql").write_text(BROKEN_B)
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 2, done.output
+    assert "models/b.sql:2:8: column 'amont' does not exist in a" in done.stderr
+    assert "hint: did you mean 'amount'?" in done.stderr
+    assert "Traceback" not in done.output
+    # a, which binds, was not rebuilt either: nothing changed before the error
+    assert rows(root, "main.a") == [(1, 9.5)]
+    assert rows(root, "main.b") == [(1, 19.0)]
+    # without binding, DuckDB meets the mistake while building: a failed step, exit 1
+    done = run_teal("build", "--no-validate", cwd=root)
+    assert done.returncode == 1, done.output
+    assert rows(root, "main.a") == [(1, 9.5, 7)]
+
+
+@pytest.mark.slow
+def test_a_build_binds_only_what_it_selects_and_what_that_reads(project):
+    root = project({**FILES, "models/b.sql": BROKEN_B})
+    done = run_teal("build", "-s", "+a", cwd=root)
+    assert done.returncode == 0, done.output
+    assert rows(root, "main.a") == [(1, 9.5)]
+    assert run_teal("build", "-s", "b", cwd=root).returncode == 2
+
+
+def test_the_python_api_binds_too_and_can_be_told_not_to(project):
+    root = project({**FILES, "models/b.sql": BROKEN_B})
+    session = Session.open(root)
+    with pytest.raises(LineageError, match="column 'amont' does not exist in a") as info:
+        session.build()
+    assert (info.value.path, info.value.line, info.value.col) == ("models/b.sql", 2, 8)
+    assert not (root / "warehouse.duckdb").exists()
+    result = Session.open(root).build(run=RunOptions(bind=False))
+    assert not result.success  # DuckDB's binder error, in the step
+    assert rows(root, "main.a") == [(1, 9.5)]
+
+
+def test_binding_is_cached_by_what_each_model_reads(project):
+    from teal.compiler.column_binding import bound_columns
+    from teal.compiler.project import load_project
+
+    root = project(FILES)
+    assert bound_columns(load_project(root)).traced == 3
+    assert bound_columns(load_project(root)).traced == 0  # one lookup for the whole
+    (root / "models" / "a.sql").write_text("select id, amount, 1 as n from orders\n")
+    again = bound_columns(load_project(root))
+    assert again.traced == 2  # a changed, and b reads a's columns
+    assert again.columns_of("a") == ("id", "amount", "n")
+    assert again.models["b"].columns is not None
+    assert again.models["b"].columns[0].edges == ()  # names only: no lineage edges

@@ -1,0 +1,92 @@
+"""``on_schema_change`` of incremental models (issue 20): what an incremental run does
+when the model's columns changed since its table was built, decided before it runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import query, run_teal
+
+pytestmark = pytest.mark.slow
+
+# rows 1..n of src; inc appends the new ones, with an extra column when var `extra`,
+# without `val` when var `drop_val`
+SRC = """
+    {{ config(materialized='table') }}
+    select i as id, 'v' || i as val from range(1, {{ var('n', 3) }} + 1) t(i)
+"""
+INC = """
+    {{{{ config(materialized='incremental', on_schema_change='{policy}') }}}}
+    select id{{% if not var('drop_val', false) %}}, val{{% endif %}}
+           {{% if var('extra', false) %}}, id * 10 as extra{{% endif %}}
+    from src
+    {{% if is_incremental() %}}
+    where id > (select max(id) from {{{{ this }}}})
+    {{% endif %}}
+"""
+
+
+def build(root: Path, code: int = 0, **vars: object) -> str:
+    done = run_teal("build", "--vars", json.dumps(vars), cwd=root)
+    assert done.returncode == code, done.output
+    assert "Traceback" not in done.output
+    return done.output
+
+
+def table(root: Path) -> tuple[list[str], list[tuple[object, ...]]]:
+    db = root / "warehouse.duckdb"
+    names = [
+        r[0]
+        for r in query(
+            db,
+            "select column_name from information_schema.columns "
+            "where table_name = 'inc' order by ordinal_position",
+        )
+    ]
+    return names, query(db, "select * from main.inc order by id")
+
+
+def make(project, policy: str) -> Path:
+    root = project({"models/src.sql": SRC, "models/inc.sql": INC.format(policy=policy)})
+    build(root, n=2)
+    return root
+
+
+def test_append_new_columns_adds_them_and_keeps_the_old_rows(project):
+    root = make(project, "append_new_columns")
+    build(root, n=3, extra=True)
+    assert table(root) == (
+        ["id", "val", "extra"],
+        [(1, "v1", None), (2, "v2", None), (3, "v3", 30)],
+    )
+
+
+def test_sync_all_columns_adds_new_columns_and_drops_missing_ones(project):
+    root = make(project, "sync_all_columns")
+    build(root, n=3, extra=True, drop_val=True)
+    assert table(root) == (["id", "extra"], [(1, None), (2, None), (3, 30)])
+
+
+def test_ignore_keeps_the_table_columns_and_appends_the_rows(project):
+    root = make(project, "ignore")
+    build(root, n=3, extra=True)
+    assert table(root) == (["id", "val"], [(1, "v1"), (2, "v2"), (3, "v3")])
+
+
+def test_fail_is_a_located_error_before_any_data_changes(project):
+    root = make(project, "fail")
+    out = build(root, code=2, n=3, extra=True)
+    assert "models/inc.sql:3:19:" in out and "incremental model inc would add 'extra'" in out
+    assert "on_schema_change" in out  # the hint names the policies
+    assert table(root) == (["id", "val"], [(1, "v1"), (2, "v2")])
+    assert query(root / "warehouse.duckdb", "select count(*) from main.src") == [(2,)]
+
+
+def test_an_unknown_policy_is_a_config_error(project):
+    root = project({"models/src.sql": SRC, "models/inc.sql": INC.format(policy="sometimes")})
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 2, done.output
+    assert "models/inc.sql:1:" in done.stderr and "sometimes" in done.stderr
