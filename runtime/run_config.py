@@ -21,13 +21,18 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teal.compiler.errors import SelectionError, did_you_mean
 from teal.compiler.project import Project
 from teal.compiler.resources import Config
 from teal.compiler.typed_fields import FieldError, field_types, to_json, type_name
 from teal.runtime.resources import OpenResources, open_resources
+
+if TYPE_CHECKING:
+    from teal.compiler.config import ProjectConfig
+    from teal.compiler.plan import PlanOptions
+    from teal.runtime.runstore.records import JsonValue
 
 
 @dataclass(frozen=True)
@@ -222,3 +227,27 @@ def prepare_inputs(
                 wanted.update(check.python.resource_params)
     opened = open_resources(project.config, wanted, given=resources) if wanted else OpenResources()
     return RunInputs(opened, configs, given)
+
+
+def recorded_options(
+    cfg: ProjectConfig,
+    threads: int | None,
+    fail_fast: bool,
+    store_failures: bool,
+    options: PlanOptions | None,
+) -> dict[str, JsonValue]:
+    """What a run was asked to do beyond its selection, as recorded with it."""
+    recorded: dict[str, JsonValue] = {
+        "threads": threads or cfg.threads,
+        "fail_fast": fail_fast,
+        "store_failures": store_failures,
+        "vars": json.loads(json.dumps(cfg.vars, default=str)),
+    }
+    if options is not None:
+        recorded.update(
+            full_refresh=options.full_refresh,
+            changed_only=options.changed_only,
+            missing_only=options.missing_only,
+            partition_range=list(options.partition_range) if options.partition_range else None,
+        )
+    return recorded

@@ -10,7 +10,6 @@ so other processes can read it in between.
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +30,7 @@ from teal.runtime.artifacts import write_run_results
 from teal.runtime.check_run import CheckRun, run_checks
 from teal.runtime.clock import new_run_id, utc_now
 from teal.runtime.executor import Executor
+from teal.runtime.hooks import run_hooks
 from teal.runtime.kept_state import read_state
 from teal.runtime.options import clock_from_env, plan_options
 from teal.runtime.python_imports import BackgroundImporter
@@ -44,7 +44,7 @@ from teal.runtime.recorder import (
 )
 from teal.runtime.report import Reporter, SilentReporter
 from teal.runtime.results import BuildResult
-from teal.runtime.run_config import RunConfig, RunInputs, prepare_inputs
+from teal.runtime.run_config import RunConfig, RunInputs, prepare_inputs, recorded_options
 from teal.runtime.runstore import (
     NO_STORE,
     EventKind,
@@ -55,7 +55,6 @@ from teal.runtime.runstore import (
     open_run_store,
     store_spec,
 )
-from teal.runtime.runstore.records import JsonValue
 from teal.runtime.validate import check_schema_changes
 from teal.runtime.waiting import open_when_free
 from teal.warehouse.engine import Engine, open_engine
@@ -185,18 +184,10 @@ class Session:
         """Bind the selected models (all by default) before anything runs: a reference to
         a column that does not exist or a broken contract raises, located. The selected
         names, in build order."""
-        from teal.compiler.errors import raise_all
-        from teal.runtime.type_check import TypeErrors
-        from teal.runtime.validate import binding_errors
+        from teal.runtime.validate import validate_selection
 
         names = self.select(select, exclude)
-        typing = TypeErrors.start(self.project, names, self.strategy)  # meanwhile, if it may
-        try:
-            raise_all(binding_errors(self.columns(), names))
-        except BaseException:
-            typing.abandon()
-            raise
-        raise_all(typing.result())  # joins, unions, contract types
+        validate_selection(self.project, names, self.columns, self.strategy)
         return names
 
     def bind(self, select: Selection = None, exclude: Selection = None) -> list[str]:
@@ -204,19 +195,11 @@ class Session:
         to columns and its enforced contract, bound against what it reads (names only, no
         lineage edges; cached, so an unchanged project costs one small file read). Raises
         the located errors; returns the selected names in build order."""
-        from teal.compiler.errors import raise_all
-        from teal.runtime.type_check import type_errors, typed_contracts
-        from teal.runtime.validate import bound_columns
+        from teal.runtime.validate import bind_selection
 
         names = self.select(select, exclude)
-        if self._columns is not None:  # lineage computed already: it has the binding
-            raise_all(self._columns.errors(names))
-        else:
-            self._bound = bound_columns(self.project, self._readable_store(), names)
-            raise_all(self._bound.errors(names))
-        contracted = typed_contracts(self.project, names)
-        if contracted:  # a build that would change a contracted column's type
-            raise_all(type_errors(self.project, contracted))
+        bound = bind_selection(self.project, names, self._columns, self._readable_store)
+        self._bound = bound or self._bound
         return names
 
     def _readable_store(self) -> RunStore | None:
@@ -450,7 +433,12 @@ class Session:
             selection=selection[0],
             exclude=selection[1],
             partitions=tuple(options.partition_keys) if options else (),
-            config={**_recorded_config(self.config, run, options), **inputs.recorded()},
+            config={
+                **recorded_options(
+                    self.config, run.threads, run.fail_fast, run.store_failures, options
+                ),
+                **inputs.recorded(),
+            },
             parent_run_id=run.parent_run_id,
             planned=tuple(s.model for s in plan.steps),
             queued=run.queued,
@@ -538,9 +526,9 @@ class Session:
                     return found is not None and found.status is RunStatus.CANCELING
 
                 executor.cancel_requested = canceled
-            self._run_hooks(wh, "start")
+            run_hooks(self.project, wh, "start")
             result = executor.run()
-            self._run_hooks(wh, "end")
+            run_hooks(self.project, wh, "end")
             if self.record_runs:  # one query for the output schema of everything built
                 if isinstance(reporter, RecordingReporter):
                     reporter.recorder.flush()  # the materializations it completes
@@ -575,28 +563,6 @@ class Session:
             raise executor.fatal
         return result
 
-    def _run_hooks(self, wh: Engine, when: str) -> None:
-        """A dbt project's on-run-start (``when="start"``) or on-run-end statements."""
-        hooks = [(sql, logs) for kind, sql, logs in self.project.hooks if kind == when]
-        if not hooks:
-            return
-        from teal.compiler.errors import ExecutionError
-
-        cur = wh.cursor()
-        for i, (sql, logs) in enumerate(hooks):
-            for text in logs:
-                logging.getLogger("teal.asset.hooks").info("%s", text)
-            if not sql:
-                continue
-            try:
-                cur.run_statements(sql)
-            except Exception as exc:  # noqa: BLE001 - the database's message, located
-                raise ExecutionError(
-                    f"on-run-{when} hook {i} failed: {str(exc).splitlines()[0]}",
-                    path="dbt_project.yml",
-                    hint="the hook ran as rendered: " + " ".join(sql.split())[:200],
-                ) from None
-
     def check(
         self,
         select: Selection = None,
@@ -617,29 +583,9 @@ class Session:
     ) -> tuple[list[str], list[str]]:
         """Add and remove keys of the dynamic partition set ``name`` (a set the project's
         models use); (added, removed). Takes the warehouse as a build does."""
-        from teal.compiler.errors import SelectionError, did_you_mean
-        from teal.compiler.partitions import PartitionDefinitionError
-        from teal.compiler.partitions.dynamic import DynamicPartitions, dynamic_sets
+        from teal.runtime.dynamic_sets import change_dynamic_set
 
-        known = dynamic_sets(self.project)
-        if name in self.project.models and isinstance(
-            self.project.models[name].partitions, DynamicPartitions
-        ):
-            name = self.project.models[name].partitions.name  # a model's name: its set
-        if name not in known:
-            raise SelectionError(
-                f"no dynamic partition set '{name}'",
-                path="NAME",
-                hint=did_you_mean(name, known)
-                or "partition a model by {'dynamic': 'NAME'} to create one",
-            )
-        for key in add:
-            try:
-                DynamicPartitions(partition_keys=(key,), name=name)
-            except PartitionDefinitionError as exc:
-                raise SelectionError(exc.message, path="KEY", hint=exc.hint) from None
-        with open_engine(self.config, sources=self.project.sources) as wh:
-            return wh.change_dynamic_partitions(name, list(add), list(remove))
+        return change_dynamic_set(self.project, self.config, name, add, remove)
 
     def partitions(self, model: str) -> list[dict[str, Any]]:
         """Every partition of ``model``: materialized, missing, failed or stale."""
@@ -647,26 +593,6 @@ class Session:
 
         state = self.state()
         return partition_report(self.project, state, model, now=self.now)
-
-
-def _recorded_config(
-    cfg: ProjectConfig, run: RunOptions, options: PlanOptions | None
-) -> dict[str, JsonValue]:
-    """What a run was asked to do beyond its selection, as recorded with it."""
-    recorded: dict[str, JsonValue] = {
-        "threads": run.threads or cfg.threads,
-        "fail_fast": run.fail_fast,
-        "store_failures": run.store_failures,
-        "vars": json.loads(json.dumps(cfg.vars, default=str)),
-    }
-    if options is not None:
-        recorded.update(
-            full_refresh=options.full_refresh,
-            changed_only=options.changed_only,
-            missing_only=options.missing_only,
-            partition_range=list(options.partition_range) if options.partition_range else None,
-        )
-    return recorded
 
 
 def _read_plan_state(config: ProjectConfig, path: Path) -> PlanState:

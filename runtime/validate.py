@@ -12,7 +12,7 @@ exist and every broken enforced contract, located in the model's file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from teal.compiler.errors import TealError
     from teal.compiler.plan import Plan
     from teal.compiler.project import Project
+    from teal.compiler.strategy import LoadStrategy
     from teal.runtime.runstore import RunStore
     from teal.warehouse.engine import Engine
 
@@ -94,3 +95,50 @@ def existing_store_path(root: Path, spec: str | None) -> bool:
 def binding_errors(graph: ColumnGraph, names: Iterable[str] | None = None) -> list[TealError]:
     """Every missing column and broken contract of the models ``names`` (all: None)."""
     return graph.errors(names)
+
+
+def validate_selection(
+    project: Project,
+    names: list[str],
+    columns: Callable[[], ColumnGraph],
+    strategy: LoadStrategy | None,
+) -> None:
+    """What ``teal validate`` checks of ``names``: their references to columns and
+    enforced contracts (against the lineage ``columns()`` computes), then the types of
+    joins, unions and contracts (typed meanwhile where the strategy allows a child)."""
+    from teal.compiler.errors import raise_all
+    from teal.runtime.type_check import TypeErrors
+
+    typing = TypeErrors.start(project, names, strategy)
+    try:
+        raise_all(binding_errors(columns(), names))
+    except BaseException:
+        typing.abandon()
+        raise
+    raise_all(typing.result())
+
+
+def bind_selection(
+    project: Project,
+    names: list[str],
+    lineage: ColumnGraph | None,
+    store: Callable[[], RunStore | None],
+) -> ColumnGraph | None:
+    """What a build checks before any data changes: each of ``names``' references to
+    columns and its enforced contract, bound against what it reads (names only, no lineage
+    edges; cached, so an unchanged project costs one small file read), and the types of
+    typed contracts. Raises the located errors; returns the binding it computed (None when
+    ``lineage``, computed already, had it)."""
+    from teal.compiler.errors import raise_all
+    from teal.runtime.type_check import type_errors, typed_contracts
+
+    bound = None
+    if lineage is not None:
+        raise_all(lineage.errors(names))
+    else:
+        bound = bound_columns(project, store(), names)
+        raise_all(bound.errors(names))
+    contracted = typed_contracts(project, names)
+    if contracted:  # a build that would change a contracted column's type
+        raise_all(type_errors(project, contracted))
+    return bound
