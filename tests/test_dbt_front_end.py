@@ -325,3 +325,52 @@ def test_a_misspelt_yaml_key_is_a_located_warning(tmp_path: Path) -> None:
         "models/staging/schema.yml:3:5: unknown key 'descripton' for model 'stg_people'"
     )
     assert "did you mean 'description'?" in str(warning)
+
+
+def test_settings_teal_does_not_apply_are_located_warnings(tmp_path: Path) -> None:
+    project_yml = PROJECT.replace(
+        "      +tags: [daily]\n",
+        "      +tags: [daily]\n      +grants:\n        select: [reporter]\n",
+    )
+    yml = """
+    models:
+      - name: stg_people
+        config:
+          persist_docs: {relation: true}
+        latest_version: 1
+        versions:
+          - v: 1
+    """
+    incremental = """
+    {{ config(materialized='incremental', unique_key='id',
+              incremental_predicates=["DBT_INTERNAL_DEST.id > 0"]) }}
+    select id from {{ ref('stg_people', v=1) }}
+    """
+    root = dbt_project(
+        tmp_path / "p",
+        {"models/staging/schema.yml": yml, "models/marts/inc.sql": incremental},
+        project=project_yml,
+    )
+    project = load_project(root)
+    found = sorted(str(w).splitlines()[0] for w in project.warnings)
+    assert [w.split(": ", 1)[0] for w in found] == [
+        "dbt_project.yml:12:7",  # +grants, inherited by both marts models: said once
+        "models/marts/inc.sql:2:11",
+        "models/marts/inc.sql:3:19",
+        "models/staging/schema.yml:4:7",
+        "models/staging/schema.yml:5:5",
+        "models/staging/schema.yml:6:5",
+    ]
+    text = "\n".join(found)
+    assert "grants (model 'inc') is read but not applied by teal: DuckDB has no grants" in text
+    assert "incremental_predicates (model 'inc') is read but not applied" in text
+    assert "versioned ref in model 'inc'" in text
+    assert "persist_docs (model 'stg_people')" in text
+    assert "model versions (versions: for 'stg_people')" in text
+    # the project still builds; --strict makes each warning an error (exit 2, located)
+    env = {"TEAL_RUN_STORE": "none"}
+    done = run_teal("compile", cwd=root, env=env)
+    assert done.returncode == 0, done.output
+    assert "dbt_project.yml:12:7: grants" in done.output
+    strict = run_teal("compile", "--strict", cwd=root, env=env)
+    assert strict.returncode == 2 and "Traceback" not in strict.output

@@ -498,7 +498,10 @@ class DbtLoader:
         return value
 
     def _configure(self) -> None:
+        from teal.compiler.dbt.unapplied import warn_unapplied
+
         self.jinja.phase = "parse"
+        unapplied_seen: set[tuple[str, int | None, str]] = set()  # one warning per place
         for node in list(self.nodes.values()):
             conf = self._tree_config(node)
             props = (
@@ -534,6 +537,7 @@ class DbtLoader:
                 node.raw = ""
             if node.resource_type == "model" and node.enabled:
                 check_model_config(self, node)
+                warn_unapplied(self, node, unapplied_seen)
             if node.resource_type == "snapshot" and node.enabled:
                 from teal.compiler.dbt.snapshots import check_config
 
