@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -374,3 +375,42 @@ def test_settings_teal_does_not_apply_are_located_warnings(tmp_path: Path) -> No
     assert "dbt_project.yml:12:7: grants" in done.output
     strict = run_teal("compile", "--strict", cwd=root, env=env)
     assert strict.returncode == 2 and "Traceback" not in strict.output
+
+
+def _listed(done: Any) -> list[str]:
+    lines = done.stdout.splitlines()
+    return sorted(line.split()[0] for line in lines[2:] if line.strip() and " of " not in line)
+
+
+def test_state_modified_compares_with_a_previous_manifest(tmp_path: Path) -> None:
+    root = dbt_project(tmp_path / "p", {})
+    env = {"TEAL_RUN_STORE": "none"}
+    assert run_teal("parse", cwd=root, env=env).returncode == 0
+    (root / "target").rename(tmp_path / "prod")  # the artifacts of the production run
+    state = ("--state", str(tmp_path / "prod"))
+    done = run_teal("ls", "-s", "state:modified", *state, cwd=root, env=env)
+    assert done.returncode == 0 and _listed(done) == [], done.output
+    (root / "models/marts/new_one.sql").write_text("select 1 as x\n")  # new
+    with (root / "models/staging/stg_people.sql").open("a") as f:
+        f.write("-- a changed body\n")  # modified body
+    project = (root / "dbt_project.yml").read_text()
+    (root / "dbt_project.yml").write_text(  # a changed config: people_count becomes a view
+        project.replace("      +materialized: table\n", "      +materialized: view\n")
+    )
+    done = run_teal("ls", "-s", "state:modified", *state, cwd=root, env=env)
+    assert _listed(done) == ["new_one", "people_count", "stg_people"], done.output
+    done = run_teal("ls", "-s", "state:new", *state, cwd=root, env=env)
+    assert _listed(done) == ["new_one"], done.output
+    # the seed and the untouched file are unmodified, as dbt says
+    done = run_teal("ls", "-s", "state:unmodified", *state, cwd=root, env=env)
+    assert _listed(done) == ["people"], done.output
+    missing = run_teal(
+        "ls", "-s", "state:modified", "--state", str(tmp_path / "nowhere"), cwd=root, env=env
+    )
+    assert missing.returncode == 2 and "there is no manifest.json in it" in missing.output
+    assert "Traceback" not in missing.output
+    teal_project = tmp_path / "t"
+    (teal_project / "models").mkdir(parents=True)
+    (teal_project / "teal.toml").write_text('name = "t"\n')
+    done = run_teal("ls", *state, cwd=teal_project, env=env)
+    assert done.returncode == 2 and "--state is for dbt projects" in done.output

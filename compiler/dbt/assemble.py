@@ -232,6 +232,12 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         by_asset.setdefault(check.asset, []).append(name)
     for asset, check_names in by_asset.items():
         models[asset] = dataclasses.replace(models[asset], checks=tuple(sorted(check_names)))
+    entries = {n.name: manifest_node(n, loader.settings) for n in loader.nodes.values()}
+    compared = None
+    if loader.settings.state_dir is not None:  # --state DIR
+        from teal.compiler.dbt.state import compare_nodes, read_manifest
+
+        compared = compare_nodes(entries, read_manifest(loader.settings.state_dir))
     return Project(
         config=loader.cfg,
         models=models,
@@ -241,7 +247,8 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         stats={"parsed": 0, "cache_hits": 0, "cache_misses": 0},
         hooks=tuple(loader.hooks),
         warnings=tuple(loader.warnings),
-        dbt_nodes={n.name: manifest_node(n, loader.settings) for n in loader.nodes.values()},
+        dbt_nodes=entries,
+        compared_state=compared,
         render_at_run=loader.render_at_run if any(n.render_at_run for n in nodes) else None,
     )
 
