@@ -414,3 +414,34 @@ def test_state_modified_compares_with_a_previous_manifest(tmp_path: Path) -> Non
     (teal_project / "teal.toml").write_text('name = "t"\n')
     done = run_teal("ls", *state, cwd=teal_project, env=env)
     assert done.returncode == 2 and "--state is for dbt projects" in done.output
+
+
+@pytest.mark.slow
+def test_docs_generate_writes_dbt_catalog_and_manifest(tmp_path: Path) -> None:
+    import json
+
+    root = dbt_project(tmp_path / "p", {})
+    env = {"TEAL_RUN_STORE": "none"}
+    done = run_teal("docs", "generate", cwd=root, env=env)  # nothing built yet: no relations
+    assert done.returncode == 0 and "(0 relations)" in done.output, done.output
+    assert run_teal("build", cwd=root, env=env).returncode == 0
+    done = run_teal("docs", "generate", cwd=root, env=env)
+    assert done.returncode == 0 and "(3 relations)" in done.output, done.output
+    catalog = json.loads((root / "target" / "catalog.json").read_text())
+    assert catalog["metadata"]["dbt_schema_version"].endswith("/catalog/v1.json")
+    assert sorted(catalog["nodes"]) == [
+        "model.shop.people_count",
+        "model.shop.stg_people",
+        "seed.shop.people",
+    ]
+    view = catalog["nodes"]["model.shop.stg_people"]
+    assert view["metadata"]["type"] == "VIEW" and view["metadata"]["schema"] == "main"
+    assert [(c["name"], c["type"], c["index"]) for c in view["columns"].values()] == [
+        ("id", "INTEGER", 1),
+        ("name", "VARCHAR", 2),
+        ("joined", "DATE", 3),
+    ]
+    assert catalog["nodes"]["seed.shop.people"]["metadata"]["schema"] == "main_raw"
+    assert (
+        "model.shop.stg_people" in json.loads((root / "target/manifest.json").read_text())["nodes"]
+    )
