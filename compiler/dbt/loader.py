@@ -495,10 +495,10 @@ class DbtLoader:
         return value
 
     def _configure(self) -> None:
-        from teal.compiler.dbt.unapplied import warn_unapplied
+        from teal.compiler.dbt.unapplied import Seen, warn_unapplied
 
         self.jinja.phase = "parse"
-        unapplied_seen: set[tuple[str, int | None, str]] = set()  # one warning per place
+        unapplied_seen = Seen()  # one warning per place
         for node in list(self.nodes.values()):
             conf = self._tree_config(node)
             props = (

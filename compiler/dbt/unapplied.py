@@ -50,12 +50,35 @@ def _set(value: object) -> bool:
     return value not in (None, False, "", 0)
 
 
-def warn_unapplied(loader: DbtLoader, node: Node, seen: set[tuple[str, int | None, str]]) -> None:
+class Seen:
+    """What one load has warned about (one warning per place) and the dbt_project.yml texts
+    it searched (read once, not once per model)."""
+
+    def __init__(self) -> None:
+        self.places: set[tuple[str, int | None, str]] = set()
+        self.texts: dict[Path, str] = {}
+
+    def __contains__(self, place: tuple[str, int | None, str]) -> bool:
+        return place in self.places
+
+    def add(self, place: tuple[str, int | None, str]) -> None:
+        self.places.add(place)
+
+    def text(self, path: Path) -> str:
+        if path not in self.texts:
+            try:
+                self.texts[path] = path.read_text(encoding="utf-8")
+            except OSError:
+                self.texts[path] = ""
+        return self.texts[path]
+
+
+def warn_unapplied(loader: DbtLoader, node: Node, seen: Seen) -> None:
     """Append a warning to ``loader.warnings`` for each unapplied setting of a model."""
     for key, (effect, hint) in UNAPPLIED_CONFIGS.items():
         if not _set(node.config.get(key)):
             continue
-        path, line, col, text = _where(loader, node, key)
+        path, line, col, text = _where(loader, node, key, seen)
         if (path, line, key) in seen:
             continue
         seen.add((path, line, key))
@@ -88,7 +111,9 @@ def warn_unapplied(loader: DbtLoader, node: Node, seen: set[tuple[str, int | Non
                     hint="keep one version of the model in the project for teal",
                 )
             )
-    where = position(node.raw, r"\bref\s*\([^)]*\b(?:v|version)\s*=")
+    raw = node.raw
+    maybe = "v=" in raw or "v =" in raw or "version" in raw  # the regex only where it may match
+    where = position(raw, r"\bref\s*\([^)]*\b(?:v|version)\s*=") if maybe else None
     if where is not None:
         loader.warnings.append(
             ProjectError(
@@ -102,7 +127,9 @@ def warn_unapplied(loader: DbtLoader, node: Node, seen: set[tuple[str, int | Non
         )
 
 
-def _where(loader: DbtLoader, node: Node, key: str) -> tuple[str, int | None, int | None, str]:
+def _where(
+    loader: DbtLoader, node: Node, key: str, seen: Seen
+) -> tuple[str, int | None, int | None, str]:
     """Where ``key`` is set for ``node``: its SQL, its YAML entry, else dbt_project.yml."""
     found = position(node.raw, rf"\b{re.escape(key)}\s*=")
     if found is not None:
@@ -115,10 +142,7 @@ def _where(loader: DbtLoader, node: Node, key: str) -> tuple[str, int | None, in
     for owner in (loader.settings.package(node.package), loader.settings.project):
         if owner is None:
             continue
-        try:
-            text = (Path(owner.root) / "dbt_project.yml").read_text(encoding="utf-8")
-        except OSError:
-            continue
+        text = seen.text(Path(owner.root) / "dbt_project.yml")
         found = position(text, rf"(?m)^\s*\+?{re.escape(key)}\s*:")
         if found is not None:
             line = found[0]
