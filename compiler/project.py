@@ -73,6 +73,9 @@ class Model:
     incremental_sql: str | None = None
     strategy: str | None = None  # append | merge | delete+insert (incremental models)
     unique_key: tuple[str, ...] = ()
+    # dbt's incremental_predicates: SQL conditions on DBT_INTERNAL_DEST (the table) that
+    # limit which existing rows a merge or delete+insert replaces
+    incremental_predicates: tuple[str, ...] = ()
     partitions: Any = None  # compiler.partitions definition, for partitioned models
     partition_column: Any = None  # str, or {dimension: column}
     pushdowns: tuple[Any, ...] = ()  # compiler.partition_sql.Pushdown per filtered upstream

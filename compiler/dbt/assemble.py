@@ -155,6 +155,7 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         mat = node.materialized
         strategy = None
         unique_key: tuple[str, ...] = ()
+        predicates: tuple[str, ...] = ()
         if mat in ("seed",):
             mat = "table"
         elif mat == "snapshot":
@@ -167,6 +168,8 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
             unique_key = (key,) if isinstance(key, str) else tuple(key)
             if strategy == "merge" and not unique_key:
                 strategy = "append"
+            found = node.config.get("incremental_predicates") or ()
+            predicates = (found,) if isinstance(found, str) else tuple(str(p) for p in found)
         description = node_description(loader, node)
         config = {k: v for k, v in node.config.items()}
         if node.render_at_run:
@@ -210,6 +213,7 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
             incremental_sql=node.incremental_sql,
             strategy=strategy,
             unique_key=unique_key,
+            incremental_predicates=predicates if strategy != "append" else (),
             columns=node.columns,
         )
     dag = Dag(upstreams)

@@ -1,7 +1,6 @@
 """dbt settings teal reads but does not apply: each one a located warning, never silence.
 
-A dbt project may set configs (``incremental_predicates``, ``persist_docs``, ``grants``,
-``contract``) or use model versions (``versions:`` in YAML, ``ref('m', v=2)``) that teal
+A dbt project may set configs (``persist_docs``, ``grants``, ``contract``) or use model versions (``versions:`` in YAML, ``ref('m', v=2)``) that teal
 does not act on. The project still builds, so these are warnings (errors under ``--strict``),
 each naming the file and line where the setting is written: the model's SQL, its YAML
 properties entry, or the ``dbt_project.yml`` folder config it inherits. One warning per
@@ -22,10 +21,6 @@ if TYPE_CHECKING:
 
 # config key -> (what teal does instead, the hint)
 UNAPPLIED_CONFIGS: dict[str, tuple[str, str]] = {
-    "incremental_predicates": (
-        "teal's merge and delete+insert compare every existing row",
-        "the result is the same; drop the setting, or filter the model's is_incremental() branch",
-    ),
     "persist_docs": (
         "descriptions are not written as DuckDB comments",
         "descriptions stay in target/manifest.json and teal's catalog",
