@@ -1,10 +1,11 @@
 """dbt settings teal reads but does not apply: each one a located warning, never silence.
 
-A dbt project may set configs (``persist_docs``, ``grants``, ``contract``) or use model versions (``versions:`` in YAML, ``ref('m', v=2)``) that teal
-does not act on. The project still builds, so these are warnings (errors under ``--strict``),
-each naming the file and line where the setting is written: the model's SQL, its YAML
-properties entry, or the ``dbt_project.yml`` folder config it inherits. One warning per
-place, however many models inherit it.
+A dbt project may set configs (``persist_docs``, ``grants``, ``contract``) or call a
+versioned ``ref('m', v=2)`` that teal does not act on. The project still builds, so these
+are warnings (errors under ``--strict``), each naming the file and line where the setting
+is written: the model's SQL, its YAML properties entry, or the ``dbt_project.yml`` folder
+config it inherits. One warning per place, however many models inherit it. (``versions:``
+in YAML is warned about where the YAML is read, compiler/dbt/properties.py.)
 """
 
 from __future__ import annotations
@@ -87,25 +88,6 @@ def warn_unapplied(loader: DbtLoader, node: Node, seen: Seen) -> None:
                 source_line=source_line(text, line) if text else None,
             )
         )
-    entry = node.yaml
-    if isinstance(entry, dict):
-        for key in ("versions", "latest_version"):
-            if entry.get(key) is None:
-                continue
-            line, col = getattr(entry, "keys_at", {}).get(key, (getattr(entry, "line", None), None))
-            if (node.yaml_display, line, key) in seen:
-                continue
-            seen.add((node.yaml_display, line, key))
-            loader.warnings.append(
-                ProjectError(
-                    f"model versions ({key}: for '{node.name}') are not supported by teal yet:"
-                    f" only {node.display} is built, as the unversioned model",
-                    path=node.yaml_display,
-                    line=line,
-                    col=col,
-                    hint="keep one version of the model in the project for teal",
-                )
-            )
     raw = node.raw
     maybe = "v=" in raw or "v =" in raw or "version" in raw  # the regex only where it may match
     where = position(raw, r"\bref\s*\([^)]*\b(?:v|version)\s*=") if maybe else None
