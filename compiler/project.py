@@ -73,6 +73,9 @@ class Model:
     incremental_sql: str | None = None
     strategy: str | None = None  # append | merge | delete+insert (incremental models)
     unique_key: tuple[str, ...] = ()
+    # dbt's incremental_predicates: SQL conditions on DBT_INTERNAL_DEST (the table) that
+    # limit which existing rows a merge or delete+insert replaces
+    incremental_predicates: tuple[str, ...] = ()
     partitions: Any = None  # compiler.partitions definition, for partitioned models
     partition_column: Any = None  # str, or {dimension: column}
     pushdowns: tuple[Any, ...] = ()  # compiler.partition_sql.Pushdown per filtered upstream
@@ -110,6 +113,10 @@ class Project:
     hooks: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     # dbt projects: each node's manifest entry by name (runtime/dbt_artifacts.py)
     dbt_nodes: dict[str, Any] = field(default_factory=dict)
+    # dbt projects built with --state DIR: each model's state against DIR/manifest.json
+    # ("new" | "modified" | "unmodified"), which state: selectors use instead of the
+    # warehouse's (compiler/dbt/state.py)
+    compared_state: dict[str, str] | None = None
     # dbt projects: renders a model again while the build runs, its queries answered by
     # the given function (sql -> (column names, rows)): (compiled SQL, incremental variant)
     render_at_run: Callable[[str, Callable[[str], Any]], tuple[str, str | None]] | None = field(

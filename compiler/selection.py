@@ -434,7 +434,11 @@ def model_index(project: Any, state: Any = None) -> dict[str, dict[str, Any]]:
     recorded = getattr(state, "models", {}) or {}
     results = getattr(state, "last_results", {}) or {}
 
+    compared = getattr(project, "compared_state", None)  # dbt's --state DIR
+
     def state_of(name: str, sql_hash: str) -> str:
+        if compared is not None:
+            return compared.get(name, "new")
         if project.models[name].materialized == "ephemeral":
             return ephemeral_state(name)
         if name not in recorded:

@@ -503,7 +503,9 @@ class Executor:
         sql = model.incremental_sql or step.sql or ""
         if model.strategy == "append":
             return cur.incremental_append(target, sql, audit=audit)
-        return cur.incremental_upsert(target, sql, model.unique_key, audit=audit)
+        return cur.incremental_upsert(
+            target, sql, model.unique_key, audit=audit, predicates=model.incremental_predicates
+        )
 
     def _run_partitions(
         self,

@@ -193,4 +193,36 @@ def debug_command(
         sys.exit(1)
 
 
-COMMANDS = (seed, snapshot, test, parse, debug_command)
+@click.group(name="docs")
+def docs_group() -> None:
+    """dbt projects: dbt's documentation artifacts (dbt docs generate)."""
+
+
+@docs_group.command(name="generate")
+@common_options
+@handle_errors
+def docs_generate(
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+) -> None:
+    """Write target/manifest.json and target/catalog.json (each built relation's columns
+    and types) as dbt docs generate does; `teal ui` shows the same in teal's UI."""
+    from teal.compiler.errors import ProjectError
+    from teal.runtime.dbt_catalog import write_docs
+
+    session = open_session(project_dir, target, warehouse, vars_)
+    if session.config.dbt is None:
+        raise ProjectError(
+            "docs generate is for dbt projects",
+            hint="a teal project's models, columns and lineage are in `teal ui` and `teal ls --json`",
+        )
+    folder, count = write_docs(session.project)
+    click.echo(
+        f"Wrote {folder / 'manifest.json'} and {folder / 'catalog.json'} ({count} relations)"
+    )
+
+
+COMMANDS = (seed, snapshot, test, parse, debug_command, docs_group)

@@ -52,11 +52,17 @@ def parse_vars(value: str | None) -> dict[str, Any] | None:
 
 
 PROFILES_DIR = "teal.profiles_dir"
+STATE_DIR = "teal.state_dir"  # dbt's --state: the folder of a previous manifest.json
 
 
 def _keep_profiles_dir(ctx: click.Context, _param: Any, value: Path | None) -> None:
     if value is not None:
         ctx.meta[PROFILES_DIR] = value
+
+
+def _keep_state_dir(ctx: click.Context, _param: Any, value: Path | None) -> None:
+    if value is not None:
+        ctx.meta[STATE_DIR] = value
 
 
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -83,6 +89,15 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
             callback=_keep_profiles_dir,
             help="dbt projects: the folder holding profiles.yml (default: the project, "
             "then ~/.dbt).",
+        ),
+        click.option(
+            "--state",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            expose_value=False,
+            callback=_keep_state_dir,
+            help="dbt projects: the folder of a previous manifest.json that state:modified "
+            "and state:new compare with (dbt's --state).",
         ),
     ]
     for option in reversed(options):
@@ -153,10 +168,26 @@ def open_session(
         strategy=strategy,
         profiles_dir=profiles_dir if profiles_dir is not None else _profiles_dir(),
     )
+    state_dir = ctx.meta.get(STATE_DIR) if ctx is not None else None
+    if state_dir is not None:
+        compare_with_manifest(session, Path(state_dir))
     session.on_warnings = functools.partial(
         report_warnings, strict=bool(ctx is not None and ctx.meta.get(STRICT))
     )
     return session
+
+
+def compare_with_manifest(session: Session, state_dir: Path) -> None:
+    """``--state DIR``: the dbt project's state: selectors compare with DIR/manifest.json."""
+    import dataclasses
+
+    if session.config.dbt is None:
+        raise ProjectError(
+            "--state is for dbt projects",
+            hint="in a teal project, state:modified compares with what the warehouse last built",
+        )
+    dbt = dataclasses.replace(session.config.dbt, state_dir=state_dir.resolve())
+    session.config = dataclasses.replace(session.config, dbt=dbt)
 
 
 def _profiles_dir() -> Path | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -325,3 +326,139 @@ def test_a_misspelt_yaml_key_is_a_located_warning(tmp_path: Path) -> None:
         "models/staging/schema.yml:3:5: unknown key 'descripton' for model 'stg_people'"
     )
     assert "did you mean 'description'?" in str(warning)
+
+
+def test_settings_teal_does_not_apply_are_located_warnings(tmp_path: Path) -> None:
+    project_yml = PROJECT.replace(
+        "      +tags: [daily]\n",
+        "      +tags: [daily]\n      +grants:\n        select: [reporter]\n",
+    )
+    yml = """
+    models:
+      - name: stg_people
+        config:
+          persist_docs: {relation: true}
+        latest_version: 1
+        versions:
+          - v: 1
+    """
+    incremental = """
+    {{ config(materialized='incremental', unique_key='id',
+              incremental_predicates=["DBT_INTERNAL_DEST.id > 0"]) }}
+    select id from {{ ref('stg_people', v=1) }}
+    """
+    root = dbt_project(
+        tmp_path / "p",
+        {"models/staging/schema.yml": yml, "models/marts/inc.sql": incremental},
+        project=project_yml,
+    )
+    project = load_project(root)
+    found = sorted(str(w).splitlines()[0] for w in project.warnings)
+    assert [w.split(": ", 1)[0] for w in found] == [
+        "dbt_project.yml:12:7",  # +grants, inherited by both marts models: said once
+        "models/marts/inc.sql:3:19",
+        "models/staging/schema.yml:4:7",
+        "models/staging/schema.yml:5:5",
+        "models/staging/schema.yml:6:5",
+    ]
+    text = "\n".join(found)
+    assert "grants (model 'inc') is read but not applied by teal: DuckDB has no grants" in text
+    assert "incremental_predicates" not in text  # applied (the test below)
+    assert "versioned ref in model 'inc'" in text
+    assert "persist_docs (model 'stg_people')" in text
+    assert "model versions (versions: of 'stg_people') are not supported by teal yet" in text
+    # the project still builds; --strict makes each warning an error (exit 2, located)
+    env = {"TEAL_RUN_STORE": "none"}
+    done = run_teal("compile", cwd=root, env=env)
+    assert done.returncode == 0, done.output
+    assert "dbt_project.yml:12:7: grants" in done.output
+    strict = run_teal("compile", "--strict", cwd=root, env=env)
+    assert strict.returncode == 2 and "Traceback" not in strict.output
+
+
+def _listed(done: Any) -> list[str]:
+    lines = done.stdout.splitlines()
+    return sorted(line.split()[0] for line in lines[2:] if line.strip() and " of " not in line)
+
+
+def test_state_modified_compares_with_a_previous_manifest(tmp_path: Path) -> None:
+    root = dbt_project(tmp_path / "p", {})
+    env = {"TEAL_RUN_STORE": "none"}
+    assert run_teal("parse", cwd=root, env=env).returncode == 0
+    (root / "target").rename(tmp_path / "prod")  # the artifacts of the production run
+    state = ("--state", str(tmp_path / "prod"))
+    done = run_teal("ls", "-s", "state:modified", *state, cwd=root, env=env)
+    assert done.returncode == 0 and _listed(done) == [], done.output
+    (root / "models/marts/new_one.sql").write_text("select 1 as x\n")  # new
+    with (root / "models/staging/stg_people.sql").open("a") as f:
+        f.write("-- a changed body\n")  # modified body
+    project = (root / "dbt_project.yml").read_text()
+    (root / "dbt_project.yml").write_text(  # a changed config: people_count becomes a view
+        project.replace("      +materialized: table\n", "      +materialized: view\n")
+    )
+    done = run_teal("ls", "-s", "state:modified", *state, cwd=root, env=env)
+    assert _listed(done) == ["new_one", "people_count", "stg_people"], done.output
+    done = run_teal("ls", "-s", "state:new", *state, cwd=root, env=env)
+    assert _listed(done) == ["new_one"], done.output
+    # the seed and the untouched file are unmodified, as dbt says
+    done = run_teal("ls", "-s", "state:unmodified", *state, cwd=root, env=env)
+    assert _listed(done) == ["people"], done.output
+    missing = run_teal(
+        "ls", "-s", "state:modified", "--state", str(tmp_path / "nowhere"), cwd=root, env=env
+    )
+    assert missing.returncode == 2 and "there is no manifest.json in it" in missing.output
+    assert "Traceback" not in missing.output
+    teal_project = tmp_path / "t"
+    (teal_project / "models").mkdir(parents=True)
+    (teal_project / "teal.toml").write_text('name = "t"\n')
+    done = run_teal("ls", *state, cwd=teal_project, env=env)
+    assert done.returncode == 2 and "--state is for dbt projects" in done.output
+
+
+@pytest.mark.slow
+def test_docs_generate_writes_dbt_catalog_and_manifest(tmp_path: Path) -> None:
+    import json
+
+    root = dbt_project(tmp_path / "p", {})
+    env = {"TEAL_RUN_STORE": "none"}
+    done = run_teal("docs", "generate", cwd=root, env=env)  # nothing built yet: no relations
+    assert done.returncode == 0 and "(0 relations)" in done.output, done.output
+    assert run_teal("build", cwd=root, env=env).returncode == 0
+    done = run_teal("docs", "generate", cwd=root, env=env)
+    assert done.returncode == 0 and "(3 relations)" in done.output, done.output
+    catalog = json.loads((root / "target" / "catalog.json").read_text())
+    assert catalog["metadata"]["dbt_schema_version"].endswith("/catalog/v1.json")
+    assert sorted(catalog["nodes"]) == [
+        "model.shop.people_count",
+        "model.shop.stg_people",
+        "seed.shop.people",
+    ]
+    view = catalog["nodes"]["model.shop.stg_people"]
+    assert view["metadata"]["type"] == "VIEW" and view["metadata"]["schema"] == "main"
+    assert [(c["name"], c["type"], c["index"]) for c in view["columns"].values()] == [
+        ("id", "INTEGER", 1),
+        ("name", "VARCHAR", 2),
+        ("joined", "DATE", 3),
+    ]
+    assert catalog["nodes"]["seed.shop.people"]["metadata"]["schema"] == "main_raw"
+    assert (
+        "model.shop.stg_people" in json.loads((root / "target/manifest.json").read_text())["nodes"]
+    )
+
+
+@pytest.mark.slow
+def test_incremental_predicates_limit_the_rows_replaced(tmp_path: Path) -> None:
+    model = """
+    {{ config(materialized='incremental', unique_key='id',
+              incremental_predicates=["DBT_INTERNAL_DEST.id > 1"]) }}
+    select id, {{ var('round', 1) }} as round from {{ ref('people') }}
+    """
+    root = dbt_project(tmp_path / "p", {"models/staging/inc.sql": model})
+    env = {"TEAL_RUN_STORE": "none"}
+    assert run_teal("build", cwd=root, env=env).returncode == 0
+    done = run_teal("build", "-s", "inc", "--vars", "{round: 2}", cwd=root, env=env)
+    assert done.returncode == 0, done.output
+    # dbt's delete+insert: only existing rows with id > 1 are replaced; id 1 is kept and
+    # its new row inserted beside it
+    rows = query(root / "shop.duckdb", "select id, round from main.inc order by id, round")
+    assert rows == [(1, 1), (1, 2), (2, 2), (3, 2)]

@@ -170,7 +170,12 @@ class EngineCursor(Protocol):
         self, target: BuildTarget, sql: str, audit: Audit | None = None
     ) -> Built: ...
     def incremental_upsert(
-        self, target: BuildTarget, sql: str, unique_key: Sequence[str], audit: Audit | None = None
+        self,
+        target: BuildTarget,
+        sql: str,
+        unique_key: Sequence[str],
+        audit: Audit | None = None,
+        predicates: Sequence[str] = (),
     ) -> Built: ...
     def replace_partition(
         self,

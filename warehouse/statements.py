@@ -29,6 +29,7 @@ text; only their source is one builder each.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -150,12 +151,22 @@ class Statements:
         text = skeleton(self.dialect, "delete", bool(where))
         return text.replace(REL, relation, 1).replace(WHERE, where, 1)
 
-    def delete_matching(self, relation: str, keys: list[str], source: str) -> str:
+    def delete_matching(
+        self, relation: str, keys: list[str], source: str, predicates: Sequence[str] = ()
+    ) -> str:
         """Delete the rows of ``relation`` whose ``keys`` (quoted columns) match a row of
-        ``source``."""
+        ``source``; with ``predicates`` (dbt's ``incremental_predicates``) only those rows
+        that also satisfy each of them, the relation aliased ``DBT_INTERNAL_DEST`` and the
+        source ``DBT_INTERNAL_SOURCE`` as dbt names them."""
         text = skeleton(self.dialect, "delete_matching")
         listed = ", ".join(keys)
-        return text.replace(REL, relation, 1).replace(COLUMNS, listed).replace(SOURCE, source, 1)
+        if predicates:
+            relation, source = (
+                f"{relation} AS DBT_INTERNAL_DEST",
+                f"{source} AS DBT_INTERNAL_SOURCE",
+            )
+        text = text.replace(REL, relation, 1).replace(COLUMNS, listed).replace(SOURCE, source, 1)
+        return text + "".join(f" AND ({p})" for p in predicates)
 
     def select_all(self, source: str, *, limit: int | None = None) -> str:
         """``SELECT * FROM source [LIMIT n]``."""

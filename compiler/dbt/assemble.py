@@ -155,6 +155,7 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         mat = node.materialized
         strategy = None
         unique_key: tuple[str, ...] = ()
+        predicates: tuple[str, ...] = ()
         if mat in ("seed",):
             mat = "table"
         elif mat == "snapshot":
@@ -167,6 +168,8 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
             unique_key = (key,) if isinstance(key, str) else tuple(key)
             if strategy == "merge" and not unique_key:
                 strategy = "append"
+            found = node.config.get("incremental_predicates") or ()
+            predicates = (found,) if isinstance(found, str) else tuple(str(p) for p in found)
         description = node_description(loader, node)
         config = {k: v for k, v in node.config.items()}
         if node.render_at_run:
@@ -210,6 +213,7 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
             incremental_sql=node.incremental_sql,
             strategy=strategy,
             unique_key=unique_key,
+            incremental_predicates=predicates if strategy != "append" else (),
             columns=node.columns,
         )
     dag = Dag(upstreams)
@@ -232,6 +236,12 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         by_asset.setdefault(check.asset, []).append(name)
     for asset, check_names in by_asset.items():
         models[asset] = dataclasses.replace(models[asset], checks=tuple(sorted(check_names)))
+    entries = {n.name: manifest_node(n, loader.settings) for n in loader.nodes.values()}
+    compared = None
+    if loader.settings.state_dir is not None:  # --state DIR
+        from teal.compiler.dbt.state import compare_nodes, read_manifest
+
+        compared = compare_nodes(entries, read_manifest(loader.settings.state_dir))
     return Project(
         config=loader.cfg,
         models=models,
@@ -241,7 +251,8 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         stats={"parsed": 0, "cache_hits": 0, "cache_misses": 0},
         hooks=tuple(loader.hooks),
         warnings=tuple(loader.warnings),
-        dbt_nodes={n.name: manifest_node(n, loader.settings) for n in loader.nodes.values()},
+        dbt_nodes=entries,
+        compared_state=compared,
         render_at_run=loader.render_at_run if any(n.render_at_run for n in nodes) else None,
     )
 

@@ -28,22 +28,19 @@ from pathlib import Path
 from typing import Any
 
 from teal.compiler.config import ProjectConfig, merge_config
-from teal.compiler.dbt.assemble import assemble_project, check_model_config
-from teal.compiler.dbt.context import AttrDict, DbtJinja, Relation, RenderAtRun
+from teal.compiler.dbt.assemble import check_model_config
+from teal.compiler.dbt.compile import compile_nodes
+from teal.compiler.dbt.context import AttrDict, DbtJinja, Relation
 from teal.compiler.dbt.discovery import discover_nodes
 from teal.compiler.dbt.nodes import (
     CONFIG_KEYS,
     DICT_CONFIGS,
     Node,
-    all_text,
-    default_alias,
-    default_database,
-    default_schema,
     live_markers,
     node_dict,
-    with_ctes,
 )
 from teal.compiler.dbt.properties import read_properties
+from teal.compiler.dbt.relations import settle_relations
 from teal.compiler.dbt.settings import DbtSettings, Package, native
 from teal.compiler.errors import (
     ProjectError,
@@ -89,10 +86,10 @@ class DbtLoader:
         )
         self._connection: Any = None
         self.hooks: list[tuple[str, str, tuple[str, ...]]] = []
-        self._live: Any = None  # while a build runs: the query function of its cursor
+        self.live_query: Any = None  # while a build runs: the query function of its cursor
         import threading
 
-        self._lock = threading.Lock()
+        self.render_lock = threading.Lock()
 
     # -- Jinja context callbacks -------------------------------------------------------------
     @property
@@ -296,9 +293,9 @@ class DbtLoader:
     def run_sql(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         state = self.jinja.state
         state.queried = True
-        if self._live is not None:  # rendered while the build runs (render_at_run)
+        if self.live_query is not None:  # rendered while the build runs (render_at_run)
             try:
-                names, rows = self._live(sql)
+                names, rows = self.live_query(sql)
                 return names, rows
             except Exception as exc:  # noqa: BLE001 - the database's message, located
                 raise self.jinja.error(
@@ -424,9 +421,9 @@ class DbtLoader:
         raise_all(self.errors)
         self._configure()
         raise_all(self.errors)
-        self._relations()
+        settle_relations(self)
         raise_all(self.errors)
-        return self._compile()
+        return compile_nodes(self)
 
     @staticmethod
     def _under(path: Path, folder: Path) -> bool:
@@ -498,7 +495,10 @@ class DbtLoader:
         return value
 
     def _configure(self) -> None:
+        from teal.compiler.dbt.unapplied import Seen, warn_unapplied
+
         self.jinja.phase = "parse"
+        unapplied_seen = Seen()  # one warning per place
         for node in list(self.nodes.values()):
             conf = self._tree_config(node)
             props = (
@@ -534,6 +534,7 @@ class DbtLoader:
                 node.raw = ""
             if node.resource_type == "model" and node.enabled:
                 check_model_config(self, node)
+                warn_unapplied(self, node, unapplied_seen)
             if node.resource_type == "snapshot" and node.enabled:
                 from teal.compiler.dbt.snapshots import check_config
 
@@ -583,230 +584,9 @@ class DbtLoader:
         finally:
             state.node, state.incremental = None, False
 
-    # -- relations -------------------------------------------------------------------------
-    def _relations(self) -> None:
-        self.jinja.phase = "parse"
-        own = self.jinja.macros.get(self.settings.project.name, {})
-        # dbt's defaults computed here unless the project overrides them (a macro call costs
-        # about a millisecond, three per node)
-        gen_schema: Any = default_schema
-        gen_alias: Any = default_alias
-        gen_db: Any = default_database
-        if "generate_schema_name" in own:
-            gen_schema = self.jinja.find_macro("generate_schema_name")
-        if "generate_alias_name" in own:
-            gen_alias = self.jinja.find_macro("generate_alias_name")
-        if "generate_database_name" in own:
-            gen_db = self.jinja.find_macro("generate_database_name")
-        seen: dict[str, Node] = {}
-        for node in self.nodes.values():
-            if not node.enabled or node.resource_type in ("test", "analysis"):
-                continue
-            self.jinja.state.node = node
-            try:
-                ndict = node_dict(node, self.settings)
-                if node.resource_type == "snapshot" and node.config.get("target_schema"):
-                    schema = str(node.config["target_schema"])
-                else:
-                    schema = str(gen_schema(node.config.get("schema"), ndict)).strip()
-                alias = str(gen_alias(node.config.get("alias"), ndict)).strip()
-                database = str(gen_db(node.config.get("database"), ndict)).strip()
-            except TealError as exc:
-                self.errors.append(exc)
-                continue
-            finally:
-                self.jinja.state.node = None
-            node.schema, node.alias, node.database = schema, alias, database
-            if database and database != self.settings.target.database:
-                self.errors.append(
-                    ProjectError(
-                        f"'{node.name}' is configured for database '{database}', but teal builds into "
-                        f"the target's one DuckDB file ({self.settings.target.database})",
-                        path=node.display,
-                        line=1,
-                        hint="remove the database config",
-                    )
-                )
-            rel = f"{schema}.{alias}".lower()
-            if node.materialized != "ephemeral":
-                if rel in seen:
-                    other = seen[rel]
-                    self.errors.append(
-                        ProjectError(
-                            f"'{other.name}' ({other.display}) and '{node.name}' both build relation {rel}",
-                            path=node.display,
-                            line=1,
-                            hint="give one of them another schema or alias",
-                        )
-                    )
-                seen[rel] = node
-        self._check_names()
-
-    def _check_names(self) -> None:
-        """Two enabled resources with one name: ref() could not tell them apart."""
-        for name, nodes in self.by_name.items():
-            live = [n for n in nodes if n.enabled and n.package == self.settings.project.name]
-            if len(live) > 1:
-                self.errors.append(
-                    ProjectError(
-                        f"two resources are named '{name}': {live[0].display} and {live[1].display}",
-                        path=live[1].display,
-                        line=1,
-                        hint="rename one of them",
-                    )
-                )
-
-    # -- compile ---------------------------------------------------------------------------
-    def _compile(self) -> Any:
-        from teal.compiler.dbt.seeds import seed_sql
-        from teal.compiler.dbt.snapshots import first_build, next_build
-
-        self.jinja.phase = "compile"
-        self._fill_graph()
-        enabled = [
-            n
-            for n in self.nodes.values()
-            if n.enabled and n.resource_type in ("model", "seed", "snapshot")
-        ]
-        for node in enabled:
-            try:
-                if node.resource_type == "seed":
-                    node.compiled, node.columns, node.digest = seed_sql(
-                        node.path, node.display, node.config, self.cache
-                    )
-                    continue
-                self.jinja.state.queried = False
-                try:
-                    sql = self._compile_render(node, incremental=False)
-                except RenderAtRun:
-                    node.render_at_run = True
-                    node.compiled = (
-                        f"-- {node.name} queries the warehouse while it is compiled "
-                        "(run_query, statement, adapter):\n-- its SQL is rendered when the "
-                        "build runs it\nselect 1 as rendered_at_run"
-                    )
-                    continue
-                node.render_at_run = self.jinja.state.queried
-                if node.resource_type == "snapshot":
-                    this = f'"{node.schema}"."{node.alias}"'
-                    node.compiled = first_build(sql, node.config)
-                    node.incremental_sql = next_build(sql, this, node.config)
-                    continue
-                node.compiled = sql
-                if node.materialized == "incremental" and "is_incremental" in node.raw:
-                    variant = self._compile_render(node, incremental=True)
-                    node.render_at_run = node.render_at_run or self.jinja.state.queried
-                    if variant != sql:
-                        node.incremental_sql = variant
-            except TealError as exc:
-                self.errors.append(exc)
-        raise_all(self.errors)
-        self._inject_ephemerals(enabled)
-        self._render_hooks()
-        return assemble_project(self, enabled)
-
-    def _compile_render(self, node: Node, incremental: bool) -> str:
-        state = self.jinja.state
-        state.node, state.incremental = node, incremental
-        state.refs, state.sources = [], []
-        try:
-            return self.jinja.render(node.template, node.display, node.raw).strip()
-        finally:
-            state.node, state.incremental = None, False
-
-    def _fill_graph(self) -> None:
-        for node in self.nodes.values():
-            if node.enabled:
-                self.graph["nodes"][node.unique_id] = AttrDict(node_dict(node, self.settings))
-        for (source, table), info in self.sources.items():
-            self.graph["sources"][f"source.{info['package']}.{source}.{table}"] = AttrDict(
-                name=table,
-                source_name=source,
-                schema=info["schema"],
-                identifier=info["identifier"],
-                resource_type="source",
-                package_name=info["package"],
-            )
-
-    def _inject_ephemerals(self, nodes: list[Node]) -> None:
-        """``__dbt__cte__x`` references get their CTEs, as dbt injects them: the ephemeral
-        upstreams, deepest first, before the node's own SQL."""
-        by_name = {n.name: n for n in nodes}
-
-        def ephemeral_deps(node: Node, into: list[Node]) -> None:
-            for name, _ in node.refs:
-                up = by_name.get(name)
-                if up is not None and up.materialized == "ephemeral" and up not in into:
-                    ephemeral_deps(up, into)
-                    if up not in into:
-                        into.append(up)
-
-        own = {n.name: n.compiled for n in nodes}
-        for node in nodes:
-            if node.materialized == "ephemeral":
-                continue
-            deps: list[Node] = []
-            ephemeral_deps(node, deps)
-            deps = [d for d in deps if f"__dbt__cte__{d.name}" in all_text(node, deps, own)]
-            if not deps:
-                continue
-            ctes = ",\n".join(f"__dbt__cte__{d.name} as (\n{own[d.name]}\n)" for d in deps)
-            node.ctes = ctes
-            node.compiled = with_ctes(node.compiled, ctes)
-            if node.incremental_sql:
-                node.incremental_sql = with_ctes(node.incremental_sql, ctes)
-
-    def _render_hooks(self) -> None:
-        """on-run-start/end rendered now; what they log() is printed when they run."""
-        state = self.jinja.state
-        for kind, hooks in (
-            ("start", self.settings.on_run_start),
-            ("end", self.settings.on_run_end),
-        ):
-            for i, text in enumerate(hooks):
-                hook = Node(
-                    "operation",
-                    self.settings.project.name,
-                    f"on-run-{kind}-{i}",
-                    self.cfg.config_path,
-                    "dbt_project.yml",
-                    [],
-                    raw=text,
-                )
-                state.node = hook
-                self.jinja.held_logs = []
-                try:
-                    sql = self.jinja.render(
-                        self.jinja.template(text, "dbt_project.yml"), "dbt_project.yml", text
-                    ).strip()
-                    logs = tuple(self.jinja.held_logs)
-                finally:
-                    state.node = None
-                    self.jinja.held_logs = None
-                if sql or logs:
-                    self.hooks.append((kind, sql, logs))
-
     def render_at_run(self, name: str, query: Any) -> tuple[str, str | None]:
         """Model ``name`` rendered again with its queries answered by ``query`` (the build's
-        cursor): (compiled SQL, incremental variant). Renders one at a time."""
-        from teal.compiler.dbt.snapshots import first_build, next_build
+        cursor): (compiled SQL, incremental variant); compiler/dbt/compile.py."""
+        from teal.compiler.dbt.compile import render_again
 
-        node = next(n for n in self.by_name[name] if n.enabled)
-        with self._lock:
-            self._live = query
-            self.jinja.phase = "compile"
-            try:
-                sql = self._compile_render(node, incremental=False)
-                incremental = None
-                if node.resource_type == "snapshot":
-                    this = f'"{node.schema}"."{node.alias}"'
-                    return first_build(sql, node.config), next_build(sql, this, node.config)
-                if node.materialized == "incremental" and "is_incremental" in node.raw:
-                    variant = self._compile_render(node, incremental=True)
-                    incremental = variant if variant != sql else None
-            finally:
-                self._live = None
-        if node.ctes:
-            sql = with_ctes(sql, node.ctes)
-            incremental = with_ctes(incremental, node.ctes) if incremental else None
-        return sql, incremental
+        return render_again(self, name, query)

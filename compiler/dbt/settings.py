@@ -72,6 +72,7 @@ class DbtSettings:
     query_comment: Any = None
     flags: dict[str, Any] = field(default_factory=dict)
     empty: bool = False  # --empty: refs and sources read no rows
+    state_dir: Path | None = None  # --state: state:modified compares with its manifest.json
 
     def package(self, name: str) -> Package | None:
         if name == self.project.name:

@@ -70,9 +70,16 @@ class DuckDBCursor:
         return m.incremental_append(self._cur, target, sql, self._bound(audit))
 
     def incremental_upsert(
-        self, target: BuildTarget, sql: str, unique_key: Sequence[str], audit: Audit | None = None
+        self,
+        target: BuildTarget,
+        sql: str,
+        unique_key: Sequence[str],
+        audit: Audit | None = None,
+        predicates: Sequence[str] = (),
     ) -> Built:
-        return m.incremental_upsert(self._cur, target, sql, unique_key, self._bound(audit))
+        return m.incremental_upsert(
+            self._cur, target, sql, unique_key, self._bound(audit), predicates
+        )
 
     def replace_partition(
         self,

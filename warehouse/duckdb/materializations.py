@@ -167,15 +167,19 @@ def incremental_upsert(
     sql: str,
     unique_key: Sequence[str],
     audit: Check = None,
+    predicates: Sequence[str] = (),
 ) -> Built:
-    """Replace rows whose ``unique_key`` matches, insert the rest (merge / delete+insert)."""
+    """Replace rows whose ``unique_key`` matches, insert the rest (merge / delete+insert);
+    ``predicates`` (dbt's incremental_predicates) limit which existing rows are replaced."""
     stage = stage_name(target.model)
     keys = [quote(k) for k in unique_key]
 
     def body() -> int:
         cur.execute(SQL.create_as(stage, sql, kind="TEMP TABLE"))
         source = _check_columns(cur, target, stage)
-        cur.execute(SQL.delete_matching(qualified(target.schema, target.name), keys, stage))
+        cur.execute(
+            SQL.delete_matching(qualified(target.schema, target.name), keys, stage, predicates)
+        )
         rows = insert_by_name(cur, target, source)
         cur.execute(SQL.drop(stage))
         if audit is not None:

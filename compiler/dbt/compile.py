@@ -1,0 +1,177 @@
+"""Stage 4 of a dbt load (compiler/dbt/loader.py): each enabled node rendered with
+``execute`` true into its SQL (and an incremental model's ``is_incremental()`` variant),
+seeds and snapshots made queries, ephemeral CTEs injected, on-run hooks rendered; and a
+model whose Jinja queries the warehouse rendered again while the build runs it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from teal.compiler.dbt.assemble import assemble_project
+from teal.compiler.dbt.context import AttrDict, RenderAtRun
+from teal.compiler.dbt.nodes import Node, all_text, node_dict, with_ctes
+from teal.compiler.errors import TealError, raise_all
+
+if TYPE_CHECKING:
+    from teal.compiler.dbt.loader import DbtLoader
+
+
+def compile_nodes(loader: DbtLoader) -> Any:
+    from teal.compiler.dbt.seeds import seed_sql
+    from teal.compiler.dbt.snapshots import first_build, next_build
+
+    loader.jinja.phase = "compile"
+    fill_graph(loader)
+    enabled = [
+        n
+        for n in loader.nodes.values()
+        if n.enabled and n.resource_type in ("model", "seed", "snapshot")
+    ]
+    for node in enabled:
+        try:
+            if node.resource_type == "seed":
+                node.compiled, node.columns, node.digest = seed_sql(
+                    node.path, node.display, node.config, loader.cache
+                )
+                continue
+            loader.jinja.state.queried = False
+            try:
+                sql = compile_render(loader, node, incremental=False)
+            except RenderAtRun:
+                node.render_at_run = True
+                node.compiled = (
+                    f"-- {node.name} queries the warehouse while it is compiled "
+                    "(run_query, statement, adapter):\n-- its SQL is rendered when the "
+                    "build runs it\nselect 1 as rendered_at_run"
+                )
+                continue
+            node.render_at_run = loader.jinja.state.queried
+            if node.resource_type == "snapshot":
+                this = f'"{node.schema}"."{node.alias}"'
+                node.compiled = first_build(sql, node.config)
+                node.incremental_sql = next_build(sql, this, node.config)
+                continue
+            node.compiled = sql
+            if node.materialized == "incremental" and "is_incremental" in node.raw:
+                variant = compile_render(loader, node, incremental=True)
+                node.render_at_run = node.render_at_run or loader.jinja.state.queried
+                if variant != sql:
+                    node.incremental_sql = variant
+        except TealError as exc:
+            loader.errors.append(exc)
+    raise_all(loader.errors)
+    inject_ephemerals(loader, enabled)
+    render_hooks(loader)
+    return assemble_project(loader, enabled)
+
+
+def compile_render(loader: DbtLoader, node: Node, incremental: bool) -> str:
+    state = loader.jinja.state
+    state.node, state.incremental = node, incremental
+    state.refs, state.sources = [], []
+    try:
+        return loader.jinja.render(node.template, node.display, node.raw).strip()
+    finally:
+        state.node, state.incremental = None, False
+
+
+def fill_graph(loader: DbtLoader) -> None:
+    for node in loader.nodes.values():
+        if node.enabled:
+            loader.graph["nodes"][node.unique_id] = AttrDict(node_dict(node, loader.settings))
+    for (source, table), info in loader.sources.items():
+        loader.graph["sources"][f"source.{info['package']}.{source}.{table}"] = AttrDict(
+            name=table,
+            source_name=source,
+            schema=info["schema"],
+            identifier=info["identifier"],
+            resource_type="source",
+            package_name=info["package"],
+        )
+
+
+def inject_ephemerals(loader: DbtLoader, nodes: list[Node]) -> None:
+    """``__dbt__cte__x`` references get their CTEs, as dbt injects them: the ephemeral
+    upstreams, deepest first, before the node's own SQL."""
+    by_name = {n.name: n for n in nodes}
+
+    def ephemeral_deps(node: Node, into: list[Node]) -> None:
+        for name, _ in node.refs:
+            up = by_name.get(name)
+            if up is not None and up.materialized == "ephemeral" and up not in into:
+                ephemeral_deps(up, into)
+                if up not in into:
+                    into.append(up)
+
+    own = {n.name: n.compiled for n in nodes}
+    for node in nodes:
+        if node.materialized == "ephemeral":
+            continue
+        deps: list[Node] = []
+        ephemeral_deps(node, deps)
+        deps = [d for d in deps if f"__dbt__cte__{d.name}" in all_text(node, deps, own)]
+        if not deps:
+            continue
+        ctes = ",\n".join(f"__dbt__cte__{d.name} as (\n{own[d.name]}\n)" for d in deps)
+        node.ctes = ctes
+        node.compiled = with_ctes(node.compiled, ctes)
+        if node.incremental_sql:
+            node.incremental_sql = with_ctes(node.incremental_sql, ctes)
+
+
+def render_hooks(loader: DbtLoader) -> None:
+    """on-run-start/end rendered now; what they log() is printed when they run."""
+    state = loader.jinja.state
+    for kind, hooks in (
+        ("start", loader.settings.on_run_start),
+        ("end", loader.settings.on_run_end),
+    ):
+        for i, text in enumerate(hooks):
+            hook = Node(
+                "operation",
+                loader.settings.project.name,
+                f"on-run-{kind}-{i}",
+                loader.cfg.config_path,
+                "dbt_project.yml",
+                [],
+                raw=text,
+            )
+            state.node = hook
+            loader.jinja.held_logs = []
+            try:
+                sql = loader.jinja.render(
+                    loader.jinja.template(text, "dbt_project.yml"), "dbt_project.yml", text
+                ).strip()
+                logs = tuple(loader.jinja.held_logs)
+            finally:
+                state.node = None
+                loader.jinja.held_logs = None
+            if sql or logs:
+                loader.hooks.append((kind, sql, logs))
+
+
+def render_again(loader: DbtLoader, name: str, query: Any) -> tuple[str, str | None]:
+    """Model ``name`` rendered again with its queries answered by ``query`` (the build's
+    cursor): (compiled SQL, incremental variant). Renders one at a time."""
+    from teal.compiler.dbt.snapshots import first_build, next_build
+
+    node = next(n for n in loader.by_name[name] if n.enabled)
+    with loader.render_lock:
+        loader.live_query = query
+        loader.jinja.phase = "compile"
+        try:
+            sql = compile_render(loader, node, incremental=False)
+            incremental = None
+            if node.resource_type == "snapshot":
+                this = f'"{node.schema}"."{node.alias}"'
+                return first_build(sql, node.config), next_build(sql, this, node.config)
+            if node.materialized == "incremental" and "is_incremental" in node.raw:
+                variant = compile_render(loader, node, incremental=True)
+                incremental = variant if variant != sql else None
+        finally:
+            loader.live_query = None
+    if node.ctes:
+        sql = with_ctes(sql, node.ctes)
+        incremental = with_ctes(incremental, node.ctes) if incremental else None
+    return sql, incremental
