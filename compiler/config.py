@@ -36,9 +36,10 @@ from teal.compiler.automation import (
 )
 from teal.compiler.engine_settings import DuckDBSettings, parse_duckdb_settings
 from teal.compiler.errors import ProjectError, did_you_mean
+from teal.compiler.external import FORMATS, ExternalDefaults, parse_external_defaults
 from teal.compiler.resources import ResourceDecl, parse_resources
 
-MATERIALIZATIONS = ("view", "table", "ephemeral", "incremental")
+MATERIALIZATIONS = ("view", "table", "ephemeral", "incremental", "external")
 INCREMENTAL_STRATEGIES = ("append", "merge", "delete+insert")
 
 # key -> (python types accepted, description used in error messages)
@@ -71,6 +72,13 @@ MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "backfill_policy": ((str,), "'multi_run' (a transaction per partition) or 'single_run'"),
     # the YAML columns are the model's whole output (compiler/declared.py)
     "contract": ((dict,), "{enforced: true} or {enforced: false}"),
+    # external models (compiler/external.py): where and how their files are written
+    "location": ((str,), "a path or URL, such as '{root}/{schema}/{name}.parquet'"),
+    "format": ((str,), "one of " + ", ".join(FORMATS)),
+    "compression": ((str,), "a compression such as 'zstd' or 'gzip'"),
+    "partition_by": ((str, list, tuple), "a column name or a list of them"),
+    # Python assets: who stores their data (warehouse, parquet, csv, json, or a resource)
+    "io_manager": ((str,), "warehouse, parquet, csv, json or the name of an I/O manager resource"),
 }
 
 # config keys whose value is one of a few words: key -> (the words, what one is called)
@@ -78,6 +86,7 @@ CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
     "materialized": (MATERIALIZATIONS, "materialization"),
     "incremental_strategy": (INCREMENTAL_STRATEGIES, "strategy"),
     "backfill_policy": (("single_run", "multi_run"), "policy"),
+    "format": (FORMATS, "file format"),
 }
 
 PROJECT_KEYS = {
@@ -101,6 +110,8 @@ PROJECT_KEYS = {
     "sensors",
     "pools",
     "resources",
+    "external",
+    "io_manager",
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -133,6 +144,10 @@ class ProjectConfig:
     pools: dict[str, int] = field(default_factory=dict)
     # resources Python models and checks receive by parameter name (compiler/resources.py)
     resources: dict[str, ResourceDecl] = field(default_factory=dict)
+    # where external models go, and their default format (compiler/external.py)
+    external: ExternalDefaults = field(default_factory=ExternalDefaults)
+    # the I/O manager of Python assets that name none (a target's wins over the project's)
+    io_manager: str | None = None
 
     def folder_config(self, rel_folder: str) -> dict[str, Any]:
         """Merged folder defaults for a model in ``rel_folder`` (posix, relative to models/).
@@ -321,6 +336,8 @@ TARGET_KEYS = {
     "warehouse": (str, "a path"),
     "threads": (int, "an integer"),
     "duckdb": (dict, "a table of DuckDB settings"),
+    "external_root": (str, "a folder or a URL"),
+    "io_manager": (str, "the name of an I/O manager"),
 }
 
 
@@ -510,6 +527,14 @@ def load_config(
         run_store=run_store,
         run_retention=(days, kept),
         automation=parse_automation(data, config_path, _key_line),
+        external=parse_external_defaults(
+            data.get("external"),
+            targets[target].get("external_root") if target is not None else None,
+            root,
+            config_path.name,
+        ),
+        io_manager=(targets[target].get("io_manager") if target is not None else None)
+        or expect("io_manager", str, "the name of an I/O manager"),
         pools=_pools(expect("pools", dict, "a table of pool sizes") or {}, config_path),
         resources=parse_resources(data.get("resources"), config_path, _key_line),
         duckdb=parse_duckdb_settings(
