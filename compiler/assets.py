@@ -64,6 +64,11 @@ def asset(
     retries: int | None = None,
     retry_delay: float | str | None = None,
     columns: Mapping[str, str | None] | Sequence[str] | None = None,
+    io_manager: str | None = None,
+    location: str | None = None,
+    format: str | None = None,
+    compression: str | None = None,
+    partition_by: str | Sequence[str] | None = None,
 ) -> Any:
     """Declare a Python asset. Parameters name upstream models or sources.
 
@@ -76,6 +81,10 @@ def asset(
     per partition, receives only that partition's upstream rows and returns its rows.
     Each upstream is passed as the type its annotation asks for (``pyarrow.Table`` by
     default). ``deps`` lists order-only upstreams that are not passed in.
+    ``io_manager`` says who stores what it returns: ``warehouse`` (a table, the default),
+    ``parquet``, ``csv`` or ``json`` (external files; ``location``, ``compression`` and
+    ``partition_by`` as for ``materialized='external'``), or the name of a declared
+    ``teal.IOManager`` resource.
     """
 
     def wrap(func: Callable[..., Any]) -> AssetDef:
@@ -119,6 +128,18 @@ def asset(
             config["retry_delay"] = retry_delay
         if columns is not None:
             config["columns"] = declared_schema(columns)
+        if io_manager is not None:
+            config["io_manager"] = io_manager
+        if location is not None:
+            config["location"] = location
+        if format is not None:
+            config["format"] = format
+        if compression is not None:
+            config["compression"] = compression
+        if partition_by is not None:
+            config["partition_by"] = (
+                partition_by if isinstance(partition_by, str) else list(partition_by)
+            )
         try:
             src_file = inspect.getsourcefile(func)
             src_line = inspect.getsourcelines(func)[1]

@@ -34,6 +34,7 @@ def compile_model(r: ResolvedModel, done: dict[str, Model], queries: QueryCompil
     incremental_sql = None
     pushdowns: tuple[Pushdown, ...] = ()
     inputs: list[tuple[str, str, str]] = []
+    input_keys: list[str] = []
     if m.kind == "sql":
         assert m.full is not None  # a SQL model is parsed
         full = queries.compile(m, m.full, r.references, done)
@@ -53,8 +54,9 @@ def compile_model(r: ResolvedModel, done: dict[str, Model], queries: QueryCompil
         from teal.compiler.sql import text_hash
 
         versioned = {k: v for k, v in m.config.items() if k != "description"}
+        where = m.external.location if m.external is not None else ""  # the root's target
         sql_hash = text_hash(
-            full.shape + "|" + inc_shape + "|" + repr(sorted(versioned.items(), key=str))
+            full.shape + "|" + inc_shape + "|" + repr(sorted(versioned.items(), key=str)) + where
         )
     else:
         from teal.compiler.assets import input_kind
@@ -67,6 +69,7 @@ def compile_model(r: ResolvedModel, done: dict[str, Model], queries: QueryCompil
                 found.append(pushdown)
             annotation = m.asset.annotations.get(read.param, inspect.Parameter.empty)
             inputs.append((read.param, select_sql, input_kind(annotation) or "arrow"))
+            input_keys.append(read.key)
         pushdowns = tuple(found)
     partition_filter = None
     if m.partitions is not None:
@@ -113,6 +116,7 @@ def compile_model(r: ResolvedModel, done: dict[str, Model], queries: QueryCompil
         line=m.line,
         ast=ast,
         inputs=tuple(inputs),
+        input_keys=tuple(input_keys),
         incremental_sql=incremental_sql,
         strategy=m.strategy,
         unique_key=m.unique_key,
@@ -121,4 +125,6 @@ def compile_model(r: ResolvedModel, done: dict[str, Model], queries: QueryCompil
         pushdowns=pushdowns,
         partition_filter=partition_filter,
         columns=m.full.columns if m.full is not None else None,
+        external=m.external,
+        io_manager=m.io_manager,
     )

@@ -36,9 +36,10 @@ from teal.compiler.automation import (
 )
 from teal.compiler.engine_settings import DuckDBSettings, parse_duckdb_settings
 from teal.compiler.errors import ProjectError, did_you_mean
+from teal.compiler.external import FORMATS, ExternalDefaults, parse_external_defaults
 from teal.compiler.resources import ResourceDecl, parse_resources
 
-MATERIALIZATIONS = ("view", "table", "ephemeral", "incremental")
+MATERIALIZATIONS = ("view", "table", "ephemeral", "incremental", "external")
 INCREMENTAL_STRATEGIES = ("append", "merge", "delete+insert")
 # what an incremental run does when its columns changed (dbt's names; teal's default: fail)
 ON_SCHEMA_CHANGE = ("fail", "ignore", "append_new_columns", "sync_all_columns")
@@ -77,6 +78,13 @@ MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "columns": ((dict,), "a mapping {column: type}"),
     # an incremental model whose columns changed (compiler/schema_change.py)
     "on_schema_change": ((str,), "one of " + ", ".join(ON_SCHEMA_CHANGE)),
+    # external models (compiler/external.py): where and how their files are written
+    "location": ((str,), "a path or URL, such as '{root}/{schema}/{name}.parquet'"),
+    "format": ((str,), "one of " + ", ".join(FORMATS)),
+    "compression": ((str,), "a compression such as 'zstd' or 'gzip'"),
+    "partition_by": ((str, list, tuple), "a column name or a list of them"),
+    # Python assets: who stores their data (warehouse, parquet, csv, json, or a resource)
+    "io_manager": ((str,), "warehouse, parquet, csv, json or the name of an I/O manager resource"),
 }
 
 # config keys whose value is one of a few words: key -> (the words, what one is called)
@@ -85,6 +93,7 @@ CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
     "incremental_strategy": (INCREMENTAL_STRATEGIES, "strategy"),
     "backfill_policy": (("single_run", "multi_run"), "policy"),
     "on_schema_change": (ON_SCHEMA_CHANGE, "on_schema_change policy"),
+    "format": (FORMATS, "file format"),
 }
 
 PROJECT_KEYS = {
@@ -108,6 +117,8 @@ PROJECT_KEYS = {
     "sensors",
     "pools",
     "resources",
+    "external",
+    "io_manager",
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -142,6 +153,10 @@ class ProjectConfig:
     resources: dict[str, ResourceDecl] = field(default_factory=dict)
     # a dbt project (dbt_project.yml): what only the dbt front end reads (compiler/dbt/)
     dbt: Any = None
+    # where external models go, and their default format (compiler/external.py)
+    external: ExternalDefaults = field(default_factory=ExternalDefaults)
+    # the I/O manager of Python assets that name none (a target's wins over the project's)
+    io_manager: str | None = None
 
     def folder_config(self, rel_folder: str) -> dict[str, Any]:
         """Merged folder defaults for a model in ``rel_folder`` (posix, relative to models/).
@@ -330,6 +345,8 @@ TARGET_KEYS = {
     "warehouse": (str, "a path"),
     "threads": (int, "an integer"),
     "duckdb": (dict, "a table of DuckDB settings"),
+    "external_root": (str, "a folder or a URL"),
+    "io_manager": (str, "the name of an I/O manager"),
 }
 
 
@@ -532,6 +549,14 @@ def load_config(
         run_store=run_store,
         run_retention=(days, kept),
         automation=parse_automation(data, config_path, _key_line),
+        external=parse_external_defaults(
+            data.get("external"),
+            targets[target].get("external_root") if target is not None else None,
+            root,
+            config_path.name,
+        ),
+        io_manager=(targets[target].get("io_manager") if target is not None else None)
+        or expect("io_manager", str, "the name of an I/O manager"),
         pools=_pools(expect("pools", dict, "a table of pool sizes") or {}, config_path),
         resources=parse_resources(data.get("resources"), config_path, _key_line),
         duckdb=parse_duckdb_settings(

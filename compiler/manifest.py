@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 def model_entry(project: Project, model: Model) -> dict[str, Any]:
     """The manifest record of one model (also what ``teal ls --json`` prints)."""
     config = {k: v for k, v in model.config.items()}
-    return {
+    entry: dict[str, Any] = {
         "name": model.name,
         "kind": model.kind,
         "path": model.display_path,
@@ -37,6 +37,18 @@ def model_entry(project: Project, model: Model) -> dict[str, Any]:
         "config": config,
         "sql_hash": model.sql_hash,
     }
+    if model.external is not None:  # where its files are (compiler/external.py)
+        spec = model.external
+        entry["external"] = {
+            "location": spec.location,
+            "format": spec.format,
+            "compression": spec.compression,
+            "partition_by": list(spec.partition_by),
+            "single_file": spec.single_file,
+        }
+    if model.io_manager is not None:
+        entry["io_manager"] = model.io_manager
+    return entry
 
 
 def column_entry(graph: ColumnGraph, name: str) -> dict[str, Any]:

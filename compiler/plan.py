@@ -28,6 +28,7 @@ ACTIONS = {
     "table": "build table",
     "python": "run python asset",
     "incremental": "incremental",
+    "external": "write files",
 }
 
 
@@ -287,7 +288,10 @@ def build_plan(
                 path=model.display_path,
                 sql=model.compiled_sql,
                 # config(full_refresh=...) wins over --full-refresh, as in dbt
-                full_refresh=model.materialized == "incremental"
+                full_refresh=(
+                    model.materialized == "incremental"
+                    or (model.materialized == "external" and model.partitions is not None)
+                )
                 and bool(
                     options.full_refresh
                     if model.config.get("full_refresh") is None

@@ -33,6 +33,7 @@ from teal.compiler.errors import (
     did_you_mean,
     raise_all,
 )
+from teal.compiler.external import ExternalSpec
 from teal.compiler.graph import Dag
 from teal.compiler.resources import with_named_resources
 from teal.compiler.sources import Source, SourceTable
@@ -69,6 +70,8 @@ class Model:
     ast: Any = field(default=None, repr=False)
     # Python assets: (parameter, SQL selecting the upstream, input kind) per upstream parameter
     inputs: tuple[tuple[str, str, str], ...] = ()
+    # and what each of them reads: a model's name, or "source.table"
+    input_keys: tuple[str, ...] = ()
     # incremental models: the is_incremental() variant of compiled_sql (None: same SQL)
     incremental_sql: str | None = None
     strategy: str | None = None  # append | merge | delete+insert (incremental models)
@@ -86,6 +89,10 @@ class Model:
     columns: tuple[str, ...] | None = None
     # the columns its YAML entry lists (compiler/declared.py), in order
     declared: tuple[DeclaredColumn, ...] = ()
+    # materialized='external': where and how its files are written (compiler/external.py)
+    external: ExternalSpec | None = None
+    # a Python asset whose data an I/O manager resource of this name saves and loads
+    io_manager: str | None = None
 
     @property
     def relation(self) -> str:
@@ -359,6 +366,7 @@ def _load(
             ]
         resolver = Resolver(properties.sources, model_names, disabled)
         errors += resolver.index_relations(staged)
+        errors += _check_locations(staged)
         raise_all(errors)
         resolved: dict[str, ResolvedModel] = {}
         for name, m in staged.items():
@@ -397,6 +405,18 @@ def _load(
         },
     )
     return project, cache, python_files.helpers
+
+
+def _check_locations(staged: dict[str, Any]) -> list[TealError]:
+    """External models write locations of their own (compiler/external.py)."""
+    from teal.compiler.external import check_locations
+
+    specs = {n: (m.external, m.display_path, m.line) for n, m in staged.items() if m.external}
+    try:
+        check_locations(specs)
+    except TealError as exc:
+        return [exc]
+    return []
 
 
 def _pass_resources(

@@ -53,6 +53,11 @@ _ASSET_CONFIG = (
     "retries",
     "retry_delay",
     "columns",
+    "io_manager",
+    "location",
+    "format",
+    "compression",
+    "partition_by",
 )
 _ASSET_ARGS = frozenset({"name", "deps", *_ASSET_CONFIG})
 _CHECK_ARGS = frozenset({"asset", "name", "severity", "description"})
@@ -368,6 +373,8 @@ class _Reader:
                 if value:
                     config[key] = list(value) if key == "tags" else dict(value)
                 continue
+            if key == "partition_by" and value is not None and not isinstance(value, str):
+                value = list(value)
             if value is not None and (value or key not in ("description",)):
                 config[key] = value
         line, source = self._where(node)

@@ -36,7 +36,7 @@ from typing import Any
 from teal.compiler.errors import ProjectError
 from teal.compiler.typed_fields import EnvVar, TypedFields
 
-__all__ = ["Config", "EnvVar", "Resource", "ResourceDecl"]
+__all__ = ["Config", "EnvVar", "IOManager", "Resource", "ResourceDecl"]
 
 RESOURCES_FILE = "resources.py"  # at the project root
 RESOURCES_ATTR = "resources"
@@ -60,6 +60,40 @@ class Resource(TypedFields):
 
     def teardown(self) -> None:
         """Called once after the run, whether it succeeded or not."""
+
+
+class IOManager(Resource):
+    """Base of an I/O manager: a resource that saves a Python asset's data and loads it
+    back for the Python models and checks that read it (Dagster's I/O managers, Kedro's
+    datasets). Declare one like any resource and name it in ``io_manager=``::
+
+        class NpzStore(teal.IOManager):
+            root: str
+
+            def save(self, context, data):      # data: a pyarrow.Table
+                ...
+            def load(self, context):            # Arrow, Polars or pandas
+                ...
+
+    ``context`` is a ``teal.IOContext``: the asset, its relation, the run, and the
+    partition keys saved or wanted. teal runs the asset's checks on the rows before
+    ``save`` (a failing error check means ``save`` is not called), and records the save in
+    the warehouse's state in the same transaction. ``save`` should replace what it held
+    atomically (write a temporary file, then rename it). SQL models can read the asset
+    when :meth:`relation` gives a table expression DuckDB reads it with (a view is
+    registered over it); otherwise only Python models and checks can.
+    """
+
+    def save(self, context: Any, data: Any) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must define save(context, data)")
+
+    def load(self, context: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define load(context)")
+
+    def relation(self, context: Any) -> str | None:
+        """How DuckDB reads what :meth:`save` kept (``read_parquet('/path/*.parquet')``),
+        or None (the default): SQL models cannot read the asset."""
+        return None
 
 
 class Config(TypedFields):

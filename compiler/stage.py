@@ -28,7 +28,8 @@ from teal.compiler.assets import AssetDef
 from teal.compiler.cache import CompileCache, content_key
 from teal.compiler.config import ProjectConfig, merge_config, validate_model_config
 from teal.compiler.discover import display_path, read_sql_text
-from teal.compiler.errors import ProjectError, TealError
+from teal.compiler.errors import ProjectError, TealError, did_you_mean
+from teal.compiler.external import ExternalSpec
 from teal.compiler.properties import Properties
 from teal.compiler.sql import TableRef
 from teal.compiler.strategy import LoadStrategy
@@ -79,6 +80,8 @@ class StagedModel:
     raw_sql: str | None = None  # SQL models: the file's text
     full: Rendering | None = None  # SQL models
     incremental: Rendering | None = None  # incremental templates calling is_incremental()
+    external: ExternalSpec | None = None  # materialized='external': where its files go
+    io_manager: str | None = None  # Python assets saved by an I/O manager resource
 
     @property
     def enabled(self) -> bool:
@@ -157,8 +160,21 @@ class Stager:
             validate_model_config(
                 dict(rendered.config), path=display, line=line, source_line=src, source_text=text
             )
+            if "io_manager" in rendered.config:
+                raise ProjectError(
+                    "io_manager is for Python assets; a SQL model writes files with "
+                    "materialized='external'",
+                    path=display,
+                    line=line,
+                    hint="config(materialized='external', format='parquet')",
+                )
             merge_config(conf, rendered.config)
-        settings = _settings(name, display, folder, conf, rendered.config_line)
+        conf.pop("io_manager", None)  # folder defaults for Python assets
+        settings = _settings(name, display, folder, conf, rendered.config_line, self.cfg)
+        if settings.external is not None:
+            from teal.compiler.external import check_partition_by
+
+            check_partition_by(settings.external, full.columns, display, rendered.config_line)
         incremental = None
         if settings.materialized == "incremental" and template and uses_is_incremental(text):
             incremental = self._render_and_parse(
@@ -188,6 +204,7 @@ class Stager:
             partition_column=settings.partition_column,
             strategy=settings.strategy,
             unique_key=settings.unique_key,
+            external=settings.external,
         )
 
     def parse_ahead(self, paths: Sequence[Path], strategy: LoadStrategy) -> ParseAhead | None:
@@ -333,18 +350,20 @@ class Stager:
         folder = "" if folder == "." else folder
         conf = self.cfg.folder_config(folder)
         conf.setdefault("materialized", "table")
-        if conf["materialized"] != "table":
-            conf["materialized"] = "table"  # Python assets are always stored as tables
+        if conf["materialized"] not in ("table", "external"):
+            conf["materialized"] = "table"  # Python assets are stored as tables or files
         self.properties.merge_into(definition.name, conf)
         validate_model_config(dict(definition.config), path=display, line=definition.source_line)
         merge_config(conf, definition.config)
+        io_manager = self._io_manager(definition, conf, display)
         if conf.get("partitioned_by") is not None and conf.get("materialized") == "table":
             conf["materialized"] = "incremental"
-        if conf.get("materialized") not in ("table", "incremental") or (
+        if conf.get("materialized") not in ("table", "incremental", "external") or (
             conf.get("materialized") == "incremental" and conf.get("partitioned_by") is None
         ):
             raise ProjectError(
-                f"Python asset '{definition.name}' must be materialized as a table",
+                f"Python asset '{definition.name}' must be materialized as a table "
+                "(or as external files)",
                 path=display,
                 line=definition.source_line,
             )
@@ -368,12 +387,15 @@ class Stager:
                 source_text = definition.name
         from teal.compiler.sql import text_hash
 
-        settings = _settings(definition.name, display, folder, conf, definition.source_line)
+        settings = _settings(
+            definition.name, display, folder, conf, definition.source_line, self.cfg
+        )
         # vars reach Python assets through context.vars, so they are part of the version
         version = text_hash(
             source_text
             + repr(sorted(conf.items(), key=str))
             + repr(sorted(self.cfg.vars.items(), key=str))
+            + (settings.external.location if settings.external is not None else "")
         )
         return StagedModel(
             name=definition.name,
@@ -392,7 +414,50 @@ class Stager:
             partition_column=settings.partition_column,
             strategy=settings.strategy,
             unique_key=settings.unique_key,
+            external=settings.external,
+            io_manager=io_manager,
         )
+
+    def _io_manager(self, definition: AssetDef, conf: dict[str, Any], display: str) -> str | None:
+        """Settle a Python asset's I/O manager into ``conf``: ``parquet``, ``csv`` and
+        ``json`` make it external files of that format, ``warehouse`` a table; another name
+        is a declared resource (returned) that saves and loads the asset's data."""
+        from teal.compiler.external import BUILTIN_IO_MANAGERS
+
+        chosen = conf.get("io_manager")
+        if chosen is None and conf.get("materialized") != "external":
+            chosen = self.cfg.io_manager  # the project's or the target's default
+        if chosen is None:
+            return None
+        conf["io_manager"] = chosen
+        if chosen == "warehouse":
+            if conf.get("materialized") == "external":
+                conf["materialized"] = "table"
+            return None
+        if chosen in BUILTIN_IO_MANAGERS:
+            if conf.get("format") not in (None, chosen):
+                raise ProjectError(
+                    f"asset '{definition.name}' says io_manager={chosen!r} and "
+                    f"format={conf['format']!r}",
+                    path=display,
+                    line=definition.source_line,
+                    hint="keep one of them",
+                )
+            conf["materialized"], conf["format"] = "external", chosen
+            return None
+        if chosen not in self.cfg.resources:
+            raise ProjectError(
+                f"asset '{definition.name}' names io_manager {chosen!r}, which is neither a "
+                "built-in I/O manager nor a declared resource",
+                path=display,
+                line=definition.source_line,
+                hint=did_you_mean(chosen, [*BUILTIN_IO_MANAGERS, *self.cfg.resources])
+                or "use warehouse, parquet, csv or json, or declare "
+                f"[tool.teal.resources.{chosen}] with a teal.IOManager class",
+            )
+        if conf.get("materialized") == "external":
+            conf["materialized"] = "table"
+        return chosen
 
 
 class _Settings(NamedTuple):
@@ -405,13 +470,20 @@ class _Settings(NamedTuple):
     partition_column: str | dict[str, str] | None
     strategy: str | None
     unique_key: tuple[str, ...]
+    external: ExternalSpec | None
 
 
 def _settings(
-    name: str, display: str, folder: str, conf: dict[str, Any], line: int | None
+    name: str,
+    display: str,
+    folder: str,
+    conf: dict[str, Any],
+    line: int | None,
+    cfg: ProjectConfig,
 ) -> _Settings:
     """Schema, alias, partitions, materialization and incremental strategy from a model's
-    settled ``conf`` (a partitioned model becomes incremental in ``conf`` too)."""
+    settled ``conf`` (a partitioned model becomes incremental in ``conf`` too, unless it is
+    external: then each partition is a folder of files)."""
     default_schema = folder.split("/")[0] if folder else "main"
     partitions = None
     if conf.get("partitioned_by") is not None:
@@ -422,16 +494,43 @@ def _settings(
             check_partition_column(
                 partitions, conf.get("partition_column"), path=display, line=line
             )
-        if conf.get("materialized", "table") not in ("table", "incremental"):
+        if conf.get("materialized", "table") not in ("table", "incremental", "external"):
             raise ProjectError(
                 f"a partitioned model is built partition by partition, so it cannot be "
                 f"materialized={conf['materialized']!r}",
                 path=display,
                 line=line,
-                hint="use materialized='incremental' (or 'table')",
+                hint="use materialized='incremental' (or 'table', or 'external' for files)",
             )
-        conf["materialized"] = "incremental"
+        if conf.get("materialized") != "external":
+            conf["materialized"] = "incremental"
     materialized = conf.get("materialized", "view")
+    schema = conf.get("schema") or default_schema
+    alias = conf.get("alias") or name
+    external = None
+    if materialized == "external":
+        from teal.compiler.external import settle_external
+
+        external = settle_external(
+            conf,
+            cfg.external,
+            schema=schema,
+            name=alias,
+            model=name,
+            path=display,
+            line=line,
+            partitioned=partitions is not None,
+        )
+    else:
+        for option in ("location", "format", "compression", "partition_by"):
+            if option in conf and not _from_defaults(cfg, folder, option):
+                raise ProjectError(
+                    f"{option} applies to external models, and this one is "
+                    f"materialized={materialized!r}",
+                    path=display,
+                    line=line,
+                    hint="add materialized='external' to write it as files",
+                )
     key = conf.get("unique_key") or ()
     unique_key = (key,) if isinstance(key, str) else tuple(key)
     strategy = None
@@ -447,14 +546,21 @@ def _settings(
                 hint="add unique_key='id' (or a list of columns), or use 'append'",
             )
     return _Settings(
-        schema=conf.get("schema") or default_schema,
-        alias=conf.get("alias") or name,
+        schema=schema,
+        alias=alias,
         materialized=materialized,
         partitions=partitions,
         partition_column=conf.get("partition_column"),
         strategy=strategy,
         unique_key=unique_key,
+        external=external,
     )
+
+
+def _from_defaults(cfg: ProjectConfig, folder: str, key: str) -> bool:
+    """Whether ``key`` comes from project defaults or folder config (which may set up
+    external models of a folder while some of its models stay tables)."""
+    return key in cfg.folder_config(folder)
 
 
 def _folder(models_dir: Path, path: Path) -> str:

@@ -270,6 +270,13 @@ class Executor:
             step, model, self._run_step, on_retry=told, sleep=self.sleep, rand=self.rand
         )
 
+    def _store(self, model: Model) -> Any:
+        """The I/O manager that saves ``model``'s rows, bound to this step."""
+        from teal.runtime.io_managers import BoundStore, manager_of
+
+        manager = manager_of(self.calls.resources, model)
+        return BoundStore(manager, model, self.run_id, self.calls.redact)
+
     @staticmethod
     def _skipped(step: Step, why: str) -> ModelResult:
         return ModelResult(
@@ -303,6 +310,8 @@ class Executor:
             data_version=step.data_version,
             partition_versions=dict(zip(step.partitions, step.partition_versions)),
             on_schema_change=str(model.config.get("on_schema_change") or "fail"),
+            external=model.external,  # files instead of a table: the engine's to write
+            store=self._store(model) if model.io_manager else None,
         )
         started = datetime.now(UTC).replace(tzinfo=None)
         t0 = time.perf_counter()
@@ -316,7 +325,7 @@ class Executor:
                 return self._run_partitions(cur, step, model, target, started, t0)
             if step.action == "view":
                 built = cur.create_view(target, step.sql or "", audit=audit)
-            elif step.action == "table":
+            elif step.action in ("table", "external"):
                 built = cur.build_table(target, step.sql or "", audit=audit)
             elif step.action == "incremental":
                 built = self._run_incremental(cur, step, model, target, audit)
@@ -448,6 +457,18 @@ class Executor:
 
         def load(param: str, kind: str) -> Any:
             up = self.project.models[param]
+            if up.io_manager:  # kept by an I/O manager: loaded through it
+                from teal.runtime.io_managers import load_managed
+
+                return load_managed(
+                    self.calls.resources,
+                    cur,
+                    self.project,
+                    up,
+                    kind,
+                    reader=model.name,
+                    run_id=self.run_id,
+                )
             return cur.load_relation(up.schema, up.alias, kind)
 
         outcomes = self.auditor.run_python(cur, model.name, load)

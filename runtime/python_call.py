@@ -53,12 +53,16 @@ def call_asset(
     definition = model.asset
     assert definition is not None
     kwargs: dict[str, Any] = {}
-    for param, select_sql, kind in model.inputs:
+    for index, (param, select_sql, kind) in enumerate(model.inputs):
         if keys:
             select_sql = project.sql_for_range(model, select_sql, keys)
         elif key is not None:
             select_sql = project.sql_for_partition(model, select_sql, key)
-        kwargs[param] = cur.load(select_sql, kind)
+        upstream = project.models.get(model.input_keys[index]) if model.input_keys else None
+        if upstream is not None and upstream.io_manager:  # kept by an I/O manager
+            kwargs[param] = _load_managed(env, cur, model, upstream, kind, select_sql, key, keys)
+        else:
+            kwargs[param] = cur.load(select_sql, kind)
     for param in definition.resource_params:
         kwargs[param] = env.resources[param]
     config = env.configs.get(model.name)
@@ -204,6 +208,38 @@ def _column_names(data: object) -> list[str] | None:
     if columns is not None and not callable(columns):
         return [str(c) for c in list(columns)]
     return None
+
+
+def _load_managed(
+    env: CallEnv,
+    cur: EngineCursor,
+    model: Model,
+    upstream: Model,
+    kind: str,
+    select_sql: str,
+    key: str | None,
+    keys: list[str] | None,
+) -> Any:
+    """An upstream an I/O manager keeps, loaded through it (the partitions this call reads
+    asked for, and the same filter applied as a warehouse read)."""
+    from teal.runtime.io_managers import load_managed, upstream_keys_for
+
+    wanted: tuple[str, ...] = ()
+    for k in keys or ([key] if key is not None else []):
+        wanted += tuple(
+            x for x in upstream_keys_for(env.project, model, upstream, k) if x not in wanted
+        )
+    return load_managed(
+        env.resources,
+        cur,
+        env.project,
+        upstream,
+        kind,
+        reader=model.name,
+        run_id=env.run_id,
+        select_sql=select_sql,
+        keys=wanted,
+    )
 
 
 def _checked_metadata(metadata: object, model: Model) -> dict[str, Any]:

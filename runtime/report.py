@@ -37,6 +37,8 @@ class SilentReporter:
 
 _LABEL = {SUCCESS: "OK", ERROR: "ERROR", SKIPPED: "SKIP"}
 _COLOR = {SUCCESS: "32", ERROR: "31", SKIPPED: "33"}
+# how a materialization is shown in a progress line (six characters at most)
+_SHOWN = {"external": "files"}
 
 
 def fmt_rows(rows: int | None) -> str:
@@ -114,7 +116,7 @@ class ConsoleReporter:
     def model_finished(self, result: ModelResult, done: int, total: int) -> None:
         digits = len(str(total))
         label = self._c(result.status, f"{_LABEL[result.status]:<5}")
-        kind = (result.materialization or "")[:6]
+        kind = _SHOWN.get(result.materialization or "", result.materialization or "")[:6]
         head = f"[{done:>{digits}}/{total}] {label} {kind:<6} {result.relation or result.model:<{self._width}}"
         if result.status == SUCCESS:
             self.write(

@@ -225,7 +225,20 @@ def prepare_inputs(
         for check in project.checks_of(name):
             if check.python is not None:
                 wanted.update(check.python.resource_params)
+    managed = any(m.io_manager for m in project.models.values())
+    if managed:  # and the I/O managers the run saves and loads by
+        from teal.runtime.io_managers import managers_used
+
+        wanted |= managers_used(project, chosen)
     opened = open_resources(project.config, wanted, given=resources) if wanted else OpenResources()
+    if managed:
+        from teal.runtime.io_managers import check_managers
+
+        try:
+            check_managers(project, chosen, opened.instances)
+        except BaseException:
+            opened.close()
+            raise
     return RunInputs(opened, configs, given)
 
 

@@ -117,7 +117,20 @@ def materialize(
         outputs = {}
         for r in result.built:
             model = project.models[r.model]
-            outputs[r.model] = wh.read_relation(model.schema, model.alias)
+            if model.io_manager:  # kept by the I/O manager given in `resources`
+                from teal.runtime.io_managers import load_managed
+
+                outputs[r.model] = load_managed(
+                    resources or {},
+                    wh.cursor(),
+                    project,
+                    model,
+                    "arrow",
+                    reader="materialize",
+                    run_id=result.run_id,
+                )
+            else:
+                outputs[r.model] = wh.read_relation(model.schema, model.alias)
     if raise_on_error and not result.success:
         failed = result.failed[0] if result.failed else result.skipped[0]
         raise ExecutionError(

@@ -25,9 +25,10 @@ from teal.compiler.errors import (
 )
 from teal.compiler.plan import Plan, build_plan
 from teal.compiler.project import Model, Project, load_project
-from teal.compiler.resources import Config, EnvVar, Resource
+from teal.compiler.resources import Config, EnvVar, IOManager, Resource
 from teal.runtime.api import build, runs
 from teal.runtime.context import AssetContext
+from teal.runtime.io_managers import IOContext
 from teal.runtime.python_sensors import RunRequest, SensorContext, SkipReason, sensor
 from teal.runtime.results import BuildResult, ModelResult
 from teal.runtime.runstore import RunRecord, RunStatus
@@ -46,6 +47,8 @@ __all__ = [
     "Config",
     "EnvVar",
     "ExecutionError",
+    "IOContext",
+    "IOManager",
     "LineageError",
     "MaterializeResult",
     "Model",

@@ -148,3 +148,58 @@ def test_partition_scale_benchmark_runs_at_a_tiny_size(tmp_path):
     data = json.loads(result.read_text())
     assert data["many"]["models"] == 12
     assert data["backfill"]["materialized"] == 30 and data["backfill"]["lock_lines"] == 0
+
+
+def test_external_benchmark_runs_at_a_tiny_size(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "external.py"),
+            "--repeat",
+            "1",
+            "--orders",
+            "2000",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "| customer_lifetime_value | 200 |" in done.stdout
+    (result,) = tmp_path.glob("external-*.json")
+    data = json.loads(result.read_text())
+    (size,) = data["results"]
+    assert set(size["models"]) == {
+        "customer_lifetime_value",
+        "daily_traffic",
+        "product_performance",
+        "daily_revenue",
+        "monthly_region_revenue",
+        "int_orders",
+    }
+    assert size["parquet_bytes"] > 0
+
+
+def test_ab_build_benchmark_runs_at_a_tiny_size(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "ab_build.py"),
+            "--baseline-python",
+            sys.executable,
+            "--models",
+            "8",
+            "--repeat",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ratio" in done.stdout
+    assert list(tmp_path.glob("ab_build-*.json"))

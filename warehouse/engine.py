@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from teal.compiler.checks import CheckDef
     from teal.compiler.config import ProjectConfig
+    from teal.compiler.external import ExternalSpec
     from teal.compiler.plan import PlanState
     from teal.compiler.sources import Source
     from teal.warehouse.duckdb.typing import Typed, TypedQuery
@@ -62,18 +63,59 @@ class Catalog:
     def __init__(self, kinds: Iterable[tuple[str, str, str]]) -> None:
         self._kinds = {(schema.lower(), name.lower()): kind for schema, name, kind in kinds}
         self._lock = threading.Lock()
+        # a digest of the SQL of views this run created (a view over files is replaced only
+        # when its SQL changes: teal.warehouse.duckdb.external)
+        self._views: dict[tuple[str, str], str] = {}
+        # what the engine learnt once per run and step: the columns of a model's query
+        self._memo: dict[tuple[str, ...], object] = {}
 
     def kind(self, schema: str, name: str) -> str | None:
         with self._lock:
             return self._kinds.get((schema.lower(), name.lower()))
 
-    def note(self, schema: str, name: str, kind: str | None) -> None:
-        """Record what a committed transaction left at ``schema.name``."""
+    def note(self, schema: str, name: str, kind: str | None, view_sql: str | None = None) -> None:
+        """Record what a committed transaction left at ``schema.name`` (for a view, a digest
+        of its SQL when the caller keeps one)."""
+        key = (schema.lower(), name.lower())
         with self._lock:
+            self._views.pop(key, None)
             if kind is None:
-                self._kinds.pop((schema.lower(), name.lower()), None)
+                self._kinds.pop(key, None)
             else:
-                self._kinds[(schema.lower(), name.lower())] = kind
+                self._kinds[key] = kind
+                if view_sql is not None:
+                    self._views[key] = view_sql
+
+    def remember(self, key: tuple[str, ...], compute: Callable[[], Any]) -> Any:
+        """``compute()``, once per ``key`` in this run (the columns of a model's SQL, the
+        same for each of its partitions)."""
+        with self._lock:
+            if key in self._memo:
+                return self._memo[key]
+        value = compute()
+        with self._lock:
+            self._memo[key] = value
+        return value
+
+    def view_sql(self, schema: str, name: str) -> str | None:
+        """The digest noted with the view at ``schema.name`` in this run, if any."""
+        with self._lock:
+            return self._views.get((schema.lower(), name.lower()))
+
+
+class Store(Protocol):
+    """Where a Python asset's rows go instead of a table: its I/O manager, bound to one
+    step by the runtime. The engine audits the rows first and calls :meth:`save` in the
+    transaction that records them."""
+
+    def save(self, data: pa.Table, keys: tuple[str, ...]) -> None:
+        """Keep ``data`` (the rows of partitions ``keys``; none for the whole asset)."""
+        ...
+
+    def relation(self) -> str | None:
+        """A table expression the engine reads the saved rows with (a view is registered
+        over it under the asset's relation), or None: SQL cannot read them."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -94,14 +136,19 @@ class BuildTarget:
     # an incremental model whose query's columns differ from its table's: ignore (insert
     # the columns the table has), fail, append_new_columns or sync_all_columns (as dbt)
     on_schema_change: str = "fail"
+    # materialized='external': every materialization writes files there instead of a
+    # table, with a view over them under the relation (compiler/external.py)
+    external: ExternalSpec | None = None
+    # a Python asset an I/O manager stores: its rows are saved by it instead
+    store: Store | None = field(default=None, compare=False)
 
     @property
     def relation(self) -> str:
         return f"{self.schema}.{self.name}"
 
-    def committed(self, kind: str | None) -> None:
+    def committed(self, kind: str | None, view_sql: str | None = None) -> None:
         if self.catalog is not None:
-            self.catalog.note(self.schema, self.name, kind)
+            self.catalog.note(self.schema, self.name, kind, view_sql)
 
 
 @dataclass
@@ -134,7 +181,12 @@ class CheckRecord:
 
 class EngineCursor(Protocol):
     """One worker thread's handle on the engine. Each method that changes data runs in one
-    transaction with the state row that records it, and calls ``audit`` before its commit."""
+    transaction with the state row that records it, and calls ``audit`` before its commit.
+
+    The materializations honour the target: with ``target.external`` they write files
+    (staged beside the location, audited there, swapped in with the view over them and the
+    state row), with ``target.store`` they audit the rows and hand them to the I/O manager;
+    a caller builds a table, a partition or a range of them the same way either way."""
 
     @property
     def native(self) -> Any:
@@ -220,6 +272,11 @@ class EngineCursor(Protocol):
         ...
 
     def load_relation(self, schema: str, name: str, kind: str) -> Any: ...
+    def load_data(self, data: Any, kind: str, select_sql: str = "", relation: str = "") -> Any:
+        """Arrow-compatible ``data`` (what an I/O manager loaded) as ``kind``; with
+        ``select_sql``, the rows of that query with ``relation`` (its text) reading
+        ``data`` (a partition's filter)."""
+        ...
 
     def describe_error(
         self, exc: BaseException, raw_sql: str | None
@@ -242,6 +299,12 @@ class Engine(Protocol):
     def __exit__(self, *exc: object) -> None: ...
     def cursor(self) -> EngineCursor:
         """This thread's cursor (created on first use, closed with the engine)."""
+        ...
+
+    @property
+    def recovered(self) -> list[Any]:
+        """What opening the warehouse did with publications of files a killed process
+        left (``teal.warehouse.files.Recovered``): finished, undone or marked to rebuild."""
         ...
 
     def ensure_schemas(self, schemas: set[str]) -> None: ...
@@ -303,6 +366,7 @@ def open_engine(
             read_only=read_only,
             settings=config.duckdb,
             config_file=config.config_path.name,
+            project_root=config.root,
         )
     from teal.compiler.errors import WarehouseError
 

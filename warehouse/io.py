@@ -41,3 +41,17 @@ def scannable(obj: Any) -> Any:
 
 
 SUPPORTED_OUTPUTS = SUPPORTED_INPUTS
+
+
+def as_table(obj: Any) -> Any:
+    """A ``pyarrow.Table`` of scannable data (a stream read whole, pandas converted): what
+    an I/O manager saves, after the same rows were audited."""
+    import pyarrow as pa
+
+    if isinstance(obj, pa.Table):
+        return obj
+    if isinstance(obj, pa.RecordBatchReader):
+        return obj.read_all()
+    if isinstance(obj, pa.RecordBatch):
+        return pa.Table.from_batches([obj])
+    return pa.Table.from_pandas(obj, preserve_index=False)

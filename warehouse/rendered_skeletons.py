@@ -5,7 +5,10 @@ tests/engine/test_skeletons.py fails when this is stale."""
 RENDERED: dict[tuple[str, str, tuple[object, ...]], str] = {
     ("duckdb", "aliased", ()): "__teal_expr__ AS __teal_name__",
     ("duckdb", "begin", ()): "BEGIN",
+    ("duckdb", "comment_view", ()): "COMMENT ON VIEW __teal_rel__ IS __teal_expr__",
     ("duckdb", "commit", ()): "COMMIT",
+    ("duckdb", "copy_to", ()): "COPY (__teal_select__) TO __teal_path__ WITH (__teal_opts__)",
+    ("duckdb", "count_files", ()): "SELECT count(*) FROM glob(__teal_path__)",
     ("duckdb", "count_if", ()): "count_if(__teal_where__)",
     ("duckdb", "count_rows", ()): "SELECT count(*) FROM __teal_src__",
     ("duckdb", "create_as", ("TABLE", False)): "CREATE OR REPLACE TABLE __teal_rel__ AS "
@@ -16,10 +19,13 @@ RENDERED: dict[tuple[str, str, tuple[object, ...]], str] = {
     "__teal_select__",
     ("duckdb", "create_from", ()): "CREATE TABLE __teal_rel__ AS SELECT * FROM __teal_src__",
     ("duckdb", "create_schema", ()): "CREATE SCHEMA IF NOT EXISTS __teal_rel__",
+    ("duckdb", "create_secret", ()): "CREATE OR REPLACE TEMPORARY SECRET __teal_name__ "
+    "(__teal_opts__)",
     ("duckdb", "delete", (False,)): "DELETE FROM __teal_rel__",
     ("duckdb", "delete", (True,)): "DELETE FROM __teal_rel__ WHERE __teal_where__",
     ("duckdb", "delete_matching", ()): "DELETE FROM __teal_rel__ WHERE (__teal_cols__) IN "
     "(SELECT __teal_cols__ FROM __teal_src__)",
+    ("duckdb", "describe", ()): "DESCRIBE __teal_src__",
     ("duckdb", "drop", ("TABLE", False)): "DROP TABLE __teal_rel__",
     ("duckdb", "drop", ("TABLE", True)): "DROP TABLE IF EXISTS __teal_rel__",
     ("duckdb", "drop", ("VIEW", False)): "DROP VIEW __teal_rel__",
@@ -30,6 +36,11 @@ RENDERED: dict[tuple[str, str, tuple[object, ...]], str] = {
     ("duckdb", "duplicates", (True,)): "SELECT __teal_cols__, count(*) AS n FROM "
     "__teal_check_target__ WHERE __teal_where__ GROUP "
     "BY __teal_cols__ HAVING count(*) > 1",
+    ("duckdb", "in_range", (None, "<")): "CASE WHEN count(__teal_col__) = 0 OR "
+    "(max(__teal_col__) < __teal_high__) THEN 0 END",
+    ("duckdb", "in_range", (None, "<=")): "CASE WHEN count(__teal_col__) = 0 OR "
+    "(max(__teal_col__) <= __teal_high__) THEN 0 "
+    "END",
     ("duckdb", "in_range", (">", None)): "CASE WHEN count(__teal_col__) = 0 OR "
     "(min(__teal_col__) > __teal_low__) THEN 0 END",
     ("duckdb", "in_range", (">", "<")): "CASE WHEN count(__teal_col__) = 0 OR "
@@ -38,24 +49,20 @@ RENDERED: dict[tuple[str, str, tuple[object, ...]], str] = {
     ("duckdb", "in_range", (">", "<=")): "CASE WHEN count(__teal_col__) = 0 OR "
     "(min(__teal_col__) > __teal_low__ AND "
     "max(__teal_col__) <= __teal_high__) THEN 0 END",
+    ("duckdb", "in_range", (">=", None)): "CASE WHEN count(__teal_col__) = 0 OR "
+    "(min(__teal_col__) >= __teal_low__) THEN 0 END",
     ("duckdb", "in_range", (">=", "<")): "CASE WHEN count(__teal_col__) = 0 OR "
     "(min(__teal_col__) >= __teal_low__ AND "
     "max(__teal_col__) < __teal_high__) THEN 0 END",
     ("duckdb", "in_range", (">=", "<=")): "CASE WHEN count(__teal_col__) = 0 OR "
     "(min(__teal_col__) >= __teal_low__ AND "
     "max(__teal_col__) <= __teal_high__) THEN 0 END",
-    ("duckdb", "in_range", (None, "<")): "CASE WHEN count(__teal_col__) = 0 OR "
-    "(max(__teal_col__) < __teal_high__) THEN 0 END",
-    ("duckdb", "in_range", (None, "<=")): "CASE WHEN count(__teal_col__) = 0 OR "
-    "(max(__teal_col__) <= __teal_high__) THEN 0 "
-    "END",
-    ("duckdb", "in_range", (">=", None)): "CASE WHEN count(__teal_col__) = 0 OR "
-    "(min(__teal_col__) >= __teal_low__) THEN 0 END",
     ("duckdb", "insert_by_name", ()): "INSERT INTO __teal_rel__ BY NAME SELECT * FROM __teal_src__",
     ("duckdb", "insert_values", (False,)): "INSERT INTO __teal_rel__ (__teal_cols__) "
     "VALUES (__teal_values__)",
     ("duckdb", "insert_values", (True,)): "INSERT OR REPLACE INTO __teal_rel__ "
     "(__teal_cols__) VALUES (__teal_values__)",
+    ("duckdb", "load_extension", ()): "LOAD __teal_name__",
     ("duckdb", "missing", ()): "count(*) - count(__teal_col__)",
     ("duckdb", "orphans", (False,)): "SELECT child.__teal_col__ AS value FROM "
     "__teal_check_target__ AS child LEFT JOIN "
@@ -105,6 +112,14 @@ RENDERED: dict[tuple[str, str, tuple[object, ...]], str] = {
     ("duckdb", "scan", ()): "SELECT __teal_select__ FROM __teal_check_target__",
     ("duckdb", "select_all", (False,)): "SELECT * FROM __teal_src__",
     ("duckdb", "select_all", (True,)): "SELECT * FROM __teal_src__ LIMIT __teal_limit__",
+    ("duckdb", "select_files", ("read_csv",)): "SELECT __teal_cols__ FROM "
+    "read_csv(__teal_path__, __teal_opts__)",
+    ("duckdb", "select_files", ("read_json",)): "SELECT __teal_cols__ FROM "
+    "read_json(__teal_path__, __teal_opts__)",
+    ("duckdb", "select_files", ("read_parquet",)): "SELECT __teal_cols__ FROM "
+    "read_parquet(__teal_path__, "
+    "__teal_opts__)",
+    ("duckdb", "select_nothing", ()): "SELECT __teal_cols__ WHERE FALSE",
     ("duckdb", "stale_failures", ()): "CASE WHEN max(__teal_col__) IS NULL OR "
     "max(__teal_col__) < (CAST(CURRENT_TIMESTAMP AS "
     "TIMESTAMP) - INTERVAL '__teal_age__') THEN 1 ELSE "

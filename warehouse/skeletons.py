@@ -30,6 +30,9 @@ from teal.warehouse.statements import (
     EXPR,
     LIMIT,
     NAME,
+    OPTIONS,
+    PATH,
+    READERS,
     REL,
     SELECT,
     SOURCE,
@@ -134,6 +137,56 @@ def _placeholder() -> exp.Expr:
 
 def _probe() -> exp.Expr:
     return exp.select(exp.Literal.number(1))
+
+
+def _describe() -> exp.Expr:
+    """The columns and types of a query, without running it."""
+    return exp.Describe(this=exp.column(SOURCE))
+
+
+# -- files outside the warehouse (external materializations) ----------------------------
+
+
+def _copy_to() -> exp.Expr:
+    """``COPY (query) TO 'path' WITH (options)``: OPTIONS stands for the option list."""
+    return exp.Copy(
+        this=exp.Subquery(this=exp.column(SELECT)),
+        kind=False,
+        files=[exp.column(PATH)],
+        params=[exp.CopyParameter(this=exp.Var(this=OPTIONS))],
+    )
+
+
+def _select_files(reader: str) -> exp.Expr:
+    """The columns of files read by ``reader`` (read_parquet, read_csv, read_json)."""
+    scan = exp.Anonymous(this=reader, expressions=[exp.column(PATH), exp.column(OPTIONS)])
+    return exp.select(exp.column(COLUMNS)).from_(exp.Table(this=scan))
+
+
+def _select_nothing() -> exp.Expr:
+    """Typed columns and no row (the view over a location with no file yet)."""
+    return exp.select(exp.column(COLUMNS)).where(exp.false())
+
+
+def _count_files() -> exp.Expr:
+    return exp.select(_star_count()).from_(
+        exp.Table(this=exp.Anonymous(this="glob", expressions=[exp.column(PATH)]))
+    )
+
+
+def _comment_view() -> exp.Expr:
+    """``COMMENT ON VIEW rel IS 'text'`` (EXPR stands for the text's literal)."""
+    return exp.Comment(this=marker(REL), kind="VIEW", expression=exp.column(EXPR))
+
+
+def _create_secret() -> exp.Expr:
+    """A secret of the connection (object storage credentials): sqlglot has no node for
+    DuckDB's ``CREATE SECRET``, so it is a command."""
+    return exp.Command(this="CREATE", expression=f"OR REPLACE TEMPORARY SECRET {NAME} ({OPTIONS})")
+
+
+def _load_extension() -> exp.Expr:
+    return exp.Command(this="LOAD", expression=NAME)
 
 
 def _begin() -> exp.Expr:
@@ -276,6 +329,14 @@ BUILDERS: dict[str, Callable[..., exp.Expr]] = {
     "placeholder": _placeholder,
     "probe": _probe,
     "begin": _begin,
+    "describe": _describe,
+    "copy_to": _copy_to,
+    "select_files": _select_files,
+    "select_nothing": _select_nothing,
+    "count_files": _count_files,
+    "create_secret": _create_secret,
+    "comment_view": _comment_view,
+    "load_extension": _load_extension,
     "commit": _commit,
     "rollback": _rollback,
     "rows_where": _rows_where,
@@ -307,6 +368,19 @@ SHAPES: list[tuple[str, Args]] = [
     ("count_rows", ()),
     *(("insert_values", (replace,)) for replace in _FLAGS),
     *((name, ()) for name in ("placeholder", "probe", "begin", "commit", "rollback")),
+    *(
+        (name, ())
+        for name in (
+            "describe",
+            "copy_to",
+            "select_nothing",
+            "count_files",
+            "create_secret",
+            "comment_view",
+            "load_extension",
+        )
+    ),
+    *(("select_files", (reader,)) for reader in READERS.values()),
     ("rows_where", ()),
     *(
         (name, (scoped,))

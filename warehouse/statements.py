@@ -44,6 +44,10 @@ COLUMNS = "__teal_cols__"  # a list of columns, spliced in as text
 VALUES = "__teal_values__"  # the parameter groups of an insert
 LIMIT = "__teal_limit__"  # a row limit
 EXPR = "__teal_expr__"  # an expression, spliced in as text
+PATH = "__teal_path__"  # a file path or URL (or a glob of them), as a string literal
+OPTIONS = "__teal_opts__"  # an option list (COPY options, reader arguments), as text
+# the table function that reads each file format teal writes
+READERS = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json"}
 
 
 def skeleton(dialect: str, shape: str, *args: object) -> str:
@@ -177,6 +181,56 @@ class Statements:
     def count_rows(self, source: str) -> str:
         """``SELECT count(*) FROM source``."""
         return skeleton(self.dialect, "count_rows").replace(SOURCE, source, 1)
+
+    def describe(self, query: str) -> str:
+        """``DESCRIBE (query)``: its columns and types, bound but not run."""
+        return skeleton(self.dialect, "describe").replace(SOURCE, f"({query})", 1)
+
+    def copy_to(self, query: str, path: str, options: list[str]) -> str:
+        """``COPY (query) TO 'path' WITH (options)`` (options as written: ``FORMAT parquet``).
+
+        >>> Statements("duckdb").copy_to("SELECT 1", "/x/data_0.parquet", ["FORMAT parquet"])
+        "COPY (SELECT 1) TO '/x/data_0.parquet' WITH (FORMAT parquet)"
+        """
+        text = skeleton(self.dialect, "copy_to")
+        text = text.replace(SELECT, query, 1).replace(PATH, string_literal(path), 1)
+        return text.replace(OPTIONS, ", ".join(options), 1)
+
+    def select_files(self, fmt: str, path: str, columns: list[str], options: list[str]) -> str:
+        """``SELECT columns FROM read_<fmt>('path', options)``.
+
+        >>> print(Statements("duckdb").select_files("parquet", "/x/**/*.parquet", ['"a"'],
+        ...     ["hive_partitioning = false"]))
+        SELECT "a" FROM read_parquet('/x/**/*.parquet', hive_partitioning = false)
+        """
+        text = skeleton(self.dialect, "select_files", READERS[fmt])
+        text = text.replace(COLUMNS, ", ".join(columns), 1).replace(PATH, string_literal(path), 1)
+        return text.replace(OPTIONS, ", ".join(options), 1)
+
+    def select_nothing(self, columns: list[str]) -> str:
+        """Typed columns, no rows: ``SELECT CAST(NULL AS INT) AS "a" WHERE FALSE``."""
+        return skeleton(self.dialect, "select_nothing").replace(COLUMNS, ", ".join(columns), 1)
+
+    def count_files(self, pattern: str) -> str:
+        """How many files a glob pattern matches."""
+        return skeleton(self.dialect, "count_files").replace(PATH, string_literal(pattern), 1)
+
+    def create_secret(self, name: str, options: list[str]) -> str:
+        """``CREATE OR REPLACE TEMPORARY SECRET name (options)``."""
+        text = skeleton(self.dialect, "create_secret").replace(NAME, name, 1)
+        return text.replace(OPTIONS, ", ".join(options), 1)
+
+    def comment_view(self, relation: str, text: str) -> str:
+        """``COMMENT ON VIEW relation IS 'text'``."""
+        text_sql = string_literal(text)
+        return (
+            skeleton(self.dialect, "comment_view")
+            .replace(REL, relation, 1)
+            .replace(EXPR, text_sql, 1)
+        )
+
+    def load_extension(self, name: str) -> str:
+        return skeleton(self.dialect, "load_extension").replace(NAME, name, 1)
 
     def insert_values(
         self, table: str, columns: tuple[str, ...], rows: int = 1, replace: bool = False

@@ -3,8 +3,9 @@ materialization, state record, check or Arrow read on this thread's DuckDB curso
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from teal.warehouse.duckdb import checks, io, partitions
@@ -19,10 +20,33 @@ if TYPE_CHECKING:
 
 
 class DuckDBCursor:
-    """``EngineCursor`` over one ``duckdb.DuckDBPyConnection`` cursor."""
+    """``EngineCursor`` over one ``duckdb.DuckDBPyConnection`` cursor. ``journals`` is where
+    publications of files are journaled (beside the warehouse file); ``redact`` hides the
+    connection's secrets from error messages."""
 
-    def __init__(self, native: Any) -> None:
+    def __init__(
+        self,
+        native: Any,
+        journals: Path | None = None,
+        redact: Callable[[str], str] | None = None,
+    ) -> None:
         self._cur = native
+        self._journals = journals
+        self._redact = redact
+
+    @staticmethod
+    def _files() -> Any:
+        """The external materializations (imported by the first step that writes files)."""
+        from teal.warehouse.duckdb import external
+
+        return external
+
+    def _journal_dir(self) -> Path:
+        if self._journals is None:  # an in-memory warehouse: nothing to recover into
+            import tempfile
+
+            self._journals = Path(tempfile.mkdtemp(prefix="teal-journal-"))
+        return self._journals
 
     @property
     def native(self) -> Any:
@@ -59,9 +83,19 @@ class DuckDBCursor:
         return m.create_view(self._cur, target, sql, self._bound(audit))
 
     def build_table(self, target: BuildTarget, sql: str, audit: Audit | None = None) -> Built:
+        if target.external is not None:
+            return self._files().build(
+                self._cur, target, sql, self._bound(audit), self._journal_dir()
+            )
         return m.build_table(self._cur, target, sql, self._bound(audit))
 
     def write_table(self, target: BuildTarget, data: Any, audit: Audit | None = None) -> Built:
+        if target.store is not None:
+            return self._files().write_stored(self._cur, target, data, self._bound(audit))
+        if target.external is not None:
+            return self._files().build(
+                self._cur, target, data, self._bound(audit), self._journal_dir()
+            )
         return m.write_table(self._cur, target, data, self._bound(audit))
 
     def incremental_append(
@@ -92,6 +126,25 @@ class DuckDBCursor:
         has_rows: bool = True,
         audit: Audit | None = None,
     ) -> Built:
+        if target.store is not None:
+            return self._files().write_stored(
+                self._cur,
+                target,
+                source,
+                self._bound(audit),
+                key=key,
+                partition_filter=partition_filter,
+            )
+        if target.external is not None:
+            return self._files().replace_partition(
+                self._cur,
+                target,
+                key,
+                source,
+                partition_filter,
+                self._bound(audit),
+                self._journal_dir(),
+            )
         return partitions.replace_partition(
             self._cur,
             target,
@@ -106,6 +159,12 @@ class DuckDBCursor:
     def rebuild_partitions(
         self, target: BuildTarget, parts: list[Part], audit: Audit | None = None
     ) -> Built:
+        if target.store is not None:
+            return self._files().stored_partitions(self._cur, target, parts, self._bound(audit))
+        if target.external is not None:
+            return self._files().rebuild_partitions(
+                self._cur, target, parts, self._bound(audit), self._journal_dir()
+            )
         return partitions.rebuild_partitions(self._cur, target, parts, self._bound(audit))
 
     def replace_partitions_single_run(
@@ -116,6 +175,14 @@ class DuckDBCursor:
         column: str,
         audit: Audit | None = None,
     ) -> Built:
+        if target.store is not None:
+            return self._files().stored_single_run(
+                self._cur, target, windows, source, self._bound(audit)
+            )
+        if target.external is not None:
+            return self._files().replace_partitions_single_run(
+                self._cur, target, windows, source, column, self._bound(audit), self._journal_dir()
+            )
         return partitions.replace_partitions_single_run(
             self._cur, target, windows, source, column, self._bound(audit)
         )
@@ -152,7 +219,15 @@ class DuckDBCursor:
     def load_relation(self, schema: str, name: str, kind: str) -> Any:
         return io.load(self._cur, SQL.select_all(qualified(schema, name)), kind)
 
+    def load_data(self, data: Any, kind: str, select_sql: str = "", relation: str = "") -> Any:
+        with io.registered(self._cur, data, ("load", kind)) as view:
+            query = select_sql.replace(relation, view) if select_sql and relation else None
+            return io.load(self._cur, query or SQL.select_all(view), kind)
+
     def describe_error(
         self, exc: BaseException, raw_sql: str | None
     ) -> tuple[str, int | None, int | None]:
-        return describe_error(exc, raw_sql)
+        message, line, col = describe_error(exc, raw_sql)
+        if self._redact is not None:
+            message = self._redact(message)
+        return message, line, col

@@ -6,6 +6,8 @@ its own connection-like handle whose queries (and transactions) run in parallel.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +44,7 @@ class DuckDBEngine:
         read_only: bool = False,
         settings: DuckDBSettings | None = None,
         config_file: str | None = None,
+        project_root: Path | None = None,
     ) -> None:
         import duckdb
 
@@ -56,15 +59,68 @@ class DuckDBEngine:
             )
         except duckdb.Error as exc:
             raise setting_error(exc, config_file) or open_error(exc, self._path) from None
-        if settings:
-            configure(self.conn, settings, config_file)
+        # values of the connection's secrets, never shown in a message
+        self._hidden: dict[str, str] = {}
+        try:
+            if settings:
+                configure(self.conn, settings, config_file)
+            if settings and settings.secrets:
+                from teal.compiler.environment import environment
+                from teal.warehouse.duckdb.secrets import create_secrets
+
+                env = environment(project_root or Path.cwd())
+                self._hidden = create_secrets(self.conn, settings.secrets, env, config_file)
+        except BaseException:
+            self.conn.close()
+            raise
         self._local = threading.local()
         self._cursors: list[DuckDBCursor] = []
         self._lock = threading.Lock()
+        # where publications of files are journaled (teal.warehouse.files.journal_dir)
+        self._journals = None if self._path == ":memory:" else Path(self._path + ".journal")
+        self._recovered: list[Any] = []
         if sources:
             self.attach_sources(sources)
         if not read_only:
             state.ensure(self.conn)
+            if self._journals is not None and self._journals.is_dir():
+                self._recover()
+
+    def _recover(self) -> None:
+        """Finish or undo the publications of files a killed process left, and say so."""
+        from teal.warehouse.duckdb.external import recover
+
+        self._recovered = recover(self.conn, self._journals)
+        said = {
+            "cleaned": "its temporaries were removed",
+            "kept new": "its new files stay (they were committed)",
+            "restored old": "the previous files were put back",
+            "rebuild": "written again by the next build",
+        }
+        for found in self._recovered:
+            keys = ""
+            if found.keys:
+                more = len(found.keys) - 3
+                keys = f" (partitions {', '.join(found.keys[:3])}"
+                keys += f" and {more} more)" if more > 0 else ")"
+            logging.getLogger("teal").warning(
+                "files of %s%s left by a killed process: %s",
+                found.model,
+                keys,
+                said[found.outcome],
+            )
+
+    @property
+    def recovered(self) -> list[Any]:
+        return self._recovered
+
+    def redact(self, text: str) -> str:
+        """``text`` without the values of the connection's secrets."""
+        if not self._hidden:
+            return text
+        from teal.warehouse.duckdb.secrets import redactor
+
+        return redactor(self._hidden)(text)
 
     @property
     def path(self) -> str:
@@ -99,7 +155,9 @@ class DuckDBEngine:
         """This thread's cursor (created on first use)."""
         cur: DuckDBCursor | None = getattr(self._local, "cursor", None)
         if cur is None:
-            cur = DuckDBCursor(self.conn.cursor())
+            cur = DuckDBCursor(
+                self.conn.cursor(), self._journals, self.redact if self._hidden else None
+            )
             self._local.cursor = cur
             with self._lock:
                 self._cursors.append(cur)
@@ -206,6 +264,9 @@ class DuckDBEngine:
                     pass
             self._cursors.clear()
         self.conn.close()
+        if self._journals is not None:  # no publication is running any more
+            with contextlib.suppress(OSError):
+                self._journals.rmdir()
 
     def __enter__(self) -> DuckDBEngine:
         return self

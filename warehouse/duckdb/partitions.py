@@ -236,12 +236,10 @@ def replace_partitions_single_run(
     stage = stage_name(target.model)
     col = quote(column)
     started = now()
-    keys_name = quote(f"__teal_keys_{target.model}")
 
     def ts(value: datetime) -> str:
         return f"TIMESTAMP {_literal(value.replace(tzinfo=None).isoformat(sep=' '))}"
 
-    values = ", ".join(f"({_literal(k)}, {ts(lo)}, {ts(hi)})" for k, lo, hi in windows)
     # contiguous runs of windows: the delete predicate
     runs: list[list[datetime]] = []
     for _, lo, hi in windows:
@@ -261,38 +259,7 @@ def replace_partitions_single_run(
             with registered(cur, source, target.model) as view:
                 cur.execute(SQL.create_as(into, SQL.select_all(view), kind=kind))
         stage = into
-        unit = _calendar_unit(windows)
-        if unit is not None and cur.execute(
-            f"SELECT typeof({col}) FROM {stage} LIMIT 1"
-        ).fetchall() not in ([("DATE",)], [("TIMESTAMP",)]):
-            unit = None  # date_trunc needs a date or a plain timestamp column
-        if unit is not None:  # whole hours, days or months: truncate instead of joining
-            key_of = {lo.replace(tzinfo=None): key for key, lo, _ in windows}
-            counts: dict[str | None, int] = {}
-            outside = 0
-            for lo, n in cur.execute(
-                f"SELECT CAST(date_trunc('{unit}', {col}) AS TIMESTAMP), "
-                f"count(*) FROM {stage} GROUP BY ALL"
-            ).fetchall():
-                key = key_of.get(lo)
-                if key is None:
-                    outside += n
-                else:
-                    counts[key] = n
-        else:
-            cur.execute(
-                f"CREATE OR REPLACE TEMP TABLE {keys_name} AS SELECT * FROM "
-                f"(VALUES {values}) AS k(partition_key, lo, hi)"
-            )
-            counts = dict(
-                cur.execute(
-                    f"SELECT CASE WHEN t.{col} < k.hi THEN k.partition_key END AS key, count(*) "
-                    f"FROM {stage} AS t ASOF LEFT JOIN {keys_name} AS k ON t.{col} >= k.lo "
-                    "GROUP BY ALL"
-                ).fetchall()
-            )
-            cur.execute(SQL.drop(keys_name))
-            outside = counts.pop(None, 0)
+        counts, outside = place_rows(cur, target.model, stage, windows, column)
         if outside:
             raise PartitionRowsError(
                 f"{outside:,} rows fall outside the {len(windows)} partitions being built "
@@ -320,6 +287,63 @@ def replace_partitions_single_run(
         rows = sum(counts.values())
     target.committed("table")
     return Built(rows=int(rows), started_at=started, finished_at=finished)
+
+
+def place_rows(
+    cur: DuckDBPyConnection,
+    model: str,
+    stage: str,
+    windows: list[tuple[str, datetime, datetime]],
+    column: str,
+) -> tuple[dict[str | None, int], int]:
+    """How many rows of ``stage`` fall in each window (by key), and how many in none.
+
+    Whole hours, days or months of a date or timestamp column are found by truncating the
+    time; other windows by an ASOF join on the window starts (a sort, not rows x windows).
+    """
+    col = quote(column)
+    unit = _calendar_unit(windows)
+    if unit is not None and cur.execute(
+        f"SELECT typeof({col}) FROM {stage} LIMIT 1"
+    ).fetchall() not in (
+        [("DATE",)],
+        [("TIMESTAMP",)],
+    ):
+        unit = None  # date_trunc needs a date or a plain timestamp column
+    if unit is not None:  # whole hours, days or months: truncate instead of joining
+        key_of = {lo.replace(tzinfo=None): key for key, lo, _ in windows}
+        counts: dict[str | None, int] = {}
+        outside = 0
+        for lo, n in cur.execute(
+            f"SELECT CAST(date_trunc('{unit}', {col}) AS TIMESTAMP), "
+            f"count(*) FROM {stage} GROUP BY ALL"
+        ).fetchall():
+            key = key_of.get(lo)
+            if key is None:
+                outside += n
+            else:
+                counts[key] = n
+        return counts, outside
+
+    def ts(value: datetime) -> str:
+        return f"TIMESTAMP {_literal(value.replace(tzinfo=None).isoformat(sep=' '))}"
+
+    keys_name = quote(f"__teal_keys_{model}")
+    values = ", ".join(f"({_literal(k)}, {ts(lo)}, {ts(hi)})" for k, lo, hi in windows)
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE {keys_name} AS SELECT * FROM "
+        f"(VALUES {values}) AS k(partition_key, lo, hi)"
+    )
+    counts = dict(
+        cur.execute(
+            f"SELECT CASE WHEN t.{col} < k.hi THEN k.partition_key END AS key, count(*) "
+            f"FROM {stage} AS t ASOF LEFT JOIN {keys_name} AS k ON t.{col} >= k.lo "
+            "GROUP BY ALL"
+        ).fetchall()
+    )
+    cur.execute(SQL.drop(keys_name))
+    outside = counts.pop(None, 0)
+    return counts, outside
 
 
 def _calendar_unit(windows: list[tuple[str, datetime, datetime]]) -> str | None:

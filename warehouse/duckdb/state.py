@@ -81,6 +81,19 @@ _DDL = [
         added_at TIMESTAMP NOT NULL,
         PRIMARY KEY (name, partition_key)
     )""",
+    # external materializations: one row per publication of files (or of one partition's
+    # folder), in the transaction that swapped them in; its token names the publication
+    # in the journal (teal.warehouse.files), so recovery knows whether it committed
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.external (
+        run_id VARCHAR NOT NULL,
+        model VARCHAR NOT NULL,
+        partition_key VARCHAR,
+        location VARCHAR NOT NULL,
+        format VARCHAR,
+        rows BIGINT,
+        token VARCHAR NOT NULL,
+        published_at TIMESTAMP
+    )""",
     f"""CREATE OR REPLACE VIEW {SCHEMA}.partition_state AS
         SELECT * EXCLUDE (rn) FROM (
             SELECT *, row_number() OVER (
@@ -142,9 +155,9 @@ def ensure(conn: DuckDBPyConnection) -> None:
     exists = conn.execute(
         "select count(*) from information_schema.tables where table_catalog = current_database() "
         f"and table_schema = '{SCHEMA}' and table_name in ('builds', 'runs', 'model_state', "
-        "'partitions', 'partition_state', 'check_results', 'dynamic_partitions')"
+        "'partitions', 'partition_state', 'check_results', 'dynamic_partitions', 'external')"
     ).fetchall()[0][0]
-    if exists == 7 and _has_column(conn, "partitions", "data_version"):
+    if exists == 8 and _has_column(conn, "partitions", "data_version"):
         return
     for ddl in _DDL:
         conn.execute(ddl)
@@ -186,6 +199,42 @@ def record_build(
             duration_ms,
             message,
             data_version or None,
+        ],
+    )
+
+
+EXTERNAL_COLUMNS = (
+    "run_id",
+    "model",
+    "partition_key",
+    "location",
+    "format",
+    "rows",
+    "token",
+    "published_at",
+)
+
+
+def record_external(
+    cur: DuckDBPyConnection,
+    *,
+    run_id: str,
+    model: str,
+    rows: list[tuple[str | None, str, int]],
+    file_format: str,
+    token: str,
+    published_at: datetime,
+) -> None:
+    """The files a publication put in place: (partition key or None, location, rows) each,
+    in one statement."""
+    if not rows:
+        return
+    cur.execute(
+        SQL.insert_values(f"{SCHEMA}.external", EXTERNAL_COLUMNS, rows=len(rows)),
+        [
+            value
+            for key, location, n in rows
+            for value in (run_id, model, key, location, file_format, n, token, published_at)
         ],
     )
 
