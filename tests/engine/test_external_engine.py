@@ -138,3 +138,20 @@ def test_a_store_is_called_after_the_audit_and_its_relation_is_viewed(engine, ta
     cur.replace_partition(t, "k", pa.table({"id": [4]}), "")
     assert store.saved[-1] == (1, ("k",))
     assert engine.partition_state("orders")["orders"]["k"]["status"] == "success"
+
+
+def test_a_store_saves_a_single_runs_partitions_at_once_and_records_each(engine, target):
+    import dataclasses
+
+    store = Kept(sql=False)
+    t = dataclasses.replace(target("events"), store=store)
+    windows = [(f"2025-01-0{d}", datetime(2025, 1, d), datetime(2025, 1, d + 1)) for d in (1, 2)]
+    days = pa.table({"day": [datetime(2025, 1, 1), datetime(2025, 1, 1), datetime(2025, 1, 2)]})
+    built = engine.cursor().replace_partitions_single_run(t, windows, days, "day")
+    assert built.rows == 3 and store.saved == [(3, ("2025-01-01", "2025-01-02"))]
+    state = engine.partition_state("events")["events"]
+    assert {k: v["rows"] for k, v in state.items()} == {"2025-01-01": 2, "2025-01-02": 1}
+    stray = pa.table({"day": [datetime(2025, 2, 1)]})
+    with pytest.raises(PartitionRowsError, match="1 rows fall outside the 2 partitions"):
+        engine.cursor().replace_partitions_single_run(t, windows, stray, "day")
+    assert len(store.saved) == 1

@@ -41,6 +41,13 @@ class DuckDBCursor:
 
         return external
 
+    @staticmethod
+    def _stored() -> Any:
+        """What hands a Python asset's rows to its I/O manager (imported on first use)."""
+        from teal.warehouse.duckdb import stored
+
+        return stored
+
     def _journal_dir(self) -> Path:
         if self._journals is None:  # an in-memory warehouse: nothing to recover into
             import tempfile
@@ -91,7 +98,7 @@ class DuckDBCursor:
 
     def write_table(self, target: BuildTarget, data: Any, audit: Audit | None = None) -> Built:
         if target.store is not None:
-            return self._files().write_stored(self._cur, target, data, self._bound(audit))
+            return self._stored().write_stored(self._cur, target, data, self._bound(audit))
         if target.external is not None:
             return self._files().build(
                 self._cur, target, data, self._bound(audit), self._journal_dir()
@@ -127,7 +134,7 @@ class DuckDBCursor:
         audit: Audit | None = None,
     ) -> Built:
         if target.store is not None:
-            return self._files().write_stored(
+            return self._stored().write_stored(
                 self._cur,
                 target,
                 source,
@@ -160,7 +167,7 @@ class DuckDBCursor:
         self, target: BuildTarget, parts: list[Part], audit: Audit | None = None
     ) -> Built:
         if target.store is not None:
-            return self._files().stored_partitions(self._cur, target, parts, self._bound(audit))
+            return self._stored().stored_partitions(self._cur, target, parts, self._bound(audit))
         if target.external is not None:
             return self._files().rebuild_partitions(
                 self._cur, target, parts, self._bound(audit), self._journal_dir()
@@ -176,8 +183,8 @@ class DuckDBCursor:
         audit: Audit | None = None,
     ) -> Built:
         if target.store is not None:
-            return self._files().stored_single_run(
-                self._cur, target, windows, source, self._bound(audit)
+            return self._stored().stored_single_run(
+                self._cur, target, windows, source, column, self._bound(audit)
             )
         if target.external is not None:
             return self._files().replace_partitions_single_run(
