@@ -34,7 +34,14 @@ from teal.warehouse.duckdb.file_sql import (
 )
 from teal.warehouse.duckdb.partitions import OUTSIDE, _outside_partition, place_rows
 from teal.warehouse.duckdb.sql import SQL, quote, string_literal
-from teal.warehouse.duckdb.transactions import Check, now, stage_name, transaction
+from teal.warehouse.duckdb.transactions import (
+    Check,
+    now,
+    record_model_build,
+    record_partition_build,
+    stage_name,
+    transaction,
+)
 from teal.warehouse.engine import BuildTarget, Built, PartitionRowsError
 
 if TYPE_CHECKING:
@@ -148,26 +155,6 @@ def _record_files(
     )
 
 
-def record_model_build(
-    cur: DuckDBPyConnection, target: BuildTarget, rows: int, started: datetime
-) -> datetime:
-    finished = now()
-    state.record_build(
-        cur,
-        run_id=target.run_id,
-        model=target.model,
-        relation=f"{target.schema}.{target.name}",
-        materialization=target.materialization,
-        sql_hash=target.sql_hash,
-        status="success",
-        rows=rows,
-        started_at=started,
-        finished_at=finished,
-        data_version=target.data_version,
-    )
-    return finished
-
-
 def build(
     cur: DuckDBPyConnection, target: BuildTarget, source: Any, audit: Check, journals: Path
 ) -> Built:
@@ -255,19 +242,7 @@ def replace_partition(
                 else:
                     rows = _stage_and_copy(cur, target, checked, audit, [(pub.part(key), "")])
                 tag = publish_view(cur, target, columns)
-                finished = now()
-                state.record_partition(
-                    cur,
-                    run_id=target.run_id,
-                    model=target.model,
-                    key=key,
-                    status="success",
-                    rows=rows,
-                    sql_hash=target.sql_hash,
-                    started_at=started,
-                    finished_at=finished,
-                    data_version=target.partition_versions.get(key),
-                )
+                finished = record_partition_build(cur, target, key, rows, started)
                 _record_files(cur, target, pub.token, [(key, rows)], finished)
     except Exception as exc:
         if OUTSIDE not in str(exc):
@@ -317,18 +292,7 @@ def rebuild_partitions(
                     raise PartitionRowsError(
                         f"rows do not belong to partition {key} (they fail {partition_filter})"
                     ) from None
-            state.record_partition(
-                cur,
-                run_id=target.run_id,
-                model=target.model,
-                key=key,
-                status="success",
-                rows=rows,
-                sql_hash=target.sql_hash,
-                started_at=t0,
-                finished_at=now(),
-                data_version=target.partition_versions.get(key),
-            )
+            record_partition_build(cur, target, key, rows, t0)
             counted.append((key, rows))
             total += rows
         if remote:

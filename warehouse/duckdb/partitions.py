@@ -22,6 +22,7 @@ from teal.warehouse.duckdb.transactions import (
     in_transaction,
     insert_by_name,
     now,
+    record_partition_build,
     stage_name,
     swap_in,
     transaction,
@@ -87,19 +88,7 @@ def replace_partition(
                 rows = insert_by_name(cur, target, f"({guarded})")
             if audit is not None:  # the partition's new rows, before they are published
                 audit(f"(SELECT * FROM {relation}{where})")
-            finished = now()
-            state.record_partition(
-                cur,
-                run_id=target.run_id,
-                model=target.model,
-                key=key,
-                status="success",
-                rows=rows,
-                sql_hash=target.sql_hash,
-                started_at=started,
-                finished_at=finished,
-                data_version=target.partition_versions.get(key),
-            )
+            finished = record_partition_build(cur, target, key, rows, started)
     except Exception as exc:
         if OUTSIDE not in str(exc):
             raise
@@ -178,18 +167,7 @@ def rebuild_partitions(
             else:
                 rows = cur.execute(SQL.insert_by_name(staged, stage)).fetchall()[0][0]
             cur.execute(SQL.drop(stage))
-            state.record_partition(
-                cur,
-                run_id=target.run_id,
-                model=target.model,
-                key=key,
-                status="success",
-                rows=int(rows),
-                sql_hash=target.sql_hash,
-                started_at=t0,
-                finished_at=now(),
-                data_version=target.partition_versions.get(key),
-            )
+            record_partition_build(cur, target, key, int(rows), t0)
             total += int(rows)
         if audit is not None:
             audit(staged)

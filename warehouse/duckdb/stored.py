@@ -8,12 +8,18 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from teal.warehouse.duckdb import state
-from teal.warehouse.duckdb.external import Part, record_model_build
+from teal.warehouse.duckdb.external import Part
 from teal.warehouse.duckdb.file_sql import replace_view
 from teal.warehouse.duckdb.io import registered
 from teal.warehouse.duckdb.partitions import place_rows
 from teal.warehouse.duckdb.sql import SQL
-from teal.warehouse.duckdb.transactions import Check, now, transaction
+from teal.warehouse.duckdb.transactions import (
+    Check,
+    now,
+    record_model_build,
+    record_partition_build,
+    transaction,
+)
 from teal.warehouse.engine import BuildTarget, Built, PartitionRowsError
 from teal.warehouse.io import as_table
 
@@ -61,18 +67,7 @@ def write_stored(
         if key is None and not keys:
             record_model_build(cur, target, table.num_rows, started)
         elif key is not None:
-            state.record_partition(
-                cur,
-                run_id=target.run_id,
-                model=target.model,
-                key=key,
-                status="success",
-                rows=table.num_rows,
-                sql_hash=target.sql_hash,
-                started_at=started,
-                finished_at=finished,
-                data_version=target.partition_versions.get(key),
-            )
+            record_partition_build(cur, target, key, table.num_rows, started)
     if kind is not None:
         target.committed(kind, tag)
     return Built(rows=table.num_rows, started_at=started, finished_at=finished)

@@ -70,26 +70,54 @@ def transaction(cur: DuckDBPyConnection) -> Iterator[None]:
     cur.execute(SQL.commit)
 
 
+def record_model_build(
+    cur: DuckDBPyConnection, target: BuildTarget, rows: int, started: datetime
+) -> datetime:
+    """The target's successful build row, in the open transaction; when it finished."""
+    finished = now()
+    state.record_build(
+        cur,
+        run_id=target.run_id,
+        model=target.model,
+        relation=f"{target.schema}.{target.name}",
+        materialization=target.materialization,
+        sql_hash=target.sql_hash,
+        status="success",
+        rows=rows,
+        started_at=started,
+        finished_at=finished,
+        data_version=target.data_version,
+    )
+    return finished
+
+
+def record_partition_build(
+    cur: DuckDBPyConnection, target: BuildTarget, key: str, rows: int, started: datetime
+) -> datetime:
+    """Partition ``key``'s successful build row, in the open transaction; when it finished."""
+    finished = now()
+    state.record_partition(
+        cur,
+        run_id=target.run_id,
+        model=target.model,
+        key=key,
+        status="success",
+        rows=rows,
+        sql_hash=target.sql_hash,
+        started_at=started,
+        finished_at=finished,
+        data_version=target.partition_versions.get(key),
+    )
+    return finished
+
+
 def in_transaction(
     cur: DuckDBPyConnection, target: BuildTarget, body: Any, kind: str = "table"
 ) -> Built:
     started = now()
     with transaction(cur):
         rows = body()
-        finished = now()
-        state.record_build(
-            cur,
-            run_id=target.run_id,
-            model=target.model,
-            relation=f"{target.schema}.{target.name}",
-            materialization=target.materialization,
-            sql_hash=target.sql_hash,
-            status="success",
-            rows=rows,
-            started_at=started,
-            finished_at=finished,
-            data_version=target.data_version,
-        )
+        finished = record_model_build(cur, target, rows, started)
     target.committed(kind)
     return Built(rows=rows, started_at=started, finished_at=finished)
 
