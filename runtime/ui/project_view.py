@@ -46,9 +46,13 @@ class ProjectView:
     @property
     def project(self) -> Project:
         """The project, read again when a file under the models or check folders changed."""
+        return self._current(force=False)
+
+    def _current(self, force: bool) -> Project:
+        """The project; its files are looked at when ``force`` or at most once a second."""
         with self._lock:
             now = time.monotonic()
-            if now - self._checked_at >= CHANGE_CHECK_S:
+            if force or now - self._checked_at >= CHANGE_CHECK_S:
                 self._checked_at = now
                 seen = _fingerprint(self.session.config)
                 if seen != self._fingerprint:
@@ -59,6 +63,9 @@ class ProjectView:
 
     def model(self, name: str) -> Model:
         project = self.project
+        if name not in project.models:
+            # a model just added must not wait out the once-a-second check: look now
+            project = self._current(force=True)
         if name not in project.models:
             raise SelectionError(
                 f"no model named '{name}'",

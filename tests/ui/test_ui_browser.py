@@ -198,6 +198,9 @@ def test_the_server_picks_up_an_edited_model(page, shop_ui: UIServer):
     from playwright.sync_api import expect
 
     model = shop_ui.root / "models" / "marts" / "orders_per_region.sql"
+    # a request just before the edit: the new model must not wait out the server's
+    # once-a-second look at the files
+    _api(shop_ui, "graph")
     model.write_text("select region, count(*) as orders from {{ ref('int_orders') }} group by 1\n")
     try:
         page.goto(f"{shop_ui.url}#/asset/orders_per_region")
