@@ -207,6 +207,24 @@ def fill(sql: str, values: dict[str, tuple[str, str]]) -> str:
     return _PLACEHOLDER.sub(replace, sql)
 
 
+def sample_key(definition: Partitions) -> str:
+    """A key of ``definition`` to fill a model's SQL with when only its shape matters
+    (typing it): the first time window, the first static key; a dynamic set without keys
+    yet gets a stand-in (its key is only ever a string literal).
+
+    >>> sample_key(parse_partitions({"daily": {"start": "2026-01-01"}}))
+    '2026-01-01'
+    >>> sample_key(parse_partitions({"date": {"daily": "2026-01-01"}, "region": ["eu", "us"]}))
+    '2026-01-01|eu'
+    """
+    if isinstance(definition, TimePartitions) and isinstance(definition.start, datetime):
+        return definition.key_for(definition.start)  # a datetime once the definition is made
+    if isinstance(definition, MultiPartitions):
+        return definition.make_key({n: sample_key(d) for n, d in definition.dimensions})
+    found = tuple(getattr(definition, "partition_keys", ()))  # static, dynamic
+    return found[0] if found else "sample"
+
+
 def has_placeholders(sql: str | None) -> bool:
     return bool(sql) and "__teal_p" in sql  # type: ignore[operator]
 

@@ -38,13 +38,13 @@ def policy(model: Model) -> str:
 
 
 def incremental_relations(project: Project, steps: Iterable[Step]) -> list[tuple[str, str]]:
-    """(schema, name) of each step that adds rows to an existing incremental table."""
+    """(schema, name) of each step that adds rows (or partitions) to an existing
+    incremental table."""
     return [
         (m.schema, m.alias)
         for step in steps
         if step.action == "incremental" and not step.full_refresh
         for m in (project.models[step.model],)
-        if m.partitions is None
     ]
 
 
@@ -78,7 +78,7 @@ def schema_change_errors(
         model = project.models[step.model]
         existing = tables.get((model.schema.lower(), model.alias.lower()))
         new = columns_of(model.name)
-        if model.partitions is not None or existing is None or new is None:
+        if existing is None or new is None:
             continue
         have = [c for c, _ in existing]
         change = schema_change(new, have)

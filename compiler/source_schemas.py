@@ -37,16 +37,11 @@ def source_columns(table: SourceTable, cache: CompileCache | None) -> tuple[str,
     """Lower-case column names of a file source table, or None when not known cheaply."""
     if table.kind not in ("csv", "parquet") or "://" in table.location:
         return None
-    path = _first_file(table.location)
-    if path is None:
+    identity = file_identity(table.location)
+    if identity is None:
         return None
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    key = content_key(
-        "source-columns", str(path), str(stat.st_size), str(stat.st_mtime_ns), str(stat.st_ino)
-    )
+    path = Path(identity[0])
+    key = content_key("source-columns", *identity)
     if cache is not None:
         hit = cache.get("source", key)
         if hit is not None:
@@ -55,6 +50,19 @@ def source_columns(table: SourceTable, cache: CompileCache | None) -> tuple[str,
     if cache is not None:
         cache.put("source", key, "unknown" if found is None else list(found))
     return found
+
+
+def file_identity(location: str) -> tuple[str, str, str, str] | None:
+    """(path, size, modification time in nanoseconds, inode) of the file a local file
+    source reads (its first in sorted order, for a glob), or None when there is none."""
+    path = _first_file(location)
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return str(path), str(stat.st_size), str(stat.st_mtime_ns), str(stat.st_ino)
 
 
 def csv_header(path: Path) -> tuple[str, ...] | None:

@@ -187,7 +187,7 @@ class Session:
         from teal.runtime.validate import validate_selection
 
         names = self.select(select, exclude)
-        validate_selection(self.project, names, self.columns, self.strategy)
+        validate_selection(self.project, names, self.columns, self.strategy, self._readable_store())
         return names
 
     def bind(self, select: Selection = None, exclude: Selection = None) -> list[str]:

@@ -15,7 +15,7 @@ binds nothing and an edit binds the edited model and what reads it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from teal.compiler.cache import CompileCache, content_key
@@ -44,18 +44,27 @@ class TypeErrors:
         names: list[str],
         child: ForkedCall | None,
         found: list[TealError] | None,
+        recorded: Mapping[str, Typed],
     ) -> None:
         self.project, self.names, self.child, self.found = project, names, child, found
+        self.recorded = recorded
 
     @classmethod
-    def start(cls, project: Project, names: list[str], strategy: LoadStrategy | None) -> TypeErrors:
+    def start(
+        cls,
+        project: Project,
+        names: list[str],
+        strategy: LoadStrategy | None,
+        recorded: Mapping[str, Typed],
+    ) -> TypeErrors:
         """Start typing ``names``: in a forked child when many models must be bound (a
-        fork costs more than a warm pass), else here and now."""
+        fork costs more than a warm pass), else here and now. ``recorded``: the types of
+        Python assets' last materializations, for those that declare none."""
         from teal.compiler.offload import MIN_FILES, ForkedCall
 
-        prep = _prepare(project, names, True)
+        prep = _prepare(project, names, True, recorded)
         if strategy is None or prep.misses < MIN_FILES:
-            return cls(project, names, None, _finish(project, prep))
+            return cls(project, names, None, _finish(project, prep), recorded)
 
         def compute() -> list[
             tuple[str, str | None, int | None, int | None, str | None, str | None]
@@ -66,7 +75,7 @@ class TypeErrors:
             ]
 
         child = ForkedCall.start(compute, strategy)
-        return cls(project, names, child, None if child else _finish(project, prep))
+        return cls(project, names, child, None if child else _finish(project, prep), recorded)
 
     def result(self) -> list[TealError]:
         from teal.compiler.errors import LineageError
@@ -75,7 +84,7 @@ class TypeErrors:
             return self.found
         found = self.child.result() if self.child is not None else None
         if not isinstance(found, list):  # no child, or it failed: here and now
-            return type_errors(self.project, self.names)
+            return type_errors(self.project, self.names, recorded=self.recorded)
         return [
             LineageError(m, path=p, line=ln, col=c, hint=h, source_line=s)
             for m, p, ln, c, h, s in found
@@ -97,10 +106,15 @@ def typed_contracts(project: Project, names: Iterable[str]) -> list[str]:
 
 
 def type_errors(
-    project: Project, names: Iterable[str], *, use_cache: bool = True
+    project: Project,
+    names: Iterable[str],
+    *,
+    use_cache: bool = True,
+    recorded: Mapping[str, Typed] | None = None,
 ) -> list[TealError]:
-    """Join/UNION type mismatches and contract type errors of ``names``, in build order."""
-    return _finish(project, _prepare(project, names, use_cache))
+    """Join/UNION type mismatches and contract type errors of ``names``, in build order
+    (``recorded``: as :meth:`TypeErrors.start`)."""
+    return _finish(project, _prepare(project, names, use_cache, recorded or {}))
 
 
 class _Prepared(NamedTuple):
@@ -118,7 +132,9 @@ class _Prepared(NamedTuple):
         return len(self.order) - len(self.known)
 
 
-def _prepare(project: Project, names: Iterable[str], use_cache: bool) -> _Prepared:
+def _prepare(
+    project: Project, names: Iterable[str], use_cache: bool, recorded: Mapping[str, Typed]
+) -> _Prepared:
     from teal.warehouse.duckdb.typing import TypedQuery
 
     chosen = list(names)
@@ -131,8 +147,9 @@ def _prepare(project: Project, names: Iterable[str], use_cache: bool) -> _Prepar
     for name in order:
         model = project.models[name]
         reads = _tables_read(project, model)
-        stand_in = _stand_in(model)
-        code = model.compiled_sql if model.kind == "sql" else repr(stand_in)
+        stand_in = _stand_in(model) or recorded.get(name)
+        sql = _typed_sql(project, model)
+        code = sql if model.kind == "sql" else repr(stand_in)
         keys[name] = content_key(
             "types", VERSION, version, name, code or "", *(keys[u] for u in reads)
         )
@@ -144,13 +161,47 @@ def _prepare(project: Project, names: Iterable[str], use_cache: bool) -> _Prepar
                 name,
                 model.schema,
                 model.alias,
-                model.compiled_sql if model.kind == "sql" else None,
+                sql,
                 stand_in,
                 reads,
                 model.materialized != "ephemeral",
             )
         )
+    for key in sorted({k for name in chosen for k in project.models[name].source_tables}):
+        _prepare_source(project, key, cache, keys, known, queries)
     return _Prepared(chosen, order, cache, keys, known, queries)
+
+
+def _prepare_source(
+    project: Project,
+    key: str,
+    cache: CompileCache,
+    keys: dict[str, str],
+    known: dict[str, Typed],
+    queries: list[TypedQuery],
+) -> None:
+    """Type the file source table ``key`` as DuckDB reads it (a Parquet footer, a CSV
+    sniff), cached under the identity of its (first) file, so that joins and UNIONs with
+    its columns are checked too. Models read the files themselves: no stand-in is made."""
+    from teal.compiler.source_schemas import file_identity
+    from teal.compiler.sources import FILE_KINDS, scan_text
+    from teal.warehouse.duckdb.typing import TypedQuery
+
+    try:
+        table = project.source_table(key)
+    except KeyError:
+        return
+    if table.kind not in FILE_KINDS or "://" in table.location:
+        return
+    identity = file_identity(table.location)
+    if identity is None:
+        return
+    sql = f"select * from {scan_text(table)}"
+    keys[key] = content_key("types", VERSION, "source", key, sql, *identity)
+    hit = cache.get("types", keys[key])
+    if hit is not None:
+        known[key] = tuple((str(c), str(t)) for c, t in hit)
+    queries.append(TypedQuery(key, "", key, sql, None, (), False))
 
 
 def _finish(project: Project, prep: _Prepared) -> list[TealError]:
@@ -158,8 +209,8 @@ def _finish(project: Project, prep: _Prepared) -> list[TealError]:
 
     chosen, order, cache, keys, known = prep.chosen, prep.order, prep.cache, prep.keys, prep.known
     types = output_types(prep.queries, known)
-    for name in order:
-        if name not in known:
+    for name in (*order, *(k for k in keys if k not in project.models)):
+        if name not in known:  # the models, then the source tables typed
             cache.put("types", keys[name], types.get(name, ()))
     errors: list[TealError] = []
     relations = _Relations(project)
@@ -203,7 +254,8 @@ def _mismatches(
     model: Model, sql: str, relations: _Relations, types: dict[str, Typed]
 ) -> list[tuple[str, str, int | None, int | None, str]]:
     """What column_type_checks.type_mismatches finds in ``model``, as plain tuples."""
-    upstream = {u: {c.lower(): t for c, t in types[u]} for u in model.upstreams if u in types}
+    reads = (*model.upstreams, *model.source_tables)
+    upstream = {u: {c.lower(): t for c, t in types[u]} for u in reads if u in types}
     if not upstream or not _JOIN_OR_UNION.search(sql):
         return []
     from teal.compiler.column_type_checks import type_mismatches
@@ -218,6 +270,22 @@ def _mismatches(
         ]
     except Exception:  # noqa: BLE001 - a check that cannot run says nothing
         return []
+
+
+def _typed_sql(project: Project, model: Model) -> str | None:
+    """The SQL to bind for ``model``'s types: its compiled SQL, and for a partitioned model
+    that SQL filled in for one partition (its placeholders bind to nothing); None for a
+    Python asset or a partitioned model whose SQL cannot be filled in."""
+    sql = model.compiled_sql if model.kind == "sql" else None
+    if sql is None or model.partitions is None:
+        return sql
+    from teal.compiler.partition_sql import has_placeholders, sample_key
+
+    try:
+        filled = project.sql_for_partition(model, sql, sample_key(model.partitions))
+    except Exception:  # noqa: BLE001 - a model that cannot be typed is left untyped
+        return None
+    return None if has_placeholders(filled) else filled
 
 
 def _tables_read(project: Project, model: Model) -> tuple[str, ...]:

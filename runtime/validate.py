@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from teal.compiler.project import Project
     from teal.compiler.strategy import LoadStrategy
     from teal.runtime.runstore import RunStore
+    from teal.warehouse.duckdb.typing import Typed
     from teal.warehouse.engine import Engine
 
 
@@ -63,7 +64,15 @@ def check_schema_changes(
 
 def _known_columns(project: Project, store: RunStore | None) -> dict[str, tuple[str, ...]]:
     """The columns of the last materialization of each Python asset that declares none."""
-    known: dict[str, tuple[str, ...]] = {}
+    return {
+        name: tuple(c for c, _ in typed) for name, typed in recorded_types(project, store).items()
+    }
+
+
+def recorded_types(project: Project, store: RunStore | None) -> dict[str, Typed]:
+    """The columns and types of the last materialization of each Python asset that
+    declares none (``columns=`` or an enforced contract), as ``store`` recorded them."""
+    known: dict[str, Typed] = {}
     if store is not None:
         for name, model in project.models.items():
             if model.kind != "python" or model.config.get("columns"):
@@ -73,7 +82,11 @@ def _known_columns(project: Project, store: RunStore | None) -> dict[str, tuple[
             last = store.materializations(model=name, limit=1)
             schema = last[0]["schema"] if last else None
             if isinstance(schema, list) and schema:
-                known[name] = tuple(str(c[0]) for c in schema if isinstance(c, list) and c)
+                known[name] = tuple(
+                    (str(c[0]), str(c[1]) if len(c) > 1 else "")
+                    for c in schema
+                    if isinstance(c, list) and c
+                )
     return known
 
 
@@ -102,14 +115,16 @@ def validate_selection(
     names: list[str],
     columns: Callable[[], ColumnGraph],
     strategy: LoadStrategy | None,
+    store: RunStore | None,
 ) -> None:
     """What ``teal validate`` checks of ``names``: their references to columns and
     enforced contracts (against the lineage ``columns()`` computes), then the types of
-    joins, unions and contracts (typed meanwhile where the strategy allows a child)."""
+    joins, unions and contracts (typed meanwhile where the strategy allows a child;
+    Python assets that declare no types are typed as ``store`` last recorded them)."""
     from teal.compiler.errors import raise_all
     from teal.runtime.type_check import TypeErrors
 
-    typing = TypeErrors.start(project, names, strategy)
+    typing = TypeErrors.start(project, names, strategy, recorded_types(project, store))
     try:
         raise_all(binding_errors(columns(), names))
     except BaseException:

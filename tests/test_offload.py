@@ -197,7 +197,7 @@ def test_typing_many_models_in_a_child_finds_the_same_errors(project):
     root = project(files)
     loaded = load_project(root)
     names = loaded.dag.order()
-    typing = TypeErrors.start(loaded, names, LoadStrategy(fork=True))
+    typing = TypeErrors.start(loaded, names, LoadStrategy(fork=True), {})
     forked = [str(e) for e in typing.result()]
     shutil.rmtree(root / ".teal")
     inline = [str(e) for e in type_errors(loaded, names)]

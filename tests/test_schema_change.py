@@ -90,3 +90,91 @@ def test_an_unknown_policy_is_a_config_error(project):
     done = run_teal("build", cwd=root)
     assert done.returncode == 2, done.output
     assert "models/inc.sql:1:" in done.stderr and "sometimes" in done.stderr
+
+
+# a daily-partitioned incremental model over three days of events; var `extra` adds a
+# column, var `drop_val` removes one
+EVENTS = """
+    {{ config(materialized='table') }}
+    select date '2026-01-01' + cast(i as integer) as day, i as id, 'v' || i as val
+    from range(0, 3) t(i)
+"""
+DAILY = """
+    {{{{ config(materialized='incremental', on_schema_change='{policy}',
+                partitioned_by={{'daily': {{'start': '2026-01-01', 'end': '2026-01-04'}}}},
+                partition_column='day') }}}}
+    select day, id{{% if not var('drop_val', false) %}}, val{{% endif %}}
+           {{% if var('extra', false) %}}, id * 10 as extra{{% endif %}}
+    from events
+    where day >= cast('{{{{ partition.start }}}}' as date)
+      and day < cast('{{{{ partition.end }}}}' as date)
+"""
+
+
+def daily(project, policy: str) -> Path:
+    root = project({"models/events.sql": EVENTS, "models/daily.sql": DAILY.format(policy=policy)})
+    build(root)
+    return root
+
+
+def refresh(root: Path, key: str, code: int = 0, **vars: object) -> str:
+    done = run_teal(
+        "build", "-s", "daily", "--partition", key, "--vars", json.dumps(vars), cwd=root
+    )
+    assert done.returncode == code, done.output
+    assert "Traceback" not in done.output
+    return done.output
+
+
+def daily_table(root: Path) -> tuple[list[str], list[tuple[object, ...]]]:
+    db = root / "warehouse.duckdb"
+    names = [
+        r[0]
+        for r in query(
+            db,
+            "select column_name from information_schema.columns "
+            "where table_name = 'daily' order by ordinal_position",
+        )
+    ]
+    return names, query(db, "select * exclude (day) from main.daily order by id")
+
+
+def test_a_partition_refresh_that_adds_a_column_fails_before_any_data_changes(project):
+    root = daily(project, "fail")
+    out = refresh(root, "2026-01-02", code=2, extra=True)
+    assert "models/daily.sql:5:" in out and "incremental model daily would add 'extra'" in out
+    assert daily_table(root) == (
+        ["day", "id", "val"],
+        [(0, "v0"), (1, "v1"), (2, "v2")],
+    )
+
+
+def test_a_partition_refresh_that_drops_a_column_fails_rather_than_writing_nulls(project):
+    root = daily(project, "fail")
+    out = refresh(root, "2026-01-02", code=2, drop_val=True)
+    assert "would drop 'val'" in out
+    assert daily_table(root)[1] == [(0, "v0"), (1, "v1"), (2, "v2")]
+
+
+def test_append_new_columns_on_one_partition_leaves_the_others_null(project):
+    root = daily(project, "append_new_columns")
+    refresh(root, "2026-01-02", extra=True)
+    assert daily_table(root) == (
+        ["day", "id", "val", "extra"],
+        [(0, "v0", None), (1, "v1", 10), (2, "v2", None)],
+    )
+
+
+def test_sync_all_columns_on_partitions_drops_the_missing_column(project):
+    root = daily(project, "sync_all_columns")
+    refresh(root, "2026-01-02", drop_val=True, extra=True)
+    assert daily_table(root) == (
+        ["day", "id", "extra"],
+        [(0, None), (1, 10), (2, None)],
+    )
+
+
+def test_ignore_on_partitions_keeps_the_table_columns(project):
+    root = daily(project, "ignore")
+    refresh(root, "2026-01-02", extra=True)
+    assert daily_table(root) == (["day", "id", "val"], [(0, "v0"), (1, "v1"), (2, "v2")])

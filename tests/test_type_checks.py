@@ -136,3 +136,64 @@ def test_type_names_compare_without_case_or_spacing(name, spaces, upper):
     assert canonical_type(written) == canonical_type(name)
     assert canonical_type(canonical_type(name)) == canonical_type(name)  # idempotent
     assert kind_of(written) == kind_of(name) is not None
+
+
+def test_a_partitioned_models_join_is_typed(project):
+    daily = (
+        "{{ config(materialized='incremental', partitioned_by={'daily': '2026-01-01'},\n"
+        "          partition_column='day') }}\n"
+        "select date '2026-01-01' as day, o.id, c.email\n"
+        "from orders o join customers c on c.email = o.id\n"
+        "where day >= __teal_partition_start__\n"
+    ).replace("__teal_partition_start__", "cast('{{ partition.start }}' as date)")
+    root = project({**BASE, "models/daily.sql": daily})
+    (error,) = errors_of(root)
+    assert error.startswith(
+        "models/daily.sql:4:35: join condition compares c.email (VARCHAR, a text) "
+        "with o.id (BIGINT, a number)"
+    )
+
+
+def test_a_file_sources_types_reach_the_join_check(project):
+    root = project(
+        {
+            **BASE,
+            "data/codes.csv": "code,label\nA1,first\nB2,second\n",
+            "models/sources.yml": (
+                "sources:\n  - name: ref\n    type: csv\n    path: ../data/{table}.csv\n"
+                "    tables:\n      - name: codes\n"
+            ),
+            "models/coded.sql": (
+                "select o.id, c.label\nfrom orders o\njoin ref.codes c on c.code = o.id\n"
+            ),
+        }
+    )
+    (error,) = errors_of(root)
+    assert error.startswith(
+        "models/coded.sql:3:21: join condition compares c.code (VARCHAR, a text) "
+        "with o.id (BIGINT, a number)"
+    )
+
+
+@pytest.mark.slow
+def test_a_python_asset_without_declared_types_is_typed_by_its_last_build(project):
+    asset = (
+        "import polars as pl\nimport teal\n\n\n@teal.asset\n"
+        "def scores():\n    return pl.DataFrame({'id': ['1'], 'score': [0.5]})\n"
+    )
+    root = project(
+        {
+            **BASE,
+            "models/scores.py": asset,
+            "models/r.sql": "select o.id, s.score\nfrom orders o\njoin scores s on o.id = s.id\n",
+        }
+    )
+    first = run_teal("validate", cwd=root)  # never built: its types are not known yet
+    assert first.returncode == 0, first.output
+    assert run_teal("build", "-s", "scores", cwd=root).returncode == 0
+    again = run_teal("validate", cwd=root)
+    assert again.returncode == 2, again.output
+    assert (
+        "models/r.sql:3:18: join condition compares o.id (BIGINT, a number) with s.id "
+        "(VARCHAR, a text)" in again.stderr
+    )

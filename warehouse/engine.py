@@ -97,6 +97,16 @@ class Catalog:
             self._memo[key] = value
         return value
 
+    def recall(self, key: tuple[str, ...]) -> object | None:
+        """What :meth:`keep` kept under ``key`` in this run, or None."""
+        with self._lock:
+            return self._memo.get(key)
+
+    def keep(self, key: tuple[str, ...], value: object) -> None:
+        """Remember ``value`` under ``key`` for the rest of this run."""
+        with self._lock:
+            self._memo[key] = value
+
     def view_sql(self, schema: str, name: str) -> str | None:
         """The digest noted with the view at ``schema.name`` in this run, if any."""
         with self._lock:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from teal.warehouse.duckdb import state
 from teal.warehouse.duckdb.io import registered
+from teal.warehouse.duckdb.schema_change import aligned
 from teal.warehouse.duckdb.sql import SQL, qualified, quote
 from teal.warehouse.duckdb.transactions import (
     Check,
@@ -25,7 +26,7 @@ from teal.warehouse.duckdb.transactions import (
     now,
     stage_name,
 )
-from teal.warehouse.engine import BuildTarget, Built, SchemaChangeError
+from teal.warehouse.engine import BuildTarget, Built
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
@@ -107,52 +108,13 @@ def record_failure(
     )
 
 
-def _check_columns(cur: DuckDBPyConnection, target: BuildTarget, source: str) -> str:
-    """Apply the model's ``on_schema_change`` when an incremental run's columns differ from
-    the existing table's, by name; what to insert from. ``fail`` refuses (the planner
-    refuses first when it knows the columns: compiler/schema_change.py); ``ignore``
-    inserts the columns the table has; ``append_new_columns`` adds the new ones to the
-    table (by the query's types) and ``sync_all_columns`` also drops the ones it lacks."""
-    relation = qualified(target.schema, target.name)
-    have = [d[0] for d in cur.execute(SQL.select_all(relation, limit=0)).description]
-    described = cur.execute(f"describe select * from {source}").fetchall()
-    got = [(str(row[0]), str(row[1])) for row in described]
-    added = [(c, t) for c, t in got if c.lower() not in {h.lower() for h in have}]
-    removed = [c for c in have if c.lower() not in {g.lower() for g, _ in got}]
-    if not added and not removed:
-        return source
-    policy = target.on_schema_change
-    if policy == "ignore":
-        new = {c for c, _ in added}
-        kept = ", ".join(quote(c) for c, _ in got if c not in new)
-        return f"(select {kept} from {source})"
-    if policy in ("append_new_columns", "sync_all_columns"):
-        for column, kind in added:
-            cur.execute(f"alter table {relation} add column {quote(column)} {kind}")
-        if policy == "sync_all_columns":
-            for column in removed:
-                cur.execute(f"alter table {relation} drop column {quote(column)}")
-        return source
-    changes = [
-        f"{what} column{'s' if len(cols) > 1 else ''} " + ", ".join(f'"{c}"' for c in cols)
-        for what, cols in (("new", [c for c, _ in added]), ("missing", removed))
-        if cols
-    ]
-    raise SchemaChangeError(
-        f"the model's columns changed since {target.schema}.{target.name} was built: "
-        f"{' and '.join(changes)} (the table has {', '.join(have)})\n"
-        f"hint: set on_schema_change ('append_new_columns', 'sync_all_columns' or "
-        f"'ignore'), or rebuild it with `teal build -s {target.model} --full-refresh`"
-    )
-
-
 def incremental_append(
     cur: DuckDBPyConnection, target: BuildTarget, sql: str, audit: Check = None
 ) -> Built:
     """Append the query's rows to the existing table (``incremental_strategy='append'``)."""
 
     def body() -> int:
-        source = _check_columns(cur, target, f"(\n{sql}\n)")
+        source = aligned(cur, target, f"(\n{sql}\n)")
         rows = insert_by_name(cur, target, source)
         if audit is not None:
             audit(qualified(target.schema, target.name))
@@ -176,7 +138,7 @@ def incremental_upsert(
 
     def body() -> int:
         cur.execute(SQL.create_as(stage, sql, kind="TEMP TABLE"))
-        source = _check_columns(cur, target, stage)
+        source = aligned(cur, target, stage)
         cur.execute(
             SQL.delete_matching(qualified(target.schema, target.name), keys, stage, predicates)
         )

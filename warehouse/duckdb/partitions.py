@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from teal.warehouse.duckdb import state
 from teal.warehouse.duckdb.io import registered
+from teal.warehouse.duckdb.schema_change import aligned
 from teal.warehouse.duckdb.sql import SQL, qualified, quote
 from teal.warehouse.duckdb.sql import string_literal as _literal
 from teal.warehouse.duckdb.transactions import (
@@ -74,6 +75,10 @@ def replace_partition(
                     view, stream = stage_name(target.model), view
                     cur.execute(SQL.create_as(view, SQL.select_all(stream), kind="TEMP TABLE"))
                 rows_sql = SQL.select_all(view)
+            if exists:  # the model's columns against the table's (on_schema_change)
+                rows_sql = SQL.select_all(
+                    aligned(cur, target, f"({rows_sql})", same_query=isinstance(source, str))
+                )
             guarded = rows_sql
             if partition_filter:
                 guarded = (
@@ -247,7 +252,7 @@ def replace_partitions_single_run(
             audit(stage)
         if exists:
             cur.execute(SQL.delete(relation, in_windows))
-            insert_by_name(cur, target, stage)
+            insert_by_name(cur, target, aligned(cur, target, stage, same_query=False))
             cur.execute(SQL.drop(stage))
         finished = now()
         duration_ms = (finished - started).total_seconds() * 1000.0 / max(len(windows), 1)
