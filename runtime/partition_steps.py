@@ -16,10 +16,15 @@ from teal.runtime.metadata import plain
 from teal.runtime.partition_errors import with_partition_context
 from teal.runtime.python_call import UserCodeError, call_asset
 from teal.runtime.results import ERROR, SUCCESS, ModelResult
-from teal.warehouse.engine import BuildTarget, EngineCursor
+from teal.warehouse.engine import BuildTarget, EngineCursor, PartitionWrite
 
 if TYPE_CHECKING:
     from teal.runtime.executor import Executor
+
+# partitions replaced per transaction in a multi_run backfill of a SQL model (each still
+# from its own query): the statements and the commit of a partition cost more than a small
+# partition's rows; a group that fails is redone one partition at a time
+GROUP = 32
 
 
 def run_partitions(
@@ -69,7 +74,11 @@ def run_partitions(
             return ex._audit_failed(cur, target, model, started, t0, exc)
     exists = cur.relation_kind(target) is not None
     created_here = not exists  # then no partition has rows before this step writes it
-    for i, key in enumerate(keys, 1):
+    canceled = ex._canceled
+
+    def one(i: int, key: str) -> bool:
+        """Partition ``key`` in its own transaction; False when it failed."""
+        nonlocal exists, total_rows
         p_started = datetime.now(UTC).replace(tzinfo=None)
         p0 = time.perf_counter()
         try:
@@ -111,12 +120,59 @@ def run_partitions(
             ex.reporter_partition(
                 step, key, ERROR, None, i, len(keys), time.perf_counter() - p0, message
             )
-            if ex.fail_fast:
-                break
-        else:  # committed: reporting it (which may fail, e.g. a closed pipe) cannot undo it
-            ex.reporter_partition(
-                step, key, SUCCESS, built.rows, i, len(keys), time.perf_counter() - p0
+            return False
+        # committed: reporting it (which may fail, e.g. a closed pipe) cannot undo it
+        ex.reporter_partition(
+            step, key, SUCCESS, built.rows, i, len(keys), time.perf_counter() - p0
+        )
+        return True
+
+    def group(first: int, group_keys: list[str]) -> bool:
+        """Partitions ``group_keys`` in one transaction (replace_partition_group); False
+        when it failed as a whole, and nothing of it was kept."""
+        nonlocal total_rows
+        p0 = time.perf_counter()
+        audited: list[CheckOutcome] = []  # kept only if the group commits
+        writes = [
+            PartitionWrite(
+                key,
+                fill(model, step.sql or "", key),
+                fill(model, model.partition_filter or "", key),
+                ex._audit_for(model, audited, key),
             )
+            for key in group_keys
+        ]
+        try:
+            rows = cur.replace_partition_group(target, writes, has_rows=not created_here)
+        except Exception:  # noqa: BLE001 - redone one partition at a time, to say which
+            return False
+        outcomes.extend(audited)
+        total_rows += sum(rows)
+        each = (time.perf_counter() - p0) / len(group_keys)
+        for n, (key, count) in enumerate(zip(group_keys, rows)):
+            ex.reporter_partition(step, key, SUCCESS, count, first + n, len(keys), each)
+        return True
+
+    groups = model.kind == "sql" and target.store is None and target.external is None
+    i = 0
+    while i < len(keys):
+        if groups and exists and len(keys) - i > 1:
+            chunk = keys[i : i + GROUP]
+            if group(i + 1, chunk):
+                i += len(chunk)
+                continue
+        else:
+            chunk = keys[i : i + 1]
+        for n, key in enumerate(chunk):  # one at a time (after a failed group: which failed)
+            if canceled is not None and canceled.is_set():
+                failures.append((key, "canceled before this partition started", None))
+                break
+            if not one(i + n + 1, key) and ex.fail_fast:
+                break
+        else:
+            i += len(chunk)
+            continue
+        break
     if failures:
         key, message, line = failures[0]
         more = f" (and {len(failures) - 1} more partitions)" if len(failures) > 1 else ""

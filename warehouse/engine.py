@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -34,6 +34,15 @@ Audit = Callable[["EngineCursor", str], None]
 # a partitioned rebuild's part: (key, SQL or a callable giving Arrow-compatible rows, filter)
 Part = tuple[str, "str | Callable[..., Any]", str]
 Window = tuple[str, datetime, datetime]
+
+
+class PartitionWrite(NamedTuple):
+    """One partition of a group replaced together (``replace_partition_group``)."""
+
+    key: str
+    sql: str  # the partition's query, filled in
+    partition_filter: str  # selects the partition's rows of the table
+    audit: Audit | None  # checks its new rows before the commit (write-audit-publish)
 
 
 class PartitionRowsError(Exception):
@@ -250,6 +259,14 @@ class EngineCursor(Protocol):
         has_rows: bool = True,
         audit: Audit | None = None,
     ) -> Built: ...
+    def replace_partition_group(
+        self, target: BuildTarget, writes: Sequence[PartitionWrite], *, has_rows: bool = True
+    ) -> list[int]:
+        """Replace several partitions of the existing table in one transaction, each from
+        its own query, with their state rows; any failure keeps all of them old. The rows
+        of each write, in order."""
+        ...
+
     def rebuild_partitions(
         self, target: BuildTarget, parts: list[Part], audit: Audit | None = None
     ) -> Built: ...

@@ -13,7 +13,9 @@ from teal.compiler.checks import builtin_check
 from teal.compiler.errors import WarehouseError
 from teal.warehouse.engine import (
     CheckRecord,
+    EngineCursor,
     PartitionRowsError,
+    PartitionWrite,
     SchemaChangeError,
 )
 from teal.warehouse.io import scannable
@@ -146,6 +148,50 @@ def test_rows_outside_the_partition_fail_and_change_nothing(engine, target):
     assert len(rows(engine, "events")) == 2
     cur.record_partition_failure(t, "1", NOW, "rows outside")
     assert engine.partition_state("events")["events"]["1"]["status"] == "error"
+
+
+def test_a_group_of_partitions_is_replaced_in_one_transaction(engine, target):
+    cur = engine.cursor()
+    t = target("events", "incremental")
+    cur.replace_partition(t, "1", day(1), "day = 1")
+    seen: list[tuple[str, int]] = []  # what each audit sees: its partition's new rows
+
+    def audit(cur: EngineCursor, sql: str) -> None:
+        seen.append(cur.query(f"SELECT min(day), count(*) FROM {sql} AS r")[1][0])
+
+    writes = [PartitionWrite(str(d), day(d), f"day = {d}", audit) for d in (1, 2, 3)]
+    writes[1] = writes[1]._replace(sql="SELECT 2 AS day, 'z' AS v")
+    assert cur.replace_partition_group(t, writes) == [2, 1, 2]
+    assert sorted((r["day"], r["v"]) for r in rows(engine, "events")) == [
+        (1, "x1"), (1, "y1"), (2, "z"), (3, "x3"), (3, "y3"),
+    ]  # fmt: skip
+    assert seen == [(1, 2), (2, 1), (3, 2)]
+    parts = engine.partition_state("events")["events"]
+    assert {k: (p["status"], p["rows"]) for k, p in parts.items()} == {
+        "1": ("success", 2), "2": ("success", 1), "3": ("success", 2),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("broken", ["outside", "audit"])
+def test_a_failing_partition_keeps_its_whole_group_old(engine, target, broken):
+    cur = engine.cursor()
+    t = target("events", "incremental")
+    for d in (1, 2):
+        cur.replace_partition(t, str(d), day(d), f"day = {d}")
+    before = rows(engine, "events")
+
+    def audit(_cur: object, sql: str) -> None:
+        if broken == "audit" and "day = 2" in sql:
+            raise RuntimeError("check failed")
+
+    writes = [PartitionWrite(str(d), f"SELECT {d} AS day, 'new' AS v", f"day = {d}", audit)
+              for d in (1, 2)]  # fmt: skip
+    if broken == "outside":
+        writes[1] = writes[1]._replace(sql="SELECT 3 AS day, 'new' AS v")
+    with pytest.raises((PartitionRowsError, RuntimeError)):
+        cur.replace_partition_group(t, writes)
+    assert rows(engine, "events") == before
+    assert {p["rows"] for p in engine.partition_state("events")["events"].values()} == {2}
 
 
 def test_replace_partition_from_arrow(engine, target):

@@ -13,7 +13,16 @@ from teal.warehouse.duckdb import materializations as m
 from teal.warehouse.duckdb.errors import describe_error
 from teal.warehouse.duckdb.sql import SQL, qualified
 from teal.warehouse.duckdb.transactions import Check, existing
-from teal.warehouse.engine import Audit, BuildTarget, Built, CheckRecord, Measured, Part, Window
+from teal.warehouse.engine import (
+    Audit,
+    BuildTarget,
+    Built,
+    CheckRecord,
+    Measured,
+    Part,
+    PartitionWrite,
+    Window,
+)
 
 if TYPE_CHECKING:
     from teal.compiler.checks import CheckDef
@@ -161,6 +170,16 @@ class DuckDBCursor:
             exists=exists,
             has_rows=has_rows,
             audit=self._bound(audit),
+        )
+
+    def replace_partition_group(
+        self, target: BuildTarget, writes: Sequence[PartitionWrite], *, has_rows: bool = True
+    ) -> list[int]:
+        if target.store is not None or target.external is not None:
+            raise NotImplementedError("files and I/O managers replace one partition at a time")
+        audits = [self._bound(w.audit) for w in writes]
+        return partitions.replace_partition_group(
+            self._cur, target, writes, audits, has_rows=has_rows
         )
 
     def rebuild_partitions(
