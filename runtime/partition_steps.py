@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from teal.compiler.partitions import TimePartitions
 from teal.compiler.plan import Step
 from teal.compiler.project import Model
 from teal.runtime.checking import AuditFailed, CheckOutcome
@@ -72,6 +73,11 @@ def run_partitions(
             return run_single(ex, cur, step, model, target, keys, t0, started)
         except AuditFailed as exc:
             return ex._audit_failed(cur, target, model, started, t0, exc)
+    if _range_at_once(ex, step, model, target, keys):
+        try:  # the range from one query; any failure: partition by partition, below
+            return _run_range(ex, cur, step, model, target, keys, t0, started)
+        except Exception:  # noqa: BLE001 - rolled back; multi_run says which partition failed
+            pass
     exists = cur.relation_kind(target) is not None
     created_here = not exists  # then no partition has rows before this step writes it
     canceled = ex._canceled
@@ -143,7 +149,12 @@ def run_partitions(
             for key in group_keys
         ]
         try:
-            rows = cur.replace_partition_group(target, writes, has_rows=not created_here)
+            rows = cur.replace_partition_group(
+                target,
+                writes,
+                has_rows=not created_here,
+                covering=_covering_filter(ex, model, group_keys),
+            )
         except Exception:  # noqa: BLE001 - redone one partition at a time, to say which
             return False
         outcomes.extend(audited)
@@ -189,6 +200,66 @@ def run_partitions(
     return ex._succeeded(
         cur, step, model, target, started, t0, total_rows, outcomes, partitions=len(keys)
     )
+
+
+def _range_at_once(
+    ex: Executor, step: Step, model: Model, target: BuildTarget, keys: list[str]
+) -> bool:
+    """Whether the default policy builds these partitions with one query, as single_run
+    does: a SQL model writing a table, with no SQL checks (their results are kept per
+    partition), whose query is decomposable (compiler/partition_shape.py)."""
+    if model.config.get("backfill_policy") is not None or len(keys) < 2 or step.full_refresh:
+        return False
+    if model.kind != "sql" or target.store is not None or target.external is not None:
+        return False
+    if ex.auditor is not None and ex.auditor.sql_checks(model.name):
+        return False
+    from teal.compiler.partition_shape import not_decomposable
+
+    mappings = [p.mapping for p in model.pushdowns]
+    return (
+        not_decomposable(step.sql or "", model.partitions, model.partition_column, mappings) is None
+    )
+
+
+def _run_range(
+    ex: Executor,
+    cur: EngineCursor,
+    step: Step,
+    model: Model,
+    target: BuildTarget,
+    keys: list[str],
+    t0: float,
+    step_started: datetime,
+) -> ModelResult:
+    """A decomposable SQL model's partitions from one query in one transaction, reported
+    partition by partition as the default policy reports them."""
+    windows = [(k, *model.partitions.window(k)) for k in keys]
+    source = ex.project.sql_for_range(model, step.sql or "", keys)
+    started = datetime.now(UTC).replace(tzinfo=None)
+    built = cur.replace_partitions_single_run(
+        target, windows, source, str(model.partition_column), audit=ex._audit_for(model, [])
+    )
+    cur.record_step(target, started, built.rows or 0)
+    rows = dict(built.parts)
+    each = (time.perf_counter() - t0) / len(keys)
+    for i, key in enumerate(keys, 1):
+        ex.reporter_partition(step, key, SUCCESS, rows.get(key, 0), i, len(keys), each)
+    return ex._succeeded(
+        cur, step, model, target, step_started, t0, built.rows, [], partitions=len(keys)
+    )
+
+
+def _covering_filter(ex: Executor, model: Model, keys: list[str]) -> str | None:
+    """One predicate selecting exactly the partitions ``keys`` of a time-partitioned model
+    whose windows follow each other (from the first start to the last end), else None."""
+    definition = model.partitions
+    if not isinstance(definition, TimePartitions) or not model.partition_filter:
+        return None
+    windows = [definition.window(k) for k in keys]
+    if any(a[1] != b[0] for a, b in zip(windows, windows[1:])):
+        return None
+    return ex.project.sql_for_range(model, model.partition_filter, keys)
 
 
 def run_single(

@@ -1078,3 +1078,67 @@ def test_full_refresh_rebuilds_every_partition_at_once_and_equals_a_clean_build(
     assert bad.returncode == 1 and "bad day 2026-01-10" in bad.stdout
     assert per_day(root) == before
     assert partition_state(root, "events") == state
+
+
+# ------------------------------------------------- the default policy builds at once
+
+
+# daily_sum, built with one query when the default policy judges it decomposable; a day
+# equal to var bad_sum fails its query
+AT_ONCE_SQL = f"""
+    {{{{ config(materialized='incremental', partitioned_by={DAILY}, partition_column='day') }}}}
+    {{% if var('policy', '') %}}{{{{ config(backfill_policy=var('policy')) }}}}{{% endif %}}
+    select date_trunc('day', ts) as day, count(*) as n,
+           sum(case when ts::date = DATE '{{{{ var("bad_sum", "1900-01-01") }}}}'
+                    then error('bad sum ' || ts::date::varchar) else v end) as total
+    from events
+    group by 1
+"""
+
+
+def test_a_decomposable_model_gives_the_rows_of_one_query_per_partition(project):
+    root = project({"models/events.sql": EVENTS_SQL, "models/daily_sum.sql": AT_ONCE_SQL})
+    out = teal(root, "build", "--vars", "{policy: multi_run}", "--warehouse", "each.duckdb")
+    assert built_keys(out.stdout, "daily_sum") == DAYS
+    out = teal(root, "build")  # the default policy: the range from one query
+    assert built_keys(out.stdout, "daily_sum") == DAYS  # still reported per partition
+    by_day = "select day, n, total from {} order by day"
+    import duckdb
+
+    con = duckdb.connect(str(db(root)))
+    con.execute(f"attach '{root / 'each.duckdb'}' as each (read_only)")
+    assert (
+        con.execute(by_day.format("daily_sum")).fetchall()
+        == con.execute(by_day.format("each.daily_sum")).fetchall()
+    )
+    rows = con.execute(
+        "select partition_key, rows from teal.partition_state where model = 'daily_sum' order by 1"
+    ).fetchall()
+    con.close()
+    assert rows == [(d, 1) for d in DAYS]
+
+
+def test_a_failing_day_of_a_range_built_at_once_fails_alone(project):
+    root = project({"models/events.sql": EVENTS_SQL, "models/daily_sum.sql": AT_ONCE_SQL})
+    teal(root, "build")
+    clean = per_day(root, "daily_sum", "day", "total")
+    bad = teal(
+        root, "backfill", "daily_sum", "--vars", "{bad_sum: 2026-01-04}", ok=False
+    )  # the one query fails: the range is redone partition by partition
+    assert bad.returncode == 1
+    assert failed_keys(bad.stdout, "daily_sum") == ["2026-01-04"]
+    assert built_keys(bad.stdout, "daily_sum") == [d for d in DAYS if d != "2026-01-04"]
+    assert "bad sum 2026-01-04" in bad.stdout
+    assert per_day(root, "daily_sum", "day", "total") == clean
+    assert partitions_json(root, "daily_sum")["2026-01-04"]["status"] == "failed"
+
+
+def test_a_model_that_moves_rows_across_partitions_is_refused_per_partition(project):
+    # every day's rows land on the first of the month: one query over the range would
+    # place them all there; partition by partition, each day is refused
+    moved = AT_ONCE_SQL.replace("date_trunc('day', ts)", "date_trunc('month', ts)")
+    root = project({"models/events.sql": EVENTS_SQL, "models/daily_sum.sql": moved})
+    out = teal(root, "build", ok=False)
+    assert out.returncode == 1
+    assert built_keys(out.stdout, "daily_sum") == ["2026-01-01"]
+    assert failed_keys(out.stdout, "daily_sum") == DAYS[1:]

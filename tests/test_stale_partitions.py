@@ -48,7 +48,9 @@ def make(project):
 
 
 def totals(root, relation: str) -> dict[str, int]:
-    return dict(query(db(root), f"select strftime(day, '%Y-%m-%d'), total from {relation}"))
+    return dict(
+        query(db(root), f"select strftime(day, '%Y-%m-%d'), total from {relation} order by day")
+    )
 
 
 def test_an_upstream_whose_data_changed_rebuilds_the_partitions_that_read_it(project):

@@ -58,6 +58,8 @@ class Built:
     rows: int | None
     started_at: datetime
     finished_at: datetime
+    # rows of each partition a range was built into (replace_partitions_single_run)
+    parts: tuple[tuple[str, int], ...] = ()
 
 
 class Catalog:
@@ -260,11 +262,17 @@ class EngineCursor(Protocol):
         audit: Audit | None = None,
     ) -> Built: ...
     def replace_partition_group(
-        self, target: BuildTarget, writes: Sequence[PartitionWrite], *, has_rows: bool = True
+        self,
+        target: BuildTarget,
+        writes: Sequence[PartitionWrite],
+        *,
+        has_rows: bool = True,
+        covering: str | None = None,
     ) -> list[int]:
         """Replace several partitions of the existing table in one transaction, each from
         its own query, with their state rows; any failure keeps all of them old. The rows
-        of each write, in order."""
+        of each write, in order. ``covering``: a predicate selecting exactly the writes'
+        partitions together, when there is one cheaper than the OR of their filters."""
         ...
 
     def rebuild_partitions(

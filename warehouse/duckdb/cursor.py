@@ -173,13 +173,18 @@ class DuckDBCursor:
         )
 
     def replace_partition_group(
-        self, target: BuildTarget, writes: Sequence[PartitionWrite], *, has_rows: bool = True
+        self,
+        target: BuildTarget,
+        writes: Sequence[PartitionWrite],
+        *,
+        has_rows: bool = True,
+        covering: str | None = None,
     ) -> list[int]:
         if target.store is not None or target.external is not None:
             raise NotImplementedError("files and I/O managers replace one partition at a time")
         audits = [self._bound(w.audit) for w in writes]
         return partitions.replace_partition_group(
-            self._cur, target, writes, audits, has_rows=has_rows
+            self._cur, target, writes, audits, has_rows=has_rows, covering=covering
         )
 
     def rebuild_partitions(
