@@ -20,7 +20,7 @@ max:
 - no-op rebuild: ``teal build --changed-only`` right after a full build;
 - ``teal build -s <one intermediate model>`` and ``teal build -s +<mart>`` (a mart with
   its upstreams) on the built warehouse;
-- partitions (bench/partition_refresh.py): a 365-partition backfill (multi_run and
+- partitions (bench/partition_refresh.py): a 365-partition backfill (default policy, multi_run and
   single_run) against the same rows built unpartitioned, and a one-partition refresh.
 
 Prints a table (median, min, max, ratio to the floor measured in the same run, the

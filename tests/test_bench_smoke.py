@@ -40,6 +40,7 @@ def test_partition_refresh_benchmark_runs_at_a_tiny_size(tmp_path):
     assert set(data["median"]) == {
         "floor",
         "unpartitioned",
+        "full_default",
         "full_multi_run",
         "full_single_run",
         "refresh_process",
