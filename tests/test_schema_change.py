@@ -36,17 +36,21 @@ def build(root: Path, code: int = 0, **vars: object) -> str:
     return done.output
 
 
-def table(root: Path) -> tuple[list[str], list[tuple[object, ...]]]:
-    db = root / "warehouse.duckdb"
-    names = [
+def column_names(root: Path, table: str) -> list[str]:
+    return [
         r[0]
         for r in query(
-            db,
+            root / "warehouse.duckdb",
             "select column_name from information_schema.columns "
-            "where table_name = 'inc' order by ordinal_position",
+            f"where table_name = '{table}' order by ordinal_position",
         )
     ]
-    return names, query(db, "select * from main.inc order by id")
+
+
+def table(root: Path) -> tuple[list[str], list[tuple[object, ...]]]:
+    return column_names(root, "inc"), query(
+        root / "warehouse.duckdb", "select * from main.inc order by id"
+    )
 
 
 def make(project, policy: str) -> Path:
@@ -127,16 +131,9 @@ def refresh(root: Path, key: str, code: int = 0, **vars: object) -> str:
 
 
 def daily_table(root: Path) -> tuple[list[str], list[tuple[object, ...]]]:
-    db = root / "warehouse.duckdb"
-    names = [
-        r[0]
-        for r in query(
-            db,
-            "select column_name from information_schema.columns "
-            "where table_name = 'daily' order by ordinal_position",
-        )
-    ]
-    return names, query(db, "select * exclude (day) from main.daily order by id")
+    return column_names(root, "daily"), query(
+        root / "warehouse.duckdb", "select * exclude (day) from main.daily order by id"
+    )
 
 
 def test_a_partition_refresh_that_adds_a_column_fails_before_any_data_changes(project):
