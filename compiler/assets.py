@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import inspect
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,8 +127,14 @@ def asset(
             config["retries"] = retries
         if retry_delay is not None:
             config["retry_delay"] = retry_delay
-        if columns is not None:
-            config["columns"] = declared_schema(columns)
+        annotated = annotated_columns(hints.get("return"))
+        if columns is not None and annotated is not None:
+            raise TypeError(
+                f"{func.__name__} declares its columns twice (columns= and its return "
+                "annotation): keep one"
+            )
+        if columns is not None or annotated is not None:
+            config["columns"] = declared_schema(columns if columns is not None else annotated)
         if io_manager is not None:
             config["io_manager"] = io_manager
         if location is not None:
@@ -163,6 +170,24 @@ def asset(
     if fn is not None:
         return wrap(fn)
     return wrap
+
+
+def annotated_columns(annotation: object) -> object | None:
+    """The columns a return annotation declares: the mapping (or list of names) in
+    ``Annotated[<frame type>, {"id": "bigint", ...}]``, else None.
+
+    >>> from typing import Annotated
+    >>> annotated_columns(Annotated[list, {"id": "bigint"}])
+    {'id': 'bigint'}
+    >>> annotated_columns(list) is None
+    True
+    """
+    if typing.get_origin(annotation) is not typing.Annotated:
+        return None
+    for extra in getattr(annotation, "__metadata__", ()):
+        if isinstance(extra, Mapping | list | tuple):
+            return extra
+    return None
 
 
 def declared_schema(columns: object) -> dict[str, str | None]:

@@ -352,6 +352,11 @@ class _Reader:
         return first, "".join(self.lines[first - 1 : last])
 
     def _asset(self, node: ast.FunctionDef, args: dict[str, Any]) -> None:
+        returns = None if node.returns is None else _unquoted(node.returns)
+        if isinstance(returns, ast.Subscript) and (self._resolve(returns.value) or "").endswith(
+            ".Annotated"
+        ):
+            raise _Unsure  # columns declared in the return annotation: the import reads them
         upstream, wants_context, kinds = self._signature(node)
         config: dict[str, Any] = {}
         for key in _ASSET_CONFIG:  # what asset() keeps of each argument, in its order

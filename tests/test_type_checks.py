@@ -197,3 +197,26 @@ def test_a_python_asset_without_declared_types_is_typed_by_its_last_build(projec
         "models/r.sql:3:18: join condition compares o.id (BIGINT, a number) with s.id "
         "(VARCHAR, a text)" in again.stderr
     )
+
+
+def test_a_python_assets_return_annotation_declares_its_columns(project):
+    asset = (
+        "from typing import Annotated\n\nimport polars as pl\nimport teal\n\n\n"
+        "@teal.asset\n"
+        'def scores() -> Annotated[pl.DataFrame, {"id": "varchar", "score": "double"}]:\n'
+        "    raise RuntimeError('not called before the build')\n"
+    )
+    reader = "select o.id, s.score, s.nope\nfrom orders o\njoin scores s on o.id = s.id\n"
+    root = project({**BASE, "models/scores.py": asset, "models/r.sql": reader})
+    done = run_teal("validate", cwd=root)
+    assert done.returncode == 2, done.output
+    assert (
+        "models/r.sql:1:23: column 'nope' does not exist in scores (read as s), which has: "
+        "id, score" in done.stderr
+    )
+    (root / "models" / "r.sql").write_text(reader.replace(", s.nope", ""), encoding="utf-8")
+    done = run_teal("validate", cwd=root)
+    assert done.returncode == 2, done.output
+    assert "join condition compares o.id (BIGINT, a number) with s.id (VARCHAR, a text)" in (
+        done.stderr
+    )
