@@ -12,8 +12,11 @@ of another partition. It must:
 - be time-partitioned by one column, with no ``partition.key`` in its SQL;
 - read its partitioned upstreams through filters that move with the window: pushed-down
   filters with an ``identity`` or ``time_window`` mapping, or its own
-  ``partition.start``/``partition.end`` in WHERE comparisons (a placeholder elsewhere,
-  such as ``range(partition.start, ...)``, may depend on how the range is split);
+  ``partition.start``/``partition.end`` in WHERE comparisons; or generate its rows with
+  ``range(partition.start, partition.end, INTERVAL ...)``, whose rows over a range are
+  those of its windows when the step divides each window's length (the runtime checks
+  that for the windows it builds: :attr:`Judgement.steps`). A placeholder anywhere else
+  may depend on how the range is split;
 - be one SELECT (no UNION, INTERSECT, EXCEPT) whose inner SELECTs (CTEs, subqueries in
   FROM) are row by row: no aggregate, window, DISTINCT, GROUP BY, LIMIT or QUALIFY;
 - have no subquery outside FROM (``x IN (SELECT ...)`` over a window differs from one
@@ -37,7 +40,9 @@ of another partition. It must:
 "it reads an upstream through the 'lookback(3)' mapping"
 >>> gen = ("SELECT ts AS day FROM range(CAST('__teal_partition_start__' AS TIMESTAMP), "
 ...        "__teal_partition_end__, INTERVAL 1 HOUR) AS t(ts)")
->>> not_decomposable(gen, days, "day", ())
+>>> judge(gen, days, "day", ())
+Judgement(reason=None, steps=(datetime.timedelta(seconds=3600),))
+>>> not_decomposable(gen.replace("range", "generate_series"), days, "day", ())
 'it uses partition.start or partition.end outside a WHERE comparison'
 >>> monthly = ok.replace("CAST(ts AS DATE)", "date_trunc('month', ts)")
 >>> not_decomposable(monthly, days, "day", ("time_window",))
@@ -47,6 +52,8 @@ of another partition. It must:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlglot import exp
 
@@ -58,6 +65,13 @@ _OWN = "__teal_partition_"
 _ROW_BREAKERS = (exp.AggFunc, exp.Window, exp.Limit, exp.Offset, exp.Qualify, exp.Group)
 
 
+class Judgement(NamedTuple):
+    """Whether a query builds a range of partitions at once."""
+
+    reason: str | None  # why not; None: it does, when each window is a multiple of steps
+    steps: tuple[timedelta, ...] = ()  # the steps of its range(...) generators
+
+
 def not_decomposable(
     sql: str,
     definition: Partitions | None,
@@ -65,25 +79,37 @@ def not_decomposable(
     mappings: Sequence[str],
 ) -> str | None:
     """Why the query ``sql`` (compiled, with placeholders) cannot build a range of
-    partitions at once, or None when it can (see the module's rules). ``mappings``: the
-    mapping of each pushed-down partitioned upstream."""
+    partitions at once, or None when it can (see the module's rules and :func:`judge`)."""
+    return judge(sql, definition, partition_column, mappings).reason
+
+
+def judge(
+    sql: str,
+    definition: Partitions | None,
+    partition_column: object,
+    mappings: Sequence[str],
+) -> Judgement:
+    """The :class:`Judgement` of ``sql``; ``mappings``: the mapping of each pushed-down
+    partitioned upstream."""
     if not isinstance(definition, TimePartitions) or not isinstance(partition_column, str):
-        return "only a model with time partitions on one column builds a range at once"
+        return Judgement("only a model with time partitions on one column builds a range at once")
     if f"{_OWN}key__" in sql or f"{_OWN}dim_" in sql:
-        return "it uses partition.key"
+        return Judgement("it uses partition.key")
     for mapping in mappings:
         if mapping not in _RANGE_MAPPINGS:
-            return f"it reads an upstream through the {mapping!r} mapping"
+            return Judgement(f"it reads an upstream through the {mapping!r} mapping")
     from teal.compiler.sql import parse_sql
 
     try:
         tree = parse_sql(sql, path="", digest=False)
     except Exception:  # noqa: BLE001 - what cannot be parsed is not judged decomposable
-        return "its SQL could not be analysed"
-    return _shape(tree, partition_column.lower(), definition.grain)
+        return Judgement("its SQL could not be analysed")
+    steps: list[timedelta] = []
+    reason = _shape(tree, partition_column.lower(), definition.grain, steps)
+    return Judgement(reason, tuple(sorted(set(steps))) if reason is None else ())
 
 
-def _shape(tree: exp.Expr, column: str, grain: str) -> str | None:
+def _shape(tree: exp.Expr, column: str, grain: str, steps: list[timedelta]) -> str | None:
     if isinstance(tree, exp.SetOperation) or tree.find(exp.SetOperation) is not None:
         return "it combines queries with a set operation"
     if not isinstance(tree, exp.Select):
@@ -91,10 +117,19 @@ def _shape(tree: exp.Expr, column: str, grain: str) -> str | None:
     for join in tree.find_all(exp.Join):
         if join.side.upper() in ("RIGHT", "FULL"):
             return f"it has a {join.side.upper()} JOIN"
+    generated: set[str] = set()
     for placeholder in tree.find_all(exp.Column, exp.Identifier, exp.Literal):
         name = str(placeholder.this).lower()
-        if name.startswith(_OWN) and not _in_where_comparison(placeholder):
+        if not name.startswith(_OWN) or _in_where_comparison(placeholder):
+            continue
+        series = _generator_bound(placeholder, name)
+        if series is None:
             return "it uses partition.start or partition.end outside a WHERE comparison"
+        step = _fixed_step(series.args.get("step"))
+        if step is None:
+            return "it generates rows over its window with a step of no fixed length"
+        steps.append(step)
+        generated |= _generated_columns(series)
     for query in tree.find_all(exp.Select):
         if query is tree:
             continue
@@ -114,7 +149,8 @@ def _shape(tree: exp.Expr, column: str, grain: str) -> str | None:
     if tree.args.get("distinct") is not None and tree.args["distinct"].args.get("on"):
         return "it uses DISTINCT ON"
     wanted = next((e for e in tree.selects if e.alias_or_name.lower() == column), None)
-    if wanted is None or not _stays_in_window(wanted.unalias(), _window_columns(tree), grain):
+    bounded = _window_columns(tree) | generated
+    if wanted is None or not _stays_in_window(wanted.unalias(), bounded, grain):
         return f"its partition column {column} is not a column its window filters bound"
     return None
 
@@ -131,6 +167,67 @@ def _window_columns(tree: exp.Expr) -> set[str]:
         if any(_is_placeholder(side) for side in sides):
             found |= {side.name.lower() for side in sides if isinstance(side, exp.Column)}
     return found
+
+
+def _generator_bound(node: exp.Expr, name: str) -> exp.GenerateSeries | None:
+    """The ``range(...)`` (end exclusive) whose start (``partition.start``) or end
+    (``partition.end``) ``node`` is, casts aside; else None."""
+    child = node.parent if isinstance(node, exp.Identifier) else node
+    if child is None or isinstance(child, exp.Identifier):
+        return None
+    parent = child.parent
+    while isinstance(parent, exp.Cast):
+        child, parent = parent, parent.parent
+    if not isinstance(parent, exp.GenerateSeries) or not parent.args.get("is_end_exclusive"):
+        return None
+    role = "start" if name == f"{_OWN}start__" else "end" if name == f"{_OWN}end__" else ""
+    return parent if role and parent.args.get(role) is child else None
+
+
+_UNITS = {
+    "MICROSECOND": timedelta(microseconds=1),
+    "MILLISECOND": timedelta(milliseconds=1),
+    "SECOND": timedelta(seconds=1),
+    "MINUTE": timedelta(minutes=1),
+    "HOUR": timedelta(hours=1),
+    "DAY": timedelta(days=1),
+}
+
+
+def _fixed_step(step: exp.Expr | None) -> timedelta | None:
+    """``INTERVAL n unit`` (``INTERVAL '1 hour'``) of a fixed length, else None."""
+    if not isinstance(step, exp.Interval):
+        return None
+    text = str(step.this.this if step.this is not None else "").strip()
+    unit = step.args.get("unit")
+    parts = text.split()
+    if unit is None and len(parts) == 2:
+        text, unit_name = parts
+    else:
+        unit_name = str(unit.this if unit is not None else "")
+    size = _UNITS.get(unit_name.upper().rstrip("S"))
+    try:
+        count = int(text)
+    except ValueError:
+        return None
+    return size * count if size is not None and count > 0 else None
+
+
+def _generated_columns(series: exp.GenerateSeries) -> set[str]:
+    """The names the FROM clause gives the generator's column (``range(...) AS t(ts)``)."""
+    table = series.parent
+    alias = table.args.get("alias") if isinstance(table, exp.Table) else None
+    columns = alias.args.get("columns") if alias is not None else None
+    return {c.name.lower() for c in columns or ()} or {"range"}
+
+
+def divides_windows(
+    steps: Sequence[timedelta], windows: Sequence[tuple[datetime, datetime]]
+) -> bool:
+    """Whether each step divides the length of each window (and they follow each other)."""
+    if any(a[1] != b[0] for a, b in zip(windows, windows[1:])):
+        return False
+    return all((hi - lo) % step == timedelta(0) for step in steps for lo, hi in windows)
 
 
 def _strip(node: exp.Expr) -> exp.Expr:

@@ -207,19 +207,23 @@ def _range_at_once(
 ) -> bool:
     """Whether the default policy builds these partitions with one query, as single_run
     does: a SQL model writing a table, with no SQL checks (their results are kept per
-    partition), whose query is decomposable (compiler/partition_shape.py)."""
+    partition), whose query is decomposable (compiler/partition_shape.py) for these
+    windows."""
     if model.config.get("backfill_policy") is not None or len(keys) < 2 or step.full_refresh:
         return False
     if model.kind != "sql" or target.store is not None or target.external is not None:
         return False
     if ex.auditor is not None and ex.auditor.sql_checks(model.name):
         return False
-    from teal.compiler.partition_shape import not_decomposable
+    from teal.compiler.partition_shape import divides_windows, judge
 
     mappings = [p.mapping for p in model.pushdowns]
-    return (
-        not_decomposable(step.sql or "", model.partitions, model.partition_column, mappings) is None
-    )
+    found = judge(step.sql or "", model.partitions, model.partition_column, mappings)
+    if found.reason is not None:
+        return False
+    # the windows must follow each other (one query over a gap would build it too), and a
+    # generator's step divide each of them
+    return divides_windows(found.steps, [model.partitions.window(k) for k in keys])
 
 
 def _run_range(

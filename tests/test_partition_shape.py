@@ -55,10 +55,21 @@ def test_decomposable_queries(sql):
         (f"SELECT date_trunc('month', ts) AS day FROM {SCAN}", "not a column its window"),
         (f"SELECT other AS day FROM {SCAN}", "not a column its window"),
         (
+            "SELECT ts AS day FROM generate_series(__teal_partition_start__, "
+            "__teal_partition_end__, INTERVAL 1 HOUR) AS t(ts)",  # its end is included
+            "outside a WHERE comparison",
+        ),
+        (
             "SELECT ts AS day FROM range(__teal_partition_start__, __teal_partition_end__, "
+            "INTERVAL 1 MONTH) AS t(ts)",
+            "no fixed length",
+        ),
+        (
+            "SELECT ts AS day FROM range(__teal_partition_end__, __teal_partition_start__, "
             "INTERVAL 1 HOUR) AS t(ts)",
             "outside a WHERE comparison",
         ),
+        ("SELECT __teal_partition_start__ + INTERVAL 1 HOUR AS day", "outside a WHERE"),
         (f"SELECT ts AS day FROM {SCAN} WHERE k = '__teal_partition_key__'", "partition.key"),
     ],
 )
@@ -74,3 +85,24 @@ def test_the_mapping_and_the_grain_decide_too():
     hour_of = f"SELECT date_trunc('hour', ts) AS day FROM {SCAN}"
     assert judge(hour_of, definition=HOURS, mappings=("identity",)) is None
     assert "time partitions" in str(judge(day_of, definition=REGIONS))
+
+
+def test_a_generator_over_the_window_builds_at_once_when_its_step_divides_the_windows():
+    from datetime import datetime, timedelta
+
+    from teal.compiler.partition_shape import divides_windows
+    from teal.compiler.partition_shape import judge as judged
+
+    sql = (
+        "SELECT ts AS day, hash(ts) AS v FROM range(__teal_partition_start__, "
+        "__teal_partition_end__, INTERVAL 8640 MILLISECOND) AS t(ts)"
+    )
+    found = judged(sql, DAYS, "day", ())
+    assert found.reason is None and found.steps == (timedelta(milliseconds=8640),)
+    day = [(datetime(2026, 1, d), datetime(2026, 1, d + 1)) for d in (1, 2, 3)]
+    assert divides_windows(found.steps, day)
+    assert not divides_windows(found.steps, [day[0], day[2]])  # a gap between them
+    assert not divides_windows((timedelta(hours=7),), day)
+    dst = [(datetime(2026, 3, 29), datetime(2026, 3, 29, 23))]  # a 23-hour local day
+    assert not divides_windows(found.steps, dst)
+    assert divides_windows((timedelta(hours=1),), dst)
