@@ -9,7 +9,9 @@ Two measurements, each on a generated project, as whole processes timed from out
   model>`` warm (the compile cache kept), ``teal plan`` of everything warm, and ``teal
   partitions show <one model>`` (Dagster takes over a minute to load 2,000 such assets).
 - ``--backfill P`` (default 5,000) hourly partitions of one model built in one
-  ``teal build`` (multi_run: a transaction per partition): the process's resident memory
+  ``teal build`` (``backfill_policy='multi_run'``: each partition its own query, in
+  groups of partitions per transaction; the default policy would build this generator's
+  range with one query): the process's resident memory
   sampled through the build (first and last fifth compared), the number of lines of its
   output that mention a lock, and the partitions on record afterwards.
 
@@ -51,7 +53,7 @@ from {upstream}
 """
 
 BACKFILL_MODEL = """\
-{{{{ config(materialized='incremental', partition_column='ts',
+{{{{ config(materialized='incremental', partition_column='ts', backfill_policy='multi_run',
     partitioned_by={{'hourly': {{'start': '2025-01-01', 'end': '{end}'}}}}) }}}}
 select ts, hash(ts) % 1000 as user_id
 from range({{{{ partition.start }}}}, {{{{ partition.end }}}}, interval 1 minute) as t(ts)
