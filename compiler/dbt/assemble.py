@@ -78,14 +78,9 @@ def check_model_config(loader: DbtLoader, node: Node) -> None:
             "delete+insert" if node.config.get("unique_key") else "append"
         )
         if strategy == "microbatch":
-            loader.errors.append(
-                ProjectError(
-                    "incremental_strategy='microbatch' is not supported by teal yet",
-                    path=node.display,
-                    line=line_of(node.raw, r"incremental_strategy"),
-                    hint="use teal's partitioned models (docs/partitions.md), or delete+insert with a lookback filter",
-                )
-            )
+            from teal.compiler.dbt.microbatch import check_microbatch
+
+            check_microbatch(loader, node)
         elif strategy not in STRATEGIES:
             loader.errors.append(
                 ProjectError(
@@ -156,6 +151,7 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         strategy = None
         unique_key: tuple[str, ...] = ()
         predicates: tuple[str, ...] = ()
+        partitions = partition_column = partition_filter = None
         if mat in ("seed",):
             mat = "table"
         elif mat == "snapshot":
@@ -164,6 +160,9 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         elif mat == "incremental":
             node.config.setdefault("on_schema_change", "ignore")  # dbt's default
             strategy = str(node.config.get("incremental_strategy"))
+            if strategy == "microbatch":
+                partitions, partition_column, partition_filter = _batches(node)
+                strategy = "delete+insert"
             key = node.config.get("unique_key") or ()
             unique_key = (key,) if isinstance(key, str) else tuple(key)
             if strategy == "merge" and not unique_key:
@@ -215,6 +214,9 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
             unique_key=unique_key,
             incremental_predicates=predicates if strategy != "append" else (),
             columns=node.columns,
+            partitions=partitions,
+            partition_column=partition_column,
+            partition_filter=partition_filter,
         )
     dag = Dag(upstreams)
     cycle = dag.find_cycle()
@@ -255,6 +257,20 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         compared_state=compared,
         render_at_run=loader.render_at_run if any(n.render_at_run for n in nodes) else None,
     )
+
+
+def _batches(node: Node) -> tuple[Any, str, str]:
+    """A microbatch model's partitions, partition column and filter; its SQL (compiled
+    without is_incremental(), as a batch of a first run is) keeps only a batch's rows."""
+    from teal.compiler.dbt.microbatch import microbatch_partitions, wrap_sql
+    from teal.compiler.partition_sql import own_filter
+
+    event_time = str(node.config["event_time"])
+    partitions = microbatch_partitions(node)
+    node.compiled = wrap_sql(node.compiled, event_time)
+    node.incremental_sql = None
+    node.config["microbatch_lookback"] = int(node.config.get("lookback", 1))
+    return partitions, event_time, own_filter(partitions, event_time)
 
 
 def node_description(loader: DbtLoader, node: Node) -> str:

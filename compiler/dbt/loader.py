@@ -32,6 +32,7 @@ from teal.compiler.dbt.assemble import check_model_config
 from teal.compiler.dbt.compile import compile_nodes
 from teal.compiler.dbt.context import AttrDict, DbtJinja, Relation
 from teal.compiler.dbt.discovery import discover_nodes
+from teal.compiler.dbt.microbatch import filter_relation, source_event_time, upstream_event_time
 from teal.compiler.dbt.nodes import (
     CONFIG_KEYS,
     DICT_CONFIGS,
@@ -161,7 +162,11 @@ class DbtLoader:
             if target.materialized in ("table", "incremental", "seed", "snapshot")
             else "view"
         )
-        return self._maybe_empty(Relation(target.database, target.schema, target.alias, kind))
+        relation = Relation(target.database, target.schema, target.alias, kind)
+        event_time = upstream_event_time(self, target)
+        if event_time is not None:  # a microbatch model reads one batch of it
+            return filter_relation(self._maybe_empty(relation), event_time)
+        return self._maybe_empty(relation)
 
     def _find(self, name: str, package: str | None) -> Node | None:
         found = [n for n in self.by_name.get(name, []) if n.enabled and n.resource_type != "test"]
@@ -204,9 +209,11 @@ class DbtLoader:
                 pattern=pattern,
             )
         self.jinja.state.sources.append((source_name, table_name))
-        return self._maybe_empty(
-            Relation(info["database"], info["schema"], info["identifier"], "table")
-        )
+        relation = Relation(info["database"], info["schema"], info["identifier"], "table")
+        event_time = source_event_time(self, info)
+        if event_time is not None:  # a microbatch model reads one batch of it
+            return filter_relation(self._maybe_empty(relation), event_time)
+        return self._maybe_empty(relation)
 
     def _maybe_empty(self, relation: Relation) -> Relation:
         """With --empty, what a model or snapshot reads has no rows (dbt's subquery)."""

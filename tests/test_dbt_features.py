@@ -1,0 +1,79 @@
+"""dbt features beyond the basics (issue 19, third part): microbatch models, model versions,
+pre/post hooks and the rest, on small dbt projects written here. What real dbt makes of the
+same features is compared in tests/test_dbt_projects.py (fixture tests/dbt_projects/events).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import query, run_teal
+from tests.test_dbt_front_end import _error, dbt_project
+
+ENV = {"TEAL_RUN_STORE": "none"}
+MICROBATCH = """
+{{ config(materialized='incremental', incremental_strategy='microbatch',
+          event_time='joined', batch_size='month', begin='2024-01-01') }}
+select id, cast(joined as timestamp) as joined from {{ ref('people') }} where joined is not null
+"""
+
+
+@pytest.mark.parametrize(
+    ("written", "broken", "message"),
+    [
+        (
+            "batch_size='month'",
+            "batch_size='mont'",
+            "batch_size='mont' of microbatch model 'mb' is not hour, day",
+        ),
+        (", begin='2024-01-01'", "", "microbatch model 'mb' has no begin"),
+        ("event_time='joined',", "", "microbatch model 'mb' has no event_time"),
+        ("begin='2024-01-01'", "begin='2024-01-01', unique_key='id'", "sets unique_key"),
+    ],
+)
+def test_a_microbatch_config_mistake_is_located(
+    tmp_path: Path, written: str, broken: str, message: str
+) -> None:
+    text = _error(
+        dbt_project(tmp_path / "p", {"models/mb.sql": MICROBATCH.replace(written, broken)})
+    )
+    assert text.startswith("models/mb.sql:"), text
+    assert message in text
+
+
+def test_microbatch_builds_one_partition_per_batch_and_reads_batches_of_event_time_refs(
+    tmp_path: Path,
+) -> None:
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "models/staging/stg_people.sql": "{{ config(event_time='joined') }}\n"
+            "select id, name, joined from {{ ref('people') }}\n",
+            "models/mb.sql": MICROBATCH.replace("ref('people')", "ref('stg_people')"),
+        },
+    )
+    done = run_teal("build", "-s", "+mb", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    assert query(root / "shop.duckdb", "select id from main.mb order by id") == [(1,), (3,)]
+    assert run_teal("compile", "-s", "mb", cwd=root, env=ENV).returncode == 0
+    compiled = (root / "target" / "compiled" / "models" / "mb.sql").read_text()
+    assert 'where "joined" >= __teal_partition_start__' in compiled
+    # one batch by the dbt flags: only March is rebuilt
+    plan = run_teal(
+        "plan",
+        "-s",
+        "mb",
+        "--event-time-start",
+        "2024-03-01",
+        "--event-time-end",
+        "2024-04-01",
+        cwd=root,
+        env=ENV,
+    )
+    assert plan.returncode == 0, plan.output
+    assert "partitions 2024-03" in plan.output
+    alone = run_teal("build", "--event-time-start", "2024-03-01", cwd=root, env=ENV)
+    assert alone.returncode == 2
+    assert "--event-time-start needs --event-time-end too" in alone.output
