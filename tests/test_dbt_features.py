@@ -77,3 +77,51 @@ def test_microbatch_builds_one_partition_per_batch_and_reads_batches_of_event_ti
     alone = run_teal("build", "--event-time-start", "2024-03-01", cwd=root, env=ENV)
     assert alone.returncode == 2
     assert "--event-time-start needs --event-time-end too" in alone.output
+
+
+VERSIONS = """
+models:
+  - name: stg_people
+    latest_version: 2
+    columns:
+      - name: id
+        data_tests: [unique]
+    versions:
+      - v: 1
+      - v: 2
+      - v: 3
+"""
+
+
+def test_model_versions_are_models_of_their_own_and_ref_picks_one(tmp_path: Path) -> None:
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "models/staging/schema.yml": VERSIONS,
+            "models/staging/stg_people_v1.sql": "select id from {{ ref('people') }}\n",
+            "models/marts/both.sql": "select * from {{ ref('stg_people') }}\n"
+            "union all select id, null, null from {{ ref('stg_people', v=1) }}\n",
+        },
+    )
+    from teal.compiler.project import load_project
+
+    project = load_project(root)
+    # v2 lives in stg_people.sql (the latest may); v3 has no file: a located warning
+    assert project.models["stg_people_v2"].relation == "main.stg_people_v2"
+    assert project.models["both"].upstreams == ("stg_people_v1", "stg_people_v2")
+    (warning,) = [w for w in project.warnings if "version 3" in str(w)]
+    assert str(warning).startswith("models/staging/schema.yml:10:9: version 3 of model")
+    assert sorted(c for c in project.checks if c.startswith("unique")) == [
+        "unique_stg_people_v1_id",
+        "unique_stg_people_v2_id",
+    ]
+    assert project.dbt_nodes["stg_people_v1"]["unique_id"] == "model.shop.stg_people.v1"
+    (root / "models/marts/both.sql").write_text("select * from {{ ref('stg_people', v=4) }}\n")
+    text = _error(root)
+    assert text.startswith("models/marts/both.sql:1:")
+    assert "model 'stg_people' has no version 4 with a file" in text
+    # dbt's selection by a versioned model's name selects every version
+    (root / "models/marts/both.sql").write_text("select 1 as x\n")
+    done = run_teal("ls", "-s", "stg_people", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    assert "stg_people_v1" in done.output and "stg_people_v2" in done.output

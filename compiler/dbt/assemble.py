@@ -173,6 +173,8 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         config = {k: v for k, v in node.config.items()}
         if node.render_at_run:
             config["render_at_run"] = True
+        if node.version is not None:  # `-s name` selects every version (compiler/selection.py)
+            config.update(version_of=node.base_name.lower(), version=node.version)
         config.update(
             resource_type=node.resource_type,
             unique_id=node.unique_id,

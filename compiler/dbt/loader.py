@@ -43,6 +43,7 @@ from teal.compiler.dbt.nodes import (
 from teal.compiler.dbt.properties import read_properties
 from teal.compiler.dbt.relations import settle_relations
 from teal.compiler.dbt.settings import DbtSettings, Package, native
+from teal.compiler.dbt.versions import Versioned, apply_versions, resolve_version
 from teal.compiler.errors import (
     ProjectError,
     TealError,
@@ -74,6 +75,7 @@ class DbtLoader:
         self.source_entries: dict[str, tuple[Any, str, str]] = {}  # source name -> entry
         self.properties: dict[tuple[str, str], tuple[Any, str]] = {}  # (type, name) -> entry
         self.unit_tests: list[tuple[Any, str]] = []
+        self.versioned: dict[str, Versioned] = {}  # model name -> its versions
         self.errors: list[TealError] = []
         self.warnings: list[TealError] = []  # shown by every command, errors under --strict
         self.graph = AttrDict(
@@ -143,7 +145,9 @@ class DbtLoader:
                 "ref() takes a model name, or a package and a model name", pattern=r"ref\s*\("
             )
         pkg = names[0] if len(names) == 2 else package
-        name = names[-1]
+        name, unknown = resolve_version(self, names[-1], pkg, v if v is not None else version)
+        if unknown is not None:
+            raise unknown
         state = self.jinja.state
         if self.jinja.phase == "parse":
             state.refs.append((name, pkg))
@@ -425,6 +429,7 @@ class DbtLoader:
                 self.jinja.add_macro_file(package.name, self._display(path), self._read(path))
         read_properties(self)
         discover_nodes(self)
+        apply_versions(self)
         raise_all(self.errors)
         self._configure()
         raise_all(self.errors)

@@ -117,10 +117,21 @@ class Node:
     description: str = ""
     render_at_run: bool = False  # its Jinja queries the warehouse: rendered again at run
     ctes: str = ""  # the ephemeral CTEs injected into its SQL
+    # a version of a versioned model (compiler/dbt/versions.py): the version and the
+    # model's name (``name`` is then teal's model name, ``<base_name>_v<version>``)
+    version: str | None = None
+    base_name: str = ""
 
     @property
     def unique_id(self) -> str:
+        if self.version is not None:
+            return f"{self.resource_type}.{self.package}.{self.base_name}.v{self.version}"
         return f"{self.resource_type}.{self.package}.{self.name}"
+
+    @property
+    def dbt_name(self) -> str:
+        """The name dbt gives the node (a version's is its model's)."""
+        return self.base_name or self.name
 
     @property
     def materialized(self) -> str:
@@ -141,7 +152,11 @@ def default_schema(custom: Any, node: Any) -> str:
 
 
 def default_alias(custom: Any, node: Any) -> str:
-    return str(custom).strip() if custom else str(node["name"])
+    if custom:
+        return str(custom).strip()
+    if node["version"]:  # dbt's default for a version: <name>_v<version>
+        return f"{node['name']}_v{str(node['version']).replace('.', '_')}"
+    return str(node["name"])
 
 
 def default_database(custom: Any, node: Any) -> str:
@@ -150,7 +165,7 @@ def default_database(custom: Any, node: Any) -> str:
 
 def node_dict(node: Node, settings: DbtSettings) -> dict[str, Any]:
     return AttrDict(
-        name=node.name,
+        name=node.dbt_name,
         alias=node.alias or node.name,
         schema=node.schema or settings.target.schema,
         database=node.database or settings.target.database,
@@ -171,7 +186,7 @@ def node_dict(node: Node, settings: DbtSettings) -> dict[str, Any]:
         description=str((node.yaml or {}).get("description") or ""),
         meta=dict(node.config.get("meta") or {}),
         columns={},
-        version=None,
+        version=node.version,
         language="sql",
         identifier=node.alias or node.name,
         _target=settings.target,
@@ -184,7 +199,8 @@ def manifest_node(node: Node, settings: DbtSettings) -> dict[str, Any]:
         "unique_id": node.unique_id,
         "resource_type": node.resource_type,
         "package_name": node.package,
-        "name": node.name,
+        "name": node.dbt_name,
+        "version": node.version,
         "path": node.display,
         "original_file_path": node.display,
         "fqn": list(node.fqn),
