@@ -93,6 +93,10 @@ class Model:
     external: ExternalSpec | None = None
     # a Python asset whose data an I/O manager resource of this name saves and loads
     io_manager: str | None = None
+    # statements run on the step's cursor just before its build and just after it commits
+    # (a dbt model's pre-hooks and post-hooks; runtime/model_hooks.py)
+    pre_hooks: tuple[str, ...] = ()
+    post_hooks: tuple[str, ...] = ()
 
     @property
     def relation(self) -> str:

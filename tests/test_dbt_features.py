@@ -125,3 +125,23 @@ def test_model_versions_are_models_of_their_own_and_ref_picks_one(tmp_path: Path
     done = run_teal("ls", "-s", "stg_people", cwd=root, env=ENV)
     assert done.returncode == 0, done.output
     assert "stg_people_v1" in done.output and "stg_people_v2" in done.output
+
+
+def test_hooks_run_around_the_model_and_a_failing_one_is_named(tmp_path: Path) -> None:
+    model = """
+    {{ config(materialized='table',
+              pre_hook="create table if not exists {{ target.schema }}.log (what varchar)",
+              post_hook=["insert into {{ target.schema }}.log select 'rows ' || count(*) from {{ this }}",
+                         "{{ var('bad_post', 'select 1') }}"]) }}
+    select * from {{ ref('people') }}
+    """
+    root = dbt_project(tmp_path / "p", {"models/marts/hooked.sql": model})
+    done = run_teal("build", "-s", "+hooked", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    assert query(root / "shop.duckdb", "select what from main.log") == [("rows 3",)]
+    failed = run_teal(
+        "build", "-s", "hooked", "--vars", "{bad_post: 'select * from nowhere'}", cwd=root, env=ENV
+    )
+    assert failed.returncode == 1
+    assert "published, then post-hook 2 failed: Catalog Error" in failed.output
+    assert query(root / "shop.duckdb", "select count(*) from main.log") == [(2,)]

@@ -23,19 +23,6 @@ if TYPE_CHECKING:
 
 
 def check_model_config(loader: DbtLoader, node: Node) -> None:
-    for hook in ("pre-hook", "post-hook", "pre_hook", "post_hook"):
-        if node.config.get(hook):
-            line, col = position(node.raw, re.escape(hook).replace("\\-", "[-_]")) or (None, None)
-            loader.errors.append(
-                ProjectError(
-                    f"{hook} is not supported by teal yet (model '{node.name}')",
-                    path=node.display if line else (node.yaml_display or node.display),
-                    line=line,
-                    col=col,
-                    hint="move the statement into on-run-start/on-run-end, or into the model's SQL",
-                )
-            )
-            return
     mat = node.materialized
     line, col = (
         position(node.raw, r"(?<=materialized=['\"])\w+")
@@ -219,6 +206,8 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
             partitions=partitions,
             partition_column=partition_column,
             partition_filter=partition_filter,
+            pre_hooks=node.pre_hooks,
+            post_hooks=node.post_hooks,
         )
     dag = Dag(upstreams)
     cycle = dag.find_cycle()

@@ -27,12 +27,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from teal.compiler.config import ProjectConfig, merge_config
+from teal.compiler.config import ProjectConfig
 from teal.compiler.dbt.assemble import check_model_config
 from teal.compiler.dbt.compile import compile_nodes
 from teal.compiler.dbt.context import AttrDict, DbtJinja, Relation
 from teal.compiler.dbt.discovery import discover_nodes
 from teal.compiler.dbt.microbatch import filter_relation, source_event_time, upstream_event_time
+from teal.compiler.dbt.model_hooks import HOOK_KEYS, merge_dbt_config
 from teal.compiler.dbt.nodes import (
     CONFIG_KEYS,
     DICT_CONFIGS,
@@ -470,13 +471,15 @@ class DbtLoader:
                 for key, value in level.items():
                     key = str(key)
                     if key.startswith("+"):
-                        merge_config(
+                        merge_dbt_config(
                             merged, {key[1:]: self._render_config(value, owner, level, key)}
                         )
                     elif key in CONFIG_KEYS and (
                         not isinstance(value, dict) or key in DICT_CONFIGS
                     ):
-                        merge_config(merged, {key: self._render_config(value, owner, level, key)})
+                        merge_dbt_config(
+                            merged, {key: self._render_config(value, owner, level, key)}
+                        )
                 if depth >= len(node.fqn):
                     break
                 level = level.get(node.fqn[depth])
@@ -484,6 +487,8 @@ class DbtLoader:
         return merged
 
     def _render_config(self, value: Any, owner: Package, level: Any, key: str) -> Any:
+        if key.lstrip("+") in HOOK_KEYS:  # rendered with their model (compiler/dbt/model_hooks.py)
+            return value
         if isinstance(value, str) and ("{{" in value or "{%" in value):
             from teal.compiler.dbt.settings import render_text
 
@@ -531,10 +536,10 @@ class DbtLoader:
                         )
                     )
                     continue
-                merge_config(conf, {k: v for k, v in yconf.items()})
+                merge_dbt_config(conf, {k: v for k, v in yconf.items()})
                 for key in ("tags", "meta", "docs"):
                     if entry.get(key) is not None:
-                        merge_config(conf, {key: entry[key]})
+                        merge_dbt_config(conf, {key: entry[key]})
             node.config = conf
             if node.resource_type in ("model", "snapshot", "test") and node.enabled:
                 try:
@@ -586,7 +591,7 @@ class DbtLoader:
                 state.incremental = incremental
                 sql = self.jinja.render(node.template, node.display, node.raw)
                 for call in state.config_calls:
-                    merge_config(node.config, call)
+                    merge_dbt_config(node.config, call)
                 live = live_markers(sql)
                 for i, ref in enumerate(state.refs):
                     if (i in live or f"__teal_dbt_ref_{i}__" not in sql) and ref not in refs:

@@ -28,6 +28,8 @@ CONFIG_KEYS = {
     "persist_docs",
     "post-hook",
     "pre-hook",
+    "post_hook",
+    "pre_hook",
     "full_refresh",
     "unique_key",
     "incremental_strategy",
@@ -121,6 +123,9 @@ class Node:
     # model's name (``name`` is then teal's model name, ``<base_name>_v<version>``)
     version: str | None = None
     base_name: str = ""
+    # its pre-hooks and post-hooks, rendered (compiler/dbt/model_hooks.py)
+    pre_hooks: tuple[str, ...] = ()
+    post_hooks: tuple[str, ...] = ()
 
     @property
     def unique_id(self) -> str:

@@ -1,3 +1,7 @@
+{{ config(
+    pre_hook="delete from {{ target.schema }}.hook_log where source = 'stale'",
+    post_hook=["update {{ this }} set amount_per_event = round(amount_per_event, 1)"],
+) }}
 select
     latest.kind,
     latest.events as events_latest,
