@@ -145,3 +145,59 @@ def test_hooks_run_around_the_model_and_a_failing_one_is_named(tmp_path: Path) -
     assert failed.returncode == 1
     assert "published, then post-hook 2 failed: Catalog Error" in failed.output
     assert query(root / "shop.duckdb", "select count(*) from main.log") == [(2,)]
+
+
+ARROW_MODEL = """
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def model(dbt, session):
+    people = dbt.ref("stg_people").arrow()
+    if hasattr(people, "read_all"):  # a stream in newer DuckDB
+        people = people.read_all()
+    return pa.table({"id": people["id"], "doubled": pc.multiply(people["id"], 2)})
+"""
+
+
+def test_a_python_model_returning_arrow_builds_and_sql_models_read_it(tmp_path: Path) -> None:
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "models/marts/doubled.py": ARROW_MODEL,
+            "models/marts/reads_python.sql": "select sum(doubled) as s from {{ ref('doubled') }}\n",
+        },
+    )
+    done = run_teal("build", "-s", "+reads_python", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    assert query(root / "shop.duckdb", "select s from main_mart.reads_python") == [(6,)]
+    listed = run_teal("ls", "-s", "+doubled", cwd=root, env=ENV)
+    assert "stg_people" in listed.output  # the lineage read from dbt.ref in the file
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("def build(dbt, session):\n    return None\n", "defines no model(dbt, session) function"),
+        (
+            "def model(dbt, session):\n    name = 'people'\n    return dbt.ref(name)\n",
+            "models/marts/py.py:3:12: dbt.ref() in Python model 'py' takes literal arguments",
+        ),
+        (
+            "def model(dbt, session):\n    dbt.config(materialized='view')\n    return 1\n",
+            "is materialized='view', which teal does not build for Python models",
+        ),
+        ("def model(dbt, session)\n", "models/marts/py.py:1:24: Python model 'py' does not parse"),
+    ],
+)
+def test_python_model_mistakes_are_located(tmp_path: Path, source: str, message: str) -> None:
+    text = _error(dbt_project(tmp_path / "p", {"models/marts/py.py": source}))
+    assert message in text
+
+
+def test_a_python_model_that_raises_fails_at_its_line(tmp_path: Path) -> None:
+    source = "def model(dbt, session):\n    x = dbt.ref('people')\n    raise ValueError('no')\n"
+    root = dbt_project(tmp_path / "p", {"models/marts/py.py": source})
+    done = run_teal("build", "-s", "+py", cwd=root, env=ENV)
+    assert done.returncode == 1
+    assert "models/marts/py.py:3: ValueError: no" in done.output

@@ -178,10 +178,17 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
             + repr(sorted(((k, v) for k, v in config.items() if k != "description"), key=str))
         )
         tags = config.get("tags") or []
-        folder = "/".join(node.fqn[1:-1])
+        folder = "/".join(node.fqn[1 : -2 if node.version is not None else -1])
+        asset = None
+        if node.language == "python":
+            from teal.compiler.dbt.python_models import python_asset
+
+            relation = f'"{node.schema}"."{node.alias}"'
+            asset = python_asset(node, relation, node.schema, node.alias)
         models[node.name] = Model(
             name=node.name,
-            kind="sql",
+            kind=node.language,
+            asset=asset,
             path=node.path,
             display_path=node.display,
             folder=folder,
@@ -193,11 +200,11 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
             description=description,
             upstreams=ups,
             source_tables=tuple(sorted({f"{s}.{t}" for s, t in node.sources})),
-            raw_sql=node.raw or None,
-            rendered_sql=node.compiled,
-            compiled_sql=node.compiled,
+            raw_sql=(node.raw or None) if asset is None else None,
+            rendered_sql=node.compiled if asset is None else None,
+            compiled_sql=node.compiled if asset is None else None,
             sql_hash=version,
-            line=1,
+            line=node.python.line if asset is not None else 1,
             incremental_sql=node.incremental_sql,
             strategy=strategy,
             unique_key=unique_key,
@@ -227,8 +234,8 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
     by_asset: dict[str, list[str]] = {}
     for name, check in checks.items():
         by_asset.setdefault(check.asset, []).append(name)
-    for asset, check_names in by_asset.items():
-        models[asset] = dataclasses.replace(models[asset], checks=tuple(sorted(check_names)))
+    for tested, check_names in by_asset.items():
+        models[tested] = dataclasses.replace(models[tested], checks=tuple(sorted(check_names)))
     entries = {n.name: manifest_node(n, loader.settings) for n in loader.nodes.values()}
     compared = None
     if loader.settings.state_dir is not None:  # --state DIR

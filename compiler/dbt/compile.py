@@ -12,6 +12,7 @@ from teal.compiler.dbt.assemble import assemble_project
 from teal.compiler.dbt.context import AttrDict, RenderAtRun
 from teal.compiler.dbt.model_hooks import render_model_hooks
 from teal.compiler.dbt.nodes import Node, all_text, node_dict, with_ctes
+from teal.compiler.dbt.python_models import compile_python_model
 from teal.compiler.errors import TealError, raise_all
 
 if TYPE_CHECKING:
@@ -35,6 +36,11 @@ def compile_nodes(loader: DbtLoader) -> Any:
                 node.compiled, node.columns, node.digest = seed_sql(
                     node.path, node.display, node.config, loader.cache
                 )
+                continue
+            if node.language == "python":
+                compile_python_model(loader, node)
+                if node.config.get("pre-hook") or node.config.get("post-hook"):
+                    node.pre_hooks, node.post_hooks = render_model_hooks(loader, node)
                 continue
             loader.jinja.state.queried = False
             try:

@@ -126,6 +126,15 @@ class Node:
     # its pre-hooks and post-hooks, rendered (compiler/dbt/model_hooks.py)
     pre_hooks: tuple[str, ...] = ()
     post_hooks: tuple[str, ...] = ()
+    # a Python model (compiler/dbt/python_models.py): the calls its file makes, and the
+    # relation each of its refs and sources reads
+    python: Any = None
+    python_refs: dict[Any, str] = field(default_factory=dict)
+    python_sources: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @property
+    def language(self) -> str:
+        return "python" if self.path.suffix == ".py" else "sql"
 
     @property
     def unique_id(self) -> str:
@@ -192,7 +201,7 @@ def node_dict(node: Node, settings: DbtSettings) -> dict[str, Any]:
         meta=dict(node.config.get("meta") or {}),
         columns={},
         version=node.version,
-        language="sql",
+        language=node.language,
         identifier=node.alias or node.name,
         _target=settings.target,
     )
@@ -206,6 +215,7 @@ def manifest_node(node: Node, settings: DbtSettings) -> dict[str, Any]:
         "package_name": node.package,
         "name": node.dbt_name,
         "version": node.version,
+        "language": node.language,
         "path": node.display,
         "original_file_path": node.display,
         "fqn": list(node.fqn),

@@ -180,7 +180,9 @@ def _test_config(loader: DbtLoader, node: Node, options: dict[str, Any]) -> dict
     from teal.compiler.dbt.loader import Node as _Node
 
     probe = _Node("test", node.package, node.name, node.path, node.display, node.fqn)
-    conf = loader._tree_config(probe)
+    from teal.compiler.dbt.configure import tree_config
+
+    conf = tree_config(loader, probe)
     conf.update(options)
     return conf
 

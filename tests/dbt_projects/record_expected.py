@@ -60,6 +60,8 @@ REQUIREMENTS = [
     "referencing",
     "sqlglot",
     "tabulate",
+    "pandas",  # the fixtures' dbt Python models return pandas frames
+    "pyarrow",
 ]
 
 
