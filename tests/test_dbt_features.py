@@ -201,3 +201,43 @@ def test_a_python_model_that_raises_fails_at_its_line(tmp_path: Path) -> None:
     done = run_teal("build", "-s", "+py", cwd=root, env=ENV)
     assert done.returncode == 1
     assert "models/marts/py.py:3: ValueError: no" in done.output
+
+
+ATTACH_PROFILES = """
+shop:
+  target: dev
+  outputs:
+    dev:
+      type: duckdb
+      path: shop.duckdb
+      schema: main
+      attach:
+        - path: lake/old.duckdb
+          read_only: true
+"""
+
+
+def test_a_profile_attach_is_readable_as_a_source(tmp_path: Path) -> None:
+    import duckdb
+
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "models/staging/sources.yml": "sources:\n  - name: old_orders\n    database: old\n"
+            "    schema: sales\n    tables:\n      - name: orders\n",
+            "models/marts/old_total.sql": "select sum(amount) as total "
+            "from {{ source('old_orders', 'orders') }}\n",
+        },
+        profiles=ATTACH_PROFILES,
+    )
+    (root / "lake").mkdir()
+    with duckdb.connect(str(root / "lake" / "old.duckdb")) as con:
+        con.execute("create schema sales; create table sales.orders as select 2.5 as amount")
+    done = run_teal("build", "-s", "old_total", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    assert query(root / "shop.duckdb", "select total from main_mart.old_total") == [(2.5,)]
+    # another kind of database is refused where it is written
+    (root / "profiles.yml").write_text(ATTACH_PROFILES.replace("read_only: true", "type: sqlite"))
+    text = _error(root)
+    assert "profiles.yml:10: " in text
+    assert "attach: type 'sqlite' is not supported by teal" in text

@@ -111,14 +111,16 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
 
     names = {n.name for n in nodes}
     sources: dict[str, Source] = {}
+    attached = {a.alias for a in loader.settings.attachments}
     for (source, table), info in loader.sources.items():
         src = sources.get(source)
         tables = dict(src.tables) if src else {}
+        database = f"{info['database']}." if info["database"] in attached else ""
         tables[table.lower()] = SourceTable(
             source=source,
             name=table,
             kind="warehouse",
-            location=f"{info['schema']}.{info['identifier']}",
+            location=f"{database}{info['schema']}.{info['identifier']}",
             description=str(info["entry"].get("description") or ""),
         )
         sources[source] = Source(
@@ -128,6 +130,14 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
             tables=tables,
             declared_in=info["display"],
             line=getattr(info["source_entry"], "line", None),
+        )
+    if loader.settings.attachments:  # the profile's attach: entries, attached on open
+        from teal.compiler.dbt.attach import attached_sources
+
+        sources.update(
+            attached_sources(
+                loader.settings.attachments, set(sources), loader.settings.target.profiles_path
+            )
         )
     models: dict[str, Model] = {}
     upstreams: dict[str, tuple[str, ...]] = {}

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from teal.compiler.config import ProjectConfig
+from teal.compiler.dbt.attach import source_name_sql
 from teal.compiler.dbt.compile import compile_nodes
 from teal.compiler.dbt.configure import configure_nodes
 from teal.compiler.dbt.context import AttrDict, DbtJinja, Relation
@@ -207,6 +208,14 @@ class DbtLoader:
             )
         self.jinja.state.sources.append((source_name, table_name))
         relation = Relation(info["database"], info["schema"], info["identifier"], "table")
+        if any(a.alias == info["database"] for a in self.settings.attachments):
+            relation = Relation(  # in an attached database: named with it, as dbt-duckdb
+                info["database"],
+                info["schema"],
+                info["identifier"],
+                "table",
+                source_name_sql(info, self.settings.attachments),
+            )
         event_time = source_event_time(self, info)
         if event_time is not None:  # a microbatch model reads one batch of it
             return filter_relation(self._maybe_empty(relation), event_time)

@@ -343,7 +343,9 @@ def _source_tests(
         display,
         [info["package"], source, table],
     )
-    relation = f'"{info["schema"]}"."{info["identifier"]}"'
+    from teal.compiler.dbt.attach import source_name_sql
+
+    relation = source_name_sql(info, loader.settings.attachments)
     out = []
     for test, column, line in items:
         name, args, options = _split(test, display, line)
