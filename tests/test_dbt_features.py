@@ -241,3 +241,37 @@ def test_a_profile_attach_is_readable_as_a_source(tmp_path: Path) -> None:
     text = _error(root)
     assert "profiles.yml:10: " in text
     assert "attach: type 'sqlite' is not supported by teal" in text
+
+
+def test_a_unit_test_fixture_that_does_not_exist_is_located(tmp_path: Path) -> None:
+    yml = """
+    unit_tests:
+      - name: t
+        model: stg_people
+        given:
+          - input: ref('people')
+            format: csv
+            fixture: peple
+        expect:
+          rows: []
+    """
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "models/staging/unit.yml": yml,
+            "tests/fixtures/people.csv": "id,name,joined\n1,Ann,\n",
+            "tests/fixtures/not_a_test.sql": "select 1 as id\n",  # rows, not a singular test
+        },
+    )
+    text = _error(root)
+    assert text.startswith("models/staging/unit.yml:")
+    assert "fixture 'peple' (csv) is not a file in tests/fixtures/" in text
+    assert "did you mean 'people'?" in text
+    (root / "models/staging/unit.yml").write_text(
+        (root / "models/staging/unit.yml").read_text().replace("peple", "people")
+    )
+    from teal.compiler.project import load_project
+
+    project = load_project(root)
+    assert "stg_people::t" in project.checks
+    assert not any("not_a_test" in c for c in project.checks)

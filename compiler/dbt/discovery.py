@@ -101,6 +101,8 @@ def discover_nodes(loader: DbtLoader) -> None:
             for path in loader._files(package, (folder,), (".sql",)):
                 rel = path.relative_to(base).parts
                 text = loader._read(path)
+                if "fixtures" in rel[:-1]:
+                    continue  # a unit test's rows (compiler/dbt/unit_tests.py)
                 if "generic" in rel[:-1] or re.search(r"\{%-?\s*(test|macro)\s", text):
                     continue
                 node = Node(

@@ -70,6 +70,7 @@ class DbtLoader:
         self.properties: dict[tuple[str, str], tuple[Any, str]] = {}  # (type, name) -> entry
         self.unit_tests: list[tuple[Any, str]] = []
         self.versioned: dict[str, Versioned] = {}  # model name -> its versions
+        self.var_overrides: dict[str, Any] = {}  # while a unit test renders: its vars
         self.errors: list[TealError] = []
         self.warnings: list[TealError] = []  # shown by every command, errors under --strict
         self.graph = AttrDict(
@@ -94,6 +95,8 @@ class DbtLoader:
         return self.jinja.state.node
 
     def var(self, name: str, default: Any = ...) -> Any:
+        if name in self.var_overrides:  # a unit test's overrides: vars:
+            return self.var_overrides[name]
         if name in self.settings.cli_vars:
             return self.settings.cli_vars[name]
         node = self.node
