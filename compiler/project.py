@@ -124,6 +124,8 @@ class Project:
     hooks: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     # dbt projects: each node's manifest entry by name (runtime/dbt_artifacts.py)
     dbt_nodes: dict[str, Any] = field(default_factory=dict)
+    # dbt projects: the macros' manifest records by unique id (compiler/dbt/macro_state.py)
+    dbt_macros: dict[str, Any] = field(default_factory=dict)
     # dbt projects built with --state DIR: each model's state against DIR/manifest.json
     # ("new" | "modified" | "unmodified"), which state: selectors use instead of the
     # warehouse's (compiler/dbt/state.py)

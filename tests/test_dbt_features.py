@@ -236,6 +236,14 @@ def test_a_profile_attach_is_readable_as_a_source(tmp_path: Path) -> None:
     done = run_teal("build", "-s", "old_total", cwd=root, env=ENV)
     assert done.returncode == 0, done.output
     assert query(root / "shop.duckdb", "select total from main_mart.old_total") == [(2.5,)]
+    # teal docs generate lists the source table, with its columns, in catalog.json
+    assert run_teal("docs", "generate", cwd=root, env=ENV).returncode == 0
+    import json
+
+    catalog = json.loads((root / "target" / "catalog.json").read_text())
+    table = catalog["sources"]["source.shop.old_orders.orders"]
+    assert table["metadata"]["database"] == "old" and table["metadata"]["schema"] == "sales"
+    assert [c["name"] for c in table["columns"].values()] == ["amount"]
     # another kind of database is refused where it is written
     (root / "profiles.yml").write_text(ATTACH_PROFILES.replace("read_only: true", "type: sqlite"))
     text = _error(root)
@@ -275,3 +283,31 @@ def test_a_unit_test_fixture_that_does_not_exist_is_located(tmp_path: Path) -> N
     project = load_project(root)
     assert "stg_people::t" in project.checks
     assert not any("not_a_test" in c for c in project.checks)
+
+
+def test_state_modified_sees_a_changed_macro_through_the_macros_that_call_it(
+    tmp_path: Path,
+) -> None:
+    macros = """
+    {% macro shout(x) %}upper({{ inner(x) }}){% endmacro %}
+    {% macro inner(x) %}{{ x }}{% endmacro %}
+    """
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "macros/text.sql": macros,
+            "models/staging/stg_people.sql": "select id, {{ shout('name') }} as name, joined "
+            "from {{ ref('people') }}\n",
+        },
+    )
+    assert run_teal("parse", cwd=root, env=ENV).returncode == 0
+    manifest = (root / "target" / "manifest.json").read_text()
+    assert '"macro.shop.shout"' in manifest and '"macro.shop.inner"' in manifest
+    (root / "target").rename(tmp_path / "prod")
+    state = ("--state", str(tmp_path / "prod"))
+    done = run_teal("ls", "-s", "state:modified", *state, cwd=root, env=ENV)
+    assert "0 of" in done.output, done.output
+    (root / "macros/text.sql").write_text(macros.replace("{{ x }}", "trim({{ x }})"))
+    done = run_teal("ls", "-s", "state:modified", *state, cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    assert "stg_people" in done.output and "1 of" in done.output

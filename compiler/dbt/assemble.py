@@ -247,11 +247,19 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
     for tested, check_names in by_asset.items():
         models[tested] = dataclasses.replace(models[tested], checks=tuple(sorted(check_names)))
     entries = {n.name: manifest_node(n, loader.settings) for n in loader.nodes.values()}
+    from teal.compiler.dbt.macro_state import macro_blocks, node_macros
+
+    macros = macro_blocks(loader)
+    for node in loader.nodes.values():  # what each node calls (dbt's depends_on.macros)
+        entries[node.name]["depends_on"] = {
+            "macros": node_macros(loader, node.raw, node.package) if node.raw else []
+        }
     compared = None
     if loader.settings.state_dir is not None:  # --state DIR
         from teal.compiler.dbt.state import compare_nodes, read_manifest
 
-        compared = compare_nodes(entries, read_manifest(loader.settings.state_dir))
+        old_nodes, old_macros = read_manifest(loader.settings.state_dir)
+        compared = compare_nodes(entries, old_nodes, macros, old_macros)
     return Project(
         config=loader.cfg,
         models=models,
@@ -262,6 +270,7 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         hooks=tuple(loader.hooks),
         warnings=tuple(loader.warnings),
         dbt_nodes=entries,
+        dbt_macros=macros,
         compared_state=compared,
         render_at_run=loader.render_at_run if any(n.render_at_run for n in nodes) else None,
     )

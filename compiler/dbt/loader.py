@@ -71,6 +71,8 @@ class DbtLoader:
         self.unit_tests: list[tuple[Any, str]] = []
         self.versioned: dict[str, Versioned] = {}  # model name -> its versions
         self.var_overrides: dict[str, Any] = {}  # while a unit test renders: its vars
+        # (package, file, text) of every macro file, as written (compiler/dbt/macro_state.py)
+        self.macro_sources: list[tuple[str, str, str]] = []
         self.errors: list[TealError] = []
         self.warnings: list[TealError] = []  # shown by every command, errors under --strict
         self.graph = AttrDict(
@@ -414,6 +416,7 @@ class DbtLoader:
         from teal.compiler.dbt.builtins import BUILTIN_MACROS
 
         self.jinja.add_macro_file("dbt", "<teal's dbt built-ins>", BUILTIN_MACROS)
+        self.macro_sources.append(("dbt", "<teal's dbt built-ins>", BUILTIN_MACROS))
         for package in self._packages():
             paths = {*package.macro_paths, *package.test_paths}
             for path in self._files(package, tuple(sorted(paths)), (".sql",)):
@@ -422,6 +425,7 @@ class DbtLoader:
                 if in_tests and not re.search(r"\{%-?\s*(test|macro)\s", text):
                     continue  # a singular test, read below
                 self.jinja.add_macro_file(package.name, self._display(path), text)
+                self.macro_sources.append((package.name, self._display(path), text))
             doc_folders = (
                 *package.model_paths,
                 *package.macro_paths,

@@ -229,11 +229,31 @@ def manifest_node(node: Node, settings: DbtSettings) -> dict[str, Any]:
         "sources": [list(s) for s in node.sources],
         "raw_code": node.raw,
         "compiled_code": node.compiled,
-        "checksum": {
-            "name": "sha256",
-            "checksum": hashlib.sha256((node.raw or node.digest).encode()).hexdigest(),
-        },
+        "checksum": file_checksum(node),
     }
+
+
+SEED_HASH_LIMIT = 1024 * 1024  # dbt's MAXIMUM_SEED_SIZE_MIB default: larger seeds by path
+
+
+def file_checksum(node: Node) -> dict[str, str]:
+    """dbt's checksum of a node's file, so that ``--state`` can compare with a manifest dbt
+    wrote: sha256 of the text with runs of whitespace made one space (dbt 1.12), of a seed's
+    stripped text (its path when over 1 MiB); a YAML snapshot's is its YAML file's, as dbt's."""
+    try:
+        if node.path.suffix not in (".sql", ".py", ".csv", ".yml", ".yaml"):
+            raise OSError
+        if not node.path.is_file():
+            raise OSError
+        if node.resource_type == "seed":
+            if node.path.stat().st_size > SEED_HASH_LIMIT:
+                return {"name": "path", "checksum": node.display}
+            text = node.path.read_text(encoding="utf-8").strip()
+        else:
+            text = " ".join(node.path.read_text(encoding="utf-8").split())
+    except (OSError, UnicodeDecodeError):
+        text = node.raw or node.digest
+    return {"name": "sha256", "checksum": hashlib.sha256(text.encode()).hexdigest()}
 
 
 def plain(value: Any) -> bool:
