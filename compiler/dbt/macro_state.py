@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from teal.compiler.dbt.loader import DbtLoader
 
 _BLOCK = re.compile(r"\{%-?\s*(macro|test)\s+(\w+).*?\{%-?\s*end(?:macro|test)\s*-?%\}", re.S)
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 _CALL = re.compile(r"(?<![\w.])(?:(\w+)\.)?(\w+)\s*\(")
 _DISPATCH = re.compile(
     r"adapter\.dispatch\(\s*['\"](\w+)['\"]\s*(?:,\s*(?:macro_namespace\s*=\s*)?['\"](\w+)['\"])?"
@@ -64,7 +65,8 @@ def calls(loader: DbtLoader, text: str, package: str) -> list[str]:
             found.append(uid)
 
     root = loader.settings.project.name
-    for m in _CALL.finditer(text):
+    jinja_text = " ".join(_JINJA.findall(text))  # calls are in {{ }} and {% %}, not the SQL
+    for m in _CALL.finditer(jinja_text):
         qualifier, name = m.group(1), m.group(2)
         if qualifier is not None:
             if qualifier in jinja.macros:
@@ -74,7 +76,7 @@ def calls(loader: DbtLoader, text: str, package: str) -> list[str]:
             if name in jinja.macros.get(pkg, {}):
                 add(pkg, name)
                 break
-    for m in _DISPATCH.finditer(text):
+    for m in _DISPATCH.finditer(jinja_text):
         name, namespace = m.group(1), m.group(2)
         order = loader.settings.dispatch.get(namespace or "") or (root, namespace or INTERNAL)
         for pkg in order:

@@ -249,6 +249,8 @@ def file_checksum(node: Node) -> dict[str, str]:
             if node.path.stat().st_size > SEED_HASH_LIMIT:
                 return {"name": "path", "checksum": node.display}
             text = node.path.read_text(encoding="utf-8").strip()
+        elif node.resource_type in ("model", "test") and node.raw:  # its file's text, read
+            text = " ".join(node.raw.split())
         else:
             text = " ".join(node.path.read_text(encoding="utf-8").split())
     except (OSError, UnicodeDecodeError):
