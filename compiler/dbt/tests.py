@@ -136,8 +136,7 @@ def collect_tests(
             errors.append(exc)
     for entry, display in loader.unit_tests:
         try:
-            check = _unit_test(loader, entry, display, models, tested)
-            if check is not None:
+            for check in _unit_tests(loader, entry, display, models, tested):
                 add(check)
         except TealError as exc:
             errors.append(exc)
@@ -564,9 +563,9 @@ def _singular(
     )
 
 
-def _unit_test(
+def _unit_tests(
     loader: DbtLoader, entry: Any, display: str, models: dict[str, Model], tested: dict[str, Node]
-) -> CheckDef | None:
-    from teal.compiler.dbt.unit_tests import unit_test_check
+) -> list[CheckDef]:
+    from teal.compiler.dbt.unit_tests import unit_test_checks
 
-    return unit_test_check(loader, entry, display, models, tested)
+    return unit_test_checks(loader, entry, display, models, tested)

@@ -121,12 +121,41 @@ def _rows(
     return columns, "\nunion all by name\n".join(selects)
 
 
-def unit_test_check(
+def unit_test_checks(
     loader: DbtLoader, entry: Any, display: str, models: dict[str, Model], tested: dict[str, Node]
+) -> list[CheckDef]:
+    """A unit test's checks: one, or one per version of a versioned model (those its
+    ``versions: {include: [...], exclude: [...]}`` keep), as dbt runs it on each."""
+    model_name = str(entry.get("model") or "")
+    versioned = loader.versioned.get(model_name)
+    if versioned is None:
+        found = unit_test_check(loader, entry, display, models, tested, model_name)
+        return [found] if found is not None else []
+    chosen = entry.get("versions") or {}
+    include = chosen.get("include") if isinstance(chosen, dict) else None
+    exclude = [str(v) for v in (chosen.get("exclude") or [])] if isinstance(chosen, dict) else []
+    out = []
+    for version, teal_name in versioned.names.items():
+        if include is not None and version not in [str(v) for v in include]:
+            continue
+        if version in exclude:
+            continue
+        found = unit_test_check(loader, entry, display, models, tested, teal_name)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def unit_test_check(
+    loader: DbtLoader,
+    entry: Any,
+    display: str,
+    models: dict[str, Model],
+    tested: dict[str, Node],
+    model_name: str,
 ) -> CheckDef | None:
     line = getattr(entry, "line", None)
     name = str(entry["name"])
-    model_name = str(entry.get("model") or "")
     node = tested.get(model_name)
     if node is None or node.resource_type != "model":
         raise ProjectError(
