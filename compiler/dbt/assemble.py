@@ -277,15 +277,16 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
 
 
 def _batches(node: Node) -> tuple[Any, str, str]:
-    """A microbatch model's partitions, partition column and filter; its SQL (compiled
-    without is_incremental(), as a batch of a first run is) keeps only a batch's rows."""
+    """A microbatch model's partitions, partition column and filter; its SQL and its
+    is_incremental() variant keep only a batch's rows."""
     from teal.compiler.dbt.microbatch import microbatch_partitions, wrap_sql
     from teal.compiler.partition_sql import own_filter
 
     event_time = str(node.config["event_time"])
     partitions = microbatch_partitions(node)
     node.compiled = wrap_sql(node.compiled, event_time)
-    node.incremental_sql = None
+    if node.incremental_sql:  # run for the batches of a table that exists, as dbt does
+        node.incremental_sql = wrap_sql(node.incremental_sql, event_time)
     node.config["microbatch_lookback"] = int(node.config.get("lookback", 1))
     return partitions, event_time, own_filter(partitions, event_time)
 
