@@ -43,6 +43,7 @@ def test_a_microbatch_config_mistake_is_located(
     assert message in text
 
 
+@pytest.mark.slow
 def test_microbatch_builds_one_partition_per_batch_and_reads_batches_of_event_time_refs(
     tmp_path: Path,
 ) -> None:
@@ -127,6 +128,7 @@ def test_model_versions_are_models_of_their_own_and_ref_picks_one(tmp_path: Path
     assert "stg_people_v1" in done.output and "stg_people_v2" in done.output
 
 
+@pytest.mark.slow
 def test_hooks_run_around_the_model_and_a_failing_one_is_named(tmp_path: Path) -> None:
     model = """
     {{ config(materialized='table',
@@ -160,6 +162,7 @@ def model(dbt, session):
 """
 
 
+@pytest.mark.slow
 def test_a_python_model_returning_arrow_builds_and_sql_models_read_it(tmp_path: Path) -> None:
     root = dbt_project(
         tmp_path / "p",
@@ -195,6 +198,7 @@ def test_python_model_mistakes_are_located(tmp_path: Path, source: str, message:
     assert message in text
 
 
+@pytest.mark.slow
 def test_a_python_model_that_raises_fails_at_its_line(tmp_path: Path) -> None:
     source = "def model(dbt, session):\n    x = dbt.ref('people')\n    raise ValueError('no')\n"
     root = dbt_project(tmp_path / "p", {"models/marts/py.py": source})
@@ -217,6 +221,7 @@ shop:
 """
 
 
+@pytest.mark.slow
 def test_a_profile_attach_is_readable_as_a_source(tmp_path: Path) -> None:
     import duckdb
 
@@ -285,6 +290,7 @@ def test_a_unit_test_fixture_that_does_not_exist_is_located(tmp_path: Path) -> N
     assert not any("not_a_test" in c for c in project.checks)
 
 
+@pytest.mark.slow
 def test_state_modified_sees_a_changed_macro_through_the_macros_that_call_it(
     tmp_path: Path,
 ) -> None:
