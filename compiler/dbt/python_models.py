@@ -200,7 +200,7 @@ def python_asset(node: Node, relation: str, schema: str, alias: str) -> AssetDef
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity, as a function is
 class _Runner:
     """Imports a dbt Python model's file and calls its ``model(dbt, session)``."""
 
