@@ -245,6 +245,10 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
         elif step.full_refresh:  # --full-refresh, unless the model's full_refresh config says no
             keys = ctx.partition_keys(definition)
             reasons = dict.fromkeys(keys, "full refresh")
+        elif opts.event_time_window and "microbatch_lookback" in model.config:
+            # dbt's --event-time-start/--event-time-end: the batches overlapping the range
+            keys = _overlapping_keys(definition, [opts.event_time_window], opts.now)
+            reasons = dict.fromkeys(keys, "in --event-time-start..--event-time-end")
         else:
             reasons = _outdated(
                 step.model, ctx.partition_keys(definition), records, mapped, ctx, versions
@@ -289,11 +293,18 @@ def _outdated(
     versions: DataVersions,
 ) -> dict[str, str]:
     """The keys a plain build rebuilds, each with why: missing, failed, or stale."""
-    rebuild_stale = ctx.project.models[name].config.get("rebuild_stale", True) is not False
-    if ctx.options.missing_only:
+    config = ctx.project.models[name].config
+    rebuild_stale = config.get("rebuild_stale", True) is not False
+    # dbt microbatch models: not stale partitions, but the batch holding now and the
+    # `lookback` batches before it (compiler/dbt/microbatch.py)
+    lookback = config.get("microbatch_lookback")
+    if ctx.options.missing_only or lookback is not None:
         rebuild_stale = False
     wanted = set(mapped or ())
     out: dict[str, str] = {}
+    if lookback is not None and records and not ctx.options.missing_only:
+        latest = keys[-(int(lookback) + 1) :]
+        out.update(dict.fromkeys(latest, f"the current batch and {lookback} before it (lookback)"))
     for key in keys:
         rec = records.get(key)
         if rec is None:
@@ -309,7 +320,7 @@ def _outdated(
             why = versions.why_stale(name, key)
             if why is not None:
                 out[key] = why
-    return out
+    return {k: out[k] for k in keys if k in out}  # in key order
 
 
 def _reason_counts(reasons: list[str]) -> str:

@@ -44,6 +44,9 @@ class PlanOptions:
     missing_only: bool = False  # --only-missing: only partitions not built successfully yet
     ignore_failed_upstream: bool = False  # build downstream of failed checks anyway
     range_flag: str = "--partition-range"  # where partition_range came from, for messages
+    # dbt's --event-time-start/--event-time-end: microbatch models build the batches that
+    # overlap this window (UTC, naive) instead of their lookback
+    event_time_window: tuple[datetime, datetime] | None = None
     now: datetime | None = None  # the clock for "partitions up to now" (tests inject it)
 
 

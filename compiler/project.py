@@ -93,6 +93,10 @@ class Model:
     external: ExternalSpec | None = None
     # a Python asset whose data an I/O manager resource of this name saves and loads
     io_manager: str | None = None
+    # statements run on the step's cursor just before its build and just after it commits
+    # (a dbt model's pre-hooks and post-hooks; runtime/model_hooks.py)
+    pre_hooks: tuple[str, ...] = ()
+    post_hooks: tuple[str, ...] = ()
 
     @property
     def relation(self) -> str:
@@ -120,6 +124,8 @@ class Project:
     hooks: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     # dbt projects: each node's manifest entry by name (runtime/dbt_artifacts.py)
     dbt_nodes: dict[str, Any] = field(default_factory=dict)
+    # dbt projects: the macros' manifest records by unique id (compiler/dbt/macro_state.py)
+    dbt_macros: dict[str, Any] = field(default_factory=dict)
     # dbt projects built with --state DIR: each model's state against DIR/manifest.json
     # ("new" | "modified" | "unmodified"), which state: selectors use instead of the
     # warehouse's (compiler/dbt/state.py)

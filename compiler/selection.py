@@ -180,6 +180,10 @@ def _base_matches(
             }
             if not hits:
                 hits = {n for n, m in models.items() if m.get("relation", "").lower() == lower}
+            if not hits:  # a versioned dbt model's name: every version (as dbt selects)
+                hits = {
+                    n for n, m in models.items() if str(m["config"].get("version_of", "")) == lower
+                }
             if not hits:
                 hits = {
                     n

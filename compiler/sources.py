@@ -89,6 +89,9 @@ class Source:
     tables: dict[str, SourceTable] = field(default_factory=dict)
     declared_in: str = ""
     line: int | None = None
+    # kind duckdb: attached read-only (teal's sources), or writable (a dbt profile's
+    # attach: entry without read_only, as dbt-duckdb attaches it)
+    read_only: bool = True
 
 
 def parse_source(

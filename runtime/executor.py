@@ -31,6 +31,7 @@ from teal.compiler.project import Model, Project
 from teal.runtime.attempts import run_with_retries
 from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome
 from teal.runtime.metadata import evaluate_metadata, plain
+from teal.runtime.model_hooks import run_model_hooks, with_post_hooks
 from teal.runtime.partition_errors import with_partition_context
 from teal.runtime.pools import Pools
 from teal.runtime.python_call import CallEnv, UserCodeError, call_asset
@@ -297,6 +298,13 @@ class Executor:
 
     # -- one step, on a worker thread ---------------------------------------------------
     def _run_step(self, step: Step) -> ModelResult:
+        result = self._build_step(step)
+        model = self.project.models[step.model]
+        if model.post_hooks and result.status == SUCCESS:  # after the build committed
+            result = with_post_hooks(self.warehouse.cursor(), model, result)
+        return result
+
+    def _build_step(self, step: Step) -> ModelResult:
         model = self.project.models[step.model]
         cur = self.warehouse.cursor()
         target = BuildTarget(
@@ -319,6 +327,8 @@ class Executor:
         audit = self._audit_for(model, outcomes)
         metadata: dict[str, Any] = {}
         try:
+            if model.pre_hooks:  # before the build's transaction (runtime/model_hooks.py)
+                run_model_hooks(cur, model, "pre")
             if model.config.get("render_at_run") and self.project.render_at_run is not None:
                 model, step = self._render_now(cur, model, step)
             if model.partitions is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 from teal.compiler.config import ProjectConfig
 from teal.compiler.errors import SelectionError
@@ -42,6 +42,8 @@ def plan_options(
     date_to: str | None = None,
     missing_only: bool = False,
     ignore_failed_upstream: bool = False,
+    event_time_start: str | None = None,
+    event_time_end: str | None = None,
     now: datetime | None = None,
 ) -> PlanOptions:
     """Planner options, falling back to the project's defaults.
@@ -71,6 +73,7 @@ def plan_options(
             )
         rng = (date_from or "", date_to or "")
         flag = "--from/--to" if date_from and date_to else "--from" if date_from else "--to"
+    window = event_time_window(event_time_start, event_time_end)
     return PlanOptions(
         changed_only=cfg.changed_only if changed_only is None else changed_only,
         inline_views=inline_views,
@@ -80,5 +83,38 @@ def plan_options(
         missing_only=missing_only,
         ignore_failed_upstream=ignore_failed_upstream,
         range_flag=flag,
+        event_time_window=window,
         now=now,
     )
+
+
+def event_time_window(start: str | None, end: str | None) -> tuple[datetime, datetime] | None:
+    """dbt's ``--event-time-start``/``--event-time-end`` as a UTC window (both or neither,
+    start before end, as dbt requires)."""
+    if not start and not end:
+        return None
+    if not start or not end:
+        given = "--event-time-start" if start else "--event-time-end"
+        raise SelectionError(
+            f"{given} needs {'--event-time-end' if start else '--event-time-start'} too",
+            path=given,
+            hint="give both: --event-time-start 2024-02-01 --event-time-end 2024-03-01",
+        )
+    bounds = []
+    for flag, text in (("--event-time-start", start), ("--event-time-end", end)):
+        try:
+            value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise SelectionError(
+                f"{flag} {text!r} is not a date or time",
+                path=flag,
+                hint="write 2024-02-01 or 2024-02-01T06:00:00",
+            ) from None
+        bounds.append(value.replace(tzinfo=UTC) if value.tzinfo is None else value)
+    if bounds[0] >= bounds[1]:
+        raise SelectionError(
+            f"--event-time-start {start} is not before --event-time-end {end}",
+            path="--event-time-start",
+            hint="the range is start (inclusive) to end (exclusive)",
+        )
+    return bounds[0], bounds[1]

@@ -89,7 +89,11 @@ def run_partitions(
         p0 = time.perf_counter()
         try:
             if model.kind == "sql":
-                source: Any = fill(model, step.sql or "", key)
+                # a dbt microbatch model's is_incremental() variant once its table exists
+                # (as dbt renders every batch after the one that creates the table);
+                # other partitioned models have none
+                sql = model.incremental_sql if exists and model.incremental_sql else step.sql
+                source: Any = fill(model, sql or "", key)
             else:
                 source = ex._python_output(cur, model, key)
             built = cur.replace_partition(

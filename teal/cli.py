@@ -66,6 +66,8 @@ PARTITION_OPTIONS = (
     "date_to",
     "missing_only",
     "ignore_failed_upstream",
+    "event_time_start",
+    "event_time_end",
 )
 
 

@@ -240,6 +240,18 @@ def partition_options(func: Callable[..., Any]) -> Callable[..., Any]:
         help="First partition of a range (with --to; either may be left out).",
     )(func)
     func = click.option(
+        "--event-time-end",
+        default=None,
+        metavar="TIME",
+        help="dbt microbatch models: build the batches before TIME (with --event-time-start).",
+    )(func)
+    func = click.option(
+        "--event-time-start",
+        default=None,
+        metavar="TIME",
+        help="dbt microbatch models: build the batches from TIME (with --event-time-end).",
+    )(func)
+    func = click.option(
         "--partition-range",
         default=None,
         metavar="FIRST..LAST",

@@ -41,7 +41,9 @@ def test_teal_builds_what_dbt_builds(fixture: str, tmp_path: Path) -> None:
         done = run_teal(*step["args"], cwd=work, env={"TEAL_RUN_STORE": "none"})
         assert done.returncode == step["exit_code"], done.output
         got = observe.relations(
-            work / scenario.get("database", "jaffle.duckdb"), scenario.get("volatile", {})
+            work / scenario.get("database", "jaffle.duckdb"),
+            scenario.get("volatile", {}),
+            scenario.get("attach", {}),
         )
         want = step["relations"]
         assert sorted(got) == sorted(want), f"after {step['args']}: relations differ"

@@ -23,19 +23,6 @@ if TYPE_CHECKING:
 
 
 def check_model_config(loader: DbtLoader, node: Node) -> None:
-    for hook in ("pre-hook", "post-hook", "pre_hook", "post_hook"):
-        if node.config.get(hook):
-            line, col = position(node.raw, re.escape(hook).replace("\\-", "[-_]")) or (None, None)
-            loader.errors.append(
-                ProjectError(
-                    f"{hook} is not supported by teal yet (model '{node.name}')",
-                    path=node.display if line else (node.yaml_display or node.display),
-                    line=line,
-                    col=col,
-                    hint="move the statement into on-run-start/on-run-end, or into the model's SQL",
-                )
-            )
-            return
     mat = node.materialized
     line, col = (
         position(node.raw, r"(?<=materialized=['\"])\w+")
@@ -78,14 +65,9 @@ def check_model_config(loader: DbtLoader, node: Node) -> None:
             "delete+insert" if node.config.get("unique_key") else "append"
         )
         if strategy == "microbatch":
-            loader.errors.append(
-                ProjectError(
-                    "incremental_strategy='microbatch' is not supported by teal yet",
-                    path=node.display,
-                    line=line_of(node.raw, r"incremental_strategy"),
-                    hint="use teal's partitioned models (docs/partitions.md), or delete+insert with a lookback filter",
-                )
-            )
+            from teal.compiler.dbt.microbatch import check_microbatch
+
+            check_microbatch(loader, node)
         elif strategy not in STRATEGIES:
             loader.errors.append(
                 ProjectError(
@@ -129,14 +111,16 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
 
     names = {n.name for n in nodes}
     sources: dict[str, Source] = {}
+    attached = {a.alias for a in loader.settings.attachments}
     for (source, table), info in loader.sources.items():
         src = sources.get(source)
         tables = dict(src.tables) if src else {}
+        database = f"{info['database']}." if info["database"] in attached else ""
         tables[table.lower()] = SourceTable(
             source=source,
             name=table,
             kind="warehouse",
-            location=f"{info['schema']}.{info['identifier']}",
+            location=f"{database}{info['schema']}.{info['identifier']}",
             description=str(info["entry"].get("description") or ""),
         )
         sources[source] = Source(
@@ -147,6 +131,14 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
             declared_in=info["display"],
             line=getattr(info["source_entry"], "line", None),
         )
+    if loader.settings.attachments:  # the profile's attach: entries, attached on open
+        from teal.compiler.dbt.attach import attached_sources
+
+        sources.update(
+            attached_sources(
+                loader.settings.attachments, set(sources), loader.settings.target.profiles_path
+            )
+        )
     models: dict[str, Model] = {}
     upstreams: dict[str, tuple[str, ...]] = {}
     for node in nodes:
@@ -156,6 +148,7 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         strategy = None
         unique_key: tuple[str, ...] = ()
         predicates: tuple[str, ...] = ()
+        partitions = partition_column = partition_filter = None
         if mat in ("seed",):
             mat = "table"
         elif mat == "snapshot":
@@ -164,6 +157,9 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         elif mat == "incremental":
             node.config.setdefault("on_schema_change", "ignore")  # dbt's default
             strategy = str(node.config.get("incremental_strategy"))
+            if strategy == "microbatch":
+                partitions, partition_column, partition_filter = _batches(node)
+                strategy = "delete+insert"
             key = node.config.get("unique_key") or ()
             unique_key = (key,) if isinstance(key, str) else tuple(key)
             if strategy == "merge" and not unique_key:
@@ -174,6 +170,8 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         config = {k: v for k, v in node.config.items()}
         if node.render_at_run:
             config["render_at_run"] = True
+        if node.version is not None:  # `-s name` selects every version (compiler/selection.py)
+            config.update(version_of=node.base_name.lower(), version=node.version)
         config.update(
             resource_type=node.resource_type,
             unique_id=node.unique_id,
@@ -190,10 +188,17 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
             + repr(sorted(((k, v) for k, v in config.items() if k != "description"), key=str))
         )
         tags = config.get("tags") or []
-        folder = "/".join(node.fqn[1:-1])
+        folder = "/".join(node.fqn[1 : -2 if node.version is not None else -1])
+        asset = None
+        if node.language == "python":
+            from teal.compiler.dbt.python_models import python_asset
+
+            relation = f'"{node.schema}"."{node.alias}"'
+            asset = python_asset(node, relation, node.schema, node.alias)
         models[node.name] = Model(
             name=node.name,
-            kind="sql",
+            kind=node.language,
+            asset=asset,
             path=node.path,
             display_path=node.display,
             folder=folder,
@@ -205,16 +210,21 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
             description=description,
             upstreams=ups,
             source_tables=tuple(sorted({f"{s}.{t}" for s, t in node.sources})),
-            raw_sql=node.raw or None,
-            rendered_sql=node.compiled,
-            compiled_sql=node.compiled,
+            raw_sql=(node.raw or None) if asset is None else None,
+            rendered_sql=node.compiled if asset is None else None,
+            compiled_sql=node.compiled if asset is None else None,
             sql_hash=version,
-            line=1,
+            line=node.python.line if asset is not None else 1,
             incremental_sql=node.incremental_sql,
             strategy=strategy,
             unique_key=unique_key,
             incremental_predicates=predicates if strategy != "append" else (),
             columns=node.columns,
+            partitions=partitions,
+            partition_column=partition_column,
+            partition_filter=partition_filter,
+            pre_hooks=node.pre_hooks,
+            post_hooks=node.post_hooks,
         )
     dag = Dag(upstreams)
     cycle = dag.find_cycle()
@@ -234,14 +244,22 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
     by_asset: dict[str, list[str]] = {}
     for name, check in checks.items():
         by_asset.setdefault(check.asset, []).append(name)
-    for asset, check_names in by_asset.items():
-        models[asset] = dataclasses.replace(models[asset], checks=tuple(sorted(check_names)))
+    for tested, check_names in by_asset.items():
+        models[tested] = dataclasses.replace(models[tested], checks=tuple(sorted(check_names)))
     entries = {n.name: manifest_node(n, loader.settings) for n in loader.nodes.values()}
+    from teal.compiler.dbt.macro_state import macro_blocks, node_macros
+
+    macros = macro_blocks(loader)
+    for node in loader.nodes.values():  # what each node calls (dbt's depends_on.macros)
+        entries[node.name]["depends_on"] = {
+            "macros": node_macros(loader, node.raw, node.package) if node.raw else []
+        }
     compared = None
     if loader.settings.state_dir is not None:  # --state DIR
         from teal.compiler.dbt.state import compare_nodes, read_manifest
 
-        compared = compare_nodes(entries, read_manifest(loader.settings.state_dir))
+        old_nodes, old_macros = read_manifest(loader.settings.state_dir)
+        compared = compare_nodes(entries, old_nodes, macros, old_macros)
     return Project(
         config=loader.cfg,
         models=models,
@@ -252,9 +270,25 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         hooks=tuple(loader.hooks),
         warnings=tuple(loader.warnings),
         dbt_nodes=entries,
+        dbt_macros=macros,
         compared_state=compared,
         render_at_run=loader.render_at_run if any(n.render_at_run for n in nodes) else None,
     )
+
+
+def _batches(node: Node) -> tuple[Any, str, str]:
+    """A microbatch model's partitions, partition column and filter; its SQL and its
+    is_incremental() variant keep only a batch's rows."""
+    from teal.compiler.dbt.microbatch import microbatch_partitions, wrap_sql
+    from teal.compiler.partition_sql import own_filter
+
+    event_time = str(node.config["event_time"])
+    partitions = microbatch_partitions(node)
+    node.compiled = wrap_sql(node.compiled, event_time)
+    if node.incremental_sql:  # run for the batches of a table that exists, as dbt does
+        node.incremental_sql = wrap_sql(node.incremental_sql, event_time)
+    node.config["microbatch_lookback"] = int(node.config.get("lookback", 1))
+    return partitions, event_time, own_filter(partitions, event_time)
 
 
 def node_description(loader: DbtLoader, node: Node) -> str:

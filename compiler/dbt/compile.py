@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from teal.compiler.dbt.assemble import assemble_project
 from teal.compiler.dbt.context import AttrDict, RenderAtRun
+from teal.compiler.dbt.model_hooks import render_model_hooks
 from teal.compiler.dbt.nodes import Node, all_text, node_dict, with_ctes
+from teal.compiler.dbt.python_models import compile_python_model
 from teal.compiler.errors import TealError, raise_all
 
 if TYPE_CHECKING:
@@ -35,6 +37,11 @@ def compile_nodes(loader: DbtLoader) -> Any:
                     node.path, node.display, node.config, loader.cache
                 )
                 continue
+            if node.language == "python":
+                compile_python_model(loader, node)
+                if node.config.get("pre-hook") or node.config.get("post-hook"):
+                    node.pre_hooks, node.post_hooks = render_model_hooks(loader, node)
+                continue
             loader.jinja.state.queried = False
             try:
                 sql = compile_render(loader, node, incremental=False)
@@ -47,6 +54,8 @@ def compile_nodes(loader: DbtLoader) -> Any:
                 )
                 continue
             node.render_at_run = loader.jinja.state.queried
+            if node.config.get("pre-hook") or node.config.get("post-hook"):
+                node.pre_hooks, node.post_hooks = render_model_hooks(loader, node)
             if node.resource_type == "snapshot":
                 this = f'"{node.schema}"."{node.alias}"'
                 node.compiled = first_build(sql, node.config)

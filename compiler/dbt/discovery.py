@@ -1,4 +1,4 @@
-"""The files of a dbt project's nodes: models (``.sql``; a dbt Python model is an error),
+"""The files of a dbt project's nodes: models (``.sql``, and ``.py`` dbt Python models),
 seeds (``.csv``), snapshots (``{% snapshot %}`` blocks) and singular tests.
 """
 
@@ -45,16 +45,7 @@ def discover_nodes(loader: DbtLoader) -> None:
             base = package.root / folder
             for path in loader._files(package, (folder,), (".sql", ".py")):
                 display = loader._display(path)
-                if path.suffix == ".py":
-                    loader.errors.append(
-                        ProjectError(
-                            "dbt Python models (def model(dbt, session)) are not supported by teal yet",
-                            path=display,
-                            line=1,
-                            hint="write the model as a teal Python asset, or as SQL",
-                        )
-                    )
-                    continue
+                # a .py file is a dbt Python model (compiler/dbt/python_models.py)
                 node = Node(
                     "model",
                     package.name,
@@ -110,6 +101,8 @@ def discover_nodes(loader: DbtLoader) -> None:
             for path in loader._files(package, (folder,), (".sql",)):
                 rel = path.relative_to(base).parts
                 text = loader._read(path)
+                if "fixtures" in rel[:-1]:
+                    continue  # a unit test's rows (compiler/dbt/unit_tests.py)
                 if "generic" in rel[:-1] or re.search(r"\{%-?\s*(test|macro)\s", text):
                     continue
                 node = Node(

@@ -4,12 +4,9 @@ The stages, as dbt runs them:
 
 1. files: macros (and generic tests, docs blocks) of the project, its installed packages
    and dbt's built-ins; YAML properties; models, seeds, snapshots, singular tests;
-2. config: each node's config settled, most general first: the package's own
-   dbt_project.yml, the root project's (folder by folder, ``+key`` or a known key), YAML
-   ``config:``, then the node's own ``config(...)`` (found by rendering it once with
-   ``execute`` false, as dbt's parse does, which also records its ``ref``/``source`` calls;
-   an incremental model is rendered a second time with ``is_incremental()`` true so that
-   refs in either branch are found);
+   then the versions of versioned models (compiler/dbt/versions.py);
+2. config: each node's config settled in dbt's precedence, and its refs found
+   (compiler/dbt/configure.py);
 3. relations: ``generate_schema_name`` / ``generate_alias_name`` (the project's own, or
    dbt's default) give each node's relation;
 4. compile: each node rendered with ``execute`` true: ``ref`` gives the upstream relation
@@ -27,23 +24,22 @@ import re
 from pathlib import Path
 from typing import Any
 
-from teal.compiler.config import ProjectConfig, merge_config
-from teal.compiler.dbt.assemble import check_model_config
+from teal.compiler.config import ProjectConfig
+from teal.compiler.dbt.attach import source_name_sql
 from teal.compiler.dbt.compile import compile_nodes
+from teal.compiler.dbt.configure import configure_nodes
 from teal.compiler.dbt.context import AttrDict, DbtJinja, Relation
 from teal.compiler.dbt.discovery import discover_nodes
+from teal.compiler.dbt.microbatch import filter_relation, source_event_time, upstream_event_time
 from teal.compiler.dbt.nodes import (
-    CONFIG_KEYS,
-    DICT_CONFIGS,
     Node,
-    live_markers,
     node_dict,
 )
 from teal.compiler.dbt.properties import read_properties
 from teal.compiler.dbt.relations import settle_relations
-from teal.compiler.dbt.settings import DbtSettings, Package, native
+from teal.compiler.dbt.settings import DbtSettings, Package
+from teal.compiler.dbt.versions import Versioned, apply_versions, resolve_version
 from teal.compiler.errors import (
-    ProjectError,
     TealError,
     did_you_mean,
     raise_all,
@@ -73,6 +69,10 @@ class DbtLoader:
         self.source_entries: dict[str, tuple[Any, str, str]] = {}  # source name -> entry
         self.properties: dict[tuple[str, str], tuple[Any, str]] = {}  # (type, name) -> entry
         self.unit_tests: list[tuple[Any, str]] = []
+        self.versioned: dict[str, Versioned] = {}  # model name -> its versions
+        self.var_overrides: dict[str, Any] = {}  # while a unit test renders: its vars
+        # (package, file, text) of every macro file, as written (compiler/dbt/macro_state.py)
+        self.macro_sources: list[tuple[str, str, str]] = []
         self.errors: list[TealError] = []
         self.warnings: list[TealError] = []  # shown by every command, errors under --strict
         self.graph = AttrDict(
@@ -97,6 +97,8 @@ class DbtLoader:
         return self.jinja.state.node
 
     def var(self, name: str, default: Any = ...) -> Any:
+        if name in self.var_overrides:  # a unit test's overrides: vars:
+            return self.var_overrides[name]
         if name in self.settings.cli_vars:
             return self.settings.cli_vars[name]
         node = self.node
@@ -142,7 +144,9 @@ class DbtLoader:
                 "ref() takes a model name, or a package and a model name", pattern=r"ref\s*\("
             )
         pkg = names[0] if len(names) == 2 else package
-        name = names[-1]
+        name, unknown = resolve_version(self, names[-1], pkg, v if v is not None else version)
+        if unknown is not None:
+            raise unknown
         state = self.jinja.state
         if self.jinja.phase == "parse":
             state.refs.append((name, pkg))
@@ -161,7 +165,11 @@ class DbtLoader:
             if target.materialized in ("table", "incremental", "seed", "snapshot")
             else "view"
         )
-        return self._maybe_empty(Relation(target.database, target.schema, target.alias, kind))
+        relation = Relation(target.database, target.schema, target.alias, kind)
+        event_time = upstream_event_time(self, target)
+        if event_time is not None:  # a microbatch model reads one batch of it
+            return filter_relation(self._maybe_empty(relation), event_time)
+        return self._maybe_empty(relation)
 
     def _find(self, name: str, package: str | None) -> Node | None:
         found = [n for n in self.by_name.get(name, []) if n.enabled and n.resource_type != "test"]
@@ -204,9 +212,19 @@ class DbtLoader:
                 pattern=pattern,
             )
         self.jinja.state.sources.append((source_name, table_name))
-        return self._maybe_empty(
-            Relation(info["database"], info["schema"], info["identifier"], "table")
-        )
+        relation = Relation(info["database"], info["schema"], info["identifier"], "table")
+        if any(a.alias == info["database"] for a in self.settings.attachments):
+            relation = Relation(  # in an attached database: named with it, as dbt-duckdb
+                info["database"],
+                info["schema"],
+                info["identifier"],
+                "table",
+                source_name_sql(info, self.settings.attachments),
+            )
+        event_time = source_event_time(self, info)
+        if event_time is not None:  # a microbatch model reads one batch of it
+            return filter_relation(self._maybe_empty(relation), event_time)
+        return self._maybe_empty(relation)
 
     def _maybe_empty(self, relation: Relation) -> Relation:
         """With --empty, what a model or snapshot reads has no rows (dbt's subquery)."""
@@ -398,6 +416,7 @@ class DbtLoader:
         from teal.compiler.dbt.builtins import BUILTIN_MACROS
 
         self.jinja.add_macro_file("dbt", "<teal's dbt built-ins>", BUILTIN_MACROS)
+        self.macro_sources.append(("dbt", "<teal's dbt built-ins>", BUILTIN_MACROS))
         for package in self._packages():
             paths = {*package.macro_paths, *package.test_paths}
             for path in self._files(package, tuple(sorted(paths)), (".sql",)):
@@ -406,6 +425,7 @@ class DbtLoader:
                 if in_tests and not re.search(r"\{%-?\s*(test|macro)\s", text):
                     continue  # a singular test, read below
                 self.jinja.add_macro_file(package.name, self._display(path), text)
+                self.macro_sources.append((package.name, self._display(path), text))
             doc_folders = (
                 *package.model_paths,
                 *package.macro_paths,
@@ -418,8 +438,9 @@ class DbtLoader:
                 self.jinja.add_macro_file(package.name, self._display(path), self._read(path))
         read_properties(self)
         discover_nodes(self)
+        apply_versions(self)
         raise_all(self.errors)
-        self._configure()
+        configure_nodes(self)
         raise_all(self.errors)
         settle_relations(self)
         raise_all(self.errors)
@@ -432,157 +453,6 @@ class DbtLoader:
             return True
         except ValueError:
             return False
-
-    # -- config ----------------------------------------------------------------------------
-    def _tree_config(self, node: Node) -> dict[str, Any]:
-        kind = {
-            "model": "models",
-            "seed": "seeds",
-            "snapshot": "snapshots",
-            "test": "data_tests",
-            "analysis": "analyses",
-        }[node.resource_type]
-        merged: dict[str, Any] = {}
-        owners = [self.settings.package(node.package)]
-        if node.package != self.settings.project.name:
-            owners.append(self.settings.project)
-        for owner in owners:
-            if owner is None:
-                continue
-            tree = owner.configs.get(kind)
-            if not isinstance(tree, dict):
-                continue
-            level: Any = tree.get(node.fqn[0])
-            depth = 1
-            while isinstance(level, dict):
-                for key, value in level.items():
-                    key = str(key)
-                    if key.startswith("+"):
-                        merge_config(
-                            merged, {key[1:]: self._render_config(value, owner, level, key)}
-                        )
-                    elif key in CONFIG_KEYS and (
-                        not isinstance(value, dict) or key in DICT_CONFIGS
-                    ):
-                        merge_config(merged, {key: self._render_config(value, owner, level, key)})
-                if depth >= len(node.fqn):
-                    break
-                level = level.get(node.fqn[depth])
-                depth += 1
-        return merged
-
-    def _render_config(self, value: Any, owner: Package, level: Any, key: str) -> Any:
-        if isinstance(value, str) and ("{{" in value or "{%" in value):
-            from teal.compiler.dbt.settings import render_text
-
-            try:
-                return native(
-                    render_text(
-                        value,
-                        {**self.settings.project.vars, **self.settings.cli_vars},
-                        dict(self.jinja.context()["target"]),
-                    )
-                )
-            except Exception as exc:  # noqa: BLE001 - undefined vars and Jinja errors, located
-                line, col = getattr(level, "keys_at", {}).get(key, (None, None))
-                raise ProjectError(
-                    f"cannot render {key}: {getattr(exc, 'message', exc)}",
-                    path=owner.display,
-                    line=line,
-                    col=col,
-                    hint=getattr(exc, "hint", None),
-                ) from None
-        return value
-
-    def _configure(self) -> None:
-        from teal.compiler.dbt.unapplied import Seen, warn_unapplied
-
-        self.jinja.phase = "parse"
-        unapplied_seen = Seen()  # one warning per place
-        for node in list(self.nodes.values()):
-            conf = self._tree_config(node)
-            props = (
-                self.properties.get((node.resource_type, node.name))
-                if node.yaml is None
-                else (node.yaml, node.yaml_display)
-            )
-            if props is not None:
-                entry, display = props
-                node.yaml, node.yaml_display = entry, display
-                yconf = entry.get("config") or {}
-                if not isinstance(yconf, dict):
-                    self.errors.append(
-                        ProjectError(
-                            f"config of '{node.name}' must be a mapping",
-                            path=display,
-                            line=getattr(entry, "line", None),
-                        )
-                    )
-                    continue
-                merge_config(conf, {k: v for k, v in yconf.items()})
-                for key in ("tags", "meta", "docs"):
-                    if entry.get(key) is not None:
-                        merge_config(conf, {key: entry[key]})
-            node.config = conf
-            if node.resource_type in ("model", "snapshot", "test") and node.enabled:
-                try:
-                    self._parse_render(node)
-                except TealError as exc:
-                    self.errors.append(exc)
-                    continue
-            if node.resource_type == "seed" and node.enabled:
-                node.raw = ""
-            if node.resource_type == "model" and node.enabled:
-                check_model_config(self, node)
-                warn_unapplied(self, node, unapplied_seen)
-            if node.resource_type == "snapshot" and node.enabled:
-                from teal.compiler.dbt.snapshots import check_config
-
-                try:
-                    check_config(node.config, node.display, 1)
-                except TealError as exc:
-                    self.errors.append(exc)
-        for info in self.sources.values():
-            schema = info["raw_schema"]
-            if isinstance(schema, str) and "{{" in schema:
-                from teal.compiler.dbt.settings import render_text
-
-                schema = render_text(
-                    schema,
-                    {**self.settings.project.vars, **self.settings.cli_vars},
-                    dict(self.jinja.context()["target"]),
-                )
-            info["schema"] = str(schema)
-            ident = info["identifier"]
-            if "{{" in ident:
-                from teal.compiler.dbt.settings import render_text
-
-                info["identifier"] = render_text(ident, self.settings.cli_vars)
-
-    def _parse_render(self, node: Node) -> None:
-        state = self.jinja.state
-        state.node = node
-        try:
-            node.template = self.jinja.template(node.raw, node.display)
-            refs: list[tuple[str, str | None]] = []
-            sources: list[tuple[str, str]] = []
-            variants = [False]
-            if "is_incremental" in node.raw:
-                variants.append(True)
-            for incremental in variants:
-                state.refs, state.sources, state.config_calls = [], [], []
-                state.incremental = incremental
-                sql = self.jinja.render(node.template, node.display, node.raw)
-                for call in state.config_calls:
-                    merge_config(node.config, call)
-                live = live_markers(sql)
-                for i, ref in enumerate(state.refs):
-                    if (i in live or f"__teal_dbt_ref_{i}__" not in sql) and ref not in refs:
-                        refs.append(ref)
-                sources += [s for s in state.sources if s not in sources]
-            node.refs, node.sources = refs, sources
-        finally:
-            state.node, state.incremental = None, False
 
     def render_at_run(self, name: str, query: Any) -> tuple[str, str | None]:
         """Model ``name`` rendered again with its queries answered by ``query`` (the build's

@@ -55,7 +55,8 @@ def manifest(project: Project) -> dict[str, Any]:
         deps += [
             f"source.{project.config.name}.{s}" for s in (model.source_tables if model else ())
         ]
-        nodes[uid] = {**entry, "depends_on": {"nodes": deps, "macros": []}}
+        macros = list((entry.get("depends_on") or {}).get("macros") or [])
+        nodes[uid] = {**entry, "depends_on": {"nodes": deps, "macros": macros}}
         parent_map[uid] = deps
     for name, check in project.checks.items():
         uid = test_unique_id(project, name)
@@ -91,12 +92,15 @@ def manifest(project: Project) -> dict[str, Any]:
     for source in project.sources.values():
         for table in source.tables.values():
             uid = f"source.{project.config.name}.{source.name}.{table.name}"
-            schema, _, identifier = table.location.partition(".")
+            parts = table.location.split(".")  # schema.table, or database.schema.table
+            database = parts[0] if len(parts) == 3 else None
+            schema, identifier = parts[-2], parts[-1]
             sources[uid] = {
                 "unique_id": uid,
                 "resource_type": "source",
                 "source_name": source.name,
                 "name": table.name,
+                "database": database,
                 "schema": schema,
                 "identifier": identifier,
                 "package_name": project.config.name,
@@ -116,7 +120,7 @@ def manifest(project: Project) -> dict[str, Any]:
         },
         "nodes": nodes,
         "sources": sources,
-        "macros": {},
+        "macros": dict(project.dbt_macros),
         "docs": {},
         "exposures": {},
         "metrics": {},

@@ -28,6 +28,8 @@ CONFIG_KEYS = {
     "persist_docs",
     "post-hook",
     "pre-hook",
+    "post_hook",
+    "pre_hook",
     "full_refresh",
     "unique_key",
     "incremental_strategy",
@@ -117,10 +119,33 @@ class Node:
     description: str = ""
     render_at_run: bool = False  # its Jinja queries the warehouse: rendered again at run
     ctes: str = ""  # the ephemeral CTEs injected into its SQL
+    # a version of a versioned model (compiler/dbt/versions.py): the version and the
+    # model's name (``name`` is then teal's model name, ``<base_name>_v<version>``)
+    version: str | None = None
+    base_name: str = ""
+    # its pre-hooks and post-hooks, rendered (compiler/dbt/model_hooks.py)
+    pre_hooks: tuple[str, ...] = ()
+    post_hooks: tuple[str, ...] = ()
+    # a Python model (compiler/dbt/python_models.py): the calls its file makes, and the
+    # relation each of its refs and sources reads
+    python: Any = None
+    python_refs: dict[Any, str] = field(default_factory=dict)
+    python_sources: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @property
+    def language(self) -> str:
+        return "python" if self.path.suffix == ".py" else "sql"
 
     @property
     def unique_id(self) -> str:
+        if self.version is not None:
+            return f"{self.resource_type}.{self.package}.{self.base_name}.v{self.version}"
         return f"{self.resource_type}.{self.package}.{self.name}"
+
+    @property
+    def dbt_name(self) -> str:
+        """The name dbt gives the node (a version's is its model's)."""
+        return self.base_name or self.name
 
     @property
     def materialized(self) -> str:
@@ -141,7 +166,11 @@ def default_schema(custom: Any, node: Any) -> str:
 
 
 def default_alias(custom: Any, node: Any) -> str:
-    return str(custom).strip() if custom else str(node["name"])
+    if custom:
+        return str(custom).strip()
+    if node["version"]:  # dbt's default for a version: <name>_v<version>
+        return f"{node['name']}_v{str(node['version']).replace('.', '_')}"
+    return str(node["name"])
 
 
 def default_database(custom: Any, node: Any) -> str:
@@ -150,7 +179,7 @@ def default_database(custom: Any, node: Any) -> str:
 
 def node_dict(node: Node, settings: DbtSettings) -> dict[str, Any]:
     return AttrDict(
-        name=node.name,
+        name=node.dbt_name,
         alias=node.alias or node.name,
         schema=node.schema or settings.target.schema,
         database=node.database or settings.target.database,
@@ -171,8 +200,8 @@ def node_dict(node: Node, settings: DbtSettings) -> dict[str, Any]:
         description=str((node.yaml or {}).get("description") or ""),
         meta=dict(node.config.get("meta") or {}),
         columns={},
-        version=None,
-        language="sql",
+        version=node.version,
+        language=node.language,
         identifier=node.alias or node.name,
         _target=settings.target,
     )
@@ -184,7 +213,9 @@ def manifest_node(node: Node, settings: DbtSettings) -> dict[str, Any]:
         "unique_id": node.unique_id,
         "resource_type": node.resource_type,
         "package_name": node.package,
-        "name": node.name,
+        "name": node.dbt_name,
+        "version": node.version,
+        "language": node.language,
         "path": node.display,
         "original_file_path": node.display,
         "fqn": list(node.fqn),
@@ -198,11 +229,33 @@ def manifest_node(node: Node, settings: DbtSettings) -> dict[str, Any]:
         "sources": [list(s) for s in node.sources],
         "raw_code": node.raw,
         "compiled_code": node.compiled,
-        "checksum": {
-            "name": "sha256",
-            "checksum": hashlib.sha256((node.raw or node.digest).encode()).hexdigest(),
-        },
+        "checksum": file_checksum(node),
     }
+
+
+SEED_HASH_LIMIT = 1024 * 1024  # dbt's MAXIMUM_SEED_SIZE_MIB default: larger seeds by path
+
+
+def file_checksum(node: Node) -> dict[str, str]:
+    """dbt's checksum of a node's file, so that ``--state`` can compare with a manifest dbt
+    wrote: sha256 of the text with runs of whitespace made one space (dbt 1.12), of a seed's
+    stripped text (its path when over 1 MiB); a YAML snapshot's is its YAML file's, as dbt's."""
+    try:
+        if node.path.suffix not in (".sql", ".py", ".csv", ".yml", ".yaml"):
+            raise OSError
+        if not node.path.is_file():
+            raise OSError
+        if node.resource_type == "seed":
+            if node.path.stat().st_size > SEED_HASH_LIMIT:
+                return {"name": "path", "checksum": node.display}
+            text = node.path.read_text(encoding="utf-8").strip()
+        elif node.resource_type in ("model", "test") and node.raw:  # its file's text, read
+            text = " ".join(node.raw.split())
+        else:
+            text = " ".join(node.path.read_text(encoding="utf-8").split())
+    except (OSError, UnicodeDecodeError):
+        text = node.raw or node.digest
+    return {"name": "sha256", "checksum": hashlib.sha256(text.encode()).hexdigest()}
 
 
 def plain(value: Any) -> bool:

@@ -132,21 +132,10 @@ def yaml_entry(loader: DbtLoader, key: str, entry: Any, display: str, package: P
                         or "known: " + ", ".join(sorted(NODE_KEYS)),
                     )
                 )
-        for key in ("versions", "latest_version"):  # model versions: read, not applied
-            if kind == "model" and entry.get(key) is not None:
-                at_line, at_col = getattr(entry, "keys_at", {}).get(key, (line, None))
-                loader.warnings.append(
-                    ProjectError(
-                        f"model versions ({key}: of '{name}') are not supported by teal yet: each"
-                        f" file ({name}.sql, {name}_v1.sql, ...) is built as a model of its own"
-                        f" name, and ref('{name}') refers to the one named {name}",
-                        path=display,
-                        line=at_line,
-                        col=at_col,
-                        hint=f"ref a version by its file's name (ref('{name}_v2')), or keep one"
-                        " unversioned model",
-                    )
-                )
+        if kind == "model" and (entry.get("versions") is not None):
+            from teal.compiler.dbt.versions import read_versions
+
+            read_versions(loader, entry, display, package.name)
         if kind == "snapshot" and entry.get("relation"):
             yaml_snapshot(loader, entry, display, package)
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from teal.compiler.dbt.attach import Attachment, read_attachments
 from teal.compiler.errors import ProjectError, did_you_mean
 
 PROJECT_FILE = "dbt_project.yml"
@@ -72,6 +73,8 @@ class DbtSettings:
     query_comment: Any = None
     flags: dict[str, Any] = field(default_factory=dict)
     empty: bool = False  # --empty: refs and sources read no rows
+    # the target's attach: entries (compiler/dbt/attach.py)
+    attachments: tuple[Attachment, ...] = ()
     state_dir: Path | None = None  # --state: state:modified compares with its manifest.json
 
     def package(self, name: str) -> Package | None:
@@ -454,6 +457,7 @@ def load_dbt_config(
         dispatch=dispatch,
         query_comment=data.get("query-comment"),
         flags=dict(data.get("flags") or {}),
+        attachments=read_attachments(tgt.attach, root, tgt.profiles_path),
     )
     wh = str(warehouse) if warehouse is not None else tgt.path
     warehouse_path = Path(wh) if wh == ":memory:" else (root / wh).resolve()
@@ -479,13 +483,8 @@ def load_dbt_config(
 
 
 def _duckdb_settings(parse: Any, duck: dict[str, Any], root: Path, tgt: Target) -> Any:
-    """The target's settings and extensions as teal's DuckDB settings."""
-    if tgt.attach:
-        raise ProjectError(
-            f"attach: in target '{tgt.name}' is not supported by teal yet",
-            path=tgt.profiles_path,
-            hint="declare the attached database as a teal source, or remove attach:",
-        )
+    """The target's settings and extensions as teal's DuckDB settings (its attach: entries
+    become sources, compiler/dbt/attach.py)."""
     try:
         return parse([("settings", duck)], root, tgt.profiles_path)
     except ProjectError as exc:

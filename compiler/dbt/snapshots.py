@@ -4,7 +4,9 @@ A snapshot's first build selects every row of its query with the four columns db
 (``dbt_scd_id``, ``dbt_updated_at``, ``dbt_valid_from``, ``dbt_valid_to``). Each later
 build computes what dbt's snapshot staging table holds: the current rows whose record
 changed (closed: ``dbt_valid_to`` set), the new versions and new keys, and with
-``hard_deletes: invalidate`` the current rows whose key disappeared (closed). Those rows
+``hard_deletes: invalidate`` the current rows whose key disappeared (closed); with
+``new_record`` also a current row per disappeared key marked ``dbt_is_deleted = 'True'``
+(a ``'False'``/``'True'`` text column, as dbt's), closed again when the key returns. Those rows
 are merged into the snapshot on ``dbt_scd_id`` by teal's upsert (delete the matching ids,
 insert), in one transaction with the state row, as any incremental model.
 
@@ -17,9 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from teal.compiler.errors import ProjectError
+from teal.compiler.errors import ProjectError, did_you_mean
 
 META = ("dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to")
+HARD_DELETES = ("ignore", "invalidate", "new_record")
 
 
 def _keys(config: dict[str, Any]) -> list[str]:
@@ -59,13 +62,20 @@ def check_config(config: dict[str, Any], display: str, line: int | None) -> None
             line=line,
             hint="check_cols: [status] or check_cols: all",
         )
-    if config.get("hard_deletes") == "new_record":
+    hard = config.get("hard_deletes")
+    if hard is not None and hard not in HARD_DELETES:
         raise ProjectError(
-            "hard_deletes: new_record is not supported by teal yet",
+            f"hard_deletes: {hard!r} is not ignore, invalidate or new_record",
             path=display,
             line=line,
-            hint="use hard_deletes: invalidate (or ignore)",
+            hint=did_you_mean(str(hard), HARD_DELETES) or "hard_deletes: invalidate",
         )
+
+
+def _hard_deletes(config: dict[str, Any]) -> str:
+    if config.get("hard_deletes"):
+        return str(config["hard_deletes"])
+    return "invalidate" if config.get("invalidate_hard_deletes") else "ignore"
 
 
 def _strategy(config: dict[str, Any], columns: list[str] | None) -> tuple[str, str, str]:
@@ -96,10 +106,11 @@ def _strategy(config: dict[str, Any], columns: list[str] | None) -> tuple[str, s
 
 def first_build(query: str, config: dict[str, Any], columns: list[str] | None = None) -> str:
     updated, scd, _ = _strategy(config, columns)
+    flag = ",\n    'False' as dbt_is_deleted" if _hard_deletes(config) == "new_record" else ""
     return (
         f"select *,\n    {scd} as dbt_scd_id,\n    {updated} as dbt_updated_at,\n"
-        f"    {updated} as dbt_valid_from,\n    nullif({updated}, {updated}) as dbt_valid_to\n"
-        f"from (\n{query}\n) as snapshot_query"
+        f"    {updated} as dbt_valid_from,\n    nullif({updated}, {updated}) as dbt_valid_to"
+        f"{flag}\nfrom (\n{query}\n) as snapshot_query"
     )
 
 
@@ -114,14 +125,35 @@ def next_build(
     join = " and ".join(f"snapshotted_data.{k} = source_data.{k}" for k in keys)
     source_key_null = " and ".join(f"source_data.{k} is null" for k in keys)
     snap_key_null = " and ".join(f"snapshotted_data.{k} is null" for k in keys)
+    hard = _hard_deletes(config)
+    new_record = hard == "new_record"
+    # new_record: a key whose current row is a deletion marker is new again when it returns
+    if new_record:
+        changed = f"({changed} or snapshotted_data.dbt_is_deleted = 'True')"
+    flag = ",\n        'False' as dbt_is_deleted" if new_record else ""
+    meta = ", ".join([*META, *(["dbt_is_deleted"] if new_record else [])])
     deletes = ""
-    if config.get("hard_deletes") == "invalidate" or config.get("invalidate_hard_deletes"):
+    if hard in ("invalidate", "new_record"):
+        live = " and snapshotted_data.dbt_is_deleted is distinct from 'True'" if new_record else ""
         deletes = f"""
 union all by name
 select snapshotted_data.* replace (now()::timestamp as dbt_valid_to)
 from snapshotted_data
 left join snapshot_query as source_data on {join}
-where {source_key_null}"""
+where {source_key_null}{live}"""
+    if new_record:  # and a current row saying the key was deleted, with its last values
+        marker = _hash(["snapshotted_data.dbt_scd_id", "now()::timestamp"])
+        deletes += f"""
+union all by name
+select snapshotted_data.* replace (
+    now()::timestamp as dbt_valid_from,
+    now()::timestamp as dbt_updated_at,
+    {marker} as dbt_scd_id,
+    'True' as dbt_is_deleted
+)
+from snapshotted_data
+left join snapshot_query as source_data on {join}
+where {source_key_null}{live}"""
     return f"""with snapshot_query as (
 {query}
 ),
@@ -129,7 +161,7 @@ snapshotted_data as (
     select * from {this} where dbt_valid_to is null
 ),
 snapshotted_values as (
-    select * exclude (dbt_scd_id, dbt_updated_at, dbt_valid_from, dbt_valid_to)
+    select * exclude ({meta})
     from snapshotted_data
 ),
 insertions as (
@@ -137,7 +169,7 @@ insertions as (
         {scd} as dbt_scd_id,
         {stamp} as dbt_updated_at,
         {stamp} as dbt_valid_from,
-        nullif({stamp}, {stamp}) as dbt_valid_to
+        nullif({stamp}, {stamp}) as dbt_valid_to{flag}
     from snapshot_query as source_data
     left join snapshotted_data on {join}
     left join snapshotted_values on {join.replace("snapshotted_data.", "snapshotted_values.")}

@@ -1,7 +1,8 @@
 """dbt's ``--state DIR``: each node of the project compared with DIR/manifest.json, for the
 ``state:new`` and ``state:modified`` selectors (dbt's semantics: a node is new when the old
 manifest has no node of its unique_id, modified when its file's body, its relation (schema,
-alias) or a config that changes what is built differs).
+alias), a config that changes what is built, or a macro it calls (directly or through other
+macros, compiler/dbt/macro_state.py) differs).
 
 Without ``--state`` teal's ``state:`` selectors compare with what the warehouse last built
 (compiler/selection.py); with it, with the manifest, as in dbt's CI recipes
@@ -43,9 +44,9 @@ _DEFAULTS: dict[str, tuple[object, ...]] = {
 }
 
 
-def read_manifest(state_dir: Path) -> dict[str, Any]:
-    """The ``nodes`` of DIR/manifest.json, by unique_id; a missing or unreadable file is a
-    located error (dbt fails the same way)."""
+def read_manifest(state_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``nodes`` and ``macros`` of DIR/manifest.json, by unique_id; a missing or
+    unreadable file is a located error (dbt fails the same way)."""
     path = state_dir / "manifest.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -69,7 +70,8 @@ def read_manifest(state_dir: Path) -> dict[str, Any]:
             line=1,
             hint="point --state at the target/ folder of a previous dbt or teal run",
         )
-    return nodes
+    macros = data.get("macros")
+    return nodes, macros if isinstance(macros, dict) else {}
 
 
 def _unset(key: str, value: object) -> bool:
@@ -79,6 +81,8 @@ def _unset(key: str, value: object) -> bool:
 def _config_differs(old: dict[str, Any], new: dict[str, Any], resource_type: str) -> bool:
     default_materialized = {"seed": "seed", "snapshot": "snapshot"}.get(resource_type, "view")
     for key in COMPARED_CONFIGS:
+        if key == "on_schema_change" and resource_type == "snapshot":
+            continue  # dbt's snapshots have none (teal's adds columns as they appear)
         before, after = old.get(key), new.get(key)
         if key == "materialized":
             before, after = before or default_materialized, after or default_materialized
@@ -94,9 +98,19 @@ def _config_differs(old: dict[str, Any], new: dict[str, Any], resource_type: str
     return False
 
 
-def compare_nodes(entries: dict[str, dict[str, Any]], old_nodes: dict[str, Any]) -> dict[str, str]:
+def compare_nodes(
+    entries: dict[str, dict[str, Any]],
+    old_nodes: dict[str, Any],
+    macros: dict[str, Any] | None = None,
+    old_macros: dict[str, Any] | None = None,
+) -> dict[str, str]:
     """Each node name's state ("new" | "modified" | "unmodified") against ``old_nodes``
-    (``entries``: this load's manifest entries by name)."""
+    (``entries``: this load's manifest entries by name; ``macros``: its macros, compared
+    with ``old_macros``, compiler/dbt/macro_state.py)."""
+    from teal.compiler.dbt.macro_state import changed_macros, reaches_changed
+
+    macros = macros or {}
+    changed = changed_macros(macros, old_macros or {}) if old_macros is not None else set()
     states: dict[str, str] = {}
     for name, entry in entries.items():
         old = old_nodes.get(entry["unique_id"])
@@ -111,5 +125,7 @@ def compare_nodes(entries: dict[str, dict[str, Any]], old_nodes: dict[str, Any])
         configs = _config_differs(
             old.get("config") or {}, entry.get("config") or {}, entry["resource_type"]
         )
-        states[name] = "modified" if body or relation or configs else "unmodified"
+        used = (entry.get("depends_on") or {}).get("macros") or []
+        by_macros = bool(changed) and reaches_changed(list(used), macros, changed)
+        states[name] = "modified" if body or relation or configs or by_macros else "unmodified"
     return states

@@ -136,8 +136,7 @@ def collect_tests(
             errors.append(exc)
     for entry, display in loader.unit_tests:
         try:
-            check = _unit_test(loader, entry, display, models, tested)
-            if check is not None:
+            for check in _unit_tests(loader, entry, display, models, tested):
                 add(check)
         except TealError as exc:
             errors.append(exc)
@@ -180,7 +179,9 @@ def _test_config(loader: DbtLoader, node: Node, options: dict[str, Any]) -> dict
     from teal.compiler.dbt.loader import Node as _Node
 
     probe = _Node("test", node.package, node.name, node.path, node.display, node.fqn)
-    conf = loader._tree_config(probe)
+    from teal.compiler.dbt.configure import tree_config
+
+    conf = tree_config(loader, probe)
     conf.update(options)
     return conf
 
@@ -341,7 +342,9 @@ def _source_tests(
         display,
         [info["package"], source, table],
     )
-    relation = f'"{info["schema"]}"."{info["identifier"]}"'
+    from teal.compiler.dbt.attach import source_name_sql
+
+    relation = source_name_sql(info, loader.settings.attachments)
     out = []
     for test, column, line in items:
         name, args, options = _split(test, display, line)
@@ -560,9 +563,9 @@ def _singular(
     )
 
 
-def _unit_test(
+def _unit_tests(
     loader: DbtLoader, entry: Any, display: str, models: dict[str, Model], tested: dict[str, Node]
-) -> CheckDef | None:
-    from teal.compiler.dbt.unit_tests import unit_test_check
+) -> list[CheckDef]:
+    from teal.compiler.dbt.unit_tests import unit_test_checks
 
-    return unit_test_check(loader, entry, display, models, tested)
+    return unit_test_checks(loader, entry, display, models, tested)

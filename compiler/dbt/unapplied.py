@@ -1,11 +1,10 @@
 """dbt settings teal reads but does not apply: each one a located warning, never silence.
 
-A dbt project may set configs (``persist_docs``, ``grants``, ``contract``) or call a
-versioned ``ref('m', v=2)`` that teal does not act on. The project still builds, so these
+A dbt project may set configs (``persist_docs``, ``grants``, ``contract``) that teal does
+not act on. The project still builds, so these
 are warnings (errors under ``--strict``), each naming the file and line where the setting
 is written: the model's SQL, its YAML properties entry, or the ``dbt_project.yml`` folder
-config it inherits. One warning per place, however many models inherit it. (``versions:``
-in YAML is warned about where the YAML is read, compiler/dbt/properties.py.)
+config it inherits. One warning per place, however many models inherit it.
 """
 
 from __future__ import annotations
@@ -86,20 +85,6 @@ def warn_unapplied(loader: DbtLoader, node: Node, seen: Seen) -> None:
                 col=col,
                 hint=hint,
                 source_line=source_line(text, line) if text else None,
-            )
-        )
-    raw = node.raw
-    maybe = "v=" in raw or "v =" in raw or "version" in raw  # the regex only where it may match
-    where = position(raw, r"\bref\s*\([^)]*\b(?:v|version)\s*=") if maybe else None
-    if where is not None:
-        loader.warnings.append(
-            ProjectError(
-                f"versioned ref in model '{node.name}': teal refers to the unversioned model",
-                path=node.display,
-                line=where[0],
-                col=where[1],
-                hint="model versions are not supported by teal yet; drop v=/version=",
-                source_line=source_line(node.raw, where[0]),
             )
         )
 

@@ -3,7 +3,7 @@
 Three definitions, all frozen and pure. The only clock is ``now``, an argument of
 ``keys`` and ``validate`` that tests inject (left out, it is the current time):
 
-- :class:`TimePartitions` (``time``) -- hourly, daily, weekly or monthly windows in one
+- :class:`TimePartitions` (``time``) -- hourly, daily, weekly, monthly or yearly windows in one
   timezone;
 - :class:`StaticPartitions` (``static``) -- a fixed list of keys such as regions;
 - :class:`MultiPartitions` (``multi``) -- the cross product of exactly two of the above,
@@ -39,6 +39,7 @@ daily      ``%Y-%m-%d``          ``2025-01-05``
 weekly     ``%Y-%m-%d``          ``2025-01-06``: the week's first day (Monday unless
                                  ``week_start`` says otherwise, 0 = Monday ... 6 = Sunday)
 monthly    ``%Y-%m``             ``2025-01``
+yearly     ``%Y``                ``2025``
 =========  ====================  ====================================================
 
 Daylight saving time. Windows are wall-clock periods in the definition's timezone: a daily

@@ -10,12 +10,13 @@ from teal.compiler.errors import TealError
 if TYPE_CHECKING:
     from teal.compiler.partitions.multi import Partitions
 
-GRAINS = ("hourly", "daily", "weekly", "monthly")
+GRAINS = ("hourly", "daily", "weekly", "monthly", "yearly")
 DEFAULT_FORMATS = {
     "hourly": "%Y-%m-%d-%H:%M",
     "daily": "%Y-%m-%d",
     "weekly": "%Y-%m-%d",
     "monthly": "%Y-%m",
+    "yearly": "%Y",
 }
 MULTI_SEPARATOR = "|"
 # ',' separates keys on the command line, '|' joins dimensions, slashes would break paths.

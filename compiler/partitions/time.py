@@ -1,4 +1,4 @@
-"""Time partitions: consecutive windows of one grain (hourly, daily, weekly, monthly) in
+"""Time partitions: consecutive windows of one grain (hourly, daily, weekly, monthly, yearly) in
 one timezone, with the daylight saving rules the package documentation describes."""
 
 from __future__ import annotations
@@ -252,11 +252,14 @@ class TimePartitions:
         return following if following <= instant else bound
 
     def _first_day(self, day: date) -> date:
-        """The first calendar day of the daily, weekly or monthly partition holding ``day``."""
+        """The first calendar day of the daily, weekly, monthly or yearly partition holding
+        ``day``."""
         if self.grain == "weekly":
             return day - timedelta(days=(day.weekday() - self._week_start) % 7)
         if self.grain == "monthly":
             return day.replace(day=1)
+        if self.grain == "yearly":
+            return day.replace(month=1, day=1)
         return day
 
     def _shift(self, bound: datetime, n: int) -> datetime:
@@ -284,6 +287,8 @@ class TimePartitions:
             if self.grain == "monthly":
                 years, month = divmod(day.month - 1 + units, 12)
                 candidate = self._day_start(date(day.year + years, month + 1, 1))
+            elif self.grain == "yearly":
+                candidate = self._day_start(date(day.year + units, 1, 1))
             else:
                 days = units * (7 if self.grain == "weekly" else 1)
                 candidate = self._day_start(day + timedelta(days=days))

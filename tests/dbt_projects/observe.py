@@ -70,11 +70,17 @@ def canonical(value: Any) -> str:
     return str(value)
 
 
-def relations(db: Path, volatile: dict[str, list[str]] | None = None) -> dict[str, Any]:
+def relations(
+    db: Path, volatile: dict[str, list[str]] | None = None, attach: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """``attach``: alias -> file beside ``db`` that the project's profile attaches (its
+    views may read them); attached read-only here, and not observed themselves."""
     import duckdb
 
     volatile = volatile or {}
     con = duckdb.connect(str(db), read_only=True)
+    for alias, name in (attach or {}).items():
+        con.execute(f"attach '{Path(db).parent / name}' as \"{alias}\" (read_only)")
     try:
         kinds = {
             f"{s}.{t}": ("view" if "VIEW" in k.upper() else "table")

@@ -60,6 +60,8 @@ REQUIREMENTS = [
     "referencing",
     "sqlglot",
     "tabulate",
+    "pandas",  # the fixtures' dbt Python models return pandas frames
+    "pyarrow",
 ]
 
 
@@ -117,12 +119,13 @@ def record(fixture: Path, dbt: Path, venv: Path) -> dict:
                     python,
                     "-c",
                     "import json, sys; sys.path.insert(0, sys.argv[1]); import observe; "
-                    "print(json.dumps({'relations': observe.relations(sys.argv[2], json.loads(sys.argv[4])), "
+                    "print(json.dumps({'relations': observe.relations(sys.argv[2], json.loads(sys.argv[4]), json.loads(sys.argv[5])), "
                     "'results': observe.results(sys.argv[3])}))",
                     str(observe.parent),
                     str(work / scenario.get("database", "jaffle.duckdb")),
                     str(work / "target" / "run_results.json"),
                     json.dumps(scenario.get("volatile", {})),
+                    json.dumps(scenario.get("attach", {})),
                 ],
                 capture_output=True,
                 text=True,

@@ -136,7 +136,8 @@ class DuckDBEngine:
         for src in sources.values():
             if src.kind != "duckdb" or src.name in attached:
                 continue
-            if src.path and "://" not in src.path and not Path(src.path).exists():
+            writable = not src.read_only  # a dbt profile's attach: (created when missing)
+            if src.path and "://" not in src.path and not writable and not Path(src.path).exists():
                 raise WarehouseError(
                     f"source '{src.name}': database file {src.path} does not exist",
                     path=src.declared_in,
@@ -144,7 +145,8 @@ class DuckDBEngine:
                 )
             try:
                 self.conn.execute(
-                    f"ATTACH {string_literal(src.path or '')} AS {quote(src.name)} (READ_ONLY)"
+                    f"ATTACH {string_literal(src.path or '')} AS {quote(src.name)}"
+                    + ("" if writable else " (READ_ONLY)")
                 )
             except duckdb.Error as exc:
                 raise WarehouseError(

@@ -1,0 +1,185 @@
+"""Stage 2 of a dbt load (compiler/dbt/loader.py): each node's config settled, most general
+first: the package's own dbt_project.yml, the root project's (folder by folder, ``+key`` or
+a known key; Jinja values rendered with vars and target, hooks kept as written), the YAML
+entry's ``config:``, then the node's own ``config(...)`` calls, found by rendering it once
+with ``execute`` false as dbt's parse does (twice when it calls ``is_incremental()``, so
+that refs in either branch are found), which also records its ``ref``/``source`` calls.
+A Python model's calls are read from its file instead (compiler/dbt/python_models.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from teal.compiler.dbt.assemble import check_model_config
+from teal.compiler.dbt.model_hooks import HOOK_KEYS, merge_dbt_config
+from teal.compiler.dbt.nodes import CONFIG_KEYS, DICT_CONFIGS, Node, live_markers
+from teal.compiler.dbt.python_models import check_python_model, parse_python_model
+from teal.compiler.dbt.settings import Package, native
+from teal.compiler.errors import ProjectError, TealError
+
+if TYPE_CHECKING:
+    from teal.compiler.dbt.loader import DbtLoader
+
+
+def tree_config(loader: DbtLoader, node: Node) -> dict[str, Any]:
+    kind = {
+        "model": "models",
+        "seed": "seeds",
+        "snapshot": "snapshots",
+        "test": "data_tests",
+        "analysis": "analyses",
+    }[node.resource_type]
+    merged: dict[str, Any] = {}
+    owners = [loader.settings.package(node.package)]
+    if node.package != loader.settings.project.name:
+        owners.append(loader.settings.project)
+    for owner in owners:
+        if owner is None:
+            continue
+        tree = owner.configs.get(kind)
+        if not isinstance(tree, dict):
+            continue
+        level: Any = tree.get(node.fqn[0])
+        depth = 1
+        while isinstance(level, dict):
+            for key, value in level.items():
+                key = str(key)
+                if key.startswith("+"):
+                    merge_dbt_config(
+                        merged, {key[1:]: _render_config(loader, value, owner, level, key)}
+                    )
+                elif key in CONFIG_KEYS and (not isinstance(value, dict) or key in DICT_CONFIGS):
+                    merge_dbt_config(
+                        merged, {key: _render_config(loader, value, owner, level, key)}
+                    )
+            if depth >= len(node.fqn):
+                break
+            level = level.get(node.fqn[depth])
+            depth += 1
+    return merged
+
+
+def _render_config(loader: DbtLoader, value: Any, owner: Package, level: Any, key: str) -> Any:
+    if key.lstrip("+") in HOOK_KEYS:  # rendered with their model (compiler/dbt/model_hooks.py)
+        return value
+    if isinstance(value, str) and ("{{" in value or "{%" in value):
+        from teal.compiler.dbt.settings import render_text
+
+        try:
+            return native(
+                render_text(
+                    value,
+                    {**loader.settings.project.vars, **loader.settings.cli_vars},
+                    dict(loader.jinja.context()["target"]),
+                )
+            )
+        except Exception as exc:  # noqa: BLE001 - undefined vars and Jinja errors, located
+            line, col = getattr(level, "keys_at", {}).get(key, (None, None))
+            raise ProjectError(
+                f"cannot render {key}: {getattr(exc, 'message', exc)}",
+                path=owner.display,
+                line=line,
+                col=col,
+                hint=getattr(exc, "hint", None),
+            ) from None
+    return value
+
+
+def configure_nodes(loader: DbtLoader) -> None:
+    from teal.compiler.dbt.unapplied import Seen, warn_unapplied
+
+    loader.jinja.phase = "parse"
+    unapplied_seen = Seen()  # one warning per place
+    for node in list(loader.nodes.values()):
+        conf = tree_config(loader, node)
+        props = (
+            loader.properties.get((node.resource_type, node.name))
+            if node.yaml is None
+            else (node.yaml, node.yaml_display)
+        )
+        if props is not None:
+            entry, display = props
+            node.yaml, node.yaml_display = entry, display
+            yconf = entry.get("config") or {}
+            if not isinstance(yconf, dict):
+                loader.errors.append(
+                    ProjectError(
+                        f"config of '{node.name}' must be a mapping",
+                        path=display,
+                        line=getattr(entry, "line", None),
+                    )
+                )
+                continue
+            merge_dbt_config(conf, {k: v for k, v in yconf.items()})
+            for key in ("tags", "meta", "docs"):
+                if entry.get(key) is not None:
+                    merge_dbt_config(conf, {key: entry[key]})
+        node.config = conf
+        if node.language == "python" and node.resource_type == "model" and node.enabled:
+            try:
+                parse_python_model(loader, node)
+                check_python_model(loader, node)
+            except TealError as exc:
+                loader.errors.append(exc)
+            continue
+        if node.resource_type in ("model", "snapshot", "test") and node.enabled:
+            try:
+                parse_render(loader, node)
+            except TealError as exc:
+                loader.errors.append(exc)
+                continue
+        if node.resource_type == "seed" and node.enabled:
+            node.raw = ""
+        if node.resource_type == "model" and node.enabled:
+            check_model_config(loader, node)
+            warn_unapplied(loader, node, unapplied_seen)
+        if node.resource_type == "snapshot" and node.enabled:
+            from teal.compiler.dbt.snapshots import check_config
+
+            try:
+                check_config(node.config, node.display, 1)
+            except TealError as exc:
+                loader.errors.append(exc)
+    for info in loader.sources.values():
+        schema = info["raw_schema"]
+        if isinstance(schema, str) and "{{" in schema:
+            from teal.compiler.dbt.settings import render_text
+
+            schema = render_text(
+                schema,
+                {**loader.settings.project.vars, **loader.settings.cli_vars},
+                dict(loader.jinja.context()["target"]),
+            )
+        info["schema"] = str(schema)
+        ident = info["identifier"]
+        if "{{" in ident:
+            from teal.compiler.dbt.settings import render_text
+
+            info["identifier"] = render_text(ident, loader.settings.cli_vars)
+
+
+def parse_render(loader: DbtLoader, node: Node) -> None:
+    state = loader.jinja.state
+    state.node = node
+    try:
+        node.template = loader.jinja.template(node.raw, node.display)
+        refs: list[tuple[str, str | None]] = []
+        sources: list[tuple[str, str]] = []
+        variants = [False]
+        if "is_incremental" in node.raw:
+            variants.append(True)
+        for incremental in variants:
+            state.refs, state.sources, state.config_calls = [], [], []
+            state.incremental = incremental
+            sql = loader.jinja.render(node.template, node.display, node.raw)
+            for call in state.config_calls:
+                merge_dbt_config(node.config, call)
+            live = live_markers(sql)
+            for i, ref in enumerate(state.refs):
+                if (i in live or f"__teal_dbt_ref_{i}__" not in sql) and ref not in refs:
+                    refs.append(ref)
+            sources += [s for s in state.sources if s not in sources]
+        node.refs, node.sources = refs, sources
+    finally:
+        state.node, state.incremental = None, False

@@ -1,0 +1,3 @@
+select kind, count(*) as events
+from {{ ref('stg_events') }}
+group by kind

@@ -1,0 +1,319 @@
+"""dbt features beyond the basics (issue 19, third part): microbatch models, model versions,
+pre/post hooks and the rest, on small dbt projects written here. What real dbt makes of the
+same features is compared in tests/test_dbt_projects.py (fixture tests/dbt_projects/events).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import query, run_teal
+from tests.test_dbt_front_end import _error, dbt_project
+
+ENV = {"TEAL_RUN_STORE": "none"}
+MICROBATCH = """
+{{ config(materialized='incremental', incremental_strategy='microbatch',
+          event_time='joined', batch_size='month', begin='2024-01-01') }}
+select id, cast(joined as timestamp) as joined from {{ ref('people') }} where joined is not null
+"""
+
+
+@pytest.mark.parametrize(
+    ("written", "broken", "message"),
+    [
+        (
+            "batch_size='month'",
+            "batch_size='mont'",
+            "batch_size='mont' of microbatch model 'mb' is not hour, day",
+        ),
+        (", begin='2024-01-01'", "", "microbatch model 'mb' has no begin"),
+        ("event_time='joined',", "", "microbatch model 'mb' has no event_time"),
+        ("begin='2024-01-01'", "begin='2024-01-01', unique_key='id'", "sets unique_key"),
+    ],
+)
+def test_a_microbatch_config_mistake_is_located(
+    tmp_path: Path, written: str, broken: str, message: str
+) -> None:
+    text = _error(
+        dbt_project(tmp_path / "p", {"models/mb.sql": MICROBATCH.replace(written, broken)})
+    )
+    assert text.startswith("models/mb.sql:"), text
+    assert message in text
+
+
+@pytest.mark.slow
+def test_microbatch_builds_one_partition_per_batch_and_reads_batches_of_event_time_refs(
+    tmp_path: Path,
+) -> None:
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "models/staging/stg_people.sql": "{{ config(event_time='joined') }}\n"
+            "select id, name, joined from {{ ref('people') }}\n",
+            "models/mb.sql": MICROBATCH.replace("ref('people')", "ref('stg_people')"),
+        },
+    )
+    done = run_teal("build", "-s", "+mb", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    assert query(root / "shop.duckdb", "select id from main.mb order by id") == [(1,), (3,)]
+    assert run_teal("compile", "-s", "mb", cwd=root, env=ENV).returncode == 0
+    compiled = (root / "target" / "compiled" / "models" / "mb.sql").read_text()
+    assert 'where "joined" >= __teal_partition_start__' in compiled
+    # one batch by the dbt flags: only March is rebuilt
+    plan = run_teal(
+        "plan",
+        "-s",
+        "mb",
+        "--event-time-start",
+        "2024-03-01",
+        "--event-time-end",
+        "2024-04-01",
+        cwd=root,
+        env=ENV,
+    )
+    assert plan.returncode == 0, plan.output
+    assert "partitions 2024-03" in plan.output
+    alone = run_teal("build", "--event-time-start", "2024-03-01", cwd=root, env=ENV)
+    assert alone.returncode == 2
+    assert "--event-time-start needs --event-time-end too" in alone.output
+
+
+VERSIONS = """
+models:
+  - name: stg_people
+    latest_version: 2
+    columns:
+      - name: id
+        data_tests: [unique]
+    versions:
+      - v: 1
+      - v: 2
+      - v: 3
+"""
+
+
+def test_model_versions_are_models_of_their_own_and_ref_picks_one(tmp_path: Path) -> None:
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "models/staging/schema.yml": VERSIONS,
+            "models/staging/stg_people_v1.sql": "select id from {{ ref('people') }}\n",
+            "models/marts/both.sql": "select * from {{ ref('stg_people') }}\n"
+            "union all select id, null, null from {{ ref('stg_people', v=1) }}\n",
+        },
+    )
+    from teal.compiler.project import load_project
+
+    project = load_project(root)
+    # v2 lives in stg_people.sql (the latest may); v3 has no file: a located warning
+    assert project.models["stg_people_v2"].relation == "main.stg_people_v2"
+    assert project.models["both"].upstreams == ("stg_people_v1", "stg_people_v2")
+    (warning,) = [w for w in project.warnings if "version 3" in str(w)]
+    assert str(warning).startswith("models/staging/schema.yml:10:9: version 3 of model")
+    assert sorted(c for c in project.checks if c.startswith("unique")) == [
+        "unique_stg_people_v1_id",
+        "unique_stg_people_v2_id",
+    ]
+    assert project.dbt_nodes["stg_people_v1"]["unique_id"] == "model.shop.stg_people.v1"
+    (root / "models/marts/both.sql").write_text("select * from {{ ref('stg_people', v=4) }}\n")
+    text = _error(root)
+    assert text.startswith("models/marts/both.sql:1:")
+    assert "model 'stg_people' has no version 4 with a file" in text
+    # dbt's selection by a versioned model's name selects every version
+    (root / "models/marts/both.sql").write_text("select 1 as x\n")
+    done = run_teal("ls", "-s", "stg_people", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    assert "stg_people_v1" in done.output and "stg_people_v2" in done.output
+
+
+@pytest.mark.slow
+def test_hooks_run_around_the_model_and_a_failing_one_is_named(tmp_path: Path) -> None:
+    model = """
+    {{ config(materialized='table',
+              pre_hook="create table if not exists {{ target.schema }}.log (what varchar)",
+              post_hook=["insert into {{ target.schema }}.log select 'rows ' || count(*) from {{ this }}",
+                         "{{ var('bad_post', 'select 1') }}"]) }}
+    select * from {{ ref('people') }}
+    """
+    root = dbt_project(tmp_path / "p", {"models/marts/hooked.sql": model})
+    done = run_teal("build", "-s", "+hooked", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    assert query(root / "shop.duckdb", "select what from main.log") == [("rows 3",)]
+    failed = run_teal(
+        "build", "-s", "hooked", "--vars", "{bad_post: 'select * from nowhere'}", cwd=root, env=ENV
+    )
+    assert failed.returncode == 1
+    assert "published, then post-hook 2 failed: Catalog Error" in failed.output
+    assert query(root / "shop.duckdb", "select count(*) from main.log") == [(2,)]
+
+
+ARROW_MODEL = """
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def model(dbt, session):
+    people = dbt.ref("stg_people").arrow()
+    if hasattr(people, "read_all"):  # a stream in newer DuckDB
+        people = people.read_all()
+    return pa.table({"id": people["id"], "doubled": pc.multiply(people["id"], 2)})
+"""
+
+
+@pytest.mark.slow
+def test_a_python_model_returning_arrow_builds_and_sql_models_read_it(tmp_path: Path) -> None:
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "models/marts/doubled.py": ARROW_MODEL,
+            "models/marts/reads_python.sql": "select sum(doubled) as s from {{ ref('doubled') }}\n",
+        },
+    )
+    done = run_teal("build", "-s", "+reads_python", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    assert query(root / "shop.duckdb", "select s from main_mart.reads_python") == [(6,)]
+    listed = run_teal("ls", "-s", "+doubled", cwd=root, env=ENV)
+    assert "stg_people" in listed.output  # the lineage read from dbt.ref in the file
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("def build(dbt, session):\n    return None\n", "defines no model(dbt, session) function"),
+        (
+            "def model(dbt, session):\n    name = 'people'\n    return dbt.ref(name)\n",
+            "models/marts/py.py:3:12: dbt.ref() in Python model 'py' takes literal arguments",
+        ),
+        (
+            "def model(dbt, session):\n    dbt.config(materialized='view')\n    return 1\n",
+            "is materialized='view', which teal does not build for Python models",
+        ),
+        ("def model(dbt, session)\n", "models/marts/py.py:1:24: Python model 'py' does not parse"),
+    ],
+)
+def test_python_model_mistakes_are_located(tmp_path: Path, source: str, message: str) -> None:
+    text = _error(dbt_project(tmp_path / "p", {"models/marts/py.py": source}))
+    assert message in text
+
+
+@pytest.mark.slow
+def test_a_python_model_that_raises_fails_at_its_line(tmp_path: Path) -> None:
+    source = "def model(dbt, session):\n    x = dbt.ref('people')\n    raise ValueError('no')\n"
+    root = dbt_project(tmp_path / "p", {"models/marts/py.py": source})
+    done = run_teal("build", "-s", "+py", cwd=root, env=ENV)
+    assert done.returncode == 1
+    assert "models/marts/py.py:3: ValueError: no" in done.output
+
+
+ATTACH_PROFILES = """
+shop:
+  target: dev
+  outputs:
+    dev:
+      type: duckdb
+      path: shop.duckdb
+      schema: main
+      attach:
+        - path: lake/old.duckdb
+          read_only: true
+"""
+
+
+@pytest.mark.slow
+def test_a_profile_attach_is_readable_as_a_source(tmp_path: Path) -> None:
+    import duckdb
+
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "models/staging/sources.yml": "sources:\n  - name: old_orders\n    database: old\n"
+            "    schema: sales\n    tables:\n      - name: orders\n",
+            "models/marts/old_total.sql": "select sum(amount) as total "
+            "from {{ source('old_orders', 'orders') }}\n",
+        },
+        profiles=ATTACH_PROFILES,
+    )
+    (root / "lake").mkdir()
+    with duckdb.connect(str(root / "lake" / "old.duckdb")) as con:
+        con.execute("create schema sales; create table sales.orders as select 2.5 as amount")
+    done = run_teal("build", "-s", "old_total", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    assert query(root / "shop.duckdb", "select total from main_mart.old_total") == [(2.5,)]
+    # teal docs generate lists the source table, with its columns, in catalog.json
+    assert run_teal("docs", "generate", cwd=root, env=ENV).returncode == 0
+    import json
+
+    catalog = json.loads((root / "target" / "catalog.json").read_text())
+    table = catalog["sources"]["source.shop.old_orders.orders"]
+    assert table["metadata"]["database"] == "old" and table["metadata"]["schema"] == "sales"
+    assert [c["name"] for c in table["columns"].values()] == ["amount"]
+    # another kind of database is refused where it is written
+    (root / "profiles.yml").write_text(ATTACH_PROFILES.replace("read_only: true", "type: sqlite"))
+    text = _error(root)
+    assert "profiles.yml:10: " in text
+    assert "attach: type 'sqlite' is not supported by teal" in text
+
+
+def test_a_unit_test_fixture_that_does_not_exist_is_located(tmp_path: Path) -> None:
+    yml = """
+    unit_tests:
+      - name: t
+        model: stg_people
+        given:
+          - input: ref('people')
+            format: csv
+            fixture: peple
+        expect:
+          rows: []
+    """
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "models/staging/unit.yml": yml,
+            "tests/fixtures/people.csv": "id,name,joined\n1,Ann,\n",
+            "tests/fixtures/not_a_test.sql": "select 1 as id\n",  # rows, not a singular test
+        },
+    )
+    text = _error(root)
+    assert text.startswith("models/staging/unit.yml:")
+    assert "fixture 'peple' (csv) is not a file in tests/fixtures/" in text
+    assert "did you mean 'people'?" in text
+    (root / "models/staging/unit.yml").write_text(
+        (root / "models/staging/unit.yml").read_text().replace("peple", "people")
+    )
+    from teal.compiler.project import load_project
+
+    project = load_project(root)
+    assert "stg_people::t" in project.checks
+    assert not any("not_a_test" in c for c in project.checks)
+
+
+@pytest.mark.slow
+def test_state_modified_sees_a_changed_macro_through_the_macros_that_call_it(
+    tmp_path: Path,
+) -> None:
+    macros = """
+    {% macro shout(x) %}upper({{ inner(x) }}){% endmacro %}
+    {% macro inner(x) %}{{ x }}{% endmacro %}
+    """
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "macros/text.sql": macros,
+            "models/staging/stg_people.sql": "select id, {{ shout('name') }} as name, joined "
+            "from {{ ref('people') }}\n",
+        },
+    )
+    assert run_teal("parse", cwd=root, env=ENV).returncode == 0
+    manifest = (root / "target" / "manifest.json").read_text()
+    assert '"macro.shop.shout"' in manifest and '"macro.shop.inner"' in manifest
+    (root / "target").rename(tmp_path / "prod")
+    state = ("--state", str(tmp_path / "prod"))
+    done = run_teal("ls", "-s", "state:modified", *state, cwd=root, env=ENV)
+    assert "0 of" in done.output, done.output
+    (root / "macros/text.sql").write_text(macros.replace("{{ x }}", "trim({{ x }})"))
+    done = run_teal("ls", "-s", "state:modified", *state, cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    assert "stg_people" in done.output and "1 of" in done.output
