@@ -146,7 +146,7 @@ def run_partitions(
         writes = [
             PartitionWrite(
                 key,
-                fill(model, step.sql or "", key),
+                fill(model, model.incremental_sql or step.sql or "", key),  # the table exists
                 fill(model, model.partition_filter or "", key),
                 ex._audit_for(model, audited, key),
             )
@@ -216,6 +216,8 @@ def _range_at_once(
     if model.config.get("backfill_policy") is not None or len(keys) < 2 or step.full_refresh:
         return False
     if model.kind != "sql" or target.store is not None or target.external is not None:
+        return False
+    if model.incremental_sql:  # a dbt microbatch model: batch by batch, as dbt runs it
         return False
     if ex.auditor is not None and ex.auditor.sql_checks(model.name):
         return False
