@@ -368,10 +368,11 @@ def open_engine(
             config_file=config.config_path.name,
             project_root=config.root,
         )
-    if kind == "spark" and getattr(config, "spark", None) is not None:
+    spark = getattr(config, "spark", None)
+    if kind == "spark" and spark is not None:
         from teal.warehouse.spark import SparkEngine
 
-        return SparkEngine(config.spark, sources=sources, read_only=read_only)
+        return SparkEngine(spark, sources=sources, read_only=read_only)
     from teal.compiler.errors import WarehouseError
 
     raise WarehouseError(f"unknown engine {kind!r}", hint="use one of " + ", ".join(ENGINES))

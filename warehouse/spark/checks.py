@@ -37,7 +37,9 @@ def measure(sql: SparkSQL, relation_sql: str, checks: list[CheckDef]) -> list[Me
     fused = [c for c in checks if c.fusable]
     alone: set[str] = set()
     if fused:
-        query = QUERIES.scan([QUERIES.failure_count(c) for c in fused]).replace(TARGET, relation_sql)
+        query = QUERIES.scan([QUERIES.failure_count(c) for c in fused]).replace(
+            TARGET, relation_sql
+        )
         t0 = time.perf_counter()
         try:
             row = list(sql.rows(sql.spark(query))[0])

@@ -74,7 +74,8 @@ def collect(frame: DataFrame, warn_rows: int | None = None) -> pa.Table:
         batches = frame._collect_as_arrow()
         table = pa.Table.from_batches(batches, schema=to_arrow_schema(frame.schema))
     else:  # Spark Connect
-        table = frame._to_table()[0]
+        connect: Any = frame
+        table = connect._to_table()[0]
     if warn_rows is not None and table.num_rows > warn_rows:
         logging.getLogger("teal").warning(
             "collected %s rows from Spark into this process through Arrow (more than "

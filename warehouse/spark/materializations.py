@@ -59,23 +59,30 @@ def drop(sql: SparkSQL, schema: str, name: str, kind: str | None) -> None:
         sql.run(f"DROP TABLE IF EXISTS {sql.relation(schema, name)}")
 
 
-def create_table(sql: SparkSQL, schema: str, name: str, spark_select: str) -> int:
-    """``CREATE TABLE ... AS`` (replacing a leftover of a killed run); its row count."""
+def create_table(
+    sql: SparkSQL, schema: str, name: str, spark_select: str, *, count: bool = True
+) -> int:
+    """``CREATE TABLE ... AS`` (replacing a leftover of a killed run); its row count
+    (``count=False``: not counted, 0)."""
     relation = sql.relation(schema, name)
     sql.run(f"DROP TABLE IF EXISTS {relation}")
     sql.run(f"CREATE TABLE {relation} USING {sql.table_format} AS {spark_select}")
     sql.wrote = True
-    return int(sql.rows(f"SELECT count(*) FROM {relation}")[0][0])
+    return int(sql.rows(f"SELECT count(*) FROM {relation}")[0][0]) if count else 0
 
 
 def swap_in(sql: SparkSQL, target: BuildTarget, staged: str) -> None:
     """Replace the target's relation by the staged table ``staged``."""
-    drop(sql, target.schema, target.name, kind_of(sql, target.schema, target.name))
-    sql.run(f"ALTER TABLE {sql.relation(target.schema, staged)} RENAME TO "
-            f"{sql.relation(target.schema, target.name)}")
+    drop(sql, target.schema, target.name, existing(sql, target))
+    sql.run(
+        f"ALTER TABLE {sql.relation(target.schema, staged)} RENAME TO "
+        f"{sql.relation(target.schema, target.name)}"
+    )
 
 
-def record_build(sql: SparkSQL, target: BuildTarget, rows: int | None, started: datetime) -> datetime:
+def record_build(
+    sql: SparkSQL, target: BuildTarget, rows: int | None, started: datetime
+) -> datetime:
     finished = now()
     state.record_build(
         sql,
@@ -116,7 +123,9 @@ def create_view(sql: SparkSQL, target: BuildTarget, select: str, audit: Check) -
     return Built(rows=None, started_at=started, finished_at=finished)
 
 
-def _publish(sql: SparkSQL, target: BuildTarget, rows: int, started: datetime, audit: Check) -> Built:
+def _publish(
+    sql: SparkSQL, target: BuildTarget, rows: int, started: datetime, audit: Check
+) -> Built:
     """Audit the staged table, swap it in, record the build."""
     if audit is not None:
         audit(duck_relation(target.schema, target.name + NEW_SUFFIX))
@@ -230,6 +239,7 @@ def incremental_upsert(
             f"SELECT {listed} FROM {sql.relation(target.schema, target.name)} AS "
             f"DBT_INTERNAL_DEST LEFT ANTI JOIN {stage_rel} AS DBT_INTERNAL_SOURCE ON {on} "
             f"UNION ALL SELECT {listed} FROM {stage_rel}",
+            count=False,
         )
         return _publish(sql, target, rows, started, audit)
     finally:

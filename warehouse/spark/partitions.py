@@ -11,7 +11,6 @@ same degree as a table's rebuild, but not yet the cost of one partition (docs/sp
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -35,31 +34,34 @@ if TYPE_CHECKING:
     from teal.warehouse.spark.session import SparkSQL
 
 
-def _stage(sql: SparkSQL, target: BuildTarget, name: str, source: Any) -> int:
+def _stage(sql: SparkSQL, target: BuildTarget, name: str, source: Any) -> None:
     """The rows of ``source`` (DuckDB SQL, or Arrow-compatible data) as table ``name``."""
     if isinstance(source, str):
-        return create_table(sql, target.schema, name, sql.spark(source))
+        create_table(sql, target.schema, name, sql.spark(source), count=False)
+        return
     with io.staged(sql, source) as scan:
-        return create_table(sql, target.schema, name, f"SELECT * FROM {scan}")
+        create_table(sql, target.schema, name, f"SELECT * FROM {scan}", count=False)
 
 
-def _outside(sql: SparkSQL, relation: str, partition_filter: str) -> int:
+def _counted(sql: SparkSQL, relation: str, partition_filter: str) -> tuple[int, int]:
+    """How many rows ``relation`` has, and how many of them fail ``partition_filter``."""
     if not partition_filter:
-        return 0
+        return int(sql.rows(f"SELECT count(*) FROM {relation}")[0][0]), 0
     predicate = sql.predicate(partition_filter)
-    return int(
-        sql.rows(f"SELECT count(*) FROM {relation} WHERE NOT coalesce(({predicate}), false)")[0][0]
-    )
+    total, outside = sql.rows(
+        f"SELECT count(*), count_if(NOT coalesce(({predicate}), false)) FROM {relation}"
+    )[0]
+    return int(total), int(outside)
 
 
-def _rewrite(
-    sql: SparkSQL, target: BuildTarget, stage_rel: str, keep_where: str | None
-) -> None:
+def _rewrite(sql: SparkSQL, target: BuildTarget, stage_rel: str, keep_where: str | None) -> None:
     """The table again as its rows matching ``keep_where`` (Spark SQL) plus the stage's,
     staged under the new name (the caller swaps it in)."""
     relation = sql.relation(target.schema, target.name)
     if existing(sql, target) is None:
-        create_table(sql, target.schema, target.name + NEW_SUFFIX, f"SELECT * FROM {stage_rel}")
+        create_table(
+            sql, target.schema, target.name + NEW_SUFFIX, f"SELECT * FROM {stage_rel}", count=False
+        )
         return
     listed = ", ".join(quote(c) for c in insert_columns(sql, target, stage_rel))
     kept = f"SELECT {listed} FROM {relation}" + (f" WHERE {keep_where}" if keep_where else "")
@@ -68,6 +70,7 @@ def _rewrite(
         target.schema,
         target.name + NEW_SUFFIX,
         f"{kept} UNION ALL SELECT {listed} FROM {stage_rel}",
+        count=False,
     )
 
 
@@ -89,8 +92,8 @@ def replace_partition(
     stage = target.name + STAGE_SUFFIX
     stage_rel = sql.relation(target.schema, stage)
     try:
-        total = _stage(sql, target, stage, source)
-        outside = _outside(sql, stage_rel, partition_filter)
+        _stage(sql, target, stage, source)
+        total, outside = _counted(sql, stage_rel, partition_filter)
         if outside:
             raise PartitionRowsError(
                 f"{outside:,} of {total:,} rows do not belong to partition {key} "
@@ -98,7 +101,11 @@ def replace_partition(
             )
         if audit is not None:  # the partition's new rows, before they are published
             audit(duck_relation(target.schema, stage))
-        keep = f"NOT coalesce(({sql.predicate(partition_filter)}), false)" if partition_filter else None
+        keep = (
+            f"NOT coalesce(({sql.predicate(partition_filter)}), false)"
+            if partition_filter
+            else None
+        )
         _rewrite(sql, target, stage_rel, keep if partition_filter else "false")
         swap_in(sql, target, target.name + NEW_SUFFIX)
     finally:
@@ -135,12 +142,12 @@ def rebuild_partitions(
     try:
         for i, (key, query, partition_filter) in enumerate(parts):
             source = query() if callable(query) else query
-            rows = _stage(sql, target, stage, source)
-            outside = _outside(sql, stage_rel, partition_filter)
+            _stage(sql, target, stage, source)
+            rows, outside = _counted(sql, stage_rel, partition_filter)
             if outside:
                 raise PartitionRowsError(f"{outside:,} rows do not belong to partition {key}")
             if i == 0:
-                create_table(sql, target.schema, staged, f"SELECT * FROM {stage_rel}")
+                create_table(sql, target.schema, staged, f"SELECT * FROM {stage_rel}", count=False)
             else:
                 listed = ", ".join(quote(c) for c in sql.run(f"SELECT * FROM {staged_rel}").columns)
                 sql.run(f"INSERT INTO {staged_rel} ({listed}) SELECT {listed} FROM {stage_rel}")
@@ -184,17 +191,18 @@ def replace_partitions_single_run(
             runs.append([lo, hi])
     in_windows = " OR ".join(f"({col} >= {ts(lo)} AND {col} < {ts(hi)})" for lo, hi in runs)
     place = " ".join(
-        f"WHEN {col} >= {ts(lo)} AND {col} < {ts(hi)} THEN {literal(key)}" for key, lo, hi in windows
+        f"WHEN {col} >= {ts(lo)} AND {col} < {ts(hi)} THEN {literal(key)}"
+        for key, lo, hi in windows
     )
     try:
         _stage(sql, target, stage, source)
-        placed = {
+        placed: dict[str | None, int] = {
             k: int(n)
             for k, n in sql.rows(
                 f"SELECT CASE {place} END AS k, count(*) FROM {stage_rel} GROUP BY 1"
             )
         }
-        outside = placed.pop(None, 0)  # type: ignore[call-overload]
+        outside = placed.pop(None, 0)
         if outside:
             raise PartitionRowsError(
                 f"{outside:,} rows fall outside the {len(windows)} partitions being built "
@@ -254,5 +262,3 @@ def record_partition_failure(
             message=message[:2000],
         ),
     )
-
-

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 # a time zone), and a small number of shuffle partitions (one machine's worth)
 DEFAULT_CONF = {
     "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
     "spark.sql.ansi.enabled": "true",
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.timestampType": "TIMESTAMP_NTZ",
@@ -142,6 +143,9 @@ class SparkSQL:
         self._translated: dict[str, str] = {}
         self._files: set[str] = set()
         self._lock = threading.Lock()
+        # appends to one Parquet table from two threads at once share its _temporary
+        # folder, and the first commit deletes the other's files: state rows go one at a time
+        self.state_lock = threading.Lock()
         self.wrote = False  # whether anything was written (the stamp is renewed on close)
 
     @property

@@ -64,7 +64,8 @@ def insert(sql: SparkSQL, table: str, rows: Sequence[Sequence[object]]) -> None:
     values = ", ".join(
         "(" + ", ".join(_cast(_value(v), t) for v, t in zip(row, typed)) + ")" for row in rows
     )
-    sql.run(f"INSERT INTO {SCHEMA}.{table} ({', '.join(columns)}) VALUES {values}")
+    with sql.state_lock:
+        sql.run(f"INSERT INTO {SCHEMA}.{table} ({', '.join(columns)}) VALUES {values}")
     sql.wrote = True
 
 
@@ -130,7 +131,9 @@ def partition_rows(
     ]
 
 
-def partition_state(sql: SparkSQL, model: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+def partition_state(
+    sql: SparkSQL, model: str | None = None
+) -> dict[str, dict[str, dict[str, Any]]]:
     """model -> key -> latest record (status, rows, finished_at, ...) of each partition."""
     where = f"WHERE model = {literal(model)}" if model is not None else ""
     out: dict[str, dict[str, dict[str, Any]]] = {}
@@ -174,7 +177,9 @@ def plan_state(sql: SparkSQL, relations: frozenset[str]) -> PlanState:
             f"model ORDER BY finished_at DESC) AS rn FROM {SCHEMA}.builds) WHERE rn = 1"
         )
     }
-    last_run = sql.rows(f"SELECT skipped_models FROM {SCHEMA}.runs ORDER BY finished_at DESC LIMIT 1")
+    last_run = sql.rows(
+        f"SELECT skipped_models FROM {SCHEMA}.runs ORDER BY finished_at DESC LIMIT 1"
+    )
     for name in (last_run[0][0] or []) if last_run else []:
         last_results[name] = "skipped"
     failed: dict[str, list[FailedCheck]] = {}
