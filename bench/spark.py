@@ -61,9 +61,8 @@ def copy_example(where: Path, orders: int) -> Path:
 def teal_build(project: Path, target: str | None) -> tuple[float, dict[str, float]]:
     """Wall time of ``teal build`` and each model's step time."""
     args = [sys.executable, "-m", "teal.cli", "build"] + (["--target", target] if target else [])
-    env = {**os.environ, "TEAL_NO_UPDATE_CHECK": "1"}
     t0 = time.perf_counter()
-    done = subprocess.run(args, cwd=project, capture_output=True, text=True, env=env)
+    done = subprocess.run(args, cwd=project, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if done.returncode != 0:
         raise SystemExit(f"teal build {target or 'duckdb'} failed:\n{done.stdout}\n{done.stderr}")
