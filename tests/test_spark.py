@@ -149,6 +149,7 @@ def test_validate_names_what_spark_cannot_run_with_its_place(tmp_path: Path) -> 
     assert run_teal("validate", cwd=root).returncode == 0  # DuckDB runs it
 
 
+@pytest.mark.slow
 def test_a_spark_build_refuses_before_any_data_changes(tmp_path: Path) -> None:
     root = write_project(tmp_path / "p", UNTRANSLATABLE, CONFIG)
     done = run_teal("build", "--target", "spark", cwd=root)
@@ -157,6 +158,7 @@ def test_a_spark_build_refuses_before_any_data_changes(tmp_path: Path) -> None:
     assert not (root / ".teal" / "spark-warehouse").exists()  # Spark never started
 
 
+@pytest.mark.slow
 def test_unknown_spark_setting_is_located(tmp_path: Path) -> None:
     config = CONFIG + 'warehouse_dri = "x"\n'
     root = write_project(tmp_path / "p", {"models/ok.sql": "select 1 as id\n"}, config)

@@ -52,6 +52,8 @@ class SparkEngine:
                 self.sql.run(f"SET CATALOG {quote(settings.catalog)}")
             if settings.database:
                 self.sql.run(f"USE {quote(settings.database)}")
+            if sources:
+                self.attach_sources(sources)
             if not read_only:
                 state.ensure(self.sql)
         except BaseException:
@@ -82,7 +84,19 @@ class SparkEngine:
 
     def attach_sources(self, sources: dict[str, Source]) -> None:
         """Catalog tables are read by name; file sources through the tables over files
-        that their reads create (teal.warehouse.spark.transpile). Nothing to attach."""
+        that their reads create (teal.warehouse.spark.transpile). A source in another
+        DuckDB file cannot be read by Spark: an error naming it."""
+        from teal.compiler.errors import WarehouseError
+
+        for src in sources.values():
+            if src.kind == "duckdb":
+                raise WarehouseError(
+                    f"source '{src.name}' is a DuckDB file, which Spark cannot read",
+                    path=src.declared_in,
+                    line=src.line,
+                    hint="load its tables into the Spark catalog and declare them as a "
+                    "source there (docs/spark.md)",
+                )
 
     def _relations(self) -> list[tuple[str, str, str]]:
         out = []

@@ -13,7 +13,6 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -103,7 +102,3 @@ def as_kind(table: pa.Table, frame: DataFrame, kind: str) -> Any:
     if kind == "pandas":
         return table.to_pandas()
     raise ValueError(f"input kind {kind!r} is not available on the Spark engine")
-
-
-def staging_dir(folder: Path) -> Path:
-    return folder / "_staging"

@@ -101,12 +101,13 @@ def replace_partition(
             )
         if audit is not None:  # the partition's new rows, before they are published
             audit(duck_relation(target.schema, stage))
+        # without a filter the partition is the whole table: none of its old rows stays
         keep = (
             f"NOT coalesce(({sql.predicate(partition_filter)}), false)"
             if partition_filter
-            else None
+            else "false"
         )
-        _rewrite(sql, target, stage_rel, keep if partition_filter else "false")
+        _rewrite(sql, target, stage_rel, keep)
         swap_in(sql, target, target.name + NEW_SUFFIX)
     finally:
         _cleanup(sql, target)
@@ -190,18 +191,9 @@ def replace_partitions_single_run(
         else:
             runs.append([lo, hi])
     in_windows = " OR ".join(f"({col} >= {ts(lo)} AND {col} < {ts(hi)})" for lo, hi in runs)
-    place = " ".join(
-        f"WHEN {col} >= {ts(lo)} AND {col} < {ts(hi)} THEN {literal(key)}"
-        for key, lo, hi in windows
-    )
     try:
         _stage(sql, target, stage, source)
-        placed: dict[str | None, int] = {
-            k: int(n)
-            for k, n in sql.rows(
-                f"SELECT CASE {place} END AS k, count(*) FROM {stage_rel} GROUP BY 1"
-            )
-        }
+        placed = _place(sql, stage_rel, windows, col)
         outside = placed.pop(None, 0)
         if outside:
             raise PartitionRowsError(
@@ -219,6 +211,37 @@ def replace_partitions_single_run(
     _record_partitions(sql, target, counts, started, finished)
     target.committed("table")
     return Built(rows=sum(placed.values()), started_at=started, finished_at=finished)
+
+
+def _place(sql: SparkSQL, stage_rel: str, windows: list[Window], col: str) -> dict[str | None, int]:
+    """How many staged rows fall in each window, by key (None: in none of them).
+
+    Whole hours, days or months are found by truncating the time and grouping (one
+    scan); other windows by a CASE over them (rows x windows comparisons)."""
+    from teal.warehouse.duckdb.partitions import _calendar_unit as calendar_unit
+
+    def ts(value: datetime) -> str:
+        return f"TIMESTAMP {literal(value.replace(tzinfo=None).isoformat(sep=' '))}"
+
+    unit = calendar_unit(windows)
+    if unit is not None:
+        key_of = {lo.replace(tzinfo=None): key for key, lo, _ in windows}
+        placed: dict[str | None, int] = {}
+        for lo, n in sql.rows(
+            f"SELECT CAST(date_trunc('{unit}', {col}) AS TIMESTAMP) AS lo, count(*) "
+            f"FROM {stage_rel} GROUP BY 1"
+        ):
+            key = key_of.get(lo) if lo is not None else None
+            placed[key] = placed.get(key, 0) + int(n)
+        return placed
+    place = " ".join(
+        f"WHEN {col} >= {ts(lo)} AND {col} < {ts(hi)} THEN {literal(key)}"
+        for key, lo, hi in windows
+    )
+    return {
+        k: int(n)
+        for k, n in sql.rows(f"SELECT CASE {place} END AS k, count(*) FROM {stage_rel} GROUP BY 1")
+    }
 
 
 def _record_partitions(

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from teal.warehouse.spark.session import literal, quote
+from teal.warehouse.spark.session import literal
 
 if TYPE_CHECKING:
     from teal.compiler.plan import PlanState
@@ -228,7 +228,3 @@ def change_dynamic_partitions(
         insert(sql, "dynamic_partitions", kept)
     insert(sql, "dynamic_partitions", [(name, k, at) for k in added])
     return added, removed
-
-
-def quoted(name: str) -> str:
-    return f"{SCHEMA}.{quote(name)}"
