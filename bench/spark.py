@@ -17,7 +17,7 @@ Transpile cost: each SQL model's compiled SQL translated to Spark SQL (``to_spar
 checked for what Spark lacks (``problems``), the median of 20 runs each, in milliseconds.
 
 Run: python bench/spark.py [--orders 1000000] [--repeat 1] [--out DIR]
-About four minutes at the default million orders on two cores.
+About five minutes at the default million orders on two cores.
 """
 
 from __future__ import annotations
