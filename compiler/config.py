@@ -12,6 +12,8 @@ A teal project is a folder with ``teal.toml`` or a ``pyproject.toml`` holding
     [folders."marts/finance"]          # model config for models under a folder
     [targets.prod]                     # named warehouses: --target prod
     warehouse = "prod.duckdb"
+    [targets.spark]                    # a target on Spark (compiler/spark_settings.py)
+    engine = "spark"
     [sources.<name>]                   # see compiler.sources
     [resources.<name>]                 # see compiler.resources
 
@@ -38,6 +40,7 @@ from teal.compiler.engine_settings import DuckDBSettings, parse_duckdb_settings
 from teal.compiler.errors import ProjectError, did_you_mean
 from teal.compiler.external import FORMATS, ExternalDefaults, parse_external_defaults
 from teal.compiler.resources import ResourceDecl, parse_resources
+from teal.compiler.spark_settings import SparkSettings, parse_spark_settings
 
 MATERIALIZATIONS = ("view", "table", "ephemeral", "incremental", "external")
 INCREMENTAL_STRATEGIES = ("append", "merge", "delete+insert")
@@ -157,6 +160,9 @@ class ProjectConfig:
     external: ExternalDefaults = field(default_factory=ExternalDefaults)
     # the I/O manager of Python assets that name none (a target's wins over the project's)
     io_manager: str | None = None
+    # which engine runs the target (warehouse/engine.py ENGINES), and Spark's settings
+    engine: str = "duckdb"
+    spark: SparkSettings | None = None
 
     def folder_config(self, rel_folder: str) -> dict[str, Any]:
         """Merged folder defaults for a model in ``rel_folder`` (posix, relative to models/).
@@ -347,7 +353,10 @@ TARGET_KEYS = {
     "duckdb": (dict, "a table of DuckDB settings"),
     "external_root": (str, "a folder or a URL"),
     "io_manager": (str, "the name of an I/O manager"),
+    "engine": (str, '"duckdb" or "spark"'),
+    "spark": (dict, "a table of Spark settings"),
 }
+ENGINES = ("duckdb", "spark")
 
 
 def _check_targets(targets: dict[str, Any], config_path: Path) -> None:
@@ -376,6 +385,21 @@ def _check_targets(targets: dict[str, Any], config_path: Path) -> None:
                     path=config_path.name,
                     line=_key_line(config_path, key),
                 )
+        engine = spec.get("engine", "duckdb")
+        if engine not in ENGINES:
+            raise ProjectError(
+                f"targets.{name}.engine must be one of {', '.join(ENGINES)}, got {engine!r}",
+                path=config_path.name,
+                line=_key_line(config_path, "engine"),
+                hint=did_you_mean(str(engine), ENGINES),
+            )
+        if "spark" in spec and engine != "spark":
+            raise ProjectError(
+                f"targets.{name} has Spark settings but runs on {engine}",
+                path=config_path.name,
+                line=_key_line(config_path, "spark"),
+                hint=f'add engine = "spark" to [targets.{name}]',
+            )
 
 
 def _pools(raw: dict[str, Any], config_path: Path) -> dict[str, int]:
@@ -480,6 +504,18 @@ def load_config(
     if warehouse is not None:
         wh = str(warehouse)
     warehouse_path = Path(wh) if wh == ":memory:" else (root / wh).resolve()
+    engine = str(targets[target].get("engine", "duckdb")) if target is not None else "duckdb"
+    spark = None
+    if engine == "spark" and target is not None:
+        spark = parse_spark_settings(
+            targets[target].get("spark", {}),
+            root,
+            f"targets.{target}.spark",
+            config_path.name,
+            lambda key: _key_line(config_path, key),
+        )
+        # what stands for the warehouse file: its identity changes with every build
+        warehouse_path = spark.stamp
 
     cfg_threads = expect("threads", int, "an integer")
     if target is not None and "threads" in targets[target]:
@@ -559,6 +595,8 @@ def load_config(
         or expect("io_manager", str, "the name of an I/O manager"),
         pools=_pools(expect("pools", dict, "a table of pool sizes") or {}, config_path),
         resources=parse_resources(data.get("resources"), config_path, _key_line),
+        engine=engine,
+        spark=spark,
         duckdb=parse_duckdb_settings(
             [("duckdb", expect("duckdb", dict, "a table of DuckDB settings") or {})]
             + (

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.config import ProjectConfig, load_config
-from teal.compiler.errors import TealError
+from teal.compiler.errors import TealError, raise_all
 from teal.compiler.manifest import write_target
 from teal.compiler.plan import Plan, PlanOptions, PlanState, build_plan
 from teal.compiler.project import Project, load_project
@@ -57,7 +57,7 @@ from teal.runtime.runstore import (
 )
 from teal.runtime.validate import check_schema_changes
 from teal.runtime.waiting import open_when_free
-from teal.warehouse.engine import Engine, open_engine
+from teal.warehouse.engine import Engine, open_engine, sql_problems
 
 if TYPE_CHECKING:
     from teal.compiler.column_lineage import ColumnGraph
@@ -187,6 +187,7 @@ class Session:
         from teal.runtime.validate import validate_selection
 
         names = self.select(select, exclude)
+        self._engine_can_run(names)
         validate_selection(self.project, names, self.columns, self.strategy, self._readable_store())
         return names
 
@@ -198,9 +199,15 @@ class Session:
         from teal.runtime.validate import bind_selection
 
         names = self.select(select, exclude)
+        self._engine_can_run(names)
         bound = bind_selection(self.project, names, self._columns, self._readable_store)
         self._bound = bound or self._bound
         return names
+
+    def _engine_can_run(self, names: list[str]) -> None:
+        """Raise, located, what the target's engine cannot run of these models' SQL (a
+        DuckDB-only function on Spark), before anything runs."""
+        raise_all(sql_problems(self.config, [self.project.models[n] for n in names]))
 
     def _readable_store(self) -> RunStore | None:
         """The run store, if it exists already (binding never creates one)."""

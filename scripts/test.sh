@@ -17,6 +17,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
+  # slim Debian images drop man pages, and Java's post-install step needs this folder
+  mkdir -p /usr/share/man/man1
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi

@@ -128,3 +128,14 @@ from hypothesis import settings as _hypothesis_settings  # noqa: E402
 
 _hypothesis_settings.register_profile("teal", deadline=None)
 _hypothesis_settings.load_profile("teal")
+
+
+@pytest.fixture(scope="session")
+def spark_session(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One local Spark session (2 cores) for every Spark test of the run: the JVM starts
+    once. Its metastore lives in a tmp folder; engines put their databases elsewhere."""
+    from tests.spark_support import start_test_session
+
+    session = start_test_session(tmp_path_factory.mktemp("spark-session"))
+    yield session
+    session.stop()

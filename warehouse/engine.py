@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from teal.compiler.sources import Source
     from teal.warehouse.duckdb.typing import Typed, TypedQuery
 
-ENGINES = ("duckdb",)
+ENGINES = ("duckdb", "spark")
 
 # audit(cursor, relation_sql): checks the new relation before it is published; raises to
 # keep the old one (write-audit-publish)
@@ -403,9 +403,25 @@ def open_engine(
             config_file=config.config_path.name,
             project_root=config.root,
         )
+    spark = getattr(config, "spark", None)
+    if kind == "spark" and spark is not None:
+        from teal.warehouse.spark import SparkEngine
+
+        return SparkEngine(spark, sources=sources, read_only=read_only)
     from teal.compiler.errors import WarehouseError
 
     raise WarehouseError(f"unknown engine {kind!r}", hint="use one of " + ", ".join(ENGINES))
+
+
+def sql_problems(config: ProjectConfig, models: Iterable[Any]) -> list[Any]:
+    """What the project's engine cannot run of these models' SQL, as located
+    ``ProjectError``s (none on DuckDB, whose dialect the models are written in). Asked by
+    ``teal validate`` and by a build before anything runs; pure: no warehouse is opened."""
+    if str(getattr(config, "engine", None) or "duckdb") != "spark":
+        return []
+    from teal.warehouse.spark.located import model_problems
+
+    return model_problems(models)
 
 
 def output_types(queries: Sequence[TypedQuery], known: Mapping[str, Typed]) -> dict[str, Typed]:

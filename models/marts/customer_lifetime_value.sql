@@ -25,8 +25,12 @@ select
     p.completed_orders,
     p.returned_orders,
     round(p.lifetime_revenue, 2) as lifetime_revenue,
-    -- DECIMAL divided is DOUBLE in DuckDB: back to cents, exact from here on
-    round(p.lifetime_revenue / nullif(p.completed_orders, 0), 2)::decimal(18, 2) as avg_order_value,
+    -- exact on every engine: whole cents divided with rounding half up (integer division),
+    -- since a DECIMAL divided is a DOUBLE in DuckDB and rounding a DOUBLE differs by engine
+    cast(
+        (2 * cast(p.lifetime_revenue * 100 as bigint) + p.completed_orders)
+        // nullif(2 * p.completed_orders, 0) * 0.01 as decimal(18, 2)
+    ) as avg_order_value,
     coalesce(v.page_views, 0) as page_views,
     rank() over (order by p.lifetime_revenue desc) as revenue_rank
 from per_customer as p

@@ -1,0 +1,278 @@
+"""Views, tables, Arrow writes and incremental appends and upserts on Spark.
+
+Spark's Parquet tables have no transactions, so each materialization writes its rows to a
+stage table first (``<name>__teal_new``), audits them there, and only then swaps the stage
+in: the old table is dropped and the stage renamed (two catalog operations; between them
+the relation is briefly missing, and a crash there leaves it missing, which the next build
+rebuilds since the state row is written last). A failure before the swap, a failing audit
+included, leaves the old relation as it was. Upserts rewrite the table (old rows without
+the new keys, plus the new rows): Parquet has no MERGE (Delta and Iceberg do).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from teal.warehouse.engine import BuildTarget, Built, SchemaChangeError
+from teal.warehouse.spark import io, state
+from teal.warehouse.spark.session import quote
+
+if TYPE_CHECKING:
+    from teal.warehouse.spark.session import SparkSQL
+
+NEW_SUFFIX = "__teal_new"
+STAGE_SUFFIX = "__teal_stage"
+Check = Callable[[str], None] | None  # audit(relation as DuckDB SQL), bound to a cursor
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def duck_relation(schema: str, name: str) -> str:
+    """How the cursor's callers (DuckDB SQL) name a relation."""
+    return '"' + schema.replace('"', '""') + '"."' + name.replace('"', '""') + '"'
+
+
+def kind_of(sql: SparkSQL, schema: str, name: str) -> str | None:
+    """``"table"``, ``"view"`` or None: what is at ``schema.name`` now."""
+    if not sql.session.catalog.databaseExists(schema):
+        return None
+    for table in sql.session.catalog.listTables(schema, name.replace("`", "")):
+        if table.name.lower() == name.lower() and not table.isTemporary:
+            return "view" if str(table.tableType).upper() == "VIEW" else "table"
+    return None
+
+
+def existing(sql: SparkSQL, target: BuildTarget) -> str | None:
+    if target.catalog is not None:
+        return target.catalog.kind(target.schema, target.name)
+    return kind_of(sql, target.schema, target.name)
+
+
+def drop(sql: SparkSQL, schema: str, name: str, kind: str | None) -> None:
+    if kind == "view":
+        sql.run(f"DROP VIEW IF EXISTS {sql.relation(schema, name)}")
+    elif kind == "table":
+        sql.run(f"DROP TABLE IF EXISTS {sql.relation(schema, name)}")
+
+
+def create_table(
+    sql: SparkSQL, schema: str, name: str, spark_select: str, *, count: bool = True
+) -> int:
+    """``CREATE TABLE ... AS`` (replacing a leftover of a killed run); its row count
+    (``count=False``: not counted, 0)."""
+    relation = sql.relation(schema, name)
+    sql.run(f"DROP TABLE IF EXISTS {relation}")
+    sql.run(f"CREATE TABLE {relation} USING {sql.table_format} AS {spark_select}")
+    sql.wrote = True
+    return int(sql.rows(f"SELECT count(*) FROM {relation}")[0][0]) if count else 0
+
+
+def swap_in(sql: SparkSQL, target: BuildTarget, staged: str) -> None:
+    """Replace the target's relation by the staged table ``staged``."""
+    drop(sql, target.schema, target.name, existing(sql, target))
+    sql.run(
+        f"ALTER TABLE {sql.relation(target.schema, staged)} RENAME TO "
+        f"{sql.relation(target.schema, target.name)}"
+    )
+
+
+def record_build(
+    sql: SparkSQL, target: BuildTarget, rows: int | None, started: datetime
+) -> datetime:
+    finished = now()
+    state.record_build(
+        sql,
+        run_id=target.run_id,
+        model=target.model,
+        relation=target.relation,
+        materialization=target.materialization,
+        sql_hash=target.sql_hash,
+        status="success",
+        rows=rows,
+        started_at=started,
+        finished_at=finished,
+        data_version=target.data_version,
+    )
+    return finished
+
+
+def create_view(sql: SparkSQL, target: BuildTarget, select: str, audit: Check) -> Built:
+    """A view, audited under a stage name first, then put in place."""
+    started = now()
+    spark_select = sql.spark(select)
+    relation = sql.relation(target.schema, target.name)
+    if audit is not None:
+        stage = sql.relation(target.schema, target.name + NEW_SUFFIX)
+        sql.run(f"CREATE OR REPLACE VIEW {stage} AS {spark_select}")
+        try:
+            audit(duck_relation(target.schema, target.name + NEW_SUFFIX))
+        finally:
+            sql.run(f"DROP VIEW IF EXISTS {stage}")
+    else:  # binding the query fails before the old relation is touched
+        sql.run(f"EXPLAIN {spark_select}")
+    if existing(sql, target) == "table":
+        sql.run(f"DROP TABLE IF EXISTS {relation}")
+    sql.run(f"CREATE OR REPLACE VIEW {relation} AS {spark_select}")
+    sql.wrote = True
+    finished = record_build(sql, target, None, started)
+    target.committed("view")
+    return Built(rows=None, started_at=started, finished_at=finished)
+
+
+def _publish(
+    sql: SparkSQL, target: BuildTarget, rows: int, started: datetime, audit: Check
+) -> Built:
+    """Audit the staged table, swap it in, record the build."""
+    if audit is not None:
+        audit(duck_relation(target.schema, target.name + NEW_SUFFIX))
+    swap_in(sql, target, target.name + NEW_SUFFIX)
+    finished = record_build(sql, target, rows, started)
+    target.committed("table")
+    return Built(rows=rows, started_at=started, finished_at=finished)
+
+
+def build_table(sql: SparkSQL, target: BuildTarget, select: str, audit: Check) -> Built:
+    started = now()
+    staged = target.name + NEW_SUFFIX
+    try:
+        rows = create_table(sql, target.schema, staged, sql.spark(select))
+        return _publish(sql, target, rows, started, audit)
+    finally:
+        sql.run(f"DROP TABLE IF EXISTS {sql.relation(target.schema, staged)}")
+
+
+def write_table(sql: SparkSQL, target: BuildTarget, data: Any, audit: Check) -> Built:
+    started = now()
+    staged = target.name + NEW_SUFFIX
+    try:
+        with io.staged(sql, data) as source:
+            rows = create_table(sql, target.schema, staged, f"SELECT * FROM {source}")
+        return _publish(sql, target, rows, started, audit)
+    finally:
+        sql.run(f"DROP TABLE IF EXISTS {sql.relation(target.schema, staged)}")
+
+
+def columns(sql: SparkSQL, spark_source: str) -> list[str]:
+    """The columns of a Spark query or relation (analysed, not run)."""
+    return list(sql.run(f"SELECT * FROM {spark_source}").columns)
+
+
+def insert_columns(sql: SparkSQL, target: BuildTarget, stage: str) -> list[str]:
+    """The table's columns to insert from ``stage``, by name: the model's
+    ``on_schema_change`` when they differ (``ignore`` inserts the table's columns; the
+    policies that alter the table are not available on Spark yet)."""
+    have = columns(sql, sql.relation(target.schema, target.name))
+    got = columns(sql, stage)
+    added = [c for c in got if c.lower() not in {h.lower() for h in have}]
+    removed = [c for c in have if c.lower() not in {g.lower() for g in got}]
+    if not added and not removed or target.on_schema_change == "ignore" and not removed:
+        return have
+    changes = [
+        f"{what} column{'s' if len(cols) > 1 else ''} " + ", ".join(f'"{c}"' for c in cols)
+        for what, cols in (("new", added), ("missing", removed))
+        if cols
+    ]
+    supported = target.on_schema_change in ("fail", "ignore")
+    raise SchemaChangeError(
+        f"the model's columns changed since {target.relation} was built: "
+        f"{' and '.join(changes)} (the table has {', '.join(have)})\n"
+        + (
+            f"hint: rebuild it with `teal build -s {target.model} --full-refresh`"
+            if supported
+            else f"hint: on_schema_change='{target.on_schema_change}' is not available on "
+            f"the Spark engine yet; rebuild with `teal build -s {target.model} --full-refresh`"
+        )
+    )
+
+
+def incremental_append(sql: SparkSQL, target: BuildTarget, select: str, audit: Check) -> Built:
+    """Append the query's rows (staged, checked for changed columns, then inserted)."""
+    started = now()
+    stage = target.name + STAGE_SUFFIX
+    stage_rel = sql.relation(target.schema, stage)
+    try:
+        rows = create_table(sql, target.schema, stage, sql.spark(select))
+        listed = ", ".join(quote(c) for c in insert_columns(sql, target, stage_rel))
+        if audit is not None:  # the new rows, before they are added
+            audit(duck_relation(target.schema, stage))
+        sql.run(
+            f"INSERT INTO {sql.relation(target.schema, target.name)} ({listed}) "
+            f"SELECT {listed} FROM {stage_rel}"
+        )
+    finally:
+        sql.run(f"DROP TABLE IF EXISTS {stage_rel}")
+    finished = record_build(sql, target, rows, started)
+    target.committed("table")
+    return Built(rows=rows, started_at=started, finished_at=finished)
+
+
+def incremental_upsert(
+    sql: SparkSQL,
+    target: BuildTarget,
+    select: str,
+    unique_key: Sequence[str],
+    audit: Check,
+    predicates: Sequence[str] = (),
+) -> Built:
+    """Rows whose key matches replaced, the rest added: the table rewritten as its rows
+    without the new keys plus the new rows, staged and swapped in."""
+    started = now()
+    stage = target.name + STAGE_SUFFIX
+    stage_rel = sql.relation(target.schema, stage)
+    staged = target.name + NEW_SUFFIX
+    try:
+        rows = create_table(sql, target.schema, stage, sql.spark(select))
+        listed = ", ".join(quote(c) for c in insert_columns(sql, target, stage_rel))
+        on = " AND ".join(
+            f"DBT_INTERNAL_DEST.{quote(k)} = DBT_INTERNAL_SOURCE.{quote(k)}" for k in unique_key
+        )
+        for predicate in predicates:
+            on += f" AND ({sql.predicate(predicate)})"
+        create_table(
+            sql,
+            target.schema,
+            staged,
+            f"SELECT {listed} FROM {sql.relation(target.schema, target.name)} AS "
+            f"DBT_INTERNAL_DEST LEFT ANTI JOIN {stage_rel} AS DBT_INTERNAL_SOURCE ON {on} "
+            f"UNION ALL SELECT {listed} FROM {stage_rel}",
+            count=False,
+        )
+        return _publish(sql, target, rows, started, audit)
+    finally:
+        sql.run(f"DROP TABLE IF EXISTS {stage_rel}")
+        sql.run(f"DROP TABLE IF EXISTS {sql.relation(target.schema, staged)}")
+
+
+def record_failure(sql: SparkSQL, target: BuildTarget, started: datetime, message: str) -> None:
+    state.record_build(
+        sql,
+        run_id=target.run_id,
+        model=target.model,
+        relation=target.relation,
+        materialization=target.materialization,
+        sql_hash=target.sql_hash,
+        status="error",
+        rows=None,
+        started_at=started,
+        finished_at=now(),
+        message=message[:2000],
+    )
+
+
+def record_step(sql: SparkSQL, target: BuildTarget, started: datetime, rows: int) -> None:
+    state.record_build(
+        sql,
+        run_id=target.run_id,
+        model=target.model,
+        relation=target.relation,
+        materialization=target.materialization,
+        sql_hash=target.sql_hash,
+        status="success",
+        rows=rows,
+        started_at=started,
+        finished_at=now(),
+    )

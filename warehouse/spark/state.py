@@ -1,0 +1,230 @@
+"""State tables in the Spark catalog's ``teal`` database, as the DuckDB engine keeps them.
+
+Spark's Parquet tables have no transactions, so a step's state row is written after its
+data, never before: a crash in between leaves new data with the old state, and the next
+run (seeing an older state, or a relation it did not record) builds the step again, so a
+rerun converges. Rows are appended (one small file per statement); the latest row of a
+model or partition wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from teal.warehouse.spark.session import literal
+
+if TYPE_CHECKING:
+    from teal.compiler.plan import PlanState
+    from teal.warehouse.spark.session import SparkSQL
+
+SCHEMA = "teal"
+
+TABLES = {
+    "builds": "run_id STRING, model STRING, relation STRING, materialization STRING, "
+    "sql_hash STRING, status STRING, rows BIGINT, started_at TIMESTAMP, "
+    "finished_at TIMESTAMP, duration_ms DOUBLE, message STRING, data_version STRING",
+    "partitions": "run_id STRING, model STRING, partition_key STRING, status STRING, "
+    "rows BIGINT, sql_hash STRING, started_at TIMESTAMP, finished_at TIMESTAMP, "
+    "duration_ms DOUBLE, message STRING, data_version STRING",
+    "runs": "run_id STRING, command STRING, started_at TIMESTAMP, finished_at TIMESTAMP, "
+    "status STRING, selected INT, succeeded INT, failed INT, skipped INT, "
+    "skipped_models ARRAY<STRING>",
+    "check_results": "run_id STRING, check_name STRING, asset STRING, partition_key STRING, "
+    "kind STRING, severity STRING, status STRING, failing_rows BIGINT, sample STRING, "
+    "sql STRING, duration_ms DOUBLE, checked_at TIMESTAMP, message STRING",
+    "dynamic_partitions": "name STRING, partition_key STRING, added_at TIMESTAMP",
+}
+
+
+def ensure(sql: SparkSQL) -> None:
+    """Create the state database and tables when missing."""
+    sql.ensure_database(SCHEMA)
+    have = {r[1].lower() for r in sql.rows(f"SHOW TABLES IN {SCHEMA}")}
+    for table, columns in TABLES.items():
+        if table not in have:
+            sql.run(f"CREATE TABLE {SCHEMA}.{table} ({columns}) USING parquet")
+
+
+def _value(value: object) -> str:
+    if isinstance(value, datetime):
+        return f"TIMESTAMP {literal(value.replace(tzinfo=None).isoformat(sep=' '))}"
+    if isinstance(value, (list, tuple)):
+        return "array(" + ", ".join(literal(v) for v in value) + ")"
+    return literal(value)
+
+
+def insert(sql: SparkSQL, table: str, rows: Sequence[Sequence[object]]) -> None:
+    """Append ``rows`` (in the table's column order) in one statement."""
+    if not rows:
+        return
+    columns = [c.split()[0] for c in TABLES[table].split(", ")]
+    typed = [c.split(" ", 1)[1] for c in TABLES[table].split(", ")]
+    values = ", ".join(
+        "(" + ", ".join(_cast(_value(v), t) for v, t in zip(row, typed)) + ")" for row in rows
+    )
+    with sql.state_lock:
+        sql.run(f"INSERT INTO {SCHEMA}.{table} ({', '.join(columns)}) VALUES {values}")
+    sql.wrote = True
+
+
+def _cast(value: str, kind: str) -> str:
+    """A NULL or number typed as its column (VALUES infers a type per column)."""
+    if value == "NULL" or kind.startswith(("BIGINT", "INT", "DOUBLE")):
+        return f"CAST({value} AS {kind})"
+    return value
+
+
+def record_build(sql: SparkSQL, **row: Any) -> None:
+    started, finished = row["started_at"], row["finished_at"]
+    insert(
+        sql,
+        "builds",
+        [
+            (
+                row["run_id"],
+                row["model"],
+                row.get("relation"),
+                row["materialization"],
+                row["sql_hash"],
+                row["status"],
+                row.get("rows"),
+                started,
+                finished,
+                (finished - started).total_seconds() * 1000.0,
+                row.get("message"),
+                row.get("data_version") or None,
+            )
+        ],
+    )
+
+
+def partition_rows(
+    *,
+    run_id: str,
+    model: str,
+    counts: Sequence[tuple[str, int | None]],
+    status: str,
+    sql_hash: str,
+    started_at: datetime,
+    finished_at: datetime,
+    versions: Mapping[str, str],
+    message: str | None = None,
+) -> list[tuple[object, ...]]:
+    ms = (finished_at - started_at).total_seconds() * 1000.0 / max(len(counts), 1)
+    return [
+        (
+            run_id,
+            model,
+            key,
+            status,
+            n,
+            sql_hash,
+            started_at,
+            finished_at,
+            ms,
+            message,
+            versions.get(key) or None,
+        )
+        for key, n in counts
+    ]
+
+
+def partition_state(
+    sql: SparkSQL, model: str | None = None
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """model -> key -> latest record (status, rows, finished_at, ...) of each partition."""
+    where = f"WHERE model = {literal(model)}" if model is not None else ""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in sql.rows(
+        "SELECT model, partition_key, status, rows, sql_hash, finished_at, duration_ms, "
+        "message, run_id, data_version FROM (SELECT *, row_number() OVER (PARTITION BY "
+        f"model, partition_key ORDER BY finished_at DESC) AS rn FROM {SCHEMA}.partitions "
+        f"{where}) WHERE rn = 1"
+    ):
+        out.setdefault(row[0], {})[row[1]] = {
+            "status": row[2],
+            "rows": row[3],
+            "sql_hash": row[4],
+            "finished_at": row[5],
+            "duration_ms": row[6],
+            "message": row[7],
+            "run_id": row[8],
+            "data_version": row[9],
+        }
+    return out
+
+
+def plan_state(sql: SparkSQL, relations: frozenset[str]) -> PlanState:
+    """What the planner needs from earlier runs, as a ``compiler.plan.PlanState``."""
+    from teal.compiler.plan import FailedCheck, ModelState, PlanState
+
+    models = {
+        r[0]: ModelState(
+            sql_hash=r[1] or "", finished_at=r[2], duration_ms=float(r[3] or 0.0), data_version=r[4]
+        )
+        for r in sql.rows(
+            "SELECT model, sql_hash, finished_at, duration_ms, data_version FROM (SELECT *, "
+            "row_number() OVER (PARTITION BY model ORDER BY finished_at DESC) AS rn FROM "
+            f"{SCHEMA}.builds WHERE status = 'success') WHERE rn = 1"
+        )
+    }
+    last_results = {
+        r[0]: r[1]
+        for r in sql.rows(
+            "SELECT model, status FROM (SELECT model, status, row_number() OVER (PARTITION BY "
+            f"model ORDER BY finished_at DESC) AS rn FROM {SCHEMA}.builds) WHERE rn = 1"
+        )
+    }
+    last_run = sql.rows(
+        f"SELECT skipped_models FROM {SCHEMA}.runs ORDER BY finished_at DESC LIMIT 1"
+    )
+    for name in (last_run[0][0] or []) if last_run else []:
+        last_results[name] = "skipped"
+    failed: dict[str, list[FailedCheck]] = {}
+    for asset, check, partition, run_id, at in sql.rows(
+        "SELECT asset, check_name, partition_key, run_id, checked_at FROM (SELECT *, "
+        "row_number() OVER (PARTITION BY asset, check_name, partition_key ORDER BY "
+        f"checked_at DESC) AS rn FROM {SCHEMA}.check_results WHERE severity = 'error') "
+        "WHERE rn = 1 AND status IN ('fail', 'error') ORDER BY asset, checked_at, check_name"
+    ):
+        failed.setdefault(asset, []).append(FailedCheck(check, run_id, at, partition))
+    return PlanState(
+        models=models,
+        last_results=last_results,
+        relations=relations,
+        partitions=partition_state(sql),
+        failed_checks={a: tuple(f) for a, f in failed.items()},
+        dynamic_partitions=dynamic_partitions(sql),
+    )
+
+
+def dynamic_partitions(sql: SparkSQL) -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for name, key in sql.rows(
+        f"SELECT name, partition_key FROM {SCHEMA}.dynamic_partitions "
+        "ORDER BY name, added_at, partition_key"
+    ):
+        out.setdefault(name, []).append(key)
+    return {name: tuple(keys) for name, keys in out.items()}
+
+
+def change_dynamic_partitions(
+    sql: SparkSQL, name: str, add: list[str], remove: list[str], at: datetime
+) -> tuple[list[str], list[str]]:
+    """Add and remove keys of dynamic set ``name``; (added, removed). The table is
+    rewritten whole (it is small): Parquet tables have no DELETE."""
+    have = set(dynamic_partitions(sql).get(name, ()))
+    added = [k for k in dict.fromkeys(add) if k not in have]
+    removed = [k for k in dict.fromkeys(remove) if k in have]
+    if removed:
+        kept = [
+            (n, k, a)
+            for n, k, a in sql.rows(f"SELECT * FROM {SCHEMA}.dynamic_partitions")
+            if not (n == name and k in removed)
+        ]
+        sql.run(f"TRUNCATE TABLE {SCHEMA}.dynamic_partitions")
+        insert(sql, "dynamic_partitions", kept)
+    insert(sql, "dynamic_partitions", [(name, k, at) for k in added])
+    return added, removed
