@@ -248,22 +248,21 @@ def incremental_upsert(
 
 
 def record_failure(sql: SparkSQL, target: BuildTarget, started: datetime, message: str) -> None:
-    state.record_build(
-        sql,
-        run_id=target.run_id,
-        model=target.model,
-        relation=target.relation,
-        materialization=target.materialization,
-        sql_hash=target.sql_hash,
-        status="error",
-        rows=None,
-        started_at=started,
-        finished_at=now(),
-        message=message[:2000],
-    )
+    _record(sql, target, started, "error", None, message=message[:2000])
 
 
 def record_step(sql: SparkSQL, target: BuildTarget, started: datetime, rows: int) -> None:
+    _record(sql, target, started, "success", rows)
+
+
+def _record(
+    sql: SparkSQL,
+    target: BuildTarget,
+    started: datetime,
+    status: str,
+    rows: int | None,
+    **extra: str,
+) -> None:
     state.record_build(
         sql,
         run_id=target.run_id,
@@ -271,8 +270,9 @@ def record_step(sql: SparkSQL, target: BuildTarget, started: datetime, rows: int
         relation=target.relation,
         materialization=target.materialization,
         sql_hash=target.sql_hash,
-        status="success",
+        status=status,
         rows=rows,
         started_at=started,
         finished_at=now(),
+        **extra,
     )
