@@ -139,3 +139,11 @@ def spark_session(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-
     session = start_test_session(tmp_path_factory.mktemp("spark-session"))
     yield session
     session.stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Spark tests run last. A local Spark session leaves its JVM gateway's threads in
+    the test process for the rest of the run, and teal forks (the parse-ahead, writes
+    behind) only when it is the process's one thread, so the tests of forking must run
+    before the session starts."""
+    items.sort(key=lambda item: item.get_closest_marker("spark") is not None)
