@@ -75,7 +75,7 @@ def run_partitions(
             return ex._audit_failed(cur, target, model, started, t0, exc)
     if _range_at_once(ex, step, model, target, keys):
         try:  # the range from one query; any failure: partition by partition, below
-            return _run_range(ex, cur, step, model, target, keys, t0, started)
+            return run_single(ex, cur, step, model, target, keys, t0, started, each=True)
         except Exception:  # noqa: BLE001 - rolled back; multi_run says which partition failed
             pass
     exists = cur.relation_kind(target) is not None
@@ -232,34 +232,6 @@ def _range_at_once(
     return divides_windows(found.steps, [model.partitions.window(k) for k in keys])
 
 
-def _run_range(
-    ex: Executor,
-    cur: EngineCursor,
-    step: Step,
-    model: Model,
-    target: BuildTarget,
-    keys: list[str],
-    t0: float,
-    step_started: datetime,
-) -> ModelResult:
-    """A decomposable SQL model's partitions from one query in one transaction, reported
-    partition by partition as the default policy reports them."""
-    windows = [(k, *model.partitions.window(k)) for k in keys]
-    source = ex.project.sql_for_range(model, step.sql or "", keys)
-    started = datetime.now(UTC).replace(tzinfo=None)
-    built = cur.replace_partitions_single_run(
-        target, windows, source, str(model.partition_column), audit=ex._audit_for(model, [])
-    )
-    cur.record_step(target, started, built.rows or 0)
-    rows = dict(built.parts)
-    each = (time.perf_counter() - t0) / len(keys)
-    for i, key in enumerate(keys, 1):
-        ex.reporter_partition(step, key, SUCCESS, rows.get(key, 0), i, len(keys), each)
-    return ex._succeeded(
-        cur, step, model, target, step_started, t0, built.rows, [], partitions=len(keys)
-    )
-
-
 def _covering_filter(ex: Executor, model: Model, keys: list[str]) -> str | None:
     """One predicate selecting exactly the partitions ``keys`` of a time-partitioned model
     whose windows follow each other (from the first start to the last end), else None."""
@@ -281,8 +253,12 @@ def run_single(
     keys: list[str],
     t0: float,
     step_started: datetime,
+    *,
+    each: bool = False,
 ) -> ModelResult:
-    """All of a step's time partitions from one query / one call (single_run policy)."""
+    """All of a step's time partitions from one query / one call (single_run policy);
+    ``each``: reported partition by partition, as the default policy reports them (a
+    decomposable model built at once), not as one range."""
     windows = [(k, *model.partitions.window(k)) for k in keys]
     if model.kind == "sql":
         source: Any = ex.project.sql_for_range(model, step.sql or "", keys)
@@ -303,15 +279,20 @@ def run_single(
         audit=ex._audit_for(model, outcomes),
     )
     cur.record_step(target, started, built.rows or 0)
-    ex.reporter_partition(
-        step,
-        f"{keys[0]}..{keys[-1]}",
-        SUCCESS,
-        built.rows,
-        len(keys),
-        len(keys),
-        time.perf_counter() - t0,
-    )
+    if each:
+        rows, share = dict(built.parts), (time.perf_counter() - t0) / len(keys)
+        for i, key in enumerate(keys, 1):
+            ex.reporter_partition(step, key, SUCCESS, rows.get(key, 0), i, len(keys), share)
+    else:
+        ex.reporter_partition(
+            step,
+            f"{keys[0]}..{keys[-1]}",
+            SUCCESS,
+            built.rows,
+            len(keys),
+            len(keys),
+            time.perf_counter() - t0,
+        )
     return ex._succeeded(
         cur, step, model, target, step_started, t0, built.rows, outcomes, partitions=len(keys)
     )

@@ -120,20 +120,7 @@ def replace_partition(
     finally:
         _cleanup(sql, target)
     finished = now()
-    state.insert(
-        sql,
-        "partitions",
-        state.partition_rows(
-            run_id=target.run_id,
-            model=target.model,
-            counts=[(key, total)],
-            status="success",
-            sql_hash=target.sql_hash,
-            started_at=started,
-            finished_at=finished,
-            versions=target.partition_versions,
-        ),
-    )
+    _record_partitions(sql, target, [(key, total)], started, finished)
     target.committed("table")
     return Built(rows=total, started_at=started, finished_at=finished)
 
