@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from teal.warehouse.duckdb import state
 from teal.warehouse.duckdb.io import registered
 from teal.warehouse.duckdb.schema_change import aligned
 from teal.warehouse.duckdb.sql import SQL, qualified, quote
 from teal.warehouse.duckdb.transactions import (
     Check,
+    build_row,
     existing,
     in_transaction,
     insert_by_name,
@@ -93,19 +93,7 @@ def record_failure(
     cur: DuckDBPyConnection, target: BuildTarget, started: datetime, message: str
 ) -> None:
     """Log a failed attempt (its own small transaction; the data was rolled back)."""
-    state.record_build(
-        cur,
-        run_id=target.run_id,
-        model=target.model,
-        relation=f"{target.schema}.{target.name}",
-        materialization=target.materialization,
-        sql_hash=target.sql_hash,
-        status="error",
-        rows=None,
-        started_at=started,
-        finished_at=now(),
-        message=message[:2000],
-    )
+    build_row(cur, target, "error", None, started, now(), message=message[:2000])
 
 
 def incremental_append(
@@ -153,15 +141,4 @@ def incremental_upsert(
 
 def record_step(cur: DuckDBPyConnection, target: BuildTarget, started: datetime, rows: int) -> None:
     """The model-level build row for a step made of partition transactions."""
-    state.record_build(
-        cur,
-        run_id=target.run_id,
-        model=target.model,
-        relation=f"{target.schema}.{target.name}",
-        materialization=target.materialization,
-        sql_hash=target.sql_hash,
-        status="success",
-        rows=rows,
-        started_at=started,
-        finished_at=now(),
-    )
+    build_row(cur, target, "success", rows, started, now())

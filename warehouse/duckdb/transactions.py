@@ -70,11 +70,16 @@ def transaction(cur: DuckDBPyConnection) -> Iterator[None]:
     cur.execute(SQL.commit)
 
 
-def record_model_build(
-    cur: DuckDBPyConnection, target: BuildTarget, rows: int, started: datetime
-) -> datetime:
-    """The target's successful build row, in the open transaction; when it finished."""
-    finished = now()
+def build_row(
+    cur: DuckDBPyConnection,
+    target: BuildTarget,
+    status: str,
+    rows: int | None,
+    started: datetime,
+    finished: datetime,
+    **extra: str,
+) -> None:
+    """One row of the target's build history (``extra``: its data version or message)."""
     state.record_build(
         cur,
         run_id=target.run_id,
@@ -82,12 +87,20 @@ def record_model_build(
         relation=f"{target.schema}.{target.name}",
         materialization=target.materialization,
         sql_hash=target.sql_hash,
-        status="success",
+        status=status,
         rows=rows,
         started_at=started,
         finished_at=finished,
-        data_version=target.data_version,
+        **extra,
     )
+
+
+def record_model_build(
+    cur: DuckDBPyConnection, target: BuildTarget, rows: int, started: datetime
+) -> datetime:
+    """The target's successful build row, in the open transaction; when it finished."""
+    finished = now()
+    build_row(cur, target, "success", rows, started, finished, data_version=target.data_version)
     return finished
 
 
