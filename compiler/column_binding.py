@@ -15,7 +15,7 @@ so the build after a compile binds nothing again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from teal.compiler.cache import CompileCache, content_key
@@ -43,14 +43,19 @@ def bound_columns(
     *,
     known: Mapping[str, tuple[str, ...]] | None = None,
     use_cache: bool = True,
+    engine_bound: Callable[[list[str]], Mapping[str, tuple[str, ...]]] | None = None,
 ) -> ColumnGraph:
     """The column names and missing references of ``names`` (all models: None) and of
-    every model they read, as a :class:`ColumnGraph` whose columns have no edges."""
+    every model they read, as a :class:`ColumnGraph` whose columns have no edges.
+
+    ``engine_bound``: given the models to bind (upstreams first), the output columns of
+    those an engine's binder bound; they need no trace (column_lineage._traced)."""
     lowered = _lower(known)
     order = with_upstreams(project, names)
     cache = CompileCache(_cache_path(project, CACHE_FILE) if use_cache else None)
     sources = _source_columns(project, cache, lowered)
-    return _traced(project, order, cache, sources, lowered, lineage=False)
+    bound = None if engine_bound is None else (lambda: engine_bound(order))
+    return _traced(project, order, cache, sources, lowered, lineage=False, engine_bound=bound)
 
 
 def with_upstreams(project: Project, names: Iterable[str] | None) -> list[str]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,6 +47,9 @@ if TYPE_CHECKING:
     from teal.compiler.project import Model, Project
 
 VERSION = "3"  # of what a cache entry holds (3: plain tuples)
+
+# model name -> its output column names, for the models an engine's binder bound
+EngineBound = Callable[[], Mapping[str, tuple[str, ...]]]
 
 
 class ColumnGraph:
@@ -225,10 +228,17 @@ def _traced(
     known: Mapping[str, tuple[str, ...]],
     *,
     lineage: bool,
+    engine_bound: EngineBound | None = None,
 ) -> ColumnGraph:
     """The models ``order`` (upstreams first, closed under upstreams) traced, or with
     ``lineage=False`` bound only, each looked up in ``cache`` first: per model, and all
-    of them under one key (an unchanged project costs one lookup, not one per model)."""
+    of them under one key (an unchanged project costs one lookup, not one per model).
+
+    ``engine_bound`` (binding only): called once, at the first model not in the cache, for
+    the output columns of the models the engine's binder bound against stand-ins of what
+    they read; those are taken as bound (every column they reference exists) without
+    tracing, and the tracer runs for the rest (a binder error to locate, or an upstream
+    of unknown types)."""
     kind = "columns" if lineage else "bound"
     chosen = set(order)
     digest = _project_digest(project, sources, known, chosen)
@@ -240,6 +250,7 @@ def _traced(
     models: dict[str, ModelColumns] = {}
     plains: dict[str, PlainModel] = {}  # the same tuples in both entries: pickled once
     traced = 0
+    bound_by_engine: Mapping[str, tuple[str, ...]] | None = None
     for name in order:
         model = project.models[name]
         if model.kind != "sql" or model.rendered_sql is None:
@@ -252,7 +263,15 @@ def _traced(
             kind, _tracer_version(), name, model.rendered_sql, repr(sorted(schemas.items()))
         )
         plain = cache.get(kind, key)
-        if plain is None:
+        if plain is None and engine_bound is not None and bound_by_engine is None:
+            bound_by_engine = engine_bound()
+        names = bound_by_engine.get(name) if bound_by_engine else None
+        if plain is None and names:
+            columns = tuple(ColumnLineage(n.lower(), (), True) for n in names)
+            models[name] = ModelColumns(name, columns, (), "", False)
+            plain = encode(models[name])
+            cache.put(kind, key, plain)
+        elif plain is None:
             models[name] = _trace_safely(model, relations, schemas, lineage)
             plain = encode(models[name])
             cache.put(kind, key, plain)

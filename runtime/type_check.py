@@ -117,6 +117,30 @@ def type_errors(
     return _finish(project, _prepare(project, names, use_cache, recorded or {}))
 
 
+def engine_bound(
+    project: Project, names: Iterable[str], recorded: Mapping[str, Typed]
+) -> dict[str, tuple[str, ...]]:
+    """The output column names of each of ``names`` (and what they read) that DuckDB's
+    binder bound against zero-row stand-ins of what it reads: every column such a query
+    references exists, so name binding need not trace it (compiler/column_binding.py).
+    The types found are kept in the types cache, as a type check keeps them."""
+    prep = _prepare(project, names, True, recorded)
+    types = _typed(project, prep)
+    prep.cache.save()
+    return {n: tuple(c for c, _ in types[n]) for n in prep.order if types.get(n)}
+
+
+def _typed(project: Project, prep: _Prepared) -> dict[str, Typed]:
+    """The types of ``prep``'s queries, those found now put in its cache."""
+    from teal.warehouse.engine import output_types
+
+    types = output_types(prep.queries, prep.known)
+    for name in (*prep.order, *(k for k in prep.keys if k not in project.models)):
+        if name not in prep.known:  # the models, then the source tables typed
+            prep.cache.put("types", prep.keys[name], types.get(name, ()))
+    return types
+
+
 class _Prepared(NamedTuple):
     """What the cache knows before any binding: keys, known types, the queries."""
 
@@ -205,13 +229,8 @@ def _prepare_source(
 
 
 def _finish(project: Project, prep: _Prepared) -> list[TealError]:
-    from teal.warehouse.engine import output_types
-
-    chosen, order, cache, keys, known = prep.chosen, prep.order, prep.cache, prep.keys, prep.known
-    types = output_types(prep.queries, known)
-    for name in (*order, *(k for k in keys if k not in project.models)):
-        if name not in known:  # the models, then the source tables typed
-            cache.put("types", keys[name], types.get(name, ()))
+    chosen, order, cache, keys = prep.chosen, prep.order, prep.cache, prep.keys
+    types = _typed(project, prep)
     errors: list[TealError] = []
     relations = _Relations(project)
     for name in order:

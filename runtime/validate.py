@@ -12,7 +12,7 @@ exist and every broken enforced contract, located in the model's file.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,15 +34,22 @@ def project_columns(project: Project, store: RunStore | None) -> ColumnGraph:
     columns of their last materialization in ``store`` (when given)."""
     from teal.compiler.column_lineage import column_graph
 
-    return column_graph(project, known=_known_columns(project, store))
+    return column_graph(project, known=_names(recorded_types(project, store)))
 
 
 def bound_columns(project: Project, store: RunStore | None, names: Iterable[str]) -> ColumnGraph:
     """The column names of ``names`` and what they read, bound (no lineage edges), with
     what ``store`` knows as :func:`project_columns`: what a build checks first."""
     from teal.compiler.column_binding import bound_columns as bind
+    from teal.runtime.type_check import engine_bound
 
-    return bind(project, names, known=_known_columns(project, store))
+    recorded = recorded_types(project, store)
+    return bind(
+        project,
+        names,
+        known=_names(recorded),
+        engine_bound=lambda order: engine_bound(project, order, recorded),
+    )
 
 
 def check_schema_changes(
@@ -62,11 +69,9 @@ def check_schema_changes(
     raise_all(schema_change_errors(project, plan.steps, graph.columns_of, tables))
 
 
-def _known_columns(project: Project, store: RunStore | None) -> dict[str, tuple[str, ...]]:
-    """The columns of the last materialization of each Python asset that declares none."""
-    return {
-        name: tuple(c for c, _ in typed) for name, typed in recorded_types(project, store).items()
-    }
+def _names(recorded: Mapping[str, Typed]) -> dict[str, tuple[str, ...]]:
+    """The column names of each of ``recorded``'s assets."""
+    return {name: tuple(c for c, _ in typed) for name, typed in recorded.items()}
 
 
 def recorded_types(project: Project, store: RunStore | None) -> dict[str, Typed]:
