@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from teal.cli_support import common_options, handle_errors, setup_logging, table
-from teal.compiler.automation import next_ticks
 from teal.compiler.config import ProjectConfig, load_config
 from teal.compiler.errors import SelectionError
 
@@ -271,6 +270,8 @@ def preview(
     schedule = found[name]
     finder = _partition_finder(config)
     rows = []
+    from teal.compiler.automation import next_ticks
+
     for tick in next_ticks(schedule, _now().replace(tzinfo=UTC), count):
         partition = (
             finder(schedule.target, schedule, tick.replace(tzinfo=None))

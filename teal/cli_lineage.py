@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from teal.cli_support import common_options, handle_errors, open_session, selection_options
-from teal.runtime.session import Session
+
+if TYPE_CHECKING:
+    from teal.runtime.session import Session
 
 
 @click.command()

@@ -111,3 +111,23 @@ def test_installed_wheel_has_no_generic_top_level_packages(tmp_path):
         )
         assert done.returncode == 1
         assert f"No module named '{name}'" in done.stderr
+
+
+def test_import_teal_imports_no_layer_until_a_name_is_used():
+    """``import teal`` (what every Python model file does) costs almost nothing: each public
+    name is imported on first use, and every name of ``teal.__all__`` resolves."""
+    code = (
+        "import sys, teal\n"
+        "heavy = sorted(m for m in sys.modules if m.startswith(('teal.compiler', 'teal.runtime',"
+        " 'teal.warehouse', 'duckdb', 'sqlglot', 'polars', 'pyarrow')))\n"
+        "print('loaded:', heavy)\n"
+        "missing = [n for n in teal.__all__ if getattr(teal, n, None) is None]\n"
+        "print('missing:', missing)\n"
+        "from teal import asset, Session\n"
+        "print('session:', Session.__module__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "loaded: []" in done.stdout
+    assert "missing: []" in done.stdout
+    assert "session: teal.runtime.session" in done.stdout
