@@ -28,6 +28,7 @@ from teal.compiler.column_lineage import (
     _traced,
     _tracer_version,
     bound_key,
+    with_upstreams,
 )
 from teal.compiler.column_types import ColumnLineage, ModelColumns, PlainModel, encode
 
@@ -56,20 +57,6 @@ def bound_columns(
     sources = _source_columns(project, cache, lowered)
     bound = None if engine_bound is None else (lambda: engine_bound(order))
     return _traced(project, order, cache, sources, lowered, lineage=False, engine_bound=bound)
-
-
-def with_upstreams(project: Project, names: Iterable[str] | None) -> list[str]:
-    """``names`` (all models: None) and every model they read, in build order."""
-    if names is None:
-        return project.dag.order()
-    closure = set(names)  # one walk for them all
-    frontier = list(closure)
-    while frontier:
-        for upstream in project.models[frontier.pop()].upstreams:
-            if upstream not in closure:
-                closure.add(upstream)
-                frontier.append(upstream)
-    return [n for n in project.dag.order() if n in closure]
 
 
 def store_bound(project: Project, graph: ColumnGraph, known: Mapping[str, tuple[str, ...]]) -> None:

@@ -204,20 +204,37 @@ def column_graph(
     *,
     known: Mapping[str, tuple[str, ...]] | None = None,
     use_cache: bool = True,
+    names: Iterable[str] | None = None,
 ) -> ColumnGraph:
-    """The column lineage of every model of ``project``.
+    """The column lineage of every model of ``project``, or of ``names`` and what they
+    read (``teal compile -s``: the cost follows the selection).
 
     ``known``: columns the caller knows of models or sources teal cannot read here (a
     Python asset's last materialization, a warehouse source's table)."""
     known = _lower(known)
     cache = CompileCache(_cache_path(project, "lineage.pickle") if use_cache else None)
     sources = _source_columns(project, cache, known)
-    graph = _traced(project, project.dag.order(), cache, sources, known, lineage=True)
-    if use_cache:  # a build after this compile finds its binding done (column_binding.py)
+    order = with_upstreams(project, names)
+    graph = _traced(project, order, cache, sources, known, lineage=True)
+    if use_cache and names is None:  # a build after this compile binds nothing (column_binding)
         from teal.compiler.column_binding import store_bound
 
         store_bound(project, graph, known)
     return graph
+
+
+def with_upstreams(project: Project, names: Iterable[str] | None) -> list[str]:
+    """``names`` (all models: None) and every model they read, in build order."""
+    if names is None:
+        return project.dag.order()
+    closure = set(names)  # one walk for them all
+    frontier = list(closure)
+    while frontier:
+        for upstream in project.models[frontier.pop()].upstreams:
+            if upstream not in closure:
+                closure.add(upstream)
+                frontier.append(upstream)
+    return [n for n in project.dag.order() if n in closure]
 
 
 def _traced(

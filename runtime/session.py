@@ -114,6 +114,8 @@ class Session:
     _store: RunStore | None = field(default=None, repr=False)
     # the column lineage of _project (runtime/validate.py), computed when first asked for
     _columns: ColumnGraph | None = field(default=None, repr=False)
+    # the columns of the last selection asked for (Session.columns(names)): names, graph
+    _partial: tuple[tuple[str, ...], ColumnGraph] | None = field(default=None, repr=False)
     # how open() read the configuration, so that reload() reads it again the same way
     _read_config: Callable[[], ProjectConfig] | None = field(default=None, repr=False)
     # the selection's binding of the last build (Session.bind): names, no lineage
@@ -169,13 +171,19 @@ class Session:
             self.config = config
             self.record_runs = store_spec(config.run_store) != NO_STORE
         self._project = self._load()
-        self._columns = self._bound = None
+        self._columns = self._bound = self._partial = None
         return self._project
 
-    def columns(self) -> ColumnGraph:
-        """Every model's columns and their lineage (kept until :meth:`reload`)."""
+    def columns(self, names: list[str] | None = None) -> ColumnGraph:
+        """Every model's columns and their lineage (kept until :meth:`reload`); with
+        ``names``, only theirs and what they read, unless every model's is known."""
         from teal.runtime.validate import project_columns
 
+        if self._columns is None and names is not None:
+            if self._partial is None or self._partial[0] != tuple(names):
+                found = project_columns(self.project, self._readable_store(), names)
+                self._partial = (tuple(names), found)
+            return self._partial[1]
         if self._columns is None:
             self._columns = project_columns(self.project, self._readable_store())
         return self._columns
@@ -188,7 +196,14 @@ class Session:
 
         names = self.select(select, exclude)
         self._engine_can_run(names)
-        validate_selection(self.project, names, self.columns, self.strategy, self._readable_store())
+        chosen = names if (select or exclude) else None
+        validate_selection(
+            self.project,
+            names,
+            lambda: self.columns(chosen),
+            self.strategy,
+            self._readable_store(),
+        )
         return names
 
     def bind(self, select: Selection = None, exclude: Selection = None) -> list[str]:
@@ -330,7 +345,8 @@ class Session:
 
         names = self.validate(select, exclude)
         import_every_file(self.project, names if (select or exclude) else None)
-        return write_target(self.project, set(names), self.columns()), len(names)
+        chosen = names if (select or exclude) else None
+        return write_target(self.project, set(names), self.columns(chosen)), len(names)
 
     # -- running -----------------------------------------------------------------------------
     def build(

@@ -29,12 +29,15 @@ if TYPE_CHECKING:
     from teal.warehouse.engine import Engine
 
 
-def project_columns(project: Project, store: RunStore | None) -> ColumnGraph:
-    """The column graph of ``project``; Python assets without declared columns take the
-    columns of their last materialization in ``store`` (when given)."""
+def project_columns(
+    project: Project, store: RunStore | None, names: Iterable[str] | None = None
+) -> ColumnGraph:
+    """The column graph of ``project`` (of ``names`` and what they read, when given);
+    Python assets without declared columns take the columns of their last
+    materialization in ``store`` (when given)."""
     from teal.compiler.column_lineage import column_graph
 
-    return column_graph(project, known=_names(recorded_types(project, store)))
+    return column_graph(project, known=_names(recorded_types(project, store)), names=names)
 
 
 def bound_columns(project: Project, store: RunStore | None, names: Iterable[str]) -> ColumnGraph:

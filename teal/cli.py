@@ -496,7 +496,7 @@ def compile(
         f"({stats.get('parsed', 0)} SQL parses, {stats.get('cache_hits', 0)} cache hits)"
     )
     chosen = session.select(select, exclude) if (select or exclude) else None
-    click.echo(str(session.columns().resolution(chosen)))
+    click.echo(str(session.columns(chosen).resolution(chosen)))
 
 
 @main.command(name="ls")

@@ -90,6 +90,22 @@ def test_compile_reports_lineage_and_writes_it_into_the_manifest(project):
     assert b["lineage"] == {"resolved": 2, "columns": 2, "opaque": False, "note": ""}
 
 
+def test_compile_of_a_selection_traces_only_it_and_what_it_reads(project):
+    """``teal compile -s b`` costs what b and its upstreams cost: c, which b does not
+    read, is not traced (Session.columns(names)), and the manifest holds the selection."""
+    from teal.runtime.session import Session
+
+    root = project(FILES)
+    session = Session.open(root)
+    session.compile(["b"])
+    graph = session.columns(session.select(["b"]))
+    assert sorted(graph.models) == ["a", "b", "orders"]
+    manifest = json.loads((root / "target" / "manifest.json").read_text())
+    assert sorted(manifest["models"]) == ["b"]
+    assert manifest["models"]["b"]["columns"]["dbl"] == ["transform:a.amount"]
+    assert sorted(session.columns().models) == ["a", "b", "c", "orders"]  # all, when asked
+
+
 @pytest.mark.slow
 def test_a_missing_column_fails_compile_and_validate_before_anything_runs(project):
     root = project({**FILES, "models/d.sql": "select id,\n       amont * 2 as x\nfrom a\n"})
