@@ -27,7 +27,11 @@ Prints a table (median, min, max, ratio to the floor measured in the same run, t
 issue's target and whether it is met) and writes ``bench/results/suite-<date>.json``.
 
 Run: python bench/run.py [--models 50,1000] [--repeat 3] [--with-10k] [--data light|heavy]
-                         [--out DIR]
+                         [--with run_store,daemon,ui,partition_scale] [--out DIR]
+
+``--with`` adds the other suites of issue 22 (bench/extras.py): the run store's cost, the
+daemon's latency, the UI in Chromium and partitions at scale, each its own script, their
+values printed beside their targets.
 The default run (50 and 1,000 light models, repeat 3) takes about 6-7 minutes on 2 cores.
 """
 
@@ -50,7 +54,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import generate  # noqa: E402  (bench/ is not a package)
+import extras  # noqa: E402  (bench/ is not a package)
+import generate  # noqa: E402
 import partition_refresh  # noqa: E402
 
 FLOOR_SCRIPT = """\
@@ -405,7 +410,21 @@ def main(argv: list[str] | None = None) -> None:
         metavar="ROWS_PER_DAY",
         help="Rows per day of the 365-partition model (partition_refresh.py; 0 skips it).",
     )
+    parser.add_argument(
+        "--with",
+        dest="parts",
+        default="",
+        metavar="PART,...",
+        help=f"Also run these parts, each its own script: {', '.join(extras.PARTS)} "
+        "(long: minutes each).",
+    )
     args = parser.parse_args(argv)
+    parts = [x.strip() for x in args.parts.split(",") if x.strip()]
+    unknown = [x for x in parts if x not in extras.PARTS]
+    if unknown:  # said before the suite's minutes, not after
+        parser.error(
+            f"--with: unknown part(s) {', '.join(unknown)}; known: {', '.join(extras.PARTS)}"
+        )
     sizes = [int(x) for x in args.models.split(",") if x.strip()]
     if args.with_10k and 10_000 not in sizes:
         sizes.append(10_000)
@@ -424,12 +443,16 @@ def main(argv: list[str] | None = None) -> None:
     if args.partitions:
         print(f"\n== partitions: 365 daily partitions, {args.partitions:,} rows a day", flush=True)
         partitions = partition_refresh.measure(args.repeat, args.partitions)
+    more = extras.measure(parts, args.repeat) if parts else {}
     rows = summarize(results, args.data)
     print()
     print(table(rows, args.repeat, args.data))
     if partitions is not None:
         print()
         print(partition_refresh.table(partitions))
+    if more:
+        print()
+        print(extras.table(more))
     total = time.perf_counter() - started
     print(f"\nsuite finished in {total:.0f}s")
 
@@ -458,6 +481,7 @@ def main(argv: list[str] | None = None) -> None:
                 "sizes": {str(n): r for n, r in results.items()},
                 "table": rows,
                 "partitions": partitions,
+                "parts": {k: [r._asdict() for r in v] for k, v in more.items()},
             },
             indent=2,
         )

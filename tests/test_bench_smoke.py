@@ -204,3 +204,27 @@ def test_ab_build_benchmark_runs_at_a_tiny_size(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ratio" in done.stdout
     assert list(tmp_path.glob("ab_build-*.json"))
+
+
+def test_the_suites_opt_in_parts_report_each_value_beside_its_target():
+    """bench/run.py --with run_store,daemon,ui,partition_scale (bench/extras.py) runs each
+    part's own script and reads back its JSON: every part gives rows, and a row with a
+    target says whether it is met."""
+    code = (
+        "import json, sys; sys.path.insert(0, 'bench'); import extras\n"
+        "found = extras.measure(list(extras.PARTS), 1, small=True)\n"
+        "print(extras.table(found))\n"
+        "print('JSON', json.dumps({k: [r._asdict() for r in v] for k, v in found.items()}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    found = json.loads(done.stdout.split("JSON ", 1)[1])
+    assert sorted(found) == ["daemon", "partition_scale", "run_store", "ui"]
+    labels = {r["label"]: r for rows in found.values() for r in rows}
+    assert labels["landed file -> run started"]["target"] == "<= 1 s"
+    assert labels["8 models, sqlite: build waits on the store"]["met"] in (True, False)
+    assert labels["60-partition backfill: lock errors"]["met"] is True
+    assert any(label.endswith("graph interactive") for label in labels)
+    assert "part             measurement" in done.stdout
