@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from teal.compiler.plan import Plan, PlanContext, PlanOptions, Step
+from teal.compiler.plan import Plan, PlanContext, PlanOptions, Step, evolve
 from teal.compiler.sql import text_hash
 
 if TYPE_CHECKING:
@@ -80,7 +79,7 @@ def inline_views(plan: Plan, ctx: PlanContext) -> Plan:
         inline_ephemerals(query, [(cte, parse_sql(step.sql or "", path=step.path))])
         sql = query.sql(dialect=DIALECT, comments=False)
         deps = (set(consumer.depends_on) - {name}) | set(step.depends_on)
-        steps[consumer.model] = replace(
+        steps[consumer.model] = evolve(
             consumer,
             sql=sql,
             depends_on=tuple(sorted(deps)),
@@ -113,9 +112,9 @@ def skip_unchanged(plan: Plan, ctx: PlanContext) -> Plan:
             continue
         rebuilt.add(step.model)
         kept.append(
-            replace(step, reason=why, depends_on=tuple(d for d in step.depends_on if d in planned))
+            evolve(step, reason=why, depends_on=tuple(d for d in step.depends_on if d in planned))
         )
-    kept = [replace(s, depends_on=tuple(d for d in s.depends_on if d in rebuilt)) for s in kept]
+    kept = [evolve(s, depends_on=tuple(d for d in s.depends_on if d in rebuilt)) for s in kept]
     return plan.with_steps(kept, not_run)
 
 
@@ -179,7 +178,7 @@ def order_by_critical_path(plan: Plan, ctx: PlanContext) -> Plan:
     ordered: list[Step] = []
     while heap:
         _, name = heapq.heappop(heap)
-        ordered.append(replace(steps[name], priority=round(priority[name], 3)))
+        ordered.append(evolve(steps[name], priority=round(priority[name], 3)))
         for w in waiters[name]:
             indegree[w] -= 1
             if indegree[w] == 0:
@@ -224,7 +223,7 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
         if definition is None:
             version = versions.expected(step.model)
             versions.building(step.model, version)
-            steps.append(replace(step, data_version=version))
+            steps.append(evolve(step, data_version=version))
             continue
         records = ctx.state.partitions.get(step.model, {})
         built = {k for k, rec in records.items() if rec.get("status") == "success"}
@@ -269,7 +268,7 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
         # a full refresh swaps in a table of the chosen keys only: with requested keys,
         # replace just those partitions instead (the others stay)
         steps.append(
-            replace(
+            evolve(
                 step,
                 partitions=tuple(keys),
                 partition_versions=tuple(keyed[k] for k in keys),
@@ -280,7 +279,7 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
             )
         )
     kept = {s.model for s in steps}
-    steps = [replace(s, depends_on=tuple(d for d in s.depends_on if d in kept)) for s in steps]
+    steps = [evolve(s, depends_on=tuple(d for d in s.depends_on if d in kept)) for s in steps]
     return plan.with_steps(steps, not_run)
 
 
@@ -482,14 +481,14 @@ def block_failed_upstreams(plan: Plan, ctx: PlanContext) -> Plan:
             steps.append(step)
         elif ctx.options.ignore_failed_upstream:
             steps.append(
-                replace(
+                evolve(
                     step,
                     ignored_failure=why,
                     reason=f"{step.reason}; ignores: {why} (--ignore-failed-upstream)",
                 )
             )
         else:
-            steps.append(replace(step, blocked=why, reason=f"blocked: {why}"))
+            steps.append(evolve(step, blocked=why, reason=f"blocked: {why}"))
     return plan.with_steps(steps)
 
 
@@ -533,7 +532,7 @@ def wait_for_check_reads(plan: Plan, ctx: PlanContext) -> Plan:
     ordered: list[Step] = []
     while heap:
         step = plan.steps[heapq.heappop(heap)]
-        ordered.append(replace(step, depends_on=tuple(sorted(deps[step.model]))))
+        ordered.append(evolve(step, depends_on=tuple(sorted(deps[step.model]))))
         for waiter in waiters[step.model]:
             indegree[waiter] -= 1
             if indegree[waiter] == 0:

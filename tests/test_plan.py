@@ -327,3 +327,22 @@ def test_plan_keeps_the_state_it_read_until_anything_writes_the_warehouse(projec
     con.close()
     after = run_teal("plan", "--changed-only", cwd=root)
     assert "missing: main.b does not exist" in after.stdout, after.output
+
+
+def test_evolve_copies_a_step_with_changes_as_replace_does():
+    """The plan passes copy steps with compiler.plan.evolve (replace without __init__):
+    the copy equals what dataclasses.replace gives, and a name that is not a field is
+    refused rather than added."""
+    from dataclasses import replace
+
+    import pytest
+
+    from teal.compiler.plan import Step, evolve
+
+    step = Step("m", "table", "main.m", ("a",), "new", "h", "models/m.sql", sql="select 1")
+    copied = evolve(step, priority=2.5, depends_on=())
+    assert copied == replace(step, priority=2.5, depends_on=())
+    assert step.priority == 0.0 and step.depends_on == ("a",)  # the original is unchanged
+    assert hash(copied) == hash(replace(step, priority=2.5, depends_on=()))
+    with pytest.raises(TypeError, match="no field priorty"):
+        evolve(step, priorty=1.0)
