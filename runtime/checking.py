@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from teal.compiler.checks import CheckDef, evaluate
-from teal.warehouse.engine import CheckRecord, EngineCursor, Measured
+from teal.warehouse.engine import CheckRecord, Engine, EngineCursor, Measured
 
 BLOCKING = ("fail", "error")
 
@@ -73,6 +73,22 @@ class Auditor:
     # hides their secrets from messages
     resources: Mapping[str, Any] = field(default_factory=dict)
     redact: Callable[[str], str] | None = None
+
+    @classmethod
+    def for_run(
+        cls,
+        project: Any,
+        run_id: str,
+        store_failures: bool,
+        resources: Mapping[str, Any],
+        redact: Callable[[str], str] | None,
+        wh: Engine,
+    ) -> Auditor:
+        """The auditor of run ``run_id``; the failures schema made first when failing rows
+        will be stored (before steps store rows in parallel)."""
+        if store_failures or any(c.store_failures for c in project.checks.values()):
+            wh.ensure_schemas({"teal_failures"})
+        return cls(project, run_id, store_failures, resources=resources, redact=redact)
 
     def sql_checks(self, model: str) -> list[CheckDef]:
         return [c for c in self.project.checks_of(model) if c.kind != "python"]

@@ -16,6 +16,8 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from teal.compiler.errors import ExecutionError
 from teal.compiler.plan import Plan, Step
@@ -30,8 +32,13 @@ from teal.runtime.runstore import (
     RunStatus,
     RunStore,
     Trigger,
+    open_run_store,
 )
 from teal.runtime.runstore.records import JsonValue
+
+if TYPE_CHECKING:
+    from teal.compiler.project import Project
+    from teal.warehouse.engine import Engine
 
 ASSET_LOGGER = "teal.asset"
 
@@ -265,6 +272,35 @@ def end_run(recorder: RunRecorder, result: BuildResult, retention: Retention) ->
         status = RunStatus.SUCCESS if result.success else RunStatus.FAILURE
         store.set_status(run_id, status, at=utc_now(), message=counts)
     store.prune(retention, utc_now())  # history is bounded as it is written
+
+
+def record_output_schemas(
+    store: RunStore, wh: Engine, project: Project, run_id: str, result: BuildResult
+) -> None:
+    """Record the output schema of every model ``result`` built in run ``run_id``: one
+    query to the warehouse for all of them, after the build."""
+    built = {r.model: project.models[r.model] for r in result.built}
+    found = wh.output_schemas([(m.schema, m.alias) for m in built.values()])
+    store.set_output_schemas(
+        run_id,
+        {
+            name: [[c, t] for c, t in found.get((m.schema.lower(), m.alias.lower()), [])]
+            for name, m in built.items()
+        },
+    )
+
+
+def open_migrated(spec: str | None, root: Path) -> RunStore:
+    """The run store ``spec`` names, opened and migrated; runs this host left started by a
+    process that is gone are marked crashed."""
+    store = open_run_store(spec, root)
+    try:
+        store.migrate(utc_now())
+        store.mark_crashed(socket.gethostname(), pid_alive, utc_now())
+    except BaseException:
+        store.close()
+        raise
+    return store
 
 
 def pid_alive(pid: int) -> bool:

@@ -11,7 +11,6 @@ so other processes can read it in between.
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,7 +37,8 @@ from teal.runtime.recorder import (
     RecordingReporter,
     abort_run,
     end_run,
-    pid_alive,
+    open_migrated,
+    record_output_schemas,
     recording_logs,
     start_run,
 )
@@ -52,7 +52,6 @@ from teal.runtime.runstore import (
     RunStatus,
     RunStore,
     Trigger,
-    open_run_store,
     store_spec,
 )
 from teal.runtime.validate import check_schema_changes
@@ -251,14 +250,7 @@ class Session:
         """The project's run store, opened and migrated on first use; runs this host left
         started by a process that is gone are marked crashed."""
         if self._store is None:
-            store = open_run_store(store_spec(self.config.run_store), self.config.root)
-            try:
-                store.migrate(utc_now())
-                store.mark_crashed(socket.gethostname(), pid_alive, utc_now())
-            except BaseException:
-                store.close()
-                raise
-            self._store = store
+            self._store = open_migrated(store_spec(self.config.run_store), self.config.root)
         return self._store
 
     def close(self) -> None:
@@ -505,20 +497,12 @@ class Session:
             run_checks_now = run.command != "run" if run.checks is None else run.checks
             redact = inputs.resources.redact or None
             auditor = (
-                Auditor(
-                    project,
-                    run_id,
-                    run.store_failures,
-                    resources=inputs.resources.instances,
-                    redact=redact,
+                Auditor.for_run(
+                    project, run_id, run.store_failures, inputs.resources.instances, redact, wh
                 )
                 if run_checks_now and project.checks
                 else None
             )
-            if auditor is not None and (
-                run.store_failures or any(c.store_failures for c in project.checks.values())
-            ):
-                wh.ensure_schemas({"teal_failures"})  # before steps store rows in parallel
             executor = Executor(
                 project,
                 plan,
@@ -555,17 +539,7 @@ class Session:
             if self.record_runs:  # one query for the output schema of everything built
                 if isinstance(reporter, RecordingReporter):
                     reporter.recorder.flush()  # the materializations it completes
-                built = {r.model: project.models[r.model] for r in result.built}
-                found = wh.output_schemas([(m.schema, m.alias) for m in built.values()])
-                self.run_store().set_output_schemas(
-                    run_id,
-                    {
-                        name: [
-                            [c, t] for c, t in found.get((m.schema.lower(), m.alias.lower()), [])
-                        ]
-                        for name, m in built.items()
-                    },
-                )
+                record_output_schemas(self.run_store(), wh, project, run_id, result)
             ok = result.success and executor.fatal is None
             wh.record_run(
                 run_id=run_id,
