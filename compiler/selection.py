@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -433,8 +433,9 @@ def _base_or_selector(
     )[0]
 
 
-def model_index(project: Any, state: Any = None) -> dict[str, dict[str, Any]]:
-    """The attributes selectors match on, per model name (``state``: a PlanState)."""
+def model_index(project: Any, state: Any = None) -> ModelIndex:
+    """The attributes selectors match on, per model name (``state``: a PlanState), each
+    made when first read: selecting by name reads none of them."""
     recorded = getattr(state, "models", {}) or {}
     results = getattr(state, "last_results", {}) or {}
 
@@ -460,8 +461,9 @@ def model_index(project: Any, state: Any = None) -> dict[str, dict[str, Any]]:
             return "new"
         return "modified" if all(s == "modified" for s in known) else "unmodified"
 
-    return {
-        name: {
+    def entry(name: str) -> dict[str, Any]:
+        m = project.models[name]
+        return {
             "name": name,
             "folder": m.folder,
             "tags": m.tags,
@@ -484,8 +486,36 @@ def model_index(project: Any, state: Any = None) -> dict[str, dict[str, Any]]:
             ),
             "partitioned": bool(m.config.get("partitioned_by")),
         }
-        for name, m in project.models.items()
-    }
+
+    return ModelIndex(project.models, entry)
+
+
+class ModelIndex(Mapping[str, Mapping[str, Any]]):
+    """Model name -> the attributes selectors match on, computed per model on first read
+    (a 10,000-model project's index took 0.1 s to build, twice a build, when a plain
+    ``-s name`` needs only the names)."""
+
+    def __init__(self, models: Mapping[str, Any], entry: Callable[[str], dict[str, Any]]) -> None:
+        self._models = models
+        self._entry = entry
+        self._made: dict[str, dict[str, Any]] = {}
+
+    def __getitem__(self, name: str) -> dict[str, Any]:
+        found = self._made.get(name)
+        if found is None:
+            if name not in self._models:
+                raise KeyError(name)
+            found = self._made[name] = self._entry(name)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._models)
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._models
 
 
 def _consumers(project: Any, name: str) -> list[str]:
