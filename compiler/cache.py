@@ -9,7 +9,8 @@ Two kinds of entries, both plain data:
   compiled SQL.
 
 On a warm run with no edits nothing is rendered or parsed. The file is rewritten only when
-something new was computed, atomically, keeping just the entries this load used.
+something new was computed, atomically, keeping just the entries this load used (a
+load of part of the project keeps the others too: ``keep_unused``).
 
 >>> cache = CompileCache(None)
 >>> cache.get("parse", "k") is None
@@ -40,10 +41,15 @@ def content_key(*parts: str) -> str:
 
 
 class CompileCache:
-    """A dict persisted as one pickle; not shared between threads."""
+    """A dict persisted as one pickle; not shared between threads.
 
-    def __init__(self, path: Path | None) -> None:
+    Saving keeps the entries this load used or made and drops the rest (what an edit made
+    stale), unless ``keep_unused``: a load of part of the project (``teal compile -s``, a
+    selected build's binding) keeps what the rest of the project will use again."""
+
+    def __init__(self, path: Path | None, *, keep_unused: bool = False) -> None:
         self.path = path
+        self.keep_unused = keep_unused
         self._old: dict[str, Any] = {}
         self._used: dict[str, Any] = {}
         self._fresh: dict[str, Any] = {}  # computed by another process of this load
@@ -96,15 +102,19 @@ class CompileCache:
         self._dirty = True
 
     def save(self) -> None:
-        """Write the entries used by this load, if anything new was computed."""
+        """Write the entries used by this load (with ``keep_unused``, and the others), if
+        anything new was computed."""
         if self.path is None or not (self._dirty or len(self._used) != len(self._old)):
             return
+        if self.keep_unused and not self._dirty:
+            return  # nothing new, and nothing to drop
+        entries = {**self._old, **self._used} if self.keep_unused else self._used
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(f".tmp{os.getpid()}")
             with tmp.open("wb") as fh:
                 pickle.dump(
-                    {"version": VERSION, "entries": self._used},
+                    {"version": VERSION, "entries": entries},
                     fh,
                     protocol=pickle.HIGHEST_PROTOCOL,
                 )

@@ -53,7 +53,8 @@ def bound_columns(
     those an engine's binder bound; they need no trace (column_lineage._traced)."""
     lowered = _lower(known)
     order = with_upstreams(project, names)
-    cache = CompileCache(_cache_path(project, CACHE_FILE) if use_cache else None)
+    path = _cache_path(project, CACHE_FILE) if use_cache else None
+    cache = CompileCache(path, keep_unused=names is not None)
     sources = _source_columns(project, cache, lowered)
     bound = None if engine_bound is None else (lambda: engine_bound(order))
     return _traced(project, order, cache, sources, lowered, lineage=False, engine_bound=bound)

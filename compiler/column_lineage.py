@@ -212,7 +212,8 @@ def column_graph(
     ``known``: columns the caller knows of models or sources teal cannot read here (a
     Python asset's last materialization, a warehouse source's table)."""
     known = _lower(known)
-    cache = CompileCache(_cache_path(project, "lineage.pickle") if use_cache else None)
+    path = _cache_path(project, "lineage.pickle") if use_cache else None
+    cache = CompileCache(path, keep_unused=names is not None)
     sources = _source_columns(project, cache, known)
     order = with_upstreams(project, names)
     graph = _traced(project, order, cache, sources, known, lineage=True)

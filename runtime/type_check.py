@@ -163,7 +163,8 @@ def _prepare(
 
     chosen = list(names)
     order = with_upstreams(project, chosen)
-    cache = CompileCache(_cache_path(project, "types.pickle") if use_cache else None)
+    path = _cache_path(project, "types.pickle") if use_cache else None
+    cache = CompileCache(path, keep_unused=len(order) < len(project.models))
     keys: dict[str, str] = {}
     version = _tracer_version()
     known: dict[str, Typed] = {}

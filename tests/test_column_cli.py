@@ -106,6 +106,20 @@ def test_compile_of_a_selection_traces_only_it_and_what_it_reads(project):
     assert sorted(session.columns().models) == ["a", "b", "c", "orders"]  # all, when asked
 
 
+def test_a_selection_keeps_the_rest_of_the_projects_lineage_and_binding_cached(project):
+    """Tracing or binding part of the project (``teal compile -s``, ``teal build -s``)
+    keeps what it did not use in the cache: the whole project after it traces nothing."""
+    from teal.compiler.column_binding import bound_columns
+
+    loaded = load_project(project(FILES))
+    assert column_graph(loaded).traced == 4
+    assert column_graph(loaded, names=["b"]).traced == 0
+    assert column_graph(loaded).traced == 0  # c's lineage was kept by the partial trace
+    assert bound_columns(loaded).traced == 0  # the full trace stored every binding
+    assert bound_columns(loaded, ["b"]).traced == 0
+    assert bound_columns(loaded).traced == 0
+
+
 @pytest.mark.slow
 def test_a_missing_column_fails_compile_and_validate_before_anything_runs(project):
     root = project({**FILES, "models/d.sql": "select id,\n       amont * 2 as x\nfrom a\n"})
