@@ -29,6 +29,16 @@ class Row(NamedTuple):
     met: bool | None  # None: no target
 
 
+def at_most(label: str, value: float, unit: str, limit: float) -> Row:
+    """A row whose target is ``value <= limit``."""
+    return Row(label, value, unit, f"<= {limit:g} {unit}".strip(), value <= limit)
+
+
+def shown(label: str, value: float, unit: str, target: str = "") -> Row:
+    """A row reported without a target to judge (``target``: what the issue says, if any)."""
+    return Row(label, value, unit, target, None)
+
+
 def _run(script: str, args: list[str]) -> dict:
     """Run ``bench/<script>.py`` with ``args`` and an output folder of its own; its JSON."""
     with tempfile.TemporaryDirectory(prefix=f"teal-{script}-") as out:
@@ -47,30 +57,17 @@ def run_store(repeat: int, small: bool = False) -> list[Row]:
     found = _run("run_store", ["--models", "8" if small else "50,1000", "--repeat", str(repeat)])
     rows = []
     for size in found["results"]:
+        n = size["models"]
         for store in ("sqlite", "postgres"):
             got = size.get(store)
-            if not got:
-                continue
-            share = 100 * float(got["blocked_share"])
-            n = size["models"]
-            rows.append(
-                Row(
-                    f"{n:,} models, {store}: build waits on the store",
-                    share,
-                    "%",
-                    "<= 3 %",
-                    share <= 3.0,
+            if got:
+                share = 100 * float(got["blocked_share"])
+                rows.append(
+                    at_most(f"{n:,} models, {store}: build waits on the store", share, "%", 3)
                 )
-            )
-            rows.append(
-                Row(
-                    f"{n:,} models, {store}: bytes per run",
-                    float(got["bytes_per_run"]),
-                    "bytes",
-                    "",
-                    None,
+                rows.append(
+                    shown(f"{n:,} models, {store}: bytes per run", got["bytes_per_run"], "bytes")
                 )
-            )
     return rows
 
 
@@ -79,25 +76,22 @@ def daemon(repeat: int, small: bool = False) -> list[Row]:
     idle cost, and memory over 10,000 ticks."""
     tiny = ["--idle", "2", "--ticks", "200"] if small else []
     found = _run("daemon", ["--repeat", str(repeat), *tiny])
-    latency = found["latency"]["file_to_run_started_s"]["median"]
     ticks = found["many_ticks"]
+    n = f"{ticks['ticks']:,} ticks"
     return [
-        Row("landed file -> run started", latency, "s", "<= 1 s", latency <= 1.0),
-        Row(
-            "idle, 100 schedules + 20 sensors: CPU per minute",
+        at_most(
+            "landed file -> run started",
+            found["latency"]["file_to_run_started_s"]["median"],
+            "s",
+            1,
+        ),
+        shown(
+            "idle, 100 schedules + 20 sensors: CPU s per minute",
             found["idle"]["cpu_s_per_minute"],
             "s",
-            "",
-            None,
         ),
-        Row(f"{ticks['ticks']:,} ticks: ms per tick", ticks["ms_per_tick"], "ms", "", None),
-        Row(
-            f"{ticks['ticks']:,} ticks: memory growth",
-            ticks["rss_mb_end"] - ticks["rss_mb_start"],
-            "MB",
-            "flat",
-            None,
-        ),
+        shown(f"{n}: ms per tick", ticks["ms_per_tick"], "ms"),
+        shown(f"{n}: memory growth", ticks["rss_mb_end"] - ticks["rss_mb_start"], "MB", "flat"),
     ]
 
 
@@ -105,24 +99,13 @@ def ui(repeat: int, small: bool = False) -> list[Row]:
     """The UI with 5,000 assets in Chromium: graph interactive (<= 2 s, issue 18)."""
     tiny = ["--models", "60", "--rounds", "20"] if small else ["--rounds", "300"]
     found = _run("ui", ["--repeat", str(repeat), *tiny])
-    interactive = found["graph_interactive_s"]
     growth = found["rss_mb_after_all_rounds"] - found["rss_mb_after_10_rounds"]
     return [
-        Row(
-            f"{found['models']:,} assets: graph interactive",
-            interactive,
-            "s",
-            "<= 2 s",
-            interactive <= 2.0,
+        at_most(
+            f"{found['models']:,} assets: graph interactive", found["graph_interactive_s"], "s", 2
         ),
-        Row("/api/graph", found["api_graph_s"], "s", "", None),
-        Row(
-            f"server memory growth over {found['rounds']} request rounds",
-            growth,
-            "MB",
-            "flat",
-            None,
-        ),
+        shown("/api/graph", found["api_graph_s"], "s"),
+        shown(f"server memory growth over {found['rounds']} request rounds", growth, "MB", "flat"),
     ]
 
 
@@ -132,47 +115,17 @@ def partition_scale(repeat: int, small: bool = False) -> list[Row]:
     tiny = ["--models", "20", "--backfill", "60"] if small else []
     found = _run("partition_scale", ["--repeat", str(repeat), *tiny])
     many, backfill = found["many"], found["backfill"]
-    n = many["models"]
-    plan_all = many["plan_all"]["median_s"]
-    shown = many["partitions"]["median_s"]
-    locks = backfill["lock_lines"]
+    n, b = (
+        f"{many['models']:,} partitioned models",
+        f"{backfill['partitions']:,}-partition backfill",
+    )
     growth = backfill["rss_last_fifth_mb"] - backfill["rss_first_fifth_mb"]
     return [
-        Row(
-            f"{n:,} partitioned models: teal plan (all partitions)",
-            plan_all,
-            "s",
-            "<= 1 s",
-            plan_all <= 1.0,
-        ),
-        Row(
-            f"{n:,} partitioned models: teal plan -s <one>",
-            many["plan_one"]["median_s"],
-            "s",
-            "",
-            None,
-        ),
-        Row(
-            f"{n:,} partitioned models: teal partitions show <one>",
-            shown,
-            "s",
-            "<= 0.3 s",
-            shown <= 0.3,
-        ),
-        Row(
-            f"{backfill['partitions']:,}-partition backfill: lock errors",
-            float(locks),
-            "",
-            "0",
-            locks == 0,
-        ),
-        Row(
-            f"{backfill['partitions']:,}-partition backfill: memory, last fifth - first",
-            growth,
-            "MB",
-            "flat",
-            None,
-        ),
+        at_most(f"{n}: teal plan (all partitions)", many["plan_all"]["median_s"], "s", 1),
+        shown(f"{n}: teal plan -s <one>", many["plan_one"]["median_s"], "s"),
+        at_most(f"{n}: teal partitions show <one>", many["partitions"]["median_s"], "s", 0.3),
+        at_most(f"{b}: lock errors", float(backfill["lock_lines"]), "", 0),
+        shown(f"{b}: memory, last fifth - first", growth, "MB", "flat"),
     ]
 
 
