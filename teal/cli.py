@@ -162,75 +162,17 @@ def _build_and_report(
 @main.command()
 @build_options
 @handle_errors
-def build(
-    project_dir: Path | None,
-    target: str | None,
-    warehouse: str | None,
-    vars_: str | None,
-    debug: bool,
-    select: tuple[str, ...],
-    exclude: tuple[str, ...],
-    threads: int | None,
-    fail_fast: bool,
-    as_json: bool,
-    changed_only: bool | None,
-    inline_views: bool,
-    **partition_opts: Any,
-) -> None:
+def build(**options: Any) -> None:
     """Build the selected models, auditing each with its checks before publishing it."""
-    _run(
-        "build",
-        project_dir,
-        target,
-        warehouse,
-        vars_,
-        debug,
-        select,
-        exclude,
-        threads,
-        fail_fast,
-        as_json,
-        changed_only,
-        inline_views,
-        **partition_opts,
-    )
+    _run("build", **options)
 
 
 @main.command()
 @build_options
 @handle_errors
-def run(
-    project_dir: Path | None,
-    target: str | None,
-    warehouse: str | None,
-    vars_: str | None,
-    debug: bool,
-    select: tuple[str, ...],
-    exclude: tuple[str, ...],
-    threads: int | None,
-    fail_fast: bool,
-    as_json: bool,
-    changed_only: bool | None,
-    inline_views: bool,
-    **partition_opts: Any,
-) -> None:
+def run(**options: Any) -> None:
     """Build the selected models without running their checks."""
-    _run(
-        "run",
-        project_dir,
-        target,
-        warehouse,
-        vars_,
-        debug,
-        select,
-        exclude,
-        threads,
-        fail_fast,
-        as_json,
-        changed_only,
-        inline_views,
-        **partition_opts,
-    )
+    _run("run", **options)
 
 
 @main.command()
