@@ -12,6 +12,7 @@ they are inlined into their consumers' SQL by the compiler; the plan says so.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -113,7 +114,9 @@ class Step:
     full_refresh: bool = False  # incremental models: rebuild from scratch
     checks: tuple[str, ...] = ()  # checks audited before publishing (and Python ones after)
     data_version: str = ""  # unpartitioned: the version its build records (compiler/versions.py)
-    partition_versions: tuple[str, ...] = ()  # the version each of ``partitions`` records
+    # the version each of ``partitions`` records (compiler/versions.py's PlannedVersions:
+    # computed when first read, equal to the tuple)
+    partition_versions: Sequence[str] = ()
     partition_reasons: tuple[str, ...] = ()  # why each of ``partitions`` is built
     # not run: an upstream's error check failed in an earlier run and still stands
     blocked: str = ""
@@ -219,6 +222,10 @@ class PlanContext:
         default_factory=dict, compare=False, repr=False
     )
 
+    _key_sets: dict[Partitions, frozenset[str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
     def partition_keys(self, definition: Partitions) -> list[str]:
         """``definition.keys(options.now)``, computed once per definition for the plan."""
         try:
@@ -228,6 +235,18 @@ class PlanContext:
         if found is None:
             found = self._keys[definition] = tuple(definition.keys(self.options.now))
         return list(found)
+
+    def partition_key_set(self, definition: Partitions | None) -> frozenset[str]:
+        """The keys of :meth:`partition_keys` as a set, made once per definition."""
+        if definition is None:
+            return frozenset()
+        try:
+            found = self._key_sets.get(definition)
+        except TypeError:
+            return frozenset(definition.keys(self.options.now))
+        if found is None:
+            found = self._key_sets[definition] = frozenset(self.partition_keys(definition))
+        return found
 
 
 def _column_graph(project: Project) -> ColumnGraph:
