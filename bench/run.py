@@ -22,12 +22,16 @@ max:
   its upstreams) on the built warehouse;
 - partitions (bench/partition_refresh.py): a 365-partition backfill (default policy, multi_run and
   single_run) against the same rows built unpartitioned, and a one-partition refresh.
+- partitions at scale (bench/partition_scale.py, opt-in ``--partition-scale N``): N
+  daily-partitioned models of 365 partitions, warm ``teal plan`` of everything (target
+  <= 1 s) and ``teal partitions show <one>`` (target <= 0.3 s), wall and CPU time, with one
+  partition of each built and (``--partition-scale-all-built``) with every one built.
 
 Prints a table (median, min, max, ratio to the floor measured in the same run, the
 issue's target and whether it is met) and writes ``bench/results/suite-<date>.json``.
 
 Run: python bench/run.py [--models 50,1000] [--repeat 3] [--with-10k] [--data light|heavy]
-                         [--out DIR]
+                         [--partition-scale 2000 [--partition-scale-all-built]] [--out DIR]
 The default run (50 and 1,000 light models, repeat 3) takes about 6-7 minutes on 2 cores.
 """
 
@@ -52,6 +56,7 @@ sys.path.insert(0, str(HERE))
 
 import generate  # noqa: E402  (bench/ is not a package)
 import partition_refresh  # noqa: E402
+import partition_scale  # noqa: E402
 
 FLOOR_SCRIPT = """\
 import json, sys
@@ -405,6 +410,19 @@ def main(argv: list[str] | None = None) -> None:
         metavar="ROWS_PER_DAY",
         help="Rows per day of the 365-partition model (partition_refresh.py; 0 skips it).",
     )
+    parser.add_argument(
+        "--partition-scale",
+        type=int,
+        default=0,
+        metavar="MODELS",
+        help="Daily-partitioned models for partition_scale.py's load-and-plan line (issue 22: "
+        "2000; 0 skips it).",
+    )
+    parser.add_argument(
+        "--partition-scale-all-built",
+        action="store_true",
+        help="With --partition-scale: also measure with every partition built.",
+    )
     args = parser.parse_args(argv)
     sizes = [int(x) for x in args.models.split(",") if x.strip()]
     if args.with_10k and 10_000 not in sizes:
@@ -424,12 +442,22 @@ def main(argv: list[str] | None = None) -> None:
     if args.partitions:
         print(f"\n== partitions: 365 daily partitions, {args.partitions:,} rows a day", flush=True)
         partitions = partition_refresh.measure(args.repeat, args.partitions)
+    at_scale = None
+    if args.partition_scale:
+        print(f"\n== partitions at scale: {args.partition_scale:,} daily models", flush=True)
+        with tempfile.TemporaryDirectory(prefix="teal-partition-scale-") as tmp:
+            at_scale = partition_scale.bench_many(
+                args.partition_scale, args.repeat, Path(tmp), args.partition_scale_all_built
+            )
     rows = summarize(results, args.data)
     print()
     print(table(rows, args.repeat, args.data))
     if partitions is not None:
         print()
         print(partition_refresh.table(partitions))
+    if at_scale is not None:
+        print()
+        print(partition_scale.many_table(at_scale))
     total = time.perf_counter() - started
     print(f"\nsuite finished in {total:.0f}s")
 
@@ -458,6 +486,7 @@ def main(argv: list[str] | None = None) -> None:
                 "sizes": {str(n): r for n, r in results.items()},
                 "table": rows,
                 "partitions": partitions,
+                "partition_scale": at_scale,
             },
             indent=2,
         )

@@ -327,3 +327,33 @@ def test_plan_keeps_the_state_it_read_until_anything_writes_the_warehouse(projec
     con.close()
     after = run_teal("plan", "--changed-only", cwd=root)
     assert "missing: main.b does not exist" in after.stdout, after.output
+
+
+def test_planned_versions_read_late_and_in_any_order_equal_the_tuple(tmp_path: Path) -> None:
+    """A step's partition versions are computed when first read: reading the last model of
+    a long chain first (no recursion down the chain), then the others, gives the same
+    versions as reading them in build order, and a copy or pickle is the plain tuple."""
+    daily = "{'daily': {'start': '2026-01-01', 'end': '2026-01-04'}}"
+    head = f"{{{{ config(materialized='incremental', partitioned_by={daily}, partition_column='d') }}}}"
+    models = tmp_path / "models"
+    models.mkdir(parents=True)
+    (tmp_path / "teal.toml").write_text('name = "chain"\n')
+    (models / "m000.sql").write_text(
+        head + "\nselect d from range({{ partition.start }}, {{ partition.end }}, "
+        "interval 1 day) t(d)"
+    )
+    for i in range(1, 400):
+        (models / f"m{i:03d}.sql").write_text(head + f"\nselect d from m{i - 1:03d}")
+    project = load_project(tmp_path)
+    options = PlanOptions(now=datetime(2026, 3, 1))
+    late = build_plan(project, state=PlanState(), options=options)
+    in_order = build_plan(project, state=PlanState(), options=options)
+    last = late.steps[-1]
+    assert last.model == "m399" and len(last.partition_versions) == 3
+    reversed_reads = {s.model: tuple(s.partition_versions) for s in reversed(late.steps)}
+    ordered_reads = {s.model: tuple(s.partition_versions) for s in in_order.steps}
+    assert reversed_reads == ordered_reads
+    assert len({v for vs in ordered_reads.values() for v in vs}) == 400 * 3
+    assert last.partition_versions == ordered_reads["m399"]
+    assert pickle.loads(pickle.dumps(last)).partition_versions == ordered_reads["m399"]
+    assert type(pickle.loads(pickle.dumps(last.partition_versions))) is tuple
