@@ -31,6 +31,7 @@ from teal.compiler.sql import text_hash
 
 if TYPE_CHECKING:
     from teal.compiler.errors import TealError
+    from teal.compiler.partition_records import PartitionRecords
     from teal.compiler.partitions import Partitions
     from teal.compiler.versions import DataVersions
 
@@ -203,6 +204,7 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
     - ``--missing-only`` keeps only keys not yet built successfully.
     A partitioned step left with no keys gets no step ("all partitions up to date").
     """
+    from teal.compiler.partition_records import NO_RECORDS
     from teal.compiler.partitions import PartitionKeyError, parse_mapping, upstream_keys
     from teal.compiler.versions import DataVersions
 
@@ -229,8 +231,8 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
             versions.building(step.model, version)
             steps.append(replace(step, data_version=version))
             continue
-        records = ctx.state.partitions.get(step.model, {})
-        built = {k for k, rec in records.items() if rec.get("status") == "success"}
+        records: PartitionRecords = ctx.state.partitions.get(step.model, NO_RECORDS)
+        built = {k for k, status in records.columns("status") if status == "success"}
         # the keys reading what upstream steps rebuild: a plain build needs them only for
         # partitions recorded before data versions (see _outdated)
         mapped = (
@@ -300,7 +302,7 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
 def _outdated(
     name: str,
     keys: list[str],
-    records: dict[str, dict[str, object]],
+    records: PartitionRecords,
     mapped: Callable[[], list[str] | None],
     ctx: PlanContext,
     versions: DataVersions,
@@ -323,22 +325,22 @@ def _outdated(
         out.update(dict.fromkeys(latest, f"the current batch and {lookback} before it (lookback)"))
     if records:
         current = ctx.partition_key_set(ctx.project.models[name].partitions)
-        for key, rec in records.items():
+        versioned: list[str] = []  # built with a version: stale when it differs from now's
+        for key, status, version in records.columns("status", "data_version"):
             if key not in current:  # a key the definition no longer has
                 continue
-            if rec.get("status") != "success":
+            if status != "success":
                 out[key] = "failed last time"
             elif not rebuild_stale:
                 continue
-            elif not rec.get("data_version"):  # recorded before versions: as teal did then
+            elif not version:  # recorded before versions: as teal did then
                 if wanted is None:
                     wanted = set(mapped() or ())
                 if key in wanted:
                     out[key] = "upstream partitions rebuild"
             else:
-                why = versions.why_stale(name, key)
-                if why is not None:
-                    out[key] = why
+                versioned.append(key)
+        out.update(versions.stale(name, versioned))
     if not out:  # the common case: nothing recorded is outdated
         missing = dict.fromkeys(keys, "missing")
         for key in records:

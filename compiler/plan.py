@@ -12,11 +12,12 @@ they are inlined into their consumers' SQL by the compiler; the plan says so.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from teal.compiler.partition_records import PartitionRecords, PartitionState, partition_state
 from teal.compiler.project import Project
 from teal.compiler.selection import model_index, select_models
 
@@ -86,12 +87,16 @@ class PlanState:
     models: dict[str, ModelState] = field(default_factory=dict)
     last_results: dict[str, str] = field(default_factory=dict)  # model -> success|error|skipped
     relations: frozenset[str] = frozenset()  # "schema.name", lower case, that exist now
-    # model -> partition key -> latest record ({"status", "finished_at", "rows", ...})
-    partitions: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # model -> partition key -> latest record ({"status", "finished_at", "rows", ...}), kept
+    # column by column (compiler/partition_records.py; plain dicts given are converted)
+    partitions: Mapping[str, PartitionRecords] = field(default_factory=PartitionState)
     # model -> its error-severity checks whose latest result failed
     failed_checks: dict[str, tuple[FailedCheck, ...]] = field(default_factory=dict)
     # dynamic partition set -> its keys, in the order they were added
     dynamic_partitions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "partitions", partition_state(self.partitions))
 
     @property
     def known(self) -> bool:

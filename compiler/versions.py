@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from itertools import repeat
 from typing import TYPE_CHECKING, overload
 
 if TYPE_CHECKING:
+    from teal.compiler.partition_records import PartitionRecords
     from teal.compiler.partitions import Partitions
     from teal.compiler.plan import PlanState
     from teal.compiler.project import Project
@@ -66,6 +68,8 @@ class DataVersions:
         self._settled: set[str] = set()
         self._lock = threading.RLock()  # an executor's threads may read versions at once
         self._whole: dict[str, str] = {}  # partitioned models' whole versions, as known
+        # partitioned models' key -> version as readers see it, made once per model read
+        self._seen: dict[str, dict[str, str]] = {}
         self._mappings: dict[tuple[str, str], object] = {}
         # model -> its upstreams, sorted, each with whether it is partitioned
         self._upstreams: dict[str, tuple[tuple[str, bool], ...]] = {}
@@ -86,6 +90,7 @@ class DataVersions:
         )
         self._planned_sets.pop(name, None)
         self._built_parts.pop(name, None)
+        self._seen.pop(name, None)
         self._settled.discard(name)
         self._whole.pop(name, None)
         return PlannedVersions(self, name, keys)
@@ -159,10 +164,27 @@ class DataVersions:
         """The version of one partition of ``name``, as its readers will see it."""
         if self.is_planned(name, key):
             return self.planned_version(name, key)
-        rec = self.state.partitions.get(name, {}).get(key)
+        rec = self._records(name).get(key)
         if rec is None or rec.get("status") != "success":
             return MISSING
         return str(rec.get("data_version") or f"built at {rec.get('finished_at')}")
+
+    def _seen_versions(self, name: str) -> dict[str, str]:
+        """Key -> :meth:`partition` of every partition of ``name`` that has a version (the
+        others are MISSING), made once: many readers share one upstream."""
+        found = self._seen.get(name)
+        if found is None:
+            records = self._records(name)
+            found = {
+                key: version or f"built at {records[key]['finished_at']}"
+                for key, status, version in records.columns("status", "data_version")
+                if status == "success"
+            }
+            if name in self._planned_keys:
+                self._force(name)
+                found.update(self._built_parts[name])
+            self._seen[name] = found
+        return found
 
     # what a build now would record --------------------------------------------------------
 
@@ -173,14 +195,45 @@ class DataVersions:
         parts.extend(f"{up}={self.current(up)}" for up in sorted(model.upstreams))
         return _digest(parts)
 
-    def expected_partition(self, name: str, key: str) -> str:
-        """The version a build of partition ``key`` of ``name`` now computes."""
+    def _sorted_upstreams(self, name: str) -> tuple[tuple[str, bool], ...]:
         ups = self._upstreams.get(name)
         if ups is None:
             models = self.project.models
             ups = self._upstreams[name] = tuple(
                 (up, models[up].partitions is not None) for up in sorted(models[name].upstreams)
             )
+        return ups
+
+    def expected_partitions(self, name: str, keys: Sequence[str]) -> list[str]:
+        """:meth:`expected_partition` of each of ``keys``, made together: what does not
+        depend on the key once, each upstream's versions read from one dict."""
+        columns: list[Iterable[str]] = [keys]  # per key: the key, then a part per upstream
+        for up, partitioned in self._sorted_upstreams(name):
+            if not partitioned:
+                columns.append(repeat(f"{up}={self.current(up)}"))
+                continue
+            seen = self._seen_versions(up).get
+            if self._mapping(name, up) is SAME_KEY:
+                columns.append([f"{up}={k}:{seen(k, MISSING)}" for k in keys])
+                continue
+            columns.append(
+                [
+                    up
+                    + "="
+                    + ",".join(f"{k}:{seen(k, MISSING)}" for k in self.upstream_keys(name, up, key))
+                    for key in keys
+                ]
+            )
+        head = (self.project.models[name].sql_hash,)
+        sha256 = hashlib.sha256
+        return [
+            sha256("\x1f".join(head + parts).encode()).hexdigest()[:16]
+            for parts in zip(*columns, strict=False)  # the upstreams' repeat() is endless
+        ]
+
+    def expected_partition(self, name: str, key: str) -> str:
+        """The version a build of partition ``key`` of ``name`` now computes."""
+        ups = self._sorted_upstreams(name)
         parts = [self.project.models[name].sql_hash, key]
         for up, partitioned in ups:
             if not partitioned:
@@ -192,33 +245,70 @@ class DataVersions:
 
     def upstream_keys(self, name: str, up: str, key: str) -> list[str]:
         """The partitions of partitioned upstream ``up`` that partition ``key`` reads."""
-        mapping = self._mappings.get((name, up))
+        mapping = self._mapping(name, up)
         if mapping is SAME_KEY:
             return [key]
-        from teal.compiler.partition_sql import resolve_mapping
         from teal.compiler.partitions import upstream_keys
+
+        definition: Partitions = self.project.models[name].partitions
+        up_def: Partitions = self.project.models[up].partitions
+        return upstream_keys(mapping, definition, up_def, key, now=self.now)  # type: ignore[arg-type]
+
+    def _mapping(self, name: str, up: str) -> object:
+        """How ``name`` reads partitioned upstream ``up``: SAME_KEY, or a resolved mapping."""
+        mapping = self._mappings.get((name, up))
+        if mapping is not None:
+            return mapping
+        from teal.compiler.partition_sql import resolve_mapping
 
         model = self.project.models[name]
         definition: Partitions = model.partitions
         up_def: Partitions = self.project.models[up].partitions
-        if mapping is None:
-            spec = (model.config.get("partition_mapping") or {}).get(up)
-            # the same definition and no mapping: each key reads the same key upstream
-            if spec is None and up_def == definition:
-                self._mappings[(name, up)] = SAME_KEY
-                return [key]
+        spec = (model.config.get("partition_mapping") or {}).get(up)
+        # the same definition and no mapping: each key reads the same key upstream
+        if spec is None and up_def == definition:
+            mapping = SAME_KEY
+        else:
             mapping = resolve_mapping(spec, definition, up_def)
-            self._mappings[(name, up)] = mapping
-        return upstream_keys(mapping, definition, up_def, key, now=self.now)  # type: ignore[arg-type]
+        self._mappings[(name, up)] = mapping
+        return mapping
+
+    def stale(self, name: str, keys: Iterable[str]) -> dict[str, str]:
+        """:meth:`why_stale` of each of ``keys`` that is stale, their versions computed
+        together (:meth:`expected_partitions`); up-to-date keys are left out."""
+        recorded = {
+            key: version
+            for key, status, version in self._records(name).columns("status", "data_version")
+            if status == "success" and version
+        }
+        versioned = [key for key in keys if key in recorded]
+        return {
+            key: self._stale_reason(name, key)
+            for key, version in zip(
+                versioned, self.expected_partitions(name, versioned), strict=True
+            )
+            if recorded[key] != version
+        }
+
+    def _records(self, name: str) -> PartitionRecords:
+        from teal.compiler.partition_records import NO_RECORDS
+
+        found: PartitionRecords = self.state.partitions.get(name, NO_RECORDS)
+        return found
 
     def why_stale(self, name: str, key: str) -> str | None:
         """Why built partition ``key`` of ``name`` must be rebuilt, or None when it is up to
         date (or was recorded before versions were)."""
-        rec = self.state.partitions.get(name, {}).get(key)
+        rec = self._records(name).get(key)
         if rec is None or rec.get("status") != "success" or not rec.get("data_version"):
             return None
         if rec["data_version"] == self.expected_partition(name, key):
             return None
+        return self._stale_reason(name, key)
+
+    def _stale_reason(self, name: str, key: str) -> str:
+        """Why built partition ``key`` of ``name``, whose version differs, is stale."""
+        rec = self.state.partitions[name][key]
         model = self.project.models[name]
         if rec.get("sql_hash") != model.sql_hash:
             return "stale (its code, config or vars changed)"
@@ -237,8 +327,8 @@ class DataVersions:
         if key is None:
             rec = self.state.models.get(name)
             return rec is not None and when is not None and rec.finished_at > when  # type: ignore[operator]
-        part = self.state.partitions.get(name, {}).get(key)
-        return bool(part and when is not None and part.get("finished_at") > when)  # type: ignore[operator]
+        part = self._records(name).get(key)
+        return bool(part and when is not None and part.get("finished_at") > when)
 
 
 class PlannedVersions(Sequence[str]):

@@ -20,6 +20,7 @@ from typing import Any
 from teal.compiler.config import ProjectConfig
 from teal.compiler.discover import display_path
 from teal.compiler.errors import TealError, WarehouseBusy
+from teal.compiler.partition_records import FIELDS, PICKLED_FORM, PartitionRecords
 from teal.compiler.plan import ModelState, PlanState
 
 FileIdentity = tuple[tuple[int, int, int, int, int] | None, ...]
@@ -99,8 +100,12 @@ def read_state(
 
 
 def _state_shape() -> tuple[tuple[str, ...], ...]:
-    """The fields of what is kept: a teal whose PlanState differs does not read it."""
-    return tuple(tuple(f.name for f in dataclasses.fields(cls)) for cls in (PlanState, ModelState))
+    """The fields of what is kept, and the form of its partition rows: a teal whose
+    PlanState differs does not read it."""
+    return (
+        *(tuple(f.name for f in dataclasses.fields(cls)) for cls in (PlanState, ModelState)),
+        (PartitionRecords.__name__, str(PICKLED_FORM), *FIELDS),
+    )
 
 
 def file_identity(path: Path) -> FileIdentity:

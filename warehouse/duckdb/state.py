@@ -342,6 +342,28 @@ def partition_state(
     return out
 
 
+def partition_records(conn: DuckDBPyConnection) -> dict[str, Any]:
+    """model -> its partitions' latest rows, as ``PartitionRecords`` (the planner's compact
+    form: see compiler/partition_records.py), read in one query."""
+    from teal.compiler.partition_records import PartitionRecords
+
+    has = conn.execute(
+        "select count(*) from information_schema.tables where table_catalog = current_database() "
+        f"and table_schema = '{SCHEMA}' and table_name = 'partition_state'"
+    ).fetchall()[0][0]
+    if not has:
+        return {}
+    version = "data_version" if _has_column(conn, "partitions", "data_version") else "NULL"
+    grouped: dict[str, list[tuple[Any, ...]]] = {}
+    for row in conn.execute(
+        f"SELECT model, partition_key, status, rows, sql_hash, finished_at, duration_ms, "
+        f"message, run_id, {version} FROM {SCHEMA}.partition_state"
+    ).fetchall():
+        grouped.setdefault(row[0], []).append(row[1:])
+    shared: dict[str, str] = {}  # equal strings as one object, across models
+    return {model: PartitionRecords.from_rows(rows, shared) for model, rows in grouped.items()}
+
+
 def record_run(
     conn: DuckDBPyConnection,
     *,
@@ -429,7 +451,7 @@ def plan_state(conn: DuckDBPyConnection) -> Any:
         models=models,
         last_results=last_results,
         relations=relations,
-        partitions=partition_state(conn),
+        partitions=partition_records(conn),
         failed_checks=failed_checks(conn),
         dynamic_partitions=dynamic_partitions(conn),
     )
