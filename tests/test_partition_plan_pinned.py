@@ -7,7 +7,7 @@ model whose code changed, a different definition reading through a time-window m
 lookback mapping, a static and a two-dimensional definition, and unpartitioned models on
 either side. Each plan is rendered one line per partition (key, reason, data version), so a
 change in what is built, why, or which version it records shows as a diff in
-``tests/golden/partition_statuses/expected.txt``; after an intended, reviewed change,
+``tests/golden/partition_statuses.txt``; after an intended, reviewed change,
 rewrite it with ``python -m pytest tests/test_partition_plan_pinned.py --update-golden``.
 """
 
@@ -24,7 +24,7 @@ from tests.test_partitioned_builds import DAILY, EVENTS_SQL, db, teal
 
 pytestmark = pytest.mark.slow
 
-GOLDEN = REPO / "tests" / "golden" / "partition_statuses" / "expected.txt"
+GOLDEN = REPO / "tests" / "golden" / "partition_statuses.txt"
 
 DAILY_SUM_SQL = f"""
     {{{{ config(materialized='incremental', partitioned_by={DAILY}, partition_column='day') }}}}
