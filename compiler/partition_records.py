@@ -161,10 +161,12 @@ class PartitionState(Mapping[str, PartitionRecords]):
     def __init__(
         self,
         records: Mapping[str, PartitionRecords] | None = None,
-        pickled: Mapping[str, bytes] | None = None,
+        pickled: Mapping[str, bytes | memoryview | pickle.PickleBuffer] | None = None,
     ) -> None:
         self._loaded: dict[str, PartitionRecords] = dict(records or {})
-        self._pickled: dict[str, bytes] = dict(pickled or {})
+        # a model's records, pickled: bytes, or a view of the kept state's file (see
+        # runtime/kept_state.py: read from the file only when the model is asked for)
+        self._pickled: dict[str, bytes | memoryview | pickle.PickleBuffer] = dict(pickled or {})
 
     def __getitem__(self, model: str) -> PartitionRecords:
         found = self._loaded.get(model)
@@ -197,10 +199,15 @@ class PartitionState(Mapping[str, PartitionRecords]):
     def __repr__(self) -> str:
         return f"PartitionState({dict(self.items())!r})"
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        pickled = dict(self._pickled)
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        pickled: dict[str, Any] = dict(self._pickled)
         for model, records in self._loaded.items():
-            pickled[model] = pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
+            if model not in pickled:
+                pickled[model] = pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
+        for model, blob in pickled.items():
+            # protocol 5: each model's bytes may be written out of band (kept_state.py
+            # puts them after the rest, to be read when asked for)
+            pickled[model] = pickle.PickleBuffer(blob) if protocol >= 5 else bytes(blob)
         return (PartitionState, (None, pickled))
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pickle
 from datetime import UTC, datetime
 
+import pytest
+
 from teal.compiler.partition_records import (
     FIELDS,
     PartitionRecords,
@@ -62,3 +64,20 @@ def test_plan_state_takes_plain_dicts():
     assert isinstance(state.partitions, PartitionState)
     assert state.partitions["events"]["2026-01-02"]["message"] == "boom"
     assert pickle.loads(pickle.dumps(state)) == state
+
+
+def test_the_kept_file_reads_a_model_s_rows_when_asked_even_after_it_is_replaced(tmp_path):
+    from teal.runtime.kept_state import dump_kept, load_kept
+
+    state = PlanState(partitions={"events": ROWS, "other": {"eu": {"status": "error"}}})
+    kept = tmp_path / "state.pickle"
+    dump_kept({"state": state}, kept)
+    back = load_kept(kept)["state"]
+    dump_kept({"state": PlanState()}, tmp_path / "next")
+    (tmp_path / "next").replace(kept)  # a later read writes the file again
+    assert back.partitions["events"]["2026-01-01"] == ROWS["2026-01-01"]
+    assert back == state
+    assert load_kept(kept)["state"] == PlanState()
+    kept.write_bytes(pickle.dumps({"state": state}))  # a file of another form: refused
+    with pytest.raises(ValueError):
+        load_kept(kept)

@@ -28,6 +28,7 @@ import pytest
 
 from teal.compiler.plan import ModelState, PlanOptions, PlanState, build_plan
 from teal.compiler.project import load_project
+from teal.runtime.kept_state import load_kept
 from tests.conftest import assert_golden, query, run_teal
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -297,11 +298,11 @@ def test_plan_keeps_the_state_it_read_until_anything_writes_the_warehouse(projec
     os.utime(root / "warehouse.duckdb", (just, just))
     first = run_teal("plan", "--changed-only", cwd=root)
     assert "0 steps, 2 without a step" in first.stdout, first.output
-    assert pickle.loads(kept.read_bytes())["identity"] is None  # kept only for a busy file
+    assert load_kept(kept)["identity"] is None  # kept only for a busy file
     written = time.time() - 10
     os.utime(root / "warehouse.duckdb", (written, written))  # as if the build were older
     assert run_teal("plan", "--changed-only", cwd=root).stdout == first.stdout
-    assert pickle.loads(kept.read_bytes())["identity"] is not None
+    assert load_kept(kept)["identity"] is not None
 
     holder = subprocess.Popen(  # another process holds the warehouse open for writing
         [
