@@ -232,7 +232,6 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
             steps.append(replace(step, data_version=version))
             continue
         records: PartitionRecords = ctx.state.partitions.get(step.model, NO_RECORDS)
-        built = {k for k, status in records.columns("status") if status == "success"}
         # the keys reading what upstream steps rebuild: a plain build needs them only for
         # partitions recorded before data versions (see _outdated)
         mapped = (
@@ -271,6 +270,7 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
             )
             keys = list(reasons)
         if opts.missing_only:
+            built = {k for k, status in records.columns("status") if status == "success"}
             keys = [k for k in keys if k not in built]
         if not keys:
             not_run[step.model] = (
@@ -325,7 +325,7 @@ def _outdated(
         out.update(dict.fromkeys(latest, f"the current batch and {lookback} before it (lookback)"))
     if records:
         current = ctx.partition_key_set(ctx.project.models[name].partitions)
-        versioned: list[str] = []  # built with a version: stale when it differs from now's
+        versioned: dict[str, str] = {}  # built with a version: stale if it differs from now's
         for key, status, version in records.columns("status", "data_version"):
             if key not in current:  # a key the definition no longer has
                 continue
@@ -339,8 +339,8 @@ def _outdated(
                 if key in wanted:
                     out[key] = "upstream partitions rebuild"
             else:
-                versioned.append(key)
-        out.update(versions.stale(name, versioned))
+                versioned[key] = version
+        out.update(versions.stale_among(name, versioned))
     if not out:  # the common case: nothing recorded is outdated
         missing = dict.fromkeys(keys, "missing")
         for key in records:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import repeat
 from typing import TYPE_CHECKING, overload
@@ -224,12 +224,10 @@ class DataVersions:
                     for key in keys
                 ]
             )
-        head = (self.project.models[name].sql_hash,)
-        sha256 = hashlib.sha256
-        return [
-            sha256("\x1f".join(head + parts).encode()).hexdigest()[:16]
-            for parts in zip(*columns, strict=False)  # the upstreams' repeat() is endless
-        ]
+        # _digest of each key's parts, with the loops in C but for hexdigest (the
+        # upstreams' repeat() is endless: zip stops with the keys)
+        texts = map("\x1f".join, zip(repeat(self.project.models[name].sql_hash), *columns))
+        return [h.hexdigest()[:16] for h in map(hashlib.sha256, map(str.encode, texts))]
 
     def expected_partition(self, name: str, key: str) -> str:
         """The version a build of partition ``key`` of ``name`` now computes."""
@@ -273,21 +271,27 @@ class DataVersions:
         self._mappings[(name, up)] = mapping
         return mapping
 
-    def stale(self, name: str, keys: Iterable[str]) -> dict[str, str]:
-        """:meth:`why_stale` of each of ``keys`` that is stale, their versions computed
-        together (:meth:`expected_partitions`); up-to-date keys are left out."""
+    def stale(self, name: str, keys: Iterable[str] | None = None) -> dict[str, str]:
+        """:meth:`why_stale` of each of ``keys`` (default: every recorded key) that is
+        stale, their versions computed together (:meth:`expected_partitions`); up-to-date
+        keys are left out."""
         recorded = {
             key: version
             for key, status, version in self._records(name).columns("status", "data_version")
             if status == "success" and version
         }
-        versioned = [key for key in keys if key in recorded]
+        if keys is not None:
+            recorded = {key: recorded[key] for key in keys if key in recorded}
+        return self.stale_among(name, recorded)
+
+    def stale_among(self, name: str, recorded: Mapping[str, str]) -> dict[str, str]:
+        """:meth:`stale` of built partitions given as key -> the version recorded with it."""
         return {
             key: self._stale_reason(name, key)
-            for key, version in zip(
-                versioned, self.expected_partitions(name, versioned), strict=True
+            for (key, before), now in zip(
+                recorded.items(), self.expected_partitions(name, list(recorded)), strict=True
             )
-            if recorded[key] != version
+            if before != now
         }
 
     def _records(self, name: str) -> PartitionRecords:

@@ -34,7 +34,7 @@ def partition_report(
         )
     own = state.partitions.get(model.name, NO_RECORDS)
     keys = model.partitions.keys(now)
-    stale = DataVersions(project, state, now).stale(model.name, keys)  # versions made together
+    stale = DataVersions(project, state, now).stale(model.name, keys)  # made together
     rows = []
     for key in keys:
         rec = own.get(key)
