@@ -38,6 +38,7 @@ FIELDS = (
 # written in another form is not read (its models are unpickled only when asked for, so a
 # form that changed would fail late). Change it whenever __reduce__ changes.
 PICKLED_FORM = 1
+_SHARED = ("status", "sql_hash", "run_id")  # fields whose values repeat: one object each
 _EPOCH = datetime(1970, 1, 1)
 _US = timedelta(microseconds=1)
 
@@ -60,23 +61,18 @@ class PartitionRecords(Mapping[str, dict[str, Any]]):
 
     @classmethod
     def from_rows(
-        cls, rows: Iterable[Sequence[Any]], shared: dict[str, str] | None = None
+        cls, rows: Iterable[Sequence[Any]], shared: dict[Any, Any] | None = None
     ) -> PartitionRecords:
         """From ``(key, *FIELDS)`` rows, one per key; ``shared`` makes equal strings one
-        object (across models too: every daily model has the same keys)."""
-        shared = {} if shared is None else shared
-        keys: list[str] = []
-        columns: list[list[Any]] = [[] for _ in FIELDS]
-        status, sql_hash, run_id = (FIELDS.index(f) for f in ("status", "sql_hash", "run_id"))
-        for row in rows:
-            key = row[0]
-            keys.append(shared.setdefault(key, key))
-            for i, column in enumerate(columns):
-                value = row[i + 1]
-                if i in (status, sql_hash, run_id) and isinstance(value, str):
-                    value = shared.setdefault(value, value)
-                column.append(value)
-        return cls(tuple(keys), tuple(tuple(c) for c in columns))
+        object (across models too: every daily model has the same keys). Transposed and
+        shared column by column, in C loops: a warehouse's 730,000 rows are read this way."""
+        share = ({} if shared is None else shared).setdefault
+        columns = list(zip(*rows, strict=True))
+        if not columns:
+            return cls((), tuple(() for _ in FIELDS))
+        for i in (0, *(1 + FIELDS.index(f) for f in _SHARED)):
+            columns[i] = tuple(map(share, columns[i], columns[i]))
+        return cls(columns[0], tuple(columns[1:]))
 
     @classmethod
     def from_dicts(cls, records: Mapping[str, Mapping[str, Any]]) -> PartitionRecords:

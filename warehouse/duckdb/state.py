@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from teal.warehouse.duckdb.sql import SQL
@@ -354,14 +356,16 @@ def partition_records(conn: DuckDBPyConnection) -> dict[str, Any]:
     if not has:
         return {}
     version = "data_version" if _has_column(conn, "partitions", "data_version") else "NULL"
-    grouped: dict[str, list[tuple[Any, ...]]] = {}
-    for row in conn.execute(
+    rows = conn.execute(
         f"SELECT model, partition_key, status, rows, sql_hash, finished_at, duration_ms, "
-        f"message, run_id, {version} FROM {SCHEMA}.partition_state"
-    ).fetchall():
-        grouped.setdefault(row[0], []).append(row[1:])
-    shared: dict[str, str] = {}  # equal strings as one object, across models
-    return {model: PartitionRecords.from_rows(rows, shared) for model, rows in grouped.items()}
+        f"message, run_id, {version} FROM {SCHEMA}.partition_state ORDER BY model"
+    ).fetchall()
+    shared: dict[Any, Any] = {}  # equal strings as one object, across models
+    without_model = itemgetter(slice(1, None))
+    return {
+        model: PartitionRecords.from_rows(map(without_model, group), shared)
+        for model, group in groupby(rows, key=itemgetter(0))
+    }
 
 
 def record_run(
