@@ -22,16 +22,24 @@ max:
   its upstreams) on the built warehouse;
 - partitions (bench/partition_refresh.py): a 365-partition backfill (default policy, multi_run and
   single_run) against the same rows built unpartitioned, and a one-partition refresh.
+- partitions at scale (bench/partition_scale.py, opt-in ``--partition-scale N``): N
+  daily-partitioned models of 365 partitions, warm ``teal plan`` of everything (target
+  <= 1 s) and ``teal partitions show <one>`` (target <= 0.3 s), wall and CPU time, with one
+  partition of each built and (``--partition-scale-all-built``) with every one built.
 
 Prints a table (median, min, max, ratio to the floor measured in the same run, the
 issue's target and whether it is met) and writes ``bench/results/suite-<date>.json``.
 
 Run: python bench/run.py [--models 50,1000] [--repeat 3] [--with-10k] [--data light|heavy]
+                         [--partition-scale 2000 [--partition-scale-all-built]]
                          [--with run_store,daemon,ui,partition_scale] [--out DIR]
 
-``--with`` adds the other suites of issue 22 (bench/extras.py): the run store's cost, the
-daemon's latency, the UI in Chromium and partitions at scale, each its own script, their
-values printed beside their targets.
+``--partition-scale N`` measures loading and planning N daily-partitioned models in this
+process's run (partition_scale.py). ``--with`` adds the other suites of issue 22
+(bench/extras.py), each run as its own script: the run store's cost, the daemon's
+latency, the UI in Chromium, and partition_scale.py whole (2,000 models and the
+5,000-partition backfill); their values are printed beside their targets.
+
 The default run (50 and 1,000 light models, repeat 3) takes about 6-7 minutes on 2 cores.
 """
 
@@ -57,6 +65,7 @@ sys.path.insert(0, str(HERE))
 import extras  # noqa: E402  (bench/ is not a package)
 import generate  # noqa: E402
 import partition_refresh  # noqa: E402
+import partition_scale  # noqa: E402
 
 FLOOR_SCRIPT = """\
 import json, sys
@@ -418,6 +427,19 @@ def main(argv: list[str] | None = None) -> None:
         help=f"Also run these parts, each its own script: {', '.join(extras.PARTS)} "
         "(long: minutes each).",
     )
+    parser.add_argument(
+        "--partition-scale",
+        type=int,
+        default=0,
+        metavar="MODELS",
+        help="Daily-partitioned models for partition_scale.py's load-and-plan line (issue 22: "
+        "2000; 0 skips it).",
+    )
+    parser.add_argument(
+        "--partition-scale-all-built",
+        action="store_true",
+        help="With --partition-scale: also measure with every partition built.",
+    )
     args = parser.parse_args(argv)
     parts = [x.strip() for x in args.parts.split(",") if x.strip()]
     unknown = [x for x in parts if x not in extras.PARTS]
@@ -444,6 +466,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\n== partitions: 365 daily partitions, {args.partitions:,} rows a day", flush=True)
         partitions = partition_refresh.measure(args.repeat, args.partitions)
     more = extras.measure(parts, args.repeat) if parts else {}
+    at_scale = None
+    if args.partition_scale:
+        print(f"\n== partitions at scale: {args.partition_scale:,} daily models", flush=True)
+        with tempfile.TemporaryDirectory(prefix="teal-partition-scale-") as tmp:
+            at_scale = partition_scale.bench_many(
+                args.partition_scale, args.repeat, Path(tmp), args.partition_scale_all_built
+            )
     rows = summarize(results, args.data)
     print()
     print(table(rows, args.repeat, args.data))
@@ -453,6 +482,9 @@ def main(argv: list[str] | None = None) -> None:
     if more:
         print()
         print(extras.table(more))
+    if at_scale is not None:
+        print()
+        print(partition_scale.many_table(at_scale))
     total = time.perf_counter() - started
     print(f"\nsuite finished in {total:.0f}s")
 
@@ -482,6 +514,7 @@ def main(argv: list[str] | None = None) -> None:
                 "table": rows,
                 "partitions": partitions,
                 "parts": {k: [r._asdict() for r in v] for k, v in more.items()},
+                "partition_scale": at_scale,
             },
             indent=2,
         )

@@ -18,8 +18,11 @@ step's SQL already contains them; the plan lists them under "no step" with the r
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
+from itertools import chain, repeat
 from typing import TYPE_CHECKING
 
 from teal.compiler.plan import Plan, PlanContext, PlanOptions, Step, evolve
@@ -27,6 +30,7 @@ from teal.compiler.sql import text_hash
 
 if TYPE_CHECKING:
     from teal.compiler.errors import TealError
+    from teal.compiler.partition_records import PartitionRecords
     from teal.compiler.partitions import Partitions
     from teal.compiler.versions import DataVersions
 
@@ -199,6 +203,7 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
     - ``--missing-only`` keeps only keys not yet built successfully.
     A partitioned step left with no keys gets no step ("all partitions up to date").
     """
+    from teal.compiler.partition_records import NO_RECORDS
     from teal.compiler.partitions import PartitionKeyError, parse_mapping, upstream_keys
     from teal.compiler.versions import DataVersions
 
@@ -225,9 +230,14 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
             versions.building(step.model, version)
             steps.append(evolve(step, data_version=version))
             continue
-        records = ctx.state.partitions.get(step.model, {})
-        built = {k for k, rec in records.items() if rec.get("status") == "success"}
-        mapped = _keys_from_upstream_steps(step, ctx, chosen, upstream_keys, parse_mapping)
+        records: PartitionRecords = ctx.state.partitions.get(step.model, NO_RECORDS)
+        # the keys reading what upstream steps rebuild: a plain build needs them only for
+        # partitions recorded before data versions (see _outdated)
+        mapped = (
+            _keys_from_upstream_steps(step, ctx, chosen, upstream_keys, parse_mapping)
+            if requested
+            else None
+        )
         reasons: dict[str, str] = {}
         if requested and step.model not in ctx.explicit and mapped is None and windows:
             # downstream of the requested partitions, partitioned differently: rebuild the
@@ -250,10 +260,16 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
             reasons = dict.fromkeys(keys, "in --event-time-start..--event-time-end")
         else:
             reasons = _outdated(
-                step.model, ctx.partition_keys(definition), records, mapped, ctx, versions
+                step.model,
+                ctx.partition_keys(definition),
+                records,
+                partial(_keys_from_upstream_steps, step, ctx, chosen, upstream_keys, parse_mapping),
+                ctx,
+                versions,
             )
             keys = list(reasons)
         if opts.missing_only:
+            built = {k for k, status in records.columns("status") if status == "success"}
             keys = [k for k in keys if k not in built]
         if not keys:
             not_run[step.model] = (
@@ -263,19 +279,18 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
             )
             continue
         chosen[step.model] = tuple(keys)
-        keyed = {k: versions.expected_partition(step.model, k) for k in keys}
-        versions.building_partitions(step.model, keyed)
+        why = tuple(map(reasons.get, keys, repeat("requested")))
         # a full refresh swaps in a table of the chosen keys only: with requested keys,
         # replace just those partitions instead (the others stay)
         steps.append(
             evolve(
                 step,
-                partitions=tuple(keys),
-                partition_versions=tuple(keyed[k] for k in keys),
-                partition_reasons=tuple(reasons.get(k, "requested") for k in keys),
+                partitions=chosen[step.model],
+                # computed when read: `teal plan` prints only counts
+                partition_versions=versions.building_partitions(step.model, keys),
+                partition_reasons=why,
                 full_refresh=step.full_refresh and not requested,
-                reason=f"{step.reason}; partitions {describe_keys(keys)}"
-                + _reason_counts([reasons.get(k, "requested") for k in keys]),
+                reason=f"{step.reason}; partitions {describe_keys(keys)}" + _reason_counts(why),
             )
         )
     kept = {s.model for s in steps}
@@ -286,12 +301,15 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
 def _outdated(
     name: str,
     keys: list[str],
-    records: dict[str, dict[str, object]],
-    mapped: list[str] | None,
+    records: PartitionRecords,
+    mapped: Callable[[], list[str] | None],
     ctx: PlanContext,
     versions: DataVersions,
 ) -> dict[str, str]:
-    """The keys a plain build rebuilds, each with why: missing, failed, or stale."""
+    """The keys a plain build rebuilds, each with why: missing, failed, or stale.
+    ``mapped()``: the keys that read partitions upstream steps rebuild (None: no upstream
+    step is partitioned). Only keys with a record are looked at one by one: the others
+    are missing."""
     config = ctx.project.models[name].config
     rebuild_stale = config.get("rebuild_stale", True) is not False
     # dbt microbatch models: not stale partitions, but the batch holding now and the
@@ -299,35 +317,44 @@ def _outdated(
     lookback = config.get("microbatch_lookback")
     if ctx.options.missing_only or lookback is not None:
         rebuild_stale = False
-    wanted = set(mapped or ())
+    wanted: set[str] | None = None  # mapped(), once needed
     out: dict[str, str] = {}
     if lookback is not None and records and not ctx.options.missing_only:
         latest = keys[-(int(lookback) + 1) :]
         out.update(dict.fromkeys(latest, f"the current batch and {lookback} before it (lookback)"))
-    for key in keys:
-        rec = records.get(key)
-        if rec is None:
-            out[key] = "missing"
-        elif rec.get("status") != "success":
-            out[key] = "failed last time"
-        elif not rebuild_stale:
-            continue
-        elif not rec.get("data_version"):  # recorded before versions: as teal did then
-            if key in wanted:
-                out[key] = "upstream partitions rebuild"
-        else:
-            why = versions.why_stale(name, key)
-            if why is not None:
-                out[key] = why
-    return {k: out[k] for k in keys if k in out}  # in key order
+    if records:
+        current = ctx.partition_key_set(ctx.project.models[name].partitions)
+        versioned: dict[str, str] = {}  # built with a version: stale if it differs from now's
+        for key, status, version in records.columns("status", "data_version"):
+            if key not in current:  # a key the definition no longer has
+                continue
+            if status != "success":
+                out[key] = "failed last time"
+            elif not rebuild_stale:
+                continue
+            elif not version:  # recorded before versions: as teal did then
+                if wanted is None:
+                    wanted = set(mapped() or ())
+                if key in wanted:
+                    out[key] = "upstream partitions rebuild"
+            else:
+                versioned[key] = version
+        out.update(versions.stale_among(name, versioned))
+    if not out:  # the common case: nothing recorded is outdated
+        missing = dict.fromkeys(keys, "missing")
+        for key in records:
+            missing.pop(key, None)
+        return missing
+    # in key order; a key without a record is missing, whatever else was said of it
+    return {
+        k: "missing" if k not in records else out[k] for k in keys if k in out or k not in records
+    }
 
 
-def _reason_counts(reasons: list[str]) -> str:
+def _reason_counts(reasons: Sequence[str]) -> str:
     """Why a step's partitions are built, for its reason: ``: missing`` when one reason
     covers all, else ``: 3 missing, 362 stale (upstream customers changed)``."""
-    counts: dict[str, int] = {}
-    for why in reasons:
-        counts[why] = counts.get(why, 0) + 1
+    counts = Counter(reasons)  # in first-seen order, as the reasons come
     if list(counts) == ["requested"]:
         return ""
     if len(counts) == 1:
@@ -409,27 +436,31 @@ def _keys_from_upstream_steps(
 
     project = ctx.project
     model = project.models[step.model]
-    found: list[str] | None = None
-    seen: set[str] = set()  # what found holds
+    parts: list[Sequence[str]] = []  # per partitioned upstream step, the keys reading it
     for up in step.depends_on:
         if up not in chosen:
             continue
         up_def = project.models[up].partitions
-        wanted = set(chosen[up])
-        found = found or []
         spec = (model.config.get("partition_mapping") or {}).get(up)
         if up_def == model.partitions and spec is None:
-            found.extend(k for k in chosen[up] if k not in seen)
-            seen.update(chosen[up])
+            parts.append(chosen[up])  # the same keys
             continue
+        wanted = set(chosen[up])
         mapping = resolve_mapping(spec, model.partitions, up_def)
-        for key in ctx.partition_keys(model.partitions):
-            if key not in seen and wanted.intersection(
-                upstream_keys(mapping, model.partitions, up_def, key, now=ctx.options.now)
-            ):
-                found.append(key)
-                seen.add(key)
-    return found
+        parts.append(
+            [
+                key
+                for key in ctx.partition_keys(model.partitions)
+                if wanted.intersection(
+                    upstream_keys(mapping, model.partitions, up_def, key, now=ctx.options.now)
+                )
+            ]
+        )
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return list(parts[0])
+    return list(dict.fromkeys(chain.from_iterable(parts)))  # each once, first seen first
 
 
 def describe_keys(keys: list[str] | tuple[str, ...]) -> str:

@@ -12,10 +12,12 @@ they are inlined into their consumers' SQL by the compiler; the plan says so.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from teal.compiler.partition_records import PartitionRecords, PartitionState, partition_state
 from teal.compiler.project import Project
 from teal.compiler.selection import model_index, select_models
 
@@ -85,12 +87,16 @@ class PlanState:
     models: dict[str, ModelState] = field(default_factory=dict)
     last_results: dict[str, str] = field(default_factory=dict)  # model -> success|error|skipped
     relations: frozenset[str] = frozenset()  # "schema.name", lower case, that exist now
-    # model -> partition key -> latest record ({"status", "finished_at", "rows", ...})
-    partitions: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # model -> partition key -> latest record ({"status", "finished_at", "rows", ...}), kept
+    # column by column (compiler/partition_records.py; plain dicts given are converted)
+    partitions: Mapping[str, PartitionRecords] = field(default_factory=PartitionState)
     # model -> its error-severity checks whose latest result failed
     failed_checks: dict[str, tuple[FailedCheck, ...]] = field(default_factory=dict)
     # dynamic partition set -> its keys, in the order they were added
     dynamic_partitions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "partitions", partition_state(self.partitions))
 
     @property
     def known(self) -> bool:
@@ -113,7 +119,9 @@ class Step:
     full_refresh: bool = False  # incremental models: rebuild from scratch
     checks: tuple[str, ...] = ()  # checks audited before publishing (and Python ones after)
     data_version: str = ""  # unpartitioned: the version its build records (compiler/versions.py)
-    partition_versions: tuple[str, ...] = ()  # the version each of ``partitions`` records
+    # the version each of ``partitions`` records (compiler/versions.py's PlannedVersions:
+    # computed when first read, equal to the tuple)
+    partition_versions: Sequence[str] = ()
     partition_reasons: tuple[str, ...] = ()  # why each of ``partitions`` is built
     # not run: an upstream's error check failed in an earlier run and still stands
     blocked: str = ""
@@ -234,6 +242,10 @@ class PlanContext:
         default_factory=dict, compare=False, repr=False
     )
 
+    _key_sets: dict[Partitions, frozenset[str]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
     def partition_keys(self, definition: Partitions) -> list[str]:
         """``definition.keys(options.now)``, computed once per definition for the plan."""
         try:
@@ -243,6 +255,18 @@ class PlanContext:
         if found is None:
             found = self._keys[definition] = tuple(definition.keys(self.options.now))
         return list(found)
+
+    def partition_key_set(self, definition: Partitions | None) -> frozenset[str]:
+        """The keys of :meth:`partition_keys` as a set, made once per definition."""
+        if definition is None:
+            return frozenset()
+        try:
+            found = self._key_sets.get(definition)
+        except TypeError:
+            return frozenset(definition.keys(self.options.now))
+        if found is None:
+            found = self._key_sets[definition] = frozenset(self.partition_keys(definition))
+        return found
 
 
 def _column_graph(project: Project) -> ColumnGraph:

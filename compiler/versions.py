@@ -22,10 +22,14 @@ date (nothing says otherwise), and an upstream without one stands for its build 
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from itertools import repeat
+from typing import TYPE_CHECKING, overload
 
 if TYPE_CHECKING:
+    from teal.compiler.partition_records import PartitionRecords
     from teal.compiler.partitions import Partitions
     from teal.compiler.plan import PlanState
     from teal.compiler.project import Project
@@ -42,27 +46,98 @@ def _digest(parts: list[str]) -> str:
 class DataVersions:
     """Data versions of one project against one warehouse state, as a plan goes: what a
     step will build is registered with :meth:`building` / :meth:`building_partitions`, so
-    its readers see the versions the plan will leave, not the ones recorded before it."""
+    its readers see the versions the plan will leave, not the ones recorded before it.
+
+    The versions of the partitions a step builds are computed when first read (a plan of
+    everything that is missing lists hundreds of thousands, and ``teal plan`` prints only
+    their counts): by :class:`PlannedVersions`, or by a reader's version or staleness.
+    Steps register in build order, so a model's upstreams are registered before anything
+    reads it, and a version computed later is the one computed at registration."""
 
     def __init__(self, project: Project, state: PlanState, now: datetime | None = None) -> None:
         self.project = project
         self.state = state
         self.now = now
         self._built: dict[str, str] = {}  # unpartitioned models this plan builds
-        self._built_parts: dict[str, dict[str, str]] = {}  # partitioned: key -> version
+        # partitioned models this plan builds: the keys registered, as a set once looked
+        # up, and (once computed) the version of each
+        self._planned_keys: dict[str, tuple[str, ...]] = {}
+        self._planned_sets: dict[str, frozenset[str]] = {}
+        self._built_parts: dict[str, dict[str, str]] = {}
+        # models whose versions, and everything they read, are computed (see _force)
+        self._settled: set[str] = set()
+        self._lock = threading.RLock()  # an executor's threads may read versions at once
         self._whole: dict[str, str] = {}  # partitioned models' whole versions, as known
+        # partitioned models' key -> version as readers see it, made once per model read
+        self._seen: dict[str, dict[str, str]] = {}
         self._mappings: dict[tuple[str, str], object] = {}
         # model -> its upstreams, sorted, each with whether it is partitioned
         self._upstreams: dict[str, tuple[tuple[str, bool], ...]] = {}
+        self._position: dict[str, int] | None = None  # model -> place in build order
 
     # what a plan will build -------------------------------------------------------------
 
     def building(self, name: str, version: str) -> None:
         self._built[name] = version
 
-    def building_partitions(self, name: str, versions: dict[str, str]) -> None:
-        self._built_parts.setdefault(name, {}).update(versions)
+    def building_partitions(self, name: str, keys: Sequence[str]) -> PlannedVersions:
+        """Register that the plan builds ``keys`` of ``name``: their versions, computed
+        when first read, in the order of ``keys``."""
+        keys = tuple(keys)
+        before = self._planned_keys.get(name)
+        self._planned_keys[name] = (
+            keys if before is None else tuple(dict.fromkeys((*before, *keys)))
+        )
+        self._planned_sets.pop(name, None)
+        self._built_parts.pop(name, None)
+        self._seen.pop(name, None)
+        self._settled.discard(name)
         self._whole.pop(name, None)
+        return PlannedVersions(self, name, keys)
+
+    def is_planned(self, name: str, key: str) -> bool:
+        """Whether the plan builds partition ``key`` of ``name``."""
+        if name not in self._planned_keys:
+            return False
+        found = self._planned_sets.get(name)
+        if found is None:
+            found = self._planned_sets[name] = frozenset(self._planned_keys[name])
+        return key in found
+
+    def planned_version(self, name: str, key: str) -> str:
+        """The version a planned partition records (``key`` registered for ``name``)."""
+        found = self._built_parts.get(name)
+        if found is None:
+            self._force(name)
+            found = self._built_parts[name]
+        return found[key]
+
+    def _force(self, name: str) -> None:
+        """Compute the versions of every planned partition of ``name``, and first of every
+        planned model it reads, directly or not, in build order: each one then finds what
+        it reads computed (no recursion through a long chain of models)."""
+        with self._lock:
+            if name in self._built_parts:
+                return
+            models = self.project.models
+            seen: set[str] = set()
+            stack = [name]
+            while stack:
+                current = stack.pop()
+                if current in seen or current in self._settled:
+                    continue
+                seen.add(current)
+                stack.extend(models[current].upstreams)
+            if self._position is None:
+                self._position = {m: i for i, m in enumerate(self.project.dag.order())}
+            position = self._position
+            for model in sorted(
+                (m for m in seen if m in self._planned_keys and m not in self._built_parts),
+                key=lambda m: position.get(m, -1),
+            ):
+                keys = self._planned_keys[model]
+                self._built_parts[model] = {k: self.expected_partition(model, k) for k in keys}
+            self._settled.update(seen)
 
     # versions as they stand after what is registered -------------------------------------
 
@@ -87,13 +162,29 @@ class DataVersions:
 
     def partition(self, name: str, key: str) -> str:
         """The version of one partition of ``name``, as its readers will see it."""
-        planned = self._built_parts.get(name)
-        if planned is not None and key in planned:
-            return planned[key]
-        rec = self.state.partitions.get(name, {}).get(key)
+        if self.is_planned(name, key):
+            return self.planned_version(name, key)
+        rec = self._records(name).get(key)
         if rec is None or rec.get("status") != "success":
             return MISSING
         return str(rec.get("data_version") or f"built at {rec.get('finished_at')}")
+
+    def _seen_versions(self, name: str) -> dict[str, str]:
+        """Key -> :meth:`partition` of every partition of ``name`` that has a version (the
+        others are MISSING), made once: many readers share one upstream."""
+        found = self._seen.get(name)
+        if found is None:
+            records = self._records(name)
+            found = {
+                key: version or f"built at {records[key]['finished_at']}"
+                for key, status, version in records.columns("status", "data_version")
+                if status == "success"
+            }
+            if name in self._planned_keys:
+                self._force(name)
+                found.update(self._built_parts[name])
+            self._seen[name] = found
+        return found
 
     # what a build now would record --------------------------------------------------------
 
@@ -104,14 +195,43 @@ class DataVersions:
         parts.extend(f"{up}={self.current(up)}" for up in sorted(model.upstreams))
         return _digest(parts)
 
-    def expected_partition(self, name: str, key: str) -> str:
-        """The version a build of partition ``key`` of ``name`` now computes."""
+    def _sorted_upstreams(self, name: str) -> tuple[tuple[str, bool], ...]:
         ups = self._upstreams.get(name)
         if ups is None:
             models = self.project.models
             ups = self._upstreams[name] = tuple(
                 (up, models[up].partitions is not None) for up in sorted(models[name].upstreams)
             )
+        return ups
+
+    def expected_partitions(self, name: str, keys: Sequence[str]) -> list[str]:
+        """:meth:`expected_partition` of each of ``keys``, made together: what does not
+        depend on the key once, each upstream's versions read from one dict."""
+        columns: list[Iterable[str]] = [keys]  # per key: the key, then a part per upstream
+        for up, partitioned in self._sorted_upstreams(name):
+            if not partitioned:
+                columns.append(repeat(f"{up}={self.current(up)}"))
+                continue
+            seen = self._seen_versions(up).get
+            if self._mapping(name, up) is SAME_KEY:
+                columns.append([f"{up}={k}:{seen(k, MISSING)}" for k in keys])
+                continue
+            columns.append(
+                [
+                    up
+                    + "="
+                    + ",".join(f"{k}:{seen(k, MISSING)}" for k in self.upstream_keys(name, up, key))
+                    for key in keys
+                ]
+            )
+        # _digest of each key's parts, with the loops in C but for hexdigest (the
+        # upstreams' repeat() is endless: zip stops with the keys)
+        texts = map("\x1f".join, zip(repeat(self.project.models[name].sql_hash), *columns))
+        return [h.hexdigest()[:16] for h in map(hashlib.sha256, map(str.encode, texts))]
+
+    def expected_partition(self, name: str, key: str) -> str:
+        """The version a build of partition ``key`` of ``name`` now computes."""
+        ups = self._sorted_upstreams(name)
         parts = [self.project.models[name].sql_hash, key]
         for up, partitioned in ups:
             if not partitioned:
@@ -123,33 +243,76 @@ class DataVersions:
 
     def upstream_keys(self, name: str, up: str, key: str) -> list[str]:
         """The partitions of partitioned upstream ``up`` that partition ``key`` reads."""
-        mapping = self._mappings.get((name, up))
+        mapping = self._mapping(name, up)
         if mapping is SAME_KEY:
             return [key]
-        from teal.compiler.partition_sql import resolve_mapping
         from teal.compiler.partitions import upstream_keys
+
+        definition: Partitions = self.project.models[name].partitions
+        up_def: Partitions = self.project.models[up].partitions
+        return upstream_keys(mapping, definition, up_def, key, now=self.now)  # type: ignore[arg-type]
+
+    def _mapping(self, name: str, up: str) -> object:
+        """How ``name`` reads partitioned upstream ``up``: SAME_KEY, or a resolved mapping."""
+        mapping = self._mappings.get((name, up))
+        if mapping is not None:
+            return mapping
+        from teal.compiler.partition_sql import resolve_mapping
 
         model = self.project.models[name]
         definition: Partitions = model.partitions
         up_def: Partitions = self.project.models[up].partitions
-        if mapping is None:
-            spec = (model.config.get("partition_mapping") or {}).get(up)
-            # the same definition and no mapping: each key reads the same key upstream
-            if spec is None and up_def == definition:
-                self._mappings[(name, up)] = SAME_KEY
-                return [key]
+        spec = (model.config.get("partition_mapping") or {}).get(up)
+        # the same definition and no mapping: each key reads the same key upstream
+        if spec is None and up_def == definition:
+            mapping = SAME_KEY
+        else:
             mapping = resolve_mapping(spec, definition, up_def)
-            self._mappings[(name, up)] = mapping
-        return upstream_keys(mapping, definition, up_def, key, now=self.now)  # type: ignore[arg-type]
+        self._mappings[(name, up)] = mapping
+        return mapping
+
+    def stale(self, name: str, keys: Iterable[str] | None = None) -> dict[str, str]:
+        """:meth:`why_stale` of each of ``keys`` (default: every recorded key) that is
+        stale, their versions computed together (:meth:`expected_partitions`); up-to-date
+        keys are left out."""
+        recorded = {
+            key: version
+            for key, status, version in self._records(name).columns("status", "data_version")
+            if status == "success" and version
+        }
+        if keys is not None:
+            recorded = {key: recorded[key] for key in keys if key in recorded}
+        return self.stale_among(name, recorded)
+
+    def stale_among(self, name: str, recorded: Mapping[str, str]) -> dict[str, str]:
+        """:meth:`stale` of built partitions given as key -> the version recorded with it."""
+        return {
+            key: self._stale_reason(name, key)
+            for (key, before), now in zip(
+                recorded.items(), self.expected_partitions(name, list(recorded)), strict=True
+            )
+            if before != now
+        }
+
+    def _records(self, name: str) -> PartitionRecords:
+        from teal.compiler.partition_records import NO_RECORDS
+
+        found: PartitionRecords = self.state.partitions.get(name, NO_RECORDS)
+        return found
 
     def why_stale(self, name: str, key: str) -> str | None:
         """Why built partition ``key`` of ``name`` must be rebuilt, or None when it is up to
         date (or was recorded before versions were)."""
-        rec = self.state.partitions.get(name, {}).get(key)
+        rec = self._records(name).get(key)
         if rec is None or rec.get("status") != "success" or not rec.get("data_version"):
             return None
         if rec["data_version"] == self.expected_partition(name, key):
             return None
+        return self._stale_reason(name, key)
+
+    def _stale_reason(self, name: str, key: str) -> str:
+        """Why built partition ``key`` of ``name``, whose version differs, is stale."""
+        rec = self.state.partitions[name][key]
         model = self.project.models[name]
         if rec.get("sql_hash") != model.sql_hash:
             return "stale (its code, config or vars changed)"
@@ -160,7 +323,7 @@ class DataVersions:
                     return f"stale (upstream {up} changed)"
                 continue
             for k in self.upstream_keys(name, up, key):
-                if k in self._built_parts.get(up, {}) or self._rebuilt_after(up, k, built_at):
+                if self.is_planned(up, k) or self._rebuilt_after(up, k, built_at):
                     return f"stale (upstream {up} changed)"
         return "stale (what it reads changed)"
 
@@ -168,5 +331,55 @@ class DataVersions:
         if key is None:
             rec = self.state.models.get(name)
             return rec is not None and when is not None and rec.finished_at > when  # type: ignore[operator]
-        part = self.state.partitions.get(name, {}).get(key)
-        return bool(part and when is not None and part.get("finished_at") > when)  # type: ignore[operator]
+        part = self._records(name).get(key)
+        return bool(part and when is not None and part.get("finished_at") > when)
+
+
+class PlannedVersions(Sequence[str]):
+    """The data versions of the partitions a step builds, in the order of its keys:
+    computed on first read (``teal plan`` prints only counts; ``--json`` and a build read
+    them). Equal to, and pickled as, the tuple of those versions."""
+
+    __slots__ = ("_keys", "_name", "_values", "_versions")
+
+    def __init__(self, versions: DataVersions, name: str, keys: tuple[str, ...]) -> None:
+        self._versions = versions
+        self._name = name
+        self._keys = keys
+        self._values: tuple[str, ...] | None = None
+
+    def values(self) -> tuple[str, ...]:
+        """The versions, computed once."""
+        if self._values is None:
+            version = self._versions.planned_version
+            self._values = tuple(version(self._name, k) for k in self._keys)
+        return self._values
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
+        return self.values()[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.values())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PlannedVersions):
+            other = other.values()
+        if isinstance(other, tuple | list):
+            return self.values() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.values())
+
+    def __repr__(self) -> str:
+        return repr(self.values())
+
+    def __reduce__(self) -> tuple[type[tuple[str, ...]], tuple[tuple[str, ...]]]:
+        return (tuple, (self.values(),))  # a copy or pickle is the plain tuple

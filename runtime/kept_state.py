@@ -10,8 +10,10 @@ changes it, and the next read opens the file again.
 from __future__ import annotations
 
 import dataclasses
+import mmap
 import os
 import pickle
+import struct
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any
 from teal.compiler.config import ProjectConfig
 from teal.compiler.discover import display_path
 from teal.compiler.errors import TealError, WarehouseBusy
+from teal.compiler.partition_records import FIELDS, PICKLED_FORM, PartitionRecords
 from teal.compiler.plan import ModelState, PlanState
 
 FileIdentity = tuple[tuple[int, int, int, int, int] | None, ...]
@@ -49,8 +52,7 @@ def read_state(
     shape = _state_shape()
     stored: dict[str, Any] | None = None
     try:
-        with kept.open("rb") as fh:
-            stored = pickle.load(fh)
+        stored = load_kept(kept)
         if (stored["warehouse"], stored["identity"], stored["shape"]) == (
             str(path),
             identity,
@@ -91,16 +93,68 @@ def read_state(
             "shape": shape,
             "state": found,
         }
-        tmp.write_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+        dump_kept(payload, tmp)
         os.replace(tmp, kept)
     except OSError:
         pass  # a read-only project: it reads the warehouse each time
     return found
 
 
+# The kept file: MAGIC, the pickle's length and its buffers' count and lengths (unsigned
+# 64-bit little-endian), the pickle (protocol 5), then its out-of-band buffers: each model's
+# partition rows (compiler/partition_records.py). Read through a memory map, a buffer is
+# read from disk only when its model is asked for: `teal partitions MODEL` on a warehouse of
+# 730,000 partitions reads its model's rows, not 50 MB.
+MAGIC = b"teal-kept-state\x01"
+
+
+def dump_kept(payload: dict[str, Any], path: Path) -> None:
+    """Write ``payload`` to ``path`` in the kept file's form."""
+    buffers: list[pickle.PickleBuffer] = []
+    data = pickle.dumps(payload, protocol=5, buffer_callback=buffers.append)
+    raws = [b.raw() for b in buffers]
+    with path.open("wb") as fh:
+        fh.write(MAGIC)
+        fh.write(struct.pack(f"<{2 + len(raws)}Q", len(data), len(raws), *map(len, raws)))
+        fh.write(data)
+        for raw in raws:
+            fh.write(raw)
+
+
+def load_kept(path: Path) -> dict[str, Any]:
+    """What :func:`dump_kept` wrote to ``path``; ValueError if it is not that form."""
+    with path.open("rb") as fh:
+        # POSIX: mapped, so untouched buffers are never read (and a later os.replace of the
+        # file leaves this mapping whole); elsewhere a mapped file could not be replaced
+        data: mmap.mmap | bytes = (
+            mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if os.name == "posix" else fh.read()
+        )
+    view = memoryview(data)
+    if bytes(view[: len(MAGIC)]) != MAGIC:
+        raise ValueError("not a kept state of this form")
+    at = len(MAGIC)
+    size, count = struct.unpack_from("<2Q", view, at)
+    lengths = struct.unpack_from(f"<{count}Q", view, at + 16)
+    at += 16 + 8 * count
+    body = view[at : at + size]
+    at += size
+    buffers = []
+    for length in lengths:
+        buffers.append(view[at : at + length])
+        at += length
+    if at != len(view):
+        raise ValueError("a kept state cut short")
+    found: dict[str, Any] = pickle.loads(body, buffers=buffers)
+    return found
+
+
 def _state_shape() -> tuple[tuple[str, ...], ...]:
-    """The fields of what is kept: a teal whose PlanState differs does not read it."""
-    return tuple(tuple(f.name for f in dataclasses.fields(cls)) for cls in (PlanState, ModelState))
+    """The fields of what is kept, and the form of its partition rows: a teal whose
+    PlanState differs does not read it."""
+    return (
+        *(tuple(f.name for f in dataclasses.fields(cls)) for cls in (PlanState, ModelState)),
+        (PartitionRecords.__name__, str(PICKLED_FORM), *FIELDS),
+    )
 
 
 def file_identity(path: Path) -> FileIdentity:

@@ -22,6 +22,7 @@ def partition_report(
 ) -> list[dict[str, Any]]:
     """One row per partition of ``name`` (key, status, rows, built_at, note); ``now`` is
     the clock ``teal build`` plans with, so both list the same keys."""
+    from teal.compiler.partition_records import NO_RECORDS
     from teal.compiler.versions import DataVersions
 
     model = project.model(name)
@@ -31,17 +32,18 @@ def partition_report(
             path=model.display_path,
             hint="teal ls -s partitioned:true lists the partitioned models",
         )
-    own = state.partitions.get(model.name, {})
-    versions = DataVersions(project, state, now)
+    own = state.partitions.get(model.name, NO_RECORDS)
+    keys = model.partitions.keys(now)
+    stale = DataVersions(project, state, now).stale(model.name, keys)  # made together
     rows = []
-    for key in model.partitions.keys(now):
+    for key in keys:
         rec = own.get(key)
         status, note = "missing", None
         if rec is not None and rec["status"] != "success":
             status, note = "failed", (rec.get("message") or "").splitlines()[0][:80] or None
         elif rec is not None:
             status = "materialized"
-            why = versions.why_stale(model.name, key)
+            why = stale.get(key)
             if why is not None:
                 status, note = "stale", why.removeprefix("stale (").removesuffix(")")
         rows.append(

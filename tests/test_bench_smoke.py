@@ -136,6 +136,7 @@ def test_partition_scale_benchmark_runs_at_a_tiny_size(tmp_path):
             "30",
             "--repeat",
             "1",
+            "--all-built",
             "--out",
             str(tmp_path),
         ],
@@ -145,9 +146,11 @@ def test_partition_scale_benchmark_runs_at_a_tiny_size(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "teal partitions show <one model>" in done.stdout
+    assert "target <= 0.3 s" in done.stdout and "s CPU" in done.stdout
     (result,) = tmp_path.glob("partition-scale-*.json")
     data = json.loads(result.read_text())
     assert data["many"]["models"] == 12
+    assert data["many"]["all_built"]["state_rows_written"] == 12 * 364
     assert data["backfill"]["materialized"] == 30 and data["backfill"]["lock_lines"] == 0
 
 

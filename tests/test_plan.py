@@ -28,6 +28,7 @@ import pytest
 
 from teal.compiler.plan import ModelState, PlanOptions, PlanState, build_plan
 from teal.compiler.project import load_project
+from teal.runtime.kept_state import load_kept
 from tests.conftest import assert_golden, query, run_teal
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -297,11 +298,11 @@ def test_plan_keeps_the_state_it_read_until_anything_writes_the_warehouse(projec
     os.utime(root / "warehouse.duckdb", (just, just))
     first = run_teal("plan", "--changed-only", cwd=root)
     assert "0 steps, 2 without a step" in first.stdout, first.output
-    assert pickle.loads(kept.read_bytes())["identity"] is None  # kept only for a busy file
+    assert load_kept(kept)["identity"] is None  # kept only for a busy file
     written = time.time() - 10
     os.utime(root / "warehouse.duckdb", (written, written))  # as if the build were older
     assert run_teal("plan", "--changed-only", cwd=root).stdout == first.stdout
-    assert pickle.loads(kept.read_bytes())["identity"] is not None
+    assert load_kept(kept)["identity"] is not None
 
     holder = subprocess.Popen(  # another process holds the warehouse open for writing
         [
@@ -346,3 +347,33 @@ def test_evolve_copies_a_step_with_changes_as_replace_does():
     assert hash(copied) == hash(replace(step, priority=2.5, depends_on=()))
     with pytest.raises(TypeError, match="no field priorty"):
         evolve(step, priorty=1.0)
+
+
+def test_planned_versions_read_late_and_in_any_order_equal_the_tuple(tmp_path: Path) -> None:
+    """A step's partition versions are computed when first read: reading the last model of
+    a long chain first (no recursion down the chain), then the others, gives the same
+    versions as reading them in build order, and a copy or pickle is the plain tuple."""
+    daily = "{'daily': {'start': '2026-01-01', 'end': '2026-01-04'}}"
+    head = f"{{{{ config(materialized='incremental', partitioned_by={daily}, partition_column='d') }}}}"
+    models = tmp_path / "models"
+    models.mkdir(parents=True)
+    (tmp_path / "teal.toml").write_text('name = "chain"\n')
+    (models / "m000.sql").write_text(
+        head + "\nselect d from range({{ partition.start }}, {{ partition.end }}, "
+        "interval 1 day) t(d)"
+    )
+    for i in range(1, 400):
+        (models / f"m{i:03d}.sql").write_text(head + f"\nselect d from m{i - 1:03d}")
+    project = load_project(tmp_path)
+    options = PlanOptions(now=datetime(2026, 3, 1))
+    late = build_plan(project, state=PlanState(), options=options)
+    in_order = build_plan(project, state=PlanState(), options=options)
+    last = late.steps[-1]
+    assert last.model == "m399" and len(last.partition_versions) == 3
+    reversed_reads = {s.model: tuple(s.partition_versions) for s in reversed(late.steps)}
+    ordered_reads = {s.model: tuple(s.partition_versions) for s in in_order.steps}
+    assert reversed_reads == ordered_reads
+    assert len({v for vs in ordered_reads.values() for v in vs}) == 400 * 3
+    assert last.partition_versions == ordered_reads["m399"]
+    assert pickle.loads(pickle.dumps(last)).partition_versions == ordered_reads["m399"]
+    assert type(pickle.loads(pickle.dumps(last.partition_versions))) is tuple

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from teal.warehouse.duckdb.sql import SQL
@@ -342,6 +344,30 @@ def partition_state(
     return out
 
 
+def partition_records(conn: DuckDBPyConnection) -> dict[str, Any]:
+    """model -> its partitions' latest rows, as ``PartitionRecords`` (the planner's compact
+    form: see compiler/partition_records.py), read in one query."""
+    from teal.compiler.partition_records import PartitionRecords
+
+    has = conn.execute(
+        "select count(*) from information_schema.tables where table_catalog = current_database() "
+        f"and table_schema = '{SCHEMA}' and table_name = 'partition_state'"
+    ).fetchall()[0][0]
+    if not has:
+        return {}
+    version = "data_version" if _has_column(conn, "partitions", "data_version") else "NULL"
+    rows = conn.execute(
+        f"SELECT model, partition_key, status, rows, sql_hash, finished_at, duration_ms, "
+        f"message, run_id, {version} FROM {SCHEMA}.partition_state ORDER BY model"
+    ).fetchall()
+    shared: dict[Any, Any] = {}  # equal strings as one object, across models
+    without_model = itemgetter(slice(1, None))
+    return {
+        model: PartitionRecords.from_rows(map(without_model, group), shared)
+        for model, group in groupby(rows, key=itemgetter(0))
+    }
+
+
 def record_run(
     conn: DuckDBPyConnection,
     *,
@@ -429,7 +455,7 @@ def plan_state(conn: DuckDBPyConnection) -> Any:
         models=models,
         last_results=last_results,
         relations=relations,
-        partitions=partition_state(conn),
+        partitions=partition_records(conn),
         failed_checks=failed_checks(conn),
         dynamic_partitions=dynamic_partitions(conn),
     )

@@ -158,6 +158,7 @@ def partition_state(
 
 def plan_state(sql: SparkSQL, relations: frozenset[str]) -> PlanState:
     """What the planner needs from earlier runs, as a ``compiler.plan.PlanState``."""
+    from teal.compiler.partition_records import partition_state as compact
     from teal.compiler.plan import FailedCheck, ModelState, PlanState
 
     models = {
@@ -194,7 +195,7 @@ def plan_state(sql: SparkSQL, relations: frozenset[str]) -> PlanState:
         models=models,
         last_results=last_results,
         relations=relations,
-        partitions=partition_state(sql),
+        partitions=compact(partition_state(sql)),
         failed_checks={a: tuple(f) for a, f in failed.items()},
         dynamic_partitions=dynamic_partitions(sql),
     )
