@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from teal.warehouse.engine import BuildTarget, Built, SchemaChangeError
-from teal.warehouse.spark import io, state
+from teal.warehouse.spark import io, layout, state
 from teal.warehouse.spark.session import quote
 
 if TYPE_CHECKING:
@@ -37,13 +37,21 @@ def duck_relation(schema: str, name: str) -> str:
 
 
 def kind_of(sql: SparkSQL, schema: str, name: str) -> str | None:
-    """``"table"``, ``"view"`` or None: what is at ``schema.name`` now."""
+    """``"table"``, ``"view"`` or None: what is at ``schema.name`` now (a view over a
+    partitioned model's data table is the model's table: teal.warehouse.spark.layout)."""
     if not sql.session.catalog.databaseExists(schema):
         return None
-    for table in sql.session.catalog.listTables(schema, name.replace("`", "")):
-        if table.name.lower() == name.lower() and not table.isTemporary:
-            return "view" if str(table.tableType).upper() == "VIEW" else "table"
-    return None
+    bare = name.replace("`", "").lower()
+    found = None
+    has_data = False
+    for table in sql.session.catalog.listTables(schema, f"{bare}|{bare}{layout.INFIX}*"):
+        if table.isTemporary:
+            continue
+        if table.name.lower() == bare:
+            found = "view" if str(table.tableType).upper() == "VIEW" else "table"
+        elif layout.DATA_NAME.match(table.name):
+            has_data = True
+    return "table" if found == "view" and has_data else found
 
 
 def existing(sql: SparkSQL, target: BuildTarget) -> str | None:
@@ -53,10 +61,17 @@ def existing(sql: SparkSQL, target: BuildTarget) -> str | None:
 
 
 def drop(sql: SparkSQL, schema: str, name: str, kind: str | None) -> None:
-    if kind == "view":
+    """Drop what is at ``schema.name`` (``kind``: what it is); a partitioned model's view
+    with its data tables."""
+    if kind is None:
+        return
+    data = layout.data_tables(sql, schema, name)
+    if kind == "view" or data:
         sql.run(f"DROP VIEW IF EXISTS {sql.relation(schema, name)}")
-    elif kind == "table":
+    else:
         sql.run(f"DROP TABLE IF EXISTS {sql.relation(schema, name)}")
+    for table in data:
+        sql.run(f"DROP TABLE IF EXISTS {sql.relation(schema, table)}")
 
 
 def create_table(
@@ -74,6 +89,7 @@ def create_table(
 def swap_in(sql: SparkSQL, target: BuildTarget, staged: str) -> None:
     """Replace the target's relation by the staged table ``staged``."""
     drop(sql, target.schema, target.name, existing(sql, target))
+    layout.forget(target)
     sql.run(
         f"ALTER TABLE {sql.relation(target.schema, staged)} RENAME TO "
         f"{sql.relation(target.schema, target.name)}"
@@ -114,8 +130,9 @@ def create_view(sql: SparkSQL, target: BuildTarget, select: str, audit: Check) -
             sql.run(f"DROP VIEW IF EXISTS {stage}")
     else:  # binding the query fails before the old relation is touched
         sql.run(f"EXPLAIN {spark_select}")
-    if existing(sql, target) == "table":
-        sql.run(f"DROP TABLE IF EXISTS {relation}")
+    if existing(sql, target) == "table":  # a partitioned model's view too, with its data
+        drop(sql, target.schema, target.name, "table")
+        layout.forget(target)
     sql.run(f"CREATE OR REPLACE VIEW {relation} AS {spark_select}")
     sql.wrote = True
     finished = record_build(sql, target, None, started)
@@ -199,12 +216,23 @@ def incremental_append(sql: SparkSQL, target: BuildTarget, select: str, audit: C
         listed = ", ".join(quote(c) for c in insert_columns(sql, target, stage_rel))
         if audit is not None:  # the new rows, before they are added
             audit(duck_relation(target.schema, stage))
-        sql.run(
-            f"INSERT INTO {sql.relation(target.schema, target.name)} ({listed}) "
-            f"SELECT {listed} FROM {stage_rel}"
-        )
+        relation = sql.relation(target.schema, target.name)
+        if layout.data_table(sql, target, "table") is not None:
+            # a partitioned model's view (the model is no longer partitioned): rewritten
+            # as a plain table of its rows and the new ones
+            create_table(
+                sql,
+                target.schema,
+                target.name + NEW_SUFFIX,
+                f"SELECT {listed} FROM {relation} UNION ALL SELECT {listed} FROM {stage_rel}",
+                count=False,
+            )
+            swap_in(sql, target, target.name + NEW_SUFFIX)
+        else:
+            sql.run(f"INSERT INTO {relation} ({listed}) SELECT {listed} FROM {stage_rel}")
     finally:
         sql.run(f"DROP TABLE IF EXISTS {stage_rel}")
+        sql.run(f"DROP TABLE IF EXISTS {sql.relation(target.schema, target.name + NEW_SUFFIX)}")
     finished = record_build(sql, target, rows, started)
     target.committed("table")
     return Built(rows=rows, started_at=started, finished_at=finished)
