@@ -129,7 +129,7 @@ def test_a_rerun_after_a_write_without_its_state_row_converges(engine: Any) -> N
     data = layout.data_table(engine.sql, target(), "table")
     assert data is not None
     stage = "(SELECT 1 AS day, 'killed' AS v) AS s"  # what the killed run had written
-    layout.overwrite(engine.sql, "marts", data, [(stage, "'1'")], ["day", "v"])
+    layout.overwrite(engine.sql, "marts", data, [(stage, "'1'")], "day, v")
     assert engine.partition_state("events")["events"]["1"]["rows"] == 2  # old state
     cur.replace_partition(target(), "1", "SELECT 1 AS day, 'killed' AS v", "day = 1")  # the rerun
     assert rows(engine) == [(1, "killed")]

@@ -165,17 +165,17 @@ def overwrite(
     schema: str,
     data: str,
     parts: Sequence[tuple[str, str]],
-    columns: list[str],
+    select: str,
     emptied: Sequence[str] = (),
 ) -> None:
     """Replace the partitions the rows of ``parts`` (as for :func:`create_data`) belong
     to, with one ``INSERT OVERWRITE`` (dynamic: only those partitions' directories are
-    replaced), and drop partitions ``emptied`` (keys whose new rows are none)."""
+    replaced), and drop partitions ``emptied`` (keys whose new rows are none).
+    ``select``: the select list of the data table's columns but the key, in its order."""
     relation = sql.relation(schema, data)
     if parts:
-        listed = ", ".join(quote(c) for c in columns)
         union = " UNION ALL ".join(
-            f"SELECT {listed}, {key} AS {KEY} FROM {source}" for source, key in parts
+            f"SELECT {select}, {key} AS {KEY} FROM {source}" for source, key in parts
         )
         sql.run(f"INSERT OVERWRITE TABLE {relation} PARTITION ({KEY}) {union}")
     if emptied:

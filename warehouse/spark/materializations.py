@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from teal.warehouse.engine import BuildTarget, Built, SchemaChangeError
+from teal.warehouse.engine import BuildTarget, Built
 from teal.warehouse.spark import io, layout, state
+from teal.warehouse.spark.schema_change import align
 from teal.warehouse.spark.session import quote
 
 if TYPE_CHECKING:
@@ -178,58 +179,37 @@ def columns(sql: SparkSQL, spark_source: str) -> list[str]:
     return list(sql.run(f"SELECT * FROM {spark_source}").columns)
 
 
-def insert_columns(sql: SparkSQL, target: BuildTarget, stage: str) -> list[str]:
-    """The table's columns to insert from ``stage``, by name: the model's
-    ``on_schema_change`` when they differ (``ignore`` inserts the table's columns; the
-    policies that alter the table are not available on Spark yet)."""
-    have = columns(sql, sql.relation(target.schema, target.name))
-    got = columns(sql, stage)
-    added = [c for c in got if c.lower() not in {h.lower() for h in have}]
-    removed = [c for c in have if c.lower() not in {g.lower() for g in got}]
-    if not added and not removed or target.on_schema_change == "ignore" and not removed:
-        return have
-    changes = [
-        f"{what} column{'s' if len(cols) > 1 else ''} " + ", ".join(f'"{c}"' for c in cols)
-        for what, cols in (("new", added), ("missing", removed))
-        if cols
-    ]
-    supported = target.on_schema_change in ("fail", "ignore")
-    raise SchemaChangeError(
-        f"the model's columns changed since {target.relation} was built: "
-        f"{' and '.join(changes)} (the table has {', '.join(have)})\n"
-        + (
-            f"hint: rebuild it with `teal build -s {target.model} --full-refresh`"
-            if supported
-            else f"hint: on_schema_change='{target.on_schema_change}' is not available on "
-            f"the Spark engine yet; rebuild with `teal build -s {target.model} --full-refresh`"
-        )
-    )
-
-
 def incremental_append(sql: SparkSQL, target: BuildTarget, select: str, audit: Check) -> Built:
-    """Append the query's rows (staged, checked for changed columns, then inserted)."""
+    """Append the query's rows (staged, its columns aligned with the table's under
+    ``on_schema_change``, audited, then inserted)."""
     started = now()
     stage = target.name + STAGE_SUFFIX
     stage_rel = sql.relation(target.schema, stage)
     try:
         rows = create_table(sql, target.schema, stage, sql.spark(select))
-        listed = ", ".join(quote(c) for c in insert_columns(sql, target, stage_rel))
+        aligned = align(sql, target, stage_rel)
         if audit is not None:  # the new rows, before they are added
             audit(duck_relation(target.schema, stage))
         relation = sql.relation(target.schema, target.name)
-        if layout.data_table(sql, target, "table") is not None:
-            # a partitioned model's view (the model is no longer partitioned): rewritten
-            # as a plain table of its rows and the new ones
+        if aligned.dropped or layout.data_table(sql, target, "table") is not None:
+            # a column to drop (Parquet tables cannot), or a partitioned model's view (the
+            # model is no longer partitioned): rewritten as a plain table of its rows and
+            # the new ones
             create_table(
                 sql,
                 target.schema,
                 target.name + NEW_SUFFIX,
-                f"SELECT {listed} FROM {relation} UNION ALL SELECT {listed} FROM {stage_rel}",
+                f"SELECT {aligned.from_table()} FROM {relation} "
+                f"UNION ALL SELECT {aligned.from_stage()} FROM {stage_rel}",
                 count=False,
             )
             swap_in(sql, target, target.name + NEW_SUFFIX)
         else:
-            sql.run(f"INSERT INTO {relation} ({listed}) SELECT {listed} FROM {stage_rel}")
+            aligned.add_columns(sql, relation)
+            listed = ", ".join(quote(c) for c in aligned.columns)
+            sql.run(
+                f"INSERT INTO {relation} ({listed}) SELECT {aligned.from_stage()} FROM {stage_rel}"
+            )
     finally:
         sql.run(f"DROP TABLE IF EXISTS {stage_rel}")
         sql.run(f"DROP TABLE IF EXISTS {sql.relation(target.schema, target.name + NEW_SUFFIX)}")
@@ -247,14 +227,15 @@ def incremental_upsert(
     predicates: Sequence[str] = (),
 ) -> Built:
     """Rows whose key matches replaced, the rest added: the table rewritten as its rows
-    without the new keys plus the new rows, staged and swapped in."""
+    without the new keys plus the new rows (columns aligned under ``on_schema_change``),
+    staged and swapped in."""
     started = now()
     stage = target.name + STAGE_SUFFIX
     stage_rel = sql.relation(target.schema, stage)
     staged = target.name + NEW_SUFFIX
     try:
         rows = create_table(sql, target.schema, stage, sql.spark(select))
-        listed = ", ".join(quote(c) for c in insert_columns(sql, target, stage_rel))
+        aligned = align(sql, target, stage_rel)
         on = " AND ".join(
             f"DBT_INTERNAL_DEST.{quote(k)} = DBT_INTERNAL_SOURCE.{quote(k)}" for k in unique_key
         )
@@ -264,9 +245,9 @@ def incremental_upsert(
             sql,
             target.schema,
             staged,
-            f"SELECT {listed} FROM {sql.relation(target.schema, target.name)} AS "
+            f"SELECT {aligned.from_table()} FROM {sql.relation(target.schema, target.name)} AS "
             f"DBT_INTERNAL_DEST LEFT ANTI JOIN {stage_rel} AS DBT_INTERNAL_SOURCE ON {on} "
-            f"UNION ALL SELECT {listed} FROM {stage_rel}",
+            f"UNION ALL SELECT {aligned.from_stage()} FROM {stage_rel}",
             count=False,
         )
         return _publish(sql, target, rows, started, audit)

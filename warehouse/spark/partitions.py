@@ -35,11 +35,11 @@ from teal.warehouse.spark.materializations import (
     create_table,
     duck_relation,
     existing,
-    insert_columns,
     now,
     record_build,
     swap_in,
 )
+from teal.warehouse.spark.schema_change import align
 from teal.warehouse.spark.session import literal, quote
 
 if TYPE_CHECKING:
@@ -77,13 +77,15 @@ def _rewrite(sql: SparkSQL, target: BuildTarget, stage_rel: str, keep_where: str
             sql, target.schema, target.name + NEW_SUFFIX, f"SELECT * FROM {stage_rel}", count=False
         )
         return
-    listed = ", ".join(quote(c) for c in insert_columns(sql, target, stage_rel))
-    kept = f"SELECT {listed} FROM {relation}" + (f" WHERE {keep_where}" if keep_where else "")
+    aligned = align(sql, target, stage_rel)
+    kept = f"SELECT {aligned.from_table()} FROM {relation}" + (
+        f" WHERE {keep_where}" if keep_where else ""
+    )
     create_table(
         sql,
         target.schema,
         target.name + NEW_SUFFIX,
-        f"{kept} UNION ALL SELECT {listed} FROM {stage_rel}",
+        f"{kept} UNION ALL SELECT {aligned.from_stage()} FROM {stage_rel}",
         count=False,
     )
 
@@ -121,10 +123,18 @@ def _partitioned(
             sql.run(f"DROP TABLE IF EXISTS {sql.relation(target.schema, data)}")
             raise
         return True
-    cols = insert_columns(sql, target, source)
+    # the model's columns under on_schema_change: new ones added to the data table, a
+    # dropped one kept there (written as NULL) and left out of the view
+    aligned = align(sql, target, source)
+    stored = layout.data_columns(sql, target.schema, data)
+    aligned.add_columns(sql, sql.relation(target.schema, data), has=stored)
+    known = {c.lower() for c in stored}
+    select = aligned.from_stage(stored + [c for c, _ in aligned.added if c.lower() not in known])
     written = any(n for _, n in counts)
     emptied = [k for k, n in counts if not n]
-    layout.overwrite(sql, target.schema, data, [(rows, key)] if written else [], cols, emptied)
+    layout.overwrite(sql, target.schema, data, [(rows, key)] if written else [], select, emptied)
+    if aligned.changed:
+        layout.point_view(sql, target, data, list(aligned.columns), "table")
     return True
 
 
