@@ -99,7 +99,11 @@ def row_counts_spark(project: Path, relations: dict[str, tuple[str, str]]) -> di
     from teal.warehouse.engine import open_engine
 
     with open_engine(load_config(project, target="spark"), read_only=True) as engine:
-        return {m: engine.read_relation(s, n).num_rows for m, (s, n) in relations.items()}
+        cur = engine.cursor()  # counted in Spark: millions of rows are not collected
+        return {
+            m: int(cur.query(f"select count(*) from {cur.relation_sql(s, n)}")[1][0][0])
+            for m, (s, n) in relations.items()
+        }
 
 
 def floor(project: Path) -> float:
