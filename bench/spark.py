@@ -16,6 +16,10 @@ every relation before anything is reported.
 Transpile cost: each SQL model's compiled SQL translated to Spark SQL (``to_spark``) and
 checked for what Spark lacks (``problems``), the median of 20 runs each, in milliseconds.
 
+Afterwards one partition of ``daily_revenue`` and one of ``monthly_region_revenue`` (a
+two-dimensional key) are refreshed on each engine (``teal build -s M --partition K``) and
+their step times reported: on Spark a dynamic ``INSERT OVERWRITE`` of that partition.
+
 Run: python bench/spark.py [--orders 1000000] [--repeat 1] [--out DIR]
 About five minutes at the default million orders on two cores.
 """
@@ -58,9 +62,16 @@ def copy_example(where: Path, orders: int) -> Path:
     return where
 
 
-def teal_build(project: Path, target: str | None) -> tuple[float, dict[str, float]]:
+# one partition refreshed after the build, per model: (model, key); the step's time is
+# reported (on Spark a dynamic INSERT OVERWRITE of that partition)
+REFRESHES = (("daily_revenue", "2025-03-01"), ("monthly_region_revenue", "2025-03|Southern Europe"))
+
+
+def teal_build(project: Path, target: str | None, *extra: str) -> tuple[float, dict[str, float]]:
     """Wall time of ``teal build`` and each model's step time."""
-    args = [sys.executable, "-m", "teal.cli", "build"] + (["--target", target] if target else [])
+    args = [sys.executable, "-m", "teal.cli", "build", *extra] + (
+        ["--target", target] if target else []
+    )
     t0 = time.perf_counter()
     done = subprocess.run(args, cwd=project, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -88,7 +99,11 @@ def row_counts_spark(project: Path, relations: dict[str, tuple[str, str]]) -> di
     from teal.warehouse.engine import open_engine
 
     with open_engine(load_config(project, target="spark"), read_only=True) as engine:
-        return {m: engine.read_relation(s, n).num_rows for m, (s, n) in relations.items()}
+        cur = engine.cursor()  # counted in Spark: millions of rows are not collected
+        return {
+            m: int(cur.query(f"select count(*) from {cur.relation_sql(s, n)}")[1][0][0])
+            for m, (s, n) in relations.items()
+        }
 
 
 def floor(project: Path) -> float:
@@ -171,6 +186,11 @@ def main() -> None:
             project = copy_example(Path(tmp) / f"p{i}", args.orders)
             duck_wall, duck_steps = teal_build(project, None)
             spark_wall, spark_steps = teal_build(project, "spark")
+            refresh: dict[str, dict[str, float]] = {}
+            for model, key in REFRESHES:
+                for label, target in (("duckdb", None), ("spark", "spark")):
+                    _, steps = teal_build(project, target, "-s", model, "--partition", key)
+                    refresh.setdefault(f"{model} {key}", {})[label] = steps[model]
             from teal.compiler.config import load_config
             from teal.compiler.project import load_project
 
@@ -191,6 +211,7 @@ def main() -> None:
                     "floor_s": floor_s,
                     "duckdb_steps": duck_steps,
                     "spark_steps": spark_steps,
+                    "refresh_one_partition_s": refresh,
                     "rows": counts,
                 }
             )
@@ -210,11 +231,14 @@ def main() -> None:
     for model in sorted(steps["duckdb_steps"]):
         d, s = steps["duckdb_steps"][model], steps["spark_steps"].get(model, float("nan"))
         print(f"    {model:28s} {d:8.2f} {s:8.2f}")
+    print("  one partition refreshed afterwards, step (s): DuckDB / Spark")
+    for what, took in steps["refresh_one_partition_s"].items():
+        print(f"    {what:40s} {took['duckdb']:8.2f} {took['spark']:8.2f}")
     print("  transpile per model (ms): to_spark / problems")
     for model, cost in costs.items():
         print(f"    {model:28s} {cost['to_spark_ms']:8.2f} {cost['problems_ms']:8.2f}")
     args.out.mkdir(parents=True, exist_ok=True)
-    out = args.out / f"spark-{date.today().isoformat()}.json"
+    out = args.out / f"spark-{date.today().isoformat()}-{args.orders // 1000}k.json"
     out.write_text(
         json.dumps(
             {

@@ -247,10 +247,12 @@ INPUT_KINDS = {
     ("polars", "LazyFrame"): "polars_lazy",
     ("pandas", "DataFrame"): "pandas",
     ("duckdb", "DuckDBPyRelation"): "duckdb",
+    # the Spark engine's own frame, not collected (a classic or a Spark Connect session)
+    ("pyspark", "DataFrame"): "spark",
 }
 SUPPORTED_INPUTS = (
     "pyarrow.Table, pyarrow.RecordBatchReader, polars.DataFrame, "
-    "polars.LazyFrame, pandas.DataFrame or duckdb.DuckDBPyRelation"
+    "polars.LazyFrame, pandas.DataFrame, duckdb.DuckDBPyRelation or pyspark.sql.DataFrame"
 )
 
 

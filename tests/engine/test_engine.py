@@ -78,6 +78,57 @@ def test_incremental_refuses_changed_columns(engine, target):
     assert len(rows(engine)) == 3
 
 
+# a table of (id, status) gets rows without status and with a new column, extra: what
+# each policy leaves (columns, then rows sorted)
+SCHEMA_CHANGES = {
+    "ignore": (["id", "status"], [(1, "a"), (2, "b"), (3, None), (4, None)]),
+    "append_new_columns": (
+        ["id", "status", "extra"],
+        [(1, "a", None), (2, "b", None), (3, None, None), (4, None, 9)],
+    ),
+    "sync_all_columns": (["id", "extra"], [(1, None), (2, None), (3, None), (4, 9)]),
+}
+
+
+def as_tuples(engine, name="orders"):
+    table = engine.read_relation("marts", name)
+    return table.column_names, sorted(tuple(r.values()) for r in table.to_pylist())
+
+
+# upserts align columns as appends do: one policy shows it
+@pytest.mark.parametrize(
+    "how, policy",
+    [("append", p) for p in sorted(SCHEMA_CHANGES)] + [("upsert", "append_new_columns")],
+)
+def test_on_schema_change_policies(engine, target, policy, how):
+    from dataclasses import replace
+
+    cur = engine.cursor()
+    t = replace(target(), on_schema_change=policy)
+    cur.build_table(t, ROWS)
+    if how == "append":
+        cur.incremental_append(t, "SELECT 4 AS id, 9 AS extra")
+    else:
+        cur.incremental_upsert(t, "SELECT 4 AS id, 9 AS extra", ["id"])
+    assert as_tuples(engine) == (SCHEMA_CHANGES[policy][0], SCHEMA_CHANGES[policy][1])
+
+
+@pytest.mark.parametrize("policy", sorted(SCHEMA_CHANGES))
+def test_on_schema_change_policies_on_a_partition(engine, target, policy):
+    from dataclasses import replace
+
+    cur = engine.cursor()
+    t = replace(target("events", "incremental"), on_schema_change=policy)
+    cur.replace_partition(t, "1", "SELECT 1 AS id, 'a' AS status", "id = 1")
+    cur.replace_partition(t, "2", "SELECT 2 AS id, 'b' AS status", "id = 2")
+    cur.replace_partition(t, "4", "SELECT 4 AS id, 9 AS extra", "id = 4")
+    columns, expected = SCHEMA_CHANGES[policy]
+    assert as_tuples(engine, "events") == (columns, [r for r in expected if r[0] != 3])
+    # the next partition of the same query: the table already has its columns
+    cur.replace_partition(t, "4", "SELECT 4 AS id, 8 AS extra", "id = 4")
+    assert as_tuples(engine, "events")[1][-1][-1] == (8 if policy != "ignore" else None)
+
+
 # -- atomicity ---------------------------------------------------------------------------
 
 

@@ -40,4 +40,9 @@ def load(cur: DuckDBPyConnection, select_sql: str, kind: str) -> Any:
         return rel.pl().lazy()
     if kind == "pandas":
         return rel.df()
+    if kind == "spark":
+        raise ValueError(
+            'a pyspark.sql.DataFrame input needs a Spark target (engine = "spark"); '
+            "on DuckDB annotate it as pyarrow.Table, polars.DataFrame or duckdb.DuckDBPyRelation"
+        )
     raise ValueError(f"unknown input kind {kind!r}")

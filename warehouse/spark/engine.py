@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from teal.warehouse.engine import Catalog
-from teal.warehouse.spark import io, state
+from teal.warehouse.spark import io, layout, state
 from teal.warehouse.spark.cursor import SparkCursor
 from teal.warehouse.spark.materializations import create_table
 from teal.warehouse.spark.session import SparkSQL, WriterLock, quote, start_session
@@ -99,13 +99,24 @@ class SparkEngine:
                 )
 
     def _relations(self) -> list[tuple[str, str, str]]:
+        """(database, name, kind) of every relation; a partitioned model's view is its
+        table, and its data tables are not listed (teal.warehouse.spark.layout)."""
         out = []
         catalog = self.sql.session.catalog
         for database in catalog.listDatabases():
+            found: dict[str, str] = {}
+            partitioned: set[str] = set()
             for table in catalog.listTables(database.name):
-                if not table.isTemporary:
+                if table.isTemporary:
+                    continue
+                data = layout.DATA_NAME.match(table.name)
+                if data:
+                    partitioned.add(data.group("model").lower())
+                else:
                     kind = "view" if str(table.tableType).upper() == "VIEW" else "table"
-                    out.append((database.name, table.name, kind))
+                    found[table.name] = kind
+            for name, kind in found.items():
+                out.append((database.name, name, "table" if name.lower() in partitioned else kind))
         return out
 
     def catalog(self) -> Catalog:

@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from teal.warehouse.engine import BuildTarget, Built, SchemaChangeError
-from teal.warehouse.spark import io, state
+from teal.warehouse.engine import BuildTarget, Built
+from teal.warehouse.spark import io, layout, state
+from teal.warehouse.spark.schema_change import align
 from teal.warehouse.spark.session import quote
 
 if TYPE_CHECKING:
@@ -37,13 +38,21 @@ def duck_relation(schema: str, name: str) -> str:
 
 
 def kind_of(sql: SparkSQL, schema: str, name: str) -> str | None:
-    """``"table"``, ``"view"`` or None: what is at ``schema.name`` now."""
+    """``"table"``, ``"view"`` or None: what is at ``schema.name`` now (a view over a
+    partitioned model's data table is the model's table: teal.warehouse.spark.layout)."""
     if not sql.session.catalog.databaseExists(schema):
         return None
-    for table in sql.session.catalog.listTables(schema, name.replace("`", "")):
-        if table.name.lower() == name.lower() and not table.isTemporary:
-            return "view" if str(table.tableType).upper() == "VIEW" else "table"
-    return None
+    bare = name.replace("`", "").lower()
+    found = None
+    has_data = False
+    for table in sql.session.catalog.listTables(schema, f"{bare}|{bare}{layout.INFIX}*"):
+        if table.isTemporary:
+            continue
+        if table.name.lower() == bare:
+            found = "view" if str(table.tableType).upper() == "VIEW" else "table"
+        elif layout.DATA_NAME.match(table.name):
+            has_data = True
+    return "table" if found == "view" and has_data else found
 
 
 def existing(sql: SparkSQL, target: BuildTarget) -> str | None:
@@ -53,10 +62,17 @@ def existing(sql: SparkSQL, target: BuildTarget) -> str | None:
 
 
 def drop(sql: SparkSQL, schema: str, name: str, kind: str | None) -> None:
-    if kind == "view":
+    """Drop what is at ``schema.name`` (``kind``: what it is); a partitioned model's view
+    with its data tables."""
+    if kind is None:
+        return
+    data = layout.data_tables(sql, schema, name)
+    if kind == "view" or data:
         sql.run(f"DROP VIEW IF EXISTS {sql.relation(schema, name)}")
-    elif kind == "table":
+    else:
         sql.run(f"DROP TABLE IF EXISTS {sql.relation(schema, name)}")
+    for table in data:
+        sql.run(f"DROP TABLE IF EXISTS {sql.relation(schema, table)}")
 
 
 def create_table(
@@ -74,6 +90,7 @@ def create_table(
 def swap_in(sql: SparkSQL, target: BuildTarget, staged: str) -> None:
     """Replace the target's relation by the staged table ``staged``."""
     drop(sql, target.schema, target.name, existing(sql, target))
+    layout.forget(target)
     sql.run(
         f"ALTER TABLE {sql.relation(target.schema, staged)} RENAME TO "
         f"{sql.relation(target.schema, target.name)}"
@@ -114,8 +131,9 @@ def create_view(sql: SparkSQL, target: BuildTarget, select: str, audit: Check) -
             sql.run(f"DROP VIEW IF EXISTS {stage}")
     else:  # binding the query fails before the old relation is touched
         sql.run(f"EXPLAIN {spark_select}")
-    if existing(sql, target) == "table":
-        sql.run(f"DROP TABLE IF EXISTS {relation}")
+    if existing(sql, target) == "table":  # a partitioned model's view too, with its data
+        drop(sql, target.schema, target.name, "table")
+        layout.forget(target)
     sql.run(f"CREATE OR REPLACE VIEW {relation} AS {spark_select}")
     sql.wrote = True
     finished = record_build(sql, target, None, started)
@@ -161,50 +179,40 @@ def columns(sql: SparkSQL, spark_source: str) -> list[str]:
     return list(sql.run(f"SELECT * FROM {spark_source}").columns)
 
 
-def insert_columns(sql: SparkSQL, target: BuildTarget, stage: str) -> list[str]:
-    """The table's columns to insert from ``stage``, by name: the model's
-    ``on_schema_change`` when they differ (``ignore`` inserts the table's columns; the
-    policies that alter the table are not available on Spark yet)."""
-    have = columns(sql, sql.relation(target.schema, target.name))
-    got = columns(sql, stage)
-    added = [c for c in got if c.lower() not in {h.lower() for h in have}]
-    removed = [c for c in have if c.lower() not in {g.lower() for g in got}]
-    if not added and not removed or target.on_schema_change == "ignore" and not removed:
-        return have
-    changes = [
-        f"{what} column{'s' if len(cols) > 1 else ''} " + ", ".join(f'"{c}"' for c in cols)
-        for what, cols in (("new", added), ("missing", removed))
-        if cols
-    ]
-    supported = target.on_schema_change in ("fail", "ignore")
-    raise SchemaChangeError(
-        f"the model's columns changed since {target.relation} was built: "
-        f"{' and '.join(changes)} (the table has {', '.join(have)})\n"
-        + (
-            f"hint: rebuild it with `teal build -s {target.model} --full-refresh`"
-            if supported
-            else f"hint: on_schema_change='{target.on_schema_change}' is not available on "
-            f"the Spark engine yet; rebuild with `teal build -s {target.model} --full-refresh`"
-        )
-    )
-
-
 def incremental_append(sql: SparkSQL, target: BuildTarget, select: str, audit: Check) -> Built:
-    """Append the query's rows (staged, checked for changed columns, then inserted)."""
+    """Append the query's rows (staged, its columns aligned with the table's under
+    ``on_schema_change``, audited, then inserted)."""
     started = now()
     stage = target.name + STAGE_SUFFIX
     stage_rel = sql.relation(target.schema, stage)
     try:
         rows = create_table(sql, target.schema, stage, sql.spark(select))
-        listed = ", ".join(quote(c) for c in insert_columns(sql, target, stage_rel))
+        aligned = align(sql, target, stage_rel)
         if audit is not None:  # the new rows, before they are added
             audit(duck_relation(target.schema, stage))
-        sql.run(
-            f"INSERT INTO {sql.relation(target.schema, target.name)} ({listed}) "
-            f"SELECT {listed} FROM {stage_rel}"
-        )
+        relation = sql.relation(target.schema, target.name)
+        if aligned.dropped or layout.data_table(sql, target, "table") is not None:
+            # a column to drop (Parquet tables cannot), or a partitioned model's view (the
+            # model is no longer partitioned): rewritten as a plain table of its rows and
+            # the new ones
+            create_table(
+                sql,
+                target.schema,
+                target.name + NEW_SUFFIX,
+                f"SELECT {aligned.from_table()} FROM {relation} "
+                f"UNION ALL SELECT {aligned.from_stage()} FROM {stage_rel}",
+                count=False,
+            )
+            swap_in(sql, target, target.name + NEW_SUFFIX)
+        else:
+            aligned.add_columns(sql, relation)
+            listed = ", ".join(quote(c) for c in aligned.columns)
+            sql.run(
+                f"INSERT INTO {relation} ({listed}) SELECT {aligned.from_stage()} FROM {stage_rel}"
+            )
     finally:
         sql.run(f"DROP TABLE IF EXISTS {stage_rel}")
+        sql.run(f"DROP TABLE IF EXISTS {sql.relation(target.schema, target.name + NEW_SUFFIX)}")
     finished = record_build(sql, target, rows, started)
     target.committed("table")
     return Built(rows=rows, started_at=started, finished_at=finished)
@@ -219,14 +227,15 @@ def incremental_upsert(
     predicates: Sequence[str] = (),
 ) -> Built:
     """Rows whose key matches replaced, the rest added: the table rewritten as its rows
-    without the new keys plus the new rows, staged and swapped in."""
+    without the new keys plus the new rows (columns aligned under ``on_schema_change``),
+    staged and swapped in."""
     started = now()
     stage = target.name + STAGE_SUFFIX
     stage_rel = sql.relation(target.schema, stage)
     staged = target.name + NEW_SUFFIX
     try:
         rows = create_table(sql, target.schema, stage, sql.spark(select))
-        listed = ", ".join(quote(c) for c in insert_columns(sql, target, stage_rel))
+        aligned = align(sql, target, stage_rel)
         on = " AND ".join(
             f"DBT_INTERNAL_DEST.{quote(k)} = DBT_INTERNAL_SOURCE.{quote(k)}" for k in unique_key
         )
@@ -236,9 +245,9 @@ def incremental_upsert(
             sql,
             target.schema,
             staged,
-            f"SELECT {listed} FROM {sql.relation(target.schema, target.name)} AS "
+            f"SELECT {aligned.from_table()} FROM {sql.relation(target.schema, target.name)} AS "
             f"DBT_INTERNAL_DEST LEFT ANTI JOIN {stage_rel} AS DBT_INTERNAL_SOURCE ON {on} "
-            f"UNION ALL SELECT {listed} FROM {stage_rel}",
+            f"UNION ALL SELECT {aligned.from_stage()} FROM {stage_rel}",
             count=False,
         )
         return _publish(sql, target, rows, started, audit)
