@@ -166,3 +166,62 @@ def test_unknown_spark_setting_is_located(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "teal.toml:8: unknown key 'warehouse_dri' in targets.spark.spark" in done.output
     assert "warehouse_dir" in done.output
+
+
+SOURCES = {
+    "models/sources.yml": """
+sources:
+  - name: lake
+    type: parquet
+    path: ../data/{table}.parquet
+    tables: [clicks]
+  - name: reference
+    type: csv
+    path: ../data/{table}.csv
+    tables: [countries]
+  - name: landing
+    tables: [events]
+""",
+    "models/click_totals.sql": "select page, sum(amount) as total from lake.clicks group by page\n",
+    "models/country_names.sql": "select code, upper(name) as name from reference.countries\n",
+    "models/event_kinds.sql": "select kind, count(*) as n from landing.events group by kind\n",
+}
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_file_and_catalog_sources_are_read_on_spark(tmp_path: Path, spark_session: Any) -> None:
+    """The issue's sources on Spark: Parquet and CSV files, and a table already in the
+    Spark catalog (a source without a path), each read by a model built on Spark."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from teal.runtime.session import Session
+
+    root = write_project(tmp_path / "p", SOURCES, CONFIG)
+    (root / "data").mkdir()
+    clicks = pa.table({"page": ["a", "b", "a"], "amount": pa.array([1, 2, 3], pa.int64())})
+    pq.write_table(clicks, root / "data" / "clicks.parquet")
+    (root / "data" / "countries.csv").write_text("code,name\nPT,Portugal\nES,Spain\n")
+    spark_session.sql("DROP DATABASE IF EXISTS landing CASCADE")
+    spark_session.sql("CREATE DATABASE landing")
+    spark_session.sql(
+        "CREATE TABLE landing.events USING parquet AS "
+        "SELECT * FROM VALUES (1, 'view'), (2, 'view'), (3, 'buy') AS t(id, kind)"
+    )
+    try:
+        with Session.open(root, target="spark") as spark:
+            result = spark.build()
+        assert result.success, [(r.model, r.message) for r in result.failed]
+        with _spark_engine(root) as engine:
+            got = {
+                name: sorted(
+                    tuple(r.values()) for r in engine.read_relation("main", name).to_pylist()
+                )
+                for name in ("click_totals", "country_names", "event_kinds")
+            }
+    finally:
+        spark_session.sql("DROP DATABASE IF EXISTS landing CASCADE")
+    assert got["click_totals"] == [("a", 4), ("b", 2)]
+    assert got["country_names"] == [("ES", "SPAIN"), ("PT", "PORTUGAL")]
+    assert got["event_kinds"] == [("buy", 1), ("view", 2)]

@@ -262,7 +262,11 @@ def _file_table(node: exp.Expr, files: list[FileTable]) -> exp.Expr:
     readers = {exp.ReadCSV: "csv", exp.ReadParquet: "parquet"}
     for kind, fmt in readers.items():
         if isinstance(node, kind):
-            path = node.this.name if isinstance(node.this, exp.Literal) else node.this.sql()
+            # sqlglot keeps read_csv's path in ``this``, read_parquet's in ``expressions``
+            first = node.this if node.this is not None else next(iter(node.expressions), None)
+            if first is None:
+                return node
+            path = first.name if isinstance(first, exp.Literal) else first.sql()
             digest = hashlib.sha256(f"{fmt}:{path}".encode()).hexdigest()[:16]
             files.append(FileTable(f"{fmt}_{digest}", path, fmt))
             return exp.Table(
