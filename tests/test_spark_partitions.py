@@ -24,6 +24,7 @@ def engine(tmp_path: Path, spark_session: Any) -> Iterator[Any]:
     from teal.warehouse.spark import SparkEngine
     from tests.spark_support import drop_databases
 
+    drop_databases(spark_session)  # a database another test left would keep its location
     opened = SparkEngine(SparkSettings(warehouse_dir=tmp_path / "wh", master="local[2]"))
     opened.ensure_schemas({"marts"})
     try:
