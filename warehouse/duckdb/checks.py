@@ -19,6 +19,7 @@ from teal.warehouse.duckdb import state
 from teal.warehouse.duckdb.io import registered
 from teal.warehouse.duckdb.sql import DIALECT, SQL
 from teal.warehouse.engine import CheckRecord, Measured
+from teal.warehouse.state_rows import check_result_row
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
@@ -188,34 +189,13 @@ _RESULT_COLUMNS = (
 )
 
 
-def _result_row(r: CheckRecord, checked_at: datetime) -> list[Any]:
-    """One row of ``teal.check_results``."""
-    import json
-
-    return [
-        r.run_id,
-        r.check.name,
-        r.check.asset,
-        r.partition,
-        r.check.kind,
-        r.check.severity,
-        r.status,
-        r.failing,
-        json.dumps(r.sample_rows, default=str) if r.sample_rows else None,
-        r.sql[:20000],
-        r.duration_ms,
-        checked_at,
-        r.message,
-    ]
-
-
 def record(cur: DuckDBPyConnection, records: list[CheckRecord]) -> None:
     """Insert check results, all in one statement (a statement costs ~0.5 ms however many
     rows it carries; a model's checks are recorded together)."""
     if not records:
         return
     now = datetime.now(UTC).replace(tzinfo=None)
-    rows = [_result_row(r, now) for r in records]
+    rows = [check_result_row(r, now) for r in records]
     cur.execute(
         SQL.insert_values(f"{state.SCHEMA}.check_results", _RESULT_COLUMNS, len(rows)),
         [v for row in rows for v in row],

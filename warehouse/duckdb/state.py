@@ -15,6 +15,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from teal.warehouse.duckdb.sql import SQL
+from teal.warehouse.state_rows import latest_partitions
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
@@ -329,19 +330,7 @@ def partition_state(
     if model is not None:
         sql += " WHERE model = ?"
         params.append(model)
-    out: dict[str, dict[str, dict[str, Any]]] = {}
-    for row in conn.execute(sql, params).fetchall():
-        out.setdefault(row[0], {})[row[1]] = {
-            "status": row[2],
-            "rows": row[3],
-            "sql_hash": row[4],
-            "finished_at": row[5],
-            "duration_ms": row[6],
-            "message": row[7],
-            "run_id": row[8],
-            "data_version": row[9],
-        }
-    return out
+    return latest_partitions(conn.execute(sql, params).fetchall())
 
 
 def partition_records(conn: DuckDBPyConnection) -> dict[str, Any]:

@@ -5,7 +5,6 @@ they run. Results go to ``teal.check_results``; failing rows to ``teal_failures`
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,7 @@ from teal.warehouse.check_queries import CheckQueries
 from teal.warehouse.engine import CheckRecord, Measured
 from teal.warehouse.spark import io, state
 from teal.warehouse.spark.materializations import create_table
+from teal.warehouse.state_rows import check_result_row
 
 if TYPE_CHECKING:
     from teal.warehouse.spark.session import SparkSQL
@@ -117,24 +117,7 @@ def record(sql: SparkSQL, records: list[CheckRecord]) -> None:
     state.insert(
         sql,
         "check_results",
-        [
-            (
-                r.run_id,
-                r.check.name,
-                r.check.asset,
-                r.partition,
-                r.check.kind,
-                r.check.severity,
-                r.status,
-                r.failing,
-                json.dumps(r.sample_rows, default=str) if r.sample_rows else None,
-                r.sql[:20000],
-                r.duration_ms,
-                at,
-                r.message,
-            )
-            for r in records
-        ],
+        [check_result_row(r, at) for r in records],
     )
 
 

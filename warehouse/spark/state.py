@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from teal.warehouse.spark.session import literal
+from teal.warehouse.state_rows import latest_partitions
 
 if TYPE_CHECKING:
     from teal.compiler.plan import PlanState
@@ -136,24 +137,14 @@ def partition_state(
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """model -> key -> latest record (status, rows, finished_at, ...) of each partition."""
     where = f"WHERE model = {literal(model)}" if model is not None else ""
-    out: dict[str, dict[str, dict[str, Any]]] = {}
-    for row in sql.rows(
-        "SELECT model, partition_key, status, rows, sql_hash, finished_at, duration_ms, "
-        "message, run_id, data_version FROM (SELECT *, row_number() OVER (PARTITION BY "
-        f"model, partition_key ORDER BY finished_at DESC) AS rn FROM {SCHEMA}.partitions "
-        f"{where}) WHERE rn = 1"
-    ):
-        out.setdefault(row[0], {})[row[1]] = {
-            "status": row[2],
-            "rows": row[3],
-            "sql_hash": row[4],
-            "finished_at": row[5],
-            "duration_ms": row[6],
-            "message": row[7],
-            "run_id": row[8],
-            "data_version": row[9],
-        }
-    return out
+    return latest_partitions(
+        sql.rows(
+            "SELECT model, partition_key, status, rows, sql_hash, finished_at, duration_ms, "
+            "message, run_id, data_version FROM (SELECT *, row_number() OVER (PARTITION BY "
+            f"model, partition_key ORDER BY finished_at DESC) AS rn FROM {SCHEMA}.partitions "
+            f"{where}) WHERE rn = 1"
+        )
+    )
 
 
 def plan_state(sql: SparkSQL, relations: frozenset[str]) -> PlanState:

@@ -1,0 +1,55 @@
+"""The rows of teal's state tables as every engine writes and reads them: one check
+result written to ``teal.check_results``, and one partition's latest record read from
+``teal.partitions``. The engines differ in how they run the statements (DuckDB's
+parameters, Spark's literals), not in what a row holds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from teal.warehouse.engine import CheckRecord
+
+# the columns a partition's record is read with, in order (after model and partition_key)
+PARTITION_RECORD_FIELDS = (
+    "status",
+    "rows",
+    "sql_hash",
+    "finished_at",
+    "duration_ms",
+    "message",
+    "run_id",
+    "data_version",
+)
+
+
+def check_result_row(r: CheckRecord, checked_at: datetime) -> tuple[Any, ...]:
+    """One row of ``teal.check_results``: the check, its outcome, a sample of failing rows
+    as JSON and the query (cut at 20,000 characters)."""
+    return (
+        r.run_id,
+        r.check.name,
+        r.check.asset,
+        r.partition,
+        r.check.kind,
+        r.check.severity,
+        r.status,
+        r.failing,
+        json.dumps(r.sample_rows, default=str) if r.sample_rows else None,
+        r.sql[:20000],
+        r.duration_ms,
+        checked_at,
+        r.message,
+    )
+
+
+def latest_partitions(rows: Sequence[Sequence[Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """model -> partition key -> its record, from rows of (model, partition_key, and the
+    :data:`PARTITION_RECORD_FIELDS`)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        out.setdefault(row[0], {})[row[1]] = dict(zip(PARTITION_RECORD_FIELDS, row[2:]))
+    return out
