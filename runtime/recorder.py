@@ -276,18 +276,16 @@ def end_run(recorder: RunRecorder, result: BuildResult, retention: Retention) ->
 
 def record_output_schemas(
     store: RunStore, wh: Engine, project: Project, run_id: str, result: BuildResult
-) -> None:
+) -> dict[str, tuple[tuple[str, str], ...]]:
     """Record the output schema of every model ``result`` built in run ``run_id``: one
-    query to the warehouse for all of them, after the build."""
+    query to the warehouse for all of them, after the build. Returns them, by model."""
     built = {r.model: project.models[r.model] for r in result.built}
     found = wh.output_schemas([(m.schema, m.alias) for m in built.values()])
-    store.set_output_schemas(
-        run_id,
-        {
-            name: [[c, t] for c, t in found.get((m.schema.lower(), m.alias.lower()), [])]
-            for name, m in built.items()
-        },
-    )
+    schemas = {
+        name: tuple(found.get((m.schema.lower(), m.alias.lower()), [])) for name, m in built.items()
+    }
+    store.set_output_schemas(run_id, {n: [[c, t] for c, t in s] for n, s in schemas.items()})
+    return {name: typed for name, typed in schemas.items() if typed}
 
 
 def open_migrated(spec: str | None, root: Path) -> RunStore:

@@ -54,7 +54,7 @@ from teal.runtime.runstore import (
     Trigger,
     store_spec,
 )
-from teal.runtime.validate import check_schema_changes
+from teal.runtime.validate import check_schema_changes, remember_built
 from teal.runtime.waiting import open_when_free
 from teal.warehouse.engine import Engine, open_engine, sql_problems
 
@@ -539,7 +539,9 @@ class Session:
             if self.record_runs:  # one query for the output schema of everything built
                 if isinstance(reporter, RecordingReporter):
                     reporter.recorder.flush()  # the materializations it completes
-                record_output_schemas(self.run_store(), wh, project, run_id, result)
+                built = record_output_schemas(self.run_store(), wh, project, run_id, result)
+                if wh.DIALECT == "duckdb":  # the next build binds none of it again
+                    remember_built(project, self.run_store(), built)
             ok = result.success and executor.fatal is None
             wh.record_run(
                 run_id=run_id,

@@ -130,6 +130,25 @@ def engine_bound(
     return {n: tuple(c for c, _ in types[n]) for n in prep.order if types.get(n)}
 
 
+def remember_types(
+    project: Project, names: list[str], recorded: Mapping[str, Typed], built: Mapping[str, Typed]
+) -> dict[str, Typed]:
+    """Keep in the types cache what a build found: ``built`` holds the output types of
+    models just built (DuckDB's types of the tables their SQL made, which are the types its
+    binder gives that SQL), put under the keys the next binding computes with ``recorded``
+    (the Python assets' types as the run store now knows them). The types of ``names``
+    and what they read, as known now (a key the cache misses and ``built`` lacks is left
+    to be bound when asked)."""
+    prep = _prepare(project, names, True, recorded)
+    types = dict(prep.known)
+    for name in prep.order:
+        if name not in prep.known and built.get(name):
+            types[name] = built[name]
+            prep.cache.put("types", prep.keys[name], built[name])
+    prep.cache.save()
+    return types
+
+
 def _typed(project: Project, prep: _Prepared) -> dict[str, Typed]:
     """The types of ``prep``'s queries, those found now put in its cache."""
     from teal.warehouse.engine import output_types

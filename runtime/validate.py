@@ -77,6 +77,48 @@ def _names(recorded: Mapping[str, Typed]) -> dict[str, tuple[str, ...]]:
     return {name: tuple(c for c, _ in typed) for name, typed in recorded.items()}
 
 
+def remember_built(project: Project, store: RunStore, built: Mapping[str, Typed]) -> None:
+    """After a build on DuckDB (``built``: the output types of the tables and views it
+    made), keep its binding when a Python asset's recorded types changed with it (its
+    first materialization, or new columns). Those types are part of the binding keys of
+    everything downstream, so without this the next build would bind all of it again
+    with stand-ins; the tables just built have the columns and types that binding finds.
+    Incremental, partitioned and external models are left to be bound: their tables may
+    keep columns their query no longer makes."""
+    if not any(_recorded_changed(project, store, name) for name in built):
+        return
+    from teal.compiler.column_binding import bound_columns as bind
+    from teal.runtime.type_check import remember_types
+
+    plain = {
+        name: typed
+        for name, typed in built.items()
+        if project.models[name].materialized in ("table", "view")
+        and project.models[name].partitions is None
+    }
+    recorded = recorded_types(project, store)
+    names = [n for n in project.dag.order() if n in plain]
+    types = remember_types(project, names, recorded, plain)
+    bind(
+        project,
+        names,
+        known=_names(recorded),
+        engine_bound=lambda order: {n: tuple(c for c, _ in types[n]) for n in order if n in types},
+    )
+
+
+def _recorded_changed(project: Project, store: RunStore, name: str) -> bool:
+    """Whether ``name``, a Python asset typed by its materializations, was just recorded
+    with columns other than its materialization before (or for the first time)."""
+    model = project.models[name]
+    if model.kind != "python" or model.config.get("columns"):
+        return False
+    if contract_enforced(model.config) and model.declared:
+        return False
+    last = store.materializations(model=name, limit=2)
+    return len(last) < 2 or last[0]["schema"] != last[1]["schema"]
+
+
 def recorded_types(project: Project, store: RunStore | None) -> dict[str, Typed]:
     """The columns and types of the last materialization of each Python asset that
     declares none (``columns=`` or an enforced contract), as ``store`` recorded them."""

@@ -13,12 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from teal.cli_daemon import COMMANDS as DAEMON_COMMANDS
-from teal.cli_daemon import apply_job, report_freshness
-from teal.cli_dbt import COMMANDS as DBT_COMMANDS
-from teal.cli_lineage import validate
-from teal.cli_partitions import partitions
-from teal.cli_runs import cancel, logs, migrate, runs, status
 from teal.cli_support import (
     STRICT,
     build_options,
@@ -31,7 +25,6 @@ from teal.cli_support import (
     setup_logging,
     table,
 )
-from teal.cli_ui import ui
 from teal.compiler.strategy import LoadStrategy
 
 if TYPE_CHECKING:
@@ -39,7 +32,39 @@ if TYPE_CHECKING:
     from teal.runtime.session import RunOptions, Session
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# the commands defined in the other cli_* modules, by name: a module is imported when one
+# of its commands runs (or for --help), so `teal build` pays for no daemon, UI or dbt code
+LAZY_COMMANDS: dict[str, str] = {
+    **dict.fromkeys(("runs", "logs", "cancel", "migrate", "status"), "teal.cli_runs"),
+    "partitions": "teal.cli_partitions",
+    "ui": "teal.cli_ui",
+    "validate": "teal.cli_lineage",
+    **dict.fromkeys(("daemon", "launch", "jobs", "schedules", "sensors"), "teal.cli_daemon"),
+    **dict.fromkeys(("seed", "snapshot", "test", "parse", "debug", "docs"), "teal.cli_dbt"),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose :data:`LAZY_COMMANDS` are imported when asked for by name."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None or cmd_name not in LAZY_COMMANDS:
+            return found
+        from importlib import import_module
+
+        module = import_module(LAZY_COMMANDS[cmd_name])
+        commands: tuple[click.Command, ...] = getattr(module, "COMMANDS", ())
+        for command in (*commands, *vars(module).values()):
+            if isinstance(command, click.Command) and command.name == cmd_name:
+                return command
+        return None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="teal")
 @click.option(
     "--strict",
@@ -96,6 +121,8 @@ def _run(
     )
     job_vars = None
     if partition_opts.get("job"):
+        from teal.cli_daemon import apply_job
+
         select, exclude, job_vars = apply_job(
             project_dir, str(partition_opts["job"]), select, exclude, partition_opts
         )
@@ -203,6 +230,8 @@ def check(
 
     session = open_session(project_dir, target, warehouse, vars_)
     if freshness:
+        from teal.cli_daemon import report_freshness
+
         report_freshness(session, select, exclude, as_json)
         return
     result = session.check(select, exclude, store_failures=store_failures)
@@ -535,21 +564,6 @@ def lineage(
         click.echo(
             lineage_tree(project, model, depth=depth, upstream=upstream, downstream=downstream)
         )
-
-
-for command in (
-    runs,
-    logs,
-    cancel,
-    migrate,
-    status,
-    partitions,
-    ui,
-    *DAEMON_COMMANDS,
-    *DBT_COMMANDS,
-):
-    main.add_command(command)
-main.add_command(validate)
 
 
 if __name__ == "__main__":  # pragma: no cover

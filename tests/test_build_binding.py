@@ -111,3 +111,39 @@ def test_the_binder_and_the_tracer_agree_on_every_example_model(tmp_path):
     assert sql and [n for n in sql if n not in by_engine] == []
     for name in sql:
         assert [c.lower() for c in by_engine[name]] == list(traced.columns_of(name) or ()), name
+
+
+def test_the_build_after_a_python_assets_first_materialization_binds_nothing(project):
+    """A Python asset without declared columns is typed by its last materialization, which
+    is part of the binding key of everything that reads it. The build that first
+    materializes it keeps the binding of what it built, so the next build neither binds
+    with stand-ins nor traces (before: the whole downstream was bound again)."""
+    from teal.compiler.column_binding import bound_columns
+    from teal.runtime.validate import _names, recorded_types
+
+    root = project(
+        {
+            "models/py_orders.py": (
+                "import polars as pl\nimport teal\n\n\n@teal.asset\n"
+                "def py_orders() -> pl.DataFrame:\n"
+                "    return pl.DataFrame({'id': [1, 2], 'amount': [3, 4]})\n"
+            ),
+            "models/a.sql": "select id, amount * 2 as dbl from py_orders",
+            "models/b.sql": "select a.id, a.dbl, o.amount from a join py_orders o using (id)",
+        }
+    )
+    session = Session.open(root)
+    assert session.build().success
+    asked: list[list[str]] = []
+
+    def engine_bound(order: list[str]) -> dict[str, tuple[str, ...]]:
+        asked.append(order)
+        return {}
+
+    project_ = Session.open(root).project
+    known = _names(recorded_types(project_, session.run_store()))
+    assert known["py_orders"] == ("id", "amount")
+    bound = bound_columns(project_, known=known, engine_bound=engine_bound)
+    assert asked == [] and bound.traced == 0
+    assert bound.columns_of("b") == ("id", "dbl", "amount")
+    session.close()

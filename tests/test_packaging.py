@@ -131,3 +131,32 @@ def test_import_teal_imports_no_layer_until_a_name_is_used():
     assert "loaded: []" in done.stdout
     assert "missing: []" in done.stdout
     assert "session: teal.runtime.session" in done.stdout
+
+
+def test_every_command_is_listed_and_found_but_imported_only_when_run(tmp_path):
+    """The command modules of the daemon, the UI, dbt, runs and partitions load only when
+    one of their commands runs: `teal compile` imports none of them, `teal --help` lists
+    every command, and each listed name resolves to a command of that name."""
+    code = (
+        "import sys, click\n"
+        "from teal.cli import main, LAZY_COMMANDS\n"
+        "ctx = click.Context(main)\n"
+        "loaded = sorted(m for m in set(LAZY_COMMANDS.values()) if m in sys.modules)\n"
+        "print('loaded before:', loaded)\n"
+        "names = main.list_commands(ctx)\n"
+        "wrong = [n for n in names if getattr(main.get_command(ctx, n), 'name', None) != n]\n"
+        "print('wrong:', wrong)\n"
+        "print('names:', ' '.join(names))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "loaded before: []" in done.stdout
+    assert "wrong: []" in done.stdout
+    listed = done.stdout.split("names:", 1)[1].split()
+    for name in ("build", "compile", "runs", "daemon", "ui", "validate", "seed", "docs"):
+        assert name in listed
+    helped = subprocess.run(
+        [sys.executable, "-m", "teal.cli", "--help"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert helped.returncode == 0
+    assert "daemon" in helped.stdout and "partitions" in helped.stdout
