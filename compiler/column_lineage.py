@@ -216,7 +216,16 @@ def column_graph(
     cache = CompileCache(path, keep_unused=names is not None)
     sources = _source_columns(project, cache, known)
     order = with_upstreams(project, names)
-    graph = _traced(project, order, cache, sources, known, lineage=True)
+    given: dict[str, ModelColumns] = {}
+    if names is not None and len(order) > len(chosen := set(names)):
+        # what the selection reads is needed by name only: bound (a build after this
+        # binds the same, so it is usually cached), not traced for lineage edges
+        from teal.compiler.column_binding import bound_columns
+
+        upstream = [n for n in order if n not in chosen]
+        bound = bound_columns(project, upstream, known=known, use_cache=use_cache)
+        given = {n: bound.models[n] for n in upstream}
+    graph = _traced(project, order, cache, sources, known, lineage=True, given=given)
     if use_cache and names is None:  # a build after this compile binds nothing (column_binding)
         from teal.compiler.column_binding import store_bound
 
@@ -247,6 +256,7 @@ def _traced(
     *,
     lineage: bool,
     engine_bound: EngineBound | None = None,
+    given: Mapping[str, ModelColumns] | None = None,
 ) -> ColumnGraph:
     """The models ``order`` (upstreams first, closed under upstreams) traced, or with
     ``lineage=False`` bound only, each looked up in ``cache`` first: per model, and all
@@ -256,11 +266,15 @@ def _traced(
     the output columns of the models the engine's binder bound against stand-ins of what
     they read; those are taken as bound (every column they reference exists) without
     tracing, and the tracer runs for the rest (a binder error to locate, or an upstream
-    of unknown types)."""
+    of unknown types).
+
+    ``given``: models of ``order`` whose columns the caller found (bound names, no
+    edges), taken as they are; the whole graph is then not cached under one key."""
     kind = "columns" if lineage else "bound"
     chosen = set(order)
+    given = given or {}
     digest = _project_digest(project, sources, known, chosen)
-    whole = content_key(f"{kind}-graph", _tracer_version(), digest)
+    whole = content_key(f"{kind}-graph", _tracer_version(), digest, *sorted(given))
     stored = cache.get(f"{kind}-graph", whole)
     if isinstance(stored, dict):
         return ColumnGraph(project, ModelTable(stored), sources)
@@ -271,6 +285,10 @@ def _traced(
     bound_by_engine: Mapping[str, tuple[str, ...]] | None = None
     for name in order:
         model = project.models[name]
+        if name in given:
+            models[name] = given[name]
+            plains[name] = encode(given[name])
+            continue
         if model.kind != "sql" or model.rendered_sql is None:
             models[name] = _python_columns(model, known.get(name))
             plains[name] = encode(models[name])

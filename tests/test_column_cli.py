@@ -120,6 +120,26 @@ def test_a_selection_keeps_the_rest_of_the_projects_lineage_and_binding_cached(p
     assert bound_columns(loaded).traced == 0
 
 
+def test_a_selection_after_a_build_traces_only_itself_for_lineage(project):
+    """After a build (which binds every model by name), ``teal compile -s b`` traces b
+    alone: what b reads is needed by name only and is taken from the binding. b's lineage
+    and its mistakes are found as before."""
+    from teal.compiler.column_binding import bound_columns
+
+    loaded = load_project(project(FILES))
+    assert bound_columns(loaded).traced == 4  # what `teal build` checks first
+    graph = column_graph(loaded, names=["b"])
+    assert graph.traced == 1
+    assert [e.kind for e in graph.models["b"].columns[1].edges] == ["transform"]
+    assert graph.columns_of("a") == ("id", "amount")
+    (loaded.config.root / "models" / "b.sql").write_text("select id, amont * 2 as dbl from a")
+    broken = column_graph(load_project(loaded.config.root), names=["b"])
+    assert broken.traced == 1
+    assert [e.message for e in broken.errors(["b"])] == [
+        "column 'amont' does not exist in a, which has: id, amount"
+    ]
+
+
 @pytest.mark.slow
 def test_a_missing_column_fails_compile_and_validate_before_anything_runs(project):
     root = project({**FILES, "models/d.sql": "select id,\n       amont * 2 as x\nfrom a\n"})
