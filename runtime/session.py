@@ -11,7 +11,7 @@ so other processes can read it in between.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -44,49 +44,25 @@ from teal.runtime.recorder import (
 )
 from teal.runtime.report import Reporter, SilentReporter
 from teal.runtime.results import BuildResult
-from teal.runtime.run_config import RunConfig, RunInputs, prepare_inputs, recorded_options
+from teal.runtime.run_config import RunInputs, prepare_inputs, recorded_options
+from teal.runtime.run_options import RunOptions
 from teal.runtime.runstore import (
     NO_STORE,
     EventKind,
     Retention,
     RunStatus,
     RunStore,
-    Trigger,
     store_spec,
 )
 from teal.runtime.validate import check_schema_changes, remember_built
 from teal.runtime.waiting import open_when_free
-from teal.warehouse.engine import Engine, open_engine, sql_problems
+from teal.warehouse.engine import Engine, open_ahead, open_engine, sql_problems
 
 if TYPE_CHECKING:
     from teal.compiler.column_lineage import ColumnGraph
+    from teal.warehouse.duckdb.preopen import Preopened
 
 Selection = Sequence[str] | str | None
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How a plan is carried out (what the planner does not decide)."""
-
-    command: str = "build"  # build | run | backfill | materialize: recorded with the run
-    threads: int | None = None  # None: the project's setting
-    fail_fast: bool = False
-    checks: bool | None = None  # None: every command but ``run`` audits before publishing
-    store_failures: bool = False
-    debug: bool = False  # tracebacks in failure messages
-    run_id: str | None = None
-    trigger: Trigger = Trigger.API  # who asked for the run (recorded with it)
-    parent_run_id: str | None = None  # the run this one retries
-    queued: bool = False  # run_id names a queued run (the daemon's) that this run claims
-    # seconds to wait for a warehouse another process holds (None: fail at once, unless
-    # this project's daemon runs; runtime/waiting.py)
-    wait: float | None = None
-    # run config of the Python models (runtime/run_config.py), recorded with the run
-    config: RunConfig | None = None
-    # resource instances by name, in place of the project's declarations (API and tests)
-    resources: Mapping[str, Any] | None = field(default=None, repr=False)
-    # bind the selected models' columns before any data changes (Session.bind)
-    bind: bool = True
 
 
 @dataclass
@@ -119,6 +95,8 @@ class Session:
     _read_config: Callable[[], ProjectConfig] | None = field(default=None, repr=False)
     # the selection's binding of the last build (Session.bind): names, no lineage
     _bound: ColumnGraph | None = field(default=None, repr=False)
+    # the warehouse a build is opening on a thread while it loads (warehouse/engine.py)
+    _ahead: Preopened | None = field(default=None, repr=False)
 
     @classmethod
     def open(
@@ -273,6 +251,8 @@ class Session:
     def state(self) -> PlanState:
         """Earlier runs' state, read without holding the warehouse (kept between reads); the
         project's dynamic partitions are bound to the keys it holds."""
+        if self._ahead is not None:  # a read-only open fails beside it: a build opens anew
+            self._ahead.close()
         found = read_state(
             self.config,
             lambda path: _read_plan_state(self.config, path),
@@ -354,6 +334,20 @@ class Session:
 
         A plan with no steps returns an empty result (its ``not_run`` says why)."""
         run = run or RunOptions()
+        with open_ahead(self.config) as self._ahead:  # DuckDB reads its catalog meanwhile
+            try:
+                return self._build(select, exclude, options, run, reporter)
+            finally:
+                self._ahead = None
+
+    def _build(
+        self,
+        select: Selection,
+        exclude: Selection,
+        options: PlanOptions | None,
+        run: RunOptions,
+        reporter: Reporter | None,
+    ) -> BuildResult:
         project = self.project
         run_id = run.run_id or new_run_id()
         options = options or self.options()
@@ -361,7 +355,8 @@ class Session:
             self.run_store()  # an unreachable store fails the run before any data changes
         if run.bind:
             self.bind(select, exclude)  # a missing column fails before any data changes
-        with open_when_free(self.config, project.sources, run.wait, self._holder) as wh:
+        ahead, wait = self._ahead, run.wait
+        with open_when_free(self.config, project.sources, wait, self._holder, ahead=ahead) as wh:
             state = wh.plan_state()
             self._bind(state)
             plan = build_plan(

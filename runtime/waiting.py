@@ -8,11 +8,15 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from teal.compiler.config import ProjectConfig
 from teal.compiler.errors import WarehouseBusy
 from teal.compiler.sources import Source
 from teal.warehouse.engine import Engine, open_engine
+
+if TYPE_CHECKING:
+    from teal.warehouse.duckdb.preopen import Preopened
 
 DAEMON_WAIT_S = 600.0  # how long a build waits when this project's daemon runs
 _FIRST_RETRY_S = 0.05
@@ -26,10 +30,12 @@ def open_when_free(
     holder: Callable[[], str | None] = lambda: None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    ahead: Preopened | None = None,
 ) -> Engine:
     """The warehouse, opened for writing; while another process holds it, retried (with a
     growing pause) for up to ``wait`` seconds, saying once what it waits for (``holder()``
-    names the run holding it, when the run store knows)."""
+    names the run holding it, when the run store knows). ``ahead``: the connection
+    ``open_ahead`` started, taken by the first try when it opened."""
     if wait is None and daemon_running(config.root):
         wait = DAEMON_WAIT_S
     deadline = clock() + (wait or 0.0)
@@ -37,7 +43,7 @@ def open_when_free(
     told = False
     while True:
         try:
-            return open_engine(config, sources=sources)
+            return open_engine(config, sources=sources, ahead=ahead)
         except WarehouseBusy as busy:
             if wait is None:
                 raise WarehouseBusy(

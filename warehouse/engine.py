@@ -9,8 +9,10 @@ records and errors below are shared by every implementation.
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from teal.compiler.external import ExternalSpec
     from teal.compiler.plan import PlanState
     from teal.compiler.sources import Source
+    from teal.warehouse.duckdb.preopen import Preopened
     from teal.warehouse.duckdb.typing import Typed, TypedQuery
 
 ENGINES = ("duckdb", "spark")
@@ -382,14 +385,41 @@ class Engine(Protocol):
         ...
 
 
+@contextmanager
+def open_ahead(config: ProjectConfig) -> Iterator[Preopened | None]:
+    """Start opening the project's DuckDB warehouse file for writing on a thread, for
+    :func:`open_engine` to take (warehouse/duckdb/preopen.py); closed on leaving if
+    nothing took it. None for other engines, for a file that does not exist yet, and for
+    dbt projects, whose templates may query the warehouse read-only while they load
+    (DuckDB refuses that beside an open for writing in the same process)."""
+    kind = str(getattr(config, "engine", None) or "duckdb")
+    path = str(config.warehouse_path)
+    if kind != "duckdb" or config.dbt is not None:
+        yield None
+        return
+    if path == ":memory:" or not os.path.exists(path):
+        yield None
+        return
+    from teal.warehouse.duckdb.preopen import Preopened
+
+    settings = config.duckdb
+    ahead = Preopened(path, {**settings.settings} if settings else {})
+    try:
+        yield ahead
+    finally:
+        ahead.close()
+
+
 def open_engine(
     config: ProjectConfig,
     *,
     read_only: bool = False,
     sources: dict[str, Source] | None = None,
     path: str | Path | None = None,
+    ahead: Preopened | None = None,
 ) -> Engine:
-    """Open the project's warehouse with its engine (``path`` overrides the config's)."""
+    """Open the project's warehouse with its engine (``path`` overrides the config's;
+    ``ahead``: the connection :func:`open_ahead` started, taken when it opened)."""
     kind = str(getattr(config, "engine", None) or "duckdb")
     if kind == "duckdb":
         from teal.warehouse.duckdb import DuckDBEngine
@@ -402,6 +432,7 @@ def open_engine(
             settings=config.duckdb,
             config_file=config.config_path.name,
             project_root=config.root,
+            connection=ahead.take() if ahead is not None and not read_only else None,
         )
     spark = getattr(config, "spark", None)
     if kind == "spark" and spark is not None:

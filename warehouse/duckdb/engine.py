@@ -25,6 +25,7 @@ from teal.warehouse.engine import Catalog
 if TYPE_CHECKING:
     from datetime import datetime
 
+    import duckdb
     import pyarrow as pa
 
     from teal.compiler.engine_settings import DuckDBSettings
@@ -45,20 +46,24 @@ class DuckDBEngine:
         settings: DuckDBSettings | None = None,
         config_file: str | None = None,
         project_root: Path | None = None,
+        connection: duckdb.DuckDBPyConnection | None = None,
     ) -> None:
         import duckdb
 
         self._path = str(path)
-        if self._path != ":memory:":
-            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.conn = duckdb.connect(
-                self._path,
-                read_only=read_only,
-                config=dict(settings.settings) if settings else {},
-            )
-        except duckdb.Error as exc:
-            raise setting_error(exc, config_file) or open_error(exc, self._path) from None
+        if connection is not None:  # opened ahead, with these settings (preopen.py)
+            self.conn = connection
+        else:
+            if self._path != ":memory:":
+                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.conn = duckdb.connect(
+                    self._path,
+                    read_only=read_only,
+                    config=dict(settings.settings) if settings else {},
+                )
+            except duckdb.Error as exc:
+                raise setting_error(exc, config_file) or open_error(exc, self._path) from None
         # values of the connection's secrets, never shown in a message
         self._hidden: dict[str, str] = {}
         try:
@@ -247,10 +252,14 @@ class DuckDBEngine:
         if not wanted:
             return {}
         out: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        # only the tables asked for cross into Python: a 10,000-table warehouse has about
+        # 100,000 columns, and fetching them all cost more than the query
         for schema, name, column, kind in self.conn.execute(
             "select table_schema, table_name, column_name, data_type "
             "from information_schema.columns where table_catalog = current_database() "
-            "order by table_schema, table_name, ordinal_position"
+            "and list_contains(?, lower(table_name)) "
+            "order by table_schema, table_name, ordinal_position",
+            [sorted({n for _, n in wanted})],
         ).fetchall():
             key = (schema.lower(), name.lower())
             if key in wanted:
