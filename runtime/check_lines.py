@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 # the order statuses are worse in; a check's summary has its worst outcome's status
 STATUSES = ("pass", "warn", "fail", "error")
+_RANK = {status: rank for rank, status in enumerate(STATUSES)}
 # partitions named in a line before "and N more"
 NAMED_PARTITIONS = 3
 _VERB = {"warn": "warned", "fail": "failed", "error": "could not run"}
@@ -43,14 +44,11 @@ class CheckSummary:
     """One check's outcomes in one build: all of them, in the order they ran."""
 
     outcomes: tuple[CheckOutcome, ...]
+    status: str  # the worst of theirs
 
     @property
     def first(self) -> CheckOutcome:
         return self.outcomes[0]
-
-    @property
-    def status(self) -> str:
-        return max((o.status for o in self.outcomes), key=STATUSES.index)
 
     @property
     def flagged(self) -> list[CheckOutcome]:
@@ -66,9 +64,13 @@ class CheckSummary:
 def summarize_checks(outcomes: Sequence[CheckOutcome]) -> list[CheckSummary]:
     """The outcomes grouped by model and check, in the order each check first ran."""
     groups: dict[tuple[str, str], list[CheckOutcome]] = {}
+    worst: dict[tuple[str, str], str] = {}
     for o in outcomes:
-        groups.setdefault((o.asset, o.check), []).append(o)
-    return [CheckSummary(tuple(group)) for group in groups.values()]
+        key = (o.asset, o.check)
+        groups.setdefault(key, []).append(o)
+        if _RANK[o.status] > _RANK[worst.get(key, "pass")]:
+            worst[key] = o.status
+    return [CheckSummary(tuple(g), worst.get(key, "pass")) for key, g in groups.items()]
 
 
 def check_counts(summaries: Sequence[CheckSummary]) -> str:

@@ -26,9 +26,11 @@ threads = 2
 
 [vars]
 bad_region = ""
+broken_region = ""
 """
 
-# 12 months x 4 regions = 48 partitions; the region named by var bad_region has no revenue
+# 12 months x 4 regions = 48 partitions; the region named by var bad_region has no revenue,
+# the query of the one named by broken_region fails
 REGIONAL = """
 {{ config(
     materialized='incremental',
@@ -41,8 +43,12 @@ REGIONAL = """
 select
     cast('{{ partition.start }}' as date) as month,
     '{{ partition.region }}' as region,
-    case when '{{ partition.region }}' = '{{ var("bad_region") }}' then null else 10 end
-        as revenue
+    case
+        when '{{ partition.region }}' = '{{ var("bad_region") }}' then null
+        when '{{ partition.region }}' = '{{ var("broken_region") }}'
+            then error('no feed for this region')
+        else 10
+    end as revenue
 """
 
 # a static set of six stores, through a Python asset
@@ -207,3 +213,18 @@ def test_a_sample_row_is_column_value_pairs_within_100_columns(root: Path) -> No
     # `teal check` prints its samples the same way
     checked = run_teal("check", "-s", "wide", cwd=root)
     assert sample in checked.stdout.splitlines(), checked.stdout
+
+
+def test_partitions_failing_with_an_error_are_one_line_naming_them(root: Path) -> None:
+    assert run_teal("build", cwd=root).returncode == 0
+    out = run_teal("build", "-s", "regional", "--vars", "{broken_region: north}", cwd=root)
+    assert out.returncode == 1, out.output
+    lines = progress(out.stdout)
+    assert len(lines) == 1 + 2, out.stdout
+    model, failed = lines[1:]
+    assert "  12 of 48 partitions failed  partition 2025-01|north: " in model
+    assert failed.startswith(
+        "        ERROR on 12 of 48 partitions: 2025-01|north, 2025-02|north, 2025-03|north "
+        "and 9 more  "
+    )
+    assert "no feed for this region" in failed
