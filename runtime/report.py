@@ -73,7 +73,6 @@ class _Partitions:
 
     started: float
     total: int = 0
-    done: int = 0  # partitions finished, failed ones included
     key: str = ""  # the last one reported (a one-partition step is named by it)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (key, first message line)
     shown_at: float = 0.0  # when a progress line was last printed
@@ -162,7 +161,7 @@ class ConsoleReporter:
         first = message.splitlines()[0] if message else ""
         with self._parts_lock:
             parts = self._parts.setdefault(step.model, _Partitions(now, shown_at=now))
-            parts.total, parts.done, parts.key = max(parts.total, total), max(parts.done, done), key
+            parts.total, parts.key = max(parts.total, total), key
             if status == ERROR:
                 parts.failed.append((key, first))
             due = done < total and now - parts.shown_at >= self.progress_every
