@@ -32,10 +32,20 @@ class CheckOutcome:
     sample: tuple[dict[str, Any], ...] = ()
     duration_ms: float = 0.0
     stored: str | None = None  # teal_failures relation, with --store-failures
+    # the columns the check tests (kept when a printed sample row leaves others out)
+    columns: tuple[str, ...] = ()
 
     @property
     def blocks(self) -> bool:
         return self.status in BLOCKING and self.severity == "error"
+
+
+def tested_columns(check: CheckDef) -> tuple[str, ...]:
+    """The columns ``check`` tests: its column, or a unique_combination's columns."""
+    if check.column:
+        return (check.column,)
+    named = check.params.get("columns") or check.params.get("combination_of_columns")
+    return tuple(str(c) for c in named) if isinstance(named, list) else ()
 
 
 class AuditFailed(Exception):
@@ -149,6 +159,7 @@ class Auditor:
             message=message,
             sample=tuple(m.sample),
             duration_ms=m.duration_ms,
+            columns=tested_columns(check),
         )
 
     def _record(

@@ -1,6 +1,8 @@
 """Console output for builds: a line per finished model, then a summary.
 
-Works the same on a terminal and in a pipe (CI logs, tests), like dbt's run log.
+Works the same on a terminal and in a pipe (CI logs, tests), like dbt's run log. How a
+check's results are put in lines is runtime/check_lines.py; a sample row,
+runtime/sample_row.py.
 """
 
 from __future__ import annotations
@@ -8,10 +10,21 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import IO, Any, Protocol
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from teal.compiler.plan import Plan, Step
+from teal.runtime.check_lines import (
+    check_counts,
+    check_summary_line,
+    name_partitions,
+    summarize_checks,
+)
 from teal.runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
+from teal.runtime.sample_row import LINE_WIDTH, format_sample
+
+if TYPE_CHECKING:
+    from teal.runtime.checking import CheckOutcome
 
 
 class Reporter(Protocol):
@@ -49,16 +62,51 @@ def fmt_seconds(seconds: float) -> str:
     return f"{seconds:.2f}s" if seconds < 60 else f"{int(seconds // 60)}m{seconds % 60:04.1f}s"
 
 
-class ConsoleReporter:
-    """Prints progress lines like ``[ 3/14] OK    table  marts.daily_revenue  1,234 rows  0.12s``."""
+# a model building many partitions says how far it got at most this often (seconds), so a
+# long backfill shows it is alive; a fast one prints nothing but its finished line
+PROGRESS_EVERY_S = 30.0
 
-    def __init__(self, out: IO[str] | None = None, color: bool | None = None) -> None:
+
+@dataclass
+class _Partitions:
+    """What one step's partitions did so far; printed once, on the model's line."""
+
+    started: float
+    total: int = 0
+    key: str = ""  # the last one reported (a one-partition step is named by it)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (key, first message line)
+    shown_at: float = 0.0  # when a progress line was last printed
+
+
+class ConsoleReporter:
+    """Prints a line per finished model, like
+    ``[ 3/14] OK    table  marts.daily_revenue  1,234 rows  0.12s``.
+
+    A partitioned model's partitions are counted on that line (``48 partitions``), its
+    checks counted once per check across the partitions, and a check that did not pass
+    everywhere gets one line naming its first failing partitions. ``verbose`` adds a
+    line per partition as it finishes. Thread-safe: workers report partitions while the
+    main thread reports models.
+    """
+
+    def __init__(
+        self,
+        out: IO[str] | None = None,
+        color: bool | None = None,
+        *,
+        verbose: bool = False,
+        progress_every: float = PROGRESS_EVERY_S,
+    ) -> None:
         self.out = out or sys.stdout
         self.color = color if color is not None else self.out.isatty()
+        self.verbose = verbose
+        self.progress_every = progress_every
         self._lock = threading.Lock()
         self._t0 = time.perf_counter()
         self._width = 30
         self._total = 0
+        self._parts: dict[str, _Partitions] = {}  # model -> its partitions, while it builds
+        self._parts_lock = threading.Lock()
 
     def _c(self, status: str, text: str) -> str:
         return f"\033[{_COLOR[status]}m{text}\033[0m" if self.color else text
@@ -80,13 +128,19 @@ class ConsoleReporter:
 
     def attempt_failed(self, step: Step, failed: ModelResult, allowed: int, pause: float) -> None:
         first = (failed.message or "").splitlines()[0] if failed.message else ""
+        with self._parts_lock:  # the next attempt counts its partitions afresh
+            self._parts.pop(step.model, None)
         self.write(
             f"        {step.model} failed on attempt {step.attempt} of {allowed}, retrying in "
             f"{pause:.1f} s: {first}"
         )
 
     def model_started(self, step: Step) -> None:
-        if step.partitions and len(step.partitions) > 1:
+        if step.partitions:
+            now = time.perf_counter()
+            with self._parts_lock:
+                self._parts[step.model] = _Partitions(now, len(step.partitions), shown_at=now)
+        if self.verbose and len(step.partitions) > 1:
             self.write(f"        {step.relation}: {len(step.partitions)} partitions to build")
 
     def partition_finished(
@@ -101,70 +155,85 @@ class ConsoleReporter:
         message: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        """One line per partition: ``[  3/365] OK    2026-01-03  1,234 rows  0.02s``."""
-        digits = len(str(total))
-        label = self._c(status, f"{_LABEL[status]:<5}")
-        tail = fmt_rows(rows) if rows is not None else ""
-        if seconds is not None:
-            tail += f"  {fmt_seconds(seconds)}"
-        if message:
-            tail += f"  {message.splitlines()[0]}"
-        self.write(
-            f"        {step.model} [{done:>{digits}}/{total}] {label} {key}  {tail}".rstrip()
-        )
+        """Counts the partition; prints it only when verbose (``[  3/365] OK    2026-01-03
+        1,234 rows  0.02s``), else a progress line at most every ``progress_every``."""
+        now = time.perf_counter()
+        first = message.splitlines()[0] if message else ""
+        with self._parts_lock:
+            parts = self._parts.setdefault(step.model, _Partitions(now, shown_at=now))
+            parts.total, parts.key = max(parts.total, total), key
+            if status == ERROR:
+                parts.failed.append((key, first))
+            due = done < total and now - parts.shown_at >= self.progress_every
+            if due:
+                parts.shown_at = now
+            failed, elapsed = len(parts.failed), now - parts.started
+        if self.verbose:
+            digits = len(str(total))
+            label = self._c(status, f"{_LABEL[status]:<5}")
+            tail = fmt_rows(rows) if rows is not None else ""
+            if seconds is not None:
+                tail += f"  {fmt_seconds(seconds)}"
+            if first:
+                tail += f"  {first}"
+            self.write(
+                f"        {step.model} [{done:>{digits}}/{total}] {label} {key}  {tail}".rstrip()
+            )
+        elif due:
+            so_far = f", {failed} failed" if failed else ""
+            self.write(
+                f"        {step.relation}: {done} of {total} partitions so far{so_far}, "
+                f"{fmt_seconds(elapsed)}"
+            )
 
     def model_finished(self, result: ModelResult, done: int, total: int) -> None:
         digits = len(str(total))
         label = self._c(result.status, f"{_LABEL[result.status]:<5}")
         kind = _SHOWN.get(result.materialization or "", result.materialization or "")[:6]
         head = f"[{done:>{digits}}/{total}] {label} {kind:<6} {result.relation or result.model:<{self._width}}"
+        with self._parts_lock:
+            parts = self._parts.pop(result.model, None)
+        counted = partitions_text(result, parts)
+        checks = summarize_checks(result.checks)
         if result.status == SUCCESS:
             self.write(
                 f"{head}  {fmt_rows(result.rows):>14}  {fmt_seconds(result.duration_s)}"
-                f"{check_counts(result.checks)}"
+                f"{counted}{check_counts(checks)}"
             )
         elif result.status == ERROR:
             first = (result.message or "").splitlines()[0] if result.message else ""
-            self.write(f"{head}  {fmt_seconds(result.duration_s)}  {first}")
+            self.write(f"{head}  {fmt_seconds(result.duration_s)}{counted}  {first}")
         else:
             self.write(f"{head}  {result.message or ''}")
-        for outcome in result.checks:
-            if outcome.status != "pass":
-                self.write("        " + check_line(outcome, self._c))
+        if parts is not None and len(parts.failed) > 1:
+            # partitions that failed for another reason than a check (checks name theirs)
+            by_checks = {o.partition for o in result.checks if o.blocks}
+            others = [(k, m) for k, m in parts.failed if k not in by_checks]
+            if others:
+                keys = name_partitions([k for k, _ in others])
+                self.write(
+                    f"        {self._c(ERROR, 'ERROR')} on {len(others)} of {parts.total} "
+                    f"partitions: {keys}  {others[0][1]}".rstrip()
+                )
+        for check in checks:
+            if check.status != "pass":
+                self.write("        " + check_summary_line(check, self._c))
 
     def finish(self, result: BuildResult) -> None:
         self.write(summary(result))
 
 
-_CHECK_COLOR = {"pass": SUCCESS, "warn": SKIPPED, "fail": ERROR, "error": ERROR}
-
-
-def check_counts(checks: Any) -> str:
-    """``  checks: 5 pass, 1 warn`` (empty without checks)."""
-    if not checks:
-        return ""
-    counts: dict[str, int] = {}
-    for c in checks:
-        counts[c.status] = counts.get(c.status, 0) + 1
-    order = ("pass", "warn", "fail", "error")
-    return "  checks: " + ", ".join(f"{counts[k]} {k}" for k in order if k in counts)
-
-
-def check_line(outcome: Any, color: Any = None) -> str:
-    """``WARN  not_null_orders_email  12 failing rows  (partition 2025-01-05)``."""
-    label = outcome.status.upper()
-    if color is not None:
-        label = color(_CHECK_COLOR[outcome.status], f"{label:<5}")
-    else:
-        label = f"{label:<5}"
-    parts = [f"{label} check {outcome.check}"]
-    if outcome.failing is not None:
-        parts.append(f"{outcome.failing:,} failing rows")
-    if outcome.partition:
-        parts.append(f"(partition {outcome.partition})")
-    if outcome.message:
-        parts.append(outcome.message)
-    return "  ".join(parts).rstrip()
+def partitions_text(result: ModelResult, parts: _Partitions | None) -> str:
+    """What a model's line says of its partitions: ``  48 partitions``, ``  partition
+    2025-01-02``, ``  3 of 48 partitions failed`` (empty for an unpartitioned model)."""
+    if parts is None or parts.total == 0:
+        many = result.partitions or 0
+        return f"  {many} partitions" if many > 1 else ""
+    if result.status == ERROR and parts.failed and parts.total > 1:
+        return f"  {len(parts.failed)} of {parts.total} partitions failed"
+    if parts.total == 1 and parts.key:
+        return f"  partition {parts.key}"
+    return f"  {parts.total} partitions"
 
 
 def summary(result: BuildResult) -> str:
@@ -186,18 +255,19 @@ def summary(result: BuildResult) -> str:
             lines.append(f"  {r.location}: {message.splitlines()[0] if message else ''}")
             for extra in message.splitlines()[1:]:
                 lines.append(f"    {extra}")
-    flagged = [c for c in result.check_outcomes if c.status != "pass"]
-    total_checks = len(result.check_outcomes)
-    if total_checks:
+    checks = summarize_checks(result.check_outcomes)
+    flagged = [c for c in checks if c.status != "pass"]
+    if checks:
         lines.append("")
         lines.append(
-            f"Checks: {total_checks} run, {total_checks - len(flagged)} passed"
+            f"Checks: {len(checks)} run, {len(checks) - len(flagged)} passed"
             + (":" if flagged else "")
         )
-        for outcome in flagged:
-            lines.append("  " + check_line(outcome) + f"  [{outcome.asset}]")
-            if outcome.sample:
-                lines.append(f"      e.g. {outcome.sample[0]}")
+        for check in flagged:
+            lines.append("  " + check_summary_line(check) + f"  [{check.first.asset}]")
+            sampled = next((o for o in check.flagged if o.sample), None)
+            if sampled is not None:
+                lines.append(sample_line(sampled, check.per_partition))
     if skipped:
         lines.append("")
         lines.append("Skipped:")
@@ -205,6 +275,14 @@ def summary(result: BuildResult) -> str:
         for r in skipped:
             lines.append(f"  {r.model:<{width}}  {r.message or ''}")
     return "\n".join(lines)
+
+
+def sample_line(outcome: CheckOutcome, name_partition: bool = False) -> str:
+    """``      e.g. customer_id=124  email=customer124.example.com  ...``: the outcome's
+    first sample row (with its partition when ``name_partition``), within ~100 columns."""
+    prefix = "      e.g. " + (f"in {outcome.partition}: " if name_partition else "")
+    row = format_sample(outcome.sample[0], outcome.columns, width=LINE_WIDTH - len(prefix))
+    return prefix + row
 
 
 def results_table(result: BuildResult) -> str:

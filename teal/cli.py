@@ -24,6 +24,7 @@ from teal.cli_support import (
     selection_options,
     setup_logging,
     table,
+    verbose_option,
 )
 from teal.compiler.strategy import LoadStrategy
 
@@ -137,6 +138,7 @@ def _run(
         select = only_resource_type("model", select)
     # binding (located errors, exit 2) happens in Session.build before the warehouse opens
     bind = bool(partition_opts.pop("validate_first", True))
+    verbose = bool(partition_opts.pop("verbose", False))
     options = session.options(
         changed_only=changed_only,
         inline_views=inline_views,
@@ -152,7 +154,7 @@ def _run(
         config=run_config,
         bind=bind,
     )
-    _build_and_report(session, select, exclude, options, run, as_json)
+    _build_and_report(session, select, exclude, options, run, as_json, verbose)
 
 
 def _build_and_report(
@@ -162,12 +164,14 @@ def _build_and_report(
     options: PlanOptions,
     run: RunOptions,
     as_json: bool,
+    verbose: bool = False,
 ) -> None:
-    """Build, print progress or JSON, and exit 1 if anything failed."""
+    """Build, print progress (``verbose``: a line per partition too) or JSON, and exit 1
+    if anything failed."""
     from teal.runtime.report import ConsoleReporter, SilentReporter
 
     setup_logging()
-    reporter = SilentReporter() if as_json else ConsoleReporter()
+    reporter = SilentReporter() if as_json else ConsoleReporter(verbose=verbose)
     result = session.build(select, exclude, options=options, run=run, reporter=reporter)
     if not result.results:
         if as_json:
@@ -226,7 +230,8 @@ def check(
     """Run the checks of the selected models on what is built now (nothing is rebuilt)."""
     from dataclasses import asdict
 
-    from teal.runtime.report import check_line
+    from teal.runtime.check_lines import check_line
+    from teal.runtime.report import sample_line
 
     session = open_session(project_dir, target, warehouse, vars_)
     if freshness:
@@ -270,7 +275,7 @@ def check(
         )
         for o in flagged:
             if o.sample:
-                click.echo(f"  {check_line(o)}\n      e.g. {o.sample[0]}")
+                click.echo(f"  {check_line(o)}\n{sample_line(o)}")
     if not result.success:
         sys.exit(1)
 
@@ -300,6 +305,7 @@ def check(
 )
 @click.option("--fail-fast", "-x", is_flag=True, help="Stop at the first failed partition.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@verbose_option
 @handle_errors
 def backfill(
     selection: str,
@@ -314,6 +320,7 @@ def backfill(
     threads: int | None,
     fail_fast: bool,
     as_json: bool,
+    verbose: bool,
 ) -> None:
     """Build a range of partitions of the selected models (SELECTION: same grammar as -s)."""
     _run(
@@ -337,6 +344,7 @@ def backfill(
         # no --from/--to: every partition, first to last (an open range)
         partition_range=None if date_from or date_to else "..",
         full_refresh=False,
+        verbose=verbose,
     )
 
 
@@ -348,6 +356,7 @@ def backfill(
 )
 @click.option("--fail-fast", "-x", is_flag=True, help="Stop at the first failure.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@verbose_option
 @handle_errors
 def retry(
     run_ref: str,
@@ -359,6 +368,7 @@ def retry(
     threads: int | None,
     fail_fast: bool,
     as_json: bool,
+    verbose: bool,
 ) -> None:
     """Run again what RUN did not finish (failed, skipped or never started), as a new run
     with the same partitions, vars and options (RUN: an id, a prefix of one, or `last`)."""
@@ -405,7 +415,7 @@ def retry(
     )
     if not as_json:
         click.echo(f"Retrying {len(request.models)} models of run {request.parent.run_id}")
-    _build_and_report(session, request.models, (), options, run, as_json)
+    _build_and_report(session, request.models, (), options, run, as_json, verbose)
 
 
 @main.command()

@@ -301,6 +301,17 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def verbose_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``-v``/``--verbose``: a progress line per partition, not one per partitioned model."""
+    return click.option(
+        "--verbose",
+        "-v",
+        is_flag=True,
+        help="Print a line per partition as it finishes (default: a partitioned model's "
+        "partitions are counted on its one line).",
+    )(func)
+
+
 def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = plan_options(func)
     func = click.option(
@@ -352,6 +363,7 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "to check the SQL runs.",
     )(func)
     func = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
+    func = verbose_option(func)
     func = click.option("--fail-fast", "-x", is_flag=True, help="Stop at the first failure.")(func)
     func = click.option(
         "--threads",

@@ -98,7 +98,7 @@ def run_and_kill(
     full_env = {**os.environ, **ENV}
     full_env.pop("PYTHONPATH", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "teal.cli", *args],
+        [sys.executable, "-m", "teal.cli", *args, "-v"],  # -v: a line per partition
         cwd=root,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -295,7 +295,7 @@ def test_killed_backfills_rerun_to_exactly_a_clean_build(tmp_path, variant, file
         check_partitions(db, clean, columns, context, complete=True)
     assert killed, "every process had finished before its kill: nothing was tested"
     assert "Nothing to build" in run_teal(*backfill, "--missing-only", cwd=root, env=ENV).stdout
-    done = run_teal(*backfill, cwd=root, env=ENV)
+    done = run_teal(*backfill, "-v", cwd=root, env=ENV)
     assert done.returncode == 0, done.output
     assert len(re.findall(rf"^\s+{model} \[\s*\d+/30\] OK", done.stdout, re.M)) == 30
     check_partitions(

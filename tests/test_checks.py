@@ -455,7 +455,7 @@ bump = 0
 def test_partition_failing_check_keeps_that_partition_and_updates_the_others(project):
     root = project(PARTITIONED_PROJECT, PARTITIONED_CONFIG)
     first = build_ok(root)
-    assert "checks: 3 pass" in first
+    assert "3 partitions  checks: 1 pass" in first  # one check, passed on each partition
     rows = check_rows(root)
     assert summary(rows) == {f"not_null_events_v@2025-01-0{d}": ("pass", 0) for d in (1, 2, 3)}
 
@@ -468,9 +468,14 @@ def test_partition_failing_check_keeps_that_partition_and_updates_the_others(pro
         cwd=root,
     )
     assert out.returncode == 1, out.output
-    assert "ERROR 2025-01-02" in out.stdout
-    assert "check not_null_events_v failed: 2 failing rows in partition 2025-01-02" in out.stdout
-    assert "FAIL  check not_null_events_v  2 failing rows  (partition 2025-01-02)" in out.stdout
+    assert (
+        "1 of 3 partitions failed  check not_null_events_v failed: 2 failing rows in partition 2025-01-02"
+        in out.stdout
+    )
+    assert (
+        "FAIL  check not_null_events_v  failed on 1 of 3 partitions: 2025-01-02  (2 failing rows)"
+        in out.stdout
+    )
 
     rows = check_rows(root)
     assert summary(rows) == {

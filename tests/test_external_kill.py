@@ -273,7 +273,15 @@ def test_sigkill_at_random_moments_then_a_rebuild_equals_a_clean_build(tmp_path:
     kills = 0
     for round_ in range(1, 7):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "teal.cli", "build", "--vars", json.dumps({"round": round_})],
+            [
+                sys.executable,
+                "-m",
+                "teal.cli",
+                "build",
+                "-v",
+                "--vars",
+                json.dumps({"round": round_}),
+            ],
             cwd=root,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -44,6 +44,8 @@ DAILY_SUM_SQL = f"""
 
 
 def teal(root: Path, *args: str, ok: bool = True, env: dict[str, str] | None = None):
+    if args and args[0] in ("build", "run", "backfill"):  # -v: a line per partition
+        args = (args[0], "-v", *args[1:])
     result = run_teal(*args, cwd=root, env={**NOW, **(env or {})})
     if ok:
         assert result.returncode == 0, result.output

@@ -344,14 +344,14 @@ def test_a_partitioned_asset_builds_and_refreshes_from_cached_declarations(proje
     teal(root, "plan")
     assert imports(root) == 1
 
-    out = teal(root, "build").stdout
+    out = teal(root, "build", "-v").stdout  # -v: a progress line per partition
     assert imports(root) == 2
     assert sorted(built_keys(out, "ticks")) == ["2026-01-01", "2026-01-02", "2026-01-03"], out
     before = per_day(root)
     assert before == {"2026-01-01": (1, 0), "2026-01-02": (2, 10), "2026-01-03": (3, 30)}
 
     out = teal(
-        root, "build", "-s", "ticks", "--partition", "2026-01-02", "--vars", "{bump: 100}"
+        root, "build", "-v", "-s", "ticks", "--partition", "2026-01-02", "--vars", "{bump: 100}"
     ).stdout
     assert imports(root) == 3
     assert built_keys(out, "ticks") == ["2026-01-02"], out

@@ -1,0 +1,230 @@
+"""What `teal build` prints for partitioned models and check samples, end to end: a fixture
+project built by the real CLI into a DuckDB file, and the lines a user reads.
+
+A model built over many partitions (two-dimensional, a static set, a daily range) is one
+line with its partition count; its checks are counted once each, and a check that fails
+on some partitions gets one line naming the first of them. The per-partition detail stays
+in ``--json``, ``teal runs show`` and ``-v``. A sample failing row is ``column=value``
+pairs within 100 columns.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import query, run_teal, write_project
+
+pytestmark = pytest.mark.slow
+
+CONFIG = """\
+name = "output"
+threads = 2
+
+[vars]
+bad_region = ""
+broken_region = ""
+"""
+
+# 12 months x 4 regions = 48 partitions; the region named by var bad_region has no revenue,
+# the query of the one named by broken_region fails
+REGIONAL = """
+{{ config(
+    materialized='incremental',
+    partitioned_by={
+        'month': {'type': 'monthly', 'start': '2025-01-01', 'end': '2026-01-01'},
+        'region': ['east', 'north', 'south', 'west'],
+    },
+    partition_column={'month': 'month', 'region': 'region'},
+) }}
+select
+    cast('{{ partition.start }}' as date) as month,
+    '{{ partition.region }}' as region,
+    case
+        when '{{ partition.region }}' = '{{ var("bad_region") }}' then null
+        when '{{ partition.region }}' = '{{ var("broken_region") }}'
+            then error('no feed for this region')
+        else 10
+    end as revenue
+"""
+
+# a static set of six stores, through a Python asset
+STORES = """
+import pyarrow as pa
+import teal
+
+
+@teal.asset(partitioned_by=["s1", "s2", "s3", "s4", "s5", "s6"], partition_column="store")
+def stores(context):
+    return pa.table({"store": [context.partition_key], "sales": [5]})
+"""
+
+DAILY = """
+{{ config(materialized='incremental',
+          partitioned_by={'type': 'daily', 'start': '2025-01-01', 'end': '2025-01-31'},
+          partition_column='day') }}
+select day, 1 as visits
+from (select range::date as day
+      from range(date '2025-01-01', date '2025-01-31', interval 1 day)) d
+where day >= {{ partition.start }} and day < {{ partition.end }}
+"""
+
+# a wide row whose checked column comes last
+WIDE = """
+select 1 as id,
+       'a rather long first name that goes on' as first_name,
+       'Somewhere Street 1234, Building B, Floor 7' as address,
+       'Lisbon' as city, 'PT' as country_code, 'Portugal' as country_name,
+       'Southern Europe' as region, timestamp '2025-11-06 21:00:00' as signed_up_at,
+       '' as note, null as email
+union all
+select 2, 'b', 'c', 'd', 'e', 'f', 'g', timestamp '2025-11-07 00:00:00', 'x', 'b@example.com'
+"""
+
+SCHEMA = """
+models:
+  - name: regional
+    columns:
+      - name: revenue
+        tests: [not_null]
+    tests:
+      - unique_combination: {columns: [month, region]}
+  - name: stores
+    columns:
+      - name: sales
+        tests: [not_null]
+  - name: wide
+    columns:
+      - name: email
+        tests:
+          - not_null: {severity: warn}
+"""
+
+FILES = {
+    "models/regional.sql": REGIONAL,
+    "models/stores.py": STORES,
+    "models/daily.sql": DAILY,
+    "models/wide.sql": WIDE,
+    "models/schema.yml": SCHEMA,
+}
+
+NOT_NULL = "not_null_regional_revenue"
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return write_project(tmp_path / "output", FILES, CONFIG)
+
+
+def progress(stdout: str) -> list[str]:
+    """The lines printed while building (before the summary), without the progress lines a
+    slow machine may add to a long step."""
+    building = stdout.split("\nFinished in ")[0].splitlines()
+    return [line for line in building if "partitions so far" not in line]
+
+
+def about(lines: list[str], *words: str) -> list[str]:
+    return [line for line in lines if any(w in line for w in words)]
+
+
+def test_each_partitioned_model_is_one_line_with_its_partition_count(root: Path) -> None:
+    out = run_teal("build", cwd=root)
+    assert out.returncode == 0, out.output
+    lines = progress(out.stdout)
+    # one line per model and one per check that did not pass; none per partition
+    assert len(lines) == 1 + 4 + 1, out.stdout
+    [regional] = about(lines, "main.regional")
+    assert re.search(
+        r"OK +increm main\.regional +48 rows .*  48 partitions  checks: 2 pass$", regional
+    )
+    [stores] = about(lines, "main.stores")
+    assert stores.endswith("  6 partitions  checks: 1 pass")
+    [daily] = about(lines, "main.daily")
+    assert "  30 rows  " in daily and daily.endswith("  30 partitions")
+    assert not about(lines, "2025-01|", "[ 1/48]", "partitions to build")
+    # checks counted once each: 2 on regional, 1 on stores, 1 on wide
+    assert "Checks: 4 run, 3 passed:" in out.stdout
+
+    # the detail is still there: -v prints a line per partition, runs show lists them
+    # (a new value of a var the model reads makes every partition stale)
+    again = run_teal("build", "-s", "regional", "-v", "--vars", "{bad_region: none}", cwd=root)
+    assert again.returncode == 0, again.output
+    assert len(about(again.stdout.splitlines(), "regional [")) == 48
+    assert "regional [ 1/48] OK    2025-01|east  1 rows" in again.stdout
+    shown = run_teal("runs", "show", "last", cwd=root)
+    assert shown.returncode == 0, shown.output
+    steps = [
+        l for l in shown.stdout.splitlines() if re.match(r"regional +2025-\d\d\|\w+ +1 +success", l)
+    ]
+    assert len(steps) == 48, shown.stdout
+
+
+def test_a_check_failing_on_some_partitions_is_one_line_naming_them(root: Path) -> None:
+    assert run_teal("build", cwd=root).returncode == 0
+    out = run_teal("build", "-s", "regional", "--vars", "{bad_region: south}", cwd=root)
+    assert out.returncode == 1, out.output
+    lines = progress(out.stdout)
+    assert len(lines) == 1 + 2, out.stdout  # the model's line and its failed check's line
+    model, check = lines[1:]
+    assert re.search(r"ERROR increm main\.regional .*  12 of 48 partitions failed  ", model)
+    assert f"check {NOT_NULL} failed: 1 failing rows in partition 2025-01|south" in model
+    assert check == (
+        f"        FAIL  check {NOT_NULL}  failed on 12 of 48 partitions: "
+        "2025-01|south, 2025-02|south, 2025-03|south and 9 more  (12 failing rows)"
+    )
+    summary = out.stdout.split("\nFinished in ")[1]
+    assert "Checks: 2 run, 1 passed:" in summary
+    assert (
+        f"  FAIL  check {NOT_NULL}  failed on 12 of 48 partitions: "
+        "2025-01|south, 2025-02|south, 2025-03|south and 9 more  (12 failing rows)  [regional]"
+    ) in summary
+    assert "      e.g. in 2025-01|south: month=2025-01-01  region=south  revenue=NULL" in summary
+
+    # every partition's outcome is in --json (the rerun builds the 12 that failed) and in
+    # the warehouse
+    as_json = run_teal(
+        "build", "-s", "regional", "--vars", "{bad_region: south}", "--json", cwd=root
+    )
+    assert as_json.returncode == 1
+    [result] = json.loads(as_json.stdout)["results"]
+    failed = sorted(c["partition"] for c in result["checks"] if c["status"] == "fail")
+    assert failed == [f"2025-{m:02d}|south" for m in range(1, 13)]
+    assert len(result["checks"]) == 2 * 12
+    state = query(
+        root / "warehouse.duckdb",
+        "select count(*) from teal.partition_state where model = 'regional' and status = 'error'",
+    )
+    assert state == [(12,)]
+
+
+def test_a_sample_row_is_column_value_pairs_within_100_columns(root: Path) -> None:
+    out = run_teal("build", "-s", "wide", cwd=root)
+    assert out.returncode == 0, out.output
+    [sample] = [line for line in out.stdout.splitlines() if "e.g." in line]
+    assert len(sample) <= 100, sample
+    # the query's column order; long values cut; the checked column kept; the rest counted
+    assert (
+        sample
+        == "      e.g. id=1  first_name=a rather long first nam…  email=NULL  (+7 more columns)"
+    )
+    # `teal check` prints its samples the same way
+    checked = run_teal("check", "-s", "wide", cwd=root)
+    assert sample in checked.stdout.splitlines(), checked.stdout
+
+
+def test_partitions_failing_with_an_error_are_one_line_naming_them(root: Path) -> None:
+    assert run_teal("build", cwd=root).returncode == 0
+    out = run_teal("build", "-s", "regional", "--vars", "{broken_region: north}", cwd=root)
+    assert out.returncode == 1, out.output
+    lines = progress(out.stdout)
+    assert len(lines) == 1 + 2, out.stdout
+    model, failed = lines[1:]
+    assert "  12 of 48 partitions failed  partition 2025-01|north: " in model
+    assert failed.startswith(
+        "        ERROR on 12 of 48 partitions: 2025-01|north, 2025-02|north, 2025-03|north "
+        "and 9 more  "
+    )
+    assert "no feed for this region" in failed
