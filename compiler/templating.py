@@ -29,6 +29,29 @@ SOURCE_MARKER_PREFIX = "__teal_source__"
 _JINJA_SYNTAX = re.compile(r"\{[{%#]")
 
 
+class PartitionValueInJinja(Exception):
+    """A template compared a partition value in Jinja, where it is still a placeholder."""
+
+
+class _Placeholder(str):
+    """A partition value as a template sees it: text that renders as the placeholder, and
+    refuses to be compared. The model is rendered once for all its partitions, so a Jinja
+    condition on ``partition.key`` would test the placeholder, never the partition: its
+    branch would silently never (or always) be taken."""
+
+    __hash__ = str.__hash__
+
+    def _refuse(self, *_: object) -> bool:
+        name = self.removeprefix("__teal_partition_").removesuffix("__")
+        name = name.removeprefix("dim_")
+        raise PartitionValueInJinja(
+            f"partition.{name} is compared in Jinja, but a model is rendered once for all "
+            "its partitions: the value is filled in when each partition's query runs"
+        )
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __contains__ = _refuse
+
+
 class _PartitionPlaceholders:
     """``{{ partition.start }}`` etc. render as placeholders the runtime fills per partition.
 
@@ -36,14 +59,14 @@ class _PartitionPlaceholders:
     that the runtime turns into a typed literal (``TIMESTAMP '...'``).
     """
 
-    key = "__teal_partition_key__"
-    start = "__teal_partition_start__"
-    end = "__teal_partition_end__"
+    key = _Placeholder("__teal_partition_key__")
+    start = _Placeholder("__teal_partition_start__")
+    end = _Placeholder("__teal_partition_end__")
 
     def __getattr__(self, dimension: str) -> str:  # partition.region for 2-D partitions
         if dimension.startswith("_"):
             raise AttributeError(dimension)
-        return f"__teal_partition_dim_{dimension}__"
+        return _Placeholder(f"__teal_partition_dim_{dimension}__")
 
     def __str__(self) -> str:
         return self.key
@@ -250,6 +273,18 @@ def render_sql(
         result.sql = template.render(context)
     except TemplateError:
         raise
+    except PartitionValueInJinja as exc:
+        line = _template_line(exc, path)
+        at = re.search(r"\bpartition\.\w+", _source_line(source, line) or "")
+        raise TemplateError(
+            str(exc),
+            path=path,
+            line=line,
+            col=at.start() + 1 if at else None,
+            source_line=_source_line(source, line),
+            hint="compare in SQL instead, which runs per partition: "
+            "case when '{{ partition.key }}' = 'south' then ... end",
+        ) from None
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(
             f"Jinja syntax error: {exc.message}",

@@ -270,3 +270,36 @@ def test_untouched_lines_keep_their_numbers_after_a_config_block(text, config_li
     for i, line in enumerate(text.splitlines(), start=2):
         if line.strip():
             assert r.line_of(i) == i + config_lines - 1, (i, line)
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "partition.key == var('hot')",
+        "'south' != partition.region",
+        "partition.start > '2025-01-01'",
+        "'x' in partition.key",
+    ],
+)
+def test_a_partition_value_compared_in_jinja_is_a_located_error(condition):
+    """A model renders once for all its partitions: a Jinja condition on a partition value
+    would silently test the placeholder (the branch never or always taken)."""
+    source = (
+        "select '{{ partition.key }}' as k,\n"
+        f"{{% if {condition} %}} 100 {{% else %}} 1 {{% endif %}} as heat\n"
+    )
+    with pytest.raises(TemplateError) as caught:
+        render_sql(source, path="models/m.sql", this_name="m", vars={"hot": "south"})
+    error = caught.value
+    assert (error.path, error.line) == ("models/m.sql", 2)
+    assert "is compared in Jinja" in error.message
+    assert error.col == source.splitlines()[1].index("partition.") + 1
+    assert "case when '{{ partition.key }}'" in (error.hint or "")
+
+
+def test_partition_values_still_render_and_concatenate():
+    source = "select '{{ partition.key }}' as k, '{{ 'p_' ~ partition.region }}' as r"
+    rendered = render_sql(source, path="m.sql", this_name="m", vars={})
+    assert rendered.sql == (
+        "select '__teal_partition_key__' as k, 'p___teal_partition_dim_region__' as r"
+    )
