@@ -199,7 +199,8 @@ def run_partitions(
             failed = ex._failed(
                 cur, target, model, started, t0, f"partition {key}: {message}{more}", line
             )
-        return replace(failed, checks=tuple(outcomes))
+        # the partitions that committed keep their rows: the summary counts them
+        return replace(failed, checks=tuple(outcomes), rows=total_rows or None)
     cur.record_step(target, started, total_rows)
     return ex._succeeded(
         cur, step, model, target, started, t0, total_rows, outcomes, partitions=len(keys)

@@ -240,7 +240,9 @@ def summary(result: BuildResult) -> str:
     """The end-of-build summary: counts, then a table of every failure and skip."""
     built, failed, skipped = result.built, result.failed, result.skipped
     published = [r for r in failed if r.published]
-    rows = sum(r.rows or 0 for r in built + published)
+    # a failed model's rows are what it committed: published before a Python check
+    # failed, or the partitions that succeeded beside those that failed
+    rows = sum(r.rows or 0 for r in built + failed)
     live = f" ({len(published)} published, then failed a check)" if published else ""
     lines = [
         "",

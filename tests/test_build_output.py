@@ -228,3 +228,5 @@ def test_partitions_failing_with_an_error_are_one_line_naming_them(root: Path) -
         "and 9 more  "
     )
     assert "no feed for this region" in failed
+    # the 36 partitions that built are counted as written, one row each
+    assert "Finished in " in out.stdout and "(36 rows written)" in out.stdout, out.stdout
