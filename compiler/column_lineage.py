@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
     from teal.compiler.project import Model, Project
-    from teal.compiler.strategy import LoadStrategy
 
 VERSION = "3"  # of what a cache entry holds (3: plain tuples)
 
@@ -206,15 +205,12 @@ def column_graph(
     known: Mapping[str, tuple[str, ...]] | None = None,
     use_cache: bool = True,
     names: Iterable[str] | None = None,
-    strategy: LoadStrategy | None = None,
 ) -> ColumnGraph:
     """The column lineage of every model of ``project``, or of ``names`` and what they
     read (``teal compile -s``: the cost follows the selection).
 
     ``known``: columns the caller knows of models or sources teal cannot read here (a
-    Python asset's last materialization, a warehouse source's table). ``strategy``: the
-    load strategy, where it may fork a child to trace half of a cold project
-    (compiler/lineage_ahead.py)."""
+    Python asset's last materialization, a warehouse source's table)."""
     known = _lower(known)
     path = _cache_path(project, "lineage.pickle") if use_cache else None
     cache = CompileCache(path, keep_unused=names is not None)
@@ -229,13 +225,7 @@ def column_graph(
         upstream = [n for n in order if n not in chosen]
         bound = bound_columns(project, upstream, known=known, use_cache=use_cache)
         given = {n: bound.models[n] for n in upstream}
-
-    def ahead() -> None:  # at the first model the cache misses: trace on both cores
-        from teal.compiler.lineage_ahead import trace_ahead
-
-        trace_ahead(project, order, cache, sources, known, strategy)
-
-    graph = _traced(project, order, cache, sources, known, lineage=True, given=given, ahead=ahead)
+    graph = _traced(project, order, cache, sources, known, lineage=True, given=given)
     if use_cache and names is None:  # a build after this compile binds nothing (column_binding)
         from teal.compiler.column_binding import store_bound
 
@@ -267,7 +257,6 @@ def _traced(
     lineage: bool,
     engine_bound: EngineBound | None = None,
     given: Mapping[str, ModelColumns] | None = None,
-    ahead: Callable[[], None] | None = None,
 ) -> ColumnGraph:
     """The models ``order`` (upstreams first, closed under upstreams) traced, or with
     ``lineage=False`` bound only, each looked up in ``cache`` first: per model, and all
@@ -280,9 +269,7 @@ def _traced(
     of unknown types).
 
     ``given``: models of ``order`` whose columns the caller found (bound names, no
-    edges), taken as they are; the whole graph is then not cached under one key.
-    ``ahead``: called once, at the first model not in the cache, to fill the cache
-    (compiler/lineage_ahead.py); the models are then looked up again one by one."""
+    edges), taken as they are; the whole graph is then not cached under one key."""
     kind = "columns" if lineage else "bound"
     chosen = set(order)
     given = given or {}
@@ -312,10 +299,6 @@ def _traced(
             kind, _tracer_version(), name, model.rendered_sql, repr(sorted(schemas.items()))
         )
         plain = cache.get(kind, key)
-        if plain is None and ahead is not None and not given:
-            ahead()
-            ahead = None
-            plain = cache.get(kind, key)
         if plain is None and engine_bound is not None and bound_by_engine is None:
             bound_by_engine = engine_bound()
         names = bound_by_engine.get(name) if bound_by_engine else None

@@ -158,13 +158,11 @@ class Session:
 
         if self._columns is None and names is not None:
             if self._partial is None or self._partial[0] != tuple(names):
-                found = project_columns(self.project, self._readable_store(), names, self.strategy)
+                found = project_columns(self.project, self._readable_store(), names)
                 self._partial = (tuple(names), found)
             return self._partial[1]
         if self._columns is None:
-            self._columns = project_columns(
-                self.project, self._readable_store(), strategy=self.strategy
-            )
+            self._columns = project_columns(self.project, self._readable_store())
         return self._columns
 
     def validate(self, select: Selection = None, exclude: Selection = None) -> list[str]:

@@ -30,18 +30,14 @@ if TYPE_CHECKING:
 
 
 def project_columns(
-    project: Project,
-    store: RunStore | None,
-    names: Iterable[str] | None = None,
-    strategy: LoadStrategy | None = None,
+    project: Project, store: RunStore | None, names: Iterable[str] | None = None
 ) -> ColumnGraph:
     """The column graph of ``project`` (of ``names`` and what they read, when given);
     Python assets without declared columns take the columns of their last
     materialization in ``store`` (when given)."""
     from teal.compiler.column_lineage import column_graph
 
-    known = _names(recorded_types(project, store))
-    return column_graph(project, known=known, names=names, strategy=strategy)
+    return column_graph(project, known=_names(recorded_types(project, store)), names=names)
 
 
 def bound_columns(project: Project, store: RunStore | None, names: Iterable[str]) -> ColumnGraph:
