@@ -231,3 +231,28 @@ def test_the_suites_opt_in_parts_report_each_value_beside_its_target():
     assert labels["60-partition backfill: lock errors"]["met"] is True
     assert any(label.endswith("graph interactive") for label in labels)
     assert "part             measurement" in done.stdout
+
+
+def test_ab_commands_benchmark_runs_at_a_tiny_size(tmp_path):
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "ab_commands.py"),
+            "--baseline-python",
+            sys.executable,
+            "--models",
+            "12",
+            "--repeat",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no-op rebuild after a cold build" in done.stdout and "ratio" in done.stdout
+    [written] = tmp_path.glob("ab_commands-*.json")
+    timed = json.loads(written.read_text())["timed"]
+    assert len(timed["compile, cold"]["this"]) == 1
