@@ -334,6 +334,7 @@ class Session:
 
         A plan with no steps returns an empty result (its ``not_run`` says why)."""
         run = run or RunOptions()
+        _ = self.project  # first: a load may fork, which a thread beside it would forbid
         with open_ahead(self.config) as self._ahead:  # DuckDB reads its catalog meanwhile
             try:
                 return self._build(select, exclude, options, run, reporter)

@@ -2,8 +2,8 @@
 
 DuckDB reads a file's catalog when it opens it, which takes a while for a warehouse of
 many thousands of tables; it does so without holding Python's global interpreter lock,
-so a build starts the open first (``teal.warehouse.engine.open_ahead``) and loads and
-binds the project on the other core meanwhile. The engine then takes the connection
+so a build starts the open once its project is loaded
+(``teal.warehouse.engine.open_ahead``) and binds the selection on the other core meanwhile. The engine then takes the connection
 (``DuckDBEngine(connection=...)``). An open that fails (the file held by another
 process, a bad setting) leaves nothing behind: the engine opens the file again as
 before and reports, or waits, as it always did.
