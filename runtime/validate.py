@@ -12,6 +12,7 @@ exist and every broken enforced contract, located in the model's file.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,8 +86,14 @@ def remember_built(project: Project, store: RunStore, built: Mapping[str, Typed]
     with stand-ins; the tables just built have the columns and types that binding finds.
     Incremental, partitioned and external models are left to be bound: their tables may
     keep columns their query no longer makes."""
-    if not any(_recorded_changed(project, store, name) for name in built):
-        return
+    try:
+        if any(_recorded_changed(project, store, name) for name in built):
+            _remember(project, store, built)
+    except Exception:  # a cache: the build it follows has committed, whatever happens here
+        logging.getLogger("teal").debug("binding of the build not kept", exc_info=True)
+
+
+def _remember(project: Project, store: RunStore, built: Mapping[str, Typed]) -> None:
     from teal.compiler.column_binding import bound_columns as bind
     from teal.runtime.type_check import remember_types
 
