@@ -15,23 +15,25 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.slow
 
 
-def test_partition_refresh_benchmark_runs_at_a_tiny_size(tmp_path):
+def run_bench(
+    script: str, *args: str, timeout: int = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python bench/<script> <args>``, which must succeed."""
     done = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "partition_refresh.py"),
-            "--repeat",
-            "1",
-            "--rows-per-day",
-            "24",
-            "--out",
-            str(tmp_path),
-        ],
+        [sys.executable, str(REPO / "bench" / script), *args],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
+        env=env,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def test_partition_refresh_benchmark_runs_at_a_tiny_size(tmp_path):
+    done = run_bench(
+        "partition_refresh.py", "--repeat", "1", "--rows-per-day", "24", "--out", str(tmp_path)
+    )
     assert "refresh 1 partition" in done.stdout and "x floor" in done.stdout
     assert "x unpartitioned" in done.stdout
     (result,) = tmp_path.glob("partition_refresh-*.json")
@@ -49,24 +51,7 @@ def test_partition_refresh_benchmark_runs_at_a_tiny_size(tmp_path):
 
 
 def test_daemon_benchmark_runs_at_a_tiny_size(tmp_path):
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "daemon.py"),
-            "--repeat",
-            "1",
-            "--idle",
-            "1",
-            "--ticks",
-            "20",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    run_bench("daemon.py", "--repeat", "1", "--idle", "1", "--ticks", "20", "--out", str(tmp_path))
     (result,) = tmp_path.glob("daemon-*.json")
     data = json.loads(result.read_text())
     assert data["many_ticks"]["ticks"] == 20 and data["idle"]["schedules"] == 100
@@ -78,24 +63,7 @@ def test_ui_benchmark_runs_at_a_tiny_size(tmp_path):
 
     if chromium_path() is None:
         pytest.skip("Chromium is not installed (bash scripts/test.sh installs Debian's chromium)")
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "ui.py"),
-            "--models",
-            "40",
-            "--repeat",
-            "1",
-            "--rounds",
-            "12",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    run_bench("ui.py", "--models", "40", "--repeat", "1", "--rounds", "12", "--out", str(tmp_path))
     (result,) = tmp_path.glob("ui-*.json")
     data = json.loads(result.read_text())
     assert data["assets"] == 43 and data["boxes_drawn"] > 0 and data["graph_interactive_s"] > 0
@@ -103,48 +71,35 @@ def test_ui_benchmark_runs_at_a_tiny_size(tmp_path):
 
 def test_dbt_bench_runs_at_a_tiny_size_without_dbt(tmp_path: Path) -> None:
     """bench/dbt.py's generated dbt project builds with teal to the floor's row counts."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "dbt.py"),
-            "--models",
-            "8",
-            "--repeat",
-            "1",
-            "--no-dbt",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
+    run_bench(
+        "dbt.py",
+        "--models",
+        "8",
+        "--repeat",
+        "1",
+        "--no-dbt",
+        "--out",
+        str(tmp_path),
         timeout=300,
         env={**os.environ, "TEAL_RUN_STORE": "none"},
     )
-    assert done.returncode == 0, done.stdout + done.stderr
     (result,) = tmp_path.glob("dbt-*.json")
     assert json.loads(result.read_text())["results"][0]["models"] == 8
 
 
 def test_partition_scale_benchmark_runs_at_a_tiny_size(tmp_path):
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "partition_scale.py"),
-            "--models",
-            "12",
-            "--backfill",
-            "30",
-            "--repeat",
-            "1",
-            "--all-built",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    done = run_bench(
+        "partition_scale.py",
+        "--models",
+        "12",
+        "--backfill",
+        "30",
+        "--repeat",
+        "1",
+        "--all-built",
+        "--out",
+        str(tmp_path),
     )
-    assert done.returncode == 0, done.stdout + done.stderr
     assert "teal partitions show <one model>" in done.stdout
     assert "target <= 0.3 s" in done.stdout and "s CPU" in done.stdout
     (result,) = tmp_path.glob("partition-scale-*.json")
@@ -155,22 +110,9 @@ def test_partition_scale_benchmark_runs_at_a_tiny_size(tmp_path):
 
 
 def test_external_benchmark_runs_at_a_tiny_size(tmp_path):
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "external.py"),
-            "--repeat",
-            "1",
-            "--orders",
-            "2000",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
+    done = run_bench(
+        "external.py", "--repeat", "1", "--orders", "2000", "--out", str(tmp_path), timeout=900
     )
-    assert done.returncode == 0, done.stdout + done.stderr
     assert "| customer_lifetime_value | 200 |" in done.stdout
     (result,) = tmp_path.glob("external-*.json")
     data = json.loads(result.read_text())
@@ -187,24 +129,17 @@ def test_external_benchmark_runs_at_a_tiny_size(tmp_path):
 
 
 def test_ab_build_benchmark_runs_at_a_tiny_size(tmp_path):
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "ab_build.py"),
-            "--baseline-python",
-            sys.executable,
-            "--models",
-            "8",
-            "--repeat",
-            "1",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    done = run_bench(
+        "ab_build.py",
+        "--baseline-python",
+        sys.executable,
+        "--models",
+        "8",
+        "--repeat",
+        "1",
+        "--out",
+        str(tmp_path),
     )
-    assert done.returncode == 0, done.stdout + done.stderr
     assert "ratio" in done.stdout
     assert list(tmp_path.glob("ab_build-*.json"))
 
@@ -234,24 +169,17 @@ def test_the_suites_opt_in_parts_report_each_value_beside_its_target():
 
 
 def test_ab_commands_benchmark_runs_at_a_tiny_size(tmp_path):
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "bench" / "ab_commands.py"),
-            "--baseline-python",
-            sys.executable,
-            "--models",
-            "12",
-            "--repeat",
-            "1",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    done = run_bench(
+        "ab_commands.py",
+        "--baseline-python",
+        sys.executable,
+        "--models",
+        "12",
+        "--repeat",
+        "1",
+        "--out",
+        str(tmp_path),
     )
-    assert done.returncode == 0, done.stdout + done.stderr
     assert "no-op rebuild after a cold build" in done.stdout and "ratio" in done.stdout
     [written] = tmp_path.glob("ab_commands-*.json")
     timed = json.loads(written.read_text())["timed"]

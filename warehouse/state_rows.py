@@ -11,19 +11,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+# the columns a partition's record is read with, in order (after model and partition_key):
+# the fields of the planner's partition records
+from teal.compiler.partition_records import FIELDS as PARTITION_RECORD_FIELDS
 from teal.warehouse.engine import CheckRecord
-
-# the columns a partition's record is read with, in order (after model and partition_key)
-PARTITION_RECORD_FIELDS = (
-    "status",
-    "rows",
-    "sql_hash",
-    "finished_at",
-    "duration_ms",
-    "message",
-    "run_id",
-    "data_version",
-)
 
 
 def check_result_row(r: CheckRecord, checked_at: datetime) -> tuple[Any, ...]:
