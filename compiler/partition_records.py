@@ -90,6 +90,18 @@ class PartitionRecords(Mapping[str, dict[str, Any]]):
         row."""
         return zip(self._keys, *(self._column(f) for f in fields), strict=True)
 
+    def keys_in_order(self) -> tuple[str, ...]:
+        """The recorded keys, in order, as one tuple (no iterator per use)."""
+        return self._keys
+
+    def column(self, field: str) -> tuple[Any, ...]:
+        """One field's values of every row, aligned with :meth:`keys_in_order`; for the
+        planner's checks over every recorded partition in C loops (not ``finished_at``,
+        which may be held as integers)."""
+        if field == "finished_at":
+            raise ValueError("finished_at is read through columns()")
+        return self._columns[FIELDS.index(field)]
+
     def _column(self, field: str) -> Iterable[Any]:
         column = self._columns[FIELDS.index(field)]
         if field == "finished_at" and self._micros:

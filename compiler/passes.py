@@ -209,7 +209,7 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
 
     opts = ctx.options
     project = ctx.project
-    versions = DataVersions(project, ctx.state, opts.now)
+    versions = DataVersions(project, ctx.state, opts.now, ctx.verified)
     requested = bool(opts.partition_keys or opts.partition_range)
     partitioned = [s for s in plan.steps if project.models[s.model].partitions is not None]
     if requested and not partitioned:
@@ -319,11 +319,15 @@ def _outdated(
         rebuild_stale = False
     wanted: set[str] | None = None  # mapped(), once needed
     out: dict[str, str] = {}
+    current = ctx.partition_key_set(ctx.project.models[name].partitions)
+    recorded = records.keys_in_order()
     if lookback is not None and records and not ctx.options.missing_only:
         latest = keys[-(int(lookback) + 1) :]
         out.update(dict.fromkeys(latest, f"the current batch and {lookback} before it (lookback)"))
-    if records:
-        current = ctx.partition_key_set(ctx.project.models[name].partitions)
+    if records and rebuild_stale and not out and _all_built_with_versions(records, current):
+        # the common case, in C loops: every row a success with a version, of a current key
+        out.update(versions.stale_among(name, dict(zip(recorded, records.column("data_version")))))
+    elif records:
         versioned: dict[str, str] = {}  # built with a version: stale if it differs from now's
         for key, status, version in records.columns("status", "data_version"):
             if key not in current:  # a key the definition no longer has
@@ -341,14 +345,27 @@ def _outdated(
                 versioned[key] = version
         out.update(versions.stale_among(name, versioned))
     if not out:  # the common case: nothing recorded is outdated
+        if len(recorded) == len(keys) and current.issuperset(recorded):
+            return {}  # every current key recorded (keys and records hold no repeats)
         missing = dict.fromkeys(keys, "missing")
-        for key in records:
+        for key in recorded:
             missing.pop(key, None)
         return missing
     # in key order; a key without a record is missing, whatever else was said of it
     return {
         k: "missing" if k not in records else out[k] for k in keys if k in out or k not in records
     }
+
+
+def _all_built_with_versions(records: PartitionRecords, current: frozenset[str]) -> bool:
+    """Whether every recorded partition succeeded, has a data version and is one of the
+    definition's ``current`` keys."""
+    statuses = records.column("status")
+    return (
+        statuses.count("success") == len(statuses)
+        and all(records.column("data_version"))
+        and current.issuperset(records.keys_in_order())
+    )
 
 
 def _reason_counts(reasons: Sequence[str]) -> str:

@@ -24,6 +24,7 @@ from teal.compiler.selection import model_index, select_models
 if TYPE_CHECKING:
     from teal.compiler.column_lineage import ColumnGraph
     from teal.compiler.partitions import Partitions
+    from teal.compiler.verified_versions import VerifiedVersions
 
 ACTIONS = {
     "view": "create view",
@@ -236,6 +237,8 @@ class PlanContext:
     state: PlanState
     options: PlanOptions
     explicit: frozenset[str]  # models named by a selector itself, not only by +/@ expansion
+    # partitioned models earlier plans found up to date (compiler/verified_versions.py)
+    verified: VerifiedVersions | None = None
     # the keys of each partition definition up to options.now, computed once per plan (many
     # models share one definition, and a year of daily keys costs milliseconds to make)
     _keys: dict[Partitions, tuple[str, ...]] = field(
@@ -283,8 +286,11 @@ def build_plan(
     *,
     state: PlanState | None = None,
     options: PlanOptions | None = None,
+    verified: VerifiedVersions | None = None,
 ) -> Plan:
-    """Plan a build of the selected models: initial steps, then every pass in PASSES."""
+    """Plan a build of the selected models: initial steps, then every pass in PASSES.
+    ``verified``: partitioned models found up to date by earlier plans, added to and
+    saved by this one."""
     from teal.compiler.passes import PASSES
 
     state = state or PlanState()
@@ -344,10 +350,16 @@ def build_plan(
         )
     plan = Plan(steps=tuple(steps), not_run=not_run, options=options)
     context = PlanContext(
-        project=project, state=state, options=options, explicit=frozenset(explicit)
+        project=project,
+        state=state,
+        options=options,
+        explicit=frozenset(explicit),
+        verified=verified,
     )
     for planner_pass in PASSES:
         plan = planner_pass(plan, context)
+    if verified is not None:
+        verified.save(project.models)
     return replace(plan, check_plan=_check_plan(project, plan))
 
 

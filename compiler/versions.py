@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from teal.compiler.partitions import Partitions
     from teal.compiler.plan import PlanState
     from teal.compiler.project import Project
+    from teal.compiler.verified_versions import VerifiedVersions
 
 MISSING = "missing"
 # a partition mapping that reads the same key upstream (the same definition, no mapping)
@@ -54,10 +55,17 @@ class DataVersions:
     Steps register in build order, so a model's upstreams are registered before anything
     reads it, and a version computed later is the one computed at registration."""
 
-    def __init__(self, project: Project, state: PlanState, now: datetime | None = None) -> None:
+    def __init__(
+        self,
+        project: Project,
+        state: PlanState,
+        now: datetime | None = None,
+        verified: VerifiedVersions | None = None,
+    ) -> None:
         self.project = project
         self.state = state
         self.now = now
+        self.verified = verified  # models found up to date by earlier plans, by digest
         self._built: dict[str, str] = {}  # unpartitioned models this plan builds
         # partitioned models this plan builds: the keys registered, as a set once looked
         # up, and (once computed) the version of each
@@ -70,6 +78,7 @@ class DataVersions:
         self._whole: dict[str, str] = {}  # partitioned models' whole versions, as known
         # partitioned models' key -> version as readers see it, made once per model read
         self._seen: dict[str, dict[str, str]] = {}
+        self._seen_digests: dict[str, str] = {}  # a digest of each _seen, made once
         self._mappings: dict[tuple[str, str], object] = {}
         # model -> its upstreams, sorted, each with whether it is partitioned
         self._upstreams: dict[str, tuple[tuple[str, bool], ...]] = {}
@@ -91,6 +100,7 @@ class DataVersions:
         self._planned_sets.pop(name, None)
         self._built_parts.pop(name, None)
         self._seen.pop(name, None)
+        self._seen_digests.pop(name, None)
         self._settled.discard(name)
         self._whole.pop(name, None)
         return PlannedVersions(self, name, keys)
@@ -285,14 +295,61 @@ class DataVersions:
         return self.stale_among(name, recorded)
 
     def stale_among(self, name: str, recorded: Mapping[str, str]) -> dict[str, str]:
-        """:meth:`stale` of built partitions given as key -> the version recorded with it."""
-        return {
+        """:meth:`stale` of built partitions given as key -> the version recorded with it.
+        A model an earlier plan found wholly up to date under the same inputs
+        (:meth:`inputs_digest`) is not computed again."""
+        verified = self.verified
+        digest = self.inputs_digest(name, recorded) if verified is not None and recorded else None
+        if digest is not None and verified is not None and verified.known(name, digest):
+            return {}
+        stale = {
             key: self._stale_reason(name, key)
             for (key, before), now in zip(
                 recorded.items(), self.expected_partitions(name, list(recorded)), strict=True
             )
             if before != now
         }
+        if digest is not None and verified is not None and not stale:
+            verified.add(name, digest)
+        return stale
+
+    def inputs_digest(self, name: str, recorded: Mapping[str, str]) -> bytes | None:
+        """A digest of everything :meth:`expected_partitions` of ``recorded``'s keys reads,
+        and of the recorded versions: equal digests, equal answers. None when an input is
+        not settled by content: an upstream this plan rebuilds partitions of, or a mapping
+        whose keys may depend on the clock (``all``, or one between other than two time
+        definitions)."""
+        from teal.compiler.partitions import (
+            IdentityMapping,
+            LookbackMapping,
+            TimePartitions,
+            TimeWindowMapping,
+        )
+
+        models = self.project.models
+        parts = [models[name].sql_hash, "\x1e".join(recorded), "\x1e".join(recorded.values())]
+        for up, partitioned in self._sorted_upstreams(name):
+            if not partitioned:
+                parts.append(f"{up}={self.current(up)}")
+                continue
+            if up in self._planned_keys:
+                return None
+            mapping = self._mapping(name, up)
+            if mapping is SAME_KEY:
+                how = "same key"
+            elif isinstance(mapping, (IdentityMapping, LookbackMapping, TimeWindowMapping)) and all(
+                isinstance(models[m].partitions, TimePartitions) for m in (name, up)
+            ):
+                how = f"{mapping!r} {models[name].partitions!r} {models[up].partitions!r}"
+            else:
+                return None
+            seen = self._seen_digests.get(up)
+            if seen is None:
+                versions = self._seen_versions(up)
+                text = "\x1e".join(versions) + "\x1d" + "\x1e".join(versions.values())
+                seen = self._seen_digests[up] = hashlib.sha256(text.encode()).hexdigest()
+            parts.append(f"{up} {how} {seen}")
+        return hashlib.sha256("\x1f".join(parts).encode()).digest()[:16]
 
     def _records(self, name: str) -> PartitionRecords:
         from teal.compiler.partition_records import NO_RECORDS

@@ -25,6 +25,7 @@ from teal.compiler.project import Project, load_project
 from teal.compiler.selection import model_index
 from teal.compiler.selection import select as select_models
 from teal.compiler.strategy import LoadStrategy
+from teal.compiler.verified_versions import VerifiedVersions
 from teal.runtime.artifacts import write_run_results
 from teal.runtime.check_run import CheckRun, run_checks
 from teal.runtime.clock import new_run_id, utc_now
@@ -306,6 +307,7 @@ class Session:
             _as_list(exclude),
             state=state,
             options=options or self.options(),
+            verified=VerifiedVersions.of_project(self.config),
         )
 
     def compile(self, select: Selection = None, exclude: Selection = None) -> tuple[Path, int]:
@@ -366,6 +368,7 @@ class Session:
                 _as_list(exclude),
                 state=state,
                 options=options,
+                verified=VerifiedVersions.of_project(self.config),
             )
             if run.bind:  # an incremental model's columns changed under on_schema_change: fail
                 check_schema_changes(self.project, plan, wh, self._columns or self._bound)
