@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import threading
 from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -70,7 +71,8 @@ class VerifiedVersions:
         kept = {m: d for m, d in self._digests.items() if m in models}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f"{FILE}.{os.getpid()}.tmp")
+            # a name of this process and thread: the UI plans on several threads at once
+            tmp = self.path.with_name(f"{FILE}.{os.getpid()}.{threading.get_ident()}.tmp")
             tmp.write_bytes(
                 pickle.dumps({"version": VERSION, "digests": kept}, pickle.HIGHEST_PROTOCOL)
             )
