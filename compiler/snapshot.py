@@ -78,8 +78,7 @@ def key(cfg: Any, contents: dict[str, bytes] | None = None) -> str | None:
                     continue
                 path = os.path.join(top, name)
                 try:
-                    with open(path, "rb") as fh:
-                        data = fh.read()
+                    data = _read(path)
                 except OSError:  # not a readable file (a dangling link): not an input
                     continue
                 digest.update(path.encode())
@@ -92,6 +91,27 @@ def key(cfg: Any, contents: dict[str, bytes] | None = None) -> str | None:
     if uses_env:
         digest.update(repr(sorted(os.environ.items())).encode())
     return digest.hexdigest()
+
+
+def _read(path: str) -> bytes:
+    """The bytes of the file at ``path``, read with the system calls themselves: half of
+    what ``open(path, "rb").read()`` costs (no buffered reader per file). Read to the end
+    of the file: a read may return less than asked for before it."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.read(fd, _CHUNK)
+        more = os.read(fd, _CHUNK) if data else b""
+        if not more:  # a model file: one read, and one to see the end
+            return data
+        chunks = [data, more]
+        while chunk := os.read(fd, _CHUNK):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+_CHUNK = 1 << 16
 
 
 def _path(cfg: Any) -> Path:

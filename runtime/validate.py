@@ -13,7 +13,7 @@ exist and every broken enforced contract, located in the model's file.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,9 +45,12 @@ def bound_columns(project: Project, store: RunStore | None, names: Iterable[str]
     """The column names of ``names`` and what they read, bound (no lineage edges), with
     what ``store`` knows as :func:`project_columns`: what a build checks first."""
     from teal.compiler.column_binding import bound_columns as bind
+    from teal.compiler.column_lineage import with_upstreams
     from teal.runtime.type_check import engine_bound
 
-    recorded = recorded_types(project, store)
+    names = list(names)
+    # only the Python assets the selection reads: one store query each
+    recorded = recorded_types(project, store, among=set(with_upstreams(project, names)))
     return bind(
         project,
         names,
@@ -126,12 +129,17 @@ def _recorded_changed(project: Project, store: RunStore, name: str) -> bool:
     return len(last) < 2 or last[0]["schema"] != last[1]["schema"]
 
 
-def recorded_types(project: Project, store: RunStore | None) -> dict[str, Typed]:
+def recorded_types(
+    project: Project, store: RunStore | None, among: Collection[str] | None = None
+) -> dict[str, Typed]:
     """The columns and types of the last materialization of each Python asset that
-    declares none (``columns=`` or an enforced contract), as ``store`` recorded them."""
+    declares none (``columns=`` or an enforced contract), as ``store`` recorded them; of
+    the assets in ``among`` only, when given."""
     known: dict[str, Typed] = {}
     if store is not None:
         for name, model in project.models.items():
+            if among is not None and name not in among:
+                continue
             if model.kind != "python" or model.config.get("columns"):
                 continue  # a SQL model, or an asset declaring its columns (columns=)
             if contract_enforced(model.config) and model.declared:

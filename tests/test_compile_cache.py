@@ -284,6 +284,8 @@ def test_the_files_read_for_the_snapshot_key_are_the_files_a_load_finds(project)
             "models/py/thing.py": "import teal\n",
             "models/props.yaml": "models: []\n",
             "checks/no_rows.sql": "select * from a where x < 0",
+            # longer than one read of the key's reader (64 KiB): read to its end
+            "models/long.sql": "select 7 as x -- " + "x" * 200_000 + "\n, 8 as y",
         }
     )
     (root / "models/crlf.sql").write_bytes(b"select 1 as x,\r\n  2 as y\r\n")
@@ -293,7 +295,9 @@ def test_the_files_read_for_the_snapshot_key_are_the_files_a_load_finds(project)
     walked = discover(cfg.models_dir)
     read = discover(cfg.models_dir, contents)
     assert read == walked
-    assert [p.name for p in read.sql] == ["b.sql", "c.sql", "a.sql", "crlf.sql"]
+    assert [p.name for p in read.sql] == ["b.sql", "c.sql", "a.sql", "crlf.sql", "long.sql"]
+    long = root / "models/long.sql"
+    assert read_sql_text(long, contents) == long.read_text(encoding="utf-8")
     crlf = root / "models/crlf.sql"
     assert read_sql_text(crlf, contents) == crlf.read_text(encoding="utf-8")
     assert read_sql_text(crlf, contents) == "select 1 as x,\n  2 as y\n"
