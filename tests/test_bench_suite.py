@@ -110,9 +110,11 @@ def test_runner_prints_its_table_and_writes_json(tmp_path):
         "first_model",
         "noop",
         "select_one",
+        "floor_one",
         "select_mart",
     ):
         assert len(secs[key]) == 1, key
+    assert "teal build -s <one model> is " in out and "x its floor" in out
     assert data["sizes"]["10"]["verify"]["same_as_floor"] is True
     # the partition measurements: 365 daily partitions of 24 rows
     assert "backfill of 365 partitions, multi_run" in out and "x unpartitioned" in out
