@@ -182,7 +182,8 @@ def validated_configs(
                 col=col if name in given.values else None,
                 hint=hint,
             ) from None
-    return {name: c for name, c in configs.items() if name in set(models)}
+    in_run = set(models)
+    return {name: c for name, c in configs.items() if name in in_run}
 
 
 @dataclass

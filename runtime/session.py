@@ -19,49 +19,28 @@ from typing import TYPE_CHECKING, Any
 
 from teal.compiler.config import ProjectConfig, load_config
 from teal.compiler.errors import TealError, raise_all
-from teal.compiler.manifest import write_target
 from teal.compiler.plan import Plan, PlanOptions, PlanState, build_plan
 from teal.compiler.project import Project, load_project
 from teal.compiler.selection import model_index
 from teal.compiler.selection import select as select_models
 from teal.compiler.strategy import LoadStrategy
 from teal.compiler.verified_versions import VerifiedVersions
-from teal.runtime.artifacts import write_run_results
-from teal.runtime.check_run import CheckRun, run_checks
-from teal.runtime.clock import new_run_id, utc_now
-from teal.runtime.executor import Executor
-from teal.runtime.hooks import run_hooks
+from teal.runtime.clock import new_run_id
 from teal.runtime.kept_state import read_state
 from teal.runtime.options import clock_from_env, plan_options
-from teal.runtime.python_imports import BackgroundImporter
-from teal.runtime.recorder import (
-    RecordingReporter,
-    abort_run,
-    end_run,
-    open_migrated,
-    record_output_schemas,
-    recording_logs,
-    start_run,
-)
-from teal.runtime.report import Reporter, SilentReporter
-from teal.runtime.results import BuildResult
-from teal.runtime.run_config import RunInputs, prepare_inputs, recorded_options
 from teal.runtime.run_options import RunOptions
-from teal.runtime.runstore import (
-    NO_STORE,
-    EventKind,
-    Retention,
-    RunStatus,
-    RunStore,
-    store_spec,
-)
-from teal.runtime.validate import check_schema_changes, remember_built
-from teal.runtime.waiting import open_when_free
-from teal.warehouse.engine import Engine, open_ahead, open_engine, sql_problems
+from teal.runtime.runstore import NO_STORE, RunStatus, RunStore, store_spec
+from teal.warehouse.engine import open_engine, sql_problems
 
+# what only a build needs (the executor, the recorder, checks: runtime/session_run.py) is
+# imported when one runs: `teal plan` and `teal compile` do not load it
 if TYPE_CHECKING:
     from teal.compiler.column_lineage import ColumnGraph
+    from teal.runtime.check_run import CheckRun
+    from teal.runtime.report import Reporter
+    from teal.runtime.results import BuildResult
     from teal.warehouse.duckdb.preopen import Preopened
+    from teal.warehouse.engine import Engine
 
 Selection = Sequence[str] | str | None
 
@@ -229,6 +208,8 @@ class Session:
         """The project's run store, opened and migrated on first use; runs this host left
         started by a process that is gone are marked crashed."""
         if self._store is None:
+            from teal.runtime.recorder import open_migrated
+
             self._store = open_migrated(store_spec(self.config.run_store), self.config.root)
         return self._store
 
@@ -315,6 +296,7 @@ class Session:
         Every Python file under the models folder (with a selection: behind the selected
         models) is imported first: one that fails to import is a located error (a build
         would meet it later)."""
+        from teal.compiler.manifest import write_target
         from teal.runtime.python_imports import import_every_file
 
         names = self.validate(select, exclude)
@@ -335,6 +317,8 @@ class Session:
         """Plan against the warehouse's current state and carry the plan out.
 
         A plan with no steps returns an empty result (its ``not_run`` says why)."""
+        from teal.warehouse.engine import open_ahead
+
         run = run or RunOptions()
         _ = self.project  # first: a load may fork, which a thread beside it would forbid
         with open_ahead(self.config) as self._ahead:  # DuckDB reads its catalog meanwhile
@@ -351,6 +335,10 @@ class Session:
         run: RunOptions,
         reporter: Reporter | None,
     ) -> BuildResult:
+        from teal.runtime.results import BuildResult
+        from teal.runtime.validate import check_schema_changes
+        from teal.runtime.waiting import open_when_free
+
         project = self.project
         run_id = run.run_id or new_run_id()
         options = options or self.options()
@@ -405,6 +393,10 @@ class Session:
 
         What was built before a fatal error (a model file that fails to import) stays
         built; the error is raised after the run is recorded."""
+        from teal.runtime.report import SilentReporter
+        from teal.runtime.run_config import prepare_inputs
+        from teal.runtime.session_run import execute_plan, recorded
+
         run = run or RunOptions()
         run_id = run_id or run.run_id or new_run_id()
         reporter = reporter or SilentReporter()
@@ -419,147 +411,12 @@ class Session:
         )
         try:
             if not self.record_runs:
-                return self._execute(plan, run, reporter, warehouse, run_id, inputs)
-            return self._recorded(
-                plan, run, reporter, warehouse, run_id, selection, options, inputs
+                return execute_plan(self, plan, run, reporter, warehouse, run_id, inputs)
+            return recorded(
+                self, plan, run, reporter, warehouse, run_id, selection, options, inputs
             )
         finally:
             inputs.close()
-
-    def _recorded(
-        self,
-        plan: Plan,
-        run: RunOptions,
-        reporter: Reporter,
-        warehouse: Engine | None,
-        run_id: str,
-        selection: tuple[tuple[str, ...], tuple[str, ...]],
-        options: PlanOptions | None,
-        inputs: RunInputs,
-    ) -> BuildResult:
-        ignored = [(s.model, s.ignored_failure) for s in plan.steps if s.ignored_failure]
-        recorder = start_run(
-            self.run_store(),
-            run_id=run_id,
-            command=run.command,
-            trigger=run.trigger,
-            project=self.config.name,
-            selection=selection[0],
-            exclude=selection[1],
-            partitions=tuple(options.partition_keys) if options else (),
-            config={
-                **recorded_options(
-                    self.config, run.threads, run.fail_fast, run.store_failures, options
-                ),
-                **inputs.recorded(),
-            },
-            parent_run_id=run.parent_run_id,
-            planned=tuple(s.model for s in plan.steps),
-            queued=run.queued,
-        )
-        for model, why in ignored:
-            recorder.emit(
-                EventKind.LOG,
-                model,
-                level="warning",
-                message=f"builds although {why} (--ignore-failed-upstream)",
-            )
-        try:
-            with recording_logs(recorder, {s.model for s in plan.steps}):
-                result = self._execute(
-                    plan, run, RecordingReporter(recorder, reporter), warehouse, run_id, inputs
-                )
-        except BaseException as exc:
-            abort_run(recorder, exc)
-            raise
-        end_run(recorder, result, Retention(*self.config.run_retention))
-        return result
-
-    def _execute(
-        self,
-        plan: Plan,
-        run: RunOptions,
-        reporter: Reporter,
-        warehouse: Engine | None,
-        run_id: str,
-        inputs: RunInputs,
-    ) -> BuildResult:
-        from teal.runtime.checking import Auditor
-        from teal.runtime.python_call import CallEnv
-
-        project = self.project
-        importer = BackgroundImporter(project, {s.model for s in plan.steps})
-        started = utc_now()
-        own = warehouse is None
-        wh = warehouse or open_engine(self.config, sources=project.sources)
-        try:
-            run_checks_now = run.command != "run" if run.checks is None else run.checks
-            redact = inputs.resources.redact or None
-            auditor = (
-                Auditor.for_run(
-                    project, run_id, run.store_failures, inputs.resources.instances, redact, wh
-                )
-                if run_checks_now and project.checks
-                else None
-            )
-            executor = Executor(
-                project,
-                plan,
-                wh,
-                run_id=run_id,
-                threads=run.threads or self.config.threads,
-                fail_fast=run.fail_fast,
-                reporter=reporter,
-                debug=run.debug,
-                auditor=auditor,
-                calls=CallEnv(
-                    project,
-                    run_id,
-                    run.debug,
-                    resources=inputs.resources.instances,
-                    configs=inputs.configs,
-                    redact=redact,
-                ),
-            )
-            executor.before_python = importer.wait
-            if isinstance(reporter, RecordingReporter):
-                executor.before_commit = reporter.before_commit
-            if self.record_runs:  # `teal cancel` interrupts the step in flight
-                store = self.run_store()
-
-                def canceled() -> bool:
-                    found = store.run(run_id)
-                    return found is not None and found.status is RunStatus.CANCELING
-
-                executor.cancel_requested = canceled
-            run_hooks(self.project, wh, "start")
-            result = executor.run()
-            run_hooks(self.project, wh, "end")
-            if self.record_runs:  # one query for the output schema of everything built
-                if isinstance(reporter, RecordingReporter):
-                    reporter.recorder.flush()  # the materializations it completes
-                built = record_output_schemas(self.run_store(), wh, project, run_id, result)
-                if wh.DIALECT == "duckdb":  # the next build binds none of it again
-                    remember_built(project, self.run_store(), built)
-            ok = result.success and executor.fatal is None
-            wh.record_run(
-                run_id=run_id,
-                command=run.command,
-                started_at=started,
-                finished_at=utc_now(),
-                status="success" if ok else "error",
-                selected=len(plan.steps),
-                succeeded=len(result.built),
-                failed=len(result.failed),
-                skipped=[r.model for r in result.skipped],
-            )
-        finally:
-            if own:
-                wh.close()
-        write_run_results(self.config, result, run.command, project)
-        if executor.fatal is not None:  # what was built before it stays built
-            raise executor.fatal
-        return result
 
     def check(
         self,
@@ -569,6 +426,8 @@ class Session:
         store_failures: bool = False,
     ) -> CheckRun:
         """Run the checks of the selected models on what is published now (no build)."""
+        from teal.runtime.check_run import run_checks
+
         return run_checks(
             self.project,
             self.select(select, exclude),

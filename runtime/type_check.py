@@ -253,8 +253,9 @@ def _finish(project: Project, prep: _Prepared) -> list[TealError]:
     types = _typed(project, prep)
     errors: list[TealError] = []
     relations = _Relations(project)
+    wanted = set(chosen)  # once: a set per model made this quadratic in the project's size
     for name in order:
-        if name not in set(chosen):
+        if name not in wanted:
             continue
         model = project.models[name]
         produced = {c.lower(): t for c, t in types.get(name, ())}

@@ -160,3 +160,29 @@ def test_every_command_is_listed_and_found_but_imported_only_when_run(tmp_path):
     )
     assert helped.returncode == 0
     assert "daemon" in helped.stdout and "partitions" in helped.stdout
+
+
+def test_commands_that_only_read_do_not_import_what_a_build_runs(project):
+    """`teal plan` and `teal compile` answer without importing the executor, the recorder's
+    run and the checks (runtime/session_run.py); `teal build` then runs as before."""
+    root = project({"models/a.sql": "select 1 as x", "models/b.sql": "select x from a"})
+    code = (
+        "import sys\n"
+        "from teal.cli import main\n"
+        "for args in (['plan'], ['compile']):\n"
+        "    try:\n"
+        "        main(args, standalone_mode=False)\n"
+        "    except SystemExit as exit:\n"
+        "        assert not exit.code, exit.code\n"
+        "build = ('teal.runtime.session_run', 'teal.runtime.executor', 'teal.runtime.check_run')\n"
+        "print('imported:', sorted(m for m in build if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "imported: []" in done.stdout
+    assert "b" in done.stdout  # the plan listed the models
+    built = subprocess.run(
+        [sys.executable, "-m", "teal.cli", "build"], capture_output=True, text=True, cwd=root
+    )
+    assert built.returncode == 0, built.stderr
+    assert "2 built" in built.stdout

@@ -1,0 +1,174 @@
+"""Carrying out a plan for a :class:`~teal.runtime.session.Session`: the run recorded in
+the store around it, the executor with its checks and Python imports, the run's hooks, and
+what is written after it (output schemas, the run's row in the warehouse, run results).
+
+Apart from the session so that the commands that only read (``plan``, ``compile``, ``ls``,
+``lineage``) do not import the executor, the recorder and the checks: ``Session.execute``
+imports this module when a build runs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from teal.compiler.plan import Plan, PlanOptions
+from teal.runtime.artifacts import write_run_results
+from teal.runtime.clock import utc_now
+from teal.runtime.executor import Executor
+from teal.runtime.hooks import run_hooks
+from teal.runtime.python_imports import BackgroundImporter
+from teal.runtime.recorder import (
+    RecordingReporter,
+    abort_run,
+    end_run,
+    record_output_schemas,
+    recording_logs,
+    start_run,
+)
+from teal.runtime.report import Reporter
+from teal.runtime.results import BuildResult
+from teal.runtime.run_config import RunInputs, recorded_options
+from teal.runtime.run_options import RunOptions
+from teal.runtime.runstore import EventKind, Retention, RunStatus
+from teal.runtime.validate import remember_built
+from teal.warehouse.engine import Engine, open_engine
+
+if TYPE_CHECKING:
+    from teal.runtime.session import Session
+
+
+def recorded(
+    session: Session,
+    plan: Plan,
+    run: RunOptions,
+    reporter: Reporter,
+    warehouse: Engine | None,
+    run_id: str,
+    selection: tuple[tuple[str, ...], tuple[str, ...]],
+    options: PlanOptions | None,
+    inputs: RunInputs,
+) -> BuildResult:
+    ignored = [(s.model, s.ignored_failure) for s in plan.steps if s.ignored_failure]
+    recorder = start_run(
+        session.run_store(),
+        run_id=run_id,
+        command=run.command,
+        trigger=run.trigger,
+        project=session.config.name,
+        selection=selection[0],
+        exclude=selection[1],
+        partitions=tuple(options.partition_keys) if options else (),
+        config={
+            **recorded_options(
+                session.config, run.threads, run.fail_fast, run.store_failures, options
+            ),
+            **inputs.recorded(),
+        },
+        parent_run_id=run.parent_run_id,
+        planned=tuple(s.model for s in plan.steps),
+        queued=run.queued,
+    )
+    for model, why in ignored:
+        recorder.emit(
+            EventKind.LOG,
+            model,
+            level="warning",
+            message=f"builds although {why} (--ignore-failed-upstream)",
+        )
+    try:
+        with recording_logs(recorder, {s.model for s in plan.steps}):
+            result = execute_plan(
+                session, plan, run, RecordingReporter(recorder, reporter), warehouse, run_id, inputs
+            )
+    except BaseException as exc:
+        abort_run(recorder, exc)
+        raise
+    end_run(recorder, result, Retention(*session.config.run_retention))
+    return result
+
+
+def execute_plan(
+    session: Session,
+    plan: Plan,
+    run: RunOptions,
+    reporter: Reporter,
+    warehouse: Engine | None,
+    run_id: str,
+    inputs: RunInputs,
+) -> BuildResult:
+    from teal.runtime.checking import Auditor
+    from teal.runtime.python_call import CallEnv
+
+    project = session.project
+    importer = BackgroundImporter(project, {s.model for s in plan.steps})
+    started = utc_now()
+    own = warehouse is None
+    wh = warehouse or open_engine(session.config, sources=project.sources)
+    try:
+        run_checks_now = run.command != "run" if run.checks is None else run.checks
+        redact = inputs.resources.redact or None
+        auditor = (
+            Auditor.for_run(
+                project, run_id, run.store_failures, inputs.resources.instances, redact, wh
+            )
+            if run_checks_now and project.checks
+            else None
+        )
+        executor = Executor(
+            project,
+            plan,
+            wh,
+            run_id=run_id,
+            threads=run.threads or session.config.threads,
+            fail_fast=run.fail_fast,
+            reporter=reporter,
+            debug=run.debug,
+            auditor=auditor,
+            calls=CallEnv(
+                project,
+                run_id,
+                run.debug,
+                resources=inputs.resources.instances,
+                configs=inputs.configs,
+                redact=redact,
+            ),
+        )
+        executor.before_python = importer.wait
+        if isinstance(reporter, RecordingReporter):
+            executor.before_commit = reporter.before_commit
+        if session.record_runs:  # `teal cancel` interrupts the step in flight
+            store = session.run_store()
+
+            def canceled() -> bool:
+                found = store.run(run_id)
+                return found is not None and found.status is RunStatus.CANCELING
+
+            executor.cancel_requested = canceled
+        run_hooks(session.project, wh, "start")
+        result = executor.run()
+        run_hooks(session.project, wh, "end")
+        if session.record_runs:  # one query for the output schema of everything built
+            if isinstance(reporter, RecordingReporter):
+                reporter.recorder.flush()  # the materializations it completes
+            built = record_output_schemas(session.run_store(), wh, project, run_id, result)
+            if wh.DIALECT == "duckdb":  # the next build binds none of it again
+                remember_built(project, session.run_store(), built)
+        ok = result.success and executor.fatal is None
+        wh.record_run(
+            run_id=run_id,
+            command=run.command,
+            started_at=started,
+            finished_at=utc_now(),
+            status="success" if ok else "error",
+            selected=len(plan.steps),
+            succeeded=len(result.built),
+            failed=len(result.failed),
+            skipped=[r.model for r in result.skipped],
+        )
+    finally:
+        if own:
+            wh.close()
+    write_run_results(session.config, result, run.command, project)
+    if executor.fatal is not None:  # what was built before it stays built
+        raise executor.fatal
+    return result
