@@ -135,6 +135,9 @@ class Project:
     render_at_run: Callable[[str, Callable[[str], Any]], tuple[str, str | None]] | None = field(
         default=None, repr=False
     )
+    # every Python file under the models folder, as the load found them (None: not loaded
+    # from a folder), for `teal compile` to import without walking the folder again
+    python_files: tuple[Path, ...] | None = None
 
     def checks_of(self, model: str) -> list[Any]:
         return [self.checks[c] for c in self.models[model].checks]
@@ -404,6 +407,7 @@ def _load(
         dag=dag,
         checks=checks,
         warnings=warnings,
+        python_files=None if assets is not None else tuple(files.python),
         stats={
             "parsed": stager.parsed + queries.parsed,
             "cache_hits": cache.hits,

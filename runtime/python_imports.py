@@ -45,7 +45,9 @@ def import_every_file(project: Project, selected: Iterable[str] | None = None) -
     from teal.compiler.pyfiles import file_digest, import_file, module_name
 
     models_dir = project.config.models_dir
-    files = discover(models_dir).python
+    files = project.python_files
+    if files is None:
+        files = tuple(discover(models_dir).python)
     # files imported without error before, unchanged since: not run again (a warm compile
     # stays fast); any change to any of them checks them all
     key = hashlib.sha256(
