@@ -77,14 +77,21 @@ def write_target(
     compiled_dir = target / "compiled"
     compiled_dir.mkdir(parents=True, exist_ok=True)
     chosen = [n for n in project.dag.order() if names is None or n in names]
+    folders: set[Path] = set()  # made already: one mkdir per folder, not per file
     for name in chosen:
         model = project.models[name]
         if model.kind != "sql" or model.compiled_sql is None:
             continue
         out = compiled_dir / model.display_path
-        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.parent not in folders:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            folders.add(out.parent)
         text = f"-- {model.name}: {model.materialized} {model.relation}\n{model.compiled_sql}\n"
-        if not out.exists() or out.read_text(encoding="utf-8") != text:
+        try:  # an unchanged file is left as it is
+            unchanged = out.read_text(encoding="utf-8") == text
+        except FileNotFoundError:
+            unchanged = False
+        if not unchanged:
             out.write_text(text, encoding="utf-8")
     manifest = {
         "project": project.config.name,
