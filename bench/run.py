@@ -93,7 +93,7 @@ MEASUREMENTS = [
     ("no-op rebuild (build --changed-only)", "noop"),
     ("teal compile -s <one model>, warm", "select_one_compile"),
     ("teal build -s <one model>", "select_one"),
-    ("floor for -s <one>: a process, 1 CTAS in the floor's file", "floor_one"),
+    ("floor of -s <one>: a process, 1 CTAS", "floor_one"),
     ("teal build -s +<mart>", "select_mart"),
 ]
 

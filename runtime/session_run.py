@@ -48,6 +48,8 @@ def recorded(
     options: PlanOptions | None,
     inputs: RunInputs,
 ) -> BuildResult:
+    """:func:`execute_plan` as a run of the session's run store: started (with its
+    options, selection and run config) before, ended or aborted after."""
     ignored = [(s.model, s.ignored_failure) for s in plan.steps if s.ignored_failure]
     recorder = start_run(
         session.run_store(),
@@ -96,6 +98,9 @@ def execute_plan(
     run_id: str,
     inputs: RunInputs,
 ) -> BuildResult:
+    """Carry out ``plan`` on ``warehouse`` (opened and closed here when None): Python
+    files imported on a thread, the steps run with their checks between the run's hooks,
+    the outputs' schemas and the run recorded, ``target/run_results.json`` written."""
     from teal.runtime.checking import Auditor
     from teal.runtime.python_call import CallEnv
 
