@@ -327,7 +327,8 @@ class DataVersions:
         )
 
         models = self.project.models
-        parts = [models[name].sql_hash, "\x1e".join(recorded), "\x1e".join(recorded.values())]
+        parts = [models[name].sql_hash, str(len(recorded)), "\x1e".join(recorded)]
+        parts.append("\x1e".join(recorded.values()))
         for up, partitioned in self._sorted_upstreams(name):
             if not partitioned:
                 parts.append(f"{up}={self.current(up)}")
@@ -346,7 +347,12 @@ class DataVersions:
             seen = self._seen_digests.get(up)
             if seen is None:
                 versions = self._seen_versions(up)
-                text = "\x1e".join(versions) + "\x1d" + "\x1e".join(versions.values())
+                text = (
+                    f"{len(versions)}\x1d"
+                    + "\x1e".join(versions)
+                    + "\x1d"
+                    + "\x1e".join(versions.values())
+                )
                 seen = self._seen_digests[up] = hashlib.sha256(text.encode()).hexdigest()
             parts.append(f"{up} {how} {seen}")
         return hashlib.sha256("\x1f".join(parts).encode()).digest()[:16]
