@@ -97,7 +97,7 @@ def _read(path: str) -> bytes:
     """The bytes of the file at ``path``, read with the system calls themselves: half of
     what ``open(path, "rb").read()`` costs (no buffered reader per file). Read to the end
     of the file: a read may return less than asked for before it."""
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))  # bytes as they are
     try:
         data = os.read(fd, _CHUNK)
         more = os.read(fd, _CHUNK) if data else b""

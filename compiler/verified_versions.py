@@ -23,6 +23,8 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from teal.compiler.snapshot import _compiler_fingerprint
+
 if TYPE_CHECKING:
     from teal.compiler.config import ProjectConfig
 
@@ -41,7 +43,11 @@ class VerifiedVersions:
         try:
             with path.open("rb") as fh:
                 stored = pickle.load(fh)
-            if isinstance(stored, dict) and stored.get("version") == VERSION:
+            # made by this teal's compiler only: another may compute versions otherwise
+            if isinstance(stored, dict) and (stored.get("version"), stored.get("compiler")) == (
+                VERSION,
+                _compiler_fingerprint(),
+            ):
                 self._digests = dict(stored["digests"])
         except Exception:  # noqa: BLE001 - none yet, or unreadable: nothing known
             self._digests = {}
@@ -74,7 +80,10 @@ class VerifiedVersions:
             # a name of this process and thread: the UI plans on several threads at once
             tmp = self.path.with_name(f"{FILE}.{os.getpid()}.{threading.get_ident()}.tmp")
             tmp.write_bytes(
-                pickle.dumps({"version": VERSION, "digests": kept}, pickle.HIGHEST_PROTOCOL)
+                pickle.dumps(
+                    {"version": VERSION, "compiler": _compiler_fingerprint(), "digests": kept},
+                    pickle.HIGHEST_PROTOCOL,
+                )
             )
             os.replace(tmp, self.path)
             self._changed = False
