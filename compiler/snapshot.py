@@ -31,7 +31,7 @@ VERSION = "1"
 READ_SUFFIXES = {".sql", ".py", ".yml", ".yaml"}
 
 
-def _compiler_fingerprint() -> str:
+def compiler_fingerprint() -> str:
     """Size and modification time of every module of the compiler, subpackages included
     (what they define is stored in the snapshot: models, partition definitions, ...)."""
     here = os.path.dirname(os.path.realpath(__file__))
@@ -62,7 +62,7 @@ def key(cfg: Any, contents: dict[str, bytes] | None = None) -> str | None:
         cfg, threads=0, warehouse_path=Path(), changed_only=False, selectors={}
     )
     digest = hashlib.sha256()
-    for part in (VERSION, repr(loaded_from), _compiler_fingerprint()):
+    for part in (VERSION, repr(loaded_from), compiler_fingerprint()):
         digest.update(part.encode())
         digest.update(b"\0")
     uses_env = False

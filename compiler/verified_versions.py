@@ -23,7 +23,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from teal.compiler.snapshot import _compiler_fingerprint
+from teal.compiler.snapshot import compiler_fingerprint
 
 if TYPE_CHECKING:
     from teal.compiler.config import ProjectConfig
@@ -38,6 +38,7 @@ class VerifiedVersions:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._compiler = compiler_fingerprint()  # read once: checked on load, kept on save
         self._digests: dict[str, bytes] = {}
         self._changed = False
         try:
@@ -46,7 +47,7 @@ class VerifiedVersions:
             # made by this teal's compiler only: another may compute versions otherwise
             if isinstance(stored, dict) and (stored.get("version"), stored.get("compiler")) == (
                 VERSION,
-                _compiler_fingerprint(),
+                self._compiler,
             ):
                 self._digests = dict(stored["digests"])
         except Exception:  # noqa: BLE001 - none yet, or unreadable: nothing known
@@ -81,7 +82,7 @@ class VerifiedVersions:
             tmp = self.path.with_name(f"{FILE}.{os.getpid()}.{threading.get_ident()}.tmp")
             tmp.write_bytes(
                 pickle.dumps(
-                    {"version": VERSION, "compiler": _compiler_fingerprint(), "digests": kept},
+                    {"version": VERSION, "compiler": self._compiler, "digests": kept},
                     pickle.HIGHEST_PROTOCOL,
                 )
             )

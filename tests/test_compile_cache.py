@@ -308,6 +308,6 @@ def test_the_stored_project_is_keyed_by_every_compiler_module() -> None:
     a change to any compiler module, subpackages included, must make it stale."""
     from teal.compiler import snapshot
 
-    fingerprint = snapshot._compiler_fingerprint()
+    fingerprint = snapshot.compiler_fingerprint()
     for module in ("/project.py", "/stage.py", "/partitions/time.py", "/partitions/mappings.py"):
         assert f"'{module}'" in fingerprint
