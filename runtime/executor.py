@@ -3,10 +3,13 @@
 Concurrency rules (the Executor's whole contract):
 
 - Scheduling state (what is pending, done, failed, skipped) lives in the calling thread
-  only. Workers never touch it: each worker runs exactly one step and returns a
-  :class:`ModelResult`.
+  only. Workers never touch it: each worker runs one step and returns a
+  :class:`ModelResult`, or a group of light SQL steps and returns a
+  :class:`~teal.runtime.step_groups.GroupRun` (their results, and the steps it handed back
+  unstarted).
 - Each worker thread uses its own cursor (``Engine.cursor()``); every step is one
-  transaction on that cursor, so steps never see each other's half-done work.
+  transaction on that cursor (a group's steps share one: runtime/step_groups.py), so steps
+  never see each other's half-done work.
 - A failed step marks every step downstream of it skipped; with ``fail_fast`` no new step
   starts after the first failure and the not-started ones are skipped.
 - The executor decides nothing the planner could have decided: it runs ``plan.steps``.
@@ -15,7 +18,6 @@ Concurrency rules (the Executor's whole contract):
 from __future__ import annotations
 
 import random
-import re
 import threading
 import time
 import traceback
@@ -37,6 +39,8 @@ from teal.runtime.pools import Pools
 from teal.runtime.python_call import CallEnv, UserCodeError, call_asset
 from teal.runtime.report import Reporter, SilentReporter
 from teal.runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
+from teal.runtime.scheduler import Schedule, skipped
+from teal.runtime.step_groups import GroupRun, budget, groupable, run_group
 from teal.warehouse.engine import (
     Audit,
     BuildTarget,
@@ -44,6 +48,7 @@ from teal.warehouse.engine import (
     Catalog,
     Engine,
     EngineCursor,
+    StepGroup,
 )
 
 
@@ -94,6 +99,9 @@ class Executor:
         # the pause between attempts of a retried model, and its jitter (tests replace them)
         self.sleep: Callable[[float], None] = time.sleep
         self.rand: Callable[[], float] = random.random
+        # how long a group of light steps formed after `elapsed` seconds of the build may
+        # build before its commit (runtime/step_groups.py; tests replace it)
+        self.group_budget: Callable[[float], float] = budget
 
     def run(self) -> BuildResult:
         if self.cancel_requested is None:
@@ -114,124 +122,114 @@ class Executor:
 
     def _run(self) -> BuildResult:
         started = time.perf_counter()
-        steps = {s.model: s for s in self.plan.steps}
-        pools = Pools.of(self.project, steps)  # an undeclared pool: an error before any step
-        downstream: dict[str, list[str]] = {name: [] for name in steps}
-        waiting: dict[str, int] = {}
-        for s in self.plan.steps:
-            waiting[s.model] = len(s.depends_on)
-            for dep in s.depends_on:
-                downstream[dep].append(s.model)
-        order = {s.model: i for i, s in enumerate(self.plan.steps)}
-        results: dict[str, ModelResult] = {}
-        ready = [s.model for s in self.plan.steps if waiting[s.model] == 0]
-        total = len(steps)
+        pools = Pools.of(self.project, {s.model: s for s in self.plan.steps})  # checked first
+        schedule = Schedule(self.plan, self.reporter, pools)
         self.reporter.start(self.plan, self.threads, self.warehouse.path)
         self.warehouse.ensure_schemas({s.relation.split(".")[0] for s in self.plan.steps})
         # relation kinds, read once for the run
         self.catalog = self.warehouse.catalog()
-
-        def skip_downstream(name: str, why: str) -> None:
-            stack = list(downstream[name])
-            while stack:
-                nxt = stack.pop()
-                if nxt in results:
-                    continue
-                results[nxt] = ModelResult(
-                    model=nxt,
-                    status=SKIPPED,
-                    relation=steps[nxt].relation,
-                    materialization=steps[nxt].action,
-                    message=why,
-                    path=steps[nxt].path,
-                )
-                self.reporter.model_finished(results[nxt], len(results), total)
-                stack.extend(downstream[nxt])
-
-        for s in self.plan.steps:  # blocked by a check that failed in an earlier run
-            if s.blocked:
-                why = f"blocked: {s.blocked} (it stands until that model passes its checks; "
-                results[s.model] = self._skipped(s, why + "--ignore-failed-upstream builds anyway)")
-                self.reporter.model_finished(results[s.model], len(results), total)
-
+        schedule.skip_blocked()
+        # the steps that may share a transaction (none where the engine has no transactions)
+        light = {
+            s.model
+            for s in self.plan.steps
+            if self.warehouse.GROUPS_STEPS
+            and groupable(self.project.models[s.model], s, self._runs_python(s.model))
+        }
         stop = False
         with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="teal") as pool:
-            running: dict[Future[ModelResult], str] = {}
+            running: dict[Future[ModelResult | GroupRun], str] = {}
             try:
-                while ready or running:
-                    ready.sort(key=order.__getitem__, reverse=True)
-                    while ready and len(running) < self.threads and not stop:
-                        name = pools.take(ready)
+                while schedule.ready or running:
+                    while len(running) < self.threads and not stop:
+                        name = schedule.take()
                         if name is None:
-                            break  # every ready step waits for room in its pool
-                        if name in results:
-                            pools.release(name)
-                            continue
+                            break
                         if self.before_python is not None and self._runs_python(name):
                             try:
                                 self.before_python()
                             except Exception as exc:  # noqa: BLE001 - reported by the caller
                                 self.fatal, stop = exc, True
                                 break
-                        self.reporter.model_started(steps[name])
-                        running[pool.submit(self._attempts, steps[name])] = name
+                        schedule.announce(name)
+                        budget_s = self.group_budget(time.perf_counter() - started)
+                        free = self.threads - len(running)
+                        mates = schedule.mates(name, light, free=free, budget_s=budget_s)
+                        for mate in mates:
+                            schedule.announce(mate)
+                        if mates:
+                            group = [schedule.steps[n] for n in (name, *mates)]
+                            running[pool.submit(self._grouped, group, budget_s)] = name
+                        else:
+                            running[pool.submit(self._attempts, schedule.steps[name])] = name
                     if stop:
-                        ready.clear()
+                        schedule.ready.clear()
                     if not running:
                         break
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in finished:
-                        name = running.pop(future)
-                        pools.release(name)
-                        result = future.result()
-                        results[name] = result
-                        self.reporter.model_finished(result, len(results), total)
-                        if result.status == SUCCESS:
-                            for nxt in downstream[name]:
-                                waiting[nxt] -= 1
-                                if waiting[nxt] == 0 and nxt not in results:
-                                    ready.append(nxt)
-                        else:
-                            why = f"upstream {name} failed"
-                            check = re.search(r"check (\S+) failed", result.message or "")
-                            if check:
-                                why = f"upstream {name} failed check {check.group(1)}"
-                            skip_downstream(name, why)
-                            if self.fail_fast:
+                        del running[future]
+                        got = future.result()
+                        if isinstance(got, GroupRun):
+                            schedule.give_back(got.unstarted)
+                        for result in got.results if isinstance(got, GroupRun) else (got,):
+                            if schedule.done(result) and self.fail_fast:
                                 stop = True
             except KeyboardInterrupt:
                 stop = True
                 for future in running:
                     future.cancel()
                 raise
-        for name, step in steps.items():
-            if name not in results:
-                why = (
-                    "not started: a model file failed to import"
-                    if self.fatal
-                    else "not started: --fail-fast stopped the build"
-                    if stop
-                    else "not run"
-                )
-                results[name] = ModelResult(
-                    model=name,
-                    status=SKIPPED,
-                    relation=step.relation,
-                    materialization=step.action,
-                    message=why,
-                    path=step.path,
-                )
-                self.reporter.model_finished(results[name], len(results), total)
-        ordered = tuple(results[s.model] for s in self.plan.steps)
+        schedule.skip_the_rest(
+            "not started: a model file failed to import"
+            if self.fatal
+            else "not started: --fail-fast stopped the build"
+            if stop
+            else "not run"
+        )
         built = BuildResult(
             run_id=self.run_id,
-            results=ordered,
+            results=schedule.ordered(),
             duration_s=time.perf_counter() - started,
             warehouse=self.warehouse.path,
             not_run=dict(self.plan.not_run),
         )
         self.reporter.finish(built)
         return built
+
+    def _grouped(self, steps: list[Step], budget_s: float) -> GroupRun:
+        """Build ``steps`` in one transaction while ``budget_s`` lasts (step_groups.py)."""
+        canceled = self._canceled
+        cur = self.warehouse.cursor()
+        if canceled is not None:
+            with self._in_flight_lock:
+                if canceled.is_set():
+                    return GroupRun((), tuple(steps))
+                self._sql_in_flight.add(cur)
+        group = cur.open_group()
+        try:
+            if group is None:  # not reached: the scheduler groups only where engines do
+                return GroupRun(tuple(self._attempts(s) for s in steps), ())
+            return run_group(
+                cur,
+                group,
+                steps,
+                build=lambda step, grp: self._build_step(step, grp),
+                alone=self._again_alone,
+                budget_s=budget_s,
+                stop=lambda: canceled is not None and canceled.is_set(),
+            )
+        finally:
+            if canceled is not None:
+                with self._in_flight_lock:
+                    self._sql_in_flight.discard(cur)
+
+    def _again_alone(self, step: Step) -> ModelResult:
+        """A step of a group that was rolled back, built again in its own transaction."""
+        canceled = self._canceled
+        if canceled is not None and canceled.is_set():
+            return skipped(step, "canceled while running: its work was rolled back")
+        return self._attempts(step)
 
     def _attempts(self, step: Step) -> ModelResult:
         """The step, run again after a failure while its model has retries left; a step
@@ -243,7 +241,7 @@ class Executor:
         sql = self.project.models[step.model].kind != "python"
         with self._in_flight_lock:
             if canceled.is_set():
-                return self._skipped(step, "canceled before it started")
+                return skipped(step, "canceled before it started")
             if sql:
                 self._sql_in_flight.add(cur)
         try:
@@ -278,17 +276,6 @@ class Executor:
         manager = manager_of(self.calls.resources, model)
         return BoundStore(manager, model, self.run_id, self.calls.redact)
 
-    @staticmethod
-    def _skipped(step: Step, why: str) -> ModelResult:
-        return ModelResult(
-            model=step.model,
-            status=SKIPPED,
-            relation=step.relation,
-            materialization=step.action,
-            message=why,
-            path=step.path,
-        )
-
     def _runs_python(self, name: str) -> bool:
         if self.project.models[name].kind == "python":
             return True
@@ -304,7 +291,10 @@ class Executor:
             result = with_post_hooks(self.warehouse.cursor(), model, result)
         return result
 
-    def _build_step(self, step: Step) -> ModelResult:
+    def _build_step(self, step: Step, group: StepGroup | None = None) -> ModelResult:
+        """Build one step: alone (its own transaction), or in ``group``'s transaction, where
+        a failure is only returned: the group rolls back and the step runs again alone,
+        which records it."""
         model = self.project.models[step.model]
         cur = self.warehouse.cursor()
         target = BuildTarget(
@@ -320,6 +310,7 @@ class Executor:
             on_schema_change=str(model.config.get("on_schema_change") or "fail"),
             external=model.external,  # files instead of a table: the engine's to write
             store=self._store(model) if model.io_manager else None,
+            group=group,
         )
         started = datetime.now(UTC).replace(tzinfo=None)
         t0 = time.perf_counter()
@@ -345,21 +336,35 @@ class Executor:
                 metadata = {k: plain(v) for k, v in output.metadata.items()}
             if model.config.get("metadata"):  # the model's own figures, after it is built
                 metadata.update(evaluate_metadata(cur, model))
-        except AuditFailed as exc:
-            return self._audit_failed(cur, target, model, started, t0, exc)
-        except UserCodeError as exc:
-            return self._failed(cur, target, model, started, t0, exc.message, exc.line)
-        except TealError as exc:  # a template rendered now (a dbt model that queries)
-            return self._failed(cur, target, model, started, t0, exc.message, exc.line, exc.col)
-        except Exception as exc:  # noqa: BLE001 - engine errors become a failed model
-            message, line, col = cur.describe_error(exc, model.raw_sql)
-            message = with_partition_context(model, message)
-            if self.debug:
-                message += "\n" + traceback.format_exc()
-            return self._failed(cur, target, model, started, t0, message, line, col)
+        except Exception as exc:  # noqa: BLE001 - a failed step is a result, not a crash
+            if group is not None:  # the group rolls back; the step runs again alone
+                return skipped(step, f"its group rolled back: {exc}")
+            return self._not_built(cur, target, model, started, t0, exc)
         return self._succeeded(
             cur, step, model, target, started, t0, built.rows, outcomes, metadata=metadata
         )
+
+    def _not_built(
+        self,
+        cur: EngineCursor,
+        target: BuildTarget,
+        model: Model,
+        started: datetime,
+        t0: float,
+        exc: Exception,
+    ) -> ModelResult:
+        """The failed step's result, recorded: why it failed, where in the model's text."""
+        if isinstance(exc, AuditFailed):
+            return self._audit_failed(cur, target, model, started, t0, exc)
+        if isinstance(exc, UserCodeError):
+            return self._failed(cur, target, model, started, t0, exc.message, exc.line)
+        if isinstance(exc, TealError):  # a template rendered now (a dbt model that queries)
+            return self._failed(cur, target, model, started, t0, exc.message, exc.line, exc.col)
+        message, line, col = cur.describe_error(exc, model.raw_sql)  # an engine error
+        message = with_partition_context(model, message)
+        if self.debug:
+            message += "\n" + "".join(traceback.format_exception(exc))
+        return self._failed(cur, target, model, started, t0, message, line, col)
 
     def _render_now(self, cur: EngineCursor, model: Model, step: Step) -> tuple[Model, Step]:
         """A dbt model whose Jinja queries the warehouse (``run_query``, ``statement``,

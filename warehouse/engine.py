@@ -142,6 +142,27 @@ class Store(Protocol):
         ...
 
 
+class StepGroup:
+    """Several steps' transactions made one (``EngineCursor.open_group``): each step writes
+    its data and state row as it would alone, but ``BEGIN`` and ``COMMIT`` are the group's,
+    and what a step notes after its commit (its relation's kind) waits for the group's
+    (runtime/step_groups.py)."""
+
+    def __init__(self) -> None:
+        self._after: list[Callable[[], None]] = []
+
+    def after_commit(self, then: Callable[[], None]) -> None:
+        self._after.append(then)
+
+    def committed(self) -> None:
+        for then in self._after:
+            then()
+        self._after.clear()
+
+    def rolled_back(self) -> None:
+        self._after.clear()
+
+
 @dataclass(frozen=True)
 class BuildTarget:
     """What a materialization needs to know about the model it builds."""
@@ -165,6 +186,8 @@ class BuildTarget:
     external: ExternalSpec | None = None
     # a Python asset an I/O manager stores: its rows are saved by it instead
     store: Store | None = field(default=None, compare=False)
+    # built inside a transaction several steps share: the group begins and commits it
+    group: StepGroup | None = field(default=None, compare=False)
 
     @property
     def relation(self) -> str:
@@ -236,6 +259,16 @@ class EngineCursor(Protocol):
 
     def relation_sql(self, schema: str, name: str) -> str:
         """How the engine's SQL names ``schema.name`` (quoted)."""
+        ...
+
+    def open_group(self) -> StepGroup | None:
+        """Begin one transaction for several steps (their targets carry the group), or
+        None: this engine runs each step on its own."""
+        ...
+
+    def close_group(self, group: StepGroup, commit: bool) -> None:
+        """Commit the group's transaction (then its steps' notes), or roll it back (this
+        never raises: the transaction may already be aborted)."""
         ...
 
     # -- materializations ----------------------------------------------------------------
@@ -328,6 +361,8 @@ class Engine(Protocol):
     """An open warehouse, for one process. Thread-safe: each thread uses :meth:`cursor`."""
 
     DIALECT: str
+    # whether several steps may share one transaction (EngineCursor.open_group)
+    GROUPS_STEPS: bool
 
     @property
     def path(self) -> str: ...

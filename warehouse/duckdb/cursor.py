@@ -21,6 +21,7 @@ from teal.warehouse.engine import (
     Measured,
     Part,
     PartitionWrite,
+    StepGroup,
     Window,
 )
 
@@ -93,6 +94,21 @@ class DuckDBCursor:
 
     def relation_sql(self, schema: str, name: str) -> str:
         return qualified(schema, name)
+
+    def open_group(self) -> StepGroup:
+        self._cur.execute(SQL.begin)
+        return StepGroup()
+
+    def close_group(self, group: StepGroup, commit: bool) -> None:
+        if commit:
+            self._cur.execute(SQL.commit)
+            group.committed()
+            return
+        group.rolled_back()
+        try:
+            self._cur.execute(SQL.rollback)
+        except Exception:  # noqa: BLE001 - the transaction may already be aborted
+            pass
 
     # -- materializations ----------------------------------------------------------------
     def create_view(self, target: BuildTarget, sql: str, audit: Audit | None = None) -> Built:

@@ -36,6 +36,7 @@ class DuckDBEngine:
     """An open DuckDB warehouse. Thread-safe: each thread uses :meth:`cursor`."""
 
     DIALECT = DIALECT
+    GROUPS_STEPS = True  # DDL is transactional: several tables can share one commit
 
     def __init__(
         self,

@@ -127,7 +127,15 @@ def record_partition_build(
 def in_transaction(
     cur: DuckDBPyConnection, target: BuildTarget, body: Any, kind: str = "table"
 ) -> Built:
+    """``body()`` and the target's state row in one transaction: its own, or the one of
+    the group the target was built in (which begins and commits it)."""
     started = now()
+    group = target.group
+    if group is not None:
+        rows = body()
+        finished = record_model_build(cur, target, rows, started)
+        group.after_commit(lambda: target.committed(kind))
+        return Built(rows=rows, started_at=started, finished_at=finished)
     with transaction(cur):
         rows = body()
         finished = record_model_build(cur, target, rows, started)

@@ -22,6 +22,7 @@ from teal.warehouse.engine import (
     Measured,
     Part,
     PartitionWrite,
+    StepGroup,
     Window,
 )
 from teal.warehouse.spark import checks, io, partitions
@@ -78,6 +79,12 @@ class SparkCursor:
 
     def relation_sql(self, schema: str, name: str) -> str:
         return duck_relation(schema, name)
+
+    def open_group(self) -> StepGroup | None:
+        return None  # Spark has no transactions to share
+
+    def close_group(self, group: StepGroup, commit: bool) -> None:
+        return None
 
     # -- materializations ----------------------------------------------------------------
     def _plain(self, target: BuildTarget) -> None:

@@ -35,6 +35,7 @@ class SparkEngine:
     """An open Spark warehouse. Thread-safe: each thread uses :meth:`cursor`."""
 
     DIALECT = DIALECT
+    GROUPS_STEPS = False  # no transactions: each step publishes on its own
 
     def __init__(
         self,

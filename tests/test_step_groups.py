@@ -1,0 +1,200 @@
+"""Light steps built in one shared transaction (runtime/step_groups.py), end to end on a
+real DuckDB file: every model is published with its state row, a model that fails or
+fails a check inside a group is recorded exactly as if it had run alone, the group's other
+models are published, and a relation whose kind changed in a group that rolled back is
+built again alone.
+
+The executor runs in process so that the test can give groups a large budget (a real build
+sizes them by its own elapsed time) and see them form: with one thread, a group's steps
+are all reported started before the first of them is reported finished.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from teal.compiler.plan import Plan, Step
+from teal.runtime.checking import Auditor
+from teal.runtime.executor import Executor
+from teal.runtime.results import BuildResult, ModelResult
+from teal.runtime.session import Session
+from teal.runtime.step_groups import GROUP_MAX, group_size
+from teal.warehouse.engine import open_engine
+from tests.conftest import query
+
+LIGHT = 12  # independent light models, m00 .. m11
+
+
+class Events:
+    """A reporter that keeps the order of starts and finishes."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def start(self, plan: Plan, threads: int, warehouse: str) -> None:
+        pass
+
+    def model_started(self, step: Step) -> None:
+        self.seen.append(("start", step.model))
+
+    def model_finished(self, result: ModelResult, done: int, total: int) -> None:
+        self.seen.append(("finish", result.model))
+
+    def finish(self, result: BuildResult) -> None:
+        pass
+
+    def started_together(self) -> int:
+        """The most steps reported started in a row (1: no group formed)."""
+        most = run = 0
+        for kind, _ in self.seen:
+            run = run + 1 if kind == "start" else 0
+            most = max(most, run)
+        return most
+
+
+def light_project(project, models: dict[str, str]) -> Path:
+    files = {f"models/m{i:02d}.sql": f"select {i} as id, 'x' as tag" for i in range(LIGHT)}
+    files.update(models)
+    files["models/schema.yml"] = """
+        models:
+          - name: m03
+            columns:
+              - name: tag
+                tests: [not_null]
+    """
+    return project(
+        files, config='name = "groups"\nthreads = 1\n[defaults]\nmaterialized = "table"\n'
+    )
+
+
+def build_grouped(root: Path, run_id: str) -> tuple[BuildResult, Events]:
+    session = Session.open(root)
+    try:
+        plan = session.plan()
+        events = Events()
+        wh = open_engine(session.config, sources=session.project.sources)
+        try:
+            executor = Executor(
+                session.project,
+                plan,
+                wh,
+                run_id=run_id,
+                threads=1,
+                reporter=events,
+                auditor=Auditor.for_run(session.project, run_id, False, {}, None, wh),
+            )
+            executor.group_budget = lambda elapsed: 60.0  # every ready light step fits
+            return executor.run(), events
+        finally:
+            wh.close()
+    finally:
+        session.close()
+
+
+def builds(root: Path, run_id: str) -> dict[str, list[str]]:
+    rows = query(
+        root / "warehouse.duckdb",
+        f"select model, status from teal.builds where run_id = '{run_id}' order by model",
+    )
+    found: dict[str, list[str]] = {}
+    for model, status in rows:
+        found.setdefault(model, []).append(status)
+    return found
+
+
+def test_light_models_share_commits_and_each_is_published_with_its_state_row(project):
+    root = light_project(project, {})
+    result, events = build_grouped(root, "r1")
+    assert result.success
+    assert events.started_together() > 1  # a group formed
+    assert builds(root, "r1") == {f"m{i:02d}": ["success"] for i in range(LIGHT)}
+    db = root / "warehouse.duckdb"
+    assert query(db, "select id, tag from main.m07") == [(7, "x")]
+    checks = query(db, "select check_name, status from teal.check_results where run_id = 'r1'")
+    assert checks == [("not_null_m03_tag", "pass")]
+
+
+def test_a_model_that_fails_in_a_group_is_recorded_once_and_the_others_are_published(project):
+    root = light_project(
+        project,
+        {
+            "models/m05.sql": "select cast('five' as integer) as id, 'x' as tag",
+            "models/after5.sql": "select id from m05",
+        },
+    )
+    result, events = build_grouped(root, "r1")
+    assert events.started_together() > 1
+    by_model = {r.model: r for r in result}
+    assert by_model["m05"].status == "error"
+    assert "Could not convert string 'five'" in (by_model["m05"].message or "")
+    assert by_model["after5"].status == "skipped"
+    recorded = builds(root, "r1")
+    assert recorded.pop("m05") == ["error"]  # once: the group's attempt is not recorded
+    assert recorded == {f"m{i:02d}": ["success"] for i in range(LIGHT) if i != 5}
+    db = root / "warehouse.duckdb"
+    tables = query(
+        db, "select table_name from information_schema.tables where table_schema = 'main'"
+    )
+    assert sorted(t for (t,) in tables) == sorted(f"m{i:02d}" for i in range(LIGHT) if i != 5)
+
+
+def test_a_check_that_fails_in_a_group_keeps_the_old_table_and_the_others_change(project):
+    root = light_project(project, {})
+    first, _ = build_grouped(root, "r1")
+    assert first.success
+    for i in range(LIGHT):  # every model changes; m03 now fails its not_null check
+        tag = "null" if i == 3 else "'y'"
+        (root / "models" / f"m{i:02d}.sql").write_text(f"select {i} as id, {tag} as tag")
+    second, events = build_grouped(root, "r2")
+    assert events.started_together() > 1
+    by_model = {r.model: r for r in second}
+    assert by_model["m03"].status == "error"
+    assert "not_null_m03_tag" in (by_model["m03"].message or "")
+    db = root / "warehouse.duckdb"
+    assert query(db, "select tag from main.m03") == [("x",)]  # the old table, kept
+    assert query(db, "select tag from main.m04") == [("y",)]
+    assert builds(root, "r2")["m03"] == ["error"]
+    checks = query(db, "select status, failing_rows from teal.check_results where run_id = 'r2'")
+    assert checks == [("fail", 1)]  # recorded once, by the step run again alone
+
+
+def test_a_view_made_a_table_in_a_group_that_rolled_back_is_built_again_alone(project):
+    root = light_project(
+        project, {"models/m01.sql": "{{ config(materialized='view') }} select 1 as id"}
+    )
+    first, _ = build_grouped(root, "r1")
+    assert first.success
+    db = root / "warehouse.duckdb"
+    kind = "select table_type from information_schema.tables where table_name = 'm01'"
+    assert query(db, kind) == [("VIEW",)]
+    (root / "models" / "m01.sql").write_text("select 1 as id, 'table now' as tag")
+    (root / "models" / "m02.sql").write_text("select cast('two' as integer) as id")
+    second, events = build_grouped(root, "r2")
+    assert events.started_together() > 1
+    by_model = {r.model: r for r in second}
+    assert by_model["m02"].status == "error"
+    assert by_model["m01"].status == "success"
+    assert query(db, kind) == [("BASE TABLE",)]
+    assert query(db, "select tag from main.m01") == [("table now",)]
+
+
+@given(
+    candidates=st.integers(0, 500),
+    free=st.integers(1, 16),
+    budget_s=st.floats(0, 10, allow_nan=False),
+    typical_s=st.floats(0, 5, allow_nan=False),
+)
+def test_group_size_fits_the_budget_and_leaves_work_for_the_other_workers(
+    candidates, free, budget_s, typical_s
+):
+    size = group_size(candidates, free, budget_s, typical_s)
+    assert 1 <= size <= GROUP_MAX
+    assert size <= 1 + candidates
+    if typical_s == 0 or budget_s == 0:
+        assert size == 1  # nothing known yet: nothing is grouped
+    if size > 1:
+        assert (size - 1) * free <= candidates  # the other free workers get as many
+        assert size * typical_s <= budget_s or size == 1
