@@ -144,12 +144,17 @@ class Store(Protocol):
 
 class StepGroup:
     """Several steps' transactions made one (``EngineCursor.open_group``): each step writes
-    its data and state row as it would alone, but ``BEGIN`` and ``COMMIT`` are the group's,
-    and what a step notes after its commit (its relation's kind) waits for the group's
-    (runtime/step_groups.py)."""
+    its data as it would alone, but ``BEGIN`` and ``COMMIT`` are the group's, its state
+    rows are kept here and written by the engine just before the commit (one statement
+    per state table for the whole group), and what a step notes after its commit (its
+    relation's kind) waits for the group's (runtime/step_groups.py)."""
 
     def __init__(self) -> None:
         self._after: list[Callable[[], None]] = []
+        self.rows: dict[str, list[Sequence[object]]] = {}  # state table -> rows to insert
+
+    def defer(self, table: str, row: Sequence[object]) -> None:
+        self.rows.setdefault(table, []).append(row)
 
     def after_commit(self, then: Callable[[], None]) -> None:
         self._after.append(then)
@@ -161,6 +166,7 @@ class StepGroup:
 
     def rolled_back(self) -> None:
         self._after.clear()
+        self.rows.clear()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ the runtime's job.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -189,13 +190,23 @@ _RESULT_COLUMNS = (
 )
 
 
+RESULTS = "check_results"  # the table of check results (a group keeps its rows under it)
+
+
+def result_rows(records: list[CheckRecord]) -> list[tuple[object, ...]]:
+    """``teal.check_results`` rows of ``records``, checked now."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return [check_result_row(r, now) for r in records]
+
+
 def record(cur: DuckDBPyConnection, records: list[CheckRecord]) -> None:
     """Insert check results, all in one statement (a statement costs ~0.5 ms however many
     rows it carries; a model's checks are recorded together)."""
-    if not records:
-        return
-    now = datetime.now(UTC).replace(tzinfo=None)
-    rows = [check_result_row(r, now) for r in records]
+    if records:
+        record_rows(cur, result_rows(records))
+
+
+def record_rows(cur: DuckDBPyConnection, rows: Sequence[Sequence[object]]) -> None:
     cur.execute(
         SQL.insert_values(f"{state.SCHEMA}.check_results", _RESULT_COLUMNS, len(rows)),
         [v for row in rows for v in row],

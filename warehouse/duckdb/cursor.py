@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from teal.warehouse.duckdb import checks, io, partitions
+from teal.warehouse.duckdb import checks, io, partitions, state
 from teal.warehouse.duckdb import materializations as m
 from teal.warehouse.duckdb.errors import describe_error
 from teal.warehouse.duckdb.sql import SQL, qualified
@@ -43,6 +43,7 @@ class DuckDBCursor:
         self._cur = native
         self._journals = journals
         self._redact = redact
+        self._group: StepGroup | None = None  # the group whose transaction is open
 
     @staticmethod
     def _files() -> Any:
@@ -97,10 +98,19 @@ class DuckDBCursor:
 
     def open_group(self) -> StepGroup:
         self._cur.execute(SQL.begin)
-        return StepGroup()
+        self._group = StepGroup()
+        return self._group
 
     def close_group(self, group: StepGroup, commit: bool) -> None:
+        self._group = None
         if commit:
+            # the group's state rows: one statement per table instead of one per step
+            builds = group.rows.get(state.BUILDS)
+            if builds:
+                state.record_builds(self._cur, builds)
+            results = group.rows.get(checks.RESULTS)
+            if results:
+                checks.record_rows(self._cur, results)
             self._cur.execute(SQL.commit)
             group.committed()
             return
@@ -254,6 +264,10 @@ class DuckDBCursor:
         checks.sample(self._cur, measured, relation_sql, keep_failures)
 
     def record_check_results(self, records: list[CheckRecord]) -> None:
+        if self._group is not None:  # written with the group's other rows, at its commit
+            for row in checks.result_rows(records):
+                self._group.defer(checks.RESULTS, row)
+            return
         checks.record(self._cur, records)
 
     def store_failures(self, check_name: str, rows: Any) -> str:

@@ -425,15 +425,17 @@ def recover(conn: DuckDBPyConnection, journals: Path | None) -> list[files.Recov
         else:
             state.record_build(
                 conn,
-                run_id="recovered",
-                model=found.model,
-                relation=None,
-                materialization="external",
-                sql_hash="",
-                status="error",
-                rows=None,
-                started_at=at,
-                finished_at=at,
-                message=message,
+                state.build_values(
+                    run_id="recovered",
+                    model=found.model,
+                    relation=None,
+                    materialization="external",
+                    sql_hash="",
+                    status="error",
+                    rows=None,
+                    started_at=at,
+                    finished_at=at,
+                    message=message,
+                ),
             )
     return done

@@ -8,7 +8,7 @@ data it describes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
 
 SCHEMA = "teal"
+BUILDS = "builds"  # the table of build rows (a group keeps its rows under this name)
 
 _DDL = [
     f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
@@ -171,8 +172,20 @@ def ensure(conn: DuckDBPyConnection) -> None:
             conn.execute(ddl)
 
 
-def record_build(
-    cur: DuckDBPyConnection,
+def record_build(cur: DuckDBPyConnection, values: Sequence[object]) -> None:
+    """Insert one ``teal.builds`` row (``build_values``)."""
+    cur.execute(INSERT_BUILD, values)
+
+
+def record_builds(cur: DuckDBPyConnection, rows: Sequence[Sequence[object]]) -> None:
+    """Insert ``teal.builds`` rows, all in one statement."""
+    cur.execute(
+        SQL.insert_values(f"{SCHEMA}.builds", BUILD_COLUMNS, len(rows)),
+        [v for row in rows for v in row],
+    )
+
+
+def build_values(
     *,
     run_id: str,
     model: str,
@@ -185,25 +198,23 @@ def record_build(
     finished_at: datetime,
     message: str | None = None,
     data_version: str | None = None,
-) -> None:
+) -> list[object]:
+    """A ``teal.builds`` row, in ``BUILD_COLUMNS`` order."""
     duration_ms = (finished_at - started_at).total_seconds() * 1000.0
-    cur.execute(
-        INSERT_BUILD,
-        [
-            run_id,
-            model,
-            relation,
-            materialization,
-            sql_hash,
-            status,
-            rows,
-            started_at,
-            finished_at,
-            duration_ms,
-            message,
-            data_version or None,
-        ],
-    )
+    return [
+        run_id,
+        model,
+        relation,
+        materialization,
+        sql_hash,
+        status,
+        rows,
+        started_at,
+        finished_at,
+        duration_ms,
+        message,
+        data_version or None,
+    ]
 
 
 EXTERNAL_COLUMNS = (

@@ -79,9 +79,9 @@ def build_row(
     finished: datetime,
     **extra: str,
 ) -> None:
-    """One row of the target's build history (``extra``: its data version or message)."""
-    state.record_build(
-        cur,
+    """One row of the target's build history (``extra``: its data version or message);
+    in a group, kept for the one statement the group writes before its commit."""
+    values = state.build_values(
         run_id=target.run_id,
         model=target.model,
         relation=f"{target.schema}.{target.name}",
@@ -93,6 +93,10 @@ def build_row(
         finished_at=finished,
         **extra,
     )
+    if target.group is not None:
+        target.group.defer(state.BUILDS, values)
+    else:
+        state.record_build(cur, values)
 
 
 def record_model_build(
