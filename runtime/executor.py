@@ -203,8 +203,10 @@ class Executor:
         cur = self.warehouse.cursor()
         if canceled is not None:
             with self._in_flight_lock:
-                if canceled.is_set():
-                    return GroupRun((), tuple(steps))
+                if canceled.is_set():  # none starts (handed back, they would come again)
+                    return GroupRun(
+                        tuple(skipped(s, "canceled before it started") for s in steps), ()
+                    )
                 self._sql_in_flight.add(cur)
         group = cur.open_group()
         try:

@@ -198,3 +198,38 @@ def test_group_size_fits_the_budget_and_leaves_work_for_the_other_workers(
     if size > 1:
         assert (size - 1) * free <= candidates  # the other free workers get as many
         assert size * typical_s <= budget_s or size == 1
+
+
+def test_a_run_canceled_after_its_first_steps_starts_no_group_and_ends(project):
+    """White box: the event the cancel watcher sets (runtime/cancel.py) is set as the
+    first step finishes, as if `teal cancel` had been asked then; the steps not built end
+    canceled, none is started again and again, and the run ends."""
+    import threading
+
+    canceled = threading.Event()
+
+    class CancelAfterFirst(Events):
+        def model_finished(self, result: ModelResult, done: int, total: int) -> None:
+            super().model_finished(result, done, total)
+            canceled.set()
+
+    root = light_project(project, {})
+    session = Session.open(root)
+    try:
+        plan = session.plan()
+        wh = open_engine(session.config, sources=session.project.sources)
+        try:
+            executor = Executor(
+                session.project, plan, wh, run_id="r1", threads=1, reporter=CancelAfterFirst()
+            )
+            executor.group_budget = lambda elapsed: 60.0
+            executor._canceled = canceled
+            result = executor._run()
+        finally:
+            wh.close()
+    finally:
+        session.close()
+    statuses = [r.status for r in result]
+    assert statuses.count("success") == 1
+    assert statuses.count("skipped") == LIGHT - 1
+    assert {r.message for r in result if r.status == "skipped"} == {"canceled before it started"}
