@@ -1,16 +1,23 @@
 """A plan remembers which partitioned models it found wholly up to date, by a digest of what
 decided it (compiler/verified_versions.py), and skips computing their versions next time.
-These tests check that what is remembered never hides a stale partition: the recorded
-versions, the model's code and its upstream's data are all part of the digest."""
+These tests check that what is remembered is used, and never hides a stale partition: the
+recorded versions, the model's code and its upstream's data (through a same-key, lookback
+or time-window mapping) are all part of the digest."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import pytest
 
-from tests.test_partitioned_builds import DAILY_SUM_SQL, EVENTS_SQL, db, teal
+from teal.compiler.versions import DataVersions
+from teal.runtime.session import Session
+from tests.test_partitioned_builds import DAILY, DAILY_SUM_SQL, EVENTS_SQL, NOW, db, teal
 
 VERIFIED = Path(".teal") / "cache" / "verified.pickle"
 
@@ -73,3 +80,203 @@ def test_an_unreadable_file_of_verified_models_is_ignored(project):
     )
     con.close()
     assert _stale(root, "-s", "events") == {"events": [("2026-01-02", "missing")]}
+
+
+# --------------------------------------------------------------------------- remembered digests
+# Plans made in this process, so that the computation of expected versions can be counted.
+
+
+def _plan(
+    root: Path, monkeypatch: pytest.MonkeyPatch, *select: str
+) -> tuple[dict[str, Any], Counter[str]]:
+    """The plan of ``select`` (default: everything) as ``teal plan --json`` gives it, made in
+    this process, and per model how many times the versions its recorded partitions would
+    be built with now were computed (``DataVersions.expected_partitions``, which the plan
+    skips for a model remembered in verified.pickle). The spy only counts: every call goes
+    on to the real computation."""
+    calls: Counter[str] = Counter()
+    compute = DataVersions.expected_partitions
+
+    def counted(self: DataVersions, name: str, keys: Sequence[str]) -> list[str]:
+        calls[name] += 1
+        return compute(self, name, keys)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(DataVersions, "expected_partitions", counted)
+        patch.setenv("TEAL_NOW", NOW["TEAL_NOW"])
+        with Session.open(root) as session:
+            plan = session.plan(list(select) or None)
+    return json.loads(plan.explain("json")), calls
+
+
+def _partitions(plan: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    """model -> (partition, reason) of every partition ``plan`` builds."""
+    return {
+        step["model"]: list(zip(step["partitions"], step["partition_reasons"], strict=True))
+        for step in plan["steps"]
+    }
+
+
+def _without_remembered(
+    root: Path, monkeypatch: pytest.MonkeyPatch, *select: str
+) -> dict[str, Any]:
+    """The plan of ``select`` made with verified.pickle deleted (what is remembered, if
+    anything, is put back afterwards)."""
+    path = root / VERIFIED
+    kept = path.read_bytes() if path.exists() else None
+    path.unlink(missing_ok=True)
+    plan, calls = _plan(root, monkeypatch, *select)
+    assert calls, "nothing remembered, so the plan computes versions"
+    if kept is not None:
+        path.write_bytes(kept)
+    return plan
+
+
+@pytest.mark.slow
+def test_a_second_plan_computes_no_versions_of_the_models_it_remembers(project, monkeypatch):
+    root = project({"models/events.sql": EVENTS_SQL, "models/daily_sum.sql": DAILY_SUM_SQL})
+    teal(root, "build")
+    up_to_date = {"events": "all partitions up to date", "daily_sum": "all partitions up to date"}
+
+    first, computed = _plan(root, monkeypatch)
+    assert first["steps"] == [] and first["not_run"] == up_to_date
+    assert computed == {"events": 1, "daily_sum": 1}  # nothing remembered yet
+    assert (root / VERIFIED).is_file()
+
+    second, computed = _plan(root, monkeypatch)
+    assert second == first
+    assert computed == {}  # both models remembered: no version computed
+
+    (root / VERIFIED).unlink()
+    third, computed = _plan(root, monkeypatch)
+    assert third == first
+    assert computed == {"events": 1, "daily_sum": 1}
+    assert _plan(root, monkeypatch)[1] == {}  # remembered again
+
+    # one recorded version of daily_sum changes: only daily_sum is computed again
+    con = duckdb.connect(str(db(root)))
+    con.execute(
+        "update teal.partitions set data_version = 'not what a build records' "
+        "where model = 'daily_sum' and partition_key = '2026-01-05'"
+    )
+    con.close()
+    fourth, computed = _plan(root, monkeypatch)
+    assert computed == {"daily_sum": 1}
+    assert _partitions(fourth) == {"daily_sum": [("2026-01-05", "stale (what it reads changed)")]}
+    assert fourth == _without_remembered(root, monkeypatch)
+
+
+# --------------------------------------------------------------------------- window mappings
+# rolling reads the day and the two before it of events (lookback), weekly the days of its
+# week (time_window, written out though it is the default between two time definitions).
+# The weeks are 2025-12-29 (reading 2026-01-01..04) and 2026-01-05 (reading 01-05..10).
+
+ROLLING_SQL = f"""
+    {{{{ config(materialized='incremental', partitioned_by={DAILY}, partition_column='day',
+                partition_mapping={{'events': 'lookback(3)'}}) }}}}
+    select max(date_trunc('day', ts)) as day, count(*) as n, sum(v) as total from events
+"""
+WEEKLY_SQL = """
+    {{ config(materialized='incremental', partition_column='week',
+              partitioned_by={'weekly': {'start': '2025-12-29', 'end': '2026-01-12'}},
+              partition_mapping={'events': 'time_window'}) }}
+    select date_trunc('week', ts) as week, count(*) as n, sum(v) as total from events group by 1
+"""
+READERS = ("rolling", "weekly")
+
+
+def _windows_built(project, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """events, rolling and weekly all built, and rolling and weekly remembered."""
+    root = project(
+        {
+            "models/events.sql": EVENTS_SQL,
+            "models/rolling.sql": ROLLING_SQL,
+            "models/weekly.sql": WEEKLY_SQL,
+        }
+    )
+    teal(root, "build")
+    first, computed = _plan(root, monkeypatch, *READERS)
+    assert first["steps"] == []
+    assert computed == {"rolling": 1, "weekly": 1}
+    second, computed = _plan(root, monkeypatch, *READERS)
+    assert second == first
+    assert computed == {}  # remembered from here on
+    return root
+
+
+@pytest.mark.slow
+def test_an_upstream_partition_rebuilt_makes_stale_exactly_the_windows_that_read_it(
+    project, monkeypatch
+):
+    root = _windows_built(project, monkeypatch)
+    teal(root, "build", "-s", "events", "--partition", "2026-01-05", "--vars", "{bump: 1}")
+
+    plan, computed = _plan(root, monkeypatch, *READERS)
+    assert computed == {"rolling": 1, "weekly": 1}  # the digests remembered no longer match
+    changed = "stale (upstream events changed)"
+    assert _partitions(plan) == {
+        "rolling": [(day, changed) for day in ("2026-01-05", "2026-01-06", "2026-01-07")],
+        "weekly": [("2026-01-05", changed)],
+    }
+    assert plan == _without_remembered(root, monkeypatch, *READERS)
+
+    # building them reads the new rows, and leaves both up to date and remembered again
+    teal(root, "build", "-s", "rolling", "-s", "weekly")
+    con = duckdb.connect(str(db(root)), read_only=True)
+    bumped = con.execute(
+        "select strftime(day, '%Y-%m-%d'), total - (select sum(hour(ts) * 10) from events "
+        "where ts::date between day::date - 2 and day::date) from rolling order by 1"
+    ).fetchall()
+    weeks = con.execute(
+        "select strftime(week, '%Y-%m-%d'), total - (select sum(hour(ts) * 10) from events "
+        "where date_trunc('week', ts) = w.week) from weekly w order by 1"
+    ).fetchall()
+    con.close()
+    assert [day for day, extra in bumped if extra] == ["2026-01-05", "2026-01-06", "2026-01-07"]
+    assert dict(bumped)["2026-01-05"] == 24  # one row an hour, each bumped by 1
+    assert weeks == [("2025-12-29", 0), ("2026-01-05", 24)]
+    assert _plan(root, monkeypatch, *READERS)[0]["steps"] == []
+    assert _plan(root, monkeypatch, *READERS)[1] == {}
+
+
+@pytest.mark.slow
+def test_plans_with_and_without_remembered_digests_agree_as_what_windows_read_changes(
+    project, monkeypatch
+):
+    root = _windows_built(project, monkeypatch)
+    remembered = (root / VERIFIED).read_bytes()
+
+    def agree(*select: str) -> dict[str, list[tuple[str, str]]]:
+        (root / VERIFIED).write_bytes(remembered)  # as the all-built plan left it
+        plan, _ = _plan(root, monkeypatch, *select)
+        assert plan == _without_remembered(root, monkeypatch, *select)
+        return _partitions(plan)
+
+    assert agree(*READERS) == {}
+    assert agree() == {}
+
+    # events 2026-01-02 failed: what reads it now reads a missing partition
+    con = duckdb.connect(str(db(root)))
+    con.execute(
+        "update teal.partitions set status = 'failed' "
+        "where model = 'events' and partition_key = '2026-01-02'"
+    )
+    con.close()
+    what = "stale (what it reads changed)"
+    assert agree(*READERS) == {
+        "rolling": [(day, what) for day in ("2026-01-02", "2026-01-03", "2026-01-04")],
+        "weekly": [("2025-12-29", what)],
+    }
+    con = duckdb.connect(str(db(root)))
+    con.execute("update teal.partitions set status = 'success' where model = 'events'")
+    con.close()
+    assert agree(*READERS) == {}
+
+    # events starts a day later: the windows of the first days read fewer partitions,
+    # though every version recorded is the same
+    events = root / "models" / "events.sql"
+    events.write_text(events.read_text().replace("'start': '2026-01-01'", "'start': '2026-01-02'"))
+    assert agree(*READERS) == {
+        "rolling": [(day, what) for day in ("2026-01-01", "2026-01-02", "2026-01-03")],
+        "weekly": [("2025-12-29", what)],
+    }
