@@ -151,12 +151,11 @@ class Executor:
                             except Exception as exc:  # noqa: BLE001 - reported by the caller
                                 self.fatal, stop = exc, True
                                 break
-                        schedule.announce(name)
+                        # a group's other steps are reported by its worker as it starts them
+                        self.reporter.model_started(schedule.steps[name])
                         budget_s = self.group_budget(time.perf_counter() - started)
                         free = self.threads - len(running)
                         mates = schedule.mates(name, light, free=free, budget_s=budget_s)
-                        for mate in mates:
-                            schedule.announce(mate)
                         if mates:
                             group = [schedule.steps[n] for n in (name, *mates)]
                             running[pool.submit(self._grouped, group, budget_s)] = name
@@ -220,6 +219,7 @@ class Executor:
                 alone=self._again_alone,
                 budget_s=budget_s,
                 stop=lambda: canceled is not None and canceled.is_set(),
+                started=self.reporter.model_started,
             )
         finally:
             if canceled is not None:

@@ -47,7 +47,6 @@ class Schedule:
         self.ready = [s.model for s in plan.steps if self.waiting[s.model] == 0]
         self.total = len(self.steps)
         self.durations = Durations()  # of the steps that succeeded, for sizing groups
-        self._announced: set[str] = set()  # reported started (a group's may come back)
 
     def skip_blocked(self) -> None:
         """Skip the steps blocked by a check that failed in an earlier run."""
@@ -67,12 +66,6 @@ class Schedule:
                 return name
             self.pools.release(name)
         return None
-
-    def announce(self, name: str) -> None:
-        """Report ``name`` started (once, though a group may hand it back unstarted)."""
-        if name not in self._announced:
-            self._announced.add(name)
-            self.reporter.model_started(self.steps[name])
 
     def mates(self, first: str, light: set[str], *, free: int, budget_s: float) -> list[str]:
         """The ready steps to build in one transaction with ``first`` (taken out of the

@@ -97,6 +97,7 @@ def run_group(
     alone: Callable[[Step], ModelResult],
     budget_s: float,
     stop: Callable[[], bool],
+    started: Callable[[Step], None],
 ) -> GroupRun:
     """Build ``steps`` in ``group``'s transaction (opened by the caller on ``cur``), in
     order, while the budget lasts; commit them together.
@@ -104,15 +105,22 @@ def run_group(
     ``build(step, group)`` builds one step inside the group; ``alone(step)`` builds it in
     its own transaction (with its retries). A step that fails, or a commit that fails,
     rolls the group back and every step built in it runs again alone. ``stop()`` true: no
-    further step starts.
+    further step starts. ``started(step)`` reports each step after the first as it starts
+    (the scheduler reported the first); if it raises (a run canceled meanwhile), that
+    step and the rest are handed back unstarted, and the scheduler meets the same refusal.
     """
     t0 = time.perf_counter()
     built: list[ModelResult] = []
     failed = False
     try:
         for i, step in enumerate(steps):
-            if i and (time.perf_counter() - t0 >= budget_s or stop()):
-                break
+            if i:
+                if time.perf_counter() - t0 >= budget_s or stop():
+                    break
+                try:
+                    started(step)
+                except Exception:  # noqa: BLE001 - handed back: see the docstring
+                    break
             result = build(step, group)
             built.append(result)
             if result.status != SUCCESS:
