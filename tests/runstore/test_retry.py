@@ -126,7 +126,7 @@ def test_cancel_stops_a_running_build_before_its_next_step_and_retry_finishes_it
         rest, _ = build.communicate(timeout=120)
     finally:
         build.kill()
-    assert build.returncode == 1
+    assert build.returncode == 1, rest
     assert "was canceled" in rest and "Traceback" not in rest
     run = _runs(root)[0]
     assert run["status"] == "canceled"
