@@ -114,7 +114,11 @@ class Executor:
 
     def _interrupt_sql(self) -> None:
         """Interrupt the SQL steps in flight (a canceled run): each rolls back. A Python
-        asset is left to finish, and its write with it."""
+        asset is left to finish, and its write with it. From here on no step starts
+        (each worker sees the event before it builds); the reporter says so."""
+        noticed = getattr(self.reporter, "cancel_noticed", None)
+        if noticed is not None:
+            noticed()
         with self._in_flight_lock:
             cursors = list(self._sql_in_flight)
         for cur in cursors:

@@ -370,6 +370,14 @@ class RecordingReporter:
         if seq is not None:
             self.recorder.wait_written(seq)
 
+    def cancel_noticed(self) -> None:
+        """The cancel watcher saw the cancel: the next step's start asks the store at once
+        (not after CANCEL_ASK_S), so no step starts after this."""
+        self._asked_at = float("-inf")
+        report = getattr(self.inner, "cancel_noticed", None)
+        if report is not None:
+            report()
+
     def attempt_failed(self, step: Step, failed: ModelResult, allowed: int, pause: float) -> None:
         """Attempt ``step.attempt`` failed and the step runs again after ``pause``: the
         attempt's step row ends failed, the next one starts."""

@@ -126,6 +126,12 @@ class ConsoleReporter:
             f"{'s' if threads != 1 else ''} into {warehouse}"
         )
 
+    def cancel_noticed(self) -> None:
+        """The run was canceled (`teal cancel`): said once, from the cancel watcher's thread."""
+        self.write(
+            "Canceling: the SQL steps in flight are stopped and roll back, no other step starts"
+        )
+
     def attempt_failed(self, step: Step, failed: ModelResult, allowed: int, pause: float) -> None:
         first = (failed.message or "").splitlines()[0] if failed.message else ""
         with self._parts_lock:  # the next attempt counts its partitions afresh

@@ -121,6 +121,9 @@ def test_cancel_stops_a_running_build_before_its_next_step_and_retry_finishes_it
         asked = run_teal("cancel", "last", cwd=root)
         assert asked.returncode == 0, asked.output
         assert "it stops before its next step" in asked.stdout
+        for line in build.stdout:  # the build saw the cancel: from here no step starts
+            if line.startswith("Canceling: "):
+                break
         with open(root / "gate", "w") as gate:  # b finishes; nothing else starts
             gate.write("go")
         rest, _ = build.communicate(timeout=120)
