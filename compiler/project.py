@@ -19,7 +19,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -138,6 +138,9 @@ class Project:
     # every Python file under the models folder, as the load found them (None: not loaded
     # from a folder), for `teal compile` to import without walking the folder again
     python_files: tuple[Path, ...] | None = None
+    # the key of the load that made it (compiler/snapshot.py; None: not loaded from files
+    # with a key, such as a dbt project), which runtime/compile_stamp.py builds on
+    load_key: str | None = None
 
     def checks_of(self, model: str) -> list[Any]:
         return [self.checks[c] for c in self.models[model].checks]
@@ -260,7 +263,7 @@ def load_project(
             snapshot.save(cfg, snapshot_key, project, helpers)
 
         strategy.write_behind(store)
-    return project
+    return project if snapshot_key is None else replace(project, load_key=snapshot_key)
 
 
 @contextmanager

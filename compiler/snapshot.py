@@ -31,10 +31,11 @@ VERSION = "1"
 READ_SUFFIXES = {".sql", ".py", ".yml", ".yaml"}
 
 
-def compiler_fingerprint() -> str:
+def compiler_fingerprint(folder: str | os.PathLike[str] | None = None) -> str:
     """Size and modification time of every module of the compiler, subpackages included
-    (what they define is stored in the snapshot: models, partition definitions, ...)."""
-    here = os.path.dirname(os.path.realpath(__file__))
+    (what they define is stored in the snapshot: models, partition definitions, ...); of
+    the modules under ``folder`` instead, when given."""
+    here = os.fspath(folder) if folder is not None else os.path.dirname(os.path.realpath(__file__))
     stats = []
     folders = [here]
     while folders:  # os.scandir: a third of what pathlib's glob costs here

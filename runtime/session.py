@@ -37,6 +37,7 @@ from teal.warehouse.engine import open_engine, sql_problems
 if TYPE_CHECKING:
     from teal.compiler.column_lineage import ColumnGraph
     from teal.runtime.check_run import CheckRun
+    from teal.runtime.compile_stamp import Compiled
     from teal.runtime.report import Reporter
     from teal.runtime.results import BuildResult
     from teal.warehouse.duckdb.preopen import Preopened
@@ -291,18 +292,34 @@ class Session:
             verified=VerifiedVersions.of_project(self.config),
         )
 
-    def compile(self, select: Selection = None, exclude: Selection = None) -> tuple[Path, int]:
-        """Write compiled SQL and the manifest into ``target/``; (folder, models written).
-        Every Python file under the models folder (with a selection: behind the selected
-        models) is imported first: one that fails to import is a located error (a build
-        would meet it later)."""
+    def compile(self, select: Selection = None, exclude: Selection = None) -> Compiled:
+        """Write compiled SQL and the manifest into ``target/``. Every Python file under
+        the models folder (with a selection: behind the selected models) is imported first:
+        one that fails to import is a located error (a build would meet it later). When
+        nothing it reads changed since the last compile and ``target/`` is as that compile
+        left it, the answer is that compile's and nothing is checked or written again
+        (runtime/compile_stamp.py)."""
         from teal.compiler.manifest import write_target
+        from teal.runtime.compile_stamp import Compiled, CompileStamp
         from teal.runtime.python_imports import import_every_file
+        from teal.runtime.validate import recorded_types
 
-        names = self.validate(select, exclude)
-        import_every_file(self.project, names if (select or exclude) else None)
-        chosen = names if (select or exclude) else None
-        return write_target(self.project, set(names), self.columns(chosen)), len(names)
+        selected = bool(select or exclude)
+        names = self.select(select, exclude)
+        chosen = names if selected else None
+        recorded = recorded_types(self.project, self._readable_store())
+        stamp = CompileStamp.of(self.project, chosen, recorded)
+        last = stamp.read() if stamp is not None else None
+        if last is not None:
+            return last
+        self.validate(select, exclude)
+        import_every_file(self.project, chosen)
+        graph = self.columns(chosen)
+        folder = write_target(self.project, set(names), graph)
+        compiled = Compiled(folder, len(names), str(graph.resolution(chosen)))
+        if stamp is not None:
+            stamp.write(compiled)
+        return compiled
 
     # -- running -----------------------------------------------------------------------------
     def build(

@@ -469,15 +469,16 @@ def compile(
 ) -> None:
     """Render and compile models into target/ (compiled SQL and manifest.json)."""
     session = open_session(project_dir, target, warehouse, vars_)
-    out, written = session.compile(select, exclude)
+    compiled = session.compile(select, exclude)
     project = session.project
     stats = project.stats
     click.echo(
-        f"Compiled {written} of {len(project.models)} models into {out} "
-        f"({stats.get('parsed', 0)} SQL parses, {stats.get('cache_hits', 0)} cache hits)"
+        f"Compiled {compiled.written} of {len(project.models)} models into {compiled.folder} "
+        f"({stats.get('parsed', 0)} SQL parses, {stats.get('cache_hits', 0)} cache hits"
+        + ("; unchanged since the last compile: nothing checked or written" * compiled.reused)
+        + ")"
     )
-    chosen = session.select(select, exclude) if (select or exclude) else None
-    click.echo(str(session.columns(chosen).resolution(chosen)))
+    click.echo(compiled.resolution)
 
 
 @main.command(name="ls")
