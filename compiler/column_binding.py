@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from teal.compiler.cache import CompileCache, content_key
 from teal.compiler.column_lineage import (
     ColumnGraph,
+    EngineBinding,
     _cache_path,
     _lower,
     _project_digest,
@@ -44,13 +45,13 @@ def bound_columns(
     *,
     known: Mapping[str, tuple[str, ...]] | None = None,
     use_cache: bool = True,
-    engine_bound: Callable[[list[str]], Mapping[str, tuple[str, ...]]] | None = None,
+    engine_bound: Callable[[list[str]], EngineBinding] | None = None,
 ) -> ColumnGraph:
     """The column names and missing references of ``names`` (all models: None) and of
     every model they read, as a :class:`ColumnGraph` whose columns have no edges.
 
-    ``engine_bound``: given the models to bind (upstreams first), the output columns of
-    those an engine's binder bound; they need no trace (column_lineage._traced)."""
+    ``engine_bound``: given the models to bind (upstreams first), what an engine's binder
+    bound; those need no trace (column_lineage._traced)."""
     lowered = _lower(known)
     order = with_upstreams(project, names)
     path = _cache_path(project, CACHE_FILE) if use_cache else None

@@ -22,7 +22,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from teal.compiler.cache import CompileCache, content_key
 from teal.compiler.column_types import (
@@ -48,8 +48,19 @@ if TYPE_CHECKING:
 
 VERSION = "3"  # of what a cache entry holds (3: plain tuples)
 
-# model name -> its output column names, for the models an engine's binder bound
-EngineBound = Callable[[], Mapping[str, tuple[str, ...]]]
+
+class EngineBinding(NamedTuple):
+    """What an engine's binder bound of a binding's models."""
+
+    # model name -> its output column names, for the models it bound against typed
+    # stand-ins of what they read
+    names: Mapping[str, tuple[str, ...]]
+    # (model, names of what it reads whose types are unknown) -> its output names, bound
+    # against stand-ins of those names, or None; None: not offered
+    untyped: Callable[[str, Mapping[str, tuple[str, ...]]], tuple[str, ...] | None] | None = None
+
+
+EngineBound = Callable[[], EngineBinding]
 
 
 class ColumnGraph:
@@ -282,7 +293,7 @@ def _traced(
     models: dict[str, ModelColumns] = {}
     plains: dict[str, PlainModel] = {}  # the same tuples in both entries: pickled once
     traced = 0
-    bound_by_engine: Mapping[str, tuple[str, ...]] | None = None
+    bound_by_engine: EngineBinding | None = None
     for name in order:
         model = project.models[name]
         if name in given:
@@ -301,7 +312,9 @@ def _traced(
         plain = cache.get(kind, key)
         if plain is None and engine_bound is not None and bound_by_engine is None:
             bound_by_engine = engine_bound()
-        names = bound_by_engine.get(name) if bound_by_engine else None
+        names = bound_by_engine.names.get(name) if bound_by_engine else None
+        if plain is None and not names and bound_by_engine and bound_by_engine.untyped:
+            names = _bound_untyped(model, schemas, bound_by_engine.untyped)
         if plain is None and names:
             columns = tuple(ColumnLineage(n.lower(), (), True) for n in names)
             models[name] = ModelColumns(name, columns, (), "", False)
@@ -320,6 +333,19 @@ def _traced(
     graph = ColumnGraph(project, models, sources)
     graph.traced = traced
     return graph
+
+
+def _bound_untyped(
+    model: Model,
+    schemas: Mapping[str, tuple[str, ...] | None],
+    untyped: Callable[[str, Mapping[str, tuple[str, ...]]], tuple[str, ...] | None],
+) -> tuple[str, ...] | None:
+    """``model``'s output names from the engine's binder against stand-ins of its
+    upstreams' names, when the names of everything it reads are known (else None: traced)."""
+    known = {key: names for key, names in schemas.items() if names is not None}
+    if len(known) < len(schemas):
+        return None
+    return untyped(model.name, {u: known[u] for u in model.upstreams if u in known})
 
 
 def bound_key(

@@ -24,11 +24,12 @@ from teal.compiler.column_lineage import _cache_path, _Relations, _tracer_versio
 from teal.compiler.declared import contract_enforced
 
 if TYPE_CHECKING:
+    from teal.compiler.column_lineage import EngineBinding
     from teal.compiler.errors import TealError
     from teal.compiler.offload import ForkedCall
     from teal.compiler.project import Model, Project
     from teal.compiler.strategy import LoadStrategy
-    from teal.warehouse.duckdb.typing import Typed, TypedQuery
+    from teal.warehouse.duckdb.typing import Binder, Typed, TypedQuery
 
 VERSION = "1"
 _JOIN_OR_UNION = re.compile(r"\b(join|union)\b", re.IGNORECASE)
@@ -117,17 +118,52 @@ def type_errors(
     return _finish(project, _prepare(project, names, use_cache, recorded or {}))
 
 
+class EngineBinder:
+    """DuckDB's binder for a build's binding (compiler/column_binding.py), called with the
+    models to bind (upstreams first): the output names of those it bound against zero-row
+    stand-ins of what they read, every column they reference existing, so they need no
+    trace; then, as the binding goes on, the names of a model whose upstreams' names are
+    known but not all their types (downstream of a Python asset never built), bound
+    against stand-ins of those names (``Binder.names``). The types found first are kept
+    in the types cache, as a type check keeps them. Close it after the binding."""
+
+    def __init__(self, project: Project, recorded: Mapping[str, Typed]) -> None:
+        self.project, self.recorded = project, recorded
+        self._binder: Binder | None = None
+
+    def __call__(self, names: Iterable[str]) -> EngineBinding:
+        from teal.compiler.column_lineage import EngineBinding
+
+        prep = _prepare(self.project, names, True, self.recorded)
+        types = _typed(self.project, prep, self._open(prep))
+        prep.cache.save()
+        bound = {n: tuple(c for c, _ in types[n]) for n in prep.order if types.get(n)}
+        return EngineBinding(bound, self._open(prep).names)
+
+    def close(self) -> None:
+        if self._binder is not None:
+            self._binder.close()
+            self._binder = None
+
+    def _open(self, prep: _Prepared) -> Binder:
+        from teal.warehouse.engine import type_binder
+
+        if self._binder is None:
+            self._binder = type_binder(prep.queries, prep.known)
+        return self._binder
+
+
 def engine_bound(
     project: Project, names: Iterable[str], recorded: Mapping[str, Typed]
 ) -> dict[str, tuple[str, ...]]:
     """The output column names of each of ``names`` (and what they read) that DuckDB's
-    binder bound against zero-row stand-ins of what it reads: every column such a query
-    references exists, so name binding need not trace it (compiler/column_binding.py).
-    The types found are kept in the types cache, as a type check keeps them."""
-    prep = _prepare(project, names, True, recorded)
-    types = _typed(project, prep)
-    prep.cache.save()
-    return {n: tuple(c for c, _ in types[n]) for n in prep.order if types.get(n)}
+    binder bound against typed stand-ins of what it reads (:class:`EngineBinder`'s first
+    answer)."""
+    binder = EngineBinder(project, recorded)
+    try:
+        return dict(binder(names).names)
+    finally:
+        binder.close()
 
 
 def remember_types(
@@ -149,11 +185,15 @@ def remember_types(
     return types
 
 
-def _typed(project: Project, prep: _Prepared) -> dict[str, Typed]:
-    """The types of ``prep``'s queries, those found now put in its cache."""
-    from teal.warehouse.engine import output_types
+def _typed(project: Project, prep: _Prepared, binder: Binder | None = None) -> dict[str, Typed]:
+    """The types of ``prep``'s queries (by ``binder``, when given), those found now put in
+    its cache."""
+    if binder is None:
+        from teal.warehouse.engine import output_types
 
-    types = output_types(prep.queries, prep.known)
+        types = output_types(prep.queries, prep.known)
+    else:
+        types = binder.types()
     for name in (*prep.order, *(k for k in prep.keys if k not in project.models)):
         if name not in prep.known:  # the models, then the source tables typed
             prep.cache.put("types", prep.keys[name], types.get(name, ()))

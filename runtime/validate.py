@@ -46,17 +46,16 @@ def bound_columns(project: Project, store: RunStore | None, names: Iterable[str]
     what ``store`` knows as :func:`project_columns`: what a build checks first."""
     from teal.compiler.column_binding import bound_columns as bind
     from teal.compiler.column_lineage import with_upstreams
-    from teal.runtime.type_check import engine_bound
+    from teal.runtime.type_check import EngineBinder
 
     names = list(names)
     # only the Python assets the selection reads: one store query each
     recorded = recorded_types(project, store, among=set(with_upstreams(project, names)))
-    return bind(
-        project,
-        names,
-        known=_names(recorded),
-        engine_bound=lambda order: engine_bound(project, order, recorded),
-    )
+    binder = EngineBinder(project, recorded)
+    try:
+        return bind(project, names, known=_names(recorded), engine_bound=binder)
+    finally:
+        binder.close()
 
 
 def check_schema_changes(
@@ -98,6 +97,7 @@ def remember_built(project: Project, store: RunStore, built: Mapping[str, Typed]
 
 def _remember(project: Project, store: RunStore, built: Mapping[str, Typed]) -> None:
     from teal.compiler.column_binding import bound_columns as bind
+    from teal.compiler.column_lineage import EngineBinding
     from teal.runtime.type_check import remember_types
 
     plain = {
@@ -113,7 +113,9 @@ def _remember(project: Project, store: RunStore, built: Mapping[str, Typed]) -> 
         project,
         names,
         known=_names(recorded),
-        engine_bound=lambda order: {n: tuple(c for c, _ in types[n]) for n in order if n in types},
+        engine_bound=lambda order: EngineBinding(
+            {n: tuple(c for c, _ in types[n]) for n in order if n in types}
+        ),
     )
 
 

@@ -119,6 +119,7 @@ def test_the_build_after_a_python_assets_first_materialization_binds_nothing(pro
     materializes it keeps the binding of what it built, so the next build neither binds
     with stand-ins nor traces (before: the whole downstream was bound again)."""
     from teal.compiler.column_binding import bound_columns
+    from teal.compiler.column_lineage import EngineBinding
     from teal.runtime.validate import _names, recorded_types
 
     root = project(
@@ -136,9 +137,9 @@ def test_the_build_after_a_python_assets_first_materialization_binds_nothing(pro
     assert session.build().success
     asked: list[list[str]] = []
 
-    def engine_bound(order: list[str]) -> dict[str, tuple[str, ...]]:
+    def engine_bound(order: list[str]) -> EngineBinding:
         asked.append(order)
-        return {}
+        return EngineBinding({})
 
     project_ = Session.open(root).project
     known = _names(recorded_types(project_, session.run_store()))
@@ -147,3 +148,58 @@ def test_the_build_after_a_python_assets_first_materialization_binds_nothing(pro
     assert asked == [] and bound.traced == 0
     assert bound.columns_of("b") == ("id", "dbl", "amount")
     session.close()
+
+
+RAW_PY = (
+    "import polars as pl\nimport teal\n\n\n@teal.asset\n"
+    "def raw() -> pl.DataFrame:\n"
+    "    return pl.DataFrame({'id': [1, 2], 'amount': [3, 4], 'ts': ['2026-01-01', '2026-01-02']})\n"
+)
+BELOW_RAW = {
+    "models/raw.py": RAW_PY,
+    # reads the asset, whose columns nobody knows before its first build: traced
+    "models/a.sql": "select id, amount, cast(ts as timestamp) as ts from raw",
+    # its upstream's names are known, not their types: bound by DuckDB with NULL stand-ins
+    "models/b.sql": "select id, sum(amount) over (partition by id) as total, ts from a",
+    # date_trunc of a NULL-typed column is ambiguous to DuckDB: traced again
+    "models/c.sql": "select date_trunc('day', ts) as day, total from b",
+}
+
+
+def test_what_reads_a_python_asset_never_built_is_bound_by_names_and_traced_only_if_needed(
+    project,
+):
+    """Below a Python asset that was never built (no recorded types), DuckDB binds a model
+    against stand-ins of its upstreams' traced names (NULL-typed): the same names as the
+    tracer, without tracing it; a model DuckDB cannot bind that way is traced."""
+    from teal.compiler.column_binding import bound_columns
+    from teal.compiler.project import load_project
+    from teal.runtime.type_check import EngineBinder
+
+    project_ = load_project(project(BELOW_RAW))
+    order = project_.dag.order()
+    binder = EngineBinder(project_, {})
+    try:
+        bound = bound_columns(project_, order, known={}, use_cache=False, engine_bound=binder)
+    finally:
+        binder.close()
+    traced = bound_columns(project_, order, known={}, use_cache=False)
+    assert (bound.traced, traced.traced) == (2, 3)  # a and c; b bound by names
+    for name in ("a", "b", "c"):
+        assert bound.columns_of(name) == traced.columns_of(name), name
+    assert bound.columns_of("b") == ("id", "total", "ts")
+
+
+def test_a_missing_column_below_a_python_asset_never_built_fails_before_anything_runs(project):
+    root = project({**BELOW_RAW, "models/b.sql": "select id,\n  amont as total, ts\nfrom a\n"})
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 2, done.output
+    assert "models/b.sql:2:3:" in done.output and "amont" in done.output
+    assert "did you mean 'amount'" in done.output
+    con = duckdb.connect(str(root / "warehouse.duckdb"))
+    try:  # nothing was built, not even the asset
+        assert con.execute(
+            "select count(*) from duckdb_tables() where table_name = 'raw'"
+        ).fetchone() == (0,)
+    finally:
+        con.close()

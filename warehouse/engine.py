@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from teal.compiler.plan import PlanState
     from teal.compiler.sources import Source
     from teal.warehouse.duckdb.preopen import Preopened
-    from teal.warehouse.duckdb.typing import Typed, TypedQuery
+    from teal.warehouse.duckdb.typing import Binder, Typed, TypedQuery
 
 ENGINES = ("duckdb", "spark")
 
@@ -494,6 +494,15 @@ def sql_problems(config: ProjectConfig, models: Iterable[Any]) -> list[Any]:
     from teal.warehouse.spark.located import model_problems
 
     return model_problems(models)
+
+
+def type_binder(queries: Sequence[TypedQuery], known: Mapping[str, Typed]) -> Binder:
+    """A binder of ``queries`` against zero-row stand-ins (warehouse/duckdb/typing.py):
+    their types first (``types()``), then names against stand-ins of untyped names
+    (``names()``); closed by the caller."""
+    from teal.warehouse.duckdb.typing import Binder
+
+    return Binder(queries, known)
 
 
 def output_types(queries: Sequence[TypedQuery], known: Mapping[str, Typed]) -> dict[str, Typed]:
