@@ -21,8 +21,9 @@ import random
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -204,31 +205,22 @@ class Executor:
         """Build ``steps`` in one transaction while ``budget_s`` lasts (step_groups.py)."""
         canceled = self._canceled
         cur = self.warehouse.cursor()
-        if canceled is not None:
-            with self._in_flight_lock:
-                if canceled.is_set():  # none starts (handed back, they would come again)
-                    return GroupRun(
-                        tuple(skipped(s, "canceled before it started") for s in steps), ()
-                    )
-                self._sql_in_flight.add(cur)
-        group = cur.open_group()
-        try:
-            if group is None:  # not reached: the scheduler groups only where engines do
+        with self._in_flight(cur) as started:
+            if not started:  # none starts (handed back, they would come again)
+                return GroupRun(tuple(skipped(s, "canceled before it started") for s in steps), ())
+            group = cur.open_group()
+            if group is None:  # an engine without transactions: the scheduler does not group
                 return GroupRun(tuple(self._attempts(s) for s in steps), ())
             return run_group(
                 cur,
                 group,
                 steps,
-                build=lambda step, grp: self._build_step(step, grp),
+                build=self._build_step,
                 alone=self._again_alone,
                 budget_s=budget_s,
                 stop=lambda: canceled is not None and canceled.is_set(),
                 started=self.reporter.model_started,
             )
-        finally:
-            if canceled is not None:
-                with self._in_flight_lock:
-                    self._sql_in_flight.discard(cur)
 
     def _again_alone(self, step: Step) -> ModelResult:
         """A step of a group that was rolled back, built again in its own transaction."""
@@ -243,23 +235,37 @@ class Executor:
         canceled = self._canceled
         if canceled is None:
             return self._retried(step)
-        cur = self.warehouse.cursor()  # the one this worker thread's step runs on
         sql = self.project.models[step.model].kind != "python"
-        with self._in_flight_lock:
-            if canceled.is_set():
+        # the cursor this worker thread's step runs on, which a cancel interrupts
+        with self._in_flight(self.warehouse.cursor() if sql else None) as started:
+            if not started:
                 return skipped(step, "canceled before it started")
-            if sql:
-                self._sql_in_flight.add(cur)
-        try:
             result = self._retried(step)
-        finally:
-            with self._in_flight_lock:
-                self._sql_in_flight.discard(cur)
         if result.status == ERROR and canceled.is_set():
             return replace(
                 result, status=SKIPPED, message="canceled while running: its work was rolled back"
             )
         return result
+
+    @contextmanager
+    def _in_flight(self, cur: EngineCursor | None) -> Iterator[bool]:
+        """While the block runs, ``cur`` (None: no SQL) is among the cursors a `teal cancel`
+        interrupts; yields False, registering nothing, when the cancel came first (nothing
+        may start then)."""
+        canceled = self._canceled
+        if canceled is None:
+            yield True
+            return
+        with self._in_flight_lock:
+            started = not canceled.is_set()
+            if started and cur is not None:
+                self._sql_in_flight.add(cur)
+        try:
+            yield started
+        finally:
+            if started and cur is not None:
+                with self._in_flight_lock:
+                    self._sql_in_flight.discard(cur)
 
     def _retried(self, step: Step) -> ModelResult:
         model = self.project.models[step.model]
