@@ -163,13 +163,21 @@ def ensure(conn: DuckDBPyConnection) -> None:
     ).fetchall()[0][0]
     if exists == 8 and _has_column(conn, "partitions", "data_version"):
         return
-    for ddl in _DDL:
-        conn.execute(ddl)
-    for table in ("builds", "partitions"):  # data versions (compiler/versions.py)
-        conn.execute(f"ALTER TABLE {SCHEMA}.{table} ADD COLUMN IF NOT EXISTS data_version VARCHAR")
-    for ddl in _DDL:  # the views again, so that they show the added columns
-        if ddl.startswith("CREATE OR REPLACE VIEW"):
+    conn.execute("BEGIN")  # one commit, not one per statement: half the time on a new file
+    try:
+        for ddl in _DDL:
             conn.execute(ddl)
+        for table in ("builds", "partitions"):  # data versions (compiler/versions.py)
+            conn.execute(
+                f"ALTER TABLE {SCHEMA}.{table} ADD COLUMN IF NOT EXISTS data_version VARCHAR"
+            )
+        for ddl in _DDL:  # the views again, so that they show the added columns
+            if ddl.startswith("CREATE OR REPLACE VIEW"):
+                conn.execute(ddl)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def record_build(cur: DuckDBPyConnection, values: Sequence[object]) -> None:
