@@ -8,10 +8,11 @@ one and then the other (the order alternates), ``TEAL_RUN_STORE=none`` unless
 ``--store``. Both the wall time and the CPU time of the build process (user + system, all
 its threads) are taken: on a machine other work shares, the CPU time varies much less.
 The medians and their ratios are printed and written to
-``bench/results/ab_build-<date>.json``.
+``bench/results/ab_build-<date>.json``. ``--cold`` removes the project's ``.teal/`` (caches
+and run store) and ``target/`` before every build, as ``run.py``'s cold build does.
 
 Run: python bench/ab_build.py --baseline-python /path/to/venv/bin/python
-                             [--models 1000] [--repeat 5] [--out DIR]
+                             [--models 1000] [--repeat 5] [--store] [--cold] [--out DIR]
 """
 
 from __future__ import annotations
@@ -35,8 +36,12 @@ sys.path.insert(0, str(HERE))
 import generate  # noqa: E402  (bench/ is not a package)
 
 
-def build(python: str, project: Path, store: bool) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) of one ``teal build`` into a fresh warehouse."""
+def build(python: str, project: Path, store: bool, cold: bool = False) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one ``teal build`` into a fresh warehouse (from no
+    cache at all, when ``cold``)."""
+    if cold:
+        shutil.rmtree(project / ".teal", ignore_errors=True)
+        shutil.rmtree(project / "target", ignore_errors=True)
     for leftover in project.glob("warehouse.duckdb*"):
         if leftover.is_dir():
             shutil.rmtree(leftover)
@@ -66,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--store", action="store_true", help="record runs (SQLite store)")
+    parser.add_argument("--cold", action="store_true", help="no .teal/ nor target/ each time")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="teal-ab-"))
@@ -82,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         for i in range(args.repeat):
             order = ["this", "baseline"] if i % 2 == 0 else ["baseline", "this"]
             for side in order:
-                wall, used = build(pythons[side], projects[side], args.store)
+                wall, used = build(pythons[side], projects[side], args.store, args.cold)
                 times[side].append(wall)
                 cpu[side].append(used)
                 print(f"  {side:<8} {wall:.3f} s wall, {used:.3f} s CPU", flush=True)
@@ -95,13 +101,15 @@ def main(argv: list[str] | None = None) -> None:
             f"baseline {baseline:.3f} s, ratio {this / baseline:.3f}"
         )
     args.out.mkdir(parents=True, exist_ok=True)
-    out = args.out / f"ab_build-{date.today().isoformat()}.json"
+    cold = "-cold" if args.cold else ""
+    out = args.out / f"ab_build{cold}-{date.today().isoformat()}.json"
     out.write_text(
         json.dumps(
             {
                 "models": args.models,
                 "repeat": args.repeat,
                 "store": args.store,
+                "cold": args.cold,
                 "wall": times,
                 "cpu": cpu,
             },
