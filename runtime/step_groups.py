@@ -11,8 +11,11 @@ at any point leaves every relation of the group as it was.
 The rules, and why:
 
 - Only steps whose whole work is SQL in the warehouse are grouped: tables and views of SQL
-  models, without partitions, hooks, external files, I/O managers, pools, Python checks or
-  rendering at run time. Anything else runs alone, as before.
+  models, without partitions, hooks, external files, I/O managers, pools, Python checks,
+  retries or rendering at run time. Anything else runs alone, as before. (A model with
+  retries pauses between its attempts, up to minutes: in a group that failed, its mates'
+  results, built again alone by the same worker, would wait for its last attempt, and
+  their downstream models with them.)
 - A group is as long as a time budget (:func:`budget`): a tenth of the build's time so
   far, at most :data:`GROUP_BUDGET_S`. The first models of a build therefore report as soon
   as they are done, a group never holds its results back long, and a heavy model (one that
@@ -59,6 +62,7 @@ def groupable(model: Model, step: Step, runs_python: bool) -> bool:
         and not model.pre_hooks
         and not model.post_hooks
         and model.config.get("pool") is None
+        and not model.config.get("retries")
         and not model.config.get("render_at_run")
         and not runs_python
     )

@@ -233,3 +233,39 @@ def test_a_run_canceled_after_its_first_steps_starts_no_group_and_ends(project):
     assert statuses.count("success") == 1
     assert statuses.count("skipped") == LIGHT - 1
     assert {r.message for r in result if r.status == "skipped"} == {"canceled before it started"}
+
+
+def test_a_model_with_retries_does_not_hold_its_mates_results_through_its_pauses(project):
+    """A model with retries that fails in a group: the group's other models are published
+    and reported before the failing one pauses between attempts (with ``retry_delay`` a
+    pause can be minutes, and their downstream models would wait for it)."""
+    root = light_project(
+        project,
+        {"models/m05.sql": "{{ config(retries=2, retry_delay=30) }} select cast('x' as int) as id"},
+    )
+    session = Session.open(root)
+    try:
+        plan = session.plan()
+        events = Events()
+        open_at_pause: list[set[str]] = []
+
+        def pause(seconds: float) -> None:  # what was started and not reported finished
+            started = {m for kind, m in events.seen if kind == "start"}
+            finished = {m for kind, m in events.seen if kind == "finish"}
+            open_at_pause.append(started - finished - {"m05"})
+
+        wh = open_engine(session.config, sources=session.project.sources)
+        try:
+            executor = Executor(session.project, plan, wh, run_id="r1", threads=1, reporter=events)
+            executor.group_budget = lambda elapsed: 60.0
+            executor.sleep = pause
+            result = executor.run()
+        finally:
+            wh.close()
+    finally:
+        session.close()
+    by_model = {r.model: r for r in result}
+    assert by_model["m05"].status == "error" and by_model["m05"].attempts == 3
+    assert len(open_at_pause) == 2
+    assert open_at_pause == [set(), set()]  # nothing else waits on m05's pauses
+    assert sum(r.status == "success" for r in result) == LIGHT - 1
