@@ -18,9 +18,10 @@ The rules, and why:
   their downstream models with them.)
 - A group is as long as a time budget (:func:`budget`): a tenth of the build's time so
   far, at most :data:`GROUP_BUDGET_S`. The first models of a build therefore report as soon
-  as they are done, a group never holds its results back long, and a heavy model (one that
-  alone exceeds the budget) runs alone: it gains nothing from a shared commit, and its
-  downstream should not wait for the models grouped with it.
+  as they are done, a group never holds its results back long, and a heavy model (one
+  whose last build, ``Step.expected_s``, exceeds the budget) runs alone: it gains nothing
+  from a shared commit, and the light models grouped with it would wait for it, out of
+  the other workers' reach.
 - The scheduler sizes a group from the durations of the steps finished so far
   (:func:`group_size`) and leaves enough ready steps for the other workers; the worker
   stops adding steps when the budget is spent and hands the rest back, unstarted.
@@ -118,8 +119,8 @@ def run_group(
     failed = False
     try:
         for i, step in enumerate(steps):
-            if i:
-                if time.perf_counter() - t0 >= budget_s or stop():
+            if i:  # the next step starts if its last recorded build fits what is left
+                if time.perf_counter() - t0 + step.expected_s >= budget_s or stop():
                     break
                 try:
                     started(step)

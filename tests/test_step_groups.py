@@ -269,3 +269,74 @@ def test_a_model_with_retries_does_not_hold_its_mates_results_through_its_pauses
     assert len(open_at_pause) == 2
     assert open_at_pause == [set(), set()]  # nothing else waits on m05's pauses
     assert sum(r.status == "success" for r in result) == LIGHT - 1
+
+
+def test_a_model_whose_last_build_was_long_builds_alone_and_holds_no_light_model(project):
+    """``heavy`` took two minutes last time (its ``teal.builds`` row says so): it is never
+    grouped, so while it builds (here: reading a named pipe until the test writes to it)
+    the other worker builds every light model, none waits in its group."""
+    import os
+    import threading
+    import time
+
+    import duckdb
+
+    pipe = project({}, name="pipe").parent / "heavy.fifo"
+    files = {f"models/l{i:02d}.sql": f"select {i} as id" for i in range(40)}
+    files["models/gate.sql"] = "select 1 as g"
+    files["models/heavy.sql"] = (
+        f"select g, (select content from read_text('{pipe}')) as c from gate"
+    )
+    root = project(files, config='name = "h"\nthreads = 2\n[defaults]\nmaterialized = "table"\n')
+    pipe.write_text("first")
+    first = Session.open(root).build()
+    assert first.success
+    con = duckdb.connect(str(root / "warehouse.duckdb"))
+    con.execute("update teal.builds set duration_ms = 120000 where model = 'heavy'")
+    con.close()
+    for rel, text in files.items():  # every model changes: all are built again
+        (root / rel).write_text(text.replace("select", "select 2 as v,", 1))
+    pipe.unlink()
+    os.mkfifo(pipe)
+
+    session = Session.open(root)
+    plan = session.plan()
+    assert {s.model: s.expected_s for s in plan.steps}["heavy"] == 120.0
+    events = Events()
+    grouped: list[list[str]] = []
+    wh = open_engine(session.config, sources=session.project.sources)
+    executor = Executor(session.project, plan, wh, run_id="r2", threads=2, reporter=events)
+    executor.group_budget = lambda elapsed: 60.0
+    build_group = executor._grouped
+
+    def seen_group(steps: list[Step], budget_s: float):  # type: ignore[no-untyped-def]
+        grouped.append([s.model for s in steps])
+        return build_group(steps, budget_s)
+
+    executor._grouped = seen_group  # type: ignore[method-assign]
+    done: list[BuildResult] = []
+    thread = threading.Thread(target=lambda: done.append(executor.run()))
+    thread.start()
+    try:
+        while True:  # heavy opens the pipe to read it: it is building
+            try:
+                writer = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError:
+                assert thread.is_alive()
+                time.sleep(0.01)
+        held = [g for g in grouped if "heavy" in g]
+        light = {f"l{i:02d}" for i in range(40)}
+        if not held:  # nothing waits for heavy: the other worker builds every light model
+            while light - {m for kind, m in events.seen if kind == "finish"}:
+                time.sleep(0.01)
+        os.write(writer, b"second")
+        os.close(writer)
+    finally:
+        thread.join()
+        wh.close()
+        session.close()
+    assert held == []
+    assert any(len(g) > 1 for g in grouped)  # the light models did share commits
+    assert done[0].success
+    assert query(root / "warehouse.duckdb", "select c from main.heavy") == [("second",)]
