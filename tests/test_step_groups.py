@@ -340,3 +340,67 @@ def test_a_model_whose_last_build_was_long_builds_alone_and_holds_no_light_model
     assert any(len(g) > 1 for g in grouped)  # the light models did share commits
     assert done[0].success
     assert query(root / "warehouse.duckdb", "select c from main.heavy") == [("second",)]
+
+
+def test_fail_fast_stops_a_group_running_on_another_worker(project, tmp_path):
+    """With --fail-fast, a failure on one worker stops the group another worker is
+    building: the steps of it not started yet are skipped, not built. The group waits on
+    a named pipe its ``n_pipe`` step reads until the failure has been reported; ``bad``
+    (a Python model, alone on the other worker) fails when the test lets it."""
+    import os
+    import threading
+    import time
+
+    pipe, go = tmp_path / "n.fifo", tmp_path / "go_bad"
+    files = {f"models/m{i:02d}.sql": f"select {i} as id" for i in range(10)}
+    files.update({f"models/o{i:02d}.sql": f"select {i} as id" for i in range(10)})
+    files["models/n_pipe.sql"] = f"select (select content from read_text('{pipe}')) as c"
+    files["models/after_bad.sql"] = "select * from bad"  # bad is the most urgent
+    files["models/bad.py"] = f"""
+        import pathlib, time
+        import teal
+
+        @teal.asset
+        def bad():
+            while not pathlib.Path({str(go)!r}).exists():
+                time.sleep(0.01)
+            raise ValueError("the source system is down")
+    """
+    root = project(files, config='name = "ff"\nthreads = 2\n[defaults]\nmaterialized = "table"\n')
+    os.mkfifo(pipe)
+    session = Session.open(root)
+    plan = session.plan()
+    events = Events()
+    wh = open_engine(session.config, sources=session.project.sources)
+    executor = Executor(
+        session.project, plan, wh, run_id="r1", threads=2, fail_fast=True, reporter=events
+    )
+    executor.group_budget = lambda elapsed: 60.0
+    done: list[BuildResult] = []
+    thread = threading.Thread(target=lambda: done.append(executor.run()))
+    thread.start()
+    try:
+        while True:  # n_pipe opens the pipe: the group is waiting for it
+            try:
+                writer = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError:
+                assert thread.is_alive()
+                time.sleep(0.01)
+        go.write_text("fail now")
+        while ("finish", "bad") not in events.seen:
+            time.sleep(0.01)
+        os.write(writer, b"piped")
+        os.close(writer)
+    finally:
+        thread.join()
+        wh.close()
+        session.close()
+    by_model = {r.model: r for r in done[0]}
+    assert by_model["bad"].status == "error"
+    started_after = events.seen[events.seen.index(("finish", "bad")) :]
+    assert [m for kind, m in started_after if kind == "start"] == []
+    assert by_model["n_pipe"].status == "success"  # it had started: it finished
+    stopped = {m for m, r in by_model.items() if m.startswith("o") and r.status == "skipped"}
+    assert stopped, {m: r.status for m, r in by_model.items()}
+    assert {by_model[m].message for m in stopped} == {"not started: --fail-fast stopped the build"}
