@@ -404,3 +404,65 @@ def test_fail_fast_stops_a_group_running_on_another_worker(project, tmp_path):
     stopped = {m for m, r in by_model.items() if m.startswith("o") and r.status == "skipped"}
     assert stopped, {m: r.status for m, r in by_model.items()}
     assert {by_model[m].message for m in stopped} == {"not started: --fail-fast stopped the build"}
+
+
+def test_group_mates_reported_from_worker_threads_are_each_recorded_once(project, monkeypatch):
+    """Four workers building groups (their steps reported started from the worker threads)
+    through the real run store and console reporter: each model has one step row, one
+    start and one outcome event, one progress line, and its start before its finish."""
+    import io
+    import sqlite3
+
+    import teal.runtime.executor as executor_module
+    from teal.runtime.report import ConsoleReporter
+
+    monkeypatch.setattr(executor_module, "budget", lambda elapsed: 60.0)
+    groups: list[int] = []
+    run_group = executor_module.run_group
+
+    def counted(cur, group, steps, **kwargs):  # type: ignore[no-untyped-def]
+        groups.append(len(steps))
+        return run_group(cur, group, steps, **kwargs)
+
+    monkeypatch.setattr(executor_module, "run_group", counted)
+    count = 60
+    files = {f"models/m{i:02d}.sql": f"select {i} as id, 'x' as tag" for i in range(count)}
+    files["models/m07.sql"] = "select cast('seven' as integer) as id, 'x' as tag"
+    files["models/schema.yml"] = "models:\n" + "".join(
+        f"  - name: m{i:02d}\n    columns:\n      - name: tag\n        tests: [not_null]\n"
+        for i in range(0, count, 3)
+    )
+    root = project(files, config='name = "t"\nthreads = 4\n[defaults]\nmaterialized = "table"\n')
+    out = io.StringIO()
+    result = Session.open(root).build(reporter=ConsoleReporter(out=out, color=False))
+    assert [r.model for r in result.failed] == ["m07"]
+    assert groups and max(groups) > 1  # groups formed
+    lines = out.getvalue().splitlines()
+    for i in range(count):
+        assert sum(f"main.m{i:02d} " in line for line in lines) == 1, (i, out.getvalue())
+    con = sqlite3.connect(root / ".teal" / "runs.sqlite")
+    try:
+        steps = con.execute(
+            "select model, status, started_at <= finished_at from steps"
+            " where run_id = ? order by model",
+            (result.run_id,),
+        ).fetchall()
+        kinds = con.execute(
+            "select kind, count(*), count(distinct model) from events"
+            " where run_id = ? and kind like 'step_%' group by kind order by kind",
+            (result.run_id,),
+        ).fetchall()
+    finally:
+        con.close()
+    expected = [(f"m{i:02d}", "failure" if i == 7 else "success", 1) for i in range(count)]
+    assert steps == expected
+    assert kinds == [
+        ("step_failure", 1, 1),
+        ("step_start", count, count),
+        ("step_success", count - 1, count - 1),
+    ]
+    checks = query(
+        root / "warehouse.duckdb",
+        f"select count(*) from teal.check_results where run_id = '{result.run_id}'",
+    )
+    assert checks == [(count // 3,)]
