@@ -466,3 +466,37 @@ def test_group_mates_reported_from_worker_threads_are_each_recorded_once(project
         f"select count(*) from teal.check_results where run_id = '{result.run_id}'",
     )
     assert checks == [(count // 3,)]
+
+
+def test_dbt_seeds_and_plain_models_group_but_hooks_snapshots_incrementals_and_spark_do_not(
+    tmp_path,
+):
+    """Which steps of the dbt fixture may share a commit: seeds (tables read from CSV) and
+    models without hooks; never a model with a pre/post hook (they run around the build's
+    transaction), a snapshot or incremental model, or a Python model. Spark never groups."""
+    import shutil
+
+    from teal.runtime.step_groups import groupable
+    from teal.warehouse.spark.engine import SparkEngine
+
+    root = tmp_path / "events"
+    shutil.copytree(Path(__file__).parent / "dbt_projects" / "events", root)
+    session = Session.open(root)
+    try:
+        plan = session.plan()
+        project = session.project
+        actions = {s.model: s.action for s in plan.steps}
+        light = set()
+        for step in plan.steps:
+            model = project.models[step.model]
+            python = model.kind == "python" or any(
+                project.checks[c].python is not None for c in model.checks
+            )
+            if groupable(model, step, python):
+                light.add(step.model)
+    finally:
+        session.close()
+    assert light == {"raw_events", "event_kinds", "stg_events", "kinds_live", "stg_legacy"}
+    assert actions["kinds_snapshot"] == "incremental" and "kinds_snapshot" not in light
+    assert actions["kinds_compared"] == "table"  # its hooks keep it alone
+    assert SparkEngine.GROUPS_STEPS is False
