@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -271,10 +272,11 @@ def test_a_model_with_retries_does_not_hold_its_mates_results_through_its_pauses
     assert sum(r.status == "success" for r in result) == LIGHT - 1
 
 
-def test_a_model_whose_last_build_was_long_builds_alone_and_holds_no_light_model(project):
-    """``heavy`` took two minutes last time (its ``teal.builds`` row says so): it is never
-    grouped, so while it builds (here: reading a named pipe until the test writes to it)
-    the other worker builds every light model, none waits in its group."""
+def heavy_build(project, recorded_s: float | None) -> tuple[list[list[str]], list[list[str]]]:
+    """Build 40 light models and ``heavy`` (ready after ``gate``; it reads a named pipe,
+    which the test writes to once every light model not held by heavy's group is built)
+    with two workers. ``recorded_s``: heavy's last build's duration on record (None: it was
+    never built). The groups heavy was in, and all the groups formed."""
     import os
     import threading
     import time
@@ -284,24 +286,26 @@ def test_a_model_whose_last_build_was_long_builds_alone_and_holds_no_light_model
     pipe = project({}, name="pipe").parent / "heavy.fifo"
     files = {f"models/l{i:02d}.sql": f"select {i} as id" for i in range(40)}
     files["models/gate.sql"] = "select 1 as g"
-    files["models/heavy.sql"] = (
-        f"select g, (select content from read_text('{pipe}')) as c from gate"
-    )
+    heavy = f"select g, (select content from read_text('{pipe}')) as c from gate"
     root = project(files, config='name = "h"\nthreads = 2\n[defaults]\nmaterialized = "table"\n')
-    pipe.write_text("first")
-    first = Session.open(root).build()
-    assert first.success
-    con = duckdb.connect(str(root / "warehouse.duckdb"))
-    con.execute("update teal.builds set duration_ms = 120000 where model = 'heavy'")
-    con.close()
+    if recorded_s is not None:
+        (root / "models" / "heavy.sql").write_text(heavy)
+        pipe.write_text("first")
+        assert Session.open(root).build().success
+        con = duckdb.connect(str(root / "warehouse.duckdb"))
+        con.execute(
+            f"update teal.builds set duration_ms = {recorded_s * 1000} where model = 'heavy'"
+        )
+        con.close()
+        pipe.unlink()
+    files["models/heavy.sql"] = heavy
     for rel, text in files.items():  # every model changes: all are built again
         (root / rel).write_text(text.replace("select", "select 2 as v,", 1))
-    pipe.unlink()
     os.mkfifo(pipe)
 
     session = Session.open(root)
     plan = session.plan()
-    assert {s.model: s.expected_s for s in plan.steps}["heavy"] == 120.0
+    assert {s.model: s.expected_s for s in plan.steps}["heavy"] == (recorded_s or 0.0)
     events = Events()
     grouped: list[list[str]] = []
     wh = open_engine(session.config, sources=session.project.sources)
@@ -326,20 +330,40 @@ def test_a_model_whose_last_build_was_long_builds_alone_and_holds_no_light_model
                 assert thread.is_alive()
                 time.sleep(0.01)
         held = [g for g in grouped if "heavy" in g]
-        light = {f"l{i:02d}" for i in range(40)}
-        if not held:  # nothing waits for heavy: the other worker builds every light model
-            while light - {m for kind, m in events.seen if kind == "finish"}:
-                time.sleep(0.01)
+        light = {f"l{i:02d}" for i in range(40)} - {m for g in held for m in g}
+        # the light models heavy does not hold: the other worker builds them all meanwhile
+        while light - {m for kind, m in events.seen if kind == "finish"}:
+            time.sleep(0.01)
         os.write(writer, b"second")
         os.close(writer)
     finally:
         thread.join()
         wh.close()
         session.close()
-    assert held == []
-    assert any(len(g) > 1 for g in grouped)  # the light models did share commits
     assert done[0].success
     assert query(root / "warehouse.duckdb", "select c from main.heavy") == [("second",)]
+    return held, grouped
+
+
+def test_a_model_whose_last_build_was_long_builds_alone_and_holds_no_light_model(project):
+    """``heavy`` took two minutes last time (its ``teal.builds`` row says so): it is never
+    grouped, so while it builds the other worker builds every light model, none waits in
+    its group unstarted."""
+    held, grouped = heavy_build(project, recorded_s=120.0)
+    assert held == []
+    assert any(len(g) > 1 for g in grouped)  # the light models did share commits
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a heavy model never built before (no duration on record) may be a group's "
+    "first step: the light models taken with it wait, unstarted, until it is done, while "
+    "the other workers may be idle (mates are reserved when the group forms; a worker "
+    "that pulled them one at a time from the scheduler would not hold them)",
+)
+def test_a_heavy_model_never_built_before_holds_no_light_model(project):
+    held, _ = heavy_build(project, recorded_s=None)
+    assert held == []
 
 
 def test_fail_fast_stops_a_group_running_on_another_worker(project, tmp_path):
