@@ -524,3 +524,70 @@ def test_dbt_seeds_and_plain_models_group_but_hooks_snapshots_incrementals_and_s
     assert actions["kinds_snapshot"] == "incremental" and "kinds_snapshot" not in light
     assert actions["kinds_compared"] == "table"  # its hooks keep it alone
     assert SparkEngine.GROUPS_STEPS is False
+
+
+def test_a_cancel_inside_a_group_rolls_it_back_and_ends_its_steps_canceled(project, tmp_path):
+    """`teal cancel` while a group builds (white box: the event and the interrupt the
+    cancel watcher makes): the SQL in flight is interrupted, the group rolls back, and
+    every step of it ends canceled, none is built again alone, none is published. The
+    group's ``slow`` step reads a named pipe, then computes for many seconds: the cancel
+    comes once the test has written to the pipe."""
+    import os
+    import threading
+    import time
+
+    pipe = tmp_path / "slow.fifo"
+    files = {f"models/m{i:02d}.sql": f"select {i} as id" for i in range(6)}
+    files["models/slow.sql"] = (
+        f"select count(*) as n from range(2000000000) "
+        f"where md5(range::varchar || (select content from read_text('{pipe}'))) = 'x'"
+    )
+    root = project(files, config='name = "c"\nthreads = 1\n[defaults]\nmaterialized = "table"\n')
+    os.mkfifo(pipe)
+    canceled = threading.Event()
+    session = Session.open(root)
+    plan = session.plan()
+    events = Events()
+    wh = open_engine(session.config, sources=session.project.sources)
+    executor = Executor(session.project, plan, wh, run_id="r1", threads=1, reporter=events)
+    executor.group_budget = lambda elapsed: 60.0
+    executor._canceled = canceled
+    done: list[BuildResult] = []
+    thread = threading.Thread(target=lambda: done.append(executor._run()))
+    thread.start()
+    try:
+        while True:
+            try:
+                writer = os.open(pipe, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError:
+                assert thread.is_alive()
+                time.sleep(0.01)
+        in_group = {m for kind, m in events.seen if kind == "start"} - {
+            m for kind, m in events.seen if kind == "finish"
+        }
+        os.write(writer, b"go")
+        os.close(writer)
+        canceled.set()
+        executor._interrupt_sql()
+    finally:
+        thread.join()
+        wh.close()
+        session.close()
+    assert "slow" in in_group and len(in_group) > 1, events.seen  # a group was building
+    by_model = {r.model: r for r in done[0]}
+    for model in in_group:
+        assert by_model[model].status == "skipped", by_model[model]
+        assert by_model[model].message == "canceled while running: its work was rolled back"
+    tables = {
+        t
+        for (t,) in query(
+            root / "warehouse.duckdb",
+            "select table_name from duckdb_tables() where schema_name = 'main'",
+        )
+    }
+    assert not (in_group & tables)
+    rows = query(
+        root / "warehouse.duckdb", "select model, status from teal.builds where run_id = 'r1'"
+    )
+    assert not ({m for m, _ in rows} & in_group), rows
