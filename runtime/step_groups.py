@@ -33,6 +33,7 @@ The rules, and why:
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -147,8 +148,9 @@ def run_group(
 
 
 class Durations:
-    """The typical duration of a step in this build: the mean of the last few finished
-    steps' (scheduler thread only)."""
+    """The typical duration of a step in this build: the median of the last few finished
+    steps' (scheduler thread only). A median, not a mean: one heavy model among light ones
+    would make the mean heavy, and no group would form until it left the window."""
 
     def __init__(self, keep: int = 32) -> None:
         self._keep = keep
@@ -160,4 +162,4 @@ class Durations:
             del self._last[0]
 
     def typical(self) -> float:
-        return sum(self._last) / len(self._last) if self._last else 0.0
+        return statistics.median(self._last) if self._last else 0.0

@@ -591,3 +591,17 @@ def test_a_cancel_inside_a_group_rolls_it_back_and_ends_its_steps_canceled(proje
         root / "warehouse.duckdb", "select model, status from teal.builds where run_id = 'r1'"
     )
     assert not ({m for m, _ in rows} & in_group), rows
+
+
+def test_one_heavy_step_does_not_shrink_the_groups_of_the_light_ones_after_it():
+    """The typical duration that sizes groups is the light steps': one model of a minute
+    among 5 ms ones would otherwise make the next 32 groups about 3 steps instead of 16."""
+    from teal.runtime.step_groups import GROUP_BUDGET_S, Durations
+
+    durations = Durations()
+    for _ in range(20):
+        durations.add(0.005)
+    durations.add(60.0)
+    for _ in range(5):
+        durations.add(0.005)
+    assert group_size(100, 1, GROUP_BUDGET_S, durations.typical()) == GROUP_MAX
