@@ -14,7 +14,7 @@ from teal.compiler.plan import Plan, Step
 from teal.runtime.pools import Pools
 from teal.runtime.report import Reporter
 from teal.runtime.results import SKIPPED, SUCCESS, ModelResult
-from teal.runtime.step_groups import Durations, group_size
+from teal.runtime.step_groups import GROUP_MAX, Durations, group_size
 
 
 def skipped(step: Step, why: str) -> ModelResult:
@@ -73,12 +73,17 @@ class Schedule:
         typical_s = self.durations.typical()
         if budget_s <= 0 or typical_s <= 0 or not self._light(first, light, budget_s):
             return []
-        ready = self.ready  # sorted by take(): the most urgent at the end
-        candidates = [
-            i
-            for i in range(len(ready) - 1, -1, -1)
-            if self._light(ready[i], light, budget_s) and ready[i] not in self.results
-        ]
+        ready, steps, results = self.ready, self.steps, self.results  # ready: most urgent last
+        # GROUP_MAX per free worker are as many as group_size can use: a wide DAG's
+        # thousands of ready steps are not all looked at for each step taken
+        enough = GROUP_MAX * max(1, free)
+        candidates: list[int] = []
+        for i in range(len(ready) - 1, -1, -1):
+            name = ready[i]
+            if name in light and name not in results and steps[name].expected_s <= budget_s:
+                candidates.append(i)
+                if len(candidates) == enough:
+                    break
         taken = candidates[: group_size(len(candidates), free, budget_s, typical_s) - 1]
         chosen = [ready[i] for i in taken]
         for i in sorted(taken, reverse=True):

@@ -605,3 +605,19 @@ def test_one_heavy_step_does_not_shrink_the_groups_of_the_light_ones_after_it():
     for _ in range(5):
         durations.add(0.005)
     assert group_size(100, 1, GROUP_BUDGET_S, durations.typical()) == GROUP_MAX
+
+
+@given(
+    candidates=st.integers(0, 5000),
+    free=st.integers(1, 16),
+    budget_s=st.floats(0, 10, allow_nan=False),
+    typical_s=st.floats(0, 5, allow_nan=False),
+)
+def test_counting_candidates_up_to_group_max_per_free_worker_sizes_groups_the_same(
+    candidates, free, budget_s, typical_s
+):
+    """Schedule.mates stops counting ready candidates at GROUP_MAX per free worker."""
+    capped = min(candidates, GROUP_MAX * free)
+    assert group_size(capped, free, budget_s, typical_s) == group_size(
+        candidates, free, budget_s, typical_s
+    )
