@@ -182,7 +182,11 @@ def order_by_critical_path(plan: Plan, ctx: PlanContext) -> Plan:
     ordered: list[Step] = []
     while heap:
         _, name = heapq.heappop(heap)
-        ordered.append(evolve(steps[name], priority=round(priority[name], 3)))
+        recorded = known.get(name)
+        expected = recorded.duration_ms / 1000.0 if recorded and recorded.duration_ms else 0.0
+        ordered.append(
+            evolve(steps[name], priority=round(priority[name], 3), expected_s=round(expected, 3))
+        )
         for w in waiters[name]:
             indegree[w] -= 1
             if indegree[w] == 0:

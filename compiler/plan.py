@@ -116,6 +116,9 @@ class Step:
     sql: str | None = None  # what the warehouse runs (SQL models)
     inlined: tuple[str, ...] = ()  # views inlined into this step (--inline-views)
     priority: float = 0.0  # critical-path length from this step to the end of the plan
+    # its last successful build's duration in seconds (0: none on record), which tells a
+    # heavy step (that builds alone) from a light one (runtime/step_groups.py)
+    expected_s: float = 0.0
     partitions: tuple[str, ...] = ()  # partition keys this step builds (partitioned models)
     full_refresh: bool = False  # incremental models: rebuild from scratch
     checks: tuple[str, ...] = ()  # checks audited before publishing (and Python ones after)

@@ -11,7 +11,8 @@ Concurrency rules (the Executor's whole contract):
   transaction on that cursor (a group's steps share one: runtime/step_groups.py), so steps
   never see each other's half-done work.
 - A failed step marks every step downstream of it skipped; with ``fail_fast`` no new step
-  starts after the first failure and the not-started ones are skipped.
+  starts after the first failure (a group running on a worker starts no further step of
+  it either) and the not-started ones are skipped.
 - The executor decides nothing the planner could have decided: it runs ``plan.steps``.
 """
 
@@ -92,6 +93,8 @@ class Executor:
         # whether `teal cancel` was asked (runtime/cancel.py): None, nobody asks
         self.cancel_requested: Callable[[], bool] | None = None
         self._canceled: threading.Event | None = None
+        # set once --fail-fast stops the build: a group starts no further step
+        self._failed_fast = threading.Event()
         self._sql_in_flight: set[EngineCursor] = set()  # cursors of running SQL steps
         self._in_flight_lock = threading.Lock()
         # (model, partition) -> the teal.Output metadata of a partitioned Python asset,
@@ -177,6 +180,8 @@ class Executor:
                         if isinstance(got, GroupRun):
                             schedule.give_back(got.unstarted)
                         for result in got.results if isinstance(got, GroupRun) else (got,):
+                            if self.fail_fast and result.status != SUCCESS:
+                                self._failed_fast.set()  # before it is reported
                             if schedule.done(result) and self.fail_fast:
                                 stop = True
             except KeyboardInterrupt:
@@ -218,7 +223,9 @@ class Executor:
                 build=self._build_step,
                 alone=self._again_alone,
                 budget_s=budget_s,
-                stop=lambda: canceled is not None and canceled.is_set(),
+                stop=lambda: (
+                    self._failed_fast.is_set() or (canceled is not None and canceled.is_set())
+                ),
                 started=self.reporter.model_started,
             )
 

@@ -14,7 +14,7 @@ from teal.compiler.plan import Plan, Step
 from teal.runtime.pools import Pools
 from teal.runtime.report import Reporter
 from teal.runtime.results import SKIPPED, SUCCESS, ModelResult
-from teal.runtime.step_groups import Durations, group_size
+from teal.runtime.step_groups import GROUP_MAX, Durations, group_size
 
 
 def skipped(step: Step, why: str) -> ModelResult:
@@ -71,19 +71,30 @@ class Schedule:
         """The ready steps to build in one transaction with ``first`` (taken out of the
         ready ones, most urgent first; runtime/step_groups.py); none: it runs alone."""
         typical_s = self.durations.typical()
-        if budget_s <= 0 or typical_s <= 0 or first not in light:
+        if budget_s <= 0 or typical_s <= 0 or not self._light(first, light, budget_s):
             return []
-        ready = self.ready  # sorted by take(): the most urgent at the end
-        candidates = [
-            i
-            for i in range(len(ready) - 1, -1, -1)
-            if ready[i] in light and ready[i] not in self.results
-        ]
+        ready, steps, results = self.ready, self.steps, self.results  # ready: most urgent last
+        # GROUP_MAX per free worker are as many as group_size can use: a wide DAG's
+        # thousands of ready steps are not all looked at for each step taken
+        enough = GROUP_MAX * max(1, free)
+        candidates: list[int] = []
+        for i in range(len(ready) - 1, -1, -1):
+            name = ready[i]
+            if name in light and name not in results and steps[name].expected_s <= budget_s:
+                candidates.append(i)
+                if len(candidates) == enough:
+                    break
         taken = candidates[: group_size(len(candidates), free, budget_s, typical_s) - 1]
         chosen = [ready[i] for i in taken]
         for i in sorted(taken, reverse=True):
             del ready[i]
         return chosen
+
+    def _light(self, name: str, light: set[str], budget_s: float) -> bool:
+        """Whether ``name`` may be grouped now: a light step whose last build (if any is on
+        record) fits the budget. A heavy one builds alone, or the steps grouped with it
+        would wait for it, unavailable to the other workers."""
+        return name in light and self.steps[name].expected_s <= budget_s
 
     def give_back(self, steps: tuple[Step, ...]) -> None:
         """Steps a group did not start: ready again."""

@@ -11,13 +11,17 @@ at any point leaves every relation of the group as it was.
 The rules, and why:
 
 - Only steps whose whole work is SQL in the warehouse are grouped: tables and views of SQL
-  models, without partitions, hooks, external files, I/O managers, pools, Python checks or
-  rendering at run time. Anything else runs alone, as before.
+  models, without partitions, hooks, external files, I/O managers, pools, Python checks,
+  retries or rendering at run time. Anything else runs alone, as before. (A model with
+  retries pauses between its attempts, up to minutes: in a group that failed, its mates'
+  results, built again alone by the same worker, would wait for its last attempt, and
+  their downstream models with them.)
 - A group is as long as a time budget (:func:`budget`): a tenth of the build's time so
   far, at most :data:`GROUP_BUDGET_S`. The first models of a build therefore report as soon
-  as they are done, a group never holds its results back long, and a heavy model (one that
-  alone exceeds the budget) runs alone: it gains nothing from a shared commit, and its
-  downstream should not wait for the models grouped with it.
+  as they are done, a group never holds its results back long, and a heavy model (one
+  whose last build, ``Step.expected_s``, exceeds the budget) runs alone: it gains nothing
+  from a shared commit, and the light models grouped with it would wait for it, out of
+  the other workers' reach.
 - The scheduler sizes a group from the durations of the steps finished so far
   (:func:`group_size`) and leaves enough ready steps for the other workers; the worker
   stops adding steps when the budget is spent and hands the rest back, unstarted.
@@ -29,6 +33,7 @@ The rules, and why:
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -59,6 +64,7 @@ def groupable(model: Model, step: Step, runs_python: bool) -> bool:
         and not model.pre_hooks
         and not model.post_hooks
         and model.config.get("pool") is None
+        and not model.config.get("retries")
         and not model.config.get("render_at_run")
         and not runs_python
     )
@@ -114,8 +120,8 @@ def run_group(
     failed = False
     try:
         for i, step in enumerate(steps):
-            if i:
-                if time.perf_counter() - t0 >= budget_s or stop():
+            if i:  # the next step starts if its last recorded build fits what is left
+                if time.perf_counter() - t0 + step.expected_s >= budget_s or stop():
                     break
                 try:
                     started(step)
@@ -142,8 +148,9 @@ def run_group(
 
 
 class Durations:
-    """The typical duration of a step in this build: the mean of the last few finished
-    steps' (scheduler thread only)."""
+    """The typical duration of a step in this build: the median of the last few finished
+    steps' (scheduler thread only). A median, not a mean: one heavy model among light ones
+    would make the mean heavy, and no group would form until it left the window."""
 
     def __init__(self, keep: int = 32) -> None:
         self._keep = keep
@@ -155,4 +162,4 @@ class Durations:
             del self._last[0]
 
     def typical(self) -> float:
-        return sum(self._last) / len(self._last) if self._last else 0.0
+        return statistics.median(self._last) if self._last else 0.0
