@@ -10,8 +10,13 @@ A Python function in flight cannot be interrupted: it finishes, and its write is
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from teal.warehouse.engine import EngineCursor
 
 POLL_S = 0.2  # one indexed read of the run's status, five times a second
 
@@ -50,3 +55,34 @@ class CancelWatcher:
     ) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class InFlight:
+    """The cursors of the SQL steps running now: what a cancel interrupts."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cursors: set[EngineCursor] = set()
+
+    @contextmanager
+    def running(self, canceled: threading.Event, cur: EngineCursor | None) -> Iterator[bool]:
+        """While the block runs, ``cur`` (None: no SQL) is among the cursors
+        :meth:`interrupt` interrupts; yields False, registering nothing, when ``canceled``
+        was set first (nothing may start then)."""
+        with self._lock:
+            started = not canceled.is_set()
+            if started and cur is not None:
+                self._cursors.add(cur)
+        try:
+            yield started
+        finally:
+            if started and cur is not None:
+                with self._lock:
+                    self._cursors.discard(cur)
+
+    def interrupt(self) -> None:
+        """Interrupt every registered cursor's query: its transaction rolls back."""
+        with self._lock:
+            cursors = list(self._cursors)
+        for cur in cursors:
+            cur.interrupt()

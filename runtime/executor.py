@@ -33,6 +33,7 @@ from teal.compiler.errors import TealError
 from teal.compiler.plan import Plan, Step
 from teal.compiler.project import Model, Project
 from teal.runtime.attempts import run_with_retries
+from teal.runtime.cancel import InFlight
 from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome
 from teal.runtime.metadata import evaluate_metadata, plain
 from teal.runtime.model_hooks import run_model_hooks, with_post_hooks
@@ -95,8 +96,7 @@ class Executor:
         self._canceled: threading.Event | None = None
         # set once --fail-fast stops the build: a group starts no further step
         self._failed_fast = threading.Event()
-        self._sql_in_flight: set[EngineCursor] = set()  # cursors of running SQL steps
-        self._in_flight_lock = threading.Lock()
+        self._sql_in_flight = InFlight()  # cursors of running SQL steps
         # (model, partition) -> the teal.Output metadata of a partitioned Python asset,
         # until the partition is reported (each key is written by the one step building it)
         self._partition_metadata: dict[tuple[str, str], dict[str, Any]] = {}
@@ -123,10 +123,7 @@ class Executor:
         noticed = getattr(self.reporter, "cancel_noticed", None)
         if noticed is not None:
             noticed()
-        with self._in_flight_lock:
-            cursors = list(self._sql_in_flight)
-        for cur in cursors:
-            cur.interrupt()
+        self._sql_in_flight.interrupt()
 
     def _run(self) -> BuildResult:
         started = time.perf_counter()
@@ -213,8 +210,11 @@ class Executor:
         with self._in_flight(cur) as started:
             if not started:  # none starts (handed back, they would come again)
                 return GroupRun(tuple(skipped(s, "canceled before it started") for s in steps), ())
-            group = cur.open_group()
-            if group is None:  # an engine without transactions: the scheduler does not group
+            try:
+                group = cur.open_group()
+            except Exception:  # noqa: BLE001 - each step alone meets and reports the error
+                group = None
+            if group is None:  # or an engine without transactions (the scheduler never groups)
                 return GroupRun(tuple(self._attempts(s) for s in steps), ())
             return run_group(
                 cur,
@@ -256,23 +256,13 @@ class Executor:
 
     @contextmanager
     def _in_flight(self, cur: EngineCursor | None) -> Iterator[bool]:
-        """While the block runs, ``cur`` (None: no SQL) is among the cursors a `teal cancel`
-        interrupts; yields False, registering nothing, when the cancel came first (nothing
-        may start then)."""
-        canceled = self._canceled
-        if canceled is None:
+        """``cur`` registered as a cursor a `teal cancel` interrupts (runtime/cancel.py)
+        while the block runs; False: the cancel came first, nothing may start."""
+        if self._canceled is None:
             yield True
-            return
-        with self._in_flight_lock:
-            started = not canceled.is_set()
-            if started and cur is not None:
-                self._sql_in_flight.add(cur)
-        try:
-            yield started
-        finally:
-            if started and cur is not None:
-                with self._in_flight_lock:
-                    self._sql_in_flight.discard(cur)
+        else:
+            with self._sql_in_flight.running(self._canceled, cur) as started:
+                yield started
 
     def _retried(self, step: Step) -> ModelResult:
         model = self.project.models[step.model]
