@@ -36,16 +36,26 @@ def compiler_fingerprint(folder: str | os.PathLike[str] | None = None) -> str:
     (what they define is stored in the snapshot: models, partition definitions, ...); of
     the modules under ``folder`` instead, when given."""
     here = os.fspath(folder) if folder is not None else os.path.dirname(os.path.realpath(__file__))
+    return repr(file_stats(here, ".py"))
+
+
+def file_stats(folder: str, suffix: str = "") -> list[tuple[str, int, int]]:
+    """(path relative to ``folder``, size, modification time in nanoseconds) of every file
+    under it whose name ends with ``suffix``, ``__pycache__`` left out, sorted."""
     stats = []
-    folders = [here]
+    folders = [folder]
     while folders:  # os.scandir: a third of what pathlib's glob costs here
-        for entry in os.scandir(folders.pop()):
+        try:
+            entries = list(os.scandir(folders.pop()))
+        except OSError:  # gone or unreadable: nothing in it
+            continue
+        for entry in entries:
             if entry.is_dir() and entry.name != "__pycache__":
                 folders.append(entry.path)
-            elif entry.name.endswith(".py"):
+            elif entry.name.endswith(suffix) and not entry.is_dir():
                 stat = entry.stat()
-                stats.append((entry.path[len(here) :], stat.st_size, stat.st_mtime_ns))
-    return repr(sorted(stats))
+                stats.append((entry.path[len(folder) :], stat.st_size, stat.st_mtime_ns))
+    return sorted(stats)
 
 
 def key(cfg: Any, contents: dict[str, bytes] | None = None) -> str | None:

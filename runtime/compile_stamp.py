@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from teal.compiler.cache import content_key
-from teal.compiler.snapshot import compiler_fingerprint
+from teal.compiler.snapshot import compiler_fingerprint, file_stats
 
 if TYPE_CHECKING:
     from teal.compiler.project import Project
@@ -116,26 +116,14 @@ def target_files(folder: Path) -> list[FileStat]:
     """What a compile writes in ``folder`` (target/): ``manifest.json`` and every file
     under ``compiled/``, each with its size and modification time, sorted: a file written,
     edited or removed since changes the list (a build's ``run_results.json`` does not)."""
-    found: list[FileStat] = []
     base = str(folder)
     try:
         stat = os.stat(os.path.join(base, "manifest.json"))
     except OSError:
         return []
-    found.append(("/manifest.json", stat.st_size, stat.st_mtime_ns))
-    folders = [os.path.join(base, "compiled")]
-    while folders:
-        try:
-            entries = list(os.scandir(folders.pop()))
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                folders.append(entry.path)
-            else:
-                stat = entry.stat(follow_symlinks=False)
-                found.append((entry.path[len(base) :], stat.st_size, stat.st_mtime_ns))
-    return sorted(found)
+    compiled = file_stats(os.path.join(base, "compiled"))
+    found = [("/compiled" + path, size, mtime) for path, size, mtime in compiled]
+    return sorted([*found, ("/manifest.json", stat.st_size, stat.st_mtime_ns)])
 
 
 def _code_fingerprint() -> str:

@@ -135,10 +135,11 @@ class EngineBinder:
         from teal.compiler.column_lineage import EngineBinding
 
         prep = _prepare(self.project, names, True, self.recorded)
-        types = _typed(self.project, prep, self._open(prep))
+        binder = self._open(prep)
+        types = _typed(self.project, prep, binder)
         prep.cache.save()
         bound = {n: tuple(c for c, _ in types[n]) for n in prep.order if types.get(n)}
-        return EngineBinding(bound, self._open(prep).names)
+        return EngineBinding(bound, binder.names)
 
     def close(self) -> None:
         if self._binder is not None:
@@ -151,19 +152,6 @@ class EngineBinder:
         if self._binder is None:
             self._binder = type_binder(prep.queries, prep.known)
         return self._binder
-
-
-def engine_bound(
-    project: Project, names: Iterable[str], recorded: Mapping[str, Typed]
-) -> dict[str, tuple[str, ...]]:
-    """The output column names of each of ``names`` (and what they read) that DuckDB's
-    binder bound against typed stand-ins of what it reads (:class:`EngineBinder`'s first
-    answer)."""
-    binder = EngineBinder(project, recorded)
-    try:
-        return dict(binder(names).names)
-    finally:
-        binder.close()
 
 
 def remember_types(

@@ -475,8 +475,11 @@ def compile(
     click.echo(
         f"Compiled {compiled.written} of {len(project.models)} models into {compiled.folder} "
         f"({stats.get('parsed', 0)} SQL parses, {stats.get('cache_hits', 0)} cache hits"
-        + ("; unchanged since the last compile: nothing checked or written" * compiled.reused)
-        + ")"
+        + (
+            "; unchanged since the last compile: nothing checked or written)"
+            if compiled.reused
+            else ")"
+        )
     )
     click.echo(compiled.resolution)
 

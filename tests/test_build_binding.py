@@ -87,13 +87,13 @@ def test_binding_is_cached_by_what_each_model_reads(project):
 @pytest.mark.slow
 def test_the_binder_and_the_tracer_agree_on_every_example_model(tmp_path):
     """A build takes the names of what DuckDB's binder binds (runtime/type_check.py
-    engine_bound) and traces only the rest: for every SQL model of the example project
+    EngineBinder) and traces only the rest: for every SQL model of the example project
     both give the same output columns, and, once its Python assets were built (their
     types recorded), the binder binds every SQL model."""
     from teal.compiler.column_binding import bound_columns
     from teal.compiler.project import load_project
     from teal.runtime.runstore import open_run_store
-    from teal.runtime.type_check import engine_bound
+    from teal.runtime.type_check import EngineBinder
     from teal.runtime.validate import recorded_types
 
     from .test_example_project import copy_example
@@ -106,7 +106,11 @@ def test_the_binder_and_the_tracer_agree_on_every_example_model(tmp_path):
     assert known, "the example's Python assets have recorded schemas"
     order = project.dag.order()
     sql = [n for n in order if project.models[n].kind == "sql"]
-    by_engine = engine_bound(project, order, recorded)
+    binder = EngineBinder(project, recorded)
+    try:
+        by_engine = binder(order).names
+    finally:
+        binder.close()
     traced = bound_columns(project, order, known=known, use_cache=False)
     assert sql and [n for n in sql if n not in by_engine] == []
     for name in sql:
