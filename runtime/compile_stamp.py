@@ -90,11 +90,14 @@ class CompileStamp(NamedTuple):
             return None
         if not isinstance(stored, dict) or stored.get("key") != self.key:
             return None
-        folder = Path(str(stored.get("folder", "")))
-        files = [tuple(f) for f in stored.get("files", ())]
+        try:  # a stamp edited by hand: not an answer
+            folder = Path(str(stored["folder"]))
+            files = [tuple(f) for f in stored["files"]]
+            written, resolution = int(stored["written"]), str(stored["resolution"])
+        except (KeyError, TypeError, ValueError):
+            return None
         if not files or target_files(folder) != files:
             return None
-        written, resolution = int(stored.get("written", 0)), str(stored.get("resolution", ""))
         return Compiled(folder, written, resolution, reused=True)
 
     def write(self, compiled: Compiled) -> None:

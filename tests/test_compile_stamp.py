@@ -116,3 +116,14 @@ def test_a_python_assets_first_materialization_changes_what_compile_knows(projec
     # a build writes target/run_results.json, which the stamp does not look at
     assert (root / "target/run_results.json").exists()
     assert REUSED in compile_(root)
+
+
+def test_a_damaged_stamp_is_no_answer(project):
+    root = project(FILES)
+    compile_(root)
+    stamp = root / ".teal/cache/compile-stamp.json"
+    stored = json.loads(stamp.read_text())
+    for damaged in ("not json", json.dumps({**stored, "files": [1, 2]}), json.dumps([1])):
+        stamp.write_text(damaged)
+        assert REUSED not in compile_(root)
+        assert REUSED in compile_(root)  # written again, whole
