@@ -27,6 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from teal.compiler.errors import TealError
@@ -145,7 +146,7 @@ class Executor:
         with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="teal") as pool:
             running: dict[Future[ModelResult | GroupRun], str] = {}
             try:
-                while schedule.ready or running:
+                while running or schedule.has_ready():
                     while len(running) < self.threads and not stop:
                         name = schedule.take()
                         if name is None:
@@ -158,16 +159,15 @@ class Executor:
                                 break
                         # a group's other steps are reported by its worker as it starts them
                         self.reporter.model_started(schedule.steps[name])
+                        step = schedule.steps[name]
                         budget_s = self.group_budget(time.perf_counter() - started)
-                        free = self.threads - len(running)
-                        mates = schedule.mates(name, light, free=free, budget_s=budget_s)
-                        if mates:
-                            group = [schedule.steps[n] for n in (name, *mates)]
-                            running[pool.submit(self._grouped, group, budget_s)] = name
+                        if schedule.may_group(name, light, budget_s):
+                            pull = partial(schedule.pull, light)
+                            running[pool.submit(self._grouped, step, pull, budget_s)] = name
                         else:
-                            running[pool.submit(self._attempts, schedule.steps[name])] = name
+                            running[pool.submit(self._attempts, step)] = name
                     if stop:
-                        schedule.ready.clear()
+                        schedule.stop()
                     if not running:
                         break
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -203,23 +203,27 @@ class Executor:
         self.reporter.finish(built)
         return built
 
-    def _grouped(self, steps: list[Step], budget_s: float) -> GroupRun:
-        """Build ``steps`` in one transaction while ``budget_s`` lasts (step_groups.py)."""
+    def _grouped(
+        self, first: Step, pull: Callable[[float], Step | None], budget_s: float
+    ) -> GroupRun:
+        """Build ``first`` and the steps ``pull`` gives in one transaction while
+        ``budget_s`` lasts (step_groups.py)."""
         canceled = self._canceled
         cur = self.warehouse.cursor()
         with self._in_flight(cur) as started:
-            if not started:  # none starts (handed back, they would come again)
-                return GroupRun(tuple(skipped(s, "canceled before it started") for s in steps), ())
+            if not started:  # it does not start (handed back, it would come again)
+                return GroupRun((skipped(first, "canceled before it started"),), ())
             try:
                 group = cur.open_group()
-            except Exception:  # noqa: BLE001 - each step alone meets and reports the error
+            except Exception:  # noqa: BLE001 - the step alone meets and reports the error
                 group = None
             if group is None:  # or an engine without transactions (the scheduler never groups)
-                return GroupRun(tuple(self._attempts(s) for s in steps), ())
+                return GroupRun((self._attempts(first),), ())
             return run_group(
                 cur,
                 group,
-                steps,
+                first,
+                pull,
                 build=self._build_step,
                 alone=self._again_alone,
                 budget_s=budget_s,

@@ -1,7 +1,9 @@
 """What is waiting, ready and done in one run: the Executor's scheduling state.
 
-It lives in the thread that calls :meth:`teal.runtime.executor.Executor.run` and nowhere
-else: workers only build and return results, and the scheduler thread hands them here.
+The thread that calls :meth:`teal.runtime.executor.Executor.run` takes the steps to start
+and hands it each result; a worker building a group of light steps takes the group's
+further steps here too, one at a time as it is about to start each (:meth:`Schedule.pull`),
+so every method that reads or changes what is ready holds the schedule's lock.
 A step is ready when each of its upstream steps succeeded; a failed step skips everything
 downstream of it; the most urgent ready step is the earliest in the plan's order.
 """
@@ -9,12 +11,13 @@ downstream of it; the most urgent ready step is the earliest in the plan's order
 from __future__ import annotations
 
 import re
+import threading
 
 from teal.compiler.plan import Plan, Step
 from teal.runtime.pools import Pools
 from teal.runtime.report import Reporter
 from teal.runtime.results import SKIPPED, SUCCESS, ModelResult
-from teal.runtime.step_groups import GROUP_MAX, Durations, group_size
+from teal.runtime.step_groups import GROUP_MAX, Durations
 
 
 def skipped(step: Step, why: str) -> ModelResult:
@@ -45,8 +48,10 @@ class Schedule:
         self.order = {s.model: i for i, s in enumerate(plan.steps)}
         self.results: dict[str, ModelResult] = {}
         self.ready = [s.model for s in plan.steps if self.waiting[s.model] == 0]
+        self._unsorted = True  # ready gained steps since it was last sorted
         self.total = len(self.steps)
         self.durations = Durations()  # of the steps that succeeded, for sizing groups
+        self._lock = threading.Lock()
 
     def skip_blocked(self) -> None:
         """Skip the steps blocked by a check that failed in an earlier run."""
@@ -55,40 +60,58 @@ class Schedule:
                 why = f"blocked: {s.blocked} (it stands until that model passes its checks; "
                 self._finish(skipped(s, why + "--ignore-failed-upstream builds anyway)"))
 
+    def has_ready(self) -> bool:
+        with self._lock:
+            return bool(self.ready)
+
     def take(self) -> str | None:
         """The most urgent ready step whose pool has room (None: none now)."""
-        self.ready.sort(key=self.order.__getitem__, reverse=True)
-        while self.ready:
-            name = self.pools.take(self.ready)
-            if name is None:
-                return None  # every ready step waits for room in its pool
-            if name not in self.results:
-                return name
-            self.pools.release(name)
-        return None
+        with self._lock:
+            self._sort()
+            while self.ready:
+                name = self.pools.take(self.ready)
+                if name is None:
+                    return None  # every ready step waits for room in its pool
+                if name not in self.results:
+                    return name
+                self.pools.release(name)
+            return None
 
-    def mates(self, first: str, light: set[str], *, free: int, budget_s: float) -> list[str]:
-        """The ready steps to build in one transaction with ``first`` (taken out of the
-        ready ones, most urgent first; runtime/step_groups.py); none: it runs alone."""
-        typical_s = self.durations.typical()
-        if budget_s <= 0 or typical_s <= 0 or not self._light(first, light, budget_s):
-            return []
-        ready, steps, results = self.ready, self.steps, self.results  # ready: most urgent last
-        # GROUP_MAX per free worker are as many as group_size can use: a wide DAG's
-        # thousands of ready steps are not all looked at for each step taken
-        enough = GROUP_MAX * max(1, free)
-        candidates: list[int] = []
-        for i in range(len(ready) - 1, -1, -1):
+    def may_group(self, first: str, light: set[str], budget_s: float) -> bool:
+        """Whether ``first`` starts a group (runtime/step_groups.py): it is light and fits
+        ``budget_s``, a step's typical duration in this build is known, and another light
+        step is ready now to join it; its worker then takes its further steps with
+        :meth:`pull`, none reserved beforehand."""
+        with self._lock:
+            if budget_s <= 0 or self.durations.typical() <= 0:
+                return False
+            if not self._light(first, light, budget_s):
+                return False
+            return self._most_urgent_light(light, budget_s) is not None
+
+    def pull(self, light: set[str], left_s: float) -> Step | None:
+        """The most urgent ready light step expected to build within ``left_s`` (its last
+        recorded duration, else the typical one), taken out of the ready ones for the
+        group a worker is building; None: none now (the group commits)."""
+        with self._lock:
+            self._sort()
+            i = self._most_urgent_light(light, left_s)
+            if i is None:
+                return None
+            return self.steps[self.ready.pop(i)]
+
+    def _most_urgent_light(self, light: set[str], left_s: float) -> int | None:
+        """The index in ``ready`` of the most urgent light step that fits ``left_s``,
+        among the most urgent GROUP_MAX (a wide DAG's thousands of ready steps are not
+        all looked at for each one taken)."""
+        ready, steps, results = self.ready, self.steps, self.results  # most urgent last
+        typical = self.durations.typical()
+        for i in range(len(ready) - 1, max(-1, len(ready) - 1 - GROUP_MAX), -1):
             name = ready[i]
-            if name in light and name not in results and steps[name].expected_s <= budget_s:
-                candidates.append(i)
-                if len(candidates) == enough:
-                    break
-        taken = candidates[: group_size(len(candidates), free, budget_s, typical_s) - 1]
-        chosen = [ready[i] for i in taken]
-        for i in sorted(taken, reverse=True):
-            del ready[i]
-        return chosen
+            if name in light and name not in results:
+                if (steps[name].expected_s or typical) < left_s:
+                    return i
+        return None
 
     def _light(self, name: str, light: set[str], budget_s: float) -> bool:
         """Whether ``name`` may be grouped now: a light step whose last build (if any is on
@@ -98,11 +121,22 @@ class Schedule:
 
     def give_back(self, steps: tuple[Step, ...]) -> None:
         """Steps a group did not start: ready again."""
-        self.ready.extend(s.model for s in steps)
+        with self._lock:
+            self.ready.extend(s.model for s in steps)
+            self._unsorted = True
+
+    def stop(self) -> None:
+        """Start nothing more: no step is ready any longer."""
+        with self._lock:
+            self.ready.clear()
 
     def done(self, result: ModelResult) -> bool:
         """Record a finished step; its downstream becomes ready or is skipped. True: it
         failed."""
+        with self._lock:
+            return self._done(result)
+
+    def _done(self, result: ModelResult) -> bool:
         self.pools.release(result.model)
         self._finish(result)
         if result.status == SUCCESS:
@@ -111,6 +145,7 @@ class Schedule:
                 self.waiting[nxt] -= 1
                 if self.waiting[nxt] == 0 and nxt not in self.results:
                     self.ready.append(nxt)
+                    self._unsorted = True
             return False
         why = f"upstream {result.model} failed"
         check = re.search(r"check (\S+) failed", result.message or "")
@@ -131,6 +166,11 @@ class Schedule:
 
     def ordered(self) -> tuple[ModelResult, ...]:
         return tuple(self.results[s.model] for s in self.plan.steps)
+
+    def _sort(self) -> None:
+        if self._unsorted:
+            self.ready.sort(key=self.order.__getitem__, reverse=True)
+            self._unsorted = False
 
     def _finish(self, result: ModelResult) -> None:
         self.results[result.model] = result

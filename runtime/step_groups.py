@@ -22,9 +22,14 @@ The rules, and why:
   whose last build, ``Step.expected_s``, exceeds the budget) runs alone: it gains nothing
   from a shared commit, and the light models grouped with it would wait for it, out of
   the other workers' reach.
-- The scheduler sizes a group from the durations of the steps finished so far
-  (:func:`group_size`) and leaves enough ready steps for the other workers; the worker
-  stops adding steps when the budget is spent and hands the rest back, unstarted.
+- A group forms when a step's typical duration in this build is known (the median of the
+  steps finished so far; before any has finished, steps run alone) and another light step
+  is ready to join. Its worker takes each further step from the scheduler only when it is
+  about to start it (``Schedule.pull``), the most urgent ready light step expected to fit
+  what is left of the budget, up to :data:`GROUP_MAX`: no step waits in a group unstarted,
+  so a first step that turns out heavy (never built before, nothing on record) holds no
+  other step while the other workers are idle, and the other workers take from the same
+  ready steps meanwhile.
 - A step that fails inside a group rolls the whole group back (DuckDB has no savepoints):
   each of the group's steps is then run again alone, so the others are published and the
   failure is recorded, retried and reported exactly as if there had been no group. A
@@ -35,7 +40,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from teal.compiler.plan import Step
@@ -70,26 +75,10 @@ def groupable(model: Model, step: Step, runs_python: bool) -> bool:
     )
 
 
-def group_size(candidates: int, free_workers: int, budget_s: float, typical_s: float) -> int:
-    """How many steps (the first included) one worker takes now.
-
-    ``candidates``: the groupable ready steps besides the first; ``free_workers``: the
-    workers without a step, this one included; ``typical_s``: a step's usual duration in
-    this build so far (0: none finished yet, so nothing is known and nothing is grouped).
-    """
-    if typical_s <= 0 or budget_s <= 0 or candidates <= 0:
-        return 1
-    # steps that fit in the budget, the first included (no division: a tiny typical_s
-    # would overflow it)
-    fits = GROUP_MAX if typical_s * GROUP_MAX <= budget_s else int(budget_s / typical_s)
-    fair = candidates // max(1, free_workers)  # leave the other free workers theirs
-    return max(1, min(GROUP_MAX, fits, 1 + fair))
-
-
 @dataclass(frozen=True)
 class GroupRun:
-    """What a worker did with a group: a result for each step it built, and the steps it
-    did not start (the budget was spent, or the run was canceled), to be scheduled again."""
+    """What a worker did with a group: a result for each step it built, and the step it
+    took but did not start (the run was canceled meanwhile), to be scheduled again."""
 
     results: tuple[ModelResult, ...]
     unstarted: tuple[Step, ...]
@@ -98,40 +87,50 @@ class GroupRun:
 def run_group(
     cur: EngineCursor,
     group: StepGroup,
-    steps: Sequence[Step],
+    first: Step,
+    pull: Callable[[float], Step | None],
     build: Callable[[Step, StepGroup], ModelResult],
     alone: Callable[[Step], ModelResult],
     budget_s: float,
     stop: Callable[[], bool],
     started: Callable[[Step], None],
 ) -> GroupRun:
-    """Build ``steps`` in ``group``'s transaction (opened by the caller on ``cur``), in
-    order, while the budget lasts; commit them together.
+    """Build ``first``, then the steps ``pull`` gives, in ``group``'s transaction (opened
+    by the caller on ``cur``), while the budget lasts; commit them together.
 
-    ``build(step, group)`` builds one step inside the group; ``alone(step)`` builds it in
-    its own transaction (with its retries). A step that fails, or a commit that fails,
-    rolls the group back and every step built in it runs again alone. ``stop()`` true: no
-    further step starts. ``started(step)`` reports each step after the first as it starts
-    (the scheduler reported the first); if it raises (a run canceled meanwhile), that
-    step and the rest are handed back unstarted, and the scheduler meets the same refusal.
+    ``pull(left_s)`` takes the next step to start from the scheduler, one expected to
+    build within ``left_s`` seconds (None: none; the group commits). ``build(step,
+    group)`` builds one step inside the group; ``alone(step)`` builds it in its own
+    transaction (with its retries). A step that fails, or a commit that fails, rolls the
+    group back and every step built in it runs again alone. ``stop()`` true: no further
+    step is taken. ``started(step)`` reports each step after the first as it starts (the
+    scheduler reported the first); if it raises (a run canceled meanwhile), that step is
+    handed back unstarted, and the scheduler meets the same refusal.
     """
     t0 = time.perf_counter()
+    ran: list[Step] = []
     built: list[ModelResult] = []
+    unstarted: tuple[Step, ...] = ()
     failed = False
     try:
-        for i, step in enumerate(steps):
-            if i:  # the next step starts if its last recorded build fits what is left
-                if time.perf_counter() - t0 + step.expected_s >= budget_s or stop():
-                    break
-                try:
-                    started(step)
-                except Exception:  # noqa: BLE001 - handed back: see the docstring
-                    break
+        step: Step | None = first
+        while step is not None:
+            ran.append(step)
             result = build(step, group)
             built.append(result)
             if result.status != SUCCESS:
                 failed = True
                 break
+            left_s = budget_s - (time.perf_counter() - t0)
+            if len(ran) == GROUP_MAX or left_s <= 0 or stop():
+                break
+            step = pull(left_s)
+            if step is not None:
+                try:
+                    started(step)
+                except Exception:  # noqa: BLE001 - handed back: see the docstring
+                    unstarted = (step,)
+                    break
         if not failed:
             try:
                 cur.close_group(group, commit=True)
@@ -140,11 +139,10 @@ def run_group(
     except BaseException:
         cur.close_group(group, commit=False)
         raise
-    ran = steps[: len(built)]
     if failed:
         cur.close_group(group, commit=False)
-        return GroupRun(tuple(alone(step) for step in ran), tuple(steps[len(built) :]))
-    return GroupRun(tuple(built), tuple(steps[len(built) :]))
+        return GroupRun(tuple(alone(step) for step in ran), unstarted)
+    return GroupRun(tuple(built), unstarted)
 
 
 class Durations:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -22,7 +21,7 @@ from teal.runtime.checking import Auditor
 from teal.runtime.executor import Executor
 from teal.runtime.results import BuildResult, ModelResult
 from teal.runtime.session import Session
-from teal.runtime.step_groups import GROUP_MAX, group_size
+from teal.runtime.step_groups import GROUP_MAX
 from teal.warehouse.engine import open_engine
 from tests.conftest import query
 
@@ -182,23 +181,56 @@ def test_a_view_made_a_table_in_a_group_that_rolled_back_is_built_again_alone(pr
     assert query(db, "select tag from main.m01") == [("table now",)]
 
 
+def schedule_of(expected: list[float], finished: list[float]):  # type: ignore[no-untyped-def]
+    """A Schedule of independent steps s000.. whose last builds took ``expected`` seconds
+    (0: never built), with ``finished`` steps' durations known in this build."""
+    from teal.compiler.plan import Plan
+    from teal.runtime.pools import Pools
+    from teal.runtime.report import SilentReporter
+    from teal.runtime.scheduler import Schedule
+
+    def step(i: int, seconds: float) -> Step:
+        name = f"s{i:03d}"
+        return Step(name, "table", f"main.{name}", (), "new", "", f"{name}.sql", expected_s=seconds)
+
+    plan = Plan(steps=tuple(step(i, s) for i, s in enumerate(expected)))
+    schedule = Schedule(plan, SilentReporter(), Pools({}, {}))
+    for seconds in finished:
+        schedule.durations.add(seconds)
+    return schedule
+
+
 @given(
-    candidates=st.integers(0, 500),
-    free=st.integers(1, 16),
-    budget_s=st.floats(0, 10, allow_nan=False),
-    typical_s=st.floats(0, 5, allow_nan=False),
+    expected=st.lists(st.sampled_from([0.0, 0.001, 0.01, 0.2, 5.0]), min_size=1, max_size=60),
+    finished=st.lists(st.sampled_from([0.001, 0.01, 0.3]), max_size=5),
+    heavy=st.sets(st.integers(0, 59)),
+    left_s=st.sampled_from([0.0, 0.005, 0.05, 0.25, 10.0]),
 )
-def test_group_size_fits_the_budget_and_leaves_work_for_the_other_workers(
-    candidates, free, budget_s, typical_s
+def test_a_group_pulls_the_most_urgent_light_step_that_fits_what_is_left(
+    expected, finished, heavy, left_s
 ):
-    size = group_size(candidates, free, budget_s, typical_s)
-    assert 1 <= size <= GROUP_MAX
-    assert size <= 1 + candidates
-    if typical_s == 0 or budget_s == 0:
-        assert size == 1  # nothing known yet: nothing is grouped
-    if size > 1:
-        assert (size - 1) * free <= candidates  # the other free workers get as many
-        assert size * typical_s <= budget_s or size == 1
+    """``Schedule.pull`` hands a group's worker one step at a time: light, expected to fit
+    what is left of the budget (its last build, else the typical one), the most urgent of
+    those (among the first GROUP_MAX ready), and never the same step twice."""
+    schedule = schedule_of(expected, finished)
+    light = {s.model for i, s in enumerate(schedule.plan.steps) if i not in heavy}
+    typical = schedule.durations.typical()
+    pulled = []
+    while (step := schedule.pull(light, left_s)) is not None:
+        pulled.append(step.model)
+    assert len(pulled) == len(set(pulled))
+    for name in pulled:
+        assert name in light
+        assert (schedule.steps[name].expected_s or typical) < left_s
+    fits = [
+        s.model
+        for s in schedule.plan.steps
+        if s.model in light and (s.expected_s or typical) < left_s
+    ]
+    assert pulled[:1] == fits[:1]  # the most urgent first
+    assert pulled == sorted(pulled)  # in the plan's order
+    left = set(schedule.ready)
+    assert left == {s.model for s in schedule.plan.steps} - set(pulled)
 
 
 def test_a_run_canceled_after_its_first_steps_starts_no_group_and_ends(project):
@@ -272,11 +304,12 @@ def test_a_model_with_retries_does_not_hold_its_mates_results_through_its_pauses
     assert sum(r.status == "success" for r in result) == LIGHT - 1
 
 
-def heavy_build(project, recorded_s: float | None) -> tuple[list[list[str]], list[list[str]]]:
+def heavy_build(project, recorded_s: float | None) -> tuple[list[str], list[list[str]]]:
     """Build 40 light models and ``heavy`` (ready after ``gate``; it reads a named pipe,
     which the test writes to once every light model not held by heavy's group is built)
     with two workers. ``recorded_s``: heavy's last build's duration on record (None: it was
-    never built). The groups heavy was in, and all the groups formed."""
+    never built). The light models heavy's group held while heavy built, and all the
+    groups formed (the steps each took)."""
     import os
     import threading
     import time
@@ -313,9 +346,17 @@ def heavy_build(project, recorded_s: float | None) -> tuple[list[list[str]], lis
     executor.group_budget = lambda elapsed: 60.0
     build_group = executor._grouped
 
-    def seen_group(steps: list[Step], budget_s: float):  # type: ignore[no-untyped-def]
-        grouped.append([s.model for s in steps])
-        return build_group(steps, budget_s)
+    def seen_group(first: Step, pull, budget_s: float):  # type: ignore[no-untyped-def]
+        group = [first.model]  # the steps the group took so far
+        grouped.append(group)
+
+        def seen_pull(left_s: float) -> Step | None:
+            step = pull(left_s)
+            if step is not None:
+                group.append(step.model)
+            return step
+
+        return build_group(first, seen_pull, budget_s)
 
     executor._grouped = seen_group  # type: ignore[method-assign]
     done: list[BuildResult] = []
@@ -329,10 +370,14 @@ def heavy_build(project, recorded_s: float | None) -> tuple[list[list[str]], lis
             except OSError:
                 assert thread.is_alive()
                 time.sleep(0.01)
-        held = [g for g in grouped if "heavy" in g]
-        light = {f"l{i:02d}" for i in range(40)} - {m for g in held for m in g}
+        # what heavy's group took besides heavy while heavy builds: it waits unstarted
+        held = [m for g in grouped if "heavy" in g for m in g if m != "heavy"]
+        light = {f"l{i:02d}" for i in range(40)} - set(held)
         # the light models heavy does not hold: the other worker builds them all meanwhile
+        # (the guard only turns a hang into a failure; they take well under a second)
+        guard = time.monotonic() + 120
         while light - {m for kind, m in events.seen if kind == "finish"}:
+            assert time.monotonic() < guard, f"light models not built: {sorted(light)}"
             time.sleep(0.01)
         os.write(writer, b"second")
         os.close(writer)
@@ -354,14 +399,10 @@ def test_a_model_whose_last_build_was_long_builds_alone_and_holds_no_light_model
     assert any(len(g) > 1 for g in grouped)  # the light models did share commits
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a heavy model never built before (no duration on record) may be a group's "
-    "first step: the light models taken with it wait, unstarted, until it is done, while "
-    "the other workers may be idle (mates are reserved when the group forms; a worker "
-    "that pulled them one at a time from the scheduler would not hold them)",
-)
 def test_a_heavy_model_never_built_before_holds_no_light_model(project):
+    """Nothing on record says ``heavy`` is slow, so it may start a group; its worker takes
+    no further step until it is built, and the other worker builds every light model
+    meanwhile (heavy_build waits for all 40 before letting heavy finish)."""
     held, _ = heavy_build(project, recorded_s=None)
     assert held == []
 
@@ -444,9 +485,10 @@ def test_group_mates_reported_from_worker_threads_are_each_recorded_once(project
     groups: list[int] = []
     run_group = executor_module.run_group
 
-    def counted(cur, group, steps, **kwargs):  # type: ignore[no-untyped-def]
-        groups.append(len(steps))
-        return run_group(cur, group, steps, **kwargs)
+    def counted(cur, group, first, pull, **kwargs):  # type: ignore[no-untyped-def]
+        got = run_group(cur, group, first, pull, **kwargs)
+        groups.append(len(got.results))
+        return got
 
     monkeypatch.setattr(executor_module, "run_group", counted)
     count = 60
@@ -593,10 +635,10 @@ def test_a_cancel_inside_a_group_rolls_it_back_and_ends_its_steps_canceled(proje
     assert not ({m for m, _ in rows} & in_group), rows
 
 
-def test_one_heavy_step_does_not_shrink_the_groups_of_the_light_ones_after_it():
-    """The typical duration that sizes groups is the light steps': one model of a minute
-    among 5 ms ones would otherwise make the next 32 groups about 3 steps instead of 16."""
-    from teal.runtime.step_groups import GROUP_BUDGET_S, Durations
+def test_one_heavy_step_does_not_make_the_light_ones_after_it_look_heavy():
+    """The typical duration a group's pulls go by is the light steps': one model of a
+    minute among 5 ms ones would otherwise keep the next 32 steps out of every group."""
+    from teal.runtime.step_groups import Durations
 
     durations = Durations()
     for _ in range(20):
@@ -604,20 +646,8 @@ def test_one_heavy_step_does_not_shrink_the_groups_of_the_light_ones_after_it():
     durations.add(60.0)
     for _ in range(5):
         durations.add(0.005)
-    assert group_size(100, 1, GROUP_BUDGET_S, durations.typical()) == GROUP_MAX
-
-
-@given(
-    candidates=st.integers(0, 5000),
-    free=st.integers(1, 16),
-    budget_s=st.floats(0, 10, allow_nan=False),
-    typical_s=st.floats(0, 5, allow_nan=False),
-)
-def test_counting_candidates_up_to_group_max_per_free_worker_sizes_groups_the_same(
-    candidates, free, budget_s, typical_s
-):
-    """Schedule.mates stops counting ready candidates at GROUP_MAX per free worker."""
-    capped = min(candidates, GROUP_MAX * free)
-    assert group_size(capped, free, budget_s, typical_s) == group_size(
-        candidates, free, budget_s, typical_s
-    )
+    assert durations.typical() == 0.005
+    schedule = schedule_of([0.0] * 20, [0.005] * 20 + [60.0] + [0.005] * 5)
+    light = {s.model for s in schedule.plan.steps}
+    pulled = [schedule.pull(light, 0.25) for _ in range(20)]
+    assert all(step is not None for step in pulled)
