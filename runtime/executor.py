@@ -27,7 +27,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from teal.compiler.errors import TealError
@@ -43,7 +42,7 @@ from teal.runtime.pools import Pools
 from teal.runtime.python_call import CallEnv, UserCodeError, call_asset
 from teal.runtime.report import Reporter, SilentReporter
 from teal.runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
-from teal.runtime.scheduler import Schedule, skipped
+from teal.runtime.scheduler import Puller, Schedule, skipped
 from teal.runtime.step_groups import GroupRun, budget, groupable, run_group
 from teal.warehouse.engine import (
     Audit,
@@ -162,7 +161,7 @@ class Executor:
                         step = schedule.steps[name]
                         budget_s = self.group_budget(time.perf_counter() - started)
                         if schedule.may_group(name, light, budget_s):
-                            pull = partial(schedule.pull, light)
+                            pull = Puller(schedule, light)
                             running[pool.submit(self._grouped, step, pull, budget_s)] = name
                         else:
                             running[pool.submit(self._attempts, step)] = name
@@ -203,9 +202,7 @@ class Executor:
         self.reporter.finish(built)
         return built
 
-    def _grouped(
-        self, first: Step, pull: Callable[[float], Step | None], budget_s: float
-    ) -> GroupRun:
+    def _grouped(self, first: Step, pull: Puller, budget_s: float) -> GroupRun:
         """Build ``first`` and the steps ``pull`` gives in one transaction while
         ``budget_s`` lasts (step_groups.py)."""
         canceled = self._canceled
@@ -213,6 +210,7 @@ class Executor:
         with self._in_flight(cur) as started:
             if not started:  # it does not start (handed back, it would come again)
                 return GroupRun((skipped(first, "canceled before it started"),), ())
+            pull.open()  # before BEGIN: what it pulls, its snapshot holds
             try:
                 group = cur.open_group()
             except Exception:  # noqa: BLE001 - the step alone meets and reports the error

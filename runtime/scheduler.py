@@ -49,6 +49,11 @@ class Schedule:
         self.results: dict[str, ModelResult] = {}
         self.ready = [s.model for s in plan.steps if self.waiting[s.model] == 0]
         self._unsorted = True  # ready gained steps since it was last sorted
+        # how many steps finished so far, and that count when each step became ready: a
+        # group pulls only steps ready before its transaction began (Puller.open), whose
+        # upstreams its snapshot of the warehouse holds
+        self.finished = 0
+        self.ready_at: dict[str, int] = dict.fromkeys(self.ready, 0)
         self.total = len(self.steps)
         self.durations = Durations()  # of the steps that succeeded, for sizing groups
         self._lock = threading.Lock()
@@ -89,26 +94,32 @@ class Schedule:
                 return False
             return self._most_urgent_light(light, budget_s) is not None
 
-    def pull(self, light: set[str], left_s: float) -> Step | None:
-        """The most urgent ready light step expected to build within ``left_s`` (its last
-        recorded duration, else the typical one), taken out of the ready ones for the
-        group a worker is building; None: none now (the group commits)."""
+    def pull(self, light: set[str], left_s: float, seen: int) -> Step | None:
+        """The most urgent light step ready when ``seen`` steps had finished, expected to
+        build within ``left_s`` (its last recorded duration, else the typical one), taken
+        out of the ready ones for the group a worker is building; None: none now (the
+        group commits)."""
         with self._lock:
             self._sort()
-            i = self._most_urgent_light(light, left_s)
+            i = self._most_urgent_light(light, left_s, seen)
             if i is None:
                 return None
             return self.steps[self.ready.pop(i)]
 
-    def _most_urgent_light(self, light: set[str], left_s: float) -> int | None:
-        """The index in ``ready`` of the most urgent light step that fits ``left_s``,
-        among the most urgent GROUP_MAX (a wide DAG's thousands of ready steps are not
-        all looked at for each one taken)."""
+    def _most_urgent_light(
+        self, light: set[str], left_s: float, seen: int | None = None
+    ) -> int | None:
+        """The index in ``ready`` of the most urgent light step that fits ``left_s`` (and
+        was ready when ``seen`` steps had finished, when given), among the most urgent
+        GROUP_MAX (a wide DAG's thousands of ready steps are not all looked at for each
+        one taken)."""
         ready, steps, results = self.ready, self.steps, self.results  # most urgent last
         typical = self.durations.typical()
         for i in range(len(ready) - 1, max(-1, len(ready) - 1 - GROUP_MAX), -1):
             name = ready[i]
             if name in light and name not in results:
+                if seen is not None and self.ready_at[name] > seen:
+                    continue  # an upstream committed after the group's snapshot
                 if (steps[name].expected_s or typical) < left_s:
                     return i
         return None
@@ -137,6 +148,7 @@ class Schedule:
             return self._done(result)
 
     def _done(self, result: ModelResult) -> bool:
+        self.finished += 1
         self.pools.release(result.model)
         self._finish(result)
         if result.status == SUCCESS:
@@ -145,6 +157,7 @@ class Schedule:
                 self.waiting[nxt] -= 1
                 if self.waiting[nxt] == 0 and nxt not in self.results:
                     self.ready.append(nxt)
+                    self.ready_at[nxt] = self.finished
                     self._unsorted = True
             return False
         why = f"upstream {result.model} failed"
@@ -175,3 +188,21 @@ class Schedule:
     def _finish(self, result: ModelResult) -> None:
         self.results[result.model] = result
         self.reporter.model_finished(result, len(self.results), self.total)
+
+
+class Puller:
+    """Where the worker building a group takes its further steps (``Schedule.pull``):
+    only steps that were ready when the group's transaction began, since DuckDB's
+    snapshot does not hold a table another worker committed after that."""
+
+    def __init__(self, schedule: Schedule, light: set[str]) -> None:
+        self._schedule, self._light = schedule, light
+        self._seen = -1  # nothing pulled before open()
+
+    def open(self) -> None:
+        """Called just before the group's transaction begins."""
+        with self._schedule._lock:
+            self._seen = self._schedule.finished
+
+    def __call__(self, left_s: float) -> Step | None:
+        return self._schedule.pull(self._light, left_s, self._seen)

@@ -20,6 +20,7 @@ from teal.compiler.plan import Plan, Step
 from teal.runtime.checking import Auditor
 from teal.runtime.executor import Executor
 from teal.runtime.results import BuildResult, ModelResult
+from teal.runtime.scheduler import Puller
 from teal.runtime.session import Session
 from teal.runtime.step_groups import GROUP_MAX
 from teal.warehouse.engine import open_engine
@@ -181,9 +182,12 @@ def test_a_view_made_a_table_in_a_group_that_rolled_back_is_built_again_alone(pr
     assert query(db, "select tag from main.m01") == [("table now",)]
 
 
-def schedule_of(expected: list[float], finished: list[float]):  # type: ignore[no-untyped-def]
-    """A Schedule of independent steps s000.. whose last builds took ``expected`` seconds
-    (0: never built), with ``finished`` steps' durations known in this build."""
+def schedule_of(  # type: ignore[no-untyped-def]
+    expected: list[float], finished: list[float], reads: dict[int, int] | None = None
+):
+    """A Schedule of steps s000.. whose last builds took ``expected`` seconds (0: never
+    built), with ``finished`` steps' durations known in this build; independent but for
+    ``reads`` (the i-th step reads the j-th)."""
     from teal.compiler.plan import Plan
     from teal.runtime.pools import Pools
     from teal.runtime.report import SilentReporter
@@ -191,7 +195,10 @@ def schedule_of(expected: list[float], finished: list[float]):  # type: ignore[n
 
     def step(i: int, seconds: float) -> Step:
         name = f"s{i:03d}"
-        return Step(name, "table", f"main.{name}", (), "new", "", f"{name}.sql", expected_s=seconds)
+        upstream = (f"s{reads[i]:03d}",) if reads and i in reads else ()
+        return Step(
+            name, "table", f"main.{name}", upstream, "new", "", f"{name}.sql", expected_s=seconds
+        )
 
     plan = Plan(steps=tuple(step(i, s) for i, s in enumerate(expected)))
     schedule = Schedule(plan, SilentReporter(), Pools({}, {}))
@@ -216,7 +223,7 @@ def test_a_group_pulls_the_most_urgent_light_step_that_fits_what_is_left(
     light = {s.model for i, s in enumerate(schedule.plan.steps) if i not in heavy}
     typical = schedule.durations.typical()
     pulled = []
-    while (step := schedule.pull(light, left_s)) is not None:
+    while (step := schedule.pull(light, left_s, 0)) is not None:
         pulled.append(step.model)
     assert len(pulled) == len(set(pulled))
     for name in pulled:
@@ -224,13 +231,36 @@ def test_a_group_pulls_the_most_urgent_light_step_that_fits_what_is_left(
         assert (schedule.steps[name].expected_s or typical) < left_s
     fits = [
         s.model
-        for s in schedule.plan.steps
+        for s in schedule.plan.steps[:GROUP_MAX]  # the most urgent ready ones looked at
         if s.model in light and (s.expected_s or typical) < left_s
     ]
     assert pulled[:1] == fits[:1]  # the most urgent first
     assert pulled == sorted(pulled)  # in the plan's order
     left = set(schedule.ready)
     assert left == {s.model for s in schedule.plan.steps} - set(pulled)
+
+
+def test_a_group_pulls_no_step_that_became_ready_after_its_transaction_began():
+    """DuckDB's snapshot, taken when the group's transaction begins, does not hold a table
+    another worker commits later: a step whose upstream finished after that is left to
+    another group (it would fail with "table does not exist" and roll the group back)."""
+    from teal.runtime.results import SUCCESS
+
+    schedule = schedule_of([0.0, 0.0, 0.0], [0.01], reads={1: 0})  # s001 reads s000
+    a, b, c = schedule.plan.steps
+    light = {a.model, b.model, c.model}
+    assert schedule.take() == a.model  # another worker builds a
+    pull = Puller(schedule, light)
+    pull.open()  # this group's transaction begins
+    schedule.done(ModelResult(a.model, SUCCESS, a.relation, "table", duration_s=0.01))
+    assert b.model in schedule.ready  # b is ready, but a committed after the snapshot
+    got = pull(10.0)
+    assert got is not None and got.model == c.model
+    assert pull(10.0) is None
+    later = Puller(schedule, light)
+    later.open()
+    got = later(10.0)
+    assert got is not None and got.model == b.model
 
 
 def test_a_run_canceled_after_its_first_steps_starts_no_group_and_ends(project):
@@ -346,17 +376,23 @@ def heavy_build(project, recorded_s: float | None) -> tuple[list[str], list[list
     executor.group_budget = lambda elapsed: 60.0
     build_group = executor._grouped
 
-    def seen_group(first: Step, pull, budget_s: float):  # type: ignore[no-untyped-def]
-        group = [first.model]  # the steps the group took so far
-        grouped.append(group)
+    class SeenPuller(Puller):
+        def __init__(self, pull: Puller, group: list[str]) -> None:
+            self.pull, self.group = pull, group
 
-        def seen_pull(left_s: float) -> Step | None:
-            step = pull(left_s)
+        def open(self) -> None:
+            self.pull.open()
+
+        def __call__(self, left_s: float) -> Step | None:
+            step = self.pull(left_s)
             if step is not None:
-                group.append(step.model)
+                self.group.append(step.model)
             return step
 
-        return build_group(first, seen_pull, budget_s)
+    def seen_group(first: Step, pull: Puller, budget_s: float):  # type: ignore[no-untyped-def]
+        group = [first.model]  # the steps the group took so far
+        grouped.append(group)
+        return build_group(first, SeenPuller(pull, group), budget_s)
 
     executor._grouped = seen_group  # type: ignore[method-assign]
     done: list[BuildResult] = []
@@ -649,5 +685,5 @@ def test_one_heavy_step_does_not_make_the_light_ones_after_it_look_heavy():
     assert durations.typical() == 0.005
     schedule = schedule_of([0.0] * 20, [0.005] * 20 + [60.0] + [0.005] * 5)
     light = {s.model for s in schedule.plan.steps}
-    pulled = [schedule.pull(light, 0.25) for _ in range(20)]
+    pulled = [schedule.pull(light, 0.25, 0) for _ in range(20)]
     assert all(step is not None for step in pulled)
