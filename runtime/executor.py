@@ -156,9 +156,9 @@ class Executor:
                             except Exception as exc:  # noqa: BLE001 - reported by the caller
                                 self.fatal, stop = exc, True
                                 break
-                        # a group's other steps are reported by its worker as it starts them
-                        self.reporter.model_started(schedule.steps[name])
                         step = schedule.steps[name]
+                        # a group's other steps are reported by its worker as it starts them
+                        self.reporter.model_started(step)
                         budget_s = self.group_budget(time.perf_counter() - started)
                         if schedule.may_group(name, light, budget_s):
                             pull = Puller(schedule, light)

@@ -65,6 +65,10 @@ class Schedule:
                 why = f"blocked: {s.blocked} (it stands until that model passes its checks; "
                 self._finish(skipped(s, why + "--ignore-failed-upstream builds anyway)"))
 
+    def finished_so_far(self) -> int:
+        with self._lock:
+            return self.finished
+
     def has_ready(self) -> bool:
         with self._lock:
             return bool(self.ready)
@@ -201,8 +205,7 @@ class Puller:
 
     def open(self) -> None:
         """Called just before the group's transaction begins."""
-        with self._schedule._lock:
-            self._seen = self._schedule.finished
+        self._seen = self._schedule.finished_so_far()
 
     def __call__(self, left_s: float) -> Step | None:
         return self._schedule.pull(self._light, left_s, self._seen)
