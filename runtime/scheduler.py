@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import deque
 
 from teal.compiler.plan import Plan, Step
 from teal.runtime.pools import Pools
@@ -57,6 +58,8 @@ class Schedule:
         self.total = len(self.steps)
         self.durations = Durations()  # of the steps that succeeded, for sizing groups
         self._lock = threading.Lock()
+        # finished steps the reporter has not been told of yet, with how many were done
+        self._unreported: deque[tuple[ModelResult, int]] = deque()
 
     def skip_blocked(self) -> None:
         """Skip the steps blocked by a check that failed in an earlier run."""
@@ -64,6 +67,7 @@ class Schedule:
             if s.blocked:
                 why = f"blocked: {s.blocked} (it stands until that model passes its checks; "
                 self._finish(skipped(s, why + "--ignore-failed-upstream builds anyway)"))
+        self._report()
 
     def finished_so_far(self) -> int:
         with self._lock:
@@ -149,7 +153,9 @@ class Schedule:
         """Record a finished step; its downstream becomes ready or is skipped. True: it
         failed."""
         with self._lock:
-            return self._done(result)
+            failed = self._done(result)
+        self._report()  # outside the lock: a group's worker may pull meanwhile
+        return failed
 
     def _done(self, result: ModelResult) -> bool:
         self.finished += 1
@@ -180,6 +186,7 @@ class Schedule:
         for name, step in self.steps.items():
             if name not in self.results:
                 self._finish(skipped(step, why))
+        self._report()
 
     def ordered(self) -> tuple[ModelResult, ...]:
         return tuple(self.results[s.model] for s in self.plan.steps)
@@ -191,7 +198,14 @@ class Schedule:
 
     def _finish(self, result: ModelResult) -> None:
         self.results[result.model] = result
-        self.reporter.model_finished(result, len(self.results), self.total)
+        self._unreported.append((result, len(self.results)))
+
+    def _report(self) -> None:
+        """Tell the reporter of the steps finished since it was last told, in order (the
+        scheduler thread alone finishes steps, so the order is theirs)."""
+        while self._unreported:
+            result, done = self._unreported.popleft()
+            self.reporter.model_finished(result, done, self.total)
 
 
 class Puller:
