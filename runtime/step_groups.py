@@ -29,7 +29,8 @@ The rules, and why:
   what is left of the budget, up to :data:`GROUP_MAX`: no step waits in a group unstarted,
   so a first step that turns out heavy (never built before, nothing on record) holds no
   other step while the other workers are idle, and the other workers take from the same
-  ready steps meanwhile.
+  ready steps meanwhile. It takes only steps that were ready before its transaction
+  began: DuckDB's snapshot does not hold a table another worker committed after that.
 - A step that fails inside a group rolls the whole group back (DuckDB has no savepoints):
   each of the group's steps is then run again alone, so the others are published and the
   failure is recorded, retried and reported exactly as if there had been no group. A
