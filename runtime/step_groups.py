@@ -2,8 +2,8 @@
 
 DuckDB spends several milliseconds on each ``COMMIT`` (it writes the new table to its
 write-ahead log under a lock the other workers' commits wait for). For a project of many
-light models that is a large share of the build. So a worker may take several ready
-steps at once and build them in one transaction, each with its checks and its state row as
+light models that is a large share of the build. So a worker may build several ready
+steps one after another in one transaction, each with its checks and its state row as
 before, and commit them together: each model is still published atomically with its state
 row (a group is all or nothing), what others read changes only at the commit, and a kill
 at any point leaves every relation of the group as it was.
@@ -20,8 +20,8 @@ The rules, and why:
   far, at most :data:`GROUP_BUDGET_S`. The first models of a build therefore report as soon
   as they are done, a group never holds its results back long, and a heavy model (one
   whose last build, ``Step.expected_s``, exceeds the budget) runs alone: it gains nothing
-  from a shared commit, and the light models grouped with it would wait for it, out of
-  the other workers' reach.
+  from a shared commit, and the light models built before it in a group would wait for
+  it to publish.
 - A group forms when a step's typical duration in this build is known (the median of the
   steps finished so far; before any has finished, steps run alone) and another light step
   is ready to join. Its worker takes each further step from the scheduler only when it is
