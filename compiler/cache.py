@@ -29,7 +29,8 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-VERSION = "5"  # 5: parse entries carry output columns; 4: compiled SQL keeps the author's text
+VERSION = "6"  # 6: a reference its columns qualify (raw.orders.id) is not plain; 5: parse
+# entries carry output columns; 4: compiled SQL keeps the author's text
 
 
 def content_key(*parts: str) -> str:

@@ -275,7 +275,9 @@ class QueryCompiler:
             point_at_cte,
             point_at_relation,
             point_at_source,
+            unqualify_columns,
             wrap_with_filter,
+            written_qualifiers,
         )
         from teal.compiler.sql import parse_sql, table_references
 
@@ -292,6 +294,7 @@ class QueryCompiler:
             if not fresh:
                 self.parsed += 1
             nodes = [ref.node for ref in table_references(ast)]
+        written = written_qualifiers(nodes)  # before the pointing changes them
         taken: set[str] | None = None  # CTE names in the query: walked for ephemerals only
         ctes: dict[str, tuple[str, Model]] = {}  # upstream -> (CTE name, the upstream)
         pushdowns = []
@@ -313,6 +316,7 @@ class QueryCompiler:
             if target.predicate is not None and target.pushdown is not None:
                 wrap_with_filter(node, target.predicate)
                 pushdowns.append(target.pushdown)
+        unqualify_columns(ast, written)
         if ctes:
             inline_ephemerals(
                 ast,

@@ -39,6 +39,43 @@ def point_at_relation(
     return table
 
 
+def written_qualifiers(tables: list[exp.Table]) -> set[tuple[str, str]]:
+    """(schema, table), lowercased, of each of ``tables`` written with a schema and no
+    alias, before they are pointed elsewhere: what :func:`unqualify_columns` takes. A table
+    name two of them share is left out (``orders.id`` would not say which)."""
+    names: dict[str, set[str]] = {}
+    for table in tables:
+        names.setdefault(table.name.lower(), set()).add(table.db.lower())
+    return {
+        (table.db.lower(), table.name.lower())
+        for table in tables
+        if table.args.get("db") is not None
+        and not table.alias
+        and len(names[table.name.lower()]) == 1
+    }
+
+
+def unqualify_columns(tree: exp.Expr, written: set[tuple[str, str]]) -> None:
+    """Columns written ``schema.table.column`` of a reference in ``written`` (now pointed
+    at a file reader, or at a relation in another schema, and read under its table's
+    name) become ``table.column``, which binds where the schema no longer does.
+
+    >>> import sqlglot
+    >>> e = sqlglot.parse_one("select raw.orders.id from raw.orders", dialect="duckdb")
+    >>> unqualify_columns(e, {("raw", "orders")})
+    >>> e.sql("duckdb")
+    'SELECT orders.id FROM raw.orders'
+    """
+    if not written:
+        return
+    for column in tree.find_all(exp.Column):
+        if column.args.get("db") is None:
+            continue
+        if (column.db.lower(), column.table.lower()) in written:
+            column.set("db", None)
+            column.set("catalog", None)
+
+
 def point_at_cte(table: exp.Table, cte_name: str) -> exp.Table:
     original = table.name
     table.set("this", exp.to_identifier(cte_name, quoted=True))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.errors import ParseError
@@ -316,7 +316,15 @@ def table_references(expression: exp.Expr) -> list[TableRef]:
     from sqlglot import exp
 
     refs: list[TableRef] = []
-    for table in expression.find_all(exp.Table, bfs=False):
+    # (schema, table) of columns written schema.table.column: the reference they name
+    # is not plain, as pointing it elsewhere must rewrite them too (compiler/rewrite.py)
+    qualified: set[tuple[str, str]] = set()
+    for node in expression.find_all(exp.Table, exp.Column, bfs=False):
+        if not isinstance(node, exp.Table):  # a column
+            if node.args.get("db") is not None:
+                qualified.add((node.args["db"].name.lower(), node.args["table"].name.lower()))
+            continue
+        table = node
         if not isinstance(table.this, exp.Identifier):
             continue  # a table function: read_parquet(...), range(10)
         name, db, catalog = table.name, table.db, table.catalog
@@ -347,6 +355,11 @@ def table_references(expression: exp.Expr) -> list[TableRef]:
                 plain=all(k in _PLAIN_TABLE_ARGS for k, v in table.args.items() if v),
             )
         )
+    if qualified:
+        refs = [
+            replace(r, plain=False) if (r.db.lower(), r.name.lower()) in qualified else r
+            for r in refs
+        ]
     refs.sort(key=lambda r: -1 if r.start is None else r.start)  # in the order of the text
     return refs
 
