@@ -25,7 +25,8 @@ from functools import partial
 from itertools import chain, repeat
 from typing import TYPE_CHECKING
 
-from teal.compiler.plan import Plan, PlanContext, PlanOptions, Step, evolve
+from teal.compiler.frozen import evolve
+from teal.compiler.plan import Plan, PlanContext, PlanOptions, Step
 from teal.compiler.sql import text_hash
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -132,21 +132,6 @@ class Step:
     # run although an upstream's check failed (--ignore-failed-upstream): which one
     ignored_failure: str = ""
     attempt: int = 1  # which try this is (a model with retries runs again after a failure)
-
-
-def evolve(step: Step, **changes: object) -> Step:
-    """``dataclasses.replace(step, **changes)`` without running ``__init__`` again: the plan
-    passes copy every step several times, and at 10,000 steps ``replace`` took a tenth of
-    a warm plan. The changed names must be fields of :class:`Step`."""
-    unknown = changes.keys() - _STEP_FIELDS
-    if unknown:
-        raise TypeError(f"Step has no field {', '.join(sorted(unknown))}")
-    new = object.__new__(Step)
-    new.__dict__.update(step.__dict__, **changes)
-    return new
-
-
-_STEP_FIELDS = frozenset(f.name for f in fields(Step))
 
 
 @dataclass(frozen=True)

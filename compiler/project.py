@@ -461,15 +461,14 @@ def _pass_resources(
 
 def _attach_declared(models: dict[str, Model], properties: Properties) -> None:
     """Give each model the columns its YAML entry lists."""
-    import dataclasses
-
     from teal.compiler.declared import declared_columns
+    from teal.compiler.frozen import evolve
 
     for name, (spec, display) in properties.models.items():
         if name in models and spec.get("columns"):
             found = declared_columns(spec, display)
             if found:
-                models[name] = dataclasses.replace(models[name], declared=found)
+                models[name] = evolve(models[name], declared=found)
 
 
 def _attach_checks(
@@ -479,10 +478,9 @@ def _attach_checks(
     python_checks: list[tuple[Any, str]],
 ) -> dict[str, Any]:
     """Collect the project's checks, and give each model the names of its checks."""
-    import dataclasses
-
     from teal.compiler.check_loader import collect_checks
     from teal.compiler.discover import display_path
+    from teal.compiler.frozen import evolve
 
     checks = collect_checks(
         root=cfg.root,
@@ -497,5 +495,5 @@ def _attach_checks(
     for name, check in checks.items():
         by_asset.setdefault(check.asset, []).append(name)
     for asset, names in by_asset.items():
-        models[asset] = dataclasses.replace(models[asset], checks=tuple(sorted(names)))
+        models[asset] = evolve(models[asset], checks=tuple(sorted(names)))
     return checks

@@ -61,35 +61,126 @@ class LineList(list):
     lines: list[int] = []
 
 
-def _loader() -> type:
+def _load(text: str) -> Any:
+    """``text``'s one document with mappings as :class:`LineDict` and sequences as
+    :class:`LineList`.
+
+    libyaml (when it is there) parses and composes the node tree; the tree is then walked
+    here rather than through PyYAML's constructor machinery, which cost several times the
+    parse (most nodes are plain strings: a node's value is the string). Scalars of other
+    tags (numbers, booleans, null, dates) go to the safe constructor; merge keys (``<<``)
+    are flattened as PyYAML does; an alias is the same object as its anchor."""
+
+    loader = _loader_class()(text)
+    try:
+        root = loader.get_single_node()
+        return None if root is None else _Walk(loader).value(root)
+    finally:
+        loader.dispose()
+
+
+def _loader_class() -> type:
+    """libyaml's safe loader when it is there, resolving each distinct plain scalar's tag
+    once: the resolver's regular expressions ran for every scalar, and a properties file
+    repeats the same few (``not_null``, column names) thousands of times."""
     import yaml
 
-    # libyaml's parser when it is there (several times faster); the constructors stay Python
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
     class Loader(base):  # type: ignore[valid-type,misc]
-        pass
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self.tags: dict[tuple[object, str, tuple[bool, bool]], str] = {}
 
-    def construct_mapping(loader: Any, node: Any, deep: bool = False) -> LineDict:
-        loader.flatten_mapping(node)
-        data = LineDict(loader.construct_pairs(node, deep=True))
-        data.line = node.start_mark.line + 1
-        data.keys_at = {
-            str(k.value): (k.start_mark.line + 1, k.start_mark.column + 1) for k, _ in node.value
-        }
-        data.values_at = {
-            str(k.value): (v.start_mark.line + 1, v.start_mark.column + 1) for k, v in node.value
-        }
-        return data
+        def resolve(self, kind: object, value: str, implicit: tuple[bool, bool]) -> str:
+            if kind is not yaml.ScalarNode:
+                return str(super().resolve(kind, value, implicit))
+            key = (kind, value, implicit)
+            tag = self.tags.get(key)
+            if tag is None:
+                tag = self.tags[key] = super().resolve(kind, value, implicit)
+            return tag
 
-    def construct_sequence(loader: Any, node: Any, deep: bool = False) -> LineList:
-        data = LineList(loader.construct_sequence(node, deep=True))
-        data.lines = [item.start_mark.line + 1 for item in node.value]
-        return data
-
-    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
     return Loader
+
+
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
+class _Walk:
+    """One document's nodes to values (see :func:`_load`)."""
+
+    def __init__(self, loader: Any) -> None:
+        import yaml
+
+        self.loader = loader
+        self.error = yaml.constructor.ConstructorError
+        self.made: dict[int, Any] = {}  # id(node) -> its value: aliases share it
+        self.open: set[int] = set()  # the collections being walked: an alias to one is a loop
+
+    def value(self, node: Any) -> Any:
+        kind = node.id  # "scalar", "sequence" or "mapping"
+        if kind == "scalar":
+            if node.tag == _STR:  # most nodes: no constructor call, no memo
+                return node.value
+            return self.loader.construct_object(node, deep=True)
+        if node.tag not in _COLLECTION_TAGS:  # !!omap, !!set, !!str on a mapping, ...
+            return self.loader.construct_object(node, deep=True)
+        made = self.made.get(id(node))
+        if made is not None:
+            if id(node) in self.open:
+                raise self.error(
+                    None, None, "an alias refers to the collection it is in", node.start_mark
+                )
+            return made
+        self.open.add(id(node))
+        made = self.sequence(node) if kind == "sequence" else self.mapping(node)
+        self.open.discard(id(node))
+        return made
+
+    def sequence(self, node: Any) -> LineList:
+        items = LineList()
+        self.made[id(node)] = items
+        items.extend([self.value(item) for item in node.value])
+        items.lines = [item.start_mark.line + 1 for item in node.value]
+        return items
+
+    def mapping(self, node: Any) -> LineDict:
+        if any(key.tag == _MERGE for key, _ in node.value):
+            self.loader.flatten_mapping(node)
+        data = LineDict()
+        self.made[id(node)] = data
+        keys_at: dict[str, tuple[int, int]] = {}
+        values_at: dict[str, tuple[int, int]] = {}
+        for key_node, value_node in node.value:
+            # a plain string is most keys and values: no call for it
+            if key_node.tag == _STR and key_node.id == "scalar":
+                key = key_node.value
+            else:
+                key = self.value(key_node)
+            try:
+                if value_node.tag == _STR and value_node.id == "scalar":
+                    data[key] = value_node.value
+                else:
+                    data[key] = self.value(value_node)
+            except TypeError:  # a list or mapping as a key
+                raise self.error(
+                    "while reading a mapping",
+                    node.start_mark,
+                    "a key must be a single value, not a list or a mapping",
+                    key_node.start_mark,
+                ) from None
+            name = str(key_node.value)
+            at = key_node.start_mark
+            keys_at[name] = (at.line + 1, at.column + 1)
+            at = value_node.start_mark
+            values_at[name] = (at.line + 1, at.column + 1)
+        data.line = node.start_mark.line + 1
+        data.keys_at = keys_at
+        data.values_at = values_at
+        return data
 
 
 def read_yaml(path: Path, display: str, cache: Any = None) -> dict[str, Any]:
@@ -141,7 +232,7 @@ def parse_yaml(text: str, display: str) -> Any:
     import yaml
 
     try:
-        data = yaml.load(text, Loader=_loader())
+        data = _load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else None

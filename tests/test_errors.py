@@ -269,6 +269,18 @@ COMPILE_ERRORS = {
         says=["invalid YAML"],
         hint="hint: check indentation",
     ),
+    "yaml_list_as_key": dict(
+        files={"models/staging/schema.yml": SCHEMA_YML + "    meta:\n      ? [a, b]\n      : c\n"},
+        where="models/staging/schema.yml:5:9:",
+        says=["a key must be a single value, not a list or a mapping"],
+        hint="hint: check indentation",
+    ),
+    "yaml_alias_to_itself": dict(
+        files={"models/staging/schema.yml": SCHEMA_YML + "    tags: &t [x, *t]\n"},
+        where="models/staging/schema.yml:4:11:",
+        says=["an alias refers to the collection it is in"],
+        hint="hint: check indentation",
+    ),
     "yaml_unknown_key": dict(
         files={"models/staging/schema.yml": SCHEMA_YML.replace("description", "descripton")},
         where="models/staging/schema.yml:3:5:",

@@ -331,14 +331,15 @@ def test_plan_keeps_the_state_it_read_until_anything_writes_the_warehouse(projec
 
 
 def test_evolve_copies_a_step_with_changes_as_replace_does():
-    """The plan passes copy steps with compiler.plan.evolve (replace without __init__):
+    """The plan passes copy steps with compiler.frozen.evolve (replace without __init__):
     the copy equals what dataclasses.replace gives, and a name that is not a field is
     refused rather than added."""
     from dataclasses import replace
 
     import pytest
 
-    from teal.compiler.plan import Step, evolve
+    from teal.compiler.frozen import evolve
+    from teal.compiler.plan import Step
 
     step = Step("m", "table", "main.m", ("a",), "new", "h", "models/m.sql", sql="select 1")
     copied = evolve(step, priority=2.5, depends_on=())
