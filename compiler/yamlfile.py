@@ -66,11 +66,10 @@ def _load(text: str) -> Any:
     :class:`LineList`.
 
     libyaml (when it is there) parses and composes the node tree; the tree is then walked
-    here rather than through PyYAML's constructor machinery, which cost several times the
-    parse (most nodes are plain strings: a node's value is the string). Scalars of other
+    here rather than through PyYAML's constructor machinery, which cost more than the
+    parse itself (most nodes are plain strings: a node's value is the string). Scalars of other
     tags (numbers, booleans, null, dates) go to the safe constructor; merge keys (``<<``)
     are flattened as PyYAML does; an alias is the same object as its anchor."""
-
     loader = _loader_class()(text)
     try:
         root = loader.get_single_node()
