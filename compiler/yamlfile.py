@@ -159,11 +159,12 @@ class _Walk:
                 key = key_node.value
             else:
                 key = self.value(key_node)
+            if value_node.tag == _STR and value_node.id == "scalar":
+                value = value_node.value
+            else:
+                value = self.value(value_node)
             try:
-                if value_node.tag == _STR and value_node.id == "scalar":
-                    data[key] = value_node.value
-                else:
-                    data[key] = self.value(value_node)
+                data[key] = value
             except TypeError:  # a list or mapping as a key
                 raise self.error(
                     "while reading a mapping",
