@@ -83,6 +83,14 @@ class CompileCache:
         self.misses += 1
         return None
 
+    def peek(self, kind: str, key: str) -> Any:
+        """What :meth:`get` would return, without counting or keeping it (a look ahead)."""
+        full = f"{kind}:{key}"
+        for entries in (self._used, self._fresh, self._old):
+            if full in entries:
+                return entries[full]
+        return None
+
     def has(self, kind: str, key: str) -> bool:
         full = f"{kind}:{key}"
         return full in self._used or full in self._old

@@ -19,7 +19,6 @@ and an edit traces the edited model and the models whose upstream columns change
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -31,7 +30,6 @@ from teal.compiler.column_types import (
     ModelColumns,
     ModelTable,
     PlainModel,
-    QueryColumns,
     Resolution,
     Use,
     decode,
@@ -39,7 +37,8 @@ from teal.compiler.column_types import (
 )
 from teal.compiler.declared import contract_enforced
 from teal.compiler.errors import LineageError, TealError, did_you_mean
-from teal.compiler.templating import REF_MARKER, SOURCE_MARKER_PREFIX, Rendered
+from teal.compiler.model_trace import Ahead, TypedTrace, trace_ahead, trace_safely
+from teal.compiler.templating import REF_MARKER, SOURCE_MARKER_PREFIX
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -216,12 +215,15 @@ def column_graph(
     known: Mapping[str, tuple[str, ...]] | None = None,
     use_cache: bool = True,
     names: Iterable[str] | None = None,
+    typed: TypedTrace | None = None,
 ) -> ColumnGraph:
     """The column lineage of every model of ``project``, or of ``names`` and what they
     read (``teal compile -s``: the cost follows the selection).
 
     ``known``: columns the caller knows of models or sources teal cannot read here (a
-    Python asset's last materialization, a warehouse source's table)."""
+    Python asset's last materialization, a warehouse source's table). ``typed``: a type
+    check to run on each tree traced, with DuckDB's names to trace ahead on both cores
+    (compiler/model_trace.py)."""
     known = _lower(known)
     path = _cache_path(project, "lineage.pickle") if use_cache else None
     cache = CompileCache(path, keep_unused=names is not None)
@@ -236,7 +238,7 @@ def column_graph(
         upstream = [n for n in order if n not in chosen]
         bound = bound_columns(project, upstream, known=known, use_cache=use_cache)
         given = {n: bound.models[n] for n in upstream}
-    graph = _traced(project, order, cache, sources, known, lineage=True, given=given)
+    graph = _traced(project, order, cache, sources, known, lineage=True, given=given, typed=typed)
     if use_cache and names is None:  # a build after this compile binds nothing (column_binding)
         from teal.compiler.column_binding import store_bound
 
@@ -268,6 +270,7 @@ def _traced(
     lineage: bool,
     engine_bound: EngineBound | None = None,
     given: Mapping[str, ModelColumns] | None = None,
+    typed: TypedTrace | None = None,
 ) -> ColumnGraph:
     """The models ``order`` (upstreams first, closed under upstreams) traced, or with
     ``lineage=False`` bound only, each looked up in ``cache`` first: per model, and all
@@ -280,7 +283,10 @@ def _traced(
     of unknown types).
 
     ``given``: models of ``order`` whose columns the caller found (bound names, no
-    edges), taken as they are; the whole graph is then not cached under one key."""
+    edges), taken as they are; the whole graph is then not cached under one key.
+
+    ``typed`` (lineage only): :func:`column_graph`'s; what its check finds goes in its
+    ``found``."""
     kind = "columns" if lineage else "bound"
     chosen = set(order)
     given = given or {}
@@ -290,6 +296,12 @@ def _traced(
     if isinstance(stored, dict):
         return ColumnGraph(project, ModelTable(stored), sources)
     relations = _Relations(project)
+    version = _tracer_version()
+    ahead = (
+        {}
+        if typed is None
+        else _ahead(project, order, cache, version, sources, known, given, relations, typed)
+    )
     models: dict[str, ModelColumns] = {}
     plains: dict[str, PlainModel] = {}  # the same tuples in both entries: pickled once
     traced = 0
@@ -306,9 +318,7 @@ def _traced(
             continue
         reads = (*model.upstreams, *model.source_tables)
         schemas = {key: models[key].names if key in models else sources.get(key) for key in reads}
-        key = content_key(
-            kind, _tracer_version(), name, model.rendered_sql, repr(sorted(schemas.items()))
-        )
+        key = _trace_key(kind, version, name, model.rendered_sql, schemas)
         plain = cache.get(kind, key)
         if plain is None and engine_bound is not None and bound_by_engine is None:
             bound_by_engine = engine_bound()
@@ -321,8 +331,15 @@ def _traced(
             plain = encode(models[name])
             cache.put(kind, key, plain)
         elif plain is None:
-            models[name] = _trace_safely(model, relations, schemas, lineage)
-            plain = encode(models[name])
+            early = ahead.get(name)
+            if early is not None and early.schemas == schemas:  # as a serial trace finds
+                plain, models[name], checked = early.plain, decode(early.plain), early.checked
+            else:
+                check = typed.check if typed is not None else None
+                models[name], checked = trace_safely(model, relations, schemas, lineage, check)
+                plain = encode(models[name])
+            if typed is not None and checked is not None:
+                typed.found[name] = checked
             cache.put(kind, key, plain)
             traced += 1
         else:
@@ -333,6 +350,62 @@ def _traced(
     graph = ColumnGraph(project, models, sources)
     graph.traced = traced
     return graph
+
+
+def _ahead(
+    project: Project,
+    order: list[str],
+    cache: CompileCache,
+    version: str,
+    sources: Mapping[str, tuple[str, ...] | None],
+    known: Mapping[str, tuple[str, ...]],
+    given: Mapping[str, ModelColumns],
+    relations: _Relations,
+    typed: TypedTrace,
+) -> dict[str, Ahead]:
+    """The models of ``order`` that the lineage cache will not know, traced ahead on both
+    cores (model_trace.trace_ahead), each against its upstreams' names as the cache or
+    DuckDB's binder (``typed.hint``) knows them."""
+    if typed.strategy is None or not typed.strategy.can_fork():
+        return {}
+    names: dict[str, tuple[str, ...] | None] = {}
+    todo: list[tuple[str, dict[str, tuple[str, ...] | None]]] = []
+    try:
+        for name in order:
+            model = project.models[name]
+            if name in given:
+                names[name] = given[name].names
+                continue
+            if model.kind != "sql" or model.rendered_sql is None:
+                names[name] = _python_columns(model, known.get(name)).names
+                continue
+            reads = (*model.upstreams, *model.source_tables)
+            schemas = {key: names[key] if key in names else sources.get(key) for key in reads}
+            key = _trace_key("columns", version, name, model.rendered_sql, schemas)
+            plain = cache.peek("columns", key)
+            if plain is not None:
+                names[name] = None if plain[1] is None else tuple(c[0] for c in plain[1])
+                continue
+            if model.columns is not None:  # its select list names them (no '*')
+                names[name] = model.columns
+            else:
+                upstreams = {u: n for u in model.upstreams if (n := names.get(u)) is not None}
+                names[name] = typed.hint(name, upstreams)
+            todo.append((name, schemas))
+    finally:
+        typed.hint.close()
+    return trace_ahead(project.models, todo, relations, typed)
+
+
+def _trace_key(
+    kind: str,
+    version: str,
+    name: str,
+    rendered_sql: str,
+    schemas: Mapping[str, tuple[str, ...] | None],
+) -> str:
+    """A model's entry in the lineage (or binding: ``kind``) cache."""
+    return content_key(kind, version, name, rendered_sql, repr(sorted(schemas.items())))
 
 
 def _bound_untyped(
@@ -436,76 +509,6 @@ def _python_columns(model: Model, known: tuple[str, ...] | None) -> ModelColumns
     columns = None if names is None else tuple(ColumnLineage(n, (), False) for n in names)
     note = "" if names is not None else "a Python asset without declared columns"
     return ModelColumns(model.name, columns, (), note, True)
-
-
-def _trace_safely(
-    model: Model,
-    relations: _Relations,
-    schemas: Mapping[str, tuple[str, ...] | None],
-    lineage: bool = True,
-) -> ModelColumns:
-    """:func:`_trace_model`, or unknown columns with the reason when the tracer fails on a
-    query DuckDB may well run (a shape sqlglot cannot qualify): lineage is an addition,
-    never a reason for a compile to fail."""
-    try:
-        return _trace_model(model, relations, schemas, lineage)
-    except Exception as exc:  # noqa: BLE001 - any tracer failure is reported, not raised
-        return ModelColumns(model.name, None, (), f"not traced: {type(exc).__name__}", False)
-
-
-def _trace_model(
-    model: Model,
-    relations: _Relations,
-    schemas: Mapping[str, tuple[str, ...] | None],
-    lineage: bool = True,
-) -> ModelColumns:
-    # the tracer and the parser are imported only when something must be traced
-    from teal.compiler.columns import trace_columns
-    from teal.compiler.sql import parse_sql
-
-    assert model.rendered_sql is not None
-    query = _parse_tree(model) or parse_sql(
-        model.rendered_sql, path=model.display_path, digest=False
-    )
-    found: QueryColumns = trace_columns(
-        query, lambda t: relations.resolve(t, model), schemas, lineage=lineage
-    )
-    rendered = Rendered(sql=model.rendered_sql, source=model.raw_sql or model.rendered_sql)
-    missing = tuple(_in_source(m, rendered) for m in found.missing)
-    return ModelColumns(model.name, found.columns, missing, found.note, False)
-
-
-def _parse_tree(model: Model) -> exp.Query | None:
-    """The parse tree a cold load left on the model, if it is still the parse of its
-    rendered SQL, else None (parse again). A compile that rewrote the tree (an inlined
-    ephemeral, a pushed-down filter, a file source's reader) replaced table names with
-    new nodes, which carry no position; so does tracing, which qualifies the tree in
-    place: nothing reads a model's tree after its load, and a second trace parses anew."""
-    from sqlglot import exp
-
-    ast = model.ast
-    if ast is None or not isinstance(ast, exp.Query):
-        return None
-    for table in ast.find_all(exp.Table):
-        if not isinstance(table.this, exp.Identifier) or table.this.meta.get("start") is None:
-            return None
-    return ast
-
-
-def _in_source(missing: MissingColumn, rendered: Rendered) -> MissingColumn:
-    """A missing column's position moved from the rendered SQL to the model's file."""
-    if missing.line is None:
-        return missing
-    line = rendered.line_of(missing.line)
-    out_lines, src_lines = rendered.sql.splitlines(), rendered.source.splitlines()
-    out_text = out_lines[missing.line - 1] if missing.line <= len(out_lines) else None
-    src_text = src_lines[line - 1] if 0 < line <= len(src_lines) else None
-    col = missing.col
-    if src_text is not None and out_text != src_text:
-        written = f"{missing.table}.{missing.column}" if missing.table else missing.column
-        hit = re.search(rf"(?<![\w.]){re.escape(written)}(?!\w)", src_text, re.IGNORECASE)
-        col = hit.start() + 1 if hit else None
-    return missing._replace(line=line, col=col)
 
 
 def missing_error(model: Model, m: MissingColumn) -> LineageError:

@@ -18,12 +18,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from sqlglot import exp
-from sqlglot.errors import OptimizeError
-from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
-from sqlglot.optimizer.qualify_columns import qualify_columns
-from sqlglot.optimizer.scope import Scope, build_scope
+from sqlglot.optimizer.scope import Scope
 
-from teal.compiler.columns import _col_of, _Tables
+from teal.compiler.columns import Qualified, _col_of, _Tables, qualify
 from teal.compiler.declared import canonical_type
 from teal.compiler.errors import LineageError, TealError
 from teal.compiler.templating import Rendered
@@ -40,6 +37,10 @@ _KINDS = (
     ("date or time", re.compile(r"^(DATE|TIME.*|TIMESTAMP.*|INTERVAL)$")),
     ("boolean", re.compile(r"^BOOL(EAN)?$")),
 )
+
+
+# a TypeMismatch as plain values, as caches and forked children pass it
+MismatchRow = tuple[str, str, int | None, int | None, str]  # message, hint, line, col, written
 
 
 class TypeMismatch(NamedTuple):
@@ -69,18 +70,17 @@ def type_mismatches(
     """Join conditions and UNIONs of ``query`` (parsed from ``sql`` for this call) that
     mix kinds."""
     schemas = {key: tuple(cols) for key, cols in types.items()}
-    tables = _Tables(query, resolve_table, schemas)
-    normalize_identifiers(query, dialect="duckdb")
-    try:
-        qualified = qualify_columns(
-            query, tables.schema, allow_partial_qualification=True, dialect="duckdb"
-        )
-    except OptimizeError:
+    return qualified_mismatches(qualify(query, resolve_table, schemas), types, sql)
+
+
+def qualified_mismatches(
+    query: Qualified, types: Types, sql: str | None = None
+) -> list[TypeMismatch]:
+    """:func:`type_mismatches` of a query columns.qualify qualified against ``types``'
+    column names (a lineage trace qualifies it so when its upstreams' names are those)."""
+    if query.note or query.root is None:  # sqlglot could not qualify it: nothing to say
         return []
-    root = build_scope(qualified)
-    if root is None:
-        return []
-    checker = _Checker(tables, types, root, sql)
+    checker = _Checker(query.tables, types, query.root, sql)
     return checker.joins() + checker.unions()
 
 

@@ -76,6 +76,23 @@ def trace_columns(
     ``lineage=False`` only binds: the output names and every missing column, with no
     edges (what a build checks; tracing the edges is about half the cost).
     """
+    return trace_qualified(qualify(query, resolve_table, schemas), lineage=lineage)
+
+
+class Qualified(NamedTuple):
+    """A query qualified for tracing: its upstreams renamed, its columns qualified."""
+
+    tables: _Tables
+    root: Scope | None  # None: not a query teal can trace
+    lambdas: bool  # it has a lambda, whose parameters are not columns
+    note: str  # why sqlglot could not qualify it ("": it could)
+
+
+def qualify(
+    query: exp.Query, resolve_table: Callable[[exp.Table], str | None], schemas: Schemas
+) -> Qualified:
+    """``query`` qualified in place, as :func:`trace_columns` and the type checks of
+    compiler/column_type_checks.py read it; qualify once for both."""
     tables = _Tables(query, resolve_table, schemas)
     # qualify's steps minus qualify_tables (_Tables aliased every upstream) and quoting
     normalize_identifiers(query, dialect="duckdb")
@@ -88,9 +105,15 @@ def trace_columns(
         qualified = query
         note = f"sqlglot could not qualify the query ({exc})"
     root = build_scope(qualified)
+    return Qualified(tables, root, qualified.find(exp.Lambda) is not None, note)
+
+
+def trace_qualified(query: Qualified, *, lineage: bool = True) -> QueryColumns:
+    """:func:`trace_columns` of a query :func:`qualify` qualified (reads the tree only)."""
+    root, note = query.root, query.note
     if root is None:
         return QueryColumns(None, (), "not a query teal can trace")
-    tracer = _Tracer(tables, qualified.find(exp.Lambda) is not None, lineage)
+    tracer = _Tracer(query.tables, query.lambdas, lineage)
     columns = tracer.outputs(root)
     tracer.check_all(root)
     missing = tuple(sorted(tracer.missing.values(), key=lambda m: (m.line or 0, m.col or 0)))

@@ -36,6 +36,7 @@ from teal.warehouse.engine import open_engine, sql_problems
 # imported when one runs: `teal plan` and `teal compile` do not load it
 if TYPE_CHECKING:
     from teal.compiler.column_lineage import ColumnGraph
+    from teal.compiler.model_trace import TypedTrace
     from teal.runtime.check_run import CheckRun
     from teal.runtime.compile_stamp import Compiled
     from teal.runtime.report import Reporter
@@ -132,18 +133,22 @@ class Session:
         self._columns = self._bound = self._partial = None
         return self._project
 
-    def columns(self, names: list[str] | None = None) -> ColumnGraph:
+    def columns(
+        self, names: list[str] | None = None, typed: TypedTrace | None = None
+    ) -> ColumnGraph:
         """Every model's columns and their lineage (kept until :meth:`reload`); with
-        ``names``, only theirs and what they read, unless every model's is known."""
+        ``names``, only theirs and what they read, unless every model's is known.
+        ``typed``: a type check to run on the trees traced (runtime/type_check.py)."""
         from teal.runtime.validate import project_columns
 
+        store = self._readable_store
         if self._columns is None and names is not None:
             if self._partial is None or self._partial[0] != tuple(names):
-                found = project_columns(self.project, self._readable_store(), names)
+                found = project_columns(self.project, store(), names, typed)
                 self._partial = (tuple(names), found)
             return self._partial[1]
         if self._columns is None:
-            self._columns = project_columns(self.project, self._readable_store())
+            self._columns = project_columns(self.project, store(), typed=typed)
         return self._columns
 
     def validate(self, select: Selection = None, exclude: Selection = None) -> list[str]:
@@ -158,7 +163,7 @@ class Session:
         validate_selection(
             self.project,
             names,
-            lambda: self.columns(chosen),
+            lambda typed: self.columns(chosen, typed),
             self.strategy,
             self._readable_store(),
         )

@@ -25,8 +25,9 @@ from teal.compiler.declared import contract_enforced
 
 if TYPE_CHECKING:
     from teal.compiler.column_lineage import EngineBinding
+    from teal.compiler.column_type_checks import MismatchRow
+    from teal.compiler.columns import Qualified
     from teal.compiler.errors import TealError
-    from teal.compiler.offload import ForkedCall
     from teal.compiler.project import Model, Project
     from teal.compiler.strategy import LoadStrategy
     from teal.warehouse.duckdb.typing import Binder, Typed, TypedQuery
@@ -36,19 +37,24 @@ _JOIN_OR_UNION = re.compile(r"\b(join|union)\b", re.IGNORECASE)
 
 
 class TypeErrors:
-    """:func:`type_errors` computed in a forked child while the caller traces lineage
-    (compiler/offload.py), where the load strategy allows it, else when asked for."""
+    """The type errors of a selection, computed beside its lineage: DuckDB binds the models
+    first (:meth:`start`), then the lineage trace runs the join and UNION checks on each
+    tree it qualifies (pass :attr:`trace` to the column graph: compiler/model_trace.py),
+    so a compile qualifies each model once; :meth:`result` checks what the trace did not
+    (a model whose lineage was cached) by parsing it here."""
 
     def __init__(
         self,
         project: Project,
-        names: list[str],
-        child: ForkedCall | None,
-        found: list[TealError] | None,
-        recorded: Mapping[str, Typed],
+        prep: _Prepared,
+        types: dict[str, Typed],
+        binder: Binder,
+        strategy: LoadStrategy | None,
     ) -> None:
-        self.project, self.names, self.child, self.found = project, names, child, found
-        self.recorded = recorded
+        from teal.compiler.model_trace import TypedTrace
+
+        self.project, self.prep, self.types = project, prep, types
+        self.trace = TypedTrace(self._check, _Names(types, binder), strategy)
 
     @classmethod
     def start(
@@ -58,42 +64,72 @@ class TypeErrors:
         strategy: LoadStrategy | None,
         recorded: Mapping[str, Typed],
     ) -> TypeErrors:
-        """Start typing ``names``: in a forked child when many models must be bound (a
-        fork costs more than a warm pass), else here and now. ``recorded``: the types of
-        Python assets' last materializations, for those that declare none."""
-        from teal.compiler.offload import MIN_FILES, ForkedCall
+        """Bind ``names`` and what they read (``recorded``: the types of Python assets'
+        last materializations, for those that declare none); where ``strategy`` allows a
+        fork, the lineage trace given :attr:`trace` runs on both cores."""
+        from teal.warehouse.engine import type_binder
 
         prep = _prepare(project, names, True, recorded)
-        if strategy is None or prep.misses < MIN_FILES:
-            return cls(project, names, None, _finish(project, prep), recorded)
-
-        def compute() -> list[
-            tuple[str, str | None, int | None, int | None, str | None, str | None]
-        ]:
-            return [
-                (e.message, e.path, e.line, e.col, e.hint, e.source_line)
-                for e in _finish(project, prep)
-            ]
-
-        child = ForkedCall.start(compute, strategy)
-        return cls(project, names, child, None if child else _finish(project, prep), recorded)
+        binder = type_binder(prep.queries, prep.known)  # kept for names: model_trace.NameHint
+        try:
+            types = _typed(project, prep, binder)
+        except BaseException:
+            binder.close()
+            raise
+        return cls(project, prep, types, binder, strategy)
 
     def result(self) -> list[TealError]:
-        from teal.compiler.errors import LineageError
+        return _errors(self.project, self.prep, self.types, self.trace.found)
 
-        if self.found is not None:
-            return self.found
-        found = self.child.result() if self.child is not None else None
-        if not isinstance(found, list):  # no child, or it failed: here and now
-            return type_errors(self.project, self.names, recorded=self.recorded)
-        return [
-            LineageError(m, path=p, line=ln, col=c, hint=h, source_line=s)
-            for m, p, ln, c, h, s in found
-        ]
+    def close(self) -> None:
+        """Close the binder (the trace closes it once it has the names it needs)."""
+        self.trace.hint.close()
 
-    def abandon(self) -> None:
-        if self.child is not None:
-            self.child.abandon()
+    def _check(
+        self, model: Model, schemas: Mapping[str, tuple[str, ...] | None], query: Qualified
+    ) -> list[MismatchRow] | None:
+        """:func:`_mismatches` on the tree the lineage trace qualified, when the names it was
+        qualified with are DuckDB's for every upstream DuckDB typed; else None. (An
+        upstream DuckDB could not type has no types to compare; the lineage's names for it
+        only let more columns be qualified.)"""
+        from teal.compiler.column_type_checks import qualified_mismatches
+
+        sql = model.rendered_sql
+        upstream = _upstream_types(model, self.types)
+        if not upstream or sql is None or not _JOIN_OR_UNION.search(sql):
+            return []
+        for key, typed in upstream.items():
+            names = schemas.get(key)
+            traced = None if names is None else tuple(dict.fromkeys(c.lower() for c in names))
+            if traced != tuple(typed):
+                return None
+        try:
+            return [
+                (m.message, m.hint, m.line, m.col, m.written)
+                for m in qualified_mismatches(query, upstream, sql)
+            ]
+        except Exception:  # noqa: BLE001 - a check that cannot run says nothing
+            return []
+
+
+class _Names:
+    """model_trace.NameHint: a model's names from its types, else from DuckDB's binder on
+    stand-ins of its upstreams' names (the binder that found the types)."""
+
+    def __init__(self, types: Mapping[str, Typed], binder: Binder) -> None:
+        self.types, self.binder = types, binder
+
+    def __call__(
+        self, name: str, upstreams: Mapping[str, tuple[str, ...]]
+    ) -> tuple[str, ...] | None:
+        typed = self.types.get(name)
+        if typed:
+            return tuple(c.lower() for c, _ in typed)
+        found = self.binder.names(name, upstreams)
+        return None if found is None else tuple(c.lower() for c in found)
+
+    def close(self) -> None:
+        self.binder.close()
 
 
 def typed_contracts(project: Project, names: Iterable[str]) -> list[str]:
@@ -277,8 +313,18 @@ def _prepare_source(
 
 
 def _finish(project: Project, prep: _Prepared) -> list[TealError]:
+    return _errors(project, prep, _typed(project, prep), {})
+
+
+def _errors(
+    project: Project,
+    prep: _Prepared,
+    types: dict[str, Typed],
+    checked: Mapping[str, list[MismatchRow]],
+) -> list[TealError]:
+    """The contract type errors and join/UNION mismatches of ``prep``'s chosen models
+    (``checked``: the mismatches found on the trees a lineage trace qualified)."""
     chosen, order, cache, keys = prep.chosen, prep.order, prep.cache, prep.keys
-    types = _typed(project, prep)
     errors: list[TealError] = []
     relations = _Relations(project)
     wanted = set(chosen)  # once: a set per model made this quadratic in the project's size
@@ -291,6 +337,8 @@ def _finish(project: Project, prep: _Prepared) -> list[TealError]:
             from teal.compiler.column_type_checks import contract_type_errors
 
             errors += contract_type_errors(model, produced)
+        if name in checked:
+            cache.put("mismatches", keys[name], checked[name])
         errors += _query_errors(model, relations, types, cache, keys[name])
     cache.save()
     return errors
@@ -320,10 +368,9 @@ def _query_errors(
 
 def _mismatches(
     model: Model, sql: str, relations: _Relations, types: dict[str, Typed]
-) -> list[tuple[str, str, int | None, int | None, str]]:
+) -> list[MismatchRow]:
     """What column_type_checks.type_mismatches finds in ``model``, as plain tuples."""
-    reads = (*model.upstreams, *model.source_tables)
-    upstream = {u: {c.lower(): t for c, t in types[u]} for u in reads if u in types}
+    upstream = _upstream_types(model, types)
     if not upstream or not _JOIN_OR_UNION.search(sql):
         return []
     from teal.compiler.column_type_checks import type_mismatches
@@ -338,6 +385,13 @@ def _mismatches(
         ]
     except Exception:  # noqa: BLE001 - a check that cannot run says nothing
         return []
+
+
+def _upstream_types(model: Model, types: Mapping[str, Typed]) -> dict[str, dict[str, str]]:
+    """The types of the columns of what ``model`` reads (lower-case names), of those
+    DuckDB could type (``()``: it could not, so their columns are unknown, not none)."""
+    reads = (*model.upstreams, *model.source_tables)
+    return {u: {c.lower(): t for c, t in typed} for u in reads if (typed := types.get(u))}
 
 
 def _typed_sql(project: Project, model: Model) -> str | None:

@@ -22,6 +22,7 @@ from teal.compiler.declared import contract_enforced
 if TYPE_CHECKING:
     from teal.compiler.column_lineage import ColumnGraph
     from teal.compiler.errors import TealError
+    from teal.compiler.model_trace import TypedTrace
     from teal.compiler.plan import Plan
     from teal.compiler.project import Project
     from teal.compiler.strategy import LoadStrategy
@@ -31,14 +32,18 @@ if TYPE_CHECKING:
 
 
 def project_columns(
-    project: Project, store: RunStore | None, names: Iterable[str] | None = None
+    project: Project,
+    store: RunStore | None,
+    names: Iterable[str] | None = None,
+    typed: TypedTrace | None = None,
 ) -> ColumnGraph:
     """The column graph of ``project`` (of ``names`` and what they read, when given);
     Python assets without declared columns take the columns of their last
-    materialization in ``store`` (when given)."""
+    materialization in ``store`` (when given). ``typed``: column_graph's."""
     from teal.compiler.column_lineage import column_graph
 
-    return column_graph(project, known=_names(recorded_types(project, store)), names=names)
+    known = _names(recorded_types(project, store))
+    return column_graph(project, known=known, names=names, typed=typed)
 
 
 def bound_columns(project: Project, store: RunStore | None, names: Iterable[str]) -> ColumnGraph:
@@ -180,24 +185,25 @@ def binding_errors(graph: ColumnGraph, names: Iterable[str] | None = None) -> li
 def validate_selection(
     project: Project,
     names: list[str],
-    columns: Callable[[], ColumnGraph],
+    columns: Callable[[TypedTrace], ColumnGraph],
     strategy: LoadStrategy | None,
     store: RunStore | None,
 ) -> None:
     """What ``teal validate`` checks of ``names``: their references to columns and
-    enforced contracts (against the lineage ``columns()`` computes), then the types of
-    joins, unions and contracts (typed meanwhile where the strategy allows a child;
-    Python assets that declare no types are typed as ``store`` last recorded them)."""
+    enforced contracts (against the lineage ``columns(typed)`` computes), then the types
+    of joins, unions and contracts. DuckDB binds the models first; the join and UNION
+    checks run on the trees the lineage trace qualifies, on both cores where the strategy
+    allows a child (runtime/type_check.py). Python assets that declare no types are typed
+    as ``store`` last recorded them."""
     from teal.compiler.errors import raise_all
     from teal.runtime.type_check import TypeErrors
 
     typing = TypeErrors.start(project, names, strategy, recorded_types(project, store))
     try:
-        raise_all(binding_errors(columns(), names))
-    except BaseException:
-        typing.abandon()
-        raise
-    raise_all(typing.result())
+        raise_all(binding_errors(columns(typing.trace), names))
+        raise_all(typing.result())
+    finally:
+        typing.close()
 
 
 def bind_selection(

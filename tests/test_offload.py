@@ -185,21 +185,3 @@ def test_a_forked_call_returns_what_the_child_computed_or_none_when_it_dies():
     assert slow is not None
     slow.abandon()  # killed and reaped at once
     assert slow.result() is None
-
-
-def test_typing_many_models_in_a_child_finds_the_same_errors(project):
-    from teal.runtime.type_check import TypeErrors, type_errors
-
-    files = _files()
-    files["models/top/bad.sql"] = (
-        "select a.id from m1 a\njoin (select 'x' as id) b on a.id = b.id\n"
-    )
-    root = project(files)
-    loaded = load_project(root)
-    names = loaded.dag.order()
-    typing = TypeErrors.start(loaded, names, LoadStrategy(fork=True), {})
-    forked = [str(e) for e in typing.result()]
-    shutil.rmtree(root / ".teal")
-    inline = [str(e) for e in type_errors(loaded, names)]
-    assert forked == inline
-    assert len(forked) == 1 and "models/top/bad.sql:2:" in forked[0]
