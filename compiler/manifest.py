@@ -68,18 +68,17 @@ def column_entry(graph: ColumnGraph, name: str) -> dict[str, Any]:
     }
 
 
-def write_target(
-    project: Project, names: set[str] | None = None, graph: ColumnGraph | None = None
-) -> Path:
-    """Write ``target/compiled/<path>.sql`` for SQL models and ``target/manifest.json``
-    (with each model's column lineage when ``graph`` is given)."""
-    target = project.root / "target"
-    compiled_dir = target / "compiled"
+def write_compiled(project: Project, names: set[str] | None = None) -> int:
+    """Write ``target/compiled/<path>.sql`` for the SQL models of ``names`` (all: None),
+    leaving a file that holds the same text as it is; how many files were written."""
+    compiled_dir = project.root / "target" / "compiled"
     compiled_dir.mkdir(parents=True, exist_ok=True)
-    chosen = [n for n in project.dag.order() if names is None or n in names]
     folders: set[Path] = set()  # made already: one mkdir per folder, not per file
-    for name in chosen:
+    written = 0
+    for name in project.dag.order():
         model = project.models[name]
+        if names is not None and name not in names:
+            continue
         if model.kind != "sql" or model.compiled_sql is None:
             continue
         out = compiled_dir / model.display_path
@@ -93,6 +92,24 @@ def write_target(
             unchanged = False
         if not unchanged:
             out.write_text(text, encoding="utf-8")
+            written += 1
+    return written
+
+
+def write_target(
+    project: Project,
+    names: set[str] | None = None,
+    graph: ColumnGraph | None = None,
+    *,
+    compiled: bool = True,
+) -> Path:
+    """Write ``target/compiled/<path>.sql`` for SQL models (unless ``compiled`` is False:
+    :func:`write_compiled` has) and ``target/manifest.json`` (with each model's column
+    lineage when ``graph`` is given)."""
+    target = project.root / "target"
+    if compiled:
+        write_compiled(project, names)
+    chosen = [n for n in project.dag.order() if names is None or n in names]
     manifest = {
         "project": project.config.name,
         "warehouse": str(project.config.warehouse_path),

@@ -37,6 +37,7 @@ from teal.warehouse.engine import open_engine, sql_problems
 if TYPE_CHECKING:
     from teal.compiler.column_lineage import ColumnGraph
     from teal.compiler.model_trace import TypedTrace
+    from teal.compiler.offload import ForkedCall
     from teal.runtime.check_run import CheckRun
     from teal.runtime.compile_stamp import Compiled
     from teal.runtime.report import Reporter
@@ -317,14 +318,30 @@ class Session:
         last = stamp.read() if stamp is not None else None
         if last is not None:
             return last
-        self.validate(select, exclude)
-        import_every_file(self.project, chosen)
-        graph = self.columns(chosen)
-        folder = write_target(self.project, set(names), graph)
+        # the compiled SQL needs no lineage: a child writes it while the models are typed
+        # (the file system's time, on the other core); kept when the compile then fails
+        writing = self._write_compiled_ahead(set(names))
+        try:
+            self.validate(select, exclude)
+            import_every_file(self.project, chosen)
+            graph = self.columns(chosen)
+        finally:
+            written = writing is not None and writing.result() is not None
+        folder = write_target(self.project, set(names), graph, compiled=not written)
         compiled = Compiled(folder, len(names), str(graph.resolution(chosen)))
         if stamp is not None:
             stamp.write(compiled)
         return compiled
+
+    def _write_compiled_ahead(self, names: set[str]) -> ForkedCall | None:
+        """A forked child writing the compiled SQL of ``names`` (compiler/manifest.py),
+        where the strategy allows one and there are files enough to pay for the fork."""
+        from teal.compiler.manifest import write_compiled
+        from teal.compiler.offload import MIN_FILES, ForkedCall
+
+        if self.strategy is None or len(names) < MIN_FILES:
+            return None
+        return ForkedCall.start(lambda: write_compiled(self.project, names), self.strategy)
 
     # -- running -----------------------------------------------------------------------------
     def build(

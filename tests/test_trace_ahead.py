@@ -178,11 +178,40 @@ def test_types_checked_with_the_lineage_cached_are_found_by_parsing(project, str
 
 
 def test_teal_compile_reports_a_join_of_a_number_to_text_with_two_cores(project) -> None:
+    """The compiled SQL is written by a child while the models are typed: a compile that
+    fails on a column keeps it, whole, and writes no manifest."""
     root = project(_files())
     done = run_teal("compile", cwd=root)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "models/top/bad.sql:2:" in done.stderr and "Traceback" not in done.stderr
+    assert not (root / "target/manifest.json").exists()
+    written = root / "target/compiled/models/top/bad.sql"
+    assert written.read_text().endswith("on a.id = b.id\n")
     (root / "models/top/bad.sql").unlink()
     done = run_teal("compile", cwd=root)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"Compiled {N} of {N} models" in done.stdout
+
+
+def test_compiled_sql_is_written_in_line_when_its_writer_dies(project, monkeypatch) -> None:
+    from teal.runtime.session import Session
+
+    files = _files()
+    del files["models/top/bad.sql"]
+    root = project(files)
+    real = offload.ForkedCall.start
+    started: list[int] = []
+
+    def dying(compute: object, strategy: LoadStrategy) -> offload.ForkedCall | None:
+        started.append(1)
+        return real(lambda: os._exit(3), strategy)
+
+    monkeypatch.setattr(offload.ForkedCall, "start", dying)
+    session = Session.open(root, strategy=LoadStrategy(fork=True))
+    if not session.strategy or not session.strategy.can_fork():
+        pytest.skip("forking is not possible here")
+    compiled = session.compile()
+    session.strategy.wait()
+    assert started and compiled.written == N
+    sql = sorted((root / "target/compiled/models").rglob("*.sql"))
+    assert len(sql) == N and sql[0].read_text().startswith("-- m0: ")
