@@ -122,9 +122,9 @@ class ParseAhead:
 
 class ForkedCall:
     """``compute()`` run in a forked child while the parent does other work, its
-    (picklable) result read back: ``teal compile`` types its models with DuckDB here while
-    it traces their lineage (runtime/type_check.py). Whatever goes wrong in the child, the
-    parent computes the result itself (:meth:`result` returns None)."""
+    (picklable) result read back: a cold ``teal compile`` traces half its models' lineage
+    here (compiler/model_trace.py) and writes its compiled SQL here. Whatever goes wrong
+    in the child, the parent computes the result itself (:meth:`result` returns None)."""
 
     def __init__(self, pid: int, fd: int) -> None:
         self.pid, self.fd = pid, fd
