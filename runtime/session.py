@@ -305,7 +305,7 @@ class Session:
         nothing it reads changed since the last compile and ``target/`` is as that compile
         left it, the answer is that compile's and nothing is checked or written again
         (runtime/compile_stamp.py)."""
-        from teal.compiler.manifest import write_target
+        from teal.compiler.manifest import write_compiled, write_target
         from teal.runtime.compile_stamp import Compiled, CompileStamp
         from teal.runtime.python_imports import import_every_file
         from teal.runtime.validate import recorded_types
@@ -318,15 +318,17 @@ class Session:
         last = stamp.read() if stamp is not None else None
         if last is not None:
             return last
-        # the compiled SQL needs no lineage: a child writes it while the models are typed
-        # (the file system's time, on the other core); kept when the compile then fails
+        # the compiled SQL needs no lineage, so it is written first (kept when the compile
+        # then fails, as dbt keeps it), by a child while the models are typed if it can
         writing = self._write_compiled_ahead(set(names))
+        if writing is None:
+            write_compiled(self.project, set(names))
         try:
             self.validate(select, exclude)
             import_every_file(self.project, chosen)
             graph = self.columns(chosen)
         finally:
-            written = writing is not None and writing.result() is not None
+            written = writing is None or writing.result() is not None
         folder = write_target(self.project, set(names), graph, compiled=not written)
         compiled = Compiled(folder, len(names), str(graph.resolution(chosen)))
         if stamp is not None:

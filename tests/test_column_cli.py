@@ -170,3 +170,17 @@ def test_validate_and_lineage_of_a_column_on_the_command_line(project):
     assert listed.stdout.split() == ["a", "b"]
     bad = run_teal("lineage", "a.amont", cwd=root)
     assert bad.returncode == 2 and "did you mean 'amount'?" in bad.stderr
+
+
+def test_a_compile_that_fails_on_a_column_keeps_the_compiled_sql_and_no_manifest(project):
+    root = project({**FILES, "models/c.sql": "select idd from a"})
+    done = run_teal("compile", cwd=root)
+    assert done.returncode == 2 and "models/c.sql:1:8" in done.stderr, done.stderr
+    assert "did you mean 'id'" in done.stderr
+    assert "select idd from" in (root / "target/compiled/models/c.sql").read_text()
+    assert not (root / "target/manifest.json").exists()
+    (root / "models/c.sql").write_text("select id from a")
+    done = run_teal("compile", cwd=root)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((root / "target/manifest.json").read_text())
+    assert sorted(manifest["models"]) == ["a", "b", "c", "orders"]
