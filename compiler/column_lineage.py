@@ -37,7 +37,7 @@ from teal.compiler.column_types import (
 )
 from teal.compiler.declared import contract_enforced
 from teal.compiler.errors import LineageError, TealError, did_you_mean
-from teal.compiler.model_trace import Ahead, TypedTrace, trace_ahead, trace_safely
+from teal.compiler.model_trace import Tracing, TypeCheck, TypedTrace
 from teal.compiler.templating import REF_MARKER, SOURCE_MARKER_PREFIX
 
 if TYPE_CHECKING:
@@ -76,6 +76,8 @@ class ColumnGraph:
         self.sources = sources
         # models traced by this computation (the others came from the cache)
         self.traced = 0
+        # each model's columns as plain tuples, when computed here (what the cache keeps)
+        self.plains: dict[str, PlainModel] = {}
         self._uses: dict[tuple[str, str], list[Use]] | None = None
 
     # -- lookups --------------------------------------------------------------------------
@@ -297,11 +299,44 @@ def _traced(
         return ColumnGraph(project, ModelTable(stored), sources)
     relations = _Relations(project)
     version = _tracer_version()
-    ahead = (
-        {}
-        if typed is None
-        else _ahead(project, order, cache, version, sources, known, given, relations, typed)
-    )
+    todo = [
+        n
+        for n in order
+        if n not in given
+        and project.models[n].kind == "sql"
+        and project.models[n].rendered_sql is not None
+    ]
+
+    def predict(check: TypeCheck) -> dict[str, dict[str, tuple[str, ...] | None]]:
+        return _predicted(project, order, cache, version, sources, known, given, check)
+
+    tracing = Tracing(project.models, relations, lineage, typed, todo, predict)
+    try:
+        graph = _trace_all(
+            project, order, cache, sources, known, kind, given, engine_bound, tracing
+        )
+    except BaseException:
+        tracing.abandon()
+        raise
+    tracing.finish()
+    cache.put(f"{kind}-graph", whole, graph.plains)
+    cache.save()
+    return graph
+
+
+def _trace_all(
+    project: Project,
+    order: list[str],
+    cache: CompileCache,
+    sources: dict[str, tuple[str, ...] | None],
+    known: Mapping[str, tuple[str, ...]],
+    kind: str,
+    given: Mapping[str, ModelColumns],
+    engine_bound: EngineBound | None,
+    tracing: Tracing,
+) -> ColumnGraph:
+    """:func:`_traced`'s pass in build order; the graph's ``plains`` hold what to cache."""
+    version = _tracer_version()
     models: dict[str, ModelColumns] = {}
     plains: dict[str, PlainModel] = {}  # the same tuples in both entries: pickled once
     traced = 0
@@ -331,28 +366,19 @@ def _traced(
             plain = encode(models[name])
             cache.put(kind, key, plain)
         elif plain is None:
-            early = ahead.get(name)
-            if early is not None and early.schemas == schemas:  # as a serial trace finds
-                plain, models[name], checked = early.plain, decode(early.plain), early.checked
-            else:
-                check = typed.check if typed is not None else None
-                models[name], checked = trace_safely(model, relations, schemas, lineage, check)
-                plain = encode(models[name])
-            if typed is not None and checked is not None:
-                typed.found[name] = checked
+            models[name], plain = tracing.trace(model, schemas)
             cache.put(kind, key, plain)
             traced += 1
         else:
             models[name] = decode(plain)
         plains[name] = plain
-    cache.put(f"{kind}-graph", whole, plains)
-    cache.save()
     graph = ColumnGraph(project, models, sources)
     graph.traced = traced
+    graph.plains = plains
     return graph
 
 
-def _ahead(
+def _predicted(
     project: Project,
     order: list[str],
     cache: CompileCache,
@@ -360,41 +386,35 @@ def _ahead(
     sources: Mapping[str, tuple[str, ...] | None],
     known: Mapping[str, tuple[str, ...]],
     given: Mapping[str, ModelColumns],
-    relations: _Relations,
-    typed: TypedTrace,
-) -> dict[str, Ahead]:
-    """The models of ``order`` that the lineage cache will not know, traced ahead on both
-    cores (model_trace.trace_ahead), each against its upstreams' names as the cache or
-    DuckDB's binder (``typed.hint``) knows them."""
-    if typed.strategy is None or not typed.strategy.can_fork():
-        return {}
+    check: TypeCheck,
+) -> dict[str, dict[str, tuple[str, ...] | None]]:
+    """The SQL models of ``order`` the lineage cache will not know, each with its
+    upstreams' names as they are predicted to be traced (model_trace.Tracing): the
+    cache's, a model's select list (no ``*``), else DuckDB's (``check.names``)."""
     names: dict[str, tuple[str, ...] | None] = {}
-    todo: list[tuple[str, dict[str, tuple[str, ...] | None]]] = []
-    try:
-        for name in order:
-            model = project.models[name]
-            if name in given:
-                names[name] = given[name].names
-                continue
-            if model.kind != "sql" or model.rendered_sql is None:
-                names[name] = _python_columns(model, known.get(name)).names
-                continue
-            reads = (*model.upstreams, *model.source_tables)
-            schemas = {key: names[key] if key in names else sources.get(key) for key in reads}
-            key = _trace_key("columns", version, name, model.rendered_sql, schemas)
-            plain = cache.peek("columns", key)
-            if plain is not None:
-                names[name] = None if plain[1] is None else tuple(c[0] for c in plain[1])
-                continue
-            if model.columns is not None:  # its select list names them (no '*')
-                names[name] = model.columns
-            else:
-                upstreams = {u: n for u in model.upstreams if (n := names.get(u)) is not None}
-                names[name] = typed.hint(name, upstreams)
-            todo.append((name, schemas))
-    finally:
-        typed.hint.close()
-    return trace_ahead(project.models, todo, relations, typed)
+    out: dict[str, dict[str, tuple[str, ...] | None]] = {}
+    for name in order:
+        model = project.models[name]
+        if name in given:
+            names[name] = given[name].names
+            continue
+        if model.kind != "sql" or model.rendered_sql is None:
+            names[name] = _python_columns(model, known.get(name)).names
+            continue
+        reads = (*model.upstreams, *model.source_tables)
+        schemas = {key: names[key] if key in names else sources.get(key) for key in reads}
+        key = _trace_key("columns", version, name, model.rendered_sql, schemas)
+        plain = cache.peek("columns", key)
+        if plain is not None:
+            names[name] = None if plain[1] is None else tuple(c[0] for c in plain[1])
+            continue
+        if model.columns is not None:  # its select list names them (no '*')
+            names[name] = model.columns
+        else:
+            upstreams = {u: n for u in model.upstreams if (n := names.get(u)) is not None}
+            names[name] = check.names(name, upstreams)
+        out[name] = schemas
+    return out
 
 
 def _trace_key(

@@ -1,4 +1,4 @@
-"""Tracing models' columns: one model in line, or many ahead on both cores.
+"""Tracing models' columns: one model in line, or a project's on both cores.
 
 **One model.** :func:`trace_model` parses a SQL model's rendered SQL (or takes the tree its
 cold load left), qualifies it against its upstreams' columns (compiler/columns.py) and
@@ -6,27 +6,28 @@ traces every output column. A type check given as ``check`` (runtime/type_check.
 on the same qualified tree: the join and UNION checks need exactly that tree, and
 qualifying is most of the cost of a trace, so a compile qualifies each model once.
 
-**Many ahead.** A cold ``teal compile`` traces every model, upstreams first, since a
-model's ``*`` expands to what its upstreams were found to have. When DuckDB has bound
-every model already (the type check binds first), the names it found stand in for the
-traced ones, and the models no longer wait on each other: :func:`trace_ahead` forks a
-child that traces the second half of the models the cache does not know while the
-parent traces the first half, each model against its upstreams' names as DuckDB bound
-them. The lineage pass in build order then takes a result traced ahead only when the
-names it was traced against are the names its upstreams were traced to (DuckDB and the
-tracer agree on nearly every model; where they do not, the model is traced again in
-line), so the graph is the one a serial trace makes. If the child fails, its models are
-traced in line.
+**A project on both cores.** A cold ``teal compile`` types every model with DuckDB and
+traces every model, upstreams first, since a model's ``*`` expands to what its upstreams
+were found to have. :class:`Tracing` forks a child that types the models and then traces
+from the last model backwards, each against its upstreams' names as DuckDB bound them
+(or as its select list names them), while the parent traces from the first model
+forwards, exactly, as a serial trace does. The two meet where they meet (typing costs
+more or less depending on what the run store knows). The parent then takes the child's
+results in build order, each only if the names it was traced against are the names its
+upstreams were traced to (DuckDB and the tracer agree on nearly every model; where they
+do not, the model is traced again), so the lineage is always the serial one. If the
+child fails, the parent types and traces its part in line.
 """
 
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from teal.compiler.column_types import ModelColumns, PlainModel, QueryColumns, encode
+from teal.compiler.column_types import ModelColumns, PlainModel, QueryColumns, decode, encode
 from teal.compiler.templating import Rendered
 
 if TYPE_CHECKING:
@@ -36,36 +37,45 @@ if TYPE_CHECKING:
     from teal.compiler.column_type_checks import MismatchRow
     from teal.compiler.column_types import MissingColumn
     from teal.compiler.columns import Qualified
+    from teal.compiler.offload import ForkedCall
     from teal.compiler.project import Model
     from teal.compiler.strategy import LoadStrategy
 
 Schemas = Mapping[str, "tuple[str, ...] | None"]
-# a type check run on a model's qualified tree: its join and UNION mismatches, or None
-# when it cannot judge from this tree (the type check then parses the model itself)
+Predicted = dict[str, dict[str, "tuple[str, ...] | None"]]  # model -> its upstreams' names
+# a check run on a model's qualified tree: its join and UNION mismatches, or None
 TreeCheck = Callable[["Model", Schemas, "Qualified"], "list[MismatchRow] | None"]
 
 
-class NameHint(Protocol):
-    """A model's output names as DuckDB's binder finds them, to trace it ahead with."""
+class TypeCheck(Protocol):
+    """A type check a lineage trace runs beside it (runtime/type_check.TypeErrors): it
+    types the models with DuckDB first, in the trace's child where there is one."""
 
-    def __call__(
-        self, name: str, upstreams: Mapping[str, tuple[str, ...]]
-    ) -> tuple[str, ...] | None:
-        """``name``'s output names (lower case), given the names of what it reads that
-        DuckDB has no types for (``upstreams``); None when the binder cannot tell."""
+    def bind(self) -> object:
+        """Type the models here and now; what to send to a parent process (picklable)."""
+
+    def adopt(self, bound: object) -> None:
+        """Take what :meth:`bind` returned in a child instead of binding here."""
+
+    def names(self, name: str, upstreams: Mapping[str, tuple[str, ...]]) -> tuple[str, ...] | None:
+        """``name``'s output names (lower case) as DuckDB bound them, given the names of
+        what it reads that has no types (``upstreams``); None: unknown. After a bind."""
+
+    def check(self, model: Model, schemas: Schemas, query: Qualified) -> list[MismatchRow] | None:
+        """The join and UNION mismatches on the tree the trace qualified against
+        ``schemas``, or None when it cannot judge from this tree. After a bind."""
 
     def close(self) -> None:
-        """Called once the trace asks no more."""
+        """Release what :meth:`bind` opened."""
 
 
 @dataclass
 class TypedTrace:
-    """What a lineage trace is given by a type check that bound the models first."""
+    """What a lineage trace is given by a type check, and what it finds with it."""
 
-    check: TreeCheck  # run on each tree the trace qualifies
-    hint: NameHint  # the names to trace ahead against
-    strategy: LoadStrategy | None  # where it allows a fork, models are traced ahead
-    # model -> what ``check`` found on its tree, for the models traced in this pass
+    check: TypeCheck
+    strategy: LoadStrategy | None  # where it allows a fork, the trace uses both cores
+    # model -> what the check found on its tree, for the models traced in this pass
     found: dict[str, list[MismatchRow]] = field(default_factory=dict)
 
 
@@ -118,40 +128,150 @@ def trace_model(
     return ModelColumns(model.name, found.columns, missing, found.note, False), checked
 
 
-def trace_ahead(
-    models: Mapping[str, Model],
-    todo: Sequence[tuple[str, dict[str, tuple[str, ...] | None]]],
-    relations: _Relations,
-    typed: TypedTrace,
-) -> dict[str, Ahead]:
-    """``todo`` (model names with their upstreams' names as DuckDB bound them) traced,
-    the second half by a forked child while this process traces the first; {} where
-    forking is not allowed or not worth it (the lineage pass traces them in line)."""
-    from teal.compiler.offload import MIN_FILES, ForkedCall
+class Tracing:
+    """The traces of one lineage pass in build order (column_lineage._traced), on both
+    cores where ``typed`` allows a fork.
 
-    strategy = typed.strategy
-    if strategy is None or len(todo) < MIN_FILES or not strategy.can_fork():
-        return {}
-    half = len(todo) // 2
+    The child types the models (``typed.check.bind``), then traces models the lineage
+    cache does not know from the last in build order backwards, each against its
+    upstreams' names as DuckDB or the select list predict them (``predict``), with the
+    type check on each tree. The parent traces from the first forwards, in line and
+    exactly (a model only reads models before it), and keeps each tree for the check
+    until the types come back. Each model is claimed once, by whichever side gets to
+    it first (:class:`_Ends`); when the parent reaches the child's, it takes the child's
+    results, each only if traced against the names its upstreams were traced to."""
 
-    def trace(part: Sequence[tuple[str, dict[str, tuple[str, ...] | None]]]) -> dict[str, Ahead]:
-        out = {}
-        for name, schemas in part:
-            found, checked = trace_safely(models[name], relations, schemas, True, typed.check)
-            out[name] = Ahead(schemas, encode(found), checked)
-        return out
+    def __init__(
+        self,
+        models: Mapping[str, Model],
+        relations: _Relations,
+        lineage: bool,
+        typed: TypedTrace | None,
+        todo: Sequence[str],
+        predict: Callable[[TypeCheck], Predicted],
+    ) -> None:
+        self.models, self.relations, self.lineage, self.typed = models, relations, lineage, typed
+        self.ahead: dict[str, Ahead] = {}
+        # the models the parent traced after reaching the child's (the names the child
+        # traced them against were not their upstreams', or the child failed)
+        self.again: list[str] = []
+        self._pending: list[tuple[Model, Schemas, Qualified]] = []
+        self._index = {name: i for i, name in enumerate(todo)}
+        self._child: ForkedCall | None = None
+        self._ends: _Ends | None = None
+        self._forked = False
+        strategy = typed.strategy if typed is not None else None
+        if typed is None:
+            return
+        from teal.compiler.offload import MIN_FILES, ForkedCall
 
-    child = ForkedCall.start(lambda: trace(todo[half:]), strategy)
-    try:
-        mine = trace(todo[:half])
-    except BaseException:
-        if child is not None:
-            child.abandon()
-        raise
-    theirs = child.result() if child is not None else None
-    if isinstance(theirs, dict):  # else the child failed: its half is traced in line
-        mine.update(theirs)
-    return mine
+        if strategy is not None and len(todo) >= MIN_FILES and strategy.can_fork():
+            ends = _Ends(len(todo))
+            check = typed.check
+
+            def backwards() -> tuple[object, dict[str, Ahead]]:
+                bound = check.bind()
+                predicted = predict(check)
+                out: dict[str, Ahead] = {}
+                while (at := ends.claim_back()) is not None:
+                    name = todo[at]
+                    if name in predicted:
+                        schemas = predicted[name]
+                        model = models[name]
+                        found, rows = trace_safely(model, relations, schemas, True, check.check)
+                        out[name] = Ahead(schemas, encode(found), rows)
+                return bound, out
+
+            self._child = ForkedCall.start(backwards, strategy)
+            self._ends = ends if self._child is not None else None
+        self._forked = self._child is not None
+        if self._child is None:
+            typed.check.bind()
+
+    def trace(self, model: Model, schemas: Schemas) -> tuple[ModelColumns, PlainModel]:
+        """``model`` traced against its upstreams' ``schemas`` (as a serial trace would)."""
+        typed = self.typed
+        at = self._index.get(model.name)
+        if self._ends is not None and at is not None and self._ends.claim_front(at):
+            found, _ = trace_safely(model, self.relations, schemas, self.lineage, self._keep)
+            return found, encode(found)
+        self._collect()
+        early = self.ahead.get(model.name)
+        if early is not None and early.schemas == schemas:
+            checked, found, plain = early.checked, decode(early.plain), early.plain
+        else:
+            check = typed.check.check if typed is not None else None
+            found, checked = trace_safely(model, self.relations, schemas, self.lineage, check)
+            plain = encode(found)
+            if self._forked:
+                self.again.append(model.name)
+        if typed is not None and checked is not None:
+            typed.found[model.name] = checked
+        return found, plain
+
+    def finish(self) -> None:
+        """Wait for the child (its types), then check the trees kept meanwhile."""
+        self._collect()
+        if self.typed is None:
+            return
+        for model, schemas, query in self._pending:
+            checked = self.typed.check.check(model, schemas, query)
+            if checked is not None:
+                self.typed.found[model.name] = checked
+        self._pending.clear()
+
+    def abandon(self) -> None:
+        if self._child is not None:
+            self._child.abandon()
+            self._child = None
+
+    def _keep(self, model: Model, schemas: Schemas, query: Qualified) -> None:
+        """The parent's tree check, put off until the types come back."""
+        self._pending.append((model, schemas, query))
+
+    def _collect(self) -> None:
+        """Take the child's types and what it traced (typing here if it failed)."""
+        if self._child is None or self.typed is None:
+            return
+        found = self._child.result()
+        self._child, self._ends = None, None
+        if isinstance(found, tuple) and len(found) == 2:
+            bound, ahead = found
+            self.typed.check.adopt(bound)
+            self.ahead = ahead
+        else:  # the child failed: its models are traced here, in line
+            self.typed.check.bind()
+
+
+class _Ends:
+    """Two processes taking items of one list, one from each end, each item once: the
+    positions both have reached, in memory shared across the fork, under a lock."""
+
+    def __init__(self, count: int) -> None:
+        import mmap
+        import multiprocessing
+
+        self._memory = mmap.mmap(-1, 16)  # anonymous and shared: a forked child sees it
+        self._lock = multiprocessing.Lock()
+        self._memory[:] = struct.pack("qq", 0, count - 1)
+
+    def claim_front(self, at: int) -> bool:
+        """Take item ``at`` (increasing from call to call) unless the other end has."""
+        with self._lock:
+            _, back = struct.unpack("qq", self._memory[:])
+            if at > back:
+                return False
+            self._memory[:] = struct.pack("qq", at + 1, back)
+            return True
+
+    def claim_back(self) -> int | None:
+        """The last item neither end has taken, now taken; None when they have met."""
+        with self._lock:
+            front, back = struct.unpack("qq", self._memory[:])
+            if back < front:
+                return None
+            self._memory[:] = struct.pack("qq", front, back - 1)
+            return back
 
 
 def _parse_tree(model: Model) -> exp.Query | None:

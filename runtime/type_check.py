@@ -37,24 +37,19 @@ _JOIN_OR_UNION = re.compile(r"\b(join|union)\b", re.IGNORECASE)
 
 
 class TypeErrors:
-    """The type errors of a selection, computed beside its lineage: DuckDB binds the models
-    first (:meth:`start`), then the lineage trace runs the join and UNION checks on each
-    tree it qualifies (pass :attr:`trace` to the column graph: compiler/model_trace.py),
-    so a compile qualifies each model once; :meth:`result` checks what the trace did not
-    (a model whose lineage was cached) by parsing it here."""
+    """The type errors of a selection, computed beside its lineage (model_trace.TypeCheck:
+    pass :attr:`trace` to the column graph). DuckDB types the models first, in the
+    trace's child where it forks one; the join and UNION checks run on each tree the
+    trace qualifies, so a compile qualifies each model once; :meth:`result` checks what
+    the trace did not (a model whose lineage was cached) by parsing it here."""
 
-    def __init__(
-        self,
-        project: Project,
-        prep: _Prepared,
-        types: dict[str, Typed],
-        binder: Binder,
-        strategy: LoadStrategy | None,
-    ) -> None:
+    def __init__(self, project: Project, prep: _Prepared, strategy: LoadStrategy | None) -> None:
         from teal.compiler.model_trace import TypedTrace
 
-        self.project, self.prep, self.types = project, prep, types
-        self.trace = TypedTrace(self._check, _Names(types, binder), strategy)
+        self.project, self.prep = project, prep
+        self.types: dict[str, Typed] | None = None  # bound here or adopted from a child
+        self._binder: Binder | None = None
+        self.trace = TypedTrace(self, strategy)
 
     @classmethod
     def start(
@@ -64,28 +59,45 @@ class TypeErrors:
         strategy: LoadStrategy | None,
         recorded: Mapping[str, Typed],
     ) -> TypeErrors:
-        """Bind ``names`` and what they read (``recorded``: the types of Python assets'
-        last materializations, for those that declare none); where ``strategy`` allows a
-        fork, the lineage trace given :attr:`trace` runs on both cores."""
-        from teal.warehouse.engine import type_binder
-
-        prep = _prepare(project, names, True, recorded)
-        binder = type_binder(prep.queries, prep.known)  # kept for names: model_trace.NameHint
-        try:
-            types = _typed(project, prep, binder)
-        except BaseException:
-            binder.close()
-            raise
-        return cls(project, prep, types, binder, strategy)
+        """The type check of ``names`` and what they read (``recorded``: the types of
+        Python assets' last materializations, for those that declare none); where
+        ``strategy`` allows a fork, the lineage trace given :attr:`trace` types them in
+        its child."""
+        return cls(project, _prepare(project, names, True, recorded), strategy)
 
     def result(self) -> list[TealError]:
+        if self.types is None:  # the lineage was cached whole: nothing traced, nothing typed
+            self.bind()
+        assert self.types is not None
         return _errors(self.project, self.prep, self.types, self.trace.found)
 
-    def close(self) -> None:
-        """Close the binder (the trace closes it once it has the names it needs)."""
-        self.trace.hint.close()
+    # -- model_trace.TypeCheck ----------------------------------------------------------
+    def bind(self) -> dict[str, Typed]:
+        from teal.warehouse.engine import type_binder
 
-    def _check(
+        if self.types is None:
+            self._binder = type_binder(self.prep.queries, self.prep.known)
+            self.types = _typed(self.project, self.prep, self._binder)
+        return self.types
+
+    def adopt(self, bound: object) -> None:
+        """The types a child bound, put in this process's types cache."""
+        if isinstance(bound, dict):
+            self.types = bound
+            _keep_types(self.project, self.prep, bound)
+        else:
+            self.bind()
+
+    def names(self, name: str, upstreams: Mapping[str, tuple[str, ...]]) -> tuple[str, ...] | None:
+        """A model's names from its types, else from DuckDB's binder on stand-ins of its
+        upstreams' names (the binder that found the types)."""
+        typed = self.bind().get(name)
+        if typed:
+            return tuple(c.lower() for c, _ in typed)
+        found = self._binder.names(name, upstreams) if self._binder is not None else None
+        return None if found is None else tuple(c.lower() for c in found)
+
+    def check(
         self, model: Model, schemas: Mapping[str, tuple[str, ...] | None], query: Qualified
     ) -> list[MismatchRow] | None:
         """:func:`_mismatches` on the tree the lineage trace qualified, when the names it was
@@ -95,7 +107,7 @@ class TypeErrors:
         from teal.compiler.column_type_checks import qualified_mismatches
 
         sql = model.rendered_sql
-        upstream = _upstream_types(model, self.types)
+        upstream = _upstream_types(model, self.bind())
         if not upstream or sql is None or not _JOIN_OR_UNION.search(sql):
             return []
         for key, typed in upstream.items():
@@ -111,25 +123,10 @@ class TypeErrors:
         except Exception:  # noqa: BLE001 - a check that cannot run says nothing
             return []
 
-
-class _Names:
-    """model_trace.NameHint: a model's names from its types, else from DuckDB's binder on
-    stand-ins of its upstreams' names (the binder that found the types)."""
-
-    def __init__(self, types: Mapping[str, Typed], binder: Binder) -> None:
-        self.types, self.binder = types, binder
-
-    def __call__(
-        self, name: str, upstreams: Mapping[str, tuple[str, ...]]
-    ) -> tuple[str, ...] | None:
-        typed = self.types.get(name)
-        if typed:
-            return tuple(c.lower() for c, _ in typed)
-        found = self.binder.names(name, upstreams)
-        return None if found is None else tuple(c.lower() for c in found)
-
     def close(self) -> None:
-        self.binder.close()
+        if self._binder is not None:
+            self._binder.close()
+            self._binder = None
 
 
 def typed_contracts(project: Project, names: Iterable[str]) -> list[str]:
@@ -218,10 +215,15 @@ def _typed(project: Project, prep: _Prepared, binder: Binder | None = None) -> d
         types = output_types(prep.queries, prep.known)
     else:
         types = binder.types()
+    _keep_types(project, prep, types)
+    return types
+
+
+def _keep_types(project: Project, prep: _Prepared, types: Mapping[str, Typed]) -> None:
+    """Put the types just found (``types``) in ``prep``'s cache."""
     for name in (*prep.order, *(k for k in prep.keys if k not in project.models)):
         if name not in prep.known:  # the models, then the source tables typed
             prep.cache.put("types", prep.keys[name], types.get(name, ()))
-    return types
 
 
 class _Prepared(NamedTuple):

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from teal.compiler import offload
+from teal.compiler import model_trace, offload
 from teal.compiler.column_lineage import ColumnGraph, column_graph
 from teal.compiler.errors import ErrorGroup, TealError
-from teal.compiler.model_trace import TypedTrace
+from teal.compiler.model_trace import Tracing, TypedTrace
 from teal.compiler.project import load_project
 from teal.compiler.strategy import LoadStrategy
 from teal.runtime.type_check import TypeErrors, type_errors
@@ -77,16 +77,21 @@ def _serial(root: Path) -> tuple[ColumnGraph, list[str]]:
     return graph, [str(e) for e in found]
 
 
-def _traced_in_line(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The models the serial pass of the lineage traces itself (not taken from ahead)."""
-    import teal.compiler.column_lineage as lineage
+@pytest.fixture
+def halves(monkeypatch: pytest.MonkeyPatch) -> list[Tracing]:
+    """The parent traces the first half of the models and the child the second half
+    (where they meet depends on timing otherwise); the passes made, to look at."""
+    real_claim = model_trace._Ends.claim_front
+    count = len(_files()) - 1  # the SQL models to trace: all but bad.sql's share
 
-    names: list[str] = []
-    real = lineage.trace_safely
-    monkeypatch.setattr(
-        lineage, "trace_safely", lambda model, *a: names.append(model.name) or real(model, *a)
-    )
-    return names
+    def front_half(ends: model_trace._Ends, at: int) -> bool:
+        return at < count // 2 and real_claim(ends, at)
+
+    monkeypatch.setattr(model_trace._Ends, "claim_front", front_half)
+    passes: list[Tracing] = []
+    real_finish = Tracing.finish
+    monkeypatch.setattr(Tracing, "finish", lambda t: passes.append(t) or real_finish(t))
+    return passes
 
 
 def _lineage(graph: ColumnGraph) -> dict[str, object]:
@@ -102,17 +107,13 @@ def strategy():
     chosen.wait()
 
 
-def test_lineage_traced_on_two_cores_equals_one_traced_serially(
-    project, strategy, monkeypatch
-) -> None:
+def test_lineage_traced_on_two_cores_equals_one_traced_serially(project, strategy, halves) -> None:
     root = project(_files())
-    ahead: list[int] = []
-    real = offload.ForkedCall.start
-    monkeypatch.setattr(offload.ForkedCall, "start", lambda *a: ahead.append(1) or real(*a))
-    in_line = _traced_in_line(monkeypatch)
     graph, errors = _validated(root, strategy)
-    assert ahead  # the child did trace
-    assert in_line == []  # DuckDB's names were the traced ones, '*' included
+    (tracing,) = [t for t in halves if t.typed is not None]
+    # the child traced the second half, against names DuckDB and select lists gave
+    # (a model reading '*' included), and the parent took every one of them
+    assert len(tracing.ahead) >= N // 2 - 1 and tracing.again == []
     assert graph.traced == len(graph.project.models)
     serial, serial_errors = _serial(root)
     assert _lineage(graph) == _lineage(serial)
@@ -124,44 +125,36 @@ def test_lineage_traced_on_two_cores_equals_one_traced_serially(
 
 
 def test_a_model_traced_ahead_against_wrong_names_is_traced_again(
-    project, strategy, monkeypatch
+    project, strategy, halves, monkeypatch
 ) -> None:
     """DuckDB's names stand in for the traced ones ahead; where they differ, the serial
     pass traces the model again against the names its upstreams were traced to."""
     root = project(_files())
-    real_start = TypeErrors.start
+    real_names = TypeErrors.names
 
-    def wrong_names(*args: object) -> TypeErrors:
-        typing = real_start(*args)  # type: ignore[arg-type]
-        hint = typing.trace.hint
-        real_call = hint.__call__
+    def wrong(typing: TypeErrors, name: str, ups: dict[str, tuple[str, ...]]):
+        return ("nope",) if name == "m100" else real_names(typing, name, ups)
 
-        class Wrong:
-            def __call__(self, name: str, ups: object) -> tuple[str, ...] | None:
-                return ("nope",) if name == "m5" else real_call(name, ups)  # type: ignore[arg-type]
-
-            def close(self) -> None:
-                hint.close()
-
-        typing.trace.hint = Wrong()
-        return typing
-
-    monkeypatch.setattr(TypeErrors, "start", wrong_names)
-    in_line = _traced_in_line(monkeypatch)
+    monkeypatch.setattr(TypeErrors, "names", wrong)
     graph, errors = _validated(root, strategy)
-    assert sorted(in_line) == ["m11", "m12"]  # what reads m5
+    (tracing,) = [t for t in halves if t.typed is not None]
+    assert sorted(tracing.again) == ["m201", "m202"]  # what reads m100, a '*' model
     serial, serial_errors = _serial(root)
     assert _lineage(graph) == _lineage(serial)
     assert errors == serial_errors
 
 
-def test_a_tracing_child_that_dies_costs_time_not_results(project, strategy, monkeypatch) -> None:
+def test_a_tracing_child_that_dies_costs_time_not_results(
+    project, strategy, halves, monkeypatch
+) -> None:
     root = project(_files())
     real = offload.ForkedCall.start
     monkeypatch.setattr(
         offload.ForkedCall, "start", lambda compute, s: real(lambda: os._exit(3), s)
     )
     graph, errors = _validated(root, strategy)
+    (tracing,) = [t for t in halves if t.typed is not None]
+    assert len(tracing.again) >= N // 2 - 1  # the parent typed and traced the child's half
     serial, serial_errors = _serial(root)
     assert _lineage(graph) == _lineage(serial)
     assert errors == serial_errors
