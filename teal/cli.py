@@ -6,8 +6,11 @@ Exit codes: 0 ok, 1 a build ran and something failed, 2 a project or usage error
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -580,5 +583,34 @@ def lineage(
         )
 
 
+def console() -> None:
+    """The ``teal`` command: :func:`main`, then the process ends without freeing its heap.
+
+    Python's own exit frees every object the command made one by one (0.3-0.4 s after a
+    cold compile of 1,000 models, whose parse trees are millions of them) although the
+    process is about to go. With no other thread left, what that exit would still do
+    that matters is done here (atexit handlers, which close logging; flushing the output
+    streams) and the process then ends at once, as mypy's command line does. Files and
+    databases are closed by the commands themselves; a thread still running (the UI's
+    server, the daemon) gets Python's ordinary exit, which waits for it."""
+    try:
+        main()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    if threading.active_count() > 1:
+        raise SystemExit(code)
+    status = code if isinstance(code, int) else 0 if code is None else 1
+    if not isinstance(code, int) and code is not None:
+        print(code, file=sys.stderr)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (teal ... | head): nothing to say
+            pass
+    os._exit(status)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    console()
