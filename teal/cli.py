@@ -586,9 +586,8 @@ def lineage(
 def console() -> None:
     """The ``teal`` command: :func:`main`, then the process ends without freeing its heap.
 
-    Python's own exit frees every object the command made one by one (0.3-0.4 s after a
-    cold compile of 1,000 models, whose parse trees are millions of them) although the
-    process is about to go. With no other thread left, what that exit would still do
+    Python's own exit frees every object the command made one by one (after a cold
+    compile, millions of parse-tree nodes), although the process is about to go. With no other thread left, what that exit would still do
     that matters is done here (atexit handlers, which close logging; flushing the output
     streams) and the process then ends at once, as mypy's command line does. Files and
     databases are closed by the commands themselves; a thread still running (the UI's
