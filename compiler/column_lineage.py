@@ -38,11 +38,9 @@ from teal.compiler.column_types import (
 from teal.compiler.declared import contract_enforced
 from teal.compiler.errors import LineageError, TealError, did_you_mean
 from teal.compiler.model_trace import Tracing, TypeCheck, TypedTrace
-from teal.compiler.templating import REF_MARKER, SOURCE_MARKER_PREFIX
+from teal.compiler.table_keys import TableKeys
 
 if TYPE_CHECKING:
-    from sqlglot import exp
-
     from teal.compiler.project import Model, Project
 
 VERSION = "3"  # of what a cache entry holds (3: plain tuples)
@@ -297,7 +295,7 @@ def _traced(
     stored = cache.get(f"{kind}-graph", whole)
     if isinstance(stored, dict):
         return ColumnGraph(project, ModelTable(stored), sources)
-    relations = _Relations(project)
+    relations = TableKeys(project)
     version = _tracer_version()
     todo = [
         n
@@ -468,7 +466,8 @@ def _tracer_version() -> str:
     here = os.path.dirname(os.path.realpath(__file__))
     stats = [VERSION]
     modules = ("columns.py", "column_lineage.py", "column_types.py", "declared.py")
-    for module in (*modules, "column_binding.py", "column_type_checks.py"):
+    traced = ("column_binding.py", "column_type_checks.py", "model_trace.py", "table_keys.py")
+    for module in (*modules, *traced):
         stat = os.stat(os.path.join(here, module))
         stats.append(f"{module}:{stat.st_size}:{stat.st_mtime_ns}")
     return "|".join(stats)
@@ -557,51 +556,3 @@ def missing_error(model: Model, m: MissingColumn) -> LineageError:
         hint=did_you_mean(m.column, m.candidates)
         or "check the spelling, or add the column to the model that should produce it",
     )
-
-
-class _Relations:
-    """Which model or source table a table named in a query reads, as the load resolved
-    it (compiler/resolve.py): ``ref()``/``source()`` markers, ``source.table``, a model's
-    relation, a model's name, the one source table of that name."""
-
-    def __init__(self, project: Project) -> None:
-        self.models = {name.lower(): name for name in project.models}
-        self.relations = {
-            m.relation.lower(): name
-            for name, m in project.models.items()
-            if m.materialized != "ephemeral"
-        }
-        self.sources = project.sources
-        by_name: dict[str, list[str]] = {}
-        for source in project.sources.values():
-            for table in source.tables.values():
-                by_name.setdefault(table.name.lower(), []).append(table.key)
-        self.source_by_name = {n: keys[0] for n, keys in by_name.items() if len(keys) == 1}
-
-    def resolve(self, table: exp.Table, model: Model) -> str | None:
-        """The key ``table`` reads in ``model``, None for the model itself or unknown names;
-        only keys the model was found to read count."""
-        key = self._key(table.name, table.db, table.catalog)
-        if key is None or key == model.name:
-            return None
-        if key in model.upstreams or key in model.source_tables:
-            return key
-        return None
-
-    def _key(self, name: str, db: str, catalog: str) -> str | None:
-        lname = name.lower()
-        if db == REF_MARKER:
-            return self.models.get(lname)
-        if db.startswith(SOURCE_MARKER_PREFIX):
-            return self._source(db[len(SOURCE_MARKER_PREFIX) :], lname)
-        if catalog:
-            return self._source(catalog, lname)
-        if db:
-            return self._source(db, lname) or self.relations.get(f"{db}.{name}".lower())
-        return self.models.get(lname) or self.source_by_name.get(lname)
-
-    def _source(self, source: str, table: str) -> str | None:
-        src = self.sources.get(source)
-        if src is None or table not in src.tables:
-            return None
-        return src.tables[table].key

@@ -33,13 +33,13 @@ from teal.compiler.templating import Rendered
 if TYPE_CHECKING:
     from sqlglot import exp
 
-    from teal.compiler.column_lineage import _Relations
     from teal.compiler.column_type_checks import MismatchRow
     from teal.compiler.column_types import MissingColumn
     from teal.compiler.columns import Qualified
     from teal.compiler.offload import ForkedCall
     from teal.compiler.project import Model
     from teal.compiler.strategy import LoadStrategy
+    from teal.compiler.table_keys import TableKeys
 
 Schemas = Mapping[str, "tuple[str, ...] | None"]
 Predicted = dict[str, dict[str, "tuple[str, ...] | None"]]  # model -> its upstreams' names
@@ -89,7 +89,7 @@ class Ahead(NamedTuple):
 
 def trace_safely(
     model: Model,
-    relations: _Relations,
+    relations: TableKeys,
     schemas: Schemas,
     lineage: bool = True,
     check: TreeCheck | None = None,
@@ -105,7 +105,7 @@ def trace_safely(
 
 def trace_model(
     model: Model,
-    relations: _Relations,
+    relations: TableKeys,
     schemas: Schemas,
     lineage: bool = True,
     check: TreeCheck | None = None,
@@ -144,7 +144,7 @@ class Tracing:
     def __init__(
         self,
         models: Mapping[str, Model],
-        relations: _Relations,
+        relations: TableKeys,
         lineage: bool,
         typed: TypedTrace | None,
         todo: Sequence[str],

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from teal.compiler.cache import CompileCache, content_key
 from teal.compiler.column_binding import with_upstreams
-from teal.compiler.column_lineage import _cache_path, _Relations, _tracer_version
+from teal.compiler.column_lineage import _cache_path, _tracer_version
 from teal.compiler.declared import contract_enforced
+from teal.compiler.table_keys import TableKeys
 
 if TYPE_CHECKING:
     from teal.compiler.column_lineage import EngineBinding
@@ -328,7 +329,7 @@ def _errors(
     (``checked``: the mismatches found on the trees a lineage trace qualified)."""
     chosen, order, cache, keys = prep.chosen, prep.order, prep.cache, prep.keys
     errors: list[TealError] = []
-    relations = _Relations(project)
+    relations = TableKeys(project)
     wanted = set(chosen)  # once: a set per model made this quadratic in the project's size
     for name in order:
         if name not in wanted:
@@ -348,7 +349,7 @@ def _errors(
 
 def _query_errors(
     model: Model,
-    relations: _Relations,
+    relations: TableKeys,
     types: dict[str, Typed],
     cache: CompileCache,
     key: str,
@@ -369,7 +370,7 @@ def _query_errors(
 
 
 def _mismatches(
-    model: Model, sql: str, relations: _Relations, types: dict[str, Typed]
+    model: Model, sql: str, relations: TableKeys, types: dict[str, Typed]
 ) -> list[MismatchRow]:
     """What column_type_checks.type_mismatches finds in ``model``, as plain tuples."""
     upstream = _upstream_types(model, types)

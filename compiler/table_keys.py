@@ -1,0 +1,62 @@
+"""Which model or source table a table named in a model's query reads, by the names the
+load resolved (compiler/resolve.py): what the column tracer and the type checks resolve
+each table node of a parsed query to."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from teal.compiler.templating import REF_MARKER, SOURCE_MARKER_PREFIX
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+    from teal.compiler.project import Model, Project
+
+
+class TableKeys:
+    """Which model or source table a table named in a query reads, as the load resolved
+    it (compiler/resolve.py): ``ref()``/``source()`` markers, ``source.table``, a model's
+    relation, a model's name, the one source table of that name."""
+
+    def __init__(self, project: Project) -> None:
+        self.models = {name.lower(): name for name in project.models}
+        self.relations = {
+            m.relation.lower(): name
+            for name, m in project.models.items()
+            if m.materialized != "ephemeral"
+        }
+        self.sources = project.sources
+        by_name: dict[str, list[str]] = {}
+        for source in project.sources.values():
+            for table in source.tables.values():
+                by_name.setdefault(table.name.lower(), []).append(table.key)
+        self.source_by_name = {n: keys[0] for n, keys in by_name.items() if len(keys) == 1}
+
+    def resolve(self, table: exp.Table, model: Model) -> str | None:
+        """The key ``table`` reads in ``model``, None for the model itself or unknown names;
+        only keys the model was found to read count."""
+        key = self._key(table.name, table.db, table.catalog)
+        if key is None or key == model.name:
+            return None
+        if key in model.upstreams or key in model.source_tables:
+            return key
+        return None
+
+    def _key(self, name: str, db: str, catalog: str) -> str | None:
+        lname = name.lower()
+        if db == REF_MARKER:
+            return self.models.get(lname)
+        if db.startswith(SOURCE_MARKER_PREFIX):
+            return self._source(db[len(SOURCE_MARKER_PREFIX) :], lname)
+        if catalog:
+            return self._source(catalog, lname)
+        if db:
+            return self._source(db, lname) or self.relations.get(f"{db}.{name}".lower())
+        return self.models.get(lname) or self.source_by_name.get(lname)
+
+    def _source(self, source: str, table: str) -> str | None:
+        src = self.sources.get(source)
+        if src is None or table not in src.tables:
+            return None
+        return src.tables[table].key
