@@ -61,6 +61,10 @@ class TypeCheck(Protocol):
         """``name``'s output names (lower case) as DuckDB bound them, given the names of
         what it reads that has no types (``upstreams``); None: unknown. After a bind."""
 
+    def wants(self, model: Model) -> bool:
+        """Whether :meth:`check` may find anything in ``model`` (before a bind: a tree it
+        does not want is not kept until the types come)."""
+
     def check(self, model: Model, schemas: Schemas, query: Qualified) -> list[MismatchRow] | None:
         """The join and UNION mismatches on the tree the trace qualified against
         ``schemas``, or None when it cannot judge from this tree. After a bind."""
@@ -227,7 +231,8 @@ class Tracing:
 
     def _keep(self, model: Model, schemas: Schemas, query: Qualified) -> None:
         """The parent's tree check, put off until the types come back."""
-        self._pending.append((model, schemas, query))
+        if self.typed is not None and self.typed.check.wants(model):
+            self._pending.append((model, schemas, query))
 
     def _collect(self) -> None:
         """Take the child's types and what it traced (typing here if it failed)."""

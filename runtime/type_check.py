@@ -98,6 +98,9 @@ class TypeErrors:
         found = self._binder.names(name, upstreams) if self._binder is not None else None
         return None if found is None else tuple(c.lower() for c in found)
 
+    def wants(self, model: Model) -> bool:
+        return model.rendered_sql is not None and bool(_JOIN_OR_UNION.search(model.rendered_sql))
+
     def check(
         self, model: Model, schemas: Mapping[str, tuple[str, ...] | None], query: Qualified
     ) -> list[MismatchRow] | None:
@@ -109,7 +112,7 @@ class TypeErrors:
 
         sql = model.rendered_sql
         upstream = _upstream_types(model, self.bind())
-        if not upstream or sql is None or not _JOIN_OR_UNION.search(sql):
+        if not upstream or sql is None or not self.wants(model):
             return []
         for key, typed in upstream.items():
             names = schemas.get(key)
