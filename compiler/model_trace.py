@@ -164,33 +164,42 @@ class Tracing:
         self._child: ForkedCall | None = None
         self._ends: _Ends | None = None
         self._forked = False
-        strategy = typed.strategy if typed is not None else None
         if typed is None:
             return
-        from teal.compiler.offload import MIN_FILES, ForkedCall
-
-        if strategy is not None and len(todo) >= MIN_FILES and strategy.can_fork():
-            ends = _Ends(len(todo))
-            check = typed.check
-
-            def backwards() -> tuple[object, dict[str, Ahead]]:
-                bound = check.bind()
-                predicted = predict(check)
-                out: dict[str, Ahead] = {}
-                while (at := ends.claim_back()) is not None:
-                    name = todo[at]
-                    if name in predicted:
-                        schemas = predicted[name]
-                        model = models[name]
-                        found, rows = trace_safely(model, relations, schemas, True, check.check)
-                        out[name] = Ahead(schemas, encode(found), rows)
-                return bound, out
-
-            self._child = ForkedCall.start(backwards, strategy)
-            self._ends = ends if self._child is not None else None
+        self._start_child(typed, todo, predict)
         self._forked = self._child is not None
         if self._child is None:
             typed.check.bind()
+
+    def _start_child(
+        self, typed: TypedTrace, todo: Sequence[str], predict: Callable[[TypeCheck], Predicted]
+    ) -> None:
+        """Fork the child that types and traces backwards, where it pays and is allowed."""
+        from teal.compiler.offload import MIN_FILES, ForkedCall
+
+        strategy = typed.strategy
+        if strategy is None or len(todo) < MIN_FILES or not strategy.can_fork():
+            return
+        try:
+            ends = _Ends(len(todo))
+        except OSError:  # no shared semaphore here (a container without /dev/shm): in line
+            return
+        models, relations, check = self.models, self.relations, typed.check
+
+        def backwards() -> tuple[object, dict[str, Ahead]]:
+            bound = check.bind()
+            predicted = predict(check)
+            out: dict[str, Ahead] = {}
+            while (at := ends.claim_back()) is not None:
+                name = todo[at]
+                if name in predicted:
+                    schemas = predicted[name]
+                    found, rows = trace_safely(models[name], relations, schemas, True, check.check)
+                    out[name] = Ahead(schemas, encode(found), rows)
+            return bound, out
+
+        self._child = ForkedCall.start(backwards, strategy)
+        self._ends = ends if self._child is not None else None
 
     def trace(self, model: Model, schemas: Schemas) -> tuple[ModelColumns, PlainModel]:
         """``model`` traced against its upstreams' ``schemas`` (as a serial trace would)."""
