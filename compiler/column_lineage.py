@@ -313,10 +313,10 @@ def _traced(
         graph = _trace_all(
             project, order, cache, sources, known, kind, given, engine_bound, tracing
         )
+        tracing.finish()
     except BaseException:
         tracing.abandon()
         raise
-    tracing.finish()
     cache.put(f"{kind}-graph", whole, graph.plains)
     cache.save()
     return graph

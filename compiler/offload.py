@@ -155,12 +155,16 @@ class ForkedCall:
         if self.done:
             return None
         self.done = True
-        with os.fdopen(self.fd, "rb") as fh:
-            data = fh.read()
         try:
-            _, status = os.waitpid(self.pid, 0)
-        except ChildProcessError:
-            status = 0
+            with os.fdopen(self.fd, "rb") as fh:
+                data = fh.read()
+            try:
+                _, status = os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                status = 0
+        except BaseException:  # interrupted while waiting: the child's work is not wanted
+            self._kill()
+            raise
         if status != 0 or not data:
             return None
         try:
@@ -174,6 +178,9 @@ class ForkedCall:
             return
         self.done = True
         os.close(self.fd)
+        self._kill()
+
+    def _kill(self) -> None:
         try:
             os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)

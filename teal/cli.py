@@ -401,6 +401,7 @@ def retry(
         threads=threads,
         strategy=first.strategy,
     )
+    click.get_current_context().call_on_close(session.close)
     rng = request.partition_range
     options = session.options(
         partitions=request.partitions,

@@ -174,6 +174,8 @@ def open_session(
     session.on_warnings = functools.partial(
         report_warnings, strict=bool(ctx is not None and ctx.meta.get(STRICT))
     )
+    if ctx is not None:  # the run store closed with the command (teal.cli.console's exit
+        ctx.call_on_close(session.close)  # does not close it: SQLite folds its WAL in)
     return session
 
 

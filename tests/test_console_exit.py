@@ -20,3 +20,18 @@ def test_everything_printed_arrives_and_the_exit_code_is_the_commands(project) -
     done = run_teal("compile", cwd=root)
     assert done.returncode == 2 and "models/m1.sql:1:8" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_run_store_file_holds_the_runs_once_the_command_is_done(project) -> None:
+    """The run store is closed with the command, so SQLite has folded its write-ahead log
+    into the file: a copy of runs.sqlite alone has the run."""
+    import sqlite3
+
+    root = project({"models/a.sql": "select 1 as id", "models/b.sql": "select id from a"})
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert not (root / ".teal/runs.sqlite-wal").exists()
+    copy = root / "copy.sqlite"
+    copy.write_bytes((root / ".teal/runs.sqlite").read_bytes())
+    with sqlite3.connect(copy) as con:
+        assert con.execute("select count(*) from runs").fetchone() == (1,)
