@@ -268,15 +268,22 @@ class _Ends:
         self._memory = mmap.mmap(-1, 16)  # anonymous and shared: a forked child sees it
         self._lock = multiprocessing.Lock()
         self._memory[:] = struct.pack("qq", 0, count - 1)
+        self.patience = 10.0  # seconds to wait for the lock before judging its holder dead
 
     def claim_front(self, at: int) -> bool:
-        """Take item ``at`` (increasing from call to call) unless the other end has."""
-        with self._lock:
+        """Take item ``at`` (increasing from call to call) unless the other end has. The
+        lock is held for microseconds: not getting it in seconds means the other process
+        died holding it, and the caller then waits for (and gives up on) that process."""
+        if not self._lock.acquire(timeout=self.patience):
+            return False
+        try:
             _, back = struct.unpack("qq", self._memory[:])
             if at > back:
                 return False
             self._memory[:] = struct.pack("qq", at + 1, back)
             return True
+        finally:
+            self._lock.release()
 
     def claim_back(self) -> int | None:
         """The last item neither end has taken, now taken; None when they have met."""

@@ -208,3 +208,13 @@ def test_compiled_sql_is_written_in_line_when_its_writer_dies(project, monkeypat
     assert started and compiled.written == N
     sql = sorted((root / "target/compiled/models").rglob("*.sql"))
     assert len(sql) == N and sql[0].read_text().startswith("-- m0: ")
+
+
+def test_a_claim_lock_never_released_is_given_up_not_waited_on_forever() -> None:
+    """The child could die holding the lock of the two ends; the parent then stops
+    claiming (and collects, or gives up on, the child)."""
+    ends = model_trace._Ends(4)
+    assert ends.claim_front(0) and ends.claim_back() == 3
+    ends.patience = 0.1
+    ends._lock.acquire()  # held by a process that will never release it
+    assert ends.claim_front(1) is False
