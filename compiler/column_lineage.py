@@ -291,12 +291,12 @@ def _traced(
     chosen = set(order)
     given = given or {}
     digest = _project_digest(project, sources, known, chosen)
-    whole = content_key(f"{kind}-graph", _tracer_version(), digest, *sorted(given))
+    version = _tracer_version()
+    whole = content_key(f"{kind}-graph", version, digest, *sorted(given))
     stored = cache.get(f"{kind}-graph", whole)
     if isinstance(stored, dict):
         return ColumnGraph(project, ModelTable(stored), sources)
     relations = TableKeys(project)
-    version = _tracer_version()
     todo = [
         n
         for n in order
@@ -311,7 +311,7 @@ def _traced(
     tracing = Tracing(project.models, relations, lineage, typed, todo, predict)
     try:
         graph = _trace_all(
-            project, order, cache, sources, known, kind, given, engine_bound, tracing
+            project, order, cache, version, sources, known, kind, given, engine_bound, tracing
         )
         tracing.finish()
     except BaseException:
@@ -326,6 +326,7 @@ def _trace_all(
     project: Project,
     order: list[str],
     cache: CompileCache,
+    version: str,
     sources: dict[str, tuple[str, ...] | None],
     known: Mapping[str, tuple[str, ...]],
     kind: str,
@@ -333,8 +334,8 @@ def _trace_all(
     engine_bound: EngineBound | None,
     tracing: Tracing,
 ) -> ColumnGraph:
-    """:func:`_traced`'s pass in build order; the graph's ``plains`` hold what to cache."""
-    version = _tracer_version()
+    """:func:`_traced`'s pass in build order (``version``: the tracer's, in each cache
+    key); the graph's ``plains`` hold what to cache."""
     models: dict[str, ModelColumns] = {}
     plains: dict[str, PlainModel] = {}  # the same tuples in both entries: pickled once
     traced = 0

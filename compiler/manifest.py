@@ -97,18 +97,11 @@ def write_compiled(project: Project, names: set[str] | None = None) -> int:
 
 
 def write_target(
-    project: Project,
-    names: set[str] | None = None,
-    graph: ColumnGraph | None = None,
-    *,
-    compiled: bool = True,
+    project: Project, names: set[str] | None = None, graph: ColumnGraph | None = None
 ) -> Path:
-    """Write ``target/compiled/<path>.sql`` for SQL models (unless ``compiled`` is False:
-    :func:`write_compiled` has) and ``target/manifest.json`` (with each model's column
-    lineage when ``graph`` is given)."""
+    """Write ``target/manifest.json`` (with each model's column lineage when ``graph`` is
+    given) beside the compiled SQL :func:`write_compiled` wrote; ``target/``."""
     target = project.root / "target"
-    if compiled:
-        write_compiled(project, names)
     chosen = [n for n in project.dag.order() if names is None or n in names]
     manifest = {
         "project": project.config.name,

@@ -318,18 +318,21 @@ class Session:
         last = stamp.read() if stamp is not None else None
         if last is not None:
             return last
+        compiled_names = set(names)
         # the compiled SQL needs no lineage, so it is written first (kept when the compile
         # then fails, as dbt keeps it), by a child while the models are typed if it can
-        writing = self._write_compiled_ahead(set(names))
+        writing = self._write_compiled_ahead(compiled_names)
         if writing is None:
-            write_compiled(self.project, set(names))
+            write_compiled(self.project, compiled_names)
         try:
             self.validate(select, exclude)
             import_every_file(self.project, chosen)
             graph = self.columns(chosen)
         finally:
-            written = writing is None or writing.result() is not None
-        folder = write_target(self.project, set(names), graph, compiled=not written)
+            writer_failed = writing is not None and writing.result() is None
+        if writer_failed:
+            write_compiled(self.project, compiled_names)
+        folder = write_target(self.project, compiled_names, graph)
         compiled = Compiled(folder, len(names), str(graph.resolution(chosen)))
         if stamp is not None:
             stamp.write(compiled)

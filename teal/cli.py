@@ -588,11 +588,13 @@ def console() -> None:
     """The ``teal`` command: :func:`main`, then the process ends without freeing its heap.
 
     Python's own exit frees every object the command made one by one (after a cold
-    compile, millions of parse-tree nodes), although the process is about to go. With no other thread left, what that exit would still do
-    that matters is done here (atexit handlers, which close logging; flushing the output
-    streams) and the process then ends at once, as mypy's command line does. Files and
-    databases are closed by the commands themselves; a thread still running (the UI's
-    server, the daemon) gets Python's ordinary exit, which waits for it."""
+    compile, millions of parse-tree nodes), although the process is about to go. With no
+    other thread left, what that exit would still do that matters is done here (atexit
+    handlers, which close logging; flushing the output streams) and the process then
+    ends at once, as mypy's command line does. Files and databases are closed by the
+    commands themselves (a session's run store with its command's context: cli_support.
+    open_session); a thread still running (the UI's server, the daemon) gets Python's
+    ordinary exit, which waits for it."""
     try:
         main()
         code: object = 0

@@ -174,8 +174,10 @@ def open_session(
     session.on_warnings = functools.partial(
         report_warnings, strict=bool(ctx is not None and ctx.meta.get(STRICT))
     )
-    if ctx is not None:  # the run store closed with the command (teal.cli.console's exit
-        ctx.call_on_close(session.close)  # does not close it: SQLite folds its WAL in)
+    # the run store is closed with the command: teal.cli.console's exit does not close
+    # it, and closing is when SQLite folds its write-ahead log into the file
+    if ctx is not None:
+        ctx.call_on_close(session.close)
     return session
 
 
