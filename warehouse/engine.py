@@ -496,15 +496,13 @@ def sql_problems(config: ProjectConfig, models: Iterable[Any]) -> list[Any]:
     return model_problems(models)
 
 
-def type_binder(
-    queries: Sequence[TypedQuery], known: Mapping[str, Typed], workers: int = 1
-) -> Binder:
+def type_binder(queries: Sequence[TypedQuery], known: Mapping[str, Typed]) -> Binder:
     """A binder of ``queries`` against zero-row stand-ins (warehouse/duckdb/typing.py):
     their types first (``types()``), then names against stand-ins of untyped names
-    (``names()``), ``workers`` queries at once; closed by the caller."""
+    (``names()``); closed by the caller."""
     from teal.warehouse.duckdb.typing import Binder
 
-    return Binder(queries, known, workers)
+    return Binder(queries, known)
 
 
 def output_types(queries: Sequence[TypedQuery], known: Mapping[str, Typed]) -> dict[str, Typed]:
