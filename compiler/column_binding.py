@@ -25,7 +25,9 @@ from teal.compiler.column_lineage import (
     _cache_path,
     _lower,
     _project_digest,
+    _python_columns,
     _source_columns,
+    _trace_key,
     _traced,
     _tracer_version,
     bound_key,
@@ -57,8 +59,73 @@ def bound_columns(
     path = _cache_path(project, CACHE_FILE) if use_cache else None
     cache = CompileCache(path, keep_unused=names is not None)
     sources = _source_columns(project, cache, lowered)
-    bound = None if engine_bound is None else (lambda: engine_bound(order))
+    if engine_bound is None:
+        return _traced(project, order, cache, sources, lowered, lineage=False)
+
+    def bound() -> EngineBinding:
+        binding = engine_bound(order)
+        if binding.ahead is not None:
+            _bind_ahead(project, order, cache, sources, lowered, binding)
+        return binding
+
     return _traced(project, order, cache, sources, lowered, lineage=False, engine_bound=bound)
+
+
+def _bind_ahead(
+    project: Project,
+    order: list[str],
+    cache: CompileCache,
+    sources: Mapping[str, tuple[str, ...] | None],
+    known: Mapping[str, tuple[str, ...]],
+    binding: EngineBinding,
+) -> None:
+    """Have the engine bind, depth by depth and side by side, the names column_lineage's
+    pass in build order will ask it for (``EngineBinding.untyped``): the models the cache
+    misses that its binder could not type, each with what it reads named as that pass will
+    name it. A model whose names cannot be foretold (one to trace) stops the foretelling
+    below it; a wrong forecast costs only a binding in line (the binder answers from what
+    it bound ahead only when asked with the same stand-ins)."""
+    assert binding.ahead is not None
+    version = _tracer_version()
+    names: dict[str, tuple[str, ...] | None] = {}  # as the pass will have them
+    depth: dict[str, int] = {}
+    levels: list[list[str]] = []
+    for name in order:
+        at = max((depth[u] + 1 for u in project.models[name].upstreams if u in depth), default=0)
+        depth[name] = at
+        levels.extend([] for _ in range(at + 1 - len(levels)))
+        levels[at].append(name)
+    for level in levels:
+        asked: list[tuple[str, dict[str, tuple[str, ...]]]] = []
+        for name in level:
+            model = project.models[name]
+            if model.kind != "sql" or model.rendered_sql is None:
+                names[name] = _python_columns(model, known.get(name)).names
+                continue
+            if any(u not in names for u in model.upstreams):
+                continue  # below a model to trace
+            upstreams = set(model.upstreams)
+            reads = (*model.upstreams, *model.source_tables)
+            schemas = {k: names[k] if k in names else sources.get(k) for k in reads}
+            key = _trace_key("bound", version, name, model.rendered_sql, schemas)
+            plain = cache.peek("bound", key)
+            if plain is not None:
+                names[name] = None if plain[1] is None else tuple(c[0] for c in plain[1])
+            elif typed := binding.names.get(name):
+                names[name] = tuple(c.lower() for c in typed)
+            elif all(v is not None for v in schemas.values()):  # as _bound_untyped asks
+                asked.append(
+                    (name, {u: v for u, v in schemas.items() if u in upstreams and v is not None})
+                )
+            elif model.columns is not None:  # to trace: its select list names them
+                names[name] = model.columns
+        binding.ahead(asked)
+        for name, read in asked:
+            found = binding.untyped(name, read) if binding.untyped else None
+            if found:
+                names[name] = tuple(c.lower() for c in found)
+            elif (columns := project.models[name].columns) is not None:
+                names[name] = columns  # to trace: its select list names them
 
 
 def store_bound(project: Project, graph: ColumnGraph, known: Mapping[str, tuple[str, ...]]) -> None:

@@ -19,7 +19,7 @@ and an edit traces the edited model and the models whose upstream columns change
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -55,6 +55,9 @@ class EngineBinding(NamedTuple):
     # (model, names of what it reads whose types are unknown) -> its output names, bound
     # against stand-ins of those names, or None; None: not offered
     untyped: Callable[[str, Mapping[str, tuple[str, ...]]], tuple[str, ...] | None] | None = None
+    # binds ahead, side by side, names ``untyped`` is about to be asked: (model, names of
+    # what it reads), none reading another; None: not offered
+    ahead: Callable[[Sequence[tuple[str, Mapping[str, tuple[str, ...]]]]], None] | None = None
 
 
 EngineBound = Callable[[], EngineBinding]

@@ -14,6 +14,7 @@ binds nothing and an edit binds the edited model and what reads it.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, NamedTuple
@@ -161,11 +162,17 @@ class EngineBinder:
     stand-ins of what they read, every column they reference existing, so they need no
     trace; then, as the binding goes on, the names of a model whose upstreams' names are
     known but not all their types (downstream of a Python asset never built), bound
-    against stand-ins of those names (``Binder.names``). The types found first are kept
-    in the types cache, as a type check keeps them. Close it after the binding."""
+    against stand-ins of those names (``Binder.names``), bound ahead depth by depth
+    (compiler/column_binding.py ``_bind_ahead``). ``workers`` queries are bound at once.
+    The types found first are kept in the types cache, as a type check keeps them. Close
+    it after the binding."""
 
-    def __init__(self, project: Project, recorded: Mapping[str, Typed]) -> None:
+    def __init__(
+        self, project: Project, recorded: Mapping[str, Typed], workers: int | None = None
+    ) -> None:
         self.project, self.recorded = project, recorded
+        # on every core (up to 4): the build waits for its binding
+        self.workers = workers or min(4, os.cpu_count() or 1)
         self._binder: Binder | None = None
 
     def __call__(self, names: Iterable[str]) -> EngineBinding:
@@ -176,7 +183,7 @@ class EngineBinder:
         types = _typed(self.project, prep, binder)
         prep.cache.save()
         bound = {n: tuple(c for c, _ in types[n]) for n in prep.order if types.get(n)}
-        return EngineBinding(bound, binder.names)
+        return EngineBinding(bound, binder.names, binder.names_ahead if binder.untyped() else None)
 
     def close(self) -> None:
         if self._binder is not None:
@@ -187,7 +194,7 @@ class EngineBinder:
         from teal.warehouse.engine import type_binder
 
         if self._binder is None:
-            self._binder = type_binder(prep.queries, prep.known)
+            self._binder = type_binder(prep.queries, prep.known, self.workers)
         return self._binder
 
 

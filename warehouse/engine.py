@@ -496,13 +496,15 @@ def sql_problems(config: ProjectConfig, models: Iterable[Any]) -> list[Any]:
     return model_problems(models)
 
 
-def type_binder(queries: Sequence[TypedQuery], known: Mapping[str, Typed]) -> Binder:
+def type_binder(
+    queries: Sequence[TypedQuery], known: Mapping[str, Typed], workers: int = 1
+) -> Binder:
     """A binder of ``queries`` against zero-row stand-ins (warehouse/duckdb/typing.py):
     their types first (``types()``), then names against stand-ins of untyped names
-    (``names()``); closed by the caller."""
+    (``names()``), ``workers`` queries at once; closed by the caller."""
     from teal.warehouse.duckdb.typing import Binder
 
-    return Binder(queries, known)
+    return Binder(queries, known, workers)
 
 
 def output_types(queries: Sequence[TypedQuery], known: Mapping[str, Typed]) -> dict[str, Typed]:

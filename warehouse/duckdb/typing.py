@@ -11,11 +11,18 @@ A build's binding also asks for names alone (``Binder.names``): a query reading 
 whose names are known but not its types (downstream of a Python asset never built) is
 bound against a stand-in of those names with DuckDB's NULL type, which every operator
 and most functions accept; its output names are taken, never its types.
+
+Binding a query is the binder's one cost and DuckDB releases the GIL while it binds, so a
+binder given several ``workers`` binds the queries of one depth (none reading another)
+side by side on cursors of the same database, and ``names_ahead`` binds a build's names
+the same way before they are asked for (``names`` then answers from what it found when
+asked with the same stand-ins). Stand-ins are made in order on the first cursor.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, NamedTuple
 
 from teal.warehouse.duckdb.sql import qualified, quote
@@ -25,6 +32,8 @@ if TYPE_CHECKING:
 
 # column name -> DuckDB type name, in output order
 Typed = tuple[tuple[str, str], ...]
+# the names of the stand-ins a query was bound against, by what it reads, when untyped
+StandIns = dict[str, tuple[str, ...]]
 
 
 class TypedQuery(NamedTuple):
@@ -53,16 +62,24 @@ def output_types(queries: Sequence[TypedQuery], known: Mapping[str, Typed]) -> d
 
 class Binder:
     """An in-memory DuckDB database of zero-row stand-ins, made as the queries bound need
-    them, opened on first use."""
+    them, opened on first use; ``workers``: how many queries it binds at once."""
 
-    def __init__(self, queries: Sequence[TypedQuery], known: Mapping[str, Typed]) -> None:
+    def __init__(
+        self, queries: Sequence[TypedQuery], known: Mapping[str, Typed], workers: int = 1
+    ) -> None:
         self.queries = list(queries)
         self.by_name = {q.name: q for q in self.queries}
         self.known = known
         self.found: dict[str, Typed] = {}
         self._con: duckdb.DuckDBPyConnection | None = None
-        self._made: set[str] = set()
+        self._made: set[str] = set()  # typed stand-in tables
+        self._views: StandIns = {}  # untyped stand-in views, with the names they have
         self._schemas: set[str] = set()
+        self._workers = max(1, workers)
+        self._pool: ThreadPoolExecutor | None = None
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        # names bound ahead: model -> (the untyped stand-ins it read, its output names)
+        self._ahead: dict[str, tuple[StandIns, tuple[str, ...] | None]] = {}
 
     def types(self) -> dict[str, Typed]:
         """The output types of every query that can be bound, in order (see
@@ -79,13 +96,16 @@ class Binder:
                 found[query.name] = typed
             elif query.sql is not None:
                 to_bind.append(query)
-        for query in to_bind:
-            if not all([self._typed_stand_in(r) for r in query.reads]):
-                continue
-            typed = self._bind(query.sql or "")
-            if typed:
-                found[query.name] = typed
+        for depth in _depths(to_bind):  # what a query reads is typed before it is bound
+            ready = [q for q in depth if all([self._typed_stand_in(r) for r in q.reads])]
+            for query, typed in zip(ready, self._bind_all([q.sql or "" for q in ready])):
+                if typed:
+                    found[query.name] = typed
         return dict(found)
+
+    def untyped(self) -> bool:
+        """Whether a query was left untyped by :meth:`types` (names may be asked)."""
+        return any(q.sql is not None and not self.found.get(q.name) for q in self.queries)
 
     def names(self, name: str, untyped: Mapping[str, tuple[str, ...]]) -> tuple[str, ...] | None:
         """The output names of the query ``name`` bound against stand-ins of what it reads:
@@ -96,22 +116,83 @@ class Binder:
         query = self.by_name.get(name)
         if query is None or query.sql is None:
             return None
-        for read in query.reads:
-            if not (self._typed_stand_in(read) or self._untyped_stand_in(read, untyped)):
-                return None
-        typed = self._bind(query.sql)
+        read = self._stand_ins(query, untyped)
+        if read is None:
+            return None
+        ahead = self._ahead.get(name)
+        if ahead is not None and ahead[0] == read:  # bound ahead against the same stand-ins
+            return ahead[1]
+        typed = self._bind(query.sql, self._connection())
         return None if typed is None else tuple(c for c, _ in typed)
 
+    def names_ahead(self, asked: Sequence[tuple[str, Mapping[str, tuple[str, ...]]]]) -> None:
+        """Bind, side by side, the names :meth:`names` is expected to be asked next, as
+        ``(model, untyped)``: none of them reads another."""
+        todo: list[tuple[str, StandIns, str]] = []
+        for name, untyped in asked:
+            query = self.by_name.get(name)
+            read = None if query is None or query.sql is None else self._stand_ins(query, untyped)
+            if query is not None and query.sql is not None and read is not None:
+                todo.append((name, read, query.sql))
+        bound = self._bind_all([sql for _, _, sql in todo])
+        for (name, read, _), typed in zip(todo, bound):
+            self._ahead[name] = (read, None if typed is None else tuple(c for c, _ in typed))
+
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        for cursor in self._cursors:
+            cursor.close()
+        self._cursors = []
         if self._con is not None:
             self._con.close()
             self._con = None
 
-    def _bind(self, sql: str) -> Typed | None:
+    def _stand_ins(
+        self, query: TypedQuery, untyped: Mapping[str, tuple[str, ...]]
+    ) -> StandIns | None:
+        """Make the stand-ins of what ``query`` reads; the names of the untyped ones, or
+        None: something it reads has none."""
+        read: StandIns = {}
+        for table in query.reads:
+            if self._typed_stand_in(table):
+                continue
+            names = untyped.get(table)
+            if not names or not self._untyped_stand_in(table, names):
+                return None
+            read[table] = names
+        return read
+
+    def _bind_all(self, sqls: Sequence[str]) -> list[Typed | None]:
+        """Each query's output types, bound on the workers' cursors side by side."""
+        if self._workers == 1 or len(sqls) < 2:
+            return [self._bind(sql, self._connection()) for sql in sqls]
+        pool, cursors = self._started()
+        shares = [list(sqls[i :: len(cursors)]) for i in range(len(cursors))]
+        others = [pool.submit(self._bind_each, s, c) for s, c in zip(shares[1:], cursors[1:])]
+        results = [self._bind_each(shares[0], cursors[0]), *(f.result() for f in others)]
+        out: list[Typed | None] = [None] * len(sqls)
+        for i, share in enumerate(results):
+            out[i :: len(cursors)] = share
+        return out
+
+    def _bind_each(self, sqls: list[str], con: duckdb.DuckDBPyConnection) -> list[Typed | None]:
+        return [self._bind(sql, con) for sql in sqls]
+
+    def _started(self) -> tuple[ThreadPoolExecutor, list[duckdb.DuckDBPyConnection]]:
+        con = self._connection()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._workers - 1, thread_name_prefix="teal-bind")
+            self._cursors = [con.cursor() for _ in range(self._workers - 1)]
+        return self._pool, [con, *self._cursors]
+
+    @staticmethod
+    def _bind(sql: str, con: duckdb.DuckDBPyConnection) -> Typed | None:
         import duckdb
 
         try:
-            rel = self._connection().sql(sql)
+            rel = con.sql(sql)
         except duckdb.Error:
             return None
         return tuple((str(c), str(t)) for c, t in zip(rel.columns, rel.types)) or None
@@ -148,21 +229,38 @@ class Binder:
         self._made.add(name)
         return True
 
-    def _untyped_stand_in(self, name: str, untyped: Mapping[str, tuple[str, ...]]) -> bool:
-        """Create a zero-row view of ``name``'s known names, each of the NULL type."""
+    def _untyped_stand_in(self, name: str, names: tuple[str, ...]) -> bool:
+        """Make the zero-row view of ``names`` for ``name``, each of the NULL type (made
+        again when asked with other names)."""
         import duckdb
 
-        query, names = self.by_name.get(name), untyped.get(name)
-        if query is None or not names or not query.table:
+        query = self.by_name.get(name)
+        if query is None or not query.table:
             return False
+        if self._views.get(name) == names:
+            return True
         self._schema(query)
         columns = ", ".join(f"null as {quote(c)}" for c in names)
         try:
             self._connection().execute(
-                f"create view {qualified(query.schema, query.alias)} as "
+                f"create or replace view {qualified(query.schema, query.alias)} as "
                 f"select {columns} where false"
             )
         except duckdb.Error:
+            self._views.pop(name, None)
             return False
-        self._made.add(name)
+        self._views[name] = names
         return True
+
+
+def _depths(queries: list[TypedQuery]) -> list[list[TypedQuery]]:
+    """``queries`` (upstreams first) grouped by depth: each group reads only earlier ones."""
+    depth: dict[str, int] = {}
+    groups: list[list[TypedQuery]] = []
+    for query in queries:
+        at = max((depth[r] + 1 for r in query.reads if r in depth), default=0)
+        depth[query.name] = at
+        if at == len(groups):
+            groups.append([])
+        groups[at].append(query)
+    return groups
