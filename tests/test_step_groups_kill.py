@@ -81,12 +81,26 @@ def step_status(root: Path, run_id: str) -> dict[str, str]:
     return dict(rows)
 
 
-def latest_run(root: Path) -> str:
+def runs(root: Path) -> set[str]:
+    """The runs with steps on record (run ids sort by second only: two runs in the same
+    second sort at random, so the newest is found by difference, not by ``max``)."""
     con = sqlite3.connect(root / ".teal" / "runs.sqlite")
     try:
-        return str(con.execute("select max(run_id) from steps").fetchone()[0])
+        return {str(r[0]) for r in con.execute("select distinct run_id from steps")}
     finally:
         con.close()
+
+
+def new_run(root: Path, before: set[str]) -> str:
+    """The run not in ``before``, once its step starts are on record (a writer thread
+    records them, runtime/recorder.py FLUSH_S; the build is blocked on the pipe meanwhile)."""
+    deadline = time.monotonic() + 30
+    while True:
+        found = runs(root) - before
+        if found or time.monotonic() > deadline:
+            assert len(found) == 1, found
+            return found.pop()
+        time.sleep(0.02)
 
 
 def test_sigkill_inside_a_group_leaves_each_relation_old_with_its_state_row(project):
@@ -99,6 +113,7 @@ def test_sigkill_inside_a_group_leaves_each_relation_old_with_its_state_row(proj
     assert first.returncode == 0, first.output
     assert query(db, "select v from main.x3_pipe") == [("A",)]
     old_hash = dict(query(db, "select model, sql_hash from teal.model_state"))
+    before = runs(root)
 
     write(root, "B", pipe)
     pipe.unlink()
@@ -115,8 +130,12 @@ def test_sigkill_inside_a_group_leaves_each_relation_old_with_its_state_row(proj
     )
     try:
         writer = opened_for_reading(pipe, build)
-        run_id = latest_run(root)
+        run_id = new_run(root, before)
+        deadline = time.monotonic() + 30  # the group's starts too, written behind
         steps = step_status(root, run_id)
+        while any(m not in steps for m in GROUP) and time.monotonic() < deadline:
+            time.sleep(0.02)
+            steps = step_status(root, run_id)
         # the group formed: its mates are built (started, not finished) and wait for x3_pipe
         assert {m: steps.get(m) for m in GROUP} == dict.fromkeys(GROUP, "started"), steps
         build.kill()  # SIGKILL, inside the group's transaction
