@@ -34,6 +34,7 @@ from teal.compiler.column_lineage import (
     with_upstreams,
 )
 from teal.compiler.column_types import ColumnLineage, ModelColumns, PlainModel, encode
+from teal.compiler.graph import depth_levels
 
 if TYPE_CHECKING:
     from teal.compiler.project import Project
@@ -88,14 +89,7 @@ def _bind_ahead(
     assert binding.ahead is not None
     version = _tracer_version()
     names: dict[str, tuple[str, ...] | None] = {}  # as the pass will have them
-    depth: dict[str, int] = {}
-    levels: list[list[str]] = []
-    for name in order:
-        at = max((depth[u] + 1 for u in project.models[name].upstreams if u in depth), default=0)
-        depth[name] = at
-        levels.extend([] for _ in range(at + 1 - len(levels)))
-        levels[at].append(name)
-    for level in levels:
+    for level in depth_levels(order, lambda n: n, lambda n: project.models[n].upstreams):
         asked: list[tuple[str, dict[str, tuple[str, ...]]]] = []
         for name in level:
             model = project.models[name]

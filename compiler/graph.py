@@ -15,7 +15,10 @@ sorted (ties broken by name) so output is deterministic.
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class Dag:
@@ -109,3 +112,25 @@ class Dag:
         return Dag(
             {n: [u for u in self.upstreams[n] if u in keep] for n in keep if n in self.upstreams}
         )
+
+
+def depth_levels(
+    items: Iterable[T], name: Callable[[T], str], reads: Callable[[T], Iterable[str]]
+) -> list[list[T]]:
+    """``items`` (upstreams first) grouped by depth, in their order within a group: an
+    item's depth is one more than the deepest item it reads (reads of names not among the
+    items do not count), so no item reads another of its own group or a later one.
+
+    >>> ups = {"a": (), "b": ("a", "x"), "c": (), "d": ("b", "c")}
+    >>> depth_levels(ups, lambda n: n, lambda n: ups[n])
+    [['a', 'c'], ['b'], ['d']]
+    """
+    depth: dict[str, int] = {}
+    levels: list[list[T]] = []
+    for item in items:
+        at = max((depth[r] + 1 for r in reads(item) if r in depth), default=0)
+        depth[name(item)] = at
+        if at == len(levels):
+            levels.append([])
+        levels[at].append(item)
+    return levels

@@ -12,6 +12,8 @@ def utc_now() -> datetime:
 
 
 def new_run_id() -> str:
-    """A sortable, unique run id: ``20261203T091500-1a2b3c``."""
+    """A unique run id that names its start: ``20261203T091500-1a2b3c``. It sorts by time
+    only to the second (two runs of one second sort by their random suffix); the run store
+    orders runs by ``created_at``, kept to the microsecond."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     return f"{stamp}-{uuid.uuid4().hex[:6]}"

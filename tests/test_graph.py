@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from teal.compiler.graph import Dag
+from teal.compiler.graph import Dag, depth_levels
 
 # a -> b -> c -> e        (x -> y: y reads x)
 #      b -> d -> e
@@ -216,3 +216,21 @@ def test_a_back_edge_makes_find_cycle_return_a_real_closed_path(graph, data):
     cycle = dag.find_cycle()
     assert cycle is not None and cycle[0] == cycle[-1]
     assert _is_edge_path(dag, cycle)
+
+
+def test_depth_levels_group_what_can_run_side_by_side():
+    order = Dag(DIAMOND).order()
+    levels = depth_levels(order, lambda n: n, lambda n: DIAMOND[n])
+    assert levels == [["a", "f"], ["b"], ["c", "d"], ["e"]]
+
+
+@settings(max_examples=150, deadline=None)
+@given(dags())
+def test_depth_levels_put_each_node_one_below_its_deepest_upstream(graph):
+    order = Dag(graph).order()
+    levels = depth_levels(order, lambda n: n, lambda n: graph[n])
+    at = {n: i for i, level in enumerate(levels) for n in level}
+    assert [n for level in levels for n in level] == sorted(order, key=lambda n: at[n])
+    for node, ups in graph.items():
+        assert at[node] == max((at[u] + 1 for u in ups), default=0)
+    assert all(levels)  # no empty level

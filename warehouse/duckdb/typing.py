@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, NamedTuple
 
+from teal.compiler.graph import depth_levels
 from teal.warehouse.duckdb.sql import qualified, quote
 
 if TYPE_CHECKING:
@@ -96,7 +97,8 @@ class Binder:
                 found[query.name] = typed
             elif query.sql is not None:
                 to_bind.append(query)
-        for depth in _depths(to_bind):  # what a query reads is typed before it is bound
+        # what a query reads is typed before it is bound
+        for depth in depth_levels(to_bind, lambda q: q.name, lambda q: q.reads):
             ready = [q for q in depth if all([self._typed_stand_in(r) for r in q.reads])]
             for query, typed in zip(ready, self._bind_all([q.sql or "" for q in ready])):
                 if typed:
@@ -251,16 +253,3 @@ class Binder:
             return False
         self._views[name] = names
         return True
-
-
-def _depths(queries: list[TypedQuery]) -> list[list[TypedQuery]]:
-    """``queries`` (upstreams first) grouped by depth: each group reads only earlier ones."""
-    depth: dict[str, int] = {}
-    groups: list[list[TypedQuery]] = []
-    for query in queries:
-        at = max((depth[r] + 1 for r in query.reads if r in depth), default=0)
-        depth[query.name] = at
-        if at == len(groups):
-            groups.append([])
-        groups[at].append(query)
-    return groups
