@@ -48,16 +48,12 @@ def read_state(
     if str(path) == ":memory:" or not Path(path).exists():
         return PlanState()
     identity = file_identity(Path(path))
-    kept = cfg.root / ".teal" / "cache" / "state.pickle"
+    kept = _kept_path(cfg)
     shape = _state_shape()
     stored: dict[str, Any] | None = None
     try:
         stored = load_kept(kept)
-        if (stored["warehouse"], stored["identity"], stored["shape"]) == (
-            str(path),
-            identity,
-            shape,
-        ):
+        if _describes(stored, str(path), identity, shape):
             found: PlanState = stored["state"]
             return found
     except Exception:  # noqa: BLE001 - none yet, or unreadable: read the warehouse
@@ -98,6 +94,32 @@ def read_state(
     except OSError:
         pass  # a read-only project: it reads the warehouse each time
     return found
+
+
+def must_read(cfg: ProjectConfig) -> bool:
+    """Whether :func:`read_state` would open ``cfg``'s warehouse: it exists, and no state
+    kept describes it as it is now."""
+    path = cfg.warehouse_path
+    if str(path) == ":memory:" or not Path(path).exists():
+        return False
+    try:
+        stored = load_kept(_kept_path(cfg))
+    except Exception:  # noqa: BLE001 - none yet, or unreadable
+        return True
+    return not _describes(stored, str(path), file_identity(Path(path)), _state_shape())
+
+
+def _kept_path(cfg: ProjectConfig) -> Path:
+    return cfg.root / ".teal" / "cache" / "state.pickle"
+
+
+def _describes(
+    stored: dict[str, Any], warehouse: str, identity: FileIdentity, shape: object
+) -> bool:
+    """Whether the kept ``stored`` is the state of ``warehouse`` as it is now."""
+    return bool(
+        (stored["warehouse"], stored["identity"], stored["shape"]) == (warehouse, identity, shape)
+    )
 
 
 # The kept file: MAGIC, the pickle's length and its buffers' count and lengths (unsigned

@@ -26,7 +26,7 @@ from teal.compiler.selection import select as select_models
 from teal.compiler.strategy import LoadStrategy
 from teal.compiler.verified_versions import VerifiedVersions
 from teal.runtime.clock import new_run_id
-from teal.runtime.kept_state import read_state
+from teal.runtime.kept_state import must_read, read_state
 from teal.runtime.options import clock_from_env, plan_options
 from teal.runtime.run_options import RunOptions
 from teal.runtime.runstore import NO_STORE, RunStatus, RunStore, store_spec
@@ -80,6 +80,8 @@ class Session:
     _bound: ColumnGraph | None = field(default=None, repr=False)
     # the warehouse a build is opening on a thread while it loads (warehouse/engine.py)
     _ahead: Preopened | None = field(default=None, repr=False)
+    # the warehouse's state being read in a forked child while the project loads
+    _state_ahead: ForkedCall | None = field(default=None, repr=False)
 
     @classmethod
     def open(
@@ -242,13 +244,42 @@ class Session:
         project's dynamic partitions are bound to the keys it holds."""
         if self._ahead is not None:  # a read-only open fails beside it: a build opens anew
             self._ahead.close()
-        found = read_state(
-            self.config,
-            lambda path: _read_plan_state(self.config, path),
-            on_busy=lambda notice: self._warn((notice,)),
-        )
+        ahead, self._state_ahead = self._state_ahead, None
+        found = ahead.result() if ahead is not None else None
+        if not isinstance(found, PlanState):  # none read ahead, or the child failed
+            found = read_state(
+                self.config,
+                lambda path: _read_plan_state(self.config, path),
+                on_busy=lambda notice: self._warn((notice,)),
+            )
         self._bind(found)
         return found
+
+    def _read_state_ahead(self) -> None:
+        """Before the project is loaded: have a forked child read the warehouse's state on
+        the second core meanwhile, where the strategy allows forking and the state must be
+        read from the warehouse (a cold ``teal plan`` of a built warehouse reads both).
+        The child gives up if the warehouse is busy; :meth:`state` then reads it here and
+        says so."""
+        if (
+            self._project is not None
+            or self._state_ahead is not None
+            or self.strategy is None
+            or self.config.engine != "duckdb"
+            or not must_read(self.config)
+        ):
+            return
+        from teal.compiler.offload import ForkedCall
+
+        config = self.config
+
+        def read() -> PlanState:
+            def busy(notice: TealError) -> None:
+                raise notice
+
+            return read_state(config, lambda path: _read_plan_state(config, path), busy)
+
+        self._state_ahead = ForkedCall.start(read, self.strategy)
 
     def _holder(self) -> str | None:
         """The run that holds the warehouse now, as the run store knows it."""
@@ -288,6 +319,13 @@ class Session:
         options: PlanOptions | None = None,
     ) -> Plan:
         """What :meth:`build` would do with the same arguments; touches no data."""
+        self._read_state_ahead()
+        try:
+            self.project  # noqa: B018 - loaded while the state is read
+        finally:
+            if self._state_ahead is not None and self._project is None:
+                self._state_ahead.result()  # the load failed: reap the child
+                self._state_ahead = None
         state = self.state()
         return build_plan(
             self.project,

@@ -185,3 +185,63 @@ def test_a_forked_call_returns_what_the_child_computed_or_none_when_it_dies():
     assert slow is not None
     slow.abandon()  # killed and reaped at once
     assert slow.result() is None
+
+
+def _started_forked_calls(monkeypatch) -> list:
+    started: list = []
+    real_start = offload.ForkedCall.start
+    monkeypatch.setattr(
+        offload.ForkedCall,
+        "start",
+        lambda *a: started.append(real_start(*a)) or started[-1],
+    )
+    return started
+
+
+def test_a_plan_reads_the_warehouse_state_on_a_child_while_it_loads(
+    project, monkeypatch, strategy
+) -> None:
+    """A cold plan of a built warehouse: the state read by a forked child gives the plan an
+    in-line read gives (nothing changed, so nothing to build)."""
+    from teal.runtime.session import Session
+
+    root = project(_files(20))
+    assert run_teal("build", cwd=root).returncode == 0
+    shutil.rmtree(root / ".teal")
+    started = _started_forked_calls(monkeypatch)
+    forked = Session.open(root, strategy=strategy)
+    planned = forked.plan(options=forked.options(changed_only=True))
+    assert len(started) == 1 and started[0] is not None  # the state was read ahead
+    strategy.wait()
+    shutil.rmtree(root / ".teal")
+    in_line = Session.open(root)
+    expected = in_line.plan(options=in_line.options(changed_only=True))
+    assert planned.steps == expected.steps == ()
+    assert planned.not_run == expected.not_run and len(planned.not_run) == 20
+
+    cli = run_teal("plan", "--changed-only", cwd=root)  # the command line forks the same way
+    shutil.rmtree(root / ".teal")
+    cold = run_teal("plan", "--changed-only", cwd=root)
+    assert cli.returncode == cold.returncode == 0, cold.output
+    assert "0 steps, 20 without a step" in cold.stdout and cold.stdout == cli.stdout
+
+
+def test_a_plan_whose_load_fails_reaps_the_state_reader(project, monkeypatch, strategy) -> None:
+    root = project(_files(20))
+    assert run_teal("build", cwd=root).returncode == 0
+    shutil.rmtree(root / ".teal")
+    (root / "models/top/m19.sql").write_text("select id,\nfrom m9 where\n")
+    started = _started_forked_calls(monkeypatch)
+    from teal.runtime.session import Session
+
+    with pytest.raises((ParseError, ErrorGroup)) as info:
+        Session.open(root, strategy=strategy).plan()
+    assert "models/top/m19.sql:2" in str(info.value)
+    assert started and started[0] is not None
+    with pytest.raises(ProcessLookupError):  # gone, not a zombie
+        os.kill(started[0].pid, 0)
+    assert not list((root / ".teal" / "cache").glob("state.*.tmp"))  # nothing half-written
+
+    done = run_teal("plan", cwd=root)
+    assert done.returncode == 2 and "models/top/m19.sql:2" in done.stderr, done.output
+    assert "Traceback" not in done.output
