@@ -230,12 +230,14 @@ def load_project(
     *,
     config: ProjectConfig | None = None,
     strategy: LoadStrategy | None = None,
+    when_stored: Callable[[], None] | None = None,
     **overrides: Any,
 ) -> Project:
     """Read the project at ``project_dir`` (or ``config``) into a compiled Project.
 
     ``strategy`` says which speed tricks the load may use in this process (none by default:
-    see compiler/strategy.py)."""
+    see compiler/strategy.py). ``when_stored`` is called when the project stored by an
+    earlier load is current, before it is read (compiler/snapshot.py ``load``)."""
     from teal.compiler import snapshot
 
     strategy = strategy or LoadStrategy()
@@ -249,7 +251,7 @@ def load_project(
     snapshot_key = snapshot.key(cfg, contents)
     stored: tuple[CompileCache, dict[str, str | None]] | None = None
     with _collector_paused(strategy):
-        project = snapshot.load(cfg, snapshot_key)
+        project = snapshot.load(cfg, snapshot_key, when_stored)
         if project is None:  # something the load reads changed since the last one
             project, cache, helpers = _load(cfg, contents, strategy)
             stored = cache, helpers

@@ -23,11 +23,12 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 FILE = "project.pickle"
-VERSION = "1"
+VERSION = "2"
 READ_SUFFIXES = {".sql", ".py", ".yml", ".yaml"}
 
 
@@ -129,17 +130,41 @@ def _path(cfg: Any) -> Path:
     return cfg.root / ".teal" / "cache" / FILE
 
 
-def load(cfg: Any, snapshot_key: str | None) -> Any:
-    """The project stored under ``snapshot_key``, or None."""
+def _header(snapshot_key: str) -> bytes:
+    """What the stored file starts with: its form and the key it was stored under."""
+    return f"teal-project-snapshot {VERSION} {snapshot_key}\n".encode()
+
+
+def load(
+    cfg: Any, snapshot_key: str | None, before_reading: Callable[[], None] | None = None
+) -> Any:
+    """The project stored under ``snapshot_key``, or None.
+
+    The file starts with the key it was stored under, so a stale one is not unpickled.
+    ``before_reading`` is called once the key matches, before the project is read: from
+    there on the load forks nothing (unless the project's helper modules changed), so a
+    caller may start threads beside it (a build starts opening the warehouse)."""
     if snapshot_key is None:
         return None
     path = _path(cfg)
+    header = _header(snapshot_key)
     try:
-        with path.open("rb") as fh:
-            data = pickle.load(fh)
-    except Exception:  # noqa: BLE001 - missing or unreadable: load normally
+        fh = path.open("rb")
+    except OSError:  # none stored yet
         return None
-    if not isinstance(data, dict) or data.get("key") != snapshot_key:
+    with fh:
+        try:
+            if fh.read(len(header)) != header:
+                return None  # stored by another load or another teal
+        except OSError:
+            return None
+        if before_reading is not None:
+            before_reading()
+        try:
+            data = pickle.load(fh)
+        except Exception:  # noqa: BLE001 - unreadable (a class changed shape): load normally
+            return None
+    if not isinstance(data, dict):
         return None
     from teal.compiler.pyfiles import helpers_unchanged
 
@@ -178,12 +203,13 @@ def save(cfg: Any, snapshot_key: str | None, project: Any, helpers: dict[str, st
     path = _path(cfg)
     try:
         blob = pickle.dumps(
-            {"key": snapshot_key, "helpers": helpers, "project": stored},
-            protocol=pickle.HIGHEST_PROTOCOL,
+            {"helpers": helpers, "project": stored}, protocol=pickle.HIGHEST_PROTOCOL
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{FILE}.{os.getpid()}.tmp")
-        tmp.write_bytes(blob)
+        with tmp.open("wb") as fh:
+            fh.write(_header(snapshot_key))
+            fh.write(blob)
         os.replace(tmp, path)
     except Exception:  # noqa: BLE001 - something unpicklable or unwritable: no snapshot
         return

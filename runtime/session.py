@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -199,8 +200,8 @@ class Session:
         readable = self._store is not None or existing_store_path(self.config.root, spec)
         return self.run_store() if self.record_runs and readable else None
 
-    def _load(self) -> Project:
-        project = load_project(config=self.config, strategy=self.strategy)
+    def _load(self, when_stored: Callable[[], None] | None = None) -> Project:
+        project = load_project(config=self.config, strategy=self.strategy, when_stored=when_stored)
         if project.warnings:
             self._warn(project.warnings)
         return project
@@ -402,8 +403,18 @@ class Session:
         from teal.warehouse.engine import open_ahead
 
         run = run or RunOptions()
-        _ = self.project  # first: a load may fork, which a thread beside it would forbid
-        with open_ahead(self.config) as self._ahead:  # DuckDB reads its catalog meanwhile
+        with ExitStack() as stack:
+            # DuckDB reads the warehouse's catalog on a thread while the project loads and
+            # binds; a load may fork, which a thread beside it would forbid, so the open
+            # starts once the load is known to take the stored project (it forks nothing)
+            # or, if it reads the files, after it
+            def open_early() -> None:
+                self._ahead = stack.enter_context(open_ahead(self.config))
+
+            if self._project is None:
+                self._project = self._load(when_stored=open_early)
+            if self._ahead is None:
+                self._ahead = stack.enter_context(open_ahead(self.config))
             try:
                 return self._build(select, exclude, options, run, reporter)
             finally:

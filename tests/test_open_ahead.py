@@ -89,3 +89,74 @@ def test_a_warehouse_held_by_another_process_is_reported_as_before(project):
     finally:
         holder.communicate("")
     assert run_teal("build", cwd=root).returncode == 0
+
+
+def _opened_early(monkeypatch) -> list[bool]:
+    """Record, for each stored project a load reads, whether the warehouse's open had
+    started when it began to read it."""
+    import threading
+
+    from teal.compiler import snapshot
+
+    seen: list[bool] = []
+    real = snapshot.load
+
+    def load(cfg, key, before_reading=None):
+        def reading() -> None:
+            if before_reading is not None:
+                before_reading()
+            seen.append(any(t.name == "teal-open" for t in threading.enumerate()))
+
+        return real(cfg, key, reading)
+
+    monkeypatch.setattr(snapshot, "load", load)
+    return seen
+
+
+def test_a_build_that_takes_the_stored_project_opens_the_warehouse_meanwhile(
+    project, monkeypatch
+):
+    root = project(FILES)
+    with Session.open(root) as first:
+        assert first.build().success  # stores the project for the next load
+    seen = _opened_early(monkeypatch)
+    with Session.open(root) as again:
+        built = again.build(select="c")
+        assert built.success and [r.model for r in built.results] == ["c"]
+        assert again.project.stats.get("snapshot") == 1
+    assert seen == [True]
+    assert _free(root / "warehouse.duckdb")
+
+    with Session.open(root) as third:  # a selection error after the early open
+        with pytest.raises(Exception, match="no_such_model"):
+            third.build(select="no_such_model")
+        assert _free(root / "warehouse.duckdb")  # the open was closed with the error
+
+
+def test_a_stored_project_that_cannot_be_read_is_loaded_from_the_files(project, monkeypatch):
+    root = project(FILES)
+    with Session.open(root) as first:
+        assert first.build().success
+    stored = root / ".teal" / "cache" / "project.pickle"
+    header = stored.read_bytes().split(b"\n", 1)[0] + b"\n"
+    stored.write_bytes(header + b"not a pickle")
+    (root / "models" / "c.sql").write_text("select id * 3 as thrice from b\n")
+    seen = _opened_early(monkeypatch)
+    with Session.open(root) as again:
+        built = again.build()
+        assert built.success, built
+    assert seen == []  # c.sql changed: the key differs, so nothing stored was read
+    assert _rows(root, "main.c") == [(0,), (3,), (6,)]
+
+    # same key, unreadable body: the open has started, the files are read, the build works
+    with Session.open(root) as third:
+        assert third.build().success
+    header = stored.read_bytes().split(b"\n", 1)[0] + b"\n"
+    stored.write_bytes(header + b"not a pickle")
+    seen.clear()
+    with Session.open(root) as fourth:
+        built = fourth.build(select="c")
+        assert built.success and "snapshot" not in fourth.project.stats
+    assert seen == [True]
+    assert _rows(root, "main.c") == [(0,), (3,), (6,)]
+    assert _free(root / "warehouse.duckdb")
