@@ -113,9 +113,7 @@ def _opened_early(monkeypatch) -> list[bool]:
     return seen
 
 
-def test_a_build_that_takes_the_stored_project_opens_the_warehouse_meanwhile(
-    project, monkeypatch
-):
+def test_a_build_that_takes_the_stored_project_opens_the_warehouse_meanwhile(project, monkeypatch):
     root = project(FILES)
     with Session.open(root) as first:
         assert first.build().success  # stores the project for the next load
