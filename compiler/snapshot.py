@@ -13,7 +13,9 @@ succeeds and taken back when the key matches. The key is made of everything a lo
 - the project-local modules Python model files imported, by content (checked on a hit);
 - teal's own compiler code (the sizes and modification times of its modules).
 
-Like the compile cache, it is never trusted by time: a changed file changes the key.
+A changed file changes the key. The key's digest of the files is kept with each file's
+size, times, inode and device, and taken without reading them while none of those moved
+(:func:`_files_digest`, git's rule for its index).
 Deleting ``.teal/`` is always safe. Python functions are not stored: assets and checks
 hold :class:`compiler.pyfiles.Deferred` placeholders and are imported when a build runs them.
 """
@@ -23,13 +25,17 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 FILE = "project.pickle"
+INDEX = "inputs.pickle"  # the stat index of the files the key read
 VERSION = "2"
 READ_SUFFIXES = {".sql", ".py", ".yml", ".yaml"}
+# a file changed this recently may change again within the same time stamp: not indexed
+RACY_NS = 2_000_000_000
 
 
 def compiler_fingerprint(folder: str | os.PathLike[str] | None = None) -> str:
@@ -74,11 +80,36 @@ def key(cfg: Any, contents: dict[str, bytes] | None = None) -> str | None:
         cfg, threads=0, warehouse_path=Path(), changed_only=False, selectors={}
     )
     digest = hashlib.sha256()
-    for part in (VERSION, repr(loaded_from), compiler_fingerprint()):
+    folders = [cfg.models_dir, *(cfg.root / p for p in cfg.check_paths)]
+    files_digest, uses_env = _files_digest(cfg, folders, contents)
+    for part in (VERSION, repr(loaded_from), compiler_fingerprint(), files_digest):
         digest.update(part.encode())
         digest.update(b"\0")
-    uses_env = False
-    folders = [cfg.models_dir, *(cfg.root / p for p in cfg.check_paths)]
+    if uses_env:
+        digest.update(repr(sorted(os.environ.items())).encode())
+    return digest.hexdigest()
+
+
+FileStat = tuple[str, int, int, int, int, int]  # path, size, mtime, ctime (ns), inode, device
+
+
+def _files_digest(
+    cfg: Any, folders: list[Path], contents: dict[str, bytes] | None
+) -> tuple[str, bool]:
+    """A digest of the path and text of every file a load may read under ``folders``, and
+    whether any of them calls ``env_var``.
+
+    Reading every file is most of a warm command's key at 10,000 models. So the digest is
+    kept in ``.teal/cache/inputs.pickle`` with each file's size, modification and change
+    times (to the nanosecond), inode and device, as git's index keeps them: while every
+    file's are the same, the kept digest is the answer and no file is read (``contents``
+    then stays empty: the load reads what it needs). A file is looked at before it is read,
+    so one changed in between differs next time. None is kept while any file was changed
+    in the last two seconds (a file system may keep times coarser than the nanosecond,
+    and a change in the same tick would keep them), the rule git calls "racy clean"."""
+    started = time.time_ns()
+    stats: list[FileStat] = []
+    paths: list[str] = []
     for folder in folders:
         # every file a load may read (hidden folders included: the check loader reads them),
         # but not data files kept beside the models, which a load never opens. os.walk on
@@ -90,19 +121,48 @@ def key(cfg: Any, contents: dict[str, bytes] | None = None) -> str | None:
                     continue
                 path = os.path.join(top, name)
                 try:
-                    data = _read(path)
-                except OSError:  # not a readable file (a dangling link): not an input
+                    st = os.stat(path)
+                except OSError:  # a dangling link: not an input
                     continue
-                digest.update(path.encode())
-                digest.update(b"\0")
-                digest.update(data)
-                digest.update(b"\0")
-                if contents is not None:
-                    contents[path] = data
-                uses_env = uses_env or b"env_var" in data
-    if uses_env:
-        digest.update(repr(sorted(os.environ.items())).encode())
-    return digest.hexdigest()
+                stats.append(
+                    (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+                )
+                paths.append(path)
+    index = _index_path(cfg)
+    try:
+        with index.open("rb") as fh:
+            kept = pickle.load(fh)
+        if kept["version"] == VERSION and kept["stats"] == stats:
+            return str(kept["digest"]), bool(kept["uses_env"])
+    except Exception:  # noqa: BLE001 - none kept, or unreadable: read the files
+        pass
+    digest = hashlib.sha256()
+    uses_env = False
+    read: list[FileStat] = []
+    for path, stat in zip(paths, stats):
+        try:
+            data = _read(path)
+        except OSError:  # not a readable file: not an input
+            continue
+        read.append(stat)
+        digest.update(path.encode())
+        digest.update(b"\0")
+        digest.update(data)
+        digest.update(b"\0")
+        if contents is not None:
+            contents[path] = data
+        uses_env = uses_env or b"env_var" in data
+    files_digest = digest.hexdigest()
+    if all(max(s[2], s[3]) < started - RACY_NS for s in read) and len(read) == len(stats):
+        kept = {"version": VERSION, "stats": read, "digest": files_digest, "uses_env": uses_env}
+        try:
+            index.parent.mkdir(parents=True, exist_ok=True)
+            tmp = index.with_name(f"{index.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL))
+            os.replace(tmp, index)
+        except OSError:
+            pass  # a read-only project reads its files each time
+    return files_digest, uses_env
 
 
 def _read(path: str) -> bytes:
@@ -128,6 +188,10 @@ _CHUNK = 1 << 16
 
 def _path(cfg: Any) -> Path:
     return cfg.root / ".teal" / "cache" / FILE
+
+
+def _index_path(cfg: Any) -> Path:
+    return cfg.root / ".teal" / "cache" / INDEX
 
 
 def _header(snapshot_key: str) -> bytes:
