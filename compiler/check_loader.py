@@ -92,8 +92,7 @@ def collect_checks(
                         f"model '{model_name}' has no column '{col_name}'",
                         path=path,
                         line=col_line,
-                        hint=did_you_mean(col_name, sorted(known))
-                        or f"its columns: {', '.join(sorted(known))}",
+                        hint=_missing_column_hint(col_name, model, models, known),
                     )
                 )
                 continue
@@ -409,3 +408,24 @@ def _resolve_sql(sql: str, path: str, models: dict[str, Any], keep: str | None) 
             m = models[name]
             point_at_relation(table, m.schema, m.alias)
     return query.sql(dialect="duckdb")
+
+
+def _missing_column_hint(column: str, model: Any, models: dict[str, Any], known: set[str]) -> str:
+    """The hint for a YAML entry naming a column ``model``'s query does not make. When the
+    name is a column of something the query reads, the query more likely misspells it
+    than the YAML does: say so rather than suggest the YAML take the misspelling."""
+    readers = [
+        up
+        for up in model.upstreams
+        if up in models
+        and models[up].columns is not None
+        and column.lower() in {c.lower() for c in models[up].columns}
+    ]
+    if readers:
+        close = did_you_mean(column, sorted(known))
+        makes = f" ({close.removeprefix('did you mean ').rstrip('?')} instead?)" if close else ""
+        return (
+            f"'{column}' is a column of {readers[0]}, which the query reads: check "
+            f"{model.display_path}, which does not output it{makes}"
+        )
+    return did_you_mean(column, sorted(known)) or f"its columns: {', '.join(sorted(known))}"

@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +163,9 @@ class ProjectConfig:
     # which engine runs the target (warehouse/engine.py ENGINES), and Spark's settings
     engine: str = "duckdb"
     spark: SparkSettings | None = None
+    # the target chosen with --target (None: the project's default warehouse); recorded
+    # with each run, so that `teal retry` builds into the same warehouse
+    target: str | None = None
 
     def folder_config(self, rel_folder: str) -> dict[str, Any]:
         """Merged folder defaults for a model in ``rel_folder`` (posix, relative to models/).
@@ -442,7 +445,7 @@ def load_config(
     if not config_path.is_file() and (root / "dbt_project.yml").is_file():
         from teal.compiler.dbt.settings import load_dbt_config
 
-        return load_dbt_config(
+        dbt_config = load_dbt_config(
             root,
             target=target,
             warehouse=warehouse,
@@ -450,6 +453,7 @@ def load_config(
             threads=threads,
             profiles_dir=profiles_dir,
         )
+        return replace(dbt_config, target=target)
     if config_path.is_file():
         data = _read_toml(config_path)
         data = data.get("tool", {}).get("teal", data) if "tool" in data else data
@@ -597,6 +601,7 @@ def load_config(
         resources=parse_resources(data.get("resources"), config_path, _key_line),
         engine=engine,
         spark=spark,
+        target=target,
         duckdb=parse_duckdb_settings(
             [("duckdb", expect("duckdb", dict, "a table of DuckDB settings") or {})]
             + (

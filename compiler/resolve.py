@@ -103,12 +103,35 @@ class Resolver:
             variant = self._resolve_refs(m, m.incremental, upstreams, source_tables)
         assert m.full is not None  # a SQL model is parsed
         references = self._resolve_refs(m, m.full, upstreams, source_tables)
-        return ResolvedModel(
+        resolved = ResolvedModel(
             m,
             tuple(sorted(upstreams)),
             tuple(sorted(source_tables)),
             references=references,
             incremental_references=variant,
+        )
+        if any(
+            r.kind == "model" and r.key == m.name and r.ref.db in ("", REF_MARKER)
+            for r in references
+        ):
+            raise self._reads_itself(resolved)
+        return resolved
+
+    def _reads_itself(self, r: ResolvedModel) -> LineageError:
+        """A model whose full build reads itself by its name (or ``ref``): a cycle of one.
+        Its first build finds no table, and each later one reads its previous result.
+        ``{{ this }}`` (a qualified relation) says the author means the existing table."""
+        m = r.staged
+        line, col, text = _reference_position(r, m.name)
+        return LineageError(
+            f"models form a cycle: {m.name} ({m.display_path}) reads itself",
+            path=m.display_path,
+            line=line,
+            col=col,
+            source_line=text,
+            hint="a build creates the model from what it reads, so it cannot read its own "
+            "table; an incremental model reads its existing rows with {{ this }} inside "
+            "{% if is_incremental() %}",
         )
 
     def check_partition_mapping(self, r: ResolvedModel) -> None:

@@ -74,10 +74,11 @@ def key(cfg: Any, contents: dict[str, bytes] | None = None) -> str | None:
         return None
     import dataclasses
 
-    # what only running uses (threads, the warehouse file, defaults of run options) is left
+    # what only running uses (threads, the warehouse file and the target's name, defaults of
+    # run options) is left
     # out: `teal build --threads 1` after `teal plan` loads the same project
     loaded_from = dataclasses.replace(
-        cfg, threads=0, warehouse_path=Path(), changed_only=False, selectors={}
+        cfg, threads=0, warehouse_path=Path(), changed_only=False, selectors={}, target=None
     )
     digest = hashlib.sha256()
     folders = [cfg.models_dir, *(cfg.root / p for p in cfg.check_paths)]

@@ -263,11 +263,14 @@ def end_run(recorder: RunRecorder, result: BuildResult, retention: Retention) ->
     counts += f"{len(result.skipped)} skipped"
     store, run_id = recorder.store, recorder.run_id
     asked = store.run(run_id)
-    if asked is not None and asked.status is RunStatus.CANCELING:
+    late = result.success and not result.failed and not result.skipped
+    if asked is not None and asked.status is RunStatus.CANCELING and not late:
         # canceled while its last steps ran: they were interrupted and rolled back
         recorder.emit(EventKind.RUN_END, message="canceled")
         store.set_status(run_id, RunStatus.CANCELED, at=utc_now(), message=f"canceled: {counts}")
-    else:
+    else:  # a cancel asked for while the last step ran, that step done: nothing was stopped
+        if asked is not None and asked.status is RunStatus.CANCELING:
+            counts += " (canceled after its last step had started: every step finished)"
         recorder.emit(EventKind.RUN_END, message="success" if result.success else "failure")
         status = RunStatus.SUCCESS if result.success else RunStatus.FAILURE
         store.set_status(run_id, status, at=utc_now(), message=counts)

@@ -10,6 +10,7 @@ partition is idempotent, so partitions that had succeeded come out the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from teal.compiler.errors import SelectionError
 from teal.runtime.run_config import RunConfig
@@ -30,6 +31,9 @@ class RetryRequest:
     vars: dict[str, JsonValue]
     command: str
     run_config: RunConfig | None  # the parent's, reused whole
+    # the parent's --target and warehouse file (None: not recorded, by an older teal)
+    target: str | None = None
+    warehouse: str | None = None
 
 
 class NothingToRetry(SelectionError):
@@ -71,4 +75,25 @@ def plan_retry(store: RunStore, run: RunRecord) -> RetryRequest:
         vars=dict(config["vars"]) if isinstance(config.get("vars"), dict) else {},  # type: ignore[arg-type]
         command=run.command,
         run_config=RunConfig.recorded(config.get("run_config"), run.run_id),
+        target=str(config["target"]) if isinstance(config.get("target"), str) else None,
+        warehouse=str(config["warehouse"]) if isinstance(config.get("warehouse"), str) else None,
     )
+
+
+def retry_warehouse(
+    request: RetryRequest, target: str | None, warehouse: str | None, chosen: Path
+) -> tuple[str | None, str | None]:
+    """The ``(target, warehouse)`` a retry opens: the parent's. ``target``/``warehouse``
+    are the command's own flags and ``chosen`` the warehouse they name; flags that name
+    another warehouse are an error (a retry of a dev run must not write to prod)."""
+    if request.warehouse is None:  # recorded by a teal that did not keep it: the flags
+        return target, warehouse
+    if (target is not None or warehouse is not None) and str(chosen) != request.warehouse:
+        where = f" (target {request.target})" if request.target else ""
+        raise SelectionError(
+            f"run {request.parent.run_id} built into {request.warehouse}{where}, not {chosen}",
+            path="RUN",
+            hint="drop --target/--warehouse: a retry builds into the warehouse of the run "
+            "it retries",
+        )
+    return request.target, request.warehouse

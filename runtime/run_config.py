@@ -256,6 +256,9 @@ def recorded_options(
         "fail_fast": fail_fast,
         "store_failures": store_failures,
         "vars": json.loads(json.dumps(cfg.vars, default=str)),
+        # where it built: `teal retry` builds into the same warehouse
+        "target": cfg.target,
+        "warehouse": str(cfg.warehouse_path),
     }
     if options is not None:
         recorded.update(

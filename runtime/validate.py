@@ -141,7 +141,8 @@ def recorded_types(
 ) -> dict[str, Typed]:
     """The columns and types of the last materialization of each Python asset that
     declares none (``columns=`` or an enforced contract), as ``store`` recorded them; of
-    the assets in ``among`` only, when given."""
+    the assets in ``among`` only, when given. An asset whose code changed since is left
+    out (untyped, as before its first build)."""
     known: dict[str, Typed] = {}
     if store is not None:
         for name, model in project.models.items():
@@ -153,6 +154,9 @@ def recorded_types(
                 continue
             last = store.materializations(model=name, limit=1)
             schema = last[0]["schema"] if last else None
+            version = last[0].get("code_version") if last else None
+            if version and version != model.sql_hash:
+                continue  # its code changed since: it may make other columns now
             if isinstance(schema, list) and schema:
                 known[name] = tuple(
                     (str(c[0]), str(c[1]) if len(c) > 1 else "")

@@ -376,7 +376,7 @@ def retry(
     """Run again what RUN did not finish (failed, skipped or never started), as a new run
     with the same partitions, vars and options (RUN: an id, a prefix of one, or `last`)."""
     from teal.cli_runs import resolve_run
-    from teal.runtime.retry import NothingToRetry, plan_retry
+    from teal.runtime.retry import NothingToRetry, plan_retry, retry_warehouse
     from teal.runtime.runstore import Trigger
     from teal.runtime.session import RunOptions, Session
 
@@ -393,6 +393,7 @@ def retry(
     finally:
         first.close()
     vars_now = {**(parse_vars(vars_) or {}), **request.vars}
+    target, warehouse = retry_warehouse(request, target, warehouse, first.config.warehouse_path)
     session = Session.open(
         project_dir,
         target=target,

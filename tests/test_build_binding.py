@@ -207,3 +207,31 @@ def test_a_missing_column_below_a_python_asset_never_built_fails_before_anything
         ).fetchone() == (0,)
     finally:
         con.close()
+
+
+def test_a_python_asset_whose_code_changed_is_not_bound_by_its_old_columns(project):
+    """Renaming a column in an asset and in what reads it, in one edit: the asset's last
+    materialization made the old columns, so the build binds by the code's (its types
+    are recorded again by this build)."""
+    root = project(
+        {
+            "models/src.py": (
+                "import polars as pl\nimport teal\n\n\n@teal.asset\n"
+                "def src() -> pl.DataFrame:\n"
+                "    return pl.DataFrame({'id': [1, 2], 'amount': [10, 20]})\n"
+            ),
+            "models/rep.sql": "select id, amount from src\n",
+        }
+    )
+    assert run_teal("build", cwd=root).returncode == 0
+    src = root / "models" / "src.py"
+    src.write_text(src.read_text().replace("'amount'", "'amt'"))
+    (root / "models" / "rep.sql").write_text("select id, amt from src\n")
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 0, done.output
+    assert rows(root, "main.rep") == [(1, 10), (2, 20)]
+    (root / "models" / "rep.sql").write_text("select id, amont from src\n")
+    wrong = run_teal("build", cwd=root)
+    assert wrong.returncode == 2, wrong.output
+    assert "models/rep.sql:1:12: column 'amont' does not exist in src" in wrong.stderr
+    assert "did you mean 'amt'" in wrong.stderr

@@ -945,6 +945,21 @@ ERROR_CASES = {
         "models/schema.yml:6: model 'orders' has no column 'stauts'",
         "hint: did you mean 'status'?",
     ),
+    "column misspelled by the query": (
+        {
+            "models/by_status.sql": "select o.stauts, count(*) as n from orders o group by all\n",
+            "models/schema.yml": """
+            models:
+              - name: by_status
+                columns:
+                  - name: status
+                    tests: [not_null]
+            """,
+        },
+        "models/schema.yml:4: model 'by_status' has no column 'status'",
+        "hint: 'status' is a column of orders, which the query reads: check "
+        "models/by_status.sql, which does not output it ('stauts' instead?)",
+    ),
     "unknown check": (
         {
             "models/schema.yml": """

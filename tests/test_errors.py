@@ -238,6 +238,12 @@ COMPILE_ERRORS = {
         ],
         hint="hint: each arrow means 'reads'",
     ),
+    "reads_itself": dict(
+        files={"models/marts/total.sql": "select sum(n) as s\nfrom numbers, total\n"},
+        where="models/marts/total.sql:2:15:",
+        says=["models form a cycle: total (models/marts/total.sql) reads itself"],
+        hint="hint: a build creates the model from what it reads",
+    ),
     "duplicate_model_name": dict(
         files={"models/marts/numbers.sql": "select 1 as n\n"},
         where="models/marts/numbers.sql:1:",

@@ -178,9 +178,12 @@ class RunView:
         return run_id
 
     def retry(self, run_id: str) -> str:
-        from teal.runtime.retry import plan_retry
+        from teal.runtime.retry import plan_retry, retry_warehouse
 
         request = plan_retry(self.store, self.resolve(run_id))
+        # the daemon builds into this project's warehouse: a run of another one is refused
+        config = self.session.config
+        retry_warehouse(request, config.target, str(config.warehouse_path), config.warehouse_path)
         rng = request.partition_range
         return self.queue(
             select=list(request.models),

@@ -101,6 +101,23 @@ def test_a_killed_build_shows_crashed_and_retry_finishes_it_like_a_clean_build(p
 
 
 @pytest.mark.slow
+def test_retry_builds_into_the_warehouse_of_the_run_it_retries(project):
+    root = project(FLAKY, config='name = "p"\n[targets.dev]\nwarehouse = "dev.duckdb"\n')
+    (root / "fail").write_text("")
+    assert run_teal("build", "-t", "dev", cwd=root).returncode == 1
+    (root / "fail").unlink()
+    elsewhere = run_teal("retry", "last", "--warehouse", "other.duckdb", cwd=root)
+    assert elsewhere.returncode == 2, elsewhere.output
+    assert "built into" in elsewhere.stderr and "dev.duckdb" in elsewhere.stderr
+    assert "drop --target/--warehouse" in elsewhere.stderr and "Traceback" not in elsewhere.output
+    again = run_teal("retry", "last", cwd=root)  # no flags: the run's own target
+    assert again.returncode == 0, again.output
+    assert "dev.duckdb" in again.stdout
+    assert query(root / "dev.duckdb", "select id from main.c order by id") == [(10,), (20,)]
+    assert not (root / "warehouse.duckdb").exists() and not (root / "other.duckdb").exists()
+
+
+@pytest.mark.slow
 def test_cancel_stops_a_running_build_before_its_next_step_and_retry_finishes_it(project):
     root = project(FLAKY)
     os.mkfifo(root / "gate")
@@ -143,3 +160,37 @@ def test_cancel_stops_a_running_build_before_its_next_step_and_retry_finishes_it
     assert retried.returncode == 0, retried.output
     assert sorted(s["model"] for s in _show(root, "last")["steps"]) == ["c", "d"]
     assert query(root / "warehouse.duckdb", "select n from main.d") == [(2,)]
+
+
+@pytest.mark.slow
+def test_a_cancel_that_comes_while_the_last_step_runs_ends_the_run_as_it_ended(project):
+    """Nothing was left to stop: the run and the command agree that it succeeded."""
+    root = project(FLAKY)
+    assert run_teal("build", "-s", "a", cwd=root).returncode == 0
+    os.mkfifo(root / "gate")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
+    build = subprocess.Popen(
+        [sys.executable, "-m", "teal.cli", "build", "-s", "b"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        assert build.stdout is not None
+        for line in build.stdout:
+            if "b waits at the gate" in line:
+                break
+        asked = run_teal("cancel", "last", cwd=root)
+        assert asked.returncode == 0, asked.output
+        with open(root / "gate", "w") as gate:  # b, the last step, finishes
+            gate.write("go")
+        rest, _ = build.communicate(timeout=120)
+    finally:
+        build.kill()
+    assert build.returncode == 0, rest
+    assert "1 built, 0 failed" in rest and "was canceled" not in rest
+    run = _runs(root)[0]
+    assert run["status"] == "success", run
+    assert "every step finished" in run["message"]
