@@ -429,6 +429,47 @@ def _key_line(path: Path, key: str) -> int | None:
     return None
 
 
+# what a value of each kind looks like in TOML, for hints
+_EXAMPLES = {
+    "a string": '"..."',
+    "a path": '"path/to/it"',
+    "an integer": "4",
+    "true or false": "true",
+}
+
+
+def _line_text(path: Path, line: int | None) -> str | None:
+    """Line ``line`` of ``path`` (1-based), or None."""
+    if line is None:
+        return None
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    return lines[line - 1] if 0 < line <= len(lines) else None
+
+
+def _table_text(path: Path, table: str) -> str | None:
+    """The text of TOML table ``[table]`` in ``path`` with every other line blanked, so that
+    a key found in it has its line and column in the file (None: no such header, or the
+    table is written inline)."""
+    parts = [p.strip('"') for p in re.findall(r'"[^"]*"|[^.]+', table)]
+    header = re.compile(
+        r"\s*\[\s*" + r"\s*\.\s*".join(rf'"?{re.escape(p)}"?' for p in parts) + r"\s*\]\s*(#.*)?$"
+    )
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    start = next((i for i, text in enumerate(lines) if header.match(text)), None)
+    if start is None:
+        return None
+    end = next(
+        (i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines)
+    )
+    return "\n".join(text if start < i < end else "" for i, text in enumerate(lines))
+
+
 def load_config(
     project_dir: str | Path | None = None,
     *,
@@ -473,10 +514,17 @@ def load_config(
     def expect(key: str, kind: type | tuple[type, ...], what: str) -> Any:
         value = data.get(key)
         if value is not None and not isinstance(value, kind):
+            line = _key_line(config_path, key)
+            text = _line_text(config_path, line)
             raise ProjectError(
                 f"project setting '{key}' must be {what}, got {value!r}",
                 path=config_path.name,
-                line=_key_line(config_path, key),
+                line=line,
+                col=text.index(key) + 1 if text is not None and key in text else None,
+                source_line=text,
+                hint=f"write {key} = {_EXAMPLES[what]}"
+                if what in _EXAMPLES
+                else "docs/projects.md describes every project setting",
             )
         return value
 
@@ -532,7 +580,12 @@ def load_config(
     merged_vars.update(vars or {})
 
     defaults = dict(expect("defaults", dict, "a table of model config") or {})
-    validate_model_config(defaults, path=config_path.name, line=_key_line(config_path, "defaults"))
+    validate_model_config(
+        defaults,
+        path=config_path.name,
+        line=_key_line(config_path, "defaults"),
+        source_text=_table_text(config_path, "defaults"),
+    )
     folders_raw = expect("folders", dict, "a table of folder configs") or {}
     folders: dict[str, dict[str, Any]] = {}
     for folder, conf in folders_raw.items():
@@ -542,7 +595,12 @@ def load_config(
                 path=config_path.name,
                 line=_key_line(config_path, folder),
             )
-        validate_model_config(conf, path=config_path.name, line=_key_line(config_path, folder))
+        validate_model_config(
+            conf,
+            path=config_path.name,
+            line=_key_line(config_path, folder),
+            source_text=_table_text(config_path, f"folders.{folder}"),
+        )
         folders[folder.strip("/")] = conf
 
     sources = expect("sources", dict, "a table of sources") or {}

@@ -170,6 +170,20 @@ def parse_sql(
             source_line=text,
             hint="remove the extra statement (and the ';' before it)",
         )
+    if _DOUBLE_COMMA.search(sql):  # sqlglot drops an empty item, DuckDB refuses it
+        from sqlglot.tokens import TokenType
+
+        for before, token in zip(tokens, tokens[1:]):
+            if before.token_type is TokenType.COMMA and token.token_type is TokenType.COMMA:
+                line, text = where(token.line)
+                raise ParseError(
+                    "SQL syntax error: two commas with nothing between them",
+                    path=path,
+                    line=line,
+                    col=source_col(token.line, token.col, text, ","),
+                    source_line=text,
+                    hint="remove the extra ',' (or write the missing item)",
+                )
     statement = statements[0]
     if not isinstance(statement, exp.Query):
         raise ParseError(
@@ -187,6 +201,8 @@ def parse_sql(
         statement.meta["digest"] = token_digest(body)
     return statement
 
+
+_DOUBLE_COMMA = re.compile(r",\s*,")
 
 # DuckDB's reserved words (duckdb_keywords()): never a name unless quoted or written right
 # after AS or a dot, so their case cannot change what a query outputs

@@ -238,6 +238,12 @@ COMPILE_ERRORS = {
         ],
         hint="hint: each arrow means 'reads'",
     ),
+    "double_comma": dict(
+        files={"models/staging/doubled.sql": "select n,, n * 2 as d\nfrom numbers\n"},
+        where="models/staging/doubled.sql:1:10:",
+        says=["SQL syntax error: two commas with nothing between them"],
+        hint="hint: remove the extra ','",
+    ),
     "reads_itself": dict(
         files={"models/marts/total.sql": "select sum(n) as s\nfrom numbers, total\n"},
         where="models/marts/total.sql:2:15:",
@@ -315,6 +321,19 @@ COMPILE_ERRORS = {
         where="teal.toml:3:",
         says=["unknown project setting 'warehose'"],
         hint="hint: did you mean 'warehouse'?",
+    ),
+    "toml_folder_key": dict(
+        # CONFIG's [folders.staging] is on line 4: the error is at the key, not the header
+        files={"teal.toml": CONFIG + 'tags = ["s"]\nmaterialised = "view"\n'},
+        where="teal.toml:7:1:",
+        says=["unknown config key 'materialised'"],
+        hint="hint: did you mean 'materialized'?",
+    ),
+    "toml_wrong_type": dict(
+        files={"teal.toml": CONFIG.replace("threads = 2", 'threads = "two"')},
+        where="teal.toml:2:1:",
+        says=["project setting 'threads' must be an integer, got 'two'"],
+        hint="hint: write threads = 4",
     ),
 }
 
