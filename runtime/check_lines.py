@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from teal.compiler.wording import counted
+
 if TYPE_CHECKING:
     from teal.runtime.checking import CheckOutcome
 
@@ -101,7 +103,7 @@ def check_line(outcome: CheckOutcome, color: Color | None = None) -> str:
     2025-01-05)``."""
     parts = [f"{_label(outcome.status, color)} check {outcome.check}"]
     if outcome.failing is not None:
-        parts.append(f"{outcome.failing:,} failing rows")
+        parts.append(counted(outcome.failing, "failing row"))
     if outcome.partition:
         parts.append(f"(partition {outcome.partition})")
     if outcome.message:
@@ -136,7 +138,7 @@ def check_summary_line(summary: CheckSummary, color: Color | None = None) -> str
     ]
     failing = [o.failing for o in flagged if o.failing is not None]
     if failing:
-        parts.append(f"({sum(failing):,} failing rows)")
+        parts.append(f"({counted(sum(failing), 'failing row')})")
     message = next((o.message for o in flagged if o.message), None)
     if message:
         parts.append(message)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from teal.compiler.checks import CheckDef, evaluate
+from teal.compiler.wording import counted
 from teal.warehouse.engine import CheckRecord, Engine, EngineCursor, Measured
 
 BLOCKING = ("fail", "error")
@@ -64,7 +65,7 @@ class AuditFailed(Exception):
 def describe_failure(failed: list[CheckOutcome]) -> str:
     first = failed[0]
     what = (
-        f"{first.failing:,} failing rows"
+        counted(first.failing, "failing row")
         if first.failing is not None
         else first.message or ("could not run" if first.status == "error" else "it returned false")
     )

@@ -32,6 +32,7 @@ from typing import IO, TYPE_CHECKING, Protocol
 from teal.compiler.automation import Schedule, Sensor, Target, next_ticks, ticks_between
 from teal.compiler.config import ProjectConfig, load_config
 from teal.compiler.errors import ProjectError, TealError
+from teal.compiler.wording import counted
 from teal.runtime.clock import new_run_id, utc_now
 from teal.runtime.runstore import (
     RunRecord,
@@ -441,7 +442,7 @@ class Daemon:
         if mine < job.max_concurrent_runs:
             return None
         return (
-            f"job {job.name} already has {mine} runs queued or running "
+            f"job {job.name} already has {counted(mine, 'run')} queued or running "
             f"(max_concurrent_runs = {job.max_concurrent_runs})"
         )
 

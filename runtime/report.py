@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from teal.compiler.plan import Plan, Step
+from teal.compiler.wording import counted
 from teal.runtime.check_lines import (
     check_counts,
     check_summary_line,
@@ -55,7 +56,7 @@ _SHOWN = {"external": "files"}
 
 
 def fmt_rows(rows: int | None) -> str:
-    return "" if rows is None else f"{rows:,} rows"
+    return "" if rows is None else counted(rows, "row")
 
 
 def fmt_seconds(seconds: float) -> str:

@@ -160,9 +160,11 @@ class Session:
         a column that does not exist or a broken contract raises, located. The selected
         names, in build order."""
         from teal.runtime.validate import validate_selection
+        from teal.warehouse.engine import settings_problems
 
         names = self.select(select, exclude)
         self._engine_can_run(names)
+        raise_all(settings_problems(self.config))
         chosen = names if (select or exclude) else None
         validate_selection(
             self.project,

@@ -376,6 +376,7 @@ def retry(
     """Run again what RUN did not finish (failed, skipped or never started), as a new run
     with the same partitions, vars and options (RUN: an id, a prefix of one, or `last`)."""
     from teal.cli_runs import resolve_run
+    from teal.compiler.wording import counted
     from teal.runtime.retry import NothingToRetry, plan_retry, retry_warehouse
     from teal.runtime.runstore import Trigger
     from teal.runtime.session import RunOptions, Session
@@ -419,7 +420,9 @@ def retry(
         config=request.run_config,
     )
     if not as_json:
-        click.echo(f"Retrying {len(request.models)} models of run {request.parent.run_id}")
+        click.echo(
+            f"Retrying {counted(len(request.models), 'model')} of run {request.parent.run_id}"
+        )
     _build_and_report(session, request.models, (), options, run, as_json, verbose)
 
 

@@ -118,9 +118,11 @@ def parse(
     for model in project.models.values():
         kind = str(model.config.get("resource_type") or "model")
         kinds[kind] = kinds.get(kind, 0) + 1
-    parts = [f"{n} {k}{'s' if n != 1 else ''}" for k, n in sorted(kinds.items())]
-    parts.append(f"{len(project.checks)} tests")
-    parts.append(f"{sum(len(s.tables) for s in project.sources.values())} sources")
+    from teal.compiler.wording import counted
+
+    parts = [counted(n, k) for k, n in sorted(kinds.items())]
+    parts.append(counted(len(project.checks), "test"))
+    parts.append(counted(sum(len(s.tables) for s in project.sources.values()), "source"))
     if project.config.dbt is not None:
         from teal.compiler.dbt.manifest import write_manifest
 

@@ -16,6 +16,7 @@ import click
 
 from teal.cli_support import common_options, handle_errors, open_session, table
 from teal.compiler.errors import SelectionError
+from teal.compiler.wording import counted
 from teal.runtime.clock import utc_now
 from teal.runtime.runstore import Event, EventKind, RunRecord, RunStatus, RunStore
 
@@ -35,10 +36,16 @@ def resolve_run(store: RunStore, ref: str) -> RunRecord:
     candidates = [r for r in store.runs(limit=10_000) if r.run_id.startswith(ref)]
     if len(candidates) == 1:
         return candidates[0]
-    hint = "`teal runs` lists recent runs"
     if candidates:
-        hint = "it matches " + ", ".join(r.run_id for r in candidates[:5])
-    raise SelectionError(f"no run {ref!r}", path="RUN", hint=hint)
+        more = f" and {len(candidates) - 5} more" if len(candidates) > 5 else ""
+        raise SelectionError(
+            f"{ref!r} names {counted(len(candidates), 'run')}",
+            path="RUN",
+            hint="give more of the id: it matches "
+            + ", ".join(r.run_id for r in candidates[:5])
+            + more,
+        )
+    raise SelectionError(f"no run {ref!r}", path="RUN", hint="`teal runs` lists recent runs")
 
 
 def _when(value: datetime | None) -> str:
@@ -62,7 +69,7 @@ def _since(text: str | None) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         raise SelectionError(
-            f"--since {text!r} is not a time", path="--since", hint="write 2h, 3d or 2026-12-01"
+            f"{text!r} is not a time", path="--since", hint="write 2h, 3d or 2026-12-01"
         ) from None
 
 
@@ -125,7 +132,7 @@ def runs(
     ]
     header = ("run", "command", "status", "trigger", "selection", "started", "took", "note")
     click.echo(table(header, rows))
-    click.echo(f"\n{len(found)} runs")
+    click.echo(f"\n{counted(len(found), 'run')}")
 
 
 @runs.command(name="show")
@@ -239,8 +246,9 @@ def format_event(event: Event) -> str:
         where += f"[{event.partition_key}]"
     kind = event.level.upper() if event.kind is EventKind.LOG and event.level else event.kind.value
     text = event.message or ""
-    if event.kind is EventKind.MATERIALIZATION and event.data.get("rows") is not None:
-        text = f"{event.data['rows']:,} rows"
+    rows = event.data.get("rows")
+    if event.kind is EventKind.MATERIALIZATION and isinstance(rows, int):
+        text = counted(rows, "row")
     elif event.kind is EventKind.CHECK_RESULT:
         text = f"{event.data.get('check')} {event.data.get('status')}"
         if event.message:

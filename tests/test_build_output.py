@@ -153,7 +153,7 @@ def test_each_partitioned_model_is_one_line_with_its_partition_count(root: Path)
     again = run_teal("build", "-s", "regional", "-v", "--vars", "{bad_region: none}", cwd=root)
     assert again.returncode == 0, again.output
     assert len(about(again.stdout.splitlines(), "regional [")) == 48
-    assert "regional [ 1/48] OK    2025-01|east  1 rows" in again.stdout
+    assert "regional [ 1/48] OK    2025-01|east  1 row" in again.stdout
     shown = run_teal("runs", "show", "last", cwd=root)
     assert shown.returncode == 0, shown.output
     steps = [
@@ -170,7 +170,7 @@ def test_a_check_failing_on_some_partitions_is_one_line_naming_them(root: Path) 
     assert len(lines) == 1 + 2, out.stdout  # the model's line and its failed check's line
     model, check = lines[1:]
     assert re.search(r"ERROR increm main\.regional .*  12 of 48 partitions failed  ", model)
-    assert f"check {NOT_NULL} failed: 1 failing rows in partition 2025-01|south" in model
+    assert f"check {NOT_NULL} failed: 1 failing row in partition 2025-01|south" in model
     assert check == (
         f"        FAIL  check {NOT_NULL}  failed on 12 of 48 partitions: "
         "2025-01|south, 2025-02|south, 2025-03|south and 9 more  (12 failing rows)"

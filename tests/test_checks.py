@@ -354,7 +354,7 @@ def test_error_check_blocks_descendants_and_keeps_old_rows(project):
     assert "Traceback" not in out.output
     lines = out.stdout.splitlines()
     assert any(
-        "ERROR table  main.orders" in l and "check not_null_orders_id failed: 1 failing rows" in l
+        "ERROR table  main.orders" in l and "check not_null_orders_id failed: 1 failing row" in l
         for l in lines
     )
     assert any(
@@ -374,8 +374,8 @@ def test_error_check_blocks_descendants_and_keeps_old_rows(project):
     # a warning lets its descendants build
     assert any("OK" in l and "main.labels " in l and "checks: 1 warn" in l for l in lines)
     assert any("OK" in l and "main.labels_child" in l for l in lines)
-    assert "WARN  check not_null_labels_label  1 failing rows" in out.stdout
-    assert "FAIL  check not_null_orders_id  1 failing rows" in out.stdout
+    assert "WARN  check not_null_labels_label  1 failing row" in out.stdout
+    assert "FAIL  check not_null_orders_id  1 failing row" in out.stdout
     assert "Checks: 2 run, 0 passed:" in out.stdout
     assert "Finished in" in out.stdout and "2 built, 1 failed, 2 skipped" in out.stdout
 
@@ -400,7 +400,7 @@ def test_error_check_blocks_descendants_and_keeps_old_rows(project):
     ) == [
         ("labels", "success", None),
         ("labels_child", "success", None),
-        ("orders", "error", "check not_null_orders_id failed: 1 failing rows"),
+        ("orders", "error", "check not_null_orders_id failed: 1 failing row"),
     ]
 
     # --store-failures: failing rows of failures and warnings, in teal_failures.<check>
@@ -562,7 +562,7 @@ def test_views_python_assets_and_incremental_models_are_audited(project):
         ("inc_orders", "not_null_inc_orders_name"),
     ):
         assert f"main.{model}" in out.stdout
-        assert f"check {check} failed: 1 failing rows" in out.stdout
+        assert f"check {check} failed: 1 failing row" in out.stdout
     assert "upstream py_orders failed check not_null_py_orders_id" in out.stdout
     assert summary(check_rows(root)) == {
         "not_null_v_orders_id": ("fail", 1),
@@ -868,7 +868,7 @@ def test_teal_run_runs_no_checks_and_teal_check_audits_what_is_built(project):
     assert ["orders", "not_null_orders_id", "FAIL", "1"] in lines
     assert ["orders", "accepted_values_orders_name", "PASS", "0"] in lines
     assert "2 checks, 1 passed, 1 flagged" in out.stdout
-    assert "FAIL  check not_null_orders_id  1 failing rows" in out.stdout
+    assert "FAIL  check not_null_orders_id  1 failing row" in out.stdout
     assert summary(check_rows(root)) == {
         "not_null_orders_id": ("fail", 1),
         "accepted_values_orders_name": ("pass", 0),

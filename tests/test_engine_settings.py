@@ -52,9 +52,13 @@ def test_an_unknown_setting_or_extension_is_a_clear_error_before_anything_runs(p
     root = project(SETTINGS_MODEL, CONFIG.replace('memory_limit = "1GB"', 'memory_limt = "1GB"'))
     done = run_teal("build", cwd=root)
     assert done.returncode == 2
-    assert "teal.toml: unknown DuckDB setting 'memory_limt' in [duckdb]" in done.stderr
+    assert "teal.toml:6:1: unknown DuckDB setting 'memory_limt' in [duckdb]" in done.stderr
     assert "did you mean 'memory_limit'?" in done.stderr
     assert "Traceback" not in done.output
+    checked = run_teal("validate", cwd=root)  # found without opening the warehouse
+    assert checked.returncode == 2, checked.output
+    assert "teal.toml:6:1: unknown DuckDB setting 'memory_limt'" in checked.stderr
+    assert not (root / "warehouse.duckdb").exists()
 
     root = project(SETTINGS_MODEL, CONFIG.replace('"json"', '"no_such_extension"'), name="ext")
     done = run_teal("build", cwd=root)
@@ -68,3 +72,12 @@ def test_a_setting_that_is_not_a_value_is_a_located_project_error(project):
     done = run_teal("compile", cwd=root)
     assert done.returncode == 2
     assert "duckdb.nested must be text, a number or true/false" in done.stderr
+
+
+def test_validate_finds_a_setting_duckdb_refuses_at_its_key(project):
+    root = project(SETTINGS_MODEL, CONFIG.replace('memory_limit = "2GB"', 'memory_limit = "lots"'))
+    done = run_teal("validate", "--target", "big", cwd=root)
+    assert done.returncode == 2, done.output
+    assert "teal.toml:14:1: a DuckDB setting in [duckdb] was refused" in done.stderr
+    assert 'memory_limit = "lots"' in done.stderr and "Traceback" not in done.output
+    assert run_teal("validate", cwd=root).returncode == 0  # only the target sets it

@@ -496,6 +496,16 @@ def sql_problems(config: ProjectConfig, models: Iterable[Any]) -> list[Any]:
     return model_problems(models)
 
 
+def settings_problems(config: ProjectConfig) -> list[Any]:
+    """What the engine refuses of the project's engine settings, located in the project
+    file (``teal validate``; a build finds them when it opens the warehouse)."""
+    if str(getattr(config, "engine", None) or "duckdb") != "duckdb" or config.dbt is not None:
+        return []
+    from teal.warehouse.duckdb.settings import settings_problems as duckdb_problems
+
+    return duckdb_problems(dict(config.duckdb.settings), config.config_path)
+
+
 def type_binder(
     queries: Sequence[TypedQuery], known: Mapping[str, Typed], workers: int = 1
 ) -> Binder:

@@ -475,7 +475,7 @@ def test_a_job_at_its_max_concurrent_runs_skips_further_ticks(tmp_path, store_sp
     assert [o.status for o in found] == ["requested", "skipped", "skipped"]
     assert (
         found[1].message
-        == "job marts already has 1 runs queued or running (max_concurrent_runs = 1)"
+        == "job marts already has 1 run queued or running (max_concurrent_runs = 1)"
     )
     assert len(TickStore(d.store).queued()) == 1
     d.store.close()

@@ -124,6 +124,14 @@ def test_unknown_run_is_a_clear_error(project):
     done = run_teal("runs", "show", "nosuchrun", cwd=root)
     assert done.returncode == 2
     assert "no run 'nosuchrun'" in done.stderr and "teal runs" in done.stderr
+    assert run_teal("build", cwd=root).returncode == 0
+    ids = [r["run_id"] for r in json.loads(run_teal("runs", "--json", cwd=root).stdout)]
+    shared = os.path.commonprefix(ids)  # both runs start with the same date
+    assert len(ids) == 2 and shared
+    ambiguous = run_teal("runs", "show", shared, cwd=root)
+    assert ambiguous.returncode == 2
+    assert f"'{shared}' names 2 runs" in ambiguous.stderr
+    assert ids[0] in ambiguous.stderr and ids[1] in ambiguous.stderr
 
 
 def test_an_unreachable_run_store_fails_the_build_before_any_data_changes(project):

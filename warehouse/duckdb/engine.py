@@ -64,7 +64,10 @@ class DuckDBEngine:
                     config=dict(settings.settings) if settings else {},
                 )
             except duckdb.Error as exc:
-                raise setting_error(exc, config_file) or open_error(exc, self._path) from None
+                located = project_root / config_file if project_root and config_file else None
+                raise (
+                    setting_error(exc, config_file, located) or open_error(exc, self._path)
+                ) from None
         # values of the connection's secrets, never shown in a message
         self._hidden: dict[str, str] = {}
         try:

@@ -3,6 +3,8 @@ refusals of them turned into errors that point at the project file."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from teal.compiler.errors import WarehouseError, did_you_mean
@@ -11,7 +13,7 @@ from teal.warehouse.duckdb.sql import quote
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
 
-    from teal.compiler.engine_settings import DuckDBSettings
+    from teal.compiler.engine_settings import DuckDBSettings, SettingValue
 
 
 def configure(conn: DuckDBPyConnection, settings: DuckDBSettings, config_file: str | None) -> None:
@@ -35,8 +37,11 @@ def configure(conn: DuckDBPyConnection, settings: DuckDBSettings, config_file: s
                 ) from None
 
 
-def setting_error(exc: BaseException, config_file: str | None) -> WarehouseError | None:
-    """The error for a DuckDB setting it refused at connect, or None for another error."""
+def setting_error(
+    exc: BaseException, config_file: str | None, config_path: Path | None = None
+) -> WarehouseError | None:
+    """The error for a DuckDB setting it refused at connect, or None for another error;
+    at the setting's key when ``config_path`` (the project file) is given."""
     import duckdb
 
     message = _first_line(exc)
@@ -44,9 +49,15 @@ def setting_error(exc: BaseException, config_file: str | None) -> WarehouseError
         unknown = message.rsplit(":", 1)[-1].strip()
         names = duckdb.connect(":memory:").execute("select name from duckdb_settings()")
         known = [row[0] for row in names.fetchall()]
+        line, col, text = (
+            _key_position(config_path, unknown) if config_path is not None else (None,) * 3
+        )
         return WarehouseError(
             f"unknown DuckDB setting '{unknown}' in [duckdb]",
             path=config_file,
+            line=line,
+            col=col,
+            source_line=text,
             hint=did_you_mean(unknown, known) or "`select name from duckdb_settings()` lists them",
         )
     if isinstance(exc, duckdb.ParserException | duckdb.InvalidInputException):
@@ -58,3 +69,65 @@ def setting_error(exc: BaseException, config_file: str | None) -> WarehouseError
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0]
+
+
+def settings_problems(settings: dict[str, SettingValue], config_path: Path) -> list[WarehouseError]:
+    """What DuckDB refuses of a project's ``[duckdb]`` settings, as a connection to the
+    warehouse would, found on an in-memory database (``teal validate`` asks before any
+    warehouse is opened), each at its key in the project file."""
+    import duckdb
+
+    tried: dict[str, str | bool | int | float | list[str]] = {
+        k: v for k, v in settings.items() if k not in _FILE_ONLY
+    }
+    if not tried:
+        return []
+    try:
+        duckdb.connect(":memory:", config=tried).close()
+        return []
+    except duckdb.Error as exc:
+        found = setting_error(exc, config_path.name, config_path)
+    if found is None:
+        return []
+    if found.line is not None:
+        return [found]
+    for key, value in tried.items():  # the setting refused, for its line
+        try:
+            duckdb.connect(":memory:", config={key: value}).close()
+        except duckdb.Error:
+            line, col, text = _key_position(config_path, key, value)
+            found = WarehouseError(
+                found.message,
+                path=config_path.name,
+                line=line,
+                col=col,
+                source_line=text,
+                hint=found.hint
+                or "`select name, description from duckdb_settings()` says what each setting takes",
+            )
+            break
+    return [found]
+
+
+# settings an in-memory database refuses whatever their value
+_FILE_ONLY = frozenset({"access_mode"})
+
+
+def _key_position(
+    path: Path, key: str, value: object = None
+) -> tuple[int | None, int | None, str | None]:
+    """The line, column and text of ``key = ...`` in the TOML file ``path``: the first
+    that sets it to ``value`` when given (a target's setting overrides the project's),
+    else the first."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None, None, None
+    pattern = re.compile(rf"\s*\"?{re.escape(key)}\"?\s*=(.*)")
+    found = [(n, text, m.group(1)) for n, text in enumerate(lines, 1) if (m := pattern.match(text))]
+    if value is not None:
+        found = [f for f in found if str(value).lower() in f[2].lower()] or found
+    if not found:
+        return None, None, None
+    number, text, _ = found[0]
+    return number, text.index(key) + 1, text
