@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from teal.compiler.errors import TemplateError
+from teal.compiler.errors import TemplateError, did_you_mean
 from teal.compiler.sql import quote_identifier as quote_ident
 
 REF_MARKER = "__teal_ref"
@@ -298,10 +298,12 @@ def render_sql(
         message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
         hint = col = None
         if isinstance(exc, jinja2.UndefinedError):
-            hint = "available in templates: config, ref, source, var, env_var, this"
             undefined = re.match(r"'(\w+)' is undefined", message)
             text = _source_line(source, line) or ""
             name = undefined.group(1) if undefined else None
+            hint = "available in templates: " + ", ".join(sorted(context))
+            if name and (close := did_you_mean(name, context)):
+                hint = f"{close} ({hint})"
             name_at = None
             for tag in re.finditer(r"\{[{%].*?[}%]\}", text) if name else ():
                 name_at = re.compile(rf"(?<![\w.'\"]){re.escape(str(name))}\b").search(

@@ -121,10 +121,11 @@ class ConsoleReporter:
         self._t0 = time.perf_counter()
         self._total = len(plan.steps)
         self._width = max([len(s.relation) for s in plan.steps] + [20])
-        noun = "model" if self._total == 1 else "models"
+        idle = len(plan.not_run)  # selected, with nothing to do (up to date, blocked, ...)
         self.write(
-            f"Building {self._total} {noun} with {threads} thread"
-            f"{'s' if threads != 1 else ''} into {warehouse}"
+            f"Building {counted(self._total, 'model')} with {counted(threads, 'thread')} into "
+            f"{warehouse}"
+            + (f" ({counted(idle, 'more selected model')}: nothing to do)" if idle else "")
         )
 
     def cancel_noticed(self) -> None:
@@ -239,6 +240,8 @@ def partitions_text(result: ModelResult, parts: _Partitions | None) -> str:
     if result.status == ERROR and parts.failed and parts.total > 1:
         return f"  {len(parts.failed)} of {parts.total} partitions failed"
     if parts.total == 1 and parts.key:
+        if result.status == ERROR and f"partition {parts.key}" in (result.message or ""):
+            return ""  # the error says which partition
         return f"  partition {parts.key}"
     return f"  {parts.total} partitions"
 

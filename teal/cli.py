@@ -180,9 +180,12 @@ def _build_and_report(
         if as_json:
             click.echo(json.dumps({"success": True, "results": [], "not_run": result.not_run}))
         elif result.not_run:
+            from teal.compiler.wording import counted
+
+            n = len(result.not_run)
             click.echo(
-                f"Nothing to build: {len(result.not_run)} selected models need no step "
-                "(see `teal plan` for why)."
+                f"Nothing to build: {counted(n, 'selected model')} "
+                f"{'needs' if n == 1 else 'need'} no step (see `teal plan` for why)."
             )
         else:
             click.echo("Nothing to build: the selection contains no buildable models.")

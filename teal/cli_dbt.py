@@ -54,7 +54,20 @@ def _resource_command(resource_type: str, doc: str) -> click.Command:
     @handle_errors
     def command(select: tuple[str, ...], **kwargs: Any) -> None:
         from teal.cli import _run
+        from teal.compiler.config import find_project
+        from teal.compiler.errors import ProjectError
 
+        root = find_project(kwargs.get("project_dir"))
+        if (root / "teal.toml").is_file() or not (root / "dbt_project.yml").is_file():
+            raise ProjectError(
+                f"`teal {resource_type}` builds a dbt project's {resource_type}s, and "
+                f"{root} is a teal project",
+                hint="a teal project reads CSV files as sources (`type: csv` in a sources "
+                "YAML, docs/projects.md#sources)"
+                if resource_type == "seed"
+                else "a teal project keeps a table's history with an incremental model "
+                "(docs/incremental.md)",
+            )
         kwargs = dict(kwargs)
         _run(
             "build",

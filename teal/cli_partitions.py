@@ -57,6 +57,13 @@ def show(
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
+    if not rows:
+        click.echo(
+            f"No partition of {model} is {' or '.join(only)}"
+            if only
+            else f"{model} has no partitions"
+        )
+        return
     listed = [
         (
             r["key"],

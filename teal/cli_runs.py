@@ -126,7 +126,7 @@ def runs(
             " ".join(r.selection) or "(all)",
             _when(r.started_at),
             _duration(r.started_at, r.finished_at),
-            r.message or "",
+            (r.message or "").split("\n", 1)[0],  # one line a run: `runs show` has the rest
         )
         for r in found
     ]

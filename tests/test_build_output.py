@@ -230,3 +230,15 @@ def test_partitions_failing_with_an_error_are_one_line_naming_them(root: Path) -
     assert "no feed for this region" in failed
     # the 36 partitions that built are counted as written, one row each
     assert "Finished in " in out.stdout and "(36 rows written)" in out.stdout, out.stdout
+
+
+def test_the_first_line_counts_the_selected_models_with_nothing_to_do(root: Path) -> None:
+    assert run_teal("build", cwd=root).returncode == 0
+    again = run_teal("build", cwd=root)  # the partitioned models are all built already
+    assert again.returncode == 0, again.output
+    first = again.stdout.splitlines()[0]
+    assert re.fullmatch(
+        r"Building \d+ models? with \d+ threads? into \S+ \(\d+ more selected models?: "
+        r"nothing to do\)",
+        first,
+    ), first

@@ -189,6 +189,17 @@ COMPILE_ERRORS = {
         says=["'threshold' is undefined"],
         hint="var('threshold')",
     ),
+    "jinja_misspelt_function": dict(
+        files={
+            "models/staging/doubled.sql": (
+                "select n, n * 2 as d\nfrom numbers\n"
+                "{% if is_incrementl() %}where n > 1{% endif %}\n"
+            )
+        },
+        where="models/staging/doubled.sql:3:7:",
+        says=["'is_incrementl' is undefined"],
+        hint="hint: did you mean 'is_incremental'?",
+    ),
     "var_missing": dict(
         files={
             "models/staging/doubled.sql": "select n, n * 2 as d\nfrom numbers\nwhere n > {{ var('min_n') }}\n"
@@ -517,6 +528,15 @@ def test_fail_fast_stops_the_build(proj: Path) -> None:
 
 
 # -- usage errors ------------------------------------------------------------------------------
+
+
+def test_dbt_seed_and_snapshot_in_a_teal_project_say_what_teal_does_instead(proj: Path) -> None:
+    for command, hint in (("seed", "type: csv"), ("snapshot", "incremental model")):
+        done = run_teal(command, cwd=proj)
+        assert_clean(done, 2)
+        assert f"`teal {command}` builds a dbt project's {command}s" in done.stderr
+        assert hint in done.stderr
+    assert_nothing_lost(proj)
 
 
 def test_missing_project(tmp_path: Path) -> None:

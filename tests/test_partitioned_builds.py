@@ -940,6 +940,8 @@ def test_partitions_shows_materialized_missing_failed_and_stale(project):
     only = partitions_json(root, "events", "--status", "failed", "--status", "missing")
     assert list(only) == ["2026-01-05", "2026-01-09", "2026-01-10"]
     assert list(partitions_json(root, "daily_sum", "--status", "stale")) == ["2026-01-02"]
+    none = teal(root, "partitions", "daily_sum", "--status", "failed").stdout
+    assert none.strip() == "No partition of daily_sum is failed"
 
     # rebuilding the stale partition from what it reads now makes it materialized again
     teal(root, "build", "-s", "daily_sum", "--partition", "2026-01-02")

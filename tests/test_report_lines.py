@@ -71,3 +71,35 @@ def test_verbose_prints_a_line_per_partition() -> None:
     assert lines[0] == "        main.events: 6 partitions to build"
     assert lines[1] == "        events [1/6] OK    2025-01-01  2 rows  0.01s"
     assert len(lines) == 1 + 6 + 1
+
+
+def test_one_failing_partition_is_named_once() -> None:
+    out = io.StringIO()
+    reporter = ConsoleReporter(out, color=False)
+    step = Step(
+        "events",
+        "incremental",
+        "main.events",
+        (),
+        "missing",
+        "h",
+        "models/events.sql",
+        partitions=("2025-01-02",),
+    )
+    reporter.model_started(step)
+    reporter.partition_finished(step, "2025-01-02", ERROR, 0, 1, 1, 0.01, "ValueError: bad day")
+    reporter.model_finished(
+        ModelResult(
+            "events",
+            ERROR,
+            "main.events",
+            "incremental",
+            duration_s=0.5,
+            message="partition 2025-01-02: ValueError: bad day",
+        ),
+        1,
+        1,
+    )
+    [model, *_] = out.getvalue().splitlines()
+    assert model.count("2025-01-02") == 1, model
+    assert "partition 2025-01-02: ValueError: bad day" in model

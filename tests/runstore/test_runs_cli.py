@@ -205,3 +205,24 @@ def test_a_bad_retention_setting_is_a_located_error(project):
     done = run_teal("build", cwd=root)
     assert done.returncode == 2
     assert "teal.toml:2:" in done.stderr and "unknown: weeks" in done.stderr
+
+
+def test_a_note_of_several_lines_keeps_its_run_on_one_line_of_the_list(project):
+    from teal.runtime.clock import utc_now
+    from teal.runtime.runstore import RunStatus
+    from teal.runtime.session import Session
+
+    root = project({"models/ok.sql": "select 1 as id"})
+    assert run_teal("build", cwd=root).returncode == 0
+    with Session.open(root) as session:
+        store = session.run_store()
+        run_id = store.runs(limit=1)[0].run_id
+        note = "run canceled: the warehouse was busy\n  hint: try again with --wait"
+        store.set_status(run_id, RunStatus.CANCELED, at=utc_now(), message=note)
+    listed = run_teal("runs", cwd=root)
+    assert listed.returncode == 0, listed.output
+    [line] = [l for l in listed.stdout.splitlines() if run_id in l]
+    assert line.rstrip().endswith("run canceled: the warehouse was busy")
+    assert "hint: try again" not in listed.stdout
+    shown = run_teal("runs", "show", run_id, cwd=root)
+    assert "hint: try again with --wait" in shown.stdout  # the whole note, where it is shown
