@@ -9,7 +9,7 @@ name. Each name is claimed once across the project, case-insensitively.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +33,7 @@ def discover(models_dir: Path, contents: Mapping[str, bytes] | None = None) -> P
     the same walk (regular files and links to them, no linked folders), so they agree.
     """
     top = str(models_dir) + os.sep
-    paths: Iterable[str] = contents or (str(p) for p in models_dir.rglob("*") if p.is_file())
+    paths: Iterable[str] = contents or _walk(str(models_dir))
     found: list[tuple[list[str], str]] = []
     for path in paths:
         if not path.startswith(top):
@@ -54,6 +54,17 @@ def discover(models_dir: Path, contents: Mapping[str, bytes] | None = None) -> P
         elif suffix in (".yml", ".yaml"):
             yaml.append(Path(path))
     return ProjectFiles(tuple(sql), tuple(python), tuple(yaml))
+
+
+def _walk(folder: str) -> Iterator[str]:
+    """Every file under ``folder`` as the snapshot key walks it (compiler/snapshot.py):
+    regular files and links to them, linked folders not entered."""
+    for top, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in files:
+            path = os.path.join(top, name)
+            if os.path.isfile(path):
+                yield path
 
 
 def read_sql_text(path: Path, contents: Mapping[str, bytes], display: str | None = None) -> str:

@@ -289,6 +289,10 @@ def test_the_files_read_for_the_snapshot_key_are_the_files_a_load_finds(project)
         }
     )
     (root / "models/crlf.sql").write_bytes(b"select 1 as x,\r\n  2 as y\r\n")
+    (root / "elsewhere").mkdir()  # a linked folder is not entered, by either walk
+    (root / "elsewhere/linked_in.sql").write_text("select 9 as x")
+    (root / "models/linked").symlink_to(root / "elsewhere", target_is_directory=True)
+    (root / "models/dangling.sql").symlink_to(root / "no_such_file.sql")  # not a file
     cfg = load_config(root)
     contents: dict[str, bytes] = {}
     snapshot.key(cfg, contents)
