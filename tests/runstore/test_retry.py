@@ -100,6 +100,27 @@ def test_a_killed_build_shows_crashed_and_retry_finishes_it_like_a_clean_build(p
         assert query(root / "warehouse.duckdb", sql) == query(clean / "warehouse.duckdb", sql)
 
 
+def _build_held_at_the_gate(root: Path, *args: str) -> subprocess.Popen[str]:
+    """`teal build ARGS` in a process of its own, once b has started and waits at the gate
+    (a named pipe, until someone writes to it)."""
+    os.mkfifo(root / "gate")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
+    build = subprocess.Popen(
+        [sys.executable, "-m", "teal.cli", "build", *args],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert build.stdout is not None
+    for line in build.stdout:
+        if "b waits at the gate" in line:
+            return build
+    build.kill()
+    raise AssertionError("the build ended before b reached the gate: " + build.communicate()[0])
+
+
 @pytest.mark.slow
 def test_retry_builds_into_the_warehouse_of_the_run_it_retries(project):
     root = project(FLAKY, config='name = "p"\n[targets.dev]\nwarehouse = "dev.duckdb"\n')
@@ -120,21 +141,9 @@ def test_retry_builds_into_the_warehouse_of_the_run_it_retries(project):
 @pytest.mark.slow
 def test_cancel_stops_a_running_build_before_its_next_step_and_retry_finishes_it(project):
     root = project(FLAKY)
-    os.mkfifo(root / "gate")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
-    build = subprocess.Popen(
-        [sys.executable, "-m", "teal.cli", "build", "--threads", "1"],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    build = _build_held_at_the_gate(root, "--threads", "1")
     try:
         assert build.stdout is not None
-        for line in build.stdout:  # b has started and waits at the gate
-            if "b waits at the gate" in line:
-                break
         asked = run_teal("cancel", "last", cwd=root)
         assert asked.returncode == 0, asked.output
         assert "it stops before its next step" in asked.stdout
@@ -167,21 +176,8 @@ def test_a_cancel_that_comes_while_the_last_step_runs_ends_the_run_as_it_ended(p
     """Nothing was left to stop: the run and the command agree that it succeeded."""
     root = project(FLAKY)
     assert run_teal("build", "-s", "a", cwd=root).returncode == 0
-    os.mkfifo(root / "gate")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
-    build = subprocess.Popen(
-        [sys.executable, "-m", "teal.cli", "build", "-s", "b"],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    build = _build_held_at_the_gate(root, "-s", "b")
     try:
-        assert build.stdout is not None
-        for line in build.stdout:
-            if "b waits at the gate" in line:
-                break
         asked = run_teal("cancel", "last", cwd=root)
         assert asked.returncode == 0, asked.output
         with open(root / "gate", "w") as gate:  # b, the last step, finishes
