@@ -44,24 +44,21 @@ def read_state(
     is returned instead, and ``on_busy`` is told how old it is: ``teal plan``, ``teal
     partitions`` and state selectors keep working during a build. With nothing kept, the
     warehouse's :class:`WarehouseBusy` error is raised."""
+    now = state_now(cfg)
+    if now is not None:
+        return now
     path = cfg.warehouse_path
-    if str(path) == ":memory:" or not Path(path).exists():
-        return PlanState()
     identity = file_identity(Path(path))
     kept = _kept_path(cfg)
     shape = _state_shape()
-    stored: dict[str, Any] | None = None
-    try:
-        stored = load_kept(kept)
-        if _describes(stored, str(path), identity, shape):
-            found: PlanState = stored["state"]
-            return found
-    except Exception:  # noqa: BLE001 - none yet, or unreadable: read the warehouse
-        pass
     try:
         found = read(Path(path))
     except WarehouseBusy as busy:
-        if stored is None or (stored.get("warehouse"), stored.get("shape")) != (str(path), shape):
+        try:
+            stored = load_kept(kept)
+        except Exception:  # noqa: BLE001 - none kept, or unreadable
+            raise busy from None
+        if (stored.get("warehouse"), stored.get("shape")) != (str(path), shape):
             raise
         kept_at = time.strftime("%H:%M:%S", time.localtime(kept.stat().st_mtime))
         if on_busy is not None:
@@ -96,30 +93,26 @@ def read_state(
     return found
 
 
-def must_read(cfg: ProjectConfig) -> bool:
-    """Whether :func:`read_state` would open ``cfg``'s warehouse: it exists, and no state
-    kept describes it as it is now."""
+def state_now(cfg: ProjectConfig) -> PlanState | None:
+    """What :func:`read_state` gives without opening ``cfg``'s warehouse: no state when
+    there is no warehouse, the kept state when it describes the warehouse as it is now;
+    None when the warehouse must be read."""
     path = cfg.warehouse_path
     if str(path) == ":memory:" or not Path(path).exists():
-        return False
+        return PlanState()
     try:
         stored = load_kept(_kept_path(cfg))
     except Exception:  # noqa: BLE001 - none yet, or unreadable
-        return True
-    return not _describes(stored, str(path), file_identity(Path(path)), _state_shape())
+        return None
+    now = (str(path), file_identity(Path(path)), _state_shape())
+    if (stored["warehouse"], stored["identity"], stored["shape"]) != now:
+        return None
+    found: PlanState = stored["state"]
+    return found
 
 
 def _kept_path(cfg: ProjectConfig) -> Path:
     return cfg.root / ".teal" / "cache" / "state.pickle"
-
-
-def _describes(
-    stored: dict[str, Any], warehouse: str, identity: FileIdentity, shape: object
-) -> bool:
-    """Whether the kept ``stored`` is the state of ``warehouse`` as it is now."""
-    return bool(
-        (stored["warehouse"], stored["identity"], stored["shape"]) == (warehouse, identity, shape)
-    )
 
 
 # The kept file: MAGIC, the pickle's length and its buffers' count and lengths (unsigned

@@ -27,7 +27,7 @@ from teal.compiler.selection import select as select_models
 from teal.compiler.strategy import LoadStrategy
 from teal.compiler.verified_versions import VerifiedVersions
 from teal.runtime.clock import new_run_id
-from teal.runtime.kept_state import must_read, read_state
+from teal.runtime.kept_state import read_state, state_now
 from teal.runtime.options import clock_from_env, plan_options
 from teal.runtime.run_options import RunOptions
 from teal.runtime.runstore import NO_STORE, RunStatus, RunStore, store_spec
@@ -81,8 +81,9 @@ class Session:
     _bound: ColumnGraph | None = field(default=None, repr=False)
     # the warehouse a build is opening on a thread while it loads (warehouse/engine.py)
     _ahead: Preopened | None = field(default=None, repr=False)
-    # the warehouse's state being read in a forked child while the project loads
-    _state_ahead: ForkedCall | None = field(default=None, repr=False)
+    # the warehouse's state for the next state(): known from what was kept, or being read
+    # in a forked child while the project loads
+    _state_ahead: PlanState | ForkedCall | None = field(default=None, repr=False)
 
     @classmethod
     def open(
@@ -248,7 +249,9 @@ class Session:
         if self._ahead is not None:  # a read-only open fails beside it: a build opens anew
             self._ahead.close()
         ahead, self._state_ahead = self._state_ahead, None
-        found = ahead.result() if ahead is not None else None
+        found: object = ahead
+        if ahead is not None and not isinstance(ahead, PlanState):  # read by a child
+            found = ahead.result()
         if not isinstance(found, PlanState):  # none read ahead, or the child failed
             found = read_state(
                 self.config,
@@ -261,16 +264,18 @@ class Session:
     def _read_state_ahead(self) -> None:
         """Before the project is loaded: have a forked child read the warehouse's state on
         the second core meanwhile, where the strategy allows forking and the state must be
-        read from the warehouse (a cold ``teal plan`` of a built warehouse reads both).
-        The child gives up if the warehouse is busy; :meth:`state` then reads it here and
-        says so."""
+        read from the warehouse (a cold ``teal plan`` of a built warehouse reads both);
+        a state known without reading it is kept for :meth:`state` as it is. The child
+        gives up if the warehouse is busy; :meth:`state` then reads it here and says so."""
         if (
             self._project is not None
             or self._state_ahead is not None
             or self.strategy is None
             or self.config.engine != "duckdb"
-            or not must_read(self.config)
         ):
+            return
+        self._state_ahead = state_now(self.config)
+        if self._state_ahead is not None:
             return
         from teal.compiler.offload import ForkedCall
 
@@ -326,8 +331,9 @@ class Session:
         try:
             self.project  # noqa: B018 - loaded while the state is read
         finally:
-            if self._state_ahead is not None and self._project is None:
-                self._state_ahead.result()  # the load failed: reap the child
+            if self._project is None:  # the load failed: reap the child
+                if self._state_ahead is not None and not isinstance(self._state_ahead, PlanState):
+                    self._state_ahead.result()
                 self._state_ahead = None
         state = self.state()
         return build_plan(
