@@ -9,11 +9,12 @@ name. Each name is claimed once across the project, case-insensitively.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from teal.compiler.errors import ProjectError
+from teal.compiler.snapshot import input_files
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def discover(models_dir: Path, contents: Mapping[str, bytes] | None = None) -> P
     the same walk (regular files and links to them, no linked folders), so they agree.
     """
     top = str(models_dir) + os.sep
-    paths: Iterable[str] = contents or _walk(str(models_dir))
+    paths: Iterable[str] = contents or (path for path, _ in input_files(str(models_dir)))
     found: list[tuple[list[str], str]] = []
     for path in paths:
         if not path.startswith(top):
@@ -54,17 +55,6 @@ def discover(models_dir: Path, contents: Mapping[str, bytes] | None = None) -> P
         elif suffix in (".yml", ".yaml"):
             yaml.append(Path(path))
     return ProjectFiles(tuple(sql), tuple(python), tuple(yaml))
-
-
-def _walk(folder: str) -> Iterator[str]:
-    """Every file under ``folder`` as the snapshot key walks it (compiler/snapshot.py):
-    regular files and links to them, linked folders not entered."""
-    for top, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if d != "__pycache__"]
-        for name in files:
-            path = os.path.join(top, name)
-            if os.path.isfile(path):
-                yield path
 
 
 def read_sql_text(path: Path, contents: Mapping[str, bytes], display: str | None = None) -> str:

@@ -25,15 +25,15 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 FILE = "project.pickle"
 INDEX = "inputs.pickle"  # the stat index of the files the key read
 VERSION = "2"
-READ_SUFFIXES = {".sql", ".py", ".yml", ".yaml"}
 # a file changed this recently may change again within the same time stamp: not indexed
 RACY_NS = 2_000_000_000
 
@@ -60,9 +60,33 @@ def file_stats(folder: str, suffix: str = "") -> list[tuple[str, int, int]]:
             if entry.is_dir() and entry.name != "__pycache__":
                 folders.append(entry.path)
             elif entry.name.endswith(suffix) and not entry.is_dir():
-                stat = entry.stat()
-                stats.append((entry.path[len(folder) :], stat.st_size, stat.st_mtime_ns))
+                st = entry.stat()
+                stats.append((entry.path[len(folder) :], st.st_size, st.st_mtime_ns))
     return sorted(stats)
+
+
+# the files a load may read: what a project is made of, and what its snapshot key digests
+INPUT_SUFFIXES = frozenset({".sql", ".py", ".yml", ".yaml"})
+
+
+def input_files(folder: str) -> Iterator[tuple[str, os.stat_result]]:
+    """Every file under ``folder`` a load may read (``INPUT_SUFFIXES``), with its stat, in
+    one fixed order: folders and files sorted, walked top down. Hidden folders are
+    walked (the check loader reads them); ``__pycache__`` and linked folders are not
+    entered; a link to a regular file counts, a dangling one does not. os.walk on strings:
+    pathlib's rglob and sorting cost more than reading 10,000 files."""
+    for top, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if os.path.splitext(name)[1] not in INPUT_SUFFIXES:
+                continue
+            path = os.path.join(top, name)
+            try:
+                st = os.stat(path)
+            except OSError:  # a dangling link: not an input
+                continue
+            if stat.S_ISREG(st.st_mode):
+                yield path, st
 
 
 def key(cfg: Any, contents: dict[str, bytes] | None = None) -> str | None:
@@ -111,24 +135,10 @@ def _files_digest(
     started = time.time_ns()
     stats: list[FileStat] = []
     paths: list[str] = []
-    for folder in folders:
-        # every file a load may read (hidden folders included: the check loader reads them),
-        # but not data files kept beside the models, which a load never opens. os.walk on
-        # strings: pathlib's rglob and sorting cost more than reading 10,000 files.
-        for top, dirs, files in os.walk(folder):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            for name in sorted(files):
-                if os.path.splitext(name)[1] not in READ_SUFFIXES:
-                    continue
-                path = os.path.join(top, name)
-                try:
-                    st = os.stat(path)
-                except OSError:  # a dangling link: not an input
-                    continue
-                stats.append(
-                    (path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-                )
-                paths.append(path)
+    for folder in folders:  # not data files kept beside the models: a load never opens them
+        for path, st in input_files(str(folder)):
+            stats.append((path, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev))
+            paths.append(path)
     index = _index_path(cfg)
     try:
         with index.open("rb") as fh:
@@ -140,12 +150,12 @@ def _files_digest(
     digest = hashlib.sha256()
     uses_env = False
     read: list[FileStat] = []
-    for path, stat in zip(paths, stats):
+    for path, looked in zip(paths, stats):
         try:
             data = _read(path)
         except OSError:  # not a readable file: not an input
             continue
-        read.append(stat)
+        read.append(looked)
         digest.update(path.encode())
         digest.update(b"\0")
         digest.update(data)
