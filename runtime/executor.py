@@ -169,6 +169,7 @@ class Executor:
                         schedule.stop()
                     if not running:
                         break
+                    self.warehouse.steps_running(len(running))
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in finished:
                         del running[future]
@@ -185,6 +186,8 @@ class Executor:
                 for future in running:
                     future.cancel()
                 raise
+            finally:
+                self.warehouse.steps_running(0)
         schedule.skip_the_rest(
             "not started: a model file failed to import"
             if self.fatal

@@ -85,6 +85,10 @@ class DuckDBEngine:
         self._local = threading.local()
         self._cursors: list[DuckDBCursor] = []
         self._lock = threading.Lock()
+        # DuckDB's threads while steps run side by side: None where the project sets them
+        self._shared_threads: _SharedThreads | None = (
+            None if settings and _sets_threads(settings) else _SharedThreads()
+        )
         # where publications of files are journaled (teal.warehouse.files.journal_dir)
         self._journals = None if self._path == ":memory:" else Path(self._path + ".journal")
         self._recovered: list[Any] = []
@@ -185,6 +189,25 @@ class DuckDBEngine:
         }
         for schema in sorted(schemas - existing):
             self.conn.execute(SQL.create_schema(quote(schema)))
+
+    def steps_running(self, count: int) -> None:
+        """Share DuckDB's threads among the steps running at once.
+
+        Each query also runs on DuckDB's own threads. With several steps in flight, each
+        query taking every core made them contend: one thread each built the benchmark's
+        projects faster, light and heavy alike (bench/README.md). A step running alone
+        gets every core again. A project that sets ``threads`` in [duckdb] keeps them."""
+        shared = self._shared_threads
+        if shared is None:
+            return
+        with self._lock:
+            if shared.cores is None:
+                row = self.conn.execute("select current_setting('threads')").fetchone()
+                shared.cores = shared.now = int(row[0]) if row else 1
+            wanted = max(1, shared.cores // max(1, count))
+            if wanted != shared.now:
+                self.conn.execute(f"SET threads = {wanted}")
+                shared.now = wanted
 
     def catalog(self) -> Catalog:
         """Relation kinds, read once (on this thread's cursor, closed with the engine)."""
@@ -288,3 +311,15 @@ class DuckDBEngine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _SharedThreads:
+    """DuckDB's thread count as the engine found it (``cores``) and as it is now."""
+
+    def __init__(self) -> None:
+        self.cores: int | None = None
+        self.now: int | None = None
+
+
+def _sets_threads(settings: DuckDBSettings) -> bool:
+    return any(key.lower() in ("threads", "worker_threads") for key in settings.settings)

@@ -83,6 +83,9 @@ class SparkEngine:
         for schema in sorted(schemas):
             self.sql.ensure_database(schema)
 
+    def steps_running(self, count: int) -> None:
+        """Spark schedules its own executors: nothing to share."""
+
     def attach_sources(self, sources: dict[str, Source]) -> None:
         """Catalog tables are read by name; file sources through the tables over files
         that their reads create (teal.warehouse.spark.transpile). A source in another

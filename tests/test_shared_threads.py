@@ -1,0 +1,69 @@
+"""DuckDB's threads shared among the steps a build runs at once (DuckDBEngine.steps_running):
+fewer per query while several steps run, all of them for a step running alone, and none
+of this where the project sets ``threads`` itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from teal.compiler.engine_settings import DuckDBSettings
+from teal.warehouse.duckdb import DuckDBEngine
+from tests.conftest import query, run_teal
+
+
+def _threads(engine: DuckDBEngine) -> int:
+    row = engine.conn.execute("select current_setting('threads')").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _cores() -> int:
+    """The threads DuckDB gives a connection on this machine when nothing says otherwise."""
+    with duckdb.connect() as con:
+        row = con.execute("select current_setting('threads')").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_steps_running_side_by_side_share_the_cores(tmp_path: Path) -> None:
+    cores = _cores()
+    with DuckDBEngine(tmp_path / "warehouse.duckdb") as engine:
+        engine.steps_running(2)
+        assert _threads(engine) == max(1, cores // 2)
+        engine.steps_running(cores + 3)  # more steps than cores: one thread each, not none
+        assert _threads(engine) == 1
+        engine.steps_running(1)  # a step running alone gets every core again
+        assert _threads(engine) == cores
+        engine.steps_running(2)
+        engine.steps_running(0)  # the run is over: as the warehouse was opened
+        assert _threads(engine) == cores
+
+
+@pytest.mark.parametrize("key", ["threads", "worker_threads"])
+def test_a_project_that_sets_threads_keeps_them(tmp_path: Path, key: str) -> None:
+    settings = DuckDBSettings(settings={key: 3})
+    with DuckDBEngine(tmp_path / "warehouse.duckdb", settings=settings) as engine:
+        engine.steps_running(2)
+        assert _threads(engine) == 3
+        engine.steps_running(1)
+        assert _threads(engine) == 3
+
+
+@pytest.mark.slow
+def test_a_model_built_alone_runs_on_every_core(project) -> None:
+    root = project(
+        {
+            "models/upstream.sql": "select 1 as id",
+            "models/alone.sql": (
+                "select current_setting('threads')::int as threads, id from upstream"
+            ),
+        },
+        'name = "shared"\nthreads = 2\n\n[defaults]\nmaterialized = "table"\n',
+    )
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 0, done.output
+    # `alone` waits for `upstream`, so nothing else runs while it does
+    assert query(root / "warehouse.duckdb", "select threads from main.alone") == [(_cores(),)]
