@@ -67,3 +67,11 @@ def test_a_model_built_alone_runs_on_every_core(project) -> None:
     assert done.returncode == 0, done.output
     # `alone` waits for `upstream`, so nothing else runs while it does
     assert query(root / "warehouse.duckdb", "select threads from main.alone") == [(_cores(),)]
+
+
+def test_sharing_never_fails_a_run_that_lost_its_connection(tmp_path: Path) -> None:
+    engine = DuckDBEngine(tmp_path / "warehouse.duckdb")
+    engine.steps_running(2)
+    engine.conn.close()  # as a run whose connection broke; its own error is what it reports
+    engine.steps_running(0)
+    engine.close()

@@ -197,17 +197,22 @@ class DuckDBEngine:
         query taking every core made them contend: one thread each built the benchmark's
         projects faster, light and heavy alike (bench/README.md). A step running alone
         gets every core again. A project that sets ``threads`` in [duckdb] keeps them."""
+        import duckdb
+
         shared = self._shared_threads
         if shared is None:
             return
         with self._lock:
-            if shared.cores is None:
-                row = self.conn.execute("select current_setting('threads')").fetchone()
-                shared.cores = shared.now = int(row[0]) if row else 1
-            wanted = max(1, shared.cores // max(1, count))
-            if wanted != shared.now:
-                self.conn.execute(f"SET threads = {wanted}")
-                shared.now = wanted
+            try:
+                if shared.cores is None:
+                    row = self.conn.execute("select current_setting('threads')").fetchone()
+                    shared.cores = shared.now = int(row[0]) if row else 1
+                wanted = max(1, shared.cores // max(1, count))
+                if wanted != shared.now:
+                    self.conn.execute(f"SET threads = {wanted}")
+                    shared.now = wanted
+            except duckdb.Error:  # a speed-up only: a closed or broken connection says why
+                logging.getLogger("teal").debug("DuckDB's threads not shared", exc_info=True)
 
     def catalog(self) -> Catalog:
         """Relation kinds, read once (on this thread's cursor, closed with the engine)."""
