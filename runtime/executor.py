@@ -27,6 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from teal.compiler.errors import TealError
@@ -146,7 +147,12 @@ class Executor:
             running: dict[Future[ModelResult | GroupRun], str] = {}
             try:
                 while running or schedule.has_ready():
-                    while len(running) < self.threads and not stop:
+                    # the steps to start now, started together once the engine knows how
+                    # many steps will be running (it shares its threads among them; a
+                    # Python asset counts too: its inputs and output go through the engine,
+                    # and its Python takes a core: counting SQL steps only was slower)
+                    starting: list[tuple[str, Callable[[], ModelResult | GroupRun]]] = []
+                    while len(running) + len(starting) < self.threads and not stop:
                         name = schedule.take()
                         if name is None:
                             break
@@ -162,14 +168,16 @@ class Executor:
                         budget_s = self.group_budget(time.perf_counter() - started)
                         if schedule.may_group(name, light, budget_s):
                             pull = Puller(schedule, light)
-                            running[pool.submit(self._grouped, step, pull, budget_s)] = name
+                            starting.append((name, partial(self._grouped, step, pull, budget_s)))
                         else:
-                            running[pool.submit(self._attempts, step)] = name
+                            starting.append((name, partial(self._attempts, step)))
+                    self.warehouse.steps_running(len(running) + len(starting))
+                    for name, call in starting:
+                        running[pool.submit(call)] = name
                     if stop:
                         schedule.stop()
                     if not running:
                         break
-                    self.warehouse.steps_running(len(running))
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in finished:
                         del running[future]

@@ -388,9 +388,9 @@ class Engine(Protocol):
 
     def ensure_schemas(self, schemas: set[str]) -> None: ...
     def steps_running(self, count: int) -> None:
-        """How many steps run at once now: the executor says so each time it starts or
-        finishes steps (0 when the run is over), so the engine may share its cores among
-        them."""
+        """How many steps run at once now: the executor says so before it starts steps
+        and after they finish (0 when the run is over), so the engine may share its cores
+        among them. It must not wait for running queries."""
         ...
 
     def attach_sources(self, sources: dict[str, Source]) -> None: ...

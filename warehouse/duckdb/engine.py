@@ -193,26 +193,21 @@ class DuckDBEngine:
     def steps_running(self, count: int) -> None:
         """Share DuckDB's threads among the steps running at once.
 
-        Each query also runs on DuckDB's own threads. With several steps in flight, each
-        query taking every core made them contend: one thread each built the benchmark's
-        projects faster, light and heavy alike (bench/README.md). A step running alone
-        gets every core again. A project that sets ``threads`` in [duckdb] keeps them."""
+        DuckDB's ``threads`` counts the thread of each connection running a query plus
+        ``threads - 1`` workers shared by all. With several steps in flight, each query
+        also taking every worker made them contend: sharing built the benchmark's projects
+        faster, light and heavy alike (bench/README.md). So ``threads = cores - count + 1``
+        (at least 1): a step running alone gets every core, and 0 (the run is over) puts
+        back what DuckDB had. A project that sets ``threads`` in [duckdb] keeps them."""
         import duckdb
 
         shared = self._shared_threads
         if shared is None:
             return
-        with self._lock:
-            try:
-                if shared.cores is None:
-                    row = self.conn.execute("select current_setting('threads')").fetchone()
-                    shared.cores = shared.now = int(row[0]) if row else 1
-                wanted = max(1, shared.cores // max(1, count))
-                if wanted != shared.now:
-                    self.conn.execute(f"SET threads = {wanted}")
-                    shared.now = wanted
-            except duckdb.Error:  # a speed-up only: a closed or broken connection says why
-                logging.getLogger("teal").debug("DuckDB's threads not shared", exc_info=True)
+        try:
+            shared.want(count, self.conn)
+        except duckdb.Error:  # a speed-up only: a closed or broken connection says why
+            logging.getLogger("teal").debug("DuckDB's threads not shared", exc_info=True)
 
     def catalog(self) -> Catalog:
         """Relation kinds, read once (on this thread's cursor, closed with the engine)."""
@@ -299,6 +294,8 @@ class DuckDBEngine:
         return out
 
     def close(self) -> None:
+        if self._shared_threads is not None:
+            self._shared_threads.close()
         with self._lock:
             for cur in self._cursors:
                 try:
@@ -319,11 +316,69 @@ class DuckDBEngine:
 
 
 class _SharedThreads:
-    """DuckDB's thread count as the engine found it (``cores``) and as it is now."""
+    """DuckDB's ``threads`` as the steps running at once want it, set on a thread of its
+    own: lowering it waits for DuckDB's workers to finish the task in hand, which in a
+    heavy query may take a second, and the scheduler that asks must not wait for that."""
 
     def __init__(self) -> None:
-        self.cores: int | None = None
-        self.now: int | None = None
+        self.cores: int | None = None  # DuckDB's setting when the first step started
+        self._wanted: int | None = None
+        self._set: int | None = None
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def want(self, running: int, conn: duckdb.DuckDBPyConnection) -> None:
+        """Ask for the setting ``running`` steps share; with none running (the run is
+        over), wait until it is back to DuckDB's own."""
+        with self._changed:
+            if self.cores is None:
+                row = conn.execute("select current_setting('threads')").fetchone()
+                self.cores = self._set = int(row[0]) if row else 1
+            self._wanted = self.cores if running <= 1 else max(1, self.cores - running + 1)
+            if self._wanted == self._set and self._thread is None:
+                return
+            if self._thread is None:
+                cursor = conn.cursor()  # made here: the connection is this thread's
+                self._thread = threading.Thread(
+                    target=self._apply, args=(cursor,), name="teal-threads", daemon=True
+                )
+                self._thread.start()
+            self._changed.notify_all()
+        if running <= 0:
+            self.settled()
+
+    def settled(self) -> None:
+        """Wait until the setting asked for last is the one DuckDB has."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._set == self._wanted or self._closed)
+
+    def _apply(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        import duckdb
+
+        try:
+            while True:
+                with self._changed:
+                    self._changed.wait_for(lambda: self._closed or self._wanted != self._set)
+                    if self._closed:
+                        return
+                    wanted = self._wanted
+                try:
+                    cursor.execute(f"SET threads = {wanted}")
+                except duckdb.Error:  # the connection closed under it: nothing to share
+                    logging.getLogger("teal").debug("DuckDB's threads not set", exc_info=True)
+                with self._changed:
+                    self._set = wanted
+                    self._changed.notify_all()
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+        if self._thread is not None:
+            self._thread.join()
 
 
 def _sets_threads(settings: DuckDBSettings) -> bool:
