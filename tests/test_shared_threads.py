@@ -4,6 +4,7 @@ of this where the project sets ``threads`` itself."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import duckdb
@@ -43,6 +44,12 @@ def test_steps_running_side_by_side_share_the_cores(tmp_path: Path) -> None:
         assert _threads(engine) == cores
         engine.steps_running(2)
         engine.steps_running(0)  # the run is over: as the warehouse was opened
+        assert _threads(engine) == cores
+        # and the thread that set it is gone (teal forks only when it has no other thread)
+        assert not [t for t in threading.enumerate() if t.name == "teal-threads"]
+        engine.steps_running(2)  # a second run on the same engine shares them again
+        assert _threads(engine) == max(1, cores - 1)
+        engine.steps_running(0)
         assert _threads(engine) == cores
 
 
@@ -91,8 +98,6 @@ def test_a_build_says_how_many_steps_will_run_before_they_start(project, monkeyp
     read and write through it, and their Python takes a core), and 0 at the end, also after
     a failure."""
     import teal
-
-    import threading
 
     heard: list[int] = []
     workers_at_first: list[str] = []

@@ -330,7 +330,8 @@ class _SharedThreads:
 
     def want(self, running: int, conn: duckdb.DuckDBPyConnection) -> None:
         """Ask for the setting ``running`` steps share; with none running (the run is
-        over), wait until it is back to DuckDB's own."""
+        over), wait until it is back to DuckDB's own, and end the thread (a process that
+        has threads does not fork, and teal forks to load and compile in parallel)."""
         with self._changed:
             if self.cores is None:
                 row = conn.execute("select current_setting('threads')").fetchone()
@@ -347,6 +348,8 @@ class _SharedThreads:
             self._changed.notify_all()
         if running <= 0:
             self.settled()
+            self.close()
+            self._thread, self._closed = None, False  # the next run starts one again
 
     def settled(self) -> None:
         """Wait until the setting asked for last is the one DuckDB has."""
