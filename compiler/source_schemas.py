@@ -1,8 +1,9 @@
 """The columns of file sources, read from the files without reading their data.
 
 - CSV: the header line (the delimiter is the one of ``, ; | tab`` the header holds most of);
-- Parquet: the schema in the file's footer (``pyarrow.parquet.read_schema``, imported only
-  when a Parquet source is read);
+- Parquet: the schema in the file's footer, read by hand (compiler/parquet_footer.py:
+  importing pyarrow would cost more than the rest of a small project's binding), with
+  ``pyarrow.parquet.read_schema`` for a footer that reader does not understand;
 - JSON and sources in a warehouse or another DuckDB file: unknown here (the runtime reads
   a warehouse's tables when it binds models, runtime/validate.py).
 
@@ -26,6 +27,7 @@ import os
 from pathlib import Path
 
 from teal.compiler.cache import CompileCache, content_key
+from teal.compiler.parquet_footer import FooterError, parquet_names
 from teal.compiler.sources import SourceTable
 
 _DELIMITERS = (",", ";", "|", "\t")
@@ -84,6 +86,12 @@ def csv_header(path: Path) -> tuple[str, ...] | None:
 
 def parquet_columns(path: Path) -> tuple[str, ...] | None:
     """The top-level column names in a Parquet file's footer, lower case."""
+    try:
+        return tuple(name.lower() for name in parquet_names(path))
+    except FooterError:
+        pass
+    except OSError:
+        return None
     try:
         import pyarrow.parquet as pq
 
