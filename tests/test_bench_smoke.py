@@ -184,3 +184,14 @@ def test_ab_commands_benchmark_runs_at_a_tiny_size(tmp_path):
     [written] = tmp_path.glob("ab_commands-*.json")
     timed = json.loads(written.read_text())["timed"]
     assert len(timed["compile, cold"]["this"]) == 1
+
+
+def test_duckdb_costs_benchmark_runs_at_a_tiny_size(tmp_path):
+    done = run_bench(
+        "duckdb_costs.py",
+        *("--models", "50", "--statements", "20", "--repeat", "1", "--out", str(tmp_path)),
+    )
+    assert "parse and bind it (con.sql)" in done.stdout
+    (result,) = tmp_path.glob("duckdb_costs-*.json")
+    data = json.loads(result.read_text())
+    assert data["queries"] > 0 and data["median_us"]["create table"] > 0
