@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from teal.compiler.errors import TealError
     from teal.compiler.partition_records import PartitionRecords
     from teal.compiler.partitions import Partitions
+    from teal.compiler.project import Project
     from teal.compiler.versions import DataVersions
 
 
@@ -137,7 +138,7 @@ def _why_rebuild(
         return "modified: SQL or config changed since last build"
     if step.relation.lower() not in ctx.state.relations:
         return f"missing: {step.relation} does not exist"
-    ups = step_upstreams(ctx.project, step.model, models)
+    ups = _through_views(ctx.project, step_upstreams(ctx.project, step.model, models))
     for up in sorted(ups):
         if up in rebuilt:
             return f"upstream {up} rebuilds"
@@ -145,6 +146,22 @@ def _why_rebuild(
         if up_state is not None and up_state.finished_at > recorded.finished_at:
             return f"upstream {up} was rebuilt after it"
     return None
+
+
+def _through_views(project: Project, ups: set[str]) -> set[str]:
+    """``ups`` and, below each view among them, what the view reads (through views and
+    ephemerals): a view holds no data, so a table rebuilt under it changes its readers'
+    input although the view itself was not rebuilt."""
+    out = set(ups)
+    stack = [u for u in ups if project.models[u].materialized == "view"]
+    while stack:
+        for up in project.models[stack.pop()].upstreams:
+            if up in out:
+                continue
+            out.add(up)
+            if project.models[up].materialized in ("view", "ephemeral"):
+                stack.append(up)
+    return out
 
 
 def order_by_critical_path(plan: Plan, ctx: PlanContext) -> Plan:

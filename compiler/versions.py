@@ -168,6 +168,14 @@ class DataVersions:
         rec = self.state.models.get(name)
         if rec is None:
             return MISSING
+        if model.materialized == "view" and rec.data_version:
+            # a view holds no data: its readers see its code over what its upstreams hold
+            # now, so a table rebuilt under it changes what they read. Computed as a build
+            # of it would be (the same value when nothing under it changed), with the
+            # code it was built with when that is not its code now.
+            code = model.sql_hash if rec.sql_hash == model.sql_hash else rec.sql_hash
+            parts = [code, *(f"{up}={self.current(up)}" for up in sorted(model.upstreams))]
+            return _digest(parts)
         return rec.data_version or f"built at {rec.finished_at}"
 
     def partition(self, name: str, key: str) -> str:
@@ -382,13 +390,37 @@ class DataVersions:
         built_at = rec.get("finished_at")
         for up in sorted(model.upstreams):
             if self.project.models[up].partitions is None:
-                if up in self._built or self._rebuilt_after(up, None, built_at):
+                if self._changed_after(up, built_at):
                     return f"stale (upstream {up} changed)"
                 continue
             for k in self.upstream_keys(name, up, key):
                 if self.is_planned(up, k) or self._rebuilt_after(up, k, built_at):
                     return f"stale (upstream {up} changed)"
         return "stale (what it reads changed)"
+
+    def _changed_after(self, name: str, when: object) -> bool:
+        """Whether unpartitioned ``name`` is rebuilt by this plan or was after ``when``;
+        for a view, also anything it reads through views, or partitions of what it reads
+        (a view shows its upstreams' data as it is now)."""
+        models = self.project.models
+        stack, seen = [name], set()
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            if models[current].partitions is not None:
+                if current in self._planned_keys or any(
+                    when is not None and at is not None and at > when
+                    for _, at in self._records(current).columns("finished_at")
+                ):
+                    return True
+                continue
+            if current in self._built or self._rebuilt_after(current, None, when):
+                return True
+            if models[current].materialized == "view":
+                stack.extend(models[current].upstreams)
+        return False
 
     def _rebuilt_after(self, name: str, key: str | None, when: object) -> bool:
         if key is None:

@@ -167,3 +167,52 @@ def test_a_type_error_against_the_partition_window_names_the_partition_column(pr
     assert "Cannot compare values of type VARCHAR and type TIMESTAMP" in done.stdout
     assert "the partition column 'day' is VARCHAR" in done.stdout
     assert "cast 'day' to DATE or TIMESTAMP" in done.stdout
+
+
+# the dimension read through a view: a view holds no data, so the table under it being
+# rebuilt with other data changes what the view's readers read
+VIEW_SQL = "{{ config(materialized='view') }} select scale from dims"
+THROUGH_VIEW_SQL = SCALED_SQL.replace("cross join dims d", "cross join dims_view d")
+TOTAL_SQL = "{{ config(materialized='table') }} select scale * 10 as total from dims_view"
+
+
+def test_a_table_rebuilt_under_a_view_makes_the_views_readers_stale(project):
+    root = project(
+        {
+            "models/events.sql": EVENTS_SQL,
+            "models/dims.sql": DIMS_SQL,
+            "models/dims_view.sql": VIEW_SQL,
+            "models/through_view.sql": THROUGH_VIEW_SQL,
+            "models/total.sql": TOTAL_SQL,
+        }
+    )
+    teal(root, "build")
+    first = totals(root, "through_view")
+    # everything built again, the view made again over the same data: nothing is stale
+    again = teal(root, "build").stdout
+    assert built_keys(again, "through_view") == []
+
+    # only the table under the view is rebuilt, with other data
+    teal(root, "build", "-s", "dims", "--vars", "{scale: 3}")
+    plan = json.loads(
+        teal(root, "plan", "--json", "-s", "through_view", "--vars", "{scale: 3}").stdout
+    )
+    (step,) = plan["steps"]
+    assert step["partitions"] == DAYS
+    assert set(step["partition_reasons"]) == {"stale (upstream dims_view changed)"}
+    stale = partitions_json(root, "through_view", "--vars", "{scale: 3}")
+    assert {r["status"] for r in stale.values()} == {"stale"}
+    changed_only = json.loads(
+        teal(root, "plan", "--json", "--changed-only", "-s", "total", "--vars", "{scale: 3}").stdout
+    )
+    assert [s["model"] for s in changed_only["steps"]] == ["total"]
+    assert changed_only["steps"][0]["reason"] == "upstream dims was rebuilt after it"
+
+    built = teal(root, "build", "-s", "through_view", "--vars", "{scale: 3}").stdout
+    assert built_keys(built, "through_view") == DAYS
+    assert totals(root, "through_view") == {d: 3 * t for d, t in first.items()}
+    # and then it is up to date
+    plan = json.loads(
+        teal(root, "plan", "--json", "-s", "through_view", "--vars", "{scale: 3}").stdout
+    )
+    assert plan["steps"] == []
