@@ -55,10 +55,19 @@ class BuildResult:
         return all(r.status == SUCCESS for r in self.results)
 
     def __getitem__(self, model: str) -> ModelResult:
+        found = self.get(model)
+        if found is None:
+            why = self.not_run.get(model)
+            raise KeyError(f"{model}: not run ({why})" if why else f"{model}: not in this build")
+        return found
+
+    def get(self, model: str) -> ModelResult | None:
+        """The result of ``model``, or None when this build did not run it (``not_run``
+        says why, for a selected model)."""
         for r in self.results:
             if r.model == model:
                 return r
-        raise KeyError(model)
+        return None
 
     def __iter__(self) -> Iterator[ModelResult]:
         return iter(self.results)

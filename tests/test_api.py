@@ -48,8 +48,15 @@ def test_build_returns_per_model_results(project):
         assert isinstance(r, teal.ModelResult)
         assert r.duration_s >= 0
     assert result.duration_s >= 0
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="unrelated: not in this build"):
         result["unrelated"]
+    assert result.get("unrelated") is None and result.get("odds") is result["odds"]
+    # built again with nothing changed: a model with no step says why, as not_run does
+    again = teal.build(root, select="+odds", threads=1, changed_only=True)
+    assert again.get("odds") is None
+    assert again.not_run["odds"] == "unchanged since last build: skipped"
+    with pytest.raises(KeyError, match=r"odds: not run \(unchanged since last build"):
+        again["odds"]
     db = root / "warehouse.duckdb"
     assert query(db, "select count(*) from marts.odds") == [(4,)]
     assert query(
