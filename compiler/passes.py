@@ -235,9 +235,17 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
     requested = bool(opts.partition_keys or opts.partition_range)
     partitioned = [s for s in plan.steps if project.models[s.model].partitions is not None]
     if requested and not partitioned:
+        flag = _partition_flag(opts)
+        asked = (
+            "partition keys were given, but "
+            if opts.partition_keys
+            else ""
+            if flag == BACKFILL_FLAG
+            else "a partition range was given, but "
+        )
         raise PartitionKeyError(
-            "partition keys were given, but no selected model is partitioned",
-            path=_partition_flag(opts),
+            f"{asked}no selected model is partitioned",
+            path=flag,
             hint="select a partitioned model (teal ls -s partitioned:true lists them)",
         )
     chosen: dict[str, tuple[str, ...]] = {}
@@ -399,6 +407,10 @@ def _reason_counts(reasons: Sequence[str]) -> str:
     if len(counts) == 1:
         return ": " + reasons[0]
     return ": " + ", ".join(f"{n} {why}" for why, n in counts.items())
+
+
+# the range_flag of `teal backfill` without --from/--to (every partition): no flag was given
+BACKFILL_FLAG = "teal backfill"
 
 
 def _partition_flag(opts: PlanOptions) -> str:

@@ -147,6 +147,13 @@ def _run(
         inline_views=inline_views,
         **{k: v for k, v in partition_opts.items() if k in PARTITION_OPTIONS},
     )
+    if command == "backfill" and not (
+        partition_opts.get("date_from") or partition_opts.get("date_to")
+    ):
+        from teal.compiler.frozen import evolve
+        from teal.compiler.passes import BACKFILL_FLAG
+
+        options = evolve(options, range_flag=BACKFILL_FLAG)  # errors name the command
     run = RunOptions(
         command=command,
         trigger=Trigger.BACKFILL if command == "backfill" else Trigger.CLI,

@@ -645,6 +645,22 @@ def test_bad_partition_arguments_are_usage_errors_that_change_nothing(
     assert "Building" not in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("args", "first_line"),
+    [
+        (["plain"], "teal backfill: no selected model is partitioned"),
+        (["plain", "--from", "2025-01-01"], "--from: a partition range was given, but no selected"),
+    ],
+    ids=["no-range", "from"],
+)
+def test_a_backfill_of_an_unpartitioned_model_says_what_is_wrong(partitioned, args, first_line):
+    before = snapshot(partitioned)
+    result = teal_cli(partitioned, "backfill", "--vars", "{v: 2}", *args, code=2)
+    assert result.stderr.splitlines()[0].startswith(first_line), result.stderr
+    assert "hint: select a partitioned model" in result.stderr
+    assert snapshot(partitioned) == before
+
+
 def test_a_valid_partition_argument_builds_just_that_partition(partitioned):
     """The counterpart of the errors above, on the same warehouse (runs after them)."""
     before = snapshot(partitioned)
