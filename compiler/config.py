@@ -369,7 +369,7 @@ def _check_targets(targets: dict[str, Any], config_path: Path) -> None:
             raise ProjectError(
                 f"targets.{name} must be a table",
                 path=config_path.name,
-                line=_key_line(config_path, name),
+                line=key_line(config_path, name),
                 hint=f'write [targets.{name}] with warehouse = "..."',
             )
         for key, value in spec.items():
@@ -377,7 +377,7 @@ def _check_targets(targets: dict[str, Any], config_path: Path) -> None:
                 raise ProjectError(
                     f"unknown key '{key}' in targets.{name}",
                     path=config_path.name,
-                    line=_key_line(config_path, key),
+                    line=key_line(config_path, key),
                     hint=did_you_mean(key, TARGET_KEYS)
                     or "a target sets: " + ", ".join(sorted(TARGET_KEYS)),
                 )
@@ -386,21 +386,21 @@ def _check_targets(targets: dict[str, Any], config_path: Path) -> None:
                 raise ProjectError(
                     f"targets.{name}.{key} must be {what}, got {value!r}",
                     path=config_path.name,
-                    line=_key_line(config_path, key),
+                    line=key_line(config_path, key),
                 )
         engine = spec.get("engine", "duckdb")
         if engine not in ENGINES:
             raise ProjectError(
                 f"targets.{name}.engine must be one of {', '.join(ENGINES)}, got {engine!r}",
                 path=config_path.name,
-                line=_key_line(config_path, "engine"),
+                line=key_line(config_path, "engine"),
                 hint=did_you_mean(str(engine), ENGINES),
             )
         if "spark" in spec and engine != "spark":
             raise ProjectError(
                 f"targets.{name} has Spark settings but runs on {engine}",
                 path=config_path.name,
-                line=_key_line(config_path, "spark"),
+                line=key_line(config_path, "spark"),
                 hint=f'add engine = "spark" to [targets.{name}]',
             )
 
@@ -412,13 +412,13 @@ def _pools(raw: dict[str, Any], config_path: Path) -> dict[str, int]:
                 f"pool '{name}' must allow a whole number of models at once (1 or more), "
                 f"got {size!r}",
                 path=config_path.name,
-                line=_key_line(config_path, name),
+                line=key_line(config_path, name),
                 hint="[tool.teal.pools] heavy = 1",
             )
     return dict(raw)
 
 
-def _key_line(path: Path, key: str) -> int | None:
+def key_line(path: Path, key: str) -> int | None:
     """Best-effort line number of ``key`` in a TOML file, for error messages."""
     try:
         for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -507,14 +507,14 @@ def load_config(
             raise ProjectError(
                 f"unknown project setting '{key}'",
                 path=config_path.name,
-                line=_key_line(config_path, key),
+                line=key_line(config_path, key),
                 hint=did_you_mean(key, PROJECT_KEYS) or "known: " + ", ".join(sorted(PROJECT_KEYS)),
             )
 
     def expect(key: str, kind: type | tuple[type, ...], what: str) -> Any:
         value = data.get(key)
         if value is not None and not isinstance(value, kind):
-            line = _key_line(config_path, key)
+            line = key_line(config_path, key)
             text = _line_text(config_path, line)
             raise ProjectError(
                 f"project setting '{key}' must be {what}, got {value!r}",
@@ -534,7 +534,7 @@ def load_config(
         raise ProjectError(
             f"models folder {models_dir} does not exist",
             path=config_path.name,
-            line=_key_line(config_path, "models"),
+            line=key_line(config_path, "models"),
             hint='create it or set `models = "..."` in the project config',
         )
     wh = expect("warehouse", str, "a path") or "warehouse.duckdb"
@@ -564,7 +564,7 @@ def load_config(
             root,
             f"targets.{target}.spark",
             config_path.name,
-            lambda key: _key_line(config_path, key),
+            lambda key: key_line(config_path, key),
         )
         # what stands for the warehouse file: its identity changes with every build
         warehouse_path = spark.stamp
@@ -583,7 +583,7 @@ def load_config(
     validate_model_config(
         defaults,
         path=config_path.name,
-        line=_key_line(config_path, "defaults"),
+        line=key_line(config_path, "defaults"),
         source_text=_table_text(config_path, "defaults"),
     )
     folders_raw = expect("folders", dict, "a table of folder configs") or {}
@@ -593,12 +593,12 @@ def load_config(
             raise ProjectError(
                 f"folders.{folder} must be a table of model config",
                 path=config_path.name,
-                line=_key_line(config_path, folder),
+                line=key_line(config_path, folder),
             )
         validate_model_config(
             conf,
             path=config_path.name,
-            line=_key_line(config_path, folder),
+            line=key_line(config_path, folder),
             source_text=_table_text(config_path, f"folders.{folder}"),
         )
         folders[folder.strip("/")] = conf
@@ -616,7 +616,7 @@ def load_config(
             "run_retention takes positive whole numbers of days and runs"
             + (f" (unknown: {', '.join(sorted(unknown))})" if unknown else ""),
             path=config_path.name,
-            line=_key_line(config_path, "run_retention"),
+            line=key_line(config_path, "run_retention"),
             hint="run_retention = { days = 90, runs = 10000 }",
         )
     for sel_name, spec in selectors.items():
@@ -627,7 +627,7 @@ def load_config(
                 f"selector '{sel_name}' must be an expression, a list of them, or a table with "
                 "select/exclude",
                 path=config_path.name,
-                line=_key_line(config_path, sel_name),
+                line=key_line(config_path, sel_name),
                 hint=f'{sel_name} = "marts+ tag:finance"',
             )
     return ProjectConfig(
@@ -646,7 +646,7 @@ def load_config(
         check_paths=check_paths,
         run_store=run_store,
         run_retention=(days, kept),
-        automation=parse_automation(data, config_path, _key_line),
+        automation=parse_automation(data, config_path, key_line),
         external=parse_external_defaults(
             data.get("external"),
             targets[target].get("external_root") if target is not None else None,
@@ -656,7 +656,7 @@ def load_config(
         io_manager=(targets[target].get("io_manager") if target is not None else None)
         or expect("io_manager", str, "the name of an I/O manager"),
         pools=_pools(expect("pools", dict, "a table of pool sizes") or {}, config_path),
-        resources=parse_resources(data.get("resources"), config_path, _key_line),
+        resources=parse_resources(data.get("resources"), config_path, key_line),
         engine=engine,
         spark=spark,
         target=target,

@@ -126,3 +126,30 @@ class ModelNames:
     def by_lower_name(self) -> dict[str, str]:
         """Lower-case name -> name, for resolving references."""
         return {name.lower(): name for name in self.files}
+
+
+def unmatched_folders(
+    folders: Iterable[str], models_dir: Path, files: ProjectFiles, config_path: Path, root: Path
+) -> list[ProjectError]:
+    """A warning for each ``[folders.X]`` of the project file that holds no model file (a
+    misspelt folder's config would otherwise apply to nothing, silently)."""
+    from teal.compiler.config import key_line
+    from teal.compiler.errors import did_you_mean
+
+    held: set[str] = set()  # every folder, and each folder above it, that holds a model
+    for path in (*files.sql, *files.python):
+        parts = path.relative_to(models_dir).parts[:-1]
+        held.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+    out = []
+    for folder in folders:
+        if folder and folder not in held:
+            out.append(
+                ProjectError(
+                    f"[folders.{folder}] matches no folder of models under "
+                    f"{display_path(root, models_dir)}: its config is ignored",
+                    path=display_path(root, config_path),
+                    line=key_line(config_path, folder),
+                    hint=did_you_mean(folder, held) or "folders are paths under the models folder",
+                )
+            )
+    return out

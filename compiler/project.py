@@ -307,7 +307,13 @@ def _load(
     from teal.compiler.cache import CompileCache
     from teal.compiler.compile import compile_model
     from teal.compiler.compile_sql import QueryCompiler
-    from teal.compiler.discover import ModelNames, ProjectFiles, discover, display_path
+    from teal.compiler.discover import (
+        ModelNames,
+        ProjectFiles,
+        discover,
+        display_path,
+        unmatched_folders,
+    )
     from teal.compiler.properties import Properties
     from teal.compiler.pyfiles import PythonFiles, module_name
     from teal.compiler.resolve import ResolvedModel, Resolver
@@ -402,6 +408,10 @@ def _load(
         checks = _attach_checks(cfg, models, properties, python_checks)
         _attach_declared(models, properties)
         warnings = tuple(properties.unmatched(models, disabled))
+        if assets is None and not synthetic:
+            warnings += tuple(
+                unmatched_folders(cfg.folders, cfg.models_dir, files, cfg.config_path, cfg.root)
+            )
     finally:
         if ahead is not None:  # a load that failed before taking its results
             ahead.abandon()

@@ -206,4 +206,5 @@ def _unknown_column_keys(model: str, spec: Mapping[str, Any], display: str) -> l
 def _has_checks(spec: Mapping[str, Any]) -> bool:
     from teal.compiler.check_loader import TEST_KEYS
 
-    return any(spec.get(key) for key in TEST_KEYS)
+    columns = [c for c in spec.get("columns") or [] if isinstance(c, dict)]
+    return any(entry.get(key) for entry in (spec, *columns) for key in TEST_KEYS)

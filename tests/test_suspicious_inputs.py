@@ -67,6 +67,41 @@ def test_yaml_describing_what_does_not_exist_warns_and_fails_under_strict(projec
     assert run_teal("compile", cwd=root, env={"TEAL_STRICT": "1"}).returncode == 2
 
 
+def test_column_checks_of_a_model_that_does_not_exist_are_named_in_the_warning(project):
+    schema = "version: 2\nmodels:\n  - name: order\n    columns:\n      - name: id\n"
+    schema += "        tests: [not_null]\n"
+    root = project({"models/orders.sql": "select 1 as id", "models/schema.yml": schema})
+    done = run_teal("compile", cwd=root)
+    assert done.returncode == 0, done.output
+    assert (
+        "warning: models/schema.yml:3: YAML describes model 'order', which does not exist: "
+        "this entry is ignored and its checks do not run" in done.stderr
+    )
+
+
+def test_a_folder_config_that_matches_no_folder_warns_and_fails_under_strict(project):
+    config = (
+        'name = "p"\n\n[folders.marts]\nmaterialized = "table"\n\n'
+        '[folders.marst]\nmaterialized = "table"\n\n[folders."marts/fin"]\ntags = ["f"]\n'
+    )
+    root = project(
+        {"models/marts/a.sql": "select 1 as id", "models/marts/fin/b.sql": "select 2 as id"},
+        config=config,
+    )
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 0, done.output
+    assert (
+        "warning: teal.toml:6: [folders.marst] matches no folder of models under models: "
+        "its config is ignored" in done.stderr
+    )
+    assert "did you mean 'marts'?" in done.stderr
+    assert "marts/fin" not in done.stderr  # a nested folder that holds models is fine
+    assert query(root / "warehouse.duckdb", "select id from marts.a") == [(1,)]
+    strict = run_teal("--strict", "compile", cwd=root)
+    assert strict.returncode == 2
+    assert "teal.toml:6: [folders.marst]" in strict.stderr
+
+
 def test_a_disabled_model_described_in_yaml_is_not_a_warning(project):
     root = project(
         {
