@@ -347,6 +347,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
             line=line,
             col=col,
             source_line=src,
+            hint="fix the line (a value is a string in quotes, a number, true/false, "
+            "a [list] or a {table}); https://toml.io describes the format",
         ) from None
 
 

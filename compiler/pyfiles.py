@@ -38,6 +38,11 @@ _COMPLETE = "__teal_imported__"  # set on a model file's module once it ran to t
 _ANNOTATION_OF_KIND = {kind: f"{module}.{name}" for (module, name), kind in INPUT_KINDS.items()}
 
 
+def syntax_hint(display: str) -> str:
+    """The hint of a Python file's syntax error (model files, checks, sensors)."""
+    return f"fix the syntax at that line (`python -m py_compile {display}` shows the same)"
+
+
 def module_name(models_dir: Path, path: Path) -> str:
     return "teal_project_models." + ".".join(path.relative_to(models_dir).with_suffix("").parts)
 
@@ -60,6 +65,7 @@ def import_file(path: Path, name: str, display: str) -> Any:
             line=exc.lineno,
             col=exc.offset,
             source_line=exc.text,
+            hint=syntax_hint(display),
         ) from None
     except Exception as exc:  # noqa: BLE001 - the user's module raised: reported with its line
         sys.modules.pop(name, None)

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from teal.compiler.errors import ProjectError
+from teal.compiler.pyfiles import syntax_hint
 from teal.compiler.typed_fields import EnvVar, TypedFields
 
 __all__ = ["Config", "EnvVar", "IOManager", "Resource", "ResourceDecl"]
@@ -183,7 +184,11 @@ def python_resource_names(path: Path) -> dict[str, int]:
         tree = ast.parse(text, filename=path.name)
     except SyntaxError as exc:
         raise ProjectError(
-            f"syntax error: {exc.msg}", path=path.name, line=exc.lineno, col=exc.offset
+            f"syntax error: {exc.msg}",
+            path=path.name,
+            line=exc.lineno,
+            col=exc.offset,
+            hint=syntax_hint(path.name),
         ) from None
     for node in tree.body:
         value: ast.expr | None

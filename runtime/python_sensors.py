@@ -33,6 +33,7 @@ from typing import Any
 
 from teal.compiler.automation import parse_duration
 from teal.compiler.errors import ProjectError
+from teal.compiler.pyfiles import syntax_hint
 
 SENSOR_FOLDER = "sensors"
 
@@ -135,7 +136,11 @@ def load_sensors(root: Path) -> dict[str, SensorDef]:
             spec.loader.exec_module(module)
         except SyntaxError as exc:
             raise ProjectError(
-                f"Python syntax error: {exc.msg}", path=display, line=exc.lineno, col=exc.offset
+                f"Python syntax error: {exc.msg}",
+                path=display,
+                line=exc.lineno,
+                col=exc.offset,
+                hint=syntax_hint(display),
             ) from None
         except Exception as exc:  # noqa: BLE001 - the user's file: report where it failed
             frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]

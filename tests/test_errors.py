@@ -275,7 +275,7 @@ COMPILE_ERRORS = {
         files={"models/raw/numbers.py": NUMBERS_PY.replace("def numbers():", "def numbers(:")},
         where="models/raw/numbers.py:6:13:",
         says=["Python syntax error", "def numbers(:"],
-        hint=None,
+        hint="hint: fix the syntax at that line (`python -m py_compile models/raw/numbers.py`",
     ),
     "python_raises_at_import": dict(
         files={
@@ -322,7 +322,7 @@ COMPILE_ERRORS = {
         files={"teal.toml": CONFIG + "[vars\nday = 1\n"},
         where="teal.toml:6:6:",
         says=["invalid TOML"],
-        hint=None,
+        hint="hint: fix the line (a value is a string in quotes",
     ),
     "toml_unknown_key": dict(
         # a misspelt key must not silently build into the default warehouse

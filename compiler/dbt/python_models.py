@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.errors import ProjectError
+from teal.compiler.pyfiles import syntax_hint
 
 if TYPE_CHECKING:
     from teal.compiler.assets import AssetDef
@@ -52,6 +53,7 @@ def read_python_model(node: Node) -> PythonCalls:
             path=node.display,
             line=exc.lineno,
             col=exc.offset,
+            hint=syntax_hint(node.display),
         ) from None
     found = PythonCalls()
     defs = [
