@@ -25,6 +25,7 @@ import pickle
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -36,6 +37,25 @@ _COMPLETE = "__teal_imported__"  # set on a model file's module once it ran to t
 
 # an input kind back to an annotation string that input_kind() reads as that kind
 _ANNOTATION_OF_KIND = {kind: f"{module}.{name}" for (module, name), kind in INPUT_KINDS.items()}
+
+
+def _keyword_hint(exc: Exception) -> str | None:
+    """For a misspelt keyword of ``@teal.asset`` or ``@teal.asset_check`` (a TypeError at
+    import), the keyword it was probably meant to be."""
+    import re
+
+    from teal.compiler.assets import asset, asset_check
+    from teal.compiler.errors import did_you_mean
+
+    found = re.match(r"(\w+)\(\) got an unexpected keyword argument '(\w+)'", str(exc))
+    if not isinstance(exc, TypeError) or found is None:
+        return None
+    decorators: dict[str, Callable[..., Any]] = {"asset": asset, "asset_check": asset_check}
+    decorator = decorators.get(found.group(1))
+    if decorator is None:
+        return None
+    known = [p for p in inspect.signature(decorator).parameters if p != "fn"]
+    return did_you_mean(found.group(2), known) or f"{found.group(1)}() takes: " + ", ".join(known)
 
 
 def syntax_hint(display: str) -> str:
@@ -77,7 +97,7 @@ def import_file(path: Path, name: str, display: str) -> Any:
             f"importing the model file raised {type(exc).__name__}: {exc}",
             path=display,
             line=line,
-            hint="fix the error at module level in this file",
+            hint=_keyword_hint(exc) or "fix the error at module level in this file",
         ) from None
     setattr(module, _COMPLETE, True)
     return module

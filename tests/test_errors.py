@@ -286,6 +286,16 @@ COMPILE_ERRORS = {
         says=["ValueError", "invalid literal for int()"],
         hint="hint: fix the error at module level",
     ),
+    "python_asset_keyword_misspelt": dict(
+        files={
+            "models/raw/numbers.py": NUMBERS_PY.replace(
+                "@teal.asset\n", "@teal.asset(partition_colum='n')\n"
+            )
+        },
+        where="models/raw/numbers.py:5:",
+        says=["asset() got an unexpected keyword argument 'partition_colum'"],
+        hint="hint: did you mean 'partition_column'?",
+    ),
     "yaml_syntax": dict(
         files={"models/staging/schema.yml": SCHEMA_YML + "   tags: [x]\n"},
         where="models/staging/schema.yml:4:4:",
