@@ -202,7 +202,9 @@ class ColumnGraph:
             if chosen is not None and name not in chosen:
                 continue
             model = self.project.models[name]
-            _, _, missing, _, is_opaque = self.plain(name)
+            _, columns, missing, _, is_opaque = self.plain(name)
+            if model.partition_column is not None and columns is not None and not is_opaque:
+                out += partition_column_errors(model, tuple(c[0] for c in columns))
             if not missing and (is_opaque or not contract_enforced(model.config)):
                 continue  # nothing to say: no model decoded
             found = self.models[name]
@@ -532,6 +534,26 @@ def _python_columns(model: Model, known: tuple[str, ...] | None) -> ModelColumns
     columns = None if names is None else tuple(ColumnLineage(n, (), False) for n in names)
     note = "" if names is not None else "a Python asset without declared columns"
     return ModelColumns(model.name, columns, (), note, True)
+
+
+def partition_column_errors(model: Model, names: tuple[str, ...]) -> list[TealError]:
+    """A located error for each partition column ``model`` names that its query does not
+    produce (the build would fail on it once per partition)."""
+    wanted = model.partition_column
+    columns = list(wanted.values()) if isinstance(wanted, dict) else [wanted]
+    lowered = tuple(n.lower() for n in names)
+    return [
+        LineageError(
+            f"partition_column '{column}' of {model.name} is not a column its query "
+            f"produces (it produces: {', '.join(names)})",
+            path=model.display_path,
+            line=model.line or 1,
+            hint=did_you_mean(str(column).lower(), lowered)
+            or "name the column whose value places a row in a partition",
+        )
+        for column in columns
+        if isinstance(column, str) and column.lower() not in lowered
+    ]
 
 
 def missing_error(model: Model, m: MissingColumn) -> LineageError:

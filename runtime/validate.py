@@ -204,7 +204,8 @@ def validate_selection(
 
     typing = TypeErrors.start(project, names, strategy, recorded_types(project, store))
     try:
-        raise_all(binding_errors(columns(typing.trace), names))
+        graph = columns(typing.trace)
+        raise_all(binding_errors(graph, names) + python_check_columns(project, names, graph))
         raise_all(typing.result())
     finally:
         typing.close()
@@ -230,7 +231,43 @@ def bind_selection(
     else:
         bound = bound_columns(project, store(), names)
         raise_all(bound.errors(names))
+    raise_all(python_check_columns(project, names, lineage or bound))
     contracted = typed_contracts(project, names)
     if contracted:  # a build that would change a contracted column's type
         raise_all(type_errors(project, contracted))
     return bound
+
+
+def python_check_columns(
+    project: Project, names: list[str], graph: ColumnGraph | None
+) -> list[TealError]:
+    """A located error for each YAML check of a Python asset's column that the asset's
+    last build did not produce: SQL models' are found at load, but a Python asset's
+    columns are known only from the run store (its checks could not run)."""
+    from teal.compiler.errors import ProjectError, did_you_mean
+
+    if graph is None:
+        return []
+    chosen = set(names)
+    out: list[TealError] = []
+    for check in project.checks.values():
+        model = project.models.get(check.asset)
+        if check.column is None or check.asset not in chosen or model is None:
+            continue
+        if model.kind != "python" or check.python is not None:
+            continue
+        columns = graph.plain(check.asset)[1] if check.asset in graph.models else None
+        produced = tuple(c[0] for c in columns or ())
+        if not produced or check.column.lower() in {p.lower() for p in produced}:
+            continue
+        out.append(
+            ProjectError(
+                f"model '{check.asset}' has no column '{check.column}' (its last build "
+                f"produced: {', '.join(produced)}), so its check {check.name} cannot run",
+                path=check.path,
+                line=check.line,
+                hint=did_you_mean(check.column.lower(), [p.lower() for p in produced])
+                or "fix the column's name in the YAML",
+            )
+        )
+    return out

@@ -1146,3 +1146,18 @@ def test_a_model_that_moves_rows_across_partitions_is_refused_per_partition(proj
     assert out.returncode == 1
     assert built_keys(out.stdout, "daily_sum") == ["2026-01-01"]
     assert failed_keys(out.stdout, "daily_sum") == DAYS[1:]
+
+
+def test_a_misspelt_partition_column_fails_before_anything_is_built(project):
+    misspelt = DAILY_SUM_SQL.replace("partition_column='day'", "partition_column='dayy'")
+    root = project({"models/events.sql": EVENTS_SQL, "models/daily_sum.sql": misspelt})
+    for command in ("validate", "build"):
+        done = teal(root, command, ok=False)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert (
+            "models/daily_sum.sql:1: partition_column 'dayy' of daily_sum is not a column its "
+            "query produces (it produces: day, n, total)" in done.stderr
+        )
+        assert "hint: did you mean 'day'?" in done.stderr
+        assert "Traceback" not in done.stderr
+    assert not db(root).exists()  # the build stopped before the warehouse was written

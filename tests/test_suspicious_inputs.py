@@ -166,3 +166,34 @@ def test_an_unknown_key_in_a_yaml_column_entry_is_a_warning(project):
     assert "data_type" not in listed.stderr.split("hint")[0]
     strict = run_teal("--strict", "ls", cwd=root)
     assert strict.returncode == 2 and "unknown key 'tsets'" in strict.stderr
+
+
+STATS_PY = """
+import pyarrow as pa
+import teal
+
+
+@teal.asset
+def stats():
+    return pa.table({"tier": ["a", "b"], "spend": [1.5, 2.5]})
+"""
+
+
+def test_a_check_of_a_column_a_python_asset_does_not_produce_is_located_once_known(project):
+    schema = "version: 2\nmodels:\n  - name: stats\n    columns:\n      - name: spnd\n"
+    schema += "        tests: [not_null]\n"
+    root = project({"models/stats.py": STATS_PY})
+    first = run_teal("build", cwd=root)
+    assert first.returncode == 0, first.output
+    # the asset's columns are known from that build: a check of a misspelt column is
+    # located before anything runs (before its first build, it fails as it runs)
+    (root / "models" / "schema.yml").write_text(schema)
+    for command in ("build", "validate"):
+        done = run_teal(command, cwd=root)
+        assert done.returncode == 2, done.output
+        assert (
+            "models/schema.yml:6: model 'stats' has no column 'spnd' (its last build "
+            "produced: tier, spend), so its check not_null_stats_spnd cannot run" in done.stderr
+        )
+        assert "hint: did you mean 'spend'?" in done.stderr
+        assert "Traceback" not in done.output
