@@ -39,3 +39,12 @@ def test_the_readme_tour_runs_in_order(tmp_path):
         done = run_teal(*args, cwd=root)
         assert done.returncode == 0, f"teal {shlex.join(args)}\n{done.output}"
         assert "Traceback" not in done.output, shlex.join(args)
+    # then, as the text under the block says, a day's order file lands and the daemon's
+    # sensor rebuilds that day: with the tour done, the warehouse agrees with itself
+    landing = root / "data" / "landing"
+    landing.mkdir(parents=True, exist_ok=True)
+    (landing / "orders_2025-03-01.csv").write_text("order_id\n1\n")
+    done = run_teal("daemon", "--once", cwd=root)
+    assert done.returncode == 0, done.output
+    last = run_teal("runs", "show", "last", cwd=root)
+    assert last.returncode == 0 and "orders" in last.output and "2025-03-01" in last.output
