@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from teal.cli_support import (
+    DEBUG,
     STRICT,
     build_options,
     common_options,
@@ -76,12 +77,14 @@ class LazyGroup(click.Group):
     envvar="TEAL_STRICT",
     help="Treat warnings (YAML describing a model that does not exist, ...) as errors.",
 )
-def main(strict: bool) -> None:
+@click.option("--debug", is_flag=True, help="Show tracebacks (as `teal COMMAND --debug`).")
+def main(strict: bool, debug: bool) -> None:
     """teal: build a DuckDB warehouse from a folder of SQL and Python models."""
     # one project per process, a process of its own: loads may pause the collector, fork
     # helpers and store caches from a forked writer, which is waited for before exiting
     ctx = click.get_current_context()
     ctx.meta[STRICT] = strict
+    ctx.meta[DEBUG] = debug
     strategy = LoadStrategy.command_line()
     ctx.obj = strategy
     ctx.call_on_close(strategy.wait)

@@ -65,6 +65,17 @@ def _keep_state_dir(ctx: click.Context, _param: Any, value: Path | None) -> None
         ctx.meta[STATE_DIR] = value
 
 
+def _group_debug() -> bool:
+    """``teal --debug COMMAND`` as ``teal COMMAND --debug``."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.meta.get(DEBUG))
+
+
+def _keep_strict(ctx: click.Context, _param: Any, value: bool) -> None:
+    if value:  # `teal build --strict` as `teal --strict build`
+        ctx.meta[STRICT] = True
+
+
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option(
@@ -80,7 +91,20 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--vars", "vars_", default=None, help="YAML mapping of vars, e.g. '{day: 2026-01-01}'."
         ),
-        click.option("--debug", is_flag=True, help="Show tracebacks."),
+        click.option(
+            "--debug",
+            is_flag=True,
+            default=_group_debug,
+            show_default=False,
+            help="Show tracebacks.",
+        ),
+        click.option(
+            "--strict",
+            is_flag=True,
+            expose_value=False,
+            callback=_keep_strict,
+            help="Treat warnings as errors (as `teal --strict COMMAND`).",
+        ),
         click.option(
             "--profiles-dir",
             type=click.Path(file_okay=False, path_type=Path),
@@ -121,7 +145,9 @@ def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        debug = kwargs.get("debug", False)
+        ctx = click.get_current_context(silent=True)
+        # `teal --debug build` as `teal build --debug`
+        debug = kwargs.get("debug", False) or bool(ctx is not None and ctx.meta.get(DEBUG))
         try:
             return func(*args, **kwargs)
         except TealError as exc:
@@ -202,8 +228,10 @@ def _profiles_dir() -> Path | None:
     return Path(value) if value else None
 
 
-# where the `teal` group keeps --strict for its commands (click's per-invocation meta)
+# where the `teal` group keeps --strict and --debug for its commands (click's
+# per-invocation meta)
 STRICT = "teal.strict"
+DEBUG = "teal.debug"
 
 
 def report_warnings(warnings: tuple[TealError, ...], *, strict: bool) -> None:

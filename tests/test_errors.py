@@ -406,9 +406,11 @@ def test_independent_mistakes_are_reported_together(proj: Path) -> None:
 
 
 @pytest.mark.slow
-def test_debug_shows_the_traceback(proj: Path) -> None:
+@pytest.mark.parametrize("where", ["after", "before"])
+def test_debug_shows_the_traceback(proj: Path, where: str) -> None:
     write(proj, {"models/staging/doubled.sql": "select n, n * 2 as d\nfrom numbrs\n"})
-    done = run_teal("build", "--debug", cwd=proj)
+    args = ("build", "--debug") if where == "after" else ("--debug", "build")
+    done = run_teal(*args, cwd=proj)
     assert done.returncode == 2, done.output
     assert TRACEBACK in done.stderr
     assert "models/staging/doubled.sql:2:6: 'numbrs' is not a model" in done.stderr

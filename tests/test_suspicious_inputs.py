@@ -97,9 +97,10 @@ def test_a_folder_config_that_matches_no_folder_warns_and_fails_under_strict(pro
     assert "did you mean 'marts'?" in done.stderr
     assert "marts/fin" not in done.stderr  # a nested folder that holds models is fine
     assert query(root / "warehouse.duckdb", "select id from marts.a") == [(1,)]
-    strict = run_teal("--strict", "compile", cwd=root)
-    assert strict.returncode == 2
-    assert "teal.toml:6: [folders.marst]" in strict.stderr
+    for args in (("--strict", "compile"), ("compile", "--strict")):  # either place
+        strict = run_teal(*args, cwd=root)
+        assert strict.returncode == 2, args
+        assert "teal.toml:6: [folders.marst]" in strict.stderr
 
 
 def test_a_disabled_model_described_in_yaml_is_not_a_warning(project):
