@@ -83,11 +83,13 @@ class DataVersions:
         # model -> its upstreams, sorted, each with whether it is partitioned
         self._upstreams: dict[str, tuple[tuple[str, bool], ...]] = {}
         self._position: dict[str, int] | None = None  # model -> place in build order
+        self._views: dict[str, str] = {}  # views not built by this plan: their versions
 
     # what a plan will build -------------------------------------------------------------
 
     def building(self, name: str, version: str) -> None:
         self._built[name] = version
+        self._views.pop(name, None)
 
     def building_partitions(self, name: str, keys: Sequence[str]) -> PlannedVersions:
         """Register that the plan builds ``keys`` of ``name``: their versions, computed
@@ -169,14 +171,47 @@ class DataVersions:
         if rec is None:
             return MISSING
         if model.materialized == "view" and rec.data_version:
-            # a view holds no data: its readers see its code over what its upstreams hold
-            # now, so a table rebuilt under it changes what they read. Computed as a build
-            # of it would be (the same value when nothing under it changed), with the
-            # code it was built with when that is not its code now.
+            return self._view_version(name)
+        return rec.data_version or f"built at {rec.finished_at}"
+
+    def _view_version(self, name: str) -> str:
+        """A view holds no data: its readers see its code over what its upstreams hold now,
+        so a table rebuilt under it changes what they read. Its version is computed as a
+        build of it would compute it (the same value when nothing under it changed), with
+        the code it was built with when that is not its code now.
+
+        Kept once computed: registration runs in build order, so nothing registered later
+        is upstream of a view already read. Computed upstreams first, without recursion (a
+        chain of views is as long as the project is deep)."""
+        found = self._views.get(name)
+        if found is not None:
+            return found
+        models, state = self.project.models, self.state.models
+        stack = [name]
+        while stack:
+            current = stack[-1]
+            model = models[current]
+            waiting = [
+                up
+                for up in model.upstreams
+                if up not in self._views
+                and up not in self._built
+                and models[up].materialized == "view"
+                and models[up].partitions is None
+                and (rec := state.get(up)) is not None
+                and rec.data_version
+            ]
+            if waiting:
+                stack.extend(waiting)
+                continue
+            stack.pop()
+            if current in self._views:
+                continue
+            rec = state[current]
             code = model.sql_hash if rec.sql_hash == model.sql_hash else rec.sql_hash
             parts = [code, *(f"{up}={self.current(up)}" for up in sorted(model.upstreams))]
-            return _digest(parts)
-        return rec.data_version or f"built at {rec.finished_at}"
+            self._views[current] = _digest(parts)
+        return self._views[name]
 
     def partition(self, name: str, key: str) -> str:
         """The version of one partition of ``name``, as its readers will see it."""
