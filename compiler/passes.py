@@ -145,6 +145,10 @@ def _why_rebuild(
         up_state = ctx.state.models.get(up)
         if up_state is not None and up_state.finished_at > recorded.finished_at:
             return f"upstream {up} was rebuilt after it"
+    if recorded.data_version and step.data_version and recorded.data_version != step.data_version:
+        # the partitions pass gave its readers this version: skipping it would leave them
+        # built from data other than the one their versions say
+        return "changed: what it reads holds other data than at its last build"
     return None
 
 

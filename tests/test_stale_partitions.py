@@ -216,3 +216,38 @@ def test_a_table_rebuilt_under_a_view_makes_the_views_readers_stale(project):
         teal(root, "plan", "--json", "-s", "through_view", "--vars", "{scale: 3}").stdout
     )
     assert plan["steps"] == []
+
+
+# an open-ended daily model: which days exist follows the clock (TEAL_NOW)
+OPEN_EVENTS_SQL = EVENTS_SQL.replace(", 'end': '2026-01-11'", "")
+WHOLE_SQL = "{{ config(materialized='table') }} select ts, v from events"
+PER_DAY_SQL = f"""
+    {{{{ config(materialized='incremental', partitioned_by={DAILY}, partition_column='day') }}}}
+    select date_trunc('day', ts) as day, sum(v) as total
+    from whole
+    where ts >= {{{{ partition.start }}}} and ts < {{{{ partition.end }}}}
+    group by 1
+"""
+
+
+def test_changed_only_rebuilds_an_unpartitioned_model_whose_data_version_moved(project):
+    """`--changed-only` keeps the versions the partitions pass gave readers: a model whose
+    inputs now make another version (here: a refresh run under an earlier clock left it
+    built from fewer days) is rebuilt, not skipped, so the partitions reading it agree
+    with `teal partitions` afterwards."""
+    root = project(
+        {
+            "models/events.sql": OPEN_EVENTS_SQL,
+            "models/whole.sql": WHOLE_SQL,
+            "models/per_day.sql": PER_DAY_SQL,
+        }
+    )
+    late, early = {"TEAL_NOW": "2026-01-12T00:00:00"}, {"TEAL_NOW": "2026-01-05T00:00:00"}
+    teal(root, "build", env=late)
+    teal(root, "build", "-s", "events+", "--partition", "2026-01-02", env=early)
+    done = teal(root, "build", "--changed-only", env=late).stdout
+    assert "whole" in done and built_keys(done, "per_day") == ["2026-01-02"]
+    after = partitions_json(root, "per_day", env=late)
+    assert {r["status"] for r in after.values()} == {"materialized"}
+    plan = json.loads(teal(root, "plan", "--json", "--changed-only", env=late).stdout)
+    assert plan["steps"] == []
