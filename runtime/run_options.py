@@ -34,3 +34,7 @@ class RunOptions:
     resources: Mapping[str, Any] | None = field(default=None, repr=False)
     # bind the selected models' columns before any data changes (Session.bind)
     bind: bool = True
+    # the job it runs, with the job's tags (`teal build --job`): recorded with the run, as
+    # the daemon records its job runs (a run_status sensor's of_job reads it)
+    job: str | None = None
+    tags: tuple[str, ...] = ()

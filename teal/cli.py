@@ -126,12 +126,14 @@ def _run(
     run_config = read_run_config(
         partition_opts.pop("config_file", None), partition_opts.pop("config_json", None)
     )
-    job_vars = None
+    job_vars, job_name = None, None
+    job_tags: tuple[str, ...] = ()
     if partition_opts.get("job"):
         from teal.cli_daemon import apply_job
 
-        select, exclude, job_vars = apply_job(
-            project_dir, str(partition_opts["job"]), select, exclude, partition_opts
+        job_name = str(partition_opts["job"])
+        select, exclude, job_vars, job_tags = apply_job(
+            project_dir, job_name, select, exclude, partition_opts
         )
     session = open_session(project_dir, target, warehouse, vars_, threads, base_vars=job_vars)
     if partition_opts.pop("empty", False):
@@ -166,6 +168,8 @@ def _run(
         wait=partition_opts.get("wait"),
         config=run_config,
         bind=bind,
+        job=job_name,
+        tags=job_tags,
     )
     _build_and_report(session, select, exclude, options, run, as_json, verbose)
 

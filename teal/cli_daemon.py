@@ -333,9 +333,9 @@ def apply_job(
     select: tuple[str, ...],
     exclude: tuple[str, ...],
     partition_opts: dict[str, Any],
-) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Any]]:
-    """``--job NAME``: the job's selection (with any --exclude added), its vars, and its
-    partitions unless partitions were given."""
+) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Any], tuple[str, ...]]:
+    """``--job NAME``: the job's selection (with any --exclude added), its vars, its tags,
+    and its partitions unless partitions were given."""
     job = load_config(project_dir).automation.job(name)
     if select:
         raise SelectionError(
@@ -348,7 +348,7 @@ def apply_job(
         partition_opts["partition_range"] = ranges[0] if ranges else None
     if job.full_refresh:
         partition_opts["full_refresh"] = True
-    return job.select, job.exclude + exclude, dict(job.vars)
+    return job.select, job.exclude + exclude, dict(job.vars), tuple(job.tags)
 
 
 def report_freshness(

@@ -340,3 +340,39 @@ def test_a_failing_run_fires_the_run_status_webhook(project):
         assert str(server.server_port) not in alerted.stdout  # the URL is never shown
     finally:
         server.shutdown()
+
+
+def test_a_job_run_from_the_command_line_is_seen_by_a_run_status_sensor_of_that_job(project):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    posted: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            posted.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    bad = "{{ config(materialized='table') }} select error('the feed is broken') as x"
+    root = project({"models/bad.sql": bad})
+    (root / "teal.toml").write_text(
+        '[jobs.feed]\nselect = "bad"\ntags = ["team:data"]\n\n'
+        '[sensors.alert]\nrun_status = "failure"\nof_job = "feed"\nwebhook_env = "ALERT_URL"\n'
+    )
+    env = {"ALERT_URL": f"http://127.0.0.1:{server.server_port}/hook"}
+    try:
+        assert run_teal("daemon", "--once", cwd=root, env=env).returncode == 0  # first seen
+        assert run_teal("build", "--job", "feed", cwd=root).returncode == 1
+        shown = json.loads(run_teal("runs", "show", "last", "--json", cwd=root).stdout)["run"]
+        assert shown["config"]["job"] == "feed" and shown["config"]["tags"] == ["team:data"]
+        alerted = run_teal("daemon", "--once", cwd=root, env=env)
+        assert alerted.returncode == 0, alerted.output
+        assert [p["run_id"] for p in posted] == [shown["run_id"]]
+    finally:
+        server.shutdown()
