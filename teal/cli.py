@@ -392,10 +392,10 @@ def retry(
 ) -> None:
     """Run again what RUN did not finish (failed, skipped or never started), as a new run
     with the same partitions, vars and options (RUN: an id, a prefix of one, or `last`)."""
-    from teal.cli_runs import resolve_run
     from teal.compiler.wording import counted
     from teal.runtime.retry import NothingToRetry, plan_retry, retry_warehouse
     from teal.runtime.runstore import Trigger
+    from teal.runtime.runstore.refs import resolve_run
     from teal.runtime.session import RunOptions, Session
 
     first = open_session(project_dir, target, warehouse, vars_, threads)

@@ -18,34 +18,10 @@ from teal.cli_support import common_options, handle_errors, open_session, table
 from teal.compiler.errors import SelectionError
 from teal.compiler.wording import counted
 from teal.runtime.clock import utc_now
-from teal.runtime.runstore import Event, EventKind, RunRecord, RunStatus, RunStore
+from teal.runtime.runstore import Event, EventKind, RunRecord, RunStatus
+from teal.runtime.runstore.refs import resolve_run
 
 FOLLOW_POLL_S = 0.2  # how often `teal logs --follow` asks the store for new events
-
-
-def resolve_run(store: RunStore, ref: str) -> RunRecord:
-    """The run ``ref`` names: a run id, a unique prefix of one, or ``last``."""
-    if ref == "last":
-        found = store.runs(limit=1)
-        if not found:
-            raise SelectionError("no runs recorded yet", path="RUN", hint="run `teal build` first")
-        return found[0]
-    run = store.run(ref)
-    if run is not None:
-        return run
-    candidates = [r for r in store.runs(limit=10_000) if r.run_id.startswith(ref)]
-    if len(candidates) == 1:
-        return candidates[0]
-    if candidates:
-        more = f" and {len(candidates) - 5} more" if len(candidates) > 5 else ""
-        raise SelectionError(
-            f"{ref!r} names {counted(len(candidates), 'run')}",
-            path="RUN",
-            hint="give more of the id: it matches "
-            + ", ".join(r.run_id for r in candidates[:5])
-            + more,
-        )
-    raise SelectionError(f"no run {ref!r}", path="RUN", hint="`teal runs` lists recent runs")
 
 
 def _when(value: datetime | None) -> str:

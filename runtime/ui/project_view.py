@@ -254,11 +254,22 @@ class ProjectView:
         from teal.warehouse.engine import open_engine
 
         m = self.model(name)
+        if m.materialized == "ephemeral":
+            return {
+                "available": False,
+                "message": f"{name} is ephemeral: it has no relation of its own, it is "
+                "inlined into the models that read it",
+            }
         path = self.session.config.warehouse_path
         if not Path(path).exists():
             return {"available": False, "message": "the warehouse has not been built yet"}
         try:
             with open_engine(self.session.config, path=path, read_only=True) as wh:
+                if wh.catalog().kind(m.schema, m.alias) is None:
+                    return {
+                        "available": False,
+                        "message": f"{name} has not been built yet: teal build -s {name}",
+                    }
                 table = wh.preview(m.schema, m.alias, PREVIEW_ROWS)
         except WarehouseBusy:
             return {

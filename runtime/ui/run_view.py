@@ -64,10 +64,10 @@ class RunView:
         return self.session.run_store()
 
     def resolve(self, run_id: str) -> RunRecord:
-        run = self.store.run(run_id)
-        if run is None:
-            raise SelectionError(f"no run {run_id!r}", path="run", hint="the runs page lists runs")
-        return run
+        """The run ``run_id`` names: an id, a unique prefix of one, or ``last``."""
+        from teal.runtime.runstore.refs import resolve_run
+
+        return resolve_run(self.store, run_id, path="run")
 
     def runs(
         self, *, status: list[str], model: str | None, limit: int = 100
@@ -87,6 +87,7 @@ class RunView:
         """The run, its steps, and its events after ``after`` (the page polls with the last
         sequence number it has, so a live page reads only what is new)."""
         run = self.resolve(run_id)
+        run_id = run.run_id
         events = self.store.events(run_id, after=after)[:MAX_EVENTS]
         return {
             "run": run_summary(run),

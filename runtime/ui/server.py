@@ -81,7 +81,7 @@ class UIApp:
                 return self.runs.runs(
                     status=[s for s in query.get("status", []) if s],
                     model=arg("model") or None,
-                    limit=_int(arg("limit", "100"), "limit"),
+                    limit=_int(arg("limit", "100"), "limit", least=1),
                 )
             case ["runs", run_id]:
                 return self.runs.run(run_id, after=_int(arg("after", "0"), "after"))
@@ -224,11 +224,16 @@ class UIApp:
         return {"name": name, "paused": paused}
 
 
-def _int(text: str, name: str) -> int:
+def _int(text: str, name: str, least: int = 0) -> int:
     try:
-        return max(0, int(text))
+        value = int(text)
     except ValueError:
-        raise SelectionError(f"{name} must be a whole number, got {text!r}", path=name) from None
+        value = least - 1
+    if value < least:
+        raise SelectionError(
+            f"{name} must be a whole number of at least {least}, got {text!r}", path=name
+        )
+    return value
 
 
 def _names(body: dict[str, Any], key: str) -> list[str]:

@@ -77,6 +77,37 @@ def test_a_preview_while_a_build_holds_the_warehouse_says_so(shop_ui: UIServer):
     assert _api(shop_ui, "assets/daily_revenue/preview")["available"] is True
 
 
+def test_a_preview_of_what_has_no_table_says_why(shop_ui: UIServer):
+    import duckdb
+
+    ephemeral = _api(shop_ui, "assets/int_order_lines/preview")
+    assert ephemeral["available"] is False and "is ephemeral" in ephemeral["message"]
+    db = str(shop_ui.root / "warehouse.duckdb")
+    with duckdb.connect(db) as con:  # as if product_performance were never built
+        con.execute("alter table marts.product_performance rename to product_performance_x")
+    try:
+        missing = _api(shop_ui, "assets/product_performance/preview")
+    finally:
+        with duckdb.connect(db) as con:
+            con.execute("alter table marts.product_performance_x rename to product_performance")
+    assert missing == {
+        "available": False,
+        "message": "product_performance has not been built yet: teal build -s product_performance",
+    }
+    assert _api(shop_ui, "assets/product_performance/preview")["available"] is True
+
+
+def test_a_run_is_found_by_a_prefix_of_its_id_as_on_the_command_line(shop_ui: UIServer):
+    [newest] = _api(shop_ui, "runs?limit=1")
+    by_prefix = _api(shop_ui, f"runs/{newest['run_id'][:-3]}")
+    assert by_prefix["run"]["run_id"] == newest["run_id"]
+    assert _api(shop_ui, "runs/last")["run"]["run_id"] == newest["run_id"]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{shop_ui.url}api/runs?limit=-1")
+    assert refused.value.code == 400
+    assert "limit must be a whole number of at least 1" in refused.value.read().decode()
+
+
 def test_partition_grid_shows_each_partition(page, shop_ui: UIServer):
     from playwright.sync_api import expect
 
