@@ -57,3 +57,27 @@ def test_teal_builds_what_dbt_builds(fixture: str, tmp_path: Path) -> None:
             assert g["checksum"] == w["checksum"], f"{where}: content differs"
         results = observe.results(work / "target" / "run_results.json")
         assert results == step["results"], f"after {step['args']}"
+
+
+@pytest.mark.parametrize("fixture", FIXTURES)
+def test_artifacts_validate_against_dbts_schemas(fixture: str, tmp_path: Path) -> None:
+    """target/manifest.json and run_results.json as dbt's own schemas (manifest v12,
+    run_results v6, through dbt-artifacts-parser) accept them: tools that read dbt's
+    artifacts read teal's."""
+    from dbt_artifacts_parser.parser import parse_manifest, parse_run_results
+
+    source = HERE / fixture
+    work = tmp_path / fixture
+    shutil.copytree(
+        source, work, ignore=shutil.ignore_patterns("target", "*.duckdb", ".teal", "expected.json")
+    )
+    done = run_teal("build", cwd=work, env={"TEAL_RUN_STORE": "none"})
+    assert done.returncode in (0, 1), done.output  # a fixture may hold a failing test
+    manifest = json.loads((work / "target" / "manifest.json").read_text())
+    parsed = parse_manifest(manifest)
+    assert {n.split(".")[0] for n in manifest["nodes"]} >= {"model", "test"}
+    assert len(parsed.nodes) == len(manifest["nodes"])
+    singular = [n for n in manifest["nodes"].values() if n.get("resource_type") == "test"]
+    ids = [n["unique_id"] for n in singular]
+    assert len(ids) == len(set(ids)) and all(n.get("schema") for n in singular)
+    parse_run_results(json.loads((work / "target" / "run_results.json").read_text()))

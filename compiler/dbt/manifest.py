@@ -18,6 +18,14 @@ MANIFEST_SCHEMA = "https://schemas.getdbt.com/dbt/manifest/v12.json"
 DBT_VERSION = "1.10.0"
 
 
+# what dbt's manifest schema (v12) has no field for, by resource type (`enabled` is a config)
+_NOT_IN_SCHEMA = {
+    "test": ("enabled", "version"),
+    "snapshot": ("enabled", "version"),
+    "seed": ("enabled", "version", "compiled_code", "language", "refs", "sources"),
+}
+
+
 def test_unique_id(project: Project, name: str) -> str:
     """dbt's unique id of a test (``test.pkg.name.hash``, ``unit_test.pkg.model.name``)."""
     check = project.checks[name]
@@ -25,6 +33,8 @@ def test_unique_id(project: Project, name: str) -> str:
     if check.kind == "unit_test":
         model, _, test = name.partition("::")
         return f"unit_test.{package}.{model}.{test}"
+    if check.kind == "singular":  # dbt hashes only the generic tests' ids
+        return f"test.{package}.{name}"
     return f"test.{package}.{name}.{hashlib.md5(name.encode()).hexdigest()[:10]}"
 
 
@@ -56,10 +66,23 @@ def manifest(project: Project) -> dict[str, Any]:
             f"source.{project.config.name}.{s}" for s in (model.source_tables if model else ())
         ]
         macros = list((entry.get("depends_on") or {}).get("macros") or [])
-        nodes[uid] = {**entry, "depends_on": {"nodes": deps, "macros": macros}}
+        kind = str(entry.get("resource_type"))
+        node = {k: v for k, v in entry.items() if k not in _NOT_IN_SCHEMA.get(kind, ("enabled",))}
+        if isinstance(node.get("config"), dict):
+            node["config"] = _hooks_as_dbt_writes_them(node["config"])
+        if model is not None and model.materialized != "ephemeral" and "relation_name" not in node:
+            node["relation_name"] = f'"{model.schema}"."{model.alias}"'
+        depends: dict[str, list[str]] = {"macros": macros}
+        if kind != "seed":  # a seed reads no node
+            depends = {"nodes": deps, **depends}
+        nodes[uid] = {**node, "depends_on": depends}
         parent_map[uid] = deps
+    unit_tests: dict[str, Any] = {}
     for name, check in project.checks.items():
         uid = test_unique_id(project, name)
+        if check.kind == "unit_test":  # dbt lists unit tests apart from the nodes
+            unit_tests[uid] = _unit_test(project, name, uid)
+            continue
         deps = sorted(
             {
                 node_unique_id(project, check.asset),
@@ -67,11 +90,17 @@ def manifest(project: Project) -> dict[str, Any]:
             }
         )
         nodes[uid] = {
+            **nodes.get(uid, {}),  # a singular test: its dbt node, completed
             "unique_id": uid,
             "resource_type": "unit_test" if check.kind == "unit_test" else "test",
             "name": name,
             "package_name": project.config.name,
             "original_file_path": check.path,
+            "path": f"{name}.sql",
+            "fqn": [project.config.name, name],
+            "schema": "teal_failures",  # where --store-failures keeps its failing rows
+            "alias": name,
+            "checksum": {"name": "none", "checksum": ""},
             "compiled_code": check.sql,
             "config": {
                 "severity": check.severity.upper(),
@@ -87,6 +116,8 @@ def manifest(project: Project) -> dict[str, Any]:
                 },
             },
         }
+        if check.kind == "singular":  # dbt gives test_metadata to generic tests only
+            nodes[uid].pop("test_metadata")
         parent_map[uid] = deps
     sources = {}
     for source in project.sources.values():
@@ -105,6 +136,11 @@ def manifest(project: Project) -> dict[str, Any]:
                 "identifier": identifier,
                 "package_name": project.config.name,
                 "original_file_path": source.declared_in,
+                "path": source.declared_in,
+                "fqn": [project.config.name, source.name, table.name],
+                "source_description": "",
+                "loader": "",
+                "relation_name": ".".join(f'"{p}"' for p in parts),
             }
             parent_map[uid] = []
     for uid in parent_map:
@@ -120,7 +156,11 @@ def manifest(project: Project) -> dict[str, Any]:
         },
         "nodes": nodes,
         "sources": sources,
-        "macros": dict(project.dbt_macros),
+        # dbt's schema has no macro checksum (teal compares macro_sql, as dbt does)
+        "macros": {
+            uid: {k: v for k, v in macro.items() if k != "checksum"}
+            for uid, macro in project.dbt_macros.items()
+        },
         "docs": {},
         "exposures": {},
         "metrics": {},
@@ -132,8 +172,47 @@ def manifest(project: Project) -> dict[str, Any]:
         "group_map": {},
         "saved_queries": {},
         "semantic_models": {},
-        "unit_tests": {k: v for k, v in nodes.items() if k.startswith("unit_test.")},
+        "unit_tests": unit_tests,
     }
+
+
+def _unit_test(project: Project, name: str, uid: str) -> dict[str, Any]:
+    """dbt's manifest entry of a unit test: the model it tests, its given rows and what it
+    expects, as written."""
+    check = project.checks[name]
+    model, _, test = name.partition("::")
+    given = check.params.get("given") or []
+    return {
+        "unique_id": uid,
+        "resource_type": "unit_test",
+        "name": test,
+        "package_name": project.config.name,
+        "path": check.path or "",
+        "original_file_path": check.path or "",
+        "fqn": [project.config.name, model, test],
+        "model": model,
+        "given": [g for g in given if isinstance(g, dict) and "input" in g],
+        "expect": check.params.get("expect") or {},
+        "description": check.description,
+        "depends_on": {"nodes": [node_unique_id(project, model)], "macros": []},
+        "config": {"enabled": True},
+    }
+
+
+def _hooks_as_dbt_writes_them(config: dict[str, Any]) -> dict[str, Any]:
+    """``pre-hook``/``post-hook`` as dbt's manifest holds them: a list of
+    ``{sql, transaction, index}``, not the SQL strings of the project file."""
+    out = dict(config)
+    for key in ("pre-hook", "post-hook"):
+        hooks = out.get(key)
+        if isinstance(hooks, str):
+            hooks = [hooks]
+        if isinstance(hooks, list):
+            out[key] = [
+                h if isinstance(h, dict) else {"sql": str(h), "transaction": True, "index": i}
+                for i, h in enumerate(hooks)
+            ]
+    return out
 
 
 def write_manifest(project: Project) -> Path:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -227,4 +228,9 @@ def unit_test_check(
         path=display,
         line=line,
         description=str(entry.get("description") or ""),
+        # as written, for the manifest (dbt's unit_tests entries carry them)
+        params={
+            "given": json.loads(json.dumps(entry.get("given") or [], default=str)),
+            "expect": json.loads(json.dumps(expect, default=str)),
+        },
     )
