@@ -170,6 +170,19 @@ class _Tables:
         return None
 
 
+def _function_key(function: exp.Expr) -> str:
+    """How lineage names a table function: a file reader by its file alone
+    (``read_csv('seeds/orders.csv')``, not its options), anything else as written."""
+    if not isinstance(function, exp.Func):
+        return function.sql("duckdb")
+    name = function.name if isinstance(function, exp.Anonymous) else function.sql_name()
+    if name.lower().startswith("read_"):
+        path = next((a for a in function.find_all(exp.Literal) if a.is_string), None)
+        if path is not None:
+            return f"{name.lower()}({path.sql('duckdb')})"
+    return function.sql("duckdb")
+
+
 class _Trace(NamedTuple):
     edges: dict[tuple[str, str], str]  # (table, column) -> kind
     resolved: bool
@@ -344,7 +357,7 @@ class _Tracer:
         if isinstance(source, exp.Table):
             index = self.tables.upstream(source)
             if index is None:  # a table function: read_csv(...), range(...)
-                return _Trace({(source.this.sql("duckdb"), name): "copy"}, True)
+                return _Trace({(_function_key(source.this), name): "copy"}, True)
             known = self.tables.columns[index]
             key = self.tables.keys[index]
             if known is not None and name not in known:

@@ -78,6 +78,19 @@ def test_column_trees_as_text_json_and_dot(project):
     assert '"a.amount" -> "b.dbl" [label="transform"];' in dot
 
 
+def test_a_file_read_by_a_table_function_is_named_by_its_file(project):
+    files = {
+        "models/raw.sql": "select amount from read_csv('data/orders.csv', header = true, "
+        "delim = ',', columns = {'amount': 'VARCHAR'})",
+    }
+    graph = column_graph(load_project(project(files)))
+    assert column_tree(graph, ColumnRef("raw", "amount")).splitlines()[:3] == [
+        "upstream (what it is made of):",
+        "  raw.amount",
+        "  └── read_csv('data/orders.csv').amount (copy)",
+    ]
+
+
 @pytest.mark.slow
 def test_compile_reports_lineage_and_writes_it_into_the_manifest(project):
     root = project(FILES)
