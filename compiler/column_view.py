@@ -126,8 +126,9 @@ def column_tree(
 
 
 def column_json(graph: ColumnGraph, ref: ColumnRef, depth: int | None = None) -> dict[str, object]:
-    """Both trees as nested JSON: ``{"column", "upstream": [{"column", "kind", "upstream":
-    [...]}], "downstream": [...]}``."""
+    """Both trees as nested JSON: ``{"column", "upstream": [{"column", "kind", "children":
+    [...]}], "downstream": [...]}``; an entry the tree does not go on below (a row edge
+    upstream, a column already on the path) has no ``children``."""
 
     def nest(
         node: ColumnRef, step: _Step, level: int, path: tuple[ColumnRef, ...]
