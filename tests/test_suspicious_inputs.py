@@ -198,3 +198,9 @@ def test_a_check_of_a_column_a_python_asset_does_not_produce_is_located_once_kno
         )
         assert "hint: did you mean 'spend'?" in done.stderr
         assert "Traceback" not in done.output
+    # the asset changed to produce that column: its last build no longer says what it has
+    (root / "models" / "stats.py").write_text(
+        STATS_PY.replace('"spend": [1.5, 2.5]', '"spend": [1.5, 2.5], "spnd": [1, 2]')
+    )
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 0, done.output
