@@ -82,6 +82,7 @@ def manifest(project: Project) -> dict[str, Any]:
         uid = test_unique_id(project, name)
         if check.kind == "unit_test":  # dbt lists unit tests apart from the nodes
             unit_tests[uid] = _unit_test(project, name, uid)
+            parent_map[uid] = unit_tests[uid]["depends_on"]["nodes"]
             continue
         deps = sorted(
             {
@@ -92,7 +93,7 @@ def manifest(project: Project) -> dict[str, Any]:
         nodes[uid] = {
             **nodes.get(uid, {}),  # a singular test: its dbt node, completed
             "unique_id": uid,
-            "resource_type": "unit_test" if check.kind == "unit_test" else "test",
+            "resource_type": "test",
             "name": name,
             "package_name": project.config.name,
             "original_file_path": check.path,
