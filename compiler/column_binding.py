@@ -35,6 +35,7 @@ from teal.compiler.column_lineage import (
 )
 from teal.compiler.column_types import ColumnLineage, ModelColumns, PlainModel, encode
 from teal.compiler.graph import depth_levels
+from teal.compiler.table_keys import query_reads
 
 if TYPE_CHECKING:
     from teal.compiler.project import Project
@@ -99,7 +100,7 @@ def _bind_ahead(
             if any(u not in names for u in model.upstreams):
                 continue  # below a model to trace
             upstreams = set(model.upstreams)
-            reads = (*model.upstreams, *model.source_tables)
+            reads = query_reads(project, model)
             schemas = {k: names[k] if k in names else sources.get(k) for k in reads}
             key = _trace_key("bound", version, name, model.rendered_sql, schemas)
             plain = cache.peek("bound", key)
@@ -150,7 +151,7 @@ def store_bound(project: Project, graph: ColumnGraph, known: Mapping[str, tuple[
         )
         plains[name] = bound
         if model.kind == "sql" and model.rendered_sql is not None:
-            reads = (*model.upstreams, *model.source_tables)
+            reads = query_reads(project, model)
             schemas = {key: graph.columns_of(key) for key in reads}
             cache.put("bound", bound_key(project, name, model.rendered_sql, schemas), bound)
     cache.put("bound-graph", whole, plains)

@@ -38,7 +38,7 @@ from teal.compiler.column_types import (
 from teal.compiler.declared import contract_enforced
 from teal.compiler.errors import LineageError, TealError, did_you_mean
 from teal.compiler.model_trace import Tracing, TypeCheck, TypedTrace
-from teal.compiler.table_keys import TableKeys
+from teal.compiler.table_keys import TableKeys, query_reads
 
 if TYPE_CHECKING:
     from teal.compiler.project import Model, Project
@@ -355,7 +355,7 @@ def _trace_all(
             models[name] = _python_columns(model, known.get(name))
             plains[name] = encode(models[name])
             continue
-        reads = (*model.upstreams, *model.source_tables)
+        reads = query_reads(project, model)
         schemas = {key: models[key].names if key in models else sources.get(key) for key in reads}
         key = _trace_key(kind, version, name, model.rendered_sql, schemas)
         plain = cache.get(kind, key)
@@ -405,7 +405,7 @@ def _predicted(
         if model.kind != "sql" or model.rendered_sql is None:
             names[name] = _python_columns(model, known.get(name)).names
             continue
-        reads = (*model.upstreams, *model.source_tables)
+        reads = query_reads(project, model)
         schemas = {key: names[key] if key in names else sources.get(key) for key in reads}
         key = _trace_key("columns", version, name, model.rendered_sql, schemas)
         plain = cache.peek("columns", key)

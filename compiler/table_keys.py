@@ -14,6 +14,27 @@ if TYPE_CHECKING:
     from teal.compiler.project import Model, Project
 
 
+def query_reads(project: Project, model: Model) -> tuple[str, ...]:
+    """What ``model``'s query may name: its upstreams and source tables and, below each
+    ephemeral upstream, what that one reads (dbt inlines an ephemeral model as a CTE of
+    its reader's compiled SQL, which then names the ephemeral's upstreams itself)."""
+    out = dict.fromkeys((*model.upstreams, *model.source_tables))
+    models = project.models
+    stack = [u for u in model.upstreams if models[u].materialized == "ephemeral"]
+    seen: set[str] = set()
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        ephemeral = models[name]
+        for key in (*ephemeral.upstreams, *ephemeral.source_tables):
+            out.setdefault(key)
+            if key in models and models[key].materialized == "ephemeral":
+                stack.append(key)
+    return tuple(out)
+
+
 class TableKeys:
     """Which model or source table a table named in a query reads, as the load resolved
     it (compiler/resolve.py): ``ref()``/``source()`` markers, ``source.table``, a model's
@@ -26,6 +47,7 @@ class TableKeys:
             for name, m in project.models.items()
             if m.materialized != "ephemeral"
         }
+        self.project = project
         self.sources = project.sources
         by_name: dict[str, list[str]] = {}
         for source in project.sources.values():
@@ -40,6 +62,8 @@ class TableKeys:
         if key is None or key == model.name:
             return None
         if key in model.upstreams or key in model.source_tables:
+            return key
+        if key in query_reads(self.project, model):  # below an ephemeral dbt inlined
             return key
         return None
 

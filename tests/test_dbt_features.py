@@ -317,3 +317,27 @@ def test_state_modified_sees_a_changed_macro_through_the_macros_that_call_it(
     done = run_teal("ls", "-s", "state:modified", *state, cwd=root, env=ENV)
     assert done.returncode == 0, done.output
     assert "stg_people" in done.output and "1 of" in done.output
+
+
+def test_column_lineage_goes_through_an_ephemeral_model_dbt_inlines(tmp_path: Path) -> None:
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "models/stg_orders.sql": "select id, score * 100 as cents from {{ ref('people') }}\n",
+            "models/int_big.sql": "{{ config(materialized='ephemeral') }}\n"
+            "select * from {{ ref('stg_orders') }} where cents > 100\n",
+            "models/summary.sql": "select count(*) as n, sum(cents) as total from {{ ref('int_big') }}\n",
+        },
+    )
+    from teal.compiler.column_lineage import column_graph
+    from teal.compiler.column_view import ColumnRef, column_tree
+    from teal.compiler.project import load_project
+
+    graph = column_graph(load_project(root))
+    tree = column_tree(graph, ColumnRef("summary", "total")).splitlines()
+    assert tree[:3] == [
+        "upstream (what it is made of):",
+        "  summary.total",
+        "  └── stg_orders.cents (aggregate)",
+    ]
+    assert graph.resolution().resolved == graph.resolution().total
