@@ -4,14 +4,16 @@ in dbt's schemas, so tools that read dbt artifacts keep working.
 run_results: one result per node that ran (``model.``/``seed.``/``snapshot.`` with status
 success/error/skipped) and per test (``test.``/``unit_test.`` with pass/warn/fail/error, or
 skipped when the node it tests did not build), with ``timing``, ``execution_time``,
-``failures`` and ``message``. The manifest: every node with its config, ``depends_on``,
+``failures`` and ``message``; ``teal test`` and ``teal check`` write the tests' results
+alone, as ``dbt test`` does. The manifest: every node with its config, ``depends_on``,
 and ``parent_map``/``child_map``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teal.compiler.dbt.manifest import (
     manifest,
@@ -22,6 +24,10 @@ from teal.compiler.dbt.manifest import (
 )
 from teal.compiler.project import Project
 from teal.runtime.results import BuildResult
+
+if TYPE_CHECKING:
+    from teal.runtime.check_run import CheckRun
+    from teal.runtime.checking import CheckOutcome
 
 RUN_RESULTS_SCHEMA = "https://schemas.getdbt.com/dbt/run-results/v6.json"
 
@@ -72,47 +78,10 @@ def run_results(project: Project, result: BuildResult, command: str) -> dict[str
         )
         if command == "run":
             continue
-        seen = set()
-        for outcome in r.checks:
-            if outcome.check not in project.checks or outcome.check in seen:
-                continue
-            seen.add(outcome.check)
-            out.append(
-                {
-                    "status": outcome.status,
-                    "timing": _timing(outcome.duration_ms / 1000),
-                    "thread_id": "Thread-1",
-                    "execution_time": round(outcome.duration_ms / 1000, 4),
-                    "adapter_response": {},
-                    "message": outcome.message
-                    or (None if outcome.status == "pass" else f"Got {outcome.failing} results"),
-                    "failures": outcome.failing,
-                    "unique_id": test_unique_id(project, outcome.check),
-                    "compiled": True,
-                    "compiled_code": project.checks[outcome.check].sql,
-                    "relation_name": None,
-                    "batch_results": None,
-                }
-            )
+        tested = _worst(project, r.checks)
+        out += [_test_result(project, o) for o in tested.values()]
         if r.status != "success":
-            for name in model.checks:
-                if name not in seen:
-                    out.append(
-                        {
-                            "status": "skipped",
-                            "timing": [],
-                            "thread_id": "Thread-1",
-                            "execution_time": 0.0,
-                            "adapter_response": {},
-                            "message": None,
-                            "failures": None,
-                            "unique_id": test_unique_id(project, name),
-                            "compiled": False,
-                            "compiled_code": None,
-                            "relation_name": None,
-                            "batch_results": None,
-                        }
-                    )
+            out += [_skipped_test(project, name) for name in model.checks if name not in tested]
     return {
         "metadata": metadata(result.run_id, RUN_RESULTS_SCHEMA),
         "results": out,
@@ -121,4 +90,73 @@ def run_results(project: Project, result: BuildResult, command: str) -> dict[str
     }
 
 
-__all__ = ["manifest", "run_results", "write_json"]
+def test_results(project: Project, run: CheckRun, elapsed_s: float) -> dict[str, Any]:
+    """run_results.json of ``teal test`` / ``teal check``, as ``dbt test`` writes it: one
+    result per test that ran (its worst outcome over partitions), and each test of a
+    selected node not built yet as skipped."""
+    out = [_test_result(project, o) for o in _worst(project, run.outcomes).values()]
+    for name in run.missing:
+        out += [
+            _skipped_test(project, check, f"{name} is not built yet")
+            for check in project.models[name].checks
+            if check in project.checks
+        ]
+    return {
+        "metadata": metadata(run.run_id, RUN_RESULTS_SCHEMA),
+        "results": out,
+        "elapsed_time": round(elapsed_s, 4),
+        "args": {"which": "test", "teal_run_id": run.run_id},
+    }
+
+
+_RANK = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
+
+
+def _worst(project: Project, outcomes: Iterable[CheckOutcome]) -> dict[str, CheckOutcome]:
+    """Each test's worst outcome (a partitioned node's tests run once per partition)."""
+    worst: dict[str, CheckOutcome] = {}
+    for outcome in outcomes:
+        held = worst.get(outcome.check)
+        if outcome.check in project.checks and (
+            held is None or _RANK.get(outcome.status, 3) > _RANK.get(held.status, 3)
+        ):
+            worst[outcome.check] = outcome
+    return worst
+
+
+def _test_result(project: Project, outcome: CheckOutcome) -> dict[str, Any]:
+    return {
+        "status": outcome.status,
+        "timing": _timing(outcome.duration_ms / 1000),
+        "thread_id": "Thread-1",
+        "execution_time": round(outcome.duration_ms / 1000, 4),
+        "adapter_response": {},
+        "message": outcome.message
+        or (None if outcome.status == "pass" else f"Got {outcome.failing} results"),
+        "failures": outcome.failing,
+        "unique_id": test_unique_id(project, outcome.check),
+        "compiled": True,
+        "compiled_code": project.checks[outcome.check].sql,
+        "relation_name": None,
+        "batch_results": None,
+    }
+
+
+def _skipped_test(project: Project, name: str, message: str | None = None) -> dict[str, Any]:
+    return {
+        "status": "skipped",
+        "timing": [],
+        "thread_id": "Thread-1",
+        "execution_time": 0.0,
+        "adapter_response": {},
+        "message": message,
+        "failures": None,
+        "unique_id": test_unique_id(project, name),
+        "compiled": False,
+        "compiled_code": None,
+        "relation_name": None,
+        "batch_results": None,
+    }
+
+
+__all__ = ["manifest", "run_results", "test_results", "write_json"]

@@ -11,6 +11,7 @@ so other processes can read it in between.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -526,15 +527,29 @@ class Session:
         *,
         store_failures: bool = False,
     ) -> CheckRun:
-        """Run the checks of the selected models on what is published now (no build)."""
+        """Run the checks of the selected models on what is published now (no build). A dbt
+        project's ``target/run_results.json`` then holds their results, as ``dbt test``'s."""
         from teal.runtime.check_run import run_checks
 
-        return run_checks(
-            self.project,
+        started = time.perf_counter()
+        project = self.project
+        run = run_checks(
+            project,
             self.select(select, exclude),
             run_id=new_run_id(),
             store_failures=store_failures,
         )
+        if project.config.dbt is not None:
+            from teal.runtime.dbt_artifacts import manifest, test_results, write_json
+
+            target = project.config.root / "target"
+            write_json(
+                target,
+                "run_results.json",
+                test_results(project, run, time.perf_counter() - started),
+            )
+            write_json(target, "manifest.json", manifest(project))
+        return run
 
     def change_partitions(
         self, name: str, add: Sequence[str] = (), remove: Sequence[str] = ()

@@ -230,15 +230,30 @@ def test_build_seed_and_test_commands(tmp_path: Path) -> None:
     assert "3 checks, 3 passed" in done.output
     import json
 
-    results = json.loads((root / "target" / "run_results.json").read_text())
-    assert results["metadata"]["dbt_schema_version"].endswith("run-results/v6.json")
-    ids = {
-        r["unique_id"].rsplit(".", 1)[0] if r["unique_id"].startswith("test.") else r["unique_id"]
-        for r in results["results"]
+    def test_results() -> dict[str, tuple[str, int | None]]:
+        results = json.loads((root / "target" / "run_results.json").read_text())
+        assert results["metadata"]["dbt_schema_version"].endswith("run-results/v6.json")
+        assert results["args"]["which"] == "test"
+        return {  # as dbt test writes it: the tests alone, each with its status and failures
+            r["unique_id"].rsplit(".", 1)[0]: (r["status"], r["failures"])
+            for r in results["results"]
+        }
+
+    assert test_results() == {
+        "test.shop.unique_stg_people_id": ("pass", 0),
+        "test.shop.not_null_stg_people_id": ("pass", 0),
+        "test.shop.accepted_values_stg_people_name__Ann__Bo": ("pass", 0),
     }
-    assert "model.shop.stg_people" in ids and "test.shop.not_null_stg_people_id" in ids
     manifest = json.loads((root / "target" / "manifest.json").read_text())
     assert manifest["parent_map"]["model.shop.people_count"] == ["model.shop.stg_people"]
+    # a duplicate id under the view: dbt test fails, and run_results.json says which test
+    import duckdb
+
+    with duckdb.connect(str(root / "shop.duckdb")) as con:
+        con.execute("insert into main_raw.people values (1, 'Ann', null, null, null)")
+    done = run_teal("test", "-s", "stg_people", cwd=root, env={"TEAL_RUN_STORE": "none"})
+    assert done.returncode == 1, done.output
+    assert test_results()["test.shop.unique_stg_people_id"] == ("fail", 1)
 
 
 def test_selectors_yml_are_named_selectors(tmp_path: Path) -> None:

@@ -61,9 +61,9 @@ def test_teal_builds_what_dbt_builds(fixture: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fixture", FIXTURES)
 def test_artifacts_validate_against_dbts_schemas(fixture: str, tmp_path: Path) -> None:
-    """target/manifest.json and run_results.json as dbt's own schemas (manifest v12,
-    run_results v6, through dbt-artifacts-parser) accept them: tools that read dbt's
-    artifacts read teal's."""
+    """target/manifest.json and run_results.json (of a build and of ``teal test``) as dbt's
+    own schemas (manifest v12, run_results v6, through dbt-artifacts-parser) accept them:
+    tools that read dbt's artifacts read teal's."""
     from dbt_artifacts_parser.parser import parse_manifest, parse_run_results
 
     source = HERE / fixture
@@ -81,3 +81,11 @@ def test_artifacts_validate_against_dbts_schemas(fixture: str, tmp_path: Path) -
     ids = [n["unique_id"] for n in singular]
     assert len(ids) == len(set(ids)) and all(n.get("schema") for n in singular)
     parse_run_results(json.loads((work / "target" / "run_results.json").read_text()))
+    done = run_teal("test", cwd=work, env={"TEAL_RUN_STORE": "none"})  # dbt test's results
+    assert done.returncode in (0, 1), done.output
+    tested = json.loads((work / "target" / "run_results.json").read_text())
+    parse_run_results(tested)
+    assert tested["results"] and {r["unique_id"].split(".")[0] for r in tested["results"]} <= {
+        "test",
+        "unit_test",
+    }
