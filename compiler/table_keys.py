@@ -54,6 +54,13 @@ class TableKeys:
             for table in source.tables.values():
                 by_name.setdefault(table.name.lower(), []).append(table.key)
         self.source_by_name = {n: keys[0] for n, keys in by_name.items() if len(keys) == 1}
+        # a source table named by where it is (dbt's source() renders its relation there)
+        self.source_at = {
+            table.location.lower(): table.key
+            for source in project.sources.values()
+            for table in source.tables.values()
+            if source.kind in ("warehouse", "duckdb")
+        }
 
     def resolve(self, table: exp.Table, model: Model) -> str | None:
         """The key ``table`` reads in ``model``, None for the model itself or unknown names;
@@ -74,9 +81,12 @@ class TableKeys:
         if db.startswith(SOURCE_MARKER_PREFIX):
             return self._source(db[len(SOURCE_MARKER_PREFIX) :], lname)
         if catalog:
-            return self._source(catalog, lname)
+            return self._source(catalog, lname) or self.source_at.get(f"{catalog}.{db}.{lname}")
         if db:
-            return self._source(db, lname) or self.relations.get(f"{db}.{name}".lower())
+            located = f"{db}.{name}".lower()
+            return (
+                self._source(db, lname) or self.relations.get(located) or self.source_at.get(located)
+            )
         return self.models.get(lname) or self.source_by_name.get(lname)
 
     def _source(self, source: str, table: str) -> str | None:

@@ -341,3 +341,33 @@ def test_column_lineage_goes_through_an_ephemeral_model_dbt_inlines(tmp_path: Pa
         "  └── stg_orders.cents (aggregate)",
     ]
     assert graph.resolution().resolved == graph.resolution().total
+
+
+def test_column_lineage_names_a_dbt_source_by_its_source_name(tmp_path: Path) -> None:
+    """dbt's source() renders the table's relation ("main_raw"."customers" here, its schema
+    templated); lineage names the source table, not an unresolved table."""
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "models/sources.yml": """
+            sources:
+              - name: crm
+                schema: "{{ target.schema }}_raw"
+                tables:
+                  - name: customers
+            """,
+            "models/stg_customers.sql": "select id, upper(name) as name "
+            "from {{ source('crm', 'customers') }}\n",
+        },
+    )
+    from teal.compiler.column_lineage import column_graph
+    from teal.compiler.column_view import ColumnRef, column_tree
+    from teal.compiler.project import load_project
+
+    graph = column_graph(load_project(root))
+    tree = column_tree(graph, ColumnRef("stg_customers", "name")).splitlines()
+    assert tree[:3] == [
+        "upstream (what it is made of):",
+        "  stg_customers.name",
+        "  └── crm.customers.name (transform)",
+    ]
