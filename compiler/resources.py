@@ -28,6 +28,7 @@ running it), to tell a resource parameter from an upstream model; the runtime
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +118,11 @@ class ResourceDecl:
     line: int | None
     class_ref: str | None = None
     values: dict[str, Any] = field(default_factory=dict)
+    field_lines: dict[str, int] = field(default_factory=dict)  # each field's line, if known
+
+    def field_line(self, name: str) -> int | None:
+        """The line of field ``name``, else of the resource's declaration."""
+        return self.field_lines.get(name, self.line)
 
 
 def parse_resources(
@@ -146,7 +152,9 @@ def parse_resources(
                 hint=f'[tool.teal.resources.{name}] class = "module:ClassName"',
             )
         values = {k: _env_value(v) for k, v in table.items() if k != "class"}
-        found[name] = ResourceDecl(name, config_path.name, line, table["class"], values)
+        found[name] = ResourceDecl(
+            name, config_path.name, line, table["class"], values, _field_lines(config_path, line)
+        )
     python_file = config_path.parent / RESOURCES_FILE
     for name, line in python_resource_names(python_file).items():
         if name in found:
@@ -158,6 +166,25 @@ def parse_resources(
                 hint="keep one of them",
             )
         found[name] = ResourceDecl(name, RESOURCES_FILE, line)
+    return found
+
+
+def _field_lines(config_path: Path, header: int | None) -> dict[str, int]:
+    """The line of each ``key = ...`` in the table that starts on line ``header``, up to
+    the next table (best effort, for messages: a field written inline has none)."""
+    if header is None:
+        return {}
+    try:
+        lines = config_path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return {}
+    found: dict[str, int] = {}
+    for number, text in enumerate(lines[header:], header + 1):
+        if text.lstrip().startswith("["):
+            break
+        key = re.match(r"\s*([\w-]+)\s*=", text)
+        if key is not None:
+            found.setdefault(key.group(1), number)
     return found
 
 

@@ -85,7 +85,9 @@ class TableKeys:
         if db:
             located = f"{db}.{name}".lower()
             return (
-                self._source(db, lname) or self.relations.get(located) or self.source_at.get(located)
+                self._source(db, lname)
+                or self.relations.get(located)
+                or self.source_at.get(located)
             )
         return self.models.get(lname) or self.source_by_name.get(lname)
 

@@ -163,7 +163,7 @@ def _resolved(
                 f"environment variable {var.name} is not set (resource '{name}', field "
                 f"'{field_name}')",
                 path=where.path if where else None,
-                line=where.line if where else None,
+                line=where.field_line(field_name) if where else None,
                 hint=f"export {var.name}=... or add it to {DOTENV} in the project folder",
             )
         text = env[var.name]
@@ -173,7 +173,7 @@ def _resolved(
             raise ProjectError(
                 f"environment variable {var.name} (resource '{name}'): {exc.message}",
                 path=where.path if where else None,
-                line=where.line if where else None,
+                line=where.field_line(field_name) if where else None,
             ) from None
         redact.add(var.name, text)
         object.__setattr__(copy, field_name, value)

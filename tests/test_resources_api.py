@@ -229,3 +229,35 @@ def test_teal_build_takes_config_and_resource_instances(tmp_path: Path):
     assert query(root / "warehouse.duckdb", "select text from greeting") == [("hi, api",)]
     runs = teal.runs(root, limit=1)
     assert runs[0].config["run_config"] == {"greeting": {"word": "hi"}}
+
+
+def test_a_missing_variable_is_located_at_its_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """An EnvVar field of a resource in teal.toml that is not set: the message points at
+    the field's line, not the resource's table."""
+    monkeypatch.delenv("GREETER_NAME", raising=False)
+    root = write_project(
+        tmp_path / "p",
+        {
+            "models/greeting.py": """
+            import pyarrow as pa
+
+            import teal
+
+            @teal.asset
+            def greeting(greeter) -> pa.Table:
+                return pa.table({"text": [greeter.name]})
+            """,
+        },
+        '[resources.greeter]\nclass = "greeter.py:Greeter"\n\nname = { env = "GREETER_NAME" }\n',
+    )
+    (root / "greeter.py").write_text(
+        "import teal\n\nclass Greeter(teal.Resource):\n    name: str\n"
+    )
+    with pytest.raises(teal.ProjectError) as raised:
+        teal.build(root)
+    error = raised.value
+    assert "environment variable GREETER_NAME is not set" in str(error)
+    config = (root / "teal.toml").read_text().splitlines()
+    assert config[error.line - 1] == 'name = { env = "GREETER_NAME" }'
