@@ -7,6 +7,7 @@ runtime/sample_row.py.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -114,8 +115,11 @@ class ConsoleReporter:
 
     def write(self, text: str) -> None:
         with self._lock:
-            self.out.write(text + "\n")
-            self.out.flush()
+            try:
+                self.out.write(text + "\n")
+                self.out.flush()
+            except BrokenPipeError:  # `teal build | head`: the reader left, the build goes on
+                self.out = _reader_gone(self.out)
 
     def start(self, plan: Plan, threads: int, warehouse: str) -> None:
         self._t0 = time.perf_counter()
@@ -229,6 +233,36 @@ class ConsoleReporter:
 
     def finish(self, result: BuildResult) -> None:
         self.write(summary(result))
+
+
+def _reader_gone(out: IO[str]) -> IO[str]:
+    """What to write to once ``out``'s reader closed the pipe: its file descriptor (and
+    stderr's, when that is the same pipe, as with ``2>&1 | head``) now points at
+    /dev/null, so that nothing printed later fails either, and the run ends as it would
+    have, its exit code unchanged."""
+    try:
+        fd = out.fileno()
+    except (OSError, ValueError):
+        return open(os.devnull, "w")
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        same = [fd]
+        for other in (1, 2):
+            if other != fd and _same_file(other, fd):
+                same.append(other)
+        for target in same:
+            os.dup2(null, target)
+    finally:
+        os.close(null)
+    return out
+
+
+def _same_file(a: int, b: int) -> bool:
+    try:
+        sa, sb = os.fstat(a), os.fstat(b)
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
 def partitions_text(result: ModelResult, parts: _Partitions | None) -> str:

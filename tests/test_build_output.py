@@ -242,3 +242,27 @@ def test_the_first_line_counts_the_selected_models_with_nothing_to_do(root: Path
         r"nothing to do\)",
         first,
     ), first
+
+
+def test_a_reader_that_leaves_does_not_stop_the_build(root: Path) -> None:
+    """`teal build -v 2>&1 | head -1`: once the reader closed the pipe the build goes on,
+    silently, and ends as it would have (every partition built, the run a success)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "teal.cli", "build", "-v"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith(b"Building")
+    proc.stdout.close()  # as head does after its line
+    assert proc.wait(timeout=300) == 0
+    assert query(root / "warehouse.duckdb", "select count(*) from regional") == [(48,)]
+    shown = run_teal("runs", "show", "last", "--json", cwd=root)
+    assert json.loads(shown.stdout)["run"]["status"] == "success", shown.output
