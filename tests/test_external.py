@@ -151,6 +151,33 @@ def test_partition_by_and_csv_write_hive_folders_read_back_with_the_models_types
     assert table_rows(root, "marts.sales_json") == expected
 
 
+WIDE_TYPES = """
+    select sum(x) as total, count(*) as n, 'a'::enum('a', 'b') as kind,
+           [1, 2, 3]::integer[3] as triple, {{ var('big', 1) }}::uhugeint as big
+    from (values (9007199254740993::bigint), (0::bigint)) t(x)
+"""
+
+
+def test_parquet_keeps_128_bit_integers_exact_and_the_view_keeps_the_models_types(project):
+    """sum() of a BIGINT is a HUGEINT, which Parquet cannot hold: written as DECIMAL(38,0)
+    its digits stay (as DOUBLE, 9007199254740993 became ...992), and the view gives the
+    table's types back; a value past 38 digits fails the model, it is not rounded."""
+    root = project(
+        {
+            "models/marts/wide.sql": "{{ config(materialized='external') }}\n" + WIDE_TYPES,
+            "models/marts/wide_table.sql": "{{ config(materialized='table') }}\n" + WIDE_TYPES,
+        }
+    )
+    teal(root, "build")
+    assert query(db(root), "describe marts.wide") == query(db(root), "describe marts.wide_table")
+    assert query(db(root), "select total, big from marts.wide") == [(9007199254740993, 1)]
+    assert table_rows(root, "marts.wide") == table_rows(root, "marts.wide_table")
+    done = teal(root, "build", "--vars", "{big: 340282366920938463463374607431768211455}", ok=False)
+    assert done.returncode == 1
+    assert "Parquet has no 128-bit integer" in done.output
+    assert query(db(root), "select total, big from marts.wide") == [(9007199254740993, 1)]
+
+
 # --------------------------------------------------------------------------- partitions
 
 

@@ -190,10 +190,10 @@ import teal
 import teal.warehouse.duckdb.external as x
 
 write = x.write_files
-def dying(cur, spec, select_sql, where):
+def dying(cur, spec, select_sql, where, *rest):
     if where.endswith("2025-01-02"):
         os._exit(137)
-    return write(cur, spec, select_sql, where)
+    return write(cur, spec, select_sql, where, *rest)
 x.write_files = dying
 teal.build(sys.argv[1], vars={"bump": 100}, threads=1)
 """

@@ -169,7 +169,7 @@ def build(
         with _publication(journals, target, None) as pub, transaction(cur):
             if isinstance(pub, _Local):
                 where = pub.whole()
-                rows = write_files(cur, spec, rows_sql, where)
+                rows = write_files(cur, spec, rows_sql, where, columns)
                 if audit is not None:
                     audit(_audited(spec, where, columns, cur))
                 pub.publish()
@@ -235,7 +235,7 @@ def replace_partition(
             with _publication(journals, target, [key]) as pub, transaction(cur):
                 if isinstance(pub, _Local):
                     where = pub.part(key)
-                    rows = write_files(cur, spec, checked, where)
+                    rows = write_files(cur, spec, checked, where, columns)
                     if audit is not None:
                         audit(_audited(spec, where, columns, cur))
                     pub.publish()
@@ -285,7 +285,7 @@ def rebuild_partitions(
                         ).fetchone()
                         rows = int(row[0]) if row else 0
                     else:
-                        rows = write_files(cur, spec, checked, f"{root}/{key_path(key)}")
+                        rows = write_files(cur, spec, checked, f"{root}/{key_path(key)}", columns)
                 except Exception as exc:
                     if OUTSIDE not in str(exc):
                         raise
@@ -303,7 +303,7 @@ def rebuild_partitions(
                     picked = SQL.select_all(stage) + (
                         f" WHERE {partition_filter}" if partition_filter else ""
                     )
-                    write_files(cur, spec, picked, f"{root}/{key_path(key)}")
+                    write_files(cur, spec, picked, f"{root}/{key_path(key)}", columns)
                 cur.execute(SQL.drop(stage))
         else:
             if audit is not None:
@@ -361,9 +361,9 @@ def replace_partitions_single_run(
                 if isinstance(pub, _Local):
                     where = pub.part(key)
                     if counts.get(key):
-                        write_files(cur, spec, picked, where)
+                        write_files(cur, spec, picked, where, columns)
                 elif counts.get(key):
-                    write_files(cur, spec, picked, pub.part(key))
+                    write_files(cur, spec, picked, pub.part(key), columns)
             cur.execute(SQL.drop(stage))
             if isinstance(pub, _Local):
                 pub.publish()

@@ -6,11 +6,13 @@ materializations (``external``) and by I/O managers that offer a relation (``sto
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from teal.compiler.errors import ExecutionError
 from teal.compiler.external import ExternalSpec
 from teal.warehouse import files
 from teal.warehouse.duckdb.io import registered
@@ -51,6 +53,11 @@ def files_sql(spec: ExternalSpec, where: str, columns: Columns, *, any_files: bo
     location, or its staged copy): the model's columns in its order and with its types
     (hive folders and CSV carry text), or no row when there is no file yet."""
     names = [quote(n) for n, _ in columns]
+    if spec.format == "parquet":
+        names = [
+            f"CAST({quote(n)} AS {t}) AS {quote(n)}" if _PARQUET_RETYPED.match(t) else quote(n)
+            for n, t in columns
+        ]
     if not any_files:
         return SQL.select_nothing([f"CAST(NULL AS {t}) AS {quote(n)}" for n, t in columns])
     by = {c.lower() for c in spec.partition_by}
@@ -75,6 +82,29 @@ def files_sql(spec: ExternalSpec, where: str, columns: Columns, *, any_files: bo
     return SQL.select_files(spec.format, pattern, names, options)
 
 
+# Parquet has no 128-bit integer: DuckDB writes these as DOUBLE, which loses digits past
+# the 16th; as DECIMAL(38,0) they are exact (a UHUGEINT beyond 38 digits fails the write,
+# it is not rounded), and the view casts them back
+PARQUET_EXACT = {"HUGEINT": "DECIMAL(38,0)", "UHUGEINT": "DECIMAL(38,0)"}
+# types Parquet keeps the values of but not the type: the view casts them back
+_PARQUET_RETYPED = re.compile(
+    r"^(HUGEINT|UHUGEINT|BIT|BIGNUM|VARINT|TIMESTAMP_S|TIMESTAMP_MS|ENUM\(.*\)|.*\[\d+\])$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def parquet_exact(select_sql: str, columns: Columns) -> str:
+    """``select_sql`` with its 128-bit integer columns as DECIMAL(38,0), for Parquet."""
+    exact = [
+        f"CAST({quote(n)} AS {PARQUET_EXACT[t.upper()]}) AS {quote(n)}"
+        for n, t in columns
+        if t.upper() in PARQUET_EXACT
+    ]
+    if not exact:
+        return select_sql
+    return f"SELECT * REPLACE ({', '.join(exact)}) FROM ({select_sql})"
+
+
 def copy_options(spec: ExternalSpec, partition_by: bool) -> list[str]:
     """COPY's options for ``spec``'s files."""
     options = [f"FORMAT {spec.format}"]
@@ -92,9 +122,20 @@ def copy_options(spec: ExternalSpec, partition_by: bool) -> list[str]:
     return options
 
 
-def write_files(cur: DuckDBPyConnection, spec: ExternalSpec, select_sql: str, where: str) -> int:
-    """Write ``select_sql``'s rows to the folder ``where`` (hive folders by
-    ``partition_by``, else one file), or to the one file ``where`` names; the row count."""
+def write_files(
+    cur: DuckDBPyConnection,
+    spec: ExternalSpec,
+    select_sql: str,
+    where: str,
+    columns: Columns | None = None,
+) -> int:
+    """Write ``select_sql``'s rows (``columns``: what it returns, when known) to the folder
+    ``where`` (hive folders by ``partition_by``, else one file), or to the one file
+    ``where`` names; the row count."""
+    if spec.format == "parquet":
+        select_sql = parquet_exact(
+            select_sql, describe(cur, select_sql) if columns is None else columns
+        )
     if spec.single_file:
         path = where
     elif spec.partition_by:
@@ -104,7 +145,18 @@ def write_files(cur: DuckDBPyConnection, spec: ExternalSpec, select_sql: str, wh
         path = f"{where.rstrip('/')}/{DATA_FILE}{spec.extension}"
     if path != where or spec.single_file:
         make_parent(path)
-    row = cur.execute(SQL.copy_to(select_sql, path, copy_options(spec, True))).fetchone()
+    import duckdb
+
+    try:
+        row = cur.execute(SQL.copy_to(select_sql, path, copy_options(spec, True))).fetchone()
+    except duckdb.ConversionException as exc:
+        if spec.format != "parquet" or "DECIMAL(38,0)" not in str(exc):
+            raise
+        raise ExecutionError(
+            "Parquet has no 128-bit integer, so teal writes HUGEINT and UHUGEINT columns as "
+            f"DECIMAL(38,0), exact up to 38 digits, and this value has more: "
+            f"{str(exc).splitlines()[0]} (cast it to a smaller type, or write format = 'csv')"
+        ) from None
     return int(row[0]) if row else 0
 
 
