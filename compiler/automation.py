@@ -32,6 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from teal.compiler.errors import ProjectError, did_you_mean
+from teal.compiler.toml_lines import table_line
 
 CATCHUP = ("latest", "all", "none")
 JOB_KEYS = {
@@ -184,8 +185,22 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
     ``sensors`` tables; ``key_line(path, key)`` finds a key's line for messages."""
 
     def fail(message: str, key: str, hint: str | None = None) -> ProjectError:
-        line = key_line(config_path, key) if key_line is not None else None
+        """``key``: where the mistake is, dotted (``schedules.nightly.timezone``)."""
+        line = None
+        if key_line is not None:
+            kind, _, rest = key.partition(".")
+            name, _, field = rest.partition(".")
+            if name:
+                line = table_line(config_path, f"{kind}.{name}", field or None)
+            if line is None:
+                line = key_line(config_path, field or name or kind)
         return ProjectError(message, path=config_path.name, line=line, hint=hint)
+
+    def flag(spec: dict[str, Any], where: str, key: str, default: bool) -> bool:
+        value = spec.get(key, default)
+        if not isinstance(value, bool):
+            raise fail(f"{where}.{key} must be true or false, got {value!r}", f"{where}.{key}")
+        return value
 
     def tables(kind: str) -> dict[str, dict[str, Any]]:
         raw = data.get(kind) or {}
@@ -193,7 +208,7 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
             raise fail(f"'{kind}' must be a table of named {kind}", kind)
         for name, spec in raw.items():
             if not isinstance(spec, dict):
-                raise fail(f"{kind}.{name} must be a table", name)
+                raise fail(f"{kind}.{name} must be a table", f"{kind}.{name}")
         return raw
 
     def check_keys(kind: str, name: str, spec: dict[str, Any], known: set[str]) -> None:
@@ -201,7 +216,7 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
             if key not in known:
                 raise fail(
                     f"unknown key '{key}' in {kind}.{name}",
-                    key,
+                    f"{kind}.{name}.{key}",
                     did_you_mean(key, known) or "known: " + ", ".join(sorted(known)),
                 )
 
@@ -212,13 +227,15 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
             return tuple(value.split()) if value.strip() else ()
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return tuple(value)
-        raise fail(f"{what} of {name} must be a selector string or a list of them", name)
+        raise fail(
+            f"{what} of {name} must be a selector string or a list of them", f"{name}.{what}"
+        )
 
     jobs: dict[str, Job] = {}
     for name, spec in tables("jobs").items():
         check_keys("jobs", name, spec, JOB_KEYS)
         if not isinstance(spec.get("vars", {}), dict):
-            raise fail(f"jobs.{name}.vars must be a table", name)
+            raise fail(f"jobs.{name}.vars must be a table", f"jobs.{name}.vars")
         jobs[name] = Job(
             name=name,
             select=words(spec.get("select"), "select", f"jobs.{name}"),
@@ -227,12 +244,12 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
             vars=dict(spec.get("vars", {})),
             tags=words(spec.get("tags"), "tags", f"jobs.{name}"),
             partitions=words(spec.get("partitions"), "partitions", f"jobs.{name}"),
-            full_refresh=bool(spec.get("full_refresh", False)),
-            priority=_whole(spec.get("priority", 0), f"jobs.{name}.priority", name, fail),
+            full_refresh=flag(spec, f"jobs.{name}", "full_refresh", False),
+            priority=_whole(spec.get("priority", 0), f"jobs.{name}.priority", fail),
             max_concurrent_runs=None
             if spec.get("max_concurrent_runs") is None
             else _whole(
-                spec["max_concurrent_runs"], f"jobs.{name}.max_concurrent_runs", name, fail, low=1
+                spec["max_concurrent_runs"], f"jobs.{name}.max_concurrent_runs", fail, low=1
             ),
         )
 
@@ -241,11 +258,13 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
         if job is not None and job not in jobs:
             raise fail(
                 f"{kind}.{name} runs job '{job}', which is not declared",
-                name,
+                f"{kind}.{name}.job",
                 did_you_mean(str(job), jobs) or "declare it under [tool.teal.jobs.<name>]",
             )
         if job is not None and ("select" in spec or "exclude" in spec):
-            raise fail(f"{kind}.{name} gives both a job and a selection", name, "keep one")
+            raise fail(
+                f"{kind}.{name} gives both a job and a selection", f"{kind}.{name}", "keep one"
+            )
         return Target(
             job=job,
             select=words(spec.get("select"), "select", f"{kind}.{name}"),
@@ -256,10 +275,10 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
     for name, spec in tables("schedules").items():
         check_keys("schedules", name, spec, SCHEDULE_KEYS)
         cron = spec.get("cron")
-        if not isinstance(cron, str) or not valid_cron(cron):
+        if (problem := cron_problem(cron)) or not isinstance(cron, str):
             raise fail(
-                f"schedules.{name}.cron {cron!r} is not a cron expression",
-                name,
+                f"schedules.{name}.cron {cron!r} {problem}",
+                f"schedules.{name}.cron",
                 'five fields: minute hour day month weekday, e.g. cron = "0 3 * * *"',
             )
         zone = str(spec.get("timezone", "UTC"))
@@ -268,14 +287,14 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
         except (ZoneInfoNotFoundError, ValueError):
             raise fail(
                 f"schedules.{name}.timezone '{zone}' is not a time zone",
-                name,
+                f"schedules.{name}.timezone",
                 "an IANA name such as Europe/Berlin or UTC",
             ) from None
         catchup = str(spec.get("catchup", "latest"))
         if catchup not in CATCHUP:
             raise fail(
                 f"schedules.{name}.catchup must be one of {', '.join(CATCHUP)}",
-                name,
+                f"schedules.{name}.catchup",
                 did_you_mean(catchup, CATCHUP),
             )
         partition = spec.get("partition")
@@ -283,11 +302,14 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
             raise fail(
                 f'schedules.{name}.partition must be "closed" (the partition that just '
                 "closed at each tick)",
-                name,
+                f"schedules.{name}.partition",
             )
         offset = spec.get("partition_offset", 0)
         if not isinstance(offset, int) or offset < 0:
-            raise fail(f"schedules.{name}.partition_offset must be a whole number >= 0", name)
+            raise fail(
+                f"schedules.{name}.partition_offset must be a whole number >= 0",
+                f"schedules.{name}.partition_offset",
+            )
         schedules[name] = Schedule(
             name=name,
             cron=cron,
@@ -297,7 +319,7 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
             partition_offset=offset,
             catchup=catchup,
             description=str(spec.get("description", "")),
-            enabled=bool(spec.get("enabled", True)),
+            enabled=flag(spec, f"schedules.{name}", "enabled", True),
         )
 
     sensors: dict[str, Sensor] = {}
@@ -307,25 +329,30 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
         if len(kinds) != 1:
             raise fail(
                 f"sensors.{name} must watch one thing: files, asset or run_status",
-                name,
+                f"sensors.{name}",
                 'files = "landing/*.csv", asset = "orders", or run_status = "failure"',
             )
         kind = kinds[0]
         interval = parse_duration(spec.get("minimum_interval", "1s"))
         if interval is None:
-            raise fail(f'sensors.{name}.minimum_interval must be a duration such as "30s"', name)
+            raise fail(
+                f'sensors.{name}.minimum_interval must be a duration such as "30s"',
+                f"sensors.{name}.minimum_interval",
+            )
         common: dict[str, Any] = {
             "name": name,
             "kind": kind,
             "minimum_interval": interval,
             "description": str(spec.get("description", "")),
-            "enabled": bool(spec.get("enabled", True)),
+            "enabled": flag(spec, f"sensors.{name}", "enabled", True),
         }
         if kind == "run_status":
             sensors[name] = _run_status_sensor(name, spec, jobs, fail, common)
             continue
         if not isinstance(spec[kind], str) or not spec[kind].strip():
-            raise fail(f"sensors.{name}.{kind} must be a non-empty string", name)
+            raise fail(
+                f"sensors.{name}.{kind} must be a non-empty string", f"sensors.{name}.{kind}"
+            )
         pattern = spec.get("partition_from")
         if pattern is not None:
             try:
@@ -335,7 +362,7 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
                 raise fail(
                     f"sensors.{name}.partition_from must be a regular expression with a "
                     "group capturing the partition key (file sensors only)",
-                    name,
+                    f"sensors.{name}.partition_from",
                     "partition_from = '(\\d{4}-\\d{2}-\\d{2})'",
                 ) from None
         adds = spec.get("add_partition_to")
@@ -343,7 +370,7 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
             raise fail(
                 f"sensors.{name}.add_partition_to names a dynamic partition set, and needs "
                 "partition_from to find the key in each file's name",
-                name,
+                f"sensors.{name}.add_partition_to",
             )
         sensors[name] = Sensor(
             target=target("sensors", name, spec),
@@ -356,10 +383,10 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
     return Automation(jobs=jobs, schedules=schedules, sensors=sensors)
 
 
-def _whole(value: Any, what: str, key: str, fail: Any, low: int | None = None) -> int:
+def _whole(value: Any, what: str, fail: Any, low: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or (low is not None and value < low):
         at_least = f" of at least {low}" if low is not None else ""
-        raise fail(f"{what} must be a whole number{at_least}, got {value!r}", key)
+        raise fail(f"{what} must be a whole number{at_least}, got {value!r}", what)
     return value
 
 
@@ -372,21 +399,25 @@ def _run_status_sensor(
 ) -> Sensor:
     status = spec["run_status"]
     if status not in ("failure", "success"):
-        raise fail(f"sensors.{name}.run_status must be failure or success", name)
+        raise fail(
+            f"sensors.{name}.run_status must be failure or success", f"sensors.{name}.run_status"
+        )
     if "job" in spec or "select" in spec or "exclude" in spec:
         raise fail(
             f"sensors.{name} watches runs: it runs nothing itself",
-            name,
+            f"sensors.{name}",
             "of_job = NAME limits it to the runs of one job; webhook_env names the URL",
         )
     of_job = spec.get("of_job")
     if of_job is not None and of_job not in jobs:
-        raise fail(f"sensors.{name}.of_job '{of_job}' is not a declared job", name)
+        raise fail(
+            f"sensors.{name}.of_job '{of_job}' is not a declared job", f"sensors.{name}.of_job"
+        )
     webhook = spec.get("webhook_env")
     if not isinstance(webhook, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", webhook):
         raise fail(
             f"sensors.{name} needs webhook_env = the environment variable holding the URL",
-            name,
+            f"sensors.{name}.webhook_env",
             'webhook_env = "ALERT_WEBHOOK_URL" (the URL itself is never written anywhere)',
         )
     return Sensor(target=Target(), run_status=status, of_job=of_job, webhook_env=webhook, **common)
@@ -406,8 +437,8 @@ def freshness_problem(value: dict[str, Any]) -> str | None:
     if value.get("severity", "error") not in ("warn", "error"):
         return f"severity {value.get('severity')!r} is not warn or error"
     cron = value.get("cron")
-    if cron is not None and (not isinstance(cron, str) or not valid_cron(cron)):
-        return f"cron {cron!r} is not a cron expression such as '0 9 * * *'"
+    if cron is not None and (problem := cron_problem(cron)):
+        return f"cron {cron!r} {problem} (such as '0 9 * * *')"
     try:
         ZoneInfo(str(value.get("timezone", "UTC")))
     except (ZoneInfoNotFoundError, ValueError):
@@ -424,10 +455,20 @@ def last_tick(cron: str, timezone: str, now: datetime) -> datetime:
     return (found[-1] if found else start).replace(tzinfo=None)
 
 
-def valid_cron(expression: str) -> bool:
-    from croniter import croniter
+def cron_problem(expression: object) -> str | None:
+    """What is wrong with ``expression`` as five cron fields, or None: not a cron
+    expression, or one that never fires (``0 3 31 2 *``: February 31st parses)."""
+    from croniter import CroniterBadDateError, croniter
 
-    return len(expression.split()) == 5 and bool(croniter.is_valid(expression))
+    if not isinstance(expression, str):
+        return "is not a cron expression"
+    if len(expression.split()) != 5 or not croniter.is_valid(expression):
+        return "is not a cron expression"
+    try:  # a leap day comes within 8 years
+        croniter(expression, datetime(2000, 1, 1)).get_next(datetime)
+    except CroniterBadDateError:
+        return "never fires: no date matches it"
+    return None
 
 
 def parse_duration(value: Any) -> float | None:

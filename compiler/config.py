@@ -41,6 +41,7 @@ from teal.compiler.errors import ProjectError, did_you_mean
 from teal.compiler.external import FORMATS, ExternalDefaults, parse_external_defaults
 from teal.compiler.resources import ResourceDecl, parse_resources
 from teal.compiler.spark_settings import SparkSettings, parse_spark_settings
+from teal.compiler.toml_lines import key_line, line_text
 
 MATERIALIZATIONS = ("view", "table", "ephemeral", "incremental", "external")
 INCREMENTAL_STRATEGIES = ("append", "merge", "delete+insert")
@@ -420,17 +421,6 @@ def _pools(raw: dict[str, Any], config_path: Path) -> dict[str, int]:
     return dict(raw)
 
 
-def key_line(path: Path, key: str) -> int | None:
-    """Best-effort line number of ``key`` in a TOML file, for error messages."""
-    try:
-        for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if re.match(rf"\s*\[?[\w.\"/]*{re.escape(key)}\b", text):
-                return i
-    except OSError:
-        pass
-    return None
-
-
 # what a value of each kind looks like in TOML, for hints
 _EXAMPLES = {
     "a string": '"..."',
@@ -438,17 +428,6 @@ _EXAMPLES = {
     "an integer": "4",
     "true or false": "true",
 }
-
-
-def _line_text(path: Path, line: int | None) -> str | None:
-    """Line ``line`` of ``path`` (1-based), or None."""
-    if line is None:
-        return None
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return None
-    return lines[line - 1] if 0 < line <= len(lines) else None
 
 
 def _table_text(path: Path, table: str) -> str | None:
@@ -517,7 +496,7 @@ def load_config(
         value = data.get(key)
         if value is not None and not isinstance(value, kind):
             line = key_line(config_path, key)
-            text = _line_text(config_path, line)
+            text = line_text(config_path, line)
             raise ProjectError(
                 f"project setting '{key}' must be {what}, got {value!r}",
                 path=config_path.name,

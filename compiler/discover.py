@@ -133,8 +133,8 @@ def unmatched_folders(
 ) -> list[ProjectError]:
     """A warning for each ``[folders.X]`` of the project file that holds no model file (a
     misspelt folder's config would otherwise apply to nothing, silently)."""
-    from teal.compiler.config import key_line
     from teal.compiler.errors import did_you_mean
+    from teal.compiler.toml_lines import key_line
 
     held: set[str] = set()  # every folder, and each folder above it, that holds a model
     for path in (*files.sql, *files.python):

@@ -28,7 +28,6 @@ running it), to tell a resource parameter from an upstream model; the runtime
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import Any
 
 from teal.compiler.errors import ProjectError
 from teal.compiler.pyfiles import syntax_hint
+from teal.compiler.toml_lines import table_line
 from teal.compiler.typed_fields import EnvVar, TypedFields
 
 __all__ = ["Config", "EnvVar", "IOManager", "Resource", "ResourceDecl"]
@@ -143,7 +143,7 @@ def parse_resources(
         )
     found: dict[str, ResourceDecl] = {}
     for name, table in raw.items():
-        line = key_line(config_path, name)
+        line = table_line(config_path, f"resources.{name}") or key_line(config_path, name)
         if not isinstance(table, dict) or not isinstance(table.get("class"), str):
             raise ProjectError(
                 f"resource '{name}' needs a class: the teal.Resource subclass to build",
@@ -152,8 +152,14 @@ def parse_resources(
                 hint=f'[tool.teal.resources.{name}] class = "module:ClassName"',
             )
         values = {k: _env_value(v) for k, v in table.items() if k != "class"}
+        fields = {k: table_line(config_path, f"resources.{name}", k) for k in values}
         found[name] = ResourceDecl(
-            name, config_path.name, line, table["class"], values, _field_lines(config_path, line)
+            name,
+            config_path.name,
+            line,
+            table["class"],
+            values,
+            {k: at for k, at in fields.items() if at is not None and at != line},
         )
     python_file = config_path.parent / RESOURCES_FILE
     for name, line in python_resource_names(python_file).items():
@@ -166,25 +172,6 @@ def parse_resources(
                 hint="keep one of them",
             )
         found[name] = ResourceDecl(name, RESOURCES_FILE, line)
-    return found
-
-
-def _field_lines(config_path: Path, header: int | None) -> dict[str, int]:
-    """The line of each ``key = ...`` in the table that starts on line ``header``, up to
-    the next table (best effort, for messages: a field written inline has none)."""
-    if header is None:
-        return {}
-    try:
-        lines = config_path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return {}
-    found: dict[str, int] = {}
-    for number, text in enumerate(lines[header:], header + 1):
-        if text.lstrip().startswith("["):
-            break
-        key = re.match(r"\s*([\w-]+)\s*=", text)
-        if key is not None:
-            found.setdefault(key.group(1), number)
     return found
 
 

@@ -195,6 +195,13 @@ def coerce(value: Any, tp: Any, where: str, allow_env: bool = False) -> Any:
     if origin in (list, tuple, set, frozenset) or tp in (list, tuple):
         if not isinstance(value, list | tuple):
             raise _mismatch(where, tp, value)
+        if origin is tuple and args and args[-1] is not Ellipsis:  # tuple[int, str]: each its own
+            if len(value) != len(args):
+                raise FieldError(where, f"must have {len(args)} items, got {len(value)}")
+            return tuple(
+                coerce(v, a, f"{where}[{i}]", allow_env)
+                for i, (v, a) in enumerate(zip(value, args))
+            )
         arm = args[0] if args else Any
         items = [coerce(v, arm, f"{where}[{i}]", allow_env) for i, v in enumerate(value)]
         return tuple(items) if (origin or tp) is tuple else items

@@ -61,6 +61,18 @@ class RunRequest:
     vars: dict[str, Any] = field(default_factory=dict)
     add_partitions: dict[str, Sequence[str]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # one string is one selection ("marts+ tag:daily": words, as in the config file)
+        # or one partition key, never a sequence of characters
+        for name in ("select", "exclude"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, tuple(value.split()))
+        if isinstance(self.partitions, str):
+            object.__setattr__(self, "partitions", (self.partitions,))
+        adds = {k: (v,) if isinstance(v, str) else v for k, v in self.add_partitions.items()}
+        object.__setattr__(self, "add_partitions", adds)
+
 
 @dataclass(frozen=True)
 class SkipReason:
@@ -109,7 +121,7 @@ def sensor(
             fn=func,
             name=name or func.__name__,
             job=job,
-            select=(select,) if isinstance(select, str) else tuple(select),
+            select=tuple(select.split()) if isinstance(select, str) else tuple(select),
             minimum_interval=interval,
             description=description or (func.__doc__ or "").strip().split("\n")[0],
             source=f"{code.co_filename}:{code.co_firstlineno}" if code is not None else "",

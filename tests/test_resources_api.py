@@ -67,6 +67,18 @@ def test_config_fields_are_checked_and_converted():
         Settings(days=teal.EnvVar("DAYS"))
 
 
+def test_a_fixed_tuple_checks_each_item_against_its_own_type():
+    class Pair(teal.Config):
+        pair: tuple[int, str] = (1, "a")
+        many: tuple[int, ...] = ()
+
+    assert Pair().pair == (1, "a") and Pair(pair=[2, "b"], many=[3, 4]).many == (3, 4)
+    with pytest.raises(FieldError, match=r"pair\[1\]: expected str, got 3"):
+        Pair(pair=[2, 3])
+    with pytest.raises(FieldError, match="pair: must have 2 items, got 1"):
+        Pair(pair=[2])
+
+
 class Api(teal.Resource):
     token: str
     timeout: float = 5.0

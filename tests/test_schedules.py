@@ -100,6 +100,22 @@ def test_ticks_are_increasing_in_range_and_split_at_any_point(cron, zone, start,
         assert next_ticks(s, whole[0], 1) == whole[1:2]
 
 
+def test_a_mistake_is_located_in_its_own_table_and_line(tmp_path):
+    """A job and the schedule that runs it share a name: a schedule's mistake points at
+    the schedule's line, not at the job's table (the first header with that name)."""
+    from teal.compiler.errors import ProjectError
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "teal.toml").write_text(
+        'name = "p"\n\n[jobs.nightly]\nselect = "a"\n\n'
+        '[schedules.nightly]\njob = "nightly"\ncron = "0 3 * * *"\ntimezone = "Europe/Berln"\n'
+    )
+    with pytest.raises(ProjectError) as caught:
+        load_config(tmp_path)
+    assert "timezone 'Europe/Berln' is not a time zone" in caught.value.message
+    assert caught.value.line == 9
+
+
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
@@ -124,6 +140,10 @@ def test_ticks_are_increasing_in_range_and_split_at_any_point(cron, zone, start,
             "it runs nothing itself",
         ),
         ('[sensors.f]\nfiles = "x/*"\npartition_from = "no group"\n', "partition_from must be"),
+        ('[schedules.s]\ncron = "0 3 31 2 *"\n', "'0 3 31 2 *' never fires"),
+        ('[jobs.j]\nfull_refresh = "false"\n', "jobs.j.full_refresh must be true or false"),
+        ('[schedules.s]\ncron = "0 3 * * *"\nenabled = "no"\n', "enabled must be true or false"),
+        ('[sensors.f]\nfiles = "x/*"\nenabled = "off"\n', "sensors.f.enabled must be true or"),
     ],
 )
 def test_bad_definitions_are_located_errors(tmp_path, toml, message):
@@ -135,3 +155,15 @@ def test_bad_definitions_are_located_errors(tmp_path, toml, message):
         load_config(tmp_path)
     assert message in caught.value.message
     assert caught.value.path == "teal.toml" and caught.value.line is not None
+
+
+def test_a_run_request_takes_one_string_as_one_selection_or_one_key():
+    """RunRequest(select="events") is the model events, not the selectors e, v, e, n, t, s."""
+    import teal
+
+    request = teal.RunRequest(select="orders+ tag:daily", partitions="2026-03-01")
+    assert request.select == ("orders+", "tag:daily") and request.partitions == ("2026-03-01",)
+    assert teal.RunRequest(exclude="audit").exclude == ("audit",)
+    assert teal.RunRequest(add_partitions={"regions": "north"}).add_partitions == {
+        "regions": ("north",)
+    }

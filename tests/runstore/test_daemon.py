@@ -401,7 +401,7 @@ def api_orders(context: teal.SensorContext):
         return teal.SkipReason(f"nothing after order {last}")
     context.cursor = str(newest)
     return [
-        teal.RunRequest(run_key=f"orders-{newest}", vars={"since": last}, partitions=["2026-03-01"]),
+        teal.RunRequest(run_key=f"orders-{newest}", vars={"since": last}, partitions="2026-03-01"),
         teal.RunRequest(run_key=f"audit-{newest}", job="audit"),
     ]
 
