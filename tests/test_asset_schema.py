@@ -78,3 +78,29 @@ def test_declared_schema_shapes():
     assert declared_schema(("a", "b")) == {"a": None, "b": None}
     with pytest.raises(TypeError):
         declared_schema("id")
+
+
+def test_a_pandas_input_keeps_money_exact(project):
+    """A DECIMAL column read as a pandas DataFrame holds Decimals (DuckDB's df() gives
+    float64), so an asset that passes it on writes DECIMAL, not DOUBLE."""
+    root = project(
+        {
+            "models/orders.sql": "select 1 as id, 10.10::decimal(10, 2) as amount",
+            "models/pd_money.py": """
+            import pandas as pd
+
+            import teal
+
+            @teal.asset
+            def pd_money(orders: pd.DataFrame) -> pd.DataFrame:
+                return orders[["id", "amount"]]
+            """,
+        }
+    )
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 0, done.output
+    # a DECIMAL (pandas keeps no precision: Arrow takes the values' own, here (4,2))
+    assert query(root / "warehouse.duckdb", "describe pd_money")[1][1].startswith("DECIMAL(")
+    assert query(root / "warehouse.duckdb", "select amount::varchar from pd_money") == [
+        ("10.10",)
+    ]

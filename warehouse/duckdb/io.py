@@ -38,8 +38,8 @@ def load(cur: DuckDBPyConnection, select_sql: str, kind: str) -> Any:
         return rel.pl()
     if kind == "polars_lazy":
         return rel.pl().lazy()
-    if kind == "pandas":
-        return rel.df()
+    if kind == "pandas":  # through Arrow: DECIMAL stays Decimal (``df()`` gives float64)
+        return rel.to_arrow_table().to_pandas()
     if kind == "spark":
         raise ValueError(
             'a pyspark.sql.DataFrame input needs a Spark target (engine = "spark"); '
