@@ -101,6 +101,4 @@ def test_a_pandas_input_keeps_money_exact(project):
     assert done.returncode == 0, done.output
     # a DECIMAL (pandas keeps no precision: Arrow takes the values' own, here (4,2))
     assert query(root / "warehouse.duckdb", "describe pd_money")[1][1].startswith("DECIMAL(")
-    assert query(root / "warehouse.duckdb", "select amount::varchar from pd_money") == [
-        ("10.10",)
-    ]
+    assert query(root / "warehouse.duckdb", "select amount::varchar from pd_money") == [("10.10",)]
