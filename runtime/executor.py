@@ -562,7 +562,12 @@ class Executor:
         if model.strategy == "append":
             return cur.incremental_append(target, sql, audit=audit)
         return cur.incremental_upsert(
-            target, sql, model.unique_key, audit=audit, predicates=model.incremental_predicates
+            target,
+            sql,
+            model.unique_key,
+            audit=audit,
+            predicates=model.incremental_predicates,
+            one_row_per_key=model.strategy == "merge",
         )
 
     def _run_partitions(

@@ -188,6 +188,28 @@ def test_merge_on_a_composite_unique_key_matches_on_every_column(shop):
     ]
 
 
+def test_a_merge_whose_new_rows_repeat_a_key_fails_and_keeps_the_table(project):
+    """Two new rows with one unique_key would both be inserted: the step fails, names the
+    key, and the table stays as it was (delete+insert takes them all, as dbt does)."""
+    root = project(
+        {
+            "models/raw/src.sql": SRC,
+            "models/marts/merged.sql": """
+            {{ config(materialized='incremental', unique_key='id') }}
+            select id, val from src
+            {% if is_incremental() and var('dup', false) %}
+            union all select 3, 'again'
+            {% endif %}
+            """,
+        }
+    )
+    build(root, n=4, tag="a")
+    before = rows(root, "marts.merged")
+    failed = build(root, code=1, n=4, tag="b", dup=True)
+    assert "2 new rows of merged have the same unique_key (id = 3)" in failed.output
+    assert rows(root, "marts.merged") == before
+
+
 def test_delete_insert_replaces_all_rows_of_each_key(shop):
     build(shop, "-s", "+by_group", n=5, tag="a")
     assert rows(shop, "marts.by_group", "id") == [(i % 3, i, f"v{i}-a") for i in range(1, 6)]

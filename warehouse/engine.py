@@ -291,6 +291,7 @@ class EngineCursor(Protocol):
         unique_key: Sequence[str],
         audit: Audit | None = None,
         predicates: Sequence[str] = (),
+        one_row_per_key: bool = False,
     ) -> Built: ...
     def replace_partition(
         self,

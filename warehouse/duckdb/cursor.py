@@ -152,9 +152,10 @@ class DuckDBCursor:
         unique_key: Sequence[str],
         audit: Audit | None = None,
         predicates: Sequence[str] = (),
+        one_row_per_key: bool = False,
     ) -> Built:
         return m.incremental_upsert(
-            self._cur, target, sql, unique_key, self._bound(audit), predicates
+            self._cur, target, sql, unique_key, self._bound(audit), predicates, one_row_per_key
         )
 
     def replace_partition(

@@ -27,6 +27,7 @@ from teal.warehouse.duckdb.transactions import (
     stage_name,
 )
 from teal.warehouse.engine import BuildTarget, Built
+from teal.warehouse.unique_keys import check_one_row_per_key
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
@@ -118,14 +119,20 @@ def incremental_upsert(
     unique_key: Sequence[str],
     audit: Check = None,
     predicates: Sequence[str] = (),
+    one_row_per_key: bool = False,
 ) -> Built:
     """Replace rows whose ``unique_key`` matches, insert the rest (merge / delete+insert);
-    ``predicates`` (dbt's incremental_predicates) limit which existing rows are replaced."""
+    ``predicates`` (dbt's incremental_predicates) limit which existing rows are replaced;
+    ``one_row_per_key`` (a merge): new rows repeating a key are an error."""
     stage = stage_name(target.model)
     keys = [quote(k) for k in unique_key]
 
     def body() -> int:
         cur.execute(SQL.create_as(stage, sql, kind="TEMP TABLE"))
+        if one_row_per_key:
+            check_one_row_per_key(
+                lambda q: cur.execute(q).fetchone(), stage, unique_key, quote, target.model
+            )
         source = aligned(cur, target, stage)
         cur.execute(
             SQL.delete_matching(qualified(target.schema, target.name), keys, stage, predicates)

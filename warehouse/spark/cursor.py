@@ -123,10 +123,11 @@ class SparkCursor:
         unique_key: Sequence[str],
         audit: Audit | None = None,
         predicates: Sequence[str] = (),
+        one_row_per_key: bool = False,
     ) -> Built:
         self._in_group()
         return m.incremental_upsert(
-            self._sql, target, sql, unique_key, self._bound(audit), predicates
+            self._sql, target, sql, unique_key, self._bound(audit), predicates, one_row_per_key
         )
 
     def replace_partition(

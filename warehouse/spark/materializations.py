@@ -19,6 +19,7 @@ from teal.warehouse.engine import BuildTarget, Built
 from teal.warehouse.spark import io, layout, state
 from teal.warehouse.spark.schema_change import align
 from teal.warehouse.spark.session import quote
+from teal.warehouse.unique_keys import check_one_row_per_key
 
 if TYPE_CHECKING:
     from teal.warehouse.spark.session import SparkSQL
@@ -225,16 +226,22 @@ def incremental_upsert(
     unique_key: Sequence[str],
     audit: Check,
     predicates: Sequence[str] = (),
+    one_row_per_key: bool = False,
 ) -> Built:
     """Rows whose key matches replaced, the rest added: the table rewritten as its rows
     without the new keys plus the new rows (columns aligned under ``on_schema_change``),
-    staged and swapped in."""
+    staged and swapped in; ``one_row_per_key`` (a merge): new rows repeating a key are an
+    error."""
     started = now()
     stage = target.name + STAGE_SUFFIX
     stage_rel = sql.relation(target.schema, stage)
     staged = target.name + NEW_SUFFIX
     try:
         rows = create_table(sql, target.schema, stage, sql.spark(select))
+        if one_row_per_key:
+            check_one_row_per_key(
+                lambda q: next(iter(sql.rows(q)), None), stage_rel, unique_key, quote, target.model
+            )
         aligned = align(sql, target, stage_rel)
         on = " AND ".join(
             f"DBT_INTERNAL_DEST.{quote(k)} = DBT_INTERNAL_SOURCE.{quote(k)}" for k in unique_key

@@ -1,0 +1,35 @@
+"""A merge's new rows must name each ``unique_key`` once: two new rows with the same key
+would both be inserted (the table then holds the key twice), so the step fails instead,
+naming the key, before anything changes. ``delete+insert`` takes them all, as dbt does
+(its key may be a day whose rows are replaced together)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from teal.compiler.errors import ExecutionError
+
+
+def check_one_row_per_key(
+    fetch: Callable[[str], Any],
+    relation: str,
+    names: Sequence[str],
+    quote: Callable[[str], str],
+    model: str,
+) -> None:
+    """Raise if two rows of ``relation`` (the staged new rows) share the key ``names``;
+    ``fetch(sql)`` runs a query and returns its first row or None."""
+    keys = ", ".join(quote(n) for n in names)
+    row = fetch(
+        f"SELECT {keys}, COUNT(*) FROM {relation} GROUP BY {keys} HAVING COUNT(*) > 1 LIMIT 1"
+    )
+    if row is None:
+        return
+    *values, count = row
+    shown = ", ".join(f"{n} = {v!r}" for n, v in zip(names, values))
+    raise ExecutionError(
+        f"{count} new rows of {model} have the same unique_key ({shown}): a merge keeps one "
+        "row per key; make the query return one row per key, or use "
+        "incremental_strategy='delete+insert' to insert them all"
+    )
