@@ -166,7 +166,7 @@ class Daemon:
     # a tick older than this when evaluated was missed (no daemon ran at its time)
     grace: timedelta = timedelta(seconds=60)
     # partition keys for a "closed" schedule: (selection, exclusion, tick) -> key
-    partition_for: Callable[[Target, Schedule, datetime], str] | None = None
+    partition_for: Callable[[Target, Schedule, datetime], tuple[str, ...]] | None = None
     on_tick: Callable[[TickOutcome], None] | None = None
     running: Handle | None = None
     # models' freshness at a moment (None: not evaluated); recorded when it changes
@@ -403,7 +403,7 @@ class Daemon:
             if schedule is not None and schedule.partition == "closed":
                 if self.partition_for is None:
                     raise ProjectError("no project loaded to find the partition of a tick")
-                partitions = (self.partition_for(target, schedule, tick),)
+                partitions = self.partition_for(target, schedule, tick)
             run = self.queued_run(target, trigger, source, tick, partitions)
             if add_partitions:
                 run.config["add_partitions"] = {k: list(v) for k, v in add_partitions.items()}
@@ -555,36 +555,52 @@ def _freshness_evaluator(
     return evaluate
 
 
-def _partition_finder(config: ProjectConfig) -> Callable[[Target, Schedule, datetime], str]:
-    """The partition a "closed" schedule's tick builds: the last partition of the first
-    partitioned model it selects that has closed by the tick (``partition_offset`` more
-    back)."""
+def _partition_finder(
+    config: ProjectConfig,
+) -> Callable[[Target, Schedule, datetime], tuple[str, ...]]:
+    """The partitions a "closed" schedule's tick builds: of the first time-partitioned
+    model it selects, the last time window that has closed by the tick
+    (``partition_offset`` more back), and with a second, static dimension every key of
+    that window (``2025-05|east``, ``2025-05|west``, ...)."""
 
-    def find(target: Target, schedule: Schedule, tick: datetime) -> str:
+    def find(target: Target, schedule: Schedule, tick: datetime) -> tuple[str, ...]:
+        from teal.compiler.partitions import MultiPartitions, TimePartitions
         from teal.runtime.session import Session
 
         select, exclude = target.select, target.exclude
         if target.job is not None:
             job = config.automation.job(target.job)
             select, exclude = job.select, job.exclude
+        now = tick.replace(tzinfo=UTC)
         with Session.open(config.root) as session:
             project = session.project
             for name in session.select(list(select) or None, list(exclude) or None):
                 definition = project.models[name].partitions
-                if definition is None:
+                time = definition if isinstance(definition, TimePartitions) else None
+                if isinstance(definition, MultiPartitions) and definition.time_dimension:
+                    time = definition.time_dimension[1]
+                if time is None:
                     continue
-                keys = definition.keys(tick.replace(tzinfo=UTC))
-                if len(keys) <= schedule.partition_offset:
+                windows = time.keys(now)
+                if len(windows) <= schedule.partition_offset:
                     raise ProjectError(
                         f"no partition of {name} has closed by {tick:%Y-%m-%d %H:%M} UTC",
                         path=f"schedules.{schedule.name}",
                     )
-                return str(keys[-1 - schedule.partition_offset])
+                window = windows[-1 - schedule.partition_offset]
+                if not isinstance(definition, MultiPartitions):
+                    return (str(window),)
+                time_name = definition.time_dimension[0] if definition.time_dimension else ""
+                return tuple(
+                    key
+                    for key in definition.keys(now)
+                    if definition.parse_key(key)[time_name] == window
+                )
         raise ProjectError(
             f"schedule {schedule.name} builds the partition that closed at each tick, but it "
-            "selects no partitioned model",
+            "selects no time-partitioned model",
             path=f"schedules.{schedule.name}",
-            hint='remove partition = "closed", or select a partitioned model',
+            hint='remove partition = "closed", or select a model partitioned by time',
         )
 
     return find

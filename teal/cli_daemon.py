@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -16,7 +17,7 @@ import click
 
 from teal.cli_support import common_options, handle_errors, setup_logging, table
 from teal.compiler.config import ProjectConfig, load_config
-from teal.compiler.errors import SelectionError
+from teal.compiler.errors import ProjectError, SelectionError
 
 if TYPE_CHECKING:
     from teal.runtime.session import Session
@@ -273,27 +274,35 @@ def preview(
     from teal.compiler.automation import next_ticks
 
     for tick in next_ticks(schedule, _now().replace(tzinfo=UTC), count):
-        partition = (
-            finder(schedule.target, schedule, tick.replace(tzinfo=None))
-            if schedule.partition == "closed"
-            else None
-        )
+        partitions: list[str] = []
+        note = ""
+        if schedule.partition == "closed":
+            try:
+                partitions = list(finder(schedule.target, schedule, tick.replace(tzinfo=None)))
+            except ProjectError as exc:  # this tick fails (none closed yet); later ones may not
+                note = exc.message
         rows.append(
             {
                 "tick": tick.astimezone(schedule.zone).isoformat(),
                 "tick_utc": tick.replace(tzinfo=None).isoformat(),
                 "runs": schedule.target.describe(),
-                "partition": partition,
+                "partitions": partitions,
+                "problem": note or None,
             }
         )
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
+
+    def shown(row: Mapping[str, object]) -> str:
+        keys = row["partitions"]
+        assert isinstance(keys, list)
+        if row["problem"]:
+            return f"(fails: {row['problem']})"
+        return ", ".join(keys) if len(keys) <= 3 else f"{keys[0]} .. {keys[-1]} ({len(keys)})"
+
     click.echo(
-        table(
-            ("tick", "runs", "partition"),
-            [(r["tick"], r["runs"], r["partition"] or "") for r in rows],
-        )
+        table(("tick", "runs", "partitions"), [(r["tick"], r["runs"], shown(r)) for r in rows])
     )
 
 

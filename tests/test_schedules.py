@@ -167,3 +167,34 @@ def test_a_run_request_takes_one_string_as_one_selection_or_one_key():
     assert teal.RunRequest(add_partitions={"regions": "north"}).add_partitions == {
         "regions": ("north",)
     }
+
+
+MONTHLY_BY_REGION = """
+{{ config(materialized='incremental', partitioned_by={
+    'month': {'type': 'monthly', 'start': '2025-01-01'},
+    'region': ['east', 'west'],
+}, partition_column={'month': 'month', 'region': 'region'}) }}
+select '{{ partition.region }}' as region, cast('{{ partition.start }}' as date) as month
+"""
+
+
+def test_a_closed_partition_of_a_model_with_a_second_dimension_is_every_key_of_the_window(
+    tmp_path,
+):
+    """A closed-partition schedule on month x region builds the whole month that closed,
+    every region of it (not one key of it); partition_offset = 1 is the month before."""
+    from teal.runtime.daemon import _partition_finder
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "by_region.sql").write_text(MONTHLY_BY_REGION)
+    (tmp_path / "teal.toml").write_text(
+        'name = "p"\n[schedules.monthly]\nselect = "by_region"\ncron = "0 2 1 * *"\n'
+        'partition = "closed"\n[schedules.before]\nselect = "by_region"\ncron = "0 2 1 * *"\n'
+        'partition = "closed"\npartition_offset = 1\n'
+    )
+    config = load_config(tmp_path)
+    find = _partition_finder(config)
+    tick = datetime(2025, 6, 1, 2, 0)
+    monthly, before = config.automation.schedules["monthly"], config.automation.schedules["before"]
+    assert find(monthly.target, monthly, tick) == ("2025-05|east", "2025-05|west")
+    assert find(before.target, before, tick) == ("2025-04|east", "2025-04|west")
