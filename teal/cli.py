@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 a build ran and something failed, 2 a project or usage error
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import sys
@@ -187,9 +188,14 @@ def _build_and_report(
     if anything failed."""
     from teal.runtime.report import ConsoleReporter, SilentReporter
 
-    setup_logging()
     reporter = SilentReporter() if as_json else ConsoleReporter(verbose=verbose)
-    result = session.build(select, exclude, options=options, run=run, reporter=reporter)
+    if as_json:  # stdout is the JSON alone: assets' log lines and prints go to stderr
+        setup_logging(sys.stderr)
+        with contextlib.redirect_stdout(sys.stderr):
+            result = session.build(select, exclude, options=options, run=run, reporter=reporter)
+    else:
+        setup_logging()
+        result = session.build(select, exclude, options=options, run=run, reporter=reporter)
     if not result.results:
         if as_json:
             click.echo(json.dumps({"success": True, "results": [], "not_run": result.not_run}))

@@ -11,7 +11,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -242,16 +242,19 @@ def report_warnings(warnings: tuple[TealError, ...], *, strict: bool) -> None:
         click.echo(f"warning: {warning}", err=True)
 
 
-def setup_logging() -> None:
+def setup_logging(stream: IO[str] | None = None) -> None:
+    """Assets' ``context.log`` lines to ``stream`` (stdout; stderr when stdout is JSON)."""
+
     class _AssetFormatter(logging.Formatter):
         def format(self, record: logging.LogRecord) -> str:
             return f"    [{record.name.rsplit('.', 1)[-1]}] {record.getMessage()}"
 
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(_AssetFormatter())
     logger = logging.getLogger("teal.asset")
-    if not logger.handlers:
-        logger.addHandler(handler)
+    for old in list(logger.handlers):
+        logger.removeHandler(old)
+    logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
 

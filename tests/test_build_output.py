@@ -266,3 +266,29 @@ def test_a_reader_that_leaves_does_not_stop_the_build(root: Path) -> None:
     assert query(root / "warehouse.duckdb", "select count(*) from regional") == [(48,)]
     shown = run_teal("runs", "show", "last", "--json", cwd=root)
     assert json.loads(shown.stdout)["run"]["status"] == "success", shown.output
+
+
+def test_json_output_is_json_alone_when_assets_log_and_print(tmp_path: Path) -> None:
+    """`teal build --json`: an asset's context.log lines and prints go to stderr, so the
+    standard output parses as JSON."""
+    root = write_project(
+        tmp_path / "logs",
+        {
+            "models/chatty.py": """
+            import pyarrow as pa
+            import teal
+
+            @teal.asset
+            def chatty(context) -> pa.Table:
+                context.log.info("building chatty")
+                print("a print from the asset")
+                return pa.table({"n": [1]})
+            """
+        },
+    )
+    done = run_teal("build", "--json", cwd=root)
+    assert done.returncode == 0, done.output
+    assert json.loads(done.stdout)["success"] is True
+    assert "building chatty" in done.stderr and "a print from the asset" in done.stderr
+    plain = run_teal("build", cwd=root)
+    assert "[chatty] building chatty" in plain.stdout
