@@ -306,6 +306,32 @@ def test_a_changed_column_list_fails_clearly_and_keeps_the_table(project):
     assert len(rows(root, "marts.inc")) == 5
 
 
+def test_a_column_whose_type_changed_is_refused_or_synced_never_silently_cast(project):
+    """A money column widened from DECIMAL(10,2) to DECIMAL(12,4): under the default
+    (fail) the step fails and the table keeps its rows and type (inserting would round
+    1.2345 to 1.23); sync_all_columns changes the column's type, keeping the old rows."""
+    root = project(
+        {
+            "models/inc.sql": """
+            {{ config(materialized='incremental', unique_key='id',
+                      on_schema_change=var('osc', 'fail')) }}
+            select {{ var('id', 1) }} as id,
+                   cast({{ var('amt', 1.25) }} as decimal({{ var('p', '10,2') }})) as amt
+            """
+        }
+    )
+    build(root)
+    failed = build(root, code=1, id=2, amt=1.2345, p="12,4")
+    assert '"amt" is now DECIMAL(12,4) (the table\'s is DECIMAL(10,2))' in failed.output
+    assert query(root / "warehouse.duckdb", "select id, amt::varchar from inc") == [(1, "1.25")]
+    build(root, id=2, amt=1.2345, p="12,4", osc="sync_all_columns")
+    assert query(root / "warehouse.duckdb", "select id, amt::varchar from inc order by id") == [
+        (1, "1.2500"),
+        (2, "1.2345"),
+    ]
+    assert columns(root, "main.inc") == ["id", "amt"]
+
+
 def test_a_view_turned_incremental_is_built_as_a_table(project):
     root = project(
         {

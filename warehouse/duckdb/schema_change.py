@@ -1,9 +1,10 @@
 """An incremental model's ``on_schema_change``, applied as rows are added to its table.
 
-When the model's query now has other columns than the table built earlier (by name),
-``fail`` refuses, ``ignore`` inserts the columns the table has, ``append_new_columns``
-adds the new ones to the table (typed as the query types them) and ``sync_all_columns``
-also drops the ones the query lacks (dbt's names and meanings). The planner refuses
+When the model's query now has other columns than the table built earlier (by name), or
+gives a column another type, ``fail`` refuses, ``ignore`` inserts the columns the table
+has (in its types), ``append_new_columns`` adds the new ones to the table (typed as the
+query types them; a column's type stays) and ``sync_all_columns`` also drops the ones the
+query lacks and changes a column's type to the query's (dbt's names and meanings). The planner refuses
 ``fail`` before anything runs when binding knows the columns (compiler/schema_change.py);
 this is the check of record, in the transaction that adds the rows, for whole tables and
 for partitions alike.
@@ -49,16 +50,25 @@ def aligned(
 def _apply(cur: DuckDBPyConnection, target: BuildTarget, source: str) -> str | None:
     """None when the columns agree; else what to insert from (or SchemaChangeError)."""
     relation = qualified(target.schema, target.name)
-    have = [d[0] for d in cur.execute(SQL.select_all(relation, limit=0)).description]
+    table = cur.execute(SQL.describe(SQL.select_all(relation))).fetchall()
+    have_typed = [(str(r[0]), str(r[1])) for r in table]
+    have = [c for c, _ in have_typed]
     described = cur.execute(f"describe select * from {source}").fetchall()
     got = [(str(row[0]), str(row[1])) for row in described]
     lower_have, lower_got = {h.lower() for h in have}, {g.lower() for g, _ in got}
     added = [(c, t) for c, t in got if c.lower() not in lower_have]
     removed = [c for c in have if c.lower() not in lower_got]
-    if not added and not removed:
+    old_types = {c.lower(): t for c, t in have_typed}
+    # a column typed NULL (``null as x``) takes any type: not a change
+    retyped = [
+        (c, old_types[c.lower()], t)
+        for c, t in got
+        if c.lower() in old_types and t != old_types[c.lower()] and t != "NULL"
+    ]
+    if not added and not removed and not retyped:
         return None
     policy = target.on_schema_change
-    if policy == "ignore":
+    if policy == "ignore":  # dbt's meaning: the table's columns and types stay
         new = {c for c, _ in added}
         kept = ", ".join(quote(c) for c, _ in got if c not in new)
         return f"(select {kept} from {source})"
@@ -68,15 +78,20 @@ def _apply(cur: DuckDBPyConnection, target: BuildTarget, source: str) -> str | N
         if policy == "sync_all_columns":
             for column in removed:
                 cur.execute(f"alter table {relation} drop column {quote(column)}")
+            for column, _, kind in retyped:  # existing rows are cast; one that cannot fails
+                cur.execute(f"alter table {relation} alter column {quote(column)} type {kind}")
         return source
     changes = [
         f"{what} column{'s' if len(cols) > 1 else ''} " + ", ".join(f'"{c}"' for c in cols)
         for what, cols in (("new", [c for c, _ in added]), ("missing", removed))
         if cols
     ]
+    if changes:
+        changes[-1] += f" (the table has {', '.join(have)})"
+    changes += [f'"{c}" is now {t} (the table\'s is {old})' for c, old, t in retyped]
     raise SchemaChangeError(
         f"the model's columns changed since {target.schema}.{target.name} was built: "
-        f"{' and '.join(changes)} (the table has {', '.join(have)})\n"
+        f"{' and '.join(changes)}\n"
         f"hint: set on_schema_change ('append_new_columns', 'sync_all_columns' or "
         f"'ignore'), or rebuild it with `teal build -s {target.model} --full-refresh`"
     )
