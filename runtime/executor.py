@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from teal.compiler.errors import TealError
+from teal.compiler.errors import TealError, raise_all
 from teal.compiler.plan import Plan, Step
 from teal.compiler.project import Model, Project
 from teal.runtime.attempts import run_with_retries
@@ -45,6 +45,7 @@ from teal.runtime.report import Reporter, SilentReporter
 from teal.runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
 from teal.runtime.scheduler import Puller, Schedule, skipped
 from teal.runtime.step_groups import GroupRun, budget, groupable, run_group
+from teal.runtime.validate import unbuilt_upstreams
 from teal.warehouse.engine import (
     Audit,
     BuildTarget,
@@ -130,10 +131,11 @@ class Executor:
         started = time.perf_counter()
         pools = Pools.of(self.project, {s.model: s for s in self.plan.steps})  # checked first
         schedule = Schedule(self.plan, self.reporter, pools)
+        # relation kinds, read once for the run; what it reads and does not build is there
+        self.catalog = self.warehouse.catalog()
+        raise_all(unbuilt_upstreams(self.project, self.plan, self.catalog))
         self.reporter.start(self.plan, self.threads, self.warehouse.path)
         self.warehouse.ensure_schemas({s.relation.split(".")[0] for s in self.plan.steps})
-        # relation kinds, read once for the run
-        self.catalog = self.warehouse.catalog()
         schedule.skip_blocked()
         # the steps that may share a transaction (none where the engine has no transactions)
         light = {

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from teal.compiler.strategy import LoadStrategy
     from teal.runtime.runstore import RunStore
     from teal.warehouse.duckdb.typing import Typed
-    from teal.warehouse.engine import Engine
+    from teal.warehouse.engine import Catalog, Engine
 
 
 def project_columns(
@@ -270,4 +270,40 @@ def python_check_columns(
                 or "fix the column's name in the YAML",
             )
         )
+    return out
+
+
+def unbuilt_upstreams(project: Project, plan: Plan, catalog: Catalog) -> list[TealError]:
+    """A located error for each model of ``plan`` that reads a model this run does not
+    build and that is not in the warehouse (``catalog``): it would fail with the
+    warehouse's "does not exist" after others were built. Upstreams kept by an I/O
+    manager outside the warehouse are not looked for."""
+    from teal.compiler.errors import SelectionError
+    from teal.compiler.plan import step_upstreams
+
+    built = {s.model for s in plan.steps}
+    everything = frozenset(project.models)
+    if len(built) == len(everything):  # a whole-project build reads nothing else
+        return []
+    out: list[TealError] = []
+    for step in plan.steps:
+        missing = sorted(
+            up
+            for up in step_upstreams(project, step.model, everything)
+            if up not in built
+            and project.models[up].io_manager is None
+            and catalog.kind(project.models[up].schema, project.models[up].alias) is None
+        )
+        if missing:
+            model = project.models[step.model]
+            names = ", ".join(missing)
+            out.append(
+                SelectionError(
+                    f"{model.name} reads {names}, which {'is' if len(missing) == 1 else 'are'} "
+                    "not built yet and not selected",
+                    path=model.display_path,
+                    hint=f"build {'it' if len(missing) == 1 else 'them'} too: "
+                    f"`teal build -s +{model.name}`",
+                )
+            )
     return out

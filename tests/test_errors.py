@@ -560,6 +560,23 @@ def test_missing_project(tmp_path: Path) -> None:
     assert "hint: create teal.toml" in done.stderr
 
 
+def test_reading_a_model_never_built_and_not_selected(proj: Path) -> None:
+    """A new model below a new one, selected alone: refused before anything runs, with
+    the selection that builds both (not the warehouse's "does not exist" after others)."""
+    (proj / "models" / "staging" / "tripled.sql").write_text("select n * 3 as t from numbers\n")
+    (proj / "models" / "marts" / "big.sql").write_text(
+        "{{ config(materialized='table') }}\nselect max(t) as m from tripled\n"
+    )
+    done = run_teal("build", "-s", "big", cwd=proj)
+    assert_clean(done, 2)
+    assert "models/marts/big.sql: big reads tripled, which is not built yet and not selected" in (
+        done.stderr
+    )
+    assert "hint: build it too: `teal build -s +big`" in done.stderr
+    assert_nothing_lost(proj)
+    assert run_teal("build", "-s", "+big", cwd=proj).returncode == 0
+
+
 def test_unknown_select_name(proj: Path) -> None:
     done = run_teal("build", "--select", "doubled numbrs", cwd=proj)
     assert_clean(done, 2)
