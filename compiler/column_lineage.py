@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from teal.compiler.cache import CompileCache, content_key
+from teal.compiler.column_errors import missing_error, partition_column_errors, unique_key_errors
 from teal.compiler.column_types import (
     ColumnLineage,
-    MissingColumn,
     ModelColumns,
     ModelTable,
     PlainModel,
@@ -36,7 +36,7 @@ from teal.compiler.column_types import (
     encode,
 )
 from teal.compiler.declared import contract_enforced
-from teal.compiler.errors import LineageError, TealError, did_you_mean
+from teal.compiler.errors import TealError
 from teal.compiler.model_trace import Tracing, TypeCheck, TypedTrace
 from teal.compiler.table_keys import TableKeys, query_reads
 
@@ -203,8 +203,9 @@ class ColumnGraph:
                 continue
             model = self.project.models[name]
             _, columns, missing, _, is_opaque = self.plain(name)
-            if model.partition_column is not None and columns is not None and not is_opaque:
+            if columns is not None and not is_opaque:
                 out += partition_column_errors(model, tuple(c[0] for c in columns))
+                out += unique_key_errors(model, tuple(c[0] for c in columns))
             if not missing and (is_opaque or not contract_enforced(model.config)):
                 continue  # nothing to say: no model decoded
             found = self.models[name]
@@ -534,51 +535,3 @@ def _python_columns(model: Model, known: tuple[str, ...] | None) -> ModelColumns
     columns = None if names is None else tuple(ColumnLineage(n, (), False) for n in names)
     note = "" if names is not None else "a Python asset without declared columns"
     return ModelColumns(model.name, columns, (), note, True)
-
-
-def partition_column_errors(model: Model, names: tuple[str, ...]) -> list[TealError]:
-    """A located error for each partition column ``model`` names that its query does not
-    produce (the build would fail on it once per partition)."""
-    wanted = model.partition_column
-    columns = list(wanted.values()) if isinstance(wanted, dict) else [wanted]
-    lowered = tuple(n.lower() for n in names)
-    return [
-        LineageError(
-            f"partition_column '{column}' of {model.name} is not a column its query "
-            f"produces (it produces: {', '.join(names)})",
-            path=model.display_path,
-            line=model.line or 1,
-            hint=did_you_mean(str(column).lower(), lowered)
-            or "name the column whose value places a row in a partition",
-        )
-        for column in columns
-        if isinstance(column, str) and column.lower() not in lowered
-    ]
-
-
-def missing_error(model: Model, m: MissingColumn) -> LineageError:
-    """``'revenu' is not a column of int_orders (o), which has: ...`` at the reference."""
-    if m.upstream:
-        where = (
-            m.upstream
-            if m.table.lower() in ("", m.upstream.lower())
-            else (f"{m.upstream} (read as {m.table})")
-        )
-    elif m.table:
-        where = f"{m.table} (a CTE or subquery of {model.name})"
-    else:
-        where = "any table this query reads"
-    shown = ", ".join(m.candidates[:12]) + (", ..." if len(m.candidates) > 12 else "")
-    lines = (model.raw_sql or "").splitlines()
-    source_line = lines[m.line - 1] if m.line and 0 < m.line <= len(lines) else None
-    return LineageError(
-        f"column '{m.column}' does not exist in {where}, which has: {shown}"
-        if m.candidates
-        else f"column '{m.column}' does not exist in {where}",
-        path=model.display_path,
-        line=m.line,
-        col=m.col,
-        source_line=source_line,
-        hint=did_you_mean(m.column, m.candidates)
-        or "check the spelling, or add the column to the model that should produce it",
-    )

@@ -332,6 +332,27 @@ def test_a_column_whose_type_changed_is_refused_or_synced_never_silently_cast(pr
     assert columns(root, "main.inc") == ["id", "amt"]
 
 
+def test_a_unique_key_the_query_does_not_produce_is_a_located_error(project):
+    """The first build would pass (it creates the table) and every later one fail: the
+    build refuses it before anything runs."""
+    root = project(
+        {
+            "models/raw/src.sql": SRC,
+            "models/marts/inc.sql": "{{ config(materialized='incremental', unique_key='idd') }}\n"
+            "select id, val from src\n",
+        }
+    )
+    done = teal_cli(root, "build", code=2)
+    assert "models/marts/inc.sql:1:39: unique_key 'idd' of inc is not a column its query" in (
+        done.stderr
+    )
+    assert "did you mean 'id'?" in done.stderr
+    assert not (root / "warehouse.duckdb").exists() or query(
+        root / "warehouse.duckdb",
+        "select count(*) from information_schema.tables where table_name = 'inc'",
+    ) == [(0,)]
+
+
 def test_a_view_turned_incremental_is_built_as_a_table(project):
     root = project(
         {

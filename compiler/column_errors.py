@@ -1,0 +1,87 @@
+"""Located errors about a model's columns, from what binding or a trace found: a
+reference to a column that does not exist, and a ``partition_column`` or ``unique_key``
+its query does not produce."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from teal.compiler.errors import LineageError, TealError, did_you_mean
+
+if TYPE_CHECKING:
+    from teal.compiler.column_types import MissingColumn
+    from teal.compiler.project import Model
+
+
+def unique_key_errors(model: Model, names: tuple[str, ...]) -> list[TealError]:
+    """A located error for each ``unique_key`` column of an incremental ``model`` that its
+    query does not produce (the first build would pass and every later one fail)."""
+    if model.materialized != "incremental" or not model.unique_key:
+        return []
+    lowered = tuple(n.lower() for n in names)
+    lines = (model.raw_sql or "").splitlines()
+    at = next((i for i, text in enumerate(lines, 1) if "unique_key" in text), None)
+    return [
+        LineageError(
+            f"unique_key '{key}' of {model.name} is not a column its query produces (it "
+            f"produces: {', '.join(names)})",
+            path=model.display_path,
+            line=at or model.line or 1,
+            col=lines[at - 1].index("unique_key") + 1 if at else None,
+            source_line=lines[at - 1] if at else None,
+            hint=did_you_mean(key.lower(), lowered) or "name the column that identifies a row",
+        )
+        for key in model.unique_key
+        if re.fullmatch(r"\w+", key) and key.lower() not in lowered  # not an expression
+    ]
+
+
+def partition_column_errors(model: Model, names: tuple[str, ...]) -> list[TealError]:
+    """A located error for each partition column ``model`` names that its query does not
+    produce (the build would fail on it once per partition)."""
+    wanted = model.partition_column
+    if wanted is None:
+        return []
+    columns = list(wanted.values()) if isinstance(wanted, dict) else [wanted]
+    lowered = tuple(n.lower() for n in names)
+    return [
+        LineageError(
+            f"partition_column '{column}' of {model.name} is not a column its query "
+            f"produces (it produces: {', '.join(names)})",
+            path=model.display_path,
+            line=model.line or 1,
+            hint=did_you_mean(str(column).lower(), lowered)
+            or "name the column whose value places a row in a partition",
+        )
+        for column in columns
+        if isinstance(column, str) and column.lower() not in lowered
+    ]
+
+
+def missing_error(model: Model, m: MissingColumn) -> LineageError:
+    """``'revenu' is not a column of int_orders (o), which has: ...`` at the reference."""
+    if m.upstream:
+        where = (
+            m.upstream
+            if m.table.lower() in ("", m.upstream.lower())
+            else (f"{m.upstream} (read as {m.table})")
+        )
+    elif m.table:
+        where = f"{m.table} (a CTE or subquery of {model.name})"
+    else:
+        where = "any table this query reads"
+    shown = ", ".join(m.candidates[:12]) + (", ..." if len(m.candidates) > 12 else "")
+    lines = (model.raw_sql or "").splitlines()
+    source_line = lines[m.line - 1] if m.line and 0 < m.line <= len(lines) else None
+    return LineageError(
+        f"column '{m.column}' does not exist in {where}, which has: {shown}"
+        if m.candidates
+        else f"column '{m.column}' does not exist in {where}",
+        path=model.display_path,
+        line=m.line,
+        col=m.col,
+        source_line=source_line,
+        hint=did_you_mean(m.column, m.candidates)
+        or "check the spelling, or add the column to the model that should produce it",
+    )
