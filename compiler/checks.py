@@ -114,6 +114,18 @@ def _lit(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def bound_literal(value: Any) -> str:
+    """A range bound: a value, or a string that is already a SQL string literal, as
+    dbt_utils takes it (``min_value: "'2025-01-01'"``), kept as written.
+
+    >>> bound_literal(5), bound_literal("2025-01-01"), bound_literal("'2025-01-01'")
+    ('5', "'2025-01-01'", "'2025-01-01'")
+    """
+    if isinstance(value, str) and re.fullmatch(r"'(?:[^']|'')*'", value.strip()):
+        return value.strip()
+    return _lit(value)
+
+
 def _text_lit(value: Any) -> str:
     """``value`` as a quoted SQL string literal, whatever its YAML type.
 
@@ -178,9 +190,9 @@ def builtin_check(
         inclusive = params.get("inclusive", True)
         parts = []
         if params.get("min_value") is not None:
-            parts.append(f"{col} {'>=' if inclusive else '>'} {_lit(params['min_value'])}")
+            parts.append(f"{col} {'>=' if inclusive else '>'} {bound_literal(params['min_value'])}")
         if params.get("max_value") is not None:
-            parts.append(f"{col} {'<=' if inclusive else '<'} {_lit(params['max_value'])}")
+            parts.append(f"{col} {'<=' if inclusive else '<'} {bound_literal(params['max_value'])}")
         if not parts:
             raise fail("needs min_value and/or max_value")
         condition = _scoped(f"NOT ({' AND '.join(parts)})", where)

@@ -137,7 +137,8 @@ class Auditor:
     ) -> CheckOutcome:
         check: CheckDef = m.check
         if m.failing is None:
-            status, message = "error", f"the check could not run: {m.error}"
+            where = f" ({check.path}:{check.line})" if check.path and check.line else ""
+            status, message = "error", f"the check{where} could not run: {m.error}"
         else:
             status = evaluate(m.failing, check.severity, check.warn_if, check.error_if)
             message = None

@@ -148,6 +148,7 @@ BUILTINS_PROJECT = {
               - name: fresh_at
                 tests:
                   - freshness: {max_age: '2 days', name: fresh_is_fresh}
+                  - accepted_range: {min_value: "'2000-01-01'", name: fresh_since_2000}
           - name: scored
             columns:
               - name: x
@@ -196,6 +197,7 @@ BUILTIN_EXPECTED = {
     "amount_exclusive": ("warn", 4),  # 10 and 100 (bounds excluded), -5, 500
     "amount_wide": ("pass", 0),
     "fresh_is_fresh": ("pass", 0),
+    "fresh_since_2000": ("pass", 0),  # a bound written as dbt_utils does: a SQL literal
     # scored: 5 NULL x of 12 rows; thresholds decide
     "x_below_both_thresholds": ("pass", 5),
     "x_warns_below_error_threshold": ("warn", 5),
@@ -614,8 +616,8 @@ def test_a_check_that_cannot_run_is_reported_without_breaking_the_others(project
         "not_null_orders_id": ("pass", 0),
         "unique_orders_id": ("pass", 0),
     }
-    assert rows["typo_in_expression"]["message"].startswith(
-        'the check could not run: Binder Error: Referenced column "idd" not found'
+    assert rows["typo_in_expression"]["message"].startswith(  # where the check is written
+        'the check (models/schema.yml:4) could not run: Binder Error: Referenced column "idd"'
     )
     assert "checks: 3 pass, 1 error" in out.stdout
     assert table(root, "orders") == [(1, "a"), (2, "b")]  # a warn check: published

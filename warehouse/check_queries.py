@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from teal.compiler.checks import bound_literal
 from teal.warehouse.statements import (
     COLUMNS,
     EXPR,
@@ -151,8 +152,8 @@ class CheckQueries:
             )
             text = text.replace(COL, col)
             if low is not None:
-                text = text.replace(LOW, literal(low))
-            return text.replace(HIGH, literal(high)) if high is not None else text
+                text = text.replace(LOW, bound_literal(low))
+            return text.replace(HIGH, bound_literal(high)) if high is not None else text
         return None
 
     def scan(self, expressions: list[str]) -> str:
