@@ -18,6 +18,7 @@ from teal.compiler.checks import (
     builtin_check,
     check_name,
     normalize_test_entry,
+    unknown_check_keys,
 )
 from teal.compiler.errors import ParseError, ProjectError, TealError, did_you_mean, raise_all
 
@@ -106,6 +107,10 @@ def collect_checks(
                 errors.append(ProjectError(str(exc), path=path, line=line))
                 continue
             if options.get("enabled") is False:
+                continue
+            unknown = unknown_check_keys(kind, params, options) if kind in BUILTINS else []
+            if unknown:
+                errors += [ProjectError(m, path=path, line=line, hint=h) for m, h in unknown]
                 continue
             try:
                 if kind in BUILTINS:

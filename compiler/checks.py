@@ -70,6 +70,46 @@ OPTION_KEYS = {
     "meta",
     "enabled",
 }
+# each built-in check's own arguments (dbt's and dbt_utils' spellings too)
+PARAM_KEYS: dict[str, frozenset[str]] = {
+    "not_null": frozenset(),
+    "unique": frozenset(),
+    "accepted_values": frozenset({"values", "quote"}),
+    "relationships": frozenset({"to", "field"}),
+    "accepted_range": frozenset({"min_value", "max_value", "inclusive"}),
+    "row_count": frozenset({"min", "max", "min_value", "max_value"}),
+    "expression_is_true": frozenset({"expression", "arg"}),
+    "unique_combination": frozenset({"columns", "combination_of_columns"}),
+    "freshness": frozenset({"max_age", "interval", "column", "field", "datepart"}),
+}
+# what a check's config: may hold besides OPTION_KEYS (dbt's test configs teal accepts)
+CONFIG_KEYS = OPTION_KEYS | {"fail_calc", "alias", "schema", "database"}
+
+
+def unknown_check_keys(
+    kind: str, params: dict[str, Any], options: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """(message, hint) for each key of a built-in check entry that is neither one of its
+    arguments nor a check option: a misspelt ``severty`` would leave it at severity error.
+
+    >>> unknown_check_keys("not_null", {"severty": "warn"}, {})
+    [("unknown key 'severty' in check not_null", "did you mean 'severity'?")]
+    """
+    known = PARAM_KEYS.get(kind)
+    if known is None:
+        return []
+    out = []
+    for key in [*params, *options]:
+        if key in known or key in CONFIG_KEYS:
+            continue
+        listed = ", ".join(sorted(known)) or "none"
+        hint = did_you_mean(str(key), sorted(known | CONFIG_KEYS)) or (
+            f"its arguments: {listed}; the options of any check: {', '.join(sorted(OPTION_KEYS))}"
+        )
+        out.append((f"unknown key '{key}' in check {kind}", hint))
+    return out
+
+
 _THRESHOLD = re.compile(r"^\s*(>=|<=|!=|==|=|>|<)\s*(\d+)\s*$")
 SAMPLE_ROWS = 5
 

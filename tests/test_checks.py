@@ -1019,6 +1019,32 @@ ERROR_CASES = {
         "got 'warning'",
         "hint: did you mean 'warn'?",
     ),
+    "misspelt option": (
+        {
+            "models/schema.yml": """
+            models:
+              - name: orders
+                columns:
+                  - name: id
+                    tests:
+                      - not_null: {severty: warn}
+            """
+        },
+        "models/schema.yml:6: unknown key 'severty' in check not_null",
+        "hint: did you mean 'severity'?",
+    ),
+    "misspelt argument": (
+        {
+            "models/schema.yml": """
+            models:
+              - name: orders
+                tests:
+                  - row_count: {min: 1, mx: 5}
+            """
+        },
+        "models/schema.yml:4: unknown key 'mx' in check row_count",
+        "hint: did you mean 'max'?",
+    ),
     "bad threshold": (
         {
             "models/schema.yml": """
