@@ -120,17 +120,22 @@ def run_ended(d: Daemon, sensor: Sensor, now: datetime) -> list[TickOutcome]:
         ended = (run.finished_at or now).isoformat(timespec="microseconds")
         tick = now + timedelta(microseconds=i)
         status, message = _post(sensor, run.run_id, run.status.value, run.command, run.message)
+        failed = status == TickStatus.FAILED
         recorded = d.ticks.record(
             source,
             tick,
             status,
             at=now,
-            run_key=run.run_id,
+            # a post that failed keeps the cursor before this run: the next evaluation
+            # posts it again (and what ended after it, in order), so no notice is lost
+            run_key=None if failed else run.run_id,
             message=f"run {run.run_id} {run.status.value}: {message}",
-            cursor=ended,
+            cursor=None if failed else ended,
         )
         if recorded:
             outcomes.append(_outcome(source, tick, status, f"run {run.run_id}: {message}"))
+        if failed:
+            break
     return outcomes
 
 
