@@ -391,10 +391,12 @@ class Daemon:
         message: str | None = None,
         add_partitions: dict[str, tuple[str, ...]] | None = None,
         vars: dict[str, object] | None = None,
+        partitions_of: str | None = None,
     ) -> TickOutcome:
         """Record tick ``tick`` of ``source`` with the run it asks for (and the source's new
         cursor), in one transaction; ``add_partitions``: dynamic partition keys the run adds
-        before it builds."""
+        before it builds; ``partitions_of``: the model whose keys ``partitions`` are (an
+        asset sensor's), which the run drops when they are not keys of what it builds."""
         busy = self._job_at_limit(target)
         if busy is not None:
             self.ticks.record(source, tick, TickStatus.SKIPPED, at=now, message=busy, cursor=cursor)
@@ -407,6 +409,8 @@ class Daemon:
             run = self.queued_run(target, trigger, source, tick, partitions)
             if add_partitions:
                 run.config["add_partitions"] = {k: list(v) for k, v in add_partitions.items()}
+            if partitions_of is not None and partitions:
+                run.config["partitions_of"] = partitions_of
             if vars:
                 merged = dict(run.config["vars"]) if isinstance(run.config["vars"], dict) else {}
                 merged.update(json.loads(json.dumps(vars, default=str)))

@@ -17,7 +17,7 @@ from teal.runtime.clock import utc_now
 from teal.runtime.report import Reporter
 from teal.runtime.results import BuildResult
 from teal.runtime.run_config import RunConfig
-from teal.runtime.runstore import RunStatus, open_run_store, store_spec
+from teal.runtime.runstore import RunRecord, RunStatus, open_run_store, store_spec
 from teal.runtime.runstore.ticks import TickStore
 from teal.runtime.session import RunOptions, Session
 
@@ -50,6 +50,8 @@ def launch_queued(
     session.strategy = strategy
     keys = [k for k in run.partitions if ".." not in k]
     ranges = [k for k in run.partitions if ".." in k]
+    if settings.get("partitions_of") and not _keys_of_selection(session, run, keys):
+        keys = []  # an asset sensor's keys, not the target's: what is stale gets built
     try:
         adds = settings.get("add_partitions")
         if isinstance(adds, dict):  # a sensor's new dynamic partition keys, added first
@@ -83,6 +85,26 @@ def launch_queued(
     finally:
         session.close()
     return result
+
+
+def _keys_of_selection(session: Session, run: RunRecord, keys: list[str]) -> bool:
+    """Whether ``keys`` are partition keys of a model ``run`` selects (an asset sensor
+    passes the watched model's keys; a target partitioned otherwise, or not at all, builds
+    what those partitions made stale instead)."""
+    from teal.compiler.partitions import PartitionKeyError
+
+    project = session.project
+    for name in session.select(list(run.selection) or None, list(run.exclude) or None):
+        definition = project.models[name].partitions
+        if definition is None:
+            continue
+        try:
+            for key in keys:
+                definition.validate(key)
+        except PartitionKeyError:
+            continue
+        return True
+    return False
 
 
 def _finish_unstarted(session: Session, run_id: str, status: RunStatus, message: str) -> None:

@@ -98,6 +98,7 @@ def asset_materialized(d: Daemon, sensor: Sensor, now: datetime) -> list[TickOut
             sensor.target,
             trigger=Trigger.SENSOR,
             partitions=keys,
+            partitions_of=sensor.asset,
             run_key=f"{sensor.asset}@{latest}",
             cursor=latest,
             message=f"{sensor.asset} materialized by run {', '.join(runs[:3])}",

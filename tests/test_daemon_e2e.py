@@ -365,3 +365,29 @@ def test_a_job_run_from_the_command_line_is_seen_by_a_run_status_sensor_of_that_
         alerted = run_teal("daemon", "--once", cwd=root, env=env)
         assert alerted.returncode == 0, alerted.output
         assert [p["run_id"] for p in posted] == [shown["run_id"]]
+
+
+def test_an_asset_sensor_on_a_partitioned_model_runs_an_unpartitioned_target(project):
+    """events is daily; summary, which reads it, is not: the sensor's run builds summary
+    (the watched model's keys are not summary's), where it failed on --partition."""
+    root = project(
+        {
+            "models/events.sql": EVENTS_SQL,
+            "models/summary.sql": "{{ config(materialized='table') }}\n"
+            "select count(*) as n from events\n",
+        }
+    )
+    (root / "teal.toml").write_text(
+        '[sensors.after_events]\nasset = "events"\nselect = "summary"\nminimum_interval = "0s"\n'
+    )
+    env = {"TEAL_NOW": "2026-03-10T00:10:00"}
+    first = run_teal("build", "-s", "+summary", "--partition", "2026-01-01", cwd=root, env=env)
+    assert first.returncode == 0, first.output
+    assert run_teal("daemon", "--once", cwd=root, env=env).returncode == 0  # first seen
+    built = run_teal("build", "-s", "events", "--partition", "2026-01-02", cwd=root, env=env)
+    assert built.returncode == 0, built.output
+    done = run_teal("daemon", "--once", cwd=root, env=env)
+    assert done.returncode == 0, done.output
+    last = runs(root)[0]
+    assert last["trigger"] == "sensor" and last["status"] == "success", last
+    assert query(root / "warehouse.duckdb", "select n from summary") == [(48,)]
