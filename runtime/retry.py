@@ -2,7 +2,8 @@
 
 A retry is a new run linked to the old one (its parent). It selects exactly the models the
 old run planned that did not succeed (failed, skipped, or never started because the run
-crashed or was canceled) and uses the old run's partitions, vars, run config and refresh options.
+crashed or was canceled), or, for a run that failed before its first step, what it was
+asked to build and uses the old run's partitions, vars, run config and refresh options.
 Partitioned models are rebuilt for the same partitions as the first time: replacing a
 partition is idempotent, so partitions that had succeeded come out the same.
 """
@@ -34,6 +35,10 @@ class RetryRequest:
     # the parent's --target and warehouse file (None: not recorded, by an older teal)
     target: str | None = None
     warehouse: str | None = None
+    # a run that failed before it started a step is retried as it was asked for: its
+    # selection (``models``: its expressions, () for everything) and these exclusions
+    exclude: tuple[str, ...] = ()
+    whole: bool = False
 
 
 class NothingToRetry(SelectionError):
@@ -56,7 +61,14 @@ def plan_retry(store: RunStore, run: RunRecord) -> RetryRequest:
         s.model for s in store.steps(run.run_id) if s.status == "success" and not s.partition_key
     }
     todo = tuple(m for m in planned if m not in succeeded)
-    if not todo:
+    never_started = not started and run.status in (
+        RunStatus.FAILURE,
+        RunStatus.CRASHED,
+        RunStatus.CANCELED,
+    )
+    if never_started:  # failed before its first step (a resource's setup, a bad target)
+        todo = run.selection
+    elif not todo:
         raise NothingToRetry(
             f"Nothing to retry: every step of run {run.run_id} succeeded",
             hint="`teal runs --status failure` lists runs that failed",
@@ -77,6 +89,8 @@ def plan_retry(store: RunStore, run: RunRecord) -> RetryRequest:
         run_config=RunConfig.recorded(config.get("run_config"), run.run_id),
         target=str(config["target"]) if isinstance(config.get("target"), str) else None,
         warehouse=str(config["warehouse"]) if isinstance(config.get("warehouse"), str) else None,
+        exclude=run.exclude if never_started else (),
+        whole=never_started,
     )
 
 

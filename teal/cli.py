@@ -444,9 +444,12 @@ def retry(
     )
     if not as_json:
         click.echo(
-            f"Retrying {counted(len(request.models), 'model')} of run {request.parent.run_id}"
+            f"Retrying run {request.parent.run_id} as it was asked for (it failed before its "
+            "first step)"
+            if request.whole
+            else f"Retrying {counted(len(request.models), 'model')} of run {request.parent.run_id}"
         )
-    _build_and_report(session, request.models, (), options, run, as_json, verbose)
+    _build_and_report(session, request.models, request.exclude, options, run, as_json, verbose)
 
 
 @main.command()

@@ -190,3 +190,45 @@ def test_a_cancel_that_comes_while_the_last_step_runs_ends_the_run_as_it_ended(p
     run = _runs(root)[0]
     assert run["status"] == "success", run
     assert "every step finished" in run["message"]
+
+
+@pytest.mark.slow
+def test_a_run_that_failed_before_its_first_step_is_retried_as_it_was_asked(project):
+    """A scheduled run whose resource failed to set up never planned a step: its retry
+    builds what the run was asked for (it said "Nothing to retry")."""
+    root = project(
+        {
+            "models/a.sql": "select 1 as id",
+            "models/b.py": """
+                import teal
+
+                @teal.asset
+                def b(a, api):
+                    return a
+            """,
+        }
+    )
+    (root / "teal.toml").write_text(
+        'name = "p"\n[resources.api]\nclass = "api.py:Api"\n'
+        '[schedules.nightly]\nselect = "b+"\ncron = "30 0 * * *"\n'
+    )
+    (root / "api.py").write_text(
+        "import os\nimport teal\n\nclass Api(teal.Resource):\n"
+        "    def setup(self):\n"
+        "        if os.path.exists('fail'):\n"
+        "            raise RuntimeError('the API is down')\n"
+    )
+    (root / "fail").write_text("")
+    assert run_teal("build", "-s", "a", cwd=root).returncode == 0
+    assert (
+        run_teal("daemon", "--once", cwd=root, env={"TEAL_NOW": "2026-03-10T00:10:00"}).returncode
+        == 0
+    )
+    run_teal("daemon", "--once", cwd=root, env={"TEAL_NOW": "2026-03-10T00:31:00"})
+    failed = _runs(root)[0]
+    assert failed["trigger"] == "schedule" and failed["status"] == "failure", failed
+    (root / "fail").unlink()
+    again = run_teal("retry", failed["run_id"], cwd=root)
+    assert again.returncode == 0, again.output
+    assert "as it was asked for" in again.stdout
+    assert query(root / "warehouse.duckdb", "select id from main.b") == [(1,)]
