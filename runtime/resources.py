@@ -19,7 +19,7 @@ from typing import Any
 from teal.compiler.config import ProjectConfig
 from teal.compiler.environment import DOTENV, parse_dotenv_line, read_dotenv  # noqa: F401
 from teal.compiler.environment import environment as project_environment
-from teal.compiler.errors import ProjectError, did_you_mean
+from teal.compiler.errors import ExecutionError, ProjectError, did_you_mean
 from teal.compiler.resources import (
     RESOURCES_ATTR,
     RESOURCES_FILE,
@@ -61,6 +61,27 @@ class OpenResources:
     instances: dict[str, Any] = field(default_factory=dict)
     redact: Redactor = field(default_factory=Redactor)
     _set_up: list[Any] = field(default_factory=list)
+    declared_in: dict[str, str] = field(default_factory=dict)  # name -> file, for messages
+
+    def set_up(self) -> None:
+        """Set up each teal.Resource not set up yet (``setup()``); one that raises is a
+        :class:`ResourceSetupError` (the run fails; what was set up is torn down)."""
+        done = {id(r) for r in self._set_up}
+        for name, instance in self.instances.items():
+            if not isinstance(instance, Resource) or id(instance) in done:
+                continue
+            try:
+                instance.setup()
+            except Exception as exc:  # noqa: BLE001 - the user's setup raised; nothing ran yet
+                self.close()
+                raise ResourceSetupError(
+                    self.redact(
+                        f"setup of resource '{name}' ({type(instance).__name__}) raised "
+                        f"{type(exc).__name__}: {exc}"
+                    ),
+                    path=self.declared_in.get(name),
+                ) from None
+            self._set_up.append(instance)
 
     def close(self) -> None:
         """Tear down what was set up, last first; a teardown that raises is logged (the
@@ -82,6 +103,11 @@ class OpenResources:
         }
 
 
+class ResourceSetupError(ExecutionError):
+    """A resource's ``setup()`` raised (an API down, a bad credential): the run fails as
+    a run (recorded, exit 1, retried by ``teal retry``), not as a mistake in the project."""
+
+
 def environment(cfg: ProjectConfig) -> dict[str, str]:
     """The variables EnvVars read: the project's ``.env``, then the process environment."""
     return project_environment(cfg.root)
@@ -92,9 +118,10 @@ def open_resources(
     names: set[str],
     *,
     given: Mapping[str, Any] | None = None,
+    set_up: bool = True,
 ) -> OpenResources:
-    """Build, resolve and set up the resources ``names`` (``given`` instances, from the API
-    or a test, win over the project's declarations)."""
+    """Build, resolve and (``set_up``) set up the resources ``names`` (``given``
+    instances, from the API or a test, win over the project's declarations)."""
     given = dict(given or {})
     declared = cfg.resources
     env: dict[str, str] | None = None
@@ -124,19 +151,10 @@ def open_resources(
                     env = environment(cfg)
                 instance = _resolved(instance, name, env, opened.redact, where)
             opened.instances[name] = instance
-        for instance in opened.instances.values():
-            if isinstance(instance, Resource):
-                try:
-                    instance.setup()
-                except Exception as exc:  # noqa: BLE001 - the user's setup raised; nothing ran yet
-                    raise ProjectError(
-                        opened.redact(
-                            f"setup of resource {type(instance).__name__} raised "
-                            f"{type(exc).__name__}: {exc}"
-                        ),
-                        path=cfg.config_path.name,
-                    ) from None
-                opened._set_up.append(instance)
+            if where is not None:
+                opened.declared_in[name] = where.path
+        if set_up:
+            opened.set_up()
     except BaseException:
         opened.close()
         raise

@@ -198,6 +198,10 @@ class RunInputs:
     def close(self) -> None:
         self.resources.close()
 
+    def set_up(self) -> None:
+        """Set up the resources (when opened with ``set_up=False``: as the run starts)."""
+        self.resources.set_up()
+
     def recorded(self) -> dict[str, Any]:
         """What the run store keeps (``teal retry`` reuses ``run_config``)."""
         out: dict[str, Any] = {}
@@ -213,9 +217,11 @@ def prepare_inputs(
     models: Iterable[str],
     given: RunConfig | None = None,
     resources: Mapping[str, Any] | None = None,
+    set_up: bool = True,
 ) -> RunInputs:
     """Check the run config and open the resources the Python models and checks of
-    ``models`` use; an error here is raised before any data changes."""
+    ``models`` use (``set_up=False``: not set up yet, :meth:`RunInputs.set_up`); an error
+    here is raised before any data changes."""
     chosen = list(models)
     configs = validated_configs(project, chosen, given)
     wanted: set[str] = set()
@@ -231,7 +237,11 @@ def prepare_inputs(
         from teal.runtime.io_managers import managers_used
 
         wanted |= managers_used(project, chosen)
-    opened = open_resources(project.config, wanted, given=resources) if wanted else OpenResources()
+    opened = (
+        open_resources(project.config, wanted, given=resources, set_up=set_up)
+        if wanted
+        else OpenResources()
+    )
     if managed:
         from teal.runtime.io_managers import check_managers
 

@@ -507,12 +507,14 @@ class Session:
             logging.getLogger("teal").warning(
                 "%s builds although %s (--ignore-failed-upstream)", model, why
             )
-        # run config checked and resources opened before anything runs or is recorded
+        # run config checked and resources made before anything runs or is recorded; their
+        # setup (an API's login) is part of the run: one that fails is a failed run
         inputs = prepare_inputs(
-            self.project, [s.model for s in plan.steps], run.config, run.resources
+            self.project, [s.model for s in plan.steps], run.config, run.resources, set_up=False
         )
         try:
             if not self.record_runs:
+                inputs.set_up()
                 return execute_plan(self, plan, run, reporter, warehouse, run_id, inputs)
             return recorded(
                 self, plan, run, reporter, warehouse, run_id, selection, options, inputs

@@ -80,6 +80,7 @@ def recorded(
         )
     try:
         with recording_logs(recorder, {s.model for s in plan.steps}):
+            inputs.set_up()
             result = execute_plan(
                 session, plan, run, RecordingReporter(recorder, reporter), warehouse, run_id, inputs
             )

@@ -193,9 +193,10 @@ def test_a_cancel_that_comes_while_the_last_step_runs_ends_the_run_as_it_ended(p
 
 
 @pytest.mark.slow
-def test_a_run_that_failed_before_its_first_step_is_retried_as_it_was_asked(project):
-    """A scheduled run whose resource failed to set up never planned a step: its retry
-    builds what the run was asked for (it said "Nothing to retry")."""
+def test_a_run_whose_resource_failed_to_set_up_is_a_failed_run_that_retry_finishes(project):
+    """A resource's setup() raising (the API is down) fails the run as a run: recorded
+    (from the daemon and from the command line), exit 1, and retried; it was an error of
+    the project with no run, and a daemon run's retry said "Nothing to retry"."""
     root = project(
         {
             "models/a.sql": "select 1 as id",
@@ -227,8 +228,15 @@ def test_a_run_that_failed_before_its_first_step_is_retried_as_it_was_asked(proj
     run_teal("daemon", "--once", cwd=root, env={"TEAL_NOW": "2026-03-10T00:31:00"})
     failed = _runs(root)[0]
     assert failed["trigger"] == "schedule" and failed["status"] == "failure", failed
+    assert "setup of resource 'api' (Api) raised RuntimeError: the API is down" in (
+        failed["message"] or ""
+    )
+    by_hand = run_teal("build", "-s", "b", cwd=root)
+    assert by_hand.returncode == 1, by_hand.output
+    assert "Traceback" not in by_hand.output
+    assert "teal.toml: setup of resource 'api' (Api) raised RuntimeError" in by_hand.stderr
+    assert _runs(root)[0]["status"] == "failure"
     (root / "fail").unlink()
     again = run_teal("retry", failed["run_id"], cwd=root)
     assert again.returncode == 0, again.output
-    assert "as it was asked for" in again.stdout
     assert query(root / "warehouse.duckdb", "select id from main.b") == [(1,)]
