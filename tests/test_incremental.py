@@ -642,8 +642,8 @@ PARTITION_ERRORS = [
     ),
     pytest.param(
         ["--partition-range", "2025-01-04..2025-01-02", "-s", "daily"],
-        ["'2025-01-04'", "'2025-01-02'", "runs backwards"],
-        "earlier key first",
+        ["2025-01-04..2025-01-02 runs backwards"],
+        "earlier key first: 2025-01-02..2025-01-04",
         id="range-reversed",
     ),
     pytest.param(

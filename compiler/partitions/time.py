@@ -181,8 +181,8 @@ class TimePartitions:
         low, high = self._parse(first), self._parse(last)
         if low > high:
             raise PartitionKeyError(
-                f"partition range '{first}'...'{last}' runs backwards",
-                hint=f"write the earlier key first: '{last}'...'{first}'",
+                f"partition range {first}..{last} runs backwards",
+                hint=f"write the earlier key first: {last}..{first}",
             )
         out = []
         while low <= high:
