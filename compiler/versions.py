@@ -423,14 +423,19 @@ class DataVersions:
         if rec.get("sql_hash") != model.sql_hash:
             return "stale (its code, config or vars changed)"
         built_at = rec.get("finished_at")
+        rebuilt_first = None  # an upstream partition this plan rebuilds: not stale yet
         for up in sorted(model.upstreams):
             if self.project.models[up].partitions is None:
                 if self._changed_after(up, built_at):
                     return f"stale (upstream {up} changed)"
                 continue
             for k in self.upstream_keys(name, up, key):
-                if self.is_planned(up, k) or self._rebuilt_after(up, k, built_at):
+                if self._rebuilt_after(up, k, built_at):
                     return f"stale (upstream {up} changed)"
+                if rebuilt_first is None and self.is_planned(up, k):
+                    rebuilt_first = up
+        if rebuilt_first is not None:
+            return f"upstream {rebuilt_first} rebuilt first"
         return "stale (what it reads changed)"
 
     def _changed_after(self, name: str, when: object) -> bool:
