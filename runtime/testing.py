@@ -10,7 +10,7 @@ from typing import Any
 
 from teal.compiler.assets import AssetCheckDef, AssetDef
 from teal.compiler.config import ProjectConfig
-from teal.compiler.errors import ExecutionError
+from teal.compiler.errors import ExecutionError, SelectionError
 from teal.compiler.plan import build_plan
 from teal.compiler.project import project_from_assets
 from teal.compiler.resources import ResourceDecl
@@ -77,6 +77,13 @@ def materialize(
     ``teal.Resource`` objects whose EnvVars are read now); ``config`` the run config, by
     asset name; ``partition`` the one partition key partitioned assets are built for.
     """
+    for i, given in enumerate(assets):
+        if not isinstance(given, AssetDef | AssetCheckDef):
+            raise SelectionError(
+                f"assets[{i}] is {given!r}, not a teal asset or asset check",
+                path="materialize",
+                hint="decorate the function with @teal.asset (or @teal.asset_check)",
+            )
     inputs = dict(inputs or {})
     root = Path.cwd()
     cfg = ProjectConfig(

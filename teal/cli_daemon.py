@@ -54,11 +54,15 @@ def daemon(
     """Evaluate schedules and sensors, queue their runs and launch them one at a time."""
     from teal.runtime.daemon import DaemonLock, TickOutcome, open_daemon
 
-    if target or warehouse or vars_:
+    if target or warehouse or vars_:  # hidden from --help: each run is as its job says
+        flag = "--target" if target else "--warehouse" if warehouse else "--vars"
         raise SelectionError(
             "the daemon runs the project as configured",
-            path="--target" if target else "--warehouse" if warehouse else "--vars",
-            hint="give a job its vars in [tool.teal.jobs.<name>]",
+            path=flag,
+            hint="give a job its vars in [tool.teal.jobs.<name>]"
+            if flag == "--vars"
+            else "run a daemon from the project whose warehouse it builds (TEAL_RUN_STORE "
+            "chooses its run store)",
         )
 
     def show(outcome: TickOutcome) -> None:
@@ -106,6 +110,11 @@ def daemon(
         d.store.close()
     if failed:
         sys.exit(1)
+
+
+for _param in daemon.params:  # common_options gives every command these; not the daemon
+    if isinstance(_param, click.Option) and _param.name in ("target", "warehouse", "vars_"):
+        _param.hidden = True
 
 
 def _wait(handle: Any) -> int:

@@ -86,10 +86,19 @@ def runs(
     """List recent runs, newest first (`teal runs show RUN` for one)."""
     if ctx.invoked_subcommand is not None:
         return
-    store = open_session(project_dir, target, warehouse, vars_).run_store()
+    session = open_session(project_dir, target, warehouse, vars_)
+    store = session.run_store()
     found = store.runs(
         status=[RunStatus(s) for s in statuses], model=model, since=_since(since), limit=limit
     )
+    if model is not None and not found and model not in session.project.models:
+        from teal.compiler.errors import SelectionError, did_you_mean
+
+        raise SelectionError(  # a run of a model since deleted is still listed
+            f"no run built '{model}', and the project has no such model",
+            path="--model",
+            hint=did_you_mean(model, session.project.models) or "`teal ls` lists the models",
+        )
     if as_json:
         click.echo(json.dumps([_run_dict(r) for r in found], indent=2, default=str))
         return

@@ -116,6 +116,10 @@ def test_runs_lists_each_build_and_show_gives_steps_rows_and_failures(project):
     assert "build success (cli)" in text and "ok" in text
     status = run_teal("status", cwd=root).stdout
     assert "2 runs" in status and "bad    failure" in status
+    assert "2 runs" in run_teal("runs", "--model", "ok", cwd=root).stdout
+    misspelt = run_teal("runs", "--model", "okk", cwd=root)
+    assert misspelt.returncode == 2 and "no run built 'okk'" in misspelt.stderr
+    assert "did you mean 'ok'?" in misspelt.stderr
 
 
 def test_unknown_run_is_a_clear_error(project):
