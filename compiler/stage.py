@@ -534,6 +534,19 @@ def _settings(
     key = conf.get("unique_key") or ()
     unique_key = (key,) if isinstance(key, str) else tuple(key)
     strategy = None
+    if partitions is not None and (
+        unique_key or conf.get("incremental_strategy") not in (None, "delete+insert")
+    ):
+        what = (
+            "unique_key" if unique_key else f"incremental_strategy={conf['incremental_strategy']!r}"
+        )
+        raise ProjectError(
+            f"{what} does not apply to a partitioned model: a build replaces each partition "
+            "it builds whole (its rows deleted, the query's inserted)",
+            path=display,
+            line=line,
+            hint="remove it; to upsert rows by a key, leave the model unpartitioned",
+        )
     if materialized == "incremental":
         strategy = conf.get("incremental_strategy") or (
             "delete+insert" if partitions is not None else ("merge" if unique_key else "append")

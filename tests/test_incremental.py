@@ -492,6 +492,14 @@ CONFIG_ERRORS = [
         id="misspelled-grain-type",
     ),
     pytest.param(
+        f"{{{{ config(materialized='incremental', partitioned_by={DAILY}, partition_column='d', "
+        "unique_key='id') }}\nselect * from src",
+        1,
+        "unique_key does not apply to a partitioned model",
+        "leave the model unpartitioned",
+        id="unique-key-on-partitions",
+    ),
+    pytest.param(
         f"{{{{ config(materialized='incremental', partitioned_by={DAILY}) }}}}\nselect * from src",
         1,
         "a partitioned model needs partition_column",
