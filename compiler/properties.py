@@ -98,6 +98,23 @@ class Properties:
                     col=key_col,
                     hint=did_you_mean(key, MODEL_PROPERTY_KEYS),
                 )
+        for column in spec.get("columns") or []:  # a column's key nothing reads: its
+            if not isinstance(column, dict):  # checks (``tets:``) would never run
+                continue
+            for key in column:
+                if key not in COLUMN_KEYS:
+                    key_line, key_col = getattr(column, "keys_at", {}).get(
+                        str(key), (getattr(column, "line", line), None)
+                    )
+                    raise ProjectError(
+                        f"unknown key '{key}' in column '{column.get('name')}' of model "
+                        f"'{spec['name']}'",
+                        path=display,
+                        line=key_line,
+                        col=key_col,
+                        hint=did_you_mean(str(key), COLUMN_KEYS)
+                        or "known: " + ", ".join(COLUMN_KEYS),
+                    )
         conf = spec.get("config") or {}
         if not isinstance(conf, dict):
             raise ProjectError(
@@ -127,7 +144,6 @@ class Properties:
         out: list[ProjectError] = []
         for name, (spec, display) in self.models.items():
             line = getattr(spec, "line", None)
-            out.extend(_unknown_column_keys(name, spec, display))
             model = models.get(name) or models.get(lower.get(name.lower(), ""))
             if model is None:
                 if name.lower() in off:
@@ -179,28 +195,6 @@ COLUMN_KEYS = (
     "config",
     "granularity",
 )
-
-
-def _unknown_column_keys(model: str, spec: Mapping[str, Any], display: str) -> list[ProjectError]:
-    """Warnings for keys of a column entry that nothing reads (``tsets:`` for ``tests:``)."""
-    out = []
-    for column in spec.get("columns") or []:
-        if not isinstance(column, dict):
-            continue
-        for key in column:
-            if key not in COLUMN_KEYS:
-                key_line = getattr(column, "keys_at", {}).get(str(key), (None, None))[0]
-                out.append(
-                    ProjectError(
-                        f"unknown key '{key}' in column '{column.get('name')}' of model "
-                        f"'{model}': it is ignored",
-                        path=display,
-                        line=key_line or getattr(column, "line", None),
-                        hint=did_you_mean(str(key), COLUMN_KEYS)
-                        or "known: " + ", ".join(COLUMN_KEYS),
-                    )
-                )
-    return out
 
 
 def _has_checks(spec: Mapping[str, Any]) -> bool:

@@ -148,7 +148,8 @@ def test_lineage_accepts_a_relation_name(project):
     assert run_teal("lineage", "marts.nothing", cwd=root).returncode == 2
 
 
-def test_an_unknown_key_in_a_yaml_column_entry_is_a_warning(project):
+def test_an_unknown_key_in_a_yaml_column_entry_is_an_error(project):
+    """As for a model's keys: a misspelt ``tests:`` would leave the column's checks unrun."""
     schema = """
         version: 2
         models:
@@ -160,13 +161,12 @@ def test_an_unknown_key_in_a_yaml_column_entry_is_a_warning(project):
     """
     root = project({"models/orders.sql": "select 1 as id", "models/schema.yml": schema})
     listed = run_teal("ls", cwd=root)
-    assert listed.returncode == 0
+    assert listed.returncode == 2
     assert (
-        "models/schema.yml:6: unknown key 'tsets' in column 'id' of model 'orders'" in listed.stderr
+        "models/schema.yml:6:9: unknown key 'tsets' in column 'id' of model 'orders'"
+        in listed.stderr
     )
-    assert "data_type" not in listed.stderr.split("hint")[0]
-    strict = run_teal("--strict", "ls", cwd=root)
-    assert strict.returncode == 2 and "unknown key 'tsets'" in strict.stderr
+    assert "hint: known: name, description, tests" in listed.stderr
 
 
 STATS_PY = """
