@@ -41,15 +41,24 @@ class _Placeholder(str):
 
     __hash__ = str.__hash__
 
-    def _refuse(self, *_: object) -> bool:
-        name = self.removeprefix("__teal_partition_").removesuffix("__")
+    def _refuse(self, *_: object, **__: object) -> Any:
+        name = str.removesuffix(str.removeprefix(self, "__teal_partition_"), "__")
         name = name.removeprefix("dim_")
         raise PartitionValueInJinja(
-            f"partition.{name} is compared in Jinja, but a model is rendered once for all "
-            "its partitions: the value is filled in when each partition's query runs"
+            f"partition.{name} is compared or changed in Jinja, but a model is rendered once "
+            "for all its partitions: the value is filled in when each partition's query runs"
         )
 
     __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __contains__ = _refuse
+    # what would make another value of it (``| upper``, ``[0]``, ``.startswith``): a
+    # comparison of that would test the placeholder's text, and the text would not be filled
+    __getitem__ = __iter__ = __len__ = __mod__ = __mul__ = _refuse
+    upper = lower = title = capitalize = casefold = swapcase = _refuse
+    strip = lstrip = rstrip = replace = removeprefix = removesuffix = _refuse
+    startswith = endswith = find = rfind = index = rindex = count = _refuse
+    split = rsplit = splitlines = partition = rpartition = format = _refuse
+    isdigit = isalpha = isalnum = isnumeric = isdecimal = islower = isupper = _refuse
+    zfill = center = ljust = rjust = _refuse
 
 
 class _PartitionPlaceholders:
@@ -282,8 +291,8 @@ def render_sql(
             line=line,
             col=at.start() + 1 if at else None,
             source_line=_source_line(source, line),
-            hint="compare in SQL instead, which runs per partition: "
-            "case when '{{ partition.key }}' = 'south' then ... end",
+            hint="compare or change it in SQL instead, which runs per partition: "
+            "case when upper('{{ partition.key }}') = 'SOUTH' then ... end",
         ) from None
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(

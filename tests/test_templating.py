@@ -279,6 +279,10 @@ def test_untouched_lines_keep_their_numbers_after_a_config_block(text, config_li
         "'south' != partition.region",
         "partition.start > '2025-01-01'",
         "'x' in partition.key",
+        "partition.key | upper == 'US'",
+        "partition.key.startswith('u')",
+        "partition.region[0] == 's'",
+        "(partition.key | lower | trim) == 'us'",
     ],
 )
 def test_a_partition_value_compared_in_jinja_is_a_located_error(condition):
@@ -292,9 +296,9 @@ def test_a_partition_value_compared_in_jinja_is_a_located_error(condition):
         render_sql(source, path="models/m.sql", this_name="m", vars={"hot": "south"})
     error = caught.value
     assert (error.path, error.line) == ("models/m.sql", 2)
-    assert "is compared in Jinja" in error.message
+    assert "is compared or changed in Jinja" in error.message
     assert error.col == source.splitlines()[1].index("partition.") + 1
-    assert "case when '{{ partition.key }}'" in (error.hint or "")
+    assert "case when upper('{{ partition.key }}')" in (error.hint or "")
 
 
 def test_partition_values_still_render_and_concatenate():
