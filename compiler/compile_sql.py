@@ -155,18 +155,22 @@ class QueryCompiler:
         self, model: StagedModel, kind: str, key: str, done: dict[str, Model], index: int
     ) -> tuple[str | None, Pushdown | None]:
         """The partition filter (predicate with placeholders) for upstream scan ``index`` of
-        a partitioned model, if its upstream is partitioned too."""
-        if model.partitions is None or uses_partition_vars(model.raw_sql or ""):
+        a partitioned model, if its upstream is partitioned too. A model whose query uses
+        partition values filters its upstreams itself, except those its ``partition_mapping``
+        names: what a partition reads is then what staleness says it reads."""
+        if model.partitions is None:
+            return None, None
+        mappings = model.config.get("partition_mapping") or {}
+        spec = mappings.get(key)
+        if spec is None and kind == "source":
+            spec = mappings.get(key.split(".")[1])
+        if spec is None and uses_partition_vars(model.raw_sql or ""):
             return None, None
         from teal.compiler.partition_sql import Pushdown, pushdown_filter, resolve_mapping
 
         up_def, up_cols = self._upstream_partitions(kind, key, done)
         if up_def is None:
             return None, None
-        mappings = model.config.get("partition_mapping") or {}
-        spec = mappings.get(key)
-        if spec is None and kind == "source":
-            spec = mappings.get(key.split(".")[1])
         mapping = resolve_mapping(
             spec, model.partitions, up_def, path=model.display_path, line=model.line
         )

@@ -597,6 +597,30 @@ def test_lookback_reads_the_partition_and_the_two_before_it(project):
     assert built_keys(out, "rolling") == ["2026-01-05", "2026-01-06", "2026-01-07"]
 
 
+def test_a_mapping_filters_its_upstream_also_when_the_query_uses_partition_values(project):
+    """The query places its rows with partition.start and reads events unfiltered: the
+    lookback(3) mapping still decides what each partition reads (it read every event,
+    while staleness followed the mapping)."""
+    root = project(
+        {
+            "models/events.sql": EVENTS_SQL,
+            "models/rolling.sql": f"""
+            {{{{ config(partitioned_by={DAILY}, partition_column='day',
+                        partition_mapping={{'events': 'lookback(3)'}}) }}}}
+            select cast('{{{{ partition.start }}}}' as date) as day, count(*) as rows_read,
+                   count(distinct ts::date) as days_read
+            from events
+        """,
+        }
+    )
+    teal(root, "build")
+    rows = query(
+        db(root), "select strftime(day, '%Y-%m-%d'), rows_read, days_read from rolling order by 1"
+    )
+    assert rows[:3] == [("2026-01-01", 24, 1), ("2026-01-02", 48, 2), ("2026-01-03", 72, 3)]
+    assert all(r[1:] == (72, 3) for r in rows[3:])
+
+
 # --------------------------------------------------------------------------- two dimensions
 
 GRID = (
