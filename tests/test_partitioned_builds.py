@@ -621,6 +621,32 @@ def test_a_mapping_filters_its_upstream_also_when_the_query_uses_partition_value
     assert all(r[1:] == (72, 3) for r in rows[3:])
 
 
+@pytest.mark.parametrize("machine_zone", ["UTC", "America/New_York"])
+def test_a_timestamptz_column_is_placed_in_the_partitions_zone_on_any_machine(
+    project, machine_zone
+):
+    """Berlin days over a TIMESTAMPTZ column: 23:30 UTC on June 1st is 01:30 on June 2nd in
+    Berlin, whatever zone the machine is in (DuckDB read the bounds in the machine's)."""
+    root = project(
+        {
+            "models/ev.sql": "{{ config(materialized='table') }}\n"
+            "select * from (values (timestamptz '2025-06-01 23:30:00+00'),"
+            " (timestamptz '2025-06-01 12:00:00+00'),"
+            " (timestamptz '2025-06-02 02:00:00+00')) t(ts)",
+            "models/daily_tz.sql": "{{ config(materialized='incremental', partitioned_by="
+            "{'daily': {'start': '2025-06-01', 'end': '2025-06-03', 'timezone': 'Europe/Berlin'}},"
+            " partition_column='ts') }}\n"
+            "select ts from ev where ts >= {{ partition.start }} and ts < {{ partition.end }}",
+        }
+    )
+    done = run_teal("build", cwd=root, env={"TZ": machine_zone})
+    assert done.returncode == 0, done.output
+    assert query(
+        db(root),
+        "select partition_key, rows from teal.partitions where model = 'daily_tz' order by 1",
+    ) == [("2025-06-01", 1), ("2025-06-02", 2)]
+
+
 # --------------------------------------------------------------------------- two dimensions
 
 GRID = (

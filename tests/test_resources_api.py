@@ -195,7 +195,9 @@ def test_materialize_with_resources_config_and_a_partition(monkeypatch: pytest.M
 def test_materialize_says_which_item_is_not_an_asset():
     def plain() -> None: ...
 
-    with pytest.raises(SelectionError, match=r"assets\[1\] is <function .*plain.*, not a teal asset"):
+    with pytest.raises(
+        SelectionError, match=r"assets\[1\] is <function .*plain.*, not a teal asset"
+    ):
         teal.materialize([readings, plain])
 
 

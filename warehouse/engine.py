@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -257,6 +257,12 @@ class EngineCursor(Protocol):
 
     def run_statements(self, sql: str) -> None:
         """Run the user's statements as they are (a dbt project's on-run-start/end hooks)."""
+        ...
+
+    def time_zone(self, zone: str) -> AbstractContextManager[None]:
+        """Within the block, the zone a time without one is read in (a partitioned model's
+        steps: its window bounds are wall-clock times in its partitions' zone, and a
+        ``TIMESTAMPTZ`` column is compared with them in that zone, on any machine)."""
         ...
 
     def query(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:

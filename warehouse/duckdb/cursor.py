@@ -3,7 +3,8 @@ materialization, state record, check or Arrow read on this thread's DuckDB curso
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from teal.warehouse.duckdb import checks, io, partitions, state
 from teal.warehouse.duckdb import materializations as m
 from teal.warehouse.duckdb.errors import describe_error
-from teal.warehouse.duckdb.sql import SQL, qualified
+from teal.warehouse.duckdb.sql import SQL, qualified, string_literal
 from teal.warehouse.duckdb.transactions import Check, existing
 from teal.warehouse.engine import (
     Audit,
@@ -69,6 +70,16 @@ class DuckDBCursor:
     @property
     def native(self) -> Any:
         return self._cur
+
+    @contextmanager
+    def time_zone(self, zone: str) -> Iterator[None]:
+        before = self._cur.execute("select current_setting('TimeZone')").fetchone()
+        self._cur.execute(f"set TimeZone = {string_literal(zone)}")
+        try:
+            yield
+        finally:
+            if before is not None and before[0] != zone:
+                self._cur.execute(f"set TimeZone = {string_literal(str(before[0]))}")
 
     def run_statements(self, sql: str) -> None:
         self._cur.execute(sql)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +66,9 @@ class SparkCursor:
         context = getattr(self._sql.session, "sparkContext", None)
         if context is not None:
             context.cancelJobGroup(self._group)
+
+    def time_zone(self, zone: str) -> AbstractContextManager[None]:
+        return nullcontext()  # the session's zone is shared by every step (docs/spark.md)
 
     def run_statements(self, sql: str) -> None:
         self._in_group()
