@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from teal.cli_support import common_options, handle_errors, setup_logging, table
+from teal.cli_support import common_options, handle_errors, open_session, setup_logging, table
 from teal.compiler.config import ProjectConfig, load_config
 from teal.compiler.errors import ProjectError, SelectionError
 
@@ -27,6 +27,17 @@ POLL_S = 0.5  # how often the daemon steps: a tick becomes a started run within 
 
 def _config(project_dir: Path | None) -> ProjectConfig:
     return load_config(project_dir)
+
+
+def _checked_config(project_dir: Path | None) -> ProjectConfig:
+    """The project config, with what its jobs, schedules and sensors name checked against
+    the project (runtime/automation_check.py)."""
+    from teal.compiler.errors import raise_all
+    from teal.runtime.automation_check import automation_errors
+
+    session = open_session(project_dir, None, None, None)
+    raise_all(automation_errors(session))
+    return session.config
 
 
 def _now() -> datetime:
@@ -68,6 +79,7 @@ def daemon(
     def show(outcome: TickOutcome) -> None:
         click.echo(outcome.describe())
 
+    _checked_config(project_dir)  # what it would run exists, before the first tick
     d = open_daemon(project_dir, on_tick=show)
     lock = DaemonLock(d.config.root / ".teal" / "daemon.lock")
     lock.acquire()
@@ -172,7 +184,7 @@ def jobs(
     as_json: bool,
 ) -> None:
     """List the project's jobs (run one with `teal build --job NAME`)."""
-    found = _config(project_dir).automation.jobs
+    found = _checked_config(project_dir).automation.jobs
     if as_json:
         click.echo(
             json.dumps(
@@ -225,7 +237,9 @@ def schedules(
     from teal.runtime.automation_rows import schedule_row
 
     now = _now()
-    rows = [schedule_row(s, now) for s in _config(project_dir).automation.schedules.values()]
+    rows = [
+        schedule_row(s, now) for s in _checked_config(project_dir).automation.schedules.values()
+    ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -330,7 +344,7 @@ def sensors(
     """List the sensors: what they watch and what they run."""
     from teal.runtime.automation_rows import sensor_rows
 
-    rows = sensor_rows(_config(project_dir))
+    rows = sensor_rows(_checked_config(project_dir))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -36,9 +36,14 @@ def validate(
     as_json: bool,
 ) -> None:
     """Check the project before running it: every model loads, every table and column a
-    query reads exists, enforced contracts hold. Builds nothing."""
+    query reads exists, enforced contracts hold, and what jobs, schedules and sensors name
+    exists. Builds nothing."""
     session = open_session(project_dir, target, warehouse, vars_)
     names = session.validate(select, exclude)
+    from teal.compiler.errors import raise_all
+    from teal.runtime.automation_check import automation_errors
+
+    raise_all(automation_errors(session))  # what jobs, schedules and sensors name exists
     summary = session.columns().resolution(names if (select or exclude) else None)
     if as_json:
         click.echo(

@@ -3,6 +3,7 @@ ends; located errors for bad definitions."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -198,3 +199,37 @@ def test_a_closed_partition_of_a_model_with_a_second_dimension_is_every_key_of_t
     monthly, before = config.automation.schedules["monthly"], config.automation.schedules["before"]
     assert find(monthly.target, monthly, tick) == ("2025-05|east", "2025-05|west")
     assert find(before.target, before, tick) == ("2025-04|east", "2025-04|west")
+
+
+def test_what_automation_names_is_checked_against_the_project(tmp_path):
+    """A selection that matches no model, an asset sensor's missing model, a closed
+    partition with nothing partitioned, a job's partition no selected model has: errors
+    from `teal validate` and the listings, not a run failing at a tick."""
+    import subprocess
+    import sys
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "users.sql").write_text("select 1 as id")
+    (tmp_path / "teal.toml").write_text(
+        'name = "p"\n'
+        '[jobs.j]\nselect = "userz"\n'
+        '[jobs.k]\nselect = "users"\npartitions = ["2025-01-01"]\n'
+        '[schedules.s]\nselect = "users"\ncron = "0 3 * * *"\npartition = "closed"\n'
+        '[sensors.a]\nasset = "usrs"\nselect = "users"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    for command in (["validate"], ["jobs"], ["schedules"], ["sensors"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "teal.cli", *command],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 2, (command, done.stdout, done.stderr)
+        err = done.stderr
+        assert "teal.toml:2: jobs.j selects 'userz' matches no model" in err, err
+        assert "hint: did you mean 'users'?" in err
+        assert "teal.toml:4: jobs.k partitions: partition keys were given, but no selected" in err
+        assert "teal.toml:7: schedules.s builds the partition that closed" in err
+        assert "teal.toml:11: sensors.a watches 'usrs', which is not a model" in err

@@ -1,0 +1,112 @@
+"""What jobs, schedules and sensors name, checked against the project: a selection that
+matches no model, an asset sensor's model that does not exist, a closed-partition
+schedule without a time-partitioned model, a Python sensor's job that is not declared.
+The project config parses without the project (compiler/automation.py); these need its
+models, so ``teal validate``, the automation listings and the daemon's start check them,
+rather than a run failing at a tick with a flag the user never passed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from teal.compiler.automation import Target
+from teal.compiler.errors import ProjectError, SelectionError, TealError, did_you_mean
+from teal.compiler.toml_lines import table_line
+
+if TYPE_CHECKING:
+    from teal.runtime.session import Session
+
+
+def automation_errors(session: Session) -> list[TealError]:
+    """A located error for each thing the project's automation names that the project
+    does not have."""
+    config = session.config
+    automation = config.automation
+    project = session.project
+    path = config.config_path
+    out: list[TealError] = []
+
+    def error(table: str, message: str, hint: str | None = None) -> None:
+        out.append(
+            ProjectError(
+                f"{table} {message}",
+                path=path.name,
+                line=table_line(path, table),
+                hint=hint,
+            )
+        )
+
+    def selected(table: str, target: Target) -> list[str] | None:
+        select, exclude = target.select, target.exclude
+        if target.job is not None and target.job in automation.jobs:
+            job = automation.jobs[target.job]
+            select, exclude = job.select, job.exclude
+        try:
+            return session.select(list(select) or None, list(exclude) or None)
+        except SelectionError as exc:
+            error(table, f"selects {exc.message}", exc.hint)
+            return None
+
+    for name, job in automation.jobs.items():
+        names = selected(f"jobs.{name}", Target(select=job.select, exclude=job.exclude))
+        if names and job.partitions:  # the keys as its runs plan them
+            keys = [k for k in job.partitions if ".." not in k]
+            ranges = [k for k in job.partitions if ".." in k]
+            try:
+                session.plan(
+                    list(job.select) or None,
+                    list(job.exclude) or None,
+                    session.options(partitions=keys, partition_range=ranges[0] if ranges else None),
+                )
+            except TealError as exc:
+                error(f"jobs.{name}", f"partitions: {exc.message}", exc.hint)
+    for name, schedule in automation.schedules.items():
+        names = selected(f"schedules.{name}", schedule.target)
+        if (
+            names is not None
+            and schedule.partition == "closed"
+            and not any(_time_partitioned(session, n) for n in names)
+        ):
+            error(
+                f"schedules.{name}",
+                'builds the partition that closed at each tick (partition = "closed"), but it '
+                "selects no model partitioned by time",
+                'remove partition = "closed", or select a model partitioned by time',
+            )
+    for name, sensor in automation.sensors.items():
+        if sensor.kind == "asset" and sensor.asset not in project.models:
+            error(
+                f"sensors.{name}",
+                f"watches '{sensor.asset}', which is not a model",
+                did_you_mean(sensor.asset, project.models),
+            )
+        if sensor.kind != "run_status":
+            selected(f"sensors.{name}", sensor.target)
+    from teal.runtime.python_sensors import load_sensors
+
+    for name, defined in load_sensors(config.root).items():
+        if defined.job is not None and defined.job not in automation.jobs:
+            file, _, line = defined.source.rpartition(":")
+            where = Path(file)
+            if where.is_relative_to(config.root):
+                where = where.relative_to(config.root)
+            out.append(
+                ProjectError(
+                    f"sensor {name} runs job '{defined.job}', which is not declared",
+                    path=where.as_posix() if file else None,
+                    line=int(line) if line.isdigit() else None,
+                    hint=did_you_mean(defined.job, automation.jobs)
+                    or "declare it under [tool.teal.jobs.<name>]",
+                )
+            )
+    return out
+
+
+def _time_partitioned(session: Session, name: str) -> bool:
+    from teal.compiler.partitions import MultiPartitions, TimePartitions
+
+    definition = session.project.models[name].partitions
+    if isinstance(definition, MultiPartitions):
+        return definition.time_dimension is not None
+    return isinstance(definition, TimePartitions)
