@@ -18,12 +18,12 @@ the run's config whole).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from teal.compiler.errors import SelectionError, did_you_mean
+from teal.compiler.errors import SelectionError, TealError, did_you_mean
 from teal.compiler.project import Project
 from teal.compiler.resources import Config
 from teal.compiler.typed_fields import FieldError, field_types, to_json, type_name
@@ -278,3 +278,24 @@ def recorded_options(
             partition_range=list(options.partition_range) if options.partition_range else None,
         )
     return recorded
+
+
+def unused_run_config(
+    project: Project, building: Collection[str], given: RunConfig
+) -> tuple[TealError, ...]:
+    """Check ``given`` (an error as a run would raise, also when nothing needs building)
+    and return a warning for each entry of a model not in ``building``: it is recorded
+    with the run and used by nothing."""
+    validated_configs(project, [], given)
+    out = []
+    for name in sorted(set(given.values) - set(building)):
+        line, col = given.at(name)
+        out.append(
+            SelectionError(
+                f"run config for '{name}', which this run does not build: it is not used",
+                path=given.source,
+                line=line,
+                col=col,
+            )
+        )
+    return tuple(out)

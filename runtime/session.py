@@ -462,6 +462,12 @@ class Session:
             )
             if run.bind:  # an incremental model's columns changed under on_schema_change: fail
                 check_schema_changes(self.project, plan, wh, self._columns or self._bound)
+            if run.config is not None and run.config.values:  # also with nothing to build
+                from teal.runtime.run_config import unused_run_config
+
+                unused = unused_run_config(project, {s.model for s in plan.steps}, run.config)
+                if unused and plan.steps:
+                    self._warn(unused)
             if not plan.steps:
                 return BuildResult(
                     run_id=run_id,

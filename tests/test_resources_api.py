@@ -17,7 +17,7 @@ import teal
 from teal.compiler.errors import SelectionError
 from teal.compiler.typed_fields import FieldError
 from teal.runtime.resources import Redactor, parse_dotenv_line, read_dotenv
-from tests.conftest import query, write_project
+from tests.conftest import query, run_teal, write_project
 
 
 class Nested(teal.Config):
@@ -282,3 +282,36 @@ def test_a_missing_variable_is_located_at_its_field(
     assert "environment variable GREETER_NAME is not set" in str(error)
     config = (root / "teal.toml").read_text().splitlines()
     assert config[error.line - 1] == 'name = { env = "GREETER_NAME" }'
+
+
+def test_run_config_is_checked_when_nothing_is_built_and_unused_entries_are_warned(
+    tmp_path: Path,
+):
+    root = write_project(
+        tmp_path / "p",
+        {
+            "models/a.sql": "select 1 as id",
+            "models/events.py": """
+            import pyarrow as pa
+            import teal
+
+            class Settings(teal.Config):
+                n: int = 1
+
+            @teal.asset
+            def events(config: Settings) -> pa.Table:
+                return pa.table({"n": [config.n]})
+            """,
+        },
+    )
+    assert run_teal("build", cwd=root).returncode == 0
+    bad = run_teal(
+        "build", "-s", "a", "--changed-only", "--config-json", '{"events": {"n": "x"}}', cwd=root
+    )
+    assert bad.returncode == 2, bad.output  # nothing to build: still checked
+    assert "run config of model 'events', field 'n'" in bad.stderr
+    unused = run_teal("build", "-s", "a", "--config-json", '{"events": {"n": 2}}', cwd=root)
+    assert unused.returncode == 0, unused.output
+    assert "run config for 'events', which this run does not build: it is not used" in (
+        unused.stderr
+    )
