@@ -287,16 +287,22 @@ def cancel(
     debug: bool,
 ) -> None:
     """Stop a running run: no new step starts, the steps running finish (each is atomic),
-    and the run ends canceled (RUN: an id, a prefix of one, or `last`)."""
+    and the run ends canceled; a queued run ends canceled without starting (RUN: an id, a
+    prefix of one, or `last`)."""
+    from teal.runtime.runstore.ticks import TickStore
+
     store = open_session(project_dir, target, warehouse, vars_).run_store()
     run = resolve_run(store, run_ref)
-    if not store.request_cancel(run.run_id):
+    if store.request_cancel(run.run_id):
+        click.echo(f"asked run {run.run_id} to stop; it stops before its next step")
+    elif TickStore(store).cancel_queued(run.run_id, at=utc_now()):
+        click.echo(f"canceled run {run.run_id}, which was queued: it will not start")
+    else:
         raise SelectionError(
-            f"run {run.run_id} is {run.status.value}, not running",
+            f"run {run.run_id} is {run.status.value}, not running or queued",
             path="RUN",
             hint="`teal runs --status started` lists the runs in progress",
         )
-    click.echo(f"asked run {run.run_id} to stop; it stops before its next step")
 
 
 @click.command()

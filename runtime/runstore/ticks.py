@@ -201,6 +201,28 @@ class TickStore:
             )
             return cur.rowcount == 1
 
+    def cancel_queued(self, run_id: str, *, at: datetime) -> bool:
+        """End a queued run as canceled before it starts (a daemon claiming it at the same
+        moment wins or loses whole); False if it is not queued."""
+        from teal.runtime.runstore.sqlstore import _time
+
+        store = self.store
+        with store._lock, store._transaction() as cur:
+            cur.execute(
+                store._sql(
+                    "UPDATE runs SET status = ?, finished_at = ?, message = ? "
+                    "WHERE run_id = ? AND status = ?"
+                ),
+                (
+                    RunStatus.CANCELED.value,
+                    _time(at),
+                    "canceled while queued: it never started",
+                    run_id,
+                    RunStatus.QUEUED.value,
+                ),
+            )
+            return cur.rowcount == 1
+
 
 def _priority(run: RunRecord) -> int:
     value = run.config.get("priority", 0)

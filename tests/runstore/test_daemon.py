@@ -154,7 +154,16 @@ def test_the_queue_launches_one_run_at_a_time_oldest_first(tmp_path, store_spec)
     d.step(datetime(2026, 3, 2, 5, 0, 7))
     assert len(launcher.started) == 1
     d.store.set_status("by-hand", RunStatus.SUCCESS, at=T0)
+    # the third is canceled while queued (teal cancel): it never starts
+    assert TickStore(d.store).cancel_queued(queued[2], at=T0)
+    assert not TickStore(d.store).cancel_queued(queued[2], at=T0)  # once
+    canceled = d.store.run(queued[2])
+    assert canceled is not None and canceled.status == RunStatus.CANCELED
     d.step(datetime(2026, 3, 2, 5, 0, 8))
+    assert [s.run_id for s in launcher.started] == queued[:2]
+    d.store.set_status(queued[1], RunStatus.SUCCESS, at=T0)
+    launcher.started[1].code = 0
+    d.step(datetime(2026, 3, 2, 5, 0, 9))
     assert [s.run_id for s in launcher.started] == queued[:2]
     d.store.close()
 
