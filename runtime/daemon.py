@@ -34,6 +34,7 @@ from teal.compiler.config import ProjectConfig, load_config
 from teal.compiler.errors import ProjectError, TealError
 from teal.compiler.wording import counted
 from teal.runtime.clock import new_run_id, utc_now
+from teal.runtime.closed_partitions import partition_finder
 from teal.runtime.runstore import (
     RunRecord,
     RunStatus,
@@ -284,7 +285,7 @@ class Daemon:
         self.config = config
         self._next_due.clear()
         if self.partition_for is not None:
-            self.partition_for = _partition_finder(config)
+            self.partition_for = partition_finder(config)
         if self.freshness is not None:
             self.freshness = _freshness_evaluator(config)
         return None
@@ -492,21 +493,34 @@ class Daemon:
         """Call a ``@teal.sensor`` function (runtime/sensors.py)."""
         from teal.runtime import sensors
 
-        previous = self._sensor_at.get(definition.name)
-        if previous is not None and (now - previous).total_seconds() < definition.minimum_interval:
+        if not self._due(definition.name, definition.minimum_interval, now):
             return []
-        self._sensor_at[definition.name] = now
         return sensors.python_sensor(self, definition, now)
+
+    def _due(self, name: str, interval: float, now: datetime) -> bool:
+        """Whether sensor ``name`` is evaluated now (its minimum interval has passed since
+        the last time); the time is noted. An interval of a minute or more is kept in the
+        run store too, so that ``teal daemon --once`` from cron keeps it across processes."""
+        kept = interval >= 60
+        source = f"evaluated:sensor:{name}"
+        previous = self._sensor_at.get(name)
+        if previous is None and kept:
+            stored = self.ticks.cursor(source)
+            previous = datetime.fromisoformat(stored) if stored else None
+        if previous is not None and (now - previous).total_seconds() < interval:
+            return False
+        self._sensor_at[name] = now
+        if kept:
+            self.ticks.set_cursor(source, now.isoformat(), now)
+        return True
 
     # -- sensors ------------------------------------------------------------------------------
     def evaluate_sensor(self, sensor: Sensor, now: datetime) -> list[TickOutcome]:
         """Evaluate one sensor when its minimum interval has passed (runtime/sensors.py)."""
         from teal.runtime import sensors
 
-        previous = self._sensor_at.get(sensor.name)
-        if previous is not None and (now - previous).total_seconds() < sensor.minimum_interval:
+        if not self._due(sensor.name, sensor.minimum_interval, now):
             return []
-        self._sensor_at[sensor.name] = now
         evaluate = {
             "files": sensors.files_changed,
             "asset": sensors.asset_materialized,
@@ -533,7 +547,7 @@ def open_daemon(
         launcher=launcher or SubprocessLauncher(config.root),
         on_tick=on_tick,
     )
-    daemon.partition_for = _partition_finder(config)
+    daemon.partition_for = partition_finder(config)
     daemon.freshness = _freshness_evaluator(config)
     return daemon
 
@@ -557,57 +571,6 @@ def _freshness_evaluator(
             return project, found
 
     return evaluate
-
-
-def _partition_finder(
-    config: ProjectConfig,
-) -> Callable[[Target, Schedule, datetime], tuple[str, ...]]:
-    """The partitions a "closed" schedule's tick builds: of the first time-partitioned
-    model it selects, the last time window that has closed by the tick
-    (``partition_offset`` more back), and with a second, static dimension every key of
-    that window (``2025-05|east``, ``2025-05|west``, ...)."""
-
-    def find(target: Target, schedule: Schedule, tick: datetime) -> tuple[str, ...]:
-        from teal.compiler.partitions import MultiPartitions, TimePartitions
-        from teal.runtime.session import Session
-
-        select, exclude = target.select, target.exclude
-        if target.job is not None:
-            job = config.automation.job(target.job)
-            select, exclude = job.select, job.exclude
-        now = tick.replace(tzinfo=UTC)
-        with Session.open(config.root) as session:
-            project = session.project
-            for name in session.select(list(select) or None, list(exclude) or None):
-                definition = project.models[name].partitions
-                time = definition if isinstance(definition, TimePartitions) else None
-                if isinstance(definition, MultiPartitions) and definition.time_dimension:
-                    time = definition.time_dimension[1]
-                if time is None:
-                    continue
-                windows = time.keys(now)
-                if len(windows) <= schedule.partition_offset:
-                    raise ProjectError(
-                        f"no partition of {name} has closed by {tick:%Y-%m-%d %H:%M} UTC",
-                        path=f"schedules.{schedule.name}",
-                    )
-                window = windows[-1 - schedule.partition_offset]
-                if not isinstance(definition, MultiPartitions):
-                    return (str(window),)
-                time_name = definition.time_dimension[0] if definition.time_dimension else ""
-                return tuple(
-                    key
-                    for key in definition.keys(now)
-                    if definition.parse_key(key)[time_name] == window
-                )
-        raise ProjectError(
-            f"schedule {schedule.name} builds the partition that closed at each tick, but it "
-            "selects no time-partitioned model",
-            path=f"schedules.{schedule.name}",
-            hint='remove partition = "closed", or select a model partitioned by time',
-        )
-
-    return find
 
 
 def _naive(value: datetime) -> datetime:

@@ -281,7 +281,7 @@ def preview(
 ) -> None:
     """Show the next ticks of schedule NAME and what each would run."""
     from teal.compiler.errors import did_you_mean
-    from teal.runtime.daemon import _partition_finder
+    from teal.runtime.closed_partitions import partition_finder
 
     config = _config(project_dir)
     found = config.automation.schedules
@@ -292,7 +292,7 @@ def preview(
             hint=did_you_mean(name, found) or "`teal schedules` lists them",
         )
     schedule = found[name]
-    finder = _partition_finder(config)
+    finder = partition_finder(config)
     rows = []
     from teal.compiler.automation import next_ticks
 

@@ -184,7 +184,7 @@ def test_a_closed_partition_of_a_model_with_a_second_dimension_is_every_key_of_t
 ):
     """A closed-partition schedule on month x region builds the whole month that closed,
     every region of it (not one key of it); partition_offset = 1 is the month before."""
-    from teal.runtime.daemon import _partition_finder
+    from teal.runtime.closed_partitions import partition_finder
 
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "by_region.sql").write_text(MONTHLY_BY_REGION)
@@ -194,7 +194,7 @@ def test_a_closed_partition_of_a_model_with_a_second_dimension_is_every_key_of_t
         'partition = "closed"\npartition_offset = 1\n'
     )
     config = load_config(tmp_path)
-    find = _partition_finder(config)
+    find = partition_finder(config)
     tick = datetime(2025, 6, 1, 2, 0)
     monthly, before = config.automation.schedules["monthly"], config.automation.schedules["before"]
     assert find(monthly.target, monthly, tick) == ("2025-05|east", "2025-05|west")

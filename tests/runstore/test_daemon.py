@@ -209,6 +209,24 @@ def test_a_file_sensor_runs_each_new_or_changed_file_once(tmp_path, store_spec):
     restarted.store.close()
 
 
+def test_an_hourly_sensor_is_evaluated_hourly_by_daemons_run_once_each(tmp_path, store_spec):
+    """`teal daemon --once` from cron every minute: each is a new process, and a sensor
+    with minimum_interval 1h is still evaluated once an hour (it was every time)."""
+    root = project(tmp_path, SENSOR.replace('minimum_interval = "10s"', 'minimum_interval = "1h"'))
+    (root / "landing").mkdir()
+    (root / "landing" / "orders_2026-03-01.csv").write_text("a\n")
+    first = daemon(root, store_spec)
+    assert [o.status for o in first.step(T0)] == ["requested"]
+    first.store.close()
+    (root / "landing" / "orders_2026-03-02.csv").write_text("b\n")
+    a_minute_later = daemon(root, store_spec)
+    assert a_minute_later.step(T0 + timedelta(minutes=1)) == []
+    a_minute_later.store.close()
+    an_hour_later = daemon(root, store_spec)
+    assert [o.status for o in an_hour_later.step(T0 + timedelta(minutes=61))] == ["requested"]
+    an_hour_later.store.close()
+
+
 def test_one_daemon_per_project(tmp_path):
     lock = DaemonLock(tmp_path / ".teal" / "daemon.lock")
     lock.acquire()

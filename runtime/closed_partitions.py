@@ -1,0 +1,61 @@
+"""Which partitions a closed-partition schedule's tick builds (``partition = "closed"``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from teal.compiler.automation import Schedule, Target
+from teal.compiler.config import ProjectConfig
+from teal.compiler.errors import ProjectError
+
+
+def partition_finder(
+    config: ProjectConfig,
+) -> Callable[[Target, Schedule, datetime], tuple[str, ...]]:
+    """The partitions a "closed" schedule's tick builds: of the first time-partitioned
+    model it selects, the last time window that has closed by the tick
+    (``partition_offset`` more back), and with a second, static dimension every key of
+    that window (``2025-05|east``, ``2025-05|west``, ...)."""
+
+    def find(target: Target, schedule: Schedule, tick: datetime) -> tuple[str, ...]:
+        from teal.compiler.partitions import MultiPartitions, TimePartitions
+        from teal.runtime.session import Session
+
+        select, exclude = target.select, target.exclude
+        if target.job is not None:
+            job = config.automation.job(target.job)
+            select, exclude = job.select, job.exclude
+        now = tick.replace(tzinfo=UTC)
+        with Session.open(config.root) as session:
+            project = session.project
+            for name in session.select(list(select) or None, list(exclude) or None):
+                definition = project.models[name].partitions
+                time = definition if isinstance(definition, TimePartitions) else None
+                if isinstance(definition, MultiPartitions) and definition.time_dimension:
+                    time = definition.time_dimension[1]
+                if time is None:
+                    continue
+                windows = time.keys(now)
+                if len(windows) <= schedule.partition_offset:
+                    raise ProjectError(
+                        f"no partition of {name} has closed by {tick:%Y-%m-%d %H:%M} UTC",
+                        path=f"schedules.{schedule.name}",
+                    )
+                window = windows[-1 - schedule.partition_offset]
+                if not isinstance(definition, MultiPartitions):
+                    return (str(window),)
+                time_name = definition.time_dimension[0] if definition.time_dimension else ""
+                return tuple(
+                    key
+                    for key in definition.keys(now)
+                    if definition.parse_key(key)[time_name] == window
+                )
+        raise ProjectError(
+            f"schedule {schedule.name} builds the partition that closed at each tick, but it "
+            "selects no time-partitioned model",
+            path=f"schedules.{schedule.name}",
+            hint='remove partition = "closed", or select a model partitioned by time',
+        )
+
+    return find
