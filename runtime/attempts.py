@@ -57,9 +57,12 @@ def run_with_retries(
     on_retry: Callable[[Step, ModelResult, int, float], None],
     sleep: Callable[[float], None],
     rand: Callable[[], float],
+    on_attempt: Callable[[Step, int], None] | None = None,
 ) -> ModelResult:
     """Run ``step`` until it succeeds, fails in a way a rerun cannot fix, or has used its
-    retries; ``on_retry(step, failed, attempts allowed, pause)`` is told of each retry."""
+    retries; ``on_retry(step, failed, attempts allowed, pause)`` is told of each retry,
+    and ``on_attempt(step, attempts allowed)`` of each attempt after the first as it
+    starts, after the pause (its time is the attempt's, not the pause's)."""
     retries, delay = retry_settings(model)
     attempt = 1
     while True:
@@ -71,3 +74,5 @@ def run_with_retries(
         if pause:
             sleep(pause)
         attempt += 1
+        if on_attempt is not None:
+            on_attempt(replace(step, attempt=attempt), retries + 1)

@@ -289,8 +289,19 @@ class Executor:
             if report is not None:
                 report(failed_step, failed, allowed, pause)
 
+        def starts(next_step: Step, allowed: int) -> None:
+            report = getattr(self.reporter, "attempt_started", None)
+            if report is not None:
+                report(next_step, allowed)
+
         return run_with_retries(
-            step, model, self._run_step, on_retry=told, sleep=self.sleep, rand=self.rand
+            step,
+            model,
+            self._run_step,
+            on_retry=told,
+            sleep=self.sleep,
+            rand=self.rand,
+            on_attempt=starts,
         )
 
     def _store(self, model: Model) -> Any:

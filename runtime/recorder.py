@@ -383,32 +383,28 @@ class RecordingReporter:
 
     def attempt_failed(self, step: Step, failed: ModelResult, allowed: int, pause: float) -> None:
         """Attempt ``step.attempt`` failed and the step runs again after ``pause``: the
-        attempt's step row ends failed, the next one starts."""
-        self._started[step.model] = self.recorder.emit_all(
-            [
-                (
-                    EventKind.STEP_FAILURE,
-                    step.model,
-                    None,
-                    None,
-                    failed.message,
-                    {"attempt": step.attempt, "retry_in_s": round(pause, 3), "of": allowed},
-                ),
-                (
-                    EventKind.STEP_START,
-                    step.model,
-                    None,
-                    None,
-                    f"attempt {step.attempt + 1} of {allowed}",
-                    {"attempt": step.attempt + 1},
-                ),
-            ],
+        attempt's step row ends failed (the next one starts after the pause)."""
+        self.recorder.emit(
+            EventKind.STEP_FAILURE,
+            step.model,
+            message=failed.message,
+            data={"attempt": step.attempt, "retry_in_s": round(pause, 3), "of": allowed},
             urgent=True,
         )
         report = getattr(self.inner, "attempt_failed", None)
         if report is not None:
             report(step, failed, allowed, pause)
         self._stop_if_canceled()
+
+    def attempt_started(self, step: Step, allowed: int) -> None:
+        """Attempt ``step.attempt`` starts, after the pause: its step row starts now."""
+        self._started[step.model] = self.recorder.emit(
+            EventKind.STEP_START,
+            step.model,
+            message=f"attempt {step.attempt} of {allowed}",
+            data={"attempt": step.attempt},
+            urgent=True,
+        )
 
     def partition_finished(
         self,

@@ -135,15 +135,26 @@ def test_the_pauses_between_attempts_double(tmp_path):
     step = Step("a", "view", "main.a", (), "selected", "", "models/a.sql")
     slept: list[float] = []
     told: list[tuple[int, float]] = []
+    order: list[tuple[str, float]] = []  # each attempt starts after its pause, not before
+
+    def sleep(pause: float) -> None:
+        slept.append(pause)
+        order.append(("pause", pause))
+
     result = run_with_retries(
         step,
         model,
         lambda s: ModelResult("a", ERROR, message=f"timeout on attempt {s.attempt}"),
         on_retry=lambda s, failed, allowed, pause: told.append((s.attempt, pause)),
-        sleep=slept.append,
+        sleep=sleep,
         rand=lambda: 0.5,
+        on_attempt=lambda s, allowed: order.append(("start", s.attempt)),
     )
     assert slept == [2.0, 4.0, 8.0] and told == [(1, 2.0), (2, 4.0), (3, 8.0)]
+    assert order == [("pause", 2.0), ("start", 2), ("pause", 4.0), ("start", 3)] + [
+        ("pause", 8.0),
+        ("start", 4),
+    ]
     assert result.attempts == 4 and result.message == "timeout on attempt 4"
 
 
