@@ -67,6 +67,16 @@ def module_name(models_dir: Path, path: Path) -> str:
     return "teal_project_models." + ".".join(path.relative_to(models_dir).with_suffix("").parts)
 
 
+def importable(root: Path) -> None:
+    """Put the project folder on ``sys.path``, where ``python -m teal.cli`` run from it
+    puts it: a model file, ``resources.py`` or a sensor imports the project's own modules
+    (``from resources import WeatherApi``) however teal was started (the ``teal`` script,
+    the API). Added once, first, as Python does for a script's folder."""
+    entry = str(root)
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
+
+
 def import_file(path: Path, name: str, display: str) -> Any:
     """Run one model file as module ``name`` (again, if it ran before: it may have changed);
     errors point at the file and line."""

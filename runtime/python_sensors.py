@@ -133,6 +133,9 @@ def sensor(
 def load_sensors(root: Path) -> dict[str, SensorDef]:
     """The ``@teal.sensor`` functions of the files under ``root/sensors``; a file that
     cannot be imported is a located error."""
+    from teal.compiler.pyfiles import importable
+
+    importable(root)
     folder = root / SENSOR_FOLDER
     found: dict[str, SensorDef] = {}
     for path in sorted(folder.rglob("*.py")) if folder.is_dir() else []:

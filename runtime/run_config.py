@@ -225,10 +225,12 @@ def prepare_inputs(
     chosen = list(models)
     configs = validated_configs(project, chosen, given)
     wanted: set[str] = set()
+    known = set(project.config.resources) | set(resources or {})
     for name in chosen:
         asset = project.models[name].asset
         if asset is not None:
             wanted.update(asset.resource_params)
+            _declared(project.models[name].display_path, asset, known)
         for check in project.checks_of(name):
             if check.python is not None:
                 wanted.update(check.python.resource_params)
@@ -299,3 +301,23 @@ def unused_run_config(
             )
         )
     return tuple(out)
+
+
+def _declared(display: str, asset: Any, known: set[str]) -> None:
+    """A resource parameter takes the resource of its name (as in Dagster; an annotation
+    with a teal.Resource class marks it as one): one with no such resource is an error at
+    the parameter's function, naming the resources there are."""
+    for param in asset.resource_params:
+        if param not in known:
+            raise SelectionError(
+                f"parameter '{param}' of {asset.name} takes the resource named '{param}', and "
+                "there is none",
+                path=display,
+                line=asset.source_line,
+                hint=did_you_mean(param, known)
+                or (
+                    f"name the parameter like its resource ({', '.join(sorted(known))})"
+                    if known
+                    else "declare it under [tool.teal.resources.<name>] or in resources.py"
+                ),
+            )

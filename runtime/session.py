@@ -112,6 +112,9 @@ class Session:
             )
 
         cfg = read()
+        from teal.compiler.pyfiles import importable
+
+        importable(cfg.root)  # the project's own modules import from its Python files
         return cls(
             config=cfg,
             strategy=strategy,

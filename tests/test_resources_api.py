@@ -315,3 +315,40 @@ def test_run_config_is_checked_when_nothing_is_built_and_unused_entries_are_warn
     assert "run config for 'events', which this run does not build: it is not used" in (
         unused.stderr
     )
+
+
+def test_a_model_imports_the_projects_own_module_and_a_resource_binds_by_its_name(
+    tmp_path: Path,
+):
+    """`from weather_api import WeatherApi` in a model file works however teal was started
+    (the project folder is importable, as with `python -m`); the parameter annotated with
+    the class takes the resource of its name, and one of another name is a located error."""
+    root = write_project(
+        tmp_path / "p",
+        {
+            "weather_api.py": """
+            import teal
+
+            class WeatherApi(teal.Resource):
+                city: str
+            """,
+            "models/forecast.py": """
+            import pyarrow as pa
+            import teal
+            from weather_api import WeatherApi
+
+            @teal.asset
+            def forecast(weather: WeatherApi) -> pa.Table:
+                return pa.table({"city": [weather.city]})
+            """,
+        },
+        'name = "p"\n[resources.weather]\nclass = "weather_api.py:WeatherApi"\ncity = "Lisbon"\n',
+    )
+    assert teal.build(root).success  # in this process: its folder is not the project's
+    assert query(root / "warehouse.duckdb", "select city from forecast") == [("Lisbon",)]
+    model = root / "models" / "forecast.py"
+    model.write_text(
+        model.read_text().replace("weather:", "client:").replace("weather.", "client.")
+    )
+    with pytest.raises(SelectionError, match="parameter 'client' of forecast takes the resource"):
+        teal.build(root)
