@@ -304,6 +304,6 @@ def from_text(text: str, tp: Any, where: str) -> Any:
     except (ValueError, InvalidOperation):
         # the text is not shown: it may be a secret
         raise FieldError(
-            where, f"the environment variable's value is not a {type_name(tp)}"
+            where, f"the environment variable's value is not of type {type_name(tp)}"
         ) from None
     return text

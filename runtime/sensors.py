@@ -10,6 +10,7 @@ import re
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from teal.compiler.automation import Sensor
@@ -180,12 +181,13 @@ def python_sensor(d: Daemon, definition: SensorDef, now: datetime) -> list[TickO
     source = f"sensor:{definition.name}"
     before = d.ticks.cursor(source)
     context = SensorContext(definition.name, before, now, d.config.root)
+    failed = False
     try:
         found, skip = requests_of(definition(context), definition.source)
     except TealError as exc:
-        found, skip = [], f"failed: {exc.message}"
+        found, skip, failed = [], exc.message, True
     except Exception as exc:  # noqa: BLE001 - the user's function: its error is the tick's
-        found, skip = [], f"failed: {type(exc).__name__}: {exc}"
+        found, skip, failed = [], _raised_at(exc, definition.source, d.config.root), True
     moved = context.cursor if context.cursor != before else None
     outcomes = []
     for i, request in enumerate(found):
@@ -215,7 +217,23 @@ def python_sensor(d: Daemon, definition: SensorDef, now: datetime) -> list[TickO
         d.ticks.set_cursor(source, moved, now)
     if skip is not None and d._skipped.get(definition.name) != skip:
         d._skipped[definition.name] = skip
-        status = TickStatus.FAILED if skip.startswith("failed: ") else TickStatus.SKIPPED
+        status = TickStatus.FAILED if failed else TickStatus.SKIPPED
         d.ticks.record(source, now, status, at=now, message=skip)
         outcomes.append(_outcome(source, now, status, skip))
     return outcomes
+
+
+def _raised_at(exc: BaseException, source: str, root: Path) -> str:
+    """``sensors/api.py:12: RuntimeError: ...``: the exception, at the last line of the
+    sensor's file it went through (the file of ``source``, ``path:line``)."""
+    import traceback
+
+    file = source.rpartition(":")[0]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == file]
+    where = ""
+    if frames and file:
+        shown = Path(file)
+        if shown.is_relative_to(root):
+            shown = shown.relative_to(root)
+        where = f"{shown.as_posix()}:{frames[-1].lineno}: "
+    return f"{where}{type(exc).__name__}: {exc}"

@@ -456,8 +456,10 @@ def test_python_sensors_keep_a_cursor_and_ask_for_runs(tmp_path, store_spec):
     audit = d.store.run(requested[1].run_id or "")
     assert audit is not None and audit.selection == ("audit_model",)
     failed = [o for o in found if o.source == "sensor:broken"]
-    assert failed[0].status == "failed" and "RuntimeError: the API is down" in (
-        failed[0].message or ""
+    assert failed[0].status == "failed"  # where in the sensor's file, said once
+    assert failed[0].message == "sensors/api.py:19: RuntimeError: the API is down"
+    assert (
+        failed[0].describe().endswith("failed (sensors/api.py:19: RuntimeError: the API is down)")
     )
     # nothing new: one skipped tick with the reason; the broken one is not reported again
     found = d.step(T0 + timedelta(seconds=11))
