@@ -633,6 +633,7 @@ def load_config(
             targets[target].get("external_root") if target is not None else None,
             root,
             config_path.name,
+            config_path,
         ),
         io_manager=(targets[target].get("io_manager") if target is not None else None)
         or expect("io_manager", str, "the name of an I/O manager"),

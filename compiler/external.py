@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from teal.compiler.errors import ProjectError, did_you_mean
+from teal.compiler.toml_lines import table_line
 
 FORMATS = ("parquet", "csv", "json")
 # what DuckDB's COPY accepts per format (None: DuckDB's default, snappy for Parquet)
@@ -119,7 +120,11 @@ def key_path(key: str) -> str:
 
 
 def parse_external_defaults(
-    raw: object, target_root: str | None, root: Path, display: str
+    raw: object,
+    target_root: str | None,
+    root: Path,
+    display: str,
+    config_path: Path | None = None,
 ) -> ExternalDefaults:
     """``[tool.teal.external]`` (root, format, compression), with a target's
     ``external_root`` over the project's; a relative root is under the project folder."""
@@ -135,6 +140,7 @@ def parse_external_defaults(
         raise ProjectError(
             f"unknown key '{unknown[0]}' in external",
             path=display,
+            line=table_line(config_path, "external", unknown[0]) if config_path else None,
             hint=did_you_mean(unknown[0], ["root", "format", "compression"])
             or "external takes root, format and compression",
         )

@@ -9,6 +9,7 @@ entry is declared once; the first problem found is raised, pointing at its file 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from teal.compiler.cache import CompileCache
 from teal.compiler.config import ProjectConfig, merge_config, validate_model_config
 from teal.compiler.errors import ProjectError, did_you_mean
 from teal.compiler.sources import Source, parse_source
+from teal.compiler.toml_lines import table_line
 from teal.compiler.yamlfile import MODEL_PROPERTY_KEYS, read_yaml
 
 if TYPE_CHECKING:
@@ -35,7 +37,16 @@ class Properties:
         for name, spec in cfg.sources.items():
             if not isinstance(spec, dict):
                 raise ProjectError(f"sources.{name} must be a table", path=display)
-            self.add_source(parse_source(name, spec, root=cfg.root, declared_in=display))
+            self.add_source(
+                parse_source(
+                    name,
+                    spec,
+                    root=cfg.root,
+                    declared_in=display,
+                    line=table_line(cfg.config_path, f"sources.{name}"),
+                    key_line=partial(_toml_key_line, cfg.config_path, f"sources.{name}"),
+                )
+            )
 
     def read_file(self, path: Path, display: str, cache: CompileCache | None) -> None:
         """The sources and model entries of one YAML file."""
@@ -45,6 +56,7 @@ class Properties:
                 raise ProjectError(
                     "every source needs a name", path=display, line=getattr(spec, "line", None)
                 )
+            line, keys_at = getattr(spec, "line", None), getattr(spec, "keys_at", {})
             spec = dict(spec)
             name = spec.pop("name")
             self.add_source(
@@ -53,7 +65,8 @@ class Properties:
                     spec,
                     root=path.parent,
                     declared_in=display,
-                    line=getattr(spec, "line", None) or None,
+                    line=line,
+                    key_line=partial(_yaml_key_line, keys_at),
                 )
             )
         for spec in data.get("models") or []:
@@ -202,3 +215,11 @@ def _has_checks(spec: Mapping[str, Any]) -> bool:
 
     columns = [c for c in spec.get("columns") or [] if isinstance(c, dict)]
     return any(entry.get(key) for entry in (spec, *columns) for key in TEST_KEYS)
+
+
+def _toml_key_line(path: Path, table: str, key: str) -> int | None:
+    return table_line(path, table, key)
+
+
+def _yaml_key_line(keys_at: Mapping[str, tuple[int, int]], key: str) -> int | None:
+    return keys_at.get(key, (None, None))[0]

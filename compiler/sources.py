@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,12 +96,20 @@ class Source:
 
 
 def parse_source(
-    name: str, spec: dict[str, Any], *, root: Path, declared_in: str, line: int | None = None
+    name: str,
+    spec: dict[str, Any],
+    *,
+    root: Path,
+    declared_in: str,
+    line: int | None = None,
+    key_line: Callable[[str], int | None] | None = None,
 ) -> Source:
-    """Validate one source declaration and resolve its table locations."""
+    """Validate one source declaration and resolve its table locations; ``key_line(key)``
+    finds the line of one of its keys, for messages."""
 
-    def fail(message: str, hint: str | None = None) -> ProjectError:
-        return ProjectError(message, path=declared_in, line=line, hint=hint)
+    def fail(message: str, hint: str | None = None, key: str | None = None) -> ProjectError:
+        at = key_line(key) if key is not None and key_line is not None else None
+        return ProjectError(message, path=declared_in, line=at or line, hint=hint)
 
     if not _IDENT.match(name or ""):
         raise fail(f"source name {name!r} must be a plain identifier")
@@ -109,6 +118,7 @@ def parse_source(
             raise fail(
                 f"unknown key '{key}' in source '{name}'",
                 did_you_mean(key, SOURCE_KEYS) or "known: " + ", ".join(sorted(SOURCE_KEYS)),
+                key=key,
             )
     path = spec.get("path")
     kind = spec.get("type") or ("warehouse" if path is None else _guess_kind(str(path)))
@@ -133,9 +143,12 @@ def parse_source(
             raise fail(f"every table of source '{name}' needs a name")
         for key in tspec:
             if key not in TABLE_KEYS:
-                raise fail(
+                at = getattr(tspec, "keys_at", {}).get(str(key), (None, None))[0]
+                raise ProjectError(
                     f"unknown key '{key}' in table '{tspec['name']}' of source '{name}'",
-                    did_you_mean(key, TABLE_KEYS),
+                    path=declared_in,
+                    line=at or getattr(tspec, "line", None) or line,
+                    hint=did_you_mean(key, TABLE_KEYS),
                 )
         tname = str(tspec["name"])
         ident = str(tspec.get("identifier") or tname)
@@ -153,9 +166,10 @@ def parse_source(
         if spec_parts is not None:
             from teal.compiler.partition_sql import check_partition_column, parse_partitions
 
-            partitions = parse_partitions(spec_parts, path=declared_in, line=line)
+            at = (key_line("partitioned_by") if key_line is not None else None) or line
+            partitions = parse_partitions(spec_parts, path=declared_in, line=at)
             if partitions is not None:
-                check_partition_column(partitions, column, path=declared_in, line=line)
+                check_partition_column(partitions, column, path=declared_in, line=at)
         # a table's own freshness wins over its source's, and `freshness: null` turns it off
         fresh_spec = tspec["freshness"] if "freshness" in tspec else spec.get("freshness")
         loaded_at = tspec.get("loaded_at_field", spec.get("loaded_at_field"))

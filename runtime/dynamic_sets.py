@@ -23,8 +23,7 @@ def change_dynamic_set(
         name = project.models[name].partitions.name  # a model's name: its set
     if name not in known:
         raise SelectionError(
-            f"no dynamic partition set '{name}'",
-            path="NAME",
+            f"no dynamic partition set or model partitioned by one is named '{name}'",
             hint=did_you_mean(name, known)
             or "partition a model by {'dynamic': 'NAME'} to create one",
         )
@@ -32,6 +31,6 @@ def change_dynamic_set(
         try:
             DynamicPartitions(partition_keys=(key,), name=name)
         except PartitionDefinitionError as exc:
-            raise SelectionError(exc.message, path="KEY", hint=exc.hint) from None
+            raise SelectionError(exc.message, hint=exc.hint) from None
     with open_engine(config, sources=project.sources) as wh:
         return wh.change_dynamic_partitions(name, list(add), list(remove))

@@ -124,3 +124,6 @@ def remove(
     click.echo(
         f"removed {len(removed)} key{'s' if len(removed) != 1 else ''}: {', '.join(removed)}"
     )
+    absent = [k for k in keys if k not in removed]
+    if absent:
+        click.echo(f"not in the set: {', '.join(absent)}")

@@ -204,3 +204,20 @@ def test_a_check_of_a_column_a_python_asset_does_not_produce_is_located_once_kno
     )
     done = run_teal("build", cwd=root)
     assert done.returncode == 0, done.output
+
+
+def test_a_sources_misspelt_key_is_located_in_toml_and_yaml(project):
+    root = project(
+        {"models/a.sql": "select 1 as id"},
+        config='name = "p"\n\n[sources.lake]\npth = "x.parquet"\ntables = ["a"]\n',
+    )
+    done = run_teal("ls", cwd=root)
+    assert done.returncode == 2 and "teal.toml:4: unknown key 'pth' in source 'lake'" in done.stderr
+    (root / "teal.toml").write_text('name = "p"\n\n[external]\nformatt = "csv"\n')
+    done = run_teal("ls", cwd=root)
+    assert "teal.toml:4: unknown key 'formatt' in external" in done.stderr
+    (root / "teal.toml").write_text('name = "p"\n')
+    (root / "models" / "sources.yml").write_text("sources:\n  - name: lake\n    tabels: [a]\n")
+    done = run_teal("ls", cwd=root)
+    assert "models/sources.yml:3: unknown key 'tabels' in source 'lake'" in done.stderr
+    assert "did you mean 'tables'?" in done.stderr

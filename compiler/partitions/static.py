@@ -125,11 +125,11 @@ def check_static_key(key: Any) -> None:
     bad = [c for c in FORBIDDEN_IN_KEYS if c in key]
     if bad:
         raise PartitionDefinitionError(
-            f"static partition key {key!r} contains {bad[0]!r}",
+            f"partition key {key!r} contains {bad[0]!r}",
             hint=f"keys may not contain {' '.join(FORBIDDEN_IN_KEYS)}",
         )
     if not key.strip() or key != key.strip() or any(not c.isprintable() for c in key):
         raise PartitionDefinitionError(
-            f"static partition key {key!r} is blank, padded or unprintable",
+            f"partition key {key!r} is blank, padded or unprintable",
             hint="use plain names such as 'eu'",
         )
