@@ -423,14 +423,23 @@ def _base_or_selector(
     else:
         sel, exc = spec, ""
     as_list = lambda v: [v] if isinstance(v, str) else list(v or [])  # noqa: E731
-    return select_models(
-        dag,
-        as_list(sel) or ["*"],
-        as_list(exc),
-        models=models,
-        selectors=selectors,
-        _seen=seen + (c.value,),
-    )[0]
+    try:
+        return select_models(
+            dag,
+            as_list(sel) or ["*"],
+            as_list(exc),
+            models=models,
+            selectors=selectors,
+            _seen=seen + (c.value,),
+        )[0]
+    except SelectionError as inner:
+        if inner.message.startswith("in selector '"):
+            raise
+        raise SelectionError(  # the mistake is in the selector's definition, not the flag
+            f"in selector '{c.value}' (its definition in [selectors]): {inner.message}",
+            path=inner.path,
+            hint=inner.hint,
+        ) from None
 
 
 def model_index(project: Any, state: Any = None) -> ModelIndex:

@@ -393,3 +393,11 @@ def test_parse_criterion_round_trips(method, value, at, up, up_depth, down, down
         down_depth,
     )
     assert c.raw == text
+
+
+def test_a_mistake_inside_a_named_selector_names_the_selector(fixture_project):
+    dag, index = fixture_project
+    with pytest.raises(SelectionError) as info:
+        select(dag, ["selector:finance"], [], models=index, selectors={"finance": "tag:financ"})
+    assert info.value.message.startswith("in selector 'finance' (its definition in [selectors])")
+    assert "no model has tag 'financ'" in info.value.message
