@@ -341,10 +341,11 @@ class DataVersions:
         """:meth:`stale` of built partitions given as key -> the version recorded with it.
         A model an earlier plan found wholly up to date under the same inputs
         (:meth:`inputs_digest`) is not computed again."""
+        opened = self._open_when_built(name, recorded)
         verified = self.verified
         digest = self.inputs_digest(name, recorded) if verified is not None and recorded else None
         if digest is not None and verified is not None and verified.known(name, digest):
-            return {}
+            return opened
         stale = {
             key: self._stale_reason(name, key)
             for (key, before), now in zip(
@@ -354,7 +355,27 @@ class DataVersions:
         }
         if digest is not None and verified is not None and not stale:
             verified.add(name, digest)
-        return stale
+        return {**stale, **opened}
+
+    def _open_when_built(self, name: str, keys: Iterable[str]) -> dict[str, str]:
+        """The keys of ``keys`` built before their window closed (see _built_while_open);
+        nothing to look at unless the model builds its current window (``end_offset``)."""
+        if not self._builds_open_windows(name):
+            return {}
+        records = self._records(name)
+        return {
+            key: "stale (built before its window closed)"
+            for key in keys
+            if self._built_while_open(name, key, (records.get(key) or {}).get("finished_at"))
+        }
+
+    def _builds_open_windows(self, name: str) -> bool:
+        from teal.compiler.partitions import MultiPartitions, TimePartitions
+
+        time = self.project.models[name].partitions
+        if isinstance(time, MultiPartitions) and time.time_dimension is not None:
+            time = time.time_dimension[1]
+        return isinstance(time, TimePartitions) and bool(time.end_offset)
 
     def inputs_digest(self, name: str, recorded: Mapping[str, str]) -> bytes | None:
         """A digest of everything :meth:`expected_partitions` of ``recorded``'s keys reads,
@@ -412,9 +433,30 @@ class DataVersions:
         rec = self._records(name).get(key)
         if rec is None or rec.get("status") != "success" or not rec.get("data_version"):
             return None
+        if self._built_while_open(name, key, rec.get("finished_at")):
+            return "stale (built before its window closed)"
         if rec["data_version"] == self.expected_partition(name, key):
             return None
         return self._stale_reason(name, key)
+
+    def _built_while_open(self, name: str, key: str, finished_at: object) -> bool:
+        """Whether time partition ``key`` (of a model whose ``end_offset`` builds the
+        current window) was built before its window ended, which it now has: it holds
+        part of its data only."""
+        from datetime import UTC
+
+        definition = self.project.models[name].partitions
+        if not self._builds_open_windows(name) or definition is None:
+            return False
+        if self.now is None or not isinstance(finished_at, datetime):
+            return False
+        end = definition.window(key)[1]
+        end = end.astimezone(UTC).replace(tzinfo=None) if end.tzinfo else end
+        now = self.now.astimezone(UTC).replace(tzinfo=None) if self.now.tzinfo else self.now
+        built = (
+            finished_at.astimezone(UTC).replace(tzinfo=None) if finished_at.tzinfo else finished_at
+        )
+        return built < end <= now
 
     def _stale_reason(self, name: str, key: str) -> str:
         """Why built partition ``key`` of ``name``, whose version differs, is stale."""

@@ -251,3 +251,28 @@ def test_changed_only_rebuilds_an_unpartitioned_model_whose_data_version_moved(p
     assert {r["status"] for r in after.values()} == {"materialized"}
     plan = json.loads(teal(root, "plan", "--json", "--changed-only", env=late).stdout)
     assert plan["steps"] == []
+
+
+def test_a_partition_built_while_its_window_was_open_is_stale_once_it_closes(project):
+    """end_offset=1 builds the current day too: built at noon it holds half its data, and
+    once the day has ended it is stale (it stayed up to date for good)."""
+    from datetime import UTC, datetime, timedelta
+
+    today = datetime.now(UTC).date()
+    root = project(
+        {
+            "models/d.sql": "{{ config(materialized='incremental', partitioned_by={'daily': "
+            f"{{'start': '{today - timedelta(days=1)}', 'end_offset': 1}}}}, "
+            "partition_column='day') }}\n"
+            "select cast('{{ partition.start }}' as date) as day, 1 as n",
+        }
+    )
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    teal(root, "build", env={"TEAL_NOW": now})  # today's partition, built while open
+    tomorrow = f"{today + timedelta(days=1)}T01:00:00"
+    shown = json.loads(teal(root, "partitions", "d", "--json", env={"TEAL_NOW": tomorrow}).stdout)
+    statuses = {p["key"]: (p["status"], p["note"]) for p in shown}
+    assert statuses[str(today)] == ("stale", "built before its window closed")
+    assert statuses[str(today - timedelta(days=1))] == ("materialized", None)
+    rebuilt = teal(root, "build", env={"TEAL_NOW": tomorrow}).stdout
+    assert built_keys(rebuilt, "d") == [str(today), str(today + timedelta(days=1))]
