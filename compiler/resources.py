@@ -152,7 +152,7 @@ def parse_resources(
                 hint=f'[tool.teal.resources.{name}] class = "module:ClassName"',
             )
         values = {k: _env_value(v) for k, v in table.items() if k != "class"}
-        fields = {k: table_line(config_path, f"resources.{name}", k) for k in values}
+        fields = {k: table_line(config_path, f"resources.{name}", k) for k in table}
         found[name] = ResourceDecl(
             name,
             config_path.name,

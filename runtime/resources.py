@@ -203,7 +203,9 @@ def _from_config(cfg: ProjectConfig, decl: ResourceDecl) -> Any:
     assert decl.class_ref is not None
     ref, _, attr = decl.class_ref.partition(":")
     problem = None
+    hint = 'class = "resources.py:ApiResource" (a teal.Resource subclass)'
     cls: Any = None
+    module: Any = None
     if not attr:
         problem = "must be written module:ClassName or file.py:ClassName"
     elif ref.endswith(".py"):
@@ -213,20 +215,34 @@ def _from_config(cfg: ProjectConfig, decl: ResourceDecl) -> Any:
         if not path.is_file():
             problem = f"names {ref}, which is not a file in the project folder"
         else:
-            cls = getattr(import_file(path, f"teal_project.{path.stem}", ref), attr, None)
+            module = import_file(path, f"teal_project.{path.stem}", ref)
     else:
         try:
-            cls = getattr(importlib.import_module(ref), attr, None)
+            module = importlib.import_module(ref)
         except ImportError as exc:
             problem = f"cannot be imported: {exc}"
+    if module is not None:
+        cls = getattr(module, attr, None)
+        if cls is None:
+            problem = f"'{decl.class_ref}': {ref} has no '{attr}'"
+            classes = [
+                n
+                for n, v in vars(module).items()
+                if isinstance(v, type) and issubclass(v, Resource)
+            ]
+            hint = did_you_mean(attr, classes) or (
+                f"its teal.Resource classes: {', '.join(sorted(classes))}"
+                if classes
+                else f"{ref} defines no teal.Resource class"
+            )
     if problem is None and not (isinstance(cls, type) and issubclass(cls, Resource)):
         problem = f"'{decl.class_ref}' is not a teal.Resource class"
     if problem is not None:
         raise ProjectError(
             f"resource '{decl.name}': class {problem}",
             path=decl.path,
-            line=decl.line,
-            hint='class = "resources.py:ApiResource" (a teal.Resource subclass)',
+            line=decl.field_line("class"),
+            hint=hint,
         )
     try:
         return cls(**decl.values)
@@ -234,7 +250,7 @@ def _from_config(cfg: ProjectConfig, decl: ResourceDecl) -> Any:
         raise ProjectError(
             f"resource '{decl.name}', field '{exc.field}': {exc.message}",
             path=decl.path,
-            line=decl.line,
+            line=decl.field_line(exc.field.split(".")[0].split("[")[0]),
             hint=exc.hint
             or "fields: " + ", ".join(f"{k}: {type_name(v)}" for k, v in field_types(cls).items()),
         ) from None

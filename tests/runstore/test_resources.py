@@ -217,10 +217,14 @@ def test_resource_mistakes_are_located(tmp_path: Path):
         CONFIG.replace('class = "resources.py:Limits"', 'class = "resources.py:Limit"')
     )
     done = run_teal("build", cwd=root, env=env)
-    assert done.returncode == 2 and "teal.toml:4: resource 'limits'" in done.stderr
+    assert done.returncode == 2 and "teal.toml:5: resource 'limits'" in done.stderr
+    assert "resources.py has no 'Limit'" in done.stderr and "did you mean 'Limits'?" in done.stderr
     config.write_text(CONFIG.replace("max_rows = 3", 'max_rows = "many"'))
     done = run_teal("build", cwd=root, env=env)
-    assert done.returncode == 2 and "field 'max_rows': expected int, got 'many'" in done.stderr
+    assert done.returncode == 2 and "teal.toml:6: resource 'limits', field 'max_rows': " in (
+        done.stderr
+    )
+    assert "expected int, got 'many'" in done.stderr
     assert "hint: fields: max_rows: int" in done.stderr
     config.write_text(CONFIG.replace("max_rows = 3", "max_row = 3"))
     done = run_teal("build", cwd=root, env=env)
