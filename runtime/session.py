@@ -465,6 +465,12 @@ class Session:
             )
             if run.bind:  # an incremental model's columns changed under on_schema_change: fail
                 check_schema_changes(self.project, plan, wh, self._columns or self._bound)
+            if plan.steps and any(s.partitions for s in plan.steps):
+                from teal.runtime.validate import unbuilt_upstream_partitions
+
+                missing = unbuilt_upstream_partitions(project, plan, state, options.now)
+                if missing:
+                    self._warn(tuple(missing))
             if run.config is not None and run.config.values:  # also with nothing to build
                 from teal.runtime.run_config import unused_run_config
 

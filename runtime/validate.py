@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING
 from teal.compiler.declared import contract_enforced
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from teal.compiler.column_lineage import ColumnGraph
     from teal.compiler.errors import TealError
     from teal.compiler.model_trace import TypedTrace
-    from teal.compiler.plan import Plan
+    from teal.compiler.plan import Plan, PlanState
     from teal.compiler.project import Project
     from teal.compiler.strategy import LoadStrategy
     from teal.runtime.runstore import RunStore
@@ -306,4 +308,54 @@ def unbuilt_upstreams(project: Project, plan: Plan, catalog: Catalog) -> list[Te
                     f"`teal build -s +{model.name}`",
                 )
             )
+    return out
+
+
+def unbuilt_upstream_partitions(
+    project: Project, plan: Plan, state: PlanState, now: datetime | None
+) -> list[TealError]:
+    """A warning for each step whose partitions read partitions of an upstream this run
+    does not build and that are not built (or failed): those partitions are built from
+    what is there, without the missing rows."""
+    from teal.compiler.errors import SelectionError
+    from teal.compiler.partition_records import NO_RECORDS
+    from teal.compiler.versions import DataVersions
+
+    planned = {s.model for s in plan.steps}
+    versions: DataVersions | None = None
+    out: list[TealError] = []
+    for step in plan.steps:
+        model = project.models[step.model]
+        if model.partitions is None or not step.partitions:
+            continue
+        for up in model.upstreams:
+            upstream = project.models[up]
+            if up in planned or upstream.partitions is None:
+                continue
+            versions = versions or DataVersions(project, state, now)
+            built = {
+                key
+                for key, status in state.partitions.get(up, NO_RECORDS).columns("status")
+                if status == "success"
+            }
+            missing = sorted(
+                {
+                    k
+                    for key in step.partitions
+                    for k in versions.upstream_keys(model.name, up, key)
+                    if k not in built
+                }
+            )
+            if missing:
+                shown = ", ".join(missing[:3]) + (
+                    f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+                )
+                out.append(
+                    SelectionError(
+                        f"{model.name} reads partitions of {up} that are not built ({shown}): "
+                        "its partitions are built without their rows",
+                        path=model.display_path,
+                        hint=f"build them first: `teal build -s {up}+` with the same partitions",
+                    )
+                )
     return out

@@ -647,6 +647,27 @@ def test_a_timestamptz_column_is_placed_in_the_partitions_zone_on_any_machine(
     ) == [("2025-06-01", 1), ("2025-06-02", 2)]
 
 
+def test_partitions_reading_upstream_partitions_never_built_are_warned_about(project):
+    """daily 01..03 over events of which only 01 is built: built, with a warning naming
+    the missing upstream partitions (it said nothing, and recorded them up to date)."""
+    root = project(
+        {
+            "models/events.sql": EVENTS_SQL,
+            "models/daily.sql": f"""
+            {{{{ config(partitioned_by={DAILY}, partition_column='day') }}}}
+            select date_trunc('day', ts) as day, count(*) as n from events group by 1
+        """,
+        }
+    )
+    teal(root, "build", "-s", "events", "--partition", "2026-01-01")
+    done = teal(root, "build", "-s", "daily", "--partition-range", "2026-01-01..2026-01-03")
+    assert "daily reads partitions of events that are not built (2026-01-02, 2026-01-03)" in (
+        done.stderr
+    )
+    again = teal(root, "build", "-s", "daily", "--partition", "2026-01-01")
+    assert "not built" not in again.stderr
+
+
 # --------------------------------------------------------------------------- two dimensions
 
 GRID = (
