@@ -174,6 +174,8 @@ class Schedule:
         check = re.search(r"check (\S+) failed", result.message or "")
         if check:
             why = f"upstream {result.model} failed check {check.group(1)}"
+        elif result.status == SKIPPED and (result.message or "").startswith("canceled"):
+            why = f"upstream {result.model} was canceled"
         stack = list(self.downstream[result.model])
         while stack:
             nxt = stack.pop()

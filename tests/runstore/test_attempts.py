@@ -172,6 +172,7 @@ def test_cancel_interrupts_the_query_in_flight(project):
         {
             "models/quick.sql": "{{ config(materialized='table') }} select 1 as x",
             "models/slow.sql": slow,
+            "models/after_slow.sql": "select n from slow",
         }
     )
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
@@ -202,6 +203,7 @@ def test_cancel_interrupts_the_query_in_flight(project):
         build.kill()
     assert build.returncode == 1, out
     assert "canceled while running: its work was rolled back" in out and "Traceback" not in out
+    assert "upstream slow was canceled" in out  # not "failed": what is downstream says why
     shown = json.loads(run_teal("runs", "show", "last", "--json", cwd=root).stdout)
     assert shown["run"]["status"] == "canceled"
     assert {s["model"]: s["status"] for s in shown["steps"]}["slow"] == "skipped"
