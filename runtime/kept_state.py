@@ -64,8 +64,9 @@ def read_state(
         if on_busy is not None:
             on_busy(
                 WarehouseBusy(
-                    f"{busy.message}: showing its state as read at {kept_at}, before the "
-                    "changes it is making",
+                    f"{busy.message}: showing its state as teal last read it, at {kept_at} "
+                    "(without what was built since: this build's changes, and any run that "
+                    "ended after that read)",
                     path=display_path(cfg.root, Path(path)),
                     hint="`teal runs` shows the run in progress; `teal logs last --follow` "
                     "follows it",

@@ -68,7 +68,7 @@ def test_read_commands_work_during_a_build_from_the_kept_state(project):
         plan = run_teal("plan", "--changed-only", cwd=root)
         assert plan.returncode == 0, plan.output
         assert "is in use by another process" in plan.stderr
-        assert "showing its state as read at" in plan.stderr
+        assert "showing its state as teal last read it, at" in plan.stderr
         # the kept state is from before this build: c is still the modified one
         assert "modified: SQL or config changed since last build" in plan.stdout
         modified = run_teal("ls", "-o", "name", "-s", "state:modified", cwd=root)
