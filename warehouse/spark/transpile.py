@@ -128,7 +128,9 @@ def to_spark(sql: str) -> Translated:
     files: list[FileTable] = []
     out = []
     for tree in trees:
-        tree = tree.transform(lambda node: _double_division(_file_table(node, files)))
+        tree = tree.transform(
+            lambda node: _double_average(_double_division(_file_table(node, files)))
+        )
         try:
             out.append(tree.sql(WRITE, unsupported_level=ErrorLevel.RAISE))
         except UnsupportedError as exc:
@@ -254,6 +256,29 @@ def _double_division(node: exp.Expr) -> exp.Expr:
     ):
         node.set("this", exp.cast(node.this, exp.DataType.Type.DOUBLE))
     return node
+
+
+def _double_average(node: exp.Expr) -> exp.Expr:
+    """DuckDB's ``avg`` is a DOUBLE whatever it averages, Spark's of a DECIMAL a DECIMAL
+    (rounded to its scale): the argument is cast, so the mean has DuckDB's type and value.
+
+    >>> to_spark("select avg(amount) from t").sql
+    'SELECT AVG(CAST(amount AS DOUBLE)) FROM t'
+    """
+    if not isinstance(node, exp.Avg):
+        return node
+    target = node.this
+    if isinstance(target, exp.Distinct):  # avg(distinct x): cast what is distinct
+        target.set("expressions", [_as_double(e) for e in target.expressions])
+    else:
+        node.set("this", _as_double(target))
+    return node
+
+
+def _as_double(value: exp.Expr) -> exp.Expr:
+    if isinstance(value, exp.Cast) and value.to.this == exp.DataType.Type.DOUBLE:
+        return value
+    return exp.cast(value, exp.DataType.Type.DOUBLE)
 
 
 def _file_table(node: exp.Expr, files: list[FileTable]) -> exp.Expr:
