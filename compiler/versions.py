@@ -370,12 +370,10 @@ class DataVersions:
         }
 
     def _builds_open_windows(self, name: str) -> bool:
-        from teal.compiler.partitions import MultiPartitions, TimePartitions
+        from teal.compiler.partitions import time_partitions
 
-        time = self.project.models[name].partitions
-        if isinstance(time, MultiPartitions) and time.time_dimension is not None:
-            time = time.time_dimension[1]
-        return isinstance(time, TimePartitions) and bool(time.end_offset)
+        time = time_partitions(self.project.models[name].partitions)
+        return time is not None and bool(time.end_offset)
 
     def inputs_digest(self, name: str, recorded: Mapping[str, str]) -> bytes | None:
         """A digest of everything :meth:`expected_partitions` of ``recorded``'s keys reads,

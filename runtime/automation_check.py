@@ -104,9 +104,6 @@ def automation_errors(session: Session) -> list[TealError]:
 
 
 def _time_partitioned(session: Session, name: str) -> bool:
-    from teal.compiler.partitions import MultiPartitions, TimePartitions
+    from teal.compiler.partitions import time_partitions
 
-    definition = session.project.models[name].partitions
-    if isinstance(definition, MultiPartitions):
-        return definition.time_dimension is not None
-    return isinstance(definition, TimePartitions)
+    return time_partitions(session.project.models[name].partitions) is not None

@@ -19,7 +19,7 @@ def partition_finder(
     that window (``2025-05|east``, ``2025-05|west``, ...)."""
 
     def find(target: Target, schedule: Schedule, tick: datetime) -> tuple[str, ...]:
-        from teal.compiler.partitions import MultiPartitions, TimePartitions
+        from teal.compiler.partitions import MultiPartitions, time_partitions
         from teal.runtime.session import Session
 
         select, exclude = target.select, target.exclude
@@ -31,9 +31,7 @@ def partition_finder(
             project = session.project
             for name in session.select(list(select) or None, list(exclude) or None):
                 definition = project.models[name].partitions
-                time = definition if isinstance(definition, TimePartitions) else None
-                if isinstance(definition, MultiPartitions) and definition.time_dimension:
-                    time = definition.time_dimension[1]
+                time = time_partitions(definition)
                 if time is None:
                     continue
                 windows = time.keys(now)

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from teal.compiler.partitions import MultiPartitions, TimePartitions
+from teal.compiler.partitions import TimePartitions, time_partitions
 from teal.compiler.plan import Step
 from teal.compiler.project import Model
 from teal.runtime.checking import AuditFailed, CheckOutcome
@@ -48,10 +48,8 @@ def run_partitions(
 
 
 def _time_zone(model: Model) -> str | None:
-    definition = model.partitions
-    if isinstance(definition, MultiPartitions) and definition.time_dimension is not None:
-        definition = definition.time_dimension[1]
-    return definition.timezone if isinstance(definition, TimePartitions) else None
+    time = time_partitions(model.partitions)
+    return time.timezone if time is not None else None
 
 
 def _run_partitions(

@@ -85,12 +85,13 @@ from teal.compiler.partitions.mappings import (
     upstream_keys,
     upstream_window,
 )
-from teal.compiler.partitions.multi import MultiPartitions, Partitions
+from teal.compiler.partitions.multi import MultiPartitions, Partitions, time_partitions
 from teal.compiler.partitions.spec import parse_partitions
 from teal.compiler.partitions.static import StaticPartitions
 from teal.compiler.partitions.time import TimePartitions
 
 __all__ = [
+    "time_partitions",
     "DEFAULT_FORMATS",
     "FORBIDDEN_IN_KEYS",
     "GRAINS",

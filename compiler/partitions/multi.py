@@ -234,3 +234,11 @@ class MultiPartitions:
 
 # any partition definition
 Partitions = TimePartitions | StaticPartitions | MultiPartitions
+
+
+def time_partitions(definition: object) -> TimePartitions | None:
+    """The time partitions of ``definition``: itself, its time dimension, or None."""
+    if isinstance(definition, MultiPartitions):
+        found = definition.time_dimension
+        return found[1] if found else None
+    return definition if isinstance(definition, TimePartitions) else None
