@@ -79,11 +79,23 @@ PARAM_KEYS: dict[str, frozenset[str]] = {
     "accepted_range": frozenset({"min_value", "max_value", "inclusive"}),
     "row_count": frozenset({"min", "max", "min_value", "max_value"}),
     "expression_is_true": frozenset({"expression", "arg"}),
-    "unique_combination": frozenset({"columns", "combination_of_columns"}),
-    "freshness": frozenset({"max_age", "interval", "column", "field", "datepart"}),
+    "unique_combination": frozenset({"columns", "combination_of_columns", "quote_columns"}),
+    "freshness": frozenset(
+        {"max_age", "interval", "column", "field", "datepart", "ignore_time_component"}
+    ),
 }
+# dbt_utils' and dbt_expectations' arguments that would change what is counted, which the
+# built-in checks do not do: an error saying so, not "unknown"
+UNSUPPORTED_PARAMS = frozenset({"row_condition", "group_by", "group_by_columns", "strictly"})
 # what a check's config: may hold besides OPTION_KEYS (dbt's test configs teal accepts)
-CONFIG_KEYS = OPTION_KEYS | {"fail_calc", "alias", "schema", "database"}
+CONFIG_KEYS = OPTION_KEYS | {
+    "fail_calc",
+    "alias",
+    "schema",
+    "database",
+    "store_failures_as",
+    "group",
+}
 
 
 def unknown_check_keys(
@@ -101,6 +113,15 @@ def unknown_check_keys(
     out = []
     for key in [*params, *options]:
         if key in known or key in CONFIG_KEYS:
+            continue
+        if key in UNSUPPORTED_PARAMS:
+            out.append(
+                (
+                    f"'{key}' of check {kind} is not supported: teal's built-in {kind} does "
+                    "not count by it",
+                    "express it with a singular check (a SQL file of failing rows)",
+                )
+            )
             continue
         listed = ", ".join(sorted(known)) or "none"
         hint = did_you_mean(str(key), sorted(known | CONFIG_KEYS)) or (

@@ -534,12 +534,13 @@ def _settings(
     key = conf.get("unique_key") or ()
     unique_key = (key,) if isinstance(key, str) else tuple(key)
     strategy = None
-    if partitions is not None and (
-        unique_key or conf.get("incremental_strategy") not in (None, "delete+insert")
-    ):
-        what = (
-            "unique_key" if unique_key else f"incremental_strategy={conf['incremental_strategy']!r}"
-        )
+    own_key = bool(unique_key) and not _from_defaults(cfg, folder, "unique_key")
+    own_strategy = conf.get("incremental_strategy") not in (
+        None,
+        "delete+insert",
+    ) and not _from_defaults(cfg, folder, "incremental_strategy")
+    if partitions is not None and (own_key or own_strategy):  # a folder's default: ignored
+        what = "unique_key" if own_key else f"incremental_strategy={conf['incremental_strategy']!r}"
         raise ProjectError(
             f"{what} does not apply to a partitioned model: a build replaces each partition "
             "it builds whole (its rows deleted, the query's inserted)",

@@ -49,6 +49,9 @@ class _Placeholder(str):
             "for all its partitions: the value is filled in when each partition's query runs"
         )
 
+    def __bool__(self) -> bool:  # there is a value, whichever partition: not a comparison
+        return True
+
     __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __contains__ = _refuse
     # what would make another value of it (``| upper``, ``[0]``, ``.startswith``): a
     # comparison of that would test the placeholder's text, and the text would not be filled

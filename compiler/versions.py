@@ -21,10 +21,11 @@ date (nothing says otherwise), and an upstream without one stands for its build 
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import repeat
 from typing import TYPE_CHECKING, overload
 
@@ -363,10 +364,24 @@ class DataVersions:
         if not self._builds_open_windows(name):
             return {}
         records = self._records(name)
+        finished = {
+            key: when for key, when in records.columns("finished_at") if isinstance(when, datetime)
+        }
+        ordered = sorted(k for k in keys if k in finished)  # time keys sort by their start
+        if not ordered:
+            return {}
+        earliest = _naive_utc(min(finished[k] for k in ordered))
+        definition = self.project.models[name].partitions
+        assert definition is not None
+        # only a window that ended after the earliest build can have been built open:
+        # found by bisection, not by computing every recorded key's window
+        first = bisect.bisect_left(
+            ordered, True, key=lambda k: _naive_utc(definition.window(k)[1]) > earliest
+        )
         return {
             key: "stale (built before its window closed)"
-            for key in keys
-            if self._built_while_open(name, key, (records.get(key) or {}).get("finished_at"))
+            for key in ordered[first:]
+            if self._built_while_open(name, key, finished[key])
         }
 
     def _builds_open_windows(self, name: str) -> bool:
@@ -441,20 +456,13 @@ class DataVersions:
         """Whether time partition ``key`` (of a model whose ``end_offset`` builds the
         current window) was built before its window ended, which it now has: it holds
         part of its data only."""
-        from datetime import UTC
-
         definition = self.project.models[name].partitions
         if not self._builds_open_windows(name) or definition is None:
             return False
         if self.now is None or not isinstance(finished_at, datetime):
             return False
-        end = definition.window(key)[1]
-        end = end.astimezone(UTC).replace(tzinfo=None) if end.tzinfo else end
-        now = self.now.astimezone(UTC).replace(tzinfo=None) if self.now.tzinfo else self.now
-        built = (
-            finished_at.astimezone(UTC).replace(tzinfo=None) if finished_at.tzinfo else finished_at
-        )
-        return built < end <= now
+        end = _naive_utc(definition.window(key)[1])
+        return _naive_utc(finished_at) < end <= _naive_utc(self.now)
 
     def _stale_reason(self, name: str, key: str) -> str:
         """Why built partition ``key`` of ``name``, whose version differs, is stale."""
@@ -558,3 +566,8 @@ class PlannedVersions(Sequence[str]):
 
     def __reduce__(self) -> tuple[type[tuple[str, ...]], tuple[tuple[str, ...]]]:
         return (tuple, (self.values(),))  # a copy or pickle is the plain tuple
+
+
+def _naive_utc(value: datetime) -> datetime:
+    """``value`` as naive UTC (the run store's times are naive UTC already)."""
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value

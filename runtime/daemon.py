@@ -183,6 +183,8 @@ class Daemon:
     python_sensors: dict[str, SensorDef] = field(default_factory=dict)
     _sensor_files: tuple[tuple[str, int], ...] | None = None
     _skipped: dict[str, str] = field(default_factory=dict)  # a sensor's last skip reason
+    # a run-status sensor whose post failed: not tried again before this time
+    _post_retry_at: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def ticks(self) -> TickStore:
@@ -507,7 +509,9 @@ class Daemon:
         if previous is None and kept:
             stored = self.ticks.cursor(source)
             previous = datetime.fromisoformat(stored) if stored else None
-        if previous is not None and (now - previous).total_seconds() < interval:
+        # a process started by cron a little early still finds the interval passed
+        slack = min(5.0, interval / 20) if kept else 0.0
+        if previous is not None and (now - previous).total_seconds() < interval - slack:
             return False
         self._sensor_at[name] = now
         if kept:

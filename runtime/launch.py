@@ -50,9 +50,9 @@ def launch_queued(
     session.strategy = strategy
     keys = [k for k in run.partitions if ".." not in k]
     ranges = [k for k in run.partitions if ".." in k]
-    if settings.get("partitions_of") and not _keys_of_selection(session, run, keys):
-        keys = []  # an asset sensor's keys, not the target's: what is stale gets built
     try:
+        if settings.get("partitions_of") and not _keys_of_selection(session, run, keys):
+            keys = []  # an asset sensor's keys, not the target's: what is stale gets built
         adds = settings.get("add_partitions")
         if isinstance(adds, dict):  # a sensor's new dynamic partition keys, added first
             for set_name, new_keys in adds.items():

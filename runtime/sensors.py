@@ -111,6 +111,9 @@ def run_ended(d: Daemon, sensor: Sensor, now: datetime) -> list[TickOutcome]:
     """Runs that ended with the watched status since the cursor: POST each to the webhook
     whose URL the environment variable ``webhook_env`` holds (the URL is never written)."""
     source = f"sensor:{sensor.name}"
+    retry_at = d._post_retry_at.get(sensor.name)
+    if retry_at is not None and now < retry_at:  # a failed post is tried again later
+        return []
     after = d.ticks.cursor(source)
     if after is None:  # first seen: runs that ended before do not alert
         d.ticks.set_cursor(source, d.ticks.last_run_end() or "", now)
@@ -123,15 +126,24 @@ def run_ended(d: Daemon, sensor: Sensor, now: datetime) -> list[TickOutcome]:
         tick = now + timedelta(microseconds=i)
         status, message = _post(sensor, run.run_id, run.status.value, run.command, run.message)
         failed = status == TickStatus.FAILED
+        said = f"run {run.run_id} {run.status.value}: {message}"
+        if failed:
+            # the cursor stays before this run, so it is posted again (and what ended after
+            # it, in order) a minute later; the same failure is recorded once
+            d._post_retry_at[sensor.name] = now + timedelta(seconds=POST_RETRY_S)
+            if d._skipped.get(sensor.name) == said:
+                break
+            d._skipped[sensor.name] = said
+        else:
+            d._post_retry_at.pop(sensor.name, None)
+            d._skipped.pop(sensor.name, None)
         recorded = d.ticks.record(
             source,
             tick,
             status,
             at=now,
-            # a post that failed keeps the cursor before this run: the next evaluation
-            # posts it again (and what ended after it, in order), so no notice is lost
             run_key=None if failed else run.run_id,
-            message=f"run {run.run_id} {run.status.value}: {message}",
+            message=said,
             cursor=None if failed else ended,
         )
         if recorded:
@@ -139,6 +151,9 @@ def run_ended(d: Daemon, sensor: Sensor, now: datetime) -> list[TickOutcome]:
         if failed:
             break
     return outcomes
+
+
+POST_RETRY_S = 60.0  # after a failed post, the webhook is tried again this much later
 
 
 def _post(

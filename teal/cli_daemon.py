@@ -31,12 +31,28 @@ def _config(project_dir: Path | None) -> ProjectConfig:
 
 def _checked_config(project_dir: Path | None) -> ProjectConfig:
     """The project config, with what its jobs, schedules and sensors name checked against
-    the project (runtime/automation_check.py)."""
-    from teal.compiler.errors import raise_all
+    the project (runtime/automation_check.py) as warnings: a listing, or the daemon, is
+    not stopped by a model being edited (``teal validate`` makes them errors)."""
+    from teal.compiler.errors import TealError
     from teal.runtime.automation_check import automation_errors
 
+    config = _config(project_dir)
+    automation = config.automation
+    if (
+        not (automation.jobs or automation.schedules or automation.sensors)
+        and not (config.root / "sensors").is_dir()
+    ):
+        return config
     session = open_session(project_dir, None, None, None)
-    raise_all(automation_errors(session))
+    try:
+        problems = automation_errors(session)
+    except TealError as exc:  # the project does not load now: nothing to check against
+        problems = []
+        click.echo(
+            f"warning: what jobs, schedules and sensors name is not checked: {exc}", err=True
+        )
+    for problem in problems:
+        click.echo(f"warning: {problem}", err=True)
     return session.config
 
 
@@ -310,6 +326,7 @@ def preview(
                 "tick_utc": tick.replace(tzinfo=None).isoformat(),
                 "runs": schedule.target.describe(),
                 "partitions": partitions,
+                "partition": partitions[0] if len(partitions) == 1 else None,  # as before
                 "problem": note or None,
             }
         )

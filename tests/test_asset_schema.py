@@ -85,7 +85,8 @@ def test_a_pandas_input_keeps_money_exact(project):
     float64), so an asset that passes it on writes DECIMAL, not DOUBLE."""
     root = project(
         {
-            "models/orders.sql": "select 1 as id, 10.10::decimal(10, 2) as amount",
+            "models/orders.sql": "select 1 as id, 10.10::decimal(10, 2) as amount, "
+            "null::bigint as parent, date '2024-01-02' as day",
             "models/pd_money.py": """
             import pandas as pd
 
@@ -93,6 +94,9 @@ def test_a_pandas_input_keeps_money_exact(project):
 
             @teal.asset
             def pd_money(orders: pd.DataFrame) -> pd.DataFrame:
+                # as DuckDB's df() gives them: a nullable integer, a datetime64 date
+                assert str(orders["parent"].dtype) == "Int64", orders.dtypes
+                assert str(orders["day"].dt.day[0]) == "2", orders.dtypes
                 return orders[["id", "amount"]]
             """,
         }

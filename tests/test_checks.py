@@ -1045,6 +1045,19 @@ ERROR_CASES = {
         "models/schema.yml:4: unknown key 'mx' in check row_count",
         "hint: did you mean 'max'?",
     ),
+    "unsupported dbt_utils argument": (
+        {
+            "models/schema.yml": """
+            models:
+              - name: orders
+                tests:
+                  - dbt_utils.unique_combination_of_columns:
+                      {combination_of_columns: [id, status], row_condition: "id > 1"}
+            """
+        },
+        "models/schema.yml:4: 'row_condition' of check unique_combination is not supported",
+        "hint: express it with a singular check",
+    ),
     "bad threshold": (
         {
             "models/schema.yml": """

@@ -200,6 +200,9 @@ def test_a_merge_whose_new_rows_repeat_a_key_fails_and_keeps_the_table(project):
             {% if is_incremental() and var('dup', false) %}
             union all select 3, 'again'
             {% endif %}
+            {% if is_incremental() and var('nulls', false) %}
+            union all select null, 'a' union all select null, 'b'
+            {% endif %}
             """,
         }
     )
@@ -208,6 +211,9 @@ def test_a_merge_whose_new_rows_repeat_a_key_fails_and_keeps_the_table(project):
     failed = build(root, code=1, n=4, tag="b", dup=True)
     assert "2 new rows of merged have the same unique_key (id = 3)" in failed.output
     assert rows(root, "marts.merged") == before
+    # NULL keys match nothing in a merge: two of them are not the same key
+    nulls = build(root, n=4, tag="c", nulls=True)
+    assert "unique_key" not in nulls.output
 
 
 def test_delete_insert_replaces_all_rows_of_each_key(shop):
@@ -351,6 +357,20 @@ def test_a_unique_key_the_query_does_not_produce_is_a_located_error(project):
         root / "warehouse.duckdb",
         "select count(*) from information_schema.tables where table_name = 'inc'",
     ) == [(0,)]
+
+
+def test_a_folders_unique_key_does_not_refuse_its_partitioned_models(project):
+    """unique_key from [folders.X] is for the folder's unpartitioned models: a partitioned
+    one there loads (its own unique_key is the error)."""
+    root = project(
+        {
+            "models/marts/daily.sql": f"{{{{ config(materialized='incremental', "
+            f"partitioned_by={DAILY}, partition_column='d') }}}}\n"
+            "select cast('{{ partition.start }}' as date) as d",
+        },
+        'name = "p"\n[folders.marts]\nunique_key = "id"\n',
+    )
+    teal_cli(root, "plan")
 
 
 def test_a_view_turned_incremental_is_built_as_a_table(project):

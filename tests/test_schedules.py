@@ -226,7 +226,9 @@ def test_what_automation_names_is_checked_against_the_project(tmp_path):
             capture_output=True,
             text=True,
         )
-        assert done.returncode == 2, (command, done.stdout, done.stderr)
+        # an error for validate; a warning for the listings (and the daemon), which a
+        # model being edited must not stop
+        assert done.returncode == (2 if command == ["validate"] else 0), (command, done.stderr)
         err = done.stderr
         assert "teal.toml:2: jobs.j selects 'userz' matches no model" in err, err
         assert "hint: did you mean 'users'?" in err

@@ -307,3 +307,15 @@ def test_partition_values_still_render_and_concatenate():
     assert rendered.sql == (
         "select '__teal_partition_key__' as k, 'p___teal_partition_dim_region__' as r"
     )
+
+
+def test_a_partition_value_in_a_jinja_truth_test_renders():
+    """{% if partition.key %} and `or` test that there is a value, which there always is:
+    not a comparison of the placeholder."""
+    sql = render_sql(
+        "select '{{ partition.key or 'all' }}' as k {% if partition.key %}, 1 as p{% endif %}",
+        path="models/m.sql",
+        this_name="m",
+        vars={},
+    ).sql
+    assert "__teal_partition_key__" in sql and "1 as p" in sql

@@ -21,13 +21,17 @@ def check_one_row_per_key(
     """Raise if two rows of ``relation`` (the staged new rows) share the key ``names``;
     ``fetch(sql)`` runs a query and returns its first row or None."""
     keys = ", ".join(quote(n) for n in names)
+    known = " AND ".join(f"{quote(n)} IS NOT NULL" for n in names)  # a NULL key matches none
     row = fetch(
-        f"SELECT {keys}, COUNT(*) FROM {relation} GROUP BY {keys} HAVING COUNT(*) > 1 LIMIT 1"
+        f"SELECT {keys}, COUNT(*) FROM {relation} WHERE {known} GROUP BY {keys} "
+        "HAVING COUNT(*) > 1 LIMIT 1"
     )
     if row is None:
         return
     *values, count = row
-    shown = ", ".join(f"{n} = {v!r}" for n, v in zip(names, values))
+    shown = ", ".join(
+        f"{n} = {v!r}" if isinstance(v, str) else f"{n} = {v}" for n, v in zip(names, values)
+    )
     raise ExecutionError(
         f"{count} new rows of {model} have the same unique_key ({shown}): a merge keeps one "
         "row per key; make the query return one row per key, or use "

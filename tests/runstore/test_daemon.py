@@ -344,12 +344,14 @@ def test_a_run_status_sensor_posts_each_failed_run_of_its_job_once_and_retries_a
         )
         finished_run(d.store, "bad2", RunStatus.FAILURE, job="nightly")
         monkeypatch.setenv("TEAL_TEST_ALERT_URL", secret_url)
-        # the notice that could not be posted is posted now, then the newer one, in order
-        sent = d.step(T0 + timedelta(seconds=10))
+        # not tried again at once (a minute later), and then the notice that could not be
+        # posted is posted, then the newer one, in order
+        assert d.step(T0 + timedelta(seconds=10)) == [] and posted == []
+        sent = d.step(T0 + timedelta(seconds=70))
         assert [o.status for o in sent] == ["requested", "requested"]
         assert [p["run_id"] for p in posted] == ["bad", "bad2"]
         assert posted[0]["status"] == "failure" and posted[0]["sensor"] == "alert"
-        assert d.step(T0 + timedelta(seconds=15)) == []  # each run once
+        assert d.step(T0 + timedelta(seconds=75)) == []  # each run once
         ticks = TickStore(d.store).ticks("sensor:alert")
         assert all("s3cr3t" not in (t.message or "") for t in ticks)
         assert "posted to $TEAL_TEST_ALERT_URL" in (ticks[0].message or "")

@@ -38,11 +38,24 @@ def load(cur: DuckDBPyConnection, select_sql: str, kind: str) -> Any:
         return rel.pl()
     if kind == "polars_lazy":
         return rel.pl().lazy()
-    if kind == "pandas":  # through Arrow: DECIMAL stays Decimal (``df()`` gives float64)
-        return rel.to_arrow_table().to_pandas()
+    if kind == "pandas":
+        return _pandas(cur, rel.to_arrow_table())
     if kind == "spark":
         raise ValueError(
             'a pyspark.sql.DataFrame input needs a Spark target (engine = "spark"); '
             "on DuckDB annotate it as pyarrow.Table, polars.DataFrame or duckdb.DuckDBPyRelation"
         )
     raise ValueError(f"unknown input kind {kind!r}")
+
+
+def _pandas(cur: DuckDBPyConnection, table: Any) -> Any:
+    """The rows as DuckDB's ``df()`` gives them (nullable integers, datetime64 dates), but
+    with DECIMAL columns as Decimal objects, exact (``df()`` gives float64): one run of
+    the query, its Arrow table read twice in the same order."""
+    import pyarrow as pa
+
+    frame = cur.from_arrow(table).df()
+    for i, field in enumerate(table.schema):
+        if pa.types.is_decimal(field.type):
+            frame[field.name] = table.column(i).to_pandas()
+    return frame

@@ -39,7 +39,7 @@ def aligned(
     key = ("columns-aligned", target.schema.lower(), target.name.lower(), target.sql_hash)
     if memo is not None and memo.recall(key) == _SAME:
         return source
-    result = _apply(cur, target, source)
+    result = _apply(cur, target, source, types=same_query)
     if result is None:
         if memo is not None:
             memo.keep(key, _SAME)
@@ -47,8 +47,12 @@ def aligned(
     return result
 
 
-def _apply(cur: DuckDBPyConnection, target: BuildTarget, source: str) -> str | None:
-    """None when the columns agree; else what to insert from (or SchemaChangeError)."""
+def _apply(
+    cur: DuckDBPyConnection, target: BuildTarget, source: str, *, types: bool = True
+) -> str | None:
+    """None when the columns agree; else what to insert from (or SchemaChangeError).
+    ``types``: compare types too (a SQL model's; rows from Python take the types their
+    frame has each call, a nullable integer as DOUBLE, and are cast as they insert)."""
     relation = qualified(target.schema, target.name)
     table = cur.execute(SQL.describe(SQL.select_all(relation))).fetchall()
     have_typed = [(str(r[0]), str(r[1])) for r in table]
@@ -63,7 +67,10 @@ def _apply(cur: DuckDBPyConnection, target: BuildTarget, source: str) -> str | N
     retyped = [
         (c, old_types[c.lower()], t)
         for c, t in got
-        if c.lower() in old_types and t != old_types[c.lower()] and t != "NULL"
+        if types
+        and c.lower() in old_types
+        and t != old_types[c.lower()]
+        and t.strip('"') != "NULL"  # DuckDB prints the type of `null as x` quoted
     ]
     if not added and not removed and not retyped:
         return None
