@@ -24,7 +24,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
@@ -592,10 +592,15 @@ class Executor:
         started: datetime,
         t0: float,
     ) -> ModelResult:
-        """Each partition in its own transaction (runtime/partition_steps.py)."""
+        """Each partition in its own transaction (runtime/partition_steps.py), with times
+        read in the zone of the model's time partitions (its windows are wall-clock times
+        there: a ``TIMESTAMPTZ`` column is placed by them alike on every machine)."""
+        from teal.compiler.partitions import time_partitions
         from teal.runtime.partition_steps import run_partitions
 
-        return run_partitions(self, cur, step, model, target, started, t0)
+        time = time_partitions(model.partitions)
+        with cur.time_zone(time.timezone) if time is not None else nullcontext():
+            return run_partitions(self, cur, step, model, target, started, t0)
 
     def reporter_partition(
         self,

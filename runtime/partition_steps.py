@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from teal.compiler.partitions import TimePartitions, time_partitions
+from teal.compiler.partitions import TimePartitions
 from teal.compiler.plan import Step
 from teal.compiler.project import Model
 from teal.runtime.checking import AuditFailed, CheckOutcome
@@ -37,30 +37,7 @@ def run_partitions(
     started: datetime,
     t0: float,
 ) -> ModelResult:
-    """Each partition in its own transaction (or all in one with --full-refresh), with
-    times read in the zone of the model's time partitions (its windows are wall-clock
-    times there: a ``TIMESTAMPTZ`` column is placed by them alike on every machine)."""
-    zone = _time_zone(model)
-    if zone is None:
-        return _run_partitions(ex, cur, step, model, target, started, t0)
-    with cur.time_zone(zone):
-        return _run_partitions(ex, cur, step, model, target, started, t0)
-
-
-def _time_zone(model: Model) -> str | None:
-    time = time_partitions(model.partitions)
-    return time.timezone if time is not None else None
-
-
-def _run_partitions(
-    ex: Executor,
-    cur: EngineCursor,
-    step: Step,
-    model: Model,
-    target: BuildTarget,
-    started: datetime,
-    t0: float,
-) -> ModelResult:
+    """Each partition in its own transaction (or all in one with --full-refresh)."""
     fill = ex.project.sql_for_partition
     total_rows = 0
     failures: list[tuple[str, str, int | None]] = []
