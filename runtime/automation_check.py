@@ -37,19 +37,21 @@ def automation_errors(session: Session) -> list[TealError]:
             )
         )
 
+    jobs: dict[str, list[str] | None] = {}  # each job's models, None: its selection failed
+
     def selected(table: str, target: Target) -> list[str] | None:
-        select, exclude = target.select, target.exclude
-        if target.job is not None and target.job in automation.jobs:
-            job = automation.jobs[target.job]
-            select, exclude = job.select, job.exclude
+        if target.job is not None and target.job in jobs:  # checked once, as the job
+            return jobs[target.job]
         try:
-            return session.select(list(select) or None, list(exclude) or None)
+            return session.select(list(target.select) or None, list(target.exclude) or None)
         except SelectionError as exc:
             error(table, f"selects {exc.message}", exc.hint)
             return None
 
     for name, job in automation.jobs.items():
-        names = selected(f"jobs.{name}", Target(select=job.select, exclude=job.exclude))
+        names = jobs[name] = selected(
+            f"jobs.{name}", Target(select=job.select, exclude=job.exclude)
+        )
         if names and job.partitions:  # the keys as its runs plan them
             keys = [k for k in job.partitions if ".." not in k]
             ranges = [k for k in job.partitions if ".." in k]

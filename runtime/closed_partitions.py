@@ -43,11 +43,12 @@ def partition_finder(
                 window = windows[-1 - schedule.partition_offset]
                 if not isinstance(definition, MultiPartitions):
                     return (str(window),)
-                time_name = definition.time_dimension[0] if definition.time_dimension else ""
+                (time_name, _), (other_name, other) = sorted(  # time first
+                    definition.dimensions, key=lambda d: d[1] is not time
+                )
                 return tuple(
-                    key
-                    for key in definition.keys(now)
-                    if definition.parse_key(key)[time_name] == window
+                    definition.make_key({time_name: window, other_name: key})
+                    for key in other.keys(now)
                 )
         raise ProjectError(
             f"schedule {schedule.name} builds the partition that closed at each tick, but it "
