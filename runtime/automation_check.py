@@ -7,7 +7,6 @@ rather than a run failing at a tick with a flag the user never passed."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from teal.compiler.automation import Target
@@ -89,15 +88,11 @@ def automation_errors(session: Session) -> list[TealError]:
 
     for name, defined in load_sensors(config.root).items():
         if defined.job is not None and defined.job not in automation.jobs:
-            file, _, line = defined.source.rpartition(":")
-            where = Path(file)
-            if where.is_relative_to(config.root):
-                where = where.relative_to(config.root)
             out.append(
                 ProjectError(
                     f"sensor {name} runs job '{defined.job}', which is not declared",
-                    path=where.as_posix() if file else None,
-                    line=int(line) if line.isdigit() else None,
+                    path=defined.file(config.root),
+                    line=defined.line,
                     hint=did_you_mean(defined.job, automation.jobs)
                     or "declare it under [tool.teal.jobs.<name>]",
                 )

@@ -99,6 +99,19 @@ class SensorDef:
     def __call__(self, context: SensorContext) -> SensorResult:
         return self.fn(context)
 
+    def file(self, root: Path) -> str | None:
+        """The sensor's file as messages show it: under ``root``, relative to it."""
+        file = self.source.rpartition(":")[0]
+        if not file:
+            return None
+        path = Path(file)
+        return (path.relative_to(root) if path.is_relative_to(root) else path).as_posix()
+
+    @property
+    def line(self) -> int | None:
+        line = self.source.rpartition(":")[2]
+        return int(line) if line.isdigit() else None
+
 
 def sensor(
     fn: Callable[[SensorContext], SensorResult] | None = None,

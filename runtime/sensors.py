@@ -202,7 +202,7 @@ def python_sensor(d: Daemon, definition: SensorDef, now: datetime) -> list[TickO
     except TealError as exc:
         found, skip, failed = [], exc.message, True
     except Exception as exc:  # noqa: BLE001 - the user's function: its error is the tick's
-        found, skip, failed = [], _raised_at(exc, definition.source, d.config.root), True
+        found, skip, failed = [], _raised_at(exc, definition, d.config.root), True
     moved = context.cursor if context.cursor != before else None
     outcomes = []
     for i, request in enumerate(found):
@@ -238,17 +238,12 @@ def python_sensor(d: Daemon, definition: SensorDef, now: datetime) -> list[TickO
     return outcomes
 
 
-def _raised_at(exc: BaseException, source: str, root: Path) -> str:
+def _raised_at(exc: BaseException, definition: SensorDef, root: Path) -> str:
     """``sensors/api.py:12: RuntimeError: ...``: the exception, at the last line of the
-    sensor's file it went through (the file of ``source``, ``path:line``)."""
+    sensor's file it went through."""
     import traceback
 
-    file = source.rpartition(":")[0]
+    file = definition.source.rpartition(":")[0]
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == file]
-    where = ""
-    if frames and file:
-        shown = Path(file)
-        if shown.is_relative_to(root):
-            shown = shown.relative_to(root)
-        where = f"{shown.as_posix()}:{frames[-1].lineno}: "
+    where = f"{definition.file(root)}:{frames[-1].lineno}: " if frames and file else ""
     return f"{where}{type(exc).__name__}: {exc}"

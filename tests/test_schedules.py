@@ -217,6 +217,10 @@ def test_what_automation_names_is_checked_against_the_project(tmp_path):
         '[schedules.s]\nselect = "users"\ncron = "0 3 * * *"\npartition = "closed"\n'
         '[sensors.a]\nasset = "usrs"\nselect = "users"\n'
     )
+    (tmp_path / "sensors").mkdir()
+    (tmp_path / "sensors" / "api.py").write_text(
+        "import teal\n\n\n@teal.sensor(job='nightly')\ndef api(context):\n    return None\n"
+    )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     for command in (["validate"], ["jobs"], ["schedules"], ["sensors"]):
         done = subprocess.run(
@@ -235,3 +239,4 @@ def test_what_automation_names_is_checked_against_the_project(tmp_path):
         assert "teal.toml:4: jobs.k partitions: partition keys were given, but no selected" in err
         assert "teal.toml:7: schedules.s builds the partition that closed" in err
         assert "teal.toml:11: sensors.a watches 'usrs', which is not a model" in err
+        assert "sensors/api.py:4: sensor api runs job 'nightly', which is not declared" in err
