@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from teal.compiler.config import ProjectConfig
 from teal.runtime.results import BuildResult
@@ -23,10 +23,9 @@ def write_run_results(
     if cfg.config_path.name.startswith("<"):
         return
     if cfg.dbt is not None and project is not None:
-        from teal.runtime.dbt_artifacts import manifest, run_results, write_json
+        from teal.runtime.dbt_artifacts import run_results
 
-        write_json(cfg.root / "target", "run_results.json", run_results(project, result, command))
-        write_json(cfg.root / "target", "manifest.json", manifest(project))
+        write_dbt_artifacts(project, run_results(project, result, command))
         return
     if str(cfg.warehouse_path) == ":memory:":
         return
@@ -39,3 +38,12 @@ def write_run_results(
         os.replace(tmp, target / "run_results.json")
     except OSError:
         pass  # the build result stands even if target/ is not writable
+
+
+def write_dbt_artifacts(project: Project, results: dict[str, Any]) -> None:
+    """A dbt project's ``target/run_results.json`` (``results``) and ``manifest.json``."""
+    from teal.runtime.dbt_artifacts import manifest, write_json
+
+    target = project.config.root / "target"
+    write_json(target, "run_results.json", results)
+    write_json(target, "manifest.json", manifest(project))

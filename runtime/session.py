@@ -557,15 +557,10 @@ class Session:
             store_failures=store_failures,
         )
         if project.config.dbt is not None:
-            from teal.runtime.dbt_artifacts import manifest, test_results, write_json
+            from teal.runtime.artifacts import write_dbt_artifacts
+            from teal.runtime.dbt_artifacts import test_results
 
-            target = project.config.root / "target"
-            write_json(
-                target,
-                "run_results.json",
-                test_results(project, run, time.perf_counter() - started),
-            )
-            write_json(target, "manifest.json", manifest(project))
+            write_dbt_artifacts(project, test_results(project, run, time.perf_counter() - started))
         return run
 
     def change_partitions(
