@@ -30,75 +30,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from teal.compiler.automation import (
-    Automation,
-    freshness_problem,
-    parse_automation,
-    parse_duration,
-)
+from teal.compiler.automation import Automation, parse_automation
 from teal.compiler.engine_settings import DuckDBSettings, parse_duckdb_settings
 from teal.compiler.errors import ProjectError, did_you_mean
-from teal.compiler.external import FORMATS, ExternalDefaults, parse_external_defaults
+from teal.compiler.external import ExternalDefaults, parse_external_defaults
+from teal.compiler.model_config import merge_config, validate_model_config
 from teal.compiler.resources import ResourceDecl, parse_resources
 from teal.compiler.spark_settings import SparkSettings, parse_spark_settings
 from teal.compiler.toml_lines import key_line, line_text
-
-MATERIALIZATIONS = ("view", "table", "ephemeral", "incremental", "external")
-INCREMENTAL_STRATEGIES = ("append", "merge", "delete+insert")
-# what an incremental run does when its columns changed (dbt's names; teal's default: fail)
-ON_SCHEMA_CHANGE = ("fail", "ignore", "append_new_columns", "sync_all_columns")
-
-# key -> (python types accepted, description used in error messages)
-MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
-    "materialized": ((str,), "one of " + ", ".join(MATERIALIZATIONS)),
-    "schema": ((str,), "a schema name"),
-    "alias": ((str,), "a relation name"),
-    "tags": ((list, tuple, str), "a list of tags"),
-    "description": ((str,), "text"),
-    "enabled": ((bool,), "true or false"),
-    "meta": ((dict,), "a mapping"),
-    "group": ((str,), "a group name"),
-    "incremental_strategy": ((str,), "one of " + ", ".join(INCREMENTAL_STRATEGIES)),
-    "unique_key": ((str, list, tuple), "a column name or a list of them"),
-    "partitioned_by": ((str, list, tuple, dict), "a partition definition"),
-    "partition_column": ((str, dict), "a column name (or {dimension: column})"),
-    "partition_mapping": ((dict,), "a mapping {upstream: 'identity' | 'all' | 'lookback N'}"),
-    "full_refresh": ((bool,), "true or false"),
-    # partitioned models: false keeps built partitions even when stale (append-only history)
-    "rebuild_stale": ((bool,), "true or false"),
-    # a failed build runs again this many times, after retry_delay, doubling (attempts.py)
-    "retries": ((int,), "a whole number of retries, such as 2"),
-    "retry_delay": ((int, float, str), "seconds, or a duration such as '30s' or '2m'"),
-    # figures recorded with each materialization: {name: SQL aggregate over the model}
-    "metadata": ((dict,), "a mapping such as {latest: 'max(ordered_at)'}"),
-    # the pool it builds in: at most the pool's size of its models build at once
-    "pool": ((str,), "the name of a pool declared under [tool.teal.pools]"),
-    # how old its data may get (runtime/freshness.py)
-    "freshness": ((dict,), "a table such as {max_lag = '26h'} (severity: warn or error)"),
-    "backfill_policy": ((str,), "'multi_run' (a transaction per partition) or 'single_run'"),
-    # the YAML columns are the model's whole output (compiler/declared.py)
-    "contract": ((dict,), "{enforced: true} or {enforced: false}"),
-    # a Python asset's declared output schema: {column: type or None} (teal.asset(columns=))
-    "columns": ((dict,), "a mapping {column: type}"),
-    # an incremental model whose columns changed (compiler/schema_change.py)
-    "on_schema_change": ((str,), "one of " + ", ".join(ON_SCHEMA_CHANGE)),
-    # external models (compiler/external.py): where and how their files are written
-    "location": ((str,), "a path or URL, such as '{root}/{schema}/{name}.parquet'"),
-    "format": ((str,), "one of " + ", ".join(FORMATS)),
-    "compression": ((str,), "a compression such as 'zstd' or 'gzip'"),
-    "partition_by": ((str, list, tuple), "a column name or a list of them"),
-    # Python assets: who stores their data (warehouse, parquet, csv, json, or a resource)
-    "io_manager": ((str,), "warehouse, parquet, csv, json or the name of an I/O manager resource"),
-}
-
-# config keys whose value is one of a few words: key -> (the words, what one is called)
-CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
-    "materialized": (MATERIALIZATIONS, "materialization"),
-    "incremental_strategy": (INCREMENTAL_STRATEGIES, "strategy"),
-    "backfill_policy": (("single_run", "multi_run"), "policy"),
-    "on_schema_change": (ON_SCHEMA_CHANGE, "on_schema_change policy"),
-    "format": (FORMATS, "file format"),
-}
 
 PROJECT_KEYS = {
     "name",
@@ -124,8 +63,6 @@ PROJECT_KEYS = {
     "external",
     "io_manager",
 }
-
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -185,129 +122,6 @@ class ProjectConfig:
             if key in self.folders:
                 merge_config(merged, self.folders[key])
         return merged
-
-
-def merge_config(into: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """Merge model config ``new`` into ``into``: tags accumulate, meta merges, rest override."""
-    for key, value in new.items():
-        if key == "tags":
-            tags = [value] if isinstance(value, str) else list(value)
-            into["tags"] = list(dict.fromkeys([*into.get("tags", []), *tags]))
-        elif key == "meta" and isinstance(value, dict):
-            into["meta"] = {**into.get("meta", {}), **value}
-        else:
-            into[key] = value
-    return into
-
-
-def validate_model_config(
-    config: dict[str, Any],
-    *,
-    path: str | Path,
-    line: int | None = None,
-    col: int | None = None,
-    source_line: str | None = None,
-    source_text: str | None = None,
-) -> dict[str, Any]:
-    """Check keys and value types of a model config; raise a pointed ProjectError.
-
-    With ``source_text`` (the file the config came from), errors point at the key itself.
-    """
-    for key, value in config.items():
-        if source_text is not None:
-            m = re.search(rf"\b{re.escape(key)}\s*[=:]", source_text)
-            if m:
-                line = source_text.count("\n", 0, m.start()) + 1
-                col = m.start() - (source_text.rfind("\n", 0, m.start()) + 1) + 1
-                source_line = source_text.splitlines()[line - 1]
-        if key not in MODEL_CONFIG_KEYS:
-            hint = did_you_mean(key, MODEL_CONFIG_KEYS) or (
-                "known keys: " + ", ".join(sorted(MODEL_CONFIG_KEYS))
-            )
-            raise ProjectError(
-                f"unknown config key '{key}'",
-                path=path,
-                line=line,
-                col=col,
-                hint=hint,
-                source_line=source_line,
-            )
-        types, expected = MODEL_CONFIG_KEYS[key]
-        if not isinstance(value, types):
-            raise ProjectError(
-                f"config key '{key}' must be {expected}, got {value!r}",
-                path=path,
-                line=line,
-                col=col,
-                source_line=source_line,
-            )
-        if key in CHOICES and value not in CHOICES[key][0]:
-            allowed, noun = CHOICES[key]
-            raise ProjectError(
-                f"{key}={value!r} is not a {noun}",
-                path=path,
-                line=line,
-                col=col,
-                source_line=source_line,
-                hint=did_you_mean(str(value), allowed) or "use one of " + ", ".join(allowed),
-            )
-        if key == "retries" and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 0
-        ):
-            raise ProjectError(
-                f"retries must be a whole number of 0 or more, got {value!r}",
-                path=path,
-                line=line,
-                col=col,
-                source_line=source_line,
-            )
-        if key == "retry_delay" and (isinstance(value, bool) or parse_duration(value) is None):
-            raise ProjectError(
-                f"retry_delay {value!r} is not a duration",
-                path=path,
-                line=line,
-                col=col,
-                source_line=source_line,
-                hint="seconds (retry_delay=5) or a duration such as '30s' or '2m'",
-            )
-        if key == "metadata" and isinstance(value, dict):
-            bad = [
-                k for k, v in value.items() if not _IDENT.match(str(k)) or not isinstance(v, str)
-            ]
-            if bad:
-                raise ProjectError(
-                    f"metadata '{bad[0]}' must be a plain name mapped to a SQL expression",
-                    path=path,
-                    line=line,
-                    col=col,
-                    source_line=source_line,
-                    hint="metadata={'latest': 'max(ordered_at)', 'customers': 'count(distinct customer_id)'}",
-                )
-        if key == "freshness":
-            problem = freshness_problem(value) if isinstance(value, dict) else None
-            if problem:
-                raise ProjectError(
-                    f"freshness: {problem}",
-                    path=path,
-                    line=line,
-                    col=col,
-                    source_line=source_line,
-                    hint="freshness = {max_lag = '26h', severity = 'error'}",
-                )
-        if key == "contract":
-            from teal.compiler.declared import check_contract_config
-
-            check_contract_config(value, path=str(path), line=line)
-        if key in ("schema", "alias") and not _IDENT.match(str(value)):
-            raise ProjectError(
-                f"config key '{key}' must be a plain identifier, got {value!r}",
-                path=path,
-                line=line,
-                col=col,
-                source_line=source_line,
-                hint="use letters, digits and underscores",
-            )
-    return config
 
 
 def find_project(start: str | Path | None = None) -> Path:

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.cache import CompileCache
-from teal.compiler.config import ProjectConfig, merge_config, validate_model_config
+from teal.compiler.config import ProjectConfig
 from teal.compiler.errors import ProjectError, did_you_mean
+from teal.compiler.model_config import merge_config, validate_model_config
 from teal.compiler.sources import Source, parse_source
 from teal.compiler.toml_lines import table_line
 from teal.compiler.yamlfile import MODEL_PROPERTY_KEYS, read_yaml

@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from teal.compiler.assets import AssetDef
 from teal.compiler.cache import CompileCache, content_key
-from teal.compiler.config import ProjectConfig, merge_config, validate_model_config
+from teal.compiler.config import ProjectConfig
 from teal.compiler.discover import display_path, read_sql_text
 from teal.compiler.errors import ProjectError, TealError, did_you_mean
 from teal.compiler.external import ExternalSpec
+from teal.compiler.model_config import merge_config, validate_model_config
 from teal.compiler.properties import Properties
 from teal.compiler.sql import TableRef
 from teal.compiler.strategy import LoadStrategy

@@ -54,13 +54,13 @@ def run_with_retries(
     model: Model,
     run_once: Callable[[Step], ModelResult],
     *,
-    on_retry: Callable[[Step, ModelResult, int, float], None],
+    on_retry: Callable[[Step, ModelResult, int, float], None] | None,
     sleep: Callable[[float], None],
     rand: Callable[[], float],
     on_attempt: Callable[[Step, int], None] | None = None,
 ) -> ModelResult:
     """Run ``step`` until it succeeds, fails in a way a rerun cannot fix, or has used its
-    retries; ``on_retry(step, failed, attempts allowed, pause)`` is told of each retry,
+    retries; ``on_retry(step, failed, attempts allowed, pause)``, when given, is told of each retry,
     and ``on_attempt(step, attempts allowed)`` of each attempt after the first as it
     starts, after the pause (its time is the attempt's, not the pause's)."""
     retries, delay = retry_settings(model)
@@ -70,7 +70,8 @@ def run_with_retries(
         if attempt > retries or not retriable(result):
             return replace(result, attempts=attempt)
         pause = backoff(delay, attempt, rand()) if delay else 0.0
-        on_retry(replace(step, attempt=attempt), result, retries + 1, pause)
+        if on_retry is not None:
+            on_retry(replace(step, attempt=attempt), result, retries + 1, pause)
         if pause:
             sleep(pause)
         attempt += 1

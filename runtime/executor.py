@@ -36,6 +36,7 @@ from teal.compiler.project import Model, Project
 from teal.runtime.attempts import run_with_retries
 from teal.runtime.cancel import InFlight
 from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome
+from teal.runtime.incremental_build import build_incremental
 from teal.runtime.metadata import evaluate_metadata, plain
 from teal.runtime.model_hooks import run_model_hooks, with_post_hooks
 from teal.runtime.partition_errors import with_partition_context
@@ -49,7 +50,6 @@ from teal.runtime.validate import unbuilt_upstreams
 from teal.warehouse.engine import (
     Audit,
     BuildTarget,
-    Built,
     Catalog,
     Engine,
     EngineCursor,
@@ -283,25 +283,14 @@ class Executor:
         model = self.project.models[step.model]
         if not model.config.get("retries"):
             return self._run_step(step)
-
-        def told(failed_step: Step, failed: ModelResult, allowed: int, pause: float) -> None:
-            report = getattr(self.reporter, "attempt_failed", None)
-            if report is not None:
-                report(failed_step, failed, allowed, pause)
-
-        def starts(next_step: Step, allowed: int) -> None:
-            report = getattr(self.reporter, "attempt_started", None)
-            if report is not None:
-                report(next_step, allowed)
-
         return run_with_retries(
             step,
             model,
             self._run_step,
-            on_retry=told,
+            on_retry=getattr(self.reporter, "attempt_failed", None),
             sleep=self.sleep,
             rand=self.rand,
-            on_attempt=starts,
+            on_attempt=getattr(self.reporter, "attempt_started", None),
         )
 
     def _store(self, model: Model) -> Any:
@@ -364,7 +353,7 @@ class Executor:
             elif step.action in ("table", "external"):
                 built = cur.build_table(target, step.sql or "", audit=audit)
             elif step.action == "incremental":
-                built = self._run_incremental(cur, step, model, target, audit)
+                built = build_incremental(cur, step, model, target, audit)
             else:
                 output = call_asset(self.calls, cur, model)
                 built = cur.write_table(target, output.data, audit=audit)
@@ -556,31 +545,6 @@ class Executor:
             path=model.display_path,
             line=line,
             col=col,
-        )
-
-    def _run_incremental(
-        self,
-        cur: EngineCursor,
-        step: Step,
-        model: Model,
-        target: BuildTarget,
-        audit: Audit | None = None,
-    ) -> Built:
-        """An unpartitioned incremental model: full build the first time (or with
-        --full-refresh), then append or upsert the is_incremental() variant's rows."""
-        # no table yet (never built, or it was a view before): build it whole
-        if step.full_refresh or cur.relation_kind(target) != "table":
-            return cur.build_table(target, step.sql or "", audit=audit)
-        sql = model.incremental_sql or step.sql or ""
-        if model.strategy == "append":
-            return cur.incremental_append(target, sql, audit=audit)
-        return cur.incremental_upsert(
-            target,
-            sql,
-            model.unique_key,
-            audit=audit,
-            predicates=model.incremental_predicates,
-            one_row_per_key=model.strategy == "merge",
         )
 
     def _run_partitions(

@@ -24,7 +24,6 @@ from teal.cli_support import (
     common_options,
     handle_errors,
     open_session,
-    parse_vars,
     plan_options,
     selection_options,
     setup_logging,
@@ -45,6 +44,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "partitions": "teal.cli_partitions",
     "ui": "teal.cli_ui",
     "validate": "teal.cli_lineage",
+    "retry": "teal.cli_retry",
     **dict.fromkeys(("daemon", "launch", "jobs", "schedules", "sensors"), "teal.cli_daemon"),
     **dict.fromkeys(("seed", "snapshot", "test", "parse", "debug", "docs"), "teal.cli_dbt"),
 }
@@ -157,7 +157,7 @@ def _run(
         partition_opts.get("date_from") or partition_opts.get("date_to")
     ):
         from teal.compiler.frozen import evolve
-        from teal.compiler.passes import BACKFILL_FLAG
+        from teal.compiler.partition_pass import BACKFILL_FLAG
 
         options = evolve(options, range_flag=BACKFILL_FLAG)  # errors name the command
     run = RunOptions(
@@ -172,10 +172,10 @@ def _run(
         job=job_name,
         tags=job_tags,
     )
-    _build_and_report(session, select, exclude, options, run, as_json, verbose)
+    build_and_report(session, select, exclude, options, run, as_json, verbose)
 
 
-def _build_and_report(
+def build_and_report(
     session: Session,
     select: tuple[str, ...],
     exclude: tuple[str, ...],
@@ -372,84 +372,6 @@ def backfill(
         full_refresh=False,
         verbose=verbose,
     )
-
-
-@main.command()
-@click.argument("run_ref", metavar="RUN", default="last")
-@common_options
-@click.option(
-    "--threads", type=click.IntRange(min=1), default=None, help="Models to build at once."
-)
-@click.option("--fail-fast", "-x", is_flag=True, help="Stop at the first failure.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@verbose_option
-@handle_errors
-def retry(
-    run_ref: str,
-    project_dir: Path | None,
-    target: str | None,
-    warehouse: str | None,
-    vars_: str | None,
-    debug: bool,
-    threads: int | None,
-    fail_fast: bool,
-    as_json: bool,
-    verbose: bool,
-) -> None:
-    """Run again what RUN did not finish (failed, skipped or never started), as a new run
-    with the same partitions, vars and options (RUN: an id, a prefix of one, or `last`)."""
-    from teal.compiler.wording import counted
-    from teal.runtime.retry import NothingToRetry, plan_retry, retry_warehouse
-    from teal.runtime.runstore import Trigger
-    from teal.runtime.runstore.refs import resolve_run
-    from teal.runtime.session import RunOptions, Session
-
-    first = open_session(project_dir, target, warehouse, vars_, threads)
-    try:
-        request = plan_retry(first.run_store(), resolve_run(first.run_store(), run_ref))
-    except NothingToRetry as nothing:
-        click.echo(
-            json.dumps({"retried": None, "message": nothing.message})
-            if as_json
-            else nothing.message
-        )
-        return
-    finally:
-        first.close()
-    vars_now = {**(parse_vars(vars_) or {}), **request.vars}
-    target, warehouse = retry_warehouse(request, target, warehouse, first.config.warehouse_path)
-    session = Session.open(
-        project_dir,
-        target=target,
-        warehouse=warehouse,
-        vars=vars_now,
-        threads=threads,
-        strategy=first.strategy,
-    )
-    click.get_current_context().call_on_close(session.close)
-    rng = request.partition_range
-    options = session.options(
-        partitions=request.partitions,
-        partition_range=f"{rng[0]}..{rng[1]}" if rng else None,
-        full_refresh=request.full_refresh,
-        missing_only=request.missing_only,
-    )
-    run = RunOptions(
-        command=request.command,
-        trigger=Trigger.RETRY,
-        parent_run_id=request.parent.run_id,
-        fail_fast=fail_fast,
-        debug=debug,
-        config=request.run_config,
-    )
-    if not as_json:
-        click.echo(
-            f"Retrying run {request.parent.run_id} as it was asked for (it failed before its "
-            "first step)"
-            if request.whole
-            else f"Retrying {counted(len(request.models), 'model')} of run {request.parent.run_id}"
-        )
-    _build_and_report(session, request.models, request.exclude, options, run, as_json, verbose)
 
 
 @main.command()

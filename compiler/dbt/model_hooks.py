@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from teal.compiler.config import merge_config
 from teal.compiler.dbt.nodes import position
 from teal.compiler.errors import ProjectError, TealError
+from teal.compiler.model_config import merge_config
 
 if TYPE_CHECKING:
     from teal.compiler.dbt.loader import DbtLoader
