@@ -57,6 +57,7 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
             path=flag,
             hint="select a partitioned model (teal ls -s partitioned:true lists them)",
         )
+    retried = {model: frozenset(keys) for model, keys in opts.done_partitions}
     chosen: dict[str, tuple[str, ...]] = {}
     steps: list[Step] = []
     not_run = dict(plan.not_run)
@@ -117,19 +118,28 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
                 else "no partition of the requested range needs building"
             )
             continue
-        chosen[step.model] = tuple(keys)
+        chosen[step.model] = tuple(keys)  # what downstream keys map from: all of them
+        left_out = ""
+        done = retried.get(step.model)
+        if done and not (step.full_refresh and not requested):  # a full refresh swaps all
+            left = [k for k in keys if k not in done]
+            if left and len(left) < len(keys):
+                left_out = f"; {len(keys) - len(left)} built by the retried run left out"
+                keys = left
         why = tuple(map(reasons.get, keys, repeat("requested")))
         # a full refresh swaps in a table of the chosen keys only: with requested keys,
         # replace just those partitions instead (the others stay)
         steps.append(
             evolve(
                 step,
-                partitions=chosen[step.model],
+                partitions=tuple(keys),
                 # computed when read: `teal plan` prints only counts
                 partition_versions=versions.building_partitions(step.model, keys),
                 partition_reasons=why,
                 full_refresh=step.full_refresh and not requested,
-                reason=f"{step.reason}; partitions {describe_keys(keys)}" + _reason_counts(why),
+                reason=f"{step.reason}; partitions {describe_keys(keys)}"
+                + _reason_counts(why)
+                + left_out,
             )
         )
     kept = {s.model for s in steps}

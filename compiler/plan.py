@@ -51,6 +51,9 @@ class PlanOptions:
     # overlap this window (UTC, naive) instead of their lookback
     event_time_window: tuple[datetime, datetime] | None = None
     now: datetime | None = None  # the clock for "partitions up to now" (tests inject it)
+    # teal retry: each model's partitions the retried run built; left out of its keys
+    # (unless nothing would be left: the model failed after its partitions, so all run)
+    done_partitions: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import socket
 from pathlib import Path
 
 from teal.compiler.errors import SelectionError
+from teal.compiler.frozen import evolve
 from teal.compiler.strategy import LoadStrategy
 from teal.runtime.clock import utc_now
 from teal.runtime.report import Reporter
@@ -63,6 +64,16 @@ def launch_queued(
             partition_range=ranges[0] if ranges else None,
             full_refresh=bool(settings.get("full_refresh")),
         )
+        done = settings.get("done_partitions")  # a retry's: what the retried run built
+        if isinstance(done, dict):
+            options = evolve(
+                options,
+                done_partitions=tuple(
+                    (str(m), tuple(str(k) for k in keys))
+                    for m, keys in done.items()
+                    if isinstance(keys, list)
+                ),
+            )
         result = session.build(
             list(run.selection) or None,
             list(run.exclude) or None,

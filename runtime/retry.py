@@ -4,8 +4,10 @@ A retry is a new run linked to the old one (its parent). It selects exactly the 
 old run planned that did not succeed (failed, skipped, or never started because the run
 crashed or was canceled), or, for a run that failed before its first step, what it was
 asked to build and uses the old run's partitions, vars, run config and refresh options.
-Partitioned models are rebuilt for the same partitions as the first time: replacing a
-partition is idempotent, so partitions that had succeeded come out the same.
+Partitioned models are planned for the same partitions as the first time, less those the
+run built (``done_partitions``, as Dagster retries a backfill's failed partitions); a
+model whose every partition succeeded but which failed after them (a post-hook) builds
+them all again, which is idempotent.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class RetryRequest:
     # selection (``models``: its expressions, () for everything) and these exclusions
     exclude: tuple[str, ...] = ()
     whole: bool = False
+    # each partitioned model's partitions the run built: the retry leaves them out
+    done_partitions: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 class NothingToRetry(SelectionError):
@@ -57,10 +61,13 @@ def plan_retry(store: RunStore, run: RunRecord) -> RetryRequest:
     started = store.events(run.run_id, kinds=[EventKind.RUN_START])
     planned_data = started[0].data.get("planned") if started else None
     planned = [str(m) for m in planned_data] if isinstance(planned_data, list) else []
-    succeeded = {
-        s.model for s in store.steps(run.run_id) if s.status == "success" and not s.partition_key
-    }
+    steps = store.steps(run.run_id)
+    succeeded = {s.model for s in steps if s.status == "success" and not s.partition_key}
     todo = tuple(m for m in planned if m not in succeeded)
+    built: dict[str, dict[str, None]] = {}
+    for s in steps:
+        if s.status == "success" and s.partition_key and s.model in todo:
+            built.setdefault(s.model, {})[s.partition_key] = None
     never_started = not started and run.status in (
         RunStatus.FAILURE,
         RunStatus.CRASHED,
@@ -91,6 +98,7 @@ def plan_retry(store: RunStore, run: RunRecord) -> RetryRequest:
         warehouse=str(config["warehouse"]) if isinstance(config.get("warehouse"), str) else None,
         exclude=run.exclude if never_started else (),
         whole=never_started,
+        done_partitions=tuple((model, tuple(keys)) for model, keys in sorted(built.items())),
     )
 
 

@@ -39,6 +39,7 @@ def retry(
 ) -> None:
     """Run again what RUN did not finish (failed, skipped or never started), as a new run
     with the same partitions, vars and options (RUN: an id, a prefix of one, or `last`)."""
+    from teal.compiler.frozen import evolve
     from teal.compiler.wording import counted
     from teal.runtime.retry import NothingToRetry, plan_retry, retry_warehouse
     from teal.runtime.runstore import Trigger
@@ -75,6 +76,7 @@ def retry(
         full_refresh=request.full_refresh,
         missing_only=request.missing_only,
     )
+    options = evolve(options, done_partitions=request.done_partitions)
     run = RunOptions(
         command=request.command,
         trigger=Trigger.RETRY,

@@ -196,6 +196,7 @@ class RunView:
             config={
                 "vars": request.vars,
                 "run_config": request.run_config.to_json() if request.run_config else {},
+                "done_partitions": {m: list(keys) for m, keys in request.done_partitions},
             },
         )
 

@@ -240,3 +240,101 @@ def test_a_run_whose_resource_failed_to_set_up_is_a_failed_run_that_retry_finish
     again = run_teal("retry", failed["run_id"], cwd=root)
     assert again.returncode == 0, again.output
     assert query(root / "warehouse.duckdb", "select id from main.b") == [(1,)]
+
+
+# a daily asset that fails for the days named in a file, and logs each day it is called for
+FLAKY_DAYS = {
+    "models/daily.py": """
+        from pathlib import Path
+        import polars as pl
+        import teal
+
+        @teal.asset(partitioned_by={'daily': {'start': '2026-01-01'}}, partition_column='day')
+        def daily(context):
+            key = context.partition_key
+            with open("calls.log", "a") as log:
+                log.write(key + "\\n")
+            if key in Path("fail").read_text().split():
+                raise RuntimeError(f"no data for {key} yet")
+            start, _ = context.partition_window
+            return pl.DataFrame({"day": [start.date()], "n": [int(key[-2:])]})
+    """,
+    "models/down.sql": """
+        {{ config(partitioned_by={'daily': {'start': '2026-01-01'}}, partition_column='day') }}
+        select day, n * 10 as n10 from daily
+    """,
+}
+
+
+def _step_keys(root: Path, run: str) -> dict[str, list[str]]:
+    keys: dict[str, list[str]] = {}
+    for step in _show(root, run)["steps"]:
+        if step["partition_key"]:
+            keys.setdefault(step["model"], []).append(step["partition_key"])
+    return {model: sorted(found) for model, found in keys.items()}
+
+
+@pytest.mark.slow
+def test_retry_of_a_backfill_builds_only_the_partitions_that_did_not_succeed(project):
+    """As Dagster retries a backfill's failed partitions: the days that succeeded are not
+    built again; the downstream model, skipped whole the first time, builds every day."""
+    root = project(FLAKY_DAYS)
+    (root / "fail").write_text("2026-01-02 2026-01-04")
+    env = {"TEAL_NOW": "2026-02-01T00:00:00"}
+    first = run_teal(
+        "backfill", "daily+", "--from", "2026-01-01", "--to", "2026-01-05", cwd=root, env=env
+    )
+    assert first.returncode == 1, first.output
+    (root / "fail").write_text("")
+    (root / "calls.log").write_text("")
+    again = run_teal("retry", "last", cwd=root, env=env)
+    assert again.returncode == 0, again.output
+    assert (root / "calls.log").read_text().split() == ["2026-01-02", "2026-01-04"]
+    newest = _runs(root)[0]
+    assert _step_keys(root, newest["run_id"]) == {
+        "daily": ["2026-01-02", "2026-01-04"],
+        "down": [f"2026-01-0{d}" for d in range(1, 6)],  # skipped whole: its upstream failed
+    }
+    rows = query(root / "warehouse.duckdb", "select day::varchar, n10 from main.down order by 1")
+    assert rows == [(f"2026-01-0{d}", d * 10) for d in range(1, 6)]
+
+
+@pytest.mark.slow
+def test_a_retry_queued_from_the_ui_builds_only_the_partitions_that_did_not_succeed(project):
+    """The UI's retry queues the run; `teal launch` (what the daemon starts) carries it out
+    with the same partitions left out."""
+    import time
+    import urllib.request
+
+    from tests.ui.conftest import start_ui, stop_ui
+
+    root = project(FLAKY_DAYS)
+    (root / "fail").write_text("2026-01-03")
+    env = {"TEAL_NOW": "2026-02-01T00:00:00"}
+    failed = run_teal(
+        "backfill", "daily", "--from", "2026-01-01", "--to", "2026-01-04", cwd=root, env=env
+    )
+    assert failed.returncode == 1, failed.output
+    (root / "fail").write_text("")
+    (root / "calls.log").write_text("")
+    server = start_ui(root)
+    try:
+        run_id = _runs(root)[0]["run_id"]
+        request = urllib.request.Request(
+            f"{server.url}api/runs/{run_id}/retry",
+            data=b"{}",
+            method="POST",
+            headers={"Content-Type": "application/json", "Origin": server.url.rstrip("/")},
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            new_run = json.loads(answer.read())["run_id"]
+        # the UI launches the queued run itself (`teal launch`): wait until it has ended
+        deadline = time.monotonic() + 120
+        while _show(root, new_run)["run"]["status"] in ("queued", "started"):
+            assert time.monotonic() < deadline, "the retry queued from the UI never ended"
+            time.sleep(0.2)
+    finally:
+        stop_ui(server)
+    assert _show(root, new_run)["run"]["status"] == "success"
+    assert (root / "calls.log").read_text().split() == ["2026-01-03"]
+    assert _step_keys(root, new_run) == {"daily": ["2026-01-03"]}
