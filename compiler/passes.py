@@ -2,6 +2,7 @@
 
 - ``assign_partitions`` (compiler/partition_pass.py): the partition keys each partitioned
   step builds, and the data version every step records.
+- ``keep_only_models``: a retry keeps the steps of the models it retries.
 - ``inline_views``: with ``--inline-views``, a view that only one model reads, built in the
   same plan, and not selected on its own, becomes a CTE of that model instead of a relation.
 - ``skip_unchanged``: with ``--changed-only``, a model whose SQL and config hash, upstream
@@ -29,6 +30,23 @@ from teal.compiler.sql import text_hash
 
 if TYPE_CHECKING:
     from teal.compiler.project import Project
+
+
+def keep_only_models(plan: Plan, ctx: PlanContext) -> Plan:
+    """With ``only_models`` (a retry): the steps of those models, after the partition pass
+    gave every step of the retried run's selection its keys (a model selected by ``+``
+    reads its keys from its upstreams' steps, as it did the first time)."""
+    only = ctx.options.only_models
+    if only is None:
+        return plan
+    kept = [s for s in plan.steps if s.model in only]
+    names = {s.model for s in kept}
+    not_run = dict(plan.not_run)
+    for step in plan.steps:
+        if step.model not in names:
+            not_run[step.model] = "built by the retried run"
+    steps = [evolve(s, depends_on=tuple(d for d in s.depends_on if d in names)) for s in kept]
+    return plan.with_steps(steps, not_run)
 
 
 def inline_views(plan: Plan, ctx: PlanContext) -> Plan:
@@ -307,6 +325,7 @@ def wait_for_check_reads(plan: Plan, ctx: PlanContext) -> Plan:
 
 PASSES = (
     assign_partitions,
+    keep_only_models,
     inline_views,
     skip_unchanged,
     block_failed_upstreams,

@@ -54,6 +54,9 @@ class PlanOptions:
     # teal retry: each model's partitions the retried run built; left out of its keys
     # (unless nothing would be left: the model failed after its partitions, so all run)
     done_partitions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # teal retry: the models that get steps; the rest of the selection (the retried run's)
+    # is planned only so that these get the partitions they got the first time
+    only_models: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,13 @@ class Plan:
     def to_dict(self) -> dict[str, Any]:
         return {
             "options": {
-                k: (str(v) if k == "now" and v is not None else v)
+                k: (
+                    str(v)
+                    if k == "now" and v is not None
+                    else sorted(v)
+                    if isinstance(v, frozenset)
+                    else v
+                )
                 for k, v in asdict(self.options).items()
             },
             "steps": [{k: v for k, v in asdict(s).items() if k != "sql"} for s in self.steps],

@@ -13,12 +13,14 @@ from pathlib import Path
 
 from teal.compiler.errors import SelectionError
 from teal.compiler.frozen import evolve
+from teal.compiler.plan import PlanOptions
 from teal.compiler.strategy import LoadStrategy
 from teal.runtime.clock import utc_now
 from teal.runtime.report import Reporter
 from teal.runtime.results import BuildResult
 from teal.runtime.run_config import RunConfig
 from teal.runtime.runstore import RunRecord, RunStatus, open_run_store, store_spec
+from teal.runtime.runstore.records import JsonValue
 from teal.runtime.runstore.ticks import TickStore
 from teal.runtime.session import RunOptions, Session
 
@@ -63,17 +65,9 @@ def launch_queued(
             partitions=keys,
             partition_range=ranges[0] if ranges else None,
             full_refresh=bool(settings.get("full_refresh")),
+            missing_only=bool(settings.get("missing_only")),
         )
-        done = settings.get("done_partitions")  # a retry's: what the retried run built
-        if isinstance(done, dict):
-            options = evolve(
-                options,
-                done_partitions=tuple(
-                    (str(m), tuple(str(k) for k in keys))
-                    for m, keys in done.items()
-                    if isinstance(keys, list)
-                ),
-            )
+        options = _retry_options(options, settings)
         result = session.build(
             list(run.selection) or None,
             list(run.exclude) or None,
@@ -96,6 +90,25 @@ def launch_queued(
     finally:
         session.close()
     return result
+
+
+def _retry_options(options: PlanOptions, settings: dict[str, JsonValue]) -> PlanOptions:
+    """A retry queued from the UI: the models it keeps, and their partitions that the
+    retried run built (runtime/retry.py)."""
+    done = settings.get("done_partitions")
+    if isinstance(done, dict):
+        options = evolve(
+            options,
+            done_partitions=tuple(
+                (str(m), tuple(str(k) for k in keys))
+                for m, keys in done.items()
+                if isinstance(keys, list)
+            ),
+        )
+    only = settings.get("only_models")
+    if isinstance(only, list):
+        options = evolve(options, only_models=frozenset(str(m) for m in only))
+    return options
 
 
 def _keys_of_selection(session: Session, run: RunRecord, keys: list[str]) -> bool:

@@ -1,9 +1,11 @@
 """``teal retry RUN``: run again what a run did not finish, as it was asked for.
 
-A retry is a new run linked to the old one (its parent). It selects exactly the models the
-old run planned that did not succeed (failed, skipped, or never started because the run
-crashed or was canceled), or, for a run that failed before its first step, what it was
-asked to build and uses the old run's partitions, vars, run config and refresh options.
+A retry is a new run linked to the old one (its parent). It plans the old run's selection
+again with its partitions, vars, run config and refresh options, and keeps the steps of
+the models the old run planned that did not succeed (failed, skipped, or never started
+because the run crashed or was canceled): planning the whole selection gives a model
+selected by ``+`` the partitions it read from its upstreams the first time. A run that
+failed before its first step is retried as it was asked for.
 Partitioned models are planned for the same partitions as the first time, less those the
 run built (``done_partitions``, as Dagster retries a backfill's failed partitions); a
 model whose every partition succeeded but which failed after them (a post-hook) builds
@@ -17,8 +19,8 @@ from pathlib import Path
 
 from teal.compiler.errors import SelectionError
 from teal.runtime.run_config import RunConfig
-from teal.runtime.runstore import EventKind, RunRecord, RunStatus, RunStore
-from teal.runtime.runstore.records import JsonValue
+from teal.runtime.runstore import EventKind, RunRecord, RunStatus, RunStore, Trigger
+from teal.runtime.runstore.records import JsonValue, StepRecord
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class RetryRequest:
     """What to run to finish ``parent``."""
 
     parent: RunRecord
-    models: tuple[str, ...]
+    models: tuple[str, ...]  # the models retried (the parent's selection, for ``whole``)
     partitions: tuple[str, ...]
     partition_range: tuple[str, str] | None
     full_refresh: bool
@@ -37,12 +39,17 @@ class RetryRequest:
     # the parent's --target and warehouse file (None: not recorded, by an older teal)
     target: str | None = None
     warehouse: str | None = None
-    # a run that failed before it started a step is retried as it was asked for: its
-    # selection (``models``: its expressions, () for everything) and these exclusions
+    # the parent's selection expressions and exclusions, planned again (() for everything)
+    select: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    # a run that failed before it started a step: everything it selects is retried
     whole: bool = False
     # each partitioned model's partitions the run built: the retry leaves them out
     done_partitions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def only_models(self) -> frozenset[str] | None:
+        """The models whose steps the retry keeps (None: all its selection plans)."""
+        return None if self.whole else frozenset(self.models)
 
 
 class NothingToRetry(SelectionError):
@@ -65,7 +72,7 @@ def plan_retry(store: RunStore, run: RunRecord) -> RetryRequest:
     succeeded = {s.model for s in steps if s.status == "success" and not s.partition_key}
     todo = tuple(m for m in planned if m not in succeeded)
     built: dict[str, dict[str, None]] = {}
-    for s in steps:
+    for s in _chain_steps(store, run, steps):
         if s.status == "success" and s.partition_key and s.model in todo:
             built.setdefault(s.model, {})[s.partition_key] = None
     never_started = not started and run.status in (
@@ -96,10 +103,26 @@ def plan_retry(store: RunStore, run: RunRecord) -> RetryRequest:
         run_config=RunConfig.recorded(config.get("run_config"), run.run_id),
         target=str(config["target"]) if isinstance(config.get("target"), str) else None,
         warehouse=str(config["warehouse"]) if isinstance(config.get("warehouse"), str) else None,
-        exclude=run.exclude if never_started else (),
+        select=run.selection,
+        exclude=run.exclude,
         whole=never_started,
         done_partitions=tuple((model, tuple(keys)) for model, keys in sorted(built.items())),
     )
+
+
+def _chain_steps(store: RunStore, run: RunRecord, steps: list[StepRecord]) -> list[StepRecord]:
+    """The steps of ``run`` and, when it is itself a retry, of the runs it retried: a
+    partition one of them built is not built again."""
+    found = list(steps)
+    seen = {run.run_id}
+    while run.trigger is Trigger.RETRY and run.parent_run_id and run.parent_run_id not in seen:
+        parent = store.run(run.parent_run_id)
+        if parent is None:
+            break
+        seen.add(parent.run_id)
+        found.extend(store.steps(parent.run_id))
+        run = parent
+    return found
 
 
 def retry_warehouse(

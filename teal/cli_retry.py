@@ -76,7 +76,9 @@ def retry(
         full_refresh=request.full_refresh,
         missing_only=request.missing_only,
     )
-    options = evolve(options, done_partitions=request.done_partitions)
+    options = evolve(
+        options, done_partitions=request.done_partitions, only_models=request.only_models()
+    )
     run = RunOptions(
         command=request.command,
         trigger=Trigger.RETRY,
@@ -92,4 +94,4 @@ def retry(
             if request.whole
             else f"Retrying {counted(len(request.models), 'model')} of run {request.parent.run_id}"
         )
-    build_and_report(session, request.models, request.exclude, options, run, as_json, verbose)
+    build_and_report(session, request.select, request.exclude, options, run, as_json, verbose)

@@ -186,9 +186,10 @@ class RunView:
         config = self.session.config
         retry_warehouse(request, config.target, str(config.warehouse_path), config.warehouse_path)
         rng = request.partition_range
+        only = request.only_models()
         return self.queue(
-            select=list(request.models),
-            exclude=[],
+            select=list(request.select),
+            exclude=list(request.exclude),
             partitions=[*request.partitions, *([f"{rng[0]}..{rng[1]}"] if rng else [])],
             full_refresh=request.full_refresh,
             trigger=Trigger.RETRY,
@@ -196,7 +197,9 @@ class RunView:
             config={
                 "vars": request.vars,
                 "run_config": request.run_config.to_json() if request.run_config else {},
+                "missing_only": request.missing_only,
                 "done_partitions": {m: list(keys) for m, keys in request.done_partitions},
+                "only_models": sorted(only) if only is not None else None,
             },
         )
 

@@ -263,6 +263,10 @@ FLAKY_DAYS = {
         {{ config(partitioned_by={'daily': {'start': '2026-01-01'}}, partition_column='day') }}
         select day, n * 10 as n10 from daily
     """,
+    "models/monthly.sql": """
+        {{ config(partitioned_by={'monthly': {'start': '2026-01'}}, partition_column='month') }}
+        select date_trunc('month', day)::date as month, sum(n10) as total from down group by 1
+    """,
 }
 
 
@@ -294,6 +298,7 @@ def test_retry_of_a_backfill_builds_only_the_partitions_that_did_not_succeed(pro
     assert _step_keys(root, newest["run_id"]) == {
         "daily": ["2026-01-02", "2026-01-04"],
         "down": [f"2026-01-0{d}" for d in range(1, 6)],  # skipped whole: its upstream failed
+        "monthly": ["2026-01"],
     }
     rows = query(root / "warehouse.duckdb", "select day::varchar, n10 from main.down order by 1")
     assert rows == [(f"2026-01-0{d}", d * 10) for d in range(1, 6)]
@@ -338,3 +343,37 @@ def test_a_retry_queued_from_the_ui_builds_only_the_partitions_that_did_not_succ
     assert _show(root, new_run)["run"]["status"] == "success"
     assert (root / "calls.log").read_text().split() == ["2026-01-03"]
     assert _step_keys(root, new_run) == {"daily": ["2026-01-03"]}
+
+
+@pytest.mark.slow
+def test_retry_of_a_partition_build_gives_models_selected_by_plus_their_own_partitions(project):
+    """`-s daily+ --partition DAY` builds the month of DAY of the monthly model below; its
+    retry does the same (the day is not a key of the monthly model), and a retry of that
+    retry leaves out what either run built."""
+    root = project(FLAKY_DAYS)
+    env = {"TEAL_NOW": "2026-02-01T00:00:00"}
+    (root / "fail").write_text("2026-01-02")
+    first = run_teal("build", "-s", "daily+", "--partition", "2026-01-02", cwd=root, env=env)
+    assert first.returncode == 1, first.output
+    (root / "fail").write_text("")
+    again = run_teal("retry", "last", cwd=root, env=env)
+    assert again.returncode == 0, again.output
+    assert _step_keys(root, _runs(root)[0]["run_id"]) == {
+        "daily": ["2026-01-02"],
+        "down": ["2026-01-02"],
+        "monthly": ["2026-01"],
+    }
+    assert query(root / "warehouse.duckdb", "select month::varchar, total from main.monthly") == [
+        ("2026-01-01", 20)
+    ]
+    # a backfill failing on two days, retried while one of them still fails, then again
+    (root / "fail").write_text("2026-01-06 2026-01-08")
+    days = ("--from", "2026-01-05", "--to", "2026-01-09")
+    assert run_teal("backfill", "daily", *days, cwd=root, env=env).returncode == 1
+    (root / "fail").write_text("2026-01-08")
+    assert run_teal("retry", "last", cwd=root, env=env).returncode == 1
+    (root / "fail").write_text("")
+    (root / "calls.log").write_text("")
+    last = run_teal("retry", "last", cwd=root, env=env)
+    assert last.returncode == 0, last.output
+    assert (root / "calls.log").read_text().split() == ["2026-01-08"]
