@@ -86,8 +86,11 @@ class ProjectConfig:
     run_retention: tuple[int, int] = (90, 10_000)  # runs kept: (days, newest runs)
     # settings, extensions and attachments of every DuckDB connection (project, then target)
     duckdb: DuckDBSettings = field(default_factory=DuckDBSettings)
-    # jobs, schedules and sensors (compiler/automation.py)
-    automation: Automation = field(default_factory=Automation)
+    # jobs, schedules and sensors (compiler/automation.py), read through ``automation``
+    parsed_automation: Automation = field(default_factory=Automation)
+    # the mistake in their tables, if any: raised by ``automation`` (what the daemon and the
+    # job, schedule and sensor commands read), a warning for every other command
+    automation_error: ProjectError | None = None
     # pool name -> how many of its models build at once (a model joins one by `pool`)
     pools: dict[str, int] = field(default_factory=dict)
     # resources Python models and checks receive by parameter name (compiler/resources.py)
@@ -104,6 +107,14 @@ class ProjectConfig:
     # the target chosen with --target (None: the project's default warehouse); recorded
     # with each run, so that `teal retry` builds into the same warehouse
     target: str | None = None
+
+    @property
+    def automation(self) -> Automation:
+        """The project's jobs, schedules and sensors; the mistake in their tables if they
+        have one (every other command runs, warned: :attr:`automation_error`)."""
+        if self.automation_error is not None:
+            raise self.automation_error
+        return self.parsed_automation
 
     def folder_config(self, rel_folder: str) -> dict[str, Any]:
         """Merged folder defaults for a model in ``rel_folder`` (posix, relative to models/).
@@ -425,6 +436,11 @@ def load_config(
                 line=key_line(config_path, sel_name),
                 hint=f'{sel_name} = "marts+ tag:finance"',
             )
+    automation, automation_error = Automation(), None
+    try:
+        automation = parse_automation(data, config_path, key_line)
+    except ProjectError as error:  # one broken schedule must not stop builds and launches
+        automation_error = error
     return ProjectConfig(
         root=root,
         config_path=config_path,
@@ -441,7 +457,8 @@ def load_config(
         check_paths=check_paths,
         run_store=run_store,
         run_retention=(days, kept),
-        automation=parse_automation(data, config_path, key_line),
+        parsed_automation=automation,
+        automation_error=automation_error,
         external=parse_external_defaults(
             data.get("external"),
             targets[target].get("external_root") if target is not None else None,

@@ -282,6 +282,7 @@ class Daemon:
         self._config_mtime = mtime
         try:
             config = load_config(self.config.root)
+            _ = config.automation  # raises the mistake in the jobs, schedules or sensors
         except TealError as exc:
             return f"{exc} (keeping the schedules and sensors as they were)"
         self.config = config

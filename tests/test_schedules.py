@@ -112,7 +112,7 @@ def test_a_mistake_is_located_in_its_own_table_and_line(tmp_path):
         '[schedules.nightly]\njob = "nightly"\ncron = "0 3 * * *"\ntimezone = "Europe/Berln"\n'
     )
     with pytest.raises(ProjectError) as caught:
-        load_config(tmp_path)
+        load_config(tmp_path).automation  # noqa: B018 (what the daemon reads)
     assert "timezone 'Europe/Berln' is not a time zone" in caught.value.message
     assert caught.value.line == 9
 
@@ -153,9 +153,34 @@ def test_bad_definitions_are_located_errors(tmp_path, toml, message):
     (tmp_path / "models").mkdir()
     (tmp_path / "teal.toml").write_text(toml)
     with pytest.raises(ProjectError) as caught:
-        load_config(tmp_path)
+        load_config(tmp_path).automation  # noqa: B018 (what the daemon reads)
     assert message in caught.value.message
     assert caught.value.path == "teal.toml" and caught.value.line is not None
+
+
+@pytest.mark.slow
+def test_a_broken_schedule_stops_the_daemon_and_its_commands_but_not_builds(tmp_path):
+    """A mistake in one schedule: `teal schedules`, `--job` and the daemon refuse (exit 2,
+    located); a build, and a queued run's launch, run and warn."""
+    from tests.conftest import run_teal, write_project
+
+    root = write_project(
+        tmp_path / "p",
+        {"models/a.sql": "select 1 as x"},
+        'name = "p"\n[jobs.nightly]\nselect = "a"\n'
+        '[schedules.nightly]\njob = "nightly"\ncron = "15 0 * *"\n',
+    )
+    built = run_teal("build", cwd=root)
+    assert built.returncode == 0, built.output
+    assert "warning: teal.toml:6: schedules.nightly.cron '15 0 * *' is not a cron" in built.stderr
+    assert "cannot be used until it is fixed" in built.stderr
+    for args in (("schedules",), ("build", "--job", "nightly"), ("daemon", "--once")):
+        refused = run_teal(*args, cwd=root)
+        assert refused.returncode == 2, (args, refused.output)
+        assert "teal.toml:6: schedules.nightly.cron" in refused.stderr
+        assert "Traceback" not in refused.output
+    strict = run_teal("--strict", "build", cwd=root)
+    assert strict.returncode == 2, strict.output
 
 
 def test_a_run_request_takes_one_string_as_one_selection_or_one_key():
