@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from teal.compiler.errors import SelectionError, TealError
+from teal.compiler.errors import SelectionError, TealError, did_you_mean
 from teal.runtime.session import Session
 from teal.runtime.ui.project_view import ProjectView
 from teal.runtime.ui.run_view import RunView
@@ -99,18 +99,21 @@ class UIApp:
                     select=_names(body, "select"),
                     exclude=_names(body, "exclude"),
                     partitions=_names(body, "partitions"),
-                    full_refresh=bool(body.get("full_refresh")),
+                    full_refresh=_flag(body, "full_refresh", False),
                 )
                 self._start(run_id)
                 return {"run_id": run_id}
             case ["runs", run_id, "retry"]:
+                _known_keys(body, ())
                 new = self.runs.retry(run_id)
                 self._start(new)
                 return {"run_id": new}
             case ["runs", run_id, "cancel"]:
+                _known_keys(body, ())
                 return {"message": self.runs.cancel(run_id)}
             case ["automation", kind, name, "pause"] if kind in ("schedule", "sensor"):
-                return self._pause(kind, name, bool(body.get("paused", True)))
+                _known_keys(body, ("paused",))
+                return self._pause(kind, name, _flag(body, "paused", True))
         raise ApiError(HTTPStatus.NOT_FOUND, f"no API endpoint POST /api/{'/'.join(parts)}")
 
     # -- handlers --------------------------------------------------------------------------
@@ -128,6 +131,7 @@ class UIApp:
         }
 
     def _plan(self, body: dict[str, Any]) -> dict[str, Any]:
+        _known_keys(body, BUILD_KEYS)
         keys = [k for k in _names(body, "partitions") if ".." not in k]
         ranges = [k for k in _names(body, "partitions") if ".." in k]
         if len(ranges) > 1:
@@ -135,7 +139,7 @@ class UIApp:
         options = self.session.options(
             partitions=tuple(keys),
             partition_range=ranges[0] if ranges else None,
-            full_refresh=bool(body.get("full_refresh")),
+            full_refresh=_flag(body, "full_refresh", False),
         )
         plan = self.session.plan(
             _names(body, "select") or None, _names(body, "exclude") or None, options
@@ -233,6 +237,30 @@ def _int(text: str, name: str, least: int = 0) -> int:
         raise SelectionError(
             f"{name} must be a whole number of at least {least}, got {text!r}", path=name
         )
+    return value
+
+
+# what the body of a plan or a launch may hold
+BUILD_KEYS = ("select", "exclude", "partitions", "full_refresh")
+
+
+def _known_keys(body: dict[str, Any], known: tuple[str, ...]) -> None:
+    """A key the endpoint does not take is refused (a misspelt ``select`` would otherwise
+    plan, and launch, every model)."""
+    for key in body:
+        if key not in known:
+            raise SelectionError(
+                f"unknown key '{key}'",
+                path=key,
+                hint=did_you_mean(key, known) or "known: " + (", ".join(known) or "none"),
+            )
+
+
+def _flag(body: dict[str, Any], key: str, default: bool) -> bool:
+    """A JSON true or false (the text "false" is refused, not taken as true)."""
+    value = body.get(key, default)
+    if not isinstance(value, bool):
+        raise SelectionError(f"'{key}' must be true or false, got {value!r}", path=key)
     return value
 
 

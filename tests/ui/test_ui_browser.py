@@ -200,6 +200,14 @@ def test_the_api_refuses_other_origins_and_bad_input(shop_ui: UIServer):
     assert code == 400 and "2025-13-45" in body["error"]
     code, body = post("runs/nope/cancel", b"{}", json_type)
     assert code == 400 and body["error"] == "no run 'nope'"
+    # a misspelt key would plan (and launch) everything; "false" as text is not false
+    code, body = post("launch", b'{"selct": "daily_revenue+"}', json_type)
+    assert code == 400 and body["error"] == "unknown key 'selct'"
+    assert "did you mean 'select'" in body["hint"]
+    code, body = post("plan", b'{"select": "daily_revenue", "full_refresh": "false"}', json_type)
+    assert code == 400 and "'full_refresh' must be true or false" in body["error"]
+    code, body = post("automation/schedule/nightly/pause", b'{"paused": "false"}', json_type)
+    assert code == 400 and "'paused' must be true or false" in body["error"]
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(f"{shop_ui.url}api/assets/%2E%2E%2Fsecrets")
     assert info.value.code == 400 and "Traceback" not in info.value.read().decode()
