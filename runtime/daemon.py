@@ -198,7 +198,7 @@ class Daemon:
         if problem is not None and self.on_tick is not None:
             self.on_tick(TickOutcome("config", now, TickStatus.FAILED, None, problem))
         found: list[TickOutcome] = []
-        paused = self.ticks.paused()  # from the UI
+        paused = self.ticks.paused()  # by `teal schedules pause` or the UI
         for schedule in self.config.automation.schedules.values():
             if schedule.enabled:
                 found.extend(
@@ -370,7 +370,7 @@ class Daemon:
         for tick in due:
             if tick not in run:
                 message = (
-                    "paused (from the UI)"
+                    f"paused (`teal schedules resume {schedule.name}` or the UI resumes it)"
                     if paused
                     else f"missed: no daemon ran at that time (catchup = {schedule.catchup})"
                 )

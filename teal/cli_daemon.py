@@ -251,10 +251,14 @@ def schedules(
     if ctx.invoked_subcommand is not None:
         return
     from teal.runtime.automation_rows import schedule_row
+    from teal.runtime.pausing import paused_now
 
     now = _now()
+    config = _checked_config(project_dir)
+    paused = paused_now(config)
     rows = [
-        schedule_row(s, now) for s in _checked_config(project_dir).automation.schedules.values()
+        {**schedule_row(s, now), "paused": f"schedule:{s.name}" in paused}
+        for s in config.automation.schedules.values()
     ]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -271,7 +275,7 @@ def schedules(
                     r["cron"],
                     r["timezone"],
                     r["runs"] + (" (closed partition)" if r["partition"] else ""),
-                    r["next_tick"] or "(disabled)",
+                    "(paused)" if r["paused"] else r["next_tick"] or "(disabled)",
                 )
                 for r in rows
             ],
@@ -346,11 +350,13 @@ def preview(
     )
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @common_options
 @click.option("--json", "as_json", is_flag=True, help="Print the sensors as JSON.")
+@click.pass_context
 @handle_errors
 def sensors(
+    ctx: click.Context,
     project_dir: Path | None,
     target: str | None,
     warehouse: str | None,
@@ -358,10 +364,15 @@ def sensors(
     debug: bool,
     as_json: bool,
 ) -> None:
-    """List the sensors: what they watch and what they run."""
+    """List the sensors: what they watch and what they run (`teal sensors pause NAME`)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from teal.runtime.automation_rows import sensor_rows
+    from teal.runtime.pausing import paused_now
 
-    rows = sensor_rows(_checked_config(project_dir))
+    config = _checked_config(project_dir)
+    paused = paused_now(config)
+    rows = [{**r, "paused": f"sensor:{r['name']}" in paused} for r in sensor_rows(config)]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -370,10 +381,51 @@ def sensors(
         return
     click.echo(
         table(
-            ("sensor", "watches", "runs", "partition from"),
-            [(r["name"], r["watches"], r["runs"], r["partition_from"] or "") for r in rows],
+            ("sensor", "watches", "runs", "partition from", "state"),
+            [
+                (
+                    r["name"],
+                    r["watches"],
+                    r["runs"],
+                    r["partition_from"] or "",
+                    "paused" if r["paused"] else "on" if r["enabled"] else "disabled",
+                )
+                for r in rows
+            ],
         )
     )
+
+
+def _pause_command(group: click.Group, kind: str, paused: bool) -> None:
+    """``teal schedules pause NAME`` and its kin: the daemon skips a paused one's ticks."""
+    verb = "pause" if paused else "resume"
+
+    @group.command(name=verb, help=f"{verb.capitalize()} {kind} NAME (as the UI's button does).")
+    @click.argument("name")
+    @common_options
+    @handle_errors
+    def command(
+        name: str,
+        project_dir: Path | None,
+        target: str | None,
+        warehouse: str | None,
+        vars_: str | None,
+        debug: bool,
+    ) -> None:
+        from teal.runtime.pausing import set_paused
+
+        set_paused(_config(project_dir), kind, name, paused)
+        click.echo(
+            f"{kind.capitalize()} {name} is paused: the daemon skips its ticks until "
+            f"`teal {kind}s resume {name}`"
+            if paused
+            else f"{kind.capitalize()} {name} runs again from its next tick"
+        )
+
+
+for _group, _kind in ((schedules, "schedule"), (sensors, "sensor")):
+    _pause_command(_group, _kind, True)
+    _pause_command(_group, _kind, False)
 
 
 def apply_job(

@@ -153,6 +153,34 @@ def test_daemon_once_runs_a_schedules_tick_and_build_job_runs_a_job(project):
     assert unknown.returncode == 2 and "did you mean" in unknown.stderr.lower()
 
 
+def test_schedules_and_sensors_paused_from_the_command_line(project):
+    """`teal schedules pause NAME`: the listing says paused, the daemon records the tick as
+    skipped and runs nothing; `resume` and the next tick runs. The same for sensors."""
+    root = make(project)
+    first = {"TEAL_NOW": "2026-03-10T00:10:00"}
+    assert run_teal("daemon", "--once", cwd=root, env=first).returncode == 0
+    paused = run_teal("schedules", "pause", "daily", cwd=root)
+    assert paused.returncode == 0, paused.output
+    assert "Schedule daily is paused" in paused.stdout
+    listed = run_teal("schedules", cwd=root, env=first)
+    assert re.search(r"daily .*\(paused\)", listed.stdout), listed.stdout
+    [row] = json.loads(run_teal("schedules", "--json", cwd=root).stdout)
+    assert row["paused"] is True
+    tick = run_teal("daemon", "--once", cwd=root, env={"TEAL_NOW": "2026-03-10T00:31:00"})
+    assert tick.returncode == 0, tick.output
+    assert runs(root) == []
+    assert run_teal("schedules", "resume", "daily", cwd=root).returncode == 0
+    again = run_teal("daemon", "--once", cwd=root, env={"TEAL_NOW": "2026-03-11T00:31:00"})
+    assert "queued run" in again.stdout, again.output
+    assert [r["trigger"] for r in runs(root)] == ["schedule"]
+    assert run_teal("sensors", "pause", "landing", cwd=root).returncode == 0
+    sensors = json.loads(run_teal("sensors", "--json", cwd=root).stdout)
+    assert [(s["name"], s["paused"]) for s in sensors] == [("landing", True)]
+    typo = run_teal("schedules", "pause", "dialy", cwd=root)
+    assert typo.returncode == 2 and "no schedule 'dialy'" in typo.stderr
+    assert "did you mean 'daily'" in typo.stderr.lower()
+
+
 FRESH_TOML = """
 [schedules.never]
 select = "events"

@@ -114,7 +114,7 @@ class TickStore:
         return True
 
     def paused(self) -> set[str]:
-        """Schedules and sensors paused from the UI ("schedule:NAME", "sensor:NAME"): the
+        """Schedules and sensors paused (the CLI or the UI) ("schedule:NAME", "sensor:NAME"): the
         daemon skips them until they are resumed."""
         rows = self.store._query(
             "SELECT source FROM cursors WHERE source LIKE ? AND cursor = ?", ("paused:%", "1")

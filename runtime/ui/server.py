@@ -211,20 +211,10 @@ class UIApp:
 
     def _pause(self, kind: str, name: str, paused: bool) -> dict[str, Any]:
         from teal.compiler.config import load_config
-        from teal.compiler.errors import did_you_mean
-        from teal.runtime.automation_rows import sensor_rows
-        from teal.runtime.clock import utc_now
-        from teal.runtime.runstore.ticks import TickStore
+        from teal.runtime.pausing import set_paused
 
-        config = load_config(self.session.config.root)  # as listed: edits count at once
-        known = (
-            list(config.automation.schedules)
-            if kind == "schedule"
-            else [r["name"] for r in sensor_rows(config)]
-        )
-        if name not in known:
-            raise SelectionError(f"no {kind} '{name}'", path=kind, hint=did_you_mean(name, known))
-        TickStore(self.session.run_store()).set_paused(f"{kind}:{name}", paused, utc_now())
+        # as listed: edits count at once
+        set_paused(load_config(self.session.config.root), kind, name, paused)
         return {"name": name, "paused": paused}
 
 

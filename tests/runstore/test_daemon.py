@@ -521,7 +521,9 @@ def test_a_schedule_paused_from_the_ui_does_not_tick_until_resumed(tmp_path, sto
     d.ticks.set_paused("schedule:hourly", True, T0)
     assert d.ticks.paused() == {"schedule:hourly"}
     skipped = d.step(datetime(2026, 3, 2, 3, 0, 1))  # its 03:00 tick: recorded, not run
-    assert [(o.status, o.message) for o in skipped] == [("skipped", "paused (from the UI)")]
+    assert [(o.status, o.message) for o in skipped] == [
+        ("skipped", "paused (`teal schedules resume hourly` or the UI resumes it)")
+    ]
     assert d.launcher.started == []  # type: ignore[attr-defined]
     d.ticks.set_paused("schedule:hourly", False, T0)
     found = d.step(datetime(2026, 3, 2, 4, 0, 1))  # resumed: the next tick runs, no catch-up

@@ -1,0 +1,48 @@
+"""Pausing schedules and sensors: a paused one gets no ticks from the daemon until resumed.
+
+The mark lives in the run store (runtime/runstore/ticks.py, ``paused:schedule:NAME``), so
+`teal schedules pause`, the UI and a running daemon share it without the project's files
+changing. What a listing shows is read without creating a store that does not exist yet.
+"""
+
+from __future__ import annotations
+
+from teal.compiler.config import ProjectConfig
+from teal.compiler.errors import SelectionError, did_you_mean
+from teal.runtime.clock import utc_now
+from teal.runtime.runstore import open_run_store, store_spec
+from teal.runtime.runstore.ticks import TickStore
+
+KINDS = ("schedule", "sensor")
+
+
+def paused_now(config: ProjectConfig) -> set[str]:
+    """The paused schedules and sensors, as ``schedule:NAME`` / ``sensor:NAME``."""
+    from teal.runtime.validate import existing_store_path
+
+    spec = store_spec(config.run_store)
+    if not existing_store_path(config.root, spec):
+        return set()
+    with open_run_store(spec, config.root) as store:
+        store.migrate(utc_now())
+        return TickStore(store).paused()
+
+
+def set_paused(config: ProjectConfig, kind: str, name: str, paused: bool) -> None:
+    """Pause or resume schedule or sensor ``name`` (``kind``); an error if there is none."""
+    from teal.runtime.automation_rows import sensor_rows
+
+    known = (
+        list(config.automation.schedules)
+        if kind == "schedule"
+        else [r["name"] for r in sensor_rows(config)]
+    )
+    if name not in known:
+        raise SelectionError(
+            f"no {kind} '{name}'",
+            path="NAME",
+            hint=did_you_mean(name, known) or f"`teal {kind}s` lists them",
+        )
+    with open_run_store(store_spec(config.run_store), config.root) as store:
+        store.migrate(utc_now())
+        TickStore(store).set_paused(f"{kind}:{name}", paused, utc_now())
