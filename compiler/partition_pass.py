@@ -82,11 +82,11 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
         if requested and step.model not in ctx.explicit and mapped is None and windows:
             # downstream of the requested partitions, partitioned differently: rebuild the
             # partitions whose time window overlaps them
-            keys = _overlapping_keys(definition, windows, opts.now)
+            keys = overlapping_keys(definition, windows, opts.now)
             reasons = dict.fromkeys(keys, "overlaps the requested partitions")
         elif requested and (mapped is None or step.model in ctx.explicit):
             keys = _requested_keys(step.model, definition, opts, PartitionKeyError)
-            windows.extend(_windows(definition, keys))
+            windows.extend(key_windows(definition, keys))
             reasons = dict.fromkeys(keys, "requested")
         elif requested:
             keys = mapped or []
@@ -96,7 +96,7 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
             reasons = dict.fromkeys(keys, "full refresh")
         elif opts.event_time_window and "microbatch_lookback" in model.config:
             # dbt's --event-time-start/--event-time-end: the batches overlapping the range
-            keys = _overlapping_keys(definition, [opts.event_time_window], opts.now)
+            keys = overlapping_keys(definition, [opts.event_time_window], opts.now)
             reasons = dict.fromkeys(keys, "in --event-time-start..--event-time-end")
         else:
             reasons = _outdated(
@@ -237,7 +237,7 @@ def _partition_flag(opts: PlanOptions) -> str:
     return "--partition" if opts.partition_keys else opts.range_flag
 
 
-def _windows(definition: Partitions, keys: list[str]) -> list[tuple[datetime, datetime]]:
+def key_windows(definition: Partitions, keys: list[str]) -> list[tuple[datetime, datetime]]:
     out = []
     for key in keys:
         try:
@@ -247,7 +247,7 @@ def _windows(definition: Partitions, keys: list[str]) -> list[tuple[datetime, da
     return out
 
 
-def _overlapping_keys(
+def overlapping_keys(
     definition: Partitions, windows: list[tuple[datetime, datetime]], now: datetime | None
 ) -> list[str]:
     """Keys of ``definition`` whose window overlaps one of ``windows`` (all keys if it has no

@@ -12,8 +12,9 @@ different data (rebuilt from changed code or inputs, or rebuilt partitions that 
 it). ``teal build`` rebuilds stale partitions; ``teal partitions`` reports them. Like
 Dagster's logical versions, this assumes a model computes the same data from the same code
 and inputs: an upstream rebuilt unchanged does not make its readers stale. Data that
-changes outside teal (a source table, a file, an API a Python asset calls) is not seen:
-rebuild such partitions by asking for them (``--partition``, ``teal backfill``).
+changes outside teal (a source table, a file, an API a Python asset calls, or what a
+Python asset makes of its run config) is not seen: rebuild such partitions, and what
+reads them, by asking for them (``-s model+ --partition``, ``teal backfill``).
 
 Records written before teal recorded versions have none: such a partition is taken as up to
 date (nothing says otherwise), and an upstream without one stands for its build time.

@@ -54,8 +54,11 @@ def launch_queued(
     keys = [k for k in run.partitions if ".." not in k]
     ranges = [k for k in run.partitions if ".." in k]
     try:
-        if settings.get("partitions_of") and not _keys_of_selection(session, run, keys):
-            keys = []  # an asset sensor's keys, not the target's: what is stale gets built
+        watched = settings.get("partitions_of")
+        if isinstance(watched, str) and not _keys_of_selection(session, run, keys):
+            # an asset sensor's keys, not the target's: the target's keys whose time window
+            # overlaps theirs, or (no time to compare) what is stale
+            keys = _overlapping_keys(session, run, watched, keys)
         adds = settings.get("add_partitions")
         if isinstance(adds, dict):  # a sensor's new dynamic partition keys, added first
             for set_name, new_keys in adds.items():
@@ -129,6 +132,26 @@ def _keys_of_selection(session: Session, run: RunRecord, keys: list[str]) -> boo
             continue
         return True
     return False
+
+
+def _overlapping_keys(session: Session, run: RunRecord, watched: str, keys: list[str]) -> list[str]:
+    """The keys of the partitioned models ``run`` selects whose windows overlap those of
+    ``keys`` of model ``watched`` (daily keys of an upstream: the months, and every region,
+    of a month x region target); [] when there is no one definition to give them for."""
+    from teal.compiler.partition_pass import key_windows, overlapping_keys
+    from teal.compiler.partitions import time_partitions
+
+    project = session.project
+    source = project.models[watched].partitions if watched in project.models else None
+    windows = key_windows(source, keys) if source is not None else []
+    selected = session.select(list(run.selection) or None, list(run.exclude) or None)
+    targets = {project.models[n].partitions for n in selected} - {None}
+    if not windows or len(targets) != 1:
+        return []
+    [definition] = targets
+    if definition is None or time_partitions(definition) is None:
+        return []
+    return overlapping_keys(definition, windows, session.now)
 
 
 def _finish_unstarted(session: Session, run_id: str, status: RunStatus, message: str) -> None:

@@ -419,3 +419,41 @@ def test_an_asset_sensor_on_a_partitioned_model_runs_an_unpartitioned_target(pro
     last = runs(root)[0]
     assert last["trigger"] == "sensor" and last["status"] == "success", last
     assert query(root / "warehouse.duckdb", "select n from summary") == [(48,)]
+
+
+def test_an_asset_sensor_builds_the_overlapping_partitions_of_a_target_partitioned_otherwise(
+    project,
+):
+    """events is daily; by_region is month x region: a new day of events builds that
+    month, for every region (the day is not a key of by_region)."""
+    root = project(
+        {
+            "models/events.sql": EVENTS_SQL,
+            "models/by_region.sql": """
+                {{ config(materialized='incremental', partitioned_by={
+                    'month': {'type': 'monthly', 'start': '2026-01-01', 'end': '2026-04-01'},
+                    'region': ['east', 'west']},
+                    partition_column={'month': 'month', 'region': 'region'}) }}
+                select date_trunc('month', ts) as month, '{{ partition.region }}' as region,
+                       sum(v) as v
+                from events group by 1
+            """,
+        }
+    )
+    (root / "teal.toml").write_text(
+        '[sensors.after_events]\nasset = "events"\nselect = "by_region"\nminimum_interval = "0s"\n'
+    )
+    env = {"TEAL_NOW": "2026-03-10T00:10:00"}
+    assert run_teal("daemon", "--once", cwd=root, env=env).returncode == 0  # first seen
+    built = run_teal("build", "-s", "events", "--partition", "2026-02-10", cwd=root, env=env)
+    assert built.returncode == 0, built.output
+    done = run_teal("daemon", "--once", cwd=root, env=env)
+    assert done.returncode == 0, done.output
+    last = runs(root)[0]
+    assert last["trigger"] == "sensor" and last["status"] == "success", last
+    rows = query(
+        root / "warehouse.duckdb",
+        "select partition_key from teal.partitions where model = 'by_region' order by 1",
+    )
+    assert rows == [("2026-02|east",), ("2026-02|west",)]
+    assert query(root / "warehouse.duckdb", "select count(*), sum(v) from by_region") == [(2, 48)]
