@@ -51,12 +51,12 @@ def compile_model(r: ResolvedModel, done: dict[str, Model], queries: QueryCompil
                         line=m.line,
                         hint="a partitioned model already rebuilds one partition at a time",
                     )
+        from teal.compiler.model_config import versioned_config
         from teal.compiler.sql import text_hash
 
-        versioned = {k: v for k, v in m.config.items() if k != "description"}
         where = m.external.location if m.external is not None else ""  # the root's target
         sql_hash = text_hash(
-            full.shape + "|" + inc_shape + "|" + repr(sorted(versioned.items(), key=str)) + where
+            full.shape + "|" + inc_shape + "|" + repr(versioned_config(m.config)) + where
         )
     else:
         from teal.compiler.assets import input_kind

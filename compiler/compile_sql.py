@@ -27,7 +27,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from teal.compiler.cache import CompileCache, content_key
+from teal.compiler.model_config import unbounded
 from teal.compiler.sources import Source, SourceTable
+from teal.compiler.sql import text_hash
 from teal.compiler.templating import uses_partition_vars
 
 if TYPE_CHECKING:
@@ -115,13 +117,14 @@ class QueryCompiler:
             parts.append(target.describe())
             if model.partitions is not None and found.key != model.name:
                 parts.append(f"pushdown:{target.predicate}")
+        versioned = list(parts)
         if model.partitions is not None:
             parts.append(f"partitions:{model.partitions.describe()}")
+            # the version leaves out the bounds: a later `end` makes no built partition stale
+            versioned.append(f"partitions:{unbounded(model.partitions.to_spec())!r}")
         key = content_key(rendering.parse_key, *parts)
-        from teal.compiler.sql import text_hash
-
         # not content_key: a model's version must not change with the cache's format
-        shape = text_hash("\x1f".join([rendering.digest, *parts]))
+        shape = text_hash("\x1f".join([rendering.digest, *versioned]))
         cached = self.cache.get("compile", key)
         if cached is not None:
             pushdowns: tuple[Pushdown, ...] = ()

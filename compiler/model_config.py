@@ -197,3 +197,51 @@ def validate_model_config(
                 hint="use letters, digits and underscores",
             )
     return config
+
+
+# config keys that change how a model is built, retried, described or kept, not its data:
+# left out of its version, so changing one makes no partition stale
+_NOT_DATA = frozenset(
+    {
+        "description",
+        "tags",
+        "meta",
+        "group",
+        "retries",
+        "retry_delay",
+        "pool",
+        "freshness",
+        "rebuild_stale",
+        "metadata",
+        "backfill_policy",
+    }
+)
+# bounds of a partition definition: which partitions exist, not what one holds
+_BOUNDS = frozenset({"start", "end", "end_offset"})
+
+
+def versioned_config(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """What of a model's config goes into its version, as sorted text pairs: extending a
+    daily definition's ``end`` or adding a region to a static dimension leaves the
+    partitions already built up to date.
+
+    >>> versioned_config({"partitioned_by": {"daily": {"start": "2026-01-01"}}, "tags": ["a"]})
+    [('partitioned_by', "{'daily': {}}")]
+    >>> versioned_config({"partitioned_by": {"region": ["east", "west"]}, "unique_key": "id"})
+    [('partitioned_by', "{'region': 'static'}"), ('unique_key', "'id'")]
+    """
+    return sorted(
+        (key, repr(unbounded(value)) if key == "partitioned_by" else repr(value))
+        for key, value in config.items()
+        if key not in _NOT_DATA
+    )
+
+
+def unbounded(definition: object) -> object:
+    """A partition definition (as written, or ``Partitions.to_spec()``) without its bounds
+    and its static keys: what a partition's data can depend on."""
+    if isinstance(definition, dict):
+        return {k: unbounded(v) for k, v in sorted(definition.items()) if k not in _BOUNDS}
+    if isinstance(definition, (list, tuple)):
+        return "static"
+    return definition

@@ -30,7 +30,7 @@ from teal.compiler.config import ProjectConfig
 from teal.compiler.discover import display_path, read_sql_text
 from teal.compiler.errors import ProjectError, TealError, did_you_mean
 from teal.compiler.external import ExternalSpec
-from teal.compiler.model_config import merge_config, validate_model_config
+from teal.compiler.model_config import merge_config, validate_model_config, versioned_config
 from teal.compiler.properties import Properties
 from teal.compiler.sql import TableRef
 from teal.compiler.strategy import LoadStrategy
@@ -394,7 +394,7 @@ class Stager:
         # vars reach Python assets through context.vars, so they are part of the version
         version = text_hash(
             source_text
-            + repr(sorted(conf.items(), key=str))
+            + repr(versioned_config(conf))
             + repr(sorted(self.cfg.vars.items(), key=str))
             + (settings.external.location if settings.external is not None else "")
         )

@@ -276,3 +276,22 @@ def test_a_partition_built_while_its_window_was_open_is_stale_once_it_closes(pro
     assert statuses[str(today - timedelta(days=1))] == ("materialized", None)
     rebuilt = teal(root, "build", env={"TEAL_NOW": tomorrow}).stdout
     assert built_keys(rebuilt, "d") == [str(today), str(today + timedelta(days=1))]
+
+
+def test_extending_a_definition_or_changing_a_retry_setting_builds_only_the_new_partitions(
+    project,
+):
+    """The definition's bounds say which partitions exist, not what one holds: a later
+    `end` builds the new days alone (they were all stale before), and config that does not
+    change the data (retries, tags) makes nothing stale."""
+    root = make(project)
+    teal(root, "build")
+    longer = EVENTS_SQL.replace("'end': '2026-01-11'", "'end': '2026-01-13'")
+    assert longer != EVENTS_SQL
+    (root / "models" / "events.sql").write_text(
+        longer.replace("partition_column='ts'", "partition_column='ts', retries=2, tags=['x']")
+    )
+    built = teal(root, "build", "-s", "events")
+    assert built_keys(built.stdout, "events") == ["2026-01-11", "2026-01-12"]
+    statuses = {k: r["status"] for k, r in partitions_json(root, "events").items()}
+    assert len(statuses) == 12 and set(statuses.values()) == {"materialized"}, statuses
