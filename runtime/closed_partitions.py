@@ -10,6 +10,11 @@ from teal.compiler.config import ProjectConfig
 from teal.compiler.errors import ProjectError
 
 
+class NoPartitionClosed(ProjectError):
+    """No partition closed at this tick: the definition ended before it. The daemon records
+    the tick as skipped (as Dagster's schedules skip past a definition's end), not failed."""
+
+
 def partition_finder(
     config: ProjectConfig,
 ) -> Callable[[Target, Schedule, datetime], tuple[str, ...]]:
@@ -19,7 +24,7 @@ def partition_finder(
     that window (``2025-05|east``, ``2025-05|west``, ...)."""
 
     def find(target: Target, schedule: Schedule, tick: datetime) -> tuple[str, ...]:
-        from teal.compiler.partitions import MultiPartitions, time_partitions
+        from teal.compiler.partitions import MultiPartitions, parse_partitions, time_partitions
         from teal.runtime.session import Session
 
         select, exclude = target.select, target.exclude
@@ -34,13 +39,25 @@ def partition_finder(
                 time = time_partitions(definition)
                 if time is None:
                     continue
-                windows = time.keys(now)
+                # the windows closed by the tick, past the definition's end too (and none
+                # still open, whatever its end_offset): the one it asks for may be past it
+                spec = {k: v for k, v in time.to_spec().items() if k not in ("end", "end_offset")}
+                unbounded = parse_partitions(spec)
+                assert unbounded is not None  # a time definition's spec
+                windows = unbounded.keys(now)
                 if len(windows) <= schedule.partition_offset:
                     raise ProjectError(
                         f"no partition of {name} has closed by {tick:%Y-%m-%d %H:%M} UTC",
                         path=f"schedules.{schedule.name}",
                     )
                 window = windows[-1 - schedule.partition_offset]
+                if window not in time.keys(now):
+                    raise NoPartitionClosed(
+                        f"no partition of {name} closed at this tick: its partitions end "
+                        f"with {time.keys(now)[-1]}",
+                        path=f"schedules.{schedule.name}",
+                        hint="extend the definition's end, or disable the schedule",
+                    )
                 if not isinstance(definition, MultiPartitions):
                     return (str(window),)
                 (time_name, _), (other_name, other) = sorted(  # time first

@@ -34,7 +34,7 @@ from teal.compiler.config import ProjectConfig, load_config
 from teal.compiler.errors import ProjectError, TealError
 from teal.compiler.wording import counted
 from teal.runtime.clock import new_run_id, utc_now
-from teal.runtime.closed_partitions import partition_finder
+from teal.runtime.closed_partitions import NoPartitionClosed, partition_finder
 from teal.runtime.runstore import (
     RunRecord,
     RunStatus,
@@ -419,6 +419,11 @@ class Daemon:
                 merged = dict(run.config["vars"]) if isinstance(run.config["vars"], dict) else {}
                 merged.update(json.loads(json.dumps(vars, default=str)))
                 run.config["vars"] = merged
+        except NoPartitionClosed as exc:  # past the definition's end: nothing to build
+            self.ticks.record(
+                source, tick, TickStatus.SKIPPED, at=now, message=exc.message, cursor=cursor
+            )
+            return TickOutcome(source, tick, TickStatus.SKIPPED, None, exc.message)
         except TealError as exc:
             failed = f"could not queue a run: {exc.message}"
             self.ticks.record(

@@ -301,7 +301,7 @@ def preview(
 ) -> None:
     """Show the next ticks of schedule NAME and what each would run."""
     from teal.compiler.errors import did_you_mean
-    from teal.runtime.closed_partitions import partition_finder
+    from teal.runtime.closed_partitions import NoPartitionClosed, partition_finder
 
     config = _config(project_dir)
     found = config.automation.schedules
@@ -318,12 +318,12 @@ def preview(
 
     for tick in next_ticks(schedule, _now().replace(tzinfo=UTC), count):
         partitions: list[str] = []
-        note = ""
+        note, skipped = "", False
         if schedule.partition == "closed":
             try:
                 partitions = list(finder(schedule.target, schedule, tick.replace(tzinfo=None)))
             except ProjectError as exc:  # this tick fails (none closed yet); later ones may not
-                note = exc.message
+                note, skipped = exc.message, isinstance(exc, NoPartitionClosed)
         rows.append(
             {
                 "tick": tick.astimezone(schedule.zone).isoformat(),
@@ -332,6 +332,7 @@ def preview(
                 "partitions": partitions,
                 "partition": partitions[0] if len(partitions) == 1 else None,  # as before
                 "problem": note or None,
+                "skipped": skipped,  # nothing to build (past the definition's end)
             }
         )
     if as_json:
@@ -342,7 +343,7 @@ def preview(
         keys = row["partitions"]
         assert isinstance(keys, list)
         if row["problem"]:
-            return f"(fails: {row['problem']})"
+            return f"({'skipped' if row['skipped'] else 'fails'}: {row['problem']})"
         return ", ".join(keys) if len(keys) <= 3 else f"{keys[0]} .. {keys[-1]} ({len(keys)})"
 
     click.echo(

@@ -226,6 +226,31 @@ def test_a_closed_partition_of_a_model_with_a_second_dimension_is_every_key_of_t
     assert find(before.target, before, tick) == ("2025-04|east", "2025-04|west")
 
 
+def test_a_closed_partition_schedule_past_the_definitions_end_skips_its_ticks(tmp_path):
+    """The last day closes at the definition's end; the ticks after it build nothing and
+    are skipped, not the last day again and again; with end_offset the day still open is
+    not the one that closed."""
+    from teal.runtime.closed_partitions import NoPartitionClosed, partition_finder
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "days.sql").write_text(
+        "{{ config(materialized='incremental', partitioned_by={'daily': "
+        "{'start': '2025-01-01', 'end': '2025-02-05', 'end_offset': 1}}, "
+        "partition_column='day') }}\nselect cast('{{ partition.start }}' as date) as day\n"
+    )
+    (tmp_path / "teal.toml").write_text(
+        'name = "p"\n[schedules.s]\nselect = "days"\ncron = "0 2 * * *"\npartition = "closed"\n'
+    )
+    config = load_config(tmp_path)
+    find = partition_finder(config)
+    schedule = config.automation.schedules["s"]
+    assert find(schedule.target, schedule, datetime(2025, 1, 20, 2, 0)) == ("2025-01-19",)
+    assert find(schedule.target, schedule, datetime(2025, 2, 5, 2, 0)) == ("2025-02-04",)
+    with pytest.raises(NoPartitionClosed) as past:
+        find(schedule.target, schedule, datetime(2025, 2, 6, 2, 0))
+    assert "its partitions end with 2025-02-04" in past.value.message
+
+
 def test_what_automation_names_is_checked_against_the_project(tmp_path):
     """A selection that matches no model, an asset sensor's missing model, a closed
     partition with nothing partitioned, a job's partition no selected model has: errors
