@@ -384,7 +384,7 @@ def _load(
             python_checks = [
                 (with_named_resources(d, cfg.resources), path) for d, path in python_checks
             ]
-        resolver = Resolver(properties.sources, model_names, disabled)
+        resolver = Resolver(properties.sources, model_names, disabled, tuple(sorted(cfg.resources)))
         errors += resolver.index_relations(staged)
         errors += _check_locations(staged)
         raise_all(errors)

@@ -65,11 +65,16 @@ class Resolver:
     """Resolves the references of one project's models."""
 
     def __init__(
-        self, sources: dict[str, Source], model_names: dict[str, str], disabled: set[str]
+        self,
+        sources: dict[str, Source],
+        model_names: dict[str, str],
+        disabled: set[str],
+        resources: tuple[str, ...] = (),
     ) -> None:
         self.sources = sources
         self.model_names = model_names  # lower-case name -> name, of the enabled models
         self.disabled = disabled  # names of models switched off with enabled=false
+        self.resources = resources  # the project's resources, named in messages
         self.by_relation: dict[str, str] = {}  # "schema.alias" (lower-case) -> model name
 
     def index_relations(self, staged: dict[str, StagedModel]) -> list[TealError]:
@@ -294,13 +299,24 @@ class Resolver:
                     inputs.append(PythonInput(param, "source", source_by_name[key][0]))
             else:
                 what = "parameter" if is_param else "deps entry"
+                declared = "resources: " + ", ".join(self.resources) if self.resources else "none"
                 raise LineageError(
-                    f"{what} '{param}' of asset '{definition.name}' is not a model or a "
-                    f"declared source",
+                    f"{what} '{param}' of asset '{definition.name}' is not a model, a declared "
+                    "source" + (" or a resource" if is_param else ""),
                     path=m.display_path,
                     line=m.line,
-                    hint=did_you_mean(param, list(self.model_names.values()))
-                    or "parameters name upstream models (or `context`); rename it or add the model",
+                    hint=did_you_mean(
+                        param,
+                        [n for n in self.model_names.values() if n != m.name] + [*self.resources],
+                    )
+                    or (
+                        "parameters name upstream models, sources or resources (or `context`); "
+                        f"a resource is declared under [resources.{param}] in teal.toml, or "
+                        f"passed as teal.materialize(..., resources={{'{param}': ...}}) "
+                        f"(declared {declared})"
+                        if is_param
+                        else "deps name upstream models or sources"
+                    ),
                 )
         return tuple(inputs)
 

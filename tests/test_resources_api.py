@@ -352,3 +352,37 @@ def test_a_model_imports_the_projects_own_module_and_a_resource_binds_by_its_nam
     )
     with pytest.raises(SelectionError, match="parameter 'client' of forecast takes the resource"):
         teal.build(root)
+
+
+def test_a_parameter_naming_no_resource_says_which_resources_there_are(tmp_path: Path):
+    """A resource renamed in teal.toml: the asset's parameter is neither a model nor a
+    resource, and the message says so, with the resource it probably means."""
+    root = write_project(
+        tmp_path / "p",
+        {
+            "models/greeting.py": """
+            import pyarrow as pa
+            import teal
+
+            @teal.asset
+            def greeting(greeter) -> pa.Table:
+                return pa.table({"text": [greeter.name]})
+            """,
+        },
+        '[resources.greeterr]\nclass = "greeter.py:Greeter"\nname = "file"\n',
+    )
+    (root / "greeter.py").write_text(
+        "import teal\n\nclass Greeter(teal.Resource):\n    name: str\n"
+    )
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 2, done.output
+    assert (
+        "parameter 'greeter' of asset 'greeting' is not a model, a declared source or a resource"
+        in done.stderr
+    )
+    assert "did you mean 'greeterr'?" in done.stderr and "Traceback" not in done.output
+    (root / "teal.toml").write_text('name = "p"\n')
+    bare = run_teal("build", cwd=root)
+    assert bare.returncode == 2, bare.output
+    assert "declared under [resources.greeter] in teal.toml" in bare.stderr
+    assert "resources={'greeter': ...}" in bare.stderr
