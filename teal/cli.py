@@ -23,6 +23,7 @@ from teal.cli_support import (
     build_options,
     common_options,
     handle_errors,
+    job_option,
     open_session,
     plan_options,
     selection_options,
@@ -386,6 +387,7 @@ def backfill(
     default="text",
     help="Output format (text is an EXPLAIN-like table).",
 )
+@job_option
 @handle_errors
 def plan(
     project_dir: Path | None,
@@ -402,7 +404,13 @@ def plan(
     **partition_opts: Any,
 ) -> None:
     """Show what `teal build` would do with the same arguments, without touching data."""
-    session = open_session(project_dir, target, warehouse, vars_)
+    job_vars = None
+    job = partition_opts.pop("job", None)
+    if job:
+        from teal.cli_daemon import apply_job
+
+        select, exclude, job_vars, _ = apply_job(project_dir, job, select, exclude, partition_opts)
+    session = open_session(project_dir, target, warehouse, vars_, base_vars=job_vars)
     options = session.options(
         changed_only=changed_only, inline_views=inline_views, **partition_opts
     )

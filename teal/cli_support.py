@@ -336,6 +336,16 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def job_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--job NAME``: a job's selection, vars and partitions (teal/cli_daemon.py apply_job)."""
+    return click.option(
+        "--job",
+        default=None,
+        metavar="NAME",
+        help="Run job NAME: its selection, vars and partitions (`teal jobs` lists them).",
+    )(func)
+
+
 def verbose_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """``-v``/``--verbose``: a progress line per partition, not one per partitioned model."""
     return click.option(
@@ -373,12 +383,7 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
         help="While another process holds the warehouse, wait for it (default 600 s) "
         "instead of failing.",
     )(func)
-    func = click.option(
-        "--job",
-        default=None,
-        metavar="NAME",
-        help="Run job NAME: its selection, vars and partitions (`teal jobs` lists them).",
-    )(func)
+    func = job_option(func)
     func = click.option(
         "--store-failures",
         is_flag=True,

@@ -144,6 +144,10 @@ def test_daemon_once_runs_a_schedules_tick_and_build_job_runs_a_job(project):
     )
     assert "2026-03-11T00:30:00+00:00" in preview.stdout and "2026-03-10" in preview.stdout
 
+    planned = run_teal("plan", "--job", "events", "--json", cwd=root)
+    assert planned.returncode == 0, planned.output
+    [step] = json.loads(planned.stdout)["steps"]
+    assert (step["model"], step["partitions"]) == ("events", ["2026-01-05"])
     job = run_teal("build", "--job", "events", cwd=root)
     assert job.returncode == 0, job.output
     assert built_days(root)["2026-01-05"] == 48  # the job's vars: weight 2
