@@ -294,7 +294,9 @@ def cancel(
     store = open_session(project_dir, target, warehouse, vars_).run_store()
     run = resolve_run(store, run_ref)
     if store.request_cancel(run.run_id):
-        click.echo(f"asked run {run.run_id} to stop; it stops before its next step")
+        click.echo(
+            f"asked run {run.run_id} to stop: no new step starts, and the steps running are rolled back"
+        )
     elif TickStore(store).cancel_queued(run.run_id, at=utc_now()):
         click.echo(f"canceled run {run.run_id}, which was queued: it will not start")
     else:

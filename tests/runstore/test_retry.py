@@ -146,7 +146,7 @@ def test_cancel_stops_a_running_build_before_its_next_step_and_retry_finishes_it
         assert build.stdout is not None
         asked = run_teal("cancel", "last", cwd=root)
         assert asked.returncode == 0, asked.output
-        assert "it stops before its next step" in asked.stdout
+        assert "no new step starts, and the steps running are rolled back" in asked.stdout
         for line in build.stdout:  # the build saw the cancel: from here no step starts
             if line.startswith("Canceling: "):
                 break
