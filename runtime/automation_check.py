@@ -26,12 +26,13 @@ def automation_errors(session: Session) -> list[TealError]:
     path = config.config_path
     out: list[TealError] = []
 
-    def error(table: str, message: str, hint: str | None = None) -> None:
+    def error(table: str, message: str, hint: str | None = None, key: str | None = None) -> None:
+        """At ``key``'s line in ``table`` (the header's when it is not on a line of its own)."""
         out.append(
             ProjectError(
                 f"{table} {message}",
                 path=path.name,
-                line=table_line(path, table),
+                line=table_line(path, table, key),
                 hint=hint,
             )
         )
@@ -44,7 +45,14 @@ def automation_errors(session: Session) -> list[TealError]:
         try:
             return session.select(list(target.select) or None, list(target.exclude) or None)
         except SelectionError as exc:
-            error(table, f"selects {exc.message}", exc.hint)
+            key = (
+                "job"
+                if target.job is not None
+                else "exclude"
+                if exc.source_line in target.exclude
+                else "select"
+            )
+            error(table, f"selects {exc.message}", exc.hint, key)
             return None
 
     for name, job in automation.jobs.items():
@@ -61,7 +69,7 @@ def automation_errors(session: Session) -> list[TealError]:
                     session.options(partitions=keys, partition_range=ranges[0] if ranges else None),
                 )
             except TealError as exc:
-                error(f"jobs.{name}", f"partitions: {exc.message}", exc.hint)
+                error(f"jobs.{name}", f"partitions: {exc.message}", exc.hint, "partitions")
     for name, schedule in automation.schedules.items():
         names = selected(f"schedules.{name}", schedule.target)
         if (
@@ -74,6 +82,7 @@ def automation_errors(session: Session) -> list[TealError]:
                 'builds the partition that closed at each tick (partition = "closed"), but it '
                 "selects no model partitioned by time",
                 'remove partition = "closed", or select a model partitioned by time',
+                "partition",
             )
     for name, sensor in automation.sensors.items():
         if sensor.kind == "asset" and sensor.asset not in project.models:
@@ -81,6 +90,7 @@ def automation_errors(session: Session) -> list[TealError]:
                 f"sensors.{name}",
                 f"watches '{sensor.asset}', which is not a model",
                 did_you_mean(sensor.asset, project.models),
+                "asset",
             )
         if sensor.kind != "run_status":
             selected(f"sensors.{name}", sensor.target)

@@ -266,6 +266,7 @@ def test_what_automation_names_is_checked_against_the_project(tmp_path):
         '[jobs.k]\nselect = "users"\npartitions = ["2025-01-01"]\n'
         '[schedules.s]\nselect = "users"\ncron = "0 3 * * *"\npartition = "closed"\n'
         '[sensors.a]\nasset = "usrs"\nselect = "users"\n'
+        '[sensors.b]\nfiles = "x/*"\nselect = "users"\nexclude = "userz"\n'
     )
     (tmp_path / "sensors").mkdir()
     (tmp_path / "sensors" / "api.py").write_text(
@@ -284,9 +285,11 @@ def test_what_automation_names_is_checked_against_the_project(tmp_path):
         # model being edited must not stop
         assert done.returncode == (2 if command == ["validate"] else 0), (command, done.stderr)
         err = done.stderr
-        assert "teal.toml:2: jobs.j selects 'userz' matches no model" in err, err
+        # each at the line of the key that is wrong
+        assert "teal.toml:3: jobs.j selects 'userz' matches no model" in err, err
         assert "hint: did you mean 'users'?" in err
-        assert "teal.toml:4: jobs.k partitions: partition keys were given, but no selected" in err
-        assert "teal.toml:7: schedules.s builds the partition that closed" in err
-        assert "teal.toml:11: sensors.a watches 'usrs', which is not a model" in err
+        assert "teal.toml:6: jobs.k partitions: partition keys were given, but no selected" in err
+        assert "teal.toml:10: schedules.s builds the partition that closed" in err
+        assert "teal.toml:12: sensors.a watches 'usrs', which is not a model" in err
+        assert "teal.toml:17: sensors.b selects 'userz' matches no model" in err  # its line
         assert "sensors/api.py:4: sensor api runs job 'nightly', which is not declared" in err
