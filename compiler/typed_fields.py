@@ -35,11 +35,14 @@ from teal.compiler.errors import did_you_mean
 class FieldError(Exception):
     """A value that does not fit its field: ``field`` is the dotted path to it."""
 
-    def __init__(self, field: str, message: str, hint: str | None = None) -> None:
+    def __init__(
+        self, field: str, message: str, hint: str | None = None, unknown: bool = False
+    ) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
         self.hint = hint
+        self.unknown = unknown  # no such field: the mistake is the key, not its value
 
 
 _MISSING: Any = object()
@@ -74,6 +77,7 @@ class TypedFields:
                     f"{type(self).__name__} has no field '{name}'",
                     did_you_mean(name, fields)
                     or ("fields: " + ", ".join(fields) if fields else "it takes no fields"),
+                    unknown=True,
                 )
         for name, annotation in fields.items():
             if name in values:

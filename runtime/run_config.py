@@ -41,7 +41,8 @@ class RunConfig:
 
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = "config"  # a file's path, --config-json, or config= of the API
-    # "model" (its key) and "model.field" (its value) -> (line, col) in a YAML file
+    # "model" (its key), "model.field" (its value) and "model.field:key" (the field's key)
+    # -> (line, col) in a YAML file
     lines: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def at(self, key: str) -> tuple[int | None, int | None]:
@@ -96,6 +97,8 @@ def read_run_config(path: str | None = None, json_text: str | None = None) -> Ru
         inner = data.get(model)
         for name, field_at in getattr(inner, "values_at", {}).items():
             lines[f"{model}.{name}"] = field_at
+        for name, key_at in getattr(inner, "keys_at", {}).items():
+            lines[f"{model}.{name}:key"] = key_at  # where an unknown field is
     return _checked(data, path, lines)
 
 
@@ -168,7 +171,8 @@ def validated_configs(
         try:
             configs[name] = cls(**given.values.get(name, {}))
         except FieldError as exc:
-            line, col = given.at(f"{name}.{exc.field.split('.')[0].split('[')[0]}")
+            top = exc.field.split(".")[0].split("[")[0]
+            line, col = given.at(f"{name}.{top}:key" if exc.unknown else f"{name}.{top}")
             if name not in given.values:
                 hint = f'give it with --config-json \'{{"{name}": {{"{exc.field}": ...}}}}\''
             else:

@@ -193,11 +193,13 @@ def test_a_missing_variable_stops_the_run_before_any_data_changes(tmp_path: Path
             "Window has no field 'town'",
         ),
         (("--config-json", "{nope"), "--config-json:1:2", "not JSON"),
+        (("--config", "typo.yml"), "typo.yml:2:3", "Window has no field 'dayz'"),  # the key
     ],
 )
 def test_bad_run_config_is_a_located_error(tmp_path: Path, args, where, message):
     root = _project(tmp_path / "proj")
     (root / "run.yml").write_text("forecast:\n  days: soon\n")
+    (root / "typo.yml").write_text("forecast:\n  dayz: 3\n")
     env = _env(str(tmp_path / "runs.sqlite"))
     done = run_teal("build", *args, cwd=root, env=env)
     assert done.returncode == 2, done.output
