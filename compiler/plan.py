@@ -138,6 +138,10 @@ class Step:
     # run although an upstream's check failed (--ignore-failed-upstream): which one
     ignored_failure: str = ""
     attempt: int = 1  # which try this is (a model with retries runs again after a failure)
+    # partitions left out during the run: they read partitions of an upstream step that
+    # failed (runtime/held_back.py), and why
+    held_back: tuple[str, ...] = ()
+    held_back_why: str = ""
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from teal.compiler.project import Model, Project
 from teal.runtime.attempts import run_with_retries
 from teal.runtime.cancel import InFlight
 from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome
+from teal.runtime.held_back import hold_back
 from teal.runtime.incremental_build import build_incremental
 from teal.runtime.metadata import evaluate_metadata, plain
 from teal.runtime.model_hooks import run_model_hooks, with_post_hooks
@@ -130,7 +131,9 @@ class Executor:
     def _run(self) -> BuildResult:
         started = time.perf_counter()
         pools = Pools.of(self.project, {s.model: s for s in self.plan.steps})  # checked first
-        schedule = Schedule(self.plan, self.reporter, pools)
+        schedule = Schedule(
+            self.plan, self.reporter, pools, hold_back(self.project, self.plan.options.now)
+        )
         # relation kinds, read once for the run; what it reads and does not build is there
         self.catalog = self.warehouse.catalog()
         raise_all(unbuilt_upstreams(self.project, self.plan, self.catalog))

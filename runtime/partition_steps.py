@@ -16,7 +16,7 @@ from teal.runtime.checking import AuditFailed, CheckOutcome
 from teal.runtime.metadata import plain
 from teal.runtime.partition_errors import with_partition_context
 from teal.runtime.python_call import UserCodeError, call_asset
-from teal.runtime.results import ERROR, SUCCESS, ModelResult
+from teal.runtime.results import ERROR, SKIPPED, SUCCESS, ModelResult
 from teal.warehouse.engine import BuildTarget, EngineCursor, PartitionWrite
 
 if TYPE_CHECKING:
@@ -29,6 +29,34 @@ GROUP = 32
 
 
 def run_partitions(
+    ex: Executor,
+    cur: EngineCursor,
+    step: Step,
+    model: Model,
+    target: BuildTarget,
+    started: datetime,
+    t0: float,
+) -> ModelResult:
+    """The step's partitions; those held back during the run (they read an upstream
+    partition that failed: runtime/held_back.py) are reported skipped and passed on in
+    the result's ``failed_partitions``, so that what reads them is held back too."""
+    for key in step.held_back:
+        ex.reporter_partition(
+            step, key, SKIPPED, None, 0, len(step.partitions), None, step.held_back_why
+        )
+    result = _build_partitions(ex, cur, step, model, target, started, t0)
+    if not step.held_back or (result.status != SUCCESS and not result.failed_partitions):
+        return result
+    held = len(step.held_back)
+    return replace(
+        result,
+        failed_partitions=tuple(dict.fromkeys((*result.failed_partitions, *step.held_back))),
+        message=result.message
+        or f"{held} partition{'s' if held != 1 else ''} held back: {step.held_back_why}",
+    )
+
+
+def _build_partitions(
     ex: Executor,
     cur: EngineCursor,
     step: Step,
@@ -81,6 +109,7 @@ def run_partitions(
     exists = cur.relation_kind(target) is not None
     created_here = not exists  # then no partition has rows before this step writes it
     canceled = ex._canceled
+    committed: set[str] = set()
 
     def one(i: int, key: str) -> bool:
         """Partition ``key`` in its own transaction; False when it failed."""
@@ -131,6 +160,7 @@ def run_partitions(
                 step, key, ERROR, None, i, len(keys), time.perf_counter() - p0, message
             )
             return False
+        committed.add(key)
         # committed: reporting it (which may fail, e.g. a closed pipe) cannot undo it
         ex.reporter_partition(
             step, key, SUCCESS, built.rows, i, len(keys), time.perf_counter() - p0
@@ -162,6 +192,7 @@ def run_partitions(
         except Exception:  # noqa: BLE001 - redone one partition at a time, to say which
             return False
         outcomes.extend(audited)
+        committed.update(group_keys)
         total_rows += sum(rows)
         each = (time.perf_counter() - p0) / len(group_keys)
         for n, (key, count) in enumerate(zip(group_keys, rows)):
@@ -199,8 +230,14 @@ def run_partitions(
             failed = ex._failed(
                 cur, target, model, started, t0, f"partition {key}: {message}{more}", line
             )
-        # the partitions that committed keep their rows: the summary counts them
-        return replace(failed, checks=tuple(outcomes), rows=total_rows or None)
+        # the partitions that committed keep their rows: the summary counts them, and a
+        # step downstream still builds what reads only them
+        return replace(
+            failed,
+            checks=tuple(outcomes),
+            rows=total_rows or None,
+            failed_partitions=tuple(k for k in keys if k not in committed) if committed else (),
+        )
     cur.record_step(target, started, total_rows)
     return ex._succeeded(
         cur, step, model, target, started, t0, total_rows, outcomes, partitions=len(keys)

@@ -268,6 +268,9 @@ def _same_file(a: int, b: int) -> bool:
 def partitions_text(result: ModelResult, parts: _Partitions | None) -> str:
     """What a model's line says of its partitions: ``  48 partitions``, ``  partition
     2025-01-02``, ``  3 of 48 partitions failed`` (empty for an unpartitioned model)."""
+    if result.status == SUCCESS and result.failed_partitions:  # runtime/held_back.py
+        built = parts.total if parts is not None else result.partitions or 0
+        return f"  {counted(built, 'partition')} built, {result.message}"
     if parts is None or parts.total == 0:
         many = result.partitions or 0
         return f"  {many} partitions" if many > 1 else ""

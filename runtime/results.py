@@ -29,6 +29,10 @@ class ModelResult:
     # what its materialization recorded beyond rows: teal.Output metadata, the values of
     # its `metadata` config (runtime/metadata.py)
     metadata: dict[str, Any] = field(default_factory=dict)
+    # a partitioned step's partitions that did not commit (failed, canceled, or held back
+    # because they read an upstream partition that failed) while others did: a step
+    # downstream builds its partitions that read none of them (runtime/held_back.py)
+    failed_partitions: tuple[str, ...] = ()
 
     @property
     def location(self) -> str:

@@ -69,7 +69,17 @@ def plan_retry(store: RunStore, run: RunRecord) -> RetryRequest:
     planned_data = started[0].data.get("planned") if started else None
     planned = [str(m) for m in planned_data] if isinstance(planned_data, list) else []
     steps = store.steps(run.run_id)
-    succeeded = {s.model for s in steps if s.status == "success" and not s.partition_key}
+    # a partitioned step that succeeded with partitions held back (runtime/held_back.py)
+    # has those to build: it is retried, less the partitions it built
+    done_keys = {(s.model, s.partition_key) for s in steps if s.status == "success"}
+    partitions_left = {
+        s.model for s in steps if s.partition_key and (s.model, s.partition_key) not in done_keys
+    }
+    succeeded = {
+        s.model
+        for s in steps
+        if s.status == "success" and not s.partition_key and s.model not in partitions_left
+    }
     todo = tuple(m for m in planned if m not in succeeded)
     built: dict[str, dict[str, None]] = {}
     for s in _chain_steps(store, run, steps):

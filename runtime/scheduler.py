@@ -15,6 +15,7 @@ import threading
 from collections import deque
 
 from teal.compiler.plan import Plan, Step
+from teal.runtime.held_back import HoldBack
 from teal.runtime.pools import Pools
 from teal.runtime.report import Reporter
 from teal.runtime.results import SKIPPED, SUCCESS, ModelResult
@@ -35,8 +36,13 @@ def skipped(step: Step, why: str) -> ModelResult:
 class Schedule:
     """The steps of ``plan``: which are ready, and the result of each one done."""
 
-    def __init__(self, plan: Plan, reporter: Reporter, pools: Pools) -> None:
+    def __init__(
+        self, plan: Plan, reporter: Reporter, pools: Pools, hold_back: HoldBack | None = None
+    ) -> None:
         self.plan = plan
+        # a step downstream of one whose partitions partly failed: the step with what it
+        # may still build (runtime/held_back.py), None to skip it
+        self.hold_back = hold_back
         self.steps = {s.model: s for s in plan.steps}
         self.reporter = reporter
         self.pools = pools
@@ -161,28 +167,51 @@ class Schedule:
         self.finished += 1
         self.pools.release(result.model)
         self._finish(result)
-        if result.status == SUCCESS:
+        if result.status == SUCCESS and not result.failed_partitions:
             self.durations.add(result.duration_s)
             for nxt in self.downstream[result.model]:
-                self.waiting[nxt] -= 1
-                if self.waiting[nxt] == 0 and nxt not in self.results:
-                    self.ready.append(nxt)
-                    self.ready_at[nxt] = self.finished
-                    self._unsorted = True
+                self._upstream_done(nxt)
             return False
         why = f"upstream {result.model} failed"
         check = re.search(r"check (\S+) failed", result.message or "")
-        if check:
+        if result.status == SUCCESS:  # built, with partitions held back that this reads
+            why = f"upstream {result.model} held back partitions it reads ({result.message})"
+        elif check:
             why = f"upstream {result.model} failed check {check.group(1)}"
         elif result.status == SKIPPED and (result.message or "").startswith("canceled"):
             why = f"upstream {result.model} was canceled"
-        stack = list(self.downstream[result.model])
+        failed = frozenset(result.failed_partitions)
+        for nxt in self.downstream[result.model]:
+            if nxt in self.results:
+                continue
+            kept = (
+                self.hold_back(self.steps[nxt], result.model, failed)
+                if failed and self.hold_back is not None
+                else None
+            )
+            if kept is None:
+                self._skip_from(nxt, why)
+            else:  # its partitions that read none of the failed ones still build
+                self.steps[nxt] = kept
+                self._upstream_done(nxt)
+        return result.status != SUCCESS
+
+    def _upstream_done(self, name: str) -> None:
+        """One more upstream of ``name`` is done: ready when it was the last."""
+        self.waiting[name] -= 1
+        if self.waiting[name] == 0 and name not in self.results:
+            self.ready.append(name)
+            self.ready_at[name] = self.finished
+            self._unsorted = True
+
+    def _skip_from(self, first: str, why: str) -> None:
+        """Skip ``first`` and everything downstream of it not done yet."""
+        stack = [first]
         while stack:
             nxt = stack.pop()
             if nxt not in self.results:
                 self._finish(skipped(self.steps[nxt], why))
                 stack.extend(self.downstream[nxt])
-        return True
 
     def skip_the_rest(self, why: str) -> None:
         for name, step in self.steps.items():

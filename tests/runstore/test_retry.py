@@ -280,8 +280,9 @@ def _step_keys(root: Path, run: str) -> dict[str, list[str]]:
 
 @pytest.mark.slow
 def test_retry_of_a_backfill_builds_only_the_partitions_that_did_not_succeed(project):
-    """As Dagster retries a backfill's failed partitions: the days that succeeded are not
-    built again; the downstream model, skipped whole the first time, builds every day."""
+    """As Dagster's backfills: the days downstream of the days that succeeded build in the
+    first run (those of the failed days are held back, and the month that reads them);
+    the retry builds only what did not succeed, upstream and down."""
     root = project(FLAKY_DAYS)
     (root / "fail").write_text("2026-01-02 2026-01-04")
     env = {"TEAL_NOW": "2026-02-01T00:00:00"}
@@ -289,6 +290,11 @@ def test_retry_of_a_backfill_builds_only_the_partitions_that_did_not_succeed(pro
         "backfill", "daily+", "--from", "2026-01-01", "--to", "2026-01-05", cwd=root, env=env
     )
     assert first.returncode == 1, first.output
+    assert "2 partitions held back: upstream daily failed" in first.stdout, first.stdout
+    failed = _runs(root)[0]["run_id"]
+    assert _step_keys(root, failed)["down"] == [f"2026-01-0{d}" for d in range(1, 6)]
+    built = query(root / "warehouse.duckdb", "select day::varchar from main.down order by 1")
+    assert built == [("2026-01-01",), ("2026-01-03",), ("2026-01-05",)]
     (root / "fail").write_text("")
     (root / "calls.log").write_text("")
     again = run_teal("retry", "last", cwd=root, env=env)
@@ -297,8 +303,8 @@ def test_retry_of_a_backfill_builds_only_the_partitions_that_did_not_succeed(pro
     newest = _runs(root)[0]
     assert _step_keys(root, newest["run_id"]) == {
         "daily": ["2026-01-02", "2026-01-04"],
-        "down": [f"2026-01-0{d}" for d in range(1, 6)],  # skipped whole: its upstream failed
-        "monthly": ["2026-01"],
+        "down": ["2026-01-02", "2026-01-04"],
+        "monthly": ["2026-01"],  # it reads every day: held back whole the first time
     }
     rows = query(root / "warehouse.duckdb", "select day::varchar, n10 from main.down order by 1")
     assert rows == [(f"2026-01-0{d}", d * 10) for d in range(1, 6)]
