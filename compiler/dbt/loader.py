@@ -319,19 +319,13 @@ class DbtLoader:
                 raise self.jinja.error(
                     f"a query the template runs failed: {str(exc).splitlines()[0]}"
                 ) from None
-        node = state.node
-        deferrable = (
-            self.jinja.phase == "compile"
-            and node is not None
-            and node.resource_type in ("model", "snapshot")
-        )
         conn = self._conn()
         try:
             cur = conn.execute(sql)
             names = [d[0] for d in cur.description or []]
             return names, cur.fetchall() if cur.description else []
         except Exception as exc:  # noqa: BLE001 - the database's message, located at the node
-            if deferrable:  # it reads what this build makes: rendered when it runs
+            if self._deferrable():  # it reads what this build makes: rendered when it runs
                 from teal.compiler.dbt.context import RenderAtRun
 
                 raise RenderAtRun(sql) from None
@@ -341,19 +335,48 @@ class DbtLoader:
                 "a query must not read relations this build creates",
             ) from None
 
+    def _deferrable(self) -> bool:
+        """Whether the node being rendered at load may be rendered again when the build runs
+        it (a model or snapshot: what its queries read may be made by this build)."""
+        node = self.jinja.state.node
+        return (
+            self.live_query is None
+            and self.jinja.phase == "compile"
+            and node is not None
+            and node.resource_type in ("model", "snapshot")
+        )
+
+    def _not_built_yet(self, schema: str, identifier: str) -> None:
+        """A relation the warehouse lacks at load but this project builds: the node asking
+        is rendered when the build runs it, after its upstreams are published (dbt compiles
+        a node just before running it), not with the empty answer of an empty warehouse."""
+        if not self._deferrable():
+            return
+        for nodes in self.by_name.values():
+            for node in nodes:
+                if (
+                    node.enabled
+                    and str(node.schema).lower() == schema.lower()
+                    and str(node.alias).lower() == identifier.lower()
+                ):
+                    from teal.compiler.dbt.context import RenderAtRun
+
+                    raise RenderAtRun(f"{schema}.{identifier}")
+
     def relation_kind(self, schema: str, identifier: str) -> str | None:
         rows = self.run_sql(
             "select table_type from information_schema.tables where lower(table_schema) = "
             f"lower('{schema}') and lower(table_name) = lower('{identifier}')"
         )[1]
         if not rows:
+            self._not_built_yet(schema, identifier)
             return None
         return "view" if "VIEW" in str(rows[0][0]).upper() else "table"
 
     def columns_of(self, relation: Any) -> list[tuple[str, str]]:
         schema = getattr(relation, "schema", None) or self.settings.target.schema
         name = getattr(relation, "identifier", None) or str(relation)
-        return [
+        found = [
             (str(r[0]), str(r[1]))
             for r in self.run_sql(
                 "select column_name, data_type from information_schema.columns where "
@@ -361,6 +384,9 @@ class DbtLoader:
                 "order by ordinal_position"
             )[1]
         ]
+        if not found:
+            self._not_built_yet(str(schema), str(name))
+        return found
 
     def close(self) -> None:
         if self._connection is not None:

@@ -1,0 +1,110 @@
+"""Macros of a dbt project and its packages as dbt calls them: private helpers (names that
+start with ``_``), the relation and column objects macros inspect, queries at compile time,
+and dbt's built-in macros that tests call. The package is tests/dbt_projects/packages/
+shop_utils, written in the shape of dbt_utils's macros (``star``, ``get_column_values``,
+``pivot``, ``union_relations``, ``expression_is_true``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from teal.compiler.project import load_project
+from tests.conftest import query, run_teal
+from tests.test_dbt_front_end import _error, dbt_project
+
+ENV = {"TEAL_RUN_STORE": "none"}
+SHOP_UTILS = Path(__file__).resolve().parent / "dbt_projects" / "packages" / "shop_utils"
+
+
+def with_shop_utils(root: Path) -> Path:
+    shutil.copytree(SHOP_UTILS, root / "dbt_packages" / "shop_utils")
+    return root
+
+
+def test_a_macro_whose_name_starts_with_an_underscore_can_be_called(tmp_path: Path) -> None:
+    root = with_shop_utils(
+        dbt_project(
+            tmp_path / "p",
+            {
+                "macros/priv.sql": "{% macro _double(x) %}({{ x }} * 2){% endmacro %}\n",
+                "models/dbl.sql": "select {{ _double('id') }} as dbl from {{ ref('stg_people') }}\n",
+                # a package's private helper, called from the project as package._name
+                "models/guarded.sql": "{% do shop_utils._must_be_relation(ref('stg_people'), "
+                "'guarded') %}select 1 as x\n",
+            },
+        )
+    )
+    project = load_project(root)
+    assert "(id * 2) as dbl" in (project.models["dbl"].compiled_sql or "")
+    assert project.models["guarded"].upstreams == ("stg_people",)
+    # the helper's own error, located at the model
+    (root / "models/guarded.sql").write_text(
+        "{% do shop_utils._must_be_relation('stg_people', 'guarded') %}select 1 as x\n"
+    )
+    text = _error(root)
+    assert text.startswith("models/guarded.sql:"), text
+    assert "guarded needs a relation, got: stg_people" in text
+
+
+def test_a_package_macro_may_not_read_an_ephemeral_model(tmp_path: Path) -> None:
+    root = with_shop_utils(
+        dbt_project(
+            tmp_path / "p",
+            {
+                "models/eph.sql": "{{ config(materialized='ephemeral') }}select 1 as id\n",
+                "models/starred.sql": "select {{ shop_utils.star(ref('eph')) }} from {{ ref('eph') }}\n",
+            },
+        )
+    )
+    text = _error(root)
+    assert text.startswith("models/starred.sql:1"), text
+    assert "star cannot read the ephemeral model eph" in text
+
+
+UNION = """
+select {{ shop_utils.star(ref('stg_people'), except=['joined']) }}
+from {{ ref('stg_people') }}
+"""
+PIVOT = """
+{% set names = shop_utils.column_values(ref('stg_people'), 'name') %}
+select id, {{ shop_utils.pivot('name', names) }}
+from {{ ref('stg_people') }}
+group by id
+"""
+
+
+@pytest.mark.slow
+def test_macros_that_read_the_warehouse_build_on_an_empty_warehouse(tmp_path: Path) -> None:
+    """star, column_values (with pivot) and union_all ask the warehouse for columns and
+    values of relations this build creates: rendered when the build runs each model, as
+    dbt compiles a node just before it runs it."""
+    root = with_shop_utils(
+        dbt_project(
+            tmp_path / "p",
+            {
+                "models/marts/starred.sql": UNION,
+                "models/marts/pivoted.sql": PIVOT,
+                "models/marts/unioned.sql": "{{ shop_utils.union_all([ref('stg_people'), "
+                "ref('people_count')]) }}\n",
+            },
+        )
+    )
+    done = run_teal("build", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    db = root / "shop.duckdb"
+    assert query(db, "select * from main_mart.starred order by id") == [(1, "Ann"), (2, "Bo")]
+    assert query(db, "select * from main_mart.pivoted order by id") == [(1, 1, 0), (2, 0, 1)]
+    assert query(
+        db,
+        "select column_name from information_schema.columns where table_name = 'pivoted' "
+        "order by ordinal_position",
+    ) == [("id",), ("Ann",), ("Bo",)]
+    assert query(db, "select source_relation, id, name, n from main_mart.unioned order by all") == [
+        ("people_count", None, None, 2),
+        ("stg_people", 1, "Ann", None),
+        ("stg_people", 2, "Bo", None),
+    ]
