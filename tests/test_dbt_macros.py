@@ -108,3 +108,63 @@ def test_macros_that_read_the_warehouse_build_on_an_empty_warehouse(tmp_path: Pa
         ("stg_people", 1, "Ann", None),
         ("stg_people", 2, "Bo", None),
     ]
+
+
+TESTED = """
+models:
+  - name: stg_people
+    data_tests:
+      - shop_utils.expression_is_true:
+          arguments: {expression: "id < 2"}
+          config: {severity: warn}
+      - shop_utils.expression_is_true:
+          arguments: {expression: "id < 3"}
+          config: {store_failures: true}
+"""
+
+
+def _test_sql(project: object, expression: str) -> str:
+    (sql,) = [
+        c.sql or ""
+        for c in project.checks.values()  # type: ignore[attr-defined]
+        if c.kind == "shop_utils.expression_is_true" and expression in (c.sql or "")
+    ]
+    return sql
+
+
+def test_should_store_failures_follows_the_test_config(tmp_path: Path) -> None:
+    root = with_shop_utils(dbt_project(tmp_path / "p", {"models/staging/schema.yml": TESTED}))
+    project = load_project(root)
+    assert "select 1 as failed" in _test_sql(project, "id < 2")
+    assert "select *" in _test_sql(project, "id < 3")  # store_failures: true
+
+
+@pytest.mark.slow
+def test_store_failures_and_full_refresh_flags_reach_the_templates(tmp_path: Path) -> None:
+    root = with_shop_utils(
+        dbt_project(
+            tmp_path / "p",
+            {
+                "models/staging/schema.yml": TESTED,
+                "models/marts/refreshed.sql": "select {{ should_full_refresh() }} as full_refresh\n",
+            },
+        )
+    )
+    db = root / "shop.duckdb"
+    done = run_teal("build", "--store-failures", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    # --store-failures: should_store_failures() is true for every test, so the stored
+    # failing rows have the model's columns
+    (table,) = [
+        name
+        for (name,) in query(
+            db,
+            "select table_name from information_schema.tables where table_schema = 'teal_failures'",
+        )
+        if "id_2" in name
+    ]
+    assert query(db, f'select id, name from teal_failures."{table}"') == [(2, "Bo")]
+    assert query(db, "select full_refresh from main_mart.refreshed") == [(False,)]
+    done = run_teal("build", "-s", "refreshed", "--full-refresh", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    assert query(db, "select full_refresh from main_mart.refreshed") == [(True,)]

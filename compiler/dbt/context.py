@@ -424,12 +424,12 @@ class DbtJinja:
             datetime=_dt, re=re, itertools=itertools, pytz=Pytz(), time=__import__("time")
         )
         flags = AttrDict(
-            FULL_REFRESH=bool(loader.full_refresh),
-            STORE_FAILURES=False,
+            FULL_REFRESH=bool(loader.full_refresh or settings.full_refresh),
+            STORE_FAILURES=settings.store_failures,
             WHICH=loader.command,
             FAIL_FAST=False,
             PARTIAL_PARSE=False,
-            EMPTY=False,
+            EMPTY=settings.empty,
         )
         adapter = Adapter(jinja, execute)
         ctx: dict[str, Any] = {
