@@ -168,3 +168,47 @@ def test_store_failures_and_full_refresh_flags_reach_the_templates(tmp_path: Pat
     done = run_teal("build", "-s", "refreshed", "--full-refresh", cwd=root, env=ENV)
     assert done.returncode == 0, done.output
     assert query(db, "select full_refresh from main_mart.refreshed") == [(True,)]
+
+
+@pytest.mark.slow
+def test_a_render_that_fails_on_what_the_warehouse_held_before_the_build_is_done_again(
+    tmp_path: Path,
+) -> None:
+    """After `teal build --empty`, column_values finds no names at load (pivot fails on
+    them); the model is rendered again when the build runs it, after stg_people has rows."""
+    root = with_shop_utils(dbt_project(tmp_path / "p", {"models/marts/pivoted.sql": PIVOT}))
+    assert run_teal("build", "--empty", "--exclude", "pivoted", cwd=root, env=ENV).returncode == 0
+    done = run_teal("compile", "-s", "pivoted", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    compiled = (root / "target/compiled/models/marts/pivoted.sql").read_text()
+    assert "rendering it with the warehouse as it is now failed: models/marts/pivoted.sql:2" in (
+        compiled
+    )
+    done = run_teal("build", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    assert query(root / "shop.duckdb", "select * from main_mart.pivoted order by id") == [
+        (1, 1, 0),
+        (2, 0, 1),
+    ]
+    # an error that stays is the model's failure when the build renders it
+    (root / "models/marts/pivoted.sql").write_text(PIVOT.replace("'name')", "'nme')"))
+    done = run_teal("build", "-s", "pivoted", cwd=root, env=ENV)
+    assert done.returncode == 1, done.output
+    assert "models/marts/pivoted.sql" in done.output and "nme" in done.output
+    assert "Traceback" not in done.output
+
+
+def test_an_ephemeral_model_is_rendered_with_the_loads_answers(tmp_path: Path) -> None:
+    """Its SQL is inlined into its readers' at load, so it cannot wait for the build: a
+    query of a relation not built yet is a located error, not a placeholder inlined."""
+    eph = (
+        "{{ config(materialized='ephemeral') }}\n"
+        "{% set found = run_query('select count(*) from main.stg_people') %}\n"
+        "select {{ found.rows[0][0] if execute else 0 }} as n\n"
+    )
+    root = dbt_project(
+        tmp_path / "p",
+        {"models/eph.sql": eph, "models/reader.sql": "select * from {{ ref('eph') }}\n"},
+    )
+    text = _error(root)
+    assert text.startswith("models/eph.sql:2: a query the template runs at compile time failed")

@@ -42,20 +42,27 @@ def compile_nodes(loader: DbtLoader) -> Any:
                 if node.config.get("pre-hook") or node.config.get("post-hook"):
                     node.pre_hooks, node.post_hooks = render_model_hooks(loader, node)
                 continue
+            if node.config.get("pre-hook") or node.config.get("post-hook"):
+                node.pre_hooks, node.post_hooks = render_model_hooks(loader, node)
             loader.jinja.state.queried = False
             try:
                 sql = compile_render(loader, node, incremental=False)
             except RenderAtRun:
-                node.render_at_run = True
-                node.compiled = (
-                    f"-- {node.name} queries the warehouse while it is compiled "
-                    "(run_query, statement, adapter):\n-- its SQL is rendered when the "
-                    "build runs it\nselect 1 as rendered_at_run"
-                )
+                _render_at_run(node)
+                continue
+            except TealError as exc:
+                state = loader.jinja.state
+                state.node = node
+                deferrable = loader.deferrable()
+                state.node = None
+                if not (state.queried and deferrable):
+                    raise
+                # it failed after asking the warehouse as it is before this build (stale,
+                # or emptied by --empty): the build renders it again after its upstreams,
+                # and reports the error then if it stays
+                _render_at_run(node, exc)
                 continue
             node.render_at_run = loader.jinja.state.queried
-            if node.config.get("pre-hook") or node.config.get("post-hook"):
-                node.pre_hooks, node.post_hooks = render_model_hooks(loader, node)
             if node.resource_type == "snapshot":
                 this = f'"{node.schema}"."{node.alias}"'
                 node.compiled = first_build(sql, node.config)
@@ -73,6 +80,22 @@ def compile_nodes(loader: DbtLoader) -> Any:
     inject_ephemerals(loader, enabled)
     render_hooks(loader)
     return assemble_project(loader, enabled)
+
+
+def _render_at_run(node: Node, failed: TealError | None = None) -> None:
+    """The node's SQL is rendered when the build runs it; until then a placeholder that
+    says so (and why the load's render failed, for ``teal compile``)."""
+    node.render_at_run = True
+    reason = ""
+    if failed is not None:
+        reason = "\n-- rendering it with the warehouse as it is now failed: " + " ".join(
+            str(failed).split()
+        )
+    node.compiled = (
+        f"-- {node.name} queries the warehouse while it is compiled "
+        "(run_query, statement, adapter):\n-- its SQL is rendered when the "
+        f"build runs it{reason}\nselect 1 as rendered_at_run"
+    )
 
 
 def compile_render(loader: DbtLoader, node: Node, incremental: bool) -> str:

@@ -325,7 +325,7 @@ class DbtLoader:
             names = [d[0] for d in cur.description or []]
             return names, cur.fetchall() if cur.description else []
         except Exception as exc:  # noqa: BLE001 - the database's message, located at the node
-            if self._deferrable():  # it reads what this build makes: rendered when it runs
+            if self.deferrable():  # it reads what this build makes: rendered when it runs
                 from teal.compiler.dbt.context import RenderAtRun
 
                 raise RenderAtRun(sql) from None
@@ -335,22 +335,24 @@ class DbtLoader:
                 "a query must not read relations this build creates",
             ) from None
 
-    def _deferrable(self) -> bool:
+    def deferrable(self) -> bool:
         """Whether the node being rendered at load may be rendered again when the build runs
-        it (a model or snapshot: what its queries read may be made by this build)."""
+        it (a model or snapshot: what its queries read may be made by this build). Not an
+        ephemeral model: its SQL is inlined into its readers' at load."""
         node = self.jinja.state.node
         return (
             self.live_query is None
             and self.jinja.phase == "compile"
             and node is not None
             and node.resource_type in ("model", "snapshot")
+            and node.materialized != "ephemeral"
         )
 
     def _not_built_yet(self, schema: str, identifier: str) -> None:
         """A relation the warehouse lacks at load but this project builds: the node asking
         is rendered when the build runs it, after its upstreams are published (dbt compiles
         a node just before running it), not with the empty answer of an empty warehouse."""
-        if not self._deferrable():
+        if not self.deferrable():
             return
         for nodes in self.by_name.values():
             for node in nodes:
