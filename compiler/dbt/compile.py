@@ -13,6 +13,7 @@ from teal.compiler.dbt.context import AttrDict, RenderAtRun
 from teal.compiler.dbt.model_hooks import render_model_hooks
 from teal.compiler.dbt.nodes import Node, all_text, node_dict, with_ctes
 from teal.compiler.dbt.python_models import compile_python_model
+from teal.compiler.dbt.statements import check_one_statement
 from teal.compiler.errors import TealError, raise_all
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ def compile_nodes(loader: DbtLoader) -> Any:
                 _render_at_run(node, exc)
                 continue
             node.render_at_run = loader.jinja.state.queried
+            check_one_statement(node, sql)
             if node.resource_type == "snapshot":
                 this = f'"{node.schema}"."{node.alias}"'
                 node.compiled = first_build(sql, node.config)
@@ -72,6 +74,7 @@ def compile_nodes(loader: DbtLoader) -> Any:
             if node.materialized == "incremental" and "is_incremental" in node.raw:
                 variant = compile_render(loader, node, incremental=True)
                 node.render_at_run = node.render_at_run or loader.jinja.state.queried
+                check_one_statement(node, variant)
                 if variant != sql:
                     node.incremental_sql = variant
         except TealError as exc:
@@ -194,12 +197,14 @@ def render_again(loader: DbtLoader, name: str, query: Any) -> tuple[str, str | N
         loader.jinja.phase = "compile"
         try:
             sql = compile_render(loader, node, incremental=False)
+            check_one_statement(node, sql)
             incremental = None
             if node.resource_type == "snapshot":
                 this = f'"{node.schema}"."{node.alias}"'
                 return first_build(sql, node.config), next_build(sql, this, node.config)
             if node.materialized == "incremental" and "is_incremental" in node.raw:
                 variant = compile_render(loader, node, incremental=True)
+                check_one_statement(node, variant)
                 incremental = variant if variant != sql else None
         finally:
             loader.live_query = None
