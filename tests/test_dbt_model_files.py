@@ -47,3 +47,45 @@ def test_an_empty_model_stops_build_and_compile_before_anything_is_built(tmp_pat
         assert "Traceback" not in done.output
     # what the last build made is still there
     assert query(root / "shop.duckdb", "select n from main_mart.people_count") == [(2,)]
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("select 1 as a;\nselect 2 as b;\n", "models/two.sql:2:1: a SQL model must be a single"),
+        (  # found in the file's text with its Jinja blanked out
+            "{{ config(materialized='table') }}\nselect 1 as a; select {{ var('cutoff') }} as b\n",
+            "models/two.sql:2:16: a SQL model must be a single",
+        ),
+        (  # only the incremental variant has two
+            "{{ config(materialized='incremental') }}\nselect 1 as a\n"
+            "{% if is_incremental() %};\ndelete from {{ this }}{% endif %}\n",
+            "models/two.sql:4:1: a SQL model must be a single",
+        ),
+        (  # a macro wrote the second: the file's first line, and how many there are
+            "{{ two() }}\n",
+            "models/two.sql:1: a SQL model must be a single statement (its compiled SQL holds 2)",
+        ),
+    ],
+)
+def test_a_model_of_two_statements_is_a_located_error(
+    tmp_path: Path, text: str, where: str
+) -> None:
+    macro = "{% macro two() %}select 1 as a; select 2 as b{% endmacro %}\n"
+    root = dbt_project(tmp_path / "p", {"models/two.sql": text, "macros/two.sql": macro})
+    message = _error(root)
+    assert message.startswith(where), message
+    assert "hint: remove the extra statement" in message
+
+
+def test_one_statement_with_a_closing_semicolon_builds(tmp_path: Path) -> None:
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "models/semi.sql": "select 1 as a, ';' as b, 'it''s' as c; -- done\n",
+            "models/reader.sql": "select a from {{ ref('semi') }} where b = ';'\n",
+        },
+    )
+    done = run_teal("build", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    assert query(root / "shop.duckdb", "select * from main.reader") == [(1,)]
