@@ -320,11 +320,34 @@ def test_on_schema_change(tmp_path: Path, mode: str, exit_code: int, columns: li
     ]
 
 
+def test_empty_reads_each_relation_through_a_subquery_without_an_alias(tmp_path: Path) -> None:
+    import dataclasses
+
+    from teal.compiler.config import load_config
+
+    aliased = (
+        "select c.id from {{ ref('stg_people') }} c join {{ ref('people') }} as p using (id)\n"
+    )
+    cfg = load_config(dbt_project(tmp_path / "p", {"models/aliased.sql": aliased}))
+    assert cfg.dbt is not None
+    empty = dataclasses.replace(cfg, dbt=dataclasses.replace(cfg.dbt, empty=True))
+    sql = load_project(config=empty).models["aliased"].compiled_sql
+    # as dbt-duckdb renders it (require_alias false): the model's own aliases name them
+    assert sql == (
+        'select c.id from (select * from "main"."stg_people" where false limit 0) c join '
+        '(select * from "main_raw"."people" where false limit 0) as p using (id)'
+    )
+
+
 @pytest.mark.slow
 def test_empty_builds_every_relation_without_rows(tmp_path: Path) -> None:
-    root = dbt_project(tmp_path / "p", {})
+    aliased = (
+        "select c.id from {{ ref('stg_people') }} c join {{ ref('people') }} as p using (id)\n"
+    )
+    root = dbt_project(tmp_path / "p", {"models/aliased.sql": aliased})
     done = run_teal("build", "--empty", cwd=root, env={"TEAL_RUN_STORE": "none"})
     assert done.returncode == 0, done.output
+    assert query(root / "shop.duckdb", "select count(*) from main.aliased") == [(0,)]
     assert query(root / "shop.duckdb", "select count(*) from main_mart.people_count") == [(1,)]
     assert query(root / "shop.duckdb", "select n from main_mart.people_count") == [(0,)]
     assert query(root / "shop.duckdb", "select count(*) from main.stg_people") == [(0,)]

@@ -227,15 +227,15 @@ class DbtLoader:
         return self._maybe_empty(relation)
 
     def _maybe_empty(self, relation: Relation) -> Relation:
-        """With --empty, what a model or snapshot reads has no rows (dbt's subquery)."""
+        """With --empty, what a model or snapshot reads has no rows (dbt's subquery). No
+        alias, as dbt-duckdb renders it (its relations set require_alias false): the
+        model's own alias (`from {{ ref('x') }} c`) names the subquery."""
         node = self.node
         if not self.settings.empty or node is None:
             return relation
         if node.resource_type not in ("model", "snapshot"):
             return relation
-        limited = (
-            f"(select * from {relation} where false limit 0) _dbt_limit_subq_{relation.identifier}"
-        )
+        limited = f"(select * from {relation} where false limit 0)"
         return Relation(
             relation.database, relation.schema, relation.identifier, relation.type, cte=limited
         )
