@@ -89,3 +89,50 @@ def test_one_statement_with_a_closing_semicolon_builds(tmp_path: Path) -> None:
     done = run_teal("build", cwd=root, env=ENV)
     assert done.returncode == 0, done.output
     assert query(root / "shop.duckdb", "select * from main.reader") == [(1,)]
+
+
+UNMATCHED = """
+models:
+  - name: stg_peple
+    columns:
+      - name: id
+        data_tests: [unique]
+  - name: old
+    description: disabled, but it exists
+seeds:
+  - name: peeple
+    description: a typo
+snapshots:
+  - name: nowhere
+analyses:
+  - name: counts
+"""
+
+
+def test_yaml_about_a_node_that_does_not_exist_is_a_located_warning(tmp_path: Path) -> None:
+    from teal.compiler.project import load_project
+
+    root = dbt_project(
+        tmp_path / "p",
+        {"models/schema.yml": UNMATCHED, "analyses/counts.sql": "select 1 as n\n"},
+    )
+    found = [str(w) for w in load_project(root).warnings]
+    assert [w.splitlines()[0] for w in found] == [
+        "models/schema.yml:2: YAML describes model 'stg_peple', which does not exist: this "
+        "entry is ignored and its tests do not run",
+        "models/schema.yml:9: YAML describes seed 'peeple', which does not exist: this entry "
+        "is ignored",
+        "models/schema.yml:12: YAML describes snapshot 'nowhere', which does not exist: this "
+        "entry is ignored",
+    ]
+    assert found[0].endswith("hint: did you mean 'stg_people'?")
+    assert found[1].endswith("hint: did you mean 'people'?")
+    assert "no snapshot is named 'nowhere' in the project's snapshots folders" in found[2]
+    # a warning by default; an error (exit 2, located) under --strict
+    done = run_teal("compile", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    assert "models/schema.yml:2: YAML describes model 'stg_peple'" in done.output
+    strict = run_teal("compile", "--strict", cwd=root, env=ENV)
+    assert strict.returncode == 2, strict.output
+    assert "models/schema.yml:2: YAML describes model 'stg_peple'" in strict.output
+    assert "Traceback" not in strict.output

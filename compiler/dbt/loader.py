@@ -35,7 +35,7 @@ from teal.compiler.dbt.nodes import (
     Node,
     node_dict,
 )
-from teal.compiler.dbt.properties import read_properties
+from teal.compiler.dbt.properties import read_properties, warn_unmatched
 from teal.compiler.dbt.relations import settle_relations
 from teal.compiler.dbt.settings import DbtSettings, Package
 from teal.compiler.dbt.versions import Versioned, apply_versions, resolve_version
@@ -467,6 +467,7 @@ class DbtLoader:
         read_properties(self)
         discover_nodes(self)
         apply_versions(self)
+        warn_unmatched(self)
         raise_all(self.errors)
         configure_nodes(self)
         raise_all(self.errors)
