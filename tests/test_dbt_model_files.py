@@ -136,3 +136,21 @@ def test_yaml_about_a_node_that_does_not_exist_is_a_located_warning(tmp_path: Pa
     assert strict.returncode == 2, strict.output
     assert "models/schema.yml:2: YAML describes model 'stg_peple'" in strict.output
     assert "Traceback" not in strict.output
+
+
+def test_relationships_to_an_unknown_node_points_at_the_to_value(tmp_path: Path) -> None:
+    yml = """
+    models:
+      - name: stg_people
+        columns:
+          - name: id
+            data_tests:
+              - relationships:
+                  arguments: {to: ref('peple'), field: id}
+    """
+    text = _error(dbt_project(tmp_path / "p", {"models/staging/schema.yml": yml}))
+    assert text.startswith(
+        "models/staging/schema.yml:7:31: check relationships on id of stg_people: "
+        "to: 'peple' is not a model, seed or snapshot"
+    ), text
+    assert "hint: did you mean 'people'?" in text
