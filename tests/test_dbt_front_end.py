@@ -501,3 +501,27 @@ def test_incremental_predicates_limit_the_rows_replaced(tmp_path: Path) -> None:
     # its new row inserted beside it
     rows = query(root / "shop.duckdb", "select id, round from main.inc order by id, round")
     assert rows == [(1, 1), (1, 2), (2, 2), (3, 2)]
+
+
+def test_delete_insert_without_a_unique_key_appends_as_dbt_duckdb(tmp_path: Path) -> None:
+    model = """
+    {{ config(materialized='incremental', incremental_strategy='delete+insert') }}
+    select id, {{ var('round', 1) }} as round from {{ ref('people') }}
+    """
+    root = dbt_project(tmp_path / "p", {"models/staging/inc.sql": model})
+    assert load_project(root).models["inc"].strategy == "append"
+    env = {"TEAL_RUN_STORE": "none"}
+    assert run_teal("build", cwd=root, env=env).returncode == 0
+    done = run_teal("build", "-s", "inc", "--vars", "{round: 2}", cwd=root, env=env)
+    assert done.returncode == 0, done.output
+    # no key to delete by: the new rows are inserted beside the old ones
+    rows = query(root / "shop.duckdb", "select round, count(*) from main.inc group by 1 order by 1")
+    assert rows == [(1, 3), (2, 3)]
+    # merge has no meaning without a key: a located error whose hint names no column
+    merge = textwrap.dedent(model.replace("delete+insert", "merge")).lstrip()
+    (root / "models/staging/inc.sql").write_text(merge)
+    text = _error(root)
+    assert text.startswith(
+        "models/staging/inc.sql:1: incremental_strategy='merge' needs a unique_key"
+    ), text
+    assert "hint: add unique_key='<column>' (or a list of columns)" in text
