@@ -17,6 +17,7 @@ from teal.compiler.checks import (
     CheckDef,
     builtin_check,
     check_name,
+    check_params_at,
     normalize_test_entry,
     unknown_check_keys,
 )
@@ -124,6 +125,7 @@ def collect_checks(
                             path=path,
                             line=line,
                             relation_of=relation_of,
+                            params_at=check_params_at(entry),
                         )
                     )
                 elif kind in generics:

@@ -29,6 +29,7 @@ make them slower, not faster.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -212,14 +213,18 @@ def builtin_check(
     path: str | None = None,
     line: int | None = None,
     relation_of: Any = None,
+    params_at: Mapping[str, tuple[int, int]] | None = None,
 ) -> CheckDef:
-    """Build one built-in check. ``relation_of(name)`` gives another model's relation SQL."""
+    """Build one built-in check. ``relation_of(name)`` gives another model's relation SQL;
+    ``params_at`` says where each parameter's value is written (line, col), for errors."""
 
-    def fail(message: str, hint: str | None = None) -> ProjectError:
+    def fail(message: str, hint: str | None = None, param: str | None = None) -> ProjectError:
+        at_line, at_col = (params_at or {}).get(param or "", (line, None))
         return ProjectError(
             f"check {kind}{' on ' + column if column else ''} of {asset}: {message}",
             path=path,
-            line=line,
+            line=at_line,
+            col=at_col,
             hint=hint,
         )
 
@@ -294,7 +299,12 @@ def builtin_check(
         to_name = _ref_name(str(to))
         if relation_of is None:
             raise fail("cannot resolve the related model")
-        to_relation = relation_of(to_name)
+        try:
+            to_relation = relation_of(to_name)
+        except ProjectError as exc:
+            if exc.path is not None:  # the caller located it
+                raise
+            raise fail(f"to: {exc.message}", exc.hint, param="to") from None
         reads = (to_name,)
     elif kind != "unique":  # pragma: no cover - callers check the kind first
         raise fail("unknown check")
@@ -397,3 +407,18 @@ def normalize_test_entry(entry: Any) -> tuple[str, dict[str, Any], dict[str, Any
             body.update(body.pop("arguments"))
         return kind, body, options
     raise ValueError("a check is a name or a mapping of one name to its arguments")
+
+
+def check_params_at(entry: Any) -> dict[str, tuple[int, int]]:
+    """Where each parameter's value of a YAML check entry is written, (line, col): in
+    ``{relationships: {to: x}}`` or under its ``arguments:``."""
+    if not isinstance(entry, dict) or len(entry) != 1:
+        return {}
+    body = next(iter(entry.values()))
+    if not isinstance(body, dict):
+        return {}
+    found = dict(getattr(body, "values_at", {}))
+    arguments = body.get("arguments")
+    if isinstance(arguments, dict):
+        found.update(getattr(arguments, "values_at", {}))
+    return found

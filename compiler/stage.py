@@ -558,7 +558,8 @@ def _settings(
                 f"incremental_strategy='{strategy}' needs a unique_key",
                 path=display,
                 line=line,
-                hint="add unique_key='id' (or a list of columns), or use 'append'",
+                hint="add unique_key='<column>' (or a list of columns) naming what "
+                "identifies a row, or use 'append'",
             )
     return _Settings(
         schema=schema,

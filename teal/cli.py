@@ -138,10 +138,14 @@ def _run(
             project_dir, job_name, select, exclude, partition_opts
         )
     session = open_session(project_dir, target, warehouse, vars_, threads, base_vars=job_vars)
-    if partition_opts.pop("empty", False):
-        from teal.cli_dbt import build_empty
+    from teal.cli_dbt import dbt_flags
 
-        build_empty(session)
+    dbt_flags(
+        session,
+        empty=bool(partition_opts.pop("empty", False)),
+        store_failures=bool(partition_opts.get("store_failures")),
+        full_refresh=bool(partition_opts.get("full_refresh")),
+    )
     if command == "run" and session.config.dbt is not None:  # dbt run: models, no seeds
         from teal.cli_dbt import only_resource_type
 
@@ -261,6 +265,9 @@ def check(
     from teal.runtime.report import sample_line
 
     session = open_session(project_dir, target, warehouse, vars_)
+    from teal.cli_dbt import dbt_flags
+
+    dbt_flags(session, store_failures=store_failures)
     if freshness:
         from teal.cli_daemon import report_freshness
 

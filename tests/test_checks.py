@@ -1072,6 +1072,37 @@ ERROR_CASES = {
         "models/schema.yml:6: check not_null on id of orders: threshold 'lots' is not a comparison",
         "hint: write '>0', '>=10' or '!=0'",
     ),
+    "relationships to an unknown model": (
+        {
+            "models/schema.yml": """
+            models:
+              - name: orders
+                columns:
+                  - name: id
+                    tests:
+                      - relationships: {to: ordrs, field: id}
+            """
+        },
+        "models/schema.yml:6:33: check relationships on id of orders: to: 'ordrs' is not a model",
+        "hint: did you mean 'orders'?",
+    ),
+    "relationships to an unknown ref, under arguments": (
+        {
+            "models/schema.yml": """
+            models:
+              - name: orders
+                columns:
+                  - name: id
+                    tests:
+                      - relationships:
+                          arguments:
+                            to: ref('ordrs')
+                            field: id
+            """
+        },
+        "models/schema.yml:8:21: check relationships on id of orders: to: 'ordrs' is not a model",
+        "hint: did you mean 'orders'?",
+    ),
     "singular check reads an unknown table": (
         {"checks/no_nulls.sql": "select * from ordrs where id is null\n"},
         "checks/no_nulls.sql:1:15: 'ordrs' is not a model",

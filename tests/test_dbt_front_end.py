@@ -320,11 +320,34 @@ def test_on_schema_change(tmp_path: Path, mode: str, exit_code: int, columns: li
     ]
 
 
+def test_empty_reads_each_relation_through_a_subquery_without_an_alias(tmp_path: Path) -> None:
+    import dataclasses
+
+    from teal.compiler.config import load_config
+
+    aliased = (
+        "select c.id from {{ ref('stg_people') }} c join {{ ref('people') }} as p using (id)\n"
+    )
+    cfg = load_config(dbt_project(tmp_path / "p", {"models/aliased.sql": aliased}))
+    assert cfg.dbt is not None
+    empty = dataclasses.replace(cfg, dbt=dataclasses.replace(cfg.dbt, empty=True))
+    sql = load_project(config=empty).models["aliased"].compiled_sql
+    # as dbt-duckdb renders it (require_alias false): the model's own aliases name them
+    assert sql == (
+        'select c.id from (select * from "main"."stg_people" where false limit 0) c join '
+        '(select * from "main_raw"."people" where false limit 0) as p using (id)'
+    )
+
+
 @pytest.mark.slow
 def test_empty_builds_every_relation_without_rows(tmp_path: Path) -> None:
-    root = dbt_project(tmp_path / "p", {})
+    aliased = (
+        "select c.id from {{ ref('stg_people') }} c join {{ ref('people') }} as p using (id)\n"
+    )
+    root = dbt_project(tmp_path / "p", {"models/aliased.sql": aliased})
     done = run_teal("build", "--empty", cwd=root, env={"TEAL_RUN_STORE": "none"})
     assert done.returncode == 0, done.output
+    assert query(root / "shop.duckdb", "select count(*) from main.aliased") == [(0,)]
     assert query(root / "shop.duckdb", "select count(*) from main_mart.people_count") == [(1,)]
     assert query(root / "shop.duckdb", "select n from main_mart.people_count") == [(0,)]
     assert query(root / "shop.duckdb", "select count(*) from main.stg_people") == [(0,)]
@@ -478,3 +501,27 @@ def test_incremental_predicates_limit_the_rows_replaced(tmp_path: Path) -> None:
     # its new row inserted beside it
     rows = query(root / "shop.duckdb", "select id, round from main.inc order by id, round")
     assert rows == [(1, 1), (1, 2), (2, 2), (3, 2)]
+
+
+def test_delete_insert_without_a_unique_key_appends_as_dbt_duckdb(tmp_path: Path) -> None:
+    model = """
+    {{ config(materialized='incremental', incremental_strategy='delete+insert') }}
+    select id, {{ var('round', 1) }} as round from {{ ref('people') }}
+    """
+    root = dbt_project(tmp_path / "p", {"models/staging/inc.sql": model})
+    assert load_project(root).models["inc"].strategy == "append"
+    env = {"TEAL_RUN_STORE": "none"}
+    assert run_teal("build", cwd=root, env=env).returncode == 0
+    done = run_teal("build", "-s", "inc", "--vars", "{round: 2}", cwd=root, env=env)
+    assert done.returncode == 0, done.output
+    # no key to delete by: the new rows are inserted beside the old ones
+    rows = query(root / "shop.duckdb", "select round, count(*) from main.inc group by 1 order by 1")
+    assert rows == [(1, 3), (2, 3)]
+    # merge has no meaning without a key: a located error whose hint names no column
+    merge = textwrap.dedent(model.replace("delete+insert", "merge")).lstrip()
+    (root / "models/staging/inc.sql").write_text(merge)
+    text = _error(root)
+    assert text.startswith(
+        "models/staging/inc.sql:1: incremental_strategy='merge' needs a unique_key"
+    ), text
+    assert "hint: add unique_key='<column>' (or a list of columns)" in text

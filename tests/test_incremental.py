@@ -476,7 +476,7 @@ CONFIG_ERRORS = [
         "{{ config(materialized='incremental', incremental_strategy='merge') }}\nselect * from src",
         1,
         "incremental_strategy='merge' needs a unique_key",
-        "add unique_key=",
+        "add unique_key='<column>' (or a list of columns) naming what identifies a row",
         id="merge-no-key",
     ),
     pytest.param(
@@ -484,7 +484,7 @@ CONFIG_ERRORS = [
         "n from src",
         2,
         "incremental_strategy='delete+insert' needs a unique_key",
-        "add unique_key=",
+        "add unique_key='<column>' (or a list of columns) naming what identifies a row",
         id="delete-insert-no-key",
     ),
     pytest.param(

@@ -78,13 +78,15 @@ def check_model_config(loader: DbtLoader, node: Node) -> None:
                     or "use append, delete+insert or merge",
                 )
             )
-        elif strategy != "append" and not node.config.get("unique_key"):
+        elif strategy == "merge" and not node.config.get("unique_key"):
+            # delete+insert without one appends, as dbt-duckdb's (assemble_project)
             loader.errors.append(
                 ProjectError(
                     f"incremental_strategy='{strategy}' needs a unique_key",
                     path=node.display,
                     line=line_of(node.raw, r"incremental_strategy"),
-                    hint="add unique_key='id'",
+                    hint="add unique_key='<column>' (or a list of columns) naming what "
+                    "identifies a row, or use 'append'",
                 )
             )
         node.config["incremental_strategy"] = strategy
@@ -162,7 +164,9 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
                 strategy = "delete+insert"
             key = node.config.get("unique_key") or ()
             unique_key = (key,) if isinstance(key, str) else tuple(key)
-            if strategy == "merge" and not unique_key:
+            if strategy == "delete+insert" and not unique_key and partitions is None:
+                # dbt-duckdb's delete+insert deletes by the key, then inserts: with no key
+                # it only inserts
                 strategy = "append"
             found = node.config.get("incremental_predicates") or ()
             predicates = (found,) if isinstance(found, str) else tuple(str(p) for p in found)

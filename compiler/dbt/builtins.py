@@ -85,6 +85,16 @@ BUILTIN_MACROS = r"""
     {% do return(config_full_refresh) %}
 {% endmacro %}
 
+{#- true when the node's store_failures config says so, else when --store-failures was
+    given (dbt-core's definition; dbt_utils's tests select * instead of 1 then) -#}
+{% macro should_store_failures() %}
+    {% set config_store_failures = config.get('store_failures') %}
+    {% if config_store_failures is none %}
+        {% set config_store_failures = flags.STORE_FAILURES %}
+    {% endif %}
+    {% do return(config_store_failures) %}
+{% endmacro %}
+
 {# ---- data types ---- #}
 {% macro type_string() %}VARCHAR{% endmacro %}
 {% macro type_timestamp() %}TIMESTAMP{% endmacro %}

@@ -13,6 +13,7 @@ from teal.compiler.dbt.context import AttrDict, RenderAtRun
 from teal.compiler.dbt.model_hooks import render_model_hooks
 from teal.compiler.dbt.nodes import Node, all_text, node_dict, with_ctes
 from teal.compiler.dbt.python_models import compile_python_model
+from teal.compiler.dbt.statements import check_one_statement
 from teal.compiler.errors import TealError, raise_all
 
 if TYPE_CHECKING:
@@ -42,20 +43,28 @@ def compile_nodes(loader: DbtLoader) -> Any:
                 if node.config.get("pre-hook") or node.config.get("post-hook"):
                     node.pre_hooks, node.post_hooks = render_model_hooks(loader, node)
                 continue
+            if node.config.get("pre-hook") or node.config.get("post-hook"):
+                node.pre_hooks, node.post_hooks = render_model_hooks(loader, node)
             loader.jinja.state.queried = False
             try:
                 sql = compile_render(loader, node, incremental=False)
             except RenderAtRun:
-                node.render_at_run = True
-                node.compiled = (
-                    f"-- {node.name} queries the warehouse while it is compiled "
-                    "(run_query, statement, adapter):\n-- its SQL is rendered when the "
-                    "build runs it\nselect 1 as rendered_at_run"
-                )
+                _render_at_run(node)
+                continue
+            except TealError as exc:
+                state = loader.jinja.state
+                state.node = node
+                deferrable = loader.deferrable()
+                state.node = None
+                if not (state.queried and deferrable):
+                    raise
+                # it failed after asking the warehouse as it is before this build (stale,
+                # or emptied by --empty): the build renders it again after its upstreams,
+                # and reports the error then if it stays
+                _render_at_run(node, exc)
                 continue
             node.render_at_run = loader.jinja.state.queried
-            if node.config.get("pre-hook") or node.config.get("post-hook"):
-                node.pre_hooks, node.post_hooks = render_model_hooks(loader, node)
+            check_one_statement(node, sql)
             if node.resource_type == "snapshot":
                 this = f'"{node.schema}"."{node.alias}"'
                 node.compiled = first_build(sql, node.config)
@@ -65,6 +74,7 @@ def compile_nodes(loader: DbtLoader) -> Any:
             if node.materialized == "incremental" and "is_incremental" in node.raw:
                 variant = compile_render(loader, node, incremental=True)
                 node.render_at_run = node.render_at_run or loader.jinja.state.queried
+                check_one_statement(node, variant)
                 if variant != sql:
                     node.incremental_sql = variant
         except TealError as exc:
@@ -73,6 +83,22 @@ def compile_nodes(loader: DbtLoader) -> Any:
     inject_ephemerals(loader, enabled)
     render_hooks(loader)
     return assemble_project(loader, enabled)
+
+
+def _render_at_run(node: Node, failed: TealError | None = None) -> None:
+    """The node's SQL is rendered when the build runs it; until then a placeholder that
+    says so (and why the load's render failed, for ``teal compile``)."""
+    node.render_at_run = True
+    reason = ""
+    if failed is not None:
+        reason = "\n-- rendering it with the warehouse as it is now failed: " + " ".join(
+            str(failed).split()
+        )
+    node.compiled = (
+        f"-- {node.name} queries the warehouse while it is compiled "
+        "(run_query, statement, adapter):\n-- its SQL is rendered when the "
+        f"build runs it{reason}\nselect 1 as rendered_at_run"
+    )
 
 
 def compile_render(loader: DbtLoader, node: Node, incremental: bool) -> str:
@@ -171,12 +197,14 @@ def render_again(loader: DbtLoader, name: str, query: Any) -> tuple[str, str | N
         loader.jinja.phase = "compile"
         try:
             sql = compile_render(loader, node, incremental=False)
+            check_one_statement(node, sql)
             incremental = None
             if node.resource_type == "snapshot":
                 this = f'"{node.schema}"."{node.alias}"'
                 return first_build(sql, node.config), next_build(sql, this, node.config)
             if node.materialized == "incremental" and "is_incremental" in node.raw:
                 variant = compile_render(loader, node, incremental=True)
+                check_one_statement(node, variant)
                 incremental = variant if variant != sql else None
         finally:
             loader.live_query = None

@@ -249,7 +249,12 @@ class DbtJinja:
             return str(template.render({**self.context(), **(extra or {})}))
         except MacroReturn as ret:  # a bare {{ return(...) }} in a model
             return str(ret.value)
-        except (TemplateError, RenderAtRun):
+        except TemplateError as exc:
+            if exc.line is None and exc.path == display:  # raised by a macro: at its call
+                exc.line = _template_line(exc, display)
+                exc.source_line = _line(source, exc.line)
+            raise
+        except RenderAtRun:
             raise
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
@@ -311,7 +316,9 @@ class DbtJinja:
                 template = self._templates[index] = self.template(
                     macro_file.text, macro_file.display
                 )
-            module = self._modules[key] = template.make_module(vars=self.context())
+            module = self._modules[key] = _macro_module(
+                template, self.context(), self.files[index].names
+            )
         return module
 
     # -- the context -----------------------------------------------------------------------
@@ -417,13 +424,14 @@ class DbtJinja:
             datetime=_dt, re=re, itertools=itertools, pytz=Pytz(), time=__import__("time")
         )
         flags = AttrDict(
-            FULL_REFRESH=bool(loader.full_refresh),
-            STORE_FAILURES=False,
+            FULL_REFRESH=bool(loader.full_refresh or settings.full_refresh),
+            STORE_FAILURES=settings.store_failures,
             WHICH=loader.command,
             FAIL_FAST=False,
             PARTIAL_PARSE=False,
-            EMPTY=False,
+            EMPTY=settings.empty,
         )
+        adapter = Adapter(jinja, execute)
         ctx: dict[str, Any] = {
             "execute": execute,
             "target": target,
@@ -469,7 +477,8 @@ class DbtJinja:
                 semantic_models={},
                 saved_queries={},
             ),
-            "adapter": Adapter(jinja, execute),
+            "adapter": adapter,
+            "load_relation": adapter.load_relation,
             "api": AttrDict(Relation=Relation, Column=Column),
             "doc": loader.doc,
             "selected_resources": [],
@@ -510,6 +519,21 @@ class _MacroCall:
             return macro(*args, **kwargs)
         except MacroReturn as ret:
             return ret.value
+
+
+def _macro_module(template: Any, context: dict[str, Any], names: list[str]) -> Any:
+    """The module of a macro file, holding every macro the file defines. Jinja's own
+    module leaves out names that start with ``_`` (they are private to the template), but
+    dbt makes every macro callable, and packages call their private helpers across files
+    (``dbt_utils._is_relation`` from ``star``)."""
+    from jinja2.environment import TemplateModule
+
+    ctx = template.new_context(vars=context)
+    module = TemplateModule(template, ctx)
+    for name in names:
+        if name.startswith("_") and name in ctx.vars:
+            setattr(module, name, ctx.vars[name])
+    return module
 
 
 def _try_or_error(jinja: DbtJinja) -> Callable[..., Any]:

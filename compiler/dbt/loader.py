@@ -35,7 +35,7 @@ from teal.compiler.dbt.nodes import (
     Node,
     node_dict,
 )
-from teal.compiler.dbt.properties import read_properties
+from teal.compiler.dbt.properties import read_properties, warn_unmatched
 from teal.compiler.dbt.relations import settle_relations
 from teal.compiler.dbt.settings import DbtSettings, Package
 from teal.compiler.dbt.versions import Versioned, apply_versions, resolve_version
@@ -227,15 +227,15 @@ class DbtLoader:
         return self._maybe_empty(relation)
 
     def _maybe_empty(self, relation: Relation) -> Relation:
-        """With --empty, what a model or snapshot reads has no rows (dbt's subquery)."""
+        """With --empty, what a model or snapshot reads has no rows (dbt's subquery). No
+        alias, as dbt-duckdb renders it (its relations set require_alias false): the
+        model's own alias (`from {{ ref('x') }} c`) names the subquery."""
         node = self.node
         if not self.settings.empty or node is None:
             return relation
         if node.resource_type not in ("model", "snapshot"):
             return relation
-        limited = (
-            f"(select * from {relation} where false limit 0) _dbt_limit_subq_{relation.identifier}"
-        )
+        limited = f"(select * from {relation} where false limit 0)"
         return Relation(
             relation.database, relation.schema, relation.identifier, relation.type, cte=limited
         )
@@ -319,19 +319,13 @@ class DbtLoader:
                 raise self.jinja.error(
                     f"a query the template runs failed: {str(exc).splitlines()[0]}"
                 ) from None
-        node = state.node
-        deferrable = (
-            self.jinja.phase == "compile"
-            and node is not None
-            and node.resource_type in ("model", "snapshot")
-        )
         conn = self._conn()
         try:
             cur = conn.execute(sql)
             names = [d[0] for d in cur.description or []]
             return names, cur.fetchall() if cur.description else []
         except Exception as exc:  # noqa: BLE001 - the database's message, located at the node
-            if deferrable:  # it reads what this build makes: rendered when it runs
+            if self.deferrable():  # it reads what this build makes: rendered when it runs
                 from teal.compiler.dbt.context import RenderAtRun
 
                 raise RenderAtRun(sql) from None
@@ -341,19 +335,50 @@ class DbtLoader:
                 "a query must not read relations this build creates",
             ) from None
 
+    def deferrable(self) -> bool:
+        """Whether the node being rendered at load may be rendered again when the build runs
+        it (a model or snapshot: what its queries read may be made by this build). Not an
+        ephemeral model: its SQL is inlined into its readers' at load."""
+        node = self.jinja.state.node
+        return (
+            self.live_query is None
+            and self.jinja.phase == "compile"
+            and node is not None
+            and node.resource_type in ("model", "snapshot")
+            and node.materialized != "ephemeral"
+        )
+
+    def _not_built_yet(self, schema: str, identifier: str) -> None:
+        """A relation the warehouse lacks at load but this project builds: the node asking
+        is rendered when the build runs it, after its upstreams are published (dbt compiles
+        a node just before running it), not with the empty answer of an empty warehouse."""
+        if not self.deferrable():
+            return
+        for nodes in self.by_name.values():
+            for node in nodes:
+                if (
+                    node.enabled
+                    and str(node.schema).lower() == schema.lower()
+                    and str(node.alias).lower() == identifier.lower()
+                ):
+                    from teal.compiler.dbt.context import RenderAtRun
+
+                    raise RenderAtRun(f"{schema}.{identifier}")
+
     def relation_kind(self, schema: str, identifier: str) -> str | None:
         rows = self.run_sql(
             "select table_type from information_schema.tables where lower(table_schema) = "
             f"lower('{schema}') and lower(table_name) = lower('{identifier}')"
         )[1]
         if not rows:
+            self._not_built_yet(schema, identifier)
             return None
         return "view" if "VIEW" in str(rows[0][0]).upper() else "table"
 
     def columns_of(self, relation: Any) -> list[tuple[str, str]]:
         schema = getattr(relation, "schema", None) or self.settings.target.schema
         name = getattr(relation, "identifier", None) or str(relation)
-        return [
+        found = [
             (str(r[0]), str(r[1]))
             for r in self.run_sql(
                 "select column_name, data_type from information_schema.columns where "
@@ -361,6 +386,9 @@ class DbtLoader:
                 "order by ordinal_position"
             )[1]
         ]
+        if not found:
+            self._not_built_yet(str(schema), str(name))
+        return found
 
     def close(self) -> None:
         if self._connection is not None:
@@ -439,6 +467,7 @@ class DbtLoader:
         read_properties(self)
         discover_nodes(self)
         apply_versions(self)
+        warn_unmatched(self)
         raise_all(self.errors)
         configure_nodes(self)
         raise_all(self.errors)

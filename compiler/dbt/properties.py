@@ -140,6 +140,42 @@ def yaml_entry(loader: DbtLoader, key: str, entry: Any, display: str, package: P
             yaml_snapshot(loader, entry, display, package)
 
 
+def warn_unmatched(loader: DbtLoader) -> None:
+    """A warning (an error under --strict) for each models:/seeds:/snapshots:/analyses:
+    entry that names no node: its description, config and tests would be dropped
+    silently, as a teal project's YAML says (compiler/properties.py). A disabled node, a
+    versioned model and an analysis file count as existing."""
+    found: dict[str, set[str]] = {}
+    for node in loader.nodes.values():
+        found.setdefault(node.resource_type, set()).add(node.name)
+    found.setdefault("model", set()).update(loader.versioned)
+    for package in loader._packages():
+        for path in loader._files(package, package.analysis_paths, (".sql",)):
+            found.setdefault("analysis", set()).add(path.stem)
+    plural = {"model": "models", "seed": "seeds", "snapshot": "snapshots", "analysis": "analyses"}
+    for (kind, name), (entry, display) in loader.properties.items():
+        names = found.get(kind, set())
+        if name in names:
+            continue
+        tests = " and its tests do not run" if _has_tests(entry) else ""
+        loader.warnings.append(
+            ProjectError(
+                f"YAML describes {kind} '{name}', which does not exist: this entry is "
+                f"ignored{tests}",
+                path=display,
+                line=getattr(entry, "line", None),
+                hint=did_you_mean(name, names)
+                or f"no {kind} is named '{name}' in the project's {plural[kind]} folders: "
+                "remove the entry or fix its name",
+            )
+        )
+
+
+def _has_tests(entry: Any) -> bool:
+    columns = [c for c in entry.get("columns") or [] if isinstance(c, dict)]
+    return any(item.get(key) for item in (entry, *columns) for key in ("data_tests", "tests"))
+
+
 def add_source(loader: DbtLoader, entry: Any, display: str, package: Package) -> None:
     name = str(entry["name"])
     if name in loader.source_entries:

@@ -52,12 +52,26 @@ class ConfigProxy:
         return False
 
 
-class ThisProxy:
+class ThisProxy(Mapping):
+    """``this``: the relation of the node being rendered (a Mapping, as a Relation is)."""
+
     def __init__(self, loader: Any) -> None:
         self._loader = loader
 
     def _rel(self) -> Relation:
         return self._loader.this()
+
+    def __getitem__(self, key: str) -> Any:
+        return self._rel()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rel())
+
+    def __len__(self) -> int:
+        return len(self._rel())
+
+    def __bool__(self) -> bool:
+        return True
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -132,6 +146,15 @@ class Adapter:
             return None
         kind = self._jinja.loader.relation_kind(str(schema), str(identifier))
         return Relation(database, schema, identifier, kind) if kind else None
+
+    def load_relation(self, relation: Any) -> Any:
+        """The relation as the warehouse has it (with its kind), or None when it does not
+        exist (dbt's ``load_relation``)."""
+        return self.get_relation(
+            getattr(relation, "database", None),
+            getattr(relation, "schema", None),
+            getattr(relation, "identifier", None),
+        )
 
     def get_columns_in_relation(self, relation: Any) -> list[Column]:
         if not self._execute:

@@ -73,6 +73,8 @@ class DbtSettings:
     query_comment: Any = None
     flags: dict[str, Any] = field(default_factory=dict)
     empty: bool = False  # --empty: refs and sources read no rows
+    store_failures: bool = False  # --store-failures: flags.STORE_FAILURES
+    full_refresh: bool = False  # --full-refresh: flags.FULL_REFRESH
     # the target's attach: entries (compiler/dbt/attach.py)
     attachments: tuple[Attachment, ...] = ()
     state_dir: Path | None = None  # --state: state:modified compares with its manifest.json

@@ -21,7 +21,7 @@ import hashlib
 import re
 from typing import TYPE_CHECKING, Any
 
-from teal.compiler.checks import TARGET, CheckDef, builtin_check
+from teal.compiler.checks import TARGET, CheckDef, builtin_check, check_params_at
 from teal.compiler.dbt.context import Relation
 from teal.compiler.errors import ProjectError, TealError, did_you_mean, raise_all
 
@@ -246,10 +246,13 @@ def _generic(
                 options=options_out,
                 path=display,
                 line=line,
-                relation_of=lambda n: _relation_of(loader, models, n, display, line),
+                relation_of=lambda n: _relation_of(models, n),
+                params_at=check_params_at(test),
             )
         except ProjectError as exc:
-            raise ProjectError(exc.message, path=display, line=line, hint=exc.hint) from None
+            raise ProjectError(
+                exc.message, path=display, line=exc.line or line, col=exc.col, hint=exc.hint
+            ) from None
         return check
     macro = (
         loader.jinja.find_macro(f"test_{short}", package)
@@ -399,15 +402,12 @@ def _any_package_test(loader: DbtLoader, short: str) -> Any:
     return loader.jinja.find_macro(f"test_{short}", "dbt")
 
 
-def _relation_of(
-    loader: DbtLoader, models: dict[str, Model], name: str, display: str, line: int | None
-) -> str:
+def _relation_of(models: dict[str, Model], name: str) -> str:
+    """The relation of the model a relationships test's ``to:`` names (an error without a
+    place: builtin_check places it at the ``to:`` value)."""
     if name not in models:
         raise ProjectError(
-            f"relationships: '{name}' is not a model, seed or snapshot",
-            path=display,
-            line=line,
-            hint=did_you_mean(name, models),
+            f"'{name}' is not a model, seed or snapshot", hint=did_you_mean(name, models)
         )
     m = models[name]
     return f'"{m.schema}"."{m.alias}"'

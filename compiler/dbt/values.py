@@ -9,8 +9,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 
-class Relation:
-    """``api.Relation``: what ``ref``, ``source`` and ``this`` return."""
+class Relation(Mapping):
+    """``api.Relation``: what ``ref``, ``source`` and ``this`` return.
+
+    A Mapping, as dbt's relations are: macros test ``obj is mapping`` and read
+    ``obj.get('metadata').type`` to tell a relation from a string (dbt_utils's
+    ``_is_relation``). Its keys are its attributes; it cannot be iterated, as in dbt.
+    """
 
     def __init__(
         self,
@@ -46,6 +51,34 @@ class Relation:
     @property
     def is_table(self) -> bool:
         return self.type == "table"
+
+    @property
+    def is_cte(self) -> bool:
+        return self.type == "cte"
+
+    @staticmethod
+    def add_ephemeral_prefix(name: str) -> str:
+        return f"__dbt__cte__{name}"
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "metadata":  # what dbt answers, so that dbt_utils sees a relation
+            return {"type": "DuckDBRelation"}
+        return getattr(self, key, default) if not key.startswith("_") else default
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        raise TypeError("a relation is not a dict: read its attributes")
+
+    def __len__(self) -> int:
+        raise TypeError("a relation is not a dict: read its attributes")
+
+    def __bool__(self) -> bool:
+        return True
 
     @property
     def is_view(self) -> bool:
@@ -97,6 +130,9 @@ class Relation:
         return hash(str(self))
 
 
+_MISSING = object()
+
+
 class Column:
     """``api.Column`` and what ``adapter.get_columns_in_relation`` returns."""
 
@@ -125,6 +161,14 @@ class Column:
 
     def is_string(self) -> bool:
         return self.dtype.upper().startswith(("VARCHAR", "TEXT", "STRING"))
+
+    def string_size(self) -> int:
+        """A text column's declared length (``VARCHAR(n)``); 256 when it has none, as dbt
+        answers for a column without a size."""
+        if not self.is_string():
+            raise TypeError(f"column {self.column} is not a text column ({self.dtype})")
+        size = self.dtype.partition("(")[2].rstrip(")").strip()
+        return int(size) if size.isdigit() else 256
 
     def is_number(self) -> bool:
         return self.is_integer() or self.is_float() or self.is_numeric()
