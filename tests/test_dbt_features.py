@@ -149,6 +149,49 @@ def test_hooks_run_around_the_model_and_a_failing_one_is_named(tmp_path: Path) -
     assert query(root / "shop.duckdb", "select count(*) from main.log") == [(2,)]
 
 
+@pytest.mark.slow
+def test_on_run_end_hooks_see_the_runs_schemas_and_results(tmp_path: Path) -> None:
+    from tests.test_dbt_front_end import PROJECT
+
+    project = (
+        PROJECT
+        + """
+on-run-start:
+  - "create table if not exists main.audit_log (v varchar)"
+on-run-end:
+  - "{% for s in schemas %}insert into main.audit_log values ('schema {{ s }}');{% endfor %}"
+  - "insert into main.audit_log select 'results: {{ results | length }}'"
+  - "{{ log_results() }}"
+  - "{% for d, s in database_schemas %}insert into main.audit_log values ('{{ d }}.{{ s }}');{% endfor %}"
+"""
+    )
+    macro = """
+    {% macro log_results() %}
+      {% for r in results if r.node.resource_type == 'model' %}
+        insert into main.audit_log values ('{{ r.node.name }} {{ r.status }} {{ r.node.schema }}');
+      {% endfor %}
+      {% set n = run_query('select count(*) from main.audit_log').columns[0].values()[0] %}
+      insert into main.audit_log values ('rows so far {{ n }}');
+    {% endmacro %}
+    """
+    root = dbt_project(tmp_path / "p", {"macros/audit.sql": macro}, project=project)
+    done = run_teal("build", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    rows = [r[0] for r in query(root / "shop.duckdb", "select v from main.audit_log")]
+    assert rows == [
+        "schema main",
+        "schema main_mart",
+        "schema main_raw",
+        "results: 3",
+        "stg_people success main",
+        "people_count success main_mart",
+        "rows so far 4",  # the hooks before it ran first
+        "shop.main",
+        "shop.main_mart",
+        "shop.main_raw",
+    ], rows
+
+
 ARROW_MODEL = """
 import pyarrow as pa
 import pyarrow.compute as pc

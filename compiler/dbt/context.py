@@ -22,7 +22,8 @@ import os
 import re
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -201,6 +202,20 @@ class DbtJinja:
         if ctx is None:
             ctx = self._contexts[self.phase] = self._make_context(self.phase == "compile")
         return ctx
+
+    @contextmanager
+    def phase_with(self, phase: str, extra: dict[str, Any]) -> Iterator[None]:
+        """Render in ``phase`` (``execute`` true) with the names of ``extra`` in the context
+        of the template and of every macro it calls (on-run-end's ``results``...)."""
+        before = self.phase
+        self._contexts[phase] = {**self._make_context(True), **extra}
+        for key in [k for k in self._modules if k[0] == phase]:
+            del self._modules[key]
+        self.phase = phase
+        try:
+            yield
+        finally:
+            self.phase = before
 
     def template(self, text: str, display: str) -> Any:
         """``text`` compiled (its code taken from the load's cache when it was compiled
