@@ -123,6 +123,9 @@ class Project:
     hooks: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     # dbt projects: each node's manifest entry by name (runtime/dbt_artifacts.py)
     dbt_nodes: dict[str, Any] = field(default_factory=dict)
+    # dbt projects: what each source table's YAML says (description, columns, meta, tags)
+    # by its unique id, for the manifest (compiler/dbt/described.py)
+    dbt_sources: dict[str, Any] = field(default_factory=dict)
     # dbt projects: the macros' manifest records by unique id (compiler/dbt/macro_state.py)
     dbt_macros: dict[str, Any] = field(default_factory=dict)
     # dbt projects built with --state DIR: each model's state against DIR/manifest.json

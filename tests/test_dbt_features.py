@@ -5,6 +5,7 @@ same features is compared in tests/test_dbt_projects.py (fixture tests/dbt_proje
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -414,3 +415,88 @@ def test_column_lineage_names_a_dbt_source_by_its_source_name(tmp_path: Path) ->
         "  stg_customers.name",
         "  └── crm.customers.name (transform)",
     ]
+
+
+def test_the_manifest_holds_descriptions_and_columns_with_doc_blocks_rendered(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from dbt_artifacts_parser.parser import parse_manifest
+
+    yaml = """
+    version: 2
+    sources:
+      - name: raw
+        description: the loader's tables
+        schema: main
+        tables:
+          - name: events
+            description: '{{ doc("events") }}'
+            meta: {owner: ops}
+            columns:
+              - name: id
+                description: event id
+                data_type: bigint
+    models:
+      - name: stg_people
+        description: '{{ doc("people") }}'
+        columns:
+          - name: id
+            description: '{{ doc("person_id") }}'
+            data_type: integer
+            meta: {pii: false}
+            tags: [key]
+            data_tests: [not_null]
+          - name: name
+    seeds:
+      - name: people
+        description: the people seed
+        columns:
+          - name: score
+            config: {meta: {unit: points}, tags: [numbers]}
+    """
+    docs = (
+        "{% docs people %}\nOne row per person.\n{% enddocs %}\n"
+        "{% docs person_id %}The person's id.{% enddocs %}\n"
+        "{% docs events %}Every event.{% enddocs %}\n"
+    )
+    root = dbt_project(tmp_path / "p", {"models/staging/schema.yml": yaml, "models/docs.md": docs})
+    done = run_teal("docs", "generate", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    manifest = json.loads((root / "target" / "manifest.json").read_text())
+    parse_manifest(manifest)  # dbt's schema accepts it
+    model = manifest["nodes"]["model.shop.stg_people"]
+    assert model["description"] == "One row per person."
+    assert model["patch_path"] == "shop://models/staging/schema.yml"
+    assert model["columns"]["id"] == {
+        "name": "id",
+        "description": "The person's id.",
+        "meta": {"pii": False},
+        "data_type": "integer",
+        "constraints": [],
+        "quote": None,
+        "tags": ["key"],
+    }
+    assert model["columns"]["name"]["description"] == ""
+    assert model["columns"]["name"]["data_type"] is None
+    seed = manifest["nodes"]["seed.shop.people"]
+    assert seed["description"] == "the people seed"
+    assert seed["columns"]["score"]["meta"] == {"unit": "points"}
+    assert seed["columns"]["score"]["tags"] == ["numbers"]
+    assert manifest["nodes"]["model.shop.people_count"]["columns"] == {}
+    source = manifest["sources"]["source.shop.raw.events"]
+    assert source["description"] == "Every event."
+    assert source["source_description"] == "the loader's tables"
+    assert source["meta"] == {"owner": "ops"}
+    assert source["columns"]["id"]["data_type"] == "bigint"
+    # a doc() that names no docs block is located at the column's YAML entry
+    (root / "models/staging/schema.yml").write_text(
+        textwrap.dedent(yaml).replace('doc("person_id")', 'doc("person_ids")')
+    )
+    failed = run_teal("parse", cwd=root, env=ENV)
+    assert failed.returncode == 2, failed.output
+    assert "models/staging/schema.yml:" in failed.output
+    assert "doc('person_ids') names no docs block" in failed.output
+    assert "did you mean 'person_id'?" in failed.output
+    assert "Traceback" not in failed.output
