@@ -135,6 +135,15 @@ class Step:
     # run although an upstream's check failed (--ignore-failed-upstream): which one
     ignored_failure: str = ""
     attempt: int = 1  # which try this is (a model with retries runs again after a failure)
+    # steps it waits for only because its checks read their models (relationships,
+    # singular and Python checks; compiler/passes.py wait_for_check_reads): unlike
+    # ``depends_on``, one that fails does not skip this step, only the checks reading it
+    check_waits: tuple[str, ...] = ()
+
+    @property
+    def waits_for(self) -> tuple[str, ...]:
+        """Every step it starts after: its upstreams and what its checks read."""
+        return self.depends_on + self.check_waits
 
 
 @dataclass(frozen=True)
@@ -185,8 +194,7 @@ class Plan:
         rows = [("#", "model", "action", "after", "reason")]
         for i, s in enumerate(self.steps, 1):
             after = (
-                ",".join(str(i) for i in sorted(index[d] for d in s.depends_on if d in index))
-                or "-"
+                ",".join(str(i) for i in sorted(index[d] for d in s.waits_for if d in index)) or "-"
             )
             action = ACTIONS[s.action]
             if s.blocked:

@@ -25,7 +25,9 @@ BLOCKING = ("fail", "error")
 class CheckOutcome:
     check: str
     asset: str
-    status: str  # pass | warn | fail | error (the check itself could not run)
+    # pass | warn | fail | error (the check itself could not run) | skipped (it reads a
+    # model this run did not build)
+    status: str
     severity: str
     failing: int | None
     partition: str | None = None
@@ -84,6 +86,9 @@ class Auditor:
     # hides their secrets from messages
     resources: Mapping[str, Any] = field(default_factory=dict)
     redact: Callable[[str], str] | None = None
+    # why a model a check reads is not built in this run (the executor's schedule; None:
+    # it is): such a check is skipped, not run on what the relation held before
+    not_built: Callable[[str], str | None] = lambda model: None
 
     @classmethod
     def for_run(
@@ -114,15 +119,42 @@ class Auditor:
         checks = self.sql_checks(model)
         if not checks:
             return []
+        skipped = self.skipped(checks, partition)
+        checks = [c for c in checks if c.name not in {o.check for o in skipped}]
+        if not checks:
+            return skipped
         measured = cur.measure(relation_sql, checks)
         outcomes = [self._judge(cur, m, relation_sql, partition) for m in measured]
         self._record(cur, outcomes, measured, relation_sql)
         if any(o.blocks for o in outcomes):
-            raise AuditFailed(outcomes, measured, relation_sql)
+            # the skipped ones last: AuditFailed pairs the first outcomes with ``measured``
+            raise AuditFailed(outcomes + skipped, measured, relation_sql)
         # failing rows of warnings (with --store-failures), committed with the data; the
         # teal_failures schema exists already (execute_plan), so concurrent steps do not conflict
         self.store(cur, measured)
-        return outcomes
+        return outcomes + skipped
+
+    def skipped(self, checks: list[CheckDef], partition: str | None) -> list[CheckOutcome]:
+        """The outcomes of the checks that read a model this run did not build: skipped
+        (they are not recorded in the warehouse's check results, which keep the last
+        outcome of a check that ran)."""
+        out = []
+        for check in checks:
+            why = next(filter(None, map(self.not_built, check.reads)), None)
+            if why is not None:
+                out.append(
+                    CheckOutcome(
+                        check=check.name,
+                        asset=check.asset,
+                        status="skipped",
+                        severity=check.severity,
+                        failing=None,
+                        partition=partition,
+                        message=f"skipped: {why}",
+                        columns=tested_columns(check),
+                    )
+                )
+        return out
 
     def _published_sql(self, cur: EngineCursor, sql: str, model: str, relation_sql: str) -> str:
         """The check's SQL as a user can rerun it: on the published relation, not the stage
@@ -209,9 +241,12 @@ class Auditor:
         """Python checks of ``model`` on published data; ``load(param, kind)`` reads inputs."""
         from teal.compiler.assets import CheckResult, input_kind
 
-        outcomes: list[CheckOutcome] = []
+        checks = self.python_checks(model)
+        outcomes: list[CheckOutcome] = self.skipped(checks, None)
         rows: list[CheckRecord] = []
-        for check in self.python_checks(model):
+        for check in checks:
+            if check.name in {o.check for o in outcomes}:
+                continue
             definition = check.python
             t0 = time.perf_counter()
             severity = check.severity

@@ -745,10 +745,12 @@ KINDS_PROJECT = {
 
 def test_singular_python_and_generic_checks(project):
     root = project(KINDS_PROJECT, CONFIG)
-    # the singular check of zz_customers reads orders: its audit waits for orders
+    # the singular check of zz_customers reads orders: its audit waits for orders, but
+    # zz_customers does not depend on it (orders failing skips only that check)
     plan = json.loads(run_teal("plan", "--json", cwd=root).stdout)
     steps = {s["model"]: s for s in plan["steps"]}
-    assert "orders" in steps["zz_customers"]["depends_on"]
+    assert "orders" in steps["zz_customers"]["check_waits"]
+    assert "orders" not in steps["zz_customers"]["depends_on"]
 
     out = run_teal("build", cwd=root)
     assert out.returncode == 1, out.output
@@ -1145,3 +1147,36 @@ def test_compile_time_errors_point_at_the_check(project, case):
         root / "warehouse.duckdb",
         "select count(*) from information_schema.tables where table_name = 'orders'",
     ) == [(0,)]
+
+
+def test_a_check_reading_a_model_the_build_skipped_is_skipped_not_its_model(project):
+    """``c``'s relationships check reads ``b``, which is skipped because ``a`` failed: ``c``
+    waits for ``b``'s step to finish, then builds and publishes, and only that check is
+    skipped, naming why (a check-read is no upstream: it does not skip the model)."""
+    root = project(
+        {
+            "models/a.sql": "select cast('x' || {{ var('n', 1) }} as int) as id",
+            "models/b.sql": "select id from a",
+            "models/c.sql": "select 1 as id, 1 as b_id",
+            "models/d.sql": "select id from c",
+            "models/schema.yml": """
+                models:
+                  - name: c
+                    columns:
+                      - name: b_id
+                        tests:
+                          - relationships: {to: ref('b'), field: id, name: c_b_exists}
+                          - not_null: {name: c_b_not_null}
+                """,
+        },
+        'name = "skips"\nthreads = 2\n\n[defaults]\nmaterialized = "table"\n',
+    )
+    out = run_teal("build", cwd=root, env={"TEAL_RUN_STORE": "none"})
+    assert out.returncode == 1, out.output
+    assert "Traceback" not in out.output
+    assert "Skipped:\n  b  upstream a failed" in out.output
+    assert "SKIP  check c_b_exists  skipped: b was skipped (upstream a failed)" in out.output
+    assert "Checks: 1 run, 1 passed, 1 skipped:" in out.output
+    assert table(root, "main.d") == [(1,)]
+    # a skipped check is not a result of the check: the warehouse keeps what last ran
+    assert set(summary(check_rows(root))) == {"c_b_not_null"}

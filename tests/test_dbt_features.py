@@ -5,6 +5,7 @@ same features is compared in tests/test_dbt_projects.py (fixture tests/dbt_proje
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -420,8 +421,6 @@ def test_column_lineage_names_a_dbt_source_by_its_source_name(tmp_path: Path) ->
 def test_the_manifest_holds_descriptions_and_columns_with_doc_blocks_rendered(
     tmp_path: Path,
 ) -> None:
-    import json
-
     from dbt_artifacts_parser.parser import parse_manifest
 
     yaml = """
@@ -500,3 +499,64 @@ def test_the_manifest_holds_descriptions_and_columns_with_doc_blocks_rendered(
     assert "doc('person_ids') names no docs block" in failed.output
     assert "did you mean 'person_id'?" in failed.output
     assert "Traceback" not in failed.output
+
+
+@pytest.mark.slow
+def test_a_relationships_test_skips_when_the_model_it_reads_fails_not_its_model(
+    tmp_path: Path,
+) -> None:
+    """As dbt: stg_orders does not ref stg_customers, so it builds (and what reads it)
+    when stg_customers fails; only its relationships test, which reads stg_customers,
+    is skipped, and says why."""
+    yaml = """
+    version: 2
+    models:
+      - name: stg_orders
+        columns:
+          - name: person_id
+            data_tests:
+              - not_null
+              - relationships: {to: ref('stg_customers'), field: id}
+    """
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "models/staging/stg_customers.sql": "{{ config(materialized='table') }}\n"
+            "select id, cast(name as int) as n "
+            "from {{ ref('people') }}\n",
+            "models/staging/stg_orders.sql": "select 10 + id as id, id as person_id "
+            "from {{ ref('people') }}\n",
+            "models/marts/order_count.sql": "select count(*) as n from {{ ref('stg_orders') }}\n",
+            "models/staging/schema.yml": yaml,
+        },
+    )
+    done = run_teal("build", cwd=root, env=ENV)
+    assert done.returncode == 1, done.output
+    assert "ERROR table  main.stg_customers" in done.output
+    assert "OK    view   main.stg_orders" in done.output
+    assert "OK    table  main_mart.order_count" in done.output
+    assert (
+        "SKIP  check relationships_stg_orders_person_id__id__ref_stg_customers_  "
+        "skipped: stg_customers failed" in done.output
+    )
+    assert "Checks: 1 run, 1 passed, 1 skipped:" in done.output
+    assert query(root / "shop.duckdb", "select n from main_mart.order_count") == [(3,)]
+    results = {
+        r["unique_id"].split(".")[2]: (r["status"], r["message"])
+        for r in json.loads((root / "target" / "run_results.json").read_text())["results"]
+    }
+    assert results["relationships_stg_orders_person_id__id__ref_stg_customers_"] == (
+        "skipped",
+        "skipped: stg_customers failed",
+    )
+    assert results["not_null_stg_orders_person_id"] == ("pass", None)
+    assert results["stg_orders"] == ("success", "OK")
+    # once stg_customers builds, the check runs (and fails: people 1..3 are not ids 11..13)
+    (root / "models/staging/stg_customers.sql").write_text(
+        "select id + 10 as id from {{ ref('people') }} where id < 3\n"
+    )
+    again = run_teal("build", cwd=root, env=ENV)
+    assert again.returncode == 1, again.output
+    assert "check relationships_stg_orders_person_id__id__ref_stg_customers_ failed" in (
+        again.output
+    )
