@@ -89,6 +89,8 @@ class Auditor:
     # why a model a check reads is not built in this run (the executor's schedule; None:
     # it is): such a check is skipped, not run on what the relation held before
     not_built: Callable[[str], str | None] = lambda model: None
+    # the checks to run (``teal test -s test_name:...``; None: every check of a model)
+    only: frozenset[str] | None = None
 
     @classmethod
     def for_run(
@@ -107,10 +109,14 @@ class Auditor:
         return cls(project, run_id, store_failures, resources=resources, redact=redact)
 
     def sql_checks(self, model: str) -> list[CheckDef]:
-        return [c for c in self.project.checks_of(model) if c.kind != "python"]
+        return [c for c in self._checks(model) if c.kind != "python"]
 
     def python_checks(self, model: str) -> list[CheckDef]:
-        return [c for c in self.project.checks_of(model) if c.kind == "python"]
+        return [c for c in self._checks(model) if c.kind == "python"]
+
+    def _checks(self, model: str) -> list[CheckDef]:
+        found = self.project.checks_of(model)
+        return found if self.only is None else [c for c in found if c.name in self.only]
 
     def audit(
         self, cur: EngineCursor, model: str, relation_sql: str, partition: str | None = None

@@ -560,3 +560,56 @@ def test_a_relationships_test_skips_when_the_model_it_reads_fails_not_its_model(
     assert "check relationships_stg_orders_person_id__id__ref_stg_customers_ failed" in (
         again.output
     )
+
+
+@pytest.mark.slow
+def test_selection_takes_dbt_fqns_and_tests_by_name_and_type(tmp_path: Path) -> None:
+    yaml = """
+    version: 2
+    models:
+      - name: stg_people
+        columns:
+          - name: id
+            data_tests: [not_null, unique]
+    """
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "models/staging/schema.yml": yaml,
+            "tests/assert_people_counted.sql": "select * from {{ ref('people_count') }} "
+            "where n < 1\n",
+        },
+    )
+    assert run_teal("build", cwd=root, env=ENV).returncode == 0
+
+    def listed(selection: str) -> list[str]:
+        done = run_teal("ls", "-s", selection, "-o", "name", cwd=root, env=ENV)
+        assert done.returncode == 0, done.output
+        return sorted(done.stdout.split())
+
+    assert listed("shop") == ["people", "people_count", "stg_people"]
+    assert listed("shop.staging") == ["stg_people"]
+    assert listed("staging.stg_people") == ["stg_people"]
+    assert listed("fqn:shop.marts.people_count") == ["people_count"]
+
+    def tested(selection: str) -> list[str]:
+        done = run_teal("test", "-s", selection, cwd=root, env=ENV)
+        assert done.returncode == 0, done.output
+        results = json.loads((root / "target" / "run_results.json").read_text())["results"]
+        return sorted(r["unique_id"].split(".")[2] for r in results)
+
+    assert tested("not_null_stg_people_id") == ["not_null_stg_people_id"]
+    assert tested("test_name:unique_stg_people_id") == ["unique_stg_people_id"]
+    assert tested("test_name:not_null") == ["not_null_stg_people_id"]  # dbt's: the test kind
+    assert tested("test_type:singular") == ["assert_people_counted"]
+    assert tested("test_type:generic") == ["not_null_stg_people_id", "unique_stg_people_id"]
+    assert tested("stg_people") == ["not_null_stg_people_id", "unique_stg_people_id"]
+    assert tested("resource_type:test") == [
+        "assert_people_counted",
+        "not_null_stg_people_id",
+        "unique_stg_people_id",
+    ]
+    wrong = run_teal("test", "-s", "resource_type:modle", cwd=root, env=ENV)
+    assert wrong.returncode == 2, wrong.output
+    assert "unknown resource type 'modle'" in wrong.output
+    assert "did you mean 'model'?" in wrong.output
