@@ -16,7 +16,7 @@ from typing import Any
 
 from teal.compiler.checks import CheckDef, evaluate
 from teal.compiler.wording import counted
-from teal.warehouse.engine import CheckRecord, Engine, EngineCursor, Measured
+from teal.warehouse.engine import Audit, CheckRecord, Engine, EngineCursor, Measured
 
 BLOCKING = ("fail", "error")
 
@@ -49,6 +49,31 @@ def tested_columns(check: CheckDef) -> tuple[str, ...]:
         return (check.column,)
     named = check.params.get("columns") or check.params.get("combination_of_columns")
     return tuple(str(c) for c in named) if isinstance(named, list) else ()
+
+
+def audit_callback(
+    auditor: Auditor | None,
+    before_commit: Callable[[str], None] | None,
+    model: str,
+    outcomes: list[CheckOutcome],
+    partition: str | None = None,
+    broken: Mapping[str, str] | None = None,
+) -> Audit | None:
+    """The callback a step's transactions make before they commit: ``before_commit``, then
+    write-audit-publish of the model's SQL checks, their outcomes added to ``outcomes``
+    (None: nothing to call). ``broken``: as :meth:`Auditor.audit` takes it."""
+    if auditor is not None and not auditor.sql_checks(model):
+        auditor = None
+    if auditor is None and before_commit is None:
+        return None
+
+    def audit(cur: EngineCursor, relation_sql: str) -> None:
+        if before_commit is not None:
+            before_commit(model)
+        if auditor is not None:
+            outcomes.extend(auditor.audit(cur, model, relation_sql, partition, broken))
+
+    return audit
 
 
 class AuditFailed(Exception):
@@ -119,9 +144,16 @@ class Auditor:
         return found if self.only is None else [c for c in found if c.name in self.only]
 
     def audit(
-        self, cur: EngineCursor, model: str, relation_sql: str, partition: str | None = None
+        self,
+        cur: EngineCursor,
+        model: str,
+        relation_sql: str,
+        partition: str | None = None,
+        broken: Mapping[str, str] | None = None,
     ) -> list[CheckOutcome]:
-        """Run the model's SQL checks on ``relation_sql``; raise AuditFailed if one blocks."""
+        """Run the model's SQL checks on ``relation_sql``; raise AuditFailed if one blocks.
+        ``broken``: checks whose query aborted an earlier try of this audit (check name ->
+        the error), not run again: each is an ``error`` outcome beside the others'."""
         checks = self.sql_checks(model)
         if not checks:
             return []
@@ -129,7 +161,11 @@ class Auditor:
         checks = [c for c in checks if c.name not in {o.check for o in skipped}]
         if not checks:
             return skipped
-        measured = cur.measure(relation_sql, checks)
+        broken = broken or {}
+        measured = [
+            Measured(c, None, "", 0.0, [], broken[c.name]) for c in checks if c.name in broken
+        ]
+        measured += cur.measure(relation_sql, [c for c in checks if c.name not in broken])
         outcomes = [self._judge(cur, m, relation_sql, partition) for m in measured]
         self._record(cur, outcomes, measured, relation_sql)
         if any(o.blocks for o in outcomes):
