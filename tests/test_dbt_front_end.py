@@ -478,3 +478,37 @@ def test_incremental_predicates_limit_the_rows_replaced(tmp_path: Path) -> None:
     # its new row inserted beside it
     rows = query(root / "shop.duckdb", "select id, round from main.inc order by id, round")
     assert rows == [(1, 1), (1, 2), (2, 2), (3, 2)]
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "message"),
+    [
+        (
+            '{% if x > 1 %}\n    {{ exceptions.raise_compiler_error("x is too big: " ~ x) }}\n'
+            "  {% endif %}",
+            3,
+            "compilation error: x is too big: 2",
+        ),
+        ("{{ undefined_thing.attr }}", 2, "Jinja error: 'undefined_thing' is undefined"),
+        ("{{ x / 0 }}", 2, "ZeroDivisionError"),
+    ],
+)
+def test_an_error_raised_inside_a_macro_is_located_in_the_macro(
+    tmp_path: Path, body: str, line: int, message: str
+) -> None:
+    macro = "{% macro checked(x) %}\n  " + body + "\n  {{ x }}\n{% endmacro %}\n"
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "macros/checked.sql": macro,
+            "models/marts/uses.sql": "select 1 as a,\n  {{ checked(2) }} as b\n",
+        },
+    )
+    done = run_teal("parse", cwd=root, env={"TEAL_RUN_STORE": "none"})
+    assert done.returncode == 2, done.output
+    assert "Traceback" not in done.output
+    assert done.stderr.startswith(f"macros/checked.sql:{line}: "), done.stderr
+    assert message in done.stderr
+    assert "hint: in a macro that models/marts/uses.sql:2 calls: {{ checked(2) }} as b" in (
+        done.stderr
+    )

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from teal.compiler.dbt.macro_errors import in_macro
 from teal.compiler.dbt.proxies import (
     Adapter,
     ConfigProxy,
@@ -264,7 +265,13 @@ class DbtJinja:
             return str(template.render({**self.context(), **(extra or {})}))
         except MacroReturn as ret:  # a bare {{ return(...) }} in a model
             return str(ret.value)
-        except (TemplateError, RenderAtRun):
+        except RenderAtRun:
+            raise
+        except TemplateError as exc:
+            if exc.line is None and exc.path in (None, display):  # raised by a macro's call
+                moved = in_macro(exc, self.files, display, source, exc.message)
+                if moved is not None:
+                    raise moved from None
             raise
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
@@ -273,6 +280,18 @@ class DbtJinja:
         except Exception as exc:  # noqa: BLE001 - errors raised inside templates and macros
             line = _template_line(exc, display)
             message = str(exc)
+            prefix = "Jinja error" if isinstance(exc, jinja2.UndefinedError) else None
+            moved = in_macro(
+                exc,
+                self.files,
+                display,
+                source,
+                f"{prefix}: {message}"
+                if prefix
+                else f"error while rendering: {type(exc).__name__}: {message}",
+            )
+            if moved is not None:
+                raise moved from None
             if isinstance(exc, jinja2.UndefinedError):
                 name = re.match(r"'(\w+)' is undefined", message)
                 hint = None
