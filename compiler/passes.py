@@ -9,7 +9,8 @@
   data versions and relation are unchanged since its last successful build gets no step.
 - ``block_failed_upstreams``: a step downstream of a model whose error check failed in an
   earlier run (and still stands) is blocked, unless ``--ignore-failed-upstream``.
-- ``wait_for_check_reads``: a step whose checks read other models waits for their steps.
+- ``wait_for_check_reads``: a step whose checks read other models waits for their steps
+  (without depending on them: their failure skips only those checks).
 - ``order_by_critical_path``: steps ordered so the longest remaining chains (by last
   durations when known, else by step count) start first; the executor starts ready steps in
   plan order.
@@ -190,7 +191,7 @@ def order_by_critical_path(plan: Plan, ctx: PlanContext) -> Plan:
     steps = {s.model: s for s in plan.steps}
     waiters: dict[str, list[str]] = {n: [] for n in steps}
     for s in plan.steps:
-        for d in s.depends_on:
+        for d in s.waits_for:
             if d in waiters:
                 waiters[d].append(s.model)
     known = ctx.state.models
@@ -210,7 +211,7 @@ def order_by_critical_path(plan: Plan, ctx: PlanContext) -> Plan:
         priority[s.model] = cost(s.model) + max(
             (priority[w] for w in waiters[s.model]), default=0.0
         )
-    indegree = {n: sum(1 for d in s.depends_on if d in steps) for n, s in steps.items()}
+    indegree = {n: sum(1 for d in s.waits_for if d in steps) for n, s in steps.items()}
     heap = [(-priority[n], n) for n, deg in indegree.items() if deg == 0]
     heapq.heapify(heap)
     ordered: list[Step] = []
@@ -277,10 +278,13 @@ def block_failed_upstreams(plan: Plan, ctx: PlanContext) -> Plan:
 
 def wait_for_check_reads(plan: Plan, ctx: PlanContext) -> Plan:
     """A step whose checks read other models (relationships, singular and Python checks)
-    waits for those models' steps in this plan, so that its audit sees them built. An edge
-    that would close a cycle (the model read is downstream of the checked one) is left out:
-    that check reads the relation as it was."""
-    deps = {s.model: set(s.depends_on) for s in plan.steps}
+    waits for those models' steps in this plan (``Step.check_waits``), so that its audit
+    sees them built; it does not depend on them: when one fails, the step still builds and
+    only the checks that read it are skipped (runtime/checking.py). An edge that would
+    close a cycle (the model read is downstream of the checked one) is left out: that check
+    reads the relation as it was."""
+    deps = {s.model: set(s.waits_for) for s in plan.steps}
+    waits: dict[str, set[str]] = {s.model: set(s.check_waits) for s in plan.steps}
 
     def waits_for(start: str, goal: str) -> bool:
         stack, seen = [start], set()
@@ -299,6 +303,7 @@ def wait_for_check_reads(plan: Plan, ctx: PlanContext) -> Plan:
         for read in sorted(reads):
             if read in deps and read not in deps[step.model] and not waits_for(read, step.model):
                 deps[step.model].add(read)
+                waits[step.model].add(read)
                 changed = True
     if not changed:
         return plan
@@ -315,7 +320,7 @@ def wait_for_check_reads(plan: Plan, ctx: PlanContext) -> Plan:
     ordered: list[Step] = []
     while heap:
         step = plan.steps[heapq.heappop(heap)]
-        ordered.append(evolve(step, depends_on=tuple(sorted(deps[step.model]))))
+        ordered.append(evolve(step, check_waits=tuple(sorted(waits[step.model]))))
         for waiter in waiters[step.model]:
             indegree[waiter] -= 1
             if indegree[waiter] == 0:

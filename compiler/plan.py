@@ -142,6 +142,15 @@ class Step:
     # failed (runtime/held_back.py), and why
     held_back: tuple[str, ...] = ()
     held_back_why: str = ""
+    # steps it waits for only because its checks read their models (relationships,
+    # singular and Python checks; compiler/passes.py wait_for_check_reads): unlike
+    # ``depends_on``, one that fails does not skip this step, only the checks reading it
+    check_waits: tuple[str, ...] = ()
+
+    @property
+    def waits_for(self) -> tuple[str, ...]:
+        """Every step it starts after: its upstreams and what its checks read."""
+        return self.depends_on + self.check_waits
 
 
 @dataclass(frozen=True)
@@ -198,8 +207,7 @@ class Plan:
         rows = [("#", "model", "action", "after", "reason")]
         for i, s in enumerate(self.steps, 1):
             after = (
-                ",".join(str(i) for i in sorted(index[d] for d in s.depends_on if d in index))
-                or "-"
+                ",".join(str(i) for i in sorted(index[d] for d in s.waits_for if d in index)) or "-"
             )
             action = ACTIONS[s.action]
             if s.blocked:

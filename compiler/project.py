@@ -119,11 +119,13 @@ class Project:
     # what the load found suspicious but not wrong (YAML describing a model that does not
     # exist, ...): located, shown by every command, errors under --strict
     warnings: tuple[TealError, ...] = ()
-    # dbt projects: on-run-start/end as ("start" | "end", SQL, lines it logs), run around
-    # every build
+    # dbt projects: on-run-start as ("start", SQL, lines it logs), run before every build
     hooks: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     # dbt projects: each node's manifest entry by name (runtime/dbt_artifacts.py)
     dbt_nodes: dict[str, Any] = field(default_factory=dict)
+    # dbt projects: what each source table's YAML says (description, columns, meta, tags)
+    # by its unique id, for the manifest (compiler/dbt/described.py)
+    dbt_sources: dict[str, Any] = field(default_factory=dict)
     # dbt projects: the macros' manifest records by unique id (compiler/dbt/macro_state.py)
     dbt_macros: dict[str, Any] = field(default_factory=dict)
     # dbt projects built with --state DIR: each model's state against DIR/manifest.json
@@ -135,6 +137,14 @@ class Project:
     render_at_run: Callable[[str, Callable[[str], Any]], tuple[str, str | None]] | None = field(
         default=None, repr=False
     )
+    # dbt projects: renders the on-run-end hooks after a build, given dbt's extra names
+    # (schemas, database_schemas, results) and the query function of the build's cursor:
+    # (SQL, lines it logs) each, rendered as asked for (runtime/hooks.py runs each before
+    # the next is rendered)
+    render_run_end: (
+        Callable[[dict[str, Any], Callable[[str], Any]], Iterator[tuple[str, tuple[str, ...]]]]
+        | None
+    ) = field(default=None, repr=False)
     # every Python file under the models folder, as the load found them (None: not loaded
     # from a folder), for `teal compile` to import without walking the folder again
     python_files: tuple[Path, ...] | None = None

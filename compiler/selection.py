@@ -30,7 +30,6 @@ Fixture graph for the examples::
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -63,6 +62,7 @@ METHODS = (
     "resource_type",
     "package",
     "test_type",
+    "test_name",
 )
 STATE_VALUES = ("modified", "new", "unmodified", "old")
 RESULT_VALUES = ("error", "fail", "skipped", "success")
@@ -153,159 +153,6 @@ def _terms(expressions: Iterable[str]) -> list[tuple[str, list[tuple[str, int]]]
                 pos += len(piece) + 1
             out.append((expression, parts))
     return out
-
-
-def _base_matches(
-    c: Criterion, models: Mapping[str, Mapping[str, Any]], expression: str
-) -> set[str]:
-    value = c.value
-    method = c.method
-    lower = value.lower()
-    is_glob = any(ch in value for ch in "*?[")
-
-    def match(text: str) -> bool:
-        return fnmatch.fnmatchcase(text.lower(), lower) if is_glob else text.lower() == lower
-
-    hits: set[str] = set()
-    if method == "name":
-        hits = {n for n in models if match(n)}
-        if not hits and not is_glob:
-            folder = lower.strip("/")
-            if folder.startswith("models/"):
-                folder = folder[len("models/") :]
-            hits = {
-                n
-                for n, m in models.items()
-                if m["folder"].lower() == folder or m["folder"].lower().startswith(folder + "/")
-            }
-            if not hits:
-                hits = {n for n, m in models.items() if m.get("relation", "").lower() == lower}
-            if not hits:  # a versioned dbt model's name: every version (as dbt selects)
-                hits = {
-                    n for n, m in models.items() if str(m["config"].get("version_of", "")) == lower
-                }
-            if not hits:
-                hits = {
-                    n
-                    for n, m in models.items()
-                    if m.get("display_path", "").lower() in (lower, "models/" + lower)
-                }
-    elif method in ("path", "file", "fqn"):
-        target = lower.strip("/")
-        for n, m in models.items():
-            display = m.get("display_path", "").lower()
-            sel_path = f"{m['folder']}/{n}".lower().strip("/")
-            if is_glob:
-                if fnmatch.fnmatchcase(display, lower) or fnmatch.fnmatchcase(sel_path, lower):
-                    hits.add(n)
-            elif (
-                display == target
-                or display.startswith(target + "/")
-                or sel_path == target
-                or sel_path.startswith(target + "/")
-                or display.endswith("/" + target)
-                or display.startswith("models/" + target + "/")
-            ):
-                hits.add(n)
-    elif method == "tag":
-        hits = {n for n, m in models.items() if any(match(t) for t in m.get("tags", ()))}
-    elif method in ("resource_type", "package"):  # dbt's: what a node is, whose it is
-        default = "model" if method == "resource_type" else ""
-        hits = {n for n, m in models.items() if match(str(m["config"].get(method) or default))}
-    elif method == "test_type":  # models with tests of a type: unit, data (generic, singular)
-        kinds = {
-            "unit": ("unit_test",),
-            "singular": ("singular",),
-            "generic": None,
-            "data": None,
-        }.get(lower, ())
-        hits = {
-            n
-            for n, m in models.items()
-            if any(
-                (kinds is None and k not in ("unit_test", "singular", "python"))
-                or (kinds is not None and k in kinds)
-                or (lower == "data" and k == "singular")
-                for k in m.get("check_kinds", ())
-            )
-        }
-    elif method in ("kind", "schema", "group", "materialized"):
-        hits = {n for n, m in models.items() if m.get(method) is not None and match(str(m[method]))}
-    elif method == "state":
-        if lower not in STATE_VALUES:
-            raise _error(
-                f"unknown state '{value}'",
-                expression,
-                c.offset,
-                did_you_mean(lower, STATE_VALUES) or "use state:modified or state:new",
-            )
-        if lower == "old":
-            hits = {n for n, m in models.items() if m.get("state") != "new"}
-        elif lower == "modified":  # dbt: state:modified includes new models
-            hits = {n for n, m in models.items() if m.get("state") in ("modified", "new")}
-        else:
-            hits = {n for n, m in models.items() if m.get("state") == lower}
-    elif method == "result":
-        if lower not in RESULT_VALUES:
-            raise _error(
-                f"unknown result '{value}'",
-                expression,
-                c.offset,
-                did_you_mean(lower, RESULT_VALUES) or "use result:error or result:skipped",
-            )
-        wanted = {
-            "error": {"error"},
-            "fail": {"error"},
-            "skipped": {"skipped"},
-            "success": {"success"},
-        }[lower]
-        hits = {n for n, m in models.items() if m.get("result") in wanted}
-    elif method == "check":
-        hits = {n for n, m in models.items() if any(match(ch) for ch in m.get("checks", ()))}
-    elif method == "partitioned":
-        if lower not in ("true", "false"):
-            raise _error(
-                f"partitioned: takes true or false, got '{value}'",
-                expression,
-                c.offset,
-                "write partitioned:true",
-            )
-        hits = {n for n, m in models.items() if bool(m.get("partitioned")) == (lower == "true")}
-    elif method == "source":
-        hits = {
-            n
-            for n, m in models.items()
-            if any(match(s) or match(s.split(".")[0]) for s in m.get("source_tables", ()))
-        }
-    elif method.startswith("config."):
-        key = method.split(".", 1)[1]
-        hits = set()
-        for n, m in models.items():
-            got = m.get("config", {}).get(key)
-            values = got if isinstance(got, (list, tuple)) else [got]
-            if any(
-                v is not None and match(str(v).lower() if isinstance(v, bool) else str(v))
-                for v in values
-            ):
-                hits.add(n)
-    if not hits and method in ("name", "path", "file", "fqn"):
-        parts = [m["folder"].split("/") for m in models.values() if m["folder"]]
-        pool = list(models) + sorted({"/".join(p[:i]) for p in parts for i in range(1, len(p) + 1)})
-        raise _error(
-            f"'{value}' matches no model, folder or path",
-            expression,
-            c.offset,
-            did_you_mean(value, pool) or "run `teal ls` to see what exists",
-        )
-    if not hits and method == "tag":
-        tags = sorted({t for m in models.values() for t in m.get("tags", ())})
-        raise _error(
-            f"no model has tag '{value}'",
-            expression,
-            c.offset,
-            did_you_mean(value, tags) or ("tags in use: " + ", ".join(tags) if tags else None),
-        )
-    return hits
 
 
 def _expand(c: Criterion, base: set[str], dag: Dag) -> set[str]:
@@ -401,7 +248,9 @@ def _base_or_selector(
 ) -> set[str]:
     """``selector:<name>`` expands a named selector from the project config."""
     if c.method != "selector":
-        return _base_matches(c, models, expression)
+        from teal.compiler.selection_methods import base_matches
+
+        return base_matches(c, models, expression)
     named = dict(selectors or {})
     if c.value not in named:
         raise _error(
@@ -486,6 +335,8 @@ def model_index(project: Any, state: Any = None) -> ModelIndex:
             "display_path": m.display_path,
             "state": state_of(name, m.sql_hash),
             "result": results.get(name),
+            "fqn": fqn_of(project, m),
+            "check_names": tuple(m.checks),
             "check_kinds": tuple(
                 project.checks[c].kind for c in m.checks if c in getattr(project, "checks", {})
             ),
@@ -542,3 +393,13 @@ def _consumers(project: Any, name: str) -> list[str]:
         else:
             out.append(down)
     return sorted(out)
+
+
+def fqn_of(project: Any, model: Any) -> tuple[str, ...]:
+    """A model's FQN as dbt's selectors read it: a dbt node's own (``fqn`` config), else
+    the project's name, the model's folders and its name."""
+    found = model.config.get("fqn")
+    if isinstance(found, str) and found:
+        return tuple(found.split("."))
+    folders = tuple(p for p in model.folder.split("/") if p)
+    return (str(project.config.name), *folders, model.name)

@@ -30,13 +30,19 @@ if TYPE_CHECKING:
     from teal.runtime.checking import CheckOutcome
 
 # the order statuses are worse in; a check's summary has its worst outcome's status
-STATUSES = ("pass", "warn", "fail", "error")
+STATUSES = ("pass", "skipped", "warn", "fail", "error")
 _RANK = {status: rank for rank, status in enumerate(STATUSES)}
 # partitions named in a line before "and N more"
 NAMED_PARTITIONS = 3
-_VERB = {"warn": "warned", "fail": "failed", "error": "could not run"}
+_VERB = {"skipped": "skipped", "warn": "warned", "fail": "failed", "error": "could not run"}
 # a status as the console colours it (runtime/report.py's colours, by build status)
-CHECK_COLOR = {"pass": "success", "warn": "skipped", "fail": "error", "error": "error"}
+CHECK_COLOR = {
+    "pass": "success",
+    "skipped": "skipped",
+    "warn": "skipped",
+    "fail": "error",
+    "error": "error",
+}
 
 Color = Callable[[str, str], str]
 
@@ -94,7 +100,7 @@ def name_partitions(keys: Sequence[str]) -> str:
 
 
 def _label(status: str, color: Color | None) -> str:
-    label = f"{status.upper():<5}"
+    label = f"{'SKIP' if status == 'skipped' else status.upper():<5}"
     return color(CHECK_COLOR[status], label) if color is not None else label
 
 

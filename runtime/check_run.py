@@ -26,11 +26,17 @@ class CheckRun:
 
 
 def run_checks(
-    project: Project, names: list[str], *, run_id: str, store_failures: bool = False
+    project: Project,
+    names: list[str],
+    *,
+    run_id: str,
+    store_failures: bool = False,
+    only: frozenset[str] | None = None,
 ) -> CheckRun:
-    """Run the checks of ``names`` against what is published now (no build)."""
+    """Run the checks of ``names`` against what is published now (no build); ``only``:
+    just these checks of them (a selection naming tests, compiler/test_selection.py)."""
     import_python(project, names, assets=False)
-    auditor = Auditor(project, run_id, store_failures)
+    auditor = Auditor(project, run_id, store_failures, only=only)
     outcomes: list[CheckOutcome] = []
     missing: list[str] = []
     started = utc_now()
@@ -39,7 +45,7 @@ def run_checks(
         catalog = wh.catalog()  # one catalog scan, not one per checked model
         for name in names:
             model = project.models[name]
-            if not model.checks:
+            if not auditor.sql_checks(name) and not auditor.python_checks(name):
                 continue
             if model.materialized == "ephemeral":
                 relation = f"({model.compiled_sql})"

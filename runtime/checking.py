@@ -16,7 +16,7 @@ from typing import Any
 
 from teal.compiler.checks import CheckDef, evaluate
 from teal.compiler.wording import counted
-from teal.warehouse.engine import CheckRecord, Engine, EngineCursor, Measured
+from teal.warehouse.engine import Audit, CheckRecord, Engine, EngineCursor, Measured
 
 BLOCKING = ("fail", "error")
 
@@ -25,7 +25,9 @@ BLOCKING = ("fail", "error")
 class CheckOutcome:
     check: str
     asset: str
-    status: str  # pass | warn | fail | error (the check itself could not run)
+    # pass | warn | fail | error (the check itself could not run) | skipped (it reads a
+    # model this run did not build)
+    status: str
     severity: str
     failing: int | None
     partition: str | None = None
@@ -47,6 +49,31 @@ def tested_columns(check: CheckDef) -> tuple[str, ...]:
         return (check.column,)
     named = check.params.get("columns") or check.params.get("combination_of_columns")
     return tuple(str(c) for c in named) if isinstance(named, list) else ()
+
+
+def audit_callback(
+    auditor: Auditor | None,
+    before_commit: Callable[[str], None] | None,
+    model: str,
+    outcomes: list[CheckOutcome],
+    partition: str | None = None,
+    broken: Mapping[str, str] | None = None,
+) -> Audit | None:
+    """The callback a step's transactions make before they commit: ``before_commit``, then
+    write-audit-publish of the model's SQL checks, their outcomes added to ``outcomes``
+    (None: nothing to call). ``broken``: as :meth:`Auditor.audit` takes it."""
+    if auditor is not None and not auditor.sql_checks(model):
+        auditor = None
+    if auditor is None and before_commit is None:
+        return None
+
+    def audit(cur: EngineCursor, relation_sql: str) -> None:
+        if before_commit is not None:
+            before_commit(model)
+        if auditor is not None:
+            outcomes.extend(auditor.audit(cur, model, relation_sql, partition, broken))
+
+    return audit
 
 
 class AuditFailed(Exception):
@@ -84,6 +111,11 @@ class Auditor:
     # hides their secrets from messages
     resources: Mapping[str, Any] = field(default_factory=dict)
     redact: Callable[[str], str] | None = None
+    # why a model a check reads is not built in this run (the executor's schedule; None:
+    # it is): such a check is skipped, not run on what the relation held before
+    not_built: Callable[[str], str | None] = lambda model: None
+    # the checks to run (``teal test -s test_name:...``; None: every check of a model)
+    only: frozenset[str] | None = None
 
     @classmethod
     def for_run(
@@ -102,27 +134,69 @@ class Auditor:
         return cls(project, run_id, store_failures, resources=resources, redact=redact)
 
     def sql_checks(self, model: str) -> list[CheckDef]:
-        return [c for c in self.project.checks_of(model) if c.kind != "python"]
+        return [c for c in self._checks(model) if c.kind != "python"]
 
     def python_checks(self, model: str) -> list[CheckDef]:
-        return [c for c in self.project.checks_of(model) if c.kind == "python"]
+        return [c for c in self._checks(model) if c.kind == "python"]
+
+    def _checks(self, model: str) -> list[CheckDef]:
+        found = self.project.checks_of(model)
+        return found if self.only is None else [c for c in found if c.name in self.only]
 
     def audit(
-        self, cur: EngineCursor, model: str, relation_sql: str, partition: str | None = None
+        self,
+        cur: EngineCursor,
+        model: str,
+        relation_sql: str,
+        partition: str | None = None,
+        broken: Mapping[str, str] | None = None,
     ) -> list[CheckOutcome]:
-        """Run the model's SQL checks on ``relation_sql``; raise AuditFailed if one blocks."""
+        """Run the model's SQL checks on ``relation_sql``; raise AuditFailed if one blocks.
+        ``broken``: checks whose query aborted an earlier try of this audit (check name ->
+        the error), not run again: each is an ``error`` outcome beside the others'."""
         checks = self.sql_checks(model)
         if not checks:
             return []
-        measured = cur.measure(relation_sql, checks)
+        skipped = self.skipped(checks, partition)
+        checks = [c for c in checks if c.name not in {o.check for o in skipped}]
+        if not checks:
+            return skipped
+        broken = broken or {}
+        measured = [
+            Measured(c, None, "", 0.0, [], broken[c.name]) for c in checks if c.name in broken
+        ]
+        measured += cur.measure(relation_sql, [c for c in checks if c.name not in broken])
         outcomes = [self._judge(cur, m, relation_sql, partition) for m in measured]
         self._record(cur, outcomes, measured, relation_sql)
         if any(o.blocks for o in outcomes):
-            raise AuditFailed(outcomes, measured, relation_sql)
+            # the skipped ones last: AuditFailed pairs the first outcomes with ``measured``
+            raise AuditFailed(outcomes + skipped, measured, relation_sql)
         # failing rows of warnings (with --store-failures), committed with the data; the
         # teal_failures schema exists already (execute_plan), so concurrent steps do not conflict
         self.store(cur, measured)
-        return outcomes
+        return outcomes + skipped
+
+    def skipped(self, checks: list[CheckDef], partition: str | None) -> list[CheckOutcome]:
+        """The outcomes of the checks that read a model this run did not build: skipped
+        (they are not recorded in the warehouse's check results, which keep the last
+        outcome of a check that ran)."""
+        out = []
+        for check in checks:
+            why = next(filter(None, map(self.not_built, check.reads)), None)
+            if why is not None:
+                out.append(
+                    CheckOutcome(
+                        check=check.name,
+                        asset=check.asset,
+                        status="skipped",
+                        severity=check.severity,
+                        failing=None,
+                        partition=partition,
+                        message=f"skipped: {why}",
+                        columns=tested_columns(check),
+                    )
+                )
+        return out
 
     def _published_sql(self, cur: EngineCursor, sql: str, model: str, relation_sql: str) -> str:
         """The check's SQL as a user can rerun it: on the published relation, not the stage
@@ -209,9 +283,12 @@ class Auditor:
         """Python checks of ``model`` on published data; ``load(param, kind)`` reads inputs."""
         from teal.compiler.assets import CheckResult, input_kind
 
-        outcomes: list[CheckOutcome] = []
+        checks = self.python_checks(model)
+        outcomes: list[CheckOutcome] = self.skipped(checks, None)
         rows: list[CheckRecord] = []
-        for check in self.python_checks(model):
+        for check in checks:
+            if check.name in {o.check for o in outcomes}:
+                continue
             definition = check.python
             t0 = time.perf_counter()
             severity = check.severity

@@ -109,7 +109,7 @@ def test_results(project: Project, run: CheckRun, elapsed_s: float) -> dict[str,
     }
 
 
-_RANK = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
+_RANK = {"pass": 0, "skipped": 1, "warn": 2, "fail": 3, "error": 4}
 
 
 def _worst(project: Project, outcomes: Iterable[CheckOutcome]) -> dict[str, CheckOutcome]:
@@ -118,7 +118,7 @@ def _worst(project: Project, outcomes: Iterable[CheckOutcome]) -> dict[str, Chec
     for outcome in outcomes:
         held = worst.get(outcome.check)
         if outcome.check in project.checks and (
-            held is None or _RANK.get(outcome.status, 3) > _RANK.get(held.status, 3)
+            held is None or _RANK.get(outcome.status, 4) > _RANK.get(held.status, 4)
         ):
             worst[outcome.check] = outcome
     return worst

@@ -35,7 +35,7 @@ from teal.compiler.plan import Plan, Step
 from teal.compiler.project import Model, Project
 from teal.runtime.attempts import run_with_retries
 from teal.runtime.cancel import InFlight
-from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome
+from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome, audit_callback
 from teal.runtime.held_back import hold_back
 from teal.runtime.incremental_build import build_incremental
 from teal.runtime.metadata import evaluate_metadata, plain
@@ -52,6 +52,7 @@ from teal.warehouse.engine import (
     Audit,
     BuildTarget,
     Catalog,
+    CheckAborted,
     Engine,
     EngineCursor,
     StepGroup,
@@ -84,6 +85,9 @@ class Executor:
         self.reporter = reporter or SilentReporter()
         self.debug = debug
         self.auditor = auditor  # runtime.checking.Auditor: checks run (build), or None (run)
+        # model -> its checks whose query aborted a try of its audit (check -> the error):
+        # reported, not run, when it is built again (_build_step)
+        self._broken_checks: dict[str, dict[str, str]] = {}
         # what Python asset calls of this run share
         self.calls = calls or CallEnv(project, run_id, debug)
         self.catalog: Catalog | None = None
@@ -134,6 +138,8 @@ class Executor:
         schedule = Schedule(
             self.plan, self.reporter, pools, hold_back(self.project, self.plan.options.now)
         )
+        if self.auditor is not None:  # a check reading a model that did not build skips
+            self.auditor = replace(self.auditor, not_built=schedule.not_built)
         # relation kinds, read once for the run; what it reads and does not build is there
         self.catalog = self.warehouse.catalog()
         raise_all(unbuilt_upstreams(self.project, self.plan, self.catalog))
@@ -366,6 +372,12 @@ class Executor:
         except Exception as exc:  # noqa: BLE001 - a failed step is a result, not a crash
             if group is not None:  # the group rolls back; the step runs again alone
                 return skipped(step, f"its group rolled back: {exc}")
+            broken = self._broken_checks.setdefault(model.name, {})
+            if isinstance(exc, CheckAborted) and not exc.checks.keys() <= broken.keys():
+                # a check's query aborted the audit's transaction, so the other checks
+                # did not run: build again, that check reported as an error beside theirs
+                broken.update(exc.checks)
+                return self._build_step(step)
             return self._not_built(cur, target, model, started, t0, exc)
         return self._succeeded(
             cur, step, model, target, started, t0, built.rows, outcomes, metadata=metadata
@@ -442,22 +454,11 @@ class Executor:
     def _audit_for(
         self, model: Model, outcomes: list[CheckOutcome], partition: str | None = None
     ) -> Audit | None:
-        """The callback a step's transactions make before they commit: :attr:`before_commit`,
-        then write-audit-publish of the model's SQL checks (None: nothing to call)."""
-        auditor = self.auditor
-        if auditor is not None and not auditor.sql_checks(model.name):
-            auditor = None
-        before_commit = self.before_commit
-        if auditor is None and before_commit is None:
-            return None
-
-        def audit(cur: EngineCursor, relation_sql: str) -> None:
-            if before_commit is not None:
-                before_commit(model.name)
-            if auditor is not None:
-                outcomes.extend(auditor.audit(cur, model.name, relation_sql, partition))
-
-        return audit
+        """The callback a step's transactions make before they commit (runtime/checking.py)."""
+        broken = self._broken_checks.get(model.name)
+        return audit_callback(
+            self.auditor, self.before_commit, model.name, outcomes, partition, broken
+        )
 
     def _audit_failed(
         self,

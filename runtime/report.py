@@ -307,9 +307,11 @@ def summary(result: BuildResult) -> str:
     checks = summarize_checks(result.check_outcomes)
     flagged = [c for c in checks if c.status != "pass"]
     if checks:
+        not_run = sum(c.status == "skipped" for c in checks)  # a model they read failed
         lines.append("")
         lines.append(
-            f"Checks: {len(checks)} run, {len(checks) - len(flagged)} passed"
+            f"Checks: {len(checks) - not_run} run, {len(checks) - len(flagged)} passed"
+            + (f", {not_run} skipped" if not_run else "")
             + (":" if flagged else "")
         )
         for check in flagged:

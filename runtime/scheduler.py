@@ -4,8 +4,9 @@ The thread that calls :meth:`teal.runtime.executor.Executor.run` takes the steps
 and hands it each result; a worker building a group of light steps takes the group's
 further steps here too, one at a time as it is about to start each (:meth:`Schedule.pull`),
 so every method that reads or changes what is ready holds the schedule's lock.
-A step is ready when each of its upstream steps succeeded; a failed step skips everything
-downstream of it; the most urgent ready step is the earliest in the plan's order.
+A step is ready when each of its upstream steps succeeded and each step its checks read
+finished (whatever its outcome); a failed step skips everything downstream of it, not the
+steps whose checks read it; the most urgent ready step is the earliest in the plan's order.
 """
 
 from __future__ import annotations
@@ -47,11 +48,18 @@ class Schedule:
         self.reporter = reporter
         self.pools = pools
         self.downstream: dict[str, list[str]] = {name: [] for name in self.steps}
+        # the steps whose checks read a step's model: they wait for it to finish, however
+        # it ends (Step.check_waits)
+        self.check_readers: dict[str, list[str]] = {name: [] for name in self.steps}
         self.waiting: dict[str, int] = {}
         for s in plan.steps:
             self.waiting[s.model] = len(s.depends_on)
             for dep in s.depends_on:
                 self.downstream[dep].append(s.model)
+            for read in s.check_waits:
+                if read in self.steps:
+                    self.waiting[s.model] += 1
+                    self.check_readers[read].append(s.model)
         self.order = {s.model: i for i, s in enumerate(plan.steps)}
         self.results: dict[str, ModelResult] = {}
         self.ready = [s.model for s in plan.steps if self.waiting[s.model] == 0]
@@ -230,6 +238,23 @@ class Schedule:
     def _finish(self, result: ModelResult) -> None:
         self.results[result.model] = result
         self._unreported.append((result, len(self.results)))
+        for reader in self.check_readers.get(result.model, ()):
+            self.waiting[reader] -= 1  # its checks may read it now, or know it failed
+            if self.waiting[reader] == 0 and reader not in self.results:
+                self.ready.append(reader)
+                self.ready_at[reader] = self.finished
+                self._unsorted = True
+
+    def not_built(self, model: str) -> str | None:
+        """Why ``model`` is not built in this run, once its step finished without
+        success (None: it succeeded, has not finished, or has no step): what a check
+        that reads it says instead of running."""
+        result = self.results.get(model)
+        if result is None or result.status == SUCCESS:
+            return None
+        if result.status == SKIPPED:
+            return f"{model} was skipped" + (f" ({result.message})" if result.message else "")
+        return f"{model} failed"
 
     def _report(self) -> None:
         """Tell the reporter of the steps finished since it was last told, in order (the

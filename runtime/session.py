@@ -559,15 +559,18 @@ class Session:
     ) -> CheckRun:
         """Run the checks of the selected models on what is published now (no build). A dbt
         project's ``target/run_results.json`` then holds their results, as ``dbt test``'s."""
+        from teal.compiler.test_selection import selected_checks
         from teal.runtime.check_run import run_checks
 
         started = time.perf_counter()
         project = self.project
+        names = self.select(select, exclude)
         run = run_checks(
             project,
-            self.select(select, exclude),
+            names,
             run_id=new_run_id(),
             store_failures=store_failures,
+            only=selected_checks(project, _as_list(select)),
         )
         if project.config.dbt is not None:
             from teal.runtime.artifacts import write_dbt_artifacts

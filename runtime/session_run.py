@@ -15,7 +15,7 @@ from teal.compiler.plan import Plan, PlanOptions
 from teal.runtime.artifacts import write_run_results
 from teal.runtime.clock import utc_now
 from teal.runtime.executor import Executor
-from teal.runtime.hooks import run_hooks
+from teal.runtime.hooks import run_end_hooks, run_hooks
 from teal.runtime.python_imports import BackgroundImporter
 from teal.runtime.recorder import (
     RecordingReporter,
@@ -153,7 +153,7 @@ def execute_plan(
             executor.cancel_requested = canceled
         run_hooks(session.project, wh, "start")
         result = executor.run()
-        run_hooks(session.project, wh, "end")
+        run_end_hooks(session.project, wh, result, run.command)
         if session.record_runs:  # one query for the output schema of everything built
             if isinstance(reporter, RecordingReporter):
                 reporter.recorder.flush()  # the materializations it completes

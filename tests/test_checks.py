@@ -615,6 +615,9 @@ def test_a_check_that_cannot_run_is_reported_without_breaking_the_others(project
         "row_count_orders": ("pass", 0),
         "not_null_orders_id": ("pass", 0),
         "unique_orders_id": ("pass", 0),
+        # an error while running aborts the audit's transaction: casts is built again, the
+        # check reported as an error (tests below: the others' outcomes beside it)
+        "status_is_a_number": ("error", None),
     }
     assert rows["typo_in_expression"]["message"].startswith(  # where the check is written
         'the check (models/schema.yml:4) could not run: Binder Error: Referenced column "idd"'
@@ -623,8 +626,8 @@ def test_a_check_that_cannot_run_is_reported_without_breaking_the_others(project
     assert table(root, "orders") == [(1, "a"), (2, "b")]  # a warn check: published
     # an error while running (not binding) names the check instead of an aborted transaction
     assert (
-        "check status_is_a_number could not run: Conversion Error: Could not convert "
-        "string 'a' to INT32"
+        "check status_is_a_number failed: the check (models/schema.yml:11) could not run: "
+        "Conversion Error: Could not convert string 'a' to INT32"
     ) in out.stdout
     assert "transaction is aborted" not in out.output
     assert query(
@@ -745,10 +748,12 @@ KINDS_PROJECT = {
 
 def test_singular_python_and_generic_checks(project):
     root = project(KINDS_PROJECT, CONFIG)
-    # the singular check of zz_customers reads orders: its audit waits for orders
+    # the singular check of zz_customers reads orders: its audit waits for orders, but
+    # zz_customers does not depend on it (orders failing skips only that check)
     plan = json.loads(run_teal("plan", "--json", cwd=root).stdout)
     steps = {s["model"]: s for s in plan["steps"]}
-    assert "orders" in steps["zz_customers"]["depends_on"]
+    assert "orders" in steps["zz_customers"]["check_waits"]
+    assert "orders" not in steps["zz_customers"]["depends_on"]
 
     out = run_teal("build", cwd=root)
     assert out.returncode == 1, out.output
@@ -1176,3 +1181,79 @@ def test_compile_time_errors_point_at_the_check(project, case):
         root / "warehouse.duckdb",
         "select count(*) from information_schema.tables where table_name = 'orders'",
     ) == [(0,)]
+
+
+def test_a_check_reading_a_model_the_build_skipped_is_skipped_not_its_model(project):
+    """``c``'s relationships check reads ``b``, which is skipped because ``a`` failed: ``c``
+    waits for ``b``'s step to finish, then builds and publishes, and only that check is
+    skipped, naming why (a check-read is no upstream: it does not skip the model)."""
+    root = project(
+        {
+            "models/a.sql": "select cast('x' || {{ var('n', 1) }} as int) as id",
+            "models/b.sql": "select id from a",
+            "models/c.sql": "select 1 as id, 1 as b_id",
+            "models/d.sql": "select id from c",
+            "models/schema.yml": """
+                models:
+                  - name: c
+                    columns:
+                      - name: b_id
+                        tests:
+                          - relationships: {to: ref('b'), field: id, name: c_b_exists}
+                          - not_null: {name: c_b_not_null}
+                """,
+        },
+        'name = "skips"\nthreads = 2\n\n[defaults]\nmaterialized = "table"\n',
+    )
+    out = run_teal("build", cwd=root, env={"TEAL_RUN_STORE": "none"})
+    assert out.returncode == 1, out.output
+    assert "Traceback" not in out.output
+    assert "Skipped:\n  b  upstream a failed" in out.output
+    assert "SKIP  check c_b_exists  skipped: b was skipped (upstream a failed)" in out.output
+    assert "Checks: 1 run, 1 passed, 1 skipped:" in out.output
+    assert table(root, "main.d") == [(1,)]
+    # a skipped check is not a result of the check: the warehouse keeps what last ran
+    assert set(summary(check_rows(root))) == {"c_b_not_null"}
+
+
+def test_a_check_that_cannot_run_leaves_the_other_checks_of_its_model_reported(project):
+    """A check whose query fails while it runs (DuckDB's Conversion Error) aborts the
+    audit's transaction: the model is built again with that check reported as an error,
+    at its YAML line, beside every other check's outcome, as `teal check` shows them."""
+    root = project(
+        {
+            "models/customers.sql": "select 1 as id",
+            "models/orders.sql": "select * from (values ('1', 'paid'), ('x2', 'weird')) t(cust, status)",
+            "models/schema.yml": """
+                models:
+                  - name: orders
+                    columns:
+                      - name: cust
+                        tests:
+                          - relationships: {to: ref('customers'), field: id, name: cust_known}
+                      - name: status
+                        tests:
+                          - accepted_values: {values: [paid], name: status_known}
+                          - not_null: {name: status_set}
+                """,
+        },
+        'name = "aborts"\nthreads = 2\n\n[defaults]\nmaterialized = "table"\n',
+    )
+    out = run_teal("build", cwd=root, env={"TEAL_RUN_STORE": "none"})
+    assert out.returncode == 1, out.output
+    assert "Traceback" not in out.output
+    assert (
+        "ERROR check cust_known  the check (models/schema.yml:6) could not run: Conversion Error"
+        in out.output
+    )
+    assert "FAIL  check status_known  1 failing row" in out.output
+    assert "Checks: 3 run, 1 passed:" in out.output
+    assert summary(check_rows(root)) == {
+        "cust_known": ("error", None),
+        "status_known": ("fail", 1),
+        "status_set": ("pass", 0),
+    }
+    assert query(
+        root / "warehouse.duckdb",
+        "select count(*) from information_schema.tables where table_name = 'orders'",
+    ) == [(0,)]  # nothing published

@@ -5,6 +5,8 @@ same features is compared in tests/test_dbt_projects.py (fixture tests/dbt_proje
 
 from __future__ import annotations
 
+import json
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -147,6 +149,49 @@ def test_hooks_run_around_the_model_and_a_failing_one_is_named(tmp_path: Path) -
     assert failed.returncode == 1
     assert "published, then post-hook 2 failed: Catalog Error" in failed.output
     assert query(root / "shop.duckdb", "select count(*) from main.log") == [(2,)]
+
+
+@pytest.mark.slow
+def test_on_run_end_hooks_see_the_runs_schemas_and_results(tmp_path: Path) -> None:
+    from tests.test_dbt_front_end import PROJECT
+
+    project = (
+        PROJECT
+        + """
+on-run-start:
+  - "create table if not exists main.audit_log (v varchar)"
+on-run-end:
+  - "{% for s in schemas %}insert into main.audit_log values ('schema {{ s }}');{% endfor %}"
+  - "insert into main.audit_log select 'results: {{ results | length }}'"
+  - "{{ log_results() }}"
+  - "{% for d, s in database_schemas %}insert into main.audit_log values ('{{ d }}.{{ s }}');{% endfor %}"
+"""
+    )
+    macro = """
+    {% macro log_results() %}
+      {% for r in results if r.node.resource_type == 'model' %}
+        insert into main.audit_log values ('{{ r.node.name }} {{ r.status }} {{ r.node.schema }}');
+      {% endfor %}
+      {% set n = run_query('select count(*) from main.audit_log').columns[0].values()[0] %}
+      insert into main.audit_log values ('rows so far {{ n }}');
+    {% endmacro %}
+    """
+    root = dbt_project(tmp_path / "p", {"macros/audit.sql": macro}, project=project)
+    done = run_teal("build", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    rows = [r[0] for r in query(root / "shop.duckdb", "select v from main.audit_log")]
+    assert rows == [
+        "schema main",
+        "schema main_mart",
+        "schema main_raw",
+        "results: 3",
+        "stg_people success main",
+        "people_count success main_mart",
+        "rows so far 4",  # the hooks before it ran first
+        "shop.main",
+        "shop.main_mart",
+        "shop.main_raw",
+    ], rows
 
 
 ARROW_MODEL = """
@@ -371,3 +416,200 @@ def test_column_lineage_names_a_dbt_source_by_its_source_name(tmp_path: Path) ->
         "  stg_customers.name",
         "  └── crm.customers.name (transform)",
     ]
+
+
+def test_the_manifest_holds_descriptions_and_columns_with_doc_blocks_rendered(
+    tmp_path: Path,
+) -> None:
+    from dbt_artifacts_parser.parser import parse_manifest
+
+    yaml = """
+    version: 2
+    sources:
+      - name: raw
+        description: the loader's tables
+        schema: main
+        tables:
+          - name: events
+            description: '{{ doc("events") }}'
+            meta: {owner: ops}
+            columns:
+              - name: id
+                description: event id
+                data_type: bigint
+    models:
+      - name: stg_people
+        description: '{{ doc("people") }}'
+        columns:
+          - name: id
+            description: '{{ doc("person_id") }}'
+            data_type: integer
+            meta: {pii: false}
+            tags: [key]
+            data_tests: [not_null]
+          - name: name
+    seeds:
+      - name: people
+        description: the people seed
+        columns:
+          - name: score
+            config: {meta: {unit: points}, tags: [numbers]}
+    """
+    docs = (
+        "{% docs people %}\nOne row per person.\n{% enddocs %}\n"
+        "{% docs person_id %}The person's id.{% enddocs %}\n"
+        "{% docs events %}Every event.{% enddocs %}\n"
+    )
+    root = dbt_project(tmp_path / "p", {"models/staging/schema.yml": yaml, "models/docs.md": docs})
+    done = run_teal("docs", "generate", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    manifest = json.loads((root / "target" / "manifest.json").read_text())
+    parse_manifest(manifest)  # dbt's schema accepts it
+    model = manifest["nodes"]["model.shop.stg_people"]
+    assert model["description"] == "One row per person."
+    assert model["patch_path"] == "shop://models/staging/schema.yml"
+    assert model["columns"]["id"] == {
+        "name": "id",
+        "description": "The person's id.",
+        "meta": {"pii": False},
+        "data_type": "integer",
+        "constraints": [],
+        "quote": None,
+        "tags": ["key"],
+    }
+    assert model["columns"]["name"]["description"] == ""
+    assert model["columns"]["name"]["data_type"] is None
+    seed = manifest["nodes"]["seed.shop.people"]
+    assert seed["description"] == "the people seed"
+    assert seed["columns"]["score"]["meta"] == {"unit": "points"}
+    assert seed["columns"]["score"]["tags"] == ["numbers"]
+    assert manifest["nodes"]["model.shop.people_count"]["columns"] == {}
+    source = manifest["sources"]["source.shop.raw.events"]
+    assert source["description"] == "Every event."
+    assert source["source_description"] == "the loader's tables"
+    assert source["meta"] == {"owner": "ops"}
+    assert source["columns"]["id"]["data_type"] == "bigint"
+    # a doc() that names no docs block is located at the column's YAML entry
+    (root / "models/staging/schema.yml").write_text(
+        textwrap.dedent(yaml).replace('doc("person_id")', 'doc("person_ids")')
+    )
+    failed = run_teal("parse", cwd=root, env=ENV)
+    assert failed.returncode == 2, failed.output
+    assert "models/staging/schema.yml:" in failed.output
+    assert "doc('person_ids') names no docs block" in failed.output
+    assert "did you mean 'person_id'?" in failed.output
+    assert "Traceback" not in failed.output
+
+
+@pytest.mark.slow
+def test_a_relationships_test_skips_when_the_model_it_reads_fails_not_its_model(
+    tmp_path: Path,
+) -> None:
+    """As dbt: stg_orders does not ref stg_customers, so it builds (and what reads it)
+    when stg_customers fails; only its relationships test, which reads stg_customers,
+    is skipped, and says why."""
+    yaml = """
+    version: 2
+    models:
+      - name: stg_orders
+        columns:
+          - name: person_id
+            data_tests:
+              - not_null
+              - relationships: {to: ref('stg_customers'), field: id}
+    """
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "models/staging/stg_customers.sql": "{{ config(materialized='table') }}\n"
+            "select id, cast(name as int) as n "
+            "from {{ ref('people') }}\n",
+            "models/staging/stg_orders.sql": "select 10 + id as id, id as person_id "
+            "from {{ ref('people') }}\n",
+            "models/marts/order_count.sql": "select count(*) as n from {{ ref('stg_orders') }}\n",
+            "models/staging/schema.yml": yaml,
+        },
+    )
+    done = run_teal("build", cwd=root, env=ENV)
+    assert done.returncode == 1, done.output
+    assert "ERROR table  main.stg_customers" in done.output
+    assert "OK    view   main.stg_orders" in done.output
+    assert "OK    table  main_mart.order_count" in done.output
+    assert (
+        "SKIP  check relationships_stg_orders_person_id__id__ref_stg_customers_  "
+        "skipped: stg_customers failed" in done.output
+    )
+    assert "Checks: 1 run, 1 passed, 1 skipped:" in done.output
+    assert query(root / "shop.duckdb", "select n from main_mart.order_count") == [(3,)]
+    results = {
+        r["unique_id"].split(".")[2]: (r["status"], r["message"])
+        for r in json.loads((root / "target" / "run_results.json").read_text())["results"]
+    }
+    assert results["relationships_stg_orders_person_id__id__ref_stg_customers_"] == (
+        "skipped",
+        "skipped: stg_customers failed",
+    )
+    assert results["not_null_stg_orders_person_id"] == ("pass", None)
+    assert results["stg_orders"] == ("success", "OK")
+    # once stg_customers builds, the check runs (and fails: people 1..3 are not ids 11..13)
+    (root / "models/staging/stg_customers.sql").write_text(
+        "select id + 10 as id from {{ ref('people') }} where id < 3\n"
+    )
+    again = run_teal("build", cwd=root, env=ENV)
+    assert again.returncode == 1, again.output
+    assert "check relationships_stg_orders_person_id__id__ref_stg_customers_ failed" in (
+        again.output
+    )
+
+
+@pytest.mark.slow
+def test_selection_takes_dbt_fqns_and_tests_by_name_and_type(tmp_path: Path) -> None:
+    yaml = """
+    version: 2
+    models:
+      - name: stg_people
+        columns:
+          - name: id
+            data_tests: [not_null, unique]
+    """
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "models/staging/schema.yml": yaml,
+            "tests/assert_people_counted.sql": "select * from {{ ref('people_count') }} "
+            "where n < 1\n",
+        },
+    )
+    assert run_teal("build", cwd=root, env=ENV).returncode == 0
+
+    def listed(selection: str) -> list[str]:
+        done = run_teal("ls", "-s", selection, "-o", "name", cwd=root, env=ENV)
+        assert done.returncode == 0, done.output
+        return sorted(done.stdout.split())
+
+    assert listed("shop") == ["people", "people_count", "stg_people"]
+    assert listed("shop.staging") == ["stg_people"]
+    assert listed("staging.stg_people") == ["stg_people"]
+    assert listed("fqn:shop.marts.people_count") == ["people_count"]
+
+    def tested(selection: str) -> list[str]:
+        done = run_teal("test", "-s", selection, cwd=root, env=ENV)
+        assert done.returncode == 0, done.output
+        results = json.loads((root / "target" / "run_results.json").read_text())["results"]
+        return sorted(r["unique_id"].split(".")[2] for r in results)
+
+    assert tested("not_null_stg_people_id") == ["not_null_stg_people_id"]
+    assert tested("test_name:unique_stg_people_id") == ["unique_stg_people_id"]
+    assert tested("test_name:not_null") == ["not_null_stg_people_id"]  # dbt's: the test kind
+    assert tested("test_type:singular") == ["assert_people_counted"]
+    assert tested("test_type:generic") == ["not_null_stg_people_id", "unique_stg_people_id"]
+    assert tested("stg_people") == ["not_null_stg_people_id", "unique_stg_people_id"]
+    assert tested("resource_type:test") == [
+        "assert_people_counted",
+        "not_null_stg_people_id",
+        "unique_stg_people_id",
+    ]
+    wrong = run_teal("test", "-s", "resource_type:modle", cwd=root, env=ENV)
+    assert wrong.returncode == 2, wrong.output
+    assert "unknown resource type 'modle'" in wrong.output
+    assert "did you mean 'model'?" in wrong.output

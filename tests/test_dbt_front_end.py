@@ -525,3 +525,37 @@ def test_delete_insert_without_a_unique_key_appends_as_dbt_duckdb(tmp_path: Path
         "models/staging/inc.sql:1: incremental_strategy='merge' needs a unique_key"
     ), text
     assert "hint: add unique_key='<column>' (or a list of columns)" in text
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "message"),
+    [
+        (
+            '{% if x > 1 %}\n    {{ exceptions.raise_compiler_error("x is too big: " ~ x) }}\n'
+            "  {% endif %}",
+            3,
+            "compilation error: x is too big: 2",
+        ),
+        ("{{ undefined_thing.attr }}", 2, "Jinja error: 'undefined_thing' is undefined"),
+        ("{{ x / 0 }}", 2, "ZeroDivisionError"),
+    ],
+)
+def test_an_error_raised_inside_a_macro_is_located_in_the_macro(
+    tmp_path: Path, body: str, line: int, message: str
+) -> None:
+    macro = "{% macro checked(x) %}\n  " + body + "\n  {{ x }}\n{% endmacro %}\n"
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "macros/checked.sql": macro,
+            "models/marts/uses.sql": "select 1 as a,\n  {{ checked(2) }} as b\n",
+        },
+    )
+    done = run_teal("parse", cwd=root, env={"TEAL_RUN_STORE": "none"})
+    assert done.returncode == 2, done.output
+    assert "Traceback" not in done.output
+    assert done.stderr.startswith(f"macros/checked.sql:{line}: "), done.stderr
+    assert message in done.stderr
+    assert "hint: in a macro that models/marts/uses.sql:2 calls: {{ checked(2) }} as b" in (
+        done.stderr
+    )

@@ -41,13 +41,14 @@ def test_a_macro_whose_name_starts_with_an_underscore_can_be_called(tmp_path: Pa
     project = load_project(root)
     assert "(id * 2) as dbl" in (project.models["dbl"].compiled_sql or "")
     assert project.models["guarded"].upstreams == ("stg_people",)
-    # the helper's own error, located at the model
+    # the helper's own error, located in the macro, with the model's call as the hint
     (root / "models/guarded.sql").write_text(
         "{% do shop_utils._must_be_relation('stg_people', 'guarded') %}select 1 as x\n"
     )
     text = _error(root)
-    assert text.startswith("models/guarded.sql:"), text
+    assert text.startswith("dbt_packages/shop_utils/macros/_guards.sql:"), text
     assert "guarded needs a relation, got: stg_people" in text
+    assert "in a macro that models/guarded.sql:1 calls" in text
 
 
 def test_a_package_macro_may_not_read_an_ephemeral_model(tmp_path: Path) -> None:
@@ -61,8 +62,9 @@ def test_a_package_macro_may_not_read_an_ephemeral_model(tmp_path: Path) -> None
         )
     )
     text = _error(root)
-    assert text.startswith("models/starred.sql:1"), text
+    assert text.startswith("dbt_packages/shop_utils/macros/_guards.sql:"), text
     assert "star cannot read the ephemeral model eph" in text
+    assert "in a macro that models/starred.sql:1 calls" in text
 
 
 UNION = """

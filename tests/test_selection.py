@@ -241,6 +241,15 @@ CASES = [
         {"stg_orders", "int_orders", "int_customer_orders", "fct_revenue"},
     ),
     ("tag:finance", "tag:finance", set()),
+    # -- dbt's FQN: the project's name, its folders, a model's name
+    ("selection_fixture", "", ALL),
+    ("selection_fixture.marts.finance", "", {"fct_revenue", "fct_payments"}),
+    ("selection_fixture.marts.finance.fct_revenue+1", "", {"fct_revenue", "rpt_daily"}),
+    ("marts.finance.fct_revenue", "", {"fct_revenue"}),  # without the project (teal)
+    ("fqn:selection_fixture.staging.stg_orders", "", {"stg_orders"}),
+    ("fqn:selection_fixture.marts.*", "", MARTS),
+    ("fqn:selection_fixture.staging.stg_orders*", "", {"stg_orders", "stg_orders_legacy"}),
+    ("fqn:marts/finance", "", {"fct_revenue", "fct_payments"}),  # a path, as before
 ]
 
 
@@ -401,3 +410,19 @@ def test_a_mistake_inside_a_named_selector_names_the_selector(fixture_project):
         select(dag, ["selector:finance"], [], models=index, selectors={"finance": "tag:financ"})
     assert info.value.message.startswith("in selector 'finance' (its definition in [selectors])")
     assert "no model has tag 'financ'" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("select_", "message", "hint"),
+    [
+        ("resource_type:modle", "unknown resource type 'modle'", "did you mean 'model'?"),
+        ("resource_type:source", "resource_type:source selects nothing teal builds", "source:"),
+        ("test_type:singlar", "unknown test type 'singlar'", "did you mean 'singular'?"),
+        ("test_name:not_nul", "no test is named 'not_nul'", "teal ls -s resource_type:test"),
+        ("selection_fixture.mart", "'selection_fixture.mart' matches no model", ""),
+    ],
+)
+def test_an_unknown_value_of_a_dbt_method_is_an_error(fixture_project, select_, message, hint):
+    err = selection_error(fixture_project, [select_])
+    assert message in err.message
+    assert hint in (err.hint or "")

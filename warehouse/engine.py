@@ -52,6 +52,16 @@ class PartitionRowsError(Exception):
     """A partition's query returned rows that belong to other partitions."""
 
 
+class CheckAborted(RuntimeError):
+    """A check's query failed while running (not binding) and aborted the transaction it
+    audited in, so the other checks could not run there: ``checks`` -> the error."""
+
+    def __init__(self, checks: dict[str, str]) -> None:
+        self.checks = checks
+        names = ", ".join(checks)
+        super().__init__(f"check {names} could not run: {next(iter(checks.values()))}")
+
+
 class SchemaChangeError(Exception):
     """An incremental run's query has other columns than the table it adds rows to."""
 

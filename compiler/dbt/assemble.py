@@ -251,6 +251,14 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
     for tested, check_names in by_asset.items():
         models[tested] = dataclasses.replace(models[tested], checks=tuple(sorted(check_names)))
     entries = {n.name: manifest_node(n, loader.settings) for n in loader.nodes.values()}
+    from teal.compiler.dbt.described import node_properties, source_properties
+
+    for node in nodes:  # description and columns, as dbt's docs site reads them
+        entries[node.name].update(node_properties(loader, node, models[node.name].description))
+    described_sources = {  # keyed as compiler/dbt/manifest.py names sources
+        f"source.{loader.cfg.name}.{source}.{table}": source_properties(loader, info)
+        for (source, table), info in loader.sources.items()
+    }
     from teal.compiler.dbt.macro_state import macro_blocks, node_macros
 
     macros = macro_blocks(loader)
@@ -274,9 +282,11 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         hooks=tuple(loader.hooks),
         warnings=tuple(loader.warnings),
         dbt_nodes=entries,
+        dbt_sources=described_sources,
         dbt_macros=macros,
         compared_state=compared,
         render_at_run=loader.render_at_run if any(n.render_at_run for n in nodes) else None,
+        render_run_end=loader.render_run_end if loader.settings.on_run_end else None,
     )
 
 

@@ -1,11 +1,13 @@
 """Stage 4 of a dbt load (compiler/dbt/loader.py): each enabled node rendered with
 ``execute`` true into its SQL (and an incremental model's ``is_incremental()`` variant),
-seeds and snapshots made queries, ephemeral CTEs injected, on-run hooks rendered; and a
-model whose Jinja queries the warehouse rendered again while the build runs it.
+seeds and snapshots made queries, ephemeral CTEs injected, on-run-start hooks rendered;
+a model whose Jinja queries the warehouse rendered again while the build runs it, and the
+on-run-end hooks rendered after the run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.dbt.assemble import assemble_project
@@ -156,34 +158,62 @@ def inject_ephemerals(loader: DbtLoader, nodes: list[Node]) -> None:
 
 
 def render_hooks(loader: DbtLoader) -> None:
-    """on-run-start/end rendered now; what they log() is printed when they run."""
+    """on-run-start rendered now (what they log() is printed when they run); on-run-end
+    only compiled, so a syntax error is found at load: dbt renders them after the run,
+    with its ``schemas``, ``database_schemas`` and ``results`` (:func:`render_run_end`)."""
     state = loader.jinja.state
-    for kind, hooks in (
-        ("start", loader.settings.on_run_start),
-        ("end", loader.settings.on_run_end),
-    ):
-        for i, text in enumerate(hooks):
-            hook = Node(
-                "operation",
-                loader.settings.project.name,
-                f"on-run-{kind}-{i}",
-                loader.cfg.config_path,
-                "dbt_project.yml",
-                [],
-                raw=text,
-            )
-            state.node = hook
-            loader.jinja.held_logs = []
+    for i, text in enumerate(loader.settings.on_run_start):
+        state.node = _hook_node(loader, "start", i, text)
+        loader.jinja.held_logs = []
+        try:
+            sql = loader.jinja.render(
+                loader.jinja.template(text, "dbt_project.yml"), "dbt_project.yml", text
+            ).strip()
+            logs = tuple(loader.jinja.held_logs)
+        finally:
+            state.node = None
+            loader.jinja.held_logs = None
+        if sql or logs:
+            loader.hooks.append(("start", sql, logs))
+    for text in loader.settings.on_run_end:
+        loader.jinja.template(text, "dbt_project.yml")
+
+
+def render_run_end(
+    loader: DbtLoader, extra: dict[str, Any], query: Any
+) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """The on-run-end hooks rendered after the run, as dbt renders them: ``extra`` holds
+    ``schemas``, ``database_schemas`` and ``results`` (macros they call see them too),
+    ``query`` answers run_query with the build's cursor. (SQL, lines it logged) each,
+    rendered when asked for, so a hook's queries see what the hooks before it did."""
+    jinja = loader.jinja
+    for i, text in enumerate(loader.settings.on_run_end):
+        with loader.render_lock, jinja.phase_with("run_end", extra):
+            loader.live_query = query
+            jinja.state.node = _hook_node(loader, "end", i, text)
+            jinja.held_logs = []
             try:
-                sql = loader.jinja.render(
-                    loader.jinja.template(text, "dbt_project.yml"), "dbt_project.yml", text
+                sql = jinja.render(
+                    jinja.template(text, "dbt_project.yml"), "dbt_project.yml", text
                 ).strip()
-                logs = tuple(loader.jinja.held_logs)
+                logs = tuple(jinja.held_logs)
             finally:
-                state.node = None
-                loader.jinja.held_logs = None
-            if sql or logs:
-                loader.hooks.append((kind, sql, logs))
+                jinja.state.node = None
+                jinja.held_logs = None
+                loader.live_query = None
+        yield sql, logs
+
+
+def _hook_node(loader: DbtLoader, kind: str, i: int, text: str) -> Node:
+    return Node(
+        "operation",
+        loader.settings.project.name,
+        f"on-run-{kind}-{i}",
+        loader.cfg.config_path,
+        "dbt_project.yml",
+        [],
+        raw=text,
+    )
 
 
 def render_again(loader: DbtLoader, name: str, query: Any) -> tuple[str, str | None]:

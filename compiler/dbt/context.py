@@ -22,10 +22,12 @@ import os
 import re
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from teal.compiler.dbt.macro_errors import in_macro
 from teal.compiler.dbt.proxies import (
     Adapter,
     ConfigProxy,
@@ -202,6 +204,20 @@ class DbtJinja:
             ctx = self._contexts[self.phase] = self._make_context(self.phase == "compile")
         return ctx
 
+    @contextmanager
+    def phase_with(self, phase: str, extra: dict[str, Any]) -> Iterator[None]:
+        """Render in ``phase`` (``execute`` true) with the names of ``extra`` in the context
+        of the template and of every macro it calls (on-run-end's ``results``...)."""
+        before = self.phase
+        self._contexts[phase] = {**self._make_context(True), **extra}
+        for key in [k for k in self._modules if k[0] == phase]:
+            del self._modules[key]
+        self.phase = phase
+        try:
+            yield
+        finally:
+            self.phase = before
+
     def template(self, text: str, display: str) -> Any:
         """``text`` compiled (its code taken from the load's cache when it was compiled
         before: compiling a template costs about a millisecond, loading its code a tenth)."""
@@ -249,12 +265,16 @@ class DbtJinja:
             return str(template.render({**self.context(), **(extra or {})}))
         except MacroReturn as ret:  # a bare {{ return(...) }} in a model
             return str(ret.value)
-        except TemplateError as exc:
-            if exc.line is None and exc.path == display:  # raised by a macro: at its call
-                exc.line = _template_line(exc, display)
-                exc.source_line = _line(source, exc.line)
-            raise
         except RenderAtRun:
+            raise
+        except TemplateError as exc:
+            if exc.line is None and exc.path in (None, display):  # raised by a macro's call
+                moved = in_macro(exc, self.files, display, source, exc.message)
+                if moved is not None:
+                    raise moved from None
+                if exc.path == display:  # no macro file to point at: at its call
+                    exc.line = _template_line(exc, display)
+                    exc.source_line = _line(source, exc.line)
             raise
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
@@ -263,6 +283,18 @@ class DbtJinja:
         except Exception as exc:  # noqa: BLE001 - errors raised inside templates and macros
             line = _template_line(exc, display)
             message = str(exc)
+            prefix = "Jinja error" if isinstance(exc, jinja2.UndefinedError) else None
+            moved = in_macro(
+                exc,
+                self.files,
+                display,
+                source,
+                f"{prefix}: {message}"
+                if prefix
+                else f"error while rendering: {type(exc).__name__}: {message}",
+            )
+            if moved is not None:
+                raise moved from None
             if isinstance(exc, jinja2.UndefinedError):
                 name = re.match(r"'(\w+)' is undefined", message)
                 hint = None

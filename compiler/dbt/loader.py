@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -489,3 +490,13 @@ class DbtLoader:
         from teal.compiler.dbt.compile import render_again
 
         return render_again(self, name, query)
+
+    def render_run_end(
+        self, extra: dict[str, Any], query: Any
+    ) -> Iterator[tuple[str, tuple[str, ...]]]:
+        """The on-run-end hooks rendered after the run with ``extra`` (``schemas``,
+        ``database_schemas``, ``results``): (SQL, lines logged) each, rendered as it is
+        asked for; compiler/dbt/compile.py."""
+        from teal.compiler.dbt.compile import render_run_end
+
+        return render_run_end(self, extra, query)

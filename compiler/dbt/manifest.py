@@ -142,6 +142,7 @@ def manifest(project: Project) -> dict[str, Any]:
                 "source_description": "",
                 "loader": "",
                 "relation_name": ".".join(f'"{p}"' for p in parts),
+                **project.dbt_sources.get(uid, {}),
             }
             parent_map[uid] = []
     for uid in parent_map:

@@ -147,9 +147,9 @@ def _still_usable(cur: DuckDBPyConnection, names: list[str], exc: Exception) -> 
     try:
         cur.execute(SQL.probe).fetchall()
     except Exception:  # noqa: BLE001
-        raise RuntimeError(
-            f"check {', '.join(names)} could not run: {str(exc).splitlines()[0]}"
-        ) from exc
+        from teal.warehouse.engine import CheckAborted
+
+        raise CheckAborted(dict.fromkeys(names, str(exc).splitlines()[0])) from exc
 
 
 def sample(
