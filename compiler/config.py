@@ -116,6 +116,22 @@ class ProjectConfig:
             raise self.automation_error
         return self.parsed_automation
 
+    def automation_warnings(self) -> tuple[ProjectError, ...]:
+        """The mistake in the jobs, schedules or sensors tables as a warning, for commands
+        that run without them (a build runs; the daemon and `teal schedules` refuse)."""
+        broken = self.automation_error
+        if broken is None:
+            return ()
+        return (
+            ProjectError(
+                f"{broken.message} (jobs, schedules and sensors cannot be used until it is fixed)",
+                path=broken.path,
+                line=broken.line,
+                col=broken.col,
+                hint=broken.hint,
+            ),
+        )
+
     def folder_config(self, rel_folder: str) -> dict[str, Any]:
         """Merged folder defaults for a model in ``rel_folder`` (posix, relative to models/).
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.config import ProjectConfig, load_config
-from teal.compiler.errors import ProjectError, TealError, raise_all
+from teal.compiler.errors import TealError, raise_all
 from teal.compiler.plan import Plan, PlanOptions, PlanState, build_plan
 from teal.compiler.project import Project, load_project
 from teal.compiler.selection import model_index
@@ -209,19 +209,7 @@ class Session:
 
     def _load(self, when_stored: Callable[[], None] | None = None) -> Project:
         project = load_project(config=self.config, strategy=self.strategy, when_stored=when_stored)
-        warnings = project.warnings
-        broken = self.config.automation_error
-        if broken is not None:  # a build runs; the daemon and `teal schedules` refuse
-            warnings += (
-                ProjectError(
-                    f"{broken.message} (jobs, schedules and sensors cannot be used until it "
-                    "is fixed)",
-                    path=broken.path,
-                    line=broken.line,
-                    col=broken.col,
-                    hint=broken.hint,
-                ),
-            )
+        warnings = project.warnings + self.config.automation_warnings()
         if warnings:
             self._warn(warnings)
         return project
