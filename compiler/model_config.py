@@ -199,21 +199,19 @@ def validate_model_config(
     return config
 
 
-# config keys that change how a model is built, retried, described or kept, not its data:
-# left out of its version, so changing one makes no partition stale
+# config keys that change how a model is retried, scheduled, watched or kept, not its
+# data: left out of its version, so changing one makes no partition stale. (backfill_policy
+# stays in: one query over a range can give other rows than a query per partition; tags,
+# meta and group stay in: dbt's state:modified counts them.)
 _NOT_DATA = frozenset(
     {
         "description",
-        "tags",
-        "meta",
-        "group",
         "retries",
         "retry_delay",
         "pool",
         "freshness",
         "rebuild_stale",
         "metadata",
-        "backfill_policy",
     }
 )
 # bounds of a partition definition: which partitions exist, not what one holds
@@ -225,7 +223,7 @@ def versioned_config(config: dict[str, Any]) -> list[tuple[str, str]]:
     daily definition's ``end`` or adding a region to a static dimension leaves the
     partitions already built up to date.
 
-    >>> versioned_config({"partitioned_by": {"daily": {"start": "2026-01-01"}}, "tags": ["a"]})
+    >>> versioned_config({"partitioned_by": {"daily": {"start": "2026-01-01"}}, "retries": 2})
     [('partitioned_by', "{'daily': {}}")]
     >>> versioned_config({"partitioned_by": {"region": ["east", "west"]}, "unique_key": "id"})
     [('partitioned_by', "{'region': 'static'}"), ('unique_key', "'id'")]

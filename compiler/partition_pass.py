@@ -121,7 +121,9 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
         chosen[step.model] = tuple(keys)  # what downstream keys map from: all of them
         left_out = ""
         done = retried.get(step.model)
-        if done and not (step.full_refresh and not requested):  # a full refresh swaps all
+        # only keys asked for: a plain build picks what is missing or stale anyway, and a
+        # partition built by the retried run that is stale now (its code changed) is built
+        if done and requested:
             left = [k for k in keys if k not in done]
             if left and len(left) < len(keys):
                 left_out = f"; {len(keys) - len(left)} built by the retried run left out"

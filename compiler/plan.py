@@ -315,6 +315,9 @@ def build_plan(
         selectors=project.config.selectors,
         columns=lambda: _column_graph(project),
     )
+    if options.only_models is not None:  # a retry: what it retries, whether or not the
+        # selection (state:modified, result:) still reaches it now that the run has run
+        chosen |= {n for n in options.only_models if n in project.models}
     has_selector = bool([s for s in (select_ or []) if s.strip()])
     steps: list[Step] = []
     not_run: dict[str, str] = {}

@@ -54,11 +54,7 @@ def launch_queued(
     keys = [k for k in run.partitions if ".." not in k]
     ranges = [k for k in run.partitions if ".." in k]
     try:
-        watched = settings.get("partitions_of")
-        if isinstance(watched, str) and not _keys_of_selection(session, run, keys):
-            # an asset sensor's keys, not the target's: the target's keys whose time window
-            # overlaps theirs, or (no time to compare) what is stale
-            keys = _overlapping_keys(session, run, watched, keys)
+        keys = sensor_keys(session, run, keys)
         adds = settings.get("add_partitions")
         if isinstance(adds, dict):  # a sensor's new dynamic partition keys, added first
             for set_name, new_keys in adds.items():
@@ -93,6 +89,16 @@ def launch_queued(
     finally:
         session.close()
     return result
+
+
+def sensor_keys(session: Session, run: RunRecord, keys: list[str]) -> list[str]:
+    """The partition keys ``run`` builds. An asset sensor's run carries the keys of the
+    model it watched (``partitions_of``); when they are not the target's, the target's
+    keys whose time window overlaps theirs, or none (what is stale gets built)."""
+    watched = run.config.get("partitions_of")
+    if not isinstance(watched, str) or _keys_of_selection(session, run, keys):
+        return keys
+    return _overlapping_keys(session, run, watched, keys)
 
 
 def _retry_options(options: PlanOptions, settings: dict[str, JsonValue]) -> PlanOptions:

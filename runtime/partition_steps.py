@@ -40,7 +40,7 @@ def run_partitions(
     """The step's partitions; those held back during the run (they read an upstream
     partition that failed: runtime/held_back.py) are reported skipped and passed on in
     the result's ``failed_partitions``, so that what reads them is held back too."""
-    for key in step.held_back:
+    for key in step.held_back if step.attempt == 1 else ():  # reported once, not per try
         ex.reporter_partition(
             step, key, SKIPPED, None, 0, len(step.partitions), None, step.held_back_why
         )
@@ -231,12 +231,12 @@ def _build_partitions(
                 cur, target, model, started, t0, f"partition {key}: {message}{more}", line
             )
         # the partitions that committed keep their rows: the summary counts them, and a
-        # step downstream still builds what reads only them
+        # step downstream still builds what reads none of the others
         return replace(
             failed,
             checks=tuple(outcomes),
             rows=total_rows or None,
-            failed_partitions=tuple(k for k in keys if k not in committed) if committed else (),
+            failed_partitions=tuple(k for k in keys if k not in committed),
         )
     cur.record_step(target, started, total_rows)
     return ex._succeeded(

@@ -46,6 +46,12 @@ class RetryRequest:
     whole: bool = False
     # each partitioned model's partitions the run built: the retry leaves them out
     done_partitions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # the run's other options, replayed: --store-failures, --ignore-failed-upstream, dbt's
+    # --event-time-start/--event-time-end (UTC, ISO) and --empty
+    store_failures: bool = False
+    ignore_failed_upstream: bool = False
+    event_time_window: tuple[str, str] | None = None
+    empty: bool = False
 
     def only_models(self) -> frozenset[str] | None:
         """The models whose steps the retry keeps (None: all its selection plans)."""
@@ -75,10 +81,20 @@ def plan_retry(store: RunStore, run: RunRecord) -> RetryRequest:
     partitions_left = {
         s.model for s in steps if s.partition_key and (s.model, s.partition_key) not in done_keys
     }
+    # a model whose check was skipped (a model it reads failed) built without that check:
+    # the retry builds it again, and the check runs
+    unchecked = {
+        str(e.model)
+        for e in store.events(run.run_id, kinds=[EventKind.CHECK_RESULT])
+        if e.data.get("status") == "skipped" and e.model
+    }
     succeeded = {
         s.model
         for s in steps
-        if s.status == "success" and not s.partition_key and s.model not in partitions_left
+        if s.status == "success"
+        and not s.partition_key
+        and s.model not in partitions_left
+        and s.model not in unchecked
     }
     todo = tuple(m for m in planned if m not in succeeded)
     built: dict[str, dict[str, None]] = {}
@@ -117,6 +133,12 @@ def plan_retry(store: RunStore, run: RunRecord) -> RetryRequest:
         exclude=run.exclude,
         whole=never_started,
         done_partitions=tuple((model, tuple(keys)) for model, keys in sorted(built.items())),
+        store_failures=bool(config.get("store_failures")),
+        ignore_failed_upstream=bool(config.get("ignore_failed_upstream")),
+        event_time_window=(str(window[0]), str(window[1]))
+        if isinstance(window := config.get("event_time_window"), list) and len(window) == 2
+        else None,
+        empty=bool(config.get("empty")),
     )
 
 

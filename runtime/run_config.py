@@ -282,7 +282,13 @@ def recorded_options(
             changed_only=options.changed_only,
             missing_only=options.missing_only,
             partition_range=list(options.partition_range) if options.partition_range else None,
+            ignore_failed_upstream=options.ignore_failed_upstream,
+            event_time_window=[w.isoformat() for w in options.event_time_window]
+            if options.event_time_window
+            else None,
         )
+    if cfg.dbt is not None and getattr(cfg.dbt, "empty", False):
+        recorded["empty"] = True  # dbt's --empty: a retry reads no rows either
     return recorded
 
 

@@ -188,7 +188,8 @@ class Schedule:
             why = f"upstream {result.model} failed check {check.group(1)}"
         elif result.status == SKIPPED and (result.message or "").startswith("canceled"):
             why = f"upstream {result.model} was canceled"
-        failed = frozenset(result.failed_partitions)
+        # a canceled step's downstream is skipped whole: nothing more starts
+        failed = frozenset(result.failed_partitions if result.status != SKIPPED else ())
         for nxt in self.downstream[result.model]:
             if nxt in self.results:
                 continue

@@ -439,11 +439,12 @@ def test_an_asset_sensor_builds_the_overlapping_partitions_of_a_target_partition
                     'region': ['east', 'west']},
                     partition_column={'month': 'month', 'region': 'region'}) }}
                 select date_trunc('month', ts) as month, '{{ partition.region }}' as region,
-                       sum(v) as v
-                from events group by 1
+                       sum(v) * min(f.k) as v
+                from events, read_csv('factor.csv') f group by 1
             """,
         }
     )
+    (root / "factor.csv").write_text("k\n1\n")
     (root / "teal.toml").write_text(
         '[sensors.after_events]\nasset = "events"\nselect = "by_region"\nminimum_interval = "0s"\n'
     )
@@ -461,3 +462,15 @@ def test_an_asset_sensor_builds_the_overlapping_partitions_of_a_target_partition
     )
     assert rows == [("2026-02|east",), ("2026-02|west",)]
     assert query(root / "warehouse.duckdb", "select count(*), sum(v) from by_region") == [(2, 48)]
+    # a sensor run that failed is retried with the target's keys, not the watched day
+    (root / "factor.csv").rename(root / "gone.csv")
+    later = {"TEAL_NOW": "2026-03-10T00:20:00"}
+    again = run_teal("build", "-s", "events", "--partition", "2026-02-11", cwd=root, env=later)
+    assert again.returncode == 0, again.output
+    run_teal("daemon", "--once", cwd=root, env=later)  # its run fails: no factor.csv
+    assert [r["status"] for r in runs(root)[:2]] == ["failure", "success"]
+    (root / "gone.csv").rename(root / "factor.csv")
+    retried = run_teal("retry", "last", cwd=root, env=later)
+    assert retried.returncode == 0, retried.output
+    assert "2 partitions" in retried.stdout  # February's two regions, not a day of events
+    assert query(root / "warehouse.duckdb", "select count(*), sum(v) from by_region") == [(2, 96)]

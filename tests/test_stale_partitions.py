@@ -283,13 +283,13 @@ def test_extending_a_definition_or_changing_a_retry_setting_builds_only_the_new_
 ):
     """The definition's bounds say which partitions exist, not what one holds: a later
     `end` builds the new days alone (they were all stale before), and config that does not
-    change the data (retries, tags) makes nothing stale."""
+    change the data (retries) makes nothing stale."""
     root = make(project)
     teal(root, "build")
     longer = EVENTS_SQL.replace("'end': '2026-01-11'", "'end': '2026-01-13'")
     assert longer != EVENTS_SQL
     (root / "models" / "events.sql").write_text(
-        longer.replace("partition_column='ts'", "partition_column='ts', retries=2, tags=['x']")
+        longer.replace("partition_column='ts'", "partition_column='ts', retries=2")
     )
     built = teal(root, "build", "-s", "events")
     assert built_keys(built.stdout, "events") == ["2026-01-11", "2026-01-12"]

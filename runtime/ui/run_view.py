@@ -200,6 +200,8 @@ class RunView:
                 "missing_only": request.missing_only,
                 "done_partitions": {m: list(keys) for m, keys in request.done_partitions},
                 "only_models": sorted(only) if only is not None else None,
+                # an asset sensor's run: its keys are the watched model's (runtime/launch.py)
+                "partitions_of": request.parent.config.get("partitions_of"),
             },
         )
 

@@ -383,3 +383,75 @@ def test_retry_of_a_partition_build_gives_models_selected_by_plus_their_own_part
     last = run_teal("retry", "last", cwd=root, env=env)
     assert last.returncode == 0, last.output
     assert (root / "calls.log").read_text().split() == ["2026-01-08"]
+
+
+@pytest.mark.slow
+def test_a_retry_builds_what_failed_when_its_selection_no_longer_reaches_it(project):
+    """`-s state:modified+`: once the run built the modified model it is no longer
+    modified, yet the retry still builds the model below it that failed."""
+    root = project(
+        {
+            "models/a.sql": "{{ config(materialized='table') }} select 1 as x",
+            "models/c.sql": "{{ config(materialized='table') }}\n"
+            "select a.x, f.y from a, read_csv('ok.csv') f",
+        }
+    )
+    (root / "ok.csv").write_text("y\n1\n")
+    assert run_teal("build", cwd=root).returncode == 0
+    (root / "models" / "a.sql").write_text("{{ config(materialized='table') }} select 2 as x")
+    (root / "ok.csv").rename(root / "gone.csv")
+    assert run_teal("build", "-s", "state:modified+", cwd=root).returncode == 1
+    (root / "gone.csv").rename(root / "ok.csv")
+    again = run_teal("retry", "last", cwd=root)
+    assert again.returncode == 0, again.output
+    assert "1 built" in again.stdout
+    assert query(root / "warehouse.duckdb", "select x, y from main.c") == [(2, 1)]
+
+
+@pytest.mark.slow
+def test_a_retry_runs_a_check_that_was_skipped_because_what_it_reads_failed(project):
+    """c's relationships check reads b, skipped when a failed: c was built without it.
+    The retry builds a, b and c again, so the check runs (and here fails)."""
+    root = project(
+        {
+            "models/a.sql": "select id from read_csv('ids.csv')",
+            "models/b.sql": "select id from a",
+            "models/c.sql": "select 1 as id, 7 as b_id",
+            "models/schema.yml": """
+                models:
+                  - name: c
+                    columns:
+                      - name: b_id
+                        tests:
+                          - relationships: {to: ref('b'), field: id, name: c_b_exists}
+                """,
+        },
+        'name = "p"\n\n[defaults]\nmaterialized = "table"\n',
+    )
+    first = run_teal("build", cwd=root)
+    assert first.returncode == 1, first.output
+    assert "SKIP  check c_b_exists" in first.stdout
+    (root / "ids.csv").write_text("id\n1\n")
+    again = run_teal("retry", "last", cwd=root)
+    assert again.returncode == 1, again.output
+    assert "Retrying 3 models" in again.stdout
+    assert "check c_b_exists failed" in again.stdout, again.stdout
+
+
+@pytest.mark.slow
+def test_a_retry_replays_the_runs_other_options(project):
+    """--store-failures and --ignore-failed-upstream are recorded with the run and given
+    to its retry again."""
+    from teal.runtime.retry import plan_retry
+    from teal.runtime.runstore.refs import resolve_run
+    from teal.runtime.session import Session
+
+    root = project(FLAKY)
+    (root / "fail").write_text("")
+    first = run_teal("build", "--store-failures", "--ignore-failed-upstream", cwd=root)
+    assert first.returncode == 1, first.output
+    with Session.open(root) as session:
+        store = session.run_store()
+        request = plan_retry(store, resolve_run(store, "last"))
+    assert request.store_failures and request.ignore_failed_upstream
+    assert request.event_time_window is None and not request.empty
