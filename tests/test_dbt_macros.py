@@ -183,9 +183,9 @@ def test_a_render_that_fails_on_what_the_warehouse_held_before_the_build_is_done
     done = run_teal("compile", "-s", "pivoted", cwd=root, env=ENV)
     assert done.returncode == 0, done.output
     compiled = (root / "target/compiled/models/marts/pivoted.sql").read_text()
-    assert "rendering it with the warehouse as it is now failed: models/marts/pivoted.sql:2" in (
-        compiled
-    )
+    # located in the macro that failed, with the model's call
+    assert "rendering it with the warehouse as it is now failed: dbt_packages/" in compiled
+    assert "in a macro that models/marts/pivoted.sql:2 calls" in compiled
     done = run_teal("build", cwd=root, env=ENV)
     assert done.returncode == 0, done.output
     assert query(root / "shop.duckdb", "select * from main_mart.pivoted order by id") == [
