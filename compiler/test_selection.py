@@ -45,6 +45,28 @@ def selected_checks(project: Any, select: Iterable[str] | None) -> frozenset[str
     return frozenset(chosen)
 
 
+def names_tests(project: Any, expression: str) -> bool:
+    """Whether every term of ``expression`` names tests (``--exclude test_name:x`` leaves
+    out that test, not the model it checks)."""
+    terms = _terms([expression])
+    return bool(terms) and all(
+        _term_filter(project, [c for c, _ in parts]) is not None for _, parts in terms
+    )
+
+
+def without_excluded(
+    project: Any, names: Iterable[str], only: frozenset[str] | None, exclude: Iterable[str]
+) -> frozenset[str] | None:
+    """``only`` (None: every check of ``names``) less the tests ``exclude`` names."""
+    dropped = selected_checks(project, list(exclude)) or frozenset()
+    if not dropped:
+        return only
+    base = (
+        only if only is not None else frozenset(c for n in names for c in project.models[n].checks)
+    )
+    return base - dropped
+
+
 def _term_filter(project: Any, criteria: list[str]) -> CheckFilter | None:
     """What a term's test criteria keep (all of them: an intersection), or None when it
     has none (every test of its models)."""

@@ -547,18 +547,21 @@ class Session:
     ) -> CheckRun:
         """Run the checks of the selected models on what is published now (no build). A dbt
         project's ``target/run_results.json`` then holds their results, as ``dbt test``'s."""
-        from teal.compiler.test_selection import selected_checks
+        from teal.compiler.test_selection import names_tests, selected_checks, without_excluded
         from teal.runtime.check_run import run_checks
 
         started = time.perf_counter()
         project = self.project
-        names = self.select(select, exclude)
+        excluded = _as_list(exclude) or []
+        tests_out = [e for e in excluded if names_tests(project, e)]  # those tests, not models
+        names = self.select(select, [e for e in excluded if e not in tests_out])
+        only = selected_checks(project, _as_list(select))
         run = run_checks(
             project,
             names,
             run_id=new_run_id(),
             store_failures=store_failures,
-            only=selected_checks(project, _as_list(select)),
+            only=without_excluded(project, names, only, tests_out),
         )
         if project.config.dbt is not None:
             from teal.runtime.artifacts import write_dbt_artifacts

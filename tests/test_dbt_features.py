@@ -592,8 +592,8 @@ def test_selection_takes_dbt_fqns_and_tests_by_name_and_type(tmp_path: Path) -> 
     assert listed("staging.stg_people") == ["stg_people"]
     assert listed("fqn:shop.marts.people_count") == ["people_count"]
 
-    def tested(selection: str) -> list[str]:
-        done = run_teal("test", "-s", selection, cwd=root, env=ENV)
+    def tested(selection: str, *more: str) -> list[str]:
+        done = run_teal("test", "-s", selection, *more, cwd=root, env=ENV)
         assert done.returncode == 0, done.output
         results = json.loads((root / "target" / "run_results.json").read_text())["results"]
         return sorted(r["unique_id"].split(".")[2] for r in results)
@@ -604,6 +604,8 @@ def test_selection_takes_dbt_fqns_and_tests_by_name_and_type(tmp_path: Path) -> 
     assert tested("test_type:singular") == ["assert_people_counted"]
     assert tested("test_type:generic") == ["not_null_stg_people_id", "unique_stg_people_id"]
     assert tested("stg_people") == ["not_null_stg_people_id", "unique_stg_people_id"]
+    # excluding a test leaves out that test, not the model it checks
+    assert tested("stg_people", "--exclude", "test_name:not_null") == ["unique_stg_people_id"]
     assert tested("resource_type:test") == [
         "assert_people_counted",
         "not_null_stg_people_id",
