@@ -16,6 +16,7 @@ from teal.compiler.frozen import evolve
 from teal.compiler.plan import PlanOptions
 from teal.compiler.strategy import LoadStrategy
 from teal.runtime.clock import utc_now
+from teal.runtime.dbt_flags import dbt_flags
 from teal.runtime.report import Reporter
 from teal.runtime.results import BuildResult
 from teal.runtime.run_config import RunConfig
@@ -51,6 +52,14 @@ def launch_queued(
     raw_vars = settings.get("vars")
     session = Session.open(config.root, vars=dict(raw_vars) if isinstance(raw_vars, dict) else None)
     session.strategy = strategy
+    dbt_flags(  # what a dbt project's templates read, as the run a retry retries had them
+        session,
+        empty=bool(settings.get("empty")),
+        store_failures=bool(settings.get("store_failures")),
+        full_refresh=bool(settings.get("full_refresh")),
+    )
+    window = settings.get("event_time_window")
+    start, end = (str(window[0]), str(window[1])) if isinstance(window, list) else (None, None)
     keys = [k for k in run.partitions if ".." not in k]
     ranges = [k for k in run.partitions if ".." in k]
     try:
@@ -65,6 +74,9 @@ def launch_queued(
             partition_range=ranges[0] if ranges else None,
             full_refresh=bool(settings.get("full_refresh")),
             missing_only=bool(settings.get("missing_only")),
+            ignore_failed_upstream=bool(settings.get("ignore_failed_upstream")),
+            event_time_start=start,
+            event_time_end=end,
         )
         options = _retry_options(options, settings)
         result = session.build(
@@ -77,6 +89,7 @@ def launch_queued(
                 run_id=run_id,
                 queued=True,
                 parent_run_id=run.parent_run_id,
+                store_failures=bool(settings.get("store_failures")),
                 config=RunConfig.recorded(settings.get("run_config"), run_id),
             ),
             reporter=reporter,

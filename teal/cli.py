@@ -138,7 +138,7 @@ def _run(
             project_dir, job_name, select, exclude, partition_opts
         )
     session = open_session(project_dir, target, warehouse, vars_, threads, base_vars=job_vars)
-    from teal.cli_dbt import dbt_flags
+    from teal.runtime.dbt_flags import dbt_flags
 
     dbt_flags(
         session,
@@ -265,7 +265,7 @@ def check(
     from teal.runtime.report import sample_line
 
     session = open_session(project_dir, target, warehouse, vars_)
-    from teal.cli_dbt import dbt_flags
+    from teal.runtime.dbt_flags import dbt_flags
 
     dbt_flags(session, store_failures=store_failures)
     if freshness:

@@ -33,35 +33,6 @@ def only_resource_type(resource_type: str, select: tuple[str, ...]) -> tuple[str
     )
 
 
-def dbt_flags(
-    session: Any, *, empty: bool = False, store_failures: bool = False, full_refresh: bool = False
-) -> None:
-    """dbt's flags as a dbt project's templates read them, set before the project loads:
-    ``--empty`` (refs and sources read no rows), ``--store-failures``
-    (``should_store_failures()``) and ``--full-refresh`` (``should_full_refresh()``); the
-    last two are also run options, which is all they are in a teal project."""
-    import dataclasses
-
-    from teal.compiler.errors import ProjectError
-
-    if session.config.dbt is None:
-        if empty:
-            raise ProjectError(
-                "--empty is for dbt projects",
-                hint="to check a teal project's SQL without building it, run `teal validate`",
-            )
-        return
-    if not (empty or store_failures or full_refresh):
-        return
-    dbt = dataclasses.replace(
-        session.config.dbt,
-        empty=empty,
-        store_failures=store_failures,
-        full_refresh=full_refresh,
-    )
-    session.config = dataclasses.replace(session.config, dbt=dbt)
-
-
 def _resource_command(resource_type: str, doc: str) -> click.Command:
     @click.command(name=resource_type, help=doc)
     @build_options

@@ -70,7 +70,7 @@ def retry(
         strategy=first.strategy,
     )
     click.get_current_context().call_on_close(session.close)
-    from teal.cli_dbt import dbt_flags
+    from teal.runtime.dbt_flags import dbt_flags
 
     dbt_flags(  # a dbt project's templates read them as the run they retry did
         session,

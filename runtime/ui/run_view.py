@@ -198,6 +198,13 @@ class RunView:
                 "vars": request.vars,
                 "run_config": request.run_config.to_json() if request.run_config else {},
                 "missing_only": request.missing_only,
+                # the run's other options, replayed by the launch (runtime/launch.py)
+                "store_failures": request.store_failures,
+                "ignore_failed_upstream": request.ignore_failed_upstream,
+                "event_time_window": list(request.event_time_window)
+                if request.event_time_window
+                else None,
+                "empty": request.empty,
                 "done_partitions": {m: list(keys) for m, keys in request.done_partitions},
                 "only_models": sorted(only) if only is not None else None,
                 # an asset sensor's run: its keys are the watched model's (runtime/launch.py)
