@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from teal.compiler.dbt.macro_errors import in_macro
+from teal.compiler.dbt.macro_errors import in_macro, source_line, template_line
 from teal.compiler.dbt.proxies import (
     Adapter,
     ConfigProxy,
@@ -273,15 +273,15 @@ class DbtJinja:
                 if moved is not None:
                     raise moved from None
                 if exc.path == display:  # no macro file to point at: at its call
-                    exc.line = _template_line(exc, display)
-                    exc.source_line = _line(source, exc.line)
+                    exc.line = template_line(exc, display)
+                    exc.source_line = source_line(source, exc.line)
             raise
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(
                 f"Jinja syntax error: {exc.message}", path=exc.filename or display, line=exc.lineno
             ) from None
         except Exception as exc:  # noqa: BLE001 - errors raised inside templates and macros
-            line = _template_line(exc, display)
+            line = template_line(exc, display)
             message = str(exc)
             prefix = "Jinja error" if isinstance(exc, jinja2.UndefinedError) else None
             moved = in_macro(
@@ -299,7 +299,7 @@ class DbtJinja:
                 name = re.match(r"'(\w+)' is undefined", message)
                 hint = None
                 col = None
-                text = _line(source, line) or ""
+                text = source_line(source, line) or ""
                 if name:
                     at = re.search(rf"(?<![\w.'\"]){re.escape(name.group(1))}\b", text)
                     col = at.start() + 1 if at else None
@@ -311,14 +311,14 @@ class DbtJinja:
                     path=display,
                     line=line,
                     col=col,
-                    source_line=_line(source, line),
+                    source_line=source_line(source, line),
                     hint=hint,
                 ) from None
             raise TemplateError(
                 f"error while rendering: {type(exc).__name__}: {message}",
                 path=display,
                 line=line,
-                source_line=_line(source, line),
+                source_line=source_line(source, line),
             ) from None
 
     def error(
@@ -335,7 +335,7 @@ class DbtJinja:
                 line = text.count("\n", 0, found.start()) + 1
                 col = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
         return TemplateError(
-            message, path=path, line=line, col=col, source_line=_line(text, line), hint=hint
+            message, path=path, line=line, col=col, source_line=source_line(text, line), hint=hint
         )
 
     def module(self, index: int) -> Any:
@@ -576,25 +576,6 @@ def _try_or_error(jinja: DbtJinja) -> Callable[..., Any]:
             raise jinja.error(message) from None
 
     return call
-
-
-def _template_line(exc: BaseException, display: str) -> int | None:
-    """The line of the innermost frame of the template ``display`` (its call of a macro
-    whose own code failed, when it was a macro)."""
-    line = getattr(exc, "lineno", None)
-    tb = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == display:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
-
-
-def _line(text: str, line: int | None) -> str | None:
-    if not line:
-        return None
-    lines = text.splitlines()
-    return lines[line - 1] if 0 < line <= len(lines) else None
 
 
 @dataclass

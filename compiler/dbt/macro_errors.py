@@ -34,16 +34,29 @@ def in_macro(
         return None
     path, line = place
     where = f"{display}:{called}" if called else display
-    call = _line(source, called)
+    call = source_line(source, called)
     return TemplateError(
         message,
         path=path,
         line=line,
-        source_line=_line(texts[path], line),
+        source_line=source_line(texts[path], line),
         hint=f"in a macro that {where} calls" + (f": {call.strip()}" if call else ""),
     )
 
 
-def _line(text: str, line: int | None) -> str | None:
+def template_line(exc: BaseException, display: str) -> int | None:
+    """The line of the innermost frame of the template ``display`` (its call of a macro
+    whose own code failed, when it was a macro)."""
+    line = getattr(exc, "lineno", None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == display:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def source_line(text: str, line: int | None) -> str | None:
+    """Line ``line`` (1-based) of ``text``; None when there is none."""
     lines = text.splitlines()
     return lines[line - 1] if line and 0 < line <= len(lines) else None
