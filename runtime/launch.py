@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from teal.compiler.errors import SelectionError
@@ -20,7 +21,7 @@ from teal.runtime.dbt_flags import dbt_flags
 from teal.runtime.report import Reporter
 from teal.runtime.results import BuildResult
 from teal.runtime.run_config import RunConfig
-from teal.runtime.runstore import RunRecord, RunStatus, open_run_store, store_spec
+from teal.runtime.runstore import RunStatus, open_run_store, store_spec
 from teal.runtime.runstore.records import JsonValue
 from teal.runtime.runstore.ticks import TickStore
 from teal.runtime.session import RunOptions, Session
@@ -52,33 +53,14 @@ def launch_queued(
     raw_vars = settings.get("vars")
     session = Session.open(config.root, vars=dict(raw_vars) if isinstance(raw_vars, dict) else None)
     session.strategy = strategy
-    dbt_flags(  # what a dbt project's templates read, as the run a retry retries had them
-        session,
-        empty=bool(settings.get("empty")),
-        store_failures=bool(settings.get("store_failures")),
-        full_refresh=bool(settings.get("full_refresh")),
-    )
-    window = settings.get("event_time_window")
-    start, end = (str(window[0]), str(window[1])) if isinstance(window, list) else (None, None)
-    keys = [k for k in run.partitions if ".." not in k]
-    ranges = [k for k in run.partitions if ".." in k]
+    settings_flags(session, settings)
     try:
-        keys = sensor_keys(session, run, keys)
         adds = settings.get("add_partitions")
         if isinstance(adds, dict):  # a sensor's new dynamic partition keys, added first
             for set_name, new_keys in adds.items():
                 if isinstance(new_keys, list):
                     session.change_partitions(set_name, add=[str(k) for k in new_keys])
-        options = session.options(
-            partitions=keys,
-            partition_range=ranges[0] if ranges else None,
-            full_refresh=bool(settings.get("full_refresh")),
-            missing_only=bool(settings.get("missing_only")),
-            ignore_failed_upstream=bool(settings.get("ignore_failed_upstream")),
-            event_time_start=start,
-            event_time_end=end,
-        )
-        options = _retry_options(options, settings)
+        options = run_options(session, run.selection, run.exclude, run.partitions, settings)
         result = session.build(
             list(run.selection) or None,
             list(run.exclude) or None,
@@ -104,19 +86,53 @@ def launch_queued(
     return result
 
 
-def sensor_keys(session: Session, run: RunRecord, keys: list[str]) -> list[str]:
-    """The partition keys ``run`` builds. An asset sensor's run carries the keys of the
-    model it watched (``partitions_of``); when they are not the target's, the target's
-    keys whose time window overlaps theirs, or none (what is stale gets built)."""
-    watched = run.config.get("partitions_of")
-    if not isinstance(watched, str) or _keys_of_selection(session, run, keys):
-        return keys
-    return _overlapping_keys(session, run, watched, keys)
+def settings_flags(session: Session, settings: Mapping[str, JsonValue]) -> None:
+    """dbt's flags from a run's settings, as the run a retry retries had them (before the
+    project loads: its templates read them)."""
+    dbt_flags(
+        session,
+        empty=bool(settings.get("empty")),
+        store_failures=bool(settings.get("store_failures")),
+        full_refresh=bool(settings.get("full_refresh")),
+    )
 
 
-def _retry_options(options: PlanOptions, settings: dict[str, JsonValue]) -> PlanOptions:
-    """A retry queued from the UI: the models it keeps, and their partitions that the
-    retried run built (runtime/retry.py)."""
+def run_options(
+    session: Session,
+    select: Sequence[str],
+    exclude: Sequence[str],
+    partitions: Sequence[str],
+    settings: Mapping[str, JsonValue],
+) -> PlanOptions:
+    """The plan options of a run from its recorded settings (a queued run's config, or a
+    retry's: runtime/retry.py ``RetryRequest.settings``) and partitions (keys, and a range
+    as ``FIRST..LAST``)."""
+    keys = [k for k in partitions if ".." not in k]
+    ranges = [k for k in partitions if ".." in k]
+    watched = settings.get("partitions_of")
+    if isinstance(watched, str):
+        selected = session.select(list(select) or None, list(exclude) or None)
+        if not _keys_of(session, selected, keys):
+            # an asset sensor's keys, not the target's: the target's keys whose time
+            # window overlaps theirs, or (no time to compare) what is stale
+            keys = _overlapping_keys(session, selected, watched, keys)
+    window = settings.get("event_time_window")
+    start, end = (str(window[0]), str(window[1])) if isinstance(window, list) else (None, None)
+    options = session.options(
+        partitions=keys,
+        partition_range=ranges[0] if ranges else None,
+        full_refresh=bool(settings.get("full_refresh")),
+        missing_only=bool(settings.get("missing_only")),
+        ignore_failed_upstream=bool(settings.get("ignore_failed_upstream")),
+        event_time_start=start,
+        event_time_end=end,
+    )
+    return _retry_options(options, settings)
+
+
+def _retry_options(options: PlanOptions, settings: Mapping[str, JsonValue]) -> PlanOptions:
+    """A retry: the models it keeps, and their partitions that the retried run built
+    (runtime/retry.py)."""
     done = settings.get("done_partitions")
     if isinstance(done, dict):
         options = evolve(
@@ -133,14 +149,14 @@ def _retry_options(options: PlanOptions, settings: dict[str, JsonValue]) -> Plan
     return options
 
 
-def _keys_of_selection(session: Session, run: RunRecord, keys: list[str]) -> bool:
-    """Whether ``keys`` are partition keys of a model ``run`` selects (an asset sensor
-    passes the watched model's keys; a target partitioned otherwise, or not at all, builds
-    what those partitions made stale instead)."""
+def _keys_of(session: Session, selected: list[str], keys: list[str]) -> bool:
+    """Whether ``keys`` are partition keys of one of the ``selected`` models (an asset
+    sensor passes the watched model's keys; a target partitioned otherwise, or not at all,
+    builds other keys)."""
     from teal.compiler.partitions import PartitionKeyError
 
     project = session.project
-    for name in session.select(list(run.selection) or None, list(run.exclude) or None):
+    for name in selected:
         definition = project.models[name].partitions
         if definition is None:
             continue
@@ -153,8 +169,10 @@ def _keys_of_selection(session: Session, run: RunRecord, keys: list[str]) -> boo
     return False
 
 
-def _overlapping_keys(session: Session, run: RunRecord, watched: str, keys: list[str]) -> list[str]:
-    """The keys of the partitioned models ``run`` selects whose windows overlap those of
+def _overlapping_keys(
+    session: Session, selected: list[str], watched: str, keys: list[str]
+) -> list[str]:
+    """The keys of the partitioned ``selected`` models whose windows overlap those of
     ``keys`` of model ``watched`` (daily keys of an upstream: the months, and every region,
     of a month x region target); [] when there is no one definition to give them for."""
     from teal.compiler.partition_pass import key_windows, overlapping_keys
@@ -163,7 +181,6 @@ def _overlapping_keys(session: Session, run: RunRecord, watched: str, keys: list
     project = session.project
     source = project.models[watched].partitions if watched in project.models else None
     windows = key_windows(source, keys) if source is not None else []
-    selected = session.select(list(run.selection) or None, list(run.exclude) or None)
     targets = {project.models[n].partitions for n in selected} - {None}
     if not windows or len(targets) != 1:
         return []

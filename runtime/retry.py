@@ -57,6 +57,31 @@ class RetryRequest:
         """The models whose steps the retry keeps (None: all its selection plans)."""
         return None if self.whole else frozenset(self.models)
 
+    def partitions_asked(self) -> list[str]:
+        """The parent's partition keys, and its range as ``FIRST..LAST``."""
+        rng = self.partition_range
+        return [*self.partitions, *([f"{rng[0]}..{rng[1]}"] if rng else [])]
+
+    def settings(self) -> dict[str, JsonValue]:
+        """The retry's run config: what runtime/launch.py's ``run_options`` plans it from,
+        for a retry queued from the UI and `teal retry` alike."""
+        only = self.only_models()
+        window = self.event_time_window
+        return {
+            "vars": dict(self.vars),
+            "run_config": self.run_config.to_json() if self.run_config else {},
+            "full_refresh": self.full_refresh,
+            "missing_only": self.missing_only,
+            "store_failures": self.store_failures,
+            "ignore_failed_upstream": self.ignore_failed_upstream,
+            "event_time_window": list(window) if window else None,
+            "empty": self.empty,
+            "done_partitions": {m: list(keys) for m, keys in self.done_partitions},
+            "only_models": [m for m in sorted(only)] if only is not None else None,
+            # an asset sensor's run: its keys are the watched model's
+            "partitions_of": self.parent.config.get("partitions_of"),
+        }
+
 
 class NothingToRetry(SelectionError):
     """The run finished every step it planned: a retry has nothing to do (not an error

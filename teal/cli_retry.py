@@ -39,9 +39,8 @@ def retry(
 ) -> None:
     """Run again what RUN did not finish (failed, skipped or never started), as a new run
     with the same partitions, vars and options (RUN: an id, a prefix of one, or `last`)."""
-    from teal.compiler.frozen import evolve
     from teal.compiler.wording import counted
-    from teal.runtime.launch import sensor_keys
+    from teal.runtime.launch import run_options, settings_flags
     from teal.runtime.retry import NothingToRetry, plan_retry, retry_warehouse
     from teal.runtime.runstore import Trigger
     from teal.runtime.runstore.refs import resolve_run
@@ -70,27 +69,10 @@ def retry(
         strategy=first.strategy,
     )
     click.get_current_context().call_on_close(session.close)
-    from teal.runtime.dbt_flags import dbt_flags
-
-    dbt_flags(  # a dbt project's templates read them as the run they retry did
-        session,
-        empty=request.empty,
-        store_failures=request.store_failures,
-        full_refresh=request.full_refresh,
-    )
-    rng = request.partition_range
-    options = session.options(
-        # an asset sensor's run: its keys as that run built them (runtime/launch.py)
-        partitions=sensor_keys(session, request.parent, list(request.partitions)),
-        partition_range=f"{rng[0]}..{rng[1]}" if rng else None,
-        full_refresh=request.full_refresh,
-        missing_only=request.missing_only,
-        ignore_failed_upstream=request.ignore_failed_upstream,
-        event_time_start=request.event_time_window[0] if request.event_time_window else None,
-        event_time_end=request.event_time_window[1] if request.event_time_window else None,
-    )
-    options = evolve(
-        options, done_partitions=request.done_partitions, only_models=request.only_models()
+    settings = request.settings()
+    settings_flags(session, settings)  # before the project loads: its templates read them
+    options = run_options(
+        session, request.select, request.exclude, request.partitions_asked(), settings
     )
     run = RunOptions(
         command=request.command,

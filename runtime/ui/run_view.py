@@ -185,31 +185,14 @@ class RunView:
         # the daemon builds into this project's warehouse: a run of another one is refused
         config = self.session.config
         retry_warehouse(request, config.target, str(config.warehouse_path), config.warehouse_path)
-        rng = request.partition_range
-        only = request.only_models()
         return self.queue(
             select=list(request.select),
             exclude=list(request.exclude),
-            partitions=[*request.partitions, *([f"{rng[0]}..{rng[1]}"] if rng else [])],
+            partitions=request.partitions_asked(),
             full_refresh=request.full_refresh,
             trigger=Trigger.RETRY,
             parent=request.parent,
-            config={
-                "vars": request.vars,
-                "run_config": request.run_config.to_json() if request.run_config else {},
-                "missing_only": request.missing_only,
-                # the run's other options, replayed by the launch (runtime/launch.py)
-                "store_failures": request.store_failures,
-                "ignore_failed_upstream": request.ignore_failed_upstream,
-                "event_time_window": list(request.event_time_window)
-                if request.event_time_window
-                else None,
-                "empty": request.empty,
-                "done_partitions": {m: list(keys) for m, keys in request.done_partitions},
-                "only_models": sorted(only) if only is not None else None,
-                # an asset sensor's run: its keys are the watched model's (runtime/launch.py)
-                "partitions_of": request.parent.config.get("partitions_of"),
-            },
+            config=request.settings(),
         )
 
     def cancel(self, run_id: str) -> str:
