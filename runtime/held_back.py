@@ -52,7 +52,8 @@ def hold_back(project: Project, now: datetime | None) -> HoldBack:
             kept
         ):
             return None  # one query over first..last would read the gap's upstream rows
-        held_keys = tuple(k for i, k in enumerate(step.partitions) if i not in set(kept))
+        kept_at = set(kept)
+        held_keys = tuple(k for i, k in enumerate(step.partitions) if i not in kept_at)
         versions_now = tuple(step.partition_versions)
         return replace(
             step,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from teal.compiler.partitions import TimePartitions
 from teal.compiler.plan import Step
 from teal.compiler.project import Model
+from teal.compiler.wording import counted
 from teal.runtime.checking import AuditFailed, CheckOutcome
 from teal.runtime.metadata import plain
 from teal.runtime.partition_errors import with_partition_context
@@ -47,12 +48,11 @@ def run_partitions(
     result = _build_partitions(ex, cur, step, model, target, started, t0)
     if not step.held_back or (result.status != SUCCESS and not result.failed_partitions):
         return result
-    held = len(step.held_back)
     return replace(
         result,
         failed_partitions=tuple(dict.fromkeys((*result.failed_partitions, *step.held_back))),
         message=result.message
-        or f"{held} partition{'s' if held != 1 else ''} held back: {step.held_back_why}",
+        or f"{counted(len(step.held_back), 'partition')} held back: {step.held_back_why}",
     )
 
 
