@@ -51,10 +51,11 @@ def partition_finder(
                         path=f"schedules.{schedule.name}",
                     )
                 window = windows[-1 - schedule.partition_offset]
-                if window not in time.keys(now):
+                existing = time.keys(now)
+                if window not in existing:
                     raise NoPartitionClosed(
                         f"no partition of {name} closed at this tick: its partitions end "
-                        f"with {time.keys(now)[-1]}",
+                        f"with {existing[-1] if existing else 'none'}",
                         path=f"schedules.{schedule.name}",
                         hint="extend the definition's end, or disable the schedule",
                     )
