@@ -10,7 +10,7 @@ from __future__ import annotations
 from teal.compiler.config import ProjectConfig
 from teal.compiler.errors import SelectionError, did_you_mean
 from teal.runtime.clock import utc_now
-from teal.runtime.runstore import open_run_store, store_spec
+from teal.runtime.runstore import RunStore, open_run_store, store_spec
 from teal.runtime.runstore.ticks import TickStore
 
 KINDS = ("schedule", "sensor")
@@ -28,8 +28,11 @@ def paused_now(config: ProjectConfig) -> set[str]:
         return TickStore(store).paused()
 
 
-def set_paused(config: ProjectConfig, kind: str, name: str, paused: bool) -> None:
-    """Pause or resume schedule or sensor ``name`` (``kind``); an error if there is none."""
+def set_paused(
+    config: ProjectConfig, kind: str, name: str, paused: bool, store: RunStore | None = None
+) -> None:
+    """Pause or resume schedule or sensor ``name`` (``kind``) in ``store`` (None: the
+    project's, opened for this); an error if there is none."""
     from teal.runtime.automation_rows import sensor_rows
 
     known = (
@@ -43,6 +46,9 @@ def set_paused(config: ProjectConfig, kind: str, name: str, paused: bool) -> Non
             path="NAME",
             hint=did_you_mean(name, known) or f"`teal {kind}s` lists them",
         )
-    with open_run_store(store_spec(config.run_store), config.root) as store:
-        store.migrate(utc_now())
+    if store is not None:  # the UI's, open already
         TickStore(store).set_paused(f"{kind}:{name}", paused, utc_now())
+        return
+    with open_run_store(store_spec(config.run_store), config.root) as opened:
+        opened.migrate(utc_now())
+        TickStore(opened).set_paused(f"{kind}:{name}", paused, utc_now())

@@ -214,7 +214,8 @@ class UIApp:
         from teal.runtime.pausing import set_paused
 
         # as listed: edits count at once
-        set_paused(load_config(self.session.config.root), kind, name, paused)
+        config = load_config(self.session.config.root)
+        set_paused(config, kind, name, paused, self.session.run_store())
         return {"name": name, "paused": paused}
 
 
