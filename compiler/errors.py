@@ -62,6 +62,23 @@ class TealError(Exception):
             text += f"\n  hint: {self.hint}"
         return text
 
+    def spot_in(self, root: Path) -> None:
+        """Where the error names a line of a file under ``root`` but no column (TOML and
+        YAML keys are found by line), the column where that line's text starts, and the
+        line itself to show under the message."""
+        if self.path is None or self.line is None or self.col is not None:
+            return
+        try:
+            lines = (root / self.path).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError, ValueError):
+            return
+        if not 0 < self.line <= len(lines) or not lines[self.line - 1].strip():
+            return
+        text = lines[self.line - 1]
+        self.col = len(text) - len(text.lstrip()) + 1
+        if self.source_line is None:
+            self.source_line = text
+
 
 class ProjectError(TealError):
     """The project or its configuration is wrong (missing project, bad config, duplicates)."""
@@ -105,6 +122,10 @@ class ErrorGroup(TealError):
     def __init__(self, errors: list[TealError]) -> None:
         self.errors = errors
         super().__init__(f"{len(errors)} problems found")
+
+    def spot_in(self, root: Path) -> None:
+        for error in self.errors:
+            error.spot_in(root)
 
     def __str__(self) -> str:
         shown = [str(e) for e in self.errors[: self.MAX_SHOWN]]

@@ -52,6 +52,7 @@ def _checked_config(project_dir: Path | None) -> ProjectConfig:
             f"warning: what jobs, schedules and sensors name is not checked: {exc}", err=True
         )
     for problem in problems:
+        problem.spot_in(config.root)
         click.echo(f"warning: {problem}", err=True)
     return session.config
 

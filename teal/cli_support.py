@@ -153,6 +153,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except TealError as exc:
             if debug:
                 traceback.print_exc()
+            _spot(exc, kwargs.get("project_dir"))
             if isinstance(exc, ErrorGroup):  # each error starts its own `path:line:col:` line
                 click.echo(f"{exc}\n\n{exc.message}", err=True)
             else:
@@ -165,6 +166,18 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(130)
 
     return wrapper
+
+
+def _spot(error: TealError, project_dir: object) -> None:
+    """Give a line-only location its column (compiler.errors.TealError.spot_in); the
+    project is the one the command ran in, if there is one."""
+    from teal.compiler.config import find_project
+
+    try:
+        root = find_project(project_dir if isinstance(project_dir, Path) else None)
+    except TealError:
+        return
+    error.spot_in(root)
 
 
 def open_session(
@@ -198,7 +211,9 @@ def open_session(
     if state_dir is not None:
         compare_with_manifest(session, Path(state_dir))
     session.on_warnings = functools.partial(
-        report_warnings, strict=bool(ctx is not None and ctx.meta.get(STRICT))
+        report_warnings,
+        root=session.config.root,
+        strict=bool(ctx is not None and ctx.meta.get(STRICT)),
     )
     # the run store is closed with the command: teal.cli.console's exit does not close
     # it, and closing is when SQLite folds its write-ahead log into the file
@@ -234,11 +249,13 @@ STRICT = "teal.strict"
 DEBUG = "teal.debug"
 
 
-def report_warnings(warnings: tuple[TealError, ...], *, strict: bool) -> None:
-    """Print a load's warnings to stderr, or under ``--strict`` raise them as errors."""
+def report_warnings(warnings: tuple[TealError, ...], *, root: Path, strict: bool) -> None:
+    """Print a load's warnings to stderr, or under ``--strict`` raise them as errors;
+    located like errors (``path:line:col``, TealError.spot_in)."""
     if strict:
         raise_all(list(warnings))
     for warning in warnings:
+        warning.spot_in(root)
         click.echo(f"warning: {warning}", err=True)
 
 

@@ -949,7 +949,7 @@ ERROR_CASES = {
                     tests: [not_null]
             """
         },
-        "models/schema.yml:6: model 'orders' has no column 'stauts'",
+        "models/schema.yml:6:7: model 'orders' has no column 'stauts'",
         "hint: did you mean 'status'?",
     ),
     "column misspelled by the query": (
@@ -963,7 +963,7 @@ ERROR_CASES = {
                     tests: [not_null]
             """,
         },
-        "models/schema.yml:4: model 'by_status' has no column 'status'",
+        "models/schema.yml:4:7: model 'by_status' has no column 'status'",
         "hint: 'status' is a column of orders, which the query reads: check "
         "models/by_status.sql, which does not output it ('stauts' instead?)",
     ),
@@ -979,7 +979,7 @@ ERROR_CASES = {
                       - not_nul
             """
         },
-        "models/schema.yml:7: unknown check 'not_nul'",
+        "models/schema.yml:7:11: unknown check 'not_nul'",
         "hint: did you mean 'not_null'?",
     ),
     "accepted_values without values": (
@@ -993,7 +993,7 @@ ERROR_CASES = {
                       - accepted_values: {quote: true}
             """
         },
-        "models/schema.yml:6: check accepted_values on status of orders: needs values: [...]",
+        "models/schema.yml:6:11: check accepted_values on status of orders: needs values: [...]",
         "hint: accepted_values: {values: ['a', 'b']}",
     ),
     "bad severity": (
@@ -1007,7 +1007,7 @@ ERROR_CASES = {
                       - not_null: {severity: fatal}
             """
         },
-        "models/schema.yml:6: check not_null on id of orders: severity must be error or warn, "
+        "models/schema.yml:6:11: check not_null on id of orders: severity must be error or warn, "
         "got 'fatal'",
         "hint: severity: warn reports failures without blocking",
     ),
@@ -1020,7 +1020,7 @@ ERROR_CASES = {
                   - row_count: {min: 1, config: {severity: warning}}
             """
         },
-        "models/schema.yml:4: check row_count of orders: severity must be error or warn, "
+        "models/schema.yml:4:7: check row_count of orders: severity must be error or warn, "
         "got 'warning'",
         "hint: did you mean 'warn'?",
     ),
@@ -1035,7 +1035,7 @@ ERROR_CASES = {
                       - not_null: {severty: warn}
             """
         },
-        "models/schema.yml:6: unknown key 'severty' in check not_null",
+        "models/schema.yml:6:11: unknown key 'severty' in check not_null",
         "hint: did you mean 'severity'?",
     ),
     "misspelt argument": (
@@ -1047,7 +1047,7 @@ ERROR_CASES = {
                   - row_count: {min: 1, mx: 5}
             """
         },
-        "models/schema.yml:4: unknown key 'mx' in check row_count",
+        "models/schema.yml:4:7: unknown key 'mx' in check row_count",
         "hint: did you mean 'max'?",
     ),
     "unsupported dbt_utils argument": (
@@ -1060,7 +1060,7 @@ ERROR_CASES = {
                       {combination_of_columns: [id, status], row_condition: "id > 1"}
             """
         },
-        "models/schema.yml:4: 'row_condition' of check unique_combination is not supported",
+        "models/schema.yml:4:7: 'row_condition' of check unique_combination is not supported",
         "hint: express it with a singular check",
     ),
     "bad threshold": (
@@ -1074,7 +1074,7 @@ ERROR_CASES = {
                       - not_null: {warn_if: lots}
             """
         },
-        "models/schema.yml:6: check not_null on id of orders: threshold 'lots' is not a comparison",
+        "models/schema.yml:6:11: check not_null on id of orders: threshold 'lots' is not a comparison",
         "hint: write '>0', '>=10' or '!=0'",
     ),
     "relationships to an unknown model": (
@@ -1117,7 +1117,7 @@ ERROR_CASES = {
         {
             "checks/no_nulls.sql": "{{ config(asset='order') }}\nselect * from orders where id is null\n"
         },
-        "checks/no_nulls.sql:1: check asset 'order' is not a model",
+        "checks/no_nulls.sql:1:1: check asset 'order' is not a model",
         "hint: did you mean 'orders'?",
     ),
     "two checks with one name": (
@@ -1134,7 +1134,7 @@ ERROR_CASES = {
                   - row_count: {min: 1, name: not_null_orders_id}
             """,
         },
-        "models/schema.yml:8: two checks are named 'not_null_orders_id' (models/schema.yml:5 and here)",
+        "models/schema.yml:8:7: two checks are named 'not_null_orders_id' (models/schema.yml:5 and here)",
         "hint: give one of them a name: {name: ...}",
     ),
     "python check of an unknown asset": (
@@ -1148,7 +1148,7 @@ ERROR_CASES = {
                 return True
             """
         },
-        "models/quality.py:4: check 'has_rows' is of asset 'ordres', which is not a model",
+        "models/quality.py:4:1: check 'has_rows' is of asset 'ordres', which is not a model",
         "hint: did you mean 'orders'?",
     ),
     "python check with a bad severity": (
@@ -1162,7 +1162,7 @@ ERROR_CASES = {
                 return True
             """
         },
-        "models/quality.py:4: check 'has_rows': severity must be error or warn, got 'fatal'",
+        "models/quality.py:4:1: check 'has_rows': severity must be error or warn, got 'fatal'",
         "hint: severity='warn' reports a failure without blocking",
     ),
 }

@@ -4,6 +4,7 @@ The full comparison with real dbt is tests/test_dbt_projects.py."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -554,7 +555,8 @@ def test_an_error_raised_inside_a_macro_is_located_in_the_macro(
     done = run_teal("parse", cwd=root, env={"TEAL_RUN_STORE": "none"})
     assert done.returncode == 2, done.output
     assert "Traceback" not in done.output
-    assert done.stderr.startswith(f"macros/checked.sql:{line}: "), done.stderr
+    # the line, then the column where the line's text starts
+    assert re.match(rf"macros/checked.sql:{line}:\d+: ", done.stderr), done.stderr
     assert message in done.stderr
     assert "hint: in a macro that models/marts/uses.sql:2 calls: {{ checked(2) }} as b" in (
         done.stderr

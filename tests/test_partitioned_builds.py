@@ -1226,7 +1226,7 @@ def test_a_misspelt_partition_column_fails_before_anything_is_built(project):
         done = teal(root, command, ok=False)
         assert done.returncode == 2, done.stdout + done.stderr
         assert (
-            "models/daily_sum.sql:1: partition_column 'dayy' of daily_sum is not a column its "
+            "models/daily_sum.sql:1:1: partition_column 'dayy' of daily_sum is not a column its "
             "query produces (it produces: day, n, total)" in done.stderr
         )
         assert "hint: did you mean 'day'?" in done.stderr

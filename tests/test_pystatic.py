@@ -274,11 +274,12 @@ def test_an_import_error_in_a_simply_read_file_stops_the_build_with_its_line(pro
     assert run_teal("plan", cwd=root).returncode == 0  # read from its text: not run yet
     compiled = run_teal("compile", cwd=root)  # compile imports every file to check it
     assert compiled.returncode == 2
-    assert "models/py/tripled.py:3: importing the model file raised" in compiled.stderr
+    assert "models/py/tripled.py:3:1: importing the model file raised" in compiled.stderr
     done = run_teal("build", cwd=root)
     assert done.returncode == 2, done.output
     assert (
-        "models/py/tripled.py:3: importing the model file raised ModuleNotFoundError" in done.output
+        "models/py/tripled.py:3:1: importing the model file raised ModuleNotFoundError"
+        in done.output
     )
     assert "Traceback" not in done.output
     assert query(root / "warehouse.duckdb", "select count(*) from main.numbers") == [(4,)]

@@ -172,12 +172,12 @@ def test_a_broken_schedule_stops_the_daemon_and_its_commands_but_not_builds(tmp_
     )
     built = run_teal("build", cwd=root)
     assert built.returncode == 0, built.output
-    assert "warning: teal.toml:6: schedules.nightly.cron '15 0 * *' is not a cron" in built.stderr
+    assert "warning: teal.toml:6:1: schedules.nightly.cron '15 0 * *' is not a cron" in built.stderr
     assert "cannot be used until it is fixed" in built.stderr
     for args in (("schedules",), ("build", "--job", "nightly"), ("daemon", "--once")):
         refused = run_teal(*args, cwd=root)
         assert refused.returncode == 2, (args, refused.output)
-        assert "teal.toml:6: schedules.nightly.cron" in refused.stderr
+        assert "teal.toml:6:1: schedules.nightly.cron" in refused.stderr
         assert "Traceback" not in refused.output
     strict = run_teal("--strict", "build", cwd=root)
     assert strict.returncode == 2, strict.output
@@ -286,10 +286,10 @@ def test_what_automation_names_is_checked_against_the_project(tmp_path):
         assert done.returncode == (2 if command == ["validate"] else 0), (command, done.stderr)
         err = done.stderr
         # each at the line of the key that is wrong
-        assert "teal.toml:3: jobs.j selects 'userz' matches no model" in err, err
+        assert "teal.toml:3:1: jobs.j selects 'userz' matches no model" in err, err
         assert "hint: did you mean 'users'?" in err
-        assert "teal.toml:6: jobs.k partitions: partition keys were given, but no selected" in err
-        assert "teal.toml:10: schedules.s builds the partition that closed" in err
-        assert "teal.toml:12: sensors.a watches 'usrs', which is not a model" in err
-        assert "teal.toml:17: sensors.b selects 'userz' matches no model" in err  # its line
-        assert "sensors/api.py:4: sensor api runs job 'nightly', which is not declared" in err
+        assert "teal.toml:6:1: jobs.k partitions: partition keys were given, but no selected" in err
+        assert "teal.toml:10:1: schedules.s builds the partition that closed" in err
+        assert "teal.toml:12:1: sensors.a watches 'usrs', which is not a model" in err
+        assert "teal.toml:17:1: sensors.b selects 'userz' matches no model" in err  # its line
+        assert "sensors/api.py:4:1: sensor api runs job 'nightly', which is not declared" in err

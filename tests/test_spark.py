@@ -164,7 +164,7 @@ def test_unknown_spark_setting_is_located(tmp_path: Path) -> None:
     root = write_project(tmp_path / "p", {"models/ok.sql": "select 1 as id\n"}, config)
     done = run_teal("validate", "--target", "spark", cwd=root)
     assert done.returncode == 2
-    assert "teal.toml:8: unknown key 'warehouse_dri' in targets.spark.spark" in done.output
+    assert "teal.toml:8:1: unknown key 'warehouse_dri' in targets.spark.spark" in done.output
     assert "warehouse_dir" in done.output
 
 

@@ -51,17 +51,17 @@ def test_yaml_describing_what_does_not_exist_warns_and_fails_under_strict(projec
     done = run_teal("build", cwd=root)
     assert done.returncode == 0, done.output
     assert (
-        "warning: models/schema.yml:7: model 'orders' has no column 'amount_eur': "
+        "warning: models/schema.yml:7:7: model 'orders' has no column 'amount_eur': "
         "its YAML entry is ignored" in done.stderr
     )
     assert (
-        "warning: models/schema.yml:9: YAML describes model 'order', which does not exist: "
+        "warning: models/schema.yml:9:3: YAML describes model 'order', which does not exist: "
         "this entry is ignored and its checks do not run" in done.stderr
     )
     assert "did you mean 'orders'?" in done.stderr
     strict = run_teal("--strict", "compile", cwd=root)
     assert strict.returncode == 2
-    assert "models/schema.yml:9: YAML describes model 'order'" in strict.stderr
+    assert "models/schema.yml:9:3: YAML describes model 'order'" in strict.stderr
     assert "2 problems found" in strict.stderr
     # the environment variable does the same, for CI jobs
     assert run_teal("compile", cwd=root, env={"TEAL_STRICT": "1"}).returncode == 2
@@ -74,7 +74,7 @@ def test_column_checks_of_a_model_that_does_not_exist_are_named_in_the_warning(p
     done = run_teal("compile", cwd=root)
     assert done.returncode == 0, done.output
     assert (
-        "warning: models/schema.yml:3: YAML describes model 'order', which does not exist: "
+        "warning: models/schema.yml:3:3: YAML describes model 'order', which does not exist: "
         "this entry is ignored and its checks do not run" in done.stderr
     )
 
@@ -91,7 +91,7 @@ def test_a_folder_config_that_matches_no_folder_warns_and_fails_under_strict(pro
     done = run_teal("build", cwd=root)
     assert done.returncode == 0, done.output
     assert (
-        "warning: teal.toml:6: [folders.marst] matches no folder of models under models: "
+        "warning: teal.toml:6:1: [folders.marst] matches no folder of models under models: "
         "its config is ignored" in done.stderr
     )
     assert "did you mean 'marts'?" in done.stderr
@@ -100,7 +100,7 @@ def test_a_folder_config_that_matches_no_folder_warns_and_fails_under_strict(pro
     for args in (("--strict", "compile"), ("compile", "--strict")):  # either place
         strict = run_teal(*args, cwd=root)
         assert strict.returncode == 2, args
-        assert "teal.toml:6: [folders.marst]" in strict.stderr
+        assert "teal.toml:6:1: [folders.marst]" in strict.stderr
 
 
 def test_a_disabled_model_described_in_yaml_is_not_a_warning(project):
@@ -121,7 +121,7 @@ def test_an_unknown_key_in_a_target_is_a_located_error(project):
     root = project({"models/a.sql": "select 1 as id"}, config=config)
     done = run_teal("compile", "--target", "prod", cwd=root)
     assert done.returncode == 2
-    assert "teal.toml:5: unknown key 'threds' in targets.prod" in done.stderr
+    assert "teal.toml:5:1: unknown key 'threds' in targets.prod" in done.stderr
     assert "did you mean 'threads'?" in done.stderr
 
 
@@ -193,7 +193,7 @@ def test_a_check_of_a_column_a_python_asset_does_not_produce_is_located_once_kno
         done = run_teal(command, cwd=root)
         assert done.returncode == 2, done.output
         assert (
-            "models/schema.yml:6: model 'stats' has no column 'spnd' (its last build "
+            "models/schema.yml:6:9: model 'stats' has no column 'spnd' (its last build "
             "produced: tier, spend), so its check not_null_stats_spnd cannot run" in done.stderr
         )
         assert "hint: did you mean 'spend'?" in done.stderr
@@ -212,12 +212,14 @@ def test_a_sources_misspelt_key_is_located_in_toml_and_yaml(project):
         config='name = "p"\n\n[sources.lake]\npth = "x.parquet"\ntables = ["a"]\n',
     )
     done = run_teal("ls", cwd=root)
-    assert done.returncode == 2 and "teal.toml:4: unknown key 'pth' in source 'lake'" in done.stderr
+    assert (
+        done.returncode == 2 and "teal.toml:4:1: unknown key 'pth' in source 'lake'" in done.stderr
+    )
     (root / "teal.toml").write_text('name = "p"\n\n[external]\nformatt = "csv"\n')
     done = run_teal("ls", cwd=root)
-    assert "teal.toml:4: unknown key 'formatt' in external" in done.stderr
+    assert "teal.toml:4:1: unknown key 'formatt' in external" in done.stderr
     (root / "teal.toml").write_text('name = "p"\n')
     (root / "models" / "sources.yml").write_text("sources:\n  - name: lake\n    tabels: [a]\n")
     done = run_teal("ls", cwd=root)
-    assert "models/sources.yml:3: unknown key 'tabels' in source 'lake'" in done.stderr
+    assert "models/sources.yml:3:5: unknown key 'tabels' in source 'lake'" in done.stderr
     assert "did you mean 'tables'?" in done.stderr

@@ -88,7 +88,7 @@ def test_a_contract_type_the_query_does_not_produce_fails_before_any_build(proje
         done = run_teal(command, cwd=root)
         assert done.returncode == 2, done.output
         assert (
-            "models/schema.yml:7: orders.status is VARCHAR, but its enforced contract "
+            "models/schema.yml:7:7: orders.status is VARCHAR, but its enforced contract "
             "declares INTEGER" in done.stderr
         )
         assert "hint: cast it in the query (status::INTEGER)" in done.stderr

@@ -171,7 +171,7 @@ def test_a_missing_variable_stops_the_run_before_any_data_changes(tmp_path: Path
     (root / "models" / "orders.sql").write_text("select 1 as id")
     done = run_teal("build", cwd=root, env=env)
     assert done.returncode == 2
-    assert "resources.py:17: environment variable API_TOKEN is not set" in done.stderr
+    assert "resources.py:17:1: environment variable API_TOKEN is not set" in done.stderr
     assert "resource 'api', field 'token'" in done.stderr and "Traceback" not in done.output
     tables = query(
         root / "warehouse.duckdb",
@@ -219,11 +219,11 @@ def test_resource_mistakes_are_located(tmp_path: Path):
         CONFIG.replace('class = "resources.py:Limits"', 'class = "resources.py:Limit"')
     )
     done = run_teal("build", cwd=root, env=env)
-    assert done.returncode == 2 and "teal.toml:5: resource 'limits'" in done.stderr
+    assert done.returncode == 2 and "teal.toml:5:1: resource 'limits'" in done.stderr
     assert "resources.py has no 'Limit'" in done.stderr and "did you mean 'Limits'?" in done.stderr
     config.write_text(CONFIG.replace("max_rows = 3", 'max_rows = "many"'))
     done = run_teal("build", cwd=root, env=env)
-    assert done.returncode == 2 and "teal.toml:6: resource 'limits', field 'max_rows': " in (
+    assert done.returncode == 2 and "teal.toml:6:1: resource 'limits', field 'max_rows': " in (
         done.stderr
     )
     assert "expected int, got 'many'" in done.stderr
