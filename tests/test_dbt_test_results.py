@@ -93,6 +93,13 @@ def test_a_fail_calc_that_is_not_sql_is_located(tmp_path: Path) -> None:
     assert "fail_calc must be a SQL aggregate over the failing rows, got 5" in text
 
 
+def test_a_threshold_teal_cannot_compare_is_located(tmp_path: Path) -> None:
+    tests = TESTS.replace('warn_if: ">5"', 'warn_if: "> 0.5"')
+    text = _error(_project(tmp_path / "p", tests))
+    assert text.startswith("models/staging/schema.yml:"), text
+    assert "threshold '> 0.5' is not a comparison" in text
+
+
 def _results(root: Path) -> dict[str, tuple[str, int | None]]:
     """Each test's (status, failures) in target/run_results.json, by name."""
     data = json.loads((root / "target" / "run_results.json").read_text())

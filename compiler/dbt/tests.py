@@ -25,9 +25,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from teal.compiler.checks import CheckDef, builtin_check, check_params_at, fail_calc_of
+from teal.compiler.checks import (
+    CheckDef,
+    _threshold,
+    builtin_check,
+    check_params_at,
+    fail_calc_of,
+)
 from teal.compiler.dbt.test_render import Rendered, render_generic, render_singular
 from teal.compiler.errors import ProjectError, TealError, did_you_mean, raise_all
 
@@ -316,10 +323,16 @@ def _settled(conf: dict[str, Any], rendered: Rendered, options: dict[str, Any]) 
 
 
 def _fail_calc(conf: dict[str, Any], display: str, line: int | None) -> str | None:
+    return fail_calc_of(conf.get("fail_calc"), _at(display, line))
+
+
+def _at(display: str, line: int | None) -> Callable[..., ProjectError]:
+    """A test's config mistake, at its YAML entry."""
+
     def fail(message: str, hint: str | None = None) -> ProjectError:
         return ProjectError(message, path=display, line=line, hint=hint)
 
-    return fail_calc_of(conf.get("fail_calc"), fail)
+    return fail
 
 
 class _Judgement(TypedDict):
@@ -338,8 +351,8 @@ def _judged(conf: dict[str, Any], display: str, line: int | None) -> _Judgement:
     severity = str(conf.get("severity", "error")).lower()
     return {
         "severity": severity if severity in ("error", "warn") else "error",
-        "warn_if": str(conf.get("warn_if", "!=0")),
-        "error_if": str(conf.get("error_if", "!=0")),
+        "warn_if": _threshold(conf.get("warn_if", "!=0"), _at(display, line)),
+        "error_if": _threshold(conf.get("error_if", "!=0"), _at(display, line)),
         "fail_calc": _fail_calc(conf, display, line),
         "store_failures": bool(conf.get("store_failures", False)),
     }
