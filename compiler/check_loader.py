@@ -263,7 +263,10 @@ def _generic_check(
     call = "{{ test_" + kind + "(" + ", ".join(f"{k}=__args[{k!r}]" for k in args) + ") }}"
     rendered = _render(as_macros + "\n" + call, macro_path, vars, {"__args": args})
     sql = _resolve_sql(rendered.sql.strip(), macro_path, models, keep=None)
-    from teal.compiler.checks import _severity, _threshold
+    from teal.compiler.checks import _severity, _threshold, fail_calc_of
+
+    # the macro's config() calls (a fail_calc, say), the check's own options over them
+    options = {**rendered.config, **options}
 
     def fail(message: str, hint: str | None = None) -> ProjectError:
         return ProjectError(f"check {kind} of {asset}: {message}", path=path, line=line, hint=hint)
@@ -278,6 +281,7 @@ def _generic_check(
         where=options.get("where"),
         warn_if=_threshold(options.get("warn_if", ">0"), fail),
         error_if=_threshold(options.get("error_if", ">0"), fail),
+        fail_calc=fail_calc_of(options.get("fail_calc"), fail),
         sql=_scoped(sql, options.get("where")),
         store_failures=bool(options.get("store_failures")),
         path=path,
@@ -294,7 +298,7 @@ def _scoped(sql: str, where: str | None) -> str:
 def _singular_check(
     path: Path, display: str, models: dict[str, Any], vars: dict[str, Any]
 ) -> CheckDef:
-    from teal.compiler.checks import _severity, _threshold
+    from teal.compiler.checks import _severity, _threshold, fail_calc_of
 
     text = path.read_text(encoding="utf-8")
     rendered = _render(text, display, vars, {})
@@ -326,6 +330,7 @@ def _singular_check(
         "severity",
         "warn_if",
         "error_if",
+        "fail_calc",
         "store_failures",
         "tags",
         "description",
@@ -344,6 +349,7 @@ def _singular_check(
         severity=_severity(conf.get("severity", "error"), fail),
         warn_if=_threshold(conf.get("warn_if", ">0"), fail),
         error_if=_threshold(conf.get("error_if", ">0"), fail),
+        fail_calc=fail_calc_of(conf.get("fail_calc"), fail),
         sql=sql,
         store_failures=bool(conf.get("store_failures")),
         path=display,

@@ -62,6 +62,7 @@ OPTION_KEYS = {
     "where",
     "warn_if",
     "error_if",
+    "fail_calc",
     "name",
     "store_failures",
     "config",
@@ -90,7 +91,6 @@ PARAM_KEYS: dict[str, frozenset[str]] = {
 UNSUPPORTED_PARAMS = frozenset({"row_condition", "group_by", "group_by_columns", "strictly"})
 # what a check's config: may hold besides OPTION_KEYS (dbt's test configs teal accepts)
 CONFIG_KEYS = OPTION_KEYS | {
-    "fail_calc",
     "alias",
     "schema",
     "database",
@@ -149,6 +149,9 @@ class CheckDef:
     where: str | None = None
     warn_if: str = ">0"
     error_if: str = ">0"
+    # what warn_if and error_if compare, computed over the failing rows (dbt's fail_calc):
+    # None counts them (``count(*)``)
+    fail_calc: str | None = None
     sql: str | None = None  # singular and generic checks: the author's failing-rows query
     condition: str | None = None  # row-level checks: the predicate a failing row matches
     to_relation: str | None = None  # relationships: the parent model's relation (quoted)
@@ -158,11 +161,17 @@ class CheckDef:
     python: Any = None  # AssetCheckDef for Python checks
     reads: tuple[str, ...] = ()  # other models a check reads (relationships, singular)
     description: str = ""
+    # a dbt test whose Jinja asks the warehouse about what it tests (its columns): its SQL
+    # is rendered again when it runs (``Project.render_check``), on the relation audited
+    render_at_run: bool = False
 
     @property
     def fusable(self) -> bool:
         """Whether the check's failures are one aggregate over its model's rows, so that it
-        shares the model's one scan with the others."""
+        shares the model's one scan with the others (not with a ``fail_calc`` of its own,
+        which is computed over its failing rows)."""
+        if self.fail_calc is not None:
+            return False
         if self.condition is not None or self.kind == "row_count":
             return True
         return self.kind == "freshness" and not self.where
@@ -319,6 +328,7 @@ def builtin_check(
         where=where,
         warn_if=_threshold(options.get("warn_if", ">0"), fail),
         error_if=_threshold(options.get("error_if", ">0"), fail),
+        fail_calc=fail_calc_of(options.get("fail_calc"), fail),
         to_relation=to_relation,
         store_failures=bool(options.get("store_failures", False)),
         path=path,
@@ -364,6 +374,25 @@ def _threshold(value: Any, fail: Any) -> str:
     if not _THRESHOLD.match(text):
         raise fail(f"threshold {value!r} is not a comparison", "write '>0', '>=10' or '!=0'")
     return text
+
+
+def fail_calc_of(value: Any, fail: Any) -> str | None:
+    """A check's ``fail_calc`` as it is computed: None for dbt's default, ``count(*)``.
+
+    >>> fail_calc_of(None, None), fail_calc_of(" COUNT( * ) ", None)
+    (None, None)
+    >>> fail_calc_of("sum(coalesce(diff_count, 0))", None)
+    'sum(coalesce(diff_count, 0))'
+    """
+    if value is None:
+        return None
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise fail(
+            f"fail_calc must be a SQL aggregate over the failing rows, got {value!r}",
+            "write fail_calc: 'sum(n_records)'; the default counts the rows, count(*)",
+        )
+    return None if "".join(text.split()).lower() == "count(*)" else text
 
 
 def _holds(count: int, threshold: str) -> bool:

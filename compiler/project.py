@@ -41,6 +41,7 @@ from teal.compiler.strategy import LoadStrategy
 
 if TYPE_CHECKING:
     from teal.compiler.cache import CompileCache
+    from teal.compiler.checks import CheckDef
     from teal.compiler.properties import Properties
 
 
@@ -135,6 +136,12 @@ class Project:
     # dbt projects: renders a model again while the build runs, its queries answered by
     # the given function (sql -> (column names, rows)): (compiled SQL, incremental variant)
     render_at_run: Callable[[str, Callable[[str], Any]], tuple[str, str | None]] | None = field(
+        default=None, repr=False
+    )
+    # dbt projects: renders a test again when it runs (CheckDef.render_at_run), its queries
+    # answered by the given function, the check's placeholder naming the relation audited
+    # (compiler/dbt/test_render.py): the check as it runs now
+    render_check: Callable[[str, Callable[[str], Any]], CheckDef] | None = field(
         default=None, repr=False
     )
     # dbt projects: renders the on-run-end hooks after a build, given dbt's extra names

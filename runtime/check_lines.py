@@ -109,7 +109,7 @@ def check_line(outcome: CheckOutcome, color: Color | None = None) -> str:
     2025-01-05)``."""
     parts = [f"{_label(outcome.status, color)} check {outcome.check}"]
     if outcome.failing is not None:
-        parts.append(counted(outcome.failing, "failing row"))
+        parts.append(outcome.failures)
     if outcome.partition:
         parts.append(f"(partition {outcome.partition})")
     if outcome.message:
@@ -144,7 +144,8 @@ def check_summary_line(summary: CheckSummary, color: Color | None = None) -> str
     ]
     failing = [o.failing for o in flagged if o.failing is not None]
     if failing:
-        parts.append(f"({counted(sum(failing), 'failing row')})")
+        unit = "failure" if summary.first.calculated else "failing row"
+        parts.append(f"({counted(sum(failing), unit)})")
     message = next((o.message for o in flagged if o.message), None)
     if message:
         parts.append(message)

@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from teal.compiler.checks import CheckDef, evaluate
+from teal.compiler.checks import TARGET, CheckDef, evaluate
+from teal.compiler.errors import TealError
 from teal.compiler.wording import counted
 from teal.warehouse.engine import Audit, CheckRecord, Engine, EngineCursor, Measured
 
@@ -37,6 +38,14 @@ class CheckOutcome:
     stored: str | None = None  # teal_failures relation, with --store-failures
     # the columns the check tests (kept when a printed sample row leaves others out)
     columns: tuple[str, ...] = ()
+    # ``failing`` is the check's fail_calc over its failing rows, not their count
+    calculated: bool = False
+
+    @property
+    def failures(self) -> str:
+        """``failing`` as a line shows it: ``3 failing rows``, or ``3 failures`` when the
+        check's fail_calc computed it."""
+        return counted(self.failing or 0, "failure" if self.calculated else "failing row")
 
     @property
     def blocks(self) -> bool:
@@ -76,6 +85,16 @@ def audit_callback(
     return audit
 
 
+def _render_failure(check: CheckDef, exc: Exception) -> str:
+    """Why rendering ``check`` when it runs failed: the error, with its place unless it is
+    the check's own (which its outcome's message names)."""
+    if isinstance(exc, TealError) and exc.path == check.path and exc.line == check.line:
+        text = exc.message + (f" ({exc.hint})" if exc.hint else "")
+    else:
+        text = str(exc)
+    return "rendering it failed: " + " ".join(text.split())
+
+
 class AuditFailed(Exception):
     """An error-severity check failed: the new data must not be published."""
 
@@ -92,7 +111,7 @@ class AuditFailed(Exception):
 def describe_failure(failed: list[CheckOutcome]) -> str:
     first = failed[0]
     what = (
-        counted(first.failing, "failing row")
+        first.failures
         if first.failing is not None
         else first.message or ("could not run" if first.status == "error" else "it returned false")
     )
@@ -165,7 +184,11 @@ class Auditor:
         measured = [
             Measured(c, None, "", 0.0, [], broken[c.name]) for c in checks if c.name in broken
         ]
-        measured += cur.measure(relation_sql, [c for c in checks if c.name not in broken])
+        ready, unrendered = self._render_now(
+            cur, [c for c in checks if c.name not in broken], relation_sql
+        )
+        measured += unrendered
+        measured += cur.measure(relation_sql, ready)
         outcomes = [self._judge(cur, m, relation_sql, partition) for m in measured]
         self._record(cur, outcomes, measured, relation_sql)
         if any(o.blocks for o in outcomes):
@@ -175,6 +198,32 @@ class Auditor:
         # teal_failures schema exists already (execute_plan), so concurrent steps do not conflict
         self.store(cur, measured)
         return outcomes + skipped
+
+    def _render_now(
+        self, cur: EngineCursor, checks: list[CheckDef], relation_sql: str
+    ) -> tuple[list[CheckDef], list[Measured]]:
+        """The checks as they run on ``relation_sql``: a dbt test whose Jinja asks about the
+        relation it audits (its columns, for dbt_utils's ``equality``) rendered now, its
+        queries run on this cursor with the relation in the placeholder's place; one whose
+        render fails is measured as an error (its message, located in the template)."""
+        render = self.project.render_check
+        if render is None or not any(c.render_at_run for c in checks):
+            return checks, []
+
+        def query(sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+            return cur.query(sql.replace(TARGET, relation_sql))
+
+        ready: list[CheckDef] = []
+        failed: list[Measured] = []
+        for check in checks:
+            if not check.render_at_run:
+                ready.append(check)
+                continue
+            try:
+                ready.append(render(check.name, query))
+            except Exception as exc:  # noqa: BLE001 - a broken check is reported, not raised
+                failed.append(Measured(check, None, "", 0.0, [], _render_failure(check, exc)))
+        return ready, failed
 
     def skipped(self, checks: list[CheckDef], partition: str | None) -> list[CheckOutcome]:
         """The outcomes of the checks that read a model this run did not build: skipped
@@ -236,6 +285,7 @@ class Auditor:
             sample=tuple(m.sample),
             duration_ms=m.duration_ms,
             columns=tested_columns(check),
+            calculated=check.fail_calc is not None,
         )
 
     def _record(

@@ -267,6 +267,32 @@ def test_builtins_pass_and_fail_with_exact_counts(project):
     }
 
 
+def test_a_fail_calc_is_what_the_thresholds_compare(project):
+    """dbt's ``fail_calc``: an aggregate over the check's failing rows (unique's are
+    ``value`` and ``n``), which warn_if and error_if compare instead of their count."""
+    root = project(
+        {
+            "models/orders.sql": "select * from (values (1), (1), (2), (2), (2), (3)) t(id)\n",
+            "models/schema.yml": """
+                models:
+                  - name: orders
+                    columns:
+                      - name: id
+                        tests:
+                          - unique: {name: dup_values, warn_if: ">3", error_if: ">10"}
+                          - unique:
+                              name: dup_rows
+                              config: {fail_calc: "sum(n)", warn_if: ">3", error_if: ">10"}
+                """,
+        },
+        CONFIG,
+    )
+    out = build_ok(root)
+    # 2 duplicated values, 5 rows that hold them
+    assert summary(check_rows(root)) == {"dup_rows": ("warn", 5), "dup_values": ("pass", 2)}
+    assert "WARN  check dup_rows  5 failures" in out
+
+
 def test_fusable_checks_of_a_model_share_one_query(project):
     root = project(BUILTINS_PROJECT, CONFIG)
     plan = run_teal("plan", "-s", "orders", "--json", cwd=root)

@@ -4,8 +4,9 @@ A check's definition (``teal.compiler.checks.CheckDef``) says what it checks: it
 column, parameters, scope (``where``), and for row-level checks the predicate a failing
 row matches. The queries are written here, once for every engine: the failing rows of a
 built-in check, the failure-count aggregate it contributes to its model's fused scan, the
-exact recount, a count and a sample. Singular and custom generic checks bring their own
-failing-rows query, written by the user.
+exact recount, a check's failures (its failing rows counted, or its ``fail_calc`` over
+them) and a sample. Singular and custom generic checks bring their own failing-rows query,
+written by the user.
 
 Every query reads the placeholder relation ``__teal_check_target__``; the engine puts the
 relation being audited in its place. Like ``teal.warehouse.statements``, each shape is a
@@ -24,6 +25,7 @@ SELECT "id" AS value, count(*) AS n FROM __teal_check_target__ WHERE NOT "id" IS
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +35,7 @@ from teal.warehouse.statements import (
     EXPR,
     NAME,
     SELECT,
+    SOURCE,
     WHERE,
     Statements,
     quote,
@@ -50,6 +53,20 @@ AGE = "__teal_age__"  # freshness: the interval's text, inside its quotes
 LOW = "__teal_low__"  # row_count and accepted_range: bounds
 HIGH = "__teal_high__"
 COUNT = "__teal_count__"  # row_count: the counted rows (count(*) or count_if(scope))
+
+
+def failure_value(value: Any) -> int:
+    """What a check's failures query returned, as the whole number its thresholds compare:
+    NULL (a ``fail_calc`` sum over no rows) is 0, and a fraction counts as the next
+    whole number, so that any part of a failure fails ``!= 0``.
+
+    >>> failure_value(None), failure_value(3), failure_value(2.0), failure_value(0.25)
+    (0, 3, 2, 1)
+    """
+    if value is None:
+        return 0
+    whole = int(value)
+    return whole if whole == value else math.ceil(value)
 
 
 def literal(value: Any) -> str:
@@ -168,6 +185,23 @@ class CheckQueries:
     def count(self, query: str) -> str:
         """How many rows ``query`` returns."""
         return Statements(self.dialect).count_rows(f"({query})")
+
+    def failures(self, check: CheckDef) -> str | None:
+        """The query whose one value is ``check``'s failures, which its thresholds compare:
+        its failing rows counted, or its ``fail_calc`` over them as dbt computes it (None:
+        a Python check).
+
+        >>> from teal.compiler.checks import CheckDef
+        >>> calc = CheckDef("eq", "o", "equal_rowcount", sql="SELECT 2 AS diff_count",
+        ...                 fail_calc="sum(diff_count)")
+        >>> CheckQueries("duckdb").failures(calc)
+        'SELECT sum(diff_count) FROM (SELECT 2 AS diff_count) AS dbt_internal_test'
+        """
+        rows_sql = self.failing_rows(check)
+        if rows_sql is None or check.fail_calc is None:
+            return None if rows_sql is None else self.count(rows_sql)
+        text = skeleton(self.dialect, "calc_rows").replace(EXPR, check.fail_calc, 1)
+        return text.replace(SOURCE, f"({rows_sql})", 1)
 
     def sample(self, query: str, limit: int) -> str:
         """The first ``limit`` rows of ``query``."""

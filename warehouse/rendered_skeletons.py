@@ -5,6 +5,7 @@ tests/engine/test_skeletons.py fails when this is stale."""
 RENDERED: dict[tuple[str, str, tuple[object, ...]], str] = {
     ("duckdb", "aliased", ()): "__teal_expr__ AS __teal_name__",
     ("duckdb", "begin", ()): "BEGIN",
+    ("duckdb", "calc_rows", ()): "SELECT __teal_expr__ FROM __teal_src__ AS dbt_internal_test",
     ("duckdb", "comment_view", ()): "COMMENT ON VIEW __teal_rel__ IS __teal_expr__",
     ("duckdb", "commit", ()): "COMMIT",
     ("duckdb", "copy_to", ()): "COPY (__teal_select__) TO __teal_path__ WITH (__teal_opts__)",

@@ -122,6 +122,13 @@ def _count_rows() -> exp.Expr:
     return exp.select(_star_count()).from_(SOURCE)
 
 
+def _calc_rows() -> exp.Expr:
+    """An aggregate (EXPR, a check's fail_calc) over a query's rows, aliased as dbt does."""
+    return exp.select(exp.column(EXPR)).from_(
+        exp.alias_(exp.to_table(SOURCE), "dbt_internal_test", table=True)
+    )
+
+
 def _insert_values(replace: bool) -> exp.Expr:
     statement = exp.insert(
         exp.values([(exp.column(VALUES),)]), marker(REL), columns=[exp.to_identifier(COLUMNS)]
@@ -325,6 +332,7 @@ BUILDERS: dict[str, Callable[..., exp.Expr]] = {
     "delete_matching": _delete_matching,
     "select_all": _select_all,
     "count_rows": _count_rows,
+    "calc_rows": _calc_rows,
     "insert_values": _insert_values,
     "placeholder": _placeholder,
     "probe": _probe,
@@ -366,6 +374,7 @@ SHAPES: list[tuple[str, Args]] = [
     ("delete_matching", ()),
     *(("select_all", (limited,)) for limited in _FLAGS),
     ("count_rows", ()),
+    ("calc_rows", ()),
     *(("insert_values", (replace,)) for replace in _FLAGS),
     *((name, ()) for name in ("placeholder", "probe", "begin", "commit", "rollback")),
     *(

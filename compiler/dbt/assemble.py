@@ -286,6 +286,9 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         dbt_macros=macros,
         compared_state=compared,
         render_at_run=loader.render_at_run if any(n.render_at_run for n in nodes) else None,
+        render_check=(
+            loader.render_check if any(c.render_at_run for c in checks.values()) else None
+        ),
         render_run_end=loader.render_run_end if loader.settings.on_run_end else None,
     )
 

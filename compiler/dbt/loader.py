@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from teal.compiler.checks import CheckDef
 from teal.compiler.config import ProjectConfig
 from teal.compiler.dbt.attach import source_name_sql
 from teal.compiler.dbt.compile import compile_nodes
 from teal.compiler.dbt.configure import configure_nodes
-from teal.compiler.dbt.context import AttrDict, DbtJinja, Relation
+from teal.compiler.dbt.context import AttrDict, DbtJinja, Relation, RenderAtRun
 from teal.compiler.dbt.discovery import discover_nodes
 from teal.compiler.dbt.microbatch import filter_relation, source_event_time, upstream_event_time
 from teal.compiler.dbt.nodes import (
@@ -39,6 +40,7 @@ from teal.compiler.dbt.nodes import (
 from teal.compiler.dbt.properties import read_properties, warn_unmatched
 from teal.compiler.dbt.relations import settle_relations
 from teal.compiler.dbt.settings import DbtSettings, Package
+from teal.compiler.dbt.values import is_audited
 from teal.compiler.dbt.versions import Versioned, apply_versions, resolve_version
 from teal.compiler.errors import (
     TealError,
@@ -88,6 +90,8 @@ class DbtLoader:
         self._connection: Any = None
         self.hooks: list[tuple[str, str, tuple[str, ...]]] = []
         self.live_query: Any = None  # while a build runs: the query function of its cursor
+        # each test's render, by name, again when it runs (compiler/dbt/test_render.py)
+        self.test_renders: dict[str, Callable[[], CheckDef]] = {}
         import threading
 
         self.render_lock = threading.Lock()
@@ -244,15 +248,22 @@ class DbtLoader:
     def config_call(self, *args: Any, **kwargs: Any) -> str:
         if args and isinstance(args[0], dict):
             kwargs = {**args[0], **kwargs}
-        if self.jinja.phase == "parse":
+        if self._configuring():
             self.jinja.state.config_calls.append(dict(kwargs))
         return ""
+
+    def _configuring(self) -> bool:
+        """Whether config() calls now configure the node: while nodes are parsed, and
+        while a test renders (a generic test's macro sets its fail_calc so, for one;
+        compiler/dbt/test_render.py)."""
+        node = self.node
+        return self.jinja.phase == "parse" or (node is not None and node.resource_type == "test")
 
     def config_get(self, key: str, default: Any = None) -> Any:
         node = self.node
         if node is None:
             return default
-        if self.jinja.phase == "parse":  # what the node says so far, with its own calls
+        if self._configuring():  # what the node says so far, with its own calls
             merged = dict(node.config)
             for call in self.jinja.state.config_calls:
                 merged.update(call)
@@ -327,8 +338,6 @@ class DbtLoader:
             return names, cur.fetchall() if cur.description else []
         except Exception as exc:  # noqa: BLE001 - the database's message, located at the node
             if self.deferrable():  # it reads what this build makes: rendered when it runs
-                from teal.compiler.dbt.context import RenderAtRun
-
                 raise RenderAtRun(sql) from None
             raise self.jinja.error(
                 f"a query the template runs at compile time failed: {exc}".split("\n")[0],
@@ -338,14 +347,14 @@ class DbtLoader:
 
     def deferrable(self) -> bool:
         """Whether the node being rendered at load may be rendered again when the build runs
-        it (a model or snapshot: what its queries read may be made by this build). Not an
-        ephemeral model: its SQL is inlined into its readers' at load."""
+        it (a model, snapshot or test: what its queries read may be made by this build). Not
+        an ephemeral model: its SQL is inlined into its readers' at load."""
         node = self.jinja.state.node
         return (
             self.live_query is None
             and self.jinja.phase == "compile"
             and node is not None
-            and node.resource_type in ("model", "snapshot")
+            and node.resource_type in ("model", "snapshot", "test")
             and node.materialized != "ephemeral"
         )
 
@@ -362,8 +371,6 @@ class DbtLoader:
                     and str(node.schema).lower() == schema.lower()
                     and str(node.alias).lower() == identifier.lower()
                 ):
-                    from teal.compiler.dbt.context import RenderAtRun
-
                     raise RenderAtRun(f"{schema}.{identifier}")
 
     def relation_kind(self, schema: str, identifier: str) -> str | None:
@@ -377,6 +384,8 @@ class DbtLoader:
         return "view" if "VIEW" in str(rows[0][0]).upper() else "table"
 
     def columns_of(self, relation: Any) -> list[tuple[str, str]]:
+        if is_audited(relation):
+            return self._audited_columns(relation)
         schema = getattr(relation, "schema", None) or self.settings.target.schema
         name = getattr(relation, "identifier", None) or str(relation)
         found = [
@@ -390,6 +399,16 @@ class DbtLoader:
         if not found:
             self._not_built_yet(str(schema), str(name))
         return found
+
+    def _audited_columns(self, relation: Relation) -> list[tuple[str, str]]:
+        """The columns of the relation a test audits: known when the test runs (the query
+        function of the build's cursor names it), so the test is rendered then."""
+        if self.live_query is None:
+            if self.deferrable():
+                raise RenderAtRun("the columns of the relation a test audits")
+            return []
+        rows = self.run_sql(f"describe select * from {relation}")[1]
+        return [(str(r[0]), str(r[1])) for r in rows]
 
     def close(self) -> None:
         if self._connection is not None:
@@ -488,6 +507,14 @@ class DbtLoader:
         """Model ``name`` rendered again with its queries answered by ``query`` (the build's
         cursor): (compiled SQL, incremental variant); compiler/dbt/compile.py."""
         from teal.compiler.dbt.compile import render_again
+
+        return render_again(self, name, query)
+
+    def render_check(self, name: str, query: Any) -> CheckDef:
+        """Test ``name`` rendered again with its queries answered by ``query`` (the build's
+        cursor, the test's placeholder naming the relation it audits): its check as it
+        runs now; compiler/dbt/test_render.py."""
+        from teal.compiler.dbt.test_render import render_again
 
         return render_again(self, name, query)
 

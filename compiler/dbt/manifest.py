@@ -107,6 +107,7 @@ def manifest(project: Project) -> dict[str, Any]:
                 "severity": check.severity.upper(),
                 "warn_if": check.warn_if,
                 "error_if": check.error_if,
+                "fail_calc": check.fail_calc or "count(*)",
             },
             "depends_on": {"nodes": deps, "macros": []},
             "test_metadata": {

@@ -9,7 +9,7 @@ import datetime as _dt
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from teal.compiler.dbt.values import AttrDict, Column, Relation, Table
+from teal.compiler.dbt.values import AttrDict, Column, Relation, Table, is_audited
 
 if TYPE_CHECKING:
     from teal.compiler.dbt.context import DbtJinja
@@ -149,7 +149,9 @@ class Adapter:
 
     def load_relation(self, relation: Any) -> Any:
         """The relation as the warehouse has it (with its kind), or None when it does not
-        exist (dbt's ``load_relation``)."""
+        exist (dbt's ``load_relation``). What a test audits exists when the test runs."""
+        if is_audited(relation):
+            return relation if self._execute else None
         return self.get_relation(
             getattr(relation, "database", None),
             getattr(relation, "schema", None),

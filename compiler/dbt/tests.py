@@ -1,13 +1,19 @@
 """dbt tests as teal checks: same names, same failing rows, same severity and thresholds.
 
 - ``unique``, ``not_null`` and ``relationships`` (unless the project overrides their test
-  macros) become teal's built-in checks, which share one scan per model;
+  macros or the test sets a ``fail_calc``) become teal's built-in checks, which share one
+  scan per model;
 - every other generic test (``accepted_values``, ``{% test %}`` macros of the project and
   of packages, ``package.test``) is its macro rendered with dbt's arguments into a query
   of failing rows over the model;
 - singular tests (``tests/*.sql``) are their query;
 - unit tests (``unit_tests:``) compare the model's query, run over the given rows, with
   the expected rows.
+
+A test's result is dbt's: its ``fail_calc`` (``count(*)`` unless its config says otherwise;
+dbt_utils's ``equal_rowcount`` sets one with ``config()`` in its macro) over the rows its
+query returns, compared with ``warn_if`` and ``error_if``. Rendering a test's macro is
+compiler/dbt/test_render.py.
 
 A check belongs to the node it tests (a singular test: the first node it refs) and runs
 when that node builds, on its new data before it is published (teal's write-audit-publish;
@@ -19,10 +25,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from teal.compiler.checks import TARGET, CheckDef, builtin_check, check_params_at
-from teal.compiler.dbt.context import Relation
+from teal.compiler.checks import (
+    CheckDef,
+    _threshold,
+    builtin_check,
+    check_params_at,
+    fail_calc_of,
+)
+from teal.compiler.dbt.test_render import Rendered, render_generic, render_singular
 from teal.compiler.errors import ProjectError, TealError, did_you_mean, raise_all
 
 if TYPE_CHECKING:
@@ -49,7 +62,6 @@ OPTION_KEYS = {
     "description",
     "config",
 }
-_FUNC = re.compile(r"^\s*(env_var|ref|var|source|doc)\s*\(.+\)\s*$", re.S)
 FAST = ("unique", "not_null", "relationships")
 
 
@@ -221,7 +233,8 @@ def _generic(
         if m.group(1) in models
     }
     attach = max(reads, key=lambda n: order.get(n, -1))
-    if short in FAST and package in (None, "dbt") and not overridden and attach == node.name:
+    fast = short in FAST and package in (None, "dbt") and not overridden and attach == node.name
+    if fast and _fail_calc(conf, display, line) is None:
         params = dict(args)
         if short == "relationships":
             to = str(params.get("to", ""))
@@ -272,27 +285,77 @@ def _generic(
                 else "define it with {% test " + short + "(model, column_name) %}"
             ),
         )
-    sql, read = _render_test(loader, node, macro, call_args, conf, display, line, attach, models)
-    return CheckDef(
-        name=test_id,
-        asset=attach,
-        kind=name,
-        column=column,
-        params={
-            k: v
-            for k, v in args.items()
-            if isinstance(v, (str, int, float, bool, list, dict, type(None)))
-        },
-        severity=severity if severity in ("error", "warn") else "error",
-        where=where,
-        warn_if=str(conf.get("warn_if", "!=0")),
-        error_if=str(conf.get("error_if", "!=0")),
-        sql=sql,
-        store_failures=bool(conf.get("store_failures", False)),
-        path=display,
-        line=line,
-        reads=tuple(sorted({*read, node.name} - {attach})),
-    )
+    plain_params = {
+        k: v
+        for k, v in args.items()
+        if isinstance(v, (str, int, float, bool, list, dict, type(None)))
+    }
+
+    def render() -> CheckDef:
+        rendered = render_generic(
+            loader, node, macro, call_args, conf, display, line, attach, models
+        )
+        settled = _settled(conf, rendered, options)
+        return CheckDef(
+            name=test_id,
+            asset=attach,
+            kind=name,
+            column=column,
+            params=plain_params,
+            where=where,
+            sql=rendered.sql,
+            path=display,
+            line=line,
+            reads=tuple(sorted({*rendered.reads, node.name} - {attach})),
+            render_at_run=rendered.at_run,
+            **_judged(settled, display, line),
+        )
+
+    loader.test_renders.setdefault(test_id, render)
+    return render()
+
+
+def _settled(conf: dict[str, Any], rendered: Rendered, options: dict[str, Any]) -> dict[str, Any]:
+    """A generic test's config as dbt documents its order: the project's, then what its
+    macro's config() calls set, then the test's own YAML (``conf`` is the project's with
+    the YAML's over it)."""
+    return {**conf, **rendered.config, **options}
+
+
+def _fail_calc(conf: dict[str, Any], display: str, line: int | None) -> str | None:
+    return fail_calc_of(conf.get("fail_calc"), _at(display, line))
+
+
+def _at(display: str, line: int | None) -> Callable[..., ProjectError]:
+    """A test's config mistake, at its YAML entry."""
+
+    def fail(message: str, hint: str | None = None) -> ProjectError:
+        return ProjectError(message, path=display, line=line, hint=hint)
+
+    return fail
+
+
+class _Judgement(TypedDict):
+    """The fields of a CheckDef that say how its outcome is judged."""
+
+    severity: str
+    warn_if: str
+    error_if: str
+    fail_calc: str | None
+    store_failures: bool
+
+
+def _judged(conf: dict[str, Any], display: str, line: int | None) -> _Judgement:
+    """How a test's outcome is judged, from its settled config: severity, thresholds, the
+    failures they compare (fail_calc), whether failing rows are stored."""
+    severity = str(conf.get("severity", "error")).lower()
+    return {
+        "severity": severity if severity in ("error", "warn") else "error",
+        "warn_if": _threshold(conf.get("warn_if", "!=0"), _at(display, line)),
+        "error_if": _threshold(conf.get("error_if", "!=0"), _at(display, line)),
+        "fail_calc": _fail_calc(conf, display, line),
+        "store_failures": bool(conf.get("store_failures", False)),
+    }
 
 
 def _source_tests(
@@ -367,35 +430,60 @@ def _source_tests(
         )
         if macro is None:
             raise ProjectError(f"unknown test '{name}'", path=display, line=line)
-        sql, read = _render_test(
-            loader,
-            pseudo,
-            macro,
-            call_args,
-            conf,
-            display,
-            line,
-            attach,
-            models,
-            tested_relation=relation,
-        )
-        severity = str(conf.get("severity", "error")).lower()
         out.append(
-            CheckDef(
-                name=test_id,
-                asset=attach,
-                kind=name,
-                column=column,
-                severity=severity if severity in ("error", "warn") else "error",
-                warn_if=str(conf.get("warn_if", "!=0")),
-                error_if=str(conf.get("error_if", "!=0")),
-                sql=sql,
-                path=display,
-                line=line,
-                reads=tuple(sorted(set(read) - {attach})),
+            _source_check(
+                loader,
+                pseudo,
+                macro,
+                (name, test_id, column),
+                call_args,
+                conf,
+                options,
+                line,
+                attach,
+                models,
+                relation,
             )
         )
     return out
+
+
+def _source_check(
+    loader: DbtLoader,
+    pseudo: Node,
+    macro: Any,
+    named: tuple[str, str, str | None],
+    call_args: dict[str, Any],
+    conf: dict[str, Any],
+    options: dict[str, Any],
+    line: int | None,
+    attach: str,
+    models: dict[str, Model],
+    relation: str,
+) -> CheckDef:
+    """One test of a source table; ``named``: its kind, name and column."""
+    kind, test_id, column = named
+    display = pseudo.display
+
+    def render() -> CheckDef:
+        rendered = render_generic(
+            loader, pseudo, macro, call_args, conf, display, line, attach, models, relation
+        )
+        return CheckDef(
+            name=test_id,
+            asset=attach,
+            kind=kind,
+            column=column,
+            sql=rendered.sql,
+            path=display,
+            line=line,
+            reads=tuple(sorted(set(rendered.reads) - {attach})),
+            render_at_run=rendered.at_run,
+            **_judged(_settled(conf, rendered, options), display, line),
+        )
+
+    loader.test_renders.setdefault(test_id, render)
+    return render()
 
 
 def _any_package_test(loader: DbtLoader, short: str) -> Any:
@@ -413,107 +501,6 @@ def _relation_of(models: dict[str, Model], name: str) -> str:
     return f'"{m.schema}"."{m.alias}"'
 
 
-def _render_test(
-    loader: DbtLoader,
-    node: Node,
-    macro: Any,
-    args: dict[str, Any],
-    conf: dict[str, Any],
-    display: str,
-    line: int | None,
-    attach: str,
-    models: dict[str, Model],
-    tested_relation: str | None = None,
-) -> tuple[str, list[str]]:
-    """The failing-rows query of a generic test; the model it belongs to (``attach``) is
-    the placeholder the check audits, any other model its published relation."""
-    jinja = loader.jinja
-    state = jinja.state
-    state.node = _TestNode(node, conf, display)
-    state.refs, state.sources = [], []
-    ctx = jinja.context()
-    original_ref = ctx["ref"]
-
-    def ref(*a: Any, **k: Any) -> Any:
-        rel = original_ref(*a, **k)
-        return Relation(cte=TARGET) if a and str(a[-1]) == attach else rel
-
-    ctx["ref"] = ref
-    try:
-        kwargs: dict[str, Any] = {}
-        for key, value in args.items():
-            if isinstance(value, str) and key != "column_name":
-                if _FUNC.match(value):
-                    value = _evaluate(jinja, value, display)
-                elif "{{" in value:
-                    value = jinja.render(jinja.template(value, display), display, value)
-            kwargs[key] = value
-        where = conf.get("where")
-        if tested_relation is not None:
-            tested = tested_relation
-        elif attach == node.name:
-            tested = TARGET
-        else:
-            tested = f'"{models[node.name].schema}"."{models[node.name].alias}"'
-        model = Relation(
-            cte=f"(select * from {tested} where {where}) dbt_subquery" if where else tested
-        )
-        try:
-            sql = str(macro(model=model, **kwargs))
-        except TypeError as exc:
-            raise ProjectError(
-                f"test arguments do not fit the test macro: {exc}", path=display, line=line
-            ) from None
-        except TealError as exc:
-            raise ProjectError(exc.message, path=display, line=line, hint=exc.hint) from None
-        except Exception as exc:  # noqa: BLE001 - a failure inside the test's macro
-            raise ProjectError(
-                f"rendering the test failed: {type(exc).__name__}: {exc}", path=display, line=line
-            ) from None
-        reads = [n for n, _ in state.refs]
-    finally:
-        state.node = None
-        ctx["ref"] = original_ref
-    return sql.strip(), reads
-
-
-def _evaluate(jinja: Any, expression: str, display: str) -> Any:
-    """A test argument such as ``ref('customers')``: evaluated, as dbt does."""
-    template = jinja.env.compile_expression(expression.strip())
-    return template(**jinja.context())
-
-
-class _TestNode:
-    """The node a test renders for: its config is the test's (for config.get('where'))."""
-
-    def __init__(self, node: Node, conf: dict[str, Any], display: str) -> None:
-        self._node, self.config, self.display = node, conf, display
-        self.resource_type = "test"
-        self.package, self.name, self.raw = node.package, node.name, ""
-        self.fqn = node.fqn
-        self.refs: list[tuple[str, str | None]] = []
-        self.sources: list[tuple[str, str]] = []
-        self.schema, self.alias, self.database, self.compiled, self.yaml = (
-            node.schema,
-            node.alias,
-            node.database,
-            "",
-            None,
-        )
-
-    @property
-    def materialized(self) -> str:
-        return "test"
-
-    @property
-    def unique_id(self) -> str:
-        return f"test.{self.package}.{self.name}"
-
-    @property
-    def enabled(self) -> bool:
-        return True
-
-
 def _singular(
     loader: DbtLoader, node: Node, models: dict[str, Model], order: dict[str, int]
 ) -> CheckDef | None:
@@ -528,39 +515,25 @@ def _singular(
     asset = max(read, key=lambda n: order.get(n, -1)) if read else None
     if asset is None:
         return None  # it tests sources only: not supported as a teal check
-    jinja = loader.jinja
-    state = jinja.state
-    original_ref = loader.ref
+    conf = node.config  # its config() calls included: it was parsed
+    name = str(conf.get("name") or node.name)
 
-    def ref(*args: Any, **kwargs: Any) -> Any:
-        rel = original_ref(*args, **kwargs)
-        if str(args[-1]) == asset:
-            return Relation(cte=TARGET)
-        return rel
+    def render() -> CheckDef:
+        rendered = render_singular(loader, node, str(asset))
+        return CheckDef(
+            name=name,
+            asset=str(asset),
+            kind="singular",
+            sql=rendered.sql,
+            path=node.display,
+            line=1,
+            reads=tuple(n for n, _ in node.refs if n != asset and n in models),
+            render_at_run=rendered.at_run,
+            **_judged(conf, node.display, 1),
+        )
 
-    ctx = jinja.context()
-    ctx["ref"] = ref
-    state.node, state.refs, state.sources = node, [], []
-    try:
-        sql = jinja.render(node.template, node.display, node.raw).strip()
-    finally:
-        ctx["ref"] = original_ref
-        state.node = None
-    conf = node.config
-    severity = str(conf.get("severity", "error")).lower()
-    return CheckDef(
-        name=str(conf.get("name") or node.name),
-        asset=asset,
-        kind="singular",
-        severity=severity if severity in ("error", "warn") else "error",
-        warn_if=str(conf.get("warn_if", "!=0")),
-        error_if=str(conf.get("error_if", "!=0")),
-        sql=sql,
-        store_failures=bool(conf.get("store_failures")),
-        path=node.display,
-        line=1,
-        reads=tuple(n for n, _ in node.refs if n != asset and n in models),
-    )
+    loader.test_renders.setdefault(name, render)
+    return render()
 
 
 def _unit_tests(

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from teal.compiler.checks import TARGET
+
 
 class Relation(Mapping):
     """``api.Relation``: what ``ref``, ``source`` and ``this`` return.
@@ -131,6 +133,18 @@ class Relation(Mapping):
 
 
 _MISSING = object()
+
+
+def is_audited(relation: Any) -> bool:
+    """Whether ``relation`` is the placeholder of the relation a test audits, which the
+    engine names when the test runs (compiler/dbt/test_render.py).
+
+    >>> is_audited(Relation(cte=TARGET)), is_audited(Relation("db", "main", "orders"))
+    (True, False)
+    """
+    return (
+        isinstance(relation, Relation) and relation.identifier is None and (TARGET in str(relation))
+    )
 
 
 class Column:

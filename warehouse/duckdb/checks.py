@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.checks import SAMPLE_ROWS, TARGET, CheckDef
-from teal.warehouse.check_queries import CheckQueries, literal
+from teal.warehouse.check_queries import CheckQueries, failure_value, literal
 from teal.warehouse.duckdb import state
 from teal.warehouse.duckdb.io import registered
 from teal.warehouse.duckdb.sql import DIALECT, SQL
@@ -105,12 +105,13 @@ def measure(
         if check.fusable and fuse and check.name not in alone:
             continue
         rows_sql = QUERIES.failing_rows(check)
-        if rows_sql is None:  # a Python check
+        failures_sql = QUERIES.failures(check)
+        if rows_sql is None or failures_sql is None:  # a Python check
             continue
-        sql = _on(QUERIES.count(rows_sql), relation_sql)
+        sql = _on(failures_sql, relation_sql)
         t0 = time.perf_counter()
         try:
-            failing = int(_fetch(cur, sql)[0][0])
+            failing = failure_value(_fetch(cur, sql)[0][0])
             out.append(
                 Measured(
                     check,

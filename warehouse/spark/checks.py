@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.checks import SAMPLE_ROWS, TARGET, CheckDef
-from teal.warehouse.check_queries import CheckQueries
+from teal.warehouse.check_queries import CheckQueries, failure_value
 from teal.warehouse.engine import CheckRecord, Measured
 from teal.warehouse.spark import io, state
 from teal.warehouse.spark.materializations import create_table
@@ -57,12 +57,13 @@ def measure(sql: SparkSQL, relation_sql: str, checks: list[CheckDef]) -> list[Me
         if check.fusable and check.name not in alone:
             continue
         rows_sql = QUERIES.failing_rows(check)
-        if rows_sql is None:  # a Python check
+        failures_sql = QUERIES.failures(check)
+        if rows_sql is None or failures_sql is None:  # a Python check
             continue
-        query = QUERIES.count(rows_sql).replace(TARGET, relation_sql)
+        query = failures_sql.replace(TARGET, relation_sql)
         t0 = time.perf_counter()
         try:
-            failing = int(sql.rows(sql.spark(query))[0][0])
+            failing = failure_value(sql.rows(sql.spark(query))[0][0])
             out.append(
                 Measured(
                     check,
