@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from teal.compiler.cache import CompileCache, content_key
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from teal.compiler.columns import Qualified
     from teal.compiler.errors import TealError
     from teal.compiler.project import Model, Project
+    from teal.compiler.sources import SourceTable
     from teal.compiler.strategy import LoadStrategy
     from teal.warehouse.duckdb.typing import Binder, Typed, TypedQuery
 
@@ -220,14 +222,57 @@ def remember_types(
 def _typed(project: Project, prep: _Prepared, binder: Binder | None = None) -> dict[str, Typed]:
     """The types of ``prep``'s queries (by ``binder``, when given), those found now put in
     its cache."""
-    if binder is None:
-        from teal.warehouse.engine import output_types
+    from teal.compiler.errors import raise_all
+    from teal.warehouse.engine import type_binder
 
-        types = output_types(prep.queries, prep.known)
-    else:
-        types = binder.types()
+    raise_all(list(prep.missing))
+    own = binder is None
+    used = type_binder(prep.queries, prep.known) if binder is None else binder
+    try:
+        types = used.types()
+        refused = used.syntax_errors()
+    finally:
+        if own:
+            used.close()
+    if refused:  # nothing cached: bound again, and refused again, until fixed
+        raise_all([_syntax_error(project.models[name], text) for name, text in refused.items()])
     _keep_types(project, prep, types)
     return types
+
+
+def _no_file(project: Project, table: SourceTable) -> TealError:
+    """The error for a file source whose file (or glob) finds nothing."""
+    from teal.compiler.errors import ProjectError
+
+    source = project.sources.get(table.source)
+    where = Path(table.location)
+    shown = where.relative_to(project.root) if where.is_relative_to(project.root) else where
+    pattern = any(ch in table.location for ch in "*?[")
+    return ProjectError(
+        f"source table {table.key} reads {shown}, which "
+        + ("matches no file" if pattern else "does not exist"),
+        path=source.declared_in if source is not None and source.declared_in else None,
+        line=source.line if source is not None else None,
+        hint="create the file, or fix the source's path (docs/projects.md, Sources)",
+    )
+
+
+def _syntax_error(model: Model, message: str) -> TealError:
+    """DuckDB's parser refused ``model``'s SQL, which sqlglot took: located in its file."""
+    from teal.compiler.errors import ParseError
+    from teal.warehouse.duckdb.errors import describe_error
+
+    text, line, col = describe_error(Exception(message), model.raw_sql)
+    source = model.raw_sql.splitlines() if model.raw_sql else []
+    detail = text.removeprefix("Parser Error: ")
+    return ParseError(
+        f"SQL {detail}" if detail.startswith("syntax error") else f"SQL syntax error: {detail}",
+        path=model.display_path,
+        line=line,
+        col=col,
+        source_line=source[line - 1] if line and 0 < line <= len(source) else None,
+        hint="fix the SQL near the marked position (DuckDB's parser refused it)",
+    )
 
 
 def _keep_types(project: Project, prep: _Prepared, types: Mapping[str, Typed]) -> None:
@@ -246,6 +291,8 @@ class _Prepared(NamedTuple):
     keys: dict[str, str]
     known: dict[str, Typed]
     queries: list[TypedQuery]
+    # file sources the chosen models read whose files are not there
+    missing: tuple[TealError, ...] = ()
 
     @property
     def misses(self) -> int:
@@ -288,9 +335,12 @@ def _prepare(
                 model.materialized != "ephemeral",
             )
         )
+    missing = []
     for key in sorted({k for name in chosen for k in project.models[name].source_tables}):
-        _prepare_source(project, key, cache, keys, known, queries)
-    return _Prepared(chosen, order, cache, keys, known, queries)
+        absent = _prepare_source(project, key, cache, keys, known, queries)
+        if absent is not None:
+            missing.append(absent)
+    return _Prepared(chosen, order, cache, keys, known, queries, tuple(missing))
 
 
 def _prepare_source(
@@ -300,10 +350,11 @@ def _prepare_source(
     keys: dict[str, str],
     known: dict[str, Typed],
     queries: list[TypedQuery],
-) -> None:
+) -> TealError | None:
     """Type the file source table ``key`` as DuckDB reads it (a Parquet footer, a CSV
     sniff), cached under the identity of its (first) file, so that joins and UNIONs with
-    its columns are checked too. Models read the files themselves: no stand-in is made."""
+    its columns are checked too. Models read the files themselves: no stand-in is made.
+    A local file source with no file: the error to report, located at its declaration."""
     from teal.compiler.source_schemas import file_identity
     from teal.compiler.sources import FILE_KINDS, scan_text
     from teal.warehouse.duckdb.typing import TypedQuery
@@ -311,18 +362,19 @@ def _prepare_source(
     try:
         table = project.source_table(key)
     except KeyError:
-        return
+        return None
     if table.kind not in FILE_KINDS or "://" in table.location:
-        return
+        return None
     identity = file_identity(table.location)
     if identity is None:
-        return
+        return _no_file(project, table)
     sql = f"select * from {scan_text(table)}"
     keys[key] = content_key("types", VERSION, "source", key, sql, *identity)
     hit = cache.get("types", keys[key])
     if hit is not None:
         known[key] = tuple((str(c), str(t)) for c, t in hit)
     queries.append(TypedQuery(key, "", key, sql, None, (), False))
+    return None
 
 
 def _finish(project: Project, prep: _Prepared) -> list[TealError]:

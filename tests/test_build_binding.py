@@ -49,6 +49,59 @@ def test_a_plain_build_binds_before_any_data_changes(project):
 
 
 @pytest.mark.slow
+def test_sql_only_duckdb_refuses_is_a_located_error_before_anything_is_built(project):
+    # sqlglot takes a GROUP BY with nothing after it; DuckDB's parser does not
+    root = project(FILES)
+    assert run_teal("build", cwd=root).returncode == 0
+    (root / "models" / "a.sql").write_text("select id, amount, 7 as extra from orders\n")
+    (root / "models" / "b.sql").write_text("select id, amount\nfrom a\ngroup by\n")
+    for command in ("build", "validate"):
+        done = run_teal(command, cwd=root)
+        assert done.returncode == 2, done.output
+        assert 'models/b.sql:3:7: SQL syntax error at or near "by"' in done.stderr
+        assert "Traceback" not in done.output
+    assert rows(root, "main.a") == [(1, 9.5)]  # a was not rebuilt: nothing ran
+    (root / "models" / "b.sql").write_text("select id, amount\nfrom a\ngroup by all\n")
+    assert run_teal("build", cwd=root).returncode == 0
+    assert rows(root, "main.b") == [(1, 9.5)]
+
+
+@pytest.mark.slow
+def test_a_file_source_with_no_file_stops_the_models_reading_it_before_anything_runs(project):
+    sources = (
+        "sources:\n"
+        "  - name: reference\n"
+        "    type: csv\n"
+        "    path: ../data/{table}.csv\n"
+        "    tables: [countries, regions]\n"
+    )
+    root = project(
+        {
+            **FILES,
+            "data/countries.csv": "id,name\n1,a\n",
+            "models/sources.yml": sources,
+            "models/c.sql": "select name from reference.countries",
+            "models/r.sql": "select name from reference.regions",
+        }
+    )
+    for command in ("build", "validate"):
+        done = run_teal(command, cwd=root)
+        assert done.returncode == 2, done.output
+        assert (
+            "models/sources.yml:2:3: source table reference.regions reads data/regions.csv, "
+            "which does not exist" in done.stderr
+        )
+        assert "Traceback" not in done.output
+    assert not (root / "warehouse.duckdb").exists()  # nothing was built
+    # what does not read it builds
+    done = run_teal("build", "-s", "c", cwd=root)
+    assert done.returncode == 0, done.output
+    (root / "data" / "regions.csv").write_text("id,name\n1,north\n")
+    assert run_teal("build", cwd=root).returncode == 0
+    assert rows(root, "main.r") == [("north",)]
+
+
+@pytest.mark.slow
 def test_a_build_binds_only_what_it_selects_and_what_that_reads(project):
     root = project({**FILES, "models/b.sql": BROKEN_B})
     done = run_teal("build", "-s", "+a", cwd=root)

@@ -538,11 +538,3 @@ def type_binder(
     from teal.warehouse.duckdb.typing import Binder
 
     return Binder(queries, known, workers)
-
-
-def output_types(queries: Sequence[TypedQuery], known: Mapping[str, Typed]) -> dict[str, Typed]:
-    """Each query's output columns and types, bound by DuckDB against zero-row stand-ins
-    of what it reads, without a warehouse (warehouse/duckdb/typing.py)."""
-    from teal.warehouse.duckdb.typing import output_types as bind
-
-    return bind(queries, known)

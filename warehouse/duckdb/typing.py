@@ -6,6 +6,9 @@ zero-row stand-in table of its known columns and types, in build order: binding 
 query that reads something with unknown types, or that DuckDB cannot bind, gets None
 (name binding reports mistakes of names, compiler/column_binding.py). File sources are
 read as the compiled SQL reads them (a Parquet footer, a CSV sniff), once per query.
+SQL that DuckDB's parser refuses (sqlglot, which parsed it first, is more lenient: a
+``GROUP BY`` with nothing after it) is kept with DuckDB's message (``syntax_errors``),
+so that the build stops before anything runs.
 
 A build's binding also asks for names alone (``Binder.names``): a query reading a model
 whose names are known but not its types (downstream of a Python asset never built) is
@@ -49,18 +52,6 @@ class TypedQuery(NamedTuple):
     table: bool = True  # False: an ephemeral model (inlined where it is read): no stand-in
 
 
-def output_types(queries: Sequence[TypedQuery], known: Mapping[str, Typed]) -> dict[str, Typed]:
-    """The output types of each of ``queries`` (given upstreams first) that DuckDB could
-    bind; ``known``: types found earlier (a cache; ``()``: could not be bound), taken
-    without binding. Stand-ins are made only for what a query to bind reads, so an
-    all-known project opens no database."""
-    binder = Binder(queries, known)
-    try:
-        return binder.types()
-    finally:
-        binder.close()
-
-
 class Binder:
     """An in-memory DuckDB database of zero-row stand-ins, made as the queries bound need
     them, opened on first use; ``workers``: how many queries it binds at once."""
@@ -81,10 +72,14 @@ class Binder:
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         # names bound ahead: model -> (the untyped stand-ins it read, its output names)
         self._ahead: dict[str, tuple[StandIns, tuple[str, ...] | None]] = {}
+        # SQL DuckDB's parser refused (sqlglot, more lenient, took it) -> DuckDB's message
+        self._unparsable: dict[str, str] = {}
 
     def types(self) -> dict[str, Typed]:
-        """The output types of every query that can be bound, in order (see
-        :func:`output_types`)."""
+        """The output types of each query (given upstreams first) that DuckDB could bind;
+        ``known``: types found earlier (a cache; ``()``: could not be bound), taken without
+        binding. Stand-ins are made only for what a query to bind reads, so an all-known
+        project opens no database."""
         found = self.found
         to_bind = []
         for query in self.queries:
@@ -104,6 +99,16 @@ class Binder:
                 if typed:
                     found[query.name] = typed
         return dict(found)
+
+    def syntax_errors(self) -> dict[str, str]:
+        """The queries bound so far that DuckDB's parser refused: model -> its message."""
+        if not self._unparsable:
+            return {}
+        return {
+            q.name: self._unparsable[q.sql]
+            for q in self.queries
+            if q.sql is not None and q.sql in self._unparsable
+        }
 
     def untyped(self) -> bool:
         """Whether a query was left untyped by :meth:`types` (names may be asked)."""
@@ -189,12 +194,14 @@ class Binder:
             self._cursors = [con.cursor() for _ in range(self._workers - 1)]
         return self._pool, [con, *self._cursors]
 
-    @staticmethod
-    def _bind(sql: str, con: duckdb.DuckDBPyConnection) -> Typed | None:
+    def _bind(self, sql: str, con: duckdb.DuckDBPyConnection) -> Typed | None:
         import duckdb
 
         try:
             rel = con.sql(sql)
+        except duckdb.ParserException as exc:  # not the stand-ins: the SQL itself
+            self._unparsable[sql] = str(exc)
+            return None
         except duckdb.Error:
             return None
         return tuple((str(c), str(t)) for c, t in zip(rel.columns, rel.types)) or None
