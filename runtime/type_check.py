@@ -47,7 +47,9 @@ class TypeErrors:
     trace qualifies, so a compile qualifies each model once; :meth:`result` checks what
     the trace did not (a model whose lineage was cached) by parsing it here."""
 
-    def __init__(self, project: Project, prep: _Prepared, strategy: LoadStrategy | None) -> None:
+    def __init__(
+        self, project: Project, prep: PreparedTypes, strategy: LoadStrategy | None
+    ) -> None:
         from teal.compiler.model_trace import TypedTrace
 
         self.project, self.prep = project, prep
@@ -67,7 +69,7 @@ class TypeErrors:
         Python assets' last materializations, for those that declare none); where
         ``strategy`` allows a fork, the lineage trace given :attr:`trace` types them in
         its child."""
-        return cls(project, _prepare(project, names, True, recorded), strategy)
+        return cls(project, prepare_types(project, names, True, recorded), strategy)
 
     def result(self) -> list[TealError]:
         if self.types is None:  # the lineage was cached whole: nothing traced, nothing typed
@@ -88,7 +90,7 @@ class TypeErrors:
         """The types a child bound, put in this process's types cache."""
         if isinstance(bound, dict):
             self.types = bound
-            _keep_types(self.project, self.prep, bound)
+            keep_types(self.project, self.prep, bound)
         else:
             self.bind()
 
@@ -155,7 +157,7 @@ def type_errors(
 ) -> list[TealError]:
     """Join/UNION type mismatches and contract type errors of ``names``, in build order
     (``recorded``: as :meth:`TypeErrors.start`)."""
-    return _finish(project, _prepare(project, names, use_cache, recorded or {}))
+    return _finish(project, prepare_types(project, names, use_cache, recorded or {}))
 
 
 class EngineBinder:
@@ -180,7 +182,7 @@ class EngineBinder:
     def __call__(self, names: Iterable[str]) -> EngineBinding:
         from teal.compiler.column_lineage import EngineBinding
 
-        prep = _prepare(self.project, names, True, self.recorded)
+        prep = prepare_types(self.project, names, True, self.recorded)
         binder = self._open(prep)
         types = _typed(self.project, prep, binder)
         prep.cache.save()
@@ -192,7 +194,7 @@ class EngineBinder:
             self._binder.close()
             self._binder = None
 
-    def _open(self, prep: _Prepared) -> Binder:
+    def _open(self, prep: PreparedTypes) -> Binder:
         from teal.warehouse.engine import type_binder
 
         if self._binder is None:
@@ -209,7 +211,7 @@ def remember_types(
     (the Python assets' types as the run store now knows them). The types of ``names``
     and what they read, as known now (a key the cache misses and ``built`` lacks is left
     to be bound when asked)."""
-    prep = _prepare(project, names, True, recorded)
+    prep = prepare_types(project, names, True, recorded)
     types = dict(prep.known)
     for name in prep.order:
         if name not in prep.known and built.get(name):
@@ -219,7 +221,7 @@ def remember_types(
     return types
 
 
-def _typed(project: Project, prep: _Prepared, binder: Binder | None = None) -> dict[str, Typed]:
+def _typed(project: Project, prep: PreparedTypes, binder: Binder | None = None) -> dict[str, Typed]:
     """The types of ``prep``'s queries (by ``binder``, when given), those found now put in
     its cache."""
     from teal.compiler.errors import raise_all
@@ -231,12 +233,12 @@ def _typed(project: Project, prep: _Prepared, binder: Binder | None = None) -> d
     try:
         types = used.types()
         refused = used.syntax_errors()
+        if refused:  # nothing cached: bound again, and refused again, until fixed
+            raise_all([_syntax_error(project.models[n], text) for n, text in refused.items()])
     finally:
         if own:
             used.close()
-    if refused:  # nothing cached: bound again, and refused again, until fixed
-        raise_all([_syntax_error(project.models[name], text) for name, text in refused.items()])
-    _keep_types(project, prep, types)
+    keep_types(project, prep, types)
     return types
 
 
@@ -275,14 +277,14 @@ def _syntax_error(model: Model, message: str) -> TealError:
     )
 
 
-def _keep_types(project: Project, prep: _Prepared, types: Mapping[str, Typed]) -> None:
+def keep_types(project: Project, prep: PreparedTypes, types: Mapping[str, Typed]) -> None:
     """Put the types just found (``types``) in ``prep``'s cache."""
     for name in (*prep.order, *(k for k in prep.keys if k not in project.models)):
         if name not in prep.known:  # the models, then the source tables typed
             prep.cache.put("types", prep.keys[name], types.get(name, ()))
 
 
-class _Prepared(NamedTuple):
+class PreparedTypes(NamedTuple):
     """What the cache knows before any binding: keys, known types, the queries."""
 
     chosen: list[str]
@@ -299,9 +301,9 @@ class _Prepared(NamedTuple):
         return len(self.order) - len(self.known)
 
 
-def _prepare(
+def prepare_types(
     project: Project, names: Iterable[str], use_cache: bool, recorded: Mapping[str, Typed]
-) -> _Prepared:
+) -> PreparedTypes:
     from teal.warehouse.duckdb.typing import TypedQuery
 
     chosen = list(names)
@@ -340,7 +342,7 @@ def _prepare(
         absent = _prepare_source(project, key, cache, keys, known, queries)
         if absent is not None:
             missing.append(absent)
-    return _Prepared(chosen, order, cache, keys, known, queries, tuple(missing))
+    return PreparedTypes(chosen, order, cache, keys, known, queries, tuple(missing))
 
 
 def _prepare_source(
@@ -377,13 +379,13 @@ def _prepare_source(
     return None
 
 
-def _finish(project: Project, prep: _Prepared) -> list[TealError]:
+def _finish(project: Project, prep: PreparedTypes) -> list[TealError]:
     return _errors(project, prep, _typed(project, prep), {})
 
 
 def _errors(
     project: Project,
-    prep: _Prepared,
+    prep: PreparedTypes,
     types: dict[str, Typed],
     checked: Mapping[str, list[MismatchRow]],
 ) -> list[TealError]:

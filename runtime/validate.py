@@ -202,6 +202,7 @@ def validate_selection(
     allows a child (runtime/type_check.py). Python assets that declare no types are typed
     as ``store`` last recorded them."""
     from teal.compiler.errors import raise_all
+    from teal.runtime.check_binding import unbound_checks
     from teal.runtime.type_check import TypeErrors
 
     typing = TypeErrors.start(project, names, strategy, recorded_types(project, store))
@@ -209,6 +210,9 @@ def validate_selection(
         graph = columns(typing.trace)
         raise_all(binding_errors(graph, names) + python_check_columns(project, names, graph))
         raise_all(typing.result())
+        raise_all(
+            unbound_checks(project, names, lambda among: recorded_types(project, store, among))
+        )
     finally:
         typing.close()
 
@@ -225,6 +229,7 @@ def bind_selection(
     typed contracts. Raises the located errors; returns the binding it computed (None when
     ``lineage``, computed already, had it)."""
     from teal.compiler.errors import raise_all
+    from teal.runtime.check_binding import unbound_checks
     from teal.runtime.type_check import type_errors, typed_contracts
 
     bound = None
@@ -234,6 +239,7 @@ def bind_selection(
         bound = bound_columns(project, store(), names)
         raise_all(bound.errors(names))
     raise_all(python_check_columns(project, names, lineage or bound))
+    raise_all(unbound_checks(project, names, lambda among: recorded_types(project, store(), among)))
     contracted = typed_contracts(project, names)
     if contracted:  # a build that would change a contracted column's type
         raise_all(type_errors(project, contracted))

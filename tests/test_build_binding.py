@@ -101,6 +101,48 @@ def test_a_file_source_with_no_file_stops_the_models_reading_it_before_anything_
     assert rows(root, "main.r") == [("north",)]
 
 
+CHECKS_YML = """\
+models:
+  - name: a
+    tests:
+      - unique_combination: {columns: [id, amont]}
+      - expression_is_true: {expression: "amont > 0"}
+    columns:
+      - name: amount
+        tests:
+          - not_null: {where: "amont > 0"}
+"""
+
+
+@pytest.mark.slow
+def test_a_check_naming_a_missing_column_stops_the_build_before_anything_runs(project):
+    root = project(FILES)
+    assert run_teal("build", cwd=root).returncode == 0
+    (root / "models" / "a.sql").write_text("select id, amount, 7 as extra from orders\n")
+    (root / "models" / "schema.yml").write_text(CHECKS_YML)
+    (root / "checks").mkdir()
+    (root / "checks" / "big.sql").write_text("select * from a\nwhere amont > 100\n")
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 2, done.output
+    for where in ("models/schema.yml:4:7", "models/schema.yml:5:7", "models/schema.yml:9:11"):
+        assert f"{where}: check " in done.stderr, done.stderr
+    assert (
+        "checks/big.sql:1:1: check big of a cannot run: column 'amont' does not exist in a"
+        in done.stderr
+    )
+    assert "hint: did you mean 'amount'?" in done.stderr
+    assert "4 problems found" in done.stderr
+    assert rows(root, "main.a") == [(1, 9.5)]  # nothing ran: a keeps its last build
+    # fixed, the checks run; broken again, found again (the binding is cached by the check)
+    (root / "models" / "schema.yml").write_text(CHECKS_YML.replace("amont", "amount"))
+    (root / "checks" / "big.sql").write_text("select * from a\nwhere amount > 100\n")
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 0, done.output
+    assert rows(root, "main.a") == [(1, 9.5, 7)]
+    (root / "checks" / "big.sql").write_text("select * from a\nwhere amont > 100\n")
+    assert run_teal("build", cwd=root).returncode == 2
+
+
 @pytest.mark.slow
 def test_a_build_binds_only_what_it_selects_and_what_that_reads(project):
     root = project({**FILES, "models/b.sql": BROKEN_B})

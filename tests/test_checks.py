@@ -631,7 +631,15 @@ BROKEN_PROJECT = {
 
 def test_a_check_that_cannot_run_is_reported_without_breaking_the_others(project):
     root = project(BROKEN_PROJECT, CONFIG)
+    # bound before the build, the check naming a missing column stops it: nothing runs
     out = run_teal("build", cwd=root)
+    assert out.returncode == 2, out.output
+    assert (
+        "models/schema.yml:4:7: check typo_in_expression of orders cannot run: column 'idd' "
+        "does not exist in orders"
+    ) in out.stderr
+    assert not (root / "warehouse.duckdb").exists()
+    out = run_teal("build", "--no-validate", cwd=root)
     assert out.returncode == 1, out.output
     assert "Traceback" not in out.output
     # a binder error (unknown column) is that check's error; its fused neighbours still run

@@ -34,6 +34,8 @@ from teal.warehouse.duckdb.sql import qualified, quote
 if TYPE_CHECKING:
     import duckdb
 
+    from teal.compiler.checks import CheckDef
+
 # column name -> DuckDB type name, in output order
 Typed = tuple[tuple[str, str], ...]
 # the names of the stand-ins a query was bound against, by what it reads, when untyped
@@ -109,6 +111,29 @@ class Binder:
             for q in self.queries
             if q.sql is not None and q.sql in self._unparsable
         }
+
+    def check_error(self, check: CheckDef) -> str | None:
+        """DuckDB's message for ``check``'s query when it does not bind against typed
+        stand-ins of its model and what else it reads; None: it binds, or that cannot be
+        told (something it reads has no typed stand-in; an error of another kind)."""
+        import duckdb
+
+        from teal.compiler.checks import TARGET
+        from teal.warehouse.duckdb.checks import QUERIES
+
+        query = self.by_name.get(check.asset)
+        sql = QUERIES.failures(check)
+        if query is None or not query.table or sql is None:
+            return None
+        if not all([self._typed_stand_in(r) for r in (check.asset, *check.reads)]):
+            return None
+        try:
+            self._connection().sql(sql.replace(TARGET, qualified(query.schema, query.alias)))
+        except (duckdb.BinderException, duckdb.ParserException) as exc:
+            return str(exc)
+        except duckdb.Error:
+            return None
+        return None
 
     def untyped(self) -> bool:
         """Whether a query was left untyped by :meth:`types` (names may be asked)."""
