@@ -74,6 +74,17 @@ def missing_error(model: Model, m: MissingColumn) -> LineageError:
     shown = ", ".join(m.candidates[:12]) + (", ..." if len(m.candidates) > 12 else "")
     lines = (model.raw_sql or "").splitlines()
     source_line = lines[m.line - 1] if m.line and 0 < m.line <= len(lines) else None
+    if not m.table and m.column.lower() in (c.lower() for c in m.candidates):
+        # not missing: unqualified, and more than one table it reads has it
+        return LineageError(
+            f"column '{m.column}' is ambiguous: more than one table this query reads has it",
+            path=model.display_path,
+            line=m.line,
+            col=m.col,
+            source_line=source_line,
+            hint=f"qualify it with the name or alias of the table it comes from "
+            f"(o.{m.column} for a table read as o)",
+        )
     return LineageError(
         f"column '{m.column}' does not exist in {where}, which has: {shown}"
         if m.candidates

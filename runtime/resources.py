@@ -161,6 +161,19 @@ def open_resources(
     return opened
 
 
+def check_resources(cfg: ProjectConfig) -> None:
+    """Build every declared resource without setting it up or reading its environment
+    variables (``teal validate``): a class that is not there, or a field of the wrong
+    type, is the located error a run would meet."""
+    module: Any = None
+    for decl in cfg.resources.values():
+        if decl.class_ref is not None:
+            _from_config(cfg, decl)
+        else:
+            module = module or _import_resources_file(cfg)
+            _from_python(module, decl)
+
+
 def _resolved(
     resource: Resource,
     name: str,

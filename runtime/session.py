@@ -164,12 +164,14 @@ class Session:
         """Bind the selected models (all by default) before anything runs: a reference to
         a column that does not exist or a broken contract raises, located. The selected
         names, in build order."""
+        from teal.runtime.resources import check_resources
         from teal.runtime.validate import validate_selection
         from teal.warehouse.engine import settings_problems
 
         names = self.select(select, exclude)
         self._engine_can_run(names)
         raise_all(settings_problems(self.config))
+        check_resources(self.config)  # every declared resource builds (not set up)
         chosen = names if (select or exclude) else None
         validate_selection(
             self.project,

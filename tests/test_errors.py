@@ -328,6 +328,12 @@ COMPILE_ERRORS = {
         says=["materialized='tabel' is not a materialization"],
         hint="hint: did you mean 'table'?",
     ),
+    "ambiguous_column": dict(
+        files={"models/marts/pairs.sql": "select d\nfrom doubled a\njoin doubled b on a.n = b.n\n"},
+        where="models/marts/pairs.sql:1:8:",
+        says=["column 'd' is ambiguous: more than one table this query reads has it"],
+        hint="hint: qualify it with the name or alias of the table it comes from",
+    ),
     "toml_syntax": dict(
         files={"teal.toml": CONFIG + "[vars\nday = 1\n"},
         where="teal.toml:6:6:",

@@ -232,3 +232,23 @@ def test_resource_mistakes_are_located(tmp_path: Path):
     done = run_teal("build", cwd=root, env=env)
     assert done.returncode == 2 and "Limits has no field 'max_row'" in done.stderr
     assert "did you mean 'max_rows'?" in done.stderr
+
+
+def test_validate_builds_every_declared_resource_without_setting_it_up(tmp_path: Path):
+    root = _project(tmp_path / "proj")
+    env = _env(str(tmp_path / "runs.sqlite"))
+    config = root / "teal.toml"
+    # a resource no model uses: a build never meets it, `teal validate` does
+    config.write_text(CONFIG + '\n[resources.unused]\nclass = "helpers.py:Api"\n')
+    done = run_teal("validate", cwd=root, env=env)
+    assert done.returncode == 2, done.output
+    assert (
+        "resource 'unused': class names helpers.py, which is not a file in the project folder"
+        in done.stderr
+    )
+    assert "Traceback" not in done.output
+    config.write_text(CONFIG.replace("max_rows = 3", 'max_rows = "many"'))
+    done = run_teal("validate", cwd=root, env=env)
+    assert done.returncode == 2 and "resource 'limits', field 'max_rows'" in done.stderr
+    config.write_text(CONFIG)
+    assert run_teal("validate", cwd=root, env=env).returncode == 0
