@@ -48,10 +48,6 @@ def hold_back(project: Project, now: datetime | None) -> HoldBack:
             return None
         if len(kept) == len(step.partitions):
             return step
-        if model.config.get("backfill_policy") == "single_run" and kept[-1] - kept[0] + 1 != len(
-            kept
-        ):
-            return None  # one query over first..last would read the gap's upstream rows
         kept_at = set(kept)
         held_keys = tuple(k for i, k in enumerate(step.partitions) if i not in kept_at)
         versions_now = tuple(step.partition_versions)

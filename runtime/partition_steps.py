@@ -294,9 +294,50 @@ def run_single(
     *,
     each: bool = False,
 ) -> ModelResult:
-    """All of a step's time partitions from one query / one call (single_run policy);
-    ``each``: reported partition by partition, as the default policy reports them (a
-    decomposable model built at once), not as one range."""
+    """All of a step's time partitions from one query / one call (single_run policy),
+    or one per run of partitions that follow each other when the keys asked leave gaps
+    (one query over a gap would build the partitions in it too); ``each``: reported
+    partition by partition, as the default policy reports them (a decomposable model
+    built at once), not as one range."""
+    outcomes: list[CheckOutcome] = []
+    rows = sum(
+        _write_range(ex, cur, step, model, target, run, t0, each, outcomes)
+        for run in _contiguous(model, keys)
+    )
+    return ex._succeeded(
+        cur, step, model, target, step_started, t0, rows, outcomes, partitions=len(keys)
+    )
+
+
+def _contiguous(model: Model, keys: list[str]) -> list[list[str]]:
+    """``keys`` (in order) cut where a partition's window does not end where the next
+    one's starts."""
+    runs: list[list[str]] = []
+    end = None
+    for key in keys:
+        start, stop = model.partitions.window(key)
+        if runs and start == end:
+            runs[-1].append(key)
+        else:
+            runs.append([key])
+        end = stop
+    return runs
+
+
+def _write_range(
+    ex: Executor,
+    cur: EngineCursor,
+    step: Step,
+    model: Model,
+    target: BuildTarget,
+    keys: list[str],
+    t0: float,
+    each: bool,
+    outcomes: list[CheckOutcome],
+) -> int:
+    """Partitions ``keys``, which follow each other, from one query / one call, with
+    their state rows in one transaction; the rows written (the checks' outcomes added to
+    ``outcomes``)."""
     windows = [(k, *model.partitions.window(k)) for k in keys]
     if model.kind == "sql":
         source: Any = ex.project.sql_for_range(model, step.sql or "", keys)
@@ -308,7 +349,6 @@ def run_single(
                 k: plain(v) for k, v in output.metadata.items()
             }
     started = datetime.now(UTC).replace(tzinfo=None)
-    outcomes: list[CheckOutcome] = []
     built = cur.replace_partitions_single_run(
         target,
         windows,
@@ -324,13 +364,11 @@ def run_single(
     else:
         ex.reporter_partition(
             step,
-            f"{keys[0]}..{keys[-1]}",
+            f"{keys[0]}..{keys[-1]}" if len(keys) > 1 else keys[0],
             SUCCESS,
             built.rows,
             len(keys),
             len(keys),
             time.perf_counter() - t0,
         )
-    return ex._succeeded(
-        cur, step, model, target, step_started, t0, built.rows, outcomes, partitions=len(keys)
-    )
+    return built.rows or 0

@@ -284,6 +284,28 @@ def test_partition_range_and_from_to_build_exactly_those_keys(project):
     assert both.returncode == 2 and "not both" in both.stderr
 
 
+def test_single_run_builds_keys_with_gaps_one_query_per_run_of_days(project):
+    """Keys that leave gaps are built in runs of days that follow each other: one query
+    over the gap would have written the days in it too (refused: rows outside)."""
+    single = EVENTS_SQL.replace(
+        "partition_column='ts'", "partition_column='ts', backfill_policy='single_run'"
+    )
+    root = project({"models/events.sql": single})
+    teal(root, "build")
+    before = per_day(root)
+    keys = ["2026-01-02", "2026-01-03", "2026-01-06", "2026-01-09"]
+    args = [a for k in keys for a in ("--partition", k)]
+    out = teal(root, "build", *args, "--vars", "{bump: 1}").stdout
+    assert built_keys(out, "events") == ["2026-01-02..2026-01-03", "2026-01-06", "2026-01-09"]
+    after = per_day(root)
+    for day in DAYS:
+        bumped = day in keys
+        assert after[day][0] == 24
+        assert after[day][1] == before[day][1] + (24 if bumped else 0), day
+    states = partition_state(root, "events")
+    assert {k for k, (status, _) in states.items() if status == "success"} == set(DAYS)
+
+
 def test_backfill_a_range_and_missing_only_after_lost_or_failed_partitions(project):
     root = project({"models/events.sql": EVENTS_SQL})
     teal(root, "build")
