@@ -93,8 +93,9 @@ class Executor:
         self.catalog: Catalog | None = None
         # called before a step that runs Python (an asset, or a Python check) is started:
         # the build imports model files in the background and this waits for them
-        self.before_python: Callable[[], None] | None = None
-        self.fatal: BaseException | None = None  # an import error that stopped the build
+        # waits until the Python files behind a model are imported; raises the error of
+        # one that failed to import (runtime/python_imports.BackgroundImporter)
+        self.before_python: Callable[[str], None] | None = None
         # called in each of a step's transactions before it commits, with the model's name
         # (the run store has the step's start on record before its data is committed)
         self.before_commit: Callable[[str], None] | None = None
@@ -167,12 +168,6 @@ class Executor:
                         name = schedule.take()
                         if name is None:
                             break
-                        if self.before_python is not None and self._runs_python(name):
-                            try:
-                                self.before_python()
-                            except Exception as exc:  # noqa: BLE001 - reported by the caller
-                                self.fatal, stop = exc, True
-                                break
                         step = schedule.steps[name]
                         # a group's other steps are reported by its worker as it starts them
                         self.reporter.model_started(step)
@@ -207,13 +202,7 @@ class Executor:
                 raise
             finally:
                 self.warehouse.steps_running(0)
-        schedule.skip_the_rest(
-            "not started: a model file failed to import"
-            if self.fatal
-            else "not started: --fail-fast stopped the build"
-            if stop
-            else "not run"
-        )
+        schedule.skip_the_rest("not started: --fail-fast stopped the build" if stop else "not run")
         built = BuildResult(
             run_id=self.run_id,
             results=schedule.ordered(),
@@ -263,6 +252,12 @@ class Executor:
     def _attempts(self, step: Step) -> ModelResult:
         """The step, run again after a failure while its model has retries left; a step
         interrupted by `teal cancel` is canceled, not failed."""
+        if self.before_python is not None and self._runs_python(step.model):
+            try:
+                self.before_python(step.model)
+            except Exception as exc:  # noqa: BLE001 - its file did not import: it fails alone
+                error = exc if isinstance(exc, TealError) else TealError(f"{exc!r}")
+                return self._not_imported(step, error)
         canceled = self._canceled
         if canceled is None:
             return self._retried(step)
@@ -277,6 +272,21 @@ class Executor:
                 result, status=SKIPPED, message="canceled while running: its work was rolled back"
             )
         return result
+
+    def _not_imported(self, step: Step, error: TealError) -> ModelResult:
+        """``step``'s model failed: a Python file it runs (its own, or a check's) raised
+        while it was imported; located where it raised."""
+        error.spot_in(self.project.root)
+        return ModelResult(
+            model=step.model,
+            status=ERROR,
+            relation=step.relation,
+            materialization=step.action,
+            message=error.message + (f" (hint: {error.hint})" if error.hint else ""),
+            path=error.path or step.path,
+            line=error.line,
+            col=error.col,
+        )
 
     @contextmanager
     def _in_flight(self, cur: EngineCursor | None) -> Iterator[bool]:

@@ -3,8 +3,8 @@
 A warm load reads what Python files declare from the cache without importing them. A run
 imports the ones it will call on a background thread, so SQL models start at once
 (importing polars or pandas takes a few tenths of a second); a step that runs Python waits
-for it first, and an import error stops the run before any Python runs, with the error
-the load would have given.
+for it first. A file that fails to import fails the models that run it, with the error
+the load would have given (located where it raised); what does not run it goes on.
 """
 
 from __future__ import annotations
@@ -72,23 +72,26 @@ def import_every_file(project: Project, selected: Iterable[str] | None = None) -
 
 
 class BackgroundImporter:
-    """Imports the files behind ``models`` on a thread; :meth:`wait` joins it and re-raises
-    its error on the caller's thread."""
+    """Imports the files behind ``models`` on a thread, model by model; :meth:`wait`
+    joins it and re-raises on the caller's thread the error of the model asked about
+    (a file that failed to import fails the models it defines, not the run)."""
 
     def __init__(self, project: Project, models: Iterable[str]) -> None:
-        self.error: BaseException | None = None
+        self.errors: dict[str, BaseException] = {}
         self.thread = threading.Thread(
-            target=self._run, args=(project, set(models)), name="teal-import", daemon=True
+            target=self._run, args=(project, sorted(set(models))), name="teal-import", daemon=True
         )
         self.thread.start()
 
-    def _run(self, project: Project, models: set[str]) -> None:
-        try:
-            import_python(project, models)
-        except BaseException as exc:  # noqa: BLE001 - re-raised on the scheduler's thread
-            self.error = exc
+    def _run(self, project: Project, models: list[str]) -> None:
+        for name in models:
+            try:
+                import_python(project, [name])
+            except BaseException as exc:  # noqa: BLE001 - re-raised on the step's thread
+                self.errors[name] = exc
 
-    def wait(self) -> None:
+    def wait(self, model: str) -> None:
         self.thread.join()
-        if self.error is not None:
-            raise self.error
+        error = self.errors.get(model)
+        if error is not None:
+            raise error

@@ -164,6 +164,7 @@ class Session:
         """Bind the selected models (all by default) before anything runs: a reference to
         a column that does not exist or a broken contract raises, located. The selected
         names, in build order."""
+        from teal.runtime.python_imports import import_python
         from teal.runtime.resources import check_resources
         from teal.runtime.validate import validate_selection
         from teal.warehouse.engine import settings_problems
@@ -172,6 +173,9 @@ class Session:
         self._engine_can_run(names)
         raise_all(settings_problems(self.config))
         check_resources(self.config)  # every declared resource builds (not set up)
+        # the Python files a build would import (a build fails the models of one that
+        # does not import, and builds the rest)
+        import_python(self.project, [n for n in names if self.project.models[n].kind == "python"])
         chosen = names if (select or exclude) else None
         validate_selection(
             self.project,
@@ -509,10 +513,9 @@ class Session:
         selection: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
         options: PlanOptions | None = None,
     ) -> BuildResult:
-        """Carry out ``plan`` against the project's warehouse and record the run.
-
-        What was built before a fatal error (a model file that fails to import) stays
-        built; the error is raised after the run is recorded."""
+        """Carry out ``plan`` against the project's warehouse and record the run. A model
+        whose Python file fails to import fails, located where it raised; the models that
+        do not run it are built."""
         from teal.runtime.report import SilentReporter
         from teal.runtime.run_config import prepare_inputs
         from teal.runtime.session_run import execute_plan, recorded

@@ -160,7 +160,7 @@ def execute_plan(
             built = record_output_schemas(session.run_store(), wh, project, run_id, result)
             if wh.DIALECT == "duckdb":  # the next build binds none of it again
                 remember_built(project, session.run_store(), built)
-        ok = result.success and executor.fatal is None
+        ok = result.success
         wh.record_run(
             run_id=run_id,
             command=run.command,
@@ -176,6 +176,4 @@ def execute_plan(
         if own:
             wh.close()
     write_run_results(session.config, result, run.command, project)
-    if executor.fatal is not None:  # what was built before it stays built
-        raise executor.fatal
     return result

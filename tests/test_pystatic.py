@@ -9,6 +9,7 @@ source that versions the model).
 
 from __future__ import annotations
 
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -261,7 +262,7 @@ def test_a_cold_load_does_not_run_simple_model_files_and_the_build_does(project)
 
 
 @pytest.mark.slow
-def test_an_import_error_in_a_simply_read_file_stops_the_build_with_its_line(project) -> None:
+def test_an_import_error_in_a_simply_read_file_fails_its_model_with_its_line(project) -> None:
     broken = SIMPLE_PY.replace(
         "import polars as pl", "import polars as pl\nimport no_such_module_x"
     )
@@ -275,8 +276,13 @@ def test_an_import_error_in_a_simply_read_file_stops_the_build_with_its_line(pro
     compiled = run_teal("compile", cwd=root)  # compile imports every file to check it
     assert compiled.returncode == 2
     assert "models/py/tripled.py:3:1: importing the model file raised" in compiled.stderr
+    validated = run_teal("validate", cwd=root)  # validate imports what a build would
+    assert validated.returncode == 2, validated.output
+    assert "models/py/tripled.py:3:1: importing the model file raised" in validated.stderr
+    # a build fails the model whose file does not import, and builds what does not read it
     done = run_teal("build", cwd=root)
-    assert done.returncode == 2, done.output
+    assert done.returncode == 1, done.output
+    assert re.search(r"ERROR\s+python\s+py\.tripled", done.stdout), done.stdout
     assert (
         "models/py/tripled.py:3:1: importing the model file raised ModuleNotFoundError"
         in done.output

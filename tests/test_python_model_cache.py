@@ -410,7 +410,7 @@ ENVY_PY = model_file("""
 def test_an_import_error_met_by_the_build_reads_like_one_met_by_the_load(project, tmp_path) -> None:
     line = line_of(ENVY_PY, "SCALE = int(")
     expected = (
-        f"models/envy.py:{line}: importing the model file raised ValueError: "
+        f"models/envy.py:{line}:1: importing the model file raised ValueError: "
         "invalid literal for int() with base 10: 'ten'"
     )
     bad = {"ENVY_SCALE": "ten"}
