@@ -191,7 +191,9 @@ def parse_sql(
             path=path,
             line=1,
             source_line=where(1)[1],
-            hint="write the SELECT only: teal creates the table or view for you",
+            hint="DuckDB's PIVOT statement is a query once wrapped: select * from (pivot ...)"
+            if statement.key in ("pivot", "unpivot")
+            else "write the SELECT only: teal creates the table or view for you",
         )
     # The statement's own text, without comments around it or a closing ';': what a
     # rewrite by text keeps (see TableRef.start).

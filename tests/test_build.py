@@ -784,3 +784,27 @@ def test_materialization_changes_and_rebuild_replaces_rows(project):
     assert query(
         db, "select materialization, rows, relation from teal.model_state where model = 'flip'"
     ) == [("view", None, "marts.Flip")]
+
+
+@pytest.mark.slow
+def test_a_pivot_model_counts_its_rows(project):
+    """DuckDB runs a PIVOT as several statements and its CREATE TABLE AS reports no count:
+    the rows are counted from the table (they were reported and recorded as 0)."""
+    root = project(
+        {
+            "models/orders.sql": "select i as id, i % 3 as k, i as v from range(100) t(i)",
+            "models/pivoted.sql": "select * from (pivot orders on k using sum(v) group by id)",
+            "models/bare.sql": "pivot orders on k using sum(v) group by id",
+        },
+        config='name = "p"\n[defaults]\nmaterialized = "table"\n',
+    )
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 2, done.output  # a bare PIVOT statement is not a query
+    assert "models/bare.sql:1:1: a SQL model must be a SELECT query, found PIVOT" in done.stderr
+    assert "hint: DuckDB's PIVOT statement is a query once wrapped" in done.stderr
+    (root / "models" / "bare.sql").unlink()
+    done = run_teal("build", "--json", cwd=root)
+    assert done.returncode == 0, done.output
+    rows = {r["model"]: r["rows"] for r in json.loads(done.stdout)["results"]}
+    assert rows == {"orders": 100, "pivoted": 100}
+    assert query(root / "warehouse.duckdb", "select count(*) from pivoted") == [(100,)]

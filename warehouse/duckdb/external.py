@@ -202,6 +202,8 @@ def _stage_and_copy(
     assert spec is not None
     stage = stage_name(target.model)
     row = cur.execute(SQL.create_as(stage, rows_sql, kind="TEMP TABLE")).fetchone()
+    if row is None:  # a PIVOT, which DuckDB runs as several statements, gives no count
+        row = cur.execute(SQL.count_rows(stage)).fetchone()
     rows = int(row[0]) if row else 0
     if audit is not None:
         audit(stage)

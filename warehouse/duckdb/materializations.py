@@ -66,6 +66,8 @@ def _replace_table(
     if existing(cur, target) == "view":
         cur.execute(SQL.drop(relation, "VIEW"))
     row = cur.execute(SQL.create_as(relation, select_sql)).fetchone()
+    if row is None:  # a PIVOT, which DuckDB runs as several statements, gives no count
+        row = cur.execute(SQL.count_rows(relation)).fetchone()
     if audit is not None:
         audit(relation)
     return int(row[0]) if row else 0
