@@ -417,7 +417,7 @@ def _load(
             models[name] = compile_model(resolved[name], models, queries)
         checks = _attach_checks(cfg, models, properties, python_checks)
         _attach_declared(models, properties)
-        warnings = tuple(properties.unmatched(models, disabled))
+        warnings = (*properties.warnings, *properties.unmatched(models, disabled))
         if assets is None and not synthetic:
             warnings += tuple(
                 unmatched_folders(cfg.folders, cfg.models_dir, files, cfg.config_path, cfg.root)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from teal.compiler.cache import CompileCache
 from teal.compiler.config import ProjectConfig
-from teal.compiler.errors import ProjectError, did_you_mean
+from teal.compiler.errors import ProjectError, TealError, did_you_mean
 from teal.compiler.model_config import merge_config, validate_model_config
 from teal.compiler.sources import Source, parse_source
 from teal.compiler.toml_lines import table_line
@@ -32,6 +32,9 @@ class Properties:
         self.sources: dict[str, Source] = {}
         # model name -> (its YAML entry, the display path of the file declaring it)
         self.models: dict[str, tuple[dict[str, Any], str]] = {}
+        # what the files read so far hold that is suspicious but not wrong (a key written
+        # twice): the load's warnings
+        self.warnings: list[TealError] = []
 
     def read_config(self, cfg: ProjectConfig, display: str) -> None:
         """The sources of the project configuration (``display``: its path, for messages)."""
@@ -52,6 +55,7 @@ class Properties:
     def read_file(self, path: Path, display: str, cache: CompileCache | None) -> None:
         """The sources and model entries of one YAML file."""
         data = read_yaml(path, display, cache)
+        self.warnings += data.warnings
         for spec in data.get("sources") or []:
             if not isinstance(spec, dict) or "name" not in spec:
                 raise ProjectError(

@@ -75,7 +75,8 @@ class DbtLoader:
         # (package, file, text) of every macro file, as written (compiler/dbt/macro_state.py)
         self.macro_sources: list[tuple[str, str, str]] = []
         self.errors: list[TealError] = []
-        self.warnings: list[TealError] = []  # shown by every command, errors under --strict
+        # shown by every command, errors under --strict
+        self.warnings: list[TealError] = list(cfg.dbt.warnings)
         self.graph = AttrDict(
             nodes={},
             sources={},

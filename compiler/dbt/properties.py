@@ -55,7 +55,7 @@ def read_properties(loader: DbtLoader) -> None:
         for path in loader._files(package, tuple(dict.fromkeys(folders)), (".yml", ".yaml")):
             display = loader._display(path)
             try:
-                data = parse_yaml(loader._read(path), display)
+                data = parse_yaml(loader._read(path), display, loader.warnings)
             except TealError as exc:
                 loader.errors.append(exc)
                 continue

@@ -1,0 +1,118 @@
+"""Mistakes teal used to take silently (a YAML key written twice, a decorator written twice,
+a file it skipped) or reported without a place or a hint: each now ends with
+``path:line:col: message`` and a hint (exit 2), or a located warning (an error under
+``--strict``), and nothing already built is lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_teal
+
+pytestmark = pytest.mark.slow
+
+CONFIG = 'name = "p"\n\n[defaults]\nmaterialized = "table"\n'
+BASE = {
+    "models/staging/orders.sql": "select i as id, i % 7 as customer_id, "
+    "(i*1.5)::decimal(10,2) as amount from range(100) t(i)",
+    "models/staging/customers.sql": "select i as customer_id, 'c' || i as name from range(7) t(i)",
+    "models/marts/revenue.sql": "select c.name, sum(o.amount) as revenue from orders o "
+    "join customers c on c.customer_id = o.customer_id group by 1",
+}
+
+
+@pytest.fixture
+def shop(project):
+    """``shop(files)``: the base project (orders, customers, revenue) plus ``files``."""
+
+    def make(files: dict[str, str] | None = None, config: str = CONFIG) -> Path:
+        return project({**BASE, **(files or {})}, config=config)
+
+    return make
+
+
+def _clean(done) -> None:  # type: ignore[no-untyped-def]
+    assert "Traceback" not in done.output, done.output
+
+
+# -- a YAML key written twice ------------------------------------------------------------------
+
+TWICE = """
+version: 2
+models:
+  - name: revenue
+    columns:
+      - name: revenue
+        tests: [not_null]
+    description: revenue per customer
+    columns:
+      - name: name
+"""
+
+
+def test_a_yaml_key_written_twice_is_a_warning_naming_both_lines(shop):
+    root = shop({"models/marts/schema.yml": TWICE})
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 0, done.output
+    assert (
+        "warning: models/marts/schema.yml:8:5: key 'columns' is written twice in one "
+        "mapping, on lines 4 and 8: the one on line 4 is ignored" in done.stderr
+    )
+    assert "hint: merge the two 'columns:' entries into one, or remove one of them" in done.stderr
+    strict = run_teal("--strict", "build", cwd=root)
+    assert strict.returncode == 2
+    _clean(strict)
+    assert "models/marts/schema.yml:8:5: key 'columns' is written twice" in strict.stderr
+    # a sources file's `tables:` twice, read from the compile cache the second time
+    sources = "sources:\n  - name: raw\n    tables: [a]\n    tables: [b]\n"
+    (root / "models" / "sources.yml").write_text(sources)
+    for _ in range(2):
+        done = run_teal("compile", cwd=root)
+        assert done.returncode == 0, done.output
+        assert (
+            "warning: models/sources.yml:4:5: key 'tables' is written twice in one mapping, "
+            "on lines 3 and 4" in done.stderr
+        )
+
+
+DBT_PROJECT = "name: shop\nprofile: shop\nmodels:\n  shop:\n    +materialized: table\n"
+DBT_PROFILES = (
+    "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+    "      path: shop.duckdb\n      schema: main\n"
+)
+
+
+def _dbt_project(root: Path, files: dict[str, str]) -> Path:
+    files = {"dbt_project.yml": DBT_PROJECT, "profiles.yml": DBT_PROFILES, **files}
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def test_a_yaml_key_written_twice_in_a_dbt_project_is_a_warning(tmp_path):
+    schema = "version: 2\nmodels:\n  - name: a\n    description: x\n    description: y\n"
+    root = _dbt_project(
+        tmp_path / "dbt",
+        {
+            "dbt_project.yml": DBT_PROJECT + "name: shop\n",
+            "models/a.sql": "select 1 as id",
+            "models/schema.yml": schema,
+        },
+    )
+    env = {"TEAL_RUN_STORE": "none"}
+    done = run_teal("build", cwd=root, env=env)
+    assert done.returncode == 0, done.output  # dbt keeps the last: the project still runs
+    assert (
+        "warning: dbt_project.yml:6:1: key 'name' is written twice in one mapping, on lines "
+        "1 and 6" in done.stderr
+    )
+    assert (
+        "warning: models/schema.yml:5:5: key 'description' is written twice in one mapping, "
+        "on lines 4 and 5" in done.stderr
+    )
+    strict = run_teal("--strict", "compile", cwd=root, env=env)
+    assert strict.returncode == 2 and "2 problems found" in strict.stderr
+    _clean(strict)
