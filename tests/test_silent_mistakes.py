@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_teal
+from tests.conftest import query, run_teal
 
 pytestmark = pytest.mark.slow
 
@@ -116,3 +116,42 @@ def test_a_yaml_key_written_twice_in_a_dbt_project_is_a_warning(tmp_path):
     strict = run_teal("--strict", "compile", cwd=root, env=env)
     assert strict.returncode == 2 and "2 problems found" in strict.stderr
     _clean(strict)
+
+
+# -- a teal decorator written twice --------------------------------------------------------
+
+PY_REV = """
+import pyarrow as pa
+import teal
+
+
+@teal.asset()
+def py_rev():
+    return pa.table({"x": [1]})
+"""
+
+
+def test_a_decorator_written_twice_is_an_error_at_the_second(shop):
+    root = shop({"models/marts/py_rev.py": PY_REV})
+    assert run_teal("build", cwd=root).returncode == 0
+    path = root / "models" / "marts" / "py_rev.py"
+    path.write_text(PY_REV.replace("@teal.asset()\n", "@teal.asset()\n@teal.asset()\n"))
+    for command in ("ls", "build"):
+        done = run_teal(command, cwd=root)
+        assert done.returncode == 2, done.output
+        _clean(done)
+        assert (
+            "models/marts/py_rev.py:7:1: @teal.asset is written twice on function 'py_rev', "
+            "on lines 6 and 7: a function declares one asset" in done.stderr
+        )
+        assert "hint: remove one of them (two assets are two functions)" in done.stderr
+    assert query(root / "warehouse.duckdb", "select x from marts.py_rev") == [(1,)]  # kept
+    path.write_text(
+        PY_REV.replace("@teal.asset()\n", '@teal.asset()\n@teal.asset_check(asset="revenue")\n')
+    )
+    done = run_teal("ls", cwd=root)
+    assert done.returncode == 2
+    assert (
+        "models/marts/py_rev.py:7:1: function 'py_rev' has both @teal.asset and "
+        "@teal.asset_check, on lines 6 and 7" in done.stderr
+    )
