@@ -155,3 +155,87 @@ def test_a_decorator_written_twice_is_an_error_at_the_second(shop):
         "models/marts/py_rev.py:7:1: function 'py_rev' has both @teal.asset and "
         "@teal.asset_check, on lines 6 and 7" in done.stderr
     )
+
+
+# -- YAML shapes: each mistake located, with the way to write it ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("schema", "says"),
+    [
+        (
+            "models:\n  - name: revenue\n    columns:\n      name:\n        tests: [not_null]\n",
+            [
+                "models/marts/schema.yml:3:5: columns of model 'revenue' must be a list of "
+                "columns, got a mapping",
+                "hint: write each column as an entry of its own: '- name: name'",
+            ],
+        ),
+        (
+            "models:\n  - name: revenue\n    columns:\n      - name\n",
+            [
+                "models/marts/schema.yml:4:7: every column of model 'revenue' needs a name",
+                "hint: write '- name: name': an entry is a mapping that starts with its name",
+            ],
+        ),
+        (
+            "models: revenue\n",
+            [
+                "models/marts/schema.yml:1:1: models: must be a list of model entries, got the "
+                "text 'revenue'",
+                "hint: write each model on a line of its own under 'models:', as "
+                "'  - name: revenue'",
+            ],
+        ),
+        (
+            "models:\n  - revenue\n",
+            [
+                "models/marts/schema.yml:2:3: every entry under models: needs a name",
+                "hint: write '- name: revenue'",
+            ],
+        ),
+        (
+            "sources: raw\n",
+            ["models/marts/schema.yml:1:1: sources: must be a list of source entries"],
+        ),
+        (
+            "models:\n  - name: revenue\n  - name: revenue\n",
+            [
+                "models/marts/schema.yml:3:3: model 'revenue' is described twice: in "
+                "models/marts/schema.yml, on lines 2 and 3",
+                "hint: keep one entry per model across YAML files",
+            ],
+        ),
+    ],
+)
+def test_a_yaml_entry_of_the_wrong_shape_is_located_with_a_hint(shop, schema, says):
+    root = shop({"models/marts/schema.yml": schema})
+    done = run_teal("compile", cwd=root)
+    assert done.returncode == 2, done.output
+    _clean(done)
+    for text in says:
+        assert text in done.stderr, done.stderr
+
+
+def test_a_model_described_in_two_files_names_both_places(shop):
+    entry = "models:\n  - name: revenue\n"
+    root = shop({"models/marts/a.yml": entry, "models/marts/b.yml": "version: 2\n" + entry})
+    done = run_teal("compile", cwd=root)
+    assert done.returncode == 2
+    assert (
+        "models/marts/b.yml:3:3: model 'revenue' is described twice: in models/marts/a.yml:2 "
+        "and in models/marts/b.yml:3" in done.stderr
+    )
+
+
+def test_a_dbt_model_described_twice_in_one_file_is_an_error_naming_both_lines(tmp_path):
+    schema = "version: 2\nmodels:\n  - name: a\n  - name: a\n    description: lost\n"
+    root = _dbt_project(
+        tmp_path / "dbt", {"models/a.sql": "select 1 as id", "models/schema.yml": schema}
+    )
+    done = run_teal("compile", cwd=root, env={"TEAL_RUN_STORE": "none"})
+    assert done.returncode == 2, done.output  # as dbt: "found two schema.yml entries"
+    assert (
+        "models/schema.yml:4:3: model 'a' is described twice: in models/schema.yml, on lines "
+        "3 and 4" in done.stderr
+    )
