@@ -239,3 +239,18 @@ def test_a_dbt_model_described_twice_in_one_file_is_an_error_naming_both_lines(t
         "models/schema.yml:4:3: model 'a' is described twice: in models/schema.yml, on lines "
         "3 and 4" in done.stderr
     )
+
+
+def test_a_python_check_that_returns_nothing_says_a_return_is_missing(shop):
+    check = (
+        "import teal\n\n\n@teal.asset_check(asset='revenue')\n"
+        "def revenue_positive(revenue):\n    teal.CheckResult(passed=True)\n"
+    )
+    root = shop({"models/marts/revenue_checks.py": check})
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 1, done.output
+    assert (
+        "check revenue_positive failed: it returned None (is a `return` missing?); return "
+        "True or False, or a teal.CheckResult" in done.stdout
+    )
+    assert "it returned false" not in done.output
