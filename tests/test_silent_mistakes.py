@@ -254,3 +254,18 @@ def test_a_python_check_that_returns_nothing_says_a_return_is_missing(shop):
         "True or False, or a teal.CheckResult" in done.stdout
     )
     assert "it returned false" not in done.output
+
+
+def test_a_selection_error_names_the_flag_or_argument_it_is_in(shop):
+    root = shop()
+    done = run_teal("build", "--exclude", "revnue", cwd=root)
+    assert done.returncode == 2
+    assert "--exclude: 'revnue' matches no model, folder or path" in done.stderr
+    assert "hint: did you mean 'revenue'?" in done.stderr
+    assert not (root / "warehouse.duckdb").exists()
+    done = run_teal("backfill", "revnue", cwd=root)
+    assert done.returncode == 2
+    assert "backfill SELECTION: 'revnue' matches no model, folder or path" in done.stderr
+    assert "--select" not in done.stderr
+    done = run_teal("ls", "-s", "revnue", cwd=root)
+    assert "--select: 'revnue' matches no model" in done.stderr
