@@ -37,7 +37,7 @@ from teal.compiler.external import ExternalDefaults, parse_external_defaults
 from teal.compiler.model_config import merge_config, validate_model_config
 from teal.compiler.resources import ResourceDecl, parse_resources
 from teal.compiler.spark_settings import SparkSettings, parse_spark_settings
-from teal.compiler.toml_lines import key_line, line_text
+from teal.compiler.toml_lines import key_line, line_text, toml_problem
 
 PROJECT_KEYS = {
     "name",
@@ -183,14 +183,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
         line, col = (int(m.group(1)), int(m.group(2))) if m else (None, None)
         lines = text.splitlines()
         src = lines[line - 1] if line and line <= len(lines) else None
+        message, hint = toml_problem(str(exc).split(" (at line")[0], src, lines, line)
         raise ProjectError(
-            f"invalid TOML: {str(exc).split(' (at line')[0]}",
+            f"invalid TOML: {message}",
             path=path.name,
             line=line,
             col=col,
             source_line=src,
-            hint="fix the line (a value is a string in quotes, a number, true/false, "
-            "a [list] or a {table}); https://toml.io describes the format",
+            hint=hint,
         ) from None
 
 

@@ -269,3 +269,37 @@ def test_a_selection_error_names_the_flag_or_argument_it_is_in(shop):
     assert "--select" not in done.stderr
     done = run_teal("ls", "-s", "revnue", cwd=root)
     assert "--select: 'revnue' matches no model" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("config", "says"),
+    [
+        (
+            'name = "p"\n\n[defaults]\nmaterialized = "table"\n\n[defaults\ntags = ["x"]\n',
+            [
+                "teal.toml:6:10: invalid TOML: the table header '[defaults' has no closing ']'",
+                "hint: write it [defaults]",
+            ],
+        ),
+        (
+            'name = "p"\n\n[defaults\nmaterialized = "table"\n',
+            ["teal.toml:3:10: invalid TOML: the table header '[defaults' has no closing ']'"],
+        ),
+        (
+            'name = "p"\n\n[defaults]\nmaterialized = "table"\n[defaults]\ntags = ["x"]\n',
+            [
+                "teal.toml:5:10: invalid TOML: the table [defaults] is declared twice (first "
+                "on line 3)",
+                "hint: merge the two into one [defaults] table",
+            ],
+        ),
+    ],
+)
+def test_a_toml_mistake_is_said_as_a_person_would_see_it(shop, config, says):
+    root = shop(config=config)
+    done = run_teal("compile", cwd=root)
+    assert done.returncode == 2, done.output
+    _clean(done)
+    for text in says:
+        assert text in done.stderr, done.stderr
+    assert "Cannot declare" not in done.stderr
