@@ -303,3 +303,16 @@ def test_a_toml_mistake_is_said_as_a_person_would_see_it(shop, config, says):
     for text in says:
         assert text in done.stderr, done.stderr
     assert "Cannot declare" not in done.stderr
+
+
+def test_a_duckdb_setting_refused_at_build_is_located_with_a_hint(shop):
+    root = shop(config=CONFIG + '\n[duckdb]\nthreads = 2\nmemory_limit = "lots"\n')
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 2, done.output
+    _clean(done)
+    assert (
+        "teal.toml:8:1: a DuckDB setting in [duckdb] was refused: Parser Error: Memory must "
+        "have a number" in done.stderr
+    )
+    assert 'memory_limit = "lots"' in done.stderr
+    assert "hint: `select name, description from duckdb_settings()`" in done.stderr
