@@ -159,16 +159,29 @@ def parse_sql(
             "the model is empty", path=path, line=1, hint="a SQL model is one SELECT statement"
         )
     if len(statements) > 1:
-        second = statements[1]
-        first_table = second.find(exp.Identifier)
-        line = first_table.meta.get("line") if first_table is not None else None
-        line, text = where(line)
+        from sqlglot.tokens import TokenType
+
+        # where the second statement starts: the first token after a ';' that is not one
+        start = next(
+            (
+                token.start
+                for before, token in zip(tokens, tokens[1:])
+                if before.token_type is TokenType.SEMICOLON
+                and token.token_type is not TokenType.SEMICOLON
+            ),
+            None,
+        )
+        second_line = None if start is None else sql.count("\n", 0, start) + 1
+        line, text = where(second_line)
+        at = None if start is None else start - (sql.rfind("\n", 0, start) + 1) + 1
         raise ParseError(
             "a SQL model must be a single statement",
             path=path,
             line=line,
+            col=source_col(second_line, at, text),
             source_line=text,
-            hint="remove the extra statement (and the ';' before it)",
+            hint="remove the extra statement (and the ';' before it): teal creates the table "
+            "or view from the one SELECT",
         )
     if _DOUBLE_COMMA.search(sql):  # sqlglot drops an empty item, DuckDB refuses it
         from sqlglot.tokens import TokenType

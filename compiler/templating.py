@@ -309,7 +309,7 @@ def render_sql(
         line = _template_line(exc, path)
         message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
         hint = col = None
-        if isinstance(exc, jinja2.UndefinedError):
+        if isinstance(exc, jinja2.UndefinedError) and re.match(r"'\w+' is undefined", message):
             undefined = re.match(r"'(\w+)' is undefined", message)
             text = _source_line(source, line) or ""
             name = undefined.group(1) if undefined else None
@@ -327,6 +327,16 @@ def render_sql(
                 col = name_at.start() + 1
             if name_at and not text[name_at.end() :].lstrip().startswith("("):
                 hint = f"for a project variable write {{{{ var('{name}') }}}}; " + hint
+        else:  # the template's own code raised (1/0, an attribute a value lacks, ...)
+            tags = list(re.finditer(r"\{[{%].*?[}%]\}", _source_line(source, line) or ""))
+            if len(tags) == 1:
+                col = tags[0].start() + 1
+            what = (
+                "an attribute or item it names does not exist"
+                if isinstance(exc, jinja2.UndefinedError)
+                else f"it raised {type(exc).__name__}"
+            )
+            hint = f"fix the expression in the {{{{ }}}} or {{% %}} tag on this line: {what}"
         raise TemplateError(
             f"Jinja error: {message}",
             path=path,

@@ -316,3 +316,50 @@ def test_a_duckdb_setting_refused_at_build_is_located_with_a_hint(shop):
     )
     assert 'memory_limit = "lots"' in done.stderr
     assert "hint: `select name, description from duckdb_settings()`" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("sql", "says"),
+    [
+        (
+            "select 1 as x;\nselect 2\n",
+            "models/marts/two.sql:2:1: a SQL model must be a single statement",
+        ),
+        (
+            "select 1 as x; select 2 as y\n",
+            "models/marts/two.sql:1:16: a SQL model must be a single statement",
+        ),
+    ],
+)
+def test_a_second_statement_is_located_where_it_starts(shop, sql, says):
+    root = shop({"models/marts/two.sql": sql})
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 2, done.output
+    assert says in done.stderr
+    assert "hint: remove the extra statement (and the ';' before it)" in done.stderr
+    assert not (root / "warehouse.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    ("sql", "says", "hint"),
+    [
+        (
+            "select 1 as x,\n  {{ 1/0 }} as y\n",
+            "models/marts/j.sql:2:3: Jinja error: division by zero",
+            "hint: fix the expression in the {{ }} or {% %} tag on this line: it raised "
+            "ZeroDivisionError",
+        ),
+        (
+            "select {{ 'a'.nope() }} as y\n",
+            "models/marts/j.sql:1:8: Jinja error: 'str object' has no attribute 'nope'",
+            "hint: fix the expression in the {{ }} or {% %} tag on this line: an attribute or "
+            "item it names does not exist",
+        ),
+    ],
+)
+def test_a_template_that_raises_is_located_at_its_tag_with_a_hint(shop, sql, says, hint):
+    root = shop({"models/marts/j.sql": sql})
+    done = run_teal("compile", cwd=root)
+    assert done.returncode == 2, done.output
+    _clean(done)
+    assert says in done.stderr and hint in done.stderr, done.stderr
