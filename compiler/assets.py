@@ -175,7 +175,8 @@ def asset(
             config["meta"] = dict(meta)
         if partitioned_by is not None:
             config["partitioned_by"] = partitioned_by
-            config["partition_column"] = partition_column
+            if partition_column is not None:  # missing: said where the config is settled
+                config["partition_column"] = partition_column
         if partition_mapping:
             config["partition_mapping"] = dict(partition_mapping)
         if backfill_policy is not None:

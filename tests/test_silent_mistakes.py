@@ -363,3 +363,27 @@ def test_a_template_that_raises_is_located_at_its_tag_with_a_hint(shop, sql, say
     assert done.returncode == 2, done.output
     _clean(done)
     assert says in done.stderr and hint in done.stderr, done.stderr
+
+
+DAILY_PY = """
+import pyarrow as pa
+import teal
+
+
+@teal.asset(partitioned_by={"daily": {"start": "2025-01-01", "end": "2025-01-05"}})
+def daily(context):
+    return pa.table({"day": [context.partition_key]})
+"""
+
+
+@pytest.mark.parametrize("imported", [False, True], ids=["read", "imported"])
+def test_a_partitioned_python_asset_without_partition_column_says_it_is_missing(shop, imported):
+    # read from the file's syntax tree, or imported (a call at module level)
+    text = DAILY_PY + ("print('imported')\n" if imported else "")
+    root = shop({"models/marts/daily.py": text})
+    done = run_teal("compile", cwd=root)
+    assert done.returncode == 2, done.output
+    _clean(done)
+    assert "models/marts/daily.py:5:1: a partitioned model needs partition_column" in done.stderr
+    assert "hint: add partition_column='order_date' beside partitioned_by" in done.stderr
+    assert "got None" not in done.stderr
