@@ -322,6 +322,7 @@ def _load(
         ProjectFiles,
         discover,
         display_path,
+        skipped_files,
         unmatched_folders,
     )
     from teal.compiler.properties import Properties
@@ -422,6 +423,7 @@ def _load(
             warnings += tuple(
                 unmatched_folders(cfg.folders, cfg.models_dir, files, cfg.config_path, cfg.root)
             )
+            warnings += tuple(skipped_files(files, cfg.root))
     finally:
         if ahead is not None:  # a load that failed before taking its results
             ahead.abandon()

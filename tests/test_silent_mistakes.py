@@ -387,3 +387,45 @@ def test_a_partitioned_python_asset_without_partition_column_says_it_is_missing(
     assert "models/marts/daily.py:5:1: a partitioned model needs partition_column" in done.stderr
     assert "hint: add partition_column='order_date' beside partitioned_by" in done.stderr
     assert "got None" not in done.stderr
+
+
+# -- what used to be skipped or taken silently -------------------------------------------------
+
+
+def test_a_file_that_looks_like_a_model_but_is_not_read_is_a_warning(shop):
+    root = shop(
+        {
+            "models/marts/Upper.SQL": "select 1 as u",
+            "models/marts/x.sqll": "select 1 as x",
+            "models/marts/README.md": "# marts",
+            "models/marts/notes.csv": "a,b",
+            "models/marts/revenue.sql~": "an editor's backup",
+        }
+    )
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 0, done.output
+    assert done.stderr.count("warning:") == 2, done.stderr
+    assert (
+        "warning: models/marts/Upper.SQL: this file is skipped: model files end in .sql or "
+        ".py, YAML files in .yml or .yaml, in lower case (as dbt reads them)" in done.stderr
+    )
+    assert "hint: rename it Upper.sql" in done.stderr
+    assert "warning: models/marts/x.sqll: this file is skipped" in done.stderr
+    assert "hint: rename it x.sql" in done.stderr
+    strict = run_teal("--strict", "compile", cwd=root)
+    assert strict.returncode == 2 and "2 problems found" in strict.stderr
+    # renamed, it is a model; the warning goes with the file (not kept by the stored load)
+    (root / "models" / "marts" / "Upper.SQL").rename(root / "models" / "marts" / "upper.sql")
+    (root / "models" / "marts" / "x.sqll").unlink()
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 0 and "warning" not in done.stderr, done.output
+    assert query(root / "warehouse.duckdb", "select u from marts.upper") == [(1,)]
+
+
+def test_a_file_that_looks_like_a_dbt_model_but_is_not_read_is_a_warning(tmp_path):
+    root = _dbt_project(
+        tmp_path / "dbt", {"models/a.sql": "select 1 as id", "models/B.SQL": "select 2 as id"}
+    )
+    done = run_teal("compile", cwd=root, env={"TEAL_RUN_STORE": "none"})
+    assert done.returncode == 0, done.output
+    assert "warning: models/B.SQL: this file is skipped" in done.stderr
