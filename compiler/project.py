@@ -418,7 +418,11 @@ def _load(
             models[name] = compile_model(resolved[name], models, queries)
         checks = _attach_checks(cfg, models, properties, python_checks)
         _attach_declared(models, properties)
-        warnings = (*properties.warnings, *properties.unmatched(models, disabled))
+        warnings = (
+            *properties.warnings,
+            *(w for m in staged.values() for w in m.warnings),
+            *properties.unmatched(models, disabled),
+        )
         if assets is None and not synthetic:
             warnings += tuple(
                 unmatched_folders(cfg.folders, cfg.models_dir, files, cfg.config_path, cfg.root)

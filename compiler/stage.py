@@ -35,7 +35,13 @@ from teal.compiler.model_settings import model_settings
 from teal.compiler.properties import Properties
 from teal.compiler.sql import TableRef
 from teal.compiler.strategy import LoadStrategy
-from teal.compiler.templating import Rendered, is_template, render_sql, uses_is_incremental
+from teal.compiler.templating import (
+    Rendered,
+    config_written_twice,
+    is_template,
+    render_sql,
+    uses_is_incremental,
+)
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -84,6 +90,8 @@ class StagedModel:
     incremental: Rendering | None = None  # incremental templates calling is_incremental()
     external: ExternalSpec | None = None  # materialized='external': where its files go
     io_manager: str | None = None  # Python assets saved by an I/O manager resource
+    # what its file holds that is suspicious but not wrong (config() called twice)
+    warnings: tuple[TealError, ...] = ()
 
     @property
     def enabled(self) -> bool:
@@ -156,6 +164,7 @@ class Stager:
             text, display, name, folder, conf, self._parse_key(text, conf if template else None)
         )
         rendered = full.rendered
+        twice = config_written_twice(text, display) if rendered.config else None
         if rendered.config:
             line = rendered.config_line
             src = text.splitlines()[line - 1] if line else None
@@ -207,6 +216,7 @@ class Stager:
             strategy=settings.strategy,
             unique_key=settings.unique_key,
             external=settings.external,
+            warnings=(twice,) if twice is not None else (),
         )
 
     def parse_ahead(self, paths: Sequence[Path], strategy: LoadStrategy) -> ParseAhead | None:

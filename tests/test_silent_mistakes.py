@@ -429,3 +429,27 @@ def test_a_file_that_looks_like_a_dbt_model_but_is_not_read_is_a_warning(tmp_pat
     done = run_teal("compile", cwd=root, env={"TEAL_RUN_STORE": "none"})
     assert done.returncode == 0, done.output
     assert "warning: models/B.SQL: this file is skipped" in done.stderr
+
+
+def test_config_called_twice_in_a_model_is_a_warning_at_the_second_call(shop):
+    sql = (
+        "{{ config(materialized='view') }}\n"
+        "{# {{ config(tags=['commented out']) }} #}\n"
+        "select 1 as x\n"
+        "  {{ config(materialized='table') }}\n"
+    )
+    root = shop({"models/marts/c.sql": sql})
+    for command in ("build", "ls"):  # the second time from the stored load
+        done = run_teal(command, cwd=root)
+        assert done.returncode == 0, done.output
+        assert (
+            "warning: models/marts/c.sql:4:6: config() is called twice in this model, on lines "
+            "1 and 4: the calls are merged, and where both set a key the second one's value "
+            "wins" in done.stderr
+        )
+        assert "hint: write one config(...) with every setting" in done.stderr
+    assert run_teal("--strict", "compile", cwd=root).returncode == 2
+    one = "{{ config(materialized='view') }}\n{# config(x=1) #}\nselect 1 as x -- config()\n"
+    (root / "models" / "marts" / "c.sql").write_text(one)
+    done = run_teal("compile", cwd=root)
+    assert done.returncode == 0 and "warning" not in done.stderr, done.output
