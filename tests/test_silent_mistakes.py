@@ -453,3 +453,24 @@ def test_config_called_twice_in_a_model_is_a_warning_at_the_second_call(shop):
     (root / "models" / "marts" / "c.sql").write_text(one)
     done = run_teal("compile", cwd=root)
     assert done.returncode == 0 and "warning" not in done.stderr, done.output
+
+
+@pytest.mark.parametrize(
+    ("config", "args", "where"),
+    [
+        ('name = "p"\nthreads = 0\n', (), "teal.toml:2:1: threads must be at least 1, got 0"),
+        (
+            'name = "p"\nthreads = 2\n\n[targets.prod]\nwarehouse = "prod.duckdb"\nthreads = 0\n',
+            ("--target", "prod"),
+            "teal.toml:6:1: threads must be at least 1, got 0",
+        ),
+    ],
+)
+def test_threads_zero_is_a_located_error_not_every_core(shop, config, args, where):
+    root = shop(config=config)
+    done = run_teal("build", *args, cwd=root)
+    assert done.returncode == 2, done.output
+    _clean(done)
+    assert where in done.stderr
+    assert "hint: leave threads out to use every core, or set threads = 4" in done.stderr
+    assert not (root / "warehouse.duckdb").exists() and not (root / "prod.duckdb").exists()
