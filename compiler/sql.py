@@ -447,6 +447,34 @@ def output_columns(query: exp.Expr) -> list[str] | None:
     return [n.lower() for n in names]
 
 
+def repeated_column(query: exp.Expr) -> tuple[str, int, int, int | None] | None:
+    """The first output column name a query gives twice (lower-case), the 1-based positions
+    of its two columns, and where the second one's name starts in the SQL (an offset).
+
+    >>> repeated_column(parse_sql("select 1 as x, y, 2 as X", path="m.sql"))
+    ('x', 1, 3, 23)
+    >>> repeated_column(parse_sql("select 1 as x", path="m.sql")) is None
+    True
+    """
+    from sqlglot import exp
+
+    if not isinstance(query, exp.Query):
+        return None
+    seen: dict[str, int] = {}
+    for i, select in enumerate(query.selects, 1):
+        name = select.alias_or_name.lower()
+        if not name or name == "*":
+            continue
+        if name in seen:
+            named = select.args.get("alias") if isinstance(select, exp.Alias) else select
+            if isinstance(named, exp.Column):
+                named = named.this
+            start = named.meta.get("start") if named is not None else None
+            return name, seen[name], i, start
+        seen[name] = i
+    return None
+
+
 def normalized_hash(expression: exp.Expr) -> str:
     """A hash of the SQL that ignores formatting and comments."""
     text = expression.sql(dialect=DIALECT, comments=False, normalize=True)

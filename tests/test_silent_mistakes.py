@@ -474,3 +474,41 @@ def test_threads_zero_is_a_located_error_not_every_core(shop, config, args, wher
     assert where in done.stderr
     assert "hint: leave threads out to use every core, or set threads = 4" in done.stderr
     assert not (root / "warehouse.duckdb").exists() and not (root / "prod.duckdb").exists()
+
+
+def test_two_columns_of_one_name_is_an_error_before_anything_is_built(shop):
+    root = shop()
+    assert run_teal("build", cwd=root).returncode == 0
+    (root / "models" / "marts" / "dup.sql").write_text("select 1 as x,\n  2 as x\n")
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 2, done.output
+    _clean(done)
+    assert (
+        "models/marts/dup.sql:2:8: the query gives two columns the name 'x' (columns 1 and 2): "
+        "a table has one column of a name (DuckDB would store the second as x_1)" in done.stderr
+    )
+    assert "hint: give one of them another name" in done.stderr
+    assert "Building" not in done.stdout
+    assert query(root / "warehouse.duckdb", "select count(*) from marts.revenue") == [(7,)]
+    tables = "select table_name from information_schema.tables where table_name = 'dup'"
+    assert query(root / "warehouse.duckdb", tables) == []
+    # a column and a table's column of the same name, from the compile cache this time
+    (root / "models" / "marts" / "dup.sql").write_text(
+        "select c.customer_id, o.customer_id from orders o join customers c using (customer_id)"
+    )
+    for _ in range(2):
+        done = run_teal("compile", cwd=root)
+        assert done.returncode == 2
+        assert "models/marts/dup.sql:1:25: the query gives two columns the name 'customer_id'" in (
+            done.stderr
+        )
+
+
+def test_two_columns_of_one_name_in_a_dbt_model_is_a_warning(tmp_path):
+    root = _dbt_project(tmp_path / "dbt", {"models/a.sql": "select 1 as id,\n  2 as id\n"})
+    done = run_teal("build", cwd=root, env={"TEAL_RUN_STORE": "none"})
+    assert done.returncode == 0, done.output  # dbt-duckdb builds it (id, id_1): so does teal
+    assert (
+        "warning: models/a.sql:2:8: the query gives two columns the name 'id' (columns 1 and "
+        "2): dbt-duckdb stores the second as id_1" in done.stderr
+    )
