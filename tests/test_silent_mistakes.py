@@ -512,3 +512,22 @@ def test_two_columns_of_one_name_in_a_dbt_model_is_a_warning(tmp_path):
         "warning: models/a.sql:2:8: the query gives two columns the name 'id' (columns 1 and "
         "2): dbt-duckdb stores the second as id_1" in done.stderr
     )
+
+
+def test_full_refresh_with_only_missing_is_an_error(shop):
+    root = shop()
+    assert run_teal("build", cwd=root).returncode == 0
+    for args in (
+        ("build", "--full-refresh", "--only-missing"),
+        ("plan", "--full-refresh", "--missing-only"),
+    ):
+        done = run_teal(*args, cwd=root)
+        assert done.returncode == 2, done.output
+        _clean(done)
+        assert (
+            "error: --full-refresh and --only-missing contradict each other: a full refresh "
+            "rebuilds every partition, --only-missing builds only those not built yet"
+            in done.stderr
+        )
+        assert "hint: give one of them" in done.stderr
+    assert query(root / "warehouse.duckdb", "select count(*) from marts.revenue") == [(7,)]
