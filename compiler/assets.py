@@ -20,6 +20,63 @@ from typing import Any
 CONTEXT_PARAM = "context"
 
 
+class DeclarationError(TypeError):
+    """A teal decorator used in a way it cannot declare (written twice on one function):
+    reported at ``line`` of the model file when it is known, with ``hint``."""
+
+    def __init__(self, message: str, *, line: int | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.line = line
+        self.hint = hint
+
+
+def _decorated_twice(made: Any, decorator: str) -> DeclarationError:
+    """The error of ``@teal.<decorator>`` applied to ``made``, what a teal decorator already
+    made of a function: located at the second of the function's teal decorators."""
+    fn = made.fn
+    while hasattr(fn, "fn"):
+        fn = fn.fn
+    name = getattr(fn, "__name__", "?")
+    lines = _decorator_lines(fn)
+    where = f", on lines {lines[0]} and {lines[1]}" if len(lines) > 1 else ""
+    line = lines[1] if len(lines) > 1 else None
+    if (decorator == "asset") == isinstance(made, AssetDef):
+        what = "asset" if decorator == "asset" else "check"
+        return DeclarationError(
+            f"@teal.{decorator} is written twice on function '{name}'{where}: a function "
+            f"declares one {what}",
+            line=line,
+            hint=f"remove one of them (two {what}s are two functions)",
+        )
+    return DeclarationError(
+        f"function '{name}' has both @teal.asset and @teal.asset_check{where}: a function is "
+        "an asset or a check, not both",
+        line=line,
+        hint="remove one of them (a check of an asset is a function of its own)",
+    )
+
+
+def _decorator_lines(fn: Callable[..., Any]) -> list[int]:
+    """The lines of ``fn``'s decorators that name teal's (``asset``, ``asset_check``), as
+    the file numbers them; [] when its source cannot be read."""
+    import ast
+    import textwrap
+
+    try:
+        lines, first = inspect.getsourcelines(fn)
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+    except (OSError, TypeError, SyntaxError):
+        return []
+    node = tree.body[0] if tree.body else None
+    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return []
+    return [
+        first + d.lineno - 1
+        for d in node.decorator_list
+        if "asset" in ast.unparse(d.func if isinstance(d, ast.Call) else d)
+    ]
+
+
 @dataclass(frozen=True)
 class AssetDef:
     """A Python asset: a function plus the metadata its decorator recorded."""
@@ -89,6 +146,8 @@ def asset(
     """
 
     def wrap(func: Callable[..., Any]) -> AssetDef:
+        if isinstance(func, AssetDef | AssetCheckDef):
+            raise _decorated_twice(func, "asset")
         sig = inspect.signature(func)
         try:
             hints = inspect.get_annotations(func, eval_str=True)
@@ -116,7 +175,8 @@ def asset(
             config["meta"] = dict(meta)
         if partitioned_by is not None:
             config["partitioned_by"] = partitioned_by
-            config["partition_column"] = partition_column
+            if partition_column is not None:  # missing: said where the config is settled
+                config["partition_column"] = partition_column
         if partition_mapping:
             config["partition_mapping"] = dict(partition_mapping)
         if backfill_policy is not None:
@@ -341,6 +401,8 @@ def asset_check(
     """
 
     def wrap(func: Callable[..., Any]) -> AssetCheckDef:
+        if isinstance(func, AssetDef | AssetCheckDef):
+            raise _decorated_twice(func, "asset_check")
         sig = inspect.signature(func)
         try:
             hints = inspect.get_annotations(func, eval_str=True)

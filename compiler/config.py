@@ -37,7 +37,7 @@ from teal.compiler.external import ExternalDefaults, parse_external_defaults
 from teal.compiler.model_config import merge_config, validate_model_config
 from teal.compiler.resources import ResourceDecl, parse_resources
 from teal.compiler.spark_settings import SparkSettings, parse_spark_settings
-from teal.compiler.toml_lines import key_line, line_text
+from teal.compiler.toml_lines import key_line, line_text, table_line, toml_problem
 
 PROJECT_KEYS = {
     "name",
@@ -183,14 +183,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
         line, col = (int(m.group(1)), int(m.group(2))) if m else (None, None)
         lines = text.splitlines()
         src = lines[line - 1] if line and line <= len(lines) else None
+        message, hint = toml_problem(str(exc).split(" (at line")[0], src, lines, line)
         raise ProjectError(
-            f"invalid TOML: {str(exc).split(' (at line')[0]}",
+            f"invalid TOML: {message}",
             path=path.name,
             line=line,
             col=col,
             source_line=src,
-            hint="fix the line (a value is a string in quotes, a number, true/false, "
-            "a [list] or a {table}); https://toml.io describes the format",
+            hint=hint,
         ) from None
 
 
@@ -392,11 +392,19 @@ def load_config(
         warehouse_path = spark.stamp
 
     cfg_threads = expect("threads", int, "an integer")
+    threads_at = key_line(config_path, "threads")
     if target is not None and "threads" in targets[target]:
         cfg_threads = targets[target]["threads"]
+        threads_at = table_line(config_path, f"targets.{target}", "threads")
+    if cfg_threads is not None and (isinstance(cfg_threads, bool) or cfg_threads < 1):
+        # 0 is not "unset": it would have meant every core, silently
+        raise ProjectError(
+            f"threads must be at least 1, got {cfg_threads!r}",
+            path=config_path.name,
+            line=threads_at,
+            hint="leave threads out to use every core, or set threads = 4",
+        )
     n_threads = threads or cfg_threads or os.cpu_count() or 1
-    if n_threads < 1:
-        raise ProjectError(f"threads must be at least 1, got {n_threads}", path=config_path.name)
 
     merged_vars = dict(expect("vars", dict, "a table") or {})
     merged_vars.update(vars or {})

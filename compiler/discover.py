@@ -3,7 +3,9 @@
 A project's models are the SQL, Python and YAML files under its models folder, outside
 hidden and ``_`` folders (and not hidden files, nor ``_``-prefixed Python helpers), taken
 in path order. A SQL file is the model named by its file; a Python file declares assets by
-name. Each name is claimed once across the project, case-insensitively.
+name. Each name is claimed once across the project, case-insensitively. A file that looks
+meant to be one of them but is not read (``Upper.SQL``, ``x.sqll``: dbt, too, reads
+``.sql`` only) is a warning.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from teal.compiler.errors import ProjectError
-from teal.compiler.snapshot import input_files
+from teal.compiler.snapshot import INPUT_SUFFIXES, input_files, near_input
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class ProjectFiles:
     sql: tuple[Path, ...] = ()
     python: tuple[Path, ...] = ()
     yaml: tuple[Path, ...] = ()
+    # files that look meant to be one of those but are not read (compiler.snapshot.near_input)
+    skipped: tuple[Path, ...] = ()
 
 
 def discover(models_dir: Path, contents: Mapping[str, bytes] | None = None) -> ProjectFiles:
@@ -46,6 +50,7 @@ def discover(models_dir: Path, contents: Mapping[str, bytes] | None = None) -> P
     sql: list[Path] = []
     python: list[Path] = []
     yaml: list[Path] = []
+    skipped: list[Path] = []
     for parts, path in sorted(found):  # part by part, as Paths sort
         suffix = os.path.splitext(parts[-1])[1]
         if suffix == ".sql":
@@ -54,7 +59,29 @@ def discover(models_dir: Path, contents: Mapping[str, bytes] | None = None) -> P
             python.append(Path(path))
         elif suffix in (".yml", ".yaml"):
             yaml.append(Path(path))
-    return ProjectFiles(tuple(sql), tuple(python), tuple(yaml))
+        elif suffix not in INPUT_SUFFIXES and near_input(parts[-1]):
+            skipped.append(Path(path))
+    return ProjectFiles(tuple(sql), tuple(python), tuple(yaml), tuple(skipped))
+
+
+def skipped_files(files: ProjectFiles, root: Path) -> list[ProjectError]:
+    """A warning for each file that looks meant to be a model or a YAML file but is not
+    read (its model would be missing, silently)."""
+    from teal.compiler.errors import did_you_mean
+
+    out = []
+    for path in files.skipped:
+        meant = did_you_mean(path.suffix.lower(), (".sql", ".py", ".yml", ".yaml"), n=1)
+        better = meant.split("'")[1] if meant else ".sql"
+        out.append(
+            ProjectError(
+                "this file is skipped: model files end in .sql or .py, YAML files in .yml "
+                "or .yaml, in lower case (as dbt reads them)",
+                path=display_path(root, path),
+                hint=f"rename it {path.stem}{better}",
+            )
+        )
+    return out
 
 
 def read_sql_text(path: Path, contents: Mapping[str, bytes], display: str | None = None) -> str:

@@ -238,8 +238,8 @@ def check_partition_column(
             "a partitioned model needs partition_column",
             path=path,
             line=line,
-            hint="add partition_column='order_date' (the column whose value "
-            "places a row in a partition)",
+            hint="add partition_column='order_date' beside partitioned_by: the column "
+            "whose value places a row in a partition",
         )
     if isinstance(definition, MultiPartitions):
         if not isinstance(columns, dict) or set(columns) != set(definition.names):

@@ -329,6 +329,7 @@ def _load(
         ProjectFiles,
         discover,
         display_path,
+        skipped_files,
         unmatched_folders,
     )
     from teal.compiler.properties import Properties
@@ -424,11 +425,16 @@ def _load(
             models[name] = compile_model(resolved[name], models, queries)
         checks = _attach_checks(cfg, models, properties, python_checks)
         _attach_declared(models, properties)
-        warnings = tuple(properties.unmatched(models, disabled))
+        warnings = (
+            *properties.warnings,
+            *(w for m in staged.values() for w in m.warnings),
+            *properties.unmatched(models, disabled),
+        )
         if assets is None and not synthetic:
             warnings += tuple(
                 unmatched_folders(cfg.folders, cfg.models_dir, files, cfg.config_path, cfg.root)
             )
+            warnings += tuple(skipped_files(files, cfg.root))
     finally:
         if ahead is not None:  # a load that failed before taking its results
             ahead.abandon()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from teal.compiler.cache import CompileCache
 from teal.compiler.config import ProjectConfig
-from teal.compiler.errors import ProjectError, did_you_mean
+from teal.compiler.errors import ProjectError, TealError, did_you_mean
 from teal.compiler.model_config import merge_config, validate_model_config
 from teal.compiler.sources import Source, parse_source
 from teal.compiler.toml_lines import table_line
@@ -32,6 +32,9 @@ class Properties:
         self.sources: dict[str, Source] = {}
         # model name -> (its YAML entry, the display path of the file declaring it)
         self.models: dict[str, tuple[dict[str, Any], str]] = {}
+        # what the files read so far hold that is suspicious but not wrong (a key written
+        # twice): the load's warnings
+        self.warnings: list[TealError] = []
 
     def read_config(self, cfg: ProjectConfig, display: str) -> None:
         """The sources of the project configuration (``display``: its path, for messages)."""
@@ -52,11 +55,11 @@ class Properties:
     def read_file(self, path: Path, display: str, cache: CompileCache | None) -> None:
         """The sources and model entries of one YAML file."""
         data = read_yaml(path, display, cache)
-        for spec in data.get("sources") or []:
+        self.warnings += data.warnings
+        sources = _entries(data, "sources", "source", display)
+        for i, spec in enumerate(sources):
             if not isinstance(spec, dict) or "name" not in spec:
-                raise ProjectError(
-                    "every source needs a name", path=display, line=getattr(spec, "line", None)
-                )
+                raise _nameless(spec, sources, i, "every source needs a name", "source", display)
             line, keys_at = getattr(spec, "line", None), getattr(spec, "keys_at", {})
             spec = dict(spec)
             name = spec.pop("name")
@@ -70,15 +73,20 @@ class Properties:
                     key_line=partial(_yaml_key_line, keys_at),
                 )
             )
-        for spec in data.get("models") or []:
+        models = _entries(data, "models", "model", display)
+        for i, spec in enumerate(models):
+            if not isinstance(spec, dict) or "name" not in spec:
+                raise _nameless(
+                    spec, models, i, "every entry under models: needs a name", "model", display
+                )
             self._add_model(spec, display)
 
     def add_source(self, source: Source) -> None:
         if source.name in self.sources:
             other = self.sources[source.name]
             raise ProjectError(
-                f"source '{source.name}' is declared twice: in {other.declared_in} and in "
-                f"{source.declared_in}",
+                f"source '{source.name}' is declared twice: "
+                + _both((other.declared_in, other.line), (source.declared_in, source.line)),
                 path=source.declared_in,
                 line=source.line,
                 hint="declare each source once",
@@ -98,10 +106,8 @@ class Properties:
         if spec.get("tags"):
             merge_config(conf, {"tags": spec["tags"]})
 
-    def _add_model(self, spec: Any, display: str) -> None:
+    def _add_model(self, spec: dict[str, Any], display: str) -> None:
         line = getattr(spec, "line", None)
-        if not isinstance(spec, dict) or "name" not in spec:
-            raise ProjectError("every entry under models: needs a name", path=display, line=line)
         for key in spec:
             if key not in MODEL_PROPERTY_KEYS:
                 key_line, key_col = getattr(spec, "keys_at", {}).get(str(key), (line, None))
@@ -112,10 +118,9 @@ class Properties:
                     col=key_col,
                     hint=did_you_mean(key, MODEL_PROPERTY_KEYS),
                 )
-        for column in spec.get("columns") or []:  # a column's key nothing reads: its
-            if not isinstance(column, dict):  # checks (``tets:``) would never run
-                continue
-            for key in column:
+        columns = _columns(spec, display)
+        for column in columns:  # a column's key nothing reads: its checks (``tets:``)
+            for key in column:  # would never run
                 if key not in COLUMN_KEYS:
                     key_line, key_col = getattr(column, "keys_at", {}).get(
                         str(key), (getattr(column, "line", line), None)
@@ -140,9 +145,10 @@ class Properties:
             )
             validate_model_config({key: value}, path=display, line=key_line, col=key_col)
         if str(spec["name"]) in self.models:
-            other = self.models[str(spec["name"])][1]
+            other, other_display = self.models[str(spec["name"])]
             raise ProjectError(
-                f"model '{spec['name']}' is described twice: in {other} and in {display}",
+                f"model '{spec['name']}' is described twice: "
+                + _both((other_display, getattr(other, "line", None)), (display, line)),
                 path=display,
                 line=line,
                 hint="keep one entry per model across YAML files",
@@ -209,6 +215,93 @@ COLUMN_KEYS = (
     "config",
     "granularity",
 )
+
+
+def _entries(data: Mapping[str, Any], key: str, singular: str, display: str) -> list[Any]:
+    """The list under top-level ``key`` (``models:``, ``sources:``); anything else written
+    there is an error at the key."""
+    value = data.get(key)
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    line, col = getattr(data, "keys_at", {}).get(key, (None, None))
+    example = value if isinstance(value, str) and value.isidentifier() else f"my_{singular}"
+    raise ProjectError(
+        f"{key}: must be a list of {singular} entries, got {_kind(value)}",
+        path=display,
+        line=line,
+        col=col,
+        hint=f"write each {singular} on a line of its own under '{key}:', as '  - name: {example}'",
+    )
+
+
+def _nameless(
+    entry: Any, entries: list[Any], i: int, message: str, singular: str, display: str
+) -> ProjectError:
+    """The error of an entry without a name: located at it, saying how to write one."""
+    line = getattr(entry, "line", None) or _line_of_item(entries, i)
+    if isinstance(entry, str) and entry.isidentifier():
+        hint = f"write '- name: {entry}': an entry is a mapping that starts with its name"
+    else:
+        hint = f"start the entry with '- name: <{singular}>'"
+    return ProjectError(message, path=display, line=line, hint=hint)
+
+
+def _columns(spec: Mapping[str, Any], display: str) -> list[dict[str, Any]]:
+    """The ``columns:`` of a model's entry: a list of mappings, each with a name, or a
+    located error (a mapping of columns would be read as no columns, checks and all)."""
+    value = spec.get("columns")
+    if value is None:
+        return []
+    keys_at = getattr(spec, "keys_at", {})
+    if not isinstance(value, list):
+        line, col = keys_at.get("columns", (getattr(spec, "line", None), None))
+        first = next(iter(value), None) if isinstance(value, dict) else None
+        example = first if isinstance(first, str) and first.isidentifier() else "my_column"
+        raise ProjectError(
+            f"columns of model '{spec['name']}' must be a list of columns, got {_kind(value)}",
+            path=display,
+            line=line,
+            col=col,
+            hint=f"write each column as an entry of its own: '- name: {example}'",
+        )
+    for i, column in enumerate(value):
+        if not isinstance(column, dict) or not column.get("name"):
+            raise _nameless(
+                column,
+                value,
+                i,
+                f"every column of model '{spec['name']}' needs a name",
+                "column",
+                display,
+            )
+    return value
+
+
+def _line_of_item(items: list[Any], i: int) -> int | None:
+    lines = getattr(items, "lines", [])
+    return lines[i] if i < len(lines) else None
+
+
+def _kind(value: Any) -> str:
+    """What a YAML value is, for messages."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, str):
+        return f"the text '{value}'"
+    return f"{value!r}"
+
+
+def _both(first: tuple[str, int | None], second: tuple[str, int | None]) -> str:
+    """Two places of one file or two, for messages: ``in a.yml, on lines 3 and 9``.
+
+    >>> _both(("a.yml", 3), ("a.yml", 9)), _both(("a.yml", 3), ("b.yml", None))
+    ('in a.yml, on lines 3 and 9', 'in a.yml:3 and in b.yml')
+    """
+    if first[0] == second[0] and first[1] is not None and second[1] is not None:
+        return f"in {first[0]}, on lines {first[1]} and {second[1]}"
+    return " and ".join(f"in {p}:{n}" if n is not None else f"in {p}" for p, n in (first, second))
 
 
 def _has_checks(spec: Mapping[str, Any]) -> bool:

@@ -29,7 +29,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from teal.compiler.assets import INPUT_KINDS, AssetCheckDef, AssetDef, input_kind
+from teal.compiler.assets import (
+    INPUT_KINDS,
+    AssetCheckDef,
+    AssetDef,
+    DeclarationError,
+    input_kind,
+)
 from teal.compiler.errors import ParseError, ProjectError
 
 TEAL_PACKAGES = {"compiler", "warehouse", "runtime", "teal"}  # teal's own code, not helpers
@@ -103,6 +109,10 @@ def import_file(path: Path, name: str, display: str) -> Any:
         for frame in traceback.extract_tb(exc.__traceback__):
             if frame.filename == str(path):
                 line = frame.lineno
+        if isinstance(exc, DeclarationError):  # teal's decorator, misused: says it all
+            raise ProjectError(
+                str(exc), path=display, line=exc.line or line, hint=exc.hint
+            ) from None
         raise ParseError(
             f"importing the model file raised {type(exc).__name__}: {exc}",
             path=display,
@@ -257,6 +267,11 @@ class Declared(NamedTuple):
     checks: list[AssetCheckDef]
 
 
+# the form of a cached declaration: 2, since a teal decorator written twice on a function
+# is an error (a file read before declared nothing, silently)
+_ENTRY = "2"
+
+
 class PythonFiles:
     """Every Python model file of a load: their declarations, imported or cached."""
 
@@ -276,6 +291,7 @@ class PythonFiles:
         texts = [path.read_text(encoding="utf-8") for path, _, _ in self.files]
         key = content_key(
             "python-files",
+            _ENTRY,
             *(part for (path, _, _), text in zip(self.files, texts) for part in (str(path), text)),
         )
         hit = self.cache.get("python", key) if self.cache is not None else None

@@ -364,7 +364,7 @@ class _Reader:
             if key == "description":
                 value = value or ast.get_docstring(node, clean=True)
             if key == "partition_column":
-                if args.get("partitioned_by") is not None:
+                if args.get("partitioned_by") is not None and value is not None:
                     config[key] = value
                 continue
             if key == "columns":

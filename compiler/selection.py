@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -218,18 +219,31 @@ def select_models(
             base_term = base if base_term is None else base_term & got
         chosen |= term or set()
         explicit |= base_term or set()
-    for expression, parts in _terms([e for e in (exclude or []) if e.strip()]):
-        term = None
-        for raw, offset in parts:
-            c = parse_criterion(raw, offset, expression)
-            if c.method == "column":
-                got = _column_matches(c, columns, expression)
-            else:
-                base = _base_or_selector(c, dag, models, expression, selectors, _seen)
-                got = _expand(c, base, dag)
-            term = got if term is None else term & got
-        chosen -= term or set()
+    with named_flag("--exclude"):
+        for expression, parts in _terms([e for e in (exclude or []) if e.strip()]):
+            term = None
+            for raw, offset in parts:
+                c = parse_criterion(raw, offset, expression)
+                if c.method == "column":
+                    got = _column_matches(c, columns, expression)
+                else:
+                    base = _base_or_selector(c, dag, models, expression, selectors, _seen)
+                    got = _expand(c, base, dag)
+                term = got if term is None else term & got
+            chosen -= term or set()
     return chosen, explicit & chosen
+
+
+@contextmanager
+def named_flag(flag: str) -> Iterator[None]:
+    """Selection errors raised inside name ``flag`` (``--exclude``, a command's SELECTION
+    argument) as the place of the expression, rather than ``--select``."""
+    try:
+        yield
+    except SelectionError as exc:
+        if exc.path == "--select":
+            exc.path = flag
+        raise
 
 
 def _column_matches(c: Criterion, columns: ColumnsProvider | None, expression: str) -> set[str]:

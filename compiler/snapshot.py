@@ -69,16 +69,46 @@ def file_stats(folder: str, suffix: str = "") -> list[tuple[str, int, int]]:
 INPUT_SUFFIXES = frozenset({".sql", ".py", ".yml", ".yaml"})
 
 
+def near_input(name: str) -> bool:
+    """Whether a file a load does not read looks like one meant to be read, so that the load
+    warns about it: a suffix of ``INPUT_SUFFIXES`` in other letters (``Upper.SQL``), or
+    one letter added to or dropped from ``.sql``, ``.yml`` or ``.yaml``, or one changed in
+    ``.sql`` (``x.sqll``, ``x.sq``, ``x.ymll``); not an editor's backup (``x.sql~``).
+
+    >>> [near_input(n) for n in ("a.SQL", "a.sqll", "a.sq", "a.sql", "a.md", "a.xml", "a.sql~")]
+    [True, True, True, False, False, False, False]
+    """
+    suffix = os.path.splitext(name)[1]
+    if not suffix or suffix in INPUT_SUFFIXES or name.endswith("~"):
+        return False
+    low = suffix.lower()
+    if low in INPUT_SUFFIXES:
+        return True
+    return any(_one_letter_off(low, s, s == ".sql") for s in (".sql", ".yml", ".yaml"))
+
+
+def _one_letter_off(text: str, word: str, changed: bool) -> bool:
+    """``text`` is ``word`` with one letter added or dropped (or, when ``changed``, one
+    letter changed)."""
+    if len(text) == len(word):
+        return changed and sum(a != b for a, b in zip(text, word)) == 1
+    short, long = sorted((text, word), key=len)
+    if len(long) - len(short) != 1:
+        return False
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
 def input_files(folder: str) -> Iterator[tuple[str, os.stat_result]]:
-    """Every file under ``folder`` a load may read (``INPUT_SUFFIXES``), with its stat, in
-    one fixed order: folders and files sorted, walked top down. Hidden folders are
-    walked (the check loader reads them); ``__pycache__`` and linked folders are not
-    entered; a link to a regular file counts, a dangling one does not. os.walk on strings:
-    pathlib's rglob and sorting cost more than reading 10,000 files."""
+    """Every file under ``folder`` a load may read (``INPUT_SUFFIXES``), or warns about
+    (:func:`near_input`), with its stat, in one fixed order: folders and files sorted,
+    walked top down. Hidden folders are walked (the check loader reads them);
+    ``__pycache__`` and linked folders are not entered; a link to a regular file counts, a
+    dangling one does not. os.walk on strings: pathlib's rglob and sorting cost more than
+    reading 10,000 files."""
     for top, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(files):
-            if os.path.splitext(name)[1] not in INPUT_SUFFIXES:
+            if os.path.splitext(name)[1] not in INPUT_SUFFIXES and not near_input(name):
                 continue
             path = os.path.join(top, name)
             try:

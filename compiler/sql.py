@@ -159,16 +159,29 @@ def parse_sql(
             "the model is empty", path=path, line=1, hint="a SQL model is one SELECT statement"
         )
     if len(statements) > 1:
-        second = statements[1]
-        first_table = second.find(exp.Identifier)
-        line = first_table.meta.get("line") if first_table is not None else None
-        line, text = where(line)
+        from sqlglot.tokens import TokenType
+
+        # where the second statement starts: the first token after a ';' that is not one
+        start = next(
+            (
+                token.start
+                for before, token in zip(tokens, tokens[1:])
+                if before.token_type is TokenType.SEMICOLON
+                and token.token_type is not TokenType.SEMICOLON
+            ),
+            None,
+        )
+        second_line = None if start is None else sql.count("\n", 0, start) + 1
+        line, text = where(second_line)
+        at = None if start is None else start - (sql.rfind("\n", 0, start) + 1) + 1
         raise ParseError(
             "a SQL model must be a single statement",
             path=path,
             line=line,
+            col=source_col(second_line, at, text),
             source_line=text,
-            hint="remove the extra statement (and the ';' before it)",
+            hint="remove the extra statement (and the ';' before it): teal creates the table "
+            "or view from the one SELECT",
         )
     if _DOUBLE_COMMA.search(sql):  # sqlglot drops an empty item, DuckDB refuses it
         from sqlglot.tokens import TokenType
@@ -434,6 +447,34 @@ def output_columns(query: exp.Expr) -> list[str] | None:
     if any(not n for n in names):
         return None
     return [n.lower() for n in names]
+
+
+def repeated_column(query: exp.Expr) -> tuple[str, int, int, int | None] | None:
+    """The first output column name a query gives twice (lower-case), the 1-based positions
+    of its two columns, and where the second one's name starts in the SQL (an offset).
+
+    >>> repeated_column(parse_sql("select 1 as x, y, 2 as X", path="m.sql"))
+    ('x', 1, 3, 23)
+    >>> repeated_column(parse_sql("select 1 as x", path="m.sql")) is None
+    True
+    """
+    from sqlglot import exp
+
+    if not isinstance(query, exp.Query):
+        return None
+    seen: dict[str, int] = {}
+    for i, select in enumerate(query.selects, 1):
+        name = select.alias_or_name.lower()
+        if not name or name == "*":
+            continue
+        if name in seen:
+            named = select.args.get("alias") if isinstance(select, exp.Alias) else select
+            if isinstance(named, exp.Column):
+                named = named.this
+            start = named.meta.get("start") if named is not None else None
+            return name, seen[name], i, start
+        seen[name] = i
+    return None
 
 
 def normalized_hash(expression: exp.Expr) -> str:

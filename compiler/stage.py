@@ -35,7 +35,13 @@ from teal.compiler.model_settings import model_settings
 from teal.compiler.properties import Properties
 from teal.compiler.sql import TableRef
 from teal.compiler.strategy import LoadStrategy
-from teal.compiler.templating import Rendered, is_template, render_sql, uses_is_incremental
+from teal.compiler.templating import (
+    Rendered,
+    config_written_twice,
+    is_template,
+    render_sql,
+    uses_is_incremental,
+)
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -84,6 +90,8 @@ class StagedModel:
     incremental: Rendering | None = None  # incremental templates calling is_incremental()
     external: ExternalSpec | None = None  # materialized='external': where its files go
     io_manager: str | None = None  # Python assets saved by an I/O manager resource
+    # what its file holds that is suspicious but not wrong (config() called twice)
+    warnings: tuple[TealError, ...] = ()
 
     @property
     def enabled(self) -> bool:
@@ -156,6 +164,9 @@ class Stager:
             text, display, name, folder, conf, self._parse_key(text, conf if template else None)
         )
         rendered = full.rendered
+        if full.columns is not None and len(set(full.columns)) < len(full.columns):
+            raise _column_named_twice(full, text, display)
+        twice = config_written_twice(text, display) if rendered.config else None
         if rendered.config:
             line = rendered.config_line
             src = text.splitlines()[line - 1] if line else None
@@ -207,6 +218,7 @@ class Stager:
             strategy=settings.strategy,
             unique_key=settings.unique_key,
             external=settings.external,
+            warnings=(twice,) if twice is not None else (),
         )
 
     def parse_ahead(self, paths: Sequence[Path], strategy: LoadStrategy) -> ParseAhead | None:
@@ -460,6 +472,34 @@ class Stager:
         if conf.get("materialized") == "external":
             conf["materialized"] = "table"
         return chosen
+
+
+def _column_named_twice(full: Rendering, text: str, display: str) -> ProjectError:
+    """The error of a query that names two of its columns alike (DuckDB would store the
+    second renamed, ``x_1``, and readers of ``x`` would get the first), at the second."""
+    from teal.compiler.sql import parse_sql, repeated_column
+
+    sql = full.rendered.sql
+    ast = full.ast or parse_sql(sql, path=display, line_of=full.rendered.line_of, source=text)
+    found = repeated_column(ast)
+    name, first, second, start = found if found is not None else ("?", 0, 0, None)
+    line = col = source = None
+    if start is not None:
+        rendered_line = sql.count("\n", 0, start) + 1
+        line = full.rendered.line_of(rendered_line)
+        rendered_text = sql.splitlines()[rendered_line - 1]
+        source = text.splitlines()[line - 1] if 0 < line <= text.count("\n") + 1 else None
+        if source == rendered_text:  # no template on the line: the column is the same
+            col = start - (sql.rfind("\n", 0, start) + 1) + 1
+    return ProjectError(
+        f"the query gives two columns the name '{name}' (columns {first} and {second}): a "
+        f"table has one column of a name (DuckDB would store the second as {name}_1)",
+        path=display,
+        line=line,
+        col=col,
+        source_line=source,
+        hint="give one of them another name (... as other_name), or leave one out",
+    )
 
 
 def _folder(models_dir: Path, path: Path) -> str:

@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from teal.compiler.errors import TemplateError, did_you_mean
+from teal.compiler.errors import ProjectError, TemplateError, did_you_mean
 from teal.compiler.sql import quote_identifier as quote_ident
 
 REF_MARKER = "__teal_ref"
@@ -99,6 +99,33 @@ def uses_is_incremental(text: str) -> bool:
 def is_template(text: str) -> bool:
     """Whether ``text`` contains Jinja syntax (otherwise it is used as it is)."""
     return _JINJA_SYNTAX.search(text) is not None
+
+
+_JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.S)
+_CONFIG_CALL = re.compile(r"(\{\{|\{%)-?\s*(set\s+\w+\s*=\s*)?config\s*\(")
+
+
+def config_written_twice(text: str, path: str) -> ProjectError | None:
+    """A warning when model ``text`` calls ``config(...)`` more than once: the calls merge,
+    the later one's value winning for a key both set, which is easy to miss. Found in the
+    text (what rendering ran is cached), located at the second call."""
+    if text.count("config") < 2:
+        return None
+    blanked = _JINJA_COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
+    calls = [m.start() + m.group().rindex("config") for m in _CONFIG_CALL.finditer(blanked)]
+    if len(calls) < 2:
+        return None
+    lines = [text.count("\n", 0, at) + 1 for at in calls[:2]]
+    col = calls[1] - (text.rfind("\n", 0, calls[1]) + 1) + 1
+    return ProjectError(
+        f"config() is called twice in this model, on lines {lines[0]} and {lines[1]}: the "
+        "calls are merged, and where both set a key the second one's value wins",
+        path=path,
+        line=lines[1],
+        col=col,
+        source_line=_source_line(text, lines[1]),
+        hint="write one config(...) with every setting",
+    )
 
 
 def _environment() -> Any:
@@ -309,7 +336,7 @@ def render_sql(
         line = _template_line(exc, path)
         message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
         hint = col = None
-        if isinstance(exc, jinja2.UndefinedError):
+        if isinstance(exc, jinja2.UndefinedError) and re.match(r"'\w+' is undefined", message):
             undefined = re.match(r"'(\w+)' is undefined", message)
             text = _source_line(source, line) or ""
             name = undefined.group(1) if undefined else None
@@ -327,6 +354,16 @@ def render_sql(
                 col = name_at.start() + 1
             if name_at and not text[name_at.end() :].lstrip().startswith("("):
                 hint = f"for a project variable write {{{{ var('{name}') }}}}; " + hint
+        else:  # the template's own code raised (1/0, an attribute a value lacks, ...)
+            tags = list(re.finditer(r"\{[{%].*?[}%]\}", _source_line(source, line) or ""))
+            if len(tags) == 1:
+                col = tags[0].start() + 1
+            what = (
+                "an attribute or item it names does not exist"
+                if isinstance(exc, jinja2.UndefinedError)
+                else f"it raised {type(exc).__name__}"
+            )
+            hint = f"fix the expression in the {{{{ }}}} or {{% %}} tag on this line: {what}"
         raise TemplateError(
             f"Jinja error: {message}",
             path=path,

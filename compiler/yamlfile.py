@@ -1,6 +1,9 @@
 """YAML files beside models: ``sources:`` and ``models:`` (dbt's properties shape).
 
-Mappings remember the line they start on (``LineDict.line``) so that errors can point.
+Mappings remember the line they start on (``LineDict.line``) so that errors can point. A
+key written twice in one mapping is kept as PyYAML keeps it (the last wins, as dbt reads
+it) and reported as a warning naming both lines: the first one's columns or checks would
+otherwise vanish without a word.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from teal.compiler.discover import decode_utf8
-from teal.compiler.errors import ProjectError
+from teal.compiler.errors import ProjectError, TealError
 
 KNOWN_TOP_KEYS = {
     "version",
@@ -54,6 +57,13 @@ class LineDict(dict):
     values_at: dict[str, tuple[int, int]] = {}  # key -> (line, col) of its value
 
 
+class YamlDict(LineDict):
+    """A properties file's top mapping (:func:`read_yaml`), with the file's warnings: they
+    are kept with the parsed file in the compile cache."""
+
+    warnings: tuple[TealError, ...] = ()
+
+
 class LineList(list):
     """A list that knows the 1-based line of each item (``lines[i]``), for scalar items that
     cannot carry a line themselves (``tests: [not_null]``)."""
@@ -61,9 +71,14 @@ class LineList(list):
     lines: list[int] = []
 
 
-def _load(text: str) -> Any:
+# a key written twice in one mapping: (the key as written, (line, col) of the first, and of
+# the second), 1-based
+Twice = tuple[str, tuple[int, int], tuple[int, int]]
+
+
+def _load(text: str) -> tuple[Any, list[Twice]]:
     """``text``'s one document with mappings as :class:`LineDict` and sequences as
-    :class:`LineList`.
+    :class:`LineList`, and the keys written twice in a mapping.
 
     libyaml (when it is there) parses and composes the node tree; the tree is then walked
     here rather than through PyYAML's constructor machinery, which cost more than the
@@ -73,7 +88,10 @@ def _load(text: str) -> Any:
     loader = _loader_class()(text)
     try:
         root = loader.get_single_node()
-        return None if root is None else _Walk(loader).value(root)
+        if root is None:
+            return None, []
+        walk = _Walk(loader)
+        return walk.value(root), walk.twice
     finally:
         loader.dispose()
 
@@ -118,6 +136,7 @@ class _Walk:
         self.error = yaml.constructor.ConstructorError
         self.made: dict[int, Any] = {}  # id(node) -> its value: aliases share it
         self.open: set[int] = set()  # the collections being walked: an alias to one is a loop
+        self.twice: list[Twice] = []
 
     def value(self, node: Any) -> Any:
         kind = node.id  # "scalar", "sequence" or "mapping"
@@ -147,7 +166,9 @@ class _Walk:
         return items
 
     def mapping(self, node: Any) -> LineDict:
+        own = len(node.value)  # the pairs written in this mapping, last after flattening
         if any(key.tag == _MERGE for key, _ in node.value):
+            own -= sum(1 for key, _ in node.value if key.tag == _MERGE)
             self.loader.flatten_mapping(node)
         data = LineDict()
         self.made[id(node)] = data
@@ -180,11 +201,26 @@ class _Walk:
         data.line = node.start_mark.line + 1
         data.keys_at = keys_at
         data.values_at = values_at
+        if len(data) < len(node.value):  # a key written twice, or one it merged and sets
+            self._note_twice(node.value[len(node.value) - own :])
         return data
 
+    def _note_twice(self, pairs: list[tuple[Any, Any]]) -> None:
+        """The keys written twice among ``pairs`` (a mapping's own, not those it merges in
+        with ``<<``, which its own keys override by design)."""
+        seen: dict[Any, tuple[int, int]] = {}
+        for key_node, _ in pairs:
+            is_text = key_node.tag == _STR and key_node.id == "scalar"
+            key = key_node.value if is_text else self.value(key_node)
+            at = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            if key in seen:
+                self.twice.append((str(key_node.value), seen[key], at))
+            seen[key] = at
 
-def read_yaml(path: Path, display: str, cache: Any = None) -> dict[str, Any]:
-    """Parse one YAML properties file; errors carry file:line:col.
+
+def read_yaml(path: Path, display: str, cache: Any = None) -> YamlDict:
+    """Parse one YAML properties file; errors carry file:line:col, and its warnings (a key
+    written twice) are the result's ``warnings``.
 
     With a compile cache, a file parsed before is taken from it by its text (2,000 checks
     in YAML took 0.2 s to parse, even with libyaml)."""
@@ -195,7 +231,7 @@ def read_yaml(path: Path, display: str, cache: Any = None) -> dict[str, Any]:
     if cache is not None:
         from teal.compiler.cache import content_key
 
-        key = content_key("yaml", text)
+        key = content_key("yaml", _YAML_ENTRY, text)
         hit = cache.get("yaml", key)
         if hit is not None:
             return hit
@@ -205,10 +241,15 @@ def read_yaml(path: Path, display: str, cache: Any = None) -> dict[str, Any]:
     return data
 
 
-def _parse(text: str, display: str) -> dict[str, Any]:
-    data = parse_yaml(text, display)
+# the form of a cached parse: 2, a YamlDict with the file's warnings
+_YAML_ENTRY = "2"
+
+
+def _parse(text: str, display: str) -> YamlDict:
+    warnings: list[TealError] = []
+    data = parse_yaml(text, display, warnings)
     if data is None:
-        return {}
+        return YamlDict()
     if not isinstance(data, dict):
         raise ProjectError(
             "a YAML properties file must be a mapping (sources:, models:)", path=display, line=1
@@ -223,16 +264,25 @@ def _parse(text: str, display: str) -> dict[str, Any]:
                 line=_line_of_key(text, key),
                 hint=did_you_mean(key, KNOWN_TOP_KEYS) or "use sources: or models:",
             )
-    return data
+    top = YamlDict(data)
+    top.line = getattr(data, "line", None)
+    top.keys_at = getattr(data, "keys_at", {})
+    top.values_at = getattr(data, "values_at", {})
+    top.warnings = tuple(warnings)
+    return top
 
 
-def parse_yaml(text: str, display: str) -> Any:
+def parse_yaml(text: str, display: str, warnings: list[TealError] | None = None) -> Any:
     """Any YAML text, its mappings :class:`LineDict` (they know where each key is); invalid
-    YAML is an error at its line and column."""
+    YAML is an error at its line and column.
+
+    A key written twice in one mapping keeps its last value (as PyYAML, and so dbt, reads
+    it) and is a warning appended to ``warnings``; without that list (a file given on the
+    command line), an error."""
     import yaml
 
     try:
-        data = _load(text)
+        data, twice = _load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else None
@@ -248,7 +298,26 @@ def parse_yaml(text: str, display: str) -> Any:
             source_line=src,
             hint="check indentation and ':' after keys",
         ) from None
+    if twice:
+        found = [_twice_warning(entry, display, text) for entry in twice]
+        if warnings is None:
+            raise found[0]
+        warnings += found
     return data
+
+
+def _twice_warning(twice: Twice, display: str, text: str) -> ProjectError:
+    """A key written twice, located at the second, naming both lines."""
+    key, (first, _), (line, col) = twice
+    return ProjectError(
+        f"key '{key}' is written twice in one mapping, on lines {first} and {line}: the one "
+        f"on line {first} is ignored",
+        path=display,
+        line=line,
+        col=col,
+        source_line=text.splitlines()[line - 1],
+        hint=f"merge the two '{key}:' entries into one, or remove one of them",
+    )
 
 
 def _line_of_key(text: str, key: str) -> int | None:

@@ -108,6 +108,12 @@ class AuditFailed(Exception):
         super().__init__(describe_failure(failed))
 
 
+# what a Python check that returned nothing says
+_NO_VERDICT = (
+    "it returned None (is a `return` missing?); return True or False, or a teal.CheckResult"
+)
+
+
 def describe_failure(failed: list[CheckOutcome]) -> str:
     first = failed[0]
     what = (
@@ -355,6 +361,8 @@ class Auditor:
                 else:
                     passed, message = bool(value), None
                 status = "pass" if passed else ("fail" if severity == "error" else "warn")
+                if value is None:  # no verdict: not a failure of the data
+                    status, message = "error", _NO_VERDICT
             except Exception as exc:  # noqa: BLE001 - the user's check raised
                 status, message = "error", f"{type(exc).__name__}: {exc}"
             if self.redact is not None and message:

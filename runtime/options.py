@@ -52,6 +52,13 @@ def plan_options(
     ``FIRST..LAST``; ``date_from``/``date_to`` are the same range in two options (either
     may be omitted: the definition's first key / the last key up to now).
     """
+    if full_refresh and missing_only:  # the full refresh was dropped, silently
+        raise SelectionError(
+            "--full-refresh and --only-missing contradict each other: a full refresh "
+            "rebuilds every partition, --only-missing builds only those not built yet",
+            hint="give one of them: --full-refresh to rebuild everything, --only-missing to "
+            "fill the gaps",
+        )
     keys: list[str] = []
     for item in partitions:
         keys.extend(k.strip() for k in item.split(",") if k.strip())

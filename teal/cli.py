@@ -357,29 +357,32 @@ def backfill(
     verbose: bool,
 ) -> None:
     """Build a range of partitions of the selected models (SELECTION: same grammar as -s)."""
-    _run(
-        "backfill",
-        project_dir,
-        target,
-        warehouse,
-        vars_,
-        debug,
-        (selection,),
-        (),
-        threads,
-        fail_fast,
-        as_json,
-        False,
-        False,
-        date_from=date_from or "",
-        date_to=date_to or "",
-        missing_only=missing_only,
-        partitions=(),
-        # no --from/--to: every partition, first to last (an open range)
-        partition_range=None if date_from or date_to else "..",
-        full_refresh=False,
-        verbose=verbose,
-    )
+    from teal.compiler.selection import named_flag
+
+    with named_flag("backfill SELECTION"):
+        _run(
+            "backfill",
+            project_dir,
+            target,
+            warehouse,
+            vars_,
+            debug,
+            (selection,),
+            (),
+            threads,
+            fail_fast,
+            as_json,
+            False,
+            False,
+            date_from=date_from or "",
+            date_to=date_to or "",
+            missing_only=missing_only,
+            partitions=(),
+            # no --from/--to: every partition, first to last (an open range)
+            partition_range=None if date_from or date_to else "..",
+            full_refresh=False,
+            verbose=verbose,
+        )
 
 
 @main.command()

@@ -337,6 +337,12 @@ COMPILE_ERRORS = {
     "toml_syntax": dict(
         files={"teal.toml": CONFIG + "[vars\nday = 1\n"},
         where="teal.toml:6:6:",
+        says=["invalid TOML: the table header '[vars' has no closing ']'"],
+        hint="hint: write it [vars]",
+    ),
+    "toml_value": dict(
+        files={"teal.toml": CONFIG + "[vars]\nday = 2026-13\n"},
+        where="teal.toml:7:",
         says=["invalid TOML"],
         hint="hint: fix the line (a value is a string in quotes",
     ),

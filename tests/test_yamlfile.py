@@ -12,7 +12,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from teal.compiler.errors import ProjectError
+from teal.compiler.errors import ProjectError, TealError
 from teal.compiler.yamlfile import LineDict, LineList, parse_yaml
 
 scalars = st.one_of(
@@ -90,3 +90,36 @@ def test_bad_documents_are_located_errors(text: str, where: tuple[int, int], say
     message = str(caught.value)
     assert message.startswith(f"props.yml:{where[0]}:{where[1]}: "), message
     assert says in message
+
+
+def test_a_key_written_twice_keeps_the_last_and_is_a_warning_naming_both_lines() -> None:
+    text = (
+        "models:\n"
+        "  - name: orders\n"
+        "    columns:\n"
+        "      - name: id\n"
+        "    columns:\n"
+        "      - name: amount\n"
+    )
+    warnings: list[TealError] = []
+    data = parse_yaml(text, "props.yml", warnings)
+    assert data == yaml.safe_load(text)  # the last wins, as PyYAML (and so dbt) reads it
+    (warning,) = warnings
+    assert str(warning).startswith(
+        "props.yml:5:5: key 'columns' is written twice in one mapping, on lines 3 and 5: "
+        "the one on line 3 is ignored"
+    )
+    assert "hint: merge the two 'columns:' entries into one" in str(warning)
+    # a file given on the command line has no warnings to go to: an error
+    with pytest.raises(ProjectError, match="key 'columns' is written twice"):
+        parse_yaml(text, "props.yml")
+
+
+def test_keys_a_mapping_merges_in_and_sets_again_are_not_written_twice() -> None:
+    text = "base: &base {a: 1, b: 2}\none:\n  <<: *base\n  a: 3\n"
+    warnings: list[TealError] = []
+    assert parse_yaml(text, "props.yml", warnings)["one"] == {"a": 3, "b": 2}
+    assert warnings == []
+    text += "  a: 4\n"  # but one it sets twice itself is
+    parse_yaml(text, "props.yml", warnings)
+    assert [w.line for w in warnings] == [5]

@@ -14,6 +14,7 @@ from teal.compiler.dbt.assemble import assemble_project
 from teal.compiler.dbt.context import AttrDict, RenderAtRun
 from teal.compiler.dbt.model_hooks import render_model_hooks
 from teal.compiler.dbt.nodes import Node, all_text, node_dict, with_ctes
+from teal.compiler.dbt.output_names import named_twice
 from teal.compiler.dbt.python_models import compile_python_model
 from teal.compiler.dbt.statements import check_one_statement
 from teal.compiler.errors import TealError, raise_all
@@ -73,6 +74,9 @@ def compile_nodes(loader: DbtLoader) -> Any:
                 node.incremental_sql = next_build(sql, this, node.config)
                 continue
             node.compiled = sql
+            twice = named_twice(node, sql)
+            if twice is not None:
+                loader.warnings.append(twice)
             if node.materialized == "incremental" and "is_incremental" in node.raw:
                 variant = compile_render(loader, node, incremental=True)
                 node.render_at_run = node.render_at_run or loader.jinja.state.queried

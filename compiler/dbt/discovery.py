@@ -40,10 +40,18 @@ def fqn(loader: DbtLoader, package: Package, base: Path, path: Path, name: str) 
 
 
 def discover_nodes(loader: DbtLoader) -> None:
+    from teal.compiler.discover import ProjectFiles, skipped_files
+
     for package in loader._packages():
         for folder in package.model_paths:
             base = package.root / folder
-            for path in loader._files(package, (folder,), (".sql", ".py")):
+            skipped: list[Path] = []
+            root_project = package is loader.settings.project
+            files = loader._files(
+                package, (folder,), (".sql", ".py"), skipped if root_project else None
+            )
+            loader.warnings += skipped_files(ProjectFiles(skipped=tuple(skipped)), loader.cfg.root)
+            for path in files:
                 display = loader._display(path)
                 # a .py file is a dbt Python model (compiler/dbt/python_models.py)
                 node = Node(

@@ -77,7 +77,8 @@ class DbtLoader:
         # (package, file, text) of every macro file, as written (compiler/dbt/macro_state.py)
         self.macro_sources: list[tuple[str, str, str]] = []
         self.errors: list[TealError] = []
-        self.warnings: list[TealError] = []  # shown by every command, errors under --strict
+        # shown by every command, errors under --strict
+        self.warnings: list[TealError] = list(cfg.dbt.warnings)
         self.graph = AttrDict(
             nodes={},
             sources={},
@@ -434,8 +435,17 @@ class DbtLoader:
             return str(path)
 
     def _files(
-        self, package: Package, folders: tuple[str, ...], suffixes: tuple[str, ...]
+        self,
+        package: Package,
+        folders: tuple[str, ...],
+        suffixes: tuple[str, ...],
+        skipped: list[Path] | None = None,
     ) -> list[Path]:
+        """The files under ``folders`` whose suffix is one of ``suffixes``; those that look
+        meant to be read but are not (``Upper.SQL``, compiler.snapshot.near_input) go to
+        ``skipped`` when it is given."""
+        from teal.compiler.snapshot import near_input
+
         found: list[Path] = []
         for folder in folders:
             base = package.root / folder
@@ -452,6 +462,8 @@ class DbtLoader:
                     continue
                 if path.suffix in suffixes:
                     found.append(path)
+                elif skipped is not None and near_input(path.name):
+                    skipped.append(path)
         return found
 
     def _read(self, path: Path) -> str:

@@ -55,7 +55,7 @@ def read_properties(loader: DbtLoader) -> None:
         for path in loader._files(package, tuple(dict.fromkeys(folders)), (".yml", ".yaml")):
             display = loader._display(path)
             try:
-                data = parse_yaml(loader._read(path), display)
+                data = parse_yaml(loader._read(path), display, loader.warnings)
             except TealError as exc:
                 loader.errors.append(exc)
                 continue
@@ -86,18 +86,40 @@ def read_properties(loader: DbtLoader) -> None:
                     continue
                 if not isinstance(value, list):
                     loader.errors.append(
-                        ProjectError(f"{key}: must be a list", path=display, line=line, col=col)
+                        ProjectError(
+                            f"{key}: must be a list of entries, got {type(value).__name__} "
+                            f"{value!r}",
+                            path=display,
+                            line=line,
+                            col=col,
+                            hint=f"write each entry on a line of its own under '{key}:', as "
+                            "'  - name: <name>'",
+                        )
                     )
                     continue
-                for entry in value:
-                    yaml_entry(loader, str(key), entry, display, package)
+                lines = getattr(value, "lines", [])
+                for i, entry in enumerate(value):
+                    at = lines[i] if i < len(lines) else None
+                    yaml_entry(loader, str(key), entry, display, package, at)
 
 
-def yaml_entry(loader: DbtLoader, key: str, entry: Any, display: str, package: Package) -> None:
-    line = getattr(entry, "line", None)
+def yaml_entry(
+    loader: DbtLoader,
+    key: str,
+    entry: Any,
+    display: str,
+    package: Package,
+    item_line: int | None = None,
+) -> None:
+    line = getattr(entry, "line", None) or item_line
     if not isinstance(entry, dict) or not entry.get("name"):
         loader.errors.append(
-            ProjectError(f"every entry under {key}: needs a name", path=display, line=line)
+            ProjectError(
+                f"every entry under {key}: needs a name",
+                path=display,
+                line=line,
+                hint="start the entry with '- name: <name>' (an entry is a mapping)",
+            )
         )
         return
     name = str(entry["name"])
@@ -107,11 +129,17 @@ def yaml_entry(loader: DbtLoader, key: str, entry: Any, display: str, package: P
         loader.unit_tests.append((entry, display))
     elif key in ("models", "seeds", "snapshots", "analyses"):
         kind = key[:-1] if key != "analyses" else "analysis"
-        if (kind, name) in loader.properties and loader.properties[(kind, name)][1] != display:
-            other = loader.properties[(kind, name)][1]
+        other, other_display = loader.properties.get((kind, name), (None, None))
+        other_line = getattr(other, "line", None)
+        if other_display is not None and (other_display, other_line) != (display, line):
+            both = (
+                f"in {display}, on lines {other_line} and {line}"
+                if other_display == display
+                else f"in {other_display}:{other_line} and in {display}:{line}"
+            )
             loader.errors.append(
                 ProjectError(
-                    f"{kind} '{name}' is described twice: in {other} and in {display}",
+                    f"{kind} '{name}' is described twice: {both}",
                     path=display,
                     line=line,
                     hint="keep one entry per node across YAML files",

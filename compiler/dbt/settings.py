@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from teal.compiler.dbt.attach import Attachment, read_attachments
-from teal.compiler.errors import ProjectError, did_you_mean
+from teal.compiler.errors import ProjectError, TealError, did_you_mean
 
 PROJECT_FILE = "dbt_project.yml"
 
@@ -78,6 +78,9 @@ class DbtSettings:
     # the target's attach: entries (compiler/dbt/attach.py)
     attachments: tuple[Attachment, ...] = ()
     state_dir: Path | None = None  # --state: state:modified compares with its manifest.json
+    # what its YAML files (dbt_project.yml, profiles.yml, packages.yml, selectors.yml) hold
+    # that dbt accepts but is suspicious: the load's first warnings
+    warnings: tuple[TealError, ...] = ()
 
     def package(self, name: str) -> Package | None:
         if name == self.project.name:
@@ -89,12 +92,14 @@ def is_dbt_project(folder: Path) -> bool:
     return (folder / PROJECT_FILE).is_file()
 
 
-def _yaml(path: Path, display: str) -> Any:
+def _yaml(path: Path, display: str, warnings: list[TealError]) -> Any:
+    """A YAML file of the project; what it holds that dbt accepts but is suspicious (a key
+    written twice) goes to ``warnings``."""
     from teal.compiler.discover import decode_utf8
     from teal.compiler.yamlfile import parse_yaml
 
     text = decode_utf8(path.read_bytes(), display)
-    return parse_yaml(text.replace("\r\n", "\n"), display)
+    return parse_yaml(text.replace("\r\n", "\n"), display, warnings)
 
 
 def _where(mapping: Any, key: str) -> tuple[int | None, int | None]:
@@ -121,7 +126,7 @@ def _paths(data: Any, key: str, default: str, display: str) -> tuple[str, ...]:
 
 def read_package(root: Path, display: str, expected_name: str | None = None) -> Package:
     """One dbt_project.yml (the root project's, or an installed package's)."""
-    data = _yaml(root / PROJECT_FILE, display)
+    data = _yaml(root / PROJECT_FILE, display, [])  # its warnings: load_dbt_config's read
     if not isinstance(data, dict):
         raise ProjectError(
             "dbt_project.yml must be a mapping", path=display, line=1, hint="name: my_project"
@@ -176,7 +181,9 @@ def read_package(root: Path, display: str, expected_name: str | None = None) -> 
     )
 
 
-def _packages(root: Path, data: Any, project: Package) -> tuple[Package, ...]:
+def _packages(
+    root: Path, data: Any, project: Package, warnings: list[TealError]
+) -> tuple[Package, ...]:
     """The installed packages (``dbt_packages/*``), and a located error for a package that
     packages.yml / dependencies.yml lists but is not installed."""
     install = data.get("packages-install-path") or "dbt_packages"
@@ -192,7 +199,7 @@ def _packages(root: Path, data: Any, project: Package) -> tuple[Package, ...]:
         path = root / listing
         if not path.is_file():
             continue
-        spec = _yaml(path, listing) or {}
+        spec = _yaml(path, listing, warnings) or {}
         entries = spec.get("packages") if isinstance(spec, dict) else None
         for i, entry in enumerate(entries or []):
             if not isinstance(entry, dict):
@@ -309,6 +316,7 @@ def read_target(
     target_name: str | None,
     profiles_dir: str | Path | None,
     cli_vars: dict[str, Any],
+    warnings: list[TealError],
 ) -> Target:
     path = find_profiles(project_root, profiles_dir)
     if path is None:
@@ -324,7 +332,7 @@ def read_target(
             f"dbt_project.yml with a '{profile_name}:' entry of type duckdb",
         )
     display = str(path)
-    data = _yaml(path, display) or {}
+    data = _yaml(path, display, warnings) or {}
     if profile_name not in data:
         profiles = [k for k in data if k != "config"]
         raise ProjectError(
@@ -417,12 +425,13 @@ def load_dbt_config(
     from teal.compiler.engine_settings import parse_duckdb_settings
 
     root = root.resolve()
-    data = _yaml(root / PROJECT_FILE, PROJECT_FILE) or {}
+    warnings: list[TealError] = []
+    data = _yaml(root / PROJECT_FILE, PROJECT_FILE, warnings) or {}
     project = read_package(root, PROJECT_FILE)
     cli_vars = dict(vars or {})
     profile_name = data.get("profile") or project.name
     try:
-        tgt = read_target(root, str(profile_name), target, profiles_dir, cli_vars)
+        tgt = read_target(root, str(profile_name), target, profiles_dir, cli_vars, warnings)
     except ProjectError as exc:
         if exc.path == PROJECT_FILE or exc.line == 1:  # point at `profile:` in dbt_project.yml
             line, col = _where(data, "profile") if "profile" in data else (1, None)
@@ -430,7 +439,7 @@ def load_dbt_config(
                 exc.message, path=PROJECT_FILE, line=line, col=col, hint=exc.hint
             ) from None
         raise
-    packages = _packages(root, data, project)
+    packages = _packages(root, data, project, warnings)
     hooks: dict[str, tuple[str, ...]] = {}
     for key in ("on-run-start", "on-run-end"):
         value = data.get(key) or []
@@ -449,6 +458,11 @@ def load_dbt_config(
                 col=col,
                 hint=_UNSUPPORTED_PROJECT_KEYS[key],
             )
+    selectors = (
+        read_selectors(root / "selectors.yml", warnings)
+        if (root / "selectors.yml").is_file()
+        else {}
+    )
     settings = DbtSettings(
         project=project,
         packages=packages,
@@ -460,6 +474,7 @@ def load_dbt_config(
         query_comment=data.get("query-comment"),
         flags=dict(data.get("flags") or {}),
         attachments=read_attachments(tgt.attach, root, tgt.profiles_path),
+        warnings=tuple(warnings),
     )
     wh = str(warehouse) if warehouse is not None else tgt.path
     warehouse_path = Path(wh) if wh == ":memory:" else (root / wh).resolve()
@@ -468,7 +483,6 @@ def load_dbt_config(
     if exts:
         duck["extensions"] = [e for e in exts if e]
     models_dir = root / project.model_paths[0]
-    selectors = read_selectors(root / "selectors.yml") if (root / "selectors.yml").is_file() else {}
     return ProjectConfig(
         root=root,
         config_path=root / PROJECT_FILE,
@@ -496,13 +510,13 @@ def _duckdb_settings(parse: Any, duck: dict[str, Any], root: Path, tgt: Target) 
 _UNSUPPORTED_PROJECT_KEYS: dict[str, str] = {}
 
 
-def read_selectors(path: Path) -> dict[str, Any]:
+def read_selectors(path: Path, warnings: list[TealError]) -> dict[str, Any]:
     """dbt's selectors.yml as teal's named selectors (``--select selector:NAME``): a
     definition is an expression, a ``method``/``value`` criterion (with ``parents``,
     ``children``, ``parents_depth``, ``children_depth``, ``childrens_parents``), or a
     ``union``/``intersection`` of definitions, each item may be ``exclude:``."""
     display = "selectors.yml"
-    data = _yaml(path, display) or {}
+    data = _yaml(path, display, warnings) or {}
     out: dict[str, Any] = {}
     for entry in data.get("selectors") or []:
         line = getattr(entry, "line", None)

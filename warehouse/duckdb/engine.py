@@ -66,7 +66,10 @@ class DuckDBEngine:
             except duckdb.Error as exc:
                 located = project_root / config_file if project_root and config_file else None
                 raise (
-                    setting_error(exc, config_file, located) or open_error(exc, self._path)
+                    setting_error(
+                        exc, config_file, located, dict(settings.settings) if settings else None
+                    )
+                    or open_error(exc, self._path)
                 ) from None
         # values of the connection's secrets, never shown in a message
         self._hidden: dict[str, str] = {}

@@ -4,6 +4,7 @@ refusals of them turned into errors that point at the project file."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,10 @@ if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
 
     from teal.compiler.engine_settings import DuckDBSettings, SettingValue
+
+
+# what a setting given to duckdb.connect may be
+ConnectValue = str | bool | int | float | list[str]
 
 
 def configure(conn: DuckDBPyConnection, settings: DuckDBSettings, config_file: str | None) -> None:
@@ -38,10 +43,14 @@ def configure(conn: DuckDBPyConnection, settings: DuckDBSettings, config_file: s
 
 
 def setting_error(
-    exc: BaseException, config_file: str | None, config_path: Path | None = None
+    exc: BaseException,
+    config_file: str | None,
+    config_path: Path | None = None,
+    settings: Mapping[str, ConnectValue] | None = None,
 ) -> WarehouseError | None:
     """The error for a DuckDB setting it refused at connect, or None for another error;
-    at the setting's key when ``config_path`` (the project file) is given."""
+    at the setting's key when ``config_path`` (the project file) is given, and for a value
+    refused, ``settings`` (those the connection was given, tried one by one to find it)."""
     import duckdb
 
     message = _first_line(exc)
@@ -61,9 +70,12 @@ def setting_error(
             hint=did_you_mean(unknown, known) or "`select name from duckdb_settings()` lists them",
         )
     if isinstance(exc, duckdb.ParserException | duckdb.InvalidInputException):
-        return WarehouseError(
+        found = WarehouseError(
             f"a DuckDB setting in [duckdb] was refused: {message}", path=config_file
         )
+        if config_path is not None and settings:
+            return _at_refused_key(found, settings, config_path)
+        return found
     return None
 
 
@@ -77,9 +89,7 @@ def settings_problems(settings: dict[str, SettingValue], config_path: Path) -> l
     warehouse is opened), each at its key in the project file."""
     import duckdb
 
-    tried: dict[str, str | bool | int | float | list[str]] = {
-        k: v for k, v in settings.items() if k not in _FILE_ONLY
-    }
+    tried: dict[str, ConnectValue] = {k: v for k, v in settings.items() if k not in _FILE_ONLY}
     if not tried:
         return []
     try:
@@ -91,12 +101,24 @@ def settings_problems(settings: dict[str, SettingValue], config_path: Path) -> l
         return []
     if found.line is not None:
         return [found]
-    for key, value in tried.items():  # the setting refused, for its line
+    return [_at_refused_key(found, tried, config_path)]
+
+
+def _at_refused_key(
+    found: WarehouseError, settings: Mapping[str, ConnectValue], config_path: Path
+) -> WarehouseError:
+    """``found``, a refusal of one of ``settings``, at the key of the setting refused
+    (each is tried alone on an in-memory database), with a hint."""
+    import duckdb
+
+    for key, value in settings.items():
+        if key in _FILE_ONLY:
+            continue
         try:
             duckdb.connect(":memory:", config={key: value}).close()
         except duckdb.Error:
             line, col, text = _key_position(config_path, key, value)
-            found = WarehouseError(
+            return WarehouseError(
                 found.message,
                 path=config_path.name,
                 line=line,
@@ -105,8 +127,7 @@ def settings_problems(settings: dict[str, SettingValue], config_path: Path) -> l
                 hint=found.hint
                 or "`select name, description from duckdb_settings()` says what each setting takes",
             )
-            break
-    return [found]
+    return found
 
 
 # settings an in-memory database refuses whatever their value
