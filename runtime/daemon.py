@@ -289,16 +289,7 @@ class Daemon:
         code = self.running.poll()
         if code is None:
             return None
-        run = self.store.run(self.running.run_id)
-        if run is not None and run.status == RunStatus.QUEUED:
-            # the child died before it claimed its run (it could not even start)
-            self.store.set_status(
-                run.run_id,
-                RunStatus.FAILURE,
-                at=_naive(datetime.now(UTC)),
-                message=f"the launched process exited with code {code} before starting "
-                f"(see .teal/logs/{run.run_id}.log)",
-            )
+        settle_exited(self.store, self.running.run_id, code)
         self.running = None
         return code
 
@@ -527,6 +518,29 @@ class Daemon:
             "run_status": sensors.run_ended,
         }[sensor.kind]
         return evaluate(self, sensor, now)
+
+
+def settle_exited(store: RunStore, run_id: str, code: int) -> None:
+    """The ``teal launch`` process of ``run_id`` ended (and was reaped, so its pid is gone):
+    a run it never claimed failed (it could not even start), and one it left started or
+    canceling crashed (killed), as the next teal command to open the store would find."""
+    import socket
+
+    from teal.runtime.recorder import pid_alive
+
+    run = store.run(run_id)
+    if run is None or run.status.finished:
+        return
+    if run.status == RunStatus.QUEUED:
+        store.set_status(
+            run_id,
+            RunStatus.FAILURE,
+            at=utc_now(),
+            message=f"the launched process exited with code {code} before starting "
+            f"(see .teal/logs/{run_id}.log)",
+        )
+    else:
+        store.mark_crashed(socket.gethostname(), pid_alive, utc_now())
 
 
 def open_daemon(

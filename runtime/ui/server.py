@@ -16,19 +16,21 @@ import json
 import logging
 import mimetypes
 import secrets
-import subprocess
 import threading
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from teal.compiler.errors import SelectionError, TealError, did_you_mean
 from teal.runtime.session import Session
 from teal.runtime.ui.project_view import ProjectView
 from teal.runtime.ui.run_view import RunView
+
+if TYPE_CHECKING:
+    from teal.runtime.daemon import ProcessHandle
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 64 * 1024
@@ -49,7 +51,8 @@ class UIApp:
     token: str | None = None  # required on every API request when set
     project: ProjectView = field(init=False)
     runs: RunView = field(init=False)
-    _children: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # the `teal launch` processes it started, by run id, until each ended and was reaped
+    _children: dict[str, ProcessHandle] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -154,9 +157,29 @@ class UIApp:
 
         root = self.session.config.root
         with self._lock:
-            self._children = [c for c in self._children if c.poll() is None]  # reaped
-            if not daemon_running(root):
-                self._children.append(SubprocessLauncher(root).launch(run_id).process)
+            if daemon_running(root):
+                return
+            child = SubprocessLauncher(root).launch(run_id)
+            self._children[run_id] = child
+        threading.Thread(
+            target=self._reap, args=(child,), name=f"teal-ui-reap-{run_id}", daemon=True
+        ).start()
+
+    def _reap(self, child: ProcessHandle) -> None:
+        """Wait for a launched process to end and reap it at once: a child left a zombie
+        of the server looks alive, so a run whose process was killed would stay started.
+        Then the run is settled as the daemon settles its own (failed or crashed)."""
+        from teal.runtime.daemon import settle_exited
+
+        code = child.process.wait()
+        child.poll()  # closes its log
+        try:
+            settle_exited(self.session.run_store(), child.run_id, code)
+        except Exception:
+            logging.getLogger("teal.ui").exception("settling run %s failed", child.run_id)
+        finally:
+            with self._lock:
+                self._children.pop(child.run_id, None)
 
     def _automation(self) -> dict[str, Any]:
         from datetime import UTC, datetime
