@@ -4,7 +4,7 @@ once the file is fixed the daemon says so and goes on (a simulated clock, no pro
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 
