@@ -108,6 +108,7 @@ class UIApp:
                 return {"run_id": run_id}
             case ["runs", run_id, "retry"]:
                 _known_keys(body, ())
+                _ = self.project.project  # as `teal retry`: refused while it does not load
                 new = self.runs.retry(run_id)
                 self._start(new)
                 return {"run_id": new}
@@ -135,6 +136,7 @@ class UIApp:
 
     def _plan(self, body: dict[str, Any]) -> dict[str, Any]:
         _known_keys(body, BUILD_KEYS)
+        _ = self.project.project  # the files as they are now (raises when they do not load)
         keys = [k for k in _names(body, "partitions") if ".." not in k]
         ranges = [k for k in _names(body, "partitions") if ".." in k]
         if len(ranges) > 1:

@@ -33,6 +33,7 @@ async function api(path, body) {
   if (!response.ok) {
     const err = new Error(data.error || response.statusText);
     err.hint = data.hint;
+    err.where = data.where && data.where !== "<project>" ? data.where : null;
     throw err;
   }
   return data;
@@ -50,7 +51,24 @@ const routes = [
   [/^#\/automation\/?$/, () => automationPage(), "automation"],
   [/^#?\/?(\?.*)?$/, (m) => graphPage(new URLSearchParams((m[1] || "").slice(1))), "graph"],
 ];
+// -- the banner: shown on every page while the project's files do not load -------------------
+const PROJECT_CHECK_MS = 5000;
+async function checkProject() {
+  const banner = document.getElementById("banner");
+  try {
+    const info = await api("project");
+    document.getElementById("project-name").textContent = `${info.name} · ${info.models} models`;
+    banner.hidden = true;
+  } catch (err) {
+    banner.innerHTML = `<b>The project does not load:</b> ${esc(err.where ? `${err.where}: ` : "")}${esc(err.message)}`
+      + (err.hint ? `<br><span class="muted">hint: ${esc(err.hint)}</span>` : "")
+      + `<br><span class="muted">Runs and schedules are shown; nothing is planned or launched until the file is fixed.</span>`;
+    banner.hidden = false;
+  }
+}
+
 function route() {
+  checkProject();
   if (stopPolling) { stopPolling(); stopPolling = null; }
   const hash = location.hash || "#/";
   for (const [pattern, view, nav] of routes) {
@@ -64,12 +82,9 @@ function route() {
   main().innerHTML = `<p>No page ${esc(hash)}.</p>`;
 }
 window.addEventListener("hashchange", route);
-window.addEventListener("DOMContentLoaded", async () => {
+window.addEventListener("DOMContentLoaded", () => {
   route();
-  try {
-    const info = await api("project");
-    document.getElementById("project-name").textContent = `${info.name} · ${info.models} models`;
-  } catch (err) { /* the page shows its own error */ }
+  setInterval(checkProject, PROJECT_CHECK_MS);
 });
 
 // -- the asset graph -----------------------------------------------------------------------
