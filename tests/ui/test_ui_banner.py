@@ -45,5 +45,9 @@ def test_a_banner_shows_the_error_while_the_project_does_not_load(page, tmp_path
         expect(banner).to_be_hidden(timeout=10_000)  # the page looks again by itself
         page.goto(server.url)
         expect(page.locator("#graph .node")).to_have_count(2)
+        expect(page.locator("#project-name")).to_have_text("p · 2 models")
+        page.goto(f"{server.url}#/launch?select=a")
+        page.click("#show-plan")
+        expect(page.locator("#plan h2")).to_have_text("1 step")  # not "1 steps"
     finally:
         stop_ui(server)

@@ -17,6 +17,7 @@ function badge(status) { return `<span class="badge ${esc(String(status).replace
 function link(route, text) { return `<a href="#/${route}">${esc(text)}</a>`; }
 function assetLink(name) { return link(`asset/${encodeURIComponent(name)}`, name); }
 function runLink(id) { return link(`runs/${encodeURIComponent(id)}`, id); }
+function counted(n, noun) { return `${n.toLocaleString("en")} ${n === 1 ? noun : `${noun}s`}`; }
 function fmtS(s) { return s == null ? "" : s < 60 ? `${s.toFixed(2)}s` : `${Math.floor(s / 60)}m${Math.round(s % 60)}s`; }
 
 async function api(path, body) {
@@ -57,7 +58,7 @@ async function checkProject() {
   const banner = document.getElementById("banner");
   try {
     const info = await api("project");
-    document.getElementById("project-name").textContent = `${info.name} · ${info.models} models`;
+    document.getElementById("project-name").textContent = `${info.name} · ${counted(info.models, "model")}`;
     banner.hidden = true;
   } catch (err) {
     banner.innerHTML = `<b>The project does not load:</b> ${esc(err.where ? `${err.where}: ` : "")}${esc(err.message)}`
@@ -366,7 +367,7 @@ function materializationsChart(items) {
   if (points.length < 2) return "";
   const max = Math.max(...points.map((m) => m.rows), 1);
   const w = 600, h = 80, bw = w / points.length;
-  return `<svg width="${w}" height="${h + 14}" class="rows-chart">${points.map((m, i) => `<rect x="${i * bw + 1}" y="${h - (m.rows / max) * h}" width="${bw - 2}" height="${(m.rows / max) * h}" fill="#8fc7c7"><title>${esc(m.at)} · ${m.rows} rows${m.partition ? ` · ${esc(m.partition)}` : ""}</title></rect>`).join("")}<text x="0" y="${h + 12}" font-size="10" fill="#6b7785">rows per materialization, oldest to newest (max ${max})</text></svg>`;
+  return `<svg width="${w}" height="${h + 14}" class="rows-chart">${points.map((m, i) => `<rect x="${i * bw + 1}" y="${h - (m.rows / max) * h}" width="${bw - 2}" height="${(m.rows / max) * h}" fill="#8fc7c7"><title>${esc(m.at)} · ${counted(m.rows, "row")}${m.partition ? ` · ${esc(m.partition)}` : ""}</title></rect>`).join("")}<text x="0" y="${h + 12}" font-size="10" fill="#6b7785">rows per materialization, oldest to newest (max ${max})</text></svg>`;
 }
 
 function materializationsTable(items) {
@@ -387,7 +388,7 @@ async function partitionGrid(name, where) {
   const counts = {};
   for (const r of rows) counts[r.status] = (counts[r.status] || 0) + 1;
   where.innerHTML = `<p>${Object.entries(counts).map(([s, n]) => `${badge(s)} ${n}`).join(" ")}</p>
-    <div class="grid">${[...lines.entries()].map(([line, cells]) => `<div class="grid-row"><span class="label">${esc(line)}</span>${cells.map((c) => `<span class="cell ${esc(c.status)}" data-key="${esc(c.key)}" title="${esc(c.key)} · ${esc(c.status)}${c.rows != null ? ` · ${c.rows} rows` : ""}${c.note ? ` · ${esc(c.note)}` : ""}"></span>`).join("")}</div>`).join("")}</div>
+    <div class="grid">${[...lines.entries()].map(([line, cells]) => `<div class="grid-row"><span class="label">${esc(line)}</span>${cells.map((c) => `<span class="cell ${esc(c.status)}" data-key="${esc(c.key)}" title="${esc(c.key)} · ${esc(c.status)}${c.rows != null ? ` · ${counted(c.rows, "row")}` : ""}${c.note ? ` · ${esc(c.note)}` : ""}"></span>`).join("")}</div>`).join("")}</div>
     <p class="toolbar"><span id="picked" class="muted">Click partitions to pick them.</span><button id="refresh-picked" disabled>Refresh picked partitions…</button></p>`;
   where.querySelectorAll(".cell").forEach((el) => el.addEventListener("click", () => {
     const key = el.dataset.key;
@@ -515,7 +516,7 @@ async function launchPage(params) {
     try {
       const plan = await api("plan", body());
       where.innerHTML = plan.steps.length
-        ? `<h2>${plan.steps.length} steps</h2><table class="plan"><tr><th>model</th><th>action</th><th>why</th><th>partitions</th></tr>${plan.steps.map((s) => `<tr><td>${assetLink(s.model)}</td><td>${esc(s.action)}</td><td>${esc(s.blocked ? `blocked: ${s.blocked}` : s.reason)}</td><td>${esc(s.partitions.length || "")}</td></tr>`).join("")}</table>`
+        ? `<h2>${counted(plan.steps.length, "step")}</h2><table class="plan"><tr><th>model</th><th>action</th><th>why</th><th>partitions</th></tr>${plan.steps.map((s) => `<tr><td>${assetLink(s.model)}</td><td>${esc(s.action)}</td><td>${esc(s.blocked ? `blocked: ${s.blocked}` : s.reason)}</td><td>${esc(s.partitions.length || "")}</td></tr>`).join("")}</table>`
         : `<p class="muted">Nothing to build.</p>`;
       document.getElementById("launch").disabled = !plan.steps.length;
     } catch (err) { showError(where, err); }
