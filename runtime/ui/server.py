@@ -207,14 +207,17 @@ class UIApp:
                 for t in ticks.ticks(source, limit=10)
             ]
 
-        schedules = [
-            {
-                **row,
-                "paused": f"schedule:{row['name']}" in paused,
-                "ticks": history(f"schedule:{row['name']}"),
-            }
-            for row in (schedule_row(s, now) for s in config.automation.schedules.values())
-        ]
+        schedules = []
+        for row in (schedule_row(s, now) for s in config.automation.schedules.values()):
+            stopped = f"schedule:{row['name']}" in paused
+            schedules.append(
+                {
+                    **row,
+                    "next_tick": None if stopped else row["next_tick"],  # none while paused
+                    "paused": stopped,
+                    "ticks": history(f"schedule:{row['name']}"),
+                }
+            )
         sensors = [
             {
                 **row,

@@ -128,3 +128,16 @@ def test_a_launched_run_whose_process_is_killed_is_found_crashed(tmp_path):
         wait_for(lambda: status() == "crashed", "the killed run to be found crashed", 15)
         run = call(url, f"runs/{run_id}")["run"]
         assert run["message"].startswith("the process running it ended without finishing it")
+
+
+def test_a_paused_schedule_has_no_next_tick(tmp_path):
+    root = small_project(tmp_path / "p", {"a.sql": "select 1 as x"})
+    (root / "teal.toml").write_text(
+        'name = "p"\n[schedules.hourly]\nselect = "a"\ncron = "0 * * * *"\n'
+    )
+    with ui_server(root) as (url, _):
+        [row] = call(url, "automation")["schedules"]
+        assert row["next_tick"] is not None and row["paused"] is False
+        call(url, "automation/schedule/hourly/pause", {"paused": True})
+        [row] = call(url, "automation")["schedules"]
+        assert row["next_tick"] is None and row["paused"] is True

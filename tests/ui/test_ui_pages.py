@@ -31,3 +31,29 @@ def test_the_runs_pages_say_who_started_a_run(page, project):
         )
     finally:
         stop_ui(server)
+
+
+def test_the_automation_page_does_not_say_running_without_a_daemon(page, project):
+    from playwright.sync_api import expect
+
+    root = project({"models/a.sql": "select 1 as x"})
+    (root / "teal.toml").write_text(
+        '[schedules.hourly]\nselect = "a"\ncron = "0 * * * *"\n'
+        '[sensors.landing]\nfiles = "landing/*.csv"\nselect = "a"\n'
+    )
+    server = start_ui(root)
+    try:
+        page.goto(f"{server.url}#/automation")
+        expect(page.locator("main")).to_contain_text("No daemon runs")
+        schedule = page.locator("tr", has_text="hourly")
+        expect(schedule.locator(".state")).to_have_text("on no daemon runs")
+        expect(page.locator("tr", has_text="landing").locator(".state")).to_have_text(
+            "on no daemon runs"
+        )
+        expect(schedule.locator(".next-tick")).not_to_have_text("")
+        schedule.locator("button", has_text="Pause").click()
+        schedule = page.locator("tr", has_text="hourly")
+        expect(schedule.locator(".next-tick")).to_have_text("(paused)")  # as `teal schedules`
+        expect(schedule.locator(".state")).to_have_text("paused")
+    finally:
+        stop_ui(server)
