@@ -375,7 +375,8 @@ def make_handler(app: UIApp, allowed_hosts: set[str]) -> type[BaseHTTPRequestHan
             self.wfile.write(data)
 
         def _static(self, path: str) -> None:
-            name = "index.html" if path in ("/", "/index.html") else path.removeprefix("/static/")
+            pages = {"/": "index.html", "/index.html": "index.html", "/favicon.ico": "favicon.svg"}
+            name = pages.get(path) or path.removeprefix("/static/")
             file = (STATIC / name).resolve()
             if STATIC not in file.parents or not file.is_file():
                 self._json(HTTPStatus.NOT_FOUND, {"error": f"no page {path}"})

@@ -141,3 +141,13 @@ def test_a_paused_schedule_has_no_next_tick(tmp_path):
         call(url, "automation/schedule/hourly/pause", {"paused": True})
         [row] = call(url, "automation")["schedules"]
         assert row["next_tick"] is None and row["paused"] is True
+
+
+def test_the_favicon_is_served(tmp_path):
+    root = small_project(tmp_path / "p", {"a.sql": "select 1 as x"})
+    with ui_server(root) as (url, _):
+        for path in ("favicon.ico", "static/favicon.svg"):  # browsers ask for the first
+            with urllib.request.urlopen(f"{url}{path}", timeout=30) as response:
+                assert response.status == 200
+                assert response.headers["Content-Type"] == "image/svg+xml"
+                assert response.read().startswith(b"<svg")
