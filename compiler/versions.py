@@ -18,6 +18,10 @@ reads them, by asking for them (``-s model+ --partition``, ``teal backfill``).
 
 Records written before teal recorded versions have none: such a partition is taken as up to
 date (nothing says otherwise), and an upstream without one stands for its build time.
+
+A failed attempt at a partition rolls back, leaving the rows of its last success in place;
+its record carries that success's version, which is what its readers see: a failure does
+not make them stale (a failed partition never built has none, and reads as missing).
 """
 
 from __future__ import annotations
@@ -220,8 +224,10 @@ class DataVersions:
         if self.is_planned(name, key):
             return self.planned_version(name, key)
         rec = self._records(name).get(key)
-        if rec is None or rec.get("status") != "success":
+        if rec is None:
             return MISSING
+        if rec.get("status") != "success":  # the rows a failed attempt left (or none)
+            return str(rec.get("data_version") or MISSING)
         return str(rec.get("data_version") or f"built at {rec.get('finished_at')}")
 
     def _seen_versions(self, name: str) -> dict[str, str]:
@@ -233,7 +239,7 @@ class DataVersions:
             found = {
                 key: version or f"built at {records[key]['finished_at']}"
                 for key, status, version in records.columns("status", "data_version")
-                if status == "success"
+                if status == "success" or version  # a failed attempt: the rows it left
             }
             if name in self._planned_keys:
                 self._force(name)

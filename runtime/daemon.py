@@ -35,6 +35,7 @@ from teal.compiler.errors import ProjectError, TealError
 from teal.compiler.wording import counted
 from teal.runtime.clock import new_run_id, utc_now
 from teal.runtime.closed_partitions import NoPartitionClosed, partition_finder
+from teal.runtime.daemon_freshness import PROJECT, Evaluator, freshness_evaluator
 from teal.runtime.runstore import (
     RunRecord,
     RunStatus,
@@ -46,8 +47,6 @@ from teal.runtime.runstore import (
 from teal.runtime.runstore.ticks import TickStatus, TickStore
 
 if TYPE_CHECKING:
-    from teal.compiler.project import Project
-    from teal.runtime.freshness import Freshness
     from teal.runtime.python_sensors import SensorDef
 
 MAX_CATCHUP = 1000  # ticks a schedule with catchup = "all" queues at most in one step
@@ -114,6 +113,10 @@ class TickOutcome:
         when = self.tick_at.strftime("%Y-%m-%d %H:%M:%S")
         if self.source == "freshness":
             return f"freshness {when}: {self.message} (recorded as run {self.run_id})"
+        if self.source == PROJECT:  # the project does not load (a model being edited)
+            if self.status == TickStatus.FAILED:
+                return f"project {when}: does not load; runs launched now fail: {self.message}"
+            return f"project {when}: {self.message}"
         what = f"queued run {self.run_id}" if self.run_id else self.status
         return f"{self.source} {when}: {what}" + (f" ({self.message})" if self.message else "")
 
@@ -171,10 +174,11 @@ class Daemon:
     on_tick: Callable[[TickOutcome], None] | None = None
     running: Handle | None = None
     # models' freshness at a moment (None: not evaluated); recorded when it changes
-    freshness: Callable[[datetime], tuple[Project, list[Freshness]]] | None = None
+    freshness: Evaluator | None = None
     freshness_every: timedelta = timedelta(seconds=60)
+    freshness_at: datetime | None = None  # when freshness was last evaluated
+    project_problem: str | None = None  # why the project did not load, as last reported
     _sensor_at: dict[str, datetime] = field(default_factory=dict)
-    _freshness_at: datetime | None = None
     _config_mtime: int | None = None  # the project config file's, as last read
     # each schedule's next tick after its last evaluation: not due before it, so an idle
     # daemon asks the store nothing about it
@@ -212,34 +216,19 @@ class Daemon:
         for definition in self.python_sensors.values():
             if f"sensor:{definition.name}" not in paused:
                 found.extend(self.evaluate_python_sensor(definition, now))
-        fresh = self.check_freshness(now)
-        if fresh is not None:
-            found.append(fresh)
+        found.extend(self.check_freshness(now))
         for outcome in found:
             if self.on_tick is not None:
                 self.on_tick(outcome)
         self.launch_next()
         return found
 
-    def check_freshness(self, now: datetime) -> TickOutcome | None:
-        """Evaluate freshness (at most every ``freshness_every``); when any model's status
-        changed since the last evaluation, record it as a run (its check results)."""
-        from teal.runtime import freshness
+    def check_freshness(self, now: datetime) -> list[TickOutcome]:
+        """Freshness, recorded when it changed (runtime/daemon_freshness.py); a project
+        that does not load is reported, and the daemon goes on."""
+        from teal.runtime.daemon_freshness import check_freshness
 
-        if self.freshness is None:
-            return None
-        if self._freshness_at is not None and now - self._freshness_at < self.freshness_every:
-            return None
-        self._freshness_at = now
-        project, found = self.freshness(now)
-        summary = json.dumps({f.model: f.status for f in found}, sort_keys=True)
-        if not found or self.ticks.cursor("freshness") == summary:
-            return None
-        run_id = freshness.record(self.store, project, found, trigger=Trigger.DAEMON)
-        self.ticks.set_cursor("freshness", summary, now)
-        stale = [f.model for f in found if f.status != "pass"]
-        message = "stale: " + ", ".join(stale) if stale else "all fresh"
-        return TickOutcome("freshness", now, TickStatus.REQUESTED, run_id, message)
+        return check_freshness(self, now)
 
     def reload_if_changed(self) -> str | None:
         """Read the project config, and the Python sensors' files, again when they changed
@@ -290,7 +279,7 @@ class Daemon:
         if self.partition_for is not None:
             self.partition_for = partition_finder(config)
         if self.freshness is not None:
-            self.freshness = _freshness_evaluator(config)
+            self.freshness = freshness_evaluator(config)
         return None
 
     def reap(self) -> int | None:
@@ -300,16 +289,7 @@ class Daemon:
         code = self.running.poll()
         if code is None:
             return None
-        run = self.store.run(self.running.run_id)
-        if run is not None and run.status == RunStatus.QUEUED:
-            # the child died before it claimed its run (it could not even start)
-            self.store.set_status(
-                run.run_id,
-                RunStatus.FAILURE,
-                at=_naive(datetime.now(UTC)),
-                message=f"the launched process exited with code {code} before starting "
-                f"(see .teal/logs/{run.run_id}.log)",
-            )
+        settle_exited(self.store, self.running.run_id, code)
         self.running = None
         return code
 
@@ -424,8 +404,9 @@ class Daemon:
                 source, tick, TickStatus.SKIPPED, at=now, message=exc.message, cursor=cursor
             )
             return TickOutcome(source, tick, TickStatus.SKIPPED, None, exc.message)
-        except TealError as exc:
-            failed = f"could not queue a run: {exc.message}"
+        except TealError as exc:  # the project does not load, say (located)
+            where = f"{exc.location}: " if exc.line is not None else ""
+            failed = f"could not queue a run: {where}{exc.message}"
             self.ticks.record(
                 source, tick, TickStatus.FAILED, at=now, message=failed, cursor=cursor
             )
@@ -539,6 +520,29 @@ class Daemon:
         return evaluate(self, sensor, now)
 
 
+def settle_exited(store: RunStore, run_id: str, code: int) -> None:
+    """The ``teal launch`` process of ``run_id`` ended (and was reaped, so its pid is gone):
+    a run it never claimed failed (it could not even start), and one it left started or
+    canceling crashed (killed), as the next teal command to open the store would find."""
+    import socket
+
+    from teal.runtime.recorder import pid_alive
+
+    run = store.run(run_id)
+    if run is None or run.status.finished:
+        return
+    if run.status == RunStatus.QUEUED:
+        store.set_status(
+            run_id,
+            RunStatus.FAILURE,
+            at=utc_now(),
+            message=f"the launched process exited with code {code} before starting "
+            f"(see .teal/logs/{run_id}.log)",
+        )
+    else:
+        store.mark_crashed(socket.gethostname(), pid_alive, utc_now())
+
+
 def open_daemon(
     project_dir: str | Path | None,
     *,
@@ -558,29 +562,8 @@ def open_daemon(
         on_tick=on_tick,
     )
     daemon.partition_for = partition_finder(config)
-    daemon.freshness = _freshness_evaluator(config)
+    daemon.freshness = freshness_evaluator(config)
     return daemon
-
-
-def _freshness_evaluator(
-    config: ProjectConfig,
-) -> Callable[[datetime], tuple[Project, list[Freshness]]]:
-    def evaluate(now: datetime) -> tuple[Project, list[Freshness]]:
-        from teal.compiler.errors import WarehouseBusy
-        from teal.runtime import freshness
-        from teal.runtime.session import Session
-
-        with Session.open(config.root) as session:
-            project = session.project
-            names = [n for n, m in project.models.items() if m.config.get("freshness")]
-            found = freshness.evaluate(project, session.state(), names, now)
-            try:
-                found += freshness.evaluate_sources(project, now)
-            except WarehouseBusy:
-                pass  # a build holds the warehouse: the sources' turn comes next time
-            return project, found
-
-    return evaluate
 
 
 def _naive(value: datetime) -> datetime:

@@ -111,6 +111,9 @@ def run_options(
     ranges = [k for k in partitions if ".." in k]
     watched = settings.get("partitions_of")
     if isinstance(watched, str):
+        # an asset sensor's partitions are the watched model's: a range it wrote in one
+        # run (a single_run backfill) counts as its keys, never as the target's range
+        keys, ranges = keys + _range_keys(session, watched, ranges), []
         selected = session.select(list(select) or None, list(exclude) or None)
         if not _keys_of(session, selected, keys):
             # an asset sensor's keys, not the target's: the target's keys whose time
@@ -167,6 +170,23 @@ def _keys_of(session: Session, selected: list[str], keys: list[str]) -> bool:
             continue
         return True
     return False
+
+
+def _range_keys(session: Session, watched: str, ranges: list[str]) -> list[str]:
+    """The keys of model ``watched`` in ``ranges`` (``FIRST..LAST``); none when it is no
+    longer partitioned so, or no longer a model."""
+    from teal.compiler.partitions import PartitionKeyError
+
+    model = session.project.models.get(watched)
+    definition = model.partitions if model is not None else None
+    keys: list[str] = []
+    for text in ranges:
+        first, _, last = text.partition("..")
+        try:
+            keys.extend(definition.range(first, last) if definition is not None else ())
+        except PartitionKeyError:
+            continue
+    return keys
 
 
 def _overlapping_keys(

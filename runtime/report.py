@@ -294,7 +294,7 @@ def summary(result: BuildResult) -> str:
     lines = [
         "",
         f"Finished in {fmt_seconds(result.duration_s)}: {len(built)} built, {len(failed)} failed"
-        f"{live}, {len(skipped)} skipped ({rows:,} rows written)",
+        f"{live}, {len(skipped)} skipped ({counted(rows, 'row')} written)",
     ]
     if failed:
         lines.append("")

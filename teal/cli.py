@@ -302,9 +302,12 @@ def check(
             click.echo(table(("model", "check", "status", "failing", "note"), rows))
         for name in result.missing:
             click.echo(f"{name}: not built yet, its checks were not run")
+        from teal.compiler.wording import counted
+
         flagged = [o for o in result.outcomes if o.status != "pass"]
         click.echo(
-            f"\n{len(result.outcomes)} checks, {len(result.outcomes) - len(flagged)} passed"
+            f"\n{counted(len(result.outcomes), 'check')}, "
+            f"{len(result.outcomes) - len(flagged)} passed"
             + (f", {len(flagged)} flagged" if flagged else "")
         )
         for o in flagged:

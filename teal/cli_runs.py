@@ -50,8 +50,11 @@ def _since(text: str | None) -> datetime | None:
 
 
 def _run_dict(run: RunRecord) -> dict[str, object]:
+    from teal.runtime.run_labels import started_by
+
     found = asdict(run)
     found["status"], found["trigger"] = run.status.value, run.trigger.value
+    found["started_by"] = started_by(run)
     return found
 
 
@@ -102,12 +105,14 @@ def runs(
     if as_json:
         click.echo(json.dumps([_run_dict(r) for r in found], indent=2, default=str))
         return
+    from teal.runtime.run_labels import started_by
+
     rows = [
         (
             r.run_id,
             r.command,
             r.status.value,
-            r.trigger.value,
+            started_by(r),
             " ".join(r.selection) or "(all)",
             _when(r.started_at),
             _duration(r.started_at, r.finished_at),
@@ -115,7 +120,7 @@ def runs(
         )
         for r in found
     ]
-    header = ("run", "command", "status", "trigger", "selection", "started", "took", "note")
+    header = ("run", "command", "status", "started by", "selection", "started", "took", "note")
     click.echo(table(header, rows))
     click.echo(f"\n{counted(len(found), 'run')}")
 
@@ -150,12 +155,16 @@ def show(
         }
         click.echo(json.dumps(payload, indent=2, default=str))
         return
+    from teal.runtime.run_labels import partitions_summary, started_by
+
     click.echo(f"run {run.run_id}: {run.command} {run.status.value} ({run.trigger.value})")
+    if started_by(run) != run.trigger.value:  # which schedule, sensor or job
+        click.echo(f"  by         {started_by(run)}")
     click.echo(f"  selection  {' '.join(run.selection) or '(all)'}")
     if run.exclude:
         click.echo(f"  exclude    {' '.join(run.exclude)}")
     if run.partitions:
-        click.echo(f"  partitions {', '.join(run.partitions)}")
+        click.echo(f"  partitions {partitions_summary(run.partitions)}")
     if run.parent_run_id:
         click.echo(f"  retry of   {run.parent_run_id}")
     if run.config.get("run_config"):

@@ -103,3 +103,13 @@ def test_one_failing_partition_is_named_once() -> None:
     [model, *_] = out.getvalue().splitlines()
     assert model.count("2025-01-02") == 1, model
     assert "partition 2025-01-02: ValueError: bad day" in model
+
+
+def test_the_summary_counts_one_row_in_the_singular() -> None:
+    from teal.runtime.report import summary
+    from teal.runtime.results import BuildResult
+
+    one = ModelResult("a", SUCCESS, "main.a", "table", rows=1)
+    assert "(1 row written)" in summary(BuildResult("r", (one,), 0.1, "w.duckdb"))
+    two = ModelResult("b", SUCCESS, "main.b", "table", rows=2)
+    assert "(3 rows written)" in summary(BuildResult("r", (one, two), 0.1, "w.duckdb"))

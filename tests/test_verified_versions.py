@@ -255,12 +255,12 @@ def test_plans_with_and_without_remembered_digests_agree_as_what_windows_read_ch
     assert agree(*READERS) == {}
     assert agree() == {}
 
-    # events 2026-01-02 failed: what reads it now reads a missing partition
+    # events 2026-01-02 failed with no rows left (a failure that rolled back keeps the
+    # version of the rows it left, and changes nothing): what reads it reads a missing one
     con = duckdb.connect(str(db(root)))
-    con.execute(
-        "update teal.partitions set status = 'failed' "
-        "where model = 'events' and partition_key = '2026-01-02'"
-    )
+    where = "where model = 'events' and partition_key = '2026-01-02'"
+    [(version,)] = con.execute(f"select data_version from teal.partitions {where}").fetchall()
+    con.execute(f"update teal.partitions set status = 'failed', data_version = NULL {where}")
     con.close()
     what = "stale (what it reads changed)"
     assert agree(*READERS) == {
@@ -268,7 +268,9 @@ def test_plans_with_and_without_remembered_digests_agree_as_what_windows_read_ch
         "weekly": [("2025-12-29", what)],
     }
     con = duckdb.connect(str(db(root)))
-    con.execute("update teal.partitions set status = 'success' where model = 'events'")
+    con.execute(
+        f"update teal.partitions set status = 'success', data_version = ? {where}", [version]
+    )
     con.close()
     assert agree(*READERS) == {}
 

@@ -9,6 +9,7 @@ and only when no build holds it.
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 import time
@@ -39,13 +40,17 @@ class ProjectView:
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _fingerprint: tuple[tuple[str, int, int], ...] = ()
     _checked_at: float = 0.0
+    # why the files as they are now do not load: raised by every request that needs the
+    # project until a file changes (never the last good project, silently)
+    _error: TealError | None = None
     # the statuses of the last graph, and what they were computed from: the project loaded
     # and the warehouse file as it was (planning 5,000 models costs most of a graph request)
     _statuses: tuple[tuple[object, ...], dict[str, str]] | None = None
 
     @property
     def project(self) -> Project:
-        """The project, read again when a file under the models or check folders changed."""
+        """The project, read again when a file under the models or check folders changed;
+        raises the load's error, the same at every request, while the files do not load."""
         return self._current(force=False)
 
     def _current(self, force: bool) -> Project:
@@ -56,9 +61,15 @@ class ProjectView:
                 self._checked_at = now
                 seen = _fingerprint(self.session.config)
                 if seen != self._fingerprint:
-                    if self._fingerprint:
-                        self.session.reload()
+                    first = not self._fingerprint
                     self._fingerprint = seen
+                    try:  # a failed reload keeps the old project: it must not be shown
+                        _ = self.session.project if first else self.session.reload()
+                        self._error = None
+                    except TealError as exc:
+                        self._error = exc
+            if self._error is not None:
+                raise copy.copy(self._error)  # one instance per request thread
             return self.session.project
 
     def model(self, name: str) -> Model:

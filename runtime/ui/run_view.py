@@ -18,6 +18,7 @@ from typing import Any
 from teal import __version__
 from teal.compiler.errors import SelectionError
 from teal.runtime.clock import new_run_id, utc_now
+from teal.runtime.run_labels import partitions_summary, started_by
 from teal.runtime.runstore import EventKind, RunRecord, RunStatus, RunStore, Trigger
 from teal.runtime.session import Session
 
@@ -43,6 +44,8 @@ def run_summary(run: RunRecord) -> dict[str, Any]:
         "selection": list(run.selection),
         "exclude": list(run.exclude),
         "partitions": list(run.partitions),
+        "partitions_summary": partitions_summary(run.partitions),
+        "started_by": started_by(run),
         "parent_run_id": run.parent_run_id,
         "created_at": _when(run.created_at),
         "started_at": _when(run.started_at),

@@ -16,19 +16,21 @@ import json
 import logging
 import mimetypes
 import secrets
-import subprocess
 import threading
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from teal.compiler.errors import SelectionError, TealError, did_you_mean
 from teal.runtime.session import Session
 from teal.runtime.ui.project_view import ProjectView
 from teal.runtime.ui.run_view import RunView
+
+if TYPE_CHECKING:
+    from teal.runtime.daemon import ProcessHandle
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 64 * 1024
@@ -49,7 +51,8 @@ class UIApp:
     token: str | None = None  # required on every API request when set
     project: ProjectView = field(init=False)
     runs: RunView = field(init=False)
-    _children: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # the `teal launch` processes it started, by run id, until each ended and was reaped
+    _children: dict[str, ProcessHandle] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -105,6 +108,7 @@ class UIApp:
                 return {"run_id": run_id}
             case ["runs", run_id, "retry"]:
                 _known_keys(body, ())
+                _ = self.project.project  # as `teal retry`: refused while it does not load
                 new = self.runs.retry(run_id)
                 self._start(new)
                 return {"run_id": new}
@@ -132,6 +136,7 @@ class UIApp:
 
     def _plan(self, body: dict[str, Any]) -> dict[str, Any]:
         _known_keys(body, BUILD_KEYS)
+        _ = self.project.project  # the files as they are now (raises when they do not load)
         keys = [k for k in _names(body, "partitions") if ".." not in k]
         ranges = [k for k in _names(body, "partitions") if ".." in k]
         if len(ranges) > 1:
@@ -154,9 +159,29 @@ class UIApp:
 
         root = self.session.config.root
         with self._lock:
-            self._children = [c for c in self._children if c.poll() is None]  # reaped
-            if not daemon_running(root):
-                self._children.append(SubprocessLauncher(root).launch(run_id).process)
+            if daemon_running(root):
+                return
+            child = SubprocessLauncher(root).launch(run_id)
+            self._children[run_id] = child
+        threading.Thread(
+            target=self._reap, args=(child,), name=f"teal-ui-reap-{run_id}", daemon=True
+        ).start()
+
+    def _reap(self, child: ProcessHandle) -> None:
+        """Wait for a launched process to end and reap it at once: a child left a zombie
+        of the server looks alive, so a run whose process was killed would stay started.
+        Then the run is settled as the daemon settles its own (failed or crashed)."""
+        from teal.runtime.daemon import settle_exited
+
+        code = child.process.wait()
+        child.poll()  # closes its log
+        try:
+            settle_exited(self.session.run_store(), child.run_id, code)
+        except Exception:
+            logging.getLogger("teal.ui").exception("settling run %s failed", child.run_id)
+        finally:
+            with self._lock:
+                self._children.pop(child.run_id, None)
 
     def _automation(self) -> dict[str, Any]:
         from datetime import UTC, datetime
@@ -182,14 +207,17 @@ class UIApp:
                 for t in ticks.ticks(source, limit=10)
             ]
 
-        schedules = [
-            {
-                **row,
-                "paused": f"schedule:{row['name']}" in paused,
-                "ticks": history(f"schedule:{row['name']}"),
-            }
-            for row in (schedule_row(s, now) for s in config.automation.schedules.values())
-        ]
+        schedules = []
+        for row in (schedule_row(s, now) for s in config.automation.schedules.values()):
+            stopped = f"schedule:{row['name']}" in paused
+            schedules.append(
+                {
+                    **row,
+                    "next_tick": None if stopped else row["next_tick"],  # none while paused
+                    "paused": stopped,
+                    "ticks": history(f"schedule:{row['name']}"),
+                }
+            )
         sensors = [
             {
                 **row,
@@ -347,7 +375,8 @@ def make_handler(app: UIApp, allowed_hosts: set[str]) -> type[BaseHTTPRequestHan
             self.wfile.write(data)
 
         def _static(self, path: str) -> None:
-            name = "index.html" if path in ("/", "/index.html") else path.removeprefix("/static/")
+            pages = {"/": "index.html", "/index.html": "index.html", "/favicon.ico": "favicon.svg"}
+            name = pages.get(path) or path.removeprefix("/static/")
             file = (STATIC / name).resolve()
             if STATIC not in file.parents or not file.is_file():
                 self._json(HTTPStatus.NOT_FOUND, {"error": f"no page {path}"})

@@ -201,6 +201,22 @@ def test_rows_outside_the_partition_fail_and_change_nothing(engine, target):
     assert engine.partition_state("events")["events"]["1"]["status"] == "error"
 
 
+def test_a_failed_partition_records_the_version_of_the_rows_it_left(engine, target):
+    """A failed attempt rolls back: its record carries the data version of the last
+    success's rows (compiler/versions.py: their readers are not stale); a partition never
+    built has none."""
+    import dataclasses
+
+    cur = engine.cursor()
+    t = dataclasses.replace(target("events", "incremental"), partition_versions={"1": "v1"})
+    cur.replace_partition(t, "1", day(1), "day = 1")
+    cur.record_partition_failure(target("events", "incremental", run_id="r2"), "1", NOW, "no")
+    cur.record_partition_failure(target("events", "incremental", run_id="r2"), "2", NOW, "no")
+    parts = engine.partition_state("events")["events"]
+    assert (parts["1"]["status"], parts["1"]["data_version"]) == ("error", "v1")
+    assert (parts["2"]["status"], parts["2"]["data_version"]) == ("error", None)
+
+
 def test_a_group_of_partitions_is_replaced_in_one_transaction(engine, target):
     cur = engine.cursor()
     t = target("events", "incremental")

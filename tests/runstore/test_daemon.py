@@ -168,6 +168,30 @@ def test_the_queue_launches_one_run_at_a_time_oldest_first(tmp_path, store_spec)
     d.store.close()
 
 
+def test_a_launched_run_killed_while_started_is_crashed_and_the_queue_moves_on(
+    tmp_path, store_spec
+):
+    import socket
+    import subprocess
+
+    root = project(tmp_path, HOURLY.replace("CATCHUP", "all"))
+    d = daemon(root, store_spec)
+    d.step(T0)
+    d.step(datetime(2026, 3, 2, 4, 0, 5))  # two ticks due: two queued runs
+    launcher = d.launcher
+    assert isinstance(launcher, NotingLauncher)
+    first, second = [r.run_id for r in TickStore(d.store).queued()]
+    gone = subprocess.Popen(["true"])  # the pid of a process that ended
+    gone.wait()
+    assert TickStore(d.store).claim(first, host=socket.gethostname(), pid=gone.pid, at=T0)
+    launcher.started[0].code = -9  # killed while it ran
+    d.step(datetime(2026, 3, 2, 4, 0, 6))
+    run = d.store.run(first)
+    assert run is not None and run.status == RunStatus.CRASHED
+    assert [s.run_id for s in launcher.started] == [first, second]  # not held up by it
+    d.store.close()
+
+
 SENSOR = """
 [sensors.landing]
 files = "landing/*.csv"

@@ -256,6 +256,8 @@ def rebuild_partitions(
 def record_partition_failure(
     cur: DuckDBPyConnection, target: BuildTarget, key: str, started: datetime, message: str
 ) -> None:
+    """A failed attempt at partition ``key``, rolled back: recorded as an error carrying the
+    data version of the rows it left in place (compiler/versions.py)."""
     state.record_partition(
         cur,
         run_id=target.run_id,
@@ -267,6 +269,8 @@ def record_partition_failure(
         started_at=started,
         finished_at=now(),
         message=message[:2000],
+        # the attempt rolled back: its readers still read the rows of the last success
+        data_version=state.standing_version(cur, target.model, key),
     )
 
 

@@ -298,6 +298,18 @@ def record_partition(
     )
 
 
+def standing_version(cur: DuckDBPyConnection, model: str, key: str) -> str | None:
+    """The data version of partition ``key`` of ``model`` as its rows stand: that of its
+    latest record (a failed attempt, rolled back, records the version of the rows it left
+    in place), None when it has none."""
+    row = cur.execute(
+        f"SELECT data_version FROM {SCHEMA}.partitions WHERE model = ? AND partition_key = ? "
+        "ORDER BY finished_at DESC LIMIT 1",
+        [model, key],
+    ).fetchone()
+    return str(row[0]) if row and row[0] else None
+
+
 def record_partitions(
     cur: DuckDBPyConnection,
     *,

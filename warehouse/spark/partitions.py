@@ -435,7 +435,8 @@ def record_partition_failure(
             sql_hash=target.sql_hash,
             started_at=started,
             finished_at=now(),
-            versions={},
+            # the attempt was not swapped in: readers still read the last success's rows
+            versions={key: state.standing_version(sql, target.model, key) or ""},
             message=message[:2000],
         ),
     )

@@ -132,6 +132,16 @@ def partition_rows(
     ]
 
 
+def standing_version(sql: SparkSQL, model: str, key: str) -> str | None:
+    """The data version of partition ``key`` of ``model`` as its rows stand: that of its
+    latest record (a failed attempt records the version of the rows it left in place)."""
+    rows = sql.rows(
+        f"SELECT data_version FROM {SCHEMA}.partitions WHERE model = {literal(model)} "
+        f"AND partition_key = {literal(key)} ORDER BY finished_at DESC LIMIT 1"
+    )
+    return str(rows[0][0]) if rows and rows[0][0] else None
+
+
 def partition_state(
     sql: SparkSQL, model: str | None = None
 ) -> dict[str, dict[str, dict[str, Any]]]:

@@ -17,6 +17,7 @@ function badge(status) { return `<span class="badge ${esc(String(status).replace
 function link(route, text) { return `<a href="#/${route}">${esc(text)}</a>`; }
 function assetLink(name) { return link(`asset/${encodeURIComponent(name)}`, name); }
 function runLink(id) { return link(`runs/${encodeURIComponent(id)}`, id); }
+function counted(n, noun) { return `${n.toLocaleString("en")} ${n === 1 ? noun : `${noun}s`}`; }
 function fmtS(s) { return s == null ? "" : s < 60 ? `${s.toFixed(2)}s` : `${Math.floor(s / 60)}m${Math.round(s % 60)}s`; }
 
 async function api(path, body) {
@@ -33,6 +34,7 @@ async function api(path, body) {
   if (!response.ok) {
     const err = new Error(data.error || response.statusText);
     err.hint = data.hint;
+    err.where = data.where && data.where !== "<project>" ? data.where : null;
     throw err;
   }
   return data;
@@ -50,7 +52,24 @@ const routes = [
   [/^#\/automation\/?$/, () => automationPage(), "automation"],
   [/^#?\/?(\?.*)?$/, (m) => graphPage(new URLSearchParams((m[1] || "").slice(1))), "graph"],
 ];
+// -- the banner: shown on every page while the project's files do not load -------------------
+const PROJECT_CHECK_MS = 5000;
+async function checkProject() {
+  const banner = document.getElementById("banner");
+  try {
+    const info = await api("project");
+    document.getElementById("project-name").textContent = `${info.name} · ${counted(info.models, "model")}`;
+    banner.hidden = true;
+  } catch (err) {
+    banner.innerHTML = `<b>The project does not load:</b> ${esc(err.where ? `${err.where}: ` : "")}${esc(err.message)}`
+      + (err.hint ? `<br><span class="muted">hint: ${esc(err.hint)}</span>` : "")
+      + `<br><span class="muted">Runs and schedules are shown; nothing is planned or launched until the file is fixed.</span>`;
+    banner.hidden = false;
+  }
+}
+
 function route() {
+  checkProject();
   if (stopPolling) { stopPolling(); stopPolling = null; }
   const hash = location.hash || "#/";
   for (const [pattern, view, nav] of routes) {
@@ -64,12 +83,9 @@ function route() {
   main().innerHTML = `<p>No page ${esc(hash)}.</p>`;
 }
 window.addEventListener("hashchange", route);
-window.addEventListener("DOMContentLoaded", async () => {
+window.addEventListener("DOMContentLoaded", () => {
   route();
-  try {
-    const info = await api("project");
-    document.getElementById("project-name").textContent = `${info.name} · ${info.models} models`;
-  } catch (err) { /* the page shows its own error */ }
+  setInterval(checkProject, PROJECT_CHECK_MS);
 });
 
 // -- the asset graph -----------------------------------------------------------------------
@@ -351,7 +367,7 @@ function materializationsChart(items) {
   if (points.length < 2) return "";
   const max = Math.max(...points.map((m) => m.rows), 1);
   const w = 600, h = 80, bw = w / points.length;
-  return `<svg width="${w}" height="${h + 14}" class="rows-chart">${points.map((m, i) => `<rect x="${i * bw + 1}" y="${h - (m.rows / max) * h}" width="${bw - 2}" height="${(m.rows / max) * h}" fill="#8fc7c7"><title>${esc(m.at)} · ${m.rows} rows${m.partition ? ` · ${esc(m.partition)}` : ""}</title></rect>`).join("")}<text x="0" y="${h + 12}" font-size="10" fill="#6b7785">rows per materialization, oldest to newest (max ${max})</text></svg>`;
+  return `<svg width="${w}" height="${h + 14}" class="rows-chart">${points.map((m, i) => `<rect x="${i * bw + 1}" y="${h - (m.rows / max) * h}" width="${bw - 2}" height="${(m.rows / max) * h}" fill="#8fc7c7"><title>${esc(m.at)} · ${counted(m.rows, "row")}${m.partition ? ` · ${esc(m.partition)}` : ""}</title></rect>`).join("")}<text x="0" y="${h + 12}" font-size="10" fill="#6b7785">rows per materialization, oldest to newest (max ${max})</text></svg>`;
 }
 
 function materializationsTable(items) {
@@ -372,7 +388,7 @@ async function partitionGrid(name, where) {
   const counts = {};
   for (const r of rows) counts[r.status] = (counts[r.status] || 0) + 1;
   where.innerHTML = `<p>${Object.entries(counts).map(([s, n]) => `${badge(s)} ${n}`).join(" ")}</p>
-    <div class="grid">${[...lines.entries()].map(([line, cells]) => `<div class="grid-row"><span class="label">${esc(line)}</span>${cells.map((c) => `<span class="cell ${esc(c.status)}" data-key="${esc(c.key)}" title="${esc(c.key)} · ${esc(c.status)}${c.rows != null ? ` · ${c.rows} rows` : ""}${c.note ? ` · ${esc(c.note)}` : ""}"></span>`).join("")}</div>`).join("")}</div>
+    <div class="grid">${[...lines.entries()].map(([line, cells]) => `<div class="grid-row"><span class="label">${esc(line)}</span>${cells.map((c) => `<span class="cell ${esc(c.status)}" data-key="${esc(c.key)}" title="${esc(c.key)} · ${esc(c.status)}${c.rows != null ? ` · ${counted(c.rows, "row")}` : ""}${c.note ? ` · ${esc(c.note)}` : ""}"></span>`).join("")}</div>`).join("")}</div>
     <p class="toolbar"><span id="picked" class="muted">Click partitions to pick them.</span><button id="refresh-picked" disabled>Refresh picked partitions…</button></p>`;
   where.querySelectorAll(".cell").forEach((el) => el.addEventListener("click", () => {
     const key = el.dataset.key;
@@ -389,7 +405,7 @@ async function partitionGrid(name, where) {
 // -- runs ----------------------------------------------------------------------------------
 function runsTable(runs) {
   if (!runs.length) return "<p class='muted'>No runs.</p>";
-  return `<table class="runs"><tr><th>run</th><th>status</th><th>trigger</th><th>selection</th><th>started</th><th>took</th><th>note</th></tr>${runs.map((r) => `<tr><td>${runLink(r.run_id)}</td><td>${badge(r.status)}</td><td>${esc(r.trigger)}</td><td>${esc(r.selection.join(" ") || "(all)")}${r.partitions.length ? ` <span class="muted">[${esc(r.partitions.join(", "))}]</span>` : ""}</td><td>${esc(r.started_at || r.created_at || "")}</td><td>${fmtS(r.duration_s)}</td><td>${esc(r.message || "")}</td></tr>`).join("")}</table>`;
+  return `<table class="runs"><tr><th>run</th><th>status</th><th>started by</th><th>selection</th><th>started</th><th>took</th><th>note</th></tr>${runs.map((r) => `<tr><td>${runLink(r.run_id)}</td><td>${badge(r.status)}</td><td>${esc(r.started_by)}</td><td>${esc(r.selection.join(" ") || "(all)")}${r.partitions.length ? ` <span class="muted">[${esc(r.partitions_summary)}]</span>` : ""}</td><td>${esc(r.started_at || r.created_at || "")}</td><td>${fmtS(r.duration_s)}</td><td>${esc(r.message || "")}</td></tr>`).join("")}</table>`;
 }
 
 async function runsPage(params) {
@@ -429,7 +445,7 @@ async function runPage(id) {
     const checks = logLines.filter((e) => e.kind === "check_result");
     main().innerHTML = `
       <h1>Run ${esc(r.run_id)} <span id="run-status">${badge(r.status)}</span></h1>
-      <p class="muted">${esc(r.command)} · ${esc(r.trigger)} · ${esc(r.selection.join(" ") || "(all)")}${r.partitions.length ? ` · partitions ${esc(r.partitions.join(", "))}` : ""}${r.parent_run_id ? ` · retry of ${runLink(r.parent_run_id)}` : ""}</p>
+      <p class="muted">${esc(r.command)} · started by <span id="run-by">${esc(r.started_by)}</span> · ${esc(r.selection.join(" ") || "(all)")}${r.partitions.length ? ` · partitions ${esc(r.partitions_summary)}` : ""}${r.parent_run_id ? ` · retry of ${runLink(r.parent_run_id)}` : ""}</p>
       <p>${esc(r.message || "")}</p>
       <p class="toolbar">${["queued", "started"].includes(r.status) ? `<button id="cancel">Cancel</button>` : ""}
         ${data.finished && r.status !== "success" ? `<button id="retry">Retry what did not finish</button>` : ""}</p>
@@ -500,7 +516,7 @@ async function launchPage(params) {
     try {
       const plan = await api("plan", body());
       where.innerHTML = plan.steps.length
-        ? `<h2>${plan.steps.length} steps</h2><table class="plan"><tr><th>model</th><th>action</th><th>why</th><th>partitions</th></tr>${plan.steps.map((s) => `<tr><td>${assetLink(s.model)}</td><td>${esc(s.action)}</td><td>${esc(s.blocked ? `blocked: ${s.blocked}` : s.reason)}</td><td>${esc(s.partitions.length || "")}</td></tr>`).join("")}</table>`
+        ? `<h2>${counted(plan.steps.length, "step")}</h2><table class="plan"><tr><th>model</th><th>action</th><th>why</th><th>partitions</th></tr>${plan.steps.map((s) => `<tr><td>${assetLink(s.model)}</td><td>${esc(s.action)}</td><td>${esc(s.blocked ? `blocked: ${s.blocked}` : s.reason)}</td><td>${esc(s.partitions.length || "")}</td></tr>`).join("")}</table>`
         : `<p class="muted">Nothing to build.</p>`;
       document.getElementById("launch").disabled = !plan.steps.length;
     } catch (err) { showError(where, err); }
@@ -519,11 +535,15 @@ async function launchPage(params) {
 async function automationPage() {
   const data = await api("automation");
   const ticks = (list) => list.map((t) => `${esc(t.tick_at)} ${badge(t.status)}${t.run_id ? ` ${runLink(t.run_id)}` : ""}`).join("<br>") || "<span class='muted'>none yet</span>";
+  // running only when a daemon runs to evaluate it; a paused schedule has no next tick
+  const state = (row) => !row.enabled ? badge("disabled") : row.paused ? badge("paused")
+    : data.daemon_running ? badge("running") : `${badge("on")} <span class="muted">no daemon runs</span>`;
+  const next = (row) => row.paused ? "(paused)" : row.enabled ? row.next_tick || "" : "(disabled)";
   const toggle = (kind, row) => `<button class="secondary" data-pause="${kind}:${esc(row.name)}" data-paused="${row.paused ? "1" : ""}">${row.paused ? "Resume" : "Pause"}</button>`;
   main().innerHTML = `<h1>Schedules and sensors</h1>
     <p>${data.daemon_running ? badge("running") + " the daemon runs for this project" : `<span class="muted">No daemon runs: start <code>teal daemon</code> to run schedules and sensors.</span>`}</p>
-    <h2>Schedules</h2>${data.schedules.length ? `<table><tr><th>schedule</th><th>cron</th><th>runs</th><th>next tick</th><th>state</th><th>last ticks</th><th></th></tr>${data.schedules.map((s) => `<tr><td>${esc(s.name)}</td><td>${esc(s.cron)} <span class="muted">${esc(s.timezone)}</span></td><td>${esc(s.runs)}</td><td>${esc(s.next_tick || "")}</td><td>${s.enabled ? (s.paused ? badge("paused") : badge("running")) : badge("disabled")}</td><td>${ticks(s.ticks)}</td><td>${toggle("schedule", s)}</td></tr>`).join("")}</table>` : "<p class='muted'>None.</p>"}
-    <h2>Sensors</h2>${data.sensors.length ? `<table><tr><th>sensor</th><th>watches</th><th>runs</th><th>state</th><th>last ticks</th><th></th></tr>${data.sensors.map((s) => `<tr><td>${esc(s.name)}</td><td>${esc(s.watches)}</td><td>${esc(s.runs)}</td><td>${s.enabled ? (s.paused ? badge("paused") : badge("running")) : badge("disabled")}</td><td>${ticks(s.ticks)}</td><td>${toggle("sensor", s)}</td></tr>`).join("")}</table>` : "<p class='muted'>None.</p>"}
+    <h2>Schedules</h2>${data.schedules.length ? `<table><tr><th>schedule</th><th>cron</th><th>runs</th><th>next tick</th><th>state</th><th>last ticks</th><th></th></tr>${data.schedules.map((s) => `<tr><td>${esc(s.name)}</td><td>${esc(s.cron)} <span class="muted">${esc(s.timezone)}</span></td><td>${esc(s.runs)}</td><td class="next-tick">${esc(next(s))}</td><td class="state">${state(s)}</td><td>${ticks(s.ticks)}</td><td>${toggle("schedule", s)}</td></tr>`).join("")}</table>` : "<p class='muted'>None.</p>"}
+    <h2>Sensors</h2>${data.sensors.length ? `<table><tr><th>sensor</th><th>watches</th><th>runs</th><th>state</th><th>last ticks</th><th></th></tr>${data.sensors.map((s) => `<tr><td>${esc(s.name)}</td><td>${esc(s.watches)}</td><td>${esc(s.runs)}</td><td class="state">${state(s)}</td><td>${ticks(s.ticks)}</td><td>${toggle("sensor", s)}</td></tr>`).join("")}</table>` : "<p class='muted'>None.</p>"}
     <h2>Jobs</h2>${data.jobs.length ? `<table><tr><th>job</th><th>select</th><th>description</th></tr>${data.jobs.map((j) => `<tr><td>${esc(j.name)}</td><td>${esc(j.select.join(" "))}</td><td>${esc(j.description || "")}</td></tr>`).join("")}</table>` : "<p class='muted'>None.</p>"}`;
   main().querySelectorAll("[data-pause]").forEach((el) => el.addEventListener("click", async () => {
     const [kind, ...name] = el.dataset.pause.split(":");

@@ -1,0 +1,49 @@
+"""How a run is described to a person, alike in ``teal runs`` and the UI: what started it
+(the trigger, and which schedule, sensor or job) and its partitions in a few words."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from teal.runtime.runstore import RunRecord
+
+SHOWN_KEYS = 3  # more partition keys than this are summarised as FIRST..LAST (N)
+
+
+def started_by(run: RunRecord) -> str:
+    """The trigger, named by the schedule or sensor that queued the run, with its job.
+
+    >>> from teal.runtime.runstore import RunStatus, Trigger
+    >>> def run(trigger, **config):
+    ...     return RunRecord("r", "build", RunStatus.SUCCESS, Trigger(trigger), (), (), (), config)
+    >>> started_by(run("schedule", source="schedule:nightly", job="nightly"))
+    'schedule nightly, job nightly'
+    >>> started_by(run("sensor", source="sensor:after_orders")), started_by(run("ui", source="ui"))
+    ('sensor after_orders', 'ui')
+    >>> started_by(run("cli", job="nightly"))
+    'cli, job nightly'
+    """
+    source = run.config.get("source")
+    job = run.config.get("job")
+    said = run.trigger.value
+    if isinstance(source, str) and ":" in source:
+        kind, _, name = source.partition(":")
+        said = f"{kind} {name}"
+    if isinstance(job, str) and job:
+        said += f", job {job}"
+    return said
+
+
+def partitions_summary(keys: Sequence[str]) -> str:
+    """A run's partitions: listed when few, else the first and last and how many.
+
+    >>> partitions_summary(["2025-03-01", "2025-03-02"])
+    '2025-03-01, 2025-03-02'
+    >>> partitions_summary([f"2025-01-{d:02d}" for d in range(1, 32)])
+    '2025-01-01..2025-01-31 (31)'
+    >>> partitions_summary([])
+    ''
+    """
+    if len(keys) <= SHOWN_KEYS:
+        return ", ".join(keys)
+    return f"{keys[0]}..{keys[-1]} ({len(keys):,})"

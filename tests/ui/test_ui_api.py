@@ -1,0 +1,153 @@
+"""The UI's API over real HTTP, from a server in this process: a project whose files do
+not load is the same error at every request (never the last good project), and planning
+or launching is refused until they load; a ``teal launch`` child the server started that
+dies is reaped at once, so its run is found crashed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from teal.runtime.ui.server import UIApp, serve
+
+SLOW_PY = """
+import time
+
+import teal
+
+
+@teal.asset
+def slow_py() -> dict:
+    time.sleep(120)
+    return {"x": [1]}
+"""
+
+
+@contextmanager
+def ui_server(root: Path) -> Iterator[tuple[str, UIApp]]:
+    server, app, url = serve(root, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield url, app
+    finally:
+        server.shutdown()
+        server.server_close()
+        for run in app.session.run_store().runs(limit=100):
+            if run.pid is not None and run.pid != os.getpid() and not run.status.finished:
+                os.kill(run.pid, signal.SIGKILL)  # a launched process the test left
+        app.session.close()
+
+
+def call(url: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"{url}api/{path}", data=data, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def refused(url: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The error body of a request that must fail with 400."""
+    with pytest.raises(urllib.error.HTTPError) as info:
+        call(url, path, body)
+    assert info.value.code == 400
+    found: dict[str, Any] = json.loads(info.value.read())
+    return found
+
+
+def small_project(root: Path, files: dict[str, str]) -> Path:
+    (root / "models").mkdir(parents=True)
+    (root / "teal.toml").write_text('name = "p"\n')
+    for name, text in files.items():
+        (root / "models" / name).write_text(text)
+    return root
+
+
+def test_a_project_that_does_not_load_is_the_same_error_everywhere_until_fixed(
+    tmp_path, monkeypatch
+):
+    from teal.runtime.ui import project_view
+
+    monkeypatch.setattr(project_view, "CHANGE_CHECK_S", 0.0)  # every request looks
+    root = small_project(tmp_path / "p", {"a.sql": "select 1 as x", "gone.sql": "select x from a"})
+    with ui_server(root) as (url, _):
+        assert call(url, "project")["models"] == 2
+        (root / "models" / "gone.sql").unlink()
+        (root / "models" / "broken.sql").write_text("select * from not_a_model")
+        for _ in range(3):  # not the error, then the last good project: the error each time
+            for path in ("project", "graph", "assets/a"):
+                found = refused(url, path)
+                assert found["error"] == "'not_a_model' is not a model or a declared source"
+                assert found["where"] == "models/broken.sql:1:15"
+        for path in ("plan", "launch"):  # nothing planned on stale definitions
+            found = refused(url, path, {"select": "a"})
+            assert found["where"] == "models/broken.sql:1:15", path
+        assert call(url, "runs") == []  # what needs no project still works
+        assert "schedules" in call(url, "automation")
+
+        (root / "models" / "broken.sql").write_text("select x from a")
+        assert call(url, "project")["models"] == 2  # a and broken; gone is gone
+        assert {n["id"] for n in call(url, "graph")["nodes"]} == {"a", "broken"}
+        assert [s["model"] for s in call(url, "plan", {"select": "a"})["steps"]] == ["a"]
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_a_launched_run_whose_process_is_killed_is_found_crashed(tmp_path):
+    root = small_project(tmp_path / "p", {"slow_py.py": SLOW_PY})
+    with ui_server(root) as (url, app):
+        run_id = call(url, "launch", {"select": "slow_py"})["run_id"]
+
+        def status() -> str:
+            return str(call(url, f"runs/{run_id}")["run"]["status"])
+
+        wait_for(lambda: status() == "started", "the launched process to claim its run")
+        claimed = app.session.run_store().run(run_id)
+        assert claimed is not None and claimed.pid is not None
+        os.kill(claimed.pid, signal.SIGKILL)  # the `teal launch` child, killed
+        wait_for(lambda: status() == "crashed", "the killed run to be found crashed", 15)
+        run = call(url, f"runs/{run_id}")["run"]
+        assert run["message"].startswith("the process running it ended without finishing it")
+
+
+def test_a_paused_schedule_has_no_next_tick(tmp_path):
+    root = small_project(tmp_path / "p", {"a.sql": "select 1 as x"})
+    (root / "teal.toml").write_text(
+        'name = "p"\n[schedules.hourly]\nselect = "a"\ncron = "0 * * * *"\n'
+    )
+    with ui_server(root) as (url, _):
+        [row] = call(url, "automation")["schedules"]
+        assert row["next_tick"] is not None and row["paused"] is False
+        call(url, "automation/schedule/hourly/pause", {"paused": True})
+        [row] = call(url, "automation")["schedules"]
+        assert row["next_tick"] is None and row["paused"] is True
+
+
+def test_the_favicon_is_served(tmp_path):
+    root = small_project(tmp_path / "p", {"a.sql": "select 1 as x"})
+    with ui_server(root) as (url, _):
+        for path in ("favicon.ico", "static/favicon.svg"):  # browsers ask for the first
+            with urllib.request.urlopen(f"{url}{path}", timeout=30) as response:
+                assert response.status == 200
+                assert response.headers["Content-Type"] == "image/svg+xml"
+                assert response.read().startswith(b"<svg")
