@@ -164,18 +164,12 @@ class Session:
         """Bind the selected models (all by default) before anything runs: a reference to
         a column that does not exist or a broken contract raises, located. The selected
         names, in build order."""
-        from teal.runtime.python_imports import import_python
-        from teal.runtime.resources import check_resources
         from teal.runtime.validate import validate_selection
         from teal.warehouse.engine import settings_problems
 
         names = self.select(select, exclude)
         self._engine_can_run(names)
         raise_all(settings_problems(self.config))
-        check_resources(self.config)  # every declared resource builds (not set up)
-        # the Python files a build would import (a build fails the models of one that
-        # does not import, and builds the rest)
-        import_python(self.project, [n for n in names if self.project.models[n].kind == "python"])
         chosen = names if (select or exclude) else None
         validate_selection(
             self.project,

@@ -195,16 +195,22 @@ def validate_selection(
     strategy: LoadStrategy | None,
     store: RunStore | None,
 ) -> None:
-    """What ``teal validate`` checks of ``names``: their references to columns and
-    enforced contracts (against the lineage ``columns(typed)`` computes), then the types
+    """What ``teal validate`` checks of ``names``: every declared resource builds, the
+    Python files behind them import, their references to columns and enforced contracts (against the lineage ``columns(typed)`` computes), then the types
     of joins, unions and contracts. DuckDB binds the models first; the join and UNION
     checks run on the trees the lineage trace qualifies, on both cores where the strategy
     allows a child (runtime/type_check.py). Python assets that declare no types are typed
     as ``store`` last recorded them."""
     from teal.compiler.errors import raise_all
     from teal.runtime.check_binding import unbound_checks
+    from teal.runtime.python_imports import import_python
+    from teal.runtime.resources import check_resources
     from teal.runtime.type_check import TypeErrors
 
+    check_resources(project.config)  # every declared resource builds (not set up)
+    # the Python files a build would import (a build fails the models of one that does
+    # not import, and builds the rest)
+    import_python(project, [n for n in names if project.models[n].kind == "python"])
     typing = TypeErrors.start(project, names, strategy, recorded_types(project, store))
     try:
         graph = columns(typing.trace)
