@@ -293,7 +293,8 @@ class Executor:
         done = len(step.partitions) - len(result.failed_partitions or step.partitions)
         why = CANCELED_RUNNING
         if done:  # partitions committed before the cancel keep their rows
-            why = f"canceled while running: {counted(done, 'partition')} committed before it"
+            why = f"canceled while running: {counted(done, 'partition')} committed before it, "
+            why += "the one running rolled back"
         return replace(result, status=SKIPPED, message=why)
 
     def _not_imported(self, step: Step, error: TealError) -> ModelResult:

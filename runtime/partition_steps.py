@@ -18,7 +18,7 @@ from teal.runtime.checking import AuditFailed, CheckOutcome
 from teal.runtime.metadata import plain
 from teal.runtime.partition_errors import with_partition_context
 from teal.runtime.python_call import UserCodeError, call_asset
-from teal.runtime.results import ERROR, SKIPPED, SUCCESS, ModelResult
+from teal.runtime.results import CANCELED_RUNNING, ERROR, SKIPPED, SUCCESS, ModelResult
 from teal.warehouse.engine import BuildTarget, EngineCursor, PartitionWrite
 
 if TYPE_CHECKING:
@@ -184,7 +184,9 @@ def _build_partitions(
             exists = True
             total_rows += built.rows or 0
         except Exception as exc:  # noqa: BLE001 - one failed partition; the others go on
-            if isinstance(exc, AuditFailed):
+            if ex._canceled.is_set():  # interrupted, or refused its commit: rolled back
+                message, line = CANCELED_RUNNING, None
+            elif isinstance(exc, AuditFailed):
                 outcomes.extend(exc.outcomes)
                 try:
                     if ex.auditor is not None:

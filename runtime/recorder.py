@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING
 from teal.compiler.plan import Plan, Step
 from teal.runtime.clock import utc_now
 from teal.runtime.report import Reporter
-from teal.runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
+from teal.runtime.results import (
+    CANCELED_RUNNING,
+    ERROR,
+    SKIPPED,
+    SUCCESS,
+    BuildResult,
+    ModelResult,
+)
 from teal.runtime.runstore import (
     Event,
     EventKind,
@@ -393,9 +400,10 @@ class RecordingReporter:
             if metadata:  # a partitioned Python asset's teal.Output metadata, per partition
                 data["metadata"] = dict(metadata)
             events.append((EventKind.MATERIALIZATION, step.model, key, None, None, data))
+        canceled = status == ERROR and message == CANCELED_RUNNING  # stopped by a cancel
         events.append(
             (
-                _OUTCOME[status],
+                EventKind.STEP_CANCELED if canceled else _OUTCOME[status],
                 step.model,
                 key,
                 None,

@@ -175,3 +175,38 @@ def test_a_second_ctrl_c_stops_at_once_and_still_commits_nothing(project):
     assert shown["run"]["status"] == "canceled"
     assert {s["model"]: s["status"] for s in shown["steps"]} == {"gated": "canceled"}
     assert query(root / "warehouse.duckdb", "select v from main.gated") == [("a",)]
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_partitioned_step_keeps_the_partitions_committed_before_it(project):
+    """A first build writes partition by partition: a is committed when Ctrl-C comes,
+    b (minutes of work) is stopped and rolled back."""
+    part = (
+        "{{ config(partitioned_by={'static': ['a', 'b']}, partition_column='k') }} "
+        "select '{{ partition.key }}' as k, count(*) as n from range(100000000000) t(i) "
+        "where '{{ partition.key }}' = 'b' and md5(i::varchar) = 'x'"
+    )
+    root = project({"models/part.sql": part}, config=CONFIG)
+    build = _build(root)
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # until the run store shows partition a committed
+            shown = run_teal("runs", "show", "last", "--json", cwd=root)
+            if shown.returncode == 0:
+                steps = json.loads(shown.stdout)["steps"]
+                if any(s["partition_key"] == "a" and s["status"] == "success" for s in steps):
+                    break
+            assert time.monotonic() < deadline and build.poll() is None, "a never committed"
+            time.sleep(0.1)
+        build.send_signal(signal.SIGINT)
+        out, _ = build.communicate(timeout=120)
+    finally:
+        build.kill()
+    assert build.returncode == 130, out
+    assert (
+        "part  canceled while running: 1 partition committed before it, the one running rolled back"
+    ) in out
+    steps = {(s["partition_key"], s["status"]) for s in _show(root)["steps"]}
+    assert ("a", "success") in steps and ("", "canceled") in steps
+    assert ("b", "success") not in steps
+    assert query(root / "warehouse.duckdb", "select k, n from main.part") == [("a", 0)]
