@@ -55,25 +55,29 @@ def run_with_retries(
     run_once: Callable[[Step], ModelResult],
     *,
     on_retry: Callable[[Step, ModelResult, int, float], None] | None,
-    sleep: Callable[[float], None],
+    sleep: Callable[[float], object],
     rand: Callable[[], float],
     on_attempt: Callable[[Step, int], None] | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> ModelResult:
     """Run ``step`` until it succeeds, fails in a way a rerun cannot fix, or has used its
     retries; ``on_retry(step, failed, attempts allowed, pause)``, when given, is told of each retry,
     and ``on_attempt(step, attempts allowed)`` of each attempt after the first as it
-    starts, after the pause (its time is the attempt's, not the pause's)."""
+    starts, after the pause (its time is the attempt's, not the pause's). ``stop()`` true
+    (the run was canceled): no further attempt, the failed one is the result."""
     retries, delay = retry_settings(model)
     attempt = 1
     while True:
         result = run_once(replace(step, attempt=attempt) if attempt > 1 else step)
-        if attempt > retries or not retriable(result):
+        if attempt > retries or not retriable(result) or stop():
             return replace(result, attempts=attempt)
         pause = backoff(delay, attempt, rand()) if delay else 0.0
         if on_retry is not None:
             on_retry(replace(step, attempt=attempt), result, retries + 1, pause)
         if pause:
             sleep(pause)
+        if stop():
+            return replace(result, attempts=attempt)
         attempt += 1
         if on_attempt is not None:
             on_attempt(replace(step, attempt=attempt), retries + 1)

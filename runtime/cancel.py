@@ -1,34 +1,59 @@
-"""Cancel reaches the step in flight: while a recorded run builds, a small thread asks the
-run store every ``POLL_S`` whether ``teal cancel`` was asked; when it was, it interrupts
-the running SQL steps' queries (their transactions roll back at once) and the executor
-records the interrupted steps as canceled, not as failures of their SQL. The scheduler
-then starts nothing new (runtime/recorder.py raises RunCanceled before the next step).
+"""Stopping a run that is building: `teal cancel` (from any terminal) and Ctrl-C take one
+path. Either calls the executor's ``cancel``: it sets the run's canceled event, says so,
+and interrupts the queries of the steps in flight (their transactions roll back at once).
+From then on no step starts, and no step commits: every step's transaction checks the
+event in its pre-commit callback (runtime/executor.py), so a query that ended just before
+the interrupt, or a Python function, which cannot be interrupted mid-function, rolls back
+too. The executor records the steps it stopped as canceled, not as failures of their SQL.
 
-A Python function in flight cannot be interrupted: it finishes, and its write is the last.
+- :class:`CancelWatcher`: while a recorded run builds, a small thread asks the run store
+  every ``POLL_S`` whether ``teal cancel`` was asked.
+- :func:`ctrl_c`: while a build runs in the main thread, the first SIGINT cancels the run
+  as above (the build waits for its steps to stop, records them and raises
+  :class:`Interrupted`); a second one raises :class:`Interrupted` at once, and the build
+  stops waiting for steps that can commit nothing any more.
 """
 
 from __future__ import annotations
 
+import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
-from types import TracebackType
-from typing import TYPE_CHECKING
+from types import FrameType, TracebackType
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from teal.warehouse.engine import EngineCursor
 
 POLL_S = 0.2  # one indexed read of the run's status, five times a second
 
+T = TypeVar("T")
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the build (``str()``: what it stopped, said by the command line and
+    recorded as the run's message; ``hint``: what to do next)."""
+
+    def __init__(self, message: str, hint: str | None = None, at_once: bool = False) -> None:
+        super().__init__(message)
+        self.hint = hint
+        self.at_once = at_once  # a second Ctrl-C: the steps still running were not awaited
+
+
+class StepCanceled(Exception):
+    """Raised in a step's transaction before it commits, once the run is canceled: the
+    transaction rolls back and the previous data stays."""
+
 
 class CancelWatcher:
-    """Polls ``canceled()`` on a thread while the block runs; on the first True, sets
-    :attr:`canceled` and calls ``interrupt()``."""
+    """Polls ``asked()`` on a thread while the block runs; on the first True, calls
+    ``cancel()``."""
 
-    def __init__(self, interrupt: Callable[[], None], canceled: Callable[[], bool]) -> None:
-        self.interrupt = interrupt
-        self.ask = canceled
-        self.canceled = threading.Event()
+    def __init__(self, cancel: Callable[[], None], asked: Callable[[], bool]) -> None:
+        self.cancel = cancel
+        self.ask = asked
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="teal-cancel", daemon=True)
 
@@ -39,8 +64,7 @@ class CancelWatcher:
             except Exception:  # noqa: BLE001 - a store hiccup: ask again next time
                 continue
             if asked:
-                self.canceled.set()
-                self.interrupt()
+                self.cancel()
                 return
 
     def __enter__(self) -> CancelWatcher:
@@ -57,8 +81,54 @@ class CancelWatcher:
         self._thread.join()
 
 
+@contextmanager
+def ctrl_c(noted: Callable[[], None], cancel: Callable[[], None]) -> Iterator[None]:
+    """While the block runs, the first SIGINT calls ``noted()`` at once (it must only set
+    a flag) and ``cancel()`` on a thread of its own (a signal handler that prints or takes
+    locks could meet its own thread holding them) instead of raising KeyboardInterrupt;
+    the next raises :class:`Interrupted`.
+
+    Only in the main thread, and only where SIGINT raises KeyboardInterrupt (Python's
+    default): a program that handles SIGINT itself keeps its handler. Restored after."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    pressed = 0
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        nonlocal pressed
+        pressed += 1
+        if pressed > 1:
+            raise Interrupted(
+                "stopped at once (Ctrl-C twice): the steps still running commit nothing",
+                at_once=True,
+            )
+        noted()
+        threading.Thread(target=cancel, name="teal-interrupt", daemon=True).start()
+
+    signal.signal(signal.SIGINT, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def first_done(futures: Collection[Future[T]]) -> set[Future[T]]:
+    """Wait until one of ``futures`` is done; the done ones. Waits ``POLL_S`` at a time: a
+    SIGINT the kernel gives another thread (a step's, or DuckDB's) leaves the main thread
+    asleep in an untimed wait, and :func:`ctrl_c`'s handler would run only once a step
+    ended."""
+    while True:
+        done, _ = wait(futures, timeout=POLL_S, return_when=FIRST_COMPLETED)
+        if done:
+            return done
+
+
 class InFlight:
-    """The cursors of the SQL steps running now: what a cancel interrupts."""
+    """The cursors of the steps running now: what a cancel interrupts."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

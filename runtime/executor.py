@@ -13,6 +13,10 @@ Concurrency rules (the Executor's whole contract):
 - A failed step marks every step downstream of it skipped; with ``fail_fast`` no new step
   starts after the first failure (a group running on a worker starts no further step of
   it either) and the not-started ones are skipped.
+- A cancel (`teal cancel`, Ctrl-C: runtime/cancel.py) sets one event: no step starts
+  after it, the steps in flight are interrupted, and none commits (each transaction checks
+  the event before it commits); the scheduler waits for them, records them canceled and
+  ends the run. A second Ctrl-C stops waiting.
 - The executor decides nothing the planner could have decided: it runs ``plan.steps``.
 """
 
@@ -22,9 +26,9 @@ import random
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
@@ -33,8 +37,9 @@ from typing import Any
 from teal.compiler.errors import TealError, raise_all
 from teal.compiler.plan import Plan, Step
 from teal.compiler.project import Model, Project
+from teal.compiler.wording import counted
 from teal.runtime.attempts import run_with_retries
-from teal.runtime.cancel import InFlight
+from teal.runtime.cancel import CancelWatcher, InFlight, StepCanceled, ctrl_c, first_done
 from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome, audit_callback
 from teal.runtime.held_back import hold_back
 from teal.runtime.incremental_build import build_incremental
@@ -44,7 +49,7 @@ from teal.runtime.partition_errors import with_partition_context
 from teal.runtime.pools import Pools
 from teal.runtime.python_call import CallEnv, UserCodeError, call_asset
 from teal.runtime.report import Reporter, SilentReporter
-from teal.runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
+from teal.runtime.results import CANCELED_RUNNING, ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
 from teal.runtime.scheduler import Puller, Schedule, skipped
 from teal.runtime.step_groups import GroupRun, budget, groupable, run_group
 from teal.runtime.validate import unbuilt_upstreams
@@ -101,36 +106,50 @@ class Executor:
         self.before_commit: Callable[[str], None] | None = None
         # whether `teal cancel` was asked (runtime/cancel.py): None, nobody asks
         self.cancel_requested: Callable[[], bool] | None = None
-        self._canceled: threading.Event | None = None
+        # set by a cancel (`teal cancel`, Ctrl-C): no step starts or commits after it
+        self._canceled = threading.Event()
+        self._cancel_lock = threading.Lock()
+        self.interrupted = False  # Ctrl-C canceled the run: the caller raises Interrupted
         # set once --fail-fast stops the build: a group starts no further step
         self._failed_fast = threading.Event()
         self._sql_in_flight = InFlight()  # cursors of running SQL steps
         # (model, partition) -> the teal.Output metadata of a partitioned Python asset,
         # until the partition is reported (each key is written by the one step building it)
         self._partition_metadata: dict[tuple[str, str], dict[str, Any]] = {}
-        # the pause between attempts of a retried model, and its jitter (tests replace them)
-        self.sleep: Callable[[float], None] = time.sleep
+        # the pause between attempts of a retried model (a cancel ends it), and its jitter
+        # (tests replace them)
+        self.sleep: Callable[[float], object] = self._canceled.wait
         self.rand: Callable[[], float] = random.random
         # how long a group of light steps formed after `elapsed` seconds of the build may
         # build before its commit (runtime/step_groups.py; tests replace it)
         self.group_budget: Callable[[float], float] = budget
 
     def run(self) -> BuildResult:
-        if self.cancel_requested is None:
+        """Run the plan; Ctrl-C in the meantime cancels the run (:attr:`interrupted`)."""
+        asked = self.cancel_requested
+        watch = CancelWatcher(self.cancel, asked) if asked else nullcontext()
+        with ctrl_c(self._interrupted, self.cancel), watch:
             return self._run()
-        from teal.runtime.cancel import CancelWatcher
 
-        with CancelWatcher(self._interrupt_sql, self.cancel_requested) as watcher:
-            self._canceled = watcher.canceled
-            return self._run()
+    def cancel(self) -> None:
+        """Stop the run (`teal cancel`, Ctrl-C; any thread, once): no step starts or
+        commits after this, and the steps in flight are interrupted and roll back."""
+        with self._cancel_lock:
+            if self._canceled.is_set():
+                return
+            self._canceled.set()
+        self._interrupt_sql()
+
+    def _interrupted(self) -> None:
+        self.interrupted = True
 
     def _interrupt_sql(self) -> None:
-        """Interrupt the SQL steps in flight (a canceled run): each rolls back. A Python
-        asset is left to finish, and its write with it. From here on no step starts
-        (each worker sees the event before it builds); the reporter says so."""
+        """Interrupt the queries of the steps in flight (a canceled run): each rolls back.
+        A Python function runs on to its end, and its transaction rolls back before it
+        commits (:meth:`_before_commit`); the reporter says so."""
         noticed = getattr(self.reporter, "cancel_noticed", None)
         if noticed is not None:
-            noticed()
+            noticed(self.interrupted)
         self._sql_in_flight.interrupt()
 
     def _run(self) -> BuildResult:
@@ -154,55 +173,63 @@ class Executor:
             if self.warehouse.GROUPS_STEPS
             and groupable(self.project.models[s.model], s, self._runs_python(s.model))
         }
-        stop = False
-        with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="teal") as pool:
-            running: dict[Future[ModelResult | GroupRun], str] = {}
-            try:
-                while running or schedule.has_ready():
-                    # the steps to start now, started together once the engine knows how
-                    # many steps will be running (it shares its threads among them; a
-                    # Python asset counts too: its inputs and output go through the engine,
-                    # and its Python takes a core: counting SQL steps only was slower)
-                    starting: list[tuple[str, Callable[[], ModelResult | GroupRun]]] = []
-                    while len(running) + len(starting) < self.threads and not stop:
-                        name = schedule.take()
-                        if name is None:
-                            break
-                        step = schedule.steps[name]
-                        # a group's other steps are reported by its worker as it starts them
-                        self.reporter.model_started(step)
-                        budget_s = self.group_budget(time.perf_counter() - started)
-                        if schedule.may_group(name, light, budget_s):
-                            pull = Puller(schedule, light)
-                            starting.append((name, partial(self._grouped, step, pull, budget_s)))
-                        else:
-                            starting.append((name, partial(self._attempts, step)))
-                    self.warehouse.steps_running(len(running) + len(starting))
-                    for name, call in starting:
-                        running[pool.submit(call)] = name
-                    if stop:
-                        schedule.stop()
-                    if not running:
+        stop = hard = False
+        pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="teal")
+        running: dict[Future[ModelResult | GroupRun], str] = {}
+        try:
+            while running or schedule.has_ready():
+                stop = stop or self._canceled.is_set()  # canceled: nothing more starts
+                # the steps to start now, started together once the engine knows how
+                # many steps will be running (it shares its threads among them; a
+                # Python asset counts too: its inputs and output go through the engine,
+                # and its Python takes a core: counting SQL steps only was slower)
+                starting: list[tuple[str, Callable[[], ModelResult | GroupRun]]] = []
+                while len(running) + len(starting) < self.threads and not stop:
+                    name = schedule.take()
+                    if name is None:
                         break
-                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        del running[future]
-                        got = future.result()
-                        if isinstance(got, GroupRun):
-                            schedule.give_back(got.unstarted)
-                        for result in got.results if isinstance(got, GroupRun) else (got,):
-                            if self.fail_fast and result.status != SUCCESS:
-                                self._failed_fast.set()  # before it is reported
-                            if schedule.done(result) and self.fail_fast:
-                                stop = True
-            except KeyboardInterrupt:
-                stop = True
-                for future in running:
-                    future.cancel()
-                raise
-            finally:
-                self.warehouse.steps_running(0)
-        schedule.skip_the_rest("not started: --fail-fast stopped the build" if stop else "not run")
+                    step = schedule.steps[name]
+                    # a group's other steps are reported by its worker as it starts them
+                    self.reporter.model_started(step)
+                    budget_s = self.group_budget(time.perf_counter() - started)
+                    if schedule.may_group(name, light, budget_s):
+                        pull = Puller(schedule, light)
+                        starting.append((name, partial(self._grouped, step, pull, budget_s)))
+                    else:
+                        starting.append((name, partial(self._attempts, step)))
+                self.warehouse.steps_running(len(running) + len(starting))
+                for name, call in starting:
+                    running[pool.submit(call)] = name
+                if stop:
+                    schedule.stop()
+                if not running:
+                    break
+                finished = first_done(running)
+                for future in finished:
+                    del running[future]
+                    got = future.result()
+                    if isinstance(got, GroupRun):
+                        schedule.give_back(got.unstarted)
+                    for result in got.results if isinstance(got, GroupRun) else (got,):
+                        if self.fail_fast and result.status != SUCCESS:
+                            self._failed_fast.set()  # before it is reported
+                        if schedule.done(result) and self.fail_fast:
+                            stop = True
+        except KeyboardInterrupt:  # a second Ctrl-C (or one ctrl_c could not catch):
+            hard = True  # no waiting for steps that can commit nothing any more
+            self._interrupted()
+            self.cancel()
+            raise
+        finally:
+            self.warehouse.steps_running(0)
+            pool.shutdown(wait=not hard, cancel_futures=True)
+        schedule.skip_the_rest(
+            "canceled before it started"
+            if self._canceled.is_set()
+            else "not started: --fail-fast stopped the build"
+            if stop
+            else "not run"
+        )
         built = BuildResult(
             run_id=self.run_id,
             results=schedule.ordered(),
@@ -218,7 +245,7 @@ class Executor:
         ``budget_s`` lasts (step_groups.py)."""
         canceled = self._canceled
         cur = self.warehouse.cursor()
-        with self._in_flight(cur) as started:
+        with self._sql_in_flight.running(canceled, cur) as started:
             if not started:  # it does not start (handed back, it would come again)
                 return GroupRun((skipped(first, "canceled before it started"),), ())
             pull.open()  # before BEGIN: what it pulls, its snapshot holds
@@ -236,42 +263,39 @@ class Executor:
                 build=self._build_step,
                 alone=self._again_alone,
                 budget_s=budget_s,
-                stop=lambda: (
-                    self._failed_fast.is_set() or (canceled is not None and canceled.is_set())
-                ),
+                stop=lambda: self._failed_fast.is_set() or canceled.is_set(),
                 started=self.reporter.model_started,
+                canceled=canceled.is_set,
             )
 
     def _again_alone(self, step: Step) -> ModelResult:
         """A step of a group that was rolled back, built again in its own transaction."""
-        canceled = self._canceled
-        if canceled is not None and canceled.is_set():
-            return skipped(step, "canceled while running: its work was rolled back")
+        if self._canceled.is_set():
+            return skipped(step, CANCELED_RUNNING)
         return self._attempts(step)
 
     def _attempts(self, step: Step) -> ModelResult:
         """The step, run again after a failure while its model has retries left; a step
-        interrupted by `teal cancel` is canceled, not failed."""
+        stopped by a cancel is canceled, not failed."""
         if self.before_python is not None and self._runs_python(step.model):
             try:
                 self.before_python(step.model)
             except Exception as exc:  # noqa: BLE001 - its file did not import: it fails alone
                 error = exc if isinstance(exc, TealError) else TealError(f"{exc!r}")
                 return self._not_imported(step, error)
-        canceled = self._canceled
-        if canceled is None:
-            return self._retried(step)
-        sql = self.project.models[step.model].kind != "python"
         # the cursor this worker thread's step runs on, which a cancel interrupts
-        with self._in_flight(self.warehouse.cursor() if sql else None) as started:
+        with self._sql_in_flight.running(self._canceled, self.warehouse.cursor()) as started:
             if not started:
                 return skipped(step, "canceled before it started")
             result = self._retried(step)
-        if result.status == ERROR and canceled.is_set():
-            return replace(
-                result, status=SKIPPED, message="canceled while running: its work was rolled back"
-            )
-        return result
+        if result.status != ERROR or result.published or not self._canceled.is_set():
+            return result
+        done = len(step.partitions) - len(result.failed_partitions or step.partitions)
+        why = CANCELED_RUNNING
+        if done:  # partitions committed before the cancel keep their rows
+            why = f"canceled while running: {counted(done, 'partition')} committed before it, "
+            why += "the one running rolled back"
+        return replace(result, status=SKIPPED, message=why)
 
     def _not_imported(self, step: Step, error: TealError) -> ModelResult:
         """``step``'s model failed: a Python file it runs (its own, or a check's) raised
@@ -288,16 +312,6 @@ class Executor:
             col=error.col,
         )
 
-    @contextmanager
-    def _in_flight(self, cur: EngineCursor | None) -> Iterator[bool]:
-        """``cur`` registered as a cursor a `teal cancel` interrupts (runtime/cancel.py)
-        while the block runs; False: the cancel came first, nothing may start."""
-        if self._canceled is None:
-            yield True
-        else:
-            with self._sql_in_flight.running(self._canceled, cur) as started:
-                yield started
-
     def _retried(self, step: Step) -> ModelResult:
         model = self.project.models[step.model]
         if not model.config.get("retries"):
@@ -307,6 +321,7 @@ class Executor:
             model,
             self._run_step,
             on_retry=getattr(self.reporter, "attempt_failed", None),
+            stop=self._canceled.is_set,
             sleep=self.sleep,
             rand=self.rand,
             on_attempt=getattr(self.reporter, "attempt_started", None),
@@ -366,7 +381,9 @@ class Executor:
             if model.config.get("render_at_run") and self.project.render_at_run is not None:
                 model, step = self._render_now(cur, model, step)
             if model.partitions is not None:
-                return self._run_partitions(cur, step, model, target, started, t0)
+                from teal.runtime.partition_steps import run_partitions
+
+                return run_partitions(self, cur, step, model, target, started, t0)
             if step.action == "view":
                 built = cur.create_view(target, step.sql or "", audit=audit)
             elif step.action in ("table", "external"):
@@ -383,7 +400,11 @@ class Executor:
             if group is not None:  # the group rolls back; the step runs again alone
                 return skipped(step, f"its group rolled back: {exc}")
             broken = self._broken_checks.setdefault(model.name, {})
-            if isinstance(exc, CheckAborted) and not exc.checks.keys() <= broken.keys():
+            if (
+                isinstance(exc, CheckAborted)
+                and not exc.checks.keys() <= broken.keys()
+                and not self._canceled.is_set()  # a cancel's interrupt aborted it
+            ):
                 # a check's query aborted the audit's transaction, so the other checks
                 # did not run: build again, that check reported as an error beside theirs
                 broken.update(exc.checks)
@@ -403,6 +424,8 @@ class Executor:
         exc: Exception,
     ) -> ModelResult:
         """The failed step's result, recorded: why it failed, where in the model's text."""
+        if self._canceled.is_set():  # interrupted, or refused its commit: rolled back
+            return self._failed(cur, target, model, started, t0, CANCELED_RUNNING)
         if isinstance(exc, AuditFailed):
             return self._audit_failed(cur, target, model, started, t0, exc)
         if isinstance(exc, UserCodeError):
@@ -467,8 +490,17 @@ class Executor:
         """The callback a step's transactions make before they commit (runtime/checking.py)."""
         broken = self._broken_checks.get(model.name)
         return audit_callback(
-            self.auditor, self.before_commit, model.name, outcomes, partition, broken
+            self.auditor, self._before_commit, model.name, outcomes, partition, broken
         )
+
+    def _before_commit(self, model: str) -> None:
+        """In each of a step's transactions, before it commits: a canceled run commits
+        nothing more (an interrupt can miss a step between two queries, and a Python
+        function cannot be interrupted); then the recorder's ``before_commit``."""
+        if self._canceled.is_set():
+            raise StepCanceled(f"{model}: the run was canceled before this step committed")
+        if self.before_commit is not None:
+            self.before_commit(model)
 
     def _audit_failed(
         self,
@@ -560,48 +592,3 @@ class Executor:
             line=line,
             col=col,
         )
-
-    def _run_partitions(
-        self,
-        cur: EngineCursor,
-        step: Step,
-        model: Model,
-        target: BuildTarget,
-        started: datetime,
-        t0: float,
-    ) -> ModelResult:
-        """Each partition in its own transaction (runtime/partition_steps.py), with times
-        read in the zone of the model's time partitions (its windows are wall-clock times
-        there: a ``TIMESTAMPTZ`` column is placed by them alike on every machine)."""
-        from teal.compiler.partitions import time_partitions
-        from teal.runtime.partition_steps import run_partitions
-
-        time = time_partitions(model.partitions)
-        with cur.time_zone(time.timezone) if time is not None else nullcontext():
-            return run_partitions(self, cur, step, model, target, started, t0)
-
-    def reporter_partition(
-        self,
-        step: Step,
-        key: str,
-        status: str,
-        rows: int | None,
-        done: int,
-        total: int,
-        seconds: float | None,
-        message: str | None = None,
-    ) -> None:
-        report = getattr(self.reporter, "partition_finished", None)
-        if report is not None:
-            metadata = self._partition_metadata.pop((step.model, key), None)
-            report(step, key, status, rows, done, total, seconds, message, metadata)
-
-    def _python_output(self, cur: EngineCursor, model: Model, key: str) -> Any:
-        """Run a partitioned Python asset for one partition; its rows, scannable (the
-        metadata it returned is reported with the partition)."""
-        output = call_asset(self.calls, cur, model, key=key)
-        if output.metadata:
-            self._partition_metadata[(model.name, key)] = {
-                k: plain(v) for k, v in output.metadata.items()
-            }
-        return output.data

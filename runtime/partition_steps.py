@@ -5,11 +5,12 @@ that runs them."""
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from teal.compiler.partitions import TimePartitions
+from teal.compiler.partitions import TimePartitions, time_partitions
 from teal.compiler.plan import Step
 from teal.compiler.project import Model
 from teal.compiler.wording import counted
@@ -17,7 +18,7 @@ from teal.runtime.checking import AuditFailed, CheckOutcome
 from teal.runtime.metadata import plain
 from teal.runtime.partition_errors import with_partition_context
 from teal.runtime.python_call import UserCodeError, call_asset
-from teal.runtime.results import ERROR, SKIPPED, SUCCESS, ModelResult
+from teal.runtime.results import CANCELED_RUNNING, ERROR, SKIPPED, SUCCESS, ModelResult
 from teal.warehouse.engine import BuildTarget, EngineCursor, PartitionWrite
 
 if TYPE_CHECKING:
@@ -38,12 +39,29 @@ def run_partitions(
     started: datetime,
     t0: float,
 ) -> ModelResult:
+    """The step's partitions, with times read in the zone of the model's time partitions
+    (its windows are wall-clock times there: a ``TIMESTAMPTZ`` column is placed by them
+    alike on every machine)."""
+    windows = time_partitions(model.partitions)
+    with cur.time_zone(windows.timezone) if windows is not None else nullcontext():
+        return _held_back_and_built(ex, cur, step, model, target, started, t0)
+
+
+def _held_back_and_built(
+    ex: Executor,
+    cur: EngineCursor,
+    step: Step,
+    model: Model,
+    target: BuildTarget,
+    started: datetime,
+    t0: float,
+) -> ModelResult:
     """The step's partitions; those held back during the run (they read an upstream
     partition that failed: runtime/held_back.py) are reported skipped and passed on in
     the result's ``failed_partitions``, so that what reads them is held back too."""
     for key in step.held_back if step.attempt == 1 else ():  # reported once, not per try
-        ex.reporter_partition(
-            step, key, SKIPPED, None, 0, len(step.partitions), None, step.held_back_why
+        report_partition(
+            ex, step, key, SKIPPED, None, 0, len(step.partitions), None, step.held_back_why
         )
     result = _build_partitions(ex, cur, step, model, target, started, t0)
     if not step.held_back or (result.status != SUCCESS and not result.failed_partitions):
@@ -54,6 +72,36 @@ def run_partitions(
         message=result.message
         or f"{counted(len(step.held_back), 'partition')} held back: {step.held_back_why}",
     )
+
+
+def report_partition(
+    ex: Executor,
+    step: Step,
+    key: str,
+    status: str,
+    rows: int | None,
+    done: int,
+    total: int,
+    seconds: float | None,
+    message: str | None = None,
+) -> None:
+    """Tell the executor's reporter that partition ``key`` of ``step`` ended, with the
+    teal.Output metadata a Python asset returned for it."""
+    report = getattr(ex.reporter, "partition_finished", None)
+    if report is not None:
+        metadata = ex._partition_metadata.pop((step.model, key), None)
+        report(step, key, status, rows, done, total, seconds, message, metadata)
+
+
+def python_output(ex: Executor, cur: EngineCursor, model: Model, key: str) -> Any:
+    """Run a partitioned Python asset for one partition; its rows, scannable (the
+    metadata it returned is reported with the partition)."""
+    output = call_asset(ex.calls, cur, model, key=key)
+    if output.metadata:
+        ex._partition_metadata[(model.name, key)] = {
+            k: plain(v) for k, v in output.metadata.items()
+        }
+    return output.data
 
 
 def _build_partitions(
@@ -78,7 +126,7 @@ def _build_partitions(
                 k,
                 fill(model, step.sql or "", k)
                 if model.kind == "sql"
-                else (lambda k=k: ex._python_output(cur, model, k)),
+                else (lambda k=k: python_output(ex, cur, model, k)),
                 fill(model, model.partition_filter or "", k),
             )
             for k in keys
@@ -88,7 +136,7 @@ def _build_partitions(
         except AuditFailed as exc:
             return ex._audit_failed(cur, target, model, started, t0, exc)
         for i, key in enumerate(keys, 1):
-            ex.reporter_partition(step, key, SUCCESS, None, i, len(keys), None)
+            report_partition(ex, step, key, SUCCESS, None, i, len(keys), None)
         return ex._succeeded(
             cur, step, model, target, started, t0, built.rows, outcomes, partitions=len(keys)
         )
@@ -108,7 +156,6 @@ def _build_partitions(
             pass
     exists = cur.relation_kind(target) is not None
     created_here = not exists  # then no partition has rows before this step writes it
-    canceled = ex._canceled
     committed: set[str] = set()
 
     def one(i: int, key: str) -> bool:
@@ -124,7 +171,7 @@ def _build_partitions(
                 sql = model.incremental_sql if exists and model.incremental_sql else step.sql
                 source: Any = fill(model, sql or "", key)
             else:
-                source = ex._python_output(cur, model, key)
+                source = python_output(ex, cur, model, key)
             built = cur.replace_partition(
                 target,
                 key,
@@ -137,7 +184,9 @@ def _build_partitions(
             exists = True
             total_rows += built.rows or 0
         except Exception as exc:  # noqa: BLE001 - one failed partition; the others go on
-            if isinstance(exc, AuditFailed):
+            if ex._canceled.is_set():  # interrupted, or refused its commit: rolled back
+                message, line = CANCELED_RUNNING, None
+            elif isinstance(exc, AuditFailed):
                 outcomes.extend(exc.outcomes)
                 try:
                     if ex.auditor is not None:
@@ -156,15 +205,13 @@ def _build_partitions(
                 cur.record_partition_failure(target, key, p_started, message)
             except Exception:  # noqa: BLE001
                 pass
-            ex.reporter_partition(
-                step, key, ERROR, None, i, len(keys), time.perf_counter() - p0, message
+            report_partition(
+                ex, step, key, ERROR, None, i, len(keys), time.perf_counter() - p0, message
             )
             return False
         committed.add(key)
         # committed: reporting it (which may fail, e.g. a closed pipe) cannot undo it
-        ex.reporter_partition(
-            step, key, SUCCESS, built.rows, i, len(keys), time.perf_counter() - p0
-        )
+        report_partition(ex, step, key, SUCCESS, built.rows, i, len(keys), time.perf_counter() - p0)
         return True
 
     def group(first: int, group_keys: list[str]) -> bool:
@@ -196,7 +243,7 @@ def _build_partitions(
         total_rows += sum(rows)
         each = (time.perf_counter() - p0) / len(group_keys)
         for n, (key, count) in enumerate(zip(group_keys, rows)):
-            ex.reporter_partition(step, key, SUCCESS, count, first + n, len(keys), each)
+            report_partition(ex, step, key, SUCCESS, count, first + n, len(keys), each)
         return True
 
     groups = model.kind == "sql" and target.store is None and target.external is None
@@ -210,7 +257,7 @@ def _build_partitions(
         else:
             chunk = keys[i : i + 1]
         for n, key in enumerate(chunk):  # one at a time (after a failed group: which failed)
-            if canceled is not None and canceled.is_set():
+            if ex._canceled.is_set():
                 failures.append((key, "canceled before this partition started", None))
                 break
             if not one(i + n + 1, key) and ex.fail_fast:
@@ -360,9 +407,10 @@ def _write_range(
     if each:
         rows, share = dict(built.parts), (time.perf_counter() - t0) / len(keys)
         for i, key in enumerate(keys, 1):
-            ex.reporter_partition(step, key, SUCCESS, rows.get(key, 0), i, len(keys), share)
+            report_partition(ex, step, key, SUCCESS, rows.get(key, 0), i, len(keys), share)
     else:
-        ex.reporter_partition(
+        report_partition(
+            ex,
             step,
             f"{keys[0]}..{keys[-1]}" if len(keys) > 1 else keys[0],
             SUCCESS,

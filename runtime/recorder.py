@@ -13,17 +13,22 @@ import logging
 import os
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from teal.compiler.errors import ExecutionError
 from teal.compiler.plan import Plan, Step
 from teal.runtime.clock import utc_now
 from teal.runtime.report import Reporter
-from teal.runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
+from teal.runtime.results import (
+    CANCELED_RUNNING,
+    ERROR,
+    SKIPPED,
+    SUCCESS,
+    BuildResult,
+    ModelResult,
+)
 from teal.runtime.runstore import (
     Event,
     EventKind,
@@ -54,8 +59,6 @@ _OUTCOME = {
 }
 
 
-# how often the run's status is read to learn of a `teal cancel` before a step starts
-CANCEL_ASK_S = 0.2
 # how long an event written after a step commits may wait to be batched with others
 FLUSH_S = 0.1
 
@@ -246,14 +249,17 @@ def start_run(
 
 
 def abort_run(recorder: RunRecorder, exc: BaseException) -> None:
-    """The run stopped on ``exc`` (canceled, interrupted, or an error that ends the run)."""
-    canceled = isinstance(exc, KeyboardInterrupt | RunCanceled)
+    """The run stopped on ``exc`` (interrupted by Ctrl-C, or an error that ends the run)."""
+    canceled = isinstance(exc, KeyboardInterrupt)
     status = RunStatus.CANCELED if canceled else RunStatus.FAILURE
+    message = str(exc)
+    if canceled:
+        message = f"interrupted: {message or 'nothing half-written was committed'}"
     recorder.close()  # the outcomes of the steps that ended, then the rest:
-    # steps that were running finished or rolled back; the warehouse knows which, and a
-    # retry runs them again
+    # steps still marked running rolled back (a cancel lets none commit) or, after an
+    # error, finished or rolled back: the warehouse knows which, and a retry runs them again
     recorder.store.close_open_steps(recorder.run_id, status.value, utc_now())
-    recorder.store.set_status(recorder.run_id, status, at=utc_now(), message=str(exc)[:2000])
+    recorder.store.set_status(recorder.run_id, status, at=utc_now(), message=message[:2000])
 
 
 def end_run(recorder: RunRecorder, result: BuildResult, retention: Retention) -> None:
@@ -315,47 +321,21 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-class RunCanceled(ExecutionError):
-    """``teal cancel`` asked this run to stop: no new step starts after the request."""
-
-
 class RecordingReporter:
     """A :class:`~teal.runtime.executor.Reporter` that records each callback, then passes
-    it on to ``inner``.
-
-    It is also where a run learns it was canceled: before a step starts (and after each
-    partition commits) it reads the run's status, and raises :class:`RunCanceled` if
-    ``teal cancel`` set it to ``canceling``; the executor then starts nothing new, and
-    the steps already running finish (each is atomic)."""
+    it on to ``inner``. A step a cancel stopped while it ran (``ModelResult.canceled``) is
+    recorded ``canceled``."""
 
     def __init__(self, recorder: RunRecorder, inner: Reporter) -> None:
         self.recorder = recorder
         self.inner = inner
         self._code_versions: dict[str, str] = {}  # model -> the version its step builds
         self._started: dict[str, int] = {}  # model -> the sequence number of its step start
-        self._asked_at = float("-inf")  # when the store was last asked about a cancel
 
     def start(self, plan: Plan, threads: int, warehouse: str) -> None:
         self.inner.start(plan, threads, warehouse)
 
-    def _stop_if_canceled(self) -> None:
-        # asked at most every CANCEL_ASK_S: a step starting in between is interrupted by the
-        # cancel watcher (runtime/cancel.py) if it must stop; a store read per step would
-        # cost a round trip per step on Postgres
-        now = time.monotonic()
-        if now - self._asked_at < CANCEL_ASK_S:
-            return
-        self._asked_at = now
-        run = self.recorder.store.run(self.recorder.run_id)
-        if run is not None and run.status is RunStatus.CANCELING:
-            raise RunCanceled(
-                f"run {run.run_id} was canceled: the steps already running finished, "
-                "no other step started",
-                hint=f"`teal retry {run.run_id}` runs what it did not finish",
-            )
-
     def model_started(self, step: Step) -> None:
-        self._stop_if_canceled()
         self._code_versions[step.model] = step.sql_hash
         self._started[step.model] = self.recorder.emit(
             EventKind.STEP_START,
@@ -373,13 +353,10 @@ class RecordingReporter:
         if seq is not None:
             self.recorder.wait_written(seq)
 
-    def cancel_noticed(self) -> None:
-        """The cancel watcher saw the cancel: the next step's start asks the store at once
-        (not after CANCEL_ASK_S), so no step starts after this."""
-        self._asked_at = float("-inf")
+    def cancel_noticed(self, interrupted: bool = False) -> None:
         report = getattr(self.inner, "cancel_noticed", None)
         if report is not None:
-            report()
+            report(interrupted)
 
     def attempt_failed(self, step: Step, failed: ModelResult, allowed: int, pause: float) -> None:
         """Attempt ``step.attempt`` failed and the step runs again after ``pause``: the
@@ -394,7 +371,6 @@ class RecordingReporter:
         report = getattr(self.inner, "attempt_failed", None)
         if report is not None:
             report(step, failed, allowed, pause)
-        self._stop_if_canceled()
 
     def attempt_started(self, step: Step, allowed: int) -> None:
         """Attempt ``step.attempt`` starts, after the pause: its step row starts now."""
@@ -424,9 +400,10 @@ class RecordingReporter:
             if metadata:  # a partitioned Python asset's teal.Output metadata, per partition
                 data["metadata"] = dict(metadata)
             events.append((EventKind.MATERIALIZATION, step.model, key, None, None, data))
+        canceled = status == ERROR and message == CANCELED_RUNNING  # stopped by a cancel
         events.append(
             (
-                _OUTCOME[status],
+                EventKind.STEP_CANCELED if canceled else _OUTCOME[status],
                 step.model,
                 key,
                 None,
@@ -438,8 +415,6 @@ class RecordingReporter:
         report = getattr(self.inner, "partition_finished", None)
         if report is not None:
             report(step, key, status, rows, done, total, seconds, message, metadata)
-        if done < total:
-            self._stop_if_canceled()
 
     def model_finished(self, result: ModelResult, done: int, total: int) -> None:
         events: list[EventSpec] = []
@@ -471,7 +446,8 @@ class RecordingReporter:
             if result.metadata:
                 built["metadata"] = dict(result.metadata)
             events.append((EventKind.MATERIALIZATION, result.model, None, None, None, built))
-        events.append((_OUTCOME[result.status], result.model, None, None, result.message, timing))
+        outcome = EventKind.STEP_CANCELED if result.canceled else _OUTCOME[result.status]
+        events.append((outcome, result.model, None, None, result.message, timing))
         self.recorder.emit_all(events, defer=True)
         self.inner.model_finished(result, done, total)
 

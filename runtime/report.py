@@ -132,10 +132,12 @@ class ConsoleReporter:
             + (f" ({counted(idle, 'more selected model')}: nothing to do)" if idle else "")
         )
 
-    def cancel_noticed(self) -> None:
-        """The run was canceled (`teal cancel`): said once, from the cancel watcher's thread."""
+    def cancel_noticed(self, interrupted: bool = False) -> None:
+        """The run was canceled (`teal cancel`, or Ctrl-C: ``interrupted``): said once,
+        from a thread of the cancel's own."""
         self.write(
-            "Canceling: the SQL steps in flight are stopped and roll back, no other step starts"
+            ("Interrupted (Ctrl-C again: stop at once)" if interrupted else "Canceling")
+            + ": the steps in flight are stopped and roll back, no other step starts"
         )
 
     def attempt_failed(self, step: Step, failed: ModelResult, allowed: int, pause: float) -> None:

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 SUCCESS, ERROR, SKIPPED = "success", "error", "skipped"
+# why a step a cancel (`teal cancel`, Ctrl-C) stopped while it ran is skipped
+CANCELED_RUNNING = "canceled while running: its work was rolled back"
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,11 @@ class ModelResult:
     # because they read an upstream partition that failed) while others did: a step
     # downstream builds its partitions that read none of them (runtime/held_back.py)
     failed_partitions: tuple[str, ...] = ()
+
+    @property
+    def canceled(self) -> bool:
+        """Stopped by a cancel while it ran (the run store records the step canceled)."""
+        return self.status == SKIPPED and (self.message or "").startswith("canceled while running")
 
     @property
     def location(self) -> str:

@@ -9,10 +9,13 @@ imports this module when a build runs.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from teal.compiler.plan import Plan, PlanOptions
+from teal.compiler.wording import counted
 from teal.runtime.artifacts import write_run_results
+from teal.runtime.cancel import Interrupted
 from teal.runtime.clock import utc_now
 from teal.runtime.executor import Executor
 from teal.runtime.hooks import run_end_hooks, run_hooks
@@ -153,7 +156,8 @@ def execute_plan(
             executor.cancel_requested = canceled
         run_hooks(session.project, wh, "start")
         result = executor.run()
-        run_end_hooks(session.project, wh, result, run.command)
+        if not executor.interrupted:  # after Ctrl-C the run ends here, as dbt's does
+            run_end_hooks(session.project, wh, result, run.command)
         if session.record_runs:  # one query for the output schema of everything built
             if isinstance(reporter, RecordingReporter):
                 reporter.recorder.flush()  # the materializations it completes
@@ -166,14 +170,37 @@ def execute_plan(
             command=run.command,
             started_at=started,
             finished_at=utc_now(),
-            status="success" if ok else "error",
+            status="canceled" if executor.interrupted else "success" if ok else "error",
             selected=len(plan.steps),
             succeeded=len(result.built),
             failed=len(result.failed),
             skipped=[r.model for r in result.skipped],
         )
-    finally:
+    except KeyboardInterrupt:  # Ctrl-C twice: steps still running hold their cursors
+        if own:  # and can commit nothing; the process ends them
+            with contextlib.suppress(Exception):
+                wh.close()
+        raise
+    except BaseException:
         if own:
             wh.close()
+        raise
+    if own:
+        wh.close()
     write_run_results(session.config, result, run.command, project)
+    if executor.interrupted:
+        raise interrupted(result, run_id if session.record_runs else None)
     return result
+
+
+def interrupted(result: BuildResult, run_id: str | None) -> Interrupted:
+    """What Ctrl-C did to the run (``run_id``: a recorded run, which `teal retry` can
+    finish)."""
+    stopped = sum(r.canceled for r in result)
+    counts = f"{len(result.built)} built, {len(result.failed)} failed, "
+    counts += f"{len(result.skipped)} skipped"
+    said = f"{counted(stopped, 'step')} stopped while running and rolled back" if stopped else ""
+    return Interrupted(
+        f"{said or 'no step was running'}; nothing half-written was committed ({counts})",
+        hint=f"`teal retry {run_id}` runs what it did not finish" if run_id else None,
+    )

@@ -95,6 +95,7 @@ def run_group(
     budget_s: float,
     stop: Callable[[], bool],
     started: Callable[[Step], None],
+    canceled: Callable[[], bool] = lambda: False,
 ) -> GroupRun:
     """Build ``first``, then the steps ``pull`` gives, in ``group``'s transaction (opened
     by the caller on ``cur``), while the budget lasts; commit them together.
@@ -106,7 +107,9 @@ def run_group(
     group back and every step built in it runs again alone. ``stop()`` true: no further
     step is taken. ``started(step)`` reports each step after the first as it starts (the
     scheduler reported the first); if it raises (a run canceled meanwhile), that step is
-    handed back unstarted, and the scheduler meets the same refusal.
+    handed back unstarted, and the scheduler meets the same refusal. ``canceled()`` true
+    when the group would commit: it rolls back instead (a canceled run commits nothing
+    more), and ``alone`` meets the cancel for each step.
     """
     t0 = time.perf_counter()
     ran: list[Step] = []
@@ -132,6 +135,7 @@ def run_group(
                 except Exception:  # noqa: BLE001 - handed back: see the docstring
                     unstarted = (step,)
                     break
+        failed = failed or canceled()
         if not failed:
             try:
                 cur.close_group(group, commit=True)

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -161,11 +162,25 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
                     f"error: {exc}" if exc.path is None and exc.line is None else str(exc), err=True
                 )
             sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted: nothing half-written was committed", err=True)
+        except KeyboardInterrupt as exc:  # a build's says what it stopped (runtime/cancel.py)
+            click.echo(f"interrupted: {str(exc) or 'nothing half-written was committed'}", err=True)
+            hint = getattr(exc, "hint", None)
+            if hint:
+                click.echo(f"  hint: {hint}", err=True)
+            if getattr(exc, "at_once", False):
+                _exit_now(130)
             sys.exit(130)
 
     return wrapper
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Exit without waiting for the threads left running (a build stopped by a second
+    Ctrl-C leaves its steps' threads, which can commit nothing: Python would wait for
+    them to end)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _spot(error: TealError, project_dir: object) -> None:

@@ -604,6 +604,42 @@ def test_dbt_seeds_and_plain_models_group_but_hooks_snapshots_incrementals_and_s
     assert SparkEngine.GROUPS_STEPS is False
 
 
+def test_a_cancel_as_a_group_is_about_to_commit_rolls_it_back(project):
+    """White box: the cancel comes as the group's second step passes its pre-commit check,
+    every step of the group built; the group rolls back instead of committing (a canceled
+    run commits nothing more), its steps end canceled, and none starts after."""
+    root = light_project(project, {})
+    session = Session.open(root)
+    checked: list[str] = []
+    try:
+        plan = session.plan()
+        wh = open_engine(session.config, sources=session.project.sources)
+        try:
+            executor = Executor(session.project, plan, wh, run_id="r1", threads=1)
+            executor.group_budget = lambda elapsed: 60.0
+
+            def before_commit(model: str) -> None:
+                checked.append(model)
+                if len(checked) == 3:  # the first step ran alone, the next two in a group
+                    executor.cancel()
+
+            executor.before_commit = before_commit
+            result = executor.run()
+        finally:
+            wh.close()
+    finally:
+        session.close()
+    assert len(checked) == 3, checked
+    by_model = {r.model: r for r in result}
+    assert by_model[checked[0]].status == "success"
+    for model in checked[1:]:
+        assert by_model[model].message == "canceled while running: its work was rolled back"
+    rest = {r.message for r in result if r.model not in checked}
+    assert rest == {"canceled before it started"}
+    tables = "select table_name from duckdb_tables() where schema_name = 'main'"
+    assert query(root / "warehouse.duckdb", tables) == [(checked[0],)]
+
+
 def test_a_cancel_inside_a_group_rolls_it_back_and_ends_its_steps_canceled(project, tmp_path):
     """`teal cancel` while a group builds (white box: the event and the interrupt the
     cancel watcher makes): the SQL in flight is interrupted, the group rolls back, and

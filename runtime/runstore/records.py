@@ -47,6 +47,7 @@ class EventKind(StrEnum):
     STEP_SUCCESS = "step_success"
     STEP_FAILURE = "step_failure"
     STEP_SKIP = "step_skip"
+    STEP_CANCELED = "step_canceled"  # stopped by a cancel while it ran: nothing committed
     MATERIALIZATION = "materialization"
     CHECK_RESULT = "check_result"
     LOG = "log"
@@ -57,6 +58,7 @@ STEP_STATUS = {
     EventKind.STEP_SUCCESS: "success",
     EventKind.STEP_FAILURE: "failure",
     EventKind.STEP_SKIP: "skipped",
+    EventKind.STEP_CANCELED: "canceled",
 }
 
 

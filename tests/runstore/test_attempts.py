@@ -158,6 +158,61 @@ def test_the_pauses_between_attempts_double(tmp_path):
     assert result.attempts == 4 and result.message == "timeout on attempt 4"
 
 
+def test_a_cancel_during_the_pause_before_a_retry_ends_the_attempts(tmp_path):
+    """The pause ends with the cancel (the executor's pause is the cancel event's wait),
+    and no further attempt starts."""
+    import threading
+
+    from teal.compiler.plan import Step
+    from teal.compiler.project import load_project
+    from teal.runtime.attempts import run_with_retries
+    from teal.runtime.results import ERROR, ModelResult
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "teal.toml").write_text("")
+    (tmp_path / "models" / "a.sql").write_text(
+        "{{ config(retries=3, retry_delay='10m') }} select 1 as v"
+    )
+    model = load_project(tmp_path).models["a"]
+    step = Step("a", "view", "main.a", (), "selected", "", "models/a.sql")
+    canceled = threading.Event()
+    ran: list[int] = []
+
+    def once(s: Step) -> ModelResult:
+        ran.append(s.attempt)
+        canceled.set()  # Ctrl-C while the first attempt runs
+        return ModelResult("a", ERROR, message="interrupted")
+
+    result = run_with_retries(
+        step,
+        model,
+        once,
+        on_retry=None,
+        sleep=canceled.wait,
+        rand=lambda: 0.5,
+        stop=canceled.is_set,
+    )
+    assert ran == [1] and result.attempts == 1 and result.message == "interrupted"
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> None:  # the cancel comes during the pause
+        pauses.append(seconds)
+        canceled.set()
+
+    canceled.clear()
+    ran.clear()
+    result = run_with_retries(
+        step,
+        model,
+        lambda s: ran.append(s.attempt) or ModelResult("a", ERROR, message="timeout"),
+        on_retry=None,
+        sleep=pause,
+        rand=lambda: 0.5,
+        stop=canceled.is_set,
+    )
+    assert ran == [1] and pauses == [600.0] and result.attempts == 1
+
+
 def test_cancel_interrupts_the_query_in_flight(project):
     import os
     import subprocess
@@ -206,7 +261,7 @@ def test_cancel_interrupts_the_query_in_flight(project):
     assert "upstream slow was canceled" in out  # not "failed": what is downstream says why
     shown = json.loads(run_teal("runs", "show", "last", "--json", cwd=root).stdout)
     assert shown["run"]["status"] == "canceled"
-    assert {s["model"]: s["status"] for s in shown["steps"]}["slow"] == "skipped"
+    assert {s["model"]: s["status"] for s in shown["steps"]}["slow"] == "canceled"
     found = query(
         root / "warehouse.duckdb",
         "select count(*) from information_schema.tables where table_name = 'slow'",

@@ -139,7 +139,10 @@ def test_retry_builds_into_the_warehouse_of_the_run_it_retries(project):
 
 
 @pytest.mark.slow
-def test_cancel_stops_a_running_build_before_its_next_step_and_retry_finishes_it(project):
+def test_cancel_rolls_back_the_python_step_in_flight_and_retry_finishes_the_run(project):
+    """b, a Python asset, is in its function when `teal cancel` comes: it cannot be
+    interrupted, so it runs to its end, and then its write rolls back; nothing else
+    starts."""
     root = project(FLAKY)
     build = _build_held_at_the_gate(root, "--threads", "1")
     try:
@@ -150,46 +153,55 @@ def test_cancel_stops_a_running_build_before_its_next_step_and_retry_finishes_it
         for line in build.stdout:  # the build saw the cancel: from here no step starts
             if line.startswith("Canceling: "):
                 break
-        with open(root / "gate", "w") as gate:  # b finishes; nothing else starts
+        with open(root / "gate", "w") as gate:  # b's function returns; nothing commits
             gate.write("go")
         rest, _ = build.communicate(timeout=120)
     finally:
         build.kill()
     assert build.returncode == 1, rest
-    assert "was canceled" in rest and "Traceback" not in rest
+    assert "b  canceled while running: its work was rolled back" in rest
+    assert "Traceback" not in rest and "error:" not in rest
     run = _runs(root)[0]
     assert run["status"] == "canceled"
     steps = {s["model"]: s["status"] for s in _show(root, run["run_id"])["steps"]}
-    assert steps == {"a": "success", "b": "success"}, rest
+    assert steps == {"a": "success", "b": "canceled", "c": "skipped", "d": "skipped"}, rest
+    built = "select table_name from information_schema.tables where table_schema = 'main'"
+    assert query(root / "warehouse.duckdb", built) == [("a",)]  # b was not published
     again = run_teal("cancel", run["run_id"], cwd=root)
     assert again.returncode == 2 and "is canceled, not running" in again.stderr
 
     (root / "gate").unlink()
     retried = run_teal("retry", "last", cwd=root)
     assert retried.returncode == 0, retried.output
-    assert sorted(s["model"] for s in _show(root, "last")["steps"]) == ["c", "d"]
+    assert sorted(s["model"] for s in _show(root, "last")["steps"]) == ["b", "c", "d"]
     assert query(root / "warehouse.duckdb", "select n from main.d") == [(2,)]
 
 
 @pytest.mark.slow
-def test_a_cancel_that_comes_while_the_last_step_runs_ends_the_run_as_it_ended(project):
-    """Nothing was left to stop: the run and the command agree that it succeeded."""
+def test_a_cancel_while_the_last_step_runs_keeps_the_rows_it_had(project):
+    """The last step, b, is in its function when the cancel comes: its new rows are not
+    published (the rows of the build before stay), and the run ends canceled."""
     root = project(FLAKY)
-    assert run_teal("build", "-s", "a", cwd=root).returncode == 0
+    assert run_teal("build", cwd=root).returncode == 0
     build = _build_held_at_the_gate(root, "-s", "b")
     try:
+        assert build.stdout is not None
         asked = run_teal("cancel", "last", cwd=root)
         assert asked.returncode == 0, asked.output
-        with open(root / "gate", "w") as gate:  # b, the last step, finishes
+        for line in build.stdout:  # the build saw the cancel
+            if line.startswith("Canceling: "):
+                break
+        with open(root / "gate", "w") as gate:  # b, the last step, returns
             gate.write("go")
         rest, _ = build.communicate(timeout=120)
     finally:
         build.kill()
-    assert build.returncode == 0, rest
-    assert "1 built, 0 failed" in rest and "was canceled" not in rest
+    assert build.returncode == 1, rest
+    assert "0 built, 0 failed, 1 skipped" in rest, rest
     run = _runs(root)[0]
-    assert run["status"] == "success", run
-    assert "every step finished" in run["message"]
+    assert run["status"] == "canceled", run
+    built = "select run_id from teal.builds where model = 'b' and status = 'success'"
+    assert query(root / "warehouse.duckdb", built) == [(_runs(root)[1]["run_id"],)]
 
 
 @pytest.mark.slow

@@ -213,3 +213,51 @@ def test_a_step_start_is_written_behind_in_order_and_on_record_when_waited_for(
         recorder.close()
     assert [e.seq for e in store.events("r1")] == [1, 2, 3]
     assert {s.model: s.status for s in store.steps("r1")} == {"a": "success", "b": "started"}
+
+
+def test_a_step_a_cancel_stopped_while_it_ran_is_recorded_canceled(store: RunStore) -> None:
+    """The recorder writes a step canceled while it ran (`teal cancel`, Ctrl-C) as its own
+    event kind; the step's row says canceled, not skipped, beside a step that never
+    started."""
+    from teal.runtime.recorder import RecordingReporter, RunRecorder
+    from teal.runtime.report import SilentReporter
+    from teal.runtime.results import CANCELED_RUNNING, ModelResult
+
+    store.migrate(T0)
+    store.add_run(_run("r1"))
+    recorder = RunRecorder(store, "r1")
+    reporter = RecordingReporter(recorder, SilentReporter())
+    try:
+        recorder.emit(EventKind.STEP_START, "big")
+        reporter.model_finished(ModelResult("big", "skipped", message=CANCELED_RUNNING), 1, 2)
+        reporter.model_finished(
+            ModelResult("after", "skipped", message="upstream big was canceled"), 2, 2
+        )
+    finally:
+        recorder.close()
+    assert {s.model: s.status for s in store.steps("r1")} == {
+        "big": "canceled",
+        "after": "skipped",
+    }
+    assert [e.kind for e in store.events("r1")][-2:] == [
+        EventKind.STEP_CANCELED,
+        EventKind.STEP_SKIP,
+    ]
+
+
+def test_a_cancel_asked_after_the_last_step_committed_ends_the_run_as_it_ended(
+    store: RunStore,
+) -> None:
+    """Nothing was left to stop (the last step committed before the build saw the cancel):
+    the run and the command agree that it succeeded."""
+    from teal.runtime.recorder import RunRecorder, end_run
+    from teal.runtime.results import BuildResult, ModelResult
+
+    store.migrate(T0)
+    store.add_run(_run("r1"))
+    assert store.request_cancel("r1")
+    result = BuildResult("r1", (ModelResult("b", "success"),), 1.0, "warehouse.duckdb")
+    end_run(RunRecorder(store, "r1"), result, Retention())
+    run = store.run("r1")
+    assert run is not None and run.status is RunStatus.SUCCESS
+    assert "every step finished" in (run.message or "")

@@ -1,0 +1,212 @@
+"""Ctrl-C (SIGINT) during `teal build`: the steps in flight are stopped and rolled back (a
+query is interrupted; a Python function, which cannot be, runs to its end and its write
+rolls back), the previous rows stay, the run is recorded canceled with those steps
+canceled, and the command exits 130 saying so. A second Ctrl-C stops at once, still
+committing nothing.
+
+Each test sends SIGINT to a real `teal build` process once its run store (or its output)
+shows the step running."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import query, run_teal
+
+WATCHDOG_S = 180.0
+CONFIG = 'name = "p"\nthreads = 1\n[defaults]\nmaterialized = "table"\n'
+
+# one row; minutes of work with n = 100,000,000,000 (and nothing written until the end)
+BIG = (
+    'select count(*) as n, \'{{ var("v", "a") }}\' as v '
+    "from range({{ var('n', 10) }}) t(i) where md5(i::varchar) = 'x'"
+)
+
+# blocks while a pipe named 'gate' exists, until someone writes to it
+GATED = """
+    import os
+
+    import polars as pl
+    import teal
+
+    @teal.asset
+    def gated(context: teal.AssetContext) -> pl.DataFrame:
+        if os.path.exists("gate"):
+            context.log.info("gated waits at the gate")
+            with open("gate") as gate:
+                gate.read()
+        return pl.DataFrame({"v": [context.vars.get("v", "a")]})
+"""
+
+
+def _build(root: Path, *args: str) -> subprocess.Popen[str]:
+    """`teal build ARGS` in a process of its own, SIGINT handled as in a terminal (a test
+    run in the background inherits SIGINT ignored)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
+    build = subprocess.Popen(
+        [sys.executable, "-m", "teal.cli", "build", *args],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    # a build that ignores Ctrl-C would wait at its gate for ever: killed, the test fails
+    watchdog = threading.Timer(WATCHDOG_S, build.kill)
+    watchdog.daemon = True
+    watchdog.start()
+    return build
+
+
+def _show(root: Path) -> dict:
+    return json.loads(run_teal("runs", "show", "last", "--json", cwd=root).stdout)
+
+
+def _wait_for_line(build: subprocess.Popen[str], start: str) -> None:
+    assert build.stdout is not None
+    for line in build.stdout:
+        if start in line:
+            return
+    raise AssertionError(f"the build ended before {start!r}: " + build.communicate()[0])
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_query_in_flight_and_keeps_the_rows_it_had(project):
+    root = project({"models/m/big.sql": BIG}, config=CONFIG)
+    first = run_teal("build", cwd=root)
+    assert first.returncode == 0, first.output
+    before = query(root / "warehouse.duckdb", "select n, v from m.big")
+    build = _build(root, "--vars", "{n: 100000000000, v: b}")
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # until the run store shows big started (polled, not a fixed wait)
+            shown = run_teal("runs", "show", "last", "--json", cwd=root)
+            if shown.returncode == 0:
+                run = json.loads(shown.stdout)
+                if run["run"]["status"] == "started" and any(
+                    s["model"] == "big" and s["status"] == "started" for s in run["steps"]
+                ):
+                    break
+            assert time.monotonic() < deadline and build.poll() is None, "big never started"
+            time.sleep(0.1)
+        build.send_signal(signal.SIGINT)
+        out, _ = build.communicate(timeout=120)  # minutes of work, stopped at once
+    finally:
+        build.kill()
+    assert build.returncode == 130, out
+    assert "Interrupted (Ctrl-C again: stop at once)" in out
+    assert "big  canceled while running: its work was rolled back" in out
+    assert (
+        "interrupted: 1 step stopped while running and rolled back; nothing half-written "
+        "was committed (0 built, 0 failed, 1 skipped)"
+    ) in out
+    assert "Traceback" not in out
+    shown = _show(root)
+    assert shown["run"]["status"] == "canceled"
+    assert shown["run"]["message"].startswith("interrupted: 1 step stopped while running")
+    assert {s["model"]: s["status"] for s in shown["steps"]} == {"big": "canceled"}
+    assert f"`teal retry {shown['run']['run_id']}`" in out
+    # the old table, and its state from the first run
+    assert query(root / "warehouse.duckdb", "select n, v from m.big") == before
+    state = query(root / "warehouse.duckdb", "select run_id, status from teal.model_state")
+    assert state == [(_first_run(root), "success")]
+
+
+def _first_run(root: Path) -> str:
+    runs = json.loads(run_teal("runs", "--json", cwd=root).stdout)
+    return runs[-1]["run_id"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_lets_a_python_function_end_and_publishes_nothing_of_it(project):
+    root = project({"models/gated.py": GATED}, config=CONFIG)
+    assert run_teal("build", cwd=root).returncode == 0
+    os.mkfifo(root / "gate")
+    build = _build(root, "--vars", "{v: b}")
+    try:
+        _wait_for_line(build, "gated waits at the gate")
+        build.send_signal(signal.SIGINT)
+        _wait_for_line(build, "Interrupted (Ctrl-C again: stop at once)")
+        with open(root / "gate", "w") as gate:  # the function returns; its write rolls back
+            gate.write("go")
+        out, _ = build.communicate(timeout=120)
+    finally:
+        build.kill()
+    assert build.returncode == 130, out
+    assert "gated  canceled while running: its work was rolled back" in out
+    shown = _show(root)
+    assert shown["run"]["status"] == "canceled"
+    assert {s["model"]: s["status"] for s in shown["steps"]} == {"gated": "canceled"}
+    assert query(root / "warehouse.duckdb", "select v from main.gated") == [("a",)]
+
+
+@pytest.mark.slow
+def test_a_second_ctrl_c_stops_at_once_and_still_commits_nothing(project):
+    """The Python function still waits at its gate when the second Ctrl-C comes: the build
+    exits without waiting for it."""
+    root = project({"models/gated.py": GATED}, config=CONFIG)
+    assert run_teal("build", cwd=root).returncode == 0
+    os.mkfifo(root / "gate")
+    build = _build(root, "--vars", "{v: b}")
+    try:
+        _wait_for_line(build, "gated waits at the gate")
+        build.send_signal(signal.SIGINT)
+        _wait_for_line(build, "Interrupted (Ctrl-C again: stop at once)")
+        build.send_signal(signal.SIGINT)
+        out, _ = build.communicate(timeout=120)  # the gate stays shut
+    finally:
+        build.kill()
+    assert build.returncode == 130, out
+    assert (
+        "interrupted: stopped at once (Ctrl-C twice): the steps still running commit nothing"
+    ) in out
+    assert "Traceback" not in out
+    shown = _show(root)
+    assert shown["run"]["status"] == "canceled"
+    assert {s["model"]: s["status"] for s in shown["steps"]} == {"gated": "canceled"}
+    assert query(root / "warehouse.duckdb", "select v from main.gated") == [("a",)]
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_partitioned_step_keeps_the_partitions_committed_before_it(project):
+    """A first build writes partition by partition: a is committed when Ctrl-C comes,
+    b (minutes of work) is stopped and rolled back."""
+    part = (
+        "{{ config(partitioned_by={'static': ['a', 'b']}, partition_column='k') }} "
+        "select '{{ partition.key }}' as k, count(*) as n from range(100000000000) t(i) "
+        "where '{{ partition.key }}' = 'b' and md5(i::varchar) = 'x'"
+    )
+    root = project({"models/part.sql": part}, config=CONFIG)
+    build = _build(root)
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # until the run store shows partition a committed
+            shown = run_teal("runs", "show", "last", "--json", cwd=root)
+            if shown.returncode == 0:
+                steps = json.loads(shown.stdout)["steps"]
+                if any(s["partition_key"] == "a" and s["status"] == "success" for s in steps):
+                    break
+            assert time.monotonic() < deadline and build.poll() is None, "a never committed"
+            time.sleep(0.1)
+        build.send_signal(signal.SIGINT)
+        out, _ = build.communicate(timeout=120)
+    finally:
+        build.kill()
+    assert build.returncode == 130, out
+    assert (
+        "part  canceled while running: 1 partition committed before it, the one running rolled back"
+    ) in out
+    steps = {(s["partition_key"], s["status"]) for s in _show(root)["steps"]}
+    assert ("a", "success") in steps and ("", "canceled") in steps
+    assert ("b", "success") not in steps
+    assert query(root / "warehouse.duckdb", "select k, n from main.part") == [("a", 0)]
