@@ -191,6 +191,12 @@ def show(
         for s in steps
     ]
     click.echo(table(("model", "partition", "try", "status", "took", "rows", "note"), rows))
+    detailed = [s for s in steps if s.message and "\n" in s.message.strip()]
+    if detailed:  # a failure's full message (a Python asset's frames), the note cut short
+        click.echo("")
+        for s in detailed:
+            where = s.model + (f"[{s.partition_key}]" if s.partition_key else "")
+            click.echo(f"{where}: {(s.message or '').strip()}")
     described = [
         m
         for m in store.materializations(run_id=run.run_id, limit=100_000)
