@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope
 
-from teal.compiler.columns import Qualified, _col_of, _Tables, qualify
+from teal.compiler.column_nodes import col_of
+from teal.compiler.columns import Qualified, _Tables, qualify
 from teal.compiler.declared import canonical_type
 from teal.compiler.errors import LineageError, TealError
 from teal.compiler.templating import Rendered
@@ -198,7 +199,7 @@ def _branches(node: exp.Expr) -> list[exp.Select]:
 def _at(node: exp.Expr, message: str, hint: str, sql: str | None) -> TypeMismatch:
     first = next((n for n in node.walk() if isinstance(n, exp.Identifier) and n.meta), None)
     meta = first.meta if first is not None else {}
-    col = _col_of(first) if first is not None and meta.get("start") is not None else None
+    col = col_of(first) if first is not None and meta.get("start") is not None else None
     written = first.name if first else ""
     table = node.args.get("table") if isinstance(node, exp.Column) else None
     start = meta.get("start")

@@ -44,6 +44,16 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.optimizer.qualify_columns import qualify_columns
 from sqlglot.optimizer.scope import Scope, build_scope
 
+from teal.compiler.column_nodes import (
+    clause_of,
+    col_of,
+    is_using_key,
+    named_by_author,
+    select_names,
+    skip,
+    value_kind,
+    walk_scope,
+)
 from teal.compiler.column_types import (
     KINDS,
     ROW_KINDS,
@@ -57,8 +67,6 @@ from teal.compiler.column_types import (
 _RANK = {kind: i for i, kind in enumerate(KINDS)}
 # names of upstream tables inside the qualified tree: the index into ``_Tables.keys``
 _UPSTREAM = "__teal_up_"
-# placeholders teal renders for partitions (``{{ partition.start }}`` unquoted): not columns
-_PLACEHOLDER = "__teal_"
 
 
 def trace_columns(
@@ -202,13 +210,13 @@ class _Tracer:
         self._names: dict[int, tuple[str, ...] | None] = {}
 
     def skip(self, column: exp.Column) -> bool:
-        return _skip(column, self.lambdas)
+        return skip(column, self.lambdas)
 
     def names(self, scope: Scope) -> tuple[str, ...] | None:
         """The output names of a scope (memoized: asked for every column it is read by)."""
         key = id(scope)
         if key not in self._names:
-            self._names[key] = _select_names(scope)
+            self._names[key] = select_names(scope)
         return self._names[key]
 
     # -- the query's outputs --------------------------------------------------------------
@@ -225,7 +233,7 @@ class _Tracer:
             edges = tuple(
                 Edge(kind, table, column) for (table, column), kind in sorted(trace.edges.items())
             )
-            named = _named_by_author(root, index)
+            named = named_by_author(root, index)
             out.append(ColumnLineage(name, edges, trace.resolved and named))
         return tuple(out)
 
@@ -288,7 +296,7 @@ class _Tracer:
                     _merge(edges, {k: "filter" for k in part.edges})
                     resolved = resolved and part.resolved
         for sub in scope.subquery_scopes:
-            kind = _ROW_CLAUSES.get(_clause_of(sub.expression, scope.expression) or "")
+            kind = _ROW_CLAUSES.get(clause_of(sub.expression, scope.expression) or "")
             if kind is None:
                 continue
             part = self.whole(sub)
@@ -314,7 +322,7 @@ class _Tracer:
         edges: dict[tuple[str, str], str] = {}
         resolved = True
         body = select.unalias()
-        if _is_using_key(body):  # USING (id) expanded by qualify: COALESCE(a.id, b.id)
+        if is_using_key(body):  # USING (id) expanded by qualify: COALESCE(a.id, b.id)
             for i, column in enumerate(body.iter_expressions()):
                 assert isinstance(column, exp.Column)
                 part = self.column(scope, column)
@@ -322,11 +330,11 @@ class _Tracer:
                 resolved = resolved and part.resolved
             return _Trace(edges, resolved)
         subqueries = {id(s.expression): s for s in scope.subquery_scopes}
-        for node in _walk_scope(select):
+        for node in walk_scope(select):
             if isinstance(node, exp.Column):
                 if self.skip(node):
                     continue
-                kind = _value_kind(node, body)
+                kind = value_kind(node, body)
                 part = self.column(scope, node)
                 _merge(edges, _compose(kind, part.edges))
                 resolved = resolved and part.resolved
@@ -434,7 +442,7 @@ class _Tracer:
             table=alias,
             upstream=key,
             line=meta.get("line"),
-            col=None if meta.get("start") is None else _col_of(first),
+            col=None if meta.get("start") is None else col_of(first),
             candidates=tuple(names),
         )
 
@@ -451,7 +459,7 @@ class _Tracer:
         for column in scope.columns:
             if self.skip(column):
                 continue
-            clause = _clause_of(column, scope.expression)
+            clause = clause_of(column, scope.expression)
             if clause is not None:
                 yield column, clause
 
@@ -464,37 +472,6 @@ _ROW_CLAUSES = {
     "group": "filter",
     "joins": "join",
 }
-
-
-def _clause_of(node: exp.Expr, select: exp.Expr) -> str | None:
-    """The argument of ``select`` that ``node`` is under (``where``, ``joins``, ...)."""
-    child = node
-    parent = node.parent
-    while parent is not None and parent is not select:
-        child, parent = parent, parent.parent
-    return child.arg_key if parent is select else None
-
-
-def _value_kind(column: exp.Column, top: exp.Expr) -> str:
-    """How a column inside a select expression reaches the output value."""
-    if column is top:
-        return "copy"
-    kind = "transform"
-    node: exp.Expr | None = column
-    while node is not None and node is not top:
-        parent = node.parent
-        if isinstance(parent, exp.Filter) and node.arg_key == "expression":
-            return "filter"  # count(*) FILTER (WHERE x): x decides which rows count
-        if isinstance(parent, exp.AggFunc | exp.Window) and not _in_window_spec(node, parent):
-            kind = "aggregate"
-        node = parent
-    return kind
-
-
-def _in_window_spec(node: exp.Expr, parent: exp.Expr) -> bool:
-    """Whether ``node`` is a window's PARTITION BY / ORDER BY (a transform of the row's
-    place, not an aggregated value)."""
-    return isinstance(parent, exp.Window) and node.arg_key in ("partition_by", "order")
 
 
 def _compose(outer: str, inner: Mapping[tuple[str, str], str]) -> dict[tuple[str, str], str]:
@@ -517,88 +494,3 @@ def _merge(into: dict[tuple[str, str], str], edges: Mapping[tuple[str, str], str
         have = into.get(key)
         if have is None or _RANK[kind] < _RANK[have]:
             into[key] = kind
-
-
-def _select_names(scope: Scope) -> tuple[str, ...] | None:
-    """Lower-case output names of a scope's query, None while a ``*`` is unexpanded."""
-    expression = scope.expression
-    while isinstance(expression, exp.SetOperation):
-        expression = expression.this  # a set operation is named by its first query
-    if not isinstance(expression, exp.Select):
-        return None if not isinstance(expression, exp.Query) else tuple()
-    names = []
-    for select in expression.selects:
-        if isinstance(select, exp.Star) or (
-            isinstance(select, exp.Column) and isinstance(select.this, exp.Star)
-        ):
-            return None
-        names.append(select.alias_or_name.lower())
-    return tuple(names)
-
-
-def _named_by_author(scope: Scope, index: int) -> bool:
-    """Whether output ``index`` has a name the author wrote (or a column's): DuckDB names
-    an unnamed expression after its text (``count_star()``), and ``qualify`` calls it
-    ``_col_<n>``, so the name downstream models use is not known here."""
-    expression = scope.expression
-    while isinstance(expression, exp.SetOperation):
-        expression = expression.this
-    if not isinstance(expression, exp.Query):
-        return True
-    select = expression.selects[index]
-    if not isinstance(select, exp.Alias) or isinstance(select.this, exp.Column | exp.Dot):
-        return True
-    alias = select.args.get("alias")
-    return alias is not None and bool(alias.meta)
-
-
-def _walk_scope(node: exp.Expr) -> Iterator[exp.Expr]:
-    """``node`` and its descendants, not entering nested queries (other scopes), but
-    yielding each nested query's node itself."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        if current is not node and isinstance(current, exp.Query):
-            continue
-        stack.extend(current.iter_expressions())
-
-
-def _skip(column: exp.Column, lambdas: bool) -> bool:
-    """Names that look like columns but are not: ``*``, lambda parameters (``lambdas``: the
-    query has any), placeholders."""
-    if isinstance(column.this, exp.Star):
-        return True
-    name = column.name
-    if name.startswith(_PLACEHOLDER):
-        return True
-    if lambdas and not column.table:
-        lam = column.find_ancestor(exp.Lambda)
-        while lam is not None:
-            if any(p.name == name for p in lam.expressions):
-                return True
-            lam = lam.find_ancestor(exp.Lambda)
-    return False
-
-
-def _is_using_key(node: exp.Expr) -> bool:
-    """A ``COALESCE`` that ``qualify`` wrote for a ``USING`` key (no position: not the
-    author's) over the same column of each side."""
-    if not isinstance(node, exp.Coalesce) or node.meta:
-        return False
-    parts = list(node.iter_expressions())
-    return (
-        len(parts) > 1
-        and all(isinstance(p, exp.Column) and not p.this.meta for p in parts)
-        and len({p.name.lower() for p in parts}) == 1
-    )
-
-
-def _col_of(identifier: exp.Expr) -> int | None:
-    """The 1-based column where an identifier starts (sqlglot records where it ends)."""
-    meta = identifier.meta
-    end_col = meta.get("col")
-    start, end = meta.get("start"), meta.get("end")
-    if end_col is None or start is None or end is None:
-        return None
-    return max(end_col - (end - start), 1)
