@@ -11,6 +11,7 @@ command line. The server itself never opens the warehouse for writing.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from teal.compiler.errors import SelectionError
 from teal.runtime.clock import new_run_id, utc_now
 from teal.runtime.run_labels import partitions_summary, started_by
 from teal.runtime.runstore import EventKind, RunRecord, RunStatus, RunStore, Trigger
+from teal.runtime.runstore.records import JsonValue
 from teal.runtime.session import Session
 
 MAX_RUNS = 500
@@ -151,28 +153,29 @@ class RunView:
     def queue(
         self,
         *,
-        select: list[str],
-        exclude: list[str],
-        partitions: list[str],
-        full_refresh: bool,
+        select: Sequence[str],
+        exclude: Sequence[str],
+        partitions: Sequence[str],
+        settings: Mapping[str, JsonValue],
         trigger: Trigger = Trigger.UI,
         parent: RunRecord | None = None,
-        config: dict[str, Any] | None = None,
+        command: str = "build",
     ) -> str:
-        """Queue a build (the daemon or a launched process carries it out); its run id."""
+        """Queue a build (the daemon or a launched process carries it out); its run id.
+        ``settings``: what it carries besides its selection (runtime/launch.py reads them)."""
         run_id = new_run_id()
-        settings: dict[str, Any] = {"vars": {}, "full_refresh": full_refresh, "source": "ui"}
-        settings.update(config or {})
+        config: dict[str, Any] = {"vars": {}, "full_refresh": False, "source": "ui"}
+        config.update(settings)
         self.store.add_run(
             RunRecord(
                 run_id=run_id,
-                command="build",
+                command=command,
                 status=RunStatus.QUEUED,
                 trigger=trigger,
                 selection=tuple(select),
                 exclude=tuple(exclude),
                 partitions=tuple(partitions),
-                config=json.loads(json.dumps(settings, default=str)),
+                config=json.loads(json.dumps(config, default=str)),
                 parent_run_id=parent.run_id if parent else None,
                 project=self.session.config.name,
                 teal_version=__version__,
@@ -189,13 +192,12 @@ class RunView:
         config = self.session.config
         retry_warehouse(request, config.target, str(config.warehouse_path), config.warehouse_path)
         return self.queue(
-            select=list(request.select),
-            exclude=list(request.exclude),
+            select=request.select,
+            exclude=request.exclude,
             partitions=request.partitions_asked(),
-            full_refresh=request.full_refresh,
+            settings=request.settings(),
             trigger=Trigger.RETRY,
             parent=request.parent,
-            config=request.settings(),
         )
 
     def cancel(self, run_id: str) -> str:
