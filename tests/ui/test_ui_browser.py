@@ -264,7 +264,11 @@ def test_static_files_are_vendored():
     assert "http" not in re.sub(r'href="#[^"]*"', "", index).replace("http-equiv", "")
     assert (static / "vendor" / "dagre.min.js").stat().st_size > 50_000
     assert (static / "vendor" / "dagre.LICENSE").is_file()
-    assert Path(static / "app.js").read_text().count("fetch(") == 1  # one API client
+    scripts = {f.name: f.read_text() for f in static.glob("*.js")}
+    assert {name for name, text in scripts.items() if "fetch(" in text} == {"core.js"}
+    assert scripts["core.js"].count("fetch(") == 1  # one API client
+    for name, text in scripts.items():  # a module per page, none large
+        assert len(text.splitlines()) <= 300, name
 
 
 def test_a_partition_range_is_a_backfill(shop_ui: UIServer):
