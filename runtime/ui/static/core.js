@@ -42,5 +42,5 @@ export async function api(path, body) {
   return data;
 }
 export function showError(where, err) {
-  where.innerHTML = `<div class="error">${esc(err.message)}${err.hint ? `<br><span class="muted">hint: ${esc(err.hint)}</span>` : ""}</div>`;
+  where.innerHTML = `<div class="error">${err.where ? `${esc(err.where)}: ` : ""}${esc(err.message)}${err.hint ? `<br><span class="muted">hint: ${esc(err.hint)}</span>` : ""}</div>`;
 }
