@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teal import __version__
 from teal.compiler.errors import SelectionError
@@ -24,8 +24,12 @@ from teal.runtime.runstore import EventKind, RunRecord, RunStatus, RunStore, Tri
 from teal.runtime.runstore.records import JsonValue
 from teal.runtime.session import Session
 
+if TYPE_CHECKING:
+    from teal.runtime.retry import RetryRequest
+
 MAX_RUNS = 500
 MAX_EVENTS = 2000  # a page of events; the page asks again from the last one it got
+MAX_CHILDREN = 50  # a run's retries and re-executions listed on its page
 
 
 def _when(value: datetime | None, spec: str = "seconds") -> str | None:
@@ -118,6 +122,11 @@ class RunView:
                 for e in events
             ],
             "finished": run.status.finished,
+            # the runs that ran it again: its retries and re-executions, newest first
+            "children": [
+                {"run_id": c.run_id, "trigger": c.trigger.value, "status": c.status.value}
+                for c in self.store.runs(parent=run_id, limit=MAX_CHILDREN)
+            ],
         }
 
     def asset_history(self, model: str, limit: int = 50) -> dict[str, Any]:
@@ -185,9 +194,29 @@ class RunView:
         return run_id
 
     def retry(self, run_id: str) -> str:
-        from teal.runtime.retry import plan_retry, retry_warehouse
+        """Queue a run of what run ``run_id`` did not finish (as ``teal retry``)."""
+        from teal.runtime.retry import plan_retry
 
-        request = plan_retry(self.store, self.resolve(run_id))
+        return self._again(plan_retry(self.store, self.resolve(run_id)), Trigger.RETRY)
+
+    def reexecute(self, run_id: str) -> str:
+        """Queue run ``run_id`` again, whole: its selection, partitions and settings, and
+        its job and tags (Dagster's re-execute all); linked to it as its parent."""
+        from teal.runtime.retry import rerun_request
+
+        run = self.resolve(run_id)
+        request = rerun_request(run)
+        job: dict[str, JsonValue] = {k: run.config[k] for k in ("job", "tags") if k in run.config}
+        return self._again(request, Trigger.UI, job)
+
+    def _again(
+        self,
+        request: RetryRequest,
+        trigger: Trigger,
+        more: Mapping[str, JsonValue] | None = None,
+    ) -> str:
+        from teal.runtime.retry import retry_warehouse
+
         # the daemon builds into this project's warehouse: a run of another one is refused
         config = self.session.config
         retry_warehouse(request, config.target, str(config.warehouse_path), config.warehouse_path)
@@ -195,9 +224,10 @@ class RunView:
             select=request.select,
             exclude=request.exclude,
             partitions=request.partitions_asked(),
-            settings=request.settings(),
-            trigger=Trigger.RETRY,
+            settings={**request.settings(), **(more or {})},
+            trigger=trigger,
             parent=request.parent,
+            command=request.command,
         )
 
     def cancel(self, run_id: str) -> str:

@@ -121,6 +121,12 @@ class UIApp:
                 new = self.runs.retry(run_id)
                 self._start(new)
                 return {"run_id": new}
+            case ["runs", run_id, "reexecute"]:
+                known_keys(body, ())
+                _ = self.project.project  # refused while it does not load, as a launch
+                new = self.runs.reexecute(run_id)
+                self._start(new)
+                return {"run_id": new}
             case ["runs", run_id, "cancel"]:
                 known_keys(body, ())
                 return {"message": self.runs.cancel(run_id)}

@@ -1,7 +1,8 @@
 """The Launch page in a real browser (Playwright driving Debian's Chromium) over a copy of
 the example project with a job that sets vars and tags: a job fills the form, the plan
-shows what will be queued, the launched run builds with the job's vars; a mistake in the
-run config is shown at its line and nothing is launched."""
+shows what will be queued, the launched run builds with the job's vars, its page shows
+them and runs it again whole; a mistake in the run config is shown at its line and
+nothing is launched."""
 
 from __future__ import annotations
 
@@ -85,6 +86,22 @@ def test_a_job_fills_the_form_and_its_run_builds_with_its_vars(page, finance_ui:
             "where order_date between '2025-02-28' and '2025-03-01' order by 1"
         ).fetchall()
     assert found == [("2025-02-28", "EUR"), ("2025-03-01", "USD")]  # that day alone
+
+    # the run's page says what it was asked for, and runs it again whole
+    config = page.locator("details.run-config dl")
+    for shown in ("finance_usd", "team:finance", '{"currency":"USD"}'):
+        expect(config).to_contain_text(shown)
+    page.click("#reexecute")
+    expect(page).not_to_have_url(re.compile(run_id))
+    expect(page.locator("#run-parent")).to_have_text(run_id)
+    expect(page.locator("main p.muted").first).to_contain_text("re-execution of")
+    expect(page.locator("#run-status .badge")).to_have_text("success", timeout=120_000)
+    again = page.url.rsplit("/", 1)[1]
+    assert _api(finance_ui, f"runs/{again}")["run"]["config"]["vars"] == {"currency": "USD"}
+    page.locator("#run-parent a").click()
+    expect(page.locator("#run-children")).to_contain_text(again)
+    expect(page.locator("#run-children")).to_contain_text("re-execution")
+    _shot(page, "run-config")
 
 
 def test_a_run_config_mistake_is_shown_at_its_line(page, finance_ui: UIServer):

@@ -45,10 +45,12 @@ export async function runPage(id) {
     const checks = logLines.filter((e) => e.kind === "check_result");
     main().innerHTML = `
       <h1>Run ${esc(r.run_id)} <span id="run-status">${badge(r.status)}</span></h1>
-      <p class="muted">${esc(r.command)} · started by <span id="run-by">${esc(r.started_by)}</span> · ${esc(r.selection.join(" ") || "(all)")}${r.partitions.length ? ` · partitions ${esc(r.partitions_summary)}` : ""}${r.parent_run_id ? ` · retry of ${runLink(r.parent_run_id)}` : ""}</p>
+      <p class="muted">${esc(r.command)} · started by <span id="run-by">${esc(r.started_by)}</span> · ${esc(r.selection.join(" ") || "(all)")}${r.partitions.length ? ` · partitions ${esc(r.partitions_summary)}` : ""}${r.parent_run_id ? ` · ${r.trigger === "retry" ? "retry" : "re-execution"} of <span id="run-parent">${runLink(r.parent_run_id)}</span>` : ""}</p>
       <p>${esc(r.message || "")}</p>
       <p class="toolbar">${["queued", "started"].includes(r.status) ? `<button id="cancel">Cancel</button>` : ""}
-        ${data.finished && r.status !== "success" ? `<button id="retry">Retry what did not finish</button>` : ""}</p>
+        ${data.finished && r.status !== "success" ? `<button id="retry">Retry what did not finish</button>` : ""}
+        ${data.finished && r.command !== "check" ? `<button id="reexecute" class="secondary" title="a new run of the same selection, partitions and settings, every step">Re-execute all</button>` : ""}</p>
+      ${runConfig(r, data.children)}
       <h2>Timeline</h2>${gantt(data.steps, r)}
       <h2>Steps</h2><table class="steps"><tr><th>model</th><th>partition</th><th>try</th><th>status</th><th>took</th><th>rows</th><th>note</th></tr>${data.steps.map((s) => `<tr><td>${assetLink(s.model)}</td><td>${esc(s.partition_key || "")}</td><td>${s.attempt}</td><td>${badge(s.status)}</td><td>${s.started_at && s.finished_at ? fmtS((new Date(s.finished_at) - new Date(s.started_at)) / 1000) : ""}</td><td>${esc(s.rows ?? "")}</td><td>${esc(s.message || "")}</td></tr>`).join("")}</table>
       <h2>Checks</h2>${checks.length ? `<table class="run-checks"><tr><th>model</th><th>check</th><th>status</th><th>failing rows</th><th>message</th></tr>${checks.map((e) => `<tr><td>${esc(e.model)}</td><td>${esc(e.data.check)}</td><td>${badge(e.data.status)}</td><td>${esc(e.data.failing_rows ?? "")}</td><td>${esc(e.message || "")}</td></tr>`).join("")}</table>` : "<p class='muted'>No check results.</p>"}
@@ -57,9 +59,11 @@ export async function runPage(id) {
     document.getElementById("cancel")?.addEventListener("click", async () => {
       try { await api(`runs/${encodeURIComponent(id)}/cancel`, {}); } catch (err) { alert(err.message); }
     });
-    document.getElementById("retry")?.addEventListener("click", async () => {
-      try { const out = await api(`runs/${encodeURIComponent(id)}/retry`, {}); location.hash = `#/runs/${out.run_id}`; } catch (err) { alert(err.message); }
-    });
+    for (const action of ["retry", "reexecute"]) {
+      document.getElementById(action)?.addEventListener("click", async () => {
+        try { const out = await api(`runs/${encodeURIComponent(id)}/${action}`, {}); location.hash = `#/runs/${out.run_id}`; } catch (err) { alert(err.message); }
+      });
+    }
     return live;
   };
   const first = await api(`runs/${encodeURIComponent(id)}`);
@@ -76,6 +80,31 @@ export async function runPage(id) {
     setTimeout(poll, POLL_MS);
   };
   setTimeout(poll, POLL_MS);
+}
+
+// what the run was asked to do beyond its selection, and the runs that ran it again
+function runConfig(r, children) {
+  const c = r.config || {};
+  const json = (v) => (v && Object.keys(v).length ? JSON.stringify(v) : "none");
+  const options = [c.full_refresh && "full refresh", c.missing_only && "only missing", c.fail_fast && "fail fast",
+    c.store_failures && "store failures", c.ignore_failed_upstream && "ignore failed upstream", c.empty && "empty"].filter(Boolean);
+  const facts = [
+    ["trigger", `${r.trigger}${c.tick ? ` (tick ${c.tick})` : ""}`],
+    ...(c.job ? [["job", c.job]] : []),
+    ...(c.tags && c.tags.length ? [["tags", c.tags.join(", ")]] : []),
+    ...(r.exclude.length ? [["excluding", r.exclude.join(" ")]] : []),
+    ...(c.partition_range ? [["partition range", c.partition_range.join("..")]] : []),
+    ["vars", json(c.vars)],
+    ["run config", json(c.run_config)],
+    ["options", options.join(", ") || "none"],
+    ...(c.only_models ? [["retries", c.only_models.join(" ")]] : []),
+    ...(c.target ? [["target", c.target]] : []),
+  ];
+  const again = children.length
+    ? `<p id="run-children">Run again by ${children.map((k) => `${runLink(k.run_id)} ${badge(k.status)} <span class="muted">${k.trigger === "retry" ? "retry" : "re-execution"}</span>`).join(" · ")}</p>`
+    : "";
+  return `${again}<details class="run-config" open><summary>Config</summary><dl class="facts">${facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("")}</dl>
+    <details><summary class="muted">every setting recorded</summary><pre>${esc(JSON.stringify(c, null, 2))}</pre></details></details>`;
 }
 
 function gantt(steps, run) {
