@@ -173,8 +173,9 @@ class ProjectView:
         for name, result in state.last_results.items():
             if result == "error" and name in project.models:
                 out[name] = FAILED
-        for name in state.failed_checks:
-            if name in project.models:
+        for name, failures in state.failed_checks.items():
+            # as the planner: a check since removed stands for nothing
+            if name in project.models and any(f.check in project.checks for f in failures):
                 out[name] = FAILED
         for name, m in project.models.items():
             if m.materialized == "ephemeral":
