@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 MAX_RUNS = 500
 MAX_EVENTS = 2000  # a page of events; the page asks again from the last one it got
 MAX_CHILDREN = 50  # a run's retries and re-executions listed on its page
+LATEST_RUNS = 10  # runs looked through for an asset's last error (runs skipping it pass)
 
 
 def _when(value: datetime | None, spec: str = "seconds") -> str | None:
@@ -157,6 +158,52 @@ class RunView:
             "checks": checks,
             "runs": [run_summary(r) for r in runs],
         }
+
+    def asset_latest(self, model: str) -> dict[str, Any]:
+        """An asset's last materialization (when, rows, run) and, when the latest run that
+        built or failed it failed it (a step, or an error check), that error; runs that
+        only skipped it are passed over. What the graph's side panel shows."""
+        found = self.store.materializations(model=model, limit=1)
+        last = (
+            {k: found[0][k] for k in ("run_id", "rows", "partition")}
+            | {"at": str(found[0]["at"]).replace("T", " ")[:19]}  # to the second
+            if found
+            else None
+        )
+        return {"materialization": last, "error": self._last_error(model)}
+
+    def _last_error(self, model: str) -> dict[str, Any] | None:
+        for run in self.store.runs(model=model, limit=LATEST_RUNS):
+            steps = [s for s in self.store.steps(run.run_id) if s.model == model]
+            failed = [s for s in steps if s.status == "failure"]
+            checks = [
+                e
+                for e in self.store.events(run.run_id, kinds=[EventKind.CHECK_RESULT])
+                if e.model == model
+                and e.data.get("status") in ("fail", "error")
+                and e.data.get("severity") != "warn"
+            ]
+            if failed:
+                first = failed[0]
+                return {
+                    "run_id": run.run_id,
+                    "at": _when(first.finished_at),
+                    "partition": first.partition_key or None,
+                    "failed": len(failed),  # steps (partitions) that failed in that run
+                    "message": first.message,
+                }
+            if checks:
+                return {
+                    "run_id": run.run_id,
+                    "at": _when(checks[0].at),
+                    "partition": checks[0].partition_key,
+                    "failed": len(checks),
+                    "message": f"check {checks[0].data.get('check')} failed"
+                    + (f": {checks[0].message}" if checks[0].message else ""),
+                }
+            if any(s.status == "success" for s in steps):
+                return None  # built since: no error stands
+        return None
 
     # -- doing ------------------------------------------------------------------------------
     def queue(

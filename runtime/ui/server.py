@@ -72,11 +72,16 @@ class UIApp:
                 return self._project_info()
             case ["graph"]:
                 return self.project.graph(arg("select"), arg("exclude"))
+            case ["statuses"]:  # what the graph polls (a build from the command line)
+                return self.project.model_statuses()
             case ["assets", name]:
                 return self.project.asset(name)
             case ["assets", name, "history"]:
                 self.project.model(name)
                 return self.runs.asset_history(name)
+            case ["assets", name, "latest"]:
+                self.project.model(name)
+                return self.runs.asset_latest(name)
             case ["assets", name, "lineage"]:
                 return self.project.column_lineage(name)
             case ["assets", name, "partitions"]:

@@ -41,6 +41,8 @@ def test_graph_selection_and_an_asset_page(page, shop_ui: UIServer):
     every = _api(shop_ui, "graph")["nodes"]
     assert nodes.count() == len(every)  # small enough to draw every asset
     expect(page.locator("#project-name")).to_contain_text("shop")
+    page.locator('#graph .node[data-id="daily_revenue"]').click()  # its summary beside
+    expect(page.locator("#side .latest")).to_contain_text("Last materialized")
     _shot(page, "graph")
 
     page.fill("#select", "marts+")

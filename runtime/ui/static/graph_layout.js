@@ -93,7 +93,7 @@ export function drawGraph(svg, graph, onClick) {
     const n = box.data;
     const color = STATUS_COLORS[n.status] || "var(--never)";
     const checks = n.checks && n.checks.length ? ` ✓${n.checks.length}` : "";
-    parts.push(`<g class="node" data-id="${esc(id)}" transform="translate(${box.x - box.width / 2},${box.y - box.height / 2})"><title>${esc(n.id)} · ${esc(n.status)}</title><rect width="${box.width}" height="${box.height}" rx="5"></rect><rect width="6" height="${box.height}" rx="2" style="fill:${color};stroke:none"></rect><text x="12" y="19">${esc(box.label)}${esc(checks)}</text></g>`);
+    parts.push(`<g class="node" data-id="${esc(id)}" data-status="${esc(n.status)}" transform="translate(${box.x - box.width / 2},${box.y - box.height / 2})"><title>${esc(n.id)} · ${esc(n.status)}</title><rect width="${box.width}" height="${box.height}" rx="5"></rect><rect class="status" width="6" height="${box.height}" rx="2" style="fill:${color};stroke:none"></rect><text x="12" y="19">${esc(box.label)}${esc(checks)}</text></g>`);
   }
   const size = g.graph();
   svg.innerHTML = `<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#aab4bf"></path></marker></defs><g id="viewport">${parts.join("")}</g>`;
@@ -126,6 +126,14 @@ export function drawGraph(svg, graph, onClick) {
     highlight(id, cls) {
       svg.querySelectorAll(`.node.${cls}`).forEach((el) => el.classList.remove(cls));
       svg.querySelector(`.node[data-id="${CSS.escape(id)}"]`)?.classList.add(cls);
+    },
+    onPick: () => {}, // set by the page: what a click on an asset shows
+    setStatus(id, status) {
+      const el = svg.querySelector(`.node[data-id="${CSS.escape(id)}"]`);
+      if (!el) return;
+      el.querySelector("rect.status").style.fill = STATUS_COLORS[status] || "var(--never)";
+      el.querySelector("title").textContent = `${id} · ${status}`;
+      el.dataset.status = status;
     },
     center(id) {
       if (!g.hasNode(id)) return false;
