@@ -120,7 +120,10 @@ def test_partition_grid_shows_each_partition(page, shop_ui: UIServer):
     assert cells.count() == len(rows) == 365
     assert page.locator("#partitions .cell.materialized").count() == 365
     page.locator('#partitions .cell[data-key="2025-03-01"]').click()
-    expect(page.locator("#picked")).to_have_text("2025-03-01")
+    expect(page.locator("#picked")).to_have_text("1 partition picked: 2025-03-01")
+    page.locator('#partitions .cell[data-key="2025-03-10"]').click(modifiers=["Shift"])
+    expect(page.locator("#picked")).to_have_text("10 partitions picked: 2025-03-01..2025-03-10")
+    page.locator("#partitions").scroll_into_view_if_needed()
     _shot(page, "partitions")
 
     page.goto(f"{shop_ui.url}#/asset/monthly_region_revenue")  # two dimensions: month x region
@@ -128,7 +131,8 @@ def test_partition_grid_shows_each_partition(page, shop_ui: UIServer):
     keys = _api(shop_ui, "assets/monthly_region_revenue/partitions")
     expect(page.locator("#partitions .cell")).to_have_count(len(keys))
     months = {k["key"].split("|")[0] for k in keys}
-    expect(page.locator("#partitions .grid-row .label")).to_have_count(len(months))
+    labels = page.locator("#partitions .grid-row:not(.grid-head) .label")
+    expect(labels).to_have_count(len(months))
 
 
 def test_launch_a_partition_refresh_and_watch_it_succeed(page, shop_ui: UIServer):

@@ -39,7 +39,7 @@ export async function assetPage(name) {
         : `<p class="muted">${esc(p.message)}</p>`;
     } catch (err) { showError(where, err); }
   });
-  if (a.partitioned) partitionGrid(name, document.getElementById("partitions"));
+  if (a.partitioned) partitionGrid(name, document.getElementById("partitions"), a.partition_dimensions);
   columnLineage(name, document.getElementById("column-lineage"));
 }
 

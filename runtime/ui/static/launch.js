@@ -11,6 +11,12 @@ function asYaml(values) {
   return Object.entries(values || {}).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join("\n");
 }
 
+// partition keys as typed: separated by commas (a key may hold a space: 2025-01|Central
+// Europe), or, without a comma, by spaces
+function keys(text) {
+  return (/[,\n]/.test(text) ? text.split(/[,\n]/) : text.split(/\s+/)).map((k) => k.trim()).filter(Boolean);
+}
+
 export async function launchPage(params) {
   const jobs = await api("jobs").catch(() => []);
   const byName = new Map(jobs.map((j) => [j.name, j]));
@@ -21,7 +27,7 @@ export async function launchPage(params) {
         <span id="l-job-about" class="muted">${jobs.length ? "" : "The project declares no jobs ([jobs] in its config)."}</span>
         <label>Select <input type="text" id="l-select" placeholder="marts+ (empty: everything)"></label>
         <label>Exclude <input type="text" id="l-exclude" placeholder="tag:slow"></label>
-        <label>Partitions <input type="text" id="l-partitions" placeholder="2025-03-01, or 2025-03-01..2025-03-07"></label>
+        <label>Partitions <input type="text" id="l-partitions" placeholder="2025-03-01, 2025-03-02 or 2025-03-01..2025-03-07"></label>
         <span class="checks"><label><input type="checkbox" id="l-full"> full refresh</label>
           <label><input type="checkbox" id="l-missing"> only missing partitions</label></span>
       </div>
@@ -63,7 +69,7 @@ export async function launchPage(params) {
   const body = () => {
     const out = {
       exclude: field("l-exclude").value,
-      partitions: field("l-partitions").value.split(/[\s,]+/).filter(Boolean),
+      partitions: keys(field("l-partitions").value),
       full_refresh: field("l-full").checked,
       missing_only: field("l-missing").checked,
     };
