@@ -508,3 +508,42 @@ def load_config(
             config_path.name,
         ),
     )
+
+
+def parse_vars(value: str | None, path: str = "--vars") -> dict[str, Any] | None:
+    """Vars written as YAML or JSON (``--vars '{currency: USD}'``, the UI's vars box):
+    a mapping of names to values, None when empty; a mistake is an error at ``path``
+    (with its line when the text has several)."""
+    if not value or not value.strip():
+        return None
+    import yaml
+
+    lines = value.splitlines() or [value]
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        row = min(mark.line, len(lines) - 1) if mark else 0
+        raise ProjectError(
+            f"not valid YAML/JSON: {problem}",
+            path=path,
+            line=row + 1 if len(lines) > 1 else None,
+            col=mark.column + 1 if mark else None,
+            source_line=lines[row],
+            hint=f"write {path} '{{key: value, other: 2}}'"
+            if path.startswith("--")
+            else "write {key: value, other: 2}",
+        ) from None
+    if not isinstance(parsed, dict):
+        raise ProjectError(
+            f"must be a mapping of names to values, got {type(parsed).__name__}",
+            path=path,
+            line=1 if len(lines) > 1 else None,
+            source_line=lines[0],
+            col=1,
+            hint=f"write {path} '{{key: value}}'"
+            if path.startswith("--")
+            else "write {key: value}",
+        )
+    return {str(k): v for k, v in parsed.items()}

@@ -10,8 +10,11 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from teal.compiler.automation import Job
 from teal.compiler.errors import SelectionError
 from teal.compiler.frozen import evolve
 from teal.compiler.plan import PlanOptions
@@ -84,6 +87,48 @@ def launch_queued(
     finally:
         session.close()
     return result
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """What a run of a job asks for (``teal build --job``, a job picked on the UI's Launch
+    page): the job's selection with any exclusions given added, its vars and tags, its
+    partitions unless partitions were given, and a full refresh when it says so."""
+
+    job: str
+    select: tuple[str, ...]
+    exclude: tuple[str, ...]
+    vars: dict[str, Any]
+    tags: tuple[str, ...]
+    partitions: tuple[str, ...] | None  # keys and FIRST..LAST; None: as given
+    full_refresh: bool
+
+
+def job_request(
+    job: Job,
+    select: Sequence[str],
+    exclude: Sequence[str],
+    *,
+    partitions_given: bool,
+    flags: tuple[str, str] = ("--job", "--select"),
+) -> JobRequest:
+    """Run ``job``; a selection given too is an error (``flags``: how the job and the
+    selection are named where they were given)."""
+    if select:
+        raise SelectionError(
+            f"use {flags[0]} or {flags[1]}, not both",
+            path=flags[0],
+            hint=f"job {job.name} selects for you",
+        )
+    return JobRequest(
+        job=job.name,
+        select=job.select,
+        exclude=(*job.exclude, *exclude),
+        vars=dict(job.vars),
+        tags=tuple(job.tags),
+        partitions=job.partitions if job.partitions and not partitions_given else None,
+        full_refresh=job.full_refresh,
+    )
 
 
 def settings_flags(session: Session, settings: Mapping[str, JsonValue]) -> None:

@@ -14,7 +14,7 @@ them all again, which is idempotent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from teal.compiler.errors import SelectionError
@@ -90,12 +90,7 @@ class NothingToRetry(SelectionError):
 
 def plan_retry(store: RunStore, run: RunRecord) -> RetryRequest:
     """The retry of ``run``; an error if it is still running or has nothing to redo."""
-    if run.status in (RunStatus.STARTED, RunStatus.CANCELING, RunStatus.QUEUED):
-        raise SelectionError(
-            f"run {run.run_id} is {run.status.value}",
-            path="RUN",
-            hint="wait for it to end, or `teal cancel` it first",
-        )
+    _finished(run)
     started = store.events(run.run_id, kinds=[EventKind.RUN_START])
     planned_data = started[0].data.get("planned") if started else None
     planned = [str(m) for m in planned_data] if isinstance(planned_data, list) else []
@@ -138,11 +133,34 @@ def plan_retry(store: RunStore, run: RunRecord) -> RetryRequest:
             f"Nothing to retry: every step of run {run.run_id} succeeded",
             hint="`teal runs --status failure` lists runs that failed",
         )
+    return replace(
+        _asked(run),
+        models=todo,
+        whole=never_started,
+        done_partitions=tuple((model, tuple(keys)) for model, keys in sorted(built.items())),
+    )
+
+
+def rerun_request(run: RunRecord) -> RetryRequest:
+    """``run`` asked for again, whole: its selection, partitions, vars, run config and
+    options, every step (the UI's Re-execute all); an error while it has not finished."""
+    _finished(run)
+    if run.command == "check":
+        raise SelectionError(
+            f"run {run.run_id} ran checks alone (`teal check`): it builds nothing to run again",
+            path="RUN",
+            hint="run `teal check` again",
+        )
+    return _asked(run)
+
+
+def _asked(run: RunRecord) -> RetryRequest:
+    """What ``run`` was asked to do, from its record, whole."""
     config = run.config
     rng = config.get("partition_range")
     return RetryRequest(
         parent=run,
-        models=todo,
+        models=run.selection,
         partitions=run.partitions,
         partition_range=(str(rng[0]), str(rng[1]))
         if isinstance(rng, list) and len(rng) == 2
@@ -156,8 +174,7 @@ def plan_retry(store: RunStore, run: RunRecord) -> RetryRequest:
         warehouse=str(config["warehouse"]) if isinstance(config.get("warehouse"), str) else None,
         select=run.selection,
         exclude=run.exclude,
-        whole=never_started,
-        done_partitions=tuple((model, tuple(keys)) for model, keys in sorted(built.items())),
+        whole=True,
         store_failures=bool(config.get("store_failures")),
         ignore_failed_upstream=bool(config.get("ignore_failed_upstream")),
         event_time_window=(str(window[0]), str(window[1]))
@@ -165,6 +182,16 @@ def plan_retry(store: RunStore, run: RunRecord) -> RetryRequest:
         else None,
         empty=bool(config.get("empty")),
     )
+
+
+def _finished(run: RunRecord) -> None:
+    """A run still queued or running cannot be run again yet."""
+    if run.status in (RunStatus.STARTED, RunStatus.CANCELING, RunStatus.QUEUED):
+        raise SelectionError(
+            f"run {run.run_id} is {run.status.value}",
+            path="RUN",
+            hint="wait for it to end, or `teal cancel` it first",
+        )
 
 
 def _chain_steps(store: RunStore, run: RunRecord, steps: list[StepRecord]) -> list[StepRecord]:

@@ -85,12 +85,21 @@ def read_run_config(path: str | None = None, json_text: str | None = None) -> Ru
     if path is None:
         return None
     from teal.compiler.discover import decode_utf8
-    from teal.compiler.yamlfile import parse_yaml
 
     file = Path(path)
     if not file.is_file():
         raise SelectionError(f"no config file {path}", path="--config", hint="give a YAML file")
-    data = parse_yaml(decode_utf8(file.read_bytes(), path), path)
+    return run_config_text(decode_utf8(file.read_bytes(), path), path) or RunConfig(source=path)
+
+
+def run_config_text(text: str, source: str) -> RunConfig | None:
+    """The run config written in ``text`` (YAML or JSON, as in a ``--config`` file; the
+    UI's run config box), its keys located for messages at ``source``; None when empty."""
+    from teal.compiler.yamlfile import parse_yaml
+
+    if not text.strip():
+        return None
+    data = parse_yaml(text, source)
     lines: dict[str, tuple[int, int]] = {}
     for model, at in getattr(data, "keys_at", {}).items():
         lines[model] = at
@@ -99,7 +108,7 @@ def read_run_config(path: str | None = None, json_text: str | None = None) -> Ru
             lines[f"{model}.{name}"] = field_at
         for name, key_at in getattr(inner, "keys_at", {}).items():
             lines[f"{model}.{name}:key"] = key_at  # where an unknown field is
-    return _checked(data, path, lines)
+    return _checked(data, source, lines)
 
 
 def _checked(data: object, source: str, lines: dict[str, tuple[int, int]]) -> RunConfig:

@@ -439,19 +439,19 @@ def apply_job(
 ) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Any], tuple[str, ...]]:
     """``--job NAME``: the job's selection (with any --exclude added), its vars, its tags,
     and its partitions unless partitions were given."""
-    job = load_config(project_dir).automation.job(name)
-    if select:
-        raise SelectionError(
-            "use --job or --select, not both", path="--job", hint=f"job {name} selects for you"
-        )
+    from teal.runtime.launch import job_request
+
     given = any(partition_opts.get(k) for k in ("partitions", "partition_range", "date_from"))
-    if job.partitions and not given:
-        partition_opts["partitions"] = tuple(k for k in job.partitions if ".." not in k)
-        ranges = [k for k in job.partitions if ".." in k]
+    found = job_request(
+        load_config(project_dir).automation.job(name), select, exclude, partitions_given=given
+    )
+    if found.partitions is not None:
+        partition_opts["partitions"] = tuple(k for k in found.partitions if ".." not in k)
+        ranges = [k for k in found.partitions if ".." in k]
         partition_opts["partition_range"] = ranges[0] if ranges else None
-    if job.full_refresh:
+    if found.full_refresh:
         partition_opts["full_refresh"] = True
-    return job.select, job.exclude + exclude, dict(job.vars), tuple(job.tags)
+    return found.select, found.exclude, found.vars, found.tags
 
 
 def report_freshness(

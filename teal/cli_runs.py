@@ -18,7 +18,7 @@ from teal.cli_support import common_options, handle_errors, open_session, table
 from teal.compiler.errors import SelectionError
 from teal.compiler.wording import counted
 from teal.runtime.clock import utc_now
-from teal.runtime.runstore import Event, EventKind, RunRecord, RunStatus
+from teal.runtime.runstore import Event, EventKind, RunRecord, RunStatus, Trigger
 from teal.runtime.runstore.refs import resolve_run
 
 FOLLOW_POLL_S = 0.2  # how often `teal logs --follow` asks the store for new events
@@ -165,8 +165,9 @@ def show(
         click.echo(f"  exclude    {' '.join(run.exclude)}")
     if run.partitions:
         click.echo(f"  partitions {partitions_summary(run.partitions)}")
-    if run.parent_run_id:
-        click.echo(f"  retry of   {run.parent_run_id}")
+    if run.parent_run_id:  # a retry, or the UI's re-execution of the whole run
+        again = "retry of" if run.trigger is Trigger.RETRY else "rerun of"
+        click.echo(f"  {again:<10} {run.parent_run_id}")
     if run.config.get("run_config"):
         click.echo(f"  config     {json.dumps(run.config['run_config'], sort_keys=True)}")
     if run.config.get("resources"):

@@ -16,40 +16,11 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from teal.compiler.config import parse_vars
 from teal.compiler.errors import ErrorGroup, ProjectError, TealError, raise_all
 
 if TYPE_CHECKING:
     from teal.runtime.session import Session
-
-
-def parse_vars(value: str | None) -> dict[str, Any] | None:
-    if not value:
-        return None
-    import yaml
-
-    try:
-        parsed = yaml.safe_load(value)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        lines = value.splitlines() or [value]
-        row = min(mark.line, len(lines) - 1) if mark else 0
-        raise ProjectError(
-            f"not valid YAML/JSON: {problem}",
-            path="--vars",
-            col=mark.column + 1 if mark else None,
-            source_line=lines[row],
-            hint="write --vars '{key: value, other: 2}'",
-        ) from None
-    if not isinstance(parsed, dict):
-        raise ProjectError(
-            f"must be a mapping of names to values, got {type(parsed).__name__}",
-            path="--vars",
-            source_line=value,
-            col=1,
-            hint="write --vars '{key: value}'",
-        )
-    return parsed
 
 
 PROFILES_DIR = "teal.profiles_dir"

@@ -371,12 +371,17 @@ class SqlRunStore:
         status: Sequence[RunStatus] = (),
         model: str | None = None,
         since: datetime | None = None,
+        parent: str | None = None,
         limit: int = 50,
     ) -> list[RunRecord]:
-        """Runs, newest first, filtered by status, by a model they had a step of, and by
-        creation time."""
+        """Runs, newest first, filtered by status, by a model they had a step of, by
+        creation time, and by the run they ran again (``parent``: its retries and
+        re-executions)."""
         where: list[str] = []
         params: list[object] = []
+        if parent is not None:
+            where.append("parent_run_id = ?")
+            params.append(parent)
         if status:
             where.append(f"status IN ({_marks(len(status))})")
             params += [s.value for s in status]

@@ -46,6 +46,7 @@ class ProjectView:
     # the statuses of the last graph, and what they were computed from: the project loaded
     # and the warehouse file as it was (planning 5,000 models costs most of a graph request)
     _statuses: tuple[tuple[object, ...], dict[str, str]] | None = None
+    _loads: int = 0  # the project's loads so far: the graph redraws when it changes
 
     @property
     def project(self) -> Project:
@@ -66,6 +67,7 @@ class ProjectView:
                     try:  # a failed reload keeps the old project: it must not be shown
                         _ = self.session.project if first else self.session.reload()
                         self._error = None
+                        self._loads += 1
                     except TealError as exc:
                         self._error = exc
             if self._error is not None:
@@ -130,9 +132,21 @@ class ProjectView:
         )
         return {
             "project": project.config.name,
+            "version": self._loads,
             "nodes": nodes,
             "edges": edges,
             "selected": selected,
+        }
+
+    def model_statuses(self) -> dict[str, Any]:
+        """Every model's status now, and the version of the project they are of: what the
+        graph polls, so a build from the command line shows without a reload (computed
+        again only when the warehouse changed), and an edited file redraws it."""
+        project = self.project
+        found = self.statuses(self.session.state())
+        return {
+            "statuses": {name: found.get(name, FRESH) for name in project.models},
+            "version": self._loads,
         }
 
     def statuses(self, state: PlanState) -> dict[str, str]:
@@ -173,8 +187,9 @@ class ProjectView:
         for name, result in state.last_results.items():
             if result == "error" and name in project.models:
                 out[name] = FAILED
-        for name in state.failed_checks:
-            if name in project.models:
+        for name, failures in state.failed_checks.items():
+            # as the planner: a check since removed stands for nothing
+            if name in project.models and any(f.check in project.checks for f in failures):
                 out[name] = FAILED
         for name, m in project.models.items():
             if m.materialized == "ephemeral":

@@ -11,19 +11,26 @@ command line. The server itself never opens the warehouse for writing.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teal import __version__
 from teal.compiler.errors import SelectionError
 from teal.runtime.clock import new_run_id, utc_now
 from teal.runtime.run_labels import partitions_summary, started_by
 from teal.runtime.runstore import EventKind, RunRecord, RunStatus, RunStore, Trigger
+from teal.runtime.runstore.records import JsonValue
 from teal.runtime.session import Session
+
+if TYPE_CHECKING:
+    from teal.runtime.retry import RetryRequest
 
 MAX_RUNS = 500
 MAX_EVENTS = 2000  # a page of events; the page asks again from the last one it got
+MAX_CHILDREN = 50  # a run's retries and re-executions listed on its page
+LATEST_RUNS = 10  # runs looked through for an asset's last error (runs skipping it pass)
 
 
 def _when(value: datetime | None, spec: str = "seconds") -> str | None:
@@ -116,6 +123,11 @@ class RunView:
                 for e in events
             ],
             "finished": run.status.finished,
+            # the runs that ran it again: its retries and re-executions, newest first
+            "children": [
+                {"run_id": c.run_id, "trigger": c.trigger.value, "status": c.status.value}
+                for c in self.store.runs(parent=run_id, limit=MAX_CHILDREN)
+            ],
         }
 
     def asset_history(self, model: str, limit: int = 50) -> dict[str, Any]:
@@ -147,32 +159,79 @@ class RunView:
             "runs": [run_summary(r) for r in runs],
         }
 
+    def asset_latest(self, model: str) -> dict[str, Any]:
+        """An asset's last materialization (when, rows, run) and, when the latest run that
+        built or failed it failed it (a step, or an error check), that error; runs that
+        only skipped it are passed over. What the graph's side panel shows."""
+        found = self.store.materializations(model=model, limit=1)
+        last = (
+            {k: found[0][k] for k in ("run_id", "rows", "partition")}
+            | {"at": str(found[0]["at"]).replace("T", " ")[:19]}  # to the second
+            if found
+            else None
+        )
+        return {"materialization": last, "error": self._last_error(model)}
+
+    def _last_error(self, model: str) -> dict[str, Any] | None:
+        for run in self.store.runs(model=model, limit=LATEST_RUNS):
+            steps = [s for s in self.store.steps(run.run_id) if s.model == model]
+            failed = [s for s in steps if s.status == "failure"]
+            checks = [
+                e
+                for e in self.store.events(run.run_id, kinds=[EventKind.CHECK_RESULT])
+                if e.model == model
+                and e.data.get("status") in ("fail", "error")
+                and e.data.get("severity") != "warn"
+            ]
+            if failed:
+                first = failed[0]
+                return {
+                    "run_id": run.run_id,
+                    "at": _when(first.finished_at),
+                    "partition": first.partition_key or None,
+                    "failed": len(failed),  # steps (partitions) that failed in that run
+                    "message": first.message,
+                }
+            if checks:
+                return {
+                    "run_id": run.run_id,
+                    "at": _when(checks[0].at),
+                    "partition": checks[0].partition_key,
+                    "failed": len(checks),
+                    "message": f"check {checks[0].data.get('check')} failed"
+                    + (f": {checks[0].message}" if checks[0].message else ""),
+                }
+            if any(s.status == "success" for s in steps):
+                return None  # built since: no error stands
+        return None
+
     # -- doing ------------------------------------------------------------------------------
     def queue(
         self,
         *,
-        select: list[str],
-        exclude: list[str],
-        partitions: list[str],
-        full_refresh: bool,
+        select: Sequence[str],
+        exclude: Sequence[str],
+        partitions: Sequence[str],
+        settings: Mapping[str, JsonValue],
         trigger: Trigger = Trigger.UI,
         parent: RunRecord | None = None,
-        config: dict[str, Any] | None = None,
+        command: str = "build",
     ) -> str:
-        """Queue a build (the daemon or a launched process carries it out); its run id."""
+        """Queue a build (the daemon or a launched process carries it out); its run id.
+        ``settings``: what it carries besides its selection (runtime/launch.py reads them)."""
         run_id = new_run_id()
-        settings: dict[str, Any] = {"vars": {}, "full_refresh": full_refresh, "source": "ui"}
-        settings.update(config or {})
+        config: dict[str, Any] = {"vars": {}, "full_refresh": False, "source": "ui"}
+        config.update(settings)
         self.store.add_run(
             RunRecord(
                 run_id=run_id,
-                command="build",
+                command=command,
                 status=RunStatus.QUEUED,
                 trigger=trigger,
                 selection=tuple(select),
                 exclude=tuple(exclude),
                 partitions=tuple(partitions),
-                config=json.loads(json.dumps(settings, default=str)),
+                config=json.loads(json.dumps(config, default=str)),
                 parent_run_id=parent.run_id if parent else None,
                 project=self.session.config.name,
                 teal_version=__version__,
@@ -182,20 +241,40 @@ class RunView:
         return run_id
 
     def retry(self, run_id: str) -> str:
-        from teal.runtime.retry import plan_retry, retry_warehouse
+        """Queue a run of what run ``run_id`` did not finish (as ``teal retry``)."""
+        from teal.runtime.retry import plan_retry
 
-        request = plan_retry(self.store, self.resolve(run_id))
+        return self._again(plan_retry(self.store, self.resolve(run_id)), Trigger.RETRY)
+
+    def reexecute(self, run_id: str) -> str:
+        """Queue run ``run_id`` again, whole: its selection, partitions and settings, and
+        its job and tags (Dagster's re-execute all); linked to it as its parent."""
+        from teal.runtime.retry import rerun_request
+
+        run = self.resolve(run_id)
+        request = rerun_request(run)
+        job: dict[str, JsonValue] = {k: run.config[k] for k in ("job", "tags") if k in run.config}
+        return self._again(request, Trigger.UI, job)
+
+    def _again(
+        self,
+        request: RetryRequest,
+        trigger: Trigger,
+        more: Mapping[str, JsonValue] | None = None,
+    ) -> str:
+        from teal.runtime.retry import retry_warehouse
+
         # the daemon builds into this project's warehouse: a run of another one is refused
         config = self.session.config
         retry_warehouse(request, config.target, str(config.warehouse_path), config.warehouse_path)
         return self.queue(
-            select=list(request.select),
-            exclude=list(request.exclude),
+            select=request.select,
+            exclude=request.exclude,
             partitions=request.partitions_asked(),
-            full_refresh=request.full_refresh,
-            trigger=Trigger.RETRY,
+            settings={**request.settings(), **(more or {})},
+            trigger=trigger,
             parent=request.parent,
-            config=request.settings(),
+            command=request.command,
         )
 
     def cancel(self, run_id: str) -> str:

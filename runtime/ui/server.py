@@ -24,12 +24,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from teal.compiler.errors import SelectionError, TealError, did_you_mean
+from teal.compiler.errors import SelectionError, TealError
 from teal.runtime.session import Session
+from teal.runtime.ui.body import flag, known_keys
+from teal.runtime.ui.launchpad import plan_launch, read_launch
 from teal.runtime.ui.project_view import ProjectView
 from teal.runtime.ui.run_view import RunView
 
 if TYPE_CHECKING:
+    from teal.compiler.config import ProjectConfig
     from teal.runtime.daemon import ProcessHandle
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -69,11 +72,16 @@ class UIApp:
                 return self._project_info()
             case ["graph"]:
                 return self.project.graph(arg("select"), arg("exclude"))
+            case ["statuses"]:  # what the graph polls (a build from the command line)
+                return self.project.model_statuses()
             case ["assets", name]:
                 return self.project.asset(name)
             case ["assets", name, "history"]:
                 self.project.model(name)
                 return self.runs.asset_history(name)
+            case ["assets", name, "latest"]:
+                self.project.model(name)
+                return self.runs.asset_latest(name)
             case ["assets", name, "lineage"]:
                 return self.project.column_lineage(name)
             case ["assets", name, "partitions"]:
@@ -90,6 +98,10 @@ class UIApp:
                 return self.runs.run(run_id, after=_int(arg("after", "0"), "after"))
             case ["automation"]:
                 return self._automation()
+            case ["jobs"]:
+                from teal.compiler.config import load_config
+
+                return _jobs(load_config(self.session.config.root))  # edits show at once
         raise ApiError(HTTPStatus.NOT_FOUND, f"no API endpoint /api/{'/'.join(parts)}")
 
     def post(self, parts: list[str], body: dict[str, Any]) -> Any:
@@ -97,27 +109,35 @@ class UIApp:
             case ["plan"]:
                 return self._plan(body)
             case ["launch"]:
-                self._plan(body)  # a selection or partition mistake is reported, not queued
+                _ = self.project.project  # refused while the files do not load
+                request = read_launch(body, self.session.config)
+                plan_launch(self.session, request)  # a mistake is reported, not queued
                 run_id = self.runs.queue(
-                    select=_names(body, "select"),
-                    exclude=_names(body, "exclude"),
-                    partitions=_names(body, "partitions"),
-                    full_refresh=_flag(body, "full_refresh", False),
+                    select=request.select,
+                    exclude=request.exclude,
+                    partitions=request.partitions,
+                    settings=request.settings,
                 )
                 self._start(run_id)
                 return {"run_id": run_id}
             case ["runs", run_id, "retry"]:
-                _known_keys(body, ())
+                known_keys(body, ())
                 _ = self.project.project  # as `teal retry`: refused while it does not load
                 new = self.runs.retry(run_id)
                 self._start(new)
                 return {"run_id": new}
+            case ["runs", run_id, "reexecute"]:
+                known_keys(body, ())
+                _ = self.project.project  # refused while it does not load, as a launch
+                new = self.runs.reexecute(run_id)
+                self._start(new)
+                return {"run_id": new}
             case ["runs", run_id, "cancel"]:
-                _known_keys(body, ())
+                known_keys(body, ())
                 return {"message": self.runs.cancel(run_id)}
             case ["automation", kind, name, "pause"] if kind in ("schedule", "sensor"):
-                _known_keys(body, ("paused",))
-                return self._pause(kind, name, _flag(body, "paused", True))
+                known_keys(body, ("paused",))
+                return self._pause(kind, name, flag(body, "paused", True))
         raise ApiError(HTTPStatus.NOT_FOUND, f"no API endpoint POST /api/{'/'.join(parts)}")
 
     # -- handlers --------------------------------------------------------------------------
@@ -135,22 +155,8 @@ class UIApp:
         }
 
     def _plan(self, body: dict[str, Any]) -> dict[str, Any]:
-        _known_keys(body, BUILD_KEYS)
         _ = self.project.project  # the files as they are now (raises when they do not load)
-        keys = [k for k in _names(body, "partitions") if ".." not in k]
-        ranges = [k for k in _names(body, "partitions") if ".." in k]
-        if len(ranges) > 1:
-            raise SelectionError("give one partition range FIRST..LAST", path="partitions")
-        options = self.session.options(
-            partitions=tuple(keys),
-            partition_range=ranges[0] if ranges else None,
-            full_refresh=_flag(body, "full_refresh", False),
-        )
-        plan = self.session.plan(
-            _names(body, "select") or None, _names(body, "exclude") or None, options
-        )
-        found = plan.to_dict()
-        return {"steps": found["steps"], "not_run": found["not_run"]}
+        return plan_launch(self.session, read_launch(body, self.session.config))
 
     def _start(self, run_id: str) -> None:
         """Carry out a queued run: the daemon does when it runs, else a child process."""
@@ -226,15 +232,11 @@ class UIApp:
             }
             for row in sensor_rows(config)
         ]
-        jobs = [
-            {"name": j.name, "select": list(j.select), "description": j.description}
-            for j in config.automation.jobs.values()
-        ]
         return {
             "daemon_running": daemon_running(config.root),
             "schedules": schedules,
             "sensors": sensors,
-            "jobs": jobs,
+            "jobs": _jobs(config),
         }
 
     def _pause(self, kind: str, name: str, paused: bool) -> dict[str, Any]:
@@ -247,6 +249,24 @@ class UIApp:
         return {"name": name, "paused": paused}
 
 
+def _jobs(config: ProjectConfig) -> list[dict[str, Any]]:
+    """The project's jobs with what a run of each asks for (the Launch page fills its
+    form from them)."""
+    return [
+        {
+            "name": j.name,
+            "select": list(j.select),
+            "exclude": list(j.exclude),
+            "description": j.description,
+            "vars": j.vars,
+            "tags": list(j.tags),
+            "partitions": list(j.partitions),
+            "full_refresh": j.full_refresh,
+        }
+        for j in config.automation.jobs.values()
+    ]
+
+
 def _int(text: str, name: str, least: int = 0) -> int:
     try:
         value = int(text)
@@ -257,39 +277,6 @@ def _int(text: str, name: str, least: int = 0) -> int:
             f"{name} must be a whole number of at least {least}, got {text!r}", path=name
         )
     return value
-
-
-# what the body of a plan or a launch may hold
-BUILD_KEYS = ("select", "exclude", "partitions", "full_refresh")
-
-
-def _known_keys(body: dict[str, Any], known: tuple[str, ...]) -> None:
-    """A key the endpoint does not take is refused (a misspelt ``select`` would otherwise
-    plan, and launch, every model)."""
-    for key in body:
-        if key not in known:
-            raise SelectionError(
-                f"unknown key '{key}'",
-                path=key,
-                hint=did_you_mean(key, known) or "known: " + (", ".join(known) or "none"),
-            )
-
-
-def _flag(body: dict[str, Any], key: str, default: bool) -> bool:
-    """A JSON true or false (the text "false" is refused, not taken as true)."""
-    value = body.get(key, default)
-    if not isinstance(value, bool):
-        raise SelectionError(f"'{key}' must be true or false, got {value!r}", path=key)
-    return value
-
-
-def _names(body: dict[str, Any], key: str) -> list[str]:
-    value = body.get(key) or []
-    if isinstance(value, str):
-        value = value.split()
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise SelectionError(f"'{key}' must be text or a list of text", path=key)
-    return [v for v in value if v.strip()]
 
 
 def make_handler(app: UIApp, allowed_hosts: set[str]) -> type[BaseHTTPRequestHandler]:

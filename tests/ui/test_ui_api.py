@@ -151,3 +151,26 @@ def test_the_favicon_is_served(tmp_path):
                 assert response.status == 200
                 assert response.headers["Content-Type"] == "image/svg+xml"
                 assert response.read().startswith(b"<svg")
+
+
+def test_a_failed_check_since_removed_does_not_leave_its_asset_failed(tmp_path, monkeypatch):
+    from teal.runtime.ui import project_view
+    from tests.conftest import run_teal
+
+    monkeypatch.setattr(project_view, "CHANGE_CHECK_S", 0.0)  # every request looks
+    root = small_project(tmp_path / "p", {"a.sql": "select 1 as x"})
+    check = root / "models" / "a.yml"
+    check.write_text(
+        "models:\n  - name: a\n    columns:\n      - name: x\n"
+        "        tests: [{accepted_values: {values: [2]}}]\n"
+    )
+    with ui_server(root) as (url, _):
+        assert run_teal("build", cwd=root).returncode == 1
+
+        def status() -> str:
+            return str(call(url, "graph")["nodes"][0]["status"])
+
+        assert status() == "failed"
+        check.unlink()  # as the planner, which no longer blocks what reads it
+        assert run_teal("build", cwd=root).returncode == 0
+        assert status() == "fresh"

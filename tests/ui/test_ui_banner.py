@@ -35,7 +35,7 @@ def test_a_banner_shows_the_error_while_the_project_does_not_load(page, tmp_path
         expect(page.locator("main h1")).to_contain_text("Runs")
         page.goto(f"{server.url}#/launch?select=a")
         page.click("#show-plan")
-        expect(page.locator("#plan .error")).to_contain_text("'not_a_model' is not a model")
+        expect(page.locator("#launch-error .error")).to_contain_text("'not_a_model' is not a model")
         expect(page.locator("#launch")).to_be_disabled()
         page.goto(server.url)  # the graph: the error, not the last good project
         expect(page.locator("main .error")).to_contain_text("'not_a_model' is not a model")

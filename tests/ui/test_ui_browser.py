@@ -41,6 +41,8 @@ def test_graph_selection_and_an_asset_page(page, shop_ui: UIServer):
     every = _api(shop_ui, "graph")["nodes"]
     assert nodes.count() == len(every)  # small enough to draw every asset
     expect(page.locator("#project-name")).to_contain_text("shop")
+    page.locator('#graph .node[data-id="daily_revenue"]').click()  # its summary beside
+    expect(page.locator("#side .latest")).to_contain_text("Last materialized")
     _shot(page, "graph")
 
     page.fill("#select", "marts+")
@@ -118,7 +120,10 @@ def test_partition_grid_shows_each_partition(page, shop_ui: UIServer):
     assert cells.count() == len(rows) == 365
     assert page.locator("#partitions .cell.materialized").count() == 365
     page.locator('#partitions .cell[data-key="2025-03-01"]').click()
-    expect(page.locator("#picked")).to_have_text("2025-03-01")
+    expect(page.locator("#picked")).to_have_text("1 partition picked: 2025-03-01")
+    page.locator('#partitions .cell[data-key="2025-03-10"]').click(modifiers=["Shift"])
+    expect(page.locator("#picked")).to_have_text("10 partitions picked: 2025-03-01..2025-03-10")
+    page.locator("#partitions").scroll_into_view_if_needed()
     _shot(page, "partitions")
 
     page.goto(f"{shop_ui.url}#/asset/monthly_region_revenue")  # two dimensions: month x region
@@ -126,7 +131,8 @@ def test_partition_grid_shows_each_partition(page, shop_ui: UIServer):
     keys = _api(shop_ui, "assets/monthly_region_revenue/partitions")
     expect(page.locator("#partitions .cell")).to_have_count(len(keys))
     months = {k["key"].split("|")[0] for k in keys}
-    expect(page.locator("#partitions .grid-row .label")).to_have_count(len(months))
+    labels = page.locator("#partitions .grid-row:not(.grid-head) .label")
+    expect(labels).to_have_count(len(months))
 
 
 def test_launch_a_partition_refresh_and_watch_it_succeed(page, shop_ui: UIServer):
@@ -264,7 +270,11 @@ def test_static_files_are_vendored():
     assert "http" not in re.sub(r'href="#[^"]*"', "", index).replace("http-equiv", "")
     assert (static / "vendor" / "dagre.min.js").stat().st_size > 50_000
     assert (static / "vendor" / "dagre.LICENSE").is_file()
-    assert Path(static / "app.js").read_text().count("fetch(") == 1  # one API client
+    scripts = {f.name: f.read_text() for f in static.glob("*.js")}
+    assert {name for name, text in scripts.items() if "fetch(" in text} == {"core.js"}
+    assert scripts["core.js"].count("fetch(") == 1  # one API client
+    for name, text in scripts.items():  # a module per page, none large
+        assert len(text.splitlines()) <= 300, name
 
 
 def test_a_partition_range_is_a_backfill(shop_ui: UIServer):

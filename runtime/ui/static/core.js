@@ -1,0 +1,46 @@
+// teal ui: what every page shares: the one API client, HTML escaping, links, badges, and
+// the current page's poller (stopped when the page changes).
+
+export const main = () => document.getElementById("main");
+const token = new URLSearchParams(location.search).get("token") || sessionStorage.getItem("teal-token");
+if (token) sessionStorage.setItem("teal-token", token);
+let stopPolling = null; // the current page's poller, stopped when the page changes
+
+// the page's poller: ``stop`` is called when another page opens
+export function onLeave(stop) { stopPolling = stop; }
+export function leave() {
+  if (stopPolling) { stopPolling(); stopPolling = null; }
+}
+
+export function esc(value) {
+  return String(value ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+export function badge(status) { return `<span class="badge ${esc(String(status).replace(/ /g, "-").split("-")[0])}">${esc(status)}</span>`; }
+export function link(route, text) { return `<a href="#/${route}">${esc(text)}</a>`; }
+export function assetLink(name) { return link(`asset/${encodeURIComponent(name)}`, name); }
+export function runLink(id) { return link(`runs/${encodeURIComponent(id)}`, id); }
+export function counted(n, noun) { return `${n.toLocaleString("en")} ${n === 1 ? noun : `${noun}s`}`; }
+export function fmtS(s) { return s == null ? "" : s < 60 ? `${s.toFixed(2)}s` : `${Math.floor(s / 60)}m${Math.round(s % 60)}s`; }
+
+export async function api(path, body) {
+  const headers = {};
+  if (token) headers["X-Teal-Token"] = token;
+  const init = { headers };
+  if (body !== undefined) {
+    init.method = "POST";
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(`/api/${path}`, init);
+  const data = await response.json();
+  if (!response.ok) {
+    const err = new Error(data.error || response.statusText);
+    err.hint = data.hint;
+    err.where = data.where && data.where !== "<project>" ? data.where : null;
+    throw err;
+  }
+  return data;
+}
+export function showError(where, err) {
+  where.innerHTML = `<div class="error">${err.where ? `${esc(err.where)}: ` : ""}${esc(err.message)}${err.hint ? `<br><span class="muted">hint: ${esc(err.hint)}</span>` : ""}</div>`;
+}

@@ -1,0 +1,69 @@
+"""What the asset graph asks the API besides the graph, over real HTTP: every model's
+status (polled, so a build from the command line shows without a reload) and an asset's
+last materialization and last error (its side panel)."""
+
+from __future__ import annotations
+
+from tests.conftest import run_teal
+from tests.ui.test_ui_api import call, small_project, ui_server
+
+TABLE = "{{ config(materialized='table') }}\n"
+
+
+def test_statuses_and_the_last_error_follow_builds_from_the_command_line(tmp_path, monkeypatch):
+    from teal.runtime.ui import project_view
+
+    monkeypatch.setattr(project_view, "CHANGE_CHECK_S", 0.0)  # every request looks
+    root = small_project(
+        tmp_path / "p",
+        {"a.sql": TABLE + "select 1 as x", "b.sql": TABLE + "select x from a"},
+    )
+    with ui_server(root) as (url, _):
+        polled = call(url, "statuses")
+        assert polled["statuses"] == {"a": "never built", "b": "never built"}
+        assert polled["version"] == call(url, "graph")["version"]
+        assert call(url, "assets/a/latest") == {"materialization": None, "error": None}
+
+        assert run_teal("build", cwd=root).returncode == 0
+        assert call(url, "statuses")["statuses"] == {"a": "fresh", "b": "fresh"}
+        first_version = call(url, "statuses")["version"]
+        first = call(url, "assets/b/latest")
+        assert first["error"] is None and first["materialization"]["rows"] == 1
+        built_by = first["materialization"]["run_id"]
+        assert len(first["materialization"]["at"]) == 19  # to the second
+
+        (root / "models" / "b.sql").write_text(TABLE + "select x, error('boom: ' || x) as y from a")
+        assert run_teal("build", "-s", "b", cwd=root).returncode == 1
+        polled = call(url, "statuses")
+        assert polled["statuses"] == {"a": "fresh", "b": "failed"}
+        assert polled["version"] != first_version  # the page draws the graph again
+        failed = call(url, "assets/b/latest")
+        assert failed["materialization"]["run_id"] == built_by  # the last one that built it
+        error = failed["error"]
+        assert error["run_id"] != built_by and "boom: 1" in error["message"]
+        assert error["failed"] == 1 and error["partition"] is None
+
+        # a run that skipped it (its upstream failed) leaves the error standing
+        (root / "models" / "a.sql").write_text(TABLE + "select error('a broke') as x")
+        assert run_teal("build", cwd=root).returncode == 1
+        assert call(url, "assets/b/latest")["error"]["run_id"] == error["run_id"]
+        assert "a broke" in call(url, "assets/a/latest")["error"]["message"]
+
+        (root / "models" / "a.sql").write_text(TABLE + "select 1 as x")
+        (root / "models" / "b.sql").write_text(TABLE + "select x from a")
+        assert run_teal("build", cwd=root).returncode == 0
+        assert call(url, "assets/b/latest")["error"] is None
+        assert call(url, "statuses")["statuses"] == {"a": "fresh", "b": "fresh"}
+
+
+def test_a_failed_error_check_is_the_last_error(tmp_path):
+    root = small_project(tmp_path / "p", {"a.sql": TABLE + "select 1 as x"})
+    (root / "models" / "a.yml").write_text(
+        "models:\n  - name: a\n    columns:\n      - name: x\n"
+        "        tests: [{accepted_values: {values: [2]}}]\n"
+    )
+    with ui_server(root) as (url, _):
+        assert run_teal("build", cwd=root).returncode == 1
+        error = call(url, "assets/a/latest")["error"]
+        assert error["message"].startswith("check accepted_values_a_x") and error["failed"] == 1
+        assert call(url, "statuses")["statuses"] == {"a": "failed"}
