@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -48,24 +49,36 @@ GATED = """
 """
 
 
-def _build(root: Path, *args: str) -> subprocess.Popen[str]:
-    """`teal build ARGS` in a process of its own, SIGINT handled as in a terminal (a test
-    run in the background inherits SIGINT ignored)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
-    build = subprocess.Popen(
-        [sys.executable, "-m", "teal.cli", "build", *args],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    # a build that ignores Ctrl-C would wait at its gate for ever: killed, the test fails
-    watchdog = threading.Timer(WATCHDOG_S, build.kill)
-    watchdog.daemon = True
-    watchdog.start()
-    return build
+@pytest.fixture
+def start_build() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Starts `teal build ARGS` in a process of its own, SIGINT handled as in a terminal (a
+    test run in the background inherits SIGINT ignored). A build that ignores Ctrl-C
+    would wait at its gate for ever: a watchdog kills it and the test fails. The watchdogs
+    are stopped with the test (a thread left running would keep the next tests' loads in
+    this process from forking)."""
+    watchdogs: list[threading.Timer] = []
+
+    def start(root: Path, *args: str) -> subprocess.Popen[str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
+        build = subprocess.Popen(
+            [sys.executable, "-m", "teal.cli", "build", *args],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        watchdog = threading.Timer(WATCHDOG_S, build.kill)
+        watchdog.daemon = True
+        watchdog.start()
+        watchdogs.append(watchdog)
+        return build
+
+    yield start
+    for watchdog in watchdogs:
+        watchdog.cancel()
+        watchdog.join()
 
 
 def _show(root: Path) -> dict:
@@ -81,12 +94,12 @@ def _wait_for_line(build: subprocess.Popen[str], start: str) -> None:
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_the_query_in_flight_and_keeps_the_rows_it_had(project):
+def test_ctrl_c_stops_the_query_in_flight_and_keeps_the_rows_it_had(project, start_build):
     root = project({"models/m/big.sql": BIG}, config=CONFIG)
     first = run_teal("build", cwd=root)
     assert first.returncode == 0, first.output
     before = query(root / "warehouse.duckdb", "select n, v from m.big")
-    build = _build(root, "--vars", "{n: 100000000000, v: b}")
+    build = start_build(root, "--vars", "{n: 100000000000, v: b}")
     try:
         deadline = time.monotonic() + 120
         while True:  # until the run store shows big started (polled, not a fixed wait)
@@ -128,11 +141,11 @@ def _first_run(root: Path) -> str:
 
 
 @pytest.mark.slow
-def test_ctrl_c_lets_a_python_function_end_and_publishes_nothing_of_it(project):
+def test_ctrl_c_lets_a_python_function_end_and_publishes_nothing_of_it(project, start_build):
     root = project({"models/gated.py": GATED}, config=CONFIG)
     assert run_teal("build", cwd=root).returncode == 0
     os.mkfifo(root / "gate")
-    build = _build(root, "--vars", "{v: b}")
+    build = start_build(root, "--vars", "{v: b}")
     try:
         _wait_for_line(build, "gated waits at the gate")
         build.send_signal(signal.SIGINT)
@@ -151,13 +164,13 @@ def test_ctrl_c_lets_a_python_function_end_and_publishes_nothing_of_it(project):
 
 
 @pytest.mark.slow
-def test_a_second_ctrl_c_stops_at_once_and_still_commits_nothing(project):
+def test_a_second_ctrl_c_stops_at_once_and_still_commits_nothing(project, start_build):
     """The Python function still waits at its gate when the second Ctrl-C comes: the build
     exits without waiting for it."""
     root = project({"models/gated.py": GATED}, config=CONFIG)
     assert run_teal("build", cwd=root).returncode == 0
     os.mkfifo(root / "gate")
-    build = _build(root, "--vars", "{v: b}")
+    build = start_build(root, "--vars", "{v: b}")
     try:
         _wait_for_line(build, "gated waits at the gate")
         build.send_signal(signal.SIGINT)
@@ -178,7 +191,9 @@ def test_a_second_ctrl_c_stops_at_once_and_still_commits_nothing(project):
 
 
 @pytest.mark.slow
-def test_ctrl_c_in_a_partitioned_step_keeps_the_partitions_committed_before_it(project):
+def test_ctrl_c_in_a_partitioned_step_keeps_the_partitions_committed_before_it(
+    project, start_build
+):
     """A first build writes partition by partition: a is committed when Ctrl-C comes,
     b (minutes of work) is stopped and rolled back."""
     part = (
@@ -187,7 +202,7 @@ def test_ctrl_c_in_a_partitioned_step_keeps_the_partitions_committed_before_it(p
         "where '{{ partition.key }}' = 'b' and md5(i::varchar) = 'x'"
     )
     root = project({"models/part.sql": part}, config=CONFIG)
-    build = _build(root)
+    build = start_build(root)
     try:
         deadline = time.monotonic() + 120
         while True:  # until the run store shows partition a committed
