@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 from teal.compiler.project import Project
 from teal.compiler.pyfiles import import_functions
@@ -84,9 +85,19 @@ class BackgroundImporter:
         self.thread.start()
 
     def _run(self, project: Project, models: list[str]) -> None:
+        checks: dict[str, list[Any]] = {}  # each model's Python checks, found in one pass
+        for check in project.checks.values():
+            if check.python is not None:
+                checks.setdefault(check.asset, []).append(check.python)
         for name in models:
+            functions = checks.get(name, [])
+            asset = project.models[name].asset
+            if asset is not None:
+                functions = [asset, *functions]
+            if not functions:
+                continue
             try:
-                import_python(project, [name])
+                import_functions(functions)
             except BaseException as exc:  # noqa: BLE001 - re-raised on the step's thread
                 self.errors[name] = exc
 
