@@ -347,10 +347,12 @@ def run_single(
     partition by partition, as the default policy reports them (a decomposable model
     built at once), not as one range."""
     outcomes: list[CheckOutcome] = []
+    started = datetime.now(UTC).replace(tzinfo=None)
     rows = sum(
         _write_range(ex, cur, step, model, target, run, t0, each, outcomes)
         for run in _contiguous(model, keys)
     )
+    cur.record_step(target, started, rows)  # once, with every run's rows
     return ex._succeeded(
         cur, step, model, target, step_started, t0, rows, outcomes, partitions=len(keys)
     )
@@ -386,16 +388,16 @@ def _write_range(
     their state rows in one transaction; the rows written (the checks' outcomes added to
     ``outcomes``)."""
     windows = [(k, *model.partitions.window(k)) for k in keys]
+    label = f"{keys[0]}..{keys[-1]}" if len(keys) > 1 else keys[0]  # as it is reported
     if model.kind == "sql":
         source: Any = ex.project.sql_for_range(model, step.sql or "", keys)
     else:
         output = call_asset(ex.calls, cur, model, keys=keys)
         source = output.data
         if output.metadata:  # reported with the range, as one materialization
-            ex._partition_metadata[(model.name, f"{keys[0]}..{keys[-1]}")] = {
+            ex._partition_metadata[(model.name, label)] = {
                 k: plain(v) for k, v in output.metadata.items()
             }
-    started = datetime.now(UTC).replace(tzinfo=None)
     built = cur.replace_partitions_single_run(
         target,
         windows,
@@ -403,20 +405,12 @@ def _write_range(
         str(model.partition_column),
         audit=ex._audit_for(model, outcomes),
     )
-    cur.record_step(target, started, built.rows or 0)
     if each:
         rows, share = dict(built.parts), (time.perf_counter() - t0) / len(keys)
         for i, key in enumerate(keys, 1):
             report_partition(ex, step, key, SUCCESS, rows.get(key, 0), i, len(keys), share)
     else:
         report_partition(
-            ex,
-            step,
-            f"{keys[0]}..{keys[-1]}" if len(keys) > 1 else keys[0],
-            SUCCESS,
-            built.rows,
-            len(keys),
-            len(keys),
-            time.perf_counter() - t0,
+            ex, step, label, SUCCESS, built.rows, len(keys), len(keys), time.perf_counter() - t0
         )
     return built.rows or 0

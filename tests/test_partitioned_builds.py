@@ -304,6 +304,11 @@ def test_single_run_builds_keys_with_gaps_one_query_per_run_of_days(project):
         assert after[day][1] == before[day][1] + (24 if bumped else 0), day
     states = partition_state(root, "events")
     assert {k for k, (status, _) in states.items() if status == "success"} == set(DAYS)
+    # one build row for the step, with the rows of every run (4 days of 24 hours)
+    run_id = states["2026-01-09"][1]
+    assert query(
+        db(root), f"select rows from teal.builds where run_id = '{run_id}' and model = 'events'"
+    ) == [(96,)]
 
 
 def test_backfill_a_range_and_missing_only_after_lost_or_failed_partitions(project):
