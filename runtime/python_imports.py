@@ -21,13 +21,25 @@ from teal.compiler.pyfiles import import_functions
 def import_python(project: Project, models: Iterable[str], assets: bool = True) -> None:
     """Import the Python files behind ``models`` (unless ``assets`` is false) and their
     Python checks."""
-    chosen = set(models)
-    import_functions(
-        [asset for m in sorted(chosen) if assets and (asset := project.models[m].asset) is not None]
-    )
-    import_functions(
-        [c.python for c in project.checks.values() if c.python is not None and c.asset in chosen]
-    )
+    import_functions([f for fs in python_functions(project, models, assets).values() for f in fs])
+
+
+def python_functions(
+    project: Project, models: Iterable[str], assets: bool = True
+) -> dict[str, list[Any]]:
+    """The Python functions each of ``models`` runs, for those that run any: its asset
+    (unless ``assets`` is false), then its Python checks, in one pass over the checks."""
+    chosen = sorted(set(models))
+    found: dict[str, list[Any]] = {m: [] for m in chosen}
+    for m in chosen:
+        asset = project.models[m].asset
+        if assets and asset is not None:
+            found[m].append(asset)
+    wanted = set(chosen)
+    for check in project.checks.values():
+        if check.python is not None and check.asset in wanted:
+            found[check.asset].append(check.python)
+    return {m: fs for m, fs in found.items() if fs}
 
 
 def import_every_file(project: Project, selected: Iterable[str] | None = None) -> None:
@@ -85,17 +97,7 @@ class BackgroundImporter:
         self.thread.start()
 
     def _run(self, project: Project, models: list[str]) -> None:
-        checks: dict[str, list[Any]] = {}  # each model's Python checks, found in one pass
-        for check in project.checks.values():
-            if check.python is not None:
-                checks.setdefault(check.asset, []).append(check.python)
-        for name in models:
-            functions = checks.get(name, [])
-            asset = project.models[name].asset
-            if asset is not None:
-                functions = [asset, *functions]
-            if not functions:
-                continue
+        for name, functions in python_functions(project, models).items():
             try:
                 import_functions(functions)
             except BaseException as exc:  # noqa: BLE001 - re-raised on the step's thread
