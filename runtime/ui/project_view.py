@@ -200,8 +200,10 @@ class ProjectView:
 
     # -- one asset -----------------------------------------------------------------------
     def asset(self, name: str) -> dict[str, Any]:
+        # an asset's page shows its checks: a check file added just before must not wait
+        # out the once-a-second look (the page is opened by a person, not polled)
+        project = self._current(force=True)
         m = self.model(name)
-        project = self.project
         downstream = sorted(n for n, other in project.models.items() if name in other.upstreams)
         state = self.session.state()
         built = state.models.get(name)

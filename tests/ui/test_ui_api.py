@@ -174,3 +174,13 @@ def test_a_failed_check_since_removed_does_not_leave_its_asset_failed(tmp_path, 
         check.unlink()  # as the planner, which no longer blocks what reads it
         assert run_teal("build", cwd=root).returncode == 0
         assert status() == "fresh"
+
+
+def test_a_check_added_just_before_shows_on_its_asset_page(tmp_path):
+    root = small_project(tmp_path / "p", {"a.sql": "select 1 as x"})
+    (root / "checks").mkdir()
+    with ui_server(root) as (url, _):
+        assert call(url, "assets/a")["checks"] == []
+        # within the server's once-a-second look at the files
+        (root / "checks" / "no_big_x.sql").write_text("select * from a where x > 10\n")
+        assert [c["name"] for c in call(url, "assets/a")["checks"]] == ["no_big_x"]
