@@ -14,7 +14,6 @@ keyed by the check and the types of what it reads: a warm build binds nothing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -25,12 +24,10 @@ if TYPE_CHECKING:
     from teal.compiler.errors import TealError
     from teal.compiler.project import Project
     from teal.runtime.type_check import PreparedTypes
+    from teal.warehouse.duckdb.errors import BindFailure
     from teal.warehouse.duckdb.typing import Binder, Typed
 
-VERSION = "1"
-_MISSING = re.compile(r'Referenced column "([^"]+)" not found')
-_CANDIDATES = re.compile(r"Candidate bindings: (.*)")
-_QUOTED = re.compile(r'"([^"]+)"')
+VERSION = "2"  # cached: what DuckDB said, read (BindFailure), or () when it binds
 # built-in checks of one column that the load checks by name: nothing of theirs to bind
 # unless a ``where`` or ``fail_calc`` adds SQL
 BY_NAME = frozenset({"not_null", "unique", "accepted_values", "accepted_range", "row_count"})
@@ -67,14 +64,14 @@ def unbound_checks(
                 key = content_key(
                     "check", VERSION, repr(_shape(check)), *(prep.keys[r] for r in reads)
                 )
-                message = prep.cache.get("checks", key)
-                if message is None:
+                said = prep.cache.get("checks", key)
+                if said is None:
                     if binder is None:
                         binder = _opened(project, prep)
-                    message = binder.check_error(check) or ""
-                    prep.cache.put("checks", key, message)
-                if message:
-                    found.append(_located(check, message))
+                    said = binder.check_error(check) or ()
+                    prep.cache.put("checks", key, said)
+                if said:
+                    found.append(_located(check, said))
     finally:
         if binder is not None:
             binder.close()
@@ -106,23 +103,19 @@ def _shape(check: CheckDef) -> tuple[object, ...]:
     )
 
 
-def _located(check: CheckDef, message: str) -> TealError:
-    """The error for ``check`` from DuckDB's ``message`` about its query."""
+def _located(check: CheckDef, said: BindFailure) -> TealError:
+    """The error for ``check`` from what DuckDB ``said`` about its query."""
     from teal.compiler.errors import ProjectError
 
-    first, _, rest = message.partition("\n")
-    first = first.removeprefix("Binder Error: ").removeprefix("Parser Error: ")
-    missing = _MISSING.match(first)
-    if missing:
+    first = said.first_line
+    if said.missing_column is not None:
         where = check.asset if not check.reads else "what it reads"
-        first = f"column '{missing.group(1)}' does not exist in {where}"
-    candidates = _CANDIDATES.search(rest)
-    names = _QUOTED.findall(candidates.group(1)) if candidates else []
+        first = f"column '{said.missing_column}' does not exist in {where}"
     return ProjectError(
         f"check {check.name} of {check.asset} cannot run: {first}",
         path=check.path,
         line=check.line,
-        hint=("did you mean " + " or ".join(f"'{n}'" for n in names[:3]) + "?")
-        if names
+        hint=("did you mean " + " or ".join(f"'{n}'" for n in said.candidates[:3]) + "?")
+        if said.candidates
         else "fix the check's SQL, or the columns it names",
     )

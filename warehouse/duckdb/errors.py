@@ -4,11 +4,14 @@ an error is about."""
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from teal.compiler.errors import WarehouseBusy, WarehouseError
 
 _QUOTED = re.compile(r'"([^"]+)"')
 _HOLDER = re.compile(r"\(PID (\d+)\)")
+_MISSING = re.compile(r'Referenced column "([^"]+)" not found')
+_CANDIDATES = re.compile(r"Candidate bindings: (.*)")
 
 
 def open_error(exc: BaseException, path: str) -> WarehouseError:
@@ -49,3 +52,30 @@ def describe_error(exc: BaseException, raw_sql: str | None) -> tuple[str, int | 
             if line:
                 break
     return text, line, col
+
+
+class BindFailure(NamedTuple):
+    """What DuckDB's binder (or parser) said about a query, read from its message."""
+
+    first_line: str  # the message's first line without "Binder Error: " and the like
+    missing_column: str | None  # the column it could not find, if that is what it said
+    candidates: tuple[str, ...]  # the names it suggested instead
+
+
+def bind_failure(message: str) -> BindFailure:
+    """``message`` (a DuckDB error's text) read for a person.
+
+    >>> bind_failure('Binder Error: Referenced column "revenu" not found in FROM clause!'
+    ...     '\\nCandidate bindings: "revenue", "region"')
+    BindFailure(first_line='Referenced column "revenu" not found in FROM clause!', \
+missing_column='revenu', candidates=('revenue', 'region'))
+    """
+    first, _, rest = message.partition("\n")
+    first = first.removeprefix("Binder Error: ").removeprefix("Parser Error: ")
+    missing = _MISSING.match(first)
+    listed = _CANDIDATES.search(rest)
+    return BindFailure(
+        first,
+        missing.group(1) if missing else None,
+        tuple(_QUOTED.findall(listed.group(1))) if listed else (),
+    )

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from teal.compiler.checks import CheckDef
+    from teal.warehouse.duckdb.errors import BindFailure
 
 # column name -> DuckDB type name, in output order
 Typed = tuple[tuple[str, str], ...]
@@ -112,14 +113,15 @@ class Binder:
             if q.sql is not None and q.sql in self._unparsable
         }
 
-    def check_error(self, check: CheckDef) -> str | None:
-        """DuckDB's message for ``check``'s query when it does not bind against typed
-        stand-ins of its model and what else it reads; None: it binds, or that cannot be
-        told (something it reads has no typed stand-in; an error of another kind)."""
+    def check_error(self, check: CheckDef) -> BindFailure | None:
+        """What DuckDB said when ``check``'s query does not bind against typed stand-ins
+        of its model and what else it reads; None: it binds, or that cannot be told
+        (something it reads has no typed stand-in; an error of another kind)."""
         import duckdb
 
         from teal.compiler.checks import TARGET
         from teal.warehouse.duckdb.checks import QUERIES
+        from teal.warehouse.duckdb.errors import bind_failure
 
         query = self.by_name.get(check.asset)
         sql = QUERIES.failures(check)
@@ -130,7 +132,7 @@ class Binder:
         try:
             self._connection().sql(sql.replace(TARGET, qualified(query.schema, query.alias)))
         except (duckdb.BinderException, duckdb.ParserException) as exc:
-            return str(exc)
+            return bind_failure(str(exc))
         except duckdb.Error:
             return None
         return None
