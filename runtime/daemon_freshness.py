@@ -11,6 +11,7 @@ when the project loads again.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -66,14 +67,31 @@ def check_freshness(d: Daemon, now: datetime) -> list[TickOutcome]:
 
 
 def freshness_evaluator(config: ProjectConfig) -> Evaluator:
-    """Each model's (and source's) freshness at a moment, the project loaded afresh."""
+    """Each model's (and source's) freshness at a moment, the project loaded afresh.
+
+    The project's warnings are logged once each (not at every evaluation), and that a
+    build holds the warehouse once while it holds it (the state kept from before is used)."""
+    told: set[str] = set()
 
     def evaluate(now: datetime) -> tuple[Project, list[Freshness]]:
         from teal.compiler.errors import WarehouseBusy
         from teal.runtime import freshness
         from teal.runtime.session import Session
 
+        busy_now = False
+
+        def tell(warnings: tuple[TealError, ...]) -> None:
+            nonlocal busy_now
+            for warning in warnings:
+                busy = isinstance(warning, WarehouseBusy)
+                busy_now = busy_now or busy
+                key = "busy" if busy else str(warning)
+                if key not in told:
+                    told.add(key)
+                    logging.getLogger("teal").warning("%s", warning)
+
         with Session.open(config.root) as session:
+            session.on_warnings = tell
             project = session.project
             names = [n for n, m in project.models.items() if m.config.get("freshness")]
             found = freshness.evaluate(project, session.state(), names, now)
@@ -81,6 +99,8 @@ def freshness_evaluator(config: ProjectConfig) -> Evaluator:
                 found += freshness.evaluate_sources(project, now)
             except WarehouseBusy:
                 pass  # a build holds the warehouse: the sources' turn comes next time
-            return project, found
+        if not busy_now:
+            told.discard("busy")  # the next build that holds it is told again
+        return project, found
 
     return evaluate

@@ -1,0 +1,68 @@
+"""The daemon loads the project at each freshness evaluation: its warnings are logged once
+each, not at every evaluation, and a build holding the warehouse is said once while it
+holds it (a simulated clock; the build is a real process holding the file)."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from datetime import timedelta
+
+from teal.compiler.config import load_config
+from teal.runtime.daemon_freshness import freshness_evaluator
+from tests.conftest import run_teal
+from tests.runstore.test_daemon import T0
+
+HOLD = (
+    "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+    "print('held', flush=True); time.sleep(120)"
+)
+
+
+def test_warnings_and_a_busy_warehouse_are_logged_once(tmp_path, caplog):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "teal.toml").write_text('name = "p"\n')
+    (tmp_path / "models" / "a.sql").write_text(
+        "{{ config(freshness={'max_lag': '1d'}) }} select 1 as x"
+    )
+    (tmp_path / "models" / "schema.yml").write_text("models:\n  - name: not_a_model\n")
+    assert run_teal("build", cwd=tmp_path).returncode == 0
+    assert run_teal("plan", cwd=tmp_path).returncode == 0  # the state is kept
+    evaluate = freshness_evaluator(load_config(tmp_path))
+
+    def logged(minutes: int) -> list[str]:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="teal"):
+            evaluate(T0 + timedelta(minutes=minutes))
+        return [r.getMessage() for r in caplog.records]
+
+    first = logged(0)
+    assert len(first) == 1 and "not_a_model" in first[0]
+    assert logged(1) == []  # the same project: nothing new to say
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(tmp_path / "warehouse.duckdb")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        busy = logged(2)
+        assert len(busy) == 1 and "in use by another process" in busy[0]
+        assert logged(3) == []  # still held: said once
+    finally:
+        holder.kill()
+        holder.wait()
+    assert logged(4) == []
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(tmp_path / "warehouse.duckdb")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        assert len(logged(5)) == 1  # held again after a while free: said again
+    finally:
+        holder.kill()
+        holder.wait()
