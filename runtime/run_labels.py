@@ -47,3 +47,23 @@ def partitions_summary(keys: Sequence[str]) -> str:
     if len(keys) <= SHOWN_KEYS:
         return ", ".join(keys)
     return f"{keys[0]}..{keys[-1]} ({len(keys):,})"
+
+
+def run_partitions(run: RunRecord) -> str:
+    """The partitions a run was asked for, in a few words: its keys, or the range it was
+    given (``--partition-range``: the keys are found when it plans); '' for none.
+
+    >>> from teal.runtime.runstore import RunStatus, Trigger
+    >>> def run(keys, **config):
+    ...     return RunRecord("r", "build", RunStatus.SUCCESS, Trigger.CLI, (), (), keys, config)
+    >>> run_partitions(run(("2025-03-01",))), run_partitions(run((), partition_range=["a", "b"]))
+    ('2025-03-01', 'a..b')
+    >>> run_partitions(run((), partition_range=None))
+    ''
+    """
+    if run.partitions:
+        return partitions_summary(run.partitions)
+    asked = run.config.get("partition_range")
+    if isinstance(asked, list) and len(asked) == 2:
+        return f"{asked[0]}..{asked[1]}"
+    return ""

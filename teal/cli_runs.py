@@ -155,7 +155,7 @@ def show(
         }
         click.echo(json.dumps(payload, indent=2, default=str))
         return
-    from teal.runtime.run_labels import partitions_summary, started_by
+    from teal.runtime.run_labels import run_partitions, started_by
 
     click.echo(f"run {run.run_id}: {run.command} {run.status.value} ({run.trigger.value})")
     if started_by(run) != run.trigger.value:  # which schedule, sensor or job
@@ -163,8 +163,8 @@ def show(
     click.echo(f"  selection  {' '.join(run.selection) or '(all)'}")
     if run.exclude:
         click.echo(f"  exclude    {' '.join(run.exclude)}")
-    if run.partitions:
-        click.echo(f"  partitions {partitions_summary(run.partitions)}")
+    if run_partitions(run):
+        click.echo(f"  partitions {run_partitions(run)}")
     if run.parent_run_id:  # a retry, or the UI's re-execution of the whole run
         again = "retry of" if run.trigger is Trigger.RETRY else "rerun of"
         click.echo(f"  {again:<10} {run.parent_run_id}")

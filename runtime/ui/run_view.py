@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from teal import __version__
 from teal.compiler.errors import SelectionError
 from teal.runtime.clock import new_run_id, utc_now
-from teal.runtime.run_labels import partitions_summary, started_by
+from teal.runtime.run_labels import run_partitions, started_by
 from teal.runtime.runstore import EventKind, RunRecord, RunStatus, RunStore, Trigger
 from teal.runtime.runstore.records import JsonValue
 from teal.runtime.session import Session
@@ -51,7 +51,7 @@ def run_summary(run: RunRecord) -> dict[str, Any]:
         "selection": list(run.selection),
         "exclude": list(run.exclude),
         "partitions": list(run.partitions),
-        "partitions_summary": partitions_summary(run.partitions),
+        "partitions_summary": run_partitions(run),  # the keys, or the range asked
         "started_by": started_by(run),
         "parent_run_id": run.parent_run_id,
         "created_at": _when(run.created_at),

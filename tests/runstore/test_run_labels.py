@@ -70,3 +70,22 @@ def test_the_ui_api_says_who_started_a_run(project):
         assert runs[scheduled]["started_by"] == "schedule nightly, job nightly"
         assert runs[sensed]["partitions_summary"] == "2025-01-01..2025-12-28 (336)"
         assert call(url, f"runs/{sensed}")["run"]["started_by"] == "sensor after_orders"
+
+
+DAILY = (
+    "{{ config(materialized='incremental', partitioned_by={'daily': {'start': '2025-01-01'}}, "
+    "partition_column='d') }} select cast('{{ partition.start }}' as date) as d"
+)
+
+
+def test_a_range_backfill_shows_the_range_it_was_asked_for(project):
+    root = project({"models/daily.sql": DAILY})
+    done = run_teal("build", "--partition-range", "2025-01-01..2025-01-05", cwd=root)
+    assert done.returncode == 0, done.output
+    shown = run_teal("runs", "show", "last", cwd=root).stdout
+    assert "  partitions 2025-01-01..2025-01-05\n" in shown
+    from tests.ui.test_ui_api import call, ui_server
+
+    with ui_server(root) as (url, _):
+        [run] = call(url, "runs")
+        assert run["partitions_summary"] == "2025-01-01..2025-01-05"

@@ -5,7 +5,7 @@ const POLL_MS = 1000; // a live run page asks for new events this often
 
 export function runsTable(runs) {
   if (!runs.length) return "<p class='muted'>No runs.</p>";
-  return `<table class="runs"><tr><th>run</th><th>status</th><th>started by</th><th>selection</th><th>started</th><th>took</th><th>note</th></tr>${runs.map((r) => `<tr><td>${runLink(r.run_id)}</td><td>${badge(r.status)}</td><td>${esc(r.started_by)}</td><td>${esc(r.selection.join(" ") || "(all)")}${r.partitions.length ? ` <span class="muted">[${esc(r.partitions_summary)}]</span>` : ""}</td><td>${esc(r.started_at || r.created_at || "")}</td><td>${fmtS(r.duration_s)}</td><td>${esc(r.message || "")}</td></tr>`).join("")}</table>`;
+  return `<table class="runs"><tr><th>run</th><th>status</th><th>started by</th><th>selection</th><th>started</th><th>took</th><th>note</th></tr>${runs.map((r) => `<tr><td>${runLink(r.run_id)}</td><td>${badge(r.status)}</td><td>${esc(r.started_by)}</td><td>${esc(r.selection.join(" ") || "(all)")}${r.partitions_summary ? ` <span class="muted">[${esc(r.partitions_summary)}]</span>` : ""}</td><td>${esc(r.started_at || r.created_at || "")}</td><td>${fmtS(r.duration_s)}</td><td>${esc(r.message || "")}</td></tr>`).join("")}</table>`;
 }
 
 export async function runsPage(params) {
@@ -45,7 +45,7 @@ export async function runPage(id) {
     const checks = logLines.filter((e) => e.kind === "check_result");
     main().innerHTML = `
       <h1>Run ${esc(r.run_id)} <span id="run-status">${badge(r.status)}</span></h1>
-      <p class="muted">${esc(r.command)} · started by <span id="run-by">${esc(r.started_by)}</span> · ${esc(r.selection.join(" ") || "(all)")}${r.partitions.length ? ` · partitions ${esc(r.partitions_summary)}` : ""}${r.parent_run_id ? ` · ${r.trigger === "retry" ? "retry" : "re-execution"} of <span id="run-parent">${runLink(r.parent_run_id)}</span>` : ""}</p>
+      <p class="muted">${esc(r.command)} · started by <span id="run-by">${esc(r.started_by)}</span> · ${esc(r.selection.join(" ") || "(all)")}${r.partitions_summary ? ` · partitions ${esc(r.partitions_summary)}` : ""}${r.parent_run_id ? ` · ${r.trigger === "retry" ? "retry" : "re-execution"} of <span id="run-parent">${runLink(r.parent_run_id)}</span>` : ""}</p>
       <p>${esc(r.message || "")}</p>
       <p class="toolbar">${["queued", "started"].includes(r.status) ? `<button id="cancel">Cancel</button>` : ""}
         ${data.finished && r.status !== "success" ? `<button id="retry">Retry what did not finish</button>` : ""}
