@@ -53,6 +53,7 @@ from teal.runtime.results import CANCELED_RUNNING, ERROR, SKIPPED, SUCCESS, Buil
 from teal.runtime.scheduler import Puller, Schedule, skipped
 from teal.runtime.step_groups import GroupRun, budget, groupable, run_group
 from teal.runtime.validate import unbuilt_upstreams
+from teal.runtime.view_errors import with_view_context
 from teal.warehouse.engine import (
     Audit,
     BuildTarget,
@@ -434,6 +435,7 @@ class Executor:
             return self._failed(cur, target, model, started, t0, exc.message, exc.line, exc.col)
         message, line, col = cur.describe_error(exc, model.raw_sql)  # an engine error
         message = with_partition_context(model, message)
+        message = with_view_context(self.project, model, message, line is not None)
         if self.debug:
             message += "\n" + "".join(traceback.format_exception(exc))
         return self._failed(cur, target, model, started, t0, message, line, col)

@@ -19,6 +19,7 @@ from teal.runtime.metadata import plain
 from teal.runtime.partition_errors import with_partition_context
 from teal.runtime.python_call import UserCodeError, call_asset
 from teal.runtime.results import CANCELED_RUNNING, ERROR, SKIPPED, SUCCESS, ModelResult
+from teal.runtime.view_errors import with_view_context
 from teal.warehouse.engine import BuildTarget, EngineCursor, PartitionWrite
 
 if TYPE_CHECKING:
@@ -200,6 +201,7 @@ def _build_partitions(
             else:
                 message, line, _ = cur.describe_error(exc, model.raw_sql)
                 message = with_partition_context(model, message)
+                message = with_view_context(ex.project, model, message, line is not None)
             failures.append((key, message, line))
             try:
                 cur.record_partition_failure(target, key, p_started, message)
