@@ -96,3 +96,39 @@ def missing_error(model: Model, m: MissingColumn) -> LineageError:
         hint=did_you_mean(m.column, m.candidates)
         or "check the spelling, or add the column to the model that should produce it",
     )
+
+
+_STAR = re.compile(r"(?:\bselect\s+(?:distinct\s+)?|,\s*|\.)(\*)", re.IGNORECASE)
+
+
+def star_duplicate_error(model: Model, names: tuple[str, ...]) -> TealError | None:
+    """The error of a query whose ``*`` gives two columns one name (``select *`` over a
+    join on ``a.id = b.id``): DuckDB stores the second as ``id_1`` and readers of ``id``
+    get the first. ``names``: the query's output columns as DuckDB bound them. Two
+    columns the query names alike itself are refused earlier (compiler/stage.py)."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names, 1):
+        low = name.lower()
+        if low not in seen:
+            seen[low] = i
+            continue
+        text = model.raw_sql or ""
+        star = _STAR.search(text)
+        line = col = source = None
+        if star is not None:
+            start = star.start(1)
+            line = text.count("\n", 0, start) + 1
+            col = start - (text.rfind("\n", 0, start) + 1) + 1
+            source = text.splitlines()[line - 1]
+        return LineageError(
+            f"the query gives two columns the name '{name}' (columns {seen[low]} and {i}, "
+            f"from a *): a table has one column of a name (DuckDB would store the second as "
+            f"{name}_1)",
+            path=model.display_path,
+            line=line or model.line or 1,
+            col=col,
+            source_line=source,
+            hint=f"name the columns, leave one out (b.* exclude ({name})), or join with "
+            f"using ({name})",
+        )
+    return None

@@ -24,7 +24,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from teal.compiler.cache import CompileCache, content_key
-from teal.compiler.column_errors import missing_error, partition_column_errors, unique_key_errors
+from teal.compiler.column_errors import (
+    missing_error,
+    partition_column_errors,
+    star_duplicate_error,
+    unique_key_errors,
+)
 from teal.compiler.column_types import (
     ColumnLineage,
     ModelColumns,
@@ -204,8 +209,12 @@ class ColumnGraph:
             model = self.project.models[name]
             _, columns, missing, _, is_opaque = self.plain(name)
             if columns is not None and not is_opaque:
-                out += partition_column_errors(model, tuple(c[0] for c in columns))
-                out += unique_key_errors(model, tuple(c[0] for c in columns))
+                produced = tuple(c[0] for c in columns)
+                out += partition_column_errors(model, produced)
+                out += unique_key_errors(model, produced)
+                if model.kind == "sql" and self.project.config.dbt is None:  # dbt-duckdb: x_1
+                    twice = star_duplicate_error(model, produced)
+                    out += [twice] if twice is not None else []
             if not missing and (is_opaque or not contract_enforced(model.config)):
                 continue  # nothing to say: no model decoded
             found = self.models[name]

@@ -28,7 +28,7 @@ def wide(width: int = 12) -> dict[str, str]:
     for i in range(width):
         files[f"models/a{i:02}.sql"] = f"select id, amount + {i} as amount, kind from raw"
         files[f"models/b{i:02}.sql"] = (
-            f"select kind, sum(amount) as total_{i}, count(*) as n from a{i:02} group by kind"
+            f"select kind, sum(amount) as total_{i}, count(*) as n_{i} from a{i:02} group by kind"
         )
         files[f"models/t{i:02}.sql"] = f"select id, price * {i + 1} as price_{i} from seed"
     joined = " ".join(f"join b{i:02} using (kind)" for i in range(1, width))
@@ -59,10 +59,10 @@ def test_two_workers_bind_what_one_binds(project):
     for name in project_.dag.order():
         assert two.columns_of(name) == one.columns_of(name) == four.columns_of(name), name
     assert two.traced == one.traced == 12  # the a models, which read the asset
-    assert two.columns_of("b03") == ("kind", "total_3", "n")
+    assert two.columns_of("b03") == ("kind", "total_3", "n_3")
     assert two.columns_of("t05") == ("id", "price_5")
     top = two.columns_of("top") or ()
-    assert top[:4] == ("kind", "total_0", "n", "total_1") and len(top) == 1 + 2 * 12
+    assert top[:4] == ("kind", "total_0", "n_0", "total_1") and len(top) == 1 + 2 * 12
 
 
 @pytest.mark.parametrize("workers", [1, 2])

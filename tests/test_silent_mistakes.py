@@ -531,3 +531,26 @@ def test_full_refresh_with_only_missing_is_an_error(shop):
         )
         assert "hint: give one of them" in done.stderr
     assert query(root / "warehouse.duckdb", "select count(*) from marts.revenue") == [(7,)]
+
+
+def test_two_columns_of_one_name_from_a_star_is_an_error_before_anything_is_built(shop):
+    root = shop()
+    assert run_teal("build", cwd=root).returncode == 0
+    (root / "models" / "marts" / "dup.sql").write_text(
+        "-- every column of both\nselect o.*, c.*\nfrom orders o join customers c on o.customer_id = c.customer_id\n"
+    )
+    for _ in range(2):  # and again, from the binding's cache
+        done = run_teal("build", cwd=root)
+        assert done.returncode == 2, done.output
+        _clean(done)
+        assert (
+            "models/marts/dup.sql:2:10: the query gives two columns the name 'customer_id'"
+        ) in done.stderr
+        assert "from a *): a table has one column of a name" in done.stderr
+        assert "Building" not in done.stdout
+    tables = "select table_name from information_schema.tables where table_name = 'dup'"
+    assert query(root / "warehouse.duckdb", tables) == []
+    (root / "models" / "marts" / "dup.sql").write_text(
+        "select *\nfrom orders o join customers c using (customer_id)\n"
+    )
+    assert run_teal("build", "-s", "dup", cwd=root).returncode == 0  # using: one column
