@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from itertools import chain, repeat
 from typing import TYPE_CHECKING
@@ -254,15 +254,23 @@ def overlapping_keys(
 ) -> list[str]:
     """Keys of ``definition`` whose window overlaps one of ``windows`` (all keys if it has no
     time dimension)."""
+    # compared as instants: two aware times of one zone compare by wall clock, so the
+    # first copy of the hour clocks repeat in autumn would be an empty window
+    asked = [(_instant(a), _instant(b)) for a, b in windows]
     keys = []
     for key in definition.keys(now):
         try:
-            start, end = definition.window(key)
+            start, end = map(_instant, definition.window(key))
         except Exception:  # noqa: BLE001 - no time dimension: every key may be affected
             return definition.keys(now)
-        if any(start < w_end and w_start < end for w_start, w_end in windows):
+        if any(start < w_end and w_start < end for w_start, w_end in asked):
             keys.append(key)
     return keys
+
+
+def _instant(value: datetime) -> datetime:
+    """``value`` in UTC (naive values are UTC already)."""
+    return value if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _requested_keys(

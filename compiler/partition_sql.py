@@ -44,7 +44,9 @@ __all__ = [
     "own_values",
     "parse_partitions",
     "pushdown_values",
+    "repeated_wall_time",
     "resolve_mapping",
+    "timestamp_literal",
 ]
 
 _PLACEHOLDER = re.compile(r"'?(__teal_(?:partition|pw\d+)_[a-z0-9_]*?__)'?")
@@ -59,8 +61,34 @@ class Pushdown:
     mapping: str  # "identity", "lookback(3)", "time_window", ...
 
 
-def _timestamp(value: datetime) -> str:
-    return "TIMESTAMP " + _literal_string(value.replace(tzinfo=None).isoformat(sep=" "))
+def timestamp_literal(value: datetime) -> str:
+    """A window bound as a typed literal: the wall-clock time in the partitions' zone (the
+    step runs with DuckDB's ``TimeZone`` set to it), or, for a wall time the autumn change
+    repeats, the instant with its offset, so the two repeated hours' windows differ.
+
+    >>> from zoneinfo import ZoneInfo
+    >>> berlin = ZoneInfo("Europe/Berlin")
+    >>> timestamp_literal(datetime(2025, 10, 26, 1, tzinfo=berlin))
+    "TIMESTAMP '2025-10-26 01:00:00'"
+    >>> timestamp_literal(datetime(2025, 10, 26, 2, fold=1, tzinfo=berlin))
+    "TIMESTAMPTZ '2025-10-26 02:00:00+01:00'"
+    """
+    text = _wall_text(value)
+    return ("TIMESTAMPTZ " if repeated_wall_time(value) else "TIMESTAMP ") + _literal_string(text)
+
+
+def _wall_text(value: datetime) -> str:
+    """``value``'s wall-clock time, with its offset when that wall time happens twice."""
+    if repeated_wall_time(value):
+        return value.isoformat(sep=" ")
+    return value.replace(tzinfo=None).isoformat(sep=" ")
+
+
+def repeated_wall_time(value: datetime) -> bool:
+    """Whether ``value``'s wall time happens twice in its zone (clocks fall back over it)."""
+    if value.tzinfo is None:
+        return False
+    return value.replace(fold=1 - value.fold).utcoffset() != value.utcoffset()
 
 
 def _time_part(definition: Partitions) -> tuple[str | None, TimePartitions | None]:
@@ -104,10 +132,9 @@ def own_values(definition: Partitions, key: str) -> dict[str, tuple[str, str]]:
     if time_def is not None:
         start, end = definition.window(key)
         for name, bound in (("start", start), ("end", end)):
-            naive = bound.replace(tzinfo=None)
             values[f"__teal_partition_{name}__"] = (
-                _timestamp(naive),
-                _literal_string(naive.isoformat(sep=" ")),
+                timestamp_literal(bound),
+                _literal_string(_wall_text(bound)),
             )
     return values
 
@@ -174,8 +201,8 @@ def pushdown_values(
     window = upstream_window(mapping, downstream, upstream, key)
     if window is not None:
         start, end = window
-        values[f"__teal_pw{index}_start__"] = (_timestamp(start), _timestamp(start))
-        values[f"__teal_pw{index}_end__"] = (_timestamp(end), _timestamp(end))
+        values[f"__teal_pw{index}_start__"] = (timestamp_literal(start), timestamp_literal(start))
+        values[f"__teal_pw{index}_end__"] = (timestamp_literal(end), timestamp_literal(end))
     statics = _static_parts(upstream)
     if statics:
         keys = upstream_keys(mapping, downstream, upstream, key)

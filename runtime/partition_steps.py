@@ -309,14 +309,20 @@ def _range_at_once(
     if ex.auditor is not None and ex.auditor.sql_checks(model.name):
         return False
     from teal.compiler.partition_shape import divides_windows, judge
+    from teal.compiler.partition_sql import repeated_wall_time
 
     mappings = [p.mapping for p in model.pushdowns]
     found = judge(step.sql or "", model.partitions, model.partition_column, mappings)
     if found.reason is not None:
         return False
+    windows = [model.partitions.window(k) for k in keys]
+    # a range over the night clocks fall back is one span of wall-clock time, which holds
+    # the repeated hour once: each partition's query, with that hour's bounds as instants
+    if any(repeated_wall_time(bound) for window in windows for bound in window):
+        return False
     # the windows must follow each other (one query over a gap would build it too), and a
     # generator's step divide each of them
-    return divides_windows(found.steps, [model.partitions.window(k) for k in keys])
+    return divides_windows(found.steps, windows)
 
 
 def _covering_filter(ex: Executor, model: Model, keys: list[str]) -> str | None:

@@ -674,6 +674,51 @@ def test_a_timestamptz_column_is_placed_in_the_partitions_zone_on_any_machine(
     ) == [("2025-06-01", 1), ("2025-06-02", 2)]
 
 
+def test_the_hour_repeated_in_autumn_fills_both_of_its_partitions(project):
+    """Berlin's 02:00-03:00 happens twice on 26 October 2025: over a TIMESTAMPTZ column
+    each copy is a partition of its own rows (its bounds were the same wall time, so the
+    first copy's window was empty and its rows were refused); a TIMESTAMP column's rows
+    there belong to the second copy, as DuckDB reads that wall time."""
+    hourly = "{'hourly': {'start': '2025-10-26 00:00', 'timezone': 'Europe/Berlin'}}"
+    root = project(
+        {
+            "models/tz.sql": "{{ config(materialized='incremental', partitioned_by="
+            f"{hourly}, partition_column='ts') }}}}\n"
+            "select cast(ts as timestamptz) as ts\n"
+            "from range({{ partition.start }}, {{ partition.end }}, interval 30 minute) t(ts)",
+            "models/wall.sql": "{{ config(materialized='incremental', partitioned_by="
+            f"{hourly}, partition_column='ts') }}}}\n"
+            "select ts from (values (timestamp '2025-10-26 01:30'), (timestamp "
+            "'2025-10-26 02:30'), (timestamp '2025-10-26 03:30')) t(ts)\n"
+            "where ts >= {{ partition.start }} and ts < {{ partition.end }}",
+        }
+    )
+    done = run_teal("build", "--partition-range", "2025-10-26-01:00..2025-10-26-03:00", cwd=root)
+    assert done.returncode == 0, done.output
+    rows = "select model, partition_key, rows from teal.partitions"
+    assert sorted(query(db(root), rows)) == [
+        ("tz", "2025-10-26-01:00", 2),
+        ("tz", "2025-10-26-02:00+01:00", 2),
+        ("tz", "2025-10-26-02:00+02:00", 2),
+        ("tz", "2025-10-26-03:00", 2),
+        ("wall", "2025-10-26-01:00", 1),
+        ("wall", "2025-10-26-02:00+01:00", 1),
+        ("wall", "2025-10-26-02:00+02:00", 0),
+        ("wall", "2025-10-26-03:00", 1),
+    ]
+    utc = "select strftime(timezone('UTC', ts), '%H:%M') from tz order by ts"
+    assert [r[0] for r in query(db(root), utc)] == [
+        "23:00",
+        "23:30",
+        "00:00",
+        "00:30",
+        "01:00",
+        "01:30",
+        "02:00",
+        "02:30",
+    ]  # eight distinct instants: no hour lost, none twice
+
+
 def test_partitions_reading_upstream_partitions_never_built_are_warned_about(project):
     """daily 01..03 over events of which only 01 is built: built, with a warning naming
     the missing upstream partitions (it said nothing, and recorded them up to date)."""

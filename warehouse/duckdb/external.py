@@ -33,7 +33,7 @@ from teal.warehouse.duckdb.file_sql import (
     write_files,
 )
 from teal.warehouse.duckdb.partitions import OUTSIDE, _outside_partition, place_rows
-from teal.warehouse.duckdb.sql import SQL, quote, string_literal
+from teal.warehouse.duckdb.sql import SQL, quote
 from teal.warehouse.duckdb.transactions import (
     Check,
     now,
@@ -343,7 +343,9 @@ def replace_partitions_single_run(
     keys = [k for k, _, _ in windows]
 
     def ts(value: datetime) -> str:
-        return f"TIMESTAMP {string_literal(value.replace(tzinfo=None).isoformat(sep=' '))}"
+        from teal.compiler.partition_sql import timestamp_literal
+
+        return timestamp_literal(value)  # with its offset in a repeated hour
 
     with ExitStack() as scope:
         rows_sql = scope.enter_context(rows_of(cur, source, target.model))

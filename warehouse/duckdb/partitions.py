@@ -295,7 +295,9 @@ def replace_partitions_single_run(
     started = now()
 
     def ts(value: datetime) -> str:
-        return f"TIMESTAMP {_literal(value.replace(tzinfo=None).isoformat(sep=' '))}"
+        from teal.compiler.partition_sql import timestamp_literal
+
+        return timestamp_literal(value)  # with its offset in a repeated hour
 
     # contiguous runs of windows: the delete predicate
     runs: list[list[datetime]] = []
@@ -384,7 +386,9 @@ def place_rows(
         return counts, outside
 
     def ts(value: datetime) -> str:
-        return f"TIMESTAMP {_literal(value.replace(tzinfo=None).isoformat(sep=' '))}"
+        from teal.compiler.partition_sql import timestamp_literal
+
+        return timestamp_literal(value)  # with its offset in a repeated hour
 
     keys_name = quote(f"__teal_keys_{model}")
     values = ", ".join(f"({_literal(k)}, {ts(lo)}, {ts(hi)})" for k, lo, hi in windows)
