@@ -21,6 +21,10 @@ of another partition. It must:
   FROM) are row by row: no aggregate, window, DISTINCT, GROUP BY, LIMIT or QUALIFY;
 - have no subquery outside FROM (``x IN (SELECT ...)`` over a window differs from one
   over the range), no RIGHT or FULL join, no window function, LIMIT or QUALIFY;
+- join at most one source filtered by the window in each SELECT (with the others read
+  whole): two windowed sources joined over a range pair a row of one partition with the
+  rows of every other partition the join matches, where each partition's run pairs it
+  with its own partition's rows only;
 - group, when it aggregates, by its partition column (so a group never spans two
   partitions); a plain DISTINCT keeps the partition column among its values;
 - produce its partition column from a column its window filters bound, as a copy, a cast
@@ -139,6 +143,10 @@ def _shape(tree: exp.Expr, column: str, grain: str, steps: list[timedelta]) -> s
             "distinct"
         ):
             return "a subquery or CTE aggregates, groups, limits or de-duplicates rows"
+    ctes = {cte.alias_or_name.lower(): cte.this for cte in tree.find_all(exp.CTE)}
+    for query in tree.find_all(exp.Select):
+        if _windowed_sources(query, ctes) > 1:
+            return "it joins two sources filtered by the partition window"
     for kind in (exp.Window, exp.Limit, exp.Offset, exp.Qualify):
         if _own(tree, kind):
             return "it uses a window function, LIMIT, OFFSET or QUALIFY"
@@ -234,6 +242,46 @@ def _strip(node: exp.Expr) -> exp.Expr:
     while isinstance(node, (exp.Cast, exp.Paren)):
         node = node.this
     return node
+
+
+def _windowed_sources(query: exp.Select, ctes: dict[str, exp.Expr]) -> int:
+    """How many of the sources ``query`` joins are filtered by the window: a source holding
+    a placeholder (a pushed-down scan, a ``range`` over the window, a derived table), a
+    CTE that does, or one whose columns the query's WHERE bounds by a placeholder. A
+    bounded column without a table name counts as one more, since it may be any source's."""
+    joins = query.args.get("joins") or []
+    origin = query.args.get("from_")
+    if not joins or origin is None:
+        return 0
+    bounded: set[str] = set()
+    where = query.args.get("where")
+    for node in where.find_all(exp.GTE, exp.GT, exp.LT, exp.LTE) if where is not None else ():
+        sides = [_strip(node.this), _strip(node.expression)]
+        if any(_is_placeholder(side) for side in sides):
+            bounded |= {
+                s.table.lower()
+                for s in sides
+                if isinstance(s, exp.Column) and not _is_placeholder(s)
+            }
+    count = 1 if "" in bounded else 0
+    for source in (origin.this, *(join.this for join in joins)):
+        name = source.alias_or_name.lower()
+        if name in bounded or _has_window(source, ctes, set()):
+            count += 1
+    return count
+
+
+def _has_window(node: exp.Expr, ctes: dict[str, exp.Expr], seen: set[str]) -> bool:
+    """Whether ``node`` reads the window: holds a placeholder, or reads a CTE that does."""
+    if any(_is_placeholder(_strip(n)) for n in node.find_all(exp.Column, exp.Literal)):
+        return True
+    for table in node.find_all(exp.Table):
+        name = table.name.lower()
+        if name in ctes and name not in seen:
+            seen.add(name)
+            if _has_window(ctes[name], ctes, seen):
+                return True
+    return False
 
 
 def _is_placeholder(node: exp.Expr) -> bool:
