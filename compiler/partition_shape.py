@@ -21,11 +21,16 @@ of another partition. It must:
   FROM) are row by row: no aggregate, window, DISTINCT, GROUP BY, LIMIT or QUALIFY;
 - have no subquery outside FROM (``x IN (SELECT ...)`` over a window differs from one
   over the range), no RIGHT or FULL join, no window function, LIMIT or QUALIFY;
+- join at most one source filtered by the window in each SELECT (with the others read
+  whole): two windowed sources joined over a range pair a row of one partition with the
+  rows of every other partition the join matches, where each partition's run pairs it
+  with its own partition's rows only;
 - group, when it aggregates, by its partition column (so a group never spans two
   partitions); a plain DISTINCT keeps the partition column among its values;
 - produce its partition column from a column its window filters bound, as a copy, a cast
-  to DATE (daily partitions) or a ``date_trunc`` to the partitions' grain: a row then lies
-  in the window of the rows it came from. (One query over a range places each row by its
+  to DATE (daily partitions) or a ``date_trunc`` to the partitions' grain, and, when it
+  names its table, of a source the window filters: a row then lies in the window of the
+  rows it came from. (One query over a range places each row by its
   value, where one partition's run would refuse a row outside its window: a model that
   moves rows across partitions must not be built at once.)
 
@@ -139,6 +144,10 @@ def _shape(tree: exp.Expr, column: str, grain: str, steps: list[timedelta]) -> s
             "distinct"
         ):
             return "a subquery or CTE aggregates, groups, limits or de-duplicates rows"
+    ctes = {cte.alias_or_name.lower(): cte.this for cte in tree.find_all(exp.CTE)}
+    for query in tree.find_all(exp.Select):
+        if _windowed_sources(query, ctes) > 1:
+            return "it joins two sources filtered by the partition window"
     for kind in (exp.Window, exp.Limit, exp.Offset, exp.Qualify):
         if _own(tree, kind):
             return "it uses a window function, LIMIT, OFFSET or QUALIFY"
@@ -152,6 +161,11 @@ def _shape(tree: exp.Expr, column: str, grain: str, steps: list[timedelta]) -> s
     bounded = _window_columns(tree) | generated
     if wanted is None or not _stays_in_window(wanted.unalias(), bounded, grain):
         return f"its partition column {column} is not a column its window filters bound"
+    # a column named by its table must come from a windowed source: a dimension's column
+    # of the same name as the bounded one is not bounded (its rows lie in any partition)
+    table = next((c.table.lower() for c in wanted.find_all(exp.Column) if c.table), "")
+    if table and table not in _windowed_aliases(tree, ctes)[0]:
+        return f"its partition column {column} comes from {table}, which no window filters"
     return None
 
 
@@ -234,6 +248,58 @@ def _strip(node: exp.Expr) -> exp.Expr:
     while isinstance(node, (exp.Cast, exp.Paren)):
         node = node.this
     return node
+
+
+def _windowed_sources(query: exp.Select, ctes: dict[str, exp.Expr]) -> int:
+    """How many of the sources ``query`` joins are filtered by the window (see
+    :func:`_windowed_aliases`); a bounded column without a table name counts as one more,
+    since it may be any source's."""
+    if not query.args.get("joins"):
+        return 0
+    aliases, loose = _windowed_aliases(query, ctes)
+    return len(aliases) + loose
+
+
+def _windowed_aliases(query: exp.Select, ctes: dict[str, exp.Expr]) -> tuple[set[str], bool]:
+    """The names (aliases) of the sources of ``query``'s FROM and JOINs that the window
+    filters: a source holding a placeholder (a pushed-down scan, a ``range`` over the
+    window, a derived table), a CTE that does, or one whose columns the query's WHERE
+    bounds by a placeholder; and whether the WHERE bounds a column without a table name."""
+    origin = query.args.get("from_")
+    if origin is None:
+        return set(), False
+    bounded: set[str] = set()
+    where = query.args.get("where")
+    for node in where.find_all(exp.GTE, exp.GT, exp.LT, exp.LTE) if where is not None else ():
+        sides = [_strip(node.this), _strip(node.expression)]
+        if any(_is_placeholder(side) for side in sides):
+            bounded |= {
+                s.table.lower()
+                for s in sides
+                if isinstance(s, exp.Column) and not _is_placeholder(s)
+            }
+    sources = (origin.this, *(join.this for join in query.args.get("joins") or []))
+    aliases = {
+        source.alias_or_name.lower()
+        for source in sources
+        if source.alias_or_name.lower() in bounded or _has_window(source, ctes, set())
+    }
+    if "" in bounded and len(sources) == 1:  # an unqualified bound of the only source
+        aliases.add(sources[0].alias_or_name.lower())
+    return aliases, "" in bounded and len(sources) > 1
+
+
+def _has_window(node: exp.Expr, ctes: dict[str, exp.Expr], seen: set[str]) -> bool:
+    """Whether ``node`` reads the window: holds a placeholder, or reads a CTE that does."""
+    if any(_is_placeholder(_strip(n)) for n in node.find_all(exp.Column, exp.Literal)):
+        return True
+    for table in node.find_all(exp.Table):
+        name = table.name.lower()
+        if name in ctes and name not in seen:
+            seen.add(name)
+            if _has_window(ctes[name], ctes, seen):
+                return True
+    return False
 
 
 def _is_placeholder(node: exp.Expr) -> bool:
