@@ -142,21 +142,60 @@ def configure_nodes(loader: DbtLoader) -> None:
             except TealError as exc:
                 loader.errors.append(exc)
     for info in loader.sources.values():
-        schema = info["raw_schema"]
-        if isinstance(schema, str) and "{{" in schema:
-            from teal.compiler.dbt.settings import render_text
+        render_source(loader, info)
 
-            schema = render_text(
-                schema,
-                {**loader.settings.project.vars, **loader.settings.cli_vars},
-                dict(loader.jinja.context()["target"]),
+
+def render_source(loader: DbtLoader, info: dict[str, Any]) -> None:
+    """A source table's ``schema``, ``identifier`` and ``database`` with their Jinja rendered
+    as dbt renders them: ``var`` (the declaring package's vars, the root project's and
+    ``--vars``), ``env_var`` and ``target``. A failure is an error at the YAML line."""
+    from teal.compiler.dbt.settings import render_text
+
+    package = str(info["package"])
+    target = dict(loader.jinja.context()["target"])
+    fields = (
+        ("schema", info["raw_schema"], info["source_entry"]),
+        ("identifier", info["identifier"], info["entry"]),
+        ("database", info["database"], info["source_entry"]),
+    )
+    for key, text, entry in fields:
+        if not isinstance(text, str) or ("{{" not in text and "{%" not in text):
+            info[key] = text if text is None or key == "database" else str(text)
+            continue
+        try:
+            info[key] = render_text(text, package_vars(loader, package), target)
+        except Exception as exc:  # noqa: BLE001 - undefined vars and Jinja errors, located
+            line, col = getattr(entry, "keys_at", {}).get(key, (getattr(entry, "line", None), None))
+            loader.errors.append(
+                ProjectError(
+                    f"cannot render {key} of source '{info['source_entry'].get('name')}': "
+                    f"{getattr(exc, 'message', exc)}",
+                    path=str(info["display"]),
+                    line=line,
+                    col=col,
+                    hint="a source's YAML sees var() (vars: in dbt_project.yml and --vars), "
+                    "env_var() and target",
+                )
             )
-        info["schema"] = str(schema)
-        ident = info["identifier"]
-        if "{{" in ident:
-            from teal.compiler.dbt.settings import render_text
+            info[key] = text
 
-            info["identifier"] = render_text(ident, loader.settings.cli_vars)
+
+def package_vars(loader: DbtLoader, package: str) -> dict[str, Any]:
+    """The vars ``var()`` sees in ``package``, as ``DbtLoader.var`` looks them up: --vars,
+    then the root project's vars scoped to the package, the root's own, the package's."""
+    settings = loader.settings
+    root = settings.project
+    names = {p.name for p in settings.packages} | {root.name}
+    own = settings.package(package)
+    merged: dict[str, Any] = {}
+    if own is not None and own is not root:
+        merged.update(own.vars)
+    merged.update({k: v for k, v in root.vars.items() if not (isinstance(v, dict) and k in names)})
+    scoped = root.vars.get(package)
+    if package != root.name and isinstance(scoped, dict):
+        merged.update(scoped)
+    merged.update(settings.cli_vars)
+    return merged
 
 
 def parse_render(loader: DbtLoader, node: Node) -> None:
