@@ -40,8 +40,10 @@ def tree_config(loader: DbtLoader, node: Node) -> dict[str, Any]:
         tree = owner.configs.get(kind)
         if not isinstance(tree, dict):
             continue
-        level: Any = tree.get(node.fqn[0])
-        depth = 1
+        # dbt's fqn_search: the section's own top level first (`models: +tags: [x]` sets
+        # every model's), then the project's name, then each folder down to the node
+        level: Any = tree
+        depth = 0
         while isinstance(level, dict):
             for key, value in level.items():
                 key = str(key)

@@ -1,0 +1,60 @@
+"""Folder configs of dbt_project.yml as dbt applies them: the section's own top level
+(`models: +tags: [x]`, `data_tests: +severity: warn`) sets every node's, and a path that
+names no node is a located warning, as dbt's "unused configuration paths"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import query, run_teal
+from tests.test_dbt_front_end import PROJECT, dbt_project
+
+ENV = {"TEAL_RUN_STORE": "none"}
+DUPLICATED = {
+    "models/dup.sql": "select 1 as id union all select 1\n",
+    "models/dup.yml": "version: 2\nmodels:\n  - name: dup\n    columns:\n      - name: id\n"
+    "        data_tests: [unique]\n",
+}
+
+
+def test_top_level_configs_of_a_section_apply_to_every_node(tmp_path: Path) -> None:
+    project = PROJECT.replace("models:\n", "models:\n  +tags: [everything]\n")
+    project += "data_tests:\n  +severity: warn\n"
+    root = dbt_project(tmp_path / "p", DUPLICATED, project=project)
+    listed = run_teal("ls", "-s", "tag:everything", cwd=root, env=ENV)
+    assert listed.returncode == 0, listed.output
+    assert "dup " in listed.output and "stg_people" in listed.output
+    done = run_teal("build", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output  # the duplicate is a warning, as in dbt
+    assert "WARN  check unique_dup_id" in done.output
+    assert query(root / "shop.duckdb", "select count(*) from main.dup") == [(2,)]
+
+
+def test_a_config_path_that_names_no_node_is_a_located_warning(tmp_path: Path) -> None:
+    project = PROJECT.replace(
+        "    legacy:\n",
+        "    mrts:\n      +materialized: table\n    staging:\n      materialised: table\n"
+        "    legacy:\n",
+    )
+    project += "sources:\n  shop:\n    +enabled: false\n"
+    root = dbt_project(tmp_path / "p", {}, project=project)
+    done = run_teal("parse", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    assert (
+        "warning: dbt_project.yml:12:5: config path models.shop.mrts in dbt_project.yml "
+        "applies to no node: its configs are ignored" in done.output
+    ), done.output
+    assert "hint: did you mean 'marts'?" in done.output
+    assert (
+        "dbt_project.yml:15:7: 'materialised' under models.shop.staging is not a config teal "
+        "knows" in done.output
+    )
+    assert "hint: did you mean 'materialized'?" in done.output
+    assert "dbt_project.yml:21:1: sources: configs in dbt_project.yml are read but not" in (
+        done.output
+    )
+    # the disabled folder (legacy) is a path in use, as in dbt
+    assert "models.shop.legacy" not in done.output
+    strict = run_teal("--strict", "parse", cwd=root, env=ENV)
+    assert strict.returncode == 2, strict.output
+    assert "Traceback" not in strict.output
