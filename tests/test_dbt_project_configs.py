@@ -58,3 +58,29 @@ def test_a_config_path_that_names_no_node_is_a_located_warning(tmp_path: Path) -
     strict = run_teal("--strict", "parse", cwd=root, env=ENV)
     assert strict.returncode == 2, strict.output
     assert "Traceback" not in strict.output
+
+
+def test_unknown_project_keys_are_located_warnings_and_docs_paths_is_read(
+    tmp_path: Path,
+) -> None:
+    project = PROJECT + 'model-path: ["models"]\ndata-paths: ["data"]\ndocs-paths: ["notes"]\n'
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "notes/people.md": "{% docs people_doc %}\nOne row per person.\n{% enddocs %}\n",
+            "models/staging/stg.yml": "version: 2\nmodels:\n  - name: stg_people\n"
+            "    description: '{{ doc(\"people_doc\") }}'\n",
+        },
+        project=project,
+    )
+    done = run_teal("parse", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    assert (
+        "warning: dbt_project.yml:17:1: unknown key 'model-path' in dbt_project.yml: it is "
+        "ignored\n  hint: did you mean 'model-paths'?" in done.output
+    ), done.output
+    assert "dbt_project.yml:18:1: 'data-paths' in dbt_project.yml is ignored: dbt 1.0 renamed" in (
+        done.output
+    )
+    manifest = (root / "target" / "manifest.json").read_text()
+    assert "One row per person." in manifest

@@ -487,7 +487,7 @@ class DbtLoader:
                     continue  # a singular test, read below
                 self.jinja.add_macro_file(package.name, self._display(path), text)
                 self.macro_sources.append((package.name, self._display(path), text))
-            doc_folders = (
+            doc_folders = package.docs_paths or (
                 *package.model_paths,
                 *package.macro_paths,
                 *package.seed_paths,
