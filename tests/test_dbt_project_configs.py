@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import query, run_teal
 from tests.test_dbt_front_end import PROJECT, dbt_project
 
@@ -84,3 +86,34 @@ def test_unknown_project_keys_are_located_warnings_and_docs_paths_is_read(
     )
     manifest = (root / "target" / "manifest.json").read_text()
     assert "One row per person." in manifest
+
+
+MERGE_MODEL = (
+    "{{ config(materialized='incremental', unique_key='id', incremental_strategy='merge'"
+    "SETTING) }}\nselect id, name from {{ ref('people') }}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("setting", "yaml", "where"),
+    [
+        (", merge_update_columns=['name']", "", "models/merged.sql:1:86: merge_update_columns"),
+        (
+            "",
+            "version: 2\nmodels:\n  - name: merged\n    config:\n"
+            "      merge_exclude_columns: [name]\n",
+            "models/merged.yml:5:7: merge_exclude_columns",
+        ),
+    ],
+)
+def test_a_dbt_duckdb_merge_option_is_a_located_error(
+    tmp_path: Path, setting: str, yaml: str, where: str
+) -> None:
+    files = {"models/merged.sql": MERGE_MODEL.replace("SETTING", setting)}
+    if yaml:
+        files["models/merged.yml"] = yaml
+    root = dbt_project(tmp_path / "p", files)
+    done = run_teal("compile", cwd=root, env=ENV)
+    assert done.returncode == 2, done.output
+    assert f"{where} (model 'merged') is not supported by teal" in done.output, done.output
+    assert "Traceback" not in done.output

@@ -89,7 +89,7 @@ def _render_config(loader: DbtLoader, value: Any, owner: Package, level: Any, ke
 
 
 def configure_nodes(loader: DbtLoader) -> None:
-    from teal.compiler.dbt.unapplied import Seen, warn_unapplied
+    from teal.compiler.dbt.unapplied import Seen, refuse_merge_configs, warn_unapplied
 
     loader.jinja.phase = "parse"
     unapplied_seen = Seen()  # one warning per place
@@ -136,6 +136,8 @@ def configure_nodes(loader: DbtLoader) -> None:
         if node.resource_type == "model" and node.enabled:
             check_model_config(loader, node)
             warn_unapplied(loader, node, unapplied_seen)
+            if node.materialized == "incremental":
+                refuse_merge_configs(loader, node)
         if node.resource_type == "snapshot" and node.enabled:
             from teal.compiler.dbt.snapshots import check_config
 
