@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from teal.compiler.dbt.assemble import check_model_config
 from teal.compiler.dbt.model_hooks import HOOK_KEYS, merge_dbt_config
-from teal.compiler.dbt.nodes import CONFIG_KEYS, DICT_CONFIGS, Node, live_markers
+from teal.compiler.dbt.nodes import CONFIG_KEYS, DICT_CONFIGS, Node, line_of, live_markers
 from teal.compiler.dbt.python_models import check_python_model, parse_python_model
 from teal.compiler.dbt.settings import Package, native
 from teal.compiler.errors import ProjectError, TealError
@@ -142,7 +142,9 @@ def configure_nodes(loader: DbtLoader) -> None:
             from teal.compiler.dbt.snapshots import check_config
 
             try:
-                check_config(node.config, node.display, 1)
+                # an error about a setting points at it when the file writes it
+                written = line_of(node.raw, r"snapshot_meta_column_names")
+                check_config(node.config, node.display, written or 1)
             except TealError as exc:
                 loader.errors.append(exc)
     for info in loader.sources.values():
