@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from teal.compiler.dbt.assemble import check_model_config
 from teal.compiler.dbt.model_hooks import HOOK_KEYS, merge_dbt_config
-from teal.compiler.dbt.nodes import CONFIG_KEYS, DICT_CONFIGS, Node, live_markers
+from teal.compiler.dbt.nodes import CONFIG_KEYS, DICT_CONFIGS, Node, line_of, live_markers
 from teal.compiler.dbt.python_models import check_python_model, parse_python_model
 from teal.compiler.dbt.settings import Package, native
 from teal.compiler.errors import ProjectError, TealError
@@ -40,8 +40,10 @@ def tree_config(loader: DbtLoader, node: Node) -> dict[str, Any]:
         tree = owner.configs.get(kind)
         if not isinstance(tree, dict):
             continue
-        level: Any = tree.get(node.fqn[0])
-        depth = 1
+        # dbt's fqn_search: the section's own top level first (`models: +tags: [x]` sets
+        # every model's), then the project's name, then each folder down to the node
+        level: Any = tree
+        depth = 0
         while isinstance(level, dict):
             for key, value in level.items():
                 key = str(key)
@@ -87,7 +89,7 @@ def _render_config(loader: DbtLoader, value: Any, owner: Package, level: Any, ke
 
 
 def configure_nodes(loader: DbtLoader) -> None:
-    from teal.compiler.dbt.unapplied import Seen, warn_unapplied
+    from teal.compiler.dbt.unapplied import Seen, refuse_merge_configs, warn_unapplied
 
     loader.jinja.phase = "parse"
     unapplied_seen = Seen()  # one warning per place
@@ -134,29 +136,72 @@ def configure_nodes(loader: DbtLoader) -> None:
         if node.resource_type == "model" and node.enabled:
             check_model_config(loader, node)
             warn_unapplied(loader, node, unapplied_seen)
+            if node.materialized == "incremental":
+                refuse_merge_configs(loader, node)
         if node.resource_type == "snapshot" and node.enabled:
             from teal.compiler.dbt.snapshots import check_config
 
             try:
-                check_config(node.config, node.display, 1)
+                # an error about a setting points at it when the file writes it
+                written = line_of(node.raw, r"snapshot_meta_column_names")
+                check_config(node.config, node.display, written or 1)
             except TealError as exc:
                 loader.errors.append(exc)
     for info in loader.sources.values():
-        schema = info["raw_schema"]
-        if isinstance(schema, str) and "{{" in schema:
-            from teal.compiler.dbt.settings import render_text
+        render_source(loader, info)
 
-            schema = render_text(
-                schema,
-                {**loader.settings.project.vars, **loader.settings.cli_vars},
-                dict(loader.jinja.context()["target"]),
+
+def render_source(loader: DbtLoader, info: dict[str, Any]) -> None:
+    """A source table's ``schema``, ``identifier`` and ``database`` with their Jinja rendered
+    as dbt renders them: ``var`` (the declaring package's vars, the root project's and
+    ``--vars``), ``env_var`` and ``target``. A failure is an error at the YAML line."""
+    from teal.compiler.dbt.settings import render_text
+
+    package = str(info["package"])
+    target = dict(loader.jinja.context()["target"])
+    fields = (
+        ("schema", info["raw_schema"], info["source_entry"]),
+        ("identifier", info["identifier"], info["entry"]),
+        ("database", info["database"], info["source_entry"]),
+    )
+    for key, text, entry in fields:
+        if not isinstance(text, str) or ("{{" not in text and "{%" not in text):
+            info[key] = text if text is None or key == "database" else str(text)
+            continue
+        try:
+            info[key] = render_text(text, package_vars(loader, package), target)
+        except Exception as exc:  # noqa: BLE001 - undefined vars and Jinja errors, located
+            line, col = getattr(entry, "keys_at", {}).get(key, (getattr(entry, "line", None), None))
+            loader.errors.append(
+                ProjectError(
+                    f"cannot render {key} of source '{info['source_entry'].get('name')}': "
+                    f"{getattr(exc, 'message', exc)}",
+                    path=str(info["display"]),
+                    line=line,
+                    col=col,
+                    hint="a source's YAML sees var() (vars: in dbt_project.yml and --vars), "
+                    "env_var() and target",
+                )
             )
-        info["schema"] = str(schema)
-        ident = info["identifier"]
-        if "{{" in ident:
-            from teal.compiler.dbt.settings import render_text
+            info[key] = text
 
-            info["identifier"] = render_text(ident, loader.settings.cli_vars)
+
+def package_vars(loader: DbtLoader, package: str) -> dict[str, Any]:
+    """The vars ``var()`` sees in ``package``, as ``DbtLoader.var`` looks them up: --vars,
+    then the root project's vars scoped to the package, the root's own, the package's."""
+    settings = loader.settings
+    root = settings.project
+    names = {p.name for p in settings.packages} | {root.name}
+    own = settings.package(package)
+    merged: dict[str, Any] = {}
+    if own is not None and own is not root:
+        merged.update(own.vars)
+    merged.update({k: v for k, v in root.vars.items() if not (isinstance(v, dict) and k in names)})
+    scoped = root.vars.get(package)
+    if package != root.name and isinstance(scoped, dict):
+        merged.update(scoped)
+    merged.update(settings.cli_vars)
+    return merged
 
 
 def parse_render(loader: DbtLoader, node: Node) -> None:

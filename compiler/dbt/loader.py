@@ -29,6 +29,7 @@ from teal.compiler.checks import CheckDef
 from teal.compiler.config import ProjectConfig
 from teal.compiler.dbt.attach import source_name_sql
 from teal.compiler.dbt.compile import compile_nodes
+from teal.compiler.dbt.config_paths import warn_unused_config_paths
 from teal.compiler.dbt.configure import configure_nodes
 from teal.compiler.dbt.context import AttrDict, DbtJinja, Relation, RenderAtRun
 from teal.compiler.dbt.discovery import discover_nodes
@@ -486,7 +487,7 @@ class DbtLoader:
                     continue  # a singular test, read below
                 self.jinja.add_macro_file(package.name, self._display(path), text)
                 self.macro_sources.append((package.name, self._display(path), text))
-            doc_folders = (
+            doc_folders = package.docs_paths or (
                 *package.model_paths,
                 *package.macro_paths,
                 *package.seed_paths,
@@ -500,6 +501,7 @@ class DbtLoader:
         discover_nodes(self)
         apply_versions(self)
         warn_unmatched(self)
+        warn_unused_config_paths(self)
         raise_all(self.errors)
         configure_nodes(self)
         raise_all(self.errors)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from teal.compiler.dbt.attach import Attachment, read_attachments
+from teal.compiler.dbt.project_keys import check_project_keys
 from teal.compiler.errors import ProjectError, TealError, did_you_mean
 
 PROJECT_FILE = "dbt_project.yml"
@@ -36,6 +37,7 @@ class Package:
     macro_paths: tuple[str, ...] = ("macros",)
     snapshot_paths: tuple[str, ...] = ("snapshots",)
     analysis_paths: tuple[str, ...] = ("analyses",)
+    docs_paths: tuple[str, ...] | None = None  # None: every resource path (dbt's default)
     vars: dict[str, Any] = field(default_factory=dict)
     # resource type ("models", "seeds", ...) -> the config tree under it in dbt_project.yml
     configs: dict[str, Any] = field(default_factory=dict)
@@ -175,6 +177,7 @@ def read_package(root: Path, display: str, expected_name: str | None = None) -> 
         macro_paths=_paths(data, "macro-paths", "macros", display),
         snapshot_paths=_paths(data, "snapshot-paths", "snapshots", display),
         analysis_paths=_paths(data, "analysis-paths", "analyses", display),
+        docs_paths=_paths(data, "docs-paths", "docs", display) if "docs-paths" in data else None,
         vars=dict(vars_),
         configs=configs,
         display=display,
@@ -448,16 +451,7 @@ def load_dbt_config(
     for entry in data.get("dispatch") or []:
         if isinstance(entry, dict) and entry.get("macro_namespace"):
             dispatch[str(entry["macro_namespace"])] = tuple(entry.get("search_order") or ())
-    for key in data:
-        if key in _UNSUPPORTED_PROJECT_KEYS:
-            line, col = _where(data, key)
-            raise ProjectError(
-                f"{key} in dbt_project.yml is not supported by teal",
-                path=PROJECT_FILE,
-                line=line,
-                col=col,
-                hint=_UNSUPPORTED_PROJECT_KEYS[key],
-            )
+    check_project_keys(data, PROJECT_FILE, warnings)
     selectors = (
         read_selectors(root / "selectors.yml", warnings)
         if (root / "selectors.yml").is_file()
@@ -505,9 +499,6 @@ def _duckdb_settings(parse: Any, duck: dict[str, Any], root: Path, tgt: Target) 
         return parse([("settings", duck)], root, tgt.profiles_path)
     except ProjectError as exc:
         raise ProjectError(exc.message, path=tgt.profiles_path, hint=exc.hint) from None
-
-
-_UNSUPPORTED_PROJECT_KEYS: dict[str, str] = {}
 
 
 def read_selectors(path: Path, warnings: list[TealError]) -> dict[str, Any]:

@@ -10,6 +10,10 @@ changed (closed: ``dbt_valid_to`` set), the new versions and new keys, and with
 are merged into the snapshot on ``dbt_scd_id`` by teal's upsert (delete the matching ids,
 insert), in one transaction with the state row, as any incremental model.
 
+``dbt_valid_to_current`` (an SQL expression, dbt 1.9) is the ``dbt_valid_to`` of current
+versions instead of null: a current version is one whose ``dbt_valid_to`` is null or that
+value, as dbt reads them (rows snapshotted before the setting keep their null).
+
 Strategies: ``timestamp`` (``updated_at``: a row changed when its ``updated_at`` is newer
 than the current version's ``dbt_valid_from``) and ``check`` (``check_cols``: a list, or
 ``all``; versions are stamped with the time of the build).
@@ -62,6 +66,14 @@ def check_config(config: dict[str, Any], display: str, line: int | None) -> None
             line=line,
             hint="check_cols: [status] or check_cols: all",
         )
+    if config.get("snapshot_meta_column_names"):
+        raise ProjectError(
+            "snapshot_meta_column_names is not supported by teal: its snapshots keep dbt's "
+            "column names (dbt_scd_id, dbt_updated_at, dbt_valid_from, dbt_valid_to)",
+            path=display,
+            line=line,
+            hint="remove it, or rename the columns in a model that reads the snapshot",
+        )
     hard = config.get("hard_deletes")
     if hard is not None and hard not in HARD_DELETES:
         raise ProjectError(
@@ -104,12 +116,20 @@ def _strategy(config: dict[str, Any], columns: list[str] | None) -> tuple[str, s
     return updated, _hash([*keys, updated]), f"({changed})"
 
 
+def _open(stamp: str, config: dict[str, Any]) -> str:
+    """The dbt_valid_to of a current version: null of the stamp's type, or
+    ``dbt_valid_to_current`` as dbt writes it."""
+    null = f"nullif({stamp}, {stamp})"
+    current = config.get("dbt_valid_to_current")
+    return f"coalesce({null}, {current})" if current else null
+
+
 def first_build(query: str, config: dict[str, Any], columns: list[str] | None = None) -> str:
     updated, scd, _ = _strategy(config, columns)
     flag = ",\n    'False' as dbt_is_deleted" if _hard_deletes(config) == "new_record" else ""
     return (
         f"select *,\n    {scd} as dbt_scd_id,\n    {updated} as dbt_updated_at,\n"
-        f"    {updated} as dbt_valid_from,\n    nullif({updated}, {updated}) as dbt_valid_to"
+        f"    {updated} as dbt_valid_from,\n    {_open(updated, config)} as dbt_valid_to"
         f"{flag}\nfrom (\n{query}\n) as snapshot_query"
     )
 
@@ -127,6 +147,12 @@ def next_build(
     snap_key_null = " and ".join(f"snapshotted_data.{k} is null" for k in keys)
     hard = _hard_deletes(config)
     new_record = hard == "new_record"
+    current = config.get("dbt_valid_to_current")
+    is_current = (
+        f"(dbt_valid_to is null or dbt_valid_to = {current})"
+        if current
+        else ("dbt_valid_to is null")
+    )
     # new_record: a key whose current row is a deletion marker is new again when it returns
     if new_record:
         changed = f"({changed} or snapshotted_data.dbt_is_deleted = 'True')"
@@ -158,7 +184,7 @@ where {source_key_null}{live}"""
 {query}
 ),
 snapshotted_data as (
-    select * from {this} where dbt_valid_to is null
+    select * from {this} where {is_current}
 ),
 snapshotted_values as (
     select * exclude ({meta})
@@ -169,7 +195,7 @@ insertions as (
         {scd} as dbt_scd_id,
         {stamp} as dbt_updated_at,
         {stamp} as dbt_valid_from,
-        nullif({stamp}, {stamp}) as dbt_valid_to{flag}
+        {_open(stamp, config)} as dbt_valid_to{flag}
     from snapshot_query as source_data
     left join snapshotted_data on {join}
     left join snapshotted_values on {join.replace("snapshotted_data.", "snapshotted_values.")}

@@ -5,6 +5,10 @@ not act on. The project still builds, so these
 are warnings (errors under ``--strict``), each naming the file and line where the setting
 is written: the model's SQL, its YAML properties entry, or the ``dbt_project.yml`` folder
 config it inherits. One warning per place, however many models inherit it.
+
+dbt-duckdb's options of the ``merge`` strategy (``merge_update_columns``, ``merge_clauses``,
+...) change which rows and columns a build writes; teal's merge replaces every column of a
+matched row, so a model that sets one would get other rows than dbt gives: an error.
 """
 
 from __future__ import annotations
@@ -34,6 +38,18 @@ UNAPPLIED_CONFIGS: dict[str, tuple[str, str]] = {
         "add not_null/accepted_values tests, or a teal check on the column types",
     ),
 }
+
+
+# dbt-duckdb's merge options (its merge.sql), each changing what a merge writes
+MERGE_CONFIGS = (
+    "merge_update_columns",
+    "merge_exclude_columns",
+    "merge_update_condition",
+    "merge_insert_condition",
+    "merge_update_set_expressions",
+    "merge_on_using_columns",
+    "merge_clauses",
+)
 
 
 def _set(value: object) -> bool:
@@ -84,6 +100,29 @@ def warn_unapplied(loader: DbtLoader, node: Node, seen: Seen) -> None:
                 line=line,
                 col=col,
                 hint=hint,
+                source_line=source_line(text, line) if text else None,
+            )
+        )
+
+
+def refuse_merge_configs(loader: DbtLoader, node: Node) -> None:
+    """An error in ``loader.errors`` for each of dbt-duckdb's merge options an incremental
+    ``merge`` model sets: teal's merge would write other rows than dbt-duckdb's."""
+    if node.config.get("incremental_strategy") != "merge":
+        return
+    for key in MERGE_CONFIGS:
+        if not _set(node.config.get(key)):
+            continue
+        path, line, col, text = _where(loader, node, key, Seen())
+        loader.errors.append(
+            ProjectError(
+                f"{key} (model '{node.name}') is not supported by teal: its merge replaces "
+                "every column of each row whose unique_key matches, and inserts the others",
+                path=path,
+                line=line,
+                col=col,
+                hint="remove it, or write the columns to keep in the model's is_incremental() "
+                "branch (joined from {{ this }})",
                 source_line=source_line(text, line) if text else None,
             )
         )

@@ -1,0 +1,60 @@
+"""dbt snapshot configs of dbt 1.9: ``dbt_valid_to_current`` stamps current versions (as
+dbt does, instead of null) and ``snapshot_meta_column_names`` is a located error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import query, run_teal
+from tests.test_dbt_front_end import dbt_project
+
+ENV = {"TEAL_RUN_STORE": "none"}
+SNAPSHOT = """
+{% snapshot people_snap %}
+{{ config(unique_key='id', strategy='timestamp', updated_at='updated', target_schema='snaps',
+          dbt_valid_to_current="'9999-12-31'::timestamp"SETTING) }}
+select id, name, timestamp 'STAMP' as updated from {{ ref('people') }}
+{% endsnapshot %}
+"""
+
+
+def test_dbt_valid_to_current_stamps_the_current_versions(tmp_path: Path) -> None:
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "snapshots/people_snap.sql": SNAPSHOT.replace("STAMP", "2024-01-01").replace(
+                "SETTING", ""
+            )
+        },
+    )
+    done = run_teal("build", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    (root / "snapshots" / "people_snap.sql").write_text(
+        SNAPSHOT.replace("STAMP", "2024-02-01").replace("SETTING", "")
+    )
+    for _ in range(2):  # the second run finds nothing changed
+        done = run_teal("snapshot", cwd=root, env=ENV)
+        assert done.returncode == 0, done.output
+    rows = query(
+        root / "shop.duckdb",
+        "select id, strftime(dbt_valid_from, '%Y-%m'), strftime(dbt_valid_to, '%Y-%m') "
+        "from snaps.people_snap where id = 1 order by dbt_valid_from",
+    )
+    assert rows == [(1, "2024-01", "2024-02"), (1, "2024-02", "9999-12")]
+
+
+def test_snapshot_meta_column_names_is_a_located_error(tmp_path: Path) -> None:
+    setting = ", snapshot_meta_column_names={'dbt_valid_from': 'valid_from'}"
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "snapshots/people_snap.sql": SNAPSHOT.replace("STAMP", "2024-01-01").replace(
+                "SETTING", setting
+            )
+        },
+    )
+    done = run_teal("compile", cwd=root, env=ENV)
+    assert done.returncode == 2, done.output
+    assert "snapshots/people_snap.sql:3:11: snapshot_meta_column_names is not supported" in (
+        done.output
+    ), done.output
