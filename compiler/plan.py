@@ -314,6 +314,7 @@ def build_plan(
         models=model_index(project, state),
         selectors=project.config.selectors,
         columns=lambda: _column_graph(project),
+        exposures=project.exposures,
     )
     if options.only_models is not None:  # a retry: what it retries, whether or not the
         # selection (state:modified, result:) still reaches it now that the run has run

@@ -33,6 +33,7 @@ from teal.compiler.errors import (
     did_you_mean,
     raise_all,
 )
+from teal.compiler.exposures import resolve_exposures
 from teal.compiler.external import ExternalSpec
 from teal.compiler.graph import Dag
 from teal.compiler.resources import with_named_resources
@@ -42,6 +43,7 @@ from teal.compiler.strategy import LoadStrategy
 if TYPE_CHECKING:
     from teal.compiler.cache import CompileCache
     from teal.compiler.checks import CheckDef
+    from teal.compiler.exposures import Exposure
     from teal.compiler.properties import Properties
 
 
@@ -120,6 +122,8 @@ class Project:
     # what the load found suspicious but not wrong (YAML describing a model that does not
     # exist, ...): located, shown by every command, errors under --strict
     warnings: tuple[TealError, ...] = ()
+    # what reads the models from outside (YAML exposures:), by name (compiler/exposures.py)
+    exposures: dict[str, Exposure] = field(default_factory=dict)
     # dbt projects: on-run-start as ("start", SQL, lines it logs), run before every build
     hooks: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     # dbt projects: each node's manifest entry by name (runtime/dbt_artifacts.py)
@@ -425,10 +429,14 @@ def _load(
             models[name] = compile_model(resolved[name], models, queries)
         checks = _attach_checks(cfg, models, properties, python_checks)
         _attach_declared(models, properties)
+        exposures, exposed = resolve_exposures(
+            properties.exposures, lambda name, _: name if name in models else None, models
+        )
         warnings = (
             *properties.warnings,
             *(w for m in staged.values() for w in m.warnings),
             *properties.unmatched(models, disabled),
+            *exposed,
         )
         if assets is None and not synthetic:
             warnings += tuple(
@@ -445,6 +453,7 @@ def _load(
         dag=dag,
         checks=checks,
         warnings=warnings,
+        exposures=exposures,
         python_files=None if assets is not None else tuple(files.python),
         stats={
             "parsed": stager.parsed + queries.parsed,

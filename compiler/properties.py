@@ -22,6 +22,7 @@ from teal.compiler.toml_lines import table_line
 from teal.compiler.yamlfile import MODEL_PROPERTY_KEYS, read_yaml
 
 if TYPE_CHECKING:
+    from teal.compiler.exposures import DeclaredExposure
     from teal.compiler.project import Model
 
 
@@ -35,6 +36,8 @@ class Properties:
         # what the files read so far hold that is suspicious but not wrong (a key written
         # twice): the load's warnings
         self.warnings: list[TealError] = []
+        # exposures: entries, their refs not yet found among the models (compiler/exposures.py)
+        self.exposures: list[DeclaredExposure] = []
 
     def read_config(self, cfg: ProjectConfig, display: str) -> None:
         """The sources of the project configuration (``display``: its path, for messages)."""
@@ -73,6 +76,7 @@ class Properties:
                     key_line=partial(_yaml_key_line, keys_at),
                 )
             )
+        self._read_exposures(data, display)
         models = _entries(data, "models", "model", display)
         for i, spec in enumerate(models):
             if not isinstance(spec, dict) or "name" not in spec:
@@ -80,6 +84,19 @@ class Properties:
                     spec, models, i, "every entry under models: needs a name", "model", display
                 )
             self._add_model(spec, display)
+
+    def _read_exposures(self, data: Mapping[str, Any], display: str) -> None:
+        """The ``exposures:`` entries of one file (a bare word names a model here)."""
+        from teal.compiler.exposures import parse_exposure
+
+        for spec in _entries(data, "exposures", "exposure", display):
+            declared, found = parse_exposure(spec, display, getattr(spec, "line", None), True)
+            errors = [e for e in found if declared is None]
+            if errors:
+                raise errors[0]
+            self.warnings += found
+            if declared is not None:
+                self.exposures.append(declared)
 
     def add_source(self, source: Source) -> None:
         if source.name in self.sources:

@@ -41,6 +41,7 @@ from teal.compiler.graph import Dag
 
 if TYPE_CHECKING:
     from teal.compiler.column_selection import ColumnsProvider
+    from teal.compiler.exposures import Exposure
 
 METHODS = (
     "name",
@@ -51,6 +52,7 @@ METHODS = (
     "group",
     "materialized",
     "source",
+    "exposure",
     "config",
     "fqn",
     "file",
@@ -180,11 +182,18 @@ def select(
     models: Mapping[str, Mapping[str, Any]],
     selectors: Mapping[str, Any] | None = None,
     columns: ColumnsProvider | None = None,
+    exposures: Mapping[str, Exposure] | None = None,
 ) -> set[str]:
     """The set of model names an expression selects. No ``select`` means everything."""
-    return select_models(dag, select, exclude, models=models, selectors=selectors, columns=columns)[
-        0
-    ]
+    return select_models(
+        dag,
+        select,
+        exclude,
+        models=models,
+        selectors=selectors,
+        columns=columns,
+        exposures=exposures,
+    )[0]
 
 
 def select_models(
@@ -195,11 +204,27 @@ def select_models(
     models: Mapping[str, Mapping[str, Any]],
     selectors: Mapping[str, Any] | None = None,
     columns: ColumnsProvider | None = None,
+    exposures: Mapping[str, Exposure] | None = None,
     _seen: tuple[str, ...] = (),
 ) -> tuple[set[str], set[str]]:
     """``(chosen, explicit)``: the selection, and the models a criterion matched itself
     (before ``+``/``@`` expansion) that survived ``exclude``. ``columns`` gives the column
-    graph that ``column:`` criteria need (computed only when one appears)."""
+    graph that ``column:`` criteria need (computed only when one appears); ``exposures``
+    what ``+exposure:NAME`` reaches (compiler/exposures.py)."""
+
+    def matched(c: Criterion, expression: str) -> tuple[set[str], set[str]]:
+        """What criterion ``c`` matches itself, and with its ``+``/``@``."""
+        if c.method == "column":  # expanded along columns, not the model graph
+            got = _column_matches(c, columns, expression)
+            return got, got
+        if c.method == "exposure":  # its models are one step up from it
+            from teal.compiler.exposures import exposure_matches
+
+            got = exposure_matches(c, exposures or {}, dag, expression)
+            return got, got
+        base = _base_or_selector(c, dag, models, expression, selectors, _seen, exposures)
+        return base, _expand(c, base, dag)
+
     chosen: set[str] = set()
     explicit: set[str] = set()
     select = [s for s in (select or []) if s.strip()]
@@ -209,12 +234,7 @@ def select_models(
         term: set[str] | None = None
         base_term: set[str] | None = None
         for raw, offset in parts:
-            c = parse_criterion(raw, offset, expression)
-            if c.method == "column":  # expanded along columns, not the model graph
-                base = got = _column_matches(c, columns, expression)
-            else:
-                base = _base_or_selector(c, dag, models, expression, selectors, _seen)
-                got = _expand(c, base, dag)
+            base, got = matched(parse_criterion(raw, offset, expression), expression)
             term = got if term is None else term & got
             base_term = base if base_term is None else base_term & got
         chosen |= term or set()
@@ -223,12 +243,7 @@ def select_models(
         for expression, parts in _terms([e for e in (exclude or []) if e.strip()]):
             term = None
             for raw, offset in parts:
-                c = parse_criterion(raw, offset, expression)
-                if c.method == "column":
-                    got = _column_matches(c, columns, expression)
-                else:
-                    base = _base_or_selector(c, dag, models, expression, selectors, _seen)
-                    got = _expand(c, base, dag)
+                _, got = matched(parse_criterion(raw, offset, expression), expression)
                 term = got if term is None else term & got
             chosen -= term or set()
     return chosen, explicit & chosen
@@ -259,6 +274,7 @@ def _base_or_selector(
     expression: str,
     selectors: Mapping[str, Any] | None,
     seen: tuple[str, ...],
+    exposures: Mapping[str, Exposure] | None = None,
 ) -> set[str]:
     """``selector:<name>`` expands a named selector from the project config."""
     if c.method != "selector":
@@ -293,6 +309,7 @@ def _base_or_selector(
             as_list(exc),
             models=models,
             selectors=selectors,
+            exposures=exposures,
             _seen=seen + (c.value,),
         )[0]
     except SelectionError as inner:

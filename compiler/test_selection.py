@@ -37,6 +37,7 @@ def selected_checks(project: Any, select: Iterable[str] | None) -> frozenset[str
             [",".join(raw for raw, _ in parts)],
             models=index,
             selectors=project.config.selectors,
+            exposures=project.exposures,
         )[0]
         for name in models:
             chosen |= {

@@ -30,6 +30,20 @@ KNOWN_TOP_KEYS = {
     "analyses",
     "saved_queries",
 }
+# dbt's keys a teal project's YAML accepts but does not read: a warning each, saying what
+# a teal project has instead
+NOT_READ_KEYS = {
+    "seeds": "load a file with a source of type csv or parquet (docs/projects.md)",
+    "snapshots": "keep history with an incremental model (docs/incremental.md)",
+    "macros": "describe macros in a dbt project only",
+    "metrics": "compute metrics in a model",
+    "semantic_models": "compute metrics in a model",
+    "saved_queries": "compute metrics in a model",
+    "unit_tests": "test a model's rows with checks (docs/checks.md)",
+    "groups": "set a model's group with config(group=...)",
+    "data_tests": "give a model's checks under its entry in models: (docs/checks.md)",
+    "analyses": "keep analyses out of the models folder",
+}
 MODEL_PROPERTY_KEYS = {
     "name",
     "description",
@@ -241,8 +255,8 @@ def read_yaml(path: Path, display: str, cache: Any = None) -> YamlDict:
     return data
 
 
-# the form of a cached parse: 2, a YamlDict with the file's warnings
-_YAML_ENTRY = "2"
+# the form of a cached parse: 3, a YamlDict with the file's warnings (dbt keys not read among them)
+_YAML_ENTRY = "3"
 
 
 def _parse(text: str, display: str) -> YamlDict:
@@ -263,6 +277,18 @@ def _parse(text: str, display: str) -> YamlDict:
                 path=display,
                 line=_line_of_key(text, key),
                 hint=did_you_mean(key, KNOWN_TOP_KEYS) or "use sources: or models:",
+            )
+    for key in data:
+        if key in NOT_READ_KEYS:
+            warnings.append(
+                ProjectError(
+                    f"top-level key '{key}' is one a dbt project reads; a teal project does "
+                    "not (ignored)",
+                    path=display,
+                    line=_line_of_key(text, key),
+                    hint="a dbt project (dbt_project.yml) reads it; in a teal project, "
+                    + NOT_READ_KEYS[key],
+                )
             )
     top = YamlDict(data)
     top.line = getattr(data, "line", None)

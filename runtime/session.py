@@ -322,6 +322,7 @@ class Session:
             models=model_index(project, self.state() if needs_state else None),
             selectors=self.config.selectors,
             columns=self.columns,
+            exposures=project.exposures,
         )
         return [n for n in project.dag.order() if n in chosen]
 

@@ -554,3 +554,18 @@ def test_two_columns_of_one_name_from_a_star_is_an_error_before_anything_is_buil
         "select *\nfrom orders o join customers c using (customer_id)\n"
     )
     assert run_teal("build", "-s", "dup", cwd=root).returncode == 0  # using: one column
+
+
+def test_a_dbt_key_a_teal_project_does_not_read_is_a_warning(shop):
+    root = shop()
+    (root / "models" / "marts" / "tests.yml").write_text(
+        "version: 2\nunit_tests:\n  - name: revenue_adds_up\n    model: revenue\n"
+    )
+    done = run_teal("ls", cwd=root)
+    assert done.returncode == 0, done.output
+    assert (
+        "warning: models/marts/tests.yml:2:1: top-level key 'unit_tests' is one a dbt project "
+        "reads; a teal project does not (ignored)" in done.stderr
+    )
+    assert "test a model's rows with checks" in done.stderr
+    assert "'version'" not in done.stderr  # dbt's version: 2 says nothing either way

@@ -5,6 +5,7 @@ the DAG, checks, hooks, the manifest's node entries), and the config checks of a
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.dbt.nodes import (
@@ -17,6 +18,7 @@ from teal.compiler.dbt.nodes import (
     source_line,
 )
 from teal.compiler.errors import LineageError, ProjectError, TealError, did_you_mean
+from teal.compiler.exposures import resolve_exposures
 
 if TYPE_CHECKING:
     from teal.compiler.dbt.loader import DbtLoader
@@ -272,6 +274,9 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
 
         old_nodes, old_macros = read_manifest(loader.settings.state_dir)
         compared = compare_nodes(entries, old_nodes, macros, old_macros)
+    exposures, exposed = resolve_exposures(
+        loader.exposures, lambda name, version: _model_of(loader, models, name, version), models
+    )
     return Project(
         config=loader.cfg,
         models=models,
@@ -280,7 +285,8 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         checks=checks,
         stats={"parsed": 0, "cache_hits": 0, "cache_misses": 0},
         hooks=tuple(loader.hooks),
-        warnings=tuple(loader.warnings),
+        warnings=(*loader.warnings, *exposed),
+        exposures=exposures,
         dbt_nodes=entries,
         dbt_sources=described_sources,
         dbt_macros=macros,
@@ -291,6 +297,17 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         ),
         render_run_end=loader.render_run_end if loader.settings.on_run_end else None,
     )
+
+
+def _model_of(
+    loader: DbtLoader, models: Mapping[str, Any], name: str, version: str | None
+) -> str | None:
+    """The model ``ref(name)`` (``v=version``) names: a versioned model's latest version
+    unless one is given."""
+    versioned = loader.versioned.get(name)
+    if versioned is not None:
+        return versioned.names.get(str(version or versioned.latest))
+    return name if name in models else None
 
 
 def _batches(node: Node) -> tuple[Any, str, str]:

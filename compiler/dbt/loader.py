@@ -23,7 +23,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teal.compiler.checks import CheckDef
 from teal.compiler.config import ProjectConfig
@@ -49,6 +49,9 @@ from teal.compiler.errors import (
     raise_all,
 )
 
+if TYPE_CHECKING:
+    from teal.compiler.exposures import DeclaredExposure
+
 
 class DbtLoader:
     """Reads one dbt project (``cfg.dbt``) into a Project."""
@@ -73,6 +76,7 @@ class DbtLoader:
         self.source_entries: dict[str, tuple[Any, str, str]] = {}  # source name -> entry
         self.properties: dict[tuple[str, str], tuple[Any, str]] = {}  # (type, name) -> entry
         self.unit_tests: list[tuple[Any, str]] = []
+        self.exposures: list[DeclaredExposure] = []  # exposures:, refs not found yet
         self.versioned: dict[str, Versioned] = {}  # model name -> its versions
         self.var_overrides: dict[str, Any] = {}  # while a unit test renders: its vars
         # (package, file, text) of every macro file, as written (compiler/dbt/macro_state.py)

@@ -1,6 +1,6 @@
 """The YAML properties files of a dbt project: models:, seeds:, snapshots: (and YAML
-snapshots with ``relation:``), sources:, unit_tests:; the semantic layer, exposures and
-groups are skipped without rendering.
+snapshots with ``relation:``), sources:, unit_tests:, exposures: (what ``+exposure:NAME``
+selects); the semantic layer and groups are skipped without rendering.
 """
 
 from __future__ import annotations
@@ -68,8 +68,11 @@ def read_properties(loader: DbtLoader) -> None:
                 continue
             for key, value in data.items():
                 line, col = getattr(data, "keys_at", {}).get(str(key), (None, None))
+                if key == "exposures" and isinstance(value, list):
+                    read_exposures(loader, value, display)
+                    continue
                 if key in IGNORED_YAML:
-                    continue  # semantic layer and exposures: read by dbt Cloud tools, not rendered
+                    continue  # the semantic layer: read by dbt Cloud tools, not rendered
                 if key not in YAML_KEYS:
                     loader.errors.append(
                         ProjectError(
@@ -101,6 +104,20 @@ def read_properties(loader: DbtLoader) -> None:
                 for i, entry in enumerate(value):
                     at = lines[i] if i < len(lines) else None
                     yaml_entry(loader, str(key), entry, display, package, at)
+
+
+def read_exposures(loader: DbtLoader, entries: list[Any], display: str) -> None:
+    """The ``exposures:`` of one properties file (compiler/exposures.py): their refs are
+    found among the models when the project is assembled."""
+    from teal.compiler.exposures import parse_exposure
+
+    lines = getattr(entries, "lines", [])
+    for i, entry in enumerate(entries):
+        at = getattr(entry, "line", None) or (lines[i] if i < len(lines) else None)
+        declared, found = parse_exposure(entry, display, at, False)
+        (loader.warnings if declared is not None else loader.errors).extend(found)
+        if declared is not None:
+            loader.exposures.append(declared)
 
 
 def yaml_entry(
