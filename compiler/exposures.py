@@ -17,7 +17,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from teal.compiler.errors import ProjectError, TealError, did_you_mean
@@ -33,6 +33,7 @@ _REF = re.compile(
 )
 # what an exposure may depend on that is not a model teal selects
 _NOT_A_MODEL = re.compile(r"^\s*(source|metric|semantic_model|saved_query)\s*\(")
+_SOURCE = re.compile(r"""^\s*source\(\s*(['"])([^'"]+)\1\s*,\s*(['"])([^'"]+)\3\s*\)\s*$""")
 _BARE = re.compile(r"^[A-Za-z_][\w]*$")
 KEYS = ("name", "type", "owner", "depends_on", "description", "label", "maturity", "url")
 KEYS_IGNORED = ("meta", "tags", "config", "enabled")  # read by dbt's tools, not teal
@@ -45,8 +46,13 @@ class Exposure:
     path: str  # the YAML file declaring it, for messages
     line: int | None
     type: str = ""
-    owner: str = ""
+    owner: str = ""  # the owner's name (or email when it has no name)
+    owner_email: str = ""
     description: str = ""
+    label: str = ""
+    maturity: str = ""
+    url: str = ""
+    sources: tuple[tuple[str, str], ...] = ()  # the (source, table) pairs it reads
 
 
 @dataclass(frozen=True)
@@ -54,13 +60,8 @@ class DeclaredExposure:
     """An exposure as its YAML entry says it, before its refs are found among the models:
     each ref's (name, version or None, the text as written, its line)."""
 
-    name: str
     refs: tuple[tuple[str, str | None, str, int | None], ...]
-    path: str
-    line: int | None
-    type: str
-    owner: str
-    description: str
+    exposure: Exposure  # with no models yet
 
 
 def parse_exposure(
@@ -106,6 +107,7 @@ def parse_exposure(
         )
         listed = []
     refs: list[tuple[str, str | None, str, int | None]] = []
+    sources: list[tuple[str, str]] = []
     item_lines: list[int] = getattr(listed, "lines", [])
     for i, item in enumerate(listed):
         text = str(item)
@@ -115,6 +117,8 @@ def parse_exposure(
             refs.append((ref.group(4) or ref.group(2), ref.group(5), text, item_at))
         elif bare_names and _BARE.match(text):
             refs.append((text, None, text, item_at))
+        elif (source := _SOURCE.match(text)) is not None:
+            sources.append((source.group(2), source.group(4)))
         elif not _NOT_A_MODEL.match(text):
             found.append(
                 ProjectError(
@@ -125,16 +129,22 @@ def parse_exposure(
                 )
             )
     owner = entry.get("owner")
-    owned = owner.get("name") or owner.get("email") if isinstance(owner, Mapping) else owner
-    declared = DeclaredExposure(
+    named = owner if isinstance(owner, Mapping) else {"name": owner}
+    exposure = Exposure(
         name,
-        tuple(refs),
+        (),
         display,
         line,
-        str(entry.get("type") or ""),
-        str(owned or ""),
-        str(entry.get("description") or ""),
+        type=str(entry.get("type") or ""),
+        owner=str(named.get("name") or named.get("email") or ""),
+        owner_email=str(named.get("email") or ""),
+        description=str(entry.get("description") or ""),
+        label=str(entry.get("label") or ""),
+        maturity=str(entry.get("maturity") or ""),
+        url=str(entry.get("url") or ""),
+        sources=tuple(sources),
     )
+    declared = DeclaredExposure(tuple(refs), exposure)
     return declared, found
 
 
@@ -149,14 +159,15 @@ def resolve_exposures(
     exposures: dict[str, Exposure] = {}
     found: list[TealError] = []
     for d in declared:
-        if d.name in exposures:
-            first = exposures[d.name]
+        name = d.exposure.name
+        if name in exposures:
+            first = exposures[name]
             found.append(
                 ProjectError(
-                    f"exposure '{d.name}' is declared twice: at {first.path}:{first.line} "
+                    f"exposure '{name}' is declared twice: at {first.path}:{first.line} "
                     "and here (this one is ignored)",
-                    path=d.path,
-                    line=d.line,
+                    path=d.exposure.path,
+                    line=d.exposure.line,
                     hint="declare each exposure once",
                 )
             )
@@ -167,17 +178,15 @@ def resolve_exposures(
             if model is None:
                 found.append(
                     ProjectError(
-                        f"exposure '{d.name}' depends on {text}, which is not a model (ignored)",
-                        path=d.path,
-                        line=at or d.line,
+                        f"exposure '{name}' depends on {text}, which is not a model (ignored)",
+                        path=d.exposure.path,
+                        line=at or d.exposure.line,
                         hint=did_you_mean(ref, models) or "name a model of the project",
                     )
                 )
             elif model not in names:
                 names.append(model)
-        exposures[d.name] = Exposure(
-            d.name, tuple(names), d.path, d.line, d.type, d.owner, d.description
-        )
+        exposures[name] = replace(d.exposure, depends_on=tuple(names))
     return exposures, found
 
 

@@ -85,3 +85,15 @@ def test_a_teal_project_declares_exposures_with_bare_names(project):
     assert "did you mean 'url'?" in done.stderr
     with_glob = run_teal("ls", "-s", "+exposure:a* c", "--json", cwd=root)
     assert listed(with_glob) == ["a", "b", "c"]
+
+
+def test_a_dbt_projects_exposures_are_in_its_manifest(tmp_path):
+    root = dbt_project(tmp_path / "p", {"models/exposures.yml": DBT_EXPOSURES})
+    done = run_teal("parse", cwd=root, env={"TEAL_RUN_STORE": "none"})
+    assert done.returncode == 0, done.output
+    manifest = json.loads((root / "target" / "manifest.json").read_text())
+    exposure = manifest["exposures"]["exposure.shop.people_dashboard"]
+    assert exposure["type"] == "dashboard" and exposure["owner"]["name"] == "Ana"
+    assert exposure["depends_on"]["nodes"] == ["model.shop.people_count"]
+    assert exposure["sources"] == [["raw", "events"]]  # not a declared source: not a node
+    assert "exposure.shop.people_dashboard" in manifest["child_map"]["model.shop.people_count"]

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from teal.compiler.exposures import Exposure
 from teal.compiler.project import Project
 
 MANIFEST_SCHEMA = "https://schemas.getdbt.com/dbt/manifest/v12.json"
@@ -146,6 +147,11 @@ def manifest(project: Project) -> dict[str, Any]:
                 **project.dbt_sources.get(uid, {}),
             }
             parent_map[uid] = []
+    exposures = {}
+    for exposure in project.exposures.values():
+        uid = f"exposure.{project.config.name}.{exposure.name}"
+        exposures[uid] = _exposure(project, exposure, uid)
+        parent_map[uid] = list(exposures[uid]["depends_on"]["nodes"])
     for uid in parent_map:
         child_map.setdefault(uid, [])
     for uid, parents in parent_map.items():
@@ -165,7 +171,7 @@ def manifest(project: Project) -> dict[str, Any]:
             for uid, macro in project.dbt_macros.items()
         },
         "docs": {},
-        "exposures": {},
+        "exposures": exposures,
         "metrics": {},
         "groups": {},
         "selectors": {},
@@ -176,6 +182,41 @@ def manifest(project: Project) -> dict[str, Any]:
         "saved_queries": {},
         "semantic_models": {},
         "unit_tests": unit_tests,
+    }
+
+
+def _exposure(project: Project, exposure: Exposure, uid: str) -> dict[str, Any]:
+    """dbt's manifest entry of an exposure: what it reads, as the docs site draws it."""
+    package = project.config.name
+    sources = [
+        f"source.{package}.{source}.{table}"
+        for source, table in exposure.sources
+        if source in project.sources and table.lower() in project.sources[source].tables
+    ]
+    return {
+        "unique_id": uid,
+        "resource_type": "exposure",
+        "name": exposure.name,
+        "package_name": package,
+        "path": exposure.path,
+        "original_file_path": exposure.path,
+        "fqn": [package, exposure.name],
+        "type": exposure.type,
+        "owner": {"name": exposure.owner or None, "email": exposure.owner_email or None},
+        "description": exposure.description,
+        "label": exposure.label or None,
+        "maturity": exposure.maturity or None,
+        "url": exposure.url or None,
+        "meta": {},
+        "tags": [],
+        "config": {"enabled": True, "tags": [], "meta": {}},
+        "depends_on": {
+            "macros": [],
+            "nodes": [*(node_unique_id(project, m) for m in exposure.depends_on), *sources],
+        },
+        "refs": [{"name": m, "package": None, "version": None} for m in exposure.depends_on],
+        "sources": [list(pair) for pair in exposure.sources],
+        "metrics": [],
     }
 
 
