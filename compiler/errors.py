@@ -65,9 +65,14 @@ class TealError(Exception):
     def spot_in(self, root: Path) -> None:
         """Where the error names a line of a file under ``root`` but no column (TOML and
         YAML keys are found by line), the column where that line's text starts, and the
-        line itself to show under the message."""
-        if self.path is None or self.line is None or self.col is not None:
+        line itself to show under the message; for a YAML or TOML key located with its
+        column, the line."""
+        if self.path is None or self.line is None:
             return
+        if self.col is not None and (
+            self.source_line is not None or not str(self.path).endswith((".yml", ".yaml", ".toml"))
+        ):
+            return  # a SQL file's column may be of its rendered text: show no line
         try:
             lines = (root / self.path).read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError, ValueError):
@@ -75,7 +80,8 @@ class TealError(Exception):
         if not 0 < self.line <= len(lines) or not lines[self.line - 1].strip():
             return
         text = lines[self.line - 1]
-        self.col = len(text) - len(text.lstrip()) + 1
+        if self.col is None:
+            self.col = len(text) - len(text.lstrip()) + 1
         if self.source_line is None:
             self.source_line = text
 

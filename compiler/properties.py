@@ -133,7 +133,8 @@ class Properties:
                     path=display,
                     line=key_line,
                     col=key_col,
-                    hint=did_you_mean(key, MODEL_PROPERTY_KEYS),
+                    hint=did_you_mean(str(key), MODEL_PROPERTY_KEYS)
+                    or "known: " + ", ".join(sorted(MODEL_PROPERTY_KEYS)),
                 )
         columns = _columns(spec, display)
         for column in columns:  # a column's key nothing reads: its checks (``tets:``)

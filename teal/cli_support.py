@@ -83,8 +83,8 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             expose_value=False,
             callback=_keep_profiles_dir,
-            help="dbt projects: the folder holding profiles.yml (default: the project, "
-            "then ~/.dbt).",
+            help="dbt projects: the folder holding profiles.yml (default: "
+            "DBT_PROFILES_DIR, the project, then ~/.dbt).",
         ),
         click.option(
             "--state",

@@ -79,7 +79,8 @@ def test_unknown_project_keys_are_located_warnings_and_docs_paths_is_read(
     assert done.returncode == 0, done.output
     assert (
         "warning: dbt_project.yml:17:1: unknown key 'model-path' in dbt_project.yml: it is "
-        "ignored\n  hint: did you mean 'model-paths'?" in done.output
+        "ignored\n    model-path: [\"models\"]\n    ^\n  hint: did you mean 'model-paths'?"
+        in done.output
     ), done.output
     assert "dbt_project.yml:18:1: 'data-paths' in dbt_project.yml is ignored: dbt 1.0 renamed" in (
         done.output

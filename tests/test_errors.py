@@ -613,3 +613,18 @@ def test_bad_vars(proj: Path, value: str, says: str) -> None:
     assert "hint: write --vars '{" in done.stderr
     assert "<unicode string>" not in done.stderr  # no parser internals
     assert_nothing_lost(proj)
+
+
+def test_unknown_key_of_a_yaml_model_entry_shows_its_line_and_the_known_keys(proj: Path) -> None:
+    """docs/errors.md: a YAML key's error shows the line under the message, as every other
+    located error does, and says what it could be (``tsets`` is too far from ``tests``
+    for a "did you mean")."""
+    write(proj, {"models/staging/schema.yml": "models:\n  - name: doubled\n    tsets: [x]\n"})
+    done = run_teal("validate", cwd=proj)
+    assert_clean(done, 2)
+    assert done.stderr.startswith(
+        "models/staging/schema.yml:3:5: unknown key 'tsets' for model 'doubled'\n"
+        "        tsets: [x]\n"
+        "        ^\n"
+    ), done.stderr
+    assert "hint: known: " in done.stderr and "tests" in done.stderr, done.stderr
