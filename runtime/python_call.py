@@ -240,6 +240,7 @@ def _load_managed(
         run_id=env.run_id,
         select_sql=select_sql,
         keys=wanted,
+        redact=env.redact,
     )
 
 
