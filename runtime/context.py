@@ -6,6 +6,7 @@ import logging
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -111,3 +112,18 @@ def _exception_lines(info: object) -> list[str]:
     if isinstance(info, tuple) and len(info) == 3 and info[1] is not None:
         return traceback.format_exception(info[1])
     return [traceback.format_exc()]
+
+
+def user_frames(exc: BaseException, root: Path) -> str:
+    """Where the user's code was when it raised: the frames in the project's files,
+    innermost last, one line each with the source line under it (kept with the run, where
+    ``--debug``'s full traceback is not)."""
+    lines = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        path = Path(frame.filename)
+        if not path.is_relative_to(root):
+            continue
+        lines.append(f"  at {path.relative_to(root).as_posix()}:{frame.lineno} in {frame.name}")
+        if frame.line:
+            lines.append(f"      {frame.line.strip()}")
+    return "\n".join(lines)
