@@ -108,10 +108,26 @@ class AuditFailed(Exception):
         super().__init__(describe_failure(failed))
 
 
-# what a Python check that returned nothing says
-_NO_VERDICT = (
-    "it returned None (is a `return` missing?); return True or False, or a teal.CheckResult"
-)
+BOOLS = ("bool", "bool_")  # NumPy's bool type: numpy.bool in NumPy 2, numpy.bool_ before
+
+
+def _is_bool(value: object) -> bool:
+    """A verdict a check may return bare: ``True``/``False``, or NumPy's bool (what
+    ``(frame["x"] > 0).all()`` gives with pandas), told by its type without importing NumPy."""
+    kind = type(value)
+    return isinstance(value, bool) or (kind.__module__ == "numpy" and kind.__name__ in BOOLS)
+
+
+def _no_verdict(value: object) -> str:
+    """What a Python check that returned no verdict says: its truth would be a guess (a
+    list of failing rows is true when the data is bad, a text is true whatever it says)."""
+    if value is None:
+        return (
+            "it returned None (is a `return` missing?); return True or False, or a teal.CheckResult"
+        )
+    kind = type(value)
+    name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+    return f"it returned {name}, not a verdict; return True or False, or a teal.CheckResult"
 
 
 def describe_failure(failed: list[CheckOutcome]) -> str:
@@ -358,11 +374,12 @@ class Auditor:
                 if isinstance(value, CheckResult):
                     passed, severity = value.passed, value.severity or severity
                     message = value.description or (str(value.metadata) if value.metadata else None)
-                else:
-                    passed, message = bool(value), None
-                status = "pass" if passed else ("fail" if severity == "error" else "warn")
-                if value is None:  # no verdict: not a failure of the data
-                    status, message = "error", _NO_VERDICT
+                    status = "pass" if passed else ("fail" if severity == "error" else "warn")
+                elif _is_bool(value):
+                    status = "pass" if value else ("fail" if severity == "error" else "warn")
+                    message = None
+                else:  # no verdict (None, failing rows, a text): not a failure of the data
+                    status, message = "error", _no_verdict(value)
             except Exception as exc:  # noqa: BLE001 - the user's check raised
                 status, message = "error", f"{type(exc).__name__}: {exc}"
             if self.redact is not None and message:

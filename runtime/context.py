@@ -6,6 +6,7 @@ import logging
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -59,31 +60,70 @@ class Resources:
 
 def asset_logger(
     name: str, redact: Callable[[str], str] | None = None
-) -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    """The logger of asset ``name``; with ``redact``, one that hides the run's secrets from
-    every message (arguments and tracebacks included) before any handler sees it."""
-    logger = logging.getLogger(f"teal.asset.{name}")
-    return _Redacting(logger, redact) if redact is not None else logger
+) -> logging.LoggerAdapter[logging.Logger]:
+    """The logger of asset ``name``: each message is formatted here, with the traceback of
+    ``exc_info`` (``log.exception``) and the stack of ``stack_info`` written under it, and
+    (with ``redact``) the run's secrets hidden from all of it before any handler sees it."""
+    return _AssetLog(logging.getLogger(f"teal.asset.{name}"), redact)
 
 
-class _Redacting(logging.LoggerAdapter[logging.Logger]):
-    def __init__(self, logger: logging.Logger, redact: Callable[[str], str]) -> None:
+class _AssetLog(logging.LoggerAdapter[logging.Logger]):
+    """Formats each line itself, so that what the console and the run store receive is the
+    same text whether or not the run has secrets to redact: teal's handlers print only the
+    message, which would drop a traceback, and a redactor needs the whole text at once."""
+
+    def __init__(self, logger: logging.Logger, redact: Callable[[str], str] | None) -> None:
         super().__init__(logger, {})
         self.redact = redact
 
     def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
         if not self.isEnabledFor(level):
             return
-        text = str(msg) % args if args else str(msg)
+        text = _formatted(msg, args)
         info = kwargs.pop("exc_info", None)
         if info:
-            text += (
-                "\n"
-                + "".join(
-                    traceback.format_exception(info)
-                    if isinstance(info, BaseException)
-                    else traceback.format_exc()
-                ).rstrip()
-            )
+            text += "\n" + "".join(_exception_lines(info)).rstrip()
+        if kwargs.pop("stack_info", False):
+            stack = traceback.format_stack()[:-1]  # up to the caller, not this method
+            text += "\nStack (most recent call last):\n" + "".join(stack).rstrip()
         kwargs.setdefault("stacklevel", 2)
-        self.logger.log(level, self.redact(text), **kwargs)
+        self.logger.log(level, self.redact(text) if self.redact else text, **kwargs)
+
+
+def _formatted(msg: object, args: tuple[Any, ...]) -> str:
+    """``msg % args`` as logging formats it (one mapping argument is the mapping); a
+    mismatch keeps the line with its arguments rather than raising into the asset."""
+    if not args:
+        return str(msg)
+    values: object = args
+    if len(args) == 1 and isinstance(args[0], Mapping) and args[0]:
+        values = args[0]
+    try:
+        return str(msg) % values
+    except (TypeError, ValueError, KeyError) as exc:
+        return f"{msg} {args!r} (the arguments do not fit the message: {exc})"
+
+
+def _exception_lines(info: object) -> list[str]:
+    """The traceback lines of ``exc_info``: an exception, a ``sys.exc_info()`` tuple, or
+    true for the exception being handled."""
+    if isinstance(info, BaseException):
+        return traceback.format_exception(info)
+    if isinstance(info, tuple) and len(info) == 3 and info[1] is not None:
+        return traceback.format_exception(info[1])
+    return [traceback.format_exc()]
+
+
+def user_frames(exc: BaseException, root: Path) -> str:
+    """Where the user's code was when it raised: the frames in the project's files,
+    innermost last, one line each with the source line under it (kept with the run, where
+    ``--debug``'s full traceback is not)."""
+    lines = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        path = Path(frame.filename)
+        if not path.is_relative_to(root):
+            continue
+        lines.append(f"  at {path.relative_to(root).as_posix()}:{frame.lineno} in {frame.name}")
+        if frame.line:
+            lines.append(f"      {frame.line.strip()}")
+    return "\n".join(lines)

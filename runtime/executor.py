@@ -555,6 +555,7 @@ class Executor:
                     kind,
                     reader=model.name,
                     run_id=self.run_id,
+                    redact=self.calls.redact,
                 )
             return cur.load_relation(up.schema, up.alias, kind)
 

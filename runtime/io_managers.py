@@ -49,7 +49,15 @@ class IOContext:
         return self.partition_keys[0] if len(self.partition_keys) == 1 else None
 
 
-def _context(model: Model, run_id: str, keys: tuple[str, ...], reader: str | None) -> IOContext:
+def _context(
+    model: Model,
+    run_id: str,
+    keys: tuple[str, ...],
+    reader: str | None,
+    redact: Callable[[str], str] | None,
+) -> IOContext:
+    """The manager's context; its ``log`` hides the run's secrets (the manager's own
+    EnvVar credentials among them), as an asset's ``context.log`` does."""
     from teal.runtime.context import asset_logger
 
     return IOContext(
@@ -60,7 +68,7 @@ def _context(model: Model, run_id: str, keys: tuple[str, ...], reader: str | Non
         run_id=run_id,
         partition_keys=keys,
         reader=reader,
-        log=asset_logger(model.name),
+        log=asset_logger(model.name, redact),
     )
 
 
@@ -87,7 +95,7 @@ class BoundStore:
         return str(found) if found else None
 
     def _ctx(self, keys: tuple[str, ...]) -> IOContext:
-        return _context(self.model, self.run_id, keys, None)
+        return _context(self.model, self.run_id, keys, None, self.redact)
 
     def _call(self, what: str, call: Callable[[], Any]) -> Any:
         try:
@@ -113,21 +121,22 @@ def load_managed(
     run_id: str,
     select_sql: str = "",
     keys: tuple[str, ...] = (),
+    redact: Callable[[str], str] | None = None,
 ) -> Any:
     """``upstream``'s rows loaded through its I/O manager as ``kind``; ``select_sql`` (the
     read the reader would make from the warehouse, with its partition filter) is applied
     to what the manager returns."""
     manager = manager_of(resources, upstream)
     try:
-        data = manager.load(_context(upstream, run_id, keys, reader))
+        data = manager.load(_context(upstream, run_id, keys, reader, redact))
     except Exception as exc:
         from teal.runtime.python_call import UserCodeError
 
-        raise UserCodeError(
+        text = (
             f"I/O manager '{upstream.io_manager}' ({type(manager).__name__}) load of "
-            f"'{upstream.name}' raised {type(exc).__name__}: {exc}",
-            None,
-        ) from exc
+            f"'{upstream.name}' raised {type(exc).__name__}: {exc}"
+        )
+        raise UserCodeError(redact(text) if redact else text, None) from exc
     from teal.warehouse import io
 
     try:

@@ -8,14 +8,13 @@ import json
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from teal.compiler.assets import Output
 from teal.compiler.declared import canonical_type
 from teal.compiler.project import Model, Project
 from teal.compiler.resources import Config
-from teal.runtime.context import AssetContext, Resources, asset_logger
+from teal.runtime.context import AssetContext, Resources, asset_logger, user_frames
 from teal.warehouse import io
 from teal.warehouse.engine import EngineCursor
 
@@ -99,7 +98,7 @@ def call_asset(
         value = definition.fn(**kwargs)
     except Exception as exc:  # the user's code raised
         line = _user_line(exc, model)
-        detail = traceback.format_exc() if debug else _user_frames(exc, project.root)
+        detail = traceback.format_exc() if debug else user_frames(exc, project.root)
         message = f"{type(exc).__name__}: {exc}" + (f"\n{detail}" if detail else "")
         raise UserCodeError(env.redact(message) if env.redact else message, line) from exc
     metadata: dict[str, Any] = {}
@@ -240,6 +239,7 @@ def _load_managed(
         run_id=env.run_id,
         select_sql=select_sql,
         keys=wanted,
+        redact=env.redact,
     )
 
 
@@ -269,21 +269,6 @@ class UserCodeError(Exception):
         super().__init__(message)
         self.message = message
         self.line = line
-
-
-def _user_frames(exc: BaseException, root: Path) -> str:
-    """Where the user's code was when it raised: the frames in the project's files,
-    innermost last, one line each with the source line under it (kept with the run, where
-    ``--debug``'s full traceback is not)."""
-    lines = []
-    for frame in traceback.extract_tb(exc.__traceback__):
-        path = Path(frame.filename)
-        if not path.is_relative_to(root):
-            continue
-        lines.append(f"  at {path.relative_to(root).as_posix()}:{frame.lineno} in {frame.name}")
-        if frame.line:
-            lines.append(f"      {frame.line.strip()}")
-    return "\n".join(lines)
 
 
 def _user_line(exc: BaseException, model: Model) -> int | None:

@@ -255,6 +255,9 @@ def abort_run(recorder: RunRecorder, exc: BaseException) -> None:
     message = str(exc)
     if canceled:
         message = f"interrupted: {message or 'nothing half-written was committed'}"
+    # the end in the run's events too, with why: `teal logs` shows it (a run stopped before
+    # any step, by a resource's setup, had only its start there)
+    recorder.emit(EventKind.RUN_END, message=f"{status.value}: {message}")
     recorder.close()  # the outcomes of the steps that ended, then the rest:
     # steps still marked running rolled back (a cancel lets none commit) or, after an
     # error, finished or rolled back: the warehouse knows which, and a retry runs them again

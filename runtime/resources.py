@@ -14,6 +14,7 @@ import importlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from teal.compiler.config import ProjectConfig
@@ -28,6 +29,7 @@ from teal.compiler.resources import (
     ResourceDecl,
 )
 from teal.compiler.typed_fields import FieldError, field_types, from_text, type_name
+from teal.runtime.context import user_frames
 
 # secrets shorter than this are not searched for in text: replacing every "ab" would mangle
 # messages, and so short a value protects nothing
@@ -61,7 +63,9 @@ class OpenResources:
     instances: dict[str, Any] = field(default_factory=dict)
     redact: Redactor = field(default_factory=Redactor)
     _set_up: list[Any] = field(default_factory=list)
-    declared_in: dict[str, str] = field(default_factory=dict)  # name -> file, for messages
+    # name -> where it is declared (file, line), for messages
+    declared_in: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    root: Path | None = None  # the project folder: its frames are shown when setup raises
 
     def set_up(self) -> None:
         """Set up each teal.Resource not set up yet (``setup()``); one that raises is a
@@ -74,12 +78,17 @@ class OpenResources:
                 instance.setup()
             except Exception as exc:  # noqa: BLE001 - the user's setup raised; nothing ran yet
                 self.close()
+                message = (
+                    f"setup of resource '{name}' ({type(instance).__name__}) raised "
+                    f"{type(exc).__name__}: {exc}"
+                )
+                # where in the project's code it raised, as a failing asset shows it
+                frames = user_frames(exc, self.root) if self.root is not None else ""
+                path, line = self.declared_in.get(name, (None, None))
                 raise ResourceSetupError(
-                    self.redact(
-                        f"setup of resource '{name}' ({type(instance).__name__}) raised "
-                        f"{type(exc).__name__}: {exc}"
-                    ),
-                    path=self.declared_in.get(name),
+                    self.redact(message + (f"\n{frames}" if frames else "")),
+                    path=path,
+                    line=line,
                 ) from None
             self._set_up.append(instance)
 
@@ -125,7 +134,7 @@ def open_resources(
     given = dict(given or {})
     declared = cfg.resources
     env: dict[str, str] | None = None
-    opened = OpenResources()
+    opened = OpenResources(root=cfg.root)
     module: Any = None
     try:
         for name in sorted(names):
@@ -152,7 +161,7 @@ def open_resources(
                 instance = _resolved(instance, name, env, opened.redact, where)
             opened.instances[name] = instance
             if where is not None:
-                opened.declared_in[name] = where.path
+                opened.declared_in[name] = (where.path, where.line)
         if set_up:
             opened.set_up()
     except BaseException:

@@ -5,6 +5,7 @@ a file it skipped) or reported without a place or a hint: each now ends with
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -254,6 +255,31 @@ def test_a_python_check_that_returns_nothing_says_a_return_is_missing(shop):
         "True or False, or a teal.CheckResult" in done.stdout
     )
     assert "it returned false" not in done.output
+
+
+def test_a_python_check_that_returns_no_verdict_is_an_error_of_the_check(shop):
+    """A check returning its failing rows (dbt's habit) or a text has no verdict: its truth
+    passed the check when rows failed (a non-empty list is true) and for any text, and
+    failed it when none did. A NumPy bool, what pandas' ``.all()`` gives, is a verdict."""
+    check = (
+        "import teal\n\n\n@teal.asset_check(asset='revenue')\n"
+        "def failing_rows(revenue):\n    return [(1, 'bad')]\n\n\n"
+        "@teal.asset_check(asset='revenue')\n"
+        "def says_failed(revenue):\n    return 'failed'\n\n\n"
+        "@teal.asset_check(asset='revenue')\n"
+        "def pandas_all(revenue):\n    return (revenue.to_pandas()['revenue'].notna()).all()\n"
+    )
+    root = shop({"models/marts/revenue_checks.py": check})
+    done = run_teal("build", "--json", cwd=root)
+    assert done.returncode == 1, done.output
+    results = json.loads(done.stdout)["results"]
+    outcomes = {c["check"]: c for r in results for c in r["checks"]}
+    advice = "not a verdict; return True or False, or a teal.CheckResult"
+    assert outcomes["failing_rows"]["status"] == "error"
+    assert outcomes["failing_rows"]["message"] == f"it returned list, {advice}"
+    assert outcomes["says_failed"]["status"] == "error"
+    assert outcomes["says_failed"]["message"] == f"it returned str, {advice}"
+    assert outcomes["pandas_all"]["status"] == "pass"
 
 
 def test_a_selection_error_names_the_flag_or_argument_it_is_in(shop):

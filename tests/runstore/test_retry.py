@@ -246,7 +246,8 @@ def test_a_run_whose_resource_failed_to_set_up_is_a_failed_run_that_retry_finish
     by_hand = run_teal("build", "-s", "b", cwd=root)
     assert by_hand.returncode == 1, by_hand.output
     assert "Traceback" not in by_hand.output
-    assert "teal.toml: setup of resource 'api' (Api) raised RuntimeError" in by_hand.stderr
+    assert "teal.toml:2:1: setup of resource 'api' (Api) raised RuntimeError" in by_hand.stderr
+    assert "at api.py:7 in setup" in by_hand.stderr  # where it raised
     assert _runs(root)[0]["status"] == "failure"
     (root / "fail").unlink()
     again = run_teal("retry", failed["run_id"], cwd=root)
