@@ -60,8 +60,22 @@ def _keyword_hint(exc: Exception) -> str | None:
     decorator = decorators.get(found.group(1))
     if decorator is None:
         return None
+    if found.group(2) in DAGSTER_ONLY:
+        return DAGSTER_ONLY[found.group(2)]
     known = [p for p in inspect.signature(decorator).parameters if p != "fn"]
     return did_you_mean(found.group(2), known) or f"{found.group(1)}() takes: " + ", ".join(known)
+
+
+# Dagster's keywords teal has no use for, with what teal does instead
+DAGSTER_ONLY = {
+    "code_version": "teal versions an asset by its function's source (an edit marks it and "
+    "what reads it stale): remove code_version",
+    "compute_kind": "teal shows an asset's kind itself (python): remove compute_kind",
+    "key_prefix": "an asset's schema is its folder's, or @teal.asset(schema=...): write "
+    "schema= instead",
+    "metadata": "write meta= (a mapping kept with the asset), or return teal.Output(data, "
+    "metadata=...) for a materialization's",
+}
 
 
 def syntax_hint(display: str) -> str:

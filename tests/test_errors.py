@@ -296,6 +296,16 @@ COMPILE_ERRORS = {
         says=["asset() got an unexpected keyword argument 'partition_colum'"],
         hint="hint: did you mean 'partition_column'?",
     ),
+    "python_asset_dagster_keyword": dict(
+        files={
+            "models/raw/numbers.py": NUMBERS_PY.replace(
+                "@teal.asset\n", "@teal.asset(code_version='2')\n"
+            )
+        },
+        where="models/raw/numbers.py:5:",
+        says=["asset() got an unexpected keyword argument 'code_version'"],
+        hint="hint: teal versions an asset by its function's source",
+    ),
     "yaml_syntax": dict(
         files={"models/staging/schema.yml": SCHEMA_YML + "   tags: [x]\n"},
         where="models/staging/schema.yml:4:4:",
