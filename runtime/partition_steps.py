@@ -102,7 +102,26 @@ def python_output(ex: Executor, cur: EngineCursor, model: Model, key: str) -> An
         ex._partition_metadata[(model.name, key)] = {
             k: plain(v) for k, v in output.metadata.items()
         }
+    _has_partition_column(model, output.data)
     return output.data
+
+
+def _has_partition_column(model: Model, data: object) -> None:
+    """Raise when a partitioned Python asset's rows lack its ``partition_column`` (each
+    partition is written by filtering on it: DuckDB's binder error named no asset)."""
+    names = getattr(data, "column_names", None) or getattr(data, "columns", None)
+    column = model.partition_column
+    if not isinstance(names, list) or not column:
+        return
+    wanted = list(column.values()) if isinstance(column, dict) else [column]
+    have = {str(n).lower() for n in names}
+    missing = [c for c in wanted if str(c).lower() not in have]
+    if missing:
+        raise UserCodeError(
+            f"the rows it returned have no column '{missing[0]}', its partition_column "
+            f"(they have: {', '.join(map(str, names)) or 'no columns'})",
+            model.line,
+        )
 
 
 def _build_partitions(
@@ -402,6 +421,7 @@ def _write_range(
     else:
         output = call_asset(ex.calls, cur, model, keys=keys)
         source = output.data
+        _has_partition_column(model, source)
         if output.metadata:  # reported with the range, as one materialization
             ex._partition_metadata[(model.name, label)] = {
                 k: plain(v) for k, v in output.metadata.items()

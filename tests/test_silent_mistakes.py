@@ -595,3 +595,25 @@ def test_a_dbt_key_a_teal_project_does_not_read_is_a_warning(shop):
     )
     assert "test a model's rows with checks" in done.stderr
     assert "'version'" not in done.stderr  # dbt's version: 2 says nothing either way
+
+
+PARTITIONED_PY = """import polars as pl
+import teal
+
+
+@teal.asset(partitioned_by={"daily": {"start": "2025-01-01"}}, partition_column="day"POLICY)
+def a(context) -> pl.DataFrame:
+    return pl.DataFrame({"d": [1], "x": [2]})
+"""
+
+
+@pytest.mark.parametrize("policy", ["", ", backfill_policy='single_run'"])
+def test_a_partitioned_python_asset_without_its_partition_column_says_so(project, policy):
+    root = project({"models/a.py": PARTITIONED_PY.replace("POLICY", policy)})
+    done = run_teal("build", "--partition-range", "2025-01-01..2025-01-02", cwd=root)
+    assert done.returncode == 1, done.output
+    assert (
+        "the rows it returned have no column 'day', its partition_column (they have: d, x)"
+        in done.stdout
+    )
+    assert "Binder Error" not in done.output
