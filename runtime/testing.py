@@ -4,6 +4,7 @@ tests."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from teal.compiler.assets import AssetCheckDef, AssetDef
 from teal.compiler.config import ProjectConfig
 from teal.compiler.errors import ExecutionError, SelectionError
 from teal.compiler.plan import build_plan
-from teal.compiler.project import project_from_assets
+from teal.compiler.project import Project, project_from_assets
 from teal.compiler.resources import ResourceDecl
 from teal.runtime.checking import CheckOutcome
 from teal.runtime.context import AssetContext, Resources
@@ -105,6 +106,7 @@ def materialize(
         ),
         list(assets),
     )
+    _warn_unread(inputs, project)
     session = Session(config=cfg, record_runs=False, _project=project)
     plan = build_plan(
         project, options=plan_options(cfg, partitions=(partition,) if partition else ())
@@ -144,6 +146,27 @@ def materialize(
             f"asset '{failed.model}' failed: {failed.message}", path=failed.path, line=failed.line
         )
     return MaterializeResult(result=result, outputs=outputs)
+
+
+def _warn_unread(inputs: Mapping[str, object], project: Project) -> None:
+    """A Python warning naming the ``inputs`` no asset given reads (a misspelt parameter
+    name would otherwise surface later as "not a model", or not at all)."""
+    read = {
+        table.partition(".")[2]
+        for model in project.models.values()
+        for table in model.source_tables
+        if table.startswith("inputs.")
+    }
+    unread = sorted(set(inputs) - read)
+    if unread:
+        import warnings
+
+        warnings.warn(
+            f"materialize: no asset given reads the inputs {', '.join(unread)} (ignored; "
+            "an input is named as the parameter that reads it)",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def build_context(

@@ -167,6 +167,16 @@ def test_materialize_with_inputs():
     assert [r.model for r in result.result] == ["big_orders"]
 
 
+def test_materialize_warns_of_inputs_no_asset_reads():
+    customers = pl.DataFrame({"customer_id": [7], "name": ["Ada"]})
+    with pytest.warns(UserWarning, match="no asset given reads the inputs custmers, extra"):
+        result = teal.materialize(
+            [enriched, raw_orders],
+            inputs={"customers": customers, "custmers": customers, "extra": customers},
+        )
+    assert result.output_for("enriched").num_rows == 4
+
+
 def test_materialize_raise_on_error():
     with pytest.raises(teal.ExecutionError) as info:
         teal.materialize([raw_orders, fails, after_fails])
