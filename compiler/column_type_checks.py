@@ -100,7 +100,7 @@ class _Checker:
         if isinstance(node, exp.Cast):
             return node.to.sql("duckdb").upper()
         if isinstance(node, exp.Literal):
-            return "VARCHAR" if node.is_string else "DECIMAL"
+            return _literal_type(node)
         if not isinstance(node, exp.Column) or not node.table:
             return None
         source = scope.sources.get(node.table) or scope.sources.get(node.table.lower())
@@ -188,6 +188,15 @@ class _Checker:
         return out
 
 
+def _literal_type(node: exp.Literal) -> str:
+    """DuckDB's type of a literal: ``'a'`` VARCHAR, ``1`` INTEGER, ``1.5`` DECIMAL."""
+    if node.is_string:
+        return "VARCHAR"
+    if node.is_int:
+        return "INTEGER" if abs(int(node.this)) < 2**31 else "BIGINT"
+    return "DECIMAL"
+
+
 def _branches(node: exp.Expr) -> list[exp.Select]:
     if isinstance(node, exp.SetOperation):
         return _branches(node.this) + _branches(node.expression)
@@ -197,10 +206,18 @@ def _branches(node: exp.Expr) -> list[exp.Select]:
 
 
 def _at(node: exp.Expr, message: str, hint: str, sql: str | None) -> TypeMismatch:
-    first = next((n for n in node.walk() if isinstance(n, exp.Identifier) and n.meta), None)
+    # the first name in it, else its first literal (a branch's `'a'` or `0`)
+    first: exp.Identifier | exp.Literal | None = next(
+        (n for n in node.walk() if isinstance(n, exp.Identifier) and n.meta), None
+    )
+    if first is None:
+        first = next((n for n in node.walk() if isinstance(n, exp.Literal) and n.meta), None)
     meta = first.meta if first is not None else {}
     col = col_of(first) if first is not None and meta.get("start") is not None else None
-    written = first.name if first else ""
+    if isinstance(first, exp.Literal):
+        written = first.sql("duckdb")
+    else:
+        written = first.name if first else ""
     table = node.args.get("table") if isinstance(node, exp.Column) else None
     start = meta.get("start")
     if col is not None and table is not None and start is not None and sql is not None:

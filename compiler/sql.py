@@ -110,6 +110,8 @@ def parse_sql(
         if col is not None and highlight:
             col = max(col - len(highlight) + 1, 1)  # sqlglot reports the end of the token
         desc = first.get("description", str(exc)).split(". Line ")[0]
+        # sqlglot's SENTINEL token is the end of the text, not something written
+        desc = re.sub(r"<Token token_type: TokenType\.SENTINEL\b.*?>", "the end of the query", desc)
         desc = re.sub(r"<Token token_type: TokenType\.\w+, text: (.*?), line.*?>", r"'\1'", desc)
         desc = _plain_description(desc)
         col = source_col(first.get("line"), col, text, highlight)

@@ -167,6 +167,12 @@ COMPILE_ERRORS = {
         says=["SQL syntax error: '>' needs a value on its right"],
         hint="hint: fix the SQL",
     ),
+    "sql_ending_where_more_is_expected": dict(
+        files={"models/staging/doubled.sql": "select n, n * 2 as d\nfrom\n"},
+        where="models/staging/doubled.sql:2:1:",
+        says=["SQL syntax error: Expected table name but got the end of the query"],
+        hint="hint: fix the SQL",
+    ),
     "sql_unclosed_quote": dict(
         files={"models/staging/doubled.sql": "select n,\n       'twice as d\nfrom numbers\n"},
         where="models/staging/doubled.sql:2:8:",

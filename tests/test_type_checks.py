@@ -58,6 +58,24 @@ def test_union_branches_of_different_kinds_are_located(project):
     )
 
 
+def test_a_union_branch_giving_a_literal_of_another_kind_is_located_at_it(project):
+    # a literal has no name to point at: the error points at the literal itself, and a
+    # whole number is DuckDB's INTEGER (not DECIMAL)
+    root = project(
+        {
+            **BASE,
+            "models/u.sql": "select 1 as x from orders\nunion all\nselect 'a' from orders\n",
+        }
+    )
+    done = run_teal("validate", cwd=root)
+    assert done.returncode == 2, done.output
+    assert (
+        "models/u.sql:3:8: UNION branches disagree on column 1 (x): INTEGER (a number) in "
+        "the first branch, VARCHAR (a text) here"
+    ) in done.stderr, done.output
+    assert "('a'::INTEGER)" in done.stderr
+
+
 def test_matching_kinds_and_unknown_types_are_not_errors(project):
     root = project(
         {
