@@ -597,23 +597,35 @@ def test_a_dbt_key_a_teal_project_does_not_read_is_a_warning(shop):
     assert "'version'" not in done.stderr  # dbt's version: 2 says nothing either way
 
 
-PARTITIONED_PY = """import polars as pl
+PARTITIONED_PY = """import pandas as pd
+import polars as pl
+import pyarrow as pa
 import teal
 
 
 @teal.asset(partitioned_by={"daily": {"start": "2025-01-01"}}, partition_column="day"POLICY)
-def a(context) -> pl.DataFrame:
-    return pl.DataFrame({"d": [1], "x": [2]})
+def a(context) -> KIND:
+    return ROWS
 """
+# the frames a Python asset may return, each without the partition column
+FRAMES = {
+    "pl.DataFrame": 'pl.DataFrame({"d": [1], "x": [2]})',
+    "pd.DataFrame": 'pd.DataFrame({"d": [1], "x": [2]})',  # its columns are an Index
+    "pa.RecordBatchReader": 'pa.table({"d": [1], "x": [2]}).to_reader()',
+}
 
 
-@pytest.mark.parametrize("policy", ["", ", backfill_policy='single_run'"])
-def test_a_partitioned_python_asset_without_its_partition_column_says_so(project, policy):
-    root = project({"models/a.py": PARTITIONED_PY.replace("POLICY", policy)})
+@pytest.mark.parametrize(
+    ("policy", "kind"),
+    [("", kind) for kind in FRAMES] + [(", backfill_policy='single_run'", "pl.DataFrame")],
+)
+def test_a_partitioned_python_asset_without_its_partition_column_says_so(project, policy, kind):
+    source = PARTITIONED_PY.replace("POLICY", policy).replace("KIND", kind)
+    root = project({"models/a.py": source.replace("ROWS", FRAMES[kind])})
     done = run_teal("build", "--partition-range", "2025-01-01..2025-01-02", cwd=root)
     assert done.returncode == 1, done.output
     assert (
         "the rows it returned have no column 'day', its partition_column (they have: d, x)"
         in done.stdout
-    )
+    ), done.output
     assert "Binder Error" not in done.output
