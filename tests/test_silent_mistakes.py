@@ -582,6 +582,32 @@ def test_two_columns_of_one_name_from_a_star_is_an_error_before_anything_is_buil
     assert run_teal("build", "-s", "dup", cwd=root).returncode == 0  # using: one column
 
 
+def test_two_columns_of_one_name_are_located_at_the_star_that_gives_them(shop):
+    """The * of the query's own select list, not a CTE's ``select *`` above it (which
+    gives no column of the model); a repeat no * gives (a struct's unnest, told once the
+    struct's type is known) names no *."""
+    root = shop({"models/staging/people.sql": "select {'customer_id': 1} as st"})
+    assert run_teal("build", cwd=root).returncode == 0
+    marts = root / "models" / "marts"
+    (marts / "dup.sql").write_text(
+        "with o as (select * from orders)\n"
+        "select o.*, c.* from o join customers c on o.customer_id = c.customer_id\n"
+    )
+    (marts / "nested.sql").write_text("select unnest(st), 1 as customer_id\nfrom people\n")
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 2, done.output
+    _clean(done)
+    assert (
+        "models/marts/dup.sql:2:10: the query gives two columns the name 'customer_id' "
+        "(columns 2 and 4, from a *)" in done.stderr
+    ), done.stderr
+    assert (
+        "models/marts/nested.sql:1:1: the query gives two columns the name 'customer_id' "
+        "(columns 1 and 2): a table" in done.stderr
+    ), done.stderr
+    assert "hint: give one of them another name" in done.stderr
+
+
 def test_a_dbt_key_a_teal_project_does_not_read_is_a_warning(shop):
     root = shop()
     (root / "models" / "marts" / "tests.yml").write_text(
