@@ -112,23 +112,62 @@ def star_duplicate_error(model: Model, names: tuple[str, ...]) -> TealError | No
         if low not in seen:
             seen[low] = i
             continue
-        text = model.raw_sql or ""
-        star = _STAR.search(text)
-        line = col = source = None
-        if star is not None:
-            start = star.start(1)
-            line = text.count("\n", 0, start) + 1
-            col = start - (text.rfind("\n", 0, start) + 1) + 1
-            source = text.splitlines()[line - 1]
+        star = _star_at(model)
+        line, col, source = star if star is not None else (None, None, None)
+        from_star = star is not None or model.rendered_sql is None
         return LineageError(
-            f"the query gives two columns the name '{name}' (columns {seen[low]} and {i}, "
-            f"from a *): a table has one column of a name (DuckDB would store the second as "
-            f"{name}_1)",
+            f"the query gives two columns the name '{name}' (columns {seen[low]} and {i}"
+            f"{', from a *' if from_star else ''}): a table has one column of a name (DuckDB "
+            f"would store the second as {name}_1)",
             path=model.display_path,
             line=line or model.line or 1,
             col=col,
             source_line=source,
             hint=f"name the columns, leave one out (b.* exclude ({name})), or join with "
-            f"using ({name})",
+            f"using ({name})"
+            if from_star
+            else "give one of them another name (... as other_name), or leave one out",
         )
     return None
+
+
+def _star_at(model: Model) -> tuple[int, int | None, str | None] | None:
+    """Where the ``*`` of the query's own select list is in ``model``'s file (line,
+    column, that line): the first ``*`` among the outermost SELECT's columns (a CTE's
+    ``select *`` gives no output column). None when the select list has no ``*``; the
+    first ``*`` of the text when the query does not parse here."""
+    import sqlglot
+    from sqlglot import exp
+
+    raw = model.raw_sql or ""
+    try:
+        query = sqlglot.parse_one(model.rendered_sql or raw, read="duckdb")
+    except sqlglot.errors.SqlglotError:
+        match = _STAR.search(raw)
+        if match is None:
+            return None
+        line = raw.count("\n", 0, match.start(1)) + 1
+        col = match.start(1) - (raw.rfind("\n", 0, match.start(1)) + 1) + 1
+        return line, col, raw.splitlines()[line - 1]
+    while isinstance(query, (exp.SetOperation, exp.Subquery)):  # the first branch names
+        query = query.this  # the columns
+    stars = [
+        p.this if isinstance(p, exp.Column) else p
+        for p in getattr(query, "expressions", [])
+        if isinstance(p, exp.Star) or (isinstance(p, exp.Column) and isinstance(p.this, exp.Star))
+    ]
+    if not stars:
+        return None
+    start = stars[0].meta.get("start")
+    text = model.rendered_sql or raw
+    if start is None:
+        return model.line or 1, None, None
+    at = text.count("\n", 0, start) + 1
+    col = start - (text.rfind("\n", 0, start) + 1) + 1
+    written = text.splitlines()[at - 1]
+    lines = raw.splitlines()
+    if 0 < at <= len(lines) and lines[at - 1] == written:  # no template before it on the line
+        return at, col, written
+    if written in lines:  # the line moved (a multi-line config() above it)
+        return lines.index(written) + 1, col, written
+    return model.line or 1, None, None

@@ -17,7 +17,7 @@ from teal.compiler.wording import counted
 from teal.runtime.checking import AuditFailed, CheckOutcome
 from teal.runtime.metadata import plain
 from teal.runtime.partition_errors import with_partition_context
-from teal.runtime.python_call import UserCodeError, call_asset
+from teal.runtime.python_call import UserCodeError, call_asset, column_names
 from teal.runtime.results import CANCELED_RUNNING, ERROR, SKIPPED, SUCCESS, ModelResult
 from teal.runtime.view_errors import with_view_context
 from teal.warehouse.engine import BuildTarget, EngineCursor, PartitionWrite
@@ -109,9 +109,9 @@ def python_output(ex: Executor, cur: EngineCursor, model: Model, key: str) -> An
 def _has_partition_column(model: Model, data: object) -> None:
     """Raise when a partitioned Python asset's rows lack its ``partition_column`` (each
     partition is written by filtering on it: DuckDB's binder error named no asset)."""
-    names = getattr(data, "column_names", None) or getattr(data, "columns", None)
+    names = column_names(data)
     column = model.partition_column
-    if not isinstance(names, list) or not column:
+    if names is None or not column:
         return
     wanted = list(column.values()) if isinstance(column, dict) else [column]
     have = {str(n).lower() for n in names}

@@ -121,7 +121,7 @@ def _check_declared_columns(model: Model, data: object) -> None:
     declared = model.config.get("columns")
     if not isinstance(declared, dict) or not declared:
         return
-    got = _column_names(data)
+    got = column_names(data)
     if got is None:
         return
     wanted = {str(c).lower(): str(c) for c in declared}
@@ -195,8 +195,9 @@ def _plural(names: list[str]) -> str:
     return ("s " if len(names) > 1 else " ") + ", ".join(f"'{n}'" for n in names)
 
 
-def _column_names(data: object) -> list[str] | None:
-    """The column names of a frame teal can write (Arrow, Polars, pandas), else None."""
+def column_names(data: object) -> list[str] | None:
+    """The column names of a frame teal can write (Arrow tables and readers, Polars, pandas,
+    DuckDB relations), else None."""
     schema = getattr(data, "schema", None)
     names = getattr(schema, "names", None)
     if isinstance(names, list):

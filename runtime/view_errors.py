@@ -18,16 +18,22 @@ _OWN_TEXT = ("Binder Error", "Parser Error", "Catalog Error")
 
 
 def views_read(project: Project, model: Model) -> list[str]:
-    """The project's views ``model`` reads, directly or through other views, nearest
-    first (an ephemeral model is part of the query's text, not a view)."""
+    """The project's views ``model`` reads, directly or through other views and
+    ephemeral models, nearest first (an ephemeral model is part of the query's text, not
+    a view, but the views it reads run inside the query too)."""
     found: list[str] = []
+    seen: set[str] = set()
     todo = list(model.upstreams)
     while todo:
         name = todo.pop(0)
         upstream = project.models.get(name)
-        if upstream is None or upstream.materialized != "view" or name in found:
+        if upstream is None or name in seen:
             continue
-        found.append(name)
+        seen.add(name)
+        if upstream.materialized == "view":
+            found.append(name)
+        elif upstream.materialized != "ephemeral":
+            continue
         todo.extend(upstream.upstreams)
     return found
 

@@ -582,6 +582,32 @@ def test_two_columns_of_one_name_from_a_star_is_an_error_before_anything_is_buil
     assert run_teal("build", "-s", "dup", cwd=root).returncode == 0  # using: one column
 
 
+def test_two_columns_of_one_name_are_located_at_the_star_that_gives_them(shop):
+    """The * of the query's own select list, not a CTE's ``select *`` above it (which
+    gives no column of the model); a repeat no * gives (a struct's unnest, told once the
+    struct's type is known) names no *."""
+    root = shop({"models/staging/people.sql": "select {'customer_id': 1} as st"})
+    assert run_teal("build", cwd=root).returncode == 0
+    marts = root / "models" / "marts"
+    (marts / "dup.sql").write_text(
+        "with o as (select * from orders)\n"
+        "select o.*, c.* from o join customers c on o.customer_id = c.customer_id\n"
+    )
+    (marts / "nested.sql").write_text("select unnest(st), 1 as customer_id\nfrom people\n")
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 2, done.output
+    _clean(done)
+    assert (
+        "models/marts/dup.sql:2:10: the query gives two columns the name 'customer_id' "
+        "(columns 2 and 4, from a *)" in done.stderr
+    ), done.stderr
+    assert (
+        "models/marts/nested.sql:1:1: the query gives two columns the name 'customer_id' "
+        "(columns 1 and 2): a table" in done.stderr
+    ), done.stderr
+    assert "hint: give one of them another name" in done.stderr
+
+
 def test_a_dbt_key_a_teal_project_does_not_read_is_a_warning(shop):
     root = shop()
     (root / "models" / "marts" / "tests.yml").write_text(
@@ -597,23 +623,35 @@ def test_a_dbt_key_a_teal_project_does_not_read_is_a_warning(shop):
     assert "'version'" not in done.stderr  # dbt's version: 2 says nothing either way
 
 
-PARTITIONED_PY = """import polars as pl
+PARTITIONED_PY = """import pandas as pd
+import polars as pl
+import pyarrow as pa
 import teal
 
 
 @teal.asset(partitioned_by={"daily": {"start": "2025-01-01"}}, partition_column="day"POLICY)
-def a(context) -> pl.DataFrame:
-    return pl.DataFrame({"d": [1], "x": [2]})
+def a(context) -> KIND:
+    return ROWS
 """
+# the frames a Python asset may return, each without the partition column
+FRAMES = {
+    "pl.DataFrame": 'pl.DataFrame({"d": [1], "x": [2]})',
+    "pd.DataFrame": 'pd.DataFrame({"d": [1], "x": [2]})',  # its columns are an Index
+    "pa.RecordBatchReader": 'pa.table({"d": [1], "x": [2]}).to_reader()',
+}
 
 
-@pytest.mark.parametrize("policy", ["", ", backfill_policy='single_run'"])
-def test_a_partitioned_python_asset_without_its_partition_column_says_so(project, policy):
-    root = project({"models/a.py": PARTITIONED_PY.replace("POLICY", policy)})
+@pytest.mark.parametrize(
+    ("policy", "kind"),
+    [("", kind) for kind in FRAMES] + [(", backfill_policy='single_run'", "pl.DataFrame")],
+)
+def test_a_partitioned_python_asset_without_its_partition_column_says_so(project, policy, kind):
+    source = PARTITIONED_PY.replace("POLICY", policy).replace("KIND", kind)
+    root = project({"models/a.py": source.replace("ROWS", FRAMES[kind])})
     done = run_teal("build", "--partition-range", "2025-01-01..2025-01-02", cwd=root)
     assert done.returncode == 1, done.output
     assert (
         "the rows it returned have no column 'day', its partition_column (they have: d, x)"
         in done.stdout
-    )
+    ), done.output
     assert "Binder Error" not in done.output

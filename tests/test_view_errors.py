@@ -33,3 +33,22 @@ def test_a_failed_cast_in_a_view_names_the_views_the_table_reads(project):
     shown = json.loads(run_teal("runs", "show", "last", "--json", cwd=root).stdout)
     [step] = [s for s in shown["steps"] if s["model"] == "t"]
     assert "it reads the views outer_v" in step["message"]  # recorded with the run
+
+
+def test_a_view_read_through_an_ephemeral_model_is_named(project):
+    """An ephemeral model is inlined into the table's query: the views it reads run there."""
+    root = project(
+        {
+            "models/src.sql": SRC,
+            "models/v.sql": "select cast(x as int) as n from src\n",
+            "models/eph.sql": "{{ config(materialized='ephemeral') }}\nselect n from v\n",
+            "models/t.sql": "{{ config(materialized='table') }}\nselect n + 1 as m\nfrom eph\n",
+        }
+    )
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 1, done.output
+    assert "models/t.sql: Conversion Error: Could not convert string 'abc' to INT32" in done.output
+    assert (
+        "it reads the view v at models/v.sql, whose SQL runs inside its query: the error may "
+        "be there" in done.output
+    ), done.output
