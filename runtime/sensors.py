@@ -227,7 +227,10 @@ def python_sensor(d: Daemon, definition: SensorDef, now: datetime) -> list[TickO
         found, skip, failed = [], exc.message, True
     except Exception as exc:  # noqa: BLE001 - the user's function: its error is the tick's
         found, skip, failed = [], _raised_at(exc, definition, d.config.root), True
-    moved = context.cursor if context.cursor != before else None
+    # a failed evaluation keeps the cursor it started from, as Dagster drops a failed tick's
+    # update_cursor: what it moved past before raising was never asked for, and is looked
+    # at again by the next evaluation
+    moved = context.cursor if context.cursor != before and not failed else None
     outcomes = []
     base = d.tick_time(source, now) if found else now
     for i, request in enumerate(found):

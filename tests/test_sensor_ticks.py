@@ -81,3 +81,29 @@ def test_each_file_and_materialization_runs_once_on_a_fixed_clock(tmp_path):
         ("sensor:landing", "success", ["2026-01-02"]),
         ("sensor:landing", "success", ["2026-01-03"]),
     ]
+
+
+SENSOR = """
+import teal
+
+@teal.sensor(select="+summary")
+def api(context):
+    seen = int(context.cursor or 0)
+    context.cursor = str(seen + 1)
+    if (context.root / "api_down").exists():
+        raise ConnectionError("the API is down")
+    return teal.RunRequest(run_key=f"after-{seen}", vars={"since": seen})
+"""
+
+
+def test_a_python_sensor_that_raises_keeps_its_cursor(tmp_path):
+    root = sensor_project(tmp_path, "landing/*.csv")
+    (root / "sensors").mkdir()
+    (root / "sensors" / "api.py").write_text(SENSOR)
+    (root / "api_down").write_text("")
+    failed = run_teal("daemon", "--once", cwd=root, env=NOW)
+    assert "failed (sensors/api.py:9: ConnectionError: the API is down)" in failed.output
+    (root / "api_down").unlink()
+    once(root)  # the cursor the failed evaluation moved was kept: it asked for since = 1
+    done = run_teal("runs", "--json", cwd=root)
+    assert [r["config"]["vars"] for r in json.loads(done.stdout)] == [{"since": 0}]
