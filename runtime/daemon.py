@@ -506,6 +506,15 @@ class Daemon:
         return True
 
     # -- sensors ------------------------------------------------------------------------------
+    def tick_time(self, source: str, now: datetime) -> datetime:
+        """The time a sensor's tick evaluated at ``now`` is recorded at: ``now``, or just
+        after the source's last recorded tick when that is not earlier (a clock fixed by
+        ``TEAL_NOW``, or set back). A tick's time is its key: a tick at a time already
+        recorded is dropped while its cursor moves on, which would lose the file or the
+        materialization it was for."""
+        last = self.ticks.last_tick(source)
+        return now if last is None or last < now else last + timedelta(microseconds=1)
+
     def evaluate_sensor(self, sensor: Sensor, now: datetime) -> list[TickOutcome]:
         """Evaluate one sensor when its minimum interval has passed (runtime/sensors.py)."""
         from teal.runtime import sensors

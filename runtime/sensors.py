@@ -35,17 +35,17 @@ def files_changed(d: Daemon, sensor: Sensor, now: datetime) -> list[TickOutcome]
     and its version, so a file is never run twice)."""
     source = f"sensor:{sensor.name}"
     seen: dict[str, list[int]] = json.loads(d.ticks.cursor(source) or "{}")
-    outcomes = []
-    root = d.config.root
-    for i, path in enumerate(sorted(p for p in root.glob(sensor.files) if p.is_file())):
+    outcomes: list[TickOutcome] = []
+    base: datetime | None = None  # the first new file's tick time, found when there is one
+    for path, rel in matching_files(d.config.root, sensor.files):
         stat = path.stat()
-        rel = path.relative_to(root).as_posix()
         version = [stat.st_mtime_ns, stat.st_size]
         if seen.get(rel) == version:
             continue
         seen[rel] = version
         cursor = json.dumps(seen, sort_keys=True)
-        tick = now + timedelta(microseconds=i)
+        base = d.tick_time(source, now) if base is None else base
+        tick = base + timedelta(microseconds=len(outcomes))
         partitions: tuple[str, ...] = ()
         if sensor.partition_from is not None:
             found = re.search(sensor.partition_from, rel)
@@ -75,6 +75,28 @@ def files_changed(d: Daemon, sensor: Sensor, now: datetime) -> list[TickOutcome]
     return outcomes
 
 
+def matching_files(root: Path, pattern: str) -> list[tuple[Path, str]]:
+    """The files ``pattern`` matches, in order, each with the name the sensor's cursor and
+    run keys use: relative to the project root, else the absolute path. An absolute pattern
+    (``/srv/landing/*.csv``, a landing folder outside the project) is globbed from its
+    anchor, as ``Path.glob`` refuses one."""
+    given = Path(pattern)
+    base, relative = (
+        (Path(given.anchor), given.relative_to(given.anchor).as_posix())
+        if given.is_absolute()
+        else (root, pattern)
+    )
+    found = []
+    for path in base.glob(relative):
+        if path.is_file():
+            try:
+                name = path.relative_to(root).as_posix()
+            except ValueError:  # outside the project
+                name = path.as_posix()
+            found.append((path, name))
+    return sorted(found, key=lambda pair: pair[1])
+
+
 def asset_materialized(d: Daemon, sensor: Sensor, now: datetime) -> list[TickOutcome]:
     """Materializations of the watched model since the cursor: one run for all of them,
     for the partitions they wrote (none: a whole build). A new sensor starts from now."""
@@ -82,9 +104,9 @@ def asset_materialized(d: Daemon, sensor: Sensor, now: datetime) -> list[TickOut
     after = d.ticks.cursor(source)
     found = d.ticks.materializations_since(sensor.asset, after or "")
     if after is None:  # first seen: history is not run
-        d.ticks.set_cursor(
-            source, found[-1][2] if found else now.isoformat(timespec="microseconds"), now
-        )
+        # none yet: every materialization counts (materializations are stamped by the wall
+        # clock, which a simulated "now" such as TEAL_NOW may be ahead of)
+        d.ticks.set_cursor(source, found[-1][2] if found else "", now)
         return []
     if not found:
         return []
@@ -94,7 +116,7 @@ def asset_materialized(d: Daemon, sensor: Sensor, now: datetime) -> list[TickOut
     return [
         d.request(
             source,
-            now,
+            d.tick_time(source, now),
             now,
             sensor.target,
             trigger=Trigger.SENSOR,
@@ -119,11 +141,13 @@ def run_ended(d: Daemon, sensor: Sensor, now: datetime) -> list[TickOutcome]:
         d.ticks.set_cursor(source, d.ticks.last_run_end() or "", now)
         return []
     outcomes = []
+    base: datetime | None = None
     for i, run in enumerate(d.ticks.runs_ended_since(after, sensor.run_status)):
         if sensor.of_job is not None and run.config.get("job") != sensor.of_job:
             continue
         ended = (run.finished_at or now).isoformat(timespec="microseconds")
-        tick = now + timedelta(microseconds=i)
+        base = d.tick_time(source, now) if base is None else base
+        tick = base + timedelta(microseconds=i)
         status, message = _post(sensor, run.run_id, run.status.value, run.command, run.message)
         failed = status == TickStatus.FAILED
         said = f"run {run.run_id} {run.status.value}: {message}"
@@ -203,8 +227,12 @@ def python_sensor(d: Daemon, definition: SensorDef, now: datetime) -> list[TickO
         found, skip, failed = [], exc.message, True
     except Exception as exc:  # noqa: BLE001 - the user's function: its error is the tick's
         found, skip, failed = [], _raised_at(exc, definition, d.config.root), True
-    moved = context.cursor if context.cursor != before else None
+    # a failed evaluation keeps the cursor it started from, as Dagster drops a failed tick's
+    # update_cursor: what it moved past before raising was never asked for, and is looked
+    # at again by the next evaluation
+    moved = context.cursor if context.cursor != before and not failed else None
     outcomes = []
+    base = d.tick_time(source, now) if found else now
     for i, request in enumerate(found):
         target = Target(
             job=request.job or (definition.job if not request.select else None),
@@ -214,7 +242,7 @@ def python_sensor(d: Daemon, definition: SensorDef, now: datetime) -> list[TickO
         outcomes.append(
             d.request(
                 source,
-                now + timedelta(microseconds=i),
+                base + timedelta(microseconds=i),
                 now,
                 target,
                 trigger=Trigger.SENSOR,
@@ -233,8 +261,9 @@ def python_sensor(d: Daemon, definition: SensorDef, now: datetime) -> list[TickO
     if skip is not None and d._skipped.get(definition.name) != skip:
         d._skipped[definition.name] = skip
         status = TickStatus.FAILED if failed else TickStatus.SKIPPED
-        d.ticks.record(source, now, status, at=now, message=skip)
-        outcomes.append(_outcome(source, now, status, skip))
+        tick = d.tick_time(source, now)
+        d.ticks.record(source, tick, status, at=now, message=skip)
+        outcomes.append(_outcome(source, tick, status, skip))
     return outcomes
 
 

@@ -1,0 +1,109 @@
+"""File and asset sensors through the real ``teal daemon --once`` on a clock fixed by
+``TEAL_NOW``: a landing folder outside the project (an absolute glob), and every file and
+materialization run once however often the daemon evaluates at the same moment."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import run_teal, write_project
+
+NOW = {"TEAL_NOW": "2026-01-05T00:45:00"}
+EVENTS = """
+{{ config(materialized='incremental', partitioned_by={'daily': {'start': '2026-01-01'}},
+          partition_column='ts') }}
+select ts from range({{ partition.start }}, {{ partition.end }}, INTERVAL 6 HOUR) t(ts)
+"""
+SUMMARY = "select count(*) as n from {{ ref('events') }}\n"
+
+
+def sensor_project(root: Path, files: str) -> Path:
+    return write_project(
+        root,
+        {"models/events.sql": EVENTS, "models/summary.sql": SUMMARY},
+        f"""
+        name = "sensors"
+
+        [sensors.landing]
+        files = "{files}"
+        select = "events"
+        partition_from = '(\\d{{4}}-\\d{{2}}-\\d{{2}})'
+
+        [sensors.after_events]
+        asset = "events"
+        select = "summary"
+        """,
+    )
+
+
+def runs_by(root: Path) -> list[tuple[str, str, list[str]]]:
+    """(sensor, status, partitions) of each run, oldest first."""
+    done = run_teal("runs", "--json", cwd=root)
+    assert done.returncode == 0, done.output
+    return [
+        (r["config"]["source"], r["status"], r["partitions"])
+        for r in reversed(json.loads(done.stdout))
+    ]
+
+
+def once(root: Path) -> None:
+    done = run_teal("daemon", "--once", cwd=root, env=NOW)
+    assert done.returncode == 0, done.output
+    assert "Traceback" not in done.output, done.output
+
+
+def test_a_file_sensor_watches_a_landing_folder_outside_the_project(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    root = sensor_project(tmp_path / "project", f"{landing.as_posix()}/orders_*.csv")
+    once(root)  # the sensors are first seen: nothing yet
+    (landing / "orders_2026-01-03.csv").write_text("id\n1\n")
+    once(root)  # Path.glob refused the absolute pattern: a traceback, exit 1
+    assert runs_by(root) == [("sensor:landing", "success", ["2026-01-03"])]
+    listed = run_teal("sensors", cwd=root)
+    assert listed.returncode == 0 and f"{landing.as_posix()}/orders_*.csv" in listed.stdout
+
+
+def test_each_file_and_materialization_runs_once_on_a_fixed_clock(tmp_path):
+    root = sensor_project(tmp_path, "landing/*.csv")
+    (root / "landing").mkdir()
+    (root / "landing" / "b_2026-01-03.csv").write_text("1\n")
+    once(root)
+    # the new file sorts first: its tick took the same time as b's, was dropped as already
+    # recorded while the cursor moved past it, and the file never ran
+    (root / "landing" / "a_2026-01-02.csv").write_text("1\n")
+    once(root)
+    once(root)  # events materialized again: the asset sensor's second tick was lost too
+    assert sorted(runs_by(root)) == [
+        ("sensor:after_events", "success", ["2026-01-02"]),
+        ("sensor:after_events", "success", ["2026-01-03"]),
+        ("sensor:landing", "success", ["2026-01-02"]),
+        ("sensor:landing", "success", ["2026-01-03"]),
+    ]
+
+
+SENSOR = """
+import teal
+
+@teal.sensor(select="+summary")
+def api(context):
+    seen = int(context.cursor or 0)
+    context.cursor = str(seen + 1)
+    if (context.root / "api_down").exists():
+        raise ConnectionError("the API is down")
+    return teal.RunRequest(run_key=f"after-{seen}", vars={"since": seen})
+"""
+
+
+def test_a_python_sensor_that_raises_keeps_its_cursor(tmp_path):
+    root = sensor_project(tmp_path, "landing/*.csv")
+    (root / "sensors").mkdir()
+    (root / "sensors" / "api.py").write_text(SENSOR)
+    (root / "api_down").write_text("")
+    failed = run_teal("daemon", "--once", cwd=root, env=NOW)
+    assert "failed (sensors/api.py:9: ConnectionError: the API is down)" in failed.output
+    (root / "api_down").unlink()
+    once(root)  # the cursor the failed evaluation moved was kept: it asked for since = 1
+    done = run_teal("runs", "--json", cwd=root)
+    assert [r["config"]["vars"] for r in json.loads(done.stdout)] == [{"since": 0}]
