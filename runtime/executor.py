@@ -435,7 +435,9 @@ class Executor:
             return self._failed(cur, target, model, started, t0, exc.message, exc.line, exc.col)
         message, line, col = cur.describe_error(exc, model.raw_sql)  # an engine error
         message = with_partition_context(model, message)
-        message = with_view_context(self.project, model, message, line is not None)
+        message = with_view_context(
+            self.project, model, message, line is not None, cur.raised_by_rows(exc)
+        )
         if self.debug:
             message += "\n" + "".join(traceback.format_exception(exc))
         return self._failed(cur, target, model, started, t0, message, line, col)

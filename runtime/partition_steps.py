@@ -220,7 +220,9 @@ def _build_partitions(
             else:
                 message, line, _ = cur.describe_error(exc, model.raw_sql)
                 message = with_partition_context(model, message)
-                message = with_view_context(ex.project, model, message, line is not None)
+                message = with_view_context(
+                    ex.project, model, message, line is not None, cur.raised_by_rows(exc)
+                )
             failures.append((key, message, line))
             try:
                 cur.record_partition_failure(target, key, p_started, message)

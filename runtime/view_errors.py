@@ -13,8 +13,6 @@ if TYPE_CHECKING:
     from teal.compiler.project import Model, Project
 
 SHOWN = 3  # views named in a message at most
-# errors of the query's own text: they are about the model, not the rows a view gives
-_OWN_TEXT = ("Binder Error", "Parser Error", "Catalog Error")
 
 
 def views_read(project: Project, model: Model) -> list[str]:
@@ -38,10 +36,13 @@ def views_read(project: Project, model: Model) -> list[str]:
     return found
 
 
-def with_view_context(project: Project, model: Model, message: str, located: bool) -> str:
-    """``message`` (an engine error of ``model``'s query, ``located`` in its SQL or not),
-    with the views it reads named when the error is not located in its own SQL."""
-    if located or message.startswith(_OWN_TEXT) or model.materialized == "view":
+def with_view_context(
+    project: Project, model: Model, message: str, located: bool, by_rows: bool
+) -> str:
+    """``message`` (an engine error of ``model``'s query, ``located`` in its SQL or not;
+    ``by_rows``: raised by the values it read, as the engine tells) with the views it reads
+    named, when the error is of the rows and not located in its own SQL."""
+    if located or not by_rows or model.materialized == "view":
         return message
     views = views_read(project, model)
     if not views:

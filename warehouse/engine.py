@@ -379,6 +379,12 @@ class EngineCursor(Protocol):
         ``raw_sql`` (the model as written) it is about."""
         ...
 
+    def raised_by_rows(self, exc: BaseException) -> bool:
+        """Whether ``exc`` was raised by the values a query read (a cast or a function
+        failing on a row), not by the query's text: such an error of a table's query may
+        come from a view it reads (runtime/view_errors.py)."""
+        ...
+
 
 class Engine(Protocol):
     """An open warehouse, for one process. Thread-safe: each thread uses :meth:`cursor`."""

@@ -543,6 +543,17 @@ def test_a_binder_error_names_the_column_and_its_line(engine, target):
     assert "orders" not in engine.plan_state().models
 
 
+def test_an_error_a_row_raises_is_told_from_an_error_of_the_text(engine, target):
+    cur = engine.cursor()
+    cur.build_table(target("src"), ROWS)
+    with pytest.raises(Exception) as by_rows:  # a cast no row survives
+        cur.build_table(target(), "SELECT id, CAST('x' || id AS INTEGER) AS x FROM marts.src")
+    with pytest.raises(Exception) as by_text:
+        cur.build_table(target(), "SELECT id, no_such_column FROM marts.src")
+    assert cur.raised_by_rows(by_rows.value)
+    assert not cur.raised_by_rows(by_text.value)
+
+
 @pytest.mark.slow
 def test_a_second_process_is_told_the_file_is_locked(engine, target, tmp_path):
     engine.cursor().build_table(target(), ROWS)

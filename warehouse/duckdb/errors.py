@@ -79,3 +79,16 @@ missing_column='revenu', candidates=('revenue', 'region'))
         missing.group(1) if missing else None,
         tuple(_QUOTED.findall(listed.group(1))) if listed else (),
     )
+
+
+def raised_by_rows(exc: BaseException) -> bool:
+    """Whether DuckDB raised ``exc`` on the values a query read: a conversion, a value out
+    of range, ``error()`` or another function refusing its input (its text bound).
+
+    >>> import duckdb
+    >>> raised_by_rows(duckdb.ConversionException("x")), raised_by_rows(duckdb.BinderException("x"))
+    (True, False)
+    """
+    import duckdb
+
+    return isinstance(exc, duckdb.DataError | duckdb.InvalidInputException)

@@ -234,6 +234,24 @@ class SparkCursor:
             table = io.collect(frame, self._sql.settings.arrow_warn_rows)
         return io.as_kind(table, frame, kind)
 
+    def raised_by_rows(self, exc: BaseException) -> bool:
+        """Spark's errors of values: a task that failed while the job ran (the query was
+        analysed; a cast or a function refused a row), or, where PySpark converts them,
+        arithmetic, a number or time that does not parse, an index out of range."""
+        from pyspark import errors
+
+        converted = (
+            errors.ArithmeticException
+            | errors.NumberFormatException
+            | errors.DateTimeException
+            | errors.ArrayIndexOutOfBoundsException
+            | errors.SparkRuntimeException
+        )
+        if isinstance(exc, converted):
+            return True
+        # a Java error passed through as it is: a job that failed in one of its tasks
+        return type(exc).__name__ == "Py4JJavaError" and "stage failure" in str(exc)
+
     def describe_error(
         self, exc: BaseException, raw_sql: str | None
     ) -> tuple[str, int | None, int | None]:
