@@ -26,6 +26,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Protocol
 
@@ -45,6 +46,7 @@ from teal.runtime.runstore import (
     store_spec,
 )
 from teal.runtime.runstore.ticks import TickStatus, TickStore
+from teal.runtime.sensors import guarded
 
 if TYPE_CHECKING:
     from teal.runtime.python_sensors import SensorDef
@@ -187,6 +189,8 @@ class Daemon:
     python_sensors: dict[str, SensorDef] = field(default_factory=dict)
     _sensor_files: tuple[tuple[str, int], ...] | None = None
     _skipped: dict[str, str] = field(default_factory=dict)  # a sensor's last skip reason
+    # a sensor's last unexpected failure, recorded once while it repeats
+    _failing: dict[str, str] = field(default_factory=dict)
     # a run-status sensor whose post failed: not tried again before this time
     _post_retry_at: dict[str, datetime] = field(default_factory=dict)
 
@@ -212,10 +216,12 @@ class Daemon:
                 )
         for sensor in self.config.automation.sensors.values():
             if sensor.enabled and f"sensor:{sensor.name}" not in paused:
-                found.extend(self.evaluate_sensor(sensor, now))
+                evaluate = partial(self.evaluate_sensor, sensor, now)
+                found.extend(guarded(self, sensor.name, now, evaluate))
         for definition in self.python_sensors.values():
             if f"sensor:{definition.name}" not in paused:
-                found.extend(self.evaluate_python_sensor(definition, now))
+                evaluate = partial(self.evaluate_python_sensor, definition, now)
+                found.extend(guarded(self, definition.name, now, evaluate))
         found.extend(self.check_freshness(now))
         for outcome in found:
             if self.on_tick is not None:

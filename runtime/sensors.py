@@ -9,6 +9,7 @@ import os
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -276,3 +277,27 @@ def _raised_at(exc: BaseException, definition: SensorDef, root: Path) -> str:
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == file]
     where = f"{definition.file(root)}:{frames[-1].lineno}: " if frames and file else ""
     return f"{where}{type(exc).__name__}: {exc}"
+
+
+def guarded(
+    d: Daemon, name: str, now: datetime, evaluate: Callable[[], list[TickOutcome]]
+) -> list[TickOutcome]:
+    """``evaluate()``, sensor ``name``'s ticks; an error it did not expect (a folder it may
+    not read, say) is recorded as the sensor's failed tick, once while it repeats, and the
+    other sensors and the schedules go on (it stopped the daemon)."""
+    from teal.runtime.daemon import TickOutcome
+
+    try:
+        found = evaluate()
+    except Exception as exc:  # noqa: BLE001 - one sensor's failure is its own
+        source = f"sensor:{name}"
+        said = f"evaluation failed: {type(exc).__name__}: {exc}"
+        if d._failing.get(name) == said:
+            return []
+        d._failing[name] = said
+        tick = d.tick_time(source, now)
+        if not d.ticks.record(source, tick, TickStatus.FAILED, at=now, message=said):
+            return []
+        return [TickOutcome(source, tick, TickStatus.FAILED, None, said)]
+    d._failing.pop(name, None)
+    return found

@@ -552,3 +552,36 @@ def test_a_schedule_paused_from_the_ui_does_not_tick_until_resumed(tmp_path, sto
     d.ticks.set_paused("schedule:hourly", False, T0)
     found = d.step(datetime(2026, 3, 2, 4, 0, 1))  # resumed: the next tick runs, no catch-up
     assert [(o.tick_at, o.status) for o in found] == [(datetime(2026, 3, 2, 4, 0), "requested")]
+
+
+TWO_SENSORS = (
+    SENSOR
+    + """
+[sensors.other]
+files = "other/*.csv"
+select = "orders+"
+"""
+)
+
+
+def test_a_sensor_that_fails_unexpectedly_is_a_failed_tick_and_the_others_go_on(
+    tmp_path, store_spec
+):
+    root = project(tmp_path, TWO_SENSORS)
+    (root / "landing").mkdir()
+    (root / "other").mkdir()
+    # a name that is not UTF-8: the sensor's cursor cannot be stored (it stopped the daemon)
+    (root / "landing" / os.fsdecode(b"orders_2026-03-01_\xff.csv")).write_text("a\n")
+    (root / "other" / "o.csv").write_text("b\n")
+    d = daemon(root, store_spec)
+    found = d.step(T0)
+    by_source = {o.source: o for o in found}
+    assert by_source["sensor:landing"].status == "failed"
+    assert "evaluation failed: UnicodeEncodeError" in (by_source["sensor:landing"].message or "")
+    assert by_source["sensor:other"].status == "requested"
+    # the same failure again is not recorded again
+    again = d.step(T0 + timedelta(seconds=20))
+    assert [o for o in again if o.source == "sensor:landing"] == []
+    ticks = TickStore(d.store).ticks("sensor:landing", limit=10)
+    assert [t.status for t in ticks] == ["failed"]
+    d.store.close()
