@@ -7,7 +7,10 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 from teal.compiler.config import load_config
 from teal.runtime.daemon_freshness import freshness_evaluator
@@ -41,28 +44,24 @@ def test_warnings_and_a_busy_warehouse_are_logged_once(tmp_path, caplog):
     assert len(first) == 1 and "not_a_model" in first[0]
     assert logged(1) == []  # the same project: nothing new to say
 
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(tmp_path / "warehouse.duckdb")],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    with held(tmp_path / "warehouse.duckdb"):
         busy = logged(2)
         assert len(busy) == 1 and "in use by another process" in busy[0]
         assert logged(3) == []  # still held: said once
-    finally:
-        holder.kill()
-        holder.wait()
     assert logged(4) == []
+    with held(tmp_path / "warehouse.duckdb"):
+        assert len(logged(5)) == 1  # held again after a while free: said again
+
+
+@contextmanager
+def held(warehouse: Path) -> Iterator[None]:
+    """Another process holding ``warehouse`` open (as a build does) while the block runs."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(tmp_path / "warehouse.duckdb")],
-        stdout=subprocess.PIPE,
-        text=True,
+        [sys.executable, "-c", HOLD, str(warehouse)], stdout=subprocess.PIPE, text=True
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-        assert len(logged(5)) == 1  # held again after a while free: said again
+        yield
     finally:
         holder.kill()
         holder.wait()
