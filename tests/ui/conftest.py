@@ -54,9 +54,13 @@ def stop_ui(server: UIServer) -> None:
         server.process.kill()
 
 
-@pytest.fixture(scope="module")
-def shop_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UIServer]:
-    root = copy_example(tmp_path_factory.mktemp("ui") / "shop")
+def built_example_ui(folder: Path, config: str = "") -> Iterator[UIServer]:
+    """A module fixture's body: a copy of the example project in ``folder`` (``config``
+    added to its pyproject.toml), built, served by `teal ui` until the module is done."""
+    root = copy_example(folder)
+    if config:
+        with (root / "pyproject.toml").open("a") as written:
+            written.write(config)
     built = run_teal("build", cwd=root)
     assert built.returncode == 0, built.output
     server = start_ui(root)
@@ -64,6 +68,11 @@ def shop_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UIServer]:
         yield server
     finally:
         stop_ui(server)
+
+
+@pytest.fixture(scope="module")
+def shop_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UIServer]:
+    yield from built_example_ui(tmp_path_factory.mktemp("ui") / "shop")
 
 
 def chromium_path() -> str | None:

@@ -11,8 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import run_teal
-from tests.test_example_project import copy_example
-from tests.ui.conftest import UIServer, start_ui, stop_ui
+from tests.ui.conftest import UIServer, built_example_ui
 from tests.ui.test_ui_browser import _shot
 
 pytestmark = pytest.mark.slow
@@ -22,14 +21,7 @@ LONG_CHECK = "assert_product_performance_has_at_most_a_few_products_per_category
 
 @pytest.fixture(scope="module")
 def graph_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UIServer]:
-    root = copy_example(tmp_path_factory.mktemp("graph") / "shop")
-    built = run_teal("build", cwd=root)
-    assert built.returncode == 0, built.output
-    server = start_ui(root)
-    try:
-        yield server
-    finally:
-        stop_ui(server)
+    yield from built_example_ui(tmp_path_factory.mktemp("graph") / "shop")
 
 
 def test_find_an_asset_by_part_of_its_name(page, graph_ui: UIServer):

@@ -14,9 +14,7 @@ from collections.abc import Iterator
 import duckdb
 import pytest
 
-from tests.conftest import run_teal
-from tests.test_example_project import copy_example
-from tests.ui.conftest import UIServer, start_ui, stop_ui
+from tests.ui.conftest import UIServer, built_example_ui
 from tests.ui.test_ui_browser import _shot
 
 pytestmark = pytest.mark.slow
@@ -33,16 +31,7 @@ description = "a day of revenue in dollars, for finance"
 
 @pytest.fixture(scope="module")
 def finance_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UIServer]:
-    root = copy_example(tmp_path_factory.mktemp("launch") / "shop")
-    with (root / "pyproject.toml").open("a") as config:
-        config.write(FINANCE_JOB)
-    built = run_teal("build", cwd=root)
-    assert built.returncode == 0, built.output
-    server = start_ui(root)
-    try:
-        yield server
-    finally:
-        stop_ui(server)
+    yield from built_example_ui(tmp_path_factory.mktemp("launch") / "shop", FINANCE_JOB)
 
 
 def _api(server: UIServer, path: str):
