@@ -8,6 +8,7 @@ import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,6 +42,22 @@ def run_teal(
         timeout=timeout,
     )
     return Completed(proc.returncode, proc.stdout, proc.stderr)
+
+
+def spawn_teal(*args: str, cwd: Path | str, **popen: Any) -> subprocess.Popen[str]:
+    """``python -m teal.cli <args>`` started in a process of its own, stdout and stderr
+    one text pipe, with neither PYTHONPATH nor the caller's TEAL_RUN_STORE (a build a test
+    stops, kills or watches while it runs); ``popen``: more ``subprocess.Popen`` options."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "teal.cli", *args],
+        cwd=str(cwd),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        **popen,
+    )
 
 
 def write_project(root: Path, files: dict[str, str], config: str | None = None) -> Path:

@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import query, run_teal
+from tests.conftest import query, run_teal, spawn_teal
 
 WATCHDOG_S = 180.0
 CONFIG = 'name = "p"\nthreads = 1\n[defaults]\nmaterialized = "table"\n'
@@ -59,14 +58,10 @@ def start_build() -> Iterator[Callable[..., subprocess.Popen[str]]]:
     watchdogs: list[threading.Timer] = []
 
     def start(root: Path, *args: str) -> subprocess.Popen[str]:
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
-        build = subprocess.Popen(
-            [sys.executable, "-m", "teal.cli", "build", *args],
+        build = spawn_teal(
+            "build",
+            *args,
             cwd=root,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         watchdog = threading.Timer(WATCHDOG_S, build.kill)

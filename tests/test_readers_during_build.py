@@ -5,12 +5,10 @@ lineage` use the state kept from the last read, and say how old it is."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import run_teal
+from tests.conftest import run_teal, spawn_teal
 
 pytestmark = pytest.mark.slow
 
@@ -34,15 +32,7 @@ GATED = {
 
 
 def _build_held_at_the_gate(root):
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
-    build = subprocess.Popen(
-        [sys.executable, "-m", "teal.cli", "build", "--threads", "1"],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    build = spawn_teal("build", "--threads", "1", cwd=root)
     assert build.stdout is not None
     for line in build.stdout:
         if "b waits at the gate" in line:

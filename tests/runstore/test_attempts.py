@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from teal.runtime.attempts import MAX_WAIT_S, backoff
-from tests.conftest import query, run_teal
+from tests.conftest import query, run_teal, spawn_teal
 
 FLAKY = '''
 from pathlib import Path
@@ -214,9 +214,6 @@ def test_a_cancel_during_the_pause_before_a_retry_ends_the_attempts(tmp_path):
 
 
 def test_cancel_interrupts_the_query_in_flight(project):
-    import os
-    import subprocess
-    import sys
     import time
 
     slow = (
@@ -230,15 +227,7 @@ def test_cancel_interrupts_the_query_in_flight(project):
             "models/after_slow.sql": "select n from slow",
         }
     )
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
-    build = subprocess.Popen(
-        [sys.executable, "-m", "teal.cli", "build", "--threads", "1"],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    build = spawn_teal("build", "--threads", "1", cwd=root)
     try:
         deadline = time.monotonic() + 120
         while True:  # until the slow step has started (polling the store, not a fixed wait)

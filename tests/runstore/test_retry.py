@@ -7,12 +7,11 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import query, run_teal
+from tests.conftest import query, run_teal, spawn_teal
 
 FLAKY = {
     "models/a.sql": "select 1 as id union all select 2",
@@ -68,15 +67,7 @@ def test_retry_reruns_only_the_failed_and_skipped_steps(project):
 def test_a_killed_build_shows_crashed_and_retry_finishes_it_like_a_clean_build(project, tmp_path):
     root = project(FLAKY)
     os.mkfifo(root / "gate")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
-    build = subprocess.Popen(
-        [sys.executable, "-m", "teal.cli", "build", "--threads", "1"],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    build = spawn_teal("build", "--threads", "1", cwd=root)
     assert build.stdout is not None
     for line in build.stdout:  # a is built; b has started and is blocked on the pipe
         if "b waits at the gate" in line:
@@ -104,15 +95,7 @@ def _build_held_at_the_gate(root: Path, *args: str) -> subprocess.Popen[str]:
     """`teal build ARGS` in a process of its own, once b has started and waits at the gate
     (a named pipe, until someone writes to it)."""
     os.mkfifo(root / "gate")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
-    build = subprocess.Popen(
-        [sys.executable, "-m", "teal.cli", "build", *args],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    build = spawn_teal("build", *args, cwd=root)
     assert build.stdout is not None
     for line in build.stdout:
         if "b waits at the gate" in line:

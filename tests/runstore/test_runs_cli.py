@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import query, run_teal
+from tests.conftest import query, run_teal, spawn_teal
 
 PIPELINE = {
     "models/a.sql": "select 1 as id",
@@ -32,15 +31,7 @@ PIPELINE = {
 
 
 def _spawn(root: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
-    return subprocess.Popen(
-        [sys.executable, "-m", "teal.cli", *args],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    return spawn_teal(*args, cwd=root)
 
 
 def _read_until(proc: subprocess.Popen[str], needle: str) -> list[str]:
