@@ -34,6 +34,7 @@ from teal.compiler.partitions import (
     upstream_keys,
     upstream_window,
 )
+from teal.compiler.partitions.time import repeated_wall_time
 from teal.compiler.sql import quote_identifier as _quote
 from teal.compiler.sql import string_literal as _literal_string
 
@@ -44,7 +45,6 @@ __all__ = [
     "own_values",
     "parse_partitions",
     "pushdown_values",
-    "repeated_wall_time",
     "resolve_mapping",
     "timestamp_literal",
 ]
@@ -82,13 +82,6 @@ def _wall_text(value: datetime) -> str:
     if repeated_wall_time(value):
         return value.isoformat(sep=" ")
     return value.replace(tzinfo=None).isoformat(sep=" ")
-
-
-def repeated_wall_time(value: datetime) -> bool:
-    """Whether ``value``'s wall time happens twice in its zone (clocks fall back over it)."""
-    if value.tzinfo is None:
-        return False
-    return value.replace(fold=1 - value.fold).utcoffset() != value.utcoffset()
 
 
 def _time_part(definition: Partitions) -> tuple[str | None, TimePartitions | None]:

@@ -330,7 +330,7 @@ def _range_at_once(
     if ex.auditor is not None and ex.auditor.sql_checks(model.name):
         return False
     from teal.compiler.partition_shape import divides_windows, judge
-    from teal.compiler.partition_sql import repeated_wall_time
+    from teal.compiler.partitions.time import repeated_wall_time
 
     mappings = [p.mapping for p in model.pushdowns]
     found = judge(step.sql or "", model.partitions, model.partition_column, mappings)

@@ -332,7 +332,7 @@ class TimePartitions:
     def _format(self, bound: datetime) -> str:
         local = bound.astimezone(self.tz)
         key = local.strftime(self._fmt)
-        if self.grain == "hourly" and "%z" not in self._fmt and _repeated(local):
+        if self.grain == "hourly" and "%z" not in self._fmt and repeated_wall_time(local):
             key += _offset_text(local.utcoffset())
         return key
 
@@ -539,8 +539,11 @@ def _weekday(value: Any) -> int:
     )
 
 
-def _repeated(local: datetime) -> bool:
-    """Whether the wall time of ``local`` happens twice (the hour clocks fall back over)."""
+def repeated_wall_time(local: datetime) -> bool:
+    """Whether the wall time of ``local`` happens twice in its zone (the hour clocks fall
+    back over); a naive time is in no zone: no."""
+    if local.tzinfo is None:
+        return False
     return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
 
 

@@ -342,10 +342,8 @@ def replace_partitions_single_run(
     col = quote(column)
     keys = [k for k, _, _ in windows]
 
-    def ts(value: datetime) -> str:
-        from teal.compiler.partition_sql import timestamp_literal
-
-        return timestamp_literal(value)  # with its offset in a repeated hour
+    # a bound's literal: its offset written in the hour clocks repeat in autumn
+    from teal.compiler.partition_sql import timestamp_literal as ts
 
     with ExitStack() as scope:
         rows_sql = scope.enter_context(rows_of(cur, source, target.model))

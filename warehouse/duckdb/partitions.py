@@ -294,10 +294,8 @@ def replace_partitions_single_run(
     col = quote(column)
     started = now()
 
-    def ts(value: datetime) -> str:
-        from teal.compiler.partition_sql import timestamp_literal
-
-        return timestamp_literal(value)  # with its offset in a repeated hour
+    # a bound's literal: its offset written in the hour clocks repeat in autumn
+    from teal.compiler.partition_sql import timestamp_literal as ts
 
     # contiguous runs of windows: the delete predicate
     runs: list[list[datetime]] = []
@@ -385,10 +383,8 @@ def place_rows(
                 counts[key] = n
         return counts, outside
 
-    def ts(value: datetime) -> str:
-        from teal.compiler.partition_sql import timestamp_literal
-
-        return timestamp_literal(value)  # with its offset in a repeated hour
+    # a bound's literal: its offset written in the hour clocks repeat in autumn
+    from teal.compiler.partition_sql import timestamp_literal as ts
 
     keys_name = quote(f"__teal_keys_{model}")
     values = ", ".join(f"({_literal(k)}, {ts(lo)}, {ts(hi)})" for k, lo, hi in windows)
