@@ -146,8 +146,7 @@ def _star_at(model: Model) -> tuple[int, int | None, str | None] | None:
         match = _STAR.search(raw)
         if match is None:
             return None
-        line = raw.count("\n", 0, match.start(1)) + 1
-        col = match.start(1) - (raw.rfind("\n", 0, match.start(1)) + 1) + 1
+        line, col = _line_col(raw, match.start(1))
         return line, col, raw.splitlines()[line - 1]
     while isinstance(query, (exp.SetOperation, exp.Subquery)):  # the first branch names
         query = query.this  # the columns
@@ -162,8 +161,7 @@ def _star_at(model: Model) -> tuple[int, int | None, str | None] | None:
     text = model.rendered_sql or raw
     if start is None:
         return model.line or 1, None, None
-    at = text.count("\n", 0, start) + 1
-    col = start - (text.rfind("\n", 0, start) + 1) + 1
+    at, col = _line_col(text, start)
     written = text.splitlines()[at - 1]
     lines = raw.splitlines()
     if 0 < at <= len(lines) and lines[at - 1] == written:  # no template before it on the line
@@ -171,3 +169,8 @@ def _star_at(model: Model) -> tuple[int, int | None, str | None] | None:
     if written in lines:  # the line moved (a multi-line config() above it)
         return lines.index(written) + 1, col, written
     return model.line or 1, None, None
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    """The 1-based line and column of ``offset`` in ``text``."""
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
