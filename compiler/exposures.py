@@ -64,6 +64,26 @@ class DeclaredExposure:
     exposure: Exposure  # with no models yet
 
 
+def parse_exposures(
+    entries: list[object], display: str, bare_names: bool
+) -> tuple[list[DeclaredExposure], list[TealError], list[TealError]]:
+    """The entries of one file's ``exposures:`` list: (the exposures, the errors, the
+    warnings); ``bare_names``: a bare word names a model (a teal project)."""
+    lines: list[int] = getattr(entries, "lines", [])
+    declared: list[DeclaredExposure] = []
+    errors: list[TealError] = []
+    warnings: list[TealError] = []
+    for i, entry in enumerate(entries):
+        at = getattr(entry, "line", None) or (lines[i] if i < len(lines) else None)
+        found, said = parse_exposure(entry, display, at, bare_names)
+        if found is None:
+            errors += said
+        else:
+            declared.append(found)
+            warnings += said
+    return declared, errors, warnings
+
+
 def parse_exposure(
     entry: object, display: str, line: int | None, bare_names: bool
 ) -> tuple[DeclaredExposure | None, list[TealError]]:

@@ -87,16 +87,14 @@ class Properties:
 
     def _read_exposures(self, data: Mapping[str, Any], display: str) -> None:
         """The ``exposures:`` entries of one file (a bare word names a model here)."""
-        from teal.compiler.exposures import parse_exposure
+        from teal.compiler.exposures import parse_exposures
 
-        for spec in _entries(data, "exposures", "exposure", display):
-            declared, found = parse_exposure(spec, display, getattr(spec, "line", None), True)
-            errors = [e for e in found if declared is None]
-            if errors:
-                raise errors[0]
-            self.warnings += found
-            if declared is not None:
-                self.exposures.append(declared)
+        entries = _entries(data, "exposures", "exposure", display)
+        declared, errors, warnings = parse_exposures(entries, display, True)
+        if errors:
+            raise errors[0]
+        self.exposures += declared
+        self.warnings += warnings
 
     def add_source(self, source: Source) -> None:
         if source.name in self.sources:

@@ -109,15 +109,12 @@ def read_properties(loader: DbtLoader) -> None:
 def read_exposures(loader: DbtLoader, entries: list[Any], display: str) -> None:
     """The ``exposures:`` of one properties file (compiler/exposures.py): their refs are
     found among the models when the project is assembled."""
-    from teal.compiler.exposures import parse_exposure
+    from teal.compiler.exposures import parse_exposures
 
-    lines = getattr(entries, "lines", [])
-    for i, entry in enumerate(entries):
-        at = getattr(entry, "line", None) or (lines[i] if i < len(lines) else None)
-        declared, found = parse_exposure(entry, display, at, False)
-        (loader.warnings if declared is not None else loader.errors).extend(found)
-        if declared is not None:
-            loader.exposures.append(declared)
+    declared, errors, warnings = parse_exposures(entries, display, False)
+    loader.exposures += declared
+    loader.errors += errors
+    loader.warnings += warnings
 
 
 def yaml_entry(
