@@ -278,7 +278,6 @@ def _parse(text: str, display: str) -> YamlDict:
                 line=_line_of_key(text, key),
                 hint=did_you_mean(key, KNOWN_TOP_KEYS) or "use sources: or models:",
             )
-    for key in data:
         if key in NOT_READ_KEYS:
             warnings.append(
                 ProjectError(

@@ -163,8 +163,9 @@ def show(
     click.echo(f"  selection  {' '.join(run.selection) or '(all)'}")
     if run.exclude:
         click.echo(f"  exclude    {' '.join(run.exclude)}")
-    if run_partitions(run):
-        click.echo(f"  partitions {run_partitions(run)}")
+    asked = run_partitions(run)
+    if asked:
+        click.echo(f"  partitions {asked}")
     if run.parent_run_id:  # a retry, or the UI's re-execution of the whole run
         again = "retry of" if run.trigger is Trigger.RETRY else "rerun of"
         click.echo(f"  {again:<10} {run.parent_run_id}")
