@@ -149,6 +149,8 @@ def _why_rebuild(
         return "failed last run"
     if recorded.sql_hash != step.sql_hash:
         return "modified: SQL or config changed since last build"
+    if ctx.state.relations is None:  # not listed: whether it exists is unknown
+        return f"not known to exist: the warehouse's relations were not listed ({step.relation})"
     if step.relation.lower() not in ctx.state.relations:
         return f"missing: {step.relation} does not exist"
     ups = _through_views(ctx.project, step_upstreams(ctx.project, step.model, models))

@@ -93,7 +93,9 @@ class PlanState:
 
     models: dict[str, ModelState] = field(default_factory=dict)
     last_results: dict[str, str] = field(default_factory=dict)  # model -> success|error|skipped
-    relations: frozenset[str] = frozenset()  # "schema.name", lower case, that exist now
+    # "schema.name", lower case, that exist now; None: not listed (only a plan that skips
+    # unchanged models asks the engine to list them: Engine.plan_state)
+    relations: frozenset[str] | None = frozenset()
     # model -> partition key -> latest record ({"status", "finished_at", "rows", ...}), kept
     # column by column (compiler/partition_records.py; plain dicts given are converted)
     partitions: Mapping[str, PartitionRecords] = field(default_factory=PartitionState)

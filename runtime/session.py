@@ -455,7 +455,8 @@ class Session:
             self.bind(select, exclude)  # a missing column fails before any data changes
         ahead, wait = self._ahead, run.wait
         with open_when_free(self.config, project.sources, wait, self._holder, ahead=ahead) as wh:
-            state = wh.plan_state()
+            # the catalog is listed only for a plan that skips unchanged models
+            state = wh.plan_state(relations=options.changed_only)
             self._bind(state)
             plan = build_plan(
                 self.project,

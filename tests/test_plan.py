@@ -230,6 +230,23 @@ def test_skip_unchanged_reasons(tmp_path: Path) -> None:
     }
 
 
+def test_skip_unchanged_rebuilds_what_it_cannot_tell_exists(tmp_path: Path) -> None:
+    """A state read without the catalog's listing (``Engine.plan_state(relations=False)``,
+    which a build that skips nothing asks for) never lets an unchanged model be skipped
+    as if its relation were there."""
+    root = _copy("skip_unchanged", tmp_path)
+    project = load_project(root)
+    done = datetime(2026, 1, 1)
+    state = PlanState(
+        models={n: ModelState(m.sql_hash, done, 0.0) for n, m in project.models.items()},
+        relations=None,
+    )
+    plan = build_plan(project, ["same"], [], state=state, options=PlanOptions(changed_only=True))
+    assert [(s.model, s.reason) for s in plan.steps] == [
+        ("same", "not known to exist: the warehouse's relations were not listed (staging.same)")
+    ]
+
+
 CHANGED_ONLY_PROJECT = {
     "models/staging/a.sql": "select range as id from range(4)\n",
     "models/staging/b.sql": "select id, id * 2 as doubled from a\n",

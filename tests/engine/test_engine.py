@@ -56,6 +56,28 @@ def test_build_table_records_state(engine, target):
     assert "marts.orders" in state.relations
 
 
+def test_plan_state_lists_relations_only_when_asked(engine, target):
+    engine.cursor().build_table(target(sql_hash="abc"), ROWS)
+    listed, unlisted = engine.plan_state(), engine.plan_state(relations=False)
+    assert "marts.orders" in listed.relations
+    assert unlisted.relations is None  # not "nothing exists": not looked at
+    assert unlisted.models == listed.models
+    assert unlisted.last_results == listed.last_results
+
+
+def test_output_schemas_of_a_few_relations_and_of_many_agree(engine, target):
+    cur = engine.cursor()
+    cur.build_table(target(), "SELECT 1::DECIMAL(18, 2) AS amount, [1, 2] AS ids, 'x' AS s")
+    cur.create_view(target("orders_v", "view"), "SELECT amount, s FROM marts.orders")
+    asked = [("MARTS", "Orders"), ("marts", "orders_v"), ("marts", "never_built")]
+    few = engine.output_schemas(asked)  # looked up by name
+    many = engine.output_schemas(asked + [("marts", f"absent_{i}") for i in range(40)])
+    assert few == many  # the same answer as the one query over the catalog
+    assert set(few) == {("marts", "orders"), ("marts", "orders_v")}
+    assert [c for c, _ in few[("marts", "orders")]] == ["amount", "ids", "s"]
+    assert few[("marts", "orders_v")] == [c for c in few[("marts", "orders")] if c[0] != "ids"]
+
+
 def test_incremental_append_and_upsert(engine, target):
     cur = engine.cursor()
     cur.build_table(target(), ROWS)

@@ -425,20 +425,22 @@ def model_state(conn: DuckDBPyConnection) -> dict[str, dict[str, Any]]:
     return {row[1]: dict(zip(cols, row)) for row in cur.fetchall()}
 
 
-def plan_state(conn: DuckDBPyConnection) -> Any:
-    """What the planner needs from earlier runs, as a ``compiler.plan.PlanState``."""
+def plan_state(conn: DuckDBPyConnection, list_relations: bool = True) -> Any:
+    """What the planner needs from earlier runs, as a ``compiler.plan.PlanState``;
+    ``list_relations``: also which relations exist (a scan of the whole catalog)."""
     from teal.compiler.plan import ModelState, PlanState
 
-    has_state = conn.execute(
-        "select count(*) from information_schema.tables where table_catalog = current_database() "
-        f"and table_schema = '{SCHEMA}' and table_name = 'builds'"
-    ).fetchall()[0][0]
-    relations = frozenset(
-        f"{schema}.{name}".lower()
-        for schema, name in conn.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_catalog = current_database()"
-        ).fetchall()
+    has_state = _has_table(conn, "builds")
+    relations = (
+        frozenset(
+            f"{schema}.{name}".lower()
+            for schema, name in conn.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_catalog = current_database()"
+            ).fetchall()
+        )
+        if list_relations
+        else None
     )
     if not has_state:
         return PlanState(relations=relations)

@@ -126,13 +126,15 @@ class SparkEngine:
     def catalog(self) -> Catalog:
         return Catalog(self._relations())
 
-    def plan_state(self) -> PlanState:
+    def plan_state(self, relations: bool = True) -> PlanState:
         from teal.compiler.plan import PlanState
 
-        relations = frozenset(f"{s}.{n}".lower() for s, n, _ in self._relations())
+        listed = (
+            frozenset(f"{s}.{n}".lower() for s, n, _ in self._relations()) if relations else None
+        )
         if not self.sql.session.catalog.tableExists(f"{state.SCHEMA}.builds"):
-            return PlanState(relations=relations)
-        return state.plan_state(self.sql, relations)
+            return PlanState(relations=listed)
+        return state.plan_state(self.sql, listed)
 
     def partition_state(self, model: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
         if not self.sql.session.catalog.tableExists(f"{state.SCHEMA}.partitions"):

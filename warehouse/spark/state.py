@@ -157,7 +157,7 @@ def partition_state(
     )
 
 
-def plan_state(sql: SparkSQL, relations: frozenset[str]) -> PlanState:
+def plan_state(sql: SparkSQL, relations: frozenset[str] | None) -> PlanState:
     """What the planner needs from earlier runs, as a ``compiler.plan.PlanState``."""
     from teal.compiler.partition_records import partition_state as compact
     from teal.compiler.plan import FailedCheck, ModelState, PlanState
