@@ -42,6 +42,7 @@ def test_declared_columns_are_the_assets_columns_in_lineage(project):
     assert graph.errors() == []
 
 
+@pytest.mark.slow
 def test_a_reader_of_an_undeclared_column_is_a_compile_error(project):
     root = project(files(reader="select id,\n       amont * 2 as doubled\nfrom payments\n"))
     for command in ("compile", "build"):
@@ -80,6 +81,7 @@ def test_declared_schema_shapes():
         declared_schema("id")
 
 
+@pytest.mark.slow
 def test_a_pandas_input_keeps_money_exact(project):
     """A DECIMAL column read as a pandas DataFrame holds Decimals (DuckDB's df() gives
     float64), so an asset that passes it on writes DECIMAL, not DOUBLE."""

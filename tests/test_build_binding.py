@@ -289,6 +289,7 @@ def test_what_reads_a_python_asset_never_built_is_bound_by_names_and_traced_only
     assert bound.columns_of("b") == ("id", "total", "ts")
 
 
+@pytest.mark.slow
 def test_a_missing_column_below_a_python_asset_never_built_fails_before_anything_runs(project):
     root = project({**BELOW_RAW, "models/b.sql": "select id,\n  amont as total, ts\nfrom a\n"})
     done = run_teal("build", cwd=root)
@@ -304,6 +305,7 @@ def test_a_missing_column_below_a_python_asset_never_built_fails_before_anything
         con.close()
 
 
+@pytest.mark.slow
 def test_a_python_asset_whose_code_changed_is_not_bound_by_its_old_columns(project):
     """Renaming a column in an asset and in what reads it, in one edit: the asset's last
     materialization made the old columns, so the build binds by the code's (its types

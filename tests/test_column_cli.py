@@ -185,6 +185,7 @@ def test_validate_and_lineage_of_a_column_on_the_command_line(project):
     assert bad.returncode == 2 and "did you mean 'amount'?" in bad.stderr
 
 
+@pytest.mark.slow
 def test_a_compile_that_fails_on_a_column_keeps_the_compiled_sql_and_no_manifest(project):
     root = project({**FILES, "models/c.sql": "select idd from a"})
     done = run_teal("compile", cwd=root)

@@ -4,6 +4,7 @@ any select list of copies, renames and expressions, read through any number of `
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,6 +26,7 @@ case = st.tuples(column, column).map(
 item = st.one_of(copy, binary, function, case)
 
 
+@pytest.mark.slow
 @given(items=st.lists(item, min_size=1, max_size=6), layers=st.integers(0, 3))
 def test_edges_are_the_columns_each_output_was_written_with(items, layers):
     selects = ", ".join(f"{sql} as out_{i}" for i, (sql, _) in enumerate(items))
@@ -41,6 +43,7 @@ def test_edges_are_the_columns_each_output_was_written_with(items, layers):
         assert out.resolved
 
 
+@pytest.mark.slow
 @given(
     name=st.one_of(
         st.sampled_from(COLUMNS),

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import run_teal
 
 
+@pytest.mark.slow
 def test_everything_printed_arrives_and_the_exit_code_is_the_commands(project) -> None:
     files = {f"models/m{i}.sql": f"select {i} as id, 'x' as name" for i in range(300)}
     root = project(files)
@@ -22,6 +25,7 @@ def test_everything_printed_arrives_and_the_exit_code_is_the_commands(project) -
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_the_run_store_file_holds_the_runs_once_the_command_is_done(project) -> None:
     """The run store is closed with the command, so SQLite has folded its write-ahead log
     into the file: a copy of runs.sqlite alone has the run."""

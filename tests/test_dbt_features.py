@@ -418,6 +418,7 @@ def test_column_lineage_names_a_dbt_source_by_its_source_name(tmp_path: Path) ->
     ]
 
 
+@pytest.mark.slow
 def test_the_manifest_holds_descriptions_and_columns_with_doc_blocks_rendered(
     tmp_path: Path,
 ) -> None:

@@ -370,6 +370,7 @@ def test_a_misspelt_yaml_key_is_a_located_warning(tmp_path: Path) -> None:
     assert "did you mean 'description'?" in str(warning)
 
 
+@pytest.mark.slow
 def test_settings_teal_does_not_apply_are_located_warnings(tmp_path: Path) -> None:
     project_yml = PROJECT.replace(
         "      +tags: [daily]\n",
@@ -421,6 +422,7 @@ def _listed(done: Any) -> list[str]:
     return sorted(line.split()[0] for line in lines[2:] if line.strip() and " of " not in line)
 
 
+@pytest.mark.slow
 def test_state_modified_compares_with_a_previous_manifest(tmp_path: Path) -> None:
     root = dbt_project(tmp_path / "p", {})
     env = {"TEAL_RUN_STORE": "none"}
@@ -504,6 +506,7 @@ def test_incremental_predicates_limit_the_rows_replaced(tmp_path: Path) -> None:
     assert rows == [(1, 1), (1, 2), (2, 2), (3, 2)]
 
 
+@pytest.mark.slow
 def test_delete_insert_without_a_unique_key_appends_as_dbt_duckdb(tmp_path: Path) -> None:
     model = """
     {{ config(materialized='incremental', incremental_strategy='delete+insert') }}

@@ -38,6 +38,7 @@ def test_an_empty_model_is_a_located_error(tmp_path: Path, text: str) -> None:
     assert "hint: a SQL model is one SELECT statement" in message
 
 
+@pytest.mark.slow
 def test_an_empty_model_stops_build_and_compile_before_anything_is_built(tmp_path: Path) -> None:
     root = dbt_project(tmp_path / "p", {})
     assert run_teal("build", cwd=root, env=ENV).returncode == 0
@@ -80,6 +81,7 @@ def test_a_model_of_two_statements_is_a_located_error(
     assert "hint: remove the extra statement" in message
 
 
+@pytest.mark.slow
 def test_one_statement_with_a_closing_semicolon_builds(tmp_path: Path) -> None:
     root = dbt_project(
         tmp_path / "p",
@@ -111,6 +113,7 @@ analyses:
 """
 
 
+@pytest.mark.slow
 def test_yaml_about_a_node_that_does_not_exist_is_a_located_warning(tmp_path: Path) -> None:
     from teal.compiler.project import load_project
 

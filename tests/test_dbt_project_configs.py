@@ -19,6 +19,7 @@ DUPLICATED = {
 }
 
 
+@pytest.mark.slow
 def test_top_level_configs_of_a_section_apply_to_every_node(tmp_path: Path) -> None:
     project = PROJECT.replace("models:\n", "models:\n  +tags: [everything]\n")
     project += "data_tests:\n  +severity: warn\n"
@@ -32,6 +33,7 @@ def test_top_level_configs_of_a_section_apply_to_every_node(tmp_path: Path) -> N
     assert query(root / "shop.duckdb", "select count(*) from main.dup") == [(2,)]
 
 
+@pytest.mark.slow
 def test_a_config_path_that_names_no_node_is_a_located_warning(tmp_path: Path) -> None:
     project = PROJECT.replace(
         "    legacy:\n",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import query, run_teal
 from tests.test_dbt_front_end import dbt_project
 
@@ -18,6 +20,7 @@ select id, name, timestamp 'STAMP' as updated from {{ ref('people') }}
 """
 
 
+@pytest.mark.slow
 def test_dbt_valid_to_current_stamps_the_current_versions(tmp_path: Path) -> None:
     root = dbt_project(
         tmp_path / "p",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import query, run_teal
 from tests.test_dbt_front_end import PROJECT, dbt_project
 
@@ -20,6 +22,7 @@ sources:
 """
 
 
+@pytest.mark.slow
 def test_a_source_identifier_reads_the_project_vars(tmp_path: Path) -> None:
     project = PROJECT.replace(
         "  cutoff: 2\n", "  cutoff: 2\n  raw_suffix: raw\n  people_table: people\n"

@@ -404,6 +404,7 @@ def test_project_error_points_at_the_source_and_loses_nothing(proj: Path, case: 
     assert_nothing_lost(proj)
 
 
+@pytest.mark.slow
 def test_the_location_line_comes_first(proj: Path) -> None:
     """``path:line:col: message`` starts the message, so editors can jump to it."""
     write(proj, {"models/staging/doubled.sql": "select n, n * 2 as d\nfrom numbrs\n"})
@@ -588,6 +589,7 @@ def test_missing_project(tmp_path: Path) -> None:
     assert "hint: create teal.toml" in done.stderr
 
 
+@pytest.mark.slow
 def test_reading_a_model_never_built_and_not_selected(proj: Path) -> None:
     """A new model below a new one, selected alone: refused before anything runs, with
     the selection that builds both (not the warehouse's "does not exist" after others)."""

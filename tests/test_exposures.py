@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import textwrap
 
+import pytest
+
 from tests.conftest import run_teal
 from tests.test_dbt_front_end import dbt_project
 
@@ -34,6 +36,7 @@ def listed(done) -> list[str]:
     return sorted(m["name"] for m in json.loads(done.stdout))
 
 
+@pytest.mark.slow
 def test_plus_exposure_selects_what_it_depends_on_in_a_dbt_project(tmp_path):
     root = dbt_project(tmp_path / "p", {"models/exposures.yml": DBT_EXPOSURES})
     env = {"TEAL_RUN_STORE": "none"}

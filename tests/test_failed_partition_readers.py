@@ -4,6 +4,8 @@ partitions that read it are not stale, and every view says so alike (``teal part
 
 from __future__ import annotations
 
+import pytest
+
 from teal.runtime.session import Session
 from teal.runtime.ui.project_view import FAILED, FRESH, ProjectView
 from tests.test_partitioned_builds import DAILY_SUM_SQL, EVENTS_SQL
@@ -11,6 +13,7 @@ from tests.test_partitioned_builds import DAILY_SUM_SQL, EVENTS_SQL
 BAD = "2026-01-05"
 
 
+@pytest.mark.slow
 def test_a_failed_upstream_partition_does_not_make_its_readers_stale(project):
     root = project({"models/events.sql": EVENTS_SQL, "models/daily_sum.sql": DAILY_SUM_SQL})
     with Session.open(root) as session:

@@ -176,6 +176,7 @@ def _closure(graph: dict[str, tuple[str, ...]], node: str) -> set[str]:
     return seen
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(dags())
 def test_every_edge_goes_forward_in_order(graph):
@@ -224,6 +225,7 @@ def test_depth_levels_group_what_can_run_side_by_side():
     assert levels == [["a", "f"], ["b"], ["c", "d"], ["e"]]
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(dags())
 def test_depth_levels_put_each_node_one_below_its_deepest_upstream(graph):

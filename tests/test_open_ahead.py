@@ -113,6 +113,7 @@ def _opened_early(monkeypatch) -> list[bool]:
     return seen
 
 
+@pytest.mark.slow
 def test_a_build_that_takes_the_stored_project_opens_the_warehouse_meanwhile(project, monkeypatch):
     root = project(FILES)
     with Session.open(root) as first:
@@ -131,6 +132,7 @@ def test_a_build_that_takes_the_stored_project_opens_the_warehouse_meanwhile(pro
         assert _free(root / "warehouse.duckdb")  # the open was closed with the error
 
 
+@pytest.mark.slow
 def test_a_stored_project_that_cannot_be_read_is_loaded_from_the_files(project, monkeypatch):
     root = project(FILES)
     with Session.open(root) as first:

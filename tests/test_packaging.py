@@ -162,6 +162,7 @@ def test_every_command_is_listed_and_found_but_imported_only_when_run(tmp_path):
     assert "daemon" in helped.stdout and "partitions" in helped.stdout
 
 
+@pytest.mark.slow
 def test_commands_that_only_read_do_not_import_what_a_build_runs(project):
     """`teal plan` and `teal compile` answer without importing the executor, the recorder's
     run and the checks (runtime/session_run.py); `teal build` then runs as before."""

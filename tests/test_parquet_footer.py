@@ -99,6 +99,7 @@ def test_footer_reader_reads_the_whole_schema(footer: bytes) -> None:
     assert schema_names(footer) == ("a", "b", "c")
 
 
+@pytest.mark.slow
 @settings(max_examples=300)
 @given(data=st.data())
 def test_damaged_footers_fail_cleanly(footer: bytes, data: st.DataObject) -> None:

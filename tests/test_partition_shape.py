@@ -137,6 +137,7 @@ def test_a_generator_over_the_window_builds_at_once_when_its_step_divides_the_wi
     assert divides_windows((timedelta(hours=1),), dst)
 
 
+@pytest.mark.slow
 def test_a_join_of_two_partitioned_upstreams_backfills_what_each_partition_would(tmp_path):
     """Two daily upstreams joined on a user: one query over three days would pair each
     event with the clicks of all three days (3x the rows); each day must read its own."""
@@ -173,6 +174,7 @@ def test_a_join_of_two_partitioned_upstreams_backfills_what_each_partition_would
     assert query(root / "warehouse.duckdb", per_day) == expected
 
 
+@pytest.mark.slow
 def test_a_partition_column_taken_from_a_dimension_fails_as_each_partition_would(tmp_path):
     """``d.ts`` of an unpartitioned dimension is not bounded by the events' window, though
     it shares the name of the bounded ``ts``: each day's query gives rows of other days

@@ -109,6 +109,7 @@ def hours(start: datetime, end: datetime) -> float:
 # --------------------------------------------------------------------------- properties
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(cases())
 def test_the_key_of_an_instant_names_the_window_that_contains_it(case):
@@ -166,6 +167,7 @@ def test_window_lengths_follow_the_calendar(case):
         ).date() < start.date()
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(cases(), st.integers(-1, 1), st.integers(0, 40))
 def test_keys_stop_at_now_as_end_offset_says(case, end_offset, periods):
@@ -190,6 +192,7 @@ def test_keys_stop_at_now_as_end_offset_says(case, end_offset, periods):
     assert keys == expected
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(definitions, st.integers(0, 5), st.integers(-1, 1))
 def test_a_definition_round_trips_through_its_spec(parts, months, end_offset):
@@ -208,6 +211,7 @@ def test_a_definition_round_trips_through_its_spec(parts, months, end_offset):
     )
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(cases())
 def test_a_day_reads_the_hours_that_tile_it(case):
@@ -563,6 +567,7 @@ def test_the_time_dimension_orders_keys_even_when_declared_second():
     assert grid.range("eu|2026-01-05", "eu|2026-01-06") == ["eu|2026-01-05", "eu|2026-01-06"]
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(
     st.lists(

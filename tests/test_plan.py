@@ -368,6 +368,7 @@ def test_evolve_copies_a_step_with_changes_as_replace_does():
         evolve(step, priorty=1.0)
 
 
+@pytest.mark.slow
 def test_planned_versions_read_late_and_in_any_order_equal_the_tuple(tmp_path: Path) -> None:
     """A step's partition versions are computed when first read: reading the last model of
     a long chain first (no recursion down the chain), then the others, gives the same

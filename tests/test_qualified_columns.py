@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import query, run_teal, write_project
 
 SOURCES = """
@@ -17,6 +19,7 @@ SOURCES = """
 """
 
 
+@pytest.mark.slow
 def test_a_file_source_qualified_by_schema_and_table_builds(tmp_path: Path) -> None:
     root = write_project(
         tmp_path / "p",

@@ -99,6 +99,7 @@ def test_a_resource_shows_envvars_never_their_values():
     assert repr(api) == "Api(token=\"EnvVar('API_TOKEN')\", timeout=5.0, opened=0)"
 
 
+@pytest.mark.slow
 @given(
     name=st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True),
     value=st.text(
@@ -284,6 +285,7 @@ def test_a_missing_variable_is_located_at_its_field(
     assert config[error.line - 1] == 'name = { env = "GREETER_NAME" }'
 
 
+@pytest.mark.slow
 def test_run_config_is_checked_when_nothing_is_built_and_unused_entries_are_warned(
     tmp_path: Path,
 ):

@@ -251,6 +251,7 @@ def test_a_closed_partition_schedule_past_the_definitions_end_skips_its_ticks(tm
     assert "its partitions end with 2025-02-04" in past.value.message
 
 
+@pytest.mark.slow
 def test_what_automation_names_is_checked_against_the_project(tmp_path):
     """A selection that matches no model, an asset sensor's missing model, a closed
     partition with nothing partitioned, a job's partition no selected model has: errors

@@ -369,6 +369,7 @@ _methods = st.sampled_from(
 _values = st.from_regex(r"\A[A-Za-z_*][A-Za-z0-9_*./-]{0,20}\Z")
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(
     method=_methods,

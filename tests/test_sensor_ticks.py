@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_teal, write_project
 
 NOW = {"TEAL_NOW": "2026-01-05T00:45:00"}
@@ -53,6 +55,7 @@ def once(root: Path) -> None:
     assert "Traceback" not in done.output, done.output
 
 
+@pytest.mark.slow
 def test_a_file_sensor_watches_a_landing_folder_outside_the_project(tmp_path):
     landing = tmp_path / "landing"
     landing.mkdir()
@@ -65,6 +68,7 @@ def test_a_file_sensor_watches_a_landing_folder_outside_the_project(tmp_path):
     assert listed.returncode == 0 and f"{landing.as_posix()}/orders_*.csv" in listed.stdout
 
 
+@pytest.mark.slow
 def test_each_file_and_materialization_runs_once_on_a_fixed_clock(tmp_path):
     root = sensor_project(tmp_path, "landing/*.csv")
     (root / "landing").mkdir()
@@ -96,6 +100,7 @@ def api(context):
 """
 
 
+@pytest.mark.slow
 def test_a_python_sensor_that_raises_keeps_its_cursor(tmp_path):
     root = sensor_project(tmp_path, "landing/*.csv")
     (root / "sensors").mkdir()

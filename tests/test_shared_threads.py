@@ -93,6 +93,7 @@ def test_sharing_never_fails_a_run_that_lost_its_connection(tmp_path: Path) -> N
     fresh.close()
 
 
+@pytest.mark.slow
 def test_a_build_says_how_many_steps_will_run_before_they_start(project, monkeypatch):
     """The engine hears how many steps will run before they start (Python assets too: they
     read and write through it, and their Python takes a core), and 0 at the end, also after

@@ -140,6 +140,7 @@ master = "local[2]"
 """
 
 
+@pytest.mark.slow
 def test_validate_names_what_spark_cannot_run_with_its_place(tmp_path: Path) -> None:
     root = write_project(tmp_path / "p", UNTRANSLATABLE, CONFIG)
     done = run_teal("validate", "--target", "spark", cwd=root)

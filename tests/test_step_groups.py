@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -426,6 +427,7 @@ def heavy_build(project, recorded_s: float | None) -> tuple[list[str], list[list
     return held, grouped
 
 
+@pytest.mark.slow
 def test_a_model_whose_last_build_was_long_builds_alone_and_holds_no_light_model(project):
     """``heavy`` took two minutes last time (its ``teal.builds`` row says so): it is never
     grouped, so while it builds the other worker builds every light model, none waits in
@@ -507,6 +509,7 @@ def test_fail_fast_stops_a_group_running_on_another_worker(project, tmp_path):
     assert {by_model[m].message for m in stopped} == {"not started: --fail-fast stopped the build"}
 
 
+@pytest.mark.slow
 def test_group_mates_reported_from_worker_threads_are_each_recorded_once(project, monkeypatch):
     """Four workers building groups (their steps reported started from the worker threads)
     through the real run store and console reporter: each model has one step row, one

@@ -257,6 +257,7 @@ def test_text_without_jinja_renders_unchanged(text):
     assert all(r.line_of(i) == i for i in range(1, len(text.splitlines()) + 1))
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(_plain_text, st.integers(min_value=1, max_value=4))
 def test_untouched_lines_keep_their_numbers_after_a_config_block(text, config_lines):

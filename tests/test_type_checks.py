@@ -100,6 +100,7 @@ models:
 """
 
 
+@pytest.mark.slow
 def test_a_contract_type_the_query_does_not_produce_fails_before_any_build(project):
     root = project({**BASE, "models/schema.yml": CONTRACT})
     for command in ("compile", "build"):
@@ -217,6 +218,7 @@ def test_a_python_asset_without_declared_types_is_typed_by_its_last_build(projec
     )
 
 
+@pytest.mark.slow
 def test_a_python_assets_return_annotation_declares_its_columns(project):
     asset = (
         "from typing import Annotated\n\nimport polars as pl\nimport teal\n\n\n"

@@ -40,6 +40,7 @@ def _built(project) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_a_recorded_version_that_changed_is_stale_though_the_model_was_verified(project):
     root = _built(project)
     con = duckdb.connect(str(db(root)))
@@ -51,6 +52,7 @@ def test_a_recorded_version_that_changed_is_stale_though_the_model_was_verified(
     assert _stale(root) == {"daily_sum": [("2026-01-05", "stale (what it reads changed)")]}
 
 
+@pytest.mark.slow
 def test_an_upstream_rebuilt_with_other_data_makes_its_readers_stale(project):
     root = _built(project)
     events = root / "models" / "events.sql"
@@ -61,6 +63,7 @@ def test_an_upstream_rebuilt_with_other_data_makes_its_readers_stale(project):
     assert {why for _, why in stale["daily_sum"]} == {"stale (upstream events changed)"}
 
 
+@pytest.mark.slow
 def test_a_model_whose_code_changed_is_stale_though_it_was_verified(project):
     root = _built(project)
     daily = root / "models" / "daily_sum.sql"
@@ -70,6 +73,7 @@ def test_a_model_whose_code_changed_is_stale_though_it_was_verified(project):
     assert {why for _, why in stale["daily_sum"]} == {"stale (its code, config or vars changed)"}
 
 
+@pytest.mark.slow
 def test_an_unreadable_file_of_verified_models_is_ignored(project):
     root = _built(project)
     (root / VERIFIED).write_bytes(b"not a pickle")

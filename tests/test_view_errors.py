@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import query, run_teal
 
 SRC = "{{ config(materialized='table') }} select 'abc' as x union all select '1'"
 TABLE = "{{ config(materialized='table') }}\nselect n + 1 as m\nfrom outer_v\n"
 
 
+@pytest.mark.slow
 def test_a_failed_cast_in_a_view_names_the_views_the_table_reads(project):
     root = project(
         {
@@ -35,6 +38,7 @@ def test_a_failed_cast_in_a_view_names_the_views_the_table_reads(project):
     assert "it reads the views outer_v" in step["message"]  # recorded with the run
 
 
+@pytest.mark.slow
 def test_a_view_read_through_an_ephemeral_model_is_named(project):
     """An ephemeral model is inlined into the table's query: the views it reads run there."""
     root = project(

@@ -32,6 +32,7 @@ documents = st.recursive(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(documents, st.booleans())
 def test_values_are_what_the_safe_loader_gives(document: object, flow: bool) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -49,6 +50,7 @@ def attempts(root: Path) -> list[tuple[str, int, str]]:
     ]
 
 
+@pytest.mark.slow
 def test_a_flaky_model_succeeds_on_its_third_attempt_and_each_attempt_is_recorded(project):
     root = make(project, retries=2)
     counter = root / "counter.txt"
@@ -70,6 +72,7 @@ def test_a_flaky_model_succeeds_on_its_third_attempt_and_each_attempt_is_recorde
     assert result["results"][0]["attempts"] == 1  # the counter is past 2: it works at once
 
 
+@pytest.mark.slow
 def test_a_model_that_exhausts_its_retries_fails_with_every_attempt_recorded(project):
     root = make(project, retries=1)
     counter = root / "counter.txt"
@@ -80,6 +83,7 @@ def test_a_model_that_exhausts_its_retries_fails_with_every_attempt_recorded(pro
     assert [s["status"] for s in skipped if s["model"] == "after"] == ["skipped"]
 
 
+@pytest.mark.slow
 def test_a_failed_check_is_not_retried(project):
     root = project(
         {
@@ -94,6 +98,7 @@ def test_a_failed_check_is_not_retried(project):
     assert [(s["attempt"], s["status"]) for s in shown["steps"]] == [(1, "failure")]
 
 
+@pytest.mark.slow
 def test_bad_retry_settings_are_located_errors(project):
     root = project({"models/a.sql": "{{ config(retries=-1) }} select 1 as v"})
     done = run_teal("ls", cwd=root)
@@ -213,6 +218,7 @@ def test_a_cancel_during_the_pause_before_a_retry_ends_the_attempts(tmp_path):
     assert ran == [1] and pauses == [600.0] and result.attempts == 1
 
 
+@pytest.mark.slow
 def test_cancel_interrupts_the_query_in_flight(project):
     import time
 

@@ -63,6 +63,7 @@ catchup = "CATCHUP"
 """
 
 
+@pytest.mark.slow
 def test_a_schedule_ticks_once_per_cron_time_and_queues_its_job(tmp_path, store_spec):
     root = project(tmp_path, HOURLY.replace("CATCHUP", "latest"))
     d = daemon(root, store_spec)
@@ -332,6 +333,7 @@ webhook_env = "TEAL_TEST_ALERT_URL"
 """
 
 
+@pytest.mark.slow
 def test_a_run_status_sensor_posts_each_failed_run_of_its_job_once_and_retries_a_failed_post(
     tmp_path, store_spec, monkeypatch
 ):

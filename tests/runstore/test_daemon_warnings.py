@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from teal.compiler.config import load_config
 from teal.runtime.daemon_freshness import freshness_evaluator
 from tests.conftest import run_teal
@@ -23,6 +25,7 @@ HOLD = (
 )
 
 
+@pytest.mark.slow
 def test_warnings_and_a_busy_warehouse_are_logged_once(tmp_path, caplog):
     (tmp_path / "models").mkdir()
     (tmp_path / "teal.toml").write_text('name = "p"\n')

@@ -7,6 +7,8 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from teal.runtime.runstore import RunRecord, RunStatus, Trigger
 from teal.runtime.session import Session
 from tests.conftest import run_teal
@@ -47,6 +49,7 @@ def seeded(project) -> tuple[Path, str, str]:
     return root, scheduled.run_id, sensed.run_id
 
 
+@pytest.mark.slow
 def test_the_run_listings_name_the_schedule_sensor_or_job_that_started_a_run(project):
     root, scheduled, sensed = seeded(project)
     listed = run_teal("runs", cwd=root).stdout
@@ -61,6 +64,7 @@ def test_the_run_listings_name_the_schedule_sensor_or_job_that_started_a_run(pro
     assert as_json["run"]["started_by"] == "schedule nightly, job nightly"
 
 
+@pytest.mark.slow
 def test_the_ui_api_says_who_started_a_run(project):
     from tests.ui.test_ui_api import call, ui_server
 
@@ -78,6 +82,7 @@ DAILY = (
 )
 
 
+@pytest.mark.slow
 def test_a_range_backfill_shows_the_range_it_was_asked_for(project):
     root = project({"models/daily.sql": DAILY})
     done = run_teal("build", "--partition-range", "2025-01-01..2025-01-05", cwd=root)

@@ -113,6 +113,7 @@ def test_runs_lists_each_build_and_show_gives_steps_rows_and_failures(project):
     assert "did you mean 'ok'?" in misspelt.stderr
 
 
+@pytest.mark.slow
 def test_unknown_run_is_a_clear_error(project):
     root = project({"models/ok.sql": "select 1 as id"})
     assert run_teal("build", cwd=root).returncode == 0
@@ -178,6 +179,7 @@ def test_python_api_build_is_recorded_and_read_back_with_teal_runs(project):
     assert teal.runs(root, status=["failure"]) == []
 
 
+@pytest.mark.slow
 def test_project_config_chooses_the_store_and_its_retention(project):
     config = """
         name = "kept"
@@ -202,6 +204,7 @@ def test_a_bad_retention_setting_is_a_located_error(project):
     assert "teal.toml:2:" in done.stderr and "unknown: weeks" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_note_of_several_lines_keeps_its_run_on_one_line_of_the_list(project):
     from teal.runtime.clock import utc_now
     from teal.runtime.runstore import RunStatus

@@ -76,6 +76,7 @@ def small_project(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_a_project_that_does_not_load_is_the_same_error_everywhere_until_fixed(
     tmp_path, monkeypatch
 ):
@@ -130,6 +131,7 @@ def test_a_launched_run_whose_process_is_killed_is_found_crashed(tmp_path):
         assert run["message"].startswith("the process running it ended without finishing it")
 
 
+@pytest.mark.slow
 def test_a_paused_schedule_has_no_next_tick(tmp_path):
     root = small_project(tmp_path / "p", {"a.sql": "select 1 as x"})
     (root / "teal.toml").write_text(
@@ -143,6 +145,7 @@ def test_a_paused_schedule_has_no_next_tick(tmp_path):
         assert row["next_tick"] is None and row["paused"] is True
 
 
+@pytest.mark.slow
 def test_the_favicon_is_served(tmp_path):
     root = small_project(tmp_path / "p", {"a.sql": "select 1 as x"})
     with ui_server(root) as (url, _):
@@ -153,6 +156,7 @@ def test_the_favicon_is_served(tmp_path):
                 assert response.read().startswith(b"<svg")
 
 
+@pytest.mark.slow
 def test_a_failed_check_since_removed_does_not_leave_its_asset_failed(tmp_path, monkeypatch):
     from teal.runtime.ui import project_view
     from tests.conftest import run_teal
@@ -176,6 +180,7 @@ def test_a_failed_check_since_removed_does_not_leave_its_asset_failed(tmp_path, 
         assert status() == "fresh"
 
 
+@pytest.mark.slow
 def test_a_check_added_just_before_shows_on_its_asset_page(tmp_path):
     root = small_project(tmp_path / "p", {"a.sql": "select 1 as x"})
     (root / "checks").mkdir()

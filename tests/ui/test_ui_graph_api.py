@@ -4,12 +4,15 @@ last materialization and last error (its side panel)."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import run_teal
 from tests.ui.test_ui_api import call, small_project, ui_server
 
 TABLE = "{{ config(materialized='table') }}\n"
 
 
+@pytest.mark.slow
 def test_statuses_and_the_last_error_follow_builds_from_the_command_line(tmp_path, monkeypatch):
     from teal.runtime.ui import project_view
 
@@ -56,6 +59,7 @@ def test_statuses_and_the_last_error_follow_builds_from_the_command_line(tmp_pat
         assert call(url, "statuses")["statuses"] == {"a": "fresh", "b": "fresh"}
 
 
+@pytest.mark.slow
 def test_a_failed_error_check_is_the_last_error(tmp_path):
     root = small_project(tmp_path / "p", {"a.sql": TABLE + "select 1 as x"})
     (root / "models" / "a.yml").write_text(

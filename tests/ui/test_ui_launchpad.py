@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 
 from teal.runtime.launch import launch_queued
 from tests.ui.test_ui_api import call, refused, small_project, ui_server
@@ -63,6 +64,7 @@ def value(root: Path, sql: str) -> object:
     return row[0] if row else None
 
 
+@pytest.mark.slow
 def test_a_job_launch_carries_its_selection_vars_and_tags_and_builds_with_them(tmp_path):
     root = project(tmp_path)
     with ui_server(root) as (url, app):
@@ -89,6 +91,7 @@ def test_a_job_launch_carries_its_selection_vars_and_tags_and_builds_with_them(t
         assert value(root, "select currency from main.priced") == "USD"
 
 
+@pytest.mark.slow
 def test_run_config_is_checked_against_the_planned_models_and_carried_by_the_run(tmp_path):
     root = project(tmp_path)
     with ui_server(root) as (url, app):
@@ -118,6 +121,7 @@ def test_run_config_is_checked_against_the_planned_models_and_carried_by_the_run
         ]
 
 
+@pytest.mark.slow
 def test_a_bad_launch_is_refused_located_and_nothing_is_queued(tmp_path):
     root = project(tmp_path)
     with ui_server(root) as (url, app):

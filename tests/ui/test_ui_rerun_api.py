@@ -4,12 +4,15 @@ to it; a run's page lists the runs that ran it again (its retries and re-executi
 
 from __future__ import annotations
 
+import pytest
+
 from teal.runtime.launch import launch_queued
 from tests.conftest import run_teal
 from tests.ui.test_ui_api import call, refused, ui_server
 from tests.ui.test_ui_launchpad import project, queued_only, value
 
 
+@pytest.mark.slow
 def test_re_execute_all_runs_the_whole_run_again_with_its_settings(tmp_path):
     root = project(tmp_path)
     with ui_server(root) as (url, app):
@@ -39,6 +42,7 @@ def test_re_execute_all_runs_the_whole_run_again_with_its_settings(tmp_path):
         assert f"rerun of   {first}" in shown.output
 
 
+@pytest.mark.slow
 def test_a_run_page_lists_its_retries(tmp_path):
     root = project(tmp_path)
     (root / "models" / "broken.sql").write_text(
