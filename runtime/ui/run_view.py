@@ -98,7 +98,8 @@ class RunView:
         sequence number it has, so a live page reads only what is new)."""
         run = self.resolve(run_id)
         run_id = run.run_id
-        events = self.store.events(run_id, after=after)[:MAX_EVENTS]
+        found = self.store.events(run_id, after=after)
+        events = found[:MAX_EVENTS]
         return {
             "run": run_summary(run),
             "steps": [
@@ -123,6 +124,9 @@ class RunView:
                 for e in events
             ],
             "finished": run.status.finished,
+            # events after the last one given: the page asks again at once, a finished run
+            # too (its checks table and log are made of them)
+            "more": len(found) > len(events),
             # the runs that ran it again: its retries and re-executions, newest first
             "children": [
                 {"run_id": c.run_id, "trigger": c.trigger.value, "status": c.status.value}

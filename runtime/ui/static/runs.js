@@ -1,5 +1,5 @@
 // The runs list and a run's page (followed live while it runs).
-import { api, assetLink, badge, esc, fmtS, main, onLeave, runLink } from "./core.js";
+import { api, assetLink, badge, esc, fmtS, main, onLeave, runLink, showError } from "./core.js";
 
 const POLL_MS = 1000; // a live run page asks for new events this often
 
@@ -12,7 +12,7 @@ export async function runsPage(params) {
   const status = params.get("status") || "";
   const model = params.get("model") || "";
   main().innerHTML = `<h1>Runs</h1>
-    <form class="toolbar" id="filters"><select id="status"><option value="">any status</option>${["queued", "started", "success", "failure", "canceled", "crashed"].map((s) => `<option ${s === status ? "selected" : ""}>${s}</option>`).join("")}</select>
+    <form class="toolbar" id="filters"><select id="status"><option value="">any status</option>${["queued", "started", "success", "failure", "canceling", "canceled", "crashed"].map((s) => `<option ${s === status ? "selected" : ""}>${s}</option>`).join("")}</select>
     <input type="text" id="model" placeholder="model" value="${esc(model)}"><button>Filter</button></form><div id="runs-list"></div>`;
   document.getElementById("filters").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -25,10 +25,13 @@ export async function runsPage(params) {
     const q = new URLSearchParams({ limit: "100" });
     if (status) q.set("status", status);
     if (model) q.set("model", model);
-    document.getElementById("runs-list").innerHTML = runsTable(await api(`runs?${q}`));
+    const list = document.getElementById("runs-list");
+    try {
+      list.innerHTML = runsTable(await api(`runs?${q}`));
+    } catch (err) { showError(list, err); } // a model filter naming no model: the form stays
   };
   await load();
-  const timer = setInterval(() => load().catch(() => {}), 3000);
+  const timer = setInterval(load, 3000);
   onLeave(() => clearInterval(timer));
 }
 
@@ -66,20 +69,25 @@ export async function runPage(id) {
     }
     return live;
   };
+  // an answer holds a page of events: while it says there are more, ask again at once
+  // (a finished run too), then every POLL_MS while the run is live
   const first = await api(`runs/${encodeURIComponent(id)}`);
-  if (!draw(first)) return;
+  if (!draw(first) && !first.more) return;
   let stopped = false;
   onLeave(() => { stopped = true; });
   const poll = async () => {
     if (stopped) return;
+    let wait = POLL_MS;
     try {
       const data = await api(`runs/${encodeURIComponent(id)}?after=${after}`);
       if (stopped) return;
-      if (!draw(data)) return;
+      const live = draw(data);
+      if (data.more) wait = 0;
+      else if (!live) return;
     } catch (err) { /* the next poll tries again */ }
-    setTimeout(poll, POLL_MS);
+    setTimeout(poll, wait);
   };
-  setTimeout(poll, POLL_MS);
+  setTimeout(poll, first.more ? 0 : POLL_MS);
 }
 
 // what the run was asked to do beyond its selection, and the runs that ran it again
