@@ -33,6 +33,10 @@ MAX_CHILDREN = 50  # a run's retries and re-executions listed on its page
 LATEST_RUNS = 10  # runs looked through for an asset's last error (runs skipping it pass)
 
 
+def _number(value: object, default: int) -> float:
+    return value if isinstance(value, int | float) else default
+
+
 def _when(value: datetime | None, spec: str = "seconds") -> str | None:
     return value.isoformat(sep=" ", timespec=spec) if value else None
 
@@ -100,6 +104,7 @@ class RunView:
         run_id = run.run_id
         found = self.store.events(run_id, after=after)
         events = found[:MAX_EVENTS]
+        where = self._failed_at(run_id)
         return {
             "run": run_summary(run),
             "steps": [
@@ -107,6 +112,9 @@ class RunView:
                     **asdict(s),
                     "started_at": _when(s.started_at, "milliseconds"),  # the timeline's
                     "finished_at": _when(s.finished_at, "milliseconds"),
+                    "where": where.get((s.model, s.attempt))
+                    if s.status == "failure" and not s.partition_key
+                    else None,
                 }
                 for s in self.store.steps(run_id)
             ],
@@ -133,6 +141,16 @@ class RunView:
                 for c in self.store.runs(parent=run_id, limit=MAX_CHILDREN)
             ],
         }
+
+    def _failed_at(self, run_id: str) -> dict[tuple[str, int], str]:
+        """(model, attempt) -> where its failure is (``path:line:col``, as the build's
+        summary says), for the steps of the run that failed."""
+        found = {}
+        for e in self.store.events(run_id, kinds=[EventKind.STEP_FAILURE]):
+            where = e.data.get("where")
+            if e.model and isinstance(where, str) and not e.partition_key:
+                found[(e.model, int(_number(e.data.get("attempt"), 1)))] = where
+        return found
 
     def asset_history(self, model: str, limit: int = 50) -> dict[str, Any]:
         """An asset's materializations over time, its check results, and its runs."""
@@ -189,12 +207,16 @@ class RunView:
             ]
             if failed:
                 first = failed[0]
+                whole = [s for s in failed if not s.partition_key]
                 return {
                     "run_id": run.run_id,
                     "at": _when(first.finished_at),
                     "partition": first.partition_key or None,
                     "failed": len(failed),  # steps (partitions) that failed in that run
                     "message": first.message,
+                    "where": self._failed_at(run.run_id).get((model, whole[-1].attempt))
+                    if whole
+                    else None,
                 }
             if checks:
                 return {

@@ -12,6 +12,7 @@ import pytest
 from teal.runtime.runstore import Event, EventKind, RunRecord, RunStatus, Trigger
 from teal.runtime.session import Session
 from teal.runtime.ui.run_view import MAX_EVENTS
+from tests.conftest import run_teal
 from tests.ui.conftest import start_ui, stop_ui
 
 pytestmark = pytest.mark.slow
@@ -88,5 +89,50 @@ def test_a_runs_filter_naming_no_model_says_so(page, project):
         page.fill("#model", "orders")  # a model of the project with no run: no error
         page.click("#filters button")
         expect(page.locator("#runs-list")).to_contain_text("No runs.")
+    finally:
+        stop_ui(server)
+
+
+BOOM = """
+import teal
+
+
+def helper(x):
+    return x / 0
+
+
+@teal.asset
+def boom() -> dict:
+    return {"n": [helper(1)]}
+"""
+
+
+def test_a_failed_asset_shows_its_error_at_its_file_on_its_page_and_its_run(page, project):
+    from playwright.sync_api import expect
+
+    root = project(
+        {
+            "models/bad.sql": "{{ config(materialized='table') }}\nselect error('no rows today') as x",
+            "models/after_bad.sql": "select * from bad",
+            "models/boom.py": BOOM,
+        }
+    )
+    built = run_teal("build", cwd=root)
+    assert built.returncode == 1, built.output
+    server = start_ui(root)
+    try:
+        page.goto(f"{server.url}#/asset/bad")
+        error = page.locator("main .last-error")
+        expect(error).to_contain_text("no rows today")
+        expect(error.locator("code.where")).to_have_text("models/bad.sql")
+        error.locator("a").click()  # to the run that failed it
+        failed = page.locator("table.steps tr", has_text="no rows today")
+        expect(failed.locator("code.where")).to_have_text("models/bad.sql")
+        skipped = page.locator("table.steps tr", has_text="after_bad")
+        expect(skipped).to_contain_text("upstream bad failed")  # why it was skipped
+
+        page.goto(f"{server.url}#/asset/boom")  # a Python asset: the line it raised at
+        expect(page.locator("main .last-error code.where")).to_have_text("models/boom.py:5")
+        expect(page.locator("main .last-error")).to_contain_text("ZeroDivisionError")
     finally:
         stop_ui(server)
