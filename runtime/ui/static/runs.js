@@ -2,6 +2,7 @@
 import { api, assetLink, badge, esc, fmtS, main, onLeave, runLink, showError } from "./core.js";
 
 const POLL_MS = 1000; // a live run page asks for new events this often
+const GANTT_LABEL = 32; // characters of a step's name the timeline shows
 
 export function runsTable(runs) {
   if (!runs.length) return "<p class='muted'>No runs.</p>";
@@ -127,7 +128,10 @@ function gantt(steps, run) {
     const x0 = label + ((t(s.started_at) - start) / (end - start)) * (w - label);
     const x1 = label + (((s.finished_at ? t(s.finished_at) : now) - start) / (end - start)) * (w - label);
     const color = { success: "var(--fresh)", failure: "var(--failed)", skipped: "var(--stale)", started: "var(--running)" }[s.status] || "var(--never)";
-    return `<text x="0" y="${i * row + 12}" font-size="11">${esc(s.model)}${s.partition_key ? ` [${esc(s.partition_key)}]` : ""}</text><rect class="bar" x="${x0}" y="${i * row + 2}" width="${Math.max(2, x1 - x0)}" height="${row - 4}" fill="${color}"><title>${esc(s.model)} · ${esc(s.status)}</title></rect>`;
+    const name = `${s.model}${s.partition_key ? ` [${s.partition_key}]` : ""}`;
+    const shown = name.length > GANTT_LABEL ? `${name.slice(0, GANTT_LABEL - 1)}…` : name; // it must not run into the bars
+    return `<text x="0" y="${i * row + 12}" font-size="11"><title>${esc(name)}</title>${esc(shown)}</text><rect class="bar" x="${x0}" y="${i * row + 2}" width="${Math.max(2, x1 - x0)}" height="${row - 4}" fill="${color}"><title>${esc(s.model)} · ${esc(s.status)}</title></rect>`;
   });
-  return `<svg class="gantt" width="${w}" height="${timed.length * row + 16}">${bars.join("")}<text x="${label}" y="${timed.length * row + 12}" font-size="10" fill="#6b7785">${fmtS((end - start) / 1000)} in all</text></svg>`;
+  // drawn 900 wide, shrunk to fit a narrow window
+  return `<svg class="gantt" viewBox="0 0 ${w} ${timed.length * row + 16}" width="${w}" height="${timed.length * row + 16}">${bars.join("")}<text x="${label}" y="${timed.length * row + 12}" font-size="10" fill="#6b7785">${fmtS((end - start) / 1000)} in all</text></svg>`;
 }
