@@ -37,6 +37,11 @@ def _number(value: object, default: int) -> float:
     return value if isinstance(value, int | float) else default
 
 
+def _second(stored: object) -> str:
+    """A stored time as every page shows it: ``2026-12-06 13:49:06`` (UTC, to the second)."""
+    return str(stored).replace("T", " ")[:19]
+
+
 def _when(value: datetime | None, spec: str = "seconds") -> str | None:
     return value.isoformat(sep=" ", timespec=spec) if value else None
 
@@ -175,6 +180,7 @@ class RunView:
         materializations = self.store.materializations(model=model, limit=limit)
         for m in materializations:
             m["duration_s"] = took.get(str(m["run_id"]))
+            m["at"] = _second(m["at"])
         return {
             "materializations": materializations,
             "checks": checks,
@@ -188,7 +194,7 @@ class RunView:
         found = self.store.materializations(model=model, limit=1)
         last = (
             {k: found[0][k] for k in ("run_id", "rows", "partition")}
-            | {"at": str(found[0]["at"]).replace("T", " ")[:19]}  # to the second
+            | {"at": _second(found[0]["at"])}
             if found
             else None
         )

@@ -5,6 +5,7 @@ says so, as `teal runs --model` does."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.slow
 
 AT = datetime(2026, 3, 2, 3, 0)
 RUN = "20260302T030000-cccccc"
+SECOND = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"  # a time as the pages show it (UTC)
 
 
 def seed_checked_run(root, checks: int) -> None:
@@ -70,6 +72,9 @@ def test_a_finished_run_shows_every_event_and_check_result_beyond_one_answer(pag
         last = page.locator("table.run-checks tr", has_text=f"check_{checks - 1:04d}")
         expect(last.locator(".badge")).to_have_text("fail")
         expect(page.locator(".logs div").last).to_contain_text("run_end")
+        expect(page.locator("#run-times")).to_have_text(
+            "started 2026-03-02 03:00:00 UTC · finished 03:00:05, took 5.00s"
+        )
     finally:
         stop_ui(server)
 
@@ -115,6 +120,7 @@ def test_a_failed_asset_shows_its_error_at_its_file_on_its_page_and_its_run(page
             "models/bad.sql": "{{ config(materialized='table') }}\nselect error('no rows today') as x",
             "models/after_bad.sql": "select * from bad",
             "models/boom.py": BOOM,
+            "models/fine.sql": "select 1 as x",
         }
     )
     built = run_teal("build", cwd=root)
@@ -134,5 +140,12 @@ def test_a_failed_asset_shows_its_error_at_its_file_on_its_page_and_its_run(page
         page.goto(f"{server.url}#/asset/boom")  # a Python asset: the line it raised at
         expect(page.locator("main .last-error code.where")).to_have_text("models/boom.py:5")
         expect(page.locator("main .last-error")).to_contain_text("ZeroDivisionError")
+
+        page.goto(f"{server.url}#/asset/fine")  # times to the second, as everywhere else
+        expect(page.locator("main > p.muted").first).to_contain_text(
+            re.compile(f"built {SECOND} UTC")
+        )
+        at = page.locator("table.materializations tr:has(td) td").first
+        expect(at).to_have_text(re.compile(f"^{SECOND}$"))
     finally:
         stop_ui(server)

@@ -113,7 +113,7 @@ function showSide(n) {
     const m = found.materialization;
     const e = found.error;
     where.innerHTML = (m
-      ? `<p>Last materialized <span class="when">${esc(m.at)}</span>${m.rows != null ? ` · ${counted(m.rows, "row")}` : ""}${m.partition ? ` · ${esc(m.partition)}` : ""} · run ${runLink(m.run_id)}</p>`
+      ? `<p>Last materialized <span class="when">${esc(m.at)}</span> UTC${m.rows != null ? ` · ${counted(m.rows, "row")}` : ""}${m.partition ? ` · ${esc(m.partition)}` : ""} · run ${runLink(m.run_id)}</p>`
       : `<p class="muted">Never materialized.</p>`)
       + lastError(e);
   }).catch(() => {});

@@ -6,7 +6,7 @@ const GANTT_LABEL = 32; // characters of a step's name the timeline shows
 
 export function runsTable(runs) {
   if (!runs.length) return "<p class='muted'>No runs.</p>";
-  return `<table class="runs"><tr><th>run</th><th>status</th><th>started by</th><th>selection</th><th>started</th><th>took</th><th>note</th></tr>${runs.map((r) => `<tr><td>${runLink(r.run_id)}</td><td>${badge(r.status)}</td><td>${esc(r.started_by)}</td><td>${esc(r.selection.join(" ") || "(all)")}${r.partitions_summary ? ` <span class="muted">[${esc(r.partitions_summary)}]</span>` : ""}</td><td>${esc(r.started_at || r.created_at || "")}</td><td>${fmtS(r.duration_s)}</td><td>${esc(r.message || "")}</td></tr>`).join("")}</table>`;
+  return `<table class="runs"><tr><th>run</th><th>status</th><th>started by</th><th>selection</th><th>started (UTC)</th><th>took</th><th>note</th></tr>${runs.map((r) => `<tr><td>${runLink(r.run_id)}</td><td>${badge(r.status)}</td><td>${esc(r.started_by)}</td><td>${esc(r.selection.join(" ") || "(all)")}${r.partitions_summary ? ` <span class="muted">[${esc(r.partitions_summary)}]</span>` : ""}</td><td>${esc(r.started_at || r.created_at || "")}</td><td>${fmtS(r.duration_s)}</td><td>${esc(r.message || "")}</td></tr>`).join("")}</table>`;
 }
 
 export async function runsPage(params) {
@@ -50,6 +50,7 @@ export async function runPage(id) {
     main().innerHTML = `
       <h1>Run ${esc(r.run_id)} <span id="run-status">${badge(r.status)}</span></h1>
       <p class="muted">${esc(r.command)} · started by <span id="run-by">${esc(r.started_by)}</span> · ${esc(r.selection.join(" ") || "(all)")}${r.partitions_summary ? ` · partitions ${esc(r.partitions_summary)}` : ""}${r.parent_run_id ? ` · ${r.trigger === "retry" ? "retry" : "re-execution"} of <span id="run-parent">${runLink(r.parent_run_id)}</span>` : ""}</p>
+      <p class="muted" id="run-times">${r.started_at ? `started ${esc(r.started_at)} UTC` : `queued ${esc(r.created_at || "")} UTC, not started`}${r.finished_at ? ` · finished ${esc(r.finished_at.slice(11))}, took ${fmtS(r.duration_s)}` : ""}</p>
       <p>${esc(r.message || "")}</p>
       <p class="toolbar">${["queued", "started"].includes(r.status) ? `<button id="cancel">Cancel</button>` : ""}
         ${data.finished && r.status !== "success" ? `<button id="retry">Retry what did not finish</button>` : ""}
@@ -58,7 +59,7 @@ export async function runPage(id) {
       <h2>Timeline</h2>${gantt(data.steps, r)}
       <h2>Steps</h2><table class="steps"><tr><th>model</th><th>partition</th><th>try</th><th>status</th><th>took</th><th>rows</th><th>note</th></tr>${data.steps.map((s) => `<tr><td>${assetLink(s.model)}</td><td>${esc(s.partition_key || "")}</td><td>${s.attempt}</td><td>${badge(s.status)}</td><td>${s.started_at && s.finished_at ? fmtS((new Date(s.finished_at) - new Date(s.started_at)) / 1000) : ""}</td><td>${esc(s.rows ?? "")}</td><td>${s.where ? `<code class="where">${esc(s.where)}</code>: ` : ""}${esc(s.message || "")}</td></tr>`).join("")}</table>
       <h2>Checks</h2>${checks.length ? `<table class="run-checks"><tr><th>model</th><th>check</th><th>status</th><th>failing rows</th><th>message</th></tr>${checks.map((e) => `<tr><td>${esc(e.model)}</td><td>${esc(e.data.check)}</td><td>${badge(e.data.status)}</td><td>${esc(e.data.failing_rows ?? "")}</td><td>${esc(e.message || "")}</td></tr>`).join("")}</table>` : "<p class='muted'>No check results.</p>"}
-      <h2>Events and logs ${live ? "<span class='muted'>(live)</span>" : ""}</h2>
+      <h2>Events and logs <span class='muted'>(UTC)</span> ${live ? "<span class='muted'>(live)</span>" : ""}</h2>
       <div class="logs">${logLines.map((e) => `<div class="${esc(e.level || "")}">${esc(e.at.slice(11))} ${esc(e.kind)} ${esc(e.model || "")}${e.partition ? `[${esc(e.partition)}]` : ""} ${esc(e.kind === "check_result" ? `${e.data.check} ${e.data.status} ` : "")}${esc(e.message || "")}</div>`).join("")}</div>`;
     document.getElementById("cancel")?.addEventListener("click", async () => {
       try { await api(`runs/${encodeURIComponent(id)}/cancel`, {}); } catch (err) { alert(err.message); }
