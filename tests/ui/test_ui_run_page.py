@@ -71,6 +71,7 @@ def test_a_finished_run_shows_every_event_and_check_result_beyond_one_answer(pag
         expect(results).to_have_count(checks)
         last = page.locator("table.run-checks tr", has_text=f"check_{checks - 1:04d}")
         expect(last.locator(".badge")).to_have_text("fail")
+        expect(last.locator("a")).to_have_attribute("href", "#/asset/a")  # its asset's page
         expect(page.locator(".logs div").last).to_contain_text("run_end")
         expect(page.locator("#run-times")).to_have_text(
             "started 2026-03-02 03:00:00 UTC · finished 03:00:05, took 5.00s"
