@@ -450,7 +450,10 @@ class RecordingReporter:
                 built["metadata"] = dict(result.metadata)
             events.append((EventKind.MATERIALIZATION, result.model, None, None, None, built))
         outcome = EventKind.STEP_CANCELED if result.canceled else _OUTCOME[result.status]
-        events.append((outcome, result.model, None, None, result.message, timing))
+        ended: dict[str, JsonValue] = dict(timing)
+        if outcome is EventKind.STEP_FAILURE and result.path:
+            ended["where"] = result.location  # its file (and line): the UI shows it
+        events.append((outcome, result.model, None, None, result.message, ended))
         self.recorder.emit_all(events, defer=True)
         self.inner.model_finished(result, done, total)
 

@@ -239,7 +239,9 @@ class ProjectView:
             "partitioned": m.partitions is not None,
             "partition_dimensions": _dimensions(m),
             "status": self.statuses(state).get(name, FRESH),
-            "last_built_at": built.finished_at.isoformat(sep=" ") if built else None,
+            "last_built_at": built.finished_at.isoformat(sep=" ", timespec="seconds")
+            if built
+            else None,
             "last_result": state.last_results.get(name),
         }
 

@@ -33,6 +33,15 @@ MAX_CHILDREN = 50  # a run's retries and re-executions listed on its page
 LATEST_RUNS = 10  # runs looked through for an asset's last error (runs skipping it pass)
 
 
+def _number(value: object, default: int) -> float:
+    return value if isinstance(value, int | float) else default
+
+
+def _second(stored: object) -> str:
+    """A stored time as every page shows it: ``2026-12-06 13:49:06`` (UTC, to the second)."""
+    return str(stored).replace("T", " ")[:19]
+
+
 def _when(value: datetime | None, spec: str = "seconds") -> str | None:
     return value.isoformat(sep=" ", timespec=spec) if value else None
 
@@ -98,7 +107,9 @@ class RunView:
         sequence number it has, so a live page reads only what is new)."""
         run = self.resolve(run_id)
         run_id = run.run_id
-        events = self.store.events(run_id, after=after)[:MAX_EVENTS]
+        found = self.store.events(run_id, after=after)
+        events = found[:MAX_EVENTS]
+        where = self._failed_at(run_id)
         return {
             "run": run_summary(run),
             "steps": [
@@ -106,6 +117,9 @@ class RunView:
                     **asdict(s),
                     "started_at": _when(s.started_at, "milliseconds"),  # the timeline's
                     "finished_at": _when(s.finished_at, "milliseconds"),
+                    "where": where.get((s.model, s.attempt))
+                    if s.status == "failure" and not s.partition_key
+                    else None,
                 }
                 for s in self.store.steps(run_id)
             ],
@@ -123,12 +137,25 @@ class RunView:
                 for e in events
             ],
             "finished": run.status.finished,
+            # events after the last one given: the page asks again at once, a finished run
+            # too (its checks table and log are made of them)
+            "more": len(found) > len(events),
             # the runs that ran it again: its retries and re-executions, newest first
             "children": [
                 {"run_id": c.run_id, "trigger": c.trigger.value, "status": c.status.value}
                 for c in self.store.runs(parent=run_id, limit=MAX_CHILDREN)
             ],
         }
+
+    def _failed_at(self, run_id: str) -> dict[tuple[str, int], str]:
+        """(model, attempt) -> where its failure is (``path:line:col``, as the build's
+        summary says), for the steps of the run that failed."""
+        found = {}
+        for e in self.store.events(run_id, kinds=[EventKind.STEP_FAILURE]):
+            where = e.data.get("where")
+            if e.model and isinstance(where, str) and not e.partition_key:
+                found[(e.model, int(_number(e.data.get("attempt"), 1)))] = where
+        return found
 
     def asset_history(self, model: str, limit: int = 50) -> dict[str, Any]:
         """An asset's materializations over time, its check results, and its runs."""
@@ -153,6 +180,7 @@ class RunView:
         materializations = self.store.materializations(model=model, limit=limit)
         for m in materializations:
             m["duration_s"] = took.get(str(m["run_id"]))
+            m["at"] = _second(m["at"])
         return {
             "materializations": materializations,
             "checks": checks,
@@ -166,7 +194,7 @@ class RunView:
         found = self.store.materializations(model=model, limit=1)
         last = (
             {k: found[0][k] for k in ("run_id", "rows", "partition")}
-            | {"at": str(found[0]["at"]).replace("T", " ")[:19]}  # to the second
+            | {"at": _second(found[0]["at"])}
             if found
             else None
         )
@@ -185,12 +213,16 @@ class RunView:
             ]
             if failed:
                 first = failed[0]
+                whole = [s for s in failed if not s.partition_key]
                 return {
                     "run_id": run.run_id,
                     "at": _when(first.finished_at),
                     "partition": first.partition_key or None,
                     "failed": len(failed),  # steps (partitions) that failed in that run
                     "message": first.message,
+                    "where": self._failed_at(run.run_id).get((model, whole[-1].attempt))
+                    if whole
+                    else None,
                 }
             if checks:
                 return {

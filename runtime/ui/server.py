@@ -89,11 +89,14 @@ class UIApp:
             case ["assets", name, "preview"]:
                 return self.project.preview(name)
             case ["runs"]:
-                return self.runs.runs(
+                found = self.runs.runs(
                     status=[s for s in query.get("status", []) if s],
                     model=arg("model") or None,
                     limit=_int(arg("limit", "100"), "limit", least=1),
                 )
+                if arg("model") and not found:
+                    self._filtered_model(arg("model"))
+                return found
             case ["runs", run_id]:
                 return self.runs.run(run_id, after=_int(arg("after", "0"), "after"))
             case ["automation"]:
@@ -153,6 +156,23 @@ class UIApp:
             "checks": len(project.checks),
             "store": self.session.run_store().location,
         }
+
+    def _filtered_model(self, name: str) -> None:
+        """A runs filter that found nothing because no model has that name (a typo) says
+        so, as `teal runs --model` does; a run of a model since deleted is still listed,
+        and while the files do not load the runs are listed as usual."""
+        try:
+            _ = self.project.project
+        except TealError:
+            return
+        try:
+            self.project.model(name)
+        except SelectionError as exc:
+            raise SelectionError(
+                f"no run built '{name}', and the project has no such model",
+                path="model",
+                hint=exc.hint,
+            ) from None
 
     def _plan(self, body: dict[str, Any]) -> dict[str, Any]:
         _ = self.project.project  # the files as they are now (raises when they do not load)

@@ -1,17 +1,17 @@
 // An asset's page: its definition, status, checks, materializations, lineage and data.
-import { api, assetLink, badge, counted, esc, fmtS, main, runLink, showError } from "./core.js";
+import { api, assetLink, badge, counted, esc, fmtS, lastError, main, runLink, showError } from "./core.js";
 import { partitionGrid } from "./partitions.js";
 import { runsTable } from "./runs.js";
 
 export async function assetPage(name) {
-  const a = await api(`assets/${encodeURIComponent(name)}`);
-  const history = await api(`assets/${encodeURIComponent(name)}/history`);
+  const [a, history, latest] = await Promise.all(["", "/history", "/latest"].map((p) => api(`assets/${encodeURIComponent(name)}${p}`)));
   const latestSchema = (history.materializations.find((m) => m.schema) || {}).schema || [];
   const columns = latestSchema.length ? latestSchema : a.columns.map((c) => [c, ""]);
   main().innerHTML = `
     <h1>${esc(a.name)} ${badge(a.status)}</h1>
-    <p class="muted">${esc(a.kind)} · ${esc(a.materialized)} · ${esc(a.relation)} · ${esc(a.path)}${a.last_built_at ? ` · built ${esc(a.last_built_at)}` : ""}</p>
+    <p class="muted">${esc(a.kind)} · ${esc(a.materialized)} · ${esc(a.relation)} · ${esc(a.path)}${a.last_built_at ? ` · built ${esc(a.last_built_at)} UTC` : ""}</p>
     ${a.description ? `<p>${esc(a.description)}</p>` : ""}
+    ${lastError(latest.error)}
     <p class="toolbar"><a class="button" href="#/launch?select=${encodeURIComponent(a.name)}">Materialize…</a>
       <a class="button secondary" href="#/?select=${encodeURIComponent(`+${a.name}+`)}">Show in graph</a>
       <button class="secondary" id="preview-button">Preview data</button></p>
@@ -75,5 +75,5 @@ function materializationsChart(items) {
 
 function materializationsTable(items) {
   if (!items.length) return "<p class='muted'>Never materialized.</p>";
-  return `<table><tr><th>at</th><th>run</th><th>partition</th><th>rows</th><th>took</th><th>metadata</th></tr>${items.slice(0, 20).map((m) => `<tr><td>${esc(m.at)}</td><td>${runLink(m.run_id)}</td><td>${esc(m.partition || "")}</td><td>${esc(m.rows ?? "")}</td><td>${fmtS(m.duration_s)}</td><td>${esc(m.metadata ? Object.entries(m.metadata).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ") : "")}</td></tr>`).join("")}</table>`;
+  return `<table class="materializations"><tr><th>at (UTC)</th><th>run</th><th>partition</th><th>rows</th><th>took</th><th>metadata</th></tr>${items.slice(0, 20).map((m) => `<tr><td>${esc(m.at)}</td><td>${runLink(m.run_id)}</td><td>${esc(m.partition || "")}</td><td>${esc(m.rows ?? "")}</td><td>${fmtS(m.duration_s)}</td><td>${esc(m.metadata ? Object.entries(m.metadata).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ") : "")}</td></tr>`).join("")}</table>`;
 }

@@ -41,6 +41,11 @@ export async function api(path, body) {
   }
   return data;
 }
+// an asset's last error (GET /api/assets/NAME/latest): the run, the partition, the file
+export function lastError(e) {
+  if (!e) return "";
+  return `<div class="error last-error"><b>Last error</b> in run ${runLink(e.run_id)}${e.partition ? `, partition ${esc(e.partition)}` : ""}${e.failed > 1 ? ` (and ${e.failed - 1} more)` : ""}:<br>${e.where ? `<code class="where">${esc(e.where)}</code>: ` : ""}${esc(e.message || "")}</div>`;
+}
 export function showError(where, err) {
   where.innerHTML = `<div class="error">${err.where ? `${esc(err.where)}: ` : ""}${esc(err.message)}${err.hint ? `<br><span class="muted">hint: ${esc(err.hint)}</span>` : ""}</div>`;
 }

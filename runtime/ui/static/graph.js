@@ -1,6 +1,6 @@
 // The asset graph (the start page): a selection, find an asset, a summary beside it; the
 // statuses are polled, so a build from the command line shows without a reload.
-import { api, assetLink, badge, counted, esc, main, onLeave, runLink } from "./core.js";
+import { api, assetLink, badge, counted, esc, lastError, main, onLeave, runLink } from "./core.js";
 import { findBox } from "./find.js";
 import { GROUP_LIMIT, STATUS_COLORS, drawGraph, groupGraph } from "./graph_layout.js";
 
@@ -113,8 +113,8 @@ function showSide(n) {
     const m = found.materialization;
     const e = found.error;
     where.innerHTML = (m
-      ? `<p>Last materialized <span class="when">${esc(m.at)}</span>${m.rows != null ? ` · ${counted(m.rows, "row")}` : ""}${m.partition ? ` · ${esc(m.partition)}` : ""} · run ${runLink(m.run_id)}</p>`
+      ? `<p>Last materialized <span class="when">${esc(m.at)}</span> UTC${m.rows != null ? ` · ${counted(m.rows, "row")}` : ""}${m.partition ? ` · ${esc(m.partition)}` : ""} · run ${runLink(m.run_id)}</p>`
       : `<p class="muted">Never materialized.</p>`)
-      + (e ? `<div class="error last-error"><b>Last error</b> in run ${runLink(e.run_id)}${e.partition ? `, partition ${esc(e.partition)}` : ""}${e.failed > 1 ? ` (and ${e.failed - 1} more)` : ""}:<br>${esc(e.message || "")}</div>` : "");
+      + lastError(e);
   }).catch(() => {});
 }

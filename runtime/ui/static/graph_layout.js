@@ -2,6 +2,7 @@
 // graph too large to draw is collapsed into.
 import { esc } from "./core.js";
 
+const NODE_MAX_WIDTH = 300, CHAR_WIDTH = 7.2; // a box's widest, and a character's width at 12px
 export const GROUP_LIMIT = 300; // above this many assets the graph starts with folders collapsed
 const LAYER_BANDS = 6; // a large folder is shown as this many boxes at most, by layer
 export const STATUS_COLORS = { fresh: "var(--fresh)", stale: "var(--stale)", failed: "var(--failed)", "never built": "var(--never)", partial: "var(--partial)", source: "var(--source)", ephemeral: "#c9d1d9" };
@@ -67,8 +68,11 @@ export function drawGraph(svg, graph, onClick) {
   g.setDefaultEdgeLabel(() => ({}));
   for (const n of graph.nodes) {
     const label = n.label || n.id.replace(/^source:/, "");
-    const shown = label + (n.checks && n.checks.length ? ` ✓${n.checks.length}` : "");
-    g.setNode(n.id, { width: Math.min(300, 30 + shown.length * 7.2), height: 30, label, data: n });
+    const checks = n.checks && n.checks.length ? ` ✓${n.checks.length}` : "";
+    // a name too long for the widest box is cut short (its whole name is the box's tooltip)
+    const room = Math.floor((NODE_MAX_WIDTH - 30) / CHAR_WIDTH) - checks.length;
+    const cut = label.length > room ? `${label.slice(0, room - 1)}…` : label;
+    g.setNode(n.id, { width: 30 + (cut + checks).length * CHAR_WIDTH, height: 30, label: cut, data: n });
     if (graph.clusters) {
       const cluster = `cluster:${n.group}`;
       if (!g.hasNode(cluster)) g.setNode(cluster, { label: n.group, cluster: true });
@@ -97,6 +101,17 @@ export function drawGraph(svg, graph, onClick) {
   }
   const size = g.graph();
   svg.innerHTML = `<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#aab4bf"></path></marker></defs><g id="viewport">${parts.join("")}</g>`;
+  // the width per character is a guess: a name still wider than its box is cut further
+  for (const el of svg.querySelectorAll(".node")) {
+    const text = el.querySelector("text");
+    const room = Number(el.querySelector("rect").getAttribute("width")) - 16;
+    const checks = (g.node(el.dataset.id).data.checks || []).length;
+    let label = g.node(el.dataset.id).label.replace(/…$/, "");
+    while (text.getComputedTextLength() > room && label.length > 3) {
+      label = label.slice(0, -1);
+      text.textContent = `${label}…${checks ? ` ✓${checks}` : ""}`;
+    }
+  }
   const vb = { x: 0, y: 0, w: Math.max(size.width, 400), h: Math.max(size.height, 300) };
   const apply = () => svg.setAttribute("viewBox", `${vb.x} ${vb.y} ${vb.w} ${vb.h}`);
   apply();

@@ -1,0 +1,152 @@
+"""A run's page and the runs list in a real browser, over runs written into the store
+before the server starts (so nothing races its file watching): a finished run with more
+events than one answer holds shows every one of them, and a model filter naming no model
+says so, as `teal runs --model` does."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import pytest
+
+from teal.runtime.runstore import Event, EventKind, RunRecord, RunStatus, Trigger
+from teal.runtime.session import Session
+from teal.runtime.ui.run_view import MAX_EVENTS
+from tests.conftest import run_teal
+from tests.ui.conftest import start_ui, stop_ui
+
+pytestmark = pytest.mark.slow
+
+AT = datetime(2026, 3, 2, 3, 0)
+RUN = "20260302T030000-cccccc"
+SECOND = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"  # a time as the pages show it (UTC)
+
+
+def seed_checked_run(root, checks: int) -> None:
+    """A finished run of model ``a`` with ``checks`` check results, the last one failed."""
+    events = [Event(RUN, 1, AT, EventKind.RUN_START, message="build started")]
+    for i in range(checks):
+        events.append(
+            Event(
+                RUN,
+                len(events) + 1,
+                AT + timedelta(milliseconds=i),
+                EventKind.CHECK_RESULT,
+                model="a",
+                data={
+                    "check": f"check_{i:04d}",
+                    "status": "fail" if i == checks - 1 else "pass",
+                    "severity": "error",
+                    "failing_rows": 3 if i == checks - 1 else 0,
+                },
+            )
+        )
+    events.append(Event(RUN, len(events) + 1, AT, EventKind.RUN_END, message="failure"))
+    run = RunRecord(
+        RUN,
+        "build",
+        RunStatus.FAILURE,
+        Trigger.CLI,
+        ("a",),
+        created_at=AT,
+        started_at=AT,
+        finished_at=AT + timedelta(seconds=5),
+    )
+    with Session.open(root) as session:
+        session.run_store().add_run(run)
+        session.run_store().append(events)
+
+
+def test_a_finished_run_shows_every_event_and_check_result_beyond_one_answer(page, project):
+    from playwright.sync_api import expect
+
+    root = project({"models/a.sql": "select 1 as x"})
+    checks = MAX_EVENTS + 100
+    seed_checked_run(root, checks)
+    server = start_ui(root)
+    try:
+        page.goto(f"{server.url}#/runs/{RUN}")
+        results = page.locator("table.run-checks tr:has(td)")
+        expect(results).to_have_count(checks)
+        last = page.locator("table.run-checks tr", has_text=f"check_{checks - 1:04d}")
+        expect(last.locator(".badge")).to_have_text("fail")
+        expect(last.locator("a")).to_have_attribute("href", "#/asset/a")  # its asset's page
+        expect(page.locator(".logs div").last).to_contain_text("run_end")
+        expect(page.locator("#run-times")).to_have_text(
+            "started 2026-03-02 03:00:00 UTC · finished 03:00:05, took 5.00s"
+        )
+    finally:
+        stop_ui(server)
+
+
+def test_a_runs_filter_naming_no_model_says_so(page, project):
+    from playwright.sync_api import expect
+
+    root = project({"models/orders.sql": "select 1 as x"})
+    seed_checked_run(root, 1)
+    server = start_ui(root)
+    try:
+        page.goto(f"{server.url}#/runs?model=order")
+        error = page.locator("#runs-list .error")
+        expect(error).to_contain_text("no run built 'order', and the project has no such model")
+        expect(error).to_contain_text("orders")  # did you mean
+        expect(page.locator("#model")).to_have_value("order")  # the filter stays to fix
+        page.fill("#model", "orders")  # a model of the project with no run: no error
+        page.click("#filters button")
+        expect(page.locator("#runs-list")).to_contain_text("No runs.")
+    finally:
+        stop_ui(server)
+
+
+BOOM = """
+import teal
+
+
+def helper(x):
+    return x / 0
+
+
+@teal.asset
+def boom() -> dict:
+    return {"n": [helper(1)]}
+"""
+
+
+def test_a_failed_asset_shows_its_error_at_its_file_on_its_page_and_its_run(page, project):
+    from playwright.sync_api import expect
+
+    root = project(
+        {
+            "models/bad.sql": "{{ config(materialized='table') }}\nselect error('no rows today') as x",
+            "models/after_bad.sql": "select * from bad",
+            "models/boom.py": BOOM,
+            "models/fine.sql": "select 1 as x",
+        }
+    )
+    built = run_teal("build", cwd=root)
+    assert built.returncode == 1, built.output
+    server = start_ui(root)
+    try:
+        page.goto(f"{server.url}#/asset/bad")
+        error = page.locator("main .last-error")
+        expect(error).to_contain_text("no rows today")
+        expect(error.locator("code.where")).to_have_text("models/bad.sql")
+        error.locator("a").click()  # to the run that failed it
+        failed = page.locator("table.steps tr", has_text="no rows today")
+        expect(failed.locator("code.where")).to_have_text("models/bad.sql")
+        skipped = page.locator("table.steps tr", has_text="after_bad")
+        expect(skipped).to_contain_text("upstream bad failed")  # why it was skipped
+
+        page.goto(f"{server.url}#/asset/boom")  # a Python asset: the line it raised at
+        expect(page.locator("main .last-error code.where")).to_have_text("models/boom.py:5")
+        expect(page.locator("main .last-error")).to_contain_text("ZeroDivisionError")
+
+        page.goto(f"{server.url}#/asset/fine")  # times to the second, as everywhere else
+        expect(page.locator("main > p.muted").first).to_contain_text(
+            re.compile(f"built {SECOND} UTC")
+        )
+        at = page.locator("table.materializations tr:has(td) td").first
+        expect(at).to_have_text(re.compile(f"^{SECOND}$"))
+    finally:
+        stop_ui(server)
