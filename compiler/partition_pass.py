@@ -144,9 +144,17 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
                 + left_out,
             )
         )
-    kept = {s.model for s in steps}
-    steps = [evolve(s, depends_on=tuple(d for d in s.depends_on if d in kept)) for s in steps]
+    if len(steps) < len(plan.steps):  # some step left: what waited for it no longer does
+        kept = {s.model for s in steps}
+        steps = [_without_gone(s, kept) for s in steps]
     return plan.with_steps(steps, not_run)
+
+
+def _without_gone(step: Step, kept: set[str]) -> Step:
+    """``step`` waiting only for the steps in ``kept`` (copied only if that changes it)."""
+    if all(d in kept for d in step.depends_on):
+        return step
+    return evolve(step, depends_on=tuple(d for d in step.depends_on if d in kept))
 
 
 def _outdated(
