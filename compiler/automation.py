@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from teal.compiler.daemon_settings import DaemonSettings, parse_daemon_settings
 from teal.compiler.errors import ProjectError, did_you_mean
 from teal.compiler.toml_lines import table_line
 
@@ -163,6 +164,8 @@ class Automation:
     jobs: dict[str, Job] = field(default_factory=dict)
     schedules: dict[str, Schedule] = field(default_factory=dict)
     sensors: dict[str, Sensor] = field(default_factory=dict)
+    # the daemon's own settings ([daemon]: how long ticks are kept)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
 
     def job(self, name: str, *, path: str = "--job") -> Job:
         try:
@@ -182,7 +185,8 @@ class Automation:
 
 def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = None) -> Automation:
     """Jobs, schedules and sensors from the project config's ``jobs``, ``schedules`` and
-    ``sensors`` tables; ``key_line(path, key)`` finds a key's line for messages."""
+    ``sensors`` tables, and the daemon's settings (``daemon``); ``key_line(path, key)``
+    finds a key's line for messages."""
 
     def fail(message: str, key: str, hint: str | None = None) -> ProjectError:
         """``key``: where the mistake is, dotted (``schedules.nightly.timezone``)."""
@@ -380,7 +384,12 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
             partition_from=str(pattern) if pattern is not None else None,
             **common,
         )
-    return Automation(jobs=jobs, schedules=schedules, sensors=sensors)
+    return Automation(
+        jobs=jobs,
+        schedules=schedules,
+        sensors=sensors,
+        daemon=parse_daemon_settings(data.get("daemon"), fail),
+    )
 
 
 def _whole(value: Any, what: str, fail: Any, low: int | None = None) -> int:
