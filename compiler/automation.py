@@ -71,10 +71,12 @@ SENSOR_KEYS = {
     "exclude",
     "partition_from",
     "add_partition_to",
+    "remember_for",
     "minimum_interval",
     "description",
     "enabled",
 }
+REMEMBER_FOR = 7 * 86400.0  # a file sensor's default horizon: a week
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
@@ -143,6 +145,9 @@ class Sensor:
     files: str = ""  # files: a glob relative to the project root
     partition_from: str | None = None  # files: a regex whose first group is the partition key
     add_partition_to: str | None = None  # files: the dynamic partition set that key joins
+    # files: how long (seconds) before the newest file it ran the sensor remembers files by
+    # name (runtime/file_cursor.py); what landed earlier counts as run
+    remember_for: float = REMEMBER_FOR
     asset: str = ""  # asset: the model whose materializations it watches
     run_status: str = ""  # run_status: failure | success
     of_job: str | None = None  # run_status: only runs of this job
@@ -376,9 +381,17 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
                 "partition_from to find the key in each file's name",
                 f"sensors.{name}.add_partition_to",
             )
+        remember = parse_duration(spec.get("remember_for", REMEMBER_FOR))
+        if not remember or ("remember_for" in spec and kind != "files"):
+            raise fail(
+                f'sensors.{name}.remember_for must be a duration such as "7d" (file '
+                "sensors only): how long the sensor remembers the files it ran",
+                f"sensors.{name}.remember_for",
+            )
         sensors[name] = Sensor(
             target=target("sensors", name, spec),
             add_partition_to=adds,
+            remember_for=remember,
             files=spec.get("files", ""),
             asset=spec.get("asset", ""),
             partition_from=str(pattern) if pattern is not None else None,

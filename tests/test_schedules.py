@@ -145,6 +145,8 @@ def test_a_mistake_is_located_in_its_own_table_and_line(tmp_path):
         ('[jobs.j]\nfull_refresh = "false"\n', "jobs.j.full_refresh must be true or false"),
         ('[schedules.s]\ncron = "0 3 * * *"\nenabled = "no"\n', "enabled must be true or false"),
         ('[sensors.f]\nfiles = "x/*"\nenabled = "off"\n', "sensors.f.enabled must be true or"),
+        ('[sensors.f]\nfiles = "x/*"\nremember_for = "soon"\n', "remember_for must be a"),
+        ('[sensors.f]\nasset = "a"\nremember_for = "1d"\n', "(file sensors only)"),
         ("[daemon]\npurge = 3\n", "unknown key 'purge' in daemon"),
         (
             "[daemon.tick_retention]\nskiped = 3\n",
