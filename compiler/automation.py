@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from teal.compiler.daemon_settings import DaemonSettings, parse_daemon_settings
 from teal.compiler.errors import ProjectError, did_you_mean
 from teal.compiler.toml_lines import table_line
 
@@ -70,10 +71,12 @@ SENSOR_KEYS = {
     "exclude",
     "partition_from",
     "add_partition_to",
+    "remember_for",
     "minimum_interval",
     "description",
     "enabled",
 }
+REMEMBER_FOR = 7 * 86400.0  # a file sensor's default horizon: a week
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
@@ -142,6 +145,9 @@ class Sensor:
     files: str = ""  # files: a glob relative to the project root
     partition_from: str | None = None  # files: a regex whose first group is the partition key
     add_partition_to: str | None = None  # files: the dynamic partition set that key joins
+    # files: how long (seconds) before the newest file it ran the sensor remembers files by
+    # name (runtime/file_cursor.py); what landed earlier counts as run
+    remember_for: float = REMEMBER_FOR
     asset: str = ""  # asset: the model whose materializations it watches
     run_status: str = ""  # run_status: failure | success
     of_job: str | None = None  # run_status: only runs of this job
@@ -163,6 +169,8 @@ class Automation:
     jobs: dict[str, Job] = field(default_factory=dict)
     schedules: dict[str, Schedule] = field(default_factory=dict)
     sensors: dict[str, Sensor] = field(default_factory=dict)
+    # the daemon's own settings ([daemon]: how long ticks are kept)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
 
     def job(self, name: str, *, path: str = "--job") -> Job:
         try:
@@ -182,7 +190,8 @@ class Automation:
 
 def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = None) -> Automation:
     """Jobs, schedules and sensors from the project config's ``jobs``, ``schedules`` and
-    ``sensors`` tables; ``key_line(path, key)`` finds a key's line for messages."""
+    ``sensors`` tables, and the daemon's settings (``daemon``); ``key_line(path, key)``
+    finds a key's line for messages."""
 
     def fail(message: str, key: str, hint: str | None = None) -> ProjectError:
         """``key``: where the mistake is, dotted (``schedules.nightly.timezone``)."""
@@ -372,15 +381,28 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
                 "partition_from to find the key in each file's name",
                 f"sensors.{name}.add_partition_to",
             )
+        remember = parse_duration(spec.get("remember_for", REMEMBER_FOR))
+        if not remember or ("remember_for" in spec and kind != "files"):
+            raise fail(
+                f'sensors.{name}.remember_for must be a duration such as "7d" (file '
+                "sensors only): how long the sensor remembers the files it ran",
+                f"sensors.{name}.remember_for",
+            )
         sensors[name] = Sensor(
             target=target("sensors", name, spec),
             add_partition_to=adds,
+            remember_for=remember,
             files=spec.get("files", ""),
             asset=spec.get("asset", ""),
             partition_from=str(pattern) if pattern is not None else None,
             **common,
         )
-    return Automation(jobs=jobs, schedules=schedules, sensors=sensors)
+    return Automation(
+        jobs=jobs,
+        schedules=schedules,
+        sensors=sensors,
+        daemon=parse_daemon_settings(data.get("daemon"), fail),
+    )
 
 
 def _whole(value: Any, what: str, fail: Any, low: int | None = None) -> int:

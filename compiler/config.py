@@ -58,6 +58,7 @@ PROJECT_KEYS = {
     "jobs",
     "schedules",
     "sensors",
+    "daemon",
     "pools",
     "resources",
     "external",

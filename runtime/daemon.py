@@ -11,7 +11,9 @@ One small process per project. Each step (about twice a second, teal/cli_daemon.
 3. it launches the oldest queued run as a ``teal launch RUN`` subprocess when no run holds
    the warehouse (DuckDB allows one writer per file: queued runs wait, they never fail on
    the lock). A build started by hand is a started run in the same store, so the daemon
-   waits for it too.
+   waits for it too;
+4. at most hourly, it deletes the ticks older than ``[daemon.tick_retention]`` keeps
+   (runtime/tick_retention.py).
 
 Time comes from the caller (``step(now)``), so tests drive a simulated clock.
 """
@@ -47,6 +49,7 @@ from teal.runtime.runstore import (
 )
 from teal.runtime.runstore.ticks import TickStatus, TickStore
 from teal.runtime.sensors import guarded
+from teal.runtime.tick_retention import prune_ticks
 
 if TYPE_CHECKING:
     from teal.runtime.python_sensors import SensorDef
@@ -113,6 +116,8 @@ class TickOutcome:
 
     def describe(self) -> str:
         when = self.tick_at.strftime("%Y-%m-%d %H:%M:%S")
+        if self.source == "ticks":  # the daemon's tick retention
+            return f"ticks {when}: {self.message}"
         if self.source == "freshness":
             return f"freshness {when}: {self.message} (recorded as run {self.run_id})"
         if self.source == PROJECT:  # the project does not load (a model being edited)
@@ -193,6 +198,8 @@ class Daemon:
     _failing: dict[str, str] = field(default_factory=dict)
     # a run-status sensor whose post failed: not tried again before this time
     _post_retry_at: dict[str, datetime] = field(default_factory=dict)
+    # when ticks past their retention were last deleted (runtime/tick_retention.py)
+    pruned_at: datetime | None = None
 
     @property
     def ticks(self) -> TickStore:
@@ -227,6 +234,7 @@ class Daemon:
             if self.on_tick is not None:
                 self.on_tick(outcome)
         self.launch_next()
+        prune_ticks(self, now)  # at most hourly
         return found
 
     def check_freshness(self, now: datetime) -> list[TickOutcome]:

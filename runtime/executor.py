@@ -546,19 +546,11 @@ class Executor:
 
         def load(param: str, kind: str) -> Any:
             up = self.project.models[param]
-            if up.io_manager:  # kept by an I/O manager: loaded through it
-                from teal.runtime.io_managers import load_managed
+            if up.io_manager:  # kept by an I/O manager: loaded through it (an unpartitioned
+                # model's check reads every partition of a partitioned upstream)
+                from teal.runtime.python_call import load_managed_input
 
-                return load_managed(
-                    self.calls.resources,
-                    cur,
-                    self.project,
-                    up,
-                    kind,
-                    reader=model.name,
-                    run_id=self.run_id,
-                    redact=self.calls.redact,
-                )
+                return load_managed_input(self.calls, cur, model, up, kind)
             return cur.load_relation(up.schema, up.alias, kind)
 
         outcomes = self.auditor.run_python(cur, model.name, load)

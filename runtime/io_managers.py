@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.errors import ProjectError
@@ -28,8 +29,10 @@ class IOContext:
     """What an I/O manager's ``save`` and ``load`` are told.
 
     ``asset_name``, ``schema``, ``name`` and ``relation`` are the stored asset's;
-    ``partition_keys`` are the partitions saved, or the ones wanted by a load (empty: the
-    whole asset); ``reader`` is the model or check loading it (None for a save).
+    ``partition_keys`` are the partitions saved, or the ones wanted by a load: those a
+    partitioned reader's partition maps to, every partition for an unpartitioned reader
+    (empty: an unpartitioned asset); ``reader`` is the model or check loading it (None for
+    a save).
     """
 
     asset_name: str
@@ -152,11 +155,22 @@ def load_managed(
 
 
 def upstream_keys_for(
-    project: Project, reader: Model, upstream: Model, key: str | None
+    project: Project,
+    reader: Model,
+    upstream: Model,
+    key: str | None,
+    now: datetime | None = None,
 ) -> tuple[str, ...]:
-    """The partitions of ``upstream`` that partition ``key`` of ``reader`` reads (empty:
-    all of it)."""
-    if key is None or reader.partitions is None or upstream.partitions is None:
+    """The partitions of ``upstream`` that ``reader`` reads: those partition ``key`` of a
+    partitioned reader maps to, or, for an unpartitioned reader, every partition of the
+    upstream up to ``now`` (as Dagster's loads of a partitioned asset by an unpartitioned
+    one). Empty: an unpartitioned upstream (read it whole), or a mapping teal applies as
+    SQL only."""
+    if upstream.partitions is None:
+        return ()
+    if reader.partitions is None:
+        return tuple(upstream.partitions.keys(now))
+    if key is None:
         return ()
     from teal.compiler.partition_sql import resolve_mapping
     from teal.compiler.partitions import upstream_keys
@@ -164,7 +178,7 @@ def upstream_keys_for(
     spec = (reader.config.get("partition_mapping") or {}).get(upstream.name)
     try:
         mapping = resolve_mapping(spec, reader.partitions, upstream.partitions)
-        return tuple(upstream_keys(mapping, reader.partitions, upstream.partitions, key))
+        return tuple(upstream_keys(mapping, reader.partitions, upstream.partitions, key, now=now))
     except Exception:  # noqa: BLE001 - a mapping teal filters by SQL instead
         return ()
 

@@ -8,6 +8,7 @@ import json
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from teal.compiler.assets import Output
@@ -37,6 +38,7 @@ class CallEnv:
     resources: Mapping[str, Any] = field(default_factory=dict)  # opened, by name
     configs: Mapping[str, Config] = field(default_factory=dict)  # run config, by model
     redact: Callable[[str], str] | None = None  # hides secrets from messages
+    now: datetime | None = None  # the plan's clock (TEAL_NOW): which partitions exist
 
 
 def call_asset(
@@ -60,7 +62,9 @@ def call_asset(
             select_sql = project.sql_for_partition(model, select_sql, key)
         upstream = project.models.get(model.input_keys[index]) if model.input_keys else None
         if upstream is not None and upstream.io_manager:  # kept by an I/O manager
-            kwargs[param] = _load_managed(env, cur, model, upstream, kind, select_sql, key, keys)
+            kwargs[param] = load_managed_input(
+                env, cur, model, upstream, kind, select_sql, key, keys
+            )
         else:
             kwargs[param] = cur.load(select_sql, kind)
     for param in definition.resource_params:
@@ -211,25 +215,27 @@ def column_names(data: object) -> list[str] | None:
     return None
 
 
-def _load_managed(
+def load_managed_input(
     env: CallEnv,
     cur: EngineCursor,
     model: Model,
     upstream: Model,
     kind: str,
-    select_sql: str,
-    key: str | None,
-    keys: list[str] | None,
+    select_sql: str = "",
+    key: str | None = None,
+    keys: list[str] | None = None,
 ) -> Any:
-    """An upstream an I/O manager keeps, loaded through it (the partitions this call reads
-    asked for, and the same filter applied as a warehouse read)."""
+    """An upstream an I/O manager keeps, loaded through it for ``model`` (an asset, or one
+    of its Python checks): the partitions this call reads asked for, and the same filter
+    applied as a warehouse read."""
     from teal.runtime.io_managers import load_managed, upstream_keys_for
 
-    wanted: tuple[str, ...] = ()
-    for k in keys or ([key] if key is not None else []):
-        wanted += tuple(
-            x for x in upstream_keys_for(env.project, model, upstream, k) if x not in wanted
-        )
+    # the upstream keys each partition of this call reads, in order, each once (an
+    # unpartitioned reader: every partition of the upstream)
+    wanted: dict[str, None] = {}
+    each: list[str | None] = list(keys) if keys else [key]
+    for k in each:
+        wanted.update(dict.fromkeys(upstream_keys_for(env.project, model, upstream, k, env.now)))
     return load_managed(
         env.resources,
         cur,
@@ -239,7 +245,7 @@ def _load_managed(
         reader=model.name,
         run_id=env.run_id,
         select_sql=select_sql,
-        keys=wanted,
+        keys=tuple(wanted),
         redact=env.redact,
     )
 

@@ -32,19 +32,24 @@ def _outcome(source: str, tick: datetime, status: str, message: str | None) -> T
 
 
 def files_changed(d: Daemon, sensor: Sensor, now: datetime) -> list[TickOutcome]:
-    """New or changed files since the sensor's cursor: one run each (run_key: the file
-    and its version, so a file is never run twice)."""
+    """New or changed files since the sensor's cursor, in the order they landed: one run
+    each (run_key: the file and its version, so a file is never run twice). The cursor
+    remembers the files of the last ``remember_for`` (runtime/file_cursor.py)."""
+    from teal.runtime.file_cursor import FileCursor
+
     source = f"sensor:{sensor.name}"
-    seen: dict[str, list[int]] = json.loads(d.ticks.cursor(source) or "{}")
+    now_ns = (now - _EPOCH) // timedelta(microseconds=1) * 1000
+    horizon = int(sensor.remember_for * 1e9)
+    seen = FileCursor.parse(d.ticks.cursor(source), now_ns)
     outcomes: list[TickOutcome] = []
     base: datetime | None = None  # the first new file's tick time, found when there is one
-    for path, rel in matching_files(d.config.root, sensor.files):
-        stat = path.stat()
-        version = [stat.st_mtime_ns, stat.st_size]
-        if seen.get(rel) == version:
+    for rel, stat in _by_landing(matching_files(d.config.root, sensor.files)):
+        mtime, size = stat.st_mtime_ns, stat.st_size
+        landed = max(mtime, stat.st_ctime_ns)
+        if not seen.is_new(rel, mtime, size, landed, horizon=horizon):
             continue
-        seen[rel] = version
-        cursor = json.dumps(seen, sort_keys=True)
+        seen = seen.advanced(rel, mtime, size, landed, now=now_ns, horizon=horizon)
+        cursor = seen.dump()
         base = d.tick_time(source, now) if base is None else base
         tick = base + timedelta(microseconds=len(outcomes))
         partitions: tuple[str, ...] = ()
@@ -66,7 +71,7 @@ def files_changed(d: Daemon, sensor: Sensor, now: datetime) -> list[TickOutcome]
                 sensor.target,
                 trigger=Trigger.SENSOR,
                 partitions=partitions,
-                run_key=f"{rel}@{stat.st_mtime_ns}:{stat.st_size}",
+                run_key=f"{rel}@{mtime}:{size}",
                 cursor=cursor,
                 add_partitions={sensor.add_partition_to: partitions}
                 if sensor.add_partition_to
@@ -74,6 +79,21 @@ def files_changed(d: Daemon, sensor: Sensor, now: datetime) -> list[TickOutcome]
             )
         )
     return outcomes
+
+
+_EPOCH = datetime(1970, 1, 1)  # naive UTC, as the daemon's "now"
+
+
+def _by_landing(found: list[tuple[Path, str]]) -> list[tuple[str, os.stat_result]]:
+    """The files' names with their status, in the order they landed (then by name): a
+    daemon killed between two files has written no mark past a file it did not evaluate."""
+    stated = []
+    for path, rel in found:
+        try:
+            stated.append((rel, path.stat()))
+        except FileNotFoundError:  # moved away since the listing
+            continue
+    return sorted(stated, key=lambda f: (max(f[1].st_mtime_ns, f[1].st_ctime_ns), f[0]))
 
 
 def matching_files(root: Path, pattern: str) -> list[tuple[Path, str]]:

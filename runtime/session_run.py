@@ -141,6 +141,7 @@ def execute_plan(
                 resources=inputs.resources.instances,
                 configs=inputs.configs,
                 redact=redact,
+                now=plan.options.now,
             ),
         )
         executor.before_python = importer.wait

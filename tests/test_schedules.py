@@ -145,6 +145,18 @@ def test_a_mistake_is_located_in_its_own_table_and_line(tmp_path):
         ('[jobs.j]\nfull_refresh = "false"\n', "jobs.j.full_refresh must be true or false"),
         ('[schedules.s]\ncron = "0 3 * * *"\nenabled = "no"\n', "enabled must be true or false"),
         ('[sensors.f]\nfiles = "x/*"\nenabled = "off"\n', "sensors.f.enabled must be true or"),
+        ('[sensors.f]\nfiles = "x/*"\nremember_for = "soon"\n', "remember_for must be a"),
+        ('[sensors.f]\nasset = "a"\nremember_for = "1d"\n', "(file sensors only)"),
+        ("[daemon]\npurge = 3\n", "unknown key 'purge' in daemon"),
+        (
+            "[daemon.tick_retention]\nskiped = 3\n",
+            "unknown key 'skiped' in daemon.tick_retention",
+        ),
+        (
+            "[daemon.tick_retention]\nskipped = 0\n",
+            "daemon.tick_retention.skipped must be a whole number of days (1 or more)",
+        ),
+        ('[daemon]\ntick_retention = "7d"\n', "daemon.tick_retention must be a table"),
     ],
 )
 def test_bad_definitions_are_located_errors(tmp_path, toml, message):
@@ -156,6 +168,38 @@ def test_bad_definitions_are_located_errors(tmp_path, toml, message):
         load_config(tmp_path).automation  # noqa: B018 (what the daemon reads)
     assert message in caught.value.message
     assert caught.value.path == "teal.toml" and caught.value.line is not None
+
+
+def test_tick_retention_defaults_and_settings(tmp_path):
+    """Skipped ticks go after a week, failed ones after a month, those that queued a run
+    after 90 days (as long as run history); each can be changed, or kept forever."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "teal.toml").write_text('name = "p"\n')
+    default = load_config(tmp_path).automation.daemon.tick_retention
+    assert default.describe() == "skipped 7 days, failed 30 days, requested 90 days"
+    (tmp_path / "teal.toml").write_text(
+        '[daemon.tick_retention]\nskipped = 1\nrequested = "forever"\n'
+    )
+    chosen = load_config(tmp_path).automation.daemon.tick_retention
+    assert chosen.describe() == "skipped 1 day, failed 30 days, requested forever"
+
+
+@pytest.mark.slow
+def test_a_mistake_in_the_daemons_settings_stops_the_daemon_but_builds_warn(tmp_path):
+    from tests.conftest import run_teal, write_project
+
+    root = write_project(
+        tmp_path / "p",
+        {"models/a.sql": "select 1 as x"},
+        'name = "p"\n[daemon.tick_retention]\nskiped = 3\n',
+    )
+    built = run_teal("build", cwd=root)
+    assert built.returncode == 0, built.output
+    assert "warning: teal.toml:3:1: unknown key 'skiped' in daemon.tick_retention" in built.stderr
+    refused = run_teal("daemon", "--once", cwd=root)
+    assert refused.returncode == 2, refused.output
+    assert "teal.toml:3:1: unknown key 'skiped' in daemon.tick_retention" in refused.stderr
+    assert "did you mean 'skipped'" in refused.stderr
 
 
 @pytest.mark.slow

@@ -128,6 +128,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        3,
+        "ticks by status and age, for the daemon's tick retention",
+        # the daemon deletes a status's oldest ticks in small batches: the batch is read from
+        # this index instead of scanning every tick (a minutely schedule records ~525k a year)
+        ("CREATE INDEX ticks_by_status ON ticks (status, created_at)",),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

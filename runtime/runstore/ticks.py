@@ -141,6 +141,34 @@ class TickStore:
             out.append(TickRecord(r[0], tick_at, r[2], r[3], r[4], r[5], created))
         return out
 
+    def prune(self, status: str, before: datetime, limit: int) -> int:
+        """Delete at most ``limit`` ticks of ``status`` recorded before ``before``, oldest
+        first; how many were deleted. A source's newest tick is never deleted: a schedule
+        goes on from it (without one it would start again from when it was first seen)."""
+        from teal.runtime.runstore.sqlstore import _time
+
+        store = self.store
+        # a bounded DELETE both backends run (neither has DELETE ... LIMIT): the batch is
+        # chosen through the (status, created_at) index, the newest tick of its source
+        # through the primary key (source, tick_at)
+        with store._lock, store._transaction() as cur:
+            cur.execute(
+                store._sql(
+                    "DELETE FROM ticks WHERE (source, tick_at) IN ("
+                    "SELECT t.source, t.tick_at FROM ticks t "
+                    "WHERE t.status = ? AND t.created_at < ? AND t.tick_at < "
+                    "(SELECT max(n.tick_at) FROM ticks n WHERE n.source = t.source) "
+                    "ORDER BY t.created_at LIMIT ?)"
+                ),
+                (status, _time(before), limit),
+            )
+            return max(cur.rowcount, 0)
+
+    def count(self) -> int:
+        """How many ticks are recorded."""
+        rows = self.store._query("SELECT count(*) FROM ticks", ())
+        return int(rows[0][0])
+
     def run_keys(self, source: str, keys: Sequence[str]) -> set[str]:
         """Which of ``keys`` the source has already recorded."""
         if not keys:

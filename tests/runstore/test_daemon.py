@@ -205,8 +205,9 @@ minimum_interval = "10s"
 def test_a_file_sensor_runs_each_new_or_changed_file_once(tmp_path, store_spec):
     root = project(tmp_path, SENSOR)
     (root / "landing").mkdir()
-    (root / "landing" / "orders_2026-03-01.csv").write_text("a\n")
+    # files are evaluated in the order they landed (then by name)
     (root / "landing" / "notes.csv").write_text("no date here\n")
+    (root / "landing" / "orders_2026-03-01.csv").write_text("a\n")
     d = daemon(root, store_spec)
     found = d.step(T0)
     assert [(o.status, o.message) for o in found] == [
