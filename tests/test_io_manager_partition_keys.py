@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.feather as feather
+import pytest
 
 import teal
 
@@ -70,6 +71,7 @@ def one_row_a_day(visit_days: pa.Table, visits: pa.Table) -> bool:
 """
 
 
+@pytest.mark.slow
 def test_an_unpartitioned_reader_asks_the_manager_for_every_partition(
     project, tmp_path, monkeypatch
 ):

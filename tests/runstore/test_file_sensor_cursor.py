@@ -11,6 +11,8 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from teal.runtime.clock import utc_now
 from teal.runtime.runstore.ticks import TickStore
 from tests.runstore.test_daemon import daemon, project
@@ -46,6 +48,7 @@ def run_files(store: TickStore) -> list[str]:
     )
 
 
+@pytest.mark.slow
 def test_the_cursor_keeps_its_horizon_of_files_and_each_file_runs_once(tmp_path, store_spec):
     """A file an hour for three days, all left in the folder: each runs once, and the
     cursor holds the last six hours' files instead of all 72."""

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from teal.runtime.runstore import RunStatus
 from teal.runtime.runstore.ticks import TickStore
 from teal.runtime.tick_retention import prune_ticks
 from tests.runstore.test_daemon import T0, daemon, project
+
+pytestmark = pytest.mark.slow  # each test steps a daemon through days of ticks
 
 HOURLY_PAUSED_AND_RUNNING = """
 [schedules.paused]
