@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from teal.compiler.daemon_settings import DaemonSettings, parse_daemon_settings
+from teal.compiler.daemon_settings import DaemonSettings, check_known_keys, parse_daemon_settings
 from teal.compiler.errors import ProjectError, did_you_mean
 from teal.compiler.toml_lines import table_line
 
@@ -221,13 +221,7 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
         return raw
 
     def check_keys(kind: str, name: str, spec: dict[str, Any], known: set[str]) -> None:
-        for key in spec:
-            if key not in known:
-                raise fail(
-                    f"unknown key '{key}' in {kind}.{name}",
-                    f"{kind}.{name}.{key}",
-                    did_you_mean(key, known) or "known: " + ", ".join(sorted(known)),
-                )
+        check_known_keys(spec, known, f"{kind}.{name}", fail)
 
     def words(value: Any, what: str, name: str) -> tuple[str, ...]:
         if value is None:

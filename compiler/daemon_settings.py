@@ -66,7 +66,7 @@ def parse_daemon_settings(raw: object, fail: Fail) -> DaemonSettings:
         return DaemonSettings()
     if not isinstance(raw, dict):
         raise fail("'daemon' must be a table of the daemon's settings", "daemon")
-    _known(raw, DAEMON_KEYS, "daemon", fail)
+    check_known_keys(raw, DAEMON_KEYS, "daemon", fail)
     spec = raw.get("tick_retention", {})
     if not isinstance(spec, dict):
         raise fail(
@@ -75,7 +75,7 @@ def parse_daemon_settings(raw: object, fail: Fail) -> DaemonSettings:
             "tick_retention = { skipped = 7, failed = 30, requested = 90 }",
         )
     statuses = TickRetention().by_status()
-    _known(spec, set(statuses), "daemon.tick_retention", fail)
+    check_known_keys(spec, set(statuses), "daemon.tick_retention", fail)
     days = {
         status: _days(spec.get(status, default), status, fail)
         for status, default in statuses.items()
@@ -83,7 +83,8 @@ def parse_daemon_settings(raw: object, fail: Fail) -> DaemonSettings:
     return DaemonSettings(tick_retention=TickRetention(**days))
 
 
-def _known(spec: dict[str, Any], known: set[str], where: str, fail: Fail) -> None:
+def check_known_keys(spec: dict[str, Any], known: set[str], where: str, fail: Fail) -> None:
+    """Fail on the first key of ``spec`` (the table at dotted ``where``) not in ``known``."""
     for key in spec:
         if key not in known:
             raise fail(
