@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from teal.compiler.errors import LineageError, TealError, did_you_mean
+from teal.compiler.errors import LineageError, TealError, did_you_mean, line_col
 
 if TYPE_CHECKING:
     from teal.compiler.column_types import MissingColumn
@@ -146,7 +146,7 @@ def _star_at(model: Model) -> tuple[int, int | None, str | None] | None:
         match = _STAR.search(raw)
         if match is None:
             return None
-        line, col = _line_col(raw, match.start(1))
+        line, col = line_col(raw, match.start(1))
         return line, col, raw.splitlines()[line - 1]
     while isinstance(query, (exp.SetOperation, exp.Subquery)):  # the first branch names
         query = query.this  # the columns
@@ -161,7 +161,7 @@ def _star_at(model: Model) -> tuple[int, int | None, str | None] | None:
     text = model.rendered_sql or raw
     if start is None:
         return model.line or 1, None, None
-    at, col = _line_col(text, start)
+    at, col = line_col(text, start)
     written = text.splitlines()[at - 1]
     lines = raw.splitlines()
     if 0 < at <= len(lines) and lines[at - 1] == written:  # no template before it on the line
@@ -169,8 +169,3 @@ def _star_at(model: Model) -> tuple[int, int | None, str | None] | None:
     if written in lines:  # the line moved (a multi-line config() above it)
         return lines.index(written) + 1, col, written
     return model.line or 1, None, None
-
-
-def _line_col(text: str, offset: int) -> tuple[int, int]:
-    """The 1-based line and column of ``offset`` in ``text``."""
-    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1

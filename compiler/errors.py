@@ -141,6 +141,15 @@ class ErrorGroup(TealError):
         return "\n".join(shown)
 
 
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    r"""The 1-based line and column of the character at ``offset`` in ``text``.
+
+    >>> line_col("select 1\nfrom t", 9)
+    (2, 1)
+    """
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
 def raise_all(errors: list[TealError]) -> None:
     """Raise nothing, the single error, or an :class:`ErrorGroup` of them all."""
     if len(errors) == 1:

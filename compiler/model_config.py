@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from teal.compiler.automation import freshness_problem, parse_duration
-from teal.compiler.errors import ProjectError, did_you_mean
+from teal.compiler.errors import ProjectError, did_you_mean, line_col
 from teal.compiler.external import FORMATS
 
 MATERIALIZATIONS = ("view", "table", "ephemeral", "incremental", "external")
@@ -106,8 +106,7 @@ def validate_model_config(
         if source_text is not None:
             m = re.search(rf"\b{re.escape(key)}\s*[=:]", source_text)
             if m:
-                line = source_text.count("\n", 0, m.start()) + 1
-                col = m.start() - (source_text.rfind("\n", 0, m.start()) + 1) + 1
+                line, col = line_col(source_text, m.start())
                 source_line = source_text.splitlines()[line - 1]
         if key not in MODEL_CONFIG_KEYS:
             hint = did_you_mean(key, MODEL_CONFIG_KEYS) or (

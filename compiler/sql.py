@@ -17,9 +17,11 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from teal.compiler.errors import ParseError
+from teal.compiler.errors import ParseError, ProjectError, line_col
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlglot import exp
 
 DIALECT = "duckdb"
@@ -134,9 +136,9 @@ def parse_sql(
                 what, offset = quote_at
             else:
                 what, offset = "/*", opened
-            rline = sql.count("\n", 0, offset) + 1
+            rline, rcol = line_col(sql, offset)
             line, text = where(rline)
-            col = source_col(rline, offset - (sql.rfind("\n", 0, offset) + 1) + 1, text)
+            col = source_col(rline, rcol, text)
             kind, closer = ("comment", "*/") if what == "/*" else ("quoted text", what)
             raise ParseError(
                 f"SQL syntax error: the {kind} starting here is never closed",
@@ -173,9 +175,8 @@ def parse_sql(
             ),
             None,
         )
-        second_line = None if start is None else sql.count("\n", 0, start) + 1
+        second_line, at = (None, None) if start is None else line_col(sql, start)
         line, text = where(second_line)
-        at = None if start is None else start - (sql.rfind("\n", 0, start) + 1) + 1
         raise ParseError(
             "a SQL model must be a single statement",
             path=path,
@@ -449,6 +450,38 @@ def output_columns(query: exp.Expr) -> list[str] | None:
     if any(not n for n in names):
         return None
     return [n.lower() for n in names]
+
+
+def repeated_column_error(
+    found: tuple[str, int, int, int | None] | None,
+    sql: str,
+    source: str,
+    line_of: Callable[[int], int],
+    display: str,
+    stored_as: str,
+) -> ProjectError:
+    """The located error of :func:`repeated_column`'s ``found`` in rendered ``sql``, at the
+    second column's name: its line in ``source`` (the author's text, through ``line_of``),
+    and its column where that line is the rendered one (no template on it). ``stored_as``
+    says what the engine would do with the second column."""
+    name, first, second, start = found if found is not None else ("?", 0, 0, None)
+    line = col = text = None
+    if start is not None:
+        rendered_line, rendered_col = line_col(sql, start)
+        line = line_of(rendered_line)
+        lines = source.splitlines()
+        text = lines[line - 1] if 0 < line <= len(lines) else None
+        if text == sql.splitlines()[rendered_line - 1]:  # no template on the line
+            col = rendered_col
+    return ProjectError(
+        f"the query gives two columns the name '{name}' (columns {first} and {second}): "
+        + stored_as,
+        path=display,
+        line=line,
+        col=col,
+        source_line=text,
+        hint="give one of them another name (... as other_name), or leave one out",
+    )
 
 
 def repeated_column(query: exp.Expr) -> tuple[str, int, int, int | None] | None:

@@ -477,28 +477,18 @@ class Stager:
 def _column_named_twice(full: Rendering, text: str, display: str) -> ProjectError:
     """The error of a query that names two of its columns alike (DuckDB would store the
     second renamed, ``x_1``, and readers of ``x`` would get the first), at the second."""
-    from teal.compiler.sql import parse_sql, repeated_column
+    from teal.compiler.sql import parse_sql, repeated_column, repeated_column_error
 
-    sql = full.rendered.sql
-    ast = full.ast or parse_sql(sql, path=display, line_of=full.rendered.line_of, source=text)
-    found = repeated_column(ast)
-    name, first, second, start = found if found is not None else ("?", 0, 0, None)
-    line = col = source = None
-    if start is not None:
-        rendered_line = sql.count("\n", 0, start) + 1
-        line = full.rendered.line_of(rendered_line)
-        rendered_text = sql.splitlines()[rendered_line - 1]
-        source = text.splitlines()[line - 1] if 0 < line <= text.count("\n") + 1 else None
-        if source == rendered_text:  # no template on the line: the column is the same
-            col = start - (sql.rfind("\n", 0, start) + 1) + 1
-    return ProjectError(
-        f"the query gives two columns the name '{name}' (columns {first} and {second}): a "
-        f"table has one column of a name (DuckDB would store the second as {name}_1)",
-        path=display,
-        line=line,
-        col=col,
-        source_line=source,
-        hint="give one of them another name (... as other_name), or leave one out",
+    sql, line_of = full.rendered.sql, full.rendered.line_of
+    found = repeated_column(full.ast or parse_sql(sql, path=display, line_of=line_of, source=text))
+    name = found[0] if found is not None else "?"
+    return repeated_column_error(
+        found,
+        sql,
+        text,
+        line_of,
+        display,
+        f"a table has one column of a name (DuckDB would store the second as {name}_1)",
     )
 
 

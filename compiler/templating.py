@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from teal.compiler.errors import ProjectError, TemplateError, did_you_mean
+from teal.compiler.errors import ProjectError, TemplateError, did_you_mean, line_col
 from teal.compiler.sql import quote_identifier as quote_ident
 
 REF_MARKER = "__teal_ref"
@@ -115,8 +115,8 @@ def config_written_twice(text: str, path: str) -> ProjectError | None:
     calls = [m.start() + m.group().rindex("config") for m in _CONFIG_CALL.finditer(blanked)]
     if len(calls) < 2:
         return None
-    lines = [text.count("\n", 0, at) + 1 for at in calls[:2]]
-    col = calls[1] - (text.rfind("\n", 0, calls[1]) + 1) + 1
+    (first, _), (second, col) = line_col(text, calls[0]), line_col(text, calls[1])
+    lines = [first, second]
     return ProjectError(
         f"config() is called twice in this model, on lines {lines[0]} and {lines[1]}: the "
         "calls are merged, and where both set a key the second one's value wins",
@@ -190,9 +190,7 @@ def _call_line(source: str, pattern: str) -> tuple[int | None, int | None]:
     m = re.search(pattern, source)
     if not m:
         return None, None
-    line = source.count("\n", 0, m.start()) + 1
-    col = m.start() - (source.rfind("\n", 0, m.start()) + 1) + 1
-    return line, col
+    return line_col(source, m.start())
 
 
 def _source_line(source: str, line: int | None) -> str | None:

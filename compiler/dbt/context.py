@@ -37,7 +37,7 @@ from teal.compiler.dbt.proxies import (
     VarProxy,
 )
 from teal.compiler.dbt.values import AttrDict, Column, Relation, Table
-from teal.compiler.errors import TemplateError, did_you_mean
+from teal.compiler.errors import TemplateError, did_you_mean, line_col
 
 __all__ = ["AttrDict", "Column", "DbtJinja", "Relation", "Table"]
 
@@ -332,8 +332,7 @@ class DbtJinja:
         if pattern and text:
             found = re.search(pattern, text)
             if found:
-                line = text.count("\n", 0, found.start()) + 1
-                col = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+                line, col = line_col(text, found.start())
         return TemplateError(
             message, path=path, line=line, col=col, source_line=source_line(text, line), hint=hint
         )

@@ -12,6 +12,7 @@ from typing import Any
 
 from teal.compiler.dbt.context import AttrDict
 from teal.compiler.dbt.settings import DbtSettings
+from teal.compiler.errors import line_col
 
 SUPPORTED_MATERIALIZATIONS = ("view", "table", "incremental", "ephemeral")
 STRATEGIES = ("append", "delete+insert", "merge")
@@ -305,7 +306,7 @@ def position(text: str, pattern: str) -> tuple[int, int] | None:
     m = re.search(pattern, text)
     if not m:
         return None
-    return text.count("\n", 0, m.start()) + 1, m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+    return line_col(text, m.start())
 
 
 def source_line(text: str, line: int | None) -> str | None:

@@ -80,7 +80,7 @@ def named_twice(node: Node, sql: str) -> ProjectError | None:
     if len(set(names)) == len(names):
         return None
     from teal.compiler.errors import TealError
-    from teal.compiler.sql import parse_sql, repeated_column
+    from teal.compiler.sql import parse_sql, repeated_column, repeated_column_error
     from teal.compiler.templating import Rendered
 
     try:
@@ -89,22 +89,12 @@ def named_twice(node: Node, sql: str) -> ProjectError | None:
         return None  # the scan was wrong about a query sqlglot cannot read: say nothing
     if found is None:
         return None
-    name, first, second, start = found
-    line = col = text = None
-    raw = node.raw or ""
-    if start is not None:
-        rendered_line = sql.count("\n", 0, start) + 1
-        line = Rendered(sql=sql, source=raw).line_of(rendered_line)
-        lines = raw.splitlines()
-        text = lines[line - 1] if 0 < line <= len(lines) else None
-        if text == sql.splitlines()[rendered_line - 1]:
-            col = start - (sql.rfind("\n", 0, start) + 1) + 1
-    return ProjectError(
-        f"the query gives two columns the name '{name}' (columns {first} and {second}): "
+    name, raw = found[0], node.raw or ""
+    return repeated_column_error(
+        found,
+        sql,
+        raw,
+        Rendered(sql=sql, source=raw).line_of,
+        node.display,
         f"dbt-duckdb stores the second as {name}_1, which readers of {name} do not get",
-        path=node.display,
-        line=line,
-        col=col,
-        source_line=text,
-        hint="give one of them another name (... as other_name), or leave one out",
     )

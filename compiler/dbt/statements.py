@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from teal.compiler.errors import ParseError
+from teal.compiler.errors import ParseError, line_col
 
 if TYPE_CHECKING:
     from teal.compiler.dbt.nodes import Node
@@ -116,6 +116,5 @@ def _second_in_file(raw: str) -> tuple[int | None, int | None, str | None]:
     if len(starts) < 2:
         return None, None, None
     at = starts[1]
-    line = text.count("\n", 0, at) + 1
-    col = at - (text.rfind("\n", 0, at) + 1) + 1
+    line, col = line_col(text, at)
     return line, col, raw.splitlines()[line - 1]
