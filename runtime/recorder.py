@@ -404,6 +404,9 @@ class RecordingReporter:
                 data["metadata"] = dict(metadata)
             events.append((EventKind.MATERIALIZATION, step.model, key, None, None, data))
         canceled = status == ERROR and message == CANCELED_RUNNING  # stopped by a cancel
+        outcome: dict[str, JsonValue] = {"rows": rows, "attempt": step.attempt}
+        if seconds is not None:  # the store dates the partition's start from it
+            outcome["duration_s"] = round(seconds, 6)
         events.append(
             (
                 EventKind.STEP_CANCELED if canceled else _OUTCOME[status],
@@ -411,7 +414,7 @@ class RecordingReporter:
                 key,
                 None,
                 message,
-                {"rows": rows, "attempt": step.attempt},
+                outcome,
             )
         )
         self.recorder.emit_all(events, defer=True)

@@ -1,7 +1,8 @@
 """A run's page and the runs list in a real browser, over runs written into the store
 before the server starts (so nothing races its file watching): a finished run with more
-events than one answer holds shows every one of them, and a model filter naming no model
-says so, as `teal runs --model` does."""
+events than one answer holds shows every one of them, a partitioned step is one row with
+its partitions under it, and a model filter naming no model says so, as `teal runs
+--model` does."""
 
 from __future__ import annotations
 
@@ -148,5 +149,43 @@ def test_a_failed_asset_shows_its_error_at_its_file_on_its_page_and_its_run(page
         )
         at = page.locator("table.materializations tr:has(td) td").first
         expect(at).to_have_text(re.compile(f"^{SECOND}$"))
+    finally:
+        stop_ui(server)
+
+
+DAILY = """{{ config(materialized='incremental', partition_column='day',
+    partitioned_by={'daily': {'start': '2025-01-01', 'end': '2025-01-04'}}) }}
+select cast('{{ partition.start }}' as date) as day,
+    case when '{{ partition.key }}' = '2025-01-02' then error('a bad day') else 1 end as x
+"""
+
+
+def test_a_partitioned_step_is_one_row_with_its_partitions_and_their_times(page, project):
+    from playwright.sync_api import expect
+
+    root = project({"models/daily.sql": DAILY})
+    built = run_teal("build", "--partition-range", "2025-01-01..2025-01-03", cwd=root)
+    assert built.returncode == 1, built.output
+    server = start_ui(root)
+    try:
+        page.goto(f"{server.url}#/runs/last")
+        step = page.locator("table.steps tbody.step")
+        expect(step).to_have_count(1)  # once, not once more per partition
+        toggle = step.locator("button.partitions-toggle")
+        expect(toggle).to_have_text("3 partitions")
+        counts = step.locator("tr").first.locator("td").nth(1)
+        expect(counts).to_contain_text("success 2")
+        expect(counts).to_contain_text("failure 1")
+        partitions = step.locator("tr.partition")
+        expect(partitions.first).to_be_hidden()
+        toggle.click()  # a row per partition, each with its status and how long it took
+        expect(partitions).to_have_count(3)
+        expect(partitions.locator("td:nth-child(2)")).to_have_text(
+            ["2025-01-01", "2025-01-02", "2025-01-03"]
+        )
+        expect(partitions.locator(".badge")).to_have_text(["success", "failure", "success"])
+        took = re.compile(r"^\d+\.\d\ds$")
+        expect(partitions.locator("td:nth-child(5)")).to_have_text([took, took, took])
+        expect(partitions.nth(1)).to_contain_text("a bad day")
     finally:
         stop_ui(server)
