@@ -138,6 +138,13 @@ def test_a_failed_asset_shows_its_error_at_its_file_on_its_page_and_its_run(page
         expect(failed.locator("code.where")).to_have_text("models/bad.sql")
         skipped = page.locator("table.steps tr", has_text="after_bad")
         expect(skipped).to_contain_text("upstream bad failed")  # why it was skipped
+        failed_step = page.locator("table.steps tbody.step", has_text="no rows today")
+        expect(failed_step).not_to_have_class(re.compile("target"))
+        reason = skipped.locator("td").last.locator("a", has_text="bad")
+        expect(reason).to_have_attribute("href", "#/asset/bad")  # a new tab: its asset
+        reason.click()  # to the step that failed, in this run
+        expect(failed_step).to_have_class(re.compile("target"))
+        expect(failed_step).to_be_in_viewport()
 
         page.goto(f"{server.url}#/asset/boom")  # a Python asset: the line it raised at
         expect(page.locator("main .last-error code.where")).to_have_text("models/boom.py:5")

@@ -1,7 +1,7 @@
 // The Steps table of a run's page, redrawn in place row by row. A step (a model, each try)
 // is one row; a partitioned step's partitions are grouped under it (how many, how many of
 // each status, and, opened, a row per partition with its status and time), as Dagster's
-// per-partition step view.
+// per-partition step view. A skipped step's reason links to the step that failed.
 import { assetLink, badge, esc, fmtS, keyedChildren, update } from "./core.js";
 
 const STATUSES = ["success", "failure", "started", "skipped", "canceled"]; // the counts' order
@@ -14,6 +14,15 @@ export function stepsView(where) {
     if (toggle) {
       const open = toggle.closest("tbody").classList.toggle("open");
       toggle.setAttribute("aria-expanded", String(open));
+      return;
+    }
+    const to = e.target.closest("a.step-link");
+    if (to && !(e.ctrlKey || e.metaKey || e.shiftKey)) { // its step in this run, not its asset's page
+      e.preventDefault();
+      const found = [...table.querySelectorAll("tbody.step")].filter((b) => b.dataset.model === to.dataset.step).pop();
+      for (const b of table.querySelectorAll("tbody.step.target")) b.classList.remove("target");
+      found.classList.add("target");
+      found.scrollIntoView({ block: "center" });
     }
   });
   const draw = (steps) => {
@@ -24,6 +33,7 @@ export function stepsView(where) {
       if (s.partition_key) groups.get(key).parts.push(s);
       else groups.get(key).whole = s;
     }
+    const models = new Set(steps.map((s) => s.model));
     const bodies = keyedChildren(table, [...groups.keys()], () => {
       const body = document.createElement("tbody");
       body.className = "step";
@@ -33,20 +43,20 @@ export function stepsView(where) {
     for (const [key, g] of groups) {
       const body = bodies.get(key);
       body.dataset.model = g.model;
-      update(body.firstElementChild, stepRow(g, body.classList.contains("open")));
+      update(body.firstElementChild, stepRow(g, body.classList.contains("open"), models));
       const parts = new Map(g.parts.map((s) => [s.partition_key, s]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))); // by key
       const rows = keyedChildren(body, [...parts.keys()], () => {
         const row = document.createElement("tr");
         row.className = "partition";
         return row;
       });
-      for (const [k, s] of parts) update(rows.get(k), partitionRow(s));
+      for (const [k, s] of parts) update(rows.get(k), partitionRow(s, models));
     }
   };
   return { draw };
 }
 
-function stepRow(g, open) {
+function stepRow(g, open, models) {
   const parts = g.parts;
   const s = g.whole || { ...parts[0], status: worst(parts), rows: null, message: null, started_at: null };
   let partitions = "";
@@ -56,11 +66,11 @@ function stepRow(g, open) {
     const done = total === parts.length ? "" : `${parts.length} of `;
     partitions = `<button class="link partitions-toggle" aria-expanded="${open}" title="a row per partition"${parts.length ? "" : " disabled"}>${done}${total} partition${total === 1 ? "" : "s"}</button> ${counts.map(([st, n]) => `${badge(st)} ${n}`).join(" ")}`;
   }
-  return `<td>${assetLink(g.model)}</td><td>${partitions}</td><td>${g.attempt}</td><td>${badge(s.status)}</td><td>${took(s)}</td><td>${esc(s.rows ?? "")}</td><td>${note(s)}</td>`;
+  return `<td>${assetLink(g.model)}</td><td>${partitions}</td><td>${g.attempt}</td><td>${badge(s.status)}</td><td>${took(s)}</td><td>${esc(s.rows ?? "")}</td><td>${note(s, models)}</td>`;
 }
 
-function partitionRow(s) {
-  return `<td></td><td>${esc(s.partition_key)}</td><td></td><td>${badge(s.status)}</td><td>${took(s)}</td><td>${esc(s.rows ?? "")}</td><td>${note(s)}</td>`;
+function partitionRow(s, models) {
+  return `<td></td><td>${esc(s.partition_key)}</td><td></td><td>${badge(s.status)}</td><td>${took(s)}</td><td>${esc(s.rows ?? "")}</td><td>${note(s, models)}</td>`;
 }
 
 function worst(parts) {
@@ -72,7 +82,16 @@ function took(s) {
   return s.started_at && s.finished_at ? fmtS((new Date(s.finished_at) - new Date(s.started_at)) / 1000) : "";
 }
 
-// a failure's file, then the message
-function note(s) {
-  return (s.where ? `<code class="where">${esc(s.where)}</code>: ` : "") + esc(s.message || "");
+// a failure's file, then the message; a skip's reason names the upstream step that did not
+// build (runtime/scheduler.py: ``upstream X failed``, ``... was canceled``, ...): X links to
+// its step in this run (its asset's page opened in a new tab), or to its asset
+function note(s, models) {
+  const where = s.where ? `<code class="where">${esc(s.where)}</code>: ` : "";
+  const why = s.status === "skipped" && (s.message || "").match(/^upstream (\S+)([\s\S]*)$/);
+  if (!why) return where + esc(s.message || "");
+  const name = why[1];
+  const to = models.has(name)
+    ? `<a class="step-link" href="#/asset/${encodeURIComponent(name)}" data-step="${esc(name)}" title="its step in this run">${esc(name)}</a>`
+    : assetLink(name);
+  return `${where}upstream ${to}${esc(why[2])}`;
 }
