@@ -431,6 +431,9 @@ class RecordingReporter:
                 "severity": outcome.severity,
                 "failing_rows": outcome.failing,
             }
+            sample = outcome.failing_row()  # as the build prints it: the UI shows it too
+            if sample is not None:
+                check["sample"] = sample
             events.append(
                 (
                     EventKind.CHECK_RESULT,

@@ -196,3 +196,29 @@ def test_a_partitioned_step_is_one_row_with_its_partitions_and_their_times(page,
         expect(partitions.nth(1)).to_contain_text("a bad day")
     finally:
         stop_ui(server)
+
+
+def test_a_failed_check_shows_the_failing_row_the_build_printed(page, project):
+    from playwright.sync_api import expect
+
+    root = project(
+        {
+            "models/orders.sql": "select * from range(3) t(i)",
+            "models/schema.yml": "models:\n  - name: orders\n    tests:\n"
+            "      - row_count: {min: 5, name: at_least_five}\n",
+        }
+    )
+    built = run_teal("build", cwd=root)
+    assert built.returncode == 1, built.output
+    [printed] = re.findall(r"^ +(e\.g\. .+)$", built.output, flags=re.M)
+    assert printed == "e.g. n=3"
+    server = start_ui(root)
+    try:
+        page.goto(f"{server.url}#/runs/last")
+        ran = page.locator("table.run-checks tr", has_text="at_least_five")
+        expect(ran.locator("code.sample")).to_have_text(printed)
+        page.goto(f"{server.url}#/asset/orders")
+        latest = page.locator("table.checks tr", has_text="at_least_five")
+        expect(latest.locator("code.sample")).to_have_text(printed)
+    finally:
+        stop_ui(server)

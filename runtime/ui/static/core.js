@@ -74,6 +74,10 @@ export function lastError(e) {
   if (!e) return "";
   return `<div class="error last-error"><b>Last error</b> in run ${runLink(e.run_id)}${e.partition ? `, partition ${esc(e.partition)}` : ""}${e.failed > 1 ? ` (and ${e.failed - 1} more)` : ""}:<br>${e.where ? `<code class="where">${esc(e.where)}</code>: ` : ""}${esc(e.message || "")}</div>`;
 }
+// a check result's failing rows, and the first of them as the build printed it
+export function failingRows(result) {
+  return `${esc(result.failing_rows ?? "")}${result.sample ? `<br><code class="sample">e.g. ${esc(result.sample)}</code>` : ""}`;
+}
 export function showError(where, err) {
   where.innerHTML = `<div class="error">${err.where ? `${esc(err.where)}: ` : ""}${esc(err.message)}${err.hint ? `<br><span class="muted">hint: ${esc(err.hint)}</span>` : ""}</div>`;
 }

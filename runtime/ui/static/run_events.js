@@ -2,7 +2,7 @@
 // appended to. The log keeps its scroll position and follows the newest line only when the
 // user was already at the bottom (as Dagster's log viewer does); its filter hides the lines
 // that do not contain the text typed, new ones included.
-import { assetLink, badge, esc, update } from "./core.js";
+import { assetLink, badge, esc, failingRows, update } from "./core.js";
 
 const AT_BOTTOM_PX = 4; // this close to the end of the log counts as at its end
 
@@ -52,7 +52,7 @@ export function eventsView(checksEl, logEl, filterEl, shownEl) {
 }
 
 function checkRow(e) {
-  return `<tr><td>${assetLink(e.model)}</td><td>${esc(e.data.check)}</td><td>${badge(e.data.status)}</td><td>${esc(e.data.failing_rows ?? "")}</td><td>${esc(e.message || "")}</td></tr>`;
+  return `<tr><td>${assetLink(e.model)}</td><td>${esc(e.data.check)}</td><td>${badge(e.data.status)}</td><td>${failingRows(e.data)}</td><td>${esc(e.message || "")}</td></tr>`;
 }
 
 function logLine(e) {
