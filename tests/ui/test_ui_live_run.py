@@ -28,7 +28,8 @@ AT_END = "l => l.scrollHeight - l.scrollTop - l.clientHeight <= 4"
 
 
 class LiveRun:
-    """A started run of a then b in ``root``'s store; ``add`` appends events to it."""
+    """A started run (of a, then c, then b, partitioned) in ``root``'s store; ``add``
+    appends events to it."""
 
     def __init__(self, root: Path) -> None:
         self.root, self.seq = root, 0
@@ -56,7 +57,7 @@ class LiveRun:
 
 @pytest.fixture
 def live(project) -> Iterator[tuple[LiveRun, str]]:
-    root = project({"models/a.sql": "select 1 as x", "models/b.sql": "select * from a"})
+    root = project({"models/a.sql": "select 1 as x"})
     run = LiveRun(root)
     server = start_ui(root)
     try:
@@ -86,7 +87,7 @@ def test_a_live_run_page_keeps_what_the_user_opened_scrolled_selected_and_filter
 
     run.add(EventKind.LOG, "a", level="info", message="new line 1")
     run.add(EventKind.STEP_SUCCESS, "a", data={"rows": 1})
-    run.add(EventKind.STEP_START, "b")
+    run.add(EventKind.STEP_START, "c")
     steps = page.locator("table.steps tr:has(td)")
     expect(steps).to_have_count(2)  # b's step appeared
     expect(steps.first.locator(".badge")).to_have_text("success")  # a's, in place
@@ -97,8 +98,8 @@ def test_a_live_run_page_keeps_what_the_user_opened_scrolled_selected_and_filter
 
     page.fill("#log-filter", "new line")
     expect(page.locator(f"{LOG} div:visible")).to_have_count(1)
-    run.add(EventKind.LOG, "b", level="info", message="new line 2")
-    run.add(EventKind.LOG, "b", level="info", message="something else")
+    run.add(EventKind.LOG, "c", level="info", message="new line 2")
+    run.add(EventKind.LOG, "c", level="info", message="something else")
     expect(lines).to_have_count(67)
     visible = page.locator(f"{LOG} div:visible")
     expect(visible).to_have_count(2)
@@ -108,11 +109,28 @@ def test_a_live_run_page_keeps_what_the_user_opened_scrolled_selected_and_filter
 
     page.fill("#log-filter", "")
     log.evaluate("l => { l.scrollTop = l.scrollHeight; }")  # back at the end: it follows
-    run.add(EventKind.LOG, "b", level="info", message="the newest line")
+    run.add(EventKind.LOG, "c", level="info", message="the newest line")
     expect(lines.last).to_contain_text("the newest line")
     page.wait_for_function(f"() => ({AT_END})(document.querySelector('{LOG}'))")
 
+    # a partitioned step: its partitions are counted as they end, the opened list stays open
+    run.add(EventKind.STEP_START, "b", data={"partitions": 3})
+    day = {"rows": 1, "duration_s": 1.5}
+    run.add(EventKind.STEP_SUCCESS, "b", partition_key="2026-03-01", data=day)
+    toggle = page.locator("table.steps button.partitions-toggle")
+    expect(toggle).to_have_text("1 of 3 partitions")
+    toggle.click()
+    partitions = page.locator("table.steps tr.partition")
+    expect(partitions).to_have_count(1)
+    expect(partitions.first).to_contain_text("1.50s")
+    run.add(EventKind.STEP_FAILURE, "b", partition_key="2026-03-02", message="bad day", data=day)
+    expect(toggle).to_have_text("2 of 3 partitions")
+    expect(partitions).to_have_count(2)
+    expect(partitions.nth(1)).to_be_visible()  # still open
+    expect(partitions.nth(1)).to_contain_text("bad day")
+
     run.add(EventKind.STEP_SUCCESS, "b", data={"rows": 1})
+    run.add(EventKind.STEP_SUCCESS, "c", data={"rows": 1})
     run.finish()
     expect(page.locator("#run-status .badge")).to_have_text("success")
     expect(heading).not_to_contain_text("(live)")
