@@ -79,5 +79,5 @@ export function failingRows(result) {
   return `${esc(result.failing_rows ?? "")}${result.sample ? `<br><code class="sample">e.g. ${esc(result.sample)}</code>` : ""}`;
 }
 export function showError(where, err) {
-  where.innerHTML = `<div class="error">${err.where ? `${esc(err.where)}: ` : ""}${esc(err.message)}${err.hint ? `<br><span class="muted">hint: ${esc(err.hint)}</span>` : ""}</div>`;
+  update(where, `<div class="error">${err.where ? `${esc(err.where)}: ` : ""}${esc(err.message)}${err.hint ? `<br><span class="muted">hint: ${esc(err.hint)}</span>` : ""}</div>`);
 }

@@ -1,5 +1,5 @@
 // The runs list (a run's page: run_page.js).
-import { api, badge, esc, fmtS, main, onLeave, runLink, showError } from "./core.js";
+import { api, badge, esc, fmtS, main, onLeave, runLink, showError, update } from "./core.js";
 
 export function runsTable(runs) {
   if (!runs.length) return "<p class='muted'>No runs.</p>";
@@ -25,7 +25,7 @@ export async function runsPage(params) {
     if (model) q.set("model", model);
     const list = document.getElementById("runs-list");
     try {
-      list.innerHTML = runsTable(await api(`runs?${q}`));
+      update(list, runsTable(await api(`runs?${q}`))); // unchanged: left as it is (a selection stays)
     } catch (err) { showError(list, err); } // a model filter naming no model: the form stays
   };
   await load();
