@@ -17,6 +17,7 @@ from typing import Any
 from teal.compiler.checks import TARGET, CheckDef, evaluate
 from teal.compiler.errors import TealError
 from teal.compiler.wording import counted
+from teal.runtime.sample_row import LINE_WIDTH, SAMPLE_PREFIX, format_sample
 from teal.warehouse.engine import Audit, CheckRecord, Engine, EngineCursor, Measured
 
 BLOCKING = ("fail", "error")
@@ -46,6 +47,11 @@ class CheckOutcome:
         """``failing`` as a line shows it: ``3 failing rows``, or ``3 failures`` when the
         check's fail_calc computed it."""
         return counted(self.failing or 0, "failure" if self.calculated else "failing row")
+
+    def failing_row(self, width: int = LINE_WIDTH - len(SAMPLE_PREFIX)) -> str | None:
+        """Its first failing row as a build prints it after ``e.g.`` (``n=500``, within
+        ``width``), or None when it kept none."""
+        return format_sample(self.sample[0], self.columns, width=width) if self.sample else None
 
     @property
     def blocks(self) -> bool:

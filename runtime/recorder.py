@@ -404,6 +404,9 @@ class RecordingReporter:
                 data["metadata"] = dict(metadata)
             events.append((EventKind.MATERIALIZATION, step.model, key, None, None, data))
         canceled = status == ERROR and message == CANCELED_RUNNING  # stopped by a cancel
+        outcome: dict[str, JsonValue] = {"rows": rows, "attempt": step.attempt}
+        if seconds is not None:  # the store dates the partition's start from it
+            outcome["duration_s"] = round(seconds, 6)
         events.append(
             (
                 EventKind.STEP_CANCELED if canceled else _OUTCOME[status],
@@ -411,7 +414,7 @@ class RecordingReporter:
                 key,
                 None,
                 message,
-                {"rows": rows, "attempt": step.attempt},
+                outcome,
             )
         )
         self.recorder.emit_all(events, defer=True)
@@ -428,6 +431,9 @@ class RecordingReporter:
                 "severity": outcome.severity,
                 "failing_rows": outcome.failing,
             }
+            sample = outcome.failing_row()  # as the build prints it: the UI shows it too
+            if sample is not None:
+                check["sample"] = sample
             events.append(
                 (
                     EventKind.CHECK_RESULT,

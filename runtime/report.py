@@ -23,7 +23,7 @@ from teal.runtime.check_lines import (
     summarize_checks,
 )
 from teal.runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
-from teal.runtime.sample_row import LINE_WIDTH, format_sample
+from teal.runtime.sample_row import LINE_WIDTH, SAMPLE_PREFIX
 
 if TYPE_CHECKING:
     from teal.runtime.checking import CheckOutcome
@@ -333,9 +333,8 @@ def summary(result: BuildResult) -> str:
 def sample_line(outcome: CheckOutcome, name_partition: bool = False) -> str:
     """``      e.g. customer_id=124  email=customer124.example.com  ...``: the outcome's
     first sample row (with its partition when ``name_partition``), within ~100 columns."""
-    prefix = "      e.g. " + (f"in {outcome.partition}: " if name_partition else "")
-    row = format_sample(outcome.sample[0], outcome.columns, width=LINE_WIDTH - len(prefix))
-    return prefix + row
+    prefix = SAMPLE_PREFIX + (f"in {outcome.partition}: " if name_partition else "")
+    return prefix + (outcome.failing_row(width=LINE_WIDTH - len(prefix)) or "")
 
 
 def results_table(result: BuildResult) -> str:

@@ -20,14 +20,18 @@ from collections.abc import Mapping, Sequence
 VALUE_WIDTH = 24
 # what the printed line (its indentation and prefix included) should fit in
 LINE_WIDTH = 100
+# what a build prints before a check's failing row (the UI shows it after ``e.g.`` too)
+SAMPLE_PREFIX = "      e.g. "
 _GAP = "  "
 
 
 def format_sample(
-    row: Mapping[str, object], keep: Sequence[str] = (), width: int = LINE_WIDTH - 11
+    row: Mapping[str, object],
+    keep: Sequence[str] = (),
+    width: int = LINE_WIDTH - len(SAMPLE_PREFIX),
 ) -> str:
     """``row`` as ``column=value`` pairs within ``width`` characters (the default leaves
-    room for the 11 characters of ``      e.g. `` before it); ``keep``: columns shown even
+    room for ``SAMPLE_PREFIX`` before it); ``keep``: columns shown even
     when others are left out (matched without regard to case or quotes)."""
     pairs = [f"{_cut(str(name))}={_value(value)}" for name, value in row.items()]
     if len(_GAP.join(pairs)) <= width:

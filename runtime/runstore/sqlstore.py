@@ -301,7 +301,14 @@ class SqlRunStore:
                 return
             # the step's row, made by its start, gets the outcome; a skip (or an outcome
             # whose start was never written) makes it. One statement that needs no row count
-            # back, so a Postgres store sends a whole batch in one round trip
+            # back, so a Postgres store sends a whole batch in one round trip. A partition
+            # has no start event: its outcome says how long it took, which dates its start
+            took = data.get("duration_s")
+            started = (
+                event.at - timedelta(seconds=took)
+                if partition and isinstance(took, int | float) and not isinstance(took, bool)
+                else None
+            )
             cur.execute(
                 self._sql(
                     f"INSERT INTO steps ({_STEP_COLUMNS}) VALUES ({_marks(9)}) "
@@ -315,7 +322,7 @@ class SqlRunStore:
                     partition,
                     attempt,
                     status,
-                    None,
+                    _time(started),
                     _time(event.at),
                     _number(data.get("rows")),
                     event.message,

@@ -110,6 +110,7 @@ class RunView:
         found = self.store.events(run_id, after=after)
         events = found[:MAX_EVENTS]
         where = self._failed_at(run_id)
+        planned = self._partitions_planned(run_id)
         return {
             "run": run_summary(run),
             "steps": [
@@ -120,6 +121,9 @@ class RunView:
                     "where": where.get((s.model, s.attempt))
                     if s.status == "failure" and not s.partition_key
                     else None,
+                    # a partitioned step: how many partitions it builds (the page counts
+                    # those that ended while it runs)
+                    "partitions": None if s.partition_key else planned.get(s.model),
                 }
                 for s in self.store.steps(run_id)
             ],
@@ -146,6 +150,15 @@ class RunView:
                 for c in self.store.runs(parent=run_id, limit=MAX_CHILDREN)
             ],
         }
+
+    def _partitions_planned(self, run_id: str) -> dict[str, int]:
+        """model -> how many partitions its step builds, as its start said."""
+        found: dict[str, int] = {}
+        for e in self.store.events(run_id, kinds=[EventKind.STEP_START]):
+            count = e.data.get("partitions")
+            if e.model and isinstance(count, int) and count:
+                found.setdefault(e.model, count)
+        return found
 
     def _failed_at(self, run_id: str) -> dict[tuple[str, int], str]:
         """(model, attempt) -> where its failure is (``path:line:col``, as the build's

@@ -115,6 +115,26 @@ def test_records_a_run_with_its_steps_events_and_outcomes(store: RunStore) -> No
     assert materialized.data["schema"] == [["id", "BIGINT"]]
 
 
+def test_a_partition_outcome_dates_its_step_from_how_long_it_took(store: RunStore) -> None:
+    """A partition has no start event: its step row starts its duration before it ended
+    (the UI shows each partition's time), and an outcome that does not say has none."""
+    store.migrate(T0)
+    store.add_run(_run("r1"))
+    ended = T0 + timedelta(seconds=10)
+    store.append(
+        [
+            Event("r1", 1, ended, EventKind.STEP_SUCCESS, "orders", partition_key="2025-03-01",
+                  data={"rows": 3, "duration_s": 2.5}),
+            Event("r1", 2, ended, EventKind.STEP_SUCCESS, "orders", partition_key="2025-03-02",
+                  data={"rows": 3}),
+        ]
+    )  # fmt: skip
+    steps = {s.partition_key: s for s in store.steps("r1")}
+    assert steps["2025-03-01"].started_at == ended - timedelta(seconds=2.5)
+    assert steps["2025-03-01"].finished_at == ended
+    assert steps["2025-03-02"].started_at is None
+
+
 def test_lists_runs_newest_first_with_filters(store: RunStore) -> None:
     store.migrate(T0)
     for i in range(3):

@@ -46,6 +46,10 @@ def test_pick_a_range_or_the_missing_and_failed_partitions_and_backfill_them(pag
         page.goto(f"{server.url}#/asset/daily")
         cells = page.locator("#partitions .cell[data-key]")
         expect(cells).to_have_count(10)
+        # a missing partition's cell is the grey of the "missing" badge above the grid
+        grey = "el => getComputedStyle(el).backgroundColor"
+        missing_badge = page.locator("#partitions .badge.missing").evaluate(grey)
+        assert page.locator("#partitions .cell.missing").first.evaluate(grey) == missing_badge
         picked = page.locator("#picked")
         page.locator('.cell[data-key="2025-01-02"]').click()
         page.locator('.cell[data-key="2025-01-08"]').click(modifiers=["Shift"])

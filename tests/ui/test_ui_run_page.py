@@ -1,7 +1,8 @@
 """A run's page and the runs list in a real browser, over runs written into the store
 before the server starts (so nothing races its file watching): a finished run with more
-events than one answer holds shows every one of them, and a model filter naming no model
-says so, as `teal runs --model` does."""
+events than one answer holds shows every one of them, a partitioned step is one row with
+its partitions under it, and a model filter naming no model says so, as `teal runs
+--model` does."""
 
 from __future__ import annotations
 
@@ -137,6 +138,13 @@ def test_a_failed_asset_shows_its_error_at_its_file_on_its_page_and_its_run(page
         expect(failed.locator("code.where")).to_have_text("models/bad.sql")
         skipped = page.locator("table.steps tr", has_text="after_bad")
         expect(skipped).to_contain_text("upstream bad failed")  # why it was skipped
+        failed_step = page.locator("table.steps tbody.step", has_text="no rows today")
+        expect(failed_step).not_to_have_class(re.compile("target"))
+        reason = skipped.locator("td").last.locator("a", has_text="bad")
+        expect(reason).to_have_attribute("href", "#/asset/bad")  # a new tab: its asset
+        reason.click()  # to the step that failed, in this run
+        expect(failed_step).to_have_class(re.compile("target"))
+        expect(failed_step).to_be_in_viewport()
 
         page.goto(f"{server.url}#/asset/boom")  # a Python asset: the line it raised at
         expect(page.locator("main .last-error code.where")).to_have_text("models/boom.py:5")
@@ -148,5 +156,69 @@ def test_a_failed_asset_shows_its_error_at_its_file_on_its_page_and_its_run(page
         )
         at = page.locator("table.materializations tr:has(td) td").first
         expect(at).to_have_text(re.compile(f"^{SECOND}$"))
+    finally:
+        stop_ui(server)
+
+
+DAILY = """{{ config(materialized='incremental', partition_column='day',
+    partitioned_by={'daily': {'start': '2025-01-01', 'end': '2025-01-04'}}) }}
+select cast('{{ partition.start }}' as date) as day,
+    case when '{{ partition.key }}' = '2025-01-02' then error('a bad day') else 1 end as x
+"""
+
+
+def test_a_partitioned_step_is_one_row_with_its_partitions_and_their_times(page, project):
+    from playwright.sync_api import expect
+
+    root = project({"models/daily.sql": DAILY})
+    built = run_teal("build", "--partition-range", "2025-01-01..2025-01-03", cwd=root)
+    assert built.returncode == 1, built.output
+    server = start_ui(root)
+    try:
+        page.goto(f"{server.url}#/runs/last")
+        step = page.locator("table.steps tbody.step")
+        expect(step).to_have_count(1)  # once, not once more per partition
+        toggle = step.locator("button.partitions-toggle")
+        expect(toggle).to_have_text("3 partitions")
+        counts = step.locator("tr").first.locator("td").nth(1)
+        expect(counts).to_contain_text("success 2")
+        expect(counts).to_contain_text("failure 1")
+        partitions = step.locator("tr.partition")
+        expect(partitions.first).to_be_hidden()
+        toggle.click()  # a row per partition, each with its status and how long it took
+        expect(partitions).to_have_count(3)
+        expect(partitions.locator("td:nth-child(2)")).to_have_text(
+            ["2025-01-01", "2025-01-02", "2025-01-03"]
+        )
+        expect(partitions.locator(".badge")).to_have_text(["success", "failure", "success"])
+        took = re.compile(r"^\d+\.\d\ds$")
+        expect(partitions.locator("td:nth-child(5)")).to_have_text([took, took, took])
+        expect(partitions.nth(1)).to_contain_text("a bad day")
+    finally:
+        stop_ui(server)
+
+
+def test_a_failed_check_shows_the_failing_row_the_build_printed(page, project):
+    from playwright.sync_api import expect
+
+    root = project(
+        {
+            "models/orders.sql": "select * from range(3) t(i)",
+            "models/schema.yml": "models:\n  - name: orders\n    tests:\n"
+            "      - row_count: {min: 5, name: at_least_five}\n",
+        }
+    )
+    built = run_teal("build", cwd=root)
+    assert built.returncode == 1, built.output
+    [printed] = re.findall(r"^ +(e\.g\. .+)$", built.output, flags=re.M)
+    assert printed == "e.g. n=3"
+    server = start_ui(root)
+    try:
+        page.goto(f"{server.url}#/runs/last")
+        ran = page.locator("table.run-checks tr", has_text="at_least_five")
+        expect(ran.locator("code.sample")).to_have_text(printed)
+        page.goto(f"{server.url}#/asset/orders")
+        latest = page.locator("table.checks tr", has_text="at_least_five")
+        expect(latest.locator("code.sample")).to_have_text(printed)
     finally:
         stop_ui(server)

@@ -1,10 +1,12 @@
 // teal ui: a single page over the JSON API (runtime/ui/server.py), plain ES modules (no
 // build step). Views by hash route: #/ (asset graph, graph.js), #/asset/NAME (asset.js),
-// #/runs and #/runs/ID (runs.js), #/launch (launch.js), #/automation (automation.js).
+// #/runs (runs.js), #/runs/ID (run_page.js), #/launch (launch.js), #/automation
+// (automation.js).
 import { api, counted, esc, leave, main, showError } from "./core.js";
 import { graphPage } from "./graph.js";
 import { assetPage } from "./asset.js";
-import { runPage, runsPage } from "./runs.js";
+import { runsPage } from "./runs.js";
+import { runPage } from "./run_page.js";
 import { launchPage } from "./launch.js";
 import { automationPage } from "./automation.js";
 

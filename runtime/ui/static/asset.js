@@ -1,5 +1,5 @@
 // An asset's page: its definition, status, checks, materializations, lineage and data.
-import { api, assetLink, badge, counted, esc, fmtS, lastError, main, runLink, showError } from "./core.js";
+import { api, assetLink, badge, counted, esc, failingRows, fmtS, lastError, main, runLink, showError } from "./core.js";
 import { partitionGrid } from "./partitions.js";
 import { runsTable } from "./runs.js";
 
@@ -60,7 +60,7 @@ function checksTable(checks, results) {
     const past = byCheck[c.name] || [];
     const r = past[0];
     const history = past.slice(0, 20).reverse().map((h) => `<span class="cell ${h.status === "pass" ? "materialized" : h.status === "warn" ? "stale" : "failed"}" title="${esc(h.at)} · ${esc(h.status)}${h.partition ? ` · ${esc(h.partition)}` : ""}"></span>`).join("");
-    return `<tr><td>${esc(c.name)}</td><td>${esc(c.kind)}</td><td>${esc(c.severity)}</td><td>${r ? badge(r.status) : "<span class='muted'>not run</span>"}</td><td>${r && r.failing_rows != null ? esc(r.failing_rows) : ""}</td><td>${r ? runLink(r.run_id) : ""}</td><td><span class="grid-row">${history}</span></td><td>${esc(r?.message || "")}</td></tr>`;
+    return `<tr><td>${esc(c.name)}</td><td>${esc(c.kind)}</td><td>${esc(c.severity)}</td><td>${r ? badge(r.status) : "<span class='muted'>not run</span>"}</td><td>${r ? failingRows(r) : ""}</td><td>${r ? runLink(r.run_id) : ""}</td><td><span class="grid-row">${history}</span></td><td>${esc(r?.message || "")}</td></tr>`;
   });
   return `<table class="checks"><tr><th>check</th><th>kind</th><th>severity</th><th>last result</th><th>failing rows</th><th>run</th><th>history (oldest to newest)</th><th>message</th></tr>${rows.join("")}</table>`;
 }

@@ -22,6 +22,34 @@ export function runLink(id) { return link(`runs/${encodeURIComponent(id)}`, id);
 export function counted(n, noun) { return `${n.toLocaleString("en")} ${n === 1 ? noun : `${noun}s`}`; }
 export function fmtS(s) { return s == null ? "" : s < 60 ? `${s.toFixed(2)}s` : `${Math.floor(s / 60)}m${Math.round(s % 60)}s`; }
 
+// -- drawing in place: what a live page redraws each poll, only where it changed ----------
+const drawn = new WeakMap(); // element -> the HTML last put in it
+// ``el`` holds ``html``: replaced only when it changed (an unchanged part keeps its text
+// selection, its focus, and what the user opened in it)
+export function update(el, html) {
+  if (drawn.get(el) === html) return;
+  el.innerHTML = html;
+  drawn.set(el, html);
+}
+// the children of ``parent`` that carry a data-key made to be ``keys``, in that order,
+// after the ones without: one whose key is new is ``make(key)``, one whose key is gone is
+// removed, the others are kept (moved only when out of order). A Map key -> element.
+export function keyedChildren(parent, keys, make) {
+  const have = new Map([...parent.children].filter((c) => c.dataset.key !== undefined).map((c) => [c.dataset.key, c]));
+  const wanted = new Set(keys);
+  for (const [key, el] of have) if (!wanted.has(key)) el.remove();
+  const out = new Map();
+  let prev = null;
+  for (const key of keys) {
+    let el = have.get(key);
+    if (!el) { el = make(key); el.dataset.key = key; }
+    const at = prev ? prev.nextElementSibling : [...parent.children].find((c) => c.dataset.key !== undefined) || null;
+    if (el !== at) parent.insertBefore(el, at);
+    out.set(key, el);
+    prev = el;
+  }
+  return out;
+}
 export async function api(path, body) {
   const headers = {};
   if (token) headers["X-Teal-Token"] = token;
@@ -46,6 +74,10 @@ export function lastError(e) {
   if (!e) return "";
   return `<div class="error last-error"><b>Last error</b> in run ${runLink(e.run_id)}${e.partition ? `, partition ${esc(e.partition)}` : ""}${e.failed > 1 ? ` (and ${e.failed - 1} more)` : ""}:<br>${e.where ? `<code class="where">${esc(e.where)}</code>: ` : ""}${esc(e.message || "")}</div>`;
 }
+// a check result's failing rows, and the first of them as the build printed it
+export function failingRows(result) {
+  return `${esc(result.failing_rows ?? "")}${result.sample ? `<br><code class="sample">e.g. ${esc(result.sample)}</code>` : ""}`;
+}
 export function showError(where, err) {
-  where.innerHTML = `<div class="error">${err.where ? `${esc(err.where)}: ` : ""}${esc(err.message)}${err.hint ? `<br><span class="muted">hint: ${esc(err.hint)}</span>` : ""}</div>`;
+  update(where, `<div class="error">${err.where ? `${esc(err.where)}: ` : ""}${esc(err.message)}${err.hint ? `<br><span class="muted">hint: ${esc(err.hint)}</span>` : ""}</div>`);
 }
