@@ -311,13 +311,24 @@ class Daemon:
         """Launch the oldest queued run if nothing holds the warehouse."""
         if self.running is not None:
             return None
-        if self.store.runs(status=[RunStatus.STARTED, RunStatus.CANCELING], limit=1):
-            return None  # a run (the daemon's, or one started by hand) holds the warehouse
         queued = self.ticks.queued()
-        if not queued:
+        if not queued or self._warehouse_held():
             return None
         self.running = self.launcher.launch(queued[0].run_id)
         return queued[0].run_id
+
+    def _warehouse_held(self) -> bool:
+        """Whether a started run (the daemon's, or one started by hand) holds the warehouse.
+        A run whose process is gone (killed with kill -9, with this daemon or alone) holds
+        nothing: it is marked crashed here, as any teal command opening the store would
+        mark it, or it would hold the queue until someone ran one."""
+        from teal.runtime.runstore.liveness import mark_crashed_here
+
+        holding = [RunStatus.STARTED, RunStatus.CANCELING]
+        if not self.store.runs(status=holding, limit=1):
+            return False
+        mark_crashed_here(self.store)
+        return bool(self.store.runs(status=holding, limit=1))
 
     # -- schedules ----------------------------------------------------------------------------
     def evaluate_schedule(
@@ -547,9 +558,7 @@ def settle_exited(store: RunStore, run_id: str, code: int) -> None:
     """The ``teal launch`` process of ``run_id`` ended (and was reaped, so its pid is gone):
     a run it never claimed failed (it could not even start), and one it left started or
     canceling crashed (killed), as the next teal command to open the store would find."""
-    import socket
-
-    from teal.runtime.recorder import pid_alive
+    from teal.runtime.runstore.liveness import mark_crashed_here
 
     run = store.run(run_id)
     if run is None or run.status.finished:
@@ -563,7 +572,7 @@ def settle_exited(store: RunStore, run_id: str, code: int) -> None:
             f"(see .teal/logs/{run_id}.log)",
         )
     else:
-        store.mark_crashed(socket.gethostname(), pid_alive, utc_now())
+        mark_crashed_here(store)
 
 
 def open_daemon(

@@ -39,6 +39,7 @@ from teal.runtime.runstore import (
     Trigger,
     open_run_store,
 )
+from teal.runtime.runstore.liveness import mark_crashed_here
 from teal.runtime.runstore.records import JsonValue
 
 if TYPE_CHECKING:
@@ -306,22 +307,11 @@ def open_migrated(spec: str | None, root: Path) -> RunStore:
     store = open_run_store(spec, root)
     try:
         store.migrate(utc_now())
-        store.mark_crashed(socket.gethostname(), pid_alive, utc_now())
+        mark_crashed_here(store)
     except BaseException:
         store.close()
         raise
     return store
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id runs on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class RecordingReporter:
