@@ -39,7 +39,7 @@ from teal.runtime.runstore import (
     Trigger,
     open_run_store,
 )
-from teal.runtime.runstore.liveness import mark_crashed_here
+from teal.runtime.runstore.liveness import mark_crashed_here, this_process
 from teal.runtime.runstore.records import JsonValue
 
 if TYPE_CHECKING:
@@ -213,7 +213,10 @@ def start_run(
         from teal.compiler.errors import SelectionError
         from teal.runtime.runstore.ticks import TickStore
 
-        if not TickStore(store).claim(run_id, host=socket.gethostname(), pid=os.getpid(), at=now):
+        claimed = TickStore(store).claim(
+            run_id, host=socket.gethostname(), pid=os.getpid(), process=this_process(), at=now
+        )
+        if not claimed:
             raise SelectionError(
                 f"run {run_id} is not queued (another process started it, or it was canceled)",
                 path="RUN",
@@ -235,6 +238,7 @@ def start_run(
                 teal_version=__version__,
                 host=socket.gethostname(),
                 pid=os.getpid(),
+                process=this_process(),
                 created_at=now,
                 started_at=now,
             )

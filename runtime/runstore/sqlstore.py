@@ -32,7 +32,7 @@ from teal.runtime.runstore.schema import LATEST, MIGRATIONS, RUN_TABLES, VERSION
 _RUN_COLUMNS = (
     "run_id, command, status, run_trigger, selection, exclusion, partition_keys, run_config, "
     "parent_run_id, project, teal_version, host, pid, created_at, started_at, finished_at, "
-    "message"
+    "message, process"
 )
 _STEP_COLUMNS = (
     "run_id, model, partition_key, attempt, status, started_at, finished_at, row_count, message"
@@ -153,7 +153,7 @@ class SqlRunStore:
 
     def _insert_run(self, cur: Cursor, run: RunRecord) -> None:
         cur.execute(
-            self._sql(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({_marks(17)})"),
+            self._sql(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({_marks(18)})"),
             (
                 run.run_id,
                 run.command,
@@ -172,6 +172,7 @@ class SqlRunStore:
                 _time(run.started_at),
                 _time(run.finished_at),
                 run.message,
+                run.process,
             ),
         )
 
@@ -474,16 +475,19 @@ class SqlRunStore:
         )
 
     # -- housekeeping ----------------------------------------------------------------------
-    def mark_crashed(self, host: str, alive: Callable[[int], bool], at: datetime) -> list[str]:
+    def mark_crashed(
+        self, host: str, alive: Callable[[int, str | None], bool], at: datetime
+    ) -> list[str]:
         """Runs this host started whose process is gone become ``crashed``, with the steps
-        they died in; the ids of the runs marked."""
+        they died in; the ids of the runs marked. ``alive(pid, process)``: whether the
+        process the run recorded still runs."""
         rows = self._query(
-            "SELECT run_id, pid FROM runs WHERE status IN (?, ?) AND host = ?",
+            "SELECT run_id, pid, process FROM runs WHERE status IN (?, ?) AND host = ?",
             (RunStatus.STARTED.value, RunStatus.CANCELING.value, host),
         )
         marked = []
-        for run_id, pid in rows:
-            if pid is not None and alive(int(pid)):
+        for run_id, pid, process in rows:
+            if pid is not None and alive(int(pid), process):
                 continue
             open_steps = [s for s in self.steps(run_id) if s.status == "started"]
             where = ", ".join(
@@ -570,4 +574,5 @@ def _run(r: tuple[Any, ...]) -> RunRecord:
         started_at=_parse_time(r[14]),
         finished_at=_parse_time(r[15]),
         message=r[16],
+        process=r[17],
     )
