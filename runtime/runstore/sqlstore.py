@@ -71,12 +71,26 @@ class SqlRunStore:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
+        self._joined: Cursor | None = None  # the transaction of :meth:`atomic`, while open
 
     # -- what a backend provides -------------------------------------------------------------
     @contextmanager
     def _transaction(self) -> Iterator[Cursor]:
         raise NotImplementedError
         yield  # pragma: no cover
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """The writes made inside, by this thread, as one transaction: each joins it, and a
+        process killed before the end has made none of them (the runs one evaluation of a
+        sensor asks for, with the cursor they move). Every write holds ``_lock`` first, so
+        no other thread's write can join it."""
+        with self._lock, self._transaction() as cur:
+            self._joined = cur
+            try:
+                yield
+            finally:
+                self._joined = None
 
     def _batch(self) -> AbstractContextManager[object]:
         """Around a transaction of statements that need no results back (events): a
