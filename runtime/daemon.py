@@ -311,24 +311,13 @@ class Daemon:
         """Launch the oldest queued run if nothing holds the warehouse."""
         if self.running is not None:
             return None
+        from teal.runtime.runstore.liveness import run_in_progress
+
         queued = self.ticks.queued()
-        if not queued or self._warehouse_held():
-            return None
+        if not queued or run_in_progress(self.store):
+            return None  # a run (the daemon's, or one started by hand) holds the warehouse
         self.running = self.launcher.launch(queued[0].run_id)
         return queued[0].run_id
-
-    def _warehouse_held(self) -> bool:
-        """Whether a started run (the daemon's, or one started by hand) holds the warehouse.
-        A run whose process is gone (killed with kill -9, with this daemon or alone) holds
-        nothing: it is marked crashed here, as any teal command opening the store would
-        mark it, or it would hold the queue until someone ran one."""
-        from teal.runtime.runstore.liveness import mark_crashed_here
-
-        holding = [RunStatus.STARTED, RunStatus.CANCELING]
-        if not self.store.runs(status=holding, limit=1):
-            return False
-        mark_crashed_here(self.store)
-        return bool(self.store.runs(status=holding, limit=1))
 
     # -- schedules ----------------------------------------------------------------------------
     def evaluate_schedule(

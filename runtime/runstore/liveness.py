@@ -91,3 +91,13 @@ def any_gone(runs: Iterable[RunRecord]) -> bool:
         and not pid_alive(run.pid, run.process)
         for run in runs
     )
+
+
+def run_in_progress(store: SqlRunStore) -> bool:
+    """Whether a run is in progress (started or canceling). One whose process is gone
+    (killed with kill -9) is not: it is marked crashed here first, as a command opening
+    the store would mark it; else it would hold the daemon's queue until someone ran one."""
+    if not store.runs(status=list(IN_PROGRESS), limit=1):
+        return False
+    mark_crashed_here(store)
+    return bool(store.runs(status=list(IN_PROGRESS), limit=1))
