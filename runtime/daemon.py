@@ -311,11 +311,11 @@ class Daemon:
         """Launch the oldest queued run if nothing holds the warehouse."""
         if self.running is not None:
             return None
-        if self.store.runs(status=[RunStatus.STARTED, RunStatus.CANCELING], limit=1):
-            return None  # a run (the daemon's, or one started by hand) holds the warehouse
+        from teal.runtime.runstore.liveness import run_in_progress
+
         queued = self.ticks.queued()
-        if not queued:
-            return None
+        if not queued or run_in_progress(self.store):
+            return None  # a run (the daemon's, or one started by hand) holds the warehouse
         self.running = self.launcher.launch(queued[0].run_id)
         return queued[0].run_id
 
@@ -547,9 +547,7 @@ def settle_exited(store: RunStore, run_id: str, code: int) -> None:
     """The ``teal launch`` process of ``run_id`` ended (and was reaped, so its pid is gone):
     a run it never claimed failed (it could not even start), and one it left started or
     canceling crashed (killed), as the next teal command to open the store would find."""
-    import socket
-
-    from teal.runtime.recorder import pid_alive
+    from teal.runtime.runstore.liveness import mark_crashed_here
 
     run = store.run(run_id)
     if run is None or run.status.finished:
@@ -563,7 +561,7 @@ def settle_exited(store: RunStore, run_id: str, code: int) -> None:
             f"(see .teal/logs/{run_id}.log)",
         )
     else:
-        store.mark_crashed(socket.gethostname(), pid_alive, utc_now())
+        mark_crashed_here(store)
 
 
 def open_daemon(

@@ -25,6 +25,7 @@ from teal.runtime.report import Reporter
 from teal.runtime.results import BuildResult
 from teal.runtime.run_config import RunConfig
 from teal.runtime.runstore import RunStatus, open_run_store, store_spec
+from teal.runtime.runstore.liveness import this_process
 from teal.runtime.runstore.records import JsonValue
 from teal.runtime.runstore.ticks import TickStore
 from teal.runtime.session import RunOptions, Session
@@ -260,5 +261,8 @@ def _finish_unstarted(session: Session, run_id: str, status: RunStatus, message:
     is closed with ``status``, so that the queue moves on."""
     store = session.run_store()
     now = utc_now()
-    if TickStore(store).claim(run_id, host=socket.gethostname(), pid=os.getpid(), at=now):
+    claimed = TickStore(store).claim(
+        run_id, host=socket.gethostname(), pid=os.getpid(), process=this_process(), at=now
+    )
+    if claimed:
         store.set_status(run_id, status, at=now, message=message)

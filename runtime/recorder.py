@@ -39,6 +39,7 @@ from teal.runtime.runstore import (
     Trigger,
     open_run_store,
 )
+from teal.runtime.runstore.liveness import mark_crashed_here, this_process
 from teal.runtime.runstore.records import JsonValue
 
 if TYPE_CHECKING:
@@ -212,7 +213,10 @@ def start_run(
         from teal.compiler.errors import SelectionError
         from teal.runtime.runstore.ticks import TickStore
 
-        if not TickStore(store).claim(run_id, host=socket.gethostname(), pid=os.getpid(), at=now):
+        claimed = TickStore(store).claim(
+            run_id, host=socket.gethostname(), pid=os.getpid(), process=this_process(), at=now
+        )
+        if not claimed:
             raise SelectionError(
                 f"run {run_id} is not queued (another process started it, or it was canceled)",
                 path="RUN",
@@ -234,6 +238,7 @@ def start_run(
                 teal_version=__version__,
                 host=socket.gethostname(),
                 pid=os.getpid(),
+                process=this_process(),
                 created_at=now,
                 started_at=now,
             )
@@ -306,22 +311,11 @@ def open_migrated(spec: str | None, root: Path) -> RunStore:
     store = open_run_store(spec, root)
     try:
         store.migrate(utc_now())
-        store.mark_crashed(socket.gethostname(), pid_alive, utc_now())
+        mark_crashed_here(store)
     except BaseException:
         store.close()
         raise
     return store
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id runs on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class RecordingReporter:

@@ -10,6 +10,7 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -254,26 +255,30 @@ def python_sensor(d: Daemon, definition: SensorDef, now: datetime) -> list[TickO
     moved = context.cursor if context.cursor != before and not failed else None
     outcomes = []
     base = d.tick_time(source, now) if found else now
-    for i, request in enumerate(found):
-        target = Target(
-            job=request.job or (definition.job if not request.select else None),
-            select=tuple(request.select) or (definition.select if not request.job else ()),
-            exclude=tuple(request.exclude),
-        )
-        outcomes.append(
-            d.request(
-                source,
-                base + timedelta(microseconds=i),
-                now,
-                target,
-                trigger=Trigger.SENSOR,
-                partitions=tuple(request.partitions),
-                run_key=request.run_key,
-                cursor=moved if i == len(found) - 1 else None,
-                add_partitions={k: tuple(v) for k, v in request.add_partitions.items()} or None,
-                vars=dict(request.vars) or None,
+    # the requests and the cursor they move in one transaction: a daemon killed between
+    # two of them would call the function again from the old cursor, and a request with
+    # no run key would be queued a second time
+    with d.store.atomic() if found else nullcontext():
+        for i, request in enumerate(found):
+            target = Target(
+                job=request.job or (definition.job if not request.select else None),
+                select=tuple(request.select) or (definition.select if not request.job else ()),
+                exclude=tuple(request.exclude),
             )
-        )
+            outcomes.append(
+                d.request(
+                    source,
+                    base + timedelta(microseconds=i),
+                    now,
+                    target,
+                    trigger=Trigger.SENSOR,
+                    partitions=tuple(request.partitions),
+                    run_key=request.run_key,
+                    cursor=moved if i == len(found) - 1 else None,
+                    add_partitions={k: tuple(v) for k, v in request.add_partitions.items()} or None,
+                    vars=dict(request.vars) or None,
+                )
+            )
     if found:
         d._skipped.pop(definition.name, None)
         return outcomes

@@ -273,6 +273,8 @@ def logs(
     follow: bool,
 ) -> None:
     """Print a run's events and log lines (RUN: a run id, a prefix of one, or `last`)."""
+    from teal.runtime.runstore.liveness import any_gone, mark_crashed_here
+
     store = open_session(project_dir, target, warehouse, vars_).run_store()
     run = resolve_run(store, run_ref)
     seen = 0
@@ -283,6 +285,9 @@ def logs(
         if not follow:
             return
         current = store.run(run.run_id)
+        if current is not None and any_gone([current]):  # killed: it will never end itself
+            mark_crashed_here(store)
+            current = store.run(run.run_id)
         if current is None or current.status.finished:
             for event in store.events(run.run_id, after=seen):  # written as it ended
                 click.echo(format_event(event))

@@ -42,6 +42,9 @@ class PostgresRunStore(SqlRunStore):
 
     @contextmanager
     def _transaction(self) -> Iterator[Cursor]:
+        if self._joined is not None:  # inside atomic(): its transaction commits
+            yield self._joined
+            return
         with self._conn.transaction(), self._conn.cursor() as cur:
             yield cast(Cursor, cur)
 

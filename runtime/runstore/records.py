@@ -79,6 +79,9 @@ class RunRecord:
     teal_version: str = ""
     host: str = ""
     pid: int | None = None
+    # the process's identity beyond its pid (runtime/runstore/liveness.py), None where
+    # the system does not say
+    process: str | None = None
     created_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None

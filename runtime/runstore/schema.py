@@ -135,6 +135,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         # this index instead of scanning every tick (a minutely schedule records ~525k a year)
         ("CREATE INDEX ticks_by_status ON ticks (status, created_at)",),
     ),
+    Migration(
+        4,
+        "which process runs a run, beyond its pid (a pid is taken again after a kill)",
+        # runtime/runstore/liveness.py: the boot and start time of the process, so a run
+        # whose pid another process took since (a restarted container's) is found crashed
+        ("ALTER TABLE runs ADD COLUMN process TEXT",),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

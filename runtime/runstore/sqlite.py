@@ -30,6 +30,9 @@ class SqliteRunStore(SqlRunStore):
 
     @contextmanager
     def _transaction(self) -> Iterator[Cursor]:
+        if self._joined is not None:  # inside atomic(): its transaction commits
+            yield self._joined
+            return
         cur = self._conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:

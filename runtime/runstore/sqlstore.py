@@ -32,7 +32,7 @@ from teal.runtime.runstore.schema import LATEST, MIGRATIONS, RUN_TABLES, VERSION
 _RUN_COLUMNS = (
     "run_id, command, status, run_trigger, selection, exclusion, partition_keys, run_config, "
     "parent_run_id, project, teal_version, host, pid, created_at, started_at, finished_at, "
-    "message"
+    "message, process"
 )
 _STEP_COLUMNS = (
     "run_id, model, partition_key, attempt, status, started_at, finished_at, row_count, message"
@@ -71,12 +71,26 @@ class SqlRunStore:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
+        self._joined: Cursor | None = None  # the transaction of :meth:`atomic`, while open
 
     # -- what a backend provides -------------------------------------------------------------
     @contextmanager
     def _transaction(self) -> Iterator[Cursor]:
         raise NotImplementedError
         yield  # pragma: no cover
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """The writes made inside, by this thread, as one transaction: each joins it, and a
+        process killed before the end has made none of them (the runs one evaluation of a
+        sensor asks for, with the cursor they move). Every write holds ``_lock`` first, so
+        no other thread's write can join it."""
+        with self._lock, self._transaction() as cur:
+            self._joined = cur
+            try:
+                yield
+            finally:
+                self._joined = None
 
     def _batch(self) -> AbstractContextManager[object]:
         """Around a transaction of statements that need no results back (events): a
@@ -153,7 +167,7 @@ class SqlRunStore:
 
     def _insert_run(self, cur: Cursor, run: RunRecord) -> None:
         cur.execute(
-            self._sql(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({_marks(17)})"),
+            self._sql(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({_marks(18)})"),
             (
                 run.run_id,
                 run.command,
@@ -172,6 +186,7 @@ class SqlRunStore:
                 _time(run.started_at),
                 _time(run.finished_at),
                 run.message,
+                run.process,
             ),
         )
 
@@ -481,16 +496,19 @@ class SqlRunStore:
         )
 
     # -- housekeeping ----------------------------------------------------------------------
-    def mark_crashed(self, host: str, alive: Callable[[int], bool], at: datetime) -> list[str]:
+    def mark_crashed(
+        self, host: str, alive: Callable[[int, str | None], bool], at: datetime
+    ) -> list[str]:
         """Runs this host started whose process is gone become ``crashed``, with the steps
-        they died in; the ids of the runs marked."""
+        they died in; the ids of the runs marked. ``alive(pid, process)``: whether the
+        process the run recorded still runs."""
         rows = self._query(
-            "SELECT run_id, pid FROM runs WHERE status IN (?, ?) AND host = ?",
+            "SELECT run_id, pid, process FROM runs WHERE status IN (?, ?) AND host = ?",
             (RunStatus.STARTED.value, RunStatus.CANCELING.value, host),
         )
         marked = []
-        for run_id, pid in rows:
-            if pid is not None and alive(int(pid)):
+        for run_id, pid, process in rows:
+            if pid is not None and alive(int(pid), process):
                 continue
             open_steps = [s for s in self.steps(run_id) if s.status == "started"]
             where = ", ".join(
@@ -577,4 +595,5 @@ def _run(r: tuple[Any, ...]) -> RunRecord:
         started_at=_parse_time(r[14]),
         finished_at=_parse_time(r[15]),
         message=r[16],
+        process=r[17],
     )

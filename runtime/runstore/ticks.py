@@ -214,18 +214,29 @@ class TickStore:
         runs = list(reversed(self.store.runs(status=[RunStatus.QUEUED], limit=10_000)))
         return sorted(runs, key=lambda r: -_priority(r))
 
-    def claim(self, run_id: str, *, host: str, pid: int, at: datetime) -> bool:
-        """Move a queued run to started for this process; False if it is not queued."""
+    def claim(
+        self, run_id: str, *, host: str, pid: int, at: datetime, process: str | None = None
+    ) -> bool:
+        """Move a queued run to started for this process (``process``: its identity beyond
+        the pid, runtime/runstore/liveness.py); False if it is not queued."""
         from teal.runtime.runstore.sqlstore import _time
 
         store = self.store
         with store._lock, store._transaction() as cur:
             cur.execute(
                 store._sql(
-                    "UPDATE runs SET status = ?, host = ?, pid = ?, started_at = ? "
+                    "UPDATE runs SET status = ?, host = ?, pid = ?, process = ?, started_at = ? "
                     "WHERE run_id = ? AND status = ?"
                 ),
-                (RunStatus.STARTED.value, host, pid, _time(at), run_id, RunStatus.QUEUED.value),
+                (
+                    RunStatus.STARTED.value,
+                    host,
+                    pid,
+                    process,
+                    _time(at),
+                    run_id,
+                    RunStatus.QUEUED.value,
+                ),
             )
             return cur.rowcount == 1
 

@@ -21,6 +21,7 @@ from teal.compiler.errors import SelectionError
 from teal.runtime.clock import new_run_id, utc_now
 from teal.runtime.run_labels import run_partitions, started_by
 from teal.runtime.runstore import EventKind, RunRecord, RunStatus, RunStore, Trigger
+from teal.runtime.runstore.liveness import any_gone, mark_crashed_here
 from teal.runtime.runstore.records import JsonValue
 from teal.runtime.session import Session
 
@@ -99,13 +100,20 @@ class RunView:
                 path="status",
                 hint="one of " + ", ".join(s.value for s in RunStatus),
             ) from None
-        found = self.store.runs(status=wanted, model=model or None, limit=min(limit, MAX_RUNS))
+        limit = min(limit, MAX_RUNS)
+        found = self.store.runs(status=wanted, model=model or None, limit=limit)
+        if any_gone(found):  # killed since the store was opened: shown crashed, not running
+            mark_crashed_here(self.store)
+            found = self.store.runs(status=wanted, model=model or None, limit=limit)
         return [run_summary(r) for r in found]
 
     def run(self, run_id: str, after: int = 0) -> dict[str, Any]:
         """The run, its steps, and its events after ``after`` (the page polls with the last
         sequence number it has, so a live page reads only what is new)."""
         run = self.resolve(run_id)
+        if any_gone([run]):
+            mark_crashed_here(self.store)
+            run = self.resolve(run.run_id)
         run_id = run.run_id
         found = self.store.events(run_id, after=after)
         events = found[:MAX_EVENTS]

@@ -509,6 +509,68 @@ def test_python_sensors_keep_a_cursor_and_ask_for_runs(tmp_path, store_spec):
     again.store.close()
 
 
+# requests without run keys: only the cursor tells the next evaluation what was asked for
+BATCH_SENSOR = """
+import teal
+
+@teal.sensor(select="orders+", minimum_interval="10s")
+def days(context: teal.SensorContext):
+    if context.cursor == "done":
+        return teal.SkipReason("every day was asked for")
+    context.cursor = "done"
+    return [teal.RunRequest(partitions=day) for day in ("2026-03-01", "2026-03-02", "2026-03-03")]
+"""
+
+# a daemon step in a process of its own that dies (os._exit: no cleanup, as kill -9) once
+# the first of the sensor's runs is on record
+KILLED_AFTER_ONE = """
+import os, sys
+from datetime import datetime
+from pathlib import Path
+
+from teal.compiler.config import load_config
+from teal.runtime.daemon import Daemon
+from teal.runtime.runstore import open_run_store
+from teal.runtime.runstore.ticks import TickStore
+
+recorded = TickStore.record
+
+def record(self, *args, **kwargs):
+    done = recorded(self, *args, **kwargs)
+    if kwargs.get("run") is not None:
+        os._exit(9)  # after the first run request's record, if it committed on its own
+    return done
+
+TickStore.record = record
+root, spec = Path(sys.argv[1]), sys.argv[2]
+store = open_run_store(spec, root)
+Daemon(load_config(root), store, launcher=None).step(datetime(2026, 3, 2, 2, 59))
+"""
+
+
+def test_a_daemon_killed_while_a_python_sensor_queues_its_runs_queues_each_once(
+    tmp_path, store_spec
+):
+    import subprocess
+    import sys
+
+    root = project(tmp_path, "")
+    (root / "sensors").mkdir()
+    (root / "sensors" / "days.py").write_text(BATCH_SENSOR)
+    daemon(root, store_spec).store.close()  # migrated
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_ONE, str(root), store_spec], env=env, check=False
+    )
+    assert killed.returncode == 9
+    again = daemon(root, store_spec)
+    again.running = Started("busy")  # keep what is queued in the queue
+    again.step(T0 + timedelta(seconds=11))
+    queued = sorted(r.partitions for r in TickStore(again.store).queued())
+    assert queued == [("2026-03-01",), ("2026-03-02",), ("2026-03-03",)]
+    again.store.close()
+
+
 def test_a_python_sensor_file_that_fails_to_import_is_reported_with_its_line(tmp_path, store_spec):
     root = project(tmp_path, "")
     (root / "sensors").mkdir()

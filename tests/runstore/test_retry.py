@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,55 @@ def test_a_killed_build_shows_crashed_and_retry_finishes_it_like_a_clean_build(p
     for table in ("a", "b", "c", "d"):
         sql = f"select * from main.{table} order by all"
         assert query(root / "warehouse.duckdb", sql) == query(clean / "warehouse.duckdb", sql)
+
+
+# a command as the first process of a new pid namespace, as in a container: it is pid 1
+CONTAINED = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
+
+
+def _contained_available() -> bool:
+    try:
+        return subprocess.run([*CONTAINED, "true"], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _contained_available(), reason="needs unshare and pid namespaces")
+def test_a_build_killed_in_a_container_is_found_crashed_when_its_pid_is_taken_again(project):
+    """A container's teal is pid 1, and so is the next teal after the container restarts
+    (same host name): the killed build's pid is alive again, but not its process."""
+    root = project(FLAKY)
+    os.mkfifo(root / "gate")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
+    teal = [sys.executable, "-m", "teal.cli"]
+    build = subprocess.Popen(
+        [*CONTAINED, *teal, "build", "--threads", "1"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert build.stdout is not None
+    for line in build.stdout:
+        if "b waits at the gate" in line:
+            break
+    build.kill()  # unshare, and with it (--kill-child) the build: SIGKILL
+    build.wait(timeout=60)
+    (root / "gate").unlink()
+
+    def contained(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [*CONTAINED, *teal, *args]
+        return subprocess.run(command, cwd=root, capture_output=True, text=True, env=env)
+
+    listed = contained("runs", "--json")  # pid 1 again, as the build was
+    assert listed.returncode == 0, listed.stderr
+    [run] = json.loads(listed.stdout)
+    assert run["status"] == "crashed", run
+    retried = contained("retry", "last")
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    assert sorted(s["model"] for s in _show(root, "last")["steps"]) == ["b", "c", "d"]
 
 
 def _build_held_at_the_gate(root: Path, *args: str) -> subprocess.Popen[str]:

@@ -86,6 +86,27 @@ def test_logs_follow_from_a_second_process_sees_steps_as_they_happen(project):
 
 
 @pytest.mark.slow
+def test_logs_follow_of_a_build_killed_with_kill_9_ends_saying_it_crashed(project):
+    root = project(PIPELINE)
+    os.mkfifo(root / "go")
+    build = _spawn(root, "build", "--threads", "1")
+    try:
+        _read_until(build, "OK    view   main.a")  # a is done, b waits at the pipe
+        follow = _spawn(root, "logs", "--follow", "last")
+        try:
+            _read_until(follow, "b is waiting")
+            build.kill()  # SIGKILL: nothing of the build records its end
+            build.wait(timeout=60)
+            rest, _ = follow.communicate(timeout=30)  # it ends: it did not wait forever
+        finally:
+            follow.kill()
+    finally:
+        build.kill()
+    assert follow.returncode == 0
+    assert rest.splitlines()[-1].endswith("crashed"), rest
+
+
+@pytest.mark.slow
 def test_runs_lists_each_build_and_show_gives_steps_rows_and_failures(project):
     root = project({"models/ok.sql": "select 1 as id", "models/bad.sql": "select nope from ok"})
     first = run_teal("build", "--no-validate", cwd=root)  # run, so that the step fails
@@ -152,8 +173,9 @@ def test_migrate_says_what_it_applied_then_that_it_is_current(project):
     assert "applied 1: runs, steps, events" in first.stdout
     assert "applied 2: the daemon's ticks and cursors" in first.stdout
     assert "applied 3: ticks by status and age" in first.stdout
+    assert "applied 4: which process runs a run, beyond its pid" in first.stdout
     again = run_teal("migrate", cwd=root).stdout
-    assert "is up to date (schema version 3)" in again
+    assert "is up to date (schema version 4)" in again
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ from teal.runtime.runstore import (
     Trigger,
     open_run_store,
 )
+from teal.runtime.runstore.liveness import mark_crashed_here, this_process
 from teal.runtime.runstore.schema import LATEST
 
 T0 = datetime(2026, 12, 1, 9, 0, 0)
@@ -159,7 +160,9 @@ def test_a_run_whose_process_died_is_marked_crashed_with_its_open_step(store: Ru
             Event("alive", 1, T0, EventKind.STEP_START, "orders"),
         ]
     )
-    marked = store.mark_crashed("here", alive=lambda pid: pid == 222, at=T0 + timedelta(hours=1))
+    marked = store.mark_crashed(
+        "here", alive=lambda pid, process: pid == 222, at=T0 + timedelta(hours=1)
+    )
     assert marked == ["dead"]
     dead = store.run("dead")
     assert dead is not None and dead.status is RunStatus.CRASHED
@@ -167,6 +170,30 @@ def test_a_run_whose_process_died_is_marked_crashed_with_its_open_step(store: Ru
     assert store.steps("dead")[0].status == "crashed"
     alive = store.run("alive")
     assert alive is not None and alive.status is RunStatus.STARTED
+
+
+@pytest.mark.skipif(this_process() is None, reason="needs /proc")
+def test_a_run_whose_pid_another_process_took_is_marked_crashed(store: RunStore) -> None:
+    import os
+    import socket
+
+    store.migrate(T0)
+    here = socket.gethostname()
+    mine = this_process()
+    assert mine is not None
+    boot, _ = mine.split("/")
+    # this process's pid, recorded by a process that started at another moment of this boot
+    store.add_run(_run("reused", host=here, pid=os.getpid(), process=f"{boot}/1"))
+    store.add_run(_run("mine", host=here, pid=os.getpid(), process=mine))
+    store.add_run(_run("unknown", host=here, pid=os.getpid()))  # recorded before migration 3
+    assert mark_crashed_here(store) == ["reused"]
+    runs = {r.run_id: r for r in store.runs(limit=10)}
+    assert {n: r.status for n, r in runs.items()} == {
+        "reused": RunStatus.CRASHED,
+        "mine": RunStatus.STARTED,
+        "unknown": RunStatus.STARTED,
+    }
+    assert runs["mine"].process == mine
 
 
 def test_retention_deletes_old_and_surplus_runs_with_their_rows(store: RunStore) -> None:

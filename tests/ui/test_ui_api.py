@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from teal.runtime.ui.server import UIApp, serve
+from tests.conftest import spawn_teal
 
 SLOW_PY = """
 import time
@@ -129,6 +130,42 @@ def test_a_launched_run_whose_process_is_killed_is_found_crashed(tmp_path):
         wait_for(lambda: status() == "crashed", "the killed run to be found crashed", 15)
         run = call(url, f"runs/{run_id}")["run"]
         assert run["message"].startswith("the process running it ended without finishing it")
+
+
+GATED_PY = """
+import pyarrow as pa
+import teal
+
+
+@teal.asset
+def gated():
+    with open("gate") as gate:  # waits until someone writes to the pipe, or for its kill
+        gate.read()
+    return pa.table({"x": [1]})
+"""
+
+
+@pytest.mark.slow
+def test_a_build_started_by_hand_and_killed_is_shown_crashed_by_a_running_ui(tmp_path):
+    root = small_project(tmp_path / "p", {"gated.py": GATED_PY})
+    os.mkfifo(root / "gate")
+    with ui_server(root) as (url, _):
+        assert call(url, "runs") == []  # the UI's store is open before the build starts
+        build = spawn_teal("build", cwd=root)
+        try:
+            wait_for(lambda: len(call(url, "runs")) == 1, "the hand build's run")
+            [run] = call(url, "runs")
+            assert run["status"] == "started"
+            build.kill()  # SIGKILL: nothing of the build records its end
+            build.wait(timeout=60)
+        finally:
+            build.kill()
+
+        def statuses() -> tuple[str, str]:
+            [listed] = call(url, "runs")
+            return listed["status"], call(url, f"runs/{run['run_id']}")["run"]["status"]
+
+        wait_for(lambda: statuses() == ("crashed", "crashed"), "the killed run shown crashed", 15)
 
 
 @pytest.mark.slow
