@@ -8,10 +8,12 @@ too. The executor records the steps it stopped as canceled, not as failures of t
 
 - :class:`CancelWatcher`: while a recorded run builds, a small thread asks the run store
   every ``POLL_S`` whether ``teal cancel`` was asked.
-- :func:`ctrl_c`: while a build runs in the main thread, the first SIGINT cancels the run
-  as above (the build waits for its steps to stop, records them and raises
-  :class:`Interrupted`); a second one raises :class:`Interrupted` at once, and the build
-  stops waiting for steps that can commit nothing any more.
+- :func:`ctrl_c`: while a build runs in the main thread, the first SIGINT or SIGTERM
+  cancels the run as above (the build waits for its steps to stop, records them and
+  raises :class:`Interrupted`); a second one raises :class:`Interrupted` at once, and the
+  build stops waiting for steps that can commit nothing any more. SIGTERM is what
+  `docker stop`, Kubernetes and systemd send before they kill: the run ends canceled,
+  and `teal retry` finishes it, where it used to end at once and stay "started".
 """
 
 from __future__ import annotations
@@ -33,13 +35,26 @@ T = TypeVar("T")
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C stopped the build (``str()``: what it stopped, said by the command line and
-    recorded as the run's message; ``hint``: what to do next)."""
+    """Ctrl-C or SIGTERM stopped the build (``str()``: what it stopped, said by the command
+    line and recorded as the run's message; ``hint``: what to do next; ``exit_code``: 128
+    plus the signal, as a shell reports a process the signal ended)."""
 
-    def __init__(self, message: str, hint: str | None = None, at_once: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        at_once: bool = False,
+        signum: int = signal.SIGINT,
+    ) -> None:
         super().__init__(message)
         self.hint = hint
-        self.at_once = at_once  # a second Ctrl-C: the steps still running were not awaited
+        self.at_once = at_once  # a second signal: the steps still running were not awaited
+        self.exit_code = 128 + int(signum)
+
+
+def signal_said(signum: int) -> str:
+    """How the command line names a stop signal: ``Ctrl-C`` for SIGINT, else its name."""
+    return "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
 
 
 class StepCanceled(Exception):
@@ -82,38 +97,42 @@ class CancelWatcher:
 
 
 @contextmanager
-def ctrl_c(noted: Callable[[], None], cancel: Callable[[], None]) -> Iterator[None]:
-    """While the block runs, the first SIGINT calls ``noted()`` at once (it must only set
-    a flag) and ``cancel()`` on a thread of its own (a signal handler that prints or takes
-    locks could meet its own thread holding them) instead of raising KeyboardInterrupt;
-    the next raises :class:`Interrupted`.
+def ctrl_c(noted: Callable[[int], None], cancel: Callable[[], None]) -> Iterator[None]:
+    """While the block runs, the first SIGINT or SIGTERM calls ``noted(signum)`` at once
+    (it must only set a flag) and ``cancel()`` on a thread of its own (a signal handler
+    that prints or takes locks could meet its own thread holding them) instead of ending
+    the process; the next raises :class:`Interrupted`.
 
-    Only in the main thread, and only where SIGINT raises KeyboardInterrupt (Python's
-    default): a program that handles SIGINT itself keeps its handler. Restored after."""
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    ):
+    Only in the main thread, and only for a signal still on its default (SIGINT raising
+    KeyboardInterrupt, SIGTERM ending the process): a program that handles one itself
+    keeps its handler. Restored after."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    pressed = 0
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    owned = {s: h for s, h in defaults.items() if signal.getsignal(s) is h}
+    received = 0
 
     def handle(signum: int, frame: FrameType | None) -> None:
-        nonlocal pressed
-        pressed += 1
-        if pressed > 1:
+        nonlocal received
+        received += 1
+        if received > 1:
             raise Interrupted(
-                "stopped at once (Ctrl-C twice): the steps still running commit nothing",
+                f"stopped at once ({signal_said(signum)} twice): the steps still running "
+                "commit nothing",
                 at_once=True,
+                signum=signum,
             )
-        noted()
+        noted(signum)
         threading.Thread(target=cancel, name="teal-interrupt", daemon=True).start()
 
-    signal.signal(signal.SIGINT, handle)
+    for stop in owned:
+        signal.signal(stop, handle)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for stop, default in owned.items():
+            signal.signal(stop, default)
 
 
 def first_done(futures: Collection[Future[T]]) -> set[Future[T]]:

@@ -23,6 +23,7 @@ Concurrency rules (the Executor's whole contract):
 from __future__ import annotations
 
 import random
+import signal
 import threading
 import time
 import traceback
@@ -111,6 +112,7 @@ class Executor:
         self._canceled = threading.Event()
         self._cancel_lock = threading.Lock()
         self.interrupted = False  # Ctrl-C canceled the run: the caller raises Interrupted
+        self.stopped_by: int = signal.SIGINT  # the signal that did (SIGINT or SIGTERM)
         # set once --fail-fast stops the build: a group starts no further step
         self._failed_fast = threading.Event()
         self._sql_in_flight = InFlight()  # cursors of running SQL steps
@@ -141,8 +143,9 @@ class Executor:
             self._canceled.set()
         self._interrupt_sql()
 
-    def _interrupted(self) -> None:
+    def _interrupted(self, signum: int = signal.SIGINT) -> None:
         self.interrupted = True
+        self.stopped_by = signum
 
     def _interrupt_sql(self) -> None:
         """Interrupt the queries of the steps in flight (a canceled run): each rolls back.
@@ -150,7 +153,7 @@ class Executor:
         commits (:meth:`_before_commit`); the reporter says so."""
         noticed = getattr(self.reporter, "cancel_noticed", None)
         if noticed is not None:
-            noticed(self.interrupted)
+            noticed(self.stopped_by if self.interrupted else None)
         self._sql_in_flight.interrupt()
 
     def _run(self) -> BuildResult:
@@ -218,7 +221,7 @@ class Executor:
                             stop = True
         except KeyboardInterrupt:  # a second Ctrl-C (or one ctrl_c could not catch):
             hard = True  # no waiting for steps that can commit nothing any more
-            self._interrupted()
+            self._interrupted(self.stopped_by)
             self.cancel()
             raise
         finally:

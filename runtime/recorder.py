@@ -350,10 +350,10 @@ class RecordingReporter:
         if seq is not None:
             self.recorder.wait_written(seq)
 
-    def cancel_noticed(self, interrupted: bool = False) -> None:
+    def cancel_noticed(self, signum: int | None = None) -> None:
         report = getattr(self.inner, "cancel_noticed", None)
         if report is not None:
-            report(interrupted)
+            report(signum)
 
     def attempt_failed(self, step: Step, failed: ModelResult, allowed: int, pause: float) -> None:
         """Attempt ``step.attempt`` failed and the step runs again after ``pause``: the

@@ -132,13 +132,16 @@ class ConsoleReporter:
             + (f" ({counted(idle, 'more selected model')}: nothing to do)" if idle else "")
         )
 
-    def cancel_noticed(self, interrupted: bool = False) -> None:
-        """The run was canceled (`teal cancel`, or Ctrl-C: ``interrupted``): said once,
-        from a thread of the cancel's own."""
-        self.write(
-            ("Interrupted (Ctrl-C again: stop at once)" if interrupted else "Canceling")
-            + ": the steps in flight are stopped and roll back, no other step starts"
-        )
+    def cancel_noticed(self, signum: int | None = None) -> None:
+        """The run was canceled (`teal cancel`, or ``signum``: Ctrl-C or SIGTERM): said
+        once, from a thread of the cancel's own."""
+        from teal.runtime.cancel import signal_said
+
+        said = "Canceling"
+        if signum is not None:
+            again = signal_said(signum)
+            said = f"{'Interrupted' if again == 'Ctrl-C' else again} ({again} again: stop at once)"
+        self.write(said + ": the steps in flight are stopped and roll back, no other step starts")
 
     def attempt_failed(self, step: Step, failed: ModelResult, allowed: int, pause: float) -> None:
         first = (failed.message or "").splitlines()[0] if failed.message else ""

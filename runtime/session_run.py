@@ -190,13 +190,13 @@ def execute_plan(
         wh.close()
     write_run_results(session.config, result, run.command, project)
     if executor.interrupted:
-        raise interrupted(result, run_id if session.record_runs else None)
+        raise interrupted(result, run_id if session.record_runs else None, executor.stopped_by)
     return result
 
 
-def interrupted(result: BuildResult, run_id: str | None) -> Interrupted:
-    """What Ctrl-C did to the run (``run_id``: a recorded run, which `teal retry` can
-    finish)."""
+def interrupted(result: BuildResult, run_id: str | None, signum: int) -> Interrupted:
+    """What Ctrl-C or SIGTERM (``signum``) did to the run (``run_id``: a recorded run,
+    which `teal retry` can finish)."""
     stopped = sum(r.canceled for r in result)
     counts = f"{len(result.built)} built, {len(result.failed)} failed, "
     counts += f"{len(result.skipped)} skipped"
@@ -204,4 +204,5 @@ def interrupted(result: BuildResult, run_id: str | None) -> Interrupted:
     return Interrupted(
         f"{said or 'no step was running'}; nothing half-written was committed ({counts})",
         hint=f"`teal retry {run_id}` runs what it did not finish" if run_id else None,
+        signum=signum,
     )

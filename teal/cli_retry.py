@@ -58,7 +58,15 @@ def retry(
         return
     finally:
         first.close()
-    vars_now = {**(parse_vars(vars_) or {}), **request.vars}
+    given = parse_vars(vars_) or {}
+    for name in sorted(k for k in given if k in request.vars and given[k] != request.vars[k]):
+        click.echo(  # a retry finishes the run as it was asked for: said, not ignored
+            f"warning: --vars {name}: run {request.parent.run_id} had {name} = "
+            f"{request.vars[name]!r}, and its retry keeps it (a new `teal build` takes "
+            "other vars)",
+            err=True,
+        )
+    vars_now = {**given, **request.vars}
     target, warehouse = retry_warehouse(request, target, warehouse, first.config.warehouse_path)
     session = Session.open(
         project_dir,

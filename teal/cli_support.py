@@ -138,9 +138,10 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             hint = getattr(exc, "hint", None)
             if hint:
                 click.echo(f"  hint: {hint}", err=True)
+            code = getattr(exc, "exit_code", 130)  # 128 + the signal (Ctrl-C: 130)
             if getattr(exc, "at_once", False):
-                _exit_now(130)
-            sys.exit(130)
+                _exit_now(code)
+            sys.exit(code)
 
     return wrapper
 

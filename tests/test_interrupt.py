@@ -62,7 +62,7 @@ def start_build() -> Iterator[Callable[..., subprocess.Popen[str]]]:
             "build",
             *args,
             cwd=root,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            preexec_fn=_default_stop_signals,
         )
         watchdog = threading.Timer(WATCHDOG_S, build.kill)
         watchdog.daemon = True
@@ -74,6 +74,12 @@ def start_build() -> Iterator[Callable[..., subprocess.Popen[str]]]:
     for watchdog in watchdogs:
         watchdog.cancel()
         watchdog.join()
+
+
+def _default_stop_signals() -> None:
+    """SIGINT and SIGTERM as a shell or a container runtime leaves them for a command."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _show(root: Path) -> dict:
@@ -96,17 +102,7 @@ def test_ctrl_c_stops_the_query_in_flight_and_keeps_the_rows_it_had(project, sta
     before = query(root / "warehouse.duckdb", "select n, v from m.big")
     build = start_build(root, "--vars", "{n: 100000000000, v: b}")
     try:
-        deadline = time.monotonic() + 120
-        while True:  # until the run store shows big started (polled, not a fixed wait)
-            shown = run_teal("runs", "show", "last", "--json", cwd=root)
-            if shown.returncode == 0:
-                run = json.loads(shown.stdout)
-                if run["run"]["status"] == "started" and any(
-                    s["model"] == "big" and s["status"] == "started" for s in run["steps"]
-                ):
-                    break
-            assert time.monotonic() < deadline and build.poll() is None, "big never started"
-            time.sleep(0.1)
+        _wait_until_big_runs(root, build)
         build.send_signal(signal.SIGINT)
         out, _ = build.communicate(timeout=120)  # minutes of work, stopped at once
     finally:
@@ -128,6 +124,53 @@ def test_ctrl_c_stops_the_query_in_flight_and_keeps_the_rows_it_had(project, sta
     assert query(root / "warehouse.duckdb", "select n, v from m.big") == before
     state = query(root / "warehouse.duckdb", "select run_id, status from teal.model_state")
     assert state == [(_first_run(root), "success")]
+
+
+@pytest.mark.slow
+def test_sigterm_cancels_the_run_as_ctrl_c_does_and_retry_finishes_it(project, start_build):
+    """`docker stop`, Kubernetes and systemd send SIGTERM before SIGKILL: the run is
+    canceled (the query in flight stopped and rolled back, the old rows kept), recorded
+    canceled rather than left started, and `teal retry` builds what it did not finish."""
+    root = project({"models/m/big.sql": BIG}, config=CONFIG)
+    assert run_teal("build", cwd=root).returncode == 0
+    before = query(root / "warehouse.duckdb", "select n, v from m.big")
+    build = start_build(root, "--vars", "{n: 100000000000, v: b}")
+    try:
+        _wait_until_big_runs(root, build)
+        build.send_signal(signal.SIGTERM)
+        out, _ = build.communicate(timeout=120)
+    finally:
+        build.kill()
+    assert build.returncode == 128 + signal.SIGTERM, out
+    assert "SIGTERM (SIGTERM again: stop at once)" in out
+    assert "interrupted: 1 step stopped while running and rolled back" in out
+    assert "Traceback" not in out
+    shown = _show(root)
+    assert shown["run"]["status"] == "canceled"
+    assert {s["model"]: s["status"] for s in shown["steps"]} == {"big": "canceled"}
+    assert query(root / "warehouse.duckdb", "select n, v from m.big") == before
+    (root / "models/m/big.sql").write_text("select 10 as n, '{{ var(\"v\") }}' as v\n")
+    retried = run_teal("retry", shown["run"]["run_id"], "--vars", "{v: c}", cwd=root)
+    assert retried.returncode == 0, retried.output
+    # the run's vars are kept, and a --vars the run had set is not silently dropped
+    assert "warning: --vars v: run " in retried.output and "had v = 'b'" in retried.output
+    assert query(root / "warehouse.duckdb", "select n, v from m.big") == [(10, "b")]
+
+
+def _wait_until_big_runs(root: Path, build: subprocess.Popen[str]) -> None:
+    """Until the run store shows the build's step ``big`` started (polled, not a fixed
+    wait)."""
+    deadline = time.monotonic() + 120
+    while True:
+        shown = run_teal("runs", "show", "last", "--json", cwd=root)
+        if shown.returncode == 0:
+            run = json.loads(shown.stdout)
+            if run["run"]["status"] == "started" and any(
+                s["model"] == "big" and s["status"] == "started" for s in run["steps"]
+            ):
+                return
+        assert time.monotonic() < deadline and build.poll() is None, "big never started"
+        time.sleep(0.1)
 
 
 def _first_run(root: Path) -> str:
