@@ -148,3 +148,41 @@ def test_run_ids_made_in_one_second_do_not_collide() -> None:
     # With a 6-hex-digit suffix (16.7 million values) 20,000 ids collide about 12 times
     ids = [new_run_id() for _ in range(20_000)]
     assert len(set(ids)) == len(ids)
+
+
+@pytest.mark.slow
+def test_builds_and_a_daemon_of_three_projects_record_into_one_empty_store_at_once(
+    tmp_path: Path, fresh_postgres: str
+) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import run_teal, write_project
+
+    roots = [
+        write_project(
+            tmp_path / f"proj{i}",
+            {f"models/m{j}.sql": f"select {j} as id" for j in range(4)},
+            config=f'name = "proj{i}"\nthreads = 2\nrun_store = "{fresh_postgres}"\n',
+        )
+        for i in range(3)
+    ]
+    commands = [["build"]] * 3 + [["daemon", "--once"]]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "teal.cli", *args],
+            cwd=roots[i % 3],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i, args in enumerate(commands)
+    ]
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    for proc, out in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0 and "Traceback" not in out, out
+    listed = json.loads(run_teal("runs", "--json", cwd=roots[0]).stdout)
+    assert sorted(r["project"] for r in listed) == ["proj0", "proj1", "proj2"]
+    assert {r["status"] for r in listed} == {"success"}
+    assert len({r["run_id"] for r in listed}) == 3
