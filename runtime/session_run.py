@@ -90,7 +90,7 @@ def recorded(
     except BaseException as exc:
         abort_run(recorder, exc)
         raise
-    end_run(recorder, result, Retention(*session.config.run_retention))
+    end_run(recorder, result, Retention(*session.config.run_retention, project=session.config.name))
     return result
 
 

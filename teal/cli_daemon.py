@@ -81,6 +81,7 @@ def daemon(
 ) -> None:
     """Evaluate schedules and sensors, queue their runs and launch them one at a time."""
     from teal.runtime.daemon import DaemonLock, TickOutcome, open_daemon
+    from teal.runtime.runstore.lost import StoreLost
 
     if target or warehouse or vars_:  # hidden from --help: each run is as its job says
         flag = "--target" if target else "--warehouse" if warehouse else "--vars"
@@ -108,6 +109,22 @@ def daemon(
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     failed = 0
+    lost: list[StoreLost] = []  # the run store's outage, reported once
+
+    def step() -> None:
+        try:
+            d.step(_now())
+        except StoreLost as exc:  # a restart or a failover: the next step connects again
+            if once:
+                raise
+            if not lost:
+                click.echo(f"{exc}\n  the daemon goes on and tries again", err=True)
+            lost[:] = [exc]
+            return
+        if lost:
+            click.echo("the run store is back")
+            lost.clear()
+
     try:
         automation = d.config.automation
         if not once:
@@ -115,7 +132,7 @@ def daemon(
                 f"teal daemon for {d.config.name}: {len(automation.schedules)} schedules, "
                 f"{len(automation.sensors)} sensors (pid {_pid()}); Ctrl-C stops it"
             )
-        d.step(_now())
+        step()
         if d.running is not None and not once:
             click.echo(f"launched run {d.running.run_id}")
         while once and d.running is not None:  # run what is queued, one run at a time
@@ -129,7 +146,7 @@ def daemon(
             running = d.running
             if running is not None and running.poll() is not None:
                 click.echo(f"run {running.run_id} ended with exit code {running.poll()}")
-            d.step(_now())
+            step()
             if d.running is not None and d.running is not running:
                 click.echo(f"launched run {d.running.run_id}")
     finally:

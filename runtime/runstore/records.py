@@ -123,11 +123,13 @@ class Event:
 
 @dataclass(frozen=True)
 class Retention:
-    """How much history is kept: runs older than ``days`` or beyond the newest ``runs`` are
-    deleted with their steps and events as new runs are written."""
+    """How much history is kept: finished runs older than ``days`` or beyond the newest
+    ``runs`` are deleted with their steps and events as new runs are written; only
+    ``project``'s runs when it is set (the projects sharing a store keep their own)."""
 
     days: int = 90
     runs: int = 10_000
+    project: str | None = None
 
 
 @dataclass(frozen=True)

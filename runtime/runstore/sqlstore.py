@@ -15,6 +15,8 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from teal.compiler.errors import WarehouseError
+from teal.runtime.runstore.lost import again_if_lost
 from teal.runtime.runstore.records import (
     STEP_STATUS,
     Event,
@@ -27,7 +29,7 @@ from teal.runtime.runstore.records import (
     StoreStatus,
     Trigger,
 )
-from teal.runtime.runstore.schema import LATEST, MIGRATIONS, RUN_TABLES, VERSION_TABLE
+from teal.runtime.runstore.schema import LATEST, MIGRATIONS, VERSION_TABLE
 
 _RUN_COLUMNS = (
     "run_id, command, status, run_trigger, selection, exclusion, partition_keys, run_config, "
@@ -68,6 +70,8 @@ class SqlRunStore:
 
     location: str = ""
     NO_LIMIT = "ALL"  # how LIMIT says "no limit" (SQLite: -1)
+    PRUNE_BATCH = 200  # runs retention deletes per transaction: a writer waits for one batch
+    LOCK_BATCH = ""  # how a backend locks the runs retention deletes (Postgres: SKIP LOCKED)
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -106,6 +110,10 @@ class SqlRunStore:
     def _has_table(self, cur: Cursor, name: str) -> bool:
         raise NotImplementedError
 
+    def _lock_schema(self, cur: Cursor) -> None:
+        """Make the other processes migrating the store wait for this transaction (SQLite's
+        ``BEGIN IMMEDIATE`` already does)."""
+
     def _sql(self, statement: str) -> str:
         """The statement in the driver's parameter style (written with ``?``)."""
         return statement
@@ -123,6 +131,7 @@ class SqlRunStore:
         self.close()
 
     # -- schema ----------------------------------------------------------------------------
+    @again_if_lost
     def schema_version(self) -> int:
         with self._lock, self._reading() as cur:
             if not self._has_table(cur, "teal_schema_version"):
@@ -133,17 +142,30 @@ class SqlRunStore:
 
     def migrate(self, now: datetime) -> list[str]:
         """Apply the migrations this store lacks, each in its own transaction; the
-        descriptions of those applied, oldest first."""
+        descriptions of those applied, oldest first. Processes that start on an empty store
+        together (a daemon and a build) apply each migration once: each transaction takes
+        the schema lock first, then looks. A store a newer teal migrated is refused: this
+        teal does not know what its writes would break."""
+        version = self.schema_version()
+        if version > LATEST:
+            raise WarehouseError(
+                f"the run store {self.location} has schema version {version}, from a newer "
+                f"teal; this teal knows schema version {LATEST}",
+                path="run_store",
+                hint="upgrade teal (pip install -U teal) on this machine, as the store's "
+                "other users did",
+            )
         applied: list[str] = []
-        for migration in MIGRATIONS:
+        for migration in MIGRATIONS if version < LATEST else ():
             with self._lock, self._transaction() as cur:
+                self._lock_schema(cur)
                 cur.execute(VERSION_TABLE)
                 cur.execute(
                     self._sql("SELECT count(*) FROM teal_schema_version WHERE version = ?"),
                     (migration.version,),
                 )
-                found = cur.fetchone()
-                if found and found[0]:
+                done = cur.fetchone()
+                if done and done[0]:
                     continue
                 for statement in migration.statements:
                     cur.execute(statement)
@@ -190,6 +212,7 @@ class SqlRunStore:
             ),
         )
 
+    @again_if_lost
     def set_status(
         self,
         run_id: str,
@@ -209,6 +232,7 @@ class SqlRunStore:
                 (status.value, _time(at), message, run_id),
             )
 
+    @again_if_lost
     def set_output_schemas(self, run_id: str, schemas: dict[str, list[list[str]]]) -> None:
         """Record the output schema of each model the run materialized (model -> [[column,
         type], ...]), on its materialization rows, in one transaction."""
@@ -265,6 +289,7 @@ class SqlRunStore:
             )
             return cur.rowcount == 1
 
+    @again_if_lost
     def close_open_steps(self, run_id: str, status: str, at: datetime) -> None:
         """Steps still marked started when their run ended get ``status``."""
         with self._lock, self._transaction() as cur:
@@ -276,15 +301,20 @@ class SqlRunStore:
                 (status, _time(at), run_id),
             )
 
+    @again_if_lost
     def append(self, events: Sequence[Event]) -> None:
         """Record events, and the steps, materializations and check results they describe,
-        in one transaction."""
+        in one transaction. Events already on record (by run and number) are left as they
+        are: a batch whose commit the connection lost is written again."""
         if not events:
             return
         with self._lock, self._batch(), self._transaction() as cur:
             for event in events:
                 cur.execute(
-                    self._sql(f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({_marks(9)})"),
+                    self._sql(
+                        f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({_marks(9)}) "
+                        "ON CONFLICT (run_id, seq) DO NOTHING"
+                    ),
                     (
                         event.run_id,
                         event.seq,
@@ -309,7 +339,8 @@ class SqlRunStore:
                 cur.execute(
                     self._sql(
                         f"INSERT INTO steps ({_STEP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, "
-                        "NULL, NULL)"
+                        "NULL, NULL) ON CONFLICT (run_id, model, partition_key, attempt) "
+                        "DO NOTHING"
                     ),
                     (event.run_id, event.model, partition, attempt, status, _time(event.at)),
                 )
@@ -348,7 +379,7 @@ class SqlRunStore:
                 self._sql(
                     "INSERT INTO materializations (run_id, seq, model, partition_key, at, "
                     "row_count, output_schema, code_version, metadata) VALUES "
-                    f"({_marks(9)})"
+                    f"({_marks(9)}) ON CONFLICT (run_id, seq) DO NOTHING"
                 ),
                 (
                     event.run_id,
@@ -366,7 +397,8 @@ class SqlRunStore:
             cur.execute(
                 self._sql(
                     "INSERT INTO check_results (run_id, seq, check_name, model, partition_key, "
-                    f"at, status, severity, failing_rows, message) VALUES ({_marks(10)})"
+                    f"at, status, severity, failing_rows, message) VALUES ({_marks(10)}) "
+                    "ON CONFLICT (run_id, seq) DO NOTHING"
                 ),
                 (
                     event.run_id,
@@ -495,73 +527,26 @@ class SqlRunStore:
             size_bytes=self._size_bytes(),
         )
 
-    # -- housekeeping ----------------------------------------------------------------------
+    # -- housekeeping (runtime/runstore/housekeeping.py) -----------------------------------
     def mark_crashed(
         self, host: str, alive: Callable[[int, str | None], bool], at: datetime
     ) -> list[str]:
         """Runs this host started whose process is gone become ``crashed``, with the steps
         they died in; the ids of the runs marked. ``alive(pid, process)``: whether the
         process the run recorded still runs."""
-        rows = self._query(
-            "SELECT run_id, pid, process FROM runs WHERE status IN (?, ?) AND host = ?",
-            (RunStatus.STARTED.value, RunStatus.CANCELING.value, host),
-        )
-        marked = []
-        for run_id, pid, process in rows:
-            if pid is not None and alive(int(pid), process):
-                continue
-            open_steps = [s for s in self.steps(run_id) if s.status == "started"]
-            where = ", ".join(
-                s.model + (f"[{s.partition_key}]" if s.partition_key else "") for s in open_steps
-            )
-            message = "the process running it ended without finishing it" + (
-                f" (during {where})" if where else ""
-            )
-            self.close_open_steps(run_id, "crashed", at)
-            with self._lock, self._transaction() as cur:
-                cur.execute(
-                    self._sql(
-                        "UPDATE runs SET status = ?, finished_at = ?, message = ? "
-                        "WHERE run_id = ? AND status IN (?, ?)"
-                    ),
-                    (
-                        RunStatus.CRASHED.value,
-                        _time(at),
-                        message,
-                        run_id,
-                        RunStatus.STARTED.value,
-                        RunStatus.CANCELING.value,
-                    ),
-                )
-            marked.append(run_id)
-        return marked
+        from teal.runtime.runstore.housekeeping import mark_crashed
 
+        return mark_crashed(self, host, alive, at)
+
+    @again_if_lost
     def prune(self, retention: Retention, now: datetime) -> int:
-        """Delete runs (and their rows) past the retention; how many were deleted."""
-        cutoff = _time(now - timedelta(days=retention.days))
-        doomed = sorted(
-            {r[0] for r in self._query("SELECT run_id FROM runs WHERE created_at < ?", (cutoff,))}
-            | {
-                r[0]
-                for r in self._query(
-                    "SELECT run_id FROM runs ORDER BY created_at DESC, run_id DESC "
-                    f"LIMIT {self.NO_LIMIT} OFFSET ?",
-                    (retention.runs,),
-                )
-            }
-        )
-        if not doomed:
-            return 0
-        with self._lock, self._transaction() as cur:
-            for start in range(0, len(doomed), 500):
-                chunk = doomed[start : start + 500]
-                for table in (*RUN_TABLES, "runs"):
-                    cur.execute(
-                        self._sql(f"DELETE FROM {table} WHERE run_id IN ({_marks(len(chunk))})"),
-                        chunk,
-                    )
-        return len(doomed)
+        """Delete finished runs past the retention (see :func:`~teal.runtime.runstore.
+        housekeeping.prune_runs`); how many were deleted."""
+        from teal.runtime.runstore.housekeeping import prune_runs
 
+        return prune_runs(self, retention, now)
+
+    @again_if_lost
     def _query(self, statement: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         with self._lock, self._reading() as cur:
             cur.execute(self._sql(statement), tuple(params))

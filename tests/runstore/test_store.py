@@ -199,7 +199,7 @@ def test_a_run_whose_pid_another_process_took_is_marked_crashed(store: RunStore)
 def test_retention_deletes_old_and_surplus_runs_with_their_rows(store: RunStore) -> None:
     store.migrate(T0)
     for i in range(5):
-        store.add_run(_run(f"r{i}", at=T0 + timedelta(days=i)))
+        store.add_run(_run(f"r{i}", at=T0 + timedelta(days=i), status=RunStatus.SUCCESS))
         store.append(_events(f"r{i}"))
     deleted = store.prune(Retention(days=3, runs=3), now=T0 + timedelta(days=5))
     # r0 and r1 are past three days; r0 and r1 are also beyond the newest three

@@ -1,0 +1,87 @@
+"""Keeping a run store tidy as runs are written: runs whose process died are marked
+crashed, and history past the retention is deleted, in small transactions so that the
+processes writing beside it (a daemon, other builds) wait for one batch at most."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from teal.runtime.runstore.records import Retention, RunStatus
+from teal.runtime.runstore.schema import RUN_TABLES
+from teal.runtime.runstore.sqlstore import SqlRunStore, _marks, _time
+
+
+def mark_crashed(
+    store: SqlRunStore, host: str, alive: Callable[[int, str | None], bool], at: datetime
+) -> list[str]:
+    """Runs this host started whose process is gone become ``crashed``, with the steps
+    they died in; the ids of the runs marked. ``alive(pid, process)``: whether the process
+    the run recorded still runs (runtime/runstore/liveness.py)."""
+    rows = store._query(
+        "SELECT run_id, pid, process FROM runs WHERE status IN (?, ?) AND host = ?",
+        (RunStatus.STARTED.value, RunStatus.CANCELING.value, host),
+    )
+    marked = []
+    for run_id, pid, process in rows:
+        if pid is not None and alive(int(pid), process):
+            continue
+        open_steps = [s for s in store.steps(run_id) if s.status == "started"]
+        where = ", ".join(
+            s.model + (f"[{s.partition_key}]" if s.partition_key else "") for s in open_steps
+        )
+        message = "the process running it ended without finishing it" + (
+            f" (during {where})" if where else ""
+        )
+        store.close_open_steps(run_id, "crashed", at)
+        with store._lock, store._transaction() as cur:
+            cur.execute(
+                store._sql(
+                    "UPDATE runs SET status = ?, finished_at = ?, message = ? "
+                    "WHERE run_id = ? AND status IN (?, ?)"
+                ),
+                (
+                    RunStatus.CRASHED.value,
+                    _time(at),
+                    message,
+                    run_id,
+                    RunStatus.STARTED.value,
+                    RunStatus.CANCELING.value,
+                ),
+            )
+        marked.append(run_id)
+    return marked
+
+
+def prune_runs(store: SqlRunStore, retention: Retention, now: datetime) -> int:
+    """Delete finished runs (and their rows) past the retention, oldest first, in
+    transactions of :attr:`~SqlRunStore.PRUNE_BATCH` runs; how many were deleted. Only the runs of
+    ``retention.project`` when it is set (projects sharing a store keep their own
+    history), and never a run queued or in progress."""
+    cutoff = _time(now - timedelta(days=retention.days))
+    finished = [s.value for s in RunStatus if s.finished]
+    mine, params = ("project = ? AND ", [retention.project]) if retention.project else ("", [])
+    # finished, and older than the cutoff or than the newest `runs` runs (the row-value
+    # comparison is NULL, so false, while there are fewer)
+    doomed_sql = store._sql(
+        f"SELECT run_id FROM runs WHERE {mine}status IN ({_marks(len(finished))}) AND "
+        "(created_at < ? OR (created_at, run_id) <= (SELECT created_at, run_id FROM runs "
+        f"WHERE {mine}1 = 1 ORDER BY created_at DESC, run_id DESC LIMIT 1 OFFSET ?)) "
+        f"ORDER BY created_at, run_id LIMIT ?{store.LOCK_BATCH}"
+    )
+    deleted = 0
+    while True:
+        with store._lock, store._transaction() as cur:
+            cur.execute(
+                doomed_sql,
+                (*params, *finished, cutoff, *params, retention.runs, store.PRUNE_BATCH),
+            )
+            doomed = [r[0] for r in cur.fetchall()]
+            for table in (*RUN_TABLES, "runs") if doomed else ():
+                cur.execute(
+                    store._sql(f"DELETE FROM {table} WHERE run_id IN ({_marks(len(doomed))})"),
+                    doomed,
+                )
+        deleted += len(doomed)
+        if len(doomed) < store.PRUNE_BATCH:
+            return deleted
