@@ -78,6 +78,11 @@ export function lastError(e) {
 export function failingRows(result) {
   return `${esc(result.failing_rows ?? "")}${result.sample ? `<br><code class="sample">e.g. ${esc(result.sample)}</code>` : ""}`;
 }
+// drawn every time, not through update(): the element may have been cleared or drawn
+// over since (the launch page clears its error before asking again), and the same error
+// must show again
 export function showError(where, err) {
-  update(where, `<div class="error">${err.where ? `${esc(err.where)}: ` : ""}${esc(err.message)}${err.hint ? `<br><span class="muted">hint: ${esc(err.hint)}</span>` : ""}</div>`);
+  const html = `<div class="error">${err.where ? `${esc(err.where)}: ` : ""}${esc(err.message)}${err.hint ? `<br><span class="muted">hint: ${esc(err.hint)}</span>` : ""}</div>`;
+  where.innerHTML = html;
+  drawn.set(where, html); // a later update() with the same error leaves it as it is
 }
