@@ -10,14 +10,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import query, run_teal
+from tests.conftest import query, run_teal, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -51,15 +50,6 @@ def make(project) -> Path:
     (root / "teal.toml").write_text(TOML)
     (root / "landing").mkdir()
     return root
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 90.0) -> None:
-    """Poll ``condition`` until it holds (a condition, not a fixed wait)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def runs(root: Path) -> list[dict]:
@@ -104,7 +94,7 @@ def test_a_landed_file_builds_its_partition_and_a_restarted_daemon_repeats_nothi
     root = make(project)
     with running_daemon(root) as daemon:
         (root / "landing" / "events_2026-03-01.csv").write_text("final\n")
-        wait_for(finished(root, 1), "the sensor's run")
+        wait_for(finished(root, 1), "the sensor's run", 90)
         [run] = runs(root)
         assert run["trigger"] == "sensor" and run["status"] == "success", run
         assert built_days(root) == {"2026-03-01": 24}
@@ -116,7 +106,7 @@ def test_a_landed_file_builds_its_partition_and_a_restarted_daemon_repeats_nothi
         daemon.wait(timeout=30)
     (root / "landing" / "events_2026-03-02.csv").write_text("final\n")
     with running_daemon(root) as daemon:
-        wait_for(finished(root, 2), "the run of the file that landed while it was down")
+        wait_for(finished(root, 2), "the run of the file that landed while it was down", 90)
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(timeout=60) == 0
     assert built_days(root) == {"2026-03-01": 24, "2026-03-02": 24}

@@ -11,14 +11,13 @@ import os
 import signal
 import sqlite3
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import query, spawn_teal
+from tests.conftest import query, spawn_teal, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -68,15 +67,6 @@ def store_runs(root: Path) -> list[tuple[str, str, str]]:
     finally:
         con.close()
     return [(str(a), str(b), str(c)) for a, b, c in rows]
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    """Poll ``condition`` until it holds (a condition, not a fixed wait)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def wait_for_runs(root: Path, expected: list[tuple[str, str]], what: str) -> None:

@@ -9,10 +9,9 @@ import json
 import os
 import signal
 import threading
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 
 from teal.runtime.ui.server import UIApp, serve
-from tests.conftest import spawn_teal
+from tests.conftest import spawn_teal, wait_for
 
 SLOW_PY = """
 import time
@@ -104,14 +103,6 @@ def test_a_project_that_does_not_load_is_the_same_error_everywhere_until_fixed(
         assert call(url, "project")["models"] == 2  # a and broken; gone is gone
         assert {n["id"] for n in call(url, "graph")["nodes"]} == {"a", "broken"}
         assert [s["model"] for s in call(url, "plan", {"select": "a"})["steps"]] == ["a"]
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 @pytest.mark.slow
