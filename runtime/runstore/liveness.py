@@ -28,22 +28,22 @@ def process_identity(pid: int) -> str | None:
     wall clock moves it). A pid is taken again by another process after its own ended (a
     restarted container's teal is pid 1 again, as the killed one was), and that process
     has another identity. None where ``/proc`` does not say."""
+    fields = _stat_fields(pid)
+    return None if fields is None else _identity(fields)
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after "pid (comm) ": the state letter first (``Z``:
+    a zombie, ended, not yet reaped); None where ``/proc`` does not say."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    # after "pid (comm) ": the state, then field 22 of stat(5), starttime
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return f"{_boot_id()}/{fields[19]}"
+    return stat[stat.rindex(")") + 2 :].split()
 
 
-def _state(pid: int) -> str | None:
-    """The process's state letter from ``/proc`` (``Z``: a zombie, ended, not yet reaped)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat[stat.rindex(")") + 2 :].split(maxsplit=1)[0]
+def _identity(fields: list[str]) -> str:
+    return f"{_boot_id()}/{fields[19]}"  # field 22 of stat(5), starttime
 
 
 @cache
@@ -68,11 +68,12 @@ def pid_alive(pid: int, process: str | None = None) -> bool:
         return False
     except PermissionError:
         pass
-    if process is not None:
-        now = process_identity(pid)
-        if now is not None and now != process:
-            return False  # the pid was taken again
-    return _state(pid) != "Z"
+    fields = _stat_fields(pid)  # read once: the identity and the state
+    if fields is None:
+        return True
+    if process is not None and _identity(fields) != process:
+        return False  # the pid was taken again
+    return fields[0] != "Z"
 
 
 def mark_crashed_here(store: SqlRunStore) -> list[str]:
