@@ -31,7 +31,7 @@ from teal.runtime.clock import new_run_id
 from teal.runtime.kept_state import read_state, state_now
 from teal.runtime.options import clock_from_env, plan_options
 from teal.runtime.run_options import RunOptions
-from teal.runtime.runstore import NO_STORE, RunStatus, RunStore, store_spec
+from teal.runtime.runstore import IN_PROGRESS, NO_STORE, RunStore, store_spec
 from teal.warehouse.engine import open_engine, sql_problems
 
 # what only a build needs (the executor, the recorder, checks: runtime/session_run.py) is
@@ -298,7 +298,7 @@ class Session:
         """The run that holds the warehouse now, as the run store knows it."""
         if not self.record_runs:
             return None
-        started = self.run_store().runs(status=[RunStatus.STARTED, RunStatus.CANCELING], limit=1)
+        started = self.run_store().runs(status=list(IN_PROGRESS), limit=1)
         return started[0].run_id if started else None
 
     def _bind(self, state: PlanState) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from teal.runtime.runstore.records import (
+    IN_PROGRESS,
     Event,
     EventKind,
     Retention,
@@ -59,6 +60,7 @@ def open_run_store(spec: str | None, root: Path) -> RunStore:
 
 
 __all__ = [
+    "IN_PROGRESS",
     "NO_STORE",
     "Event",
     "EventKind",

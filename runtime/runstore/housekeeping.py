@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from teal.runtime.runstore.records import Retention, RunStatus
+from teal.runtime.runstore.records import IN_PROGRESS, Retention, RunStatus
 from teal.runtime.runstore.schema import RUN_TABLES
 from teal.runtime.runstore.sqlstore import SqlRunStore, _marks, _time
 
@@ -20,7 +20,7 @@ def mark_crashed(
     the run recorded still runs (runtime/runstore/liveness.py)."""
     rows = store._query(
         "SELECT run_id, pid, process FROM runs WHERE status IN (?, ?) AND host = ?",
-        (RunStatus.STARTED.value, RunStatus.CANCELING.value, host),
+        (*(s.value for s in IN_PROGRESS), host),
     )
     marked = []
     for run_id, pid, process in rows:
@@ -45,8 +45,7 @@ def mark_crashed(
                     _time(at),
                     message,
                     run_id,
-                    RunStatus.STARTED.value,
-                    RunStatus.CANCELING.value,
+                    *(s.value for s in IN_PROGRESS),
                 ),
             )
         marked.append(run_id)

@@ -16,10 +16,8 @@ from functools import cache
 from pathlib import Path
 
 from teal.runtime.clock import utc_now
-from teal.runtime.runstore.records import RunRecord, RunStatus
+from teal.runtime.runstore.records import IN_PROGRESS, RunRecord
 from teal.runtime.runstore.sqlstore import SqlRunStore
-
-IN_PROGRESS = (RunStatus.STARTED, RunStatus.CANCELING)
 
 
 def process_identity(pid: int) -> str | None:

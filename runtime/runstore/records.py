@@ -29,6 +29,10 @@ class RunStatus(StrEnum):
         return self in (RunStatus.SUCCESS, RunStatus.FAILURE, RunStatus.CANCELED, RunStatus.CRASHED)
 
 
+# a run a process is carrying out (a crash leaves it so: runtime/runstore/liveness.py)
+IN_PROGRESS = (RunStatus.STARTED, RunStatus.CANCELING)
+
+
 class Trigger(StrEnum):
     CLI = "cli"
     API = "api"
