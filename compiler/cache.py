@@ -24,10 +24,11 @@ True
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 from pathlib import Path
 from typing import Any
+
+from teal.compiler.replaced_files import replacing
 
 VERSION = "6"  # 6: a reference its columns qualify (raw.orders.id) is not plain; 5: parse
 # entries carry output columns; 4: compiled SQL keeps the author's text
@@ -119,14 +120,11 @@ class CompileCache:
             return  # nothing new, and nothing to drop
         entries = {**self._old, **self._used} if self.keep_unused else self._used
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".tmp{os.getpid()}")
-            with tmp.open("wb") as fh:
+            with replacing(self.path) as fh:
                 pickle.dump(
                     {"version": VERSION, "entries": entries},
                     fh,
                     protocol=pickle.HIGHEST_PROTOCOL,
                 )
-            os.replace(tmp, self.path)
         except OSError:
             pass  # a read-only project still compiles; it just stays cold

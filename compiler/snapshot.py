@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from teal.compiler.replaced_files import replace_with, replacing
+
 FILE = "project.pickle"
 INDEX = "inputs.pickle"  # the stat index of the files the key read
 VERSION = "2"
@@ -197,10 +199,7 @@ def _files_digest(
     if all(max(s[2], s[3]) < started - RACY_NS for s in read) and len(read) == len(stats):
         kept = {"version": VERSION, "stats": read, "digest": files_digest, "uses_env": uses_env}
         try:
-            index.parent.mkdir(parents=True, exist_ok=True)
-            tmp = index.with_name(f"{index.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL))
-            os.replace(tmp, index)
+            replace_with(index, pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
             pass  # a read-only project reads its files each time
     return files_digest, uses_env
@@ -310,11 +309,8 @@ def save(cfg: Any, snapshot_key: str | None, project: Any, helpers: dict[str, st
         blob = pickle.dumps(
             {"helpers": helpers, "project": stored}, protocol=pickle.HIGHEST_PROTOCOL
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{FILE}.{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
+        with replacing(path) as fh:
             fh.write(_header(snapshot_key))
             fh.write(blob)
-        os.replace(tmp, path)
     except Exception:  # noqa: BLE001 - something unpicklable or unwritable: no snapshot
         return

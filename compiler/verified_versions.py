@@ -16,13 +16,12 @@ and deleting it is always safe. Only inputs that do not depend on the clock make
 
 from __future__ import annotations
 
-import os
 import pickle
-import threading
 from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from teal.compiler.replaced_files import replace_with
 from teal.compiler.snapshot import compiler_fingerprint
 
 if TYPE_CHECKING:
@@ -77,16 +76,13 @@ class VerifiedVersions:
             return
         kept = {m: d for m, d in self._digests.items() if m in models}
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # a name of this process and thread: the UI plans on several threads at once
-            tmp = self.path.with_name(f"{FILE}.{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_bytes(
+            replace_with(
+                self.path,
                 pickle.dumps(
                     {"version": VERSION, "compiler": self._compiler, "digests": kept},
                     pickle.HIGHEST_PROTOCOL,
-                )
+                ),
             )
-            os.replace(tmp, self.path)
             self._changed = False
         except OSError:
             return

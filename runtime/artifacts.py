@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.config import ProjectConfig
+from teal.compiler.replaced_files import replace_with
 from teal.runtime.results import BuildResult
 
 if TYPE_CHECKING:
@@ -31,11 +31,8 @@ def write_run_results(
         return
     target = cfg.root / "target"
     try:
-        target.mkdir(exist_ok=True)
         payload = {"command": command, **result.to_dict()}
-        tmp = target / "run_results.json.tmp"
-        tmp.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
-        os.replace(tmp, target / "run_results.json")
+        replace_with(target / "run_results.json", json.dumps(payload, indent=2, default=str))
     except OSError:
         pass  # the build result stands even if target/ is not writable
 

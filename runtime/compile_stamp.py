@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from teal.compiler.cache import content_key
+from teal.compiler.replaced_files import replace_with
 from teal.compiler.snapshot import compiler_fingerprint, file_stats
 
 if TYPE_CHECKING:
@@ -109,10 +110,7 @@ class CompileStamp(NamedTuple):
             "resolution": compiled.resolution,
             "files": target_files(compiled.folder),
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(stored), encoding="utf-8")
-        os.replace(tmp, self.path)
+        replace_with(self.path, json.dumps(stored))
 
 
 def target_files(folder: Path) -> list[FileStat]:

@@ -17,13 +17,14 @@ import struct
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from teal.compiler.config import ProjectConfig
 from teal.compiler.discover import display_path
 from teal.compiler.errors import TealError, WarehouseBusy
 from teal.compiler.partition_records import FIELDS, PICKLED_FORM, PartitionRecords
 from teal.compiler.plan import ModelState, PlanState
+from teal.compiler.replaced_files import replacing
 
 FileIdentity = tuple[tuple[int, int, int, int, int] | None, ...]
 
@@ -77,8 +78,6 @@ def read_state(
     newest = max((part[3] for part in identity if part is not None), default=0)
     settled = file_identity(Path(path)) == identity and time.time_ns() - newest > RACY_NS
     try:
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        tmp = kept.with_name(f"state.{os.getpid()}.tmp")
         # state read while the file was changing, or just after, is kept without its
         # identity: never taken for the current state, only shown while a build holds it
         payload = {
@@ -87,8 +86,8 @@ def read_state(
             "shape": shape,
             "state": found,
         }
-        dump_kept(payload, tmp)
-        os.replace(tmp, kept)
+        with replacing(kept) as fh:
+            dump_kept(payload, fh)
     except OSError:
         pass  # a read-only project: it reads the warehouse each time
     return found
@@ -124,17 +123,16 @@ def _kept_path(cfg: ProjectConfig) -> Path:
 MAGIC = b"teal-kept-state\x01"
 
 
-def dump_kept(payload: dict[str, Any], path: Path) -> None:
-    """Write ``payload`` to ``path`` in the kept file's form."""
+def dump_kept(payload: dict[str, Any], fh: BinaryIO) -> None:
+    """Write ``payload`` to ``fh`` in the kept file's form."""
     buffers: list[pickle.PickleBuffer] = []
     data = pickle.dumps(payload, protocol=5, buffer_callback=buffers.append)
     raws = [b.raw() for b in buffers]
-    with path.open("wb") as fh:
-        fh.write(MAGIC)
-        fh.write(struct.pack(f"<{2 + len(raws)}Q", len(data), len(raws), *map(len, raws)))
-        fh.write(data)
-        for raw in raws:
-            fh.write(raw)
+    fh.write(MAGIC)
+    fh.write(struct.pack(f"<{2 + len(raws)}Q", len(data), len(raws), *map(len, raws)))
+    fh.write(data)
+    for raw in raws:
+        fh.write(raw)
 
 
 def load_kept(path: Path) -> dict[str, Any]:

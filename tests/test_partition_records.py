@@ -67,14 +67,16 @@ def test_plan_state_takes_plain_dicts():
 
 
 def test_the_kept_file_reads_a_model_s_rows_when_asked_even_after_it_is_replaced(tmp_path):
+    from teal.compiler.replaced_files import replacing
     from teal.runtime.kept_state import dump_kept, load_kept
 
     state = PlanState(partitions={"events": ROWS, "other": {"eu": {"status": "error"}}})
     kept = tmp_path / "state.pickle"
-    dump_kept({"state": state}, kept)
+    with replacing(kept) as fh:
+        dump_kept({"state": state}, fh)
     back = load_kept(kept)["state"]
-    dump_kept({"state": PlanState()}, tmp_path / "next")
-    (tmp_path / "next").replace(kept)  # a later read writes the file again
+    with replacing(kept) as fh:  # a later read writes the file again
+        dump_kept({"state": PlanState()}, fh)
     assert back.partitions["events"]["2026-01-01"] == ROWS["2026-01-01"]
     assert back == state
     assert load_kept(kept)["state"] == PlanState()

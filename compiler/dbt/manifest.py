@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from teal.compiler.exposures import Exposure
 from teal.compiler.project import Project
+from teal.compiler.replaced_files import replace_with
 
 MANIFEST_SCHEMA = "https://schemas.getdbt.com/dbt/manifest/v12.json"
 DBT_VERSION = "1.10.0"
@@ -276,10 +276,7 @@ def _plain(value: Any) -> bool:
 def write_json(target: Path, name: str, payload: dict[str, Any]) -> None:
     """``target/<name>`` replaced atomically (nothing when target/ is not writable)."""
     try:
-        target.mkdir(exist_ok=True)
-        tmp = target / f"{name}.tmp"
         # compact, as dbt writes it: json's indenting encoder is pure Python (2 s at 1,000 models)
-        tmp.write_text(json.dumps(payload, separators=(",", ":"), default=str), encoding="utf-8")
-        os.replace(tmp, target / name)
+        replace_with(target / name, json.dumps(payload, separators=(",", ":"), default=str))
     except OSError:
         pass
