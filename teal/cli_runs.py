@@ -235,6 +235,9 @@ def show(
             for e in checks
         ]
         click.echo(table(("model", "check", "status", "failing"), check_rows))
+        for e in checks:  # a failing row of each failed check, as the build printed it
+            if e.data.get("sample"):
+                click.echo(f"  {e.data.get('check')} [{e.model}] e.g. {e.data['sample']}")
     if logs_:
         click.echo("")
         for event in logs_:

@@ -247,3 +247,24 @@ def test_a_note_of_several_lines_keeps_its_run_on_one_line_of_the_list(project):
     assert "hint: try again" not in listed.stdout
     shown = run_teal("runs", "show", run_id, cwd=root)
     assert "hint: try again with --wait" in shown.stdout  # the whole note, where it is shown
+
+
+@pytest.mark.slow
+def test_runs_show_prints_a_failing_row_of_each_failed_check(project):
+    root = project(
+        {
+            "models/people.sql": "select 1 as id, 'ann' as name union all select 2, null",
+            "models/people.yml": """
+                models:
+                  - name: people
+                    columns:
+                      - name: name
+                        tests: [not_null]
+            """,
+        }
+    )
+    assert run_teal("build", cwd=root).returncode == 1
+    text = run_teal("runs", "show", "last", cwd=root).stdout
+    sample = [line for line in text.splitlines() if "e.g." in line]
+    assert len(sample) == 1, text
+    assert "[people]" in sample[0] and "id=2" in sample[0] and "name=NULL" in sample[0]
