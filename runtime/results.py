@@ -118,4 +118,6 @@ class BuildResult:
                 "failed_after_publishing": sum(r.published for r in self.failed),
             },
             "results": [asdict(r) for r in self.results],
+            # selected models that needed no step, and why (unchanged, up to date, ...)
+            "not_run": dict(self.not_run),
         }

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import os
 import sys
 import threading
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from teal.cli_json import echo_json, emit_json
 from teal.cli_support import (
     DEBUG,
     STRICT,
@@ -201,10 +201,10 @@ def build_and_report(
     else:
         setup_logging()
         result = session.build(select, exclude, options=options, run=run, reporter=reporter)
-    if not result.results:
-        if as_json:
-            click.echo(json.dumps({"success": True, "results": [], "not_run": result.not_run}))
-        elif result.not_run:
+    if as_json:  # the same shape whether or not anything needed a step
+        emit_json(result.to_dict())
+    elif not result.results:
+        if result.not_run:
             from teal.compiler.wording import counted
 
             n = len(result.not_run)
@@ -214,9 +214,6 @@ def build_and_report(
             )
         else:
             click.echo("Nothing to build: the selection contains no buildable models.")
-        return
-    if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
     if not result.success:
         sys.exit(1)
 
@@ -275,17 +272,13 @@ def check(
         return
     result = session.check(select, exclude, store_failures=store_failures)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "run_id": result.run_id,
-                    "success": result.success,
-                    "missing": list(result.missing),
-                    "checks": [asdict(o) for o in result.outcomes],
-                },
-                indent=2,
-                default=str,
-            )
+        emit_json(
+            {
+                "run_id": result.run_id,
+                "success": result.success,
+                "missing": list(result.missing),
+                "checks": [asdict(o) for o in result.outcomes],
+            }
         )
     else:
         rows = [
@@ -428,7 +421,10 @@ def plan(
         changed_only=changed_only, inline_views=inline_views, **partition_opts
     )
     the_plan = session.plan(select, exclude, options)
-    click.echo(the_plan.explain("json" if as_json else fmt))
+    if as_json or fmt == "json":
+        echo_json(the_plan.explain("json"))
+    else:
+        click.echo(the_plan.explain(fmt))
 
 
 @main.command()
@@ -491,7 +487,7 @@ def ls(
     names = session.select(select, exclude)
     project = session.project
     if as_json:
-        click.echo(json.dumps([model_entry(project, project.models[n]) for n in names], indent=2))
+        emit_json([model_entry(project, project.models[n]) for n in names])
         return
     if output != "table":
         for n in names:
@@ -550,7 +546,7 @@ def lineage(
     project = session.project
     model = project.model(model).name  # a relation name works too; unknown: a suggestion
     if as_json:
-        click.echo(json.dumps(lineage_json(project, model, depth), indent=2))
+        emit_json(lineage_json(project, model, depth))
     else:
         click.echo(
             lineage_tree(project, model, depth=depth, upstream=upstream, downstream=downstream)

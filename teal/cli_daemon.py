@@ -3,7 +3,6 @@ running without a person at the keyboard (runtime/daemon.py)."""
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from teal.cli_json import emit_json, utc_iso
 from teal.cli_support import common_options, handle_errors, open_session, setup_logging, table
 from teal.compiler.config import ProjectConfig, load_config
 from teal.compiler.errors import ProjectError, SelectionError
@@ -220,25 +220,21 @@ def jobs(
     """List the project's jobs (run one with `teal build --job NAME`)."""
     found = _checked_config(project_dir).automation.jobs
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "name": j.name,
-                        "select": list(j.select),
-                        "exclude": list(j.exclude),
-                        "vars": j.vars,
-                        "partitions": list(j.partitions),
-                        "tags": list(j.tags),
-                        "priority": j.priority,
-                        "max_concurrent_runs": j.max_concurrent_runs,
-                        "description": j.description,
-                    }
-                    for j in found.values()
-                ],
-                indent=2,
-                default=str,
-            )
+        emit_json(
+            [
+                {
+                    "name": j.name,
+                    "select": list(j.select),
+                    "exclude": list(j.exclude),
+                    "vars": j.vars,
+                    "partitions": list(j.partitions),
+                    "tags": list(j.tags),
+                    "priority": j.priority,
+                    "max_concurrent_runs": j.max_concurrent_runs,
+                    "description": j.description,
+                }
+                for j in found.values()
+            ]
         )
         return
     if not found:
@@ -279,7 +275,7 @@ def schedules(
         for s in config.automation.schedules.values()
     ]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        emit_json(rows)
         return
     if not rows:
         click.echo("No schedules: declare them under [tool.teal.schedules.<name>].")
@@ -345,7 +341,7 @@ def preview(
         rows.append(
             {
                 "tick": tick.astimezone(schedule.zone).isoformat(),
-                "tick_utc": tick.replace(tzinfo=None).isoformat(),
+                "tick_utc": utc_iso(tick),
                 "runs": schedule.target.describe(),
                 "partitions": partitions,
                 "partition": partitions[0] if len(partitions) == 1 else None,  # as before
@@ -354,7 +350,7 @@ def preview(
             }
         )
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        emit_json(rows)
         return
 
     def shown(row: Mapping[str, object]) -> str:
@@ -393,7 +389,7 @@ def sensors(
     paused = paused_now(config)
     rows = [{**r, "paused": f"sensor:{r['name']}" in paused} for r in sensor_rows(config)]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        emit_json(rows)
         return
     if not rows:
         click.echo("No sensors: declare them under [tool.teal.sensors.<name>] or in sensors/.")
@@ -488,14 +484,16 @@ def report_freshness(
             {
                 "model": f.model,
                 "status": f.status,
-                "data_time": f.data_time.isoformat() if f.data_time else None,
+                "data_time": utc_iso(f.data_time) if f.data_time else None,
                 "lag_s": f.lag.total_seconds() if f.lag is not None else None,
                 "max_lag_s": f.max_lag.total_seconds(),
                 "message": f.message,
             }
             for f in found
         ]
-        click.echo(json.dumps({"run_id": run_id, "freshness": rows}, indent=2))
+        emit_json(
+            {"run_id": run_id, "success": all(f.status != "fail" for f in found), "freshness": rows}
+        )
     elif not found:
         click.echo("No selected model has a freshness config (docs/automation.md#freshness).")
     else:

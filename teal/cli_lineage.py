@@ -8,12 +8,12 @@ problem located otherwise.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from teal.cli_json import emit_json
 from teal.cli_support import common_options, handle_errors, open_session, selection_options
 
 if TYPE_CHECKING:
@@ -46,17 +46,17 @@ def validate(
     raise_all(automation_errors(session))  # what jobs, schedules and sensors name exists
     summary = session.columns().resolution(names if (select or exclude) else None)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "valid": True,
-                    "models": len(names),
-                    "columns": summary.total,
-                    "resolved": summary.resolved,
-                    "opaque": summary.opaque,
-                    "unknown": list(summary.unknown),
-                }
-            )
+        emit_json(
+            {
+                "success": True,  # as every --json result (and error: false)
+                "valid": True,
+                "models": len(names),
+                "columns": summary.total,
+                "resolved": summary.resolved,
+                "opaque": summary.opaque,
+                "unknown": list(summary.unknown),
+            },
+            indent=None,
         )
         return
     click.echo(f"{len(names)} models valid; {summary}")
@@ -84,7 +84,7 @@ def print_column_lineage(
     if ref is None:
         return False
     if fmt == "json":
-        click.echo(json.dumps(column_json(graph, ref, depth), indent=2))
+        emit_json(column_json(graph, ref, depth))
     elif fmt == "dot":
         click.echo(column_dot(graph, ref, depth))
     else:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from teal.cli_json import emit_json
 from teal.cli_support import common_options, handle_errors, open_session, table
 
 
@@ -55,7 +55,7 @@ def show(
     if only:
         rows = [r for r in rows if r["status"] in only]
     if as_json:
-        click.echo(json.dumps(rows, indent=2, default=str))
+        emit_json(rows)
         return
     if not rows:
         click.echo(

@@ -6,12 +6,12 @@ the session the run had (its vars, target, warehouse and partitions) and builds 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from teal.cli import build_and_report
+from teal.cli_json import emit_json
 from teal.cli_support import common_options, handle_errors, open_session, parse_vars, verbose_option
 
 
@@ -50,11 +50,13 @@ def retry(
     try:
         request = plan_retry(first.run_store(), resolve_run(first.run_store(), run_ref))
     except NothingToRetry as nothing:
-        click.echo(
-            json.dumps({"retried": None, "message": nothing.message})
-            if as_json
-            else nothing.message
-        )
+        if as_json:  # a build's shape, nothing in it, and why
+            emit_json(
+                {"retried": None, "message": nothing.message, "success": True, "results": []},
+                indent=None,
+            )
+        else:
+            click.echo(nothing.message)
         return
     finally:
         first.close()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from teal.cli_json import emit_json, utc_iso
 from teal.cli_support import common_options, handle_errors, open_session, table
 from teal.compiler.errors import SelectionError
 from teal.compiler.wording import counted
@@ -47,6 +48,11 @@ def _since(text: str | None) -> datetime | None:
         raise SelectionError(
             f"{text!r} is not a time", path="--since", hint="write 2h, 3d or 2026-12-01"
         ) from None
+
+
+def _stored_time(value: object) -> object:
+    """A time the store gives as text (UTC, no zone) as the JSON's other times."""
+    return utc_iso(datetime.fromisoformat(value)) if isinstance(value, str) and value else value
 
 
 def _run_dict(run: RunRecord) -> dict[str, object]:
@@ -103,7 +109,7 @@ def runs(
             hint=did_you_mean(model, session.project.models) or "`teal ls` lists the models",
         )
     if as_json:
-        click.echo(json.dumps([_run_dict(r) for r in found], indent=2, default=str))
+        emit_json([_run_dict(r) for r in found])
         return
     from teal.runtime.run_labels import started_by
 
@@ -151,9 +157,12 @@ def show(
             "steps": [asdict(s) for s in steps],
             "checks": [dict(e.data, model=e.model, partition=e.partition_key) for e in checks],
             "logs": [asdict(e) for e in logs_],
-            "materializations": store.materializations(run_id=run.run_id, limit=100_000),
+            "materializations": [
+                {**m, "at": _stored_time(m["at"])}
+                for m in store.materializations(run_id=run.run_id, limit=100_000)
+            ],
         }
-        click.echo(json.dumps(payload, indent=2, default=str))
+        emit_json(payload)
         return
     from teal.runtime.run_labels import run_partitions, started_by
 
@@ -265,6 +274,9 @@ def format_event(event: Event) -> str:
 @click.argument("run_ref", metavar="RUN", default="last")
 @common_options
 @click.option("--follow", "-f", is_flag=True, help="Keep printing events until the run ends.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print each event as a line of JSON (JSON lines)."
+)
 @handle_errors
 def logs(
     run_ref: str,
@@ -274,16 +286,23 @@ def logs(
     vars_: str | None,
     debug: bool,
     follow: bool,
+    as_json: bool,
 ) -> None:
     """Print a run's events and log lines (RUN: a run id, a prefix of one, or `last`)."""
     from teal.runtime.runstore.liveness import any_gone, mark_crashed_here
+
+    def show(event: Event) -> None:
+        if as_json:
+            emit_json(asdict(event), indent=None)
+        else:
+            click.echo(format_event(event))
 
     store = open_session(project_dir, target, warehouse, vars_).run_store()
     run = resolve_run(store, run_ref)
     seen = 0
     while True:
         for event in store.events(run.run_id, after=seen):
-            click.echo(format_event(event))
+            show(event)
             seen = event.seq
         if not follow:
             return
@@ -293,8 +312,9 @@ def logs(
             current = store.run(run.run_id)
         if current is None or current.status.finished:
             for event in store.events(run.run_id, after=seen):  # written as it ended
-                click.echo(format_event(event))
-            click.echo(f"run {run.run_id} {current.status.value if current else 'deleted'}")
+                show(event)
+            if not as_json:  # JSON lines are events only: `teal runs show RUN --json` ends
+                click.echo(f"run {run.run_id} {current.status.value if current else 'deleted'}")
             return
         time.sleep(FOLLOW_POLL_S)
 
@@ -381,7 +401,7 @@ def status(
                 m: {"run_id": r, "status": s, "finished_at": f} for m, (r, s, f) in last.items()
             },
         }
-        click.echo(json.dumps(payload, indent=2, default=str))
+        emit_json(payload)
         return
     size = "" if info.size_bytes is None else f", {info.size_bytes / 1024:,.0f} KiB"
     click.echo(f"run store  {info.location} (schema version {info.schema_version})")

@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 a build ran and something failed, 2 a project or usage error
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -16,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from teal.cli_json import emit_json, error_json, json_stdout, wants_json
 from teal.compiler.config import parse_vars
 from teal.compiler.errors import ErrorGroup, ProjectError, TealError, raise_all
 
@@ -120,8 +122,10 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         ctx = click.get_current_context(silent=True)
         # `teal --debug build` as `teal build --debug`
         debug = kwargs.get("debug", False) or bool(ctx is not None and ctx.meta.get(DEBUG))
+        as_json = wants_json(kwargs)  # stdout is the JSON alone (teal/cli_json.py)
         try:
-            return func(*args, **kwargs)
+            with json_stdout() if as_json else contextlib.nullcontext():
+                return func(*args, **kwargs)
         except TealError as exc:
             if debug:
                 traceback.print_exc()
@@ -132,6 +136,8 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
                 click.echo(
                     f"error: {exc}" if exc.path is None and exc.line is None else str(exc), err=True
                 )
+            if as_json:
+                emit_json(error_json(exc), indent=None)  # one line: JSON lines too
             sys.exit(exc.exit_code)
         except KeyboardInterrupt as exc:  # a build's says what it stopped (runtime/cancel.py)
             click.echo(f"interrupted: {str(exc) or 'nothing half-written was committed'}", err=True)
@@ -139,6 +145,15 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             if hint:
                 click.echo(f"  hint: {hint}", err=True)
             code = getattr(exc, "exit_code", 130)  # 128 + the signal (Ctrl-C: 130)
+            if as_json:
+                said = str(exc) or "nothing half-written was committed"
+                stopped = {
+                    "success": False,
+                    "exit_code": code,
+                    "interrupted": True,
+                    "message": said,
+                }
+                emit_json(stopped, indent=None)
             if getattr(exc, "at_once", False):
                 _exit_now(code)
             sys.exit(code)

@@ -208,7 +208,7 @@ def test_freshness_from_the_command_line_and_the_daemon(project):
     assert built.returncode == 0, built.output
     code, rows = fresh("2026-03-03T12:00:00")  # data up to 03-02 00:00: 1.5 days old
     assert code == 0 and rows["events"]["status"] == "pass"
-    assert rows["events"]["data_time"] == "2026-03-02T00:00:00"
+    assert rows["events"]["data_time"] == "2026-03-02T00:00:00+00:00"
     code, rows = fresh("2026-03-05T00:00:00")
     assert code == 1 and "3d old, over its max_lag of 2d" in rows["events"]["message"]
     recorded = [r for r in runs(root) if r["command"] == "freshness"]

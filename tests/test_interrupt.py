@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -263,3 +264,31 @@ def test_ctrl_c_in_a_partitioned_step_keeps_the_partitions_committed_before_it(
     assert ("a", "success") in steps and ("", "canceled") in steps
     assert ("b", "success") not in steps
     assert query(root / "warehouse.duckdb", "select k, n from main.part") == [("a", 0)]
+
+
+@pytest.mark.slow
+def test_ctrl_c_under_json_exits_130_with_a_json_document_on_stdout(project):
+    """A script reading `teal build --json` reads that the build was interrupted, and
+    stdout stays one JSON document (teal/cli_json.py)."""
+    root = project({"models/m/big.sql": BIG}, config=CONFIG)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TEAL_RUN_STORE")}
+    build = subprocess.Popen(
+        [sys.executable, "-m", "teal.cli", "build", "--json", "--vars", "{n: 100000000000}"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=_default_stop_signals,
+    )
+    try:
+        _wait_until_big_runs(root, build)
+        build.send_signal(signal.SIGINT)
+        out, err = build.communicate(timeout=120)
+    finally:
+        build.kill()
+    assert build.returncode == 130, out + err
+    said = json.loads(out)
+    assert said["success"] is False and said["interrupted"] is True
+    assert said["exit_code"] == 130 and said["message"].startswith("1 step stopped"), said
+    assert "interrupted: 1 step stopped while running" in err
