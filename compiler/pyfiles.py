@@ -18,7 +18,6 @@ everything again.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import inspect
 import pickle
@@ -37,6 +36,13 @@ from teal.compiler.assets import (
     input_kind,
 )
 from teal.compiler.errors import ParseError, ProjectError
+from teal.compiler.fresh_imports import (
+    file_digest,
+    forget_edited,
+    stamp,
+    stamped_unchanged,
+    stamping,
+)
 
 TEAL_PACKAGES = {"compiler", "warehouse", "runtime", "teal"}  # teal's own code, not helpers
 _COMPLETE = "__teal_imported__"  # set on a model file's module once it ran to the end
@@ -97,16 +103,19 @@ def importable(root: Path) -> None:
         sys.path.insert(0, entry)
 
 
-def import_file(path: Path, name: str, display: str) -> Any:
+def import_file(path: Path, name: str, display: str, root: Path | None = None) -> Any:
     """Run one model file as module ``name`` (again, if it ran before: it may have changed);
-    errors point at the file and line."""
+    errors point at the file and line. The module, and the modules under the project folder
+    ``root`` it imports first, are stamped with the text they ran (compiler/fresh_imports.py)."""
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ProjectError("cannot import Python model file", path=display)
     module = importlib.util.module_from_spec(spec)
+    digest = file_digest(path)
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        with stamping(root):
+            spec.loader.exec_module(module)
     except SyntaxError as exc:
         sys.modules.pop(name, None)
         raise ParseError(
@@ -133,6 +142,7 @@ def import_file(path: Path, name: str, display: str) -> Any:
             line=line,
             hint=_keyword_hint(exc) or "fix the error at module level in this file",
         ) from None
+    stamp(module, digest)
     setattr(module, _COMPLETE, True)
     return module
 
@@ -168,22 +178,38 @@ class FileImports:
     One per load, shared by that load's :class:`Deferred` functions (a stored project
     shares a fresh one after unpickling), so no lock is held by the process."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root  # the project folder: its modules edited since they ran run again
         self._lock = threading.RLock()
+        self._checked = False  # whether this load looked for edited modules yet
 
     def __getstate__(self) -> dict[str, Any]:
-        return {}  # a lock does not pickle; the loaded copy makes its own
+        return {"root": self.root}  # a lock does not pickle; the loaded copy makes its own
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self._lock = threading.RLock()
+        self.root, self._lock, self._checked = state.get("root"), threading.RLock(), False
+
+    def forget_edited(self) -> None:
+        """Once per load, before it imports a file: forget the project's modules if one
+        was edited since it ran."""
+        with self._lock:
+            if not self._checked and self.root is not None:
+                forget_edited(self.root)
+            self._checked = True
 
     def module(self, path: str, module: str, display: str) -> Any:
         """Model file ``path`` as module ``module``, imported unless this process already
-        ran that very file to its end."""
+        ran that very text to its end and no project module it may use was edited since
+        (compiler/fresh_imports.py: a notebook's build after an edit runs the edit)."""
         with self._lock:
+            self.forget_edited()
             found = sys.modules.get(module)
-            if getattr(found, "__file__", None) != path or not getattr(found, _COMPLETE, False):
-                found = import_file(Path(path), module, display)
+            if (
+                getattr(found, "__file__", None) != path
+                or not getattr(found, _COMPLETE, False)
+                or not stamped_unchanged(found, Path(path))
+            ):
+                found = import_file(Path(path), module, display, self.root)
             return found
 
 
@@ -260,13 +286,6 @@ def _source(definition: AssetDef) -> str | None:
         return None
 
 
-def file_digest(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
 def helpers_unchanged(helpers: dict[str, str | None]) -> bool:
     """Whether every recorded project-local module still has the recorded content."""
     return all(file_digest(Path(path)) == digest for path, digest in helpers.items())
@@ -294,7 +313,7 @@ class PythonFiles:
         self.cache = cache
         self.root = root
         self.helpers: dict[str, str | None] = {}  # project-local modules imported -> digest
-        self.imports = FileImports()  # how this load's deferred functions import their files
+        self.imports = FileImports(root)  # how this load's deferred functions import their files
 
     def load(self) -> list[Declared]:
         """What each file declares, in file order."""
@@ -333,7 +352,8 @@ class PythonFiles:
                 records.append(record)
                 continue
             imported = True
-            assets, checks = declared(import_file(path, name, display), path)
+            self.imports.forget_edited()
+            assets, checks = declared(import_file(path, name, display, self.root), path)
             found.append((path, display, assets, checks))
             records.append(
                 {

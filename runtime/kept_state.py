@@ -34,6 +34,15 @@ FileIdentity = tuple[tuple[int, int, int, int, int] | None, ...]
 RACY_NS = 2_000_000_000
 
 
+def read_plan_state(config: ProjectConfig, path: Path) -> PlanState:
+    """The planner's state, read from the warehouse file at ``path`` (read-only)."""
+    from teal.warehouse.engine import open_engine
+
+    with open_engine(config, path=path, read_only=True) as wh:
+        found: PlanState = wh.plan_state()
+    return found
+
+
 def read_state(
     cfg: ProjectConfig,
     read: Callable[[Path], PlanState],

@@ -76,7 +76,8 @@ def import_every_file(project: Project, selected: Iterable[str] | None = None) -
     declared = {m.path.resolve() for m in project.models.values() if m.kind == "python"}
     for path in files:
         if path.resolve() not in declared:
-            import_file(path, module_name(models_dir, path), display_path(project.root, path))
+            shown = display_path(project.root, path)
+            import_file(path, module_name(models_dir, path), shown, project.root)
     try:
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(key)

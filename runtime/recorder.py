@@ -468,6 +468,7 @@ class _LogRecorder(logging.Handler):
         super().__init__(level=logging.DEBUG)
         self.recorder = recorder
         self.models = models
+        self.restore_to = logging.NOTSET  # the logger's level before the first build recorded
 
     def emit(self, record: logging.LogRecord) -> None:
         model = record.name.removeprefix(f"{ASSET_LOGGER}.")
@@ -490,6 +491,10 @@ def recording_logs(recorder: RunRecorder, models: set[str]) -> Iterator[None]:
     """Record the log lines the ``models``' assets write while the block runs."""
     handler = _LogRecorder(recorder, models)
     logger = logging.getLogger(ASSET_LOGGER)
+    # the caller's level (a notebook's logging, set up its own way) is put back by the last
+    # of the builds that record at once (threads of one process): each knows the first's
+    others = [h for h in logger.handlers if isinstance(h, _LogRecorder)]
+    handler.restore_to = others[0].restore_to if others else logger.level
     logger.addHandler(handler)
     if logger.level == logging.NOTSET or logger.level > logging.INFO:
         logger.setLevel(logging.INFO)
@@ -497,3 +502,5 @@ def recording_logs(recorder: RunRecorder, models: set[str]) -> Iterator[None]:
         yield
     finally:
         logger.removeHandler(handler)
+        if not any(isinstance(h, _LogRecorder) for h in logger.handlers):
+            logger.setLevel(handler.restore_to)

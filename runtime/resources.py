@@ -21,6 +21,7 @@ from teal.compiler.config import ProjectConfig
 from teal.compiler.environment import DOTENV, parse_dotenv_line, read_dotenv  # noqa: F401
 from teal.compiler.environment import environment as project_environment
 from teal.compiler.errors import ExecutionError, ProjectError, did_you_mean
+from teal.compiler.fresh_imports import forget_edited
 from teal.compiler.resources import (
     RESOURCES_ATTR,
     RESOURCES_FILE,
@@ -237,7 +238,8 @@ def _from_config(cfg: ProjectConfig, decl: ResourceDecl) -> Any:
         if not path.is_file():
             problem = f"names {ref}, which is not a file in the project folder"
         else:
-            module = import_file(path, f"teal_project.{path.stem}", ref)
+            forget_edited(cfg.root)  # its helpers edited since they ran run again
+            module = import_file(path, f"teal_project.{path.stem}", ref, cfg.root)
     else:
         try:
             module = importlib.import_module(ref)
@@ -281,7 +283,10 @@ def _from_config(cfg: ProjectConfig, decl: ResourceDecl) -> Any:
 def _import_resources_file(cfg: ProjectConfig) -> Any:
     from teal.compiler.pyfiles import import_file
 
-    return import_file(cfg.root / RESOURCES_FILE, "teal_project.resources", RESOURCES_FILE)
+    forget_edited(cfg.root)  # its helpers edited since they ran run again
+    return import_file(
+        cfg.root / RESOURCES_FILE, "teal_project.resources", RESOURCES_FILE, cfg.root
+    )
 
 
 def _from_python(module: Any, decl: ResourceDecl) -> Any:

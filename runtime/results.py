@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 SUCCESS, ERROR, SKIPPED = "success", "error", "skipped"
@@ -36,6 +36,22 @@ class ModelResult:
     # downstream builds its partitions that read none of them (runtime/held_back.py)
     failed_partitions: tuple[str, ...] = ()
 
+    def __repr__(self) -> str:
+        """The fields that say something (not at their defaults), each check as its name
+        and status: a notebook shows a result in a line or two."""
+        shown = [f"model={self.model!r}", f"status={self.status!r}"]
+        for f in fields(self)[2:]:
+            value = getattr(self, f.name)
+            default = f.default_factory() if callable(f.default_factory) else f.default
+            if value == default:
+                continue
+            if f.name == "duration_s":
+                value = round(value, 3)
+            elif f.name == "checks":
+                value = tuple(f"{c.check}: {c.status}" for c in value)
+            shown.append(f"{f.name}={value!r}")
+        return f"ModelResult({', '.join(shown)})"
+
     @property
     def canceled(self) -> bool:
         """Stopped by a cancel while it ran (the run store records the step canceled)."""
@@ -64,6 +80,26 @@ class BuildResult:
     @property
     def success(self) -> bool:
         return all(r.status == SUCCESS for r in self.results)
+
+    def __repr__(self) -> str:
+        """A line for the run, then one per model (status, materialization, rows, time or
+        where it failed): what a notebook shows for a build."""
+        head = (
+            f"BuildResult(run_id={self.run_id!r}, success={self.success}, "
+            f"built={len(self.built)}, failed={len(self.failed)}, "
+            f"skipped={len(self.skipped)}, duration_s={round(self.duration_s, 3)}"
+            + (f", not_run={len(self.not_run)}" if self.not_run else "")
+            + ")"
+        )
+        width = max((len(r.model) for r in self.results), default=0)
+        lines = [head]
+        for r in self.results:
+            said = f"{r.rows} rows" if r.rows is not None else ""
+            if r.status != SUCCESS and r.message:
+                said = f"{r.location}: {r.message.splitlines()[0]}"
+            cells = (r.model.ljust(width), r.status.ljust(7), (r.materialization or "").ljust(11))
+            lines.append(f"  {' '.join(cells)} {r.duration_s:6.2f}s  {said}".rstrip())
+        return "\n".join(lines)
 
     def __getitem__(self, model: str) -> ModelResult:
         found = self.get(model)

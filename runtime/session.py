@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,15 +29,17 @@ from teal.compiler.selection import select as select_models
 from teal.compiler.strategy import LoadStrategy
 from teal.compiler.verified_versions import VerifiedVersions
 from teal.runtime.clock import new_run_id
-from teal.runtime.kept_state import read_state, state_now
+from teal.runtime.kept_state import read_plan_state, read_state, state_now
 from teal.runtime.options import clock_from_env, plan_options
 from teal.runtime.run_options import RunOptions
 from teal.runtime.runstore import IN_PROGRESS, NO_STORE, RunStore, store_spec
-from teal.warehouse.engine import open_engine, sql_problems
+from teal.warehouse.engine import sql_problems
 
 # what only a build needs (the executor, the recorder, checks: runtime/session_run.py) is
 # imported when one runs: `teal plan` and `teal compile` do not load it
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from teal.compiler.column_lineage import ColumnGraph
     from teal.compiler.model_trace import TypedTrace
     from teal.compiler.offload import ForkedCall
@@ -258,11 +261,8 @@ class Session:
         if ahead is not None and not isinstance(ahead, PlanState):  # read by a child
             found = ahead.result()
         if not isinstance(found, PlanState):  # none read ahead, or the child failed
-            found = read_state(
-                self.config,
-                lambda path: _read_plan_state(self.config, path),
-                on_busy=lambda notice: self._warn((notice,)),
-            )
+            read = partial(read_plan_state, self.config)
+            found = read_state(self.config, read, on_busy=lambda notice: self._warn((notice,)))
         self._bind(found)
         return found
 
@@ -290,7 +290,7 @@ class Session:
             def busy(notice: TealError) -> None:
                 raise notice
 
-            return read_state(config, lambda path: _read_plan_state(config, path), busy)
+            return read_state(config, lambda path: read_plan_state(config, path), busy)
 
         self._state_ahead = ForkedCall.start(read, self.strategy)
 
@@ -584,14 +584,14 @@ class Session:
         """Every partition of ``model``: materialized, missing, failed or stale."""
         from teal.runtime.partition_status import partition_report
 
-        state = self.state()
-        return partition_report(self.project, state, model, now=self.now)
+        return partition_report(self.project, self.state(), model, now=self.now)
 
+    def read(self, model: str, *, limit: int | None = None) -> pa.Table:
+        """``model``'s rows as the warehouse holds them now (the first ``limit``), as an
+        Arrow table, read-only and closed after (runtime/session_read.py)."""
+        from teal.runtime.session_read import read_model
 
-def _read_plan_state(config: ProjectConfig, path: Path) -> PlanState:
-    with open_engine(config, path=path, read_only=True) as wh:
-        found: PlanState = wh.plan_state()
-    return found
+        return read_model(self, model, limit)
 
 
 def _as_list(value: Selection) -> list[str] | None:

@@ -191,3 +191,23 @@ def test_materialize_raise_on_error():
     assert result.output_for("raw_orders").num_rows == 4
     with pytest.raises(KeyError):
         result.output_for("fails")
+
+
+def test_results_repr_in_a_line_per_model():
+    from teal.runtime.results import BuildResult, ModelResult
+
+    built = ModelResult("odds", "success", "marts.odds", "table", rows=4, duration_s=0.01234)
+    failed = ModelResult(
+        "boom", "error", "marts.boom", "table", message="Binder Error: no x\nmore", path="b.sql"
+    )
+    result = BuildResult("r1", (built, failed), 1.5, "w.duckdb", not_run={"other": "up to date"})
+    assert repr(result).splitlines() == [
+        "BuildResult(run_id='r1', success=False, built=1, failed=1, skipped=0, duration_s=1.5, "
+        "not_run=1)",
+        "  odds success table         0.01s  4 rows",
+        "  boom error   table         0.00s  b.sql: Binder Error: no x",
+    ]
+    assert repr(built) == (
+        "ModelResult(model='odds', status='success', relation='marts.odds', "
+        "materialization='table', rows=4, duration_s=0.012)"
+    )

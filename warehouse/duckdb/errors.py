@@ -27,6 +27,17 @@ def open_error(exc: BaseException, path: str) -> WarehouseError:
             path=path,
             hint="wait for the other build to finish, or close the program holding it",
         )
+    if "different configuration than existing connections" in message:
+        # DuckDB shares one open database among a process's connections, all read-only or
+        # all not: a notebook's own connection to the file stands in a build's (or a read's) way
+        return WarehouseError(
+            "cannot open the warehouse: this process has it open already, with other "
+            "settings (another DuckDB connection to the file, such as a notebook's "
+            "duckdb.connect(...): read-only where teal writes, or the other way round)",
+            path=path,
+            hint="close that connection (con.close()) and try again; session.read(name) "
+            "gives a model's rows and closes its connection",
+        )
     return WarehouseError(f"cannot open the warehouse: {message}", path=path)
 
 
