@@ -18,7 +18,9 @@ stamp and are left alone. The stamps live on the modules: teal keeps nothing of 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib.util
 import os
 import sys
 from collections.abc import Iterator
@@ -77,11 +79,30 @@ def forget_edited(root: Path) -> bool:
         file = _file_under(module, prefix) if DIGEST in own else None
         if file is not None:
             stamped.append((name, file, own[DIGEST]))
-    if all(file_digest(Path(file)) == digest for _, file, digest in stamped):
+    edited = [file for _, file, digest in stamped if file_digest(Path(file)) != digest]
+    if not edited:
         return False
     for name, _, _ in stamped:
         sys.modules.pop(name, None)
+    for file in edited:  # its .pyc may pass for current: an edit that kept size and second
+        with contextlib.suppress(OSError, ValueError, NotImplementedError):
+            os.unlink(importlib.util.cache_from_source(file))
     return True
+
+
+def forget_others(root: Path) -> list[str]:
+    """Drop the stamped modules that are not under ``root`` from ``sys.modules``: a process
+    that opened two projects (a notebook), each with its own ``helpers.py``, must import
+    this project's ``helpers`` when it imports this project's files. The names dropped."""
+    prefix = _prefix(root)
+    others = [
+        name
+        for name, module in list(sys.modules.items())
+        if DIGEST in _own(module) and _file_under(module, prefix) is None
+    ]
+    for name in others:
+        sys.modules.pop(name, None)
+    return others
 
 
 def _own(module: ModuleType | None) -> dict[str, object]:

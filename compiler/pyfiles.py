@@ -18,6 +18,8 @@ everything again.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib.util
 import inspect
 import pickle
@@ -39,6 +41,7 @@ from teal.compiler.errors import ParseError, ProjectError
 from teal.compiler.fresh_imports import (
     file_digest,
     forget_edited,
+    forget_others,
     stamp,
     stamped_unchanged,
     stamping,
@@ -97,9 +100,12 @@ def importable(root: Path) -> None:
     """Put the project folder on ``sys.path``, where ``python -m teal.cli`` run from it
     puts it: a model file, ``resources.py`` or a sensor imports the project's own modules
     (``from resources import WeatherApi``) however teal was started (the ``teal`` script,
-    the API). Added once, first, as Python does for a script's folder."""
+    the API). First, as Python puts a script's folder: a process that opened another
+    project since (a notebook) finds this one's modules before that one's."""
     entry = str(root)
-    if entry not in sys.path:
+    if sys.path[:1] != [entry]:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(entry)
         sys.path.insert(0, entry)
 
 
@@ -110,12 +116,19 @@ def import_file(path: Path, name: str, display: str, root: Path | None = None) -
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ProjectError("cannot import Python model file", path=display)
+    # compiled from the text read here, not from a cached .pyc: Python takes a .pyc for
+    # current while the file keeps its size and modification second, and an edit inside
+    # that second would run the old code beside the new text's version
+    try:
+        source = path.read_bytes()
+    except OSError as exc:
+        raise ProjectError(f"cannot read Python model file: {exc}", path=display) from None
     module = importlib.util.module_from_spec(spec)
-    digest = file_digest(path)
     sys.modules[name] = module
     try:
+        code = compile(source, str(path), "exec", dont_inherit=True)
         with stamping(root):
-            spec.loader.exec_module(module)
+            exec(code, module.__dict__)
     except SyntaxError as exc:
         sys.modules.pop(name, None)
         raise ParseError(
@@ -142,7 +155,7 @@ def import_file(path: Path, name: str, display: str, root: Path | None = None) -
             line=line,
             hint=_keyword_hint(exc) or "fix the error at module level in this file",
         ) from None
-    stamp(module, digest)
+    stamp(module, hashlib.sha256(source).hexdigest())
     setattr(module, _COMPLETE, True)
     return module
 
@@ -193,9 +206,19 @@ class FileImports:
         """Once per load, before it imports a file: forget the project's modules if one
         was edited since it ran."""
         with self._lock:
+            self.ours_first()
             if not self._checked and self.root is not None:
                 forget_edited(self.root)
             self._checked = True
+
+    def ours_first(self) -> None:
+        """Before a file of this project is imported: when another project's folder came
+        first on ``sys.path`` since (a notebook that opened two), forget what that project
+        imported and put this one's first again, so that its files import their own
+        helpers. One comparison in a process of one project."""
+        if self.root is not None and sys.path[:1] != [str(self.root)]:
+            forget_others(self.root)
+            importable(self.root)
 
     def module(self, path: str, module: str, display: str) -> Any:
         """Model file ``path`` as module ``module``, imported unless this process already
@@ -209,6 +232,7 @@ class FileImports:
                 or not getattr(found, _COMPLETE, False)
                 or not stamped_unchanged(found, Path(path))
             ):
+                self.ours_first()
                 found = import_file(Path(path), module, display, self.root)
             return found
 
