@@ -294,3 +294,27 @@ def test_two_projects_daemons_on_one_store_each_build_their_own_queue(
     }
     assert len(listed["shop"]) == 2 and len(listed["billing"]) == 1
     assert {r["status"] for runs in listed.values() for r in runs} == {"success"}
+
+
+def test_a_name_edited_while_the_daemon_runs_waits_for_a_restart(
+    tmp_path: Path, store_spec: str
+) -> None:
+    shop_root, _ = two_projects(tmp_path, store_spec)
+    said: list[TickOutcome] = []
+    shop = open_daemon(shop_root, launcher=NotingLauncher(), on_tick=said.append)
+    try:
+        shop.step(T0)
+        config = shop_root / "teal.toml"
+        config.write_text(config.read_text().replace('name = "shop"', 'name = "store"'))
+        os.utime(config, ns=(1, 1))  # a change the daemon sees, whatever the clock's grain
+        shop.step(T0 + timedelta(seconds=1))
+        [problem] = [o for o in said if o.source == "config"]
+        assert "the project's name changed from 'shop' to 'store': restart the daemon" in (
+            problem.message or ""
+        )
+        assert shop.config.name == "shop" and shop.store.project == "shop"
+        [tick] = shop.step(TICK + timedelta(seconds=1))  # goes on as shop
+        run = shop.store.run(tick.run_id or "")
+        assert run is not None and run.project == "shop"
+    finally:
+        shop.store.close()
