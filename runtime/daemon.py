@@ -8,7 +8,8 @@ One small process per project. Each step (about twice a second, teal/cli_daemon.
    minimum interval has passed, recording each tick and queuing its run in one
    transaction of the run store (runtime/runstore/ticks.py): killed at any moment, a
    restarted daemon neither loses nor repeats a tick;
-3. it launches the oldest queued run as a ``teal launch RUN`` subprocess when no run holds
+3. it launches its project's oldest queued run as a ``teal launch RUN`` subprocess (a
+   store shared by projects: runtime/daemon_project.py) when none of its runs holds
    the warehouse (DuckDB allows one writer per file: queued runs wait, they never fail on
    the lock). A build started by hand is a started run in the same store, so the daemon
    waits for it too;
@@ -39,6 +40,7 @@ from teal.compiler.wording import counted
 from teal.runtime.clock import new_run_id, utc_now
 from teal.runtime.closed_partitions import NoPartitionClosed, partition_finder
 from teal.runtime.daemon_freshness import PROJECT, Evaluator, freshness_evaluator
+from teal.runtime.daemon_project import ADOPTED, adopt_state, renamed, scope_store
 from teal.runtime.runstore import (
     RunRecord,
     RunStatus,
@@ -116,8 +118,8 @@ class TickOutcome:
 
     def describe(self) -> str:
         when = self.tick_at.strftime("%Y-%m-%d %H:%M:%S")
-        if self.source == "ticks":  # the daemon's tick retention
-            return f"ticks {when}: {self.message}"
+        if self.source in ("ticks", ADOPTED):  # tick retention; ticks of no project adopted
+            return f"{self.source} {when}: {self.message}"
         if self.source == "freshness":
             return f"freshness {when}: {self.message} (recorded as run {self.run_id})"
         if self.source == PROJECT:  # the project does not load (a model being edited)
@@ -200,6 +202,9 @@ class Daemon:
     _post_retry_at: dict[str, datetime] = field(default_factory=dict)
     # when ticks past their retention were last deleted (runtime/tick_retention.py)
     pruned_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        scope_store(self.store, self.config)  # its ticks, cursors and queue are its project's
 
     @property
     def ticks(self) -> TickStore:
@@ -288,6 +293,8 @@ class Daemon:
             _ = config.automation  # raises the mistake in the jobs, schedules or sensors
         except TealError as exc:
             return f"{exc} (keeping the schedules and sensors as they were)"
+        if (why := renamed(self.config, config)) is not None:
+            return why
         self.config = config
         self._next_due.clear()
         if self.partition_for is not None:
@@ -574,7 +581,7 @@ def open_daemon(
     from teal.runtime.clock import utc_now
 
     config = load_config(project_dir)
-    store = open_run_store(store_spec(config.run_store), config.root)
+    store = open_run_store(store_spec(config.run_store), config.root, project=config.name)
     store.migrate(utc_now())
     daemon = Daemon(
         config=config,
@@ -584,6 +591,7 @@ def open_daemon(
     )
     daemon.partition_for = partition_finder(config)
     daemon.freshness = freshness_evaluator(config)
+    adopt_state(daemon, utc_now())
     return daemon
 
 

@@ -42,11 +42,18 @@ def launch_queued(
     from teal.compiler.config import load_config
 
     config = load_config(project_dir)
-    with open_run_store(store_spec(config.run_store), config.root) as store:
+    with open_run_store(store_spec(config.run_store), config.root, project=config.name) as store:
         store.migrate(utc_now())
         run = store.run(run_id)
     if run is None:
         raise SelectionError(f"no run {run_id!r}", path="RUN", hint="`teal runs` lists runs")
+    if run.project and run.project != config.name:  # a store shared by projects
+        raise SelectionError(
+            f"run {run_id} was queued by project '{run.project}', not by this project "
+            f"('{config.name}'): it builds that project's models into that project's warehouse",
+            path="RUN",
+            hint=f"launch it from the folder of project '{run.project}'",
+        )
     if run.status != RunStatus.QUEUED:
         raise SelectionError(
             f"run {run_id} is {run.status.value}, not queued",

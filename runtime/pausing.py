@@ -23,7 +23,7 @@ def paused_now(config: ProjectConfig) -> set[str]:
     spec = store_spec(config.run_store)
     if not existing_store_path(config.root, spec):
         return set()
-    with open_run_store(spec, config.root) as store:
+    with open_run_store(spec, config.root, project=config.name) as store:
         store.migrate(utc_now())
         return TickStore(store).paused()
 
@@ -49,6 +49,6 @@ def set_paused(
     if store is not None:  # the UI's, open already
         TickStore(store).set_paused(f"{kind}:{name}", paused, utc_now())
         return
-    with open_run_store(store_spec(config.run_store), config.root) as opened:
+    with open_run_store(store_spec(config.run_store), config.root, project=config.name) as opened:
         opened.migrate(utc_now())
         TickStore(opened).set_paused(f"{kind}:{name}", paused, utc_now())

@@ -305,10 +305,10 @@ def record_output_schemas(
     return {name: typed for name, typed in schemas.items() if typed}
 
 
-def open_migrated(spec: str | None, root: Path) -> RunStore:
-    """The run store ``spec`` names, opened and migrated; runs this host left started by a
-    process that is gone are marked crashed."""
-    store = open_run_store(spec, root)
+def open_migrated(spec: str | None, root: Path, *, project: str | None = None) -> RunStore:
+    """The run store ``spec`` names, opened (for ``project``: runtime/runstore/scope.py) and
+    migrated; runs this host left started by a process that is gone are marked crashed."""
+    store = open_run_store(spec, root, project=project)
     try:
         store.migrate(utc_now())
         mark_crashed_here(store)

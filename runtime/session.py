@@ -231,7 +231,9 @@ class Session:
         if self._store is None:
             from teal.runtime.recorder import open_migrated
 
-            self._store = open_migrated(store_spec(self.config.run_store), self.config.root)
+            self._store = open_migrated(
+                store_spec(self.config.run_store), self.config.root, project=self.config.name
+            )
         return self._store
 
     def close(self) -> None:

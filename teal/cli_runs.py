@@ -366,7 +366,8 @@ def migrate(
     from teal.runtime.runstore import open_run_store, store_spec
 
     session = open_session(project_dir, target, warehouse, vars_)
-    with open_run_store(store_spec(session.config.run_store), session.config.root) as store:
+    config = session.config
+    with open_run_store(store_spec(config.run_store), config.root, project=config.name) as store:
         applied = store.migrate(utc_now())
         version = store.schema_version()
         where = store.location

@@ -35,10 +35,17 @@ def store_spec(configured: str | None, environ: Mapping[str, str] | None = None)
     return env.get(STORE_VARIABLE) or configured
 
 
-def open_run_store(spec: str | None, root: Path) -> RunStore:
+def open_run_store(spec: str | None, root: Path, *, project: str | None = None) -> RunStore:
     """Open (not yet migrate) the store ``spec`` names: a ``postgresql://`` URL, a
     ``sqlite:///path`` URL or a path (relative to the project ``root``); None is the local
-    default under ``.teal/``."""
+    default under ``.teal/``. ``project``: the project (its name) whose runs it lists and
+    whose ticks and cursors it keeps (runtime/runstore/scope.py); None: every project's."""
+    store = _open(spec, root)
+    store.project = project
+    return store
+
+
+def _open(spec: str | None, root: Path) -> RunStore:
     if spec == NO_STORE:
         from teal.compiler.errors import ProjectError
 

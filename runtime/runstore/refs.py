@@ -1,5 +1,6 @@
 """What a user's reference to a run names: a run id, a unique prefix of one, or ``last``
-(the command line's RUN arguments and the UI's /api/runs/<ref> alike)."""
+(the command line's RUN arguments and the UI's /api/runs/<ref> alike). A store opened for a
+project finds that project's runs only (runtime/runstore/scope.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,13 @@ def resolve_run(store: SqlRunStore, ref: str, path: str = "RUN") -> RunRecord:
             raise SelectionError("no runs recorded yet", path=path, hint="run `teal build` first")
         return found[0]
     run = store.run(ref)
+    if run is not None and store.project is not None and run.project not in ("", store.project):
+        raise SelectionError(  # a store shared by projects: this one's runs are its own
+            f"run {ref} is a run of project '{run.project}', not of this project "
+            f"('{store.project}')",
+            path=path,
+            hint=f"run the command in the folder of project '{run.project}'",
+        )
     if run is not None:
         return run
     candidates = [r for r in store.runs(limit=10_000) if r.run_id.startswith(ref)]

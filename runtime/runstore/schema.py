@@ -23,6 +23,20 @@ VERSION_TABLE = """CREATE TABLE IF NOT EXISTS teal_schema_version (
     applied_at TEXT NOT NULL
 )"""
 
+# migration 5's pieces: the ticks table with its project, a run that names a project, the
+# projects the store's runs name, and a tick traced to its run's project
+TICK_COLUMNS = """project TEXT NOT NULL,
+                source TEXT NOT NULL,
+                tick_at TEXT NOT NULL,
+                status TEXT NOT NULL,
+                run_id TEXT,
+                run_key TEXT,
+                message TEXT,
+                created_at TEXT NOT NULL"""
+NAMED = "{0}.project IS NOT NULL AND {0}.project <> ''"
+PROJECTS = f"SELECT DISTINCT n.project FROM runs n WHERE {NAMED.format('n')}"
+TRACED = f"SELECT 1 FROM runs r WHERE r.run_id = t.run_id AND {NAMED.format('r')}"
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -141,6 +155,48 @@ MIGRATIONS: tuple[Migration, ...] = (
         # runtime/runstore/liveness.py: the boot and start time of the process, so a run
         # whose pid another process took since (a restarted container's) is found crashed
         ("ALTER TABLE runs ADD COLUMN process TEXT",),
+    ),
+    Migration(
+        5,
+        "ticks and cursors per project (projects sharing a store keep their own)",
+        # runtime/runstore/scope.py: a row goes to the project it can be traced to. A tick
+        # that queued a run goes to that run's project; every other tick and cursor is
+        # copied to each project the store's runs name (one project: its own; projects
+        # that shared the store before: each goes on from the state they shared). A store
+        # with no runs keeps them unowned (project ''), for the first daemon to adopt
+        (
+            f"CREATE TABLE ticks_by_project ({TICK_COLUMNS}, "
+            "PRIMARY KEY (project, source, tick_at))",
+            "INSERT INTO ticks_by_project SELECT r.project, t.source, t.tick_at, t.status, "
+            "t.run_id, t.run_key, t.message, t.created_at FROM ticks t "
+            f"JOIN runs r ON r.run_id = t.run_id AND {NAMED.format('r')}",
+            "INSERT INTO ticks_by_project SELECT p.project, t.source, t.tick_at, t.status, "
+            f"t.run_id, t.run_key, t.message, t.created_at FROM ticks t CROSS JOIN ({PROJECTS}) p "
+            f"WHERE NOT EXISTS ({TRACED})",
+            "INSERT INTO ticks_by_project SELECT '', t.source, t.tick_at, t.status, "
+            "t.run_id, t.run_key, t.message, t.created_at FROM ticks t "
+            f"WHERE NOT EXISTS ({TRACED}) AND NOT EXISTS ({PROJECTS})",
+            "DROP TABLE ticks",
+            "ALTER TABLE ticks_by_project RENAME TO ticks",
+            "CREATE UNIQUE INDEX ticks_by_run_key ON ticks (project, source, run_key)",
+            "CREATE INDEX ticks_by_created ON ticks (created_at)",
+            "CREATE INDEX ticks_by_status ON ticks (project, status, created_at)",
+            """CREATE TABLE cursors_by_project (
+                project TEXT NOT NULL,
+                source TEXT NOT NULL,
+                cursor TEXT,
+                updated_at TEXT NOT NULL,
+                PRIMARY KEY (project, source)
+            )""",
+            "INSERT INTO cursors_by_project SELECT p.project, c.source, c.cursor, "
+            f"c.updated_at FROM cursors c CROSS JOIN ({PROJECTS}) p",
+            "INSERT INTO cursors_by_project SELECT '', c.source, c.cursor, c.updated_at "
+            f"FROM cursors c WHERE NOT EXISTS ({PROJECTS})",
+            "DROP TABLE cursors",
+            "ALTER TABLE cursors_by_project RENAME TO cursors",
+            # the queue a daemon takes its project's runs from, and its project's listings
+            "CREATE INDEX runs_by_project ON runs (project, status, created_at)",
+        ),
     ),
 )
 

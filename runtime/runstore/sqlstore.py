@@ -30,6 +30,7 @@ from teal.runtime.runstore.records import (
     Trigger,
 )
 from teal.runtime.runstore.schema import LATEST, MIGRATIONS, VERSION_TABLE
+from teal.runtime.runstore.scope import of_project
 
 _RUN_COLUMNS = (
     "run_id, command, status, run_trigger, selection, exclusion, partition_keys, run_config, "
@@ -74,6 +75,9 @@ class SqlRunStore:
     LOCK_BATCH = ""  # how a backend locks the runs retention deletes (Postgres: SKIP LOCKED)
 
     def __init__(self) -> None:
+        # whose runs it lists and whose ticks and cursors it keeps (runtime/runstore/scope.py);
+        # None: every project's runs, and the ticks of no project in particular
+        self.project: str | None = None
         self._lock = threading.RLock()
         self._joined: Cursor | None = None  # the transaction of :meth:`atomic`, while open
 
@@ -260,6 +264,9 @@ class SqlRunStore:
         if run_id is not None:
             where.append("run_id = ?")
             params.append(run_id)
+        elif self.project is not None:  # a model's: this project's model of that name
+            where.append(of_project(self.project)[0])
+            params.append(self.project)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         rows = self._query(
             "SELECT run_id, model, partition_key, at, row_count, output_schema, code_version, "
@@ -433,6 +440,9 @@ class SqlRunStore:
         re-executions)."""
         where: list[str] = []
         params: list[object] = []
+        if self.project is not None:
+            where.append("project = ?")
+            params.append(self.project)
         if parent is not None:
             where.append("parent_run_id = ?")
             params.append(parent)
@@ -506,12 +516,14 @@ class SqlRunStore:
 
     def last_runs_by_model(self) -> dict[str, tuple[str, str, datetime | None]]:
         """model -> (run id, step status, finished at) of its latest step."""
+        mine, params = of_project(self.project)
+        also_mine = of_project(self.project, "s.run_id")[0]
         rows = self._query(
             "SELECT s.model, s.run_id, s.status, s.finished_at FROM steps s JOIN ("
             "SELECT model, max(coalesce(finished_at, started_at)) AS latest FROM steps "
-            "GROUP BY model) m ON s.model = m.model AND "
-            "coalesce(s.finished_at, s.started_at) = m.latest",
-            (),
+            f"WHERE {mine} GROUP BY model) m ON s.model = m.model AND "
+            f"coalesce(s.finished_at, s.started_at) = m.latest AND {also_mine}",
+            params * 2,
         )
         return {r[0]: (r[1], r[2], _parse_time(r[3])) for r in rows}
 

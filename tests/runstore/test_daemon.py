@@ -139,6 +139,7 @@ def test_the_queue_launches_one_run_at_a_time_oldest_first(tmp_path, store_spec)
     d.store.add_run(
         RunRecord(
             run_id="by-hand",
+            project=d.config.name,  # a build records its project's name
             command="build",
             status=RunStatus.STARTED,
             trigger=Trigger.CLI,
@@ -276,7 +277,8 @@ def finished_run(
     model: str | None = None,
     keys: tuple[str, ...] = (),
 ) -> None:
-    """A run recorded as a build records it: started, materializations, then its end."""
+    """A run recorded as a build of the store's project records it: started,
+    materializations, then its end."""
     from teal.runtime.recorder import start_run
     from teal.runtime.runstore import EventKind, Trigger
 
@@ -285,7 +287,7 @@ def finished_run(
         run_id=run_id,
         command="build",
         trigger=Trigger.CLI,
-        project="p",
+        project=store.project or "p",
         selection=(),
         exclude=(),
         partitions=(),

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -43,9 +44,9 @@ def seeded(project) -> tuple[Path, str, str]:
         started_at=at,
         finished_at=at,
     )
-    with Session.open(root) as session:
-        session.run_store().add_run(scheduled)
-        session.run_store().add_run(sensed)
+    with Session.open(root) as session:  # recorded as the project's, as its daemon would
+        for run in (scheduled, sensed):
+            session.run_store().add_run(replace(run, project=session.config.name))
     return root, scheduled.run_id, sensed.run_id
 
 

@@ -36,7 +36,8 @@ class LiveRun:
         with Session.open(root) as session:
             session.run_store().add_run(
                 RunRecord(RUN, "build", RunStatus.STARTED, Trigger.CLI, ("a+",),
-                          config={"vars": {"day": "2026-03-01"}}, created_at=AT, started_at=AT)
+                          config={"vars": {"day": "2026-03-01"}}, created_at=AT, started_at=AT,
+                          project=session.config.name)
             )  # fmt: skip
         self.add(EventKind.RUN_START, message="build started")
         self.add(EventKind.STEP_START, "a")

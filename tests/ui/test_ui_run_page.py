@@ -7,6 +7,7 @@ its partitions under it, and a model filter naming no model says so, as `teal ru
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -54,8 +55,8 @@ def seed_checked_run(root, checks: int) -> None:
         started_at=AT,
         finished_at=AT + timedelta(seconds=5),
     )
-    with Session.open(root) as session:
-        session.run_store().add_run(run)
+    with Session.open(root) as session:  # recorded as the project's, as a build records it
+        session.run_store().add_run(replace(run, project=session.config.name))
         session.run_store().append(events)
 
 
