@@ -586,11 +586,11 @@ class Session:
         """Every partition of ``model``: materialized, missing, failed or stale."""
         from teal.runtime.partition_status import partition_report
 
-        return partition_report(self.project, self.state(), model, now=self.now)
+        state = self.state()  # first: reading it binds the dynamic partitions' keys
+        return partition_report(self.project, state, model, now=self.now)
 
     def read(self, model: str, *, limit: int | None = None) -> pa.Table:
-        """``model``'s rows as the warehouse holds them now (the first ``limit``), as an
-        Arrow table, read-only and closed after (runtime/session_read.py)."""
+        """``model``'s rows now (the first ``limit``) as Arrow (runtime/session_read.py)."""
         from teal.runtime.session_read import read_model
 
         return read_model(self, model, limit)
