@@ -154,7 +154,8 @@ def show(
     if as_json:
         payload = {
             "run": _run_dict(run),
-            "steps": [asdict(s) for s in steps],
+            # an unpartitioned step's key is null, as in events (stored as '' for the key)
+            "steps": [{**asdict(s), "partition_key": s.partition_key or None} for s in steps],
             "checks": [dict(e.data, model=e.model, partition=e.partition_key) for e in checks],
             "logs": [asdict(e) for e in logs_],
             "materializations": [

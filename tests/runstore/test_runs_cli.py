@@ -124,6 +124,7 @@ def test_runs_lists_each_build_and_show_gives_steps_rows_and_failures(project):
     steps = {s["model"]: s for s in shown["steps"]}
     assert steps["ok"]["status"] == "success" and steps["ok"]["rows"] is None  # a view
     assert steps["bad"]["status"] == "failure" and "nope" in steps["bad"]["message"]
+    assert steps["ok"]["partition_key"] is None  # as events say it: `select(.partition_key)`
     text = run_teal("runs", "show", "last", cwd=root).stdout
     assert "build success (cli)" in text and "ok" in text
     status = run_teal("status", cwd=root).stdout
