@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +40,7 @@ from teal.runtime.runstore import (
     Trigger,
     open_run_store,
 )
+from teal.runtime.runstore.heartbeat import HEARTBEAT_S, beat
 from teal.runtime.runstore.liveness import mark_crashed_here, this_process
 from teal.runtime.runstore.records import JsonValue
 
@@ -91,6 +93,7 @@ class RunRecorder:
         self._urgent = False
         self._closed = threading.Event()
         self._writer: threading.Thread | None = None
+        self._beaten = time.monotonic()  # when the run's heartbeat was last written
 
     def emit(
         self,
@@ -176,6 +179,9 @@ class RunRecorder:
                 self._urgent = False
             try:
                 self.flush()
+                if time.monotonic() - self._beaten >= HEARTBEAT_S:  # still running
+                    beat(self.store, self.run_id, utc_now())
+                    self._beaten = time.monotonic()
             except Exception:  # a store hiccup: written with the next batch
                 logging.getLogger("teal").debug("run store write deferred", exc_info=True)
 
@@ -241,6 +247,7 @@ def start_run(
                 process=this_process(),
                 created_at=now,
                 started_at=now,
+                heartbeat_at=now,
             )
         )
     recorder = RunRecorder(store, run_id)

@@ -15,41 +15,49 @@ from teal.runtime.runstore.sqlstore import SqlRunStore, _marks, _time
 def mark_crashed(
     store: SqlRunStore, host: str, alive: Callable[[int, str | None], bool], at: datetime
 ) -> list[str]:
-    """Runs this host started whose process is gone become ``crashed``, with the steps
-    they died in; the ids of the runs marked. ``alive(pid, process)``: whether the process
-    the run recorded still runs (runtime/runstore/liveness.py)."""
+    """Runs in progress that nothing will end become ``crashed``, with the steps they died
+    in; the ids of the runs marked. On this ``host``, those whose process is gone
+    (``alive(pid, process)``: runtime/runstore/liveness.py); on any other, those whose
+    heartbeat stopped (runtime/runstore/heartbeat.py)."""
+    from teal.runtime.runstore.heartbeat import silent_since
+    from teal.runtime.runstore.sqlstore import _parse_time
+
     rows = store._query(
-        "SELECT run_id, pid, process FROM runs WHERE status IN (?, ?) AND host = ?",
-        (*(s.value for s in IN_PROGRESS), host),
+        "SELECT run_id, pid, process, host, heartbeat_at FROM runs WHERE status IN (?, ?)",
+        tuple(s.value for s in IN_PROGRESS),
     )
     marked = []
-    for run_id, pid, process in rows:
-        if pid is not None and alive(int(pid), process):
-            continue
-        open_steps = [s for s in store.steps(run_id) if s.status == "started"]
-        where = ", ".join(
-            s.model + (f"[{s.partition_key}]" if s.partition_key else "") for s in open_steps
-        )
-        message = "the process running it ended without finishing it" + (
-            f" (during {where})" if where else ""
-        )
-        store.close_open_steps(run_id, "crashed", at)
-        with store._lock, store._transaction() as cur:
-            cur.execute(
-                store._sql(
-                    "UPDATE runs SET status = ?, finished_at = ?, message = ? "
-                    "WHERE run_id = ? AND status IN (?, ?)"
-                ),
-                (
-                    RunStatus.CRASHED.value,
-                    _time(at),
-                    message,
-                    run_id,
-                    *(s.value for s in IN_PROGRESS),
-                ),
-            )
+    for run_id, pid, process, ran_on, heartbeat in rows:
+        if ran_on == host:
+            if pid is not None and alive(int(pid), process):
+                continue
+            why = "the process running it ended without finishing it"
+        else:
+            last = _parse_time(heartbeat)
+            if last is None or not silent_since(last, at):
+                continue
+            why = f"its host {ran_on} stopped reporting (its last heartbeat was at {last:%H:%M:%S} UTC)"
+        _mark(store, run_id, why, at)
         marked.append(run_id)
     return marked
+
+
+def _mark(store: SqlRunStore, run_id: str, why: str, at: datetime) -> None:
+    """Mark ``run_id`` crashed (if still in progress) with its open steps, saying ``why``."""
+    open_steps = [s for s in store.steps(run_id) if s.status == "started"]
+    where = ", ".join(
+        s.model + (f"[{s.partition_key}]" if s.partition_key else "") for s in open_steps
+    )
+    message = why + (f" (during {where})" if where else "")
+    store.close_open_steps(run_id, "crashed", at)
+    with store._lock, store._transaction() as cur:
+        cur.execute(
+            store._sql(
+                "UPDATE runs SET status = ?, finished_at = ?, message = ? "
+                "WHERE run_id = ? AND status IN (?, ?)"
+            ),
+            (RunStatus.CRASHED.value, _time(at), message, run_id, *(s.value for s in IN_PROGRESS)),
+        )
 
 
 def prune_runs(store: SqlRunStore, retention: Retention, now: datetime) -> int:

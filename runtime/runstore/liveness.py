@@ -1,6 +1,6 @@
 """Whether the process that started a run still runs it, and marking the runs of processes
 that are gone ``crashed`` (kill -9, a crash, an out-of-memory kill: nothing of theirs
-could record the end).
+could record the end); runs of other hosts by their heartbeat (runtime/runstore/heartbeat.py).
 
 Every command marks them when it opens the store (``recorder.open_migrated``). A process
 that keeps the store open (the daemon, ``teal ui``, ``teal logs --follow``) asks again
@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from teal.runtime.clock import utc_now
+from teal.runtime.runstore.heartbeat import any_silent
 from teal.runtime.runstore.records import IN_PROGRESS, RunRecord
 from teal.runtime.runstore.sqlstore import SqlRunStore
 
@@ -75,15 +76,16 @@ def pid_alive(pid: int, process: str | None = None) -> bool:
 
 
 def mark_crashed_here(store: SqlRunStore) -> list[str]:
-    """Mark ``crashed`` the runs this host started whose process is gone; their ids."""
+    """Mark ``crashed`` the runs this host started whose process is gone, and those of
+    other hosts whose heartbeat stopped (runtime/runstore/heartbeat.py); their ids."""
     return store.mark_crashed(socket.gethostname(), pid_alive, utc_now())
 
 
 def any_gone(runs: Iterable[RunRecord]) -> bool:
-    """Whether one of ``runs`` is in progress on this host by a process that is gone (it
-    is then marked by :func:`mark_crashed_here`)."""
+    """Whether one of ``runs`` is in progress on this host by a process that is gone, or
+    on another host that stopped beating (it is then marked by :func:`mark_crashed_here`)."""
     here = socket.gethostname()
-    return any(
+    return any_silent(runs, utc_now()) or any(
         run.status in IN_PROGRESS
         and run.host == here
         and run.pid is not None

@@ -90,6 +90,8 @@ class RunRecord:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     message: str | None = None
+    # when the process running it last said it still runs (runtime/runstore/heartbeat.py)
+    heartbeat_at: datetime | None = None
 
 
 @dataclass(frozen=True)

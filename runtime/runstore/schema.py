@@ -198,6 +198,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX runs_by_project ON runs (project, status, created_at)",
         ),
     ),
+    Migration(
+        6,
+        "a run's heartbeat, so that another host sees when a run's machine is gone",
+        # runtime/runstore/heartbeat.py: a run in progress writes it every 30 s; a run of
+        # another host silent for 5 minutes is marked crashed (its pid cannot be checked)
+        ("ALTER TABLE runs ADD COLUMN heartbeat_at TEXT",),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -35,7 +35,7 @@ from teal.runtime.runstore.scope import of_project
 _RUN_COLUMNS = (
     "run_id, command, status, run_trigger, selection, exclusion, partition_keys, run_config, "
     "parent_run_id, project, teal_version, host, pid, created_at, started_at, finished_at, "
-    "message, process"
+    "message, process, heartbeat_at"
 )
 _STEP_COLUMNS = (
     "run_id, model, partition_key, attempt, status, started_at, finished_at, row_count, message"
@@ -193,7 +193,7 @@ class SqlRunStore:
 
     def _insert_run(self, cur: Cursor, run: RunRecord) -> None:
         cur.execute(
-            self._sql(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({_marks(18)})"),
+            self._sql(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({_marks(19)})"),
             (
                 run.run_id,
                 run.command,
@@ -213,6 +213,7 @@ class SqlRunStore:
                 _time(run.finished_at),
                 run.message,
                 run.process,
+                _time(run.heartbeat_at),
             ),
         )
 
@@ -593,4 +594,5 @@ def _run(r: tuple[Any, ...]) -> RunRecord:
         finished_at=_parse_time(r[15]),
         message=r[16],
         process=r[17],
+        heartbeat_at=_parse_time(r[18]),
     )

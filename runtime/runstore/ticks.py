@@ -247,14 +247,15 @@ class TickStore:
         with store._lock, store._transaction() as cur:
             cur.execute(
                 store._sql(
-                    "UPDATE runs SET status = ?, host = ?, pid = ?, process = ?, started_at = ? "
-                    f"WHERE run_id = ? AND status = ? AND {mine}"
+                    "UPDATE runs SET status = ?, host = ?, pid = ?, process = ?, started_at = ?, "
+                    f"heartbeat_at = ? WHERE run_id = ? AND status = ? AND {mine}"
                 ),
                 (
                     RunStatus.STARTED.value,
                     host,
                     pid,
                     process,
+                    _time(at),
                     _time(at),
                     run_id,
                     RunStatus.QUEUED.value,

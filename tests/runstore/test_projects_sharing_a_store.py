@@ -179,6 +179,18 @@ def _store_at_version_4(spec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     return store
 
 
+def _old_run(store: RunStore, run_id: str, project: str) -> None:
+    """A queued run as the teal of version 4 wrote it (none of the later columns)."""
+    with store._transaction() as cur:
+        cur.execute(
+            store._sql(
+                "INSERT INTO runs (run_id, command, status, run_trigger, selection, project, "
+                "created_at) VALUES (?, 'build', 'queued', 'ui', '[\"m\"]', ?, ?)"
+            ),
+            (run_id, project, T0.isoformat()),
+        )
+
+
 def _old_tick(store: RunStore, source: str, at: datetime, run_id: str | None) -> None:
     with store._transaction() as cur:
         cur.execute(
@@ -204,14 +216,14 @@ def test_migration_5_gives_each_tick_and_cursor_to_the_projects_it_belonged_to(
     old = _store_at_version_4(store_spec, tmp_path, monkeypatch)
     # two projects shared this store before 5: a tick that queued a run is its project's,
     # a skipped tick and the cursors both projects were reading are each project's
-    old.add_run(queued_run("shop-run", "shop", T0))
-    old.add_run(queued_run("billing-run", "billing", T0))
+    _old_run(old, "shop-run", "shop")
+    _old_run(old, "billing-run", "billing")
     _old_tick(old, "schedule:daily", TICK, "shop-run")
     _old_tick(old, "schedule:daily", TICK + timedelta(hours=1), None)
     _old_tick(old, "schedule:nightly", TICK, "billing-run")
     _old_cursor(old, "sensor:landing", '{"mark": 7}')
     _old_cursor(old, "paused:schedule:daily", "1")
-    assert old.migrate(T0) == [f"5: {MIGRATIONS[4].description}"]
+    assert old.migrate(T0)[0] == f"5: {MIGRATIONS[4].description}"
     old.close()
 
     def state(project: str) -> tuple[list[tuple[str, str]], str | None, set[str]]:
