@@ -156,6 +156,7 @@ class CheckDef:
     condition: str | None = None  # row-level checks: the predicate a failing row matches
     to_relation: str | None = None  # relationships: the parent model's relation (quoted)
     store_failures: bool = False
+    limit: int | None = None  # dbt's test limit: the most failing rows its query returns
     path: str | None = None
     line: int | None = None
     python: Any = None  # AssetCheckDef for Python checks

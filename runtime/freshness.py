@@ -123,7 +123,9 @@ def evaluate_sources(project: Project, now: datetime) -> list[Freshness]:
                 if table.kind in READERS
                 else ".".join(quote_identifier(p) for p in table.location.split("."))
             )
-            column = quote_identifier(str(table.loaded_at_field))
+            field = str(table.loaded_at_field)
+            # a column name, quoted; dbt's loaded_at_field may also be an expression, as is
+            column = quote_identifier(field) if field.isidentifier() else field
             data = cur.load(f"SELECT max({column}) AS loaded_at FROM {relation}", "arrow")
             newest = data.column(0)[0].as_py() if data.num_rows else None
             limits = {

@@ -103,7 +103,20 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
+def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(command)
+    def with_selectors(*args: Any, selector: tuple[str, ...] = (), **kwargs: Any) -> Any:
+        # dbt's `--selector NAME` is `-s selector:NAME`, added to what -s selects
+        if selector:
+            named = tuple(f"selector:{name}" for name in selector)
+            kwargs["select"] = (*(kwargs.get("select") or ()), *named)
+        return command(*args, **kwargs)
+
+    func = click.option(
+        "--selector",
+        multiple=True,
+        help="A named selector (selectors.yml, [selectors]): as -s selector:NAME (dbt's flag).",
+    )(with_selectors)
     func = click.option("--exclude", multiple=True, help="Models to leave out (same grammar).")(
         func
     )

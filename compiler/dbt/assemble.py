@@ -108,6 +108,7 @@ def check_model_config(loader: DbtLoader, node: Node) -> None:
 
 
 def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
+    from teal.compiler.dbt.source_freshness import source_freshness
     from teal.compiler.graph import Dag
     from teal.compiler.project import Model, Project
     from teal.compiler.sources import Source, SourceTable
@@ -120,12 +121,15 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         src = sources.get(source)
         tables = dict(src.tables) if src else {}
         database = f"{info['database']}." if info["database"] in attached else ""
+        freshness, loaded_at = source_freshness(info, loader.warnings)
         tables[table.lower()] = SourceTable(
             source=source,
             name=table,
             kind="warehouse",
             location=f"{database}{info['schema']}.{info['identifier']}",
             description=str(info["entry"].get("description") or ""),
+            freshness=freshness,
+            loaded_at_field=loaded_at,
         )
         sources[source] = Source(
             name=source,

@@ -90,9 +90,12 @@ def _render_config(loader: DbtLoader, value: Any, owner: Package, level: Any, ke
 
 def configure_nodes(loader: DbtLoader) -> None:
     from teal.compiler.dbt.unapplied import Seen, refuse_merge_configs, warn_unapplied
+    from teal.compiler.dbt.unknown_configs import read_names, warn_unknown_configs
 
     loader.jinja.phase = "parse"
     unapplied_seen = Seen()  # one warning per place
+    unknown_seen = Seen()
+    read: frozenset[str] | None = None  # what macros and nodes mention, once
     for node in list(loader.nodes.values()):
         conf = tree_config(loader, node)
         props = (
@@ -138,6 +141,9 @@ def configure_nodes(loader: DbtLoader) -> None:
             warn_unapplied(loader, node, unapplied_seen)
             if node.materialized == "incremental":
                 refuse_merge_configs(loader, node)
+        if node.resource_type in ("model", "seed", "snapshot") and node.enabled:
+            read = read_names(loader) if read is None else read
+            warn_unknown_configs(loader, node, read, unknown_seen)
         if node.resource_type == "snapshot" and node.enabled:
             from teal.compiler.dbt.snapshots import check_config
 

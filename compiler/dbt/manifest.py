@@ -59,8 +59,14 @@ def manifest(project: Project) -> dict[str, Any]:
     nodes: dict[str, Any] = {}
     parent_map: dict[str, list[str]] = {}
     child_map: dict[str, list[str]] = {}
+    disabled: dict[str, list[dict[str, Any]]] = {}
     for name, entry in project.dbt_nodes.items():
         uid = entry["unique_id"]
+        if entry.get("enabled") is False:  # dbt lists a disabled node apart from the graph
+            kind = str(entry.get("resource_type"))
+            drop = _NOT_IN_SCHEMA.get(kind, ("enabled",))
+            disabled.setdefault(uid, []).append({k: v for k, v in entry.items() if k not in drop})
+            continue
         model = project.models.get(name)
         deps = [node_unique_id(project, u) for u in (model.upstreams if model else ())]
         deps += [
@@ -105,10 +111,14 @@ def manifest(project: Project) -> dict[str, Any]:
             "checksum": {"name": "none", "checksum": ""},
             "compiled_code": check.sql,
             "config": {
+                "enabled": True,
                 "severity": check.severity.upper(),
                 "warn_if": check.warn_if,
                 "error_if": check.error_if,
                 "fail_calc": check.fail_calc or "count(*)",
+                "where": check.where,
+                "store_failures": check.store_failures or None,
+                "limit": check.limit,
             },
             "depends_on": {"nodes": deps, "macros": []},
             "test_metadata": {
@@ -144,6 +154,8 @@ def manifest(project: Project) -> dict[str, Any]:
                 "source_description": "",
                 "loader": "",
                 "relation_name": ".".join(f'"{p}"' for p in parts),
+                "loaded_at_field": table.loaded_at_field,
+                "freshness": _freshness(table.freshness),
                 **project.dbt_sources.get(uid, {}),
             }
             parent_map[uid] = []
@@ -175,13 +187,27 @@ def manifest(project: Project) -> dict[str, Any]:
         "metrics": {},
         "groups": {},
         "selectors": {},
-        "disabled": {},
+        "disabled": disabled,
         "parent_map": {k: sorted(v) for k, v in parent_map.items()},
         "child_map": {k: sorted(v) for k, v in child_map.items()},
         "group_map": {},
         "saved_queries": {},
         "semantic_models": {},
         "unit_tests": unit_tests,
+    }
+
+
+def _freshness(thresholds: tuple[tuple[str, int, str], ...]) -> dict[str, Any] | None:
+    """A source table's freshness as dbt's manifest writes it (null when it has none)."""
+    if not thresholds:
+        return None
+    found = {f"{severity}_after": (count, period) for severity, count, period in thresholds}
+    return {
+        **{
+            key: dict(zip(("count", "period"), found.get(key, (None, None)), strict=True))
+            for key in ("warn_after", "error_after")
+        },
+        "filter": None,
     }
 
 

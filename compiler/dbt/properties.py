@@ -244,6 +244,7 @@ def add_source(loader: DbtLoader, entry: Any, display: str, package: Package) ->
             continue
         loader.sources[(name, str(table["name"]))] = {
             "entry": table,
+            "name": f"{name}.{table['name']}",
             "source_entry": entry,
             "display": display,
             "package": package.name,

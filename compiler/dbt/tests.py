@@ -36,6 +36,7 @@ from teal.compiler.checks import (
     fail_calc_of,
 )
 from teal.compiler.dbt.test_render import Rendered, render_generic, render_singular
+from teal.compiler.dbt.unknown_configs import warn_unknown_test_keys
 from teal.compiler.errors import ProjectError, TealError, did_you_mean, raise_all
 
 if TYPE_CHECKING:
@@ -216,6 +217,9 @@ def _generic(
     short = name
     if "." in name:
         package, short = name.split(".", 1)
+    warn_unknown_test_keys(
+        loader, test, short if package in (None, "dbt") else name, args, options, display, line
+    )
     call_args = dict(args)
     if column is not None:
         call_args["column_name"] = column
@@ -234,6 +238,7 @@ def _generic(
     }
     attach = max(reads, key=lambda n: order.get(n, -1))
     fast = short in FAST and package in (None, "dbt") and not overridden and attach == node.name
+    fast = fast and conf.get("limit") is None  # a limit caps the rows its query returns
     if fast and _fail_calc(conf, display, line) is None:
         params = dict(args)
         if short == "relationships":
@@ -303,7 +308,8 @@ def _generic(
             column=column,
             params=plain_params,
             where=where,
-            sql=rendered.sql,
+            sql=limited(rendered.sql, settled.get("limit"), display, line),
+            limit=settled.get("limit"),
             path=display,
             line=line,
             reads=tuple(sorted({*rendered.reads, node.name} - {attach})),
@@ -320,6 +326,21 @@ def _settled(conf: dict[str, Any], rendered: Rendered, options: dict[str, Any]) 
     macro's config() calls set, then the test's own YAML (``conf`` is the project's with
     the YAML's over it)."""
     return {**conf, **rendered.config, **options}
+
+
+def limited(sql: str | None, limit: Any, display: str, line: int | None) -> str | None:
+    """A test's failing-rows query capped at its ``limit`` config, as dbt's test
+    materialization appends ``limit N`` to it (so failures count at most N rows)."""
+    if limit is None or sql is None:
+        return sql
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ProjectError(
+            f"limit: {limit!r} is not a whole number of rows",
+            path=display,
+            line=line,
+            hint="limit: 100 (the most failing rows the test returns)",
+        )
+    return f"select * from (\n{sql}\n) as dbt_limited limit {limit}"
 
 
 def _fail_calc(conf: dict[str, Any], display: str, line: int | None) -> str | None:
@@ -524,7 +545,8 @@ def _singular(
             name=name,
             asset=str(asset),
             kind="singular",
-            sql=rendered.sql,
+            sql=limited(rendered.sql, conf.get("limit"), node.display, 1),
+            limit=conf.get("limit"),
             path=node.display,
             line=1,
             reads=tuple(n for n, _ in node.refs if n != asset and n in models),

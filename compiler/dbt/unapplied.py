@@ -89,7 +89,7 @@ def warn_unapplied(loader: DbtLoader, node: Node, seen: Seen) -> None:
     for key, (effect, hint) in UNAPPLIED_CONFIGS.items():
         if not _set(node.config.get(key)):
             continue
-        path, line, col, text = _where(loader, node, key, seen)
+        path, line, col, text = where_set(loader, node, key, seen)
         if (path, line, key) in seen:
             continue
         seen.add((path, line, key))
@@ -113,7 +113,7 @@ def refuse_merge_configs(loader: DbtLoader, node: Node) -> None:
     for key in MERGE_CONFIGS:
         if not _set(node.config.get(key)):
             continue
-        path, line, col, text = _where(loader, node, key, Seen())
+        path, line, col, text = where_set(loader, node, key, Seen())
         loader.errors.append(
             ProjectError(
                 f"{key} (model '{node.name}') is not supported by teal: its merge replaces "
@@ -128,7 +128,7 @@ def refuse_merge_configs(loader: DbtLoader, node: Node) -> None:
         )
 
 
-def _where(
+def where_set(
     loader: DbtLoader, node: Node, key: str, seen: Seen
 ) -> tuple[str, int | None, int | None, str]:
     """Where ``key`` is set for ``node``: its SQL, its YAML entry, else dbt_project.yml."""
