@@ -47,7 +47,9 @@ LAZY_COMMANDS: dict[str, str] = {
     "validate": "teal.cli_lineage",
     "retry": "teal.cli_retry",
     **dict.fromkeys(("daemon", "launch", "jobs", "schedules", "sensors"), "teal.cli_daemon"),
-    **dict.fromkeys(("seed", "snapshot", "test", "parse", "debug", "docs"), "teal.cli_dbt"),
+    **dict.fromkeys(
+        ("seed", "snapshot", "test", "parse", "debug", "docs", "source"), "teal.cli_dbt"
+    ),
 }
 
 

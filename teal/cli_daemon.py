@@ -20,6 +20,7 @@ from teal.compiler.config import ProjectConfig, load_config
 from teal.compiler.errors import ProjectError, SelectionError
 
 if TYPE_CHECKING:
+    from teal.runtime.freshness import Freshness
     from teal.runtime.session import Session
 
 POLL_S = 0.5  # how often the daemon steps: a tick becomes a started run within about this
@@ -472,12 +473,22 @@ def report_freshness(
 ) -> None:
     """``teal check --freshness``: evaluate, record as a run, print, exit 1 when stale."""
     from teal.runtime import freshness
-    from teal.runtime.runstore import Trigger
 
     names = session.select(list(select) or None, list(exclude) or None)
     found = freshness.evaluate(session.project, session.state(), names, _now())
     if not select and not exclude:  # sources' freshness too, as `dbt source freshness`
         found += freshness.evaluate_sources(session.project, _now())
+    emit_freshness(session, found, as_json, "No selected model has a freshness config")
+
+
+def emit_freshness(
+    session: Session, found: list[Freshness], as_json: bool, none_found: str
+) -> None:
+    """Record ``found`` as a run, print it (``none_found`` when empty), exit 1 when one is
+    past its error threshold."""
+    from teal.runtime import freshness
+    from teal.runtime.runstore import Trigger
+
     run_id = freshness.record(session.run_store(), session.project, found, trigger=Trigger.CLI)
     if as_json:
         rows = [
@@ -495,7 +506,7 @@ def report_freshness(
             {"run_id": run_id, "success": all(f.status != "fail" for f in found), "freshness": rows}
         )
     elif not found:
-        click.echo("No selected model has a freshness config (docs/automation.md#freshness).")
+        click.echo(f"{none_found} (docs/automation.md#freshness).")
     else:
         click.echo(
             table(

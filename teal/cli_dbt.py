@@ -225,4 +225,55 @@ def docs_generate(
     )
 
 
-COMMANDS = (seed, snapshot, test, parse, debug_command, docs_group)
+@click.group(name="source")
+def source_group() -> None:
+    """dbt's source commands (dbt source freshness)."""
+
+
+@source_group.command(name="freshness")
+@common_options
+@click.option(
+    "--select",
+    "-s",
+    "select",
+    multiple=True,
+    help="Source tables to check: source:NAME, source:NAME.TABLE (default: every one).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@handle_errors
+def source_freshness(
+    project_dir: Path | None,
+    target: str | None,
+    warehouse: str | None,
+    vars_: str | None,
+    debug: bool,
+    select: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """How recent each source table's data is, from its freshness and loaded_at_field, as
+    dbt source freshness says it; exit 1 when one is past its error_after. Recorded as a
+    run, as `teal check --freshness` (which also checks models) is."""
+    from teal.cli_daemon import _now, emit_freshness
+    from teal.compiler.errors import SelectionError, did_you_mean
+    from teal.runtime.freshness import evaluate_sources
+
+    session = open_session(project_dir, target, warehouse, vars_)
+    tables = sorted(t.key for s in session.project.sources.values() for t in s.tables.values())
+    wanted = set()
+    for at, text in enumerate(select, 1):
+        name = text.removeprefix("source:")
+        chosen = {k for k in tables if k == name or k.startswith(name + ".")}
+        if not chosen:
+            raise SelectionError(
+                f"--select: {text!r} names no source or source table (at position {at})",
+                path="--select",
+                hint=did_you_mean(name, tables) or "source names: " + ", ".join(tables[:10]),
+            )
+        wanted |= chosen
+    found = evaluate_sources(session.project, _now())
+    if select:
+        found = [f for f in found if f.model in wanted]
+    emit_freshness(session, found, as_json, "No selected source table has a freshness config")
+
+
+COMMANDS = (seed, snapshot, test, parse, debug_command, docs_group, source_group)

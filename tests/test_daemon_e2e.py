@@ -294,6 +294,28 @@ def test_source_freshness_as_dbt_users_write_it(project):
     assert broken.returncode == 2 and "has freshness but no loaded_at_field" in broken.stderr
 
 
+@pytest.mark.slow
+def test_teal_source_freshness_as_dbt_source_freshness(project):
+    sources = SOURCES_YML.replace(
+        "      - name: orders\n", "      - name: orders\n      - name: items\n"
+    )
+    root = project({"models/sources.yml": sources, "models/o.sql": "select * from shop.orders"})
+    (root / "data").mkdir()
+    (root / "data" / "orders.csv").write_text("id,loaded_at\n1,2026-03-02 00:00:00\n")
+    (root / "data" / "items.csv").write_text("id,loaded_at\n1,2026-02-01 00:00:00\n")
+    now = {"TEAL_NOW": "2026-03-02T06:00:00"}
+    everything = run_teal("source", "freshness", cwd=root, env=now)
+    assert everything.returncode == 1, everything.output  # items is past its error_after
+    assert re.search(r"shop\.items\s+FAIL", everything.stdout), everything.stdout
+    assert re.search(r"shop\.orders\s+PASS", everything.stdout)
+    one = run_teal("source", "freshness", "-s", "source:shop.orders", "--json", cwd=root, env=now)
+    assert one.returncode == 0, one.output
+    assert [r["model"] for r in json.loads(one.stdout)["freshness"]] == ["shop.orders"]
+    wrong = run_teal("source", "freshness", "-s", "source:shop.order", cwd=root, env=now)
+    assert wrong.returncode == 2 and "names no source or source table" in wrong.stderr
+    assert "did you mean 'shop.orders'" in wrong.stderr
+
+
 def test_freshness_with_a_cron_deadline(project):
     from datetime import UTC, datetime, timedelta
 
