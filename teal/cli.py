@@ -45,6 +45,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "partitions": "teal.cli_partitions",
     "ui": "teal.cli_ui",
     "validate": "teal.cli_lineage",
+    "ls": "teal.cli_ls",
     "retry": "teal.cli_retry",
     **dict.fromkeys(("daemon", "launch", "jobs", "schedules", "sensors"), "teal.cli_daemon"),
     **dict.fromkeys(
@@ -457,60 +458,6 @@ def compile(
         )
     )
     click.echo(compiled.resolution)
-
-
-@main.command(name="ls")
-@selection_options
-@common_options
-@click.option("--json", "as_json", is_flag=True, help="Print models as JSON.")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Choice(["table", "name", "path", "relation"]),
-    default="table",
-    help="What to print per model.",
-)
-@handle_errors
-def ls(
-    project_dir: Path | None,
-    target: str | None,
-    warehouse: str | None,
-    vars_: str | None,
-    debug: bool,
-    select: tuple[str, ...],
-    exclude: tuple[str, ...],
-    as_json: bool,
-    output: str,
-) -> None:
-    """List models (in build order)."""
-    from teal.compiler.manifest import model_entry
-
-    session = open_session(project_dir, target, warehouse, vars_)
-    names = session.select(select, exclude)
-    project = session.project
-    if as_json:
-        emit_json([model_entry(project, project.models[n]) for n in names])
-        return
-    if output != "table":
-        for n in names:
-            m = project.models[n]
-            click.echo({"name": n, "path": m.display_path, "relation": m.relation}[output])
-        return
-    rows = [
-        (
-            n,
-            m.kind,
-            m.materialized,
-            m.relation if m.materialized != "ephemeral" else "-",
-            ",".join(m.tags),
-            m.display_path,
-        )
-        for n in names
-        for m in [project.models[n]]
-    ]
-    header = ("name", "kind", "materialized", "relation", "tags", "path")
-    click.echo(table(header, rows))
-    click.echo(f"\n{len(names)} of {len(project.models)} models")
 
 
 @main.command()

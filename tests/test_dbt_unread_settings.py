@@ -153,3 +153,46 @@ def test_a_test_limit_caps_its_failures_and_selector_is_dbt_s_flag(tmp_path: Pat
         if n["resource_type"] == "test"
     }
     assert sorted(limits.values(), key=str) == [0, 2]
+
+
+@pytest.mark.slow
+def test_ls_resource_type_lists_what_dbt_ls_lists(tmp_path: Path) -> None:
+    props = """
+    version: 2
+    sources:
+      - name: raw
+        tables:
+          - name: visits
+    models:
+      - name: stg_people
+        columns:
+          - name: id
+            data_tests: [unique, not_null]
+    exposures:
+      - name: weekly_report
+        type: dashboard
+        owner: {name: Ann}
+        depends_on: [ref('people_count')]
+    """
+    root = dbt_project(tmp_path / "p", {"models/staging/props.yml": props})
+
+    def names(*args: str) -> list[str]:
+        done = run_teal("ls", *args, "-o", "name", cwd=root, env=ENV)
+        assert done.returncode == 0, done.output
+        return done.stdout.split()
+
+    assert names("--resource-type", "model") == ["stg_people", "people_count"]
+    assert names("--resource-type", "seed") == ["people"]
+    assert names("--resource-type", "test") == [
+        "not_null_stg_people_id",
+        "unique_stg_people_id",
+    ]
+    assert names("--resource-type", "test", "-s", "people_count") == []
+    assert names("--resource-type", "source") == ["raw.visits"]
+    assert names("--resource-type", "exposure", "-s", "stg_people") == []
+    assert names("--resource-type", "exposure", "-s", "people_count") == ["weekly_report"]
+    listed = json.loads(
+        run_teal("ls", "--resource-type", "all", "--json", cwd=root, env=ENV).stdout
+    )
+    assert {r["resource_type"] for r in listed} == {"model", "seed", "test", "source", "exposure"}
+    assert names() == ["people", "stg_people", "people_count"]  # as before, without the flag
