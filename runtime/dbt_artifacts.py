@@ -24,6 +24,7 @@ from teal.compiler.dbt.manifest import (
 )
 from teal.compiler.project import Project
 from teal.runtime.results import BuildResult
+from teal.runtime.run_options import NO_CHECKS
 
 if TYPE_CHECKING:
     from teal.runtime.check_run import CheckRun
@@ -76,7 +77,7 @@ def run_results(project: Project, result: BuildResult, command: str) -> dict[str
                 "batch_results": None,
             }
         )
-        if command == "run":
+        if command in NO_CHECKS:  # tests did not run
             continue
         tested = _worst(project, r.checks)
         out += [_test_result(project, o) for o in tested.values()]

@@ -10,6 +10,9 @@ from typing import Any
 from teal.runtime.run_config import RunConfig
 from teal.runtime.runstore import Trigger
 
+# the commands that publish without running checks, as dbt's run, seed and snapshot do
+NO_CHECKS = frozenset({"run", "seed", "snapshot"})
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -18,7 +21,7 @@ class RunOptions:
     command: str = "build"  # build | run | backfill | materialize: recorded with the run
     threads: int | None = None  # None: the project's setting
     fail_fast: bool = False
-    checks: bool | None = None  # None: every command but ``run`` audits before publishing
+    checks: bool | None = None  # None: every command but those of NO_CHECKS audits
     store_failures: bool = False
     debug: bool = False  # tracebacks in failure messages
     run_id: str | None = None

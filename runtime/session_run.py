@@ -31,7 +31,7 @@ from teal.runtime.recorder import (
 from teal.runtime.report import Reporter
 from teal.runtime.results import BuildResult
 from teal.runtime.run_config import RunInputs, recorded_options
-from teal.runtime.run_options import RunOptions
+from teal.runtime.run_options import NO_CHECKS, RunOptions
 from teal.runtime.runstore import EventKind, Retention, RunStatus
 from teal.runtime.validate import remember_built
 from teal.warehouse.engine import Engine, open_engine
@@ -115,7 +115,7 @@ def execute_plan(
     own = warehouse is None
     wh = warehouse or open_engine(session.config, sources=project.sources)
     try:
-        run_checks_now = run.command != "run" if run.checks is None else run.checks
+        run_checks_now = run.command not in NO_CHECKS if run.checks is None else run.checks
         redact = inputs.resources.redact or None
         auditor = (
             Auditor.for_run(

@@ -55,7 +55,7 @@ def _resource_command(resource_type: str, doc: str) -> click.Command:
             )
         kwargs = dict(kwargs)
         _run(
-            "build",
+            resource_type,  # recorded as the command; no tests run, as in dbt seed/snapshot
             project_dir=kwargs.pop("project_dir"),
             target=kwargs.pop("target"),
             warehouse=kwargs.pop("warehouse"),

@@ -196,3 +196,24 @@ def test_ls_resource_type_lists_what_dbt_ls_lists(tmp_path: Path) -> None:
     )
     assert {r["resource_type"] for r in listed} == {"model", "seed", "test", "source", "exposure"}
     assert names() == ["people", "stg_people", "people_count"]  # as before, without the flag
+
+
+@pytest.mark.slow
+def test_seed_and_snapshot_run_no_tests_as_in_dbt(tmp_path: Path) -> None:
+    props = """
+    version: 2
+    seeds:
+      - name: people
+        columns:
+          - name: score
+            data_tests: [not_null]
+    """
+    root = dbt_project(tmp_path / "p", {"seeds/props.yml": props})
+    seeded = run_teal("seed", cwd=root, env=ENV)
+    assert seeded.returncode == 0, seeded.output  # the failing test did not run
+    assert "not_null_people_score" not in seeded.output
+    results = json.loads((root / "target" / "run_results.json").read_text())
+    assert results["args"]["which"] == "seed"
+    assert [r["unique_id"].split(".")[0] for r in results["results"]] == ["seed"]
+    built = run_teal("build", "-s", "people", cwd=root, env=ENV)
+    assert built.returncode == 1 and "not_null_people_score" in built.output
