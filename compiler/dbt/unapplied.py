@@ -89,20 +89,29 @@ def warn_unapplied(loader: DbtLoader, node: Node, seen: Seen) -> None:
     for key, (effect, hint) in UNAPPLIED_CONFIGS.items():
         if not _set(node.config.get(key)):
             continue
-        path, line, col, text = where_set(loader, node, key, seen)
-        if (path, line, key) in seen:
-            continue
-        seen.add((path, line, key))
-        loader.warnings.append(
-            ProjectError(
-                f"{key} (model '{node.name}') is read but not applied by teal: {effect}",
-                path=path,
-                line=line,
-                col=col,
-                hint=hint,
-                source_line=source_line(text, line) if text else None,
-            )
+        message = f"{key} (model '{node.name}') is read but not applied by teal: {effect}"
+        warn_where_set(loader, node, key, seen, message, hint)
+
+
+def warn_where_set(
+    loader: DbtLoader, node: Node, key: str, seen: Seen, message: str, hint: str
+) -> None:
+    """Append to ``loader.warnings`` ``message`` located where ``key`` is set for
+    ``node`` (:func:`where_set`), once per place and key."""
+    path, line, col, text = where_set(loader, node, key, seen)
+    if (path, line, key) in seen:
+        return
+    seen.add((path, line, key))
+    loader.warnings.append(
+        ProjectError(
+            message,
+            path=path,
+            line=line,
+            col=col,
+            hint=hint,
+            source_line=source_line(text, line) if text else None,
         )
+    )
 
 
 def refuse_merge_configs(loader: DbtLoader, node: Node) -> None:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from teal.compiler.dbt.nodes import CONFIG_KEYS, Node, source_line
-from teal.compiler.dbt.unapplied import MERGE_CONFIGS, Seen, where_set
+from teal.compiler.dbt.nodes import CONFIG_KEYS, Node
+from teal.compiler.dbt.unapplied import MERGE_CONFIGS, Seen, warn_where_set
 from teal.compiler.errors import ProjectError, did_you_mean
 
 if TYPE_CHECKING:
@@ -56,23 +56,15 @@ def warn_unknown_configs(loader: DbtLoader, node: Node, read: frozenset[str], se
         key = str(key)
         if key in KNOWN or key in read:
             continue
-        path, line, col, text = where_set(loader, node, key, seen)
-        if (path, line, key) in seen:
-            continue
-        seen.add((path, line, key))
-        loader.warnings.append(
-            ProjectError(
-                f"config '{key}' ({node.resource_type} '{node.name}') is not a dbt config "
-                "teal knows and no macro reads it: it is ignored",
-                path=path,
-                line=line,
-                col=col,
-                hint=did_you_mean(key, sorted(KNOWN))
-                or f"keep custom values under meta: (dbt 1.10 warns about custom config "
-                f"keys too), or read it in a macro with config.get('{key}')",
-                source_line=source_line(text, line) if text else None,
-            )
+        message = (
+            f"config '{key}' ({node.resource_type} '{node.name}') is not a dbt config "
+            "teal knows and no macro reads it: it is ignored"
         )
+        hint = did_you_mean(key, sorted(KNOWN)) or (
+            "keep custom values under meta: (dbt 1.10 warns about custom config "
+            f"keys too), or read it in a macro with config.get('{key}')"
+        )
+        warn_where_set(loader, node, key, seen, message, hint)
 
 
 # the arguments of the generic tests teal runs as its built-in checks (dbt's macros take
