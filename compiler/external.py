@@ -108,15 +108,20 @@ class ExternalSpec:
 
 def key_path(key: str) -> str:
     """The folder (relative to the location) of partition ``key``: one segment per
-    dimension, the characters Hive escapes written ``%XX``.
+    dimension, the characters Hive escapes written ``%XX``, and a key of dots alone (``.``,
+    ``..``: a dynamic key a landed file's name gave) too, as its folder would otherwise be
+    the location itself or its parent, which a partition's rewrite replaces whole.
 
-    >>> key_path("2025-01-05"), key_path("a/b")
-    ('2025-01-05', 'a%2Fb')
+    >>> key_path("2025-01-05"), key_path("a/b"), key_path(".."), key_path("v1.2")
+    ('2025-01-05', 'a%2Fb', '%2E%2E', 'v1.2')
     """
-    return "/".join(
-        "".join(f"%{ord(c):02X}" if c in _ESCAPED else c for c in part) or "%00"
-        for part in key.split(MULTI_SEPARATOR)
-    )
+    return "/".join(_segment(part) for part in key.split(MULTI_SEPARATOR))
+
+
+def _segment(part: str) -> str:
+    if part in (".", ".."):
+        return "%2E" * len(part)
+    return "".join(f"%{ord(c):02X}" if c in _ESCAPED else c for c in part) or "%00"
 
 
 def parse_external_defaults(
@@ -225,6 +230,7 @@ def settle_external(
             template += spec.extension
     values = {"root": defaults.root, "schema": schema, "name": name, "model": model}
     values["format"] = fmt
+    _check_segments(values, path, line)
     try:
         rendered = str(template).format(**values)
     except (KeyError, IndexError, ValueError) as exc:
@@ -245,6 +251,21 @@ def settle_external(
             hint="give a folder, e.g. location='{root}/{schema}/{name}'",
         )
     return ExternalSpec(location.rstrip("/"), fmt, compression, partition_by, single)
+
+
+def _check_segments(values: dict[str, str], path: str, line: int | None) -> None:
+    """A schema, relation or model name fills in one folder or file name of the location:
+    one holding a path separator or being ``.`` or ``..`` (a Python asset named
+    ``../../x``) would write its files outside the external root, or over its parent."""
+    for field_name, what in (("schema", "schema"), ("name", "relation"), ("model", "model")):
+        value = values[field_name]
+        if value in (".", "..") or "/" in value or "\\" in value or "\0" in value:
+            raise ProjectError(
+                f"the {what} name {value!r} cannot name a folder of an external location",
+                path=path,
+                line=line,
+                hint="give it a name without '/' or '\\', and other than '.' or '..'",
+            )
 
 
 def _absolute(location: str, root: str) -> str:

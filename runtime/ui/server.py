@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 64 * 1024
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# the page's files only (the layout library ships with teal), and never inside a frame
+CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
 
 
 class ApiError(Exception):
@@ -344,8 +346,8 @@ def make_handler(app: UIApp, allowed_hosts: set[str]) -> type[BaseHTTPRequestHan
             if app.token is None and host not in allowed_hosts:
                 raise ApiError(HTTPStatus.FORBIDDEN, f"unexpected Host {host!r}")
             if app.token is not None:
-                given = self.headers.get("X-Teal-Token", "")
-                if not hmac.compare_digest(given, app.token):
+                given = self.headers.get("X-Teal-Token", "").encode("utf-8", "replace")
+                if not hmac.compare_digest(given, app.token.encode()):
                     raise ApiError(
                         HTTPStatus.UNAUTHORIZED,
                         "this server needs its token",
@@ -360,7 +362,12 @@ def make_handler(app: UIApp, allowed_hosts: set[str]) -> type[BaseHTTPRequestHan
                 raise ApiError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send a JSON body")
 
         def _body(self) -> dict[str, Any]:
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if length < 0:  # read(-1) would wait for the client to close the connection
+                raise ApiError(HTTPStatus.BAD_REQUEST, "a bad Content-Length")
             if length > MAX_BODY:
                 raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request body too large")
             raw = self.rfile.read(length) if length else b"{}"
@@ -378,8 +385,18 @@ def make_handler(app: UIApp, allowed_hosts: set[str]) -> type[BaseHTTPRequestHan
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.send_header("Cache-Control", "no-store")
+            self._guard_headers()
             self.end_headers()
             self.wfile.write(data)
+
+        def _guard_headers(self) -> None:
+            """Sent with every answer: no page of another site may frame the UI (a click
+            on its Cancel or Pause under a decoy, clickjacking), no answer is read as
+            another type than it says, and no address (a ``?token=``) leaves as a Referer."""
+            self.send_header("Content-Security-Policy", CSP)
+            self.send_header("X-Frame-Options", "DENY")
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Referrer-Policy", "no-referrer")
 
         def _static(self, path: str) -> None:
             pages = {"/": "index.html", "/index.html": "index.html", "/favicon.ico": "favicon.svg"}
@@ -395,9 +412,7 @@ def make_handler(app: UIApp, allowed_hosts: set[str]) -> type[BaseHTTPRequestHan
                 "Content-Type", kind + ("; charset=utf-8" if kind.startswith("text") else "")
             )
             self.send_header("Content-Length", str(len(data)))
-            self.send_header(
-                "Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'"
-            )
+            self._guard_headers()
             self.end_headers()
             self.wfile.write(data)
 
@@ -405,18 +420,21 @@ def make_handler(app: UIApp, allowed_hosts: set[str]) -> type[BaseHTTPRequestHan
 
 
 def serve(
-    project_dir: str | Path | None, host: str, port: int
+    project_dir: str | Path | None, host: str, port: int, *, token: bool = False
 ) -> tuple[ThreadingHTTPServer, UIApp, str]:
-    """A server for the project at ``project_dir`` (not yet serving) and the URL to open."""
+    """A server for the project at ``project_dir`` (not yet serving) and the URL to open.
+    Beyond loopback, or with ``token`` (loopback on a machine others log in to: any local
+    user reaches its port), every API request must carry the token the URL holds."""
     session = Session.open(project_dir)
     session.run_store()  # an unreachable store is said now, not on the first page
-    token = None if host in LOOPBACK else secrets.token_urlsafe(24)
-    app = UIApp(session, token)
+    needed = token or host not in LOOPBACK
+    token_text = secrets.token_urlsafe(24) if needed else None
+    app = UIApp(session, token_text)
     server = ThreadingHTTPServer((host, port), make_handler(app, set()))
     bound = server.server_address[1]
     names = {host, *LOOPBACK} if host in LOOPBACK else {host}
     allowed = {f"{name}:{bound}" for name in names} | {f"[::1]:{bound}"}
     server.RequestHandlerClass = make_handler(app, allowed)
     shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{bound}/" + (f"?token={token}" if token else "")
+    url = f"http://{shown}:{bound}/" + (f"?token={token_text}" if token_text else "")
     return server, app, url
