@@ -217,3 +217,30 @@ def test_seed_and_snapshot_run_no_tests_as_in_dbt(tmp_path: Path) -> None:
     assert [r["unique_id"].split(".")[0] for r in results["results"]] == ["seed"]
     built = run_teal("build", "-s", "people", cwd=root, env=ENV)
     assert built.returncode == 1 and "not_null_people_score" in built.output
+
+
+def test_a_secret_env_var_in_a_model_is_refused_as_dbt_refuses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from teal.compiler.errors import TealError
+
+    monkeypatch.setenv("DBT_ENV_SECRET_TOKEN", "s3cr3t-value")
+    model = "select '{{ env_var(\"DBT_ENV_SECRET_TOKEN\") }}' as token\n"
+    root = dbt_project(tmp_path / "p", {"models/marts/leak.sql": model})
+    with pytest.raises(TealError) as raised:
+        load_project(root)
+    text = str(raised.value)
+    assert text.startswith("models/marts/leak.sql:1:")
+    assert "may only be used in profiles.yml or packages.yml" in text
+    assert "s3cr3t-value" not in text
+    # in profiles.yml it is what it is for
+    profiles = (root / "profiles.yml").read_text()
+    (root / "profiles.yml").write_text(
+        profiles.replace(
+            "schema: main\n",
+            "schema: \"{{ 'main' if env_var('DBT_ENV_SECRET_TOKEN') else 'x' }}\"\n",
+            1,
+        )
+    )
+    (root / "models" / "marts" / "leak.sql").unlink()
+    assert load_project(root).models["stg_people"].relation == "main.stg_people"

@@ -52,6 +52,9 @@ from teal.compiler.errors import (
 if TYPE_CHECKING:
     from teal.compiler.exposures import DeclaredExposure
 
+# dbt's prefix of secret environment variables: read in profiles.yml and packages.yml only
+SECRET_ENV_PREFIX = "DBT_ENV_SECRET_"
+
 
 class DbtLoader:
     """Reads one dbt project (``cfg.dbt``) into a Project."""
@@ -138,6 +141,15 @@ class DbtLoader:
         return {p.name for p in self.settings.packages} | {self.settings.project.name}
 
     def env_var(self, name: str, default: Any = None) -> Any:
+        if name.startswith(SECRET_ENV_PREFIX):  # as dbt: it would land in target/, the
+            # manifest, the caches and the warehouse's view definitions
+            raise self.jinja.error(
+                f"secret environment variable {name} may only be used in profiles.yml or "
+                "packages.yml",
+                hint="a model, macro or YAML file that reads it would write its value into "
+                "compiled SQL: read it in profiles.yml (a password, a DuckDB secret)",
+                pattern=r"env_var\s*\(\s*['\"]" + re.escape(name),
+            )
         if name in os.environ:
             return os.environ[name]
         if default is not None:
