@@ -205,6 +205,12 @@ TARGET_KEYS = {
     "spark": (dict, "a table of Spark settings"),
 }
 ENGINES = ("duckdb", "spark")
+# target keys a Spark target cannot use, and what to write instead
+SPARK_IGNORES = {
+    "warehouse": 'the Spark warehouse is warehouse_dir = "..." under [targets.<name>.spark] '
+    "(docs/spark.md)",
+    "duckdb": "Spark settings go in [targets.<name>.spark.conf] (docs/spark.md)",
+}
 
 
 def _check_targets(targets: dict[str, Any], config_path: Path) -> None:
@@ -248,6 +254,17 @@ def _check_targets(targets: dict[str, Any], config_path: Path) -> None:
                 line=key_line(config_path, "spark"),
                 hint=f'add engine = "spark" to [targets.{name}]',
             )
+        # what only a DuckDB warehouse reads: on Spark it would be ignored without a word
+        for key, instead in SPARK_IGNORES.items():
+            if key in spec and engine == "spark":
+                raise ProjectError(
+                    f"targets.{name}.{key} does not apply to a Spark target",
+                    path=config_path.name,
+                    line=table_line(config_path, f"targets.{name}.{key}")
+                    or table_line(config_path, f"targets.{name}", key)
+                    or key_line(config_path, key),
+                    hint=instead.replace("<name>", name),
+                )
 
 
 def _pools(raw: dict[str, Any], config_path: Path) -> dict[str, int]:
@@ -382,6 +399,12 @@ def load_config(
     engine = str(targets[target].get("engine", "duckdb")) if target is not None else "duckdb"
     spark = None
     if engine == "spark" and target is not None:
+        if warehouse is not None:
+            raise ProjectError(
+                f"--warehouse does not apply to target '{target}', which runs on Spark",
+                path="--warehouse",
+                hint=SPARK_IGNORES["warehouse"].replace("<name>", target),
+            )
         spark = parse_spark_settings(
             targets[target].get("spark", {}),
             root,

@@ -11,6 +11,7 @@ the new keys, plus the new rows): Parquet has no MERGE (Delta and Iceberg do).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -189,9 +190,14 @@ def incremental_append(sql: SparkSQL, target: BuildTarget, select: str, audit: C
     try:
         rows = create_table(sql, target.schema, stage, sql.spark(select))
         aligned = align(sql, target, stage_rel)
-        if audit is not None:  # the new rows, before they are added
-            audit(duck_relation(target.schema, stage))
         relation = sql.relation(target.schema, target.name)
+        if audit is not None:  # the table as it will be, before the new rows are added
+            _audit_rows(
+                sql,
+                audit,
+                f"SELECT {aligned.from_table()} FROM {relation} "
+                f"UNION ALL SELECT {aligned.from_stage()} FROM {stage_rel}",
+            )
         if aligned.dropped or layout.data_table(sql, target, "table") is not None:
             # a column to drop (Parquet tables cannot), or a partitioned model's view (the
             # model is no longer partitioned): rewritten as a plain table of its rows and
@@ -217,6 +223,22 @@ def incremental_append(sql: SparkSQL, target: BuildTarget, select: str, audit: C
     finished = record_build(sql, target, rows, started)
     target.committed("table")
     return Built(rows=rows, started_at=started, finished_at=finished)
+
+
+def _audit_rows(sql: SparkSQL, audit: Callable[[str], None], spark_query: str) -> None:
+    """Audit the rows of ``spark_query`` as one relation. An append audits the table's
+    rows with the staged new ones, so a check sees the table as the append will leave it
+    (a ``unique`` key repeated across old and new rows fails), as on DuckDB, where the
+    audit reads the table after the insert inside the step's transaction. The relation
+    is a global temporary view (Spark's ``global_temp`` database): a killed run leaves
+    nothing behind in the catalog."""
+    name = f"__teal_audit_{uuid.uuid4().hex[:12]}"
+    views = str(sql.session.conf.get("spark.sql.globalTempDatabase", "global_temp"))
+    sql.run(f"CREATE OR REPLACE GLOBAL TEMPORARY VIEW {quote(name)} AS {spark_query}")
+    try:
+        audit(duck_relation(views, name))
+    finally:
+        sql.run(f"DROP VIEW IF EXISTS {quote(views)}.{quote(name)}")
 
 
 def incremental_upsert(
