@@ -301,12 +301,23 @@ def _requested_keys(
                         hint=definition.describe(),
                     )
                 first, last = first or everything[0], last or everything[-1]
+            # a range's ends are held to now as --partition keys are: a --to past now
+            # would build (and record as built) partitions whose window has not come yet
+            first = definition.validate(first, now=opts.now)
+            last = definition.validate(last, now=opts.now)
             keys.extend(definition.range(first, last))
     except error_class as exc:
+        hint = exc.hint
+        bad = next((k for k in opts.partition_keys if k not in keys), None)
+        if flag == "--partition" and bad is not None and ".." in bad:
+            # Dagster's `--partition-range` spells a range FIRST...LAST; here a key with
+            # `..` that is no key is read as a range asked for with the wrong flag
+            first, _, last = bad.replace("...", "..").partition("..")
+            hint = f"a range is `--partition-range {first}..{last}` (or --from/--to)"
         raise error_class(
             f"{exc.message} (model {model}: {definition.describe()})",
             path=flag,
-            hint=exc.hint,
+            hint=hint,
         ) from None
     return list(dict.fromkeys(keys))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 # the columns a partition's record is read with, in order (after model and partition_key):
@@ -44,3 +44,20 @@ def latest_partitions(rows: Sequence[Sequence[Any]]) -> dict[str, dict[str, dict
     for row in rows:
         out.setdefault(row[0], {})[row[1]] = dict(zip(PARTITION_RECORD_FIELDS, row[2:]))
     return out
+
+
+def added_times(count: int, at: datetime, latest: datetime | None) -> list[datetime]:
+    """The ``added_at`` of ``count`` keys added to a dynamic partition set at ``at``, whose
+    latest key was added at ``latest``: a microsecond apart, after ``latest``. The set is
+    read back in ``added_at`` order, so keys added in one call keep the order they were
+    given, and a later call's keys come after the earlier ones although the clock (or
+    ``TEAL_NOW``) has not moved on.
+
+    >>> t = datetime(2025, 1, 1)
+    >>> [x.microsecond for x in added_times(3, t, None)]
+    [0, 1, 2]
+    >>> [x.microsecond for x in added_times(2, t, t + timedelta(microseconds=2))]
+    [3, 4]
+    """
+    first = at if latest is None or latest < at else latest + timedelta(microseconds=1)
+    return [first + timedelta(microseconds=i) for i in range(count)]

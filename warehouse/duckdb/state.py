@@ -15,7 +15,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from teal.warehouse.duckdb.sql import SQL
-from teal.warehouse.state_rows import latest_partitions
+from teal.warehouse.state_rows import added_times, latest_partitions
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
@@ -506,9 +506,10 @@ def change_dynamic_partitions(
     removed = [k for k in dict.fromkeys(remove) if k in have]
     conn.execute("BEGIN TRANSACTION")
     try:
-        for key in added:
+        latest = _latest_added(conn, name)
+        for key, key_at in zip(added, added_times(len(added), at, latest), strict=True):
             conn.execute(
-                f"INSERT INTO {SCHEMA}.dynamic_partitions VALUES (?, ?, ?)", [name, key, at]
+                f"INSERT INTO {SCHEMA}.dynamic_partitions VALUES (?, ?, ?)", [name, key, key_at]
             )
         for key in removed:
             conn.execute(
@@ -520,6 +521,14 @@ def change_dynamic_partitions(
         conn.execute("ROLLBACK")
         raise
     return added, removed
+
+
+def _latest_added(conn: DuckDBPyConnection, name: str) -> datetime | None:
+    """When the latest key of dynamic set ``name`` was added (None: it has none)."""
+    row = conn.execute(
+        f"SELECT max(added_at) FROM {SCHEMA}.dynamic_partitions WHERE name = ?", [name]
+    ).fetchone()
+    return None if row is None else row[0]
 
 
 def _has_table(conn: DuckDBPyConnection, table: str) -> bool:

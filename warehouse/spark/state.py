@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from teal.warehouse.spark.session import literal
-from teal.warehouse.state_rows import latest_partitions
+from teal.warehouse.state_rows import added_times, latest_partitions
 
 if TYPE_CHECKING:
     from teal.compiler.plan import PlanState
@@ -228,5 +228,7 @@ def change_dynamic_partitions(
         ]
         sql.run(f"TRUNCATE TABLE {SCHEMA}.dynamic_partitions")
         insert(sql, "dynamic_partitions", kept)
-    insert(sql, "dynamic_partitions", [(name, k, at) for k in added])
+    times = [a for n, _, a in sql.rows(f"SELECT * FROM {SCHEMA}.dynamic_partitions") if n == name]
+    when = added_times(len(added), at, max(times, default=None))
+    insert(sql, "dynamic_partitions", [(name, k, a) for k, a in zip(added, when, strict=True)])
     return added, removed
