@@ -242,3 +242,20 @@ def test_a_merge_whose_key_changed_type_matches_the_rows_in_the_tables_type(proj
         root / "warehouse.duckdb",
         "select data_type from information_schema.columns where column_name = 'id'",
     ) == [("VARCHAR",)]
+
+
+def test_the_hint_does_not_offer_a_full_refresh_the_models_config_refuses(project):
+    """full_refresh=false wins over --full-refresh: a hint saying to run that would fail
+    the same way again, so it says what to change instead."""
+    root = project(
+        {
+            "models/inc.sql": """
+            {{ config(materialized='incremental', full_refresh=false) }}
+            select 1 as id {% if var('extra', false) %}, 2 as extra{% endif %}
+            """
+        }
+    )
+    build(root)
+    out = build(root, code=2, extra=True)
+    assert "its config has full_refresh=false, which wins over --full-refresh" in out, out
+    assert "or rebuild it: `teal build -s inc --full-refresh`" not in out
