@@ -175,3 +175,87 @@ def test_ignore_on_partitions_keeps_the_table_columns(project):
     root = daily(project, "ignore")
     refresh(root, "2026-01-02", extra=True)
     assert daily_table(root) == (["day", "id", "val"], [(0, "v0"), (1, "v1"), (2, "v2")])
+
+
+# ----------------------------------------------------------------- a column whose type changed
+
+# a merge by `id` of two rows; vars give the key's type (`key`), the money column's
+# (`money`), its values (`amt`, `amt2`) and the policy (`osc`)
+RETYPED = """
+    {{ config(materialized='incremental', unique_key='id', on_schema_change=var('osc')) }}
+    select cast(i as {{ var('key', 'integer') }}) as id,
+           cast(a as decimal({{ var('money', '12,2') }})) as amt
+    from (values (1, {{ var('amt', 1.25) }}), (2, {{ var('amt2', 2.5) }})) t(i, a)
+"""
+
+
+def retyped(project, policy: str, **first: object) -> Path:
+    root = project({"models/inc.sql": RETYPED})
+    build(root, osc=policy, **first)
+    return root
+
+
+def inc_rows(root: Path) -> list[tuple[object, ...]]:
+    return query(
+        root / "warehouse.duckdb", "select id::varchar, amt::varchar from main.inc order by id"
+    )
+
+
+@pytest.mark.parametrize("policy", ["ignore", "append_new_columns"])
+def test_a_kept_type_refuses_new_money_its_cast_would_round(project, policy):
+    """The query's money column widened to DECIMAL(18,4); these policies keep the table's
+    DECIMAL(12,2), and DuckDB's cast would round 1.2549 to 1.25 without an error: the run
+    fails, naming the value, and the table keeps its rows. Values that fit go in."""
+    root = retyped(project, policy)
+    out = build(root, code=1, osc=policy, money="18,4", amt=1.2549)
+    assert (
+        f'"amt" is now DECIMAL(18,4) and main.inc keeps its DECIMAL(12,2) (on_schema_change '
+        f"'{policy}'): the new value 1.2549 would become 1.25"
+    ) in out, out
+    assert "hint: set on_schema_change to 'sync_all_columns'" in out
+    assert inc_rows(root) == [("1", "1.25"), ("2", "2.50")]
+    build(root, osc=policy, money="18,4", amt=1.75)
+    assert inc_rows(root) == [("1", "1.75"), ("2", "2.50")]
+
+
+def test_sync_all_columns_refuses_a_narrower_type_that_would_round_the_old_rows(project):
+    """sync_all_columns changes the column's type to the query's: DECIMAL(18,4) to
+    DECIMAL(12,2) would round the old rows' 2.5051 (a row the merge does not replace)."""
+    root = retyped(project, "sync_all_columns", money="18,4", amt=1.2549, amt2=2.5051)
+    out = build(root, code=1, osc="sync_all_columns", money="12,2")
+    assert (
+        "on_schema_change 'sync_all_columns' would change \"amt\" of main.inc from "
+        "DECIMAL(18,4) to DECIMAL(12,2): its value 1.2549 would become 1.25"
+    ) in out, out
+    assert inc_rows(root) == [("1", "1.2549"), ("2", "2.5051")]
+
+
+@pytest.mark.parametrize("policy", ["ignore", "append_new_columns"])
+def test_a_merge_whose_key_changed_type_matches_the_rows_in_the_tables_type(project, policy):
+    """The table's key is VARCHAR and the query's now INTEGER: the rows are replaced by
+    key as the table types it (no Binder Error comparing VARCHAR with INTEGER, no
+    second row per key), and the key stays VARCHAR."""
+    root = retyped(project, policy, key="varchar")
+    build(root, osc=policy, key="integer", amt=9.5)
+    assert inc_rows(root) == [("1", "9.50"), ("2", "2.50")]
+    assert query(
+        root / "warehouse.duckdb",
+        "select data_type from information_schema.columns where column_name = 'id'",
+    ) == [("VARCHAR",)]
+
+
+def test_the_hint_does_not_offer_a_full_refresh_the_models_config_refuses(project):
+    """full_refresh=false wins over --full-refresh: a hint saying to run that would fail
+    the same way again, so it says what to change instead."""
+    root = project(
+        {
+            "models/inc.sql": """
+            {{ config(materialized='incremental', full_refresh=false) }}
+            select 1 as id {% if var('extra', false) %}, 2 as extra{% endif %}
+            """
+        }
+    )
+    build(root)
+    out = build(root, code=2, extra=True)
+    assert "its config has full_refresh=false, which wins over --full-refresh" in out, out
+    assert "or rebuild it: `teal build -s inc --full-refresh`" not in out

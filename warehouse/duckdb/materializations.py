@@ -136,8 +136,9 @@ def incremental_upsert(
                 lambda q: cur.execute(q).fetchone(), stage, unique_key, quote, target.model
             )
         source = aligned(cur, target, stage)
+        # the keys as they are inserted: cast to the table's types when its policy keeps them
         cur.execute(
-            SQL.delete_matching(qualified(target.schema, target.name), keys, stage, predicates)
+            SQL.delete_matching(qualified(target.schema, target.name), keys, source, predicates)
         )
         rows = insert_by_name(cur, target, source)
         cur.execute(SQL.drop(stage))

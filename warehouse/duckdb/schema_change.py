@@ -75,18 +75,32 @@ def _apply(
     if not added and not removed and not retyped:
         return None
     policy = target.on_schema_change
-    if policy == "ignore":  # dbt's meaning: the table's columns and types stay
-        new = {c for c, _ in added}
-        kept = ", ".join(quote(c) for c, _ in got if c not in new)
-        return f"(select {kept} from {source})"
+    if policy in ("ignore", "append_new_columns"):  # dbt's meaning: a column's type stays
+        for column, old, kind in retyped:  # a new value the cast would change is refused
+            _refuse_lossy(cur, target, source, column, kind, old, policy=policy)
+    if policy == "ignore" or (policy == "append_new_columns" and retyped):
+        # the retyped columns cast to the table's types here, explicitly, rather than by
+        # the insert: a merge's delete compares its keys in the table's types too
+        left_out = {c for c, _ in added} if policy == "ignore" else set()
+        cast = {c: old for c, old, _ in retyped}
+        kept = ", ".join(
+            f"cast({quote(c)} as {cast[c]}) as {quote(c)}" if c in cast else quote(c)
+            for c, _ in got
+            if c not in left_out
+        )
+        source = f"(select {kept} from {source})"
     if policy in ("append_new_columns", "sync_all_columns"):
         for column, kind in added:
             cur.execute(f"alter table {relation} add column {quote(column)} {kind}")
         if policy == "sync_all_columns":
             for column in removed:
                 cur.execute(f"alter table {relation} drop column {quote(column)}")
-            for column, _, kind in retyped:  # existing rows are cast; one that cannot fails
+            for column, old, kind in retyped:  # existing rows are cast; one that changes fails
+                _refuse_lossy(
+                    cur, target, relation, column, old, kind, policy=policy, old_rows=True
+                )
                 cur.execute(f"alter table {relation} alter column {quote(column)} type {kind}")
+    if policy != "fail":
         return source
     changes = [
         f"{what} column{'s' if len(cols) > 1 else ''} " + ", ".join(f'"{c}"' for c in cols)
@@ -101,4 +115,48 @@ def _apply(
         f"{' and '.join(changes)}\n"
         f"hint: set on_schema_change ('append_new_columns', 'sync_all_columns' or "
         f"'ignore'), or rebuild it with `teal build -s {target.model} --full-refresh`"
+    )
+
+
+def _refuse_lossy(
+    cur: DuckDBPyConnection,
+    target: BuildTarget,
+    rows: str,
+    column: str,
+    kind: str,
+    into: str,
+    *,
+    policy: str,
+    old_rows: bool = False,
+) -> None:
+    """Raise SchemaChangeError if a value of ``column`` (of type ``kind``) in ``rows``
+    would change when cast to ``into``: DuckDB's cast rounds a DECIMAL to fewer places
+    (1.2549 to 1.25) and cuts a TIMESTAMP to a DATE without an error, so money and times
+    would be lost silently. A value the cast cannot hold at all (an overflow) is one too.
+    ``old_rows``: ``rows`` is the table (sync_all_columns changing its column's type),
+    else the model's new rows (a policy that keeps the table's type)."""
+    name = quote(column)
+    back = f"try_cast(try_cast({name} as {into}) as {kind})"
+    row = cur.execute(
+        f"select {name}::varchar, try_cast({name} as {into})::varchar from {rows} "
+        f"where {name} is not null and {back} is distinct from {name} limit 1"
+    ).fetchone()
+    if row is None:
+        return
+    value, cast = row
+    becomes = "cannot be stored" if cast is None else f"would become {cast}"
+    if not old_rows:
+        what = (
+            f'"{column}" is now {kind} and {target.schema}.{target.name} keeps its {into} '
+            f"(on_schema_change '{policy}'): the new value {value} {becomes}"
+        )
+        hint = "set on_schema_change to 'sync_all_columns' to change the column's type"
+    else:
+        what = (
+            f"on_schema_change '{policy}' would change \"{column}\" of "
+            f"{target.schema}.{target.name} from {kind} to {into}: its value {value} {becomes}"
+        )
+        hint = f"cast the column to {kind} in the model's query to keep the table's type"
+    raise SchemaChangeError(
+        f"{what}\nhint: {hint}, or rebuild it with `teal build -s {target.model} --full-refresh`"
     )
