@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from teal.compiler.config import ProjectConfig
-from teal.compiler.errors import ProjectError
+from teal.compiler.errors import ProjectError, TealError
 from teal.compiler.external import ExternalSpec
 
 if TYPE_CHECKING:
@@ -25,6 +25,13 @@ class ModelSettings(NamedTuple):
     strategy: str | None
     unique_key: tuple[str, ...]
     external: ExternalSpec | None
+    # config that does not apply to this materialization (an incremental setting on a table)
+    warnings: tuple[TealError, ...] = ()
+
+
+# what only an incremental model reads: set on another (its own config, not a folder's
+# defaults), it would be ignored without a word
+INCREMENTAL_ONLY = ("unique_key", "incremental_strategy", "on_schema_change")
 
 
 def model_settings(
@@ -114,6 +121,22 @@ def model_settings(
                 hint="add unique_key='<column>' (or a list of columns) naming what "
                 "identifies a row, or use 'append'",
             )
+    unread = [
+        k
+        for k in INCREMENTAL_ONLY
+        if materialized != "incremental" and conf.get(k) and not _from_defaults(cfg, folder, k)
+    ]
+    warnings: tuple[TealError, ...] = ()
+    if unread:
+        warnings = (
+            ProjectError(
+                f"{', '.join(unread)} applies to incremental models, and this one is "
+                f"materialized={materialized!r}: it is ignored",
+                path=display,
+                line=line,
+                hint="add materialized='incremental', or remove it",
+            ),
+        )
     return ModelSettings(
         schema=schema,
         alias=alias,
@@ -123,6 +146,7 @@ def model_settings(
         strategy=strategy,
         unique_key=unique_key,
         external=external,
+        warnings=warnings,
     )
 
 

@@ -218,7 +218,7 @@ class Stager:
             strategy=settings.strategy,
             unique_key=settings.unique_key,
             external=settings.external,
-            warnings=(twice,) if twice is not None else (),
+            warnings=((twice,) if twice is not None else ()) + settings.warnings,
         )
 
     def parse_ahead(self, paths: Sequence[Path], strategy: LoadStrategy) -> ParseAhead | None:
@@ -430,6 +430,7 @@ class Stager:
             unique_key=settings.unique_key,
             external=settings.external,
             io_manager=io_manager,
+            warnings=settings.warnings,
         )
 
     def _io_manager(self, definition: AssetDef, conf: dict[str, Any], display: str) -> str | None:

@@ -655,3 +655,25 @@ def test_a_partitioned_python_asset_without_its_partition_column_says_so(project
         in done.stdout
     ), done.output
     assert "Binder Error" not in done.output
+
+
+def test_an_incremental_setting_on_a_table_is_a_located_warning(shop):
+    root = shop(
+        {
+            "models/marts/daily.sql": "{{ config(unique_key='name', on_schema_change='fail') }}\n"
+            "select name from revenue",
+        }
+    )
+    done = run_teal("plan", cwd=root)
+    _clean(done)
+    assert done.returncode == 0
+    assert (
+        "models/marts/daily.sql:1:1: unique_key, on_schema_change applies to incremental "
+        "models, and this one is materialized='table': it is ignored"
+    ) in done.stderr
+    strict = run_teal("--strict", "plan", cwd=root)
+    assert strict.returncode == 2, strict.output
+    (root / "models" / "marts" / "daily.sql").unlink()
+    (root / "teal.toml").write_text(CONFIG + 'unique_key = "id"\n')  # every model's default
+    quiet = run_teal("plan", cwd=root)
+    assert quiet.returncode == 0 and "applies to incremental models" not in quiet.stderr
