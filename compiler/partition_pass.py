@@ -112,11 +112,17 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
             built = {k for k, status in records.columns("status") if status == "success"}
             keys = [k for k in keys if k not in built]
         if not keys:
-            not_run[step.model] = (
-                "all partitions up to date"
-                if not requested
-                else "no partition of the requested range needs building"
-            )
+            if requested:
+                not_run[step.model] = "no partition of the requested range needs building"
+            elif not ctx.partition_keys(definition):  # a start after now, or an empty set
+                name = getattr(definition, "name", None)
+                not_run[step.model] = (
+                    f"dynamic partition set '{name}' has no keys yet"
+                    if isinstance(name, str)
+                    else "no partition is due yet"
+                )
+            else:
+                not_run[step.model] = "all partitions up to date"
             continue
         chosen[step.model] = tuple(keys)  # what downstream keys map from: all of them
         left_out = ""

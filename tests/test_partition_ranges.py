@@ -5,6 +5,7 @@ order given."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -118,3 +119,19 @@ def test_a_backfill_to_a_day_after_now_is_refused_and_builds_nothing(project):
     assert built.returncode == 0, built.output
     days = query(root / "warehouse.duckdb", "select day::varchar from main.days order by 1")
     assert [d for (d,) in days] == ["2025-03-29", "2025-03-30", "2025-03-31", "2025-04-01"]
+
+
+@pytest.mark.slow
+def test_a_plan_says_when_no_partition_is_due_rather_than_up_to_date(project):
+    from tests.test_dynamic_partitions import SALES
+
+    future = (
+        "{{ config(partitioned_by={'daily': {'start': '2030-01-01'}}, partition_column='day') }}\n"
+        "select '{{ partition.start }}'::date as day"
+    )
+    root = project({"models/later.sql": future, "models/sales.sql": SALES}, name="not_due")
+    done = run_teal("plan", "--json", cwd=root, env={"TEAL_NOW": "2026-01-01T00:00:00"})
+    assert done.returncode == 0, done.output
+    not_run = json.loads(done.stdout)["not_run"]
+    assert not_run["later"] == "no partition is due yet"
+    assert not_run["sales"] == "dynamic partition set 'regions' has no keys yet"
