@@ -103,19 +103,19 @@ def _error(model: Model, change: SchemaChange, have: list[str]) -> ProjectError:
         col=col,
         source_line=text,
         hint="set on_schema_change to 'append_new_columns', 'sync_all_columns' or 'ignore' "
-        f"in the model's config, or {_rebuild(model)}",
+        f"in the model's config, or {rebuild_hint(model.name, model.config)}",
     )
 
 
-def _rebuild(model: Model) -> str:
-    """How to rebuild the model: ``--full-refresh``, unless its config's
+def rebuild_hint(name: str, config: Mapping[str, object]) -> str:
+    """How to rebuild model ``name``: ``--full-refresh``, unless its ``config``'s
     ``full_refresh=false`` wins over that flag (following the hint would fail again)."""
-    if model.config.get("full_refresh") is False:
+    if config.get("full_refresh") is False:
         return (
             "rebuild it: its config has full_refresh=false, which wins over --full-refresh; "
-            f"remove that for one `teal build -s {model.name} --full-refresh`"
+            f"remove that for one `teal build -s {name} --full-refresh`"
         )
-    return f"rebuild it: `teal build -s {model.name} --full-refresh`"
+    return f"rebuild it: `teal build -s {name} --full-refresh`"
 
 
 def _position(model: Model, column: str | None) -> tuple[int, int | None, str | None]:

@@ -38,6 +38,7 @@ from typing import Any
 from teal.compiler.errors import TealError, raise_all
 from teal.compiler.plan import Plan, Step
 from teal.compiler.project import Model, Project
+from teal.compiler.schema_change import rebuild_hint
 from teal.compiler.wording import counted
 from teal.runtime.attempts import run_with_retries
 from teal.runtime.cancel import CancelWatcher, InFlight, StepCanceled, ctrl_c, first_done
@@ -370,6 +371,7 @@ class Executor:
             data_version=step.data_version,
             partition_versions=dict(zip(step.partitions, step.partition_versions)),
             on_schema_change=str(model.config.get("on_schema_change") or "fail"),
+            rebuild=rebuild_hint(model.name, model.config),
             external=model.external,  # files instead of a table: the engine's to write
             store=self._store(model) if model.io_manager else None,
             group=group,

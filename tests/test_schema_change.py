@@ -259,3 +259,19 @@ def test_the_hint_does_not_offer_a_full_refresh_the_models_config_refuses(projec
     out = build(root, code=2, extra=True)
     assert "its config has full_refresh=false, which wins over --full-refresh" in out, out
     assert "or rebuild it: `teal build -s inc --full-refresh`" not in out
+
+
+def test_a_refusal_in_the_warehouse_does_not_offer_a_full_refresh_the_config_refuses(project):
+    """A model whose config has full_refresh=false: the warehouse's refusal of a rounding
+    cast says so instead of hinting at `--full-refresh`, which that config ignores."""
+    root = project(
+        {
+            "models/inc.sql": RETYPED.replace(
+                "unique_key='id',", "unique_key='id', full_refresh=false,"
+            )
+        }
+    )
+    build(root, osc="ignore")
+    out = build(root, code=1, osc="ignore", money="18,4", amt=1.2549)
+    assert "the new value 1.2549 would become 1.25" in out, out
+    assert "its config has full_refresh=false, which wins over --full-refresh" in out

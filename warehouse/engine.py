@@ -197,6 +197,9 @@ class BuildTarget:
     # an incremental model whose query's columns differ from its table's: ignore (insert
     # the columns the table has), fail, append_new_columns or sync_all_columns (as dbt)
     on_schema_change: str = "fail"
+    # how a schema change's error says to rebuild it (compiler/schema_change.rebuild_hint:
+    # not --full-refresh where the model's config refuses that flag)
+    rebuild: str = ""
     # materialized='external': every materialization writes files there instead of a
     # table, with a view over them under the relation (compiler/external.py)
     external: ExternalSpec | None = None
@@ -208,6 +211,11 @@ class BuildTarget:
     @property
     def relation(self) -> str:
         return f"{self.schema}.{self.name}"
+
+    @property
+    def rebuild_hint(self) -> str:
+        """How an error says to rebuild the model (as :attr:`rebuild` says, when set)."""
+        return self.rebuild or f"rebuild it: `teal build -s {self.model} --full-refresh`"
 
     def committed(self, kind: str | None, view_sql: str | None = None) -> None:
         if self.catalog is not None:

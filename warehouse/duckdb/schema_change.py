@@ -114,7 +114,7 @@ def _apply(
         f"the model's columns changed since {target.schema}.{target.name} was built: "
         f"{' and '.join(changes)}\n"
         f"hint: set on_schema_change ('append_new_columns', 'sync_all_columns' or "
-        f"'ignore'), or rebuild it with `teal build -s {target.model} --full-refresh`"
+        f"'ignore'), or {target.rebuild_hint}"
     )
 
 
@@ -157,6 +157,4 @@ def _refuse_lossy(
             f"{target.schema}.{target.name} from {kind} to {into}: its value {value} {becomes}"
         )
         hint = f"cast the column to {kind} in the model's query to keep the table's type"
-    raise SchemaChangeError(
-        f"{what}\nhint: {hint}, or rebuild it with `teal build -s {target.model} --full-refresh`"
-    )
+    raise SchemaChangeError(f"{what}\nhint: {hint}, or {target.rebuild_hint}")

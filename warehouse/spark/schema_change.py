@@ -96,5 +96,5 @@ def align(sql: SparkSQL, target: BuildTarget, stage: str) -> Aligned:
         f"the model's columns changed since {target.relation} was built: "
         f"{' and '.join(changes)} (the table has {', '.join(have)})\n"
         f"hint: set on_schema_change ('append_new_columns', 'sync_all_columns' or "
-        f"'ignore'), or rebuild it with `teal build -s {target.model} --full-refresh`"
+        f"'ignore'), or {target.rebuild_hint}"
     )
