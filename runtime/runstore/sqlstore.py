@@ -30,7 +30,7 @@ from teal.runtime.runstore.records import (
     Trigger,
 )
 from teal.runtime.runstore.schema import LATEST, MIGRATIONS, VERSION_TABLE
-from teal.runtime.runstore.scope import of_project
+from teal.runtime.runstore.scope import of_project, runs_of
 
 _RUN_COLUMNS = (
     "run_id, command, status, run_trigger, selection, exclusion, partition_keys, run_config, "
@@ -258,7 +258,8 @@ class SqlRunStore:
     ) -> list[dict[str, JsonValue]]:
         """Materializations, newest first: run, model, partition, time, rows, output schema,
         code version and metadata."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[object] = []
         if model is not None:
             where.append("model = ?")
             params.append(model)
@@ -266,8 +267,9 @@ class SqlRunStore:
             where.append("run_id = ?")
             params.append(run_id)
         elif self.project is not None:  # a model's: this project's model of that name
-            where.append(of_project(self.project)[0])
-            params.append(self.project)
+            mine, of_mine = of_project(self.project)
+            where.append(mine)
+            params += of_mine
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         rows = self._query(
             "SELECT run_id, model, partition_key, at, row_count, output_schema, code_version, "
@@ -442,8 +444,9 @@ class SqlRunStore:
         where: list[str] = []
         params: list[object] = []
         if self.project is not None:
-            where.append("project = ?")
-            params.append(self.project)
+            mine, of_mine = runs_of(self.project)
+            where.append(mine)
+            params += of_mine
         if parent is not None:
             where.append("parent_run_id = ?")
             params.append(parent)
