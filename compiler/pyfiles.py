@@ -231,8 +231,7 @@ class FileImports:
                 getattr(found, "__file__", None) != path
                 or not getattr(found, _COMPLETE, False)
                 or not stamped_unchanged(found, Path(path))
-            ):
-                self.ours_first()
+            ):  # forget_edited() put this project's folder first
                 found = import_file(Path(path), module, display, self.root)
             return found
 
