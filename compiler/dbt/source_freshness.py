@@ -45,7 +45,7 @@ def source_freshness(
     query = _own(source, "loaded_at_query") if query is _UNSET else query
     line = getattr(table, "line", None)
 
-    def fail(message: str, hint: str | None = None, key: str | None = None) -> ProjectError:
+    def fail(message: str, hint: str | None = None) -> ProjectError:
         return ProjectError(message, path=display, line=line, hint=hint)
 
     if isinstance(spec, Mapping) and spec.get("filter") is not None:
