@@ -121,6 +121,7 @@ def test_a_hand_build_killed_while_the_daemon_waits_for_it_does_not_hold_the_que
             [("crashed", "cli"), ("success", "sensor")],
             "the daemon to find the hand build crashed and launch the queued run",
         )
+    wait_for(lambda: _readable(root), "the launched run to let go of the warehouse")
     assert query(root / "warehouse.duckdb", "select sum(n) from slow") == [(6,)]
 
 
@@ -140,4 +141,17 @@ def test_a_daemon_killed_with_its_run_launches_the_next_run_when_restarted(proje
             [("crashed", "sensor"), ("success", "sensor")],
             "the restarted daemon to find its killed run crashed and launch the next",
         )
+    # the run is recorded a success before its process has closed the warehouse
+    wait_for(lambda: _readable(root), "the launched run to let go of the warehouse")
     assert query(root / "warehouse.duckdb", "select sum(n) from slow") == [(6,)]
+
+
+def _readable(root: Path) -> bool:
+    """Whether the warehouse opens read-only (no process holds it for writing any more)."""
+    import duckdb
+
+    try:
+        duckdb.connect(str(root / "warehouse.duckdb"), read_only=True).close()
+    except duckdb.IOException:
+        return False
+    return True
