@@ -498,6 +498,7 @@ class Session:
                 run_id=run_id,
                 selection=(tuple(_as_list(select) or ()), tuple(_as_list(exclude) or ())),
                 options=options,
+                release=True,
             )
 
     def execute(
@@ -510,10 +511,12 @@ class Session:
         run_id: str | None = None,
         selection: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
         options: PlanOptions | None = None,
+        release: bool = False,
     ) -> BuildResult:
         """Carry out ``plan`` against the project's warehouse and record the run. A model
         whose Python file fails to import fails, located where it raised; the models that
-        do not run it are built."""
+        do not run it are built. ``release``: close ``warehouse`` before the run's end is
+        recorded, so whoever reads that the run ended can open the file."""
         from teal.runtime.report import SilentReporter
         from teal.runtime.run_config import prepare_inputs
         from teal.runtime.session_run import execute_plan, recorded
@@ -536,7 +539,7 @@ class Session:
                 inputs.set_up()
                 return execute_plan(self, plan, run, reporter, warehouse, run_id, inputs)
             return recorded(
-                self, plan, run, reporter, warehouse, run_id, selection, options, inputs
+                self, plan, run, reporter, warehouse, run_id, selection, options, inputs, release
             )
         finally:
             inputs.close()

@@ -50,9 +50,12 @@ def recorded(
     selection: tuple[tuple[str, ...], tuple[str, ...]],
     options: PlanOptions | None,
     inputs: RunInputs,
+    release: bool = False,
 ) -> BuildResult:
     """:func:`execute_plan` as a run of the session's run store: started (with its
-    options, selection and run config) before, ended or aborted after."""
+    options, selection and run config) before, ended or aborted after. ``release``: close
+    ``warehouse`` before the end is recorded (DuckDB checkpoints as it closes, which can
+    take seconds; a script or daemon told the run ended then finds the file free)."""
     ignored = [(s.model, s.ignored_failure) for s in plan.steps if s.ignored_failure]
     recorder = start_run(
         session.run_store(),
@@ -87,6 +90,8 @@ def recorded(
             result = execute_plan(
                 session, plan, run, RecordingReporter(recorder, reporter), warehouse, run_id, inputs
             )
+            if release and warehouse is not None:  # closing it again later does nothing
+                warehouse.close()
     except BaseException as exc:
         abort_run(recorder, exc)
         raise

@@ -4,7 +4,9 @@ lineage` use the state kept from the last read, and say how old it is."""
 
 from __future__ import annotations
 
+import json
 import os
+from datetime import UTC, datetime
 
 import pytest
 
@@ -81,3 +83,21 @@ def test_with_no_state_kept_the_lock_is_a_clear_error(project):
         assert "Traceback" not in plan.output
     finally:
         _open_gate_and_finish(root, build)
+
+
+def test_a_run_is_recorded_ended_once_its_process_has_let_go_of_the_warehouse(project):
+    # DuckDB checkpoints as it closes the file, seconds after a large build: a script or a
+    # daemon told the run ended must find the file free and whole, not still being written
+    # rows in short strings go to the WAL, which the close checkpoints into the file
+    sql = "select range as id, repeat(md5(range::varchar), 10) as s from range(100000)"
+    files = {"models/wide.sql": "{{ config(materialized='table') }}\n" + sql}
+    root = project(files, '[duckdb]\ncheckpoint_threshold = "1GB"\n')
+    assert run_teal("build", cwd=root).returncode == 0
+    listed = run_teal("runs", "--json", cwd=root)
+    assert listed.returncode == 0, listed.output
+    (run,) = json.loads(listed.stdout)
+    assert run["status"] == "success"
+    ended = datetime.fromisoformat(run["finished_at"])
+    written = datetime.fromtimestamp((root / "warehouse.duckdb").stat().st_mtime, UTC)
+    assert written <= ended, f"the file was written {written - ended} after the run ended"
+    assert not (root / "warehouse.duckdb.wal").exists()
