@@ -46,6 +46,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "ui": "teal.cli_ui",
     "validate": "teal.cli_lineage",
     "ls": "teal.cli_ls",
+    "init": "teal.cli_init",
     "retry": "teal.cli_retry",
     **dict.fromkeys(("daemon", "launch", "jobs", "schedules", "sensors"), "teal.cli_daemon"),
     **dict.fromkeys(
