@@ -37,6 +37,8 @@ from teal.compiler.external import ExternalDefaults, parse_external_defaults
 from teal.compiler.model_config import merge_config, validate_model_config
 from teal.compiler.resources import ResourceDecl, parse_resources
 from teal.compiler.spark_settings import SparkSettings, parse_spark_settings
+from teal.compiler.state_retention import DEFAULT_DAYS, parse_state_retention
+from teal.compiler.state_retention import KEY as STATE_RETENTION
 from teal.compiler.toml_lines import key_line, line_text, table_line, toml_problem
 
 PROJECT_KEYS = {
@@ -54,6 +56,7 @@ PROJECT_KEYS = {
     "check_paths",
     "run_store",
     "run_retention",
+    "state_retention",
     "duckdb",
     "jobs",
     "schedules",
@@ -85,6 +88,8 @@ class ProjectConfig:
     check_paths: tuple[str, ...] = ("checks",)  # folders of singular and generic checks
     run_store: str | None = None  # where runs are recorded (TEAL_RUN_STORE wins)
     run_retention: tuple[int, int] = (90, 10_000)  # runs kept: (days, newest runs)
+    # days of history the warehouse's state tables keep (None: forever)
+    state_retention: int | None = DEFAULT_DAYS
     # settings, extensions and attachments of every DuckDB connection (project, then target)
     duckdb: DuckDBSettings = field(default_factory=DuckDBSettings)
     # jobs, schedules and sensors (compiler/automation.py), read through ``automation``
@@ -505,6 +510,7 @@ def load_config(
         check_paths=check_paths,
         run_store=run_store,
         run_retention=(days, kept),
+        state_retention=parse_state_retention(data.get(STATE_RETENTION), config_path),
         parsed_automation=automation,
         automation_error=automation_error,
         external=parse_external_defaults(

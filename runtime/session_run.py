@@ -10,6 +10,7 @@ imports this module when a build runs.
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import TYPE_CHECKING
 
 from teal.compiler.plan import Plan, PlanOptions
@@ -182,6 +183,13 @@ def execute_plan(
             failed=len(result.failed),
             skipped=[r.model for r in result.skipped],
         )
+        pruned = wh.prune_history(session.config.state_retention, utc_now())
+        if any(pruned.values()):
+            logging.getLogger("teal").info(
+                "state history older than %s days pruned: %s",
+                session.config.state_retention,
+                ", ".join(f"{n} rows of teal.{table}" for table, n in pruned.items() if n),
+            )
     except KeyboardInterrupt:  # Ctrl-C twice: steps still running hold their cursors
         if own:  # and can commit nothing; the process ends them
             with contextlib.suppress(Exception):

@@ -461,6 +461,11 @@ class Engine(Protocol):
         failed: int,
         skipped: list[str],
     ) -> None: ...
+    def prune_history(self, days: int | None, now: datetime) -> dict[str, int]:
+        """Delete state rows older than ``days`` (None: keep all) that no plan reads, at most
+        once a day; how many rows went from each table (empty when it did not run)."""
+        ...
+
     def read_relation(self, schema: str, name: str) -> pa.Table: ...
     def preview(self, schema: str, name: str, limit: int) -> pa.Table:
         """The first ``limit`` rows of ``schema.name`` (the UI's data preview)."""

@@ -268,6 +268,19 @@ class DuckDBEngine:
             skipped=skipped,
         )
 
+    def prune_history(self, days: int | None, now: datetime) -> dict[str, int]:
+        import duckdb
+
+        from teal.warehouse.duckdb import state_history
+
+        if days is None or not state_history.due(self.conn, now):
+            return {}
+        try:
+            return state_history.prune(self.conn, days, now)
+        except duckdb.Error as exc:  # rolled back: the build stands, the history stays
+            logging.getLogger("teal").warning("the state history was not pruned: %s", exc)
+            return {}
+
     def read_relation(self, schema: str, name: str) -> pa.Table:
         return self.conn.sql(SQL.select_all(qualified(schema, name))).to_arrow_table()
 

@@ -1,7 +1,8 @@
 """State tables in the warehouse's ``teal`` schema.
 
-``teal.builds`` is append-only: one row per model build attempt (parallel transactions
-only ever insert, so they never conflict). ``teal.model_state`` is the latest successful
+``teal.builds`` gets one row per model build attempt (parallel transactions only ever
+insert, so they never conflict; old rows no plan reads are pruned after a build,
+state_history.py). ``teal.model_state`` is the latest successful
 build of each model. A successful build's row is inserted in the same transaction as the
 data it describes.
 """

@@ -161,6 +161,11 @@ class SparkEngine:
         at = datetime.now(UTC).replace(tzinfo=None)
         return state.change_dynamic_partitions(self.sql, name, add, remove, at)
 
+    def prune_history(self, days: int | None, now: datetime) -> dict[str, int]:
+        """Spark's state tables are Parquet, which deletes no rows in place: they keep every
+        row (docs/spark.md)."""
+        return {}
+
     def record_run(
         self,
         *,
