@@ -135,6 +135,9 @@ class Properties:
                     or "known: " + ", ".join(sorted(MODEL_PROPERTY_KEYS)),
                 )
         columns = _columns(spec, display)
+        _check_lists(spec, f"model '{spec['name']}'", display)
+        for column in columns:
+            _check_lists(column, f"column '{column['name']}' of model '{spec['name']}'", display)
         for column in columns:  # a column's key nothing reads: its checks (``tets:``)
             for key in column:  # would never run
                 if key not in COLUMN_KEYS:
@@ -293,6 +296,29 @@ def _columns(spec: Mapping[str, Any], display: str) -> list[dict[str, Any]]:
                 display,
             )
     return value
+
+
+def _check_lists(entry: Mapping[str, Any], owner: str, display: str) -> None:
+    """A located error when ``tests:`` (``data_tests:``, ``checks:``) of a model's or a
+    column's entry is not a list: a text would be read letter by letter as check names,
+    and a mapping would stop the load with a traceback."""
+    from teal.compiler.check_loader import TEST_KEYS
+
+    for key in TEST_KEYS:
+        value = entry.get(key)
+        if value is None or isinstance(value, list):
+            continue
+        line, col = getattr(entry, "keys_at", {}).get(key, (getattr(entry, "line", None), None))
+        first = next(iter(value), None) if isinstance(value, dict) else value
+        example = first if isinstance(first, str) and first.isidentifier() else "not_null"
+        raise ProjectError(
+            f"{key} of {owner} must be a list of checks, got {_kind(value)}",
+            path=display,
+            line=line,
+            col=col,
+            hint=f"write a list: '{key}: [{example}]', or each check as an entry of its own: "
+            f"'- {example}'",
+        )
 
 
 def _line_of_item(items: list[Any], i: int) -> int | None:

@@ -195,6 +195,23 @@ def test_a_decorator_written_twice_is_an_error_at_the_second(shop):
                 "hint: write '- name: revenue'",
             ],
         ),
+        (  # a text was read letter by letter as check names ('r', 'o', ...)
+            "models:\n  - name: revenue\n    tests: row_count\n",
+            [
+                "models/marts/schema.yml:3:5: tests of model 'revenue' must be a list of "
+                "checks, got the text 'row_count'",
+                "hint: write a list: 'tests: [row_count]'",
+            ],
+        ),
+        (  # a mapping stopped the load with a traceback
+            "models:\n  - name: revenue\n    columns:\n      - name: name\n"
+            "        data_tests: {not_null: {}}\n",
+            [
+                "models/marts/schema.yml:5:9: data_tests of column 'name' of model 'revenue' "
+                "must be a list of checks, got a mapping",
+                "hint: write a list: 'data_tests: [not_null]'",
+            ],
+        ),
         (
             "sources: raw\n",
             ["models/marts/schema.yml:1:1: sources: must be a list of source entries"],
