@@ -1072,6 +1072,21 @@ ERROR_CASES = {
         "models/schema.yml:6:11: unknown key 'severty' in check not_null",
         "hint: did you mean 'severity'?",
     ),
+    "a severity where the mapping goes": (  # was "unknown key 'arg'"
+        {
+            "models/schema.yml": """
+            models:
+              - name: orders
+                columns:
+                  - name: id
+                    tests:
+                      - not_null: warn
+            """
+        },
+        "models/schema.yml:6:11: check not_null takes a mapping of arguments and options, "
+        "got 'warn'",
+        "hint: write '- not_null: {severity: warn}'",
+    ),
     "misspelt argument": (
         {
             "models/schema.yml": """
