@@ -64,6 +64,7 @@ class Properties:
             if not isinstance(spec, dict) or "name" not in spec:
                 raise _nameless(spec, sources, i, "every source needs a name", "source", display)
             line, keys_at = getattr(spec, "line", None), getattr(spec, "keys_at", {})
+            self.warnings += _source_tests(spec, display)
             spec = dict(spec)
             name = spec.pop("name")
             self.add_source(
@@ -319,6 +320,40 @@ def _check_lists(entry: Mapping[str, Any], owner: str, display: str) -> None:
             hint=f"write a list: '{key}: [{example}]', or each check as an entry of its own: "
             f"'- {example}'",
         )
+
+
+def _source_tests(spec: Mapping[str, Any], display: str) -> list[TealError]:
+    """Warnings for the tests of a source's tables and their columns: a teal project runs
+    checks on models only, so they would never run (a dbt project runs them with the
+    first model that reads the source)."""
+    from teal.compiler.check_loader import TEST_KEYS
+
+    out: list[TealError] = []
+    tables = spec.get("tables")
+    for table in tables if isinstance(tables, list) else []:
+        if not isinstance(table, dict):
+            continue
+        columns = table.get("columns")
+        columns = [c for c in columns if isinstance(c, dict)] if isinstance(columns, list) else []
+        for entry in (table, *columns):
+            for key in TEST_KEYS:
+                if not entry.get(key):
+                    continue
+                line, col = getattr(entry, "keys_at", {}).get(key, (None, None))
+                where = f"source table '{spec.get('name')}.{table.get('name')}'"
+                if entry is not table:
+                    where = f"column '{entry.get('name')}' of {where}"
+                out.append(
+                    ProjectError(
+                        f"{key} of {where} do not run: a teal project runs checks on models",
+                        path=display,
+                        line=line or getattr(entry, "line", None),
+                        col=col,
+                        hint="put them on the model that reads the source (its entry under "
+                        "models:), or write a singular check under checks/ that reads it",
+                    )
+                )
+    return out
 
 
 def _line_of_item(items: list[Any], i: int) -> int | None:
