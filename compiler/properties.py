@@ -300,19 +300,28 @@ def _columns(spec: Mapping[str, Any], display: str) -> list[dict[str, Any]]:
 
 
 def _check_lists(entry: Mapping[str, Any], owner: str, display: str) -> None:
-    """A located error when ``tests:`` (``data_tests:``, ``checks:``) of a model's or a
-    column's entry is not a list: a text would be read letter by letter as check names,
-    and a mapping would stop the load with a traceback."""
+    """Raise the error of ``check_list_problem`` for a model's or a column's entry."""
     from teal.compiler.check_loader import TEST_KEYS
 
-    for key in TEST_KEYS:
+    problem = check_list_problem(entry, owner, display, TEST_KEYS)
+    if problem is not None:
+        raise problem
+
+
+def check_list_problem(
+    entry: Mapping[str, Any], owner: str, display: str, keys: Iterable[str]
+) -> ProjectError | None:
+    """A located error when ``tests:`` (``data_tests:``, ``checks:``: ``keys``) of an entry
+    is not a list: a text would be read letter by letter as check names, and a mapping
+    would stop the load with a traceback (teal) or lose its arguments (dbt)."""
+    for key in keys:
         value = entry.get(key)
         if value is None or isinstance(value, list):
             continue
         line, col = getattr(entry, "keys_at", {}).get(key, (getattr(entry, "line", None), None))
         first = next(iter(value), None) if isinstance(value, dict) else value
         example = first if isinstance(first, str) and first.isidentifier() else "not_null"
-        raise ProjectError(
+        return ProjectError(
             f"{key} of {owner} must be a list of checks, got {_kind(value)}",
             path=display,
             line=line,
@@ -320,6 +329,7 @@ def _check_lists(entry: Mapping[str, Any], owner: str, display: str) -> None:
             hint=f"write a list: '{key}: [{example}]', or each check as an entry of its own: "
             f"'- {example}'",
         )
+    return None
 
 
 def _source_tests(spec: Mapping[str, Any], display: str) -> list[TealError]:
