@@ -125,6 +125,18 @@ def unknown_check_keys(
             )
             continue
         listed = ", ".join(sorted(known)) or "none"
+        if key == "arg":  # `- not_null: warn`: a value where its mapping goes
+            value = params[key]
+            out.append(
+                (
+                    f"check {kind} takes a mapping of arguments and options, got {value!r}",
+                    f"write '- {kind}: {{severity: {value}}}'"
+                    if value in ("warn", "error")
+                    else f"its arguments: {listed}; the options of any check: "
+                    + ", ".join(sorted(OPTION_KEYS)),
+                )
+            )
+            continue
         hint = did_you_mean(str(key), sorted(known | CONFIG_KEYS)) or (
             f"its arguments: {listed}; the options of any check: {', '.join(sorted(OPTION_KEYS))}"
         )

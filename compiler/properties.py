@@ -64,6 +64,7 @@ class Properties:
             if not isinstance(spec, dict) or "name" not in spec:
                 raise _nameless(spec, sources, i, "every source needs a name", "source", display)
             line, keys_at = getattr(spec, "line", None), getattr(spec, "keys_at", {})
+            self.warnings += _source_tests(spec, display)
             spec = dict(spec)
             name = spec.pop("name")
             self.add_source(
@@ -135,6 +136,9 @@ class Properties:
                     or "known: " + ", ".join(sorted(MODEL_PROPERTY_KEYS)),
                 )
         columns = _columns(spec, display)
+        _check_lists(spec, f"model '{spec['name']}'", display)
+        for column in columns:
+            _check_lists(column, f"column '{column['name']}' of model '{spec['name']}'", display)
         for column in columns:  # a column's key nothing reads: its checks (``tets:``)
             for key in column:  # would never run
                 if key not in COLUMN_KEYS:
@@ -293,6 +297,73 @@ def _columns(spec: Mapping[str, Any], display: str) -> list[dict[str, Any]]:
                 display,
             )
     return value
+
+
+def _check_lists(entry: Mapping[str, Any], owner: str, display: str) -> None:
+    """Raise the error of ``check_list_problem`` for a model's or a column's entry."""
+    from teal.compiler.check_loader import TEST_KEYS
+
+    problem = check_list_problem(entry, owner, display, TEST_KEYS)
+    if problem is not None:
+        raise problem
+
+
+def check_list_problem(
+    entry: Mapping[str, Any], owner: str, display: str, keys: Iterable[str]
+) -> ProjectError | None:
+    """A located error when ``tests:`` (``data_tests:``, ``checks:``: ``keys``) of an entry
+    is not a list: a text would be read letter by letter as check names, and a mapping
+    would stop the load with a traceback (teal) or lose its arguments (dbt)."""
+    for key in keys:
+        value = entry.get(key)
+        if value is None or isinstance(value, list):
+            continue
+        line, col = getattr(entry, "keys_at", {}).get(key, (getattr(entry, "line", None), None))
+        first = next(iter(value), None) if isinstance(value, dict) else value
+        example = first if isinstance(first, str) and first.isidentifier() else "not_null"
+        return ProjectError(
+            f"{key} of {owner} must be a list of checks, got {_kind(value)}",
+            path=display,
+            line=line,
+            col=col,
+            hint=f"write a list: '{key}: [{example}]', or each check as an entry of its own: "
+            f"'- {example}'",
+        )
+    return None
+
+
+def _source_tests(spec: Mapping[str, Any], display: str) -> list[TealError]:
+    """Warnings for the tests of a source's tables and their columns: a teal project runs
+    checks on models only, so they would never run (a dbt project runs them with the
+    first model that reads the source)."""
+    from teal.compiler.check_loader import TEST_KEYS
+
+    out: list[TealError] = []
+    tables = spec.get("tables")
+    for table in tables if isinstance(tables, list) else []:
+        if not isinstance(table, dict):
+            continue
+        columns = table.get("columns")
+        columns = [c for c in columns if isinstance(c, dict)] if isinstance(columns, list) else []
+        for entry in (table, *columns):
+            for key in TEST_KEYS:
+                if not entry.get(key):
+                    continue
+                line, col = getattr(entry, "keys_at", {}).get(key, (None, None))
+                where = f"source table '{spec.get('name')}.{table.get('name')}'"
+                if entry is not table:
+                    where = f"column '{entry.get('name')}' of {where}"
+                out.append(
+                    ProjectError(
+                        f"{key} of {where} do not run: a teal project runs checks on models",
+                        path=display,
+                        line=line or getattr(entry, "line", None),
+                        col=col,
+                        hint="put them on the model that reads the source (its entry under "
+                        "models:), or write a singular check under checks/ that reads it",
+                    )
+                )
+    return out
 
 
 def _line_of_item(items: list[Any], i: int) -> int | None:

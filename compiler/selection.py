@@ -318,7 +318,9 @@ def _base_or_selector(
         raise SelectionError(  # the mistake is in the selector's definition, not the flag
             f"in selector '{c.value}' (its definition in [selectors]): {inner.message}",
             path=inner.path,
+            col=inner.col,  # the definition, marked where the mistake is
             hint=inner.hint,
+            source_line=inner.source_line,
         ) from None
 
 

@@ -964,6 +964,20 @@ def test_teal_run_runs_no_checks_and_teal_check_audits_what_is_built(project):
     assert "never_built: not built yet, its checks were not run" in out.stdout
 
 
+def test_check_before_any_build_creates_no_warehouse(project):
+    root = project(
+        {
+            "models/orders.sql": "select 1 as id\n",
+            "models/schema.yml": "models:\n  - name: orders\n    columns:\n"
+            "      - name: id\n        tests: [not_null]\n",
+        }
+    )
+    out = run_teal("check", cwd=root)
+    assert out.returncode == 0, out.output
+    assert "orders: not built yet, its checks were not run" in out.stdout
+    assert not (root / "warehouse.duckdb").exists()  # was an empty file left behind
+
+
 # -- compile-time errors ---------------------------------------------------------------------
 
 ERROR_BASE = {
@@ -1071,6 +1085,21 @@ ERROR_CASES = {
         },
         "models/schema.yml:6:11: unknown key 'severty' in check not_null",
         "hint: did you mean 'severity'?",
+    ),
+    "a severity where the mapping goes": (  # was "unknown key 'arg'"
+        {
+            "models/schema.yml": """
+            models:
+              - name: orders
+                columns:
+                  - name: id
+                    tests:
+                      - not_null: warn
+            """
+        },
+        "models/schema.yml:6:11: check not_null takes a mapping of arguments and options, "
+        "got 'warn'",
+        "hint: write '- not_null: {severity: warn}'",
     ),
     "misspelt argument": (
         {

@@ -137,6 +137,20 @@ def test_bad_yaml_is_located(tmp_path: Path) -> None:
     assert text.startswith("models/schema.yml:4:1: invalid YAML")
 
 
+def test_tests_written_as_a_text_are_one_located_error(tmp_path: Path) -> None:
+    # they were read letter by letter: "unknown test 'n'", 'o', 't', ...
+    schema = (
+        "models:\n  - name: stg_people\n    columns:\n      - name: id\n        tests: not_null\n"
+    )
+    text = _error(dbt_project(tmp_path / "p", {"models/schema.yml": schema}))
+    assert text.startswith(
+        "models/schema.yml:5:9: tests of column 'id' of model 'stg_people' must be a list of "
+        "checks, got the text 'not_null'"
+    )
+    assert "hint: write a list: 'tests: [not_null]'" in text
+    assert "unknown test" not in text
+
+
 def test_missing_profile_target_and_package(tmp_path: Path) -> None:
     root = dbt_project(
         tmp_path / "p", {}, project=PROJECT.replace("profile: shop", "profile: shopp")

@@ -411,6 +411,8 @@ def test_a_mistake_inside_a_named_selector_names_the_selector(fixture_project):
         select(dag, ["selector:finance"], [], models=index, selectors={"finance": "tag:financ"})
     assert info.value.message.startswith("in selector 'finance' (its definition in [selectors])")
     assert "no model has tag 'financ'" in info.value.message
+    # the definition is shown, marked at the mistake, with the closest tag
+    assert "\n    tag:financ\n    ^\n  hint: did you mean 'finance'?" in str(info.value)
 
 
 @pytest.mark.parametrize(

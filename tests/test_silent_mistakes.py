@@ -158,6 +158,38 @@ def test_a_decorator_written_twice_is_an_error_at_the_second(shop):
     )
 
 
+SOURCE_TESTS = """
+sources:
+  - name: raw
+    tables:
+      - name: events
+        tests:
+          - row_count: {min: 1}
+        columns:
+          - name: id
+            tests: [not_null]
+"""
+
+
+def test_tests_on_a_source_table_are_a_warning_since_they_never_run(shop):
+    root = shop({"models/sources.yml": SOURCE_TESTS})
+    for _ in range(2):  # the second time from the compile cache
+        done = run_teal("compile", cwd=root)
+        assert done.returncode == 0, done.output
+        assert (
+            "warning: models/sources.yml:5:9: tests of source table 'raw.events' do not run: "
+            "a teal project runs checks on models" in done.stderr
+        )
+        assert (
+            "warning: models/sources.yml:9:13: tests of column 'id' of source table "
+            "'raw.events' do not run" in done.stderr
+        )
+        assert "hint: put them on the model that reads the source" in done.stderr
+    strict = run_teal("--strict", "compile", cwd=root)
+    assert strict.returncode == 2
+    _clean(strict)
+
+
 # -- YAML shapes: each mistake located, with the way to write it ------------------------------
 
 
@@ -193,6 +225,23 @@ def test_a_decorator_written_twice_is_an_error_at_the_second(shop):
             [
                 "models/marts/schema.yml:2:3: every entry under models: needs a name",
                 "hint: write '- name: revenue'",
+            ],
+        ),
+        (  # a text was read letter by letter as check names ('r', 'o', ...)
+            "models:\n  - name: revenue\n    tests: row_count\n",
+            [
+                "models/marts/schema.yml:3:5: tests of model 'revenue' must be a list of "
+                "checks, got the text 'row_count'",
+                "hint: write a list: 'tests: [row_count]'",
+            ],
+        ),
+        (  # a mapping stopped the load with a traceback
+            "models:\n  - name: revenue\n    columns:\n      - name: name\n"
+            "        data_tests: {not_null: {}}\n",
+            [
+                "models/marts/schema.yml:5:9: data_tests of column 'name' of model 'revenue' "
+                "must be a list of checks, got a mapping",
+                "hint: write a list: 'data_tests: [not_null]'",
             ],
         ),
         (

@@ -161,6 +161,7 @@ def yaml_entry(
             )
             return
         loader.properties[(kind, name)] = (entry, display)
+        _test_lists(loader, entry, f"{kind} '{name}'", display)
         for found in entry:  # a misspelt key would be ignored silently: say so
             if str(found) not in NODE_KEYS:
                 at_line, at_col = getattr(entry, "keys_at", {}).get(str(found), (line, None))
@@ -180,6 +181,22 @@ def yaml_entry(
             read_versions(loader, entry, display, package.name)
         if kind == "snapshot" and entry.get("relation"):
             yaml_snapshot(loader, entry, display, package)
+
+
+def _test_lists(loader: DbtLoader, entry: Any, owner: str, display: str) -> None:
+    """An error for ``tests:``/``data_tests:`` of a node or one of its columns that is not
+    a list, as dbt's schema refuses it (a text was read letter by letter as test names)."""
+    from teal.compiler.dbt.tests import TEST_KEYS
+    from teal.compiler.properties import check_list_problem
+
+    columns = entry.get("columns")
+    for item in (entry, *(columns if isinstance(columns, list) else [])):
+        if not isinstance(item, dict):
+            continue
+        where = owner if item is entry else f"column '{item.get('name')}' of {owner}"
+        problem = check_list_problem(item, where, display, TEST_KEYS)
+        if problem is not None:
+            loader.errors.append(problem)
 
 
 def warn_unmatched(loader: DbtLoader) -> None:
