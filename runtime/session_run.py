@@ -33,6 +33,7 @@ from teal.runtime.results import BuildResult
 from teal.runtime.run_config import RunInputs, recorded_options
 from teal.runtime.run_options import NO_CHECKS, RunOptions
 from teal.runtime.runstore import EventKind, Retention, RunStatus
+from teal.runtime.step_output import recording_output
 from teal.runtime.validate import remember_built
 from teal.warehouse.engine import Engine, open_engine
 
@@ -82,7 +83,13 @@ def recorded(
             message=f"builds although {why} (--ignore-failed-upstream)",
         )
     try:
-        with recording_logs(recorder, {s.model for s in plan.steps}):
+        python = {
+            s.model for s in plan.steps if (m := session.project.models.get(s.model)) and m.asset
+        }
+        with (
+            recording_logs(recorder, {s.model for s in plan.steps}),
+            recording_output(recorder, python),
+        ):
             inputs.set_up()
             result = execute_plan(
                 session, plan, run, RecordingReporter(recorder, reporter), warehouse, run_id, inputs
