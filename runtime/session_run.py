@@ -82,6 +82,8 @@ def recorded(
             level="warning",
             message=f"builds although {why} (--ignore-failed-upstream)",
         )
+    for warning in session.project.warnings:  # the load's, in the run's log as on stderr
+        recorder.emit(EventKind.LOG, None, level="warning", message=str(warning))
     try:
         python = {
             s.model for s in plan.steps if (m := session.project.models.get(s.model)) and m.asset
