@@ -41,6 +41,7 @@ from teal.runtime.clock import new_run_id, utc_now
 from teal.runtime.closed_partitions import NoPartitionClosed, partition_finder
 from teal.runtime.daemon_freshness import PROJECT, Evaluator, freshness_evaluator
 from teal.runtime.daemon_project import ADOPTED, adopt_state, renamed, scope_store
+from teal.runtime.run_logs import open_run_log
 from teal.runtime.runstore import (
     RunRecord,
     RunStatus,
@@ -90,11 +91,10 @@ class SubprocessLauncher:
 
     root: Path
     env: dict[str, str] | None = None
+    retention: tuple[int, int] = (90, 10_000)  # the project's run_retention: (days, runs)
 
     def launch(self, run_id: str) -> ProcessHandle:
-        logs = self.root / ".teal" / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        log = (logs / f"{run_id}.log").open("wb")
+        log = open_run_log(self.root, run_id, self.retention)  # older ones pruned first
         process = subprocess.Popen(
             [sys.executable, "-m", "teal.cli", "launch", run_id, "--project-dir", str(self.root)],
             stdout=log,
@@ -586,7 +586,7 @@ def open_daemon(
     daemon = Daemon(
         config=config,
         store=store,
-        launcher=launcher or SubprocessLauncher(config.root),
+        launcher=launcher or SubprocessLauncher(config.root, retention=config.run_retention),
         on_tick=on_tick,
     )
     daemon.partition_for = partition_finder(config)

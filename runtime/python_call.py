@@ -16,6 +16,7 @@ from teal.compiler.declared import canonical_type
 from teal.compiler.project import Model, Project
 from teal.compiler.resources import Config
 from teal.runtime.context import AssetContext, Resources, asset_logger, user_frames
+from teal.runtime.step_output import calling
 from teal.warehouse import io
 from teal.warehouse.engine import EngineCursor
 
@@ -99,7 +100,8 @@ def call_asset(
             config=config,
         )
     try:
-        value = definition.fn(**kwargs)
+        with calling(model.name, env.redact):  # its print() lines: runtime/step_output.py
+            value = definition.fn(**kwargs)
     except Exception as exc:  # the user's code raised
         line = _user_line(exc, model)
         detail = traceback.format_exc() if debug else user_frames(exc, project.root)

@@ -34,6 +34,7 @@ from teal.runtime.results import BuildResult
 from teal.runtime.run_config import RunInputs, recorded_options
 from teal.runtime.run_options import NO_CHECKS, RunOptions
 from teal.runtime.runstore import EventKind, Retention, RunStatus
+from teal.runtime.step_output import recording_output
 from teal.runtime.validate import remember_built
 from teal.warehouse.engine import Engine, open_engine
 
@@ -85,8 +86,16 @@ def recorded(
             level="warning",
             message=f"builds although {why} (--ignore-failed-upstream)",
         )
+    for warning in session.project.warnings:  # the load's, in the run's log as on stderr
+        recorder.emit(EventKind.LOG, None, level="warning", message=str(warning))
     try:
-        with recording_logs(recorder, {s.model for s in plan.steps}):
+        python = {
+            s.model for s in plan.steps if (m := session.project.models.get(s.model)) and m.asset
+        }
+        with (
+            recording_logs(recorder, {s.model for s in plan.steps}),
+            recording_output(recorder, python),
+        ):
             inputs.set_up()
             result = execute_plan(
                 session, plan, run, RecordingReporter(recorder, reporter), warehouse, run_id, inputs

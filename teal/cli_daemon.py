@@ -18,6 +18,7 @@ from teal.cli_json import emit_json, utc_iso
 from teal.cli_support import common_options, handle_errors, open_session, setup_logging, table
 from teal.compiler.config import ProjectConfig, load_config
 from teal.compiler.errors import ProjectError, SelectionError
+from teal.daemon_output import ended, say
 
 if TYPE_CHECKING:
     from teal.runtime.freshness import Freshness
@@ -96,7 +97,7 @@ def daemon(
         )
 
     def show(outcome: TickOutcome) -> None:
-        click.echo(outcome.describe())
+        say(outcome.describe())
 
     _checked_config(project_dir)  # what it would run exists, before the first tick
     d = open_daemon(project_dir, on_tick=show)
@@ -119,40 +120,40 @@ def daemon(
             if once:
                 raise
             if not lost:
-                click.echo(f"{exc}\n  the daemon goes on and tries again", err=True)
+                say(f"{exc}\n  the daemon goes on and tries again", err=True)
             lost[:] = [exc]
             return
         if lost:
-            click.echo("the run store is back")
+            say("the run store is back")
             lost.clear()
 
     try:
         automation = d.config.automation
         if not once:
-            click.echo(
+            say(
                 f"teal daemon for {d.config.name}: {len(automation.schedules)} schedules, "
                 f"{len(automation.sensors)} sensors (pid {_pid()}); Ctrl-C stops it"
             )
         step()
         if d.running is not None and not once:
-            click.echo(f"launched run {d.running.run_id}")
+            say(f"launched run {d.running.run_id}")
         while once and d.running is not None:  # run what is queued, one run at a time
-            code = _wait(d.running)
+            code, run_id = _wait(d.running), d.running.run_id
             failed += code != 0
-            click.echo(f"run {d.running.run_id} ended with exit code {code}")
             d.reap()
+            say(ended(d.store, run_id, code))
             d.launch_next()  # None when a run started elsewhere holds the warehouse
         while not once and not stop.is_set():
             stop.wait(POLL_S)
             running = d.running
-            if running is not None and running.poll() is not None:
-                click.echo(f"run {running.run_id} ended with exit code {running.poll()}")
-            step()
+            step()  # reaps the run that ended, and settles it
+            if running is not None and d.running is not running:
+                say(ended(d.store, running.run_id, running.poll()))
             if d.running is not None and d.running is not running:
-                click.echo(f"launched run {d.running.run_id}")
+                say(f"launched run {d.running.run_id}")
     finally:
         if d.running is not None and not once:
-            click.echo(f"stopping: run {d.running.run_id} goes on to its end")
+            say(f"stopping: run {d.running.run_id} goes on to its end")
         lock.release()
         d.store.close()
     if failed:

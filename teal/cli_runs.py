@@ -266,6 +266,9 @@ def format_event(event: Event) -> str:
         text = counted(rows, "row")
     elif event.kind is EventKind.CHECK_RESULT:
         text = f"{event.data.get('check')} {event.data.get('status')}"
+        failing = event.data.get("failing_rows")
+        if isinstance(failing, int) and failing:  # how bad, as the build printed it
+            text += f" ({counted(failing, 'failing row')})"
         if event.message:
             text += f": {event.message}"
     return f"{event.at.strftime('%H:%M:%S.%f')[:-3]}  {kind:<15} {where:<30} {text}".rstrip()
@@ -407,7 +410,7 @@ def status(
         return
     size = "" if info.size_bytes is None else f", {info.size_bytes / 1024:,.0f} KiB"
     click.echo(f"run store  {info.location} (schema version {info.schema_version})")
-    click.echo(f"kept       {info.runs:,} runs, {info.events:,} events{size}")
+    click.echo(f"kept       {counted(info.runs, 'run')}, {counted(info.events, 'event')}{size}")
     if last:
         click.echo("")
         rows = [(m, s, r, _when(f)) for m, (r, s, f) in sorted(last.items())]

@@ -119,7 +119,7 @@ class Event:
     kind: EventKind
     model: str | None = None
     partition_key: str | None = None
-    level: str | None = None  # log lines: debug | info | warning | error
+    level: str | None = None  # log lines: debug | info | warning | error | stdout | stderr
     message: str | None = None
     data: dict[str, JsonValue] = field(default_factory=dict)
 

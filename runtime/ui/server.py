@@ -189,7 +189,8 @@ class UIApp:
         with self._lock:
             if daemon_running(root):
                 return
-            child = SubprocessLauncher(root).launch(run_id)
+            retention = self.session.config.run_retention
+            child = SubprocessLauncher(root, retention=retention).launch(run_id)
             self._children[run_id] = child
         threading.Thread(
             target=self._reap, args=(child,), name=f"teal-ui-reap-{run_id}", daemon=True
