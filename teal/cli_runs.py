@@ -254,6 +254,20 @@ def show(
             click.echo(format_event(event))
 
 
+def check_run_models(asked: tuple[str, ...], ran: set[str], run_id: str) -> None:
+    """A usage error for a ``--model`` that names no step of run ``run_id``."""
+    from teal.compiler.errors import SelectionError, did_you_mean
+
+    for name in asked:
+        if name not in ran:
+            raise SelectionError(
+                f"run {run_id} has no step of model '{name}'",
+                path="--model",
+                hint=did_you_mean(name, ran)
+                or "its models: " + (", ".join(sorted(ran)) or "none (it ran no step)"),
+            )
+
+
 def format_event(event: Event) -> str:
     """One line of ``teal logs``."""
     where = event.model or ""
@@ -281,6 +295,14 @@ def format_event(event: Event) -> str:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print each event as a line of JSON (JSON lines)."
 )
+@click.option(
+    "--model",
+    "-m",
+    "models",
+    multiple=True,
+    metavar="NAME",
+    help="Only the events of this model's steps, its log and output lines (repeatable).",
+)
 @handle_errors
 def logs(
     run_ref: str,
@@ -291,18 +313,30 @@ def logs(
     debug: bool,
     follow: bool,
     as_json: bool,
+    models: tuple[str, ...],
 ) -> None:
-    """Print a run's events and log lines (RUN: a run id, a prefix of one, or `last`)."""
+    """Print a run's events and log lines (RUN: a run id, a prefix of one, or `last`);
+    times are UTC, each new day's date on a line of its own."""
     from teal.runtime.runstore.liveness import any_gone, mark_crashed_here
 
+    days: list[str] = []  # the date of the last line shown
+
     def show(event: Event) -> None:
+        if models and event.model not in models:
+            return
         if as_json:
             emit_json(asdict(event), indent=None)
-        else:
-            click.echo(format_event(event))
+            return
+        day = event.at.strftime("%Y-%m-%d")
+        if days != [day]:
+            click.echo(f"-- {day} (UTC)")
+            days[:] = [day]
+        click.echo(format_event(event))
 
     store = open_session(project_dir, target, warehouse, vars_).run_store()
     run = resolve_run(store, run_ref)
+    if models:
+        check_run_models(models, {step.model for step in store.steps(run.run_id)}, run.run_id)
     seen = 0
     while True:
         for event in store.events(run.run_id, after=seen):

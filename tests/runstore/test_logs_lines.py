@@ -1,12 +1,17 @@
 """A line of ``teal logs`` says what the build said: a failed or warning check with how many
-rows failed (``email_has_at_sign warn (54 failing rows)``), not only its status."""
+rows failed (``email_has_at_sign warn (54 failing rows)``), not only its status; the
+lines carry the date they happened on, and ``--model`` shows one model's."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+
+import pytest
 
 from teal.cli_runs import format_event
 from teal.runtime.runstore import Event, EventKind
+from tests.conftest import run_teal
 
 AT = datetime(2026, 3, 2, 3, 0, 1)
 
@@ -20,3 +25,34 @@ def test_a_check_line_says_how_many_rows_failed():
     assert format_event(_check("warn", 54)).endswith("email_has_at_sign warn (54 failing rows)")
     assert format_event(_check("fail", 1)).endswith("email_has_at_sign fail (1 failing row)")
     assert format_event(_check("pass", 0)).endswith("email_has_at_sign pass")
+
+
+TWO_MODELS = {
+    "models/a.sql": "select 1 as id",
+    "models/b.py": (
+        "import teal\n\n\n@teal.asset\ndef b(context, a):\n"
+        "    context.log.info('b read %d rows', a.num_rows)\n    return a\n"
+    ),
+}
+
+
+@pytest.mark.slow
+def test_logs_of_one_model_with_the_date_and_a_wrong_name_said(project):
+    root = project(TWO_MODELS)
+    assert run_teal("build", cwd=root).returncode == 0
+    everything = run_teal("logs", cwd=root)
+    assert everything.returncode == 0, everything.output
+    first = everything.stdout.splitlines()[0]
+    assert re.fullmatch(r"-- \d{4}-\d{2}-\d{2} \(UTC\)", first), first
+    assert "run_start" in everything.stdout and "step_start      a" in everything.stdout
+
+    only_b = run_teal("logs", "--model", "b", cwd=root)
+    assert only_b.returncode == 0, only_b.output
+    lines = only_b.stdout.splitlines()[1:]
+    assert lines and all(line[30:60].strip() == "b" for line in lines), lines
+    assert any(line.endswith("b read 1 rows") for line in lines)
+
+    wrong = run_teal("logs", "-m", "bb", cwd=root)
+    assert wrong.returncode == 2
+    assert "has no step of model 'bb'" in wrong.stderr
+    assert "hint: did you mean 'b'?" in wrong.stderr
