@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from teal.compiler.errors import LineageError, ProjectError, TealError, did_you_mean
+from teal.compiler.param_position import param_position
 from teal.compiler.sources import Source
 from teal.compiler.templating import REF_MARKER, SOURCE_MARKER_PREFIX
 
@@ -300,11 +301,16 @@ class Resolver:
             else:
                 what = "parameter" if is_param else "deps entry"
                 declared = "resources: " + ", ".join(self.resources) if self.resources else "none"
+                # the parameter itself, not the decorator above a long signature
+                found = param_position(m.path, m.line, param) if is_param else None
+                line, col, text = found or (m.line, None, None)
                 raise LineageError(
                     f"{what} '{param}' of asset '{definition.name}' is not a model, a declared "
                     "source" + (" or a resource" if is_param else ""),
                     path=m.display_path,
-                    line=m.line,
+                    line=line,
+                    col=col,
+                    source_line=text,
                     hint=did_you_mean(
                         param,
                         [n for n in self.model_names.values() if n != m.name] + [*self.resources],

@@ -312,6 +312,18 @@ COMPILE_ERRORS = {
         says=["asset() got an unexpected keyword argument 'code_version'"],
         hint="hint: teal versions an asset by its function's source",
     ),
+    "python_parameter_misspelt": dict(
+        # located at the parameter, not at the decorator above the signature
+        files={
+            "models/marts/halves.py": (
+                "import teal\n\n\n@teal.asset\ndef halves(\n    context,\n    numbrs,\n):\n"
+                "    return numbrs\n"
+            )
+        },
+        where="models/marts/halves.py:7:5:",
+        says=["parameter 'numbrs' of asset 'halves' is not a model, a declared source"],
+        hint="hint: did you mean 'numbers'?",
+    ),
     "yaml_syntax": dict(
         files={"models/staging/schema.yml": SCHEMA_YML + "   tags: [x]\n"},
         where="models/staging/schema.yml:4:4:",
