@@ -236,8 +236,12 @@ def test_the_first_key_is_the_start_and_the_end_is_exclusive():
     assert days.previous_key("2025-01-30") is None and days.next_key("2025-02-01") is None
     with pytest.raises(
         PartitionKeyError, match="'2025-02-02' is after the last daily partition '2025-02-01'"
-    ):
+    ) as at_end:
         days.validate("2025-02-02")
+    assert at_end.value.hint == "end is exclusive: '2025-02-02' is not included"
+    with pytest.raises(PartitionKeyError, match="'2025-02-09' is after the last") as past:
+        days.validate("2025-02-09")  # not the end itself: exclusivity is not the point
+    assert past.value.hint == "the last partition is '2025-02-01'; a later one needs a later end"
     with pytest.raises(
         PartitionKeyError, match="before the first daily partition '2025-01-30'"
     ) as info:

@@ -322,9 +322,13 @@ class TimePartitions:
             )
         if self._end_utc is not None and bound >= self._end_utc:
             last = self._format(self._shift(self._end_utc, -1))
+            end = self._format(self._end_utc)
             raise PartitionKeyError(
                 f"'{shown}' is after the last {self.grain} partition '{last}'",
-                hint=f"end is exclusive: '{self._format(self._end_utc)}' is not included",
+                # the end itself is the likely slip; a key further out, a partition to add
+                hint=f"end is exclusive: '{end}' is not included"
+                if shown == end
+                else f"the last partition is '{last}'; a later one needs a later end",
             )
 
     # -- keys
