@@ -199,6 +199,11 @@ class ProjectView:
         return out
 
     # -- one asset -----------------------------------------------------------------------
+    def freshness(self, name: str) -> dict[str, str] | None:
+        """The asset's freshness now (:func:`freshness_now`): the graph's summary shows it."""
+        self.model(name)
+        return freshness_now(self.project, self.session.state(), name)
+
     def asset(self, name: str) -> dict[str, Any]:
         # an asset's page shows its checks: a check file added just before must not wait
         # out the once-a-second look (the page is opened by a person, not polled)
@@ -243,6 +248,7 @@ class ProjectView:
             if built
             else None,
             "last_result": state.last_results.get(name),
+            "freshness": freshness_now(project, state, name),
         }
 
     def column_lineage(self, name: str) -> dict[str, Any]:
@@ -327,6 +333,25 @@ def _dimensions(m: Model) -> list[str]:
     if dimensions:
         return [str(name) for name, _ in dimensions]
     return [type(definition).__name__.removesuffix("Partitions").lower() or "key"]
+
+
+def freshness_now(project: Project, state: PlanState, name: str) -> dict[str, str] | None:
+    """The model's freshness now, as ``teal check --freshness`` evaluates it (from the
+    kept state, the warehouse unopened): status (pass, warn, fail), what it says, and the
+    policy's max_lag; None without a ``freshness`` config. The graph's status says whether
+    the code or upstream data changed, not whether the data is as recent as the policy
+    asks, so an overdue asset is shown here, as Dagster's asset page shows it."""
+    from teal.runtime.clock import utc_now
+    from teal.runtime.freshness import evaluate
+
+    found = evaluate(project, state, [name], utc_now())
+    if not found:
+        return None
+    return {
+        "status": found[0].status,
+        "message": found[0].message,
+        "policy": str(project.models[name].config["freshness"].get("max_lag", "")),
+    }
 
 
 def _python_source(m: Model) -> str | None:

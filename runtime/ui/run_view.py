@@ -20,7 +20,14 @@ from teal import __version__
 from teal.compiler.errors import SelectionError
 from teal.runtime.clock import new_run_id, utc_now
 from teal.runtime.run_labels import run_partitions, started_by
-from teal.runtime.runstore import EventKind, RunRecord, RunStatus, RunStore, Trigger
+from teal.runtime.runstore import (
+    EventKind,
+    RunRecord,
+    RunStatus,
+    RunStore,
+    StepRecord,
+    Trigger,
+)
 from teal.runtime.runstore.liveness import any_gone, mark_crashed_here
 from teal.runtime.runstore.records import JsonValue
 from teal.runtime.session import Session
@@ -70,6 +77,10 @@ def run_summary(run: RunRecord) -> dict[str, Any]:
         "duration_s": took,
         "message": run.message,
         "config": run.config,
+        # where it ran: a store shared by CI runners, a daemon and laptops holds runs of
+        # many machines (as `teal runs show` says, `on HOST (pid N)`)
+        "host": run.host or None,
+        "pid": run.pid,
     }
 
 
@@ -224,7 +235,16 @@ class RunView:
     def _last_error(self, model: str) -> dict[str, Any] | None:
         for run in self.store.runs(model=model, limit=LATEST_RUNS):
             steps = [s for s in self.store.steps(run.run_id) if s.model == model]
-            failed = [s for s in steps if s.status == "failure"]
+            # each partition's (or the whole model's) last attempt: a failure that a retry
+            # within the run built over (``retries``) no longer stands
+            last: dict[str, StepRecord] = {}
+            for s in steps:
+                if s.partition_key not in last or s.attempt >= last[s.partition_key].attempt:
+                    last[s.partition_key] = s
+            steps = list(last.values())
+            # a step canceled or crashed while it ran did not build either (a canceled
+            # one leaves the model failed in the warehouse's state): its run says why
+            failed = [s for s in steps if s.status in ("failure", "canceled", "crashed")]
             checks = [
                 e
                 for e in self.store.events(run.run_id, kinds=[EventKind.CHECK_RESULT])
@@ -240,7 +260,7 @@ class RunView:
                     "at": _when(first.finished_at),
                     "partition": first.partition_key or None,
                     "failed": len(failed),  # steps (partitions) that failed in that run
-                    "message": first.message,
+                    "message": first.message or f"its step {first.status}",
                     "where": self._failed_at(run.run_id).get((model, whole[-1].attempt))
                     if whole
                     else None,

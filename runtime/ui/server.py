@@ -82,8 +82,7 @@ class UIApp:
                 self.project.model(name)
                 return self.runs.asset_history(name)
             case ["assets", name, "latest"]:
-                self.project.model(name)
-                return self.runs.asset_latest(name)
+                return {**self.runs.asset_latest(name), "freshness": self.project.freshness(name)}
             case ["assets", name, "lineage"]:
                 return self.project.column_lineage(name)
             case ["assets", name, "partitions"]:
@@ -227,7 +226,8 @@ class UIApp:
         def history(source: str) -> list[dict[str, Any]]:
             return [
                 {
-                    "tick_at": t.tick_at.isoformat(sep=" "),
+                    # to the second, as every page shows times (a sensor's tick has more)
+                    "tick_at": t.tick_at.isoformat(sep=" ", timespec="seconds"),
                     "status": t.status,
                     "run_id": t.run_id,
                     "message": t.message,

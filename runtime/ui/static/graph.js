@@ -115,6 +115,7 @@ function showSide(n) {
     where.innerHTML = (m
       ? `<p>Last materialized <span class="when">${esc(m.at)}</span> UTC${m.rows != null ? ` · ${counted(m.rows, "row")}` : ""}${m.partition ? ` · ${esc(m.partition)}` : ""} · run ${runLink(m.run_id)}</p>`
       : `<p class="muted">Never materialized.</p>`)
+      + (found.freshness ? `<p class="freshness">Freshness <span class="muted">(max_lag ${esc(found.freshness.policy)})</span> ${badge(found.freshness.status)} ${esc(found.freshness.message)}</p>` : "")
       + lastError(e);
   }).catch(() => {});
 }

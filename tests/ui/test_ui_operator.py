@@ -1,0 +1,201 @@
+"""What an operator reads off `teal ui`, in a real browser over a real server: an asset
+overdue by its freshness policy says so, a failure a retry within the run built over no
+longer stands, a canceled step explains its asset's red, a freshness evaluation offers
+nothing to run again, a queued run is not shown as started, a run says which host ran it,
+and a skipped sensor tick says why."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+
+from teal.runtime.runstore import Event, EventKind, RunRecord, RunStatus, Trigger
+from teal.runtime.runstore.ticks import TickStatus, TickStore
+from teal.runtime.session import Session
+from tests.conftest import run_teal
+from tests.ui.conftest import start_ui, stop_ui
+from tests.ui.test_ui_api import call, refused, ui_server
+
+pytestmark = pytest.mark.slow
+
+AT = datetime(2026, 3, 2, 3, 0)
+
+OVERDUE = {
+    "models/kept.sql": "{{ config(materialized='table', freshness={'max_lag': '26h'}) }}\n"
+    "select 1 as x",
+    "models/late.sql": "{{ config(materialized='table', freshness={'max_lag': '1h'}) }}\n"
+    "select 1 as x",
+}
+
+
+def test_an_asset_overdue_by_its_freshness_policy_says_so(page, project):
+    from playwright.sync_api import expect
+
+    root = project(OVERDUE)
+    assert run_teal("build", "-s", "kept", cwd=root).returncode == 0  # late: never built
+    server = start_ui(root)
+    try:
+        page.goto(f"{server.url}#/asset/late")
+        freshness = page.locator("#freshness")
+        expect(freshness).to_contain_text("(max_lag 1h)")
+        expect(freshness.locator(".badge")).to_have_text("fail")
+        expect(freshness).to_contain_text("no data: never built")
+        page.goto(f"{server.url}#/asset/kept")
+        expect(page.locator("#freshness .badge")).to_have_text("pass")
+        expect(page.locator("#freshness")).to_contain_text("within its max_lag of 26h")
+        page.goto(server.url)  # the summary beside the graph says it too
+        page.locator('#graph .node[data-id="late"]').click()
+        expect(page.locator("#side .freshness")).to_contain_text("no data: never built")
+    finally:
+        stop_ui(server)
+
+
+FLAKY_PY = """
+from pathlib import Path
+
+import pyarrow as pa
+import teal
+
+
+@teal.asset(retries=1, retry_delay=0)
+def flaky():
+    failed = Path("failed-once")
+    if not failed.exists():  # its first attempt fails, its retry builds it
+        failed.write_text("x")
+        raise RuntimeError("the API timed out")
+    return pa.table({"x": [1]})
+"""
+
+
+def test_a_failure_a_retry_within_the_run_built_over_no_longer_stands(page, project):
+    from playwright.sync_api import expect
+
+    root = project({"models/flaky.py": FLAKY_PY})
+    built = run_teal("build", cwd=root)
+    assert built.returncode == 0 and "retrying" in built.output, built.output
+    server = start_ui(root)
+    try:
+        page.goto(f"{server.url}#/asset/flaky")
+        expect(page.locator("h1 .badge")).to_have_text("fresh")
+        expect(page.locator("main")).to_contain_text("Materializations")
+        expect(page.locator(".last-error")).to_have_count(0)
+    finally:
+        stop_ui(server)
+
+
+def seed(root, run: RunRecord, events: list[Event]) -> None:
+    with Session.open(root) as session:  # recorded as the project's, as a build records it
+        session.run_store().add_run(replace(run, project=session.config.name))
+        session.run_store().append(events)
+
+
+def test_a_step_canceled_while_it_ran_is_its_assets_last_error(page, project):
+    from playwright.sync_api import expect
+
+    root = project({"models/a.sql": "select 1 as x"})
+    run_id = "20260302T030000-aaaaaa"
+    canceled = "canceled while running: its work was rolled back"
+    seed(
+        root,
+        RunRecord(run_id, "build", RunStatus.CANCELED, Trigger.UI, ("a",), created_at=AT),
+        [
+            Event(run_id, 1, AT, EventKind.RUN_START, message="build started"),
+            Event(run_id, 2, AT, EventKind.STEP_START, model="a"),
+            Event(run_id, 3, AT, EventKind.STEP_CANCELED, model="a", message=canceled),
+            Event(run_id, 4, AT, EventKind.RUN_END, message="canceled"),
+        ],
+    )
+    server = start_ui(root)
+    try:
+        page.goto(f"{server.url}#/asset/a")
+        expect(page.locator(".last-error")).to_contain_text(canceled)
+        expect(page.locator(".last-error a")).to_have_text(run_id)
+    finally:
+        stop_ui(server)
+
+
+def test_a_freshness_evaluation_offers_nothing_to_run_again(page, project):
+    from playwright.sync_api import expect
+
+    root = project(OVERDUE)
+    checked = run_teal("check", "--freshness", cwd=root)  # nothing built: both stale
+    assert checked.returncode == 1, checked.output
+    with ui_server(root) as (url, _):
+        [run] = call(url, "runs")
+        assert run["command"] == "freshness" and run["status"] == "failure"
+        for action in ("retry", "reexecute"):  # it would build them, recorded `freshness`
+            found = refused(url, f"runs/{run['run_id']}/{action}", {})
+            assert (
+                found["error"]
+                == f"run {run['run_id']} evaluated freshness: it builds nothing to run again"
+            )
+            assert "`teal build -s kept late`" in found["hint"]
+        assert call(url, "runs") == [run]  # nothing queued
+    server = start_ui(root)
+    try:
+        page.goto(f"{server.url}#/runs/{run['run_id']}")
+        expect(page.locator("#run-status .badge")).to_have_text("failure")
+        expect(page.locator("#run-actions button")).to_have_count(0)
+    finally:
+        stop_ui(server)
+
+
+def test_a_queued_run_is_not_shown_started_and_a_run_says_its_host(page, project):
+    from playwright.sync_api import expect
+
+    root = project({"models/a.sql": "select 1 as x"})
+    queued, remote = "20260302T031000-bbbbbb", "20260302T030000-cccccc"
+    seed(root, RunRecord(queued, "build", RunStatus.QUEUED, Trigger.UI, ("a",), created_at=AT), [])
+    seed(
+        root,
+        RunRecord(
+            remote,
+            "build",
+            RunStatus.SUCCESS,
+            Trigger.CLI,
+            ("a",),
+            host="ci-runner-7",
+            pid=4242,
+            created_at=AT,
+            started_at=AT,
+            finished_at=AT + timedelta(seconds=5),
+        ),
+        [],
+    )
+    server = start_ui(root)
+    try:
+        page.goto(f"{server.url}#/runs")
+        expect(page.locator("table.runs tr", has_text=queued).locator("td").nth(4)).to_have_text(
+            "queued 2026-03-02 03:00:00"
+        )
+        expect(page.locator("table.runs tr", has_text=remote).locator("td").nth(4)).to_have_text(
+            "2026-03-02 03:00:00"
+        )
+        page.goto(f"{server.url}#/runs/{remote}")
+        expect(page.locator("#run-times")).to_contain_text(
+            "started 2026-03-02 03:00:00 UTC on ci-runner-7 (pid 4242)"
+        )
+    finally:
+        stop_ui(server)
+
+
+def test_a_skipped_sensor_tick_says_why_to_the_second(page, project):
+    from playwright.sync_api import expect
+
+    root = project({"models/a.sql": "select 1 as x"})
+    (root / "teal.toml").write_text('[sensors.landing]\nfiles = "landing/*.csv"\nselect = "a"\n')
+    why = "landing/bad.csv: no partition key in its name"
+    with Session.open(root) as session:
+        tick = datetime(2026, 3, 2, 3, 0, 5, 654143)  # a sensor's tick has microseconds
+        TickStore(session.run_store()).record(
+            "sensor:landing", tick, TickStatus.SKIPPED, at=tick, message=why
+        )
+    server = start_ui(root)
+    try:
+        page.goto(f"{server.url}#/automation")
+        shown = page.locator("tr", has_text="landing").locator(".tick")
+        expect(shown).to_have_text(f"2026-03-02 03:00:05 skipped {why}")
+    finally:
+        stop_ui(server)
