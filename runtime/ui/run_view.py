@@ -11,13 +11,13 @@ command line. The server itself never opens the warehouse for writing.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from teal import __version__
-from teal.compiler.errors import SelectionError
+from teal.compiler.errors import SelectionError, TealError
 from teal.runtime.clock import new_run_id, utc_now
 from teal.runtime.run_labels import run_partitions, started_by
 from teal.runtime.runstore import (
@@ -130,6 +130,7 @@ class RunView:
         events = found[:MAX_EVENTS]
         where = self._failed_at(run_id)
         planned = self._partitions_planned(run_id)
+        covers = self._range_sizes()
         return {
             "run": run_summary(run),
             "steps": [
@@ -143,6 +144,8 @@ class RunView:
                     # a partitioned step: how many partitions it builds (the page counts
                     # those that ended while it runs)
                     "partitions": None if s.partition_key else planned.get(s.model),
+                    # a range built in one go (single_run) is one row of many partitions
+                    "covers": covers(s.model, s.partition_key),
                 }
                 for s in self.store.steps(run_id)
             ],
@@ -169,6 +172,27 @@ class RunView:
                 for c in self.store.runs(parent=run_id, limit=MAX_CHILDREN)
             ],
         }
+
+    def _range_sizes(self) -> Callable[[str, str], int]:
+        """(model, partition key) -> how many partitions the key stands for: a range
+        ``FIRST..LAST`` (a step that built them in one go) its keys, any other key one. A
+        project that does not load counts a range as one (the page works without it)."""
+        try:
+            models = self.session.project.models
+        except TealError:
+            models = {}
+
+        def size(model: str, key: str) -> int:
+            found = models.get(model)
+            if ".." not in key or found is None or found.partitions is None:
+                return 1
+            first, last = key.split("..", 1)
+            try:
+                return max(len(found.partitions.range(first, last)), 1)
+            except (TealError, ValueError):  # a key the definition no longer holds
+                return 1
+
+        return size
 
     def _partitions_planned(self, run_id: str) -> dict[str, int]:
         """model -> how many partitions its step builds, as its start said."""

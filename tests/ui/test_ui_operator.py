@@ -2,7 +2,7 @@
 overdue by its freshness policy says so, a failure a retry within the run built over no
 longer stands, a canceled step explains its asset's red, a freshness evaluation offers
 nothing to run again, a queued run is not shown as started, a run says which host ran it,
-and a skipped sensor tick says why."""
+a skipped sensor tick says why, and a range built in one go counts its partitions."""
 
 from __future__ import annotations
 
@@ -197,5 +197,27 @@ def test_a_skipped_sensor_tick_says_why_to_the_second(page, project):
         page.goto(f"{server.url}#/automation")
         shown = page.locator("tr", has_text="landing").locator(".tick")
         expect(shown).to_have_text(f"2026-03-02 03:00:05 skipped {why}")
+    finally:
+        stop_ui(server)
+
+
+def test_a_range_built_in_one_go_counts_every_partition_in_it(page, project):
+    from playwright.sync_api import expect
+
+    from tests.test_partitioned_builds import EVENTS_SQL
+
+    single = EVENTS_SQL.replace(
+        "partition_column='ts'", "partition_column='ts', backfill_policy='single_run'"
+    )
+    root = project({"models/events.sql": single})
+    args = ("--partition-range", "2026-01-02..2026-01-05")
+    built = run_teal("build", *args, cwd=root)
+    assert built.returncode == 0, built.output
+    server = start_ui(root)
+    try:
+        page.goto(f"{server.url}#/runs/last")
+        row = page.locator("tbody.step", has_text="events").locator("tr").first
+        # one row, 2026-01-02..2026-01-05, stands for 4 partitions: not "1 of 4"
+        expect(row.locator("td").nth(1)).to_have_text("4 partitions success 4")
     finally:
         stop_ui(server)
