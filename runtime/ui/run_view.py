@@ -277,13 +277,16 @@ class RunView:
                 and e.data.get("severity") != "warn"
             ]
             if failed:
-                first = failed[0]
                 whole = [s for s in failed if not s.partition_key]
+                # a partitioned step's failure is its partitions': the row of the whole
+                # step that failed with them is not one more
+                parts = [s for s in failed if s.partition_key]
+                first = parts[0] if parts else failed[0]
                 return {
                     "run_id": run.run_id,
                     "at": _when(first.finished_at),
                     "partition": first.partition_key or None,
-                    "failed": len(failed),  # steps (partitions) that failed in that run
+                    "failed": len(parts) or len(failed),  # partitions (steps) that failed
                     "message": first.message or f"its step {first.status}",
                     "where": self._failed_at(run.run_id).get((model, whole[-1].attempt))
                     if whole

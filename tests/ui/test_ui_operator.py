@@ -221,3 +221,26 @@ def test_a_range_built_in_one_go_counts_every_partition_in_it(page, project):
         expect(row.locator("td").nth(1)).to_have_text("4 partitions success 4")
     finally:
         stop_ui(server)
+
+
+def test_a_failed_partition_is_one_failure_and_a_held_back_one_counts(page, project):
+    from playwright.sync_api import expect
+
+    from tests.test_partitioned_builds import DAILY_SUM_SQL, EVENTS_SQL
+
+    root = project({"models/events.sql": EVENTS_SQL, "models/daily_sum.sql": DAILY_SUM_SQL})
+    built = run_teal("build", "--vars", "{bad_day: 2026-01-04}", cwd=root)
+    assert built.returncode == 1, built.output
+    server = start_ui(root)
+    try:
+        page.goto(f"{server.url}#/asset/events")
+        error = page.locator(".last-error")
+        # one partition failed (the step's own row failing with it is not "1 more")
+        expect(error).to_contain_text(", partition 2026-01-04:")
+        expect(error).not_to_contain_text("more")
+        page.goto(f"{server.url}#/runs/last")
+        held = page.locator("tbody.step", has_text="daily_sum").locator("tr").first
+        # 9 planned at its start, and the one held back when events failed: not "10 of 9"
+        expect(held.locator("td").nth(1)).to_have_text("10 partitions success 9 skipped 1")
+    finally:
+        stop_ui(server)

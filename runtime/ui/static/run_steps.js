@@ -65,7 +65,9 @@ function stepRow(g, open, models) {
     const covered = (list) => list.reduce((n, p) => n + (p.covers || 1), 0);
     const counts = STATUSES.map((st) => [st, covered(parts.filter((p) => p.status === st))]).filter(([, n]) => n);
     const ended = covered(parts);
-    const total = s.partitions || ended; // while it runs: how many have ended of how many
+    // while it runs: how many have ended of how many; a partition held back (skipped: what
+    // it reads failed) was not among those its start planned, so it ended beyond them
+    const total = Math.max(s.partitions || 0, ended);
     const done = total === ended ? "" : `${ended} of `;
     partitions = `<button class="link partitions-toggle" aria-expanded="${open}" title="a row per partition"${parts.length ? "" : " disabled"}>${done}${total} partition${total === 1 ? "" : "s"}</button> ${counts.map(([st, n]) => `${badge(st)} ${n}`).join(" ")}`;
   }
