@@ -99,7 +99,10 @@ class UIApp:
                     self._filtered_model(arg("model"))
                 return found
             case ["runs", run_id]:
-                return self.runs.run(run_id, after=_int(arg("after", "0"), "after"))
+                shown = self.runs.run(run_id, after=_int(arg("after", "0"), "after"))
+                if shown["run"]["status"] == "queued":
+                    shown["waiting"] = self._waiting(shown["run"]["run_id"])
+                return shown
             case ["automation"]:
                 return self._automation()
             case ["jobs"]:
@@ -193,6 +196,22 @@ class UIApp:
         threading.Thread(
             target=self._reap, args=(child,), name=f"teal-ui-reap-{run_id}", daemon=True
         ).start()
+
+    def _waiting(self, run_id: str) -> str:
+        """What a queued run waits for: a queued run starts only when the daemon (or a
+        process this server started for it) claims it, so one queued while no daemon runs
+        (the daemon stopped after queueing it) waits for nothing that will come."""
+        from teal.runtime.waiting import daemon_running
+
+        with self._lock:
+            if run_id in self._children:
+                return "its process is starting"
+        if daemon_running(self.session.config.root):
+            return "waiting for the daemon to launch it"
+        return (
+            "no daemon runs for this project, so nothing will launch it: "
+            "start `teal daemon`, or cancel it"
+        )
 
     def _reap(self, child: ProcessHandle) -> None:
         """Wait for a launched process to end and reap it at once: a child left a zombie

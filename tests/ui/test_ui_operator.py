@@ -244,3 +244,25 @@ def test_a_failed_partition_is_one_failure_and_a_held_back_one_counts(page, proj
         expect(held.locator("td").nth(1)).to_have_text("10 partitions success 9 skipped 1")
     finally:
         stop_ui(server)
+
+
+def test_a_run_queued_with_no_daemon_to_launch_it_says_so(page, project):
+    from playwright.sync_api import expect
+
+    root = project({"models/a.sql": "select 1 as x"})
+    queued = "20260302T031000-dddddd"  # queued by a daemon that stopped since
+    seed(
+        root,
+        RunRecord(queued, "build", RunStatus.QUEUED, Trigger.SCHEDULE, ("a",), created_at=AT),
+        [],
+    )
+    server = start_ui(root)
+    try:
+        page.goto(f"{server.url}#/runs/{queued}")
+        expect(page.locator("#run-times")).to_have_text(
+            "queued 2026-03-02 03:00:00 UTC, not started: no daemon runs for this project, "
+            "so nothing will launch it: start `teal daemon`, or cancel it"
+        )
+        expect(page.locator("#run-actions button")).to_have_text("Cancel")
+    finally:
+        stop_ui(server)
