@@ -118,6 +118,19 @@ class RunView:
             found = self.store.runs(status=wanted, model=model or None, limit=limit)
         return [run_summary(r) for r in found]
 
+    def building(self) -> list[str]:
+        """The models a run of the project is building now (a step started, not ended):
+        the graph marks them, as Dagster's shows an asset materializing. A run whose
+        process is gone is settled crashed first, so its steps are not shown building."""
+        live = [RunStatus.STARTED, RunStatus.CANCELING]
+        found = self.store.runs(status=live, limit=MAX_CHILDREN)
+        if any_gone(found):
+            mark_crashed_here(self.store)
+            found = self.store.runs(status=live, limit=MAX_CHILDREN)
+        return sorted(
+            {s.model for r in found for s in self.store.steps(r.run_id) if s.status == "started"}
+        )
+
     def run(self, run_id: str, after: int = 0) -> dict[str, Any]:
         """The run, its steps, and its events after ``after`` (the page polls with the last
         sequence number it has, so a live page reads only what is new)."""

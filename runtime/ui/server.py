@@ -75,7 +75,7 @@ class UIApp:
             case ["graph"]:
                 return self.project.graph(arg("select"), arg("exclude"))
             case ["statuses"]:  # what the graph polls (a build from the command line)
-                return self.project.model_statuses()
+                return {**self.project.model_statuses(), "building": self.runs.building()}
             case ["assets", name]:
                 return self.project.asset(name)
             case ["assets", name, "history"]:

@@ -266,3 +266,32 @@ def test_a_run_queued_with_no_daemon_to_launch_it_says_so(page, project):
         expect(page.locator("#run-actions button")).to_have_text("Cancel")
     finally:
         stop_ui(server)
+
+
+def test_the_graph_outlines_what_a_run_builds_now(page, project):
+    import os
+
+    from playwright.sync_api import expect
+
+    from tests.conftest import spawn_teal
+    from tests.ui.test_ui_api import GATED_PY
+
+    files = {"models/gated.py": GATED_PY, "models/after.sql": "select x from gated"}
+    root = project({**files, "models/other.sql": "select 1 as y"})
+    os.mkfifo(root / "gate")
+    assert run_teal("build", "-s", "other", cwd=root).returncode == 0
+    server = start_ui(root)
+    page.goto(server.url)  # its state read before the build holds the warehouse
+    gated = page.locator('#graph .node[data-id="gated"]')
+    expect(gated).to_have_class("node")
+    build = spawn_teal("build", "-s", "gated+", cwd=root)
+    try:
+        expect(gated).to_have_class("node building")  # its step started, not ended
+        expect(page.locator('#graph .node[data-id="after"]')).to_have_class("node")
+        with (root / "gate").open("w") as gate:  # the model reads it and returns
+            gate.write("go")
+        assert build.wait(timeout=60) == 0
+        expect(gated).to_have_class("node")
+    finally:
+        build.kill()
+        stop_ui(server)
