@@ -92,7 +92,7 @@ class ProjectView:
         """Every model and source with its edges, group and status; ``select``: the names
         the selection (the CLI's grammar) picks."""
         project = self.project
-        state = self.session.state()
+        state = self._state()
         statuses = self.statuses(state)
         nodes: list[dict[str, Any]] = []
         edges: list[list[str]] = []
@@ -143,11 +143,23 @@ class ProjectView:
         graph polls, so a build from the command line shows without a reload (computed
         again only when the warehouse changed), and an edited file redraws it."""
         project = self.project
-        found = self.statuses(self.session.state())
+        found = self.statuses(self._state())
         return {
             "statuses": {name: found.get(name, FRESH) for name in project.models},
             "version": self._loads,
         }
+
+    def _state(self) -> PlanState:
+        """Earlier runs' state, as the session reads it without holding the warehouse (the
+        state kept from its last read while a build holds it). A build that holds a
+        warehouse no read has kept (its first build, launched from this page) leaves
+        nothing to show: nothing is known built yet, rather than every page an error."""
+        from teal.compiler.errors import WarehouseBusy
+
+        try:
+            return self.session.state()
+        except WarehouseBusy:
+            return PlanState()
 
     def statuses(self, state: PlanState) -> dict[str, str]:
         """model -> fresh | stale | failed | never built | partial | ephemeral, from the
@@ -202,7 +214,7 @@ class ProjectView:
     def freshness(self, name: str) -> dict[str, str] | None:
         """The asset's freshness now (:func:`freshness_now`): the graph's summary shows it."""
         self.model(name)
-        return freshness_now(self.project, self.session.state(), name)
+        return freshness_now(self.project, self._state(), name)
 
     def asset(self, name: str) -> dict[str, Any]:
         # an asset's page shows its checks: a check file added just before must not wait
@@ -210,7 +222,7 @@ class ProjectView:
         project = self._current(force=True)
         m = self.model(name)
         downstream = sorted(n for n, other in project.models.items() if name in other.upstreams)
-        state = self.session.state()
+        state = self._state()
         built = state.models.get(name)
         checks = []
         for check_name in m.checks:

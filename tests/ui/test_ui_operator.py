@@ -295,3 +295,30 @@ def test_the_graph_outlines_what_a_run_builds_now(page, project):
     finally:
         build.kill()
         stop_ui(server)
+
+
+def test_the_graph_and_an_asset_page_show_during_a_projects_first_build(page, project):
+    import os
+
+    from playwright.sync_api import expect
+
+    from tests.conftest import spawn_teal
+    from tests.ui.test_ui_api import GATED_PY
+
+    root = project({"models/gated.py": GATED_PY})
+    os.mkfifo(root / "gate")
+    server = start_ui(root)
+    build = spawn_teal("build", cwd=root)  # holds a warehouse no read has kept
+    try:
+        page.goto(server.url)
+        gated = page.locator('#graph .node[data-id="gated"]')
+        expect(gated).to_have_class("node building")
+        expect(gated).to_have_attribute("data-status", "never built")
+        page.goto(f"{server.url}#/asset/gated")
+        expect(page.locator("h1")).to_have_text("gated never built")
+        with (root / "gate").open("w") as gate:
+            gate.write("go")
+        assert build.wait(timeout=60) == 0
+    finally:
+        build.kill()
+        stop_ui(server)
