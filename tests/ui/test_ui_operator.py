@@ -135,6 +135,10 @@ def test_a_freshness_evaluation_offers_nothing_to_run_again(page, project):
         assert call(url, "runs") == [run]  # nothing queued
     server = start_ui(root)
     try:
+        page.goto(f"{server.url}#/runs")  # listed as what it is, not as a failed build
+        expect(
+            page.locator("table.runs tr", has_text=run["run_id"]).locator(".command")
+        ).to_have_text("freshness")
         page.goto(f"{server.url}#/runs/{run['run_id']}")
         expect(page.locator("#run-status .badge")).to_have_text("failure")
         expect(page.locator("#run-actions button")).to_have_count(0)
