@@ -91,6 +91,7 @@ class NothingToRetry(SelectionError):
 def plan_retry(store: RunStore, run: RunRecord) -> RetryRequest:
     """The retry of ``run``; an error if it is still running or has nothing to redo."""
     _finished(run)
+    _built_something(run)
     started = store.events(run.run_id, kinds=[EventKind.RUN_START])
     planned_data = started[0].data.get("planned") if started else None
     planned = [str(m) for m in planned_data] if isinstance(planned_data, list) else []
@@ -145,6 +146,7 @@ def rerun_request(run: RunRecord) -> RetryRequest:
     """``run`` asked for again, whole: its selection, partitions, vars, run config and
     options, every step (the UI's Re-execute all); an error while it has not finished."""
     _finished(run)
+    _built_something(run)
     if run.command == "check":
         raise SelectionError(
             f"run {run.run_id} ran checks alone (`teal check`): it builds nothing to run again",
@@ -191,6 +193,20 @@ def _finished(run: RunRecord) -> None:
             f"run {run.run_id} is {run.status.value}",
             path="RUN",
             hint="wait for it to end, or `teal cancel` it first",
+        )
+
+
+def _built_something(run: RunRecord) -> None:
+    """A freshness evaluation (``teal check --freshness``, the daemon's) builds nothing:
+    run again it would build its models, though its record says ``freshness``; and a
+    stale one has no step to retry (it was not "every step succeeded")."""
+    if run.command == "freshness":
+        models = " ".join(run.selection)
+        raise SelectionError(
+            f"run {run.run_id} evaluated freshness: it builds nothing to run again",
+            path="RUN",
+            hint=f"build the models it evaluated (`teal build -s {models}`), or "
+            "`teal check --freshness` to evaluate them again",
         )
 
 

@@ -92,7 +92,7 @@ class ProjectView:
         """Every model and source with its edges, group and status; ``select``: the names
         the selection (the CLI's grammar) picks."""
         project = self.project
-        state = self.session.state()
+        state = self._state()
         statuses = self.statuses(state)
         nodes: list[dict[str, Any]] = []
         edges: list[list[str]] = []
@@ -143,11 +143,23 @@ class ProjectView:
         graph polls, so a build from the command line shows without a reload (computed
         again only when the warehouse changed), and an edited file redraws it."""
         project = self.project
-        found = self.statuses(self.session.state())
+        found = self.statuses(self._state())
         return {
             "statuses": {name: found.get(name, FRESH) for name in project.models},
             "version": self._loads,
         }
+
+    def _state(self) -> PlanState:
+        """Earlier runs' state, as the session reads it without holding the warehouse (the
+        state kept from its last read while a build holds it). A build that holds a
+        warehouse no read has kept (its first build, launched from this page) leaves
+        nothing to show: nothing is known built yet, rather than every page an error."""
+        from teal.compiler.errors import WarehouseBusy
+
+        try:
+            return self.session.state()
+        except WarehouseBusy:
+            return PlanState()
 
     def statuses(self, state: PlanState) -> dict[str, str]:
         """model -> fresh | stale | failed | never built | partial | ephemeral, from the
@@ -199,13 +211,18 @@ class ProjectView:
         return out
 
     # -- one asset -----------------------------------------------------------------------
+    def freshness(self, name: str) -> dict[str, str] | None:
+        """The asset's freshness now (:func:`freshness_now`): the graph's summary shows it."""
+        self.model(name)
+        return freshness_now(self.project, self._state(), name)
+
     def asset(self, name: str) -> dict[str, Any]:
         # an asset's page shows its checks: a check file added just before must not wait
         # out the once-a-second look (the page is opened by a person, not polled)
         project = self._current(force=True)
         m = self.model(name)
         downstream = sorted(n for n, other in project.models.items() if name in other.upstreams)
-        state = self.session.state()
+        state = self._state()
         built = state.models.get(name)
         checks = []
         for check_name in m.checks:
@@ -243,6 +260,7 @@ class ProjectView:
             if built
             else None,
             "last_result": state.last_results.get(name),
+            "freshness": freshness_now(project, state, name),
         }
 
     def column_lineage(self, name: str) -> dict[str, Any]:
@@ -327,6 +345,25 @@ def _dimensions(m: Model) -> list[str]:
     if dimensions:
         return [str(name) for name, _ in dimensions]
     return [type(definition).__name__.removesuffix("Partitions").lower() or "key"]
+
+
+def freshness_now(project: Project, state: PlanState, name: str) -> dict[str, str] | None:
+    """The model's freshness now, as ``teal check --freshness`` evaluates it (from the
+    kept state, the warehouse unopened): status (pass, warn, fail), what it says, and the
+    policy's max_lag; None without a ``freshness`` config. The graph's status says whether
+    the code or upstream data changed, not whether the data is as recent as the policy
+    asks, so an overdue asset is shown here, as Dagster's asset page shows it."""
+    from teal.runtime.clock import utc_now
+    from teal.runtime.freshness import evaluate
+
+    found = evaluate(project, state, [name], utc_now())
+    if not found:
+        return None
+    return {
+        "status": found[0].status,
+        "message": found[0].message,
+        "policy": str(project.models[name].config["freshness"].get("max_lag", "")),
+    }
 
 
 def _python_source(m: Model) -> str | None:

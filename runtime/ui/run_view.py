@@ -11,16 +11,23 @@ command line. The server itself never opens the warehouse for writing.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from teal import __version__
-from teal.compiler.errors import SelectionError
+from teal.compiler.errors import SelectionError, TealError
 from teal.runtime.clock import new_run_id, utc_now
 from teal.runtime.run_labels import run_partitions, started_by
-from teal.runtime.runstore import EventKind, RunRecord, RunStatus, RunStore, Trigger
+from teal.runtime.runstore import (
+    EventKind,
+    RunRecord,
+    RunStatus,
+    RunStore,
+    StepRecord,
+    Trigger,
+)
 from teal.runtime.runstore.liveness import any_gone, mark_crashed_here
 from teal.runtime.runstore.records import JsonValue
 from teal.runtime.session import Session
@@ -70,6 +77,10 @@ def run_summary(run: RunRecord) -> dict[str, Any]:
         "duration_s": took,
         "message": run.message,
         "config": run.config,
+        # where it ran: a store shared by CI runners, a daemon and laptops holds runs of
+        # many machines (as `teal runs show` says, `on HOST (pid N)`)
+        "host": run.host or None,
+        "pid": run.pid,
     }
 
 
@@ -107,6 +118,19 @@ class RunView:
             found = self.store.runs(status=wanted, model=model or None, limit=limit)
         return [run_summary(r) for r in found]
 
+    def building(self) -> list[str]:
+        """The models a run of the project is building now (a step started, not ended):
+        the graph marks them, as Dagster's shows an asset materializing. A run whose
+        process is gone is settled crashed first, so its steps are not shown building."""
+        live = [RunStatus.STARTED, RunStatus.CANCELING]
+        found = self.store.runs(status=live, limit=MAX_CHILDREN)
+        if any_gone(found):
+            mark_crashed_here(self.store)
+            found = self.store.runs(status=live, limit=MAX_CHILDREN)
+        return sorted(
+            {s.model for r in found for s in self.store.steps(r.run_id) if s.status == "started"}
+        )
+
     def run(self, run_id: str, after: int = 0) -> dict[str, Any]:
         """The run, its steps, and its events after ``after`` (the page polls with the last
         sequence number it has, so a live page reads only what is new)."""
@@ -119,6 +143,7 @@ class RunView:
         events = found[:MAX_EVENTS]
         where = self._failed_at(run_id)
         planned = self._partitions_planned(run_id)
+        covers = self._range_sizes()
         return {
             "run": run_summary(run),
             "steps": [
@@ -132,6 +157,8 @@ class RunView:
                     # a partitioned step: how many partitions it builds (the page counts
                     # those that ended while it runs)
                     "partitions": None if s.partition_key else planned.get(s.model),
+                    # a range built in one go (single_run) is one row of many partitions
+                    "covers": covers(s.model, s.partition_key),
                 }
                 for s in self.store.steps(run_id)
             ],
@@ -158,6 +185,27 @@ class RunView:
                 for c in self.store.runs(parent=run_id, limit=MAX_CHILDREN)
             ],
         }
+
+    def _range_sizes(self) -> Callable[[str, str], int]:
+        """(model, partition key) -> how many partitions the key stands for: a range
+        ``FIRST..LAST`` (a step that built them in one go) its keys, any other key one. A
+        project that does not load counts a range as one (the page works without it)."""
+        try:
+            models = self.session.project.models
+        except TealError:
+            models = {}
+
+        def size(model: str, key: str) -> int:
+            found = models.get(model)
+            if ".." not in key or found is None or found.partitions is None:
+                return 1
+            first, last = key.split("..", 1)
+            try:
+                return max(len(found.partitions.range(first, last)), 1)
+            except (TealError, ValueError):  # a key the definition no longer holds
+                return 1
+
+        return size
 
     def _partitions_planned(self, run_id: str) -> dict[str, int]:
         """model -> how many partitions its step builds, as its start said."""
@@ -224,7 +272,16 @@ class RunView:
     def _last_error(self, model: str) -> dict[str, Any] | None:
         for run in self.store.runs(model=model, limit=LATEST_RUNS):
             steps = [s for s in self.store.steps(run.run_id) if s.model == model]
-            failed = [s for s in steps if s.status == "failure"]
+            # each partition's (or the whole model's) last attempt: a failure that a retry
+            # within the run built over (``retries``) no longer stands
+            last: dict[str, StepRecord] = {}
+            for s in steps:
+                if s.partition_key not in last or s.attempt >= last[s.partition_key].attempt:
+                    last[s.partition_key] = s
+            steps = list(last.values())
+            # a step canceled or crashed while it ran did not build either (a canceled
+            # one leaves the model failed in the warehouse's state): its run says why
+            failed = [s for s in steps if s.status in ("failure", "canceled", "crashed")]
             checks = [
                 e
                 for e in self.store.events(run.run_id, kinds=[EventKind.CHECK_RESULT])
@@ -233,14 +290,17 @@ class RunView:
                 and e.data.get("severity") != "warn"
             ]
             if failed:
-                first = failed[0]
                 whole = [s for s in failed if not s.partition_key]
+                # a partitioned step's failure is its partitions': the row of the whole
+                # step that failed with them is not one more
+                parts = [s for s in failed if s.partition_key]
+                first = parts[0] if parts else failed[0]
                 return {
                     "run_id": run.run_id,
                     "at": _when(first.finished_at),
                     "partition": first.partition_key or None,
-                    "failed": len(failed),  # steps (partitions) that failed in that run
-                    "message": first.message,
+                    "failed": len(parts) or len(failed),  # partitions (steps) that failed
+                    "message": first.message or f"its step {first.status}",
                     "where": self._failed_at(run.run_id).get((model, whole[-1].attempt))
                     if whole
                     else None,

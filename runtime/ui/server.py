@@ -75,15 +75,14 @@ class UIApp:
             case ["graph"]:
                 return self.project.graph(arg("select"), arg("exclude"))
             case ["statuses"]:  # what the graph polls (a build from the command line)
-                return self.project.model_statuses()
+                return {**self.project.model_statuses(), "building": self.runs.building()}
             case ["assets", name]:
                 return self.project.asset(name)
             case ["assets", name, "history"]:
                 self.project.model(name)
                 return self.runs.asset_history(name)
             case ["assets", name, "latest"]:
-                self.project.model(name)
-                return self.runs.asset_latest(name)
+                return {**self.runs.asset_latest(name), "freshness": self.project.freshness(name)}
             case ["assets", name, "lineage"]:
                 return self.project.column_lineage(name)
             case ["assets", name, "partitions"]:
@@ -100,7 +99,10 @@ class UIApp:
                     self._filtered_model(arg("model"))
                 return found
             case ["runs", run_id]:
-                return self.runs.run(run_id, after=_int(arg("after", "0"), "after"))
+                shown = self.runs.run(run_id, after=_int(arg("after", "0"), "after"))
+                if shown["run"]["status"] == "queued":
+                    shown["waiting"] = self._waiting(shown["run"]["run_id"])
+                return shown
             case ["automation"]:
                 return self._automation()
             case ["jobs"]:
@@ -196,6 +198,22 @@ class UIApp:
             target=self._reap, args=(child,), name=f"teal-ui-reap-{run_id}", daemon=True
         ).start()
 
+    def _waiting(self, run_id: str) -> str:
+        """What a queued run waits for: a queued run starts only when the daemon (or a
+        process this server started for it) claims it, so one queued while no daemon runs
+        (the daemon stopped after queueing it) waits for nothing that will come."""
+        from teal.runtime.waiting import daemon_running
+
+        with self._lock:
+            if run_id in self._children:
+                return "its process is starting"
+        if daemon_running(self.session.config.root):
+            return "waiting for the daemon to launch it"
+        return (
+            "no daemon runs for this project, so nothing will launch it: "
+            "start `teal daemon`, or cancel it"
+        )
+
     def _reap(self, child: ProcessHandle) -> None:
         """Wait for a launched process to end and reap it at once: a child left a zombie
         of the server looks alive, so a run whose process was killed would stay started.
@@ -228,7 +246,8 @@ class UIApp:
         def history(source: str) -> list[dict[str, Any]]:
             return [
                 {
-                    "tick_at": t.tick_at.isoformat(sep=" "),
+                    # to the second, as every page shows times (a sensor's tick has more)
+                    "tick_at": t.tick_at.isoformat(sep=" ", timespec="seconds"),
                     "status": t.status,
                     "run_id": t.run_id,
                     "message": t.message,

@@ -25,7 +25,11 @@ def test_statuses_and_the_last_error_follow_builds_from_the_command_line(tmp_pat
         polled = call(url, "statuses")
         assert polled["statuses"] == {"a": "never built", "b": "never built"}
         assert polled["version"] == call(url, "graph")["version"]
-        assert call(url, "assets/a/latest") == {"materialization": None, "error": None}
+        assert call(url, "assets/a/latest") == {
+            "materialization": None,
+            "error": None,
+            "freshness": None,  # no freshness policy
+        }
 
         assert run_teal("build", cwd=root).returncode == 0
         assert call(url, "statuses")["statuses"] == {"a": "fresh", "b": "fresh"}

@@ -11,6 +11,7 @@ export async function assetPage(name) {
     <h1>${esc(a.name)} ${badge(a.status)}</h1>
     <p class="muted">${esc(a.kind)} · ${esc(a.materialized)} · ${esc(a.relation)} · ${esc(a.path)}${a.last_built_at ? ` · built ${esc(a.last_built_at)} UTC` : ""}</p>
     ${a.description ? `<p>${esc(a.description)}</p>` : ""}
+    ${a.freshness ? `<p id="freshness">Freshness <span class="muted">(max_lag ${esc(a.freshness.policy)})</span> ${badge(a.freshness.status)} ${esc(a.freshness.message)}</p>` : ""}
     ${lastError(latest.error)}
     <p class="toolbar"><a class="button" href="#/launch?select=${encodeURIComponent(a.name)}">Materialize…</a>
       <a class="button secondary" href="#/?select=${encodeURIComponent(`+${a.name}+`)}">Show in graph</a>

@@ -17,7 +17,7 @@ export async function graphPage(params, keep = null) {
         ${select ? `<button type="button" class="secondary" id="clear">All assets</button>` : ""}
       </form>
       <span class="find"><input type="text" id="search" placeholder="find an asset: int_ord" autocomplete="off" spellcheck="false"><div id="matches" class="matches" hidden></div></span>
-      <span class="legend">${Object.entries(STATUS_COLORS).map(([k, c]) => `<span style="--c:${c}">${k}</span>`).join("")}</span>
+      <span class="legend">${Object.entries(STATUS_COLORS).map(([k, c]) => `<span style="--c:${c}">${k}</span>`).join("")}<span class="building" title="a run builds it now">building</span></span>
     </div>
     <div class="graph-wrap"><svg id="graph"></svg><aside id="side"><p class="muted">Click an asset.</p></aside></div>`;
   document.getElementById("select-form").addEventListener("submit", (e) => {
@@ -63,9 +63,9 @@ export async function graphPage(params, keep = null) {
   // a build from the command line (or a run ending): new colours, the panel brought up to
   // date; an edited file (another load of the project): the graph drawn again
   let left = false;
-  const timer = setInterval(async () => {
+  const poll = async () => {
     try {
-      const { statuses, version } = await api("statuses");
+      const { statuses, version, building } = await api("statuses");
       if (left) return;
       if (version !== data.version) {
         clearInterval(timer);
@@ -79,8 +79,13 @@ export async function graphPage(params, keep = null) {
         view.setStatus(id, status);
         if (id === shownId) side(id);
       }
+      // what a run builds now: outlined (its status colour stays what it was)
+      const now = new Set(building || []);
+      for (const el of document.querySelectorAll("#graph .node")) el.classList.toggle("building", now.has(el.dataset.id));
     } catch (err) { /* the banner says when the project does not load */ }
-  }, STATUS_POLL_MS);
+  };
+  const timer = setInterval(poll, STATUS_POLL_MS);
+  poll(); // at once: what a run builds now is outlined from the start
   onLeave(() => { left = true; clearInterval(timer); });
 }
 
@@ -115,6 +120,7 @@ function showSide(n) {
     where.innerHTML = (m
       ? `<p>Last materialized <span class="when">${esc(m.at)}</span> UTC${m.rows != null ? ` · ${counted(m.rows, "row")}` : ""}${m.partition ? ` · ${esc(m.partition)}` : ""} · run ${runLink(m.run_id)}</p>`
       : `<p class="muted">Never materialized.</p>`)
+      + (found.freshness ? `<p class="freshness">Freshness <span class="muted">(max_lag ${esc(found.freshness.policy)})</span> ${badge(found.freshness.status)} ${esc(found.freshness.message)}</p>` : "")
       + lastError(e);
   }).catch(() => {});
 }

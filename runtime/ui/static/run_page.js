@@ -34,11 +34,11 @@ export async function runPage(id) {
     const run = data.run;
     const live = !data.finished;
     update(el("run-status"), badge(run.status));
-    update(el("run-times"), `${run.started_at ? `started ${esc(run.started_at)} UTC` : `queued ${esc(run.created_at || "")} UTC, not started`}${run.finished_at ? ` · finished ${esc(run.finished_at.slice(11))}, took ${fmtS(run.duration_s)}` : ""}`);
+    update(el("run-times"), `${run.started_at ? `started ${esc(run.started_at)} UTC${run.host ? ` on ${esc(run.host)}${run.pid != null ? ` (pid ${esc(run.pid)})` : ""}` : ""}` : `queued ${esc(run.created_at || "")} UTC, not started${data.waiting ? `: ${esc(data.waiting)}` : ""}`}${run.finished_at ? ` · finished ${esc(run.finished_at.slice(11))}, took ${fmtS(run.duration_s)}` : ""}`);
     update(el("run-message"), esc(run.message || ""));
     update(el("run-actions"), `${["queued", "started"].includes(run.status) ? `<button id="cancel">Cancel</button>` : ""}
-      ${data.finished && run.status !== "success" ? `<button id="retry">Retry what did not finish</button>` : ""}
-      ${data.finished && run.command !== "check" ? `<button id="reexecute" class="secondary" title="a new run of the same selection, partitions and settings, every step">Re-execute all</button>` : ""}`);
+      ${data.finished && run.status !== "success" && run.command !== "freshness" ? `<button id="retry">Retry what did not finish</button>` : ""}
+      ${data.finished && !["check", "freshness"].includes(run.command) ? `<button id="reexecute" class="secondary" title="a new run of the same selection, partitions and settings, every step">Re-execute all</button>` : ""}`);
     update(el("run-children"), runAgain(data.children));
     update(el("run-timeline"), gantt(data.steps, run));
     steps.draw(data.steps);

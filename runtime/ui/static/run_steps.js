@@ -61,9 +61,14 @@ function stepRow(g, open, models) {
   const s = g.whole || { ...parts[0], status: worst(parts), rows: null, message: null, started_at: null };
   let partitions = "";
   if (parts.length || s.partitions) {
-    const counts = STATUSES.map((st) => [st, parts.filter((p) => p.status === st).length]).filter(([, n]) => n);
-    const total = s.partitions || parts.length; // while it runs: how many have ended of how many
-    const done = total === parts.length ? "" : `${parts.length} of `;
+    // a row of a range built in one go (``A..B``) stands for every partition in it
+    const covered = (list) => list.reduce((n, p) => n + (p.covers || 1), 0);
+    const counts = STATUSES.map((st) => [st, covered(parts.filter((p) => p.status === st))]).filter(([, n]) => n);
+    const ended = covered(parts);
+    // while it runs: how many have ended of how many; a partition held back (skipped: what
+    // it reads failed) was not among those its start planned, so it ended beyond them
+    const total = Math.max(s.partitions || 0, ended);
+    const done = total === ended ? "" : `${ended} of `;
     partitions = `<button class="link partitions-toggle" aria-expanded="${open}" title="a row per partition"${parts.length ? "" : " disabled"}>${done}${total} partition${total === 1 ? "" : "s"}</button> ${counts.map(([st, n]) => `${badge(st)} ${n}`).join(" ")}`;
   }
   return `<td>${assetLink(g.model)}</td><td>${partitions}</td><td>${g.attempt}</td><td>${badge(s.status)}</td><td>${took(s)}</td><td>${esc(s.rows ?? "")}</td><td>${note(s, models)}</td>`;

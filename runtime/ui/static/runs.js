@@ -1,9 +1,10 @@
-// The runs list (a run's page: run_page.js).
+// The runs list (a run's page: run_page.js). A run that is not a build says what it is
+// (backfill, freshness, check): a freshness evaluation's failure is not a failed build.
 import { api, badge, esc, fmtS, main, onLeave, runLink, showError, update } from "./core.js";
 
 export function runsTable(runs) {
   if (!runs.length) return "<p class='muted'>No runs.</p>";
-  return `<table class="runs"><tr><th>run</th><th>status</th><th>started by</th><th>selection</th><th>started (UTC)</th><th>took</th><th>note</th></tr>${runs.map((r) => `<tr><td>${runLink(r.run_id)}</td><td>${badge(r.status)}</td><td>${esc(r.started_by)}</td><td>${esc(r.selection.join(" ") || "(all)")}${r.partitions_summary ? ` <span class="muted">[${esc(r.partitions_summary)}]</span>` : ""}</td><td>${esc(r.started_at || r.created_at || "")}</td><td>${fmtS(r.duration_s)}</td><td>${esc(r.message || "")}</td></tr>`).join("")}</table>`;
+  return `<table class="runs"><tr><th>run</th><th>status</th><th>started by</th><th>selection</th><th>started (UTC)</th><th>took</th><th>note</th></tr>${runs.map((r) => `<tr><td>${runLink(r.run_id)}${r.command !== "build" ? ` <span class="muted command">${esc(r.command)}</span>` : ""}</td><td>${badge(r.status)}</td><td>${esc(r.started_by)}</td><td>${esc(r.selection.join(" ") || "(all)")}${r.partitions_summary ? ` <span class="muted">[${esc(r.partitions_summary)}]</span>` : ""}</td><td>${r.started_at ? esc(r.started_at) : `<span class="muted">queued ${esc(r.created_at || "")}</span>`}</td><td>${fmtS(r.duration_s)}</td><td>${esc(r.message || "")}</td></tr>`).join("")}</table>`;
 }
 
 export async function runsPage(params) {
