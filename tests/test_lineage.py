@@ -778,7 +778,7 @@ def test_unknown_python_parameter_is_a_lineage_error_with_hint(project):
     """
     err = lineage_error(project(files))
     assert err.path == "models/marts/report.py"
-    assert err.line == 4  # the decorator line of the asset
+    assert (err.line, err.col) == (5, 12)  # the parameter itself, in its def line
     assert "parameter 'numbrs' of asset 'report'" in err.message
     assert err.hint == "did you mean 'numbers'?"
 
