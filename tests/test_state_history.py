@@ -110,6 +110,26 @@ def test_a_wrong_state_retention_is_a_located_error(project) -> None:
 
 # -- the rule, against a model of it in Python ------------------------------------------
 
+
+def _kept_by_the_rule(rows: list[tuple[object, int, bool]], days: int) -> set[str]:
+    """The rule in Python: row ``i`` (its key, days before NOW, whether it meets the
+    condition) is ``r{i}``, written ``i`` seconds after its day; kept when within ``days``,
+    or the latest of its key, or the latest of its key meeting the condition."""
+
+    def latest(of: list[int]) -> set[str]:
+        return {f"r{min(of, key=lambda i: (rows[i][1], -i))}"} if of else set()
+
+    kept = {f"r{i}" for i, (_, ago, _) in enumerate(rows) if ago <= days}
+    for key in {k for k, _, _ in rows}:
+        mine = [i for i, r in enumerate(rows) if r[0] == key]
+        kept |= latest(mine) | latest([i for i in mine if rows[i][2]])
+    return kept
+
+
+def _at(ago: int, i: int) -> datetime:
+    return NOW - timedelta(days=ago) + timedelta(seconds=i)
+
+
 ROW = st.tuples(
     st.sampled_from(["m1", "m2", "m3"]),  # model
     st.integers(0, 400),  # days before NOW it finished
@@ -125,24 +145,11 @@ def test_prune_keeps_exactly_the_recent_rows_and_each_models_latest(rows, days) 
     for i, (model, ago, ok) in enumerate(rows):
         con.execute(
             "insert into teal.builds (run_id, model, status, finished_at) values (?, ?, ?, ?)",
-            [
-                f"r{i}",
-                model,
-                "success" if ok else "error",
-                NOW - timedelta(days=ago) + timedelta(seconds=i),
-            ],
+            [f"r{i}", model, "success" if ok else "error", _at(ago, i)],
         )
     state_history.prune(con, days, NOW)
     kept = {r[0] for r in con.execute("select run_id from teal.builds").fetchall()}
-
-    def latest(of: list[int]) -> set[str]:
-        return {f"r{min(of, key=lambda i: (rows[i][1], -i))}"} if of else set()
-
-    expected = {f"r{i}" for i, (_, ago, _) in enumerate(rows) if ago <= days}
-    for model in {m for m, _, _ in rows}:
-        mine = [i for i, r in enumerate(rows) if r[0] == model]
-        expected |= latest(mine) | latest([i for i in mine if rows[i][2]])
-    assert kept == expected
+    assert kept == _kept_by_the_rule(rows, days)
     assert not state_history.due(con, NOW + timedelta(hours=23))
     assert state_history.due(con, NOW + timedelta(days=1))
 
@@ -166,22 +173,8 @@ def test_prune_keeps_each_checks_latest_result_per_partition_and_at_error_severi
         con.execute(
             "insert into teal.check_results (run_id, check_name, asset, partition_key, "
             "severity, status, checked_at) values (?, ?, 'm', ?, ?, 'fail', ?)",
-            [
-                f"r{i}",
-                check,
-                key,
-                "error" if error else "warn",
-                NOW - timedelta(days=ago) + timedelta(seconds=i),
-            ],
+            [f"r{i}", check, key, "error" if error else "warn", _at(ago, i)],
         )
     state_history.prune(con, days, NOW)
     kept = {r[0] for r in con.execute("select run_id from teal.check_results").fetchall()}
-
-    def latest(of: list[int]) -> set[str]:
-        return {f"r{min(of, key=lambda i: (rows[i][2], -i))}"} if of else set()
-
-    expected = {f"r{i}" for i, row in enumerate(rows) if row[2] <= days}
-    for group in {(c, k) for c, k, _, _ in rows}:
-        mine = [i for i, r in enumerate(rows) if (r[0], r[1]) == group]
-        expected |= latest(mine) | latest([i for i in mine if rows[i][3]])
-    assert kept == expected
+    assert kept == _kept_by_the_rule([((c, k), ago, e) for c, k, ago, e in rows], days)
