@@ -5,7 +5,8 @@ get a folder that runs before they write anything. ``teal init`` writes a small 
 the same kind: a CSV source, a staging view that makes its money a DECIMAL, a mart table, a
 Python asset, checks in YAML and a daily schedule, each file saying what it shows. It
 refuses to write over anything: a folder that already holds a project, or any file it
-would write, is an error naming it, and nothing is written.
+would write, is an error naming it, and nothing is written; only a ``.gitignore`` already
+there (a repository's) is kept as it is, and the lines teal's would add are said.
 """
 
 from __future__ import annotations
@@ -145,6 +146,7 @@ FILES: dict[str, str] = {
     "models/schema.yml": SCHEMA,
     ".gitignore": GITIGNORE,
 }
+GITIGNORE_FILE = ".gitignore"
 
 
 def project_name(folder: Path, name: str | None) -> str:
@@ -172,7 +174,8 @@ def existing_project(folder: Path) -> Path | None:
 
 
 def write_project(folder: Path, name: str) -> list[str]:
-    """Write the new project's files into ``folder``; nothing when any of them exists."""
+    """Write the new project's files into ``folder`` (nothing when any of them but a
+    ``.gitignore`` exists); the ones written."""
     found = existing_project(folder)
     if found is not None:
         raise ProjectError(
@@ -180,19 +183,31 @@ def write_project(folder: Path, name: str) -> list[str]:
             path=str(found),
             hint="`teal build` builds it; `teal init OTHER_FOLDER` starts a new one there",
         )
-    taken = [rel for rel in FILES if (folder / rel).exists()]
+    # a repository's own .gitignore is kept (the command says what to add to it)
+    taken = [rel for rel in FILES if (folder / rel).exists() and rel != GITIGNORE_FILE]
     if taken:
         raise ProjectError(
             "this file already exists; teal init writes over nothing",
             path=str(folder / taken[0]),
             hint="start the project in an empty folder: `teal init NEW_FOLDER`",
         )
+    written = []
     for rel, text in FILES.items():
         target = folder / rel
+        if target.exists():  # only .gitignore gets here
+            continue
         target.parent.mkdir(parents=True, exist_ok=True)
         body = text.format(name=json.dumps(name)) if rel == "teal.toml" else text
         target.write_text(body, encoding="utf-8")
-    return list(FILES)
+        written.append(rel)
+    return written
+
+
+def gitignore_missing(folder: Path) -> list[str]:
+    """The lines of teal's .gitignore that ``folder``'s own .gitignore lacks."""
+    have = set((folder / GITIGNORE_FILE).read_text(errors="replace").splitlines())
+    wanted = [line for line in GITIGNORE.splitlines() if line and not line.startswith("#")]
+    return [line for line in wanted if line not in have]
 
 
 @click.command()
@@ -208,6 +223,9 @@ def init(folder: Path, name: str | None) -> None:
     click.echo(f"Created project {chosen!r} in {folder}:")
     for rel in written:
         click.echo(f"  {rel}")
+    if GITIGNORE_FILE not in written and gitignore_missing(folder):
+        lines = ", ".join(gitignore_missing(folder))
+        click.echo(f"Your .gitignore is kept; teal's files to add to it: {lines}")
     here = Path.cwd().resolve()
     go = "" if folder == here else f"cd {_shown(folder, here)} && "
     click.echo(f"Next: {go}teal build   (then `teal runs show last`, `teal ui`)")

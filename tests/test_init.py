@@ -91,3 +91,13 @@ def test_the_name_comes_from_the_folder_or_is_given_as_an_identifier(tmp_path: P
 @given(st.text(min_size=1, max_size=30).filter(lambda s: "/" not in s and "\0" not in s))
 def test_any_folder_name_gives_a_plain_identifier(folder: str) -> None:
     assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", project_name(Path("/tmp") / folder, None))
+
+
+@pytest.mark.slow
+def test_a_repositorys_own_gitignore_is_kept_and_what_to_add_said(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text("*.pyc\n.teal/\n")
+    made = run_teal("init", cwd=tmp_path)
+    assert made.returncode == 0, made.output
+    assert (tmp_path / ".gitignore").read_text() == "*.pyc\n.teal/\n"  # not written over
+    assert "teal's files to add to it: warehouse.duckdb*, target/" in made.stdout
+    assert (tmp_path / "teal.toml").exists()
