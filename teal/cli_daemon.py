@@ -22,6 +22,7 @@ from teal.daemon_output import ended, say
 
 if TYPE_CHECKING:
     from teal.runtime.freshness import Freshness
+    from teal.runtime.runstore import RunStore
     from teal.runtime.session import Session
 
 POLL_S = 0.5  # how often the daemon steps: a tick becomes a started run within about this
@@ -115,6 +116,7 @@ def daemon(
 
     def step() -> None:
         try:
+            _refuse_newer_store(d.store)
             d.step(_now())
         except StoreLost as exc:  # a restart or a failover: the next step connects again
             if once:
@@ -163,6 +165,27 @@ def daemon(
 for _param in daemon.params:  # common_options gives every command these; not the daemon
     if isinstance(_param, click.Option) and _param.name in ("target", "warehouse", "vars_"):
         _param.hidden = True
+
+
+def _refuse_newer_store(store: RunStore) -> None:
+    """Stop when a newer teal migrated the run store while this daemon ran: upgraded in
+    place, the runs it launches run the new teal, which migrates the store the first time
+    it opens it, and this process's writes (ticks, cursors, queued runs) are of the schema
+    it knew. Checked at each step (one query); it was checked only as the daemon opened the
+    store, so a daemon from before a migration went on writing into the migrated one."""
+    from teal.compiler.errors import WarehouseError
+    from teal.runtime.runstore.schema import LATEST
+
+    found = store.schema_version()
+    if found > LATEST:
+        raise WarehouseError(
+            f"the run store {store.location} was migrated to schema version {found} by a "
+            f"newer teal while this daemon ran; its teal knows schema version {LATEST}: the "
+            "daemon stops before it writes what that version does not expect",
+            path="run_store",
+            hint="start the daemon again with the newer teal (a systemd unit with "
+            "Restart=always does it)",
+        )
 
 
 def _wait(handle: Any) -> int:

@@ -486,3 +486,24 @@ def test_an_asset_sensor_builds_the_overlapping_partitions_of_a_target_partition
     assert retried.returncode == 0, retried.output
     assert "2 partitions" in retried.stdout  # February's two regions, not a day of events
     assert query(root / "warehouse.duckdb", "select count(*), sum(v) from by_region") == [(2, 96)]
+
+
+def test_a_daemon_stops_when_a_newer_teal_migrates_its_store(project):
+    # teal upgraded in place: the runs a daemon launches run the new teal, which migrates
+    # the store; the daemon's own writes are of the schema it knew, so it stops, saying
+    # why, where it went on writing into the migrated store
+    import sqlite3
+
+    from teal.runtime.runstore.schema import LATEST
+
+    root = make(project)
+    with running_daemon(root) as daemon:
+        with sqlite3.connect(root / ".teal" / "runs.sqlite") as store:
+            store.execute(
+                "INSERT INTO teal_schema_version VALUES (?, 'from a newer teal', '2027-01-01')",
+                (LATEST + 1,),
+            )
+        assert daemon.wait(timeout=30) == 2
+        said = daemon.stdout.read() if daemon.stdout is not None else ""
+    assert f"was migrated to schema version {LATEST + 1} by a newer teal" in said, said
+    assert "start the daemon again with the newer teal" in said, said
