@@ -397,7 +397,7 @@ class RunView:
             return "canceled before it started"
         from teal.runtime.runstore.heartbeat import cancel_unreachable
 
-        if cancel_unreachable(self.store, run, utc_now()):  # a teal's from before heartbeats
+        if cancel_unreachable(self.store, run, utc_now()):  # recorded before heartbeats
             return f"canceled: its host {run.host} records no heartbeat, so it was not asked"
         if not self.store.request_cancel(run_id):
             raise SelectionError(
