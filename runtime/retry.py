@@ -202,11 +202,19 @@ def _built_something(run: RunRecord) -> None:
     stale one has no step to retry (it was not "every step succeeded")."""
     if run.command == "freshness":
         models = " ".join(run.selection)
+        # no selection: it evaluated no model (none had a freshness config), and the
+        # hint offered `teal build -s ` with nothing after it
+        hint = (
+            f"build the models it evaluated (`teal build -s {models}`), or "
+            "`teal check --freshness` to evaluate them again"
+            if models
+            else "it evaluated no model: none it selected has a freshness config "
+            "(docs/automation.md#freshness)"
+        )
         raise SelectionError(
             f"run {run.run_id} evaluated freshness: it builds nothing to run again",
             path="RUN",
-            hint=f"build the models it evaluated (`teal build -s {models}`), or "
-            "`teal check --freshness` to evaluate them again",
+            hint=hint,
         )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -22,6 +22,7 @@ from teal.daemon_output import ended, say
 
 if TYPE_CHECKING:
     from teal.runtime.freshness import Freshness
+    from teal.runtime.runstore import RunRecord, RunStore
     from teal.runtime.session import Session
 
 POLL_S = 0.5  # how often the daemon steps: a tick becomes a started run within about this
@@ -115,6 +116,7 @@ def daemon(
 
     def step() -> None:
         try:
+            _refuse_newer_store(d.store)
             d.step(_now())
         except StoreLost as exc:  # a restart or a failover: the next step connects again
             if once:
@@ -143,6 +145,8 @@ def daemon(
             d.reap()
             say(ended(d.store, run_id, code))
             d.launch_next()  # None when a run started elsewhere holds the warehouse
+        if once:
+            _say_left_queued(d.store, d.ticks.queued())
         while not once and not stop.is_set():
             stop.wait(POLL_S)
             running = d.running
@@ -163,6 +167,44 @@ def daemon(
 for _param in daemon.params:  # common_options gives every command these; not the daemon
     if isinstance(_param, click.Option) and _param.name in ("target", "warehouse", "vars_"):
         _param.hidden = True
+
+
+def _say_left_queued(store: RunStore, queued: Sequence[RunRecord]) -> None:
+    """`teal daemon --once` launches nothing while a run is in progress (it may hold the
+    warehouse): say which run its queued runs wait for, where it exited saying nothing, as
+    if it had run what was queued (a run a dead machine left started held them for ever)."""
+    from teal.runtime.runstore.records import IN_PROGRESS
+
+    active = store.runs(status=list(IN_PROGRESS), limit=1) if queued else []
+    if active:
+        held = active[0]
+        say(
+            f"{len(queued)} queued run{'s' if len(queued) != 1 else ''} left queued: run "
+            f"{held.run_id} is {held.status.value} on {held.host or 'an unknown host'} "
+            f"(`teal runs show {held.run_id}`; `teal cancel {held.run_id}` if it is not "
+            "running any more)"
+        )
+
+
+def _refuse_newer_store(store: RunStore) -> None:
+    """Stop when a newer teal migrated the run store while this daemon ran: upgraded in
+    place, the runs it launches run the new teal, which migrates the store the first time
+    it opens it, and this process's writes (ticks, cursors, queued runs) are of the schema
+    it knew. Checked at each step (one query); it was checked only as the daemon opened the
+    store, so a daemon from before a migration went on writing into the migrated one."""
+    from teal.compiler.errors import WarehouseError
+    from teal.runtime.runstore.schema import LATEST
+
+    found = store.schema_version()
+    if found > LATEST:
+        raise WarehouseError(
+            f"the run store {store.location} was migrated to schema version {found} by a "
+            f"newer teal while this daemon ran; its teal knows schema version {LATEST}: the "
+            "daemon stops before it writes what that version does not expect",
+            path="run_store",
+            hint="start the daemon again with the newer teal (a systemd unit with "
+            "Restart=always does it)",
+        )
 
 
 def _wait(handle: Any) -> int:

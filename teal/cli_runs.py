@@ -372,11 +372,17 @@ def cancel(
     """Stop a running run: no new step starts, the steps running finish (each is atomic),
     and the run ends canceled; a queued run ends canceled without starting (RUN: an id, a
     prefix of one, or `last`)."""
+    from teal.runtime.runstore.heartbeat import cancel_unreachable
     from teal.runtime.runstore.ticks import TickStore
 
     store = open_session(project_dir, target, warehouse, vars_).run_store()
     run = resolve_run(store, run_ref)
-    if store.request_cancel(run.run_id):
+    if cancel_unreachable(store, run, utc_now()):
+        click.echo(
+            f"canceled run {run.run_id} of host {run.host}: recorded by a teal from before "
+            "heartbeats, nothing tells whether it still runs, and nothing would ever end it"
+        )
+    elif store.request_cancel(run.run_id):
         click.echo(
             f"asked run {run.run_id} to stop: no new step starts, and the steps running are rolled back"
         )

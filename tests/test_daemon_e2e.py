@@ -486,3 +486,50 @@ def test_an_asset_sensor_builds_the_overlapping_partitions_of_a_target_partition
     assert retried.returncode == 0, retried.output
     assert "2 partitions" in retried.stdout  # February's two regions, not a day of events
     assert query(root / "warehouse.duckdb", "select count(*), sum(v) from by_region") == [(2, 96)]
+
+
+def test_a_daemon_stops_when_a_newer_teal_migrates_its_store(project):
+    # teal upgraded in place: the runs a daemon launches run the new teal, which migrates
+    # the store; the daemon's own writes are of the schema it knew, so it stops, saying
+    # why, where it went on writing into the migrated store
+    import sqlite3
+
+    from teal.runtime.runstore.schema import LATEST
+
+    root = make(project)
+    with running_daemon(root) as daemon:
+        with sqlite3.connect(root / ".teal" / "runs.sqlite") as store:
+            store.execute(
+                "INSERT INTO teal_schema_version VALUES (?, 'from a newer teal', '2027-01-01')",
+                (LATEST + 1,),
+            )
+        assert daemon.wait(timeout=30) == 2
+        said = daemon.stdout.read() if daemon.stdout is not None else ""
+    assert f"was migrated to schema version {LATEST + 1} by a newer teal" in said, said
+    assert "start the daemon again with the newer teal" in said, said
+
+
+def test_daemon_once_says_which_run_in_progress_its_queued_runs_wait_for(project):
+    # a run a dead machine left started, recorded by a teal from before heartbeats: nothing
+    # ends it, and `--once` exited saying nothing, as if it had run what it queued
+    import sqlite3
+
+    root = make(project)
+    assert run_teal("daemon", "--once", cwd=root, env={"TEAL_NOW": "2026-03-10T00:10:00"})
+    with sqlite3.connect(root / ".teal" / "runs.sqlite") as store:
+        store.execute(
+            "INSERT INTO runs (run_id, command, status, run_trigger, project, host, pid, "
+            "created_at, started_at) VALUES ('20261201T000000-aaaaaa', 'build', 'started', "
+            "'cli', ?, 'ci-runner-9', 4242, '2026-12-01T00:00:00', '2026-12-01T00:00:00')",
+            (root.name,),  # the project's name: its folder's
+        )
+    after = run_teal("daemon", "--once", cwd=root, env={"TEAL_NOW": "2026-03-10T00:31:00"})
+    assert after.returncode == 0, after.output
+    assert (
+        "1 queued run left queued: run 20261201T000000-aaaaaa is started on ci-runner-9"
+        in after.stdout
+    ), after.stdout
+    assert run_teal("cancel", "20261201T000000", cwd=root).returncode == 0
+    again = run_teal("daemon", "--once", cwd=root, env={"TEAL_NOW": "2026-03-10T00:32:00"})
+    assert "left queued" not in again.stdout, again.stdout
+    assert [r["status"] for r in runs(root)] == ["success", "canceled"]

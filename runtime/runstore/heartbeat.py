@@ -22,7 +22,7 @@ import socket
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from teal.runtime.runstore.records import IN_PROGRESS, RunRecord
+from teal.runtime.runstore.records import IN_PROGRESS, RunRecord, RunStatus
 from teal.runtime.runstore.sqlstore import SqlRunStore, _time
 
 HEARTBEAT_S = 30.0  # how often a run in progress writes its heartbeat
@@ -51,3 +51,38 @@ def any_silent(runs: Iterable[RunRecord], now: datetime) -> bool:
         run.status in IN_PROGRESS and run.host != here and silent_since(run.heartbeat_at, now)
         for run in runs
     )
+
+
+def cancel_unreachable(store: SqlRunStore, run: RunRecord, at: datetime) -> bool:
+    """End ``run`` canceled at once when nothing could ever end it otherwise: in progress on
+    another host with no heartbeat, so recorded by a teal from before heartbeats (a run a
+    machine that has since died left in a store teal was then upgraded on). Asked to stop,
+    it stayed ``canceling`` for ever, and a daemon waiting for runs in progress waited for
+    it. Its open steps are closed ``canceled``. False (nothing done) for any other run.
+    Should its process still run, its end is written over this when it ends."""
+    if run.status not in IN_PROGRESS or run.heartbeat_at is not None:
+        return False
+    if run.host == socket.gethostname():  # its process is asked for (liveness.py)
+        return False
+    message = (
+        f"canceled by hand: its host {run.host} was not asked (a run recorded by a teal "
+        "from before heartbeats says nothing of whether it still runs)"
+    )
+    with store._lock, store._transaction() as cur:
+        cur.execute(
+            store._sql(
+                "UPDATE runs SET status = ?, finished_at = ?, message = ? "
+                "WHERE run_id = ? AND status IN (?, ?) AND heartbeat_at IS NULL"
+            ),
+            (
+                RunStatus.CANCELED.value,
+                _time(at),
+                message,
+                run.run_id,
+                *(s.value for s in IN_PROGRESS),
+            ),
+        )
+        if cur.rowcount != 1:  # it ended, or began to beat, meanwhile
+            return False
+    store.close_open_steps(run.run_id, "canceled", at)
+    return True

@@ -395,6 +395,10 @@ class RunView:
         if run.status is RunStatus.QUEUED:
             self.store.set_status(run_id, RunStatus.CANCELED, at=utc_now(), message="canceled")
             return "canceled before it started"
+        from teal.runtime.runstore.heartbeat import cancel_unreachable
+
+        if cancel_unreachable(self.store, run, utc_now()):  # recorded before heartbeats
+            return f"canceled: its host {run.host} records no heartbeat, so it was not asked"
         if not self.store.request_cancel(run_id):
             raise SelectionError(
                 f"run {run_id} is {run.status.value}, not running",

@@ -112,6 +112,8 @@ class UIApp:
         raise ApiError(HTTPStatus.NOT_FOUND, f"no API endpoint /api/{'/'.join(parts)}")
 
     def post(self, parts: list[str], body: dict[str, Any]) -> Any:
+        if parts != ["plan"]:  # every other request writes to the run store
+            self._refuse_newer_store()
         match parts:
             case ["plan"]:
                 return self._plan(body)
@@ -148,6 +150,24 @@ class UIApp:
         raise ApiError(HTTPStatus.NOT_FOUND, f"no API endpoint POST /api/{'/'.join(parts)}")
 
     # -- handlers --------------------------------------------------------------------------
+    def _refuse_newer_store(self) -> None:
+        """Write nothing into a run store a newer teal migrated while this server ran
+        (teal upgraded in place: the runs it launches run the new teal, which migrates the
+        store): its writes are of the schema it knew. It was checked only as the store was
+        opened, so a launch went on being queued into the migrated store."""
+        from teal.runtime.runstore.schema import LATEST
+
+        store = self.session.run_store()
+        found = store.schema_version()
+        if found > LATEST:
+            raise ApiError(
+                HTTPStatus.CONFLICT,
+                f"the run store {store.location} was migrated to schema version {found} by "
+                f"a newer teal while teal ui ran; its teal knows schema version {LATEST}: "
+                "it launches, retries, cancels and pauses nothing",
+                hint="start teal ui again with the newer teal",
+            )
+
     def _project_info(self) -> dict[str, Any]:
         project = self.project.project
         cfg = project.config

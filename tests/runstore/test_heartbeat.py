@@ -66,6 +66,31 @@ def test_a_heartbeat_is_not_written_over_a_finished_run(store: RunStore) -> None
     assert done is not None and done.heartbeat_at == T0
 
 
+def test_a_run_of_another_host_from_before_heartbeats_is_canceled_at_once(store: RunStore) -> None:
+    # a teal from before heartbeats left it started (its machine died): asked to stop, it
+    # stayed canceling for ever, and a daemon waited for it
+    import socket
+
+    from teal.runtime.runstore.heartbeat import cancel_unreachable
+
+    store.migrate(T0)
+    now = T0 + timedelta(days=3)
+    store.add_run(_run("old-teal", "ci-runner-9", None))
+    store.append([Event("old-teal", 1, T0, EventKind.STEP_START, "orders")])
+    store.add_run(_run("beating", "ci-runner-8", T0))  # its host is asked through its beat
+    store.add_run(_run("here", socket.gethostname(), None))  # its pid is asked
+    for run_id in ("beating", "here"):
+        found = store.run(run_id)
+        assert found is not None and not cancel_unreachable(store, found, now)
+    old = store.run("old-teal")
+    assert old is not None and cancel_unreachable(store, old, now)
+    ended = store.run("old-teal")
+    assert ended is not None and ended.status is RunStatus.CANCELED and ended.finished_at == now
+    assert ended.message is not None and "its host ci-runner-9 was not asked" in ended.message
+    assert store.steps("old-teal")[0].status == "canceled"
+    assert not cancel_unreachable(store, old, now)  # the record read before: ended since
+
+
 @pytest.mark.slow
 def test_a_build_writes_its_heartbeat_while_a_long_step_runs(project, monkeypatch):
     monkeypatch.setattr(recorder_module, "HEARTBEAT_S", 0.05)

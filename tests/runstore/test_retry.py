@@ -501,3 +501,21 @@ def test_a_retry_replays_the_runs_other_options(project):
         request = plan_retry(store, resolve_run(store, "last"))
     assert request.store_failures and request.ignore_failed_upstream
     assert request.event_time_window is None and not request.empty
+
+
+@pytest.mark.parametrize("selection", [("kept", "late"), ()])
+def test_the_retry_of_a_freshness_evaluation_names_a_build_only_of_models_it_evaluated(selection):
+    from teal.compiler.errors import SelectionError
+    from teal.runtime.retry import rerun_request
+    from teal.runtime.runstore.records import RunRecord, RunStatus
+
+    run = RunRecord(
+        "20261206T204712-1df0affb0dff", "freshness", RunStatus.SUCCESS, selection=selection
+    )
+    with pytest.raises(SelectionError) as refused:
+        rerun_request(run)
+    hint = refused.value.hint or ""
+    if selection:
+        assert "`teal build -s kept late`" in hint
+    else:  # `teal check --freshness` where no model has a freshness config
+        assert "-s `" not in hint and "evaluated no model" in hint

@@ -217,3 +217,30 @@ def test_a_check_added_just_before_shows_on_its_asset_page(tmp_path):
         # within the server's once-a-second look at the files
         (root / "checks" / "no_big_x.sql").write_text("select * from a where x > 10\n")
         assert [c["name"] for c in call(url, "assets/a")["checks"]] == ["no_big_x"]
+
+
+@pytest.mark.slow
+def test_a_store_a_newer_teal_migrated_meanwhile_gets_no_write(tmp_path):
+    # teal upgraded in place: what the server launches runs the new teal, which migrates
+    # the store; this server's writes are of the schema it knew
+    import sqlite3
+
+    from teal.runtime.runstore.schema import LATEST
+
+    root = small_project(tmp_path / "p", {"a.sql": "select 1 as x"})
+    with ui_server(root) as (url, _):
+        assert call(url, "runs") == []  # the store is open, at this teal's version
+        with sqlite3.connect(root / ".teal" / "runs.sqlite") as store:
+            store.execute(
+                "INSERT INTO teal_schema_version VALUES (?, 'from a newer teal', '2027-01-01')",
+                (LATEST + 1,),
+            )
+        for path in ("launch", "automation/schedule/nightly/pause"):
+            with pytest.raises(urllib.error.HTTPError) as info:
+                call(url, path, {"select": "a"} if path == "launch" else {})
+            assert info.value.code == 409, path
+            found = json.loads(info.value.read())
+            assert f"migrated to schema version {LATEST + 1} by a newer teal" in found["error"]
+            assert found["hint"] == "start teal ui again with the newer teal"
+        assert [s["model"] for s in call(url, "plan", {"select": "a"})["steps"]] == ["a"]
+        assert call(url, "runs") == []  # nothing queued
