@@ -19,8 +19,13 @@ from teal.runtime.daemon_freshness import freshness_evaluator
 from tests.conftest import run_teal
 from tests.runstore.test_daemon import T0
 
+# a build holding the warehouse writes to it: the state kept before no longer describes
+# it, so the daemon must read it and finds it busy (a holder that wrote nothing would
+# leave the kept state current once it is older than the racy window, and rightly no
+# notice: the timing this test depended on, which a loaded CI machine did not keep)
 HOLD = (
     "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+    "c.execute('create or replace table main.holder_was_here as select 1 as x'); "
     "print('held', flush=True); time.sleep(120)"
 )
 
