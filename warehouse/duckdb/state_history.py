@@ -2,8 +2,8 @@
 
 ``teal.builds``, ``teal.partitions``, ``teal.check_results`` and ``teal.runs`` gain rows
 with every build, and the planner reads the latest of each model, partition and check out
-of all of them: after a year of hourly builds of 1,000 models that read takes the better
-part of a second of every build (bench/state_history.py). Rows older than the retention
+of all of them: the read every build makes grows with the history (bench/state_history.py
+measures it). Rows older than the retention
 are deleted, except those the planner still reads: the latest row of each model (and its
 latest success), of each partition (and its latest success), of each check on each
 partition (and the latest at error severity, which blocks what reads the model), and the
