@@ -192,7 +192,9 @@ def execute_plan(
             failed=len(result.failed),
             skipped=[r.model for r in result.skipped],
         )
-        pruned = wh.prune_history(session.config.state_retention, utc_now())
+        # at most daily; not after a Ctrl-C, which asked for the process to end
+        days = None if executor.interrupted else session.config.state_retention
+        pruned = wh.prune_history(days, utc_now())
         if any(pruned.values()):
             logging.getLogger("teal").info(
                 "state history older than %s days pruned: %s",
