@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 
 import click
@@ -155,6 +156,7 @@ def project_name(folder: Path, name: str | None) -> str:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise ProjectError(
                 f"project name {name!r} is not a plain identifier",
+                path="--name",
                 hint="letters, digits and underscores, not starting with a digit",
             )
         return name
@@ -234,6 +236,7 @@ def init(folder: Path, name: str | None) -> None:
 def _shown(folder: Path, here: Path) -> str:
     """``folder`` as the user would type it from ``here``."""
     try:
-        return str(folder.relative_to(here))
+        shown = str(folder.relative_to(here))
     except ValueError:
-        return str(folder)
+        shown = str(folder)
+    return shlex.quote(shown)  # a folder named with a space still pastes as one

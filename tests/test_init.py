@@ -82,9 +82,10 @@ def test_the_name_comes_from_the_folder_or_is_given_as_an_identifier(tmp_path: P
     made = run_teal("init", "My Shop-2", cwd=tmp_path)
     assert made.returncode == 0, made.output
     assert 'name = "my_shop_2"' in (tmp_path / "My Shop-2" / "teal.toml").read_text()
+    assert "Next: cd 'My Shop-2' && teal build" in made.stdout  # pastes as one folder
     bad = run_teal("init", "x", "--name", "my shop", cwd=tmp_path)
     assert bad.returncode == 2
-    assert "project name 'my shop' is not a plain identifier" in bad.stderr
+    assert "--name: project name 'my shop' is not a plain identifier" in bad.stderr
     assert not (tmp_path / "x").exists()
 
 
