@@ -528,11 +528,16 @@ def emit_freshness(
     session: Session, found: list[Freshness], as_json: bool, none_found: str
 ) -> None:
     """Record ``found`` as a run, print it (``none_found`` when empty), exit 1 when one is
-    past its error threshold."""
+    past its error threshold. Nothing evaluated records no run: it would become the
+    project's ``last`` run, which `teal retry last` and `teal logs last` then name."""
     from teal.runtime import freshness
     from teal.runtime.runstore import Trigger
 
-    run_id = freshness.record(session.run_store(), session.project, found, trigger=Trigger.CLI)
+    run_id = (
+        freshness.record(session.run_store(), session.project, found, trigger=Trigger.CLI)
+        if found
+        else None
+    )
     if as_json:
         rows = [
             {

@@ -533,3 +533,16 @@ def test_daemon_once_says_which_run_in_progress_its_queued_runs_wait_for(project
     again = run_teal("daemon", "--once", cwd=root, env={"TEAL_NOW": "2026-03-10T00:32:00"})
     assert "left queued" not in again.stdout, again.stdout
     assert [r["status"] for r in runs(root)] == ["success", "canceled"]
+
+
+@pytest.mark.slow
+def test_a_freshness_check_that_evaluates_nothing_records_no_run(project):
+    # it would become the project's `last` run, which `teal retry last` and `teal logs
+    # last` then name instead of the build before it
+    root = project({"models/a.sql": "select 1 as x"})
+    assert run_teal("build", cwd=root).returncode == 0
+    done = run_teal("check", "--freshness", "--json", cwd=root)
+    assert done.returncode == 0, done.output
+    assert json.loads(done.stdout) == {"run_id": None, "success": True, "freshness": []}
+    runs = json.loads(run_teal("runs", "--json", cwd=root).stdout)
+    assert [r["command"] for r in runs] == ["build"]
