@@ -18,7 +18,9 @@ too. The executor records the steps it stopped as canceled, not as failures of t
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -96,6 +98,9 @@ class CancelWatcher:
         self._thread.join()
 
 
+AT_ONCE_GRACE_S = 5.0  # after a second signal, how long the block has to end by itself
+
+
 @contextmanager
 def ctrl_c(noted: Callable[[int], None], cancel: Callable[[], None]) -> Iterator[None]:
     """While the block runs, the first SIGINT or SIGTERM calls ``noted(signum)`` at once
@@ -112,11 +117,31 @@ def ctrl_c(noted: Callable[[int], None], cancel: Callable[[], None]) -> Iterator
     defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
     owned = {s: h for s, h in defaults.items() if signal.getsignal(s) is h}
     received = 0
+    # the second signal's exception can be lost: raised while the main thread runs a
+    # weakref callback or a __del__, Python prints it as "ignored" and goes on waiting for
+    # the step still running. A watchdog, started before any signal (a handler that starts
+    # a thread could meet its own thread holding threading's locks), ends the process if
+    # the block has not ended AT_ONCE_GRACE_S after the second signal.
+    woken, ended, second = threading.Event(), threading.Event(), [0]
+
+    def watchdog() -> None:
+        woken.wait()
+        if ended.is_set() or ended.wait(AT_ONCE_GRACE_S):
+            return
+        said = signal_said(second[0])
+        sys.stderr.write(f"interrupted: stopped at once ({said} twice)\n")
+        sys.stderr.flush()
+        os._exit(128 + second[0])
+
+    if owned:
+        threading.Thread(target=watchdog, name="teal-interrupt-watchdog", daemon=True).start()
 
     def handle(signum: int, frame: FrameType | None) -> None:
         nonlocal received
         received += 1
         if received > 1:
+            second[0] = signum
+            woken.set()
             raise Interrupted(
                 f"stopped at once ({signal_said(signum)} twice): the steps still running "
                 "commit nothing",
@@ -131,6 +156,8 @@ def ctrl_c(noted: Callable[[int], None], cancel: Callable[[], None]) -> Iterator
     try:
         yield
     finally:
+        ended.set()
+        woken.set()  # the watchdog ends with the block
         for stop, default in owned.items():
             signal.signal(stop, default)
 

@@ -292,3 +292,37 @@ def test_ctrl_c_under_json_exits_130_with_a_json_document_on_stdout(project):
     assert said["success"] is False and said["interrupted"] is True
     assert said["exit_code"] == 130 and said["message"].startswith("1 step stopped"), said
     assert "interrupted: 1 step stopped while running" in err
+
+
+SWALLOWS = """
+import time
+from teal.runtime.cancel import ctrl_c
+
+with ctrl_c(lambda signum: print("noted", flush=True), lambda: None):
+    print("ready", flush=True)
+    while True:
+        try:
+            time.sleep(60)
+        except BaseException:  # as Python does with one raised in a weakref callback
+            print("swallowed", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_a_second_ctrl_c_whose_exception_is_lost_still_ends_the_process(tmp_path):
+    # a CI run hung here: the second Ctrl-C's exception, raised while the main thread ran
+    # a weakref callback, was printed as ignored and the build went on waiting
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SWALLOWS], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        proc.send_signal(signal.SIGINT)
+        assert proc.stdout.readline() == "noted\n"
+        proc.send_signal(signal.SIGINT)
+        assert proc.stdout.readline() == "swallowed\n"  # the block goes on
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGINT
+    assert "interrupted: stopped at once (Ctrl-C twice)" in err
