@@ -133,8 +133,9 @@ def ctrl_c(noted: Callable[[int], None], cancel: Callable[[], None]) -> Iterator
         sys.stderr.flush()
         os._exit(128 + second[0])
 
+    guard = threading.Thread(target=watchdog, name="teal-interrupt-watchdog", daemon=True)
     if owned:
-        threading.Thread(target=watchdog, name="teal-interrupt-watchdog", daemon=True).start()
+        guard.start()
 
     def handle(signum: int, frame: FrameType | None) -> None:
         nonlocal received
@@ -157,7 +158,9 @@ def ctrl_c(noted: Callable[[int], None], cancel: Callable[[], None]) -> Iterator
         yield
     finally:
         ended.set()
-        woken.set()  # the watchdog ends with the block
+        woken.set()  # the watchdog ends with the block, and is gone when it returns (a
+        if owned:  # thread left behind keeps a later cache write from forking)
+            guard.join()
         for stop, default in owned.items():
             signal.signal(stop, default)
 

@@ -299,9 +299,12 @@ import time
 from teal.runtime.cancel import ctrl_c
 
 with ctrl_c(lambda signum: print("noted", flush=True), lambda: None):
-    print("ready", flush=True)
+    ready = False
     while True:
-        try:
+        try:  # every signal lands inside it, the first too
+            if not ready:
+                ready = True
+                print("ready", flush=True)
             time.sleep(60)
         except BaseException:  # as Python does with one raised in a weakref callback
             print("swallowed", flush=True)
