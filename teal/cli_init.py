@@ -225,8 +225,9 @@ def init(folder: Path, name: str | None) -> None:
     click.echo(f"Created project {chosen!r} in {folder}:")
     for rel in written:
         click.echo(f"  {rel}")
-    if GITIGNORE_FILE not in written and gitignore_missing(folder):
-        lines = ", ".join(gitignore_missing(folder))
+    missing = [] if GITIGNORE_FILE in written else gitignore_missing(folder)
+    if missing:
+        lines = ", ".join(missing)
         click.echo(f"Your .gitignore is kept; teal's files to add to it: {lines}")
     here = Path.cwd().resolve()
     go = "" if folder == here else f"cd {_shown(folder, here)} && "
