@@ -285,6 +285,10 @@ def format_event(event: Event) -> str:
             text += f" ({counted(failing, 'failing row')})"
         if event.message:
             text += f": {event.message}"
+    elif event.kind is EventKind.STEP_FAILURE:
+        located = event.data.get("where")  # the failed step's file (and line), as the build said
+        if isinstance(located, str) and located:
+            text = f"{located}: {text}"
     return f"{event.at.strftime('%H:%M:%S.%f')[:-3]}  {kind:<15} {where:<30} {text}".rstrip()
 
 

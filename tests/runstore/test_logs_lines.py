@@ -27,6 +27,19 @@ def test_a_check_line_says_how_many_rows_failed():
     assert format_event(_check("pass", 0)).endswith("email_has_at_sign pass")
 
 
+@pytest.mark.slow
+def test_a_failed_sql_step_names_its_file(project):
+    root = project(
+        {"models/bad.sql": "{{ config(materialized='table') }} select cast('x' as int) as id"}
+    )
+    assert run_teal("build", cwd=root).returncode == 1
+    logs = run_teal("logs", "--model", "bad", cwd=root)
+    assert logs.returncode == 0, logs.output
+    failure = [line for line in logs.stdout.splitlines() if "step_failure" in line]
+    assert len(failure) == 1, logs.stdout
+    assert "models/bad.sql: Conversion Error" in failure[0], failure[0]
+
+
 TWO_MODELS = {
     "models/a.sql": "select 1 as id",
     "models/b.py": (
