@@ -239,6 +239,21 @@ def test_automation_page_pauses_a_schedule(page, shop_ui: UIServer):
     expect(page.locator("tr", has_text="web_events_hourly").locator("button")).to_have_text("Pause")
 
 
+def test_automation_page_follows_a_pause_from_the_command_line(page, shop_ui: UIServer):
+    from playwright.sync_api import expect
+
+    page.goto(f"{shop_ui.url}#/automation")
+    row = page.locator("tr", has_text="nightly")
+    expect(row.locator("button")).to_have_text("Pause")
+    paused = run_teal("schedules", "pause", "nightly", cwd=shop_ui.root)
+    assert paused.returncode == 0, paused.output
+    try:  # no reload: the page polls the store
+        expect(row.locator("td.state")).to_have_text("paused", timeout=15_000)
+        expect(row.locator("button")).to_have_text("Resume")
+    finally:
+        run_teal("schedules", "resume", "nightly", cwd=shop_ui.root)
+
+
 def test_the_server_picks_up_an_edited_model(page, shop_ui: UIServer):
     from playwright.sync_api import expect
 
