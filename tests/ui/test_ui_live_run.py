@@ -7,6 +7,7 @@ only when the user was at its end."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -77,6 +78,8 @@ def test_a_live_run_page_keeps_what_the_user_opened_scrolled_selected_and_filter
     expect(lines).to_have_count(62)
     heading = page.locator("h2", has_text="Events and logs")
     expect(heading).to_contain_text("(live)")
+    # how long it has run so far (it started on AT, days ago), counted by the page
+    expect(page.locator("#run-times .elapsed")).to_have_text(re.compile(r"^running for \d+d\d+h$"))
     page.wait_for_function(f"() => ({AT_END})(document.querySelector('{LOG}'))")  # its tail
     page.locator(f"{SETTINGS} summary").click()
     log.evaluate(f"l => {{ l.scrollTop = {SCROLLED}; }}")
@@ -135,5 +138,7 @@ def test_a_live_run_page_keeps_what_the_user_opened_scrolled_selected_and_filter
     run.finish()
     expect(page.locator("#run-status .badge")).to_have_text("success")
     expect(heading).not_to_contain_text("(live)")
+    expect(page.locator("#run-times")).to_contain_text("took 1m0s")
+    expect(page.locator("#run-times .elapsed")).to_have_count(0)
     expect(page.locator("#reexecute")).to_be_visible()
     expect(page.locator(SETTINGS)).to_have_attribute("open", "")

@@ -20,7 +20,14 @@ export function link(route, text) { return `<a href="#/${route}">${esc(text)}</a
 export function assetLink(name) { return link(`asset/${encodeURIComponent(name)}`, name); }
 export function runLink(id) { return link(`runs/${encodeURIComponent(id)}`, id); }
 export function counted(n, noun) { return `${n.toLocaleString("en")} ${n === 1 ? noun : `${noun}s`}`; }
-export function fmtS(s) { return s == null ? "" : s < 60 ? `${s.toFixed(2)}s` : `${Math.floor(s / 60)}m${Math.round(s % 60)}s`; }
+export function fmtS(s) {
+  if (s == null) return "";
+  if (s < 60) return `${s.toFixed(2)}s`;
+  const [d, h, m] = [Math.floor(s / 86400), Math.floor((s % 86400) / 3600), Math.floor((s % 3600) / 60)];
+  return d ? `${d}d${h}h` : h ? `${h}h${m}m` : `${m}m${Math.floor(s % 60)}s`;
+}
+// seconds since ``at``, a UTC time as the API writes it (``2026-03-02 03:00:01``)
+export function since(at) { return Math.max(0, (Date.now() - Date.parse(`${at.replace(" ", "T")}Z`)) / 1000); }
 
 // -- drawing in place: what a live page redraws each poll, only where it changed ----------
 const drawn = new WeakMap(); // element -> the HTML last put in it

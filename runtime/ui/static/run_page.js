@@ -2,7 +2,7 @@
 // in place only what changed (the status, a step's row, the timeline) and appends the new
 // events, so what the user opened (the config's every setting), the log's scroll position
 // and filter, and a text selection all stay as they were.
-import { api, badge, esc, fmtS, main, onLeave, runLink, update } from "./core.js";
+import { api, badge, esc, fmtS, main, onLeave, runLink, since, update } from "./core.js";
 import { eventsView } from "./run_events.js";
 import { stepsView } from "./run_steps.js";
 
@@ -34,7 +34,7 @@ export async function runPage(id) {
     const run = data.run;
     const live = !data.finished;
     update(el("run-status"), badge(run.status));
-    update(el("run-times"), `${run.started_at ? `started ${esc(run.started_at)} UTC${run.host ? ` on ${esc(run.host)}${run.pid != null ? ` (pid ${esc(run.pid)})` : ""}` : ""}` : `queued ${esc(run.created_at || "")} UTC, not started${data.waiting ? `: ${esc(data.waiting)}` : ""}`}${run.finished_at ? ` · finished ${esc(run.finished_at.slice(11))}, took ${fmtS(run.duration_s)}` : ""}`);
+    update(el("run-times"), `${run.started_at ? `started ${esc(run.started_at)} UTC${run.host ? ` on ${esc(run.host)}${run.pid != null ? ` (pid ${esc(run.pid)})` : ""}` : ""}` : `queued ${esc(run.created_at || "")} UTC, not started${data.waiting ? `: ${esc(data.waiting)}` : ""}`}${run.finished_at ? ` · finished ${esc(run.finished_at.slice(11))}, took ${fmtS(run.duration_s)}` : live && run.started_at ? ` · <span class="elapsed">running for ${elapsed(since(run.started_at))}</span>` : ""}`);
     update(el("run-message"), esc(run.message || ""));
     update(el("run-actions"), `${["queued", "started"].includes(run.status) ? `<button id="cancel">Cancel</button>` : ""}
       ${data.finished && run.status !== "success" && run.command !== "freshness" ? `<button id="retry">Retry what did not finish</button>` : ""}
@@ -70,6 +70,9 @@ export async function runPage(id) {
   };
   setTimeout(poll, first.more ? 0 : POLL_MS);
 }
+
+// a live run's time so far, redrawn each poll: whole seconds (hundredths would flicker)
+function elapsed(s) { return s < 60 ? `${Math.floor(s)}s` : fmtS(s); }
 
 // Cancel, Retry what did not finish, Re-execute all (a retry or re-execution opens its run)
 async function act(id, action) {
