@@ -35,6 +35,7 @@ from teal.compiler.engine_settings import DuckDBSettings, parse_duckdb_settings
 from teal.compiler.errors import ProjectError, did_you_mean
 from teal.compiler.external import ExternalDefaults, parse_external_defaults
 from teal.compiler.model_config import merge_config, validate_model_config
+from teal.compiler.named_selectors import NamedSelectors
 from teal.compiler.resources import ResourceDecl, parse_resources
 from teal.compiler.spark_settings import SparkSettings, parse_spark_settings
 from teal.compiler.state_retention import DEFAULT_DAYS, parse_state_retention
@@ -464,7 +465,9 @@ def load_config(
 
     sources = expect("sources", dict, "a table of sources") or {}
     changed_only = bool(expect("changed_only", bool, "true or false"))
-    selectors = expect("selectors", dict, "a table of named selectors") or {}
+    selectors = NamedSelectors(
+        expect("selectors", dict, "a table of named selectors") or {}, config_path
+    )
     check_paths = tuple(expect("check_paths", list, "a list of folders") or ["checks"])
     run_store = expect("run_store", str, 'a path or URL such as "postgresql://host/db"')
     retention = expect("run_retention", dict, "a table such as {days = 90, runs = 10000}") or {}

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from teal.compiler.errors import SelectionError, did_you_mean
 from teal.compiler.graph import Dag
+from teal.compiler.named_selectors import NamedSelectors
 
 if TYPE_CHECKING:
     from teal.compiler.column_selection import ColumnsProvider
@@ -315,6 +316,12 @@ def _base_or_selector(
     except SelectionError as inner:
         if inner.message.startswith("in selector '"):
             raise
+        if isinstance(selectors, NamedSelectors):  # at its line in the project config
+            located = selectors.relocated(
+                c.value, inner, f"in selector '{c.value}': {inner.message}"
+            )
+            if located is not None:
+                raise located from None
         raise SelectionError(  # the mistake is in the selector's definition, not the flag
             f"in selector '{c.value}' (its definition in [selectors]): {inner.message}",
             path=inner.path,
