@@ -87,8 +87,9 @@ class ConsoleReporter:
     A partitioned model's partitions are counted on that line (``48 partitions``), its
     checks counted once per check across the partitions, and a check that did not pass
     everywhere gets one line naming its first failing partitions. ``verbose`` adds a
-    line per partition as it finishes. Thread-safe: workers report partitions while the
-    main thread reports models.
+    line per partition as it finishes; ``quiet`` leaves out the opening line, models that
+    built (their checks that did not pass are still said) and progress lines. Thread-safe:
+    workers report partitions while the main thread reports models.
     """
 
     def __init__(
@@ -97,11 +98,13 @@ class ConsoleReporter:
         color: bool | None = None,
         *,
         verbose: bool = False,
+        quiet: bool = False,
         progress_every: float = PROGRESS_EVERY_S,
     ) -> None:
         self.out = out or sys.stdout
         self.color = color if color is not None else self.out.isatty()
-        self.verbose = verbose
+        self.verbose, self.quiet = verbose and not quiet, quiet
+        self._written = False  # anything printed yet (quiet: the summary opens the output)
         self.progress_every = progress_every
         self._lock = threading.Lock()
         self._t0 = time.perf_counter()
@@ -115,6 +118,7 @@ class ConsoleReporter:
 
     def write(self, text: str) -> None:
         with self._lock:
+            self._written = True
             try:
                 self.out.write(text + "\n")
                 self.out.flush()
@@ -126,6 +130,8 @@ class ConsoleReporter:
         self._total = len(plan.steps)
         self._width = max([len(s.relation) for s in plan.steps] + [20])
         idle = len(plan.not_run)  # selected, with nothing to do (up to date, blocked, ...)
+        if self.quiet:
+            return
         self.write(
             f"Building {counted(self._total, 'model')} with {counted(threads, 'thread')} into "
             f"{warehouse}"
@@ -196,7 +202,7 @@ class ConsoleReporter:
             self.write(
                 f"        {step.model} [{done:>{digits}}/{total}] {label} {key}  {tail}".rstrip()
             )
-        elif due:
+        elif due and not self.quiet:
             so_far = f", {failed} failed" if failed else ""
             self.write(
                 f"        {step.relation}: {done} of {total} partitions so far{so_far}, "
@@ -213,13 +219,15 @@ class ConsoleReporter:
         counted = partitions_text(result, parts)
         checks = summarize_checks(result.checks)
         if result.status == SUCCESS:
-            self.write(
-                f"{head}  {fmt_rows(result.rows):>14}  {fmt_seconds(result.duration_s)}"
-                f"{counted}{check_counts(checks)}"
-            )
+            if not self.quiet:  # quiet: only its checks that did not pass, below
+                self.write(
+                    f"{head}  {fmt_rows(result.rows):>14}  {fmt_seconds(result.duration_s)}"
+                    f"{counted}{check_counts(checks)}"
+                )
         elif result.status == ERROR:
             first = (result.message or "").splitlines()[0] if result.message else ""
-            self.write(f"{head}  {fmt_seconds(result.duration_s)}{counted}  {first}")
+            # its time under the built models' times (no rows column)
+            self.write(f"{head}  {'':>14}  {fmt_seconds(result.duration_s)}{counted}  {first}")
         else:
             self.write(f"{head}  {result.message or ''}")
         if parts is not None and len(parts.failed) > 1:
@@ -233,11 +241,13 @@ class ConsoleReporter:
                     f"partitions: {keys}  {others[0][1]}".rstrip()
                 )
         for check in checks:
-            if check.status != "pass":
-                self.write("        " + check_summary_line(check, self._c))
+            if check.status != "pass":  # quiet: no model line above it, so it names it
+                named = f"  [{result.model}]" if self.quiet and result.status == SUCCESS else ""
+                self.write("        " + check_summary_line(check, self._c) + named)
 
     def finish(self, result: BuildResult) -> None:
-        self.write(summary(result))
+        text = summary(result)
+        self.write(text if self._written else text.lstrip("\n"))
 
 
 def _reader_gone(out: IO[str]) -> IO[str]:

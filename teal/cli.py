@@ -156,7 +156,7 @@ def _run(
         select = only_resource_type("model", select)
     # binding (located errors, exit 2) happens in Session.build before the warehouse opens
     bind = bool(partition_opts.pop("validate_first", True))
-    verbose = bool(partition_opts.pop("verbose", False))
+    output = str(partition_opts.pop("output", "normal"))
     options = session.options(
         changed_only=changed_only,
         inline_views=inline_views,
@@ -181,7 +181,7 @@ def _run(
         job=job_name,
         tags=job_tags,
     )
-    build_and_report(session, select, exclude, options, run, as_json, verbose)
+    build_and_report(session, select, exclude, options, run, as_json, output)
 
 
 def build_and_report(
@@ -191,19 +191,22 @@ def build_and_report(
     options: PlanOptions,
     run: RunOptions,
     as_json: bool,
-    verbose: bool = False,
+    output: str = "normal",
 ) -> None:
-    """Build, print progress (``verbose``: a line per partition too) or JSON, and exit 1
-    if anything failed."""
+    """Build, print progress (``output``: ``verbose``, a line per partition too; ``quiet``,
+    only what went wrong and the summary) or JSON, and exit 1 if anything failed."""
     from teal.runtime.report import ConsoleReporter, SilentReporter
 
-    reporter = SilentReporter() if as_json else ConsoleReporter(verbose=verbose)
+    quiet = output == "quiet"
+    reporter = (
+        SilentReporter() if as_json else ConsoleReporter(verbose=output == "verbose", quiet=quiet)
+    )
     if as_json:  # stdout is the JSON alone: assets' log lines and prints go to stderr
         setup_logging(sys.stderr)
         with contextlib.redirect_stdout(sys.stderr):
             result = session.build(select, exclude, options=options, run=run, reporter=reporter)
     else:
-        setup_logging()
+        setup_logging(quiet=quiet)
         result = session.build(select, exclude, options=options, run=run, reporter=reporter)
     if as_json:  # the same shape whether or not anything needed a step
         emit_json(result.to_dict())
@@ -354,7 +357,7 @@ def backfill(
     threads: int | None,
     fail_fast: bool,
     as_json: bool,
-    verbose: bool,
+    output: str,
 ) -> None:
     """Build a range of partitions of the selected models (SELECTION: same grammar as -s)."""
     from teal.compiler.selection import named_flag
@@ -381,7 +384,7 @@ def backfill(
             # no --from/--to: every partition, first to last (an open range)
             partition_range=None if date_from or date_to else "..",
             full_refresh=False,
-            verbose=verbose,
+            output=output,
         )
 
 

@@ -35,7 +35,7 @@ def retry(
     threads: int | None,
     fail_fast: bool,
     as_json: bool,
-    verbose: bool,
+    output: str,
 ) -> None:
     """Run again what RUN did not finish (failed, skipped or never started), as a new run
     with the same partitions, vars and options (RUN: an id, a prefix of one, or `last`)."""
@@ -100,4 +100,4 @@ def retry(
             if request.whole
             else f"Retrying {counted(len(request.models), 'model')} of run {request.parent.run_id}"
         )
-    build_and_report(session, request.select, request.exclude, options, run, as_json, verbose)
+    build_and_report(session, request.select, request.exclude, options, run, as_json, output)

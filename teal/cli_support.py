@@ -274,8 +274,9 @@ def report_warnings(warnings: tuple[TealError, ...], *, root: Path, strict: bool
         click.echo(f"warning: {warning}", err=True)
 
 
-def setup_logging(stream: IO[str] | None = None) -> None:
-    """Assets' ``context.log`` lines to ``stream`` (stdout; stderr when stdout is JSON)."""
+def setup_logging(stream: IO[str] | None = None, quiet: bool = False) -> None:
+    """Assets' ``context.log`` lines to ``stream`` (stdout; stderr when stdout is JSON);
+    ``quiet``: warnings and errors only."""
 
     class _AssetFormatter(logging.Formatter):
         def format(self, record: logging.LogRecord) -> str:
@@ -287,6 +288,7 @@ def setup_logging(stream: IO[str] | None = None) -> None:
     for old in list(logger.handlers):
         logger.removeHandler(old)
     logger.addHandler(handler)
+    handler.setLevel(logging.WARNING if quiet else logging.INFO)  # the run log keeps info
     logger.setLevel(logging.INFO)
     logger.propagate = False
 
@@ -379,11 +381,23 @@ def job_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def verbose_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``-v``/``--verbose``: a progress line per partition, not one per partitioned model."""
+    """``-v``/``--verbose`` (a progress line per partition, not one per partitioned model)
+    and ``-q``/``--quiet`` (only what went wrong, and the summary): the parameter
+    ``output``, ``"verbose"``, ``"quiet"`` or ``"normal"``."""
+    func = click.option(
+        "--quiet",
+        "-q",
+        "output",
+        flag_value="quiet",
+        help="Print only failures, skips, checks that did not pass, warnings and the summary "
+        "(no line per model built; assets' info log lines left out).",
+    )(func)
     return click.option(
         "--verbose",
         "-v",
-        is_flag=True,
+        "output",
+        flag_value="verbose",
+        default="normal",
         help="Print a line per partition as it finishes (default: a partitioned model's "
         "partitions are counted on its one line).",
     )(func)

@@ -292,3 +292,45 @@ def test_json_output_is_json_alone_when_assets_log_and_print(tmp_path: Path) -> 
     assert "building chatty" in done.stderr and "a print from the asset" in done.stderr
     plain = run_teal("build", cwd=root)
     assert "[chatty] building chatty" in plain.stdout
+
+
+def test_quiet_prints_only_what_went_wrong_and_the_summary(tmp_path: Path) -> None:
+    """`teal build -q` (cron, CI logs): no opening line, no line per model built, no info
+    log lines of assets; a check that did not pass, a failed model and the summary still
+    print, and the run log keeps the info lines the terminal left out."""
+    root = write_project(
+        tmp_path / "quiet",
+        {
+            **FILES,
+            "models/chatty.py": """
+            import pyarrow as pa
+            import teal
+
+            @teal.asset
+            def chatty(context) -> pa.Table:
+                context.log.info("building chatty")
+                context.log.warning("chatty is running low")
+                return pa.table({"n": [1]})
+            """,
+        },
+        CONFIG,
+    )
+    out = run_teal("build", "-q", cwd=root)
+    assert out.returncode == 0, out.output
+    lines = progress(out.stdout)
+    assert sorted(lines) == [
+        "        WARN  check not_null_wide_email  1 failing row  [wide]",  # named: no OK line
+        "    [chatty] chatty is running low",  # a warning still shows, an info line does not
+    ], out.stdout
+    assert out.stdout.startswith(lines[0] + "\n" + lines[1] + "\n\nFinished in ")
+    logs = run_teal("logs", "last", "-m", "chatty", cwd=root)
+    assert "building chatty" in logs.stdout, logs.output
+
+    failed = run_teal(
+        "build", "-s", "regional", "--quiet", "--vars", "{bad_region: south}", cwd=root
+    )
+    assert failed.returncode == 1, failed.output
+    lines = progress(failed.stdout)
+    assert len(lines) == 2, failed.stdout  # the model's ERROR line and its failed check's
+    assert re.search(r"ERROR increm main\.regional .*  12 of 48 partitions failed  ", lines[0])
+    assert "Failures:" in failed.stdout
