@@ -121,7 +121,8 @@ class _Tee:
 
 
 def _keep(model: str, stream: str, line: str) -> None:
-    line = line.rsplit("\r", 1)[-1].rstrip()  # a progress bar's last state, as shown
+    # a progress bar's last state, as shown; a line ended "\r\n" (csv rows) is the text before
+    line = line.rstrip().rsplit("\r", 1)[-1].rstrip()
     if not line:
         return
     if _call.kept >= MAX_LINES:

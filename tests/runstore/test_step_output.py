@@ -4,6 +4,7 @@ kept as log lines of its step, as Dagster keeps a step's compute logs: ``teal lo
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 import threading
@@ -73,3 +74,18 @@ def test_only_the_asset_threads_lines_are_kept_and_capped():
     assert len(kept) == step_output.MAX_LINES + 1
     assert kept[0] == ("m", "stdout", "line 0 ***")
     assert kept[-1] == ("m", "stderr", "... 5 more lines of output not recorded")
+
+
+def test_a_line_ended_with_crlf_is_kept():
+    kept: list[tuple[str, str, str]] = []
+    with step_output.teeing(lambda *line: kept.append(line)):
+
+        def asset() -> None:
+            with step_output.calling("m", None):
+                csv.writer(sys.stdout).writerow(["id", "name"])  # the csv module ends rows \r\n
+                sys.stdout.write("10%\r50%\r100%\r\n")  # a progress bar ended as Windows does
+
+        thread = threading.Thread(target=asset)
+        thread.start()
+        thread.join()
+    assert kept == [("m", "stdout", "id,name"), ("m", "stdout", "100%")]
