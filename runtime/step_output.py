@@ -74,7 +74,9 @@ def teeing(sink: Sink) -> Iterator[None]:
     with _lock:
         if not _sinks:
             for name in ("stdout", "stderr"):
-                stream: TextIO = getattr(sys, name)
+                stream: TextIO | None = getattr(sys, name)
+                if stream is None:  # no terminal (pythonw, fd closed): print() writes nowhere
+                    continue
                 _saved[name] = stream
                 setattr(sys, name, _Tee(stream, name))
         _sinks.append(sink)

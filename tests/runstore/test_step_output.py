@@ -89,3 +89,26 @@ def test_a_line_ended_with_crlf_is_kept():
         thread.start()
         thread.join()
     assert kept == [("m", "stdout", "id,name"), ("m", "stdout", "100%")]
+
+
+def test_an_asset_printing_with_no_stdout_does_not_fail(monkeypatch):
+    monkeypatch.setattr(sys, "stdout", None)  # pythonw, or a process started with fd 1 closed
+    kept: list[tuple[str, str, str]] = []
+    raised: list[BaseException] = []
+    with step_output.teeing(lambda *line: kept.append(line)):
+        assert sys.stdout is None  # code that tests for a terminal still finds none
+
+        def asset() -> None:
+            with step_output.calling("m", None):
+                try:
+                    print("nowhere to go")  # a no-op, as without teal
+                    print("said", file=sys.stderr)
+                except BaseException as exc:  # noqa: BLE001 - the test reports it
+                    raised.append(exc)
+
+        thread = threading.Thread(target=asset)
+        thread.start()
+        thread.join()
+    assert raised == []
+    assert kept == [("m", "stderr", "said")]
+    assert sys.stdout is None
