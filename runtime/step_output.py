@@ -74,7 +74,9 @@ def teeing(sink: Sink) -> Iterator[None]:
     with _lock:
         if not _sinks:
             for name in ("stdout", "stderr"):
-                stream: TextIO = getattr(sys, name)
+                stream: TextIO | None = getattr(sys, name)
+                if stream is None:  # no terminal (pythonw, fd closed): print() writes nowhere
+                    continue
                 _saved[name] = stream
                 setattr(sys, name, _Tee(stream, name))
         _sinks.append(sink)
@@ -121,7 +123,8 @@ class _Tee:
 
 
 def _keep(model: str, stream: str, line: str) -> None:
-    line = line.rsplit("\r", 1)[-1].rstrip()  # a progress bar's last state, as shown
+    # a progress bar's last state, as shown; a line ended "\r\n" (csv rows) is the text before
+    line = line.rstrip().rsplit("\r", 1)[-1].rstrip()
     if not line:
         return
     if _call.kept >= MAX_LINES:

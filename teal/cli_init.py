@@ -4,13 +4,16 @@ dbt users start with ``dbt init`` and Dagster users with ``dagster project scaff
 get a folder that runs before they write anything. ``teal init`` writes a small project of
 the same kind: a CSV source, a staging view that makes its money a DECIMAL, a mart table, a
 Python asset, checks in YAML and a daily schedule, each file saying what it shows. It
-refuses to write over anything: a folder that already holds a project, or any file it
-would write, is an error naming it, and nothing is written; only a ``.gitignore`` already
-there (a repository's) is kept as it is, and the lines teal's would add are said.
+refuses to write over anything: a folder that already holds a project (a dbt one too), a
+folder inside another project's models folder, or any file it would write, is an error
+naming it, and nothing is written (a write that fails takes back what it wrote); only a
+``.gitignore`` already there (a repository's) is kept as it is, and the lines teal's would
+add are said.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shlex
@@ -165,10 +168,11 @@ def project_name(folder: Path, name: str | None) -> str:
 
 
 def existing_project(folder: Path) -> Path | None:
-    """The project file already in ``folder``: teal.toml, or a pyproject.toml with teal's."""
-    toml = folder / "teal.toml"
-    if toml.exists():
-        return toml
+    """The project file already in ``folder``: teal.toml, a pyproject.toml with teal's, or a
+    dbt project's dbt_project.yml (a teal.toml beside it would take its place)."""
+    for name in ("teal.toml", "dbt_project.yml"):
+        if (folder / name).exists():
+            return folder / name
     pyproject = folder / "pyproject.toml"
     if pyproject.is_file() and "[tool.teal" in pyproject.read_text(errors="replace"):
         return pyproject
@@ -180,29 +184,88 @@ def write_project(folder: Path, name: str) -> list[str]:
     ``.gitignore`` exists); the ones written."""
     found = existing_project(folder)
     if found is not None:
+        kind = "dbt" if found.name == "dbt_project.yml" else "teal"
         raise ProjectError(
-            "a teal project is already here",
+            f"a {kind} project is already here",
             path=str(found),
             hint="`teal build` builds it; `teal init OTHER_FOLDER` starts a new one there",
         )
+    enclosing = enclosing_models(folder)
+    if enclosing is not None:
+        root, models = enclosing
+        raise ProjectError(
+            f"the project at {root} reads every file under {models} as its own models, "
+            "this folder's too",
+            path=str(folder),
+            hint=f"start the new project outside {models}",
+        )
     # a repository's own .gitignore is kept (the command says what to add to it)
-    taken = [rel for rel in FILES if (folder / rel).exists() and rel != GITIGNORE_FILE]
+    taken = [rel for rel in FILES if _occupied(folder, rel) and rel != GITIGNORE_FILE]
     if taken:
         raise ProjectError(
             "this file already exists; teal init writes over nothing",
-            path=str(folder / taken[0]),
+            path=str(_occupied(folder, taken[0])),
             hint="start the project in an empty folder: `teal init NEW_FOLDER`",
         )
-    written = []
-    for rel, text in FILES.items():
-        target = folder / rel
-        if target.exists():  # only .gitignore gets here
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        body = text.format(name=json.dumps(name)) if rel == "teal.toml" else text
-        target.write_text(body, encoding="utf-8")
-        written.append(rel)
+    written: list[str] = []
+    made: list[Path] = []  # the folders it created, removed again if a write fails
+    try:
+        for rel, text in FILES.items():
+            target = folder / rel
+            if target.exists():  # only .gitignore gets here
+                continue
+            for parent in reversed(target.parents):
+                if not parent.exists():
+                    parent.mkdir()
+                    made.append(parent)
+            body = text.format(name=json.dumps(name)) if rel == "teal.toml" else text
+            target.write_text(body, encoding="utf-8")
+            written.append(rel)
+    except OSError as exc:  # a read-only folder, a full disk: what it wrote is removed
+        for rel in written:
+            (folder / rel).unlink(missing_ok=True)
+        for created in reversed(made):
+            with contextlib.suppress(OSError):
+                created.rmdir()
+        raise ProjectError(
+            f"cannot write the project: {exc.strerror or exc}",
+            path=str(exc.filename or folder),
+            hint="nothing was written; choose a folder you can write to",
+        ) from exc
     return written
+
+
+def _occupied(folder: Path, rel: str) -> Path | None:
+    """What is already where ``rel`` goes in ``folder``: the file itself, or a file where
+    one of its folders would be."""
+    target = folder / rel
+    if target.exists():
+        return target
+    for parent in target.parents[: len(Path(rel).parents) - 1]:
+        if parent.exists() and not parent.is_dir():
+            return parent
+    return None
+
+
+def enclosing_models(folder: Path) -> tuple[Path, Path] | None:
+    """A project above ``folder`` and its models folder, when ``folder`` is in that folder
+    (its files would be that project's models)."""
+    from teal.compiler.config import find_project, load_config
+    from teal.compiler.errors import TealError
+
+    start = next((p for p in folder.parents if p.is_dir()), None)
+    if start is None:
+        return None
+    try:
+        root = find_project(start)
+    except TealError:
+        return None
+    try:
+        models = load_config(root).models_dir
+    except TealError:  # a project that does not load reads its models where teal's do
+        models = root / "models"
+    models = models.resolve()
+    return (root, models) if folder == models or models in folder.parents else None
 
 
 def gitignore_missing(folder: Path) -> list[str]:

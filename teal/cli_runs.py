@@ -11,6 +11,7 @@ import time
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,6 +22,9 @@ from teal.compiler.wording import counted
 from teal.runtime.clock import utc_now
 from teal.runtime.runstore import Event, EventKind, RunRecord, RunStatus, Trigger
 from teal.runtime.runstore.refs import resolve_run
+
+if TYPE_CHECKING:
+    from teal.runtime.session import Session
 
 FOLLOW_POLL_S = 0.2  # how often `teal logs --follow` asks the store for new events
 
@@ -268,6 +272,17 @@ def check_run_models(asked: tuple[str, ...], ran: set[str], run_id: str) -> None
             )
 
 
+def project_models(session: Session, asked: tuple[str, ...]) -> set[str]:
+    """The project's model names (``asked`` itself when the project does not load: a
+    model being edited must not keep ``teal logs`` from following a run)."""
+    from teal.compiler.errors import TealError
+
+    try:
+        return set(session.project.models)
+    except TealError:
+        return set(asked)
+
+
 def format_event(event: Event) -> str:
     """One line of ``teal logs``."""
     where = event.model or ""
@@ -337,10 +352,14 @@ def logs(
             days[:] = [day]
         click.echo(format_event(event))
 
-    store = open_session(project_dir, target, warehouse, vars_).run_store()
+    session = open_session(project_dir, target, warehouse, vars_)
+    store = session.run_store()
     run = resolve_run(store, run_ref)
     if models:
-        check_run_models(models, {step.model for step in store.steps(run.run_id)}, run.run_id)
+        ran = {step.model for step in store.steps(run.run_id)}
+        if not run.status.finished:  # a model whose step has yet to start is no error
+            ran |= project_models(session, models)
+        check_run_models(models, ran, run.run_id)
     seen = 0
     while True:
         for event in store.events(run.run_id, after=seen):

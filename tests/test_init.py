@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from teal.cli_init import FILES, project_name
+from teal.cli_init import FILES, project_name, write_project
+from teal.compiler.errors import ProjectError
 from tests.conftest import query, run_teal
 
 
@@ -102,3 +103,47 @@ def test_a_repositorys_own_gitignore_is_kept_and_what_to_add_said(tmp_path: Path
     assert (tmp_path / ".gitignore").read_text() == "*.pyc\n.teal/\n"  # not written over
     assert "teal's files to add to it: warehouse.duckdb*, target/" in made.stdout
     assert (tmp_path / "teal.toml").exists()
+
+
+@pytest.mark.slow
+def test_init_refuses_a_dbt_project_a_parents_models_folder_and_a_file_for_a_folder(
+    tmp_path: Path,
+) -> None:
+    dbt = tmp_path / "dbt"
+    dbt.mkdir()
+    (dbt / "dbt_project.yml").write_text("name: shop\n")
+    refused = run_teal("init", "dbt", cwd=tmp_path)
+    assert refused.returncode == 2, refused.output
+    assert f"{dbt / 'dbt_project.yml'}: a dbt project is already here" in refused.stderr
+    assert sorted(p.name for p in dbt.iterdir()) == ["dbt_project.yml"]  # still a dbt project
+
+    assert run_teal("init", "outer", cwd=tmp_path).returncode == 0
+    inner = run_teal("init", "models/inner", cwd=tmp_path / "outer")
+    assert inner.returncode == 2, inner.output
+    assert "reads every file under" in inner.stderr and "Traceback" not in inner.stderr
+    assert not (tmp_path / "outer" / "models" / "inner").exists()
+    assert run_teal("ls", cwd=tmp_path / "outer").returncode == 0  # the outer one still loads
+
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / "data").write_text("a file where teal init puts a folder\n")
+    blocked = run_teal("init", "odd", cwd=tmp_path)
+    assert blocked.returncode == 2 and "Traceback" not in blocked.stderr, blocked.output
+    assert f"{odd / 'data'}: this file already exists" in blocked.stderr
+    assert sorted(p.name for p in odd.iterdir()) == ["data"]  # nothing written
+
+
+def test_a_write_that_fails_leaves_nothing_written(tmp_path: Path, monkeypatch) -> None:
+    real = Path.write_text
+
+    def failing(self: Path, *args, **kwargs):  # the disk fills at the third file
+        if self.name == "sources.yml":
+            raise OSError(28, "No space left on device", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", failing)
+    folder = tmp_path / "new" / "shop"
+    with pytest.raises(ProjectError, match="cannot write the project: No space left") as err:
+        write_project(folder, "shop")
+    assert err.value.path == str(folder / "models" / "sources.yml")
+    assert not (tmp_path / "new").exists()

@@ -5,13 +5,14 @@ lines carry the date they happened on, and ``--model`` shows one model's."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime
 
 import pytest
 
 from teal.cli_runs import format_event
 from teal.runtime.runstore import Event, EventKind
-from tests.conftest import run_teal
+from tests.conftest import run_teal, spawn_teal
 
 AT = datetime(2026, 3, 2, 3, 0, 1)
 
@@ -69,3 +70,49 @@ def test_logs_of_one_model_with_the_date_and_a_wrong_name_said(project):
     assert wrong.returncode == 2
     assert "has no step of model 'bb'" in wrong.stderr
     assert "hint: did you mean 'b'?" in wrong.stderr
+
+
+GATED = {
+    "models/a.py": """
+        import pathlib
+        import time
+
+        import pyarrow as pa
+        import teal
+
+
+        @teal.asset
+        def a() -> pa.Table:
+            here = pathlib.Path(__file__).parent.parent
+            (here / "started").touch()
+            deadline = time.monotonic() + 60
+            while not (here / "gate").exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            return pa.table({"id": [1]})
+    """,
+    "models/b.py": TWO_MODELS["models/b.py"],
+}
+
+
+@pytest.mark.slow
+def test_logs_of_a_model_the_running_run_has_yet_to_start(project):
+    root = project(GATED)
+    build = spawn_teal("build", cwd=root)
+    try:
+        deadline = time.monotonic() + 60
+        while not (root / "started").exists():
+            assert time.monotonic() < deadline and build.poll() is None, build.stdout
+            time.sleep(0.02)
+        # b has no step yet: still a model of the run, not an error
+        early = run_teal("logs", "-m", "b", "last", cwd=root)
+        assert early.returncode == 0, early.output
+        wrong = run_teal("logs", "-m", "bb", "last", cwd=root)
+        assert wrong.returncode == 2 and "did you mean 'b'?" in wrong.stderr, wrong.output
+        (root / "gate").touch()
+        followed = run_teal("logs", "-f", "-m", "b", "last", cwd=root)
+        assert followed.returncode == 0, followed.output
+        assert "b read 1 rows" in followed.stdout
+        assert followed.stdout.rstrip().endswith("success")
+    finally:
+        (root / "gate").touch()
+        assert build.wait(60) == 0

@@ -4,6 +4,7 @@ kept as log lines of its step, as Dagster keeps a step's compute logs: ``teal lo
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 import threading
@@ -73,3 +74,41 @@ def test_only_the_asset_threads_lines_are_kept_and_capped():
     assert len(kept) == step_output.MAX_LINES + 1
     assert kept[0] == ("m", "stdout", "line 0 ***")
     assert kept[-1] == ("m", "stderr", "... 5 more lines of output not recorded")
+
+
+def test_a_line_ended_with_crlf_is_kept():
+    kept: list[tuple[str, str, str]] = []
+    with step_output.teeing(lambda *line: kept.append(line)):
+
+        def asset() -> None:
+            with step_output.calling("m", None):
+                csv.writer(sys.stdout).writerow(["id", "name"])  # the csv module ends rows \r\n
+                sys.stdout.write("10%\r50%\r100%\r\n")  # a progress bar ended as Windows does
+
+        thread = threading.Thread(target=asset)
+        thread.start()
+        thread.join()
+    assert kept == [("m", "stdout", "id,name"), ("m", "stdout", "100%")]
+
+
+def test_an_asset_printing_with_no_stdout_does_not_fail(monkeypatch):
+    monkeypatch.setattr(sys, "stdout", None)  # pythonw, or a process started with fd 1 closed
+    kept: list[tuple[str, str, str]] = []
+    raised: list[BaseException] = []
+    with step_output.teeing(lambda *line: kept.append(line)):
+        assert sys.stdout is None  # code that tests for a terminal still finds none
+
+        def asset() -> None:
+            with step_output.calling("m", None):
+                try:
+                    print("nowhere to go")  # a no-op, as without teal
+                    print("said", file=sys.stderr)
+                except BaseException as exc:  # noqa: BLE001 - the test reports it
+                    raised.append(exc)
+
+        thread = threading.Thread(target=asset)
+        thread.start()
+        thread.join()
+    assert raised == []
+    assert kept == [("m", "stderr", "said")]
+    assert sys.stdout is None
