@@ -92,9 +92,10 @@ class SubprocessLauncher:
     root: Path
     env: dict[str, str] | None = None
     retention: tuple[int, int] = (90, 10_000)  # the project's run_retention: (days, runs)
+    store: RunStore | None = None  # its runs in progress keep their logs
 
     def launch(self, run_id: str) -> ProcessHandle:
-        log = open_run_log(self.root, run_id, self.retention)  # older ones pruned first
+        log = open_run_log(self.root, run_id, self.retention, self.store)  # older pruned
         process = subprocess.Popen(
             [sys.executable, "-m", "teal.cli", "launch", run_id, "--project-dir", str(self.root)],
             stdout=log,
@@ -586,7 +587,8 @@ def open_daemon(
     daemon = Daemon(
         config=config,
         store=store,
-        launcher=launcher or SubprocessLauncher(config.root, retention=config.run_retention),
+        launcher=launcher
+        or SubprocessLauncher(config.root, retention=config.run_retention, store=store),
         on_tick=on_tick,
     )
     daemon.partition_for = partition_finder(config)

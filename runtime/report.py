@@ -101,7 +101,8 @@ class ConsoleReporter:
         quiet: bool = False,
         progress_every: float = PROGRESS_EVERY_S,
     ) -> None:
-        self.out = out or sys.stdout
+        # no standard output (`teal build 1>&-`, pythonw): the build runs, printing nowhere
+        self.out = out or sys.stdout or open(os.devnull, "w")
         self.color = color if color is not None else self.out.isatty()
         self.verbose, self.quiet = verbose and not quiet, quiet
         self._written = False  # anything printed yet (quiet: the summary opens the output)

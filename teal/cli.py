@@ -529,6 +529,8 @@ def console() -> None:
         print(code, file=sys.stderr)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:  # started with the descriptor closed (`teal build 1>&-`)
+            continue
         try:
             stream.flush()
         except (OSError, ValueError):  # a closed pipe (teal ... | head): nothing to say

@@ -17,6 +17,7 @@ import contextlib
 import json
 import re
 import shlex
+import unicodedata
 from pathlib import Path
 
 import click
@@ -163,7 +164,9 @@ def project_name(folder: Path, name: str | None) -> str:
                 hint="letters, digits and underscores, not starting with a digit",
             )
         return name
-    made = re.sub(r"[^A-Za-z0-9_]+", "_", folder.name).strip("_").lower()
+    # accents dropped rather than the letters: "café" is cafe, not caf
+    plain = unicodedata.normalize("NFKD", folder.name).encode("ascii", "ignore").decode()
+    made = re.sub(r"[^A-Za-z0-9_]+", "_", plain).strip("_").lower()
     return made if made and not made[0].isdigit() else f"project_{made}".rstrip("_")
 
 

@@ -39,3 +39,37 @@ def test_the_run_store_file_holds_the_runs_once_the_command_is_done(project) -> 
     copy.write_bytes((root / ".teal/runs.sqlite").read_bytes())
     with sqlite3.connect(copy) as con:
         assert con.execute("select count(*) from runs").fetchone() == (1,)
+
+
+@pytest.mark.slow
+def test_a_build_with_its_output_closed_builds(project) -> None:
+    """`teal build 1>&-` (a cron line, a service with no terminal): Python has no
+    sys.stdout; the build runs and exits 0 (it was a traceback, exit 1)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import query
+
+    root = project(
+        {
+            "models/a.sql": "{{ config(materialized='table') }} select 1 as id",
+            "models/b.py": (
+                "import pyarrow as pa\nimport teal\n\n\n@teal.asset\ndef b(context, a):\n"
+                "    print('b says hello')\n    context.log.info('b read it')\n    return a\n"
+            ),
+        }
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    for closed in ("1>&-", "2>&-"):
+        done = subprocess.run(
+            ["sh", "-c", f'exec "$0" -m teal.cli build {closed}', sys.executable],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, (closed, done.stdout, done.stderr)
+        assert "Traceback" not in done.stdout + done.stderr
+    assert query(root / "warehouse.duckdb", "select count(*) from b") == [(1,)]

@@ -90,6 +90,11 @@ def test_the_name_comes_from_the_folder_or_is_given_as_an_identifier(tmp_path: P
     assert not (tmp_path / "x").exists()
 
 
+def test_accented_letters_keep_their_letter() -> None:
+    assert project_name(Path("/tmp/café Zürich"), None) == "cafe_zurich"
+    assert project_name(Path("/tmp/Ångström"), None) == "angstrom"
+
+
 @given(st.text(min_size=1, max_size=30).filter(lambda s: "/" not in s and "\0" not in s))
 def test_any_folder_name_gives_a_plain_identifier(folder: str) -> None:
     assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", project_name(Path("/tmp") / folder, None))

@@ -212,7 +212,9 @@ class UIApp:
             if daemon_running(root):
                 return
             retention = self.session.config.run_retention
-            child = SubprocessLauncher(root, retention=retention).launch(run_id)
+            store = self.session.run_store()
+            launcher = SubprocessLauncher(root, retention=retention, store=store)
+            child = launcher.launch(run_id)
             self._children[run_id] = child
         threading.Thread(
             target=self._reap, args=(child,), name=f"teal-ui-reap-{run_id}", daemon=True

@@ -50,3 +50,31 @@ def test_the_daemon_launches_with_the_projects_run_retention(tmp_path: Path):
         assert daemon.launcher.retention == (7, 50)  # type: ignore[attr-defined]
     finally:
         daemon.store.close()
+
+
+def test_the_log_of_a_run_in_progress_is_kept(tmp_path: Path):
+    """With run_retention = {runs = 1} a launch used to delete every other log, the one a
+    run the UI launched is still writing among them (that run, failing later, pointed at a
+    file that was gone); the store's unfinished runs keep theirs, however old."""
+    from datetime import datetime
+
+    from teal.runtime.runstore import RunRecord, RunStatus, Trigger
+    from teal.runtime.session import Session
+
+    root = write_project(tmp_path / "proj", {"models/a.sql": "select 1 as x"})
+    folder = root / ".teal" / "logs"
+    started, queued, done = _old_logs(folder, [100, 1, 2])
+    at = datetime(2026, 3, 2, 3, 0)
+    with Session.open(root) as session:
+        store = session.run_store()
+        for path, status in ((started, RunStatus.STARTED), (queued, RunStatus.QUEUED),
+                             (done, RunStatus.SUCCESS)):  # fmt: skip
+            store.add_run(
+                RunRecord(path.stem, "build", status, Trigger.UI, (), created_at=at,
+                          started_at=at, project=session.config.name)
+            )  # fmt: skip
+        with open_run_log(root, "new", (30, 1), store) as log:
+            log.write(b"x")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["new.log", started.name, queued.name]
+    )
