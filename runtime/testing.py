@@ -107,6 +107,7 @@ def materialize(
         list(assets),
     )
     _warn_unread(inputs, project)
+    project = _with_dynamic_key(project, partition)
     session = Session(config=cfg, record_runs=False, _project=project)
     plan = build_plan(
         project, options=plan_options(cfg, partitions=(partition,) if partition else ())
@@ -146,6 +147,18 @@ def materialize(
             f"asset '{failed.model}' failed: {failed.message}", path=failed.path, line=failed.line
         )
     return MaterializeResult(result=result, outputs=outputs)
+
+
+def _with_dynamic_key(project: Project, partition: str | None) -> Project:
+    """``project`` whose dynamic partition sets hold ``partition``: a test names the key it
+    builds, and an in-memory warehouse holds no set's keys (where Dagster's test adds it
+    with ``instance.add_dynamic_partitions`` first)."""
+    from teal.compiler.partitions.dynamic import bind_project, dynamic_sets
+
+    sets = dynamic_sets(project)
+    if partition is None or not sets:
+        return project
+    return bind_project(project, {name: (partition,) for name in sets})
 
 
 def _warn_unread(inputs: Mapping[str, object], project: Project) -> None:
@@ -193,6 +206,7 @@ def build_context(
     """
     from teal.compiler.errors import SelectionError
     from teal.compiler.partitions import PartitionKeyError, parse_partitions
+    from teal.compiler.partitions.dynamic import DynamicPartitions
     from teal.runtime.context import asset_logger
 
     name = asset.name if asset is not None else "asset"
@@ -201,6 +215,8 @@ def build_context(
     if partition_key is not None and spec is not None:
         definition = parse_partitions(spec)
         assert definition is not None
+        if isinstance(definition, DynamicPartitions):  # no warehouse: the key named is one
+            definition = definition.bind((partition_key,))
         try:
             definition.validate(partition_key)
         except PartitionKeyError as exc:
