@@ -16,7 +16,7 @@ from teal.compiler.plan import build_plan
 from teal.compiler.project import Project, project_from_assets
 from teal.compiler.resources import ResourceDecl
 from teal.runtime.checking import CheckOutcome
-from teal.runtime.context import AssetContext, Resources
+from teal.runtime.context import AssetContext, Resources, TimeWindow
 from teal.runtime.options import plan_options
 from teal.runtime.results import BuildResult, ModelResult
 from teal.runtime.run_config import RunConfig
@@ -200,9 +200,9 @@ def build_context(
     >>> import teal
     >>> @teal.asset(partitioned_by={"daily": "2026-01-01"}, partition_column="day")
     ... def events(context: teal.AssetContext) -> list:
-    ...     return [context.partition_window]
+    ...     return list(context.partition_window)
     >>> events(teal.build_context(events, partition_key="2026-01-02"))
-    [(datetime.datetime(2026, 1, 2, 0, 0), datetime.datetime(2026, 1, 3, 0, 0))]
+    [datetime.datetime(2026, 1, 2, 0, 0), datetime.datetime(2026, 1, 3, 0, 0)]
     """
     from teal.compiler.errors import SelectionError
     from teal.compiler.partitions import PartitionKeyError, parse_partitions
@@ -211,7 +211,7 @@ def build_context(
 
     name = asset.name if asset is not None else "asset"
     spec = asset.config.get("partitioned_by") if asset is not None else None
-    window = None
+    window: TimeWindow | None = None
     if partition_key is not None and spec is not None:
         definition = parse_partitions(spec)
         assert definition is not None
@@ -223,7 +223,7 @@ def build_context(
             raise SelectionError(exc.message, path="partition_key", hint=exc.hint) from None
         try:
             start, end = definition.window(partition_key)
-            window = (start.replace(tzinfo=None), end.replace(tzinfo=None))
+            window = TimeWindow(start.replace(tzinfo=None), end.replace(tzinfo=None))
         except Exception:  # noqa: BLE001 - static partitions have no time window
             window = None
     return AssetContext(

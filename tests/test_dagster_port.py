@@ -81,3 +81,61 @@ def test_build_context_takes_a_dynamic_partition_key():
     )
     context = teal.build_context(by_region, partition_key="us")
     assert (context.partition_key, context.partition_keys) == ("us", ("us",))
+
+
+# -- Dagster's context names -----------------------------------------------------------------
+
+
+def _daily(context):  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+
+    window = context.partition_window
+    return pa.table({"day": [window.start], "until": [window.end]})
+
+
+def test_the_partition_window_has_dagsters_start_and_end():
+    import teal
+
+    daily = teal.asset(partitioned_by={"daily": "2026-01-01"}, partition_column="day")(_daily)
+    context = teal.build_context(daily, partition_key="2026-01-02")
+    start, end = context.partition_window  # a tuple still
+    assert (context.partition_window.start, context.partition_window.end) == (start, end)
+    assert str(end) == "2026-01-03 00:00:00"
+
+
+@pytest.mark.parametrize(
+    "name, says",
+    [
+        ("partition_time_window", "write context.partition_window, a (start, end) tuple"),
+        ("add_output_metadata", "return teal.Output(data, metadata={...}) from the asset"),
+        ("asset_partition_key_for_output", "write context.partition_key"),
+        ("instance", "teal has no instance"),
+        ("partition_windw", "did you mean 'partition_window'?"),
+    ],
+)
+def test_a_dagster_context_name_says_what_to_write_instead(name, says):
+    import teal
+
+    context = teal.build_context()
+    with pytest.raises(AttributeError, match=f"no attribute '{name}': ") as info:
+        getattr(context, name)
+    assert says in str(info.value)
+
+
+@pytest.mark.slow
+def test_a_build_reports_the_dagster_name_with_what_to_write(project):
+    model = (
+        "import pyarrow as pa\nimport teal\n\n\n"
+        '@teal.asset(partitioned_by={"daily": {"start": "2026-01-01", "end": "2026-01-02"}},\n'
+        '            partition_column="day")\n'
+        "def daily(context):\n"
+        "    window = context.partition_time_window\n"
+        '    return pa.table({"day": [window.start]})\n'
+    )
+    root = project({"models/daily.py": model}, config=CONFIG)
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 1, done.output
+    assert (
+        "models/daily.py:8: partition 2026-01-01: AttributeError: 'AssetContext' object has no "
+        "attribute 'partition_time_window': write context.partition_window" in done.stdout
+    ), done.output
