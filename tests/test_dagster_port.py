@@ -139,3 +139,16 @@ def test_a_build_reports_the_dagster_name_with_what_to_write(project):
         "models/daily.py:8: partition 2026-01-01: AttributeError: 'AssetContext' object has no "
         "attribute 'partition_time_window': write context.partition_window" in done.stdout
     ), done.output
+
+
+@pytest.mark.slow
+def test_deps_on_an_unknown_asset_reads_as_a_sentence(project):
+    # "is not a model, a declared source" read as a list missing its end
+    model = 'import teal\n\n\n@teal.asset(deps=["nope"])\ndef a():\n    return None\n'
+    root = project({"models/a.py": model}, config=CONFIG)
+    done = run_teal("validate", cwd=root)
+    assert done.returncode == 2, done.output
+    assert (
+        "models/a.py:4:1: deps entry 'nope' of asset 'a' is not a model or a declared source\n"
+        in done.stderr
+    ), done.stderr
