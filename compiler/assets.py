@@ -165,7 +165,8 @@ def asset(
         if materialized is not None:
             config["materialized"] = materialized
         if tags:
-            config["tags"] = list(tags)
+            # a mapping (Dagster's key-value tags) is kept whole, for the config check to refuse
+            config["tags"] = dict(tags) if isinstance(tags, Mapping) else list(tags)
         doc = description or inspect.getdoc(func)
         if doc:
             config["description"] = doc

@@ -89,6 +89,18 @@ def merge_config(into: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     return into
 
 
+def _mapped_tags_hint(value: object) -> str | None:
+    """The hint for tags given as a mapping, as Dagster writes its key-value tags: a tag is
+    a name here, so the pairs become names (``team:analytics``) or go to ``meta``."""
+    if not isinstance(value, dict) or not value:
+        return None
+    names = ", ".join(repr(f"{k}:{v}" if v not in (None, "") else str(k)) for k, v in value.items())
+    return (
+        f"tags are names, not key-value pairs: write tags=[{names}] (selected with "
+        "tag:NAME), or keep the pairs in meta"
+    )
+
+
 def validate_model_config(
     config: dict[str, Any],
     *,
@@ -128,6 +140,7 @@ def validate_model_config(
                 line=line,
                 col=col,
                 source_line=source_line,
+                hint=_mapped_tags_hint(value) if key == "tags" else None,
             )
         if key in CHOICES and value not in CHOICES[key][0]:
             allowed, noun = CHOICES[key]

@@ -376,7 +376,8 @@ class _Reader:
                 continue
             if key in ("tags", "meta", "partition_mapping"):
                 if value:
-                    config[key] = list(value) if key == "tags" else dict(value)
+                    tags = key == "tags" and not isinstance(value, dict)  # a mapping: refused
+                    config[key] = list(value) if tags else dict(value)
                 continue
             if key == "partition_by" and value is not None and not isinstance(value, str):
                 value = list(value)

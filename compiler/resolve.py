@@ -305,8 +305,10 @@ class Resolver:
                 found = param_position(m.path, m.line, param) if is_param else None
                 line, col, text = found or (m.line, None, None)
                 raise LineageError(
-                    f"{what} '{param}' of asset '{definition.name}' is not a model, a declared "
-                    "source" + (" or a resource" if is_param else ""),
+                    f"{what} '{param}' of asset '{definition.name}' is not a model"
+                    + (
+                        ", a declared source or a resource" if is_param else " or a declared source"
+                    ),
                     path=m.display_path,
                     line=line,
                     col=col,

@@ -6,8 +6,18 @@ import logging
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+
+class TimeWindow(NamedTuple):
+    """A time partition's [start, end), naive wall-clock time in the partitions' zone: a
+    tuple (``start, end = context.partition_window``) with Dagster's ``TimeWindow`` names
+    (``.start``, ``.end``)."""
+
+    start: datetime
+    end: datetime
 
 
 @dataclass(frozen=True)
@@ -25,7 +35,7 @@ class AssetContext:
     cursor: Any = field(default=None, repr=False)
     vars: dict[str, Any] = field(default_factory=dict)
     partition_key: str | None = None  # the partition being built (partitioned assets)
-    partition_window: tuple[Any, Any] | None = None  # [start, end) of a time partition
+    partition_window: TimeWindow | None = None  # [start, end) of a time partition
     # every key of this run: one, or several with backfill_policy='single_run'
     partition_keys: tuple[str, ...] = ()
     # the run's resources this asset names (``context.resources.api``) and its run config
@@ -39,6 +49,40 @@ class AssetContext:
     @property
     def has_partition_key(self) -> bool:
         return self.partition_key is not None
+
+    def __getattr__(self, name: str) -> Any:
+        # only for names the context does not have: a Dagster name says what to write here
+        instead = DAGSTER_NAMES.get(name)
+        if instead is None and not name.startswith("_"):
+            from teal.compiler.errors import did_you_mean
+
+            instead = did_you_mean(name, [*self.__dataclass_fields__, "name", "has_partition_key"])
+        raise AttributeError(
+            f"'AssetContext' object has no attribute '{name}'" + (f": {instead}" if instead else "")
+        )
+
+
+# What Dagster's asset context offers under another name or in another way, and what to
+# write in a teal asset instead (said by the AttributeError of the Dagster name).
+_WINDOW = "write context.partition_window, a (start, end) tuple with .start and .end"
+_KEYS = "write context.partition_keys, every key of this call (several with single_run)"
+_METADATA = "return teal.Output(data, metadata={...}) from the asset"
+DAGSTER_NAMES: dict[str, str] = {
+    "partition_time_window": _WINDOW,
+    "asset_partitions_time_window_for_output": _WINDOW,
+    "partition_key_range": _KEYS,
+    "asset_partition_key_range": _KEYS,
+    "asset_partition_key_range_for_output": _KEYS,
+    "asset_partition_keys_for_output": _KEYS,
+    "asset_partition_key_for_output": "write context.partition_key",
+    "asset_key": "write context.asset_name",
+    "add_output_metadata": _METADATA,
+    "add_asset_metadata": _METADATA,
+    "op_config": "annotate a parameter with a teal.Config class (or read context.config)",
+    "instance": "teal has no instance: a dynamic set's keys are added by a sensor's "
+    "teal.RunRequest(add_partitions=...) or `teal partitions add`, and runs are read with "
+    "teal.runs(...)",
+}
 
 
 class Resources:

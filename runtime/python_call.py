@@ -15,7 +15,13 @@ from teal.compiler.assets import Output
 from teal.compiler.declared import canonical_type
 from teal.compiler.project import Model, Project
 from teal.compiler.resources import Config
-from teal.runtime.context import AssetContext, Resources, asset_logger, user_frames
+from teal.runtime.context import (
+    AssetContext,
+    Resources,
+    TimeWindow,
+    asset_logger,
+    user_frames,
+)
 from teal.runtime.step_output import calling
 from teal.warehouse import io
 from teal.warehouse.engine import EngineCursor
@@ -74,16 +80,16 @@ def call_asset(
     if definition.config_param is not None:
         kwargs[definition.config_param] = config
     if definition.wants_context:
-        window = None
+        window: TimeWindow | None = None
         if keys:  # single_run: the window spans every partition being built
-            window = (
+            window = TimeWindow(
                 model.partitions.window(keys[0])[0].replace(tzinfo=None),
                 model.partitions.window(keys[-1])[1].replace(tzinfo=None),
             )
         elif key is not None and hasattr(model.partitions, "window"):
             try:
                 start, end = model.partitions.window(key)
-                window = (start.replace(tzinfo=None), end.replace(tzinfo=None))
+                window = TimeWindow(start.replace(tzinfo=None), end.replace(tzinfo=None))
             except Exception:  # noqa: BLE001 - static partitions have no time window
                 window = None
         kwargs["context"] = AssetContext(

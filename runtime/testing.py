@@ -16,7 +16,7 @@ from teal.compiler.plan import build_plan
 from teal.compiler.project import Project, project_from_assets
 from teal.compiler.resources import ResourceDecl
 from teal.runtime.checking import CheckOutcome
-from teal.runtime.context import AssetContext, Resources
+from teal.runtime.context import AssetContext, Resources, TimeWindow
 from teal.runtime.options import plan_options
 from teal.runtime.results import BuildResult, ModelResult
 from teal.runtime.run_config import RunConfig
@@ -107,6 +107,7 @@ def materialize(
         list(assets),
     )
     _warn_unread(inputs, project)
+    project = _with_dynamic_key(project, partition)
     session = Session(config=cfg, record_runs=False, _project=project)
     plan = build_plan(
         project, options=plan_options(cfg, partitions=(partition,) if partition else ())
@@ -148,6 +149,18 @@ def materialize(
     return MaterializeResult(result=result, outputs=outputs)
 
 
+def _with_dynamic_key(project: Project, partition: str | None) -> Project:
+    """``project`` whose dynamic partition sets hold ``partition``: a test names the key it
+    builds, and an in-memory warehouse holds no set's keys (where Dagster's test adds it
+    with ``instance.add_dynamic_partitions`` first)."""
+    from teal.compiler.partitions.dynamic import bind_project, dynamic_sets
+
+    sets = dynamic_sets(project)
+    if partition is None or not sets:
+        return project
+    return bind_project(project, {name: (partition,) for name in sets})
+
+
 def _warn_unread(inputs: Mapping[str, object], project: Project) -> None:
     """A Python warning naming the ``inputs`` no asset given reads (a misspelt parameter
     name would otherwise surface later as "not a model", or not at all)."""
@@ -187,27 +200,30 @@ def build_context(
     >>> import teal
     >>> @teal.asset(partitioned_by={"daily": "2026-01-01"}, partition_column="day")
     ... def events(context: teal.AssetContext) -> list:
-    ...     return [context.partition_window]
+    ...     return list(context.partition_window)
     >>> events(teal.build_context(events, partition_key="2026-01-02"))
-    [(datetime.datetime(2026, 1, 2, 0, 0), datetime.datetime(2026, 1, 3, 0, 0))]
+    [datetime.datetime(2026, 1, 2, 0, 0), datetime.datetime(2026, 1, 3, 0, 0)]
     """
     from teal.compiler.errors import SelectionError
     from teal.compiler.partitions import PartitionKeyError, parse_partitions
+    from teal.compiler.partitions.dynamic import DynamicPartitions
     from teal.runtime.context import asset_logger
 
     name = asset.name if asset is not None else "asset"
     spec = asset.config.get("partitioned_by") if asset is not None else None
-    window = None
+    window: TimeWindow | None = None
     if partition_key is not None and spec is not None:
         definition = parse_partitions(spec)
         assert definition is not None
+        if isinstance(definition, DynamicPartitions):  # no warehouse: the key named is one
+            definition = definition.bind((partition_key,))
         try:
             definition.validate(partition_key)
         except PartitionKeyError as exc:
             raise SelectionError(exc.message, path="partition_key", hint=exc.hint) from None
         try:
             start, end = definition.window(partition_key)
-            window = (start.replace(tzinfo=None), end.replace(tzinfo=None))
+            window = TimeWindow(start.replace(tzinfo=None), end.replace(tzinfo=None))
         except Exception:  # noqa: BLE001 - static partitions have no time window
             window = None
     return AssetContext(

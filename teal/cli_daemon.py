@@ -18,7 +18,7 @@ from teal.cli_json import emit_json, utc_iso
 from teal.cli_support import common_options, handle_errors, open_session, setup_logging, table
 from teal.compiler.config import ProjectConfig, load_config
 from teal.compiler.errors import ProjectError, SelectionError
-from teal.daemon_output import ended, say
+from teal.daemon_output import TickLines, ended, say
 
 if TYPE_CHECKING:
     from teal.runtime.freshness import Freshness
@@ -83,7 +83,7 @@ def daemon(
     once: bool,
 ) -> None:
     """Evaluate schedules and sensors, queue their runs and launch them one at a time."""
-    from teal.runtime.daemon import DaemonLock, TickOutcome, open_daemon
+    from teal.runtime.daemon import DaemonLock, open_daemon
     from teal.runtime.runstore.lost import StoreLost
 
     if target or warehouse or vars_:  # hidden from --help: each run is as its job says
@@ -97,9 +97,7 @@ def daemon(
             "chooses its run store)",
         )
 
-    def show(outcome: TickOutcome) -> None:
-        say(outcome.describe())
-
+    show = TickLines()
     _checked_config(project_dir)  # what it would run exists, before the first tick
     d = open_daemon(project_dir, on_tick=show)
     lock = DaemonLock(d.config.root / ".teal" / "daemon.lock")
@@ -117,7 +115,10 @@ def daemon(
     def step() -> None:
         try:
             _refuse_newer_store(d.store)
-            d.step(_now())
+            try:
+                d.step(_now())
+            finally:  # the skipped ticks it held, said before what follows
+                show.flush()
         except StoreLost as exc:  # a restart or a failover: the next step connects again
             if once:
                 raise

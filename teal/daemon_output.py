@@ -6,11 +6,15 @@ code."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from teal.compiler.errors import TealError
 from teal.runtime.runstore import RunStore
+
+if TYPE_CHECKING:
+    from teal.runtime.daemon import TickOutcome
 
 
 def say(text: str, *, err: bool = False) -> None:
@@ -34,3 +38,37 @@ def ended(store: RunStore, run_id: str, code: int | None) -> str:
         f"run {run_id} ended with exit code {code}: {how}; "
         f"`teal logs {run_id}`, its output in .teal/logs/{run_id}.log"
     )
+
+
+class TickLines:
+    """The lines of the ticks the daemon records: each its own line, except a run of a
+    schedule's ticks skipped for one reason (the ticks missed while no daemon ran, a paused
+    schedule's), which is one line with their count and first and last times. A minutely
+    schedule whose daemon was down a day records 1,440 skipped ticks, and printed a line
+    for each. ``flush()`` after each step says what is held."""
+
+    def __init__(self) -> None:
+        self._held: list[TickOutcome] = []
+
+    def __call__(self, outcome: TickOutcome) -> None:
+        if self._held and (outcome.source, outcome.message) != (
+            self._held[0].source,
+            self._held[0].message,
+        ):
+            self.flush()
+        if outcome.source.startswith("schedule:") and outcome.status == "skipped":
+            self._held.append(outcome)
+        else:
+            say(outcome.describe())
+
+    def flush(self) -> None:
+        held, self._held = self._held, []
+        if len(held) <= 2:
+            for outcome in held:
+                say(outcome.describe())
+            return
+        first, last = held[0].tick_at, held[-1].tick_at
+        say(
+            f"{held[0].source} {first:%Y-%m-%d %H:%M:%S}..{last:%Y-%m-%d %H:%M:%S}: "
+            f"{len(held):,} ticks skipped ({held[0].message})"
+        )
