@@ -46,7 +46,7 @@ def sensor_rows(config: ProjectConfig) -> list[dict[str, Any]]:
         {
             "name": d.name,
             "kind": "python",
-            "watches": d.description or d.source,
+            "watches": d.description or f"{d.file(config.root)}:{d.line}",
             "runs": f"job {d.job}"
             if d.job
             else ("-s " + " ".join(d.select) if d.select else "(its requests)"),
@@ -57,3 +57,4 @@ def sensor_rows(config: ProjectConfig) -> list[dict[str, Any]]:
         for d in in_python.values()
     ]
     return rows
+

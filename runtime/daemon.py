@@ -398,6 +398,7 @@ class Daemon:
         add_partitions: dict[str, tuple[str, ...]] | None = None,
         vars: dict[str, object] | None = None,
         partitions_of: str | None = None,
+        run_config: dict[str, object] | None = None,
     ) -> TickOutcome:
         """Record tick ``tick`` of ``source`` with the run it asks for (and the source's new
         cursor), in one transaction; ``add_partitions``: dynamic partition keys the run adds
@@ -421,6 +422,8 @@ class Daemon:
                 merged = dict(run.config["vars"]) if isinstance(run.config["vars"], dict) else {}
                 merged.update(json.loads(json.dumps(vars, default=str)))
                 run.config["vars"] = merged
+            if run_config:  # checked against the models' Config classes as the run starts
+                run.config["run_config"] = json.loads(json.dumps(run_config, default=str))
         except NoPartitionClosed as exc:  # past the definition's end: nothing to build
             self.ticks.record(
                 source, tick, TickStatus.SKIPPED, at=now, message=exc.message, cursor=cursor

@@ -47,11 +47,17 @@ class SensorContext:
     now: datetime  # naive UTC
     root: Path
 
+    def update_cursor(self, cursor: str | None) -> None:
+        """Move the cursor (Dagster's name for ``context.cursor = ...``)."""
+        self.cursor = cursor
+
 
 @dataclass(frozen=True)
 class RunRequest:
-    """A run a sensor asks for: a job or a selection, partitions, vars, and a run key that
-    makes a repeat a no-op; ``add_partitions`` adds dynamic partition keys before it runs."""
+    """A run a sensor asks for: a job or a selection, partitions, vars, the run config of
+    its Python models (``{model: {field: value}}``, as ``teal build --config``), and a run
+    key that makes a repeat a no-op; ``add_partitions`` adds dynamic partition keys before
+    it runs. ``partition_key`` is one partition (Dagster's name), added to ``partitions``."""
 
     run_key: str | None = None
     job: str | None = None
@@ -60,6 +66,8 @@ class RunRequest:
     partitions: Sequence[str] = ()
     vars: dict[str, Any] = field(default_factory=dict)
     add_partitions: dict[str, Sequence[str]] = field(default_factory=dict)
+    run_config: dict[str, Any] = field(default_factory=dict)
+    partition_key: str | None = None
 
     def __post_init__(self) -> None:
         # one string is one selection ("marts+ tag:daily": words, as in the config file)
@@ -70,6 +78,8 @@ class RunRequest:
                 object.__setattr__(self, name, tuple(value.split()))
         if isinstance(self.partitions, str):
             object.__setattr__(self, "partitions", (self.partitions,))
+        if self.partition_key is not None and self.partition_key not in self.partitions:
+            object.__setattr__(self, "partitions", (*self.partitions, self.partition_key))
         adds = {k: (v,) if isinstance(v, str) else v for k, v in self.add_partitions.items()}
         object.__setattr__(self, "add_partitions", adds)
 

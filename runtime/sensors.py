@@ -277,6 +277,7 @@ def python_sensor(d: Daemon, definition: SensorDef, now: datetime) -> list[TickO
                     cursor=moved if i == len(found) - 1 else None,
                     add_partitions={k: tuple(v) for k, v in request.add_partitions.items()} or None,
                     vars=dict(request.vars) or None,
+                    run_config=dict(request.run_config) or None,
                 )
             )
     if found:

@@ -112,3 +112,63 @@ def test_a_python_sensor_that_raises_keeps_its_cursor(tmp_path):
     once(root)  # the cursor the failed evaluation moved was kept: it asked for since = 1
     done = run_teal("runs", "--json", cwd=root)
     assert [r["config"]["vars"] for r in json.loads(done.stdout)] == [{"since": 0}]
+
+
+def test_a_python_sensor_without_a_docstring_is_named_by_its_file_in_the_project(tmp_path):
+    """`teal sensors` and the UI named it by its absolute path (/home/.../sensors/x.py:5)."""
+    from teal.compiler.config import load_config
+    from teal.runtime.automation_rows import sensor_rows
+
+    root = sensor_project(tmp_path, "landing/*.csv")
+    (root / "sensors").mkdir()
+    (root / "sensors" / "regions.py").write_text(
+        "import teal\n\n\n@teal.sensor(select='events')\ndef regions(context):\n    return []\n"
+    )
+    [row] = [r for r in sensor_rows(load_config(root)) if r["name"] == "regions"]
+    assert row["watches"] == "sensors/regions.py:4"
+
+
+DAGSTER_STYLE = """
+import teal
+
+@teal.sensor(select="scaled")
+def orders(context):
+    seen = int(context.cursor or 0)
+    context.update_cursor(str(seen + 1))
+    return teal.RunRequest(
+        run_key=f"orders-{seen}", partition_key="2026-01-03", run_config={"scaled": {"factor": 3}}
+    )
+"""
+SCALED = """
+import pyarrow as pa
+import teal
+
+
+class Scale(teal.Config):
+    factor: int = 1
+
+
+@teal.asset(partitioned_by={"daily": {"start": "2026-01-01"}}, partition_column="day")
+def scaled(context, config: Scale) -> pa.Table:
+    return pa.table({"day": [context.partition_window.start.date()], "n": [config.factor]})
+"""
+
+
+@pytest.mark.slow
+def test_a_python_sensor_asks_in_dagsters_words(tmp_path):
+    """RunRequest(partition_key=..., run_config=...) and context.update_cursor(...), as a
+    Dagster sensor writes them: the run builds that partition with that run config (were
+    a TypeError and an AttributeError, failed ticks)."""
+    from tests.conftest import query
+
+    root = sensor_project(tmp_path, "landing/*.csv")
+    (root / "models" / "scaled.py").write_text(SCALED)
+    (root / "sensors").mkdir()
+    (root / "sensors" / "orders.py").write_text(DAGSTER_STYLE)
+    once(root)
+    [run] = [r for r in json.loads(run_teal("runs", "--json", cwd=root).stdout)]
+    assert (run["status"], run["partitions"]) == ("success", ["2026-01-03"]), run
+    assert run["config"]["run_config"] == {"scaled": {"factor": 3}}
+    assert query(root / "warehouse.duckdb", "select day::varchar, n from scaled") == [
+        ("2026-01-03", 3)
+    ]
