@@ -57,4 +57,3 @@ def sensor_rows(config: ProjectConfig) -> list[dict[str, Any]]:
         for d in in_python.values()
     ]
     return rows
-
