@@ -84,6 +84,9 @@ DAGSTER_ONLY = {
     "schema= instead",
     "metadata": "write meta= (a mapping kept with the asset), or return teal.Output(data, "
     "metadata=...) for a materialization's",
+    "partitions_def": "write partitioned_by= (a mapping such as {'daily': '2026-01-01'}, or "
+    "a list of keys): docs/partitions.md",
+    "group_name": "write group= (a model's group, selected with group:NAME)",
 }
 
 

@@ -85,6 +85,7 @@ def materialize(
                 path="materialize",
                 hint="decorate the function with @teal.asset (or @teal.asset_check)",
             )
+    _check_assets_given(assets, inputs or {})
     inputs = dict(inputs or {})
     root = Path.cwd()
     cfg = ProjectConfig(
@@ -147,6 +148,24 @@ def materialize(
             f"asset '{failed.model}' failed: {failed.message}", path=failed.path, line=failed.line
         )
     return MaterializeResult(result=result, outputs=outputs)
+
+
+def _check_assets_given(
+    assets: list[AssetDef | AssetCheckDef], inputs: Mapping[str, object]
+) -> None:
+    """A check given without its asset (a SQL model's, or one left out) has nothing to run
+    on here: ``inputs`` are data for what the assets read, not assets to check."""
+    given = {a.name for a in assets if isinstance(a, AssetDef)}
+    for check in assets:
+        if isinstance(check, AssetCheckDef) and check.asset not in given:
+            where = "given only as input data" if check.asset in inputs else "not given"
+            raise SelectionError(
+                f"check '{check.name}' is of asset '{check.asset}', {where}: "
+                "materialize runs checks on the assets it builds",
+                path="materialize",
+                hint=f"give @teal.asset '{check.asset}' too, or call the check on a table: "
+                f"{check.fn.__name__}(table)",
+            )
 
 
 def _with_dynamic_key(project: Project, partition: str | None) -> Project:

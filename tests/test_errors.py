@@ -312,6 +312,17 @@ COMPILE_ERRORS = {
         says=["asset() got an unexpected keyword argument 'code_version'"],
         hint="hint: teal versions an asset by its function's source",
     ),
+    "python_asset_dagster_partitions_def": dict(
+        # not "did you mean 'partition_by'": that one is the external files' option
+        files={
+            "models/raw/numbers.py": NUMBERS_PY.replace(
+                "@teal.asset\n", "@teal.asset(partitions_def={'daily': '2026-01-01'})\n"
+            )
+        },
+        where="models/raw/numbers.py:5:",
+        says=["asset() got an unexpected keyword argument 'partitions_def'"],
+        hint="hint: write partitioned_by= (a mapping such as {'daily': '2026-01-01'}",
+    ),
     "python_parameter_misspelt": dict(
         # located at the parameter, not at the decorator above the signature
         files={

@@ -71,3 +71,23 @@ def test_build_context_calls_an_asset_function_directly():
     assert caught.value.path == "partition_key"
     plain = teal.build_context(vars={"a": 1})
     assert plain.partition_key is None and plain.vars == {"a": 1}
+
+
+@teal.asset_check(asset="user_activity")
+def active_users_exist(user_activity: pl.DataFrame) -> bool:
+    return user_activity.height > 0
+
+
+def test_a_check_without_its_asset_says_how_to_test_it():
+    """The check of a SQL model, its table given as an input: it said "which is not a
+    model", as if the check were misspelt; calling the check on the table is the way."""
+    table = pl.DataFrame({"user_id": [1]})
+    with pytest.raises(teal.SelectionError) as caught:
+        teal.materialize([active_users_exist], inputs={"user_activity": table})
+    error = caught.value
+    assert error.message == (
+        "check 'active_users_exist' is of asset 'user_activity', given only as input data: "
+        "materialize runs checks on the assets it builds"
+    )
+    assert error.hint is not None and "active_users_exist(table)" in error.hint
+    assert active_users_exist(table) is True  # as the hint says
