@@ -208,6 +208,8 @@ def test_a_partition_column_taken_from_a_dimension_fails_as_each_partition_would
     assert built.returncode == 1, built.output
     assert "2 of 3 partitions failed" in built.output, built.output
     assert "do not belong to partition 2026-01-02" in built.output, built.output
+    # and what to do, under the failure in the summary
+    assert "    hint: a partition's query returns only its rows: filter on" in built.output
     # the day whose own query gives its own rows is built, with its own events only
     assert query(root / "warehouse.duckdb", "select day::varchar, n from joined") == [
         ("2026-01-01", 4)

@@ -49,7 +49,18 @@ class PartitionWrite(NamedTuple):
 
 
 class PartitionRowsError(Exception):
-    """A partition's query returned rows that belong to other partitions."""
+    """A partition's query returned rows that belong to other partitions; said with what
+    to do, as a second line (a model reading a partitioned model through a view, with no
+    filter of its own, returns every partition's rows)."""
+
+    HINT = (
+        "hint: a partition's query returns only its rows: filter on {{ partition.start }} "
+        "and {{ partition.end }} (or {{ partition.key }}), also where the rows come through "
+        "a view; a Python asset on context.partition_window or partition_key"
+    )
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}\n{self.HINT}"
 
 
 class CheckAborted(RuntimeError):
