@@ -94,6 +94,10 @@ class AssetDef:
     resource_params: tuple[str, ...] = ()
     # the parameter annotated with a teal.Config class: given the run config
     config_param: str | None = None
+    # one output of a @teal.multi_asset call (compiler/multi_assets.py): which one, and
+    # every output of the call, in order
+    output: str | None = None
+    outputs: tuple[str, ...] = ()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)

@@ -46,6 +46,7 @@ from teal.compiler.fresh_imports import (
     stamped_unchanged,
     stamping,
 )
+from teal.compiler.multi_assets import MultiAssetDef
 
 TEAL_PACKAGES = {"compiler", "warehouse", "runtime", "teal"}  # teal's own code, not helpers
 _COMPLETE = "__teal_imported__"  # set on a model file's module once it ran to the end
@@ -180,6 +181,8 @@ def declared(
             continue
         if isinstance(value, AssetDef):
             assets.append((attr, value))
+        elif isinstance(value, MultiAssetDef):  # one asset per output, all from one call
+            assets += [(attr, one) for one in value.assets]
         elif isinstance(value, AssetCheckDef):
             checks.append((attr, value))
     assets.sort(key=lambda item: item[1].source_line or 0)

@@ -402,6 +402,8 @@ class _Reader:
                     "source_line": line,
                     "resource_params": tuple(self.resource_params),
                     "config_param": self.config_param,
+                    "output": None,  # one asset, not an output of a multi-asset
+                    "outputs": (),
                 },
             }
         )

@@ -22,6 +22,7 @@ from teal.runtime.context import (
     asset_logger,
     user_frames,
 )
+from teal.runtime.shared_calls import MissingOutput, SharedCalls, call_key
 from teal.runtime.step_output import calling
 from teal.warehouse import io
 from teal.warehouse.engine import EngineCursor
@@ -46,6 +47,7 @@ class CallEnv:
     configs: Mapping[str, Config] = field(default_factory=dict)  # run config, by model
     redact: Callable[[str], str] | None = None  # hides secrets from messages
     now: datetime | None = None  # the plan's clock (TEAL_NOW): which partitions exist
+    shared: SharedCalls = field(default_factory=SharedCalls)  # multi-asset calls of the run
 
 
 def call_asset(
@@ -58,7 +60,46 @@ def call_asset(
 ) -> AssetOutput:
     """Call a Python asset with its inputs (one partition ``key``, the ``keys`` of a
     single_run, or none) and return what it returned, scannable by the engine."""
-    project, run_id, debug = env.project, env.run_id, env.debug
+    definition = model.asset
+    assert definition is not None
+    try:
+        with calling(model.name, env.redact):  # its print() lines: runtime/step_output.py
+            if definition.output is None:
+                value = definition.fn(**_arguments(env, cur, model, key, keys))
+            else:  # one output of a multi-asset: one call for every output the run builds
+                shared = call_key(definition, key, keys)
+                value = env.shared.part(
+                    definition,
+                    shared,
+                    lambda: definition.fn(**_arguments(env, cur, model, key, keys)),
+                )
+    except MissingOutput as exc:
+        raise UserCodeError(str(exc), model.line) from None
+    except Exception as exc:  # the user's code raised
+        line = _user_line(exc, model)
+        detail = traceback.format_exc() if env.debug else user_frames(exc, env.project.root)
+        message = f"{type(exc).__name__}: {exc}" + (f"\n{detail}" if detail else "")
+        raise UserCodeError(env.redact(message) if env.redact else message, line) from exc
+    metadata: dict[str, Any] = {}
+    if isinstance(value, Output):
+        metadata = _checked_metadata(value.metadata, model)
+        value = value.value
+    try:
+        data = io.scannable(value)
+    except io.UnsupportedOutput as exc:
+        raise UserCodeError(
+            f"asset '{model.name}' {exc}; return a {io.SUPPORTED_OUTPUTS}", model.line
+        ) from None
+    _check_declared_columns(model, data)
+    return AssetOutput(data, metadata)
+
+
+def _arguments(
+    env: CallEnv, cur: EngineCursor, model: Model, key: str | None, keys: list[str] | None
+) -> dict[str, Any]:
+    """What the asset function of ``model`` is called with: its inputs loaded, its
+    resources, run config and context."""
+    project, run_id = env.project, env.run_id
     definition = model.asset
     assert definition is not None
     kwargs: dict[str, Any] = {}
@@ -105,26 +146,7 @@ def call_asset(
             resources=Resources(dict(env.resources)),
             config=config,
         )
-    try:
-        with calling(model.name, env.redact):  # its print() lines: runtime/step_output.py
-            value = definition.fn(**kwargs)
-    except Exception as exc:  # the user's code raised
-        line = _user_line(exc, model)
-        detail = traceback.format_exc() if debug else user_frames(exc, project.root)
-        message = f"{type(exc).__name__}: {exc}" + (f"\n{detail}" if detail else "")
-        raise UserCodeError(env.redact(message) if env.redact else message, line) from exc
-    metadata: dict[str, Any] = {}
-    if isinstance(value, Output):
-        metadata = _checked_metadata(value.metadata, model)
-        value = value.value
-    try:
-        data = io.scannable(value)
-    except io.UnsupportedOutput as exc:
-        raise UserCodeError(
-            f"asset '{model.name}' {exc}; return a {io.SUPPORTED_OUTPUTS}", model.line
-        ) from None
-    _check_declared_columns(model, data)
-    return AssetOutput(data, metadata)
+    return kwargs
 
 
 def _check_declared_columns(model: Model, data: object) -> None:

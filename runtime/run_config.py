@@ -140,10 +140,14 @@ def config_classes(project: Project, models: Iterable[str]) -> dict[str, type[Co
 
 def real_definition(definition: Any) -> Any:
     """The decorated definition itself, its file imported if the load read it from cache."""
+    from teal.compiler.multi_assets import MultiAssetDef
     from teal.compiler.pyfiles import Deferred
 
     if isinstance(definition.fn, Deferred):
-        return definition.fn.definition()
+        found = definition.fn.definition()
+        if isinstance(found, MultiAssetDef):  # the output of the call this asset is
+            return next(a for a in found.assets if a.name == definition.name)
+        return found
     return definition
 
 

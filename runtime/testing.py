@@ -12,6 +12,7 @@ from typing import Any
 from teal.compiler.assets import AssetCheckDef, AssetDef
 from teal.compiler.config import ProjectConfig
 from teal.compiler.errors import ExecutionError, SelectionError
+from teal.compiler.multi_assets import MultiAssetDef
 from teal.compiler.plan import build_plan
 from teal.compiler.project import Project, project_from_assets
 from teal.compiler.resources import ResourceDecl
@@ -59,7 +60,7 @@ class MaterializeResult:
 
 
 def materialize(
-    assets: list[AssetDef | AssetCheckDef],
+    assets: list[AssetDef | AssetCheckDef | MultiAssetDef],
     *,
     inputs: dict[str, Any] | None = None,
     warehouse: str | Path = ":memory:",
@@ -79,13 +80,19 @@ def materialize(
     asset name; ``partition`` the one partition key partitioned assets are built for.
     """
     for i, given in enumerate(assets):
-        if not isinstance(given, AssetDef | AssetCheckDef):
+        if not isinstance(given, AssetDef | AssetCheckDef | MultiAssetDef):
             raise SelectionError(
                 f"assets[{i}] is {given!r}, not a teal asset or asset check",
                 path="materialize",
                 hint="decorate the function with @teal.asset (or @teal.asset_check)",
             )
-    _check_assets_given(assets, inputs or {})
+    # a multi-asset is its outputs, one asset each
+    each: list[AssetDef | AssetCheckDef] = [
+        one
+        for given in assets
+        for one in (given.assets if isinstance(given, MultiAssetDef) else (given,))
+    ]
+    _check_assets_given(each, inputs or {})
     inputs = dict(inputs or {})
     root = Path.cwd()
     cfg = ProjectConfig(
@@ -105,7 +112,7 @@ def materialize(
         dataclasses.replace(
             cfg, resources={n: ResourceDecl(n, "<resources>", None) for n in resources or {}}
         ),
-        list(assets),
+        each,
     )
     _warn_unread(inputs, project)
     project = _with_dynamic_key(project, partition)

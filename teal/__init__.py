@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         TemplateError,
         WarehouseError,
     )
+    from teal.compiler.multi_assets import MultiAssetDef, multi_asset
     from teal.compiler.plan import Plan, build_plan
     from teal.compiler.project import Model, Project, load_project
     from teal.compiler.resources import Config, EnvVar, IOManager, Resource
@@ -50,6 +51,8 @@ _WHERE: dict[str, str] = {
     "Output": "teal.compiler.assets",
     "asset": "teal.compiler.assets",
     "asset_check": "teal.compiler.assets",
+    "MultiAssetDef": "teal.compiler.multi_assets",
+    "multi_asset": "teal.compiler.multi_assets",
     "ProjectConfig": "teal.compiler.config",
     "load_config": "teal.compiler.config",
     "ExecutionError": "teal.compiler.errors",
@@ -110,6 +113,8 @@ __all__ = [
     "AssetContext",
     "CheckResult",
     "asset_check",
+    "multi_asset",
+    "MultiAssetDef",
     "AssetDef",
     "BuildResult",
     "Config",
