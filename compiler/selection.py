@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.errors import SelectionError, did_you_mean
@@ -224,6 +224,8 @@ def select_models(
             got = exposure_matches(c, exposures or {}, dag, expression)
             return got, got
         base = _base_or_selector(c, dag, models, expression, selectors, _seen, exposures)
+        if c.method == "source" and c.down_depth:  # what reads it is one step down from it
+            c = replace(c, down_depth=c.down_depth - 1)
         return base, _expand(c, base, dag)
 
     chosen: set[str] = set()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from teal.cli_json import echo_json, emit_json
+from teal.cli_spread import SpreadingGroup
 from teal.cli_support import (
     DEBUG,
     STRICT,
@@ -56,7 +57,7 @@ LAZY_COMMANDS: dict[str, str] = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(SpreadingGroup):
     """A group whose :data:`LAZY_COMMANDS` are imported when asked for by name."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from teal.cli_spread import SpreadingGroup
 from teal.cli_support import (
     PROFILES_DIR,
     build_options,
@@ -193,7 +194,7 @@ def debug_command(
         sys.exit(1)
 
 
-@click.group(name="docs")
+@click.group(name="docs", cls=SpreadingGroup)
 def docs_group() -> None:
     """dbt projects: dbt's documentation artifacts (dbt docs generate)."""
 
@@ -225,7 +226,7 @@ def docs_generate(
     )
 
 
-@click.group(name="source")
+@click.group(name="source", cls=SpreadingGroup)
 def source_group() -> None:
     """dbt's source commands (dbt source freshness)."""
 

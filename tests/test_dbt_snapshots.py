@@ -61,3 +61,30 @@ def test_snapshot_meta_column_names_is_a_located_error(tmp_path: Path) -> None:
     assert "snapshots/people_snap.sql:3:11: snapshot_meta_column_names is not supported" in (
         done.output
     ), done.output
+
+
+@pytest.mark.slow
+def test_full_refresh_keeps_a_snapshots_history(tmp_path: Path) -> None:
+    """As dbt's snapshot materialization, which never asks should_full_refresh():
+    `build --full-refresh` rebuilt the snapshot from scratch, losing its closed versions."""
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "snapshots/people_snap.sql": SNAPSHOT.replace("STAMP", "2024-01-01").replace(
+                "SETTING", ""
+            )
+        },
+    )
+    done = run_teal("build", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    (root / "snapshots" / "people_snap.sql").write_text(
+        SNAPSHOT.replace("STAMP", "2024-02-01").replace("SETTING", "")
+    )
+    done = run_teal("build", "--full-refresh", cwd=root, env=ENV)
+    assert done.returncode == 0, done.output
+    rows = query(
+        root / "shop.duckdb",
+        "select strftime(dbt_valid_from, '%Y-%m') from snaps.people_snap where id = 1 "
+        "order by dbt_valid_from",
+    )
+    assert rows == [("2024-01",), ("2024-02",)]

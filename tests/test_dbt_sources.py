@@ -65,3 +65,43 @@ def test_a_source_var_that_is_not_defined_is_located(tmp_path: Path) -> None:
     ), done.output
     assert "sources.yml:7:9: cannot render identifier of source 'raw'" in done.output
     assert "Traceback" not in done.output
+
+
+def test_a_dbt_duckdb_external_location_is_a_located_error(tmp_path: Path) -> None:
+    """dbt-duckdb reads such a source from its file; teal read files.events instead and the
+    build failed on a missing table (or read another table of that name)."""
+    from teal.compiler.errors import TealError
+    from teal.compiler.project import load_project
+
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "models/staging/files.yml": """
+                version: 2
+                sources:
+                  - name: files
+                    meta:
+                      external_location: "read_parquet('data/{name}.parquet')"
+                    tables:
+                      - name: events
+                      - name: clicks
+                  - name: lake
+                    tables:
+                      - name: orders
+                        config:
+                          plugin: excel
+                """,
+            "models/staging/stg_events.sql": "select * from {{ source('files', 'events') }}\n",
+            "models/staging/stg_clicks.sql": "select * from {{ source('files', 'clicks') }}\n",
+            "models/staging/stg_orders.sql": "select * from {{ source('lake', 'orders') }}\n",
+        },
+    )
+    with pytest.raises(TealError) as raised:
+        load_project(root, vars={"cutoff": 2})
+    said = str(raised.value)
+    assert (
+        "models/staging/files.yml:5:7: source 'files' sets external_location (dbt-duckdb), "
+        "which teal does not support: teal would read tables of schema files instead" in said
+    ), said
+    assert said.count("sets external_location") == 1, said  # once for its two tables
+    assert "models/staging/files.yml:13:11: source 'lake' sets plugin (dbt-duckdb)" in said

@@ -429,3 +429,21 @@ def test_an_unknown_value_of_a_dbt_method_is_an_error(fixture_project, select_, 
     err = selection_error(fixture_project, [select_])
     assert message in err.message
     assert hint in (err.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("source:raw", {"stg"}),
+        ("source:raw+", {"stg", "int", "mart"}),
+        # as dbt: the source's readers are its children, one step down
+        ("source:raw+1", {"stg"}),
+        ("source:raw.orders+2", {"stg", "int"}),
+    ],
+)
+def test_source_depth_counts_from_the_source(expression: str, expected: set[str]) -> None:
+    from teal.compiler.graph import Dag
+
+    dag = Dag({"stg": [], "int": ["stg"], "mart": ["int"]})
+    models = {"stg": {"source_tables": ("raw.orders",)}, "int": {}, "mart": {}}
+    assert select(dag, [expression], models=models) == expected

@@ -178,6 +178,10 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
             predicates = (found,) if isinstance(found, str) else tuple(str(p) for p in found)
         description = node_description(loader, node)
         config = {k: v for k, v in node.config.items()}
+        if node.materialized == "snapshot":
+            # dbt's snapshot materialization never asks should_full_refresh(): --full-refresh
+            # (and a full_refresh config) keep a snapshot's history
+            config["full_refresh"] = False
         if node.render_at_run:
             config["render_at_run"] = True
         if node.version is not None:  # `-s name` selects every version (compiler/selection.py)

@@ -153,8 +153,11 @@ def configure_nodes(loader: DbtLoader) -> None:
                 check_config(node.config, node.display, written or 1)
             except TealError as exc:
                 loader.errors.append(exc)
+    from teal.compiler.dbt.external_sources import check_external_source
+
     for info in loader.sources.values():
         render_source(loader, info)
+        check_external_source(loader, info)
 
 
 def render_source(loader: DbtLoader, info: dict[str, Any]) -> None:
