@@ -29,7 +29,6 @@ from teal.cli_support import (
     plan_options,
     selection_options,
     setup_logging,
-    spread_selections,
     table,
     verbose_option,
 )
@@ -75,14 +74,6 @@ class LazyGroup(SpreadingGroup):
             if isinstance(command, click.Command) and command.name == cmd_name:
                 return command
         return None
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        name, command, rest = super().resolve_command(ctx, args)
-        if command is not None:  # `-s a b` as dbt reads it: `-s a -s b`
-            rest = spread_selections(command, rest)
-        return name, command, rest
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

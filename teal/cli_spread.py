@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import click
 
-# dbt's MultiOption flags
-SPREAD = ("-s", "--select", "--exclude", "--resource-type")
+# dbt's MultiOption flags, and --selector (dbt's takes one name; several do no harm)
+SPREAD = ("-s", "--select", "--exclude", "--resource-type", "--selector")
 
 
 def spread_option_values(command: click.Command, args: list[str]) -> list[str]:

@@ -129,42 +129,6 @@ def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-SPREAD = ("select", "exclude", "selector")  # the options that take several words
-
-
-def spread_selections(command: click.Command, args: list[str]) -> list[str]:
-    """``args`` with the words after an ``-s``/``--select``, ``--exclude`` or
-    ``--selector`` value made values of the same option (``-s a b`` is ``-s a -s b``, as
-    dbt reads it), for a command that takes no argument of its own (where a word could be
-    its argument, the words are left as they are)."""
-    if any(isinstance(p, click.Argument) for p in command.params):
-        return args
-    names = {
-        opt: opt
-        for p in command.params
-        if isinstance(p, click.Option) and p.name in SPREAD
-        for opt in p.opts
-    }
-    out: list[str] = []
-    i = 0
-    while i < len(args):
-        word = args[i]
-        if word == "--":
-            return out + args[i:]
-        flag = names.get(word.split("=", 1)[0] if word.startswith("--") else word)
-        out.append(word)
-        i += 1
-        if flag is None:
-            continue
-        if "=" not in word and i < len(args):  # its value
-            out.append(args[i])
-            i += 1
-        while i < len(args) and not args[i].startswith("-"):
-            out += [flag, args[i]]
-            i += 1
-    return out
-
-
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
