@@ -69,9 +69,12 @@ def column_entry(graph: ColumnGraph, name: str) -> dict[str, Any]:
 
 
 def write_compiled(project: Project, names: set[str] | None = None) -> int:
-    """Write ``target/compiled/<path>.sql`` for the SQL models of ``names`` (all: None),
+    """Write ``target/compiled/<path>.sql`` (a dbt project's under its name, as dbt does)
+    for the SQL models of ``names`` (all: None),
     leaving a file that holds the same text as it is; how many files were written."""
     compiled_dir = project.root / "target" / "compiled"
+    if project.config.dbt is not None:  # dbt's layout: compiled/<project>/models/...
+        compiled_dir = compiled_dir / project.config.name
     compiled_dir.mkdir(parents=True, exist_ok=True)
     folders: set[Path] = set()  # made already: one mkdir per folder, not per file
     written = 0

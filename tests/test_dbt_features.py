@@ -61,7 +61,7 @@ def test_microbatch_builds_one_partition_per_batch_and_reads_batches_of_event_ti
     assert done.returncode == 0, done.output
     assert query(root / "shop.duckdb", "select id from main.mb order by id") == [(1,), (3,)]
     assert run_teal("compile", "-s", "mb", cwd=root, env=ENV).returncode == 0
-    compiled = (root / "target" / "compiled" / "models" / "mb.sql").read_text()
+    compiled = (root / "target" / "compiled" / "shop" / "models" / "mb.sql").read_text()
     assert 'where "joined" >= __teal_partition_start__' in compiled
     # one batch by the dbt flags: only March is rebuilt
     plan = run_teal(

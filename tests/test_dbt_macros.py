@@ -182,7 +182,7 @@ def test_a_render_that_fails_on_what_the_warehouse_held_before_the_build_is_done
     assert run_teal("build", "--empty", "--exclude", "pivoted", cwd=root, env=ENV).returncode == 0
     done = run_teal("compile", "-s", "pivoted", cwd=root, env=ENV)
     assert done.returncode == 0, done.output
-    compiled = (root / "target/compiled/models/marts/pivoted.sql").read_text()
+    compiled = (root / "target/compiled/shop/models/marts/pivoted.sql").read_text()
     # located in the macro that failed, with the model's call
     assert "rendering it with the warehouse as it is now failed: dbt_packages/" in compiled
     assert "in a macro that models/marts/pivoted.sql:2 calls" in compiled

@@ -45,7 +45,8 @@ def test_a_source_identifier_reads_the_project_vars(tmp_path: Path) -> None:
         "compile", "--vars", "{people_table: other}", "-s", "from_source", cwd=root, env=ENV
     )
     assert done.returncode == 0, done.output
-    compiled = (root / "target" / "compiled" / "models" / "from_source.sql").read_text()
+    # dbt's layout: under the project's name
+    compiled = (root / "target" / "compiled" / "shop" / "models" / "from_source.sql").read_text()
     assert '"main_raw"."other"' in compiled
 
 
