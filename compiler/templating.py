@@ -269,7 +269,8 @@ def render_sql(
             line=line,
             col=col,
             source_line=_source_line(source, line),
-            hint=f"set it under [vars] in the project config, pass "
+            hint=did_you_mean(name, vars)
+            or f"set it under [vars] in the project config, pass "
             f"--vars '{{{name}: ...}}', or give a default: var('{name}', ...)",
         )
 

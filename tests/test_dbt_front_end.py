@@ -128,6 +128,14 @@ def test_unknown_ref_is_located_with_a_suggestion(tmp_path: Path) -> None:
     assert "did you mean 'stg_people'?" in text
 
 
+def test_a_misspelt_var_is_located_with_a_suggestion(tmp_path: Path) -> None:
+    text = _error(
+        dbt_project(tmp_path / "p", {"models/bad.sql": "select {{ var('cutof') }} as n\n"})
+    )
+    assert text.startswith("models/bad.sql:1:11: var('cutof') is not defined"), text
+    assert "hint: did you mean 'cutoff'?" in text
+
+
 def test_bad_yaml_is_located(tmp_path: Path) -> None:
     text = _error(
         dbt_project(

@@ -100,6 +100,11 @@ def test_var_set_to_a_falsy_value_is_not_replaced_by_the_default():
     assert render("select {{ var('n', 7) }}", vars={"n": 0}).sql == "select 0"
 
 
+def test_a_misspelt_var_names_the_one_it_may_mean():
+    err = render_error("select {{ var('reporting_curency') }}", vars={"reporting_currency": 1})
+    assert err.hint == "did you mean 'reporting_currency'?"
+
+
 def test_missing_var_is_an_error_with_line_column_and_hint():
     err = render_error("select 1,\n  {{ var('start_date') }} as d")
     assert (err.line, err.col) == (2, 6)

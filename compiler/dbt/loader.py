@@ -130,9 +130,11 @@ class DbtLoader:
             return own.vars[name]
         if default is not ...:
             return default
+        known = {*self.settings.cli_vars, *root_vars, *(own.vars if own is not None else ())}
         raise self.jinja.error(
             f"var('{name}') is not defined",
-            hint=f"set it under vars: in dbt_project.yml, pass --vars '{{{name}: ...}}', "
+            hint=did_you_mean(name, known)
+            or f"set it under vars: in dbt_project.yml, pass --vars '{{{name}: ...}}', "
             f"or give a default: var('{name}', ...)",
             pattern=r"var\s*\(\s*['\"]" + re.escape(name),
         )
