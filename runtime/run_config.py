@@ -165,7 +165,9 @@ def validated_configs(
                 path=given.source,
                 line=line,
                 col=col,
-                hint=did_you_mean(name, project.models) or "keys are model names",
+                hint=did_you_mean(name, project.models)
+                or _multi_asset_named(project, name)
+                or "keys are model names",
             )
         asset = project.models[name].asset
         if asset is None or asset.config_param is None:
@@ -178,11 +180,14 @@ def validated_configs(
                 hint="a Python model takes it through a parameter annotated with a "
                 "teal.Config class",
             )
+    # the outputs of one multi-asset call share the config given to any of them
+    values, origin = call_configs(project, given)
     wanted = set(models) | set(given.values)
     configs: dict[str, Config] = {}
-    for name, cls in config_classes(project, sorted(wanted)).items():
+    for each, cls in config_classes(project, sorted(wanted)).items():
+        name = origin.get(each, each)  # where a message points: the entry given
         try:
-            configs[name] = cls(**given.values.get(name, {}))
+            configs[each] = cls(**values.get(each, {}))
         except FieldError as exc:
             top = exc.field.split(".")[0].split("[")[0]
             line, col = given.at(f"{name}.{top}:key" if exc.unknown else f"{name}.{top}")
@@ -201,6 +206,60 @@ def validated_configs(
             ) from None
     in_run = set(models)
     return {name: c for name, c in configs.items() if name in in_run}
+
+
+def _multi_asset_named(project: Project, name: str) -> str | None:
+    """The hint for run config keyed by a multi-asset's function name (Dagster's op name)."""
+    outputs = next(
+        (
+            m.asset.outputs
+            for m in project.models.values()
+            if m.asset is not None and m.asset.output is not None and m.asset.__name__ == name
+        ),
+        None,
+    )
+    if outputs is None:
+        return None
+    return (
+        f"'{name}' is a multi_asset: its run config goes under one of its outputs "
+        f"({', '.join(outputs)}), which all share it"
+    )
+
+
+def call_configs(
+    project: Project, given: RunConfig
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """``given``'s values by model, each output of a ``@teal.multi_asset`` given the
+    config of another output of its call (one call makes them all, with one config), and
+    the entry each such output's values came from; two outputs given different values are
+    an error at the second."""
+    values = dict(given.values)
+    origin: dict[str, str] = {}
+    for name in sorted(given.values):
+        asset = project.models[name].asset
+        if asset is None or asset.output is None:
+            continue
+        for other in asset.outputs:
+            sibling = project.models.get(other)
+            mate = sibling.asset if sibling is not None else None
+            if other == name or mate is None or mate.outputs != asset.outputs:
+                continue
+            if (mate.source_file, mate.source_line) != (asset.source_file, asset.source_line):
+                continue
+            if other not in given.values:
+                values.setdefault(other, given.values[name])
+                origin.setdefault(other, name)
+            elif given.values[other] != given.values[name] and other > name:
+                line, col = given.at(other)
+                raise SelectionError(
+                    f"run config of '{other}' differs from that of '{name}': both are "
+                    f"outputs of multi_asset '{asset.__name__}', made by one call",
+                    path=given.source,
+                    line=line,
+                    col=col,
+                    hint=f"give the call's run config once, under '{name}' or '{other}'",
+                )
+    return values, origin
 
 
 @dataclass
@@ -312,8 +371,10 @@ def unused_run_config(
     and return a warning for each entry of a model not in ``building``: it is recorded
     with the run and used by nothing."""
     validated_configs(project, [], given)
+    _, origin = call_configs(project, given)  # an output built uses its call's config
+    used = set(building) | {origin[name] for name in building if name in origin}
     out = []
-    for name in sorted(set(given.values) - set(building)):
+    for name in sorted(set(given.values) - used):
         line, col = given.at(name)
         out.append(
             SelectionError(

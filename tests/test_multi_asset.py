@@ -148,3 +148,46 @@ def test_a_setting_of_one_output_that_is_the_calls_is_refused():
         teal.multi_asset(outs={"a": {"partitioned_by": {"daily": "2026-01-01"}}})
     with pytest.raises(TypeError, match="names an output twice"):
         teal.multi_asset(outs=["a", "a"])
+
+
+CONFIGURED = """
+import pyarrow as pa
+import teal
+
+
+class Size(teal.Config):
+    n: int = 3
+
+
+@teal.multi_asset(outs=["orders", "customers"])
+def shop(config: Size):
+    return pa.table({"id": list(range(config.n))}), pa.table({"id": list(range(config.n))})
+"""
+
+
+@pytest.mark.slow
+def test_run_config_given_to_one_output_is_the_calls(tmp_path: Path):
+    root = write_project(tmp_path / "cfg", {"models/shop.py": CONFIGURED}, 'name = "cfg"\n')
+    warehouse = root / "warehouse.duckdb"
+    given = ["--config-json", '{"orders": {"n": 5}}']
+    # the other output alone: built from the one call, with the config given
+    one = run_teal("build", "-s", "customers", *given, cwd=root)
+    assert one.returncode == 0, one.output
+    assert "it is not used" not in one.output
+    assert query(warehouse, "select count(*) from customers") == [(5,)]
+    both = run_teal("build", "--threads", "2", *given, cwd=root)
+    assert both.returncode == 0, both.output
+    assert query(
+        warehouse, "select count(*) from orders union all select count(*) from customers"
+    ) == [(5,), (5,)]
+
+    differ = run_teal(
+        "build", "--config-json", '{"orders": {"n": 5}, "customers": {"n": 4}}', cwd=root
+    )
+    assert differ.returncode == 2, differ.output
+    assert "run config of 'orders' differs from that of 'customers'" in differ.output
+    by_function = run_teal("build", "--config-json", '{"shop": {"n": 5}}', cwd=root)
+    assert by_function.returncode == 2, by_function.output
+    assert "'shop' is a multi_asset: its run config goes under one of its outputs" in (
+        by_function.output
+    )
