@@ -88,7 +88,8 @@ class ConsoleReporter:
     checks counted once per check across the partitions, and a check that did not pass
     everywhere gets one line naming its first failing partitions. ``verbose`` adds a
     line per partition as it finishes; ``quiet`` leaves out the opening line, models that
-    built (their checks that did not pass are still said) and progress lines. Thread-safe:
+    built (their checks that did not pass and partitions held back are still said) and
+    progress lines. Thread-safe:
     workers report partitions while the main thread reports models.
     """
 
@@ -220,7 +221,9 @@ class ConsoleReporter:
         counted = partitions_text(result, parts)
         checks = summarize_checks(result.checks)
         if result.status == SUCCESS:
-            if not self.quiet:  # quiet: only its checks that did not pass, below
+            # quiet: only its checks that did not pass (below), or its partitions held
+            # back when an upstream partition failed (a skip the summary does not list)
+            if not self.quiet or result.failed_partitions:
                 self.write(
                     f"{head}  {fmt_rows(result.rows):>14}  {fmt_seconds(result.duration_s)}"
                     f"{counted}{check_counts(checks)}"

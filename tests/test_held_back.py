@@ -107,3 +107,16 @@ def test_with_fail_fast_nothing_downstream_starts(project):
     assert query(
         db, "select count(*) from information_schema.tables where table_name = 'two_days'"
     ) == [(0,)]
+
+
+def test_quiet_still_says_which_partitions_were_held_back(project):
+    """`-q` leaves out the lines of models that built, but a model that built only some of
+    its partitions (the others held back) is what went wrong: its line stays."""
+    root = project(FILES)
+    (root / "fail").write_text("2026-01-03")
+    quiet = run_teal(
+        "backfill", "daily+", "--from", "2026-01-01", "--to", "2026-01-05", "-q", cwd=root, env=ENV
+    )
+    assert quiet.returncode == 1, quiet.output
+    assert "main.two_days" in quiet.stdout and "2 partitions held back" in quiet.stdout
+    assert "main.after" in quiet.stdout, quiet.stdout
