@@ -25,7 +25,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -78,10 +78,33 @@ class RunRequest:
                 object.__setattr__(self, name, tuple(value.split()))
         if isinstance(self.partitions, str):
             object.__setattr__(self, "partitions", (self.partitions,))
+        _check_run_config(self.run_config)
+        if self.partition_key is not None and not isinstance(self.partition_key, str):
+            raise TypeError(
+                f"RunRequest(partition_key=...) takes one partition key, a string; not "
+                f"{type(self.partition_key).__name__} {self.partition_key!r}"
+            )
         if self.partition_key is not None and self.partition_key not in self.partitions:
             object.__setattr__(self, "partitions", (*self.partitions, self.partition_key))
         adds = {k: (v,) if isinstance(v, str) else v for k, v in self.add_partitions.items()}
         object.__setattr__(self, "add_partitions", adds)
+
+
+def _check_run_config(given: object) -> None:
+    """A request's ``run_config`` is ``{model: {field: value}}`` (its values are checked
+    against the models' Config classes when the run starts); any other shape is the
+    sensor's mistake, said at its tick."""
+    shape = "{model: {field: value}}, as teal build --config-json takes it"
+    if not isinstance(given, Mapping):
+        raise TypeError(
+            f"RunRequest(run_config=...) takes {shape}; not {type(given).__name__} {given!r}"
+        )
+    for model, values in given.items():
+        if not isinstance(model, str) or not isinstance(values, Mapping):
+            raise TypeError(
+                f"RunRequest(run_config=...) takes {shape}; its entry {model!r}: {values!r} "
+                "is not a model's fields"
+            )
 
 
 @dataclass(frozen=True)

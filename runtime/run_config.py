@@ -167,6 +167,7 @@ def validated_configs(
                 col=col,
                 hint=did_you_mean(name, project.models)
                 or _multi_asset_named(project, name)
+                or _dagster_shape(name)
                 or "keys are model names",
             )
         asset = project.models[name].asset
@@ -206,6 +207,16 @@ def validated_configs(
             ) from None
     in_run = set(models)
     return {name: c for name, c in configs.items() if name in in_run}
+
+
+def _dagster_shape(name: str) -> str | None:
+    """The hint for run config written as Dagster's (``{"ops": {NAME: {"config": ...}}}``)."""
+    if name not in ("ops", "resources", "execution", "loggers"):
+        return None
+    return (
+        "teal's run config is {model: {field: value}}: Dagster's "
+        "{'ops': {NAME: {'config': {...}}}} is written {NAME: {...}} here"
+    )
 
 
 def _multi_asset_named(project: Project, name: str) -> str | None:

@@ -172,3 +172,49 @@ def test_a_python_sensor_asks_in_dagsters_words(tmp_path):
     assert query(root / "warehouse.duckdb", "select day::varchar, n from scaled") == [
         ("2026-01-03", 3)
     ]
+
+
+WRONG_SHAPES = """
+import teal
+
+@teal.sensor(select="scaled")
+def {name}(context):
+    return teal.RunRequest(run_key="{name}", {request})
+"""
+
+
+@pytest.mark.slow
+def test_a_run_request_of_the_wrong_shape_says_so(tmp_path):
+    """A run_config that is not {model: {field: value}}, or a partition_key that is not a
+    string, fails the tick saying what RunRequest takes (were a ValueError about a
+    'dictionary update sequence', and a queued run failing on 'argument of type int is not
+    iterable'); Dagster's {'ops': ...} fails its run with the hint of teal's shape."""
+    root = sensor_project(tmp_path, "landing/*.csv")
+    (root / "models" / "scaled.py").write_text(SCALED)
+    (root / "sensors").mkdir()
+    shapes = {
+        "text": 'run_config="factor=3"',
+        "flat": 'run_config={"scaled": 3}',
+        "number": "partition_key=3",
+        "dagster": 'run_config={"ops": {"scaled": {"config": {"factor": 3}}}}',
+    }
+    for name, request in shapes.items():
+        (root / "sensors" / f"{name}.py").write_text(
+            WRONG_SHAPES.format(name=name, request=request)
+        )
+    done = run_teal("daemon", "--once", cwd=root, env=NOW)
+    assert "Traceback" not in done.output, done.output
+    takes = "RunRequest(run_config=...) takes {model: {field: value}}"
+    assert (
+        "sensor:text" in done.output
+        and f"{takes}, as teal build --config-json takes it; not str 'factor=3'" in done.output
+    ), done.output
+    assert "its entry 'scaled': 3 is not a model's fields" in done.output, done.output
+    assert "RunRequest(partition_key=...) takes one partition key, a string; not int 3" in (
+        done.output
+    )
+    [run] = json.loads(run_teal("runs", "--json", cwd=root).stdout)
+    shown = run_teal("runs", "show", run["run_id"], cwd=root)
+    assert "Dagster's {'ops': {NAME: {'config': {...}}}} is written {NAME: {...}}" in (
+        shown.stdout
+    ), shown.output
