@@ -98,6 +98,7 @@ class Executor:
         self._broken_checks: dict[str, dict[str, str]] = {}
         # what Python asset calls of this run share
         self.calls = calls or CallEnv(project, run_id, debug)
+        self.calls.shared.expect_steps(project, plan.steps)
         self.catalog: Catalog | None = None
         # called before a step that runs Python (an asset, or a Python check) is started:
         # the build imports model files in the background and this waits for them

@@ -72,6 +72,7 @@ def call_asset(
                     definition,
                     shared,
                     lambda: definition.fn(**_arguments(env, cur, model, key, keys)),
+                    keys or [key],
                 )
     except MissingOutput as exc:
         raise UserCodeError(str(exc), model.line) from None

@@ -191,3 +191,51 @@ def test_run_config_given_to_one_output_is_the_calls(tmp_path: Path):
     assert "'shop' is a multi_asset: its run config goes under one of its outputs" in (
         by_function.output
     )
+
+
+HELD = """
+import gc
+import weakref
+
+import pyarrow as pa
+import teal
+
+DAILY = {"daily": "2026-01-01"}
+SIGNUPS = []  # weak references to the signups each call made
+
+
+@teal.multi_asset(outs=["visits", "signups"], partitioned_by=DAILY, partition_column="day")
+def web(context):
+    day = context.partition_window.start.date()
+    signups = pa.table({"day": [day], "n": [2]})
+    SIGNUPS.append(weakref.ref(signups))
+    return pa.table({"day": [day], "n": [1]}), signups
+
+
+@teal.asset(partitioned_by=DAILY, partition_column="day")
+def probe(context, visits: pa.Table) -> pa.Table:
+    gc.collect()
+    alive = sum(ref() is not None for ref in SIGNUPS)
+    return pa.table({"day": [context.partition_window.start.date()], "alive": [alive]})
+"""
+
+
+@pytest.mark.slow
+def test_an_output_the_run_does_not_build_is_not_held(tmp_path: Path):
+    """-s visits+ builds visits (and what reads it) from calls that also make signups:
+    signups' part is dropped at once, not held until the run ends (one per partition)."""
+    root = write_project(tmp_path / "held", {"models/web.py": HELD}, 'name = "held"\n')
+    built = run_teal(
+        "build",
+        "-s",
+        "visits+",
+        "--threads",
+        "1",
+        "--partition-range",
+        "2026-01-01..2026-01-03",
+        cwd=root,
+    )
+    assert built.returncode == 0, built.output
+    warehouse = root / "warehouse.duckdb"
+    assert query(warehouse, "select max(alive) from probe") == [(0,)]
+    assert query(warehouse, "select count(*) from visits") == [(3,)]
