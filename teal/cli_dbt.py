@@ -261,14 +261,19 @@ def source_freshness(
     session = open_session(project_dir, target, warehouse, vars_)
     tables = sorted(t.key for s in session.project.sources.values() for t in s.tables.values())
     wanted = set()
-    for at, text in enumerate(select, 1):
+    for text in select:
         name = text.removeprefix("source:")
         chosen = {k for k in tables if k == name or k.startswith(name + ".")}
         if not chosen:
             raise SelectionError(
-                f"--select: {text!r} names no source or source table (at position {at})",
+                f"{text!r} names no source or source table",
                 path="--select",
-                hint=did_you_mean(name, tables) or "source names: " + ", ".join(tables[:10]),
+                hint=did_you_mean(name, tables)
+                or (
+                    "source tables: " + ", ".join(tables[:10])
+                    if tables
+                    else "the project declares no sources"
+                ),
             )
         wanted |= chosen
     found = evaluate_sources(session.project, _now())

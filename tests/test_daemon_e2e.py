@@ -312,8 +312,14 @@ def test_teal_source_freshness_as_dbt_source_freshness(project):
     assert one.returncode == 0, one.output
     assert [r["model"] for r in json.loads(one.stdout)["freshness"]] == ["shop.orders"]
     wrong = run_teal("source", "freshness", "-s", "source:shop.order", cwd=root, env=now)
-    assert wrong.returncode == 2 and "names no source or source table" in wrong.stderr
+    assert wrong.returncode == 2 and wrong.stderr.startswith(
+        "--select: 'source:shop.order' names no source or source table\n"
+    ), wrong.stderr  # the flag said once
     assert "did you mean 'shop.orders'" in wrong.stderr
+    bare = project({"models/a.sql": "select 1"}, name="bare")
+    none = run_teal("source", "freshness", "-s", "nope", cwd=bare)
+    assert none.returncode == 2
+    assert "hint: the project declares no sources" in none.stderr, none.stderr
 
 
 def test_freshness_with_a_cron_deadline(project):
