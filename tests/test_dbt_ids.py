@@ -5,7 +5,7 @@
 and sources' ``fqn``. So ``--state`` against a manifest dbt wrote, and tools that join on
 dbt's ids, find teal's tests.
 
-The expected values are real dbt's: tests/golden/dbt_ids/<fixture>.json, written by
+The expected values are real dbt's: tests/golden/dbt_ids.json, written by
 tests/dbt_projects/record_ids.py (``dbt parse`` of each fixture with dbt-core 1.12.6 and
 dbt-duckdb 1.11.1); CI needs no dbt. The ``ids`` fixture has every kind of generic test:
 built-in ones with and without config, ``accepted_values`` with ``quote: false`` and a
@@ -27,18 +27,17 @@ import pytest
 from tests.conftest import run_teal
 
 HERE = Path(__file__).resolve().parent
-GOLDEN = HERE / "golden" / "dbt_ids"
+GOLDEN = HERE / "golden" / "dbt_ids.json"
 FIXTURES = ("jaffle", "events", "ids")
 sys.path.insert(0, str(HERE / "dbt_projects"))
 from record_ids import identities  # noqa: E402
 
 
 def _expected(fixture: str) -> dict:
-    path = GOLDEN / f"{fixture}.json"
-    assert path.is_file(), f"{path} is missing: run tests/dbt_projects/record_ids.py"
-    found = json.loads(path.read_text())
-    found.pop("recorded_with")
-    return found
+    assert GOLDEN.is_file(), f"{GOLDEN} is missing: run tests/dbt_projects/record_ids.py"
+    fixtures = json.loads(GOLDEN.read_text())["fixtures"]
+    assert fixture in fixtures, f"{GOLDEN} has no {fixture}: run tests/dbt_projects/record_ids.py"
+    return fixtures[fixture]
 
 
 def _copy(fixture: str, tmp_path: Path) -> Path:
@@ -103,7 +102,7 @@ def test_a_generic_tests_id_is_dbts():
         )
         return generic_test_id(**{**base, **given})
 
-    # values recorded from dbt parse of tests/dbt_projects/ids (tests/golden/dbt_ids/ids.json)
+    # values recorded from dbt parse of tests/dbt_projects/ids (tests/golden/dbt_ids.json)
     quoted = ident(test="not_null", column='"order_date"')
     assert quoted["unique_id"] == "test.ids.not_null_stg_orders__order_date_.26d43870aa"
     unquoted = ident(

@@ -8,7 +8,8 @@ copies the project to a temporary folder, runs ``dbt parse`` there with the dbt 
 virtualenv ``--venv`` (made by record_expected.py's ``ensure_venv`` when missing: dbt-core
 1.12 with dbt-duckdb 1.11) and writes, from dbt's ``target/manifest.json``, each test
 node's and snapshot's ``unique_id``, ``name``, ``alias``, ``fqn``, ``test_metadata`` and
-``column_name``, and each source's ``fqn``, to ``tests/golden/dbt_ids/<fixture>.json``.
+``column_name``, and each source's ``fqn``, to ``tests/golden/dbt_ids.json`` (by fixture;
+the fixtures not named keep what the file holds).
 CI needs no dbt, only these committed files.
 """
 
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-GOLDEN = HERE.parent / "golden" / "dbt_ids"
+GOLDEN = HERE.parent / "golden" / "dbt_ids.json"
 FIXTURES = ("jaffle", "events", "ids")
 FIELDS = ("name", "alias", "fqn", "test_metadata", "column_name")
 
@@ -74,12 +75,13 @@ def main() -> None:
 
     venv = Path(args.venv)
     dbt = ensure_venv(venv)
-    GOLDEN.mkdir(parents=True, exist_ok=True)
+    found = json.loads(GOLDEN.read_text()) if GOLDEN.is_file() else {"fixtures": {}}
+    found["recorded_with"] = versions(venv)
     for name in args.fixtures or FIXTURES:
-        found = {"recorded_with": versions(venv), **record(HERE / name, dbt)}
-        out = GOLDEN / f"{name}.json"
-        out.write_text(json.dumps(found, indent=1, sort_keys=True) + "\n")
-        print(f"wrote {out}")
+        found["fixtures"][name] = record(HERE / name, dbt)
+        print(f"recorded {name}")
+    GOLDEN.write_text(json.dumps(found, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {GOLDEN}")
 
 
 if __name__ == "__main__":
