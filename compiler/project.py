@@ -128,6 +128,9 @@ class Project:
     hooks: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     # dbt projects: each node's manifest entry by name (runtime/dbt_artifacts.py)
     dbt_nodes: dict[str, Any] = field(default_factory=dict)
+    # dbt projects: each generic test's dbt identity (unique_id, name, alias, fqn,
+    # test_metadata) by check name (compiler/dbt/test_ids.py)
+    dbt_tests: dict[str, Any] = field(default_factory=dict)
     # dbt projects: what each source table's YAML says (description, columns, meta, tags)
     # by its unique id, for the manifest (compiler/dbt/described.py)
     dbt_sources: dict[str, Any] = field(default_factory=dict)

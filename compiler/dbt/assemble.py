@@ -202,7 +202,10 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
             + repr(sorted(((k, v) for k, v in config.items() if k != "description"), key=str))
         )
         tags = config.get("tags") or []
-        folder = "/".join(node.fqn[1 : -2 if node.version is not None else -1])
+        # a version's fqn ends in its name and version, a SQL snapshot's in its file's
+        # name and its own (dbt's)
+        sql_snapshot = node.resource_type == "snapshot" and node.path.suffix == ".sql"
+        folder = "/".join(node.fqn[1 : -2 if node.version is not None or sql_snapshot else -1])
         asset = None
         if node.language == "python":
             from teal.compiler.dbt.python_models import python_asset
@@ -296,6 +299,7 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         warnings=(*loader.warnings, *exposed),
         exposures=exposures,
         dbt_nodes=entries,
+        dbt_tests={name: loader.test_ids[name] for name in checks if name in loader.test_ids},
         dbt_sources=described_sources,
         dbt_macros=macros,
         compared_state=compared,

@@ -98,7 +98,9 @@ def discover_nodes(loader: DbtLoader) -> None:
                         m.group(1),
                         path,
                         loader._display(path),
-                        fqn(loader, package, base, path, m.group(1)),
+                        # dbt's snapshot fqn has the file's name too: [project,
+                        # folders, file, snapshot]
+                        fqn(loader, package, base, path, path.stem) + [m.group(1)],
                         raw=body,
                     )
                     add_node(loader, node)

@@ -101,6 +101,9 @@ class DbtLoader:
         self.live_query: Any = None  # while a build runs: the query function of its cursor
         # each test's render, by name, again when it runs (compiler/dbt/test_render.py)
         self.test_renders: dict[str, Callable[[], CheckDef]] = {}
+        # each generic test's dbt identity (unique_id, name, alias, fqn, test_metadata) by
+        # its check's name (compiler/dbt/test_ids.py)
+        self.test_ids: dict[str, dict[str, Any]] = {}
         import threading
 
         self.render_lock = threading.Lock()

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from teal.compiler.dbt.test_ids import yaml_folders
 from teal.compiler.exposures import Exposure
 from teal.compiler.project import Project
 from teal.compiler.replaced_files import replace_with
@@ -36,6 +37,9 @@ def test_unique_id(project: Project, name: str) -> str:
         return f"unit_test.{package}.{model}.{test}"
     if check.kind == "singular":  # dbt hashes only the generic tests' ids
         return f"test.{package}.{name}"
+    ident = project.dbt_tests.get(name)
+    if ident is not None:  # compiler/dbt/test_ids.py: as dbt's parser computes it
+        return str(ident["unique_id"])
     return f"test.{package}.{name}.{hashlib.md5(name.encode()).hexdigest()[:10]}"
 
 
@@ -131,6 +135,16 @@ def manifest(project: Project) -> dict[str, Any]:
         }
         if check.kind == "singular":  # dbt gives test_metadata to generic tests only
             nodes[uid].pop("test_metadata")
+            nodes[uid]["fqn"] = (project.dbt_nodes.get(name) or {}).get("fqn") or [
+                project.config.name,
+                name,
+            ]
+        ident = project.dbt_tests.get(name)
+        if ident is not None:  # a generic test: named as dbt names it
+            nodes[uid].update(
+                {k: ident[k] for k in ("name", "alias", "fqn", "test_metadata", "column_name")}
+            )
+            nodes[uid]["package_name"] = ident["unique_id"].split(".")[1]
         parent_map[uid] = deps
     sources = {}
     for source in project.sources.values():
@@ -150,7 +164,13 @@ def manifest(project: Project) -> dict[str, Any]:
                 "package_name": project.config.name,
                 "original_file_path": source.declared_in,
                 "path": source.declared_in,
-                "fqn": [project.config.name, source.name, table.name],
+                # dbt's: the folders of its YAML file below the model folder too
+                "fqn": [
+                    project.config.name,
+                    *yaml_folders(source.declared_in),
+                    source.name,
+                    table.name,
+                ],
                 "source_description": "",
                 "loader": "",
                 "relation_name": ".".join(f'"{p}"' for p in parts),

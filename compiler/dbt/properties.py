@@ -5,6 +5,7 @@ selects); the semantic layer and groups are skipped without rendering.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.dbt.discovery import add_node
@@ -282,8 +283,31 @@ def yaml_snapshot(loader: DbtLoader, entry: Any, display: str, package: Package)
         name,
         package.root / display,
         display,
-        [package.name, "snapshots", name],
+        # dbt's: the folders of its YAML file below the resource folder it is in
+        [package.name, *resource_folders(package, loader.cfg.root / display), name],
         raw=raw,
     )
     node.yaml, node.yaml_display = entry, display
     add_node(loader, node)
+
+
+def resource_folders(package: Package, path: Path) -> list[str]:
+    """The folders of a YAML file (``path``) below the resource folder of ``package`` it is
+    in (``snapshots/finance/x.yml`` -> ``[finance]``), as dbt puts them in the fqn of a
+    snapshot the file declares."""
+    try:
+        rel = path.relative_to(package.root).as_posix()
+    except ValueError:
+        return []
+    for folder in (
+        *package.model_paths,
+        *package.snapshot_paths,
+        *package.seed_paths,
+        *package.analysis_paths,
+        *package.test_paths,
+        *package.macro_paths,
+    ):
+        prefix = folder.strip("/") + "/"
+        if rel.startswith(prefix):
+            return rel[len(prefix) :].split("/")[:-1]
+    return rel.split("/")[1:-1]

@@ -23,7 +23,6 @@ shortened with an md5 as dbt does).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -35,6 +34,7 @@ from teal.compiler.checks import (
     check_params_at,
     fail_calc_of,
 )
+from teal.compiler.dbt.test_ids import generic_test_id, quoted_column
 from teal.compiler.dbt.test_render import Rendered, render_generic, render_singular
 from teal.compiler.dbt.unknown_configs import warn_unknown_test_keys
 from teal.compiler.errors import ProjectError, TealError, did_you_mean, raise_all
@@ -66,29 +66,6 @@ OPTION_KEYS = {
 FAST = ("unique", "not_null", "relationships")
 
 
-def test_name(test: str, target: str, args: dict[str, Any]) -> tuple[str, str]:
-    """dbt's (short name, full name) of a generic test."""
-    flat: list[str] = []
-    for arg in sorted(args):
-        if arg == "model":
-            continue
-        value = args[arg]
-        parts = (
-            list(value.values())
-            if isinstance(value, dict)
-            else list(value)
-            if isinstance(value, (list, tuple))
-            else [value]
-        )
-        flat += [str(p) for p in parts]
-    unique = "__".join(re.sub("[^0-9a-zA-Z_]+", "_", a) for a in flat)
-    identifier = f"{test}_{target}"
-    full = f"{identifier}_{unique}"
-    if len(full) >= 64:
-        return f"{identifier[:30]}_{hashlib.md5(full.encode()).hexdigest()}", full
-    return full, full
-
-
 def collect_tests(
     loader: DbtLoader, models: dict[str, Model], nodes: list[Node], order: dict[str, int]
 ) -> dict[str, CheckDef]:
@@ -107,28 +84,11 @@ def collect_tests(
         entry = node.yaml
         if entry is None or node.materialized == "ephemeral":
             continue
-        items: list[tuple[Any, str | None, int | None]] = []
-        for key in TEST_KEYS:
-            values = entry.get(key) or []
-            lines = getattr(values, "lines", [])
-            items += [(t, None, lines[i] if i < len(lines) else None) for i, t in enumerate(values)]
-        for column in entry.get("columns") or []:
-            if not isinstance(column, dict) or not column.get("name"):
-                continue
-            for key in TEST_KEYS:
-                values = column.get(key) or []
-                lines = getattr(values, "lines", [])
-                items += [
-                    (
-                        t,
-                        str(column["name"]),
-                        lines[i] if i < len(lines) else getattr(column, "line", None),
-                    )
-                    for i, t in enumerate(values)
-                ]
-        for test, column, line in items:
+        for test, column, quote, line in _test_items(entry, None):
             try:
-                check = _generic(loader, node, models, test, column, node.yaml_display, line, order)
+                check = _generic(
+                    loader, node, models, test, (column, quote), node.yaml_display, line, order
+                )
                 if check is not None:
                     add(check)
             except TealError as exc:
@@ -141,9 +101,11 @@ def collect_tests(
                     add(check)
             except TealError as exc:
                 errors.append(exc)
+    from teal.compiler.dbt.source_tests import source_tests
+
     for (source, table), info in loader.sources.items():
         try:
-            for check in _source_tests(loader, source, table, info, models, order):
+            for check in source_tests(loader, source, table, info, models, order):
                 add(check)
         except TealError as exc:
             errors.append(exc)
@@ -204,11 +166,14 @@ def _generic(
     node: Node,
     models: dict[str, Model],
     test: Any,
-    column: str | None,
+    tested_column: tuple[str | None, bool],
     display: str,
     line: int | None,
     order: dict[str, int],
 ) -> CheckDef | None:
+    """One generic test of a model, seed or snapshot; ``tested_column``: the column it
+    tests (None: the node) and whether the column is quoted (``quote: true``)."""
+    column, quote = tested_column
     name, args, options = _split(test, display, line)
     conf = _test_config(loader, node, options)
     if conf.get("enabled") is False:
@@ -221,11 +186,25 @@ def _generic(
         loader, test, short if package in (None, "dbt") else name, args, options, display, line
     )
     call_args = dict(args)
-    if column is not None:
-        call_args["column_name"] = column
-    prefix = f"{package}_{short}" if package else short
-    test_id, _full = test_name(prefix, node.name, call_args)
-    test_id = str(conf.get("name") or test_id)
+    if column is not None:  # dbt passes a quoted column's name in its quotes
+        call_args["column_name"] = quoted_column(column, quote)
+    target = f"ref('{node.base_name or node.name}')"
+    if node.version is not None:
+        target = f"ref('{node.base_name}', version='{node.version}')"
+    ident = generic_test_id(
+        package=node.package,
+        display=_package_path(loader, node.package, display),
+        test=short,
+        namespace=package,
+        target=node.name,
+        model="{{ get_where_subquery(" + target + ") }}",
+        args=args,
+        column=call_args.get("column_name"),
+        options=options,
+        conf=conf,
+    )
+    test_id = str(conf.get("name") or ident["short_name"])
+    loader.test_ids.setdefault(test_id, ident)
     severity = str(conf.get("severity", "error")).lower()
     overridden = loader.jinja.find_macro(f"test_{short}", loader.settings.project.name) is not None
     where = conf.get("where")
@@ -379,132 +358,49 @@ def _judged(conf: dict[str, Any], display: str, line: int | None) -> _Judgement:
     }
 
 
-def _source_tests(
-    loader: DbtLoader,
-    source: str,
-    table: str,
-    info: dict[str, Any],
-    models: dict[str, Model],
-    order: dict[str, int],
-) -> list[CheckDef]:
-    """A source table's tests. teal runs checks when a model builds, so they belong to the
-    first model to build that reads the source, and run on the source as it is then."""
-    from teal.compiler.dbt.loader import Node as _Node
-
-    entry, display = info["entry"], info["display"]
-    items: list[tuple[Any, str | None, int | None]] = []
+def _test_items(
+    entry: Any, quote_columns: bool | None
+) -> list[tuple[Any, str | None, bool, int | None]]:
+    """The tests of a YAML entry (a model's, a seed's, a source table's), the entry's own
+    and its columns': (test, column or None, whether the column is quoted, line).
+    ``quote_columns``: a source's ``quoting: column``, which a column's ``quote`` overrides."""
+    items: list[tuple[Any, str | None, bool, int | None]] = []
     for key in TEST_KEYS:
         values = entry.get(key) or []
         lines = getattr(values, "lines", [])
-        items += [(t, None, lines[i] if i < len(lines) else None) for i, t in enumerate(values)]
+        items += [
+            (t, None, False, lines[i] if i < len(lines) else None) for i, t in enumerate(values)
+        ]
     for column in entry.get("columns") or []:
-        if isinstance(column, dict) and column.get("name"):
-            for key in TEST_KEYS:
-                values = column.get(key) or []
-                lines = getattr(values, "lines", [])
-                items += [
-                    (
-                        t,
-                        str(column["name"]),
-                        lines[i] if i < len(lines) else getattr(column, "line", None),
-                    )
-                    for i, t in enumerate(values)
-                ]
-    if not items:
-        return []
-    readers = [m for m in models.values() if f"{source}.{table}" in m.source_tables]
-    if not readers:
-        raise ProjectError(
-            f"source {source}.{table} has tests but no model reads it: teal runs a test when a model builds",
-            path=display,
-            line=getattr(entry, "line", None),
-            hint="remove the tests, or test the model that will read the source",
-        )
-    attach = min(readers, key=lambda m: order.get(m.name, 0)).name
-    pseudo = _Node(
-        "source",
-        info["package"],
-        f"{source}_{table}",
-        loader.cfg.root / display,
-        display,
-        [info["package"], source, table],
-    )
-    from teal.compiler.dbt.attach import source_name_sql
-
-    relation = source_name_sql(info, loader.settings.attachments)
-    out = []
-    for test, column, line in items:
-        name, args, options = _split(test, display, line)
-        conf = _test_config(loader, pseudo, options)
-        if conf.get("enabled") is False:
+        if not isinstance(column, dict) or not column.get("name"):
             continue
-        package, short = name.split(".", 1) if "." in name else (None, name)
-        call_args = dict(args)
-        if column is not None:
-            call_args["column_name"] = column
-        prefix = f"source_{package}_{short}" if package else f"source_{short}"
-        test_id = str(conf.get("name") or test_name(prefix, f"{source}_{table}", call_args)[0])
-        macro = (
-            loader.jinja.find_macro(f"test_{short}", package)
-            if package
-            else (loader.jinja.find_macro(f"test_{short}"))
-        )
-        if macro is None:
-            raise ProjectError(f"unknown test '{name}'", path=display, line=line)
-        out.append(
-            _source_check(
-                loader,
-                pseudo,
-                macro,
-                (name, test_id, column),
-                call_args,
-                conf,
-                options,
-                line,
-                attach,
-                models,
-                relation,
-            )
-        )
-    return out
+        quote = column.get("quote")
+        quote = quote_columns if quote is None else quote
+        for key in TEST_KEYS:
+            values = column.get(key) or []
+            lines = getattr(values, "lines", [])
+            items += [
+                (
+                    t,
+                    str(column["name"]),
+                    quote is True,
+                    lines[i] if i < len(lines) else getattr(column, "line", None),
+                )
+                for i, t in enumerate(values)
+            ]
+    return items
 
 
-def _source_check(
-    loader: DbtLoader,
-    pseudo: Node,
-    macro: Any,
-    named: tuple[str, str, str | None],
-    call_args: dict[str, Any],
-    conf: dict[str, Any],
-    options: dict[str, Any],
-    line: int | None,
-    attach: str,
-    models: dict[str, Model],
-    relation: str,
-) -> CheckDef:
-    """One test of a source table; ``named``: its kind, name and column."""
-    kind, test_id, column = named
-    display = pseudo.display
-
-    def render() -> CheckDef:
-        rendered = render_generic(
-            loader, pseudo, macro, call_args, conf, display, line, attach, models, relation
-        )
-        return CheckDef(
-            name=test_id,
-            asset=attach,
-            kind=kind,
-            column=column,
-            sql=rendered.sql,
-            path=display,
-            line=line,
-            reads=tuple(sorted(set(rendered.reads) - {attach})),
-            render_at_run=rendered.at_run,
-            **_judged(_settled(conf, rendered, options), display, line),
-        )
-
-    loader.test_renders.setdefault(test_id, render)
-    return render()
+def _package_path(loader: DbtLoader, package: str, display: str) -> str:
+    """``display`` (relative to the project's root) relative to its package's root, as
+    dbt's ``original_file_path`` of a package's file."""
+    for pkg in loader._packages():
+        if pkg.name == package and pkg.root != loader.cfg.root:
+            try:
+                return (loader.cfg.root / display).relative_to(pkg.root).as_posix()
+            except ValueError:
+                return display
+    return display
 
 
 def _any_package_test(loader: DbtLoader, short: str) -> Any:
