@@ -9,6 +9,7 @@ null when they are unknown, and ``"lineage"`` says how much of it is resolved.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,9 +69,12 @@ def column_entry(graph: ColumnGraph, name: str) -> dict[str, Any]:
     }
 
 
-def write_compiled(project: Project, names: set[str] | None = None) -> int:
+def write_compiled(
+    project: Project, names: set[str] | None = None, next_builds: frozenset[str] = frozenset()
+) -> int:
     """Write ``target/compiled/<path>.sql`` (a dbt project's under its name, as dbt does)
-    for the SQL models of ``names`` (all: None),
+    for the SQL models of ``names`` (all: None), the incremental models of ``next_builds``
+    as their next build runs them (``is_incremental()`` true: their table exists),
     leaving a file that holds the same text as it is; how many files were written."""
     compiled_dir = project.root / "target" / "compiled"
     if project.config.dbt is not None:  # dbt's layout: compiled/<project>/models/...
@@ -88,7 +92,10 @@ def write_compiled(project: Project, names: set[str] | None = None) -> int:
         if out.parent not in folders:
             out.parent.mkdir(parents=True, exist_ok=True)
             folders.add(out.parent)
-        text = f"-- {model.name}: {model.materialized} {model.relation}\n{model.compiled_sql}\n"
+        sql = model.compiled_sql
+        if name in next_builds and model.incremental_sql is not None:
+            sql = model.incremental_sql
+        text = f"-- {model.name}: {model.materialized} {model.relation}\n{sql}\n"
         try:  # an unchanged file is left as it is
             unchanged = out.read_text(encoding="utf-8") == text
         except FileNotFoundError:
@@ -132,3 +139,20 @@ def write_target(
         text = json.dumps(manifest, separators=(",", ":"), default=str)
     replace_with(target / "manifest.json", text)
     return target
+
+
+def built_incrementals(project: Project, built: Collection[str]) -> frozenset[str]:
+    """The incremental models of a dbt project among ``built`` (the models the warehouse
+    records built): ``teal compile`` shows them as their next build runs them, as ``dbt
+    compile`` renders ``is_incremental()`` true for a table that exists. A teal project's
+    compiled SQL is its first build's (its compile is kept and reused by key: the
+    warehouse is not part of that key)."""
+    if project.config.dbt is None:
+        return frozenset()
+    return frozenset(
+        name
+        for name in built
+        if name in project.models
+        and project.models[name].materialized == "incremental"
+        and project.models[name].incremental_sql is not None
+    )

@@ -360,7 +360,7 @@ class Session:
         nothing it reads changed since the last compile and ``target/`` is as that compile
         left it, the answer is that compile's and nothing is checked or written again
         (runtime/compile_stamp.py)."""
-        from teal.compiler.manifest import write_compiled, write_target
+        from teal.compiler.manifest import built_incrementals, write_compiled, write_target
         from teal.runtime.compile_stamp import Compiled, CompileStamp
         from teal.runtime.python_imports import import_every_file
         from teal.runtime.validate import recorded_types
@@ -374,11 +374,13 @@ class Session:
         if last is not None:
             return last
         compiled_names = set(names)
+        # a dbt project's incremental models whose table exists: as their next build runs
+        nexts = built_incrementals(self.project, self.state().models if self.config.dbt else ())
         # the compiled SQL needs no lineage, so it is written first (kept when the compile
         # then fails, as dbt keeps it), by a child while the models are typed if it can
-        writing = self._write_compiled_ahead(compiled_names)
+        writing = self._write_compiled_ahead(compiled_names, nexts)
         if writing is None:
-            write_compiled(self.project, compiled_names)
+            write_compiled(self.project, compiled_names, nexts)
         try:
             self.validate(select, exclude)
             import_every_file(self.project, chosen)
@@ -386,14 +388,14 @@ class Session:
         finally:
             writer_failed = writing is not None and writing.result() is None
         if writer_failed:
-            write_compiled(self.project, compiled_names)
+            write_compiled(self.project, compiled_names, nexts)
         folder = write_target(self.project, compiled_names, graph)
         compiled = Compiled(folder, len(names), str(graph.resolution(chosen)))
         if stamp is not None:
             stamp.write(compiled)
         return compiled
 
-    def _write_compiled_ahead(self, names: set[str]) -> ForkedCall | None:
+    def _write_compiled_ahead(self, names: set[str], nexts: frozenset[str]) -> ForkedCall | None:
         """A forked child writing the compiled SQL of ``names`` (compiler/manifest.py),
         where the strategy allows one and there are files enough to pay for the fork."""
         from teal.compiler.manifest import write_compiled
@@ -401,7 +403,7 @@ class Session:
 
         if self.strategy is None or len(names) < MIN_FILES:
             return None
-        return ForkedCall.start(lambda: write_compiled(self.project, names), self.strategy)
+        return ForkedCall.start(lambda: write_compiled(self.project, names, nexts), self.strategy)
 
     # -- running -----------------------------------------------------------------------------
     def build(

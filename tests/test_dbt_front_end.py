@@ -586,3 +586,23 @@ def test_an_error_raised_inside_a_macro_is_located_in_the_macro(
     assert "hint: in a macro that models/marts/uses.sql:2 calls: {{ checked(2) }} as b" in (
         done.stderr
     )
+
+
+@pytest.mark.slow
+def test_compile_shows_an_incremental_model_as_its_next_build_runs_it(tmp_path: Path) -> None:
+    """As dbt compile: is_incremental() is true once the table exists, so the compiled SQL
+    holds the filter the next build runs (it showed the first build's SQL, always)."""
+    model = (
+        "{{ config(materialized='incremental') }}\n"
+        "select range as id from range(3)\n"
+        "{% if is_incremental() %}where range > (select max(id) from {{ this }}){% endif %}\n"
+    )
+    root = dbt_project(tmp_path / "p", {"models/inc.sql": model})
+    env = {"TEAL_RUN_STORE": "none"}
+    compiled = root / "target" / "compiled" / "shop" / "models" / "inc.sql"
+    assert run_teal("compile", "-s", "inc", cwd=root, env=env).returncode == 0
+    assert "max(" not in compiled.read_text().lower()  # no table yet: the first build's
+    assert run_teal("run", "-s", "inc", cwd=root, env=env).returncode == 0
+    done = run_teal("compile", "-s", "inc", cwd=root, env=env)
+    assert done.returncode == 0, done.output
+    assert "max(" in compiled.read_text().lower(), compiled.read_text()
