@@ -18,6 +18,8 @@ from teal.compiler.replaced_files import replace_with
 
 if TYPE_CHECKING:
     from teal.compiler.column_lineage import ColumnGraph
+    from teal.compiler.offload import ForkedCall
+    from teal.compiler.strategy import LoadStrategy
 
 
 def model_entry(project: Project, model: Model) -> dict[str, Any]:
@@ -139,6 +141,18 @@ def write_target(
         text = json.dumps(manifest, separators=(",", ":"), default=str)
     replace_with(target / "manifest.json", text)
     return target
+
+
+def write_compiled_ahead(
+    project: Project, names: set[str], next_builds: frozenset[str], strategy: LoadStrategy | None
+) -> ForkedCall | None:
+    """A forked child running :func:`write_compiled`, where ``strategy`` allows one and
+    there are files enough to pay for the fork (compiler/offload.py); None: write in line."""
+    from teal.compiler.offload import MIN_FILES, ForkedCall
+
+    if strategy is None or len(names) < MIN_FILES:
+        return None
+    return ForkedCall.start(lambda: write_compiled(project, names, next_builds), strategy)
 
 
 def built_incrementals(project: Project, built: Collection[str]) -> frozenset[str]:

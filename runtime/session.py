@@ -360,7 +360,12 @@ class Session:
         nothing it reads changed since the last compile and ``target/`` is as that compile
         left it, the answer is that compile's and nothing is checked or written again
         (runtime/compile_stamp.py)."""
-        from teal.compiler.manifest import built_incrementals, write_compiled, write_target
+        from teal.compiler.manifest import (
+            built_incrementals,
+            write_compiled,
+            write_compiled_ahead,
+            write_target,
+        )
         from teal.runtime.compile_stamp import Compiled, CompileStamp
         from teal.runtime.python_imports import import_every_file
         from teal.runtime.validate import recorded_types
@@ -378,7 +383,7 @@ class Session:
         nexts = built_incrementals(self.project, self.state().models if self.config.dbt else ())
         # the compiled SQL needs no lineage, so it is written first (kept when the compile
         # then fails, as dbt keeps it), by a child while the models are typed if it can
-        writing = self._write_compiled_ahead(compiled_names, nexts)
+        writing = write_compiled_ahead(self.project, compiled_names, nexts, self.strategy)
         if writing is None:
             write_compiled(self.project, compiled_names, nexts)
         try:
@@ -394,16 +399,6 @@ class Session:
         if stamp is not None:
             stamp.write(compiled)
         return compiled
-
-    def _write_compiled_ahead(self, names: set[str], nexts: frozenset[str]) -> ForkedCall | None:
-        """A forked child writing the compiled SQL of ``names`` (compiler/manifest.py),
-        where the strategy allows one and there are files enough to pay for the fork."""
-        from teal.compiler.manifest import write_compiled
-        from teal.compiler.offload import MIN_FILES, ForkedCall
-
-        if self.strategy is None or len(names) < MIN_FILES:
-            return None
-        return ForkedCall.start(lambda: write_compiled(self.project, names, nexts), self.strategy)
 
     # -- running -----------------------------------------------------------------------------
     def build(
