@@ -23,7 +23,10 @@ class CheckRun:
 
     @property
     def success(self) -> bool:
-        return not any(o.blocks for o in self.outcomes)
+        """No error-severity check failed, and every selected model with checks is built:
+        checks that could not run are no pass (a CI step after a build that failed part
+        way must not go green), as ``dbt test`` errors on a relation that does not exist."""
+        return not self.missing and not any(o.blocks for o in self.outcomes)
 
 
 def run_checks(

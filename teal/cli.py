@@ -314,6 +314,17 @@ def check(
         for o in flagged:
             if o.sample:
                 click.echo(f"  {check_line(o)}\n{sample_line(o)}")
+        if result.missing:
+            n = len(result.missing)
+            how = (
+                f"`teal build -s {' '.join(result.missing)}`"
+                if n <= 5
+                else "`teal build` with the same selection"
+            )
+            click.echo(
+                f"{counted(n, 'selected model')} {'is' if n == 1 else 'are'} not built yet, "
+                f"so {'its' if n == 1 else 'their'} checks did not run: build first, {how}"
+            )
     if not result.success:
         sys.exit(1)
 

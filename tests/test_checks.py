@@ -960,8 +960,12 @@ def test_teal_run_runs_no_checks_and_teal_check_audits_what_is_built(project):
     }
 
     out = run_teal("check", "-s", "never_built", cwd=root)
-    assert out.returncode == 0, out.output
+    assert out.returncode == 1, out.output  # its checks could not run: no pass
     assert "never_built: not built yet, its checks were not run" in out.stdout
+    assert (
+        "1 selected model is not built yet, so its checks did not run: build first, "
+        "`teal build -s never_built`"
+    ) in out.stdout
 
 
 def test_check_before_any_build_creates_no_warehouse(project):
@@ -973,7 +977,7 @@ def test_check_before_any_build_creates_no_warehouse(project):
         }
     )
     out = run_teal("check", cwd=root)
-    assert out.returncode == 0, out.output
+    assert out.returncode == 1, out.output
     assert "orders: not built yet, its checks were not run" in out.stdout
     assert not (root / "warehouse.duckdb").exists()  # was an empty file left behind
 
