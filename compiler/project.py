@@ -140,6 +140,9 @@ class Project:
     # ("new" | "modified" | "unmodified"), which state: selectors use instead of the
     # warehouse's (compiler/dbt/state.py)
     compared_state: dict[str, str] | None = None
+    # the same for each test, by check name: a new or changed test is selected itself
+    # (compiler/dbt/test_state.py, compiler/test_selection.py)
+    compared_tests: dict[str, str] | None = None
     # dbt projects: renders a model again while the build runs, its queries answered by
     # the given function (sql -> (column names, rows)): (compiled SQL, incremental variant)
     render_at_run: Callable[[str, Callable[[str], Any]], tuple[str, str | None]] | None = field(

@@ -378,11 +378,12 @@ def model_index(project: Any, state: Any = None) -> ModelIndex:
             "state": state_of(name, m.sql_hash),
             "result": results.get(name),
             "fqn": fqn_of(project, m),
-            "check_names": tuple(m.checks),
+            "check_names": tuple(m.checks) + tuple(dbt_test_names(project, m.checks)),
             "check_kinds": tuple(
                 project.checks[c].kind for c in m.checks if c in getattr(project, "checks", {})
             ),
             "checks": tuple(m.checks)
+            + tuple(dbt_test_names(project, m.checks))
             + tuple(
                 {project.checks[c].kind for c in m.checks if c in getattr(project, "checks", {})}
             ),
@@ -418,6 +419,19 @@ class ModelIndex(Mapping[str, Mapping[str, Any]]):
 
     def __contains__(self, name: object) -> bool:
         return name in self._models
+
+
+def dbt_test_names(project: Any, checks: Iterable[str]) -> list[str]:
+    """The whole dbt names of ``checks`` that differ from the check's (a generic test's
+    name of 64 characters or more, shortened for its check and relation: dbt selects the
+    test by its whole name, compiler/dbt/test_ids.py)."""
+    idents = getattr(project, "dbt_tests", None) or {}
+    out = []
+    for check in checks:
+        whole = (idents.get(check) or {}).get("name")
+        if whole and whole != check:
+            out.append(str(whole))
+    return out
 
 
 def _consumers(project: Any, name: str) -> list[str]:

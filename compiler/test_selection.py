@@ -14,7 +14,13 @@ import fnmatch
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from teal.compiler.selection import _terms, model_index, parse_criterion, select_models
+from teal.compiler.selection import (
+    _terms,
+    dbt_test_names,
+    model_index,
+    parse_criterion,
+    select_models,
+)
 
 # a check's name and its definition (compiler.checks.CheckDef) -> whether the term keeps it
 CheckFilter = Callable[[str, Any], bool]
@@ -84,15 +90,18 @@ def _test_filter(project: Any, raw: str) -> CheckFilter | None:
     def like(text: str) -> bool:
         return fnmatch.fnmatchcase(text.lower(), value)
 
+    def named(name: str) -> bool:  # by its check's name, or dbt's whole name
+        return like(name) or any(like(whole) for whole in dbt_test_names(project, [name]))
+
     if c.method == "test_name":
-        return lambda name, check: like(name) or like(check.kind)
+        return lambda name, check: named(name) or like(check.kind)
     if c.method == "test_type":
         return lambda name, check: _of_type(check.kind, value)
     if c.method == "resource_type" and value in ("test", "unit_test"):
         return lambda name, check: (check.kind == "unit_test") == (value == "unit_test")
     if c.method == "name" and not any(like(m) for m in project.models):
-        if any(like(name) for name in project.checks):
-            return lambda name, check: like(name)
+        if any(named(name) for name in project.checks):
+            return lambda name, check: named(name)
     return None
 
 

@@ -83,6 +83,7 @@ def run_results(project: Project, result: BuildResult, command: str) -> dict[str
         out += [_test_result(project, o) for o in tested.values()]
         if r.status != "success":
             out += [_skipped_test(project, name) for name in model.checks if name not in tested]
+    out += [_test_result(project, o) for o in _worst(project, result.tests).values()]
     return {
         "metadata": metadata(result.run_id, RUN_RESULTS_SCHEMA),
         "results": out,

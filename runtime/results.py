@@ -76,10 +76,16 @@ class BuildResult:
     duration_s: float
     warehouse: str
     not_run: dict[str, str] = field(default_factory=dict)
+    # runtime.checking.CheckOutcome of the selected tests whose model this build did not
+    # build, run on the relation as it is (dbt's --state: a test changed by itself;
+    # runtime/tests_alone.py)
+    tests: tuple[Any, ...] = ()
 
     @property
     def success(self) -> bool:
-        return all(r.status == SUCCESS for r in self.results)
+        return all(r.status == SUCCESS for r in self.results) and not any(
+            o.blocks for o in self.tests
+        )
 
     def __repr__(self) -> str:
         """A line for the run, then one per model (status, materialization, rows, time or
@@ -99,6 +105,7 @@ class BuildResult:
                 said = f"{r.location}: {r.message.splitlines()[0]}"
             cells = (r.model.ljust(width), r.status.ljust(7), (r.materialization or "").ljust(11))
             lines.append(f"  {' '.join(cells)} {r.duration_s:6.2f}s  {said}".rstrip())
+        lines += [f"  test {o.check} ({o.asset}): {o.status}" for o in self.tests]
         return "\n".join(lines)
 
     def __getitem__(self, model: str) -> ModelResult:
@@ -139,7 +146,7 @@ class BuildResult:
 
     @property
     def check_outcomes(self) -> list[Any]:
-        return [c for r in self.results for c in r.checks]
+        return [c for r in self.results for c in r.checks] + list(self.tests)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -156,4 +163,6 @@ class BuildResult:
             "results": [asdict(r) for r in self.results],
             # selected models that needed no step, and why (unchanged, up to date, ...)
             "not_run": dict(self.not_run),
+            # tests run alone, their model not built (runtime/tests_alone.py)
+            "tests": [asdict(o) for o in self.tests],
         }

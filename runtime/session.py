@@ -429,9 +429,12 @@ class Session:
             if self._ahead is None:
                 self._ahead = stack.enter_context(open_ahead(self.config))
             try:
-                return self._build(select, exclude, options, run, reporter)
+                result = self._build(select, exclude, options, run, reporter)
             finally:
                 self._ahead = None
+        from teal.runtime.tests_alone import run_tests_alone
+
+        return run_tests_alone(self.project, result, _as_list(select), _as_list(exclude), run)
 
     def _build(
         self,
@@ -551,6 +554,7 @@ class Session:
         """Run the checks of the selected models on what is published now (no build). A dbt
         project's ``target/run_results.json`` then holds their results, as ``dbt test``'s."""
         from teal.compiler.test_selection import names_tests, selected_checks, without_excluded
+        from teal.compiler.test_state_selection import with_tests_by_state
         from teal.runtime.check_run import run_checks
 
         started = time.perf_counter()
@@ -559,6 +563,7 @@ class Session:
         tests_out = [e for e in excluded if names_tests(project, e)]  # those tests, not models
         names = self.select(select, [e for e in excluded if e not in tests_out])
         only = selected_checks(project, _as_list(select))
+        names, only = with_tests_by_state(project, names, only, _as_list(select), excluded)
         run = run_checks(
             project,
             names,

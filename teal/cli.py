@@ -211,6 +211,11 @@ def build_and_report(
         result = session.build(select, exclude, options=options, run=run, reporter=reporter)
     if as_json:  # the same shape whether or not anything needed a step
         emit_json(result.to_dict())
+    elif result.tests:
+        from teal.runtime.tests_alone import tests_alone_lines
+
+        for line in tests_alone_lines(result, quiet=quiet):
+            click.echo(line)
     elif not result.results:
         if result.not_run:
             from teal.compiler.wording import counted

@@ -40,8 +40,15 @@ def model_type(project: Project, name: str) -> str:
     return kind if kind in MODEL_TYPES else "model"
 
 
-def listed(project: Project, names: list[str], types: set[str], selected: bool) -> list[Listed]:
-    """The resources of ``types`` among or around the selected models ``names``."""
+def listed(
+    project: Project,
+    names: list[str],
+    types: set[str],
+    selected: bool,
+    alone: frozenset[str] = frozenset(),
+) -> list[Listed]:
+    """The resources of ``types`` among or around the selected models ``names``
+    (``alone``: tests selected themselves, dbt's ``--state``)."""
     found = [
         Listed(kind, n, m.display_path, m.relation)
         for n in names
@@ -54,7 +61,7 @@ def listed(project: Project, names: list[str], types: set[str], selected: bool) 
         found += [
             Listed("test", c.name, c.path or "", c.asset)
             for c in sorted(project.checks.values(), key=lambda c: c.name)
-            if c.asset in chosen
+            if c.asset in chosen or c.name in alone
         ]
     if "source" in types:
         read = {t for n in names for t in project.models[n].source_tables}
@@ -107,15 +114,17 @@ def ls(
 ) -> None:
     """List models (in build order), or the resources --resource-type names."""
     from teal.compiler.manifest import model_entry
+    from teal.compiler.test_state_selection import tests_by_state
 
     session = open_session(project_dir, target, warehouse, vars_)
     names = session.select(select, exclude)
     project = session.project
+    alone = tests_by_state(project, select, exclude)
     if not resource_types:
-        _models(project, names, as_json, output)
+        _models(project, names, as_json, output, len(alone))
         return
     types = set(RESOURCE_TYPES) if "all" in resource_types else set(resource_types)
-    found = listed(project, names, types, bool(select or exclude))
+    found = listed(project, names, types, bool(select or exclude), alone)
     if as_json:
         emit_json(
             [
@@ -144,8 +153,9 @@ def ls(
     click.echo(f"\n{len(found)} resources")
 
 
-def _models(project: Project, names: list[str], as_json: bool, output: str) -> None:
-    """The listing without --resource-type: the selected models."""
+def _models(project: Project, names: list[str], as_json: bool, output: str, alone: int) -> None:
+    """The listing without --resource-type: the selected models (``alone``: how many tests
+    the selection selects themselves, said after the table)."""
     from teal.compiler.manifest import model_entry
 
     if as_json:
@@ -171,6 +181,13 @@ def _models(project: Project, names: list[str], as_json: bool, output: str) -> N
     header = ("name", "kind", "materialized", "relation", "tags", "path")
     click.echo(table(header, rows))
     click.echo(f"\n{len(names)} of {len(project.models)} models")
+    if alone:
+        from teal.compiler.wording import counted
+
+        click.echo(
+            f"and {counted(alone, 'test')} selected by state alone "
+            "(`--resource-type test` lists them)"
+        )
 
 
 COMMANDS = (ls,)

@@ -280,15 +280,16 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
             "macros": node_macros(loader, node.raw, node.package) if node.raw else []
         }
     compared = None
+    old_manifest: dict[str, Any] = {}
     if loader.settings.state_dir is not None:  # --state DIR
         from teal.compiler.dbt.state import compare_nodes, read_manifest
 
-        old_nodes, old_macros = read_manifest(loader.settings.state_dir)
-        compared = compare_nodes(entries, old_nodes, macros, old_macros)
+        old_manifest = read_manifest(loader.settings.state_dir)
+        compared = compare_nodes(entries, old_manifest["nodes"], macros, old_manifest["macros"])
     exposures, exposed = resolve_exposures(
         loader.exposures, lambda name, version: _model_of(loader, models, name, version), models
     )
-    return Project(
+    project = Project(
         config=loader.cfg,
         models=models,
         sources=sources,
@@ -309,6 +310,11 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         ),
         render_run_end=loader.render_run_end if loader.settings.on_run_end else None,
     )
+    if not old_manifest:
+        return project
+    from teal.compiler.dbt.test_state import compared_tests
+
+    return dataclasses.replace(project, compared_tests=compared_tests(project, old_manifest))
 
 
 def _model_of(

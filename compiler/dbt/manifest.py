@@ -43,6 +43,27 @@ def test_unique_id(project: Project, name: str) -> str:
     return f"test.{package}.{name}.{hashlib.md5(name.encode()).hexdigest()[:10]}"
 
 
+def test_macros(project: Project, name: str, node: dict[str, Any]) -> list[str]:
+    """A test's ``depends_on.macros``: a singular test's, what its text calls; a generic
+    test's, its test macro (``macro.<package>.test_<name>``: the namespace it is called
+    with, else the project's, a package's or dbt's own), as dbt records them."""
+    if node:
+        return list((node.get("depends_on") or {}).get("macros") or [])
+    ident = project.dbt_tests.get(name)
+    if ident is None:
+        return []
+    meta = ident["test_metadata"]
+    macro = f"test_{meta['name']}"
+    namespace = meta.get("namespace")
+    if namespace:
+        candidates = [f"macro.{namespace}.{macro}"]
+    else:
+        candidates = [f"macro.{project.config.name}.{macro}"]
+        candidates += sorted(uid for uid in project.dbt_macros if uid.endswith(f".{macro}"))
+    found = next((uid for uid in candidates if uid in project.dbt_macros), None)
+    return [found or f"macro.dbt.{macro}"]
+
+
 def node_unique_id(project: Project, model: str) -> str:
     return str(
         project.models[model].config.get("unique_id") or f"model.{project.config.name}.{model}"
@@ -101,8 +122,9 @@ def manifest(project: Project) -> dict[str, Any]:
                 *(node_unique_id(project, r) for r in check.reads if r in project.models),
             }
         )
+        own = nodes.get(uid, {})  # a singular test: its dbt node, completed
         nodes[uid] = {
-            **nodes.get(uid, {}),  # a singular test: its dbt node, completed
+            **own,
             "unique_id": uid,
             "resource_type": "test",
             "name": name,
@@ -112,7 +134,8 @@ def manifest(project: Project) -> dict[str, Any]:
             "fqn": [project.config.name, name],
             "schema": "teal_failures",  # where --store-failures keeps its failing rows
             "alias": name,
-            "checksum": {"name": "none", "checksum": ""},
+            # a singular test's file's, as dbt's (a generic test has none)
+            "checksum": own.get("checksum") or {"name": "none", "checksum": ""},
             "compiled_code": check.sql,
             "config": {
                 "enabled": True,
@@ -124,7 +147,7 @@ def manifest(project: Project) -> dict[str, Any]:
                 "store_failures": check.store_failures or None,
                 "limit": check.limit,
             },
-            "depends_on": {"nodes": deps, "macros": []},
+            "depends_on": {"nodes": deps, "macros": test_macros(project, name, own)},
             "test_metadata": {
                 "name": check.kind,
                 "kwargs": {

@@ -44,9 +44,9 @@ _DEFAULTS: dict[str, tuple[object, ...]] = {
 }
 
 
-def read_manifest(state_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The ``nodes`` and ``macros`` of DIR/manifest.json, by unique_id; a missing or
-    unreadable file is a located error (dbt fails the same way)."""
+def read_manifest(state_dir: Path) -> dict[str, dict[str, Any]]:
+    """The ``nodes``, ``macros`` and ``unit_tests`` of DIR/manifest.json, each by
+    unique_id; a missing or unreadable file is a located error (dbt fails the same way)."""
     path = state_dir / "manifest.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -70,8 +70,11 @@ def read_manifest(state_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
             line=1,
             hint="point --state at the target/ folder of a previous dbt or teal run",
         )
-    macros = data.get("macros")
-    return nodes, macros if isinstance(macros, dict) else {}
+    found = {"nodes": nodes}
+    for key in ("macros", "unit_tests"):
+        value = data.get(key)
+        found[key] = value if isinstance(value, dict) else {}
+    return found
 
 
 def _unset(key: str, value: object) -> bool:
