@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,3 +91,38 @@ def run_checks(
             skipped=missing,
         )
     return CheckRun(run_id=run_id, outcomes=tuple(outcomes), missing=tuple(missing))
+
+
+def check_selected(
+    project: Project,
+    select: list[str] | None,
+    excluded: list[str],
+    choose: Callable[[list[str] | None, list[str]], list[str]],
+    *,
+    store_failures: bool = False,
+) -> CheckRun:
+    """``teal check``: the checks of the models ``choose(select, exclude)`` selects (and
+    the tests a selection names, or selects by their own ``state:``), run on what is
+    published now; a dbt project's ``target/run_results.json`` then holds their results."""
+    from teal.compiler.test_selection import names_tests, selected_checks, without_excluded
+    from teal.compiler.test_state_selection import with_tests_by_state
+    from teal.runtime.clock import new_run_id
+
+    started = time.perf_counter()
+    tests_out = [e for e in excluded if names_tests(project, e)]  # those tests, not models
+    names = choose(select, [e for e in excluded if e not in tests_out])
+    only = selected_checks(project, select)
+    names, only = with_tests_by_state(project, names, only, select, excluded)
+    run = run_checks(
+        project,
+        names,
+        run_id=new_run_id(),
+        store_failures=store_failures,
+        only=without_excluded(project, names, only, tests_out),
+    )
+    if project.config.dbt is not None:
+        from teal.runtime.artifacts import write_dbt_artifacts
+        from teal.runtime.dbt_artifacts import test_results
+
+        write_dbt_artifacts(project, test_results(project, run, time.perf_counter() - started))
+    return run

@@ -11,7 +11,6 @@ so other processes can read it in between.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -553,30 +552,15 @@ class Session:
     ) -> CheckRun:
         """Run the checks of the selected models on what is published now (no build). A dbt
         project's ``target/run_results.json`` then holds their results, as ``dbt test``'s."""
-        from teal.compiler.test_selection import names_tests, selected_checks, without_excluded
-        from teal.compiler.test_state_selection import with_tests_by_state
-        from teal.runtime.check_run import run_checks
+        from teal.runtime.check_run import check_selected
 
-        started = time.perf_counter()
-        project = self.project
-        excluded = _as_list(exclude) or []
-        tests_out = [e for e in excluded if names_tests(project, e)]  # those tests, not models
-        names = self.select(select, [e for e in excluded if e not in tests_out])
-        only = selected_checks(project, _as_list(select))
-        names, only = with_tests_by_state(project, names, only, _as_list(select), excluded)
-        run = run_checks(
-            project,
-            names,
-            run_id=new_run_id(),
+        return check_selected(
+            self.project,
+            _as_list(select),
+            _as_list(exclude) or [],
+            self.select,
             store_failures=store_failures,
-            only=without_excluded(project, names, only, tests_out),
         )
-        if project.config.dbt is not None:
-            from teal.runtime.artifacts import write_dbt_artifacts
-            from teal.runtime.dbt_artifacts import test_results
-
-            write_dbt_artifacts(project, test_results(project, run, time.perf_counter() - started))
-        return run
 
     def change_partitions(
         self, name: str, add: Sequence[str] = (), remove: Sequence[str] = ()
