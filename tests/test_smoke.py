@@ -1,6 +1,9 @@
+import pytest
+
 from tests.conftest import query, run_teal
 
 
+@pytest.mark.slow  # a real subprocess build
 def test_sql_and_python_models_build_in_order(project):
     root = project(
         {

@@ -137,6 +137,7 @@ ROW = st.tuples(
 )
 
 
+@pytest.mark.slow  # a DuckDB warehouse per example
 @settings(max_examples=60, deadline=None)
 @given(st.lists(ROW, max_size=25), st.integers(1, 300))
 def test_prune_keeps_exactly_the_recent_rows_and_each_models_latest(rows, days) -> None:
@@ -162,6 +163,7 @@ CHECK_ROW = st.tuples(
 )
 
 
+@pytest.mark.slow  # a DuckDB warehouse per example
 @settings(max_examples=60, deadline=None)
 @given(st.lists(CHECK_ROW, max_size=25), st.integers(1, 300))
 def test_prune_keeps_each_checks_latest_result_per_partition_and_at_error_severity(
