@@ -218,7 +218,9 @@ class Stager:
             strategy=settings.strategy,
             unique_key=settings.unique_key,
             external=settings.external,
-            warnings=((twice,) if twice is not None else ()) + settings.warnings,
+            warnings=((twice,) if twice is not None else ())
+            + _between_end(settings.partitions, text, display)
+            + settings.warnings,
         )
 
     def parse_ahead(self, paths: Sequence[Path], strategy: LoadStrategy) -> ParseAhead | None:
@@ -525,3 +527,14 @@ class _ThisRelation:
 def _environment_digest() -> str:
     """A digest of the environment, for templates that call env_var()."""
     return hashlib.sha256(repr(sorted(os.environ.items())).encode()).hexdigest()
+
+
+def _between_end(partitions: Partitions | None, text: str, path: str) -> tuple[TealError, ...]:
+    """A partitioned template comparing ``BETWEEN ... AND {{ partition.end }}`` (end is
+    exclusive): a warning (compiler/partition_between.py)."""
+    if partitions is None or "partition.end" not in text:
+        return ()
+    from teal.compiler.partition_between import between_partition_end
+
+    found = between_partition_end(text, path)
+    return (found,) if found is not None else ()
