@@ -406,11 +406,18 @@ class Stager:
         settings = model_settings(
             definition.name, display, folder, conf, definition.source_line, self.cfg
         )
-        # vars reach Python assets through context.vars, so they are part of the version
+        # vars reach Python assets through context.vars, so they are part of the version:
+        # the ones it declares (vars=[...]), or else every one
+        declared = conf.get("vars")
+        used = (
+            [(k, self.cfg.vars.get(k)) for k in sorted(map(str, declared))]
+            if isinstance(declared, (list, tuple))
+            else sorted(self.cfg.vars.items(), key=str)
+        )
         version = text_hash(
             source_text
             + repr(versioned_config(conf))
-            + repr(sorted(self.cfg.vars.items(), key=str))
+            + repr(used)
             + (settings.external.location if settings.external is not None else "")
         )
         return StagedModel(
