@@ -131,8 +131,13 @@ def asset(
     format: str | None = None,
     compression: str | None = None,
     partition_by: str | Sequence[str] | None = None,
+    vars: Sequence[str] | None = None,
 ) -> Any:
     """Declare a Python asset. Parameters name upstream models or sources.
+
+    ``vars`` names the project vars it reads through ``context.vars``: only their values
+    go into its version (without it, every var does, so changing any var makes its
+    partitions stale), and ``context.vars`` holds only them.
 
     ``columns`` declares its output schema, ``{"id": "bigint", ...}`` (or a list of
     names): SQL models reading it are bound against it before anything runs, and what it
@@ -212,6 +217,8 @@ def asset(
             config["partition_by"] = (
                 partition_by if isinstance(partition_by, str) else list(partition_by)
             )
+        if vars is not None:
+            config["vars"] = [vars] if isinstance(vars, str) else list(vars)
         try:
             src_file = inspect.getsourcefile(func)
             src_line = inspect.getsourcelines(func)[1]

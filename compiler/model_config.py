@@ -60,6 +60,9 @@ MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "format": ((str,), "one of " + ", ".join(FORMATS)),
     "compression": ((str,), "a compression such as 'zstd' or 'gzip'"),
     "partition_by": ((str, list, tuple), "a column name or a list of them"),
+    # Python assets: the project vars they read (context.vars); only these are in their
+    # version, and context.vars holds only these (runtime/context.py DeclaredVars)
+    "vars": ((list, tuple), "a list of var names, such as ['order_count']"),
     # Python assets: who stores their data (warehouse, parquet, csv, json, or a resource)
     "io_manager": ((str,), "warehouse, parquet, csv, json or the name of an I/O manager resource"),
 }

@@ -144,7 +144,9 @@ def model_settings(
         partitions=partitions,
         partition_column=conf.get("partition_column"),
         strategy=strategy,
-        unique_key=unique_key,
+        # a partitioned model replaces its partitions whole: a folder's or the project's
+        # unique_key (its own is refused above) is not its key, nor a column it must have
+        unique_key=() if partitions is not None else unique_key,
         external=external,
         warnings=warnings,
     )

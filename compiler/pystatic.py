@@ -58,6 +58,7 @@ _ASSET_CONFIG = (
     "format",
     "compression",
     "partition_by",
+    "vars",
 )
 _ASSET_ARGS = frozenset({"name", "deps", *_ASSET_CONFIG})
 _CHECK_ARGS = frozenset({"asset", "name", "severity", "description"})
@@ -381,6 +382,8 @@ class _Reader:
                 continue
             if key == "partition_by" and value is not None and not isinstance(value, str):
                 value = list(value)
+            if key == "vars" and value is not None:
+                value = [value] if isinstance(value, str) else list(value)
             if value is not None and (value or key not in ("description",)):
                 config[key] = value
         line, source = self._where(node)

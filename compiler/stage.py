@@ -218,7 +218,9 @@ class Stager:
             strategy=settings.strategy,
             unique_key=settings.unique_key,
             external=settings.external,
-            warnings=((twice,) if twice is not None else ()) + settings.warnings,
+            warnings=((twice,) if twice is not None else ())
+            + _between_end(settings.partitions, text, display)
+            + settings.warnings,
         )
 
     def parse_ahead(self, paths: Sequence[Path], strategy: LoadStrategy) -> ParseAhead | None:
@@ -404,11 +406,18 @@ class Stager:
         settings = model_settings(
             definition.name, display, folder, conf, definition.source_line, self.cfg
         )
-        # vars reach Python assets through context.vars, so they are part of the version
+        # vars reach Python assets through context.vars, so they are part of the version:
+        # the ones it declares (vars=[...]), or else every one
+        declared = conf.get("vars")
+        used = (
+            [(k, self.cfg.vars.get(k)) for k in sorted(map(str, declared))]
+            if isinstance(declared, (list, tuple))
+            else sorted(self.cfg.vars.items(), key=str)
+        )
         version = text_hash(
             source_text
             + repr(versioned_config(conf))
-            + repr(sorted(self.cfg.vars.items(), key=str))
+            + repr(used)
             + (settings.external.location if settings.external is not None else "")
         )
         return StagedModel(
@@ -525,3 +534,14 @@ class _ThisRelation:
 def _environment_digest() -> str:
     """A digest of the environment, for templates that call env_var()."""
     return hashlib.sha256(repr(sorted(os.environ.items())).encode()).hexdigest()
+
+
+def _between_end(partitions: Partitions | None, text: str, path: str) -> tuple[TealError, ...]:
+    """A partitioned template comparing ``BETWEEN ... AND {{ partition.end }}`` (end is
+    exclusive): a warning (compiler/partition_between.py)."""
+    if partitions is None or "partition.end" not in text:
+        return ()
+    from teal.compiler.partition_between import between_partition_end
+
+    found = between_partition_end(text, path)
+    return (found,) if found is not None else ()

@@ -511,11 +511,21 @@ class DataVersions:
                 ):
                     return True
                 continue
-            if current in self._built or self._rebuilt_after(current, None, when):
+            if self._builds_anew(current) or self._rebuilt_after(current, None, when):
                 return True
             if models[current].materialized == "view":
                 stack.extend(models[current].upstreams)
         return False
+
+    def _builds_anew(self, name: str) -> bool:
+        """Whether this plan builds unpartitioned ``name`` with another version than the
+        one recorded with it: an upstream the plan rebuilds unchanged (a view made again
+        over the same data) is not why a reader is stale."""
+        version = self._built.get(name)
+        if version is None:
+            return False
+        rec = self.state.models.get(name)
+        return rec is None or rec.data_version != version
 
     def _rebuilt_after(self, name: str, key: str | None, when: object) -> bool:
         if key is None:

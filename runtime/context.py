@@ -85,6 +85,50 @@ DAGSTER_NAMES: dict[str, str] = {
 }
 
 
+class DeclaredVars(dict[str, Any]):
+    """``context.vars`` of an asset that declares the vars it reads (``vars=[...]``): only
+    those are in its version, so reading another one (which could change without making
+    its partitions stale) is an error naming the declaration, also through ``.get``.
+
+    >>> v = DeclaredVars("orders", ("days",), {"days": 3})
+    >>> v["days"], v.get("days"), v.get("days", 0)
+    (3, 3, 3)
+    >>> v.get("scale")
+    Traceback (most recent call last):
+    ...
+    KeyError: "var 'scale' is not one asset orders declares (vars=['days']): add it to @teal.asset(vars=[...]), which puts its value in the asset's version"
+    """
+
+    def __init__(self, asset: str, declared: tuple[str, ...], values: Mapping[str, Any]) -> None:
+        super().__init__({k: values[k] for k in declared if k in values})
+        self._asset = asset
+        self._declared = declared
+
+    def _undeclared(self, key: object) -> KeyError:
+        return KeyError(
+            f"var {key!r} is not one asset {self._asset} declares (vars={list(self._declared)}): "
+            "add it to @teal.asset(vars=[...]), which puts its value in the asset's version"
+        )
+
+    def __missing__(self, key: str) -> Any:
+        if key in self._declared:
+            raise KeyError(key)  # declared, but the project sets no value
+        raise self._undeclared(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key not in self._declared:
+            raise self._undeclared(key)
+        return super().get(key, default)
+
+
+def asset_vars(asset: str, declared: object, values: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``context.vars`` holds for an asset: every var, or only the ones its ``vars``
+    config declares (:class:`DeclaredVars`)."""
+    if isinstance(declared, (list, tuple)):
+        return DeclaredVars(asset, tuple(map(str, declared)), values)
+    return dict(values)
+
+
 class Resources:
     """The resources of a run by attribute: ``context.resources.api``."""
 

@@ -20,6 +20,7 @@ from teal.runtime.context import (
     Resources,
     TimeWindow,
     asset_logger,
+    asset_vars,
     user_frames,
 )
 from teal.runtime.shared_calls import MissingOutput, SharedCalls, call_key
@@ -140,7 +141,7 @@ def _arguments(
             run_id=run_id,
             log=asset_logger(model.name, env.redact),
             cursor=cur.native,
-            vars=dict(project.config.vars),
+            vars=asset_vars(model.name, model.config.get("vars"), project.config.vars),
             partition_key=key,
             partition_keys=tuple(keys or ([key] if key else [])),
             partition_window=window,

@@ -418,6 +418,13 @@ def backfill(
     help="Output format (text is an EXPLAIN-like table).",
 )
 @job_option
+@click.option(
+    "--validate/--no-validate",
+    "validate_first",
+    default=True,
+    help="Bind every selected model's columns first, as `teal build` does (the default): "
+    "a plan the build would refuse is the same located error, exit 2.",
+)
 @handle_errors
 def plan(
     project_dir: Path | None,
@@ -431,6 +438,7 @@ def plan(
     inline_views: bool,
     as_json: bool,
     fmt: str,
+    validate_first: bool,
     **partition_opts: Any,
 ) -> None:
     """Show what `teal build` would do with the same arguments, without touching data."""
@@ -444,6 +452,8 @@ def plan(
     options = session.options(
         changed_only=changed_only, inline_views=inline_views, **partition_opts
     )
+    if validate_first:  # what `teal build` refuses before any data changes, plan refuses too
+        session.bind(select, exclude)
     the_plan = session.plan(select, exclude, options)
     if as_json or fmt == "json":
         echo_json(the_plan.explain("json"))

@@ -41,6 +41,14 @@ def test_a_plain_build_binds_before_any_data_changes(project):
     assert "Traceback" not in done.output
     # a, which binds, was not rebuilt either: nothing changed before the error
     assert rows(root, "main.a") == [(1, 9.5)]
+    # the plan of that build says so too, rather than listing steps the build would refuse
+    planned = run_teal("plan", cwd=root)
+    assert planned.returncode == 2, planned.output
+    assert "models/b.sql:2:8: column 'amont' does not exist in a" in planned.stderr
+    assert "hint: did you mean 'amount'?" in planned.stderr
+    assert "create view" not in planned.stdout and "Traceback" not in planned.output
+    unbound = run_teal("plan", "--no-validate", cwd=root)
+    assert unbound.returncode == 0 and "3  b       create view" in unbound.stdout, unbound.output
     assert rows(root, "main.b") == [(1, 19.0)]
     # without binding, DuckDB meets the mistake while building: a failed step, exit 1
     done = run_teal("build", "--no-validate", cwd=root)
@@ -84,7 +92,7 @@ def test_a_file_source_with_no_file_stops_the_models_reading_it_before_anything_
             "models/r.sql": "select name from reference.regions",
         }
     )
-    for command in ("build", "validate"):
+    for command in ("build", "validate", "plan"):
         done = run_teal(command, cwd=root)
         assert done.returncode == 2, done.output
         assert (

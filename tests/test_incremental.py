@@ -361,7 +361,8 @@ def test_a_unique_key_the_query_does_not_produce_is_a_located_error(project):
 
 def test_a_folders_unique_key_does_not_refuse_its_partitioned_models(project):
     """unique_key from [folders.X] is for the folder's unpartitioned models: a partitioned
-    one there loads (its own unique_key is the error)."""
+    one there loads, binds and builds (its own unique_key is the error); binding asked
+    for the folder's key among its columns, so plan and build stopped with exit 2."""
     root = project(
         {
             "models/marts/daily.sql": f"{{{{ config(materialized='incremental', "
@@ -371,6 +372,8 @@ def test_a_folders_unique_key_does_not_refuse_its_partitioned_models(project):
         'name = "p"\n[folders.marts]\nunique_key = "id"\n',
     )
     teal_cli(root, "plan")
+    teal_cli(root, "build")
+    assert query(root / "warehouse.duckdb", "select count(*) from marts.daily") == [(5,)]
 
 
 def test_a_view_turned_incremental_is_built_as_a_table(project):

@@ -37,7 +37,7 @@ READABLE = {
 
 
         @teal.asset(schema="marts", tags=["daily", "core"], deps=["stg_x", orders],
-                    meta={"owner": "ana"}, group="sales", materialized="table")
+                    meta={"owner": "ana"}, group="sales", materialized="table", vars=["days"])
         def summary(orders: pa.Table, customers):  # a comment on the def line
             return orders
 

@@ -295,3 +295,31 @@ def test_extending_a_definition_or_changing_a_retry_setting_builds_only_the_new_
     assert built_keys(built.stdout, "events") == ["2026-01-11", "2026-01-12"]
     statuses = {k: r["status"] for k, r in partitions_json(root, "events").items()}
     assert len(statuses) == 12 and set(statuses.values()) == {"materialized"}, statuses
+
+
+# two views read by one partitioned model: the one sorting first is made again unchanged
+# by every plain build, the other's code changes (a var it reads)
+STEADY_VIEW_SQL = "{{ config(materialized='view') }} select 1 as one"
+MOVING_VIEW_SQL = "{{ config(materialized='view') }} select {{ var('scale', 1) }} as scale"
+READS_BOTH_SQL = SCALED_SQL.replace(
+    "cross join dims d", "cross join a_steady cross join z_moving d"
+)
+
+
+def test_the_stale_reason_names_the_upstream_that_changed_not_one_made_again_unchanged(project):
+    root = project(
+        {
+            "models/events.sql": EVENTS_SQL,
+            "models/a_steady.sql": STEADY_VIEW_SQL,
+            "models/z_moving.sql": MOVING_VIEW_SQL,
+            "models/reads_both.sql": READS_BOTH_SQL,
+        }
+    )
+    teal(root, "build")
+    for flags in ((), ("--changed-only",)):
+        plan = json.loads(teal(root, "plan", "--json", *flags, "--vars", "{scale: 2}").stdout)
+        step = next(s for s in plan["steps"] if s["model"] == "reads_both")
+        assert step["partitions"] == DAYS
+        assert set(step["partition_reasons"]) == {"stale (upstream z_moving changed)"}
+        text = teal(root, "plan", *flags, "--vars", "{scale: 2}").stdout
+        assert "stale (upstream z_moving changed)" in text and "a_steady changed" not in text
