@@ -195,6 +195,17 @@ class Session:
         self._bound = bound or self._bound
         return names
 
+    def bind_edited(self, select: Selection = None, exclude: Selection = None) -> None:
+        """:meth:`bind` for the selected models edited since they were last built (or
+        never built) and the selected models that read them: what an edit makes a build
+        refuse, found without binding what did not change (``teal plan``)."""
+        from teal.runtime.validate import bind_selection, edited_since_built
+
+        edited = edited_since_built(self.project, self.state(), self.select(select, exclude))
+        if edited:
+            self._engine_can_run(edited)
+            bind_selection(self.project, edited, self._columns, self._readable_store)
+
     def _engine_can_run(self, names: list[str]) -> None:
         """Raise, located, what the target's engine cannot run of these models' SQL (a
         DuckDB-only function on Spark), before anything runs."""

@@ -371,3 +371,17 @@ def unbuilt_upstream_partitions(
                     )
                 )
     return out
+
+
+def edited_since_built(project: Project, state: PlanState, names: list[str]) -> list[str]:
+    """Of ``names`` (in build order), those whose code is not what the warehouse last built
+    (or that were never built), and those reading one of them."""
+    edited: set[str] = set()
+    for name in names:
+        built = state.models.get(name)
+        model = project.models[name]
+        if built is None or built.sql_hash != model.sql_hash:
+            edited.add(name)
+        elif any(u in edited for u in model.upstreams):  # names are upstreams first
+            edited.add(name)
+    return [n for n in names if n in edited]

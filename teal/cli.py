@@ -422,8 +422,9 @@ def backfill(
     "--validate/--no-validate",
     "validate_first",
     default=True,
-    help="Bind every selected model's columns first, as `teal build` does (the default): "
-    "a plan the build would refuse is the same located error, exit 2.",
+    help="Bind the selected models edited since they were last built, and what reads them, "
+    "as `teal build` binds every model (the default): a plan the edit makes the build refuse "
+    "is the same located error, exit 2.",
 )
 @handle_errors
 def plan(
@@ -452,9 +453,9 @@ def plan(
     options = session.options(
         changed_only=changed_only, inline_views=inline_views, **partition_opts
     )
-    if validate_first:  # what `teal build` refuses before any data changes, plan refuses too
-        session.bind(select, exclude)
     the_plan = session.plan(select, exclude, options)
+    if validate_first:  # what an edit makes `teal build` refuse, plan refuses too
+        session.bind_edited(select, exclude)
     if as_json or fmt == "json":
         echo_json(the_plan.explain("json"))
     else:

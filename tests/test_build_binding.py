@@ -340,3 +340,24 @@ def test_a_python_asset_whose_code_changed_is_not_bound_by_its_old_columns(proje
     assert wrong.returncode == 2, wrong.output
     assert "models/rep.sql:1:12: column 'amont' does not exist in src" in wrong.stderr
     assert "did you mean 'amt'" in wrong.stderr
+
+
+@pytest.mark.slow
+def test_plan_binds_what_an_edit_breaks_downstream_and_not_what_is_unchanged(project):
+    """After a build, dropping a column upstream: plan binds the edited model and what
+    reads it, so b (unchanged, reading the dropped column) is the located error; models
+    unchanged since their last build are not bound again."""
+    from teal.runtime.validate import edited_since_built
+
+    root = project(FILES)
+    assert run_teal("build", cwd=root).returncode == 0
+    with Session.open(root) as session:  # nothing edited: nothing to bind
+        names = session.select(None, None)
+        assert edited_since_built(session.project, session.state(), names) == []
+    (root / "models/a.sql").write_text("select id from orders where status = 'done'\n")
+    with Session.open(root) as session:
+        names = session.select(None, None)
+        assert edited_since_built(session.project, session.state(), names) == ["a", "b"]
+    planned = run_teal("plan", cwd=root)
+    assert planned.returncode == 2, planned.output
+    assert "models/b.sql:1:12: column 'amount' does not exist in a" in planned.stderr
