@@ -9,15 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.checks import CheckDef
-from teal.compiler.dbt.test_ids import generic_test_id, quoted_column
 from teal.compiler.dbt.test_render import render_generic
 from teal.compiler.dbt.tests import (
     _judged,
-    _package_path,
     _settled,
     _split,
     _test_config,
     _test_items,
+    identified,
 )
 from teal.compiler.errors import ProjectError
 
@@ -69,24 +68,19 @@ def source_tests(
         if conf.get("enabled") is False:
             continue
         package, short = name.split(".", 1) if "." in name else (None, name)
-        call_args = dict(args)
-        if column is not None:  # dbt passes a quoted column's name in its quotes
-            call_args["column_name"] = quoted_column(column, quote)
-        ident = generic_test_id(
-            package=info["package"],
-            display=_package_path(loader, info["package"], display),
-            test=short,
-            namespace=package,
-            source=True,
+        call_args, test_id = identified(
+            loader,
+            info["package"],
+            display,
+            name,
+            args,
+            (column, quote),
+            options,
+            conf,
             target=f"{source}_{table}",
             model="{{ get_where_subquery(source('" + source + "', '" + table + "')) }}",
-            args=args,
-            column=call_args.get("column_name"),
-            options=options,
-            conf=conf,
+            source=True,
         )
-        test_id = str(conf.get("name") or ident["short_name"])
-        loader.test_ids.setdefault(test_id, ident)
         macro = (
             loader.jinja.find_macro(f"test_{short}", package)
             if package

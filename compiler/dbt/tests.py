@@ -185,26 +185,21 @@ def _generic(
     warn_unknown_test_keys(
         loader, test, short if package in (None, "dbt") else name, args, options, display, line
     )
-    call_args = dict(args)
-    if column is not None:  # dbt passes a quoted column's name in its quotes
-        call_args["column_name"] = quoted_column(column, quote)
     target = f"ref('{node.base_name or node.name}')"
     if node.version is not None:
         target = f"ref('{node.base_name}', version='{node.version}')"
-    ident = generic_test_id(
-        package=node.package,
-        display=_package_path(loader, node.package, display),
-        test=short,
-        namespace=package,
+    call_args, test_id = identified(
+        loader,
+        node.package,
+        display,
+        name,
+        args,
+        (column, quote),
+        options,
+        conf,
         target=node.name,
         model="{{ get_where_subquery(" + target + ") }}",
-        args=args,
-        column=call_args.get("column_name"),
-        options=options,
-        conf=conf,
     )
-    test_id = str(conf.get("name") or ident["short_name"])
-    loader.test_ids.setdefault(test_id, ident)
     severity = str(conf.get("severity", "error")).lower()
     overridden = loader.jinja.find_macro(f"test_{short}", loader.settings.project.name) is not None
     where = conf.get("where")
@@ -389,6 +384,47 @@ def _test_items(
                 for i, t in enumerate(values)
             ]
     return items
+
+
+def identified(
+    loader: DbtLoader,
+    owner: str,
+    display: str,
+    name: str,
+    args: dict[str, Any],
+    tested_column: tuple[str | None, Any],
+    options: dict[str, Any],
+    conf: dict[str, Any],
+    *,
+    target: str,
+    model: str,
+    source: bool = False,
+) -> tuple[dict[str, Any], str]:
+    """A generic test's arguments as its macro is called with them (a tested column's
+    name in its quotes when it is quoted, as dbt passes it) and its check's name; its dbt
+    identity (compiler/dbt/test_ids.py) is kept by that name in ``loader.test_ids``.
+    ``owner``: the package whose YAML declares it; ``name``: as written (``pkg.test``)."""
+    namespace, short = name.split(".", 1) if "." in name else (None, name)
+    column, quote = tested_column
+    call_args = dict(args)
+    if column is not None:
+        call_args["column_name"] = quoted_column(column, quote)
+    ident = generic_test_id(
+        package=owner,
+        display=_package_path(loader, owner, display),
+        test=short,
+        namespace=namespace,
+        source=source,
+        target=target,
+        model=model,
+        args=args,
+        column=call_args.get("column_name"),
+        options=options,
+        conf=conf,
+    )
+    test_id = str(conf.get("name") or ident["short_name"])
+    loader.test_ids.setdefault(test_id, ident)
+    return call_args, test_id
 
 
 def _package_path(loader: DbtLoader, package: str, display: str) -> str:
