@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from teal.compiler.errors import SelectionError
-from teal.compiler.toml_lines import line_text, table_line
+from teal.compiler.toml_lines import table_line
 
 
 class NamedSelectors(dict[str, Any]):
@@ -30,10 +30,12 @@ class NamedSelectors(dict[str, Any]):
         )
         if start is None or expression is None:
             return None
-        for line in range(start, start + 50):  # the definition's lines, a list's or a table's
-            text = line_text(self.path, line)
-            if text is None:
-                return None
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return None
+        for line in range(start, min(start + 50, len(lines) + 1)):  # a list's, a table's
+            text = lines[line - 1]
             if line > start and text.lstrip().startswith("["):  # the next table
                 return None
             for quote in ('"', "'"):
