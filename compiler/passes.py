@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from teal.compiler.frozen import evolve
 from teal.compiler.partition_pass import assign_partitions
 from teal.compiler.plan import Plan, PlanContext, Step
+from teal.compiler.source_versions import SourceVersions
 from teal.compiler.sql import text_hash
 
 if TYPE_CHECKING:
@@ -163,6 +164,12 @@ def _why_rebuild(
     if recorded.data_version and step.data_version and recorded.data_version != step.data_version:
         # the partitions pass gave its readers this version: skipping it would leave them
         # built from data other than the one their versions say
+        sources = SourceVersions(ctx.project)
+        for model in (step.model, *sorted(u for u in ups if u in ctx.project.models)):
+            if model == step.model or ctx.project.models[model].materialized == "view":
+                changed = sources.changed_after(model, recorded.finished_at)
+                if changed is not None:
+                    return f"changed: source {changed} changed since its last build"
         return "changed: what it reads holds other data than at its last build"
     return None
 

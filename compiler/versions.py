@@ -11,10 +11,12 @@ recorded with it: its code, config or vars changed, or an upstream it reads now 
 different data (rebuilt from changed code or inputs, or rebuilt partitions that map onto
 it). ``teal build`` rebuilds stale partitions; ``teal partitions`` reports them. Like
 Dagster's logical versions, this assumes a model computes the same data from the same code
-and inputs: an upstream rebuilt unchanged does not make its readers stale. Data that
-changes outside teal (a source table, a file, an API a Python asset calls, or what a
-Python asset makes of its run config) is not seen: rebuild such partitions, and what
-reads them, by asking for them (``-s model+ --partition``, ``teal backfill``).
+and inputs: an upstream rebuilt unchanged does not make its readers stale. Local file
+sources are inputs too, versioned by their files' stats (compiler/source_versions.py).
+Other data that changes outside teal (a warehouse table, files on object storage, an API
+a Python asset calls, or what a Python asset makes of its run config) is not seen: rebuild
+such partitions, and what reads them, by asking for them (``-s model+ --partition``,
+``teal backfill``).
 
 Records written before teal recorded versions have none: such a partition is taken as up to
 date (nothing says otherwise), and an upstream without one stands for its build time.
@@ -33,6 +35,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import repeat
 from typing import TYPE_CHECKING, overload
+
+from teal.compiler.source_versions import SourceVersions
 
 if TYPE_CHECKING:
     from teal.compiler.partition_records import PartitionRecords
@@ -90,6 +94,7 @@ class DataVersions:
         self._upstreams: dict[str, tuple[tuple[str, bool], ...]] = {}
         self._position: dict[str, int] | None = None  # model -> place in build order
         self._views: dict[str, str] = {}  # views not built by this plan: their versions
+        self.sources = SourceVersions(project)  # the file sources' versions, listed once
 
     # what a plan will build -------------------------------------------------------------
 
@@ -216,7 +221,7 @@ class DataVersions:
             rec = state[current]
             code = model.sql_hash if rec.sql_hash == model.sql_hash else rec.sql_hash
             parts = [code, *(f"{up}={self.current(up)}" for up in sorted(model.upstreams))]
-            self._views[current] = _digest(parts)
+            self._views[current] = _digest([*parts, *self.sources.parts(current)])
         return self._views[name]
 
     def partition(self, name: str, key: str) -> str:
@@ -254,7 +259,7 @@ class DataVersions:
         model = self.project.models[name]
         parts = [model.sql_hash]
         parts.extend(f"{up}={self.current(up)}" for up in sorted(model.upstreams))
-        return _digest(parts)
+        return _digest([*parts, *self.sources.parts(name)])
 
     def _sorted_upstreams(self, name: str) -> tuple[tuple[str, bool], ...]:
         ups = self._upstreams.get(name)
@@ -285,6 +290,7 @@ class DataVersions:
                     for key in keys
                 ]
             )
+        columns.extend(map(repeat, self.sources.parts(name)))
         # _digest of each key's parts, with the loops in C but for hexdigest (the
         # upstreams' repeat() is endless: zip stops with the keys)
         texts = map("\x1f".join, zip(repeat(self.project.models[name].sql_hash), *columns))
@@ -300,7 +306,7 @@ class DataVersions:
                 continue
             keys = self.upstream_keys(name, up, key)
             parts.append(up + "=" + ",".join(f"{k}:{self.partition(up, k)}" for k in keys))
-        return _digest(parts)
+        return _digest([*parts, *self.sources.parts(name)])
 
     def upstream_keys(self, name: str, up: str, key: str) -> list[str]:
         """The partitions of partitioned upstream ``up`` that partition ``key`` reads."""
@@ -439,6 +445,7 @@ class DataVersions:
                 )
                 seen = self._seen_digests[up] = hashlib.sha256(text.encode()).hexdigest()
             parts.append(f"{up} {how} {seen}")
+        parts.extend(self.sources.parts(name))
         return hashlib.sha256("\x1f".join(parts).encode()).digest()[:16]
 
     def _records(self, name: str) -> PartitionRecords:
@@ -478,6 +485,9 @@ class DataVersions:
         if rec.get("sql_hash") != model.sql_hash:
             return "stale (its code, config or vars changed)"
         built_at = rec.get("finished_at")
+        source = self.sources.changed_after(name, built_at)
+        if source is not None:
+            return f"stale (source {source} changed)"
         rebuilt_first = None  # an upstream partition this plan rebuilds: not stale yet
         for up in sorted(model.upstreams):
             if self.project.models[up].partitions is None:
@@ -514,6 +524,8 @@ class DataVersions:
             if self._builds_anew(current) or self._rebuilt_after(current, None, when):
                 return True
             if models[current].materialized == "view":
+                if self.sources.changed_after(current, when) is not None:
+                    return True
                 stack.extend(models[current].upstreams)
         return False
 
