@@ -40,6 +40,22 @@ def _decorated_twice(made: Any, decorator: str) -> DeclarationError:
     lines = _decorator_lines(fn)
     where = f", on lines {lines[0]} and {lines[1]}" if len(lines) > 1 else ""
     line = lines[1] if len(lines) > 1 else None
+    made_by = "multi_asset" if hasattr(made, "assets") else None  # a MultiAssetDef
+    if made_by is not None or decorator == "multi_asset":
+        made_by = made_by or ("asset" if isinstance(made, AssetDef) else "asset_check")
+        if made_by == decorator:
+            return DeclarationError(
+                f"@teal.multi_asset is written twice on function '{name}'{where}: one "
+                "decorator declares all the assets the function makes",
+                line=line,
+                hint="remove one of them; list every output in one outs=[...]",
+            )
+        return DeclarationError(
+            f"function '{name}' has both @teal.{decorator} and @teal.{made_by}{where}: "
+            "@teal.multi_asset declares every asset the function makes",
+            line=line,
+            hint="remove the other decorator (a check of an asset is a function of its own)",
+        )
     if (decorator == "asset") == isinstance(made, AssetDef):
         what = "asset" if decorator == "asset" else "check"
         return DeclarationError(
@@ -155,7 +171,7 @@ def asset(
     """
 
     def wrap(func: Callable[..., Any]) -> AssetDef:
-        if isinstance(func, AssetDef | AssetCheckDef):
+        if isinstance(func, AssetDef | AssetCheckDef) or hasattr(func, "assets"):
             raise _decorated_twice(func, "asset")
         sig = inspect.signature(func)
         try:
@@ -413,7 +429,7 @@ def asset_check(
     """
 
     def wrap(func: Callable[..., Any]) -> AssetCheckDef:
-        if isinstance(func, AssetDef | AssetCheckDef):
+        if isinstance(func, AssetDef | AssetCheckDef) or hasattr(func, "assets"):
             raise _decorated_twice(func, "asset_check")
         sig = inspect.signature(func)
         try:

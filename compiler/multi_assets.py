@@ -23,7 +23,7 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from teal.compiler.assets import AssetCheckDef, AssetDef, asset
+from teal.compiler.assets import AssetCheckDef, AssetDef, _decorated_twice, asset
 
 # the settings one output may have of its own (the rest are the call's, shared)
 OUT_SETTINGS = frozenset(
@@ -81,8 +81,7 @@ def multi_asset(
 
     def wrap(func: Callable[..., Any]) -> MultiAssetDef:
         if isinstance(func, AssetDef | AssetCheckDef | MultiAssetDef):
-            name = getattr(func.fn, "__name__", "the function")
-            raise TypeError(f"{name} is decorated twice: keep one teal decorator")
+            raise _decorated_twice(func, "multi_asset")
         made = []
         for out in names:
             one: AssetDef = asset(func, name=out, **{**settings, **own.get(out, {})})

@@ -150,6 +150,41 @@ def test_a_setting_of_one_output_that_is_the_calls_is_refused():
         teal.multi_asset(outs=["a", "a"])
 
 
+TWICE = """
+import teal
+
+@teal.multi_asset(outs=["a", "b"])
+@{lower}
+def both():
+    return {{"a": [1], "b": [2]}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("lower", "said"),
+    [
+        (
+            "teal.asset",
+            "function 'both' has both @teal.multi_asset and @teal.asset, on lines 3 and 4",
+        ),
+        (
+            'teal.multi_asset(outs=["a", "b"])',
+            "@teal.multi_asset is written twice on function 'both'",
+        ),
+    ],
+)
+def test_multi_asset_over_another_teal_decorator_is_an_error_at_its_line(
+    tmp_path: Path, lower: str, said: str
+):
+    root = write_project(
+        tmp_path / "twice", {"models/m.py": TWICE.format(lower=lower)}, 'name = "t"\n'
+    )
+    done = run_teal("ls", cwd=root)
+    assert done.returncode == 2, done.output
+    assert f"models/m.py:4:1: {said}" in done.stderr
+    assert "Traceback" not in done.stderr and "TypeError" not in done.stderr
+
+
 CONFIGURED = """
 import pyarrow as pa
 import teal
