@@ -580,10 +580,11 @@ class Executor:
         line: int | None = None,
         col: int | None = None,
     ) -> ModelResult:
-        try:
-            cur.record_failure(target, started, message)
-        except Exception:  # noqa: BLE001 - recording is best effort; the failure stands
-            pass
+        if message != CANCELED_RUNNING:  # a canceled attempt changed nothing: not recorded
+            try:
+                cur.record_failure(target, started, message)
+            except Exception:  # noqa: BLE001 - recording is best effort; the failure stands
+                pass
         return ModelResult(
             model=model.name,
             status=ERROR,

@@ -224,8 +224,9 @@ def _build_partitions(
                     ex.project, model, message, line is not None, cur.raised_by_rows(exc)
                 )
             failures.append((key, message, line))
-            try:
-                cur.record_partition_failure(target, key, p_started, message)
+            try:  # a canceled attempt rolled back and changed nothing: its record stays
+                if message != CANCELED_RUNNING:
+                    cur.record_partition_failure(target, key, p_started, message)
             except Exception:  # noqa: BLE001
                 pass
             report_partition(

@@ -125,6 +125,10 @@ def test_ctrl_c_stops_the_query_in_flight_and_keeps_the_rows_it_had(project, sta
     assert query(root / "warehouse.duckdb", "select n, v from m.big") == before
     state = query(root / "warehouse.duckdb", "select run_id, status from teal.model_state")
     assert state == [(_first_run(root), "success")]
+    # a canceled attempt is no failure: not `result:error`, not failed in the UI's graph
+    builds = query(root / "warehouse.duckdb", "select status from teal.builds")
+    assert builds == [("success",)]
+    assert "big" not in run_teal("ls", "-s", "result:error", cwd=root).stdout
 
 
 @pytest.mark.slow
@@ -264,6 +268,9 @@ def test_ctrl_c_in_a_partitioned_step_keeps_the_partitions_committed_before_it(
     assert ("a", "success") in steps and (None, "canceled") in steps  # the step's own row
     assert ("b", "success") not in steps
     assert query(root / "warehouse.duckdb", "select k, n from main.part") == [("a", 0)]
+    # the canceled partition changed nothing: it is missing, not failed, and is built next
+    status = json.loads(run_teal("partitions", "part", "--json", cwd=root).stdout)
+    assert {r["key"]: r["status"] for r in status} == {"a": "materialized", "b": "missing"}
 
 
 @pytest.mark.slow
