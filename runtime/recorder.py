@@ -503,8 +503,8 @@ def recording_logs(recorder: RunRecorder, models: set[str]) -> Iterator[None]:
     others = [h for h in logger.handlers if isinstance(h, _LogRecorder)]
     handler.restore_to = others[0].restore_to if others else logger.level
     logger.addHandler(handler)
-    if logger.level == logging.NOTSET or logger.level > logging.INFO:
-        logger.setLevel(logging.INFO)
+    if logger.level == logging.NOTSET or logger.level > logging.DEBUG:
+        logger.setLevel(logging.DEBUG)  # debug lines too: the run's log keeps every level
     try:
         yield
     finally:

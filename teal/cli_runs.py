@@ -283,6 +283,9 @@ def project_models(session: Session, asked: tuple[str, ...]) -> set[str]:
         return set(asked)
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")  # as the run store names them
+
+
 def format_event(event: Event) -> str:
     """One line of ``teal logs``."""
     where = event.model or ""
@@ -322,6 +325,14 @@ def format_event(event: Event) -> str:
     metavar="NAME",
     help="Only the events of this model's steps, its log and output lines (repeatable).",
 )
+@click.option(
+    "--level",
+    type=click.Choice(LOG_LEVELS),
+    default="debug",
+    show_default=True,
+    help="Only the log lines at this level or above (printed lines count as info); the "
+    "run's events all show.",
+)
 @handle_errors
 def logs(
     run_ref: str,
@@ -333,15 +344,21 @@ def logs(
     follow: bool,
     as_json: bool,
     models: tuple[str, ...],
+    level: str,
 ) -> None:
     """Print a run's events and log lines (RUN: a run id, a prefix of one, or `last`);
     times are UTC, each new day's date on a line of its own."""
     from teal.runtime.runstore.liveness import any_gone, mark_crashed_here
 
     days: list[str] = []  # the date of the last line shown
+    below = set(LOG_LEVELS[: LOG_LEVELS.index(level)])  # the log levels left out
+    if "info" in below:  # printed lines count as info
+        below |= {"stdout", "stderr"}
 
     def show(event: Event) -> None:
         if models and event.model not in models:
+            return
+        if event.kind is EventKind.LOG and event.level in below:
             return
         if as_json:
             emit_json(asdict(event), indent=None)

@@ -288,8 +288,9 @@ def setup_logging(stream: IO[str] | None = None, quiet: bool = False) -> None:
     for old in list(logger.handlers):
         logger.removeHandler(old)
     logger.addHandler(handler)
-    handler.setLevel(logging.WARNING if quiet else logging.INFO)  # the run log keeps info
-    logger.setLevel(logging.INFO)
+    # the terminal shows info and up (warnings with -q); the run's log keeps debug lines too
+    handler.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.setLevel(logging.DEBUG)
     logger.propagate = False
 
 

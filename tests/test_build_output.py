@@ -294,6 +294,45 @@ def test_json_output_is_json_alone_when_assets_log_and_print(tmp_path: Path) -> 
     assert "[chatty] building chatty" in plain.stdout
 
 
+def test_debug_log_lines_are_kept_in_the_run_log_and_not_printed(tmp_path: Path) -> None:
+    """`context.log.debug` lines are recorded with the run (as Dagster's event log keeps
+    them), not printed by the build; `teal logs --level` leaves out the levels below it."""
+    root = write_project(
+        tmp_path / "debug",
+        {
+            "models/chatty.py": """
+            import pyarrow as pa
+            import teal
+
+            @teal.asset
+            def chatty(context) -> pa.Table:
+                context.log.debug("chatty's request took %d ms", 12)
+                context.log.info("building chatty")
+                return pa.table({"n": [1]})
+            """
+        },
+    )
+    built = run_teal("build", cwd=root)
+    assert built.returncode == 0, built.output
+    assert "[chatty] building chatty" in built.stdout
+    assert "request took" not in built.stdout
+    logs = run_teal("logs", "last", cwd=root)
+    assert re.search(r"DEBUG\s+chatty\s+chatty's request took 12 ms", logs.stdout), logs.output
+    assert re.search(r"INFO\s+chatty\s+building chatty", logs.stdout), logs.output
+    info = run_teal("logs", "last", "--level", "info", cwd=root)
+    assert "request took" not in info.stdout and "building chatty" in info.stdout
+    assert "step_success" in info.stdout  # the run's events all show
+    events = [
+        json.loads(line)
+        for line in run_teal("logs", "last", "--json", cwd=root).stdout.splitlines()
+    ]
+    assert {"kind": "log", "level": "debug"}.items() <= next(
+        e for e in events if "request took" in (e["message"] or "")
+    ).items()
+    bad = run_teal("logs", "last", "--level", "verbose", cwd=root)
+    assert bad.returncode == 2 and "'verbose' is not one of" in bad.stderr
+
+
 def test_quiet_prints_only_what_went_wrong_and_the_summary(tmp_path: Path) -> None:
     """`teal build -q` (cron, CI logs): no opening line, no line per model built, no info
     log lines of assets; a check that did not pass, a failed model and the summary still

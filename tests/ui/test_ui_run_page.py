@@ -44,6 +44,9 @@ def seed_checked_run(root, checks: int) -> None:
                 },
             )
         )
+    events.append(
+        Event(RUN, len(events) + 1, AT, EventKind.LOG, "a", level="debug", message="took 12 ms")
+    )
     events.append(Event(RUN, len(events) + 1, AT, EventKind.RUN_END, message="failure"))
     run = RunRecord(
         RUN,
@@ -75,6 +78,8 @@ def test_a_finished_run_shows_every_event_and_check_result_beyond_one_answer(pag
         expect(last.locator(".badge")).to_have_text("fail")
         expect(last.locator("a")).to_have_attribute("href", "#/asset/a")  # its asset's page
         expect(page.locator(".logs div").last).to_contain_text("run_end")
+        # a log line says its level, as `teal logs` does, so the filter finds "debug"
+        expect(page.locator(".logs div.debug")).to_have_text("03:00:00.000 DEBUG a took 12 ms")
         expect(page.locator("#run-times")).to_have_text(
             "started 2026-03-02 03:00:00 UTC · finished 03:00:05, took 5.00s"
         )

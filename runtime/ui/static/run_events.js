@@ -56,5 +56,6 @@ function checkRow(e) {
 }
 
 function logLine(e) {
-  return `${e.at.slice(11)} ${e.kind} ${e.model || ""}${e.partition ? `[${e.partition}]` : ""} ${e.kind === "check_result" ? `${e.data.check} ${e.data.status} ` : ""}${e.message || ""}`;
+  const kind = e.kind === "log" && e.level ? e.level.toUpperCase() : e.kind; // as `teal logs`
+  return `${e.at.slice(11)} ${kind} ${e.model || ""}${e.partition ? `[${e.partition}]` : ""} ${e.kind === "check_result" ? `${e.data.check} ${e.data.status} ` : ""}${e.message || ""}`;
 }
