@@ -195,16 +195,21 @@ class Session:
         self._bound = bound or self._bound
         return names
 
-    def bind_edited(self, select: Selection = None, exclude: Selection = None) -> None:
+    def bind_edited(
+        self, select: Selection = None, exclude: Selection = None, plan: Plan | None = None
+    ) -> None:
         """:meth:`bind` for the selected models edited since they were last built (or
         never built) and the selected models that read them: what an edit makes a build
-        refuse, found without binding what did not change (``teal plan``)."""
-        from teal.runtime.validate import bind_selection, edited_since_built
+        refuse, found without binding what did not change (``teal plan``), also, given the
+        ``plan``, an incremental table whose new columns its on_schema_change refuses."""
+        from teal.runtime.validate import bind_selection, edited_since_built, plan_schema_changes
 
         edited = edited_since_built(self.project, self.state(), self.select(select, exclude))
         if edited:
             self._engine_can_run(edited)
-            bind_selection(self.project, edited, self._columns, self._readable_store)
+            bound = bind_selection(self.project, edited, self._columns, self._readable_store)
+            if plan is not None:
+                plan_schema_changes(self.config, self.project, plan, edited, bound or self._columns)
 
     def _engine_can_run(self, names: list[str]) -> None:
         """Raise, located, what the target's engine cannot run of these models' SQL (a

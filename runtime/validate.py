@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from teal.compiler.column_lineage import ColumnGraph
+    from teal.compiler.config import ProjectConfig
     from teal.compiler.errors import TealError
     from teal.compiler.model_trace import TypedTrace
     from teal.compiler.plan import Plan, PlanState
@@ -80,6 +81,35 @@ def check_schema_changes(
         return
     tables = wh.output_schemas(relations)
     raise_all(schema_change_errors(project, plan.steps, graph.columns_of, tables))
+
+
+def plan_schema_changes(
+    config: ProjectConfig,
+    project: Project,
+    plan: Plan,
+    edited: Collection[str],
+    graph: ColumnGraph | None,
+) -> None:
+    """:func:`check_schema_changes` for ``teal plan``: the steps of ``edited`` models only
+    (an unedited model's columns did not change), their tables read from the warehouse
+    opened read-only, and nothing checked while a build holds it (the build checks) or on
+    Spark (a session would be started for it)."""
+    from teal.compiler.errors import WarehouseBusy
+    from teal.warehouse.engine import open_engine
+
+    chosen = set(edited)
+    steps = [s for s in plan.steps if s.model in chosen]
+    if (
+        graph is None
+        or config.engine != "duckdb"
+        or not any(s.action == "incremental" and not s.full_refresh for s in steps)
+    ):
+        return
+    try:
+        with open_engine(config, read_only=True) as wh:
+            check_schema_changes(project, plan.with_steps(steps, plan.not_run), wh, graph)
+    except WarehouseBusy:
+        return
 
 
 def _names(recorded: Mapping[str, Typed]) -> dict[str, tuple[str, ...]]:

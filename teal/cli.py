@@ -455,7 +455,7 @@ def plan(
     )
     the_plan = session.plan(select, exclude, options)
     if validate_first:  # what an edit makes `teal build` refuse, plan refuses too
-        session.bind_edited(select, exclude)
+        session.bind_edited(select, exclude, the_plan)
     if as_json or fmt == "json":
         echo_json(the_plan.explain("json"))
     else:

@@ -61,6 +61,8 @@ def make(project, policy: str) -> Path:
 
 def test_append_new_columns_adds_them_and_keeps_the_old_rows(project):
     root = make(project, "append_new_columns")
+    planned = run_teal("plan", "--vars", json.dumps({"n": 3, "extra": True}), cwd=root)
+    assert planned.returncode == 0 and "inc    incremental" in planned.stdout, planned.output
     build(root, n=3, extra=True)
     assert table(root) == (
         ["id", "val", "extra"],
@@ -82,6 +84,12 @@ def test_ignore_keeps_the_table_columns_and_appends_the_rows(project):
 
 def test_fail_is_a_located_error_before_any_data_changes(project):
     root = make(project, "fail")
+    # the plan of that build says so first (the table read without holding the warehouse)
+    edit = json.dumps({"n": 3, "extra": True})
+    planned = run_teal("plan", "--vars", edit, cwd=root)
+    assert planned.returncode == 2, planned.output
+    assert "models/inc.sql:3:19: incremental model inc would add 'extra'" in planned.stderr
+    assert run_teal("plan", "--vars", edit, "--full-refresh", cwd=root).returncode == 0
     out = build(root, code=2, n=3, extra=True)
     assert "models/inc.sql:3:19:" in out and "incremental model inc would add 'extra'" in out
     assert "on_schema_change" in out  # the hint names the policies
