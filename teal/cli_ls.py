@@ -58,8 +58,11 @@ def listed(
     ]
     chosen = set(names)
     if "test" in types:
+        idents = project.dbt_tests  # a dbt test is listed by dbt's whole name, as dbt ls does
         found += [
-            Listed("test", c.name, c.path or "", c.asset)
+            Listed(
+                "test", str((idents.get(c.name) or {}).get("name") or c.name), c.path or "", c.asset
+            )
             for c in sorted(project.checks.values(), key=lambda c: c.name)
             if c.asset in chosen or c.name in alone
         ]

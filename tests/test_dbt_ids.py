@@ -83,6 +83,17 @@ def test_run_results_name_tests_as_the_manifest_and_dbt_do(tmp_path):
     )
     assert listed.returncode == 0, listed.output
     assert "stg_orders" in listed.stdout
+    # and listed by dbt's whole name, as `dbt ls --resource-type test -o name` prints it
+    names = run_teal(
+        "ls", "--resource-type", "test", "-o", "name", cwd=root, env={"TEAL_RUN_STORE": "none"}
+    )
+    assert names.returncode == 0, names.output
+    expected_names = {
+        fields["name"]
+        for uid, fields in _expected("ids")["nodes"].items()
+        if uid.startswith("test.")
+    }
+    assert set(names.stdout.split()) == expected_names
 
 
 def test_a_generic_tests_id_is_dbts():
