@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from teal.compiler.partition_records import PartitionRecords
     from teal.compiler.partitions import Partitions
     from teal.compiler.versions import DataVersions
+    from teal.compiler.view_partitions import ThroughViews
 
 
 def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
@@ -74,7 +75,9 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
         # the keys reading what upstream steps rebuild: a plain build needs them only for
         # partitions recorded before data versions (see _outdated)
         mapped = (
-            _keys_from_upstream_steps(step, ctx, chosen, upstream_keys, parse_mapping)
+            _keys_from_upstream_steps(
+                step, ctx, chosen, upstream_keys, parse_mapping, versions.through
+            )
             if requested
             else None
         )
@@ -103,7 +106,15 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
                 step.model,
                 ctx.partition_keys(definition),
                 records,
-                partial(_keys_from_upstream_steps, step, ctx, chosen, upstream_keys, parse_mapping),
+                partial(
+                    _keys_from_upstream_steps,
+                    step,
+                    ctx,
+                    chosen,
+                    upstream_keys,
+                    parse_mapping,
+                    versions.through,
+                ),
                 ctx,
                 versions,
             )
@@ -334,16 +345,18 @@ def _keys_from_upstream_steps(
     chosen: dict[str, tuple[str, ...]],
     upstream_keys: Callable[..., list[str]],
     parse_mapping: Callable[..., object],
+    through: ThroughViews,
 ) -> list[str] | None:
     """Keys of ``step`` that read partitions its partitioned upstream steps rebuild, or None
-    when no upstream step is partitioned."""
+    when no upstream step is partitioned (read directly, or through views and ephemeral
+    models: compiler/view_partitions.py)."""
     from teal.compiler.partition_sql import resolve_mapping
 
     project = ctx.project
     model = project.models[step.model]
     parts: list[Sequence[str]] = []  # per partitioned upstream step, the keys reading it
     for up in step.depends_on:
-        if up not in chosen:
+        if up not in chosen or up not in model.upstreams:
             continue
         up_def = project.models[up].partitions
         spec = (model.config.get("partition_mapping") or {}).get(up)
@@ -361,6 +374,17 @@ def _keys_from_upstream_steps(
                 )
             ]
         )
+    for reach in through.views.read_by(step.model).values():
+        for up in reach.partitioned:
+            if up in chosen:
+                wanted = set(chosen[up])
+                parts.append(
+                    [
+                        key
+                        for key in ctx.partition_keys(model.partitions)
+                        if wanted.intersection(through.keys(step.model, reach, up, key))
+                    ]
+                )
     if not parts:
         return None
     if len(parts) == 1:

@@ -26,6 +26,7 @@ from teal.compiler.snapshot import compiler_fingerprint
 
 if TYPE_CHECKING:
     from teal.compiler.config import ProjectConfig
+    from teal.compiler.partitions import PartitionMapping, Partitions
 
 FILE = "verified.pickle"
 VERSION = 1
@@ -86,3 +87,25 @@ class VerifiedVersions:
             self._changed = False
         except OSError:
             return
+
+
+def described_mapping(
+    mapping: PartitionMapping | None, definition: Partitions | None, up_def: Partitions | None
+) -> str | None:
+    """How a model reads a partitioned upstream (``mapping``, None: the same key), for an
+    inputs digest: None when the keys it maps to may depend on the clock (``all``, or a
+    mapping between other than two time definitions)."""
+    from teal.compiler.partitions import (
+        IdentityMapping,
+        LookbackMapping,
+        TimePartitions,
+        TimeWindowMapping,
+    )
+
+    if mapping is None:
+        return "same key"
+    if isinstance(mapping, (IdentityMapping, LookbackMapping, TimeWindowMapping)) and all(
+        isinstance(d, TimePartitions) for d in (definition, up_def)
+    ):
+        return f"{mapping!r} {definition!r} {up_def!r}"
+    return None

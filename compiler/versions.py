@@ -3,8 +3,9 @@
 A model's data version is a hash of its own version (``sql_hash``: its SQL or function
 source, its config and, for Python assets, the project's vars) and the data versions of
 everything it reads: an unpartitioned upstream as a whole, a partitioned upstream through
-the partitions its partition mapping reads. Every successful build records the version it
-computed beside the data, in the same transaction (``teal.builds`` / ``teal.partitions``).
+the partitions its partition mapping reads (also through views: compiler/view_partitions.py).
+Every successful build records the version it computed beside the data, in the same
+transaction (``teal.builds`` / ``teal.partitions``).
 
 A partition is *stale* when the version it would be built with now differs from the one
 recorded with it: its code, config or vars changed, or an upstream it reads now holds
@@ -37,6 +38,7 @@ from itertools import repeat
 from typing import TYPE_CHECKING, overload
 
 from teal.compiler.source_versions import SourceVersions
+from teal.compiler.view_partitions import ThroughViews
 
 if TYPE_CHECKING:
     from teal.compiler.partition_records import PartitionRecords
@@ -95,6 +97,7 @@ class DataVersions:
         self._position: dict[str, int] | None = None  # model -> place in build order
         self._views: dict[str, str] = {}  # views not built by this plan: their versions
         self.sources = SourceVersions(project)  # the file sources' versions, listed once
+        self.through = ThroughViews(self)  # partitioned models read through views
 
     # what a plan will build -------------------------------------------------------------
 
@@ -159,7 +162,7 @@ class DataVersions:
                 key=lambda m: position.get(m, -1),
             ):
                 keys = self._planned_keys[model]
-                self._built_parts[model] = {k: self.expected_partition(model, k) for k in keys}
+                self._built_parts[model] = dict(zip(keys, self.expected_partitions(model, keys)))
             self._settled.update(seen)
 
     # versions as they stand after what is registered -------------------------------------
@@ -274,9 +277,15 @@ class DataVersions:
         """:meth:`expected_partition` of each of ``keys``, made together: what does not
         depend on the key once, each upstream's versions read from one dict."""
         columns: list[Iterable[str]] = [keys]  # per key: the key, then a part per upstream
+        views = self.through.views.read_by(name)
         for up, partitioned in self._sorted_upstreams(name):
-            if not partitioned:
-                columns.append(repeat(f"{up}={self.current(up)}"))
+            if not partitioned:  # read whole, or through views (compiler/view_partitions.py)
+                reach = views.get(up)
+                columns.append(
+                    self.through.parts(name, reach, keys)
+                    if reach
+                    else repeat(f"{up}={self.current(up)}")
+                )
                 continue
             seen = self._seen_versions(up).get
             if self._mapping(name, up) is SAME_KEY:
@@ -298,15 +307,7 @@ class DataVersions:
 
     def expected_partition(self, name: str, key: str) -> str:
         """The version a build of partition ``key`` of ``name`` now computes."""
-        ups = self._sorted_upstreams(name)
-        parts = [self.project.models[name].sql_hash, key]
-        for up, partitioned in ups:
-            if not partitioned:
-                parts.append(f"{up}={self.current(up)}")
-                continue
-            keys = self.upstream_keys(name, up, key)
-            parts.append(up + "=" + ",".join(f"{k}:{self.partition(up, k)}" for k in keys))
-        return _digest([*parts, *self.sources.parts(name)])
+        return self.expected_partitions(name, [key])[0]
 
     def upstream_keys(self, name: str, up: str, key: str) -> list[str]:
         """The partitions of partitioned upstream ``up`` that partition ``key`` reads."""
@@ -409,44 +410,46 @@ class DataVersions:
         not settled by content: an upstream this plan rebuilds partitions of, or a mapping
         whose keys may depend on the clock (``all``, or one between other than two time
         definitions)."""
-        from teal.compiler.partitions import (
-            IdentityMapping,
-            LookbackMapping,
-            TimePartitions,
-            TimeWindowMapping,
-        )
+        from teal.compiler.verified_versions import described_mapping
 
         models = self.project.models
         parts = [models[name].sql_hash, str(len(recorded)), "\x1e".join(recorded)]
         parts.append("\x1e".join(recorded.values()))
+        views = self.through.views.read_by(name)
         for up, partitioned in self._sorted_upstreams(name):
-            if not partitioned:
-                parts.append(f"{up}={self.current(up)}")
+            if not partitioned:  # read whole, or through views (compiler/view_partitions.py)
+                part = self.through.inputs(name, views[up]) if up in views else None
+                if up in views and part is None:
+                    return None
+                parts.append(part or f"{up}={self.current(up)}")
                 continue
             if up in self._planned_keys:
                 return None
             mapping = self._mapping(name, up)
-            if mapping is SAME_KEY:
-                how = "same key"
-            elif isinstance(mapping, (IdentityMapping, LookbackMapping, TimeWindowMapping)) and all(
-                isinstance(models[m].partitions, TimePartitions) for m in (name, up)
-            ):
-                how = f"{mapping!r} {models[name].partitions!r} {models[up].partitions!r}"
-            else:
+            how = described_mapping(
+                None if mapping is SAME_KEY else mapping,  # type: ignore[arg-type]
+                models[name].partitions,
+                models[up].partitions,
+            )
+            if how is None:
                 return None
-            seen = self._seen_digests.get(up)
-            if seen is None:
-                versions = self._seen_versions(up)
-                text = (
-                    f"{len(versions)}\x1d"
-                    + "\x1e".join(versions)
-                    + "\x1d"
-                    + "\x1e".join(versions.values())
-                )
-                seen = self._seen_digests[up] = hashlib.sha256(text.encode()).hexdigest()
-            parts.append(f"{up} {how} {seen}")
+            parts.append(f"{up} {how} {self._seen_digest(up)}")
         parts.extend(self.sources.parts(name))
         return hashlib.sha256("\x1f".join(parts).encode()).digest()[:16]
+
+    def _seen_digest(self, name: str) -> str:
+        """A digest of :meth:`_seen_versions` of ``name``, made once."""
+        seen = self._seen_digests.get(name)
+        if seen is None:
+            versions = self._seen_versions(name)
+            text = (
+                f"{len(versions)}\x1d"
+                + "\x1e".join(versions)
+                + "\x1d"
+                + "\x1e".join(versions.values())
+            )
+            seen = self._seen_digests[name] = hashlib.sha256(text.encode()).hexdigest()
+        return seen
 
     def _records(self, name: str) -> PartitionRecords:
         from teal.compiler.partition_records import NO_RECORDS
@@ -489,7 +492,14 @@ class DataVersions:
         if source is not None:
             return f"stale (source {source} changed)"
         rebuilt_first = None  # an upstream partition this plan rebuilds: not stale yet
+        views = self.through.views.read_by(name)
         for up in sorted(model.upstreams):
+            if up in views:
+                why, planned = self.through.why_stale(name, key, views[up], built_at)
+                if why is not None:
+                    return why
+                rebuilt_first = rebuilt_first or planned
+                continue
             if self.project.models[up].partitions is None:
                 if self._changed_after(up, built_at):
                     return f"stale (upstream {up} changed)"

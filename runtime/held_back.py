@@ -5,9 +5,11 @@ A 365-day backfill that failed on one day builds the other days downstream too, 
 Dagster's backfills run each partition on its own: only the downstream partitions that
 read the failed day (through the model's partition mapping) are held back, reported as
 skipped, and left for `teal retry` (runtime/retry.py) or the next build (they are
-missing). A downstream step is skipped whole, as before, when it cannot be told which of
-its partitions read the failed ones: it is unpartitioned, or it reads the failed model
-through a view or an ephemeral model rather than directly.
+missing). A downstream step reading the failed model through ephemeral models maps its
+partitions the same way (compiler/view_partitions.py). It is skipped whole, as before,
+when it cannot be told which of its partitions read the failed ones: it is unpartitioned.
+A reader through a view is skipped with the view, which is unpartitioned: the scheduler
+skips what is downstream of a skipped step.
 """
 
 from __future__ import annotations
@@ -35,14 +37,17 @@ def hold_back(project: Project, now: datetime | None) -> HoldBack:
         if (
             model.partitions is None
             or project.models[upstream].partitions is None
-            or upstream not in model.upstreams
+            or not (
+                upstream in model.upstreams
+                or versions.through.views.reads_through(step.model, upstream)
+            )
             or not step.partitions
             or step.full_refresh  # one table of every key, swapped in whole
         ):
             return None
         kept: list[int] = []
         for i, key in enumerate(step.partitions):
-            if not failed.intersection(versions.upstream_keys(step.model, upstream, key)):
+            if not failed.intersection(versions.through.keys_read(step.model, upstream, key)):
                 kept.append(i)
         if not kept:
             return None
