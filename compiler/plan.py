@@ -131,7 +131,7 @@ class Step:
     full_refresh: bool = False  # incremental models: rebuild from scratch
     checks: tuple[str, ...] = ()  # checks audited before publishing (and Python ones after)
     data_version: str = ""  # unpartitioned: the version its build records (compiler/versions.py)
-    # the version each of ``partitions`` records (compiler/versions.py's PlannedVersions:
+    # the version each of ``partitions`` records (compiler/planned_versions.py's PlannedVersions:
     # computed when first read, equal to the tuple)
     partition_versions: Sequence[str] = ()
     partition_reasons: tuple[str, ...] = ()  # why each of ``partitions`` is built

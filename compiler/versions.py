@@ -32,11 +32,12 @@ from __future__ import annotations
 import bisect
 import hashlib
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import repeat
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING
 
+from teal.compiler.planned_versions import PlannedVersions
 from teal.compiler.source_versions import SourceVersions
 from teal.compiler.view_partitions import ThroughViews
 
@@ -63,7 +64,7 @@ class DataVersions:
 
     The versions of the partitions a step builds are computed when first read (a plan of
     everything that is missing lists hundreds of thousands, and ``teal plan`` prints only
-    their counts): by :class:`PlannedVersions`, or by a reader's version or staleness.
+    their counts): by :class:`~teal.compiler.planned_versions.PlannedVersions`, or by a reader's version or staleness.
     Steps register in build order, so a model's upstreams are registered before anything
     reads it, and a version computed later is the one computed at registration."""
 
@@ -555,56 +556,6 @@ class DataVersions:
             return rec is not None and when is not None and rec.finished_at > when  # type: ignore[operator]
         part = self._records(name).get(key)
         return bool(part and when is not None and part.get("finished_at") > when)
-
-
-class PlannedVersions(Sequence[str]):
-    """The data versions of the partitions a step builds, in the order of its keys:
-    computed on first read (``teal plan`` prints only counts; ``--json`` and a build read
-    them). Equal to, and pickled as, the tuple of those versions."""
-
-    __slots__ = ("_keys", "_name", "_values", "_versions")
-
-    def __init__(self, versions: DataVersions, name: str, keys: tuple[str, ...]) -> None:
-        self._versions = versions
-        self._name = name
-        self._keys = keys
-        self._values: tuple[str, ...] | None = None
-
-    def values(self) -> tuple[str, ...]:
-        """The versions, computed once."""
-        if self._values is None:
-            version = self._versions.planned_version
-            self._values = tuple(version(self._name, k) for k in self._keys)
-        return self._values
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-    @overload
-    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
-    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
-        return self.values()[index]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.values())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, PlannedVersions):
-            other = other.values()
-        if isinstance(other, tuple | list):
-            return self.values() == tuple(other)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self.values())
-
-    def __repr__(self) -> str:
-        return repr(self.values())
-
-    def __reduce__(self) -> tuple[type[tuple[str, ...]], tuple[tuple[str, ...]]]:
-        return (tuple, (self.values(),))  # a copy or pickle is the plain tuple
 
 
 def _naive_utc(value: datetime) -> datetime:
