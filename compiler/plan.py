@@ -403,7 +403,9 @@ def _check_plan(project: Project, plan: Plan) -> dict[str, list[tuple[str, tuple
 
 
 def step_upstreams(project: Project, name: str, among: set[str] | frozenset[str]) -> set[str]:
-    """Upstream models of ``name`` that are in ``among``, looking through ephemerals."""
+    """Upstream models of ``name`` that are in ``among``, looking through ephemerals and
+    through views not in ``among`` (a view not made again shows what is under it when
+    read: a step reading one waits for the steps that rebuild what it shows)."""
     out: set[str] = set()
     stack = list(project.models[name].upstreams)
     seen: set[str] = set()
@@ -413,7 +415,7 @@ def step_upstreams(project: Project, name: str, among: set[str] | frozenset[str]
             continue
         seen.add(up)
         model = project.models[up]
-        if model.materialized == "ephemeral":
+        if model.materialized == "ephemeral" or (model.materialized == "view" and up not in among):
             stack.extend(model.upstreams)
         elif up in among:
             out.add(up)

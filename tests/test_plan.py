@@ -397,3 +397,32 @@ def test_planned_versions_read_late_and_in_any_order_equal_the_tuple(tmp_path: P
     assert last.partition_versions == ordered_reads["m399"]
     assert pickle.loads(pickle.dumps(last)).partition_versions == ordered_reads["m399"]
     assert type(pickle.loads(pickle.dumps(last.partition_versions))) is tuple
+
+
+def test_a_step_reading_through_an_unselected_view_waits_for_what_the_view_shows(
+    tmp_path: Path,
+):
+    """`-s events -s mart` where mart reads events through view stg, not selected: stg is
+    not made again, so mart reads events through it and must wait for events' step (they
+    ran at once, mart reading the table while it was replaced)."""
+    from tests.conftest import write_project
+
+    root = write_project(
+        tmp_path / "p",
+        {
+            "models/events.sql": "{{ config(materialized='table') }} select 1 as x",
+            "models/stg.sql": "select * from events",
+            "models/mart.sql": "{{ config(materialized='table') }} select * from stg",
+        },
+        'name = "p"\n',
+    )
+    project = load_project(root)
+    plan = build_plan(project, ["events", "mart"], state=PlanState())
+    assert {s.model: s.depends_on for s in plan.steps} == {"events": (), "mart": ("events",)}
+    # selected, the view is a step of its own, and mart waits for it as before
+    plan = build_plan(project, ["events", "stg", "mart"], state=PlanState())
+    assert {s.model: s.depends_on for s in plan.steps} == {
+        "events": (),
+        "stg": ("events",),
+        "mart": ("stg",),
+    }
