@@ -73,6 +73,11 @@ class SourceVersions:
                     return key
         return None
 
+    def files(self, key: str) -> tuple[tuple[str, int, int], ...] | None:
+        """The files source table ``key`` names now, each as (name, size, modified ns);
+        None when it is not versioned (not a local, unpartitioned file source)."""
+        return self._listed(key)
+
     def _listed(self, key: str) -> tuple[tuple[str, int, int], ...] | None:
         if key in self._files:
             return self._files[key]

@@ -366,6 +366,46 @@ def freshness_now(project: Project, state: PlanState, name: str) -> dict[str, st
     }
 
 
+def source_facts(project: Project, key: str) -> dict[str, Any]:
+    """What the graph's side panel shows of source table ``key``: where it is read from,
+    its description, the models that read it and, for a local file source, its files as
+    its version counts them (how many, their size, the newest modification, UTC)."""
+    from datetime import UTC, datetime
+
+    from teal.compiler.source_versions import SourceVersions
+
+    try:
+        table = project.source_table(key)
+    except (KeyError, ValueError):
+        raise SelectionError(
+            f"no source table '{key}'",
+            hint=did_you_mean(
+                key, [t.key for s in project.sources.values() for t in s.tables.values()]
+            )
+            or "the graph lists the sources",
+        ) from None
+    listed = SourceVersions(project).files(key)
+    files = None
+    if listed is not None:
+        newest = max((ns for _, _, ns in listed), default=None)
+        files = {
+            "count": len(listed),
+            "bytes": sum(size for _, size, _ in listed),
+            "modified": None
+            if newest is None
+            else datetime.fromtimestamp(newest / 1e9, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        }
+    return {
+        "key": table.key,
+        "kind": table.kind,
+        "location": table.location,
+        "description": table.description,
+        "partitioned": table.partitions is not None,
+        "read_by": sorted(n for n, m in project.models.items() if table.key in m.source_tables),
+        "files": files,
+    }
+
+
 def _python_source(m: Model) -> str | None:
     try:
         return Path(m.path).read_text(encoding="utf-8")

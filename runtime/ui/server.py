@@ -28,7 +28,7 @@ from teal.compiler.errors import SelectionError, TealError
 from teal.runtime.session import Session
 from teal.runtime.ui.body import flag, known_keys
 from teal.runtime.ui.launchpad import plan_launch, read_launch
-from teal.runtime.ui.project_view import ProjectView
+from teal.runtime.ui.project_view import ProjectView, source_facts
 from teal.runtime.ui.run_view import RunView
 
 if TYPE_CHECKING:
@@ -89,6 +89,8 @@ class UIApp:
                 return self.project.partitions(name)
             case ["assets", name, "preview"]:
                 return self.project.preview(name)
+            case ["sources", key]:  # a source's side panel
+                return source_facts(self.project.project, key)
             case ["runs"]:
                 found = self.runs.runs(
                     status=[s for s in query.get("status", []) if s],

@@ -75,3 +75,28 @@ def test_a_failed_error_check_is_the_last_error(tmp_path):
         error = call(url, "assets/a/latest")["error"]
         assert error["message"].startswith("check accepted_values_a_x") and error["failed"] == 1
         assert call(url, "statuses")["statuses"] == {"a": "failed"}
+
+
+@pytest.mark.slow
+def test_a_sources_facts_follow_its_files(tmp_path):
+    """`/api/sources/KEY` (the graph's side panel of a source): a file landing in a
+    globbed source's folder shows at once; an unknown source is refused, naming the
+    closest."""
+    from tests.ui.test_ui_api import refused
+
+    root = small_project(tmp_path / "p", {"a.sql": "select count(*) as n from raw.orders"})
+    (root / "models" / "sources.yml").write_text(
+        "sources:\n  - name: raw\n    type: csv\n    path: ../data/*.csv\n"
+        "    tables:\n      - name: orders\n        description: landed orders\n"
+    )
+    (root / "data").mkdir()
+    (root / "data" / "a.csv").write_text("id\n1\n")
+    with ui_server(root) as (url, _):
+        facts = call(url, "sources/raw.orders")
+        assert facts["description"] == "landed orders" and facts["read_by"] == ["a"]
+        assert facts["files"]["count"] == 1 and facts["files"]["bytes"] == 5
+        (root / "data" / "b.csv").write_text("id\n2\n3\n")
+        assert call(url, "sources/raw.orders")["files"]["count"] == 2
+        error = refused(url, "sources/raw.ordres")
+        assert "no source table 'raw.ordres'" in error["error"]
+        assert "raw.orders" in error.get("hint", "")

@@ -92,3 +92,21 @@ def test_the_side_panel_and_the_colours_follow_a_build_from_the_command_line(
     assert run_teal("build", "-s", "product_performance", cwd=graph_ui.root).returncode == 0
     expect(node).to_have_attribute("data-status", "fresh", timeout=15_000)
     expect(side.locator(".last-error")).to_have_count(0)
+
+
+def test_a_sources_side_panel_says_its_files_and_what_reads_it(page, graph_ui: UIServer):
+    """A file source's node opens a panel with its description, its files as teal versions
+    them (an edited file makes what reads it stale) and the models that read it."""
+    from playwright.sync_api import expect
+
+    page.goto(graph_ui.url)
+    page.locator('#graph .node[data-id="source:reference.countries"]').click()
+    side = page.locator("#side")
+    expect(side.locator("h2")).to_have_text("reference.countries")
+    expect(side).to_contain_text("ISO country codes with a display name and a region.")
+    expect(side.locator(".files")).to_have_text(
+        re.compile(r"^1 file · 240 B · modified \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$")
+    )
+    expect(side.locator("a", has_text="stg_customers")).to_have_attribute(
+        "href", "#/asset/stg_customers"
+    )

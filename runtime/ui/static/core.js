@@ -20,6 +20,13 @@ export function link(route, text) { return `<a href="#/${route}">${esc(text)}</a
 export function assetLink(name) { return link(`asset/${encodeURIComponent(name)}`, name); }
 export function runLink(id) { return link(`runs/${encodeURIComponent(id)}`, id); }
 export function counted(n, noun) { return `${n.toLocaleString("en")} ${n === 1 ? noun : `${noun}s`}`; }
+// a size in bytes as people read it: 512 B, 1.2 kB, 3.4 MB (powers of 1,000)
+export function fmtBytes(n) {
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) { n /= 1000; i += 1; }
+  return `${i ? n.toFixed(1) : n} ${units[i]}`;
+}
 export function fmtS(s) {
   if (s == null) return "";
   if (s < 60) return `${s.toFixed(2)}s`;

@@ -1,6 +1,6 @@
 // The asset graph (the start page): a selection, find an asset, a summary beside it; the
 // statuses are polled, so a build from the command line shows without a reload.
-import { api, assetLink, badge, counted, esc, lastError, main, onLeave, runLink } from "./core.js";
+import { api, assetLink, badge, counted, esc, fmtBytes, lastError, main, onLeave, runLink } from "./core.js";
 import { findBox } from "./find.js";
 import { GROUP_LIMIT, STATUS_COLORS, drawGraph, groupGraph } from "./graph_layout.js";
 
@@ -100,7 +100,16 @@ function showSide(n) {
   const side = document.getElementById("side");
   if (!n) return;
   if (n.kind === "source") {
-    side.innerHTML = `<h2>${esc(n.id.replace(/^source:/, ""))}</h2>${badge("source")}<dl class="facts"><dt>reads</dt><dd>${esc(n.relation)}</dd><dt>kind</dt><dd>${esc(n.materialized)}</dd></dl>`;
+    const key = n.id.replace(/^source:/, "");
+    side.innerHTML = `<h2>${esc(key)}</h2>${badge("source")}<dl class="facts"><dt>reads</dt><dd>${esc(n.relation)}</dd><dt>kind</dt><dd>${esc(n.materialized)}</dd></dl><div id="side-source"></div>`;
+    api(`sources/${encodeURIComponent(key)}`).then((s) => {
+      const where = document.getElementById("side-source");
+      if (!where || side.querySelector("h2")?.textContent !== key) return; // another node since
+      const f = s.files;
+      where.innerHTML = (s.description ? `<p>${esc(s.description)}</p>` : "")
+        + (f ? `<p class="files">${counted(f.count, "file")} · ${fmtBytes(f.bytes)}${f.modified ? ` · modified <span class="when">${esc(f.modified)}</span> UTC` : ""}</p>` : "")
+        + `<p>Read by ${s.read_by.length ? s.read_by.map(assetLink).join(", ") : "no model"}</p>`;
+    }).catch(() => {});
     return;
   }
   side.innerHTML = `<h2>${assetLink(n.id)}</h2>${badge(n.status)}
