@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from teal.compiler.automation_conditions import AutomationCondition, as_config
+
 CONTEXT_PARAM = "context"
 
 
@@ -148,8 +150,13 @@ def asset(
     compression: str | None = None,
     partition_by: str | Sequence[str] | None = None,
     vars: Sequence[str] | None = None,
+    automation_condition: AutomationCondition | str | Mapping[str, str] | None = None,
 ) -> Any:
     """Declare a Python asset. Parameters name upstream models or sources.
+
+    ``automation_condition`` says when the daemon builds it by itself:
+    ``teal.AutomationCondition.eager()``, ``.on_missing()``, ``.on_cron("0 6 * * *")``
+    (or the text, ``"eager"``); docs/automation.md.
 
     ``vars`` names the project vars it reads through ``context.vars``: only their values
     go into its version (without it, every var does, so changing any var makes its
@@ -235,6 +242,8 @@ def asset(
             )
         if vars is not None:
             config["vars"] = [vars] if isinstance(vars, str) else list(vars)
+        if automation_condition is not None:  # checked, located, where configs are settled
+            config["automation_condition"] = as_config(automation_condition)
         try:
             src_file = inspect.getsourcefile(func)
             src_line = inspect.getsourcelines(func)[1]

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from teal.compiler.automation_conditions import SENSOR_NAME
 from teal.compiler.daemon_settings import DaemonSettings, check_known_keys, parse_daemon_settings
 from teal.compiler.errors import ProjectError, did_you_mean
 from teal.compiler.toml_lines import table_line
@@ -328,6 +329,13 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
     sensors: dict[str, Sensor] = {}
     for name, spec in tables("sensors").items():
         check_keys("sensors", name, spec, SENSOR_KEYS)
+        if name == SENSOR_NAME:  # its ticks and pause mark would be the evaluator's
+            raise fail(
+                f"sensors.{name}: '{name}' is the daemon's evaluator of models' automation "
+                "conditions",
+                f"sensors.{name}",
+                "give the sensor another name",
+            )
         kinds = [k for k in SENSOR_KINDS if k in spec]
         if len(kinds) != 1:
             raise fail(

@@ -5,6 +5,9 @@
     failed = 30                  # evaluating it failed
     requested = 90               # it queued a run; "forever" keeps them all
 
+    [daemon]
+    automation_interval = "30s"  # how often models' automation conditions are evaluated
+
 Read with the jobs, schedules and sensors (compiler/automation.py), so a mistake here is
 what their mistakes are: a located error for the daemon and ``teal validate``, a warning
 for every other command.
@@ -19,7 +22,7 @@ from typing import Any
 from teal.compiler.errors import ProjectError, did_you_mean
 from teal.compiler.wording import counted
 
-DAEMON_KEYS = {"tick_retention"}
+DAEMON_KEYS = {"tick_retention", "automation_interval"}
 FOREVER = "forever"
 
 # ``fail(message, dotted key, hint)``: the located error of compiler/automation.py
@@ -52,6 +55,9 @@ class TickRetention:
 @dataclass(frozen=True)
 class DaemonSettings:
     tick_retention: TickRetention = field(default_factory=TickRetention)
+    # seconds between two evaluations of the models' automation conditions
+    # (runtime/automation_conditions.py), as Dagster's sensor evaluates them every 30 s
+    automation_interval: float = 30.0
 
 
 def parse_daemon_settings(raw: object, fail: Fail) -> DaemonSettings:
@@ -60,7 +66,8 @@ def parse_daemon_settings(raw: object, fail: Fail) -> DaemonSettings:
     >>> def fail(message, key, hint=None): return ProjectError(message, path=key)
     >>> parse_daemon_settings({"tick_retention": {"skipped": 2, "requested": "forever"}}, fail)
     ... # doctest: +NORMALIZE_WHITESPACE
-    DaemonSettings(tick_retention=TickRetention(skipped=2, failed=30, requested=None))
+    DaemonSettings(tick_retention=TickRetention(skipped=2, failed=30, requested=None),
+                   automation_interval=30.0)
     """
     if raw is None:
         return DaemonSettings()
@@ -80,7 +87,23 @@ def parse_daemon_settings(raw: object, fail: Fail) -> DaemonSettings:
         status: _days(spec.get(status, default), status, fail)
         for status, default in statuses.items()
     }
-    return DaemonSettings(tick_retention=TickRetention(**days))
+    return DaemonSettings(
+        tick_retention=TickRetention(**days),
+        automation_interval=_interval(raw.get("automation_interval", "30s"), fail),
+    )
+
+
+def _interval(value: object, fail: Fail) -> float:
+    from teal.compiler.automation import parse_duration
+
+    seconds = parse_duration(value)
+    if not seconds:  # None (not a duration) or 0 (evaluated at every step)
+        raise fail(
+            f"daemon.automation_interval must be a duration of more than 0, got {value!r}",
+            "daemon.automation_interval",
+            'automation_interval = "30s"',
+        )
+    return seconds
 
 
 def check_known_keys(spec: dict[str, Any], known: set[str], where: str, fail: Fail) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from teal.compiler.automation import freshness_problem, parse_duration
+from teal.compiler.automation_conditions import condition_problem
 from teal.compiler.errors import ProjectError, did_you_mean, line_col
 from teal.compiler.external import FORMATS
 
@@ -48,6 +49,8 @@ MODEL_CONFIG_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "pool": ((str,), "the name of a pool declared under [tool.teal.pools]"),
     # how old its data may get (runtime/freshness.py)
     "freshness": ((dict,), "a table such as {max_lag = '26h'} (severity: warn or error)"),
+    # when the daemon builds it by itself (compiler/automation_conditions.py)
+    "automation_condition": ((str, dict), "eager, on_missing or on_cron('0 6 * * *')"),
     "backfill_policy": ((str,), "'multi_run' (a transaction per partition) or 'single_run'"),
     # the YAML columns are the model's whole output (compiler/declared.py)
     "contract": ((dict,), "{enforced: true} or {enforced: false}"),
@@ -198,6 +201,15 @@ def validate_model_config(
                     source_line=source_line,
                     hint="freshness = {max_lag = '26h', severity = 'error'}",
                 )
+        if key == "automation_condition" and (problem := condition_problem(value)):
+            raise ProjectError(
+                f"automation_condition: {problem}",
+                path=path,
+                line=line,
+                col=col,
+                source_line=source_line,
+                hint="automation_condition='eager', 'on_missing' or \"on_cron('0 6 * * *')\"",
+            )
         if key == "contract":
             from teal.compiler.declared import check_contract_config
 
@@ -225,6 +237,7 @@ _NOT_DATA = frozenset(
         "retry_delay",
         "pool",
         "freshness",
+        "automation_condition",
         "rebuild_stale",
         "metadata",
     }

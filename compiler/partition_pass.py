@@ -32,6 +32,8 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
     - Without them: every partition up to now that is missing (never built, or failed) or
       stale (built from code, config, vars or upstream data that changed since), unless the
       model says ``rebuild_stale=false``; ``--full-refresh``: all of them.
+    - A run queued for automation conditions (``model_partitions``): those keys of those
+      models (the ones the definition still has).
     - ``--missing-only`` keeps only keys not yet built successfully.
     A partitioned step left with no keys gets no step ("all partitions up to date").
     """
@@ -59,6 +61,7 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
             hint="select a partitioned model (teal ls -s partitioned:true lists them)",
         )
     retried = {model: frozenset(keys) for model, keys in opts.done_partitions}
+    conditioned = dict(opts.model_partitions)
     chosen: dict[str, tuple[str, ...]] = {}
     steps: list[Step] = []
     not_run = dict(plan.not_run)
@@ -94,6 +97,10 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
         elif requested:
             keys = mapped or []
             reasons = dict.fromkeys(keys, "reads requested upstream partitions")
+        elif step.model in conditioned:  # the keys its automation condition asked for
+            current = ctx.partition_key_set(definition)
+            keys = [k for k in conditioned[step.model] if k in current]
+            reasons = dict.fromkeys(keys, "automation condition")
         elif step.full_refresh:  # --full-refresh, unless the model's full_refresh config says no
             keys = ctx.partition_keys(definition)
             reasons = dict.fromkeys(keys, "full refresh")

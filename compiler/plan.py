@@ -57,6 +57,9 @@ class PlanOptions:
     # teal retry: the models that get steps; the rest of the selection (the retried run's)
     # is planned only so that these get the partitions they got the first time
     only_models: frozenset[str] | None = None
+    # a run the daemon queued for automation conditions (runtime/automation_conditions.py):
+    # the partitions each of these models builds, whatever else is missing or stale
+    model_partitions: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

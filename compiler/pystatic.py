@@ -59,6 +59,7 @@ _ASSET_CONFIG = (
     "compression",
     "partition_by",
     "vars",
+    "automation_condition",
 )
 _ASSET_ARGS = frozenset({"name", "deps", *_ASSET_CONFIG})
 _CHECK_ARGS = frozenset({"asset", "name", "severity", "description"})

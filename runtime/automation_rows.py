@@ -3,6 +3,7 @@ UI's automation page shows."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,8 +26,9 @@ def schedule_row(schedule: Schedule, now: datetime) -> dict[str, Any]:
     }
 
 
-def sensor_rows(config: ProjectConfig) -> list[dict[str, Any]]:
-    """Every sensor, declared in the project config or written in Python."""
+def sensor_rows(config: ProjectConfig, conditioned: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Every sensor, declared in the project config or written in Python, and the daemon's
+    evaluator of automation conditions when models have one (``conditioned``: their names)."""
     from teal.runtime.python_sensors import load_sensors
 
     found = config.automation.sensors
@@ -56,4 +58,25 @@ def sensor_rows(config: ProjectConfig) -> list[dict[str, Any]]:
         }
         for d in in_python.values()
     ]
+    if conditioned:
+        rows.append(conditions_row(config, conditioned))
     return rows
+
+
+def conditions_row(config: ProjectConfig, conditioned: Sequence[str]) -> dict[str, Any]:
+    """The evaluator of the models' automation conditions (runtime/automation_conditions.py),
+    listed as a sensor: it is paused and resumed as one."""
+    from teal.compiler.automation_conditions import SENSOR_NAME
+
+    named = ", ".join(conditioned[:3]) + (
+        f" and {len(conditioned) - 3} more" if len(conditioned) > 3 else ""
+    )
+    return {
+        "name": SENSOR_NAME,
+        "kind": "automation_conditions",
+        "watches": f"the automation conditions of {named} (`teal automation`)",
+        "runs": "the models whose conditions fire",
+        "partition_from": None,
+        "minimum_interval_s": config.automation.daemon.automation_interval,
+        "enabled": True,
+    }

@@ -16,6 +16,9 @@ One small process per project. Each step (about twice a second, teal/cli_daemon.
 4. at most hourly, it deletes the ticks older than ``[daemon.tick_retention]`` keeps
    (runtime/tick_retention.py).
 
+Every ``[daemon] automation_interval`` it also evaluates the models' automation conditions,
+a tick of the sensor ``automation_conditions`` (runtime/automation_conditions.py).
+
 Time comes from the caller (``step(now)``), so tests drive a simulated clock.
 """
 
@@ -24,14 +27,12 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING
 
 from teal.compiler.automation import Schedule, Sensor, Target, next_ticks, ticks_between
 from teal.compiler.config import ProjectConfig, load_config
@@ -41,7 +42,7 @@ from teal.runtime.clock import new_run_id, utc_now
 from teal.runtime.closed_partitions import NoPartitionClosed, partition_finder
 from teal.runtime.daemon_freshness import PROJECT, Evaluator, freshness_evaluator
 from teal.runtime.daemon_project import ADOPTED, adopt_state, renamed, scope_store
-from teal.runtime.run_logs import open_run_log
+from teal.runtime.launcher import Handle, Launcher, SubprocessLauncher
 from teal.runtime.runstore import (
     RunRecord,
     RunStatus,
@@ -55,56 +56,10 @@ from teal.runtime.sensors import guarded
 from teal.runtime.tick_retention import prune_ticks
 
 if TYPE_CHECKING:
+    from teal.runtime.automation_conditions import Conditions
     from teal.runtime.python_sensors import SensorDef
 
 MAX_CATCHUP = 1000  # ticks a schedule with catchup = "all" queues at most in one step
-
-
-class Handle(Protocol):
-    """A launched run: ``poll()`` is None while it runs, else its exit code."""
-
-    run_id: str
-
-    def poll(self) -> int | None: ...
-
-
-class Launcher(Protocol):
-    def launch(self, run_id: str) -> Handle: ...
-
-
-@dataclass
-class ProcessHandle:
-    run_id: str
-    process: subprocess.Popen[bytes]
-    log: IO[bytes]
-
-    def poll(self) -> int | None:
-        code = self.process.poll()
-        if code is not None and not self.log.closed:
-            self.log.close()
-        return code
-
-
-@dataclass
-class SubprocessLauncher:
-    """Runs ``teal launch RUN`` in a child process, its output in ``.teal/logs/RUN.log``."""
-
-    root: Path
-    env: dict[str, str] | None = None
-    retention: tuple[int, int] = (90, 10_000)  # the project's run_retention: (days, runs)
-    store: RunStore | None = None  # its runs in progress keep their logs
-
-    def launch(self, run_id: str) -> ProcessHandle:
-        log = open_run_log(self.root, run_id, self.retention, self.store)  # older pruned
-        process = subprocess.Popen(
-            [sys.executable, "-m", "teal.cli", "launch", run_id, "--project-dir", str(self.root)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=self.env,
-            cwd=str(self.root),
-        )
-        return ProcessHandle(run_id, process, log)
 
 
 @dataclass(frozen=True)
@@ -203,6 +158,8 @@ class Daemon:
     _post_retry_at: dict[str, datetime] = field(default_factory=dict)
     # when ticks past their retention were last deleted (runtime/tick_retention.py)
     pruned_at: datetime | None = None
+    # the models' automation conditions (runtime/automation_conditions.py); None: not evaluated
+    conditions: Conditions | None = None
 
     def __post_init__(self) -> None:
         scope_store(self.store, self.config)  # its ticks, cursors and queue are its project's
@@ -235,6 +192,8 @@ class Daemon:
             if f"sensor:{definition.name}" not in paused:
                 evaluate = partial(self.evaluate_python_sensor, definition, now)
                 found.extend(guarded(self, definition.name, now, evaluate))
+        if self.conditions is not None:
+            found.extend(self.conditions.step(self, now, paused))
         found.extend(self.check_freshness(now))
         for outcome in found:
             if self.on_tick is not None:
@@ -596,6 +555,9 @@ def open_daemon(
     )
     daemon.partition_for = partition_finder(config)
     daemon.freshness = freshness_evaluator(config)
+    from teal.runtime.automation_conditions import Conditions
+
+    daemon.conditions = Conditions()
     adopt_state(daemon, utc_now())
     return daemon
 

@@ -188,7 +188,8 @@ def run_options(
 
 def _retry_options(options: PlanOptions, settings: Mapping[str, JsonValue]) -> PlanOptions:
     """A retry: the models it keeps, and their partitions that the retried run built
-    (runtime/retry.py)."""
+    (runtime/retry.py); a run of automation conditions: each model's partitions
+    (runtime/automation_conditions.py)."""
     done = settings.get("done_partitions")
     if isinstance(done, dict):
         options = evolve(
@@ -202,6 +203,16 @@ def _retry_options(options: PlanOptions, settings: Mapping[str, JsonValue]) -> P
     only = settings.get("only_models")
     if isinstance(only, list):
         options = evolve(options, only_models=frozenset(str(m) for m in only))
+    asked = settings.get("model_partitions")  # automation conditions' keys, by model
+    if isinstance(asked, dict):
+        options = evolve(
+            options,
+            model_partitions=tuple(
+                (str(m), tuple(str(k) for k in keys))
+                for m, keys in asked.items()
+                if isinstance(keys, list)
+            ),
+        )
     return options
 
 

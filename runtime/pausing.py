@@ -7,6 +7,7 @@ changing. What a listing shows is read without creating a store that does not ex
 
 from __future__ import annotations
 
+from teal.compiler.automation_conditions import SENSOR_NAME
 from teal.compiler.config import ProjectConfig
 from teal.compiler.errors import SelectionError, did_you_mean
 from teal.runtime.clock import utc_now
@@ -38,7 +39,7 @@ def set_paused(
     known = (
         list(config.automation.schedules)
         if kind == "schedule"
-        else [r["name"] for r in sensor_rows(config)]
+        else [*(r["name"] for r in sensor_rows(config)), SENSOR_NAME]  # conditions' evaluator
     )
     if name not in known:
         raise SelectionError(

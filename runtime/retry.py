@@ -80,6 +80,9 @@ class RetryRequest:
             "only_models": [m for m in sorted(only)] if only is not None else None,
             # an asset sensor's run: its keys are the watched model's
             "partitions_of": self.parent.config.get("partitions_of"),
+            # a run of automation conditions: each model's keys (a plain build of a
+            # time-partitioned model would build every missing partition)
+            "model_partitions": self.parent.config.get("model_partitions"),
         }
 
 

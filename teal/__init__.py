@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         asset,
         asset_check,
     )
+    from teal.compiler.automation_conditions import AutomationCondition
     from teal.compiler.config import ProjectConfig, load_config
     from teal.compiler.errors import (
         ExecutionError,
@@ -51,6 +52,7 @@ _WHERE: dict[str, str] = {
     "Output": "teal.compiler.assets",
     "asset": "teal.compiler.assets",
     "asset_check": "teal.compiler.assets",
+    "AutomationCondition": "teal.compiler.automation_conditions",
     "MultiAssetDef": "teal.compiler.multi_assets",
     "multi_asset": "teal.compiler.multi_assets",
     "ProjectConfig": "teal.compiler.config",
@@ -116,6 +118,7 @@ __all__ = [
     "multi_asset",
     "MultiAssetDef",
     "AssetDef",
+    "AutomationCondition",
     "BuildResult",
     "Config",
     "EnvVar",

@@ -49,6 +49,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "ls": "teal.cli_ls",
     "init": "teal.cli_init",
     "retry": "teal.cli_retry",
+    "automation": "teal.cli_automation",
     **dict.fromkeys(("daemon", "launch", "jobs", "schedules", "sensors"), "teal.cli_daemon"),
     **dict.fromkeys(
         ("seed", "snapshot", "test", "parse", "debug", "docs", "source"), "teal.cli_dbt"

@@ -432,7 +432,8 @@ def sensors(
 
     config = _checked_config(project_dir)
     paused = paused_now(config)
-    rows = [{**r, "paused": f"sensor:{r['name']}" in paused} for r in sensor_rows(config)]
+    listed = sensor_rows(config, _conditioned(project_dir))
+    rows = [{**r, "paused": f"sensor:{r['name']}" in paused} for r in listed]
     if as_json:
         emit_json(rows)
         return
@@ -454,6 +455,18 @@ def sensors(
             ],
         )
     )
+
+
+def _conditioned(project_dir: Path | None) -> list[str]:
+    """The models with an automation condition (none when the project does not load: the
+    listing of the other sensors goes on)."""
+    from teal.compiler.errors import TealError
+    from teal.runtime.automation_conditions import conditions_of
+
+    try:
+        return sorted(conditions_of(open_session(project_dir, None, None, None).project))
+    except TealError:
+        return []
 
 
 def _pause_command(group: click.Group, kind: str, paused: bool) -> None:

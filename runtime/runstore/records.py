@@ -42,6 +42,8 @@ class Trigger(StrEnum):
     UI = "ui"
     RETRY = "retry"
     DAEMON = "daemon"  # the daemon's own evaluations (freshness)
+    # the daemon's evaluator of models' automation conditions (runtime/automation_conditions.py)
+    AUTOMATION = "automation"
 
 
 class EventKind(StrEnum):

@@ -33,7 +33,7 @@ from teal.runtime.ui.run_view import RunView
 
 if TYPE_CHECKING:
     from teal.compiler.config import ProjectConfig
-    from teal.runtime.daemon import ProcessHandle
+    from teal.runtime.launcher import ProcessHandle
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_BODY = 64 * 1024
@@ -206,7 +206,7 @@ class UIApp:
 
     def _start(self, run_id: str) -> None:
         """Carry out a queued run: the daemon does when it runs, else a child process."""
-        from teal.runtime.daemon import SubprocessLauncher
+        from teal.runtime.launcher import SubprocessLauncher
         from teal.runtime.waiting import daemon_running
 
         root = self.session.config.root
@@ -296,7 +296,7 @@ class UIApp:
                 "paused": f"sensor:{row['name']}" in paused,
                 "ticks": history(f"sensor:{row['name']}"),
             }
-            for row in sensor_rows(config)
+            for row in sensor_rows(config, self._conditioned())
         ]
         return {
             "daemon_running": daemon_running(config.root),
@@ -304,6 +304,17 @@ class UIApp:
             "sensors": sensors,
             "jobs": _jobs(config),
         }
+
+    def _conditioned(self) -> list[str]:
+        """The models with an automation condition, in the project as last loaded (none
+        while it does not load)."""
+        from teal.compiler.errors import TealError
+        from teal.runtime.automation_conditions import conditions_of
+
+        try:
+            return sorted(conditions_of(self.project.project))  # reloaded when edited
+        except TealError:
+            return []
 
     def _pause(self, kind: str, name: str, paused: bool) -> dict[str, Any]:
         from teal.compiler.config import load_config

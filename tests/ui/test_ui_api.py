@@ -174,6 +174,19 @@ def test_a_paused_schedule_has_no_next_tick(tmp_path):
 
 
 @pytest.mark.slow
+def test_the_automation_conditions_evaluator_is_listed_and_paused_as_a_sensor(tmp_path):
+    files = {"a.sql": "{{ config(automation_condition='eager') }} select 1 as x"}
+    root = small_project(tmp_path / "p", files)
+    with ui_server(root) as (url, _):
+        [row] = call(url, "automation")["sensors"]
+        assert row["name"] == "automation_conditions" and row["paused"] is False
+        assert row["watches"] == "the automation conditions of a (`teal automation`)"
+        call(url, "automation/sensor/automation_conditions/pause", {"paused": True})
+        [row] = call(url, "automation")["sensors"]
+        assert row["paused"] is True
+
+
+@pytest.mark.slow
 def test_the_favicon_is_served(tmp_path):
     root = small_project(tmp_path / "p", {"a.sql": "select 1 as x"})
     with ui_server(root) as (url, _):

@@ -1,0 +1,197 @@
+"""Declaring automation conditions (compiler/automation_conditions.py): the text, the table
+and the Python forms read alike; a mistake is a located error, exit 2, wherever it is
+written; the setting is config that changes no model's version."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import teal
+from teal.compiler.automation_conditions import (
+    AutomationCondition,
+    ConditionError,
+    condition_problem,
+    parse_condition,
+)
+from tests.conftest import run_teal
+
+CRONS = ["0 6 * * *", "*/15 * * * *", "30 2 1 * *", "0 0 * * 1-5", "5 4 L * *"]
+ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"]
+
+
+@given(st.sampled_from(CRONS), st.sampled_from(ZONES))
+def test_a_condition_written_as_text_reads_back_as_itself(cron, zone):
+    condition = AutomationCondition.on_cron(cron, cron_timezone=zone)
+    assert parse_condition(str(condition)) == condition
+    assert parse_condition({"on_cron": cron, "timezone": zone}) == condition
+    assert parse_condition(f"on_cron({cron!r}, {zone!r})") == condition
+
+
+@given(st.text(max_size=40))
+def test_any_text_is_a_condition_or_a_problem_never_a_crash(text):
+    try:
+        found = parse_condition(text)
+    except ConditionError as exc:
+        assert str(exc)  # says what is wrong
+    else:
+        assert found.kind in ("eager", "on_missing", "on_cron")
+        assert parse_condition(str(found)) == found
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12))
+def test_a_name_that_is_no_condition_is_refused_by_name(name):
+    if name in ("eager", "on_missing"):
+        return
+    problem = condition_problem(name) or ""
+    assert repr(name) in problem or "on_cron needs a cron" in problem
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("eagr", "'eagr' is not an automation condition (did you mean 'eager'?)"),
+        ("on_cron('0 25 * * *')", "'0 25 * * *' is not a cron expression"),
+        ("on_cron('0 3 31 2 *')", "never fires"),
+        ("on_cron('0 6 * * *', 'Mars/Base')", "'Mars/Base' is not a time zone"),
+        ("on_cron('0 6 * * *', zone='UTC')", "on_cron has no argument 'zone'"),
+        ("eager(1)", "eager takes no arguments"),
+        ({"on_cron": "0 6 * * *", "tz": "UTC"}, "unknown key 'tz'"),
+        (3, "got 3"),
+    ],
+)
+def test_what_is_wrong_with_a_condition_is_said(value, said):
+    assert said in (condition_problem(value) or "")
+
+
+@pytest.mark.slow
+def test_a_bad_condition_is_a_located_error_wherever_it_is_written(project):
+    root = project(
+        {
+            "models/raw.sql": "select 1 as n\n",
+            "models/orders.sql": "{{ config(materialized='table',\n"
+            "          automation_condition=\"on_cron('0 25 * * *')\") }}\n"
+            "select n from raw\n",
+        }
+    )
+    done = run_teal("ls", cwd=root)
+    assert done.returncode == 2, done.output
+    assert "models/orders.sql:2:11: automation_condition: on_cron: '0 25 * * *' is not a cron" in (
+        done.stderr
+    )
+    assert "hint: automation_condition='eager'" in done.stderr
+
+    (root / "models" / "orders.sql").write_text("select n from raw\n")
+    (root / "models" / "props.yml").write_text(
+        "models:\n  - name: orders\n    config:\n      automation_condition: eagr\n"
+    )
+    done = run_teal("compile", cwd=root)
+    assert done.returncode == 2
+    assert "models/props.yml:4:7: automation_condition: 'eagr' is not an automation condition" in (
+        done.stderr
+    )
+
+    (root / "models" / "props.yml").unlink()
+    with (root / "teal.toml").open("a") as toml:
+        toml.write(
+            '[folders.marts]\nautomation_condition = {on_cron = "0 6 * * *", timezone = "Mars/Base"}\n'
+        )
+    done = run_teal("ls", cwd=root)
+    assert done.returncode == 2
+    assert "teal.toml:4:1: automation_condition: on_cron: 'Mars/Base' is not a time zone" in (
+        done.stderr
+    )
+
+
+PYTHON_ASSETS = """
+import pyarrow as pa
+import teal
+
+
+@teal.asset(automation_condition=teal.AutomationCondition.on_cron("0 6 * * *", cron_timezone="Europe/Berlin"))
+def daily():
+    return pa.table({"n": [1]})
+
+
+@teal.asset(automation_condition="on_missing")
+def once():
+    return pa.table({"n": [1]})
+"""
+BAD_ASSET = """
+import pyarrow as pa
+import teal
+
+
+@teal.asset(automation_condition=teal.AutomationCondition.on_cron("0 6 * *"))
+def daily():
+    return pa.table({"n": [1]})
+"""
+
+
+@pytest.mark.slow
+def test_python_assets_declare_conditions_and_ls_shows_every_form(project):
+    root = project(
+        {
+            "models/assets.py": PYTHON_ASSETS,
+            "models/orders.sql": "{{ config(automation_condition='eager') }} select 1 as n\n",
+            "models/marts/report.sql": "select n from orders\n",
+        },
+        config='name = "conditions"\n[folders.marts]\n'
+        'automation_condition = {on_cron = "0 6 * * *", timezone = "Europe/Berlin"}\n',
+    )
+    done = run_teal("ls", "--json", cwd=root)
+    assert done.returncode == 0, done.output
+    said = {m["name"]: m["config"].get("automation_condition") for m in json.loads(done.stdout)}
+    assert said == {
+        "daily": "on_cron('0 6 * * *', cron_timezone='Europe/Berlin')",
+        "once": "on_missing",
+        "orders": "eager",
+        "report": {"on_cron": "0 6 * * *", "timezone": "Europe/Berlin"},
+    }
+    listed = run_teal("automation", "--json", cwd=root)
+    assert listed.returncode == 0, listed.output
+    rows = {r["model"]: (r["condition"], r["fires"]) for r in json.loads(listed.stdout)}
+    assert rows["report"] == ("on_cron('0 6 * * *', cron_timezone='Europe/Berlin')", False)
+    assert rows["orders"] == ("eager", True)  # never built, nothing it reads is missing
+
+    (root / "models" / "assets.py").write_text(BAD_ASSET)
+    done = run_teal("ls", cwd=root)
+    assert done.returncode == 2
+    assert "models/assets.py:6:" in done.stderr and "'0 6 * *' is not a cron" in done.stderr
+
+
+def test_the_condition_is_not_part_of_a_models_version(project):
+    root = project({"models/orders.sql": "select 1 as n\n"})
+    with teal.Session.open(root) as session:
+        before = session.project.models["orders"].sql_hash
+    (root / "models" / "orders.sql").write_text(
+        "{{ config(automation_condition='eager') }}\nselect 1 as n\n"
+    )
+    with teal.Session.open(root) as session:
+        after = session.project.models["orders"].sql_hash
+    assert before == after  # adding it makes nothing stale
+
+
+def test_a_sensor_may_not_take_the_evaluators_name(project):
+    root = project(
+        {"models/orders.sql": "select 1 as n\n"},
+        config='name = "x"\n[sensors.automation_conditions]\nfiles = "in/*.csv"\nselect = "orders"\n',
+    )
+    done = run_teal("sensors", cwd=root)
+    assert done.returncode == 2
+    assert "teal.toml:2:" in done.stderr
+    assert "'automation_conditions' is the daemon's evaluator" in done.stderr
+
+
+@pytest.mark.slow
+def test_a_bad_automation_interval_is_a_located_error(project):
+    root = project(
+        {"models/orders.sql": "select 1 as n\n"},
+        config='name = "x"\n[daemon]\nautomation_interval = "soon"\n',
+    )
+    done = run_teal("validate", cwd=root)
+    assert done.returncode == 2
+    assert "teal.toml:3:" in done.stderr and "daemon.automation_interval" in done.stderr
