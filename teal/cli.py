@@ -49,6 +49,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "ls": "teal.cli_ls",
     "init": "teal.cli_init",
     "retry": "teal.cli_retry",
+    "show": "teal.cli_show",
+    "run-operation": "teal.cli_operation",
     **dict.fromkeys(("daemon", "launch", "jobs", "schedules", "sensors"), "teal.cli_daemon"),
     **dict.fromkeys(
         ("seed", "snapshot", "test", "parse", "debug", "docs", "source"), "teal.cli_dbt"
