@@ -43,6 +43,7 @@ from teal.compiler.strategy import LoadStrategy
 if TYPE_CHECKING:
     from teal.compiler.cache import CompileCache
     from teal.compiler.checks import CheckDef
+    from teal.compiler.dbt.operations import DbtOperations
     from teal.compiler.exposures import Exposure
     from teal.compiler.properties import Properties
 
@@ -162,6 +163,9 @@ class Project:
         Callable[[dict[str, Any], Callable[[str], Any]], Iterator[tuple[str, tuple[str, ...]]]]
         | None
     ) = field(default=None, repr=False)
+    # dbt projects: what the project's Jinja does after the load (compiler/dbt/operations.py):
+    # `teal run-operation` calls a macro, `teal show --inline` renders an ad-hoc query
+    dbt_operations: DbtOperations | None = field(default=None, repr=False)
     # every Python file under the models folder, as the load found them (None: not loaded
     # from a folder), for `teal compile` to import without walking the folder again
     python_files: tuple[Path, ...] | None = None

@@ -202,7 +202,15 @@ def _finished(run: RunRecord) -> None:
 def _built_something(run: RunRecord) -> None:
     """A freshness evaluation (``teal check --freshness``, the daemon's) builds nothing:
     run again it would build its models, though its record says ``freshness``; and a
-    stale one has no step to retry (it was not "every step succeeded")."""
+    stale one has no step to retry (it was not "every step succeeded"). Nor does a dbt
+    macro's run (``teal run-operation``): it has no steps, only the macro's statements."""
+    if run.command == "run-operation":
+        macro = run.config.get("macro")
+        raise SelectionError(
+            f"run {run.run_id} ran a macro (`teal run-operation`): it builds nothing to run again",
+            path="RUN",
+            hint=f"run `teal run-operation {macro}` again" if macro else None,
+        )
     if run.command == "freshness":
         models = " ".join(run.selection)
         # no selection: it evaluated no model (none had a freshness config), and the

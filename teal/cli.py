@@ -50,6 +50,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "init": "teal.cli_init",
     "retry": "teal.cli_retry",
     "automation": "teal.cli_automation",
+    "show": "teal.cli_show",
+    "run-operation": "teal.cli_operation",
     **dict.fromkeys(("daemon", "launch", "jobs", "schedules", "sensors"), "teal.cli_daemon"),
     **dict.fromkeys(
         ("seed", "snapshot", "test", "parse", "debug", "docs", "source"), "teal.cli_dbt"

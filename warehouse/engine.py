@@ -298,6 +298,13 @@ class EngineCursor(Protocol):
         """Column names and rows of the user's query (a dbt model's ``run_query``)."""
         ...
 
+    def user_transaction(self) -> AbstractContextManager[None]:
+        """The user's statements run within the block (``query``, ``run_statements``) as
+        one transaction: committed when the block ends, rolled back when it raises (``teal
+        run-operation``, as dbt commits an operation at its end). A statement of the user's
+        that ends the transaction itself (``commit``) leaves nothing to commit then."""
+        ...
+
     def relation_sql(self, schema: str, name: str) -> str:
         """How the engine's SQL names ``schema.name`` (quoted)."""
         ...

@@ -273,6 +273,7 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         for (source, table), info in loader.sources.items()
     }
     from teal.compiler.dbt.macro_state import macro_blocks, node_macros
+    from teal.compiler.dbt.operations import DbtOperations
 
     macros = macro_blocks(loader)
     for node in loader.nodes.values():  # what each node calls (dbt's depends_on.macros)
@@ -309,6 +310,7 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
             loader.render_check if any(c.render_at_run for c in checks.values()) else None
         ),
         render_run_end=loader.render_run_end if loader.settings.on_run_end else None,
+        dbt_operations=DbtOperations(loader),
     )
     if not old_manifest:
         return project

@@ -89,6 +89,25 @@ class DuckDBCursor:
         names = [d[0] for d in found.description or []]
         return names, found.fetchall() if found.description else []
 
+    @contextmanager
+    def user_transaction(self) -> Iterator[None]:
+        import duckdb
+
+        self._cur.execute(SQL.begin)
+        try:
+            yield
+        except BaseException:
+            try:
+                self._cur.execute(SQL.rollback)
+            except duckdb.TransactionException:  # the user's own statement ended it
+                pass
+            raise
+        try:
+            self._cur.execute(SQL.commit)
+        except duckdb.TransactionException as exc:
+            if "no transaction is active" not in str(exc):
+                raise
+
     def _bound(self, audit: Audit | None) -> Check:
         """The audit callback as the materializations call it: on this cursor."""
         if audit is None:

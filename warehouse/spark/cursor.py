@@ -81,6 +81,9 @@ class SparkCursor:
         frame = self._sql.run(self._sql.spark(sql))
         return list(frame.columns), [tuple(r) for r in frame.collect()]
 
+    def user_transaction(self) -> AbstractContextManager[None]:
+        return nullcontext()  # Spark has no transactions: each statement stands (docs/spark.md)
+
     def relation_sql(self, schema: str, name: str) -> str:
         return duck_relation(schema, name)
 
