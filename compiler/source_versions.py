@@ -67,6 +67,8 @@ class SourceVersions:
         UTC, as the run store's times), or None."""
         if not isinstance(when, datetime):
             return None
+        if when.tzinfo is not None:  # an aware time: compared as naive UTC
+            when = when.astimezone(UTC).replace(tzinfo=None)
         for key in self.project.models[model].source_tables:
             for _, _, ns in self._listed(key) or ():
                 if datetime.fromtimestamp(ns / 1e9, UTC).replace(tzinfo=None) > when:
