@@ -102,6 +102,7 @@ def plan_schema_changes(
     if (
         graph is None
         or config.engine != "duckdb"
+        or not Path(config.warehouse_path).is_file()  # nothing built: no table to compare
         or not any(s.action == "incremental" and not s.full_refresh for s in steps)
     ):
         return
