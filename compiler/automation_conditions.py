@@ -66,6 +66,14 @@ class AutomationCondition:
         its upstreams have been updated since the tick."""
         return AutomationCondition("on_cron", cron_schedule, cron_timezone)
 
+    def _composed(self, *_: object) -> AutomationCondition:
+        raise TypeError(
+            "automation conditions do not compose (Dagster's &, | and ~): a model takes one "
+            "of eager(), on_missing() or on_cron(...)"
+        )
+
+    __and__ = __rand__ = __or__ = __ror__ = __invert__ = _composed
+
     def __str__(self) -> str:
         """The text a model's config holds, which :func:`parse_condition` reads back."""
         if self.kind != "on_cron":

@@ -104,6 +104,8 @@ def show_model(
         sql, incremental = model.compiled_sql or "", model.incremental_sql
         if model.config.get("render_at_run") and project.render_at_run is not None:
             sql, incremental = project.render_at_run(name, cur.query)
+        if model.config.get("resource_type") == "snapshot":  # its variant: change detection
+            incremental = None
         if incremental is not None and wh.catalog().kind(model.schema, model.alias) is not None:
             sql = incremental
             notes.append(f"its is_incremental() SQL: {model.relation} exists")

@@ -49,7 +49,7 @@ def open_when_free(
                 raise WarehouseBusy(
                     busy.message,
                     path=busy.path,
-                    hint="`teal build --wait` waits for it (`teal runs` shows what runs)",
+                    hint="the same command with --wait waits for it (`teal runs` shows what runs)",
                 ) from None
             left = deadline - clock()
             if left <= 0:

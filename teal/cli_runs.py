@@ -327,7 +327,7 @@ def format_event(event: Event) -> str:
 )
 @click.option(
     "--level",
-    type=click.Choice(LOG_LEVELS),
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
     default="debug",
     show_default=True,
     help="Only the log lines at this level or above (printed lines count as info); the "

@@ -9,6 +9,7 @@ dbt's flags are taken as dbt spells them (``--select/-s``, ``--inline``, ``--lim
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -125,13 +126,45 @@ def _usage(message: str) -> NoReturn:
 
 def _cell(value: object) -> str:
     """A value as the table shows it: NULL for a null, long text cut."""
-    text = "NULL" if value is None else str(value)
+    text = "NULL" if value is None else str(_as_text(value))
     return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 3] + "..."
+
+
+def _as_text(value: object) -> object:
+    """An interval or a blob as DuckDB writes it (``1 day 02:00:00``, ``ab\\x00``); any
+    other value as it is."""
+    if isinstance(value, bytes):
+        return "".join(chr(b) if 32 <= b < 127 and b != 92 else f"\\x{b:02X}" for b in value)
+    if isinstance(value, tuple) and type(value).__name__ == "MonthDayNano":  # pyarrow's
+        months, days, nanoseconds = value
+        return _interval(int(months), int(days), int(nanoseconds))
+    return value
+
+
+def _interval(months: int, days: int, nanoseconds: int) -> str:
+    years, months = divmod(months, 12)
+    parts = [
+        f"{n} {unit}{'' if abs(n) == 1 else 's'}"
+        for n, unit in ((years, "year"), (months, "month"), (days, "day"))
+        if n
+    ]
+    if nanoseconds or not parts:
+        sign = "-" if nanoseconds < 0 else ""
+        micros = abs(nanoseconds) // 1000
+        seconds, micro = divmod(micros, 1_000_000)
+        hours, rest = divmod(seconds, 3600)
+        clock = f"{sign}{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+        parts.append(clock + (f".{micro:06d}" if micro else ""))
+    return " ".join(parts)
 
 
 def _json_cell(value: object) -> object:
     """A value as JSON holds it, as dbt's --output json writes it: times as ISO text (in
-    the zone they carry, none when they have none), decimals as numbers."""
+    the zone they carry, none when they have none), decimals as numbers, intervals and
+    blobs as DuckDB's text, NaN and infinities as null (JSON has no such numbers)."""
+    value = _as_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, Decimal):

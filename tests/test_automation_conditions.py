@@ -195,3 +195,14 @@ def test_a_bad_automation_interval_is_a_located_error(project):
     done = run_teal("validate", cwd=root)
     assert done.returncode == 2
     assert "teal.toml:3:" in done.stderr and "daemon.automation_interval" in done.stderr
+
+
+def test_composing_conditions_says_they_do_not_compose():
+    import pytest
+
+    import teal
+
+    eager, missing = teal.AutomationCondition.eager(), teal.AutomationCondition.on_missing()
+    for compose in (lambda: eager & missing, lambda: eager | missing, lambda: ~eager):
+        with pytest.raises(TypeError, match=r"automation conditions do not compose"):
+            compose()

@@ -319,7 +319,7 @@ def test_debug_log_lines_are_kept_in_the_run_log_and_not_printed(tmp_path: Path)
     logs = run_teal("logs", "last", cwd=root)
     assert re.search(r"DEBUG\s+chatty\s+chatty's request took 12 ms", logs.stdout), logs.output
     assert re.search(r"INFO\s+chatty\s+building chatty", logs.stdout), logs.output
-    info = run_teal("logs", "last", "--level", "info", cwd=root)
+    info = run_teal("logs", "last", "--level", "INFO", cwd=root)  # in either case
     assert "request took" not in info.stdout and "building chatty" in info.stdout
     assert "step_success" in info.stdout  # the run's events all show
     events = [

@@ -208,3 +208,35 @@ def test_dbt_show_runs_a_models_sql_and_an_inline_query_with_refs(tmp_path: Path
         "--inline:1:18: ref('stg_peple') is not a model, seed or snapshot"
     )
     assert "did you mean 'stg_people'?" in wrong.stderr
+
+
+@pytest.mark.slow
+def test_json_is_strict_json_and_intervals_and_blobs_read_as_duckdb_writes_them(project) -> None:  # type: ignore[no-untyped-def]
+    root = project({"models/a.sql": "select 1 as x"})
+    query = (
+        "select 'nan'::double as nn, [1.5, 'inf'::double] as l, interval 1 day as iv, "
+        "-interval 90 minute as back, 'x'::blob as b"
+    )
+    shown = run_teal("show", "--inline", query, "--json", cwd=root, env=ENV)
+    assert shown.returncode == 0, shown.output
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    rows = json.loads(shown.stdout, parse_constant=refuse)["show"]
+    assert rows == [{"nn": None, "l": [1.5, None], "iv": "1 day", "back": "-01:30:00", "b": "x"}]
+    table = run_teal("show", "--inline", "select interval 1 day as iv", cwd=root, env=ENV)
+    assert "\n1 day\n" in table.stdout, table.output
+
+
+@pytest.mark.slow
+def test_a_dbt_snapshot_shows_its_query_not_its_change_detection(tmp_path: Path) -> None:
+    from tests.test_dbt_test_state import _jaffle
+
+    work, env = _jaffle(tmp_path)
+    assert run_teal("build", "-q", cwd=work, env=env).returncode == 0
+    shown = run_teal("show", "-s", "orders_snapshot", "--json", cwd=work, env=env)
+    assert shown.returncode == 0, shown.output
+    rows = json.loads(shown.stdout)["show"]
+    assert len(rows) == 5 and all(r["dbt_valid_to"] is None for r in rows)
+    assert "is_incremental" not in shown.stderr

@@ -47,7 +47,7 @@ def test_a_build_waits_for_the_warehouse_only_when_asked(project):
     with held(db) as holder:
         refused = run_teal("build", cwd=root)
         assert refused.returncode == 2 and "in use by another process" in refused.stderr
-        assert "--wait" in refused.stderr
+        assert "hint: the same command with --wait waits for it" in refused.stderr
         short = run_teal("build", "--wait", "0.3", cwd=root)
         assert short.returncode == 2 and "still held after waiting 0.3 s" in short.stderr
 
