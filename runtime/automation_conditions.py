@@ -265,11 +265,14 @@ class _Judge:
         latest = _latest_tick(condition, self.now)
         seen = self.cursor.ticks.get(name)
         tick = latest.isoformat()
-        shown = f"{latest.astimezone(ZoneInfo(condition.timezone)):%Y-%m-%d %H:%M %Z}"
+        zone = ZoneInfo(condition.timezone)
+        shown = f"{latest.astimezone(zone):%Y-%m-%d %H:%M %Z}"
+        coming = f"{_next_tick(condition, latest).astimezone(zone):%Y-%m-%d %H:%M %Z}"
         if seen is None:  # first seen: it starts with the next tick, as a new schedule
-            return Verdict(name, said, False, f"starts after the tick at {shown}", tick=tick)
-        if datetime.fromisoformat(seen) >= latest:
-            return Verdict(name, said, False, f"the tick at {shown} was handled")
+            why = f"first seen: fires from the next tick, at {coming}"
+            return Verdict(name, said, False, why, tick=tick)
+        if datetime.fromisoformat(seen) >= latest:  # asked for, or first seen at this tick
+            return Verdict(name, said, False, f"waits for the next tick, at {coming}")
         wait = self._waiting(name, (), firing, since=latest)
         if wait is not None:
             return Verdict(name, said, False, f"tick at {shown} passed; waits: {wait}", True)
@@ -404,6 +407,15 @@ def _latest_tick(condition: AutomationCondition, now: datetime) -> datetime:
     before: datetime = croniter(condition.cron, start).get_prev(datetime)
     after: datetime = croniter(condition.cron, before).get_next(datetime)
     return (after if after <= start else before).astimezone(UTC)
+
+
+def _next_tick(condition: AutomationCondition, tick: datetime) -> datetime:
+    """The tick of an on_cron condition after ``tick`` (aware UTC)."""
+    from croniter import croniter
+
+    start = tick.astimezone(ZoneInfo(condition.timezone))
+    found: datetime = croniter(condition.cron, start).get_next(datetime)
+    return found.astimezone(UTC)
 
 
 def _naive(value: datetime) -> datetime:

@@ -206,3 +206,32 @@ def test_composing_conditions_says_they_do_not_compose():
     for compose in (lambda: eager & missing, lambda: eager | missing, lambda: ~eager):
         with pytest.raises(TypeError, match=r"automation conditions do not compose"):
             compose()
+
+
+def test_an_on_cron_verdict_names_the_next_tick_it_waits_for(tmp_path):
+    from datetime import datetime
+
+    from teal.compiler.plan import PlanState
+    from teal.compiler.project import load_project
+    from teal.runtime.automation_conditions import Cursor, evaluate_conditions
+    from tests.conftest import write_project
+
+    report = "{{ config(materialized='table', automation_condition=\"on_cron('0 6 * * *')\") }}"
+    root = write_project(tmp_path / "p", {"models/report.sql": report + " select 1 as n"})
+    project, now = load_project(root), datetime(2026, 3, 2, 7, 0)
+    [first] = evaluate_conditions(project, PlanState(), now).verdicts
+    # first seen at 07:00: the 06:00 tick is past, and it does not fire for it
+    assert (first.fires, first.reason) == (
+        False,
+        "first seen: fires from the next tick, at 2026-03-03 06:00 UTC",
+    )
+    cursor = Cursor(ticks={"report": first.tick or ""})
+    [again] = evaluate_conditions(project, PlanState(), now, cursor=cursor).verdicts
+    assert (again.fires, again.reason) == (
+        False,
+        "waits for the next tick, at 2026-03-03 06:00 UTC",
+    )
+    [due] = evaluate_conditions(
+        project, PlanState(), datetime(2026, 3, 3, 6, 1), cursor=cursor
+    ).verdicts
+    assert due.fires and due.reason.startswith("tick at 2026-03-03 06:00 UTC passed")
