@@ -137,6 +137,21 @@ def model_settings(
                 hint="add materialized='incremental', or remove it",
             ),
         )
+    condition = "automation_condition"  # an ephemeral model is never built by itself
+    if (
+        materialized == "ephemeral"
+        and conf.get(condition)
+        and not _from_defaults(cfg, folder, condition)
+    ):
+        warnings += (
+            ProjectError(
+                f"{condition} says when the daemon builds a model, and this one is "
+                "materialized='ephemeral' (inlined into its readers, never built): it is ignored",
+                path=display,
+                line=line,
+                hint="put the condition on the models that read it, or remove it",
+            ),
+        )
     return ModelSettings(
         schema=schema,
         alias=alias,

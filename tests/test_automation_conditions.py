@@ -235,3 +235,18 @@ def test_an_on_cron_verdict_names_the_next_tick_it_waits_for(tmp_path):
         project, PlanState(), datetime(2026, 3, 3, 6, 1), cursor=cursor
     ).verdicts
     assert due.fires and due.reason.startswith("tick at 2026-03-03 06:00 UTC passed")
+
+
+def test_a_condition_on_an_ephemeral_model_is_a_located_warning(tmp_path):
+    from teal.compiler.project import load_project
+    from tests.conftest import write_project
+
+    eph = "{{ config(materialized='ephemeral', automation_condition='eager') }} select 1 as x"
+    root = write_project(
+        tmp_path / "p", {"models/e.sql": eph, "models/r.sql": "select * from e"}, 'name = "p"\n'
+    )
+    [warning] = load_project(root).warnings
+    assert warning.path == "models/e.sql" and warning.line == 1
+    assert "materialized='ephemeral' (inlined into its readers, never built): it is ignored" in (
+        warning.message
+    )
