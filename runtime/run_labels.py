@@ -67,3 +67,11 @@ def run_partitions(run: RunRecord) -> str:
     if isinstance(asked, list) and len(asked) == 2:
         return f"{asked[0]}..{asked[1]}"
     return ""
+
+
+def selection_of(run: RunRecord) -> str:
+    """What a run was asked to build, as the run listings show it: its selection, ``(all)``
+    for none, and for a ``teal run-operation`` run the macro it called."""
+    if run.command == "run-operation":
+        return f"macro {run.config.get('macro') or '?'}"
+    return " ".join(run.selection) or "(all)"

@@ -115,7 +115,7 @@ def runs(
     if as_json:
         emit_json([_run_dict(r) for r in found])
         return
-    from teal.runtime.run_labels import started_by
+    from teal.runtime.run_labels import selection_of, started_by
 
     rows = [
         (
@@ -123,7 +123,7 @@ def runs(
             r.command,
             r.status.value,
             started_by(r),
-            " ".join(r.selection) or "(all)",
+            selection_of(r),
             _when(r.started_at),
             _duration(r.started_at, r.finished_at),
             (r.message or "").split("\n", 1)[0],  # one line a run: `runs show` has the rest
@@ -169,12 +169,14 @@ def show(
         }
         emit_json(payload)
         return
-    from teal.runtime.run_labels import run_partitions, started_by
+    from teal.runtime.run_labels import run_partitions, selection_of, started_by
 
     click.echo(f"run {run.run_id}: {run.command} {run.status.value} ({run.trigger.value})")
     if started_by(run) != run.trigger.value:  # which schedule, sensor or job
         click.echo(f"  by         {started_by(run)}")
-    click.echo(f"  selection  {' '.join(run.selection) or '(all)'}")
+    click.echo(f"  selection  {selection_of(run)}")
+    if run.command == "run-operation" and run.config.get("args"):
+        click.echo(f"  args       {json.dumps(run.config['args'], sort_keys=True)}")
     if run.exclude:
         click.echo(f"  exclude    {' '.join(run.exclude)}")
     asked = run_partitions(run)

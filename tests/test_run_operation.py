@@ -58,6 +58,12 @@ def test_a_macro_runs_against_the_warehouse_prints_its_logs_and_is_recorded(tmp_
     ]
     logs = run_teal("logs", runs[1]["run_id"], cwd=root)
     assert "granting reporter for 7 days" in logs.stdout
+    # the listings say which macro ran, and with what
+    listed = run_teal("runs", cwd=root).stdout
+    assert "macro ops_pkg.hello" in listed and "macro make_grants" in listed
+    shown = run_teal("runs", "show", runs[1]["run_id"], cwd=root).stdout
+    assert "  selection  macro make_grants\n" in shown
+    assert '  args       {"days": 7, "role": "reporter"}\n' in shown
     # a macro's run has no steps to run again
     retried = run_teal("retry", "last", cwd=root)
     assert retried.returncode == 2
