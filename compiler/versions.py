@@ -503,6 +503,9 @@ class DataVersions:
                 continue
             if self.project.models[up].partitions is None:
                 if self._changed_after(up, built_at):
+                    source = self._source_under_view(up, built_at)
+                    if source is not None:
+                        return f"stale (source {source} changed, read through {up})"
                     return f"stale (upstream {up} changed)"
                 continue
             for k in self.upstream_keys(name, up, key):
@@ -539,6 +542,21 @@ class DataVersions:
                     return True
                 stack.extend(models[current].upstreams)
         return False
+
+    def _source_under_view(self, view: str, when: object) -> str | None:
+        """A file source that view ``view`` shows (itself, or through views under it)
+        with a file modified after ``when``, or None (also when ``view`` is no view)."""
+        models, stack, seen = self.project.models, [view], set()
+        while stack:
+            current = stack.pop()
+            if current in seen or models[current].materialized != "view":
+                continue
+            seen.add(current)
+            source = self.sources.changed_after(current, when)
+            if source is not None:
+                return source
+            stack.extend(models[current].upstreams)
+        return None
 
     def _builds_anew(self, name: str) -> bool:
         """Whether this plan builds unpartitioned ``name`` with another version than the

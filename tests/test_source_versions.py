@@ -76,9 +76,11 @@ def test_an_edited_csv_source_makes_the_partitions_that_read_it_stale(project):
     steps = {s["model"]: s for s in plan["steps"]}
     assert steps["scaled"]["partitions"] == DAYS
     assert set(steps["scaled"]["partition_reasons"]) == {"stale (source ref.scales changed)"}
-    # through the view: the view names what changed under it
+    # through the view: the reason names the source and the view it is read through
     assert steps["via_view"]["partitions"] == DAYS
-    assert set(steps["via_view"]["partition_reasons"]) == {"stale (upstream scales_view changed)"}
+    assert set(steps["via_view"]["partition_reasons"]) == {
+        "stale (source ref.scales changed, read through scales_view)"
+    }
     assert "events" not in steps  # it does not read the file
     status = json.loads(teal(root, "partitions", "scaled", "--json").stdout)
     assert {r["status"] for r in status} == {"stale"}
