@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from teal.cli_support import common_options, handle_errors, open_session
+from teal.cli_support import common_options, handle_errors, open_session, wait_option
 
 
 @click.command(name="run-operation")
@@ -26,16 +26,7 @@ from teal.cli_support import common_options, handle_errors, open_session
     metavar="YAML",
     help="The macro's keyword arguments as a YAML mapping: '{role: reporter, days: 7}'.",
 )
-@click.option(
-    "--wait",
-    type=click.FloatRange(min=0),
-    is_flag=False,
-    flag_value=600.0,
-    default=None,
-    metavar="[SECONDS]",
-    help="While another process holds the warehouse, wait for it (default 600 s) "
-    "instead of failing.",
-)
+@wait_option
 @handle_errors
 def run_operation(
     macro: str,

@@ -371,6 +371,20 @@ def plan_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def wait_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--wait [SECONDS]``: wait for a warehouse another process holds (build, run-operation)."""
+    return click.option(
+        "--wait",
+        type=click.FloatRange(min=0),
+        is_flag=False,
+        flag_value=600.0,
+        default=None,
+        metavar="[SECONDS]",
+        help="While another process holds the warehouse, wait for it (default 600 s) "
+        "instead of failing.",
+    )(func)
+
+
 def job_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """``--job NAME``: a job's selection, vars and partitions (teal/cli_daemon.py apply_job)."""
     return click.option(
@@ -420,16 +434,7 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
         metavar="JSON",
         help='Run config as JSON: \'{"forecast": {"days": 3}}\'.',
     )(func)
-    func = click.option(
-        "--wait",
-        type=click.FloatRange(min=0),
-        is_flag=False,
-        flag_value=600.0,
-        default=None,
-        metavar="[SECONDS]",
-        help="While another process holds the warehouse, wait for it (default 600 s) "
-        "instead of failing.",
-    )(func)
+    func = wait_option(func)
     func = job_option(func)
     func = click.option(
         "--store-failures",
