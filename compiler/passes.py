@@ -121,12 +121,13 @@ def skip_unchanged(plan: Plan, ctx: PlanContext) -> Plan:
     not_run = dict(plan.not_run)
     planned = {s.model for s in plan.steps}
     models = frozenset(ctx.project.models)  # once: per step it made the pass O(models^2)
+    sources = SourceVersions(ctx.project)  # its files listed once, when a reason needs them
     for step in plan.steps:
         if step.partitions:  # assign_partitions already chose only what needs building
             rebuilt.add(step.model)
             kept.append(step)
             continue
-        why = _why_rebuild(step, ctx, rebuilt, models)
+        why = _why_rebuild(step, ctx, rebuilt, models, sources)
         if why is None:
             not_run[step.model] = "unchanged since last build: skipped"
             continue
@@ -139,7 +140,11 @@ def skip_unchanged(plan: Plan, ctx: PlanContext) -> Plan:
 
 
 def _why_rebuild(
-    step: Step, ctx: PlanContext, rebuilt: set[str], models: frozenset[str]
+    step: Step,
+    ctx: PlanContext,
+    rebuilt: set[str],
+    models: frozenset[str],
+    sources: SourceVersions,
 ) -> str | None:
     from teal.compiler.plan import step_upstreams
 
@@ -164,7 +169,6 @@ def _why_rebuild(
     if recorded.data_version and step.data_version and recorded.data_version != step.data_version:
         # the partitions pass gave its readers this version: skipping it would leave them
         # built from data other than the one their versions say
-        sources = SourceVersions(ctx.project)
         for model in (step.model, *sorted(u for u in ups if u in ctx.project.models)):
             if model == step.model or ctx.project.models[model].materialized == "view":
                 changed = sources.changed_after(model, recorded.finished_at)
