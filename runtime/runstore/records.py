@@ -33,6 +33,17 @@ class RunStatus(StrEnum):
 IN_PROGRESS = (RunStatus.STARTED, RunStatus.CANCELING)
 
 
+def _read_as_written(cls: type[StrEnum], value: object) -> StrEnum | None:
+    """A value a newer teal wrote (a trigger or event kind this teal does not know) read as
+    written, so an older teal sharing the store still lists its runs and their events."""
+    if not isinstance(value, str):
+        return None
+    member = str.__new__(cls, value)
+    member._name_ = value.upper()
+    member._value_ = value
+    return member
+
+
 class Trigger(StrEnum):
     CLI = "cli"
     API = "api"
@@ -44,6 +55,8 @@ class Trigger(StrEnum):
     DAEMON = "daemon"  # the daemon's own evaluations (freshness)
     # the daemon's evaluator of models' automation conditions (runtime/automation_conditions.py)
     AUTOMATION = "automation"
+
+    _missing_ = classmethod(_read_as_written)
 
 
 class EventKind(StrEnum):
@@ -57,6 +70,8 @@ class EventKind(StrEnum):
     MATERIALIZATION = "materialization"
     CHECK_RESULT = "check_result"
     LOG = "log"
+
+    _missing_ = classmethod(_read_as_written)
 
 
 STEP_STATUS = {

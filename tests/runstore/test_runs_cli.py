@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -271,3 +272,28 @@ def test_runs_show_prints_a_failing_row_of_each_failed_check(project):
     sample = [line for line in text.splitlines() if "e.g." in line]
     assert len(sample) == 1, text
     assert "[people]" in sample[0] and "id=2" in sample[0] and "name=NULL" in sample[0]
+
+
+@pytest.mark.slow
+def test_a_trigger_and_an_event_kind_a_newer_teal_wrote_are_listed_as_written(project):
+    # one store shared by two teal versions: the newer one's runs must not break the older
+    root = project({"models/ok.sql": "select 1 as id"})
+    assert run_teal("build", cwd=root).returncode == 0
+    run_id = json.loads(run_teal("runs", "--json", cwd=root).stdout)[0]["run_id"]
+    with sqlite3.connect(root / ".teal" / "runs.sqlite") as db:
+        db.execute("UPDATE runs SET run_trigger = 'a_newer_trigger' WHERE run_id = ?", (run_id,))
+        db.execute(
+            "INSERT INTO events (run_id, seq, at, kind, message) "
+            "SELECT run_id, max(seq) + 1, max(at), 'a_newer_event', 'said by a newer teal' "
+            "FROM events WHERE run_id = ? GROUP BY run_id",
+            (run_id,),
+        )
+    listed = run_teal("runs", "--json", cwd=root)
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)[0]["trigger"] == "a_newer_trigger"
+    shown = run_teal("runs", "show", run_id, cwd=root)
+    assert shown.returncode == 0, shown.stderr
+    assert "build success (a_newer_trigger)" in shown.stdout
+    logs = run_teal("logs", run_id, cwd=root)
+    assert logs.returncode == 0, logs.stderr
+    assert "said by a newer teal" in logs.stdout
