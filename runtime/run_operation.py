@@ -30,7 +30,7 @@ MACRO_ARG = "MACRO"  # where a mistake in the command's argument is located
 
 class Operation(NamedTuple):
     """What ran: the run it was recorded as (None: the project records no runs) and the
-    lines the macro logged."""
+    lines the macro logged with ``info=True`` or printed."""
 
     run_id: str | None
     logs: tuple[str, ...]
@@ -45,7 +45,8 @@ def run_operation(
     log: Callable[[str], None] = lambda line: None,
 ) -> Operation:
     """Call ``macro`` with ``args`` on the warehouse opened for writing, in one
-    transaction; ``log`` gets each line the macro logs as it logs it. An unknown macro, or
+    transaction; ``log`` gets each line the macro logs with ``info=True`` or prints as it
+    does (every line it logs is recorded with the run, ``info=False`` ones at debug). An unknown macro, or
     an argument it does not take, is a located error before the warehouse is opened; what the macro raises is an
     ExecutionError at its line, after the transaction rolled back."""
     if session.config.dbt is None:  # known from the configuration: nothing is loaded
@@ -62,11 +63,12 @@ def run_operation(
     recorder = _start(session, macro, args)
     logs: list[str] = []
 
-    def logged(line: str) -> None:
-        logs.append(line)
+    def logged(level: str, line: str) -> None:
         if recorder is not None:
-            recorder.emit(EventKind.LOG, level="info", message=line)
-        log(line)
+            recorder.emit(EventKind.LOG, level=level, message=line)
+        if level != "debug":  # dbt's info=False lines are for its debug log: recorded only
+            logs.append(line)
+            log(line)
 
     try:
         wh = open_when_free(session.config, project.sources, wait)

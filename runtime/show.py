@@ -26,18 +26,25 @@ What a model's query is, where it has variants:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from teal.compiler.errors import ExecutionError, ProjectError, SelectionError, did_you_mean
+from teal.compiler.errors import (
+    ExecutionError,
+    LineageError,
+    ProjectError,
+    SelectionError,
+    TealError,
+    did_you_mean,
+)
 from teal.warehouse.engine import open_engine
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from teal.compiler.project import Model
+    from teal.compiler.project import Model, Project
     from teal.runtime.session import Session
     from teal.warehouse.engine import Engine, EngineCursor
 
@@ -69,6 +76,28 @@ def limited(sql: str, limit: int | None) -> str:
     return f"select * from (\n{body}\n) as teal_show limit {limit}"
 
 
+def check_limit(limit: int) -> int | None:
+    """``--limit`` as :func:`limited` takes it: N rows (1 or more), or None for ``-1``
+    (all of them, as dbt-core's ``--limit -1``). ``0`` and other negative numbers are
+    located errors: dbt-core runs ``limit 0`` (no rows, whatever the query) where dbt
+    Fusion shows every row, so a user's ``--limit 0`` means one or the other, and
+    ``-2`` means nothing.
+
+    >>> check_limit(3), check_limit(-1)
+    (3, None)
+    """
+    if limit > 0:
+        return limit
+    if limit == -1:
+        return None
+    raise SelectionError(
+        "0 would fetch no rows" if limit == 0 else f"{limit} is not a number of rows",
+        path="--limit",
+        hint="--limit N fetches N rows (5 by default) and --limit -1 all of them, as in "
+        "dbt-core (dbt Fusion's --limit 0 for all rows is --limit -1 here)",
+    )
+
+
 def _without_closing_semicolon(sql: str) -> str:
     """``sql`` without a ``;`` that ends it (and a comment after it on its last line): a
     subquery cannot hold one.
@@ -96,6 +125,7 @@ def show_model(
             f"`teal show --inline 'select * from {name}'`",
         )
     notes: list[str] = []
+    _check_files(session.project, model.source_tables, model.upstreams)
     key = _partition(session, model, partition, notes)
     model = session.project.models[name]  # the state read bound its dynamic partitions
     project = session.project
@@ -124,24 +154,76 @@ def show_model(
 def show_inline(session: Session, text: str, *, limit: int | None) -> Shown:
     """The first ``limit`` rows of ``text``, a query written as a model is (models and
     sources by name; in a dbt project ``{{ ref('x') }}`` and the project's macros)."""
+    from teal.compiler.inline_query import check_one_query
+
     project = session.project
     operations = project.dbt_operations
     sql = None
     if operations is None:
         from teal.compiler.inline_query import compile_inline
 
-        sql = compile_inline(project, text)  # mistakes found before the warehouse opens
+        compiled = compile_inline(project, text)  # mistakes found before the warehouse opens
+        _check_files(project, compiled.source_tables, compiled.upstreams)
+        sql = compiled.sql
     with _reading(session) as wh:
         cur = wh.cursor()
         if operations is not None:  # its Jinja may query the warehouse: this connection
             sql = operations.inline_sql(text, cur.query)
+            check_one_query(sql, text)
         assert sql is not None
         try:
             rows = cur.load(limited(sql, limit), "arrow")
         except Exception as exc:  # noqa: BLE001 - the engine's error, located in the query
-            message, line, col = cur.describe_error(exc, text)
-            raise ExecutionError(message, path=INLINE, line=line, col=col) from None
+            raise _inline_error(cur, exc, text) from None
     return Shown(None, rows, ())
+
+
+def _inline_error(cur: EngineCursor, exc: BaseException, text: str) -> TealError:
+    """The engine's error of the inline query ``text``, located in it; a column the query
+    names and no table it reads has is the user's mistake (exit 2), with the closest."""
+    message, line, col = cur.describe_error(exc, text)
+    missing = cur.missing_column(exc)
+    if missing is None:
+        return ExecutionError(message, path=INLINE, line=line, col=col)
+    name, candidates = missing
+    lines = text.splitlines()
+    written = re.compile(rf"(?<![\w\"]){re.escape(name)}(?![\w\"])", re.IGNORECASE)
+    at = next(
+        ((i, m.start() + 1) for i, t in enumerate(lines, 1) if (m := written.search(t))), None
+    )
+    line, col = at or (line, col)
+    listed = " or ".join(f"'{c}'" for c in candidates[:3])
+    return LineageError(
+        f"column '{name}' does not exist in the tables the query reads",
+        path=INLINE,
+        line=line,
+        col=col,
+        source_line=lines[line - 1] if line is not None and 0 < line <= len(lines) else None,
+        hint=did_you_mean(name, candidates)
+        or (f"the engine suggests {listed}" if candidates else None)
+        or "check the spelling against the columns of the tables it reads",
+    )
+
+
+def _check_files(project: Project, source_tables: Iterable[str], upstreams: Iterable[str]) -> None:
+    """Raise the build's located error (exit 2) for each file source a query reads, itself
+    or through the views and ephemeral models it reads (which read their files when it
+    runs), whose file is not there: DuckDB's own error names no source."""
+    from teal.compiler.errors import raise_all
+    from teal.runtime.type_check import missing_file
+
+    keys = set(source_tables)
+    seen: set[str] = set()
+    todo = list(upstreams)
+    while todo:
+        name = todo.pop()
+        model = project.models.get(name)
+        if name in seen or model is None or model.materialized not in ("view", "ephemeral"):
+            continue
+        seen.add(name)
+        keys.update(model.source_tables)
+        todo.extend(model.upstreams)
+    raise_all([e for e in (missing_file(project, key) for key in sorted(keys)) if e is not None])
 
 
 def _partition(session: Session, model: Model, asked: str | None, notes: list[str]) -> str | None:
@@ -162,6 +244,16 @@ def _partition(session: Session, model: Model, asked: str | None, notes: list[st
     bound = session.project.models[model.name]
     keys = bound.partitions.keys(session.now)
     if asked is not None:
+        from teal.compiler.partitions import PartitionKeyError
+
+        try:  # the build's message: the range, and the key nearest to the one asked
+            bound.partitions.validate(asked, now=session.now)
+        except PartitionKeyError as exc:
+            raise SelectionError(
+                f"{exc.message} (model {model.name}: {bound.partitions.describe()})",
+                path="--partition",
+                hint=exc.hint,
+            ) from None
         if asked not in keys:
             raise SelectionError(
                 f"'{asked}' is not a partition of {model.name}",

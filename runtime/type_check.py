@@ -242,6 +242,21 @@ def _typed(project: Project, prep: PreparedTypes, binder: Binder | None = None) 
     return types
 
 
+def missing_file(project: Project, key: str) -> TealError | None:
+    """The located error of source table ``key`` when it is a local file source whose file
+    (or glob) finds nothing, as a build reports it before it runs; None otherwise."""
+    from teal.compiler.source_schemas import file_identity
+    from teal.compiler.sources import FILE_KINDS
+
+    try:
+        table = project.source_table(key)
+    except KeyError:
+        return None
+    if table.kind not in FILE_KINDS or "://" in table.location:
+        return None
+    return _no_file(project, table) if file_identity(table.location) is None else None
+
+
 def _no_file(project: Project, table: SourceTable) -> TealError:
     """The error for a file source whose file (or glob) finds nothing."""
     from teal.compiler.errors import ProjectError

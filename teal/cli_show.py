@@ -36,7 +36,7 @@ CELL_WIDTH = 60  # a longer value is cut in the table (--json has it whole)
     type=int,
     default=5,
     show_default=True,
-    help="Rows to fetch (the query is limited in SQL); -1 for all of them.",
+    help="Rows to fetch, 1 or more (the query is limited in SQL); -1 for all of them.",
 )
 @click.option(
     "--partition",
@@ -70,16 +70,17 @@ def show(
 ) -> None:
     """Preview the rows a model's query returns now (-s MODEL), or a query's (--inline
     SQL), without building anything: the warehouse is opened read-only."""
-    from teal.runtime.show import show_inline, show_model
+    from teal.runtime.show import check_limit, show_inline, show_model
 
+    rows = check_limit(limit)  # before the project loads: a mistake in the command line
     session = open_session(project_dir, target, warehouse, vars_)
     if inline is not None:
         if select or partition is not None:
             _usage("--inline previews the query alone: leave out -s and --partition")
-        shown = show_inline(session, inline, limit=limit)
+        shown = show_inline(session, inline, limit=rows)
     else:
         shown = show_model(
-            session, _one_model(session, select, exclude), limit=limit, partition=partition
+            session, _one_model(session, select, exclude), limit=rows, partition=partition
         )
     for note in shown.notes:
         click.echo(f"note: {note}", err=True)
@@ -94,7 +95,7 @@ def show(
             tuple(shown.rows.column_names), [tuple(_cell(v) for v in r.values()) for r in records]
         )
     )
-    more = " (--limit N shows more)" if limit >= 0 and len(records) == limit else ""
+    more = " (--limit N shows more)" if rows is not None and len(records) == rows else ""
     click.echo(f"\n{len(records)} row{'' if len(records) == 1 else 's'}{more}")
 
 

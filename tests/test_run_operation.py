@@ -28,6 +28,18 @@ MACROS = """
   {% do run_query('create table main.half as select 1 as x') %}
   {{ exceptions.raise_compiler_error('the grants table is locked') }}
 {% endmacro %}
+
+{% macro drop_table(table_name, dry_run=false) %}
+  {% do run_query('create schema if not exists ops') %}
+  {% do run_query('create table ops.dropped as select ' ~ "'" ~ table_name ~ "' as t") %}
+{% endmacro %}
+
+{% macro chatty(who) %}
+  {% do log('told ' ~ who, info=True) %}
+  {% do log('for the debug log: ' ~ who) %}
+  {% do log('also for the debug log', info=False) %}
+  {{ print('printed for ' ~ who) }}
+{% endmacro %}
 """
 PACKAGE = {
     "dbt_packages/ops_pkg/dbt_project.yml": "name: ops_pkg\nversion: '1.0'\n",
@@ -99,12 +111,24 @@ def test_mistakes_in_the_call_exit_2_before_the_warehouse_is_opened(
     wrong_arg = run_teal("run-operation", "make_grants", "--args", "{rol: x}", cwd=root)
     assert wrong_arg.returncode == 2
     assert wrong_arg.stderr.startswith(
-        "macros/ops.sql:1:1: macro 'make_grants' takes no argument 'rol' (it takes role, days)"
+        "macros/ops.sql:1:1: macro make_grants(role, days=1) takes no argument 'rol'\n"
+        "    {% macro make_grants(role, days=1) %}\n"
     )
     assert "did you mean 'role'?" in wrong_arg.stderr
+    # --args is read as --vars is (compiler/config.py's parse_vars): located, with a caret
     not_a_mapping = run_teal("run-operation", "make_grants", "--args", "[reporter]", cwd=root)
     assert not_a_mapping.returncode == 2
-    assert not_a_mapping.stderr.startswith("--args: --args must be a YAML mapping")
+    assert not_a_mapping.stderr.startswith(
+        "--args: must be a mapping of names to values, got list\n    [reporter]\n    ^\n"
+    )
+    assert "hint: write --args '{key: value}'" in not_a_mapping.stderr
+    not_yaml = run_teal("run-operation", "make_grants", "--args", "{role: x,\n days: : }", cwd=root)
+    assert not_yaml.returncode == 2
+    assert not_yaml.stderr.startswith(
+        "--args:2:8: not valid YAML/JSON: expected the node content, but found ':'\n"
+        "     days: : }\n"
+        "           ^\n"
+    )
     assert not (root / "shop.duckdb").exists()  # none of them opened it
     teal_project = project({"models/a.sql": "select 1 as x\n"})
     no_macros = run_teal("run-operation", "make_grants", cwd=teal_project)
@@ -113,3 +137,47 @@ def test_mistakes_in_the_call_exit_2_before_the_warehouse_is_opened(
         "MACRO: `teal run-operation` calls a dbt macro, and a teal project has no macros"
     )
     assert "teal show --inline" in no_macros.stderr
+
+
+@pytest.mark.slow
+def test_a_macro_called_without_an_argument_it_needs_exits_2_before_any_sql(tmp_path: Path) -> None:
+    root = _shop(tmp_path)
+    missing = run_teal("run-operation", "drop_table", cwd=root)
+    assert missing.returncode == 2, missing.output
+    assert missing.stderr == (
+        "macros/ops.sql:16:1: macro drop_table(table_name, dry_run=false) needs argument "
+        "'table_name', which --args does not give\n"
+        "    {% macro drop_table(table_name, dry_run=false) %}\n"
+        "    ^\n"
+        "  hint: --args '{table_name: ...}'\n"
+    )
+    given = run_teal("run-operation", "drop_table", "--args", "{dry_run: true}", cwd=root)
+    assert given.returncode == 2
+    assert "hint: --args '{table_name: ...}' with the arguments given" in given.stderr
+    assert not (root / "shop.duckdb").exists()  # nothing ran: the warehouse was not opened
+    done = run_teal("run-operation", "drop_table", "--args", "{table_name: old}", cwd=root)
+    assert done.returncode == 0, done.output
+    assert query(root / "shop.duckdb", "select t from ops.dropped") == [("old",)]
+
+
+@pytest.mark.slow
+def test_debug_logs_are_recorded_and_print_is_printed_as_dbt_does(tmp_path: Path) -> None:
+    root = _shop(tmp_path)
+    done = run_teal("run-operation", "chatty", "--args", "{who: ann}", cwd=root)
+    assert done.returncode == 0, done.output
+    # dbt prints log(info=True) and print() lines; info=False lines go to its debug log
+    assert done.stdout.splitlines() == ["told ann", "printed for ann"]
+    assert "debug log" not in done.output
+    run_id = json.loads(run_teal("runs", "--json", cwd=root).stdout)[0]["run_id"]
+    events = [
+        json.loads(line)
+        for line in run_teal("logs", run_id, "--json", cwd=root).stdout.splitlines()
+    ]
+    assert [(e["level"], e["message"]) for e in events if e["kind"] == "log"] == [
+        ("info", "told ann"),
+        ("debug", "for the debug log: ann"),
+        ("debug", "also for the debug log"),
+        ("info", "printed for ann"),
+    ]
+    info = run_teal("logs", run_id, "--level", "info", cwd=root).stdout
+    assert "told ann" in info and "printed for ann" in info and "debug log" not in info

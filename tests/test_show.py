@@ -96,10 +96,18 @@ def test_a_partitioned_model_shows_its_latest_partition_or_the_one_asked(project
         "show", "-s", "daily", "--partition", "2026-01-01", "--json", cwd=root, env=ENV
     )
     assert json.loads(asked.stdout)["show"] == [{"day": "2026-01-01", "n": 3}]
+    # a key past the end: the range and the nearest key, as `teal build --partition` says
     wrong = run_teal("show", "-s", "daily", "--partition", "2026-01-09", cwd=root, env=ENV)
     assert wrong.returncode == 2
-    assert wrong.stderr.startswith("--partition: '2026-01-09' is not a partition of daily")
-    assert "did you mean '2026-01-03'" in wrong.stderr
+    assert wrong.stderr.startswith(
+        "--partition: '2026-01-09' is after the last daily partition '2026-01-03' (model "
+        "daily: daily from 2026-01-01 to 2026-01-04 (exclusive), UTC)"
+    )
+    assert "hint: the last partition is '2026-01-03'" in wrong.stderr
+    early = run_teal("show", "-s", "daily", "--partition", "2025-12-30", cwd=root, env=ENV)
+    assert early.returncode == 2
+    assert "'2025-12-30' is before the first daily partition '2026-01-01'" in early.stderr
+    assert "hint: these partitions start at '2026-01-01'" in early.stderr
 
 
 @pytest.mark.slow

@@ -405,6 +405,11 @@ class EngineCursor(Protocol):
         ``raw_sql`` (the model as written) it is about."""
         ...
 
+    def missing_column(self, exc: BaseException) -> tuple[str, tuple[str, ...]] | None:
+        """The column an engine error says a query names and no table it reads has, with
+        the names the engine suggests instead; None for an error of another kind."""
+        ...
+
     def raised_by_rows(self, exc: BaseException) -> bool:
         """Whether ``exc`` was raised by the values a query read (a cast or a function
         failing on a row), not by the query's text: such an error of a table's query may

@@ -132,6 +132,9 @@ class DbtJinja:
         self.docs: dict[str, str] = {}
         # log() lines of what is rendered now but runs later (hooks): printed when it runs
         self.held_logs: list[str] | None = None
+        # a macro `teal run-operation` calls: where its log() lines (level "debug" for
+        # info=False, "info" for info=True) and print() lines ("info") go, as they come
+        self.operation_log: Callable[[str, str], None] | None = None
         self.cache: Any = None  # compiler.cache.CompileCache of the load, if any
 
     # -- macros ----------------------------------------------------------------------------
@@ -393,11 +396,20 @@ class DbtJinja:
         )
 
         def log(msg: Any, info: bool = False) -> str:
-            if execute and info:
+            if execute and jinja.operation_log is not None:
+                jinja.operation_log("info" if info else "debug", str(msg))
+            elif execute and info:
                 if jinja.held_logs is not None:
                     jinja.held_logs.append(str(msg))
                 else:
                     print(str(msg), file=sys.stderr)
+            return ""
+
+        def print_(*values: Any) -> str:
+            if jinja.operation_log is not None:  # dbt prints to stdout: the operation's output
+                jinja.operation_log("info", " ".join(str(v) for v in values))
+            else:
+                print(*values, file=sys.stderr)
             return ""
 
         def store_result(name: str, response: Any = None, agate_table: Any = None) -> str:
@@ -469,7 +481,7 @@ class DbtJinja:
             "return": return_,
             "exceptions": exceptions,
             "log": log,
-            "print": lambda *a: print(*a, file=sys.stderr) or "",
+            "print": print_,
             "store_result": store_result,
             "store_raw_result": store_raw_result,
             "load_result": load_result,

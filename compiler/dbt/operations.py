@@ -135,26 +135,56 @@ class DbtOperations:
         )
 
     def check_call(self, name: str, args: dict[str, Any]) -> None:
-        """Raise a located error (exit 2) when ``name`` is no macro, or when ``args`` names
-        an argument the macro does not take (and it takes no ``**kwargs``): found before
-        the warehouse is opened."""
+        """Raise a located error (exit 2) when ``name`` is no macro, when ``args`` names an
+        argument the macro does not take (and it takes no ``**kwargs``), or leaves out
+        one it has no default for: found before the warehouse is opened, so before any
+        of its SQL runs. The error is at the line defining the macro, with its signature."""
         package, short, index = self._find(name)
         macro = getattr(self._loader.jinja.module(index), short, None)
-        takes = tuple(getattr(macro, "arguments", ()))
-        if macro is None or getattr(macro, "catch_kwargs", True):
+        if macro is None:
             return
-        unknown = [a for a in args if a not in takes]
-        if not unknown:
+        takes = tuple(getattr(macro, "arguments", ()))
+        signature = self._signature(index, short)
+        required = [a for a, default in signature if default is None]
+        unknown = (
+            [] if getattr(macro, "catch_kwargs", True) else [a for a in args if a not in takes]
+        )
+        missing = [a for a in required if a not in args]
+        if not unknown and not missing:
             return
         path, line, text = self._definition(index, short)
-        raise ProjectError(
-            f"macro '{name}' takes no argument '{unknown[0]}'"
-            + (f" (it takes {', '.join(takes)})" if takes else " (it takes none)"),
-            path=path,
-            line=line,
-            source_line=text,
-            hint=did_you_mean(unknown[0], takes) or "--args names the macro's arguments",
-        )
+        shown = f"{short}({', '.join(a if d is None else f'{a}={d}' for a, d in signature)})"
+        if unknown:
+            message = f"macro {shown} takes no argument{_s(unknown)} {_quoted(unknown)}"
+            hint = did_you_mean(unknown[0], takes) or (
+                f"--args names the macro's arguments: {', '.join(takes)}"
+                if takes
+                else "it takes no arguments: leave out --args"
+            )
+        else:
+            message = (
+                f"macro {shown} needs argument{_s(missing)} {_quoted(missing)}, which "
+                "--args does not give"
+            )
+            needed = ", ".join(f"{a}: ..." for a in missing)
+            hint = f"--args '{{{needed}}}'" + (" with the arguments given" if args else "")
+        raise ProjectError(message, path=path, line=line, source_line=text, hint=hint)
+
+    def _signature(self, index: int, short: str) -> list[tuple[str, str | None]]:
+        """Each argument of macro ``short`` (of file ``index``) with its default as
+        written, None for an argument it must be given; read from the file as Jinja
+        parses it (a compiled macro keeps its names, not which have defaults)."""
+        from jinja2 import nodes
+
+        jinja = self._loader.jinja
+        tree = jinja.env.parse(jinja.files[index].text)
+        found = next((m for m in tree.find_all(nodes.Macro) if m.name == short), None)
+        if found is None:
+            return []
+        names = [a.name for a in found.args]
+        defaults: list[str | None] = [None] * (len(names) - len(found.defaults))
+        defaults += [_default_text(d) for d in found.defaults]
+        return list(zip(names, defaults, strict=True))
 
     def _definition(self, index: int, short: str) -> tuple[str, int | None, str | None]:
         """(file, line, text of the line) where macro ``short`` of file ``index`` is
@@ -169,11 +199,13 @@ class DbtOperations:
         return macro_file.display, line, text.splitlines()[line - 1] if line else None
 
     def call_macro(
-        self, name: str, args: dict[str, Any], query: Query, log: Callable[[str], None]
+        self, name: str, args: dict[str, Any], query: Query, log: Callable[[str, str], None]
     ) -> None:
         """Call macro ``name`` with ``args`` as keyword arguments, as ``dbt run-operation``
         does: ``execute`` is true, its statements and ``run_query`` go to ``query``, and
-        each line it logs with ``info=True`` is handed to ``log`` as it logs it. What it
+        each line it logs is handed to ``log`` as it logs it, with its level: ``info``
+        for ``log(..., info=True)`` and ``print(...)`` (dbt shows both), ``debug`` for
+        ``log(...)`` with ``info=False`` (dbt writes those to its debug log). What it
         renders or returns is dropped, as dbt drops it. Whatever it raises (its own
         ``exceptions.raise_compiler_error``, a failing query, a Jinja error) is an
         :class:`ExecutionError` at the macro file's line."""
@@ -195,7 +227,7 @@ class DbtOperations:
         with loader.render_lock:
             loader.live_query = query
             jinja.state.node = node
-            jinja.held_logs = _Lines(log)
+            jinja.operation_log = log
             try:
                 jinja.render(
                     jinja.template(text, OPERATION),
@@ -207,7 +239,7 @@ class DbtOperations:
                 raise self._failed(exc, name, index) from None
             finally:
                 jinja.state.node = None
-                jinja.held_logs = None
+                jinja.operation_log = None
                 loader.live_query = None
 
     def _failed(self, exc: TealError, name: str, index: int) -> ExecutionError:
@@ -226,15 +258,24 @@ class DbtOperations:
         )
 
 
-class _Lines(list[str]):
-    """The list the context's ``log()`` appends a line to (``DbtJinja.held_logs``), handing
-    each line on as it is logged: an operation's lines show while it runs, and those
-    before a failure show too."""
+def _s(names: list[str]) -> str:
+    return "" if len(names) == 1 else "s"
 
-    def __init__(self, then: Callable[[str], None]) -> None:
-        super().__init__()
-        self._then = then
 
-    def append(self, line: str) -> None:
-        super().append(line)
-        self._then(line)
+def _quoted(names: list[str]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
+def _default_text(node: Any) -> str:
+    """An argument's default as Jinja writes it (``none``, ``true``, ``'x'``, ``[]``);
+    ``...`` for an expression."""
+    from jinja2 import nodes
+
+    if isinstance(node, nodes.Const):
+        value = node.value
+        if value is None or isinstance(value, bool):
+            return str(value).lower()
+        return repr(value)
+    if isinstance(node, nodes.List | nodes.Tuple | nodes.Dict) and not node.items:
+        return {nodes.List: "[]", nodes.Tuple: "()", nodes.Dict: "{}"}[type(node)]
+    return "..."

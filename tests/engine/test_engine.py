@@ -565,6 +565,20 @@ def test_a_binder_error_names_the_column_and_its_line(engine, target):
     assert "orders" not in engine.plan_state().models
 
 
+def test_a_missing_column_is_named_with_the_engines_suggestions(engine, target):
+    cur = engine.cursor()
+    cur.build_table(target("src"), ROWS)
+    for sql in ("SELECT statu FROM marts.src", "SELECT s.statu FROM marts.src s"):
+        with pytest.raises(Exception) as info:
+            cur.load(sql, "arrow")
+        name, suggested = cur.missing_column(info.value)
+        assert name == "statu"
+        assert "status" in suggested
+    with pytest.raises(Exception) as other:
+        cur.load("SELECT * FROM marts.no_such_table", "arrow")
+    assert cur.missing_column(other.value) is None
+
+
 def test_an_error_a_row_raises_is_told_from_an_error_of_the_text(engine, target):
     cur = engine.cursor()
     cur.build_table(target("src"), ROWS)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from teal.warehouse.duckdb import checks, io, partitions, state
 from teal.warehouse.duckdb import materializations as m
-from teal.warehouse.duckdb.errors import describe_error, raised_by_rows
+from teal.warehouse.duckdb.errors import describe_error, missing_column, raised_by_rows
 from teal.warehouse.duckdb.sql import SQL, qualified, string_literal
 from teal.warehouse.duckdb.transactions import Check, existing
 from teal.warehouse.engine import (
@@ -323,6 +323,9 @@ class DuckDBCursor:
         if self._redact is not None:
             message = self._redact(message)
         return message, line, col
+
+    def missing_column(self, exc: BaseException) -> tuple[str, tuple[str, ...]] | None:
+        return missing_column(exc)
 
     def raised_by_rows(self, exc: BaseException) -> bool:
         return raised_by_rows(exc)

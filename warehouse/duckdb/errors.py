@@ -92,6 +92,26 @@ missing_column='revenu', candidates=('revenue', 'region'))
     )
 
 
+_NO_SUCH = re.compile(r'(?:Table|Values list) "[^"]+" does not have a column named "([^"]+)"')
+
+
+def missing_column(exc: BaseException) -> tuple[str, tuple[str, ...]] | None:
+    """The column DuckDB's binder did not find (written bare, or qualified by a table's
+    name or alias), and the names it suggested; None for another error.
+
+    >>> missing_column(Exception('Binder Error: Table "o" does not have a column named '
+    ...     '"amout"\n\nCandidate bindings: : "amount"'))
+    ('amout', ('amount',))
+    """
+    if not str(exc).startswith("Binder Error: "):
+        return None
+    said = bind_failure(str(exc))
+    if said.missing_column is not None:
+        return said.missing_column, said.candidates
+    qualified = _NO_SUCH.match(said.first_line)
+    return (qualified.group(1), said.candidates) if qualified else None
+
+
 def raised_by_rows(exc: BaseException) -> bool:
     """Whether DuckDB raised ``exc`` on the values a query read: a conversion, a value out
     of range, ``error()`` or another function refusing its input (its text bound).

@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from teal.warehouse.spark.session import SparkSQL
 
 _QUOTED = re.compile(r"`([^`]+)`")
+_UNRESOLVED = re.compile(
+    r"UNRESOLVED_COLUMN\.\w+\] A column(?:, variable,)? or function parameter with name "
+    r"((?:`[^`]+`\.?)+) cannot be resolved(?:\. Did you mean one of the following\? \[([^\]]*)\])?"
+)
 
 
 class SparkCursor:
@@ -236,6 +240,16 @@ class SparkCursor:
             frame = self._sql.run(spark_select)
             table = io.collect(frame, self._sql.settings.arrow_warn_rows)
         return io.as_kind(table, frame, kind)
+
+    def missing_column(self, exc: BaseException) -> tuple[str, tuple[str, ...]] | None:
+        """Spark's UNRESOLVED_COLUMN: the name as written (its last part, when qualified)
+        and the columns it suggests (by their last parts)."""
+        found = _UNRESOLVED.search(str(exc))
+        if found is None:
+            return None
+        suggested = found.group(2) or ""
+        candidates = [_QUOTED.findall(c)[-1] for c in suggested.split(", ") if "`" in c]
+        return _QUOTED.findall(found.group(1))[-1], tuple(dict.fromkeys(candidates))
 
     def raised_by_rows(self, exc: BaseException) -> bool:
         """Spark's errors of values: a task that failed while the job ran (the query was
