@@ -33,7 +33,7 @@ CELL_WIDTH = 60  # a longer value is cut in the table (--json has it whole)
 )
 @click.option(
     "--limit",
-    type=int,
+    type=click.IntRange(min=-1),
     default=5,
     show_default=True,
     help="Rows to fetch (the query is limited in SQL); -1 for all of them.",
