@@ -74,6 +74,16 @@ def _decorated_twice(made: Any, decorator: str) -> DeclarationError:
     )
 
 
+def _not_a_function(fn: object, decorator: str) -> DeclarationError:
+    """The error of ``@teal.<decorator>("x")``: what it takes besides the function is
+    keyword arguments, so ``"x"`` would be the function."""
+    key = "asset" if decorator == "asset_check" else "name"
+    return DeclarationError(
+        f"@teal.{decorator}() takes keyword arguments only, got {fn!r} in place of the function",
+        hint=f"name the argument, such as @teal.{decorator}({key}={fn!r})",
+    )
+
+
 def _decorator_lines(fn: Callable[..., Any]) -> list[int]:
     """The lines of ``fn``'s decorators that name teal's (``asset``, ``asset_check``), as
     the file numbers them; [] when its source cannot be read."""
@@ -264,6 +274,8 @@ def asset(
         )
         return definition
 
+    if fn is not None and not callable(fn):
+        raise _not_a_function(fn, "asset")
     if fn is not None:
         return wrap(fn)
     return wrap
@@ -474,6 +486,8 @@ def asset_check(
             resource_params=resource_params,
         )
 
+    if fn is not None and not callable(fn):
+        raise _not_a_function(fn, "asset_check")
     if fn is not None:
         return wrap(fn)
     return wrap

@@ -307,6 +307,7 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
                 f'schedules.{name}.partition must be "closed" (the partition that just '
                 "closed at each tick)",
                 f"schedules.{name}.partition",
+                'partition = "closed", or leave it out: a tick then builds what `teal build` would',
             )
         offset = spec.get("partition_offset", 0)
         if not isinstance(offset, int) or offset < 0:
@@ -349,6 +350,7 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
             raise fail(
                 f'sensors.{name}.minimum_interval must be a duration such as "30s"',
                 f"sensors.{name}.minimum_interval",
+                'minimum_interval = "30s" (a number of ms, s, m, h or d, or of seconds)',
             )
         common: dict[str, Any] = {
             "name": name,

@@ -27,6 +27,9 @@ TEST_KEYS = ("tests", "data_tests", "checks")
 _TEST_MACRO = re.compile(r"\{%-?\s*test\s+(\w+)\s*\(", re.S)
 
 
+_NAME_A_MODEL = "a check is of a model of the project: `teal ls` lists them"
+
+
 def collect_checks(
     *,
     root: Path,
@@ -176,7 +179,7 @@ def collect_checks(
                     f"check '{definition.name}' is of asset '{definition.asset}', which is not a model",
                     path=path,
                     line=definition.source_line,
-                    hint=did_you_mean(definition.asset, models),
+                    hint=did_you_mean(definition.asset, models) or _NAME_A_MODEL,
                 )
             )
             continue
@@ -187,7 +190,7 @@ def collect_checks(
                         f"parameter '{param}' of check '{definition.name}' is not a model",
                         path=path,
                         line=definition.source_line,
-                        hint=did_you_mean(param, models),
+                        hint=did_you_mean(param, models) or _NAME_A_MODEL,
                     )
                 )
         if str(definition.severity).lower() not in ("error", "warn"):
@@ -303,7 +306,7 @@ def _singular_check(
     text = path.read_text(encoding="utf-8")
     rendered = _render(text, display, vars, {})
     conf = dict(rendered.config)
-    refs = _model_refs(rendered.sql, display, models)
+    refs = _model_refs(rendered.sql, display, models, source=text)
     asset = conf.pop("asset", None)
     if asset is None:
         if not refs:
@@ -319,7 +322,7 @@ def _singular_check(
             f"check asset '{asset}' is not a model",
             path=display,
             line=1,
-            hint=did_you_mean(str(asset), models),
+            hint=did_you_mean(str(asset), models) or _NAME_A_MODEL,
         )
     sql = _resolve_sql(rendered.sql, display, models, keep=asset)
 
@@ -359,8 +362,9 @@ def _singular_check(
     )
 
 
-def _model_refs(sql: str, path: str, models: dict[str, Any]) -> list[str]:
-    """Models a check's SQL reads, in order (unknown tables are errors)."""
+def _model_refs(sql: str, path: str, models: dict[str, Any], source: str = "") -> list[str]:
+    """Models a check's SQL reads, in order (unknown tables are errors, showing the line of
+    the file's text ``source`` when Jinja left that line as it is)."""
     from teal.compiler.sql import parse_sql, table_references
     from teal.compiler.templating import REF_MARKER
 
@@ -377,12 +381,16 @@ def _model_refs(sql: str, path: str, models: dict[str, Any]) -> list[str]:
             else by_relation.get(f"{ref.db}.{ref.name}".lower())
         )
         if hit is None:
+            rendered, written = sql.splitlines(), source.splitlines()
+            at = (ref.line or 0) - 1
+            same = 0 <= at < min(len(rendered), len(written)) and rendered[at] == written[at]
             raise ParseError(
                 f"'{ref}' is not a model",
                 path=path,
                 line=ref.line,
                 col=ref.col,
-                hint=did_you_mean(ref.name, models),
+                hint=did_you_mean(ref.name, models) or _NAME_A_MODEL,
+                source_line=written[at] if same else None,
             )
         if hit not in out:
             out.append(hit)

@@ -140,6 +140,11 @@ def unknown_check_keys(
         hint = did_you_mean(str(key), sorted(known | CONFIG_KEYS)) or (
             f"its arguments: {listed}; the options of any check: {', '.join(sorted(OPTION_KEYS))}"
         )
+        if key == "column_name":  # dbt's model-level test of one column
+            column = {**options, **params}[key]
+            hint = (
+                f"write the check under its column: columns: [{{name: {column}, tests: [{kind}]}}]"
+            )
         out.append((f"unknown key '{key}' in check {kind}", hint))
     return out
 

@@ -33,10 +33,11 @@ from typing import Any
 from teal.compiler.automation import Automation, parse_automation
 from teal.compiler.engine_settings import DuckDBSettings, parse_duckdb_settings
 from teal.compiler.errors import ProjectError, did_you_mean
-from teal.compiler.external import ExternalDefaults, parse_external_defaults
+from teal.compiler.external import ExternalDefaults, check_io_manager, parse_external_defaults
 from teal.compiler.model_config import merge_config, validate_model_config
 from teal.compiler.named_selectors import NamedSelectors
 from teal.compiler.resources import ResourceDecl, parse_resources
+from teal.compiler.run_store_setting import unknown_store_url
 from teal.compiler.spark_settings import SparkSettings, parse_spark_settings
 from teal.compiler.state_retention import DEFAULT_DAYS, parse_state_retention
 from teal.compiler.state_retention import KEY as STATE_RETENTION
@@ -470,6 +471,10 @@ def load_config(
     )
     check_paths = tuple(expect("check_paths", list, "a list of folders") or ["checks"])
     run_store = expect("run_store", str, 'a path or URL such as "postgresql://host/db"')
+    if run_store and (
+        bad := unknown_store_url(run_store, config_path.name, key_line(config_path, "run_store"))
+    ):
+        raise bad
     retention = expect("run_retention", dict, "a table such as {days = 90, runs = 10000}") or {}
     unknown = set(retention) - {"days", "runs"}
     days, kept = retention.get("days", 90), retention.get("runs", 10_000)
@@ -523,10 +528,15 @@ def load_config(
             config_path.name,
             config_path,
         ),
-        io_manager=(targets[target].get("io_manager") if target is not None else None)
-        or expect("io_manager", str, "the name of an I/O manager"),
+        io_manager=check_io_manager(
+            (targets[target].get("io_manager") if target is not None else None)
+            or expect("io_manager", str, "the name of an I/O manager"),
+            resources := parse_resources(data.get("resources"), config_path, key_line),
+            config_path,
+            f"targets.{target}" if target is not None else None,
+        ),
         pools=_pools(expect("pools", dict, "a table of pool sizes") or {}, config_path),
-        resources=parse_resources(data.get("resources"), config_path, key_line),
+        resources=resources,
         engine=engine,
         spark=spark,
         target=target,

@@ -180,3 +180,26 @@ def unmatched_folders(
                 )
             )
     return out
+
+
+def missing_check_folders(
+    check_paths: Iterable[str], config_path: Path, root: Path
+) -> list[ProjectError]:
+    """A warning for each folder ``check_paths`` names that is not there (a misspelt
+    folder's checks would otherwise not run, silently); the default, ``checks``, may be
+    absent."""
+    from teal.compiler.errors import did_you_mean
+    from teal.compiler.toml_lines import key_line
+
+    here = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return [
+        ProjectError(
+            f"check_paths names '{folder}', which is not a folder of the project: "
+            "no checks are read from it",
+            path=display_path(root, config_path),
+            line=key_line(config_path, "check_paths"),
+            hint=did_you_mean(folder, here) or "create the folder, or remove it from check_paths",
+        )
+        for folder in check_paths
+        if folder != "checks" and not (root / folder).is_dir()
+    ]

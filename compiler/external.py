@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from teal.compiler.errors import ProjectError, did_you_mean
-from teal.compiler.toml_lines import table_line
+from teal.compiler.toml_lines import key_line, table_line
 
 FORMATS = ("parquet", "csv", "json")
 # what DuckDB's COPY accepts per format (None: DuckDB's default, snappy for Parquet)
@@ -149,19 +149,43 @@ def parse_external_defaults(
             hint=did_you_mean(unknown[0], ["root", "format", "compression"])
             or "external takes root, format and compression",
         )
+
+    def line(key: str) -> int | None:
+        return table_line(config_path, "external", key) if config_path else None
+
     where = target_root if target_root is not None else table.get("root", DEFAULT_ROOT)
     if not isinstance(where, str) or not where:
         raise ProjectError(
             f"external root must be a folder or a URL, got {where!r}",
             path=display,
+            line=line("root") if target_root is None else None,
             hint='root = "lake" (under the project folder) or "s3://bucket/prefix"',
         )
     fmt = table.get("format", "parquet")
-    _check_format(fmt, display, None)
+    _check_format(fmt, display, line("format"))
     compression = table.get("compression")
-    _check_compression(fmt, compression, display, None)
+    _check_compression(fmt, compression, display, line("compression"))
     location = where if is_url(where) else str((root / where).resolve())
     return ExternalDefaults(location.rstrip("/") or "/", fmt, compression)
+
+
+def check_io_manager(
+    name: str | None, resources: dict[str, Any], config_path: Path, target: str | None
+) -> str | None:
+    """The project's (or the target ``targets.<target>``'s) default I/O manager ``name``,
+    checked when the project file is read: a name that is neither built in nor a declared
+    resource is an error at its line, also in a project with no Python asset to use it."""
+    if name is None or name in BUILTIN_IO_MANAGERS or name in resources:
+        return name
+    where = table_line(config_path, target, "io_manager") if target else None
+    raise ProjectError(
+        f"io_manager {name!r} is neither a built-in I/O manager nor a declared resource",
+        path=config_path.name,
+        line=where or key_line(config_path, "io_manager"),
+        hint=did_you_mean(name, [*BUILTIN_IO_MANAGERS, *resources])
+        or "use warehouse, parquet, csv or json, or declare "
+        f"[resources.{name}] with a teal.IOManager class",
+    )
 
 
 def _check_format(fmt: object, path: str, line: int | None) -> None:

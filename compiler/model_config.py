@@ -146,7 +146,8 @@ def validate_model_config(
                 line=line,
                 col=col,
                 source_line=source_line,
-                hint=_mapped_tags_hint(value) if key == "tags" else None,
+                hint=(_mapped_tags_hint(value) if key == "tags" else None)
+                or "docs/models.md#config lists each key and the value it takes",
             )
         if key in CHOICES and value not in CHOICES[key][0]:
             allowed, noun = CHOICES[key]

@@ -88,4 +88,8 @@ def multi_asset(
             made.append(dataclasses.replace(one, output=out, outputs=tuple(names)))
         return MultiAssetDef(fn=func, assets=tuple(made))
 
+    if fn is not None and not callable(fn):
+        from teal.compiler.assets import _not_a_function
+
+        raise _not_a_function(fn, "multi_asset")
     return wrap(fn) if fn is not None else wrap

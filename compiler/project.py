@@ -343,6 +343,7 @@ def _load(
         ProjectFiles,
         discover,
         display_path,
+        missing_check_folders,
         skipped_files,
         unmatched_folders,
     )
@@ -453,6 +454,8 @@ def _load(
                 unmatched_folders(cfg.folders, cfg.models_dir, files, cfg.config_path, cfg.root)
             )
             warnings += tuple(skipped_files(files, cfg.root))
+            if cfg.dbt is None:  # a dbt project's test-paths: compiler/dbt/project_keys.py
+                warnings += tuple(missing_check_folders(cfg.check_paths, cfg.config_path, cfg.root))
     finally:
         if ahead is not None:  # a load that failed before taking its results
             ahead.abandon()

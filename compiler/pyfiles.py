@@ -64,6 +64,10 @@ def _keyword_hint(exc: Exception) -> str | None:
     from teal.compiler.errors import did_you_mean
 
     found = re.match(r"(\w+)\(\) got an unexpected keyword argument '(\w+)'", str(exc))
+    if isinstance(exc, TypeError) and str(exc).startswith(
+        "asset_check() missing 1 required keyword-only argument: 'asset'"
+    ):
+        return "name the model it checks: @teal.asset_check(asset='orders')"
     if not isinstance(exc, TypeError) or found is None:
         return None
     decorators: dict[str, Callable[..., Any]] = {"asset": asset, "asset_check": asset_check}

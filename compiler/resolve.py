@@ -313,7 +313,12 @@ class Resolver:
                     line=line,
                     col=col,
                     source_line=text,
-                    hint=did_you_mean(
+                    hint=(
+                        f"model '{param}' is disabled (enabled=false); enable it or stop reading it"
+                        if param in self.disabled
+                        else None
+                    )
+                    or did_you_mean(
                         param,
                         [n for n in self.model_names.values() if n != m.name] + [*self.resources],
                     )

@@ -10,6 +10,7 @@ as teal writes its artifacts to ``target/``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from teal.compiler.errors import ProjectError, TealError, did_you_mean
@@ -83,3 +84,42 @@ def check_project_keys(data: dict[str, Any], display: str, warnings: list[TealEr
         else:
             continue
         warnings.append(ProjectError(message, path=display, line=line, col=col, hint=hint))
+
+
+# the folder keys of dbt_project.yml whose folders teal reads files from, with dbt's default
+FOLDER_KEYS = {
+    "model-paths": "models",
+    "seed-paths": "seeds",
+    "test-paths": "tests",
+    "macro-paths": "macros",
+    "snapshot-paths": "snapshots",
+    "analysis-paths": "analyses",
+}
+
+
+def check_project_folders(
+    data: dict[str, Any], root: Path, display: str, warnings: list[TealError]
+) -> None:
+    """Append a warning to ``warnings`` for each folder a ``*-paths`` key of ``data``
+    names that is not in the project at ``root`` (a misspelt folder's files would be
+    left out, silently). A default folder (``analyses``, ...) may be absent: dbt init
+    lists them all, and git keeps no empty folder."""
+    here = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    for key, default in FOLDER_KEYS.items():
+        value = data.get(key)
+        folders = [value] if isinstance(value, str) else value
+        if not isinstance(folders, list):
+            continue  # not a list of folders: compiler/dbt/settings.py says so
+        line, col = getattr(data, "keys_at", {}).get(key, (None, None))
+        for folder in folders:
+            if isinstance(folder, str) and folder != default and not (root / folder).is_dir():
+                warnings.append(
+                    ProjectError(
+                        f"{key} names '{folder}', which is not a folder of the project: "
+                        "nothing is read from it",
+                        path=display,
+                        line=line,
+                        col=col,
+                        hint=did_you_mean(folder, here) or f"create it, or fix {key}",
+                    )
+                )

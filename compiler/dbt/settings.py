@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from teal.compiler.dbt.attach import Attachment, read_attachments
-from teal.compiler.dbt.project_keys import check_project_keys
+from teal.compiler.dbt.project_keys import check_project_folders, check_project_keys
 from teal.compiler.errors import ProjectError, TealError, did_you_mean
 
 PROJECT_FILE = "dbt_project.yml"
@@ -452,6 +452,7 @@ def load_dbt_config(
         if isinstance(entry, dict) and entry.get("macro_namespace"):
             dispatch[str(entry["macro_namespace"])] = tuple(entry.get("search_order") or ())
     check_project_keys(data, PROJECT_FILE, warnings)
+    check_project_folders(data, root, PROJECT_FILE, warnings)
     selectors = (
         read_selectors(root / "selectors.yml", warnings)
         if (root / "selectors.yml").is_file()

@@ -54,6 +54,10 @@ def _open(spec: str | None, root: Path) -> RunStore:
             path=STORE_VARIABLE,
             hint="unset TEAL_RUN_STORE=none (or run_store = 'none') to record runs",
         )
+    from teal.compiler.run_store_setting import unknown_store_url
+
+    if spec and (bad := unknown_store_url(spec, STORE_VARIABLE)):
+        raise bad  # a run_store in the project file was checked when it was read
     if spec and spec.startswith(("postgresql://", "postgres://")):
         from teal.runtime.runstore.postgres import PostgresRunStore
 

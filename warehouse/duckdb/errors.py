@@ -38,7 +38,24 @@ def open_error(exc: BaseException, path: str) -> WarehouseError:
             hint="close that connection (con.close()) and try again; session.read(name) "
             "gives a model's rows and closes its connection",
         )
-    return WarehouseError(f"cannot open the warehouse: {message}", path=path)
+    if "not a valid DuckDB database file" in message or "Is a directory" in message:
+        return WarehouseError(
+            "cannot open the warehouse: "
+            + (
+                "this is a folder, not a DuckDB database file"
+                if "Is a directory" in message
+                else "this file is not a DuckDB database"
+            ),
+            path=path,
+            hint="point `warehouse` in the project file (or --warehouse) at the DuckDB file; "
+            "to start a new warehouse there, move this one aside first",
+        )
+    return WarehouseError(
+        f"cannot open the warehouse: {message}",
+        path=path,
+        hint="check `warehouse` in the project file (or --warehouse) and that the file "
+        "can be read and written",
+    )
 
 
 def describe_error(exc: BaseException, raw_sql: str | None) -> tuple[str, int | None, int | None]:
