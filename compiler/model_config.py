@@ -75,7 +75,7 @@ CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
     "materialized": (MATERIALIZATIONS, "materialization"),
     "incremental_strategy": (INCREMENTAL_STRATEGIES, "strategy"),
     "backfill_policy": (("single_run", "multi_run"), "policy"),
-    "on_schema_change": (ON_SCHEMA_CHANGE, "on_schema_change policy"),
+    "on_schema_change": (ON_SCHEMA_CHANGE, "policy of on_schema_change"),
     "format": (FORMATS, "file format"),
 }
 

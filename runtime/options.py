@@ -67,7 +67,7 @@ def plan_options(
     if partition_range:
         if ".." not in partition_range:
             raise SelectionError(
-                f"--partition-range {partition_range!r} is not FIRST..LAST",
+                f"{partition_range!r} is not FIRST..LAST",
                 path="--partition-range",
                 hint="write 2026-01-01..2026-01-31",
             )

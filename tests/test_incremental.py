@@ -685,7 +685,7 @@ PARTITION_ERRORS = [
     ),
     pytest.param(
         ["--partition-range", "2025-01-04", "-s", "daily"],
-        ["--partition-range: --partition-range '2025-01-04' is not FIRST..LAST"],
+        ["--partition-range: '2025-01-04' is not FIRST..LAST"],
         "..",
         id="range-without-dots",
     ),
