@@ -221,6 +221,8 @@ class Plan:
             elif s.partitions:
                 n = len(s.partitions)
                 action += f" {n} partition{'s' if n != 1 else ''}"
+            if s.full_refresh and not s.blocked:  # rebuilt from scratch, not added to
+                action += " (full refresh)"
             rows.append((str(i), s.model, action, after, s.reason))
         for name, why in sorted(self.not_run.items()):
             rows.append(("-", name, "(no step)", "-", why))
