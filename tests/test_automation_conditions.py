@@ -186,6 +186,9 @@ def test_a_mistake_inside_a_condition_table_is_located_at_its_key_with_a_close_n
     )
     err = _first_error(root)
     assert "pyproject.toml:12:1: automation_condition: on_cron: 'Mars/Base' is not a time" in err
+    text = (root / "pyproject.toml").read_text()  # a key of the folder's own table, too
+    (root / "pyproject.toml").write_text(text.replace('"table"\n', '"table"\nretries = -1\n'))
+    assert "pyproject.toml:9:1: retries must be a whole number" in _first_error(root)
 
     # YAML, a block mapping, and SQL, a dict
     (root / "pyproject.toml").unlink()
