@@ -449,26 +449,34 @@ def _run_status_sensor(
     return Sensor(target=Target(), run_status=status, of_job=of_job, webhook_env=webhook, **common)
 
 
-def freshness_problem(value: dict[str, Any]) -> str | None:
-    """What is wrong with a model's ``freshness`` config, or None.
+# the keys of a model's freshness config
+FRESHNESS_KEYS = ("max_lag", "severity", "cron", "timezone")
+
+
+def freshness_problem(value: dict[str, Any]) -> tuple[str, str] | None:
+    """What is wrong with a model's ``freshness`` config and the key it is at, or None.
 
     >>> freshness_problem({"max_lag": "26h"}), freshness_problem({"max_lag": "soon"})
-    (None, "max_lag 'soon' is not a duration such as '26h'")
+    (None, ("max_lag 'soon' is not a duration such as '26h'", 'max_lag'))
+    >>> freshness_problem({"max_lag": "26h", "timzone": "UTC"})
+    ("unknown key 'timzone' (did you mean 'timezone'?)", 'timzone')
     """
-    unknown = set(value) - {"max_lag", "severity", "cron", "timezone"}
+    unknown = sorted(str(k) for k in set(value) - set(FRESHNESS_KEYS))
     if unknown:
-        return f"unknown key '{sorted(unknown)[0]}' (known: max_lag, severity, cron, timezone)"
+        close = did_you_mean(unknown[0], FRESHNESS_KEYS)
+        known = close or "known: " + ", ".join(FRESHNESS_KEYS)
+        return f"unknown key '{unknown[0]}' ({known})", unknown[0]
     if parse_duration(value.get("max_lag")) is None:
-        return f"max_lag {value.get('max_lag')!r} is not a duration such as '26h'"
+        return f"max_lag {value.get('max_lag')!r} is not a duration such as '26h'", "max_lag"
     if value.get("severity", "error") not in ("warn", "error"):
-        return f"severity {value.get('severity')!r} is not warn or error"
+        return f"severity {value.get('severity')!r} is not warn or error", "severity"
     cron = value.get("cron")
     if cron is not None and (problem := cron_problem(cron)):
-        return f"cron {cron!r} {problem} (such as '0 9 * * *')"
+        return f"cron {cron!r} {problem} (such as '0 9 * * *')", "cron"
     try:
         ZoneInfo(str(value.get("timezone", "UTC")))
     except (ZoneInfoNotFoundError, ValueError):
-        return f"timezone {value.get('timezone')!r} is not a time zone"
+        return f"timezone {value.get('timezone')!r} is not a time zone", "timezone"
     return None
 
 

@@ -37,6 +37,8 @@ KINDS = ("eager", "on_missing", "on_cron")
 # (Dagster's is default_automation_condition_sensor)
 SENSOR_NAME = "automation_conditions"
 EXAMPLE = "eager, on_missing or on_cron('0 6 * * *')"
+# the keys of the table form, {on_cron = "0 6 * * *", timezone = "Europe/Berlin"}
+TABLE_KEYS = ("on_cron", "timezone", "cron_timezone")
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,12 @@ class AutomationCondition:
 
 
 class ConditionError(ValueError):
-    """What is wrong with a written condition (the config check locates it)."""
+    """What is wrong with a written condition (the config check locates it); ``key``: the
+    key of a table the mistake is at, to point at it rather than at the table."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 def parse_condition(value: object) -> AutomationCondition:
@@ -98,24 +105,35 @@ def parse_condition(value: object) -> AutomationCondition:
     if isinstance(value, AutomationCondition):
         found = value
     elif isinstance(value, Mapping):
-        found = _from_mapping(value)
+        found = _from_mapping(value)  # its cron and zone checked, at their keys
     elif isinstance(value, str):
         found = _from_text(value)
     else:
         raise ConditionError(f"an automation condition is {EXAMPLE}, got {value!r}")
     if found.kind not in KINDS:
         raise ConditionError(_unknown(found.kind))
-    if found.kind == "on_cron":
+    if found.kind == "on_cron" and not isinstance(value, Mapping):
         _check_cron(found.cron, found.timezone)
     return found
 
 
 def condition_problem(value: object) -> str | None:
     """What is wrong with ``value`` as an automation condition, or None."""
+    mistake = condition_mistake(value)
+    return None if mistake is None else str(mistake)
+
+
+def condition_mistake(value: object) -> ConditionError | None:
+    """What is wrong with ``value`` as an automation condition (with the key of a table
+    it is at), or None.
+
+    >>> condition_mistake({"on_cron": "0 6 * * *", "cron_timzone": "UTC"}).key
+    'cron_timzone'
+    """
     try:
         parse_condition(value)
     except ConditionError as exc:
-        return str(exc)
+        return exc
     return None
 
 
@@ -138,16 +156,24 @@ def _unknown(name: str) -> str:
 def _from_mapping(value: Mapping[object, object]) -> AutomationCondition:
     """``{on_cron: "0 6 * * *", timezone: "Europe/Berlin"}`` (``cron_timezone`` too)."""
     keys = set(value)
-    unknown = sorted(str(k) for k in keys - {"on_cron", "timezone", "cron_timezone"})
+    unknown = sorted(str(k) for k in keys - set(TABLE_KEYS))
     if unknown or "on_cron" not in keys:
         what = f"unknown key {unknown[0]!r}" if unknown else "no on_cron key"
+        close = did_you_mean(unknown[0], TABLE_KEYS) if unknown else None
         raise ConditionError(
             f"an automation condition table is {{on_cron = '<cron>', timezone = '<zone>'}}: {what}"
+            + (f" ({close})" if close else ""),
+            unknown[0] if unknown else None,
         )
-    zone = value.get("timezone", value.get("cron_timezone", "UTC"))
+    zone_key = next((k for k in ("timezone", "cron_timezone") if k in value), None)
+    zone = value[zone_key] if zone_key is not None else "UTC"
     cron = value["on_cron"]
     if not isinstance(cron, str) or not isinstance(zone, str):
-        raise ConditionError(f"on_cron takes a cron and a time zone as text, got {cron!r}")
+        raise ConditionError(
+            f"on_cron takes a cron and a time zone as text, got {cron!r}",
+            "on_cron" if not isinstance(cron, str) else zone_key,
+        )
+    _check_cron(cron, zone, "on_cron", zone_key)
     return AutomationCondition("on_cron", cron, zone)
 
 
@@ -194,15 +220,20 @@ def _text_argument(node: ast.expr, name: str) -> str:
     raise ConditionError(f"{name} takes text arguments, such as on_cron('0 6 * * *')")
 
 
-def _check_cron(cron: str | None, zone: str) -> None:
+def _check_cron(
+    cron: str | None, zone: str, cron_key: str | None = None, zone_key: str | None = None
+) -> None:
+    """That ``cron`` fires and ``zone`` is a time zone; a mistake says the key of the
+    table form it was written at (``cron_key``, ``zone_key``)."""
     from teal.compiler.automation import cron_problem
 
     problem = cron_problem(cron)
     if problem:
-        raise ConditionError(f"on_cron: {cron!r} {problem} (such as '0 6 * * *')")
+        raise ConditionError(f"on_cron: {cron!r} {problem} (such as '0 6 * * *')", cron_key)
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConditionError(
-            f"on_cron: {zone!r} is not a time zone (an IANA name such as 'Europe/Berlin')"
+            f"on_cron: {zone!r} is not a time zone (an IANA name such as 'Europe/Berlin')",
+            zone_key,
         ) from None

@@ -27,6 +27,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -301,8 +302,10 @@ def _table_text(path: Path, table: str) -> str | None:
     a key found in it has its line and column in the file (None: no such header, or the
     table is written inline)."""
     parts = [p.strip('"') for p in re.findall(r'"[^"]*"|[^.]+', table)]
-    header = re.compile(
-        r"\s*\[\s*" + r"\s*\.\s*".join(rf'"?{re.escape(p)}"?' for p in parts) + r"\s*\]\s*(#.*)?$"
+    header = re.compile(  # in pyproject.toml, under [tool.teal.]
+        r"\s*\[\s*(tool\s*\.\s*teal\s*\.\s*)?"
+        + r"\s*\.\s*".join(rf'"?{re.escape(p)}"?' for p in parts)
+        + r"\s*\]\s*(#.*)?$"
     )
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -315,6 +318,11 @@ def _table_text(path: Path, table: str) -> str | None:
         (i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines)
     )
     return "\n".join(text if start < i < end else "" for i, text in enumerate(lines))
+
+
+def _subtable_line(path: Path, table: str, key: str, inner: str) -> int | None:
+    """The line of ``inner`` in the sub-table ``[<table>.<key>]`` of ``path``."""
+    return table_line(path, f"{table}.{key}", inner)
 
 
 def load_config(
@@ -446,6 +454,7 @@ def load_config(
         path=config_path.name,
         line=key_line(config_path, "defaults"),
         source_text=_table_text(config_path, "defaults"),
+        subtable_line=partial(_subtable_line, config_path, "defaults"),
     )
     folders_raw = expect("folders", dict, "a table of folder configs") or {}
     folders: dict[str, dict[str, Any]] = {}
@@ -461,6 +470,7 @@ def load_config(
             path=config_path.name,
             line=key_line(config_path, folder),
             source_text=_table_text(config_path, f"folders.{folder}"),
+            subtable_line=partial(_subtable_line, config_path, f"folders.{folder}"),
         )
         folders[folder.strip("/")] = conf
 

@@ -9,11 +9,12 @@ Configs come from ``[defaults]`` and ``[folders."..."]`` in the project file
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from teal.compiler.automation import freshness_problem, parse_duration
-from teal.compiler.automation_conditions import condition_problem
+from teal.compiler.automation_conditions import condition_mistake
 from teal.compiler.errors import ProjectError, did_you_mean, line_col
 from teal.compiler.external import FORMATS
 
@@ -115,16 +116,23 @@ def validate_model_config(
     col: int | None = None,
     source_line: str | None = None,
     source_text: str | None = None,
+    subtable_line: Callable[[str, str], int | None] | None = None,
 ) -> dict[str, Any]:
     """Check keys and value types of a model config; raise a pointed ProjectError.
 
-    With ``source_text`` (the file the config came from), errors point at the key itself.
+    With ``source_text`` (the file the config came from), errors point at the key itself;
+    a mistake inside a table value (``freshness``, ``automation_condition``) at its key
+    in the table: inline, or a TOML sub-table (``[folders.marts.freshness]``), found by
+    ``subtable_line(key, inner_key)``, or a YAML mapping's (its ``keys_at``).
     """
+    given = (line, col, source_line)
     for key, value in config.items():
+        found = None
+        line, col, source_line = given  # not where an earlier key was found
         if source_text is not None:
-            m = re.search(rf"\b{re.escape(key)}\s*[=:]", source_text)
-            if m:
-                line, col = line_col(source_text, m.start())
+            found = re.search(rf"\b{re.escape(key)}\s*[=:]", source_text)
+            if found:
+                line, col = line_col(source_text, found.start())
                 source_line = source_text.splitlines()[line - 1]
         if key not in MODEL_CONFIG_KEYS:
             hint = did_you_mean(key, MODEL_CONFIG_KEYS) or (
@@ -194,17 +202,25 @@ def validate_model_config(
         if key == "freshness":
             problem = freshness_problem(value) if isinstance(value, dict) else None
             if problem:
+                line, col, source_line = _inner_key_at(
+                    (line, col, source_line), value, key, problem[1], found, source_text,
+                    subtable_line,
+                )  # fmt: skip
                 raise ProjectError(
-                    f"freshness: {problem}",
+                    f"freshness: {problem[0]}",
                     path=path,
                     line=line,
                     col=col,
                     source_line=source_line,
                     hint="freshness = {max_lag = '26h', severity = 'error'}",
                 )
-        if key == "automation_condition" and (problem := condition_problem(value)):
+        if key == "automation_condition" and (mistake := condition_mistake(value)):
+            line, col, source_line = _inner_key_at(
+                (line, col, source_line), value, key, mistake.key, found, source_text,
+                subtable_line,
+            )  # fmt: skip
             raise ProjectError(
-                f"automation_condition: {problem}",
+                f"automation_condition: {mistake}",
                 path=path,
                 line=line,
                 col=col,
@@ -225,6 +241,39 @@ def validate_model_config(
                 hint="use letters, digits and underscores",
             )
     return config
+
+
+def _inner_key_at(
+    at: tuple[int | None, int | None, str | None],
+    value: object,
+    key: str,
+    inner: str | None,
+    found: re.Match[str] | None,
+    source_text: str | None,
+    subtable_line: Callable[[str, str], int | None] | None,
+) -> tuple[int | None, int | None, str | None]:
+    """Where key ``inner`` of table value ``key`` is written (line, column, the line's
+    text), else ``at`` (where ``key`` is): a YAML mapping's own key positions; the text
+    after ``key =`` (an inline table, or a SQL dict: ``'timzone': 'UTC'``); else a TOML
+    sub-table ``[... .key]`` (``subtable_line``)."""
+    if inner is None:
+        return at
+    keys_at = getattr(value, "keys_at", None)
+    if isinstance(keys_at, dict) and inner in keys_at:
+        line, col = keys_at[inner]
+        return line, col, None
+    if source_text is not None and found is not None:
+        written = re.compile(rf"[\"']?\b{re.escape(inner)}\b[\"']?\s*[=:]")
+        inside = written.search(source_text, found.end())
+        if inside is not None:
+            line, col = line_col(source_text, inside.start())
+            return line, col, source_text.splitlines()[line - 1]
+        return at
+    if subtable_line is not None:
+        line = subtable_line(key, inner)
+        if line is not None:  # its column and text are read where the error is shown
+            return line, None, None
+    return at
 
 
 # config keys that change how a model is retried, scheduled, watched or kept, not its

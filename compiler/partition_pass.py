@@ -12,6 +12,7 @@ from itertools import chain, repeat
 from typing import TYPE_CHECKING
 
 from teal.compiler.frozen import evolve
+from teal.compiler.key_runs import describe_keys
 from teal.compiler.plan import Plan, PlanContext, PlanOptions, Step
 
 if TYPE_CHECKING:
@@ -163,7 +164,8 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
                 partition_versions=versions.building_partitions(step.model, keys),
                 partition_reasons=why,
                 full_refresh=step.full_refresh and not requested,
-                reason=f"{step.reason}; partitions {describe_keys(keys)}"
+                reason=f"{step.reason}; partitions "
+                + describe_keys(keys, ctx.key_order(definition))
                 + _reason_counts(why)
                 + left_out,
             )
@@ -397,16 +399,3 @@ def _keys_from_upstream_steps(
     if len(parts) == 1:
         return list(parts[0])
     return list(dict.fromkeys(chain.from_iterable(parts)))  # each once, first seen first
-
-
-def describe_keys(keys: list[str] | tuple[str, ...]) -> str:
-    """``2026-01-01..2026-01-31 (31)`` or a short list.
-
-    >>> describe_keys(["a"]), describe_keys(["a", "b", "c", "d", "e"])
-    ('a', 'a..e (5)')
-    """
-    if len(keys) == 1:
-        return keys[0]
-    if len(keys) <= 3:
-        return ", ".join(keys)
-    return f"{keys[0]}..{keys[-1]} ({len(keys)})"

@@ -23,6 +23,7 @@ from teal.compiler.selection import model_index, select_models
 
 if TYPE_CHECKING:
     from teal.compiler.column_lineage import ColumnGraph
+    from teal.compiler.key_runs import KeyOrder
     from teal.compiler.partitions import Partitions
     from teal.compiler.verified_versions import VerifiedVersions
 
@@ -220,6 +221,8 @@ class Plan:
             elif s.partitions:
                 n = len(s.partitions)
                 action += f" {n} partition{'s' if n != 1 else ''}"
+            if s.full_refresh and not s.blocked:  # rebuilt from scratch, not added to
+                action += " (full refresh)"
             rows.append((str(i), s.model, action, after, s.reason))
         for name, why in sorted(self.not_run.items()):
             rows.append(("-", name, "(no step)", "-", why))
@@ -265,6 +268,7 @@ class PlanContext:
     _key_sets: dict[Partitions, frozenset[str]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _key_orders: dict[Partitions, KeyOrder] = field(default_factory=dict, compare=False, repr=False)
 
     def partition_keys(self, definition: Partitions) -> list[str]:
         """``definition.keys(options.now)``, computed once per definition for the plan."""
@@ -286,6 +290,21 @@ class PlanContext:
             return frozenset(definition.keys(self.options.now))
         if found is None:
             found = self._key_sets[definition] = frozenset(self.partition_keys(definition))
+        return found
+
+    def key_order(self, definition: Partitions) -> KeyOrder:
+        """The keys of :meth:`partition_keys` in order, to tell which follow each other
+        (a step's keys are described as runs: compiler/key_runs.py), made once per
+        definition."""
+        from teal.compiler.key_runs import KeyOrder
+
+        try:
+            found = self._key_orders.get(definition)
+        except TypeError:
+            return KeyOrder(definition.keys(self.options.now))
+        if found is None:
+            self.partition_keys(definition)
+            found = self._key_orders[definition] = KeyOrder(self._keys[definition])
         return found
 
 

@@ -107,6 +107,43 @@ class ViewPartitions:
         return tuple(r for r in self.read_by(reader).values() if up in r.partitioned)
 
 
+def views_as_built(versions: DataVersions, reader: str) -> None:
+    """Register with ``versions`` each view ``reader`` reads (directly, or through other
+    views and ephemeral models) whose code is not the code it was made with, as made again
+    with its code now, in build order: as the plan of every model makes it.
+
+    A plan registers what it builds, so its readers' versions see the views it makes
+    again; ``teal partitions`` plans nothing, and without this would judge a view edited
+    but not yet made again by the code it was made with, calling up to date the partitions
+    ``teal plan`` calls stale (and ``teal build`` rebuilds). A view holds no data: its code
+    now is what a build shows its readers. Tables are not made again here: their data is
+    what their readers read until a build rebuilds them.
+    """
+    project = versions.project
+    models, recorded = project.models, versions.state.models
+    changed: list[str] = []
+    seen: set[str] = set()
+    stack = list(models[reader].upstreams)
+    while stack:
+        name = stack.pop()
+        if name in seen or not _looked_through(project, name):
+            continue
+        seen.add(name)
+        stack.extend(models[name].upstreams)
+        rec = recorded.get(name)
+        if (
+            models[name].materialized == "view"
+            and rec is not None
+            and rec.data_version  # recorded before versions: taken as up to date
+            and rec.sql_hash != models[name].sql_hash
+        ):
+            changed.append(name)
+    if changed:
+        position = {m: i for i, m in enumerate(project.dag.order())}
+        for name in sorted(changed, key=position.__getitem__):
+            versions.building(name, versions.expected(name))
+
+
 def _looked_through(project: Project, name: str) -> bool:
     model = project.models[name]
     return model.partitions is None and model.materialized in LOOKED_THROUGH

@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 from teal.compiler.automation_conditions import SENSOR_NAME, AutomationCondition, parse_condition
 from teal.compiler.errors import TealError, WarehouseBusy
-from teal.compiler.partition_pass import describe_keys
+from teal.compiler.key_runs import KeyOrder, describe_keys
 from teal.compiler.plan import PlanOptions, PlanState, Step, build_plan, step_upstreams
 from teal.compiler.wording import counted
 from teal.runtime.runstore import RunStatus, RunStore, Trigger
@@ -249,6 +249,7 @@ class _Judge:
         definition = self.project.models[name].partitions
         assert definition is not None
         wanted = _latest_keys(definition, self.now)
+        order = KeyOrder(definition.keys(self.now))  # which keys follow each other
         reasons = dict(zip(step.partitions, step.partition_reasons, strict=False))
         keys = tuple(
             k for k in wanted if k in reasons and (reasons[k] == "missing" or not missing_only)
@@ -256,9 +257,9 @@ class _Judge:
         if not keys:
             what = "nothing missing" if missing_only else "up to date"
             return (
-                f"partition{'s' if len(wanted) > 1 else ''} {describe_keys(wanted)} {what}",
+                f"partition{'s' if len(wanted) > 1 else ''} {describe_keys(wanted, order)} {what}",
             ), None
-        return keys, _keys_reason(keys, [reasons[k] for k in keys])
+        return keys, _keys_reason(keys, [reasons[k] for k in keys], order)
 
     def _on_cron(self, name: str, condition: AutomationCondition, firing: set[str]) -> Verdict:
         said = str(condition)
@@ -360,9 +361,9 @@ def _up_to_date(why: str) -> str:
     return why
 
 
-def _keys_reason(keys: Sequence[str], reasons: Sequence[str]) -> str:
+def _keys_reason(keys: Sequence[str], reasons: Sequence[str], order: KeyOrder) -> str:
     """``partition 2026-03-02: missing`` or ``partitions a, b: 1 missing, 1 stale (...)``."""
-    what = f"partition{'s' if len(keys) > 1 else ''} {describe_keys(list(keys))}"
+    what = f"partition{'s' if len(keys) > 1 else ''} {describe_keys(keys, order)}"
     kinds = dict.fromkeys(reasons)
     if len(kinds) == 1:
         return f"{what}: {reasons[0]}"

@@ -2,7 +2,8 @@
 
 - ``materialized``: built successfully, and nothing it reads changed since;
 - ``stale``: built, but from code, config, vars or upstream data that changed since (the
-  data versions of compiler/versions.py): ``teal build`` rebuilds it;
+  data versions of compiler/versions.py), or reading a view whose code changed since,
+  made again or not yet (as ``teal plan`` judges it): ``teal build`` rebuilds it;
 - ``failed``: the last attempt failed;
 - ``missing``: never built.
 """
@@ -24,6 +25,7 @@ def partition_report(
     the clock ``teal build`` plans with, so both list the same keys."""
     from teal.compiler.partition_records import NO_RECORDS
     from teal.compiler.versions import DataVersions
+    from teal.compiler.view_partitions import views_as_built
 
     model = project.model(name)
     if model.partitions is None:
@@ -34,7 +36,9 @@ def partition_report(
         )
     own = state.partitions.get(model.name, NO_RECORDS)
     keys = model.partitions.keys(now)
-    stale = DataVersions(project, state, now).stale(model.name, keys)  # made together
+    versions = DataVersions(project, state, now)
+    views_as_built(versions, model.name)  # an edited view as teal plan judges it
+    stale = versions.stale(model.name, keys)  # made together
     rows = []
     for key in keys:
         rec = own.get(key)

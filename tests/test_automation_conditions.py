@@ -67,6 +67,33 @@ def test_what_is_wrong_with_a_condition_is_said(value, said):
     assert said in (condition_problem(value) or "")
 
 
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ({"on_cron": "0 6 * * *", "timzone": "UTC"}, "(did you mean 'timezone'?)"),
+        ({"on_cron": "0 6 * * *", "cron_timzone": "UTC"}, "(did you mean 'cron_timezone'?)"),
+        ({"on_crn": "0 6 * * *"}, "unknown key 'on_crn' (did you mean 'on_cron'?)"),
+        ("on_cron('0 6 * * *', timzone='UTC')", "(did you mean 'timezone'?)"),
+    ],
+)
+def test_a_misspelled_key_of_a_condition_is_named_with_the_close_one(value, said):
+    assert said in (condition_problem(value) or "")
+
+
+@pytest.mark.parametrize("key", ["timzone", "cron_timezone", "cron_timzone"])
+def test_a_misspelled_schedule_time_zone_key_is_named_with_the_close_one(tmp_path, key):
+    from teal.compiler.automation import parse_automation
+    from teal.compiler.errors import ProjectError
+
+    (tmp_path / "teal.toml").write_text(
+        f'name = "p"\n[schedules.nightly]\ncron = "0 3 * * *"\n{key} = "UTC"\n'
+    )
+    spec = {"schedules": {"nightly": {"cron": "0 3 * * *", key: "UTC"}}}
+    with pytest.raises(ProjectError, match=f"unknown key '{key}'") as caught:
+        parse_automation(spec, tmp_path / "teal.toml", key_line=lambda *_: None)
+    assert (caught.value.line, caught.value.hint) == (4, "did you mean 'timezone'?")
+
+
 @pytest.mark.slow
 def test_a_bad_condition_is_a_located_error_wherever_it_is_written(project):
     root = project(
@@ -101,9 +128,107 @@ def test_a_bad_condition_is_a_located_error_wherever_it_is_written(project):
         )
     done = run_teal("ls", cwd=root)
     assert done.returncode == 2
-    assert "teal.toml:4:1: automation_condition: on_cron: 'Mars/Base' is not a time zone" in (
+    assert "teal.toml:4:48: automation_condition: on_cron: 'Mars/Base' is not a time zone" in (
         done.stderr
     )
+
+
+MARTS = {"models/raw.sql": "select 1 as n\n", "models/marts/report.sql": "select n from raw\n"}
+
+
+def _first_error(root) -> str:
+    done = run_teal("ls", cwd=root)
+    assert done.returncode == 2, done.output
+    assert "Traceback" not in done.output
+    return done.stderr
+
+
+@pytest.mark.slow
+def test_a_mistake_inside_a_condition_table_is_located_at_its_key_with_a_close_name(project):
+    # a TOML sub-table of a folder's config, after a key of the folder's own table
+    root = project(
+        MARTS,
+        config="""
+        name = "fixture"
+
+        [folders.marts]
+        materialized = "table"
+
+        [folders.marts.automation_condition]
+        on_cron = "0 6 * * *"
+        timzone = "Europe/Berlin"
+        """,
+    )
+    err = _first_error(root)
+    assert (
+        "teal.toml:9:1: automation_condition: an automation condition table is "
+        "{on_cron = '<cron>', timezone = '<zone>'}: unknown key 'timzone' "
+        "(did you mean 'timezone'?)"
+    ) in err, err
+    assert '    timzone = "Europe/Berlin"' in err
+
+    # an inline table: at the key inside it
+    (root / "teal.toml").write_text(
+        'name = "fixture"\n[folders.marts]\n'
+        'automation_condition = {on_cron = "0 6 * * *", cron_timzone = "Europe/Berlin"}\n'
+    )
+    err = _first_error(root)
+    assert "teal.toml:3:48: automation_condition: " in err, err
+    assert "unknown key 'cron_timzone' (did you mean 'cron_timezone'?)" in err
+
+    # pyproject.toml's [tool.teal...] tables
+    (root / "teal.toml").unlink()
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "fixture"\n\n[tool.teal]\nname = "fixture"\n\n'
+        '[tool.teal.folders.marts]\nmaterialized = "table"\n\n'
+        '[tool.teal.folders.marts.automation_condition]\non_cron = "0 6 * * *"\n'
+        'timezone = "Mars/Base"\n'
+    )
+    err = _first_error(root)
+    assert "pyproject.toml:12:1: automation_condition: on_cron: 'Mars/Base' is not a time" in err
+    text = (root / "pyproject.toml").read_text()  # a key of the folder's own table, too
+    (root / "pyproject.toml").write_text(text.replace('"table"\n', '"table"\nretries = -1\n'))
+    assert "pyproject.toml:9:1: retries must be a whole number" in _first_error(root)
+
+    # YAML, a block mapping, and SQL, a dict
+    (root / "pyproject.toml").unlink()
+    (root / "teal.toml").write_text('name = "fixture"\n')
+    (root / "models/marts/props.yml").write_text(
+        "models:\n  - name: report\n    config:\n      automation_condition:\n"
+        "        on_cron: '0 6 * * *'\n        timzone: UTC\n"
+    )
+    err = _first_error(root)
+    assert "models/marts/props.yml:6:9: automation_condition: " in err, err
+    assert "unknown key 'timzone' (did you mean 'timezone'?)" in err
+    (root / "models/marts/props.yml").unlink()
+    (root / "models/marts/report.sql").write_text(
+        "{{ config(materialized='table',\n"
+        "          automation_condition={'on_cron': '0 6 * * *', 'timzone': 'UTC'}) }}\n"
+        "select n from raw\n"
+    )
+    err = _first_error(root)
+    assert "models/marts/report.sql:2:57: automation_condition: " in err, err
+    assert "(did you mean 'timezone'?)" in err
+
+
+@pytest.mark.slow
+def test_a_misspelled_freshness_key_is_located_and_named_with_the_close_one(project):
+    root = project(
+        MARTS,
+        config="""
+        name = "fixture"
+
+        [folders.marts]
+        materialized = "table"
+
+        [folders.marts.freshness]
+        max_lag = "26h"
+        cron = "0 9 * * *"
+        timzone = "Europe/Berlin"
+        """,
+    )
+    err = _first_error(root)
+    assert "teal.toml:10:1: freshness: unknown key 'timzone' (did you mean 'timezone'?)" in err, err
 
 
 PYTHON_ASSETS = """

@@ -238,7 +238,10 @@ def test_full_refresh_rebuilds_from_scratch_and_plan_shows_incremental(shop):
     assert rows(shop, "marts.appended") != src_rows(7, "b")  # ids 1..5 still say "-a"
 
     plan = teal_cli(shop, "plan", "-s", "appended", "--full-refresh").stdout
-    assert re.search(r"^\s*1\s+appended\s+incremental\s", plan, re.M), plan
+    assert re.search(r"^\s*1\s+appended\s+incremental \(full refresh\)\s", plan, re.M), plan
+    plain = teal_cli(shop, "plan", "-s", "appended", "--all").stdout
+    assert re.search(r"^\s*1\s+appended\s+incremental\s", plain, re.M), plain
+    assert "full refresh" not in plain
     for flag, full in (("--full-refresh", True), ("--all", False)):
         as_json = json.loads(teal_cli(shop, "plan", "-s", "appended", flag, "--json").stdout)
         assert [(s["model"], s["action"], s["full_refresh"]) for s in as_json["steps"]] == [
@@ -437,6 +440,16 @@ def test_full_refresh_config_overrides_the_flag(project):
         }
     )
     build(root, n=3, tag="a")
+    # the plan says which steps are rebuilt from scratch, in its text and its JSON
+    for flag in ("--full-refresh", "--all"):
+        text = teal_cli(root, "plan", flag, "-s", "marts", "--vars", "{n: 4}").stdout
+        assert re.search(r"\salways\s+incremental \(full refresh\)\s", text), text
+        assert re.search(r"\sprotected\s+incremental\s+-", text), text
+        as_json = json.loads(teal_cli(root, "plan", flag, "-s", "marts", "--json").stdout)
+        assert {s["model"]: s["full_refresh"] for s in as_json["steps"]} == {
+            "always": True,
+            "protected": False,
+        }
     build(root, "--full-refresh", n=4, tag="b")
     # full_refresh=false: --full-refresh still only appends
     assert rows(root, "marts.protected") == src_rows(3, "a") + src_rows(4, "b", range(4, 5))

@@ -266,3 +266,52 @@ def test_a_reader_through_an_ephemeral_model_holds_back_only_the_failed_days(pro
     again = teal(root, "build", "-s", "events+", "--partition", "2026-01-03").stdout
     assert built_keys(again, "events") == ["2026-01-03"]
     assert built_keys(again, "mart") == ["2026-01-03"]
+
+
+def test_partitions_and_plan_agree_that_an_edited_view_not_yet_rebuilt_makes_readers_stale(
+    project,
+):
+    """``teal partitions`` judges a view as the plan of everything makes it (with its code
+    now), not as it stands in the warehouse: both say the edited view's readers are stale,
+    and name the view."""
+    root = project(
+        {
+            "models/events.sql": EVENTS_SQL.replace("PARTITIONS", DAILY),
+            "models/dims.sql": "{{ config(materialized='table') }} select 1 as scale",
+            "models/stg_events.sql": VIEW_SQL,
+            "models/int_events.sql": "{{ config(materialized='view') }} "
+            "select ts, v from stg_events",
+            # a view over an unpartitioned table, read whole
+            "models/stg_dims.sql": "{{ config(materialized='view') }} select scale from dims",
+            "models/mart.sql": mart_sql("stg_events"),
+            "models/mart2.sql": mart_sql("int_events"),
+            "models/mart3.sql": mart_sql("events cross join stg_dims"),
+        }
+    )
+    teal(root, "build")
+    (root / "models/stg_events.sql").write_text(
+        "{{ config(materialized='view') }} select ts, v + 1 as v from events"
+    )
+    (root / "models/stg_dims.sql").write_text(
+        "{{ config(materialized='view') }} select scale * 2 as scale from dims"
+    )
+    expected = {
+        "mart": "upstream stg_events changed",
+        "mart2": "upstream stg_events changed, read through int_events",
+        "mart3": "upstream stg_dims changed",
+    }
+    steps = plan_steps(root)
+    for model, why in expected.items():
+        shown = partitions_json(root, model)
+        assert {k: (r["status"], r["note"]) for k, r in shown.items()} == {
+            d: ("stale", why) for d in DAYS
+        }, model
+        assert steps[model]["partitions"] == DAYS, model
+        assert set(steps[model]["partition_reasons"]) == {f"stale ({why})"}, model
+    text = teal(root, "partitions", "mart").stdout
+    assert "10 stale" in text and "upstream stg_events changed" in text
+
+    teal(root, "build")  # made again, and the readers with them: up to date
+    for model in expected:
+        statuses = {r["status"] for r in partitions_json(root, model).values()}
+        assert statuses == {"materialized"}, model
