@@ -40,10 +40,12 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from teal.compiler.column_lineage import ColumnGraph
+    from teal.compiler.deferral import Deferral
     from teal.compiler.model_trace import TypedTrace
     from teal.compiler.offload import ForkedCall
     from teal.runtime.check_run import CheckRun
     from teal.runtime.compile_stamp import Compiled
+    from teal.runtime.deferring import Deferred
     from teal.runtime.report import Reporter
     from teal.runtime.results import BuildResult
     from teal.warehouse.duckdb.preopen import Preopened
@@ -87,6 +89,11 @@ class Session:
     # the warehouse's state for the next state(): known from what was kept, or being read
     # in a forked child while the project loads
     _state_ahead: PlanState | ForkedCall | None = field(default=None, repr=False)
+    # --defer-to: the warehouse unbuilt upstreams are read from (runtime/deferring.py);
+    # None: no deferral, and nothing of it is imported or read
+    defer: Deferral | None = None
+    # what the last plan or build deferred
+    _deferred: Deferred | None = field(default=None, repr=False)
 
     @classmethod
     def open(
@@ -207,7 +214,11 @@ class Session:
         edited = edited_since_built(self.project, self.state(), self.select(select, exclude))
         if edited:
             self._engine_can_run(edited)
-            bound = bind_selection(self.project, edited, self._columns, self._readable_store)
+            if self._deferred is not None:  # bound against the deferred relations' columns
+                against = self._deferred.bind_project(self.project)
+                bound = bind_selection(against, edited, None, self._readable_store)
+            else:
+                bound = bind_selection(self.project, edited, self._columns, self._readable_store)
             if plan is not None:
                 plan_schema_changes(self.config, self.project, plan, edited, bound or self._columns)
 
@@ -359,14 +370,21 @@ class Session:
                     self._state_ahead.result()
                 self._state_ahead = None
         state = self.state()
-        return build_plan(
-            self.project,
+        project, deferred = self.project, None
+        if self.defer is not None:
+            from teal.runtime.deferring import settle_selection
+
+            deferred = settle_selection(self, select, exclude, state)
+            project = deferred.run_project(self.project, self.select(select, exclude))
+        plan = build_plan(
+            project,
             _as_list(select),
             _as_list(exclude),
             state=state,
             options=options or self.options(),
             verified=VerifiedVersions.of_project(self.config),
         )
+        return plan if deferred is None else deferred.plan(plan, self.project, project)
 
     def compile(self, select: Selection = None, exclude: Selection = None) -> Compiled:
         """Write compiled SQL and the manifest into ``target/``. Every Python file under
@@ -468,13 +486,25 @@ class Session:
         options = options or self.options()
         if self.record_runs:
             self.run_store()  # an unreachable store fails the run before any data changes
-        if run.bind:
+        if run.bind and self.defer is None:
             self.bind(select, exclude)  # a missing column fails before any data changes
+        sources, available = project.sources, None
+        if self.defer is not None:  # the deferred file's errors before this one opens
+            from teal.runtime.deferring import before_open
+
+            available, attached = before_open(self, select, exclude)
+            sources = {**sources, **attached}
         ahead, wait = self._ahead, run.wait
-        with open_when_free(self.config, project.sources, wait, self._holder, ahead=ahead) as wh:
+        with open_when_free(self.config, sources, wait, self._holder, ahead=ahead) as wh:
             # the catalog is listed only for a plan that skips unchanged models
             state = wh.plan_state(relations=options.changed_only)
             self._bind(state)
+            if self.defer is not None:
+                from teal.runtime.deferring import build_deferred
+
+                return build_deferred(
+                    self, select, exclude, options, run, reporter, wh, state, available
+                )
             plan = build_plan(
                 self.project,
                 _as_list(select),

@@ -322,7 +322,8 @@ def unbuilt_upstreams(project: Project, plan: Plan, catalog: Catalog) -> list[Te
     """A located error for each model of ``plan`` that reads a model this run does not
     build and that is not in the warehouse (``catalog``): it would fail with the
     warehouse's "does not exist" after others were built. Upstreams kept by an I/O
-    manager outside the warehouse are not looked for."""
+    manager outside the warehouse, or read from a deferred one (``plan.deferred``), are
+    not looked for."""
     from teal.compiler.errors import SelectionError
     from teal.compiler.plan import step_upstreams
 
@@ -336,6 +337,7 @@ def unbuilt_upstreams(project: Project, plan: Plan, catalog: Catalog) -> list[Te
             up
             for up in step_upstreams(project, step.model, everything)
             if up not in built
+            and up not in plan.deferred
             and project.models[up].io_manager is None
             and catalog.kind(project.models[up].schema, project.models[up].alias) is None
         )

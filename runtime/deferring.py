@@ -1,0 +1,269 @@
+"""Deferral at run time: which upstreams a selection reads from the deferred warehouse.
+
+``Session.build`` and ``Session.plan`` call :func:`read_candidates` before the warehouse
+opens (the deferred file's errors come first, and nothing is opened for writing), then
+:func:`settle` once the warehouse's state says what is built here. The result,
+:class:`Deferred`, gives the project the selection is bound against and the project the
+plan is made and carried out from (compiler/deferral.py). Imported only when deferring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from teal.compiler.deferral import (
+    AS_TABLE,
+    Columns,
+    Deferral,
+    bind_project,
+    defer_project,
+    deferred_models,
+    inlined_ephemerals,
+    upstream_candidates,
+)
+from teal.compiler.errors import ProjectError, TealError, raise_all
+from teal.compiler.frozen import evolve
+from teal.warehouse.engine import sql_problems
+
+if TYPE_CHECKING:
+    from teal.compiler.config import ProjectConfig
+    from teal.compiler.plan import Plan, PlanOptions, PlanState
+    from teal.compiler.project import Project
+    from teal.compiler.sources import Source
+    from teal.runtime.report import Reporter
+    from teal.runtime.results import BuildResult
+    from teal.runtime.run_options import RunOptions
+    from teal.runtime.session import Selection, Session
+    from teal.warehouse.engine import Engine
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """The upstreams a run reads from the deferred warehouse, with their columns there."""
+
+    deferral: Deferral
+    columns: Mapping[str, Columns]  # deferred model -> its relation's columns there
+    built_here: frozenset[str]  # of those, the ones built here too (--favor-state)
+
+    @property
+    def models(self) -> list[str]:
+        return sorted(self.columns)
+
+    def reasons(self) -> dict[str, str]:
+        """What ``teal plan`` says of each deferred model."""
+        where = self.deferral.path
+        return {
+            name: f"read from {where} "
+            + ("(--favor-state; built here too)" if name in self.built_here else "(not built here)")
+            for name in self.columns
+        }
+
+    def bind_project(self, project: Project) -> Project:
+        return bind_project(project, self.columns)
+
+    def run_project(self, project: Project, selected: list[str]) -> Project:
+        return defer_project(project, selected, self.models, self.deferral)
+
+    def plan(self, plan: Plan, project: Project, run: Project) -> Plan:
+        """``plan`` (made from ``run``, this deferral's project of ``project``) saying what
+        it defers, and which views it builds as tables."""
+        steps = [
+            evolve(s, reason=f"{s.reason}; {AS_TABLE}")
+            if s.action == "table" and project.models[s.model].materialized == "view"
+            else s
+            for s in plan.steps
+        ]
+        return replace(plan.with_steps(steps), deferred=self.reasons())
+
+
+def resolved(session: Session) -> Deferral:
+    """``session.defer`` with its file and relations known: a dbt ``--defer --state DIR``
+    reads them from DIR's manifest (compiler/dbt/deferral.py), once."""
+    deferral = session.defer
+    assert deferral is not None
+    if deferral.manifest is not None:
+        from teal.compiler.dbt.deferral import manifest_deferral
+
+        deferral = manifest_deferral(
+            session.project, deferral.manifest, deferral.path, deferral.favor_state
+        )
+        session.defer = deferral
+    return deferral
+
+
+def read_candidates(
+    config: ProjectConfig, project: Project, deferral: Deferral, selected: list[str]
+) -> dict[str, Columns]:
+    """The columns in the deferred file of every unselected upstream of ``selected`` that
+    is there (one read-only catalog query). The file must exist, be a DuckDB database,
+    and not be this warehouse."""
+    from teal.warehouse.engine import deferred_columns
+
+    here, there = config.warehouse_path, deferral.path
+    assert there is not None
+    if str(here) != ":memory:" and there.is_file() and _same_file(here, there):
+        raise ProjectError(
+            f"{deferral.flag} {there} is this warehouse: nothing can be read from it that "
+            "is not built here",
+            hint=f"point {deferral.flag} at production's warehouse file",
+        )
+    candidates = upstream_candidates(project, selected)
+    relations = {n: deferral.relation(project.models[n]) for n in candidates}
+    found = deferred_columns(config, there, relations.values(), deferral.flag)
+    out = {}
+    for name, (schema, alias) in relations.items():
+        columns = found.get((schema.lower(), alias.lower()))
+        if columns:
+            out[name] = columns
+    return out
+
+
+def settle(
+    project: Project,
+    deferral: Deferral,
+    selected: list[str],
+    built: Collection[str],
+    available: Mapping[str, Columns],
+) -> Deferred:
+    """Which upstreams are deferred, given the models ``built`` here; one not in the
+    deferred file either is an error naming it and the file."""
+    deferred = deferred_models(project, selected, built, deferral.favor_state)
+    errors: list[TealError] = []
+    for name in deferred:
+        if name in available:
+            continue
+        model = project.models[name]
+        schema, alias = deferral.relation(model)
+        errors.append(
+            ProjectError(
+                f"model '{name}' is not selected and not built in this warehouse, and "
+                f"{deferral.flag} {deferral.path} has no {schema}.{alias} either",
+                path=model.display_path,
+                line=model.line or 1,
+                hint=f"select it too (-s +{selected[-1]} builds everything upstream), or "
+                f"build it in {deferral.path} first",
+            )
+        )
+    raise_all(errors)
+    chosen = {n: available[n] for n in deferred}
+    return Deferred(deferral, chosen, frozenset(n for n in chosen if n in built))
+
+
+def _same_file(a: object, b: object) -> bool:
+    import os
+
+    try:
+        return os.path.samefile(str(a), str(b))
+    except OSError:
+        return False
+
+
+def before_open(
+    session: Session, select: Selection, exclude: Selection
+) -> tuple[dict[str, Columns], dict[str, Source]]:
+    """What a deferred build knows before it opens its warehouse: the columns of the
+    selection's upstreams in the deferred file (whose errors come first), and that file
+    as the source the warehouse attaches. An upstream the file lacks is an error when the
+    kept state says it is not built here either: before this warehouse is opened (or
+    created)."""
+    from teal.compiler.deferral import CATALOG
+    from teal.warehouse.engine import deferred_source
+
+    deferral = resolved(session)
+    assert deferral.path is not None
+    chosen = session.select(select, exclude)
+    available = read_candidates(session.config, session.project, deferral, chosen)
+    if any(n not in available for n in upstream_candidates(session.project, chosen)):
+        settle(session.project, deferral, chosen, session.state().models, available)
+    return available, {CATALOG: deferred_source(deferral.path)}
+
+
+def settle_selection(
+    session: Session,
+    select: Selection,
+    exclude: Selection,
+    state: PlanState,
+    available: Mapping[str, Columns] | None = None,
+) -> Deferred:
+    """The upstreams of ``session``'s selection read from its deferred warehouse, given
+    what ``state`` says is built here (kept on the session for ``bind_edited``);
+    ``available``: their columns there, if read already."""
+    deferral = resolved(session)
+    names = session.select(select, exclude)
+    if available is None:
+        available = read_candidates(session.config, session.project, deferral, names)
+    found = settle(session.project, deferral, names, state.models, available)
+    session._deferred = found
+    return found
+
+
+def build_deferred(
+    session: Session,
+    select: Selection,
+    exclude: Selection,
+    options: PlanOptions,
+    run: RunOptions,
+    reporter: Reporter | None,
+    wh: Engine,
+    state: PlanState,
+    available: Mapping[str, Columns] | None,
+) -> BuildResult:
+    """``Session._build`` with ``--defer-to``, once ``wh`` is open with the deferred file
+    attached read-only: the selection bound against the deferred relations' columns
+    (before any data changes), then planned and carried out with its SQL reading them
+    there. Deferred models get no step, so no state row records them as built here."""
+    from teal.compiler.plan import build_plan
+    from teal.compiler.verified_versions import VerifiedVersions
+    from teal.runtime.clock import new_run_id
+    from teal.runtime.results import BuildResult
+    from teal.runtime.validate import bind_selection, check_schema_changes
+
+    deferred = settle_selection(session, select, exclude, state, available)
+    names = session.select(select, exclude)
+    chosen = ([select] if isinstance(select, str) else list(select)) if select else None
+    left_out = ([exclude] if isinstance(exclude, str) else list(exclude)) if exclude else None
+    if run.bind:
+        raise_all(sql_problems(session.config, [session.project.models[n] for n in names]))
+        # the ephemerals the selection inlines run with it: their references are bound
+        # against the deferred relations too, and their mistakes reported
+        bound = [*inlined_ephemerals(session.project, names), *names]
+        against = deferred.bind_project(session.project)
+        session._bound = bind_selection(against, bound, None, session._readable_store)
+    original = session.project
+    project = deferred.run_project(original, names)
+    plan = build_plan(
+        project,
+        chosen,
+        left_out,
+        state=state,
+        options=options,
+        verified=VerifiedVersions.of_project(session.config),
+    )
+    plan = deferred.plan(plan, original, project)
+    if run.bind:
+        check_schema_changes(project, plan, wh, session._bound)
+    run_id = run.run_id or new_run_id()
+    if not plan.steps:
+        return BuildResult(
+            run_id=run_id,
+            results=(),
+            duration_s=0.0,
+            warehouse=str(session.config.warehouse_path),
+            not_run=dict(plan.not_run),
+        )
+    session._project = project  # what the executor reads its models' SQL from
+    try:
+        return session.execute(
+            plan,
+            run=run,
+            reporter=reporter,
+            warehouse=wh,
+            run_id=run_id,
+            selection=(tuple(chosen or ()), tuple(left_out or ())),
+            options=options,
+            release=True,
+        )
+    finally:
+        session._project = original
