@@ -30,7 +30,7 @@ from teal.warehouse.engine import sql_problems
 if TYPE_CHECKING:
     from teal.compiler.config import ProjectConfig
     from teal.compiler.plan import Plan, PlanOptions, PlanState
-    from teal.compiler.project import Project
+    from teal.compiler.project import Model, Project
     from teal.compiler.sources import Source
     from teal.runtime.report import Reporter
     from teal.runtime.results import BuildResult
@@ -178,6 +178,18 @@ def before_open(
     if any(n not in available for n in upstream_candidates(session.project, chosen)):
         settle(session.project, deferral, chosen, session.state().models, available)
     return available, {CATALOG: deferred_source(deferral.path)}
+
+
+def defer_one(session: Session, name: str) -> tuple[Model, dict[str, Source], str | None]:
+    """``teal show -s NAME --defer-to PATH``: the model with its SQL reading its deferred
+    upstreams from PATH, the source that attaches PATH, and a note of what it defers (the
+    state said what is built here without holding the warehouse)."""
+    available, attached = before_open(session, [name], None)
+    found = settle_selection(session, [name], None, session.state(), available)
+    model = found.run_project(session.project, [name]).models[name]
+    where = found.deferral.path
+    said = f"reads {', '.join(found.models)} from {where} (deferred)" if found.models else None
+    return model, attached, said
 
 
 def settle_selection(

@@ -156,6 +156,22 @@ def test_plan_says_which_upstreams_are_deferred(proj: Path) -> None:
 
 
 @pytest.mark.slow
+def test_show_previews_a_model_reading_its_unbuilt_upstreams_from_production(proj: Path) -> None:
+    done = run_teal("show", "-s", "revenue", "--defer-to", "prod.duckdb", "--json", cwd=proj)
+    ok(done)
+    import json
+
+    assert json.loads(done.stdout)["show"] == [
+        {"name": "ADA", "revenue": 61.0},
+        {"name": "BOB", "revenue": 80.0},
+    ]
+    assert "reads stg_customers, stg_orders from" in done.stderr
+    assert not (proj / "warehouse.duckdb").exists()  # nothing created here
+    inline = run_teal("show", "--inline", "select 1", "--defer-to", "prod.duckdb", cwd=proj)
+    refused(inline, "--defer-to previews a model")
+
+
+@pytest.mark.slow
 def test_upstreams_built_here_are_read_here_unless_favor_state(proj: Path) -> None:
     # the developer changed the orders and built them here
     orders = proj / "models/raw/orders.sql"
