@@ -166,6 +166,9 @@ class Plan:
     options: PlanOptions = PlanOptions()
     # model -> [(how, check names)]: "1 fused scan", "alone", "after publish (python)"
     check_plan: dict[str, list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
+    # --defer-to: each upstream model read from the deferred warehouse -> why
+    # (compiler/deferral.py); its SQL reads it there, it gets no step
+    deferred: dict[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -201,6 +204,7 @@ class Plan:
                 m: [{"how": how, "checks": list(names)} for how, names in groups]
                 for m, groups in self.check_plan.items()
             },
+            **({"deferred": dict(sorted(self.deferred.items()))} if self.deferred else {}),
         }
 
     def explain(self, format: str = "text") -> str:
@@ -226,6 +230,8 @@ class Plan:
             rows.append((str(i), s.model, action, after, s.reason))
         for name, why in sorted(self.not_run.items()):
             rows.append(("-", name, "(no step)", "-", why))
+        for name, why in sorted(self.deferred.items()):
+            rows.append(("-", name, "(deferred)", "-", why))
         widths = [max(len(r[c]) for r in rows) for c in range(4)]
         lines = []
         for r in rows:
@@ -237,6 +243,9 @@ class Plan:
         steps = len(self.steps)
         lines.append("")
         lines.append(f"{steps} step{'s' if steps != 1 else ''}, {len(self.not_run)} without a step")
+        if self.deferred:
+            n = len(self.deferred)
+            lines[-1] += f", {n} upstream model{'s' if n != 1 else ''} deferred"
         if self.check_plan:
             lines.append("")
             lines.append(

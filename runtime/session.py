@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -40,10 +40,12 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from teal.compiler.column_lineage import ColumnGraph
+    from teal.compiler.deferral import Deferral
     from teal.compiler.model_trace import TypedTrace
     from teal.compiler.offload import ForkedCall
     from teal.runtime.check_run import CheckRun
     from teal.runtime.compile_stamp import Compiled
+    from teal.runtime.deferring import Deferred
     from teal.runtime.report import Reporter
     from teal.runtime.results import BuildResult
     from teal.warehouse.duckdb.preopen import Preopened
@@ -87,6 +89,11 @@ class Session:
     # the warehouse's state for the next state(): known from what was kept, or being read
     # in a forked child while the project loads
     _state_ahead: PlanState | ForkedCall | None = field(default=None, repr=False)
+    # --defer-to: the warehouse unbuilt upstreams are read from (runtime/deferring.py);
+    # None: no deferral, and nothing of it is imported or read
+    defer: Deferral | None = None
+    # what the last plan or build deferred
+    _deferred: Deferred | None = field(default=None, repr=False)
 
     @classmethod
     def open(
@@ -152,7 +159,7 @@ class Session:
         ``typed``: a type check to run on the trees traced (runtime/type_check.py)."""
         from teal.runtime.validate import project_columns
 
-        store = self._readable_store
+        store = self.readable_store
         if self._columns is None and names is not None:
             if self._partial is None or self._partial[0] != tuple(names):
                 found = project_columns(self.project, store(), names, typed)
@@ -178,7 +185,7 @@ class Session:
             names,
             lambda typed: self.columns(chosen, typed),
             self.strategy,
-            self._readable_store(),
+            self.readable_store(),
         )
         return names
 
@@ -191,7 +198,7 @@ class Session:
 
         names = self.select(select, exclude)
         self._engine_can_run(names)
-        bound = bind_selection(self.project, names, self._columns, self._readable_store)
+        bound = bind_selection(self.project, names, self._columns, self.readable_store)
         self._bound = bound or self._bound
         return names
 
@@ -207,7 +214,11 @@ class Session:
         edited = edited_since_built(self.project, self.state(), self.select(select, exclude))
         if edited:
             self._engine_can_run(edited)
-            bound = bind_selection(self.project, edited, self._columns, self._readable_store)
+            if self._deferred is not None:  # bound against the deferred relations' columns
+                against = self._deferred.bind_project(self.project)
+                bound = bind_selection(against, edited, None, self.readable_store)
+            else:
+                bound = bind_selection(self.project, edited, self._columns, self.readable_store)
             if plan is not None:
                 plan_schema_changes(self.config, self.project, plan, edited, bound or self._columns)
 
@@ -216,7 +227,7 @@ class Session:
         DuckDB-only function on Spark), before anything runs."""
         raise_all(sql_problems(self.config, [self.project.models[n] for n in names]))
 
-    def _readable_store(self) -> RunStore | None:
+    def readable_store(self) -> RunStore | None:
         """The run store, if it exists already (binding never creates one)."""
         from teal.runtime.runstore import store_spec
         from teal.runtime.validate import existing_store_path
@@ -359,14 +370,21 @@ class Session:
                     self._state_ahead.result()
                 self._state_ahead = None
         state = self.state()
-        return build_plan(
-            self.project,
+        project, deferred = self.project, None
+        if self.defer is not None:
+            from teal.runtime.deferring import settle_selection
+
+            deferred = settle_selection(self, select, exclude, state)
+            project = deferred.run_project(self.project, self.select(select, exclude))
+        plan = build_plan(
+            project,
             _as_list(select),
             _as_list(exclude),
             state=state,
             options=options or self.options(),
             verified=VerifiedVersions.of_project(self.config),
         )
+        return plan if deferred is None else deferred.plan(plan, self.project, project)
 
     def compile(self, select: Selection = None, exclude: Selection = None) -> Compiled:
         """Write compiled SQL and the manifest into ``target/``. Every Python file under
@@ -375,45 +393,9 @@ class Session:
         nothing it reads changed since the last compile and ``target/`` is as that compile
         left it, the answer is that compile's and nothing is checked or written again
         (runtime/compile_stamp.py)."""
-        from teal.compiler.manifest import (
-            built_incrementals,
-            write_compiled,
-            write_compiled_ahead,
-            write_target,
-        )
-        from teal.runtime.compile_stamp import Compiled, CompileStamp
-        from teal.runtime.python_imports import import_every_file
-        from teal.runtime.validate import recorded_types
+        from teal.runtime.session_compile import compile_selection
 
-        selected = bool(select or exclude)
-        names = self.select(select, exclude)
-        chosen = names if selected else None
-        recorded = recorded_types(self.project, self._readable_store())
-        stamp = CompileStamp.of(self.project, chosen, recorded)
-        last = stamp.read() if stamp is not None else None
-        if last is not None:
-            return last
-        compiled_names = set(names)
-        # a dbt project's incremental models whose table exists: as their next build runs
-        nexts = built_incrementals(self.project, self.state().models if self.config.dbt else ())
-        # the compiled SQL needs no lineage, so it is written first (kept when the compile
-        # then fails, as dbt keeps it), by a child while the models are typed if it can
-        writing = write_compiled_ahead(self.project, compiled_names, nexts, self.strategy)
-        if writing is None:
-            write_compiled(self.project, compiled_names, nexts)
-        try:
-            self.validate(select, exclude)
-            import_every_file(self.project, chosen)
-            graph = self.columns(chosen)
-        finally:
-            writer_failed = writing is not None and writing.result() is None
-        if writer_failed:
-            write_compiled(self.project, compiled_names, nexts)
-        folder = write_target(self.project, compiled_names, graph)
-        compiled = Compiled(folder, len(names), str(graph.resolution(chosen)))
-        if stamp is not None:
-            stamp.write(compiled)
-        return compiled
+        return compile_selection(self, select, exclude)
 
     # -- running -----------------------------------------------------------------------------
     def build(
@@ -460,7 +442,7 @@ class Session:
         reporter: Reporter | None,
     ) -> BuildResult:
         from teal.runtime.results import BuildResult
-        from teal.runtime.validate import check_schema_changes
+        from teal.runtime.validate import check_schema_changes, plan_warnings
         from teal.runtime.waiting import open_when_free
 
         project = self.project
@@ -468,35 +450,41 @@ class Session:
         options = options or self.options()
         if self.record_runs:
             self.run_store()  # an unreachable store fails the run before any data changes
-        if run.bind:
+        if run.bind and self.defer is None:
             self.bind(select, exclude)  # a missing column fails before any data changes
+        sources, available = project.sources, None
+        if self.defer is not None:  # the deferred file's errors before this one opens
+            from teal.runtime.deferring import before_open
+
+            available, attached = before_open(self, select, exclude)
+            sources = {**sources, **attached}
         ahead, wait = self._ahead, run.wait
-        with open_when_free(self.config, project.sources, wait, self._holder, ahead=ahead) as wh:
+        with open_when_free(self.config, sources, wait, self._holder, ahead=ahead) as wh:
             # the catalog is listed only for a plan that skips unchanged models
             state = wh.plan_state(relations=options.changed_only)
             self._bind(state)
+            project, deferred = self.project, None
+            if self.defer is not None:  # bound against the deferred relations' columns
+                from teal.runtime.deferring import bind_deferred, running
+
+                deferred = bind_deferred(self, select, exclude, run, state, available)
+                project = deferred.run_project(self.project, self.select(select, exclude))
             plan = build_plan(
-                self.project,
+                project,
                 _as_list(select),
                 _as_list(exclude),
                 state=state,
                 options=options,
                 verified=VerifiedVersions.of_project(self.config),
             )
+            if deferred is not None:
+                plan = deferred.plan(plan, self.project, project)
             if run.bind:  # an incremental model's columns changed under on_schema_change: fail
-                check_schema_changes(self.project, plan, wh, self._columns or self._bound)
-            if plan.steps and any(s.partitions for s in plan.steps):
-                from teal.runtime.validate import unbuilt_upstream_partitions
-
-                missing = unbuilt_upstream_partitions(project, plan, state, options.now)
-                if missing:
-                    self._warn(tuple(missing))
-            if run.config is not None and run.config.values:  # also with nothing to build
-                from teal.runtime.run_config import unused_run_config
-
-                unused = unused_run_config(project, {s.model for s in plan.steps}, run.config)
-                if unused and plan.steps:
-                    self._warn(unused)
+                bound = self._bound if deferred is not None else self._columns or self._bound
+                check_schema_changes(project, plan, wh, bound)
+            warnings = plan_warnings(project, plan, state, options.now, run.config)
+            if warnings:
+                self._warn(warnings)
             if not plan.steps:
                 return BuildResult(
                     run_id=run_id,
@@ -505,16 +493,17 @@ class Session:
                     warehouse=str(self.config.warehouse_path),
                     not_run=dict(plan.not_run),
                 )
-            return self.execute(
-                plan,
-                run=run,
-                reporter=reporter,
-                warehouse=wh,
-                run_id=run_id,
-                selection=(tuple(_as_list(select) or ()), tuple(_as_list(exclude) or ())),
-                options=options,
-                release=True,
-            )
+            with nullcontext() if deferred is None else running(self, project):
+                return self.execute(
+                    plan,
+                    run=run,
+                    reporter=reporter,
+                    warehouse=wh,
+                    run_id=run_id,
+                    selection=(tuple(_as_list(select) or ()), tuple(_as_list(exclude) or ())),
+                    options=options,
+                    release=True,
+                )
 
     def execute(
         self,

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from teal.compiler.project import Model, Project
+    from teal.compiler.sources import Source
     from teal.runtime.session import Session
     from teal.warehouse.engine import Engine, EngineCursor
 
@@ -129,7 +130,13 @@ def show_model(
     key = _partition(session, model, partition, notes)
     model = session.project.models[name]  # the state read bound its dynamic partitions
     project = session.project
-    with _reading(session) as wh:
+    attached: dict[str, Source] = {}
+    if session.defer is not None:  # --defer-to: its unbuilt upstreams read from there
+        from teal.runtime.deferring import defer_one
+
+        model, attached, said = defer_one(session, name)
+        notes += [said] if said else []
+    with _reading(session, attached) as wh:
         cur = wh.cursor()
         sql, incremental = model.compiled_sql or "", model.incremental_sql
         if model.config.get("render_at_run") and project.render_at_run is not None:
@@ -159,6 +166,12 @@ def show_inline(session: Session, text: str, *, limit: int | None) -> Shown:
     project = session.project
     operations = project.dbt_operations
     sql = None
+    if session.defer is not None:
+        raise ProjectError(
+            "--defer-to previews a model (-s MODEL), not an inline query",
+            path=INLINE,
+            hint="preview a model that reads them: teal show -s MODEL --defer-to PATH",
+        )
     if operations is None:
         from teal.compiler.inline_query import compile_inline
 
@@ -274,16 +287,17 @@ def _partition(session: Session, model: Model, asked: str | None, notes: list[st
 
 
 @contextmanager
-def _reading(session: Session) -> Iterator[Engine]:
+def _reading(session: Session, attached: dict[str, Source] | None = None) -> Iterator[Engine]:
     """The warehouse opened read-only, closed after; with no warehouse file yet, an empty
-    in-memory database (no file is created)."""
+    in-memory database (no file is created). ``attached``: more sources to attach (the
+    deferred warehouse)."""
     config = session.config
     path = config.warehouse_path
     missing = config.engine == "duckdb" and (str(path) == ":memory:" or not Path(path).exists())
     with open_engine(
         config,
         read_only=not missing,  # DuckDB opens no in-memory database read-only
-        sources=session.project.sources,
+        sources={**session.project.sources, **(attached or {})},
         path=":memory:" if missing else None,
     ) as wh:
         yield wh

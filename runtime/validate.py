@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from teal.compiler.plan import Plan, PlanState
     from teal.compiler.project import Project
     from teal.compiler.strategy import LoadStrategy
+    from teal.runtime.run_config import RunConfig
     from teal.runtime.runstore import RunStore
     from teal.warehouse.duckdb.typing import Typed
     from teal.warehouse.engine import Catalog, Engine
@@ -322,7 +323,8 @@ def unbuilt_upstreams(project: Project, plan: Plan, catalog: Catalog) -> list[Te
     """A located error for each model of ``plan`` that reads a model this run does not
     build and that is not in the warehouse (``catalog``): it would fail with the
     warehouse's "does not exist" after others were built. Upstreams kept by an I/O
-    manager outside the warehouse are not looked for."""
+    manager outside the warehouse, or read from a deferred one (``plan.deferred``), are
+    not looked for."""
     from teal.compiler.errors import SelectionError
     from teal.compiler.plan import step_upstreams
 
@@ -336,6 +338,7 @@ def unbuilt_upstreams(project: Project, plan: Plan, catalog: Catalog) -> list[Te
             up
             for up in step_upstreams(project, step.model, everything)
             if up not in built
+            and up not in plan.deferred
             and project.models[up].io_manager is None
             and catalog.kind(project.models[up].schema, project.models[up].alias) is None
         )
@@ -352,6 +355,24 @@ def unbuilt_upstreams(project: Project, plan: Plan, catalog: Catalog) -> list[Te
                 )
             )
     return out
+
+
+def plan_warnings(
+    project: Project, plan: Plan, state: PlanState, now: datetime | None, config: RunConfig | None
+) -> tuple[TealError, ...]:
+    """What a build warns of once it is planned: partitions it builds from upstream
+    partitions that are not built, and run config for models it does not build (run
+    config a run would refuse is raised, also when nothing needs building)."""
+    found: list[TealError] = []
+    if config is not None and config.values:
+        from teal.runtime.run_config import unused_run_config
+
+        found += unused_run_config(project, {s.model for s in plan.steps}, config)
+    if not plan.steps:
+        return ()
+    if any(s.partitions for s in plan.steps):
+        found[:0] = unbuilt_upstream_partitions(project, plan, state, now)
+    return tuple(found)
 
 
 def unbuilt_upstream_partitions(

@@ -23,6 +23,7 @@ from teal.cli_support import (
     STRICT,
     build_options,
     common_options,
+    defer_options,
     handle_errors,
     job_option,
     open_session,
@@ -412,6 +413,7 @@ def backfill(
 @selection_options
 @common_options
 @plan_options
+@defer_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option(
     "--format",

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from teal.cli_json import emit_json
-from teal.cli_support import common_options, handle_errors, open_session, selection_options, table
+from teal.cli_support import (
+    common_options,
+    defer_options,
+    handle_errors,
+    open_session,
+    selection_options,
+    table,
+)
 
 if TYPE_CHECKING:
     from teal.runtime.session import Session
@@ -28,6 +35,7 @@ CELL_WIDTH = 60  # a longer value is cut in the table (--json has it whole)
 @click.command(name="show")
 @selection_options
 @common_options
+@defer_options
 @click.option(
     "--inline", default=None, metavar="SQL", help="Preview this query instead of a model."
 )

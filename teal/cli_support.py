@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 PROFILES_DIR = "teal.profiles_dir"
 STATE_DIR = "teal.state_dir"  # dbt's --state: the folder of a previous manifest.json
+DEFER = "teal.defer"  # --defer-to PATH, --defer, --favor-state (defer_options)
 
 
 def _keep_profiles_dir(ctx: click.Context, _param: Any, value: Path | None) -> None:
@@ -101,6 +102,78 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _keep_defer(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value:
+        ctx.meta.setdefault(DEFER, {})[param.name] = value
+
+
+def defer_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--defer-to PATH``, dbt's ``--defer`` (with ``--state DIR``) and ``--favor-state``:
+    the selection reads its unselected upstreams that are not built here from another
+    warehouse (compiler/deferral.py); :func:`open_session` gives them to the session."""
+    options = [
+        click.option(
+            "--defer-to",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            expose_value=False,
+            callback=_keep_defer,
+            metavar="PATH",
+            help="Read the upstream models of the selection that are neither selected nor "
+            "built in this warehouse from the DuckDB file PATH (production's), attached "
+            "read-only.",
+        ),
+        click.option(
+            "--defer",
+            is_flag=True,
+            expose_value=False,
+            callback=_keep_defer,
+            help="dbt projects: defer to the relations of the --state manifest (dbt's --defer).",
+        ),
+        click.option(
+            "--favor-state",
+            is_flag=True,
+            expose_value=False,
+            callback=_keep_defer,
+            help="With --defer-to/--defer: read every unselected upstream from there, "
+            "even those built here.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def deferral_of(session: Session, asked: dict[str, Any], state_dir: Path | None) -> None:
+    """Give ``session`` the deferral the flags in ``asked`` ask for, or raise what is
+    wrong with them (as dbt: --defer needs --state, --favor-state needs a deferral)."""
+    from teal.compiler.deferral import Deferral
+
+    defer_to, defer, favor = asked.get("defer_to"), asked.get("defer"), asked.get("favor_state")
+    dbt = session.config.dbt is not None
+    if defer and not dbt:
+        raise ProjectError(
+            "--defer is for dbt projects (with --state DIR)",
+            hint="in a teal project, pass --defer-to PATH: production's warehouse file",
+        )
+    if defer and state_dir is None:
+        raise ProjectError(
+            "--defer needs --state DIR: the folder of production's manifest.json",
+            hint="pass --state DIR (dbt's --defer reads the relations from that manifest), "
+            "or --defer-to PATH to read the same relations from a DuckDB file",
+        )
+    if favor and not (defer or defer_to):
+        raise ProjectError(
+            "--favor-state needs --defer-to PATH (or --defer --state DIR in a dbt project)",
+            hint="--favor-state says where upstreams are read from when deferring",
+        )
+    path = Path(defer_to).resolve() if defer_to else None
+    if defer:
+        session.defer = Deferral(path, bool(favor), flag="--defer --state", manifest=state_dir)
+    elif path is not None:
+        session.defer = Deferral(path, bool(favor))
 
 
 def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -225,6 +298,9 @@ def open_session(
     state_dir = ctx.meta.get(STATE_DIR) if ctx is not None else None
     if state_dir is not None:
         compare_with_manifest(session, Path(state_dir))
+    asked = ctx.meta.get(DEFER) if ctx is not None else None
+    if asked:
+        deferral_of(session, asked, Path(state_dir).resolve() if state_dir else None)
     session.on_warnings = functools.partial(
         report_warnings,
         root=session.config.root,
@@ -455,6 +531,7 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "to check the SQL runs.",
     )(func)
     func = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
+    func = defer_options(func)
     func = verbose_option(func)
     func = click.option("--fail-fast", "-x", is_flag=True, help="Stop at the first failure.")(func)
     func = click.option(

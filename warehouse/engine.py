@@ -588,3 +588,28 @@ def type_binder(
     from teal.warehouse.duckdb.typing import Binder
 
     return Binder(queries, known, workers)
+
+
+def deferred_columns(
+    config: ProjectConfig, path: Path, relations: Iterable[tuple[str, str]], flag: str
+) -> dict[tuple[str, str], tuple[tuple[str, str], ...]]:
+    """The columns of ``relations`` in the DuckDB file ``path`` that ``--defer-to`` reads
+    unbuilt upstreams from (warehouse/duckdb/deferral.py), read-only; DuckDB targets only."""
+    kind = str(getattr(config, "engine", None) or "duckdb")
+    if kind != "duckdb":
+        from teal.compiler.errors import ProjectError
+
+        raise ProjectError(
+            f"{flag} attaches a DuckDB file, and this target's engine is {kind}",
+            hint="defer on a DuckDB target",
+        )
+    from teal.warehouse.duckdb.deferral import deferred_columns as read
+
+    return read(path, relations, flag)
+
+
+def deferred_source(path: Path) -> Source:
+    """The deferred file as a source a build attaches read-only (compiler.deferral.CATALOG)."""
+    from teal.warehouse.duckdb.deferral import deferred_source as source
+
+    return source(path)

@@ -1,0 +1,239 @@
+"""Deferral: the selected models read their unbuilt upstreams from another warehouse.
+
+dbt's ``--defer``: a developer's warehouse holds little or nothing; production's holds
+everything. ``teal build -s my_mart --defer-to prod.duckdb`` builds ``my_mart`` here,
+reading each upstream model that is neither selected nor built here from the production
+file, which the build attaches read-only as the catalog :data:`CATALOG`. With
+``favor_state`` every unselected upstream is read from there, built here or not.
+
+Pure: which models are deferred (:func:`deferred_models`), the selected models' SQL
+pointed at the attached catalog (:func:`defer_sql`, :func:`defer_project`), and the
+project the selection is bound against (:func:`bind_project`: a deferred model stands
+for the relation in the other file, with that relation's columns, and nothing below it
+is bound). Reading the other file is the warehouse's (warehouse/duckdb/deferral.py);
+putting it together is the runtime's (runtime/deferring.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from teal.compiler.frozen import evolve
+
+if TYPE_CHECKING:
+    from teal.compiler.project import Model, Project
+
+# the name the deferred warehouse is attached under (a build's own connection)
+CATALOG = "teal_defer"
+# what the plan adds to the reason of a view built as a table (defer_project)
+AS_TABLE = "a view reading deferred models, built as a table"
+
+Columns = tuple[tuple[str, str], ...]  # (name, DuckDB type), in order
+
+
+@dataclass(frozen=True)
+class Deferral:
+    """Where unbuilt upstreams are read from. ``relations``: a model's relation in that
+    file when it is not the one it has here (a dbt manifest's schema and alias, by model
+    name); ``flag``: how the user asked, for messages (``--defer-to``, ``--defer``);
+    ``manifest``: dbt's ``--state DIR``, whose manifest gives the relations (and, when
+    ``path`` is None, the file) once the project is loaded (compiler/dbt/deferral.py)."""
+
+    path: Path | None
+    favor_state: bool = False
+    relations: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    flag: str = "--defer-to"
+    manifest: Path | None = None
+
+    def relation(self, model: Model) -> tuple[str, str]:
+        """(schema, name) of ``model`` in the deferred warehouse."""
+        return self.relations.get(model.name, (model.schema, model.alias))
+
+
+def upstream_candidates(project: Project, selected: Iterable[str]) -> list[str]:
+    """The models the selected models' SQL reads that are not selected (through
+    ephemeral upstreams, whose SQL is inlined into their readers), sorted: what may be
+    deferred."""
+    chosen = set(selected)
+    out: set[str] = set()
+    seen: set[str] = set()
+    stack = [u for name in chosen for u in project.models[name].upstreams]
+    while stack:
+        name = stack.pop()
+        if name in seen or name in chosen:
+            continue
+        seen.add(name)
+        model = project.models[name]
+        if model.materialized == "ephemeral":
+            stack.extend(model.upstreams)
+        else:
+            out.add(name)
+    return sorted(out)
+
+
+def inlined_ephemerals(project: Project, selected: Iterable[str]) -> list[str]:
+    """The unselected ephemeral models whose SQL the selected models' SQL inlines, in
+    build order: bound with the selection when deferring, since what they read is
+    deferred too."""
+    chosen = set(selected)
+    out: set[str] = set()
+    stack = [u for name in chosen for u in project.models[name].upstreams]
+    while stack:
+        name = stack.pop()
+        if name in out or name in chosen:
+            continue
+        if project.models[name].materialized == "ephemeral":
+            out.add(name)
+            stack.extend(project.models[name].upstreams)
+    return [n for n in project.dag.order() if n in out]
+
+
+def deferred_models(
+    project: Project, selected: Iterable[str], built: Collection[str], favor_state: bool
+) -> list[str]:
+    """The unselected upstreams read from the deferred warehouse: those not ``built``
+    here (every one with ``favor_state``), sorted.
+
+    >>> from types import SimpleNamespace as NS
+    >>> m = lambda up, mat="table": NS(upstreams=up, materialized=mat)
+    >>> p = NS(models={"a": m(()), "b": m(("a",)), "e": m(("b",), "ephemeral"), "c": m(("e",))})
+    >>> deferred_models(p, ["c"], built={"a"}, favor_state=False)
+    ['b']
+    >>> deferred_models(p, ["c"], built={"b"}, favor_state=True)
+    ['b']
+    """
+    candidates = upstream_candidates(project, selected)
+    return [n for n in candidates if favor_state or n not in built]
+
+
+def defer_sql(sql: str, relations: Mapping[tuple[str, str], tuple[str, str]], path: str) -> str:
+    """``sql`` (a compiled model: every relation it reads written ``schema.name``) with
+    each reference to a key of ``relations`` (lower-case schema and name here) pointed at
+    its relation in the deferred warehouse, catalog :data:`CATALOG`. Only the references'
+    text changes, at the offsets the parse records (the author's layout stays); a
+    reference renamed keeps the name it had as its alias.
+
+    >>> defer_sql('select o.id from "shop"."orders" as o join x on true',
+    ...           {("shop", "orders"): ("shop", "orders")}, "m.sql")
+    'select o.id from "teal_defer"."shop"."orders" as o join x on true'
+    >>> defer_sql('select orders.id from "shop"."orders"', {("shop", "orders"): ("prod", "o")},
+    ...           "m.sql")
+    'select orders.id from "teal_defer"."prod"."o" AS "orders"'
+    """
+    from teal.compiler.sql import parse_sql, quote_identifier, splice, table_references
+
+    edits: list[tuple[int, int, str]] = []
+    tree = parse_sql(sql, path=path, digest=False)
+    fallback = False
+    for ref in table_references(tree):
+        target = relations.get((ref.db.lower(), ref.name.lower())) if not ref.catalog else None
+        if target is None:
+            continue
+        schema, name = target
+        text = ".".join(quote_identifier(p) for p in (CATALOG, schema, name))
+        if ref.start is None or ref.end is None:
+            fallback = True
+        elif (schema.lower(), name.lower()) == (ref.db.lower(), ref.name.lower()):
+            edits.append((ref.start, ref.start, quote_identifier(CATALOG) + "."))
+        elif ref.plain:
+            alias = "" if ref.aliased else f" AS {quote_identifier(ref.name)}"
+            edits.append((ref.start, ref.end, text + alias))
+        else:
+            fallback = True
+        if fallback:
+            break
+    if not fallback:
+        return splice(sql, (0, len(sql)), edits) if edits else sql
+    return _defer_tree(tree, relations)
+
+
+def _defer_tree(tree: object, relations: Mapping[tuple[str, str], tuple[str, str]]) -> str:
+    """:func:`defer_sql` by rewriting the tree and printing it: for a reference the parse
+    gave no offsets, or one written with more than a name and an alias."""
+    from sqlglot import exp
+
+    from teal.compiler.sql import DIALECT, table_references
+
+    assert isinstance(tree, exp.Expression)
+    for ref in table_references(tree):
+        target = relations.get((ref.db.lower(), ref.name.lower())) if not ref.catalog else None
+        if target is None:
+            continue
+        node = ref.node
+        if not node.alias and target[1].lower() != ref.name.lower():
+            node.set("alias", exp.TableAlias(this=exp.to_identifier(ref.name, quoted=True)))
+        node.set("catalog", exp.to_identifier(CATALOG, quoted=True))
+        node.set("db", exp.to_identifier(target[0], quoted=True))
+        node.set("this", exp.to_identifier(target[1], quoted=True))
+    return tree.sql(dialect=DIALECT, comments=False, pretty=True)
+
+
+def defer_project(
+    project: Project, selected: Iterable[str], deferred: Iterable[str], deferral: Deferral
+) -> Project:
+    """``project`` with the SQL of each selected model that reads a ``deferred`` model
+    pointed at the deferred warehouse (its compiled SQL, its incremental variant, a
+    Python asset's input queries), and its version marked as built from deferred
+    relations, so that a later build without deferral does not take it as up to date.
+    Such a model that is a view is built as a table: a view would name the attached
+    catalog, which is gone once the build ends (:data:`AS_TABLE` says so in the plan)."""
+    models = project.models
+    relations = {
+        (models[n].schema.lower(), models[n].alias.lower()): deferral.relation(models[n])
+        for n in deferred
+    }
+    if not relations:
+        return project
+    changed: dict[str, Model] = {}
+    for name in selected:
+        model = models[name]
+        reads = set(upstream_candidates(project, [name]))
+        if not reads & set(deferred):
+            continue
+
+        def point(sql: str | None, model: Model = model) -> str | None:
+            return None if sql is None else defer_sql(sql, relations, model.display_path)
+
+        inputs = tuple((p, point(s) or s, k) for p, s, k in model.inputs)
+        marked = f"{model.sql_hash}|deferred:{','.join(sorted(reads & set(deferred)))}"
+        from teal.compiler.sql import text_hash
+
+        changed[name] = evolve(
+            model,
+            materialized="table" if model.materialized == "view" else model.materialized,
+            compiled_sql=point(model.compiled_sql),
+            incremental_sql=point(model.incremental_sql),
+            inputs=inputs,
+            sql_hash=text_hash(marked),
+        )
+    return evolve(project, models={**models, **changed}) if changed else project
+
+
+def bind_project(project: Project, columns: Mapping[str, Columns]) -> Project:
+    """``project`` as the selection is bound against it: each deferred model (a key of
+    ``columns``) stands for its relation in the deferred warehouse, a relation of known
+    columns and types read from nothing (bound like a Python asset that declares its
+    columns), so a selected model is bound against the columns it will read, and what
+    lies below a deferred model is not bound at all."""
+    if not columns:
+        return project
+    changed = {
+        name: evolve(
+            project.models[name],
+            kind="python",
+            upstreams=(),
+            source_tables=(),
+            raw_sql=None,
+            rendered_sql=None,
+            compiled_sql=None,
+            incremental_sql=None,
+            partitions=None,
+            declared=(),
+            config={"columns": dict(typed)},
+        )
+        for name, typed in columns.items()
+    }
+    return evolve(project, models={**project.models, **changed})

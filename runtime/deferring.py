@@ -1,0 +1,248 @@
+"""Deferral at run time: which upstreams a selection reads from the deferred warehouse.
+
+``Session.build`` and ``Session.plan`` call :func:`read_candidates` before the warehouse
+opens (the deferred file's errors come first, and nothing is opened for writing), then
+:func:`settle` once the warehouse's state says what is built here. The result,
+:class:`Deferred`, gives the project the selection is bound against and the project the
+plan is made and carried out from (compiler/deferral.py). Imported only when deferring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from teal.compiler.deferral import (
+    AS_TABLE,
+    Columns,
+    Deferral,
+    bind_project,
+    defer_project,
+    deferred_models,
+    inlined_ephemerals,
+    upstream_candidates,
+)
+from teal.compiler.errors import ProjectError, TealError, raise_all
+from teal.compiler.frozen import evolve
+from teal.warehouse.engine import sql_problems
+
+if TYPE_CHECKING:
+    from teal.compiler.config import ProjectConfig
+    from teal.compiler.plan import Plan, PlanState
+    from teal.compiler.project import Model, Project
+    from teal.compiler.sources import Source
+    from teal.runtime.run_options import RunOptions
+    from teal.runtime.session import Selection, Session
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """The upstreams a run reads from the deferred warehouse, with their columns there."""
+
+    deferral: Deferral
+    columns: Mapping[str, Columns]  # deferred model -> its relation's columns there
+    built_here: frozenset[str]  # of those, the ones built here too (--favor-state)
+
+    @property
+    def models(self) -> list[str]:
+        return sorted(self.columns)
+
+    def reasons(self) -> dict[str, str]:
+        """What ``teal plan`` says of each deferred model."""
+        where = self.deferral.path
+        return {
+            name: f"read from {where} "
+            + ("(--favor-state; built here too)" if name in self.built_here else "(not built here)")
+            for name in self.columns
+        }
+
+    def bind_project(self, project: Project) -> Project:
+        return bind_project(project, self.columns)
+
+    def run_project(self, project: Project, selected: list[str]) -> Project:
+        return defer_project(project, selected, self.models, self.deferral)
+
+    def plan(self, plan: Plan, project: Project, run: Project) -> Plan:
+        """``plan`` (made from ``run``, this deferral's project of ``project``) saying what
+        it defers, and which views it builds as tables."""
+        steps = [
+            evolve(s, reason=f"{s.reason}; {AS_TABLE}")
+            if s.action == "table" and project.models[s.model].materialized == "view"
+            else s
+            for s in plan.steps
+        ]
+        return replace(plan.with_steps(steps), deferred=self.reasons())
+
+
+def resolved(session: Session) -> Deferral:
+    """``session.defer`` with its file and relations known: a dbt ``--defer --state DIR``
+    reads them from DIR's manifest (compiler/dbt/deferral.py), once."""
+    deferral = session.defer
+    assert deferral is not None
+    if deferral.manifest is not None:
+        from teal.compiler.dbt.deferral import manifest_deferral
+
+        deferral = manifest_deferral(
+            session.project, deferral.manifest, deferral.path, deferral.favor_state
+        )
+        session.defer = deferral
+    return deferral
+
+
+def read_candidates(
+    config: ProjectConfig, project: Project, deferral: Deferral, selected: list[str]
+) -> dict[str, Columns]:
+    """The columns in the deferred file of every unselected upstream of ``selected`` that
+    is there (one read-only catalog query). The file must exist, be a DuckDB database,
+    and not be this warehouse."""
+    from teal.warehouse.engine import deferred_columns
+
+    here, there = config.warehouse_path, deferral.path
+    assert there is not None
+    if str(here) != ":memory:" and there.is_file() and _same_file(here, there):
+        raise ProjectError(
+            f"{deferral.flag} {there} is this warehouse: nothing can be read from it that "
+            "is not built here",
+            hint=f"point {deferral.flag} at production's warehouse file",
+        )
+    candidates = upstream_candidates(project, selected)
+    relations = {n: deferral.relation(project.models[n]) for n in candidates}
+    found = deferred_columns(config, there, relations.values(), deferral.flag)
+    out = {}
+    for name, (schema, alias) in relations.items():
+        columns = found.get((schema.lower(), alias.lower()))
+        if columns:
+            out[name] = columns
+    return out
+
+
+def settle(
+    project: Project,
+    deferral: Deferral,
+    selected: list[str],
+    built: Collection[str],
+    available: Mapping[str, Columns],
+) -> Deferred:
+    """Which upstreams are deferred, given the models ``built`` here; one not in the
+    deferred file either is an error naming it and the file."""
+    deferred = deferred_models(project, selected, built, deferral.favor_state)
+    errors: list[TealError] = []
+    for name in deferred:
+        if name in available:
+            continue
+        model = project.models[name]
+        schema, alias = deferral.relation(model)
+        errors.append(
+            ProjectError(
+                f"model '{name}' is not selected and not built in this warehouse, and "
+                f"{deferral.flag} {deferral.path} has no {schema}.{alias} either",
+                path=model.display_path,
+                line=model.line or 1,
+                hint=f"select it too (-s +{selected[-1]} builds everything upstream), or "
+                f"build it in {deferral.path} first",
+            )
+        )
+    raise_all(errors)
+    chosen = {n: available[n] for n in deferred}
+    return Deferred(deferral, chosen, frozenset(n for n in chosen if n in built))
+
+
+def _same_file(a: object, b: object) -> bool:
+    import os
+
+    try:
+        return os.path.samefile(str(a), str(b))
+    except OSError:
+        return False
+
+
+def before_open(
+    session: Session, select: Selection, exclude: Selection
+) -> tuple[dict[str, Columns], dict[str, Source]]:
+    """What a deferred build knows before it opens its warehouse: the columns of the
+    selection's upstreams in the deferred file (whose errors come first), and that file
+    as the source the warehouse attaches. An upstream the file lacks is an error when the
+    kept state says it is not built here either: before this warehouse is opened (or
+    created)."""
+    from teal.compiler.deferral import CATALOG
+    from teal.warehouse.engine import deferred_source
+
+    deferral = resolved(session)
+    assert deferral.path is not None
+    chosen = session.select(select, exclude)
+    available = read_candidates(session.config, session.project, deferral, chosen)
+    if any(n not in available for n in upstream_candidates(session.project, chosen)):
+        settle(session.project, deferral, chosen, session.state().models, available)
+    return available, {CATALOG: deferred_source(deferral.path)}
+
+
+def defer_one(session: Session, name: str) -> tuple[Model, dict[str, Source], str | None]:
+    """``teal show -s NAME --defer-to PATH``: the model with its SQL reading its deferred
+    upstreams from PATH, the source that attaches PATH, and a note of what it defers (the
+    state said what is built here without holding the warehouse)."""
+    available, attached = before_open(session, [name], None)
+    found = settle_selection(session, [name], None, session.state(), available)
+    model = found.run_project(session.project, [name]).models[name]
+    where = found.deferral.path
+    said = f"reads {', '.join(found.models)} from {where} (deferred)" if found.models else None
+    return model, attached, said
+
+
+def settle_selection(
+    session: Session,
+    select: Selection,
+    exclude: Selection,
+    state: PlanState,
+    available: Mapping[str, Columns] | None = None,
+) -> Deferred:
+    """The upstreams of ``session``'s selection read from its deferred warehouse, given
+    what ``state`` says is built here (kept on the session for ``bind_edited``);
+    ``available``: their columns there, if read already."""
+    deferral = resolved(session)
+    names = session.select(select, exclude)
+    if available is None:
+        available = read_candidates(session.config, session.project, deferral, names)
+    found = settle(session.project, deferral, names, state.models, available)
+    session._deferred = found
+    return found
+
+
+def bind_deferred(
+    session: Session,
+    select: Selection,
+    exclude: Selection,
+    run: RunOptions,
+    state: PlanState,
+    available: Mapping[str, Columns] | None,
+) -> Deferred:
+    """What ``Session._build`` does first with ``--defer-to``, once the warehouse is open
+    with the deferred file attached read-only: the upstreams settled, and the selection
+    bound against the deferred relations' columns (before any data changes). The build
+    then plans and carries out :meth:`Deferred.run_project`'s SQL, which reads them there;
+    deferred models get no step, so no state row records them as built here."""
+    from teal.runtime.validate import bind_selection
+
+    deferred = settle_selection(session, select, exclude, state, available)
+    if run.bind:
+        names = session.select(select, exclude)
+        raise_all(sql_problems(session.config, [session.project.models[n] for n in names]))
+        # the ephemerals the selection inlines run with it: their references are bound
+        # against the deferred relations too, and their mistakes reported
+        bound = [*inlined_ephemerals(session.project, names), *names]
+        against = deferred.bind_project(session.project)
+        session._bound = bind_selection(against, bound, None, session.readable_store)
+    return deferred
+
+
+@contextmanager
+def running(session: Session, project: Project) -> Iterator[None]:
+    """``session`` carrying out a plan of ``project`` (:meth:`Deferred.run_project`'s):
+    the executor reads its models' SQL from the session's project."""
+    original = session._project
+    session._project = project
+    try:
+        yield
+    finally:
+        session._project = original

@@ -1,0 +1,1 @@
+select customer_id, upper(name) as name from customers
