@@ -120,9 +120,8 @@ def check_one_query(
     from sqlglot.dialects.dialect import Dialect
     from sqlglot.errors import ParseError as SqlglotParseError
     from sqlglot.errors import TokenError
-    from sqlglot.tokens import TokenType
 
-    from teal.compiler.sql import DIALECT
+    from teal.compiler.sql import DIALECT, second_statement_start
 
     dialect = Dialect.get_or_raise(DIALECT)
     try:
@@ -134,15 +133,7 @@ def check_one_query(
     if not statements or not tokens:
         return
     if len(statements) > 1:
-        second = next(
-            (
-                token.start
-                for before, token in zip(tokens, tokens[1:])
-                if before.token_type is TokenType.SEMICOLON
-                and token.token_type is not TokenType.SEMICOLON
-            ),
-            None,
-        )
+        second = second_statement_start(tokens)
         line, col, source_line = _at(sql, text, second, line_of)
         raise ProjectError(
             f"the inline query is {len(statements)} statements: `teal show` runs one query",

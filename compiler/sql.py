@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 from teal.compiler.errors import ParseError, ProjectError, line_col
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from sqlglot import exp
+    from sqlglot.tokens import Token
 
 DIALECT = "duckdb"
 SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog", "system", "temp"})
@@ -49,6 +50,22 @@ class TableRef:
 
     def __str__(self) -> str:
         return ".".join(p for p in (self.catalog, self.db, self.name) if p)
+
+
+def second_statement_start(tokens: Sequence[Token]) -> int | None:
+    """Where the second statement of ``tokens`` starts: the offset of the first token
+    after a ``;`` that is not one (None: there is none)."""
+    from sqlglot.tokens import TokenType
+
+    return next(
+        (
+            token.start
+            for before, token in zip(tokens, tokens[1:])
+            if before.token_type is TokenType.SEMICOLON
+            and token.token_type is not TokenType.SEMICOLON
+        ),
+        None,
+    )
 
 
 def parse_sql(
@@ -163,18 +180,7 @@ def parse_sql(
             "the model is empty", path=path, line=1, hint="a SQL model is one SELECT statement"
         )
     if len(statements) > 1:
-        from sqlglot.tokens import TokenType
-
-        # where the second statement starts: the first token after a ';' that is not one
-        start = next(
-            (
-                token.start
-                for before, token in zip(tokens, tokens[1:])
-                if before.token_type is TokenType.SEMICOLON
-                and token.token_type is not TokenType.SEMICOLON
-            ),
-            None,
-        )
+        start = second_statement_start(tokens)
         second_line, at = (None, None) if start is None else line_col(sql, start)
         line, text = where(second_line)
         raise ParseError(

@@ -246,15 +246,22 @@ def missing_file(project: Project, key: str) -> TealError | None:
     """The located error of source table ``key`` when it is a local file source whose file
     (or glob) finds nothing, as a build reports it before it runs; None otherwise."""
     from teal.compiler.source_schemas import file_identity
+
+    table = _local_file_source(project, key)
+    if table is None or file_identity(table.location) is not None:
+        return None
+    return _no_file(project, table)
+
+
+def _local_file_source(project: Project, key: str) -> SourceTable | None:
+    """Source table ``key`` if it is a file on this machine (CSV, Parquet, JSON)."""
     from teal.compiler.sources import FILE_KINDS
 
     try:
         table = project.source_table(key)
     except KeyError:
         return None
-    if table.kind not in FILE_KINDS or "://" in table.location:
-        return None
-    return _no_file(project, table) if file_identity(table.location) is None else None
+    return table if table.kind in FILE_KINDS and "://" not in table.location else None
 
 
 def _no_file(project: Project, table: SourceTable) -> TealError:
@@ -373,14 +380,11 @@ def _prepare_source(
     its columns are checked too. Models read the files themselves: no stand-in is made.
     A local file source with no file: the error to report, located at its declaration."""
     from teal.compiler.source_schemas import file_identity
-    from teal.compiler.sources import FILE_KINDS, scan_text
+    from teal.compiler.sources import scan_text
     from teal.warehouse.duckdb.typing import TypedQuery
 
-    try:
-        table = project.source_table(key)
-    except KeyError:
-        return None
-    if table.kind not in FILE_KINDS or "://" in table.location:
+    table = _local_file_source(project, key)
+    if table is None:
         return None
     identity = file_identity(table.location)
     if identity is None:
