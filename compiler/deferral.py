@@ -57,38 +57,36 @@ def upstream_candidates(project: Project, selected: Iterable[str]) -> list[str]:
     """The models the selected models' SQL reads that are not selected (through
     ephemeral upstreams, whose SQL is inlined into their readers), sorted: what may be
     deferred."""
-    chosen = set(selected)
-    out: set[str] = set()
-    seen: set[str] = set()
-    stack = [u for name in chosen for u in project.models[name].upstreams]
-    while stack:
-        name = stack.pop()
-        if name in seen or name in chosen:
-            continue
-        seen.add(name)
-        model = project.models[name]
-        if model.materialized == "ephemeral":
-            stack.extend(model.upstreams)
-        else:
-            out.add(name)
-    return sorted(out)
+    return sorted(_read_through_ephemerals(project, selected)[0])
 
 
 def inlined_ephemerals(project: Project, selected: Iterable[str]) -> list[str]:
     """The unselected ephemeral models whose SQL the selected models' SQL inlines, in
     build order: bound with the selection when deferring, since what they read is
     deferred too."""
+    inlined = _read_through_ephemerals(project, selected)[1]
+    return [n for n in project.dag.order() if n in inlined]
+
+
+def _read_through_ephemerals(
+    project: Project, selected: Iterable[str]
+) -> tuple[set[str], set[str]]:
+    """(the unselected models the selected models' SQL reads, not ephemeral; the
+    unselected ephemeral models it inlines, through which it reads them)."""
     chosen = set(selected)
-    out: set[str] = set()
+    read: set[str] = set()
+    inlined: set[str] = set()
     stack = [u for name in chosen for u in project.models[name].upstreams]
     while stack:
         name = stack.pop()
-        if name in out or name in chosen:
+        if name in chosen or name in read or name in inlined:
             continue
         if project.models[name].materialized == "ephemeral":
-            out.add(name)
+            inlined.add(name)
             stack.extend(project.models[name].upstreams)
-    return [n for n in project.dag.order() if n in out]
+        else:
+            read.add(name)
+    return read, inlined
 
 
 def deferred_models(
