@@ -31,6 +31,9 @@ class InlineQuery(NamedTuple):
     source_tables: tuple[str, ...]  # the source tables it reads ("source.table")
 
 
+EMPTY_HINT = "--inline 'select ...'"
+
+
 def compile_inline(project: Project, text: str) -> InlineQuery:
     """``text`` compiled against ``project``'s models and sources, as a model's SQL."""
     from teal.compiler.cache import CompileCache
@@ -41,7 +44,7 @@ def compile_inline(project: Project, text: str) -> InlineQuery:
     from teal.compiler.templating import render_sql
 
     if not text.strip():
-        raise ProjectError("the inline query is empty", path=INLINE, hint="--inline 'select ...'")
+        raise ProjectError("the inline query is empty", path=INLINE, hint=EMPTY_HINT)
     rendered = render_sql(text, path=INLINE, this_name=NAME, vars=project.config.vars)
     # a query as a model's: parse_sql refuses the others (PIVOT with its own hint)
     check_one_query(rendered.sql, text, line_of=rendered.line_of, reads=MODEL_READS)
@@ -130,8 +133,8 @@ def check_one_query(
     except (SqlglotParseError, TokenError):
         return
     statements = [s for s in parsed if s is not None and not isinstance(s, exp.Semicolon)]
-    if not statements or not tokens:
-        return
+    if not statements or not tokens:  # nothing, or comments: the wrapper's error otherwise
+        raise ProjectError("the inline query is empty", path=INLINE, hint=EMPTY_HINT)
     if len(statements) > 1:
         second = second_statement_start(tokens)
         line, col, source_line = _at(sql, text, second, line_of)

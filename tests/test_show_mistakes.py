@@ -132,3 +132,7 @@ def test_dbt_inline_statements_and_columns_are_checked_as_in_a_teal_project(tmp_
         "--inline:1:8: column 'nme' does not exist in the tables the query reads\n"
     )
     assert "hint: did you mean 'name'?" in typo.stderr
+    for empty in ("", "-- only a comment", "{# only Jinja's #}"):
+        said = run_teal("show", "--inline", empty, cwd=root, env=ENV)
+        assert said.returncode == 2, said.output
+        assert said.stderr.startswith("--inline: the inline query is empty\n"), said.stderr
