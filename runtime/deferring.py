@@ -19,6 +19,8 @@ from teal.compiler.deferral import (
     Columns,
     Deferral,
     bind_project,
+    check_reads,
+    defer_checks,
     defer_project,
     deferred_models,
     inlined_ephemerals,
@@ -44,6 +46,8 @@ class Deferred:
     deferral: Deferral
     columns: Mapping[str, Columns]  # deferred model -> its relation's columns there
     built_here: frozenset[str]  # of those, the ones built here too (--favor-state)
+    # of those, the ones only checks read (a relationships check's parent, ...)
+    by_checks: frozenset[str] = frozenset()
 
     @property
     def models(self) -> list[str]:
@@ -53,7 +57,8 @@ class Deferred:
         """What ``teal plan`` says of each deferred model."""
         where = self.deferral.path
         return {
-            name: f"read from {where} "
+            name: f"read from {where}"
+            + (" by checks " if name in self.by_checks else " ")
             + ("(--favor-state; built here too)" if name in self.built_here else "(not built here)")
             for name in self.columns
         }
@@ -95,8 +100,8 @@ def read_candidates(
     config: ProjectConfig, project: Project, deferral: Deferral, selected: list[str]
 ) -> dict[str, Columns]:
     """The columns in the deferred file of every unselected upstream of ``selected`` that
-    is there (one read-only catalog query). The file must exist, be a DuckDB database,
-    and not be this warehouse."""
+    is there, and of every model their checks read (one read-only catalog query). The
+    file must exist, be a DuckDB database, and not be this warehouse."""
     from teal.warehouse.engine import deferred_columns
 
     here, there = config.warehouse_path, deferral.path
@@ -107,8 +112,8 @@ def read_candidates(
             "is not built here",
             hint=f"point {deferral.flag} at production's warehouse file",
         )
-    candidates = upstream_candidates(project, selected)
-    relations = {n: deferral.relation(project.models[n]) for n in candidates}
+    candidates = {*upstream_candidates(project, selected), *check_reads(project, selected)}
+    relations = {n: deferral.relation(project.models[n]) for n in sorted(candidates)}
     found = deferred_columns(config, there, relations.values(), deferral.flag)
     out = {}
     for name, (schema, alias) in relations.items():
@@ -126,7 +131,9 @@ def settle(
     available: Mapping[str, Columns],
 ) -> Deferred:
     """Which upstreams are deferred, given the models ``built`` here; one not in the
-    deferred file either is an error naming it and the file."""
+    deferred file either is an error naming it and the file. A model only the selected
+    models' checks read is deferred the same way when the file has it (one it lacks is
+    read here: its checks say what is missing, as they would without deferral)."""
     deferred = deferred_models(project, selected, built, deferral.favor_state)
     errors: list[TealError] = []
     for name in deferred:
@@ -145,8 +152,14 @@ def settle(
             )
         )
     raise_all(errors)
-    chosen = {n: available[n] for n in deferred}
-    return Deferred(deferral, chosen, frozenset(n for n in chosen if n in built))
+    by_checks = [
+        n
+        for n in check_reads(project, selected)
+        if n not in deferred and n in available and (deferral.favor_state or n not in built)
+    ]
+    chosen = {n: available[n] for n in [*deferred, *by_checks]}
+    built_here = frozenset(n for n in chosen if n in built)
+    return Deferred(deferral, chosen, built_here, frozenset(by_checks))
 
 
 def _same_file(a: object, b: object) -> bool:
@@ -185,8 +198,8 @@ def defer_one(session: Session, name: str) -> tuple[Model, dict[str, Source], st
     available, attached = before_open(session, [name], None)
     found = settle_selection(session, [name], None, session.state(), available)
     model = found.run_project(session.project, [name]).models[name]
-    where = found.deferral.path
-    said = f"reads {', '.join(found.models)} from {where} (deferred)" if found.models else None
+    where, read = found.deferral.path, [n for n in found.models if n not in found.by_checks]
+    said = f"reads {', '.join(read)} from {where} (deferred)" if read else None
     return model, attached, said
 
 
@@ -246,3 +259,35 @@ def running(session: Session, project: Project) -> Iterator[None]:
         yield
     finally:
         session._project = original
+
+
+def for_checks(
+    session: Session, names: list[str], only: frozenset[str] | None
+) -> tuple[Project, dict[str, Source], dict[str, str]]:
+    """``teal check``/``teal test`` with ``--defer-to``: the project whose checks of
+    ``names`` (``only``: just these checks) read the models they read besides their own
+    from the deferred file, when those are not among ``names`` and not built here (every
+    one, ``--favor-state``) and the file has them; the source that attaches the file;
+    and what is read there, as ``teal plan`` says it. The checked models themselves are
+    read here (built or not, as without deferral)."""
+    from teal.compiler.deferral import CATALOG
+    from teal.warehouse.engine import deferred_source
+
+    deferral = resolved(session)
+    assert deferral.path is not None
+    project = session.project
+    reads = check_reads(project, names, only)
+    # the file's errors first, whatever the checks read
+    available = read_candidates(session.config, project, deferral, names if reads else [])
+    built = session.state().models if reads else {}
+    chosen = {
+        n: available[n]
+        for n in reads
+        if n in available and (deferral.favor_state or n not in built)
+    }
+    found = Deferred(
+        deferral, chosen, frozenset(n for n in chosen if n in built), frozenset(chosen)
+    )
+    checks = defer_checks(project, names, found.models, deferral)
+    deferred = evolve(project, checks={**project.checks, **checks}) if checks else project
+    return deferred, {CATALOG: deferred_source(deferral.path)}, found.reasons()

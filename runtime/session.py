@@ -559,12 +559,18 @@ class Session:
         project's ``target/run_results.json`` then holds their results, as ``dbt test``'s."""
         from teal.runtime.check_run import check_selected
 
+        defer = None
+        if self.defer is not None:  # checks read the other models they read from there
+            from teal.runtime.deferring import for_checks
+
+            defer = partial(for_checks, self)
         return check_selected(
             self.project,
             _as_list(select),
             _as_list(exclude) or [],
             self.select,
             store_failures=store_failures,
+            defer=defer,
         )
 
     def change_partitions(

@@ -145,13 +145,13 @@ def test_plan_says_which_upstreams_are_deferred(proj: Path) -> None:
     lines = done.stdout.splitlines()
     assert any("stg_orders" in ln and "(deferred)" in ln and "not built here" in ln for ln in lines)
     assert any("revenue" in ln and "built as a table" in ln for ln in lines), done.stdout
-    assert "2 upstream models deferred" in done.stdout
+    assert "3 models deferred" in done.stdout  # customers: read by a check of revenue
     as_json = run_teal("plan", "-s", "revenue", "--defer-to", "prod.duckdb", "--json", cwd=proj)
     ok(as_json)
     import json
 
     deferred = json.loads(as_json.stdout)["deferred"]
-    assert sorted(deferred) == ["stg_customers", "stg_orders"]
+    assert sorted(deferred) == ["customers", "stg_customers", "stg_orders"]
     assert not (proj / "warehouse.duckdb").exists()  # a plan opens no warehouse for writing
 
 
@@ -238,6 +238,55 @@ def test_deferral_mistakes_are_located_errors_and_write_nothing(proj: Path) -> N
     assert fingerprint(prod) == before
 
 
+@pytest.mark.slow
+def test_checks_read_the_other_models_they_read_from_production(proj: Path) -> None:
+    # revenue's relationships check reads stg_customers, its singular check customers
+    # (which revenue's SQL does not read); neither is built here
+    prod = proj / "prod.duckdb"
+    before = fingerprint(prod)
+    done = run_teal("check", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    assert done.returncode == 1, done.output  # the checked model itself is read here
+    assert "revenue: not built yet" in done.stdout, done.output
+    done = run_teal("build", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    ok(done)
+    assert "checks: 3 pass" in done.stdout, done.stdout
+    plan = run_teal("plan", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    assert any(
+        ln.split()[1:3] == ["customers", "(deferred)"] and "by checks (not built here)" in ln
+        for ln in plan.stdout.splitlines()
+    ), plan.output
+    alone = run_teal("check", "-s", "revenue", cwd=proj)  # without deferral: not there
+    assert alone.returncode == 1, alone.output
+    assert 'Table with name "staging.stg_customers" does not exist' in alone.stdout, alone.output
+    done = run_teal("check", "-s", "revenue", "--defer-to", "prod.duckdb", "--json", cwd=proj)
+    ok(done)
+    import json
+
+    found = json.loads(done.stdout)
+    assert [(c["check"], c["status"]) for c in found["checks"]] == [
+        ("not_null_revenue_name", "pass"),
+        ("relationships_revenue_name_stg_customers", "pass"),
+        ("revenue_of_known_customers", "pass"),
+    ]
+    assert sorted(found["deferred"]) == ["customers", "stg_customers"]
+    text = run_teal("check", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    ok(text)
+    assert "customers (deferred): read from" in text.stdout
+    assert "by checks (not built here)" in text.stdout, text.stdout
+    # stg_customers built here without bob: read here, unless --favor-state
+    raw = proj / "models/raw/customers.sql"
+    raw.write_text(raw.read_text().replace(", (11, 'bob')", ""))
+    ok(run_teal("build", "-s", "+stg_customers", "-q", cwd=proj))
+    here = run_teal("test", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    assert here.returncode == 1, here.output
+    assert "relationships_revenue_name_stg_customers  FAIL" in here.stdout, here.stdout
+    favored = ("test", "-s", "revenue", "--defer-to", "prod.duckdb", "--favor-state")
+    ok(run_teal(*favored, cwd=proj))
+    assert fingerprint(prod) == before
+    done = run_teal("check", "--freshness", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    refused(done, "--defer-to does not apply")
+
+
 # -- a dbt project ----------------------------------------------------------------------------
 
 
@@ -277,3 +326,14 @@ def test_dbt_defer_to_a_database_teal_cannot_find_says_so(dbt_proj: Path) -> Non
     assert not (dbt_proj / "dev.duckdb").exists()
     args = ("build", "-s", "revenue", "--defer", "--state", "prod-state")
     ok(run_teal(*args, "--defer-to", "prod.duckdb", cwd=dbt_proj))  # told where it is
+
+
+@pytest.mark.slow
+def test_dbt_test_with_defer_reads_the_manifests_relations(dbt_proj: Path) -> None:
+    ok(run_teal("build", "-s", "revenue", "--defer", "--state", "prod-state", cwd=dbt_proj))
+    # revenue's relationships test reads stg_orders: analytics.stg_orders in production
+    alone = run_teal("test", "-s", "revenue", cwd=dbt_proj)
+    assert alone.returncode == 1, alone.output
+    done = run_teal("test", "-s", "revenue", "--defer", "--state", "prod-state", cwd=dbt_proj)
+    ok(done)
+    assert "stg_orders (deferred): read from" in done.stdout, done.stdout
