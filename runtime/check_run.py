@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from teal.warehouse.engine import open_engine
 
 if TYPE_CHECKING:
     from teal.compiler.sources import Source
+    from teal.runtime.session import Session
 
 # --defer-to: given the checked models and the checks to run (None: all of theirs), the
 # project whose checks read other models from the deferred file, the source attaching
@@ -106,6 +108,15 @@ def run_checks(
             skipped=missing,
         )
     return CheckRun(run_id=run_id, outcomes=tuple(outcomes), missing=tuple(missing))
+
+
+def deferring(session: Session) -> Defer | None:
+    """``session``'s deferral as :func:`check_selected` takes it (None: none)."""
+    if session.defer is None:
+        return None
+    from teal.runtime.deferring import for_checks
+
+    return partial(for_checks, session)
 
 
 def check_selected(

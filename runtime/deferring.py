@@ -32,6 +32,7 @@ from teal.warehouse.engine import sql_problems
 
 if TYPE_CHECKING:
     from teal.compiler.config import ProjectConfig
+    from teal.compiler.partition_records import PartitionRecords
     from teal.compiler.plan import Plan, PlanState
     from teal.compiler.project import Model, Project
     from teal.compiler.sources import Source
@@ -65,6 +66,22 @@ class Deferred:
 
     def bind_project(self, project: Project) -> Project:
         return bind_project(project, self.columns)
+
+    def partitions_there(
+        self, config: ProjectConfig, project: Project, plan: Plan
+    ) -> dict[str, PartitionRecords]:
+        """The partitions of each deferred partitioned model as the deferred file's state
+        records them (read-only), for a ``plan`` that builds partitions: what the build's
+        warning of unbuilt upstream partitions judges a deferred upstream by. A model the
+        file keeps no record of (a warehouse teal did not build) is left out, unjudged."""
+        wanted = [n for n in self.models if project.models[n].partitions is not None]
+        if not wanted or not any(s.partitions for s in plan.steps):
+            return {}
+        from teal.runtime.kept_state import read_plan_state
+
+        assert self.deferral.path is not None
+        there = read_plan_state(config, self.deferral.path).partitions
+        return {n: there[n] for n in wanted if n in there}
 
     def run_project(self, project: Project, selected: list[str]) -> Project:
         return defer_project(project, selected, self.models, self.deferral)

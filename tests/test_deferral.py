@@ -287,6 +287,42 @@ def test_checks_read_the_other_models_they_read_from_production(proj: Path) -> N
     refused(done, "--defer-to does not apply")
 
 
+DAYS = ("--partition", "2025-01-02,2025-01-03")
+TOTALS = "select * from marts.daily_totals order by all"
+
+
+@pytest.mark.slow
+def test_a_partitioned_mart_reads_its_deferred_daily_upstream(tmp_path: Path) -> None:
+    # tests/deferral_partitions: daily_totals (daily) reads daily_events (daily), built in
+    # production only; its partitions are judged by production's state, not this one's
+    root = tmp_path / "parts"
+    shutil.copytree(HERE / "deferral_partitions", root)
+    ok(run_teal("build", "--warehouse", "prod.duckdb", "-q", cwd=root))
+    args = ("build", "-s", "daily_totals", *DAYS)
+    done = run_teal(*args, "--defer-to", "prod.duckdb", cwd=root)
+    ok(done)
+    assert "not built" not in done.output, done.output  # no warning: production has them
+    whole = ("build", "-s", "+daily_totals", *DAYS, "--warehouse", "whole.duckdb", "-q")
+    ok(run_teal(*whole, cwd=root))  # the same two days, built here from scratch
+    built = rows(root / "warehouse.duckdb", TOTALS)
+    assert built == rows(root / "whole.duckdb", TOTALS)
+    assert [(str(d), a, t, n) for d, a, t, n in built] == [
+        ("2025-01-02", "a", 20, 1),
+        ("2025-01-02", "b", 30, 1),
+        ("2025-01-03", "b", 90, 2),
+    ]
+    # a production that lacks one of the upstream's partitions: that one is named
+    half = ("build", "-s", "+daily_events", "--partition", "2025-01-02", "-q")
+    ok(run_teal(*half, "--warehouse", "half.duckdb", cwd=root))
+    done = run_teal(*args, "--defer-to", "half.duckdb", "--warehouse", "dev.duckdb", cwd=root)
+    ok(done)
+    assert (
+        "daily_totals reads partitions of daily_events that the deferred warehouse has not "
+        "built (2025-01-03)"
+    ) in done.stderr, done.output
+    assert "hint: daily_events is read from" in done.stderr, done.stderr
+
+
 # -- a dbt project ----------------------------------------------------------------------------
 
 
