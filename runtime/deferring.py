@@ -308,3 +308,36 @@ def for_checks(
     checks = defer_checks(project, names, found.models, deferral)
     deferred = evolve(project, checks={**project.checks, **checks}) if checks else project
     return deferred, {CATALOG: deferred_source(deferral.path)}, found.reasons()
+
+
+def compiled_deferred(
+    session: Session, select: Selection, exclude: Selection, names: list[str]
+) -> tuple[Project, Deferred]:
+    """``teal compile --defer-to PATH``: the selection bound as a deferred build binds it
+    (against the deferred relations' columns; its located errors first), and the project
+    whose compiled SQL reads the deferred upstreams there, as the build runs it. Each
+    model whose SQL is pointed there says so in a comment first: which models, from
+    which file, attached read-only under what catalog."""
+    from teal.compiler.deferral import CATALOG
+    from teal.runtime.run_options import RunOptions
+
+    available, _ = before_open(session, select, exclude)
+    found = bind_deferred(session, select, exclude, RunOptions(), session.state(), available)
+    project = found.run_project(session.project, names)
+    noted: dict[str, Model] = {}
+    for name in names:
+        model = project.models[name]
+        if model is session.project.models[name] or model.compiled_sql is None:
+            continue
+        read = sorted(set(upstream_candidates(session.project, [name])) & set(found.models))
+        note = (
+            f"-- reads {', '.join(read)} from {found.deferral.path} (deferred), "
+            f'attached read-only as "{CATALOG}"\n'
+        )
+        incremental = model.incremental_sql
+        noted[name] = evolve(
+            model,
+            compiled_sql=note + model.compiled_sql,
+            incremental_sql=None if incremental is None else note + incremental,
+        )
+    return evolve(project, models={**project.models, **noted}), found

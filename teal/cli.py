@@ -481,6 +481,7 @@ def plan(
 @main.command()
 @selection_options
 @common_options
+@defer_options
 @handle_errors
 def compile(
     project_dir: Path | None,

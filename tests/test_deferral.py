@@ -287,6 +287,32 @@ def test_checks_read_the_other_models_they_read_from_production(proj: Path) -> N
     refused(done, "--defer-to does not apply")
 
 
+@pytest.mark.slow
+def test_compile_writes_the_sql_a_deferred_build_runs(proj: Path) -> None:
+    done = run_teal("compile", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    ok(done)
+    compiled = proj / "target/compiled/models/marts/revenue.sql"
+    text = compiled.read_text()
+    assert text.startswith("-- revenue: table marts.revenue\n-- reads stg_customers, stg_orders")
+    assert '"teal_defer"."staging"."stg_orders"' in text, text
+    assert not (proj / "warehouse.duckdb").exists()  # nothing created here
+    conn = duckdb.connect()  # the file runs as written, with production attached as it says
+    conn.execute(f"attach '{proj / 'prod.duckdb'}' as teal_defer (read_only)")
+    assert conn.execute(text).fetchall() == [("ADA", 61), ("BOB", 80)]
+    ok(run_teal("compile", "-s", "revenue", cwd=proj))  # without: this warehouse's SQL again
+    assert "teal_defer" not in compiled.read_text()
+    # bound as the deferred build binds: against production's columns, not the edit's
+    orders = proj / "models/staging/stg_orders.sql"
+    orders.write_text(orders.read_text().replace("amount_x2", "amount_x2, amount * 3 as amount_x3"))
+    ephemeral = proj / "models/staging/customer_orders.sql"
+    ephemeral.write_text(ephemeral.read_text().replace("o.amount_x2", "o.amount_x3 as amount_x2"))
+    ok(run_teal("compile", "-s", "revenue", cwd=proj))  # here, stg_orders has amount_x3
+    done = run_teal("compile", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    refused(done, "models/staging/customer_orders.sql:2:", "amount_x3")  # production has not
+    done = run_teal("compile", "-s", "revenue", "--defer-to", "nowhere.duckdb", cwd=proj)
+    refused(done, "nowhere.duckdb: no such file")
+
+
 DAYS = ("--partition", "2025-01-02,2025-01-03")
 TOTALS = "select * from marts.daily_totals order by all"
 
