@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from teal.compiler.frozen import evolve
 
 if TYPE_CHECKING:
+    from teal.compiler.checks import CheckDef
     from teal.compiler.project import Model, Project
 
 # the name the deferred warehouse is attached under (a build's own connection)
@@ -87,6 +88,36 @@ def _read_through_ephemerals(
         else:
             read.add(name)
     return read, inlined
+
+
+def check_reads(
+    project: Project, names: Iterable[str], only: Collection[str] | None = None
+) -> list[str]:
+    """The models the checks of ``names`` read besides the model they check (a
+    ``relationships`` check's parent, what a singular check's SQL reads) that are not
+    among ``names`` and are relations (not ephemeral), sorted: what those checks may read
+    from the deferred warehouse. ``only``: just these checks (``teal test -s test_name``).
+
+    >>> from types import SimpleNamespace as NS
+    >>> checks = {"c": [NS(name="rel", reads=("a",)), NS(name="nn", reads=())], "a": []}
+    >>> p = NS(models={"a": NS(materialized="table"), "c": NS(materialized="table")},
+    ...        checks_of=checks.__getitem__)
+    >>> check_reads(p, ["c"]), check_reads(p, ["c", "a"]), check_reads(p, ["c"], {"nn"})
+    (['a'], [], [])
+    """
+    chosen = set(names)
+    return sorted(
+        {
+            read
+            for name in chosen
+            for check in project.checks_of(name)
+            if only is None or check.name in only
+            for read in check.reads
+            if read not in chosen
+            and read in project.models
+            and project.models[read].materialized != "ephemeral"
+        }
+    )
 
 
 def deferred_models(
@@ -177,7 +208,9 @@ def defer_project(
     Python asset's input queries), and its version marked as built from deferred
     relations, so that a later build without deferral does not take it as up to date.
     Such a model that is a view is built as a table: a view would name the attached
-    catalog, which is gone once the build ends (:data:`AS_TABLE` says so in the plan)."""
+    catalog, which is gone once the build ends (:data:`AS_TABLE` says so in the plan).
+    The checks of the selected models that read a deferred model read it there too
+    (:func:`defer_checks`)."""
     models = project.models
     relations = {
         (models[n].schema.lower(), models[n].alias.lower()): deferral.relation(models[n])
@@ -207,7 +240,41 @@ def defer_project(
             inputs=inputs,
             sql_hash=text_hash(marked),
         )
-    return evolve(project, models={**models, **changed}) if changed else project
+    checks = defer_checks(project, selected, deferred, deferral)
+    if not changed and not checks:
+        return project
+    return evolve(project, models={**models, **changed}, checks={**project.checks, **checks})
+
+
+def defer_checks(
+    project: Project, names: Iterable[str], deferred: Iterable[str], deferral: Deferral
+) -> dict[str, CheckDef]:
+    """The checks of ``names`` that read a ``deferred`` model, by name, pointed at the
+    deferred warehouse as the models' SQL is: a ``relationships`` check's parent
+    relation, and the references of a singular or custom check's SQL. A check reading
+    only its own model is left out (unchanged); so is a Python check, whose inputs are
+    loaded by name (it reads this warehouse)."""
+    from teal.compiler.sql import quote_identifier
+
+    models = project.models
+    away = {n: deferral.relation(models[n]) for n in deferred}
+    relations = {(models[n].schema.lower(), models[n].alias.lower()): r for n, r in away.items()}
+    out: dict[str, CheckDef] = {}
+    for name in names:
+        for check in project.checks_of(name):
+            reads = [r for r in check.reads if r in away]
+            if not reads or check.kind == "python":
+                continue
+            changes: dict[str, object] = {}
+            if check.to_relation is not None and check.kind == "relationships":
+                parent = ".".join(map(quote_identifier, (CATALOG, *away[reads[0]])))
+                changes["to_relation"] = parent
+            if check.sql is not None:
+                where = check.path or models[name].display_path
+                changes["sql"] = defer_sql(check.sql, relations, where)
+            if changes:
+                out[check.name] = evolve(check, **changes)
+    return out
 
 
 def bind_project(project: Project, columns: Mapping[str, Columns]) -> Project:

@@ -245,7 +245,8 @@ class Plan:
         lines.append(f"{steps} step{'s' if steps != 1 else ''}, {len(self.not_run)} without a step")
         if self.deferred:
             n = len(self.deferred)
-            lines[-1] += f", {n} upstream model{'s' if n != 1 else ''} deferred"
+            # upstream models, and models only the selection's checks read
+            lines[-1] += f", {n} model{'s' if n != 1 else ''} deferred"
         if self.check_plan:
             lines.append("")
             lines.append(

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teal.compiler.project import Project
 from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome
 from teal.runtime.clock import utc_now
 from teal.runtime.python_imports import import_python
 from teal.warehouse.engine import open_engine
+
+if TYPE_CHECKING:
+    from teal.compiler.sources import Source
+    from teal.runtime.session import Session
+
+# --defer-to: given the checked models and the checks to run (None: all of theirs), the
+# project whose checks read other models from the deferred file, the source attaching
+# it, and what is read there -> why (runtime/deferring.for_checks)
+Defer = Callable[
+    [list[str], frozenset[str] | None], tuple[Project, dict[str, "Source"], dict[str, str]]
+]
 
 
 @dataclass(frozen=True)
@@ -22,6 +34,8 @@ class CheckRun:
     run_id: str
     outcomes: tuple[CheckOutcome, ...]
     missing: tuple[str, ...]  # selected models with checks whose relation does not exist
+    # --defer-to: the models the checks read from the deferred file -> why
+    deferred: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def success(self) -> bool:
@@ -38,9 +52,11 @@ def run_checks(
     run_id: str,
     store_failures: bool = False,
     only: frozenset[str] | None = None,
+    sources: dict[str, Source] | None = None,
 ) -> CheckRun:
     """Run the checks of ``names`` against what is published now (no build); ``only``:
-    just these checks of them (a selection naming tests, compiler/test_selection.py)."""
+    just these checks of them (a selection naming tests, compiler/test_selection.py);
+    ``sources``: what the warehouse attaches (the project's by default)."""
     import_python(project, names, assets=False)
     auditor = Auditor(project, run_id, store_failures, only=only)
     outcomes: list[CheckOutcome] = []
@@ -54,7 +70,8 @@ def run_checks(
         and all(project.models[n].materialized != "ephemeral" for n in checked)
     ):  # nothing built yet: opening the warehouse would only create an empty file
         return CheckRun(run_id=run_id, outcomes=(), missing=tuple(checked))
-    with open_engine(project.config, sources=project.sources) as wh:
+    sources = project.sources if sources is None else sources
+    with open_engine(project.config, sources=sources) as wh:
         cur = wh.cursor()
         catalog = wh.catalog()  # one catalog scan, not one per checked model
         for name in names:
@@ -93,6 +110,15 @@ def run_checks(
     return CheckRun(run_id=run_id, outcomes=tuple(outcomes), missing=tuple(missing))
 
 
+def deferring(session: Session) -> Defer | None:
+    """``session``'s deferral as :func:`check_selected` takes it (None: none)."""
+    if session.defer is None:
+        return None
+    from teal.runtime.deferring import for_checks
+
+    return partial(for_checks, session)
+
+
 def check_selected(
     project: Project,
     select: list[str] | None,
@@ -100,10 +126,12 @@ def check_selected(
     choose: Callable[[list[str] | None, list[str]], list[str]],
     *,
     store_failures: bool = False,
+    defer: Defer | None = None,
 ) -> CheckRun:
     """``teal check``: the checks of the models ``choose(select, exclude)`` selects (and
     the tests a selection names, or selects by their own ``state:``), run on what is
-    published now; a dbt project's ``target/run_results.json`` then holds their results."""
+    published now; a dbt project's ``target/run_results.json`` then holds their results.
+    ``defer`` (``--defer-to``): the checks read other models from the deferred file."""
     from teal.compiler.test_selection import names_tests, selected_checks, without_excluded
     from teal.compiler.test_state_selection import with_tests_by_state
     from teal.runtime.clock import new_run_id
@@ -113,13 +141,21 @@ def check_selected(
     names = choose(select, [e for e in excluded if e not in tests_out])
     only = selected_checks(project, select)
     names, only = with_tests_by_state(project, names, only, select, excluded)
+    only = without_excluded(project, names, only, tests_out)
+    checked, sources = project, dict(project.sources)
+    deferred: dict[str, str] = {}
+    if defer is not None:
+        checked, attached, deferred = defer(names, only)
+        sources.update(attached)
     run = run_checks(
-        project,
+        checked,
         names,
         run_id=new_run_id(),
         store_failures=store_failures,
-        only=without_excluded(project, names, only, tests_out),
+        only=only,
+        sources=sources,
     )
+    run = replace(run, deferred=deferred) if deferred else run
     if project.config.dbt is not None:
         from teal.runtime.artifacts import write_dbt_artifacts
         from teal.runtime.dbt_artifacts import test_results

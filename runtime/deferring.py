@@ -19,6 +19,8 @@ from teal.compiler.deferral import (
     Columns,
     Deferral,
     bind_project,
+    check_reads,
+    defer_checks,
     defer_project,
     deferred_models,
     inlined_ephemerals,
@@ -30,6 +32,7 @@ from teal.warehouse.engine import sql_problems
 
 if TYPE_CHECKING:
     from teal.compiler.config import ProjectConfig
+    from teal.compiler.partition_records import PartitionRecords
     from teal.compiler.plan import Plan, PlanState
     from teal.compiler.project import Model, Project
     from teal.compiler.sources import Source
@@ -44,6 +47,8 @@ class Deferred:
     deferral: Deferral
     columns: Mapping[str, Columns]  # deferred model -> its relation's columns there
     built_here: frozenset[str]  # of those, the ones built here too (--favor-state)
+    # of those, the ones only checks read (a relationships check's parent, ...)
+    by_checks: frozenset[str] = frozenset()
 
     @property
     def models(self) -> list[str]:
@@ -53,13 +58,30 @@ class Deferred:
         """What ``teal plan`` says of each deferred model."""
         where = self.deferral.path
         return {
-            name: f"read from {where} "
+            name: f"read from {where}"
+            + (" by checks " if name in self.by_checks else " ")
             + ("(--favor-state; built here too)" if name in self.built_here else "(not built here)")
             for name in self.columns
         }
 
     def bind_project(self, project: Project) -> Project:
         return bind_project(project, self.columns)
+
+    def partitions_there(
+        self, config: ProjectConfig, project: Project, plan: Plan
+    ) -> dict[str, PartitionRecords]:
+        """The partitions of each deferred partitioned model as the deferred file's state
+        records them (read-only), for a ``plan`` that builds partitions: what the build's
+        warning of unbuilt upstream partitions judges a deferred upstream by. A model the
+        file keeps no record of (a warehouse teal did not build) is left out, unjudged."""
+        wanted = [n for n in self.models if project.models[n].partitions is not None]
+        if not wanted or not any(s.partitions for s in plan.steps):
+            return {}
+        from teal.runtime.kept_state import read_plan_state
+
+        assert self.deferral.path is not None
+        there = read_plan_state(config, self.deferral.path).partitions
+        return {n: there[n] for n in wanted if n in there}
 
     def run_project(self, project: Project, selected: list[str]) -> Project:
         return defer_project(project, selected, self.models, self.deferral)
@@ -95,8 +117,8 @@ def read_candidates(
     config: ProjectConfig, project: Project, deferral: Deferral, selected: list[str]
 ) -> dict[str, Columns]:
     """The columns in the deferred file of every unselected upstream of ``selected`` that
-    is there (one read-only catalog query). The file must exist, be a DuckDB database,
-    and not be this warehouse."""
+    is there, and of every model their checks read (one read-only catalog query). The
+    file must exist, be a DuckDB database, and not be this warehouse."""
     from teal.warehouse.engine import deferred_columns
 
     here, there = config.warehouse_path, deferral.path
@@ -107,8 +129,8 @@ def read_candidates(
             "is not built here",
             hint=f"point {deferral.flag} at production's warehouse file",
         )
-    candidates = upstream_candidates(project, selected)
-    relations = {n: deferral.relation(project.models[n]) for n in candidates}
+    candidates = {*upstream_candidates(project, selected), *check_reads(project, selected)}
+    relations = {n: deferral.relation(project.models[n]) for n in sorted(candidates)}
     found = deferred_columns(config, there, relations.values(), deferral.flag)
     out = {}
     for name, (schema, alias) in relations.items():
@@ -126,7 +148,9 @@ def settle(
     available: Mapping[str, Columns],
 ) -> Deferred:
     """Which upstreams are deferred, given the models ``built`` here; one not in the
-    deferred file either is an error naming it and the file."""
+    deferred file either is an error naming it and the file. A model only the selected
+    models' checks read is deferred the same way when the file has it (one it lacks is
+    read here: its checks say what is missing, as they would without deferral)."""
     deferred = deferred_models(project, selected, built, deferral.favor_state)
     errors: list[TealError] = []
     for name in deferred:
@@ -145,8 +169,14 @@ def settle(
             )
         )
     raise_all(errors)
-    chosen = {n: available[n] for n in deferred}
-    return Deferred(deferral, chosen, frozenset(n for n in chosen if n in built))
+    by_checks = [
+        n
+        for n in check_reads(project, selected)
+        if n not in deferred and n in available and (deferral.favor_state or n not in built)
+    ]
+    chosen = {n: available[n] for n in [*deferred, *by_checks]}
+    built_here = frozenset(n for n in chosen if n in built)
+    return Deferred(deferral, chosen, built_here, frozenset(by_checks))
 
 
 def _same_file(a: object, b: object) -> bool:
@@ -185,8 +215,8 @@ def defer_one(session: Session, name: str) -> tuple[Model, dict[str, Source], st
     available, attached = before_open(session, [name], None)
     found = settle_selection(session, [name], None, session.state(), available)
     model = found.run_project(session.project, [name]).models[name]
-    where = found.deferral.path
-    said = f"reads {', '.join(found.models)} from {where} (deferred)" if found.models else None
+    where, read = found.deferral.path, [n for n in found.models if n not in found.by_checks]
+    said = f"reads {', '.join(read)} from {where} (deferred)" if read else None
     return model, attached, said
 
 
@@ -246,3 +276,68 @@ def running(session: Session, project: Project) -> Iterator[None]:
         yield
     finally:
         session._project = original
+
+
+def for_checks(
+    session: Session, names: list[str], only: frozenset[str] | None
+) -> tuple[Project, dict[str, Source], dict[str, str]]:
+    """``teal check``/``teal test`` with ``--defer-to``: the project whose checks of
+    ``names`` (``only``: just these checks) read the models they read besides their own
+    from the deferred file, when those are not among ``names`` and not built here (every
+    one, ``--favor-state``) and the file has them; the source that attaches the file;
+    and what is read there, as ``teal plan`` says it. The checked models themselves are
+    read here (built or not, as without deferral)."""
+    from teal.compiler.deferral import CATALOG
+    from teal.warehouse.engine import deferred_source
+
+    deferral = resolved(session)
+    assert deferral.path is not None
+    project = session.project
+    reads = check_reads(project, names, only)
+    # the file's errors first, whatever the checks read
+    available = read_candidates(session.config, project, deferral, names if reads else [])
+    built = session.state().models if reads else {}
+    chosen = {
+        n: available[n]
+        for n in reads
+        if n in available and (deferral.favor_state or n not in built)
+    }
+    found = Deferred(
+        deferral, chosen, frozenset(n for n in chosen if n in built), frozenset(chosen)
+    )
+    checks = defer_checks(project, names, found.models, deferral)
+    deferred = evolve(project, checks={**project.checks, **checks}) if checks else project
+    return deferred, {CATALOG: deferred_source(deferral.path)}, found.reasons()
+
+
+def compiled_deferred(
+    session: Session, select: Selection, exclude: Selection, names: list[str]
+) -> tuple[Project, Deferred]:
+    """``teal compile --defer-to PATH``: the selection bound as a deferred build binds it
+    (against the deferred relations' columns; its located errors first), and the project
+    whose compiled SQL reads the deferred upstreams there, as the build runs it. Each
+    model whose SQL is pointed there says so in a comment first: which models, from
+    which file, attached read-only under what catalog."""
+    from teal.compiler.deferral import CATALOG
+    from teal.runtime.run_options import RunOptions
+
+    available, _ = before_open(session, select, exclude)
+    found = bind_deferred(session, select, exclude, RunOptions(), session.state(), available)
+    project = found.run_project(session.project, names)
+    noted: dict[str, Model] = {}
+    for name in names:
+        model = project.models[name]
+        if model is session.project.models[name] or model.compiled_sql is None:
+            continue
+        read = sorted(set(upstream_candidates(session.project, [name])) & set(found.models))
+        note = (
+            f"-- reads {', '.join(read)} from {found.deferral.path} (deferred), "
+            f'attached read-only as "{CATALOG}"\n'
+        )
+        incremental = model.incremental_sql
+        noted[name] = evolve(
+            model,
+            compiled_sql=note + model.compiled_sql,
+            incremental_sql=None if incremental is None else note + incremental,
+        )
+    return evolve(project, models={**project.models, **noted}), found

@@ -482,7 +482,8 @@ class Session:
             if run.bind:  # an incremental model's columns changed under on_schema_change: fail
                 bound = self._bound if deferred is not None else self._columns or self._bound
                 check_schema_changes(project, plan, wh, bound)
-            warnings = plan_warnings(project, plan, state, options.now, run.config)
+            there = deferred.partitions_there(self.config, project, plan) if deferred else None
+            warnings = plan_warnings(project, plan, state, options.now, run.config, there)
             if warnings:
                 self._warn(warnings)
             if not plan.steps:
@@ -557,7 +558,7 @@ class Session:
     ) -> CheckRun:
         """Run the checks of the selected models on what is published now (no build). A dbt
         project's ``target/run_results.json`` then holds their results, as ``dbt test``'s."""
-        from teal.runtime.check_run import check_selected
+        from teal.runtime.check_run import check_selected, deferring
 
         return check_selected(
             self.project,
@@ -565,6 +566,7 @@ class Session:
             _as_list(exclude) or [],
             self.select,
             store_failures=store_failures,
+            defer=deferring(self),  # --defer-to: checks read other models from there
         )
 
     def change_partitions(

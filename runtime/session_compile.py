@@ -26,8 +26,14 @@ def compile_selection(session: Session, select: Selection, exclude: Selection) -
     selected = bool(select or exclude)
     names = session.select(select, exclude)
     chosen = names if selected else None
+    project = session.project
+    if session.defer is not None:  # bound and written as a deferred build runs it
+        from teal.runtime.deferring import compiled_deferred
+
+        project, _ = compiled_deferred(session, select, exclude, names)
     recorded = recorded_types(session.project, session.readable_store())
-    stamp = CompileStamp.of(session.project, chosen, recorded)
+    # a deferred compile depends on the other file and this warehouse's state too: not kept
+    stamp = CompileStamp.of(session.project, chosen, recorded) if not session.defer else None
     last = stamp.read() if stamp is not None else None
     if last is not None:
         return last
@@ -38,17 +44,18 @@ def compile_selection(session: Session, select: Selection, exclude: Selection) -
     )
     # the compiled SQL needs no lineage, so it is written first (kept when the compile
     # then fails, as dbt keeps it), by a child while the models are typed if it can
-    writing = write_compiled_ahead(session.project, compiled_names, nexts, session.strategy)
+    writing = write_compiled_ahead(project, compiled_names, nexts, session.strategy)
     if writing is None:
-        write_compiled(session.project, compiled_names, nexts)
+        write_compiled(project, compiled_names, nexts)
     try:
-        session.validate(select, exclude)
+        if session.defer is None:  # a deferred selection was bound already
+            session.validate(select, exclude)
         import_every_file(session.project, chosen)
         graph = session.columns(chosen)
     finally:
         writer_failed = writing is not None and writing.result() is None
     if writer_failed:
-        write_compiled(session.project, compiled_names, nexts)
+        write_compiled(project, compiled_names, nexts)
     folder = write_target(session.project, compiled_names, graph)
     compiled = Compiled(folder, len(names), str(graph.resolution(chosen)))
     if stamp is not None:

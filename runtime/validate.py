@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from teal.compiler.config import ProjectConfig
     from teal.compiler.errors import TealError
     from teal.compiler.model_trace import TypedTrace
+    from teal.compiler.partition_records import PartitionRecords
     from teal.compiler.plan import Plan, PlanState
     from teal.compiler.project import Project
     from teal.compiler.strategy import LoadStrategy
@@ -358,11 +359,18 @@ def unbuilt_upstreams(project: Project, plan: Plan, catalog: Catalog) -> list[Te
 
 
 def plan_warnings(
-    project: Project, plan: Plan, state: PlanState, now: datetime | None, config: RunConfig | None
+    project: Project,
+    plan: Plan,
+    state: PlanState,
+    now: datetime | None,
+    config: RunConfig | None,
+    deferred: Mapping[str, PartitionRecords] | None = None,
 ) -> tuple[TealError, ...]:
     """What a build warns of once it is planned: partitions it builds from upstream
     partitions that are not built, and run config for models it does not build (run
-    config a run would refuse is raised, also when nothing needs building)."""
+    config a run would refuse is raised, also when nothing needs building).
+    ``deferred``: the partitions of the deferred upstreams (``plan.deferred``) as the
+    deferred warehouse records them."""
     found: list[TealError] = []
     if config is not None and config.values:
         from teal.runtime.run_config import unused_run_config
@@ -371,16 +379,22 @@ def plan_warnings(
     if not plan.steps:
         return ()
     if any(s.partitions for s in plan.steps):
-        found[:0] = unbuilt_upstream_partitions(project, plan, state, now)
+        found[:0] = unbuilt_upstream_partitions(project, plan, state, now, deferred)
     return tuple(found)
 
 
 def unbuilt_upstream_partitions(
-    project: Project, plan: Plan, state: PlanState, now: datetime | None
+    project: Project,
+    plan: Plan,
+    state: PlanState,
+    now: datetime | None,
+    deferred: Mapping[str, PartitionRecords] | None = None,
 ) -> list[TealError]:
     """A warning for each step whose partitions read partitions of an upstream this run
     does not build and that are not built (or failed): those partitions are built from
-    what is there, without the missing rows."""
+    what is there, without the missing rows. An upstream read from the deferred
+    warehouse (``plan.deferred``) is judged by its records there (``deferred``), not
+    by this warehouse's; one without records there is not judged."""
     from teal.compiler.errors import SelectionError
     from teal.compiler.partition_records import NO_RECORDS
     from teal.compiler.versions import DataVersions
@@ -396,12 +410,12 @@ def unbuilt_upstream_partitions(
             upstream = project.models[up]
             if up in planned or upstream.partitions is None:
                 continue
+            there = up in plan.deferred
+            if there and up not in (deferred or {}):
+                continue
             versions = versions or DataVersions(project, state, now)
-            built = {
-                key
-                for key, status in state.partitions.get(up, NO_RECORDS).columns("status")
-                if status == "success"
-            }
+            records = (deferred or {})[up] if there else state.partitions.get(up, NO_RECORDS)
+            built = {key for key, status in records.columns("status") if status == "success"}
             missing = sorted(
                 {
                     k
@@ -414,12 +428,16 @@ def unbuilt_upstream_partitions(
                 shown = ", ".join(missing[:3]) + (
                     f" and {len(missing) - 3} more" if len(missing) > 3 else ""
                 )
+                what = "the deferred warehouse has not built" if there else "are not built"
+                hint = f"build them first: `teal build -s {up}+` with the same partitions"
+                if there:
+                    hint = f"{up} is {plan.deferred[up]}: {hint} there, or here without deferring"
                 out.append(
                     SelectionError(
-                        f"{model.name} reads partitions of {up} that are not built ({shown}): "
+                        f"{model.name} reads partitions of {up} that {what} ({shown}): "
                         "its partitions are built without their rows",
                         path=model.display_path,
-                        hint=f"build them first: `teal build -s {up}+` with the same partitions",
+                        hint=hint,
                     )
                 )
     return out

@@ -254,6 +254,7 @@ def run(**options: Any) -> None:
 @main.command()
 @selection_options
 @common_options
+@defer_options
 @click.option("--store-failures", is_flag=True, help="Keep failing rows in teal_failures.<check>.")
 @click.option(
     "--freshness", is_flag=True, help="Check how recent the selected models' data is instead."
@@ -285,6 +286,13 @@ def check(
     if freshness:
         from teal.cli_daemon import report_freshness
 
+        if session.defer is not None:
+            from teal.compiler.errors import ProjectError
+
+            raise ProjectError(
+                f"--freshness judges this warehouse's data: {session.defer.flag} does not apply",
+                hint=f"drop {session.defer.flag}, or drop --freshness to run the checks",
+            )
         report_freshness(session, select, exclude, as_json)
         return
     result = session.check(select, exclude, store_failures=store_failures)
@@ -295,6 +303,7 @@ def check(
                 "success": result.success,
                 "missing": list(result.missing),
                 "checks": [asdict(o) for o in result.outcomes],
+                **({"deferred": dict(sorted(result.deferred.items()))} if result.deferred else {}),
             }
         )
     else:
@@ -312,6 +321,8 @@ def check(
             click.echo(table(("model", "check", "status", "failing", "note"), rows))
         for name in result.missing:
             click.echo(f"{name}: not built yet, its checks were not run")
+        for name, why in sorted(result.deferred.items()):  # as `teal plan` lists them
+            click.echo(f"{name} (deferred): {why}")
         from teal.compiler.wording import counted
 
         flagged = [o for o in result.outcomes if o.status != "pass"]
@@ -470,6 +481,7 @@ def plan(
 @main.command()
 @selection_options
 @common_options
+@defer_options
 @handle_errors
 def compile(
     project_dir: Path | None,

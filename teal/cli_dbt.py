@@ -18,6 +18,7 @@ from teal.cli_support import (
     PROFILES_DIR,
     build_options,
     common_options,
+    defer_options,
     handle_errors,
     open_session,
     selection_options,
@@ -86,6 +87,7 @@ snapshot = _resource_command(
 @click.command(name="test")
 @selection_options
 @common_options
+@defer_options
 @click.option("--store-failures", is_flag=True, help="Keep failing rows in teal_failures.<check>.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.pass_context

@@ -145,13 +145,13 @@ def test_plan_says_which_upstreams_are_deferred(proj: Path) -> None:
     lines = done.stdout.splitlines()
     assert any("stg_orders" in ln and "(deferred)" in ln and "not built here" in ln for ln in lines)
     assert any("revenue" in ln and "built as a table" in ln for ln in lines), done.stdout
-    assert "2 upstream models deferred" in done.stdout
+    assert "3 models deferred" in done.stdout  # customers: read by a check of revenue
     as_json = run_teal("plan", "-s", "revenue", "--defer-to", "prod.duckdb", "--json", cwd=proj)
     ok(as_json)
     import json
 
     deferred = json.loads(as_json.stdout)["deferred"]
-    assert sorted(deferred) == ["stg_customers", "stg_orders"]
+    assert sorted(deferred) == ["customers", "stg_customers", "stg_orders"]
     assert not (proj / "warehouse.duckdb").exists()  # a plan opens no warehouse for writing
 
 
@@ -238,6 +238,117 @@ def test_deferral_mistakes_are_located_errors_and_write_nothing(proj: Path) -> N
     assert fingerprint(prod) == before
 
 
+@pytest.mark.slow
+def test_checks_read_the_other_models_they_read_from_production(proj: Path) -> None:
+    # revenue's relationships check reads stg_customers, its singular check customers
+    # (which revenue's SQL does not read); neither is built here
+    prod = proj / "prod.duckdb"
+    before = fingerprint(prod)
+    done = run_teal("check", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    assert done.returncode == 1, done.output  # the checked model itself is read here
+    assert "revenue: not built yet" in done.stdout, done.output
+    done = run_teal("build", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    ok(done)
+    assert "checks: 3 pass" in done.stdout, done.stdout
+    plan = run_teal("plan", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    assert any(
+        ln.split()[1:3] == ["customers", "(deferred)"] and "by checks (not built here)" in ln
+        for ln in plan.stdout.splitlines()
+    ), plan.output
+    alone = run_teal("check", "-s", "revenue", cwd=proj)  # without deferral: not there
+    assert alone.returncode == 1, alone.output
+    assert 'Table with name "staging.stg_customers" does not exist' in alone.stdout, alone.output
+    done = run_teal("check", "-s", "revenue", "--defer-to", "prod.duckdb", "--json", cwd=proj)
+    ok(done)
+    import json
+
+    found = json.loads(done.stdout)
+    assert [(c["check"], c["status"]) for c in found["checks"]] == [
+        ("not_null_revenue_name", "pass"),
+        ("relationships_revenue_name_stg_customers", "pass"),
+        ("revenue_of_known_customers", "pass"),
+    ]
+    assert sorted(found["deferred"]) == ["customers", "stg_customers"]
+    text = run_teal("check", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    ok(text)
+    assert "customers (deferred): read from" in text.stdout
+    assert "by checks (not built here)" in text.stdout, text.stdout
+    # stg_customers built here without bob: read here, unless --favor-state
+    raw = proj / "models/raw/customers.sql"
+    raw.write_text(raw.read_text().replace(", (11, 'bob')", ""))
+    ok(run_teal("build", "-s", "+stg_customers", "-q", cwd=proj))
+    here = run_teal("test", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    assert here.returncode == 1, here.output
+    assert "relationships_revenue_name_stg_customers  FAIL" in here.stdout, here.stdout
+    favored = ("test", "-s", "revenue", "--defer-to", "prod.duckdb", "--favor-state")
+    ok(run_teal(*favored, cwd=proj))
+    assert fingerprint(prod) == before
+    done = run_teal("check", "--freshness", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    refused(done, "--defer-to does not apply")
+
+
+@pytest.mark.slow
+def test_compile_writes_the_sql_a_deferred_build_runs(proj: Path) -> None:
+    done = run_teal("compile", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    ok(done)
+    compiled = proj / "target/compiled/models/marts/revenue.sql"
+    text = compiled.read_text()
+    assert text.startswith("-- revenue: table marts.revenue\n-- reads stg_customers, stg_orders")
+    assert '"teal_defer"."staging"."stg_orders"' in text, text
+    assert not (proj / "warehouse.duckdb").exists()  # nothing created here
+    conn = duckdb.connect()  # the file runs as written, with production attached as it says
+    conn.execute(f"attach '{proj / 'prod.duckdb'}' as teal_defer (read_only)")
+    assert conn.execute(text).fetchall() == [("ADA", 61), ("BOB", 80)]
+    ok(run_teal("compile", "-s", "revenue", cwd=proj))  # without: this warehouse's SQL again
+    assert "teal_defer" not in compiled.read_text()
+    # bound as the deferred build binds: against production's columns, not the edit's
+    orders = proj / "models/staging/stg_orders.sql"
+    orders.write_text(orders.read_text().replace("amount_x2", "amount_x2, amount * 3 as amount_x3"))
+    ephemeral = proj / "models/staging/customer_orders.sql"
+    ephemeral.write_text(ephemeral.read_text().replace("o.amount_x2", "o.amount_x3 as amount_x2"))
+    ok(run_teal("compile", "-s", "revenue", cwd=proj))  # here, stg_orders has amount_x3
+    done = run_teal("compile", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    refused(done, "models/staging/customer_orders.sql:2:", "amount_x3")  # production has not
+    done = run_teal("compile", "-s", "revenue", "--defer-to", "nowhere.duckdb", cwd=proj)
+    refused(done, "nowhere.duckdb: no such file")
+
+
+DAYS = ("--partition", "2025-01-02,2025-01-03")
+TOTALS = "select * from marts.daily_totals order by all"
+
+
+@pytest.mark.slow
+def test_a_partitioned_mart_reads_its_deferred_daily_upstream(tmp_path: Path) -> None:
+    # tests/deferral_partitions: daily_totals (daily) reads daily_events (daily), built in
+    # production only; its partitions are judged by production's state, not this one's
+    root = tmp_path / "parts"
+    shutil.copytree(HERE / "deferral_partitions", root)
+    ok(run_teal("build", "--warehouse", "prod.duckdb", "-q", cwd=root))
+    args = ("build", "-s", "daily_totals", *DAYS)
+    done = run_teal(*args, "--defer-to", "prod.duckdb", cwd=root)
+    ok(done)
+    assert "not built" not in done.output, done.output  # no warning: production has them
+    whole = ("build", "-s", "+daily_totals", *DAYS, "--warehouse", "whole.duckdb", "-q")
+    ok(run_teal(*whole, cwd=root))  # the same two days, built here from scratch
+    built = rows(root / "warehouse.duckdb", TOTALS)
+    assert built == rows(root / "whole.duckdb", TOTALS)
+    assert [(str(d), a, t, n) for d, a, t, n in built] == [
+        ("2025-01-02", "a", 20, 1),
+        ("2025-01-02", "b", 30, 1),
+        ("2025-01-03", "b", 90, 2),
+    ]
+    # a production that lacks one of the upstream's partitions: that one is named
+    half = ("build", "-s", "+daily_events", "--partition", "2025-01-02", "-q")
+    ok(run_teal(*half, "--warehouse", "half.duckdb", cwd=root))
+    done = run_teal(*args, "--defer-to", "half.duckdb", "--warehouse", "dev.duckdb", cwd=root)
+    ok(done)
+    assert (
+        "daily_totals reads partitions of daily_events that the deferred warehouse has not "
+        "built (2025-01-03)"
+    ) in done.stderr, done.output
+    assert "hint: daily_events is read from" in done.stderr, done.stderr
+
+
 # -- a dbt project ----------------------------------------------------------------------------
 
 
@@ -277,3 +388,14 @@ def test_dbt_defer_to_a_database_teal_cannot_find_says_so(dbt_proj: Path) -> Non
     assert not (dbt_proj / "dev.duckdb").exists()
     args = ("build", "-s", "revenue", "--defer", "--state", "prod-state")
     ok(run_teal(*args, "--defer-to", "prod.duckdb", cwd=dbt_proj))  # told where it is
+
+
+@pytest.mark.slow
+def test_dbt_test_with_defer_reads_the_manifests_relations(dbt_proj: Path) -> None:
+    ok(run_teal("build", "-s", "revenue", "--defer", "--state", "prod-state", cwd=dbt_proj))
+    # revenue's relationships test reads stg_orders: analytics.stg_orders in production
+    alone = run_teal("test", "-s", "revenue", cwd=dbt_proj)
+    assert alone.returncode == 1, alone.output
+    done = run_teal("test", "-s", "revenue", "--defer", "--state", "prod-state", cwd=dbt_proj)
+    ok(done)
+    assert "stg_orders (deferred): read from" in done.stdout, done.stdout

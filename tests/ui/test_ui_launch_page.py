@@ -114,3 +114,19 @@ def test_a_run_config_mistake_is_shown_at_its_line(page, finance_ui: UIServer):
     expect(page.locator("table.plan")).to_contain_text("customer_segments")
     expect(page.locator("#launch-error")).to_be_empty()
     expect(page.locator("#launch")).to_be_enabled()
+
+
+def test_the_plan_says_which_steps_rebuild_from_scratch(page, finance_ui: UIServer):
+    from playwright.sync_api import expect
+
+    # as `teal plan --full-refresh`: an incremental model rebuilt from scratch says so
+    page.goto(f"{finance_ui.url}#/launch?select=daily_revenue+int_orders&full_refresh=1")
+    expect(page.locator("#l-full")).to_be_checked()
+    revenue = page.locator("table.plan tr", has_text="daily_revenue")
+    expect(revenue.locator("td").nth(1)).to_have_text("incremental (full refresh)")
+    orders = page.locator("table.plan tr", has_text="int_orders")
+    expect(orders.locator("td").nth(1)).to_have_text("table")  # a table is always rebuilt
+    page.uncheck("#l-full")
+    page.click("#show-plan")  # its built partitions: no step, and nothing rebuilt from scratch
+    expect(page.locator("table.plan")).not_to_contain_text("full refresh")
+    expect(orders.locator("td").nth(1)).to_have_text("table")

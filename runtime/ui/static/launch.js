@@ -140,9 +140,14 @@ function planHtml(plan) {
   return `<h2>${plan.steps.length ? counted(plan.steps.length, "step") : "Nothing to build"}</h2>
     <dl class="facts launch-facts">${facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("")}</dl>
     ${plan.warnings.map((w) => `<p class="warning">warning: ${esc(w)}</p>`).join("")}
-    ${plan.steps.length ? `<table class="plan"><tr><th>model</th><th>action</th><th>why</th><th>partitions</th></tr>${plan.steps.map((s) => `<tr><td>${assetLink(s.model)}</td><td>${esc(s.action)}</td><td>${esc(s.blocked ? `blocked: ${s.blocked}` : s.reason)}</td><td>${esc(s.partitions.length || "")}</td></tr>`).join("")}</table>` : ""}
+    ${plan.steps.length ? `<table class="plan"><tr><th>model</th><th>action</th><th>why</th><th>partitions</th></tr>${plan.steps.map((s) => `<tr><td>${assetLink(s.model)}</td><td>${esc(actionOf(s))}</td><td>${esc(s.blocked ? `blocked: ${s.blocked}` : s.reason)}</td><td>${esc(s.partitions.length || "")}</td></tr>`).join("")}</table>` : ""}
     ${takes.length ? `<h2>Run config these models take</h2><table class="config-fields"><tr><th>model</th><th>field</th><th>type</th><th>default</th></tr>${takes.map(([model, fields]) => fields.map((f) => `<tr><td>${esc(model)}</td><td>${esc(f.name)}</td><td>${esc(f.type)}</td><td>${f.required ? "<b>required</b>" : esc(JSON.stringify(f.default))}</td></tr>`).join("")).join("")}</table>
       <p><button type="button" class="secondary" id="scaffold">Fill in the run config with these defaults</button></p>` : ""}`;
+}
+
+// a step's action as `teal plan` words it: rebuilt from scratch (not added to) says so
+function actionOf(step) {
+  return step.full_refresh && !step.blocked ? `${step.action} (full refresh)` : step.action;
 }
 
 // the run config of the planned models, every field at its default (required ones empty)
