@@ -49,6 +49,7 @@ class Deferred:
     built_here: frozenset[str]  # of those, the ones built here too (--favor-state)
     # of those, the ones only checks read (a relationships check's parent, ...)
     by_checks: frozenset[str] = frozenset()
+    selected: tuple[str, ...] = ()  # the selection, in build order, computed once
 
     @property
     def models(self) -> list[str]:
@@ -83,8 +84,9 @@ class Deferred:
         there = read_plan_state(config, self.deferral.path).partitions
         return {n: there[n] for n in wanted if n in there}
 
-    def run_project(self, project: Project, selected: list[str]) -> Project:
-        return defer_project(project, selected, self.models, self.deferral)
+    def run_project(self, project: Project, selected: list[str] | None = None) -> Project:
+        chosen = list(self.selected) if selected is None else selected
+        return defer_project(project, chosen, self.models, self.deferral)
 
     def plan(self, plan: Plan, project: Project, run: Project) -> Plan:
         """``plan`` (made from ``run``, this deferral's project of ``project``) saying what
@@ -176,7 +178,20 @@ def settle(
     ]
     chosen = {n: available[n] for n in [*deferred, *by_checks]}
     built_here = frozenset(n for n in chosen if n in built)
-    return Deferred(deferral, chosen, built_here, frozenset(by_checks))
+    return Deferred(deferral, chosen, built_here, frozenset(by_checks), tuple(selected))
+
+
+def built_here(project: Project, state: PlanState) -> frozenset[str]:
+    """The models built in this warehouse, as dbt's ``--defer`` judges it: recorded by
+    teal (``state.models``), or whose relation exists in this warehouse's catalog (a
+    relation dbt, or anything else, made). ``state`` is the kept state, which lists the
+    catalog (``PlanState.relations``, read once with the state)."""
+    listed = state.relations or frozenset()
+    return frozenset(
+        name
+        for name, model in project.models.items()
+        if name in state.models or f"{model.schema}.{model.alias}".lower() in listed
+    )
 
 
 def _same_file(a: object, b: object) -> bool:
@@ -190,12 +205,14 @@ def _same_file(a: object, b: object) -> bool:
 
 def before_open(
     session: Session, select: Selection, exclude: Selection
-) -> tuple[dict[str, Columns], dict[str, Source]]:
-    """What a deferred build knows before it opens its warehouse: the columns of the
-    selection's upstreams in the deferred file (whose errors come first), and that file
-    as the source the warehouse attaches. An upstream the file lacks is an error when the
-    kept state says it is not built here either: before this warehouse is opened (or
-    created)."""
+) -> tuple[Deferred, dict[str, Source]]:
+    """What a deferred build knows before it opens (or creates) its warehouse: the
+    selection (computed once: a ``state:`` selector reads the kept state here, never
+    beside the build's own open), the columns of its upstreams in the deferred file
+    (whose errors come first), which of them are deferred (what is built here judged from
+    the kept state, as the build would read it), and that file as the source the
+    warehouse attaches. A deferred model the file lacks is an error here, before this
+    warehouse is opened or created."""
     from teal.compiler.deferral import CATALOG
     from teal.warehouse.engine import deferred_source
 
@@ -203,18 +220,18 @@ def before_open(
     assert deferral.path is not None
     chosen = session.select(select, exclude)
     available = read_candidates(session.config, session.project, deferral, chosen)
-    if any(n not in available for n in upstream_candidates(session.project, chosen)):
-        settle(session.project, deferral, chosen, session.state().models, available)
-    return available, {CATALOG: deferred_source(deferral.path)}
+    built = built_here(session.project, session.state())
+    found = settle(session.project, deferral, chosen, built, available)
+    session._deferred = found
+    return found, {CATALOG: deferred_source(deferral.path)}
 
 
 def defer_one(session: Session, name: str) -> tuple[Model, dict[str, Source], str | None]:
     """``teal show -s NAME --defer-to PATH``: the model with its SQL reading its deferred
     upstreams from PATH, the source that attaches PATH, and a note of what it defers (the
     state said what is built here without holding the warehouse)."""
-    available, attached = before_open(session, [name], None)
-    found = settle_selection(session, [name], None, session.state(), available)
-    model = found.run_project(session.project, [name]).models[name]
+    found, attached = before_open(session, [name], None)
+    model = found.run_project(session.project).models[name]
     where, read = found.deferral.path, [n for n in found.models if n not in found.by_checks]
     said = f"reads {', '.join(read)} from {where} (deferred)" if read else None
     return model, attached, said
@@ -234,36 +251,27 @@ def settle_selection(
     names = session.select(select, exclude)
     if available is None:
         available = read_candidates(session.config, session.project, deferral, names)
-    found = settle(session.project, deferral, names, state.models, available)
+    found = settle(session.project, deferral, names, built_here(session.project, state), available)
     session._deferred = found
     return found
 
 
-def bind_deferred(
-    session: Session,
-    select: Selection,
-    exclude: Selection,
-    run: RunOptions,
-    state: PlanState,
-    available: Mapping[str, Columns] | None,
-) -> Deferred:
-    """What ``Session._build`` does first with ``--defer-to``, once the warehouse is open
-    with the deferred file attached read-only: the upstreams settled, and the selection
-    bound against the deferred relations' columns (before any data changes). The build
-    then plans and carries out :meth:`Deferred.run_project`'s SQL, which reads them there;
-    deferred models get no step, so no state row records them as built here."""
+def bind_deferred(session: Session, found: Deferred, run: RunOptions) -> None:
+    """What a deferred build (and compile) does after :func:`before_open`, still before
+    the warehouse is opened or created: the selection bound against the deferred
+    relations' columns, so that a binding mistake changes and creates nothing. The build
+    then plans and carries out :meth:`Deferred.run_project`'s SQL, which reads them
+    there; deferred models get no step, so no state row records them as built here."""
     from teal.runtime.validate import bind_selection
 
-    deferred = settle_selection(session, select, exclude, state, available)
     if run.bind:
-        names = session.select(select, exclude)
+        names = list(found.selected)
         raise_all(sql_problems(session.config, [session.project.models[n] for n in names]))
         # the ephemerals the selection inlines run with it: their references are bound
         # against the deferred relations too, and their mistakes reported
         bound = [*inlined_ephemerals(session.project, names), *names]
-        against = deferred.bind_project(session.project)
+        against = found.bind_project(session.project)
         session._bound = bind_selection(against, bound, None, session.readable_store)
-    return deferred
 
 
 @contextmanager
@@ -296,7 +304,7 @@ def for_checks(
     reads = check_reads(project, names, only)
     # the file's errors first, whatever the checks read
     available = read_candidates(session.config, project, deferral, names if reads else [])
-    built = session.state().models if reads else {}
+    built = built_here(project, session.state()) if reads else frozenset()
     chosen = {
         n: available[n]
         for n in reads
@@ -321,8 +329,8 @@ def compiled_deferred(
     from teal.compiler.deferral import CATALOG
     from teal.runtime.run_options import RunOptions
 
-    available, _ = before_open(session, select, exclude)
-    found = bind_deferred(session, select, exclude, RunOptions(), session.state(), available)
+    found, _ = before_open(session, select, exclude)
+    bind_deferred(session, found, RunOptions())
     project = found.run_project(session.project, names)
     noted: dict[str, Model] = {}
     for name in names:

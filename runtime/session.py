@@ -452,23 +452,19 @@ class Session:
             self.run_store()  # an unreachable store fails the run before any data changes
         if run.bind and self.defer is None:
             self.bind(select, exclude)  # a missing column fails before any data changes
-        sources, available = project.sources, None
-        if self.defer is not None:  # the deferred file's errors before this one opens
-            from teal.runtime.deferring import before_open
+        sources, deferred = project.sources, None
+        if self.defer is not None:  # settled and bound before this warehouse is opened
+            from teal.runtime.deferring import before_open, bind_deferred, running
 
-            available, attached = before_open(self, select, exclude)
+            deferred, attached = before_open(self, select, exclude)
+            bind_deferred(self, deferred, run)
             sources = {**sources, **attached}
         ahead, wait = self._ahead, run.wait
         with open_when_free(self.config, sources, wait, self._holder, ahead=ahead) as wh:
             # the catalog is listed only for a plan that skips unchanged models
             state = wh.plan_state(relations=options.changed_only)
             self._bind(state)
-            project, deferred = self.project, None
-            if self.defer is not None:  # bound against the deferred relations' columns
-                from teal.runtime.deferring import bind_deferred, running
-
-                deferred = bind_deferred(self, select, exclude, run, state, available)
-                project = deferred.run_project(self.project, self.select(select, exclude))
+            project = self.project if deferred is None else deferred.run_project(self.project)
             plan = build_plan(
                 project,
                 _as_list(select),

@@ -1,0 +1,100 @@
+"""Deferral judged against the developer's warehouse as dbt judges it.
+
+A fresh or half-built dev warehouse: a ``state:`` selector with a deferral (one open of
+the warehouse), a failed check below a deferred model (it must not block), a relation
+dbt built here without teal (built here: read here), a partitioned upstream built here
+only in part (read here, with a warning). The fixture projects are tests/deferral_*;
+every case runs the real CLI against real DuckDB files.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import run_teal
+from tests.test_deferral import REVENUE, ok, refused, relations, rows
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def prod(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("deferral_dev") / "project"
+    shutil.copytree(HERE / "deferral_project", root)
+    ok(run_teal("build", "--warehouse", "prod.duckdb", "-q", cwd=root))
+    return root
+
+
+@pytest.fixture
+def proj(prod: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    shutil.copytree(prod, root, ignore=shutil.ignore_patterns("__pycache__", ".teal"))
+    return root
+
+
+@pytest.fixture
+def dbt_proj(tmp_path: Path) -> Path:
+    root = tmp_path / "shop"
+    shutil.copytree(HERE / "deferral_dbt", root)
+    ok(run_teal("build", "--target", "prod", "-q", cwd=root))
+    (root / "prod-state").mkdir()
+    shutil.copy(root / "target/manifest.json", root / "prod-state/manifest.json")
+    return root
+
+
+@pytest.mark.slow
+def test_a_state_selector_with_defer_builds_into_a_fresh_dev_warehouse(dbt_proj: Path) -> None:
+    mart = dbt_proj / "models/marts/revenue.sql"
+    mart.write_text(mart.read_text() + "-- edited\n")
+    dev = dbt_proj / "dev.duckdb"
+    assert not dev.exists()
+    args = ("build", "-s", "state:modified+", "--defer", "--state", "prod-state")
+    ok(run_teal(*args, cwd=dbt_proj))  # was: exit 2, "this process has it open already"
+    assert rows(dev, "select * from dev_ada.revenue") == [("ada", 30.5), ("bob", 40.0)]
+
+
+@pytest.mark.slow
+def test_a_state_selector_with_defer_to_builds_into_a_new_warehouse(proj: Path) -> None:
+    args = ("build", "-s", "state:modified", "--defer-to", "prod.duckdb")
+    ok(run_teal(*args, "--warehouse", "new.duckdb", "-q", cwd=proj))
+    assert rows(proj / "new.duckdb", REVENUE) == [("ADA", 61), ("BOB", 80)]
+
+
+@pytest.mark.slow
+def test_a_binding_mistake_in_a_deferred_build_creates_no_dev_warehouse(proj: Path) -> None:
+    orders = proj / "models/staging/stg_orders.sql"
+    orders.write_text(orders.read_text().replace("amount_x2", "amount_x2, amount * 3 as amount_x3"))
+    ephemeral = proj / "models/staging/customer_orders.sql"
+    ephemeral.write_text(ephemeral.read_text().replace("o.amount_x2", "o.amount_x3 as amount_x2"))
+    done = run_teal("build", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    refused(done, "models/staging/customer_orders.sql:2:", "amount_x3")
+    assert not (proj / "warehouse.duckdb").exists()
+
+
+@pytest.mark.slow
+def test_a_relation_in_the_dev_warehouse_not_built_by_teal_counts_as_built_here(
+    proj: Path,
+) -> None:
+    # dbt's rule: a ref is deferred only when its relation does not exist in the dev
+    # target; here dbt (not teal) built staging.stg_orders, with one order of 2
+    dev = proj / "warehouse.duckdb"
+    conn = duckdb.connect(str(dev))
+    conn.execute("create schema staging")
+    conn.execute(
+        "create table staging.stg_orders as "
+        "select 1 as order_id, 10 as customer_id, 2.0 as amount_x2"
+    )
+    conn.close()
+    plan = run_teal("plan", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    ok(plan)
+    assert not any("stg_orders" in ln and "(deferred)" in ln for ln in plan.stdout.splitlines())
+    ok(run_teal("build", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj))
+    assert rows(dev, REVENUE) == [("ADA", 2)]  # this warehouse's stg_orders
+    favored = ("build", "-s", "revenue", "--defer-to", "prod.duckdb", "--favor-state")
+    ok(run_teal(*favored, cwd=proj))
+    assert rows(dev, REVENUE) == [("ADA", 61), ("BOB", 80)]  # production's
+    assert "staging.stg_orders" in relations(dev)
