@@ -247,11 +247,15 @@ def block_failed_upstreams(plan: Plan, ctx: PlanContext) -> Plan:
     stands, is blocked: it would build on data its upstream's checks rejected. The failure
     stands until the upstream passes its checks again; an upstream rebuilt in this plan
     decides for itself (its downstream runs if it passes now). With
-    ``--ignore-failed-upstream`` the step runs and says which failure it ignores."""
+    ``--ignore-failed-upstream`` the step runs and says which failure it ignores. A model
+    read from another warehouse (``options.deferred``) stops the walk: neither its own
+    failure here nor one below it blocks, since this warehouse's relations are not read."""
+    deferred = ctx.options.deferred
     failures = {
         name: found
         for name, found in ctx.state.failed_checks.items()
         if name in ctx.project.models
+        and name not in deferred
         and any(f.check in ctx.project.checks for f in found)  # a removed check stands for nothing
     }
     if not failures:
@@ -262,6 +266,8 @@ def block_failed_upstreams(plan: Plan, ctx: PlanContext) -> Plan:
     blocked_by: dict[str, str] = {}
     for name in ctx.project.dag.order():
         for up in sorted(ctx.project.models[name].upstreams):
+            if up in deferred:
+                continue
             if up in blockers:
                 found = [f for f in blockers[up] if f.check in ctx.project.checks][0]
                 blocked_by[name] = found.describe(up)

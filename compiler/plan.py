@@ -61,6 +61,9 @@ class PlanOptions:
     # a run the daemon queued for automation conditions (runtime/automation_conditions.py):
     # the partitions each of these models builds, whatever else is missing or stale
     model_partitions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # --defer-to: the models read from another warehouse; a check that failed here below
+    # (or on) one of them blocks nothing, since this warehouse's relation is not read
+    deferred: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

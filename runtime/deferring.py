@@ -33,7 +33,7 @@ from teal.warehouse.engine import sql_problems
 if TYPE_CHECKING:
     from teal.compiler.config import ProjectConfig
     from teal.compiler.partition_records import PartitionRecords
-    from teal.compiler.plan import Plan, PlanState
+    from teal.compiler.plan import Plan, PlanOptions, PlanState
     from teal.compiler.project import Model, Project
     from teal.compiler.sources import Source
     from teal.runtime.run_options import RunOptions
@@ -83,6 +83,11 @@ class Deferred:
         assert self.deferral.path is not None
         there = read_plan_state(config, self.deferral.path).partitions
         return {n: there[n] for n in wanted if n in there}
+
+    def options(self, options: PlanOptions) -> PlanOptions:
+        """``options`` naming the deferred models: a check that failed in this warehouse
+        on or below one of them blocks nothing (compiler/passes.block_failed_upstreams)."""
+        return replace(options, deferred=frozenset(self.columns))
 
     def run_project(self, project: Project, selected: list[str] | None = None) -> Project:
         chosen = list(self.selected) if selected is None else selected

@@ -375,7 +375,8 @@ class Session:
             from teal.runtime.deferring import settle_selection
 
             deferred = settle_selection(self, select, exclude, state)
-            project = deferred.run_project(self.project, self.select(select, exclude))
+            project = deferred.run_project(self.project)
+            options = deferred.options(options or self.options())
         plan = build_plan(
             project,
             _as_list(select),
@@ -465,6 +466,7 @@ class Session:
             state = wh.plan_state(relations=options.changed_only)
             self._bind(state)
             project = self.project if deferred is None else deferred.run_project(self.project)
+            options = options if deferred is None else deferred.options(options)
             plan = build_plan(
                 project,
                 _as_list(select),

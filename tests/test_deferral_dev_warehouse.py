@@ -98,3 +98,23 @@ def test_a_relation_in_the_dev_warehouse_not_built_by_teal_counts_as_built_here(
     ok(run_teal(*favored, cwd=proj))
     assert rows(dev, REVENUE) == [("ADA", 61), ("BOB", 80)]  # production's
     assert "staging.stg_orders" in relations(dev)
+
+
+@pytest.mark.slow
+def test_a_check_failed_here_below_a_deferred_model_blocks_nothing(proj: Path) -> None:
+    # raw orders fail a check in this warehouse; stg_orders (read by revenue) is then
+    # not built here, so it is read from production: the local failure is not read
+    (proj / "models/raw/orders.yml").write_text(
+        "models:\n  - name: orders\n    columns:\n      - name: customer_id\n"
+        "        tests:\n          - accepted_values: {values: [10]}\n"
+    )
+    failed = run_teal("build", "-s", "+stg_orders", cwd=proj)
+    assert failed.returncode == 1, failed.output
+    done = run_teal("build", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    ok(done)
+    assert "blocked" not in done.output, done.output
+    assert rows(proj / "warehouse.duckdb", REVENUE) == [("ADA", 61), ("BOB", 80)]
+    # without deferral the failure still blocks what reads the local relations
+    blocked = run_teal("plan", "-s", "stg_orders+", cwd=proj)
+    ok(blocked)
+    assert "blocked: upstream orders failed check" in blocked.stdout, blocked.stdout
