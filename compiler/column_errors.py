@@ -59,8 +59,10 @@ def partition_column_errors(model: Model, names: tuple[str, ...]) -> list[TealEr
     ]
 
 
-def missing_error(model: Model, m: MissingColumn) -> LineageError:
-    """``'revenu' is not a column of int_orders (o), which has: ...`` at the reference."""
+def missing_error(model: Model, m: MissingColumn, deferred: str | None = None) -> LineageError:
+    """``'revenu' is not a column of int_orders (o), which has: ...`` at the reference.
+    ``deferred``: the upstream is read from another warehouse (``read from PATH (not
+    built here)``): said, with the hint to build it here instead of a spelling guess."""
     if m.upstream:
         where = (
             m.upstream
@@ -84,6 +86,18 @@ def missing_error(model: Model, m: MissingColumn) -> LineageError:
             source_line=source_line,
             hint=f"qualify it with the name or alias of the table it comes from "
             f"(o.{m.column} for a table read as o)",
+        )
+    if deferred is not None:
+        return LineageError(
+            f"column '{m.column}' does not exist in {where}, which is {deferred}"
+            + (f" and has there: {shown}" if m.candidates else ""),
+            path=model.display_path,
+            line=m.line,
+            col=m.col,
+            source_line=source_line,
+            hint=f"{m.upstream} is deferred: its relation there lacks what its SQL here "
+            f"makes; select it too (-s {m.upstream}+, or -s state:modified+ for every "
+            "edited model) to build it here, or build it there first",
         )
     return LineageError(
         f"column '{m.column}' does not exist in {where}, which has: {shown}"

@@ -196,6 +196,15 @@ class ColumnGraph:
                 resolved += sum(1 for c in columns if c[2])
         return Resolution(resolved, total, opaque, tuple(unknown))
 
+    def _deferred(self, upstream: str) -> str | None:
+        """Where ``upstream`` is read from when it is deferred (``read from PATH (not built
+        here)``: compiler/deferral.bind_project's stand-in says so), else None."""
+        from teal.compiler.deferral import DEFERRED_KEY
+
+        model = self.project.models.get(upstream)
+        said = model.config.get(DEFERRED_KEY) if model is not None else None
+        return said if isinstance(said, str) and said else None
+
     def errors(self, names: Iterable[str] | None = None) -> list[TealError]:
         """A located error for every reference to a column that does not exist, and for
         every enforced contract a SQL model's columns break, in build order."""
@@ -218,7 +227,7 @@ class ColumnGraph:
             if not missing and (is_opaque or not contract_enforced(model.config)):
                 continue  # nothing to say: no model decoded
             found = self.models[name]
-            out += [missing_error(model, m) for m in found.missing]
+            out += [missing_error(model, m, self._deferred(m.upstream)) for m in found.missing]
             if not is_opaque:
                 out += contract_errors(model, found.names)
         return out

@@ -33,6 +33,8 @@ CATALOG = "teal_defer"
 AS_TABLE = "a view reading deferred models, built as a table"
 
 Columns = tuple[tuple[str, str], ...]  # (name, DuckDB type), in order
+# the config key of a deferred model's stand-in (bind_project) saying where it is read from
+DEFERRED_KEY = "teal_deferred"
 
 
 @dataclass(frozen=True)
@@ -277,12 +279,16 @@ def defer_checks(
     return out
 
 
-def bind_project(project: Project, columns: Mapping[str, Columns]) -> Project:
+def bind_project(
+    project: Project, columns: Mapping[str, Columns], reasons: Mapping[str, str] | None = None
+) -> Project:
     """``project`` as the selection is bound against it: each deferred model (a key of
     ``columns``) stands for its relation in the deferred warehouse, a relation of known
     columns and types read from nothing (bound like a Python asset that declares its
     columns), so a selected model is bound against the columns it will read, and what
-    lies below a deferred model is not bound at all."""
+    lies below a deferred model is not bound at all. ``reasons``: where each is read from
+    (``read from PATH (not built here)``), kept in its config as :data:`DEFERRED_KEY` for
+    the binding's errors to say."""
     if not columns:
         return project
     changed = {
@@ -297,7 +303,7 @@ def bind_project(project: Project, columns: Mapping[str, Columns]) -> Project:
             incremental_sql=None,
             partitions=None,
             declared=(),
-            config={"columns": dict(typed)},
+            config={"columns": dict(typed), DEFERRED_KEY: (reasons or {}).get(name, "")},
         )
         for name, typed in columns.items()
     }

@@ -66,7 +66,7 @@ class Deferred:
         }
 
     def bind_project(self, project: Project) -> Project:
-        return bind_project(project, self.columns)
+        return bind_project(project, self.columns, self.reasons())
 
     def partitions_there(
         self, config: ProjectConfig, project: Project, plan: Plan
@@ -235,7 +235,10 @@ def defer_one(session: Session, name: str) -> tuple[Model, dict[str, Source], st
     """``teal show -s NAME --defer-to PATH``: the model with its SQL reading its deferred
     upstreams from PATH, the source that attaches PATH, and a note of what it defers (the
     state said what is built here without holding the warehouse)."""
+    from teal.runtime.run_options import RunOptions
+
     found, attached = before_open(session, [name], None)
+    bind_deferred(session, found, RunOptions())  # the build's located errors, not DuckDB's
     model = found.run_project(session.project).models[name]
     where, read = found.deferral.path, [n for n in found.models if n not in found.by_checks]
     said = f"reads {', '.join(read)} from {where} (deferred)" if read else None

@@ -212,11 +212,14 @@ class Session:
         from teal.runtime.validate import bind_selection, edited_since_built, plan_schema_changes
 
         edited = edited_since_built(self.project, self.state(), self.select(select, exclude))
+        if self._deferred is not None:  # the whole selection, as the deferred build binds it
+            from teal.runtime.deferring import bind_deferred
+
+            bind_deferred(self, self._deferred, RunOptions())
         if edited:
             self._engine_can_run(edited)
             if self._deferred is not None:  # bound against the deferred relations' columns
-                against = self._deferred.bind_project(self.project)
-                bound = bind_selection(against, edited, None, self.readable_store)
+                bound = self._bound
             else:
                 bound = bind_selection(self.project, edited, self._columns, self.readable_store)
             if plan is not None:

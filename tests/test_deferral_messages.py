@@ -1,0 +1,81 @@
+"""What deferral says: binding errors that name the deferred relation, the missing-in-
+production error, what a build deferred, and the flags and variables dbt users type.
+
+The fixture projects (tests/deferral_project, tests/deferral_dbt) are built into a "prod"
+warehouse with the real CLI; every case runs the real CLI.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_teal
+from tests.test_deferral import ok, refused
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def prod(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("deferral_messages") / "project"
+    shutil.copytree(HERE / "deferral_project", root)
+    ok(run_teal("build", "--warehouse", "prod.duckdb", "-q", cwd=root))
+    return root
+
+
+@pytest.fixture
+def proj(prod: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    shutil.copytree(prod, root, ignore=shutil.ignore_patterns("__pycache__", ".teal"))
+    return root
+
+
+@pytest.fixture
+def dbt_proj(tmp_path: Path) -> Path:
+    root = tmp_path / "shop"
+    shutil.copytree(HERE / "deferral_dbt", root)
+    ok(run_teal("build", "--target", "prod", "-q", cwd=root))
+    (root / "prod-state").mkdir()
+    shutil.copy(root / "target/manifest.json", root / "prod-state/manifest.json")
+    return root
+
+
+def add_amount_x3(root: Path) -> None:
+    """stg_orders gets a column here that production's relation lacks, and the ephemeral
+    customer_orders (inlined into revenue) reads it."""
+    orders = root / "models/staging/stg_orders.sql"
+    orders.write_text(orders.read_text().replace("amount_x2", "amount_x2, amount * 3 as amount_x3"))
+    ephemeral = root / "models/staging/customer_orders.sql"
+    ephemeral.write_text(ephemeral.read_text().replace("o.amount_x2", "o.amount_x3 as amount_x2"))
+
+
+DEFERRED_COLUMN = (
+    "models/staging/customer_orders.sql:2:16: column 'amount_x3' does not exist in "
+    "stg_orders (read as o), which is read from "
+)
+
+
+@pytest.mark.slow
+def test_a_column_the_deferred_relation_lacks_says_where_it_is_read(proj: Path) -> None:
+    add_amount_x3(proj)
+    for command in ("build", "plan", "show"):
+        done = run_teal(command, "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+        refused(done, DEFERRED_COLUMN, "prod.duckdb (not built here)", "-s stg_orders+")
+        assert "did you mean" not in done.output, done.output
+    assert not (proj / "warehouse.duckdb").exists()
+
+
+@pytest.mark.slow
+def test_plan_binds_the_whole_deferred_selection_as_the_build_does(proj: Path) -> None:
+    # built here with amount_x3: nothing is edited since, but --favor-state reads
+    # production's stg_orders, which lacks it
+    add_amount_x3(proj)
+    ok(run_teal("build", "-s", "+revenue", "-q", cwd=proj))
+    args = ("-s", "revenue", "--defer-to", "prod.duckdb", "--favor-state")
+    build = run_teal("build", *args, cwd=proj)
+    refused(build, DEFERRED_COLUMN, "(--favor-state; built here too)")
+    plan = run_teal("plan", *args, cwd=proj)  # was: exit 0, silent
+    refused(plan, DEFERRED_COLUMN, "(--favor-state; built here too)")
