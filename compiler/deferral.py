@@ -50,6 +50,10 @@ class Deferral:
     relations: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     flag: str = "--defer-to"
     manifest: Path | None = None
+    # dbt's --state DIR the relations were read from (once resolved), for messages; and
+    # the models DIR's manifest has a node of (the rest are new there)
+    state_dir: Path | None = None
+    in_manifest: frozenset[str] = frozenset()
 
     def relation(self, model: Model) -> tuple[str, str]:
         """(schema, name) of ``model`` in the deferred warehouse."""

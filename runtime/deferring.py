@@ -26,7 +26,7 @@ from teal.compiler.deferral import (
     inlined_ephemerals,
     upstream_candidates,
 )
-from teal.compiler.errors import ProjectError, TealError, raise_all
+from teal.compiler.errors import ProjectError, raise_all
 from teal.compiler.frozen import evolve
 from teal.warehouse.engine import sql_problems
 
@@ -159,23 +159,10 @@ def settle(
     models' checks read is deferred the same way when the file has it (one it lacks is
     read here: its checks say what is missing, as they would without deferral)."""
     deferred = deferred_models(project, selected, built, deferral.favor_state)
-    errors: list[TealError] = []
-    for name in deferred:
-        if name in available:
-            continue
-        model = project.models[name]
-        schema, alias = deferral.relation(model)
-        errors.append(
-            ProjectError(
-                f"model '{name}' is not selected and not built in this warehouse, and "
-                f"{deferral.flag} {deferral.path} has no {schema}.{alias} either",
-                path=model.display_path,
-                line=model.line or 1,
-                hint=f"select it too (-s +{selected[-1]} builds everything upstream), or "
-                f"build it in {deferral.path} first",
-            )
-        )
-    raise_all(errors)
+    dbt = project.config.dbt is not None
+    raise_all(
+        [missing(project, deferral, n, selected, dbt) for n in deferred if n not in available]
+    )
     by_checks = [
         n
         for n in check_reads(project, selected)
@@ -184,6 +171,44 @@ def settle(
     chosen = {n: available[n] for n in [*deferred, *by_checks]}
     built_here = frozenset(n for n in chosen if n in built)
     return Deferred(deferral, chosen, built_here, frozenset(by_checks), tuple(selected))
+
+
+def missing(
+    project: Project, deferral: Deferral, name: str, selected: list[str], dbt: bool
+) -> ProjectError:
+    """The error of a deferred model the deferred file lacks: a dbt ``--state`` manifest
+    with no node of it (a new model), or a relation the file does not have."""
+    model = project.models[name]
+    schema, alias = deferral.relation(model)
+    where = f"model '{name}' is not selected and not built in this warehouse"
+    select_it = f"select it too (-s {name}+ builds it and what reads it"
+    if deferral.state_dir is not None and name not in deferral.in_manifest:
+        return ProjectError(
+            f"{where}, and the manifest in --state {deferral.state_dir} has no node for it "
+            "(a new model): production has not built it",
+            path=model.display_path,
+            line=model.line or 1,
+            hint=f"{select_it}; -s state:new+ or state:modified+ selects every new model)",
+        )
+    said = (
+        f"{deferral.path} has no {schema}.{alias}, where the manifest in --state "
+        f"{deferral.state_dir} says production built it"
+        if deferral.state_dir is not None
+        else f"{deferral.flag} {deferral.path} has no {schema}.{alias} either"
+    )
+    other = (
+        "; in a dbt project, --defer --state DIR reads each relation where production's "
+        "manifest says it is (its schemas may not be this target's)"
+        if dbt and deferral.state_dir is None
+        else ""
+    )
+    return ProjectError(
+        f"{where}, and {said}",
+        path=model.display_path,
+        line=model.line or 1,
+        hint=f"{select_it}; -s +{selected[-1]} builds everything upstream), or build it in "
+        f"{deferral.path} first{other}",
+    )
 
 
 def built_here(project: Project, state: PlanState) -> frozenset[str]:

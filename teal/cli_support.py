@@ -116,7 +116,7 @@ def defer_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option(
             "--defer-to",
-            type=click.Path(dir_okay=False, path_type=Path),
+            type=click.Path(path_type=Path),  # a folder is refused with a hint (deferral_of)
             default=None,
             expose_value=False,
             callback=_keep_defer,
@@ -170,6 +170,14 @@ def deferral_of(session: Session, asked: dict[str, Any], state_dir: Path | None)
             hint="--favor-state says where upstreams are read from when deferring",
         )
     path = Path(defer_to).resolve() if defer_to else None
+    if path is not None and path.is_dir():
+        raise ProjectError(
+            f"--defer-to {defer_to} is a folder: --defer-to takes production's DuckDB file",
+            hint="in a dbt project, --defer --state DIR reads production's manifest.json from "
+            "a folder (dbt's --defer)"
+            if dbt
+            else "pass the .duckdb file production's build writes",
+        )
     if defer:
         session.defer = Deferral(path, bool(favor), flag="--defer --state", manifest=state_dir)
     elif path is not None:

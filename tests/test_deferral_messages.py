@@ -79,3 +79,30 @@ def test_plan_binds_the_whole_deferred_selection_as_the_build_does(proj: Path) -
     refused(build, DEFERRED_COLUMN, "(--favor-state; built here too)")
     plan = run_teal("plan", *args, cwd=proj)  # was: exit 0, silent
     refused(plan, DEFERRED_COLUMN, "(--favor-state; built here too)")
+
+
+@pytest.mark.slow
+def test_a_model_production_never_built_is_named_as_new_with_a_selection_hint(
+    dbt_proj: Path,
+) -> None:
+    (dbt_proj / "models/staging/stg_countries.sql").write_text("select 'fr' as country\n")
+    (dbt_proj / "models/marts/countries.sql").write_text(
+        "select count(*) as n from {{ ref('stg_countries') }}\n"
+    )
+    done = run_teal("build", "-s", "countries", "--defer", "--state", "prod-state", cwd=dbt_proj)
+    refused(
+        done,
+        "models/staging/stg_countries.sql:1:1: model 'stg_countries' is not selected",
+        "the manifest in --state",
+        "has no node for it (a new model)",
+        "-s stg_countries+",
+        "state:new+",
+    )
+    assert "has no main.stg_countries" not in done.output, done.output
+    assert not (dbt_proj / "dev.duckdb").exists()
+    # --defer-to alone in a dbt project: this target's schema, not production's
+    done = run_teal("build", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=dbt_proj)
+    refused(done, "has no dev_ada.stg_orders either", "--defer --state DIR")
+    # a folder given to --defer-to: dbt's --defer --state DIR is what was meant
+    done = run_teal("build", "-s", "revenue", "--defer-to", "prod-state", cwd=dbt_proj)
+    refused(done, "--defer-to prod-state is a folder", "--defer --state DIR")

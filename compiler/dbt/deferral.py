@@ -33,11 +33,13 @@ def manifest_deferral(
     nodes = read_manifest(state_dir)["nodes"]
     relations: dict[str, tuple[str, str]] = {}
     databases: dict[str, list[str]] = {}
+    known: set[str] = set()
     for name, entry in project.dbt_nodes.items():
         uid = entry.get("unique_id") if isinstance(entry, dict) else None
         node = nodes.get(uid) if isinstance(uid, str) else None
         if not isinstance(node, dict) or name not in project.models:
             continue
+        known.add(name)
         schema, alias = node.get("schema"), node.get("alias") or node.get("name")
         if not isinstance(schema, str) or not isinstance(alias, str):
             continue
@@ -45,8 +47,14 @@ def manifest_deferral(
         database = node.get("database")
         if isinstance(database, str) and database:
             databases.setdefault(database, []).append(name)
+
+    def deferral(path: Path) -> Deferral:
+        return Deferral(
+            path, favor_state, relations, "--defer --state", None, state_dir, frozenset(known)
+        )
+
     if defer_to is not None:
-        return Deferral(defer_to, favor_state, relations, "--defer --state")
+        return deferral(defer_to)
     if not databases:
         raise ProjectError(
             f"--defer: the manifest in {state_dir} names no database for its models, so "
@@ -81,7 +89,7 @@ def manifest_deferral(
             hint=f"pass --defer-to PATH (the file of database '{database}'), or add a "
             f"duckdb output whose path is {database}.duckdb",
         )
-    return Deferral(path, favor_state, relations, "--defer --state")
+    return deferral(path)
 
 
 def _output_path(project: Project, database: str) -> Path | None:
