@@ -60,6 +60,32 @@ class Deferral:
         return self.relations.get(model.name, (model.schema, model.alias))
 
 
+@dataclass(frozen=True)
+class DeferredRead:
+    """A model read from the deferred warehouse: which file, which relation there, and
+    why (``not built here``, ``--favor-state; built here too``); ``by_checks``: only the
+    selection's checks read it. ``str()`` is what ``teal plan`` prints.
+
+    >>> r = DeferredRead("/prod.duckdb", "staging.orders", "not built here")
+    >>> str(r), r.as_json()["relation"]
+    ('read from /prod.duckdb (not built here)', 'staging.orders')
+    """
+
+    path: str
+    relation: str
+    reason: str
+    by_checks: bool = False
+
+    def __str__(self) -> str:
+        checks = " by checks " if self.by_checks else " "
+        return f"read from {self.path}{checks}({self.reason})"
+
+    def as_json(self) -> dict[str, str]:
+        """``{"path", "relation", "reason"}``: what ``--json`` outputs give of it."""
+        said = f"by checks; {self.reason}" if self.by_checks else self.reason
+        return {"path": self.path, "relation": self.relation, "reason": said}
+
+
 def upstream_candidates(project: Project, selected: Iterable[str]) -> list[str]:
     """The models the selected models' SQL reads that are not selected (through
     ephemeral upstreams, whose SQL is inlined into their readers), sorted: what may be

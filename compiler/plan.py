@@ -23,6 +23,7 @@ from teal.compiler.selection import model_index, select_models
 
 if TYPE_CHECKING:
     from teal.compiler.column_lineage import ColumnGraph
+    from teal.compiler.deferral import DeferredRead
     from teal.compiler.key_runs import KeyOrder
     from teal.compiler.partitions import Partitions
     from teal.compiler.verified_versions import VerifiedVersions
@@ -171,7 +172,7 @@ class Plan:
     check_plan: dict[str, list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
     # --defer-to: each upstream model read from the deferred warehouse -> why
     # (compiler/deferral.py); its SQL reads it there, it gets no step
-    deferred: dict[str, str] = field(default_factory=dict)
+    deferred: dict[str, DeferredRead] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -207,7 +208,11 @@ class Plan:
                 m: [{"how": how, "checks": list(names)} for how, names in groups]
                 for m, groups in self.check_plan.items()
             },
-            **({"deferred": dict(sorted(self.deferred.items()))} if self.deferred else {}),
+            **(
+                {"deferred": {n: r.as_json() for n, r in sorted(self.deferred.items())}}
+                if self.deferred
+                else {}
+            ),
         }
 
     def explain(self, format: str = "text") -> str:
@@ -233,8 +238,8 @@ class Plan:
             rows.append((str(i), s.model, action, after, s.reason))
         for name, why in sorted(self.not_run.items()):
             rows.append(("-", name, "(no step)", "-", why))
-        for name, why in sorted(self.deferred.items()):
-            rows.append(("-", name, "(deferred)", "-", why))
+        for name, read in sorted(self.deferred.items()):
+            rows.append(("-", name, "(deferred)", "-", str(read)))
         widths = [max(len(r[c]) for r in rows) for c in range(4)]
         lines = []
         for r in rows:

@@ -16,6 +16,7 @@ from teal.runtime.python_imports import import_python
 from teal.warehouse.engine import open_engine
 
 if TYPE_CHECKING:
+    from teal.compiler.deferral import DeferredRead
     from teal.compiler.sources import Source
     from teal.runtime.session import Session
 
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
 # project whose checks read other models from the deferred file, the source attaching
 # it, and what is read there -> why (runtime/deferring.for_checks)
 Defer = Callable[
-    [list[str], frozenset[str] | None], tuple[Project, dict[str, "Source"], dict[str, str]]
+    [list[str], frozenset[str] | None],
+    tuple[Project, dict[str, "Source"], dict[str, "DeferredRead"]],
 ]
 
 
@@ -35,7 +37,7 @@ class CheckRun:
     outcomes: tuple[CheckOutcome, ...]
     missing: tuple[str, ...]  # selected models with checks whose relation does not exist
     # --defer-to: the models the checks read from the deferred file -> why
-    deferred: Mapping[str, str] = field(default_factory=dict)
+    deferred: Mapping[str, DeferredRead] = field(default_factory=dict)
 
     @property
     def success(self) -> bool:
@@ -143,7 +145,7 @@ def check_selected(
     names, only = with_tests_by_state(project, names, only, select, excluded)
     only = without_excluded(project, names, only, tests_out)
     checked, sources = project, dict(project.sources)
-    deferred: dict[str, str] = {}
+    deferred: dict[str, DeferredRead] = {}
     if defer is not None:
         checked, attached, deferred = defer(names, only)
         sources.update(attached)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from teal.compiler.deferral import (
     AS_TABLE,
     Columns,
     Deferral,
+    DeferredRead,
     bind_project,
     check_reads,
     defer_checks,
@@ -50,23 +51,30 @@ class Deferred:
     # of those, the ones only checks read (a relationships check's parent, ...)
     by_checks: frozenset[str] = frozenset()
     selected: tuple[str, ...] = ()  # the selection, in build order, computed once
+    project: Project | None = field(default=None, repr=False, compare=False)
 
     @property
     def models(self) -> list[str]:
         return sorted(self.columns)
 
-    def reasons(self) -> dict[str, str]:
-        """What ``teal plan`` says of each deferred model."""
-        where = self.deferral.path
+    def reasons(self, project: Project | None = None) -> dict[str, DeferredRead]:
+        """What ``teal plan`` says of each deferred model (``project``: to name its
+        relation there; the session's, when built from one)."""
+        where, known = str(self.deferral.path), project or self.project
+        models = known.models if known is not None else {}
         return {
-            name: f"read from {where}"
-            + (" by checks " if name in self.by_checks else " ")
-            + ("(--favor-state; built here too)" if name in self.built_here else "(not built here)")
-            for name in self.columns
+            name: DeferredRead(
+                where,
+                ".".join(self.deferral.relation(models[name])) if name in models else name,
+                "--favor-state; built here too" if name in self.built_here else "not built here",
+                name in self.by_checks,
+            )
+            for name in sorted(self.columns)
         }
 
     def bind_project(self, project: Project) -> Project:
-        return bind_project(project, self.columns, self.reasons())
+        said = {n: str(r) for n, r in self.reasons(project).items()}
+        return bind_project(project, self.columns, said)
 
     def partitions_there(
         self, config: ProjectConfig, project: Project, plan: Plan
@@ -102,7 +110,7 @@ class Deferred:
             else s
             for s in plan.steps
         ]
-        return replace(plan.with_steps(steps), deferred=self.reasons())
+        return replace(plan.with_steps(steps), deferred=self.reasons(project))
 
 
 def resolved(session: Session) -> Deferral:
@@ -170,7 +178,7 @@ def settle(
     ]
     chosen = {n: available[n] for n in [*deferred, *by_checks]}
     built_here = frozenset(n for n in chosen if n in built)
-    return Deferred(deferral, chosen, built_here, frozenset(by_checks), tuple(selected))
+    return Deferred(deferral, chosen, built_here, frozenset(by_checks), tuple(selected), project)
 
 
 def missing(
@@ -321,7 +329,7 @@ def running(session: Session, project: Project) -> Iterator[None]:
 
 def for_checks(
     session: Session, names: list[str], only: frozenset[str] | None
-) -> tuple[Project, dict[str, Source], dict[str, str]]:
+) -> tuple[Project, dict[str, Source], dict[str, DeferredRead]]:
     """``teal check``/``teal test`` with ``--defer-to``: the project whose checks of
     ``names`` (``only``: just these checks) read the models they read besides their own
     from the deferred file, when those are not among ``names`` and not built here (every
@@ -344,7 +352,7 @@ def for_checks(
         if n in available and (deferral.favor_state or n not in built)
     }
     found = Deferred(
-        deferral, chosen, frozenset(n for n in chosen if n in built), frozenset(chosen)
+        deferral, chosen, frozenset(n for n in chosen if n in built), frozenset(chosen), (), project
     )
     checks = defer_checks(project, names, found.models, deferral)
     deferred = evolve(project, checks={**project.checks, **checks}) if checks else project

@@ -242,6 +242,7 @@ class Executor:
             duration_s=time.perf_counter() - started,
             warehouse=self.warehouse.path,
             not_run=dict(self.plan.not_run),
+            deferred=dict(self.plan.deferred),
         )
         self.reporter.finish(built)
         return built

@@ -139,6 +139,12 @@ class ConsoleReporter:
             f"{warehouse}"
             + (f" ({counted(idle, 'more selected model')}: nothing to do)" if idle else "")
         )
+        if plan.deferred:  # --defer-to: what is read from elsewhere, as `teal plan` counts it
+            paths = sorted({r.path for r in plan.deferred.values()})
+            self.write(
+                f"Deferred: {counted(len(plan.deferred), 'model')} read from "
+                f"{', '.join(paths)} ({', '.join(sorted(plan.deferred))})"
+            )
 
     def cancel_noticed(self, signum: int | None = None) -> None:
         """The run was canceled (`teal cancel`, or ``signum``: Ctrl-C or SIGTERM): said

@@ -80,6 +80,8 @@ class BuildResult:
     # build, run on the relation as it is (dbt's --state: a test changed by itself;
     # runtime/tests_alone.py)
     tests: tuple[Any, ...] = ()
+    # --defer-to: each model read from the deferred warehouse (compiler.deferral.DeferredRead)
+    deferred: dict[str, Any] = field(default_factory=dict)
 
     @property
     def success(self) -> bool:
@@ -165,4 +167,10 @@ class BuildResult:
             "not_run": dict(self.not_run),
             # tests run alone, their model not built (runtime/tests_alone.py)
             "tests": [asdict(o) for o in self.tests],
+            # models read from another warehouse (--defer-to): path, relation there, why
+            **(
+                {"deferred": {n: r.as_json() for n, r in sorted(self.deferred.items())}}
+                if self.deferred
+                else {}
+            ),
         }

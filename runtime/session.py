@@ -494,6 +494,7 @@ class Session:
                     duration_s=0.0,
                     warehouse=str(self.config.warehouse_path),
                     not_run=dict(plan.not_run),
+                    deferred=dict(plan.deferred),
                 )
             with nullcontext() if deferred is None else running(self, project):
                 return self.execute(

@@ -303,7 +303,11 @@ def check(
                 "success": result.success,
                 "missing": list(result.missing),
                 "checks": [asdict(o) for o in result.outcomes],
-                **({"deferred": dict(sorted(result.deferred.items()))} if result.deferred else {}),
+                **(
+                    {"deferred": {n: r.as_json() for n, r in sorted(result.deferred.items())}}
+                    if result.deferred
+                    else {}
+                ),
             }
         )
     else:

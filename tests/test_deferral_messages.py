@@ -106,3 +106,28 @@ def test_a_model_production_never_built_is_named_as_new_with_a_selection_hint(
     # a folder given to --defer-to: dbt's --defer --state DIR is what was meant
     done = run_teal("build", "-s", "revenue", "--defer-to", "prod-state", cwd=dbt_proj)
     refused(done, "--defer-to prod-state is a folder", "--defer --state DIR")
+
+
+@pytest.mark.slow
+def test_a_deferred_build_says_what_it_read_from_production(proj: Path) -> None:
+    import json
+
+    done = run_teal("build", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    ok(done)
+    where = str(proj / "prod.duckdb")
+    line = f"Deferred: 3 models read from {where} (customers, stg_customers, stg_orders)"
+    lines = done.stdout.splitlines()
+    assert line in lines, done.stdout
+    assert lines.index(line) < next(i for i, ln in enumerate(lines) if "OK" in ln)
+    as_json = run_teal("build", "-s", "revenue", "--defer-to", "prod.duckdb", "--json", cwd=proj)
+    ok(as_json)
+    deferred = json.loads(as_json.stdout)["deferred"]
+    assert deferred["stg_orders"] == {
+        "path": where,
+        "relation": "staging.stg_orders",
+        "reason": "not built here",
+    }
+    assert deferred["customers"]["reason"] == "by checks; not built here"
+    plan = run_teal("plan", "-s", "revenue", "--defer-to", "prod.duckdb", "--json", cwd=proj)
+    ok(plan)
+    assert json.loads(plan.stdout)["deferred"] == deferred
