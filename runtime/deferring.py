@@ -129,11 +129,16 @@ def resolved(session: Session) -> Deferral:
 
 
 def read_candidates(
-    config: ProjectConfig, project: Project, deferral: Deferral, selected: list[str]
+    config: ProjectConfig,
+    project: Project,
+    deferral: Deferral,
+    selected: list[str],
+    wait: float | None = None,
 ) -> dict[str, Columns]:
     """The columns in the deferred file of every unselected upstream of ``selected`` that
     is there, and of every model their checks read (one read-only catalog query). The
-    file must exist, be a DuckDB database, and not be this warehouse."""
+    file must exist, be a DuckDB database, and not be this warehouse; ``wait``: seconds
+    to wait while another process writes it (``--wait``)."""
     from teal.warehouse.engine import deferred_columns
 
     here, there = config.warehouse_path, deferral.path
@@ -146,7 +151,7 @@ def read_candidates(
         )
     candidates = {*upstream_candidates(project, selected), *check_reads(project, selected)}
     relations = {n: deferral.relation(project.models[n]) for n in sorted(candidates)}
-    found = deferred_columns(config, there, relations.values(), deferral.flag)
+    found = deferred_columns(config, there, relations.values(), deferral.flag, wait)
     out = {}
     for name, (schema, alias) in relations.items():
         columns = found.get((schema.lower(), alias.lower()))
@@ -242,7 +247,7 @@ def _same_file(a: object, b: object) -> bool:
 
 
 def before_open(
-    session: Session, select: Selection, exclude: Selection
+    session: Session, select: Selection, exclude: Selection, wait: float | None = None
 ) -> tuple[Deferred, dict[str, Source]]:
     """What a deferred build knows before it opens (or creates) its warehouse: the
     selection (computed once: a ``state:`` selector reads the kept state here, never
@@ -257,7 +262,7 @@ def before_open(
     deferral = resolved(session)
     assert deferral.path is not None
     chosen = session.select(select, exclude)
-    available = read_candidates(session.config, session.project, deferral, chosen)
+    available = read_candidates(session.config, session.project, deferral, chosen, wait)
     built = built_here(session.project, session.state())
     found = settle(session.project, deferral, chosen, built, available)
     session._deferred = found

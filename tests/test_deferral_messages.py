@@ -131,3 +131,40 @@ def test_a_deferred_build_says_what_it_read_from_production(proj: Path) -> None:
     plan = run_teal("plan", "-s", "revenue", "--defer-to", "prod.duckdb", "--json", cwd=proj)
     ok(plan)
     assert json.loads(plan.stdout)["deferred"] == deferred
+
+
+HOLD = (
+    "import duckdb, sys, time\n"
+    "conn = duckdb.connect(sys.argv[1])\n"
+    "print('held', flush=True)\n"
+    "time.sleep(float(sys.argv[2]))\n"
+    "conn.close()\n"
+)
+
+
+@pytest.mark.slow
+def test_wait_waits_for_a_process_writing_the_deferred_file(proj: Path) -> None:
+    import subprocess
+    import sys
+
+    prod = str(proj / "prod.duckdb")
+    args = ("build", "-s", "revenue", "--defer-to", "prod.duckdb")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, prod, "60"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        refused(run_teal(*args, cwd=proj), "in use by another process", "--wait")
+    finally:
+        holder.kill()
+        holder.wait()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, prod, "1.5"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        done = run_teal(*args, "--wait", "60", cwd=proj)  # was: exit 2 at once
+        ok(done)
+        assert "waiting for --defer-to" in done.stderr, done.output
+    finally:
+        holder.wait()

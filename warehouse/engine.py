@@ -591,10 +591,15 @@ def type_binder(
 
 
 def deferred_columns(
-    config: ProjectConfig, path: Path, relations: Iterable[tuple[str, str]], flag: str
+    config: ProjectConfig,
+    path: Path,
+    relations: Iterable[tuple[str, str]],
+    flag: str,
+    wait: float | None = None,
 ) -> dict[tuple[str, str], tuple[tuple[str, str], ...]]:
     """The columns of ``relations`` in the DuckDB file ``path`` that ``--defer-to`` reads
-    unbuilt upstreams from (warehouse/duckdb/deferral.py), read-only; DuckDB targets only."""
+    unbuilt upstreams from (warehouse/duckdb/deferral.py), read-only; DuckDB targets only.
+    ``wait``: seconds to wait for another process writing it (``--wait``)."""
     kind = str(getattr(config, "engine", None) or "duckdb")
     if kind != "duckdb":
         from teal.compiler.errors import ProjectError
@@ -605,7 +610,7 @@ def deferred_columns(
         )
     from teal.warehouse.duckdb.deferral import deferred_columns as read
 
-    return read(path, relations, flag)
+    return read(path, relations, flag, wait)
 
 
 def deferred_source(path: Path) -> Source:
