@@ -133,6 +133,16 @@ def defer_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="dbt projects: defer to the relations of the --state manifest (dbt's --defer).",
         ),
         click.option(
+            "--defer-state",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            expose_value=False,
+            callback=_keep_defer,
+            metavar="DIR",
+            help="dbt projects: with --defer, the manifest folder deferral reads (dbt's "
+            "--defer-state); --state then serves state: selectors only.",
+        ),
+        click.option(
             "--favor-state",
             is_flag=True,
             expose_value=False,
@@ -153,6 +163,13 @@ def deferral_of(session: Session, asked: dict[str, Any], state_dir: Path | None)
 
     defer_to, defer, favor = asked.get("defer_to"), asked.get("defer"), asked.get("favor_state")
     dbt = session.config.dbt is not None
+    defer_state = asked.get("defer_state")
+    if defer_state is not None and not defer:
+        raise ProjectError(
+            "--defer-state needs --defer (dbt's --defer-state is the manifest deferral reads)",
+            hint="add --defer, or DBT_DEFER=1",
+        )
+    state_dir = Path(defer_state).resolve() if defer_state is not None else state_dir
     if defer and not dbt:
         raise ProjectError(
             "--defer is for dbt projects (with --state DIR)",
@@ -182,6 +199,33 @@ def deferral_of(session: Session, asked: dict[str, Any], state_dir: Path | None)
         session.defer = Deferral(path, bool(favor), flag="--defer --state", manifest=state_dir)
     elif path is not None:
         session.defer = Deferral(path, bool(favor))
+
+
+def dbt_environment(flags: dict[str, Any]) -> dict[str, Any]:
+    """``flags`` (the deferral flags given) with what dbt's variables ask for
+    (``DBT_DEFER``, ``DBT_DEFER_STATE``, ``DBT_FAVOR_STATE``, and dbt 1.11's
+    ``DBT_ENGINE_*`` spellings), for a dbt project: a flag given overrides them, and, as
+    in dbt, the state and favor variables count only when deferring."""
+    out: dict[str, Any] = {}
+    for key, names in (
+        ("defer", ("DBT_DEFER", "DBT_ENGINE_DEFER")),
+        ("favor_state", ("DBT_FAVOR_STATE", "DBT_ENGINE_FAVOR_STATE")),
+    ):
+        value = next((os.environ[n] for n in names if n in os.environ), None)
+        if value is not None and value.strip().lower() in ("1", "true", "yes", "y", "on"):
+            out[key] = True
+    defer_state = next(
+        (os.environ[n] for n in ("DBT_DEFER_STATE", "DBT_ENGINE_DEFER_STATE") if os.environ.get(n)),
+        None,
+    )
+    if defer_state is not None:
+        out["defer_state"] = Path(defer_state)
+    merged = {**out, **flags}
+    if not (merged.get("defer") or merged.get("defer_to")):
+        return dict(flags)
+    if not merged.get("defer") and "defer_state" not in flags:
+        merged.pop("defer_state", None)  # DBT_DEFER_STATE counts with --defer only
+    return merged
 
 
 def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -307,6 +351,11 @@ def open_session(
     if state_dir is not None:
         compare_with_manifest(session, Path(state_dir))
     asked = ctx.meta.get(DEFER) if ctx is not None else None
+    if session.config.dbt is not None:  # dbt's environment variables, as dbt reads them
+        asked = dbt_environment(asked or {})
+        if state_dir is None and os.environ.get("DBT_STATE", os.environ.get("DBT_ENGINE_STATE")):
+            state_dir = Path(os.environ.get("DBT_STATE") or os.environ["DBT_ENGINE_STATE"])
+            compare_with_manifest(session, state_dir)
     if asked:
         deferral_of(session, asked, Path(state_dir).resolve() if state_dir else None)
     session.on_warnings = functools.partial(

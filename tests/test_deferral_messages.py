@@ -168,3 +168,29 @@ def test_wait_waits_for_a_process_writing_the_deferred_file(proj: Path) -> None:
         assert "waiting for --defer-to" in done.stderr, done.output
     finally:
         holder.wait()
+
+
+@pytest.mark.slow
+def test_dbt_defer_environment_variables_and_defer_state(dbt_proj: Path) -> None:
+    import os
+
+    # dbt's variables (and dbt 1.11's DBT_ENGINE_ spellings) ask for deferral as the flags do
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
+    env = {**clean, "DBT_DEFER": "1", "DBT_STATE": "prod-state"}
+    done = run_teal("build", "-s", "revenue", cwd=dbt_proj, env=env)
+    ok(done)
+    assert "Deferred: 1 model read from" in done.stdout, done.stdout
+    engine = {**clean, "DBT_ENGINE_DEFER": "true", "DBT_ENGINE_DEFER_STATE": "prod-state"}
+    plan = run_teal("plan", "-s", "revenue", cwd=dbt_proj, env=engine)
+    ok(plan)
+    assert "stg_orders" in plan.stdout and "(deferred)" in plan.stdout, plan.stdout
+    # --defer-state DIR: the manifest deferral reads, --state left to state: selectors
+    args = ("plan", "-s", "revenue", "--defer", "--defer-state", "prod-state")
+    done = run_teal(*args, cwd=dbt_proj, env=clean)
+    ok(done)
+    assert "(deferred)" in done.stdout, done.stdout
+    refused(run_teal("plan", "--defer-state", "prod-state", cwd=dbt_proj), "needs --defer")
+    # without DBT_DEFER, DBT_FAVOR_STATE alone asks for nothing (as in dbt)
+    quiet = run_teal("plan", "-s", "revenue", cwd=dbt_proj, env={**clean, "DBT_FAVOR_STATE": "1"})
+    ok(quiet)
+    assert "(deferred)" not in quiet.stdout
