@@ -52,9 +52,17 @@ def test_a_state_selector_with_defer_builds_into_a_fresh_dev_warehouse(dbt_proj:
     mart.write_text(mart.read_text() + "-- edited\n")
     dev = dbt_proj / "dev.duckdb"
     assert not dev.exists()
+    # prod's manifest resolved schema `analytics`, dev's `dev_ada`: only the edit is modified,
+    # as dbt compares the relation as configured (it took every model as modified)
+    listed = run_teal(
+        "ls", "-s", "state:modified", "--state", "prod-state", "--output", "name", cwd=dbt_proj
+    )
+    ok(listed)
+    assert listed.stdout.split() == ["revenue"], listed.output
     args = ("build", "-s", "state:modified+", "--defer", "--state", "prod-state")
     ok(run_teal(*args, cwd=dbt_proj))  # was: exit 2, "this process has it open already"
     assert rows(dev, "select * from dev_ada.revenue") == [("ada", 30.5), ("bob", 40.0)]
+    assert relations(dev) == {"dev_ada.revenue"}  # stg_orders read from production
 
 
 @pytest.mark.slow

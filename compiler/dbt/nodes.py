@@ -224,7 +224,11 @@ def manifest_node(node: Node, settings: DbtSettings) -> dict[str, Any]:
         "alias": node.alias,
         "database": node.database or settings.target.database,
         "enabled": node.enabled,
-        "config": {k: v for k, v in node.config.items() if plain(v)},
+        # the relation as configured, unset as None (as dbt writes it): --state compares it
+        "config": {
+            **dict.fromkeys(("database", "schema", "alias")),
+            **{k: v for k, v in node.config.items() if plain(v)},
+        },
         "tags": list(node.config.get("tags") or []),
         "refs": [{"name": n, "package": p, "version": None} for n, p in node.refs],
         "sources": [list(s) for s in node.sources],

@@ -1,7 +1,7 @@
 """dbt's ``--state DIR``: each node of the project compared with DIR/manifest.json, for the
 ``state:new`` and ``state:modified`` selectors (dbt's semantics: a node is new when the old
-manifest has no node of its unique_id, modified when its file's body, its relation (schema,
-alias), a config that changes what is built, or a macro it calls (directly or through other
+manifest has no node of its unique_id, modified when its file's body, its relation as
+configured (database, schema, alias: not as the target resolves them), a config that changes what is built, or a macro it calls (directly or through other
 macros, compiler/dbt/macro_state.py) differs).
 
 Without ``--state`` teal's ``state:`` selectors compare with what the warehouse last built
@@ -101,6 +101,32 @@ def _config_differs(old: dict[str, Any], new: dict[str, Any], resource_type: str
     return False
 
 
+def _relation_differs(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether a node's relation is configured otherwise: its ``database``, ``schema`` and
+    ``alias`` as configured (the node's ``config``), not as resolved, as dbt compares them,
+    so that a manifest made with another target (production's schema) does not make every
+    node modified. A manifest whose configs leave a key out (one cut down by hand) is
+    compared on the resolved name.
+
+    >>> node = {"schema": "analytics", "config": {"schema": None}}
+    >>> _relation_differs(node, {"schema": "dev_ada", "config": {"schema": None}})
+    False
+    >>> _relation_differs(node, {"schema": "dev_ada_x", "config": {"schema": "x"}})
+    True
+    """
+    old_config, new_config = old.get("config") or {}, new.get("config") or {}
+    for key in ("database", "schema", "alias"):
+        if key in old_config:
+            was, now = old_config.get(key), new_config.get(key)
+        elif key == "database":
+            continue
+        else:
+            was, now = old.get(key), new.get(key)
+        if str(was or "").lower() != str(now or "").lower():
+            return True
+    return False
+
+
 def compare_nodes(
     entries: dict[str, dict[str, Any]],
     old_nodes: dict[str, Any],
@@ -121,10 +147,7 @@ def compare_nodes(
             states[name] = "new"
             continue
         body = (old.get("checksum") or {}).get("checksum") != entry["checksum"]["checksum"]
-        relation = any(
-            str(old.get(k) or "").lower() != str(entry.get(k) or "").lower()
-            for k in ("schema", "alias")
-        )
+        relation = _relation_differs(old, entry)
         configs = _config_differs(
             old.get("config") or {}, entry.get("config") or {}, entry["resource_type"]
         )
