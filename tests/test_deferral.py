@@ -139,6 +139,22 @@ def test_one_mart_is_built_reading_its_unbuilt_upstreams_from_production(proj: P
 
 
 @pytest.mark.slow
+def test_the_python_api_defers_as_the_command_line_does(proj: Path) -> None:
+    import teal
+    from teal.compiler.errors import ProjectError
+
+    dev = proj / "dev.duckdb"
+    result = teal.build(proj, select="revenue", warehouse=dev, defer_to=proj / "prod.duckdb")
+    assert result.success and [r.model for r in result.built] == ["revenue"]
+    assert rows(dev, REVENUE) == [("ADA", 61), ("BOB", 80)]
+    assert relations(dev) == {"marts.revenue"}
+    with pytest.raises(ProjectError, match="favor_state=True needs defer_to=PATH"):
+        teal.build(proj, select="revenue", warehouse=dev, favor_state=True)
+    with pytest.raises(ProjectError, match="is a folder"):
+        teal.build(proj, select="revenue", warehouse=dev, defer_to=proj)
+
+
+@pytest.mark.slow
 def test_plan_says_which_upstreams_are_deferred(proj: Path) -> None:
     done = run_teal("plan", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
     ok(done)
