@@ -123,6 +123,11 @@ def test_partition_grid_shows_each_partition(page, shop_ui: UIServer):
     expect(page.locator("#picked")).to_have_text("1 partition picked: 2025-03-01")
     page.locator('#partitions .cell[data-key="2025-03-10"]').click(modifiers=["Shift"])
     expect(page.locator("#picked")).to_have_text("10 partitions picked: 2025-03-01..2025-03-10")
+    page.locator('#partitions .cell[data-key="2025-03-05"]').click()  # a gap: two runs
+    expect(page.locator("#picked")).to_have_text(
+        "9 partitions picked: 2025-03-01..2025-03-04, 2025-03-06..2025-03-10"
+    )
+    page.locator('#partitions .cell[data-key="2025-03-05"]').click()
     page.locator("#partitions").scroll_into_view_if_needed()
     _shot(page, "partitions")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.runstore.test_run_labels import seeded
+from tests.runstore.test_run_labels import GAPPED, seeded
 from tests.ui.conftest import start_ui, stop_ui
 
 pytestmark = pytest.mark.slow
@@ -20,7 +20,7 @@ def test_the_runs_pages_say_who_started_a_run(page, project):
         page.goto(f"{server.url}#/runs")
         row = page.locator("table.runs tr", has_text=sensed)
         expect(row).to_contain_text("sensor after_orders")
-        expect(row).to_contain_text("[2025-01-01..2025-12-28 (336)]")
+        expect(row).to_contain_text(f"[{GAPPED}]")
         expect(page.locator("table.runs tr", has_text=scheduled)).to_contain_text(
             "schedule nightly, job nightly"
         )
@@ -33,9 +33,7 @@ def test_the_runs_pages_say_who_started_a_run(page, project):
         assert "sensor after_orders" in page.evaluate("() => getSelection().toString()")
         page.goto(f"{server.url}#/runs/{sensed}")
         expect(page.locator("#run-by")).to_have_text("sensor after_orders")
-        expect(page.locator("main p.muted").first).to_contain_text(
-            "partitions 2025-01-01..2025-12-28 (336)"
-        )
+        expect(page.locator("main p.muted").first).to_contain_text(f"partitions {GAPPED}")
     finally:
         stop_ui(server)
 

@@ -6,7 +6,8 @@
 // two, else as keys.
 import { api, badge, counted, esc } from "./core.js";
 
-const SHOWN_KEYS = 3; // more picked keys than this are summarised as FIRST..LAST (N)
+const SHOWN_KEYS = 3; // more picked keys than this are summarised as runs of keys
+const SHOWN_RUNS = 3; // of more runs than this, the first ones and how many keys are left
 
 // ``dimensions``: the names of a 2-D definition's dimensions (rows, then columns)
 export async function partitionGrid(name, where, dimensions = []) {
@@ -47,13 +48,25 @@ export async function partitionGrid(name, where, dimensions = []) {
     for (const [key, el] of byKey) el.classList.toggle("picked", picked.has(key));
     const keys = sorted();
     document.getElementById("picked").textContent = keys.length
-      ? `${counted(keys.length, "partition")} picked: ${keys.length <= SHOWN_KEYS ? keys.join(", ") : `${keys[0]}..${keys[keys.length - 1]}`}`
+      ? `${counted(keys.length, "partition")} picked: ${keys.length <= SHOWN_KEYS ? keys.join(", ") : spans(keys)}`
       : "Click partitions to pick them; shift-click picks a range.";
     const button = document.getElementById("refresh-picked");
     button.disabled = !keys.length;
     button.textContent = keys.length ? `Backfill ${counted(keys.length, "partition")}…` : "Backfill picked partitions…";
   };
   const sorted = () => [...picked].sort((a, b) => order.get(a) - order.get(b));
+  // the picked keys as runs of keys that follow each other on the grid, never one span
+  // over a key left out (as teal plan labels them: compiler/key_runs.py)
+  const spans = (keys) => {
+    const runs = [];
+    keys.forEach((k, i) => {
+      if (i && !twoD && order.get(k) === order.get(keys[i - 1]) + 1) runs[runs.length - 1].push(k);
+      else runs.push([k]);
+    });
+    const shown = runs.slice(0, SHOWN_RUNS).map((r) => (r.length === 1 ? r[0] : `${r[0]}..${r[r.length - 1]}`));
+    const left = runs.slice(SHOWN_RUNS).reduce((n, r) => n + r.length, 0);
+    return shown.join(", ") + (left ? `, +${left} more` : "");
+  };
   where.querySelectorAll(".cell[data-key]").forEach((el) => el.addEventListener("click", (e) => {
     const key = el.dataset.key;
     if (e.shiftKey && anchor !== null && twoD) { // the rectangle between the two cells
