@@ -16,10 +16,10 @@ putting it together is the runtime's (runtime/deferring.py).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from teal.compiler.frozen import evolve
 
@@ -275,7 +275,40 @@ def defer_project(
     checks = defer_checks(project, selected, deferred, deferral)
     if not changed and not checks:
         return project
-    return evolve(project, models={**models, **changed}, checks={**project.checks, **checks})
+    render = project.render_at_run
+    if render is not None and any(m.config.get("render_at_run") for m in changed.values()):
+        away = {n: deferral.relation(models[n]) for n in deferred}
+        paths = {n: m.display_path for n, m in changed.items()}
+        render = DeferredRender(render, away, relations, paths)
+    return evolve(
+        project,
+        models={**models, **changed},
+        checks={**project.checks, **checks},
+        render_at_run=render,
+    )
+
+
+@dataclass(frozen=True)
+class DeferredRender:
+    """A dbt project's ``render_at_run`` in a deferred build: a model whose Jinja queries
+    the warehouse (``run_query``, ``adapter.get_columns_in_relation``, dbt_utils's
+    ``star``) is rendered with ``ref()`` of a deferred model naming its relation in the
+    attached catalog, in the queries the render runs as in the SQL it makes (dbt's
+    ``--defer``); what the render adds that was compiled at load (the ephemeral CTEs it
+    inlines) is pointed there as :func:`defer_sql` points a compiled model."""
+
+    render: Callable[..., tuple[str, str | None]]
+    away: Mapping[str, tuple[str, str]]  # deferred model -> (schema, alias) there
+    relations: Mapping[tuple[str, str], tuple[str, str]]  # as defer_sql takes them
+    paths: Mapping[str, str]  # the models pointed (defer_project's), their files
+
+    def __call__(self, name: str, query: Callable[[str], Any]) -> tuple[str, str | None]:
+        sql, incremental = self.render(name, query, self.away)
+        if name not in self.paths:
+            return sql, incremental
+        path = self.paths[name]
+        pointed = None if incremental is None else defer_sql(incremental, self.relations, path)
+        return defer_sql(sql, self.relations, path), pointed
 
 
 def defer_checks(
