@@ -261,16 +261,14 @@ def defer_project(
             return None if sql is None else defer_sql(sql, relations, model.display_path)
 
         inputs = tuple((p, point(s) or s, k) for p, s, k in model.inputs)
-        marked = f"{model.sql_hash}|deferred:{','.join(sorted(reads & set(deferred)))}"
-        from teal.compiler.sql import text_hash
-
+        marked = marked_version(model.sql_hash, reads & set(deferred), str(deferral.path))
         changed[name] = evolve(
             model,
             materialized="table" if model.materialized == "view" else model.materialized,
             compiled_sql=point(model.compiled_sql),
             incremental_sql=point(model.incremental_sql),
             inputs=inputs,
-            sql_hash=text_hash(marked),
+            sql_hash=marked,
         )
     checks = defer_checks(project, selected, deferred, deferral)
     if not changed and not checks:
@@ -309,6 +307,61 @@ class DeferredRender:
         path = self.paths[name]
         pointed = None if incremental is None else defer_sql(incremental, self.relations, path)
         return defer_sql(sql, self.relations, path), pointed
+
+
+# what separates the parts of the code version a model built while deferring records
+_MARK = "|deferred|"
+
+
+def marked_version(own: str, deferred: Iterable[str], path: str) -> str:
+    """The code version (``sql_hash``) a model built while deferring records: its own, the
+    deferred models it read and the file they were read from. It differs from its own, so
+    a later build without deferral (even ``--changed-only``) builds it again from this
+    warehouse; it is readable, so that why can be said (:func:`built_deferring`).
+
+    >>> marked_version("ab12", ["stg_b", "stg_a"], "/prod.duckdb")
+    'ab12|deferred|stg_a,stg_b|/prod.duckdb'
+    """
+    return f"{own}{_MARK}{','.join(sorted(deferred))}|{path}"
+
+
+def built_deferring(recorded: str | None, current: str) -> str | None:
+    """Why a model whose recorded code version is ``recorded`` and whose version now is
+    ``current`` is to be built again, when only deferral differs between them (built
+    while deferring and now without, or the other way, or deferring otherwise): what
+    ``teal plan``, ``teal partitions`` and the UI say instead of "code changed". None
+    when its code differs (or nothing does).
+
+    >>> built_deferring("ab12|deferred|stg_a,stg_b|/prod.duckdb", "ab12")
+    'built while deferring to /prod.duckdb: reads stg_a, stg_b there'
+    >>> built_deferring("ab12", "ab12|deferred|stg_a|/prod.duckdb")
+    'built without deferring; reads stg_a from /prod.duckdb now'
+    >>> built_deferring("ab12|deferred|stg_a|/prod.duckdb", "cd34") is None
+    True
+    """
+    if recorded is None or recorded == current:
+        return None
+    own, then = _marked(recorded)
+    now_own, now = _marked(current)
+    if own != now_own:
+        return None
+    said = (
+        f"built while deferring to {then[1]}: reads {', '.join(then[0])} there"
+        if then is not None
+        else "built without deferring"
+    )
+    if now is not None:
+        said += f"; reads {', '.join(now[0])} from {now[1]} now"
+    return said
+
+
+def _marked(version: str) -> tuple[str, tuple[list[str], str] | None]:
+    """(own code version, (deferred models, file) or None) of a :func:`marked_version`."""
+    own, mark, rest = version.partition(_MARK)
+    if not mark:
+        return version, None
+    names, _, path = rest.partition("|")
+    return own, (names.split(","), path)
 
 
 def defer_checks(
