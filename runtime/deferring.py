@@ -32,6 +32,8 @@ from teal.compiler.frozen import evolve
 from teal.warehouse.engine import sql_problems
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from teal.compiler.config import ProjectConfig
     from teal.compiler.partition_records import PartitionRecords
     from teal.compiler.plan import Plan, PlanOptions, PlanState
@@ -91,6 +93,50 @@ class Deferred:
         assert self.deferral.path is not None
         there = read_plan_state(config, self.deferral.path).partitions
         return {n: there[n] for n in wanted if n in there}
+
+    def partly_built(
+        self, project: Project, plan: Plan, state: PlanState, now: datetime | None
+    ) -> list[TealError]:
+        """A warning for each partitioned upstream read here (built here, so not deferred:
+        dbt's rule, its relation exists) of which this warehouse has built only some
+        partitions, read whole by a model ``plan`` builds (one that is not partitioned;
+        a partitioned one is warned of the keys it reads, validate.py): it is built from
+        those partitions' rows alone, without a word, though the deferred file may hold
+        them all. A model with no partition records here (built by dbt) is not judged."""
+        from teal.compiler.errors import SelectionError
+
+        planned = {s.model for s in plan.steps}
+        out: list[TealError] = []
+        for step in plan.steps:
+            reader = project.models[step.model]
+            if reader.partitions is not None:
+                continue
+            for up in upstream_candidates(project, [step.model]):
+                definition = project.models[up].partitions
+                if up in planned or up in self.columns or definition is None:
+                    continue
+                records = state.partitions.get(up)
+                if records is None:
+                    continue
+                keys = definition.keys(now)
+                built = {k for k, status in records.columns("status") if status == "success"}
+                have = len(built & set(keys))
+                if not keys or have >= len(keys):
+                    continue
+                where = self.deferral.path
+                built_n = f"{have} of its {len(keys)} partitions " + ("is" if have == 1 else "are")
+                rows = "that partition's rows" if have == 1 else f"those {have} partitions' rows"
+                out.append(
+                    SelectionError(
+                        f"{reader.name} reads {up} here, where only {built_n} built: {up} "
+                        f"counts as built here (its relation exists), so it is not read from "
+                        f"{where}, and {reader.name} is built from {rows} alone",
+                        path=reader.display_path,
+                        hint=f"--favor-state reads {up} from {where} (production's "
+                        f"partitions); or build {up}'s other partitions here first",
+                    )
+                )
+        return out
 
     def options(self, options: PlanOptions) -> PlanOptions:
         """``options`` naming the deferred models: a check that failed in this warehouse

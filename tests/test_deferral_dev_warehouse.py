@@ -129,7 +129,8 @@ def test_a_check_failed_here_below_a_deferred_model_blocks_nothing(proj: Path) -
     assert "blocked: upstream orders failed check" in blocked.stdout, blocked.stdout
 
 
-# -- tests/deferral_partitions: daily_events (daily, 4 days) read by daily_totals (daily) --
+# -- tests/deferral_partitions: daily_events (daily, 4 days) read by daily_totals (daily)
+# and account_totals (not partitioned: every day) ------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +179,35 @@ def test_partitions_built_while_deferring_say_so_not_code_changed(parts: Path) -
     plan = run_teal(*favored, cwd=parts)
     ok(plan)
     assert f"(built without deferring; reads daily_events from {prod} now)" in plan.stdout
+
+
+@pytest.mark.slow
+def test_an_upstream_built_here_in_part_is_warned_of_when_deferring(parts: Path) -> None:
+    prod, dev = parts / "prod.duckdb", parts / "warehouse.duckdb"
+    one_day = ("build", "-s", "daily_events", "--partition", "2025-01-02")
+    ok(run_teal(*one_day, "--defer-to", "prod.duckdb", "-q", cwd=parts))  # raw.events deferred
+    said = (
+        "account_totals reads daily_events here, where only 1 of its 4 partitions is built: "
+        f"daily_events counts as built here (its relation exists), so it is not read from {prod}"
+    )
+    favor = f"hint: --favor-state reads daily_events from {prod}"
+    args = ("-s", "account_totals", "--defer-to", "prod.duckdb")
+    plan = run_teal("plan", *args, cwd=parts)
+    ok(plan)
+    assert said in plan.stderr and favor in plan.stderr, plan.output
+    done = run_teal("build", *args, cwd=parts)
+    ok(done)  # was: built from one day of four, without a word
+    assert "models/marts/account_totals.sql: account_totals reads" in done.stderr, done.output
+    assert said in done.stderr and favor in done.stderr, done.output
+    totals = "select * from marts.account_totals order by all"
+    assert rows(dev, totals) == [("a", 20, 1), ("b", 30, 1)]  # as warned: one day here
+    done = run_teal("build", *args, "--favor-state", cwd=parts)
+    ok(done)
+    assert "partitions is built" not in done.stderr, done.output
+    assert rows(dev, totals) == rows(prod, totals) == [("a", 90, 3), ("b", 120, 3)]
+    # all of it built here: no warning
+    ok(run_teal("build", "-s", "daily_events", "--defer-to", "prod.duckdb", "-q", cwd=parts))
+    done = run_teal("build", *args, cwd=parts)
+    ok(done)
+    assert "partitions is built" not in done.stderr and "are built" not in done.stderr
+    assert rows(dev, totals) == [("a", 90, 3), ("b", 120, 3)]
