@@ -248,8 +248,10 @@ def defer_project(
         (models[n].schema.lower(), models[n].alias.lower()): deferral.relation(models[n])
         for n in deferred
     }
-    if not relations:
-        return project
+    if not relations:  # the file is attached all the same: queries at run keep out of it
+        render = project.render_at_run
+        wrapped = None if render is None else DeferredRender(render, {}, {}, {})
+        return project if wrapped is None else evolve(project, render_at_run=wrapped)
     changed: dict[str, Model] = {}
     for name in selected:
         model = models[name]
@@ -271,13 +273,13 @@ def defer_project(
             sql_hash=marked,
         )
     checks = defer_checks(project, selected, deferred, deferral)
-    if not changed and not checks:
-        return project
     render = project.render_at_run
-    if render is not None and any(m.config.get("render_at_run") for m in changed.values()):
+    if render is not None:  # for every model: the file is attached beside this warehouse
         away = {n: deferral.relation(models[n]) for n in deferred}
         paths = {n: m.display_path for n, m in changed.items()}
         render = DeferredRender(render, away, relations, paths)
+    elif not changed and not checks:
+        return project
     return evolve(
         project,
         models={**models, **changed},
@@ -293,7 +295,9 @@ class DeferredRender:
     ``star``) is rendered with ``ref()`` of a deferred model naming its relation in the
     attached catalog, in the queries the render runs as in the SQL it makes (dbt's
     ``--defer``); what the render adds that was compiled at load (the ephemeral CTEs it
-    inlines) is pointed there as :func:`defer_sql` points a compiled model."""
+    inlines) is pointed there as :func:`defer_sql` points a compiled model. Every model
+    rendered at run goes through it, deferring or not: the loader's catalog lookups then
+    keep out of the attached catalog for what is read here."""
 
     render: Callable[..., tuple[str, str | None]]
     away: Mapping[str, tuple[str, str]]  # deferred model -> (schema, alias) there

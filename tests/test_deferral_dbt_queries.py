@@ -96,6 +96,13 @@ def test_a_ref_built_here_is_read_here_beside_the_attached_production(shop: Path
         ("ada", "Ada Lovelace", "uk"),
         ("bob", "Bob Hope", "us"),
     ]
+    # nothing deferred (all built here), the file attached all the same, with the same
+    # schemas: the columns are this warehouse's once (were: customer, customer_1, ...)
+    shutil.copy(shop / "prod.duckdb", shop / "copy.duckdb")
+    args = ("build", "--target", "prod", "-s", "customer_list", "--defer-to", "copy.duckdb")
+    ok(run_teal(*args, cwd=shop))
+    names = rows(shop / "prod.duckdb", "describe analytics.customer_list")
+    assert [n[0] for n in names] == ["customer", "full_name", "country"]
 
 
 EPHEMERAL = """{{ config(materialized='ephemeral') }}
