@@ -16,10 +16,10 @@ putting it together is the runtime's (runtime/deferring.py).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from teal.compiler.frozen import evolve
 
@@ -248,8 +248,10 @@ def defer_project(
         (models[n].schema.lower(), models[n].alias.lower()): deferral.relation(models[n])
         for n in deferred
     }
-    if not relations:
-        return project
+    if not relations:  # the file is attached all the same: queries at run keep out of it
+        render = project.render_at_run
+        wrapped = None if render is None else DeferredRender(render, {}, {}, {})
+        return project if wrapped is None else evolve(project, render_at_run=wrapped)
     changed: dict[str, Model] = {}
     for name in selected:
         model = models[name]
@@ -261,21 +263,109 @@ def defer_project(
             return None if sql is None else defer_sql(sql, relations, model.display_path)
 
         inputs = tuple((p, point(s) or s, k) for p, s, k in model.inputs)
-        marked = f"{model.sql_hash}|deferred:{','.join(sorted(reads & set(deferred)))}"
-        from teal.compiler.sql import text_hash
-
+        marked = marked_version(model.sql_hash, reads & set(deferred), str(deferral.path))
         changed[name] = evolve(
             model,
             materialized="table" if model.materialized == "view" else model.materialized,
             compiled_sql=point(model.compiled_sql),
             incremental_sql=point(model.incremental_sql),
             inputs=inputs,
-            sql_hash=text_hash(marked),
+            sql_hash=marked,
         )
     checks = defer_checks(project, selected, deferred, deferral)
-    if not changed and not checks:
+    render = project.render_at_run
+    if render is not None:  # for every model: the file is attached beside this warehouse
+        away = {n: deferral.relation(models[n]) for n in deferred}
+        paths = {n: m.display_path for n, m in changed.items()}
+        render = DeferredRender(render, away, relations, paths)
+    elif not changed and not checks:
         return project
-    return evolve(project, models={**models, **changed}, checks={**project.checks, **checks})
+    return evolve(
+        project,
+        models={**models, **changed},
+        checks={**project.checks, **checks},
+        render_at_run=render,
+    )
+
+
+@dataclass(frozen=True)
+class DeferredRender:
+    """A dbt project's ``render_at_run`` in a deferred build: a model whose Jinja queries
+    the warehouse (``run_query``, ``adapter.get_columns_in_relation``, dbt_utils's
+    ``star``) is rendered with ``ref()`` of a deferred model naming its relation in the
+    attached catalog, in the queries the render runs as in the SQL it makes (dbt's
+    ``--defer``); what the render adds that was compiled at load (the ephemeral CTEs it
+    inlines) is pointed there as :func:`defer_sql` points a compiled model. Every model
+    rendered at run goes through it, deferring or not: the loader's catalog lookups then
+    keep out of the attached catalog for what is read here."""
+
+    render: Callable[..., tuple[str, str | None]]
+    away: Mapping[str, tuple[str, str]]  # deferred model -> (schema, alias) there
+    relations: Mapping[tuple[str, str], tuple[str, str]]  # as defer_sql takes them
+    paths: Mapping[str, str]  # the models pointed (defer_project's), their files
+
+    def __call__(self, name: str, query: Callable[[str], Any]) -> tuple[str, str | None]:
+        sql, incremental = self.render(name, query, self.away)
+        if name not in self.paths:
+            return sql, incremental
+        path = self.paths[name]
+        pointed = None if incremental is None else defer_sql(incremental, self.relations, path)
+        return defer_sql(sql, self.relations, path), pointed
+
+
+# what separates the parts of the code version a model built while deferring records
+_MARK = "|deferred|"
+
+
+def marked_version(own: str, deferred: Iterable[str], path: str) -> str:
+    """The code version (``sql_hash``) a model built while deferring records: its own, the
+    deferred models it read and the file they were read from. It differs from its own, so
+    a later build without deferral (even ``--changed-only``) builds it again from this
+    warehouse; it is readable, so that why can be said (:func:`built_deferring`).
+
+    >>> marked_version("ab12", ["stg_b", "stg_a"], "/prod.duckdb")
+    'ab12|deferred|stg_a,stg_b|/prod.duckdb'
+    """
+    return f"{own}{_MARK}{','.join(sorted(deferred))}|{path}"
+
+
+def built_deferring(recorded: str | None, current: str) -> str | None:
+    """Why a model whose recorded code version is ``recorded`` and whose version now is
+    ``current`` is to be built again, when only deferral differs between them (built
+    while deferring and now without, or the other way, or deferring otherwise): what
+    ``teal plan``, ``teal partitions`` and the UI say instead of "code changed". None
+    when its code differs (or nothing does).
+
+    >>> built_deferring("ab12|deferred|stg_a,stg_b|/prod.duckdb", "ab12")
+    'built while deferring to /prod.duckdb: reads stg_a, stg_b there'
+    >>> built_deferring("ab12", "ab12|deferred|stg_a|/prod.duckdb")
+    'built without deferring; reads stg_a from /prod.duckdb now'
+    >>> built_deferring("ab12|deferred|stg_a|/prod.duckdb", "cd34") is None
+    True
+    """
+    if recorded is None or recorded == current:
+        return None
+    own, then = _marked(recorded)
+    now_own, now = _marked(current)
+    if own != now_own:
+        return None
+    said = (
+        f"built while deferring to {then[1]}: reads {', '.join(then[0])} there"
+        if then is not None
+        else "built without deferring"
+    )
+    if now is not None:
+        said += f"; reads {', '.join(now[0])} from {now[1]} now"
+    return said
+
+
+def _marked(version: str) -> tuple[str, tuple[list[str], str] | None]:
+    """(own code version, (deferred models, file) or None) of a :func:`marked_version`."""
+    own, mark, rest = version.partition(_MARK)
+    if not mark:
+        return version, None
+    names, _, path = rest.partition("|")
+    return own, (names.split(","), path)
 
 
 def defer_checks(

@@ -154,7 +154,10 @@ def _why_rebuild(
     if ctx.state.last_results.get(step.model) == "error":
         return "failed last run"
     if recorded.sql_hash != step.sql_hash:
-        return "modified: SQL or config changed since last build"
+        from teal.compiler.deferral import built_deferring
+
+        deferring = built_deferring(recorded.sql_hash, step.sql_hash)
+        return deferring or "modified: SQL or config changed since last build"
     if ctx.state.relations is None:  # not listed: whether it exists is unknown
         return f"not known to exist: the warehouse's relations were not listed ({step.relation})"
     if step.relation.lower() not in ctx.state.relations:

@@ -145,10 +145,10 @@ class Project:
     # (compiler/dbt/test_state.py, compiler/test_selection.py)
     compared_tests: dict[str, str] | None = None
     # dbt projects: renders a model again while the build runs, its queries answered by
-    # the given function (sql -> (column names, rows)): (compiled SQL, incremental variant)
-    render_at_run: Callable[[str, Callable[[str], Any]], tuple[str, str | None]] | None = field(
-        default=None, repr=False
-    )
+    # the given function (sql -> (column names, rows)): (compiled SQL, incremental variant);
+    # a deferred build's passes a third argument, the models ref() reads from production
+    # (compiler/deferral.DeferredRender)
+    render_at_run: Callable[..., tuple[str, str | None]] | None = field(default=None, repr=False)
     # dbt projects: renders a test again when it runs (CheckDef.render_at_run), its queries
     # answered by the given function, the check's placeholder naming the relation audited
     # (compiler/dbt/test_render.py): the check as it runs now

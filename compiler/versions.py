@@ -487,7 +487,10 @@ class DataVersions:
         rec = self.state.partitions[name][key]
         model = self.project.models[name]
         if rec.get("sql_hash") != model.sql_hash:
-            return "stale (its code, config or vars changed)"
+            from teal.compiler.deferral import built_deferring
+
+            deferring = built_deferring(rec.get("sql_hash"), model.sql_hash)
+            return f"stale ({deferring or 'its code, config or vars changed'})"
         built_at = rec.get("finished_at")
         source = self.sources.changed_after(name, built_at)
         if source is not None:

@@ -27,11 +27,13 @@ from teal.compiler.deferral import (
     inlined_ephemerals,
     upstream_candidates,
 )
-from teal.compiler.errors import ProjectError, raise_all
+from teal.compiler.errors import ProjectError, TealError, raise_all
 from teal.compiler.frozen import evolve
 from teal.warehouse.engine import sql_problems
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from teal.compiler.config import ProjectConfig
     from teal.compiler.partition_records import PartitionRecords
     from teal.compiler.plan import Plan, PlanOptions, PlanState
@@ -91,6 +93,50 @@ class Deferred:
         assert self.deferral.path is not None
         there = read_plan_state(config, self.deferral.path).partitions
         return {n: there[n] for n in wanted if n in there}
+
+    def partly_built(
+        self, project: Project, plan: Plan, state: PlanState, now: datetime | None
+    ) -> list[TealError]:
+        """A warning for each partitioned upstream read here (built here, so not deferred:
+        dbt's rule, its relation exists) of which this warehouse has built only some
+        partitions, read whole by a model ``plan`` builds (one that is not partitioned;
+        a partitioned one is warned of the keys it reads, validate.py): it is built from
+        those partitions' rows alone, without a word, though the deferred file may hold
+        them all. A model with no partition records here (built by dbt) is not judged."""
+        from teal.compiler.errors import SelectionError
+
+        planned = {s.model for s in plan.steps}
+        out: list[TealError] = []
+        for step in plan.steps:
+            reader = project.models[step.model]
+            if reader.partitions is not None:
+                continue
+            for up in upstream_candidates(project, [step.model]):
+                definition = project.models[up].partitions
+                if up in planned or up in self.columns or definition is None:
+                    continue
+                records = state.partitions.get(up)
+                if records is None:
+                    continue
+                keys = definition.keys(now)
+                built = {k for k, status in records.columns("status") if status == "success"}
+                have = len(built & set(keys))
+                if not keys or have >= len(keys):
+                    continue
+                where = self.deferral.path
+                built_n = f"{have} of its {len(keys)} partitions " + ("is" if have == 1 else "are")
+                rows = "that partition's rows" if have == 1 else f"those {have} partitions' rows"
+                out.append(
+                    SelectionError(
+                        f"{reader.name} reads {up} here, where only {built_n} built: {up} "
+                        f"counts as built here (its relation exists), so it is not read from "
+                        f"{where}, and {reader.name} is built from {rows} alone",
+                        path=reader.display_path,
+                        hint=f"--favor-state reads {up} from {where} (production's "
+                        f"partitions); or build {up}'s other partitions here first",
+                    )
+                )
+        return out
 
     def options(self, options: PlanOptions) -> PlanOptions:
         """``options`` naming the deferred models: a check that failed in this warehouse
@@ -176,6 +222,7 @@ def settle(
     raise_all(
         [missing(project, deferral, n, selected, dbt) for n in deferred if n not in available]
     )
+    raise_all(queried_at_load(project, deferral, selected, deferred))
     by_checks = [
         n
         for n in check_reads(project, selected)
@@ -184,6 +231,39 @@ def settle(
     chosen = {n: available[n] for n in [*deferred, *by_checks]}
     built_here = frozenset(n for n in chosen if n in built)
     return Deferred(deferral, chosen, built_here, frozenset(by_checks), tuple(selected), project)
+
+
+def queried_at_load(
+    project: Project, deferral: Deferral, selected: list[str], deferred: Collection[str]
+) -> list[TealError]:
+    """An error for each ephemeral model the selection inlines whose Jinja queried the
+    warehouse when the project loaded (``run_query``, ``adapter``) and which reads a
+    ``deferred`` model: its SQL is inlined into its readers at load, so its queries read
+    this warehouse, never the deferred one (a model rendered when the build runs it is
+    pointed there, compiler/deferral.DeferredRender). Refused rather than built from
+    this warehouse's rows (``--favor-state``) without a word."""
+    away = set(deferred)
+    out: list[TealError] = []
+    for name in inlined_ephemerals(project, selected):
+        model = project.models[name]
+        reads = sorted(set(upstream_candidates(project, [name])) & away)
+        if not model.config.get("render_at_run") or not reads:
+            continue
+        readers = [n for n in selected if name in inlined_ephemerals(project, [n])]
+        out.append(
+            ProjectError(
+                f"ephemeral model '{name}' (inlined into {', '.join(readers)}) queries the "
+                f"warehouse in its Jinja (run_query, adapter) when the project loads; "
+                f"{deferral.flag} does not reach those queries, which would read "
+                f"{', '.join(reads)} here, not from {deferral.path}",
+                path=model.display_path,
+                line=model.line or 1,
+                hint=f"select {', '.join(reads)} too, so that it is built and read here; or "
+                f"make '{name}' a view or table, whose Jinja's queries are rendered when the "
+                "build runs it and read the deferred models there",
+            )
+        )
+    return out
 
 
 def missing(
@@ -269,18 +349,18 @@ def before_open(
     return found, {CATALOG: deferred_source(deferral.path)}
 
 
-def defer_one(session: Session, name: str) -> tuple[Model, dict[str, Source], str | None]:
-    """``teal show -s NAME --defer-to PATH``: the model with its SQL reading its deferred
-    upstreams from PATH, the source that attaches PATH, and a note of what it defers (the
-    state said what is built here without holding the warehouse)."""
+def defer_one(session: Session, name: str) -> tuple[Project, dict[str, Source], str | None]:
+    """``teal show -s NAME --defer-to PATH``: the project whose model NAME reads its
+    deferred upstreams from PATH (its SQL, and its Jinja's queries when it is rendered
+    now: ``render_at_run``), the source that attaches PATH, and a note of what it defers
+    (the state said what is built here without holding the warehouse)."""
     from teal.runtime.run_options import RunOptions
 
     found, attached = before_open(session, [name], None)
     bind_deferred(session, found, RunOptions())  # the build's located errors, not DuckDB's
-    model = found.run_project(session.project).models[name]
     where, read = found.deferral.path, [n for n in found.models if n not in found.by_checks]
     said = f"reads {', '.join(read)} from {where} (deferred)" if read else None
-    return model, attached, said
+    return found.run_project(session.project), attached, said
 
 
 def settle_selection(
@@ -316,6 +396,17 @@ def bind_deferred(session: Session, found: Deferred, run: RunOptions) -> None:
         # the ephemerals the selection inlines run with it: their references are bound
         # against the deferred relations too, and their mistakes reported
         bound = [*inlined_ephemerals(session.project, names), *names]
+        # a dbt model whose Jinja queries the warehouse is rendered again when the build
+        # runs it, reading the deferred models there: its SQL rendered at load (against
+        # this warehouse) is not what runs, so it is not bound
+        away = set(found.models)
+        models = session.project.models
+        bound = [
+            n
+            for n in bound
+            if not models[n].config.get("render_at_run")
+            or not away & set(upstream_candidates(session.project, [n]))
+        ]
         against = found.bind_project(session.project)
         session._bound = bind_selection(against, bound, None, session.readable_store)
 
@@ -375,9 +466,10 @@ def compiled_deferred(
     from teal.compiler.deferral import CATALOG
     from teal.runtime.run_options import RunOptions
 
-    found, _ = before_open(session, select, exclude)
+    found, attached = before_open(session, select, exclude)
     bind_deferred(session, found, RunOptions())
     project = found.run_project(session.project, names)
+    project = _rendered_now(session, project, names, attached)
     noted: dict[str, Model] = {}
     for name in names:
         model = project.models[name]
@@ -395,3 +487,32 @@ def compiled_deferred(
             incremental_sql=None if incremental is None else note + incremental,
         )
     return evolve(project, models={**project.models, **noted}), found
+
+
+def _rendered_now(
+    session: Session, project: Project, names: list[str], attached: dict[str, Source]
+) -> Project:
+    """``project`` (a deferred compile's) with each of ``names`` whose Jinja queries the
+    warehouse (``render_at_run``) and reads deferred models rendered now, as the deferred
+    build renders it: against this warehouse (read-only; an empty one when there is none)
+    with the deferred file attached, ``ref()`` of a deferred model naming it there. Its
+    SQL at load was rendered against this warehouse alone (or is the placeholder saying
+    it is rendered when the build runs it)."""
+    from teal.runtime.show import _reading
+
+    render = project.render_at_run
+    chosen = [
+        n
+        for n in names
+        if project.models[n].config.get("render_at_run")
+        and project.models[n] is not session.project.models[n]
+    ]
+    if render is None or not chosen:
+        return project
+    now: dict[str, Model] = {}
+    with _reading(session, attached) as wh:
+        cur = wh.cursor()
+        for name in chosen:
+            sql, incremental = render(name, cur.query)
+            now[name] = evolve(project.models[name], compiled_sql=sql, incremental_sql=incremental)
+    return evolve(project, models={**project.models, **now})

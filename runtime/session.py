@@ -388,7 +388,12 @@ class Session:
             options=options or self.options(),
             verified=VerifiedVersions.of_project(self.config),
         )
-        return plan if deferred is None else deferred.plan(plan, self.project, project)
+        if deferred is None:
+            return plan
+        partly = deferred.partly_built(project, plan, state, (options or self.options()).now)
+        if partly:  # an upstream read here, built here in part: said as the build says it
+            self._warn(tuple(partly))
+        return deferred.plan(plan, self.project, project)
 
     def compile(self, select: Selection = None, exclude: Selection = None) -> Compiled:
         """Write compiled SQL and the manifest into ``target/``. Every Python file under
@@ -485,6 +490,8 @@ class Session:
                 check_schema_changes(project, plan, wh, bound)
             there = deferred.partitions_there(self.config, project, plan) if deferred else None
             warnings = plan_warnings(project, plan, state, options.now, run.config, there)
+            if deferred is not None:  # an upstream read here, built here in part
+                warnings += tuple(deferred.partly_built(project, plan, state, options.now))
             if warnings:
                 self._warn(warnings)
             if not plan.steps:

@@ -134,7 +134,8 @@ def show_model(
     if session.defer is not None:  # --defer-to: its unbuilt upstreams read from there
         from teal.runtime.deferring import defer_one
 
-        model, attached, said = defer_one(session, name)
+        project, attached, said = defer_one(session, name)
+        model = project.models[name]
         notes += [said] if said else []
     with _reading(session, attached) as wh:
         cur = wh.cursor()

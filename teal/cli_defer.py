@@ -114,6 +114,11 @@ def deferral_of(session: Session, asked: dict[str, Any], state_dir: Path | None)
         session.defer = Deferral(path, bool(favor), flag="--defer --state", manifest=state_dir)
     elif path is not None:
         session.defer = Deferral(path, bool(favor))
+    if session.defer is not None and session.config.dbt is not None:
+        import dataclasses  # said by the load's errors of queries deferral does not reach
+
+        dbt_settings = dataclasses.replace(session.config.dbt, deferring=session.defer.flag)
+        session.config = dataclasses.replace(session.config, dbt=dbt_settings)
 
 
 def dbt_environment(flags: dict[str, Any]) -> dict[str, Any]:

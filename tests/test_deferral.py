@@ -136,6 +136,12 @@ def test_one_mart_is_built_reading_its_unbuilt_upstreams_from_production(proj: P
     # revenue is a view in the project: built as a table here, so it reads after the build
     assert rows(dev, "select table_type from information_schema.tables "
                      "where table_name = 'revenue'") == [("BASE TABLE",)]  # fmt: skip
+    # a build without deferral builds it again from here, and says why (was: "modified:
+    # SQL or config changed since last build", though nothing had changed)
+    plan = run_teal("plan", "-s", "revenue", "--changed-only", cwd=proj)
+    ok(plan)
+    said = f"built while deferring to {prod}: reads stg_customers, stg_orders there"
+    assert said in plan.stdout, plan.stdout
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ every case runs the real CLI against real DuckDB files.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -126,3 +127,87 @@ def test_a_check_failed_here_below_a_deferred_model_blocks_nothing(proj: Path) -
     blocked = run_teal("plan", "-s", "stg_orders+", cwd=proj)
     ok(blocked)
     assert "blocked: upstream orders failed check" in blocked.stdout, blocked.stdout
+
+
+# -- tests/deferral_partitions: daily_events (daily, 4 days) read by daily_totals (daily)
+# and account_totals (not partitioned: every day) ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def parts_prod(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("deferral_parts") / "project"
+    shutil.copytree(HERE / "deferral_partitions", root)
+    ok(run_teal("build", "--warehouse", "prod.duckdb", "-q", cwd=root))
+    return root
+
+
+@pytest.fixture
+def parts(parts_prod: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    shutil.copytree(parts_prod, root, ignore=shutil.ignore_patterns("__pycache__", ".teal"))
+    return root
+
+
+@pytest.mark.slow
+def test_partitions_built_while_deferring_say_so_not_code_changed(parts: Path) -> None:
+    prod = parts / "prod.duckdb"
+    args = ("-s", "daily_totals", "--partition", "2025-01-02,2025-01-03")
+    ok(run_teal("build", *args, "--defer-to", "prod.duckdb", "-q", cwd=parts))
+    said = f"built while deferring to {prod}: reads daily_events there"
+    listed = run_teal("partitions", "daily_totals", "--json", cwd=parts)
+    ok(listed)
+    notes = {p["key"]: (p["status"], p["note"]) for p in json.loads(listed.stdout)}
+    # was: stale, "its code, config or vars changed", though nothing had changed
+    assert notes["2025-01-02"] == notes["2025-01-03"] == ("stale", said), notes
+    assert notes["2025-01-01"] == ("missing", None)
+    shown = run_teal("partitions", "daily_totals", cwd=parts)
+    ok(shown)
+    assert said in shown.stdout, shown.stdout
+    plan = run_teal("plan", "-s", "daily_totals", cwd=parts)
+    ok(plan)
+    assert f"2 stale ({said})" in plan.stdout, plan.stdout
+    # still rebuilt from this warehouse by a build without deferral, even --changed-only
+    ok(run_teal("build", "-s", "+daily_totals", "--partition", "2025-01-02", "-q", cwd=parts))
+    again = run_teal("plan", "-s", "daily_totals", "--changed-only", cwd=parts)
+    ok(again)
+    assert f"1 stale ({said})" in again.stdout, again.stdout  # 2025-01-03: still production's
+    listed = run_teal("partitions", "daily_totals", "--json", cwd=parts)
+    notes = {p["key"]: (p["status"], p["note"]) for p in json.loads(listed.stdout)}
+    assert notes["2025-01-02"] == ("materialized", None), notes
+    # built here, then deferring with --favor-state: said the other way round
+    favored = ("plan", "-s", "daily_totals", "--defer-to", "prod.duckdb", "--favor-state")
+    plan = run_teal(*favored, cwd=parts)
+    ok(plan)
+    assert f"(built without deferring; reads daily_events from {prod} now)" in plan.stdout
+
+
+@pytest.mark.slow
+def test_an_upstream_built_here_in_part_is_warned_of_when_deferring(parts: Path) -> None:
+    prod, dev = parts / "prod.duckdb", parts / "warehouse.duckdb"
+    one_day = ("build", "-s", "daily_events", "--partition", "2025-01-02")
+    ok(run_teal(*one_day, "--defer-to", "prod.duckdb", "-q", cwd=parts))  # raw.events deferred
+    said = (
+        "account_totals reads daily_events here, where only 1 of its 4 partitions is built: "
+        f"daily_events counts as built here (its relation exists), so it is not read from {prod}"
+    )
+    favor = f"hint: --favor-state reads daily_events from {prod}"
+    args = ("-s", "account_totals", "--defer-to", "prod.duckdb")
+    plan = run_teal("plan", *args, cwd=parts)
+    ok(plan)
+    assert said in plan.stderr and favor in plan.stderr, plan.output
+    done = run_teal("build", *args, cwd=parts)
+    ok(done)  # was: built from one day of four, without a word
+    assert "models/marts/account_totals.sql: account_totals reads" in done.stderr, done.output
+    assert said in done.stderr and favor in done.stderr, done.output
+    totals = "select * from marts.account_totals order by all"
+    assert rows(dev, totals) == [("a", 20, 1), ("b", 30, 1)]  # as warned: one day here
+    done = run_teal("build", *args, "--favor-state", cwd=parts)
+    ok(done)
+    assert "partitions is built" not in done.stderr, done.output
+    assert rows(dev, totals) == rows(prod, totals) == [("a", 90, 3), ("b", 120, 3)]
+    # all of it built here: no warning
+    ok(run_teal("build", "-s", "daily_events", "--defer-to", "prod.duckdb", "-q", cwd=parts))
+    done = run_teal("build", *args, cwd=parts)
+    ok(done)
+    assert "partitions is built" not in done.stderr and "are built" not in done.stderr
+    assert rows(dev, totals) == [("a", 90, 3), ("b", 120, 3)]

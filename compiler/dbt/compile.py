@@ -7,7 +7,7 @@ on-run-end hooks rendered after the run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.dbt.assemble import assemble_project
@@ -220,14 +220,19 @@ def _hook_node(loader: DbtLoader, kind: str, i: int, text: str) -> Node:
     )
 
 
-def render_again(loader: DbtLoader, name: str, query: Any) -> tuple[str, str | None]:
+def render_again(
+    loader: DbtLoader, name: str, query: Any, deferred: Mapping[str, tuple[str, str]] | None = None
+) -> tuple[str, str | None]:
     """Model ``name`` rendered again with its queries answered by ``query`` (the build's
-    cursor): (compiled SQL, incremental variant). Renders one at a time."""
+    cursor): (compiled SQL, incremental variant). Renders one at a time. ``deferred``:
+    the models ``ref()`` names in the attached production warehouse (a deferred build),
+    in the SQL and in the queries the render runs alike, as dbt's ``--defer`` resolves
+    them."""
     from teal.compiler.dbt.snapshots import first_build, next_build
 
     node = next(n for n in loader.by_name[name] if n.enabled)
     with loader.render_lock:
-        loader.live_query = query
+        loader.live_query, loader.deferred = query, deferred
         loader.jinja.phase = "compile"
         try:
             sql = compile_render(loader, node, incremental=False)
@@ -241,7 +246,7 @@ def render_again(loader: DbtLoader, name: str, query: Any) -> tuple[str, str | N
                 check_one_statement(node, variant)
                 incremental = variant if variant != sql else None
         finally:
-            loader.live_query = None
+            loader.live_query, loader.deferred = None, None
     if node.ctes:
         sql = with_ctes(sql, node.ctes)
         incremental = with_ctes(incremental, node.ctes) if incremental else None

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,7 @@ from teal.compiler.dbt.relations import settle_relations
 from teal.compiler.dbt.settings import DbtSettings, Package
 from teal.compiler.dbt.values import is_audited
 from teal.compiler.dbt.versions import Versioned, apply_versions, resolve_version
+from teal.compiler.deferral import CATALOG as DEFERRED_CATALOG
 from teal.compiler.errors import (
     TealError,
     did_you_mean,
@@ -99,6 +100,9 @@ class DbtLoader:
         self._connection: Any = None
         self.hooks: list[tuple[str, str, tuple[str, ...]]] = []
         self.live_query: Any = None  # while a build runs: the query function of its cursor
+        # while a deferred build renders a model at run: the models whose ref() reads the
+        # attached production warehouse, by name, with their (schema, alias) there
+        self.deferred: Mapping[str, tuple[str, str]] | None = None
         # each test's render, by name, again when it runs (compiler/dbt/test_render.py)
         self.test_renders: dict[str, Callable[[], CheckDef]] = {}
         # each generic test's dbt identity (unique_id, name, alias, fqn, test_metadata) by
@@ -194,6 +198,9 @@ class DbtLoader:
             else "view"
         )
         relation = Relation(target.database, target.schema, target.alias, kind)
+        if self.deferred is not None and target.name in self.deferred:
+            schema, alias = self.deferred[target.name]  # dbt's ref() of a deferred model
+            relation = Relation(DEFERRED_CATALOG, schema, alias, kind)
         event_time = upstream_event_time(self, target)
         if event_time is not None:  # a microbatch model reads one batch of it
             return filter_relation(self._maybe_empty(relation), event_time)
@@ -362,10 +369,20 @@ class DbtLoader:
         except Exception as exc:  # noqa: BLE001 - the database's message, located at the node
             if self.deferrable():  # it reads what this build makes: rendered when it runs
                 raise RenderAtRun(sql) from None
+            hint = (
+                "teal renders models before the build, against the warehouse as it is then: "
+                "a query must not read relations this build creates"
+            )
+            if self.settings.deferring:  # an ephemeral model's, a hook's: not rendered again
+                hint += (
+                    f"; {self.settings.deferring} does not reach this query (an ephemeral "
+                    "model's Jinja, or a hook's, is rendered when the project loads): it reads "
+                    "this warehouse, so build what it reads here, or make the model a view or "
+                    "table, whose queries read deferred models there"
+                )
             raise self.jinja.error(
                 f"a query the template runs at compile time failed: {exc}".split("\n")[0],
-                hint="teal renders models before the build, against the warehouse as it is then: "
-                "a query must not read relations this build creates",
+                hint=hint,
             ) from None
 
     def deferrable(self) -> bool:
@@ -396,10 +413,20 @@ class DbtLoader:
                 ):
                     raise RenderAtRun(f"{schema}.{identifier}")
 
-    def relation_kind(self, schema: str, identifier: str) -> str | None:
+    def _in_catalog(self, database: object) -> str:
+        """While a deferred build renders: the condition keeping an information_schema
+        query to the attached production catalog (a deferred ref) or out of it (any other
+        relation, which may have a namesake there)."""
+        if self.deferred is None:
+            return ""
+        equal = "=" if database == DEFERRED_CATALOG else "<>"
+        return f" and table_catalog {equal} '{DEFERRED_CATALOG}'"
+
+    def relation_kind(self, schema: str, identifier: str, database: object = None) -> str | None:
         rows = self.run_sql(
             "select table_type from information_schema.tables where lower(table_schema) = "
             f"lower('{schema}') and lower(table_name) = lower('{identifier}')"
+            + self._in_catalog(database)
         )[1]
         if not rows:
             self._not_built_yet(schema, identifier)
@@ -415,8 +442,8 @@ class DbtLoader:
             (str(r[0]), str(r[1]))
             for r in self.run_sql(
                 "select column_name, data_type from information_schema.columns where "
-                f"lower(table_schema) = lower('{schema}') and lower(table_name) = lower('{name}') "
-                "order by ordinal_position"
+                f"lower(table_schema) = lower('{schema}') and lower(table_name) = lower('{name}')"
+                f"{self._in_catalog(getattr(relation, 'database', None))} order by ordinal_position"
             )[1]
         ]
         if not found:
@@ -538,12 +565,16 @@ class DbtLoader:
         except ValueError:
             return False
 
-    def render_at_run(self, name: str, query: Any) -> tuple[str, str | None]:
+    def render_at_run(
+        self, name: str, query: Any, deferred: Mapping[str, tuple[str, str]] | None = None
+    ) -> tuple[str, str | None]:
         """Model ``name`` rendered again with its queries answered by ``query`` (the build's
-        cursor): (compiled SQL, incremental variant); compiler/dbt/compile.py."""
+        cursor): (compiled SQL, incremental variant); compiler/dbt/compile.py. ``deferred``:
+        the models whose ``ref()`` names their relation in the attached production
+        warehouse, (schema, alias) there by name (compiler/deferral.py)."""
         from teal.compiler.dbt.compile import render_again
 
-        return render_again(self, name, query)
+        return render_again(self, name, query, deferred)
 
     def render_check(self, name: str, query: Any) -> CheckDef:
         """Test ``name`` rendered again with its queries answered by ``query`` (the build's

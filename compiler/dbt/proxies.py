@@ -144,7 +144,7 @@ class Adapter:
     def get_relation(self, database: Any = None, schema: Any = None, identifier: Any = None) -> Any:
         if not self._execute:
             return None
-        kind = self._jinja.loader.relation_kind(str(schema), str(identifier))
+        kind = self._jinja.loader.relation_kind(str(schema), str(identifier), database)
         return Relation(database, schema, identifier, kind) if kind else None
 
     def load_relation(self, relation: Any) -> Any:

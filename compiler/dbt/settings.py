@@ -77,6 +77,8 @@ class DbtSettings:
     empty: bool = False  # --empty: refs and sources read no rows
     store_failures: bool = False  # --store-failures: flags.STORE_FAILURES
     full_refresh: bool = False  # --full-refresh: flags.FULL_REFRESH
+    # --defer-to / --defer: the flag, for the errors of queries deferral does not reach
+    deferring: str | None = None
     # the target's attach: entries (compiler/dbt/attach.py)
     attachments: tuple[Attachment, ...] = ()
     state_dir: Path | None = None  # --state: state:modified compares with its manifest.json

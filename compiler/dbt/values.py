@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from teal.compiler.checks import TARGET
+from teal.compiler.deferral import CATALOG
 
 
 class Relation(Mapping):
@@ -117,6 +118,8 @@ class Relation(Mapping):
         if self._cte is not None:
             return self._cte
         parts = [p for p in (self.schema, self.identifier) if p]
+        if self.database == CATALOG and parts:  # a deferred ref: the attached production's
+            parts.insert(0, CATALOG)
         return ".".join(f'"{p}"' for p in parts)
 
     def __html__(self) -> str:
