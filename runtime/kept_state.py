@@ -17,7 +17,7 @@ import struct
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from teal.compiler.config import ProjectConfig
 from teal.compiler.discover import display_path
@@ -25,6 +25,10 @@ from teal.compiler.errors import TealError, WarehouseBusy
 from teal.compiler.partition_records import FIELDS, PICKLED_FORM, PartitionRecords
 from teal.compiler.plan import ModelState, PlanState
 from teal.compiler.replaced_files import replacing
+
+if TYPE_CHECKING:
+    from teal.compiler.offload import ForkedCall
+    from teal.compiler.strategy import LoadStrategy
 
 FileIdentity = tuple[tuple[int, int, int, int, int] | None, ...]
 
@@ -118,6 +122,25 @@ def state_now(cfg: ProjectConfig) -> PlanState | None:
         return None
     found: PlanState = stored["state"]
     return found
+
+
+def state_ahead(cfg: ProjectConfig, strategy: LoadStrategy) -> PlanState | ForkedCall | None:
+    """The state as :func:`state_now` knows it, else a forked child (where ``strategy``
+    allows forking; None where it does not) reading it on the other core while the project
+    loads; the child gives up if the warehouse is busy (the caller then reads it and says
+    so)."""
+    known = state_now(cfg)
+    if known is not None:
+        return known
+    from teal.compiler.offload import ForkedCall
+
+    def read() -> PlanState:
+        def busy(notice: TealError) -> None:
+            raise notice
+
+        return read_state(cfg, lambda path: read_plan_state(cfg, path), busy)
+
+    return ForkedCall.start(read, strategy)
 
 
 def _kept_path(cfg: ProjectConfig) -> Path:

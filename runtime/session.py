@@ -28,7 +28,7 @@ from teal.compiler.selection import select as select_models
 from teal.compiler.strategy import LoadStrategy
 from teal.compiler.verified_versions import VerifiedVersions
 from teal.runtime.clock import new_run_id
-from teal.runtime.kept_state import read_plan_state, read_state, state_now
+from teal.runtime.kept_state import read_plan_state, read_state, state_ahead
 from teal.runtime.options import clock_from_env, plan_options
 from teal.runtime.run_options import RunOptions
 from teal.runtime.runstore import IN_PROGRESS, NO_STORE, RunStore, store_spec
@@ -247,6 +247,8 @@ class Session:
         return project
 
     def _warn(self, warnings: tuple[TealError, ...]) -> None:
+        if not warnings:
+            return
         if self.on_warnings is not None:
             self.on_warnings(warnings)
         else:
@@ -310,20 +312,7 @@ class Session:
             or self.config.engine != "duckdb"
         ):
             return
-        self._state_ahead = state_now(self.config)
-        if self._state_ahead is not None:
-            return
-        from teal.compiler.offload import ForkedCall
-
-        config = self.config
-
-        def read() -> PlanState:
-            def busy(notice: TealError) -> None:
-                raise notice
-
-            return read_state(config, lambda path: read_plan_state(config, path), busy)
-
-        self._state_ahead = ForkedCall.start(read, self.strategy)
+        self._state_ahead = state_ahead(self.config, self.strategy)
 
     def _holder(self) -> str | None:
         """The run that holds the warehouse now, as the run store knows it."""
@@ -390,9 +379,8 @@ class Session:
         )
         if deferred is None:
             return plan
-        partly = deferred.partly_built(project, plan, state, (options or self.options()).now)
-        if partly:  # an upstream read here, built here in part: said as the build says it
-            self._warn(tuple(partly))
+        now = (options or self.options()).now  # an upstream read here built here in part:
+        self._warn(tuple(deferred.partly_built(project, plan, state, now)))  # as builds say
         return deferred.plan(plan, self.project, project)
 
     def compile(self, select: Selection = None, exclude: Selection = None) -> Compiled:
@@ -492,8 +480,7 @@ class Session:
             warnings = plan_warnings(project, plan, state, options.now, run.config, there)
             if deferred is not None:  # an upstream read here, built here in part
                 warnings += tuple(deferred.partly_built(project, plan, state, options.now))
-            if warnings:
-                self._warn(warnings)
+            self._warn(warnings)
             if not plan.steps:
                 return BuildResult(
                     run_id=run_id,
