@@ -40,7 +40,10 @@ export async function assetPage(name) {
         : `<p class="muted">${esc(p.message)}</p>`;
     } catch (err) { showError(where, err); }
   });
-  if (a.partitioned) partitionGrid(name, document.getElementById("partitions"), a.partition_dimensions);
+  if (a.partitioned) { // drawn when it comes; a failed fetch (the server gone) is said there
+    const grid = document.getElementById("partitions");
+    partitionGrid(name, grid, a.partition_dimensions).catch((err) => showError(grid, err));
+  }
   columnLineage(name, document.getElementById("column-lineage"));
 }
 
