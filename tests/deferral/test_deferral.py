@@ -17,39 +17,15 @@ import pytest
 
 from teal.compiler.deferral import defer_sql
 from tests.conftest import run_teal
-
-HERE = Path(__file__).resolve().parent
-TRACEBACK = "Traceback (most recent call last)"
-
-
-def rows(path: Path, sql: str) -> list[tuple]:
-    conn = duckdb.connect(str(path), read_only=True)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
-
-
-def relations(path: Path) -> set[str]:
-    found = rows(path, "select table_schema || '.' || table_name from information_schema.tables")
-    return {r[0] for r in found if not r[0].startswith("teal.")}
-
-
-def fingerprint(path: Path) -> tuple[bytes, int]:
-    return path.read_bytes(), path.stat().st_mtime_ns
-
-
-def ok(done) -> None:
-    assert done.returncode == 0, done.output
-    assert TRACEBACK not in done.output, done.output
-
-
-def refused(done, *says: str) -> None:
-    assert done.returncode == 2, done.output
-    assert TRACEBACK not in done.output, done.output
-    for text in says:
-        assert text in done.output, done.output
-
+from tests.deferral.support import (
+    HERE,
+    REVENUE,
+    fingerprint,
+    ok,
+    refused,
+    relations,
+    rows,
+)
 
 # -- the rewrite, in process ------------------------------------------------------------------
 
@@ -96,25 +72,6 @@ def test_a_relation_renamed_in_production_keeps_its_name_as_the_alias() -> None:
 
 
 # -- a teal project -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def prod(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The fixture project with every model built into prod.duckdb (and nothing else)."""
-    root = tmp_path_factory.mktemp("deferral") / "project"
-    shutil.copytree(HERE / "deferral_project", root)
-    ok(run_teal("build", "--warehouse", "prod.duckdb", "-q", cwd=root))
-    return root
-
-
-@pytest.fixture
-def proj(prod: Path, tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    shutil.copytree(prod, root, ignore=shutil.ignore_patterns("__pycache__", ".teal"))
-    return root
-
-
-REVENUE = "select * from marts.revenue order by name"
 
 
 @pytest.mark.slow
@@ -372,17 +329,6 @@ def test_a_partitioned_mart_reads_its_deferred_daily_upstream(tmp_path: Path) ->
 
 
 # -- a dbt project ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def dbt_proj(tmp_path: Path) -> Path:
-    """The dbt fixture built with its prod target, its manifest kept in prod-state/."""
-    root = tmp_path / "shop"
-    shutil.copytree(HERE / "deferral_dbt", root)
-    ok(run_teal("build", "--target", "prod", "-q", cwd=root))
-    (root / "prod-state").mkdir()
-    shutil.copy(root / "target/manifest.json", root / "prod-state/manifest.json")
-    return root
 
 
 @pytest.mark.slow

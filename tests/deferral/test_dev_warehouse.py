@@ -17,34 +17,7 @@ import duckdb
 import pytest
 
 from tests.conftest import run_teal
-from tests.test_deferral import REVENUE, ok, refused, relations, rows
-
-HERE = Path(__file__).resolve().parent
-
-
-@pytest.fixture(scope="module")
-def prod(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("deferral_dev") / "project"
-    shutil.copytree(HERE / "deferral_project", root)
-    ok(run_teal("build", "--warehouse", "prod.duckdb", "-q", cwd=root))
-    return root
-
-
-@pytest.fixture
-def proj(prod: Path, tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    shutil.copytree(prod, root, ignore=shutil.ignore_patterns("__pycache__", ".teal"))
-    return root
-
-
-@pytest.fixture
-def dbt_proj(tmp_path: Path) -> Path:
-    root = tmp_path / "shop"
-    shutil.copytree(HERE / "deferral_dbt", root)
-    ok(run_teal("build", "--target", "prod", "-q", cwd=root))
-    (root / "prod-state").mkdir()
-    shutil.copy(root / "target/manifest.json", root / "prod-state/manifest.json")
-    return root
+from tests.deferral.support import HERE, REVENUE, ok, refused, relations, rows
 
 
 @pytest.mark.slow

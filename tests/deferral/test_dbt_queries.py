@@ -17,9 +17,8 @@ import duckdb
 import pytest
 
 from tests.conftest import run_teal
-from tests.test_deferral import ok, refused, relations, rows
+from tests.deferral.support import built_for_prod, ok, refused, relations, rows
 
-HERE = Path(__file__).resolve().parent
 MARTS = ("amount_by_status", "customer_list")
 DEFER = ("--defer", "--state", "prod-state")
 STATUS = "select * from {}.amount_by_status order by all"
@@ -30,12 +29,7 @@ CUSTOMERS = "select * from {}.customer_list order by all"
 def shop(tmp_path: Path) -> Path:
     """The fixture built with its prod target (schema analytics), its manifest kept in
     prod-state/; the dev target's schema is dev_ada."""
-    root = tmp_path / "shop"
-    shutil.copytree(HERE / "deferral_dbt_queries", root)
-    ok(run_teal("build", "--target", "prod", "-q", cwd=root))
-    (root / "prod-state").mkdir()
-    shutil.copy(root / "target/manifest.json", root / "prod-state/manifest.json")
-    return root
+    return built_for_prod(tmp_path / "shop", "deferral_dbt_queries", "--target", "prod")
 
 
 @pytest.mark.slow
