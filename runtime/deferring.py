@@ -1,10 +1,13 @@
 """Deferral at run time: which upstreams a selection reads from the deferred warehouse.
 
-``Session.build`` and ``Session.plan`` call :func:`read_candidates` before the warehouse
-opens (the deferred file's errors come first, and nothing is opened for writing), then
-:func:`settle` once the warehouse's state says what is built here. The result,
-:class:`Deferred`, gives the project the selection is bound against and the project the
-plan is made and carried out from (compiler/deferral.py). Imported only when deferring.
+``Session.build`` calls :func:`before_open` and :func:`bind_deferred` before its
+warehouse is opened or created: the deferred file's columns are read (its errors come
+first), what is built here is judged from the kept state (:func:`built_here`: recorded by
+teal, or its relation exists, dbt's rule), and the selection is bound against the
+deferred relations; ``Session.plan`` settles the same way (:func:`settle_selection`). The
+result, :class:`Deferred`, gives the project the selection is bound against and the
+project the plan is made and carried out from (compiler/deferral.py). Imported only when
+deferring.
 """
 
 from __future__ import annotations
