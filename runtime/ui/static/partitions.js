@@ -55,12 +55,13 @@ export async function partitionGrid(name, where, dimensions = []) {
     button.textContent = keys.length ? `Backfill ${counted(keys.length, "partition")}…` : "Backfill picked partitions…";
   };
   const sorted = () => [...picked].sort((a, b) => order.get(a) - order.get(b));
-  // the picked keys as runs of keys that follow each other on the grid, never one span
-  // over a key left out (as teal plan labels them: compiler/key_runs.py)
+  // the picked keys as runs of keys that follow each other in key order (a grid of two
+  // dimensions: row by row), never one span over a key left out (as teal plan labels
+  // them: compiler/key_runs.py)
   const spans = (keys) => {
     const runs = [];
     keys.forEach((k, i) => {
-      if (i && !twoD && order.get(k) === order.get(keys[i - 1]) + 1) runs[runs.length - 1].push(k);
+      if (i && order.get(k) === order.get(keys[i - 1]) + 1) runs[runs.length - 1].push(k);
       else runs.push([k]);
     });
     const shown = runs.slice(0, SHOWN_RUNS).map((r) => (r.length === 1 ? r[0] : `${r[0]}..${r[r.length - 1]}`));
