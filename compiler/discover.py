@@ -182,6 +182,12 @@ def unmatched_folders(
     return out
 
 
+def project_folders(root: Path) -> list[str]:
+    """The folders at the top of the project at ``root`` (hidden ones left out): what a
+    misspelt folder in the project's settings may mean."""
+    return [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+
+
 def missing_check_folders(
     check_paths: Iterable[str], config_path: Path, root: Path
 ) -> list[ProjectError]:
@@ -191,7 +197,10 @@ def missing_check_folders(
     from teal.compiler.errors import did_you_mean
     from teal.compiler.toml_lines import key_line
 
-    here = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    missing = [f for f in check_paths if f != "checks" and not (root / f).is_dir()]
+    if not missing:  # the usual case: the project's folders are not listed
+        return []
+    here = project_folders(root)
     return [
         ProjectError(
             f"check_paths names '{folder}', which is not a folder of the project: "
@@ -200,6 +209,5 @@ def missing_check_folders(
             line=key_line(config_path, "check_paths"),
             hint=did_you_mean(folder, here) or "create the folder, or remove it from check_paths",
         )
-        for folder in check_paths
-        if folder != "checks" and not (root / folder).is_dir()
+        for folder in missing
     ]

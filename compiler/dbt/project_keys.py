@@ -104,7 +104,9 @@ def check_project_folders(
     names that is not in the project at ``root`` (a misspelt folder's files would be
     left out, silently). A default folder (``analyses``, ...) may be absent: dbt init
     lists them all, and git keeps no empty folder."""
-    here = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    from teal.compiler.discover import project_folders
+
+    here: list[str] | None = None  # listed once a folder is missing
     for key, default in FOLDER_KEYS.items():
         value = data.get(key)
         folders = [value] if isinstance(value, str) else value
@@ -113,6 +115,7 @@ def check_project_folders(
         line, col = getattr(data, "keys_at", {}).get(key, (None, None))
         for folder in folders:
             if isinstance(folder, str) and folder != default and not (root / folder).is_dir():
+                here = project_folders(root) if here is None else here
                 warnings.append(
                     ProjectError(
                         f"{key} names '{folder}', which is not a folder of the project: "
