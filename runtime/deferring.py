@@ -501,7 +501,7 @@ def _rendered_now(
     with the deferred file attached, ``ref()`` of a deferred model naming it there. Its
     SQL at load was rendered against this warehouse alone (or is the placeholder saying
     it is rendered when the build runs it)."""
-    from teal.runtime.show import _reading
+    from teal.runtime.show import read_only_warehouse
 
     render = project.render_at_run
     chosen = [
@@ -513,7 +513,7 @@ def _rendered_now(
     if render is None or not chosen:
         return project
     now: dict[str, Model] = {}
-    with _reading(session, attached) as wh:
+    with read_only_warehouse(session, attached) as wh:
         cur = wh.cursor()
         for name in chosen:
             sql, incremental = render(name, cur.query)

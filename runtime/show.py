@@ -137,7 +137,7 @@ def show_model(
         project, attached, said = defer_one(session, name)
         model = project.models[name]
         notes += [said] if said else []
-    with _reading(session, attached) as wh:
+    with read_only_warehouse(session, attached) as wh:
         cur = wh.cursor()
         sql, incremental = model.compiled_sql or "", model.incremental_sql
         if model.config.get("render_at_run") and project.render_at_run is not None:
@@ -179,7 +179,7 @@ def show_inline(session: Session, text: str, *, limit: int | None) -> Shown:
         compiled = compile_inline(project, text)  # mistakes found before the warehouse opens
         _check_files(project, compiled.source_tables, compiled.upstreams)
         sql = compiled.sql
-    with _reading(session) as wh:
+    with read_only_warehouse(session) as wh:
         cur = wh.cursor()
         if operations is not None:  # its Jinja may query the warehouse: this connection
             sql = operations.inline_sql(text, cur.query)
@@ -288,7 +288,9 @@ def _partition(session: Session, model: Model, asked: str | None, notes: list[st
 
 
 @contextmanager
-def _reading(session: Session, attached: dict[str, Source] | None = None) -> Iterator[Engine]:
+def read_only_warehouse(
+    session: Session, attached: dict[str, Source] | None = None
+) -> Iterator[Engine]:
     """The warehouse opened read-only, closed after; with no warehouse file yet, an empty
     in-memory database (no file is created). ``attached``: more sources to attach (the
     deferred warehouse)."""
