@@ -55,7 +55,7 @@ from teal.runtime.results import CANCELED_RUNNING, ERROR, SKIPPED, SUCCESS, Buil
 from teal.runtime.scheduler import Puller, Schedule, skipped
 from teal.runtime.step_groups import GroupRun, budget, groupable, run_group
 from teal.runtime.validate import unbuilt_upstreams
-from teal.runtime.view_errors import with_view_context
+from teal.runtime.view_errors import ViewProbe, with_view_context
 from teal.warehouse.engine import (
     Audit,
     BuildTarget,
@@ -443,7 +443,7 @@ class Executor:
         message, line, col = cur.describe_error(exc, model.raw_sql)  # an engine error
         message = with_partition_context(model, message)
         message = with_view_context(
-            self.project, model, message, line is not None, cur.raised_by_rows(exc)
+            self.project, model, message, line is not None, ViewProbe(cur, exc)
         )
         if self.debug:
             message += "\n" + "".join(traceback.format_exception(exc))

@@ -19,7 +19,7 @@ from teal.runtime.metadata import plain
 from teal.runtime.partition_errors import with_partition_context
 from teal.runtime.python_call import UserCodeError, call_asset, column_names
 from teal.runtime.results import CANCELED_RUNNING, ERROR, SKIPPED, SUCCESS, ModelResult
-from teal.runtime.view_errors import with_view_context
+from teal.runtime.view_errors import ViewProbe, with_view_context
 from teal.warehouse.engine import BuildTarget, EngineCursor, PartitionWrite
 
 if TYPE_CHECKING:
@@ -221,7 +221,7 @@ def _build_partitions(
                 message, line, _ = cur.describe_error(exc, model.raw_sql)
                 message = with_partition_context(model, message)
                 message = with_view_context(
-                    ex.project, model, message, line is not None, cur.raised_by_rows(exc)
+                    ex.project, model, message, line is not None, ViewProbe(cur, exc)
                 )
             failures.append((key, message, line))
             try:  # a canceled attempt rolled back and changed nothing: its record stays

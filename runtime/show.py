@@ -313,11 +313,11 @@ def _run(cur: EngineCursor, sql: str, model: Model, session: Session) -> pa.Tabl
         rows: pa.Table = cur.load(sql, "arrow")
         return rows
     except Exception as exc:  # noqa: BLE001 - the engine's error, located in the model
-        from teal.runtime.view_errors import with_view_context
+        from teal.runtime.view_errors import ViewProbe, with_view_context
 
         message, line, col = cur.describe_error(exc, model.raw_sql)
         message = with_view_context(
-            session.project, model, message, line is not None, cur.raised_by_rows(exc)
+            session.project, model, message, line is not None, ViewProbe(cur, exc)
         )
         missing = "does not exist" in message
         raise ExecutionError(

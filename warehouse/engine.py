@@ -416,6 +416,12 @@ class EngineCursor(Protocol):
         come from a view it reads (runtime/view_errors.py)."""
         ...
 
+    def evaluation_error(self, schema: str, name: str) -> BaseException | None:
+        """What evaluating every row and column of the relation ``schema.name`` raises, or
+        None: it evaluates. Asked of the views a failed table reads, to tell which one's
+        SQL raised its error (runtime/view_errors.py); it reads all their rows."""
+        ...
+
 
 class Engine(Protocol):
     """An open warehouse, for one process. Thread-safe: each thread uses :meth:`cursor`."""

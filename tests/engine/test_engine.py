@@ -590,6 +590,22 @@ def test_an_error_a_row_raises_is_told_from_an_error_of_the_text(engine, target)
     assert not cur.raised_by_rows(by_text.value)
 
 
+def test_evaluating_a_view_alone_raises_what_its_rows_raise(engine, target):
+    """The probe runtime/view_errors.py asks of the views a failed table reads: every
+    column is evaluated (a column no query of the view's names still raises)."""
+    cur = engine.cursor()
+    cur.build_table(target("src"), ROWS)
+    cur.create_view(
+        target("bad", "view"), "SELECT id, CAST('x' || id AS INTEGER) AS x FROM marts.src"
+    )
+    cur.create_view(target("good", "view"), "SELECT id, status FROM marts.src")
+    raised = cur.evaluation_error("marts", "bad")
+    assert raised is not None and cur.raised_by_rows(raised)
+    assert cur.evaluation_error("marts", "good") is None
+    missing = cur.evaluation_error("marts", "no_such_view")
+    assert missing is not None and not cur.raised_by_rows(missing)
+
+
 @pytest.mark.slow
 def test_a_second_process_is_told_the_file_is_locked(engine, target, tmp_path):
     engine.cursor().build_table(target(), ROWS)

@@ -269,6 +269,14 @@ class SparkCursor:
         # a Java error passed through as it is: a job that failed in one of its tasks
         return type(exc).__name__ == "Py4JJavaError" and "stage failure" in str(exc)
 
+    def evaluation_error(self, schema: str, name: str) -> BaseException | None:
+        self._in_group()
+        try:  # hashing every column evaluates them all: a count alone reads none
+            self._sql.rows(f"SELECT max(hash(*)) FROM {self._sql.relation(schema, name)}")
+        except Exception as exc:  # noqa: BLE001 - Spark's errors share no base class
+            return exc
+        return None
+
     def describe_error(
         self, exc: BaseException, raw_sql: str | None
     ) -> tuple[str, int | None, int | None]:
