@@ -106,6 +106,11 @@ class SelectionError(TealError):
     """A ``--select`` / ``--exclude`` expression that is malformed or matches nothing."""
 
 
+class NotFound(SelectionError):
+    """A model, source table or run named by the user that does not exist (the UI's
+    API answers it with 404, other selection mistakes with 400)."""
+
+
 class WarehouseError(TealError):
     """The warehouse cannot be opened or written (for example, locked by another process)."""
 

@@ -4,7 +4,7 @@ project finds that project's runs only (runtime/runstore/scope.py)."""
 
 from __future__ import annotations
 
-from teal.compiler.errors import SelectionError
+from teal.compiler.errors import NotFound, SelectionError
 from teal.compiler.wording import counted
 from teal.runtime.runstore.records import RunRecord
 from teal.runtime.runstore.sqlstore import SqlRunStore
@@ -40,4 +40,4 @@ def resolve_run(store: SqlRunStore, ref: str, path: str = "RUN") -> RunRecord:
             + ", ".join(r.run_id for r in candidates[:5])
             + more,
         )
-    raise SelectionError(f"no run {ref!r}", path=path, hint="`teal runs` lists recent runs")
+    raise NotFound(f"no run {ref!r}", path=path, hint="`teal runs` lists recent runs")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from teal.compiler.errors import SelectionError, TealError, did_you_mean
+from teal.compiler.errors import NotFound, TealError, did_you_mean
 from teal.compiler.plan import PlanState
 from teal.compiler.project import Model, Project
 from teal.runtime.session import Session
@@ -80,7 +80,7 @@ class ProjectView:
             # a model just added must not wait out the once-a-second check: look now
             project = self._current(force=True)
         if name not in project.models:
-            raise SelectionError(
+            raise NotFound(
                 f"no model named '{name}'",
                 path="asset",
                 hint=did_you_mean(name, project.models) or "the graph lists every asset",
@@ -377,7 +377,7 @@ def source_facts(project: Project, key: str) -> dict[str, Any]:
     try:
         table = project.source_table(key)
     except (KeyError, ValueError):
-        raise SelectionError(
+        raise NotFound(
             f"no source table '{key}'",
             hint=did_you_mean(
                 key, [t.key for s in project.sources.values() for t in s.tables.values()]

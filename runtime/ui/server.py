@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from teal.compiler.errors import SelectionError, TealError
+from teal.compiler.errors import NotFound, SelectionError, TealError
 from teal.runtime.session import Session
 from teal.runtime.ui.body import flag, known_keys
 from teal.runtime.ui.launchpad import plan_launch, read_launch
@@ -382,6 +382,11 @@ def make_handler(app: UIApp, allowed_hosts: set[str]) -> type[BaseHTTPRequestHan
                 self._json(HTTPStatus.OK, call(parts))
             except ApiError as exc:
                 self._json(exc.status, {"error": exc.message, "hint": exc.hint})
+            except NotFound as exc:  # a model, source table or run that does not exist
+                self._json(
+                    HTTPStatus.NOT_FOUND,
+                    {"error": exc.message, "hint": exc.hint, "where": exc.location},
+                )
             except TealError as exc:
                 self._json(
                     HTTPStatus.BAD_REQUEST,

@@ -59,11 +59,14 @@ def call(url: str, path: str, body: dict[str, Any] | None = None) -> Any:
         return json.loads(response.read())
 
 
-def refused(url: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The error body of a request that must fail with 400."""
+def refused(
+    url: str, path: str, body: dict[str, Any] | None = None, code: int = 400
+) -> dict[str, Any]:
+    """The error body of a request that must fail with ``code`` (400: a mistake in it;
+    404: it names a model, source table or run that does not exist)."""
     with pytest.raises(urllib.error.HTTPError) as info:
         call(url, path, body)
-    assert info.value.code == 400
+    assert info.value.code == code
     found: dict[str, Any] = json.loads(info.value.read())
     return found
 

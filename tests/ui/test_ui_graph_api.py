@@ -97,6 +97,9 @@ def test_a_sources_facts_follow_its_files(tmp_path):
         assert facts["files"]["count"] == 1 and facts["files"]["bytes"] == 5
         (root / "data" / "b.csv").write_text("id\n2\n3\n")
         assert call(url, "sources/raw.orders")["files"]["count"] == 2
-        error = refused(url, "sources/raw.ordres")
+        error = refused(url, "sources/raw.ordres", code=404)
         assert "no source table 'raw.ordres'" in error["error"]
         assert "raw.orders" in error.get("hint", "")
+        error = refused(url, "assets/aa", code=404)  # a model that does not exist: 404
+        assert error["error"] == "no model named 'aa'" and "'a'" in error["hint"]
+        assert refused(url, "runs/nope", code=404)["error"] == "no run 'nope'"
