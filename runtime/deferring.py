@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 from teal.compiler.deferral import (
@@ -455,6 +456,9 @@ def for_checks(
     )
     checks = defer_checks(project, names, found.models, deferral)
     deferred = evolve(project, checks={**project.checks, **checks}) if checks else project
+    if project.render_check is not None and found.models:  # a dbt test rendered when it runs
+        away = {n: deferral.relation(project.models[n]) for n in found.models}
+        deferred = evolve(deferred, render_check=partial(project.render_check, deferred=away))
     return deferred, {CATALOG: deferred_source(deferral.path)}, found.reasons()
 
 
