@@ -31,7 +31,7 @@ from teal.compiler.deferral import (
     inlined_ephemerals,
     upstream_candidates,
 )
-from teal.compiler.errors import ProjectError, TealError, raise_all
+from teal.compiler.errors import ProjectError, TealError, line_col, raise_all
 from teal.compiler.frozen import evolve
 from teal.warehouse.engine import sql_problems
 
@@ -254,6 +254,8 @@ def queried_at_load(
         if not model.config.get("render_at_run") or not reads:
             continue
         readers = [n for n in selected if name in inlined_ephemerals(project, [n])]
+        line, col, config = _ephemeral_spots(model, reads)
+        where = f" (line {config} sets materialized='ephemeral')" if config else ""
         out.append(
             ProjectError(
                 f"ephemeral model '{name}' (inlined into {', '.join(readers)}) queries the "
@@ -261,13 +263,39 @@ def queried_at_load(
                 f"{deferral.flag} does not reach those queries, which would read "
                 f"{', '.join(reads)} here, not from {deferral.path}",
                 path=model.display_path,
-                line=model.line or 1,
-                hint=f"select {', '.join(reads)} too, so that it is built and read here; or "
-                f"make '{name}' a view or table, whose Jinja's queries are rendered when the "
-                "build runs it and read the deferred models there",
+                line=line,
+                col=col,
+                source_line=_line_text(model.raw_sql, line),
+                hint=f"make '{name}' a view or table{where}, whose Jinja's queries are "
+                "rendered when the build runs it and read the deferred models there; or "
+                f"select {', '.join(reads)} too, so that it is built and read here",
             )
         )
     return out
+
+
+def _ephemeral_spots(model: Model, reads: list[str]) -> tuple[int, int | None, int | None]:
+    """Where :func:`queried_at_load` locates its error in ``model``'s file: (line, col) of
+    its first ``ref()`` of a deferred model it reads (else the line of its
+    ``materialized='ephemeral'``, else its first line), and the line of that setting
+    when the file writes it, for the hint."""
+    import re
+
+    def position(pattern: str) -> tuple[int, int] | None:
+        m = re.search(pattern, text)
+        return None if m is None else line_col(text, m.start())
+
+    text = model.raw_sql or ""
+    quoted = "|".join(re.escape(n) for n in reads)
+    ref = position(r"\bref\s*\(\s*(['\"]\w+['\"]\s*,\s*)?['\"](" + quoted + r")['\"]")
+    config = position(r"materialized\s*[=:]\s*['\"]ephemeral['\"]")
+    line, col = ref or config or (model.line or 1, None)
+    return line, col, None if config is None else config[0]
+
+
+def _line_text(text: str | None, line: int) -> str | None:
+    lines = (text or "").splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else None
 
 
 def missing(
