@@ -216,11 +216,13 @@ def settle(
     selected: list[str],
     built: Collection[str],
     available: Mapping[str, Columns],
+    checks: bool = True,
 ) -> Deferred:
     """Which upstreams are deferred, given the models ``built`` here; one not in the
     deferred file either is an error naming it and the file. A model only the selected
     models' checks read is deferred the same way when the file has it (one it lacks is
-    read here: its checks say what is missing, as they would without deferral)."""
+    read here: its checks say what is missing, as they would without deferral); with
+    ``checks`` false (``teal run``: no check runs) it is not read at all, so not deferred."""
     deferred = deferred_models(project, selected, built, deferral.favor_state)
     dbt = project.config.dbt is not None
     raise_all(
@@ -229,7 +231,7 @@ def settle(
     raise_all(queried_at_load(project, deferral, selected, deferred))
     by_checks = [
         n
-        for n in check_reads(project, selected)
+        for n in (check_reads(project, selected) if checks else [])
         if n not in deferred and n in available and (deferral.favor_state or n not in built)
     ]
     chosen = {n: available[n] for n in [*deferred, *by_checks]}
@@ -359,7 +361,11 @@ def _same_file(a: object, b: object) -> bool:
 
 
 def before_open(
-    session: Session, select: Selection, exclude: Selection, wait: float | None = None
+    session: Session,
+    select: Selection,
+    exclude: Selection,
+    wait: float | None = None,
+    checks: bool = True,
 ) -> tuple[Deferred, dict[str, Source]]:
     """What a deferred build knows before it opens (or creates) its warehouse: the
     selection (computed once: a ``state:`` selector reads the kept state here, never
@@ -367,7 +373,8 @@ def before_open(
     (whose errors come first), which of them are deferred (what is built here judged from
     the kept state, as the build would read it), and that file as the source the
     warehouse attaches. A deferred model the file lacks is an error here, before this
-    warehouse is opened or created."""
+    warehouse is opened or created. ``checks``: whether the run's checks run (``teal
+    run``'s do not: what only they read is not deferred, nor said to be)."""
     from teal.compiler.deferral import CATALOG
     from teal.warehouse.engine import deferred_source
 
@@ -376,7 +383,7 @@ def before_open(
     chosen = session.select(select, exclude)
     available = read_candidates(session.config, session.project, deferral, chosen, wait)
     built = built_here(session.project, session.state())
-    found = settle(session.project, deferral, chosen, built, available)
+    found = settle(session.project, deferral, chosen, built, available, checks)
     session._deferred = found
     return found, {CATALOG: deferred_source(deferral.path)}
 
