@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -273,18 +274,30 @@ def defer_project(
             sql_hash=marked,
         )
     checks = defer_checks(project, selected, deferred, deferral)
+    if not changed and not checks and project.dbt_operations is None:
+        return project
+    away = {n: deferral.relation(models[n]) for n in deferred}
     render = project.render_at_run
     if render is not None:  # for every model: the file is attached beside this warehouse
-        away = {n: deferral.relation(models[n]) for n in deferred}
         paths = {n: m.display_path for n, m in changed.items()}
         render = DeferredRender(render, away, relations, paths)
-    elif not changed and not checks:
-        return project
+    hooks = project.hooks
+    if project.dbt_operations is not None:  # a dbt project's hooks and tests read there too
+        hooked = [n for n, m in changed.items() if m.pre_hooks or m.post_hooks]
+        rendered, start = project.dbt_operations.deferred_hooks(hooked, away)
+        for name, (pre, post) in rendered.items():
+            changed[name] = evolve(changed[name], pre_hooks=pre, post_hooks=post)
+        if start is not None:
+            hooks = (*(h for h in project.hooks if h[0] != "start"), *start)
+    render_check, run_end = project.render_check, project.render_run_end
     return evolve(
         project,
         models={**models, **changed},
         checks={**project.checks, **checks},
         render_at_run=render,
+        hooks=hooks,
+        render_check=None if render_check is None else partial(render_check, deferred=away),
+        render_run_end=None if run_end is None else partial(run_end, deferred=away),
     )
 
 

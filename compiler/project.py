@@ -151,18 +151,16 @@ class Project:
     render_at_run: Callable[..., tuple[str, str | None]] | None = field(default=None, repr=False)
     # dbt projects: renders a test again when it runs (CheckDef.render_at_run), its queries
     # answered by the given function, the check's placeholder naming the relation audited
-    # (compiler/dbt/test_render.py): the check as it runs now
-    render_check: Callable[[str, Callable[[str], Any]], CheckDef] | None = field(
-        default=None, repr=False
-    )
+    # (compiler/dbt/test_render.py): the check as it runs now; a deferred build's is bound
+    # to the models ref() reads from production (compiler/deferral.defer_project)
+    render_check: Callable[..., CheckDef] | None = field(default=None, repr=False)
     # dbt projects: renders the on-run-end hooks after a build, given dbt's extra names
     # (schemas, database_schemas, results) and the query function of the build's cursor:
     # (SQL, lines it logs) each, rendered as asked for (runtime/hooks.py runs each before
-    # the next is rendered)
-    render_run_end: (
-        Callable[[dict[str, Any], Callable[[str], Any]], Iterator[tuple[str, tuple[str, ...]]]]
-        | None
-    ) = field(default=None, repr=False)
+    # the next is rendered); a deferred build's is bound as render_check is
+    render_run_end: Callable[..., Iterator[tuple[str, tuple[str, ...]]]] | None = field(
+        default=None, repr=False
+    )
     # dbt projects: what the project's Jinja does after the load (compiler/dbt/operations.py):
     # `teal run-operation` calls a macro, `teal show --inline` renders an ad-hoc query
     dbt_operations: DbtOperations | None = field(default=None, repr=False)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 from teal.compiler.deferral import (
@@ -30,7 +31,7 @@ from teal.compiler.deferral import (
     inlined_ephemerals,
     upstream_candidates,
 )
-from teal.compiler.errors import ProjectError, TealError, raise_all
+from teal.compiler.errors import ProjectError, TealError, line_col, raise_all
 from teal.compiler.frozen import evolve
 from teal.warehouse.engine import sql_problems
 
@@ -215,11 +216,13 @@ def settle(
     selected: list[str],
     built: Collection[str],
     available: Mapping[str, Columns],
+    checks: bool = True,
 ) -> Deferred:
     """Which upstreams are deferred, given the models ``built`` here; one not in the
     deferred file either is an error naming it and the file. A model only the selected
     models' checks read is deferred the same way when the file has it (one it lacks is
-    read here: its checks say what is missing, as they would without deferral)."""
+    read here: its checks say what is missing, as they would without deferral); with
+    ``checks`` false (``teal run``: no check runs) it is not read at all, so not deferred."""
     deferred = deferred_models(project, selected, built, deferral.favor_state)
     dbt = project.config.dbt is not None
     raise_all(
@@ -228,7 +231,7 @@ def settle(
     raise_all(queried_at_load(project, deferral, selected, deferred))
     by_checks = [
         n
-        for n in check_reads(project, selected)
+        for n in (check_reads(project, selected) if checks else [])
         if n not in deferred and n in available and (deferral.favor_state or n not in built)
     ]
     chosen = {n: available[n] for n in [*deferred, *by_checks]}
@@ -253,6 +256,8 @@ def queried_at_load(
         if not model.config.get("render_at_run") or not reads:
             continue
         readers = [n for n in selected if name in inlined_ephemerals(project, [n])]
+        line, col, config = _ephemeral_spots(model, reads)
+        where = f" (line {config} sets materialized='ephemeral')" if config else ""
         out.append(
             ProjectError(
                 f"ephemeral model '{name}' (inlined into {', '.join(readers)}) queries the "
@@ -260,13 +265,39 @@ def queried_at_load(
                 f"{deferral.flag} does not reach those queries, which would read "
                 f"{', '.join(reads)} here, not from {deferral.path}",
                 path=model.display_path,
-                line=model.line or 1,
-                hint=f"select {', '.join(reads)} too, so that it is built and read here; or "
-                f"make '{name}' a view or table, whose Jinja's queries are rendered when the "
-                "build runs it and read the deferred models there",
+                line=line,
+                col=col,
+                source_line=_line_text(model.raw_sql, line),
+                hint=f"make '{name}' a view or table{where}, whose Jinja's queries are "
+                "rendered when the build runs it and read the deferred models there; or "
+                f"select {', '.join(reads)} too, so that it is built and read here",
             )
         )
     return out
+
+
+def _ephemeral_spots(model: Model, reads: list[str]) -> tuple[int, int | None, int | None]:
+    """Where :func:`queried_at_load` locates its error in ``model``'s file: (line, col) of
+    its first ``ref()`` of a deferred model it reads (else the line of its
+    ``materialized='ephemeral'``, else its first line), and the line of that setting
+    when the file writes it, for the hint."""
+    import re
+
+    def position(pattern: str) -> tuple[int, int] | None:
+        m = re.search(pattern, text)
+        return None if m is None else line_col(text, m.start())
+
+    text = model.raw_sql or ""
+    quoted = "|".join(re.escape(n) for n in reads)
+    ref = position(r"\bref\s*\(\s*(['\"]\w+['\"]\s*,\s*)?['\"](" + quoted + r")['\"]")
+    config = position(r"materialized\s*[=:]\s*['\"]ephemeral['\"]")
+    line, col = ref or config or (model.line or 1, None)
+    return line, col, None if config is None else config[0]
+
+
+def _line_text(text: str | None, line: int) -> str | None:
+    lines = (text or "").splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else None
 
 
 def missing(
@@ -330,7 +361,11 @@ def _same_file(a: object, b: object) -> bool:
 
 
 def before_open(
-    session: Session, select: Selection, exclude: Selection, wait: float | None = None
+    session: Session,
+    select: Selection,
+    exclude: Selection,
+    wait: float | None = None,
+    checks: bool = True,
 ) -> tuple[Deferred, dict[str, Source]]:
     """What a deferred build knows before it opens (or creates) its warehouse: the
     selection (computed once: a ``state:`` selector reads the kept state here, never
@@ -338,7 +373,8 @@ def before_open(
     (whose errors come first), which of them are deferred (what is built here judged from
     the kept state, as the build would read it), and that file as the source the
     warehouse attaches. A deferred model the file lacks is an error here, before this
-    warehouse is opened or created."""
+    warehouse is opened or created. ``checks``: whether the run's checks run (``teal
+    run``'s do not: what only they read is not deferred, nor said to be)."""
     from teal.compiler.deferral import CATALOG
     from teal.warehouse.engine import deferred_source
 
@@ -347,7 +383,7 @@ def before_open(
     chosen = session.select(select, exclude)
     available = read_candidates(session.config, session.project, deferral, chosen, wait)
     built = built_here(session.project, session.state())
-    found = settle(session.project, deferral, chosen, built, available)
+    found = settle(session.project, deferral, chosen, built, available, checks)
     session._deferred = found
     return found, {CATALOG: deferred_source(deferral.path)}
 
@@ -455,6 +491,9 @@ def for_checks(
     )
     checks = defer_checks(project, names, found.models, deferral)
     deferred = evolve(project, checks={**project.checks, **checks}) if checks else project
+    if project.render_check is not None and found.models:  # a dbt test rendered when it runs
+        away = {n: deferral.relation(project.models[n]) for n in found.models}
+        deferred = evolve(deferred, render_check=partial(project.render_check, deferred=away))
     return deferred, {CATALOG: deferred_source(deferral.path)}, found.reasons()
 
 

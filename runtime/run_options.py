@@ -41,3 +41,8 @@ class RunOptions:
     # the daemon records its job runs (a run_status sensor's of_job reads it)
     job: str | None = None
     tags: tuple[str, ...] = ()
+
+    @property
+    def runs_checks(self) -> bool:
+        """Whether the run audits what it builds (``checks``, else by its command)."""
+        return self.command not in NO_CHECKS if self.checks is None else self.checks

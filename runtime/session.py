@@ -453,7 +453,7 @@ class Session:
         if self.defer is not None:  # settled and bound before this warehouse is opened
             from teal.runtime.deferring import before_open, bind_deferred, running
 
-            deferred, attached = before_open(self, select, exclude, run.wait)
+            deferred, attached = before_open(self, select, exclude, run.wait, run.runs_checks)
             bind_deferred(self, deferred, run)
             sources = {**sources, **attached}
         ahead, wait = self._ahead, run.wait

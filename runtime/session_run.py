@@ -32,7 +32,7 @@ from teal.runtime.recorder import (
 from teal.runtime.report import Reporter
 from teal.runtime.results import BuildResult
 from teal.runtime.run_config import RunInputs, recorded_options
-from teal.runtime.run_options import NO_CHECKS, RunOptions
+from teal.runtime.run_options import RunOptions
 from teal.runtime.runstore import EventKind, Retention, RunStatus
 from teal.runtime.step_output import recording_output
 from teal.runtime.validate import remember_built
@@ -130,7 +130,7 @@ def execute_plan(
     own = warehouse is None
     wh = warehouse or open_engine(session.config, sources=project.sources)
     try:
-        run_checks_now = run.command not in NO_CHECKS if run.checks is None else run.checks
+        run_checks_now = run.runs_checks
         redact = inputs.resources.redact or None
         auditor = (
             Auditor.for_run(

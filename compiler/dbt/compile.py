@@ -165,9 +165,19 @@ def render_hooks(loader: DbtLoader) -> None:
     """on-run-start rendered now (what they log() is printed when they run); on-run-end
     only compiled, so a syntax error is found at load: dbt renders them after the run,
     with its ``schemas``, ``database_schemas`` and ``results`` (:func:`render_run_end`)."""
+    loader.hooks.extend(run_start_hooks(loader))
+    for text in loader.settings.on_run_end:
+        loader.jinja.template(text, "dbt_project.yml")
+
+
+def run_start_hooks(loader: DbtLoader) -> list[tuple[str, str, tuple[str, ...]]]:
+    """The on-run-start hooks rendered: ("start", SQL, lines they log) each that says or
+    logs anything. A deferred build renders them again with ``loader.deferred`` set
+    (``ref()`` of a deferred model names it in production: compiler/dbt/operations.py)."""
     state = loader.jinja.state
+    out: list[tuple[str, str, tuple[str, ...]]] = []
     for i, text in enumerate(loader.settings.on_run_start):
-        state.node = _hook_node(loader, "start", i, text)
+        state.node = hook_node(loader, "start", i, text)
         loader.jinja.held_logs = []
         try:
             sql = loader.jinja.render(
@@ -178,23 +188,27 @@ def render_hooks(loader: DbtLoader) -> None:
             state.node = None
             loader.jinja.held_logs = None
         if sql or logs:
-            loader.hooks.append(("start", sql, logs))
-    for text in loader.settings.on_run_end:
-        loader.jinja.template(text, "dbt_project.yml")
+            out.append(("start", sql, logs))
+    return out
 
 
 def render_run_end(
-    loader: DbtLoader, extra: dict[str, Any], query: Any
+    loader: DbtLoader,
+    extra: dict[str, Any],
+    query: Any,
+    deferred: Mapping[str, tuple[str, str]] | None = None,
 ) -> Iterator[tuple[str, tuple[str, ...]]]:
     """The on-run-end hooks rendered after the run, as dbt renders them: ``extra`` holds
     ``schemas``, ``database_schemas`` and ``results`` (macros they call see them too),
     ``query`` answers run_query with the build's cursor. (SQL, lines it logged) each,
-    rendered when asked for, so a hook's queries see what the hooks before it did."""
+    rendered when asked for, so a hook's queries see what the hooks before it did.
+    ``deferred``: the models whose ``ref()`` names them in the attached production
+    warehouse (a deferred build), as :func:`render_again` takes them."""
     jinja = loader.jinja
     for i, text in enumerate(loader.settings.on_run_end):
         with loader.render_lock, jinja.phase_with("run_end", extra):
-            loader.live_query = query
-            jinja.state.node = _hook_node(loader, "end", i, text)
+            loader.live_query, loader.deferred = query, deferred
+            jinja.state.node = hook_node(loader, "end", i, text)
             jinja.held_logs = []
             try:
                 sql = jinja.render(
@@ -204,11 +218,12 @@ def render_run_end(
             finally:
                 jinja.state.node = None
                 jinja.held_logs = None
-                loader.live_query = None
+                loader.live_query, loader.deferred = None, None
         yield sql, logs
 
 
-def _hook_node(loader: DbtLoader, kind: str, i: int, text: str) -> Node:
+def hook_node(loader: DbtLoader, kind: str, i: int, text: str) -> Node:
+    """The node an on-run-``kind`` hook is rendered for (dbt's operation node)."""
     return Node(
         "operation",
         loader.settings.project.name,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.dbt.assemble import check_model_config
-from teal.compiler.dbt.model_hooks import HOOK_KEYS, merge_dbt_config
+from teal.compiler.dbt.model_hooks import HOOK_KEYS, hook_refs, merge_dbt_config
 from teal.compiler.dbt.nodes import CONFIG_KEYS, DICT_CONFIGS, Node, line_of, live_markers
 from teal.compiler.dbt.python_models import check_python_model, parse_python_model
 from teal.compiler.dbt.settings import Package, native
@@ -234,6 +234,9 @@ def parse_render(loader: DbtLoader, node: Node) -> None:
                 if (i in live or f"__teal_dbt_ref_{i}__" not in sql) and ref not in refs:
                     refs.append(ref)
             sources += [s for s in state.sources if s not in sources]
+        # what its hooks ref is read by it too (dbt's depends_on): built before it, and
+        # deferred with its other upstreams
+        refs += [r for r in hook_refs(loader, node) if r not in refs]
         node.refs, node.sources = refs, sources
     finally:
         state.node, state.incremental = None, False

@@ -576,20 +576,25 @@ class DbtLoader:
 
         return render_again(self, name, query, deferred)
 
-    def render_check(self, name: str, query: Any) -> CheckDef:
+    def render_check(
+        self, name: str, query: Any, deferred: Mapping[str, tuple[str, str]] | None = None
+    ) -> CheckDef:
         """Test ``name`` rendered again with its queries answered by ``query`` (the build's
         cursor, the test's placeholder naming the relation it audits): its check as it
-        runs now; compiler/dbt/test_render.py."""
+        runs now; compiler/dbt/test_render.py. ``deferred``: as :meth:`render_at_run`."""
         from teal.compiler.dbt.test_render import render_again
 
-        return render_again(self, name, query)
+        return render_again(self, name, query, deferred)
 
     def render_run_end(
-        self, extra: dict[str, Any], query: Any
+        self,
+        extra: dict[str, Any],
+        query: Any,
+        deferred: Mapping[str, tuple[str, str]] | None = None,
     ) -> Iterator[tuple[str, tuple[str, ...]]]:
         """The on-run-end hooks rendered after the run with ``extra`` (``schemas``,
         ``database_schemas``, ``results``): (SQL, lines logged) each, rendered as it is
-        asked for; compiler/dbt/compile.py."""
+        asked for; compiler/dbt/compile.py. ``deferred``: as :meth:`render_at_run`."""
         from teal.compiler.dbt.compile import render_run_end
 
-        return render_run_end(self, extra, query)
+        return render_run_end(self, extra, query, deferred)

@@ -60,6 +60,34 @@ def hook_texts(value: Any) -> list[str]:
     return out
 
 
+def hook_refs(
+    loader: DbtLoader, node: Node, texts: list[str] | None = None
+) -> list[tuple[str, str | None]]:
+    """The models ``node``'s hooks (or ``texts``, hooks rendered for ``node``) ``ref()``,
+    found by rendering them as SQL is parsed (``execute`` false): dbt counts a model's
+    among its dependencies, so a hook reading another model runs after that model is
+    built (and, under ``--defer``, reads it where the model's SQL would). A hook that does
+    not render here is reported when it is rendered for its model
+    (:func:`render_model_hooks`), not twice."""
+    state = loader.jinja.state
+    before = state.node
+    if texts is None:
+        texts = [t for key in ("pre-hook", "post-hook") for t in node.config.get(key) or []]
+    found: list[tuple[str, str | None]] = []
+    state.node = node
+    try:
+        for text in texts:
+            state.refs = []
+            try:
+                loader.jinja.render(loader.jinja.template(text, node.display), node.display, text)
+            except TealError:
+                continue
+            found += [r for r in state.refs if r not in found]
+    finally:
+        state.node, state.refs = before, []
+    return found
+
+
 def render_model_hooks(loader: DbtLoader, node: Node) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """A model's (pre-hooks, post-hooks) rendered with the model as ``this``; empty ones
     (a hook that only logs or sets a variable) are dropped."""

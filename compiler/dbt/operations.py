@@ -12,7 +12,7 @@ nowhere else. Nothing here opens a connection.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.dbt.context import INTERNAL
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 # (column names, rows) of a query the template runs, as EngineCursor.query answers it
 Query = Callable[[str], tuple[list[str], list[tuple[Any, ...]]]]
+
+# an on-run-start hook as Project.hooks keeps it: ("start", SQL, lines it logs)
+HookEntry = tuple[str, str, tuple[str, ...]]
 
 INLINE = "--inline"  # where an ad-hoc query's errors are located: the flag that gave it
 OPERATION = "run-operation"  # the template that calls the macro: its errors are moved
@@ -256,6 +259,39 @@ class DbtOperations:
         return ExecutionError(
             exc.message, path=path, line=line, col=col, hint=hint, source_line=source_line
         )
+
+    # -- a deferred build ----------------------------------------------------------------
+    def deferred_hooks(
+        self, models: list[str], deferred: Mapping[str, tuple[str, str]]
+    ) -> tuple[dict[str, tuple[tuple[str, ...], tuple[str, ...]]], list[HookEntry] | None]:
+        """The hooks that ``ref()`` a ``deferred`` model rendered again with that ref
+        naming it in the attached production warehouse (compiler/deferral.py), as dbt's
+        ``--defer`` resolves a hook's refs: ((pre, post) of each of ``models`` whose hooks
+        read one, the on-run-start entries when one of them does, else None). Hooks that
+        read none keep their load's render; the queries a hook runs (``run_query``) read
+        this warehouse, as when the project loaded."""
+        from teal.compiler.dbt.compile import hook_node, run_start_hooks
+        from teal.compiler.dbt.model_hooks import hook_refs, render_model_hooks
+
+        loader = self._loader
+
+        def reads(node: Node, texts: list[str] | None = None) -> bool:
+            return any(r in deferred for r, _ in hook_refs(loader, node, texts))
+
+        with loader.render_lock:
+            before = loader.jinja.phase
+            try:
+                loader.jinja.phase = "parse"  # which refs each reads (execute false)
+                nodes = [next(n for n in loader.by_name[m] if n.enabled) for m in models]
+                nodes = [n for n in nodes if reads(n)]
+                start = list(loader.settings.on_run_start)
+                starts = bool(start) and reads(hook_node(loader, "start", 0, ""), start)
+                loader.jinja.phase, loader.deferred = "compile", deferred
+                hooks = {n.name: render_model_hooks(loader, n) for n in nodes}
+                return hooks, run_start_hooks(loader) if starts else None
+            finally:
+                loader.deferred = None
+                loader.jinja.phase = before
 
 
 def _s(names: list[str]) -> str:

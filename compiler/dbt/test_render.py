@@ -20,7 +20,7 @@ else the relation itself. A singular test is its file rendered. What a render gi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -170,16 +170,24 @@ def _placeholder(failed: TealError | None = None) -> str:
     )
 
 
-def render_again(loader: DbtLoader, name: str, query: Callable[[str], Any]) -> CheckDef:
+def render_again(
+    loader: DbtLoader,
+    name: str,
+    query: Callable[[str], Any],
+    deferred: Mapping[str, tuple[str, str]] | None = None,
+) -> CheckDef:
     """Test ``name`` rendered again with its queries answered by ``query`` (the build's
-    cursor, the placeholder standing for the relation audited). Renders one at a time."""
+    cursor, the placeholder standing for the relation audited). Renders one at a time.
+    ``deferred``: the models whose ``ref()`` names them in the attached production
+    warehouse (a deferred build), in its queries and its SQL alike, as dbt's ``--defer``
+    resolves a test's refs (compiler/deferral.DeferredRender)."""
     with loader.render_lock:
-        loader.live_query = query
+        loader.live_query, loader.deferred = query, deferred
         before, loader.jinja.phase = loader.jinja.phase, "compile"
         try:
             return loader.test_renders[name]()
         finally:
-            loader.live_query = None
+            loader.live_query, loader.deferred = None, None
             loader.jinja.phase = before
 
 

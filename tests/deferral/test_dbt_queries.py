@@ -121,10 +121,12 @@ def test_an_ephemeral_models_queries_are_refused_when_they_read_a_deferred_model
     done = run_teal("build", "-s", "status_counts", *DEFER, "--favor-state", cwd=shop)
     refused(
         done,
-        "models/marts/statuses.sql:1:1: ephemeral model 'statuses' (inlined into "
+        # at the ref whose query deferral cannot reach (was 1:1), the setting in the hint
+        "models/marts/statuses.sql:4:63: ephemeral model 'statuses' (inlined into "
         "status_counts) queries the warehouse in its Jinja",
         "--defer --state does not reach those queries, which would read stg_orders here",
-        "make 'statuses' a view or table",
+        "run_query(\"select distinct status from \" ~ ref('stg_orders'))",
+        "hint: make 'statuses' a view or table (line 1 sets materialized='ephemeral'), whose",
     )
     refused(run_teal("plan", "-s", "status_counts", *DEFER, "--favor-state", cwd=shop))
     assert "status_counts" not in str(relations(shop / "dev.duckdb"))

@@ -166,3 +166,25 @@ def test_dbt_defer_environment_variables_and_defer_state(dbt_proj: Path) -> None
     quiet = run_teal("plan", "-s", "revenue", cwd=dbt_proj, env={**clean, "DBT_FAVOR_STATE": "1"})
     ok(quiet)
     assert "(deferred)" not in quiet.stdout
+
+
+@pytest.mark.slow
+def test_teal_run_says_only_what_its_models_read_not_what_skipped_checks_would(
+    proj: Path,
+) -> None:
+    import json
+
+    # customers is read only by revenue's singular check, which `teal run` does not run:
+    # not deferred, and not said to be (a build defers it: the test above)
+    where = str(proj / "prod.duckdb")
+    done = run_teal("run", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    ok(done)
+    assert f"Deferred: 2 models read from {where} (stg_customers, stg_orders)" in done.stdout
+    assert "customers" not in done.stdout.replace("stg_customers", ""), done.stdout
+    as_json = run_teal("run", "-s", "revenue", "--defer-to", "prod.duckdb", "--json", cwd=proj)
+    ok(as_json)
+    assert sorted(json.loads(as_json.stdout)["deferred"]) == ["stg_customers", "stg_orders"]
+    # a build runs the check, so it reads customers from production again
+    done = run_teal("build", "-s", "revenue", "--defer-to", "prod.duckdb", cwd=proj)
+    ok(done)
+    assert "(customers, stg_customers, stg_orders)" in done.stdout, done.stdout
