@@ -75,6 +75,7 @@ class ModelState:
     finished_at: datetime
     duration_ms: float = 0.0
     data_version: str | None = None  # None: built before teal recorded versions
+    relation: str | None = None  # the relation it built ("schema.name"); None: not recorded
 
 
 @dataclass(frozen=True)

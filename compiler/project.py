@@ -141,9 +141,13 @@ class Project:
     # ("new" | "modified" | "unmodified"), which state: selectors use instead of the
     # warehouse's (compiler/dbt/state.py)
     compared_state: dict[str, str] | None = None
+    # and what differs, the sub-selectors that select each (``state:modified.body``:
+    # "body" ..., compiler/dbt/state.ASPECTS; a new node has every one but "macros")
+    compared_changes: dict[str, frozenset[str]] | None = None
     # the same for each test, by check name: a new or changed test is selected itself
     # (compiler/dbt/test_state.py, compiler/test_selection.py)
     compared_tests: dict[str, str] | None = None
+    compared_test_changes: dict[str, frozenset[str]] | None = None
     # dbt projects: renders a model again while the build runs, its queries answered by
     # the given function (sql -> (column names, rows)): (compiled SQL, incremental variant);
     # a deferred build's passes a third argument, the models ref() reads from production

@@ -69,6 +69,11 @@ METHODS = (
     "test_name",
 )
 STATE_VALUES = ("modified", "new", "unmodified", "old")
+# dbt's sub-selectors of state:modified (compiler/dbt/state.ASPECTS), answered against a
+# manifest (--state DIR); without one, "relation" against what the warehouse last built
+STATE_ASPECTS = ("body", "configs", "relation", "persisted_descriptions", "macros", "contract")
+# what a node the manifest does not have is selected by: every sub-selector but macros
+_NEW_NODE = frozenset(a for a in STATE_ASPECTS if a != "macros")
 RESULT_VALUES = ("error", "fail", "skipped", "success")
 
 _CRITERION = re.compile(
@@ -340,6 +345,7 @@ def model_index(project: Any, state: Any = None) -> ModelIndex:
     results = getattr(state, "last_results", {}) or {}
 
     compared = getattr(project, "compared_state", None)  # dbt's --state DIR
+    changes = getattr(project, "compared_changes", None) or {}
 
     def state_of(name: str, sql_hash: str) -> str:
         if compared is not None:
@@ -376,6 +382,10 @@ def model_index(project: Any, state: Any = None) -> ModelIndex:
             "relation": m.relation,
             "display_path": m.display_path,
             "state": state_of(name, m.sql_hash),
+            # what differs from the manifest of --state DIR; None: no manifest compared
+            "changes": changes.get(name, _NEW_NODE) if compared is not None else None,
+            # the relation the warehouse last built it as (None: never built, or unknown)
+            "built_relation": getattr(recorded.get(name), "relation", None),
             "result": results.get(name),
             "fqn": fqn_of(project, m),
             "check_names": tuple(m.checks) + tuple(dbt_test_names(project, m.checks)),

@@ -13,7 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from teal.compiler.errors import did_you_mean
-from teal.compiler.selection import RESULT_VALUES, STATE_VALUES, Criterion, _error
+from teal.compiler.selection import (
+    RESULT_VALUES,
+    STATE_ASPECTS,
+    STATE_VALUES,
+    Criterion,
+    _error,
+)
 
 
 def base_matches(
@@ -118,19 +124,7 @@ def base_matches(
     elif method in ("kind", "schema", "group", "materialized"):
         hits = {n for n, m in models.items() if m.get(method) is not None and match(str(m[method]))}
     elif method == "state":
-        if lower not in STATE_VALUES:
-            raise _error(
-                f"unknown state '{value}'",
-                expression,
-                c.offset,
-                did_you_mean(lower, STATE_VALUES) or "use state:modified or state:new",
-            )
-        if lower == "old":
-            hits = {n for n, m in models.items() if m.get("state") != "new"}
-        elif lower == "modified":  # dbt: state:modified includes new models
-            hits = {n for n, m in models.items() if m.get("state") in ("modified", "new")}
-        else:
-            hits = {n for n, m in models.items() if m.get("state") == lower}
+        hits = state_matches(c, models, expression)
     elif method == "result":
         if lower not in RESULT_VALUES:
             raise _error(
@@ -201,6 +195,66 @@ def base_matches(
             did_you_mean(value, tags) or ("tags in use: " + ", ".join(tags) if tags else None),
         )
     return hits
+
+
+def state_matches(
+    c: Criterion, models: Mapping[str, Mapping[str, Any]], expression: str
+) -> set[str]:
+    """``state:VALUE``: each model's ``state`` against what the warehouse last built, or
+    the manifest of ``--state DIR``; ``state:modified.ASPECT`` (dbt's sub-selectors) the
+    models whose ``changes`` against that manifest name the aspect (a new model has every
+    aspect but ``macros``, compiler/dbt/state.py). Without ``--state`` only
+    ``modified.relation`` can be answered (the warehouse records the relation each model
+    was built as, and its SQL and configs hashed as one): the others are errors.
+
+    >>> idx = {"a": {"state": "modified", "changes": None, "relation": "main.a",
+    ...              "built_relation": "main.a_old"},
+    ...        "b": {"state": "modified", "changes": None, "relation": "main.b",
+    ...              "built_relation": "main.b"}}
+    >>> state_matches(Criterion("state", "modified.relation"), idx, "state:modified.relation")
+    {'a'}
+    """
+    lower = c.value.lower()
+    subs = tuple(f"modified.{a}" for a in STATE_ASPECTS)
+    if lower not in STATE_VALUES and lower not in subs:
+        raise _error(
+            f"unknown state '{c.value}'",
+            expression,
+            c.offset,
+            did_you_mean(lower, (*STATE_VALUES, *subs))
+            or "states: " + ", ".join((*STATE_VALUES, *subs)),
+        )
+    if lower in subs:
+        aspect = lower.split(".", 1)[1]
+        first = next(iter(models.values()), None)
+        if first is not None and first.get("changes") is None:  # no --state DIR
+            if aspect == "relation":  # the warehouse records the relation it built
+                return {n for n, m in models.items() if _relation_moved(m)}
+            raise _error(
+                f"state:{c.value} compares with a previous manifest: it needs --state DIR",
+                expression,
+                c.offset,
+                "without --state, teal compares each model with what the warehouse last "
+                "built, its SQL and configs as one: use state:modified (or "
+                "state:modified.relation), or pass --state with the target/ folder of the "
+                "run to compare with (dbt projects)",
+            )
+        return {n for n, m in models.items() if aspect in (m.get("changes") or ())}
+    if lower == "old":
+        return {n for n, m in models.items() if m.get("state") != "new"}
+    if lower == "modified":  # dbt: state:modified includes new models
+        return {n for n, m in models.items() if m.get("state") in ("modified", "new")}
+    return {n for n, m in models.items() if m.get("state") == lower}
+
+
+def _relation_moved(m: Mapping[str, Any]) -> bool:
+    """Without a manifest, whether a model would now be built as another relation than the
+    one the warehouse last built it as (a new model is, as dbt's sub-selectors select new
+    nodes; an ephemeral model, never built, only when new)."""
+    if m.get("state") == "new":
+        return True
+    built = m.get("built_relation")
+    return built is not None and str(built).lower() != str(m.get("relation") or "").lower()
 
 
 # dbt's test types (``schema`` is dbt's old name of ``generic``)

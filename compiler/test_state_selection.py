@@ -11,6 +11,9 @@ test checks (``state:modified,tag:staging``: the changed tests of models tagged
 ``staging``). ``--exclude`` leaves out the tests it names, the tests of the models it
 names, and the tests its own ``state:`` terms select.
 
+dbt's sub-selectors (``state:modified.configs``) select the tests whose comparison names
+the aspect (compiler/dbt/test_state.py).
+
 ``teal test`` runs these beside the tests of the selected models; ``teal build`` runs
 those whose model it does not build on the relation as it is (runtime/tests_alone.py);
 ``teal ls --resource-type test`` lists them.
@@ -79,6 +82,11 @@ def _term_tests(
         return set()
     keep = set(compared)
     for raw, c in zip(criteria, parsed):
+        if c.method == "state" and c.value.lower().startswith("modified."):
+            aspect = c.value.lower().split(".", 1)[1]  # dbt's sub-selectors
+            changes = project.compared_test_changes or {}
+            keep = {t for t in keep if aspect in changes.get(t, ())}
+            continue
         if c.method == "state":
             wanted = STATE_MATCHES.get(c.value.lower(), ())
             keep = {t for t in keep if compared[t] in wanted}

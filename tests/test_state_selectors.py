@@ -119,3 +119,36 @@ def test_an_ephemeral_model_is_modified_only_when_it_changed(project) -> None:
         "x",
         "y",
     }
+
+
+def test_without_a_manifest_only_the_relation_sub_selector_is_answered(project) -> None:
+    """dbt's ``state:modified.relation`` compares with the relation the warehouse last built
+    the model as (a new model counts, as dbt's sub-selectors count new nodes); the other
+    sub-selectors need a manifest (``--state DIR``): the warehouse records a model's SQL
+    and configs hashed as one, so they are errors, never an empty selection."""
+    root = project(FILES, CONFIG)
+    assert run_teal("build", cwd=root).returncode == 0
+    relation = ("ls", "-o", "name", "-s", "state:modified.relation")
+    assert run_teal(*relation, cwd=root).stdout.strip() == ""
+    (root / "models/marts/d.sql").write_text("{{ config(alias='d_renamed') }}\nselect 1 as one\n")
+    (root / "models/marts/c.sql").write_text(
+        "{{ config(materialized='table') }}\nselect id * 2 as id from b\n"
+    )  # modified, but built as the same relation
+    (root / "models/marts/e.sql").write_text("select 2 as two\n")  # new
+    assert _names(run_teal(*relation, cwd=root).stdout) == {"d", "e"}
+    assert _names(run_teal("ls", "-o", "name", "-s", "state:modified", cwd=root).stdout) == {
+        "c",
+        "d",
+        "e",
+    }
+    for value in ("body", "configs", "macros", "contract", "persisted_descriptions"):
+        done = run_teal("ls", "-s", f"marts,state:modified.{value}", cwd=root)
+        assert done.returncode == 2, done.output
+        assert (
+            f"state:modified.{value} compares with a previous manifest: it needs --state DIR"
+            " (at position 7)" in done.stderr
+        )
+        assert "use state:modified (or state:modified.relation)" in done.stderr
+        assert "Traceback" not in done.output
+    typo = run_teal("ls", "-s", "state:modified.relations", cwd=root)
+    assert typo.returncode == 2 and "did you mean 'modified.relation'?" in typo.stderr

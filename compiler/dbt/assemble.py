@@ -280,13 +280,15 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         entries[node.name]["depends_on"] = {
             "macros": node_macros(loader, node.raw, node.package) if node.raw else []
         }
-    compared = None
+    compared = changes = None
     old_manifest: dict[str, Any] = {}
     if loader.settings.state_dir is not None:  # --state DIR
         from teal.compiler.dbt.state import compare_nodes, read_manifest
 
         old_manifest = read_manifest(loader.settings.state_dir)
-        compared = compare_nodes(entries, old_manifest["nodes"], macros, old_manifest["macros"])
+        compared, changes = compare_nodes(
+            entries, old_manifest["nodes"], macros, old_manifest["macros"]
+        )
     exposures, exposed = resolve_exposures(
         loader.exposures, lambda name, version: _model_of(loader, models, name, version), models
     )
@@ -305,6 +307,7 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         dbt_sources=described_sources,
         dbt_macros=macros,
         compared_state=compared,
+        compared_changes=changes,
         render_at_run=loader.render_at_run if any(n.render_at_run for n in nodes) else None,
         render_check=(
             loader.render_check if any(c.render_at_run for c in checks.values()) else None
@@ -316,7 +319,8 @@ def assemble_project(loader: DbtLoader, nodes: list[Node]) -> Any:
         return project
     from teal.compiler.dbt.test_state import compared_tests
 
-    return dataclasses.replace(project, compared_tests=compared_tests(project, old_manifest))
+    states, changes = compared_tests(project, old_manifest)
+    return dataclasses.replace(project, compared_tests=states, compared_test_changes=changes)
 
 
 def _model_of(

@@ -21,13 +21,20 @@ dbt compares the configs as written (``unrendered_config``); teal compares them 
 apply, as it does for models (compiler/dbt/state.py): a default written out where it was
 left unset before does not count.
 
+The sub-selectors of ``state:modified`` select a test as dbt's do: ``modified.body`` a
+singular test whose file changed, ``modified.configs`` one whose config did,
+``modified.macros`` one whose test macro (or a macro it calls) did; a new test every
+sub-selector but ``modified.macros`` (which selects it when its macro changed). A test has
+no relation, persisted description or contract of its own to compare, and a unit test no
+sub-selector selects (dbt's ``UnitTestDefinition`` has none of the comparisons).
+
 >>> old = {"test.p.t.1": {"config": {"severity": "ERROR"}, "fqn": ["p", "t"]}}
 >>> entry = {"unique_id": "test.p.t.1", "config": {"severity": "error"}, "fqn": ["p", "t"]}
->>> compare_tests({"t": entry}, old)
+>>> compare_tests({"t": entry}, old)[0]
 {'t': 'unmodified'}
 >>> compare_tests({"t": {**entry, "config": {"severity": "warn"}}}, old)
-{'t': 'modified'}
->>> compare_tests({"u": {**entry, "unique_id": "test.p.u.2"}}, old)
+({'t': 'modified'}, {'t': frozenset({'configs'})})
+>>> compare_tests({"u": {**entry, "unique_id": "test.p.u.2"}}, old)[0]
 {'u': 'new'}
 """
 
@@ -36,6 +43,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.dbt.macro_state import changed_macros, reaches_changed
+from teal.compiler.dbt.state import ASPECTS
 
 if TYPE_CHECKING:
     from teal.compiler.project import Project
@@ -60,14 +68,15 @@ def compare_tests(
     old_unit_tests: dict[str, Any] | None = None,
     macros: dict[str, Any] | None = None,
     old_macros: dict[str, Any] | None = None,
-) -> dict[str, str]:
+) -> tuple[dict[str, str], dict[str, frozenset[str]]]:
     """Each test's state ("new" | "modified" | "unmodified") by check name against the old
-    manifest's ``nodes`` and ``unit_tests`` (``entries``: the tests' manifest entries as
-    teal writes them, by check name; ``macros``: this load's, compared with
-    ``old_macros``)."""
+    manifest's ``nodes`` and ``unit_tests``, and the sub-selectors that select it
+    (``entries``: the tests' manifest entries as teal writes them, by check name;
+    ``macros``: this load's, compared with ``old_macros``)."""
     macros = macros or {}
     changed = changed_macros(macros, old_macros) if old_macros is not None else set()
     states: dict[str, str] = {}
+    aspects: dict[str, frozenset[str]] = {}
     for name, entry in entries.items():
         uid = entry["unique_id"]
         if entry.get("resource_type") == "unit_test":
@@ -76,20 +85,24 @@ def compare_tests(
                 states[name] = "new"
             else:
                 states[name] = "unmodified" if _same_unit_test(before, entry) else "modified"
+            aspects[name] = frozenset()
             continue
+        used = list((entry.get("depends_on") or {}).get("macros") or [])
+        by_macros = bool(changed) and reaches_changed(used, macros, changed)
         old = old_nodes.get(uid)
         if not isinstance(old, dict):
             states[name] = "new"
+            aspects[name] = frozenset(a for a in ASPECTS if a != "macros" or by_macros)
             continue
-        used = list((entry.get("depends_on") or {}).get("macros") or [])
-        modified = (
-            _config_differs(old.get("config") or {}, entry.get("config") or {})
-            or list(old.get("fqn") or []) != list(entry.get("fqn") or [])
-            or _body_differs(old, entry)
-            or (bool(changed) and reaches_changed(used, macros, changed))
-        )
-        states[name] = "modified" if modified else "unmodified"
-    return states
+        differs = {
+            "configs": _config_differs(old.get("config") or {}, entry.get("config") or {}),
+            "body": _body_differs(old, entry),
+            "macros": by_macros,
+        }
+        aspects[name] = frozenset(k for k, v in differs.items() if v)
+        moved = list(old.get("fqn") or []) != list(entry.get("fqn") or [])
+        states[name] = "modified" if aspects[name] or moved else "unmodified"
+    return states, aspects
 
 
 def _normal(key: str, value: object) -> object:
@@ -141,9 +154,12 @@ def _same_unit_test(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return key(old) == key(new)
 
 
-def compared_tests(project: Project, old: dict[str, dict[str, Any]]) -> dict[str, str]:
+def compared_tests(
+    project: Project, old: dict[str, dict[str, Any]]
+) -> tuple[dict[str, str], dict[str, frozenset[str]]]:
     """Each test's state against the old manifest ``old`` (compiler/dbt/state.py's
-    read_manifest), its entry taken from the manifest teal writes for ``project``."""
+    read_manifest), and what differs, its entry taken from the manifest teal writes for
+    ``project``."""
     from teal.compiler.dbt.manifest import manifest, test_unique_id
 
     written = manifest(project)

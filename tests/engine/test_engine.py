@@ -184,6 +184,8 @@ def test_record_failure_is_the_last_result(engine, target):
     state = engine.plan_state()
     assert state.last_results["orders"] == "error"
     assert state.models["orders"].sql_hash == "h1"  # the last success is kept
+    # and the relation it built, which state:modified.relation compares without --state
+    assert state.models["orders"].relation == "marts.orders"
 
 
 # -- partitions --------------------------------------------------------------------------

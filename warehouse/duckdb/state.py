@@ -452,9 +452,11 @@ def plan_state(conn: DuckDBPyConnection, list_relations: bool = True) -> Any:
             finished_at=finished_at,
             duration_ms=float(duration_ms or 0.0),
             data_version=data_version,
+            relation=relation,
         )
-        for model, sql_hash, finished_at, duration_ms, data_version in conn.execute(
-            f"SELECT model, sql_hash, finished_at, duration_ms, {version} FROM {SCHEMA}.model_state"
+        for model, sql_hash, finished_at, duration_ms, data_version, relation in conn.execute(
+            f"SELECT model, sql_hash, finished_at, duration_ms, {version}, relation "
+            f"FROM {SCHEMA}.model_state"
         ).fetchall()
     }
     last_results = dict(

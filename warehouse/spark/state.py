@@ -164,10 +164,14 @@ def plan_state(sql: SparkSQL, relations: frozenset[str] | None) -> PlanState:
 
     models = {
         r[0]: ModelState(
-            sql_hash=r[1] or "", finished_at=r[2], duration_ms=float(r[3] or 0.0), data_version=r[4]
+            sql_hash=r[1] or "",
+            finished_at=r[2],
+            duration_ms=float(r[3] or 0.0),
+            data_version=r[4],
+            relation=r[5],
         )
         for r in sql.rows(
-            "SELECT model, sql_hash, finished_at, duration_ms, data_version FROM (SELECT *, "
+            "SELECT model, sql_hash, finished_at, duration_ms, data_version, relation FROM (SELECT *, "
             "row_number() OVER (PARTITION BY model ORDER BY finished_at DESC) AS rn FROM "
             f"{SCHEMA}.builds WHERE status = 'success') WHERE rn = 1"
         )
