@@ -130,6 +130,7 @@ def _run(
     inline_views: bool,
     **partition_opts: Any,
 ) -> None:
+    from teal.runtime.job_errors import located_in_job
     from teal.runtime.run_config import read_run_config
     from teal.runtime.runstore import Trigger
     from teal.runtime.session import RunOptions
@@ -186,7 +187,8 @@ def _run(
         job=job_name,
         tags=job_tags,
     )
-    build_and_report(session, select, exclude, options, run, as_json, output)
+    with located_in_job(session.config, job_name):  # the job's selection: at teal.toml
+        build_and_report(session, select, exclude, options, run, as_json, output)
 
 
 def build_and_report(
@@ -473,7 +475,10 @@ def plan(
     options = session.options(
         changed_only=changed_only, inline_views=inline_views, **partition_opts
     )
-    the_plan = session.plan(select, exclude, options)
+    from teal.runtime.job_errors import located_in_job
+
+    with located_in_job(session.config, job):  # the job's selection: at teal.toml
+        the_plan = session.plan(select, exclude, options)
     if validate_first:  # what an edit makes `teal build` refuse, plan refuses too
         session.bind_edited(select, exclude, the_plan)
     if as_json or fmt == "json":

@@ -39,6 +39,7 @@ def validate(
     query reads exists, enforced contracts hold, and what jobs, schedules and sensors name
     exists. Builds nothing."""
     session = open_session(project_dir, target, warehouse, vars_)
+    _ = session.config.automation  # a mistake in its tables is validate's error, said once
     names = session.validate(select, exclude)
     from teal.compiler.errors import raise_all
     from teal.runtime.automation_check import automation_errors

@@ -218,10 +218,16 @@ def test_a_broken_schedule_stops_the_daemon_and_its_commands_but_not_builds(tmp_
     assert built.returncode == 0, built.output
     assert "warning: teal.toml:6:1: schedules.nightly.cron '15 0 * *' is not a cron" in built.stderr
     assert "cannot be used until it is fixed" in built.stderr
-    for args in (("schedules",), ("build", "--job", "nightly"), ("daemon", "--once")):
+    for args in (
+        ("schedules",),
+        ("build", "--job", "nightly"),
+        ("daemon", "--once"),
+        ("validate",),
+    ):
         refused = run_teal(*args, cwd=root)
         assert refused.returncode == 2, (args, refused.output)
         assert "teal.toml:6:1: schedules.nightly.cron" in refused.stderr
+        assert refused.stderr.count("is not a cron") == 1, (args, refused.stderr)  # said once
         assert "Traceback" not in refused.output
     strict = run_teal("--strict", "build", cwd=root)
     assert strict.returncode == 2, strict.output
@@ -338,3 +344,26 @@ def test_what_automation_names_is_checked_against_the_project(tmp_path):
         assert "teal.toml:12:1: sensors.a watches 'usrs', which is not a model" in err
         assert "teal.toml:17:1: sensors.b selects 'userz' matches no model" in err  # its line
         assert "sensors/api.py:4:1: sensor api runs job 'nightly', which is not declared" in err
+
+
+@pytest.mark.slow
+def test_a_jobs_selection_mistake_is_located_in_teal_toml_when_run(tmp_path):
+    """`teal build --job` and `teal plan --job` say a job's misspelt selection where it is
+    written (as `teal validate` does), not as a `--select` the user never typed; an
+    `--exclude` given beside the job stays the flag's."""
+    from tests.conftest import run_teal, write_project
+
+    root = write_project(
+        tmp_path / "p",
+        {"models/marts.sql": "select 1 as x"},
+        'name = "p"\n\n[jobs.nightly]\nselect = "mart+"\n',
+    )
+    for args in (("build", "--job", "nightly"), ("plan", "--job", "nightly"), ("validate",)):
+        done = run_teal(*args, cwd=root)
+        assert done.returncode == 2, (args, done.output)
+        assert "teal.toml:4:1: jobs.nightly selects 'mart' matches no model" in done.stderr, args
+        assert "did you mean 'marts'?" in done.stderr and "--select" not in done.stderr
+    (root / "teal.toml").write_text('name = "p"\n\n[jobs.nightly]\nselect = "marts+"\n')
+    done = run_teal("build", "--job", "nightly", "--exclude", "nope", cwd=root)
+    assert done.returncode == 2, done.output
+    assert "--exclude: 'nope' matches no model" in done.stderr, done.stderr
