@@ -35,6 +35,8 @@ ACTIONS = {
     "incremental": "incremental",
     "external": "write files",
 }
+# dbt's resources built as models, named as dbt names them in a build's progress lines
+_RESOURCE_KINDS = {"seed": "seed", "snapshot": "snapshot"}
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,9 @@ class Step:
     # failed (runtime/held_back.py), and why
     held_back: tuple[str, ...] = ()
     held_back_why: str = ""
+    # how the build's progress lines name it where its action does not say it: a dbt seed
+    # or snapshot (built as a table and incrementally)
+    kind: str = ""
     # steps it waits for only because its checks read their models (relationships,
     # singular and Python checks; compiler/passes.py wait_for_check_reads): unlike
     # ``depends_on``, one that fails does not skip this step, only the checks reading it
@@ -388,6 +393,7 @@ def build_plan(
             Step(
                 model=name,
                 action=action,
+                kind=_RESOURCE_KINDS.get(str(model.config.get("resource_type")), ""),
                 relation=model.relation,
                 depends_on=tuple(sorted(step_upstreams(project, name, chosen))),
                 reason=reason,

@@ -52,8 +52,10 @@ class SilentReporter:
 
 _LABEL = {SUCCESS: "OK", ERROR: "ERROR", SKIPPED: "SKIP"}
 _COLOR = {SUCCESS: "32", ERROR: "31", SKIPPED: "33"}
-# how a materialization is shown in a progress line (six characters at most)
+# how a materialization is shown in a progress line (a Step's kind says it for dbt's seeds
+# and snapshots)
 _SHOWN = {"external": "files"}
+_KIND_WIDTH = 6  # the least width of the column: wider when a plan's longest kind is
 
 
 def fmt_rows(rows: int | None) -> str:
@@ -111,6 +113,8 @@ class ConsoleReporter:
         self._lock = threading.Lock()
         self._t0 = time.perf_counter()
         self._width = 30
+        self._kinds: dict[str, str] = {}  # model -> how its line names what it builds
+        self._kind_width = _KIND_WIDTH
         self._total = 0
         self._parts: dict[str, _Partitions] = {}  # model -> its partitions, while it builds
         self._parts_lock = threading.Lock()
@@ -131,6 +135,8 @@ class ConsoleReporter:
         self._t0 = time.perf_counter()
         self._total = len(plan.steps)
         self._width = max([len(s.relation) for s in plan.steps] + [20])
+        self._kinds = {s.model: s.kind or _SHOWN.get(s.action, s.action) for s in plan.steps}
+        self._kind_width = max([len(k) for k in self._kinds.values()] + [_KIND_WIDTH])
         idle = len(plan.not_run)  # selected, with nothing to do (up to date, blocked, ...)
         if self.quiet:
             return
@@ -220,8 +226,12 @@ class ConsoleReporter:
     def model_finished(self, result: ModelResult, done: int, total: int) -> None:
         digits = len(str(total))
         label = self._c(result.status, f"{_LABEL[result.status]:<5}")
-        kind = _SHOWN.get(result.materialization or "", result.materialization or "")[:6]
-        head = f"[{done:>{digits}}/{total}] {label} {kind:<6} {result.relation or result.model:<{self._width}}"
+        shown = result.materialization or ""
+        kind = self._kinds.get(result.model) or _SHOWN.get(shown, shown)
+        head = (
+            f"[{done:>{digits}}/{total}] {label} {kind:<{self._kind_width}} "
+            f"{result.relation or result.model:<{self._width}}"
+        )
         with self._parts_lock:
             parts = self._parts.pop(result.model, None)
         counted = partitions_text(result, parts)

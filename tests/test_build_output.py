@@ -138,7 +138,7 @@ def test_each_partitioned_model_is_one_line_with_its_partition_count(root: Path)
     assert len(lines) == 1 + 4 + 1, out.stdout
     [regional] = about(lines, "main.regional")
     assert re.search(
-        r"OK +increm main\.regional +48 rows .*  48 partitions  checks: 2 pass$", regional
+        r"OK +incremental main\.regional +48 rows .*  48 partitions  checks: 2 pass$", regional
     )
     [stores] = about(lines, "main.stores")
     assert stores.endswith("  6 partitions  checks: 1 pass")
@@ -169,7 +169,7 @@ def test_a_check_failing_on_some_partitions_is_one_line_naming_them(root: Path) 
     lines = progress(out.stdout)
     assert len(lines) == 1 + 2, out.stdout  # the model's line and its failed check's line
     model, check = lines[1:]
-    assert re.search(r"ERROR increm main\.regional .*  12 of 48 partitions failed  ", model)
+    assert re.search(r"ERROR incremental main\.regional .*  12 of 48 partitions failed  ", model)
     assert f"check {NOT_NULL} failed: 1 failing row in partition 2025-01|south" in model
     assert check == (
         f"        FAIL  check {NOT_NULL}  failed on 12 of 48 partitions: "
@@ -371,5 +371,5 @@ def test_quiet_prints_only_what_went_wrong_and_the_summary(tmp_path: Path) -> No
     assert failed.returncode == 1, failed.output
     lines = progress(failed.stdout)
     assert len(lines) == 2, failed.stdout  # the model's ERROR line and its failed check's
-    assert re.search(r"ERROR increm main\.regional .*  12 of 48 partitions failed  ", lines[0])
+    assert re.search(r"ERROR incremental main\.regional .*  12 of 48 partitions failed  ", lines[0])
     assert "Failures:" in failed.stdout

@@ -3,6 +3,7 @@ dbt does, instead of null) and ``snapshot_meta_column_names`` is a located error
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,9 @@ def test_dbt_valid_to_current_stamps_the_current_versions(tmp_path: Path) -> Non
     )
     done = run_teal("build", cwd=root, env=ENV)
     assert done.returncode == 0, done.output
+    # progress lines name a seed and a snapshot as dbt does (they said table and increm)
+    assert re.search(r"OK +seed +main_raw\.people ", done.output), done.output
+    assert re.search(r"OK +snapshot +snaps\.people_snap ", done.output), done.output
     (root / "snapshots" / "people_snap.sql").write_text(
         SNAPSHOT.replace("STAMP", "2024-02-01").replace("SETTING", "")
     )
