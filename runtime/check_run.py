@@ -129,11 +129,15 @@ def check_selected(
     *,
     store_failures: bool = False,
     defer: Defer | None = None,
+    indirect: str = "eager",
 ) -> CheckRun:
     """``teal check``: the checks of the models ``choose(select, exclude)`` selects (and
     the tests a selection names, or selects by their own ``state:``), run on what is
     published now; a dbt project's ``target/run_results.json`` then holds their results.
-    ``defer`` (``--defer-to``): the checks read other models from the deferred file."""
+    ``defer`` (``--defer-to``): the checks read other models from the deferred file.
+    ``indirect``: dbt's --indirect-selection, how a test with several parents is selected
+    (compiler/indirect_selection.py)."""
+    from teal.compiler.indirect_selection import with_indirect
     from teal.compiler.test_selection import names_tests, selected_checks, without_excluded
     from teal.compiler.test_state_selection import with_tests_by_state
     from teal.runtime.clock import new_run_id
@@ -144,6 +148,7 @@ def check_selected(
     only = selected_checks(project, select)
     names, only = with_tests_by_state(project, names, only, select, excluded)
     only = without_excluded(project, names, only, tests_out)
+    names, only = with_indirect(project, names, only, select, excluded, indirect, choose)
     checked, sources = project, dict(project.sources)
     deferred: dict[str, DeferredRead] = {}
     if defer is not None:

@@ -415,3 +415,26 @@ class Auditor:
             outcomes.append(outcome)
         cur.record_check_results(rows)
         return outcomes
+
+
+def unbuilt_reads(
+    project: Any, plan: Any, catalog: Any, in_run: Callable[[str], str | None]
+) -> Callable[[str], str | None]:
+    """Why a model a check reads is not built (None: it is, or will be): ``in_run`` says so
+    of the models this run builds (failed, skipped); one it does not build and that is not
+    in the warehouse (``catalog``) was never built, and the check that reads it is skipped
+    saying so, rather than failing its model on a missing table (``teal build -s
+    stg_products`` before ``stg_orders`` was ever built)."""
+    steps = {s.model for s in plan.steps}
+
+    def why(model: str) -> str | None:
+        if model in steps:
+            return in_run(model)
+        m = project.models.get(model)
+        if m is None or m.materialized == "ephemeral" or m.io_manager is not None:
+            return None
+        if model in plan.deferred or catalog.kind(m.schema, m.alias) is not None:
+            return None
+        return f"{model} is not built yet (not selected, and not in the warehouse)"
+
+    return why

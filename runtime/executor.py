@@ -42,7 +42,7 @@ from teal.compiler.schema_change import rebuild_hint
 from teal.compiler.wording import counted
 from teal.runtime.attempts import run_with_retries
 from teal.runtime.cancel import CancelWatcher, InFlight, StepCanceled, ctrl_c, first_done
-from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome, audit_callback
+from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome, audit_callback, unbuilt_reads
 from teal.runtime.held_back import hold_back
 from teal.runtime.incremental_build import build_incremental
 from teal.runtime.metadata import evaluate_metadata, plain
@@ -164,10 +164,11 @@ class Executor:
         schedule = Schedule(
             self.plan, self.reporter, pools, hold_back(self.project, self.plan.options.now)
         )
-        if self.auditor is not None:  # a check reading a model that did not build skips
-            self.auditor = replace(self.auditor, not_built=schedule.not_built)
         # relation kinds, read once for the run; what it reads and does not build is there
         self.catalog = self.warehouse.catalog()
+        if self.auditor is not None:  # a check reading a model that is not built skips
+            why = unbuilt_reads(self.project, self.plan, self.catalog, schedule.not_built)
+            self.auditor = replace(self.auditor, not_built=why)
         raise_all(unbuilt_upstreams(self.project, self.plan, self.catalog))
         self.reporter.start(self.plan, self.threads, self.warehouse.path)
         self.warehouse.ensure_schemas({s.relation.split(".")[0] for s in self.plan.steps})

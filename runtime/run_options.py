@@ -41,6 +41,11 @@ class RunOptions:
     # the daemon records its job runs (a run_status sensor's of_job reads it)
     job: str | None = None
     tags: tuple[str, ...] = ()
+    # dbt's --indirect-selection (runtime/tests_alone.py): the checks of the selected models
+    # the selection leaves out of their audits, and the tests it selects through a model it
+    # builds whose own model it does not build (run after the build, on that model as it is)
+    left_out: frozenset[str] = frozenset()
+    beyond: frozenset[str] = frozenset()
 
     @property
     def runs_checks(self) -> bool:

@@ -92,6 +92,9 @@ class Session:
     # --defer-to: the warehouse unbuilt upstreams are read from (runtime/deferring.py);
     # None: no deferral, and nothing of it is imported or read
     defer: Deferral | None = None
+    # dbt's --indirect-selection: how a test with several parents is selected (eager,
+    # cautious, buildable, empty; compiler/indirect_selection.py)
+    indirect_selection: str = "eager"
     # what the last plan or build deferred
     _deferred: Deferred | None = field(default=None, repr=False)
 
@@ -407,6 +410,7 @@ class Session:
         """Plan against the warehouse's current state and carry the plan out.
 
         A plan with no steps returns an empty result (its ``not_run`` says why)."""
+        from teal.runtime.tests_alone import indirect_for_build, run_tests_alone
         from teal.warehouse.engine import open_ahead
 
         run = run or RunOptions()
@@ -422,12 +426,11 @@ class Session:
                 self._project = self._load(when_stored=open_early)
             if self._ahead is None:
                 self._ahead = stack.enter_context(open_ahead(self.config))
+            run = indirect_for_build(self, _as_list(select) or [], _as_list(exclude) or [], run)
             try:
                 result = self._build(select, exclude, options, run, reporter)
             finally:
                 self._ahead = None
-        from teal.runtime.tests_alone import run_tests_alone
-
         return run_tests_alone(self.project, result, _as_list(select), _as_list(exclude), run)
 
     def _build(
@@ -563,6 +566,7 @@ class Session:
             self.select,
             store_failures=store_failures,
             defer=deferring(self),  # --defer-to: checks read other models from there
+            indirect=self.indirect_selection,
         )
 
     def change_partitions(

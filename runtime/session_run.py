@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from teal.compiler.plan import Plan, PlanOptions
@@ -139,6 +140,8 @@ def execute_plan(
             if run_checks_now and project.checks
             else None
         )
+        if auditor is not None and run.left_out:  # dbt's --indirect-selection
+            auditor = replace(auditor, only=frozenset(project.checks) - run.left_out)
         executor = Executor(
             project,
             plan,

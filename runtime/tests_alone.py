@@ -1,21 +1,52 @@
 """A build's tests whose model it does not build: with dbt's ``--state DIR``, a test that is
 new or changed itself is selected without its model (compiler/test_state_selection.py), and
 ``teal build -s state:modified`` runs it on the relation as it is, as ``dbt build`` does,
-after the models the build does build. Its outcomes are the build's ``tests`` and in
-``run_results.json``; one that fails (error severity) fails the build."""
+after the models the build does build. So does a test with several parents selected through
+one the build builds while its own model (the parent it is attached to) is not selected
+(dbt's ``--indirect-selection eager``, compiler/indirect_selection.py): ``teal build -s
+stg_orders`` runs the relationships test from ``stg_orders`` to ``stg_products`` once
+``stg_orders`` is built, on ``stg_products`` as it is; it is skipped, saying why, when
+``stg_orders`` failed or ``stg_products`` was never built. Its outcomes are the build's
+``tests`` and in ``run_results.json``; one that fails (error severity) fails the build."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
+from teal.compiler.indirect_selection import DEFAULT, has_several_parents, indirect_tests, parents
 from teal.compiler.project import Project
+from teal.compiler.test_selection import names_tests
 from teal.compiler.test_state_selection import tests_by_state
-from teal.runtime.check_run import run_checks
+from teal.runtime.check_run import CheckRun, run_checks
 from teal.runtime.checking import CheckOutcome
 from teal.runtime.clock import new_run_id
-from teal.runtime.results import BuildResult
+from teal.runtime.results import SUCCESS, BuildResult
 from teal.runtime.run_options import NO_CHECKS, RunOptions
+
+if TYPE_CHECKING:
+    from teal.runtime.session import Session
+
+
+def indirect_for_build(
+    session: Session, select: list[str], exclude: list[str], run: RunOptions
+) -> RunOptions:
+    """``run`` with what the session's ``--indirect-selection`` changes in a build: the
+    checks of the selected models it leaves out (``left_out``: a test with a parent not
+    selected in ``cautious``, every test not named in ``empty``, a test with an excluded
+    parent) and the tests it selects whose model is not selected (``beyond``)."""
+    project, mode = session.project, session.indirect_selection
+    if _no_checks(run) or (mode == DEFAULT and not has_several_parents(project)):
+        return run
+    names = session.select(select, [e for e in exclude if not names_tests(project, e)])
+    base = frozenset(c for n in names for c in project.models[n].checks)
+    kept, added = indirect_tests(project, names, base, select, exclude, mode, session.select)
+    return replace(run, left_out=base - kept, beyond=added)
+
+
+def _no_checks(run: RunOptions) -> bool:
+    return run.checks is False or (run.checks is None and run.command in NO_CHECKS)
 
 
 def run_tests_alone(
@@ -26,21 +57,42 @@ def run_tests_alone(
     run: RunOptions,
 ) -> BuildResult:
     """``result`` with the outcomes of the selected tests whose model it did not build."""
-    if run.checks is False or (run.checks is None and run.command in NO_CHECKS):
+    if _no_checks(run):
         return result
     built = {r.model for r in result.results}  # a test of these ran, or was skipped, with it
-    todo = frozenset(
-        t for t in tests_by_state(project, select, exclude) if project.checks[t].asset not in built
-    )
+    chosen = tests_by_state(project, select, exclude) | run.beyond
+    todo = frozenset(t for t in chosen if project.checks[t].asset not in built)
     if not todo:
         return result
+    failed = {r.model: r for r in result.results if r.status != SUCCESS}
+    broken = [
+        CheckOutcome(
+            check=t,
+            asset=project.checks[t].asset,
+            status="skipped",
+            severity=project.checks[t].severity,
+            failing=None,
+            message="skipped: "
+            + ", ".join(
+                f"{p} {'failed' if failed[p].status != 'skipped' else 'was skipped'}" for p in ups
+            ),
+        )
+        for t in sorted(todo)
+        for ups in [sorted(parents(project, project.checks[t]) & failed.keys())]
+        if ups
+    ]
+    todo = todo - {o.check for o in broken}
     assets = {project.checks[t].asset for t in todo}
-    checked = run_checks(
-        project,
-        [n for n in project.dag.order() if n in assets],
-        run_id=new_run_id(),
-        store_failures=run.store_failures,
-        only=todo,
+    checked = (
+        run_checks(
+            project,
+            [n for n in project.dag.order() if n in assets],
+            run_id=new_run_id(),
+            store_failures=run.store_failures,
+            only=todo,
+        )
+        if todo
+        else CheckRun(run_id="", outcomes=(), missing=())
     )
     missing = [
         CheckOutcome(
@@ -49,12 +101,12 @@ def run_tests_alone(
             status="skipped",
             severity=project.checks[t].severity,
             failing=None,
-            message=f"{project.checks[t].asset} is not built yet",
+            message=f"skipped: {project.checks[t].asset} is not built yet",
         )
         for t in sorted(todo)
         if project.checks[t].asset in checked.missing
     ]
-    done = replace(result, tests=(*checked.outcomes, *missing))
+    done = replace(result, tests=(*checked.outcomes, *missing, *broken))
     from teal.runtime.artifacts import write_run_results
 
     write_run_results(project.config, done, run.command, project)
@@ -69,13 +121,16 @@ def tests_alone_lines(result: BuildResult, *, quiet: bool = False) -> list[str]:
     from teal.runtime.check_lines import check_line
 
     lines = [
-        f"{check_line(o)}  (on {o.asset} as it is)"
+        check_line(o) if o.status == "skipped" else f"{check_line(o)}  (on {o.asset} as it is)"
         for o in result.tests
         if not quiet or o.status != "pass"
     ]
-    flagged = sum(o.status != "pass" for o in result.tests)
+    skipped = sum(o.status == "skipped" for o in result.tests)
+    flagged = sum(o.status != "pass" for o in result.tests) - skipped
+    passed = len(result.tests) - flagged - skipped
     lines.append(
-        f"{counted(len(result.tests), 'test')} run on models not rebuilt: "
-        f"{len(result.tests) - flagged} passed" + (f", {flagged} flagged" if flagged else "")
+        f"{counted(len(result.tests), 'test')} run on models not rebuilt: {passed} passed"
+        + (f", {flagged} flagged" if flagged else "")
+        + (f", {skipped} skipped" if skipped else "")
     )
     return lines

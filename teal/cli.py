@@ -25,10 +25,12 @@ from teal.cli_support import (
     common_options,
     defer_options,
     handle_errors,
+    indirect_option,
     job_option,
     open_session,
     plan_options,
     selection_options,
+    set_indirect,
     setup_logging,
     table,
     verbose_option,
@@ -148,6 +150,7 @@ def _run(
             project_dir, job_name, select, exclude, partition_opts
         )
     session = open_session(project_dir, target, warehouse, vars_, threads, base_vars=job_vars)
+    set_indirect(session, partition_opts.pop("indirect_selection", None), select)
     from teal.runtime.dbt_flags import dbt_flags
 
     dbt_flags(
@@ -257,6 +260,7 @@ def run(**options: Any) -> None:
 @selection_options
 @common_options
 @defer_options
+@indirect_option
 @click.option("--store-failures", is_flag=True, help="Keep failing rows in teal_failures.<check>.")
 @click.option(
     "--freshness", is_flag=True, help="Check how recent the selected models' data is instead."
@@ -274,6 +278,7 @@ def check(
     store_failures: bool,
     freshness: bool,
     as_json: bool,
+    indirect_selection: str | None = None,
 ) -> None:
     """Run the checks of the selected models on what is built now (nothing is rebuilt)."""
     from dataclasses import asdict
@@ -282,6 +287,7 @@ def check(
     from teal.runtime.report import sample_line
 
     session = open_session(project_dir, target, warehouse, vars_)
+    set_indirect(session, indirect_selection, select)
     from teal.runtime.dbt_flags import dbt_flags
 
     dbt_flags(session, store_failures=store_failures)

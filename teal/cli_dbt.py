@@ -20,6 +20,7 @@ from teal.cli_support import (
     common_options,
     defer_options,
     handle_errors,
+    indirect_option,
     open_session,
     selection_options,
 )
@@ -88,6 +89,7 @@ snapshot = _resource_command(
 @selection_options
 @common_options
 @defer_options
+@indirect_option
 @click.option("--store-failures", is_flag=True, help="Keep failing rows in teal_failures.<check>.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.pass_context

@@ -15,7 +15,15 @@ from typing import NamedTuple
 import click
 
 from teal.cli_json import emit_json
-from teal.cli_support import common_options, handle_errors, open_session, selection_options, table
+from teal.cli_support import (
+    common_options,
+    handle_errors,
+    indirect_option,
+    open_session,
+    selection_options,
+    set_indirect,
+    table,
+)
 from teal.compiler.project import Project
 
 MODEL_TYPES = ("model", "seed", "snapshot")
@@ -46,9 +54,11 @@ def listed(
     types: set[str],
     selected: bool,
     alone: frozenset[str] = frozenset(),
+    tests: frozenset[str] | None = None,
 ) -> list[Listed]:
     """The resources of ``types`` among or around the selected models ``names``
-    (``alone``: tests selected themselves, dbt's ``--state``)."""
+    (``alone``: tests selected themselves, dbt's ``--state``; ``tests``: the tests
+    selected, when not every test of ``names``: dbt's ``--indirect-selection``)."""
     found = [
         Listed(kind, n, m.display_path, m.relation)
         for n in names
@@ -64,7 +74,7 @@ def listed(
                 "test", str((idents.get(c.name) or {}).get("name") or c.name), c.path or "", c.asset
             )
             for c in sorted(project.checks.values(), key=lambda c: c.name)
-            if c.asset in chosen or c.name in alone
+            if (c.asset in chosen if tests is None else c.name in tests) or c.name in alone
         ]
     if "source" in types:
         read = {t for n in names for t in project.models[n].source_tables}
@@ -86,6 +96,7 @@ def listed(
 @click.command(name="ls")
 @selection_options
 @common_options
+@indirect_option
 @click.option("--json", "as_json", is_flag=True, help="Print models as JSON.")
 @click.option(
     "--output",
@@ -114,12 +125,14 @@ def ls(
     as_json: bool,
     output: str,
     resource_types: tuple[str, ...],
+    indirect_selection: str | None,
 ) -> None:
     """List models (in build order), or the resources --resource-type names."""
     from teal.compiler.manifest import model_entry
     from teal.compiler.test_state_selection import tests_by_state
 
     session = open_session(project_dir, target, warehouse, vars_)
+    set_indirect(session, indirect_selection, select)
     names = session.select(select, exclude)
     project = session.project
     alone = tests_by_state(project, select, exclude)
@@ -127,7 +140,13 @@ def ls(
         _models(project, names, as_json, output, len(alone))
         return
     types = set(RESOURCE_TYPES) if "all" in resource_types else set(resource_types)
-    found = listed(project, names, types, bool(select or exclude), alone)
+    tests = None
+    if "test" in types:  # as `teal test` selects them
+        from teal.compiler.indirect_selection import with_indirect
+
+        mode, choose = session.indirect_selection, session.select
+        tests = with_indirect(project, names, None, select, exclude, mode, choose)[1]
+    found = listed(project, names, types, bool(select or exclude), alone, tests)
     if as_json:
         emit_json(
             [

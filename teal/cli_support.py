@@ -130,6 +130,29 @@ def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def indirect_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """dbt's ``--indirect-selection``, read by :func:`set_indirect`."""
+    return click.option(
+        "--indirect-selection",
+        "indirect_selection",
+        default=None,
+        metavar="eager|cautious|buildable|empty",
+        help="How a test with several parents (a relationships test) is selected, as in "
+        "dbt: eager (default) when any parent is selected, cautious when all are, buildable "
+        "when all are or are ancestors of selected models, empty never (only the tests the "
+        "selection names). dbt projects read DBT_INDIRECT_SELECTION too.",
+    )(func)
+
+
+def set_indirect(session: Session, flag: str | None, select: tuple[str, ...]) -> None:
+    """The session's indirect selection: a named selector's (selectors.yml), the flag's,
+    ``DBT_INDIRECT_SELECTION`` (dbt projects) or eager; an unknown value exits 2."""
+    from teal.compiler.indirect_selection import indirect_mode, selector_mode
+
+    named = selector_mode(session.config.selectors, select)
+    session.indirect_selection = indirect_mode(flag, session.config.dbt is not None, named)
+
+
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -466,6 +489,7 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")(func)
     func = defer_options(func)
     func = verbose_option(func)
+    func = indirect_option(func)
     func = click.option("--fail-fast", "-x", is_flag=True, help="Stop at the first failure.")(func)
     func = click.option(
         "--threads",

@@ -508,7 +508,9 @@ def read_selectors(path: Path, warnings: list[TealError]) -> dict[str, Any]:
     """dbt's selectors.yml as teal's named selectors (``--select selector:NAME``): a
     definition is an expression, a ``method``/``value`` criterion (with ``parents``,
     ``children``, ``parents_depth``, ``children_depth``, ``childrens_parents``), or a
-    ``union``/``intersection`` of definitions, each item may be ``exclude:``."""
+    ``union``/``intersection`` of definitions, each item may be ``exclude:``. A criterion's
+    ``indirect_selection`` is the selector's (one per selector: teal applies one mode to a
+    command, compiler/indirect_selection.py)."""
     display = "selectors.yml"
     data = _yaml(path, display, warnings) or {}
     out: dict[str, Any] = {}
@@ -528,7 +530,40 @@ def read_selectors(path: Path, warnings: list[TealError]) -> dict[str, Any]:
                 hint="definition: {method: tag, value: nightly} or a union: [...] of them",
             ) from None
         out[str(entry["name"])] = {"select": select, "exclude": exclude}
+        modes = _modes(entry["definition"])
+        if len(modes) > 1:
+            raise ProjectError(
+                f"selector '{entry['name']}' sets indirect_selection to "
+                + " and ".join(sorted(modes)),
+                path=display,
+                line=line,
+                hint="teal applies one indirect selection to a selector: set the same one, "
+                "or split the selector",
+            )
+        if modes:
+            from teal.compiler.indirect_selection import checked_mode
+
+            try:
+                mode = checked_mode(modes.pop(), "indirect_selection")
+            except TealError as exc:
+                raise ProjectError(
+                    f"selector '{entry['name']}': {exc.message}",
+                    path=display,
+                    line=line,
+                    hint=exc.hint,
+                ) from None
+            out[str(entry["name"])]["indirect_selection"] = mode
     return out
+
+
+def _modes(spec: Any) -> set[str]:
+    """The ``indirect_selection`` values a selector definition sets, at any depth."""
+    if isinstance(spec, list):
+        return {m for item in spec for m in _modes(item)}
+    if not isinstance(spec, dict):
+        return set()
+    found = {str(spec["indirect_selection"])} if "indirect_selection" in spec else set()
+    return found | {m for v in spec.values() if isinstance(v, (dict, list)) for m in _modes(v)}
 
 
 def _definition(spec: Any) -> tuple[list[str], list[str]]:
