@@ -30,8 +30,9 @@ from typing import Any
 
 from teal.compiler.replaced_files import replacing
 
-VERSION = "6"  # 6: a reference its columns qualify (raw.orders.id) is not plain; 5: parse
-# entries carry output columns; 4: compiled SQL keeps the author's text
+VERSION = "7"  # 7: a missing column on a line Jinja changed is placed by its text; 6: a
+# reference its columns qualify (raw.orders.id) is not plain; 5: parse entries carry output
+# columns; 4: compiled SQL keeps the author's text
 
 
 def content_key(*parts: str) -> str:

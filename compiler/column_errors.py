@@ -5,6 +5,7 @@ its query does not produce."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from teal.compiler.errors import LineageError, TealError, did_you_mean, line_col
@@ -45,12 +46,15 @@ def partition_column_errors(model: Model, names: tuple[str, ...]) -> list[TealEr
         return []
     columns = list(wanted.values()) if isinstance(wanted, dict) else [wanted]
     lowered = tuple(n.lower() for n in names)
+    line, col, text = setting_at(model, "partition_column")
     return [
         LineageError(
             f"partition_column '{column}' of {model.name} is not a column its query "
             f"produces (it produces: {', '.join(names)})",
             path=model.display_path,
-            line=model.line or 1,
+            line=line,
+            col=col,
+            source_line=text,
             hint=did_you_mean(str(column).lower(), lowered)
             or "name the column whose value places a row in a partition",
         )
@@ -59,10 +63,68 @@ def partition_column_errors(model: Model, names: tuple[str, ...]) -> list[TealEr
     ]
 
 
+def setting_at(model: Model, key: str) -> tuple[int, int | None, str | None]:
+    """Where ``model``'s file writes the config ``key`` (``key=``, ``key:``): its line,
+    column and that line; the model's line when the file does not (YAML, a folder's
+    defaults)."""
+    raw = model.raw_sql or ""
+    found = re.search(rf"\b{re.escape(key)}\s*[=:]", raw)
+    if found is None:
+        return model.line or 1, None, None
+    line, col = line_col(raw, found.start())
+    text = raw.splitlines()[line - 1]
+    if model.config.get("resource_type") == "snapshot":  # the body of {% snapshot %}: its
+        try:  # first line starts after the tag, on the line of the file that ends with it
+            written = Path(model.path).read_text(encoding="utf-8").splitlines()[line - 1]
+        except (OSError, ValueError, IndexError):
+            return line, None, None
+        if not written.endswith(text):
+            return line, None, None
+        col, text = col + len(written) - len(text), written
+    return line, col, text
+
+
+# what compiler/dbt/snapshots.py names a snapshot's query in the SQL it wraps it in
+_SNAPSHOT_QUERY = ("snapshot_query", "source_data")
+_SNAPSHOT_COLUMNS = ("unique_key", "updated_at", "check_cols")
+
+
+def snapshot_setting_error(model: Model, m: MissingColumn) -> LineageError | None:
+    """The error of a column a dbt snapshot's ``unique_key``, ``updated_at`` or
+    ``check_cols`` names that its query does not produce, at that setting (the tracer
+    finds it in the SQL teal wraps the query in); None for any other missing column."""
+    if model.config.get("resource_type") != "snapshot" or m.table.lower() not in _SNAPSHOT_QUERY:
+        return None
+    word = re.compile(rf"(?<![\w.]){re.escape(m.column)}(?!\w)", re.IGNORECASE)
+    for key in _SNAPSHOT_COLUMNS:
+        value = model.config.get(key)
+        written = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        if any(word.search(str(v)) for v in written):
+            break
+    else:
+        return None
+    line, col, text = setting_at(model, key)
+    shown = ", ".join(m.candidates[:12]) + (", ..." if len(m.candidates) > 12 else "")
+    return LineageError(
+        f"{key} '{m.column}' of snapshot {model.name} is not a column of the snapshot's "
+        f"query, which has: {shown}"
+        if m.candidates
+        else f"{key} '{m.column}' of snapshot {model.name} is not a column of its query",
+        path=model.display_path,
+        line=line,
+        col=col,
+        source_line=text,
+        hint=did_you_mean(m.column, m.candidates) or "name a column the snapshot's query selects",
+    )
+
+
 def missing_error(model: Model, m: MissingColumn, deferred: str | None = None) -> LineageError:
     """``'revenu' is not a column of int_orders (o), which has: ...`` at the reference.
     ``deferred``: the upstream is read from another warehouse (``read from PATH (not
     built here)``): said, with the hint to build it here instead of a spelling guess."""
+    setting = snapshot_setting_error(model, m)
+    if setting is not None:
+        return setting
     if m.upstream:
         where = (
             m.upstream

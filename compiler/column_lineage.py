@@ -227,7 +227,9 @@ class ColumnGraph:
             if not missing and (is_opaque or not contract_enforced(model.config)):
                 continue  # nothing to say: no model decoded
             found = self.models[name]
-            out += [missing_error(model, m, self._deferred(m.upstream)) for m in found.missing]
+            said = [missing_error(model, m, self._deferred(m.upstream)) for m in found.missing]
+            # once each: a snapshot's SQL reads its updated_at in four places
+            out += list({str(e): e for e in said}.values())
             if not is_opaque:
                 out += contract_errors(model, found.names)
         return out

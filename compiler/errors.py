@@ -14,6 +14,7 @@ code; nothing else in teal decides exit codes.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -153,6 +154,36 @@ def line_col(text: str, offset: int) -> tuple[int, int]:
     (2, 1)
     """
     return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def source_col(
+    rendered: str | None, source: str | None, col: int | None, written: str = ""
+) -> int | None:
+    """The column on ``source`` (a line of the author's file) of what is at ``col`` of
+    ``rendered`` (the line Jinja made of it); ``written``: the text there (a name), when
+    known. None when the spot cannot be told: better the line than a wrong column.
+
+    >>> line = "select day, {{ 1 + 1 }} as two, countryy from daily"
+    >>> source_col("select day, 2 as two, countryy from daily", line, 23, "countryy")
+    33
+    >>> source_col("select 2, 2", "select {{ x }}, {{ x }}", 11) is None
+    True
+    """
+    if col is None or source is None or rendered is None:
+        return None if rendered != source else col
+    if rendered == source or rendered[: col - 1] == source[: col - 1]:
+        return col  # nothing before it changed: it starts where the source has it
+    start, size = col - 1, max(len(written), 1)
+    matcher = difflib.SequenceMatcher(None, rendered, source, autojunk=False)
+    for a, b, length in matcher.get_matching_blocks():
+        if a <= start and start + size <= a + length:  # text Jinja left as it is
+            return b + start - a + 1
+    if written:  # written once on the line: there
+        pattern = rf"(?<![\w.]){re.escape(written)}(?!\w)"
+        hits = list(re.finditer(pattern, source, re.IGNORECASE))
+        if len(hits) == 1:
+            return hits[0].start() + 1
+    return None
 
 
 def raise_all(errors: list[TealError]) -> None:

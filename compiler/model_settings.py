@@ -4,10 +4,11 @@ errors of config that does not fit together (compiler/stage.py settles the confi
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from teal.compiler.config import ProjectConfig
-from teal.compiler.errors import ProjectError, TealError
+from teal.compiler.errors import ProjectError, TealError, line_col
 from teal.compiler.external import ExternalSpec
 
 if TYPE_CHECKING:
@@ -41,20 +42,31 @@ def model_settings(
     conf: dict[str, Any],
     line: int | None,
     cfg: ProjectConfig,
+    source_text: str | None = None,
 ) -> ModelSettings:
     """Schema, alias, partitions, materialization and incremental strategy from a model's
     settled ``conf`` (a partitioned model becomes incremental in ``conf`` too, unless it is
-    external: then each partition is a folder of files)."""
+    external: then each partition is a folder of files). ``source_text``: the SQL file
+    whose ``config(...)`` the partition settings may be written in, for their errors to
+    point at them."""
     default_schema = folder.split("/")[0] if folder else "main"
     partitions = None
     if conf.get("partitioned_by") is not None:
         from teal.compiler.partition_sql import check_partition_column, parse_partitions
+        from teal.compiler.partitions import PartitionDefinitionError
 
-        partitions = parse_partitions(conf["partitioned_by"], path=display, line=line)
+        try:
+            partitions = parse_partitions(conf["partitioned_by"], path=display, line=line)
+        except PartitionDefinitionError as exc:
+            raise _at_setting(exc, source_text, ("partitioned_by",), exc.written) from None
         if partitions is not None:
-            check_partition_column(
-                partitions, conf.get("partition_column"), path=display, line=line
-            )
+            try:
+                check_partition_column(
+                    partitions, conf.get("partition_column"), path=display, line=line
+                )
+            except ProjectError as exc:
+                keys = ("partition_column", "partitioned_by")
+                raise _at_setting(exc, source_text, keys) from None
         if conf.get("materialized", "table") not in ("table", "incremental", "external"):
             raise ProjectError(
                 f"a partitioned model is built partition by partition, so it cannot be "
@@ -171,3 +183,24 @@ def _from_defaults(cfg: ProjectConfig, folder: str, key: str) -> bool:
     """Whether ``key`` comes from project defaults or folder config (which may set up
     external models of a folder while some of its models stay tables)."""
     return key in cfg.folder_config(folder)
+
+
+def _at_setting(
+    error: TealError, text: str | None, keys: tuple[str, ...], written: str | None = None
+) -> TealError:
+    """``error`` pointed at the first of ``keys`` that ``text`` writes (``key=``, ``key:``),
+    or at ``written`` quoted after it (the grain ``'dayly'``); as it was when ``text``
+    writes none (a YAML file's or a folder's setting)."""
+    for key in keys:
+        found = re.search(rf"\b{re.escape(key)}\s*[=:]", text or "")
+        if text is None or found is None:
+            continue
+        at = found.start()
+        if written:
+            quoted = re.compile(rf"""(['"]){re.escape(written)}\1""")
+            word = quoted.search(text, found.end())
+            at = word.start() + 1 if word is not None else at
+        error.line, error.col = line_col(text, at)
+        error.source_line = text.splitlines()[error.line - 1]
+        break
+    return error

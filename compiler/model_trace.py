@@ -21,13 +21,13 @@ child fails, the parent types and traces its part in line.
 
 from __future__ import annotations
 
-import re
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from teal.compiler.column_types import ModelColumns, PlainModel, QueryColumns, decode, encode
+from teal.compiler.errors import source_col
 from teal.compiler.templating import Rendered
 
 if TYPE_CHECKING:
@@ -320,9 +320,8 @@ def _in_source(missing: MissingColumn, rendered: Rendered) -> MissingColumn:
     out_lines, src_lines = rendered.sql.splitlines(), rendered.source.splitlines()
     out_text = out_lines[missing.line - 1] if missing.line <= len(out_lines) else None
     src_text = src_lines[line - 1] if 0 < line <= len(src_lines) else None
-    col = missing.col
-    if src_text is not None and out_text != src_text:
-        written = f"{missing.table}.{missing.column}" if missing.table else missing.column
-        hit = re.search(rf"(?<![\w.]){re.escape(written)}(?!\w)", src_text, re.IGNORECASE)
-        col = hit.start() + 1 if hit else None
-    return missing._replace(line=line, col=col)
+    written = missing.column
+    at = out_text[missing.col - 1 :] if out_text is not None and missing.col else ""
+    if missing.table and at.lower().startswith(f"{missing.table}.".lower()):
+        written = f"{at[: len(missing.table)]}.{missing.column}"  # written qualified
+    return missing._replace(line=line, col=source_col(out_text, src_text, missing.col, written))

@@ -348,7 +348,7 @@ def _reference_position(
             col = ref.col
             if text is not None and rendered.sql != rendered.source:
                 at = text.find(ref.name)
-                col = at + 1 if at >= 0 else col
+                col = at + 1 if at >= 0 else None  # not the rendered line's column
             return line, col, text
     return m.line, None, None
 
@@ -364,7 +364,8 @@ def _display_ref(ref: TableRef) -> str:
 def _source_col(
     source_line: str, rendered_line: str | None, col: int | None, name: str
 ) -> int | None:
-    """The column in the file of a table name found at ``col`` of a line Jinja rendered."""
+    """The column in the file of a table name found at ``col`` of a line Jinja rendered
+    (None: it cannot be told)."""
     if col is None or rendered_line is None or rendered_line == source_line:
         return col
     start = col - 1
@@ -373,4 +374,4 @@ def _source_col(
         if a <= start and start + len(name) <= a + size:  # the name is text Jinja left alone
             return b + start - a + 1
     found = re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", source_line, re.IGNORECASE)
-    return found.start() + 1 if found else col
+    return found.start() + 1 if found else None

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.errors import ParseError, ProjectError, line_col
+from teal.compiler.errors import source_col as located_col
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -94,23 +95,12 @@ def parse_sql(
     def source_col(
         line: int | None, col: int | None, text: str | None, token: str = ""
     ) -> int | None:
-        """Move a column of rendered ``line`` onto the same spot of the source line ``text``."""
+        """Move a column of rendered ``line`` onto the same spot of the source line
+        ``text`` (None: it cannot be told there, so the error points at the line)."""
         rendered = (
             sql.splitlines()[line - 1] if line and 0 < line <= len(sql.splitlines()) else None
         )
-        if (
-            col is None
-            or text is None
-            or rendered is None
-            or rendered[: col - 1] == text[: col - 1]
-        ):
-            return col
-        tail = rendered[col - 1 :]
-        if tail and text.endswith(tail):  # Jinja earlier on the line changed its length
-            return len(text) - len(tail) + 1
-        if token and text.count(token) == 1:
-            return text.index(token) + 1
-        return col
+        return located_col(rendered, text, col, token)
 
     try:
         dialect = Dialect.get_or_raise(DIALECT)

@@ -183,7 +183,15 @@ class Stager:
                 )
             merge_config(conf, rendered.config)
         conf.pop("io_manager", None)  # folder defaults for Python assets
-        settings = model_settings(name, display, folder, conf, rendered.config_line, self.cfg)
+        settings = model_settings(
+            name,
+            display,
+            folder,
+            conf,
+            rendered.config_line,
+            self.cfg,
+            source_text=text if rendered.config else None,
+        )
         if settings.external is not None:
             from teal.compiler.external import check_partition_by
 

@@ -183,7 +183,37 @@ def _line_map(source: str, rendered: str) -> list[int]:
                 # inside a changed block: map proportionally onto the source block
                 span = max(i2 - i1, 1)
                 mapping[j] = min(i1 + (j - j1) * span // max(j2 - j1, 1), max(i2 - 1, i1)) + 1
+        if tag == "replace" and i2 - i1 != j2 - j1:
+            _match_changed(src_lines, out_lines, (i1, i2, j1, j2), mapping)
     return mapping
+
+
+# Jinja on a source line, left out when the line is compared with what it rendered to
+_JINJA_PARTS = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}")
+_MAX_COMPARED = 2500  # line pairs compared in one changed block; beyond: proportional
+
+
+def _match_changed(
+    src: list[str], out: list[str], block: tuple[int, int, int, int], mapping: list[int]
+) -> None:
+    """Rendered lines ``out[j1:j2]`` that Jinja made of fewer or more source lines
+    ``src[i1:i2]`` (a ``{{ config(...) }}`` line gone and the next line changed): each
+    maps onto the source line its text is most like, with the Jinja left out, in order.
+    A line like none keeps its proportional place."""
+    i1, i2, j1, j2 = block
+    if (i2 - i1) * (j2 - j1) > _MAX_COMPARED:
+        return
+    bare = [_JINJA_PARTS.sub("", line).strip() for line in src[i1:i2]]
+    low = i1
+    for j in range(j1, j2):
+        text = out[j].strip()
+        best, score = None, 0.5  # at least half alike
+        for i in range(low, i2):
+            alike = difflib.SequenceMatcher(None, bare[i - i1], text, autojunk=False).ratio()
+            if alike > score:
+                best, score = i, alike
+        if best is not None:
+            mapping[j], low = best + 1, best
 
 
 def _call_line(source: str, pattern: str) -> tuple[int | None, int | None]:

@@ -277,6 +277,28 @@ def test_a_missing_column_is_located_with_a_suggestion(project):
     assert jinja.message.startswith("column 'nonexistent_col' does not exist in orders, which")
 
 
+def test_a_missing_column_after_jinja_on_its_line_is_placed_in_the_file(project):
+    # `{{ 1 + 1 }}` renders as `2`: the column found in the rendered line (23) is moved
+    # onto the file's line, where `countryy` is written (33)
+    written = "select day, {{ 1 + 1 }} as two, countryy from daily"
+    daily = "select current_date as day, 'NL' as country"
+    config = "{{ config(materialized='table') }}\n"
+    root = project({"models/daily.sql": daily, "models/loc.sql": f"{config}{written}\n"})
+    (err,) = column_graph(load_project(root)).errors()
+    assert str(err).splitlines() == [
+        "models/loc.sql:2:33: column 'countryy' does not exist in daily, which has: day, country",
+        f"    {written}",
+        "    " + " " * 32 + "^",
+        "  hint: did you mean 'country'?",
+    ]
+    # written by Jinja: no column of the file is its place, so the error names the line only
+    made = "select {{ 2 }} as two, {{ 'count' ~ 'ryy' }} from daily"
+    (root / "models/loc.sql").write_text(f"{config}{made}\n")
+    (err,) = column_graph(load_project(root)).errors()
+    assert (err.line, err.col, err.source_line) == (2, None, made)
+    assert str(err).startswith("models/loc.sql:2: column 'countryy' does not exist in daily")
+
+
 def test_missing_columns_in_ctes_and_order_by_are_found(project):
     sql = "with t as (select id from orders) select t.idd from t order by amout"
     root = project({**BASE, "models/m.sql": sql})

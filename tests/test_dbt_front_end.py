@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from teal.compiler.column_lineage import column_graph
 from teal.compiler.errors import TealError
 from teal.compiler.project import load_project
 from tests.conftest import query, run_teal
@@ -134,6 +135,28 @@ def test_a_misspelt_var_is_located_with_a_suggestion(tmp_path: Path) -> None:
     )
     assert text.startswith("models/bad.sql:1:11: var('cutof') is not defined"), text
     assert "hint: did you mean 'cutoff'?" in text
+
+
+def test_a_missing_column_under_a_config_line_is_located_on_its_own_line(tmp_path: Path) -> None:
+    # dbt's rendering drops the config line and the macro call changes the next one: the
+    # error was placed on the config line (1:1)
+    written = (
+        "select p.id, sum(p.scor) as total, {{ to_cents('1') }} as c "
+        "from {{ ref('people') }} p group by 1"
+    )
+    macro = "{% macro to_cents(x) -%}\n    ({{ x }} * 100)\n{%- endmacro %}\n"
+    files = {
+        "macros/cents.sql": macro,
+        "models/marts/rev3.sql": "{{ config(materialized='table') }}\n" + written + "\n",
+    }
+    project = load_project(dbt_project(tmp_path / "p", files))
+    (err,) = column_graph(project).errors()
+    assert str(err).splitlines()[:3] == [
+        "models/marts/rev3.sql:2:18: column 'scor' does not exist in people (read as p), "
+        "which has: id, name, joined, score, active",
+        f"    {written}",
+        "    " + " " * 17 + "^",
+    ]
 
 
 def test_bad_yaml_is_located(tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from teal.compiler.column_lineage import column_graph
+from teal.compiler.project import load_project
 from tests.conftest import query, run_teal
 from tests.test_dbt_front_end import dbt_project
 
@@ -65,6 +67,43 @@ def test_snapshot_meta_column_names_is_a_located_error(tmp_path: Path) -> None:
     assert "snapshots/people_snap.sql:3:11: snapshot_meta_column_names is not supported" in (
         done.output
     ), done.output
+
+
+CONFIG = (
+    "{{ config(target_schema='snaps', unique_key='idd', strategy='check', check_cols=['name']) }}"
+)
+QUERY = "select id, name from {{ ref('people') }}\n"
+
+
+@pytest.mark.parametrize(
+    "file, line, written",
+    [
+        ("{% snapshot people_snap %}\n" + CONFIG + "\n" + QUERY, 2, CONFIG),
+        # on the tag's line: the snapshot's body starts in the middle of it
+        (
+            "{% snapshot people_snap %}" + CONFIG + "\n" + QUERY,
+            1,
+            "{% snapshot people_snap %}" + CONFIG,
+        ),
+    ],
+    ids=["own-line", "tag-line"],
+)
+def test_a_unique_key_the_snapshots_query_lacks_is_located_at_the_setting(
+    tmp_path: Path, file: str, line: int, written: str
+) -> None:
+    """It was found in the SQL teal wraps the query in: at 1:1, a blank line, and named
+    after that SQL's CTE (snapshot_query)."""
+    files = {"snapshots/people_snap.sql": file + "{% endsnapshot %}\n"}
+    project = load_project(dbt_project(tmp_path / "p", files))
+    (err,) = column_graph(project).errors()
+    col = written.index("unique_key") + 1
+    assert str(err).splitlines() == [
+        f"snapshots/people_snap.sql:{line}:{col}: unique_key 'idd' of snapshot people_snap "
+        "is not a column of the snapshot's query, which has: id, name",
+        f"    {written}",
+        "    " + " " * (col - 1) + "^",
+        "  hint: did you mean 'id'?",
+    ]
 
 
 @pytest.mark.slow

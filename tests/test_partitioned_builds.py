@@ -1297,9 +1297,12 @@ def test_a_misspelt_partition_column_fails_before_anything_is_built(project):
     for command in ("validate", "build"):
         done = teal(root, command, ok=False)
         assert done.returncode == 2, done.stdout + done.stderr
+        written = (root / "models/daily_sum.sql").read_text().splitlines()[0]
+        col = written.index("partition_column") + 1  # at the setting, not the line's start
         assert (
-            "models/daily_sum.sql:1:1: partition_column 'dayy' of daily_sum is not a column its "
-            "query produces (it produces: day, n, total)" in done.stderr
+            f"models/daily_sum.sql:1:{col}: partition_column 'dayy' of daily_sum is not a "
+            "column its query produces (it produces: day, n, total)\n"
+            f"    {written}\n    {' ' * (col - 1)}^\n" in done.stderr
         )
         assert "hint: did you mean 'day'?" in done.stderr
         assert "Traceback" not in done.stderr

@@ -715,6 +715,53 @@ def test_bad_specs_say_what_is_wrong_where_and_what_to_write(spec, message, hint
     assert str(error).startswith("models/marts/orders.sql:1: ")
 
 
+PARTITIONED_SQL = """\
+{{ config(
+    materialized='incremental',
+    partitioned_by={'daily': {'start': '2025-01-01', 'end': '2025-01-05'}},
+    partition_column='day',
+) }}
+select current_date as day, 1 as n
+"""
+
+
+@pytest.mark.parametrize(
+    "wrong, right, line, col, message",
+    [
+        # the grain: at the word written wrong
+        ("'daily'", "'dayly'", 3, 22, "unknown partition type 'dayly'"),
+        # the column: at the setting (its query does not produce it)
+        (
+            "'day',",
+            "'dy',",
+            4,
+            5,
+            "partition_column 'dy' of p is not a column its query produces (it produces: day, n)",
+        ),
+    ],
+)
+def test_a_partition_setting_written_wrong_is_located_in_the_config(
+    project, wrong, right, line, col, message
+):
+    """Both were placed at 1:1, the config's first line; an unknown config key
+    (materialised) was found at its key."""
+    from teal.compiler.column_lineage import column_graph
+    from teal.compiler.project import load_project
+
+    sql = PARTITIONED_SQL.replace(wrong, right)
+    root = project({"models/p.sql": sql})
+    try:
+        (error,) = column_graph(load_project(root)).errors()
+    except TealError as exc:  # the grain: refused while the model's config is read
+        error = exc
+    written = sql.splitlines()[line - 1]
+    assert str(error).splitlines()[:3] == [
+        f"models/p.sql:{line}:{col}: {message}",
+        f"    {written}",
+        "    " + " " * (col - 1) + "^",
+    ]
+
+
 # --------------------------------------------------------------------------- mappings
 
 

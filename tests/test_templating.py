@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from teal.compiler.errors import TemplateError
-from teal.compiler.templating import render_sql
+from teal.compiler.templating import Rendered, render_sql
 
 
 def render(source: str, vars: dict | None = None, **kwargs):
@@ -233,6 +233,16 @@ def test_line_of_follows_lines_rewritten_by_jinja():
     lines = r.sql.splitlines()
     assert lines == ["", "select", "  a, b", 'from __teal_ref."t"', "where x = 1"]
     assert [r.line_of(i) for i in range(1, 6)] == [1, 2, 3, 4, 5]
+
+
+def test_line_of_follows_a_changed_line_when_a_config_line_is_gone():
+    # dbt's rendering drops the config line and Jinja changes the next one: the changed
+    # line maps onto the source line it is like, not proportionally onto the config line
+    source = (
+        "{{ config(materialized='table') }}\nselect x, {{ to_cents('1') }} as c from t\nwhere x > 0"
+    )
+    r = Rendered(sql="select x, (1 * 100) as c from t\nwhere x > 0", source=source)
+    assert [r.line_of(i) for i in (1, 2)] == [2, 3]
 
 
 def test_line_of_is_identity_without_jinja_and_outside_the_text():

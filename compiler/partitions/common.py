@@ -28,6 +28,9 @@ TIME_OPTIONS = ("start", "end", "timezone", "fmt", "end_offset", "week_start")
 class PartitionDefinitionError(TealError):
     """A partition definition (``partitioned_by=...``) or partition mapping is malformed."""
 
+    # the word written wrong (an unknown grain), for a caller with the file to point at it
+    written: str | None = None
+
 
 class PartitionKeyError(TealError):
     """A partition key that the definition does not contain (or cannot read)."""

@@ -48,9 +48,11 @@ def parse_partitions(
     except PartitionDefinitionError as exc:
         if path is None and line is None:
             raise
-        raise PartitionDefinitionError(
+        located = PartitionDefinitionError(
             exc.message, path=path, line=line, col=exc.col, hint=exc.hint
-        ) from None
+        )
+        located.written = exc.written
+        raise located from None
 
 
 def _parse_spec(spec: Any, *, nested: bool) -> Partitions | None:
@@ -112,9 +114,11 @@ def _parse_spec(spec: Any, *, nested: bool) -> Partitions | None:
         try:
             dims.append((name, _parse_spec(value, nested=True)))
         except PartitionDefinitionError as exc:
-            raise PartitionDefinitionError(
+            named = PartitionDefinitionError(
                 f"partition dimension '{name}': {exc.message}", hint=exc.hint
-            ) from None
+            )
+            named.written = exc.written
+            raise named from None
     return MultiPartitions(tuple(dims))
 
 
@@ -182,10 +186,12 @@ def _static_key(key: Any) -> str:
 
 
 def _unknown_type(kind: Any) -> PartitionDefinitionError:
-    return PartitionDefinitionError(
+    error = PartitionDefinitionError(
         f"unknown partition type {str(kind)!r}",
         hint=did_you_mean(str(kind), GRAINS + ("static", "dynamic")),
     )
+    error.written = str(kind)
+    return error
 
 
 def _missing_type(spec: Mapping) -> PartitionDefinitionError:
