@@ -36,6 +36,13 @@ ACTIONS = {
     "external": "write files",
 }
 
+# why a selected model got no step although it is built: nothing of it is stale (its
+# checks then do not run in the build either; runtime/tests_alone.py says so)
+ALL_PARTITIONS_UP_TO_DATE = "all partitions up to date"
+RANGE_UP_TO_DATE = "no partition of the requested range needs building"
+UNCHANGED = "unchanged since last build: skipped"
+UP_TO_DATE = frozenset({ALL_PARTITIONS_UP_TO_DATE, RANGE_UP_TO_DATE, UNCHANGED})
+
 
 @dataclass(frozen=True)
 class PlanOptions:
