@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING
 
 from teal.compiler.frozen import evolve
 from teal.compiler.key_runs import describe_keys
-from teal.compiler.plan import Plan, PlanContext, PlanOptions, Step
+from teal.compiler.plan import (
+    ALL_PARTITIONS_UP_TO_DATE,
+    RANGE_UP_TO_DATE,
+    Plan,
+    PlanContext,
+    PlanOptions,
+    Step,
+)
 
 if TYPE_CHECKING:
     from teal.compiler.errors import TealError
@@ -132,7 +139,7 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
             keys = [k for k in keys if k not in built]
         if not keys:
             if requested:
-                not_run[step.model] = "no partition of the requested range needs building"
+                not_run[step.model] = RANGE_UP_TO_DATE
             elif not ctx.partition_keys(definition):  # a start after now, or an empty set
                 name = getattr(definition, "name", None)
                 not_run[step.model] = (
@@ -141,7 +148,7 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
                     else "no partition is due yet"
                 )
             else:
-                not_run[step.model] = "all partitions up to date"
+                not_run[step.model] = ALL_PARTITIONS_UP_TO_DATE
             continue
         chosen[step.model] = tuple(keys)  # what downstream keys map from: all of them
         left_out = ""

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from teal.compiler.frozen import evolve
 from teal.compiler.partition_pass import assign_partitions
-from teal.compiler.plan import Plan, PlanContext, Step
+from teal.compiler.plan import UNCHANGED, Plan, PlanContext, Step
 from teal.compiler.source_versions import SourceVersions
 from teal.compiler.sql import text_hash
 
@@ -129,7 +129,7 @@ def skip_unchanged(plan: Plan, ctx: PlanContext) -> Plan:
             continue
         why = _why_rebuild(step, ctx, rebuilt, models, sources)
         if why is None:
-            not_run[step.model] = "unchanged since last build: skipped"
+            not_run[step.model] = UNCHANGED
             continue
         rebuilt.add(step.model)
         kept.append(

@@ -38,6 +38,13 @@ ACTIONS = {
 # dbt's resources built as models, named as dbt names them in a build's progress lines
 _RESOURCE_KINDS = {"seed": "seed", "snapshot": "snapshot"}
 
+# why a selected model got no step although it is built: nothing of it is stale (its
+# checks then do not run in the build either; runtime/tests_alone.py says so)
+ALL_PARTITIONS_UP_TO_DATE = "all partitions up to date"
+RANGE_UP_TO_DATE = "no partition of the requested range needs building"
+UNCHANGED = "unchanged since last build: skipped"
+UP_TO_DATE = frozenset({ALL_PARTITIONS_UP_TO_DATE, RANGE_UP_TO_DATE, UNCHANGED})
+
 
 @dataclass(frozen=True)
 class PlanOptions:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from teal.compiler.check_failures import RULE as FAILED_CHECKS_RULE
 from teal.compiler.config import ProjectConfig
 from teal.compiler.discover import display_path
 from teal.compiler.errors import TealError, WarehouseBusy
@@ -195,11 +196,12 @@ def load_kept(path: Path) -> dict[str, Any]:
 
 
 def _state_shape() -> tuple[tuple[str, ...], ...]:
-    """The fields of what is kept, and the form of its partition rows: a teal whose
-    PlanState differs does not read it."""
+    """The fields of what is kept, the form of its partition rows and the rule that
+    decided which failed checks stand: a teal whose PlanState differs does not read it."""
     return (
         *(tuple(f.name for f in dataclasses.fields(cls)) for cls in (PlanState, ModelState)),
         (PartitionRecords.__name__, str(PICKLED_FORM), *FIELDS),
+        ("failed_checks", str(FAILED_CHECKS_RULE)),
     )
 
 

@@ -82,6 +82,9 @@ class BuildResult:
     tests: tuple[Any, ...] = ()
     # --defer-to: each model read from the deferred warehouse (compiler.deferral.DeferredRead)
     deferred: dict[str, Any] = field(default_factory=dict)
+    # model -> its checks, not run because the model got no step, up to date (a build
+    # checks new data; runtime/tests_alone.py)
+    checks_not_run: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def success(self) -> bool:
@@ -167,6 +170,8 @@ class BuildResult:
             "not_run": dict(self.not_run),
             # tests run alone, their model not built (runtime/tests_alone.py)
             "tests": [asdict(o) for o in self.tests],
+            # checks not run: their model is up to date (runtime/tests_alone.py)
+            "checks_not_run": {m: list(c) for m, c in self.checks_not_run.items()},
             # models read from another warehouse (--defer-to): path, relation there, why
             **(
                 {"deferred": {n: r.as_json() for n, r in sorted(self.deferred.items())}}

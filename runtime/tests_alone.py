@@ -7,7 +7,13 @@ one the build builds while its own model (the parent it is attached to) is not s
 stg_orders`` runs the relationships test from ``stg_orders`` to ``stg_products`` once
 ``stg_orders`` is built, on ``stg_products`` as it is; it is skipped, saying why, when
 ``stg_orders`` failed or ``stg_products`` was never built. Its outcomes are the build's
-``tests`` and in ``run_results.json``; one that fails (error severity) fails the build."""
+``tests`` and in ``run_results.json``; one that fails (error severity) fails the build.
+
+The checks of a selected model that gets no step because nothing of it is stale (all its
+partitions up to date, or unchanged under ``--changed-only``) do not run: a build checks
+new data. They are the build's ``checks_not_run``, and the build says so and how to run
+them (``teal check``), so that a check tightened on an up-to-date model is not taken for
+one that passed."""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from teal.compiler.indirect_selection import DEFAULT, has_several_parents, indirect_tests, parents
+from teal.compiler.plan import UP_TO_DATE
 from teal.compiler.project import Project
 from teal.compiler.test_selection import names_tests
 from teal.compiler.test_state_selection import tests_by_state
@@ -23,7 +30,7 @@ from teal.runtime.check_run import CheckRun, run_checks
 from teal.runtime.checking import CheckOutcome
 from teal.runtime.clock import new_run_id
 from teal.runtime.results import SUCCESS, BuildResult
-from teal.runtime.run_options import NO_CHECKS, RunOptions
+from teal.runtime.run_options import RunOptions
 
 if TYPE_CHECKING:
     from teal.runtime.session import Session
@@ -37,16 +44,12 @@ def indirect_for_build(
     selected in ``cautious``, every test not named in ``empty``, a test with an excluded
     parent) and the tests it selects whose model is not selected (``beyond``)."""
     project, mode = session.project, session.indirect_selection
-    if _no_checks(run) or (mode == DEFAULT and not has_several_parents(project)):
+    if not run.runs_checks or (mode == DEFAULT and not has_several_parents(project)):
         return run
     names = session.select(select, [e for e in exclude if not names_tests(project, e)])
     base = frozenset(c for n in names for c in project.models[n].checks)
     kept, added = indirect_tests(project, names, base, select, exclude, mode, session.select)
     return replace(run, left_out=base - kept, beyond=added)
-
-
-def _no_checks(run: RunOptions) -> bool:
-    return run.checks is False or (run.checks is None and run.command in NO_CHECKS)
 
 
 def run_tests_alone(
@@ -56,13 +59,19 @@ def run_tests_alone(
     exclude: Iterable[str] | None,
     run: RunOptions,
 ) -> BuildResult:
-    """``result`` with the outcomes of the selected tests whose model it did not build."""
-    if _no_checks(run):
+    """``result`` with the outcomes of the selected tests whose model it did not build, and
+    the checks it did not run because their model is up to date."""
+    if not run.runs_checks:
         return result
     built = {r.model for r in result.results}  # a test of these ran, or was skipped, with it
     chosen = tests_by_state(project, select, exclude) | run.beyond
     todo = frozenset(t for t in chosen if project.checks[t].asset not in built)
+    result = replace(result, checks_not_run=up_to_date_checks(project, result.not_run, todo))
     if not todo:
+        if result.checks_not_run and result.results:  # the run's results.json says so too
+            from teal.runtime.artifacts import write_run_results
+
+            write_run_results(project.config, result, run.command, project)
         return result
     failed = {r.model: r for r in result.results if r.status != SUCCESS}
     broken = [
@@ -111,6 +120,38 @@ def run_tests_alone(
 
     write_run_results(project.config, done, run.command, project)
     return done
+
+
+def up_to_date_checks(
+    project: Project, not_run: dict[str, str], ran: frozenset[str] = frozenset()
+) -> dict[str, tuple[str, ...]]:
+    """model -> its checks, of each selected model that got no step because nothing of it is
+    stale (``not_run``'s reasons of ``compiler.plan.UP_TO_DATE``), less those in ``ran``."""
+    out: dict[str, tuple[str, ...]] = {}
+    for name in project.dag.order():
+        if not_run.get(name) in UP_TO_DATE:
+            checks = tuple(c for c in project.models[name].checks if c not in ran)
+            if checks:
+                out[name] = checks
+    return out
+
+
+def checks_not_run_line(result: BuildResult) -> str | None:
+    """``Not checked: 1 check of daily, whose data is up to date (a build checks new data):
+    `teal check -s daily` runs it on the data as it is`` (None: every check ran)."""
+    from teal.compiler.wording import counted
+
+    found = result.checks_not_run
+    if not found:
+        return None
+    n = sum(len(c) for c in found.values())
+    models = list(found)
+    names = ", ".join(models[:3]) + (f" and {len(models) - 3} more" if len(models) > 3 else "")
+    command = "teal check -s " + " ".join(models) if len(models) <= 3 else "teal check"
+    return (
+        f"Not checked: {counted(n, 'check')} of {names}, whose data is up to date (a build "
+        f"checks new data): `{command}` runs {'it' if n == 1 else 'them'} on the data as it is"
+    )
 
 
 def tests_alone_lines(result: BuildResult, *, quiet: bool = False) -> list[str]:

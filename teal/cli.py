@@ -236,6 +236,12 @@ def build_and_report(
             )
         else:
             click.echo("Nothing to build: the selection contains no buildable models.")
+    if not as_json:
+        from teal.runtime.tests_alone import checks_not_run_line
+
+        unchecked = checks_not_run_line(result)
+        if unchecked:
+            click.echo(unchecked)
     if not result.success:
         sys.exit(1)
 

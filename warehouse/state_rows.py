@@ -37,6 +37,23 @@ def check_result_row(r: CheckRecord, checked_at: datetime) -> tuple[Any, ...]:
     )
 
 
+def latest_check_results_sql(schema: str) -> str:
+    """The query of the latest error-severity result of each (asset, check, partition) of
+    the checks whose latest result somewhere failed, as rows of
+    ``compiler.check_failures.Row``, oldest first: which of those failures still stand is
+    decided by ``standing_failures``. Its SQL reads the same in DuckDB and Spark."""
+    return f"""SELECT asset, check_name, partition_key, status, run_id, checked_at FROM (
+        SELECT *, max(CASE WHEN status IN ('fail', 'error') THEN 1 ELSE 0 END) OVER (
+            PARTITION BY asset, check_name) AS failing FROM (
+            SELECT asset, check_name, partition_key, status, run_id, checked_at,
+                row_number() OVER (PARTITION BY asset, check_name, partition_key
+                    ORDER BY checked_at DESC) AS rn
+            FROM {schema}.check_results WHERE severity = 'error') AS results
+        WHERE rn = 1) AS latest
+    WHERE failing = 1
+    ORDER BY asset, checked_at, check_name, partition_key"""
+
+
 def latest_partitions(rows: Sequence[Sequence[Any]]) -> dict[str, dict[str, dict[str, Any]]]:
     """model -> partition key -> its record, from rows of (model, partition_key, and the
     :data:`PARTITION_RECORD_FIELDS`)."""

@@ -9,14 +9,14 @@ data it describes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from teal.warehouse.duckdb.sql import SQL
-from teal.warehouse.state_rows import added_times, latest_partitions
+from teal.warehouse.state_rows import added_times, latest_check_results_sql, latest_partitions
 
 if TYPE_CHECKING:
     from duckdb import DuckDBPyConnection
@@ -476,12 +476,13 @@ def plan_state(conn: DuckDBPyConnection, list_relations: bool = True) -> Any:
     )
     for name in (skipped_last[0] or []) if skipped_last else []:
         last_results[name] = "skipped"
+    partitions = partition_records(conn)
     return PlanState(
         models=models,
         last_results=last_results,
         relations=relations,
-        partitions=partition_records(conn),
-        failed_checks=failed_checks(conn),
+        partitions=partitions,
+        failed_checks=failed_checks(conn, partitions),
         dynamic_partitions=dynamic_partitions(conn),
     )
 
@@ -544,22 +545,15 @@ def _has_table(conn: DuckDBPyConnection, table: str) -> bool:
     )
 
 
-def failed_checks(conn: DuckDBPyConnection) -> dict[str, Any]:
-    """model -> the error-severity checks whose latest result on it (per partition) failed,
-    as ``compiler.plan.FailedCheck`` records."""
-    from teal.compiler.plan import FailedCheck
+def failed_checks(
+    conn: DuckDBPyConnection, partitions: Mapping[str, Collection[str]]
+) -> dict[str, Any]:
+    """model -> the error-severity checks whose failure on it (or on one of its
+    ``partitions``) still stands, as ``compiler.plan.FailedCheck`` records
+    (compiler/check_failures.py)."""
+    from teal.compiler.check_failures import standing_failures
 
-    out: dict[str, list[FailedCheck]] = {}
-    for asset, check, partition, run_id, at in conn.execute(
-        f"""SELECT asset, check_name, partition_key, run_id, checked_at FROM (
-            SELECT *, row_number() OVER (
-                PARTITION BY asset, check_name, partition_key ORDER BY checked_at DESC) AS rn
-            FROM {SCHEMA}.check_results WHERE severity = 'error')
-        WHERE rn = 1 AND status IN ('fail', 'error')
-        ORDER BY asset, checked_at, check_name, partition_key"""
-    ).fetchall():
-        out.setdefault(asset, []).append(FailedCheck(check, run_id, at, partition))
-    return {asset: tuple(found) for asset, found in out.items()}
+    return standing_failures(conn.execute(latest_check_results_sql(SCHEMA)).fetchall(), partitions)
 
 
 def _has_column(conn: DuckDBPyConnection, table: str, column: str) -> bool:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from teal.warehouse.spark.session import literal
-from teal.warehouse.state_rows import added_times, latest_partitions
+from teal.warehouse.state_rows import added_times, latest_check_results_sql, latest_partitions
 
 if TYPE_CHECKING:
     from teal.compiler.plan import PlanState
@@ -159,8 +159,9 @@ def partition_state(
 
 def plan_state(sql: SparkSQL, relations: frozenset[str] | None) -> PlanState:
     """What the planner needs from earlier runs, as a ``compiler.plan.PlanState``."""
+    from teal.compiler.check_failures import standing_failures
     from teal.compiler.partition_records import partition_state as compact
-    from teal.compiler.plan import FailedCheck, ModelState, PlanState
+    from teal.compiler.plan import ModelState, PlanState
 
     models = {
         r[0]: ModelState(
@@ -188,20 +189,13 @@ def plan_state(sql: SparkSQL, relations: frozenset[str] | None) -> PlanState:
     )
     for name in (last_run[0][0] or []) if last_run else []:
         last_results[name] = "skipped"
-    failed: dict[str, list[FailedCheck]] = {}
-    for asset, check, partition, run_id, at in sql.rows(
-        "SELECT asset, check_name, partition_key, run_id, checked_at FROM (SELECT *, "
-        "row_number() OVER (PARTITION BY asset, check_name, partition_key ORDER BY "
-        f"checked_at DESC) AS rn FROM {SCHEMA}.check_results WHERE severity = 'error') "
-        "WHERE rn = 1 AND status IN ('fail', 'error') ORDER BY asset, checked_at, check_name"
-    ):
-        failed.setdefault(asset, []).append(FailedCheck(check, run_id, at, partition))
+    partitions = compact(partition_state(sql))
     return PlanState(
         models=models,
         last_results=last_results,
         relations=relations,
-        partitions=compact(partition_state(sql)),
-        failed_checks={a: tuple(f) for a, f in failed.items()},
+        partitions=partitions,
+        failed_checks=standing_failures(sql.rows(latest_check_results_sql(SCHEMA)), partitions),
         dynamic_partitions=dynamic_partitions(sql),
     )
 

@@ -1,0 +1,1 @@
+select country, count(*) as n from daily group by 1
