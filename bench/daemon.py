@@ -11,8 +11,15 @@ its memory stays flat over many ticks.
 - **10,000 ticks.** In process, on a simulated clock: a schedule due every minute stepped
   through 10,000 minutes, each tick queuing a run that a launcher finishes at once;
   resident memory before and after, and the time per tick.
+- **Evaluations of a large project.** In process, on a simulated clock: a built project of
+  ``--models`` models, every tenth with a freshness config and every tenth with an
+  ``eager`` automation condition, stepped every 10 s through ``--minutes`` minutes (the
+  conditions every 30 s, freshness every 60 s); the project's loads (calls of
+  ``load_project``, counted the same way on any teal), the time the steps took, and
+  resident memory.
 
-Run: python bench/daemon.py [--repeat 5] [--idle 30] [--ticks 10000] [--out DIR]
+Run: python bench/daemon.py [--repeat 5] [--idle 30] [--ticks 10000] [--models 1000]
+     [--minutes 10] [--parts latency,idle,many_ticks,evaluations] [--out DIR]
 """
 
 from __future__ import annotations
@@ -207,21 +214,92 @@ def many_ticks(work: Path, n: int) -> dict[str, object]:
     }
 
 
+def evaluations(work: Path, models: int, minutes: int) -> dict[str, object]:
+    """The automation conditions and freshness of a built ``models``-model project, stepped
+    every 10 s of a simulated clock for ``minutes``."""
+    import teal.runtime.session as session_module
+    from teal.runtime.daemon import open_daemon
+
+    root = work / "evaluations"
+    (root / "models").mkdir(parents=True)
+    (root / "teal.toml").write_text('name = "evaluations"\n[daemon]\nautomation_interval = "30s"\n')
+    for i in range(models):
+        config = ["materialized='table'"]
+        if i % 10 == 0:
+            config.append("freshness={'max_lag': '1d'}")
+        if i % 10 == 5:
+            config.append("automation_condition='eager'")
+        body = (
+            "select range as n from range(10)"
+            if i == 0
+            else f"select n + 1 as n from m{i // 2:05d}"
+        )
+        (root / "models" / f"m{i:05d}.sql").write_text(
+            f"{{{{ config({', '.join(config)}) }}}}\n{body}\n"
+        )
+    subprocess.run(
+        [sys.executable, "-m", "teal.cli", "build"], cwd=root, check=True, capture_output=True
+    )
+    calls = 0
+    original = session_module.load_project
+
+    def counted(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    session_module.load_project = counted  # type: ignore[assignment]
+    try:
+        launcher = FinishAtOnce(None)
+        daemon = open_daemon(root, launcher=launcher)
+        launcher.store = daemon.store  # the store the daemon opened
+        now = datetime(2026, 1, 1)
+        before = rss_kb(os.getpid())
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        steps = minutes * 6
+        for i in range(steps):
+            daemon.step(now + timedelta(seconds=10 * i))
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        after = rss_kb(os.getpid())
+        daemon.store.close()
+    finally:
+        session_module.load_project = original  # type: ignore[assignment]
+    return {
+        "models": models,
+        "steps": steps,
+        "automation_evaluations": minutes * 2,
+        "freshness_evaluations": minutes,
+        "project_loads": calls,
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu, 2),  # this process's: the machine may be shared
+        "ms_per_minute_of_daemon": round(seconds / minutes * 1000, 1),
+        "rss_mb_start": round(before / 1024, 1),
+        "rss_mb_end": round(after / 1024, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--idle", type=float, default=30.0)
     parser.add_argument("--ticks", type=int, default=10_000)
+    parser.add_argument("--models", type=int, default=1000)
+    parser.add_argument("--minutes", type=int, default=10)
+    parser.add_argument("--parts", default="latency,idle,many_ticks,evaluations")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
+    parts = args.parts.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        results = {
-            "date": date.today().isoformat(),
-            "latency": latency(work, args.repeat),
-            "idle": idle(work, args.idle),
-            "many_ticks": many_ticks(work, args.ticks),
-        }
+        results: dict[str, object] = {"date": date.today().isoformat()}
+        if "latency" in parts:
+            results["latency"] = latency(work, args.repeat)
+        if "idle" in parts:
+            results["idle"] = idle(work, args.idle)
+        if "many_ticks" in parts:
+            results["many_ticks"] = many_ticks(work, args.ticks)
+        if "evaluations" in parts:
+            results["evaluations"] = evaluations(work, args.models, args.minutes)
     print(json.dumps(results, indent=2))
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / f"daemon-{results['date']}.json"

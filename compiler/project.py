@@ -174,6 +174,10 @@ class Project:
     # the key of the load that made it (compiler/snapshot.py; None: not loaded from files
     # with a key, such as a dbt project), which runtime/compile_stamp.py builds on
     load_key: str | None = None
+    # the project-local modules its Python model files imported, with their digests
+    # (compiler/pyfiles.py): a project kept in memory is current only while its load key
+    # and these are (runtime/daemon_load.py; None: not known)
+    helpers: dict[str, str | None] | None = None
 
     def checks_of(self, model: str) -> list[Any]:
         return [self.checks[c] for c in self.models[model].checks]
@@ -288,6 +292,7 @@ def load_project(
         if project is None:  # something the load reads changed since the last one
             project, cache, helpers = _load(cfg, contents, strategy)
             stored = cache, helpers
+            project = replace(project, helpers=helpers)
     if stored is not None:
         cache, helpers = stored
         # freed before the fork: freeing it after would copy every page it touches

@@ -279,6 +279,7 @@ def load(
     return dataclasses.replace(
         data["project"],
         config=cfg,
+        helpers=data.get("helpers") or {},
         stats={
             "parsed": 0,
             "cache_hits": len(data["project"].models),

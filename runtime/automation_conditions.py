@@ -467,22 +467,25 @@ class Conditions:
         """Evaluate (once ``[daemon] automation_interval`` passed since the last time) and
         record the tick: the run it queues, or why nothing is built (``paused``: the
         schedules and sensors paused, as the daemon read them)."""
-        from teal.runtime.session import Session
-
         if not d._due(SENSOR_NAME, d.config.automation.daemon.automation_interval, now):
             return []
         tick = d.tick_time(SOURCE, now)
         if SOURCE in paused:
             resume = f"`teal sensors resume {SENSOR_NAME}` or the UI resumes it"
             return self._skipped(d, tick, now, f"paused ({resume})")
+        try:  # the step's project (runtime/daemon_load.py), shared with freshness
+            session = d.loads.session()
+        except TealError as exc:  # reported by the loads, once per distinct error
+            return self._not_loading(d, tick, now, exc)
         try:
-            with Session.open(d.config.root) as session:
-                session.on_warnings = lambda warnings: None  # said by the freshness evaluator
-                found = evaluate_now(session, d.store, now)
+            session.on_warnings = lambda warnings: None  # said by the freshness evaluator
+            found = evaluate_now(session, d.store, now)
         except WarehouseBusy:  # a build holds it and no state was kept: the next time
             return self._skipped(d, tick, now, "the warehouse is busy and no state was kept")
         except TealError as exc:
             return self._said(d, tick, now, TickStatus.FAILED, f"evaluation failed: {exc}")
+        finally:
+            session.on_warnings = None  # the step's session: others read it after
         if not found.verdicts:
             return []  # no model has a condition: nothing to record
         cursor = found.cursor.dump()
@@ -511,6 +514,22 @@ class Conditions:
         ):
             return TickOutcome(SOURCE, tick, TickStatus.SKIPPED, None, "already recorded")
         return TickOutcome(SOURCE, tick, TickStatus.REQUESTED, run.run_id, message)
+
+    def _not_loading(
+        self, d: Daemon, tick: datetime, now: datetime, exc: TealError
+    ) -> list[TickOutcome]:
+        """A skipped tick: the project does not load. The tick records the error, located
+        (`teal sensors`, the UI); the daemon's output says the skip once until the project
+        loads again, the error itself being said once by the loads."""
+        from teal.runtime.daemon import TickOutcome
+        from teal.runtime.daemon_load import NOT_LOADING
+
+        message = f"{NOT_LOADING}: {exc}"
+        recorded = d.ticks.record(SOURCE, tick, TickStatus.SKIPPED, at=now, message=message)
+        self.said = NOT_LOADING
+        if not recorded or not d.loads.skipped(SOURCE):
+            return []
+        return [TickOutcome(SOURCE, tick, TickStatus.SKIPPED, None, NOT_LOADING)]
 
     def _skipped(
         self, d: Daemon, tick: datetime, now: datetime, message: str, cursor: str | None = None

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from teal.compiler.automation import Schedule, Target
 from teal.compiler.config import ProjectConfig
 from teal.compiler.errors import ProjectError
+
+if TYPE_CHECKING:
+    from teal.runtime.session import Session
 
 
 class NoPartitionClosed(ProjectError):
@@ -16,12 +21,13 @@ class NoPartitionClosed(ProjectError):
 
 
 def partition_finder(
-    config: ProjectConfig,
+    config: ProjectConfig, opened: Callable[[], Session] | None = None
 ) -> Callable[[Target, Schedule, datetime], tuple[str, ...]]:
     """The partitions a "closed" schedule's tick builds: of the first time-partitioned
     model it selects, the last time window that has closed by the tick
     (``partition_offset`` more back), and with a second, static dimension every key of
-    that window (``2025-05|east``, ``2025-05|west``, ...)."""
+    that window (``2025-05|east``, ``2025-05|west``, ...). ``opened``: the session of the
+    daemon's step (runtime/daemon_load.py; None: the project is loaded for each tick)."""
 
     def find(target: Target, schedule: Schedule, tick: datetime) -> tuple[str, ...]:
         from teal.compiler.partitions import MultiPartitions, parse_partitions, time_partitions
@@ -32,7 +38,7 @@ def partition_finder(
             job = config.automation.job(target.job)
             select, exclude = job.select, job.exclude
         now = tick.replace(tzinfo=UTC)
-        with Session.open(config.root) as session:
+        with nullcontext(opened()) if opened is not None else Session.open(config.root) as session:
             project = session.project
             for name in session.select(list(select) or None, list(exclude) or None):
                 definition = project.models[name].partitions

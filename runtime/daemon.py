@@ -17,7 +17,9 @@ One small process per project. Each step (about twice a second, teal/cli_daemon.
    (runtime/tick_retention.py).
 
 Every ``[daemon] automation_interval`` it also evaluates the models' automation conditions,
-a tick of the sensor ``automation_conditions`` (runtime/automation_conditions.py).
+a tick of the sensor ``automation_conditions`` (runtime/automation_conditions.py). What
+needs the project in a step (those, freshness, a closed schedule's tick) shares one load,
+kept from step to step while the project's files are unchanged (runtime/daemon_load.py).
 
 Time comes from the caller (``step(now)``), so tests drive a simulated clock.
 """
@@ -40,7 +42,8 @@ from teal.compiler.errors import ProjectError, TealError
 from teal.compiler.wording import counted
 from teal.runtime.clock import new_run_id, utc_now
 from teal.runtime.closed_partitions import NoPartitionClosed, partition_finder
-from teal.runtime.daemon_freshness import PROJECT, Evaluator, freshness_evaluator
+from teal.runtime.daemon_freshness import Evaluator, freshness_evaluator
+from teal.runtime.daemon_load import PROJECT, ProjectLoads
 from teal.runtime.daemon_project import ADOPTED, adopt_state, renamed, scope_store
 from teal.runtime.launcher import Handle, Launcher, SubprocessLauncher
 from teal.runtime.runstore import (
@@ -76,7 +79,7 @@ class TickOutcome:
         when = self.tick_at.strftime("%Y-%m-%d %H:%M:%S")
         if self.source in ("ticks", ADOPTED):  # tick retention; ticks of no project adopted
             return f"{self.source} {when}: {self.message}"
-        if self.source == "freshness":
+        if self.source == "freshness" and self.run_id is not None:
             return f"freshness {when}: {self.message} (recorded as run {self.run_id})"
         if self.source == PROJECT:  # the project does not load (a model being edited)
             if self.status == TickStatus.FAILED:
@@ -142,7 +145,10 @@ class Daemon:
     freshness: Evaluator | None = None
     freshness_every: timedelta = timedelta(seconds=60)
     freshness_at: datetime | None = None  # when freshness was last evaluated
-    project_problem: str | None = None  # why the project did not load, as last reported
+    # why freshness failed once the project loaded, as last said
+    freshness_problem: str | None = None
+    # the project, loaded at most once per step and kept while its files are unchanged
+    loads: ProjectLoads = field(init=False, repr=False)
     _sensor_at: dict[str, datetime] = field(default_factory=dict)
     _config_mtime: int | None = None  # the project config file's, as last read
     # each schedule's next tick after its last evaluation: not due before it, so an idle
@@ -163,6 +169,7 @@ class Daemon:
 
     def __post_init__(self) -> None:
         scope_store(self.store, self.config)  # its ticks, cursors and queue are its project's
+        self.loads = ProjectLoads(self.config.root)
 
     @property
     def ticks(self) -> TickStore:
@@ -176,6 +183,7 @@ class Daemon:
         if problem is not None and self.on_tick is not None:
             self.on_tick(TickOutcome("config", now, TickStatus.FAILED, None, problem))
         found: list[TickOutcome] = []
+        self.loads.begin(now)  # what needs the project loads it once, the first time
         paused = self.ticks.paused()  # by `teal schedules pause` or the UI
         for schedule in self.config.automation.schedules.values():
             if schedule.enabled:
@@ -195,6 +203,8 @@ class Daemon:
         if self.conditions is not None:
             found.extend(self.conditions.step(self, now, paused))
         found.extend(self.check_freshness(now))
+        self.loads.end()
+        found[:0] = self.loads.said()  # that it does not load, before what it stopped
         for outcome in found:
             if self.on_tick is not None:
                 self.on_tick(outcome)
@@ -258,7 +268,7 @@ class Daemon:
         self.config = config
         self._next_due.clear()
         if self.partition_for is not None:
-            self.partition_for = partition_finder(config)
+            self.partition_for = partition_finder(config, self.loads.session)
         if self.freshness is not None:
             self.freshness = freshness_evaluator(config)
         return None
@@ -553,7 +563,7 @@ def open_daemon(
         or SubprocessLauncher(config.root, retention=config.run_retention, store=store),
         on_tick=on_tick,
     )
-    daemon.partition_for = partition_finder(config)
+    daemon.partition_for = partition_finder(config, daemon.loads.session)
     daemon.freshness = freshness_evaluator(config)
     from teal.runtime.automation_conditions import Conditions
 

@@ -98,6 +98,8 @@ def daemon(
         )
 
     show = TickLines()
+    if debug:
+        _show_debug_lines()
     _checked_config(project_dir)  # what it would run exists, before the first tick
     d = open_daemon(project_dir, on_tick=show)
     lock = DaemonLock(d.config.root / ".teal" / "daemon.lock")
@@ -168,6 +170,20 @@ def daemon(
 for _param in daemon.params:  # common_options gives every command these; not the daemon
     if isinstance(_param, click.Option) and _param.name in ("target", "warehouse", "vars_"):
         _param.hidden = True
+
+
+def _show_debug_lines() -> None:
+    """``teal daemon --debug`` prints the daemon's debug lines too (each load of the
+    project, runtime/daemon_load.py), stamped as its other lines."""
+    import logging
+
+    class _Said(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            say(f"debug: {record.getMessage()}")
+
+    logger = logging.getLogger("teal.daemon")
+    logger.addHandler(_Said())
+    logger.setLevel(logging.DEBUG)
 
 
 def _say_left_queued(store: RunStore, queued: Sequence[RunRecord]) -> None:

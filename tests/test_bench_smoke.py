@@ -51,11 +51,17 @@ def test_partition_refresh_benchmark_runs_at_a_tiny_size(tmp_path):
 
 
 def test_daemon_benchmark_runs_at_a_tiny_size(tmp_path):
-    run_bench("daemon.py", "--repeat", "1", "--idle", "1", "--ticks", "20", "--out", str(tmp_path))
+    run_bench(
+        "daemon.py",
+        *("--repeat", "1", "--idle", "1", "--ticks", "20", "--models", "12", "--minutes", "2"),
+        *("--out", str(tmp_path)),
+    )
     (result,) = tmp_path.glob("daemon-*.json")
     data = json.loads(result.read_text())
     assert data["many_ticks"]["ticks"] == 20 and data["idle"]["schedules"] == 100
     assert data["latency"]["file_to_run_started_s"]["median"] > 0
+    # one load for 4 evaluations of the conditions and 2 of freshness: the project is kept
+    assert data["evaluations"]["models"] == 12 and data["evaluations"]["project_loads"] == 1
 
 
 def test_ui_benchmark_runs_at_a_tiny_size(tmp_path):
