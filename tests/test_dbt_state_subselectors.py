@@ -233,3 +233,25 @@ def test_a_sub_selector_needs_a_manifest_and_a_known_name(tmp_path: Path) -> Non
     assert "did you mean 'modified.body'?" in done.stderr
     done = run_teal("ls", "-s", "state:modified.contract", *flag, cwd=root, env=env)
     assert done.returncode == 0 and "\n0 of " in done.stdout, done.output
+
+
+@pytest.mark.slow
+def test_a_changed_hook_makes_its_model_modified_configs(tmp_path: Path) -> None:
+    """dbt's modified.configs counts a model's hooks: a post-hook edited in YAML (the
+    model's file unchanged) makes it modified, so slim CI rebuilds it."""
+    schema = 'version: 2\nmodels:\n  - name: hooked\n    config:\n      post_hook: ["select 1"]\n'
+    root = dbt_project(
+        tmp_path / "p",
+        {"models/staging/schema.yml": schema, "models/staging/hooked.sql": IDS},
+    )
+    env = {**ENV, "SHOP_DB": str(tmp_path / "shop.duckdb")}
+    assert run_teal("parse", cwd=root, env=env).returncode == 0
+    (root / "target").rename(tmp_path / "state")
+    flag = ("--state", str(tmp_path / "state"), "-o", "name")
+    done = run_teal("ls", "-s", "state:modified", *flag, cwd=root, env=env)
+    assert done.returncode == 0 and "hooked" not in _listed(done), done.output
+    _sub(root / "models/staging/schema.yml", '["select 1"]', '["select 2"]')
+    for value, listed in (("modified", True), ("modified.configs", True), ("modified.body", False)):
+        done = run_teal("ls", "-s", f"state:{value}", *flag, cwd=root, env=env)
+        assert done.returncode == 0, done.output
+        assert ("hooked" in _listed(done)) is listed, (value, done.output)

@@ -5,7 +5,7 @@
 
 - ``body``: the file's checksum (dbt's ``same_body``: its text);
 - ``configs``: a config that changes what is built (``COMPARED_CONFIGS``, compared as they
-  apply, None and dbt's defaults as unset);
+  apply, None and dbt's defaults as unset), or a pre-/post-hook's SQL as written;
 - ``relation``: ``database``, ``schema`` and ``alias`` as configured, not as the target
   resolves them;
 - ``persisted_descriptions``: the node's description (``persist_docs: {relation: true}``)
@@ -116,7 +116,19 @@ def _config_differs(old: dict[str, Any], new: dict[str, Any], resource_type: str
                 return True
         elif before != after:
             return True
-    return False
+    return any(_hooks(old, key) != _hooks(new, key) for key in _HOOK_KEYS)
+
+
+_HOOK_KEYS = ("pre-hook", "post-hook")
+
+
+def _hooks(config: dict[str, Any], key: str) -> list[str]:
+    """A node's ``pre-hook`` or ``post-hook`` SQL as written (unrendered), as dbt's manifest
+    holds them (``{sql, transaction, index}`` each) or a project file writes them (text)."""
+    hooks = config.get(key) or []
+    if not isinstance(hooks, list):
+        hooks = [hooks]
+    return [str(h.get("sql", "") if isinstance(h, dict) else h).strip() for h in hooks]
 
 
 def _relation_differs(old: dict[str, Any], new: dict[str, Any]) -> bool:
