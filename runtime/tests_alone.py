@@ -75,14 +75,10 @@ def run_tests_alone(
         return result
     failed = {r.model: r for r in result.results if r.status != SUCCESS}
     broken = [
-        CheckOutcome(
-            check=t,
-            asset=project.checks[t].asset,
-            status="skipped",
-            severity=project.checks[t].severity,
-            failing=None,
-            message="skipped: "
-            + ", ".join(
+        _skipped(
+            project,
+            t,
+            ", ".join(
                 f"{p} {'failed' if failed[p].status != 'skipped' else 'was skipped'}" for p in ups
             ),
         )
@@ -104,14 +100,7 @@ def run_tests_alone(
         else CheckRun(run_id="", outcomes=(), missing=())
     )
     missing = [
-        CheckOutcome(
-            check=t,
-            asset=project.checks[t].asset,
-            status="skipped",
-            severity=project.checks[t].severity,
-            failing=None,
-            message=f"skipped: {project.checks[t].asset} is not built yet",
-        )
+        _skipped(project, t, f"{project.checks[t].asset} is not built yet")
         for t in sorted(todo)
         if project.checks[t].asset in checked.missing
     ]
@@ -175,3 +164,15 @@ def tests_alone_lines(result: BuildResult, *, quiet: bool = False) -> list[str]:
         + (f", {skipped} skipped" if skipped else "")
     )
     return lines
+
+
+def _skipped(project: Project, check: str, why: str) -> CheckOutcome:
+    """``check``'s outcome when it cannot run: skipped, saying ``why``."""
+    return CheckOutcome(
+        check=check,
+        asset=project.checks[check].asset,
+        status="skipped",
+        severity=project.checks[check].severity,
+        failing=None,
+        message=f"skipped: {why}",
+    )
