@@ -91,6 +91,30 @@ def check_counts(summaries: Sequence[CheckSummary]) -> str:
     return "  checks: " + ", ".join(f"{counts[k]} {k}" for k in STATUSES if k in counts)
 
 
+# how the build's summary counts checks of each status that ran (``Checks: 3 run, 1 passed,
+# 1 warned, 1 failed``): every check that ran is in exactly one count
+_COUNTED = {"pass": "passed", "warn": "warned", "fail": "failed", "error": "errored"}
+
+
+def run_counts(summaries: Sequence[CheckSummary]) -> str:
+    """The summary's count of checks: ``3 run, 1 passed, 1 failed, 1 errored, 1 skipped``.
+    The counts after ``run`` add up to it (``passed`` always said, the others when not 0),
+    and ``skipped`` (a model the check reads was not built) counts the checks that did not.
+
+    >>> from teal.runtime.checking import CheckOutcome
+    >>> ran = [CheckOutcome(n, "m", s, "error", None) for n, s in
+    ...        (("a", "pass"), ("b", "fail"), ("c", "skipped"))]
+    >>> run_counts(summarize_checks(ran))
+    '2 run, 1 passed, 1 failed, 1 skipped'
+    """
+    counts = {status: sum(s.status == status for s in summaries) for status in STATUSES}
+    said = [f"{len(summaries) - counts['skipped']} run", f"{counts['pass']} passed"]
+    said += [f"{counts[k]} {_COUNTED[k]}" for k in ("warn", "fail", "error") if counts[k]]
+    if counts["skipped"]:
+        said.append(f"{counts['skipped']} skipped")
+    return ", ".join(said)
+
+
 def name_partitions(keys: Sequence[str]) -> str:
     """The first few keys: ``2025-01-02, 2025-01-05, 2025-01-09 and 4 more``."""
     named = ", ".join(keys[:NAMED_PARTITIONS])

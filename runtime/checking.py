@@ -41,6 +41,10 @@ class CheckOutcome:
     columns: tuple[str, ...] = ()
     # ``failing`` is the check's fail_calc over its failing rows, not their count
     calculated: bool = False
+    # a Python check that did not pass: its file and the line there that raised, or its
+    # ``def`` line (runtime/python_check_spots.py); None for other checks
+    path: str | None = None
+    line: int | None = None
 
     @property
     def failures(self) -> str:
@@ -360,6 +364,7 @@ class Auditor:
     ) -> list[CheckOutcome]:
         """Python checks of ``model`` on published data; ``load(param, kind)`` reads inputs."""
         from teal.compiler.assets import CheckResult, input_kind
+        from teal.runtime.python_check_spots import code_line
 
         checks = self.python_checks(model)
         outcomes: list[CheckOutcome] = self.skipped(checks, None)
@@ -370,6 +375,7 @@ class Auditor:
             definition = check.python
             t0 = time.perf_counter()
             severity = check.severity
+            raised: Exception | None = None
             try:  # loading an input can fail too (an upstream that was never built)
                 kwargs = {
                     p: load(p, input_kind(definition.annotations.get(p)) or "arrow")
@@ -387,7 +393,7 @@ class Auditor:
                 else:  # no verdict (None, failing rows, a text): not a failure of the data
                     status, message = "error", _no_verdict(value)
             except Exception as exc:  # noqa: BLE001 - the user's check raised
-                status, message = "error", f"{type(exc).__name__}: {exc}"
+                status, message, raised = "error", f"{type(exc).__name__}: {exc}", exc
             if self.redact is not None and message:
                 message = self.redact(message)
             outcome = CheckOutcome(
@@ -398,6 +404,10 @@ class Auditor:
                 failing=None,
                 message=message,
                 duration_ms=(time.perf_counter() - t0) * 1000.0,
+                path=check.path if status != "pass" else None,
+                line=code_line(definition.fn, definition.source_file, raised)
+                if status != "pass"
+                else None,
             )
             rows.append(
                 CheckRecord(

@@ -303,7 +303,7 @@ class Executor:
         if done:  # partitions committed before the cancel keep their rows
             why = f"canceled while running: {counted(done, 'partition')} committed before it, "
             why += "the one running rolled back"
-        return replace(result, status=SKIPPED, message=why)
+        return replace(result, status=SKIPPED, message=why, partitions=done or None)
 
     def _not_imported(self, step: Step, error: TealError) -> ModelResult:
         """``step``'s model failed: a Python file it runs (its own, or a check's) raised
@@ -563,13 +563,9 @@ class Executor:
 
         outcomes = self.auditor.run_python(cur, model.name, load)
         result = replace(result, checks=result.checks + tuple(outcomes))
-        blocking = [o for o in outcomes if o.blocks]
-        if blocking:
-            from teal.runtime.checking import describe_failure
+        from teal.runtime.python_check_spots import failed_after_publish
 
-            message = "published, then " + describe_failure(blocking)
-            return replace(result, status=ERROR, message=message, line=None, published=True)
-        return result
+        return failed_after_publish(result, outcomes)  # said at the check's own file
 
     def _failed(
         self,

@@ -20,6 +20,7 @@ from teal.runtime.check_lines import (
     check_counts,
     check_summary_line,
     name_partitions,
+    run_counts,
     summarize_checks,
 )
 from teal.runtime.results import ERROR, SKIPPED, SUCCESS, BuildResult, ModelResult
@@ -322,14 +323,11 @@ def summary(result: BuildResult) -> str:
     """The end-of-build summary: counts, then a table of every failure and skip."""
     built, failed, skipped = result.built, result.failed, result.skipped
     published = [r for r in failed if r.published]
-    # a failed model's rows are what it committed: published before a Python check
-    # failed, or the partitions that succeeded beside those that failed
-    rows = sum(r.rows or 0 for r in built + failed)
     live = f" ({len(published)} published, then failed a check)" if published else ""
     lines = [
         "",
         f"Finished in {fmt_seconds(result.duration_s)}: {len(built)} built, {len(failed)} failed"
-        f"{live}, {len(skipped)} skipped ({counted(rows, 'row')} written)",
+        f"{live}, {len(skipped)} skipped ({result.written()})",
     ]
     if failed:
         lines.append("")
@@ -341,14 +339,9 @@ def summary(result: BuildResult) -> str:
                 lines.append(f"    {extra}")
     checks = summarize_checks(result.check_outcomes)
     flagged = [c for c in checks if c.status != "pass"]
-    if checks:
-        not_run = sum(c.status == "skipped" for c in checks)  # a model they read failed
+    if checks:  # each check that ran counted once, by its worst outcome
         lines.append("")
-        lines.append(
-            f"Checks: {len(checks) - not_run} run, {len(checks) - len(flagged)} passed"
-            + (f", {not_run} skipped" if not_run else "")
-            + (":" if flagged else "")
-        )
+        lines.append(f"Checks: {run_counts(checks)}" + (":" if flagged else ""))
         for check in flagged:
             lines.append("  " + check_summary_line(check) + f"  [{check.first.asset}]")
             sampled = next((o for o in check.flagged if o.sample), None)

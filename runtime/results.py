@@ -23,7 +23,9 @@ class ModelResult:
     path: str | None = None
     line: int | None = None
     col: int | None = None
-    partitions: int | None = None  # partitions built (partitioned models)
+    # partitions built (partitioned models); a step a cancel stopped: those it committed
+    # before the cancel, which keep their rows (``rows``)
+    partitions: int | None = None
     checks: tuple[Any, ...] = ()  # runtime.checking.CheckOutcome of this model's checks
     # failed, but its new data was published first (a Python check runs after publishing)
     published: bool = False
@@ -148,6 +150,20 @@ class BuildResult:
     @property
     def skipped(self) -> list[ModelResult]:
         return self.by_status(SKIPPED)
+
+    def written(self) -> str:
+        """What the build committed, as its summary says it: ``1,234 rows written``; with
+        ``32 partitions committed before the cancel, `` first when steps a cancel stopped
+        (skipped) had committed partitions, each in its own transaction, which keep their
+        rows. A failed step's rows are those it committed too (partitions beside the ones
+        that failed, or its data published before a Python check failed)."""
+        from teal.compiler.wording import counted
+
+        canceled = [r for r in self.skipped if r.canceled]
+        rows = sum(r.rows or 0 for r in self.built + self.failed + canceled)
+        kept = sum(r.partitions or 0 for r in canceled)
+        before = f"{counted(kept, 'partition')} committed before the cancel, " if kept else ""
+        return f"{before}{counted(rows, 'row')} written"
 
     @property
     def check_outcomes(self) -> list[Any]:

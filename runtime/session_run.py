@@ -227,6 +227,8 @@ def interrupted(result: BuildResult, run_id: str | None, signum: int) -> Interru
     stopped = sum(r.canceled for r in result)
     counts = f"{len(result.built)} built, {len(result.failed)} failed, "
     counts += f"{len(result.skipped)} skipped"
+    if any(r.canceled and r.partitions for r in result):  # as the summary says it
+        counts += f"; {result.written()}"
     said = f"{counted(stopped, 'step')} stopped while running and rolled back" if stopped else ""
     return Interrupted(
         f"{said or 'no step was running'}; nothing half-written was committed ({counts})",

@@ -241,19 +241,22 @@ def show(
         )
     if checks:
         click.echo("")
+        # a partitioned model's checks ran once per partition: each row says on which
         check_rows = [
             (
                 e.model or "",
+                e.partition_key or "",
                 str(e.data.get("check", "")),
                 str(e.data.get("status", "")),
                 "" if e.data.get("failing_rows") is None else str(e.data["failing_rows"]),
             )
             for e in checks
         ]
-        click.echo(table(("model", "check", "status", "failing"), check_rows))
+        click.echo(table(("model", "partition", "check", "status", "failing"), check_rows))
         for e in checks:  # a failing row of each failed check, as the build printed it
-            if e.data.get("sample"):
-                click.echo(f"  {e.data.get('check')} [{e.model}] e.g. {e.data['sample']}")
+            if e.data.get("sample"):  # naming its partition as the build's line does
+                where = f"in {e.partition_key}: " if e.partition_key else ""
+                click.echo(f"  {e.data.get('check')} [{e.model}] e.g. {where}{e.data['sample']}")
     if logs_:
         click.echo("")
         for event in logs_:

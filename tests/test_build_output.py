@@ -146,7 +146,7 @@ def test_each_partitioned_model_is_one_line_with_its_partition_count(root: Path)
     assert "  30 rows  " in daily and daily.endswith("  30 partitions")
     assert not about(lines, "2025-01|", "[ 1/48]", "partitions to build")
     # checks counted once each: 2 on regional, 1 on stores, 1 on wide
-    assert "Checks: 4 run, 3 passed:" in out.stdout
+    assert "Checks: 4 run, 3 passed, 1 warned:" in out.stdout
 
     # the detail is still there: -v prints a line per partition, runs show lists them
     # (a new value of a var the model reads makes every partition stale)
@@ -176,7 +176,7 @@ def test_a_check_failing_on_some_partitions_is_one_line_naming_them(root: Path) 
         "2025-01|south, 2025-02|south, 2025-03|south and 9 more  (12 failing rows)"
     )
     summary = out.stdout.split("\nFinished in ")[1]
-    assert "Checks: 2 run, 1 passed:" in summary
+    assert "Checks: 2 run, 1 passed, 1 failed:" in summary
     assert (
         f"  FAIL  check {NOT_NULL}  failed on 12 of 48 partitions: "
         "2025-01|south, 2025-02|south, 2025-03|south and 9 more  (12 failing rows)  [regional]"
@@ -373,3 +373,64 @@ def test_quiet_prints_only_what_went_wrong_and_the_summary(tmp_path: Path) -> No
     assert len(lines) == 2, failed.stdout  # the model's ERROR line and its failed check's
     assert re.search(r"ERROR incremental main\.regional .*  12 of 48 partitions failed  ", lines[0])
     assert "Failures:" in failed.stdout
+
+
+DAILY_AMOUNT = """
+{{ config(partitioned_by={'daily': {'start': '2025-01-01'}}, partition_column='day') }}
+select cast('{{ partition.start }}' as date) as day,
+    case when cast('{{ partition.start }}' as date) = date '2025-01-02' then 'lost'
+        else 'paid' end as status,
+    10 as amount
+"""
+DAILY_CHECKS = """
+models:
+  - name: daily_amount
+    columns:
+      - name: status
+        tests:
+          - accepted_values: {values: [paid, open], config: {severity: warn}}
+          - not_null
+      - name: day
+        tests: [not_null]
+"""
+
+
+def test_runs_show_names_the_partition_of_each_check_result(tmp_path: Path) -> None:
+    """A backfill's checks ran once per partition: `teal runs show` says on which, in its
+    table (`--json` too), and a failing row's line names its partition as the build's
+    did; 9 rows that read alike would hide which day warned."""
+    root = write_project(
+        tmp_path / "p",
+        {"models/marts/daily_amount.sql": DAILY_AMOUNT, "models/marts/schema.yml": DAILY_CHECKS},
+        'name = "p"\nthreads = 1\n',
+    )
+    done = run_teal(
+        "backfill", "daily_amount", "--from", "2025-01-01", "--to", "2025-01-03", cwd=root
+    )
+    assert done.returncode == 0, done.output
+    shown = run_teal("runs", "show", "last", cwd=root)
+    assert shown.returncode == 0, shown.output
+    [checks] = [
+        b.splitlines()
+        for b in shown.stdout.split("\n\n")
+        if b.startswith("model ") and " check " in b
+    ]
+    header = re.split(r"\s{2,}", checks[0].strip())
+    assert header == ["model", "partition", "check", "status", "failing"], shown.stdout
+    rows = [re.split(r"\s{2,}", line.strip()) for line in checks[2:] if line.startswith("daily")]
+    accepted = "accepted_values_daily_amount_status"
+    assert [r[:4] for r in rows if r[2] == accepted] == [
+        ["daily_amount", "2025-01-01", accepted, "pass"],
+        ["daily_amount", "2025-01-02", accepted, "warn"],
+        ["daily_amount", "2025-01-03", accepted, "pass"],
+    ], shown.stdout
+    assert len(rows) == 9 and len({(r[1], r[2]) for r in rows}) == 9
+    assert f"  {accepted} [daily_amount] e.g. in 2025-01-02: " in shown.stdout
+    said = json.loads(run_teal("runs", "show", "last", "--json", cwd=root).stdout)["checks"]
+    assert sorted(
+        (c["partition"], c["check"], c["status"]) for c in said if c["check"] == accepted
+    ) == [
+        ("2025-01-01", accepted, "pass"),
+        ("2025-01-02", accepted, "warn"),
+        ("2025-01-03", accepted, "pass"),
+    ]

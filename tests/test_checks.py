@@ -244,8 +244,13 @@ def test_builtins_pass_and_fail_with_exact_counts(project):
     assert "WARN  check dup_unique  2 failing rows" in out.stdout
     assert "FAIL  check x_fails_at_error_threshold  5 failing rows" in out.stdout
     assert "check x_fails_at_error_threshold failed: 5 failing rows" in out.stdout
-    passed = sum(1 for s, _ in BUILTIN_EXPECTED.values() if s == "pass")
-    assert f"Checks: {len(BUILTIN_EXPECTED)} run, {passed} passed:" in out.stdout
+    said = {s: sum(1 for t, _ in BUILTIN_EXPECTED.values() if t == s) for s in ("pass", "warn")}
+    failed = len(BUILTIN_EXPECTED) - said["pass"] - said["warn"]
+    # each check counted once, by what its line says
+    assert (
+        f"Checks: {len(BUILTIN_EXPECTED)} run, {said['pass']} passed, {said['warn']} warned, "
+        f"{failed} failed:"
+    ) in out.stdout
 
     # orders is published with its warnings; scored was never published
     assert len(table(root, "orders", "k")) == 6
@@ -404,7 +409,7 @@ def test_error_check_blocks_descendants_and_keeps_old_rows(project):
     assert any("OK" in l and "main.labels_child" in l for l in lines)
     assert "WARN  check not_null_labels_label  1 failing row" in out.stdout
     assert "FAIL  check not_null_orders_id  1 failing row" in out.stdout
-    assert "Checks: 2 run, 0 passed:" in out.stdout
+    assert "Checks: 2 run, 0 passed, 1 warned, 1 failed:" in out.stdout
     assert "Finished in" in out.stdout and "2 built, 1 failed, 2 skipped" in out.stdout
 
     # write-audit-publish: the failed table keeps its old rows; the warned one is new
@@ -1314,7 +1319,7 @@ def test_a_check_that_cannot_run_leaves_the_other_checks_of_its_model_reported(p
         in out.output
     )
     assert "FAIL  check status_known  1 failing row" in out.output
-    assert "Checks: 3 run, 1 passed:" in out.output
+    assert "Checks: 3 run, 1 passed, 1 failed, 1 errored:" in out.output
     assert summary(check_rows(root)) == {
         "cust_known": ("error", None),
         "status_known": ("fail", 1),

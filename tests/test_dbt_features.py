@@ -564,6 +564,48 @@ def test_a_relationships_test_skips_when_the_model_it_reads_fails_not_its_model(
 
 
 @pytest.mark.slow
+def test_the_check_counts_say_a_failed_test_failed_beside_one_it_skipped(tmp_path: Path) -> None:
+    """stg_customers fails its accepted_values test, so the relationships test of
+    stg_orders, which reads stg_customers, is skipped: the summary's counts add up to the
+    lines under it, the failed test counted as failed (it read "2 run, 1 passed, 1
+    skipped", as though the failed test was the skipped one)."""
+    yaml = """
+    version: 2
+    models:
+      - name: stg_customers
+        columns:
+          - name: name
+            data_tests:
+              - accepted_values: {values: [Ann, Cy]}
+      - name: stg_orders
+        columns:
+          - name: person_id
+            data_tests:
+              - not_null
+              - relationships: {to: ref('stg_customers'), field: id}
+    """
+    root = dbt_project(
+        tmp_path / "p",
+        {
+            "models/staging/stg_customers.sql": "{{ config(materialized='table') }}\n"
+            "select id, name from {{ ref('people') }}\n",
+            "models/staging/stg_orders.sql": "select 10 + id as id, id as person_id "
+            "from {{ ref('people') }}\n",
+            "models/staging/schema.yml": yaml,
+        },
+    )
+    done = run_teal("build", cwd=root, env=ENV)
+    assert done.returncode == 1, done.output
+    checks = done.stdout.split("\nChecks: ")[1].splitlines()
+    assert checks[0] == "2 run, 1 passed, 1 failed, 1 skipped:", done.stdout
+    assert checks[1].startswith("  FAIL  check accepted_values_stg_customers_name__Ann__Cy ")
+    assert checks[3].startswith(
+        "  SKIP  check relationships_stg_orders_person_id__id__ref_stg_customers_  "
+        "skipped: stg_customers failed"
+    )
+
+
+@pytest.mark.slow
 def test_selection_takes_dbt_fqns_and_tests_by_name_and_type(tmp_path: Path) -> None:
     yaml = """
     version: 2

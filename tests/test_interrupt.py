@@ -274,6 +274,56 @@ def test_ctrl_c_in_a_partitioned_step_keeps_the_partitions_committed_before_it(
 
 
 @pytest.mark.slow
+def test_the_summary_of_an_interrupted_backfill_counts_the_partitions_it_committed(
+    project, start_build
+):
+    """34 partitions of 3 rows: the first alone (it creates the table), the next 32 in
+    one transaction, then p34, minutes of work, stopped by Ctrl-C. The summary and the
+    interrupted line count the 33 partitions committed and their 99 rows, as the skip line
+    and `teal runs show` do (it said "0 built ... (0 rows written)")."""
+    keys = [f"p{i:02d}" for i in range(1, 35)]
+    part = (
+        f"{{{{ config(partitioned_by={{'static': {keys}}}, partition_column='k') }}}} "
+        "select '{{ partition.key }}' as k, i from range(3) t(i) union all "
+        "select '{{ partition.key }}' as k, i from range(100000000000) t(i) "
+        "where '{{ partition.key }}' = 'p34' and md5(i::varchar) = 'x'"
+    )
+    root = project({"models/part.sql": part}, config=CONFIG)
+    build = start_build(root)
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # until the run store shows p33 committed
+            shown = run_teal("runs", "show", "last", "--json", cwd=root)
+            if shown.returncode == 0:
+                steps = json.loads(shown.stdout)["steps"]
+                if any(s["partition_key"] == "p33" and s["status"] == "success" for s in steps):
+                    break
+            assert time.monotonic() < deadline and build.poll() is None, "p33 never committed"
+            time.sleep(0.1)
+        build.send_signal(signal.SIGINT)
+        out, _ = build.communicate(timeout=120)
+    finally:
+        build.kill()
+    assert build.returncode == 130, out
+    assert "canceled while running: 33 partitions committed before it" in out
+    assert (
+        ": 0 built, 0 failed, 1 skipped (33 partitions committed before the cancel, "
+        "99 rows written)"
+    ) in out
+    assert (
+        "nothing half-written was committed (0 built, 0 failed, 1 skipped; 33 partitions "
+        "committed before the cancel, 99 rows written)"
+    ) in out
+    assert "Traceback" not in out
+    steps = _show(root)["steps"]
+    [canceled] = [s for s in steps if s["partition_key"] is None]
+    assert (canceled["status"], canceled["rows"]) == ("canceled", 99)
+    committed = [s for s in steps if s["partition_key"] and s["status"] == "success"]
+    assert len(committed) == 33 and sum(s["rows"] for s in committed) == 99
+    assert query(root / "warehouse.duckdb", "select count(*) from main.part") == [(99,)]
+
+
+@pytest.mark.slow
 def test_ctrl_c_under_json_exits_130_with_a_json_document_on_stdout(project):
     """A script reading `teal build --json` reads that the build was interrupted, and
     stdout stays one JSON document (teal/cli_json.py)."""

@@ -306,6 +306,45 @@ def test_a_python_check_that_returns_nothing_says_a_return_is_missing(shop):
     assert "it returned false" not in done.output
 
 
+def test_a_failed_python_check_is_located_in_its_own_file_not_its_assets(shop):
+    """A Python check in a file of its own, on a SQL model: the build's failure is said at
+    the check's ``def`` line when it returned no verdict, at the line that raised when it
+    raised (as the run store's step failure, which the UI shows), not at the model's
+    SQL file, which has nothing to fix."""
+    none = (
+        "import teal\n\n\n@teal.asset_check(asset='revenue')\n"
+        "def revenue_positive(revenue):\n    teal.CheckResult(passed=True)\n"
+    )
+    root = shop({"models/chk.py": none})
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 1, done.output
+    failures = done.stdout.split("\nFailures:\n")[1].splitlines()[0]
+    assert failures.startswith(
+        "  models/chk.py:5: published, then check revenue_positive failed: it returned None"
+    ), done.stdout
+    assert "revenue.sql" not in failures
+    # raised in a function of the file the check calls: its line (6), not the def's (10)
+    raises = (
+        "import teal\n\n\ndef _share(n):\n    total = 0\n    return n / total\n\n\n"
+        "@teal.asset_check(asset='revenue')\n"
+        "def revenue_share(revenue):\n    return _share(revenue.num_rows) > 0\n"
+    )
+    (root / "models/chk.py").write_text(raises)
+    done = run_teal("build", "-s", "revenue", cwd=root)
+    assert done.returncode == 1, done.output
+    assert (
+        "  models/chk.py:6: published, then check revenue_share failed: "
+        "ZeroDivisionError: division by zero"
+    ) in done.stdout, done.stdout
+    logged = run_teal("logs", "last", "--json", cwd=root).stdout.splitlines()
+    [failed] = [e for e in map(json.loads, logged) if e["kind"] == "step_failure"]
+    assert failed["data"]["where"] == "models/chk.py:6"  # where the UI says it failed
+    [outcome] = json.loads(run_teal("build", "-s", "revenue", "--json", cwd=root).stdout)[
+        "results"
+    ][0]["checks"]
+    assert (outcome["path"], outcome["line"]) == ("models/chk.py", 6)
+
+
 def test_a_python_check_that_returns_no_verdict_is_an_error_of_the_check(shop):
     """A check returning its failing rows (dbt's habit) or a text has no verdict: its truth
     passed the check when rows failed (a non-empty list is true) and for any text, and
