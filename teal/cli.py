@@ -342,13 +342,11 @@ def check(
         for name, why in sorted(result.deferred.items()):  # as `teal plan` lists them
             click.echo(f"{name} (deferred): {why}")
         from teal.compiler.wording import counted
+        from teal.runtime.check_lines import run_counts, summarize_checks
 
         flagged = [o for o in result.outcomes if o.status != "pass"]
-        click.echo(
-            f"\n{counted(len(result.outcomes), 'check')}, "
-            f"{len(result.outcomes) - len(flagged)} passed"
-            + (f", {len(flagged)} flagged" if flagged else "")
-        )
+        # as the build counts them: each status named, a partitioned check counted once
+        click.echo(f"\nChecks: {run_counts(summarize_checks(list(result.outcomes)))}")
         for o in flagged:
             if o.sample:
                 click.echo(f"  {check_line(o)}\n{sample_line(o)}")

@@ -913,7 +913,7 @@ def test_teal_run_runs_no_checks_and_teal_check_audits_what_is_built(project):
     lines = [l.split() for l in out.stdout.splitlines()]
     assert ["orders", "not_null_orders_id", "FAIL", "1"] in lines
     assert ["orders", "accepted_values_orders_name", "PASS", "0"] in lines
-    assert "2 checks, 1 passed, 1 flagged" in out.stdout
+    assert "Checks: 2 run, 1 passed, 1 failed" in out.stdout
     assert "FAIL  check not_null_orders_id  1 failing row" in out.stdout
     assert summary(check_rows(root)) == {
         "not_null_orders_id": ("fail", 1),
@@ -934,7 +934,7 @@ def test_teal_run_runs_no_checks_and_teal_check_audits_what_is_built(project):
     assert ["labels", "not_null_labels_label", "WARN", "1"] in [
         l.split() for l in out.stdout.splitlines()
     ]
-    assert "2 checks, 0 passed, 2 flagged" in out.stdout
+    assert "Checks: 2 run, 0 passed, 1 warned, 1 errored" in out.stdout
     assert table(root, "teal_failures.not_null_labels_label") == [(None,)]
     python_check = check_rows(root)["labels_not_more_than_never_built"]
     assert (python_check["status"], python_check["severity"]) == ("error", "warn")

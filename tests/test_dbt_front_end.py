@@ -273,7 +273,7 @@ def test_build_seed_and_test_commands(tmp_path: Path) -> None:
     assert query(root / "shop.duckdb", "select n from main_mart.people_count") == [(2,)]
     done = run_teal("test", cwd=root, env={"TEAL_RUN_STORE": "none"})
     assert done.returncode == 0, done.output
-    assert "3 checks, 3 passed" in done.output
+    assert "Checks: 3 run, 3 passed" in done.output
     import json
 
     def test_results() -> dict[str, tuple[str, int | None]]:

@@ -149,7 +149,7 @@ def test_build_runs_a_changed_test_without_rebuilding_its_model(tmp_path: Path) 
     assert SHORT in {c for (c,) in checked}
     # `teal test` runs the same tests; a test whose severity is now warn fails as a warning
     done = run_teal("test", "-s", "state:modified", *flag, cwd=work, env=env)
-    assert done.returncode == 0 and "7 checks, 7 passed" in done.stdout, done.output
+    assert done.returncode == 0 and "Checks: 7 run, 7 passed" in done.stdout, done.output
 
 
 @pytest.mark.slow

@@ -141,19 +141,23 @@ def test_test_runs_the_relationships_test_selected_through_stg_orders(tmp_path: 
     assert run_teal("build", cwd=work, env=ENV).returncode == 0
     done = run_teal("test", "-s", "stg_orders", cwd=work, env=ENV)
     assert done.returncode == 0, done.output
-    assert "3 checks, 3 passed" in done.stdout and REL_CHECK in done.stdout
-    for mode, count in (("cautious", "2 checks"), ("buildable", "2 checks"), ("empty", "0 checks")):
+    assert "Checks: 3 run, 3 passed" in done.stdout and REL_CHECK in done.stdout
+    for mode, count in (
+        ("cautious", "Checks: 2 run"),
+        ("buildable", "Checks: 2 run"),
+        ("empty", "Checks: 0 run"),
+    ):
         done = run_teal("test", "-s", "stg_orders", "--indirect-selection", mode,
                         cwd=work, env=ENV)  # fmt: skip
         assert done.returncode == 0 and f"{count}, " in done.stdout, (mode, done.output)
         assert REL_CHECK not in done.stdout
     done = run_teal("test", "-s", "stg_orders+", "--indirect-selection", "buildable",
                     cwd=work, env=ENV)  # fmt: skip
-    assert "4 checks, 4 passed" in done.stdout and REL_CHECK in done.stdout, done.output
+    assert "Checks: 4 run, 4 passed" in done.stdout and REL_CHECK in done.stdout, done.output
     # a test named directly still runs in empty
     done = run_teal("test", "-s", "test_name:unique", "--indirect-selection", "empty",
                     cwd=work, env=ENV)  # fmt: skip
-    assert "2 checks, 2 passed" in done.stdout, done.output
+    assert "Checks: 2 run, 2 passed" in done.stdout, done.output
 
 
 @pytest.mark.slow

@@ -55,7 +55,7 @@ def test_hooks_and_tests_rendered_at_run_read_the_deferred_relations(shop: Path)
     # dbt test --defer: the tests rendered when they run read production's stg_customers
     tested = run_teal("test", "-s", "revenue", *DEFER, cwd=shop)
     ok(tested)
-    assert "2 checks, 2 passed" in tested.output, tested.output
+    assert "Checks: 2 run, 2 passed" in tested.output, tested.output
     # without deferral they read this warehouse, which lacks it: the user sees why
     failed = run_teal("test", "-s", "revenue", cwd=shop)
     assert failed.returncode == 1, failed.output
