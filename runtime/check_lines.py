@@ -20,7 +20,7 @@ everywhere, on how many partitions and which ones first. Every outcome stays in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -150,3 +150,24 @@ def check_summary_line(summary: CheckSummary, color: Color | None = None) -> str
     if message:
         parts.append(message)
     return "  ".join(parts)
+
+
+def checks_ran_line(outcomes: Sequence[CheckOutcome]) -> str:
+    """``teal check``'s count: ``3 checks, 1 passed, 1 flagged, 1 skipped``."""
+    skipped = sum(o.status == "skipped" for o in outcomes)
+    flagged = sum(o.status != "pass" for o in outcomes) - skipped
+    return (
+        f"{counted(len(outcomes), 'check')}, {len(outcomes) - flagged - skipped} passed"
+        + (f", {flagged} flagged" if flagged else "")
+        + (f", {skipped} skipped" if skipped else "")
+    )
+
+
+def unbuilt_attached_lines(unbuilt: Mapping[str, Sequence[str]]) -> list[str]:
+    """``teal check``'s line per test selected through another parent whose own model
+    (not selected) is not built: skipped, and why."""
+    return [
+        f"the test {test} is attached to {name}, which is not built yet"
+        for name, tests in unbuilt.items()
+        for test in tests
+    ]
