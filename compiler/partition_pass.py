@@ -74,6 +74,8 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
     steps: list[Step] = []
     not_run = dict(plan.not_run)
     windows: list[tuple] = []  # time windows of the explicitly requested partitions
+    planned = frozenset(s.model for s in plan.steps)
+    known: dict[str, bool] = {}  # unselected upstreams: whether out of date
     for step in plan.steps:
         model = project.models[step.model]
         definition = model.partitions
@@ -93,6 +95,7 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
             else None
         )
         reasons: dict[str, str] = {}
+        note = ""  # the unselected upstreams a plain build does not rebuild first
         if requested and step.model not in ctx.explicit and mapped is None and windows:
             # downstream of the requested partitions, partitioned differently: rebuild the
             # partitions whose time window overlaps them
@@ -134,6 +137,8 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
                 versions,
             )
             keys = list(reasons)
+            if model.config.get("rebuild_stale", True) is not False and not opts.missing_only:
+                note = _unselected_note(step.model, planned, ctx, versions, known)
         if opts.missing_only:
             built = {k for k, status in records.columns("status") if status == "success"}
             keys = [k for k in keys if k not in built]
@@ -148,7 +153,7 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
                     else "no partition is due yet"
                 )
             else:
-                not_run[step.model] = ALL_PARTITIONS_UP_TO_DATE
+                not_run[step.model] = ALL_PARTITIONS_UP_TO_DATE + note
             continue
         chosen[step.model] = tuple(keys)  # what downstream keys map from: all of them
         left_out = ""
@@ -174,7 +179,8 @@ def assign_partitions(plan: Plan, ctx: PlanContext) -> Plan:
                 reason=f"{step.reason}; partitions "
                 + describe_keys(keys, ctx.key_order(definition))
                 + _reason_counts(why)
-                + left_out,
+                + left_out
+                + note,
             )
         )
     if len(steps) < len(plan.steps):  # some step left: what waited for it no longer does
@@ -188,6 +194,22 @@ def _without_gone(step: Step, kept: set[str]) -> Step:
     if all(d in kept for d in step.depends_on):
         return step
     return evolve(step, depends_on=tuple(d for d in step.depends_on if d in kept))
+
+
+def _unselected_note(
+    name: str, planned: frozenset[str], ctx: PlanContext, versions: DataVersions, known: dict
+) -> str:
+    """compiler/unselected_upstreams.py's note for partitioned step ``name``."""
+    from teal.compiler.partition_records import NO_RECORDS
+    from teal.compiler.unselected_upstreams import unselected_note
+
+    def outdated(up: str) -> bool:
+        definition = ctx.project.models[up].partitions
+        records = ctx.state.partitions.get(up, NO_RECORDS)
+        keys = ctx.partition_keys(definition)
+        return bool(_outdated(up, keys, records, lambda: None, ctx, versions))
+
+    return unselected_note(name, planned, ctx, versions, outdated, known)
 
 
 def _outdated(

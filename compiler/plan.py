@@ -46,6 +46,12 @@ UNCHANGED = "unchanged since last build: skipped"
 UP_TO_DATE = frozenset({ALL_PARTITIONS_UP_TO_DATE, RANGE_UP_TO_DATE, UNCHANGED})
 
 
+def is_up_to_date(reason: str | None) -> bool:
+    """Whether a ``not_run`` reason is one of :data:`UP_TO_DATE`, perhaps followed by a
+    note (``; upstream events is out of date and not selected, ...``)."""
+    return reason is not None and reason.split("; ", 1)[0] in UP_TO_DATE
+
+
 @dataclass(frozen=True)
 class PlanOptions:
     """Planner choices, in one place (not one flag per pass)."""

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 
 from teal.compiler.planned_versions import PlannedVersions
 from teal.compiler.source_versions import SourceVersions
+from teal.compiler.stale_reasons import stale_reasons
 from teal.compiler.view_partitions import ThroughViews
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from teal.compiler.partitions import Partitions
     from teal.compiler.plan import PlanState
     from teal.compiler.project import Project
+    from teal.compiler.stale_reasons import Evidence
     from teal.compiler.verified_versions import VerifiedVersions
 
 MISSING = "missing"
@@ -99,6 +101,7 @@ class DataVersions:
         self._views: dict[str, str] = {}  # views not built by this plan: their versions
         self.sources = SourceVersions(project)  # the file sources' versions, listed once
         self.through = ThroughViews(self)  # partitioned models read through views
+        self._standing: DataVersions | None = None  # as_it_stands(), once asked for
 
     # what a plan will build -------------------------------------------------------------
 
@@ -232,6 +235,10 @@ class DataVersions:
         """The version of one partition of ``name``, as its readers will see it."""
         if self.is_planned(name, key):
             return self.planned_version(name, key)
+        return self._recorded(name, key)
+
+    def _recorded(self, name: str, key: str) -> str:
+        """The version of partition ``key`` of ``name`` as recorded (before this plan)."""
         rec = self._records(name).get(key)
         if rec is None:
             return MISSING
@@ -362,13 +369,14 @@ class DataVersions:
         digest = self.inputs_digest(name, recorded) if verified is not None and recorded else None
         if digest is not None and verified is not None and verified.known(name, digest):
             return opened
-        stale = {
-            key: self._stale_reason(name, key)
-            for (key, before), now in zip(
+        now = {
+            key: version
+            for (key, before), version in zip(
                 recorded.items(), self.expected_partitions(name, list(recorded)), strict=True
             )
-            if before != now
+            if before != version
         }
+        stale = stale_reasons(self, name, list(now), now)
         if digest is not None and verified is not None and not stale:
             verified.add(name, digest)
         return {**stale, **opened}
@@ -466,9 +474,10 @@ class DataVersions:
             return None
         if self._built_while_open(name, key, rec.get("finished_at")):
             return "stale (built before its window closed)"
-        if rec["data_version"] == self.expected_partition(name, key):
+        now = self.expected_partition(name, key)
+        if rec["data_version"] == now:
             return None
-        return self._stale_reason(name, key)
+        return stale_reasons(self, name, [key], {key: now})[key]
 
     def _built_while_open(self, name: str, key: str, finished_at: object) -> bool:
         """Whether time partition ``key`` (of a model whose ``end_offset`` builds the
@@ -482,48 +491,11 @@ class DataVersions:
         end = _naive_utc(definition.window(key)[1])
         return _naive_utc(finished_at) < end <= _naive_utc(self.now)
 
-    def _stale_reason(self, name: str, key: str) -> str:
-        """Why built partition ``key`` of ``name``, whose version differs, is stale."""
-        rec = self.state.partitions[name][key]
-        model = self.project.models[name]
-        if rec.get("sql_hash") != model.sql_hash:
-            from teal.compiler.deferral import built_deferring
-
-            deferring = built_deferring(rec.get("sql_hash"), model.sql_hash)
-            return f"stale ({deferring or 'its code, config or vars changed'})"
-        built_at = rec.get("finished_at")
-        source = self.sources.changed_after(name, built_at)
-        if source is not None:
-            return f"stale (source {source} changed)"
-        rebuilt_first = None  # an upstream partition this plan rebuilds: not stale yet
-        views = self.through.views.read_by(name)
-        for up in sorted(model.upstreams):
-            if up in views:
-                why, planned = self.through.why_stale(name, key, views[up], built_at)
-                if why is not None:
-                    return why
-                rebuilt_first = rebuilt_first or planned
-                continue
-            if self.project.models[up].partitions is None:
-                if self._changed_after(up, built_at):
-                    source = self._source_under_view(up, built_at)
-                    if source is not None:
-                        return f"stale (source {source} changed, read through {up})"
-                    return f"stale (upstream {up} changed)"
-                continue
-            for k in self.upstream_keys(name, up, key):
-                if self._rebuilt_after(up, k, built_at):
-                    return f"stale (upstream {up} changed)"
-                if rebuilt_first is None and self.is_planned(up, k):
-                    rebuilt_first = up
-        if rebuilt_first is not None:
-            return f"upstream {rebuilt_first} rebuilt first"
-        return "stale (what it reads changed)"
-
-    def _changed_after(self, name: str, when: object) -> bool:
-        """Whether unpartitioned ``name`` is rebuilt by this plan or was after ``when``;
-        for a view, also anything it reads through views, or partitions of what it reads
-        (a view shows its upstreams' data as it is now)."""
+    def _changed_after(self, name: str, when: object, evidence: Evidence = "all") -> bool:
+        """Whether unpartitioned ``name`` is rebuilt by this plan with other data, or (by
+        ``evidence``, compiler/stale_reasons.py) was after ``when``; for a view or an
+        ephemeral model, also anything it reads through them, or partitions of what it
+        reads (a view shows its upstreams' data as it is now)."""
         models = self.project.models
         stack, seen = [name], set()
         while stack:
@@ -532,34 +504,55 @@ class DataVersions:
                 continue
             seen.add(current)
             if models[current].partitions is not None:
-                if current in self._planned_keys or any(
-                    when is not None and at is not None and at > when
-                    for _, at in self._records(current).columns("finished_at")
+                if self.rebuilds_anew(current) or (
+                    evidence != "plan"
+                    and any(
+                        when is not None and at is not None and at > when
+                        for _, at in self._records(current).columns("finished_at")
+                    )
                 ):
                     return True
                 continue
-            if self._builds_anew(current) or self._rebuilt_after(current, None, when):
+            looked_through = models[current].materialized in ("view", "ephemeral")
+            if self._builds_anew(current):
                 return True
-            if models[current].materialized == "view":
-                if self.sources.changed_after(current, when) is not None:
+            # a view made again since is only data written since in "all"
+            since = evidence == "all" or (evidence == "data" and not looked_through)
+            if since and self._rebuilt_after(current, None, when):
+                return True
+            if looked_through:
+                if evidence != "plan" and self.sources.changed_after(current, when) is not None:
                     return True
                 stack.extend(models[current].upstreams)
         return False
 
-    def _source_under_view(self, view: str, when: object) -> str | None:
-        """A file source that view ``view`` shows (itself, or through views under it)
-        with a file modified after ``when``, or None (also when ``view`` is no view)."""
-        models, stack, seen = self.project.models, [view], set()
-        while stack:
-            current = stack.pop()
-            if current in seen or models[current].materialized != "view":
-                continue
-            seen.add(current)
-            source = self.sources.changed_after(current, when)
-            if source is not None:
-                return source
-            stack.extend(models[current].upstreams)
-        return None
+    def rebuilds_anew(self, name: str, key: str | None = None) -> bool:
+        """Whether this plan builds partition ``key`` (None: any partition) of partitioned
+        ``name`` with another version than the one its readers see now."""
+        if name not in self._planned_keys or (key is not None and not self.is_planned(name, key)):
+            return False
+        self._force(name)
+        planned = self._built_parts[name]
+        return any(
+            planned[k] != self._recorded(name, k) for k in ([key] if key is not None else planned)
+        )
+
+    def registered_under(self, name: str) -> bool:
+        """Whether the plan has registered (so far) something it builds that ``name``
+        reads, directly or not."""
+        if not self._built and not self._planned_keys:
+            return False
+        ancestors = self.project.dag.ancestors(name)
+        return any(m in ancestors for m in (*self._built, *self._planned_keys))
+
+    def as_it_stands(self) -> DataVersions:
+        """These versions with nothing registered: what a build computes from the warehouse
+        as it stands (views by the code they were made with), for the stale reasons."""
+        with self._lock:
+            if self._standing is None:
+                self._standing = DataVersions(self.project, self.state, self.now)
+                self._standing.sources = self.sources  # listed once per plan
+            return self._standing
 
     def _builds_anew(self, name: str) -> bool:
         """Whether this plan builds unpartitioned ``name`` with another version than the

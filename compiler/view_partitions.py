@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from teal.compiler.partitions import PartitionMapping
     from teal.compiler.project import Project
+    from teal.compiler.stale_reasons import Evidence
     from teal.compiler.versions import DataVersions
 
 # the materializations that hold no data of their own: their readers read what they read
@@ -229,43 +230,45 @@ class ThroughViews:
         return found
 
     def why_stale(
-        self, reader: str, key: str, reach: ViewReach, when: object
+        self, reader: str, key: str, reach: ViewReach, when: object, evidence: Evidence = "all"
     ) -> tuple[str | None, str | None]:
         """(why, None) when something under ``reach.view`` that partition ``key`` of
-        ``reader`` (built at ``when``) reads changed since: the most precise first, a
-        partition it maps onto, what the views read whole, a file source, the views' code.
-        Else (None, the partitioned model this plan rebuilds a partition of that ``key``
-        reads, or None)."""
+        ``reader`` (built at ``when``) reads changed since, by ``evidence``
+        (compiler/stale_reasons.py): the most precise first, a partition it maps onto,
+        what the views read whole, a file source, the views' code. Else (None, the
+        partitioned model this plan rebuilds a partition of that ``key`` reads, with
+        another version, or None)."""
         versions = self.versions
         rebuilt_first = None
         through = f", read through {reach.view}"
         for up in reach.partitioned:
             for k in self.keys(reader, reach, up, key):
-                if versions._rebuilt_after(up, k, when):
+                if evidence != "plan" and versions._rebuilt_after(up, k, when):
                     return f"stale (upstream {up} changed{through})", None
-                if rebuilt_first is None and versions.is_planned(up, k):
+                if rebuilt_first is None and versions.rebuilds_anew(up, k):
                     rebuilt_first = up
         for up in reach.whole:
-            if versions._changed_after(up, when):
+            if versions._changed_after(up, when, evidence):
                 return f"stale (upstream {up} changed{through})", None
-        for view in reach.through:
+        for view in reach.through if evidence != "plan" else ():
             source = versions.sources.changed_after(view, when)
             if source is not None:
                 return f"stale (source {source} changed)", None
         for view in reach.through:
-            if self._code_changed(view, when):
+            if self._code_changed(view, when, evidence):
                 via = "" if view == reach.view else through
                 return f"stale (upstream {view} changed{via})", None
         return None, rebuilt_first
 
-    def _code_changed(self, view: str, when: object) -> bool:
+    def _code_changed(self, view: str, when: object, evidence: Evidence = "all") -> bool:
         """Whether view ``view`` is made again by this plan with other code than it was
-        made with, or was made again after ``when`` (perhaps with other code)."""
+        made with, or (``evidence`` "all") was made again after ``when`` (perhaps with
+        other code)."""
         versions = self.versions
         rec = versions.state.models.get(view)
         if view in versions._built:
             return rec is None or rec.sql_hash != versions.project.models[view].sql_hash
-        return versions._rebuilt_after(view, None, when)
+        return evidence == "all" and versions._rebuilt_after(view, None, when)
 
     def _base(self, reach: ViewReach) -> str:
         """A digest of the code of the views ``reach`` passes, the file sources they read

@@ -20,7 +20,7 @@ everywhere, on how many partitions and which ones first. Every outcome stays in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -174,3 +174,13 @@ def check_summary_line(summary: CheckSummary, color: Color | None = None) -> str
     if message:
         parts.append(message)
     return "  ".join(parts)
+
+
+def unbuilt_attached_lines(unbuilt: Mapping[str, Sequence[str]]) -> list[str]:
+    """``teal check``'s line per test selected through another parent whose own model
+    (not selected) is not built: skipped, and why."""
+    return [
+        f"the test {test} is attached to {name}, which is not built yet"
+        for name, tests in unbuilt.items()
+        for test in tests
+    ]

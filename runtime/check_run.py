@@ -38,6 +38,9 @@ class CheckRun:
     missing: tuple[str, ...]  # selected models with checks whose relation does not exist
     # --defer-to: the models the checks read from the deferred file -> why
     deferred: Mapping[str, DeferredRead] = field(default_factory=dict)
+    # models not selected, not built, with tests selected through another parent (dbt's
+    # --indirect-selection) -> those tests, skipped: the selection is not short of a model
+    unbuilt_attached: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def success(self) -> bool:
@@ -55,14 +58,23 @@ def run_checks(
     store_failures: bool = False,
     only: frozenset[str] | None = None,
     sources: dict[str, Source] | None = None,
+    beyond: frozenset[str] = frozenset(),
+    read_elsewhere: frozenset[str] = frozenset(),
 ) -> CheckRun:
     """Run the checks of ``names`` against what is published now (no build); ``only``:
     just these checks of them (a selection naming tests, compiler/test_selection.py);
-    ``sources``: what the warehouse attaches (the project's by default)."""
+    ``sources``: what the warehouse attaches (the project's by default).
+
+    ``beyond``: those of ``names`` not selected, there for tests selected through another
+    parent (compiler/indirect_selection.py): one not built has its tests skipped, saying
+    so (``unbuilt_attached``), rather than counted ``missing``. A check reading a model
+    that is not built (and not in ``read_elsewhere``, read from a deferred file) is
+    skipped, saying so, as ``teal build`` skips it, not run on a missing table."""
     import_python(project, names, assets=False)
     auditor = Auditor(project, run_id, store_failures, only=only)
     outcomes: list[CheckOutcome] = []
     missing: list[str] = []
+    unbuilt: dict[str, tuple[str, ...]] = {}
     started = utc_now()
     checked = [n for n in names if auditor.sql_checks(n) or auditor.python_checks(n)]
     config = project.config
@@ -71,11 +83,18 @@ def run_checks(
         and not Path(config.warehouse_path).exists()
         and all(project.models[n].materialized != "ephemeral" for n in checked)
     ):  # nothing built yet: opening the warehouse would only create an empty file
-        return CheckRun(run_id=run_id, outcomes=(), missing=tuple(checked))
+        skipped = {n: _unbuilt(auditor, n) for n in checked if n in beyond}
+        return CheckRun(
+            run_id=run_id,
+            outcomes=tuple(o for found in skipped.values() for o in found),
+            missing=tuple(n for n in checked if n not in beyond),
+            unbuilt_attached={n: tuple(o.check for o in f) for n, f in skipped.items()},
+        )
     sources = project.sources if sources is None else sources
     with open_engine(project.config, sources=sources) as wh:
         cur = wh.cursor()
         catalog = wh.catalog()  # one catalog scan, not one per checked model
+        auditor.not_built = partial(_not_built, project, catalog, read_elsewhere)
         for name in names:
             model = project.models[name]
             if not auditor.sql_checks(name) and not auditor.python_checks(name):
@@ -84,6 +103,11 @@ def run_checks(
                 relation = f"({model.compiled_sql})"
             elif catalog.kind(model.schema, model.alias) is not None:
                 relation = cur.relation_sql(model.schema, model.alias)
+            elif name in beyond:
+                found = _unbuilt(auditor, name)
+                outcomes += found
+                unbuilt[name] = tuple(o.check for o in found)
+                continue
             else:
                 missing.append(name)
                 continue
@@ -109,7 +133,37 @@ def run_checks(
             failed=sum(o.blocks for o in outcomes),
             skipped=missing,
         )
-    return CheckRun(run_id=run_id, outcomes=tuple(outcomes), missing=tuple(missing))
+    return CheckRun(
+        run_id=run_id,
+        outcomes=tuple(outcomes),
+        missing=tuple(missing),
+        unbuilt_attached=unbuilt,
+    )
+
+
+def _not_built(project: Project, catalog: Any, elsewhere: frozenset[str], model: str) -> str | None:
+    """Why a check cannot read ``model`` (None: it can): it is not in the warehouse."""
+    m = project.models.get(model)
+    if m is None or m.materialized == "ephemeral" or m.io_manager is not None:
+        return None
+    if model in elsewhere or catalog.kind(m.schema, m.alias) is not None:
+        return None
+    return f"{model} is not built yet"
+
+
+def _unbuilt(auditor: Auditor, name: str) -> list[CheckOutcome]:
+    """The checks of ``name``, not built, skipped saying so."""
+    return [
+        CheckOutcome(
+            check=check.name,
+            asset=name,
+            status="skipped",
+            severity=check.severity,
+            failing=None,
+            message=f"skipped: {name} is not built yet",
+        )
+        for check in (*auditor.sql_checks(name), *auditor.python_checks(name))
+    ]
 
 
 def deferring(session: Session) -> Defer | None:
@@ -148,6 +202,7 @@ def check_selected(
     only = selected_checks(project, select)
     names, only = with_tests_by_state(project, names, only, select, excluded)
     only = without_excluded(project, names, only, tests_out)
+    chosen = set(names)
     names, only = with_indirect(project, names, only, select, excluded, indirect, choose)
     checked, sources = project, dict(project.sources)
     deferred: dict[str, DeferredRead] = {}
@@ -161,6 +216,8 @@ def check_selected(
         store_failures=store_failures,
         only=only,
         sources=sources,
+        beyond=frozenset(n for n in names if n not in chosen),
+        read_elsewhere=frozenset(deferred),
     )
     run = replace(run, deferred=deferred) if deferred else run
     if project.config.dbt is not None:

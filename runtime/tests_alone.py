@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from teal.compiler.indirect_selection import DEFAULT, has_several_parents, indirect_tests, parents
-from teal.compiler.plan import UP_TO_DATE
+from teal.compiler.plan import is_up_to_date
 from teal.compiler.project import Project
 from teal.compiler.test_selection import names_tests
 from teal.compiler.test_state_selection import tests_by_state
@@ -118,7 +118,7 @@ def up_to_date_checks(
     stale (``not_run``'s reasons of ``compiler.plan.UP_TO_DATE``), less those in ``ran``."""
     out: dict[str, tuple[str, ...]] = {}
     for name in project.dag.order():
-        if not_run.get(name) in UP_TO_DATE:
+        if is_up_to_date(not_run.get(name)):
             checks = tuple(c for c in project.models[name].checks if c not in ran)
             if checks:
                 out[name] = checks

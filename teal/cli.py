@@ -289,7 +289,7 @@ def check(
     """Run the checks of the selected models on what is built now (nothing is rebuilt)."""
     from dataclasses import asdict
 
-    from teal.runtime.check_lines import check_line
+    from teal.runtime.check_lines import check_line, unbuilt_attached_lines
     from teal.runtime.report import sample_line
 
     session = open_session(project_dir, target, warehouse, vars_)
@@ -339,12 +339,14 @@ def check(
             click.echo(table(("model", "check", "status", "failing", "note"), rows))
         for name in result.missing:
             click.echo(f"{name}: not built yet, its checks were not run")
+        for line in unbuilt_attached_lines(result.unbuilt_attached):
+            click.echo(line)
         for name, why in sorted(result.deferred.items()):  # as `teal plan` lists them
             click.echo(f"{name} (deferred): {why}")
         from teal.compiler.wording import counted
         from teal.runtime.check_lines import run_counts, summarize_checks
 
-        flagged = [o for o in result.outcomes if o.status != "pass"]
+        flagged = [o for o in result.outcomes if o.status not in ("pass", "skipped")]
         # as the build counts them: each status named, a partitioned check counted once
         click.echo(f"\nChecks: {run_counts(summarize_checks(list(result.outcomes)))}")
         for o in flagged:

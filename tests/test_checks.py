@@ -926,19 +926,22 @@ def test_teal_run_runs_no_checks_and_teal_check_audits_what_is_built(project):
     # teal check rebuilds nothing
     assert table(root, "orders", "id nulls last") == [(1, "a"), (2, "b"), (None, "z")]
 
-    # only warnings: exit 0; --store-failures keeps the warned rows too. A warn Python check
-    # that cannot load its input (never_built) is an error of that check, not a crash
+    # only warnings: exit 0; --store-failures keeps the warned rows too. A Python check
+    # whose input (never_built) is not in the warehouse is skipped saying so, as a build
+    # skips it, not a crash (nor a check result: nothing was checked)
     out = run_teal("check", "-s", "labels", "--store-failures", cwd=root)
     assert out.returncode == 0, out.output
     assert "Traceback" not in out.output
     assert ["labels", "not_null_labels_label", "WARN", "1"] in [
         l.split() for l in out.stdout.splitlines()
     ]
-    assert "Checks: 2 run, 0 passed, 1 warned, 1 errored" in out.stdout
+    assert "Checks: 1 run, 0 passed, 1 warned, 1 skipped" in out.stdout
     assert table(root, "teal_failures.not_null_labels_label") == [(None,)]
-    python_check = check_rows(root)["labels_not_more_than_never_built"]
-    assert (python_check["status"], python_check["severity"]) == ("error", "warn")
-    assert "never_built" in python_check["message"]
+    assert re.search(
+        r"labels_not_more_than_never_built\s+SKIPPED\s+skipped: never_built is not built yet",
+        out.stdout,
+    )
+    assert "labels_not_more_than_never_built" not in check_rows(root)
 
     # --json, and a model that was never built
     out = run_teal("check", "--json", cwd=root)
@@ -953,7 +956,7 @@ def test_teal_run_runs_no_checks_and_teal_check_audits_what_is_built(project):
         "not_null_orders_id": ("orders", "fail", "error", 1),
         "accepted_values_orders_name": ("orders", "pass", "error", 0),
         "not_null_labels_label": ("labels", "warn", "warn", 1),
-        "labels_not_more_than_never_built": ("labels", "error", "warn", None),
+        "labels_not_more_than_never_built": ("labels", "skipped", "warn", None),
     }
     failing = next(c for c in payload["checks"] if c["check"] == "not_null_orders_id")
     assert failing["sample"] == [{"id": None, "name": "z"}]
@@ -961,7 +964,6 @@ def test_teal_run_runs_no_checks_and_teal_check_audits_what_is_built(project):
         "not_null_orders_id": ("fail", 1),
         "accepted_values_orders_name": ("pass", 0),
         "not_null_labels_label": ("warn", 1),
-        "labels_not_more_than_never_built": ("error", None),
     }
 
     out = run_teal("check", "-s", "never_built", cwd=root)

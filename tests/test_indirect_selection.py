@@ -15,6 +15,8 @@ ancestor of a selected model; empty, no test through a model.
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
 
@@ -158,6 +160,43 @@ def test_test_runs_the_relationships_test_selected_through_stg_orders(tmp_path: 
     done = run_teal("test", "-s", "test_name:unique", "--indirect-selection", "empty",
                     cwd=work, env=ENV)  # fmt: skip
     assert "Checks: 2 run, 2 passed" in done.stdout, done.output
+
+
+@pytest.mark.slow
+def test_test_skips_a_relationships_test_whose_other_model_is_not_built(tmp_path: Path) -> None:
+    """As ``teal build`` does: the test is skipped saying which model is not built, and
+    the command does not fail for a model the user did not select."""
+    work = _shop(tmp_path)
+    assert run_teal("build", "-s", "stg_orders", cwd=work, env=ENV).returncode == 0
+    # the test is attached to stg_products, never built and not selected
+    done = run_teal("test", "-s", "stg_orders", cwd=work, env=ENV)
+    assert done.returncode == 0, done.output
+    assert "selected model is not built yet" not in done.output
+    assert f"the test {REL_CHECK} is attached to stg_products, which is not built yet" in (
+        done.stdout
+    )
+    assert re.search(
+        rf"{REL_CHECK}\s+SKIPPED\s+skipped: stg_products is not built yet", done.stdout
+    )
+    assert "Checks: 2 run, 2 passed, 1 skipped" in done.stdout
+    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    rel = [r for r in results if REL in r["unique_id"]]
+    assert [(r["status"], r["message"]) for r in rel] == [
+        ("skipped", "skipped: stg_products is not built yet")
+    ]
+
+    # the other way round: the model it is attached to is built, the one it reads is not
+    fresh = _shop(tmp_path / "other")
+    assert run_teal("build", "-s", "stg_products", cwd=fresh, env=ENV).returncode == 0
+    done = run_teal("test", "-s", "stg_products", cwd=fresh, env=ENV)
+    assert done.returncode == 0, done.output
+    assert re.search(rf"{REL_CHECK}\s+SKIPPED\s+skipped: stg_orders is not built yet", done.stdout)
+    assert "Catalog Error" not in done.output and "Checks: 1 run, 1 passed, 1 skipped" in done.stdout
+    # stg_orders selected and not built: that is still a failure, and the test is skipped
+    done = run_teal("test", "-s", "stg_orders", cwd=fresh, env=ENV)
+    assert done.returncode == 1, done.output
+    assert "1 selected model is not built yet" in done.stdout
+    assert "skipped: stg_orders is not built yet" in done.stdout
 
 
 @pytest.mark.slow
