@@ -32,7 +32,6 @@ from teal.cli_support import (
     selection_options,
     set_indirect,
     setup_logging,
-    table,
     verbose_option,
 )
 from teal.compiler.strategy import LoadStrategy
@@ -287,11 +286,6 @@ def check(
     indirect_selection: str | None = None,
 ) -> None:
     """Run the checks of the selected models on what is built now (nothing is rebuilt)."""
-    from dataclasses import asdict
-
-    from teal.runtime.check_lines import check_line, unbuilt_attached_lines
-    from teal.runtime.report import sample_line
-
     session = open_session(project_dir, target, warehouse, vars_)
     set_indirect(session, indirect_selection, select)
     from teal.runtime.dbt_flags import dbt_flags
@@ -310,59 +304,9 @@ def check(
         report_freshness(session, select, exclude, as_json)
         return
     result = session.check(select, exclude, store_failures=store_failures)
-    if as_json:
-        emit_json(
-            {
-                "run_id": result.run_id,
-                "success": result.success,
-                "missing": list(result.missing),
-                "checks": [asdict(o) for o in result.outcomes],
-                **(
-                    {"deferred": {n: r.as_json() for n, r in sorted(result.deferred.items())}}
-                    if result.deferred
-                    else {}
-                ),
-            }
-        )
-    else:
-        rows = [
-            (
-                o.asset,
-                o.check,
-                o.status.upper(),
-                "" if o.failing is None else f"{o.failing:,}",
-                o.message or "",
-            )
-            for o in result.outcomes
-        ]
-        if rows:
-            click.echo(table(("model", "check", "status", "failing", "note"), rows))
-        for name in result.missing:
-            click.echo(f"{name}: not built yet, its checks were not run")
-        for line in unbuilt_attached_lines(result.unbuilt_attached):
-            click.echo(line)
-        for name, why in sorted(result.deferred.items()):  # as `teal plan` lists them
-            click.echo(f"{name} (deferred): {why}")
-        from teal.compiler.wording import counted
-        from teal.runtime.check_lines import run_counts, summarize_checks
+    from teal.cli_check import print_check_run
 
-        flagged = [o for o in result.outcomes if o.status not in ("pass", "skipped")]
-        # as the build counts them: each status named, a partitioned check counted once
-        click.echo(f"\nChecks: {run_counts(summarize_checks(list(result.outcomes)))}")
-        for o in flagged:
-            if o.sample:
-                click.echo(f"  {check_line(o)}\n{sample_line(o)}")
-        if result.missing:
-            n = len(result.missing)
-            how = (
-                f"`teal build -s {' '.join(result.missing)}`"
-                if n <= 5
-                else "`teal build` with the same selection"
-            )
-            click.echo(
-                f"{counted(n, 'selected model')} {'is' if n == 1 else 'are'} not built yet, "
-                f"so {'its' if n == 1 else 'their'} checks did not run: build first, {how}"
-            )
+    print_check_run(result, as_json)
     if not result.success:
         sys.exit(1)
 

@@ -191,7 +191,9 @@ def test_test_skips_a_relationships_test_whose_other_model_is_not_built(tmp_path
     done = run_teal("test", "-s", "stg_products", cwd=fresh, env=ENV)
     assert done.returncode == 0, done.output
     assert re.search(rf"{REL_CHECK}\s+SKIPPED\s+skipped: stg_orders is not built yet", done.stdout)
-    assert "Catalog Error" not in done.output and "Checks: 1 run, 1 passed, 1 skipped" in done.stdout
+    assert (
+        "Catalog Error" not in done.output and "Checks: 1 run, 1 passed, 1 skipped" in done.stdout
+    )
     # stg_orders selected and not built: that is still a failure, and the test is skipped
     done = run_teal("test", "-s", "stg_orders", cwd=fresh, env=ENV)
     assert done.returncode == 1, done.output
