@@ -145,24 +145,16 @@ def checks_not_run_line(result: BuildResult) -> str | None:
 
 def tests_alone_lines(result: BuildResult, *, quiet: bool = False) -> list[str]:
     """What a build prints of its tests run alone: a line per test (``quiet``: those that
-    did not pass) and a summary, ``2 tests run on models not rebuilt: 1 passed, 1
-    flagged``."""
-    from teal.compiler.wording import counted
-    from teal.runtime.check_lines import check_line
+    did not pass) and a summary counted as the build's ``Checks:`` line, ``Tests on models
+    not rebuilt: 2 run, 1 passed, 1 failed``."""
+    from teal.runtime.check_lines import check_line, run_counts, summarize_checks
 
     lines = [
         check_line(o) if o.status == "skipped" else f"{check_line(o)}  (on {o.asset} as it is)"
         for o in result.tests
         if not quiet or o.status != "pass"
     ]
-    skipped = sum(o.status == "skipped" for o in result.tests)
-    flagged = sum(o.status != "pass" for o in result.tests) - skipped
-    passed = len(result.tests) - flagged - skipped
-    lines.append(
-        f"{counted(len(result.tests), 'test')} run on models not rebuilt: {passed} passed"
-        + (f", {flagged} flagged" if flagged else "")
-        + (f", {skipped} skipped" if skipped else "")
-    )
+    lines.append(f"Tests on models not rebuilt: {run_counts(summarize_checks(result.tests))}")
     return lines
 
 

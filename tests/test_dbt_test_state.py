@@ -139,7 +139,7 @@ def test_build_runs_a_changed_test_without_rebuilding_its_model(tmp_path: Path) 
     flag = ("--state", str(tmp_path / "prod"))
     done = run_teal("build", "-s", "state:modified", *flag, cwd=work, env=env)
     assert done.returncode == 0, done.output
-    assert "7 tests run on models not rebuilt: 7 passed" in done.stdout, done.output
+    assert "Tests on models not rebuilt: 7 run, 7 passed" in done.stdout, done.output
     assert f"check {SHORT}  0 failing rows  (on stg_orders as it is)" in done.stdout
     assert query(db, "select count(*) from teal.builds") == builds  # no model rebuilt
     results = json.loads((work / "target" / "run_results.json").read_text())["results"]

@@ -110,7 +110,7 @@ def test_build_runs_the_relationships_test_through_either_parent(tmp_path: Path)
     done = run_teal("build", "-s", "stg_orders", cwd=work, env=ENV)
     assert done.returncode == 0, done.output
     assert f"PASS  check {REL_CHECK}  0 failing rows  (on stg_products as it is)" in done.stdout
-    assert "1 test run on models not rebuilt: 1 passed" in done.stdout
+    assert "Tests on models not rebuilt: 1 run, 1 passed" in done.stdout
     checked = query(db, "select check_name, status from teal.check_results")
     assert (REL_CHECK, "pass") in checked
     # cautious: not every parent is selected; empty: no test at all
