@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.project import Project
-from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome
+from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome, skipped_outcome
 from teal.runtime.clock import utc_now
 from teal.runtime.python_imports import import_python
 from teal.warehouse.engine import open_engine
@@ -76,6 +76,13 @@ def run_checks(
     with open_engine(project.config, sources=sources) as wh:
         cur = wh.cursor()
         catalog = wh.catalog()  # one catalog scan, not one per checked model
+
+        @cache
+        def stored_built() -> frozenset[str]:
+            """The models recorded built (read once, when a stored asset has no view)."""
+            state = wh.plan_state(relations=False)
+            return frozenset(state.models) | frozenset(state.partitions)
+
         for name in names:
             model = project.models[name]
             if not auditor.sql_checks(name) and not auditor.python_checks(name):
@@ -84,6 +91,9 @@ def run_checks(
                 relation = f"({model.compiled_sql})"
             elif catalog.kind(model.schema, model.alias) is not None:
                 relation = cur.relation_sql(model.schema, model.alias)
+            elif model.io_manager is not None and name in stored_built():
+                outcomes += _kept_by_manager(project, auditor, name)
+                continue
             else:
                 missing.append(name)
                 continue
@@ -110,6 +120,19 @@ def run_checks(
             skipped=missing,
         )
     return CheckRun(run_id=run_id, outcomes=tuple(outcomes), missing=tuple(missing))
+
+
+def _kept_by_manager(project: Project, auditor: Auditor, name: str) -> list[CheckOutcome]:
+    """The checks of ``name``, built and kept by its I/O manager with no view in the
+    warehouse, skipped: nothing here can read its rows, which its checks audited before
+    the manager saved them."""
+    model = project.models[name]
+    why = (
+        f"{name} is kept by its I/O manager '{model.io_manager}', which offers no view in "
+        f"the warehouse: its checks run when it builds (`teal build -s {name}`)"
+    )
+    checks = auditor.sql_checks(name) + auditor.python_checks(name)
+    return [skipped_outcome(project, c.name, why) for c in checks]
 
 
 def deferring(session: Session) -> Defer | None:
