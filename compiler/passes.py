@@ -6,7 +6,8 @@
 - ``inline_views``: with ``--inline-views``, a view that only one model reads, built in the
   same plan, and not selected on its own, becomes a CTE of that model instead of a relation.
 - ``skip_unchanged``: with ``--changed-only``, a model whose SQL and config hash, upstream
-  data versions and relation are unchanged since its last successful build gets no step.
+  data versions and relation are unchanged since its last successful build gets no step
+  (an asset an I/O manager stores: its recorded build stands for the relation).
 - ``block_failed_upstreams``: a step downstream of a model whose error check failed in an
   earlier run (and still stands) is blocked, unless ``--ignore-failed-upstream``.
 - ``wait_for_check_reads``: a step whose checks read other models waits for their steps
@@ -158,10 +159,9 @@ def _why_rebuild(
 
         deferring = built_deferring(recorded.sql_hash, step.sql_hash)
         return deferring or "modified: SQL or config changed since last build"
-    if ctx.state.relations is None:  # not listed: whether it exists is unknown
-        return f"not known to exist: the warehouse's relations were not listed ({step.relation})"
-    if step.relation.lower() not in ctx.state.relations:
-        return f"missing: {step.relation} does not exist"
+    missing = _missing(step, ctx)
+    if missing is not None:
+        return missing
     ups = _through_views(ctx.project, step_upstreams(ctx.project, step.model, models))
     for up in sorted(ups):
         if up in rebuilt:
@@ -178,6 +178,20 @@ def _why_rebuild(
                 if changed is not None:
                     return f"changed: source {changed} changed since its last build"
         return "changed: what it reads holds other data than at its last build"
+    return None
+
+
+def _missing(step: Step, ctx: PlanContext) -> str | None:
+    """Why the model's data is not where its record says (None: it is). A relation is
+    looked for in the warehouse's catalog; an asset an I/O manager stores is where the
+    manager put it, which teal cannot list, so its recorded build stands for it (a view
+    the manager offers is not looked for either)."""
+    if ctx.project.models[step.model].io_manager is not None:
+        return None
+    if ctx.state.relations is None:  # not listed: whether it exists is unknown
+        return f"not known to exist: the warehouse's relations were not listed ({step.relation})"
+    if step.relation.lower() not in ctx.state.relations:
+        return f"missing: {step.relation} does not exist"
     return None
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from teal.compiler.project import Project
-from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome
+from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome, skipped_outcome
 from teal.runtime.clock import utc_now
 from teal.runtime.python_imports import import_python
 from teal.warehouse.engine import open_engine
@@ -83,7 +83,7 @@ def run_checks(
         and not Path(config.warehouse_path).exists()
         and all(project.models[n].materialized != "ephemeral" for n in checked)
     ):  # nothing built yet: opening the warehouse would only create an empty file
-        skipped = {n: _unbuilt(auditor, n) for n in checked if n in beyond}
+        skipped = {n: _unbuilt(project, auditor, n) for n in checked if n in beyond}
         return CheckRun(
             run_id=run_id,
             outcomes=tuple(o for found in skipped.values() for o in found),
@@ -95,6 +95,13 @@ def run_checks(
         cur = wh.cursor()
         catalog = wh.catalog()  # one catalog scan, not one per checked model
         auditor.not_built = partial(_not_built, project, catalog, read_elsewhere)
+
+        @cache
+        def stored_built() -> frozenset[str]:
+            """The models recorded built (read once, when a stored asset has no view)."""
+            state = wh.plan_state(relations=False)
+            return frozenset(state.models) | frozenset(state.partitions)
+
         for name in names:
             model = project.models[name]
             if not auditor.sql_checks(name) and not auditor.python_checks(name):
@@ -104,9 +111,12 @@ def run_checks(
             elif catalog.kind(model.schema, model.alias) is not None:
                 relation = cur.relation_sql(model.schema, model.alias)
             elif name in beyond:
-                found = _unbuilt(auditor, name)
+                found = _unbuilt(project, auditor, name)
                 outcomes += found
                 unbuilt[name] = tuple(o.check for o in found)
+                continue
+            elif model.io_manager is not None and name in stored_built():
+                outcomes += _kept_by_manager(project, auditor, name)
                 continue
             else:
                 missing.append(name)
@@ -151,19 +161,23 @@ def _not_built(project: Project, catalog: Any, elsewhere: frozenset[str], model:
     return f"{model} is not built yet"
 
 
-def _unbuilt(auditor: Auditor, name: str) -> list[CheckOutcome]:
+def _unbuilt(project: Project, auditor: Auditor, name: str) -> list[CheckOutcome]:
     """The checks of ``name``, not built, skipped saying so."""
-    return [
-        CheckOutcome(
-            check=check.name,
-            asset=name,
-            status="skipped",
-            severity=check.severity,
-            failing=None,
-            message=f"skipped: {name} is not built yet",
-        )
-        for check in (*auditor.sql_checks(name), *auditor.python_checks(name))
-    ]
+    checks = (*auditor.sql_checks(name), *auditor.python_checks(name))
+    return [skipped_outcome(project, c.name, f"{name} is not built yet") for c in checks]
+
+
+def _kept_by_manager(project: Project, auditor: Auditor, name: str) -> list[CheckOutcome]:
+    """The checks of ``name``, built and kept by its I/O manager with no view in the
+    warehouse, skipped: nothing here can read its rows, which its checks audited before
+    the manager saved them."""
+    model = project.models[name]
+    why = (
+        f"{name} is kept by its I/O manager '{model.io_manager}', which offers no view in "
+        f"the warehouse: its checks run when it builds (`teal build -s {name}`)"
+    )
+    checks = auditor.sql_checks(name) + auditor.python_checks(name)
+    return [skipped_outcome(project, c.name, why) for c in checks]
 
 
 def deferring(session: Session) -> Defer | None:

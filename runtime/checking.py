@@ -12,13 +12,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from teal.compiler.checks import TARGET, CheckDef, evaluate
 from teal.compiler.errors import TealError
 from teal.compiler.wording import counted
 from teal.runtime.sample_row import LINE_WIDTH, SAMPLE_PREFIX, format_sample
 from teal.warehouse.engine import Audit, CheckRecord, Engine, EngineCursor, Measured
+
+if TYPE_CHECKING:
+    from teal.compiler.project import Project
 
 BLOCKING = ("fail", "error")
 
@@ -60,6 +63,18 @@ class CheckOutcome:
     @property
     def blocks(self) -> bool:
         return self.status in BLOCKING and self.severity == "error"
+
+
+def skipped_outcome(project: Project, check: str, why: str) -> CheckOutcome:
+    """``check``'s outcome when it cannot run: skipped, saying ``why``."""
+    return CheckOutcome(
+        check=check,
+        asset=project.checks[check].asset,
+        status="skipped",
+        severity=project.checks[check].severity,
+        failing=None,
+        message=f"skipped: {why}",
+    )
 
 
 def tested_columns(check: CheckDef) -> tuple[str, ...]:

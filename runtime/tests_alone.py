@@ -27,7 +27,7 @@ from teal.compiler.project import Project
 from teal.compiler.test_selection import names_tests
 from teal.compiler.test_state_selection import tests_by_state
 from teal.runtime.check_run import CheckRun, run_checks
-from teal.runtime.checking import CheckOutcome
+from teal.runtime.checking import skipped_outcome
 from teal.runtime.clock import new_run_id
 from teal.runtime.results import SUCCESS, BuildResult
 from teal.runtime.run_options import RunOptions
@@ -75,7 +75,7 @@ def run_tests_alone(
         return result
     failed = {r.model: r for r in result.results if r.status != SUCCESS}
     broken = [
-        _skipped(
+        skipped_outcome(
             project,
             t,
             ", ".join(
@@ -100,7 +100,7 @@ def run_tests_alone(
         else CheckRun(run_id="", outcomes=(), missing=())
     )
     missing = [
-        _skipped(project, t, f"{project.checks[t].asset} is not built yet")
+        skipped_outcome(project, t, f"{project.checks[t].asset} is not built yet")
         for t in sorted(todo)
         if project.checks[t].asset in checked.missing
     ]
@@ -156,15 +156,3 @@ def tests_alone_lines(result: BuildResult, *, quiet: bool = False) -> list[str]:
     ]
     lines.append(f"Tests on models not rebuilt: {run_counts(summarize_checks(result.tests))}")
     return lines
-
-
-def _skipped(project: Project, check: str, why: str) -> CheckOutcome:
-    """``check``'s outcome when it cannot run: skipped, saying ``why``."""
-    return CheckOutcome(
-        check=check,
-        asset=project.checks[check].asset,
-        status="skipped",
-        severity=project.checks[check].severity,
-        failing=None,
-        message=f"skipped: {why}",
-    )

@@ -210,6 +210,17 @@ class ProjectView:
                 out[name] = NEVER
         return out
 
+    def _no_relation(self, m: Model) -> str:
+        """Why a model has nothing to preview: not built yet, or (built) kept by an I/O
+        manager that offers no view in the warehouse (as `teal show` says)."""
+        state = self._state()
+        if m.io_manager is not None and (m.name in state.models or m.name in state.partitions):
+            return (
+                f"{m.name} is kept by its I/O manager '{m.io_manager}', which offers no view "
+                "in the warehouse to preview"
+            )
+        return f"{m.name} has not been built yet: teal build -s {m.name}"
+
     # -- one asset -----------------------------------------------------------------------
     def freshness(self, name: str) -> dict[str, str] | None:
         """The asset's freshness now (:func:`freshness_now`): the graph's summary shows it."""
@@ -313,12 +324,8 @@ class ProjectView:
             return {"available": False, "message": "the warehouse has not been built yet"}
         try:
             with open_engine(self.session.config, path=path, read_only=True) as wh:
-                if wh.catalog().kind(m.schema, m.alias) is None:
-                    return {
-                        "available": False,
-                        "message": f"{name} has not been built yet: teal build -s {name}",
-                    }
-                table = wh.preview(m.schema, m.alias, PREVIEW_ROWS)
+                found = wh.catalog().kind(m.schema, m.alias) is not None
+                table = wh.preview(m.schema, m.alias, PREVIEW_ROWS) if found else None
         except WarehouseBusy:
             return {
                 "available": False,
@@ -326,6 +333,8 @@ class ProjectView:
             }
         except TealError as exc:
             return {"available": False, "message": exc.message}
+        if table is None:  # the state read after the warehouse is closed again
+            return {"available": False, "message": self._no_relation(m)}
         return {
             "available": True,
             "columns": table.column_names,
