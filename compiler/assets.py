@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import inspect
+import sys
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -389,7 +390,8 @@ def input_kind(annotation: Any) -> str | None:
 @dataclass(frozen=True)
 class Output:
     """What a Python asset may return instead of bare data: the data plus metadata recorded
-    with this materialization (JSON values: text, numbers, booleans, lists, mappings).
+    with this materialization (JSON values: text, numbers, booleans, lists, mappings; NumPy
+    numbers, dates, decimals and paths are converted, runtime/metadata.py).
 
     >>> Output([1, 2], metadata={"source": "api"}).metadata
     {'source': 'api'}
@@ -397,6 +399,15 @@ class Output:
 
     value: Any
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # where the asset made it (file, line), so what is wrong with its metadata is
+        # reported at the asset's `return teal.Output(...)`, not at its decorator
+        try:
+            caller = sys._getframe(2)  # past the dataclass __init__
+        except (AttributeError, ValueError):  # no frames (not CPython)
+            return
+        object.__setattr__(self, "made_at", (caller.f_code.co_filename, caller.f_lineno))
 
 
 @dataclass(frozen=True)

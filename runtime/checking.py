@@ -400,7 +400,7 @@ class Auditor:
                 value = definition.fn(**kwargs)
                 if isinstance(value, CheckResult):
                     passed, severity = value.passed, value.severity or severity
-                    message = value.description or (str(value.metadata) if value.metadata else None)
+                    message = value.description or (_shown(value.metadata) or None)
                     status = "pass" if passed else ("fail" if severity == "error" else "warn")
                 elif _is_bool(value):
                     status = "pass" if value else ("fail" if severity == "error" else "warn")
@@ -463,3 +463,14 @@ def unbuilt_reads(
         return f"{model} is not built yet (not selected, and not in the warehouse)"
 
     return why
+
+
+def _shown(metadata: object) -> str:
+    """A ``CheckResult``'s metadata as its message, each value in its JSON form where it has
+    one (``{'share': 0.2}``, not ``{'share': np.float64(0.2)}``)."""
+    from teal.runtime.metadata import json_metadata
+
+    if not isinstance(metadata, dict) or not metadata:
+        return str(metadata) if metadata else ""
+    kept, _ = json_metadata(metadata)
+    return str({name: kept.get(name, value) for name, value in metadata.items()})

@@ -45,7 +45,7 @@ from teal.runtime.cancel import CancelWatcher, InFlight, StepCanceled, ctrl_c, f
 from teal.runtime.checking import AuditFailed, Auditor, CheckOutcome, audit_callback, unbuilt_reads
 from teal.runtime.held_back import hold_back
 from teal.runtime.incremental_build import build_incremental
-from teal.runtime.metadata import evaluate_metadata, plain
+from teal.runtime.metadata import evaluate_metadata
 from teal.runtime.model_hooks import run_model_hooks, with_post_hooks
 from teal.runtime.partition_errors import with_partition_context
 from teal.runtime.pools import Pools
@@ -402,7 +402,7 @@ class Executor:
             else:
                 output = call_asset(self.calls, cur, model)
                 built = cur.write_table(target, output.data, audit=audit)
-                metadata = {k: plain(v) for k, v in output.metadata.items()}
+                metadata = dict(output.metadata)  # JSON already: python_call.py
             if model.config.get("metadata"):  # the model's own figures, after it is built
                 metadata.update(evaluate_metadata(cur, model))
         except Exception as exc:  # noqa: BLE001 - a failed step is a result, not a crash

@@ -10,8 +10,10 @@ Evaluating them is one query, run only for models that ask.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Mapping
+from datetime import date, datetime, time
 from decimal import Decimal
+from pathlib import PurePath
 from typing import Any
 
 from teal.compiler.project import Model
@@ -45,3 +47,66 @@ def plain(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
+
+
+def json_metadata(metadata: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """``metadata`` (a ``teal.Output``'s) with each value in its JSON form, and the names
+    of the values that have none, with their types (left out; the caller warns).
+
+    NumPy scalars become the Python number or boolean they hold, NumPy arrays lists,
+    datetimes, dates and times ISO text, decimals exact text (as a metadata expression's),
+    paths text; lists, tuples and mappings are converted inside.
+
+    >>> from decimal import Decimal
+    >>> json_metadata({"at": date(2026, 1, 2), "cost": Decimal("1.50"), "tags": ("a",)})
+    ({'at': '2026-01-02', 'cost': '1.50', 'tags': ['a']}, {})
+    >>> json_metadata({"n": 3, "raw": object()})
+    ({'n': 3}, {'raw': 'object'})
+    """
+    kept: dict[str, Any] = {}
+    dropped: dict[str, str] = {}
+    for name, value in metadata.items():
+        try:
+            kept[name] = _json_value(value)
+        except _NoJson as exc:
+            dropped[name] = exc.kind
+    return kept, dropped
+
+
+class _NoJson(Exception):
+    def __init__(self, value: object) -> None:
+        super().__init__(type(value).__name__)
+        kind = type(value)
+        self.kind = kind.__name__ if kind.__module__ == "builtins" else kind.__qualname__
+        module = kind.__module__.split(".")[0]
+        if module not in ("builtins", "__main__"):
+            self.kind = f"{module}.{self.kind}"
+
+
+def _json_value(value: Any) -> Any:
+    """``value`` as JSON holds it, or :class:`_NoJson` (for it or a value inside it)."""
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        if getattr(getattr(value, "dtype", None), "kind", "") in ("M", "m"):
+            return str(value)  # datetime64 / timedelta64: .tolist() may give nanoseconds
+        if getattr(value, "dtype", None) is not None and value.dtype.kind == "O":
+            raise _NoJson(value)
+        return _json_value(value.tolist())
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, Mapping):
+        out = {}
+        for key, inner in value.items():
+            key = _json_value(key)
+            if not isinstance(key, str | int | float | bool) and key is not None:
+                raise _NoJson(key)
+            out[str(key) if not isinstance(key, str) else key] = _json_value(inner)
+        return out
+    raise _NoJson(value)

@@ -15,7 +15,6 @@ from teal.compiler.plan import Step
 from teal.compiler.project import Model
 from teal.compiler.wording import counted
 from teal.runtime.checking import AuditFailed, CheckOutcome
-from teal.runtime.metadata import plain
 from teal.runtime.partition_errors import with_partition_context
 from teal.runtime.python_call import UserCodeError, call_asset, column_names
 from teal.runtime.results import CANCELED_RUNNING, ERROR, SKIPPED, SUCCESS, ModelResult
@@ -99,9 +98,7 @@ def python_output(ex: Executor, cur: EngineCursor, model: Model, key: str) -> An
     metadata it returned is reported with the partition)."""
     output = call_asset(ex.calls, cur, model, key=key)
     if output.metadata:
-        ex._partition_metadata[(model.name, key)] = {
-            k: plain(v) for k, v in output.metadata.items()
-        }
+        ex._partition_metadata[(model.name, key)] = dict(output.metadata)
     _has_partition_column(model, output.data)
     return output.data
 
@@ -426,9 +423,7 @@ def _write_range(
         source = output.data
         _has_partition_column(model, source)
         if output.metadata:  # reported with the range, as one materialization
-            ex._partition_metadata[(model.name, label)] = {
-                k: plain(v) for k, v in output.metadata.items()
-            }
+            ex._partition_metadata[(model.name, label)] = dict(output.metadata)
     built = cur.replace_partitions_single_run(
         target,
         windows,

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -84,7 +83,7 @@ def call_asset(
         raise UserCodeError(env.redact(message) if env.redact else message, line) from exc
     metadata: dict[str, Any] = {}
     if isinstance(value, Output):
-        metadata = _checked_metadata(value.metadata, model)
+        metadata = _checked_metadata(value, model, env)
         value = value.value
     try:
         data = io.scannable(value)
@@ -282,23 +281,45 @@ def load_managed_input(
     )
 
 
-def _checked_metadata(metadata: object, model: Model) -> dict[str, Any]:
-    """The metadata of a ``teal.Output``, if it is a mapping of names to JSON values."""
+def _checked_metadata(output: Output, model: Model, env: CallEnv) -> dict[str, Any]:
+    """The metadata of a ``teal.Output`` in its JSON form (:func:`json_metadata`); a value
+    that has none is left out with a warning in the asset's log, located at the line that
+    made the Output: the data it came with is written all the same."""
+    from teal.runtime.metadata import json_metadata
+
+    metadata = output.metadata
+    line = output_line(output, model)
     if not isinstance(metadata, dict) or not all(isinstance(k, str) for k in metadata):
         raise UserCodeError(
             f"asset '{model.name}' returned Output metadata that is not a mapping of names "
             f"to values: {type(metadata).__name__}",
-            model.line,
+            line,
         )
-    try:
-        json.dumps(metadata)
-    except (TypeError, ValueError) as exc:
-        raise UserCodeError(
-            f"asset '{model.name}' returned Output metadata that is not JSON ({exc}); "
-            "use text, numbers, booleans, lists and mappings",
-            model.line,
-        ) from None
-    return dict(metadata)
+    kept, dropped = json_metadata(metadata)
+    if dropped:
+        try:
+            where = model.path.relative_to(env.project.root).as_posix()
+        except ValueError:
+            where = str(model.path)
+        names = ", ".join(f"'{name}' (a {kind})" for name, kind in dropped.items())
+        asset_logger(model.name, env.redact).warning(
+            f"{where}:{line}: Output metadata {names} "
+            + ("is not recorded: it has" if len(dropped) == 1 else "are not recorded: they have")
+            + " no JSON form "
+            "(the data is written); give text, a number, a boolean, a date, a list or a "
+            "mapping, e.g. str(value)",
+            stacklevel=1,
+        )
+    return kept
+
+
+def output_line(output: Output, model: Model) -> int | None:
+    """The line of ``model``'s file that made ``output`` (its ``return teal.Output(...)``),
+    else the asset's decorator line."""
+    made_at = getattr(output, "made_at", None)
+    if made_at is not None and made_at[0] == str(model.path):
+        return int(made_at[1])
+    return model.line
 
 
 class UserCodeError(Exception):

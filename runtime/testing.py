@@ -4,10 +4,10 @@ tests."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Never
 
 from teal.compiler.assets import AssetCheckDef, AssetDef
 from teal.compiler.config import ProjectConfig
@@ -17,7 +17,7 @@ from teal.compiler.plan import build_plan
 from teal.compiler.project import Project, project_from_assets
 from teal.compiler.resources import ResourceDecl
 from teal.runtime.checking import CheckOutcome
-from teal.runtime.context import AssetContext, Resources, TimeWindow
+from teal.runtime.context import DAGSTER_NAMES, AssetContext, Resources, TimeWindow
 from teal.runtime.options import plan_options
 from teal.runtime.results import BuildResult, ModelResult
 from teal.runtime.run_config import RunConfig
@@ -32,6 +32,25 @@ class MaterializeResult:
 
     result: BuildResult
     outputs: dict[str, Any]  # model name -> pyarrow.Table
+
+    def __init__(
+        self,
+        result: BuildResult | None = None,
+        outputs: dict[str, Any] | None = None,
+        **dagster: Any,
+    ) -> None:
+        # Dagster's MaterializeResult(metadata=...) is what an asset returns there; here
+        # the name is materialize()'s result, and an asset returns teal.Output
+        if dagster or result is None or outputs is None:
+            given = ", ".join(f"{k}=" for k in dagster)
+            raise TypeError(
+                f"teal.MaterializeResult takes {f'no {given}' if given else 'a build result'}: "
+                "it is what teal.materialize() returns, not what an asset returns (as "
+                "Dagster's MaterializeResult is); to record metadata with an asset's data, "
+                f"{DAGSTER_NAMES['add_output_metadata']}"
+            )
+        object.__setattr__(self, "result", result)
+        object.__setattr__(self, "outputs", outputs)
 
     @property
     def success(self) -> bool:
@@ -68,7 +87,9 @@ def materialize(
     raise_on_error: bool = True,
     resources: dict[str, Any] | None = None,
     config: dict[str, dict[str, Any]] | None = None,
+    partition_key: str | None = None,
     partition: str | None = None,
+    **wrong: Never,
 ) -> MaterializeResult:
     """Run Python assets in dependency order, with the ``@teal.asset_check`` functions
     given among them (their outcomes: ``result.check_result(check)``).
@@ -77,8 +98,16 @@ def materialize(
     ``assets``. Outputs come back as Arrow tables: ``result.output_for("name")``.
     ``resources`` gives the resources the assets and checks name (instances, or
     ``teal.Resource`` objects whose EnvVars are read now); ``config`` the run config, by
-    asset name; ``partition`` the one partition key partitioned assets are built for.
+    asset name; ``partition_key`` (or ``partition``) the one partition key partitioned
+    assets are built for.
     """
+    _no_wrong_keywords(materialize, wrong)
+    if partition is not None and partition_key is not None and partition != partition_key:
+        raise TypeError(
+            f"materialize() got partition_key={partition_key!r} and partition={partition!r}: "
+            "give one (partition= is another name for partition_key=)"
+        )
+    partition = partition_key if partition_key is not None else partition
     for i, given in enumerate(assets):
         if not isinstance(given, AssetDef | AssetCheckDef | MultiAssetDef):
             raise SelectionError(
@@ -208,6 +237,28 @@ def _warn_unread(inputs: Mapping[str, object], project: Project) -> None:
         )
 
 
+def _no_wrong_keywords(function: Callable[..., Any], wrong: Mapping[str, object]) -> None:
+    """A ``TypeError`` for keywords ``function`` does not take, naming the one meant (as
+    Python's own does, plus the close match: ``partition=`` is ``partition_key=``)."""
+    if not wrong:
+        return
+    import inspect
+
+    from teal.compiler.errors import did_you_mean
+
+    known = [
+        p.name
+        for p in inspect.signature(function).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    name = next(iter(wrong))
+    hint = did_you_mean(name, known)
+    raise TypeError(
+        f"{function.__name__}() got an unexpected keyword argument '{name}'"
+        + (f": {hint}" if hint else f" (it takes {', '.join(known)})")
+    )
+
+
 def build_context(
     asset: AssetDef | None = None,
     *,
@@ -217,6 +268,7 @@ def build_context(
     cursor: Any = None,
     resources: dict[str, Any] | None = None,
     config: Any = None,
+    **wrong: Never,
 ) -> AssetContext:
     """An :class:`AssetContext` to call an asset function directly in a unit test, as
     Dagster's ``build_asset_context``: ``partition_key`` is validated against the asset's
@@ -230,6 +282,7 @@ def build_context(
     >>> events(teal.build_context(events, partition_key="2026-01-02"))
     [datetime.datetime(2026, 1, 2, 0, 0), datetime.datetime(2026, 1, 3, 0, 0)]
     """
+    _no_wrong_keywords(build_context, wrong)
     from teal.compiler.errors import SelectionError
     from teal.compiler.partitions import PartitionKeyError, parse_partitions
     from teal.compiler.partitions.dynamic import DynamicPartitions

@@ -152,3 +152,80 @@ def test_deps_on_an_unknown_asset_reads_as_a_sentence(project):
         "models/a.py:4:1: deps entry 'nope' of asset 'a' is not a model or a declared source\n"
         in done.stderr
     ), done.stderr
+
+
+# -- Dagster's MaterializeResult and partition_key -------------------------------------------
+
+REDIRECT = "to record metadata with an asset's data, return teal.Output(data, metadata={...})"
+
+
+def test_materialize_result_with_metadata_says_to_return_teal_output():
+    # teal.MaterializeResult is materialize()'s result: Dagster's return type gave a bare
+    # "unexpected keyword argument 'metadata'"
+    import teal
+
+    with pytest.raises(
+        TypeError, match=r"takes no metadata=: it is what teal\.materialize\(\)"
+    ) as info:
+        teal.MaterializeResult(metadata={"rows": 3})
+    assert REDIRECT in str(info.value)
+
+
+@pytest.mark.slow
+def test_an_asset_returning_materialize_result_fails_at_its_return_with_the_redirect(project):
+    model = (
+        "import teal\n\n\n"
+        "@teal.asset\n"
+        "def orders():\n"
+        '    return teal.MaterializeResult(metadata={"rows": 3})\n'
+    )
+    root = project({"models/orders.py": model}, config=CONFIG)
+    done = run_teal("build", cwd=root)
+    assert done.returncode == 1, done.output
+    assert "models/orders.py:6: TypeError: teal.MaterializeResult takes no metadata=" in (
+        done.stdout
+    ), done.output
+    assert REDIRECT in done.stdout
+
+
+def _keyed(context):  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+
+    return pa.table({"day": [context.partition_window.start.date()]})
+
+
+def test_materialize_takes_partition_key_as_build_context_does():
+    import teal
+
+    daily = teal.asset(partitioned_by={"daily": "2026-01-01"}, partition_column="day")(_keyed)
+    for given in ({"partition_key": "2026-01-03"}, {"partition": "2026-01-03"}):
+        out = teal.materialize([daily], **given)
+        assert str(out.output_for(daily).column("day")[0]) == "2026-01-03"
+    with pytest.raises(TypeError, match="partition_key='2026-01-03' and partition='2026-01-04'"):
+        teal.materialize([daily], partition_key="2026-01-03", partition="2026-01-04")
+
+
+@pytest.mark.parametrize(
+    "call, says",
+    [
+        (
+            "build_context",
+            "build_context() got an unexpected keyword argument 'partition': "
+            "did you mean 'partition_key'?",
+        ),
+        (
+            "materialize",
+            "materialize() got an unexpected keyword argument 'partition_keys': "
+            "did you mean 'partition_key'?",
+        ),
+    ],
+)
+def test_a_wrong_keyword_names_the_right_one(call, says):
+    import teal
+
+    with pytest.raises(TypeError) as info:
+        if call == "build_context":
+            teal.build_context(partition="2026-01-02")  # type: ignore[call-arg]
+        else:
+            teal.materialize([], partition_keys=["2026-01-02"])  # type: ignore[call-arg]
+    assert str(info.value) == says

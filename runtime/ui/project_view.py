@@ -101,7 +101,11 @@ class ProjectView:
                 {
                     "id": name,
                     "kind": "python" if m.kind == "python" else "model",
-                    "group": m.folder or "(top)",
+                    # boxed by the group it declares (@teal.asset(group=...)), else its folder
+                    "group": _group(m) or m.folder or "(top)",
+                    "folder": m.folder or "(top)",
+                    # what a click on its box selects: the group, or the folder's models
+                    "group_selector": f"group:{_group(m)}" if _group(m) else m.folder,
                     "materialized": m.materialized,
                     "relation": m.relation,
                     "status": statuses.get(name, FRESH),
@@ -256,7 +260,8 @@ class ProjectView:
             "materialized": m.materialized,
             "description": m.description,
             "tags": list(m.tags),
-            "group": m.folder,
+            "group": _group(m) or m.folder,
+            "folder": m.folder,
             "upstreams": list(m.upstreams),
             "sources": list(m.source_tables),
             "downstreams": downstream,
@@ -444,3 +449,9 @@ def _fingerprint(cfg: Any) -> tuple[tuple[str, int, int], ...]:
             continue
         found.append((str(path), st.st_size, st.st_mtime_ns))
     return tuple(sorted(found))
+
+
+def _group(m: Model) -> str:
+    """The group a model declares (``group=`` in its decorator or config), else ""."""
+    group = m.config.get("group")
+    return group if isinstance(group, str) else ""

@@ -103,3 +103,26 @@ def test_a_sources_facts_follow_its_files(tmp_path):
         error = refused(url, "assets/aa", code=404)  # a model that does not exist: 404
         assert error["error"] == "no model named 'aa'" and "'a'" in error["hint"]
         assert refused(url, "runs/nope", code=404)["error"] == "no run 'nope'"
+
+
+@pytest.mark.slow
+def test_a_declared_group_boxes_the_asset_in_the_graph(tmp_path):
+    # the node's group was its folder: @teal.asset(group="api") was selectable as
+    # group:api but drawn in the box of its folder
+    python = (
+        "import pyarrow as pa\nimport teal\n\n\n"
+        '@teal.asset(group="api")\ndef fetched():\n    return pa.table({"x": [1]})\n'
+    )
+    root = small_project(tmp_path / "p", {"a.sql": "select 1 as x"})
+    (root / "models" / "ingest").mkdir()
+    (root / "models" / "ingest" / "fetched.py").write_text(python)
+    (root / "models" / "ingest" / "b.sql").write_text("select x from fetched")
+    with ui_server(root) as (url, _):
+        nodes = {n["id"]: n for n in call(url, "graph")["nodes"]}
+        assert (nodes["fetched"]["group"], nodes["fetched"]["folder"]) == ("api", "ingest")
+        assert nodes["fetched"]["group_selector"] == "group:api"
+        assert (nodes["b"]["group"], nodes["b"]["group_selector"]) == ("ingest", "ingest")
+        assert (nodes["a"]["group"], nodes["a"]["group_selector"]) == ("(top)", "")
+        assert call(url, "graph?select=group:api")["selected"] == ["fetched"]
+        asset = call(url, "assets/fetched")
+        assert (asset["group"], asset["folder"]) == ("api", "ingest")

@@ -115,7 +115,7 @@ function showSide(n) {
   side.innerHTML = `<h2>${assetLink(n.id)}</h2>${badge(n.status)}
     <div id="side-latest" class="latest"><p class="muted">…</p></div>
     <dl class="facts"><dt>kind</dt><dd>${esc(n.kind)} · ${esc(n.materialized)}</dd><dt>relation</dt><dd>${esc(n.relation)}</dd>
-    <dt>folder</dt><dd>${esc(n.group)}</dd><dt>tags</dt><dd>${esc(n.tags.join(", "))}</dd>
+    <dt>group</dt><dd>${esc(n.group)}</dd>${n.folder !== n.group ? `<dt>folder</dt><dd>${esc(n.folder)}</dd>` : ""}<dt>tags</dt><dd>${esc(n.tags.join(", "))}</dd>
     <dt>checks</dt><dd>${n.checks.length ? `<ul class="check-names">${n.checks.map((c) => `<li title="${esc(c)}">${esc(c).replace(/_/g, "_<wbr>")}</li>`).join("")}</ul>` : "none"}</dd>
     <dt>partitioned</dt><dd>${n.partitioned ? "yes" : "no"}</dd></dl>
     <p class="toolbar"><a class="button" href="#/asset/${encodeURIComponent(n.id)}">Open</a>

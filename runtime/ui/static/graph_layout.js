@@ -7,9 +7,9 @@ export const GROUP_LIMIT = 300; // above this many assets the graph starts with 
 const LAYER_BANDS = 6; // a large folder is shown as this many boxes at most, by layer
 export const STATUS_COLORS = { fresh: "var(--fresh)", stale: "var(--stale)", failed: "var(--failed)", "never built": "var(--never)", partial: "var(--partial)", source: "var(--source)", ephemeral: "#c9d1d9" };
 
-// Too many assets to draw one by one: a box per folder, or, when one folder holds most of
-// them, per folder and layer (the longest path from a source), so that a large project
-// still shows its shape. A box opens as a selection when it is small enough, else lists
+// Too many assets to draw one by one: a box per group (the one a model declares, else
+// its folder), or, when one group holds most of them, per group and layer (the longest
+// path from a source), so that a large project still shows its shape. A box opens as a selection when it is small enough, else lists
 // its assets beside the graph.
 export function groupGraph(nodes, edges) {
   const folders = new Set(nodes.map((n) => n.group));
@@ -30,7 +30,10 @@ export function groupGraph(nodes, edges) {
     g.count += 1;
     g.members.push(n);
     g.statuses[n.status] = (g.statuses[n.status] || 0) + 1;
-    g.selector = byLayer || n.kind === "source" || n.group === "(top)" ? "" : n.group;
+    // a declared group's box selects group:NAME, a folder's the folder; a box whose
+    // members disagree (a folder and a group of one name) lists them instead
+    const selector = byLayer || n.kind === "source" ? "" : n.group_selector || "";
+    g.selector = g.count === 1 || g.selector === selector ? selector : "";
     groups.set(key, g);
   }
   const groupOf = new Map(nodes.map((n) => [n.id, `group:${keyOf(n)}`]));
