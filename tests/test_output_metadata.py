@@ -88,6 +88,7 @@ def _with_an_object() -> pa.Table:
     return teal.Output(table, metadata={"when": dt.time(9, 30), "raw": object()})  # type: ignore[return-value]
 
 
+@pytest.mark.slow  # the first materialize() of a process imports pyarrow and pandas: about 1 s
 def test_materialize_records_numpy_metadata_as_numbers():
     counted = teal.asset(name="counted")(_counted)
     out = teal.materialize([counted])
