@@ -399,4 +399,6 @@ class RunView:
                 path="run",
                 hint="only a queued or running run can be canceled",
             )
-        return "asked to stop: no new step starts, the steps running are rolled back"
+        from teal.runtime.cancel import STOPPING
+
+        return f"asked to stop: no new step starts; {STOPPING}"
