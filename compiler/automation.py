@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from teal.compiler.automation_conditions import SENSOR_NAME
 from teal.compiler.daemon_settings import DaemonSettings, check_known_keys, parse_daemon_settings
 from teal.compiler.errors import ProjectError, did_you_mean
-from teal.compiler.toml_lines import table_line
+from teal.compiler.toml_lines import table_line, value_col
 
 CATCHUP = ("latest", "all", "none")
 JOB_KEYS = {
@@ -172,6 +172,8 @@ class Automation:
     sensors: dict[str, Sensor] = field(default_factory=dict)
     # the daemon's own settings ([daemon]: how long ticks are kept)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    # how a job's table is written in the project file (pyproject.toml: under [tool.teal])
+    jobs_header: str = "[jobs.<name>]"
 
     def job(self, name: str, *, path: str = "--job") -> Job:
         try:
@@ -184,7 +186,7 @@ class Automation:
                 or (
                     "known jobs: " + ", ".join(sorted(self.jobs))
                     if self.jobs
-                    else "declare one under [tool.teal.jobs.<name>] (see `teal jobs`)"
+                    else f"declare one under {self.jobs_header} (see `teal jobs`)"
                 ),
             ) from None
 
@@ -260,11 +262,13 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
     def target(kind: str, name: str, spec: dict[str, Any]) -> Target:
         job = spec.get("job")
         if job is not None and job not in jobs:
-            raise fail(
+            error = fail(
                 f"{kind}.{name} runs job '{job}', which is not declared",
                 f"{kind}.{name}.job",
-                did_you_mean(str(job), jobs) or "declare it under [tool.teal.jobs.<name>]",
+                did_you_mean(str(job), jobs) or f"declare it under {jobs_header(config_path)}",
             )
+            error.col = value_col(config_path, error.line)  # at the job's name
+            raise error
         if job is not None and ("select" in spec or "exclude" in spec):
             raise fail(
                 f"{kind}.{name} gives both a job and a selection", f"{kind}.{name}", "keep one"
@@ -406,7 +410,17 @@ def parse_automation(data: dict[str, Any], config_path: Path, key_line: Any = No
         schedules=schedules,
         sensors=sensors,
         daemon=parse_daemon_settings(data.get("daemon"), fail),
+        jobs_header=jobs_header(config_path),
     )
+
+
+def jobs_header(config_path: Path) -> str:
+    """How a job's table is written in the project file ``config_path``.
+
+    >>> jobs_header(Path("teal.toml")), jobs_header(Path("pyproject.toml"))
+    ('[jobs.<name>]', '[tool.teal.jobs.<name>]')
+    """
+    return "[tool.teal.jobs.<name>]" if config_path.name == "pyproject.toml" else "[jobs.<name>]"
 
 
 def _whole(value: Any, what: str, fail: Any, low: int | None = None) -> int:

@@ -43,6 +43,14 @@ def table_line(path: Path, table: str, key: str | None = None) -> int | None:
     return None
 
 
+def value_col(path: Path, line: int | None) -> int | None:
+    """The 1-based column of the value of the ``key = value`` on line ``line`` of
+    ``path`` (a message about the value points at it), or None."""
+    text = line_text(path, line)
+    found = re.match(r"\s*[\w.\"'-]+\s*=\s*", text or "")
+    return found.end() + 1 if found and found.end() < len(text or "") else None
+
+
 def line_text(path: Path, line: int | None) -> str | None:
     """Line ``line`` of ``path`` (1-based), or None."""
     if line is None:

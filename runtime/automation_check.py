@@ -104,7 +104,7 @@ def automation_errors(session: Session) -> list[TealError]:
                     path=defined.file(config.root),
                     line=defined.line,
                     hint=did_you_mean(defined.job, automation.jobs)
-                    or "declare it under [tool.teal.jobs.<name>]",
+                    or f"declare it under {automation.jobs_header}",
                 )
             )
     return out

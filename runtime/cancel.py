@@ -31,6 +31,11 @@ from typing import TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:
     from teal.warehouse.engine import EngineCursor
 
+# what a cancel does to the steps running (`teal cancel`, the UI's Cancel say it)
+STOPPING = (
+    "a running SQL step is interrupted and rolls back; a running Python function cannot be "
+    "interrupted mid-call: it runs to its end and its result is rolled back"
+)
 POLL_S = 0.2  # one indexed read of the run's status, five times a second
 
 T = TypeVar("T")

@@ -46,6 +46,7 @@ from teal.runtime.daemon_freshness import Evaluator, freshness_evaluator
 from teal.runtime.daemon_load import PROJECT, ProjectLoads
 from teal.runtime.daemon_project import ADOPTED, adopt_state, renamed, scope_store
 from teal.runtime.launcher import Handle, Launcher, SubprocessLauncher
+from teal.runtime.pausing import PausesSaid
 from teal.runtime.runstore import (
     RunRecord,
     RunStatus,
@@ -166,6 +167,8 @@ class Daemon:
     pruned_at: datetime | None = None
     # the models' automation conditions (runtime/automation_conditions.py); None: not evaluated
     conditions: Conditions | None = None
+    # the schedules said paused: their skipped ticks are recorded, not said each time
+    pauses: PausesSaid = field(default_factory=PausesSaid)
 
     def __post_init__(self) -> None:
         scope_store(self.store, self.config)  # its ticks, cursors and queue are its project's
@@ -182,9 +185,9 @@ class Daemon:
         problem = self.reload_if_changed()
         if problem is not None and self.on_tick is not None:
             self.on_tick(TickOutcome("config", now, TickStatus.FAILED, None, problem))
-        found: list[TickOutcome] = []
         self.loads.begin(now)  # what needs the project loads it once, the first time
         paused = self.ticks.paused()  # by `teal schedules pause` or the UI
+        found = self.pauses.said_now(self.config, paused, now)
         for schedule in self.config.automation.schedules.values():
             if schedule.enabled:
                 found.extend(
@@ -345,7 +348,10 @@ class Daemon:
                     if paused
                     else f"missed: no daemon ran at that time (catchup = {schedule.catchup})"
                 )
-                if self.ticks.record(source, tick, TickStatus.SKIPPED, at=now, message=message):
+                recorded = self.ticks.record(
+                    source, tick, TickStatus.SKIPPED, at=now, message=message
+                )
+                if recorded and not paused:  # a pause is said once (PausesSaid)
                     outcomes.append(TickOutcome(source, tick, TickStatus.SKIPPED, None, message))
                 continue
             outcomes.append(self.request(source, tick, now, schedule.target, schedule))

@@ -41,7 +41,12 @@ class ProcessHandle:
 
 @dataclass
 class SubprocessLauncher:
-    """Runs ``teal launch RUN`` in a child process, its output in ``.teal/logs/RUN.log``."""
+    """Runs ``teal launch RUN`` in a child process, its output in ``.teal/logs/RUN.log``.
+
+    The child is started in a session of its own: Ctrl-C on a foreground ``teal daemon``
+    (or ``teal ui``) sends SIGINT to the terminal's whole process group, and a run that
+    shared it was canceled while the daemon said it went on to its end. A run launched is
+    stopped by ``teal cancel``, not by the end of the process that launched it."""
 
     root: Path
     env: dict[str, str] | None = None
@@ -57,5 +62,6 @@ class SubprocessLauncher:
             stdin=subprocess.DEVNULL,
             env=self.env,
             cwd=str(self.root),
+            start_new_session=True,  # the terminal's Ctrl-C to the daemon is not the run's
         )
         return ProcessHandle(run_id, process, log)

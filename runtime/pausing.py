@@ -7,12 +7,19 @@ changing. What a listing shows is read without creating a store that does not ex
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 from teal.compiler.automation_conditions import SENSOR_NAME
 from teal.compiler.config import ProjectConfig
 from teal.compiler.errors import SelectionError, did_you_mean
 from teal.runtime.clock import utc_now
 from teal.runtime.runstore import RunStore, open_run_store, store_spec
 from teal.runtime.runstore.ticks import TickStore
+
+if TYPE_CHECKING:
+    from teal.runtime.daemon import TickOutcome
 
 KINDS = ("schedule", "sensor")
 
@@ -53,3 +60,37 @@ def set_paused(
     with open_run_store(store_spec(config.run_store), config.root, project=config.name) as opened:
         opened.migrate(utc_now())
         TickStore(opened).set_paused(f"{kind}:{name}", paused, utc_now())
+
+
+@dataclass
+class PausesSaid:
+    """What the daemon said of its paused schedules: a schedule paused, or resumed, since
+    its last step is said once. Each tick of a paused schedule is recorded skipped all the
+    same (the UI lists them), but said each time an every-minute one was 1,440 lines a
+    day."""
+
+    said: set[str] = field(default_factory=set)  # ``schedule:NAME`` said paused
+
+    def said_now(self, config: ProjectConfig, paused: set[str], now: datetime) -> list[TickOutcome]:
+        """The outcomes to say at ``now`` (naive UTC), ``paused`` as the store has it."""
+        from teal.runtime.daemon import TickOutcome
+
+        schedules = {f"schedule:{name}" for name in config.automation.schedules}
+        paused_now = paused & schedules
+        found = [
+            TickOutcome(
+                source,
+                now,
+                "paused",
+                None,
+                "its ticks are recorded skipped until "
+                f"`teal schedules resume {source.partition(':')[2]}` or the UI resumes it",
+            )
+            for source in sorted(paused_now - self.said)
+        ]
+        found.extend(
+            TickOutcome(source, now, "resumed", None, "its next tick runs")
+            for source in sorted((self.said - paused_now) & schedules)
+        )
+        self.said = paused_now
+        return found

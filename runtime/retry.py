@@ -52,6 +52,10 @@ class RetryRequest:
     ignore_failed_upstream: bool = False
     event_time_window: tuple[str, str] | None = None
     empty: bool = False
+    # the job the run was of (`teal build --job`, a schedule's) and its tags: a retry is
+    # of the same job, so a run-status sensor of that job sees it
+    job: str | None = None
+    tags: tuple[str, ...] = ()
 
     def only_models(self) -> frozenset[str] | None:
         """The models whose steps the retry keeps (None: all its selection plans)."""
@@ -83,6 +87,8 @@ class RetryRequest:
             # a run of automation conditions: each model's keys (a plain build of a
             # time-partitioned model would build every missing partition)
             "model_partitions": self.parent.config.get("model_partitions"),
+            # a queued retry's run records them as a run of the job does
+            **({"job": self.job, "tags": list(self.tags)} if self.job is not None else {}),
         }
 
 
@@ -186,6 +192,8 @@ def _asked(run: RunRecord) -> RetryRequest:
         if isinstance(window := config.get("event_time_window"), list) and len(window) == 2
         else None,
         empty=bool(config.get("empty")),
+        job=str(config["job"]) if isinstance(config.get("job"), str) else None,
+        tags=tuple(str(t) for t in tags) if isinstance(tags := config.get("tags"), list) else (),
     )
 
 

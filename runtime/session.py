@@ -262,12 +262,10 @@ class Session:
     def run_store(self) -> RunStore:
         """The project's run store, opened and migrated on first use; runs this host left
         started by a process that is gone are marked crashed."""
-        if self._store is None:
-            from teal.runtime.recorder import open_migrated
+        if self._store is None:  # an error located where the store was chosen
+            from teal.runtime.store_location import open_project_store
 
-            self._store = open_migrated(
-                store_spec(self.config.run_store), self.config.root, project=self.config.name
-            )
+            self._store = open_project_store(self.config)
         return self._store
 
     def close(self) -> None:
@@ -442,14 +440,15 @@ class Session:
         reporter: Reporter | None,
     ) -> BuildResult:
         from teal.runtime.results import BuildResult
+        from teal.runtime.store_location import open_before_build
         from teal.runtime.validate import check_schema_changes, plan_warnings
         from teal.runtime.waiting import open_when_free
 
         project = self.project
         run_id = run.run_id or new_run_id()
         options = options or self.options()
-        if self.record_runs:
-            self.run_store()  # an unreachable store fails the run before any data changes
+        if self.record_runs:  # an unreachable store fails the run before any data changes
+            open_before_build(self)
         if run.bind and self.defer is None:
             self.bind(select, exclude)  # a missing column fails before any data changes
         sources, deferred = project.sources, None

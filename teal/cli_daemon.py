@@ -125,7 +125,7 @@ def daemon(
             if once:
                 raise
             if not lost:
-                say(f"{exc}\n  the daemon goes on and tries again", err=True)
+                say(exc.to_daemon(), err=True)  # its hint is the daemon's, not a build's
             lost[:] = [exc]
             return
         if lost:
@@ -279,7 +279,8 @@ def jobs(
     as_json: bool,
 ) -> None:
     """List the project's jobs (run one with `teal build --job NAME`)."""
-    found = _checked_config(project_dir).automation.jobs
+    automation = _checked_config(project_dir).automation
+    found = automation.jobs
     if as_json:
         emit_json(
             [
@@ -299,7 +300,7 @@ def jobs(
         )
         return
     if not found:
-        click.echo("No jobs: declare them under [tool.teal.jobs.<name>] (docs/automation.md).")
+        click.echo(f"No jobs: declare them under {automation.jobs_header} (docs/automation.md).")
         return
     rows = [
         (j.name, " ".join(j.select) or "(all)", " ".join(j.exclude), j.description)

@@ -92,6 +92,8 @@ def retry(
         debug=debug,
         config=request.run_config,
         store_failures=request.store_failures,
+        job=request.job,  # a retry of a job's run is a run of that job
+        tags=request.tags,
     )
     if not as_json:
         click.echo(

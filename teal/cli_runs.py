@@ -414,9 +414,11 @@ def cancel(
     vars_: str | None,
     debug: bool,
 ) -> None:
-    """Stop a running run: no new step starts, the steps running finish (each is atomic),
-    and the run ends canceled; a queued run ends canceled without starting (RUN: an id, a
-    prefix of one, or `last`)."""
+    """Stop a running run: no new step starts; a running SQL step is interrupted and rolls
+    back; a running Python function cannot be interrupted mid-call: it runs to its end and
+    its result is rolled back. The run ends canceled; a queued run ends canceled without
+    starting (RUN: an id, a prefix of one, or `last`)."""
+    from teal.runtime.cancel import STOPPING
     from teal.runtime.runstore.heartbeat import cancel_unreachable
     from teal.runtime.runstore.ticks import TickStore
 
@@ -428,9 +430,7 @@ def cancel(
             "heartbeats, nothing tells whether it still runs, and nothing would ever end it"
         )
     elif store.request_cancel(run.run_id):
-        click.echo(
-            f"asked run {run.run_id} to stop: no new step starts, and the steps running are rolled back"
-        )
+        click.echo(f"asked run {run.run_id} to stop: no new step starts; {STOPPING}")
     elif TickStore(store).cancel_queued(run.run_id, at=utc_now()):
         click.echo(f"canceled run {run.run_id}, which was queued: it will not start")
     else:

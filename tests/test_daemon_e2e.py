@@ -417,6 +417,29 @@ def test_a_job_run_from_the_command_line_is_seen_by_a_run_status_sensor_of_that_
         assert [p["run_id"] for p in posted] == [shown["run_id"]]
 
 
+def test_a_retry_of_a_job_run_is_a_run_of_that_job_seen_by_its_run_status_sensor(project):
+    """`teal retry` keeps the run's job and tags (as the UI's Re-execute all does): a
+    run-status sensor of the job sees the retry that failed too."""
+    bad = "{{ config(materialized='table') }} select error('the feed is broken') as x"
+    root = project({"models/bad.sql": bad})
+    (root / "teal.toml").write_text(
+        '[jobs.api]\nselect = "bad"\ntags = ["team:api"]\n\n'
+        '[sensors.alert]\nrun_status = "failure"\nof_job = "api"\nwebhook_env = "ALERT_URL"\n'
+    )
+    with webhook() as (url, posted):
+        env = {"ALERT_URL": url}
+        assert run_teal("daemon", "--once", cwd=root, env=env).returncode == 0  # first seen
+        assert run_teal("build", "--job", "api", cwd=root).returncode == 1
+        retried = run_teal("retry", "last", cwd=root)
+        assert retried.returncode == 1, retried.output
+        shown = json.loads(run_teal("runs", "show", "last", "--json", cwd=root).stdout)["run"]
+        assert shown["trigger"] == "retry"
+        assert shown["config"]["job"] == "api" and shown["config"]["tags"] == ["team:api"]
+        alerted = run_teal("daemon", "--once", cwd=root, env=env)
+        assert alerted.returncode == 0, alerted.output
+        assert shown["run_id"] in [p["run_id"] for p in posted]
+
+
 def test_an_asset_sensor_on_a_partitioned_model_runs_an_unpartitioned_target(project):
     """events is daily; summary, which reads it, is not: the sensor's run builds summary
     (the watched model's keys are not summary's), where it failed on --partition."""

@@ -1,6 +1,7 @@
 """A run killed with kill -9 must not hold the daemon's queue: the daemon finds it crashed
 (as any teal command opening the store does) and launches what waits, whether the run was a
-build started by hand or one it launched itself and was killed with it.
+build started by hand or one it launched itself and was killed with it. And a Ctrl-C to a
+foreground daemon stops the daemon, not the run it launched (a session of its own).
 
 The store is read here with sqlite3 directly, never with `teal runs`: that command marks a
 dead process's run crashed itself, which would hide a daemon that never does."""
@@ -85,8 +86,9 @@ def wait_for_runs(root: Path, expected: list[tuple[str, str]], what: str) -> Non
 
 @contextmanager
 def running_daemon(root: Path) -> Iterator[subprocess.Popen[str]]:
-    """`teal daemon` in a session of its own: the runs it launches share its process group,
-    so one killpg ends them all, as a container's or a cgroup's kill does."""
+    """`teal daemon` in a session of its own, as a shell runs a foreground command in a
+    process group of its own: a killpg reaches the daemon, and the runs it launches only
+    when they are killed too (each is started in a session of its own)."""
     daemon = spawn_teal("daemon", cwd=root, start_new_session=True)
     try:
         assert daemon.stdout is not None
@@ -131,7 +133,9 @@ def test_a_daemon_killed_with_its_run_launches_the_next_run_when_restarted(proje
     with running_daemon(root) as daemon:
         land(root, "a.csv")
         wait_for(lambda: (root / "at_gate").exists(), "the launched run to reach the gate")
-        os.killpg(daemon.pid, signal.SIGKILL)  # the daemon and its `teal launch` child
+        # the daemon and its `teal launch` child, as a container's or a cgroup's kill does
+        os.killpg(daemon.pid, signal.SIGKILL)
+        os.kill(int((root / "at_gate").read_text()), signal.SIGKILL)
         daemon.wait(timeout=30)
     (root / "gate").unlink()
     land(root, "b.csv")
@@ -142,6 +146,25 @@ def test_a_daemon_killed_with_its_run_launches_the_next_run_when_restarted(proje
             "the restarted daemon to find its killed run crashed and launch the next",
         )
     # the run is recorded a success before its process has closed the warehouse
+    wait_for(lambda: _readable(root), "the launched run to let go of the warehouse")
+    assert query(root / "warehouse.duckdb", "select sum(n) from slow") == [(6,)]
+
+
+def test_ctrl_c_to_a_foreground_daemon_leaves_the_run_it_launched_going_to_its_end(project):
+    """Ctrl-C in the daemon's terminal is a SIGINT to its process group: the daemon stops,
+    saying the run goes on, and the run goes on (it was canceled, rolled back)."""
+    root = make(project)
+    os.mkfifo(root / "gate")
+    with running_daemon(root) as daemon:
+        land(root, "a.csv")
+        wait_for(lambda: (root / "at_gate").exists(), "the launched run to reach the gate")
+        os.killpg(daemon.pid, signal.SIGINT)  # what the terminal's Ctrl-C sends
+        out, _ = daemon.communicate(timeout=30)
+        assert daemon.returncode == 0, out
+        assert "goes on to its end" in out, out
+        with open(root / "gate", "w") as gate:  # the run, still waiting, goes on
+            gate.write("go")
+        wait_for_runs(root, [("success", "sensor")], "the launched run to end")
     wait_for(lambda: _readable(root), "the launched run to let go of the warehouse")
     assert query(root / "warehouse.duckdb", "select sum(n) from slow") == [(6,)]
 

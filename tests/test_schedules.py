@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from teal.compiler.automation import Schedule, Target, next_ticks, ticks_between
 from teal.compiler.config import load_config
+from tests.conftest import run_teal
 
 
 def schedule(cron: str, tz: str = "UTC") -> Schedule:
@@ -115,6 +116,35 @@ def test_a_mistake_is_located_in_its_own_table_and_line(tmp_path):
         load_config(tmp_path).automation  # noqa: B018 (what the daemon reads)
     assert "timezone 'Europe/Berln' is not a time zone" in caught.value.message
     assert caught.value.line == 9
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("config_file", "text", "spot", "header"),
+    [
+        ("teal.toml", 'name = "p"\n', "teal.toml:4:7:", "[jobs.<name>]"),
+        (
+            "pyproject.toml",
+            '[project]\nname = "p"\n\n[tool.teal]\nname = "p"\n',
+            "pyproject.toml:8:7:",
+            "[tool.teal.jobs.<name>]",
+        ),
+    ],
+)
+def test_an_undeclared_job_is_located_at_its_name_with_the_table_of_this_file(
+    tmp_path, config_file, text, spot, header
+):
+    """The hint names the job's table as this project file writes it, and the error
+    points at the job's name, not at the start of its line."""
+    (tmp_path / "models").mkdir()
+    table = "tool.teal.schedules.s" if config_file == "pyproject.toml" else "schedules.s"
+    (tmp_path / config_file).write_text(f'{text}\n[{table}]\njob = "zzz"\ncron = "0 3 * * *"\n')
+    done = run_teal("validate", cwd=tmp_path)
+    assert done.returncode == 2, done.output
+    assert f"{spot} schedules.s runs job 'zzz', which is not declared" in done.stderr
+    assert '    job = "zzz"\n          ^\n' in done.stderr
+    assert f"hint: declare it under {header}" in done.stderr
+    assert "Traceback" not in done.output
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
@@ -12,6 +13,20 @@ from teal.compiler.errors import WarehouseError
 class StoreLost(WarehouseError):
     """The connection to a network store broke under a call (a restart, a failover); the
     next call connects again."""
+
+    def to_daemon(self) -> str:
+        """What ``teal daemon`` says of it: its hint is a build's (which run to retry),
+        and the daemon was running no build of its own but evaluating ticks."""
+        said = copy.copy(self)
+        said.hint = DAEMON_HINT
+        return f"{said}\n  the daemon goes on and tries again"
+
+
+DAEMON_HINT = (
+    "until the store answers, the daemon records no tick and launches no run; it connects "
+    "again at each step and says `the run store is back`, then evaluates the ticks due "
+    "meanwhile as each schedule's catchup says"
+)
 
 
 _P = ParamSpec("_P")

@@ -82,12 +82,11 @@ def _connect_hint(message: str) -> str:
     """What to do about a failed connection, by what the server said."""
     if "password authentication failed" in message or "no password supplied" in message:
         return (
-            "check the user and password of run_store / TEAL_RUN_STORE (or PGPASSWORD, "
-            "~/.pgpass); nothing was built"
+            "check the user and password of run_store / TEAL_RUN_STORE (or PGPASSWORD, ~/.pgpass)"
         )
     if re.search(r'database "[^"]*" does not exist', message):
-        return "create the database (createdb NAME) or fix run_store / TEAL_RUN_STORE; nothing was built"
-    return "start the server or fix run_store / TEAL_RUN_STORE; nothing was built"
+        return "create the database (createdb NAME) or fix run_store / TEAL_RUN_STORE"
+    return "start the server or fix run_store / TEAL_RUN_STORE"
 
 
 class PostgresRunStore(SqlRunStore):

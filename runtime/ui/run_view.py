@@ -354,27 +354,21 @@ class RunView:
         return run_id
 
     def retry(self, run_id: str) -> str:
-        """Queue a run of what run ``run_id`` did not finish (as ``teal retry``)."""
+        """Queue a run of what run ``run_id`` did not finish (as ``teal retry``), of its job
+        and with its tags."""
         from teal.runtime.retry import plan_retry
 
         return self._again(plan_retry(self.store, self.resolve(run_id)), Trigger.RETRY)
 
     def reexecute(self, run_id: str) -> str:
         """Queue run ``run_id`` again, whole: its selection, partitions and settings, and
-        its job and tags (Dagster's re-execute all); linked to it as its parent."""
+        its job and tags (Dagster's re-execute all, and a retry alike: ``settings()``);
+        linked to it as its parent."""
         from teal.runtime.retry import rerun_request
 
-        run = self.resolve(run_id)
-        request = rerun_request(run)
-        job: dict[str, JsonValue] = {k: run.config[k] for k in ("job", "tags") if k in run.config}
-        return self._again(request, Trigger.UI, job)
+        return self._again(rerun_request(self.resolve(run_id)), Trigger.UI)
 
-    def _again(
-        self,
-        request: RetryRequest,
-        trigger: Trigger,
-        more: Mapping[str, JsonValue] | None = None,
-    ) -> str:
+    def _again(self, request: RetryRequest, trigger: Trigger) -> str:
         from teal.runtime.retry import retry_warehouse
 
         # the daemon builds into this project's warehouse: a run of another one is refused
@@ -384,7 +378,7 @@ class RunView:
             select=request.select,
             exclude=request.exclude,
             partitions=request.partitions_asked(),
-            settings={**request.settings(), **(more or {})},
+            settings=request.settings(),
             trigger=trigger,
             parent=request.parent,
             command=request.command,
@@ -405,4 +399,6 @@ class RunView:
                 path="run",
                 hint="only a queued or running run can be canceled",
             )
-        return "asked to stop: no new step starts, the steps running are rolled back"
+        from teal.runtime.cancel import STOPPING
+
+        return f"asked to stop: no new step starts; {STOPPING}"

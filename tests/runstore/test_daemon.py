@@ -611,14 +611,42 @@ def test_a_schedule_paused_from_the_ui_does_not_tick_until_resumed(tmp_path, sto
     assert d.step(T0) == []
     d.ticks.set_paused("schedule:hourly", True, T0)
     assert d.ticks.paused() == {"schedule:hourly"}
-    skipped = d.step(datetime(2026, 3, 2, 3, 0, 1))  # its 03:00 tick: recorded, not run
-    assert [(o.status, o.message) for o in skipped] == [
-        ("skipped", "paused (`teal schedules resume hourly` or the UI resumes it)")
+    resume = "`teal schedules resume hourly` or the UI resumes it"
+    said = d.step(datetime(2026, 3, 2, 2, 59, 30))  # said paused as the daemon sees it
+    assert [(o.source, o.status, o.message) for o in said] == [
+        ("schedule:hourly", "paused", f"its ticks are recorded skipped until {resume}")
     ]
+    assert d.step(datetime(2026, 3, 2, 3, 0, 1)) == []  # its 03:00 tick: recorded, not run
+    tick = TickStore(d.store).last_tick("schedule:hourly")
+    assert tick == datetime(2026, 3, 2, 3, 0)
     assert d.launcher.started == []  # type: ignore[attr-defined]
     d.ticks.set_paused("schedule:hourly", False, T0)
     found = d.step(datetime(2026, 3, 2, 4, 0, 1))  # resumed: the next tick runs, no catch-up
-    assert [(o.tick_at, o.status) for o in found] == [(datetime(2026, 3, 2, 4, 0), "requested")]
+    assert [(o.tick_at, o.status) for o in found] == [
+        (datetime(2026, 3, 2, 4, 0, 1), "resumed"),
+        (datetime(2026, 3, 2, 4, 0), "requested"),
+    ]
+
+
+def test_a_paused_every_minute_schedule_is_said_paused_once_and_resumed_once(tmp_path, store_spec):
+    """Each tick of a paused schedule is recorded skipped; the daemon's output says the
+    pause once, not a line a minute (1,440 a day), and the resume once."""
+    root = project(tmp_path, '[schedules.often]\nselect = "a"\ncron = "* * * * *"\n')
+    d = daemon(root, store_spec)
+    assert d.step(T0) == []
+    d.ticks.set_paused("schedule:often", True, T0)
+    said = [o for minute in range(1, 31) for o in d.step(T0 + timedelta(minutes=minute, seconds=1))]
+    assert [(o.source, o.status) for o in said] == [("schedule:often", "paused")]
+    recorded = TickStore(d.store).ticks("schedule:often", limit=100)
+    assert [t.status for t in recorded] == ["skipped"] * 30  # recorded, each
+    d.ticks.set_paused("schedule:often", False, T0)
+    later = T0 + timedelta(minutes=31, seconds=1)
+    assert [(o.status, o.tick_at) for o in d.step(later)] == [
+        ("resumed", later),
+        ("requested", datetime(2026, 3, 2, 3, 30)),
+    ]
+    assert d.step(later + timedelta(seconds=30)) == []  # said once
+    d.store.close()
 
 
 TWO_SENSORS = (

@@ -236,3 +236,6 @@ def test_the_daemon_outlives_a_store_outage(project, own_server, own_store) -> N
     assert daemon.returncode == 0, out
     assert "lost the run store postgresql://teal:***@" in out
     assert "Traceback" not in out and "hunter2" not in out
+    # the daemon's own hint, not a build's (it built nothing a retry would finish)
+    assert "teal retry" not in out, out
+    assert "the daemon records no tick and launches no run" in out, out

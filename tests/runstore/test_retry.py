@@ -171,6 +171,18 @@ def test_retry_builds_into_the_warehouse_of_the_run_it_retries(project):
     assert not (root / "warehouse.duckdb").exists() and not (root / "other.duckdb").exists()
 
 
+def test_cancel_help_says_a_python_function_runs_to_its_end_and_rolls_back(tmp_path):
+    """`teal cancel --help` says what a cancel does, as docs/runs.md does: a running query
+    is interrupted, a running Python function is not (its result is rolled back)."""
+    shown = run_teal("cancel", "--help", cwd=tmp_path)
+    assert shown.returncode == 0, shown.output
+    said = " ".join(shown.stdout.split())
+    assert "the steps running finish" not in said
+    assert "a running SQL step is interrupted and rolls back" in said
+    assert "a running Python function cannot be interrupted mid-call: it runs to its end" in said
+    assert "its result is rolled back" in said
+
+
 @pytest.mark.slow
 def test_cancel_rolls_back_the_python_step_in_flight_and_retry_finishes_the_run(project):
     """b, a Python asset, is in its function when `teal cancel` comes: it cannot be
@@ -182,7 +194,11 @@ def test_cancel_rolls_back_the_python_step_in_flight_and_retry_finishes_the_run(
         assert build.stdout is not None
         asked = run_teal("cancel", "last", cwd=root)
         assert asked.returncode == 0, asked.output
-        assert "no new step starts, and the steps running are rolled back" in asked.stdout
+        assert (  # what happens to b: it is a Python function, not a query
+            "no new step starts; a running SQL step is interrupted and rolls back; a running "
+            "Python function cannot be interrupted mid-call: it runs to its end and its result "
+            "is rolled back"
+        ) in asked.stdout
         for line in build.stdout:  # the build saw the cancel: from here no step starts
             if line.startswith("Canceling: "):
                 break

@@ -168,6 +168,31 @@ def test_an_unreachable_run_store_fails_the_build_before_any_data_changes(projec
     ) == [(0,)]
 
 
+@pytest.mark.slow
+def test_an_unreachable_run_store_is_located_where_it_was_chosen(project):
+    """`teal runs` with the store down says the store is unreachable, at the setting that
+    chose it (exit 2), and not that nothing was built: it builds nothing. A build says so."""
+    pytest.importorskip("psycopg")
+    url = "postgresql://teal:pw@127.0.0.1:1/runs"
+    root = project({"models/ok.sql": "select 1 as id"}, config=f'name = "p"\nrun_store = "{url}"\n')
+    listed = run_teal("runs", cwd=root)
+    assert listed.returncode == 2, listed.output
+    assert listed.stderr.startswith(
+        "teal.toml:2:13: cannot reach the run store postgresql://teal:***@127.0.0.1:1/runs"
+    ), listed.stderr
+    assert '    run_store = "postgresql://teal:***@127.0.0.1:1/runs"\n' in listed.stderr
+    assert "hint: start the server or fix run_store / TEAL_RUN_STORE\n" in listed.stderr
+    assert "nothing was built" not in listed.output and "pw@" not in listed.output
+    built = run_teal("build", cwd=root)
+    assert built.returncode == 2, built.output
+    assert "hint: start the server or fix run_store / TEAL_RUN_STORE; nothing was built" in (
+        built.stderr
+    )
+    chosen = run_teal("status", cwd=root, env={"TEAL_RUN_STORE": url.replace("runs", "other")})
+    assert chosen.returncode == 2, chosen.output
+    assert chosen.stderr.startswith("TEAL_RUN_STORE: cannot reach the run store"), chosen.stderr
+
+
 def test_migrate_says_what_it_applied_then_that_it_is_current(project):
     root = project({"models/ok.sql": "select 1 as id"})
     first = run_teal("migrate", cwd=root)

@@ -63,3 +63,22 @@ def test_a_run_page_lists_its_retries(tmp_path):
         retried = call(url, f"runs/{retry}")["run"]
         assert retried["parent_run_id"] == first and retried["config"]["only_models"] == ["broken"]
         assert call(url, f"runs/{again}")["run"]["config"]["only_models"] is None
+
+
+@pytest.mark.slow
+def test_retry_what_did_not_finish_keeps_the_job_and_its_tags(tmp_path):
+    """As Re-execute all does: a run-status sensor of the job sees the retry."""
+    root = project(tmp_path)
+    (root / "models" / "priced.sql").write_text(
+        "{{ config(materialized='table') }}\nselect error('no prices') as currency"
+    )
+    with ui_server(root) as (url, app):
+        queued_only(app)
+        first = call(url, "launch", {"job": "usd"})["run_id"]
+        launch_queued(root, first)
+        assert call(url, f"runs/{first}")["run"]["status"] == "failure"
+        retry = call(url, f"runs/{first}/retry", {})["run_id"]
+        run = call(url, f"runs/{retry}")["run"]
+        assert run["trigger"] == "retry" and run["config"]["only_models"] == ["priced"]
+        assert run["config"]["job"] == "usd" and run["config"]["tags"] == ["team:finance"]
+        assert run["started_by"] == "retry, job usd"
