@@ -62,6 +62,9 @@ def masked(url: str) -> str:
     return f"{head}{sep}{authority}{qmark}{query}"
 
 
+SHORT = 6  # a password shorter than this is masked only where it stands alone
+
+
 def redacted(text: str, url: str) -> str:
     """``text`` (a driver's message) without the password of ``url``, whole or in the
     pieces libpq may have split it into (an unescaped ``@`` or ``/`` in a password ends
@@ -69,9 +72,14 @@ def redacted(text: str, url: str) -> str:
 
     >>> redacted("failed to resolve host 'cret@db'", "postgresql://teal:s3@cret@db/runs")
     "failed to resolve host '***@db'"
+    >>> redacted("connection to port 1 failed: teal:p@db", "postgresql://teal:p@db/runs")
+    'connection to port 1 failed: teal:***@db'
     """
     for secret in sorted(_secrets(url), key=len, reverse=True):
-        text = text.replace(secret, "***")
+        if len(secret) >= SHORT:
+            text = text.replace(secret, "***")
+        else:  # a short one only where it stands alone: 'p' is in 'port' and 'accepting'
+            text = re.sub(rf"(?<![\w*]){re.escape(secret)}(?![\w*])", "***", text)
         for piece in re.split(r"[@/:]", secret):
             if piece and piece != secret:
                 text = re.sub(rf"(?<![\w*]){re.escape(piece)}(?![\w*])", "***", text)
