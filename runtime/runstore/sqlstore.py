@@ -12,13 +12,13 @@ import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from teal.compiler.errors import WarehouseError
+from teal.runtime.runstore.derive import derive
 from teal.runtime.runstore.lost import again_if_lost
 from teal.runtime.runstore.records import (
-    STEP_STATUS,
     Event,
     EventKind,
     JsonValue,
@@ -337,92 +337,7 @@ class SqlRunStore:
                         event.data_json(),
                     ),
                 )
-                self._derive(cur, event)
-
-    def _derive(self, cur: Cursor, event: Event) -> None:
-        partition = event.partition_key or ""
-        data = event.data
-        if event.kind in STEP_STATUS:
-            attempt = int(_number(data.get("attempt")) or 1)
-            status = STEP_STATUS[event.kind]
-            if event.kind is EventKind.STEP_START:
-                cur.execute(
-                    self._sql(
-                        f"INSERT INTO steps ({_STEP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, "
-                        "NULL, NULL) ON CONFLICT (run_id, model, partition_key, attempt) "
-                        "DO NOTHING"
-                    ),
-                    (event.run_id, event.model, partition, attempt, status, _time(event.at)),
-                )
-                return
-            # the step's row, made by its start, gets the outcome; a skip (or an outcome
-            # whose start was never written) makes it. One statement that needs no row count
-            # back, so a Postgres store sends a whole batch in one round trip. A partition
-            # has no start event: its outcome says how long it took, which dates its start
-            took = data.get("duration_s")
-            started = (
-                event.at - timedelta(seconds=took)
-                if partition and isinstance(took, int | float) and not isinstance(took, bool)
-                else None
-            )
-            cur.execute(
-                self._sql(
-                    f"INSERT INTO steps ({_STEP_COLUMNS}) VALUES ({_marks(9)}) "
-                    "ON CONFLICT (run_id, model, partition_key, attempt) DO UPDATE SET "
-                    "status = excluded.status, finished_at = excluded.finished_at, "
-                    "row_count = excluded.row_count, message = excluded.message"
-                ),
-                (
-                    event.run_id,
-                    event.model,
-                    partition,
-                    attempt,
-                    status,
-                    _time(started),
-                    _time(event.at),
-                    _number(data.get("rows")),
-                    event.message,
-                ),
-            )
-        elif event.kind is EventKind.MATERIALIZATION:
-            cur.execute(
-                self._sql(
-                    "INSERT INTO materializations (run_id, seq, model, partition_key, at, "
-                    "row_count, output_schema, code_version, metadata) VALUES "
-                    f"({_marks(9)}) ON CONFLICT (run_id, seq) DO NOTHING"
-                ),
-                (
-                    event.run_id,
-                    event.seq,
-                    event.model,
-                    partition,
-                    _time(event.at),
-                    _number(data.get("rows")),
-                    _json(data["schema"]) if "schema" in data else None,
-                    data.get("code_version"),
-                    _json(data["metadata"]) if data.get("metadata") else None,
-                ),
-            )
-        elif event.kind is EventKind.CHECK_RESULT:
-            cur.execute(
-                self._sql(
-                    "INSERT INTO check_results (run_id, seq, check_name, model, partition_key, "
-                    f"at, status, severity, failing_rows, message) VALUES ({_marks(10)}) "
-                    "ON CONFLICT (run_id, seq) DO NOTHING"
-                ),
-                (
-                    event.run_id,
-                    event.seq,
-                    str(data.get("check", "")),
-                    event.model,
-                    partition,
-                    _time(event.at),
-                    str(data.get("status", "")),
-                    data.get("severity"),
-                    _number(data.get("failing_rows")),
-                    event.message,
-                ),
-            )
+                derive(self, cur, event)
 
     # -- reading ---------------------------------------------------------------------------
     def run(self, run_id: str) -> RunRecord | None:
