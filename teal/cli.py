@@ -298,7 +298,7 @@ def check(
 
     dbt_flags(session, store_failures=store_failures)
     if freshness:
-        from teal.cli_daemon import report_freshness
+        from teal.cli_freshness import report_freshness
 
         if session.defer is not None:
             from teal.compiler.errors import ProjectError
