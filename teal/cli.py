@@ -135,6 +135,7 @@ def _run(
     from teal.runtime.job_errors import located_in_job
     from teal.runtime.run_config import read_run_config
     from teal.runtime.runstore import Trigger
+    from teal.runtime.runstore.run_tags import with_tags
     from teal.runtime.session import RunOptions
 
     run_config = read_run_config(
@@ -188,7 +189,7 @@ def _run(
         config=run_config,
         bind=bind,
         job=job_name,
-        tags=job_tags,
+        tags=with_tags(job_tags, partition_opts.pop("tags", ())),  # checked: exit 2
     )
     with located_in_job(session.config, job_name):  # the job's selection: at teal.toml
         build_and_report(session, select, exclude, options, run, as_json, output)

@@ -29,6 +29,7 @@ from teal.runtime.runstore.records import (
     StoreStatus,
     Trigger,
 )
+from teal.runtime.runstore.run_tags import filters, insert_tags, job_and_tags
 from teal.runtime.runstore.schema import LATEST, MIGRATIONS, VERSION_TABLE
 from teal.runtime.runstore.scope import of_project, runs_of
 
@@ -173,6 +174,8 @@ class SqlRunStore:
                     continue
                 for statement in migration.statements:
                     cur.execute(statement)
+                if migration.backfill is not None:
+                    migration.backfill(self, cur)
                 cur.execute(
                     self._sql(
                         "INSERT INTO teal_schema_version (version, description, applied_at) "
@@ -192,8 +195,9 @@ class SqlRunStore:
             self._insert_run(cur, run)
 
     def _insert_run(self, cur: Cursor, run: RunRecord) -> None:
+        job, tags = job_and_tags(run.config)  # runtime/runstore/run_tags.py
         cur.execute(
-            self._sql(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({_marks(19)})"),
+            self._sql(f"INSERT INTO runs ({_RUN_COLUMNS}, job) VALUES ({_marks(20)})"),
             (
                 run.run_id,
                 run.command,
@@ -214,8 +218,10 @@ class SqlRunStore:
                 run.message,
                 run.process,
                 _time(run.heartbeat_at),
+                job,
             ),
         )
+        insert_tags(self, cur, run.run_id, tags)
 
     @again_if_lost
     def set_status(
@@ -351,11 +357,14 @@ class SqlRunStore:
         model: str | None = None,
         since: datetime | None = None,
         parent: str | None = None,
+        job: str | None = None,
+        tags: Sequence[str] = (),
         limit: int = 50,
     ) -> list[RunRecord]:
         """Runs, newest first, filtered by status, by a model they had a step of, by
-        creation time, and by the run they ran again (``parent``: its retries and
-        re-executions)."""
+        creation time, by the run they ran again (``parent``: its retries and
+        re-executions), by their job and by tags they all carry (``KEY=VALUE``, or
+        ``KEY`` with any value: runtime/runstore/run_tags.py)."""
         where: list[str] = []
         params: list[object] = []
         if self.project is not None:
@@ -374,6 +383,9 @@ class SqlRunStore:
         if since is not None:
             where.append("created_at >= ?")
             params.append(_time(since))
+        tagged, of_tags = filters(job, tags)
+        where += tagged
+        params += of_tags
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         params.append(limit)
         rows = self._query(
