@@ -52,7 +52,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "ls": "teal.cli_ls",
     "init": "teal.cli_init",
     "retry": "teal.cli_retry",
-    "automation": "teal.cli_automation",
+    **dict.fromkeys(("automation", "ticks"), "teal.cli_automation"),
     "show": "teal.cli_show",
     "run-operation": "teal.cli_operation",
     **dict.fromkeys(("daemon", "launch", "jobs", "schedules", "sensors"), "teal.cli_daemon"),

@@ -323,14 +323,19 @@ def schedules(
     """List the schedules with their next ticks (`teal schedules preview NAME`)."""
     if ctx.invoked_subcommand is not None:
         return
+    from teal.cli_automation import tick_json
     from teal.runtime.automation_rows import schedule_row
-    from teal.runtime.pausing import paused_now
+    from teal.runtime.last_ticks import automation_state, tick_note
 
     now = _now()
     config = _checked_config(project_dir)
-    paused = paused_now(config)
+    paused, last = automation_state(config, [f"schedule:{s}" for s in config.automation.schedules])
     rows = [
-        {**schedule_row(s, now), "paused": f"schedule:{s.name}" in paused}
+        {
+            **schedule_row(s, now),
+            "paused": f"schedule:{s.name}" in paused,
+            "last_tick": tick_json(last.get(f"schedule:{s.name}")),  # what the daemon did
+        }
         for s in config.automation.schedules.values()
     ]
     if as_json:
@@ -341,7 +346,7 @@ def schedules(
         return
     click.echo(
         table(
-            ("schedule", "cron", "timezone", "runs", "next tick"),
+            ("schedule", "cron", "timezone", "runs", "next tick", "last tick"),
             [
                 (
                     r["name"],
@@ -349,6 +354,7 @@ def schedules(
                     r["timezone"],
                     r["runs"] + (" (closed partition)" if r["partition"] else ""),
                     "(paused)" if r["paused"] else r["next_tick"] or "(disabled)",
+                    tick_note(last.get(f"schedule:{r['name']}"), now),
                 )
                 for r in rows
             ],
@@ -441,13 +447,22 @@ def sensors(
     """List the sensors: what they watch and what they run (`teal sensors pause NAME`)."""
     if ctx.invoked_subcommand is not None:
         return
+    from teal.cli_automation import tick_json
     from teal.runtime.automation_rows import sensor_rows
-    from teal.runtime.pausing import paused_now
+    from teal.runtime.last_ticks import automation_state, tick_note
 
     config = _checked_config(project_dir)
-    paused = paused_now(config)
     listed = sensor_rows(config, _conditioned(project_dir))
-    rows = [{**r, "paused": f"sensor:{r['name']}" in paused} for r in listed]
+    paused, last = automation_state(config, [f"sensor:{r['name']}" for r in listed])
+    rows = [
+        {
+            **r,
+            "paused": f"sensor:{r['name']}" in paused,
+            "last_tick": tick_json(last.get(f"sensor:{r['name']}")),  # a sensor failing
+        }
+        for r in listed
+    ]
+    now = _now()
     if as_json:
         emit_json(rows)
         return
@@ -463,7 +478,12 @@ def sensors(
                     r["watches"],
                     r["runs"],
                     r["partition_from"] or "",
-                    "paused" if r["paused"] else "on" if r["enabled"] else "disabled",
+                    ("paused" if r["paused"] else "on" if r["enabled"] else "disabled")
+                    + (
+                        f" (last tick {n})"
+                        if (n := tick_note(last.get(f"sensor:{r['name']}"), now))
+                        else ""
+                    ),
                 )
                 for r in rows
             ],
