@@ -38,7 +38,8 @@ class RunOptions:
     # bind the selected models' columns before any data changes (Session.bind)
     bind: bool = True
     # the job it runs, with the job's tags (`teal build --job`): recorded with the run, as
-    # the daemon records its job runs (a run_status sensor's of_job reads it)
+    # the daemon records its job runs (a run_status sensor's of_job reads it); ``tags``
+    # also those of `teal build --tag` (KEY=VALUE or NAME: runtime/runstore/run_tags.py)
     job: str | None = None
     tags: tuple[str, ...] = ()
     # dbt's --indirect-selection (runtime/tests_alone.py): the checks of the selected models

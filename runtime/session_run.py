@@ -74,7 +74,8 @@ def recorded(
                 session.config, run.threads, run.fail_fast, run.store_failures, options
             ),
             **inputs.recorded(),
-            **({"job": run.job, "tags": list(run.tags)} if run.job is not None else {}),
+            **({"job": run.job} if run.job is not None else {}),
+            **({"tags": list(run.tags)} if run.job is not None or run.tags else {}),
         },
         parent_run_id=run.parent_run_id,
         planned=tuple(s.model for s in plan.steps),

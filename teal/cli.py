@@ -51,7 +51,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "ls": "teal.cli_ls",
     "init": "teal.cli_init",
     "retry": "teal.cli_retry",
-    "automation": "teal.cli_automation",
+    **dict.fromkeys(("automation", "ticks"), "teal.cli_automation"),
     "show": "teal.cli_show",
     "run-operation": "teal.cli_operation",
     **dict.fromkeys(("daemon", "launch", "jobs", "schedules", "sensors"), "teal.cli_daemon"),
@@ -134,6 +134,7 @@ def _run(
     from teal.runtime.job_errors import located_in_job
     from teal.runtime.run_config import read_run_config
     from teal.runtime.runstore import Trigger
+    from teal.runtime.runstore.run_tags import with_tags
     from teal.runtime.session import RunOptions
 
     run_config = read_run_config(
@@ -187,7 +188,7 @@ def _run(
         config=run_config,
         bind=bind,
         job=job_name,
-        tags=job_tags,
+        tags=with_tags(job_tags, partition_opts.pop("tags", ())),  # checked: exit 2
     )
     with located_in_job(session.config, job_name):  # the job's selection: at teal.toml
         build_and_report(session, select, exclude, options, run, as_json, output)
@@ -292,7 +293,7 @@ def check(
 
     dbt_flags(session, store_failures=store_failures)
     if freshness:
-        from teal.cli_daemon import report_freshness
+        from teal.cli_freshness import report_freshness
 
         if session.defer is not None:
             from teal.compiler.errors import ProjectError

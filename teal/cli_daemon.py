@@ -21,9 +21,7 @@ from teal.compiler.errors import ProjectError, SelectionError
 from teal.daemon_output import TickLines, ended, say
 
 if TYPE_CHECKING:
-    from teal.runtime.freshness import Freshness
     from teal.runtime.runstore import RunRecord, RunStore
-    from teal.runtime.session import Session
 
 POLL_S = 0.5  # how often the daemon steps: a tick becomes a started run within about this
 
@@ -326,14 +324,19 @@ def schedules(
     """List the schedules with their next ticks (`teal schedules preview NAME`)."""
     if ctx.invoked_subcommand is not None:
         return
+    from teal.cli_automation import tick_json
     from teal.runtime.automation_rows import schedule_row
-    from teal.runtime.pausing import paused_now
+    from teal.runtime.last_ticks import automation_state, tick_note
 
     now = _now()
     config = _checked_config(project_dir)
-    paused = paused_now(config)
+    paused, last = automation_state(config, [f"schedule:{s}" for s in config.automation.schedules])
     rows = [
-        {**schedule_row(s, now), "paused": f"schedule:{s.name}" in paused}
+        {
+            **schedule_row(s, now),
+            "paused": f"schedule:{s.name}" in paused,
+            "last_tick": tick_json(last.get(f"schedule:{s.name}")),  # what the daemon did
+        }
         for s in config.automation.schedules.values()
     ]
     if as_json:
@@ -344,7 +347,7 @@ def schedules(
         return
     click.echo(
         table(
-            ("schedule", "cron", "timezone", "runs", "next tick"),
+            ("schedule", "cron", "timezone", "runs", "next tick", "last tick"),
             [
                 (
                     r["name"],
@@ -352,6 +355,7 @@ def schedules(
                     r["timezone"],
                     r["runs"] + (" (closed partition)" if r["partition"] else ""),
                     "(paused)" if r["paused"] else r["next_tick"] or "(disabled)",
+                    tick_note(last.get(f"schedule:{r['name']}"), now),
                 )
                 for r in rows
             ],
@@ -444,13 +448,22 @@ def sensors(
     """List the sensors: what they watch and what they run (`teal sensors pause NAME`)."""
     if ctx.invoked_subcommand is not None:
         return
+    from teal.cli_automation import tick_json
     from teal.runtime.automation_rows import sensor_rows
-    from teal.runtime.pausing import paused_now
+    from teal.runtime.last_ticks import automation_state, tick_note
 
     config = _checked_config(project_dir)
-    paused = paused_now(config)
     listed = sensor_rows(config, _conditioned(project_dir))
-    rows = [{**r, "paused": f"sensor:{r['name']}" in paused} for r in listed]
+    paused, last = automation_state(config, [f"sensor:{r['name']}" for r in listed])
+    rows = [
+        {
+            **r,
+            "paused": f"sensor:{r['name']}" in paused,
+            "last_tick": tick_json(last.get(f"sensor:{r['name']}")),  # a sensor failing
+        }
+        for r in listed
+    ]
+    now = _now()
     if as_json:
         emit_json(rows)
         return
@@ -466,7 +479,12 @@ def sensors(
                     r["watches"],
                     r["runs"],
                     r["partition_from"] or "",
-                    "paused" if r["paused"] else "on" if r["enabled"] else "disabled",
+                    ("paused" if r["paused"] else "on" if r["enabled"] else "disabled")
+                    + (
+                        f" (last tick {n})"
+                        if (n := tick_note(last.get(f"sensor:{r['name']}"), now))
+                        else ""
+                    ),
                 )
                 for r in rows
             ],
@@ -540,61 +558,6 @@ def apply_job(
     if found.full_refresh:
         partition_opts["full_refresh"] = True
     return found.select, found.exclude, found.vars, found.tags
-
-
-def report_freshness(
-    session: Session, select: tuple[str, ...], exclude: tuple[str, ...], as_json: bool
-) -> None:
-    """``teal check --freshness``: evaluate, record as a run, print, exit 1 when stale."""
-    from teal.runtime import freshness
-
-    names = session.select(list(select) or None, list(exclude) or None)
-    found = freshness.evaluate(session.project, session.state(), names, _now())
-    if not select and not exclude:  # sources' freshness too, as `dbt source freshness`
-        found += freshness.evaluate_sources(session.project, _now())
-    emit_freshness(session, found, as_json, "No selected model has a freshness config")
-
-
-def emit_freshness(
-    session: Session, found: list[Freshness], as_json: bool, none_found: str
-) -> None:
-    """Record ``found`` as a run, print it (``none_found`` when empty), exit 1 when one is
-    past its error threshold. Nothing evaluated records no run: it would become the
-    project's ``last`` run, which `teal retry last` and `teal logs last` then name."""
-    from teal.runtime import freshness
-    from teal.runtime.runstore import Trigger
-
-    run_id = (
-        freshness.record(session.run_store(), session.project, found, trigger=Trigger.CLI)
-        if found
-        else None
-    )
-    if as_json:
-        rows = [
-            {
-                "model": f.model,
-                "status": f.status,
-                "data_time": utc_iso(f.data_time) if f.data_time else None,
-                "lag_s": f.lag.total_seconds() if f.lag is not None else None,
-                "max_lag_s": f.max_lag.total_seconds(),
-                "message": f.message,
-            }
-            for f in found
-        ]
-        emit_json(
-            {"run_id": run_id, "success": all(f.status != "fail" for f in found), "freshness": rows}
-        )
-    elif not found:
-        click.echo(f"{none_found} (docs/automation.md#freshness).")
-    else:
-        click.echo(
-            table(
-                ("model", "status", "note"),
-                [(f.model, f.status.upper(), f.message) for f in found],
-            )
-        )
-    if any(f.status == "fail" for f in found):
-        sys.exit(1)
 
 
 COMMANDS = (daemon, launch, jobs, schedules, sensors)

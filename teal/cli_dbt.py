@@ -258,7 +258,8 @@ def source_freshness(
     """How recent each source table's data is, from its freshness and loaded_at_field, as
     dbt source freshness says it; exit 1 when one is past its error_after. Recorded as a
     run, as `teal check --freshness` (which also checks models) is."""
-    from teal.cli_daemon import _now, emit_freshness
+    from teal.cli_daemon import _now
+    from teal.cli_freshness import emit_freshness
     from teal.compiler.errors import SelectionError, did_you_mean
     from teal.runtime.freshness import evaluate_sources
 

@@ -65,6 +65,8 @@ def _run_dict(run: RunRecord) -> dict[str, object]:
     found = asdict(run)
     found["status"], found["trigger"] = run.status.value, run.trigger.value
     found["started_by"] = started_by(run)
+    # as `teal runs --job/--tag` filter: its job, and its job's tags and its own
+    found["job"], found["tags"] = run.config.get("job"), run.config.get("tags") or []
     return found
 
 
@@ -78,6 +80,14 @@ def _run_dict(run: RunRecord) -> dict[str, object]:
     help="Only runs with this status (repeatable).",
 )
 @click.option("--model", default=None, help="Only runs with a step of this model.")
+@click.option("--job", default=None, metavar="NAME", help="Only runs of this job.")
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="KEY[=VALUE]",
+    help="Only runs with this tag (KEY alone: any value); repeatable, all must match.",
+)
 @click.option("--since", default=None, help="Only runs started since (2h, 3d, an ISO time).")
 @click.option("--limit", type=click.IntRange(min=1), default=20, help="How many runs to list.")
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
@@ -92,6 +102,8 @@ def runs(
     debug: bool,
     statuses: tuple[str, ...],
     model: str | None,
+    job: str | None,
+    tags: tuple[str, ...],
     since: str | None,
     limit: int,
     as_json: bool,
@@ -99,11 +111,28 @@ def runs(
     """List recent runs, newest first (`teal runs show RUN` for one)."""
     if ctx.invoked_subcommand is not None:
         return
+    from teal.runtime.runstore.run_tags import check_tag
+
+    for tag in tags:
+        check_tag(tag)
     session = open_session(project_dir, target, warehouse, vars_)
     store = session.run_store()
     found = store.runs(
-        status=[RunStatus(s) for s in statuses], model=model, since=_since(since), limit=limit
+        status=[RunStatus(s) for s in statuses],
+        model=model,
+        job=job,
+        tags=tags,
+        since=_since(since),
+        limit=limit,
     )
+    if job is not None and not found and job not in session.config.automation.jobs:
+        from teal.compiler.errors import SelectionError, did_you_mean
+
+        raise SelectionError(  # a run of a job since deleted is still listed
+            f"no run of job '{job}', and the project has no such job",
+            path="--job",
+            hint=did_you_mean(job, session.config.automation.jobs) or "`teal jobs` lists them",
+        )
     if model is not None and not found and model not in session.project.models:
         from teal.compiler.errors import SelectionError, did_you_mean
 
@@ -174,6 +203,9 @@ def show(
     click.echo(f"run {run.run_id}: {run.command} {run.status.value} ({run.trigger.value})")
     if started_by(run) != run.trigger.value:  # which schedule, sensor or job
         click.echo(f"  by         {started_by(run)}")
+    tags = run.config.get("tags")
+    if isinstance(tags, list) and tags:  # its job's and those of `teal build --tag`
+        click.echo(f"  tags       {', '.join(str(t) for t in tags)}")
     click.echo(f"  selection  {selection_of(run)}")
     if run.command == "run-operation" and run.config.get("args"):
         click.echo(f"  args       {json.dumps(run.config['args'], sort_keys=True)}")

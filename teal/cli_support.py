@@ -469,6 +469,14 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = wait_option(func)
     func = job_option(func)
     func = click.option(
+        "--tag",
+        "tags",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Tag the run (repeatable; a bare NAME too), beside its job's tags: `teal runs "
+        "--tag KEY[=VALUE]` lists the runs with it.",
+    )(func)
+    func = click.option(
         "--store-failures",
         is_flag=True,
         help="Keep failing rows of checks in teal_failures.<check>.",

@@ -7,7 +7,11 @@ both backends). A migration is never edited once released; a change is a new one
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from teal.runtime.runstore.run_tags import backfill as backfill_job_and_tags
 
 
 @dataclass(frozen=True)
@@ -15,6 +19,9 @@ class Migration:
     version: int
     description: str
     statements: tuple[str, ...]
+    # rows for what was recorded before, that plain SQL cannot derive on both backends
+    # (parsing a run's JSON config), called with the store and the migration's cursor
+    backfill: Callable[[Any, Any], None] | None = None
 
 
 VERSION_TABLE = """CREATE TABLE IF NOT EXISTS teal_schema_version (
@@ -205,9 +212,27 @@ MIGRATIONS: tuple[Migration, ...] = (
         # another host silent for 5 minutes is marked crashed (its pid cannot be checked)
         ("ALTER TABLE runs ADD COLUMN heartbeat_at TEXT",),
     ),
+    Migration(
+        7,
+        "a run's job and tags, to list the runs of a job or with a tag",
+        # runtime/runstore/run_tags.py: the job a column, each tag a row, both written with
+        # the run; the runs recorded before get theirs from their config
+        (
+            "ALTER TABLE runs ADD COLUMN job TEXT",
+            "CREATE INDEX runs_by_job ON runs (project, job, created_at)",
+            """CREATE TABLE run_tags (
+                run_id TEXT NOT NULL,
+                tag_key TEXT NOT NULL,
+                tag_value TEXT NOT NULL,
+                PRIMARY KEY (run_id, tag_key, tag_value)
+            )""",
+            "CREATE INDEX run_tags_by_tag ON run_tags (tag_key, tag_value)",
+        ),
+        backfill=backfill_job_and_tags,
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
 
 # tables holding a run's rows, deleted with the run (children first)
-RUN_TABLES = ("events", "steps", "materializations", "check_results")
+RUN_TABLES = ("events", "steps", "materializations", "check_results", "run_tags")

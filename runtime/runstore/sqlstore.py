@@ -12,13 +12,13 @@ import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from teal.compiler.errors import WarehouseError
+from teal.runtime.runstore.derive import derive
 from teal.runtime.runstore.lost import again_if_lost
 from teal.runtime.runstore.records import (
-    STEP_STATUS,
     Event,
     EventKind,
     JsonValue,
@@ -29,6 +29,7 @@ from teal.runtime.runstore.records import (
     StoreStatus,
     Trigger,
 )
+from teal.runtime.runstore.run_tags import filters, insert_tags, job_and_tags
 from teal.runtime.runstore.schema import LATEST, MIGRATIONS, VERSION_TABLE
 from teal.runtime.runstore.scope import of_project, runs_of
 
@@ -173,6 +174,8 @@ class SqlRunStore:
                     continue
                 for statement in migration.statements:
                     cur.execute(statement)
+                if migration.backfill is not None:
+                    migration.backfill(self, cur)
                 cur.execute(
                     self._sql(
                         "INSERT INTO teal_schema_version (version, description, applied_at) "
@@ -192,8 +195,9 @@ class SqlRunStore:
             self._insert_run(cur, run)
 
     def _insert_run(self, cur: Cursor, run: RunRecord) -> None:
+        job, tags = job_and_tags(run.config)  # runtime/runstore/run_tags.py
         cur.execute(
-            self._sql(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({_marks(19)})"),
+            self._sql(f"INSERT INTO runs ({_RUN_COLUMNS}, job) VALUES ({_marks(20)})"),
             (
                 run.run_id,
                 run.command,
@@ -214,8 +218,10 @@ class SqlRunStore:
                 run.message,
                 run.process,
                 _time(run.heartbeat_at),
+                job,
             ),
         )
+        insert_tags(self, cur, run.run_id, tags)
 
     @again_if_lost
     def set_status(
@@ -337,92 +343,7 @@ class SqlRunStore:
                         event.data_json(),
                     ),
                 )
-                self._derive(cur, event)
-
-    def _derive(self, cur: Cursor, event: Event) -> None:
-        partition = event.partition_key or ""
-        data = event.data
-        if event.kind in STEP_STATUS:
-            attempt = int(_number(data.get("attempt")) or 1)
-            status = STEP_STATUS[event.kind]
-            if event.kind is EventKind.STEP_START:
-                cur.execute(
-                    self._sql(
-                        f"INSERT INTO steps ({_STEP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, "
-                        "NULL, NULL) ON CONFLICT (run_id, model, partition_key, attempt) "
-                        "DO NOTHING"
-                    ),
-                    (event.run_id, event.model, partition, attempt, status, _time(event.at)),
-                )
-                return
-            # the step's row, made by its start, gets the outcome; a skip (or an outcome
-            # whose start was never written) makes it. One statement that needs no row count
-            # back, so a Postgres store sends a whole batch in one round trip. A partition
-            # has no start event: its outcome says how long it took, which dates its start
-            took = data.get("duration_s")
-            started = (
-                event.at - timedelta(seconds=took)
-                if partition and isinstance(took, int | float) and not isinstance(took, bool)
-                else None
-            )
-            cur.execute(
-                self._sql(
-                    f"INSERT INTO steps ({_STEP_COLUMNS}) VALUES ({_marks(9)}) "
-                    "ON CONFLICT (run_id, model, partition_key, attempt) DO UPDATE SET "
-                    "status = excluded.status, finished_at = excluded.finished_at, "
-                    "row_count = excluded.row_count, message = excluded.message"
-                ),
-                (
-                    event.run_id,
-                    event.model,
-                    partition,
-                    attempt,
-                    status,
-                    _time(started),
-                    _time(event.at),
-                    _number(data.get("rows")),
-                    event.message,
-                ),
-            )
-        elif event.kind is EventKind.MATERIALIZATION:
-            cur.execute(
-                self._sql(
-                    "INSERT INTO materializations (run_id, seq, model, partition_key, at, "
-                    "row_count, output_schema, code_version, metadata) VALUES "
-                    f"({_marks(9)}) ON CONFLICT (run_id, seq) DO NOTHING"
-                ),
-                (
-                    event.run_id,
-                    event.seq,
-                    event.model,
-                    partition,
-                    _time(event.at),
-                    _number(data.get("rows")),
-                    _json(data["schema"]) if "schema" in data else None,
-                    data.get("code_version"),
-                    _json(data["metadata"]) if data.get("metadata") else None,
-                ),
-            )
-        elif event.kind is EventKind.CHECK_RESULT:
-            cur.execute(
-                self._sql(
-                    "INSERT INTO check_results (run_id, seq, check_name, model, partition_key, "
-                    f"at, status, severity, failing_rows, message) VALUES ({_marks(10)}) "
-                    "ON CONFLICT (run_id, seq) DO NOTHING"
-                ),
-                (
-                    event.run_id,
-                    event.seq,
-                    str(data.get("check", "")),
-                    event.model,
-                    partition,
-                    _time(event.at),
-                    str(data.get("status", "")),
-                    data.get("severity"),
-                    _number(data.get("failing_rows")),
-                    event.message,
-                ),
-            )
+                derive(self, cur, event)
 
     # -- reading ---------------------------------------------------------------------------
     def run(self, run_id: str) -> RunRecord | None:
@@ -436,11 +357,14 @@ class SqlRunStore:
         model: str | None = None,
         since: datetime | None = None,
         parent: str | None = None,
+        job: str | None = None,
+        tags: Sequence[str] = (),
         limit: int = 50,
     ) -> list[RunRecord]:
         """Runs, newest first, filtered by status, by a model they had a step of, by
-        creation time, and by the run they ran again (``parent``: its retries and
-        re-executions)."""
+        creation time, by the run they ran again (``parent``: its retries and
+        re-executions), by their job and by tags they all carry (``KEY=VALUE``, or
+        ``KEY`` with any value: runtime/runstore/run_tags.py)."""
         where: list[str] = []
         params: list[object] = []
         if self.project is not None:
@@ -459,6 +383,9 @@ class SqlRunStore:
         if since is not None:
             where.append("created_at >= ?")
             params.append(_time(since))
+        tagged, of_tags = filters(job, tags)
+        where += tagged
+        params += of_tags
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         params.append(limit)
         rows = self._query(

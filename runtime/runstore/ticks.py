@@ -155,6 +155,32 @@ class TickStore:
             out.append(TickRecord(r[0], tick_at, r[2], r[3], r[4], r[5], created))
         return out
 
+    def recent(
+        self, sources: Sequence[str] = (), status: str | None = None, limit: int = 50
+    ) -> list[TickRecord]:
+        """The project's recorded ticks, newest first: of ``sources`` (all when empty),
+        with ``status`` (any when None)."""
+        from teal.runtime.runstore.sqlstore import _parse_time
+
+        where, params = "", []
+        if sources:
+            where += f"AND source IN ({', '.join('?' * len(sources))}) "
+            params += list(sources)
+        if status is not None:
+            where += "AND status = ? "
+            params.append(status)
+        rows = self.store._query(
+            "SELECT source, tick_at, status, run_id, run_key, message, created_at FROM ticks "
+            f"WHERE project = ? {where}ORDER BY tick_at DESC, source LIMIT ?",
+            [self.project, *params, limit],
+        )
+        out = []
+        for r in rows:
+            tick_at, created = _parse_time(r[1]), _parse_time(r[6])
+            assert tick_at is not None and created is not None
+            out.append(TickRecord(r[0], tick_at, r[2], r[3], r[4], r[5], created))
+        return out
+
     def prune(self, status: str, before: datetime, limit: int) -> int:
         """Delete at most ``limit`` of the project's ticks of ``status`` recorded before
         ``before``, oldest first; how many were deleted. A source's newest tick is never deleted: a schedule

@@ -101,8 +101,18 @@ class RunView:
         return resolve_run(self.store, run_id, path="run")
 
     def runs(
-        self, *, status: list[str], model: str | None, limit: int = 100
+        self,
+        *,
+        status: list[str],
+        model: str | None,
+        limit: int = 100,
+        job: str | None = None,
+        tags: Sequence[str] = (),
     ) -> list[dict[str, Any]]:
+        """The runs, newest first, with ``status``, a step of ``model``, of ``job`` and
+        with every tag of ``tags`` (KEY=VALUE, or KEY with any value)."""
+        from teal.runtime.runstore.run_tags import check_tag
+
         try:
             wanted = [RunStatus(s) for s in status]
         except ValueError:
@@ -111,11 +121,15 @@ class RunView:
                 path="status",
                 hint="one of " + ", ".join(s.value for s in RunStatus),
             ) from None
+        for tag in tags:
+            check_tag(tag, path="tag")
         limit = min(limit, MAX_RUNS)
-        found = self.store.runs(status=wanted, model=model or None, limit=limit)
+        found = self.store.runs(status=wanted, model=model or None, job=job, tags=tags, limit=limit)
         if any_gone(found):  # killed since the store was opened: shown crashed, not running
             mark_crashed_here(self.store)
-            found = self.store.runs(status=wanted, model=model or None, limit=limit)
+            found = self.store.runs(
+                status=wanted, model=model or None, job=job, tags=tags, limit=limit
+            )
         return [run_summary(r) for r in found]
 
     def building(self) -> list[str]:

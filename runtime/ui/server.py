@@ -96,9 +96,13 @@ class UIApp:
                     status=[s for s in query.get("status", []) if s],
                     model=arg("model") or None,
                     limit=_int(arg("limit", "100"), "limit", least=1),
+                    job=arg("job") or None,
+                    tags=[t for t in query.get("tag", []) if t],
                 )
                 if arg("model") and not found:
                     self._filtered_model(arg("model"))
+                if arg("job") and not found:
+                    self._filtered_job(arg("job"))
                 return found
             case ["runs", run_id]:
                 shown = self.runs.run(run_id, after=_int(arg("after", "0"), "after"))
@@ -199,6 +203,20 @@ class UIApp:
                 path="model",
                 hint=exc.hint,
             ) from None
+
+    def _filtered_job(self, name: str) -> None:
+        """A runs filter naming no job of the project (as listed now), with no run of it
+        on record either, is a typo: said so, as `teal runs --job` does."""
+        from teal.compiler.config import load_config
+        from teal.compiler.errors import did_you_mean
+
+        jobs = load_config(self.session.config.root).automation.jobs
+        if name not in jobs:
+            raise SelectionError(
+                f"no run of job '{name}', and the project has no such job",
+                path="job",
+                hint=did_you_mean(name, jobs) or "the Launch page lists the jobs",
+            )
 
     def _plan(self, body: dict[str, Any]) -> dict[str, Any]:
         _ = self.project.project  # the files as they are now (raises when they do not load)

@@ -203,8 +203,9 @@ def test_migrate_says_what_it_applied_then_that_it_is_current(project):
     assert "applied 4: which process runs a run, beyond its pid" in first.stdout
     assert "applied 5: ticks and cursors per project" in first.stdout
     assert "applied 6: a run's heartbeat" in first.stdout
+    assert "applied 7: a run's job and tags" in first.stdout
     again = run_teal("migrate", cwd=root).stdout
-    assert "is up to date (schema version 6)" in again
+    assert "is up to date (schema version 7)" in again
 
 
 @pytest.mark.slow
