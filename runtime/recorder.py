@@ -1,9 +1,10 @@
 """Recording a run in the run store as it happens: the run row before anything is built,
 an event when each step starts and after it commits, log lines as assets write them.
 
-:class:`RecordingReporter` sits between the executor and the reporter that prints: every
-callback is written to the store first, then passed on, so another process reading the
-store (``teal logs --follow``, the UI) sees steps in the order they happen.
+:class:`~teal.runtime.recording_reporter.RecordingReporter` sits between the executor and
+the reporter that prints: every callback is written to the store first, then passed on, so
+another process reading the store (``teal logs --follow``, the UI) sees steps in the order
+they happen.
 """
 
 from __future__ import annotations
@@ -14,21 +15,14 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from teal.compiler.plan import Plan, Step
 from teal.runtime.clock import utc_now
-from teal.runtime.report import Reporter
 from teal.runtime.results import (
-    CANCELED_RUNNING,
-    ERROR,
-    SKIPPED,
-    SUCCESS,
     BuildResult,
-    ModelResult,
 )
 from teal.runtime.runstore import (
     Event,
@@ -42,7 +36,9 @@ from teal.runtime.runstore import (
 )
 from teal.runtime.runstore.heartbeat import HEARTBEAT_S, beat
 from teal.runtime.runstore.liveness import mark_crashed_here, this_process
+from teal.runtime.runstore.lost import StoreLost
 from teal.runtime.runstore.records import JsonValue
+from teal.runtime.runstore.spool import Op, Spool, deliver_waiting, events_op
 
 if TYPE_CHECKING:
     from teal.compiler.project import Project
@@ -54,12 +50,6 @@ ASSET_LOGGER = "teal.asset"
 EventSpec = tuple[
     EventKind, str | None, str | None, str | None, str | None, dict[str, JsonValue] | None
 ]
-
-_OUTCOME = {
-    SUCCESS: EventKind.STEP_SUCCESS,
-    ERROR: EventKind.STEP_FAILURE,
-    SKIPPED: EventKind.STEP_SKIP,
-}
 
 
 # how long an event written after a step commits may wait to be batched with others
@@ -79,11 +69,17 @@ class RunRecorder:
       :data:`FLUSH_S` (a step's outcome, its materialization, log lines), so a step's end
       and the next step's start share one store transaction.
 
-    :meth:`flush` writes what waits; :meth:`close` stops the writer thread and flushes."""
+    :meth:`flush` writes what waits; :meth:`close` stops the writer thread and flushes.
 
-    def __init__(self, store: RunStore, run_id: str) -> None:
+    With a ``spool``, a store lost for longer than its reconnect window does not fail the
+    run: the writes go to the spool file from then on (runtime/runstore/spool.py), which
+    the writer thread delivers when it finds the store back, and :meth:`deliver` at the
+    run's end."""
+
+    def __init__(self, store: RunStore, run_id: str, spool: Spool | None = None) -> None:
         self.store = store
         self.run_id = run_id
+        self.spool = spool
         self._seq = itertools.count(1)
         self._lock = threading.Lock()  # the numbering and the waiting events
         self._write_lock = threading.Lock()  # one write at a time, in the events' order
@@ -156,13 +152,73 @@ class RunRecorder:
             if not batch:
                 return
             try:
-                self.store.append(batch)
+                self._write(events_op(batch), lambda: self.store.append(batch))
             except BaseException:
                 with self._lock:
                     self._pending = batch + self._pending  # kept for the next try
                 raise
             with self._lock:
                 self._written = batch[-1].seq
+
+    def _write(self, op: Op, call: Callable[[], object]) -> None:
+        """One store write (``call``), or ``op`` in the spool once the store is lost."""
+        if self.spool is not None and self.spool.active:
+            self.spool.write(op)
+            return
+        try:
+            call()
+        except StoreLost as exc:
+            if self.spool is None:
+                raise
+            self.spool.write(op)
+            logging.getLogger("teal").warning(
+                "warning: run_store: %s\n  hint: the build goes on; its run's history is kept "
+                "in %s and delivered once the store is back",
+                exc.message,
+                self.spool.shown,
+            )
+
+    def write(self, op: Op, call: Callable[[], object]) -> None:
+        """A store write of the run besides its events (its end, its output schemas), in
+        order with them."""
+        with self._write_lock:
+            self._write(op, call)
+
+    @property
+    def spooling(self) -> bool:
+        """Whether the store was lost and the run's writes go to its spool file."""
+        return self.spool is not None and self.spool.active
+
+    def deliver(self) -> None:
+        """Deliver the spool file, if the store was lost and is back; said either way."""
+        spool = self.spool
+        if spool is None or not spool.active:
+            return
+        with self._write_lock:
+            try:
+                spool.deliver(self.store)
+            except StoreLost as exc:
+                spool.close()
+                logging.getLogger("teal").warning(
+                    "warning: run_store: %s\n  hint: this run's history waits in %s: the "
+                    "next teal command in this project delivers it once the store is back",
+                    exc.message,
+                    spool.shown,
+                )
+                return
+        _back(spool)
+
+    def _catch_up(self) -> None:
+        """Deliver the spool file when the store answers again (asked without holding
+        the writes, which meanwhile go on to the file)."""
+        try:
+            self.store.schema_version()
+            with self._write_lock:
+                if self.spool is not None:
+                    self.spool.deliver(self.store)
+                    _back(self.spool)
+        except StoreLost:  # still away: tried again later
+            return
 
     def wait_written(self, seq: int) -> None:
         """Return once event ``seq`` is on record: at once when the writer thread has
@@ -180,7 +236,10 @@ class RunRecorder:
             try:
                 self.flush()
                 if time.monotonic() - self._beaten >= HEARTBEAT_S:  # still running
-                    beat(self.store, self.run_id, utc_now())
+                    if self.spooling:  # the store was lost: is it back?
+                        self._catch_up()
+                    else:
+                        beat(self.store, self.run_id, utc_now())
                     self._beaten = time.monotonic()
             except Exception:  # a store hiccup: written with the next batch
                 logging.getLogger("teal").debug("run store write deferred", exc_info=True)
@@ -193,6 +252,13 @@ class RunRecorder:
         if self._writer is not None:
             self._writer.join()
         self.flush()
+
+
+def _back(spool: Spool) -> None:
+    logging.getLogger("teal").warning(
+        "run_store: the store is back: this run's history, kept in %s meanwhile, is on record",
+        spool.shown,
+    )
 
 
 def start_run(
@@ -209,9 +275,11 @@ def start_run(
     parent_run_id: str | None = None,
     planned: tuple[str, ...] = (),
     queued: bool = False,
+    root: Path | None = None,
 ) -> RunRecorder:
     """Add the run (status started, this host and process) and return its recorder;
-    ``queued``: claim the queued run ``run_id`` instead (the daemon queued it)."""
+    ``queued``: claim the queued run ``run_id`` instead (the daemon queued it); ``root``:
+    the project's folder, where the run's writes wait should the store be lost."""
     from teal import __version__
 
     now = utc_now()
@@ -250,7 +318,8 @@ def start_run(
                 heartbeat_at=now,
             )
         )
-    recorder = RunRecorder(store, run_id)
+    spool = Spool(root, store.location, run_id) if root is not None else None
+    recorder = RunRecorder(store, run_id, spool)
     # the models the plan will build: a retry reruns those that did not succeed, including
     # any a crash kept from starting
     planned_steps: list[JsonValue] = list(planned)
@@ -273,8 +342,22 @@ def abort_run(recorder: RunRecorder, exc: BaseException) -> None:
     recorder.close()  # the outcomes of the steps that ended, then the rest:
     # steps still marked running rolled back (a cancel lets none commit) or, after an
     # error, finished or rolled back: the warehouse knows which, and a retry runs them again
-    recorder.store.close_open_steps(recorder.run_id, status.value, utc_now())
-    recorder.store.set_status(recorder.run_id, status, at=utc_now(), message=message[:2000])
+    _close_open_steps(recorder, status.value)
+    _set_status(recorder, status, message[:2000])
+    recorder.deliver()
+
+
+def _close_open_steps(recorder: RunRecorder, status: str) -> None:
+    at, run_id = utc_now(), recorder.run_id
+    op: Op = {"op": "close_open_steps", "run_id": run_id, "status": status, "at": at.isoformat()}
+    recorder.write(op, lambda: recorder.store.close_open_steps(run_id, status, at))
+
+
+def _set_status(recorder: RunRecorder, status: RunStatus, message: str) -> None:
+    at, run_id = utc_now(), recorder.run_id
+    op: Op = {"op": "status", "run_id": run_id, "status": status.value, "at": at.isoformat()}
+    op["message"] = message
+    recorder.write(op, lambda: recorder.store.set_status(run_id, status, at=at, message=message))
 
 
 def end_run(recorder: RunRecorder, result: BuildResult, retention: Retention) -> None:
@@ -282,190 +365,79 @@ def end_run(recorder: RunRecorder, result: BuildResult, retention: Retention) ->
     recorder.close()
     counts = f"{len(result.built)} built, {len(result.failed)} failed, "
     counts += f"{len(result.skipped)} skipped"
-    store, run_id = recorder.store, recorder.run_id
-    asked = store.run(run_id)
+    store = recorder.store
+    asked = None if recorder.spooling else _asked(recorder)  # a cancel is never spooled
     late = result.success and not result.failed and not result.skipped
     if asked is not None and asked.status is RunStatus.CANCELING and not late:
         # canceled while its last steps ran: they were interrupted and rolled back
         recorder.emit(EventKind.RUN_END, message="canceled")
-        store.set_status(run_id, RunStatus.CANCELED, at=utc_now(), message=f"canceled: {counts}")
+        _set_status(recorder, RunStatus.CANCELED, f"canceled: {counts}")
     else:  # a cancel asked for while the last step ran, that step done: nothing was stopped
         if asked is not None and asked.status is RunStatus.CANCELING:
             counts += " (canceled after its last step had started: every step finished)"
         recorder.emit(EventKind.RUN_END, message="success" if result.success else "failure")
         status = RunStatus.SUCCESS if result.success else RunStatus.FAILURE
-        store.set_status(run_id, status, at=utc_now(), message=counts)
-    store.prune(retention, utc_now())  # history is bounded as it is written
+        _set_status(recorder, status, counts)
+    if recorder.spooling:  # the next run prunes
+        recorder.deliver()
+    else:
+        store.prune(retention, utc_now())  # history is bounded as it is written
+
+
+def _asked(recorder: RunRecorder) -> RunRecord | None:
+    """The run as the store has it (a cancel asked for), or None when it is lost (then
+    the run's end is spooled)."""
+    try:
+        return recorder.store.run(recorder.run_id)
+    except StoreLost:
+        return None
 
 
 def record_output_schemas(
-    store: RunStore, wh: Engine, project: Project, run_id: str, result: BuildResult
+    store: RunStore | RunRecorder,
+    wh: Engine,
+    project: Project,
+    run_id: str,
+    result: BuildResult,
 ) -> dict[str, tuple[tuple[str, str], ...]]:
-    """Record the output schema of every model ``result`` built in run ``run_id``: one
-    query to the warehouse for all of them, after the build. Returns them, by model."""
+    """Record the output schema of every model ``result`` built in run ``run_id`` (through
+    its recorder, which spools them when the store is lost): one query to the warehouse for
+    all of them, after the build. Returns them, by model."""
     built = {r.model: project.models[r.model] for r in result.built}
     found = wh.output_schemas([(m.schema, m.alias) for m in built.values()])
     schemas = {
         name: tuple(found.get((m.schema.lower(), m.alias.lower()), [])) for name, m in built.items()
     }
-    store.set_output_schemas(run_id, {n: [[c, t] for c, t in s] for n, s in schemas.items()})
+    columns: dict[str, list[list[str]]] = {n: [[c, t] for c, t in s] for n, s in schemas.items()}
+    if isinstance(store, RunRecorder):
+        on_record = store.store
+        kept: dict[str, JsonValue] = {n: [[c, t] for c, t in s] for n, s in schemas.items()}
+        op: Op = {"op": "output_schemas", "run_id": run_id, "schemas": kept}
+        store.write(op, lambda: on_record.set_output_schemas(run_id, columns))
+    else:
+        store.set_output_schemas(run_id, columns)
     return {name: typed for name, typed in schemas.items() if typed}
 
 
 def open_migrated(spec: str | None, root: Path, *, project: str | None = None) -> RunStore:
     """The run store ``spec`` names, opened (for ``project``: runtime/runstore/scope.py) and
-    migrated; runs this host left started by a process that is gone are marked crashed."""
+    migrated; the history runs of ``root`` kept while it was lost delivered
+    (runtime/runstore/spool.py), then runs this host left started by a process that is
+    gone are marked crashed."""
     store = open_run_store(spec, root, project=project)
     try:
         store.migrate(utc_now())
+        for path in deliver_waiting(store, root):
+            logging.getLogger("teal").warning(
+                "run_store: the store is back: delivered the history of run %s, kept in %s",
+                path.stem,
+                path.relative_to(root),
+            )
         mark_crashed_here(store)
     except BaseException:
         store.close()
         raise
     return store
-
-
-class RecordingReporter:
-    """A :class:`~teal.runtime.executor.Reporter` that records each callback, then passes
-    it on to ``inner``. A step a cancel stopped while it ran (``ModelResult.canceled``) is
-    recorded ``canceled``."""
-
-    def __init__(self, recorder: RunRecorder, inner: Reporter) -> None:
-        self.recorder = recorder
-        self.inner = inner
-        self._code_versions: dict[str, str] = {}  # model -> the version its step builds
-        self._started: dict[str, int] = {}  # model -> the sequence number of its step start
-
-    def start(self, plan: Plan, threads: int, warehouse: str) -> None:
-        self.inner.start(plan, threads, warehouse)
-
-    def model_started(self, step: Step) -> None:
-        self._code_versions[step.model] = step.sql_hash
-        self._started[step.model] = self.recorder.emit(
-            EventKind.STEP_START,
-            step.model,
-            data={"action": step.action, "partitions": len(step.partitions)},
-            urgent=True,  # written while the step runs; before_commit waits for it
-        )
-        self.inner.model_started(step)
-
-    def before_commit(self, model: str) -> None:
-        """Called in each of the step's transactions before it commits: the step's start is
-        on record before its data is, so a kill -9 after the commit leaves the step in the
-        store (and an unreachable store fails the step before its data changes)."""
-        seq = self._started.get(model)
-        if seq is not None:
-            self.recorder.wait_written(seq)
-
-    def cancel_noticed(self, signum: int | None = None) -> None:
-        report = getattr(self.inner, "cancel_noticed", None)
-        if report is not None:
-            report(signum)
-
-    def attempt_failed(self, step: Step, failed: ModelResult, allowed: int, pause: float) -> None:
-        """Attempt ``step.attempt`` failed and the step runs again after ``pause``: the
-        attempt's step row ends failed (the next one starts after the pause)."""
-        self.recorder.emit(
-            EventKind.STEP_FAILURE,
-            step.model,
-            message=failed.message,
-            data={"attempt": step.attempt, "retry_in_s": round(pause, 3), "of": allowed},
-            urgent=True,
-        )
-        report = getattr(self.inner, "attempt_failed", None)
-        if report is not None:
-            report(step, failed, allowed, pause)
-
-    def attempt_started(self, step: Step, allowed: int) -> None:
-        """Attempt ``step.attempt`` starts, after the pause: its step row starts now."""
-        self._started[step.model] = self.recorder.emit(
-            EventKind.STEP_START,
-            step.model,
-            message=f"attempt {step.attempt} of {allowed}",
-            data={"attempt": step.attempt},
-            urgent=True,
-        )
-
-    def partition_finished(
-        self,
-        step: Step,
-        key: str,
-        status: str,
-        rows: int | None,
-        done: int,
-        total: int,
-        seconds: float | None,
-        message: str | None = None,
-        metadata: dict[str, JsonValue] | None = None,
-    ) -> None:
-        events: list[EventSpec] = []
-        if status == SUCCESS:
-            data: dict[str, JsonValue] = {"rows": rows, "code_version": step.sql_hash}
-            if metadata:  # a partitioned Python asset's teal.Output metadata, per partition
-                data["metadata"] = dict(metadata)
-            events.append((EventKind.MATERIALIZATION, step.model, key, None, None, data))
-        canceled = status == ERROR and message == CANCELED_RUNNING  # stopped by a cancel
-        outcome: dict[str, JsonValue] = {"rows": rows, "attempt": step.attempt}
-        if seconds is not None:  # the store dates the partition's start from it
-            outcome["duration_s"] = round(seconds, 6)
-        events.append(
-            (
-                EventKind.STEP_CANCELED if canceled else _OUTCOME[status],
-                step.model,
-                key,
-                None,
-                message,
-                outcome,
-            )
-        )
-        self.recorder.emit_all(events, defer=True)
-        report = getattr(self.inner, "partition_finished", None)
-        if report is not None:
-            report(step, key, status, rows, done, total, seconds, message, metadata)
-
-    def model_finished(self, result: ModelResult, done: int, total: int) -> None:
-        events: list[EventSpec] = []
-        for outcome in result.checks:
-            check: dict[str, JsonValue] = {
-                "check": outcome.check,
-                "status": outcome.status,
-                "severity": outcome.severity,
-                "failing_rows": outcome.failing,
-            }
-            sample = outcome.failing_row()  # as the build prints it: the UI shows it too
-            if sample is not None:
-                check["sample"] = sample
-            events.append(
-                (
-                    EventKind.CHECK_RESULT,
-                    result.model,
-                    outcome.partition,
-                    None,
-                    outcome.message,
-                    check,
-                )
-            )
-        timing: dict[str, JsonValue] = {
-            "rows": result.rows,
-            "duration_s": round(result.duration_s, 6),
-            "attempt": result.attempts,
-        }
-        if result.status == SUCCESS and not result.partitions:
-            built: dict[str, JsonValue] = dict(timing)
-            built["code_version"] = self._code_versions.get(result.model)
-            if result.metadata:
-                built["metadata"] = dict(result.metadata)
-            events.append((EventKind.MATERIALIZATION, result.model, None, None, None, built))
-        outcome = EventKind.STEP_CANCELED if result.canceled else _OUTCOME[result.status]
-        ended: dict[str, JsonValue] = dict(timing)
-        if outcome is EventKind.STEP_FAILURE and result.path:
-            ended["where"] = result.location  # its file (and line): the UI shows it
-        events.append((outcome, result.model, None, None, result.message, ended))
-        self.recorder.emit_all(events, defer=True)
-        self.inner.model_finished(result, done, total)
-
-    def finish(self, result: BuildResult) -> None:
-        self.inner.finish(result)
 
 
 class _LogRecorder(logging.Handler):

@@ -23,18 +23,19 @@ from teal.runtime.executor import Executor
 from teal.runtime.hooks import run_end_hooks, run_hooks
 from teal.runtime.python_imports import BackgroundImporter
 from teal.runtime.recorder import (
-    RecordingReporter,
+    RunRecorder,
     abort_run,
     end_run,
     record_output_schemas,
     recording_logs,
     start_run,
 )
+from teal.runtime.recording_reporter import RecordingReporter
 from teal.runtime.report import Reporter
 from teal.runtime.results import BuildResult
 from teal.runtime.run_config import RunInputs, recorded_options
 from teal.runtime.run_options import RunOptions
-from teal.runtime.runstore import EventKind, Retention, RunStatus
+from teal.runtime.runstore import EventKind, Retention, RunStatus, RunStore
 from teal.runtime.step_output import recording_output
 from teal.runtime.validate import remember_built
 from teal.warehouse.engine import Engine, open_engine
@@ -80,6 +81,7 @@ def recorded(
         parent_run_id=run.parent_run_id,
         planned=tuple(s.model for s in plan.steps),
         queued=run.queued,
+        root=session.config.root,  # a lost store's writes wait there (runstore/spool.py)
     )
     for model, why in ignored:
         recorder.emit(
@@ -179,9 +181,11 @@ def execute_plan(
         if not executor.interrupted:  # after Ctrl-C the run ends here, as dbt's does
             run_end_hooks(session.project, wh, result, run.command)
         if session.record_runs:  # one query for the output schema of everything built
+            recording: RunStore | RunRecorder = session.run_store()
             if isinstance(reporter, RecordingReporter):
                 reporter.recorder.flush()  # the materializations it completes
-            built = record_output_schemas(session.run_store(), wh, project, run_id, result)
+                recording = reporter.recorder  # which spools them should the store be lost
+            built = record_output_schemas(recording, wh, project, run_id, result)
             if wh.DIALECT == "duckdb":  # the next build binds none of it again
                 remember_built(project, session.run_store(), built)
         ok = result.success

@@ -112,37 +112,155 @@ def test_a_store_restarted_mid_build_loses_nothing(project, own_server, own_stor
     assert logs.count("step_start") == 3 and logs.count("step_success") == 3
 
 
-def test_a_store_stopped_mid_build_is_reported_and_the_data_stays_right(
+# 12 daily partitions; two of them wait, without polling, until the test opens their gate
+SLOW_PARTS = {
+    "models/slow_parts.py": """
+        import datetime
+
+        import pyarrow as pa
+        import teal
+
+        GATES = {"2025-01-04": "go", "2025-01-08": "go2"}
+
+        @teal.asset(
+            partitioned_by={"daily": {"start": "2025-01-01", "end": "2025-01-13"}},
+            partition_column="day",
+        )
+        def slow_parts(context):
+            gate = GATES.get(context.partition_key)
+            if gate:
+                context.log.info(f"{context.partition_key} is waiting")
+                with open(gate) as waiting:
+                    waiting.read()
+            return pa.table({"day": [datetime.date.fromisoformat(context.partition_key)]})
+    """,
+}
+
+
+def _slow_parts(project, store: str) -> Path:  # type: ignore[no-untyped-def]
+    root: Path = project(SLOW_PARTS, config=f'name = "p"\nrun_store = "{store}"\n')
+    os.mkfifo(root / "go")
+    os.mkfifo(root / "go2")
+    return root
+
+
+def _open_gate(root: Path, gate: str) -> None:
+    with open(root / gate, "w") as opened:
+        opened.write("go")
+
+
+def _history_matches_the_warehouse(root: Path) -> dict:  # type: ignore[type-arg]
+    """The last run as `teal runs show` has it, once every partition the warehouse holds is
+    among its materializations and its steps."""
+    shown = json.loads(run_teal("runs", "show", "last", "--json", cwd=root).stdout)
+    built = query(
+        root / "warehouse.duckdb",
+        "select partition_key from teal.partition_state where model = 'slow_parts' "
+        "and status = 'success' order by 1",
+    )
+    assert len(built) == 12
+    days = [key for (key,) in built]
+    assert sorted(m["partition"] for m in shown["materializations"]) == days
+    parts = {s["partition_key"]: s["status"] for s in shown["steps"] if s["partition_key"]}
+    assert parts == dict.fromkeys(days, "success")
+    return shown
+
+
+def test_a_store_down_past_the_end_of_a_partitioned_build_gets_its_whole_history(
+    project, own_server, own_store
+) -> None:
+    """The store stops while a partition runs and comes back only after the build ended:
+    the build goes on (its history kept in .teal/undelivered/), and the next command
+    delivers it, so every partition the warehouse holds is in the run's history."""
+    root = _slow_parts(project, own_store)
+    build = spawn_teal("build", "-s", "slow_parts", "--threads", "1", cwd=root)
+    try:
+        _read_until(build, "2025-01-04 is waiting")
+        own_server.stop("fast")
+        try:
+            _open_gate(root, "go")
+            _open_gate(root, "go2")
+            out, _ = build.communicate(timeout=120)
+            kept = list((root / ".teal" / "undelivered").glob("*.jsonl"))
+        finally:
+            own_server.start()
+    finally:
+        build.kill()
+    assert build.returncode == 0, out
+    assert "Traceback" not in out and "hunter2" not in out
+    assert "OK    python main.slow_parts" in out and "1 built, 0 failed" in out
+    assert "warning: run_store: lost the run store postgresql://teal:***@127.0.0.1" in out
+    assert "hint: the build goes on; its run's history is kept in .teal/undelivered/" in out
+    assert "the next teal command in this project delivers it once the store is back" in out
+    assert len(kept) == 1
+    # the store is back: the next command delivers the history, then reads it
+    listed = run_teal("runs", "--json", cwd=root)
+    assert listed.returncode == 0, listed.output
+    assert f"delivered the history of run {kept[0].stem}" in listed.stderr
+    assert [(r["run_id"], r["status"]) for r in json.loads(listed.stdout)] == [
+        (kept[0].stem, "success")
+    ]
+    assert not kept[0].exists()
+    shown = _history_matches_the_warehouse(root)
+    assert shown["run"]["message"] == "1 built, 0 failed, 0 skipped"
+
+
+def test_a_store_back_before_the_build_ends_gets_the_history_from_the_build(
+    project, own_server, own_store
+) -> None:
+    root = _slow_parts(project, own_store)
+    build = spawn_teal("build", "-s", "slow_parts", "--threads", "1", cwd=root)
+    try:
+        _read_until(build, "2025-01-04 is waiting")
+        own_server.stop("fast")
+        try:
+            _open_gate(root, "go")
+            # the store found lost once the reconnect window has passed: the build goes on
+            seen = _read_until(build, "the build goes on")
+        finally:
+            own_server.start()
+        _open_gate(root, "go2")
+        rest, _ = build.communicate(timeout=120)
+    finally:
+        build.kill()
+    out = "\n".join([*seen, rest])
+    assert build.returncode == 0, out
+    assert "run_store: the store is back: this run's history, kept in .teal/undelivered/" in out
+    assert list((root / ".teal" / "undelivered").glob("*.jsonl")) == []  # the build's own
+    shown = _history_matches_the_warehouse(root)
+    assert shown["run"]["status"] == "success"
+    assert [s["status"] for s in shown["steps"] if not s["partition_key"]] == ["success"]
+
+
+def test_a_store_stopped_mid_build_lets_the_build_go_on_and_record_it_later(
     project, own_server, own_store
 ) -> None:
     root = _pipeline(project, own_store)
     build = _build_until_b_waits(root)
     try:
         own_server.stop("fast")
-        _release_b(root)
-        out, _ = build.communicate(timeout=120)
+        try:
+            _release_b(root)
+            out, _ = build.communicate(timeout=120)
+        finally:
+            own_server.start()
     finally:
         build.kill()
-        own_server.start()
-    assert build.returncode == 2, out
-    assert "Traceback" not in out
+    assert build.returncode == 0, out
+    assert "Traceback" not in out and "hunter2" not in out
     assert "lost the run store postgresql://teal:***@127.0.0.1" in out
-    assert "hint: the warehouse keeps what committed" in out
-    assert "hunter2" not in out
-    # b committed before the store went; c's start could not be recorded, so it did not
-    # commit: the warehouse is consistent with what a retry will do
+    # c's start was kept in the spool file before c committed: c is built
     warehouse = root / "warehouse.duckdb"
-    assert query(warehouse, "select id from b") == [(1,)]
-    assert query(
-        warehouse, "select count(*) from information_schema.tables where table_name = 'c'"
-    ) == [(0,)]
-    # the store is back: the next command works and says the run did not finish
-    listed = run_teal("runs", "--json", cwd=root)
-    assert listed.returncode == 0, listed.stderr
-    assert [r["status"] for r in json.loads(listed.stdout)] == ["crashed"]
-    (root / "go").unlink()  # b reads an ordinary file now: the build runs through
-    (root / "go").write_text("go")
-    assert run_teal("build", cwd=root).returncode == 0
+    assert query(warehouse, "select id from c") == [(2,)]
+    shown = json.loads(run_teal("runs", "show", "last", "--json", cwd=root).stdout)
+    assert shown["run"]["status"] == "success"
+    assert {s["model"]: s["status"] for s in shown["steps"]} == {
+        "a": "success",
+        "b": "success",
+        "c": "success",
+    }
+    logs = run_teal("logs", "last", cwd=root).stdout
+    assert logs.count("step_start") == 3 and logs.count("step_success") == 3
 
 
 def test_a_store_down_when_a_command_starts_is_exit_2_with_a_hint(

@@ -266,7 +266,8 @@ def test_a_step_a_cancel_stopped_while_it_ran_is_recorded_canceled(store: RunSto
     """The recorder writes a step canceled while it ran (`teal cancel`, Ctrl-C) as its own
     event kind; the step's row says canceled, not skipped, beside a step that never
     started."""
-    from teal.runtime.recorder import RecordingReporter, RunRecorder
+    from teal.runtime.recorder import RunRecorder
+    from teal.runtime.recording_reporter import RecordingReporter
     from teal.runtime.report import SilentReporter
     from teal.runtime.results import CANCELED_RUNNING, ModelResult
 
