@@ -139,21 +139,8 @@ class TickStore:
         self.set_cursor(f"paused:{source}", "1" if paused else "0", at)
 
     def ticks(self, source: str | None = None, limit: int = 50) -> list[TickRecord]:
-        """Recorded ticks, newest first."""
-        from teal.runtime.runstore.sqlstore import _parse_time
-
-        where, params = ("AND source = ? ", [source]) if source else ("", [])
-        rows = self.store._query(
-            "SELECT source, tick_at, status, run_id, run_key, message, created_at FROM ticks "
-            f"WHERE project = ? {where}ORDER BY tick_at DESC, source LIMIT ?",
-            [self.project, *params, limit],
-        )
-        out = []
-        for r in rows:
-            tick_at, created = _parse_time(r[1]), _parse_time(r[6])
-            assert tick_at is not None and created is not None
-            out.append(TickRecord(r[0], tick_at, r[2], r[3], r[4], r[5], created))
-        return out
+        """Recorded ticks, newest first (of ``source`` only, when given)."""
+        return self.recent([source] if source else [], None, limit)
 
     def recent(
         self, sources: Sequence[str] = (), status: str | None = None, limit: int = 50
