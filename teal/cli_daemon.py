@@ -89,7 +89,8 @@ def daemon(
         raise SelectionError(
             "the daemon runs the project as configured",
             path=flag,
-            hint="give a job its vars in [tool.teal.jobs.<name>]"
+            hint="give a job its vars in its table: [jobs.<name>] in teal.toml "
+            "([tool.teal.jobs.<name>] in pyproject.toml)"
             if flag == "--vars"
             else "run a daemon from the project whose warehouse it builds (TEAL_RUN_STORE "
             "chooses its run store)",

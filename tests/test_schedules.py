@@ -397,3 +397,14 @@ def test_a_jobs_selection_mistake_is_located_in_teal_toml_when_run(tmp_path):
     done = run_teal("build", "--job", "nightly", "--exclude", "nope", cwd=root)
     assert done.returncode == 2, done.output
     assert "--exclude: 'nope' matches no model" in done.stderr, done.stderr
+
+
+@pytest.mark.slow
+def test_the_daemon_refuses_vars_and_says_where_a_job_takes_them(tmp_path):
+    from tests.conftest import run_teal, write_project
+
+    root = write_project(tmp_path / "p", {"models/a.sql": "select 1 as x"}, 'name = "p"\n')
+    done = run_teal("daemon", "--once", "--vars", "{a: 1}", cwd=root)
+    assert done.returncode == 2, done.output
+    assert "--vars: the daemon runs the project as configured" in done.stderr, done.stderr
+    assert "[jobs.<name>] in teal.toml" in done.stderr and "Traceback" not in done.output
