@@ -43,6 +43,8 @@ def stale_reasons(
     that need them (they are ``now``'s while the plan has registered nothing under ``name``)."""
     from teal.compiler.deferral import built_deferring
 
+    if not keys:  # nothing stale (a model never built has no records at all)
+        return {}
     records = versions.state.partitions[name]
     model = versions.project.models[name]
     out: dict[str, str] = {}

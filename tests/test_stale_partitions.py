@@ -323,3 +323,13 @@ def test_the_stale_reason_names_the_upstream_that_changed_not_one_made_again_unc
         assert set(step["partition_reasons"]) == {"stale (upstream z_moving changed)"}
         text = teal(root, "plan", *flags, "--vars", "{scale: 2}").stdout
         assert "stale (upstream z_moving changed)" in text and "a_steady changed" not in text
+
+
+def test_partitions_of_a_model_never_built_beside_one_built_are_all_missing(project):
+    """A partitioned model with no record at all, in a warehouse that has another's: its
+    partitions are missing (the stale reasons asked for the records of every model)."""
+    root = make(project)
+    teal(root, "build", "-s", "+scaled")
+    shown = teal(root, "partitions", "history")
+    assert shown.returncode == 0, shown.output
+    assert "Traceback" not in shown.output and f"{len(DAYS)} missing" in shown.stdout
