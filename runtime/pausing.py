@@ -2,7 +2,8 @@
 
 The mark lives in the run store (runtime/runstore/ticks.py, ``paused:schedule:NAME``), so
 `teal schedules pause`, the UI and a running daemon share it without the project's files
-changing. What a listing shows is read without creating a store that does not exist yet.
+changing. What a listing shows is read with the last ticks (runtime/last_ticks.py), without
+creating a store that does not exist yet.
 """
 
 from __future__ import annotations
@@ -22,18 +23,6 @@ if TYPE_CHECKING:
     from teal.runtime.daemon import TickOutcome
 
 KINDS = ("schedule", "sensor")
-
-
-def paused_now(config: ProjectConfig) -> set[str]:
-    """The paused schedules and sensors, as ``schedule:NAME`` / ``sensor:NAME``."""
-    from teal.runtime.validate import existing_store_path
-
-    spec = store_spec(config.run_store)
-    if not existing_store_path(config.root, spec):
-        return set()
-    with open_run_store(spec, config.root, project=config.name) as store:
-        store.migrate(utc_now())
-        return TickStore(store).paused()
 
 
 def set_paused(
